@@ -1,0 +1,1 @@
+"""Chorus: facilitators, their accounts, the session builder and the live room."""

@@ -1,0 +1,194 @@
+"""Staff forms: sign-in, session settings, prompts, texts in every language, and accounts.
+
+Forms whose fields depend on a session's languages are built by functions, not classes.
+"""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+
+from listening.forms import ChorusForm, MultiCheckboxField
+from listening.i18n import language_name
+
+from .accounts import MIN_PASSWORD_LENGTH
+
+MAX_TEXT = 5000
+
+
+class LoginForm(ChorusForm):
+    """Sign in with email and password."""
+
+    email = StringField(_l("Email"), validators=[InputRequired(message=_l("Please enter your email.")), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[InputRequired(message=_l("Please enter your password.")), Length(max=1000)])
+
+
+class ActionForm(ChorusForm):
+    """A form with nothing but its CSRF token, for buttons that change something."""
+
+
+def _timezone(form, field) -> None:
+    """Accept only real IANA time zone names."""
+    try:
+        ZoneInfo(field.data or "")
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(_("Please choose a time zone from the list, such as America/New_York."))
+
+
+def session_form(app_languages: list[str], formdata=None, *, creating: bool, data: dict | None = None) -> ChorusForm:
+    """Build the session settings form; on creation it also asks for the title and purpose."""
+    language_choices = [(code, language_name(code)) for code in app_languages]
+
+    class SessionForm(ChorusForm):
+        default_language = SelectField(_l("Main language"), choices=language_choices)
+        languages = MultiCheckboxField(_l("Also offer it in"), choices=language_choices)
+        mode = RadioField(
+            _l("How it runs"),
+            choices=[("live", _l("Live: I show one question at a time to the room")),
+                     ("self_paced", _l("Self-paced: people answer on their own, like a survey"))],
+            validators=[InputRequired(message=_l("Please choose how the session runs."))],
+        )
+        timezone = StringField(_l("Time zone"), validators=[InputRequired(), _timezone])
+        minutes = IntegerField(
+            _l("About how many minutes it takes"),
+            validators=[InputRequired(message=_l("Please give a number of minutes.")),
+                        NumberRange(min=1, max=600, message=_l("Please give a number from 1 to 600."))],
+        )
+        contact = StringField(
+            _l("Whom residents can contact with questions"),
+            validators=[Optional(), Length(max=300, message=_l("Please use 300 characters or fewer."))],
+        )
+
+        def validate_languages(self, field) -> None:
+            """Keep only languages this app offers."""
+            if any(code not in app_languages for code in field.data or []):
+                raise ValidationError(_("Please choose languages from the list."))
+
+        def chosen_languages(self) -> list[str]:
+            """Return the session's languages with the main one first."""
+            others = [code for code in (self.languages.data or []) if code != self.default_language.data]
+            return [self.default_language.data] + others
+
+    if creating:
+        SessionForm.title = StringField(
+            _l("Title"), validators=[InputRequired(message=_l("Please give the session a title.")),
+                                     Length(max=200, message=_l("Please use 200 characters or fewer."))])
+        SessionForm.purpose = TextAreaField(
+            _l("What it is for (shown to residents)"),
+            validators=[InputRequired(message=_l("Please say what the session is for.")),
+                        Length(max=MAX_TEXT, message=_l("Please use %(max)s characters or fewer.", max=MAX_TEXT))])
+    return SessionForm(formdata=formdata, data=data or {})
+
+
+PROMPT_KIND_LABELS = {
+    "open": _l("Open answer (people write or say anything)"),
+    "single": _l("Single choice"),
+    "multiple": _l("Multiple choice"),
+    "scale": _l("Scale (for example 1 to 5)"),
+    "about": _l("About you (a demographic question, always with “Prefer not to say”)"),
+}
+
+DEMOGRAPHIC_LABELS = {
+    "age": _l("Age range"),
+    "race_ethnicity": _l("Race or ethnicity"),
+    "language": _l("Language"),
+    "neighbourhood": _l("Neighbourhood or zip code"),
+    "gender": _l("Gender"),
+    "other": _l("Something else"),
+}
+
+
+def prompt_form(languages: list[str], formdata=None, *, data: dict | None = None, kind_locked: bool = False) -> ChorusForm:
+    """Build the prompt form: its kind and settings, and its wording in each session language."""
+
+    class PromptForm(ChorusForm):
+        kind = RadioField(_l("Kind of question"), choices=list(PROMPT_KIND_LABELS.items()),
+                          validators=[InputRequired(message=_l("Please choose a kind of question."))])
+        required = BooleanField(_l("People must answer this question"))
+        demographic = SelectField(_l("What it asks about (for “About you” questions)"),
+                                  choices=[("", "—")] + list(DEMOGRAPHIC_LABELS.items()), validators=[Optional()])
+        scale_min = IntegerField(_l("Scale starts at"), validators=[Optional(), NumberRange(min=0, max=10)], default=1)
+        scale_max = IntegerField(_l("Scale ends at"), validators=[Optional(), NumberRange(min=1, max=11)], default=5)
+
+        def validate_scale_max(self, field) -> None:
+            """A scale must run upward, with at most eleven points."""
+            if self.kind.data == "scale":
+                low, high = self.scale_min.data, field.data
+                if low is None or high is None or not low < high or high - low > 10:
+                    raise ValidationError(_("A scale runs from a smaller to a larger number, with at most 11 points."))
+
+        def validate_demographic(self, field) -> None:
+            """About-you questions say what they measure, so analysis can use them as segments."""
+            if self.kind.data == "about" and not field.data:
+                raise ValidationError(_("Please say what this question asks about."))
+
+    for code in languages:
+        name = language_name(code)
+        setattr(PromptForm, f"text_{code}", TextAreaField(
+            _l("Question in %(language)s", language=name),
+            validators=[Optional(), Length(max=MAX_TEXT, message=_l("Please use %(max)s characters or fewer.", max=MAX_TEXT))]))
+        setattr(PromptForm, f"options_{code}", TextAreaField(
+            _l("Choices in %(language)s, one per line", language=name),
+            validators=[Optional(), Length(max=MAX_TEXT, message=_l("Please use %(max)s characters or fewer.", max=MAX_TEXT))]))
+        setattr(PromptForm, f"min_label_{code}", StringField(
+            _l("Label for the lowest number, in %(language)s", language=name), validators=[Optional(), Length(max=200)]))
+        setattr(PromptForm, f"max_label_{code}", StringField(
+            _l("Label for the highest number, in %(language)s", language=name), validators=[Optional(), Length(max=200)]))
+
+    form = PromptForm(formdata=formdata, data=data or {})
+    form.languages = languages
+    form.kind_locked = kind_locked
+    return form
+
+
+def option_lines(raw: str | None) -> list[str]:
+    """Split a choices box into its non-empty lines."""
+    return [line.strip() for line in (raw or "").replace("\r\n", "\n").split("\n") if line.strip()]
+
+
+def texts_form(slot_keys: list[str], languages: list[str], formdata=None, data: dict | None = None) -> ChorusForm:
+    """Build one text box per piece of session text per language."""
+
+    class TextsForm(ChorusForm):
+        pass
+
+    for key in slot_keys:
+        for code in languages:
+            setattr(TextsForm, f"{key}--{code}", TextAreaField(
+                validators=[Optional(), Length(max=MAX_TEXT, message=_l("Please use %(max)s characters or fewer.", max=MAX_TEXT))]))
+    return TextsForm(formdata=formdata, data=data or {})
+
+
+class UserForm(ChorusForm):
+    """Add a staff account."""
+
+    email = StringField(_l("Email"), validators=[InputRequired(message=_l("Please enter an email.")), Length(max=254)])
+    role = SelectField(_l("Role"), choices=[("facilitator", _l("Facilitator")), ("planner", _l("Planner")), ("admin", _l("Admin"))])
+    password = PasswordField(
+        _l("Password"),
+        validators=[InputRequired(message=_l("Please choose a password.")),
+                    Length(min=MIN_PASSWORD_LENGTH, max=1000,
+                           message=_l("Passwords need at least %(min)s characters.", min=MIN_PASSWORD_LENGTH))])
+
+
+class UserChangeForm(ChorusForm):
+    """Change an account's role, or turn it on or off."""
+
+    role = SelectField(_l("Role"), choices=[("facilitator", _l("Facilitator")), ("planner", _l("Planner")), ("admin", _l("Admin"))])
+    active = BooleanField(_l("Can sign in"))
+
+
+def timezone_choices() -> list[str]:
+    """Return every IANA time zone name, sorted, for the settings form's suggestions."""
+    return sorted(zone for zone in available_timezones() if "/" in zone and not zone.startswith("Etc/"))

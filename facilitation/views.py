@@ -1,0 +1,594 @@
+"""The facilitators' pages (blueprint "facilitation"): sign-in, sessions and their builder,
+join codes and flyers, answers, and staff accounts.
+
+Every view declares the roles it admits with `@requires(...)` (or `@public`); a test walks
+every route and checks that strangers and the wrong role are refused.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from werkzeug.exceptions import NotFound
+
+from listening import queries
+from listening.consent import default_consent
+from listening.db import get_db
+from listening.i18n import app_languages, language_name
+
+from . import accounts
+from .accounts import can_edit, public, requires
+from .forms import (
+    DEMOGRAPHIC_LABELS,
+    PROMPT_KIND_LABELS,
+    ActionForm,
+    LoginForm,
+    UserChangeForm,
+    UserForm,
+    option_lines,
+    prompt_form,
+    session_form,
+    texts_form,
+    timezone_choices,
+)
+from .qr import qr_png, qr_svg
+
+bp = Blueprint("facilitation", __name__, template_folder="templates")
+
+EDITORS = ("facilitator",)
+READERS = ("facilitator", "planner")
+
+
+@bp.before_request
+def load_user() -> None:
+    """Put the signed-in, still-active staff member (if any) on `g.user`."""
+    user_id = session.get("uid")
+    user = accounts.user_by_id(get_db(), user_id) if user_id else None
+    if user is not None and not user["active"]:
+        session.pop("uid", None)
+        user = None
+    g.user = user
+
+
+@bp.app_context_processor
+def staff_context() -> dict:
+    """Give staff templates the user and what they may do."""
+    return {
+        "user": g.get("user"),
+        "can_edit": can_edit(g.get("user")),
+        "logout_token": lambda: ActionForm().csrf_token.current_token,
+    }
+
+
+# --- signing in ------------------------------------------------------------------------------
+
+
+def safe_next(target: str | None) -> str:
+    """Return a same-site path to go to after signing in, never another site."""
+    if target:
+        parsed = urlparse(target)
+        if not parsed.scheme and not parsed.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("facilitation.dashboard")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    """Sign a staff member in; a fresh cookie session prevents session fixation."""
+    form = LoginForm(request.form if request.method == "POST" else None)
+    if request.method == "POST" and form.validate():
+        db = get_db()
+        user = accounts.check_login(db, form.email.data, form.password.data)
+        if user is not None:
+            language = session.get("lang")
+            session.clear()
+            if language:
+                session["lang"] = language
+            session["uid"] = user["id"]
+            queries.record_audit(db, user_id=user["id"], action="login")
+            return redirect(safe_next(request.args.get("next")))
+        queries.record_audit(db, user_id=None, action="login_failed", target=(form.email.data or "")[:254])
+        form.password.errors.append(_("That email and password do not match an account."))
+        return render_template("facilitation/login.html", form=form), 401
+    status = 400 if request.method == "POST" else 200
+    notice = _("This page was open for a long time. Please sign in again.") if form.csrf_failed else ""
+    return render_template("facilitation/login.html", form=form, notice=notice), status
+
+
+@bp.route("/logout", methods=["POST"])
+@public
+def logout():
+    """Sign out and forget everything in the cookie but the language."""
+    form = ActionForm(request.form)
+    if form.validate() and g.user is not None:
+        queries.record_audit(get_db(), user_id=g.user["id"], action="logout")
+        language = session.get("lang")
+        session.clear()
+        if language:
+            session["lang"] = language
+    return redirect(url_for("facilitation.login"))
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+
+def load_session(session_id: int) -> dict:
+    """Return a session by id or answer 404."""
+    found = queries.session_by_id(get_db(), session_id)
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def join_url(found: dict) -> str:
+    """Return the public link residents use to join a session."""
+    base = current_app.config["BASE_URL"].rstrip("/")
+    path = url_for("listening.join", code=found["code"])
+    return f"{base}{path}" if base else url_for("listening.join", code=found["code"], _external=True)
+
+
+def titled(found: dict, texts: dict | None = None) -> str:
+    """Return a session's title in its main language."""
+    texts = texts if texts is not None else queries.texts_for_session(get_db(), found["id"])
+    return queries.localized(texts, "session", found["id"], "title", found["default_language"], found["default_language"])
+
+
+@bp.route("/")
+@requires(*READERS)
+def dashboard():
+    """List every session with its status, code and number of participants."""
+    return render_template("facilitation/dashboard.html", sessions=queries.all_sessions(get_db()))
+
+
+@bp.route("/sessions/new", methods=["GET", "POST"])
+@requires(*EDITORS)
+def new_session():
+    """Create a draft session with the default consent statement in each of its languages."""
+    languages = app_languages()
+    form = session_form(
+        languages, request.form if request.method == "POST" else None, creating=True,
+        data={"default_language": current_app.config["DEFAULT_LANGUAGE"], "mode": "self_paced",
+              "timezone": current_app.config["TIMEZONE"], "minutes": 15},
+    )
+    if request.method == "POST" and form.validate():
+        chosen = form.chosen_languages()
+        db = get_db()
+        contact = (form.contact.data or "").strip()
+        found = queries.create_session(
+            db, languages=chosen, mode=form.mode.data, timezone_name=form.timezone.data,
+            created_by=g.user["id"], minutes=form.minutes.data, contact=contact,
+            texts={
+                "title": {chosen[0]: form.title.data},
+                "purpose": {chosen[0]: form.purpose.data},
+                "consent": {code: default_consent(code, minutes=form.minutes.data, contact=contact) for code in chosen},
+            },
+        )
+        queries.record_audit(db, user_id=g.user["id"], action="session_created", target=found["code"])
+        flash(_("Session created. Add your questions, then fill in every language."), "ok")
+        return redirect(url_for("facilitation.session_overview", session_id=found["id"]))
+    return render_template(
+        "facilitation/session_form.html", form=form, creating=True, timezones=timezone_choices(),
+    ), (400 if request.method == "POST" else 200)
+
+
+@bp.route("/sessions/<int:session_id>")
+@requires(*READERS)
+def session_overview(session_id: int):
+    """Show a session: status, join code, what is missing before it can open, and its prompts."""
+    found = load_session(session_id)
+    db = get_db()
+    texts = queries.texts_for_session(db, session_id)
+    return render_template(
+        "facilitation/session.html", s=found, title=titled(found, texts), texts=texts,
+        prompts=queries.prompts_for_session(db, session_id),
+        missing=describe_missing(found, queries.missing_texts(db, session_id)),
+        counts=queries.session_counts(db, session_id), join_url=join_url(found),
+        kind_labels=PROMPT_KIND_LABELS, form=ActionForm(),
+    )
+
+
+def describe_missing(found: dict, missing: list) -> list[dict]:
+    """Turn missing text slots into plain descriptions a facilitator can act on."""
+    where = {
+        ("session", "title"): _("Title"),
+        ("session", "purpose"): _("What it is for"),
+        ("session", "consent"): _("Consent statement"),
+    }
+    described = []
+    for slot, language in missing:
+        if slot.owner == "session":
+            place = where[(slot.owner, slot.field)]
+        elif slot.owner == "prompt":
+            label = {"text": _("wording"), "min_label": _("label for the lowest number"),
+                     "max_label": _("label for the highest number")}[slot.field]
+            place = _("Question %(number)s: %(what)s", number=slot.prompt_position, what=label)
+        else:
+            place = _("Question %(number)s: choice %(choice)s", number=slot.prompt_position, choice=slot.option_position)
+        described.append({"language": language, "language_name": language_name(language), "place": place,
+                          "anchor": f"{slot.key}--{language}"})
+    return described
+
+
+@bp.route("/sessions/<int:session_id>/settings", methods=["GET", "POST"])
+@requires(*EDITORS)
+def session_settings(session_id: int):
+    """Change a session's languages, mode, time zone, length and contact."""
+    found = load_session(session_id)
+    db = get_db()
+    form = session_form(
+        app_languages(), request.form if request.method == "POST" else None, creating=False,
+        data={"default_language": found["default_language"], "languages": found["languages"][1:],
+              "mode": found["mode"], "timezone": found["timezone"], "minutes": found["minutes"],
+              "contact": found["contact"]},
+    )
+    if request.method == "POST" and form.validate():
+        chosen = form.chosen_languages()
+        texts = queries.texts_for_session(db, session_id)
+        consent = texts.get(("session", session_id, "consent"), {})
+        contact = (form.contact.data or "").strip()
+        for code in chosen:
+            old_default = default_consent(code, minutes=found["minutes"], contact=found["contact"])
+            if code not in consent or consent[code] == old_default:
+                # Keep the statement in step with the settings unless someone has edited it.
+                queries.set_text(db, session_id, "session", session_id, "consent", code,
+                                 default_consent(code, minutes=form.minutes.data, contact=contact))
+        queries.update_session(db, session_id, languages=chosen, mode=form.mode.data, timezone=form.timezone.data,
+                               minutes=form.minutes.data, contact=contact)
+        if found["status"] == "open":
+            if queries.missing_texts(db, session_id):
+                queries.set_status(db, session_id, "draft")
+                flash(_("This session went back to draft because some text is missing in a new language."), "error")
+            else:
+                queries.snapshot_consent(db, session_id)
+        queries.record_audit(db, user_id=g.user["id"], action="session_settings", target=found["code"])
+        flash(_("Settings saved."), "ok")
+        return redirect(url_for("facilitation.session_overview", session_id=session_id))
+    return render_template(
+        "facilitation/session_form.html", form=form, creating=False, s=found, title=titled(found),
+        timezones=timezone_choices(),
+    ), (400 if request.method == "POST" else 200)
+
+
+@bp.route("/sessions/<int:session_id>/texts", methods=["GET", "POST"])
+@requires(*EDITORS)
+def session_texts(session_id: int):
+    """Edit every piece of session text side by side in each language; missing ones stand out."""
+    found = load_session(session_id)
+    db = get_db()
+    slots = queries.text_slots(db, session_id)
+    texts = queries.texts_for_session(db, session_id)
+    data = {
+        f"{slot.key}--{code}": texts.get((slot.owner, slot.owner_id, slot.field), {}).get(code, "")
+        for slot in slots for code in found["languages"]
+    }
+    form = texts_form([slot.key for slot in slots], found["languages"],
+                      request.form if request.method == "POST" else None, data=data)
+    if request.method == "POST" and form.validate():
+        for slot in slots:
+            for code in found["languages"]:
+                queries.set_text(db, session_id, slot.owner, slot.owner_id, slot.field, code,
+                                 form[f"{slot.key}--{code}"].data or "")
+        if found["status"] == "open":
+            if queries.missing_texts(db, session_id):
+                queries.set_status(db, session_id, "draft")
+                flash(_("This session went back to draft because some text is now missing."), "error")
+            else:
+                queries.snapshot_consent(db, session_id)
+        queries.record_audit(db, user_id=g.user["id"], action="session_texts", target=found["code"])
+        flash(_("Texts saved."), "ok")
+        return redirect(url_for("facilitation.session_texts", session_id=session_id))
+    prompts = {p["id"]: p for p in queries.prompts_for_session(db, session_id)}
+    return render_template(
+        "facilitation/texts.html", s=found, title=titled(found, texts), slots=slots, form=form, prompts=prompts,
+        describe=lambda slot: describe_missing(found, [(slot, found["default_language"])])[0]["place"],
+    ), (400 if request.method == "POST" else 200)
+
+
+@bp.route("/sessions/<int:session_id>/status", methods=["POST"])
+@requires(*EDITORS)
+def session_status(session_id: int):
+    """Open, pause (back to draft) or close a session; opening needs every text in every language."""
+    found = load_session(session_id)
+    db = get_db()
+    form = ActionForm(request.form)
+    wanted = request.form.get("status", "")
+    if not form.validate() or wanted not in ("draft", "open", "closed"):
+        flash(_("That could not be done. Please try again."), "error")
+        return redirect(url_for("facilitation.session_overview", session_id=session_id)), 303
+    if wanted == "open":
+        if not queries.prompts_for_session(db, session_id):
+            flash(_("Add at least one question before opening the session."), "error")
+            return redirect(url_for("facilitation.session_overview", session_id=session_id)), 303
+        if queries.missing_texts(db, session_id):
+            flash(_("The session cannot open yet: some text is missing. See the list below."), "error")
+            return redirect(url_for("facilitation.session_overview", session_id=session_id)), 303
+    queries.set_status(db, session_id, wanted)
+    queries.record_audit(db, user_id=g.user["id"], action=f"session_{wanted}", target=found["code"])
+    flash({"open": _("The session is open. Residents can join now."),
+           "draft": _("The session is paused and back in draft."),
+           "closed": _("The session is closed.")}[wanted], "ok")
+    return redirect(url_for("facilitation.session_overview", session_id=session_id)), 303
+
+
+# --- prompts ----------------------------------------------------------------------------------
+
+
+def prompt_data(found: dict, prompt: dict, texts: dict) -> dict:
+    """Return a prompt's current settings and wording as form data."""
+    data = {"kind": prompt["kind"], "required": bool(prompt["required"]), "demographic": prompt["demographic"] or "",
+            "scale_min": prompt["scale_min"] or 1, "scale_max": prompt["scale_max"] or 5}
+    for code in found["languages"]:
+        data[f"text_{code}"] = texts.get(("prompt", prompt["id"], "text"), {}).get(code, "")
+        data[f"min_label_{code}"] = texts.get(("prompt", prompt["id"], "min_label"), {}).get(code, "")
+        data[f"max_label_{code}"] = texts.get(("prompt", prompt["id"], "max_label"), {}).get(code, "")
+        data[f"options_{code}"] = "\n".join(
+            texts.get(("option", o["id"], "label"), {}).get(code, "") for o in prompt["options"] if not o["prefer_not"]
+        )
+    return data
+
+
+def structure_locked(found: dict) -> bool:
+    """Tell whether questions can no longer be added, removed or reshaped (the session is not a draft)."""
+    return found["status"] != "draft"
+
+
+@bp.route("/sessions/<int:session_id>/prompts/new", methods=["GET", "POST"])
+@requires(*EDITORS)
+def new_prompt(session_id: int):
+    """Add a question to a draft session, worded in as many of its languages as you have."""
+    found = load_session(session_id)
+    if structure_locked(found):
+        flash(_("Questions can only be added while the session is a draft. Pause it first."), "error")
+        return redirect(url_for("facilitation.session_overview", session_id=session_id))
+    form = prompt_form(found["languages"], request.form if request.method == "POST" else None,
+                       data={"kind": request.args.get("kind", "open")})
+    if request.method == "POST" and form.validate():
+        if not (form[f"text_{found['default_language']}"].data or "").strip():
+            form[f"text_{found['default_language']}"].errors.append(_("Please write the question in the main language."))
+        elif form.kind.data in ("single", "multiple", "about") and not option_lines(form[f"options_{found['default_language']}"].data):
+            form[f"options_{found['default_language']}"].errors.append(_("Please list the choices, one per line."))
+        else:
+            db = get_db()
+            queries.add_prompt(
+                db, session_id, kind=form.kind.data, required=form.required.data,
+                demographic=form.demographic.data or None,
+                scale_min=form.scale_min.data, scale_max=form.scale_max.data,
+                texts={code: form[f"text_{code}"].data or "" for code in found["languages"]},
+                options={code: option_lines(form[f"options_{code}"].data) for code in found["languages"]},
+                scale_labels={code: (form[f"min_label_{code}"].data or "", form[f"max_label_{code}"].data or "")
+                              for code in found["languages"]},
+            )
+            queries.record_audit(db, user_id=g.user["id"], action="prompt_added", target=found["code"])
+            flash(_("Question added."), "ok")
+            return redirect(url_for("facilitation.session_overview", session_id=session_id))
+    return render_template(
+        "facilitation/prompt_form.html", s=found, title=titled(found), form=form, prompt=None,
+        kind_labels=PROMPT_KIND_LABELS, demographic_labels=DEMOGRAPHIC_LABELS,
+    ), (400 if request.method == "POST" else 200)
+
+
+@bp.route("/sessions/<int:session_id>/prompts/<int:prompt_id>", methods=["GET", "POST"])
+@requires(*EDITORS)
+def edit_prompt(session_id: int, prompt_id: int):
+    """Change a question's wording in every language; its shape only while the session is a draft."""
+    found = load_session(session_id)
+    db = get_db()
+    prompt = queries.prompt_in_session(db, session_id, prompt_id)
+    if prompt is None:
+        raise NotFound()
+    texts = queries.texts_for_session(db, session_id)
+    locked = structure_locked(found) or queries.prompt_answer_count(db, prompt_id) > 0
+    form = prompt_form(found["languages"], request.form if request.method == "POST" else None,
+                       data=prompt_data(found, prompt, texts), kind_locked=locked)
+    if request.method == "POST" and form.validate():
+        if locked:
+            form.kind.data = prompt["kind"]  # answers exist: the kind of question cannot change under them
+        options = {code: option_lines(form[f"options_{code}"].data) for code in found["languages"]}
+        current_count = len([o for o in prompt["options"] if not o["prefer_not"]])
+        if locked and prompt["kind"] in queries.CHOICE_KINDS and any(
+            len(lines) not in (0, current_count) for lines in options.values()
+        ):
+            form[f"options_{found['default_language']}"].errors.append(
+                _("While the session is not a draft, you can reword the choices but not add or remove them."))
+        elif not (form[f"text_{found['default_language']}"].data or "").strip():
+            form[f"text_{found['default_language']}"].errors.append(_("Please write the question in the main language."))
+        else:
+            try:
+                changes = {"required": int(form.required.data)}
+                if not locked:
+                    changes.update(kind=form.kind.data, demographic=(form.demographic.data or None) if form.kind.data == "about" else None,
+                                   scale_min=form.scale_min.data if form.kind.data == "scale" else None,
+                                   scale_max=form.scale_max.data if form.kind.data == "scale" else None)
+                queries.update_prompt(db, prompt_id, **changes)
+                for code in found["languages"]:
+                    queries.set_text(db, session_id, "prompt", prompt_id, "text", code, form[f"text_{code}"].data or "")
+                    queries.set_text(db, session_id, "prompt", prompt_id, "min_label", code, form[f"min_label_{code}"].data or "")
+                    queries.set_text(db, session_id, "prompt", prompt_id, "max_label", code, form[f"max_label_{code}"].data or "")
+                if form.kind.data in queries.CHOICE_KINDS:
+                    queries.set_options(db, session_id, prompt_id, options)
+                queries.record_audit(db, user_id=g.user["id"], action="prompt_edited", target=found["code"])
+                if found["status"] == "open" and queries.missing_texts(db, session_id):
+                    queries.set_status(db, session_id, "draft")
+                    flash(_("This session went back to draft because some text is now missing."), "error")
+                flash(_("Question saved."), "ok")
+                return redirect(url_for("facilitation.session_overview", session_id=session_id))
+            except queries.OptionInUse:
+                form[f"options_{found['default_language']}"].errors.append(
+                    _("A choice that people have already picked cannot be removed."))
+    return render_template(
+        "facilitation/prompt_form.html", s=found, title=titled(found, texts), form=form, prompt=prompt,
+        kind_labels=PROMPT_KIND_LABELS, demographic_labels=DEMOGRAPHIC_LABELS, delete_form=ActionForm(),
+    ), (400 if request.method == "POST" else 200)
+
+
+@bp.route("/sessions/<int:session_id>/prompts/<int:prompt_id>/move", methods=["POST"])
+@requires(*EDITORS)
+def move_prompt(session_id: int, prompt_id: int):
+    """Move a question up or down in a draft session."""
+    found = load_session(session_id)
+    db = get_db()
+    if queries.prompt_in_session(db, session_id, prompt_id) is None:
+        raise NotFound()
+    form = ActionForm(request.form)
+    step = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
+    if form.validate() and step and not structure_locked(found):
+        queries.move_prompt(db, session_id, prompt_id, step)
+    elif structure_locked(found):
+        flash(_("Questions can only be reordered while the session is a draft."), "error")
+    return redirect(url_for("facilitation.session_overview", session_id=session_id)), 303
+
+
+@bp.route("/sessions/<int:session_id>/prompts/<int:prompt_id>/delete", methods=["POST"])
+@requires(*EDITORS)
+def delete_prompt(session_id: int, prompt_id: int):
+    """Delete a question that nobody has answered, from a draft session."""
+    found = load_session(session_id)
+    db = get_db()
+    if queries.prompt_in_session(db, session_id, prompt_id) is None:
+        raise NotFound()
+    form = ActionForm(request.form)
+    if not form.validate():
+        flash(_("That could not be done. Please try again."), "error")
+    elif structure_locked(found) or queries.prompt_answer_count(db, prompt_id):
+        flash(_("Only unanswered questions in a draft session can be deleted."), "error")
+    else:
+        queries.delete_prompt(db, session_id, prompt_id)
+        queries.record_audit(db, user_id=g.user["id"], action="prompt_deleted", target=found["code"])
+        flash(_("Question deleted."), "ok")
+    return redirect(url_for("facilitation.session_overview", session_id=session_id)), 303
+
+
+# --- joining: QR codes and flyer ---------------------------------------------------------------
+
+
+@bp.route("/sessions/<int:session_id>/qr.svg")
+@requires(*READERS)
+def qr_code_svg(session_id: int):
+    """Return the join link's QR code as SVG."""
+    found = load_session(session_id)
+    return Response(qr_svg(join_url(found)), mimetype="image/svg+xml")
+
+
+@bp.route("/sessions/<int:session_id>/qr.png")
+@requires(*READERS)
+def qr_code_png(session_id: int):
+    """Return the join link's QR code as a PNG to download."""
+    found = load_session(session_id)
+    return Response(qr_png(join_url(found)), mimetype="image/png",
+                    headers={"Content-Disposition": f'attachment; filename="chorus-{found["code"]}.png"'})
+
+
+@bp.route("/sessions/<int:session_id>/flyer")
+@requires(*READERS)
+def flyer(session_id: int):
+    """A one-page printable flyer: QR code, join code and short instructions in every language."""
+    found = load_session(session_id)
+    texts = queries.texts_for_session(get_db(), session_id)
+    url = join_url(found)
+    blocks = []
+    for code in found["languages"]:
+        with force_locale(code):
+            blocks.append({
+                "lang": code,
+                "title": queries.localized(texts, "session", session_id, "title", code, found["default_language"]),
+                "scan": _("Scan the code with your phone camera to take part."),
+                "or_type": _("Or go to %(url)s and type the code:", url=url.split("/j/")[0] or url),
+                "minutes": _("It takes about %(minutes)s minutes. You can answer in your language.", minutes=found["minutes"]),
+            })
+    return render_template("facilitation/flyer.html", s=found, url=url, svg=qr_svg(url), blocks=blocks)
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+
+@bp.route("/sessions/<int:session_id>/answers")
+@requires(*READERS)
+def session_answers(session_id: int):
+    """Show every answer to each question, with counts for choice and scale questions."""
+    found = load_session(session_id)
+    db = get_db()
+    texts = queries.texts_for_session(db, session_id)
+    prompts = queries.prompts_for_session(db, session_id)
+    answers = queries.responses_for_session(db, session_id)
+    by_prompt: dict[int, list[dict]] = {p["id"]: [] for p in prompts}
+    for row in answers:
+        by_prompt.setdefault(row["prompt_id"], []).append(row)
+    tallies = {}
+    for prompt in prompts:
+        if prompt["kind"] == "open":
+            continue
+        counts: dict = {}
+        for row in by_prompt[prompt["id"]]:
+            if row["skipped"]:
+                continue
+            values = row["choices"] if prompt["kind"] != "scale" else [row["number"]]
+            for value in values:
+                counts[value] = counts.get(value, 0) + 1
+        tallies[prompt["id"]] = counts
+    return render_template(
+        "facilitation/answers.html", s=found, title=titled(found, texts), texts=texts, prompts=prompts,
+        by_prompt=by_prompt, tallies=tallies, counts=queries.session_counts(db, session_id),
+    )
+
+
+# --- staff accounts ---------------------------------------------------------------------------
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@requires("admin")
+def users():
+    """List staff accounts and add one."""
+    db = get_db()
+    form = UserForm(request.form if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            if accounts.user_by_email(db, form.email.data):
+                form.email.errors.append(_("There is already an account with that email."))
+            else:
+                try:
+                    user_id = accounts.create_user(db, form.email.data, form.password.data, form.role.data)
+                except ValueError:
+                    form.email.errors.append(_("Please check this email address."))
+                else:
+                    queries.record_audit(db, user_id=g.user["id"], action="user_added",
+                                         target=form.email.data.strip(), detail=f"role={form.role.data}")
+                    flash(_("Account added."), "ok")
+                    return redirect(url_for("facilitation.users"))
+        status = 400
+    return render_template(
+        "facilitation/users.html", form=form, users=accounts.all_users(db),
+        change_forms={u["id"]: UserChangeForm(data={"role": u["role"], "active": bool(u["active"])})
+                      for u in accounts.all_users(db)},
+    ), status
+
+
+@bp.route("/users/<int:user_id>", methods=["POST"])
+@requires("admin")
+def change_user(user_id: int):
+    """Change an account's role or whether it can sign in (never your own, so an admin always remains)."""
+    db = get_db()
+    target = accounts.user_by_id(db, user_id)
+    if target is None:
+        raise NotFound()
+    form = UserChangeForm(request.form)
+    if not form.validate():
+        flash(_("That could not be done. Please try again."), "error")
+    elif target["id"] == g.user["id"]:
+        flash(_("You cannot change your own role or access."), "error")
+    else:
+        accounts.change_user(db, user_id, role=form.role.data, active=form.active.data)
+        queries.record_audit(db, user_id=g.user["id"], action="user_changed", target=target["email"],
+                             detail=f"role={form.role.data} active={int(form.active.data)}")
+        flash(_("Account updated."), "ok")
+    return redirect(url_for("facilitation.users")), 303
+
+
+@bp.route("/audit")
+@requires("admin")
+def audit():
+    """Show the audit log: sign-ins, account changes and session changes."""
+    return render_template("facilitation/audit.html", entries=queries.audit_entries(get_db()))

@@ -1,0 +1,1 @@
+"""Chorus: the residents' side of a listening session and the data it keeps."""

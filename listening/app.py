@@ -1,0 +1,78 @@
+"""The application factory: configuration, database, languages, blueprints and error pages."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from . import db as database
+from . import i18n
+from .settings import from_environment
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build a Chorus app from defaults, environment variables and `test_config`, in that order."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(from_environment())
+    app.config.update(
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="chorus",
+        PERMANENT_SESSION_LIFETIME=timedelta(days=30),
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("DATABASE"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE"] = str(Path(app.instance_path) / "chorus.db")
+    app.config["DATABASE"] = str(app.config["DATABASE"])
+
+    database.init_app(app)
+    i18n.init_app(app)
+    register_blueprints(app)
+    register_error_pages(app)
+    logging.getLogger("chorus").setLevel(logging.INFO)
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    """Register one blueprint per audience: residents, facilitators (and their planners)."""
+    from facilitation.views import bp as facilitation_bp
+
+    from .views import bp as listening_bp
+
+    app.register_blueprint(listening_bp)
+    app.register_blueprint(facilitation_bp, url_prefix="/staff")
+
+
+def register_error_pages(app: Flask) -> None:
+    """Answer every error with a translated page, never a stack trace."""
+
+    messages = {
+        400: lambda: _("Something in that request was not right. Please go back and try again."),
+        403: lambda: _("You do not have permission to see this page."),
+        404: lambda: _("We could not find that page."),
+        405: lambda: _("That action is not possible here."),
+        409: lambda: _("That could not be done because something changed. Please try again."),
+        413: lambda: _("That was too much to send at once. Please send less."),
+        429: lambda: _("Too many tries. Please wait a minute and try again."),
+        500: lambda: _("Something went wrong on our side. Your earlier answers are safe. Please try again."),
+    }
+
+    def render_error(error: Exception):
+        """Render a plain, translated error page with the right status code."""
+        code = error.code if isinstance(error, HTTPException) and error.code else 500
+        if code == 500:
+            app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        message = messages.get(code, messages[500])()
+        return render_template("listening/error.html", code=code, message=message), code
+
+    app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(Exception, render_error)

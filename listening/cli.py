@@ -1,0 +1,160 @@
+"""The `chorus` command: a thin Flask CLI group over the app factory and the query functions.
+
+Commands: init, user add, demo, serve, themes. Each is documented in the README; a test
+fails if one is not.
+"""
+from __future__ import annotations
+
+import secrets
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from .app import create_app
+from .db import connect
+from .i18n import compile_catalogs
+from .migrations import migrate
+
+
+def open_db():
+    """Open the configured database from inside an app context."""
+    config = current_app.config
+    return connect(config["DATABASE"], busy_timeout_ms=config["BUSY_TIMEOUT_MS"],
+                   synchronous=config["SQLITE_SYNCHRONOUS"])
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False, add_version_option=False,
+             load_dotenv=False)
+def cli() -> None:
+    """Chorus: community listening sessions with consent, in every language."""
+
+
+@cli.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the database and compile the translation catalogs."""
+    db = open_db()
+    applied = migrate(db)
+    compiled = compile_catalogs(force=True)
+    click.echo(f"Database ready at {current_app.config['DATABASE']}"
+               + (f" (applied: {', '.join(applied)})" if applied else " (already up to date)"))
+    click.echo(f"Compiled catalogs: {', '.join(compiled) or 'none'}")
+
+
+@cli.group("user")
+def user_group() -> None:
+    """Manage staff accounts."""
+
+
+@user_group.command("add")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "facilitator", "planner"]), required=True,
+              help="admin manages users; facilitator runs sessions; planner reads and analyses.")
+@click.option("--password", help="The password. Without it you are asked for one (safer: not in shell history).")
+@with_appcontext
+def user_add_command(email: str, role: str, password: str | None) -> None:
+    """Add a staff account with a role."""
+    from facilitation.accounts import create_user, user_by_email
+
+    db = open_db()
+    migrate(db)
+    if user_by_email(db, email) is not None:
+        raise click.ClickException(f"There is already an account for {email}.")
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        create_user(db, email, password, role)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Added {role} {email}.")
+
+
+@cli.command("demo")
+@click.option("--serve/--no-serve", default=True, show_default=True, help="Start the server after setting up.")
+@click.option("--host", default=None, help="Address to listen on (default CHORUS_HOST).")
+@click.option("--port", default=None, type=int, help="Port to listen on (default CHORUS_PORT).")
+@with_appcontext
+def demo_command(serve: bool, host: str | None, port: int | None) -> None:
+    """Create a demo facilitator and a bilingual demo session, print how to get in, and serve."""
+    from .demo import ensure_demo
+
+    db = open_db()
+    migrate(db)
+    compile_catalogs()
+    host = host or current_app.config["HOST"]
+    port = port or current_app.config["PORT"]
+    password = secrets.token_urlsafe(9)
+    demo = ensure_demo(db, password=password)
+    base = current_app.config["BASE_URL"].rstrip("/") or f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    click.echo(f"Facilitator: {demo.email} {password}")
+    click.echo(f"Join URL: {base}/j/{demo.code}")
+    click.echo(f"Staff pages: {base}/staff/")
+    sys.stdout.flush()
+    if serve:
+        run_server(current_app._get_current_object(), host=host, port=port)
+
+
+@cli.command("serve")
+@click.option("--host", default=None, help="Address to listen on (default CHORUS_HOST).")
+@click.option("--port", default=None, type=int, help="Port to listen on (default CHORUS_PORT).")
+@click.option("--workers", default=None, type=int, help="Worker processes (default CHORUS_WORKERS).")
+@click.option("--threads", default=None, type=int, help="Threads per worker (default CHORUS_THREADS).")
+@with_appcontext
+def serve_command(host: str | None, port: int | None, workers: int | None, threads: int | None) -> None:
+    """Serve Chorus with gunicorn, the production server, after bringing the database up to date."""
+    migrate(open_db())
+    compile_catalogs()
+    config = current_app.config
+    run_server(current_app._get_current_object(), host=host or config["HOST"], port=port or config["PORT"],
+               workers=workers or config["WORKERS"], threads=threads or config["THREADS"])
+
+
+def run_server(app, *, host: str, port: int, workers: int | None = None, threads: int | None = None) -> None:
+    """Run the app under gunicorn with threaded workers."""
+    from gunicorn.app.base import BaseApplication
+
+    options = {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers or app.config["WORKERS"],
+        "threads": threads or app.config["THREADS"],
+        "worker_class": "gthread",
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "keepalive": 5,
+        "accesslog": None,
+        "errorlog": "-",
+    }
+
+    class ChorusServer(BaseApplication):
+        """Gunicorn, configured in code so `chorus serve` needs no config file."""
+
+        def load_config(self) -> None:
+            """Pass our options to gunicorn."""
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            """Hand gunicorn the already-built app."""
+            return app
+
+    click.echo(f"Serving Chorus on http://{host}:{port}/ (Ctrl+C to stop)")
+    ChorusServer().run()
+
+
+def _register_analysis() -> None:
+    """Add `chorus themes` from the analysis engine, which needs no app."""
+    try:
+        from analysis.cli import themes_command
+    except ImportError:  # pragma: no cover - the engine ships with Chorus
+        return
+    cli.add_command(themes_command, "themes")
+
+
+_register_analysis()
+
+
+def main() -> None:
+    """Run the `chorus` command."""
+    cli.main(prog_name="chorus")

@@ -1,0 +1,40 @@
+"""The default plain-language consent statement, one per language, which facilitators edit.
+
+It is written for reading aloud and for a grade-8 reading level or below, and covers what
+CONTEXT.md asks of informed consent: what happens and how long, that taking part is voluntary,
+the limits of privacy in a group, how words are used, how to take them back, and whom to ask.
+The purpose of the session is shown above it from the session's own text.
+"""
+from __future__ import annotations
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+
+def default_consent(language: str, *, minutes: int, contact: str) -> str:
+    """Return the default consent statement in `language`, with the session's details filled in."""
+    with force_locale(language):
+        paragraphs = [
+            # TRANSLATORS: consent statement, paragraph 1. Plain words; it may be read aloud.
+            _("We want to hear from you. We will ask you a few questions. It takes about %(minutes)s minutes. You can answer on your phone, on paper, or out loud.",
+              minutes=minutes),
+            # TRANSLATORS: consent statement, paragraph 2: taking part is voluntary.
+            _("It is your choice to take part. You can skip any question. You can stop at any time. Nothing bad will happen if you say no or stop."),
+            # TRANSLATORS: consent statement, paragraph 3: privacy and its limit in a group.
+            _("We do not ask for your name. If you are in a group, other people will hear what you say, and they may repeat it. Please share only what you are comfortable sharing."),
+            # TRANSLATORS: consent statement, paragraph 4: how words are used.
+            _("We will read all the answers together to find common ideas. We will share what we learn in a report, with the community too. We will only quote your words if you say yes below, and never with your name."),
+            # TRANSLATORS: consent statement, paragraph 5: withdrawal with the receipt code.
+            _("When you agree, you get a receipt code. Keep it. You can use it on this site to delete your answers at any time before the report is written."),
+        ]
+        if contact.strip():
+            # TRANSLATORS: consent statement, last paragraph; %(contact)s is a name, phone or email.
+            paragraphs.append(_("Questions? Contact %(contact)s.", contact=contact.strip()))
+        else:
+            paragraphs.append(_("Questions? Ask the person who runs this session."))
+    return "\n\n".join(paragraphs)
+
+
+def paragraphs(body: str) -> list[str]:
+    """Split a statement into paragraphs at blank lines, for display."""
+    return [part.strip() for part in body.replace("\r\n", "\n").split("\n\n") if part.strip()]

@@ -1,0 +1,152 @@
+"""Languages: which are offered, how one is chosen for a request, and which way text runs.
+
+The locale is chosen in a fixed order: `?lang=`, the visitor's earlier choice (kept in their
+cookie), their browser's Accept-Language, then the session's (or the app's) default. Inside a
+listening session only the session's own languages are candidates.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import Locale
+from babel.dates import format_datetime
+from babel.numbers import format_decimal
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask, current_app, g, request, session
+from flask_babel import Babel
+
+log = logging.getLogger(__name__)
+
+TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
+SOURCE_LANGUAGE = "en"
+RIGHT_TO_LEFT = frozenset({"ar", "ur", "fa", "he", "ps", "ckb", "yi"})
+
+
+def catalog_languages(directory: Path = TRANSLATIONS_DIR) -> list[str]:
+    """Return the source language plus every language with a .po catalog on disk."""
+    found = sorted(p.parent.parent.name for p in directory.glob("*/LC_MESSAGES/messages.po"))
+    return [SOURCE_LANGUAGE] + [code for code in found if code != SOURCE_LANGUAGE]
+
+
+def compile_catalogs(directory: Path = TRANSLATIONS_DIR, *, force: bool = False) -> list[str]:
+    """Compile each .po catalog whose .mo is missing or older, and return the languages compiled."""
+    compiled = []
+    for po_path in sorted(directory.glob("*/LC_MESSAGES/messages.po")):
+        mo_path = po_path.with_suffix(".mo")
+        if not force and mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file)
+        with mo_path.open("wb") as mo_file:
+            write_mo(mo_file, catalog)  # fuzzy entries are left out, as pybabel does
+        compiled.append(po_path.parent.parent.name)
+    return compiled
+
+
+def text_direction(language: str) -> str:
+    """Return 'rtl' for right-to-left languages and 'ltr' for the rest."""
+    return "rtl" if language.split("_")[0] in RIGHT_TO_LEFT else "ltr"
+
+
+def language_name(language: str) -> str:
+    """Return a language's name written in that language, for the language switcher."""
+    try:
+        name = Locale.parse(language).get_display_name(language) or language
+    except (ValueError, LookupError):
+        return language
+    return name[:1].upper() + name[1:]
+
+
+def app_languages() -> list[str]:
+    """Return the languages this app offers, in the configured order."""
+    return list(current_app.config["LANGUAGES"])
+
+
+def offered_languages() -> list[str]:
+    """Return the languages a visitor may choose on this page: the session's, or the app's."""
+    return list(g.get("session_languages") or app_languages())
+
+
+def remember_language_choice() -> None:
+    """Keep a valid `?lang=` choice in the visitor's cookie so later pages use it too."""
+    chosen = request.args.get("lang", "")
+    if chosen in app_languages():
+        session["lang"] = chosen
+
+
+def select_locale() -> str:
+    """Choose this request's language: ?lang=, earlier choice, Accept-Language, default."""
+    candidates = offered_languages()
+    chosen = request.args.get("lang", "")
+    if chosen in candidates:
+        return chosen
+    earlier = session.get("lang", "")
+    if earlier in candidates:
+        return earlier
+    best = request.accept_languages.best_match(candidates)
+    if best:
+        return best
+    default = g.get("session_languages", [None])[0] or current_app.config["DEFAULT_LANGUAGE"]
+    return default if default in candidates else candidates[0]
+
+
+def current_language() -> str:
+    """Return the language this request is being answered in."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return str(locale) if locale is not None else current_app.config["DEFAULT_LANGUAGE"]
+
+
+def local_time(stamp: str | None, timezone_name: str, fmt: str = "medium") -> str:
+    """Show a stored UTC time in a session's time zone, formatted for the current language."""
+    if not stamp:
+        return ""
+    moment = datetime.fromisoformat(stamp)
+    try:
+        zone = ZoneInfo(timezone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return format_datetime(moment, fmt, tzinfo=zone, locale=current_language())
+
+
+def template_context() -> dict:
+    """Give every template `lang`, `dir` and the language switcher's choices."""
+    lang = current_language()
+    return {
+        "lang": lang,
+        "dir": text_direction(lang),
+        "language_choices": [(code, language_name(code)) for code in offered_languages()],
+        "language_name": language_name,
+        "text_direction": text_direction,
+    }
+
+
+def init_app(app: Flask) -> None:
+    """Set up Flask-Babel with an absolute translations path and check the configured languages."""
+    available = catalog_languages()
+    configured = app.config.get("LANGUAGES") or available
+    missing = [code for code in configured if code not in available]
+    if missing:
+        raise RuntimeError(
+            f"CHORUS_LANGUAGES names languages with no catalog in {TRANSLATIONS_DIR}: {missing}"
+        )
+    app.config["LANGUAGES"] = configured
+    if app.config["DEFAULT_LANGUAGE"] not in configured:
+        raise RuntimeError(f"CHORUS_DEFAULT_LANGUAGE {app.config['DEFAULT_LANGUAGE']!r} is not offered")
+    try:
+        compile_catalogs()
+    except OSError as exc:  # a read-only install: `chorus init` or pybabel must compile them
+        log.warning("Could not compile translation catalogs: %s", exc)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS_DIR)
+    app.config["BABEL_DEFAULT_LOCALE"] = app.config["DEFAULT_LANGUAGE"]
+    Babel(app, locale_selector=select_locale)
+    app.before_request(remember_language_choice)
+    app.context_processor(template_context)
+    app.jinja_env.filters["localtime"] = local_time
+    app.jinja_env.filters["format_number"] = lambda number: format_decimal(number, locale=current_language())

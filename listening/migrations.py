@@ -1,0 +1,194 @@
+"""The only place Chorus's schema is defined: ordered migrations, each in its own transaction.
+
+Add a change as a new function at the end (`m002_...`); never edit one that has been applied.
+Consent records, contact details and answers live in separate tables so each can be kept,
+purged or withdrawn on its own terms.
+"""
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("chorus")
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    """Create users, sessions with their texts and prompts, participants, consent and answers."""
+    _run(
+        db,
+        """
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            password_hash TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('admin', 'facilitator', 'planner')),
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            last_login_at TEXT
+        );
+
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE,
+            mode TEXT NOT NULL CHECK (mode IN ('live', 'self_paced')),
+            status TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'open', 'closed')),
+            languages TEXT NOT NULL,            -- JSON list; the first is the session's default
+            timezone TEXT NOT NULL,
+            minutes INTEGER NOT NULL DEFAULT 15, -- how long it takes, for the consent statement
+            contact TEXT NOT NULL DEFAULT '',    -- whom to contact, for the consent statement
+            current_prompt_id INTEGER,           -- live mode: the prompt the facilitator shows
+            answering_open INTEGER NOT NULL DEFAULT 0,
+            created_by INTEGER REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            opened_at TEXT,
+            closed_at TEXT
+        );
+
+        CREATE TABLE prompts (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('open', 'single', 'multiple', 'scale', 'about')),
+            required INTEGER NOT NULL DEFAULT 0,
+            demographic TEXT,                    -- 'about' prompts: which segment they measure
+            scale_min INTEGER,
+            scale_max INTEGER,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX prompts_by_session ON prompts(session_id, position);
+
+        CREATE TABLE options (
+            id INTEGER PRIMARY KEY,
+            prompt_id INTEGER NOT NULL REFERENCES prompts(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            prefer_not INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX options_by_prompt ON options(prompt_id, position);
+
+        -- Every piece of session text, one row per language.
+        CREATE TABLE texts (
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            owner TEXT NOT NULL CHECK (owner IN ('session', 'prompt', 'option')),
+            owner_id INTEGER NOT NULL,
+            field TEXT NOT NULL,
+            language TEXT NOT NULL,
+            body TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (owner, owner_id, field, language)
+        );
+        CREATE INDEX texts_by_session ON texts(session_id);
+
+        -- The exact consent statement each participant was shown.
+        CREATE TABLE consent_versions (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            language TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (session_id, version, language)
+        );
+
+        CREATE TABLE participants (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            receipt_hash TEXT NOT NULL UNIQUE,
+            language TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT 'phone',
+            entered_by INTEGER REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            withdrawn_at TEXT
+        );
+        CREATE INDEX participants_by_session ON participants(session_id);
+
+        CREATE TABLE consents (
+            id INTEGER PRIMARY KEY,
+            participant_id INTEGER NOT NULL UNIQUE REFERENCES participants(id) ON DELETE CASCADE,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            consent_version_id INTEGER NOT NULL REFERENCES consent_versions(id),
+            version INTEGER NOT NULL,
+            language TEXT NOT NULL,
+            method TEXT NOT NULL CHECK (method IN ('self', 'staff_verbal')),
+            take_part INTEGER NOT NULL CHECK (take_part = 1),
+            quote_ok INTEGER NOT NULL DEFAULT 0,
+            contact_ok INTEGER NOT NULL DEFAULT 0,
+            given_at TEXT NOT NULL,
+            recorded_by INTEGER REFERENCES users(id)
+        );
+
+        -- Contact details live apart from answers and go on withdrawal.
+        CREATE TABLE contacts (
+            participant_id INTEGER PRIMARY KEY REFERENCES participants(id) ON DELETE CASCADE,
+            name TEXT NOT NULL DEFAULT '',
+            phone TEXT NOT NULL DEFAULT '',
+            email TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        );
+
+        CREATE TABLE responses (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            participant_id INTEGER NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
+            prompt_id INTEGER NOT NULL REFERENCES prompts(id) ON DELETE CASCADE,
+            language TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT 'phone',
+            text TEXT,
+            choices TEXT,                        -- JSON list of option ids
+            number INTEGER,
+            skipped INTEGER NOT NULL DEFAULT 0,
+            entered_by INTEGER REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (participant_id, prompt_id)
+        );
+        CREATE INDEX responses_by_prompt ON responses(prompt_id);
+        CREATE INDEX responses_by_session ON responses(session_id);
+
+        -- Idempotency ledger: a form's one-time key, so a retry or double tap changes nothing.
+        CREATE TABLE submissions (
+            nonce TEXT PRIMARY KEY,
+            participant_id INTEGER NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+
+        -- What kind of data was deleted, when and why; never the content.
+        CREATE TABLE deletion_log (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER,
+            kind TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            at TEXT NOT NULL,
+            by_user INTEGER
+        );
+
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            user_id INTEGER,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL DEFAULT '',
+            detail TEXT NOT NULL DEFAULT ''
+        );
+        """
+    )
+
+
+def _run(db: sqlite_utils.Database, script: str) -> None:
+    """Run a script statement by statement, inside the migration's transaction.
+
+    `executescript` would commit first and break the all-or-nothing promise.
+    """
+    for statement in script.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply every pending migration and return the names of those applied."""
+    pending = [m.name for m in migrations.pending(db)]
+    migrations.apply(db)
+    return pending

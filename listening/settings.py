@@ -1,0 +1,70 @@
+"""Every configuration setting Chorus reads: its default, its environment variable, its meaning.
+
+The README documents each one; a test fails if a setting here is missing from it.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration setting and where it comes from."""
+
+    name: str
+    env: str
+    default: Any
+    parse: Callable[[str], Any]
+    help: str
+
+
+def _bool(value: str) -> bool:
+    """Read a yes/no environment value."""
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _languages(value: str) -> list[str]:
+    """Read a comma-separated list of language codes."""
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("SECRET_KEY", "CHORUS_SECRET_KEY", "dev-only-change-me", str,
+            "Signs cookies and form tokens. Set a long random value in production."),
+    Setting("DATABASE", "CHORUS_DATABASE", None, str,
+            "Path of the SQLite database. Default: chorus.db in the instance folder."),
+    Setting("LANGUAGES", "CHORUS_LANGUAGES", None, _languages,
+            "Languages the app offers, comma-separated. Default: every language with a catalog."),
+    Setting("DEFAULT_LANGUAGE", "CHORUS_DEFAULT_LANGUAGE", "en", str,
+            "Language used when nothing else decides."),
+    Setting("TIMEZONE", "CHORUS_TIMEZONE", "America/New_York", str,
+            "Default time zone for new sessions (an IANA name)."),
+    Setting("BASE_URL", "CHORUS_BASE_URL", "", str,
+            "Public address used in join links and QR codes, e.g. https://chorus.example.org. "
+            "Default: the address the request came in on."),
+    Setting("MAX_ANSWER_LENGTH", "CHORUS_MAX_ANSWER_LENGTH", 2000, int,
+            "Longest open answer a resident may send, in characters."),
+    Setting("SQLITE_SYNCHRONOUS", "CHORUS_SQLITE_SYNCHRONOUS", "FULL", str,
+            "SQLite synchronous pragma. FULL keeps every acknowledged answer through a power cut."),
+    Setting("BUSY_TIMEOUT_MS", "CHORUS_BUSY_TIMEOUT_MS", 5000, int,
+            "How long a request waits for a database lock before giving up, in milliseconds."),
+    Setting("SESSION_COOKIE_SECURE", "CHORUS_SECURE_COOKIES", False, _bool,
+            "Send cookies only over HTTPS. Turn on behind TLS."),
+    Setting("HOST", "CHORUS_HOST", "127.0.0.1", str,
+            "Address `chorus serve` and `chorus demo` listen on. Use 0.0.0.0 to reach phones on the LAN."),
+    Setting("PORT", "CHORUS_PORT", 5000, int, "Port `chorus serve` and `chorus demo` listen on."),
+    Setting("WORKERS", "CHORUS_WORKERS", 2, int, "Gunicorn worker processes for `chorus serve`."),
+    Setting("THREADS", "CHORUS_THREADS", 8, int, "Threads per gunicorn worker for `chorus serve`."),
+)
+
+
+def from_environment(environ: os._Environ | dict[str, str] | None = None) -> dict[str, Any]:
+    """Return the settings' defaults overridden by any environment variables that are set."""
+    environ = os.environ if environ is None else environ
+    config: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.env)
+        config[setting.name] = setting.default if raw in (None, "") else setting.parse(raw)
+    return config

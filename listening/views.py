@@ -1,0 +1,333 @@
+"""The residents' pages: join, consent, answer one prompt per screen, thank-you, withdraw.
+
+Every page is server-rendered and works with JavaScript off. Nothing about a resident is
+stored until they agree to take part; after that, their participant id lives in their signed
+cookie, and each answer is acknowledged (redirected onward) only after it is committed.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from . import queries
+from .consent import paragraphs
+from .db import get_db
+from .forms import ConsentForm, JoinForm, WithdrawForm, answer_form, answer_is_empty, new_nonce
+from .i18n import current_language, local_time
+
+bp = Blueprint("listening", __name__, template_folder="templates")
+
+
+class SessionUnavailable(Exception):
+    """A join code that is unknown, or a session that is not open."""
+
+    def __init__(self, reason: str, code: str = ""):
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+@bp.app_errorhandler(SessionUnavailable)
+def session_unavailable(error: SessionUnavailable):
+    """Explain, in the resident's language, why this session cannot be joined."""
+    status = {"unknown": 404, "draft": 403, "closed": 410}[error.reason]
+    return render_template(
+        "listening/unavailable.html", reason=error.reason, code=error.code, form=JoinForm()
+    ), status
+
+
+def open_session(code: str) -> dict:
+    """Load an open session by join code and make its languages the ones offered."""
+    found = queries.session_by_code(get_db(), code)
+    if found is None:
+        raise SessionUnavailable("unknown", queries.normalize_code(code))
+    g.session_languages = found["languages"]
+    if found["status"] != "open":
+        raise SessionUnavailable(found["status"], found["code"])
+    return found
+
+
+def session_texts(found: dict) -> dict:
+    """Return a helper that picks a session text in the resident's language."""
+    texts = queries.texts_for_session(get_db(), found["id"])
+    language = current_language()
+
+    def text(owner: str, owner_id: int, field: str) -> str:
+        """Pick one text in the resident's language, falling back to the session default."""
+        return queries.localized(texts, owner, owner_id, field, language, found["default_language"])
+
+    return text
+
+
+def current_participant(found: dict) -> dict | None:
+    """Return the participant this browser consented as in this session, if still taking part."""
+    participant_id = session.get("p", {}).get(found["code"])
+    if participant_id is None:
+        return None
+    participant = queries.participant(get_db(), participant_id)
+    if participant is None or participant["session_id"] != found["id"] or participant["withdrawn_at"]:
+        forget_participant(found["code"])
+        return None
+    return participant
+
+
+def forget_participant(code: str) -> None:
+    """Drop a session's participant id and receipt from this browser's cookie."""
+    for key in ("p", "r"):
+        kept = dict(session.get(key, {}))
+        if kept.pop(code, None) is not None:
+            session[key] = kept
+
+
+def remember_participant(code: str, participant_id: int, receipt: str) -> None:
+    """Keep a new participant's id, and their receipt to show again, in this browser's cookie."""
+    session["p"] = {**session.get("p", {}), code: participant_id}
+    if receipt:
+        session["r"] = {**session.get("r", {}), code: queries.format_receipt(receipt)}
+    session.permanent = True
+
+
+@bp.route("/")
+def index():
+    """Let a resident type the short code they were given (a GET form, so links work too)."""
+    form = JoinForm(request.args)
+    if "code" in request.args and form.validate():
+        code = queries.normalize_code(form.code.data)
+        if queries.session_by_code(get_db(), code) is not None:
+            return redirect(url_for("listening.join", code=code))
+        form.code.errors.append(_("We could not find a session with that code. Please check it and try again."))
+        return render_template("listening/index.html", form=form), 404
+    return render_template("listening/index.html", form=form), (400 if form.errors else 200)
+
+
+@bp.route("/j/<code>")
+def join(code: str):
+    """Welcome a resident to a session: what it is for, and which language to use."""
+    found = open_session(code)
+    if code != found["code"]:
+        return redirect(url_for("listening.join", code=found["code"], **request.args))
+    return render_template(
+        "listening/join.html", s=found, text=session_texts(found),
+        participant=current_participant(found),
+        prompt_count=len(queries.prompts_for_session(get_db(), found["id"])),
+    )
+
+
+@bp.route("/s/<code>/consent", methods=["GET", "POST"])
+def consent(code: str):
+    """Show the consent statement and record the resident's choices, or store nothing if they decline."""
+    found = open_session(code)
+    db = get_db()
+    if current_participant(found) is not None:
+        return redirect(next_step(found, 1))
+    language = current_language()
+    statement = queries.current_consent(db, found["id"], language) or queries.current_consent(
+        db, found["id"], found["default_language"]
+    )
+    if statement is None:  # pragma: no cover - opening a session records its consent text
+        abort(500)
+    form = ConsentForm(request.form if request.method == "POST" else None)
+    status = 200
+    notice = ""
+    if request.method == "POST":
+        if request.form.get("action") == "decline":
+            if form.csrf_failed:
+                return render_consent(found, statement, form, _("This page was open for a long time. Please choose again."), 400)
+            return render_template("listening/declined.html", s=found, text=session_texts(found))
+        if form.validate():
+            if str(statement["id"]) != form.version.data:
+                notice = _("The statement has changed since you opened this page. Please read it again.")
+                status = 409
+            else:
+                created = queries.record_consent(
+                    db, found["id"], consent_version_id=statement["id"], language=language,
+                    nonce=form.nonce.data, quote_ok=form.quote_ok.data, contact_ok=form.contact_ok.data,
+                    contact={"name": form.contact_name.data, "phone": form.contact_phone.data,
+                             "email": form.contact_email.data},
+                )
+                remember_participant(found["code"], created.id, created.receipt)
+                return redirect(next_step(found, 1))
+        elif form.csrf_failed:
+            notice = _("This page was open for a long time. Please tick your choices and press the button again.")
+            status = 400
+        else:
+            status = 400
+    return render_consent(found, statement, form, notice, status)
+
+
+def render_consent(found: dict, statement: dict, form: ConsentForm, notice: str, status: int):
+    """Render the consent page with a fresh one-time key when the form has none."""
+    if not form.nonce.data or form.nonce.errors:
+        form.nonce.data = new_nonce()
+    form.version.data = str(statement["id"])
+    return render_template(
+        "listening/consent.html", s=found, text=session_texts(found), form=form, notice=notice,
+        statement=paragraphs(statement["body"]),
+    ), status
+
+
+def next_step(found: dict, number: int) -> str:
+    """Return where a participant goes to answer prompt `number` (or the live waiting room)."""
+    if found["mode"] == "live":
+        return url_for("listening.live", code=found["code"])
+    count = len(queries.prompts_for_session(get_db(), found["id"]))
+    if number > count:
+        return url_for("listening.thanks", code=found["code"])
+    return url_for("listening.answer", code=found["code"], number=number)
+
+
+@bp.route("/s/<code>/q/<int:number>", methods=["GET", "POST"])
+def answer(code: str, number: int):
+    """Show one prompt and store the resident's answer to it, once, however often it is sent."""
+    found = open_session(code)
+    participant = current_participant(found)
+    if participant is None:
+        return redirect(url_for("listening.consent", code=found["code"]))
+    db = get_db()
+    prompts = queries.prompts_for_session(db, found["id"])
+    if not 1 <= number <= len(prompts):
+        abort(404)
+    prompt = prompts[number - 1]
+    text = session_texts(found)
+    if found["mode"] == "live" and not (found["current_prompt_id"] == prompt["id"] and found["answering_open"]):
+        if request.method == "POST":
+            return render_template(
+                "listening/live.html", s=found, text=text, prompt=None,
+                notice=_("Answering for this question has closed, so your answer was not saved."),
+            ), 409
+        return redirect(url_for("listening.live", code=found["code"]))
+    labels = {o["id"]: text("option", o["id"], "label") for o in prompt["options"]}
+    for option in prompt["options"]:
+        if option["prefer_not"]:
+            labels[option["id"]] = _("Prefer not to say")
+    earlier = queries.answers_of(db, participant["id"]).get(prompt["id"])
+    status = 200
+    notice = ""
+    if request.method == "POST":
+        form = answer_form(prompt, labels, formdata=request.form)
+        skip = request.form.get("action") == "skip"
+        if skip and prompt["required"]:
+            notice = _("This question needs an answer before you go on.")
+            status = 400
+        elif form.validate():
+            if answer_is_empty(form) and prompt["required"] and not skip:
+                form.answer.errors.append(_("Please answer this question, then press Next."))
+                status = 400
+            else:
+                saved = store_answer(found, participant, prompt, form, skipped=skip or answer_is_empty(form))
+                if saved is not None:
+                    return redirect(next_step(found, number + 1))
+                notice = _("Your answer could not be saved. Please try again.")
+                status = 409
+        elif form.csrf_failed:
+            notice = _("This page was open for a long time. Please press the button again; your answer is still here.")
+            status = 400
+        else:
+            status = 400
+        if not form.nonce.data or form.nonce.errors:
+            form.nonce.data = new_nonce()
+    else:
+        form = answer_form(prompt, labels, data={"nonce": new_nonce(), "answer": earlier_value(prompt, earlier)})
+    return render_template(
+        "listening/answer.html", s=found, text=text, prompt=prompt, number=number, total=len(prompts),
+        form=form, labels=labels, notice=notice,
+        max_length=current_app.config["MAX_ANSWER_LENGTH"],
+    ), status
+
+
+def earlier_value(prompt: dict, earlier: dict | None):
+    """Turn a stored answer back into form data, so going back shows what was said."""
+    if earlier is None or earlier["skipped"]:
+        return None
+    if prompt["kind"] == "open":
+        return earlier["text"]
+    if prompt["kind"] == "scale":
+        return str(earlier["number"]) if earlier["number"] is not None else None
+    if prompt["kind"] == "multiple":
+        return [str(c) for c in earlier["choices"]]
+    return str(earlier["choices"][0]) if earlier["choices"] else None
+
+
+def store_answer(found: dict, participant: dict, prompt: dict, form, *, skipped: bool):
+    """Save the validated answer; return the outcome, or None if the participant cannot answer."""
+    value = form.answer.data
+    kwargs: dict = {}
+    if not skipped:
+        if prompt["kind"] == "open":
+            kwargs["text"] = value
+        elif prompt["kind"] == "scale":
+            kwargs["number"] = int(value)
+        elif prompt["kind"] == "multiple":
+            kwargs["choices"] = [int(v) for v in value]
+        else:
+            kwargs["choices"] = [int(value)]
+    try:
+        return queries.save_response(
+            get_db(), session_id=found["id"], participant_id=participant["id"], prompt_id=prompt["id"],
+            nonce=form.nonce.data, language=current_language(), skipped=skipped, **kwargs,
+        )
+    except ValueError:
+        return None
+
+
+@bp.route("/s/<code>/live")
+def live(code: str):
+    """In a live session, send the phone to the prompt the facilitator has open, or say we wait."""
+    found = open_session(code)
+    if current_participant(found) is None:
+        return redirect(url_for("listening.consent", code=found["code"]))
+    if found["mode"] != "live":
+        return redirect(url_for("listening.answer", code=found["code"], number=1))
+    prompts = queries.prompts_for_session(get_db(), found["id"])
+    for prompt in prompts:
+        if prompt["id"] == found["current_prompt_id"] and found["answering_open"]:
+            return redirect(url_for("listening.answer", code=found["code"], number=prompt["number"]))
+    return render_template("listening/live.html", s=found, text=session_texts(found), prompt=None, notice="")
+
+
+@bp.route("/s/<code>/thanks")
+def thanks(code: str):
+    """Thank the resident, repeat their receipt code and say how to withdraw."""
+    found = open_session(code)
+    participant = current_participant(found)
+    if participant is None:
+        return redirect(url_for("listening.join", code=found["code"]))
+    return render_template(
+        "listening/thanks.html", s=found, text=session_texts(found),
+        receipt=session.get("r", {}).get(found["code"], ""),
+        prompt_count=len(queries.prompts_for_session(get_db(), found["id"])),
+    )
+
+
+@bp.route("/withdraw", methods=["GET", "POST"])
+def withdraw():
+    """Delete a resident's answers and contact details when they enter their receipt code."""
+    form = WithdrawForm(request.form if request.method == "POST" else None)
+    if request.method == "POST":
+        if form.validate():
+            outcome = queries.withdraw(get_db(), form.receipt.data)
+            if outcome.outcome == "withdrawn":
+                for code, _pid in list(session.get("p", {}).items()):
+                    found = queries.session_by_code(get_db(), code)
+                    if found and found["id"] == outcome.session_id:
+                        forget_participant(code)
+                return render_template("listening/withdrawn.html")
+            if outcome.outcome == "already":
+                form.receipt.errors.append(
+                    _("The answers for this code were already deleted on %(date)s.",
+                      date=local_time(outcome.at, withdrawn_timezone(outcome.session_id)))
+                )
+                return render_template("listening/withdraw.html", form=form), 409
+            form.receipt.errors.append(_("We could not find that receipt code. Please check it and try again."))
+            return render_template("listening/withdraw.html", form=form), 404
+        return render_template(
+            "listening/withdraw.html", form=form,
+            notice=_("This page was open for a long time. Please try again.") if form.csrf_failed else "",
+        ), 400
+    return render_template("listening/withdraw.html", form=form)
+
+
+def withdrawn_timezone(session_id: int | None) -> str:
+    """Return the time zone of the session a receipt belonged to."""
+    found = queries.session_by_id(get_db(), session_id) if session_id else None
+    return found["timezone"] if found else current_app.config["TIMEZONE"]
