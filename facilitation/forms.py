@@ -19,7 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from listening.forms import ChorusForm, MultiCheckboxField
+from listening.forms import ChorusForm, MultiCheckboxField, options
 from listening.i18n import language_name
 
 from .accounts import MIN_PASSWORD_LENGTH
@@ -51,12 +51,12 @@ def session_form(app_languages: list[str], formdata=None, *, creating: bool, dat
     language_choices = [(code, language_name(code)) for code in app_languages]
 
     class SessionForm(ChorusForm):
-        default_language = SelectField(_l("Main language"), choices=language_choices)
-        languages = MultiCheckboxField(_l("Also offer it in"), choices=language_choices)
+        default_language = SelectField(_l("Main language"), choices=options(language_choices))
+        languages = MultiCheckboxField(_l("Also offer it in"), choices=options(language_choices))
         mode = RadioField(
             _l("How it runs"),
-            choices=[("live", _l("Live: I show one question at a time to the room")),
-                     ("self_paced", _l("Self-paced: people answer on their own, like a survey"))],
+            choices=options([("live", _l("Live: I show one question at a time to the room")),
+                             ("self_paced", _l("Self-paced: people answer on their own, like a survey"))]),
             validators=[InputRequired(message=_l("Please choose how the session runs."))],
         )
         timezone = StringField(_l("Time zone"), validators=[InputRequired(), _timezone])
@@ -113,11 +113,11 @@ def prompt_form(languages: list[str], formdata=None, *, data: dict | None = None
     """Build the prompt form: its kind and settings, and its wording in each session language."""
 
     class PromptForm(ChorusForm):
-        kind = RadioField(_l("Kind of question"), choices=list(PROMPT_KIND_LABELS.items()),
+        kind = RadioField(_l("Kind of question"), choices=options(PROMPT_KIND_LABELS.items()),
                           validators=[InputRequired(message=_l("Please choose a kind of question."))])
         required = BooleanField(_l("People must answer this question"))
         demographic = SelectField(_l("What it asks about (for “About you” questions)"),
-                                  choices=[("", "—")] + list(DEMOGRAPHIC_LABELS.items()), validators=[Optional()])
+                                  choices=options([("", "—"), *DEMOGRAPHIC_LABELS.items()]), validators=[Optional()])
         scale_min = IntegerField(_l("Scale starts at"), validators=[Optional(), NumberRange(min=0, max=10)], default=1)
         scale_max = IntegerField(_l("Scale ends at"), validators=[Optional(), NumberRange(min=1, max=11)], default=5)
 
@@ -174,7 +174,7 @@ class UserForm(ChorusForm):
     """Add a staff account."""
 
     email = StringField(_l("Email"), validators=[InputRequired(message=_l("Please enter an email.")), Length(max=254)])
-    role = SelectField(_l("Role"), choices=[("facilitator", _l("Facilitator")), ("planner", _l("Planner")), ("admin", _l("Admin"))])
+    role = SelectField(_l("Role"), choices=options([("facilitator", _l("Facilitator")), ("planner", _l("Planner")), ("admin", _l("Admin"))]))
     password = PasswordField(
         _l("Password"),
         validators=[InputRequired(message=_l("Please choose a password.")),
@@ -185,7 +185,7 @@ class UserForm(ChorusForm):
 class UserChangeForm(ChorusForm):
     """Change an account's role, or turn it on or off."""
 
-    role = SelectField(_l("Role"), choices=[("facilitator", _l("Facilitator")), ("planner", _l("Planner")), ("admin", _l("Admin"))])
+    role = SelectField(_l("Role"), choices=options([("facilitator", _l("Facilitator")), ("planner", _l("Planner")), ("admin", _l("Admin"))]))
     active = BooleanField(_l("Can sign in"))
 
 

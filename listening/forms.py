@@ -21,6 +21,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.csrf.session import SessionCSRF
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 
 from .i18n import current_language
@@ -136,6 +137,11 @@ class WithdrawForm(ChorusForm):
             raise ValidationError(_("Please tick the box to confirm that your answers should be deleted."))
 
 
+def options(pairs) -> list[SelectChoice]:
+    """Turn (value, label) pairs into WTForms choices."""
+    return [SelectChoice(str(value), label) for value, label in pairs]
+
+
 class MultiCheckboxField(SelectMultipleField):
     """Several choices shown as checkboxes (rendered by the template)."""
 
@@ -163,9 +169,9 @@ def answer_form(prompt: dict, option_labels: dict[int, str], formdata=None, data
         field = TextAreaField(validators=validators)
     elif kind in ("single", "about", "scale"):
         if kind == "scale":
-            choices = [(str(n), str(n)) for n in range(prompt["scale_min"], prompt["scale_max"] + 1)]
+            choices = options((n, str(n)) for n in range(prompt["scale_min"], prompt["scale_max"] + 1))
         else:
-            choices = [(str(o["id"]), option_labels.get(o["id"], "")) for o in prompt["options"]]
+            choices = options((o["id"], option_labels.get(o["id"], "")) for o in prompt["options"])
         field = RadioField(
             choices=choices,
             validators=[Optional()],
@@ -173,7 +179,7 @@ def answer_form(prompt: dict, option_labels: dict[int, str], formdata=None, data
         )
     elif kind == "multiple":
         field = MultiCheckboxField(
-            choices=[(str(o["id"]), option_labels.get(o["id"], "")) for o in prompt["options"]],
+            choices=options((o["id"], option_labels.get(o["id"], "")) for o in prompt["options"]),
             validators=[Optional()],
         )
     else:  # pragma: no cover - the schema allows no other kind

@@ -1,0 +1,141 @@
+"""Staff pages: sign-in, roles, and a walk over every route for strangers and the wrong role."""
+import re
+
+import pytest
+
+from tests.conftest import PASSWORD, page, sign_in, submit
+from tests.factories import make_session
+
+SAMPLE_ARGS = {"session_id": None, "prompt_id": None, "user_id": None}
+
+
+def staff_routes(app):
+    """Yield (rule, view) for every route of the facilitation blueprint and the review pages."""
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.split(".")[0] in ("facilitation", "review"):
+            yield rule, app.view_functions[rule.endpoint]
+
+
+def fill(rule, ids):
+    """Build a concrete URL for a rule from sample ids."""
+    url = rule.rule
+    for name in rule.arguments:
+        url = re.sub(rf"<(?:\w+:)?{name}>", str(ids.get(name, 1)), url)
+    return url
+
+
+@pytest.fixture
+def ids(db, make_user):
+    """Real ids for URL parameters: a draft session with a prompt, and a user."""
+    session = make_session(db, status="draft")
+    from listening import queries
+
+    prompt = queries.prompts_for_session(db, session["id"])[0]
+    other = make_user("facilitator", "other@example.org")
+    from facilitation.accounts import user_by_email
+
+    return {"session_id": session["id"], "prompt_id": prompt["id"], "user_id": user_by_email(db, other)["id"],
+            "code": session["code"]}
+
+
+def test_every_staff_route_declares_who_may_use_it(app):
+    """Every staff view is marked with the roles it admits (or as public)."""
+    unmarked = [rule.rule for rule, view in staff_routes(app) if not hasattr(view, "required_roles")]
+    assert unmarked == []
+
+
+def test_strangers_are_refused_everywhere(app, client, ids):
+    """An anonymous visitor reaches no staff page: GETs go to sign-in, POSTs change nothing."""
+    for rule, view in staff_routes(app):
+        if not view.required_roles:
+            continue
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            response = client.open(fill(rule, ids), method=method)
+            assert response.status_code == 302, (rule.rule, method)
+            assert "/staff/login" in response.headers["Location"], rule.rule
+
+
+@pytest.mark.parametrize("role", ["planner", "facilitator"])
+def test_the_wrong_role_is_refused_everywhere(app, client, ids, make_user, role):
+    """Each route refuses every role it does not admit with 403."""
+    sign_in(client, make_user(role))
+    for rule, view in staff_routes(app):
+        if not view.required_roles or role in view.required_roles:
+            continue
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            response = client.open(fill(rule, ids), method=method)
+            assert response.status_code == 403, (rule.rule, method, role)
+
+
+def test_the_right_role_gets_in_everywhere(app, client, ids, make_user):
+    """An admin can open every staff page that has a GET."""
+    sign_in(client, make_user("admin"))
+    for rule, view in staff_routes(app):
+        if "GET" in rule.methods and view.required_roles:
+            assert client.get(fill(rule, ids)).status_code == 200, rule.rule
+
+
+def test_planner_cannot_change_a_session(client, db, make_user):
+    """A planner posting to the builder is refused and the session is unchanged."""
+    session = make_session(db, status="draft")
+    sign_in(client, make_user("planner"))
+    response = client.post(f"/staff/sessions/{session['id']}/status", data={"status": "open"})
+    assert response.status_code == 403
+    from listening import queries
+
+    assert queries.session_by_id(db, session["id"])["status"] == "draft"
+
+
+def test_passwords_are_hashed_with_scrypt(db, make_user):
+    """Passwords are stored only as scrypt hashes."""
+    make_user("facilitator")
+    stored = db.execute("SELECT password_hash FROM users").fetchone()[0]
+    assert stored.startswith("scrypt:") and PASSWORD not in stored
+
+
+def test_wrong_password_is_refused_with_a_clear_message(client, make_user):
+    """A wrong password gets a 401 and a message tied to the field, not which part was wrong."""
+    email = make_user("facilitator")
+    response = sign_in(client, email, "not the password")
+    assert response.status_code == 401
+    assert page(response).find("input", attrs={"name": "password"})["aria-invalid"] == "true"
+
+
+def test_signing_in_starts_a_fresh_cookie_session(client, make_user):
+    """Anything planted in the cookie before sign-in is gone after it (no session fixation)."""
+    email = make_user("facilitator")
+    with client.session_transaction() as cookie:
+        cookie["planted"] = "by an attacker"
+    sign_in(client, email)
+    with client.session_transaction() as cookie:
+        assert "planted" not in cookie and "uid" in cookie
+
+
+def test_sign_in_never_redirects_to_another_site(client, make_user):
+    """A crafted ?next= pointing elsewhere lands on the dashboard instead."""
+    email = make_user("facilitator")
+    response = submit(client, "/staff/login?next=//evil.example/x", {"email": email, "password": PASSWORD})
+    assert response.headers["Location"] == "/staff/"
+
+
+def test_signing_out_ends_the_staff_session(as_facilitator):
+    """After signing out, staff pages ask for sign-in again."""
+    submit(as_facilitator, "/staff/logout", get_url="/staff/", form_index=0)
+    assert as_facilitator.get("/staff/").status_code == 302
+
+
+def test_deactivated_accounts_cannot_sign_in(client, db, make_user):
+    """An account that was turned off is refused."""
+    from facilitation.accounts import change_user, user_by_email
+
+    email = make_user("facilitator")
+    change_user(db, user_by_email(db, email)["id"], active=False)
+    assert sign_in(client, email).status_code == 401
+
+
+def test_admin_adds_an_account_and_it_is_audited(as_admin, db):
+    """An admin adds a planner; the audit log records who did it."""
+    response = submit(as_admin, "/staff/users", {"email": "new@example.org", "role": "planner", "password": "long enough pw"})
+    assert response.status_code == 302
+    assert db.execute("SELECT role FROM users WHERE email = 'new@example.org'").fetchone()[0] == "planner"
+    assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'user_added'").fetchone()[0] == 1

@@ -1,0 +1,132 @@
+"""The session builder: sessions, prompts, texts in every language, opening and the QR flyer."""
+from listening import queries
+from tests.conftest import page, submit, text_of
+from tests.factories import make_session
+
+
+def create(client, **fields):
+    """Create a session through the form and return its overview response."""
+    data = {"title": "Listening on transport", "purpose": "Learn what gets in the way", "default_language": "en",
+            "languages": ["es"], "mode": "self_paced", "timezone": "America/New_York", "minutes": "20",
+            "contact": "Ana, 336-555-0100"}
+    data.update(fields)
+    return submit(client, "/staff/sessions/new", data)
+
+
+def test_creating_a_session_prefills_consent_in_every_language(as_facilitator, db):
+    """A new session is a draft with the default consent statement in each offered language."""
+    response = create(as_facilitator)
+    assert response.status_code == 302
+    session = queries.all_sessions(db)[0]
+    assert session["status"] == "draft" and session["languages"] == ["en", "es"]
+    consent = queries.texts_for_session(db, session["id"])[("session", session["id"], "consent")]
+    assert set(consent) == {"en", "es"}
+    assert "Ana, 336-555-0100" in consent["en"] and "20" in consent["es"]
+
+
+def test_bad_session_settings_are_explained(as_facilitator, db):
+    """A missing title and an unknown time zone each get a message, and nothing is created."""
+    response = create(as_facilitator, title="", timezone="Mars/Olympus")
+    assert response.status_code == 400
+    problems = [li.get_text(strip=True) for li in page(response).select("#problems li")]
+    assert len(problems) == 2
+    assert queries.all_sessions(db) == []
+
+
+def test_session_cannot_open_while_a_text_is_missing(as_facilitator, db):
+    """Opening is refused while Spanish wording is missing, and the overview lists where."""
+    create(as_facilitator)
+    session = queries.all_sessions(db)[0]
+    submit(as_facilitator, f"/staff/sessions/{session['id']}/prompts/new",
+           {"kind": "single", "text_en": "How do you travel?", "options_en": "Car\nBus"})
+    response = submit(as_facilitator, f"/staff/sessions/{session['id']}/status", {"status": "open"},
+                      get_url=f"/staff/sessions/{session['id']}", form_index=0)
+    assert queries.session_by_id(db, session["id"])["status"] == "draft"
+    overview = as_facilitator.get(response.headers["Location"])
+    missing = [li.get_text(" ", strip=True) for li in page(overview).select("#missing li")]
+    assert missing == ["Español : Title", "Español : What it is for", "Español : Question 1: wording",
+                       "Español : Question 1: choice 1", "Español : Question 1: choice 2"]
+
+
+def test_filling_every_text_lets_the_session_open(as_facilitator, db):
+    """With every text written in every language the session opens and records its consent version."""
+    create(as_facilitator)
+    session = queries.all_sessions(db)[0]
+    submit(as_facilitator, f"/staff/sessions/{session['id']}/prompts/new",
+           {"kind": "open", "text_en": "What helps?", "text_es": "¿Qué ayuda?"})
+    shown = as_facilitator.get(f"/staff/sessions/{session['id']}/texts")
+    fields = {box["name"]: box.get_text() or "filled" for box in page(shown).find_all("textarea")}
+    submit(as_facilitator, f"/staff/sessions/{session['id']}/texts", fields)
+    assert queries.missing_texts(db, session["id"]) == []
+    submit(as_facilitator, f"/staff/sessions/{session['id']}/status", {"status": "open"},
+           get_url=f"/staff/sessions/{session['id']}", form_index=0)
+    assert queries.session_by_id(db, session["id"])["status"] == "open"
+    assert queries.current_consent(db, session["id"], "es")["version"] == 1
+
+
+def test_about_you_prompt_gets_prefer_not_to_say(as_facilitator, db):
+    """An 'about you' prompt is marked demographic and always has a 'prefer not to say' option."""
+    session = make_session(db, status="draft", prompts=[])
+    submit(as_facilitator, f"/staff/sessions/{session['id']}/prompts/new",
+           {"kind": "about", "demographic": "age", "text_en": "Age?", "text_es": "¿Edad?",
+            "options_en": "Under 30\n30+", "options_es": "Menos de 30\n30+"})
+    prompt = queries.prompts_for_session(db, session["id"])[0]
+    assert prompt["demographic"] == "age"
+    assert [o["prefer_not"] for o in prompt["options"]] == [0, 0, 1]
+
+
+def test_scale_prompt_needs_an_upward_range(as_facilitator, db):
+    """A scale from 5 down to 1 is refused with a message."""
+    session = make_session(db, status="draft", prompts=[])
+    response = submit(as_facilitator, f"/staff/sessions/{session['id']}/prompts/new",
+                      {"kind": "scale", "scale_min": "5", "scale_max": "1", "text_en": "How?"})
+    assert response.status_code == 400
+    assert queries.prompts_for_session(db, session["id"]) == []
+
+
+def test_prompts_can_be_reordered_in_a_draft(as_facilitator, db):
+    """Moving the second prompt up puts it first."""
+    session = make_session(db, status="draft")
+    first, second = queries.prompts_for_session(db, session["id"])[:2]
+    submit(as_facilitator, f"/staff/sessions/{session['id']}/prompts/{second['id']}/move", {"direction": "up"},
+           get_url=f"/staff/sessions/{session['id']}", form_index=2)
+    order = [p["id"] for p in queries.prompts_for_session(db, session["id"])]
+    assert order[:2] == [second["id"], first["id"]]
+
+
+def test_answered_choices_cannot_be_removed(as_facilitator, db):
+    """Editing an open session cannot drop a choice people picked."""
+    from tests.factories import make_participant
+
+    session = make_session(db)
+    prompt = queries.prompts_for_session(db, session["id"])[1]
+    person = make_participant(db, session)
+    queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=prompt["id"],
+                          nonce="x" * 16, language="en", choices=[prompt["options"][2]["id"]])
+    response = submit(as_facilitator, f"/staff/sessions/{session['id']}/prompts/{prompt['id']}",
+                      {"kind": "single", "text_en": "Travel?", "text_es": "¿Viaje?",
+                       "options_en": "Car\nBus", "options_es": "Carro\nBus"}, form_index=0)
+    assert response.status_code == 400
+    assert len(queries.prompts_for_session(db, session["id"])[1]["options"]) == 3
+
+
+def test_qr_codes_and_flyer(as_facilitator, db):
+    """The QR code comes as SVG and PNG, and the flyer has the code and instructions per language."""
+    session = make_session(db)
+    svg = as_facilitator.get(f"/staff/sessions/{session['id']}/qr.svg")
+    png = as_facilitator.get(f"/staff/sessions/{session['id']}/qr.png")
+    assert svg.mimetype == "image/svg+xml" and b"<svg" in svg.data
+    assert png.mimetype == "image/png" and png.data[:8] == b"\x89PNG\r\n\x1a\n"
+    flyer = page(as_facilitator.get(f"/staff/sessions/{session['id']}/flyer"))
+    assert flyer.select_one(".code").get_text(strip=True) == session["code"]
+    assert [s["lang"] for s in flyer.select(".blocks section")] == ["en", "es"]
+
+
+def test_facilitator_sees_the_answers(as_facilitator, client, db):
+    """An answer a resident gave appears on the facilitator's answers page."""
+    session = make_session(db)
+    resident = client.application.test_client()
+    submit(resident, f"/s/{session['code']}/consent", {"action": "agree", "take_part": "y"})
+    submit(resident, f"/s/{session['code']}/q/1", {"answer": "Mi prima me llevó"})
+    answers = text_of(as_facilitator.get(f"/staff/sessions/{session['id']}/answers"))
+    assert "Mi prima me llevó" in answers

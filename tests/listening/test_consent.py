@@ -1,0 +1,106 @@
+"""Consent: nothing stored before it, everything recorded with it, and nothing at all on a no."""
+from tests.conftest import page, submit, text_of
+from tests.factories import count, make_session
+
+
+def consent_url(session):
+    """Return a session's consent page."""
+    return f"/s/{session['code']}/consent"
+
+
+def test_declining_stores_nothing(client, db):
+    """A resident who says no leaves no row anywhere."""
+    session = make_session(db)
+    response = submit(client, consent_url(session), {"action": "decline", "take_part": "y"})
+    assert response.status_code == 200
+    assert "Nothing about you was saved" in text_of(response)
+    for table in ("participants", "consents", "contacts", "responses", "submissions"):
+        assert count(db, table) == 0
+
+
+def test_consent_records_version_language_time_and_method(client, db):
+    """Agreeing records the consent version, language, time and method, and the optional choices."""
+    session = make_session(db)
+    response = submit(client, consent_url(session) + "?lang=es",
+                      {"action": "agree", "take_part": "y", "quote_ok": "y"},
+                      get_url=consent_url(session) + "?lang=es")
+    assert response.status_code == 302
+    row = dict(db.execute("SELECT * FROM consents").fetchone())
+    assert (row["version"], row["language"], row["method"], row["quote_ok"], row["contact_ok"]) == (1, "es", "self", 1, 0)
+    assert row["given_at"].endswith("+00:00")
+    shown = db.execute("SELECT body FROM consent_versions WHERE id = ?", (row["consent_version_id"],)).fetchone()[0]
+    assert shown == "Participar es su decisión."
+
+
+def test_consent_page_shows_the_statement_and_purpose_in_the_residents_language(client, db):
+    """The statement and purpose appear in Spanish, with the three choices labelled."""
+    session = make_session(db)
+    soup = page(client.get(consent_url(session) + "?lang=es"))
+    assert "Participar es su decisión." in soup.find(id="statement").get_text()
+    assert "Para saber qué ayuda." in soup.find(id="statement").get_text()
+    for name in ("take_part", "quote_ok", "contact_ok"):
+        box = soup.find("input", attrs={"name": name})
+        assert soup.find("label", attrs={"for": box["id"]}) is not None
+
+
+def test_continuing_without_agreeing_explains_and_stores_nothing(client, db):
+    """Pressing continue without ticking 'take part' shows an error tied to the box."""
+    session = make_session(db)
+    response = submit(client, consent_url(session), {"action": "agree"})
+    assert response.status_code == 400
+    box = page(response).find("input", attrs={"name": "take_part"})
+    assert box["aria-invalid"] == "true"
+    assert page(response).find(id=box["aria-describedby"]) is not None
+    assert count(db, "participants") == 0
+
+
+def test_contact_details_are_kept_apart_from_answers(client, db):
+    """Contact details go to their own table, only when the resident allows contact."""
+    session = make_session(db)
+    submit(client, consent_url(session), {"action": "agree", "take_part": "y", "contact_ok": "y",
+                                          "contact_name": "Ana", "contact_phone": "336 555 0101"})
+    contact = dict(db.execute("SELECT * FROM contacts").fetchone())
+    assert (contact["name"], contact["phone"]) == ("Ana", "336 555 0101")
+    assert "Ana" not in str(db.execute("SELECT * FROM responses").fetchall())
+
+
+def test_contact_details_are_not_kept_without_permission(client, db):
+    """Details typed without ticking 'may contact me' are dropped."""
+    session = make_session(db)
+    submit(client, consent_url(session), {"action": "agree", "take_part": "y", "contact_phone": "336 555 0101"})
+    assert count(db, "participants") == 1
+    assert count(db, "contacts") == 0
+
+
+def test_missing_csrf_token_is_refused_and_changes_nothing(client, db):
+    """A consent form without its CSRF token is refused with a clear message."""
+    session = make_session(db)
+    client.get(consent_url(session))
+    response = client.post(consent_url(session), data={"action": "agree", "take_part": "y", "nonce": "abcdefghijklmnop"})
+    assert response.status_code == 400
+    assert page(response).find(role="alert") is not None
+    assert count(db, "participants") == 0
+
+
+def test_wrong_csrf_token_is_refused_and_changes_nothing(client, db):
+    """A forged CSRF token is refused."""
+    session = make_session(db)
+    response = submit(client, consent_url(session), {"action": "agree", "take_part": "y", "csrf_token": "forged##token"})
+    assert response.status_code == 400
+    assert count(db, "participants") == 0
+
+
+def test_replayed_consent_form_creates_one_participant(client, db):
+    """Sending the same consent form twice (a double tap) creates one participant."""
+    session = make_session(db)
+    from tests.conftest import form_data
+
+    data = form_data(client.get(consent_url(session)))
+    data.update(action="agree", take_part="y")
+    first = client.post(consent_url(session), data=data)
+    with client.session_transaction() as cookie:
+        cookie.pop("p", None)  # a second tap from a page that had not yet seen the first answer
+    second = client.post(consent_url(session), data=data)
+    assert first.status_code == second.status_code == 302
+    assert count(db, "participants") == 1
+    assert count(db, "consents") == 1

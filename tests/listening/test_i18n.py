@@ -1,0 +1,77 @@
+"""Languages: the order a locale is chosen in, text direction, and complete Spanish."""
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from listening.app import create_app
+from listening.i18n import TRANSLATIONS_DIR
+from tests.conftest import page
+from tests.factories import make_session
+
+ROOT = Path(__file__).resolve().parents[2]
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
+            "pgettext": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3), "lazy_ngettext": (1, 2)}
+METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
+
+
+def source_messages() -> set[str]:
+    """Extract every translatable string from the code and templates, as pybabel would."""
+    found = set()
+    for package in ("listening", "facilitation", "analysis"):
+        if not (ROOT / package).exists():
+            continue
+        for _filename, _lineno, message, _comments, _context in extract_from_dir(
+            ROOT / package, METHODS, keywords=KEYWORDS, options_map={"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+        ):
+            found.add(message[0] if isinstance(message, tuple) else message)
+    return found
+
+
+def test_every_user_facing_string_has_a_spanish_translation():
+    """Each string marked for translation has a non-empty, non-fuzzy Spanish translation."""
+    with (TRANSLATIONS_DIR / "es" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        catalog = read_po(handle)
+    missing = []
+    for msgid in sorted(source_messages()):
+        entry = catalog.get(msgid)
+        strings = entry.string if entry is not None and isinstance(entry.string, tuple) else (entry.string if entry else "",)
+        if entry is None or entry.fuzzy or not all(strings):
+            missing.append(msgid)
+    assert missing == []
+
+
+def test_query_parameter_beats_earlier_choice_and_browser(client, db):
+    """?lang= wins over the cookie and Accept-Language, and is remembered for later pages."""
+    session = make_session(db)
+    url = f"/j/{session['code']}"
+    assert page(client.get(url, headers={"Accept-Language": "es"})).html["lang"] == "es"
+    assert page(client.get(url + "?lang=en", headers={"Accept-Language": "es"})).html["lang"] == "en"
+    assert page(client.get(url, headers={"Accept-Language": "es"})).html["lang"] == "en"
+
+
+def test_a_language_the_session_does_not_offer_falls_back_to_its_default(client, db):
+    """Asking for Arabic in an English-and-Spanish session shows the session's default."""
+    session = make_session(db, languages=("es", "en"))
+    assert page(client.get(f"/j/{session['code']}?lang=ar")).html["lang"] == "es"
+
+
+def test_arabic_pages_run_right_to_left(client):
+    """Pages in Arabic say lang=ar and dir=rtl."""
+    html = page(client.get("/withdraw?lang=ar")).html
+    assert (html["lang"], html["dir"]) == ("ar", "rtl")
+
+
+def test_configured_language_without_a_catalog_is_refused(tmp_path):
+    """Configuring a language that has no catalog fails loudly at start-up."""
+    with pytest.raises(RuntimeError, match="no catalog"):
+        create_app({"TESTING": True, "DATABASE": tmp_path / "x.db", "LANGUAGES": ["en", "xx"]})
+
+
+def test_error_pages_are_translated(client):
+    """A missing page answers in the visitor's language, without a stack trace."""
+    response = client.get("/no/such/page", headers={"Accept-Language": "es"})
+    assert response.status_code == 404
+    assert page(response).html["lang"] == "es"
+    assert "Traceback" not in response.get_data(as_text=True)

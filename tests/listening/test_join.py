@@ -1,0 +1,73 @@
+"""Joining a session by code: easy codes, and clear messages for wrong, draft or closed ones."""
+from listening import queries
+from tests.conftest import page, text_of
+from tests.factories import make_session
+
+
+def test_join_codes_avoid_characters_that_are_easy_to_confuse(db):
+    """Join codes use no 0/O or 1/I/L and are six characters long."""
+    codes = {make_session(db, prompts=[])["code"] for _ in range(30)}
+    for code in codes:
+        assert len(code) == 6
+        assert not set(code) & set("0O1IL")
+
+
+def test_typed_code_is_forgiving_about_case_and_spaces(client, db):
+    """A code typed in lower case with a space still finds the session."""
+    session = make_session(db)
+    typed = session["code"][:3].lower() + " " + session["code"][3:].lower()
+    response = client.get("/", query_string={"code": typed})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/j/{session['code']}")
+
+
+def test_unknown_code_says_so_in_spanish(client):
+    """An unknown code gets a clear message in the resident's language, with the form to retry."""
+    response = client.get("/j/ZZZZZZ", headers={"Accept-Language": "es"})
+    assert response.status_code == 404
+    assert page(response).html["lang"] == "es"
+    assert "ZZZZZZ" in text_of(response)
+    assert page(response).find("input", attrs={"name": "code"}) is not None
+
+
+def test_draft_session_is_not_open_yet(client, db):
+    """A draft session's code says it has not started, and offers no way in."""
+    session = make_session(db, status="draft")
+    response = client.get(f"/j/{session['code']}")
+    assert response.status_code == 403
+    assert page(response).find("h1").get_text(strip=True) == "This session has not started yet"
+    assert client.get(f"/s/{session['code']}/consent").status_code == 403
+
+
+def test_closed_session_has_ended(client, db):
+    """A closed session's code says it has ended."""
+    session = make_session(db, status="closed")
+    response = client.get(f"/j/{session['code']}")
+    assert response.status_code == 410
+    assert page(response).find("h1").get_text(strip=True) == "This session has ended"
+
+
+def test_join_page_shows_title_and_purpose_in_the_chosen_language(client, db):
+    """?lang=es shows the Spanish title and marks the page as Spanish."""
+    session = make_session(db)
+    response = client.get(f"/j/{session['code']}?lang=es")
+    soup = page(response)
+    assert soup.html["lang"] == "es" and soup.html["dir"] == "ltr"
+    assert soup.find("h1").get_text(strip=True) == "Qué ayuda a las familias"
+
+
+def test_language_switcher_offers_only_the_sessions_languages(client, db):
+    """The switcher on a session page lists the session's languages, each marked with its lang."""
+    session = make_session(db, languages=("es", "en"))
+    soup = page(client.get(f"/j/{session['code']}"))
+    links = soup.select("nav.languages a")
+    assert [a["lang"] for a in links] == ["es", "en"]
+    assert soup.html["lang"] == "es"  # the session's default when nothing else decides
+
+
+def test_no_request_stores_anything_before_consent(client, db):
+    """Visiting the join and consent pages writes nothing about the resident."""
+    session = make_session(db)
+    client.get(f"/j/{session['code']}")
+    client.get(f"/s/{session['code']}/consent")
+    assert queries.session_counts(db, session["id"])["participants"] == 0

@@ -1,0 +1,70 @@
+"""Withdrawal by receipt code: answers and contact details go; a log says only that it happened."""
+import pytest
+
+from tests.conftest import page, submit, text_of
+from tests.factories import count, make_session
+
+
+@pytest.fixture
+def answered(client, db):
+    """A resident who agreed (with contact details), answered once, and holds their receipt."""
+    session = make_session(db)
+    submit(client, f"/s/{session['code']}/consent",
+           {"action": "agree", "take_part": "y", "contact_ok": "y", "contact_email": "ana@example.org"})
+    submit(client, f"/s/{session['code']}/q/1", {"answer": "My sister drove me"})
+    receipt = page(client.get(f"/s/{session['code']}/thanks")).select_one(".receipt .code").get_text(strip=True)
+    return session, receipt
+
+
+def test_withdrawing_deletes_answers_and_contact_and_logs_no_content(client, db, answered):
+    """The receipt code deletes every answer and contact detail; the log holds counts, not words."""
+    session, receipt = answered
+    response = submit(client, "/withdraw", {"receipt": receipt.lower(), "confirm": "y"})
+    assert response.status_code == 200
+    assert count(db, "responses") == 0
+    assert count(db, "contacts") == 0
+    log = dict(db.execute("SELECT * FROM deletion_log").fetchone())
+    assert (log["session_id"], log["kind"]) == (session["id"], "withdrawal")
+    assert "sister" not in str(log) and "ana@" not in str(log)
+
+
+def test_withdrawing_twice_says_it_was_already_done(client, db, answered):
+    """A second withdrawal with the same code says so and changes nothing."""
+    _session, receipt = answered
+    submit(client, "/withdraw", {"receipt": receipt, "confirm": "y"})
+    response = submit(client, "/withdraw", {"receipt": receipt, "confirm": "y"})
+    assert response.status_code == 409
+    assert "already deleted" in text_of(response)
+    assert count(db, "deletion_log") == 1
+
+
+def test_wrong_receipt_code_is_explained_and_deletes_nothing(client, db, answered):
+    """An unknown code gets a clear message tied to the field; nothing is deleted."""
+    response = submit(client, "/withdraw", {"receipt": "AAAA-BBBB-CCCC", "confirm": "y"})
+    assert response.status_code == 404
+    field = page(response).find("input", attrs={"name": "receipt"})
+    assert field["aria-invalid"] == "true"
+    assert count(db, "responses") == 1
+
+
+def test_withdrawing_needs_a_confirmation(client, db, answered):
+    """Without ticking the confirmation nothing is deleted."""
+    _session, receipt = answered
+    response = submit(client, "/withdraw", {"receipt": receipt})
+    assert response.status_code == 400
+    assert count(db, "responses") == 1
+
+
+def test_withdrawn_resident_cannot_keep_answering(client, db, answered):
+    """After withdrawing, the same browser is sent back to consent, and old forms store nothing."""
+    session, receipt = answered
+    submit(client, "/withdraw", {"receipt": receipt, "confirm": "y"})
+    response = client.post(f"/s/{session['code']}/q/2", data={"answer": "1"})
+    assert response.headers["Location"].endswith("/consent")
+    assert count(db, "responses") == 0
+
+
+def test_receipt_codes_are_stored_only_as_hashes(db, answered):
+    """The database never holds a usable receipt code."""
+    _session, receipt = answered
+    assert receipt.replace("-", "") not in str(db.execute("SELECT * FROM participants").fetchall())

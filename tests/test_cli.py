@@ -1,0 +1,52 @@
+"""The `chorus` command: init, user add, demo."""
+from facilitation.accounts import user_by_email
+from listening.cli import cli
+
+
+def test_init_creates_the_database(runner, app):
+    """`chorus init` migrates the database and says where it is."""
+    result = runner.invoke(cli, ["init"])
+    assert result.exit_code == 0, result.output
+    assert "Database ready" in result.output
+
+
+def test_user_add_with_a_password(runner, db):
+    """`chorus user add` creates an account with the given role."""
+    result = runner.invoke(cli, ["user", "add", "lead@example.org", "--role", "planner", "--password", "a long password"])
+    assert result.exit_code == 0, result.output
+    assert user_by_email(db, "lead@example.org")["role"] == "planner"
+
+
+def test_user_add_asks_for_a_password_without_echoing_it(runner, db):
+    """Without --password the command asks twice and stores only a hash."""
+    result = runner.invoke(cli, ["user", "add", "fac@example.org", "--role", "facilitator"],
+                           input="a long password\na long password\n")
+    assert result.exit_code == 0, result.output
+    assert "a long password" not in result.output
+    assert user_by_email(db, "fac@example.org")["password_hash"].startswith("scrypt:")
+
+
+def test_user_add_refuses_bad_input_clearly(runner, db):
+    """A short password, an unknown role or a duplicate email each get a clear error, no traceback."""
+    short = runner.invoke(cli, ["user", "add", "a@example.org", "--role", "admin", "--password", "short"])
+    assert short.exit_code != 0 and "at least" in short.output
+    role = runner.invoke(cli, ["user", "add", "a@example.org", "--role", "king", "--password", "a long password"])
+    assert role.exit_code != 0 and "king" in role.output
+    runner.invoke(cli, ["user", "add", "b@example.org", "--role", "admin", "--password", "a long password"])
+    again = runner.invoke(cli, ["user", "add", "B@example.org", "--role", "admin", "--password", "a long password"])
+    assert again.exit_code != 0 and "already" in again.output
+    assert "Traceback" not in short.output + role.output + again.output
+
+
+def test_demo_prints_how_to_get_in_and_makes_one_open_session(runner, db):
+    """`chorus demo` prints the facilitator's login and the join URL, and is safe to run twice."""
+    first = runner.invoke(cli, ["demo", "--no-serve"])
+    second = runner.invoke(cli, ["demo", "--no-serve"])
+    assert first.exit_code == 0, first.output
+    lines = first.output.splitlines()
+    assert lines[0].startswith("Facilitator: facilitator@example.org ")
+    assert lines[1].startswith("Join URL: http://") and "/j/" in lines[1]
+    assert lines[1] == second.output.splitlines()[1]
+    sessions = db.execute("SELECT status, languages FROM sessions").fetchall()
+    assert len(sessions) == 1 and sessions[0][0] == "open"
+    assert '"es"' in sessions[0][1]
