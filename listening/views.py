@@ -118,8 +118,9 @@ def consent(code: str):
     """Show the consent statement and record the resident's choices, or store nothing if they decline."""
     found = open_session(code)
     db = get_db()
-    if current_participant(found) is not None:
-        return redirect(next_step(found, 1))
+    participant = current_participant(found)
+    if participant is not None:
+        return redirect(next_step(found, first_unanswered(found, participant)))
     language = current_language()
     statement = queries.current_consent(db, found["id"], language) or queries.current_consent(
         db, found["id"], found["default_language"]
@@ -164,6 +165,16 @@ def render_consent(found: dict, statement: dict, form: ConsentForm, notice: str,
         "listening/consent.html", s=found, text=session_texts(found), form=form, notice=notice,
         statement=paragraphs(statement["body"]),
     ), status
+
+
+def first_unanswered(found: dict, participant: dict) -> int:
+    """Return the number of the first prompt this participant has not answered or skipped."""
+    db = get_db()
+    answered = queries.answers_of(db, participant["id"])
+    for prompt in queries.prompts_for_session(db, found["id"]):
+        if prompt["id"] not in answered:
+            return prompt["number"]
+    return len(answered) + 1
 
 
 def next_step(found: dict, number: int) -> str:

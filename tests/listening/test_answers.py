@@ -183,3 +183,11 @@ def test_live_session_refuses_an_answer_to_a_closed_prompt(client, db):
     response = client.post(q(session, 1), data={"answer": "late"})
     assert response.status_code == 409
     assert count(db, "responses") == 0
+
+
+def test_returning_resident_continues_where_they_left_off(resident):
+    """Coming back to the session goes to the first unanswered prompt, not the start."""
+    submit(resident, q(resident.session, 1), {"answer": "first"})
+    submit(resident, q(resident.session, 2), {"action": "skip"})
+    response = resident.get(f"/s/{resident.session['code']}/consent")
+    assert response.headers["Location"].endswith(q(resident.session, 3))
