@@ -192,3 +192,70 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
     pending = [m.name for m in migrations.pending(db)]
     migrations.apply(db)
     return pending
+
+
+@migrations()
+def m002_live(db: sqlite_utils.Database) -> None:
+    """Run live sessions: pause, timer, equity pause and a state counter; moderation; reflection notes.
+
+    `state_version` goes up by one (through a trigger, whoever changes the row) every time
+    something a phone or projector follows changes, so it can serve as a cheap ETag.
+    """
+    _run(
+        db,
+        """
+        ALTER TABLE sessions ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE sessions ADD COLUMN equity_pause INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE sessions ADD COLUMN timer_ends_at TEXT;
+        ALTER TABLE sessions ADD COLUMN state_version INTEGER NOT NULL DEFAULT 1;
+
+        CREATE TRIGGER sessions_state_version AFTER UPDATE OF
+            status, current_prompt_id, answering_open, paused, equity_pause, timer_ends_at ON sessions
+        WHEN OLD.status IS NOT NEW.status OR OLD.current_prompt_id IS NOT NEW.current_prompt_id
+          OR OLD.answering_open IS NOT NEW.answering_open OR OLD.paused IS NOT NEW.paused
+          OR OLD.equity_pause IS NOT NEW.equity_pause OR OLD.timer_ends_at IS NOT NEW.timer_ends_at
+        BEGIN UPDATE sessions SET state_version = state_version + 1 WHERE id = NEW.id; END;
+
+        ALTER TABLE responses ADD COLUMN hidden_at TEXT;
+        ALTER TABLE responses ADD COLUMN hidden_by INTEGER REFERENCES users(id);
+        ALTER TABLE responses ADD COLUMN hidden_reason TEXT;
+
+        -- Every hide and restore: who, when, why. Never deleted with the answer's text.
+        CREATE TABLE moderation_log (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            response_id INTEGER,
+            action TEXT NOT NULL CHECK (action IN ('hide', 'restore')),
+            reason TEXT NOT NULL DEFAULT '',
+            user_id INTEGER REFERENCES users(id),
+            at TEXT NOT NULL
+        );
+        CREATE INDEX moderation_log_by_session ON moderation_log(session_id);
+
+        -- Equity pauses: what the team noticed (who is not in the room, whose voice dominated, power).
+        CREATE TABLE equity_notes (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            prompt_id INTEGER REFERENCES prompts(id) ON DELETE SET NULL,
+            topic TEXT NOT NULL CHECK (topic IN ('absent', 'dominant', 'power', 'other')),
+            body TEXT NOT NULL,
+            user_id INTEGER REFERENCES users(id),
+            at TEXT NOT NULL
+        );
+        CREATE INDEX equity_notes_by_session ON equity_notes(session_id);
+
+        -- Draft themes for a live prompt: shown on the projector only once a facilitator approves.
+        CREATE TABLE live_themes (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            prompt_id INTEGER NOT NULL REFERENCES prompts(id) ON DELETE CASCADE,
+            themes TEXT NOT NULL,                -- JSON list of {"label", "size"}; never quotes
+            answer_count INTEGER NOT NULL,
+            drafted_by INTEGER REFERENCES users(id),
+            drafted_at TEXT NOT NULL,
+            approved_by INTEGER REFERENCES users(id),
+            approved_at TEXT
+        );
+        CREATE INDEX live_themes_by_prompt ON live_themes(prompt_id);
+        """
+    )
