@@ -259,3 +259,139 @@ def m002_live(db: sqlite_utils.Database) -> None:
         CREATE INDEX live_themes_by_prompt ON live_themes(prompt_id);
         """
     )
+
+
+@migrations()
+def m004_hardening(db: sqlite_utils.Database) -> None:
+    """Per-session retention and legal hold; an index for counting recent failed sign-ins."""
+    _run(
+        db,
+        """
+        ALTER TABLE sessions ADD COLUMN retention_days INTEGER;   -- NULL: CHORUS_RETENTION_DAYS
+        ALTER TABLE sessions ADD COLUMN legal_hold INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE sessions ADD COLUMN purged_at TEXT;           -- when raw text was last purged
+        CREATE INDEX audit_log_by_action ON audit_log(action, target, at);
+        """
+    )
+
+
+@migrations()
+def m003_synthesis(db: sqlite_utils.Database) -> None:
+    """Keep planners' synthesis: engine runs, reviewed themes, assignments, edits, insights, equity settings.
+
+    Assignments cascade with their answer, so a withdrawal (which deletes answers) removes them too.
+    """
+    _run(
+        db,
+        """
+        CREATE TABLE synthesis_settings (
+            session_id INTEGER PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+            prompt_ids TEXT NOT NULL DEFAULT '[]',   -- JSON list of open prompts analysed; [] = all
+            names TEXT NOT NULL DEFAULT '',          -- extra names to redact from quotes, one per line
+            threshold INTEGER NOT NULL DEFAULT 10 CHECK (threshold BETWEEN 5 AND 11),
+            published INTEGER NOT NULL DEFAULT 0,    -- the residents' "we heard / we did" page
+            published_at TEXT,
+            published_by INTEGER REFERENCES users(id),
+            updated_at TEXT NOT NULL
+        );
+
+        CREATE TABLE theme_runs (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            prompt_ids TEXT NOT NULL,
+            seed INTEGER NOT NULL,
+            k_chosen INTEGER NOT NULL,
+            answer_count INTEGER NOT NULL,
+            method TEXT NOT NULL,
+            created_by INTEGER REFERENCES users(id),
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX theme_runs_by_session ON theme_runs(session_id);
+
+        CREATE TABLE themes (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            run_id INTEGER REFERENCES theme_runs(id) ON DELETE SET NULL,
+            kind TEXT NOT NULL DEFAULT 'theme' CHECK (kind IN ('theme', 'other')),
+            label TEXT NOT NULL,
+            machine_label TEXT NOT NULL DEFAULT '',
+            top_terms TEXT NOT NULL DEFAULT '[]',
+            definition TEXT NOT NULL DEFAULT '',
+            renamed INTEGER NOT NULL DEFAULT 0,
+            manual INTEGER NOT NULL DEFAULT 0,       -- shaped by a person (split, merge)
+            reviewed_by INTEGER REFERENCES users(id),
+            reviewed_at TEXT,
+            merged_into INTEGER REFERENCES themes(id) ON DELETE SET NULL,
+            retired_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX themes_by_session ON themes(session_id);
+
+        CREATE TABLE theme_assignments (
+            response_id INTEGER PRIMARY KEY REFERENCES responses(id) ON DELETE CASCADE,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            theme_id INTEGER REFERENCES themes(id) ON DELETE SET NULL,
+            status TEXT NOT NULL CHECK (status IN ('theme', 'contentless', 'off_topic')),
+            pinned INTEGER NOT NULL DEFAULT 0,       -- placed by a person: re-runs leave it alone
+            rank INTEGER NOT NULL DEFAULT 0,         -- typicality within its theme, 0 = most typical
+            quote INTEGER,                           -- the engine's quote order, NULL if not a quote
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX theme_assignments_by_theme ON theme_assignments(theme_id);
+        CREATE INDEX theme_assignments_by_session ON theme_assignments(session_id);
+
+        -- Every planner decision: who, when, what.
+        CREATE TABLE theme_edits (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            theme_id INTEGER,
+            response_id INTEGER,
+            action TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '',
+            user_id INTEGER REFERENCES users(id),
+            at TEXT NOT NULL
+        );
+        CREATE INDEX theme_edits_by_session ON theme_edits(session_id);
+
+        CREATE TABLE insights (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            theme_id INTEGER REFERENCES themes(id) ON DELETE SET NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('insight', 'hmw')),
+            body TEXT NOT NULL,
+            created_by INTEGER REFERENCES users(id),
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX insights_by_session ON insights(session_id);
+
+        -- Who lives here: a planner's reference shares for the options of an "about you" question.
+        CREATE TABLE reference_shares (
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            prompt_id INTEGER NOT NULL REFERENCES prompts(id) ON DELETE CASCADE,
+            option_id INTEGER NOT NULL REFERENCES options(id) ON DELETE CASCADE,
+            percent REAL NOT NULL CHECK (percent >= 0 AND percent <= 100),
+            source TEXT NOT NULL DEFAULT '',
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (prompt_id, option_id)
+        );
+
+        CREATE TABLE priority_groups (
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            prompt_id INTEGER NOT NULL REFERENCES prompts(id) ON DELETE CASCADE,
+            option_id INTEGER NOT NULL REFERENCES options(id) ON DELETE CASCADE,
+            PRIMARY KEY (session_id, option_id)
+        );
+
+        -- The residents' page in each language: a theme's plain label and what the coalition will do.
+        CREATE TABLE public_texts (
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            theme_id INTEGER NOT NULL DEFAULT 0,     -- 0 = the page as a whole
+            field TEXT NOT NULL CHECK (field IN ('label', 'we_did', 'summary')),
+            language TEXT NOT NULL,
+            body TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (session_id, theme_id, field, language)
+        );
+        """
+    )
