@@ -262,20 +262,6 @@ def m002_live(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
-def m004_hardening(db: sqlite_utils.Database) -> None:
-    """Per-session retention and legal hold; an index for counting recent failed sign-ins."""
-    _run(
-        db,
-        """
-        ALTER TABLE sessions ADD COLUMN retention_days INTEGER;   -- NULL: CHORUS_RETENTION_DAYS
-        ALTER TABLE sessions ADD COLUMN legal_hold INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE sessions ADD COLUMN purged_at TEXT;           -- when raw text was last purged
-        CREATE INDEX audit_log_by_action ON audit_log(action, target, at);
-        """
-    )
-
-
-@migrations()
 def m003_synthesis(db: sqlite_utils.Database) -> None:
     """Keep planners' synthesis: engine runs, reviewed themes, assignments, edits, insights, equity settings.
 
@@ -393,5 +379,19 @@ def m003_synthesis(db: sqlite_utils.Database) -> None:
             updated_at TEXT NOT NULL,
             PRIMARY KEY (session_id, theme_id, field, language)
         );
+        """
+    )
+
+
+@migrations()
+def m004_hardening(db: sqlite_utils.Database) -> None:
+    """Per-session retention and legal hold; an index for counting recent failed sign-ins."""
+    _run(
+        db,
+        """
+        ALTER TABLE sessions ADD COLUMN retention_days INTEGER;   -- NULL: CHORUS_RETENTION_DAYS
+        ALTER TABLE sessions ADD COLUMN legal_hold INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE sessions ADD COLUMN purged_at TEXT;           -- when raw text was last purged
+        CREATE INDEX audit_log_by_action ON audit_log(action, target, at);
         """
     )
