@@ -6,6 +6,7 @@ planner (reads and analyses; cannot change sessions).
 from __future__ import annotations
 
 import functools
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 import sqlite_utils
@@ -86,6 +87,27 @@ def check_login(db: sqlite_utils.Database, email: str, password: str) -> dict | 
     with transaction(db):
         db.execute("UPDATE users SET last_login_at = ? WHERE id = ?", (now(), user["id"]))
     return user
+
+
+LOCKOUT_FAILURES = 5
+LOCKOUT_MINUTES = 15
+
+
+def login_locked(db: sqlite_utils.Database, email: str) -> bool:
+    """Tell whether an email has had LOCKOUT_FAILURES failed sign-ins in the last LOCKOUT_MINUTES.
+
+    Counted per email (known or not, so a lockout reveals nothing), since the last success.
+    """
+    email = (email or "").strip()[:254]
+    since = (datetime.now(timezone.utc) - timedelta(minutes=LOCKOUT_MINUTES)).isoformat(timespec="microseconds")
+    user = user_by_email(db, email)
+    if user is not None and user["last_login_at"] and user["last_login_at"] > since:
+        since = user["last_login_at"]
+    found = one(
+        db, "SELECT count(*) AS n FROM audit_log WHERE action = 'login_failed' AND lower(target) = lower(?) AND at > ?",
+        (email, since),
+    )
+    return bool(found) and found["n"] >= LOCKOUT_FAILURES
 
 
 def requires(*roles: str) -> Callable:

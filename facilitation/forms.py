@@ -189,6 +189,15 @@ class UserChangeForm(ChorusForm):
     active = BooleanField(_l("Can sign in"))
 
 
+class RetentionForm(ChorusForm):
+    """Set how long a closed session keeps its raw answer text, and its legal hold."""
+
+    retention_days = IntegerField(
+        _l("Days to keep answer text after the session closes (empty: the default)"),
+        validators=[Optional(), NumberRange(min=0, max=3650, message=_l("Please enter a number from 0 to 3650."))])
+    legal_hold = BooleanField(_l("Legal hold: never purge this session's data"))
+
+
 def timezone_choices() -> list[str]:
     """Return every IANA time zone name, sorted, for the settings form's suggestions."""
     return sorted(zone for zone in available_timezones() if "/" in zone and not zone.startswith("Etc/"))

@@ -13,7 +13,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import NotFound
 
-from listening import queries
+from listening import queries, retention
 from listening.consent import default_consent
 from listening.db import get_db
 from listening.i18n import app_languages, language_name
@@ -25,6 +25,7 @@ from .forms import (
     PROMPT_KIND_LABELS,
     ActionForm,
     LoginForm,
+    RetentionForm,
     UserChangeForm,
     UserForm,
     option_lines,
@@ -81,6 +82,11 @@ def login():
     form = LoginForm(request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate():
         db = get_db()
+        if accounts.login_locked(db, form.email.data):
+            queries.record_audit(db, user_id=None, action="login_locked", target=(form.email.data or "").strip()[:254])
+            form.password.errors.append(_("Too many failed sign-ins for this account. Please wait %(minutes)s "
+                                          "minutes and try again.", minutes=accounts.LOCKOUT_MINUTES))
+            return render_template("facilitation/login.html", form=form), 429
         user = accounts.check_login(db, form.email.data, form.password.data)
         if user is not None:
             language = session.get("lang")
@@ -90,7 +96,7 @@ def login():
             session["uid"] = user["id"]
             queries.record_audit(db, user_id=user["id"], action="login")
             return redirect(safe_next(request.args.get("next")))
-        queries.record_audit(db, user_id=None, action="login_failed", target=(form.email.data or "")[:254])
+        queries.record_audit(db, user_id=None, action="login_failed", target=(form.email.data or "").strip()[:254])
         form.password.errors.append(_("That email and password do not match an account."))
         return render_template("facilitation/login.html", form=form), 401
     status = 400 if request.method == "POST" else 200
@@ -186,8 +192,38 @@ def session_overview(session_id: int):
         prompts=queries.prompts_for_session(db, session_id),
         missing=describe_missing(found, queries.missing_texts(db, session_id)),
         counts=queries.session_counts(db, session_id), join_url=join_url(found),
-        kind_labels=PROMPT_KIND_LABELS, form=ActionForm(),
+        kind_labels=PROMPT_KIND_LABELS, form=ActionForm(), **retention_context(found),
     )
+
+
+def retention_context(found: dict, form: RetentionForm | None = None) -> dict:
+    """Return what the overview shows about keeping and purging a session's data."""
+    default_days = current_app.config["RETENTION_DAYS"]
+    return {
+        "retention_form": form or RetentionForm(data={"retention_days": found.get("retention_days"),
+                                                      "legal_hold": bool(found.get("legal_hold"))}),
+        "retention_days": retention.retention_days(found, default_days),
+        "purge_due": retention.purge_due_at(found, default_days),
+    }
+
+
+@bp.route("/sessions/<int:session_id>/retention", methods=["POST"])
+@requires(*EDITORS)
+def session_retention(session_id: int):
+    """Change how long a session keeps raw answer text after closing, or put it on legal hold."""
+    found = load_session(session_id)
+    db = get_db()
+    form = RetentionForm(request.form)
+    if not form.validate():
+        flash(form.retention_days.errors[0] if form.retention_days.errors
+              else _("That could not be done. Please try again."), "error")
+        return redirect(url_for("facilitation.session_overview", session_id=session_id)), 303
+    retention.set_retention(db, session_id, days=form.retention_days.data, legal_hold=form.legal_hold.data)
+    queries.record_audit(db, user_id=g.user["id"], action="retention_changed", target=found["code"],
+                         detail=f"days={form.retention_days.data if form.retention_days.data is not None else 'default'} "
+                                f"legal_hold={int(form.legal_hold.data)}")
+    flash(_("Data keeping settings saved."), "ok")
+    return redirect(url_for("facilitation.session_overview", session_id=session_id)), 303
 
 
 def describe_missing(found: dict, missing: list) -> list[dict]:
@@ -592,3 +628,11 @@ def change_user(user_id: int):
 def audit():
     """Show the audit log: sign-ins, account changes and session changes."""
     return render_template("facilitation/audit.html", entries=queries.audit_entries(get_db()))
+
+
+@bp.route("/deletions")
+@requires("admin")
+def deletions():
+    """Show the deletion log: what kind of data was deleted, when and why (never the content)."""
+    return render_template("facilitation/deletions.html", entries=queries.deletion_log(get_db()))
+

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from . import db as database
-from . import i18n
+from . import i18n, retention, security
 from .settings import from_environment
 
 
@@ -38,6 +38,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     register_blueprints(app)
     register_error_pages(app)
+    security.init_app(app)
+    retention.init_app(app)
     logging.getLogger("chorus").setLevel(logging.INFO)
     return app
 

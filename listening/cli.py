@@ -1,6 +1,6 @@
 """The `chorus` command: a thin Flask CLI group over the app factory and the query functions.
 
-Commands: init, user add, demo, serve, themes. Each is documented in the README; a test
+Commands: init, user add, demo, serve, themes, backup, restore, purge. Each is documented in the README; a test
 fails if one is not.
 """
 from __future__ import annotations
@@ -86,6 +86,10 @@ def demo_command(serve: bool, host: str | None, port: int | None) -> None:
     host = host or current_app.config["HOST"]
     port = port or current_app.config["PORT"]
     password = secrets.token_urlsafe(9)
+    if serve:
+        from .security import ensure_instance_secret_key
+
+        ensure_instance_secret_key(current_app._get_current_object())
     demo = ensure_demo(db, password=password)
     base = current_app.config["BASE_URL"].rstrip("/") or f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     click.echo(f"Facilitator: {demo.email} {password}")
@@ -104,9 +108,16 @@ def demo_command(serve: bool, host: str | None, port: int | None) -> None:
 @with_appcontext
 def serve_command(host: str | None, port: int | None, workers: int | None, threads: int | None) -> None:
     """Serve Chorus with gunicorn, the production server, after bringing the database up to date."""
-    migrate(open_db())
+    db = open_db()
+    migrate(db)
     compile_catalogs()
     config = current_app.config
+    from .retention import purge_expired
+
+    for purged in purge_expired(db, config["RETENTION_DAYS"]):
+        click.echo(f"Retention: purged session {purged.code} ({purged.answers} answer texts, "
+                   f"{purged.contacts} contact details)")
+    db.conn.close()
     run_server(current_app._get_current_object(), host=host or config["HOST"], port=port or config["PORT"],
                workers=workers or config["WORKERS"], threads=threads or config["THREADS"])
 
@@ -115,6 +126,12 @@ def run_server(app, *, host: str, port: int, workers: int | None = None, threads
     """Run the app under gunicorn with threaded workers."""
     from gunicorn.app.base import BaseApplication
 
+    from .security import InsecureConfiguration, refuse_weak_secret_key
+
+    try:
+        refuse_weak_secret_key(app)
+    except InsecureConfiguration as exc:
+        raise click.ClickException(str(exc)) from None
     options = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers or app.config["WORKERS"],
@@ -141,6 +158,58 @@ def run_server(app, *, host: str, port: int, workers: int | None = None, threads
 
     click.echo(f"Serving Chorus on http://{host}:{port}/ (Ctrl+C to stop)")
     ChorusServer().run()
+
+
+@cli.command("backup")
+@click.argument("dest", type=click.Path(dir_okay=True, file_okay=True))
+@with_appcontext
+def backup_command(dest: str) -> None:
+    """Copy the database to DEST (a new file, or a folder for a dated file) while Chorus keeps serving."""
+    from .backup import BackupError, backup
+
+    try:
+        result = backup(current_app.config["DATABASE"], dest)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Backed up to {result.path} (integrity ok; migrations: {len(result.applied)}).")
+
+
+@cli.command("restore")
+@click.argument("src", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace the existing database. Stop Chorus first.")
+@with_appcontext
+def restore_command(src: str, force: bool) -> None:
+    """Check the backup SRC and bring it back as the database; refuses to overwrite without --force."""
+    from .backup import BackupError, restore
+
+    try:
+        result = restore(src, current_app.config["DATABASE"], force=force)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Restored {src} to {current_app.config['DATABASE']} (integrity ok).")
+    if result.pending:
+        click.echo(f"The backup is from an older Chorus; `chorus init` will apply: {', '.join(result.pending)}")
+
+
+@cli.command("purge")
+@click.option("--dry-run", is_flag=True, help="Only list the sessions that are due.")
+@with_appcontext
+def purge_command(dry_run: bool) -> None:
+    """Purge raw answer text and contact details of sessions past their retention period (for cron)."""
+    from .retention import purge_expired, sessions_due
+
+    db = open_db()
+    migrate(db)
+    default_days = current_app.config["RETENTION_DAYS"]
+    if dry_run:
+        due = sessions_due(db, default_days)
+        click.echo("\n".join(f"due: {s['code']} (closed {s['closed_at']})" for s in due) or "Nothing is due.")
+        return
+    purged = purge_expired(db, default_days)
+    for item in purged:
+        click.echo(f"Purged session {item.code}: {item.answers} answer texts, {item.contacts} contact details.")
+    if not purged:
+        click.echo("Nothing to purge.")
 
 
 def _register_analysis() -> None:

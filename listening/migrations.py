@@ -389,9 +389,10 @@ def m004_hardening(db: sqlite_utils.Database) -> None:
     _run(
         db,
         """
-        ALTER TABLE sessions ADD COLUMN retention_days INTEGER;   -- NULL: CHORUS_RETENTION_DAYS
+        -- retention_days NULL means CHORUS_RETENTION_DAYS; purged_at is when raw text was last purged.
+        ALTER TABLE sessions ADD COLUMN retention_days INTEGER;
         ALTER TABLE sessions ADD COLUMN legal_hold INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE sessions ADD COLUMN purged_at TEXT;           -- when raw text was last purged
+        ALTER TABLE sessions ADD COLUMN purged_at TEXT;
         CREATE INDEX audit_log_by_action ON audit_log(action, target, at);
         """
     )

@@ -57,6 +57,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORT", "CHORUS_PORT", 5000, int, "Port `chorus serve` and `chorus demo` listen on."),
     Setting("WORKERS", "CHORUS_WORKERS", 2, int, "Gunicorn worker processes for `chorus serve`."),
     Setting("THREADS", "CHORUS_THREADS", 8, int, "Threads per gunicorn worker for `chorus serve`."),
+    Setting("TRUSTED_PROXIES", "CHORUS_TRUSTED_PROXIES", 0, int,
+            "How many reverse proxies in front of Chorus to trust for X-Forwarded-For/-Proto/-Host. "
+            "0 trusts none; 1 for a single nginx or Caddy."),
+    Setting("RATELIMIT_ENABLED", "CHORUS_RATELIMIT_ENABLED", None, _bool,
+            "Rate limits on join, answer, withdraw and sign-in. Default: on (off only in tests)."),
+    Setting("RATELIMIT_STORAGE", "CHORUS_RATELIMIT_STORAGE", "memory://", str,
+            "Where rate-limit counters live (a Flask-Limiter storage URI, e.g. redis://localhost:6379). "
+            "memory:// counts per worker process."),
+    Setting("RETENTION_DAYS", "CHORUS_RETENTION_DAYS", 180, int,
+            "Days after a session closes before its raw answer text and contact details are purged, "
+            "unless the session sets its own or is on legal hold."),
 )
 
 

@@ -1,0 +1,131 @@
+"""Data lifecycle: purging raw answer text and contact details N days after a session closes.
+
+What goes: the words residents typed (responses.text) and their contact details. What stays:
+choices, numbers, skips and counts, consent records (kept apart from answers), and anything the
+analysis keeps that is already de-identified (theme assignments, approved theme labels). A
+session on legal hold is never purged. Every purge is written to the deletion log: what kind
+of data, how much, when and why, never the content.
+
+Purging runs from `chorus purge` (for cron), when `chorus serve` starts, and at most once an
+hour on an ordinary request.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import sqlite_utils
+from flask import Flask, current_app
+
+from .db import get_db, rows, transaction
+from .queries import log_deletion, now
+
+OPPORTUNISTIC_INTERVAL_SECONDS = 3600
+MAX_RETENTION_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class Purge:
+    """What one purge removed from one session (counts only)."""
+
+    session_id: int
+    code: str
+    answers: int
+    contacts: int
+
+
+def retention_days(session: dict, default_days: int) -> int:
+    """Return how many days after closing a session keeps its raw text."""
+    days = session.get("retention_days")
+    return int(days) if days is not None else int(default_days)
+
+
+def purge_due_at(session: dict, default_days: int) -> datetime | None:
+    """Return when a closed session's raw text becomes due for purging, or None if never (yet)."""
+    if session.get("status") != "closed" or not session.get("closed_at") or session.get("legal_hold"):
+        return None
+    closed = datetime.fromisoformat(session["closed_at"])
+    if closed.tzinfo is None:
+        closed = closed.replace(tzinfo=timezone.utc)
+    return closed + timedelta(days=retention_days(session, default_days))
+
+
+def sessions_due(db: sqlite_utils.Database, default_days: int, at: datetime | None = None) -> list[dict]:
+    """Return the closed, not-on-hold sessions whose retention period has run out."""
+    at = at or datetime.now(timezone.utc)
+    due = []
+    for session in rows(db, "SELECT id, code, status, closed_at, retention_days, legal_hold FROM sessions "
+                            "WHERE status = 'closed' AND legal_hold = 0 AND closed_at IS NOT NULL"):
+        when = purge_due_at(session, default_days)
+        if when is not None and when <= at:
+            due.append(session)
+    return due
+
+
+def purge_session(db: sqlite_utils.Database, session_id: int, *, reason: str, by_user: int | None = None) -> Purge | None:
+    """Remove one session's raw answer text and contact details, and log it; None if nothing was left."""
+    with transaction(db):
+        session = rows(db, "SELECT id, code, legal_hold FROM sessions WHERE id = ?", (session_id,))
+        if not session or session[0]["legal_hold"]:
+            return None
+        answers = db.execute(
+            "UPDATE responses SET text = NULL WHERE session_id = ? AND text IS NOT NULL", (session_id,)
+        ).rowcount
+        contacts = db.execute(
+            "DELETE FROM contacts WHERE participant_id IN (SELECT id FROM participants WHERE session_id = ?)",
+            (session_id,),
+        ).rowcount
+        db.execute("UPDATE sessions SET purged_at = ? WHERE id = ?", (now(), session_id))
+        if not answers and not contacts:
+            return None
+        log_deletion(db, session_id=session_id, kind="retention_purge",
+                     detail=f"answer_texts={answers} contact_details={contacts}", reason=reason, by_user=by_user)
+    return Purge(session_id, session[0]["code"], answers, contacts)
+
+
+def purge_expired(db: sqlite_utils.Database, default_days: int, at: datetime | None = None) -> list[Purge]:
+    """Purge every session whose retention period has run out; return what was purged."""
+    done = []
+    for session in sessions_due(db, default_days, at):
+        days = retention_days(session, default_days)
+        purged = purge_session(db, session["id"], reason=f"retention period of {days} days after closing ended")
+        if purged is not None:
+            done.append(purged)
+    return done
+
+
+def set_retention(db: sqlite_utils.Database, session_id: int, *, days: int | None, legal_hold: bool) -> None:
+    """Set a session's retention period (None: the default) and its legal hold."""
+    if days is not None and not 0 <= days <= MAX_RETENTION_DAYS:
+        raise ValueError(f"Retention must be between 0 and {MAX_RETENTION_DAYS} days")
+    with transaction(db):
+        db.execute("UPDATE sessions SET retention_days = ?, legal_hold = ? WHERE id = ?",
+                   (days, int(legal_hold), session_id))
+
+
+def init_app(app: Flask) -> None:
+    """Purge opportunistically: on the first request, then at most once an hour per process."""
+    state: dict[str, float | None] = {"last": None}
+    lock = threading.Lock()
+
+    @app.before_request
+    def purge_now_and_then() -> None:
+        """Run the retention purge if an hour has passed since this process last ran it."""
+        if app.testing and not app.config.get("RETENTION_ON_REQUEST"):
+            return
+        last = state["last"]
+        if (last is not None and time.monotonic() - last < OPPORTUNISTIC_INTERVAL_SECONDS) \
+                or not lock.acquire(blocking=False):
+            return
+        try:
+            state["last"] = time.monotonic()
+            purged = purge_expired(get_db(), current_app.config["RETENTION_DAYS"])
+            for item in purged:
+                current_app.logger.info("Retention purge of session %s: %s answer texts, %s contact details",
+                                        item.code, item.answers, item.contacts)
+        except Exception:  # a purge problem must never stop a resident from answering
+            current_app.logger.exception("Retention purge failed; it will be tried again later")
+        finally:
+            lock.release()

@@ -1,0 +1,184 @@
+"""Chorus's defences at the edge: security headers and CSP, cookie flags, trusted proxies,
+rate limits, and the refusal to serve with a default or missing secret key.
+
+Rate limits (Flask-Limiter, in memory unless CHORUS_RATELIMIT_STORAGE names shared storage)
+count two things for each resident action: the *device* (the address plus the random CSRF
+secret its cookie holds) with a tight limit, and the *address* alone with a generous one. A
+church hall of 200 phones behind one NAT address shares the address limit, so that limit is
+sized for a full room; one phone (or one script) hammering the server meets its device limit
+first. Lookups of join codes that do not exist are counted on their own, per address, so
+guessing codes is slow even from a busy hall.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, current_app, request, session
+from flask_limiter import Limiter
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+DEFAULT_SECRET_KEY = "dev-only-change-me"
+MIN_SECRET_KEY_LENGTH = 32
+INSTANCE_KEY_FILE = "secret_key"
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "connect-src 'self'",
+])
+
+# Each entry: endpoint -> (HTTP methods counted, per-device limit, per-address limit).
+# Sized for people, not scripts: a resident answers a question every few seconds at most; a
+# room of 200 phones behind one address answers ~200 questions a minute in a live session.
+RATE_LIMITS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "listening.join": (("GET",), "60/minute", "1200/minute"),
+    "listening.consent": (("POST",), "20/minute", "600/minute"),
+    "listening.answer": (("POST",), "60/minute", "2400/minute"),
+    "listening.withdraw": (("POST",), "10/minute;50/hour", "120/minute"),
+    "facilitation.login": (("POST",), "10/minute", "60/minute"),
+}
+# Unknown join codes, per address: slows guessing without touching rooms that type real codes.
+UNKNOWN_CODE_LIMIT = "30/minute;300/hour"
+
+
+class InsecureConfiguration(RuntimeError):
+    """Chorus was asked to serve real people with a configuration that is not safe."""
+
+
+def init_app(app: Flask) -> None:
+    """Install every edge defence on `app`: proxies, key, cookies, headers, rate limits."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        # Trust X-Forwarded-For/Proto/Host from exactly this many proxies in front of us.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+    load_instance_secret_key(app)
+    if str(app.config.get("BASE_URL", "")).startswith("https://"):
+        app.config["SESSION_COOKIE_SECURE"] = True
+    app.after_request(add_security_headers)
+    init_rate_limits(app)
+
+
+def secret_key_problem(key: str | None) -> str | None:
+    """Say what is wrong with a secret key for production use, or None if it is fine."""
+    if not key:
+        return "no secret key is set"
+    if key == DEFAULT_SECRET_KEY:
+        return "the secret key is the built-in default"
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        return f"the secret key is shorter than {MIN_SECRET_KEY_LENGTH} characters"
+    return None
+
+
+def refuse_weak_secret_key(app: Flask) -> None:
+    """Raise InsecureConfiguration unless the app has a strong secret key (debug and tests excepted)."""
+    if app.debug or app.testing:
+        return
+    problem = secret_key_problem(app.config.get("SECRET_KEY"))
+    if problem:
+        raise InsecureConfiguration(
+            f"Chorus will not serve: {problem}. Set CHORUS_SECRET_KEY to a long random value, e.g.\n"
+            "  export CHORUS_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+
+
+def instance_key_path(app: Flask) -> Path:
+    """Return where `chorus demo` keeps the random key it generated for this machine."""
+    return Path(app.instance_path) / INSTANCE_KEY_FILE
+
+
+def load_instance_secret_key(app: Flask) -> None:
+    """Use the instance folder's generated key when no key was configured."""
+    if app.config.get("SECRET_KEY") not in (None, "", DEFAULT_SECRET_KEY):
+        return
+    path = instance_key_path(app)
+    if path.is_file():
+        key = path.read_text(encoding="utf-8").strip()
+        if key:
+            app.config["SECRET_KEY"] = key
+
+
+def ensure_instance_secret_key(app: Flask) -> None:
+    """Generate, store (owner-only) and use a random key if none is configured; for `chorus demo`."""
+    if secret_key_problem(app.config.get("SECRET_KEY")) is None:
+        return
+    path = instance_key_path(app)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    app.config["SECRET_KEY"] = key
+
+
+def add_security_headers(response):
+    """Add CSP and the other protective headers to every response."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if not request.path.startswith("/static/"):
+        # Pages carry answers and staff data: never keep them in shared or back-button caches.
+        headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def address_key() -> str:
+    """Identify the client's address (after trusted proxies)."""
+    return request.remote_addr or "unknown"
+
+
+def device_key() -> str:
+    """Identify one browser: its address plus a hash of the random CSRF secret in its cookie."""
+    secret = session.get("csrf") or ""
+    tag = hashlib.sha256(secret.encode()).hexdigest()[:16] if secret else "fresh"
+    return f"{address_key()}|{tag}"
+
+
+def init_rate_limits(app: Flask) -> None:
+    """Wrap the resident and sign-in endpoints with their per-device and per-address limits."""
+    if app.config.get("RATELIMIT_ENABLED") is None:
+        app.config["RATELIMIT_ENABLED"] = not app.testing  # tests turn limits on where they test them
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("RATELIMIT_STORAGE") or "memory://")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "chorus")
+    limits = {**RATE_LIMITS, **app.config.get("RATE_LIMITS", {})}
+    limiter = Limiter(address_key, app=app)
+    app.extensions["chorus_limiter"] = limiter  # Flask-Limiter only keeps weak references
+    for endpoint, (methods, per_device, per_address) in limits.items():
+        view = app.view_functions.get(endpoint)
+        if view is None:
+            continue
+        view = limiter.limit(per_address, key_func=address_key, methods=list(methods),
+                             scope=f"{endpoint}:address")(view)
+        view = limiter.limit(per_device, key_func=device_key, methods=list(methods),
+                             scope=f"{endpoint}:device")(view)
+        if endpoint in ("listening.join",):
+            view = limiter.limit(app.config.get("UNKNOWN_CODE_LIMIT", UNKNOWN_CODE_LIMIT), key_func=address_key,
+                                 scope="unknown-code", deduct_when=lambda response: response.status_code == 404)(view)
+        app.view_functions[endpoint] = view
+    index = app.view_functions.get("listening.index")
+    if index is not None:
+        app.view_functions["listening.index"] = limiter.limit(
+            app.config.get("UNKNOWN_CODE_LIMIT", UNKNOWN_CODE_LIMIT), key_func=address_key, scope="unknown-code",
+            deduct_when=lambda response: response.status_code == 404,
+        )(index)
+
+
+def limiter_of(app: Flask | None = None) -> Limiter:
+    """Return the app's rate limiter."""
+    return (app or current_app).extensions["chorus_limiter"]
