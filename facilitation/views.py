@@ -636,3 +636,7 @@ def deletions():
     """Show the deletion log: what kind of data was deleted, when and why (never the content)."""
     return render_template("facilitation/deletions.html", entries=queries.deletion_log(get_db()))
 
+
+
+# The live console, projector and staff entry register their routes on `bp` when imported.
+from . import entry, live  # noqa: E402,F401

@@ -9,6 +9,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
+from facilitation.live_queries import session_screen_key
+
 from . import queries
 from .consent import paragraphs
 from .db import get_db
@@ -202,9 +204,11 @@ def answer(code: str, number: int):
     text = session_texts(found)
     if found["mode"] == "live" and not (found["current_prompt_id"] == prompt["id"] and found["answering_open"]):
         if request.method == "POST":
+            current = next((p for p in prompts if p["id"] == found["current_prompt_id"]), None)
             return render_template(
-                "listening/live.html", s=found, text=text, prompt=None,
+                "listening/live.html", s=found, text=text, prompt=None, answered=False,
                 notice=_("Answering for this question has closed, so your answer was not saved."),
+                screen=session_screen_key(found, current["number"] if current else None),
             ), 409
         return redirect(url_for("listening.live", code=found["code"]))
     labels = {o["id"]: text("option", o["id"], "label") for o in prompt["options"]}
@@ -285,15 +289,22 @@ def store_answer(found: dict, participant: dict, prompt: dict, form, *, skipped:
 def live(code: str):
     """In a live session, send the phone to the prompt the facilitator has open, or say we wait."""
     found = open_session(code)
-    if current_participant(found) is None:
+    participant = current_participant(found)
+    if participant is None:
         return redirect(url_for("listening.consent", code=found["code"]))
     if found["mode"] != "live":
         return redirect(url_for("listening.answer", code=found["code"], number=1))
     prompts = queries.prompts_for_session(get_db(), found["id"])
-    for prompt in prompts:
-        if prompt["id"] == found["current_prompt_id"] and found["answering_open"]:
-            return redirect(url_for("listening.answer", code=found["code"], number=prompt["number"]))
-    return render_template("listening/live.html", s=found, text=session_texts(found), prompt=None, notice="")
+    current = next((p for p in prompts if p["id"] == found["current_prompt_id"]), None)
+    answered = False
+    if current is not None and found["answering_open"] and not found["paused"]:
+        answered = current["id"] in queries.answers_of(get_db(), participant["id"])
+        if not answered:
+            return redirect(url_for("listening.answer", code=found["code"], number=current["number"]))
+    return render_template(
+        "listening/live.html", s=found, text=session_texts(found), prompt=current, answered=answered, notice="",
+        screen=session_screen_key(found, current["number"] if current else None),
+    )
 
 
 @bp.route("/s/<code>/thanks")

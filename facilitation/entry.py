@@ -1,0 +1,120 @@
+"""Staff entry of answers from paper cards, sticky notes, phone calls and interpreters.
+
+One answer per form, keyboard only: the question, source and language stay chosen between
+entries (they travel in the address), the answer box has the focus after every save, and each
+answer is stored with its source, its language and who typed it. Consent for these answers is
+recorded as read aloud by staff ('staff_verbal'), with the consent version current in the
+chosen language.
+
+Each entry is a new participant unless "Same person as the last entry" is ticked: then it joins
+the previous card (kept per staff member and session in their cookie), so a paper card with
+answers to several questions stays one person and counts once.
+"""
+from __future__ import annotations
+
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from listening import queries
+from listening.db import get_db
+from listening.forms import answer_form, answer_is_empty, new_nonce
+
+from . import live_queries as lq
+from .accounts import requires
+from .live import option_labels, source_labels
+from .views import EDITORS, bp, load_session, titled
+
+
+def entry_settings(found: dict, prompts: list[dict], args) -> dict:
+    """Read the sticky question, source and language from a request, falling back to sensible ones."""
+    numbers = {str(p["number"]): p for p in prompts}
+    current = next((p for p in prompts if p["id"] == found["current_prompt_id"]), None)
+    prompt = numbers.get(args.get("prompt", "")) or current or (prompts[0] if prompts else None)
+    source = args.get("source") if args.get("source") in lq.STAFF_SOURCES else "paper"
+    language = args.get("language") if args.get("language") in found["languages"] else found["default_language"]
+    return {"prompt": prompt, "source": source, "language": language}
+
+
+def last_card(session_id: int) -> int | None:
+    """Return the participant this staff member last typed in for this session, if any."""
+    return session.get("entry_last", {}).get(str(session_id))
+
+
+def remember_card(session_id: int, participant_id: int) -> None:
+    """Remember the participant of the last entry, for "Same person as the last entry"."""
+    session["entry_last"] = {**session.get("entry_last", {}), str(session_id): participant_id}
+
+
+def answer_values(prompt: dict, form) -> dict:
+    """Turn a validated answer form into save_response's keyword arguments."""
+    value = form.answer.data
+    if prompt["kind"] == "open":
+        return {"text": value.strip()}
+    if prompt["kind"] == "scale":
+        return {"number": int(value)}
+    if prompt["kind"] == "multiple":
+        return {"choices": [int(v) for v in value]}
+    return {"choices": [int(value)]}
+
+
+@bp.route("/sessions/<int:session_id>/entry", methods=["GET", "POST"])
+@requires(*EDITORS)
+def staff_entry(session_id: int):
+    """Type in answers from paper, sticky notes, calls and interpreters, one after another."""
+    found = load_session(session_id)
+    db = get_db()
+    prompts = queries.prompts_for_session(db, session_id)
+    texts = queries.texts_for_session(db, session_id)
+    settings = entry_settings(found, prompts, request.form if request.method == "POST" else request.args)
+    prompt, language = settings["prompt"], settings["language"]
+    statement = queries.current_consent(db, session_id, language)
+    labels = option_labels(found, texts, prompt, language) if prompt else {}
+    notice = ""
+    status = 200
+    checks = {"consent_read": False, "quote_ok": False, "same_person": False}
+    if prompt is None:
+        form = None
+    elif request.method == "POST":
+        form = answer_form(prompt, labels, formdata=request.form)
+        checks = {name: request.form.get(name) == "y" for name in checks}
+        previous = last_card(session_id) if checks["same_person"] else None
+        status = 400
+        if not form.validate():
+            if form.csrf_failed:
+                notice = _("This page was open for a long time. Please press Save again.")
+        elif statement is None:
+            notice = _("There is no consent statement in this language yet. Open the session once first.")
+        elif answer_is_empty(form):
+            form.answer.errors.append(_("Please type or choose the answer."))
+        elif not checks["consent_read"]:
+            notice = _("Please confirm that the consent statement was read to this person and they agreed.")
+        elif checks["same_person"] and previous is None:
+            notice = _("There is no earlier entry to continue. Untick \u201cSame person\u201d.")
+        elif previous is not None and lq.participant_answered(db, previous, prompt["id"]):
+            notice = _("That person already has an answer to this question. Untick \u201cSame person\u201d to add a new person.")
+        else:
+            participant_id, response_id = lq.enter_answer(
+                db, session_id, prompt_id=prompt["id"], language=language, source=settings["source"],
+                user_id=g.user["id"], nonce=form.nonce.data, quote_ok=checks["quote_ok"],
+                participant_id=previous, **answer_values(prompt, form),
+            )
+            if response_id is not None:
+                remember_card(session_id, participant_id)
+                queries.record_audit(
+                    db, user_id=g.user["id"], action="staff_entry", target=found["code"],
+                    detail=f"response={response_id} participant={participant_id} prompt={prompt['number']} "
+                           f"source={settings['source']} language={language}",
+                )
+            flash(_("Saved. Type the next answer."), "ok")
+            return redirect(url_for("facilitation.staff_entry", session_id=session_id, prompt=prompt["number"],
+                                    source=settings["source"], language=language), 303)
+        if not form.nonce.data or form.nonce.errors:
+            form.nonce.data = new_nonce()
+    else:
+        form = answer_form(prompt, labels, data={"nonce": new_nonce()})
+    return render_template(
+        "facilitation/entry.html", s=found, title=titled(found, texts), texts=texts, prompts=prompts, form=form,
+        settings=settings, statement=statement, sources=source_labels(), labels=labels, checks=checks,
+        notice=notice, recent=lq.recent_entries(db, session_id, g.user["id"]), has_last=last_card(session_id) is not None,
+        max_length=current_app.config["MAX_ANSWER_LENGTH"], entered=lq.staff_entry_count(db, session_id),
+    ), status

@@ -1,0 +1,410 @@
+"""Running a live session: the facilitator console, the projector, and the state phones follow.
+
+The console and projector are staff pages on the "facilitation" blueprint. State lives in the
+database, so two consoles (a facilitator and a note-taker) always see the same thing; with
+JavaScript they refresh a panel every few seconds, without it they have a refresh link.
+
+Pausing keeps the session open (people can still join) but closes answering and tells phones
+the session is paused; "Start" opens the session with no question shown, so the projector shows
+the QR code while people arrive. Showing a question opens answering for it.
+
+The phones' state endpoint (`listening.live_state`, /s/<code>/state.json) is registered here on
+the residents' blueprint because it belongs to the live machinery: it answers from a short
+per-process cache without touching the database, and answers `If-None-Match` with 304.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timezone
+
+from flask import Response, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from listening import queries
+from listening.db import get_db
+from listening.views import bp as listening_bp
+
+from . import live_queries as lq
+from .accounts import requires
+from .forms import ActionForm
+from .qr import qr_svg
+from .views import EDITORS, READERS, bp, join_url, load_session, titled
+
+# How long a worker reuses a session's state before reading it again. Phones poll every
+# ~2 s with jitter, so a change reaches every phone within about 2.5 s.
+STATE_TTL_SECONDS = 0.5
+_state_cache: dict[tuple[str, str], tuple[float, dict | None, str]] = {}
+_state_lock = threading.Lock()
+
+# Enough answers to an open prompt before draft themes make sense.
+MIN_ANSWERS_FOR_THEMES = 8
+
+
+# --- phones: the state endpoint ---------------------------------------------------------------
+
+
+def cached_state(code: str) -> tuple[dict | None, str]:
+    """Return (state, etag) for a session code, reading the database at most once per TTL per worker."""
+    key = (current_app.config["DATABASE"], code)
+    stamp = time.monotonic()
+    hit = _state_cache.get(key)
+    if hit is not None and hit[0] > stamp:
+        return hit[1], hit[2]
+    state = lq.live_state(get_db(), code)
+    etag = f'"{state["screen"]}:{state["v"]}"' if state else '"none"'
+    with _state_lock:
+        if len(_state_cache) > 10_000:
+            _state_cache.clear()
+        _state_cache[key] = (stamp + STATE_TTL_SECONDS, state, etag)
+    return state, etag
+
+
+def forget_state(code: str) -> None:
+    """Drop a session's cached state in this worker so its own next poll sees a change at once."""
+    _state_cache.pop((current_app.config["DATABASE"], code), None)
+
+
+@listening_bp.route("/s/<code>/state.json")
+def live_state(code: str):
+    """Tell a phone what the facilitator is showing: small JSON, ETag and 304 for repeats."""
+    state, etag = cached_state(queries.normalize_code(code))
+    if state is None:
+        return jsonify({"error": "unknown"}), 404
+    if etag in request.headers.get("If-None-Match", ""):
+        response = Response(status=304)
+    else:
+        response = jsonify(state)
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+# --- the console ------------------------------------------------------------------------------
+
+
+def prompt_texts(found: dict, texts: dict, prompt: dict | None) -> list[dict]:
+    """Return a prompt's wording in every offered language, main language first."""
+    if prompt is None:
+        return []
+    return [{"lang": code, "text": queries.localized(texts, "prompt", prompt["id"], "text", code, found["default_language"])}
+            for code in found["languages"]]
+
+
+def option_labels(found: dict, texts: dict, prompt: dict, language: str) -> dict:
+    """Return a choice prompt's option labels in one language."""
+    labels = {}
+    for option in prompt["options"]:
+        if option["prefer_not"]:
+            with force_locale(language):
+                labels[option["id"]] = _("Prefer not to say")
+        else:
+            labels[option["id"]] = queries.localized(texts, "option", option["id"], "label", language,
+                                                      found["default_language"])
+    return labels
+
+
+def live_context(session_id: int) -> dict:
+    """Gather what the console and its refreshing panel show."""
+    found = load_session(session_id)
+    db = get_db()
+    texts = queries.texts_for_session(db, session_id)
+    prompts = queries.prompts_for_session(db, session_id)
+    current = next((p for p in prompts if p["id"] == found["current_prompt_id"]), None)
+    visible = lq.visible_responses(db, session_id, current["id"]) if current else []
+    results = []
+    if current and current["kind"] != "open":
+        labels = option_labels(found, texts, current, found["default_language"]) if current["kind"] != "scale" else {}
+        results = [dict(row, label=labels.get(row["key"], str(row["key"]))) for row in lq.tallies(current, visible)]
+    return {
+        "s": found, "title": titled(found, texts), "texts": texts, "prompts": prompts, "current": current,
+        "current_texts": prompt_texts(found, texts, current),
+        "counts": lq.live_counts(db, session_id, current["id"] if current else None),
+        "feed": lq.answer_feed(db, session_id, current["id"] if current else None),
+        "results": results,
+        "open_answers": sum(1 for r in visible if not r["skipped"] and r["text"]),
+        "themes": lq.latest_live_themes(db, current["id"]) if current else None,
+        "notes": lq.equity_notes(db, session_id),
+        "moderation": lq.moderation_log(db, session_id)[:20],
+        "form": ActionForm(), "min_for_themes": MIN_ANSWERS_FOR_THEMES,
+        "topics": equity_topics(), "sources": source_labels(),
+        "timer_left": seconds_left(found["timer_ends_at"]),
+    }
+
+
+def equity_topics() -> dict[str, str]:
+    """Name the equity-pause reflection topics for staff."""
+    return {
+        "absent": _("Who is not in the room?"),
+        "dominant": _("Whose voice dominated?"),
+        "power": _("What did we notice about power?"),
+        "other": _("Something else we noticed"),
+    }
+
+
+def source_labels() -> dict[str, str]:
+    """Name the sources answers come from."""
+    return {
+        "phone": _("Phone"),
+        "paper": _("Paper card"),
+        "sticky": _("Sticky note"),
+        "phone_call": _("Phone call"),
+        "interpreter": _("Interpreter"),
+    }
+
+
+def seconds_left(ends_at: str | None) -> int | None:
+    """Return the seconds left on the room's timer, or None when no timer runs."""
+    if not ends_at:
+        return None
+    left = (datetime.fromisoformat(ends_at) - datetime.now(timezone.utc)).total_seconds()
+    return max(int(left), 0)
+
+
+@bp.route("/sessions/<int:session_id>/live")
+@requires(*READERS)
+def console(session_id: int):
+    """The facilitator console: pace the questions, watch answers arrive, moderate, pause to reflect."""
+    return render_template("facilitation/console.html", **live_context(session_id))
+
+
+@bp.route("/sessions/<int:session_id>/live/panel")
+@requires(*READERS)
+def console_panel(session_id: int):
+    """The console's live part (counts, results, feed), for refreshing without a reload."""
+    return render_template("facilitation/_console_panel.html", **live_context(session_id))
+
+
+def back_to_console(session_id: int):
+    """Return to the console after a change (303, so a reload does not post again)."""
+    return redirect(url_for("facilitation.console", session_id=session_id) + "#controls", 303)
+
+
+@bp.route("/sessions/<int:session_id>/live", methods=["POST"])
+@requires(*EDITORS)
+def console_action(session_id: int):
+    """Change what the room sees: start, pause, close, show a question, answering, timer, equity pause."""
+    found = load_session(session_id)
+    db = get_db()
+    form = ActionForm(request.form)
+    action = request.form.get("action", "")
+    if not form.validate():
+        flash(_("This page was open for a long time. Please try again."), "error")
+        return back_to_console(session_id)
+    prompts = queries.prompts_for_session(db, session_id)
+    detail = ""
+    if action == "start":
+        if not prompts:
+            flash(_("Add at least one question before starting."), "error")
+            return back_to_console(session_id)
+        if queries.missing_texts(db, session_id):
+            flash(_("The session cannot start yet: some text is missing in a language."), "error")
+            return back_to_console(session_id)
+        lq.start_live(db, session_id)
+    elif found["status"] != "open":
+        flash(_("Start the session first."), "error")
+        return back_to_console(session_id)
+    elif action == "pause":
+        lq.pause_live(db, session_id)
+    elif action == "resume":
+        lq.resume_live(db, session_id)
+    elif action == "close":
+        lq.close_live(db, session_id)
+    elif action in ("show", "next", "previous", "join_screen"):
+        if action == "show":
+            target = next((p for p in prompts if str(p["number"]) == request.form.get("number")), None)
+            if target is None:
+                abort(400)
+        elif action == "join_screen":
+            target = None
+        else:
+            target = lq.neighbour_prompt(prompts, found["current_prompt_id"], 1 if action == "next" else -1)
+            if target is None:
+                flash(_("There is no question there."), "error")
+                return back_to_console(session_id)
+        lq.show_prompt(db, session_id, target["id"] if target else None)
+        detail = f"prompt={target['number'] if target else '-'}"
+    elif action in ("open_answering", "close_answering"):
+        if found["current_prompt_id"] is None:
+            flash(_("Show a question first."), "error")
+            return back_to_console(session_id)
+        lq.set_answering(db, session_id, action == "open_answering")
+    elif action == "timer":
+        try:
+            minutes = int(request.form.get("minutes", ""))
+        except ValueError:
+            minutes = 0
+        if not 1 <= minutes <= 120:
+            flash(_("Please give the timer a number of minutes from 1 to 120."), "error")
+            return back_to_console(session_id)
+        lq.set_timer(db, session_id, minutes)
+        detail = f"minutes={minutes}"
+    elif action == "timer_stop":
+        lq.set_timer(db, session_id, None)
+    elif action in ("equity_on", "equity_off"):
+        lq.set_equity_pause(db, session_id, action == "equity_on")
+    else:
+        abort(400)
+    forget_state(found["code"])
+    queries.record_audit(db, user_id=g.user["id"], action=f"live_{action}", target=found["code"], detail=detail)
+    return back_to_console(session_id)
+
+
+@bp.route("/sessions/<int:session_id>/live/moderate", methods=["POST"])
+@requires(*EDITORS)
+def moderate(session_id: int):
+    """Hide an answer (with a reason) from the projector and exports, or restore it; both are logged."""
+    found = load_session(session_id)
+    db = get_db()
+    form = ActionForm(request.form)
+    action = request.form.get("action", "")
+    try:
+        response_id = int(request.form.get("response_id", ""))
+    except ValueError:
+        abort(400)
+    if not form.validate():
+        flash(_("This page was open for a long time. Please try again."), "error")
+        return back_to_console(session_id)
+    if action == "hide":
+        reason = (request.form.get("reason") or "").strip()
+        if not reason:
+            flash(_("Please give a reason for hiding this answer."), "error")
+            return back_to_console(session_id)
+        changed = lq.hide_response(db, session_id, response_id, user_id=g.user["id"], reason=reason)
+    elif action == "restore":
+        changed = lq.restore_response(db, session_id, response_id, user_id=g.user["id"])
+        reason = ""
+    else:
+        abort(400)
+    if changed:
+        queries.record_audit(db, user_id=g.user["id"], action=f"answer_{action}", target=found["code"],
+                             detail=f"response={response_id} reason={reason}"[:1000])
+        flash(_("The answer is hidden.") if action == "hide" else _("The answer is shown again."), "ok")
+    return redirect(url_for("facilitation.console", session_id=session_id) + "#feed", 303)
+
+
+@bp.route("/sessions/<int:session_id>/live/notes", methods=["POST"])
+@requires(*READERS)
+def equity_note(session_id: int):
+    """Keep a note from an equity pause with the session (facilitators and note-takers alike)."""
+    found = load_session(session_id)
+    db = get_db()
+    form = ActionForm(request.form)
+    topic = request.form.get("topic", "")
+    body = (request.form.get("body") or "").strip()
+    if not form.validate():
+        flash(_("This page was open for a long time. Please try again."), "error")
+    elif topic not in lq.EQUITY_TOPICS or not body:
+        flash(_("Please choose a topic and write a note."), "error")
+    else:
+        note_id = lq.add_equity_note(db, session_id, topic=topic, body=body, user_id=g.user["id"],
+                                     prompt_id=found["current_prompt_id"])
+        queries.record_audit(db, user_id=g.user["id"], action="equity_note", target=found["code"],
+                             detail=f"note={note_id} topic={topic}")
+        flash(_("Note saved."), "ok")
+    return redirect(url_for("facilitation.console", session_id=session_id) + "#equity", 303)
+
+
+@bp.route("/sessions/<int:session_id>/live/themes", methods=["POST"])
+@requires(*EDITORS)
+def live_themes(session_id: int):
+    """Draft themes for the open question, approve a draft for the projector, or take it down."""
+    found = load_session(session_id)
+    db = get_db()
+    form = ActionForm(request.form)
+    action = request.form.get("action", "")
+    prompt_id = found["current_prompt_id"]
+    if not form.validate() or prompt_id is None:
+        flash(_("That could not be done. Please try again."), "error")
+        return redirect(url_for("facilitation.console", session_id=session_id) + "#themes", 303)
+    if action == "draft":
+        answers = [r for r in lq.visible_responses(db, session_id, prompt_id) if not r["skipped"] and r["text"]]
+        if len(answers) < MIN_ANSWERS_FOR_THEMES:
+            flash(_("Draft themes need at least %(n)s answers.", n=MIN_ANSWERS_FOR_THEMES), "error")
+        else:
+            from analysis.themes import Answer, find_themes
+
+            found_themes = find_themes([Answer(r["id"], r["text"], language=r["language"]) for r in answers],
+                                       k_max=8, seed=0)
+            draft_id = lq.save_live_themes(
+                db, session_id, prompt_id, [{"label": t.label, "size": t.size} for t in found_themes.themes],
+                answer_count=len(answers), user_id=g.user["id"],
+            )
+            queries.record_audit(db, user_id=g.user["id"], action="live_themes_draft", target=found["code"],
+                                 detail=f"draft={draft_id}")
+    elif action == "approve":
+        try:
+            draft_id = int(request.form.get("draft_id", ""))
+        except ValueError:
+            abort(400)
+        if lq.approve_live_themes(db, session_id, draft_id, user_id=g.user["id"]):
+            queries.record_audit(db, user_id=g.user["id"], action="live_themes_approve", target=found["code"],
+                                 detail=f"draft={draft_id}")
+    elif action == "withdraw":
+        lq.withdraw_live_themes(db, session_id, prompt_id)
+        queries.record_audit(db, user_id=g.user["id"], action="live_themes_withdraw", target=found["code"])
+    else:
+        abort(400)
+    return redirect(url_for("facilitation.console", session_id=session_id) + "#themes", 303)
+
+
+# --- the projector ----------------------------------------------------------------------------
+
+
+def projector_context(session_id: int) -> dict:
+    """Gather what the room sees: the join screen, or the question in every language with results."""
+    found = load_session(session_id)
+    db = get_db()
+    texts = queries.texts_for_session(db, session_id)
+    prompts = queries.prompts_for_session(db, session_id)
+    current = next((p for p in prompts if p["id"] == found["current_prompt_id"]), None)
+    url = join_url(found)
+    context = {"s": found, "current": current, "total": len(prompts), "url": url,
+               "timer_left": seconds_left(found["timer_ends_at"])}
+    join_blocks = []
+    for code in found["languages"]:
+        with force_locale(code):
+            join_blocks.append({
+                "lang": code,
+                "title": queries.localized(texts, "session", session_id, "title", code, found["default_language"]),
+                "scan": _("Scan the code with your phone camera to take part."),
+                "or_type": _("Or go to %(url)s and type the code:", url=url.split("/j/")[0] or url),
+                "pause": _("Let's pause and reflect: who is not in the room, and whose voices have we heard most?"),
+                "paused": _("We are taking a short break."),
+            })
+    context["blocks"] = join_blocks
+    if current is None or found["status"] != "open":
+        context["svg"] = qr_svg(url)
+        return context
+    visible = [r for r in lq.visible_responses(db, session_id, current["id"]) if not r["skipped"]]
+    context["wording"] = prompt_texts(found, texts, current)
+    if current["kind"] == "open":
+        themes = lq.latest_live_themes(db, current["id"], approved=True)
+        context["themes"] = themes["themes"] if themes else None
+        # Only the words of people who agreed to be quoted go up on the wall, newest 30.
+        context["wall"] = [{"text": r["text"], "lang": r["language"]} for r in visible
+                           if r["text"] and r["quote_ok"]][-30:]
+    else:
+        labels = {code: option_labels(found, texts, current, code) for code in found["languages"]}
+        bars = lq.tallies(current, visible)
+        for bar in bars:
+            bar["labels"] = [{"lang": code, "text": labels[code].get(bar["key"], "")} for code in found["languages"]] \
+                if current["kind"] != "scale" else []
+        context["bars"] = bars
+        context["answered"] = len(visible)
+    return context
+
+
+@bp.route("/sessions/<int:session_id>/projector")
+@requires(*READERS)
+def projector(session_id: int):
+    """A full-screen page for the room: join code and QR before the start, then the question and results."""
+    return render_template("facilitation/projector.html", **projector_context(session_id))
+
+
+@bp.route("/sessions/<int:session_id>/projector/panel")
+@requires(*READERS)
+def projector_panel(session_id: int):
+    """The projector's content alone, for refreshing without a reload."""
+    return render_template("facilitation/_projector_panel.html", **projector_context(session_id))

@@ -1,0 +1,431 @@
+"""Queries for running a live session: the state phones follow, pacing, counts, moderation,
+equity-pause notes, draft themes for the projector, and staff entry of paper and spoken answers.
+
+`visible_responses(db, session_id, prompt_id=None)` is the one place that decides which answers
+may be shown or exported: never a hidden answer, never one from a participant who withdrew.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Iterable
+
+import sqlite_utils
+
+from listening import queries
+from listening.db import one, rows, transaction
+
+STAFF_SOURCES = tuple(s for s in queries.SOURCES if s != "phone")
+EQUITY_TOPICS = ("absent", "dominant", "power", "other")
+MAX_REASON = 500
+MAX_NOTE = 4000
+
+
+# --- the state phones and projectors follow ---------------------------------------------------
+
+
+def live_state(db: sqlite_utils.Database, code: str) -> dict | None:
+    """Return the small state a phone follows, from one indexed read, or None for an unknown code."""
+    found = one(
+        db,
+        """SELECT s.id, s.code, s.mode, s.status, s.current_prompt_id, s.answering_open, s.paused,
+                  s.equity_pause, s.timer_ends_at, s.state_version,
+                  (SELECT count(*) FROM prompts p, prompts c WHERE c.id = s.current_prompt_id
+                     AND p.session_id = s.id
+                     AND (p.position < c.position OR (p.position = c.position AND p.id <= c.id))) AS number
+           FROM sessions s WHERE s.code = ?""",
+        (queries.normalize_code(code),),
+    )
+    if found is None:
+        return None
+    showing = found["current_prompt_id"] is not None and found["number"] > 0
+    state = {
+        "v": found["state_version"],
+        "status": found["status"],
+        "prompt": found["number"] if showing else None,
+        "open": bool(found["answering_open"] and showing and found["status"] == "open" and not found["paused"]),
+        "paused": bool(found["paused"]),
+        "pause": bool(found["equity_pause"]),
+        "timer": found["timer_ends_at"],
+    }
+    state["screen"] = screen_key(state)
+    return state
+
+
+def screen_key(state: dict) -> str:
+    """Name what a phone should be showing; when it changes, the phone moves on."""
+    prompt = state["prompt"] if state["open"] else "-"
+    return f"{state['status']}:{prompt}:{int(state['paused'])}"
+
+
+def session_screen_key(found: dict, number: int | None) -> str:
+    """Compute the same key from a session row and its current prompt's number (None if none)."""
+    is_open = bool(found["answering_open"] and number and found["status"] == "open" and not found.get("paused"))
+    return screen_key({"status": found["status"], "prompt": number, "open": is_open,
+                       "paused": bool(found.get("paused"))})
+
+
+def _set(db: sqlite_utils.Database, session_id: int, **changes) -> None:
+    """Change a session's live columns in one write."""
+    assignments = ", ".join(f"{name} = ?" for name in changes)
+    with transaction(db):
+        db.execute(
+            f"UPDATE sessions SET {assignments}, updated_at = ? WHERE id = ?",
+            (*changes.values(), queries.now(), session_id),
+        )
+
+
+def start_live(db: sqlite_utils.Database, session_id: int) -> None:
+    """Open the session so people can join; no question is shown yet (the projector shows the QR code)."""
+    with transaction(db):
+        queries.set_status(db, session_id, "open")
+        _set(db, session_id, paused=0)
+
+
+def pause_live(db: sqlite_utils.Database, session_id: int) -> None:
+    """Pause: answering stops and phones say the session is paused; the current question stays."""
+    _set(db, session_id, paused=1, answering_open=0)
+
+
+def resume_live(db: sqlite_utils.Database, session_id: int) -> None:
+    """End a pause; answering stays closed until the facilitator opens it again."""
+    _set(db, session_id, paused=0)
+
+
+def close_live(db: sqlite_utils.Database, session_id: int) -> None:
+    """Close the session for good: no more joining or answering."""
+    with transaction(db):
+        queries.set_status(db, session_id, "closed")
+        _set(db, session_id, paused=0, equity_pause=0, timer_ends_at=None)
+
+
+def show_prompt(db: sqlite_utils.Database, session_id: int, prompt_id: int | None, *, open_answering: bool = True) -> None:
+    """Show a prompt (None: back to the join screen), opening answering for it unless told not to."""
+    _set(db, session_id, current_prompt_id=prompt_id,
+         answering_open=int(bool(prompt_id) and open_answering), paused=0, timer_ends_at=None)
+
+
+def set_answering(db: sqlite_utils.Database, session_id: int, is_open: bool) -> None:
+    """Open or close answering for the prompt on screen; opening it also ends a pause."""
+    if is_open:
+        _set(db, session_id, answering_open=1, paused=0)
+    else:
+        _set(db, session_id, answering_open=0)
+
+
+def set_timer(db: sqlite_utils.Database, session_id: int, minutes: int | None) -> None:
+    """Start a countdown of `minutes` for the room, or stop it (None)."""
+    ends = None
+    if minutes:
+        ends = (datetime.now(timezone.utc) + timedelta(minutes=minutes)).isoformat(timespec="seconds")
+    _set(db, session_id, timer_ends_at=ends)
+
+
+def set_equity_pause(db: sqlite_utils.Database, session_id: int, on: bool) -> None:
+    """Show (or take down) the equity-pause reflection on the projector."""
+    _set(db, session_id, equity_pause=int(on))
+
+
+def neighbour_prompt(prompts: list[dict], current_id: int | None, step: int) -> dict | None:
+    """Return the prompt `step` places from the current one (the first one if none is shown)."""
+    if not prompts:
+        return None
+    ids = [p["id"] for p in prompts]
+    if current_id not in ids:
+        return prompts[0] if step > 0 else None
+    index = ids.index(current_id) + step
+    return prompts[index] if 0 <= index < len(prompts) else None
+
+
+# --- counts and the feed ----------------------------------------------------------------------
+
+
+def live_counts(db: sqlite_utils.Database, session_id: int, prompt_id: int | None) -> dict:
+    """Count people taking part and answers to the current prompt, overall, by language and by source."""
+    people = rows(
+        db,
+        """SELECT p.language, p.source, count(*) AS n,
+                  sum(CASE WHEN c.id IS NOT NULL THEN 1 ELSE 0 END) AS consented
+           FROM participants p LEFT JOIN consents c ON c.participant_id = p.id
+           WHERE p.session_id = ? AND p.withdrawn_at IS NULL GROUP BY p.language, p.source""",
+        (session_id,),
+    )
+    answers = rows(
+        db,
+        """SELECT r.language, r.source, count(*) AS n FROM responses r
+           JOIN participants p ON p.id = r.participant_id
+           WHERE r.prompt_id = ? AND r.skipped = 0 AND p.withdrawn_at IS NULL
+           GROUP BY r.language, r.source""",
+        (prompt_id or 0,),
+    )
+    withdrawn = one(
+        db, "SELECT count(*) AS n FROM participants WHERE session_id = ? AND withdrawn_at IS NOT NULL",
+        (session_id,),
+    )["n"]
+
+    def tally(found: list[dict], key: str, value: str = "n") -> dict[str, int]:
+        """Sum a count column by one key, largest first."""
+        out: dict[str, int] = {}
+        for row in found:
+            out[row[key]] = out.get(row[key], 0) + (row[value] or 0)
+        return dict(sorted(out.items(), key=lambda item: (-item[1], item[0])))
+
+    return {
+        "joined": sum(r["n"] for r in people),
+        "consented": sum(r["consented"] or 0 for r in people),
+        "withdrawn": withdrawn,
+        "people_by_language": tally(people, "language"),
+        "people_by_source": tally(people, "source"),
+        "answered": sum(r["n"] for r in answers),
+        "answers_by_language": tally(answers, "language"),
+        "answers_by_source": tally(answers, "source"),
+    }
+
+
+def _decode(found: list[dict]) -> list[dict]:
+    """Decode the JSON choices of response rows."""
+    for row in found:
+        row["choices"] = json.loads(row["choices"]) if row["choices"] else []
+    return found
+
+
+def visible_responses(db: sqlite_utils.Database, session_id: int, prompt_id: int | None = None) -> list[dict]:
+    """Return the answers that may be shown or exported: not hidden, not from anyone who withdrew.
+
+    Oldest first; each row carries the participant's `quote_ok` choice. Skipped rows are
+    included (with `skipped` = 1) so counts of who skipped stay possible.
+    """
+    sql = """SELECT r.*, c.quote_ok FROM responses r
+             JOIN participants p ON p.id = r.participant_id
+             LEFT JOIN consents c ON c.participant_id = p.id
+             WHERE r.session_id = ? AND p.withdrawn_at IS NULL AND r.hidden_at IS NULL"""
+    params: tuple = (session_id,)
+    if prompt_id is not None:
+        sql += " AND r.prompt_id = ?"
+        params = (session_id, prompt_id)
+    return _decode(rows(db, sql + " ORDER BY r.created_at, r.id", params))
+
+
+def answer_feed(db: sqlite_utils.Database, session_id: int, prompt_id: int | None, limit: int = 200) -> list[dict]:
+    """Return the newest answers to a prompt for moderation, hidden ones included and marked."""
+    return _decode(rows(
+        db,
+        """SELECT r.*, u.email AS hidden_by_email FROM responses r
+           JOIN participants p ON p.id = r.participant_id
+           LEFT JOIN users u ON u.id = r.hidden_by
+           WHERE r.session_id = ? AND r.prompt_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0
+           ORDER BY r.updated_at DESC, r.id DESC LIMIT ?""",
+        (session_id, prompt_id or 0, limit),
+    ))
+
+
+def tallies(prompt: dict, answers: Iterable[dict]) -> list[dict]:
+    """Count visible answers per option (or per scale point), in the prompt's order."""
+    counts: dict = {}
+    for row in answers:
+        if row["skipped"]:
+            continue
+        for value in (row["choices"] if prompt["kind"] != "scale" else [row["number"]]):
+            counts[value] = counts.get(value, 0) + 1
+    if prompt["kind"] == "scale":
+        keys = list(range(prompt["scale_min"], prompt["scale_max"] + 1))
+    else:
+        keys = [o["id"] for o in prompt["options"]]
+    total = max(sum(counts.get(k, 0) for k in keys), 1)
+    return [{"key": k, "count": counts.get(k, 0), "percent": round(100 * counts.get(k, 0) / total)} for k in keys]
+
+
+# --- moderation -------------------------------------------------------------------------------
+
+
+def hide_response(db: sqlite_utils.Database, session_id: int, response_id: int, *, user_id: int, reason: str) -> bool:
+    """Hide an answer from the projector and exports, logging who, when and why; False if not found."""
+    reason = (reason or "").strip()[:MAX_REASON]
+    if not reason:
+        raise ValueError("Hiding an answer needs a reason")
+    with transaction(db):
+        stamp = queries.now()
+        changed = db.execute(
+            "UPDATE responses SET hidden_at = ?, hidden_by = ?, hidden_reason = ? "
+            "WHERE id = ? AND session_id = ? AND hidden_at IS NULL",
+            (stamp, user_id, reason, response_id, session_id),
+        ).rowcount
+        if changed:
+            db.execute(
+                "INSERT INTO moderation_log (session_id, response_id, action, reason, user_id, at) "
+                "VALUES (?, ?, 'hide', ?, ?, ?)",
+                (session_id, response_id, reason, user_id, stamp),
+            )
+    return bool(changed)
+
+
+def restore_response(db: sqlite_utils.Database, session_id: int, response_id: int, *, user_id: int) -> bool:
+    """Show a hidden answer again, logging who and when; False if it was not hidden."""
+    with transaction(db):
+        stamp = queries.now()
+        changed = db.execute(
+            "UPDATE responses SET hidden_at = NULL, hidden_by = NULL, hidden_reason = NULL "
+            "WHERE id = ? AND session_id = ? AND hidden_at IS NOT NULL",
+            (response_id, session_id),
+        ).rowcount
+        if changed:
+            db.execute(
+                "INSERT INTO moderation_log (session_id, response_id, action, reason, user_id, at) "
+                "VALUES (?, ?, 'restore', '', ?, ?)",
+                (session_id, response_id, user_id, stamp),
+            )
+    return bool(changed)
+
+
+def moderation_log(db: sqlite_utils.Database, session_id: int) -> list[dict]:
+    """Return a session's hides and restores, newest first, with who did them."""
+    return rows(
+        db,
+        """SELECT m.*, u.email FROM moderation_log m LEFT JOIN users u ON u.id = m.user_id
+           WHERE m.session_id = ? ORDER BY m.id DESC""",
+        (session_id,),
+    )
+
+
+# --- equity pauses ----------------------------------------------------------------------------
+
+
+def add_equity_note(
+    db: sqlite_utils.Database, session_id: int, *, topic: str, body: str, user_id: int, prompt_id: int | None,
+) -> int:
+    """Keep a reflection from an equity pause with the session; return its id."""
+    if topic not in EQUITY_TOPICS:
+        raise ValueError(f"Unknown equity-pause topic {topic!r}")
+    body = (body or "").strip()[:MAX_NOTE]
+    if not body:
+        raise ValueError("An equity-pause note needs some text")
+    with transaction(db):
+        return db.execute(
+            "INSERT INTO equity_notes (session_id, prompt_id, topic, body, user_id, at) VALUES (?, ?, ?, ?, ?, ?)",
+            (session_id, prompt_id, topic, body, user_id, queries.now()),
+        ).lastrowid
+
+
+def equity_notes(db: sqlite_utils.Database, session_id: int) -> list[dict]:
+    """Return a session's equity-pause notes, oldest first, with who wrote them."""
+    return rows(
+        db,
+        """SELECT n.*, u.email FROM equity_notes n LEFT JOIN users u ON u.id = n.user_id
+           WHERE n.session_id = ? ORDER BY n.id""",
+        (session_id,),
+    )
+
+
+# --- draft themes for the projector ------------------------------------------------------------
+
+
+def save_live_themes(
+    db: sqlite_utils.Database, session_id: int, prompt_id: int, themes: list[dict], *, answer_count: int, user_id: int,
+) -> int:
+    """Keep a new draft of themes (labels and sizes only) for a prompt, not yet approved."""
+    clean = [{"label": str(t["label"]), "size": int(t["size"])} for t in themes]
+    with transaction(db):
+        return db.execute(
+            "INSERT INTO live_themes (session_id, prompt_id, themes, answer_count, drafted_by, drafted_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (session_id, prompt_id, json.dumps(clean), answer_count, user_id, queries.now()),
+        ).lastrowid
+
+
+def approve_live_themes(db: sqlite_utils.Database, session_id: int, draft_id: int, *, user_id: int) -> bool:
+    """Let a draft of themes show on the projector; False if there is no such draft."""
+    with transaction(db):
+        return bool(db.execute(
+            "UPDATE live_themes SET approved_by = ?, approved_at = ? WHERE id = ? AND session_id = ?",
+            (user_id, queries.now(), draft_id, session_id),
+        ).rowcount)
+
+
+def withdraw_live_themes(db: sqlite_utils.Database, session_id: int, prompt_id: int) -> None:
+    """Take every draft of themes for a prompt off the projector."""
+    with transaction(db):
+        db.execute(
+            "UPDATE live_themes SET approved_by = NULL, approved_at = NULL WHERE session_id = ? AND prompt_id = ?",
+            (session_id, prompt_id),
+        )
+
+
+def latest_live_themes(db: sqlite_utils.Database, prompt_id: int | None, *, approved: bool = False) -> dict | None:
+    """Return the newest draft of themes for a prompt (only approved ones if asked)."""
+    found = one(
+        db,
+        "SELECT * FROM live_themes WHERE prompt_id = ?" + (" AND approved_at IS NOT NULL" if approved else "")
+        + " ORDER BY id DESC LIMIT 1",
+        (prompt_id or 0,),
+    )
+    if found is not None:
+        found["themes"] = json.loads(found["themes"])
+    return found
+
+
+# --- staff entry ------------------------------------------------------------------------------
+
+
+def enter_answer(
+    db: sqlite_utils.Database,
+    session_id: int,
+    *,
+    prompt_id: int,
+    language: str,
+    source: str,
+    user_id: int,
+    nonce: str,
+    quote_ok: bool = False,
+    participant_id: int | None = None,
+    text: str | None = None,
+    choices: list[int] | None = None,
+    number: int | None = None,
+) -> tuple[int, int | None]:
+    """Store an answer from paper, a sticky note, a call or an interpreter, with verbal consent.
+
+    A new participant is created (consent method 'staff_verbal', the current consent version in
+    `language`, recorded by `user_id`) unless `participant_id` continues the same card. Returns
+    (participant id, response id); a repeated nonce changes nothing and returns response id None.
+    """
+    if source not in STAFF_SOURCES:
+        raise ValueError(f"Unknown source for staff entry {source!r}")
+    with transaction(db):
+        if participant_id is None:
+            statement = queries.current_consent(db, session_id, language)
+            if statement is None:
+                raise ValueError(f"No consent statement in {language!r} for this session")
+            created = queries.record_consent(
+                db, session_id, consent_version_id=statement["id"], language=language, nonce=f"{nonce}:c",
+                quote_ok=quote_ok, contact_ok=False, method="staff_verbal", source=source, recorded_by=user_id,
+            )
+            participant_id = created.id
+        saved = queries.save_response(
+            db, session_id=session_id, participant_id=participant_id, prompt_id=prompt_id, nonce=f"{nonce}:a",
+            language=language, text=text, choices=choices, number=number, source=source, entered_by=user_id,
+        )
+    return participant_id, saved.response_id
+
+
+def participant_answered(db: sqlite_utils.Database, participant_id: int, prompt_id: int) -> bool:
+    """Tell whether a participant already has an answer to a prompt."""
+    return one(
+        db, "SELECT 1 AS x FROM responses WHERE participant_id = ? AND prompt_id = ?", (participant_id, prompt_id)
+    ) is not None
+
+
+def recent_entries(db: sqlite_utils.Database, session_id: int, user_id: int, limit: int = 10) -> list[dict]:
+    """Return the latest answers this staff member typed in for a session, newest first."""
+    return _decode(rows(
+        db,
+        """SELECT r.* FROM responses r JOIN participants p ON p.id = r.participant_id
+           WHERE r.session_id = ? AND r.entered_by = ? AND p.withdrawn_at IS NULL
+           ORDER BY r.id DESC LIMIT ?""",
+        (session_id, user_id, limit),
+    ))
+
+
+def staff_entry_count(db: sqlite_utils.Database, session_id: int) -> int:
+    """Count answers typed in by staff for a session."""
+    return one(
+        db, "SELECT count(*) AS n FROM responses WHERE session_id = ? AND source != 'phone'", (session_id,)
+    )["n"]
