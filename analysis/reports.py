@@ -1,0 +1,575 @@
+"""Synthesis reports and data exports, rendered from plain data without a request.
+
+Owns the report data types (:class:`Report` and its parts), small-cell suppression for the
+tables it prints, formula neutralisation for spreadsheets, the charts, and one writer per
+format: HTML (prints cleanly to PDF), DOCX, Markdown for the synthesis report; CSV, XLSX and
+JSON for the planning team's own data (marked internal); CSV for the codebook. Fixed text is
+translated with the ``translations`` object passed in (``gettext``/``ngettext``), so a report
+renders in any language from the command line as well as the web.
+
+No Flask and no SQLite here: the loader in ``listening.synthesis`` builds a :class:`Report`.
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import gettext as gettext_module
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any, Sequence
+
+from analysis import messages
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# TRANSLATORS: marks a data file that must not be shared outside the planning team.
+INTERNAL_MARK = "internal — not for publication"
+REPORT_FORMATS = ("html", "docx", "md")
+DATA_FORMATS = ("csv", "xlsx", "json", "codebook")
+FORMATS = REPORT_FORMATS + DATA_FORMATS
+
+
+# --- data --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Table:
+    """A small table of already formatted cells, with a title and an optional note."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A quote from someone who allowed quoting, already redacted, in its original language."""
+
+    text: str
+    language: str
+
+
+@dataclass(frozen=True)
+class ThemeView:
+    """One theme as a report shows it."""
+
+    id: str
+    label: str
+    definition: str
+    size: int
+    reviewed: bool
+    top_terms: tuple[str, ...] = ()
+    quotes: tuple[Quote, ...] = ()
+    insights: tuple[str, ...] = ()
+    hmw: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar of a comparison chart: a group, its share among participants, its reference share."""
+
+    label: str
+    value: float | None
+    reference: float | None = None
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """One answer as the planning team's data export carries it."""
+
+    id: int
+    prompt_number: int
+    prompt: str
+    language: str
+    source: str
+    text: str
+    theme_id: str
+    theme: str
+    status: str
+    reviewed: bool
+    quote_ok: bool
+    created_at: str
+    segments: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything a synthesis report or data export says, in one language."""
+
+    code: str
+    title: str
+    purpose: str
+    language: str
+    direction: str
+    generated_at: str
+    questions: tuple[str, ...]
+    participants: int
+    answers: int
+    threshold: int
+    themes: tuple[ThemeView, ...] = ()
+    other: ThemeView | None = None
+    contentless: int = 0
+    off_topic: int = 0
+    participation: tuple[Table, ...] = ()
+    representation: tuple[Table, ...] = ()
+    representation_bars: tuple[tuple[str, tuple[Bar, ...]], ...] = ()
+    theme_by_group: tuple[Table, ...] = ()
+    priority: Table | None = None
+    insights: tuple[str, ...] = ()
+    hmw: tuple[str, ...] = ()
+    caveats: tuple[str, ...] = ()
+    method: tuple[str, ...] = ()
+    records: tuple[AnswerRecord, ...] = ()
+    segment_names: tuple[str, ...] = field(default=())
+
+
+# --- protecting people ---------------------------------------------------------------------
+
+
+def neutralise(value: Any) -> Any:
+    """Return a cell value a spreadsheet will not run as a formula (a leading ' added when needed)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def suppressed_text(threshold: int) -> str:
+    """Return how a hidden small count is shown, e.g. "<10"."""
+    return messages.SUPPRESSED_TEMPLATE.format(threshold=threshold)
+
+
+def suppress_line(counts: Sequence[int], threshold: int) -> list[bool]:
+    """Hide counts from 1 to threshold-1, and one more when a single hidden cell could be worked out."""
+    hidden = [0 < c < threshold for c in counts]
+    if sum(hidden) == 1:
+        others = sorted((c, i) for i, c in enumerate(counts) if not hidden[i] and c > 0)
+        if others:
+            hidden[others[0][1]] = True
+    return hidden
+
+
+def suppress_grid(grid: Sequence[Sequence[int]], threshold: int) -> list[list[bool]]:
+    """Suppress small cells of a table, then complementary cells by row and by column until stable."""
+    hidden = [[0 < c < threshold for c in row] for row in grid]
+    changed = True
+    while changed:
+        changed = False
+        lines = [[(r, c) for c in range(len(grid[r]))] for r in range(len(grid))]
+        if grid:
+            lines += [[(r, c) for r in range(len(grid))] for c in range(len(grid[0]))]
+        for line in lines:
+            if sum(hidden[r][c] for r, c in line) != 1:
+                continue
+            others = sorted((grid[r][c], r, c) for r, c in line if not hidden[r][c] and grid[r][c] > 0)
+            if others:
+                _, r, c = others[0]
+                hidden[r][c] = True
+                changed = True
+    return hidden
+
+
+# --- translation ----------------------------------------------------------------------------
+
+
+def _funcs(translations: gettext_module.NullTranslations | None):
+    """Return gettext and ngettext from a translations object (English when None)."""
+    translations = translations or gettext_module.NullTranslations()
+    return translations.gettext, translations.ngettext
+
+
+# --- charts ---------------------------------------------------------------------------------
+
+
+def _figure(height: float):
+    """Return a new Agg figure and axes of the report's width."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    matplotlib.rcParams["svg.hashsalt"] = "chorus"
+    matplotlib.rcParams["svg.fonttype"] = "none"
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7.0, height), dpi=100)
+    return figure, figure.add_subplot(1, 1, 1)
+
+
+def _save(figure, fmt: str) -> bytes:
+    """Render a figure to SVG or PNG bytes, leaving out dates so the output is deterministic."""
+    buffer = io.BytesIO()
+    metadata = {"Date": None} if fmt == "svg" else {"Software": None}
+    figure.tight_layout()
+    figure.savefig(buffer, format=fmt, metadata=metadata)
+    return buffer.getvalue()
+
+
+def theme_chart(report: Report, translations=None, fmt: str = "svg") -> bytes | None:
+    """Draw theme sizes as horizontal bars (largest at the top), or None if there are no themes."""
+    if not report.themes:
+        return None
+    _, ngettext = _funcs(translations)
+    themes = list(report.themes)[::-1]
+    figure, axes = _figure(max(1.6, 0.45 * len(themes) + 0.8))
+    bars = axes.barh([t.label[:48] for t in themes], [t.size for t in themes], color="#2f5d8a")
+    axes.bar_label(bars, padding=3)
+    axes.set_xlabel(ngettext("answer", "answers", 2))
+    axes.spines[["top", "right"]].set_visible(False)
+    return _save(figure, fmt)
+
+
+def representation_chart(title: str, bars: Sequence[Bar], translations=None, fmt: str = "svg") -> bytes:
+    """Draw each group's share of participants next to its reference share (hidden shares are left out)."""
+    gettext, _ = _funcs(translations)
+    rows = list(bars)[::-1]
+    figure, axes = _figure(max(1.8, 0.55 * len(rows) + 1.0))
+    positions = list(range(len(rows)))
+    heard = [b.value if b.value is not None else 0 for b in rows]
+    reference = [b.reference if b.reference is not None else 0 for b in rows]
+    axes.barh([p + 0.2 for p in positions], heard, height=0.4, color="#2f5d8a", label=gettext("Took part"))
+    axes.barh([p - 0.2 for p in positions], reference, height=0.4, color="#c9a227", label=gettext("Reference population"))
+    axes.set_yticks(positions, [b.label[:40] + ("" if b.value is not None else " *") for b in rows])
+    axes.set_xlabel("%")
+    axes.set_title(title[:80], fontsize=10)
+    axes.legend(loc="lower right", fontsize=8)
+    axes.spines[["top", "right"]].set_visible(False)
+    return _save(figure, fmt)
+
+
+def _data_uri(data: bytes, mime: str) -> str:
+    """Return bytes as a data: URI for a self-contained HTML file."""
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+# --- the synthesis report ---------------------------------------------------------------------
+
+
+def _environment(translations=None):
+    """Return a Jinja environment for report templates with the given translations installed."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
+                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+    env.install_gettext_translations(translations or gettext_module.NullTranslations(), newstyle=True)
+    return env
+
+
+def render_html(report: Report, translations=None) -> str:
+    """Render the synthesis report as one self-contained HTML page that prints cleanly."""
+    charts = {}
+    theme_svg = theme_chart(report, translations)
+    if theme_svg:
+        charts["themes"] = _data_uri(theme_svg, "image/svg+xml")
+    charts["representation"] = [
+        (title, _data_uri(representation_chart(title, bars, translations), "image/svg+xml"))
+        for title, bars in report.representation_bars
+    ]
+    template = _environment(translations).get_template("review/report.html")
+    return template.render(r=report, charts=charts, hmw=all_hmw(report))
+
+
+def all_hmw(report: Report) -> list[str]:
+    """Return every "how might we" statement: those of each theme, then the general ones."""
+    return [h for t in report.themes for h in t.hmw] + list(report.hmw)
+
+
+def write_html(report: Report, file: IO[bytes], translations=None) -> None:
+    """Write the HTML report to a binary file."""
+    file.write(render_html(report, translations).encode("utf-8"))
+
+
+def _sections(report: Report, translations=None) -> dict[str, str]:
+    """Return the report's fixed headings and sentences in its language."""
+    _, ngettext = _funcs(translations)
+    _ = _funcs(translations)[0]
+    return {
+        "asked": _("What we asked"),
+        "who": _("Who took part"),
+        "themes": _("What we heard: themes"),
+        "equity": _("Themes by group"),
+        "priority": _("Themes ranked by what priority groups said"),
+        "hmw": _("How might we…"),
+        "insights": _("Insights"),
+        "method": _("How these themes were made, and their limits"),
+        "draft": _("Draft: not yet reviewed by a person"),
+        "reviewed": _("Reviewed by the planning team"),
+        "quotes": _("In their words"),
+        "no_quotes": _("No quotes: nobody in this theme who allowed quoting said it in a way we can share."),
+        "other": _("Other or unclear answers"),
+        "took_part": ngettext("%(num)d person took part.", "%(num)d people took part.", report.participants)
+        % {"num": report.participants},
+        "answer_count": ngettext("%(num)d answer to open questions.", "%(num)d answers to open questions.", report.answers)
+        % {"num": report.answers},
+    }
+
+
+def _theme_size(theme: ThemeView, translations=None) -> str:
+    """Return "12 answers" in the report's language."""
+    _, ngettext = _funcs(translations)
+    return ngettext("%(num)d answer", "%(num)d answers", theme.size) % {"num": theme.size}
+
+
+def write_markdown(report: Report, file: IO[bytes], translations=None) -> None:
+    """Write the synthesis report as Markdown."""
+    s = _sections(report, translations)
+    out: list[str] = [f"# {report.title}", "", report.purpose, ""]
+
+    def table(t: Table) -> None:
+        """Append a Markdown table."""
+        out.extend([f"**{t.title}**", "", "| " + " | ".join(_md(c) for c in t.columns) + " |",
+                    "|" + "---|" * len(t.columns)])
+        out.extend("| " + " | ".join(_md(c) for c in row) + " |" for row in t.rows)
+        if t.note:
+            out.extend(["", f"_{_md(t.note)}_"])
+        out.append("")
+
+    out += [f"## {s['asked']}", ""] + [f"{i}. {q}" for i, q in enumerate(report.questions, 1)] + [""]
+    out += [f"## {s['who']}", "", s["took_part"] + " " + s["answer_count"], ""]
+    out += [f"- {c}" for c in report.caveats] + [""]
+    for t in (*report.participation, *report.representation):
+        table(t)
+    out += [f"## {s['themes']}", ""]
+    for theme in report.themes:
+        status = s["reviewed"] if theme.reviewed else s["draft"]
+        out += [f"### {_md(theme.label)}", "", f"{_theme_size(theme, translations)} · {status}", ""]
+        if theme.definition:
+            out += [theme.definition, ""]
+        if theme.quotes:
+            out += [f"**{s['quotes']}**", ""] + [f"> {_md(q.text)}" + "\n" for q in theme.quotes]
+        for line in theme.insights:
+            out.append(f"- {s['insights']}: {line}")
+        for line in theme.hmw:
+            out.append(f"- {line}")
+        out.append("")
+    if report.other is not None and report.other.size:
+        out += [f"### {s['other']}", "", _theme_size(report.other, translations), ""]
+    if report.theme_by_group:
+        out += [f"## {s['equity']}", ""]
+        for t in report.theme_by_group:
+            table(t)
+    if report.priority is not None:
+        out += [f"## {s['priority']}", ""]
+        table(report.priority)
+    if report.insights:
+        out += [f"## {s['insights']}", ""] + [f"- {line}" for line in report.insights] + [""]
+    if all_hmw(report):
+        out += [f"## {s['hmw']}", ""] + [f"- {line}" for line in all_hmw(report)] + [""]
+    out += [f"## {s['method']}", ""] + [f"{p}\n" for p in report.method]
+    file.write("\n".join(out).encode("utf-8"))
+
+
+def _md(text: str) -> str:
+    """Escape the characters that would break a Markdown table or line."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def write_docx(report: Report, file: IO[bytes], translations=None) -> None:
+    """Write the synthesis report as an editable Word document."""
+    from docx import Document
+    from docx.shared import Inches
+
+    s = _sections(report, translations)
+    document = Document()
+    props = document.core_properties
+    props.title = report.title
+    props.language = report.language
+    props.subject = s["themes"]
+    document.add_heading(report.title, 0)
+    document.add_paragraph(report.purpose)
+
+    def table(t: Table) -> None:
+        """Add a titled table."""
+        document.add_paragraph(t.title).runs[0].bold = True
+        grid = document.add_table(rows=1, cols=len(t.columns))
+        grid.style = "Table Grid"
+        for cell, text in zip(grid.rows[0].cells, t.columns):
+            cell.text = text
+        for row in t.rows:
+            cells = grid.add_row().cells
+            for cell, text in zip(cells, row):
+                cell.text = text
+        if t.note:
+            document.add_paragraph().add_run(t.note).italic = True
+
+    document.add_heading(s["asked"], 1)
+    for question in report.questions:
+        document.add_paragraph(question, style="List Number")
+    document.add_heading(s["who"], 1)
+    document.add_paragraph(s["took_part"] + " " + s["answer_count"])
+    for caveat in report.caveats:
+        document.add_paragraph(caveat, style="List Bullet")
+    for t in (*report.participation, *report.representation):
+        table(t)
+    for title, bars in report.representation_bars:
+        document.add_picture(io.BytesIO(representation_chart(title, bars, translations, "png")), width=Inches(6))
+    document.add_heading(s["themes"], 1)
+    chart = theme_chart(report, translations, "png")
+    if chart:
+        document.add_picture(io.BytesIO(chart), width=Inches(6))
+    for theme in report.themes:
+        document.add_heading(theme.label, 2)
+        status = s["reviewed"] if theme.reviewed else s["draft"]
+        document.add_paragraph(f"{_theme_size(theme, translations)} · {status}")
+        if theme.definition:
+            document.add_paragraph(theme.definition)
+        for quote in theme.quotes:
+            document.add_paragraph(quote.text, style="Quote")
+        for line in theme.insights:
+            document.add_paragraph(f"{s['insights']}: {line}", style="List Bullet")
+        for line in theme.hmw:
+            document.add_paragraph(line, style="List Bullet")
+    if report.other is not None and report.other.size:
+        document.add_heading(s["other"], 2)
+        document.add_paragraph(_theme_size(report.other, translations))
+    if report.theme_by_group:
+        document.add_heading(s["equity"], 1)
+        for t in report.theme_by_group:
+            table(t)
+    if report.priority is not None:
+        document.add_heading(s["priority"], 1)
+        table(report.priority)
+    if report.insights:
+        document.add_heading(s["insights"], 1)
+        for line in report.insights:
+            document.add_paragraph(line, style="List Bullet")
+    if all_hmw(report):
+        document.add_heading(s["hmw"], 1)
+        for line in all_hmw(report):
+            document.add_paragraph(line, style="List Bullet")
+    document.add_heading(s["method"], 1)
+    for paragraph in report.method:
+        document.add_paragraph(paragraph)
+    document.save(file)
+
+
+# --- data exports (internal) ------------------------------------------------------------------
+
+
+def answer_columns(report: Report, translations=None) -> list[str]:
+    """Return the column names of the answers export."""
+    return ["classification", "answer_id", "question_number", "question", "language", "source", "text",
+            "theme_id", "theme", "theme_status", "theme_reviewed", "quote_ok", "created_at",
+            *report.segment_names]
+
+
+def answer_rows(report: Report) -> list[list[Any]]:
+    """Return the answers export's rows, in the same order as :func:`answer_columns`."""
+    out = []
+    for a in report.records:
+        segments = dict(a.segments)
+        out.append([INTERNAL_MARK, a.id, a.prompt_number, a.prompt, a.language, a.source, a.text, a.theme_id,
+                    a.theme, a.status, int(a.reviewed), int(a.quote_ok), a.created_at,
+                    *(segments.get(name, "") for name in report.segment_names)])
+    return out
+
+
+def codebook_columns() -> list[str]:
+    """Return the column names of the codebook."""
+    return ["theme_id", "label", "definition", "status", "answers", "top_terms", "insights", "how_might_we"]
+
+
+def codebook_rows(report: Report) -> list[list[Any]]:
+    """Return one codebook row per theme (and the other group)."""
+    themes = list(report.themes) + ([report.other] if report.other is not None else [])
+    return [[t.id, t.label, t.definition, "reviewed" if t.reviewed else "draft", t.size, "; ".join(t.top_terms),
+             " | ".join(t.insights), " | ".join(t.hmw)] for t in themes]
+
+
+def _csv(file: IO[bytes], header: Sequence[str], body: Sequence[Sequence[Any]]) -> None:
+    """Write a UTF-8 CSV (with a byte-order mark so spreadsheets read it right), formulas neutralised."""
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow([neutralise(h) for h in header])
+    for row in body:
+        writer.writerow([neutralise(v) for v in row])
+    file.write(("\ufeff" + text.getvalue()).encode("utf-8"))
+
+
+def write_answers_csv(report: Report, file: IO[bytes], translations=None) -> None:
+    """Write every visible answer with its theme, question, language, source and segments (internal)."""
+    _csv(file, answer_columns(report, translations), answer_rows(report))
+
+
+def write_codebook_csv(report: Report, file: IO[bytes], translations=None) -> None:
+    """Write the codebook: themes, their definitions, status, size and insights."""
+    _csv(file, codebook_columns(), codebook_rows(report))
+
+
+def write_xlsx(report: Report, file: IO[bytes], translations=None) -> None:
+    """Write answers and codebook as a workbook marked internal, formulas neutralised."""
+    from openpyxl import Workbook
+
+    gettext, _ = _funcs(translations)
+    book = Workbook()
+    about = book.active
+    about.title = "About"
+    about.append([INTERNAL_MARK.upper()])
+    about.append([neutralise(gettext("For the planning team's own analysis. Do not publish or share: it holds answers from people who did not allow quoting."))])
+    about.append([neutralise(report.title)])
+    about.append([report.code, report.generated_at])
+    answers = book.create_sheet("Answers")
+    answers.append([neutralise(c) for c in answer_columns(report, translations)])
+    for row in answer_rows(report):
+        answers.append([neutralise(v) for v in row])
+    answers.freeze_panes = "A2"
+    codebook = book.create_sheet("Codebook")
+    codebook.append(codebook_columns())
+    for row in codebook_rows(report):
+        codebook.append([neutralise(v) for v in row])
+    book.properties.title = report.title[:250]
+    book.properties.subject = INTERNAL_MARK
+    book.properties.keywords = INTERNAL_MARK
+    book.properties.description = INTERNAL_MARK
+    book.properties.creator = "Chorus"
+    book.save(file)
+
+
+def write_json(report: Report, file: IO[bytes], translations=None) -> None:
+    """Write answers and codebook as JSON, marked internal."""
+    data = {
+        "classification": INTERNAL_MARK,
+        "session": {"code": report.code, "title": report.title, "generated_at": report.generated_at,
+                    "questions": list(report.questions), "participants": report.participants},
+        "codebook": [dict(zip(codebook_columns(), row)) for row in codebook_rows(report)],
+        "answers": [{**{k: v for k, v in asdict(a).items() if k != "segments"}, "segments": dict(a.segments)}
+                    for a in report.records],
+    }
+    file.write(json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"))
+
+
+WRITERS = {
+    "html": write_html,
+    "docx": write_docx,
+    "md": write_markdown,
+    "csv": write_answers_csv,
+    "xlsx": write_xlsx,
+    "json": write_json,
+    "codebook": write_codebook_csv,
+}
+MIMETYPES = {
+    "html": "text/html; charset=utf-8",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "md": "text/markdown; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+    "codebook": "text/csv; charset=utf-8",
+}
+
+
+def filename(code: str, fmt: str, language: str) -> str:
+    """Return the download name: reports carry their language; data exports say they are internal."""
+    if fmt in REPORT_FORMATS:
+        return f"chorus-{code}-synthesis-{language}.{fmt}"
+    if fmt == "codebook":
+        return f"chorus-{code}-codebook.csv"
+    return f"chorus-{code}-answers-internal.{fmt}"
+
+
+def write(report: Report, fmt: str, file: IO[bytes], translations=None) -> None:
+    """Write a report or export in one of :data:`FORMATS`."""
+    if fmt not in WRITERS:
+        raise ValueError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    WRITERS[fmt](report, file, translations)

@@ -1,0 +1,1034 @@
+"""Planners' synthesis: the answers the theme engine reads, its stored runs, reviewed themes and
+every planner decision, insights and "how might we" statements, reference populations, priority
+groups, the residents' results page, and the loader that turns it all into report data.
+
+Only answers that may be shown are ever read here: never a hidden answer (``responses.hidden_at``)
+and never one from a participant who withdrew. Quotes come only from participants who allowed
+quoting, after redaction.
+
+Re-running the engine keeps people's decisions (see :func:`run_themes`):
+
+- an answer a person placed (moved, split off, marked off-topic) stays where it was put;
+- an answer in a theme a person marked reviewed stays in that theme;
+- every new machine theme is matched to the existing theme whose answers overlap it most
+  (Jaccard similarity of their answer sets, at least ``MATCH_THRESHOLD``, one to one); a matched
+  theme keeps its id, its renamed label, its reviewed mark, insights and texts, and takes the
+  answers the machine now groups there; an unmatched machine theme becomes a new draft theme;
+- a machine-drafted theme that matches nothing and nobody touched is retired; reviewed,
+  renamed and person-made themes are never retired by a re-run.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import sqlite_utils
+
+from .db import one, rows, transaction
+from .queries import localized, now, prompts_for_session, session_by_id, texts_for_session
+
+MATCH_THRESHOLD = 0.3
+DEFAULT_THRESHOLD = 10
+SEED = 0
+PUBLIC_FIELDS = ("label", "we_did", "summary")
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+def settings(db: sqlite_utils.Database, session_id: int) -> dict:
+    """Return a session's synthesis settings (scope, names to redact, threshold, publication)."""
+    found = one(db, "SELECT * FROM synthesis_settings WHERE session_id = ?", (session_id,))
+    if found is None:
+        found = {"session_id": session_id, "prompt_ids": "[]", "names": "", "threshold": DEFAULT_THRESHOLD,
+                 "published": 0, "published_at": None, "published_by": None, "updated_at": None}
+    found["prompt_ids"] = json.loads(found["prompt_ids"])
+    found["name_list"] = [line.strip() for line in found["names"].splitlines() if line.strip()]
+    return found
+
+
+def save_settings(db: sqlite_utils.Database, session_id: int, **changes) -> None:
+    """Change a session's synthesis settings: prompt_ids, names, threshold, published (with published_by)."""
+    allowed = {"prompt_ids", "names", "threshold", "published", "published_by"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"Unknown synthesis settings: {sorted(unknown)}")
+    if "threshold" in changes and not 5 <= int(changes["threshold"]) <= 11:
+        raise ValueError("The small-cell threshold must be between 5 and 11")
+    if "prompt_ids" in changes:
+        changes["prompt_ids"] = json.dumps(sorted(int(p) for p in changes["prompt_ids"]))
+    stamp = now()
+    if "published" in changes:
+        changes["published"] = int(bool(changes["published"]))
+        changes["published_at"] = stamp if changes["published"] else None
+    with transaction(db):
+        db.execute(
+            "INSERT INTO synthesis_settings (session_id, updated_at) VALUES (?, ?) ON CONFLICT (session_id) DO NOTHING",
+            (session_id, stamp),
+        )
+        if changes:
+            assignments = ", ".join(f"{name} = ?" for name in changes)
+            db.execute(f"UPDATE synthesis_settings SET {assignments}, updated_at = ? WHERE session_id = ?",
+                       (*changes.values(), stamp, session_id))
+
+
+# --- answers the engine reads -----------------------------------------------------------------
+
+
+def _has_column(db: sqlite_utils.Database, table: str, column: str) -> bool:
+    """Tell whether a table has a column (moderation arrived in a later migration)."""
+    return any(row[1] == column for row in db.execute(f"PRAGMA table_info({table})").fetchall())
+
+
+def visible_filter(db: sqlite_utils.Database, alias: str = "r") -> str:
+    """Return the SQL condition that keeps hidden answers out (empty if moderation is not installed)."""
+    return f" AND {alias}.hidden_at IS NULL" if _has_column(db, "responses", "hidden_at") else ""
+
+
+def open_prompts(db: sqlite_utils.Database, session_id: int) -> list[dict]:
+    """Return a session's open-answer prompts, in order."""
+    return [p for p in prompts_for_session(db, session_id) if p["kind"] == "open"]
+
+
+def scope_prompt_ids(db: sqlite_utils.Database, session_id: int, chosen: Sequence[int] | None = None) -> list[int]:
+    """Return the open prompts analysed: the chosen ones that exist, or every open prompt."""
+    available = [p["id"] for p in open_prompts(db, session_id)]
+    chosen = settings(db, session_id)["prompt_ids"] if chosen is None else chosen
+    picked = [pid for pid in available if pid in set(chosen)]
+    return picked or available
+
+
+def open_answers(db: sqlite_utils.Database, session_id: int, prompt_ids: Sequence[int] | None = None) -> list[dict]:
+    """Return the visible open answers of a session (not hidden, not withdrawn, not blank), oldest first."""
+    prompt_ids = scope_prompt_ids(db, session_id) if prompt_ids is None else list(prompt_ids)
+    if not prompt_ids:
+        return []
+    marks = ", ".join("?" for _ in prompt_ids)
+    return rows(
+        db,
+        f"""SELECT r.id, r.prompt_id, r.participant_id, r.language, r.source, r.text, r.created_at,
+                   coalesce(c.quote_ok, 0) AS quote_ok, p.source AS participant_source
+            FROM responses r
+            JOIN participants p ON p.id = r.participant_id
+            LEFT JOIN consents c ON c.participant_id = p.id
+            WHERE r.session_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0
+              AND r.text IS NOT NULL AND trim(r.text) != '' AND r.prompt_id IN ({marks})
+              {visible_filter(db)}
+            ORDER BY r.id""",
+        (session_id, *prompt_ids),
+    )
+
+
+def participant_segments(db: sqlite_utils.Database, session_id: int) -> dict[int, dict[int, int]]:
+    """Return each taking-part participant's "about you" answers: {participant: {prompt: option}}."""
+    found: dict[int, dict[int, int]] = defaultdict(dict)
+    for row in rows(
+        db,
+        f"""SELECT r.participant_id, r.prompt_id, r.choices FROM responses r
+            JOIN prompts q ON q.id = r.prompt_id JOIN participants p ON p.id = r.participant_id
+            WHERE r.session_id = ? AND q.kind = 'about' AND r.skipped = 0 AND p.withdrawn_at IS NULL
+            {visible_filter(db)}""",
+        (session_id,),
+    ):
+        choices = json.loads(row["choices"]) if row["choices"] else []
+        if choices:
+            found[row["participant_id"]][row["prompt_id"]] = choices[0]
+    return found
+
+
+def taking_part(db: sqlite_utils.Database, session_id: int) -> list[dict]:
+    """Return the participants who have not withdrawn, with language, source and quote consent."""
+    return rows(
+        db,
+        """SELECT p.id, p.language, p.source, coalesce(c.quote_ok, 0) AS quote_ok FROM participants p
+           LEFT JOIN consents c ON c.participant_id = p.id
+           WHERE p.session_id = ? AND p.withdrawn_at IS NULL ORDER BY p.id""",
+        (session_id,),
+    )
+
+
+# --- runs -----------------------------------------------------------------------------------
+
+
+def latest_run(db: sqlite_utils.Database, session_id: int) -> dict | None:
+    """Return the latest engine run of a session, with the email of who ran it."""
+    found = one(
+        db,
+        """SELECT r.*, u.email FROM theme_runs r LEFT JOIN users u ON u.id = r.created_by
+           WHERE r.session_id = ? ORDER BY r.id DESC LIMIT 1""",
+        (session_id,),
+    )
+    if found is not None:
+        found["prompt_ids"] = json.loads(found["prompt_ids"])
+    return found
+
+
+def engine_answers(db: sqlite_utils.Database, session_id: int, answers: Iterable[dict]):
+    """Turn stored answers into the engine's ``Answer`` objects, with segments keyed by prompt."""
+    from analysis.themes import Answer
+
+    segments = participant_segments(db, session_id)
+    return [
+        Answer(id=a["id"], text=a["text"], language=a["language"],
+               segments={f"q{pid}": str(oid) for pid, oid in segments.get(a["participant_id"], {}).items()})
+        for a in answers
+    ]
+
+
+def _jaccard(a: set, b: set) -> float:
+    """Return the Jaccard similarity of two sets (0 when both are empty)."""
+    union = len(a | b)
+    return len(a & b) / union if union else 0.0
+
+
+def current_members(db: sqlite_utils.Database, session_id: int) -> dict[int, set[int]]:
+    """Return each active theme's answer ids."""
+    members: dict[int, set[int]] = defaultdict(set)
+    for row in rows(
+        db,
+        """SELECT a.theme_id, a.response_id FROM theme_assignments a JOIN themes t ON t.id = a.theme_id
+           WHERE a.session_id = ? AND a.status = 'theme' AND t.retired_at IS NULL""",
+        (session_id,),
+    ):
+        members[row["theme_id"]].add(row["response_id"])
+    return members
+
+
+def active_themes(db: sqlite_utils.Database, session_id: int) -> list[dict]:
+    """Return a session's live themes (not merged away or retired), the other group last."""
+    found = rows(
+        db,
+        """SELECT t.*, u.email AS reviewed_by_email,
+             (SELECT count(*) FROM theme_assignments a WHERE a.theme_id = t.id AND a.status = 'theme') AS stored_size
+           FROM themes t LEFT JOIN users u ON u.id = t.reviewed_by
+           WHERE t.session_id = ? AND t.retired_at IS NULL ORDER BY t.kind = 'other', t.id""",
+        (session_id,),
+    )
+    for theme in found:
+        theme["top_terms"] = json.loads(theme["top_terms"])
+        theme["reviewed"] = theme["reviewed_at"] is not None
+    return found
+
+
+def theme_in_session(db: sqlite_utils.Database, session_id: int, theme_id: int) -> dict | None:
+    """Return an active theme only if it belongs to this session."""
+    for theme in active_themes(db, session_id):
+        if theme["id"] == theme_id:
+            return theme
+    return None
+
+
+def other_theme_id(db: sqlite_utils.Database, session_id: int, run_id: int | None = None) -> int:
+    """Return the id of the session's "Other / unclear" group, creating it if needed."""
+    found = one(db, "SELECT id FROM themes WHERE session_id = ? AND kind = 'other' AND retired_at IS NULL", (session_id,))
+    if found is not None:
+        return found["id"]
+    from analysis import messages
+
+    stamp = now()
+    return db.execute(
+        """INSERT INTO themes (session_id, run_id, kind, label, machine_label, created_at, updated_at)
+           VALUES (?, ?, 'other', ?, ?, ?, ?)""",
+        (session_id, run_id, messages.OTHER_LABEL, messages.OTHER_LABEL, stamp, stamp),
+    ).lastrowid
+
+
+def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | None,
+               prompt_ids: Sequence[int] | None = None, seed: int = SEED) -> dict:
+    """Run the theme engine over a session's open answers and merge the result with people's decisions."""
+    from analysis.themes import CONTENTLESS_ID, OTHER_ID, find_themes
+
+    if prompt_ids is not None:
+        save_settings(db, session_id, prompt_ids=prompt_ids)
+    scope = scope_prompt_ids(db, session_id)
+    answers = open_answers(db, session_id, scope)
+    names = settings(db, session_id)["name_list"]
+    result = find_themes(engine_answers(db, session_id, answers), seed=seed, names=names)
+    stamp = now()
+    with transaction(db):
+        run_id = db.execute(
+            """INSERT INTO theme_runs (session_id, prompt_ids, seed, k_chosen, answer_count, method, created_by, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            (session_id, json.dumps(scope), seed, result.k_chosen, len(answers), result.method, user_id, stamp),
+        ).lastrowid
+        in_scope = {a["id"] for a in answers}
+        existing = {r["response_id"]: r for r in rows(
+            db, "SELECT * FROM theme_assignments WHERE session_id = ?", (session_id,))}
+        # Answers no longer in scope (another question chosen, or hidden since) leave the synthesis.
+        for response_id in set(existing) - in_scope:
+            db.execute("DELETE FROM theme_assignments WHERE response_id = ?", (response_id,))
+        themes = {t["id"]: t for t in active_themes(db, session_id)}
+        members = current_members(db, session_id)
+        kept = {rid for rid, row in existing.items() if rid in in_scope and (
+            row["pinned"] or (row["theme_id"] in themes and themes[row["theme_id"]]["reviewed"]))}
+
+        # Match machine themes to existing themes by answer overlap, best pairs first, one to one.
+        pairs = []
+        for machine in result.themes:
+            ids = set(machine.answer_ids)
+            for theme_id, theme in themes.items():
+                if theme["kind"] != "theme":
+                    continue
+                score = _jaccard(ids, members.get(theme_id, set()))
+                if score >= MATCH_THRESHOLD:
+                    pairs.append((-score, machine.id, theme_id))
+        matched: dict[str, int] = {}
+        taken: set[int] = set()
+        for _score, machine_id, theme_id in sorted(pairs):
+            if machine_id not in matched and theme_id not in taken:
+                matched[machine_id] = theme_id
+                taken.add(theme_id)
+
+        target: dict[str, int] = {}
+        for machine in result.themes:
+            terms = json.dumps(list(machine.top_terms), ensure_ascii=False)
+            if machine.id in matched:
+                theme_id = matched[machine.id]
+                theme = themes[theme_id]
+                label = theme["label"] if (theme["renamed"] or theme["reviewed"] or theme["manual"]) else machine.label
+                db.execute(
+                    "UPDATE themes SET run_id = ?, label = ?, machine_label = ?, top_terms = ?, updated_at = ? WHERE id = ?",
+                    (run_id, label, machine.label, terms, stamp, theme_id),
+                )
+            else:
+                theme_id = db.execute(
+                    """INSERT INTO themes (session_id, run_id, kind, label, machine_label, top_terms, created_at, updated_at)
+                       VALUES (?, ?, 'theme', ?, ?, ?, ?, ?)""",
+                    (session_id, run_id, machine.label, machine.label, terms, stamp, stamp),
+                ).lastrowid
+            target[machine.id] = theme_id
+        target[OTHER_ID] = other_theme_id(db, session_id, run_id)
+
+        ranks: dict[int, int] = {}
+        quotes: dict[int, int] = {}
+        for group in (*result.themes, result.other):
+            for position, aid in enumerate(group.answer_ids):
+                ranks[aid] = position
+            for position, aid in enumerate(group.quotes):
+                quotes[aid] = position
+        for answer in answers:
+            rid = answer["id"]
+            rank, quote = ranks.get(rid, 10**6), quotes.get(rid)
+            if rid in kept:
+                db.execute("UPDATE theme_assignments SET rank = ?, quote = ?, updated_at = ? WHERE response_id = ?",
+                           (rank, quote, stamp, rid))
+                continue
+            machine_id = result.assignment.get(rid, CONTENTLESS_ID)
+            status = "contentless" if machine_id == CONTENTLESS_ID else "theme"
+            theme_id = None if status == "contentless" else target[machine_id]
+            db.execute(
+                """INSERT INTO theme_assignments (response_id, session_id, theme_id, status, pinned, rank, quote, updated_at)
+                   VALUES (?, ?, ?, ?, 0, ?, ?, ?)
+                   ON CONFLICT (response_id) DO UPDATE SET theme_id = excluded.theme_id, status = excluded.status,
+                     rank = excluded.rank, quote = excluded.quote, updated_at = excluded.updated_at""",
+                (rid, session_id, theme_id, status, rank, quote, stamp),
+            )
+
+        # Retire machine drafts that nothing matched and nobody touched, once they are empty.
+        for theme_id, theme in themes.items():
+            if theme["kind"] != "theme" or theme_id in taken:
+                continue
+            if theme["reviewed"] or theme["renamed"] or theme["manual"]:
+                continue
+            left = one(db, "SELECT count(*) AS n FROM theme_assignments WHERE theme_id = ? AND status = 'theme'",
+                       (theme_id,))["n"]
+            if left == 0:
+                db.execute("UPDATE themes SET retired_at = ?, updated_at = ? WHERE id = ?", (stamp, stamp, theme_id))
+        log_edit(db, session_id, user_id=user_id, action="run",
+                 detail=json.dumps({"answers": len(answers), "themes": result.k_chosen, "prompts": scope, "seed": seed}))
+    return latest_run(db, session_id)
+
+
+# --- edits ----------------------------------------------------------------------------------
+
+
+def log_edit(db: sqlite_utils.Database, session_id: int, *, user_id: int | None, action: str,
+             theme_id: int | None = None, response_id: int | None = None, detail: str = "") -> None:
+    """Record one planner decision: who, when, what."""
+    with transaction(db):
+        db.execute(
+            "INSERT INTO theme_edits (session_id, theme_id, response_id, action, detail, user_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (session_id, theme_id, response_id, action, detail, user_id, now()),
+        )
+
+
+def edit_history(db: sqlite_utils.Database, session_id: int) -> list[dict]:
+    """Return every planner decision on a session, newest first, with who made it."""
+    return rows(
+        db,
+        """SELECT e.*, u.email FROM theme_edits e LEFT JOIN users u ON u.id = e.user_id
+           WHERE e.session_id = ? ORDER BY e.id DESC""",
+        (session_id,),
+    )
+
+
+def export_history(db: sqlite_utils.Database, code: str) -> list[dict]:
+    """Return every export of a session from the audit log, newest first."""
+    return rows(
+        db,
+        """SELECT a.*, u.email FROM audit_log a LEFT JOIN users u ON u.id = a.user_id
+           WHERE a.action = 'export' AND a.target = ? ORDER BY a.id DESC""",
+        (code,),
+    )
+
+
+def rename_theme(db: sqlite_utils.Database, session_id: int, theme_id: int, label: str, *, user_id: int | None,
+                 definition: str | None = None) -> None:
+    """Give a theme a person's label (and definition); re-runs keep it."""
+    label = label.strip()
+    if not label:
+        raise ValueError("A theme needs a label")
+    with transaction(db):
+        before = one(db, "SELECT label FROM themes WHERE id = ? AND session_id = ?", (theme_id, session_id))
+        if before is None:
+            raise ValueError("No such theme in this session")
+        db.execute("UPDATE themes SET label = ?, renamed = 1, updated_at = ? WHERE id = ?", (label, now(), theme_id))
+        if definition is not None:
+            db.execute("UPDATE themes SET definition = ? WHERE id = ?", (definition.strip(), theme_id))
+        log_edit(db, session_id, user_id=user_id, action="rename", theme_id=theme_id,
+                 detail=json.dumps({"from": before["label"], "to": label}, ensure_ascii=False))
+
+
+def set_reviewed(db: sqlite_utils.Database, session_id: int, theme_id: int, reviewed: bool, *, user_id: int | None) -> None:
+    """Mark a theme reviewed by a person (or back to draft)."""
+    stamp = now()
+    with transaction(db):
+        db.execute(
+            "UPDATE themes SET reviewed_at = ?, reviewed_by = ?, updated_at = ? WHERE id = ? AND session_id = ?",
+            (stamp if reviewed else None, user_id if reviewed else None, stamp, theme_id, session_id),
+        )
+        log_edit(db, session_id, user_id=user_id, action="review" if reviewed else "unreview", theme_id=theme_id)
+
+
+def merge_themes(db: sqlite_utils.Database, session_id: int, keep_id: int, merge_id: int, *, user_id: int | None) -> None:
+    """Merge one theme into another: its answers, insights and texts move; it is retired."""
+    if keep_id == merge_id:
+        raise ValueError("A theme cannot be merged with itself")
+    stamp = now()
+    with transaction(db):
+        db.execute("UPDATE theme_assignments SET theme_id = ?, pinned = 1, updated_at = ? WHERE theme_id = ?",
+                   (keep_id, stamp, merge_id))
+        db.execute("UPDATE insights SET theme_id = ? WHERE theme_id = ?", (keep_id, merge_id))
+        db.execute("UPDATE themes SET retired_at = ?, merged_into = ?, updated_at = ? WHERE id = ?",
+                   (stamp, keep_id, stamp, merge_id))
+        db.execute("UPDATE themes SET manual = 1, updated_at = ? WHERE id = ?", (stamp, keep_id))
+        log_edit(db, session_id, user_id=user_id, action="merge", theme_id=keep_id, detail=json.dumps({"merged": merge_id}))
+
+
+def new_theme(db: sqlite_utils.Database, session_id: int, label: str, *, user_id: int | None,
+              response_ids: Iterable[int] = ()) -> int:
+    """Create a theme by hand and move the given answers into it (a split by choosing answers)."""
+    label = label.strip()
+    if not label:
+        raise ValueError("A theme needs a label")
+    stamp = now()
+    ids = [int(r) for r in response_ids]
+    with transaction(db):
+        theme_id = db.execute(
+            """INSERT INTO themes (session_id, kind, label, machine_label, renamed, manual, created_at, updated_at)
+               VALUES (?, 'theme', ?, '', 1, 1, ?, ?)""",
+            (session_id, label, stamp, stamp),
+        ).lastrowid
+        for rid in ids:
+            _place(db, session_id, rid, theme_id, "theme", stamp)
+        log_edit(db, session_id, user_id=user_id, action="split", theme_id=theme_id,
+                 detail=json.dumps({"label": label, "answers": ids}, ensure_ascii=False))
+    return theme_id
+
+
+def split_by_reclustering(db: sqlite_utils.Database, session_id: int, theme_id: int, *, user_id: int | None,
+                          parts: int = 2, seed: int = SEED) -> list[int]:
+    """Re-cluster one theme's answers into ``parts`` new draft themes; the original is retired."""
+    from analysis.themes import find_themes
+
+    members = sorted(current_members(db, session_id).get(theme_id, set()))
+    if len(members) < 2 * parts:
+        raise ValueError("Too few answers to split this theme")
+    answers = [a for a in open_answers(db, session_id) if a["id"] in set(members)]
+    result = find_themes(engine_answers(db, session_id, answers), k=parts, seed=seed,
+                         names=settings(db, session_id)["name_list"])
+    stamp = now()
+    created = []
+    with transaction(db):
+        for machine in (*result.themes, result.other):
+            if not machine.answer_ids:
+                continue
+            new_id = db.execute(
+                """INSERT INTO themes (session_id, kind, label, machine_label, top_terms, manual, created_at, updated_at)
+                   VALUES (?, 'theme', ?, ?, ?, 1, ?, ?)""",
+                (session_id, machine.label, machine.label, json.dumps(list(machine.top_terms), ensure_ascii=False),
+                 stamp, stamp),
+            ).lastrowid
+            created.append(new_id)
+            quotes = {aid: i for i, aid in enumerate(machine.quotes)}
+            for rank, rid in enumerate(machine.answer_ids):
+                db.execute(
+                    "UPDATE theme_assignments SET theme_id = ?, pinned = 1, rank = ?, quote = ?, updated_at = ? WHERE response_id = ?",
+                    (new_id, rank, quotes.get(rid), stamp, rid),
+                )
+        # Contentless members (if any) keep their place in the original theme, which then retires.
+        db.execute("UPDATE theme_assignments SET theme_id = NULL, status = 'contentless' WHERE theme_id = ?", (theme_id,))
+        db.execute("UPDATE themes SET retired_at = ?, updated_at = ? WHERE id = ?", (stamp, stamp, theme_id))
+        log_edit(db, session_id, user_id=user_id, action="recluster", theme_id=theme_id,
+                 detail=json.dumps({"into": created}))
+    return created
+
+
+def _place(db: sqlite_utils.Database, session_id: int, response_id: int, theme_id: int | None, status: str, stamp: str) -> None:
+    """Put one answer where a person chose, pinned so re-runs leave it there."""
+    db.execute(
+        """INSERT INTO theme_assignments (response_id, session_id, theme_id, status, pinned, rank, updated_at)
+           VALUES (?, ?, ?, ?, 1, 0, ?)
+           ON CONFLICT (response_id) DO UPDATE SET theme_id = excluded.theme_id, status = excluded.status,
+             pinned = 1, quote = NULL, updated_at = excluded.updated_at""",
+        (response_id, session_id, theme_id, status, stamp),
+    )
+
+
+def move_answer(db: sqlite_utils.Database, session_id: int, response_id: int, theme_id: int | None, *,
+                user_id: int | None, off_topic: bool = False) -> None:
+    """Move an answer to another theme, or mark it off-topic; the move is pinned and logged."""
+    stamp = now()
+    with transaction(db):
+        before = one(db, "SELECT theme_id, status FROM theme_assignments WHERE response_id = ? AND session_id = ?",
+                     (response_id, session_id))
+        if before is None:
+            raise ValueError("That answer is not part of this synthesis")
+        _place(db, session_id, response_id, None if off_topic else theme_id, "off_topic" if off_topic else "theme", stamp)
+        log_edit(db, session_id, user_id=user_id, action="off_topic" if off_topic else "move",
+                 theme_id=theme_id, response_id=response_id,
+                 detail=json.dumps({"from": before["theme_id"], "from_status": before["status"]}))
+
+
+# --- insights -------------------------------------------------------------------------------
+
+
+def add_insight(db: sqlite_utils.Database, session_id: int, kind: str, body: str, *, theme_id: int | None,
+                user_id: int | None) -> int:
+    """Add an insight or a "how might we" statement, optionally attached to a theme."""
+    if kind not in ("insight", "hmw"):
+        raise ValueError(f"Unknown kind {kind!r}")
+    body = body.strip()
+    if not body:
+        raise ValueError("Nothing was written")
+    with transaction(db):
+        insight_id = db.execute(
+            "INSERT INTO insights (session_id, theme_id, kind, body, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (session_id, theme_id, kind, body, user_id, now()),
+        ).lastrowid
+        log_edit(db, session_id, user_id=user_id, action=f"{kind}_added", theme_id=theme_id, detail=body[:500])
+    return insight_id
+
+
+def delete_insight(db: sqlite_utils.Database, session_id: int, insight_id: int, *, user_id: int | None) -> bool:
+    """Delete an insight or statement; False if it is not in this session."""
+    with transaction(db):
+        found = one(db, "SELECT * FROM insights WHERE id = ? AND session_id = ?", (insight_id, session_id))
+        if found is None:
+            return False
+        db.execute("DELETE FROM insights WHERE id = ?", (insight_id,))
+        log_edit(db, session_id, user_id=user_id, action=f"{found['kind']}_deleted", theme_id=found["theme_id"],
+                 detail=found["body"][:500])
+    return True
+
+
+def insights_for_session(db: sqlite_utils.Database, session_id: int) -> list[dict]:
+    """Return a session's insights and statements, oldest first, with who wrote them."""
+    return rows(
+        db,
+        """SELECT i.*, u.email FROM insights i LEFT JOIN users u ON u.id = i.created_by
+           WHERE i.session_id = ? ORDER BY i.id""",
+        (session_id,),
+    )
+
+
+# --- who was heard: reference populations and priority groups ---------------------------------
+
+
+def reference_shares(db: sqlite_utils.Database, session_id: int) -> dict[int, dict]:
+    """Return the planner's reference shares: {option_id: {"percent", "source", "prompt_id"}}."""
+    return {r["option_id"]: r for r in rows(db, "SELECT * FROM reference_shares WHERE session_id = ?", (session_id,))}
+
+
+def save_reference(db: sqlite_utils.Database, session_id: int, prompt_id: int, percents: dict[int, float | None],
+                   source: str, *, user_id: int | None) -> None:
+    """Replace the reference shares of one "about you" question (blank options are dropped)."""
+    stamp = now()
+    with transaction(db):
+        db.execute("DELETE FROM reference_shares WHERE session_id = ? AND prompt_id = ?", (session_id, prompt_id))
+        for option_id, percent in percents.items():
+            if percent is None:
+                continue
+            db.execute(
+                "INSERT INTO reference_shares (session_id, prompt_id, option_id, percent, source, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (session_id, prompt_id, option_id, float(percent), source.strip(), stamp),
+            )
+        log_edit(db, session_id, user_id=user_id, action="reference",
+                 detail=json.dumps({"prompt": prompt_id, "shares": percents, "source": source.strip()}, ensure_ascii=False))
+
+
+def priority_option_ids(db: sqlite_utils.Database, session_id: int) -> set[int]:
+    """Return the options (groups) the planner named as priority groups."""
+    return {r["option_id"] for r in rows(db, "SELECT option_id FROM priority_groups WHERE session_id = ?", (session_id,))}
+
+
+def save_priority_groups(db: sqlite_utils.Database, session_id: int, option_ids: Iterable[tuple[int, int]], *,
+                         user_id: int | None) -> None:
+    """Replace the session's priority groups with the given (prompt_id, option_id) pairs."""
+    pairs = sorted(set(option_ids))
+    with transaction(db):
+        db.execute("DELETE FROM priority_groups WHERE session_id = ?", (session_id,))
+        for prompt_id, option_id in pairs:
+            db.execute("INSERT INTO priority_groups (session_id, prompt_id, option_id) VALUES (?, ?, ?)",
+                       (session_id, prompt_id, option_id))
+        log_edit(db, session_id, user_id=user_id, action="priority_groups", detail=json.dumps([o for _, o in pairs]))
+
+
+# --- the residents' page ----------------------------------------------------------------------
+
+
+def public_texts(db: sqlite_utils.Database, session_id: int) -> dict[tuple[int, str], dict[str, str]]:
+    """Return the residents' page texts: {(theme_id or 0, field): {language: body}}."""
+    found: dict[tuple[int, str], dict[str, str]] = defaultdict(dict)
+    for row in rows(db, "SELECT * FROM public_texts WHERE session_id = ?", (session_id,)):
+        found[(row["theme_id"], row["field"])][row["language"]] = row["body"]
+    return dict(found)
+
+
+def set_public_text(db: sqlite_utils.Database, session_id: int, theme_id: int, field: str, language: str, body: str) -> None:
+    """Store one text of the residents' page; an empty body removes it."""
+    if field not in PUBLIC_FIELDS:
+        raise ValueError(f"Unknown field {field!r}")
+    body = (body or "").strip()
+    with transaction(db):
+        if not body:
+            db.execute("DELETE FROM public_texts WHERE session_id = ? AND theme_id = ? AND field = ? AND language = ?",
+                       (session_id, theme_id, field, language))
+            return
+        db.execute(
+            """INSERT INTO public_texts (session_id, theme_id, field, language, body, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+               ON CONFLICT (session_id, theme_id, field, language) DO UPDATE SET body = excluded.body,
+                 updated_at = excluded.updated_at""",
+            (session_id, theme_id, field, language, body, now()),
+        )
+
+
+# --- the loader that feeds reports -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Everything stored for a session's synthesis, read once for a page or a report."""
+
+    session: dict
+    texts: dict
+    prompts: list[dict]
+    scope: list[int]
+    answers: list[dict]
+    assignments: dict[int, dict]
+    themes: list[dict]
+    insights: list[dict]
+    participants: list[dict]
+    segments: dict[int, dict[int, int]]
+    reference: dict[int, dict]
+    priority: set[int]
+    settings: dict
+    run: dict | None
+    public: dict
+
+
+def load(db: sqlite_utils.Database, session_id: int) -> Stored | None:
+    """Read everything a review page, report or export needs about one session."""
+    found = session_by_id(db, session_id)
+    if found is None:
+        return None
+    scope = scope_prompt_ids(db, session_id)
+    assignments = {r["response_id"]: r for r in rows(
+        db, "SELECT * FROM theme_assignments WHERE session_id = ?", (session_id,))}
+    return Stored(
+        session=found, texts=texts_for_session(db, session_id), prompts=prompts_for_session(db, session_id),
+        scope=scope, answers=open_answers(db, session_id, scope), assignments=assignments,
+        themes=active_themes(db, session_id), insights=insights_for_session(db, session_id),
+        participants=taking_part(db, session_id), segments=participant_segments(db, session_id),
+        reference=reference_shares(db, session_id), priority=priority_option_ids(db, session_id),
+        settings=settings(db, session_id), run=latest_run(db, session_id), public=public_texts(db, session_id),
+    )
+
+
+def theme_answers(stored: Stored) -> dict[int | str, list[dict]]:
+    """Group the stored answers by theme id (or 'off_topic', 'contentless', 'unsorted'), most typical first."""
+    grouped: dict[int | str, list[dict]] = defaultdict(list)
+    for answer in stored.answers:
+        placed = stored.assignments.get(answer["id"])
+        if placed is None:
+            key: int | str = "unsorted"
+        elif placed["status"] != "theme":
+            key = placed["status"]
+        else:
+            key = placed["theme_id"] if placed["theme_id"] is not None else "unsorted"
+        grouped[key].append({**answer, "rank": placed["rank"] if placed else 10**6,
+                             "quote": placed["quote"] if placed else None,
+                             "pinned": bool(placed and placed["pinned"])})
+    for members in grouped.values():
+        members.sort(key=lambda a: (a["rank"], a["id"]))
+    return grouped
+
+
+def prompt_text(stored: Stored, prompt_id: int, language: str) -> str:
+    """Return a prompt's wording in a language, falling back to the session's main language."""
+    return localized(stored.texts, "prompt", prompt_id, "text", language, stored.session["default_language"])
+
+
+def option_label(stored: Stored, option: dict, language: str, prefer_not: str) -> str:
+    """Return an option's label in a language (or the translated "Prefer not to say")."""
+    if option["prefer_not"]:
+        return prefer_not
+    return localized(stored.texts, "option", option["id"], "label", language, stored.session["default_language"])
+
+
+def counts_by(values: Iterable[str]) -> Counter:
+    """Count values, for participation tables."""
+    return Counter(values)
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+def translations_for(language: str):
+    """Return the Babel translations for a language, for rendering without a request."""
+    from babel.support import Translations
+
+    from .i18n import TRANSLATIONS_DIR
+
+    return Translations.load(str(TRANSLATIONS_DIR), [language])
+
+
+def gettext_with(translations):
+    """Return a gettext that fills %(name)s placeholders from keyword arguments, like Flask-Babel's."""
+
+    def gettext(message: str, **values) -> str:
+        """Translate a message and fill in its placeholders."""
+        translated = translations.gettext(message)
+        return translated % values if values else translated
+
+    return gettext
+
+
+def _language_label(code: str, language: str) -> str:
+    """Return a language's name written in the report's language."""
+    from babel import Locale
+
+    try:
+        return Locale.parse(code).get_display_name(language) or code
+    except (ValueError, LookupError):
+        return code
+
+
+def _percent(part: int, whole: int) -> str:
+    """Return a whole-number percentage, or an empty string when there is nothing to divide."""
+    return f"{round(100 * part / whole)}%" if whole else ""
+
+
+def quotes_for(stored: Stored, members: Sequence[dict], limit: int = 3) -> list[dict]:
+    """Pick up to ``limit`` quotable answers of a theme: consented only, redacted, the engine's picks first."""
+    from analysis.text import redact
+
+    names = stored.settings["name_list"]
+    consented = [a for a in members if a["quote_ok"]]
+    ordered = sorted(consented, key=lambda a: (a["quote"] is None, a["quote"] if a["quote"] is not None else 0, a["rank"], a["id"]))
+    picked, seen = [], set()
+    for answer in ordered:
+        text = redact(answer["text"], names=names).strip()
+        if not text or text.lower() in seen:
+            continue
+        seen.add(text.lower())
+        picked.append({"text": text, "language": answer["language"], "id": answer["id"]})
+        if len(picked) >= limit:
+            break
+    return picked
+
+
+def _theme_sizes(stored: Stored) -> tuple[dict, list[dict]]:
+    """Return answers grouped by theme and the themes with answers, largest first."""
+    grouped = theme_answers(stored)
+    themes = [t for t in stored.themes if t["kind"] == "theme" and grouped.get(t["id"])]
+    themes.sort(key=lambda t: (-len(grouped[t["id"]]), t["id"]))
+    return grouped, themes
+
+
+def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, records: bool = False,
+                 translations=None):
+    """Build the plain data of a synthesis report (and, with ``records``, the answers export) in a language."""
+    from analysis import reports
+
+    stored = load(db, session_id)
+    if stored is None:
+        raise ValueError(f"No session with id {session_id}")
+    translations = translations or translations_for(language)
+    _ = gettext_with(translations)
+    ngettext = translations.ngettext
+    from .i18n import text_direction
+
+    found = stored.session
+    default = found["default_language"]
+    threshold = stored.settings["threshold"]
+    hidden_mark = reports.suppressed_text(threshold)
+    prefer_not = _("Prefer not to say")
+    no_answer = _("No answer")
+    source_names = {"phone": _("Own phone"), "paper": _("Paper card"), "sticky": _("Sticky note"),
+                    "phone_call": _("Phone call"), "interpreter": _("Through an interpreter")}
+    grouped, themes = _theme_sizes(stored)
+    participants = stored.participants
+    total = len(participants)
+
+    def line_table(title: str, counts: list[tuple[str, int]], note: str = "") -> reports.Table:
+        """Return a group / count / share table with small counts hidden."""
+        hidden = reports.suppress_line([c for _, c in counts], threshold)
+        body = tuple((label, hidden_mark if h else str(c), "" if h else _percent(c, total))
+                     for (label, c), h in zip(counts, hidden))
+        return reports.Table(title, (_("Group"), _("People"), _("Share")), body, note)
+
+    by_language = Counter(p["language"] for p in participants)
+    by_source = Counter(p["source"] for p in participants)
+    participation = [
+        line_table(_("By language they answered in"), [(_language_label(c, language), n) for c, n in by_language.most_common()]),
+        line_table(_("By how they took part"), [(source_names.get(c, c), n) for c, n in by_source.most_common()]),
+    ]
+    about = [p for p in stored.prompts if p["kind"] == "about"]
+    representation, bars_by_prompt = [], []
+    option_names: dict[int, str] = {}
+    for prompt in about:
+        title = localized(stored.texts, "prompt", prompt["id"], "text", language, default)
+        counts = Counter(stored.segments.get(p["id"], {}).get(prompt["id"]) for p in participants)
+        entries = []
+        for option in prompt["options"]:
+            option_names[option["id"]] = option_label(stored, option, language, prefer_not)
+            entries.append((option_names[option["id"]], counts.get(option["id"], 0), option))
+        entries.append((no_answer, counts.get(None, 0), None))
+        participation.append(line_table(title, [(label, n) for label, n, _o in entries]))
+        shared = [(label, n, o) for label, n, o in entries if o is not None and o["id"] in stored.reference]
+        if shared:
+            hidden = reports.suppress_line([n for _l, n, _o in entries], threshold)
+            hidden_by_label = {entries[i][0]: hidden[i] for i in range(len(entries))}
+            body, bars = [], []
+            for label, n, option in shared:
+                ref = stored.reference[option["id"]]["percent"]
+                share = 100 * n / total if total else 0.0
+                ratio = share / ref if ref else None
+                verdict = (_("Under-represented") if ratio is not None and ratio < 0.8 else
+                           _("Over-represented") if ratio is not None and ratio > 1.25 else _("About in line"))
+                h = hidden_by_label[label]
+                body.append((label, hidden_mark if h else f"{share:.0f}%", f"{ref:g}%", verdict))
+                bars.append(reports.Bar(label, None if h else round(share, 1), ref))
+            source = next(iter(stored.reference[o["id"]]["source"] for _l, _n, o in shared))
+            representation.append(reports.Table(
+                _("%(question)s: compared with the reference population", question=title),
+                (_("Group"), _("Share of people who took part"), _("Reference share"), _("Compared with reference")),
+                tuple(body), _("Reference: %(source)s", source=source) if source else ""))
+            bars_by_prompt.append((title, tuple(bars)))
+
+    # Themes by group: answers in each theme from each group, small cells hidden everywhere.
+    def members_of(theme_id) -> list[dict]:
+        """Return a theme's answers."""
+        return grouped.get(theme_id, [])
+
+    theme_by_group = []
+    for prompt in about:
+        title = localized(stored.texts, "prompt", prompt["id"], "text", language, default)
+        options = prompt["options"]
+        grid = []
+        for theme in themes:
+            row = Counter(stored.segments.get(a["participant_id"], {}).get(prompt["id"]) for a in members_of(theme["id"]))
+            grid.append([row.get(o["id"], 0) for o in options])
+        if not grid:
+            continue
+        column_totals = [sum(r[i] for r in grid) for i in range(len(options))]
+        hidden = reports.suppress_grid(grid, threshold)
+        body = []
+        for theme, counts, flags in zip(themes, grid, hidden):
+            cells = [hidden_mark if h else f"{n} ({_percent(n, column_totals[i])})" if n else "0"
+                     for i, (n, h) in enumerate(zip(counts, flags))]
+            body.append((theme["label"], *cells))
+        theme_by_group.append(reports.Table(
+            _("%(question)s: answers in each theme", question=title),
+            (_("Theme"), *[option_names.get(o["id"], "") for o in options]), tuple(body),
+            _("Counts below %(threshold)s are hidden (shown as %(mark)s), and so is one more cell where a total would reveal them. "
+              "Percentages are of each group's answers.", threshold=threshold, mark=hidden_mark)))
+
+    priority_table = None
+    if stored.priority and themes:
+        in_priority = {pid for pid, seg in stored.segments.items() if set(seg.values()) & stored.priority}
+        pairs = []
+        for theme in themes:
+            members = members_of(theme["id"])
+            pairs.append([sum(a["participant_id"] in in_priority for a in members),
+                          sum(a["participant_id"] not in in_priority for a in members)])
+        p_total = sum(p for p, _o in pairs)
+        o_total = sum(o for _p, o in pairs)
+        hidden = reports.suppress_grid(pairs, threshold)
+        order = sorted(range(len(themes)), key=lambda i: (-(pairs[i][0] / p_total if p_total else 0), i))
+        body = []
+        for rank, i in enumerate(order, start=1):
+            (p, o), (hp, ho) = pairs[i], hidden[i]
+            body.append((str(rank), themes[i]["label"], hidden_mark if hp else str(p),
+                         "" if hp else _percent(p, p_total), "" if ho else _percent(o, o_total)))
+        groups = ", ".join(sorted(option_names.get(o, "") for o in stored.priority))
+        priority_table = reports.Table(
+            _("Priority groups: %(groups)s", groups=groups),
+            (_("Rank"), _("Theme"), _("Answers from priority groups"), _("Share of priority groups' answers"),
+             _("Share of everyone else's answers")), tuple(body),
+            _("Ranked by the share of priority groups' answers, not by overall size. Counts below %(threshold)s are hidden.",
+              threshold=threshold))
+
+    theme_insights: dict[int | None, list[dict]] = defaultdict(list)
+    for insight in stored.insights:
+        theme_insights[insight["theme_id"]].append(insight)
+    views = []
+    for theme in themes:
+        members = members_of(theme["id"])
+        views.append(reports.ThemeView(
+            id=f"T{theme['id']}", label=theme["label"], definition=theme["definition"], size=len(members),
+            reviewed=theme["reviewed"], top_terms=tuple(theme["top_terms"]),
+            quotes=tuple(reports.Quote(q["text"], q["language"]) for q in quotes_for(stored, members)),
+            insights=tuple(i["body"] for i in theme_insights.get(theme["id"], []) if i["kind"] == "insight"),
+            hmw=tuple(i["body"] for i in theme_insights.get(theme["id"], []) if i["kind"] == "hmw"),
+            languages=tuple(sorted({a["language"] for a in members})),
+        ))
+    other_theme = next((t for t in stored.themes if t["kind"] == "other"), None)
+    other_view = None
+    if other_theme is not None:
+        other_view = reports.ThemeView(id="other", label=_("Other or unclear answers"), definition="",
+                                       size=len(members_of(other_theme["id"])), reviewed=other_theme["reviewed"])
+    reviewed = sum(1 for v in views if v.reviewed)
+    off_topic = len(grouped.get("off_topic", []))
+    contentless = len(grouped.get("contentless", []))
+    caveats = [
+        _("People chose to take part. They are not a random sample, so these answers do not speak for everyone who lives here."),
+        _("Themes are not a vote. A large theme is not more important than a small one, and one person's answer can matter a lot."),
+        _("To protect people, counts below %(threshold)s are hidden and shown as %(mark)s.", threshold=threshold, mark=hidden_mark),
+    ]
+    if off_topic or contentless:
+        caveats.append(_("%(off)s answers were set aside as off-topic and %(empty)s had no content.", off=off_topic, empty=contentless))
+    run = stored.run
+    method = [
+        ngettext("Themes were first drafted by a computer program, then read and changed by people on the planning team. "
+                 "%(reviewed)s of %(num)s theme has been reviewed by a person; any other is still a draft and marked so.",
+                 "Themes were first drafted by a computer program, then read and changed by people on the planning team. "
+                 "%(reviewed)s of %(num)s themes have been reviewed by a person; the others are still drafts and marked so.",
+                 len(views)) % {"reviewed": reviewed, "num": len(views)},
+        _("When the program runs again, people's decisions are kept: answers a person moved stay where they were put, "
+          "reviewed themes keep their answers and names, and new drafts are matched to earlier themes by how many answers they share."),
+        _("Quotes come only from people who said they may be quoted, with names, phone numbers, emails and addresses removed. "
+          "Answers hidden by moderators and answers from people who withdrew are not included anywhere."),
+        _("Themes are not a vote and do not speak for everyone: they show what people who took part said, in the words of those who allowed quoting."),
+    ]
+    if run is not None:
+        method.append(run["method"])
+    records_out: tuple = ()
+    segment_names: list[str] = []
+    if records:
+        numbers = {p["id"]: p["number"] for p in stored.prompts}
+        about_keys = {}
+        for prompt in about:
+            key = f"about_{prompt['demographic'] or 'other'}"
+            key = key if key not in segment_names else f"{key}_{prompt['number']}"
+            about_keys[prompt["id"]] = key
+            segment_names.append(key)
+        labels = {t["id"]: t for t in stored.themes}
+        rows_out = []
+        for answer in stored.answers:
+            placed = stored.assignments.get(answer["id"])
+            theme = labels.get(placed["theme_id"]) if placed and placed["theme_id"] else None
+            status = placed["status"] if placed else "unsorted"
+            if theme is not None and theme["kind"] == "other":
+                status = "other"
+            segs = stored.segments.get(answer["participant_id"], {})
+            rows_out.append(reports.AnswerRecord(
+                id=answer["id"], prompt_number=numbers.get(answer["prompt_id"], 0),
+                prompt=prompt_text(stored, answer["prompt_id"], language), language=answer["language"],
+                source=answer["source"], text=answer["text"],
+                theme_id="" if theme is None else ("other" if theme["kind"] == "other" else f"T{theme['id']}"),
+                theme="" if theme is None else theme["label"], status=status,
+                reviewed=bool(theme and theme["reviewed"]), quote_ok=bool(answer["quote_ok"]),
+                created_at=answer["created_at"],
+                segments=tuple((about_keys[pid], option_names.get(oid, "")) for pid, oid in sorted(segs.items())
+                               if pid in about_keys),
+            ))
+        records_out = tuple(rows_out)
+    return reports.Report(
+        code=found["code"],
+        title=localized(stored.texts, "session", session_id, "title", language, default),
+        purpose=localized(stored.texts, "session", session_id, "purpose", language, default),
+        language=language, direction=text_direction(language), generated_at=now()[:16].replace("T", " ") + " UTC",
+        questions=tuple(localized(stored.texts, "prompt", p["id"], "text", language, default) for p in stored.prompts),
+        participants=total, answers=len(stored.answers), threshold=threshold, themes=tuple(views), other=other_view,
+        contentless=contentless, off_topic=off_topic, participation=tuple(participation),
+        representation=tuple(representation), representation_bars=tuple(bars_by_prompt),
+        theme_by_group=tuple(theme_by_group), priority=priority_table,
+        insights=tuple(i["body"] for i in theme_insights.get(None, []) if i["kind"] == "insight"),
+        hmw=tuple(i["body"] for i in theme_insights.get(None, []) if i["kind"] == "hmw"),
+        caveats=tuple(caveats), method=tuple(method), records=records_out, segment_names=tuple(segment_names),
+    )
+
+
+def export(db: sqlite_utils.Database, session_id: int, file, *, fmt: str, language: str,
+           user_id: int | None = None) -> str:
+    """Write a report or data export of a session to a binary file, log it, and return its file name."""
+    from analysis import reports
+
+    from .queries import record_audit
+
+    found = session_by_id(db, session_id)
+    if found is None:
+        raise ValueError(f"No session with id {session_id}")
+    if fmt not in reports.FORMATS:
+        raise ValueError(f"Unknown format {fmt!r}")
+    if language not in found["languages"]:
+        raise ValueError(f"{language!r} is not one of the session's languages")
+    translations = translations_for(language)
+    report = build_report(db, session_id, language, records=fmt in ("csv", "xlsx", "json"), translations=translations)
+    reports.write(report, fmt, file, translations)
+    name = reports.filename(found["code"], fmt, language)
+    record_audit(db, user_id=user_id, action="export", target=found["code"], detail=f"format={fmt} language={language} file={name}")
+    return name
+
+
+# --- the residents' page ----------------------------------------------------------------------
+
+
+def public_summary(db: sqlite_utils.Database, session_id: int, language: str) -> dict | None:
+    """Return what the residents' results page shows in a language, or None if it is not published."""
+    stored = load(db, session_id)
+    if stored is None or not stored.settings["published"]:
+        return None
+    default = stored.session["default_language"]
+    grouped, themes = _theme_sizes(stored)
+
+    def pick(theme_id: int, field_name: str, fallback: str = "") -> str:
+        """Pick a residents' page text in the language, else the main language, else the fallback."""
+        found = stored.public.get((theme_id, field_name), {})
+        return found.get(language) or found.get(default) or fallback
+
+    shown = []
+    for theme in themes:
+        if not theme["reviewed"]:
+            continue  # residents see what people reviewed, never a machine draft
+        members = grouped[theme["id"]]
+        shown.append({
+            "label": pick(theme["id"], "label", theme["label"]),
+            "label_language": language if stored.public.get((theme["id"], "label"), {}).get(language) else default,
+            "size": len(members),
+            "we_did": pick(theme["id"], "we_did"),
+            "quotes": quotes_for(stored, members, limit=2),
+        })
+    return {
+        "title": localized(stored.texts, "session", session_id, "title", language, default),
+        "summary": pick(0, "summary"),
+        "we_did": pick(0, "we_did"),
+        "questions": [localized(stored.texts, "prompt", p["id"], "text", language, default)
+                      for p in stored.prompts if p["id"] in stored.scope],
+        "participants": len(stored.participants),
+        "themes": shown,
+    }
