@@ -167,16 +167,15 @@ def init_rate_limits(app: Flask) -> None:
                              scope=f"{endpoint}:address")(view)
         view = limiter.limit(per_device, key_func=device_key, methods=list(methods),
                              scope=f"{endpoint}:device")(view)
-        if endpoint in ("listening.join",):
-            view = limiter.limit(app.config.get("UNKNOWN_CODE_LIMIT", UNKNOWN_CODE_LIMIT), key_func=address_key,
-                                 scope="unknown-code", deduct_when=lambda response: response.status_code == 404)(view)
         app.view_functions[endpoint] = view
-    index = app.view_functions.get("listening.index")
-    if index is not None:
-        app.view_functions["listening.index"] = limiter.limit(
-            app.config.get("UNKNOWN_CODE_LIMIT", UNKNOWN_CODE_LIMIT), key_func=address_key, scope="unknown-code",
-            deduct_when=lambda response: response.status_code == 404,
-        )(index)
+    # One counter per address across both ways of typing a code; only misses (404) count.
+    unknown_code = limiter.shared_limit(
+        app.config.get("UNKNOWN_CODE_LIMIT", UNKNOWN_CODE_LIMIT), scope="unknown-code", key_func=address_key,
+        deduct_when=lambda response: response.status_code == 404,
+    )
+    for endpoint in ("listening.join", "listening.index"):
+        if endpoint in app.view_functions:
+            app.view_functions[endpoint] = unknown_code(app.view_functions[endpoint])
 
 
 def limiter_of(app: Flask | None = None) -> Limiter:

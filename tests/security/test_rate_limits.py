@@ -1,0 +1,133 @@
+"""Rate limits on join, answer, withdraw and sign-in, and the lockout after failed sign-ins."""
+import pytest
+
+from facilitation.accounts import LOCKOUT_FAILURES
+from listening import queries
+from listening.app import create_app
+from listening.db import connect
+from listening.migrations import migrate
+from tests.conftest import PASSWORD, page, sign_in, submit, text_of
+from tests.factories import count, make_session
+
+
+@pytest.fixture
+def limited_app(tmp_path):
+    """An app with rate limits on, and small limits so tests reach them quickly."""
+    app = create_app({
+        "TESTING": True, "RATELIMIT_ENABLED": True, "DATABASE": tmp_path / "t.db", "SECRET_KEY": "test-secret",
+        "RATE_LIMITS": {
+            "listening.answer": (("POST",), "3/minute", "5/minute"),
+            "listening.withdraw": (("POST",), "2/minute", "100/minute"),
+            "facilitation.login": (("POST",), "100/minute", "100/minute"),
+        },
+    })
+    conn = connect(app.config["DATABASE"])
+    migrate(conn)
+    conn.conn.close()
+    return app
+
+
+@pytest.fixture
+def limited_db(limited_app):
+    """A connection to the rate-limited app's database."""
+    conn = connect(limited_app.config["DATABASE"])
+    yield conn
+    conn.conn.close()
+
+
+def consented(app, session):
+    """Return a new browser that has agreed to take part in `session`."""
+    client = app.test_client()
+    submit(client, f"/s/{session['code']}/consent", {"action": "agree", "take_part": "y"})
+    return client
+
+
+def test_one_phone_that_posts_too_fast_gets_a_translated_429(limited_app, limited_db):
+    """A phone over its answer limit gets the translated 'too many tries' page, and nothing else is stored."""
+    session = make_session(limited_db)
+    phone = consented(limited_app, session)
+    codes = [submit(phone, f"/s/{session['code']}/q/1", {"answer": f"try {n}"}).status_code for n in range(4)]
+    assert codes == [302, 302, 302, 429]
+    limited = submit(phone, f"/s/{session['code']}/q/1?lang=es", {"answer": "otra"})
+    assert limited.status_code == 429
+    assert "Demasiados intentos" in text_of(limited) or "intent" in text_of(limited).lower()
+    assert "Retry-After" in limited.headers
+    assert limited_db.execute("SELECT text FROM responses").fetchall()[0][0] == "try 2"
+
+
+def test_phones_sharing_one_address_each_get_their_own_limit(limited_app, limited_db):
+    """Two phones behind one NAT address are counted apart until the generous address limit."""
+    session = make_session(limited_db)
+    first, second = consented(limited_app, session), consented(limited_app, session)
+    results = []
+    for phone in (first, second):
+        for n in range(3):
+            results.append(submit(phone, f"/s/{session['code']}/q/1", {"answer": f"a{n}"}).status_code)
+    # Each phone is under its own limit of 3; the address limit of 5 stops the sixth.
+    assert results == [302, 302, 302, 302, 302, 429]
+
+
+def test_withdraw_guessing_is_limited(limited_app):
+    """Guessing receipt codes hits the withdraw limit."""
+    client = limited_app.test_client()
+    guesses = [queries.format_receipt(queries.new_code(12)) for _ in range(3)]
+    codes = [submit(client, "/withdraw", {"receipt": guess, "confirm": "y"}).status_code for guess in guesses]
+    assert codes == [404, 404, 429]
+
+
+def test_guessing_join_codes_is_limited_but_real_codes_are_not(limited_app, limited_db):
+    """Unknown join codes count against a per-address limit; a real code keeps working."""
+    session = make_session(limited_db)
+    client = limited_app.test_client()
+    statuses = [client.get(f"/j/ZZZZ{n:02d}").status_code for n in range(31)]
+    assert statuses[:30] == [404] * 30 and statuses[30] == 429
+    assert client.get("/?code=QQQQQQ").status_code == 429
+    other = limited_app.test_client()
+    for _ in range(40):
+        assert other.get(f"/j/{session['code']}", environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 200
+
+
+def test_limits_are_off_in_ordinary_tests(client, db):
+    """The shared test app has no limits, so tests can send many requests."""
+    assert all(client.get("/withdraw").status_code == 200 for _ in range(50))
+
+
+def test_repeated_failed_sign_ins_lock_the_account_for_a_while(limited_app, limited_db):
+    """After five wrong passwords even the right one is refused with 429 and a clear message, and it is audited."""
+    from facilitation.accounts import create_user
+
+    create_user(limited_db, "f@example.org", PASSWORD, "facilitator")
+    client = limited_app.test_client()
+    for _ in range(LOCKOUT_FAILURES):
+        assert sign_in(client, "f@example.org", "wrong password!").status_code == 401
+    locked = sign_in(client, "F@example.org ", PASSWORD)
+    assert locked.status_code == 429
+    message = page(locked).find(id=page(locked).find("input", attrs={"name": "password"})["aria-describedby"].split()[0])
+    assert "Too many failed sign-ins" in message.get_text()
+    assert limited_db.execute("SELECT count(*) FROM audit_log WHERE action = 'login_locked'").fetchone()[0] == 1
+    with client.session_transaction() as cookie:
+        assert "uid" not in cookie
+
+
+def test_unknown_emails_lock_the_same_way(limited_app, limited_db):
+    """A lockout does not reveal whether an account exists."""
+    client = limited_app.test_client()
+    for _ in range(LOCKOUT_FAILURES):
+        sign_in(client, "nobody@example.org", "wrong password!")
+    assert sign_in(client, "nobody@example.org", "wrong password!").status_code == 429
+
+
+def test_a_successful_sign_in_resets_the_count(limited_app, limited_db):
+    """Failures before a successful sign-in do not count towards a later lockout."""
+    from facilitation.accounts import create_user
+
+    create_user(limited_db, "f@example.org", PASSWORD, "facilitator")
+    client = limited_app.test_client()
+    for _ in range(LOCKOUT_FAILURES - 1):
+        sign_in(client, "f@example.org", "wrong password!")
+    assert sign_in(client, "f@example.org").status_code == 302
+    other = limited_app.test_client()
+    for _ in range(LOCKOUT_FAILURES - 1):
+        sign_in(other, "f@example.org", "wrong password!")
+    assert sign_in(other, "f@example.org").status_code == 302
+    assert count(limited_db, "audit_log") >= 2 * LOCKOUT_FAILURES
