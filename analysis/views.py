@@ -1,0 +1,408 @@
+"""Planners' review and exports (blueprint "review", under /staff/review) and the residents'
+"we heard / we did" page (blueprint "results", at /s/<code>/results).
+
+The review pages run the theme engine for a session, show draft themes with their answers, and
+take planners' decisions (rename, merge, split, move, off-topic, reviewed, insights, "how might
+we"), all through plain forms that work without JavaScript. Every staff view carries
+``@requires("facilitator", "planner")`` (admins too). Queries live in ``listening.synthesis``;
+rendering of reports and exports in ``analysis.reports``.
+"""
+from __future__ import annotations
+
+import io
+
+from flask import Blueprint, flash, g, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from werkzeug.exceptions import NotFound
+
+from facilitation.accounts import requires
+from facilitation.forms import ActionForm
+from facilitation.views import load_user
+from listening import queries, synthesis
+from listening.db import get_db
+from listening.i18n import current_language, language_name
+
+from . import reports
+
+bp = Blueprint("review", __name__, template_folder="templates")
+results_bp = Blueprint("results", __name__, template_folder="templates")
+
+READERS = ("facilitator", "planner")
+MAX_LABEL = 200
+MAX_NOTE = 2000
+
+
+@bp.before_request
+def review_user() -> None:
+    """Put the signed-in staff member on `g.user`, as the facilitation pages do."""
+    load_user()
+
+
+def load_session(session_id: int) -> dict:
+    """Return a session by id or answer 404."""
+    found = queries.session_by_id(get_db(), session_id)
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def title_of(found: dict) -> str:
+    """Return a session's title in its main language."""
+    texts = queries.texts_for_session(get_db(), found["id"])
+    return queries.localized(texts, "session", found["id"], "title", found["default_language"], found["default_language"])
+
+
+def user_id() -> int | None:
+    """Return the signed-in staff member's id."""
+    return g.user["id"] if g.get("user") else None
+
+
+# --- the review page ---------------------------------------------------------------------------
+
+
+@bp.route("/")
+@requires(*READERS)
+def index():
+    """List sessions to review, with how many people took part."""
+    return render_template("review/index.html", sessions=queries.all_sessions(get_db()))
+
+
+def show(session_id: int, *, focus: int | None = None, error: str = "", status: int = 200):
+    """Render a session's review page (and one theme in full when `focus` is given)."""
+    found = load_session(session_id)
+    db = get_db()
+    stored = synthesis.load(db, session_id)
+    grouped = synthesis.theme_answers(stored)
+    themes = [t for t in stored.themes if t["kind"] == "theme"]
+    themes.sort(key=lambda t: (-len(grouped.get(t["id"], [])), t["id"]))
+    other = next((t for t in stored.themes if t["kind"] == "other"), None)
+    focused = next((t for t in stored.themes if t["id"] == focus), None) if focus else None
+    if focus and focused is None and not error:
+        raise NotFound()
+    quotes = {t["id"]: synthesis.quotes_for(stored, grouped.get(t["id"], [])) for t in themes}
+    numbers = {p["id"]: p["number"] for p in stored.prompts}
+    insights: dict = {}
+    for insight in stored.insights:
+        insights.setdefault(insight["theme_id"], []).append(insight)
+    return render_template(
+        "review/session.html", s=found, title=title_of(found), stored=stored, themes=themes, other=other,
+        grouped=grouped, quotes=quotes, focused=focused, numbers=numbers, insights=insights, error=error,
+        open_prompts=synthesis.open_prompts(db, session_id), form=ActionForm(),
+        prompt_text=lambda pid: synthesis.prompt_text(stored, pid, found["default_language"]),
+    ), status
+
+
+@bp.route("/<int:session_id>")
+@requires(*READERS)
+def session(session_id: int):
+    """Show a session's draft themes: labels, sizes, quotes, and (for one theme) all its answers."""
+    return show(session_id, focus=request.args.get("theme", type=int))
+
+
+@bp.route("/<int:session_id>/run", methods=["POST"])
+@requires(*READERS)
+def run(session_id: int):
+    """Run the theme engine on the chosen open questions, keeping people's earlier decisions."""
+    found = load_session(session_id)
+    db = get_db()
+    form = ActionForm(request.form)
+    if not form.validate():
+        return show(session_id, error=_("This page was open for a long time. Please try again."), status=400)
+    available = {p["id"] for p in synthesis.open_prompts(db, session_id)}
+    try:
+        chosen = [int(v) for v in request.form.getlist("prompt_ids")]
+    except ValueError:
+        chosen = [-1]
+    if any(pid not in available for pid in chosen):
+        return show(session_id, error=_("Please choose questions from the list."), status=400)
+    if not available:
+        return show(session_id, error=_("This session has no open questions to draft themes from."), status=400)
+    result = synthesis.run_themes(db, session_id, user_id=user_id(), prompt_ids=chosen)
+    queries.record_audit(db, user_id=user_id(), action="themes_run", target=found["code"],
+                         detail=f"answers={result['answer_count']} themes={result['k_chosen']}")
+    flash(_("Draft themes are ready. Please review them: they are a starting point, not a finding."), "ok")
+    return redirect(url_for("review.session", session_id=session_id)), 303
+
+
+def _theme(session_id: int, raw: str | None) -> dict | None:
+    """Return the active theme a form names, if it belongs to this session."""
+    try:
+        return synthesis.theme_in_session(get_db(), session_id, int(raw or ""))
+    except ValueError:
+        return None
+
+
+def _answers(session_id: int, raw: list[str]) -> list[int] | None:
+    """Return the answer ids a form chose, or None if any is not part of this synthesis."""
+    stored = synthesis.load(get_db(), session_id)
+    try:
+        ids = [int(v) for v in raw]
+    except ValueError:
+        return None
+    known = {a["id"] for a in stored.answers if a["id"] in stored.assignments}
+    return ids if all(i in known for i in ids) else None
+
+
+@bp.route("/<int:session_id>/edit", methods=["POST"])
+@requires(*READERS)
+def edit(session_id: int):
+    """Apply one planner decision: rename, review, merge, split, re-cluster, move, off-topic, insight."""
+    load_session(session_id)
+    db = get_db()
+    form = ActionForm(request.form)
+    action = request.form.get("action", "")
+    theme = _theme(session_id, request.form.get("theme_id"))
+    focus = theme["id"] if theme else None
+    if not form.validate():
+        return show(session_id, focus=focus, error=_("This page was open for a long time. Please try again."), status=400)
+    needs_theme = {"rename", "review", "unreview", "merge", "recluster"}
+    if action in needs_theme and theme is None:
+        return show(session_id, error=_("That theme is no longer there. It may have been merged or split."), status=400)
+    uid = user_id()
+    try:
+        if action == "rename":
+            label = (request.form.get("label") or "").strip()
+            definition = (request.form.get("definition") or "").strip()
+            if not label or len(label) > MAX_LABEL or len(definition) > MAX_NOTE:
+                return show(session_id, focus=focus, status=400,
+                            error=_("Please give the theme a name of up to %(max)s characters.", max=MAX_LABEL))
+            synthesis.rename_theme(db, session_id, theme["id"], label, definition=definition, user_id=uid)
+            flash(_("Theme renamed."), "ok")
+        elif action in ("review", "unreview"):
+            synthesis.set_reviewed(db, session_id, theme["id"], action == "review", user_id=uid)
+            flash(_("Theme marked as reviewed.") if action == "review" else _("Theme marked as a draft again."), "ok")
+        elif action == "merge":
+            into = _theme(session_id, request.form.get("into"))
+            if into is None or into["id"] == theme["id"] or into["kind"] != "theme" or theme["kind"] != "theme":
+                return show(session_id, focus=focus, error=_("Please choose another theme to merge with."), status=400)
+            synthesis.merge_themes(db, session_id, into["id"], theme["id"], user_id=uid)
+            focus = into["id"]
+            flash(_("Themes merged."), "ok")
+        elif action == "recluster":
+            created = synthesis.split_by_reclustering(db, session_id, theme["id"], user_id=uid)
+            focus = created[0] if created else None
+            flash(_("The theme was split into %(n)s draft themes.", n=len(created)), "ok")
+        elif action in ("move", "off_topic", "split"):
+            chosen = _answers(session_id, request.form.getlist("answer_ids"))
+            if not chosen:
+                return show(session_id, focus=focus, error=_("Please tick at least one answer first."), status=400)
+            if action == "split":
+                label = (request.form.get("new_label") or "").strip()
+                if not label or len(label) > MAX_LABEL:
+                    return show(session_id, focus=focus, status=400,
+                                error=_("Please give the new theme a name of up to %(max)s characters.", max=MAX_LABEL))
+                focus = synthesis.new_theme(db, session_id, label, user_id=uid, response_ids=chosen)
+                flash(_("New theme made from the answers you chose."), "ok")
+            elif action == "off_topic":
+                for rid in chosen:
+                    synthesis.move_answer(db, session_id, rid, None, user_id=uid, off_topic=True)
+                flash(_("Marked as off-topic."), "ok")
+            else:
+                target = _theme(session_id, request.form.get("to"))
+                if target is None:
+                    return show(session_id, focus=focus, error=_("Please choose the theme to move them to."), status=400)
+                for rid in chosen:
+                    synthesis.move_answer(db, session_id, rid, target["id"], user_id=uid)
+                flash(_("Answers moved."), "ok")
+        elif action in ("insight", "hmw"):
+            body = (request.form.get("body") or "").strip()
+            if not body or len(body) > MAX_NOTE:
+                return show(session_id, focus=focus, status=400,
+                            error=_("Please write something, up to %(max)s characters.", max=MAX_NOTE))
+            synthesis.add_insight(db, session_id, action, body, theme_id=theme["id"] if theme else None, user_id=uid)
+            flash(_("Saved."), "ok")
+        elif action == "delete_insight":
+            try:
+                insight_id = int(request.form.get("insight_id", ""))
+            except ValueError:
+                insight_id = 0
+            if not synthesis.delete_insight(db, session_id, insight_id, user_id=uid):
+                return show(session_id, focus=focus, error=_("That note is no longer there."), status=400)
+            flash(_("Deleted."), "ok")
+        else:
+            return show(session_id, focus=focus, error=_("That action is not possible here."), status=400)
+    except ValueError:
+        return show(session_id, focus=focus, error=_("That could not be done. Please check and try again."), status=400)
+    target_args = {"session_id": session_id}
+    if focus and synthesis.theme_in_session(db, session_id, focus):
+        target_args["theme"] = focus
+    return redirect(url_for("review.session", **target_args)), 303
+
+
+# --- who was heard -------------------------------------------------------------------------------
+
+
+@bp.route("/<int:session_id>/heard")
+@requires(*READERS)
+def heard(session_id: int):
+    """Who took part, compared with the reference population, and themes by group (small cells hidden)."""
+    found = load_session(session_id)
+    db = get_db()
+    language = current_language() if current_language() in found["languages"] else found["default_language"]
+    report = synthesis.build_report(db, session_id, language)
+    stored = synthesis.load(db, session_id)
+    about = [p for p in stored.prompts if p["kind"] == "about"]
+    labels = {o["id"]: synthesis.option_label(stored, o, found["default_language"], _("Prefer not to say"))
+              for p in about for o in p["options"]}
+    return render_template(
+        "review/heard.html", s=found, title=title_of(found), report=report, about=about, labels=labels,
+        reference=stored.reference, priority=stored.priority, settings=stored.settings, form=ActionForm(),
+        prompt_text=lambda pid: synthesis.prompt_text(stored, pid, found["default_language"]),
+    )
+
+
+@bp.route("/<int:session_id>/heard", methods=["POST"])
+@requires(*READERS)
+def heard_save(session_id: int):
+    """Save reference shares for one question, the priority groups, or the privacy settings."""
+    found = load_session(session_id)
+    db = get_db()
+    form = ActionForm(request.form)
+    what = request.form.get("what", "")
+    stored = synthesis.load(db, session_id)
+    about = {p["id"]: p for p in stored.prompts if p["kind"] == "about"}
+    if not form.validate():
+        flash(_("This page was open for a long time. Please try again."), "error")
+        return redirect(url_for("review.heard", session_id=session_id)), 303
+    if what == "reference":
+        try:
+            prompt = about[int(request.form.get("prompt_id", ""))]
+        except (ValueError, KeyError):
+            raise NotFound() from None
+        percents = {}
+        for option in prompt["options"]:
+            raw = (request.form.get(f"share-{option['id']}") or "").strip().replace(",", ".").rstrip("%")
+            if not raw:
+                percents[option["id"]] = None
+                continue
+            try:
+                value = float(raw)
+            except ValueError:
+                value = -1
+            if not 0 <= value <= 100:
+                flash(_("Please give each share as a number from 0 to 100."), "error")
+                return redirect(url_for("review.heard", session_id=session_id)), 303
+            percents[option["id"]] = value
+        if sum(v for v in percents.values() if v is not None) > 100.5:
+            flash(_("The shares add up to more than 100%. Please check them."), "error")
+            return redirect(url_for("review.heard", session_id=session_id)), 303
+        source = (request.form.get("source") or "").strip()[:300]
+        synthesis.save_reference(db, session_id, prompt["id"], percents, source, user_id=user_id())
+        flash(_("Reference population saved."), "ok")
+    elif what == "priority":
+        chosen = set(request.form.getlist("option_ids"))
+        pairs = [(p["id"], o["id"]) for p in about.values() for o in p["options"] if str(o["id"]) in chosen]
+        synthesis.save_priority_groups(db, session_id, pairs, user_id=user_id())
+        flash(_("Priority groups saved."), "ok")
+    elif what == "settings":
+        try:
+            threshold = int(request.form.get("threshold", ""))
+        except ValueError:
+            threshold = 0
+        names = (request.form.get("names") or "")[:5000]
+        if not 5 <= threshold <= 11:
+            flash(_("Please choose a threshold from 5 to 11."), "error")
+            return redirect(url_for("review.heard", session_id=session_id)), 303
+        synthesis.save_settings(db, session_id, threshold=threshold, names=names)
+        synthesis.log_edit(db, session_id, user_id=user_id(), action="settings", detail=f"threshold={threshold}")
+        queries.record_audit(db, user_id=user_id(), action="synthesis_settings", target=found["code"],
+                             detail=f"threshold={threshold}")
+        flash(_("Settings saved."), "ok")
+    else:
+        flash(_("That action is not possible here."), "error")
+    return redirect(url_for("review.heard", session_id=session_id)), 303
+
+
+# --- history and exports ---------------------------------------------------------------------------
+
+
+@bp.route("/<int:session_id>/history")
+@requires(*READERS)
+def history(session_id: int):
+    """Every planner decision and every export: who, when, what."""
+    found = load_session(session_id)
+    db = get_db()
+    return render_template("review/history.html", s=found, title=title_of(found),
+                           edits=synthesis.edit_history(db, session_id),
+                           exports=synthesis.export_history(db, found["code"]),
+                           runs=[synthesis.latest_run(db, session_id)])
+
+
+@bp.route("/<int:session_id>/export")
+@requires(*READERS)
+def export(session_id: int):
+    """Offer every report and export; with ?format= download one (and log it)."""
+    found = load_session(session_id)
+    fmt = request.args.get("format", "")
+    language = request.args.get("language", found["default_language"])
+    if not fmt:
+        return render_template("review/export.html", s=found, title=title_of(found), formats=reports.FORMATS,
+                               language_name=language_name)
+    if fmt not in reports.FORMATS or language not in found["languages"]:
+        return render_template("review/export.html", s=found, title=title_of(found), formats=reports.FORMATS,
+                               language_name=language_name,
+                               error=_("Please choose a format and one of the session's languages.")), 400
+    buffer = io.BytesIO()
+    name = synthesis.export(get_db(), session_id, buffer, fmt=fmt, language=language, user_id=user_id())
+    buffer.seek(0)
+    return send_file(buffer, mimetype=reports.MIMETYPES[fmt], as_attachment=True, download_name=name)
+
+
+# --- the residents' page: what to publish -------------------------------------------------------
+
+
+@bp.route("/<int:session_id>/publish", methods=["GET", "POST"])
+@requires(*READERS)
+def publish(session_id: int):
+    """Write the residents' "we heard / we did" page in each language, and publish or unpublish it."""
+    found = load_session(session_id)
+    db = get_db()
+    stored = synthesis.load(db, session_id)
+    grouped, _themes = synthesis._theme_sizes(stored)
+    reviewed = [t for t in _themes if t["reviewed"]]
+    if request.method == "POST":
+        form = ActionForm(request.form)
+        if not form.validate():
+            flash(_("This page was open for a long time. Please try again."), "error")
+            return redirect(url_for("review.publish", session_id=session_id)), 303
+        too_long = [k for k, v in request.form.items() if len(v) > MAX_NOTE]
+        if too_long:
+            flash(_("Please use %(max)s characters or fewer in each box.", max=MAX_NOTE), "error")
+            return redirect(url_for("review.publish", session_id=session_id)), 303
+        for code in found["languages"]:
+            for field_name in ("summary", "we_did"):
+                synthesis.set_public_text(db, session_id, 0, field_name, code, request.form.get(f"0-{field_name}-{code}", ""))
+            for theme in reviewed:
+                for field_name in ("label", "we_did"):
+                    synthesis.set_public_text(db, session_id, theme["id"], field_name, code,
+                                              request.form.get(f"{theme['id']}-{field_name}-{code}", ""))
+        published = request.form.get("published") == "1"
+        synthesis.save_settings(db, session_id, published=published, published_by=user_id())
+        synthesis.log_edit(db, session_id, user_id=user_id(), action="publish" if published else "unpublish")
+        queries.record_audit(db, user_id=user_id(), action="results_published" if published else "results_saved",
+                             target=found["code"])
+        flash(_("The residents' page is published.") if published else _("Saved. The residents' page is not published."), "ok")
+        return redirect(url_for("review.publish", session_id=session_id)), 303
+    return render_template(
+        "review/publish.html", s=found, title=title_of(found), reviewed=reviewed, grouped=grouped,
+        public=stored.public, settings=stored.settings, form=ActionForm(), language_name=language_name,
+        drafts=len(_themes) - len(reviewed),
+        public_url=url_for("results.page", code=found["code"], _external=True),
+    )
+
+
+# --- residents -------------------------------------------------------------------------------------
+
+
+@results_bp.route("/s/<code>/results")
+def page(code: str):
+    """The residents' "we heard / we did" page, in their language, once the team publishes it."""
+    db = get_db()
+    found = queries.session_by_code(db, code)
+    if found is None:
+        raise NotFound()
+    g.session_languages = found["languages"]
+    summary = synthesis.public_summary(db, found["id"], current_language())
+    if summary is None:
+        raise NotFound()
+    return render_template("results/page.html", s=found, summary=summary)
