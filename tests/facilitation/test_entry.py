@@ -1,0 +1,103 @@
+"""Staff entry: answers from paper, sticky notes, calls and interpreters, with verbal consent, logged."""
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from facilitation import live_queries
+from listening import queries
+from tests.conftest import form_data, page, sign_in, submit, text_of
+from tests.factories import count, make_session
+
+
+@pytest.fixture
+def session(db):
+    """An open bilingual live session."""
+    return make_session(db, mode="live")
+
+
+def entry_url(session, **args):
+    """Return the staff entry page's address with sticky settings."""
+    query = "&".join(f"{k}={v}" for k, v in args.items())
+    return f"/staff/sessions/{session['id']}/entry" + (f"?{query}" if query else "")
+
+
+def enter(client, session, fields, **args):
+    """Load the entry page with settings and save one answer."""
+    return submit(client, f"/staff/sessions/{session['id']}/entry", fields, get_url=entry_url(session, **args))
+
+
+def test_a_paper_answer_is_stored_with_source_language_and_who_typed_it(as_facilitator, db, session):
+    """The answer, its participant and a verbal consent by staff are stored together, and it is logged."""
+    response = enter(as_facilitator, session, {"answer": "Necesito transporte", "consent_read": "y", "quote_ok": "y"},
+                     prompt=1, source="paper", language="es")
+    assert response.status_code == 303
+    staff_id = db.execute("SELECT id FROM users WHERE email = 'facilitator@example.org'").fetchone()[0]
+    answer = dict(db.execute("SELECT text, language, source, entered_by FROM responses").fetchone())
+    assert answer == {"text": "Necesito transporte", "language": "es", "source": "paper", "entered_by": staff_id}
+    person = dict(db.execute("SELECT source, entered_by, language FROM participants").fetchone())
+    assert person == {"source": "paper", "entered_by": staff_id, "language": "es"}
+    consent = dict(db.execute("SELECT method, recorded_by, version, language, quote_ok FROM consents").fetchone())
+    current = queries.current_consent(db, session["id"], "es")
+    assert consent == {"method": "staff_verbal", "recorded_by": staff_id, "version": current["version"],
+                       "language": "es", "quote_ok": 1}
+    audit = db.execute("SELECT action, detail FROM audit_log WHERE action = 'staff_entry'").fetchall()
+    assert len(audit) == 1 and "source=paper" in audit[0]["detail"]
+
+
+def test_the_settings_stay_chosen_and_the_answer_box_has_the_focus(as_facilitator, session):
+    """After a save the page comes back with the same question, source and language, ready to type."""
+    response = enter(as_facilitator, session, {"answer": "Rides", "consent_read": "y"},
+                     prompt=1, source="interpreter", language="es")
+    assert parse_qs(urlparse(response.headers["Location"]).query) == {
+        "prompt": ["1"], "source": ["interpreter"], "language": ["es"]}
+    shown = as_facilitator.get(response.headers["Location"])
+    soup = page(shown)
+    assert soup.find("select", id="source").find("option", selected=True)["value"] == "interpreter"
+    assert soup.find("select", id="language").find("option", selected=True)["value"] == "es"
+    assert soup.find("textarea", id="answer").has_attr("autofocus")
+    assert soup.select_one(".notice").get_text(strip=True) == "Saved. Type the next answer."
+
+
+def test_without_confirmed_consent_nothing_is_stored(as_facilitator, db, session):
+    """An entry whose consent is not confirmed is refused with a message and stores nothing."""
+    response = enter(as_facilitator, session, {"answer": "Rides"}, prompt=1, source="paper", language="en")
+    assert response.status_code == 400
+    assert "consent statement was read" in text_of(response)
+    assert (count(db, "responses"), count(db, "participants"), count(db, "consents")) == (0, 0, 0)
+
+
+def test_a_repeated_form_stores_the_answer_once(as_facilitator, db, session):
+    """Pressing Save twice (the same form) stores one answer and one participant."""
+    shown = as_facilitator.get(entry_url(session, prompt=1, source="sticky", language="en"))
+    data = {**form_data(shown), "answer": "Doulas", "consent_read": "y"}
+    for _ in range(2):
+        assert as_facilitator.post(f"/staff/sessions/{session['id']}/entry", data=data).status_code == 303
+    assert (count(db, "responses"), count(db, "participants")) == (1, 1)
+
+
+def test_several_answers_from_one_card_stay_one_person(as_facilitator, db, session):
+    """With "Same person", a second answer joins the previous card instead of adding a participant."""
+    enter(as_facilitator, session, {"answer": "Rides", "consent_read": "y"}, prompt=1, source="paper", language="en")
+    prompt2 = queries.prompts_for_session(db, session["id"])[1]
+    enter(as_facilitator, session, {"answer": str(prompt2["options"][1]["id"]), "consent_read": "y", "same_person": "y"},
+          prompt=2, source="paper", language="en")
+    assert (count(db, "responses"), count(db, "participants")) == (2, 1)
+    again = enter(as_facilitator, session, {"answer": "More", "consent_read": "y", "same_person": "y"},
+                  prompt=1, source="paper", language="en")
+    assert again.status_code == 400 and count(db, "responses") == 2
+
+
+def test_entered_answers_join_the_same_analysis_and_break_down_by_source(as_facilitator, db, session):
+    """Typed-in answers are in the visible answers with phone ones, each with its source."""
+    enter(as_facilitator, session, {"answer": "From a call", "consent_read": "y"}, prompt=1, source="phone_call", language="en")
+    rows = live_queries.visible_responses(db, session["id"])
+    assert [(r["text"], r["source"]) for r in rows] == [("From a call", "phone_call")]
+    assert text_of(as_facilitator.get(f"/staff/sessions/{session['id']}/answers")).count("From a call") == 1
+
+
+def test_a_planner_cannot_type_in_answers(client, db, make_user, session):
+    """Staff entry is for facilitators: a planner is refused and nothing is stored."""
+    sign_in(client, make_user("planner"))
+    assert client.get(entry_url(session)).status_code == 403
+    assert client.post(f"/staff/sessions/{session['id']}/entry", data={"answer": "x"}).status_code == 403
+    assert count(db, "responses") == 0

@@ -1,0 +1,317 @@
+"""Live sessions: the console paces the room, phones follow, the projector shows only what it may."""
+import json
+
+import pytest
+
+from facilitation import live, live_queries
+from listening import queries
+from tests.conftest import form_data, page, sign_in, submit, text_of
+from tests.factories import count, make_participant, make_session
+
+
+@pytest.fixture(autouse=True)
+def fresh_state_cache():
+    """Each test starts with an empty per-process state cache."""
+    live._state_cache.clear()
+    yield
+    live._state_cache.clear()
+
+
+@pytest.fixture
+def session(db):
+    """A bilingual live session in draft, not yet started."""
+    return make_session(db, mode="live", status="draft")
+
+
+def act(client, session, action, **fields):
+    """Press a console button."""
+    url = f"/staff/sessions/{session['id']}/live"
+    return submit(client, url, {"action": action, **fields}, form_index=0)
+
+
+def resident(app, db, session, language="en"):
+    """A phone that has agreed to take part in a session."""
+    phone = app.test_client()
+    submit(phone, f"/s/{session['code']}/consent?lang={language}", {"action": "agree", "take_part": "y"})
+    return phone
+
+
+def state(client, session):
+    """Read the state a phone follows."""
+    live._state_cache.clear()
+    return client.get(f"/s/{session['code']}/state.json").get_json()
+
+
+def test_a_facilitator_starts_and_shows_questions_and_phones_follow(app, db, as_facilitator, session):
+    """Start, Next and Previous move the room, and a phone's live page goes to the open question."""
+    assert act(as_facilitator, session, "start").status_code == 303
+    phone = resident(app, db, session)
+    assert state(phone, session)["prompt"] is None
+    assert "/live" not in phone.get(f"/s/{session['code']}/live").headers.get("Location", "")
+    act(as_facilitator, session, "next")
+    assert state(phone, session)["prompt"] == 1 and state(phone, session)["open"] is True
+    assert phone.get(f"/s/{session['code']}/live").headers["Location"].endswith(f"/s/{session['code']}/q/1")
+    act(as_facilitator, session, "next")
+    act(as_facilitator, session, "previous")
+    assert state(phone, session)["prompt"] == 1
+    actions = [r[0] for r in db.execute("SELECT action FROM audit_log WHERE action LIKE 'live_%' ORDER BY id")]
+    assert actions == ["live_start", "live_next", "live_next", "live_previous"]
+
+
+def test_state_changes_are_facilitator_only(app, db, client, make_user, session):
+    """A planner (or a stranger) cannot start, pause or move a live session."""
+    queries.set_status(db, session["id"], "open")
+    before = queries.session_by_id(db, session["id"])
+    stranger = app.test_client().post(f"/staff/sessions/{session['id']}/live", data={"action": "next"})
+    assert stranger.status_code == 302
+    sign_in(client, make_user("planner"))
+    token = form_data(client.get(f"/staff/sessions/{session['id']}/live"), 0)
+    for action in ("next", "pause", "close", "equity_on", "timer"):
+        response = client.post(f"/staff/sessions/{session['id']}/live", data={**token, "action": action, "minutes": "3"})
+        assert response.status_code == 403
+    after = queries.session_by_id(db, session["id"])
+    assert (after["state_version"], after["current_prompt_id"], after["status"]) == (
+        before["state_version"], before["current_prompt_id"], before["status"])
+
+
+def test_the_state_endpoint_answers_repeats_with_304(app, db, as_facilitator, session):
+    """A phone asking again with the ETag it has gets 304 and no body until something changes."""
+    act(as_facilitator, session, "start")
+    phone = app.test_client()
+    first = phone.get(f"/s/{session['code']}/state.json")
+    etag = first.headers["ETag"]
+    again = phone.get(f"/s/{session['code']}/state.json", headers={"If-None-Match": etag})
+    assert (again.status_code, again.get_data()) == (304, b"")
+    act(as_facilitator, session, "next")
+    changed = phone.get(f"/s/{session['code']}/state.json", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert changed.get_json()["prompt"] == 1
+
+
+def test_the_state_endpoint_reads_the_database_once_per_cache_period(app, db, session, monkeypatch):
+    """Many polls within the cache period read the session's state from the database once."""
+    calls = []
+    real = live_queries.live_state
+    monkeypatch.setattr(live_queries, "live_state", lambda db, code: calls.append(code) or real(db, code))
+    phone = app.test_client()
+    for _ in range(20):
+        assert phone.get(f"/s/{session['code']}/state.json").status_code == 200
+    assert len(calls) == 1
+    assert phone.get("/s/NOSUCH/state.json").status_code == 404
+
+
+def test_the_state_version_goes_up_whoever_changes_the_session(db, session):
+    """Changing status, question, answering or pause bumps the counter; unrelated edits do not."""
+    version = lambda: queries.session_by_id(db, session["id"])["state_version"]  # noqa: E731
+    start = version()
+    queries.update_session(db, session["id"], minutes=30)
+    assert version() == start
+    queries.set_status(db, session["id"], "open")
+    live_queries.pause_live(db, session["id"])
+    assert version() == start + 2
+
+
+def test_a_resident_cannot_answer_a_closed_question(app, db, as_facilitator, session):
+    """After the facilitator closes answering, an answer is refused with a clear message and nothing is stored."""
+    act(as_facilitator, session, "start")
+    phone = resident(app, db, session)
+    act(as_facilitator, session, "next")
+    shown = phone.get(f"/s/{session['code']}/q/1")
+    act(as_facilitator, session, "close_answering")
+    response = phone.post(f"/s/{session['code']}/q/1", data={**form_data(shown), "answer": "too late"})
+    assert response.status_code == 409
+    assert "Answering for this question has closed, so your answer was not saved." in text_of(response)
+    assert count(db, "responses") == 0
+
+
+def test_after_answering_a_phone_waits_and_says_thanks(app, db, as_facilitator, session):
+    """A resident who answered the open question sees a thank-you waiting page that follows the room."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "next")
+    phone = resident(app, db, session)
+    done = submit(phone, f"/s/{session['code']}/q/1", {"answer": "Rides to clinic"})
+    assert done.headers["Location"].endswith("/live")
+    waiting = phone.get(f"/s/{session['code']}/live")
+    assert waiting.status_code == 200
+    assert "Thank you. Your answer is saved." in text_of(waiting)
+    follow = page(waiting).find(id="follow")
+    assert follow["data-screen"] == state(phone, session)["screen"]
+    assert follow["data-state"] == f"/s/{session['code']}/state.json"
+    assert page(waiting).find("script", src="/static/follow.js") is not None
+    act(as_facilitator, session, "next")
+    assert state(phone, session)["screen"] != follow["data-screen"]
+    assert phone.get(f"/s/{session['code']}/live").headers["Location"].endswith("/q/2")
+
+
+def test_the_answer_page_of_a_live_question_carries_the_follow_key(app, db, as_facilitator, session):
+    """The question page knows which screen it is, so it moves on when the room does."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "next")
+    phone = resident(app, db, session)
+    follow = page(phone.get(f"/s/{session['code']}/q/1")).find(id="follow")
+    assert follow["data-screen"] == state(phone, session)["screen"]
+
+
+def test_pausing_tells_phones_and_closes_answering(app, db, as_facilitator, session):
+    """A pause closes answering and the waiting page says the session is paused."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "next")
+    act(as_facilitator, session, "pause")
+    phone = resident(app, db, session)
+    assert state(phone, session)["paused"] is True and state(phone, session)["open"] is False
+    waiting = phone.get(f"/s/{session['code']}/live")
+    assert "The session is paused." in text_of(waiting)
+    act(as_facilitator, session, "resume")
+    act(as_facilitator, session, "open_answering")
+    assert state(phone, session)["open"] is True
+
+
+def test_two_consoles_see_the_same_state(app, db, as_facilitator, make_user, session):
+    """A note-taker's console shows the question the facilitator just opened."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "next")
+    act(as_facilitator, session, "next")
+    other = app.test_client()
+    sign_in(other, make_user("planner", "notes@example.org"))
+    soup = page(other.get(f"/staff/sessions/{session['id']}/live"))
+    assert soup.find("li", attrs={"aria-current": "step"}).get_text(" ", strip=True).startswith("How do you travel? [en]")
+    assert soup.find("button", attrs={"value": "next"}) is None  # a note-taker gets no controls
+
+
+def answer_all(app, db, session, texts, quote_ok=True):
+    """Have residents answer the current (open) question directly; return their participants."""
+    people = []
+    for i, text in enumerate(texts):
+        person = make_participant(db, session, quote_ok=quote_ok)
+        queries.save_response(db, session_id=session["id"], participant_id=person.id,
+                              prompt_id=queries.session_by_id(db, session["id"])["current_prompt_id"],
+                              nonce=f"n{i}-{person.id}xxxxxx", language="en", text=text)
+        people.append(person)
+    return people
+
+
+def wall(client, session):
+    """Return the answers on the projector's wall."""
+    soup = page(client.get(f"/staff/sessions/{session['id']}/projector/panel"))
+    return [li.get_text(strip=True) for li in soup.select(".wall li")]
+
+
+def test_moderation_hides_and_restores_and_is_logged(app, db, as_facilitator, session):
+    """Hiding needs a reason; hide and restore are logged with who, when and why."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "next")
+    answer_all(app, db, session, ["Rides", "Food"])
+    rid = db.execute("SELECT id FROM responses WHERE text = 'Food'").fetchone()[0]
+    url = f"/staff/sessions/{session['id']}/live/moderate"
+    get_url = f"/staff/sessions/{session['id']}/live"
+    submit(as_facilitator, url, {"action": "hide", "response_id": rid, "reason": ""}, get_url=get_url, form_index=0)
+    assert db.execute("SELECT hidden_at FROM responses WHERE id = ?", (rid,)).fetchone()[0] is None
+    submit(as_facilitator, url, {"action": "hide", "response_id": rid, "reason": "Names a nurse"}, get_url=get_url, form_index=0)
+    assert wall(as_facilitator, session) == ["Rides"]
+    submit(as_facilitator, url, {"action": "restore", "response_id": rid}, get_url=get_url, form_index=0)
+    assert sorted(wall(as_facilitator, session)) == ["Food", "Rides"]
+    log = [dict(r) for r in db.execute("SELECT m.action, m.reason, u.email FROM moderation_log m JOIN users u ON u.id = m.user_id ORDER BY m.id")]
+    assert log == [{"action": "hide", "reason": "Names a nurse", "email": "facilitator@example.org"},
+                   {"action": "restore", "reason": "", "email": "facilitator@example.org"}]
+    audit = [r[0] for r in db.execute("SELECT action FROM audit_log WHERE action LIKE 'answer_%' ORDER BY id")]
+    assert audit == ["answer_hide", "answer_restore"]
+
+
+def test_the_projector_never_shows_hidden_answers_or_people_who_withdrew(app, db, as_facilitator, session):
+    """Hidden answers, withdrawn participants and people who did not allow quoting stay off the wall."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "next")
+    people = answer_all(app, db, session, ["Kept", "Hidden one", "Withdrawn one"])
+    answer_all(app, db, session, ["Not quotable"], quote_ok=False)
+    hidden = db.execute("SELECT id FROM responses WHERE text = 'Hidden one'").fetchone()[0]
+    live_queries.hide_response(db, session["id"], hidden, user_id=1, reason="test")
+    queries.withdraw(db, people[2].receipt)
+    assert wall(as_facilitator, session) == ["Kept"]
+    full = text_of(as_facilitator.get(f"/staff/sessions/{session['id']}/projector"))
+    assert "Hidden one" not in full and "Withdrawn one" not in full and "Not quotable" not in full
+    visible = [r["text"] for r in live_queries.visible_responses(db, session["id"])]
+    assert visible == ["Kept", "Not quotable"]
+
+
+def test_the_projector_shows_the_join_screen_in_every_language_before_the_start(as_facilitator, session):
+    """Before the first question: a QR code, the join code and instructions in each language."""
+    act(as_facilitator, session, "start")
+    soup = page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector"))
+    assert soup.select_one(".join .code").get_text(strip=True) == session["code"]
+    assert soup.select_one(".qr svg") is not None
+    assert [div["lang"] for div in soup.select(".join .blocks > div")] == ["en", "es"]
+    assert soup.find("script", src="/static/projector.js") is not None
+    assert soup.find(style=True) is None
+
+
+def test_the_projector_shows_a_question_in_every_language_with_a_bar_chart(app, db, as_facilitator, session):
+    """A choice question shows its wording in each language and a bar per option with counts."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "show", number="2")
+    prompt = queries.prompts_for_session(db, session["id"])[1]
+    car, bus, _walk = [o["id"] for o in prompt["options"]]
+    for i, choice in enumerate([car, car, bus]):
+        person = make_participant(db, session)
+        queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=prompt["id"],
+                              nonce=f"bars-{i}-xxxxxxxx", language="en", choices=[choice])
+    soup = page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector/panel"))
+    assert [h.get_text(strip=True) for h in soup.select(".question h1")] == ["How do you travel? [en]", "How do you travel? [es]"]
+    assert [li.select_one(".count").get_text(strip=True) for li in soup.select(".bars li")] == ["2 (67%)", "1 (33%)", "0 (0%)"]
+    assert [li.select_one("rect")["width"] for li in soup.select(".bars li")] == ["67", "33", "0.5"]
+
+
+def test_an_equity_pause_shows_a_reflection_and_keeps_notes(app, db, as_facilitator, make_user, session):
+    """The equity pause puts a reflection on the projector in every language; a note-taker's notes are kept."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "equity_on")
+    soup = page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector/panel"))
+    assert [p["lang"] for p in soup.select(".pause .big")] == ["en", "es"]
+    notetaker = app.test_client()
+    sign_in(notetaker, make_user("planner", "notes@example.org"))
+    submit(notetaker, f"/staff/sessions/{session['id']}/live/notes",
+           {"topic": "absent", "body": "No fathers in the room"}, get_url=f"/staff/sessions/{session['id']}/live")
+    notes = [(n["topic"], n["body"], n["email"]) for n in live_queries.equity_notes(db, session["id"])]
+    assert notes == [("absent", "No fathers in the room", "notes@example.org")]
+
+
+def test_live_counts_break_down_by_language_and_source(db, session):
+    """Counts of people and answers split by language and by source."""
+    queries.set_status(db, session["id"], "open")
+    prompt_id = queries.prompts_for_session(db, session["id"])[0]["id"]
+    live_queries.show_prompt(db, session["id"], prompt_id)
+    make_participant(db, session, language="es")
+    live_queries.enter_answer(db, session["id"], prompt_id=prompt_id, language="es", source="paper", user_id=None,
+                              nonce="paper-one-xxxx", text="Comida")
+    counts = live_queries.live_counts(db, session["id"], prompt_id)
+    assert (counts["consented"], counts["answered"]) == (2, 1)
+    assert counts["people_by_source"] == {"paper": 1, "phone": 1}
+    assert counts["answers_by_language"] == {"es": 1}
+
+
+def test_draft_themes_reach_the_projector_only_after_approval(app, db, as_facilitator, session):
+    """Drafted themes wait for a facilitator's approval, and the projector shows labels and sizes, never quotes."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "next")
+    texts = ["bus rides to the clinic", "no bus on sunday", "the bus is late", "rides to appointments",
+             "food at the clinic", "healthy food costs", "food for my kids", "fresh food nearby", "doula support"]
+    answer_all(app, db, session, texts)
+    themes_url = f"/staff/sessions/{session['id']}/live/themes"
+    console_url = f"/staff/sessions/{session['id']}/live"
+    submit(as_facilitator, themes_url, {"action": "draft"}, get_url=console_url, form_index=0)
+    draft = live_queries.latest_live_themes(db, queries.session_by_id(db, session["id"])["current_prompt_id"])
+    assert draft is not None and draft["approved_at"] is None and draft["answer_count"] == 9
+    assert all(set(t) == {"label", "size"} for t in draft["themes"])
+    panel = page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector/panel"))
+    assert panel.select(".themes li") == [] and len(panel.select(".wall li")) == 9
+    submit(as_facilitator, themes_url, {"action": "approve", "draft_id": draft["id"]}, get_url=console_url, form_index=0)
+    panel = page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector/panel"))
+    assert len(panel.select(".themes li")) == len(draft["themes"]) and panel.select(".wall li") == []
+
+
+def test_console_and_projector_work_without_inline_script_or_style(as_facilitator, session):
+    """The console has a refresh link and no inline scripts or style attributes."""
+    act(as_facilitator, session, "start")
+    soup = page(as_facilitator.get(f"/staff/sessions/{session['id']}/live"))
+    assert soup.find("a", string="Refresh")["href"] == f"/staff/sessions/{session['id']}/live"
+    assert [s for s in soup.find_all("script") if not s.get("src")] == []
+    assert soup.find(style=True) is None
