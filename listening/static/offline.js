@@ -33,10 +33,15 @@
     if (message) { status.textContent = message; status.hidden = false; }
   }
 
+  // Not form.action: the answer form has a button named "action", which shadows that property.
+  function target(form) {
+    return new URL(form.getAttribute("action") || window.location.href, window.location.href).href;
+  }
+
   function isAnswerForm(form) {
     if (!form || (form.getAttribute("method") || "").toLowerCase() !== "post") { return false; }
     if (!form.querySelector("input[name=nonce]")) { return false; }
-    return /\/s\/[^\/]+\/q\/\d+$/.test(new URL(form.action, window.location.href).pathname);
+    return /\/s\/[^\/]+\/q\/\d+$/.test(new URL(target(form)).pathname);
   }
 
   function encode(form, submitter) {
@@ -58,7 +63,7 @@
   function keep(form, body) {
     var box = load();
     var nonce = form.querySelector("input[name=nonce]").value;
-    box[nonce] = { url: form.action, body: body, page: window.location.pathname, at: Date.now() };
+    box[nonce] = { url: target(form), body: body, page: window.location.pathname, at: Date.now() };
     if (store(box)) { say("saved"); } else { say("failed"); }
   }
 
@@ -101,7 +106,7 @@
     var submitter = event.submitter || null;
     var body = encode(form, submitter);
     if (!navigator.onLine) { keep(form, body); return; }
-    send({ url: form.action, body: body }).then(function (response) {
+    send({ url: target(form), body: body }).then(function (response) {
       if (response.redirected) { window.location.assign(response.url); return; }
       // A page with errors: post the same form natively so the server's page shows (no change twice).
       form.setAttribute("data-native", "1");

@@ -1,0 +1,130 @@
+"""In Chromium: an answer given with the network cut is kept on the phone and sent once when it returns."""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+
+import pytest
+
+from tests.browser.harness import CHROMIUM, INSTALL_HINT, launch
+from tests.factories import make_session
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"), reason=INSTALL_HINT)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A live Chorus (production-like: limits on) with one open self-paced session, in a thread."""
+    from werkzeug.serving import make_server
+
+    from listening.app import create_app
+    from listening.db import connect
+    from listening.migrations import migrate
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"CI must run the browser tests. {INSTALL_HINT}")
+    directory = tmp_path_factory.mktemp("offline")
+    app = create_app({"DATABASE": directory / "offline.db", "SECRET_KEY": secrets.token_hex(32)})
+    db = connect(app.config["DATABASE"])
+    migrate(db)
+    session = make_session(db, languages=("en",))
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield {"url": f"http://127.0.0.1:{http.server_port}", "code": session["code"], "db": db}
+    http.shutdown()
+    http.server_close()
+    db.conn.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def phone(browser, server):
+    """A phone-sized page that has agreed to take part and is on question 1."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, base_url=server["url"])
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto(f"/s/{server['code']}/consent")
+    page.check("input[name=take_part]")
+    page.click("button[value=agree]")
+    page.wait_for_url(f"**/s/{server['code']}/q/1")
+    yield context, page
+    context.close()
+
+
+def answers_saying(db, text: str) -> int:
+    """Count stored answers with exactly this text."""
+    return db.execute("SELECT count(*) FROM responses WHERE text = ?", (text,)).fetchone()[0]
+
+
+def outbox(page) -> dict:
+    """Return what the phone is keeping to send."""
+    return page.evaluate("() => JSON.parse(localStorage.getItem('chorus-outbox') || '{}')")
+
+
+def test_an_answer_given_offline_is_kept_then_sent_once_when_back_online(phone, server):
+    """Offline: the answer stays on the phone with a notice; online again: it is sent once and the phone moves on."""
+    context, page = phone
+    text = f"offline answer {secrets.token_hex(4)} <b>&</b>"
+    context.set_offline(True)
+    page.fill("textarea[name=answer]", text)
+    page.click("button[value=next]")
+    page.click("button[value=next]")  # a second tap while offline replaces, never duplicates
+    notice = page.locator("#offline-status")
+    notice.wait_for(state="visible")
+    assert "saved on this phone" in notice.inner_text()
+    kept = outbox(page)
+    assert len(kept) == 1 and text.replace("&", "%26").split()[0] in next(iter(kept.values()))["body"]
+    assert answers_saying(server["db"], text) == 0
+    assert page.url.endswith("/q/1")
+
+    context.set_offline(False)
+    page.wait_for_url("**/q/2")
+    assert answers_saying(server["db"], text) == 1
+    assert outbox(page) == {}
+
+    # The same form sent again (a retry after a lost reply) is recognised by its nonce.
+    page.evaluate("(kept) => localStorage.setItem('chorus-outbox', JSON.stringify(kept))", kept)
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    page.wait_for_function("() => localStorage.getItem('chorus-outbox') === null")
+    assert answers_saying(server["db"], text) == 1
+    assert page.url.endswith("/q/2")
+
+
+def test_a_request_that_fails_on_the_way_is_kept_and_resent(phone, server):
+    """When the phone thinks it is online but the request fails, the answer is kept and sent on the next try."""
+    context, page = phone
+    text = f"flaky network {secrets.token_hex(4)}"
+    page.route("**/q/1", lambda route: route.abort() if route.request.method == "POST" else route.continue_())
+    page.fill("textarea[name=answer]", text)
+    page.click("button[value=next]")
+    page.locator("#offline-status").wait_for(state="visible")
+    assert len(outbox(page)) == 1 and answers_saying(server["db"], text) == 0
+    page.unroute("**/q/1")
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    page.wait_for_url("**/q/2")
+    assert answers_saying(server["db"], text) == 1
+
+
+def test_online_answers_go_straight_through(phone, server):
+    """With the network up, answering works as before: one answer, next question."""
+    _context, page = phone
+    text = f"online {secrets.token_hex(4)}"
+    page.fill("textarea[name=answer]", text)
+    page.click("button[value=next]")
+    page.wait_for_url("**/q/2")
+    assert answers_saying(server["db"], text) == 1
+    assert page.locator("#offline-status").is_hidden()
