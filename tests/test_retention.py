@@ -1,0 +1,114 @@
+"""Retention: raw answer text and contact details go N days after a session closes, unless on legal hold."""
+from datetime import datetime, timedelta, timezone
+
+from listening import queries
+from listening.cli import cli
+from listening.retention import purge_expired, set_retention
+from tests.conftest import page, submit
+from tests.factories import count, make_participant, make_session
+
+
+def closed_session_with_answers(db, *, days_ago: int, **overrides):
+    """A session closed `days_ago` days ago, with one resident's open and choice answers and contact details."""
+    session = make_session(db, **overrides)
+    person = make_participant(db, session, contact={"name": "Ana", "phone": "555", "email": "a@example.org"})
+    prompts = queries.prompts_for_session(db, session["id"])
+    queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=prompts[0]["id"],
+                          nonce=f"n-{session['id']}-1", language="en", text="my neighbour's diagnosis")
+    queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=prompts[1]["id"],
+                          nonce=f"n-{session['id']}-2", language="en", choices=[prompts[1]["options"][0]["id"]])
+    queries.set_status(db, session["id"], "closed")
+    closed = (datetime.now(timezone.utc) - timedelta(days=days_ago)).isoformat()
+    db.execute("UPDATE sessions SET closed_at = ? WHERE id = ?", (closed, session["id"]))
+    db.conn.commit()
+    return session
+
+
+def test_text_and_contacts_are_purged_after_the_retention_period(db):
+    """After N days the words and contact details go; choices, counts and consent stay; the log says how much."""
+    session = closed_session_with_answers(db, days_ago=31)
+    purged = purge_expired(db, default_days=30)
+    assert [(p.session_id, p.answers, p.contacts) for p in purged] == [(session["id"], 1, 1)]
+    assert db.execute("SELECT count(*) FROM responses WHERE text IS NOT NULL").fetchone()[0] == 0
+    assert count(db, "responses") == 2 and count(db, "contacts") == 0 and count(db, "consents") == 1
+    assert db.execute("SELECT choices FROM responses WHERE choices IS NOT NULL").fetchone()[0] is not None
+    log = queries.deletion_log(db, session["id"])
+    assert [(e["kind"], e["detail"]) for e in log] == [("retention_purge", "answer_texts=1 contact_details=1")]
+    assert "diagnosis" not in repr(log) and "Ana" not in repr(log)
+    assert purge_expired(db, default_days=30) == []  # nothing left: nothing logged twice
+
+
+def test_sessions_within_their_period_are_kept(db):
+    """A session closed recently, or still open, keeps its text."""
+    closed_session_with_answers(db, days_ago=5)
+    make_session(db)
+    assert purge_expired(db, default_days=30) == []
+    assert db.execute("SELECT count(*) FROM responses WHERE text IS NOT NULL").fetchone()[0] == 1
+
+
+def test_a_session_can_set_its_own_period(db):
+    """A per-session retention overrides the default."""
+    session = closed_session_with_answers(db, days_ago=5)
+    set_retention(db, session["id"], days=3, legal_hold=False)
+    assert [p.session_id for p in purge_expired(db, default_days=365)] == [session["id"]]
+
+
+def test_legal_hold_stops_purging(db):
+    """A session on legal hold is never purged, however old."""
+    session = closed_session_with_answers(db, days_ago=400)
+    set_retention(db, session["id"], days=None, legal_hold=True)
+    assert purge_expired(db, default_days=30) == []
+    assert count(db, "contacts") == 1
+
+
+def test_theme_assignments_survive_the_purge(db):
+    """De-identified theme assignments that point at answers are kept."""
+    session = closed_session_with_answers(db, days_ago=40)
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "theme_assignments" in tables
+    before = count(db, "theme_assignments")
+    purge_expired(db, default_days=30)
+    assert count(db, "theme_assignments") == before
+    assert count(db, "responses") == 2
+
+
+def test_purge_command(runner, db):
+    """`chorus purge` reports what it purged; --dry-run only lists."""
+    session = closed_session_with_answers(db, days_ago=200)
+    dry = runner.invoke(cli, ["purge", "--dry-run"])
+    assert dry.exit_code == 0 and f"due: {session['code']}" in dry.output
+    assert count(db, "contacts") == 1
+    done = runner.invoke(cli, ["purge"])
+    assert done.exit_code == 0 and f"Purged session {session['code']}: 1 answer texts" in done.output
+    assert count(db, "contacts") == 0
+
+
+def test_a_facilitator_sets_retention_and_legal_hold_and_it_is_audited(as_facilitator, db):
+    """The session overview's form saves the period and the hold, and the audit log records the change."""
+    session = make_session(db)
+    url = f"/staff/sessions/{session['id']}"
+    response = submit(as_facilitator, f"{url}/retention", {"retention_days": "90", "legal_hold": "y"}, get_url=url,
+                      form_index=1)
+    assert response.status_code == 303
+    found = queries.session_by_id(db, session["id"])
+    assert (found["retention_days"], found["legal_hold"]) == (90, 1)
+    assert db.execute("SELECT detail FROM audit_log WHERE action = 'retention_changed'").fetchone()[0] == "days=90 legal_hold=1"
+    bad = submit(as_facilitator, f"{url}/retention", {"retention_days": "-4"}, get_url=url, form_index=1)
+    assert bad.status_code == 303 and queries.session_by_id(db, session["id"])["retention_days"] == 90
+
+
+def test_a_planner_cannot_change_retention(as_planner, db):
+    """Planners read; they cannot lift a legal hold."""
+    session = make_session(db)
+    set_retention(db, session["id"], days=None, legal_hold=True)
+    response = as_planner.post(f"/staff/sessions/{session['id']}/retention", data={"legal_hold": ""})
+    assert response.status_code == 403
+    assert queries.session_by_id(db, session["id"])["legal_hold"] == 1
+
+
+def test_admins_see_the_deletion_log_without_content(as_admin, db):
+    """The deletion log page lists kinds and counts, never the deleted words."""
+    closed_session_with_answers(db, days_ago=400)
+    purge_expired(db, default_days=30)
+    text = page(as_admin.get("/staff/deletions")).get_text(" ")
+    assert "retention_purge" in text and "answer_texts=1" in text and "diagnosis" not in text
