@@ -81,8 +81,10 @@ def check(path: str | Path) -> Check:
 
 def backup(source: str | Path, destination: str | Path, *, pages: int = 256) -> Check:
     """Copy the live database at `source` to `destination` consistently, then check the copy."""
+    wants_folder = str(destination).endswith(("/", "\\"))
     source, destination = Path(source), Path(destination)
-    if destination.is_dir():
+    if destination.is_dir() or wants_folder:
+        destination.mkdir(parents=True, exist_ok=True)
         destination = destination / default_name()
     if destination.exists():
         raise BackupError(f"{destination} already exists; choose a new name")
