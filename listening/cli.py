@@ -212,6 +212,33 @@ def purge_command(dry_run: bool) -> None:
         click.echo("Nothing to purge.")
 
 
+@cli.command("export")
+@click.argument("session_code")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json", "html", "docx", "md", "codebook"]),
+              required=True, help="html, docx, md: the synthesis report; csv, xlsx, json: answers (internal); "
+                                  "codebook: themes as CSV.")
+@click.option("--language", default=None, help="One of the session's languages (default: its main language).")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), required=True, help="File to write.")
+@with_appcontext
+def export_command(session_code: str, fmt: str, language: str | None, output: str) -> None:
+    """Write a session's synthesis report or data export to a file, and log the export."""
+    from .queries import session_by_code
+    from .synthesis import export
+
+    db = open_db()
+    migrate(db)
+    found = session_by_code(db, session_code)
+    if found is None:
+        raise click.ClickException(f"There is no session with the code {session_code}.")
+    language = language or found["default_language"]
+    if language not in found["languages"]:
+        raise click.ClickException(f"{language} is not one of this session's languages ({', '.join(found['languages'])}).")
+    with open(output, "wb") as file:
+        name = export(db, found["id"], file, fmt=fmt, language=language)
+    kind = "report" if fmt in ("html", "docx", "md") else "export (internal: not for publication)"
+    click.echo(f"Wrote {fmt} {kind} of {found['code']} to {output} (suggested name {name}).")
+
+
 def _register_analysis() -> None:
     """Add `chorus themes` from the analysis engine, which needs no app."""
     try:

@@ -142,4 +142,7 @@ def ensure_demo(db: sqlite_utils.Database, *, password: str) -> Demo:
         )
     snapshot_consent(db, session["id"])
     set_status(db, session["id"], "open")
+    from .demo_answers import seed_demo_answers  # made-up residents, so planners have something to review
+
+    seed_demo_answers(db, session["id"], staff_id=user_id)
     return Demo(DEMO_EMAIL, session["code"])

@@ -30,6 +30,7 @@ from .db import one, rows, transaction
 from .queries import localized, now, prompts_for_session, session_by_id, texts_for_session
 
 MATCH_THRESHOLD = 0.3
+MAX_THEMES = 12
 DEFAULT_THRESHOLD = 10
 SEED = 0
 PUBLIC_FIELDS = ("label", "we_did", "summary")
@@ -245,7 +246,9 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     scope = scope_prompt_ids(db, session_id)
     answers = open_answers(db, session_id, scope)
     names = settings(db, session_id)["name_list"]
-    result = find_themes(engine_answers(db, session_id, answers), seed=seed, names=names)
+    # A planner reads a dozen themes, not twenty: about one theme per eight answers, at most twelve.
+    k_max = min(MAX_THEMES, max(2, len(answers) // 8))
+    result = find_themes(engine_answers(db, session_id, answers), seed=seed, names=names, k_max=k_max)
     stamp = now()
     with transaction(db):
         run_id = db.execute(

@@ -1,0 +1,139 @@
+"""Planners review draft themes: run, rename, merge, split, move, off-topic, review, insights, history."""
+from __future__ import annotations
+
+from listening import synthesis
+from tests.conftest import page, sign_in, submit
+
+
+def themes_of(db, session_id):
+    """Return the session's active themes keyed by label."""
+    return {t["label"]: t for t in synthesis.active_themes(db, session_id) if t["kind"] == "theme"}
+
+
+def members(db, session_id, theme_id):
+    """Return the answer ids in a theme."""
+    return synthesis.current_members(db, session_id).get(theme_id, set())
+
+
+def test_running_the_engine_from_the_page_shows_draft_themes(client, heard, db):
+    """A planner runs the engine; every theme shows a size, quotes and a visible draft mark."""
+    sign_in(client, "lead@example.org", "a long password")
+    url = f"/staff/review/{heard.session['id']}"
+    response = submit(client, f"{url}/run", get_url=url, form_index=1)
+    assert response.status_code == 303
+    shown = page(client.get(url))
+    cards = shown.select("article.theme-card")
+    assert len(cards) >= 2
+    assert all(card.select_one(".badge.draft") for card in cards)
+    quotes = [q.get_text(strip=True) for q in shown.select("article.theme-card blockquote")]
+    assert quotes and all(q in heard.quotable for q in quotes)
+    answers = page(client.get(f"{url}?theme={themes_of(db, heard.session['id']).popitem()[1]['id']}")).select(".open-answers li")
+    assert answers
+
+
+def test_hidden_and_withdrawn_answers_are_never_themed(themed, db):
+    """Neither a hidden answer nor a withdrawn resident's answer is part of the synthesis."""
+    stored = synthesis.load(db, themed.session["id"])
+    texts = {a["text"] for a in stored.answers}
+    assert themed.hidden not in texts and themed.withdrawn not in texts
+    assert len(stored.assignments) == len(themed.quotable) + len(themed.unquotable)
+
+
+def test_renamed_reviewed_and_moved_survive_a_rerun(themed, db):
+    """Re-running keeps a person's label, reviewed mark and moved answers where they put them."""
+    sid, uid = themed.session["id"], themed.planner_id
+    first, second = list(themes_of(db, sid).values())[:2]
+    synthesis.rename_theme(db, sid, first["id"], "Getting there", user_id=uid)
+    synthesis.set_reviewed(db, sid, first["id"], True, user_id=uid)
+    moved = sorted(members(db, sid, second["id"]))[0]
+    synthesis.move_answer(db, sid, moved, first["id"], user_id=uid)
+    kept = members(db, sid, first["id"])
+    synthesis.run_themes(db, sid, user_id=uid)
+    after = themes_of(db, sid)
+    assert "Getting there" in after and after["Getting there"]["id"] == first["id"]
+    assert after["Getting there"]["reviewed"]
+    assert kept <= members(db, sid, first["id"])
+    assert moved in members(db, sid, first["id"])
+
+
+def test_merge_split_recluster_and_off_topic(themed, db):
+    """Merging joins two themes; a split by choosing answers or by re-clustering makes new ones; off-topic leaves themes."""
+    sid, uid = themed.session["id"], themed.planner_id
+    themes = list(themes_of(db, sid).values())
+    a, b = themes[0], themes[1]
+    together = members(db, sid, a["id"]) | members(db, sid, b["id"])
+    synthesis.merge_themes(db, sid, a["id"], b["id"], user_id=uid)
+    assert members(db, sid, a["id"]) == together
+    assert synthesis.theme_in_session(db, sid, b["id"]) is None
+    chosen = sorted(together)[:2]
+    new_id = synthesis.new_theme(db, sid, "Chosen by hand", user_id=uid, response_ids=chosen)
+    assert members(db, sid, new_id) == set(chosen)
+    created = synthesis.split_by_reclustering(db, sid, a["id"], user_id=uid)
+    assert len(created) >= 2 and synthesis.theme_in_session(db, sid, a["id"]) is None
+    assert set().union(*(members(db, sid, t) for t in created)) == together - set(chosen)
+    synthesis.move_answer(db, sid, chosen[0], None, user_id=uid, off_topic=True)
+    assert db.execute("SELECT status FROM theme_assignments WHERE response_id = ?", (chosen[0],)).fetchone()[0] == "off_topic"
+    synthesis.run_themes(db, sid, user_id=uid)
+    assert db.execute("SELECT status FROM theme_assignments WHERE response_id = ?", (chosen[0],)).fetchone()[0] == "off_topic"
+
+
+def test_every_edit_is_recorded_and_shown(client, themed, db):
+    """Each decision made through the page is in the history with who made it."""
+    sid = themed.session["id"]
+    theme = list(themes_of(db, sid).values())[0]
+    sign_in(client, "lead@example.org", "a long password")
+    url = f"/staff/review/{sid}?theme={theme['id']}"
+    assert submit(client, f"/staff/review/{sid}/edit", {"action": "rename", "theme_id": theme["id"], "label": "Buses",
+                                                         "definition": "Getting to care by bus"}, get_url=url, form_index=1).status_code == 303
+    assert submit(client, f"/staff/review/{sid}/edit", {"action": "review", "theme_id": theme["id"]},
+                  get_url=url, form_index=1).status_code == 303
+    assert submit(client, f"/staff/review/{sid}/edit", {"action": "hmw", "theme_id": theme["id"],
+                                                         "body": "How might we get families to care without a car?"},
+                  get_url=url, form_index=1).status_code == 303
+    rows = page(client.get(f"/staff/review/{sid}/history")).select("table.data")[0].select("tbody tr")
+    actions = [(r.select("td")[1].get_text(strip=True), r.select("td")[2].get_text(strip=True)) for r in rows]
+    assert ("lead@example.org", "rename") in actions and ("lead@example.org", "review") in actions
+    assert ("lead@example.org", "hmw_added") in actions
+    shown = page(client.get(url))
+    assert shown.select_one("#theme-heading .badge.reviewed")
+
+
+def test_a_bad_edit_is_refused_clearly_and_changes_nothing(client, themed, db):
+    """An empty label or an unknown theme gets a 400 with a message, and nothing changes."""
+    sid = themed.session["id"]
+    theme = list(themes_of(db, sid).values())[0]
+    sign_in(client, "lead@example.org", "a long password")
+    url = f"/staff/review/{sid}?theme={theme['id']}"
+    before = db.execute("SELECT count(*) FROM theme_edits").fetchone()[0]
+    empty = submit(client, f"/staff/review/{sid}/edit", {"action": "rename", "theme_id": theme["id"], "label": " "},
+                   get_url=url, form_index=1)
+    unknown = submit(client, f"/staff/review/{sid}/edit", {"action": "review", "theme_id": "999999"},
+                     get_url=url, form_index=1)
+    assert empty.status_code == 400 and unknown.status_code == 400
+    assert page(empty).select_one(".alert").get_text(strip=True)
+    assert synthesis.theme_in_session(db, sid, theme["id"])["label"] == theme["label"]
+    assert db.execute("SELECT count(*) FROM theme_edits").fetchone()[0] == before
+
+
+def test_reference_population_and_priority_groups(client, themed, db):
+    """A planner enters reference shares and priority groups; the page compares and ranks with small cells hidden."""
+    sid = themed.session["id"]
+    about = themed.prompts[4]
+    young, older = about["options"][0], about["options"][1]
+    sign_in(client, "lead@example.org", "a long password")
+    url = f"/staff/review/{sid}/heard"
+    saved = submit(client, url, {"what": "reference", "prompt_id": about["id"], f"share-{young['id']}": "40",
+                                 f"share-{older['id']}": "60", "source": "County, ACS 2023"}, form_index=1)
+    assert saved.status_code == 303
+    submit(client, url, {"what": "priority", "option_ids": [str(older["id"])]}, form_index=-2)
+    shown = page(client.get(url))
+    captions = [c.get_text(strip=True) for c in shown.select("table.data caption")]
+    assert any("compared with the reference population" in c for c in captions)
+    comparison = next(t for t in shown.select("table.data") if "reference population" in t.caption.get_text())
+    rows = {r.th.get_text(strip=True): [td.get_text(strip=True) for td in r.select("td")] for r in comparison.select("tbody tr")}
+    assert rows[f"Under 30 [en]"][2] == "Over-represented"
+    assert rows[f"30 or older [en]"][0] == "<10" and rows[f"30 or older [en]"][2] == "Under-represented"
+    assert any("Priority groups" in c for c in captions)
+    too_much = submit(client, url, {"what": "reference", "prompt_id": about["id"], f"share-{young['id']}": "140"}, form_index=1)
+    assert too_much.status_code == 303
+    assert synthesis.reference_shares(db, sid)[young["id"]]["percent"] == 40
