@@ -1,0 +1,292 @@
+"""Command line: ``chorus themes INPUT.csv ...`` (also ``python -m analysis ...``).
+
+Owns reading a CSV exported from any survey tool, running :func:`analysis.themes.find_themes`,
+writing the input rows back in their order with ``theme_id`` and ``theme_label`` columns, the
+short printed summary, and the optional Markdown or HTML report. Needs no Flask app: the web
+app registers :data:`themes_command` with ``cli.add_command(themes_command, "themes")``.
+
+Usage::
+
+    chorus themes INPUT.csv --text-column C [--language-column L] [--translation-column T]
+        [--segment-column S ...] [--themes K] [--min-themes N] [--max-themes N] [--seed N]
+        [--names-file FILE] [--threshold 10] [--priority-group VALUE ...]
+        --output OUT.csv [--report OUT.md|OUT.html]
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from analysis import equity, messages
+from analysis.themes import Answer, ThemeSet, find_themes
+
+__all__ = ["themes_command", "read_csv", "main"]
+
+THEME_ID_COLUMN = "theme_id"
+THEME_LABEL_COLUMN = "theme_label"
+# Survey exports can hold long free-text cells; the csv module's default limit is 128 KiB.
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """Read a CSV (UTF-8, with or without BOM, delimiter sniffed) into header and rows."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Spreadsheet exports on Windows are often cp1252; try it rather than refuse.
+        try:
+            content = raw.decode("cp1252")
+        except UnicodeDecodeError:
+            raise click.ClickException(f"{path} is not UTF-8 text; save it as CSV UTF-8 and try again") from None
+    if not content.strip():
+        raise click.ClickException(f"{path} is empty: it needs a header row and at least one answer")
+    if "\x00" in content:
+        raise click.ClickException(f"{path} does not look like a CSV file (it contains binary data)")
+    sample = content[:64 * 1024]
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        reader = csv.reader(io.StringIO(content, newline=""), dialect, strict=True)
+        rows = list(reader)
+    except csv.Error as exc:
+        raise click.ClickException(f"{path} is not a well-formed CSV file (line {reader.line_num}): {exc}") from None
+    rows = [r for r in rows if any(cell.strip() for cell in r)] if rows else rows
+    if not rows:
+        raise click.ClickException(f"{path} is empty: it needs a header row and at least one answer")
+    header = [h.strip() for h in rows[0]]
+    if len(set(header)) != len(header):
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        raise click.ClickException(f"{path} has repeated column names: {', '.join(dupes)}")
+    records = []
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) > len(header):
+            raise click.ClickException(
+                f"{path}, row {number}: {len(row)} fields but the header has {len(header)}; "
+                "check quoting of commas and line breaks"
+            )
+        row = row + [""] * (len(header) - len(row))
+        records.append(dict(zip(header, row)))
+    return header, records
+
+
+def _require_columns(header: Sequence[str], wanted: dict[str, str | None]) -> None:
+    """Raise a usage error naming any requested column the CSV does not have."""
+    for option, column in wanted.items():
+        if column is not None and column not in header:
+            available = ", ".join(header)
+            raise click.UsageError(f"{option} '{column}' is not a column of the input; columns are: {available}")
+
+
+def _write_csv(path: Path, header: Sequence[str], rows: Sequence[dict[str, str]], theme_set: ThemeSet) -> None:
+    """Write the input rows in their order with the theme id and label columns added."""
+    out_header = list(header)
+    id_col, label_col = THEME_ID_COLUMN, THEME_LABEL_COLUMN
+    while id_col in out_header or label_col in out_header:  # never overwrite the user's data
+        id_col, label_col = "chorus_" + id_col, "chorus_" + label_col
+    out_header += [id_col, label_col]
+    try:
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(out_header)
+            for index, row in enumerate(rows):
+                theme_id = theme_set.assignment[index]
+                writer.writerow([row.get(h, "") for h in header] + [theme_id, theme_set.label_of(theme_id)])
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _summary(theme_set: ThemeSet, total: int) -> str:
+    """Return the short printed summary: number of themes, sizes and labels."""
+    lines = [f"{theme_set.k_chosen} themes from {total} answers ({len(theme_set.contentless)} without content, {theme_set.other.size} other / unclear)"]
+    for theme in theme_set.themes:
+        note = f"  [{theme.language_note}]" if theme.single_language else ""
+        lines.append(f"  {theme.id:>4}  {theme.size:>6}  {theme.label}{note}")
+    lines.append(f"  {messages.OTHER_ID:>4}  {theme_set.other.size:>6}  {messages.OTHER_LABEL}")
+    return "\n".join(lines)
+
+
+def _report_markdown(theme_set: ThemeSet, total: int, segment_columns: Sequence[str], tables: dict[str, equity.SuppressedTable], over: dict[str, list[equity.Overrepresentation]], priority: dict[str, list[equity.PriorityRank]]) -> str:
+    """Return a readable Markdown summary with representative quotes and equity tables."""
+    out = ["# Draft themes", "", f"{total} answers, {theme_set.k_chosen} draft themes, "
+           f"{theme_set.other.size} other / unclear, {len(theme_set.contentless)} without content.", "",
+           f"*Method.* {theme_set.method}", ""]
+    for theme in (*theme_set.themes, theme_set.other):
+        if theme.size == 0:
+            continue
+        share = theme.size / total if total else 0.0
+        out += [f"## {theme.id}: {theme.label}", "", f"{theme.size} answers ({share:.0%}). {theme.language_note}", ""]
+        if theme.top_terms:
+            out += [f"Key terms: {', '.join(theme.top_terms)}", ""]
+        out += [f"> {q}" + "\n" for q in theme.quote_texts]
+    for column in segment_columns:
+        table = tables[column]
+        out += [f"## Themes by {column}", "", f"Counts below {table.threshold} are hidden, with any count that would reveal them.", ""]
+        out.append("| theme | " + " | ".join(table.segments) + " | total |")
+        out.append("|---" * (len(table.segments) + 2) + "|")
+        for t in table.themes:
+            cells = [_cell_text(table.cell(t, s), table.threshold) for s in table.segments]
+            out.append(f"| {theme_set.label_of(t)} | " + " | ".join(cells) + f" | {table.row_totals[t].display(table.threshold)} |")
+        out.append("| total | " + " | ".join(table.column_totals[s].display(table.threshold) for s in table.segments) + f" | {table.total} |")
+        out.append("")
+        flagged = [o for o in over[column] if o.significant]
+        if flagged:
+            out += ["Over-represented (Fisher's exact test, Benjamini-Hochberg adjusted):", ""]
+            for o in flagged[:10]:
+                out.append(f"- {theme_set.label_of(o.theme)} in {o.segment}: {o.share_in_segment:.0%} vs {o.share_elsewhere:.0%} elsewhere "
+                           f"(risk ratio {o.risk_ratio:.2f}, difference {o.risk_difference * 100:+.1f} points, p = {o.p_adjusted:.3g})")
+            out.append("")
+        if column in priority:
+            out += [f"Themes ranked by the priority groups of {column}:", ""]
+            for r in priority[column]:
+                share = f"{r.priority_share:.0%}" if r.priority_share is not None else messages.SUPPRESSED_TEMPLATE.format(threshold=table.threshold)
+                out.append(f"{r.priority_rank}. {theme_set.label_of(r.theme)}: {share} of priority answers (rank {r.overall_rank} overall)")
+            out.append("")
+    return "\n".join(out)
+
+
+def _cell_text(cell: equity.Cell, threshold: int) -> str:
+    """Return a table cell as count and column share, or the suppression mark."""
+    if cell.suppressed:
+        return cell.display(threshold)
+    return f"{cell.count} ({cell.share:.0%})"
+
+
+def _markdown_to_html(markdown: str) -> str:
+    """Return a minimal, escaped HTML rendering of the report's Markdown subset."""
+    body: list[str] = []
+    in_table = False
+    for line in markdown.splitlines():
+        esc = html.escape(line[2:] if line.startswith("> ") else line)
+        if line.startswith("|"):
+            if line.startswith("|---"):
+                continue
+            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
+            if not in_table:
+                body.append("<table>")
+                in_table = True
+                body.append("<tr>" + "".join(f"<th>{c}</th>" for c in cells) + "</tr>")
+            else:
+                body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+            continue
+        if in_table:
+            body.append("</table>")
+            in_table = False
+        if line.startswith("## "):
+            body.append(f"<h2>{html.escape(line[3:])}</h2>")
+        elif line.startswith("# "):
+            body.append(f"<h1>{html.escape(line[2:])}</h1>")
+        elif line.startswith("> "):
+            body.append(f"<blockquote>{esc}</blockquote>")
+        elif line.startswith("- "):
+            body.append(f"<p>• {html.escape(line[2:])}</p>")
+        elif line.strip():
+            body.append(f"<p>{esc}</p>")
+    if in_table:
+        body.append("</table>")
+    return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Draft themes</title>"
+            "<style>body{font-family:sans-serif;max-width:60rem;margin:auto;line-height:1.5}"
+            "blockquote{border-left:4px solid #888;margin:0.5em 0;padding-left:1em}"
+            "table{border-collapse:collapse}td,th{border:1px solid #aaa;padding:0.2em 0.5em}</style>"
+            "</head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+@click.command("themes")
+@click.argument("input_csv", metavar="INPUT.csv", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--text-column", required=True, help="Column holding the answers.")
+@click.option("--language-column", default=None, help="Column holding each answer's language code (default: all English).")
+@click.option("--translation-column", default=None, help="Column holding a translation to analyse; the original is quoted.")
+@click.option("--segment-column", "segment_columns", multiple=True, help="Column to break themes down by (repeatable).")
+@click.option("--themes", "k", type=click.IntRange(1, 100), default=None, help="Number of themes (default: chosen automatically).")
+@click.option("--min-themes", "k_min", type=click.IntRange(1, 100), default=2, show_default=True, help="Fewest themes when choosing automatically.")
+@click.option("--max-themes", "k_max", type=click.IntRange(1, 100), default=20, show_default=True, help="Most themes when choosing automatically.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed; the same seed and input give the same themes.")
+@click.option("--names-file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None, help="File of names to redact, one per line.")
+@click.option("--threshold", type=click.IntRange(equity.MIN_THRESHOLD, equity.MAX_THRESHOLD), default=equity.DEFAULT_THRESHOLD, show_default=True, help="Hide counts below this in segment tables.")
+@click.option("--priority-group", "priority_groups", multiple=True, help="Segment value whose voice ranks themes first (repeatable).")
+@click.option("--output", "output", required=True, type=click.Path(path_type=Path, dir_okay=False), help="CSV to write: the input rows plus theme_id and theme_label.")
+@click.option("--report", "report", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Readable summary to write, .md or .html.")
+def themes_command(
+    input_csv: Path,
+    text_column: str,
+    language_column: str | None,
+    translation_column: str | None,
+    segment_columns: tuple[str, ...],
+    k: int | None,
+    k_min: int,
+    k_max: int,
+    seed: int,
+    names_file: Path | None,
+    threshold: int,
+    priority_groups: tuple[str, ...],
+    output: Path,
+    report: Path | None,
+) -> None:
+    """Find draft themes in the answers of a CSV file and write them next to each row."""
+    if k_min > k_max:
+        raise click.UsageError(f"--min-themes ({k_min}) must not exceed --max-themes ({k_max})")
+    if report is not None and report.suffix.lower() not in {".md", ".markdown", ".html", ".htm"}:
+        raise click.UsageError("--report must end in .md or .html")
+    if not input_csv.exists():
+        raise click.UsageError(f"input file {input_csv} does not exist")
+    header, rows = read_csv(input_csv)
+    _require_columns(header, {"--text-column": text_column, "--language-column": language_column, "--translation-column": translation_column}
+                     | {f"--segment-column #{i + 1}": c for i, c in enumerate(segment_columns)})
+    if not rows:
+        raise click.ClickException(f"{input_csv} has a header but no answers")
+    names: list[str] = []
+    if names_file is not None:
+        names = [line.strip() for line in names_file.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
+    answers = [
+        Answer(
+            id=index,
+            text=row.get(text_column, ""),
+            language=(row.get(language_column, "") or "en").strip() if language_column else "en",
+            translation=(row.get(translation_column) or None) if translation_column else None,
+            segments={c: row.get(c, "") for c in segment_columns},
+        )
+        for index, row in enumerate(rows)
+    ]
+    try:
+        theme_set = find_themes(answers, k=k, k_min=k_min, k_max=k_max, seed=seed, names=names)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    _write_csv(output, header, rows, theme_set)
+    click.echo(_summary(theme_set, len(rows)))
+    if not theme_set.themes:
+        click.echo("No themes: every answer was empty or without content.", err=True)
+    click.echo(f"Wrote {output}")
+    if report is not None:
+        tables, over, prio = {}, {}, {}
+        for column in segment_columns:
+            seg = {a.id: a.segments.get(column) for a in answers}
+            tables[column] = equity.theme_by_segment(theme_set.assignment, seg, threshold=threshold)
+            over[column] = equity.overrepresented(theme_set.assignment, seg, threshold=threshold)
+            present = [g for g in priority_groups if g in set(seg.values())]
+            if present:
+                prio[column] = equity.rank_by_priority_groups(theme_set.assignment, seg, present, threshold=threshold)
+        text = _report_markdown(theme_set, len(rows), segment_columns, tables, over, prio)
+        if report.suffix.lower() in {".html", ".htm"}:
+            text = _markdown_to_html(text)
+        try:
+            report.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {report}: {exc.strerror or exc}") from None
+        click.echo(f"Wrote {report}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the themes command as a program (``python -m analysis``)."""
+    themes_command.main(args=list(argv) if argv is not None else sys.argv[1:], prog_name="python -m analysis")

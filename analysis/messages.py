@@ -1,0 +1,57 @@
+"""User-facing strings of the analysis engine, in plain English, kept in one place.
+
+The web layer may translate these (for example with ``gettext``/Babel, using the constant as
+the message id); the engine itself never builds user-facing text anywhere else.
+"""
+
+from __future__ import annotations
+
+OTHER_ID = "other"
+OTHER_LABEL = "Other / unclear"
+CONTENTLESS_LABEL = "No content (e.g. \"n/a\", \"idk\", emoji only)"
+SUPPRESSED_TEMPLATE = "<{threshold}"
+SINGLE_LANGUAGE_NOTE = "Only {language} answers in this theme."
+MULTI_LANGUAGE_NOTE = "Answers in {languages}."
+UNTITLED_THEME = "Untitled theme"
+
+PLACEHOLDER_EMAIL = "[email]"
+PLACEHOLDER_PHONE = "[phone]"
+PLACEHOLDER_URL = "[url]"
+PLACEHOLDER_ADDRESS = "[address]"
+PLACEHOLDER_NAME = "[name]"
+
+METHOD_NOTE = (
+    "Draft themes found by machine, to be reviewed by people. Personal details were redacted "
+    "first and answers with no content (such as \"n/a\" or emoji only) were set aside. Each "
+    "answer was represented by its character patterns, its stemmed words and a small offline "
+    "word-embedding model (WordLlama){translation_note}{language_note}; answers were then "
+    "grouped with k-means ({k_note}, seed {seed}). Answers far from every group are listed "
+    "as \"Other / unclear\" rather than forced into a theme. Labels are the words and phrases "
+    "most distinctive of each group; quotes are typical of their theme and chosen to differ "
+    "from each other."
+)
+METHOD_TRANSLATION_NOTE = "; where a translation was given, the translation was analysed and the original quoted"
+METHOD_LANGUAGE_NOTE = "; differences typical of each language as a whole were removed so that themes follow meaning rather than language"
+METHOD_K_AUTO = "{k} themes chosen automatically between {k_min} and {k_max}"
+METHOD_K_FIXED = "{k} themes as requested"
+
+LANGUAGE_NAMES = {
+    "en": "English",
+    "es": "Spanish",
+    "fr": "French",
+    "ar": "Arabic",
+    "vi": "Vietnamese",
+    "sw": "Swahili",
+    "de": "German",
+    "pt": "Portuguese",
+    "it": "Italian",
+    "zh": "Chinese",
+    "so": "Somali",
+    "ru": "Russian",
+    "und": "unknown language",
+}
+
+
+def language_name(code: str) -> str:
+    """Return a plain English name for a language code, or the code itself if unknown."""
+    return LANGUAGE_NAMES.get(code, code)

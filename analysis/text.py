@@ -1,0 +1,352 @@
+"""Text pipeline of the analysis engine: normalization, tokenization, stemming, stop words,
+contentless-answer detection and redaction of personal details.
+
+Public interface (used by the web app and by :mod:`analysis.themes`):
+
+- ``normalize(text) -> str``: Unicode NFKC, control characters removed, whitespace collapsed.
+- ``tokenize(text, language) -> list[str]``: case-folded word tokens; needs no NLTK data.
+  Scripts written without spaces (Chinese, Japanese, Thai...) become character bigrams.
+- ``terms(text, language) -> list[str]``: content terms for analysis: tokens without stop
+  words, stemmed with Snowball (or ISRI for Arabic) where supported; Vietnamese syllables
+  are joined into syllable pairs, since most Vietnamese words are two syllables.
+- ``is_contentless(text, language=None) -> bool``: ``True`` for answers such as "n/a", "idk",
+  "no sé", emoji or punctuation only. "nothing, it was all fine" is a real answer.
+- ``redact(text, *, names=()) -> str``: replaces emails, URLs, phone numbers, street
+  addresses and the given names with ``[email]``, ``[url]``, ``[phone]``, ``[address]``,
+  ``[name]``.
+
+Stop words are deliberately short lists of function words: generic lists (stopwordsiso's
+English has 1,298 words) remove "nothing", "not", "good", "better", "help", which are what
+feedback is made of.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+
+from analysis import messages
+
+__all__ = [
+    "normalize",
+    "tokenize",
+    "terms",
+    "stem",
+    "stop_words",
+    "is_contentless",
+    "redact",
+    "analysis_text",
+    "SNOWBALL_LANGUAGES",
+]
+
+# ISO 639-1 codes that NLTK's Snowball stemmer supports offline.
+SNOWBALL_LANGUAGES: dict[str, str] = {
+    "ar": "arabic",
+    "da": "danish",
+    "nl": "dutch",
+    "en": "english",
+    "fi": "finnish",
+    "fr": "french",
+    "de": "german",
+    "hu": "hungarian",
+    "it": "italian",
+    "no": "norwegian",
+    "nb": "norwegian",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "ru": "russian",
+    "es": "spanish",
+    "sv": "swedish",
+}
+
+_CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\ufeff]")
+_SPACE = re.compile(r"\s+")
+# A word: letters/digits/marks, with inner apostrophes or hyphens ("don't", "follow-up").
+_WORD = re.compile(r"[^\W_](?:[\w\u0300-\u036f]|['’\-](?=[^\W_]))*")
+# Scripts usually written without spaces between words: tokenized as character bigrams.
+_NO_SPACE_SCRIPT = re.compile(
+    r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]"
+)
+_PLACEHOLDER = re.compile(r"\[(?:email|phone|url|address|name)\]")
+
+
+def normalize(text: str) -> str:
+    """Return ``text`` in Unicode NFKC form with control characters removed and spaces collapsed."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, not {type(text).__name__}")
+    text = unicodedata.normalize("NFKC", text)
+    text = _CONTROL.sub(" ", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def _base_language(language: str | None) -> str:
+    """Return the primary subtag of a language tag ("es-MX" -> "es"), lower-cased."""
+    if not language:
+        return "und"
+    return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0] or "und"
+
+
+def tokenize(text: str, language: str | None = "en") -> list[str]:
+    """Split ``text`` into case-folded word tokens without any downloaded NLTK data."""
+    text = normalize(text).casefold()
+    tokens: list[str] = []
+    for match in _WORD.finditer(text):
+        token = match.group(0).replace("’", "'")
+        if _NO_SPACE_SCRIPT.search(token):
+            # Chinese, Japanese, Thai...: words are not separated, character bigrams are a
+            # standard, dictionary-free approximation.
+            chars = [c for c in token if not c.isspace()]
+            if len(chars) == 1:
+                tokens.append(chars[0])
+            tokens.extend(a + b for a, b in zip(chars, chars[1:]))
+        else:
+            tokens.append(token)
+    return tokens
+
+
+# Short stop-word lists of function words only. Negations, quantities and evaluative words
+# ("not", "nothing", "no", "more", "good", "better", "help") are kept on purpose.
+_STOP_EN = """
+a an the and or but if so as of at by for from in into on onto to with without about over
+under than then i me my mine myself we us our ours you your yours he him his she her hers it
+its they them their theirs this that these those there here who whom whose which what when
+where why how am is are was were be been being have has had having do does did doing will
+would shall should can could may might must just also still yet because while until both
+each either neither some such own same other another again further once up down out off
+very really quite much many lot lots bit im i'm ive i've id i'd ill i'll youre you're weve
+we've theyre they're its it's thats that's theres there's isnt wasnt dont doesnt didnt
+s t d ll m re ve etc eg ie oh ok okay yes yeah please thank thanks thankyou
+""".split()
+_STOP_ES = """
+el la los las un una unos unas lo al del de a en con por para sin sobre entre hacia hasta
+desde y e o u pero si que qué como cómo cuando cuándo donde dónde quien quién cual cuál
+cuyo yo me mi mis mío mía tú te ti tu tus usted ustedes él ella ello ellos ellas le les se
+su sus nos nosotros nosotras vosotros os vuestro nuestro nuestra nuestros nuestras este
+esta estos estas ese esa esos esas aquel aquella esto eso aquello es son era eran fue
+fueron ser sido siendo está están estaba estaban estar estoy estamos he ha han había
+habían haber hay hago hace hacer muy mucho mucha muchos muchas bastante pues ya también
+tan así porque mientras otro otra otros otras mismo misma sí vale gracias favor por_favor
+""".split()
+_STOP_FR = """
+le la les un une des du de d l à au aux en dans par pour sur sous avec sans et ou mais si
+que qu qui quoi dont où je j me m moi mon ma mes tu te t toi ton ta tes il elle on nous
+vous ils elles lui leur leurs se s son sa ses ce cet cette ces c est sont était étaient
+être été ai as a avons avez ont avait avoir fait faire très bien aussi donc car alors comme
+oui merci
+""".split()
+# Words stopwordsiso lists that carry meaning in feedback; kept in every language.
+_KEEP = set(
+    """
+not no nothing none never nobody nowhere without more less better best worse worst good
+bad help need needs needed want wanted problem problems time long short wait waiting
+nada nunca nadie ninguno ninguna no más menos mejor peor bien mal ayuda necesita tiempo
+rien jamais personne aucun pas non plus moins mieux pire aide besoin temps
+""".split()
+)
+
+
+@functools.cache
+def stop_words(language: str | None) -> frozenset[str]:
+    """Return the stop words used for ``language``: short hand-made lists, or a filtered generic one."""
+    lang = _base_language(language)
+    if lang == "en":
+        return frozenset(_STOP_EN)
+    if lang == "es":
+        return frozenset(_STOP_ES)
+    if lang == "fr":
+        return frozenset(_STOP_FR)
+    try:
+        import stopwordsiso  # noqa: PLC0415 - only needed for the rarer languages
+
+        words = stopwordsiso.stopwords(lang)
+    except Exception:  # unknown language code: no stop words rather than a failure
+        words = set()
+    # Multi-word entries (Vietnamese "bao giờ") cannot match single tokens; drop them.
+    return frozenset(w for w in words if " " not in w and w not in _KEEP)
+
+
+@functools.cache
+def _stemmer(language: str):  # type: ignore[no-untyped-def]
+    """Return a cached stemming function for a base language code, or ``None``."""
+    if language == "ar":
+        from nltk.stem.isri import ISRIStemmer  # noqa: PLC0415
+
+        return ISRIStemmer().stem
+    name = SNOWBALL_LANGUAGES.get(language)
+    if name is None:
+        return None
+    from nltk.stem.snowball import SnowballStemmer  # noqa: PLC0415
+
+    return SnowballStemmer(name).stem
+
+
+@functools.lru_cache(maxsize=200_000)
+def stem(token: str, language: str | None = "en") -> str:
+    """Return the stem of one token for ``language`` (the token itself where no stemmer exists)."""
+    fn = _stemmer(_base_language(language))
+    if fn is None or not token.isalpha():
+        return token
+    return fn(token)
+
+
+def terms(text: str, language: str | None = "en") -> list[str]:
+    """Return the content terms of ``text``: tokens without stop words or digits, stemmed."""
+    lang = _base_language(language)
+    stops = stop_words(lang)
+    tokens = [t for t in tokenize(_PLACEHOLDER.sub(" ", text), lang) if t not in stops]
+    tokens = [t for t in tokens if not t.isdigit()]
+    if lang == "vi":
+        # Vietnamese is written in syllables; most words are two syllables, so pairs of
+        # neighbouring syllables approximate words without a segmenter.
+        return tokens + [a + "_" + b for a, b in zip(tokens, tokens[1:])]
+    return [stem(t, lang) for t in tokens]
+
+
+def fold_accents(text: str) -> str:
+    """Return ``text`` without combining accents ("está" -> "esta"); other characters kept."""
+    decomposed = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if unicodedata.category(c) != "Mn"))
+
+
+def analysis_text(text: str) -> str:
+    """Return the text the clustering sees: redaction placeholders removed, case-folded."""
+    text = _PLACEHOLDER.sub(" ", text)
+    return _SPACE.sub(" ", text).strip().casefold()
+
+
+# --- contentless answers -----------------------------------------------------------------
+
+# Whole answers (after case-folding and removing punctuation) that say nothing. "nothing" and
+# "none" are NOT here: to "what could be better?" they are a real, common answer.
+_CONTENTLESS_PHRASES = frozenset(
+    """
+n a|na|n a n a|nil|null|idk|i dk|dk|dunno|i dunno|don t know|dont know|i don t know|i dont know
+|do not know|i do not know|no idea|not sure|unsure|no comment|no comments|nc|ns nc|ns|n s
+|not applicable|pass|skip|test|testing|asdf|qwerty|xxx|xx|x|blah|hmm|hm|um|umm|eh|meh
+|no sé|no se|nose|no lo sé|no lo se|ni idea|no sabe|no contesta|ns nc|sin comentarios|sin comentario
+|no aplica|no sabría decir|no sabria decir|je ne sais pas|je sais pas|jsp|sais pas|aucune idée
+|sans avis|sans commentaire|non applicable|không biết|khong biet|không có ý kiến|sijui|sina maoni
+|لا أعرف|لا اعرف|لا أدري|لا ادري|لا يوجد تعليق|weiß nicht|weiss nicht|keine ahnung|k a|ka
+|não sei|nao sei|non so|?
+""".replace("\n", "").split("|")
+)
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+
+
+def _letters_only(text: str) -> str:
+    """Return ``text`` case-folded with punctuation, symbols and emoji turned into single spaces."""
+    text = normalize(text).casefold().replace("’", "'").replace("'", " ")
+    kept = "".join(c if (c.isalnum() or c.isspace() or unicodedata.category(c) == "Mn") else " " for c in text)
+    return _SPACE.sub(" ", kept).strip()
+
+
+def is_contentless(text: str | None, language: str | None = None) -> bool:
+    """Return ``True`` when an answer has no content to theme ("n/a", "idk", emoji, punctuation)."""
+    if text is None:
+        return True
+    text = _PLACEHOLDER.sub(" ", normalize(text))
+    if not _LETTER_OR_DIGIT.search(text):
+        return True  # empty, punctuation, symbols or emoji only
+    plain = _letters_only(text)
+    if not any(c.isalpha() for c in plain):
+        return True  # numbers only: a rating or a typo, not an open answer
+    if plain in _CONTENTLESS_PHRASES:
+        return True
+    # "n/a n/a", "idk idk": a contentless phrase repeated.
+    words = plain.split()
+    if len(set(words)) == 1 and words[0] in _CONTENTLESS_PHRASES:
+        return True
+    # "n/a." or "N.A." collapse to letters once spaces are removed.
+    if plain.replace(" ", "") in {"na", "idk", "nc", "nsnc", "dk"}:
+        return True
+    return False
+
+
+# --- redaction ---------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+_URL = re.compile(
+    r"(?:\b(?:https?|ftp)://|\bwww\.)[^\s<>\"']+"
+    r"|\b(?:[a-z0-9-]+\.)+(?:com|org|net|gov|edu|io|co|info|uk|us|es|fr|de|mx|ca|au|nz|vn|ke|ly|me)"
+    r"(?:/[^\s<>\"']*)?(?![\w@])",
+    re.IGNORECASE,
+)
+# Phone numbers: optional +country code, then 7 to 15 digits in groups separated by spaces,
+# dots, hyphens or brackets. Years, times and prices do not reach 7 digits in groups like this.
+_PHONE = re.compile(
+    r"(?<![\w+])(?:\+|00)?\d{1,4}?[\s.\-]?(?:\(\d{1,5}\)[\s.\-]?)?\d(?:[\s.\-]?\d){5,13}(?!\w)"
+    r"|(?<![\w+])\(\d{2,5}\)[\s.\-]?\d{2,5}(?:[\s.\-]?\d{2,5}){1,3}(?!\w)"
+)
+_STREET_EN = (
+    r"street|st|road|rd|avenue|ave|av|lane|ln|drive|dr|boulevard|blvd|way|court|ct|place|pl|"
+    r"close|crescent|terrace|square|sq|highway|hwy|parkway|pkwy|circle|cir|gardens|grove|row"
+)
+_STREET_ROMANCE = (
+    r"calle|c/|avenida|avda\.?|av\.?|paseo|plaza|pza\.?|carrera|cra\.?|camino|carretera|"
+    r"calzada|callejón|rua|rue|boulevard|bd|allée|chemin|impasse|place|via|viale|piazza|"
+    r"barabara|mtaa"
+)
+_ADDRESS = re.compile(
+    # English: "221B Baker Street", "12 Main St.", "1600 Pennsylvania Avenue NW"
+    rf"\b\d{{1,5}}[a-z]?,?\s+(?:[A-Z\u00c0-\u024f][\w'’.-]*\s+){{1,4}}(?:{_STREET_EN})\b\.?"
+    rf"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b)?"
+    # Romance, Vietnamese, Swahili: "Calle Mayor 5", "C/ Alcalá 23", "15 rue de la Paix",
+    # "Avenida de la Paz, 14", "số 12 đường Lê Lợi"
+    rf"|(?:\b\d{{1,5}}[a-z]?,?\s+)?(?<!\w)(?:{_STREET_ROMANCE})\s+(?:[\w'’.-]+\s+){{0,4}}?[\w'’.-]+,?\s*(?:n[º°o.]\s*)?\d{{1,5}}[a-z]?\b"
+    rf"|\b\d{{1,5}}[a-z]?,?\s+(?:{_STREET_ROMANCE})\s+(?:[\w'’-]+\s+){{0,3}}[A-Z\u00c0-\u024f][\w'’-]*",
+    re.IGNORECASE,
+)
+# Arabic addresses: "شارع" (street) followed by words and a number.
+_ADDRESS_AR = re.compile(r"(?:شارع|طريق)\s+(?:\S+\s+){0,3}?\d{1,5}")
+
+
+_DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}")
+# Vietnamese: "số 12 đường Lê Lợi", "12 phố Huế".
+_ADDRESS_VI = re.compile(r"(?:\bsố\s+)?\b\d{1,5}[a-z]?,?\s+(?:đường|phố)\s+(?:[^\W\d_]+\s+){0,3}[^\W\d_]+", re.IGNORECASE)
+
+
+def _phone_or_date(match: re.Match[str]) -> str:
+    """Return the phone placeholder for a phone-like match, or the match itself if it is a date."""
+    found = match.group(0)
+    return found if _DATE.fullmatch(found.strip()) else messages.PLACEHOLDER_PHONE
+
+
+def _fold(char: str) -> str:
+    """Return one character case-folded and without accents, keeping a one-to-one mapping."""
+    base = unicodedata.normalize("NFD", char)[0]
+    folded = base.casefold()
+    return folded[0] if folded else char
+
+
+def _redact_names(text: str, names: Iterable[str]) -> str:
+    """Replace each listed name (accent- and case-insensitive, whole words) with ``[name]``."""
+    cleaned = sorted({normalize(n) for n in names if n and normalize(n)}, key=len, reverse=True)
+    if not cleaned:
+        return text
+    folded = "".join(_fold(c) for c in text)
+    pattern = re.compile(
+        r"(?<![\w])(?:" + "|".join(re.escape("".join(_fold(c) for c in n)) for n in cleaned) + r")(?![^\W_])"
+    )
+    out: list[str] = []
+    last = 0
+    for m in pattern.finditer(folded):
+        out.append(text[last : m.start()])
+        out.append(messages.PLACEHOLDER_NAME)
+        last = m.end()
+    out.append(text[last:])
+    return "".join(out)
+
+
+def redact(text: str, *, names: Sequence[str] | Iterable[str] = ()) -> str:
+    """Return ``text`` with emails, URLs, phone numbers, street addresses and ``names`` replaced."""
+    text = normalize(text)
+    text = _EMAIL.sub(messages.PLACEHOLDER_EMAIL, text)
+    text = _URL.sub(messages.PLACEHOLDER_URL, text)
+    # Phones before addresses, so that a phone number is not read as a house number.
+    text = _PHONE.sub(_phone_or_date, text)
+    text = _ADDRESS_VI.sub(messages.PLACEHOLDER_ADDRESS, text)
+    text = _ADDRESS.sub(messages.PLACEHOLDER_ADDRESS, text)
+    text = _ADDRESS_AR.sub(messages.PLACEHOLDER_ADDRESS, text)
+    return _redact_names(text, names)

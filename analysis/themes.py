@@ -1,0 +1,638 @@
+"""Draft themes: groups of answers that say similar things, with labels, terms and quotes.
+
+Owns the data types (:class:`Answer`, :class:`Theme`, :class:`ThemeSet`) and the method
+(:func:`find_themes`, :func:`split_theme`). Pure Python on numpy/scipy/scikit-learn, NLTK
+stemmers and the WordLlama model shipped inside its wheel; nothing is downloaded.
+
+Interface::
+
+    Answer(id: str | int, text: str, language: str = "en", translation: str | None = None,
+           segments: Mapping[str, str] = {})
+    find_themes(answers: Iterable[Answer], *, k: int | None = None, k_min: int = 2,
+                k_max: int = 20, seed: int = 0, names: Sequence[str] = ()) -> ThemeSet
+    split_theme(theme_set: ThemeSet, answers: Iterable[Answer], theme_id: str, *, k: int = 2,
+                seed: int | None = None, names: Sequence[str] = ()) -> ThemeSet
+
+``ThemeSet`` has ``themes`` (largest first, ids ``"t1"``, ``"t2"``...), ``other`` (the explicit
+"Other / unclear" group, id ``"other"``), ``contentless`` (ids of answers with no content),
+``assignment`` (every answer id -> theme id, ``"other"`` or ``"contentless"``), ``k_chosen``,
+``method`` (a plain-language note for reports), ``seed``, ``texts`` (redacted text of every
+answer: quote these, never the raw text), ``k_scores`` (diagnostics of the choice of k) and
+``languages``. ``Theme`` has ``id``, ``label``, ``top_terms``, ``size``, ``answer_ids`` (most
+typical first), ``quotes`` (3 to 5 answer ids, typical and different from each other; fewer
+only when the theme has fewer distinct answers), ``quote_texts`` (their redacted text),
+``languages`` (answers per language) and ``single_language`` (the language code when every
+answer of the theme is in one language while the whole set has several, else ``None``).
+
+Method, in short: redact, set contentless answers aside, merge identical answers, represent
+each distinct answer by three normalised blocks -- character n-gram TF-IDF reduced by LSA,
+WordLlama static embeddings, stemmed word TF-IDF reduced by LSA -- remove each language's mean
+from every block when several languages are present (so themes follow meaning, not language),
+choose k by over-clustering a sample and merging groups whose centres are alike, run weighted k-means
+and move answers far from their centroid to "Other / unclear". The translation, when given,
+is what is analysed; the original is what is quoted.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import os
+import re
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.cluster import AgglomerativeClustering, KMeans
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize as l2_normalize
+
+from analysis import messages
+from analysis import text as textmod
+
+__all__ = [
+    "Answer",
+    "Theme",
+    "ThemeSet",
+    "find_themes",
+    "split_theme",
+    "OTHER_ID",
+    "CONTENTLESS_ID",
+    "PIVOT_LANGUAGE",
+]
+
+log = logging.getLogger(__name__)
+
+AnswerId = Hashable
+OTHER_ID = messages.OTHER_ID
+CONTENTLESS_ID = "contentless"
+# Language that provided translations are assumed to be in.
+PIVOT_LANGUAGE = "en"
+
+# Tuned on the benchmark (bench/themes_quality.py); see docs/themes.md.
+_CHAR_DIMS = 150
+_WORD_DIMS = 150
+_BLOCK_WEIGHTS = (1.0, 1.0, 0.7)  # characters, WordLlama, stemmed words
+_FOLD = True
+_N_INIT = 10  # k-means restarts; the best of several is much less seed-dependent
+_FINAL_DIMS = 64  # dimensions after combining the blocks
+_K_SAMPLE = 6000  # distinct answers sampled to choose k
+_OVERCLUSTER = 30  # groups found before merging similar ones
+_MERGE_DISTANCE = 0.9  # cosine distance under which two groups' centres are one theme
+_OTHER_Z = 2.0  # answers this many SDs less typical than their theme's mean go to "other"
+_MAX_QUOTES = 5
+_MIN_QUOTES = 3
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer to one prompt: its text, language, optional translation and segments."""
+
+    id: AnswerId
+    text: str
+    language: str = "en"
+    translation: str | None = None
+    segments: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class Theme:
+    """A draft theme: label, distinctive terms, members ranked by typicality, and quotes."""
+
+    id: str
+    label: str
+    top_terms: tuple[str, ...]
+    size: int
+    answer_ids: tuple[AnswerId, ...]
+    quotes: tuple[AnswerId, ...]
+    quote_texts: tuple[str, ...]
+    languages: Mapping[str, int]
+    single_language: str | None
+
+    @property
+    def language_note(self) -> str:
+        """Return a plain sentence on the languages of this theme's answers."""
+        if self.single_language:
+            return messages.SINGLE_LANGUAGE_NOTE.format(language=messages.language_name(self.single_language))
+        names = ", ".join(messages.language_name(code) for code in self.languages)
+        return messages.MULTI_LANGUAGE_NOTE.format(languages=names)
+
+
+@dataclass(frozen=True)
+class ThemeSet:
+    """The result of :func:`find_themes`: themes, the other group, and every answer's theme."""
+
+    themes: tuple[Theme, ...]
+    other: Theme
+    contentless: tuple[AnswerId, ...]
+    assignment: Mapping[AnswerId, str]
+    k_chosen: int
+    method: str
+    seed: int
+    texts: Mapping[AnswerId, str]
+    k_scores: Mapping[str, float]
+    languages: Mapping[str, int]
+
+    def theme(self, theme_id: str) -> Theme:
+        """Return the theme (or the other group) with this id; raise ``KeyError`` if unknown."""
+        if theme_id == self.other.id:
+            return self.other
+        for theme in self.themes:
+            if theme.id == theme_id:
+                return theme
+        raise KeyError(theme_id)
+
+    def label_of(self, theme_id: str) -> str:
+        """Return the label of a theme id, including the other and contentless groups."""
+        if theme_id == CONTENTLESS_ID:
+            return messages.CONTENTLESS_LABEL
+        return self.theme(theme_id).label
+
+
+# --- model loading -------------------------------------------------------------------------
+
+
+@functools.cache
+def _wordllama():  # type: ignore[no-untyped-def]
+    """Load WordLlama from the weights inside its own package, never from the network."""
+    try:
+        import wordllama  # noqa: PLC0415 - heavy import, only when themes are computed
+
+        return wordllama.WordLlama.load(
+            cache_dir=os.path.dirname(wordllama.__file__), disable_download=True
+        )
+    except Exception as exc:  # the engine still works on characters and words alone
+        log.warning("WordLlama unavailable, themes use characters and words only: %s", exc)
+        return None
+
+
+# --- features ------------------------------------------------------------------------------
+
+
+def _reduce(matrix: sp.spmatrix, dims: int, seed: int) -> np.ndarray:
+    """Return L2-normalised LSA coordinates of a sparse TF-IDF matrix (dense if tiny)."""
+    n_docs, n_feats = matrix.shape
+    comps = min(dims, n_docs - 1, n_feats - 1)
+    if comps < 8:
+        # Too few answers or features for LSA to mean anything: use the TF-IDF itself.
+        dense = matrix[:, : min(n_feats, 4096)].toarray()
+        return l2_normalize(dense.astype(np.float32))
+    svd = TruncatedSVD(n_components=comps, random_state=seed, algorithm="randomized", n_iter=5)
+    return l2_normalize(svd.fit_transform(matrix).astype(np.float32))
+
+
+def _tfidf(docs: Sequence[str], **kwargs: object) -> sp.spmatrix | None:
+    """Return a TF-IDF matrix, retrying with ``min_df=1`` on small input; ``None`` if empty."""
+    for min_df in (2, 1):
+        try:
+            vec = TfidfVectorizer(min_df=min_df, sublinear_tf=True, dtype=np.float32, **kwargs)
+            matrix = vec.fit_transform(docs)
+        except ValueError:  # empty vocabulary
+            continue
+        if matrix.shape[1] >= 2 or min_df == 1:
+            return matrix
+    return None
+
+
+def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int) -> tuple[list[np.ndarray], list[str]]:
+    """Return the normalised feature blocks for distinct analysis texts, and their names."""
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
+    # Accents are folded for the character block: messy answers often drop them ("recuerdame").
+    chars = _tfidf([textmod.fold_accents(t) for t in texts] if _FOLD else list(texts), analyzer="char_wb", ngram_range=(2, 5), max_features=300_000)
+    if chars is not None:
+        blocks.append(_reduce(chars, _CHAR_DIMS, seed))
+        names.append("characters")
+    model = _wordllama()
+    if model is not None:
+        blocks.append(_embed(model, texts))
+        names.append("wordllama")
+    words = _tfidf(term_docs, token_pattern=r"\S+", ngram_range=(1, 2), max_features=300_000)
+    if words is not None:
+        blocks.append(_reduce(words, _WORD_DIMS, seed))
+        names.append("words")
+    return blocks, names
+
+
+def _embed(model, texts: Sequence[str]) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Return L2-normalised mean WordLlama token embeddings, pooled with one sparse product."""
+    # WordLlama's own embed() pads each batch to its longest answer; a sparse averaging matrix
+    # does the same mean pooling in a fraction of the time and memory on long, uneven answers.
+    tokenizer = model.tokenizer
+    tokenizer.no_padding()
+    try:
+        encoded = tokenizer.encode_batch(list(texts), add_special_tokens=False)
+    finally:
+        tokenizer.enable_padding()
+    vocab = model.embedding.shape[0]
+    ids = [np.asarray(e.ids, dtype=np.int64) for e in encoded]
+    lengths = np.array([len(i) for i in ids], dtype=np.int64)
+    cols = np.clip(np.concatenate(ids) if len(ids) else np.zeros(0, np.int64), 0, vocab - 1)
+    rows = np.repeat(np.arange(len(ids)), lengths)
+    vals = (1.0 / np.maximum(lengths, 1))[rows].astype(np.float32)
+    pool = sp.csr_matrix((vals, (rows, cols)), shape=(len(ids), vocab))
+    return l2_normalize(np.nan_to_num(np.asarray(pool @ model.embedding, dtype=np.float32)))
+
+
+def _center_languages(block: np.ndarray, langs: np.ndarray, weights: np.ndarray, groups: Sequence[str]) -> np.ndarray:
+    """Subtract each language's weighted mean so that language itself does not form themes."""
+    out = block.copy()
+    for lang in groups:
+        rows = langs == lang
+        w = weights[rows][:, None]
+        out[rows] -= (block[rows] * w).sum(axis=0) / w.sum()
+    return l2_normalize(out)
+
+
+def _combine(blocks: Sequence[np.ndarray], weights: np.ndarray, seed: int) -> np.ndarray:
+    """Concatenate weighted blocks and project them on their main axes (float64, L2-normalised)."""
+    joined = np.hstack([w * b for w, b in zip(_BLOCK_WEIGHTS, blocks)]).astype(np.float64)
+    dims = min(_FINAL_DIMS, joined.shape[0] - 1, joined.shape[1] - 1)
+    if dims >= 8:
+        # A weighted PCA: fewer dimensions make k-means faster and slightly less noisy.
+        mean = (joined * weights[:, None]).sum(axis=0) / weights.sum()
+        svd = TruncatedSVD(n_components=dims, random_state=seed, algorithm="randomized", n_iter=4)
+        svd.fit((joined - mean) * np.sqrt(weights)[:, None])
+        joined = (joined - mean) @ svd.components_.T
+    # float64 avoids scikit-learn's slow chunked up-casting in k-means distance computations.
+    return l2_normalize(joined)
+
+
+# --- choosing k ----------------------------------------------------------------------------
+
+
+def _choose_k(z: np.ndarray, weights: np.ndarray, k_lo: int, k_hi: int, seed: int) -> tuple[int, dict[str, float]]:
+    """Choose the number of themes: over-cluster, then merge groups whose centres are alike.
+
+    Silhouette keeps rising with k on short answers (near-duplicates make small clusters look
+    good) and Calinski-Harabasz keeps falling, so neither chooses. Instead k-means is run with
+    more groups than a planner wants, and groups are merged (complete linkage on the cosine
+    distance between their centres) until every pair of remaining groups differs by at least
+    ``_MERGE_DISTANCE``; the number left is the number of themes, clamped to the bounds.
+    """
+    rng = np.random.default_rng(seed)
+    rows = np.arange(len(weights))
+    if len(rows) > _K_SAMPLE:
+        # Distinct answers sampled in proportion to how often they were given.
+        rows = np.unique(rng.choice(len(weights), size=_K_SAMPLE, replace=True, p=weights / weights.sum()))
+    over = min(_OVERCLUSTER, len(rows) - 1)
+    if over < 2:
+        return k_lo, {}
+    km = KMeans(n_clusters=over, n_init=2, random_state=seed).fit(z[rows], sample_weight=weights[rows])
+    centres = l2_normalize(km.cluster_centers_)
+    merged = AgglomerativeClustering(
+        n_clusters=None, metric="cosine", linkage="complete", distance_threshold=_MERGE_DISTANCE
+    ).fit(centres)
+    found = int(merged.n_clusters_)
+    chosen = max(k_lo, min(k_hi, found))
+    return chosen, {"groups_before_merging": float(over), "groups_after_merging": float(found)}
+
+
+# --- labels and terms ----------------------------------------------------------------------
+
+
+_CLAUSE = re.compile(r"[.,;:!?()\[\]{}\"“”«»¿¡/|\n]+|\s[-–—]\s|\s&\s")
+# Words kept for clustering and phrases, but too vague to stand alone in a label.
+_VAGUE = frozenset("not no yes all any more less very also really can could would nt".split())
+
+
+def _term_occurrences(text: str, language: str) -> list[tuple[str, str]]:
+    """Return (stemmed key, surface form) pairs for content words and two-word phrases."""
+    lang = textmod._base_language(language)
+    stops = textmod.stop_words(lang)
+    out: list[tuple[str, str]] = []
+    # Phrases never span punctuation: "Nothing, everything was fine" has no "nothing everything".
+    for clause in _CLAUSE.split(textmod.analysis_text(text)):
+        prev: tuple[str, str] | None = None
+        for tok in textmod.tokenize(clause, lang):
+            if tok in stops or tok.isdigit() or len(tok) < 2:
+                prev = None
+                continue
+            key = textmod.stem(tok, lang)
+            out.append((key, tok))
+            if prev is not None:
+                out.append((prev[0] + " " + key, prev[1] + " " + tok))
+            prev = (key, tok)
+    return out
+
+
+def _label_terms(members: Sequence[list[tuple[str, str]]], df_all: Counter[str], n_all: int, n_clusters: int) -> list[str]:
+    """Return the surface forms of a theme's most distinctive terms, by class-based TF-IDF."""
+    df: Counter[str] = Counter()
+    surfaces: dict[str, Counter[str]] = defaultdict(Counter)
+    for occ in members:
+        seen = set()
+        for key, surface in occ:
+            surfaces[key][surface] += 1
+            if key not in seen:
+                seen.add(key)
+                df[key] += 1
+    size = max(len(members), 1)
+    avg = n_all / max(n_clusters, 1)
+    min_df = 2 if size >= 6 else 1
+    scored = []
+    for key, count in df.items():
+        if count < min_df or key in _VAGUE:
+            continue
+        score = (count / size) * math.log(1 + avg / df_all[key])
+        if " " in key:
+            score *= 1.1  # phrases read better than single words when nearly as distinctive
+        scored.append((score, key))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    chosen: list[str] = []
+    chosen_keys: list[str] = []
+    for _score, key in scored:
+        parts = set(key.split())
+        # Skip a word already inside a chosen phrase, and a phrase repeating chosen words.
+        if any(parts <= set(c.split()) or set(c.split()) <= parts for c in chosen_keys):
+            if not any(set(c.split()) < parts for c in chosen_keys):
+                continue
+            chosen_keys = [c for c in chosen_keys if not set(c.split()) < parts]
+            chosen = [surfaces_of(c, surfaces) for c in chosen_keys]
+        chosen_keys.append(key)
+        chosen.append(surfaces_of(key, surfaces))
+        if len(chosen) >= 8:
+            break
+    return chosen
+
+
+def surfaces_of(key: str, surfaces: Mapping[str, Counter[str]]) -> str:
+    """Return the most common surface form of a stemmed term (ties broken alphabetically)."""
+    counts = surfaces[key]
+    return min(counts.items(), key=lambda item: (-item[1], item[0]))[0]
+
+
+def _make_label(terms: Sequence[str]) -> str:
+    """Return a short readable label from a theme's top terms."""
+    if not terms:
+        return messages.UNTITLED_THEME
+    label = ", ".join(terms[:3])
+    return label[0].upper() + label[1:]
+
+
+# --- quotes --------------------------------------------------------------------------------
+
+
+def _pick_quotes(order: Sequence[int], sims: np.ndarray, z: np.ndarray, texts: Sequence[str]) -> list[int]:
+    """Pick 3 to 5 rows that are typical of the theme and different from each other (MMR)."""
+    candidates: list[int] = []
+    seen: set[str] = set()
+    for row in order:
+        key = " ".join(textmod.tokenize(texts[row], None))
+        if not key or key in seen:
+            continue
+        seen.add(key)
+        candidates.append(row)
+        if len(candidates) >= 40:
+            break
+    if not candidates:
+        return []
+    words = np.array([len(texts[r].split()) for r in candidates])
+    # Very short or very long answers make poor quotes; prefer 4 to 60 words.
+    fit = np.where(words < 3, 0.85, np.where(words > 60, 0.75, np.where(words > 30, 0.9, 1.0)))
+    relevance = sims[candidates] * fit
+    picked: list[int] = []
+    cand_z = z[candidates]
+    max_sim = np.full(len(candidates), -np.inf)
+    for _ in range(min(_MAX_QUOTES, len(candidates))):
+        score = relevance - 0.6 * np.where(np.isfinite(max_sim), max_sim, 0.0)
+        score[[candidates.index(p) for p in picked]] = -np.inf
+        best = int(np.argmax(score))
+        picked.append(candidates[best])
+        max_sim = np.maximum(max_sim, cand_z @ cand_z[best])
+    return picked
+
+
+# --- the method ----------------------------------------------------------------------------
+
+
+def _validate(k: int | None, k_min: int, k_max: int, seed: int) -> None:
+    """Raise ``ValueError`` with a clear message for impossible parameters."""
+    if not isinstance(seed, int):
+        raise ValueError("seed must be an integer")
+    if k is not None and (not isinstance(k, int) or k < 1):
+        raise ValueError(f"k must be a positive integer, not {k!r}")
+    if k_min < 1 or k_max < 1:
+        raise ValueError("k_min and k_max must be at least 1")
+    if k_min > k_max:
+        raise ValueError(f"k_min ({k_min}) must not exceed k_max ({k_max})")
+
+
+def _empty_theme(theme_id: str, label: str) -> Theme:
+    """Return a theme with no answers (used for an empty other group)."""
+    return Theme(theme_id, label, (), 0, (), (), (), MappingProxyType({}), None)
+
+
+def find_themes(
+    answers: Iterable[Answer],
+    *,
+    k: int | None = None,
+    k_min: int = 2,
+    k_max: int = 20,
+    seed: int = 0,
+    names: Sequence[str] = (),
+) -> ThemeSet:
+    """Find draft themes in ``answers``; ``k`` fixes the number, else it is chosen in ``[k_min, k_max]``."""
+    _validate(k, k_min, k_max, seed)
+    items = list(answers)
+    ids = [a.id for a in items]
+    if len(set(ids)) != len(ids):
+        dupes = sorted({str(i) for i in ids if ids.count(i) > 1})[:5]
+        raise ValueError(f"answer ids must be unique; repeated: {', '.join(dupes)}")
+    for a in items:
+        if not isinstance(a.text, str):
+            raise ValueError(f"answer {a.id!r} has no text (got {type(a.text).__name__})")
+
+    redacted = [textmod.redact(a.text, names=names) for a in items]
+    analysed: list[str] = []
+    langs: list[str] = []
+    contentless_rows: list[int] = []
+    content_rows: list[int] = []
+    for row, a in enumerate(items):
+        translated = a.translation is not None and not textmod.is_contentless(a.translation)
+        source = textmod.redact(a.translation, names=names) if translated else redacted[row]
+        analysed.append(source)
+        langs.append(PIVOT_LANGUAGE if translated else textmod._base_language(a.language))
+        if textmod.is_contentless(source, langs[-1]):
+            contentless_rows.append(row)
+        else:
+            content_rows.append(row)
+    answer_langs = Counter(textmod._base_language(a.language) for a in items)
+    assignment: dict[AnswerId, str] = {items[r].id: CONTENTLESS_ID for r in contentless_rows}
+    texts = MappingProxyType({a.id: redacted[i] for i, a in enumerate(items)})
+    used_translation = any(a.translation is not None for a in items)
+
+    # Merge identical analysis texts (same language): their features are identical, and
+    # feedback repeats itself ("Nothing", "All good") far more than prose does.
+    key_of: dict[tuple[str, str], int] = {}
+    uniq_rows: list[int] = []
+    member_of: list[int] = []
+    for row in content_rows:
+        key = (langs[row], textmod.analysis_text(analysed[row]))
+        if key not in key_of:
+            key_of[key] = len(uniq_rows)
+            uniq_rows.append(row)
+        member_of.append(key_of[key])
+    n_u = len(uniq_rows)
+    weights = np.bincount(np.array(member_of, dtype=np.int64), minlength=n_u).astype(np.float64) if n_u else np.zeros(0)
+
+    if n_u == 0:
+        return ThemeSet(
+            themes=(),
+            other=_empty_theme(OTHER_ID, messages.OTHER_LABEL),
+            contentless=tuple(items[r].id for r in contentless_rows),
+            assignment=MappingProxyType(assignment),
+            k_chosen=0,
+            method=_method_note(0, k, k_min, k_max, seed, used_translation, False),
+            seed=seed,
+            texts=texts,
+            k_scores=MappingProxyType({}),
+            languages=MappingProxyType(dict(answer_langs)),
+        )
+
+    uniq_texts = [textmod.analysis_text(analysed[r]) for r in uniq_rows]
+    uniq_langs = np.array([langs[r] for r in uniq_rows])
+    occurrences = [_term_occurrences(analysed[r], langs[r]) for r in uniq_rows]
+    term_docs = [" ".join(key.replace(" ", "_") for key, _ in occ if " " not in key) for occ in occurrences]
+
+    blocks, _block_names = _features(uniq_texts, term_docs, seed)
+    lang_weight = Counter()
+    for row in content_rows:
+        lang_weight[langs[row]] += 1
+    n_content = len(content_rows)
+    big_langs = [lang for lang, c in lang_weight.items() if c >= max(20, 0.05 * n_content)]
+    centred = len(big_langs) >= 2
+    if centred:
+        blocks = [_center_languages(b, uniq_langs, weights, big_langs) for b in blocks]
+    z = _combine(blocks, weights, seed) if blocks else np.ones((n_u, 1), np.float64)
+
+    # Number of themes: never more than distinct answers; chosen automatically with at least
+    # three answers per theme on average, so that each can show three quotes.
+    k_scores: dict[str, float] = {}
+    if k is not None:
+        k_final = min(k, n_u)
+    else:
+        hi = min(k_max, n_u - 1, max(1, n_content // 3))
+        lo = min(k_min, hi)
+        if hi <= 1:
+            k_final = 1 if n_u == 1 or n_content < 2 * max(k_min, 2) else min(k_min, n_u)
+        elif lo == hi:
+            k_final = lo
+        else:
+            k_final, k_scores = _choose_k(z, weights, max(lo, 2), hi, seed)
+    if k_final <= 1:
+        labels = np.zeros(n_u, dtype=np.int64)
+    else:
+        km = KMeans(n_clusters=k_final, n_init=_N_INIT, random_state=seed)
+        labels = km.fit_predict(z, sample_weight=weights)
+
+    # Typicality: cosine similarity to the (weighted) centroid of the answer's cluster.
+    n_clusters = int(labels.max()) + 1
+    centroids = np.zeros((n_clusters, z.shape[1]), dtype=np.float32)
+    for c in range(n_clusters):
+        rows = labels == c
+        centroids[c] = (z[rows] * weights[rows][:, None]).sum(axis=0)
+    centroids = l2_normalize(centroids)
+    sims = np.einsum("ij,ij->i", z, centroids[labels])
+
+    # "Other / unclear": answers much less typical than the rest of their cluster.
+    unclear = np.zeros(n_u, dtype=bool)
+    for c in range(n_clusters):
+        rows = np.flatnonzero(labels == c)
+        w = weights[rows]
+        if w.sum() < 8:
+            continue
+        mean = float(np.average(sims[rows], weights=w))
+        std = float(math.sqrt(np.average((sims[rows] - mean) ** 2, weights=w)))
+        unclear[rows[sims[rows] < mean - _OTHER_Z * std]] = True
+
+    # Theme ids by size, largest first; ties broken by first appearance for determinism.
+    sizes = np.bincount(labels[~unclear], weights=weights[~unclear], minlength=n_clusters)
+    first = [int(np.flatnonzero(labels == c)[0]) if (labels == c).any() else n_u for c in range(n_clusters)]
+    order = sorted((c for c in range(n_clusters) if sizes[c] > 0), key=lambda c: (-sizes[c], first[c]))
+
+    df_all: Counter[str] = Counter()
+    for occ, w in zip(occurrences, weights):
+        for key in {key for key, _ in occ}:
+            df_all[key] += int(w)
+    members_by_uniq: dict[int, list[int]] = defaultdict(list)
+    for row, u in zip(content_rows, member_of):
+        members_by_uniq[u].append(row)
+
+    def build(theme_id: str, uniq: np.ndarray, label: str | None) -> Theme:
+        """Build one theme from the distinct answers ``uniq`` (indices into the unique arrays)."""
+        ranked = sorted(uniq.tolist(), key=lambda u: (-sims[u], uniq_rows[u]))
+        answer_rows = [row for u in ranked for row in members_by_uniq[u]]
+        member_occ = [occurrences[u] for u in ranked for _ in range(int(weights[u]))]
+        terms = _label_terms(member_occ, df_all, n_content, max(len(order), 1))
+        picked = _pick_quotes(ranked, sims, z, [redacted[uniq_rows[u]] for u in range(n_u)])
+        quote_rows = [uniq_rows[u] for u in picked]
+        lang_counts = Counter(textmod._base_language(items[r].language) for r in answer_rows)
+        single = next(iter(lang_counts)) if len(lang_counts) == 1 and len(answer_langs) > 1 else None
+        return Theme(
+            id=theme_id,
+            label=label or _make_label(terms),
+            top_terms=tuple(terms),
+            size=len(answer_rows),
+            answer_ids=tuple(items[r].id for r in answer_rows),
+            quotes=tuple(items[r].id for r in quote_rows),
+            quote_texts=tuple(redacted[r] for r in quote_rows),
+            languages=MappingProxyType(dict(lang_counts.most_common())),
+            single_language=single,
+        )
+
+    themes: list[Theme] = []
+    for position, c in enumerate(order, start=1):
+        theme = build(f"t{position}", np.flatnonzero((labels == c) & ~unclear), None)
+        themes.append(theme)
+        for aid in theme.answer_ids:
+            assignment[aid] = theme.id
+    other_uniq = np.flatnonzero(unclear)
+    other = build(OTHER_ID, other_uniq, messages.OTHER_LABEL) if len(other_uniq) else _empty_theme(OTHER_ID, messages.OTHER_LABEL)
+    for aid in other.answer_ids:
+        assignment[aid] = OTHER_ID
+    # Keep the input order in the mapping, which CSV writers and tests rely on.
+    ordered = {a.id: assignment[a.id] for a in items}
+    return ThemeSet(
+        themes=tuple(themes),
+        other=other,
+        contentless=tuple(items[r].id for r in contentless_rows),
+        assignment=MappingProxyType(ordered),
+        k_chosen=len(themes),
+        method=_method_note(len(themes), k, k_min, k_max, seed, used_translation, centred),
+        seed=seed,
+        texts=texts,
+        k_scores=MappingProxyType(k_scores),
+        languages=MappingProxyType(dict(answer_langs)),
+    )
+
+
+def _method_note(k_chosen: int, k: int | None, k_min: int, k_max: int, seed: int, translated: bool, centred: bool) -> str:
+    """Return the plain-language method note for a report."""
+    k_note = (messages.METHOD_K_FIXED if k is not None else messages.METHOD_K_AUTO).format(k=k_chosen, k_min=k_min, k_max=k_max)
+    return messages.METHOD_NOTE.format(
+        translation_note=messages.METHOD_TRANSLATION_NOTE if translated else "",
+        language_note=messages.METHOD_LANGUAGE_NOTE if centred else "",
+        k_note=k_note,
+        seed=seed,
+    )
+
+
+def split_theme(
+    theme_set: ThemeSet,
+    answers: Iterable[Answer],
+    theme_id: str,
+    *,
+    k: int = 2,
+    seed: int | None = None,
+    names: Sequence[str] = (),
+) -> ThemeSet:
+    """Re-cluster the answers of one theme into ``k`` sub-themes (a planner's "split")."""
+    members = set(theme_set.theme(theme_id).answer_ids)
+    subset = [a for a in answers if a.id in members]
+    return find_themes(subset, k=k, seed=theme_set.seed if seed is None else seed, names=names)
