@@ -145,6 +145,10 @@ def options(pairs) -> list[SelectChoice]:
 class MultiCheckboxField(SelectMultipleField):
     """Several choices shown as checkboxes (rendered by the template)."""
 
+    def process_formdata(self, valuelist) -> None:
+        """Ignore blank values, so a stray empty box is 'no choice', not a crash."""
+        super().process_formdata([value for value in valuelist if value != ""])
+
 
 def answer_form(prompt: dict, option_labels: dict[int, str], formdata=None, data: dict | None = None) -> ChorusForm:
     """Build the form for one prompt: its answer field validated for the prompt's kind."""
@@ -178,9 +182,9 @@ def answer_form(prompt: dict, option_labels: dict[int, str], formdata=None, data
             validate_choice=True,
         )
     elif kind == "multiple":
+        # No Optional(): it would stop the check of every value when the first one is blank.
         field = MultiCheckboxField(
             choices=options((o["id"], option_labels.get(o["id"], "")) for o in prompt["options"]),
-            validators=[Optional()],
         )
     else:  # pragma: no cover - the schema allows no other kind
         raise ValueError(f"Unknown prompt kind {kind!r}")
