@@ -1,0 +1,242 @@
+"""Reports and exports: what they say, whom they quote, what they hide, and that each is logged."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+from bs4 import BeautifulSoup
+from docx import Document
+from openpyxl import load_workbook
+
+from listening import queries, synthesis
+from listening.cli import cli
+from tests.conftest import page, sign_in, submit
+
+CASE = re.compile(r"\(case (\d+)\)")
+
+
+def render(db, heard, fmt: str, language: str = "en") -> bytes:
+    """Export the fixture session in a format and return the bytes."""
+    buffer = io.BytesIO()
+    synthesis.export(db, heard.session["id"], buffer, fmt=fmt, language=language, user_id=heard.planner_id)
+    return buffer.getvalue()
+
+
+def docx_text(data: bytes) -> str:
+    """Return every paragraph and table cell of a Word document as one text."""
+    document = Document(io.BytesIO(data))
+    parts = [p.text for p in document.paragraphs]
+    parts += [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    return "\n".join(parts)
+
+
+def cases(text: str) -> set[int]:
+    """Return the case numbers (each answer's unique mark) found in a text."""
+    return {int(n) for n in CASE.findall(text)}
+
+
+def unquotable_cases(heard) -> set[int]:
+    """Return the case numbers of residents who did not allow quoting."""
+    return cases(" ".join(heard.unquotable))
+
+
+@pytest.fixture
+def reviewed(themed, db):
+    """The themed session with an insight and a statement on the largest theme, and it reviewed."""
+    sid = themed.session["id"]
+    theme = max((t for t in synthesis.active_themes(db, sid) if t["kind"] == "theme"), key=lambda t: t["stored_size"])
+    synthesis.rename_theme(db, sid, theme["id"], "Reviewed theme", user_id=themed.planner_id, definition="A definition.")
+    synthesis.set_reviewed(db, sid, theme["id"], True, user_id=themed.planner_id)
+    synthesis.add_insight(db, sid, "insight", "Insight about buses.", theme_id=theme["id"], user_id=themed.planner_id)
+    synthesis.add_insight(db, sid, "hmw", "How might we bring care closer?", theme_id=None, user_id=themed.planner_id)
+    return themed
+
+
+def test_html_report_has_every_section_and_quotes_only_consented_people(reviewed, db):
+    """The HTML report asks, counts, themes, equity views, statements and method; quotes are consented only."""
+    soup = BeautifulSoup(render(db, reviewed, "html"), "html.parser")
+    assert soup.html["lang"] == "en" and soup.html["dir"] == "ltr"
+    assert [s["id"] for s in soup.select("main > section")][:3] == ["asked", "who", "themes"]
+    assert {"equity", "hmw", "method"} <= {s["id"] for s in soup.select("main > section")}
+    quotes = [q.get_text(strip=True) for q in soup.select("blockquote")]
+    assert quotes and cases(" ".join(quotes)) and not cases(" ".join(quotes)) & unquotable_cases(reviewed)
+    assert all(q.get("dir") == "auto" and q.get("lang") == "en" for q in soup.select("blockquote"))
+    assert "Reviewed theme" in [h.get_text(strip=True) for h in soup.select("section.theme h3")]
+    assert soup.select(".badge.draft") and soup.select(".badge.reviewed")
+    assert "How might we bring care closer?" in [li.get_text(strip=True) for li in soup.select("#hmw li")]
+    assert soup.select("img[alt]") and not soup.find("script")
+    text = soup.get_text(" ")
+    assert reviewed.withdrawn not in text and reviewed.hidden not in text and "HYPERLINK" not in text
+
+
+def test_report_renders_in_another_language_with_right_to_left(reviewed, db):
+    """A report in Spanish uses the Spanish session texts; the same code path sets dir=rtl for Arabic."""
+    soup = BeautifulSoup(render(db, reviewed, "html", "es"), "html.parser")
+    assert soup.html["lang"] == "es"
+    assert "What helps you? [es]" in [li.get_text(strip=True) for li in soup.select("#asked li")]
+    from listening.i18n import text_direction
+
+    assert text_direction("ar") == "rtl"
+
+
+def test_docx_report_opens_and_quotes_only_consented_people(reviewed, db):
+    """The Word report opens with python-docx, has its headings and tables, and quotes only consented people."""
+    data = render(db, reviewed, "docx")
+    document = Document(io.BytesIO(data))
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    assert "What we asked" in headings and "Who took part" in headings and "Reviewed theme" in headings
+    assert "How these themes were made, and their limits" in headings
+    quotes = [p.text for p in document.paragraphs if p.style.name == "Quote"]
+    assert quotes and not cases(" ".join(quotes)) & unquotable_cases(reviewed)
+    text = docx_text(data)
+    assert not cases(text) & unquotable_cases(reviewed)
+    assert reviewed.withdrawn not in text and reviewed.hidden not in text
+    assert document.core_properties.language == "en" and document.tables
+
+
+def test_markdown_report_quotes_only_consented_people(reviewed, db):
+    """The Markdown report has the sections and no quote from anyone who did not allow quoting."""
+    text = render(db, reviewed, "md").decode("utf-8")
+    assert text.startswith("# What helps families")
+    assert "## What we asked" in text and "Insight about buses." in text
+    assert not cases(text) & unquotable_cases(reviewed)
+    assert reviewed.withdrawn not in text and reviewed.hidden not in text
+
+
+def test_small_groups_are_hidden_in_every_report_format(reviewed, db):
+    """A group of 4 people is shown as <10 (never as 4) in HTML, Markdown and Word, on screen too."""
+    soup = BeautifulSoup(render(db, reviewed, "html"), "html.parser")
+    age = next(t for t in soup.select("table") if t.caption.get_text(strip=True) == "How old are you? [en]")
+    cells = {r.th.get_text(strip=True): [td.get_text(strip=True) for td in r.select("td")] for r in age.select("tbody tr")}
+    assert cells["30 or older [en]"] == ["<10", ""]
+    by_group = [t for t in soup.select("#equity table")]
+    assert by_group and all(re.fullmatch(r"<10|0|\d\d+ \(\d+%\)", td.get_text(strip=True))
+                            for t in by_group for td in t.select("td"))
+    markdown = render(db, reviewed, "md").decode("utf-8")
+    assert "| 30 or older [en] | <10 |  |" in markdown
+    document = Document(io.BytesIO(render(db, reviewed, "docx")))
+    rows = [[c.text for c in row.cells] for table in document.tables for row in table.rows]
+    assert ["30 or older [en]", "<10", ""] in rows
+    assert not any(row[0] == "30 or older [en]" and row[1] == "4" for row in rows)
+
+
+def test_xlsx_export_is_internal_and_neutralises_formulas(reviewed, db):
+    """The workbook opens with openpyxl, says it is internal, carries every visible answer and defuses formulas."""
+    book = load_workbook(io.BytesIO(render(db, reviewed, "xlsx")))
+    assert book.sheetnames == ["About", "Answers", "Codebook"]
+    assert "internal" in book["About"]["A1"].value.lower() and "internal" in book.properties.subject
+    rows = list(book["Answers"].iter_rows(values_only=True))
+    header, body = rows[0], rows[1:]
+    texts = [row[header.index("text")] for row in body]
+    assert len(body) == len(reviewed.quotable) + len(reviewed.unquotable)
+    assert "'" + reviewed.formula in texts and reviewed.formula not in texts
+    assert reviewed.withdrawn not in texts and reviewed.hidden not in texts
+    assert all(row[0] == "internal — not for publication" for row in body)
+    assert "about_age" in header
+    assert not any(isinstance(c, str) and c.startswith(("=", "+", "-", "@")) for row in rows for c in row)
+    codebook = list(book["Codebook"].iter_rows(values_only=True))
+    assert codebook[0][:3] == ("theme_id", "label", "definition") and any(r[1] == "Reviewed theme" for r in codebook)
+
+
+def test_csv_and_json_exports_carry_every_visible_answer(reviewed, db):
+    """The CSV and JSON answer exports carry non-quotable answers too, marked internal; formulas are defused in CSV."""
+    rows = list(csv.DictReader(io.StringIO(render(db, reviewed, "csv").decode("utf-8-sig"))))
+    assert {r["classification"] for r in rows} == {"internal — not for publication"}
+    texts = [r["text"] for r in rows]
+    assert set(reviewed.unquotable) - {reviewed.formula} <= set(texts)
+    assert "'" + reviewed.formula in texts and reviewed.withdrawn not in texts and reviewed.hidden not in texts
+    assert all(r["theme_status"] in ("theme", "other", "contentless", "off_topic") for r in rows)
+    data = json.loads(render(db, reviewed, "json"))
+    assert data["classification"] == "internal — not for publication"
+    assert len(data["answers"]) == len(rows) and data["codebook"]
+    assert {a["segments"].get("about_age") for a in data["answers"]} <= {"Under 30 [en]", "30 or older [en]", None}
+    codebook = list(csv.DictReader(io.StringIO(render(db, reviewed, "codebook").decode("utf-8-sig"))))
+    assert "Reviewed theme" in [r["label"] for r in codebook]
+
+
+def test_file_names_say_internal_for_data_and_language_for_reports(reviewed, db):
+    """Data exports are named internal; reports carry their language."""
+    code = reviewed.session["code"]
+    names = {fmt: synthesis.export(db, reviewed.session["id"], io.BytesIO(), fmt=fmt, language="es")
+             for fmt in ("csv", "xlsx", "json", "html", "docx", "md")}
+    assert all("internal" in names[f] for f in ("csv", "xlsx", "json"))
+    assert names["html"] == f"chorus-{code}-synthesis-es.html" and "internal" not in names["docx"]
+
+
+def test_every_export_is_logged_from_the_web(client, reviewed, db):
+    """Downloading a report from the web logs who exported what, and History shows it."""
+    sign_in(client, "lead@example.org", "a long password")
+    sid = reviewed.session["id"]
+    response = client.get(f"/staff/review/{sid}/export?format=docx&language=es")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"] and "synthesis-es.docx" in response.headers["Content-Disposition"]
+    entry = db.execute("SELECT user_id, detail FROM audit_log WHERE action = 'export' ORDER BY id DESC").fetchone()
+    assert entry[0] == reviewed.planner_id and "format=docx" in entry[1] and "language=es" in entry[1]
+    history = page(client.get(f"/staff/review/{sid}/history")).select("table.data")[1]
+    assert "format=docx" in history.get_text()
+    bad = client.get(f"/staff/review/{sid}/export?format=exe&language=en")
+    assert bad.status_code == 400 and page(bad).select_one(".alert")
+
+
+def test_cli_export_writes_the_file_and_logs_it(runner, reviewed, db, tmp_path):
+    """`chorus export CODE --format xlsx --output F` writes a workbook and logs the export."""
+    out = tmp_path / "answers.xlsx"
+    result = runner.invoke(cli, ["export", reviewed.session["code"], "--format", "xlsx", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert load_workbook(out).sheetnames[0] == "About"
+    html = tmp_path / "r.html"
+    result = runner.invoke(cli, ["export", reviewed.session["code"].lower(), "--format", "html", "--language", "es",
+                                 "--output", str(html)])
+    assert result.exit_code == 0, result.output
+    assert BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser").html["lang"] == "es"
+    assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'export' AND user_id IS NULL").fetchone()[0] == 2
+    missing = runner.invoke(cli, ["export", "NOPE99", "--format", "md", "--output", str(tmp_path / "x.md")])
+    wrong = runner.invoke(cli, ["export", reviewed.session["code"], "--format", "md", "--language", "ar",
+                                "--output", str(tmp_path / "x.md")])
+    assert missing.exit_code != 0 and "no session" in missing.output
+    assert wrong.exit_code != 0 and "not one of" in wrong.output and "Traceback" not in wrong.output
+
+
+def test_a_withdrawn_residents_answers_leave_every_format_after_withdrawal(themed, db):
+    """Withdrawing after themes were drafted takes the answers out of the synthesis and every export."""
+    sid = themed.session["id"]
+    text = themed.quotable[0]
+    row = db.execute("SELECT participant_id FROM responses WHERE text = ?", (text,)).fetchone()
+    # Give them a receipt we know, then withdraw with it.
+    db.execute("UPDATE participants SET receipt_hash = ? WHERE id = ?", (queries.receipt_hash("LATERLEAVE01"), row[0]))
+    db.conn.commit()
+    queries.withdraw(db, "LATERLEAVE01")
+    for fmt in ("html", "md", "csv", "json"):
+        assert text not in render(db, themed, fmt).decode("utf-8-sig"), fmt
+    assert text not in docx_text(render(db, themed, "docx"))
+
+
+def test_charts_are_deterministic(reviewed, db):
+    """The same data draws the same chart bytes, so reports can be compared."""
+    from analysis import reports
+
+    report = synthesis.build_report(db, reviewed.session["id"], "en")
+    assert reports.theme_chart(report) == reports.theme_chart(report)
+    assert reports.theme_chart(report, fmt="png") == reports.theme_chart(report, fmt="png")
+
+
+def test_neutralise_defuses_every_formula_start():
+    """Cells starting with =, +, -, @, tab or carriage return get a leading apostrophe; others are unchanged."""
+    from analysis.reports import neutralise
+
+    assert [neutralise(v) for v in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "fine", 3]] == \
+        ["'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\tx", "'\rx", "fine", 3]
+
+
+def test_suppression_hides_a_second_cell_when_one_could_be_worked_out():
+    """One small cell in a line also hides the next smallest, so a total cannot reveal it."""
+    from analysis.reports import suppress_grid, suppress_line
+
+    assert suppress_line([30, 4, 12], 10) == [False, True, True]
+    assert suppress_line([30, 4, 3], 10) == [False, True, True]
+    assert suppress_line([30, 0, 12], 10) == [False, False, False]
+    grid = suppress_grid([[20, 3], [15, 25]], 10)
+    assert grid[0][1] and sum(map(sum, grid)) >= 3
