@@ -832,57 +832,71 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
                 tuple(body), _("Reference: %(source)s", source=source) if source else ""))
             bars_by_prompt.append((title, tuple(bars)))
 
-    # Themes by group: answers in each theme from each group, small cells hidden everywhere.
+    # Themes by group, the engine's equity lens: small cells (and cells that would reveal them) hidden.
+    from analysis import equity
+
     def members_of(theme_id) -> list[dict]:
         """Return a theme's answers."""
         return grouped.get(theme_id, [])
 
+    assignment = {a["id"]: f"T{t['id']}" for t in themes for a in members_of(t["id"])}
+    participant_of = {a["id"]: a["participant_id"] for t in themes for a in members_of(t["id"])}
+    label_of = {f"T{t['id']}": t["label"] for t in themes}
     theme_by_group = []
     for prompt in about:
+        if not assignment:
+            break
         title = localized(stored.texts, "prompt", prompt["id"], "text", language, default)
-        options = prompt["options"]
-        grid = []
-        for theme in themes:
-            row = Counter(stored.segments.get(a["participant_id"], {}).get(prompt["id"]) for a in members_of(theme["id"]))
-            grid.append([row.get(o["id"], 0) for o in options])
-        if not grid:
-            continue
-        column_totals = [sum(r[i] for r in grid) for i in range(len(options))]
-        hidden = reports.suppress_grid(grid, threshold)
+
+        def segment(answer_id, prompt_id=prompt["id"]):
+            """Return the option an answer's author chose for this question, as a string."""
+            chosen = stored.segments.get(participant_of[answer_id], {}).get(prompt_id)
+            return None if chosen is None else str(chosen)
+
+        table = equity.theme_by_segment(assignment, segment, threshold=threshold)
+        columns = [str(o["id"]) for o in prompt["options"] if str(o["id"]) in table.segments]
+        if equity.MISSING_SEGMENT in table.segments:
+            columns.append(equity.MISSING_SEGMENT)
+        names = {**{str(k): v for k, v in option_names.items()}, equity.MISSING_SEGMENT: no_answer}
         body = []
-        for theme, counts, flags in zip(themes, grid, hidden):
-            cells = [hidden_mark if h else f"{n} ({_percent(n, column_totals[i])})" if n else "0"
-                     for i, (n, h) in enumerate(zip(counts, flags))]
+        for theme in themes:
+            cells = []
+            for column in columns:
+                cell = table.cell(f"T{theme['id']}", column)
+                shown = cell.display(threshold)
+                cells.append(shown if cell.suppressed or not cell.count else f"{shown} ({round(100 * cell.share)}%)")
             body.append((theme["label"], *cells))
         theme_by_group.append(reports.Table(
             _("%(question)s: answers in each theme", question=title),
-            (_("Theme"), *[option_names.get(o["id"], "") for o in options]), tuple(body),
-            _("Counts below %(threshold)s are hidden (shown as %(mark)s), and so is one more cell where a total would reveal them. "
+            (_("Theme"), *[names.get(c, c) for c in columns]), tuple(body),
+            _("Counts below %(threshold)s are hidden (shown as %(mark)s), and so are cells that would reveal them. "
               "Percentages are of each group's answers.", threshold=threshold, mark=hidden_mark)))
+        raised = [o for o in equity.overrepresented(assignment, segment, threshold=threshold) if o.significant]
+        if raised:
+            theme_by_group.append(reports.Table(
+                _("%(question)s: themes a group raised more often than everyone else", question=title),
+                (_("Theme"), _("Group"), _("Share of the group's answers"), _("Share of everyone else's answers")),
+                tuple((label_of[o.theme], names.get(o.segment, o.segment), f"{round(100 * o.share_in_segment)}%",
+                       f"{round(100 * o.share_elsewhere)}%") for o in raised),
+                _("Fisher's exact test, adjusted for testing many pairs (Benjamini-Hochberg, 5%). Only groups of at least "
+                  "%(threshold)s answers are tested.", threshold=threshold)))
 
     priority_table = None
-    if stored.priority and themes:
+    if stored.priority and assignment:
         in_priority = {pid for pid, seg in stored.segments.items() if set(seg.values()) & stored.priority}
-        pairs = []
-        for theme in themes:
-            members = members_of(theme["id"])
-            pairs.append([sum(a["participant_id"] in in_priority for a in members),
-                          sum(a["participant_id"] not in in_priority for a in members)])
-        p_total = sum(p for p, _o in pairs)
-        o_total = sum(o for _p, o in pairs)
-        hidden = reports.suppress_grid(pairs, threshold)
-        order = sorted(range(len(themes)), key=lambda i: (-(pairs[i][0] / p_total if p_total else 0), i))
-        body = []
-        for rank, i in enumerate(order, start=1):
-            (p, o), (hp, ho) = pairs[i], hidden[i]
-            body.append((str(rank), themes[i]["label"], hidden_mark if hp else str(p),
-                         "" if hp else _percent(p, p_total), "" if ho else _percent(o, o_total)))
+        ranks = equity.rank_by_priority_groups(
+            assignment, lambda aid: "priority" if participant_of[aid] in in_priority else "everyone else", ["priority"],
+            threshold=threshold)
+        body = tuple(
+            (str(r.priority_rank), label_of[r.theme], hidden_mark if r.priority_count is None else str(r.priority_count),
+             "" if r.priority_share is None else f"{round(100 * r.priority_share)}%", str(r.overall_rank))
+            for r in ranks)
         groups = ", ".join(sorted(option_names.get(o, "") for o in stored.priority))
         priority_table = reports.Table(
             _("Priority groups: %(groups)s", groups=groups),
-            (_("Rank"), _("Theme"), _("Answers from priority groups"), _("Share of priority groups' answers"),
-             _("Share of everyone else's answers")), tuple(body),
-            _("Ranked by the share of priority groups' answers, not by overall size. Counts below %(threshold)s are hidden.",
+            (_("Rank for priority groups"), _("Theme"), _("Answers from priority groups"),
+             _("Share of priority groups' answers"), _("Rank among everyone")), body,
+            _("Ranked by how often priority groups raised each theme, not by overall size. Counts below %(threshold)s are hidden.",
               threshold=threshold))
 
     theme_insights: dict[int | None, list[dict]] = defaultdict(list)
