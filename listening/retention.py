@@ -20,7 +20,7 @@ import sqlite_utils
 from flask import Flask, current_app
 
 from .db import get_db, rows, transaction
-from .queries import log_deletion, now
+from .queries import log_deletion, now, record_audit
 
 OPPORTUNISTIC_INTERVAL_SECONDS = 3600
 MAX_RETENTION_DAYS = 3650
@@ -80,8 +80,9 @@ def purge_session(db: sqlite_utils.Database, session_id: int, *, reason: str, by
         db.execute("UPDATE sessions SET purged_at = ? WHERE id = ?", (now(), session_id))
         if not answers and not contacts:
             return None
-        log_deletion(db, session_id=session_id, kind="retention_purge",
-                     detail=f"answer_texts={answers} contact_details={contacts}", reason=reason, by_user=by_user)
+        detail = f"answer_texts={answers} contact_details={contacts}"
+        log_deletion(db, session_id=session_id, kind="retention_purge", detail=detail, reason=reason, by_user=by_user)
+        record_audit(db, user_id=by_user, action="retention_purge", target=session[0]["code"], detail=detail)
     return Purge(session_id, session[0]["code"], answers, contacts)
 
 
