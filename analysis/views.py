@@ -25,7 +25,9 @@ from listening.i18n import current_language, language_name
 from . import reports
 
 bp = Blueprint("review", __name__, template_folder="templates")
-results_bp = Blueprint("results", __name__, template_folder="templates")
+# The results blueprint also serves the review pages' stylesheet: a public file, outside the staff route walk.
+results_bp = Blueprint("results", __name__, template_folder="templates", static_folder="static",
+                       static_url_path="/review-static")
 
 READERS = ("facilitator", "planner")
 MAX_LABEL = 200

@@ -1,0 +1,91 @@
+"""The review pages and the residents' results page pass axe in Chromium, in English and Arabic."""
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def live(tmp_path):
+    """Serve a fresh app with the demo session (and its answers) on a free port."""
+    from werkzeug.serving import make_server
+
+    from listening.app import create_app
+    from listening.db import connect
+    from listening.demo import ensure_demo
+    from listening.migrations import migrate
+    from listening.queries import session_by_code
+
+    app = create_app({"TESTING": False, "DATABASE": tmp_path / "a11y.db", "SECRET_KEY": secrets.token_hex(16)})
+    db = connect(app.config["DATABASE"])
+    migrate(db)
+    password = secrets.token_urlsafe(12)
+    with app.app_context():
+        demo = ensure_demo(db, password=password)
+    session_id = session_by_code(db, demo.code)["id"]
+    db.conn.close()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield {"url": f"http://127.0.0.1:{server.server_port}", "code": demo.code, "email": demo.email,
+           "password": password, "session_id": session_id}
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+def violations(axe, page) -> list[str]:
+    """Return axe's serious and critical violations on the current page."""
+    result = axe.run(page)
+    return [f"{v['id']}: {v['help']}" for v in result.response["violations"] if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium at /usr/bin/chromium")
+def test_review_and_results_pages_pass_axe(live):
+    """A planner drafts themes, reviews one and publishes; every page they and residents see passes axe."""
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    axe = Axe()
+    base, sid = live["url"], live["session_id"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page()
+        page.goto(f"{base}/staff/login")
+        page.fill("#email", live["email"])
+        page.fill("#password", live["password"])
+        page.click("main button[type=submit]")
+        page.goto(f"{base}/staff/review/{sid}")
+        with page.expect_navigation():
+            page.click("form button.primary:has-text('Draft themes')")
+        assert page.locator("article.theme-card").count() >= 2
+        problems = {"themes": violations(axe, page)}
+        page.locator("article.theme-card h3 a").first.click()
+        problems["theme"] = violations(axe, page)
+        with page.expect_navigation():
+            page.click("button[value=review]")
+        page.goto(f"{base}/staff/review/{sid}/heard")
+        problems["heard"] = violations(axe, page)
+        page.goto(f"{base}/staff/review/{sid}/publish")
+        problems["publish"] = violations(axe, page)
+        page.check("#published")
+        with page.expect_navigation():
+            page.click("main form button[type=submit].primary")
+        page.goto(f"{base}/staff/review/{sid}/history")
+        problems["history"] = violations(axe, page)
+        for language in ("en", "ar"):
+            page.goto(f"{base}/s/{live['code']}/results?lang={language}")
+            assert page.locator("html").get_attribute("dir") == ("rtl" if language == "ar" else "ltr")
+            assert page.locator("article h3").count() == 1
+            problems[f"results-{language}"] = violations(axe, page)
+        browser.close()
+    assert problems == {key: [] for key in problems}
