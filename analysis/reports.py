@@ -441,7 +441,30 @@ def write_docx(report: Report, file: IO[bytes], translations=None) -> None:
     document.add_heading(s["method"], 1)
     for paragraph in report.method:
         document.add_paragraph(paragraph)
+    if report.direction == "rtl":
+        _right_to_left(document)
     document.save(file)
+
+
+def _right_to_left(document) -> None:
+    """Mark every paragraph and table of a Word document as right-to-left, for Arabic and Urdu reports."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    paragraphs = list(document.paragraphs)
+    paragraphs += [p for table in document.tables for row in table.rows for cell in row.cells for p in cell.paragraphs]
+    for paragraph in paragraphs:
+        properties = paragraph._p.get_or_add_pPr()
+        if properties.find(qn("w:bidi")) is None:
+            properties.append(OxmlElement("w:bidi"))
+        for run in paragraph.runs:
+            run_properties = run._r.get_or_add_rPr()
+            if run_properties.find(qn("w:rtl")) is None:
+                run_properties.append(OxmlElement("w:rtl"))
+    for table in document.tables:
+        table_properties = table._tbl.tblPr
+        if table_properties.find(qn("w:bidiVisual")) is None:
+            table_properties.append(OxmlElement("w:bidiVisual"))
 
 
 # --- data exports (internal) ------------------------------------------------------------------

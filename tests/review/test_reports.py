@@ -240,3 +240,18 @@ def test_suppression_hides_a_second_cell_when_one_could_be_worked_out():
     assert suppress_line([30, 0, 12], 10) == [False, False, False]
     grid = suppress_grid([[20, 3], [15, 25]], 10)
     assert grid[0][1] and sum(map(sum, grid)) >= 3
+
+
+def test_arabic_word_report_runs_right_to_left(db):
+    """An Arabic report marks its paragraphs right-to-left in Word and its HTML dir=rtl."""
+    from tests.factories import make_session
+
+    session = make_session(db, languages=("en", "ar"))
+    buffer = io.BytesIO()
+    synthesis.export(db, session["id"], buffer, fmt="docx", language="ar")
+    document = Document(io.BytesIO(buffer.getvalue()))
+    assert all(p._p.pPr is not None and p._p.pPr.find(
+        "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}bidi") is not None for p in document.paragraphs)
+    html = io.BytesIO()
+    synthesis.export(db, session["id"], html, fmt="html", language="ar")
+    assert BeautifulSoup(html.getvalue(), "html.parser").html["dir"] == "rtl"
