@@ -13,6 +13,7 @@ import io
 
 from flask import Blueprint, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import NotFound
 
 from facilitation.accounts import requires
@@ -32,6 +33,35 @@ results_bp = Blueprint("results", __name__, template_folder="templates", static_
 READERS = ("facilitator", "planner")
 MAX_LABEL = 200
 MAX_NOTE = 2000
+
+# TRANSLATORS: what a planner did, as listed in a session's synthesis history.
+ACTION_LABELS = {
+    "run": _l("Drafted themes with the engine"),
+    "rename": _l("Renamed a theme"),
+    "review": _l("Marked a theme reviewed"),
+    "unreview": _l("Marked a theme as a draft again"),
+    "merge": _l("Merged two themes"),
+    "split": _l("Made a new theme from chosen answers"),
+    "recluster": _l("Split a theme by re-clustering"),
+    "move": _l("Moved an answer"),
+    "off_topic": _l("Marked an answer off-topic"),
+    "insight_added": _l("Wrote an insight"),
+    "insight_deleted": _l("Deleted an insight"),
+    "hmw_added": _l("Wrote a “how might we” statement"),
+    "hmw_deleted": _l("Deleted a “how might we” statement"),
+    "reference": _l("Entered a reference population"),
+    "priority_groups": _l("Named priority groups"),
+    "settings": _l("Changed privacy settings"),
+    "publish": _l("Published the residents' page"),
+    "unpublish": _l("Saved the residents' page without publishing it"),
+}
+SOURCE_LABELS = {
+    "phone": _l("own phone"),
+    "paper": _l("paper card"),
+    "sticky": _l("sticky note"),
+    "phone_call": _l("phone call"),
+    "interpreter": _l("through an interpreter"),
+}
 
 
 @bp.before_request
@@ -91,6 +121,7 @@ def show(session_id: int, *, focus: int | None = None, error: str = "", status: 
         grouped=grouped, quotes=quotes, focused=focused, numbers=numbers, insights=insights, error=error,
         open_prompts=synthesis.open_prompts(db, session_id), form=ActionForm(),
         prompt_text=lambda pid: synthesis.prompt_text(stored, pid, found["default_language"]),
+        source_labels=SOURCE_LABELS,
     ), status
 
 
@@ -327,7 +358,7 @@ def history(session_id: int):
     return render_template("review/history.html", s=found, title=title_of(found),
                            edits=synthesis.edit_history(db, session_id),
                            exports=synthesis.export_history(db, found["code"]),
-                           runs=[synthesis.latest_run(db, session_id)])
+                           action_labels=ACTION_LABELS)
 
 
 @bp.route("/<int:session_id>/export")

@@ -361,7 +361,8 @@ def edit_history(db: sqlite_utils.Database, session_id: int) -> list[dict]:
     """Return every planner decision on a session, newest first, with who made it."""
     return rows(
         db,
-        """SELECT e.*, u.email FROM theme_edits e LEFT JOIN users u ON u.id = e.user_id
+        """SELECT e.*, u.email, t.label AS theme_label FROM theme_edits e
+           LEFT JOIN users u ON u.id = e.user_id LEFT JOIN themes t ON t.id = e.theme_id
            WHERE e.session_id = ? ORDER BY e.id DESC""",
         (session_id,),
     )

@@ -92,8 +92,8 @@ def test_every_edit_is_recorded_and_shown(client, themed, db):
                   get_url=url, form_index=1).status_code == 303
     rows = page(client.get(f"/staff/review/{sid}/history")).select("table.data")[0].select("tbody tr")
     actions = [(r.select("td")[1].get_text(strip=True), r.select("td")[2].get_text(strip=True)) for r in rows]
-    assert ("lead@example.org", "rename") in actions and ("lead@example.org", "review") in actions
-    assert ("lead@example.org", "hmw_added") in actions
+    assert ("lead@example.org", "Renamed a theme") in actions and ("lead@example.org", "Marked a theme reviewed") in actions
+    assert ("lead@example.org", "Wrote a “how might we” statement") in actions
     shown = page(client.get(url))
     assert shown.select_one("#theme-heading .badge.reviewed")
 
