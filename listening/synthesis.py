@@ -828,7 +828,7 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
                 bars.append(reports.Bar(label, None if h else round(share, 1), ref))
             source = next(iter(stored.reference[o["id"]]["source"] for _l, _n, o in shared))
             representation.append(reports.Table(
-                _("%(question)s: compared with the reference population", question=title),
+                _("%(question)s — compared with the reference population", question=title),
                 (_("Group"), _("Share of people who took part"), _("Reference share"), _("Compared with reference")),
                 tuple(body), _("Reference: %(source)s", source=source) if source else ""))
             bars_by_prompt.append((title, tuple(bars)))
@@ -868,14 +868,14 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
                 cells.append(shown if cell.suppressed or not cell.count else f"{shown} ({round(100 * cell.share)}%)")
             body.append((theme["label"], *cells))
         theme_by_group.append(reports.Table(
-            _("%(question)s: answers in each theme", question=title),
+            _("%(question)s — answers in each theme", question=title),
             (_("Theme"), *[names.get(c, c) for c in columns]), tuple(body),
             _("Counts below %(threshold)s are hidden (shown as %(mark)s), and so are cells that would reveal them. "
               "Percentages are of each group's answers.", threshold=threshold, mark=hidden_mark)))
         raised = [o for o in equity.overrepresented(assignment, segment, threshold=threshold) if o.significant]
         if raised:
             theme_by_group.append(reports.Table(
-                _("%(question)s: themes a group raised more often than everyone else", question=title),
+                _("%(question)s — themes a group raised more often than everyone else", question=title),
                 (_("Theme"), _("Group"), _("Share of the group's answers"), _("Share of everyone else's answers")),
                 tuple((label_of[o.theme], names.get(o.segment, o.segment), f"{round(100 * o.share_in_segment)}%",
                        f"{round(100 * o.share_elsewhere)}%") for o in raised),
