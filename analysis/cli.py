@@ -53,11 +53,15 @@ def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         raise click.ClickException(f"{path} is empty: it needs a header row and at least one answer")
     if "\x00" in content:
         raise click.ClickException(f"{path} does not look like a CSV file (it contains binary data)")
-    sample = content[:64 * 1024]
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
+    # Comma-separated unless the header has no comma: sniffing whole rows of free text
+    # guesses wrong too easily (answers are full of semicolons and tabs).
+    first_line = content.split("\n", 1)[0]
+    dialect: type[csv.Dialect] | csv.Dialect = csv.excel
+    if "," not in first_line:
+        try:
+            dialect = csv.Sniffer().sniff(first_line, delimiters=";\t|")
+        except csv.Error:
+            dialect = csv.excel
     try:
         reader = csv.reader(io.StringIO(content, newline=""), dialect, strict=True)
         rows = list(reader)

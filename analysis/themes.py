@@ -79,7 +79,8 @@ _CHAR_DIMS = 150
 _WORD_DIMS = 150
 _BLOCK_WEIGHTS = (1.0, 1.0, 0.7)  # characters, WordLlama, stemmed words
 _FOLD = True
-_N_INIT = 10  # k-means restarts; the best of several is much less seed-dependent
+_WORDLLAMA_OTHER_LANGUAGES = 0.5
+_N_INIT = 4  # k-means restarts; more did not help on the benchmark and cost time
 _FINAL_DIMS = 64  # dimensions after combining the blocks
 _K_SAMPLE = 6000  # distinct answers sampled to choose k
 _OVERCLUSTER = 30  # groups found before merging similar ones
@@ -280,7 +281,8 @@ def _choose_k(z: np.ndarray, weights: np.ndarray, k_lo: int, k_hi: int, seed: in
     if len(rows) > _K_SAMPLE:
         # Distinct answers sampled in proportion to how often they were given.
         rows = np.unique(rng.choice(len(weights), size=_K_SAMPLE, replace=True, p=weights / weights.sum()))
-    over = min(_OVERCLUSTER, len(rows) - 1)
+    # Small sessions get fewer candidate groups: about the square root of the answers given.
+    over = min(_OVERCLUSTER, len(rows) - 1, max(2 * k_lo, round(math.sqrt(weights.sum()))))
     if over < 2:
         return k_lo, {}
     km = KMeans(n_clusters=over, n_init=2, random_state=seed).fit(z[rows], sample_weight=weights[rows])
@@ -334,7 +336,7 @@ def _label_terms(members: Sequence[list[tuple[str, str]]], df_all: Counter[str],
                 df[key] += 1
     size = max(len(members), 1)
     avg = n_all / max(n_clusters, 1)
-    min_df = 2 if size >= 6 else 1
+    min_df = 2 if size >= 6 and any(c >= 2 for c in df.values()) else 1
     scored = []
     for key, count in df.items():
         if count < min_df or key in _VAGUE:
@@ -500,7 +502,7 @@ def find_themes(
     occurrences = [_term_occurrences(analysed[r], langs[r]) for r in uniq_rows]
     term_docs = [" ".join(key.replace(" ", "_") for key, _ in occ if " " not in key) for occ in occurrences]
 
-    blocks, _block_names = _features(uniq_texts, term_docs, seed)
+    blocks, block_names = _features(uniq_texts, term_docs, seed)
     lang_weight = Counter()
     for row in content_rows:
         lang_weight[langs[row]] += 1
@@ -509,6 +511,12 @@ def find_themes(
     centred = len(big_langs) >= 2
     if centred:
         blocks = [_center_languages(b, uniq_langs, weights, big_langs) for b in blocks]
+    if "wordllama" in block_names:
+        # WordLlama is distilled for English; elsewhere it is weaker than characters and words,
+        # so its say is halved for answers analysed in another language.
+        scale = np.where(uniq_langs == "en", 1.0, _WORDLLAMA_OTHER_LANGUAGES).astype(np.float32)
+        position = block_names.index("wordllama")
+        blocks[position] = blocks[position] * scale[:, None]
     z = _combine(blocks, weights, seed) if blocks else np.ones((n_u, 1), np.float64)
 
     # Number of themes: never more than distinct answers; chosen automatically with at least

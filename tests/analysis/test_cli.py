@@ -1,0 +1,114 @@
+"""Tests of the ``themes`` command line: output file, summary, report and clear errors."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from analysis.cli import themes_command
+
+
+@pytest.fixture()
+def runner() -> CliRunner:
+    """Return a click test runner."""
+    return CliRunner()
+
+
+def test_writes_rows_in_order_with_theme_columns(runner: CliRunner, fixtures_dir: Path, tmp_path: Path) -> None:
+    """The output CSV keeps every input row in order and adds theme id and label columns."""
+    out = tmp_path / "out.csv"
+    result = runner.invoke(themes_command, [str(fixtures_dir / "multilingual.csv"), "--text-column", "answer", "--language-column", "language", "--translation-column", "translation", "--themes", "3", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    with (fixtures_dir / "multilingual.csv").open(encoding="utf-8") as handle:
+        source = list(csv.DictReader(handle))
+    assert [r["id"] for r in rows] == [r["id"] for r in source]
+    assert all(r["theme_id"] and r["theme_label"] for r in rows)
+    assert "3 themes" in result.output and "t1" in result.output
+
+
+def test_report_markdown_and_html(runner: CliRunner, fixtures_dir: Path, tmp_path: Path) -> None:
+    """--report writes a readable summary with quotes and the segment table, in .md or .html."""
+    for name in ("r.md", "r.html"):
+        report = tmp_path / name
+        args = [str(fixtures_dir / "nhs_sample.csv"), "--text-column", "feedback", "--segment-column", "organization", "--themes", "5", "--seed", "2", "--output", str(tmp_path / "o.csv"), "--report", str(report)]
+        result = runner.invoke(themes_command, args)
+        assert result.exit_code == 0, result.output
+        text = report.read_text(encoding="utf-8")
+        assert "Draft themes" in text and "Themes by organization" in text
+        assert ("<blockquote>" in text) if name.endswith(".html") else ("> " in text)
+
+
+def test_same_seed_same_output(runner: CliRunner, fixtures_dir: Path, tmp_path: Path) -> None:
+    """Two runs with the same seed write identical files."""
+    outs = []
+    for i in range(2):
+        out = tmp_path / f"o{i}.csv"
+        runner.invoke(themes_command, [str(fixtures_dir / "polis_bowling_green_sample.csv"), "--text-column", "comment-body", "--seed", "5", "--output", str(out)])
+        outs.append(out.read_text(encoding="utf-8"))
+    assert outs[0] == outs[1]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "empty"),
+        ("answer\n", "no answers"),
+        ('answer,other\n"unclosed,1\n', "well-formed"),
+        ("answer\nfine\nx,y,z\n", "fields"),
+        ("a,a\n1,2\n", "repeated column"),
+    ],
+)
+def test_bad_csv_gives_clear_error(runner: CliRunner, tmp_path: Path, content: str, message: str) -> None:
+    """Malformed or empty CSV files give a clear error, not a traceback."""
+    path = tmp_path / "in.csv"
+    path.write_text(content, encoding="utf-8")
+    result = runner.invoke(themes_command, [str(path), "--text-column", "answer", "--output", str(tmp_path / "o.csv")])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output and not isinstance(result.exception, (KeyError, ValueError, TypeError))
+
+
+def test_missing_column_is_named(runner: CliRunner, fixtures_dir: Path, tmp_path: Path) -> None:
+    """A missing column is named in a usage error with the available columns."""
+    result = runner.invoke(themes_command, [str(fixtures_dir / "nhs_sample.csv"), "--text-column", "comment", "--output", str(tmp_path / "o.csv")])
+    assert result.exit_code == 2
+    assert "'comment' is not a column" in result.output and "feedback" in result.output
+
+
+def test_missing_file_and_bad_options(runner: CliRunner, tmp_path: Path) -> None:
+    """A missing input file or impossible options give usage errors."""
+    result = runner.invoke(themes_command, [str(tmp_path / "nope.csv"), "--text-column", "a", "--output", str(tmp_path / "o.csv")])
+    assert result.exit_code == 2 and "does not exist" in result.output
+    path = tmp_path / "in.csv"
+    path.write_text("a\nhello there\n", encoding="utf-8")
+    result = runner.invoke(themes_command, [str(path), "--text-column", "a", "--output", str(tmp_path / "o.csv"), "--report", str(tmp_path / "r.pdf")])
+    assert result.exit_code == 2 and ".md or .html" in result.output
+    result = runner.invoke(themes_command, [str(path), "--text-column", "a", "--output", str(tmp_path / "o.csv"), "--threshold", "3"])
+    assert result.exit_code == 2
+
+
+def test_only_contentless_answers(runner: CliRunner, tmp_path: Path) -> None:
+    """A file of contentless answers still writes the output and says there are no themes."""
+    path = tmp_path / "in.csv"
+    path.write_text("a\nn/a\nidk\n😀\n", encoding="utf-8")
+    out = tmp_path / "o.csv"
+    result = runner.invoke(themes_command, [str(path), "--text-column", "a", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "No themes" in result.output
+    assert out.read_text(encoding="utf-8").count("contentless") == 3
+
+
+def test_python_dash_m_runs_the_command(fixtures_dir: Path, tmp_path: Path) -> None:
+    """``python -m analysis`` runs the themes command without a Flask app."""
+    shutil.copy(fixtures_dir / "multilingual.csv", tmp_path / "in.csv")
+    result = subprocess.run([sys.executable, "-m", "analysis", "in.csv", "--text-column", "answer", "--themes", "2", "--output", "o.csv"], cwd=tmp_path, capture_output=True, text=True, env=None)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "o.csv").exists()

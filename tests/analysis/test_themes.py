@@ -1,0 +1,154 @@
+"""Tests of draft themes: determinism, edge cases, structure, languages and quotes."""
+
+from __future__ import annotations
+
+import pytest
+
+from analysis import messages
+from analysis.themes import CONTENTLESS_ID, OTHER_ID, Answer, find_themes, split_theme
+
+
+def _ids(theme_set):  # type: ignore[no-untyped-def]
+    """Return the assignment as a plain dict for comparisons."""
+    return dict(theme_set.assignment)
+
+
+def test_deterministic_for_seed_and_input(nhs_answers: list[Answer]) -> None:
+    """The same input and seed give exactly the same themes, labels and quotes."""
+    first = find_themes(nhs_answers, seed=3)
+    second = find_themes(nhs_answers, seed=3)
+    assert _ids(first) == _ids(second)
+    assert [t.label for t in first.themes] == [t.label for t in second.themes]
+    assert [t.quotes for t in first.themes] == [t.quotes for t in second.themes]
+
+
+def test_every_answer_is_assigned_in_input_order(nhs_answers: list[Answer]) -> None:
+    """Every answer gets exactly one theme, other or contentless id, in input order."""
+    result = find_themes(nhs_answers, k=6)
+    assert list(result.assignment) == [a.id for a in nhs_answers]
+    valid = {t.id for t in result.themes} | {OTHER_ID, CONTENTLESS_ID}
+    assert set(result.assignment.values()) <= valid
+    assert sum(t.size for t in result.themes) + result.other.size + len(result.contentless) == len(nhs_answers)
+
+
+def test_theme_structure(nhs_answers: list[Answer]) -> None:
+    """Themes carry readable labels, terms, sizes, ranked members and 3 to 5 distinct quotes."""
+    result = find_themes(nhs_answers, k=6)
+    assert result.k_chosen == len(result.themes) == 6
+    assert [t.id for t in result.themes] == [f"t{i}" for i in range(1, 7)]
+    assert [t.size for t in result.themes] == sorted((t.size for t in result.themes), reverse=True)
+    for theme in result.themes:
+        assert theme.label and theme.label != messages.UNTITLED_THEME
+        assert all(term.replace(" ", "").replace("'", "").isalpha() for term in theme.top_terms)
+        assert theme.size == len(theme.answer_ids)
+        assert 3 <= len(theme.quotes) <= 5
+        assert set(theme.quotes) <= set(theme.answer_ids)
+        assert len({q.casefold() for q in theme.quote_texts}) == len(theme.quote_texts)
+        assert theme.quote_texts == tuple(result.texts[q] for q in theme.quotes)
+    assert result.other.id == OTHER_ID and result.other.label == messages.OTHER_LABEL
+    assert "k-means" in result.method
+
+
+def test_automatic_k_within_bounds(nhs_answers: list[Answer]) -> None:
+    """The number of themes is chosen automatically within the user's bounds."""
+    result = find_themes(nhs_answers, k_min=4, k_max=7)
+    assert 4 <= result.k_chosen <= 7
+    assert find_themes(nhs_answers).k_chosen <= 20
+
+
+def test_empty_input() -> None:
+    """No answers give an empty theme set, not an error."""
+    result = find_themes([])
+    assert result.themes == () and result.k_chosen == 0 and result.other.size == 0
+
+
+def test_one_answer() -> None:
+    """A single answer forms a single theme quoting it."""
+    result = find_themes([Answer(1, "The buses are always late")])
+    assert result.k_chosen == 1
+    assert result.themes[0].answer_ids == (1,)
+    assert result.themes[0].quotes == (1,)
+
+
+def test_identical_answers_form_one_theme() -> None:
+    """Identical answers form one theme, not several."""
+    answers = [Answer(i, "More buses please") for i in range(50)]
+    result = find_themes(answers, k=5)
+    assert result.k_chosen == 1
+    assert result.themes[0].size == 50
+    assert len(result.themes[0].quotes) == 1  # one distinct text: never quoted twice
+
+
+def test_only_empty_answers() -> None:
+    """Only contentless answers give no themes and list them all as contentless."""
+    answers = [Answer(i, t) for i, t in enumerate(["n/a", "", "idk", "😀", "...", "no sé"])]
+    result = find_themes(answers)
+    assert result.themes == ()
+    assert set(result.contentless) == set(range(6))
+    assert set(result.assignment.values()) == {CONTENTLESS_ID}
+
+
+def test_contentless_answers_do_not_form_a_theme(multilingual_answers: list[Answer]) -> None:
+    """"n/a", "no sé" and emoji are set aside; "Nothing, it was all fine" is kept."""
+    result = find_themes(multilingual_answers, k=3)
+    assert set(result.contentless) == {"13", "14", "15"}
+    assert result.assignment["16"] != CONTENTLESS_ID
+
+
+def test_translation_analysed_original_quoted(multilingual_answers: list[Answer]) -> None:
+    """Answers meaning the same in two languages share a theme, and quotes keep the original."""
+    result = find_themes(multilingual_answers, k=3, seed=1)
+    pairs = [("1", "2"), ("7", "8"), ("17", "18"), ("19", "20")]
+    assert sum(result.assignment[a] == result.assignment[b] for a, b in pairs) >= 3
+    quoted = [text for theme in result.themes for text in theme.quote_texts]
+    assert any("autobús" in q or "parque" in q or "clínica" in q for q in quoted)
+
+
+def test_single_language_theme_is_flagged() -> None:
+    """A theme holding only one language says so when the set has several languages."""
+    answers = [Answer(f"e{i}", f"The bus number {i} is late again", "en") for i in range(6)]
+    answers += [Answer(f"s{i}", f"El parque {i} está muy sucio hoy", "es") for i in range(6)]
+    result = find_themes(answers, k=2)
+    flags = {t.single_language for t in result.themes}
+    assert flags == {"en", "es"}
+    assert "Only English answers" in next(t for t in result.themes if t.single_language == "en").language_note
+
+
+def test_mixed_scripts_and_very_long_answers() -> None:
+    """Mixed scripts and very long answers are handled without error."""
+    long_text = "The waiting room was cold and the staff were kind. " * 400
+    answers = [Answer(0, long_text), Answer(1, "الخدمة ممتازة"), Answer(2, "服务很好，谢谢"), Answer(3, "Nhân viên rất thân thiện"), Answer(4, "Service was excellent"), Answer(5, "Cold waiting room")]
+    result = find_themes(answers, k=2)
+    assert len(result.assignment) == 6
+    assert all(len(q) <= len(long_text) for t in result.themes for q in t.quote_texts)
+
+
+def test_redaction_applies_to_quotes() -> None:
+    """Quotes come from redacted text, including the facilitator's names."""
+    answers = [Answer(i, f"Nurse Alice was lovely, call me on 07700 900{i:03d}") for i in range(5)]
+    result = find_themes(answers, names=["Alice"])
+    for text in result.texts.values():
+        assert "Alice" not in text and "07700" not in text
+        assert "[name]" in text and "[phone]" in text
+
+
+@pytest.mark.parametrize("kwargs", [{"k": 0}, {"k_min": 5, "k_max": 2}, {"k_min": 0}])
+def test_invalid_parameters_raise_clear_errors(kwargs: dict) -> None:
+    """Impossible parameters raise ValueError with a message."""
+    with pytest.raises(ValueError, match=r"\w"):
+        find_themes([Answer(1, "x y z")], **kwargs)
+
+
+def test_duplicate_ids_rejected() -> None:
+    """Repeated answer ids are refused, since every answer needs its own theme."""
+    with pytest.raises(ValueError, match="unique"):
+        find_themes([Answer(1, "a b"), Answer(1, "c d")])
+
+
+def test_split_theme(nhs_answers: list[Answer]) -> None:
+    """Splitting a theme re-clusters only its answers into two sub-themes."""
+    result = find_themes(nhs_answers, k=4)
+    biggest = result.themes[0]
+    split = split_theme(result, nhs_answers, biggest.id)
+    assert split.k_chosen == 2
+    assert set(split.assignment) == set(biggest.answer_ids)
