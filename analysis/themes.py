@@ -86,6 +86,7 @@ _K_SAMPLE = 6000  # distinct answers sampled to choose k
 _OVERCLUSTER = 30  # groups found before merging similar ones
 _MERGE_DISTANCE = 0.9  # cosine distance under which two groups' centres are one theme
 _OTHER_Z = 2.0  # answers this many SDs less typical than their theme's mean go to "other"
+_LABEL_COVERAGE = 0.1  # label terms should appear in at least this share of a theme
 _MAX_QUOTES = 5
 _MIN_QUOTES = 3
 
@@ -360,7 +361,11 @@ def _label_terms(members: Sequence[list[tuple[str, str]]], df_all: Counter[str],
         chosen.append(surfaces_of(key, surfaces))
         if len(chosen) >= 8:
             break
-    return chosen
+    # Order so that terms shared by a fair part of the theme come first: the label is made
+    # of the first ones, and a phrase two answers share does not describe twenty.
+    common = max(2, math.ceil(_LABEL_COVERAGE * size)) if size >= 6 else 1
+    by_key = dict(zip(chosen, chosen_keys))
+    return sorted(chosen, key=lambda surface: df[by_key[surface]] < common)
 
 
 def surfaces_of(key: str, surfaces: Mapping[str, Counter[str]]) -> str:

@@ -1,0 +1,104 @@
+"""Benchmark: time and peak memory of draft themes on 10,000 and 100,000 answers.
+
+Owns the speed figures in docs/themes.md. Answers are real text from ``--data`` (NHS feedback,
+Pol.is comments, mtod requests); beyond the distinct texts available, new distinct answers are
+made by joining two real ones, so that merging identical answers does not flatter the figures.
+Each size runs in a fresh process, so its peak resident memory (``ru_maxrss``) is its own;
+the time is end to end inside that process: building answers, redaction, contentless
+detection, features, choosing k, clustering, labels and quotes (model loading included).
+
+Goals (2 cores): 10,000 answers in under 5 s, 100,000 in under 60 s, peak memory under 1.5 GB.
+
+Usage: ``python bench/themes_speed.py [--data DIR] [--sizes 10000 100000] [--threads 2]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def real_texts(data: Path) -> list[str]:
+    """Return every distinct non-empty answer text available in the shared data."""
+    texts: list[str] = []
+    with (data / "nhs-feedback" / "text_data.csv").open(encoding="utf-8", newline="") as handle:
+        texts += [r["feedback"] for r in csv.DictReader(handle)]
+    for lang in ("en", "es"):
+        with (data / "mtod-en-es" / f"test-{lang}.csv").open(encoding="utf-8", newline="") as handle:
+            texts += [r["text"] for r in csv.DictReader(handle)]
+    for path in sorted((data / "polis").glob("*/comments.csv")):
+        with path.open(encoding="utf-8", newline="") as handle:
+            texts += [r.get("comment-body", "") for r in csv.DictReader(handle)]
+    return sorted({t.strip() for t in texts if t and t.strip()})
+
+
+def make_answers(pool: list[str], size: int, seed: int = 0) -> list[str]:
+    """Return ``size`` distinct answers: the real pool first, then pairs of real answers joined."""
+    rng = random.Random(seed)
+    texts = pool[:]
+    rng.shuffle(texts)
+    out = texts[:size]
+    seen = set(out)
+    while len(out) < size:
+        joined = rng.choice(pool) + " " + rng.choice(pool)
+        if joined not in seen:
+            seen.add(joined)
+            out.append(joined)
+    return out
+
+
+def run_one(size: int, data: Path) -> dict[str, float]:
+    """Time one size in this process and return seconds, peak memory and themes found."""
+    import resource  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    sys.path.insert(0, str(REPO))
+    texts = make_answers(real_texts(data), size)
+    start = time.perf_counter()
+    from analysis.themes import Answer, find_themes  # noqa: PLC0415 - import time is part of the run
+
+    answers = [Answer(i, t) for i, t in enumerate(texts)]
+    result = find_themes(answers, seed=0)
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"answers": size, "seconds": round(seconds, 2), "peak_mb": round(peak_mb), "themes": result.k_chosen, "other": result.other.size, "contentless": len(result.contentless)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run each size in a child process limited to ``--threads`` threads and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child is not None:
+        print(json.dumps(run_one(args.child, args.data)))
+        return 0
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS"):
+        env[var] = str(args.threads)
+    goals = {10_000: 5.0, 100_000: 60.0}
+    print(f"| answers | seconds | goal | peak memory (MB) | themes | other / unclear | contentless |  ({args.threads} threads, {os.cpu_count()} cores)")
+    print("|---|---|---|---|---|---|---|")
+    for size in args.sizes:
+        proc = subprocess.run([sys.executable, __file__, "--data", str(args.data), "--child", str(size)], capture_output=True, text=True, env=env, check=False)
+        if proc.returncode != 0:
+            print(proc.stderr, file=sys.stderr)
+            return proc.returncode
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        goal = goals.get(size)
+        print(f"| {r['answers']:,} | {r['seconds']:.1f} | {'< %g s' % goal if goal else '-'} | {r['peak_mb']:,} (goal < 1,536) | {r['themes']} | {r['other']} | {r['contentless']} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
