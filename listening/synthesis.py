@@ -1029,6 +1029,10 @@ def public_summary(db: sqlite_utils.Database, session_id: int, language: str) ->
         found = stored.public.get((theme_id, field_name), {})
         return found.get(language) or found.get(default) or fallback
 
+    def lang_of(theme_id: int, field_name: str) -> str:
+        """Return the language the picked text is written in."""
+        return language if stored.public.get((theme_id, field_name), {}).get(language) else default
+
     shown = []
     for theme in themes:
         if not theme["reviewed"]:
@@ -1039,12 +1043,15 @@ def public_summary(db: sqlite_utils.Database, session_id: int, language: str) ->
             "label_language": language if stored.public.get((theme["id"], "label"), {}).get(language) else default,
             "size": len(members),
             "we_did": pick(theme["id"], "we_did"),
+            "we_did_language": lang_of(theme["id"], "we_did"),
             "quotes": quotes_for(stored, members, limit=2),
         })
     return {
         "title": localized(stored.texts, "session", session_id, "title", language, default),
         "summary": pick(0, "summary"),
+        "summary_language": lang_of(0, "summary"),
         "we_did": pick(0, "we_did"),
+        "we_did_language": lang_of(0, "we_did"),
         "questions": [localized(stored.texts, "prompt", p["id"], "text", language, default)
                       for p in stored.prompts if p["id"] in stored.scope],
         "participants": len(stored.participants),
