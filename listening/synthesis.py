@@ -843,22 +843,27 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
     assignment = {a["id"]: f"T{t['id']}" for t in themes for a in members_of(t["id"])}
     participant_of = {a["id"]: a["participant_id"] for t in themes for a in members_of(t["id"])}
     label_of = {f"T{t['id']}": t["label"] for t in themes}
-    theme_by_group = []
+    language_of = {a["id"]: a["language"] for t in themes for a in members_of(t["id"])}
+    lenses = [(_("Language of the answer"), lambda aid: language_of[aid],
+               sorted(set(language_of.values())), {c: _language_label(c, language) for c in set(language_of.values())})]
     for prompt in about:
-        if not assignment:
-            break
-        title = localized(stored.texts, "prompt", prompt["id"], "text", language, default)
 
         def segment(answer_id, prompt_id=prompt["id"]):
             """Return the option an answer's author chose for this question, as a string."""
             chosen = stored.segments.get(participant_of[answer_id], {}).get(prompt_id)
             return None if chosen is None else str(chosen)
 
+        lenses.append((localized(stored.texts, "prompt", prompt["id"], "text", language, default), segment,
+                       [str(o["id"]) for o in prompt["options"]], {str(k): v for k, v in option_names.items()}))
+    theme_by_group = []
+    for title, segment, order, names in lenses:
+        if not assignment:
+            break
         table = equity.theme_by_segment(assignment, segment, threshold=threshold)
-        columns = [str(o["id"]) for o in prompt["options"] if str(o["id"]) in table.segments]
+        columns = [c for c in order if c in table.segments]
         if equity.MISSING_SEGMENT in table.segments:
             columns.append(equity.MISSING_SEGMENT)
-        names = {**{str(k): v for k, v in option_names.items()}, equity.MISSING_SEGMENT: no_answer}
+        names = {**names, equity.MISSING_SEGMENT: no_answer}
         body = []
         for theme in themes:
             cells = []

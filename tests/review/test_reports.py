@@ -113,6 +113,8 @@ def test_small_groups_are_hidden_in_every_report_format(reviewed, db):
     cells = {r.th.get_text(strip=True): [td.get_text(strip=True) for td in r.select("td")] for r in age.select("tbody tr")}
     assert cells["30 or older [en]"] == ["<10", ""]
     by_group = [t for t in soup.select("#equity table")]
+    assert [t.caption.get_text(strip=True) for t in by_group][:2] == [
+        "Language of the answer — answers in each theme", "How old are you? [en] — answers in each theme"]
     assert by_group and all(re.fullmatch(r"<10|0|\d\d+ \(\d+%\)", td.get_text(strip=True))
                             for t in by_group for td in t.select("td"))
     markdown = render(db, reviewed, "md").decode("utf-8")
