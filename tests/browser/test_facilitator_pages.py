@@ -1,0 +1,36 @@
+"""The main facilitator pages pass axe-core in a real browser, on a laptop and on a phone."""
+from __future__ import annotations
+
+import pytest
+
+from .pages import axe_violations, click_and_wait, page_facts
+
+LAPTOP = {"width": 1280, "height": 800}
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, None], ids=["laptop", "phone"])
+def test_facilitator_pages_have_no_axe_violations(open_page, live_server, viewport):
+    """Sign-in, sessions, overview, settings, texts, questions and answers have zero axe violations."""
+    page, _meter = open_page(viewport=viewport)
+    page.goto("/staff/login")
+    found = {"sign in": axe_violations(page)}
+    page.fill("#email", live_server.email)
+    page.fill("#password", live_server.password)
+    click_and_wait(page, "main button[type=submit]")
+    session = f"/staff/sessions/{live_server.session_id}"
+    prompt = page.evaluate("() => 0")
+    for name, path in [
+        ("sessions", "/staff/"), ("new session", "/staff/sessions/new"), ("overview", session),
+        ("settings", f"{session}/settings"), ("texts", f"{session}/texts"),
+        ("new question", f"{session}/prompts/new"), ("answers", f"{session}/answers"),
+    ]:
+        response = page.goto(path)
+        assert response.status == 200, path
+        found[name] = axe_violations(page)
+        if name == "overview":
+            prompt = page.locator(f"main a[href*='{session}/prompts/']").first.get_attribute("href")
+    page.goto(prompt)
+    found["edit question"] = axe_violations(page)
+    assert {name: v for name, v in found.items() if v} == {}
+    if viewport is None:
+        assert page_facts(page)["sideways"] == 0
