@@ -6,6 +6,7 @@ so concurrent writers queue on the busy timeout instead of failing half way.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -26,22 +27,31 @@ def connect(path: str, *, busy_timeout_ms: int = 5000, synchronous: str = "FULL"
     return sqlite_utils.Database(conn)
 
 
+# One connection per server thread, reused from request to request. Opening and closing one
+# per request costs a checkpoint of the write-ahead log (and its fsyncs) whenever the last
+# connection closes, which made each answer about four times slower (see docs/load.md).
+_thread = threading.local()
+
+
 def get_db() -> sqlite_utils.Database:
-    """Return this request's database connection, opening it on first use."""
+    """Return this request's database connection: this thread's, opened on first use."""
     if "db" not in g:
-        g.db = connect(
-            str(current_app.config["DATABASE"]),
-            busy_timeout_ms=current_app.config["BUSY_TIMEOUT_MS"],
-            synchronous=current_app.config["SQLITE_SYNCHRONOUS"],
-        )
+        key = (str(current_app.config["DATABASE"]), current_app.config["BUSY_TIMEOUT_MS"],
+               current_app.config["SQLITE_SYNCHRONOUS"])
+        cached = getattr(_thread, "db", None)
+        if cached is None or cached[0] != key:
+            if cached is not None:
+                cached[1].conn.close()
+            cached = _thread.db = (key, connect(key[0], busy_timeout_ms=key[1], synchronous=key[2]))
+        g.db = cached[1]
     return g.db
 
 
 def close_db(_exc: BaseException | None = None) -> None:
-    """Close this request's connection, if one was opened."""
+    """End this request's use of the connection, rolling back anything left uncommitted."""
     db = g.pop("db", None)
-    if db is not None:
-        db.conn.close()
+    if db is not None and db.conn.in_transaction:
+        db.conn.rollback()
 
 
 @contextmanager

@@ -10,11 +10,9 @@ from tests.factories import count, make_participant, make_session
 
 
 @pytest.fixture(autouse=True)
-def fresh_state_cache():
-    """Each test starts with an empty per-process state cache."""
-    live._state_cache.clear()
-    yield
-    live._state_cache.clear()
+def fresh_state_cache(app):
+    """Each test starts with an empty per-worker state cache."""
+    live.state_responses(app).cache.clear()
 
 
 @pytest.fixture
@@ -38,7 +36,7 @@ def resident(app, db, session, language="en"):
 
 def state(client, session):
     """Read the state a phone follows."""
-    live._state_cache.clear()
+    live.state_responses(client.application).cache.clear()
     return client.get(f"/s/{session['code']}/state.json").get_json()
 
 
