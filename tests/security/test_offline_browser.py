@@ -40,29 +40,97 @@ def server(tmp_path_factory):
     db.conn.close()
 
 
+class BrowserThread:
+    """Chromium driven from its own thread, so it never meets another suite's Playwright event loop.
+
+    The browser tests keep a session-wide sync Playwright open on the main thread; a second sync
+    Playwright there refuses to start. Here each scenario runs on this thread instead.
+    """
+
+    def __init__(self):
+        """Start the thread and launch Chromium on it."""
+        import queue
+
+        self.jobs: queue.Queue = queue.Queue()
+        ready: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(target=self._serve, args=(ready,), daemon=True)
+        self.thread.start()
+        failure = ready.get(timeout=60)
+        if failure is not None:
+            raise failure
+
+    def _serve(self, ready) -> None:
+        """Own Playwright and Chromium; run each submitted job with the browser."""
+        from playwright.sync_api import sync_playwright
+
+        try:
+            playwright = sync_playwright().start()
+            chromium = launch(playwright)
+        except Exception as exc:  # reported to the test that asked for the browser
+            ready.put(exc)
+            return
+        ready.put(None)
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                break
+            function, done = job
+            try:
+                done.put((function(chromium), None))
+            except BaseException as exc:  # handed back to the test thread, which re-raises it
+                done.put((None, exc))
+        chromium.close()
+        playwright.stop()
+
+    def run(self, function):
+        """Run `function(browser)` on the browser's thread and return its result (or raise its error)."""
+        import queue
+
+        done: queue.Queue = queue.Queue()
+        self.jobs.put((function, done))
+        result, error = done.get(timeout=120)
+        if error is not None:
+            raise error
+        return result
+
+    def close(self) -> None:
+        """Close Chromium and end the thread."""
+        self.jobs.put(None)
+        self.thread.join(timeout=30)
+
+
 @pytest.fixture(scope="module")
 def browser():
-    """Debian's headless Chromium."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
+    """Debian's headless Chromium, on its own thread."""
+    driver = BrowserThread()
+    yield driver
+    driver.close()
 
 
 @pytest.fixture
 def phone(browser, server):
-    """A phone-sized page that has agreed to take part and is on question 1."""
-    context = browser.new_context(viewport={"width": 360, "height": 740}, base_url=server["url"])
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto(f"/s/{server['code']}/consent")
-    page.check("input[name=take_part]")
-    page.click("button[value=agree]")
-    page.wait_for_url(f"**/s/{server['code']}/q/1")
-    yield context, page
-    context.close()
+    """Run a scenario on a phone-sized page that has agreed to take part and is on question 1."""
+
+    def run(scenario):
+        """Open a fresh phone, consent, call scenario(context, page), then close the phone."""
+
+        def job(chromium):
+            """Everything that touches the browser, on the browser's thread."""
+            context = chromium.new_context(viewport={"width": 360, "height": 740}, base_url=server["url"])
+            context.set_default_timeout(10_000)
+            try:
+                page = context.new_page()
+                page.goto(f"/s/{server['code']}/consent")
+                page.check("input[name=take_part]")
+                page.click("button[value=agree]")
+                page.wait_for_url(f"**/s/{server['code']}/q/1")
+                return scenario(context, page)
+            finally:
+                context.close()
+
+        return browser.run(job)
+
+    return run
 
 
 def answers_saying(db, text: str) -> int:
@@ -77,7 +145,11 @@ def outbox(page) -> dict:
 
 def test_an_answer_given_offline_is_kept_then_sent_once_when_back_online(phone, server):
     """Offline: the answer stays on the phone with a notice; online again: it is sent once and the phone moves on."""
-    context, page = phone
+    phone(lambda context, page: offline_then_online(context, page, server))
+
+
+def offline_then_online(context, page, server) -> None:
+    """Answer with the network cut, check what is kept, restore it, check it arrived once."""
     text = f"offline answer {secrets.token_hex(4)} <b>&</b>"
     context.set_offline(True)
     page.fill("textarea[name=answer]", text)
@@ -106,7 +178,11 @@ def test_an_answer_given_offline_is_kept_then_sent_once_when_back_online(phone, 
 
 def test_a_request_that_fails_on_the_way_is_kept_and_resent(phone, server):
     """When the phone thinks it is online but the request fails, the answer is kept and sent on the next try."""
-    context, page = phone
+    phone(lambda context, page: failed_request_then_retry(page, server))
+
+
+def failed_request_then_retry(page, server) -> None:
+    """Drop the answer's POST on the way, then let the retry through."""
     text = f"flaky network {secrets.token_hex(4)}"
     page.route("**/q/1", lambda route: route.abort() if route.request.method == "POST" else route.continue_())
     page.fill("textarea[name=answer]", text)
@@ -121,7 +197,11 @@ def test_a_request_that_fails_on_the_way_is_kept_and_resent(phone, server):
 
 def test_online_answers_go_straight_through(phone, server):
     """With the network up, answering works as before: one answer, next question."""
-    _context, page = phone
+    phone(lambda context, page: online_answer(page, server))
+
+
+def online_answer(page, server) -> None:
+    """Answer with the network up."""
     text = f"online {secrets.token_hex(4)}"
     page.fill("textarea[name=answer]", text)
     page.click("button[value=next]")
