@@ -417,8 +417,11 @@ def run(args: argparse.Namespace) -> dict:
         start_gunicorn("bench.load:baseline_app()", baseline_port, {"BENCH_BASELINE_DB": baseline_db},
                        workers=args.workers, threads=args.threads),
     ]
+    load_before = os.getloadavg()[0]
     try:
-        return asyncio.run(measure(args, code, chorus_port, baseline_port, chorus_db, baseline_db))
+        result = asyncio.run(measure(args, code, chorus_port, baseline_port, chorus_db, baseline_db))
+        result["load_before"] = load_before
+        return result
     finally:
         for server in servers:
             stop(server)
@@ -485,7 +488,8 @@ def report(result: dict) -> str:
     lines = [
         f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores, Python "
         f"{sys.version.split()[0]}, gunicorn gthread {a['workers']} workers x {a['threads']} threads, "
-        f"SQLite WAL synchronous=FULL, rate limits off (every client is 127.0.0.1).",
+        f"SQLite WAL synchronous=FULL, rate limits off (every client is 127.0.0.1); load average before the run "
+        f"{result['load_before']:.1f} (other work on the machine lowers every figure).",
         "",
         f"Command: `python bench/load.py --duration {a['duration']:g} --phones {a['phones']} --answerers "
         f"{a['answerers']} --saturate {a['saturate']:g} --concurrency {a['concurrency']} --workers {a['workers']} "

@@ -313,3 +313,25 @@ def test_console_and_projector_work_without_inline_script_or_style(as_facilitato
     assert soup.find("a", string="Refresh")["href"] == f"/staff/sessions/{session['id']}/live"
     assert [s for s in soup.find_all("script") if not s.get("src")] == []
     assert soup.find(style=True) is None
+
+
+def test_a_cached_state_response_carries_the_same_headers_and_no_cookie(app, db, session):
+    """A poll answered from the cache has the app's security headers, its ETag, and never sets a cookie."""
+    queries.set_status(db, session["id"], "open")
+    phone = app.test_client()
+    first = phone.get(f"/s/{session['code']}/state.json?lang=es")
+    cached = phone.get(f"/s/{session['code']}/state.json")
+    assert cached.get_json() == first.get_json()
+    for name in ("ETag", "Content-Security-Policy", "X-Content-Type-Options", "Cache-Control"):
+        assert cached.headers.get(name) == first.headers.get(name), name
+    assert "Set-Cookie" not in cached.headers
+    conditional = phone.get(f"/s/{session['code']}/state.json", headers={"If-None-Match": first.headers["ETag"]})
+    assert conditional.status_code == 304 and conditional.headers["ETag"] == first.headers["ETag"]
+
+
+def test_the_session_overview_links_to_the_console_projector_and_entry(as_facilitator, session):
+    """A facilitator finds the live console, the projector and staff entry from the session page."""
+    soup = page(as_facilitator.get(f"/staff/sessions/{session['id']}"))
+    links = {a["href"] for a in soup.find_all("a")}
+    for path in ("live", "projector", "entry"):
+        assert f"/staff/sessions/{session['id']}/{path}" in links
