@@ -1,4 +1,6 @@
-"""Browser fixtures: one live Chorus server and one Chromium per test run, a fresh phone-sized page per test.
+"""Browser fixtures: one live Chorus server and one Chromium for this folder, a fresh phone-sized page per test.
+
+They are package-scoped, so Playwright is stopped before other folders' tests start their own.
 
 Without /usr/bin/chromium the browser tests skip with a hint on how to install it, except in CI
 (the CI environment variable is set), where they fail. A failing test leaves a screenshot of
@@ -50,7 +52,7 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"{name:28}{cells}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_server(tmp_path_factory):
     """A Chorus server on a free port with a temporary database and the demo session."""
     server = start_server(tmp_path_factory.mktemp("browser"))
@@ -58,9 +60,9 @@ def live_server(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
-    """One headless Debian Chromium for the whole run."""
+    """One headless Debian Chromium for all the tests in this folder."""
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():  # only reached in CI: elsewhere these tests were skipped
