@@ -260,6 +260,7 @@ def run(args: argparse.Namespace) -> dict:
         "p50_ms": round(percentile(warm, 0.50), 1), "p99_ms": round(percentile(warm, 0.99), 1),
         "failed_requests": sum(p.failures for p in phones), "resent": sum(p.resent for p in phones),
         "restart_seconds": round(max(starts[1:] or [0]), 2), "workdir": str(workdir),
+        "load": round(os.getloadavg()[0], 1),
     })
     return result
 
@@ -285,6 +286,11 @@ def report(result: dict) -> str:
         f"| acknowledged but missing | {result['missing']} |",
         f"| stored more than once | {result['duplicated']} |",
         f"| slowest restart until answering | {result['restart_seconds']} s |",
+        f"| machine load average (1 min) at the end, CPU cores | {result['load']} on {os.cpu_count()} cores |",
+        "",
+        "The client threads share the machine with the server, so throughput and latency here are a",
+        "floor, not a capacity figure; `bench/load.py` measures capacity. Most of a restart is Python",
+        "importing the app (SciPy through analysis/equity.py).",
     ])
 
 
