@@ -79,13 +79,14 @@ _CHAR_DIMS = 150
 _WORD_DIMS = 150
 _BLOCK_WEIGHTS = (1.0, 1.0, 0.7)  # characters, WordLlama, stemmed words
 _FOLD = True
+_WORDLLAMA_ENGLISH = 1.3
 _WORDLLAMA_OTHER_LANGUAGES = 0.5
 _N_INIT = 4  # k-means restarts; more did not help on the benchmark and cost time
 _FINAL_DIMS = 64  # dimensions after combining the blocks
 _K_SAMPLE = 6000  # distinct answers sampled to choose k
 _OVERCLUSTER = 30  # groups found before merging similar ones
 _MERGE_DISTANCE = 0.9  # cosine distance under which two groups' centres are one theme
-_OTHER_Z = 2.0  # answers this many SDs less typical than their theme's mean go to "other"
+_OTHER_Z = 2.5  # answers this many SDs less typical than their theme's mean go to "other"
 _LABEL_COVERAGE = 0.1  # label terms should appear in at least this share of a theme
 _MAX_QUOTES = 5
 _MIN_QUOTES = 3
@@ -518,8 +519,8 @@ def find_themes(
         blocks = [_center_languages(b, uniq_langs, weights, big_langs) for b in blocks]
     if "wordllama" in block_names:
         # WordLlama is distilled for English; elsewhere it is weaker than characters and words,
-        # so its say is halved for answers analysed in another language.
-        scale = np.where(uniq_langs == "en", 1.0, _WORDLLAMA_OTHER_LANGUAGES).astype(np.float32)
+        # so its say is reduced for answers analysed in another language.
+        scale = np.where(uniq_langs == "en", _WORDLLAMA_ENGLISH, _WORDLLAMA_OTHER_LANGUAGES).astype(np.float32)
         position = block_names.index("wordllama")
         blocks[position] = blocks[position] * scale[:, None]
     z = _combine(blocks, weights, seed) if blocks else np.ones((n_u, 1), np.float64)
