@@ -39,7 +39,9 @@ def test_theme_structure(nhs_answers: list[Answer]) -> None:
     assert [t.size for t in result.themes] == sorted((t.size for t in result.themes), reverse=True)
     for theme in result.themes:
         assert theme.label and theme.label != messages.UNTITLED_THEME
-        assert all(term.replace(" ", "").replace("'", "").isalpha() for term in theme.top_terms)
+        # Terms are real words as written by people, not stems: each occurs in a member answer.
+        member_text = " ".join(result.texts[a].casefold().replace("’", "'") for a in theme.answer_ids)
+        assert all(term in member_text for term in theme.top_terms)
         assert theme.size == len(theme.answer_ids)
         assert 3 <= len(theme.quotes) <= 5
         assert set(theme.quotes) <= set(theme.answer_ids)
