@@ -38,6 +38,17 @@ class ActionForm(ChorusForm):
     """A form with nothing but its CSRF token, for buttons that change something."""
 
 
+def _not_blank(message):
+    """Build a validator that refuses text made only of spaces and line breaks."""
+
+    def check(form, field) -> None:
+        """Refuse blank text with `message`."""
+        if not (field.data or "").strip():
+            raise ValidationError(message)
+
+    return check
+
+
 def _timezone(form, field) -> None:
     """Accept only real IANA time zone names."""
     try:
@@ -82,11 +93,11 @@ def session_form(app_languages: list[str], formdata=None, *, creating: bool, dat
 
     if creating:
         SessionForm.title = StringField(
-            _l("Title"), validators=[InputRequired(message=_l("Please give the session a title.")),
+            _l("Title"), validators=[_not_blank(_l("Please give the session a title.")),
                                      Length(max=200, message=_l("Please use 200 characters or fewer."))])
         SessionForm.purpose = TextAreaField(
             _l("What it is for (shown to residents)"),
-            validators=[InputRequired(message=_l("Please say what the session is for.")),
+            validators=[_not_blank(_l("Please say what the session is for.")),
                         Length(max=MAX_TEXT, message=_l("Please use %(max)s characters or fewer.", max=MAX_TEXT))])
     return SessionForm(formdata=formdata, data=data or {})
 

@@ -145,6 +145,23 @@ def options(pairs) -> list[SelectChoice]:
 class MultiCheckboxField(SelectMultipleField):
     """Several choices shown as checkboxes (rendered by the template)."""
 
+    def pre_validate(self, form) -> None:
+        """Accept only this prompt's own options, with a message in the resident's language."""
+        allowed = {choice.value for choice in self.choices}
+        if any(value not in allowed for value in self.data or []):
+            raise ValidationError(_("Please choose from the options shown."))
+
+
+class OneChoiceField(RadioField):
+    """One choice from a list (rendered by the template); no answer at all is allowed."""
+
+    def pre_validate(self, form) -> None:
+        """Accept no answer, or one of this prompt's own options; anything else gets a clear message."""
+        if not self.raw_data:
+            return
+        if self.data not in {choice.value for choice in self.choices}:
+            raise ValidationError(_("Please choose from the options shown."))
+
     def process_formdata(self, valuelist) -> None:
         """Ignore blank values, so a stray empty box is 'no choice', not a crash."""
         super().process_formdata([value for value in valuelist if value != ""])
@@ -176,11 +193,7 @@ def answer_form(prompt: dict, option_labels: dict[int, str], formdata=None, data
             choices = options((n, str(n)) for n in range(prompt["scale_min"], prompt["scale_max"] + 1))
         else:
             choices = options((o["id"], option_labels.get(o["id"], "")) for o in prompt["options"])
-        field = RadioField(
-            choices=choices,
-            validators=[Optional()],
-            validate_choice=True,
-        )
+        field = OneChoiceField(choices=choices)
     elif kind == "multiple":
         # No Optional(): it would stop the check of every value when the first one is blank.
         field = MultiCheckboxField(
