@@ -60,7 +60,8 @@ def test_a_backup_taken_under_writes_restores_to_a_consistent_database(app, db, 
     # Consistent: each answer and its nonce were committed together, so the copy has both or neither,
     # and no answer points at a participant the copy lacks.
     assert len([row for row in table_rows(copy.path, "submissions") if row[2] == "answer"]) == len(answers)
-    assert len(people) * 3 - 3 < len(answers) <= len(people) * 3
+    # The copy may land after a participant is saved but before any of their answers.
+    assert len(people) * 3 - 3 <= len(answers) <= len(people) * 3
     conn = sqlite3.connect(str(copy.path))
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
     conn.close()
