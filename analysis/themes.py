@@ -75,8 +75,11 @@ CONTENTLESS_ID = "contentless"
 PIVOT_LANGUAGE = "en"
 
 # Tuned on the benchmark (bench/themes_quality.py); see docs/themes.md.
-_CHAR_DIMS = 150
-_WORD_DIMS = 150
+_CHAR_LIMIT = 300  # characters of each answer the character block reads
+_MAX_FEATURES = 40_000  # most frequent n-grams kept per TF-IDF block
+_SVD_ITER = 2
+_CHAR_DIMS = 100
+_WORD_DIMS = 100
 _BLOCK_WEIGHTS = (1.0, 1.0, 0.7)  # characters, WordLlama, stemmed words
 _FOLD = True
 _WORDLLAMA_ENGLISH = 1.3
@@ -185,7 +188,8 @@ def _reduce(matrix: sp.spmatrix, dims: int, seed: int) -> np.ndarray:
         # Too few answers or features for LSA to mean anything: use the TF-IDF itself.
         dense = matrix[:, : min(n_feats, 4096)].toarray()
         return l2_normalize(dense.astype(np.float32))
-    svd = TruncatedSVD(n_components=comps, random_state=seed, algorithm="randomized", n_iter=5)
+    # Few power iterations and a capped vocabulary keep LSA to seconds on 100,000 answers.
+    svd = TruncatedSVD(n_components=comps, random_state=seed, algorithm="randomized", n_iter=_SVD_ITER)
     return l2_normalize(svd.fit_transform(matrix).astype(np.float32))
 
 
@@ -207,7 +211,10 @@ def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int) -> tupl
     blocks: list[np.ndarray] = []
     names: list[str] = []
     # Accents are folded for the character block: messy answers often drop them ("recuerdame").
-    chars = _tfidf([textmod.fold_accents(t) for t in texts] if _FOLD else list(texts), analyzer="char_wb", ngram_range=(2, 5), max_features=300_000)
+    # The character block reads the first _CHAR_LIMIT characters: long answers are still seen
+    # whole by the other blocks, and this bounds memory on 100,000 answers.
+    clipped = [t[:_CHAR_LIMIT] for t in texts]
+    chars = _tfidf([textmod.fold_accents(t) for t in clipped] if _FOLD else clipped, analyzer="char_wb", ngram_range=(2, 5), max_features=_MAX_FEATURES)
     if chars is not None:
         blocks.append(_reduce(chars, _CHAR_DIMS, seed))
         names.append("characters")
@@ -215,7 +222,7 @@ def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int) -> tupl
     if model is not None:
         blocks.append(_embed(model, texts))
         names.append("wordllama")
-    words = _tfidf(term_docs, token_pattern=r"\S+", ngram_range=(1, 2), max_features=300_000)
+    words = _tfidf(term_docs, token_pattern=r"\S+", ngram_range=(1, 2), max_features=_MAX_FEATURES)
     if words is not None:
         blocks.append(_reduce(words, _WORD_DIMS, seed))
         names.append("words")
@@ -257,11 +264,16 @@ def _combine(blocks: Sequence[np.ndarray], weights: np.ndarray, seed: int) -> np
     joined = np.hstack([w * b for w, b in zip(_BLOCK_WEIGHTS, blocks)]).astype(np.float64)
     dims = min(_FINAL_DIMS, joined.shape[0] - 1, joined.shape[1] - 1)
     if dims >= 8:
-        # A weighted PCA: fewer dimensions make k-means faster and slightly less noisy.
+        # A weighted PCA through the (small) covariance matrix: exact, deterministic, and
+        # fewer dimensions make k-means faster and slightly less noisy.
         mean = (joined * weights[:, None]).sum(axis=0) / weights.sum()
-        svd = TruncatedSVD(n_components=dims, random_state=seed, algorithm="randomized", n_iter=4)
-        svd.fit((joined - mean) * np.sqrt(weights)[:, None])
-        joined = (joined - mean) @ svd.components_.T
+        centred = joined - mean
+        cov = (centred * weights[:, None]).T @ centred
+        _, vectors = np.linalg.eigh(cov)
+        axes = vectors[:, ::-1][:, :dims]
+        # Fix each axis's sign so results do not depend on the LAPACK build.
+        axes *= np.where(axes[np.abs(axes).argmax(axis=0), np.arange(dims)] < 0, -1.0, 1.0)
+        joined = centred @ axes
     # float64 avoids scikit-learn's slow chunked up-casting in k-means distance computations.
     return l2_normalize(joined)
 
