@@ -637,6 +637,5 @@ def deletions():
     return render_template("facilitation/deletions.html", entries=queries.deletion_log(get_db()))
 
 
-
 # The live console, projector and staff entry register their routes on `bp` when imported.
 from . import entry, live  # noqa: E402,F401

@@ -5,6 +5,11 @@
   if (!el || !window.fetch) return;
   var screen = el.getAttribute("data-screen");
   var timer = null;
+  var notice = document.getElementById("follow-notice");
+  // Someone typing or choosing must never lose their words to an automatic reload.
+  var dirty = false;
+  document.addEventListener("input", function () { dirty = true; });
+  document.addEventListener("change", function () { dirty = true; });
   function schedule() {
     clearTimeout(timer);
     timer = setTimeout(tick, (document.hidden ? 8000 : 1500) + Math.random() * 1000);
@@ -13,8 +18,13 @@
     fetch(el.getAttribute("data-state"), { cache: "no-cache", credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (s) {
-        if (s && s.screen && s.screen !== screen) { location.assign(el.getAttribute("data-live")); }
-        else { schedule(); }
+        if (s && s.screen && s.screen !== screen) {
+          if (!(dirty && notice)) { location.assign(el.getAttribute("data-live")); return; }
+          if (notice.hidden) { notice.hidden = false; notice.focus(); }
+        } else if (s && notice) {
+          notice.hidden = true;  // the question was opened again: the answer can be sent
+        }
+        schedule();
       }, schedule);
   }
   document.addEventListener("visibilitychange", function () { if (!document.hidden) tick(); });
