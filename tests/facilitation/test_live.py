@@ -253,7 +253,9 @@ def test_the_projector_shows_a_question_in_every_language_with_a_bar_chart(app, 
         queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=prompt["id"],
                               nonce=f"bars-{i}-xxxxxxxx", language="en", choices=[choice])
     soup = page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector/panel"))
-    assert [h.get_text(strip=True) for h in soup.select(".question h1")] == ["How do you travel? [en]", "How do you travel? [es]"]
+    wording = soup.select(".question h1, .question .other-language")
+    assert [(w.name, w["lang"], w.get_text(strip=True)) for w in wording] == [
+        ("h1", "en", "How do you travel? [en]"), ("p", "es", "How do you travel? [es]")]
     assert [li.select_one(".count").get_text(strip=True) for li in soup.select(".bars li")] == ["2 (67%)", "1 (33%)", "0 (0%)"]
     assert [li.select_one("rect")["width"] for li in soup.select(".bars li")] == ["67", "33", "0.5"]
 
