@@ -248,6 +248,17 @@ def describe_missing(found: dict, missing: list) -> list[dict]:
     return described
 
 
+def keep_open_session_complete(db, found: dict) -> None:
+    """After an edit, send an open session back to draft if a text is now missing, else record its consent."""
+    if found["status"] != "open":
+        return
+    if queries.missing_texts(db, found["id"]):
+        queries.set_status(db, found["id"], "draft")
+        flash(_("This session went back to draft because some text is now missing."), "error")
+    else:
+        queries.snapshot_consent(db, found["id"])
+
+
 @bp.route("/sessions/<int:session_id>/settings", methods=["GET", "POST"])
 @requires(*EDITORS)
 def session_settings(session_id: int):
@@ -273,12 +284,7 @@ def session_settings(session_id: int):
                                  default_consent(code, minutes=form.minutes.data, contact=contact))
         queries.update_session(db, session_id, languages=chosen, mode=form.mode.data, timezone=form.timezone.data,
                                minutes=form.minutes.data, contact=contact)
-        if found["status"] == "open":
-            if queries.missing_texts(db, session_id):
-                queries.set_status(db, session_id, "draft")
-                flash(_("This session went back to draft because some text is missing in a new language."), "error")
-            else:
-                queries.snapshot_consent(db, session_id)
+        keep_open_session_complete(db, found)
         queries.record_audit(db, user_id=g.user["id"], action="session_settings", target=found["code"])
         flash(_("Settings saved."), "ok")
         return redirect(url_for("facilitation.session_overview", session_id=session_id))
@@ -307,12 +313,7 @@ def session_texts(session_id: int):
             for code in found["languages"]:
                 queries.set_text(db, session_id, slot.owner, slot.owner_id, slot.field, code,
                                  form[f"{slot.key}--{code}"].data or "")
-        if found["status"] == "open":
-            if queries.missing_texts(db, session_id):
-                queries.set_status(db, session_id, "draft")
-                flash(_("This session went back to draft because some text is now missing."), "error")
-            else:
-                queries.snapshot_consent(db, session_id)
+        keep_open_session_complete(db, found)
         queries.record_audit(db, user_id=g.user["id"], action="session_texts", target=found["code"])
         flash(_("Texts saved."), "ok")
         return redirect(url_for("facilitation.session_texts", session_id=session_id))
@@ -446,9 +447,7 @@ def edit_prompt(session_id: int, prompt_id: int):
                 if form.kind.data in queries.CHOICE_KINDS:
                     queries.set_options(db, session_id, prompt_id, options)
                 queries.record_audit(db, user_id=g.user["id"], action="prompt_edited", target=found["code"])
-                if found["status"] == "open" and queries.missing_texts(db, session_id):
-                    queries.set_status(db, session_id, "draft")
-                    flash(_("This session went back to draft because some text is now missing."), "error")
+                keep_open_session_complete(db, found)
                 flash(_("Question saved."), "ok")
                 return redirect(url_for("facilitation.session_overview", session_id=session_id))
             except queries.OptionInUse:
