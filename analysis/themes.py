@@ -78,6 +78,8 @@ PIVOT_LANGUAGE = "en"
 _CHAR_LIMIT = 300  # characters of each answer the character block reads
 _MAX_FEATURES = 40_000  # most frequent n-grams kept per TF-IDF block
 _SVD_ITER = 2
+_FIT_SAMPLE = 20_000  # beyond this many distinct answers, TF-IDF and LSA are fitted on a sample
+_CHUNK = 5_000  # answers projected at a time on large input
 _CHAR_DIMS = 100
 _WORD_DIMS = 100
 _BLOCK_WEIGHTS = (1.0, 1.0, 0.7)  # characters, WordLlama, stemmed words
@@ -206,6 +208,35 @@ def _tfidf(docs: Sequence[str], **kwargs: object) -> sp.spmatrix | None:
     return None
 
 
+def _lsa_block(docs: Sequence[str], dims: int, seed: int, **kwargs: object) -> np.ndarray | None:
+    """Return LSA coordinates of TF-IDF vectors; on large input, fit on a sample, project in chunks.
+
+    Up to ``_FIT_SAMPLE`` answers everything is fitted at once. Beyond, the vocabulary, IDF
+    and LSA axes are learnt from a seeded sample and every answer is projected chunk by chunk,
+    so that memory stays bounded (the full n-gram matrix of 100,000 answers needs gigabytes).
+    """
+    if len(docs) <= _FIT_SAMPLE:
+        matrix = _tfidf(docs, **kwargs)
+        return None if matrix is None else _reduce(matrix, dims, seed)
+    rng = np.random.default_rng(seed)
+    sample = np.sort(rng.choice(len(docs), size=_FIT_SAMPLE, replace=False))
+    vec = TfidfVectorizer(min_df=2, sublinear_tf=True, dtype=np.float32, **kwargs)
+    try:
+        fitted = vec.fit_transform([docs[i] for i in sample])
+    except ValueError:  # empty vocabulary
+        return None
+    comps = min(dims, fitted.shape[0] - 1, fitted.shape[1] - 1)
+    if comps < 8:
+        return None
+    svd = TruncatedSVD(n_components=comps, random_state=seed, algorithm="randomized", n_iter=_SVD_ITER).fit(fitted)
+    del fitted
+    out = np.empty((len(docs), comps), dtype=np.float32)
+    for start in range(0, len(docs), _CHUNK):
+        part = vec.transform(docs[start : start + _CHUNK])
+        out[start : start + _CHUNK] = svd.transform(part)
+    return l2_normalize(out)
+
+
 def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int) -> tuple[list[np.ndarray], list[str]]:
     """Return the normalised feature blocks for distinct analysis texts, and their names."""
     blocks: list[np.ndarray] = []
@@ -214,17 +245,18 @@ def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int) -> tupl
     # The character block reads the first _CHAR_LIMIT characters: long answers are still seen
     # whole by the other blocks, and this bounds memory on 100,000 answers.
     clipped = [t[:_CHAR_LIMIT] for t in texts]
-    chars = _tfidf([textmod.fold_accents(t) for t in clipped] if _FOLD else clipped, analyzer="char_wb", ngram_range=(2, 5), max_features=_MAX_FEATURES)
+    char_docs = [textmod.fold_accents(t) for t in clipped] if _FOLD else clipped
+    chars = _lsa_block(char_docs, _CHAR_DIMS, seed, analyzer="char_wb", ngram_range=(2, 5), max_features=_MAX_FEATURES)
     if chars is not None:
-        blocks.append(_reduce(chars, _CHAR_DIMS, seed))
+        blocks.append(chars)
         names.append("characters")
     model = _wordllama()
     if model is not None:
         blocks.append(_embed(model, texts))
         names.append("wordllama")
-    words = _tfidf(term_docs, token_pattern=r"\S+", ngram_range=(1, 2), max_features=_MAX_FEATURES)
+    words = _lsa_block(term_docs, _WORD_DIMS, seed, token_pattern=r"\S+", ngram_range=(1, 2), max_features=_MAX_FEATURES)
     if words is not None:
-        blocks.append(_reduce(words, _WORD_DIMS, seed))
+        blocks.append(words)
         names.append("words")
     return blocks, names
 
@@ -235,12 +267,15 @@ def _embed(model, texts: Sequence[str]) -> np.ndarray:  # type: ignore[no-untype
     # does the same mean pooling in a fraction of the time and memory on long, uneven answers.
     tokenizer = model.tokenizer
     tokenizer.no_padding()
+    ids: list[np.ndarray] = []
     try:
-        encoded = tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        # In chunks, keeping only token ids: Encoding objects hold strings and offsets too.
+        for start in range(0, len(texts), _CHUNK):
+            encoded = tokenizer.encode_batch(list(texts[start : start + _CHUNK]), add_special_tokens=False)
+            ids += [np.asarray(e.ids, dtype=np.int32) for e in encoded]
     finally:
         tokenizer.enable_padding()
     vocab = model.embedding.shape[0]
-    ids = [np.asarray(e.ids, dtype=np.int64) for e in encoded]
     lengths = np.array([len(i) for i in ids], dtype=np.int64)
     cols = np.clip(np.concatenate(ids) if len(ids) else np.zeros(0, np.int64), 0, vocab - 1)
     rows = np.repeat(np.arange(len(ids)), lengths)
@@ -261,21 +296,35 @@ def _center_languages(block: np.ndarray, langs: np.ndarray, weights: np.ndarray,
 
 def _combine(blocks: Sequence[np.ndarray], weights: np.ndarray, seed: int) -> np.ndarray:
     """Concatenate weighted blocks and project them on their main axes (float64, L2-normalised)."""
-    joined = np.hstack([w * b for w, b in zip(_BLOCK_WEIGHTS, blocks)]).astype(np.float64)
+    joined = np.hstack([np.float32(w) * b for w, b in zip(_BLOCK_WEIGHTS, blocks)]).astype(np.float32)
     dims = min(_FINAL_DIMS, joined.shape[0] - 1, joined.shape[1] - 1)
-    if dims >= 8:
-        # A weighted PCA through the (small) covariance matrix: exact, deterministic, and
-        # fewer dimensions make k-means faster and slightly less noisy.
-        mean = (joined * weights[:, None]).sum(axis=0) / weights.sum()
-        centred = joined - mean
-        cov = (centred * weights[:, None]).T @ centred
-        _, vectors = np.linalg.eigh(cov)
-        axes = vectors[:, ::-1][:, :dims]
-        # Fix each axis's sign so results do not depend on the LAPACK build.
-        axes *= np.where(axes[np.abs(axes).argmax(axis=0), np.arange(dims)] < 0, -1.0, 1.0)
-        joined = centred @ axes
+    if dims < 8:
+        return l2_normalize(joined.astype(np.float64))
+    # A weighted PCA through the (small) covariance matrix: exact, deterministic, and fewer
+    # dimensions make k-means faster and slightly less noisy. Done in chunks so that no
+    # full-size float64 copy of the features is ever made.
+    mean = (joined.astype(np.float64) * weights[:, None]).sum(axis=0) / weights.sum() if len(joined) <= _CHUNK else _weighted_mean(joined, weights)
+    cov = np.zeros((joined.shape[1], joined.shape[1]), dtype=np.float64)
+    for start in range(0, len(joined), _CHUNK):
+        part = joined[start : start + _CHUNK].astype(np.float64) - mean
+        cov += (part * weights[start : start + _CHUNK, None]).T @ part
+    _, vectors = np.linalg.eigh(cov)
+    axes = vectors[:, ::-1][:, :dims]
+    # Fix each axis's sign so results do not depend on the LAPACK build.
+    axes *= np.where(axes[np.abs(axes).argmax(axis=0), np.arange(dims)] < 0, -1.0, 1.0)
+    out = np.empty((len(joined), dims), dtype=np.float64)
+    for start in range(0, len(joined), _CHUNK):
+        out[start : start + _CHUNK] = (joined[start : start + _CHUNK].astype(np.float64) - mean) @ axes
     # float64 avoids scikit-learn's slow chunked up-casting in k-means distance computations.
-    return l2_normalize(joined)
+    return l2_normalize(out, copy=False)
+
+
+def _weighted_mean(matrix: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Return the weighted column mean of a large float32 matrix, chunk by chunk, in float64."""
+    total = np.zeros(matrix.shape[1], dtype=np.float64)
+    for start in range(0, len(matrix), _CHUNK):
+        total += (matrix[start : start + _CHUNK].astype(np.float64) * weights[start : start + _CHUNK, None]).sum(axis=0)
+    return total / weights.sum()
 
 
 # --- choosing k ----------------------------------------------------------------------------
@@ -337,54 +386,78 @@ def _term_occurrences(text: str, language: str) -> list[tuple[str, str]]:
     return out
 
 
-def _label_terms(members: Sequence[list[tuple[str, str]]], df_all: Counter[str], n_all: int, n_clusters: int) -> list[str]:
-    """Return the surface forms of a theme's most distinctive terms, by class-based TF-IDF."""
-    df: Counter[str] = Counter()
-    surfaces: dict[str, Counter[str]] = defaultdict(Counter)
-    for occ in members:
-        seen = set()
-        for key, surface in occ:
-            surfaces[key][surface] += 1
-            if key not in seen:
-                seen.add(key)
-                df[key] += 1
-    size = max(len(members), 1)
-    avg = n_all / max(n_clusters, 1)
-    min_df = 2 if size >= 6 and any(c >= 2 for c in df.values()) else 1
-    scored = []
-    for key, count in df.items():
-        if count < min_df or key in _VAGUE:
-            continue
-        score = (count / size) * math.log(1 + avg / df_all[key])
+class _TermIndex:
+    """Integer ids for stemmed terms, and the commonest written form of each word.
+
+    Storing each answer's terms as an array of ids (not lists of string tuples) keeps memory
+    small on 100,000 answers; a phrase is shown as the written forms of its two words.
+    """
+
+    def __init__(self) -> None:
+        """Start with no terms."""
+        self.keys: list[str] = []
+        self.index: dict[str, int] = {}
+        self.surfaces: dict[int, Counter[str]] = defaultdict(Counter)
+
+    def add(self, occurrences: Sequence[tuple[str, str]]) -> np.ndarray:
+        """Register one answer's (key, surface) pairs; return its distinct term ids."""
+        ids = set()
+        for key, surface in occurrences:
+            i = self.index.get(key)
+            if i is None:
+                i = self.index[key] = len(self.keys)
+                self.keys.append(key)
+            if " " not in key:
+                self.surfaces[i][surface] += 1
+            ids.add(i)
+        return np.array(sorted(ids), dtype=np.int64)
+
+    def surface(self, i: int) -> str:
+        """Return the commonest written form of term ``i`` (ties broken alphabetically)."""
+        key = self.keys[i]
         if " " in key:
+            return " ".join(self.surface(self.index[part]) for part in key.split(" "))
+        return min(self.surfaces[i].items(), key=lambda item: (-item[1], item[0]))[0]
+
+
+def _label_terms(members: Sequence[int], occ_ids: Sequence[np.ndarray], weights: np.ndarray, df_all: np.ndarray, vocab: _TermIndex, n_all: int, n_clusters: int) -> list[str]:
+    """Return the written forms of a theme's most distinctive terms, by class-based TF-IDF."""
+    if not members:
+        return []
+    ids = np.concatenate([occ_ids[u] for u in members])
+    w = np.concatenate([np.full(len(occ_ids[u]), weights[u]) for u in members])
+    df = np.bincount(ids, weights=w, minlength=len(vocab.keys)) if len(ids) else np.zeros(len(vocab.keys))
+    size = float(weights[list(members)].sum())
+    avg = n_all / max(n_clusters, 1)
+    min_df = 2 if size >= 6 and (df >= 2).any() else 1
+    candidates = [i for i in np.flatnonzero(df >= min_df).tolist() if vocab.keys[i] not in _VAGUE]
+    scored = []
+    for i in candidates:
+        score = (df[i] / size) * math.log(1 + avg / df_all[i])
+        if " " in vocab.keys[i]:
             score *= 1.1  # phrases read better than single words when nearly as distinctive
-        scored.append((score, key))
-    scored.sort(key=lambda item: (-item[0], item[1]))
-    chosen: list[str] = []
+        scored.append((-score, vocab.keys[i], i))
+    scored.sort()
     chosen_keys: list[str] = []
-    for _score, key in scored:
+    chosen_ids: list[int] = []
+    for _score, key, i in scored:
         parts = set(key.split())
         # Skip a word already inside a chosen phrase, and a phrase repeating chosen words.
         if any(parts <= set(c.split()) or set(c.split()) <= parts for c in chosen_keys):
             if not any(set(c.split()) < parts for c in chosen_keys):
                 continue
-            chosen_keys = [c for c in chosen_keys if not set(c.split()) < parts]
-            chosen = [surfaces_of(c, surfaces) for c in chosen_keys]
+            keep = [n for n, c in enumerate(chosen_keys) if not set(c.split()) < parts]
+            chosen_keys = [chosen_keys[n] for n in keep]
+            chosen_ids = [chosen_ids[n] for n in keep]
         chosen_keys.append(key)
-        chosen.append(surfaces_of(key, surfaces))
-        if len(chosen) >= 8:
+        chosen_ids.append(i)
+        if len(chosen_ids) >= 8:
             break
     # Order so that terms shared by a fair part of the theme come first: the label is made
     # of the first ones, and a phrase two answers share does not describe twenty.
     common = max(2, math.ceil(_LABEL_COVERAGE * size)) if size >= 6 else 1
-    by_key = dict(zip(chosen, chosen_keys))
-    return sorted(chosen, key=lambda surface: df[by_key[surface]] < common)
-
-
-def surfaces_of(key: str, surfaces: Mapping[str, Counter[str]]) -> str:
-    """Return the most common surface form of a stemmed term (ties broken alphabetically)."""
-    counts = surfaces[key]
-    return min(counts.items(), key=lambda item: (-item[1], item[0]))[0]
+    chosen_ids.sort(key=lambda i: df[i] < common)
+    return [vocab.surface(i) for i in chosen_ids]
 
 
 def _make_label(terms: Sequence[str]) -> str:
@@ -517,8 +590,13 @@ def find_themes(
 
     uniq_texts = [textmod.analysis_text(analysed[r]) for r in uniq_rows]
     uniq_langs = np.array([langs[r] for r in uniq_rows])
-    occurrences = [_term_occurrences(analysed[r], langs[r]) for r in uniq_rows]
-    term_docs = [" ".join(key.replace(" ", "_") for key, _ in occ if " " not in key) for occ in occurrences]
+    vocab = _TermIndex()
+    occ_ids: list[np.ndarray] = []
+    term_docs: list[str] = []
+    for r in uniq_rows:
+        occ = _term_occurrences(analysed[r], langs[r])
+        occ_ids.append(vocab.add(occ))
+        term_docs.append(" ".join(key for key, _ in occ if " " not in key))
 
     blocks, block_names = _features(uniq_texts, term_docs, seed)
     lang_weight = Counter()
@@ -582,10 +660,9 @@ def find_themes(
     first = [int(np.flatnonzero(labels == c)[0]) if (labels == c).any() else n_u for c in range(n_clusters)]
     order = sorted((c for c in range(n_clusters) if sizes[c] > 0), key=lambda c: (-sizes[c], first[c]))
 
-    df_all: Counter[str] = Counter()
-    for occ, w in zip(occurrences, weights):
-        for key in {key for key, _ in occ}:
-            df_all[key] += int(w)
+    lengths = np.array([len(o) for o in occ_ids], dtype=np.int64)
+    all_ids = np.concatenate(occ_ids) if n_u else np.zeros(0, np.int64)
+    df_all = np.bincount(all_ids, weights=np.repeat(weights, lengths), minlength=len(vocab.keys)) if len(all_ids) else np.zeros(len(vocab.keys))
     members_by_uniq: dict[int, list[int]] = defaultdict(list)
     for row, u in zip(content_rows, member_of):
         members_by_uniq[u].append(row)
@@ -594,8 +671,7 @@ def find_themes(
         """Build one theme from the distinct answers ``uniq`` (indices into the unique arrays)."""
         ranked = sorted(uniq.tolist(), key=lambda u: (-sims[u], uniq_rows[u]))
         answer_rows = [row for u in ranked for row in members_by_uniq[u]]
-        member_occ = [occurrences[u] for u in ranked for _ in range(int(weights[u]))]
-        terms = _label_terms(member_occ, df_all, n_content, max(len(order), 1))
+        terms = _label_terms(ranked, occ_ids, weights, df_all, vocab, n_content, max(len(order), 1))
         picked = _pick_quotes(ranked, sims, z, [redacted[uniq_rows[u]] for u in range(n_u)])
         quote_rows = [uniq_rows[u] for u in picked]
         lang_counts = Counter(textmod._base_language(items[r].language) for r in answer_rows)
