@@ -114,7 +114,7 @@ DEMOGRAPHIC_LABELS = {
     "age": _l("Age range"),
     "race_ethnicity": _l("Race or ethnicity"),
     "language": _l("Language"),
-    "neighbourhood": _l("Neighbourhood or zip code"),
+    "neighbourhood": _l("Neighborhood or ZIP code"),
     "gender": _l("Gender"),
     "other": _l("Something else"),
 }

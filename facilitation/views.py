@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.exceptions import NotFound
 
 from listening import queries, retention
@@ -531,7 +532,8 @@ def flyer(session_id: int):
                 "title": queries.localized(texts, "session", session_id, "title", code, found["default_language"]),
                 "scan": _("Scan the code with your phone camera to take part."),
                 "or_type": _("Or go to %(url)s and type the code:", url=url.split("/j/")[0] or url),
-                "minutes": _("It takes about %(minutes)s minutes. You can answer in your language.", minutes=found["minutes"]),
+                "minutes": ngettext("It takes about %(num)s minute. You can answer in your language.",
+                                    "It takes about %(num)s minutes. You can answer in your language.", found["minutes"]),
             })
     return render_template("facilitation/flyer.html", s=found, url=url, svg=qr_svg(url), blocks=blocks)
 

@@ -70,7 +70,7 @@ def register_error_pages(app: Flask) -> None:
         409: lambda: _("That could not be done because something changed. Please try again."),
         413: lambda: _("That was too much to send at once. Please send less."),
         429: lambda: _("Too many tries. Please wait a minute and try again."),
-        500: lambda: _("Something went wrong on our side. Your earlier answers are safe. Please try again."),
+        500: lambda: _("Something went wrong on our side. Please try again."),
     }
 
     def render_error(error: Exception):

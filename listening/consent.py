@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 
 def default_consent(language: str, *, minutes: int, contact: str) -> str:
@@ -16,16 +17,17 @@ def default_consent(language: str, *, minutes: int, contact: str) -> str:
     with force_locale(language):
         paragraphs = [
             # TRANSLATORS: consent statement, paragraph 1. Plain words; it may be read aloud.
-            _("We want to hear from you. We will ask you a few questions. It takes about %(minutes)s minutes. You can answer on your phone, on paper, or out loud.",
-              minutes=minutes),
+            ngettext("We want to hear from you. We will ask you a few questions. It takes about %(num)s minute. You can answer on your phone, on paper, or out loud.",
+                     "We want to hear from you. We will ask you a few questions. It takes about %(num)s minutes. You can answer on your phone, on paper, or out loud.",
+                     minutes),
             # TRANSLATORS: consent statement, paragraph 2: taking part is voluntary.
             _("It is your choice to take part. You can skip any question. You can stop at any time. Nothing bad will happen if you say no or stop."),
             # TRANSLATORS: consent statement, paragraph 3: privacy and its limit in a group.
-            _("We do not ask for your name. If you are in a group, other people will hear what you say, and they may repeat it. Please share only what you are comfortable sharing."),
+            _("You do not have to give your name. If you are in a group, other people will hear what you say, and they may repeat it. Please share only what you are comfortable sharing."),
             # TRANSLATORS: consent statement, paragraph 4: how words are used.
             _("We will read all the answers together to find common ideas. We will share what we learn in a report, with the community too. We will only quote your words if you say yes below, and never with your name."),
             # TRANSLATORS: consent statement, paragraph 5: withdrawal with the receipt code.
-            _("When you agree, you get a receipt code. Keep it. You can use it on this site to delete your answers at any time before the report is written."),
+            _("When you agree, you get a receipt code. Keep it. You can use it on this site to delete your answers at any time. A report that was already shared cannot be changed, but later reports will leave your words out."),
         ]
         if contact.strip():
             # TRANSLATORS: consent statement, last paragraph; %(contact)s is a name, phone or email.

@@ -110,7 +110,7 @@ class ConsentForm(ChorusForm):
         """Continuing needs the 'take part' box; declining uses its own button."""
         if not field.data:
             raise ValidationError(
-                _("To continue, tick “Yes, I agree to take part”. If you do not want to take part, choose “No, thank you”.")
+                _("To continue, check the box “Yes, I agree to take part”. If you do not want to take part, press “No, thank you”.")
             )
 
     def validate_contact_phone(self, field) -> None:
@@ -134,7 +134,7 @@ class WithdrawForm(ChorusForm):
     def validate_confirm(self, field) -> None:
         """Deleting cannot be undone, so it needs a clear yes."""
         if not field.data:
-            raise ValidationError(_("Please tick the box to confirm that your answers should be deleted."))
+            raise ValidationError(_("Please check the box to confirm that your answers should be deleted."))
 
 
 def options(pairs) -> list[SelectChoice]:

@@ -884,7 +884,7 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
                 (_("Theme"), _("Group"), _("Share of the group's answers"), _("Share of everyone else's answers")),
                 tuple((label_of[o.theme], names.get(o.segment, o.segment), f"{round(100 * o.share_in_segment)}%",
                        f"{round(100 * o.share_elsewhere)}%") for o in raised),
-                _("Fisher's exact test, adjusted for testing many pairs (Benjamini-Hochberg, 5%). Only groups of at least "
+                _("Fisher's exact test, adjusted for testing many pairs (Benjamini-Hochberg, 5%%). Only groups of at least "
                   "%(threshold)s answers are tested.", threshold=threshold)))
 
     priority_table = None

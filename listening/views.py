@@ -86,6 +86,8 @@ def remember_participant(code: str, participant_id: int, receipt: str) -> None:
     session["p"] = {**session.get("p", {}), code: participant_id}
     if receipt:
         session["r"] = {**session.get("r", {}), code: queries.format_receipt(receipt)}
+        # Shown once on the next screen, so someone who stops early still leaves with it.
+        session["new_receipt"] = code
     session.permanent = True
 
 
@@ -151,7 +153,7 @@ def consent(code: str):
                 remember_participant(found["code"], created.id, created.receipt)
                 return redirect(next_step(found, 1))
         elif form.csrf_failed:
-            notice = _("This page was open for a long time. Please tick your choices and press the button again.")
+            notice = _("This page was open for a long time. Please check your choices and press the button again.")
             status = 400
         else:
             status = 400
@@ -226,7 +228,7 @@ def answer(code: str, number: int):
             status = 400
         elif form.validate():
             if answer_is_empty(form) and prompt["required"] and not skip:
-                form.answer.errors.append(_("Please answer this question, then press Next."))
+                form.answer.errors.append(_("Please answer this question before you go on."))
                 status = 400
             else:
                 saved = store_answer(found, participant, prompt, form, skipped=skip or answer_is_empty(form))
@@ -245,9 +247,18 @@ def answer(code: str, number: int):
         form = answer_form(prompt, labels, data={"nonce": new_nonce(), "answer": earlier_value(prompt, earlier)})
     return render_template(
         "listening/answer.html", s=found, text=text, prompt=prompt, number=number, total=len(prompts),
+        new_receipt=fresh_receipt(found),
         form=form, labels=labels, notice=notice,
         max_length=current_app.config["MAX_ANSWER_LENGTH"],
     ), status
+
+
+def fresh_receipt(found: dict) -> str:
+    """Return the receipt code to show once, on the first screen after agreeing, or ''."""
+    if session.get("new_receipt") != found["code"]:
+        return ""
+    session.pop("new_receipt")
+    return session.get("r", {}).get(found["code"], "")
 
 
 def earlier_value(prompt: dict, earlier: dict | None):
@@ -303,6 +314,7 @@ def live(code: str):
             return redirect(url_for("listening.answer", code=found["code"], number=current["number"]))
     return render_template(
         "listening/live.html", s=found, text=session_texts(found), prompt=current, answered=answered, notice="",
+        new_receipt=fresh_receipt(found),
         screen=session_screen_key(found, current["number"] if current else None),
     )
 

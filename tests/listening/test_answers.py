@@ -191,3 +191,15 @@ def test_returning_resident_continues_where_they_left_off(resident):
     submit(resident, q(resident.session, 2), {"action": "skip"})
     response = resident.get(f"/s/{resident.session['code']}/consent")
     assert response.headers["Location"].endswith(q(resident.session, 3))
+
+
+def test_receipt_code_is_shown_once_right_after_agreeing(resident):
+    """The first screen after consent shows the receipt code, so stopping early still leaves it; later screens do not."""
+    first = page(resident.get(q(resident.session, 1))).select_one(".receipt-note .code")
+    thanks_code = None
+    assert first is not None and len(first.get_text(strip=True).replace("-", "")) == 12
+    assert page(resident.get(q(resident.session, 2))).select_one(".receipt-note") is None
+    for number in range(1, 6):
+        submit(resident, q(resident.session, number), {"action": "skip"})
+    thanks_code = page(resident.get(f"/s/{resident.session['code']}/thanks")).select_one(".receipt .code").get_text(strip=True)
+    assert thanks_code == first.get_text(strip=True)
