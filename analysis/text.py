@@ -302,6 +302,7 @@ _ADDRESS = re.compile(
 _ADDRESS_AR = re.compile(r"(?:شارع|طريق)\s+(?:\S+\s+){0,3}?\d{1,5}")
 
 
+_DIGIT = re.compile(r"\d")
 _DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}")
 # Vietnamese: "số 12 đường Lê Lợi", "12 phố Huế".
 _ADDRESS_VI = re.compile(r"(?:\bsố\s+)?\b\d{1,5}[a-z]?,?\s+(?:đường|phố)\s+(?:[^\W\d_]+\s+){0,3}[^\W\d_]+", re.IGNORECASE)
@@ -320,15 +321,21 @@ def _fold(char: str) -> str:
     return folded[0] if folded else char
 
 
-def _redact_names(text: str, names: Iterable[str]) -> str:
-    """Replace each listed name (accent- and case-insensitive, whole words) with ``[name]``."""
+@functools.lru_cache(maxsize=64)
+def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Return one compiled, cached pattern matching any of ``names`` folded, longest first."""
     cleaned = sorted({normalize(n) for n in names if n and normalize(n)}, key=len, reverse=True)
     if not cleaned:
+        return None
+    return re.compile(r"(?<![\w])(?:" + "|".join(re.escape("".join(_fold(c) for c in n)) for n in cleaned) + r")(?![^\W_])")
+
+
+def _redact_names(text: str, names: Iterable[str]) -> str:
+    """Replace each listed name (accent- and case-insensitive, whole words) with ``[name]``."""
+    pattern = _names_pattern(tuple(names))
+    if pattern is None:
         return text
     folded = "".join(_fold(c) for c in text)
-    pattern = re.compile(
-        r"(?<![\w])(?:" + "|".join(re.escape("".join(_fold(c) for c in n)) for n in cleaned) + r")(?![^\W_])"
-    )
     out: list[str] = []
     last = 0
     for m in pattern.finditer(folded):
@@ -342,11 +349,16 @@ def _redact_names(text: str, names: Iterable[str]) -> str:
 def redact(text: str, *, names: Sequence[str] | Iterable[str] = ()) -> str:
     """Return ``text`` with emails, URLs, phone numbers, street addresses and ``names`` replaced."""
     text = normalize(text)
-    text = _EMAIL.sub(messages.PLACEHOLDER_EMAIL, text)
-    text = _URL.sub(messages.PLACEHOLDER_URL, text)
-    # Phones before addresses, so that a phone number is not read as a house number.
-    text = _PHONE.sub(_phone_or_date, text)
-    text = _ADDRESS_VI.sub(messages.PLACEHOLDER_ADDRESS, text)
-    text = _ADDRESS.sub(messages.PLACEHOLDER_ADDRESS, text)
-    text = _ADDRESS_AR.sub(messages.PLACEHOLDER_ADDRESS, text)
+    # Cheap guards first: most answers hold no "@", no dot and no digit, and every pattern
+    # below needs one of them, so the regular expressions are skipped for those answers.
+    if "@" in text:
+        text = _EMAIL.sub(messages.PLACEHOLDER_EMAIL, text)
+    if "." in text or "/" in text:
+        text = _URL.sub(messages.PLACEHOLDER_URL, text)
+    if _DIGIT.search(text):
+        # Phones before addresses, so that a phone number is not read as a house number.
+        text = _PHONE.sub(_phone_or_date, text)
+        text = _ADDRESS_VI.sub(messages.PLACEHOLDER_ADDRESS, text)
+        text = _ADDRESS.sub(messages.PLACEHOLDER_ADDRESS, text)
+        text = _ADDRESS_AR.sub(messages.PLACEHOLDER_ADDRESS, text)
     return _redact_names(text, names)
