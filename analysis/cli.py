@@ -137,7 +137,7 @@ def _report_markdown(theme_set: ThemeSet, total: int, segment_columns: Sequence[
         out += [f"> {q}" + "\n" for q in theme.quote_texts]
     for column in segment_columns:
         table = tables[column]
-        out += [f"## Themes by {column}", "", f"Counts below {table.threshold} are hidden, with any count that would reveal them.", ""]
+        out += [f"## Themes by {column}", "", messages.SUPPRESSED_NOTE.format(threshold=table.threshold), ""]
         out.append("| theme | " + " | ".join(table.segments) + " | total |")
         out.append("|---" * (len(table.segments) + 2) + "|")
         for t in table.themes:
@@ -155,7 +155,7 @@ def _report_markdown(theme_set: ThemeSet, total: int, segment_columns: Sequence[
         if column in priority:
             out += [f"Themes ranked by the priority groups of {column}:", ""]
             for r in priority[column]:
-                share = f"{r.priority_share:.0%}" if r.priority_share is not None else messages.SUPPRESSED_TEMPLATE.format(threshold=table.threshold)
+                share = f"{r.priority_share:.0%}" if r.priority_share is not None else messages.SUPPRESSED_MARK
                 out.append(f"{r.priority_rank}. {theme_set.label_of(r.theme)}: {share} of priority answers (rank {r.overall_rank} overall)")
             out.append("")
     return "\n".join(out)

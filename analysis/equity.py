@@ -64,9 +64,9 @@ class Cell:
     share: float | None  # of the segment's (column's) answers; None when hidden
     suppressed: bool
 
-    def display(self, threshold: int) -> str:
-        """Return the count as shown to people: the number, or "<threshold" when hidden."""
-        return messages.SUPPRESSED_TEMPLATE.format(threshold=threshold) if self.suppressed else str(self.count)
+    def display(self, threshold: int | None = None) -> str:
+        """Return the count as shown to people: the number, or the suppression mark when hidden."""
+        return messages.SUPPRESSED_MARK if self.suppressed else str(self.count)
 
 
 @dataclass(frozen=True)
