@@ -78,6 +78,15 @@ def click_and_wait(page, selector: str) -> None:
         page.click(selector)
 
 
+def assert_focus(page, element_id: str, timeout_ms: int = 3000) -> None:
+    """Wait until the element with `element_id` has focus (autofocus lands just after load), or fail."""
+    try:
+        page.wait_for_function("id => document.activeElement && document.activeElement.id === id",
+                               arg=element_id, timeout=timeout_ms)
+    except Exception:  # noqa: BLE001 - report what did have focus instead of a timeout
+        raise AssertionError(f"focus is on {focused(page)}, not #{element_id}") from None
+
+
 def focused(page) -> dict:
     """Describe the focused element: its tag, id, name and whether a focus outline shows."""
     return page.evaluate(
@@ -98,7 +107,7 @@ def answer_every_question(page, meter, walk, *, axe: bool) -> None:
         )
         check(page, meter, walk, f"question {number} ({kind})", axe=axe)
         if walk.javascript and number > 1:
-            assert focused(page)["id"] == "question", "focus lands on the new question"
+            assert_focus(page, "question")  # focus lands on the new question
         meter.start()
         if kind == "open" and number == 1:
             page.fill("#answer", MIXED_ANSWERS[walk.lang])
@@ -124,7 +133,7 @@ def walk_resident_flow(page, meter: Meter, base: str, code: str, lang: str, *, j
     check(page, meter, walk, "index", axe=axe)
     click_and_wait(page, "main button.primary")
     check(page, meter, walk, "index, code missing", axe=axe)
-    assert focused(page)["id"] == ("problems" if javascript else "code")
+    assert_focus(page, ("problems" if javascript else "code"))
     page.fill("#code", code)
     click_and_wait(page, "main button.primary")
     check(page, meter, walk, "join", axe=axe)
@@ -133,7 +142,7 @@ def walk_resident_flow(page, meter: Meter, base: str, code: str, lang: str, *, j
     assert page.is_visible(".read-aloud button") is javascript
     click_and_wait(page, "button[value=agree]")
     check(page, meter, walk, "consent, not ticked", axe=axe)
-    assert focused(page)["id"] == ("problems" if javascript else "take_part")
+    assert_focus(page, ("problems" if javascript else "take_part"))
     assert page.get_attribute("#take_part", "aria-invalid") == "true"
     assert "take_part-error" in page.get_attribute("#take_part", "aria-describedby").split()
     page.check("#take_part")
@@ -149,7 +158,7 @@ def walk_resident_flow(page, meter: Meter, base: str, code: str, lang: str, *, j
     page.check("#confirm")
     click_and_wait(page, "main button.primary")
     check(page, meter, walk, "withdraw, unknown code", axe=axe)
-    assert focused(page)["id"] == ("problems" if javascript else "receipt")
+    assert_focus(page, ("problems" if javascript else "receipt"))
     page.fill("#receipt", receipt)
     page.check("#confirm")
     click_and_wait(page, "main button.primary")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from .pages import click_and_wait, focused
+from .pages import assert_focus, click_and_wait, focused
 
 # Records what would be spoken instead of speaking, so tests can read it.
 FAKE_SPEECH = """
@@ -37,7 +37,7 @@ def test_whole_flow_with_the_keyboard_alone(open_page, live_server, lang, javasc
     page.goto(f"/j/{live_server.code}?lang={lang}")
     tab_to(page, "a.skip")
     page.keyboard.press("Enter")
-    assert focused(page)["id"] == "main"
+    assert_focus(page, "main")
     tab_to(page, "main a.button.primary")
     page.keyboard.press("Enter")
     page.wait_for_url("**/consent")
