@@ -560,14 +560,13 @@ def find_themes(
     texts = MappingProxyType({a.id: redacted[i] for i, a in enumerate(items)})
     used_translation = any(a.translation is not None for a in items)
 
-    # Merge identical answers (same language and words): their features are alike, and
+    # Merge identical analysis texts (same language): their features are identical, and
     # feedback repeats itself ("Nothing", "All good") far more than prose does.
     key_of: dict[tuple[str, str], int] = {}
     uniq_rows: list[int] = []
     member_of: list[int] = []
     for row in content_rows:
-        # Same words in the same order is the same answer: "Good.", "good" and "GOOD!" merge.
-        key = (langs[row], " ".join(textmod.tokenize(textmod.analysis_text(analysed[row]), langs[row])))
+        key = (langs[row], textmod.analysis_text(analysed[row]))
         if key not in key_of:
             key_of[key] = len(uniq_rows)
             uniq_rows.append(row)
