@@ -138,8 +138,12 @@ def neutralise(value: Any) -> Any:
 
 
 def suppressed_text(threshold: int) -> str:
-    """Return how a hidden small count is shown, e.g. "<10"."""
-    return messages.SUPPRESSED_TEMPLATE.format(threshold=threshold)
+    """Return how a hidden count is shown: one mark for every hidden cell, small or complementary.
+
+    A cell hidden only to protect another may hold more than the threshold, so "<10" on it
+    would be false; the threshold is stated in the caption instead.
+    """
+    return messages.SUPPRESSED_MARK
 
 
 def suppress_line(counts: Sequence[int], threshold: int) -> list[bool]:

@@ -930,7 +930,8 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
     caveats = [
         _("People chose to take part. They are not a random sample, so these answers do not speak for everyone who lives here."),
         _("Themes are not a vote. A large theme is not more important than a small one, and one person's answer can matter a lot."),
-        _("To protect people, counts below %(threshold)s are hidden and shown as %(mark)s.", threshold=threshold, mark=hidden_mark),
+        _("To protect people, counts below %(threshold)s are hidden and shown as %(mark)s, and so are counts that would reveal them.",
+          threshold=threshold, mark=hidden_mark),
     ]
     if off_topic or contentless:
         caveats.append(_("%(off)s answers were set aside as off-topic and %(empty)s had no content.", off=off_topic, empty=contentless))

@@ -132,7 +132,7 @@ def test_reference_population_and_priority_groups(client, themed, db):
     comparison = next(t for t in shown.select("table.data") if "reference population" in t.caption.get_text())
     rows = {r.th.get_text(strip=True): [td.get_text(strip=True) for td in r.select("td")] for r in comparison.select("tbody tr")}
     assert rows[f"Under 30 [en]"][2] == "Over-represented"
-    assert rows[f"30 or older [en]"][0] == "<10" and rows[f"30 or older [en]"][2] == "Under-represented"
+    assert rows[f"30 or older [en]"][0] == "*" and rows[f"30 or older [en]"][2] == "Under-represented"
     assert any("Priority groups" in c for c in captions)
     too_much = submit(client, url, {"what": "reference", "prompt_id": about["id"], f"share-{young['id']}": "140"}, form_index=1)
     assert too_much.status_code == 303
