@@ -241,10 +241,8 @@ def export_command(session_code: str, fmt: str, language: str | None, output: st
 
 def _register_analysis() -> None:
     """Add `chorus themes` from the analysis engine, which needs no app."""
-    try:
-        from analysis.cli import themes_command
-    except ImportError:  # pragma: no cover - the engine ships with Chorus
-        return
+    from analysis.cli import themes_command
+
     cli.add_command(themes_command, "themes")
 
 
