@@ -698,6 +698,8 @@ def withdraw(db: sqlite_utils.Database, receipt: str) -> Withdrawal:
             detail=f"answers={answers} contact_details={contacts}",
             reason="participant withdrew with their receipt code",
         )
+        code = one(db, "SELECT code FROM sessions WHERE id = ?", (found["session_id"],))["code"]
+        record_audit(db, user_id=None, action="withdrawal", target=code, detail=f"answers={answers} contact_details={contacts}")
     return Withdrawal("withdrawn", stamp, found["session_id"])
 
 

@@ -26,6 +26,8 @@ def test_withdrawing_deletes_answers_and_contact_and_logs_no_content(client, db,
     log = dict(db.execute("SELECT * FROM deletion_log").fetchone())
     assert (log["session_id"], log["kind"]) == (session["id"], "withdrawal")
     assert "sister" not in str(log) and "ana@" not in str(log)
+    audit = dict(db.execute("SELECT * FROM audit_log WHERE action = 'withdrawal'").fetchone())
+    assert audit["target"] == session["code"] and "sister" not in str(audit)
 
 
 def test_withdrawing_twice_says_it_was_already_done(client, db, answered):
