@@ -391,8 +391,8 @@ def publish(session_id: int):
     found = load_session(session_id)
     db = get_db()
     stored = synthesis.load(db, session_id)
-    grouped, _themes = synthesis._theme_sizes(stored)
-    reviewed = [t for t in _themes if t["reviewed"]]
+    grouped, themes = synthesis.theme_sizes(stored)
+    reviewed = [t for t in themes if t["reviewed"]]
     if request.method == "POST":
         form = ActionForm(request.form)
         if not form.validate():
@@ -419,7 +419,7 @@ def publish(session_id: int):
     return render_template(
         "review/publish.html", s=found, title=title_of(found), reviewed=reviewed, grouped=grouped,
         public=stored.public, settings=stored.settings, form=ActionForm(), language_name=language_name,
-        drafts=len(_themes) - len(reviewed),
+        drafts=len(themes) - len(reviewed),
         public_url=url_for("results.page", code=found["code"], _external=True),
     )
 

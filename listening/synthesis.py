@@ -754,7 +754,7 @@ def quotes_for(stored: Stored, members: Sequence[dict], limit: int = 3) -> list[
     return picked
 
 
-def _theme_sizes(stored: Stored) -> tuple[dict, list[dict]]:
+def theme_sizes(stored: Stored) -> tuple[dict, list[dict]]:
     """Return answers grouped by theme and the themes with answers, largest first."""
     grouped = theme_answers(stored)
     themes = [t for t in stored.themes if t["kind"] == "theme" and grouped.get(t["id"])]
@@ -783,7 +783,7 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
     no_answer = _("No answer")
     source_names = {"phone": _("Own phone"), "paper": _("Paper card"), "sticky": _("Sticky note"),
                     "phone_call": _("Phone call"), "interpreter": _("Through an interpreter")}
-    grouped, themes = _theme_sizes(stored)
+    grouped, themes = theme_sizes(stored)
     participants = stored.participants
     total = len(participants)
 
@@ -1028,7 +1028,7 @@ def public_summary(db: sqlite_utils.Database, session_id: int, language: str) ->
     if stored is None or not stored.settings["published"]:
         return None
     default = stored.session["default_language"]
-    grouped, themes = _theme_sizes(stored)
+    grouped, themes = theme_sizes(stored)
 
     def pick(theme_id: int, field_name: str, fallback: str = "") -> str:
         """Pick a residents' page text in the language, else the main language, else the fallback."""

@@ -14,14 +14,19 @@ from listening.migrations import migrate
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture
-def app(tmp_path):
-    """An app on its own temporary database, migrated."""
-    app = create_app({"TESTING": True, "DATABASE": tmp_path / "t.db", "SECRET_KEY": "test-secret"})
+def migrated_app(database, **config):
+    """Build a test app on `database`, with its schema migrated; `config` overrides the test defaults."""
+    app = create_app({"TESTING": True, "DATABASE": database, "SECRET_KEY": "test-secret", **config})
     db = connect(app.config["DATABASE"])
     migrate(db)
     db.conn.close()
     return app
+
+
+@pytest.fixture
+def app(tmp_path):
+    """An app on its own temporary database, migrated."""
+    return migrated_app(tmp_path / "t.db")
 
 
 @pytest.fixture

@@ -12,10 +12,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from listening import queries
-from listening.app import create_app
 from listening.db import connect
-from listening.migrations import migrate
-from tests.conftest import PASSWORD, form_data, page, sign_in
+from tests.conftest import PASSWORD, form_data, migrated_app, page, sign_in
 from tests.factories import make_session
 
 SPECIALS = ["\x00", "\u202e", "\u2066", "\u200f", "\ufeff", "\r\n", "\t", "e\u0301", "👩🏽‍🍼", "<script>", "' OR 1=1 --",
@@ -32,9 +30,8 @@ EXAMPLES = settings(max_examples=50, deadline=None, suppress_health_check=[Healt
 def world():
     """One app and database for the whole module: an open session, a staff account and a draft session."""
     directory = Path(tempfile.mkdtemp(prefix="chorus-bad-input-"))
-    app = create_app({"TESTING": True, "DATABASE": directory / "t.db", "SECRET_KEY": "test-secret"})
+    app = migrated_app(directory / "t.db")
     db = connect(app.config["DATABASE"])
-    migrate(db)
     from facilitation.accounts import create_user
 
     create_user(db, "admin@example.org", PASSWORD, "admin")

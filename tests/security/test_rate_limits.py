@@ -3,28 +3,19 @@ import pytest
 
 from facilitation.accounts import LOCKOUT_FAILURES
 from listening import queries
-from listening.app import create_app
 from listening.db import connect
-from listening.migrations import migrate
-from tests.conftest import PASSWORD, page, sign_in, submit, text_of
+from tests.conftest import PASSWORD, migrated_app, page, sign_in, submit, text_of
 from tests.factories import count, make_session
 
 
 @pytest.fixture
 def limited_app(tmp_path):
     """An app with rate limits on, and small limits so tests reach them quickly."""
-    app = create_app({
-        "TESTING": True, "RATELIMIT_ENABLED": True, "DATABASE": tmp_path / "t.db", "SECRET_KEY": "test-secret",
-        "RATE_LIMITS": {
-            "listening.answer": (("POST",), "3/minute", "5/minute"),
-            "listening.withdraw": (("POST",), "2/minute", "100/minute"),
-            "facilitation.login": (("POST",), "100/minute", "100/minute"),
-        },
+    return migrated_app(tmp_path / "t.db", RATELIMIT_ENABLED=True, RATE_LIMITS={
+        "listening.answer": (("POST",), "3/minute", "5/minute"),
+        "listening.withdraw": (("POST",), "2/minute", "100/minute"),
+        "facilitation.login": (("POST",), "100/minute", "100/minute"),
     })
-    conn = connect(app.config["DATABASE"])
-    migrate(conn)
-    conn.conn.close()
-    return app
 
 
 @pytest.fixture
