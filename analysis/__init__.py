@@ -12,9 +12,35 @@ imports neither Flask nor SQLite, so it serves the web app and any CSV exported 
 ``analysis.views`` and ``analysis.reports`` belong to the web app.
 """
 
-from analysis.equity import SuppressedTable, overrepresented, rank_by_priority_groups, theme_by_segment
-from analysis.text import is_contentless, normalize, redact, tokenize
-from analysis.themes import Answer, Theme, ThemeSet, find_themes, split_theme
+from importlib import import_module
+
+# Names are loaded on first use (PEP 562): importing the package must not pay for scipy.stats
+# (the equity lens) when only themes are wanted; that import alone costs about 0.9 s.
+_HOME = {
+    "SuppressedTable": "analysis.equity",
+    "overrepresented": "analysis.equity",
+    "rank_by_priority_groups": "analysis.equity",
+    "theme_by_segment": "analysis.equity",
+    "is_contentless": "analysis.text",
+    "normalize": "analysis.text",
+    "redact": "analysis.text",
+    "tokenize": "analysis.text",
+    "Answer": "analysis.themes",
+    "Theme": "analysis.themes",
+    "ThemeSet": "analysis.themes",
+    "find_themes": "analysis.themes",
+    "split_theme": "analysis.themes",
+}
+
+
+def __getattr__(name: str):  # noqa: ANN202 - module-level lazy attribute hook
+    """Import a public name from its module the first time it is asked for."""
+    if name not in _HOME:
+        raise AttributeError(f"module 'analysis' has no attribute {name!r}")
+    value = getattr(import_module(_HOME[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Answer",
