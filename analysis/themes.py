@@ -41,7 +41,7 @@ import math
 import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -92,6 +92,7 @@ _K_SAMPLE = 6000  # distinct answers sampled to choose k
 _OVERCLUSTER = 30  # groups found before merging similar ones
 _MERGE_DISTANCE = 0.9  # cosine distance under which two groups' centres are one theme
 _OTHER_Z = 2.5  # answers this many SDs less typical than their theme's mean go to "other"
+_SURFACE_SAMPLE = 100  # most typical answers of a theme read for its terms' written forms
 _LABEL_COVERAGE = 0.1  # label terms should appear in at least this share of a theme
 _MAX_QUOTES = 5
 _MIN_QUOTES = 3
@@ -420,8 +421,23 @@ class _TermIndex:
         return min(self.surfaces[i].items(), key=lambda item: (-item[1], item[0]))[0]
 
 
-def _label_terms(members: Sequence[int], occ_ids: Sequence[np.ndarray], weights: np.ndarray, df_all: np.ndarray, vocab: _TermIndex, n_all: int, n_clusters: int) -> list[str]:
-    """Return the written forms of a theme's most distinctive terms, by class-based TF-IDF."""
+def _label_terms(
+    members: Sequence[int],
+    occ_ids: Sequence[np.ndarray],
+    weights: np.ndarray,
+    df_all: np.ndarray,
+    vocab: _TermIndex,
+    n_all: int,
+    n_clusters: int,
+    occurrences: Callable[[int], Sequence[tuple[str, str]]] | None = None,
+) -> list[str]:
+    """Return the written forms of a theme's most distinctive terms, by class-based TF-IDF.
+
+    ``members`` are ranked most typical first. Where ``occurrences`` is given (an answer's
+    (key, written form) pairs), each term is shown as this theme's own commonest written form
+    among its most typical answers: a stem shared by two languages ("doctor" from "doctors" and
+    "doctores") then reads in the theme's language, and a phrase keeps its own words.
+    """
     if not members:
         return []
     ids = np.concatenate([occ_ids[u] for u in members])
@@ -442,6 +458,10 @@ def _label_terms(members: Sequence[int], occ_ids: Sequence[np.ndarray], weights:
     chosen_ids: list[int] = []
     for _score, key, i in scored:
         parts = set(key.split())
+        # Skip a phrase whose words are all shown already ("no tengo", "seguro médico", then
+        # "tengo seguro"): it repeats rather than adds.
+        if len(parts) > 1 and parts <= {p for c in chosen_keys for p in c.split()}:
+            continue
         # Skip a word already inside a chosen phrase, and a phrase repeating chosen words.
         if any(parts <= set(c.split()) or set(c.split()) <= parts for c in chosen_keys):
             if not any(set(c.split()) < parts for c in chosen_keys):
@@ -457,7 +477,22 @@ def _label_terms(members: Sequence[int], occ_ids: Sequence[np.ndarray], weights:
     # of the first ones, and a phrase two answers share does not describe twenty.
     common = max(2, math.ceil(_LABEL_COVERAGE * size)) if size >= 6 else 1
     chosen_ids.sort(key=lambda i: df[i] < common)
-    return [vocab.surface(i) for i in chosen_ids]
+    local: dict[str, Counter[str]] = defaultdict(Counter)
+    if occurrences is not None:
+        wanted = {vocab.keys[i] for i in chosen_ids}
+        for u in members[:_SURFACE_SAMPLE]:
+            for key, surface in occurrences(u):
+                if key in wanted:
+                    local[key][surface] += float(weights[u])
+    # Two stems can share a written form across languages ("hospit" in English, "hospital" in
+    # Spanish): show each form once.
+    shown: list[str] = []
+    for i in chosen_ids:
+        forms = local.get(vocab.keys[i])
+        form = min(forms.items(), key=lambda item: (-item[1], item[0]))[0] if forms else vocab.surface(i)
+        if form.casefold() not in {f.casefold() for f in shown}:
+            shown.append(form)
+    return shown
 
 
 def _make_label(terms: Sequence[str]) -> str:
@@ -671,7 +706,10 @@ def find_themes(
         """Build one theme from the distinct answers ``uniq`` (indices into the unique arrays)."""
         ranked = sorted(uniq.tolist(), key=lambda u: (-sims[u], uniq_rows[u]))
         answer_rows = [row for u in ranked for row in members_by_uniq[u]]
-        terms = _label_terms(ranked, occ_ids, weights, df_all, vocab, n_content, max(len(order), 1))
+        terms = _label_terms(
+            ranked, occ_ids, weights, df_all, vocab, n_content, max(len(order), 1),
+            occurrences=lambda u: _term_occurrences(analysed[uniq_rows[u]], langs[uniq_rows[u]]),
+        )
         picked = _pick_quotes(ranked, sims, z, [redacted[uniq_rows[u]] for u in range(n_u)])
         quote_rows = [uniq_rows[u] for u in picked]
         lang_counts = Counter(textmod._base_language(items[r].language) for r in answer_rows)

@@ -117,6 +117,33 @@ def test_single_language_theme_is_flagged() -> None:
     assert "Only English answers" in next(t for t in result.themes if t.single_language == "en").language_note
 
 
+def test_terms_read_in_the_themes_own_words() -> None:
+    """A stem shared by two languages reads in the theme's language, and no term repeats.
+
+    English "doctors" and Spanish "doctores" share the stem "doctor"; the Spanish theme's terms
+    say "doctores", the English theme's "doctors", and a written form appears once per theme.
+    """
+    answers = [Answer(f"e{i}", f"The doctors never listen to me, visit {i}", "en") for i in range(8)]
+    answers += [Answer(f"s{i}", f"Los doctores nunca me escuchan en la visita {i}", "es") for i in range(8)]
+    result = find_themes(answers, k=2)
+    english = next(t for t in result.themes if t.single_language == "en")
+    spanish = next(t for t in result.themes if t.single_language == "es")
+    assert not any("doctores" in term for term in english.top_terms)
+    assert not any(word == "doctors" for term in spanish.top_terms for word in term.split())
+    for theme in result.themes:
+        forms = [term.casefold() for term in theme.top_terms]
+        assert len(forms) == len(set(forms))
+
+
+def test_label_does_not_repeat_its_own_words() -> None:
+    """A phrase whose words the label already shows is not added again."""
+    answers = [Answer(i, text) for i, text in enumerate(["no tengo seguro médico"] * 3 + ["no tengo seguro médico ahora", "no tengo seguro médico nunca", "yo no tengo seguro médico"])]
+    answers = [Answer(a.id, a.text, "es") for a in answers]
+    result = find_themes(answers, k=1)
+    words = [word for term in result.themes[0].top_terms for word in term.split()]
+    assert len(words) == len(set(words)), result.themes[0].top_terms
+
+
 def test_mixed_scripts_and_very_long_answers() -> None:
     """Mixed scripts and very long answers are handled without error."""
     long_text = "The waiting room was cold and the staff were kind. " * 400
