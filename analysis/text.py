@@ -128,13 +128,14 @@ esta estos estas ese esa esos esas aquel aquella esto eso aquello es son era era
 fueron ser sido siendo está están estaba estaban estar estoy estamos he ha han había
 habían haber hay hago hace hacer muy mucho mucha muchos muchas bastante pues ya también
 tan así porque mientras otro otra otros otras mismo misma sí vale gracias favor por_favor
+será serán sería serían estará estarán estaría estarían habrá habrán habría va van voy vas vamos iba iban ir
 """.split()
 _STOP_FR = """
 le la les un une des du de d l à au aux en dans par pour sur sous avec sans et ou mais si
 que qu qui quoi dont où je j me m moi mon ma mes tu te t toi ton ta tes il elle on nous
 vous ils elles lui leur leurs se s son sa ses ce cet cette ces c est sont était étaient
 être été ai as a avons avez ont avait avoir fait faire très bien aussi donc car alors comme
-oui merci
+oui merci sera seront serait seraient va vais vas vont allons allez aller
 """.split()
 # Words stopwordsiso lists that carry meaning in feedback; kept in every language.
 _KEEP = set(
