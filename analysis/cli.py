@@ -7,7 +7,7 @@ app registers :data:`themes_command` with ``cli.add_command(themes_command, "the
 
 Usage::
 
-    chorus themes INPUT.csv --text-column C [--language-column L] [--translation-column T]
+    chorus themes INPUT.csv --text-column C [--language-column L | --language CODE] [--translation-column T]
         [--segment-column S ...] [--themes K] [--min-themes N] [--max-themes N] [--seed N]
         [--names-file FILE] [--threshold 10] [--priority-group VALUE ...]
         --output OUT.csv [--report OUT.md|OUT.html]
@@ -18,8 +18,10 @@ from __future__ import annotations
 import csv
 import html
 import io
+import re
 import sys
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import click
@@ -29,6 +31,7 @@ from analysis.themes import Answer, ThemeSet, find_themes
 
 __all__ = ["themes_command", "read_csv", "main"]
 
+_LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")
 THEME_ID_COLUMN = "theme_id"
 THEME_LABEL_COLUMN = "theme_label"
 # Survey exports can hold long free-text cells; the csv module's default limit is 128 KiB.
@@ -67,7 +70,11 @@ def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         rows = list(reader)
     except csv.Error as exc:
         raise click.ClickException(f"{path} is not a well-formed CSV file (line {reader.line_num}): {exc}") from None
-    rows = [r for r in rows if any(cell.strip() for cell in r)] if rows else rows
+    # Blank lines are not rows; a row of empty cells is an empty answer and keeps its place
+    # (the output has the input's rows in order), except a spreadsheet's trailing empty rows.
+    rows = [r for r in rows if r]
+    while rows and not any(cell.strip() for cell in rows[-1]):
+        rows.pop()
     if not rows:
         raise click.ClickException(f"{path} is empty: it needs a header row and at least one answer")
     header = [h.strip() for h in rows[0]]
@@ -210,7 +217,8 @@ def _markdown_to_html(markdown: str) -> str:
 @click.command("themes")
 @click.argument("input_csv", metavar="INPUT.csv", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--text-column", required=True, help="Column holding the answers.")
-@click.option("--language-column", default=None, help="Column holding each answer's language code (default: all English).")
+@click.option("--language-column", default=None, help="Column holding each answer's language code (default: detected from the text).")
+@click.option("--language", "language", default=None, help="Language code of every answer, e.g. es (default: detected from the text).")
 @click.option("--translation-column", default=None, help="Column holding a translation to analyse; the original is quoted.")
 @click.option("--segment-column", "segment_columns", multiple=True, help="Column to break themes down by (repeatable).")
 @click.option("--themes", "k", type=click.IntRange(1, 100), default=None, help="Number of themes (default: chosen automatically).")
@@ -226,6 +234,7 @@ def themes_command(
     input_csv: Path,
     text_column: str,
     language_column: str | None,
+    language: str | None,
     translation_column: str | None,
     segment_columns: tuple[str, ...],
     k: int | None,
@@ -243,6 +252,10 @@ def themes_command(
         raise click.UsageError(f"--min-themes ({k_min}) must not exceed --max-themes ({k_max})")
     if report is not None and report.suffix.lower() not in {".md", ".markdown", ".html", ".htm"}:
         raise click.UsageError("--report must end in .md or .html")
+    if language is not None and language_column is not None:
+        raise click.UsageError("give --language or --language-column, not both")
+    if language is not None and not _LANGUAGE_CODE.fullmatch(language.strip()):
+        raise click.UsageError(f"--language must be a language code such as en, es or ar (got {language!r})")
     if not input_csv.exists():
         raise click.UsageError(f"input file {input_csv} does not exist")
     header, rows = read_csv(input_csv)
@@ -253,11 +266,12 @@ def themes_command(
     names: list[str] = []
     if names_file is not None:
         names = [line.strip() for line in names_file.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
+    languages = _languages(rows, text_column, language_column, language)
     answers = [
         Answer(
             id=index,
             text=row.get(text_column, ""),
-            language=(row.get(language_column, "") or "en").strip() if language_column else "en",
+            language=languages[index],
             translation=(row.get(translation_column) or None) if translation_column else None,
             segments={c: row.get(c, "") for c in segment_columns},
         )
@@ -289,6 +303,30 @@ def themes_command(
         except OSError as exc:
             raise click.ClickException(f"cannot write {report}: {exc.strerror or exc}") from None
         click.echo(f"Wrote {report}")
+
+
+def _languages(rows: Sequence[Mapping[str, str]], text_column: str, language_column: str | None, language: str | None) -> list[str]:
+    """Return each row's language: given for all, read from a column, or detected from the text.
+
+    Rows whose language cell is empty are detected too; when any language was detected, a
+    line on stderr says which languages were found, so a wrong guess can be overridden.
+    """
+    if language is not None:
+        return [language.strip().lower()] * len(rows)
+    given = [(row.get(language_column) or "").strip() for row in rows] if language_column else [""] * len(rows)
+    missing = [i for i, code in enumerate(given) if not code]
+    if not missing:
+        return given
+    from analysis.languages import detect_languages  # noqa: PLC0415 - loads a model, only when needed
+
+    guessed = detect_languages([rows[i].get(text_column) or "" for i in missing])
+    out = list(given)
+    for i, code in zip(missing, guessed):
+        out[i] = code
+    found = Counter(guessed)
+    summary = ", ".join(f"{messages.language_name(code)} {n:,}" for code, n in found.most_common())
+    click.echo(f"Languages detected for {len(missing):,} answers: {summary} (set them with --language or --language-column)", err=True)
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -106,6 +106,41 @@ def test_only_contentless_answers(runner: CliRunner, tmp_path: Path) -> None:
     assert out.read_text(encoding="utf-8").count("contentless") == 3
 
 
+def test_languages_are_detected_when_no_column_says(runner: CliRunner, fixtures_dir: Path, tmp_path: Path) -> None:
+    """Without --language-column, each answer's language is detected and the finding printed."""
+    out = tmp_path / "o.csv"
+    result = runner.invoke(themes_command, [str(fixtures_dir / "multilingual.csv"), "--text-column", "answer", "--themes", "3", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Languages detected for 22 answers: English 12, Spanish 10" in result.output
+
+
+def test_language_option_sets_every_answer(runner: CliRunner, tmp_path: Path) -> None:
+    """--language sets one language for all; with --language-column, or malformed, it is refused."""
+    path = tmp_path / "in.csv"
+    path.write_text("a,lang\nEl autobús llega tarde,es\nLa clínica está lejos,es\nNo hay intérpretes,es\n", encoding="utf-8")
+    args = [str(path), "--text-column", "a", "--output", str(tmp_path / "o.csv")]
+    result = runner.invoke(themes_command, [*args, "--language", "es"])
+    assert result.exit_code == 0, result.output
+    assert "detected" not in result.output
+    result = runner.invoke(themes_command, [*args, "--language", "es", "--language-column", "lang"])
+    assert result.exit_code == 2 and "not both" in result.output
+    result = runner.invoke(themes_command, [*args, "--language", "spanish please"])
+    assert result.exit_code == 2 and "language code" in result.output
+
+
+def test_empty_answers_keep_their_rows(runner: CliRunner, tmp_path: Path) -> None:
+    """A row whose answer is empty stays in the output, in place, as contentless."""
+    path = tmp_path / "in.csv"
+    path.write_text('a\nThe bus is late\n""\nThe clinic is far away\nThe bus never comes\n\n', encoding="utf-8")
+    out = tmp_path / "o.csv"
+    result = runner.invoke(themes_command, [str(path), "--text-column", "a", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["a"] for r in rows] == ["The bus is late", "", "The clinic is far away", "The bus never comes"]
+    assert rows[1]["theme_id"] == "contentless"
+
+
 def test_python_dash_m_runs_the_command(fixtures_dir: Path, tmp_path: Path) -> None:
     """``python -m analysis`` runs the themes command without a Flask app."""
     shutil.copy(fixtures_dir / "multilingual.csv", tmp_path / "in.csv")
