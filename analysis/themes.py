@@ -6,7 +6,7 @@ stemmers and the WordLlama model shipped inside its wheel; nothing is downloaded
 
 Interface::
 
-    Answer(id: str | int, text: str, language: str = "en", translation: str | None = None,
+    Answer(id: str | int, text: str, language: str | None = "en", translation: str | None = None,
            segments: Mapping[str, str] = {})
     find_themes(answers: Iterable[Answer], *, k: int | None = None, k_min: int = 2,
                 k_max: int = 20, seed: int = 0, names: Sequence[str] = ()) -> ThemeSet
@@ -42,7 +42,7 @@ import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 import numpy as np
@@ -100,11 +100,15 @@ _MIN_QUOTES = 3
 
 @dataclass(frozen=True)
 class Answer:
-    """One answer to one prompt: its text, language, optional translation and segments."""
+    """One answer to one prompt: its text, language, optional translation and segments.
+
+    ``language`` is a language tag ("es", "es-MX"); an empty one means nobody said, and the
+    language is then detected from the text (:func:`analysis.languages.detect_languages`).
+    """
 
     id: AnswerId
     text: str
-    language: str = "en"
+    language: str | None = "en"
     translation: str | None = None
     segments: Mapping[str, str] = field(default_factory=dict, hash=False)
 
@@ -575,6 +579,13 @@ def find_themes(
     for a in items:
         if not isinstance(a.text, str):
             raise ValueError(f"answer {a.id!r} has no text (got {type(a.text).__name__})")
+    unknown = [row for row, a in enumerate(items) if not (a.language or "").strip()]
+    if unknown:
+        # Nobody said which language these are in: guess from the text, offline.
+        from analysis.languages import detect_languages  # noqa: PLC0415 - loads a model, only when needed
+
+        for row, code in zip(unknown, detect_languages([items[row].text for row in unknown])):
+            items[row] = replace(items[row], language=code)
 
     redacted = [textmod.redact(a.text, names=names) for a in items]
     analysed: list[str] = []

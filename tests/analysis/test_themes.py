@@ -144,6 +144,15 @@ def test_label_does_not_repeat_its_own_words() -> None:
     assert len(words) == len(set(words)), result.themes[0].top_terms
 
 
+def test_unknown_languages_are_detected() -> None:
+    """Answers whose language nobody gave are analysed in the language they are written in."""
+    answers = [Answer(f"e{i}", f"The bus to the clinic is late again, day {i}", None) for i in range(6)]
+    answers += [Answer(f"s{i}", f"El autobús a la clínica llega tarde otra vez, día {i}", "") for i in range(6)]
+    result = find_themes(answers, k=2)
+    assert dict(result.languages) == {"en": 6, "es": 6}
+    assert {t.single_language for t in result.themes} == {"en", "es"}
+
+
 def test_mixed_scripts_and_very_long_answers() -> None:
     """Mixed scripts and very long answers are handled without error."""
     long_text = "The waiting room was cold and the staff were kind. " * 400
