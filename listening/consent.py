@@ -27,7 +27,7 @@ def default_consent(language: str, *, minutes: int, contact: str) -> str:
             # TRANSLATORS: consent statement, paragraph 4: how words are used.
             _("We will read all the answers together to find common ideas. We will share what we learn in a report, with the community too. We will only quote your words if you say yes below, and never with your name."),
             # TRANSLATORS: consent statement, paragraph 5: withdrawal with the receipt code.
-            _("When you agree, you get a receipt code. Keep it. You can use it on this site to delete your answers at any time. A report that was already shared cannot be changed, but later reports will leave your words out."),
+            _("When you agree, you get a receipt code. Keep it. You can use it on this site to delete your answers at any time. A report that was already shared cannot be changed, but later reports will not include your words."),
         ]
         if contact.strip():
             # TRANSLATORS: consent statement, last paragraph; %(contact)s is a name, phone or email.

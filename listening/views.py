@@ -153,7 +153,7 @@ def consent(code: str):
                 remember_participant(found["code"], created.id, created.receipt)
                 return redirect(next_step(found, 1))
         elif form.csrf_failed:
-            notice = _("This page was open for a long time. Please check your choices and press the button again.")
+            notice = _("This page was open for a long time, so nothing was saved. Please look at your choices again and press the button.")
             status = 400
         else:
             status = 400

@@ -71,3 +71,14 @@ def test_no_request_stores_anything_before_consent(client, db):
     client.get(f"/j/{session['code']}")
     client.get(f"/s/{session['code']}/consent")
     assert queries.session_counts(db, session["id"])["participants"] == 0
+
+
+def test_join_page_counts_questions_and_minutes_each_in_its_own_plural(client, db):
+    """One question and one minute read in the singular; the two counts are plural on their own."""
+    one = make_session(db, minutes=1, prompts=[{"kind": "open", "text": "What helps you?"}])
+    assert "There is 1 question. It takes about 1 minute." in text_of(client.get(f"/j/{one['code']}"))
+    assert "Hay 1 pregunta. Toma más o menos 1 minuto." in text_of(client.get(f"/j/{one['code']}?lang=es"))
+    many = make_session(db, minutes=1)
+    assert "There are 5 questions. It takes about 1 minute." in text_of(client.get(f"/j/{many['code']}?lang=en"))
+    long = make_session(db, minutes=20, prompts=[{"kind": "open", "text": "What helps you?"}])
+    assert "There is 1 question. It takes about 20 minutes." in text_of(client.get(f"/j/{long['code']}?lang=en"))
