@@ -37,6 +37,7 @@ METHOD_TRANSLATION_NOTE = "; where a translation was given, the translation was 
 METHOD_LANGUAGE_NOTE = "; differences typical of each language as a whole were removed so that themes follow meaning rather than language"
 METHOD_K_AUTO = "{k} themes chosen automatically between {k_min} and {k_max}"
 METHOD_K_FIXED = "{k} themes as requested"
+METHOD_K_FEWER = "{k} themes requested, but only {found} distinct groups could be found"
 
 LANGUAGE_NAMES = {
     "en": "English",

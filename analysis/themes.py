@@ -35,13 +35,15 @@ is what is analysed; the original is what is quoted.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
 import os
 import re
+import warnings
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
@@ -49,6 +51,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.decomposition import TruncatedSVD
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize as l2_normalize
 
@@ -335,6 +338,19 @@ def _weighted_mean(matrix: np.ndarray, weights: np.ndarray) -> np.ndarray:
 # --- choosing k ----------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _quiet_kmeans() -> Iterator[None]:
+    """Silence k-means's warning that fewer distinct groups exist than were asked for.
+
+    It happens when different answers look identical to the engine; empty groups are dropped
+    and the result reports how many themes it found, so a user of the command line should
+    not see a library warning for it.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
 def _choose_k(z: np.ndarray, weights: np.ndarray, k_lo: int, k_hi: int, seed: int) -> tuple[int, dict[str, float]]:
     """Choose the number of themes: over-cluster, then merge groups whose centres are alike.
 
@@ -353,7 +369,8 @@ def _choose_k(z: np.ndarray, weights: np.ndarray, k_lo: int, k_hi: int, seed: in
     over = min(_OVERCLUSTER, len(rows) - 1, max(2 * k_lo, round(math.sqrt(weights.sum()))))
     if over < 2:
         return k_lo, {}
-    km = KMeans(n_clusters=over, n_init=2, random_state=seed).fit(z[rows], sample_weight=weights[rows])
+    with _quiet_kmeans():
+        km = KMeans(n_clusters=over, n_init=2, random_state=seed).fit(z[rows], sample_weight=weights[rows])
     centres = l2_normalize(km.cluster_centers_)
     merged = AgglomerativeClustering(
         n_clusters=None, metric="cosine", linkage="complete", distance_threshold=_MERGE_DISTANCE
@@ -679,7 +696,8 @@ def find_themes(
         labels = np.zeros(n_u, dtype=np.int64)
     else:
         km = KMeans(n_clusters=k_final, n_init=_N_INIT, random_state=seed)
-        labels = km.fit_predict(z, sample_weight=weights)
+        with _quiet_kmeans():
+            labels = km.fit_predict(z, sample_weight=weights)
 
     # Typicality: cosine similarity to the (weighted) centroid of the answer's cluster.
     n_clusters = int(labels.max()) + 1
@@ -765,7 +783,13 @@ def find_themes(
 
 def _method_note(k_chosen: int, k: int | None, k_min: int, k_max: int, seed: int, translated: bool, centred: bool) -> str:
     """Return the plain-language method note for a report."""
-    k_note = (messages.METHOD_K_FIXED if k is not None else messages.METHOD_K_AUTO).format(k=k_chosen, k_min=k_min, k_max=k_max)
+    if k is None:
+        k_note = messages.METHOD_K_AUTO.format(k=k_chosen, k_min=k_min, k_max=k_max)
+    elif k_chosen < k:
+        # Fewer answers than themes asked for, or answers the engine cannot tell apart.
+        k_note = messages.METHOD_K_FEWER.format(k=k, found=k_chosen)
+    else:
+        k_note = messages.METHOD_K_FIXED.format(k=k_chosen)
     return messages.METHOD_NOTE.format(
         translation_note=messages.METHOD_TRANSLATION_NOTE if translated else "",
         language_note=messages.METHOD_LANGUAGE_NOTE if centred else "",

@@ -153,6 +153,18 @@ def test_unknown_languages_are_detected() -> None:
     assert {t.single_language for t in result.themes} == {"en", "es"}
 
 
+def test_asking_for_more_themes_than_exist_says_so() -> None:
+    """Asking for 5 themes from 3 distinct answers gives fewer themes, says so, and warns nobody."""
+    import warnings  # noqa: PLC0415
+
+    answers = [Answer(i, text) for i, text in enumerate(["The bus is late"] * 4 + ["The clinic is far"] * 4 + ["Staff were kind"] * 4)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = find_themes(answers, k=5)
+    assert result.k_chosen == len(result.themes) == 3
+    assert "5 themes requested, but only 3 distinct groups could be found" in result.method
+
+
 def test_mixed_scripts_and_very_long_answers() -> None:
     """Mixed scripts and very long answers are handled without error."""
     long_text = "The waiting room was cold and the staff were kind. " * 400
