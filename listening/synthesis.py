@@ -949,7 +949,21 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
         _("Themes are not a vote and do not speak for everyone: they show what people who took part said, in the words of those who allowed quoting."),
     ]
     if run is not None:
-        method.append(run["method"])
+        if language.split("-")[0].split("_")[0] == "en":
+            # The engine's own note, in English, names every step and setting.
+            method.append(run["method"])
+        else:
+            method.append(ngettext(
+                "The program (seed %(seed)s) drafted %(num)s theme from %(answers)s answers. First it removed personal details and set "
+                "aside answers with no content. Then it compared answers by their letters, their words and a small model of word "
+                "meanings, and put similar answers together. Answers that fit no group are listed under \u201c%(other)s\u201d. "
+                "The English version of this report describes each step in full.",
+                "The program (seed %(seed)s) drafted %(num)s themes from %(answers)s answers. First it removed personal details and set "
+                "aside answers with no content. Then it compared answers by their letters, their words and a small model of word "
+                "meanings, and put similar answers together. Answers that fit no group are listed under \u201c%(other)s\u201d. "
+                "The English version of this report describes each step in full.",
+                run["k_chosen"]) % {"seed": run["seed"], "num": run["k_chosen"], "answers": run["answer_count"],
+                                     "other": _("Other or unclear answers")})
     records_out: tuple = ()
     segment_names: list[str] = []
     if records:

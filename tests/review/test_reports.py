@@ -82,6 +82,16 @@ def test_report_renders_in_another_language_with_right_to_left(reviewed, db):
     assert text_direction("ar") == "rtl"
 
 
+def test_method_section_reads_in_the_reports_language(reviewed, db):
+    """The engine's method note is English; other languages get a translated account of it."""
+    english = BeautifulSoup(render(db, reviewed, "html"), "html.parser").select_one("#method").get_text(" ")
+    spanish = BeautifulSoup(render(db, reviewed, "html", "es"), "html.parser").select_one("#method").get_text(" ")
+    assert "Draft themes found by machine" in english
+    assert "Draft themes found by machine" not in spanish
+    assert "El programa (semilla 0) preparó un borrador de" in spanish
+    assert "La versión en inglés de este informe describe cada paso completo." in spanish
+
+
 def test_docx_report_opens_and_quotes_only_consented_people(reviewed, db):
     """The Word report opens with python-docx, has its headings and tables, and quotes only consented people."""
     data = render(db, reviewed, "docx")
