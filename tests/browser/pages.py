@@ -15,6 +15,7 @@ MIXED_ANSWERS = {
     "en": "The bus 22 helped — الحافلة رقم 22 ساعدتني",
     "es": "El autobús 22 me ayudó — الحافلة ساعدتني",
     "ar": "ساعدتني الحافلة رقم 22 (bus 22) كثيرًا",
+    "ur": "بس نمبر 22 (bus 22) سے مجھے بہت مدد ملی",
 }
 RTL_LANGUAGES = {"ar", "ur"}
 

@@ -1,12 +1,12 @@
-"""The resident flow in a real browser, in English, Spanish and Arabic, with JavaScript on and off."""
+"""The resident flow in a real browser, in English, Spanish, Arabic and Urdu, with JavaScript on and off."""
 from __future__ import annotations
 
 import pytest
 
 from .harness import PAGE_BUDGET, WEIGHTS
-from .pages import MIXED_ANSWERS, Walk, check, click_and_wait, page_facts, walk_resident_flow
+from .pages import MIXED_ANSWERS, RTL_LANGUAGES, Walk, check, click_and_wait, page_facts, walk_resident_flow
 
-LANGUAGES = ["en", "es", "ar"]
+LANGUAGES = ["en", "es", "ar", "ur"]
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
@@ -39,12 +39,12 @@ def test_other_resident_pages_pass_axe(open_page, live_server, lang):
     check(page, meter, walk, "not found", axe=True)
 
 
-@pytest.mark.parametrize("lang,javascript", [("ar", True), ("ar", False), ("en", True)])
+@pytest.mark.parametrize("lang,javascript", [("ar", True), ("ar", False), ("ur", False), ("en", True)])
 def test_layout_mirrors_in_right_to_left(open_page, live_server, lang, javascript):
-    """In Arabic the main button, progress text and choices sit at the right edge; in English at the left."""
+    """In Arabic and Urdu the main button, progress text and choices sit at the right edge; in English at the left."""
     page, _meter = open_page(javascript=javascript, lang=lang)
     page.goto(f"/j/{live_server.code}?lang={lang}")
-    rtl = lang == "ar"
+    rtl = lang in RTL_LANGUAGES
     start_edge = "right" if rtl else "left"
 
     def edge(selector: str, text: bool = False) -> float:

@@ -104,3 +104,14 @@ def test_replayed_consent_form_creates_one_participant(client, db):
     assert first.status_code == second.status_code == 302
     assert count(db, "participants") == 1
     assert count(db, "consents") == 1
+
+
+def test_contact_keeps_its_own_direction_inside_right_to_left_statements(app):
+    """A phone number in an Arabic or Urdu statement is isolated, so it does not read '555-0142 (336)'."""
+    from listening.consent import default_consent
+
+    with app.app_context():
+        for language in ("ar", "ur"):
+            assert "\u2068(336) 555-0142\u2069" in default_consent(language, minutes=10, contact="(336) 555-0142")
+        english = default_consent("en", minutes=10, contact="(336) 555-0142")
+    assert english.endswith("Questions? Contact (336) 555-0142.")
