@@ -48,7 +48,7 @@ def measure(languages: list[str], *, axe: bool) -> list:
 def main(argv: list[str] | None = None) -> int:
     """Print a table of page weights; exit 1 if any page is over budget."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--languages", default="en,es,ar")
+    parser.add_argument("--languages", default="en,es,ar,ur")
     parser.add_argument("--axe", action="store_true", help="also run axe-core on each page")
     args = parser.parse_args(argv)
     if not CHROMIUM.exists():
