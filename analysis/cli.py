@@ -176,7 +176,11 @@ def _cell_text(cell: equity.Cell, threshold: int) -> str:
 
 
 def _markdown_to_html(markdown: str) -> str:
-    """Return a minimal, escaped HTML rendering of the report's Markdown subset."""
+    """Return a minimal, escaped HTML rendering of the report's Markdown subset.
+
+    Answers, labels and table cells may be in any language: each block takes its direction from
+    its own text (``dir="auto"``), so an Arabic or Urdu quote reads right to left in the report.
+    """
     body: list[str] = []
     in_table = False
     for line in markdown.splitlines():
@@ -188,28 +192,28 @@ def _markdown_to_html(markdown: str) -> str:
             if not in_table:
                 body.append("<table>")
                 in_table = True
-                body.append("<tr>" + "".join(f"<th>{c}</th>" for c in cells) + "</tr>")
+                body.append("<tr>" + "".join(f"<th dir=\"auto\">{c}</th>" for c in cells) + "</tr>")
             else:
-                body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+                body.append("<tr>" + "".join(f"<td dir=\"auto\">{c}</td>" for c in cells) + "</tr>")
             continue
         if in_table:
             body.append("</table>")
             in_table = False
         if line.startswith("## "):
-            body.append(f"<h2>{html.escape(line[3:])}</h2>")
+            body.append(f"<h2 dir=\"auto\">{html.escape(line[3:])}</h2>")
         elif line.startswith("# "):
             body.append(f"<h1>{html.escape(line[2:])}</h1>")
         elif line.startswith("> "):
-            body.append(f"<blockquote>{esc}</blockquote>")
+            body.append(f"<blockquote dir=\"auto\">{esc}</blockquote>")
         elif line.startswith("- "):
-            body.append(f"<p>• {html.escape(line[2:])}</p>")
+            body.append(f"<p dir=\"auto\">• {html.escape(line[2:])}</p>")
         elif line.strip():
-            body.append(f"<p>{esc}</p>")
+            body.append(f"<p dir=\"auto\">{esc}</p>")
     if in_table:
         body.append("</table>")
     return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Draft themes</title>"
             "<style>body{font-family:sans-serif;max-width:60rem;margin:auto;line-height:1.5}"
-            "blockquote{border-left:4px solid #888;margin:0.5em 0;padding-left:1em}"
+            "blockquote{border-inline-start:4px solid #888;margin:0.5em 0;padding-inline-start:1em}"
             "table{border-collapse:collapse}td,th{border:1px solid #aaa;padding:0.2em 0.5em}</style>"
             "</head><body>\n" + "\n".join(body) + "\n</body></html>\n")
 

@@ -43,7 +43,7 @@ def test_report_markdown_and_html(runner: CliRunner, fixtures_dir: Path, tmp_pat
         assert result.exit_code == 0, result.output
         text = report.read_text(encoding="utf-8")
         assert "Draft themes" in text and "Themes by organization" in text
-        assert ("<blockquote>" in text) if name.endswith(".html") else ("> " in text)
+        assert ('<blockquote dir="auto">' in text) if name.endswith(".html") else ("> " in text)
 
 
 def test_same_seed_same_output(runner: CliRunner, fixtures_dir: Path, tmp_path: Path) -> None:
