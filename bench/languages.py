@@ -2,9 +2,9 @@
 
 Owns the language-detection figures in docs/themes.md. For each labelled set it prints how
 often :func:`analysis.languages.detect_languages` agrees with the language each set is in
-(mtod labels each request; NHS feedback is all English) and how long it takes; then, on the Spanish set, the engine's NMI (true number of themes, mean over
-seeds) with the languages given, detected, and all assumed English (what the command line did
-before it detected languages).
+(mtod labels each request; NHS feedback is all English) and how long it takes; then, on the
+Spanish set, the engine's NMI (true number of themes, mean over seeds) with the languages
+given, detected, and all assumed English (what the command line did before it detected them).
 
 Usage: ``python bench/languages.py [--data DIR] [--seeds 0 1 2 3 4]``
 """
