@@ -165,6 +165,22 @@ def test_asking_for_more_themes_than_exist_says_so() -> None:
     assert "5 themes requested, but only 3 distinct groups could be found" in result.method
 
 
+def test_unrelated_answers_in_two_languages_are_not_one_theme() -> None:
+    """Centring languages must not leave "the bus is late" and "there is no interpreter" in one theme.
+
+    With the number of themes chosen automatically, a theme whose English and Arabic parts have
+    nothing in common is split by language; a number of themes the user fixed is kept.
+    """
+    english = ["The bus is late every day", "Nobody at the clinic speaks my language", "The clinic is too far from home", "There is no interpreter at the hospital"]
+    arabic = ["الحافلة تتأخر كل يوم وأنتظر ساعة", "لا أحد في العيادة يتكلم لغتي", "العيادة بعيدة جدا عن بيتي", "لا يوجد مترجم في المستشفى"]
+    answers = [Answer(i, arabic[i % 4] if i % 2 else english[i % 4], "ar" if i % 2 else "en") for i in range(60)]
+    result = find_themes(answers)
+    texts = [{result.texts[a] for a in theme.answer_ids} for theme in result.themes]
+    assert not any("The bus is late every day" in t and "لا يوجد مترجم في المستشفى" in t for t in texts)
+    assert all(len({a.language for a in answers if a.id in theme.answer_ids}) == 1 for theme in result.themes)
+    assert len(find_themes(answers, k=3).themes) == 3
+
+
 def test_mixed_scripts_and_very_long_answers() -> None:
     """Mixed scripts and very long answers are handled without error."""
     long_text = "The waiting room was cold and the staff were kind. " * 400
