@@ -154,7 +154,7 @@ def _report_markdown(theme_set: ThemeSet, total: int, segment_columns: Sequence[
         out.append("")
         flagged = [o for o in over[column] if o.significant]
         if flagged:
-            out += ["Over-represented (Fisher's exact test, Benjamini-Hochberg adjusted):", ""]
+            out += ["Over-represented (shares of answers with content; Fisher's exact test, Benjamini-Hochberg adjusted):", ""]
             for o in flagged[:10]:
                 out.append(f"- {theme_set.label_of(o.theme)} in {o.segment}: {o.share_in_segment:.0%} vs {o.share_elsewhere:.0%} elsewhere "
                            f"(risk ratio {o.risk_ratio:.2f}, difference {o.risk_difference * 100:+.1f} points, p = {o.p_adjusted:.3g})")

@@ -433,7 +433,13 @@ def _split_unrelated_languages(
 
 _CLAUSE = re.compile(r"[.,;:!?()\[\]{}\"“”«»¿¡/|\n]+|\s[-–—]\s|\s&\s")
 # Words kept for clustering and phrases, but too vague to stand alone in a label.
-_VAGUE = frozenset("not no yes all any more less very also really can could would nt".split())
+_VAGUE = frozenset(
+    "not no yes all any more less very also really can could would nt "
+    # Negated auxiliaries and light verbs say little on their own ("don't", "get"), though
+    # phrases built on them do ("don't listen", "get appointments").
+    "don't dont can't cant won't didn't doesn't isn't wasn't couldn't wouldn't "
+    "get got go went goe make made take took come came give gave thing way lot".split()
+)
 
 
 def _term_occurrences(text: str, language: str) -> list[tuple[str, str]]:
