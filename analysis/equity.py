@@ -441,11 +441,19 @@ def rank_by_priority_groups(
         return []
     themes = sorted(overall, key=_theme_sort_key)
     overall_rank = {t: r for r, t in enumerate(sorted(themes, key=lambda t: (-overall[t], _theme_sort_key(t))), 1)}
-    # Priority ranking uses the true counts, but counts below the threshold are not shown.
-    prio_order = sorted(themes, key=lambda t: (-prio[t], -overall[t], _theme_sort_key(t)))
+    # Themes whose priority count can be shown are ranked by it. The rest (counts below the
+    # threshold) follow in their overall order: ranking them by their hidden counts would tell
+    # which of two small groups is larger, which suppression exists to keep back.
+    def shown_count(t: str) -> bool:
+        return prio[t] >= threshold and n_prio >= threshold
+
+    prio_order = sorted(
+        themes,
+        key=lambda t: (0, -prio[t], -overall[t], _theme_sort_key(t)) if shown_count(t) else (1, 0, overall_rank[t], ""),
+    )
     out = []
     for r, t in enumerate(prio_order, 1):
-        shown = prio[t] >= threshold and n_prio >= threshold
+        shown = shown_count(t)
         out.append(
             PriorityRank(
                 theme=t,

@@ -136,3 +136,16 @@ def test_rank_by_priority_groups() -> None:
     assert hidden.priority_count is None  # 5 answers: below the threshold, not shown
     with pytest.raises(ValueError):
         rank_by_priority_groups(assignment, segment, [])
+
+
+def test_priority_ranking_does_not_order_hidden_counts() -> None:
+    """Themes with hidden priority counts follow in overall order, whatever those counts are.
+
+    Ranking them by their hidden counts would say which of two small groups is larger.
+    """
+    orders = []
+    for small in ([2, 8], [8, 2]):
+        assignment, segment = _assignment_from_counts([[30, 40], [90, small[0]], [60, small[1]]])
+        ranks = rank_by_priority_groups(assignment, segment, ["s1"])
+        orders.append([(r.theme, r.priority_rank, r.priority_count) for r in ranks])
+    assert orders[0] == orders[1] == [("t1", 1, 40), ("t2", 2, None), ("t3", 3, None)]
