@@ -831,7 +831,7 @@ def find_themes(
         contentless=tuple(items[r].id for r in contentless_rows),
         assignment=MappingProxyType(ordered),
         k_chosen=len(themes),
-        method=_method_note(len(themes), k, k_min, k_max, seed, used_translation, centred),
+        method=_method_note(len(themes), k, k_min, k_max, seed, used_translation, centred, int(k_scores.get("themes_split_by_language", 0))),
         seed=seed,
         texts=texts,
         k_scores=MappingProxyType(k_scores),
@@ -839,10 +839,11 @@ def find_themes(
     )
 
 
-def _method_note(k_chosen: int, k: int | None, k_min: int, k_max: int, seed: int, translated: bool, centred: bool) -> str:
-    """Return the plain-language method note for a report."""
+def _method_note(k_chosen: int, k: int | None, k_min: int, k_max: int, seed: int, translated: bool, centred: bool, split: int = 0) -> str:
+    """Return the plain-language method note for a report (``split``: themes split by language)."""
     if k is None:
-        k_note = messages.METHOD_K_AUTO.format(k=k_chosen, k_min=k_min, k_max=k_max)
+        # Splitting comes after k-means: the note counts the themes k-means made, then the splits.
+        k_note = messages.METHOD_K_AUTO.format(k=k_chosen - split, k_min=k_min, k_max=k_max)
     elif k_chosen < k:
         # Fewer answers than themes asked for, or answers the engine cannot tell apart.
         k_note = messages.METHOD_K_FEWER.format(k=k, found=k_chosen)
@@ -851,6 +852,7 @@ def _method_note(k_chosen: int, k: int | None, k_min: int, k_max: int, seed: int
     return messages.METHOD_NOTE.format(
         translation_note=messages.METHOD_TRANSLATION_NOTE if translated else "",
         language_note=messages.METHOD_LANGUAGE_NOTE if centred else "",
+        split_note=(messages.METHOD_SPLIT_NOTE_ONE if split == 1 else messages.METHOD_SPLIT_NOTE_MANY.format(n=split)) if split else "",
         k_note=k_note,
         seed=seed,
     )

@@ -178,6 +178,7 @@ def test_unrelated_answers_in_two_languages_are_not_one_theme() -> None:
     texts = [{result.texts[a] for a in theme.answer_ids} for theme in result.themes]
     assert not any("The bus is late every day" in t and "لا يوجد مترجم في المستشفى" in t for t in texts)
     assert all(len({a.language for a in answers if a.id in theme.answer_ids}) == 1 for theme in result.themes)
+    assert "split by language" in result.method
     assert len(find_themes(answers, k=3).themes) == 3
 
 
