@@ -16,6 +16,7 @@ import csv
 import gettext as gettext_module
 import io
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any, Sequence
@@ -201,6 +202,24 @@ def _figure(height: float):
     return figure, figure.add_subplot(1, 1, 1)
 
 
+_RIGHT_TO_LEFT_LETTERS = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+
+
+def _drawn(text: str, fmt: str) -> str:
+    """Return chart text ready to draw: Arabic and Urdu shaped and in visual order for PNG.
+
+    SVG keeps text as text, and the browser shapes and orders it; matplotlib's raster drawing
+    (the PNG in Word reports) does neither, and would show Arabic letters unjoined and
+    backwards. arabic-reshaper joins the letters and python-bidi puts them in display order.
+    """
+    if fmt == "svg" or not _RIGHT_TO_LEFT_LETTERS.search(text):
+        return text
+    import arabic_reshaper  # noqa: PLC0415 - only for right-to-left text in raster charts
+    from bidi import get_display  # noqa: PLC0415
+
+    return get_display(arabic_reshaper.reshape(text))
+
+
 def _save(figure, fmt: str) -> bytes:
     """Render a figure to SVG or PNG bytes, leaving out dates so the output is deterministic."""
     buffer = io.BytesIO()
@@ -217,9 +236,9 @@ def theme_chart(report: Report, translations=None, fmt: str = "svg") -> bytes | 
     _, ngettext = _funcs(translations)
     themes = list(report.themes)[::-1]
     figure, axes = _figure(max(1.6, 0.45 * len(themes) + 0.8))
-    bars = axes.barh([t.label[:48] for t in themes], [t.size for t in themes], color="#2f5d8a")
+    bars = axes.barh([_drawn(t.label[:48], fmt) for t in themes], [t.size for t in themes], color="#2f5d8a")
     axes.bar_label(bars, padding=3)
-    axes.set_xlabel(ngettext("answer", "answers", 2))
+    axes.set_xlabel(_drawn(ngettext("answer", "answers", 2), fmt))
     axes.spines[["top", "right"]].set_visible(False)
     return _save(figure, fmt)
 
@@ -232,11 +251,11 @@ def representation_chart(title: str, bars: Sequence[Bar], translations=None, fmt
     positions = list(range(len(rows)))
     heard = [b.value if b.value is not None else 0 for b in rows]
     reference = [b.reference if b.reference is not None else 0 for b in rows]
-    axes.barh([p + 0.2 for p in positions], heard, height=0.4, color="#2f5d8a", label=gettext("Took part"))
-    axes.barh([p - 0.2 for p in positions], reference, height=0.4, color="#c9a227", label=gettext("Reference population"))
-    axes.set_yticks(positions, [b.label[:40] + ("" if b.value is not None else " *") for b in rows])
+    axes.barh([p + 0.2 for p in positions], heard, height=0.4, color="#2f5d8a", label=_drawn(gettext("Took part"), fmt))
+    axes.barh([p - 0.2 for p in positions], reference, height=0.4, color="#c9a227", label=_drawn(gettext("Reference population"), fmt))
+    axes.set_yticks(positions, [_drawn(b.label[:40] + ("" if b.value is not None else " *"), fmt) for b in rows])
     axes.set_xlabel("%")
-    axes.set_title(title[:80], fontsize=10)
+    axes.set_title(_drawn(title[:80], fmt), fontsize=10)
     axes.legend(loc="lower right", fontsize=8)
     axes.spines[["top", "right"]].set_visible(False)
     return _save(figure, fmt)

@@ -267,3 +267,17 @@ def test_arabic_word_report_runs_right_to_left(db):
     html = io.BytesIO()
     synthesis.export(db, session["id"], html, fmt="html", language="ar")
     assert BeautifulSoup(html.getvalue(), "html.parser").html["dir"] == "rtl"
+
+
+def test_arabic_chart_labels_are_joined_and_ordered_in_word_charts():
+    """PNG charts (Word reports) get Arabic letters joined and in display order; SVG keeps text as text."""
+    from analysis import reports
+
+    label = "مواصلات إلى المواعيد"
+    drawn = reports._drawn(label, "png")
+    assert drawn != label and any("\ufe70" <= c <= "\ufeff" for c in drawn)  # contextual letter forms
+    assert drawn.split()[0] != label.split()[0]  # last word first: display order
+    assert reports._drawn(label, "svg") == label
+    assert reports._drawn("Bus passes", "png") == "Bus passes"
+    png = reports.representation_chart("من شارك", [reports.Bar(label, 40.0, 30.0)], fmt="png")
+    assert png.startswith(b"\x89PNG")
