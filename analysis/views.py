@@ -10,6 +10,7 @@ rendering of reports and exports in ``analysis.reports``.
 from __future__ import annotations
 
 import io
+from collections import Counter
 
 from flask import Blueprint, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -112,6 +113,11 @@ def show(session_id: int, *, focus: int | None = None, error: str = "", status: 
     if focus and focused is None and not error:
         raise NotFound()
     quotes = {t["id"]: synthesis.quotes_for(stored, grouped.get(t["id"], [])) for t in themes}
+    # Each theme's languages, commonest first; a theme heard in one language of several says so.
+    counts = {t["id"]: Counter(a["language"] for a in grouped.get(t["id"], [])).most_common() for t in themes}
+    several_languages = len({code for pairs in counts.values() for code, _n in pairs}) > 1
+    ui = current_language()
+    heard_in = {tid: [synthesis.language_label(code, ui) for code, _n in pairs] for tid, pairs in counts.items()}
     numbers = {p["id"]: p["number"] for p in stored.prompts}
     insights: dict = {}
     for insight in stored.insights:
@@ -121,7 +127,7 @@ def show(session_id: int, *, focus: int | None = None, error: str = "", status: 
         grouped=grouped, quotes=quotes, focused=focused, numbers=numbers, insights=insights, error=error,
         open_prompts=synthesis.open_prompts(db, session_id), form=ActionForm(),
         prompt_text=lambda pid: synthesis.prompt_text(stored, pid, found["default_language"]),
-        source_labels=SOURCE_LABELS,
+        source_labels=SOURCE_LABELS, heard_in=heard_in, several_languages=several_languages,
     ), status
 
 

@@ -720,8 +720,8 @@ def gettext_with(translations):
     return gettext
 
 
-def _language_label(code: str, language: str) -> str:
-    """Return a language's name written in the report's language."""
+def language_label(code: str, language: str) -> str:
+    """Return a language's name written in ``language`` (the report's or the page's)."""
     from babel import Locale
 
     try:
@@ -797,7 +797,7 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
     by_language = Counter(p["language"] for p in participants)
     by_source = Counter(p["source"] for p in participants)
     participation = [
-        line_table(_("By language they answered in"), [(_language_label(c, language), n) for c, n in by_language.most_common()]),
+        line_table(_("By language they answered in"), [(language_label(c, language), n) for c, n in by_language.most_common()]),
         line_table(_("By how they took part"), [(source_names.get(c, c), n) for c, n in by_source.most_common()]),
     ]
     about = [p for p in stored.prompts if p["kind"] == "about"]
@@ -845,7 +845,7 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
     label_of = {f"T{t['id']}": t["label"] for t in themes}
     language_of = {a["id"]: a["language"] for t in themes for a in members_of(t["id"])}
     lenses = [(_("Language of the answer"), lambda aid: language_of[aid],
-               sorted(set(language_of.values())), {c: _language_label(c, language) for c in set(language_of.values())})]
+               sorted(set(language_of.values())), {c: language_label(c, language) for c in set(language_of.values())})]
     for prompt in about:
 
         def segment(answer_id, prompt_id=prompt["id"]):

@@ -137,3 +137,29 @@ def test_reference_population_and_priority_groups(client, themed, db):
     too_much = submit(client, url, {"what": "reference", "prompt_id": about["id"], f"share-{young['id']}": "140"}, form_index=1)
     assert too_much.status_code == 303
     assert synthesis.reference_shares(db, sid)[young["id"]]["percent"] == 40
+
+
+def test_theme_cards_say_which_languages_they_hold(client, heard, db):
+    """With answers in two languages, each card names its languages; a one-language theme says so."""
+    from tests.factories import make_participant
+    from tests.review.conftest import answer
+
+    open_prompt = heard.prompts[0]
+    spanish = ["No hay intérprete en la clínica", "Nunca hay intérprete cuando voy al médico",
+               "Necesito un intérprete en mis citas", "En la clínica nadie habla español"]
+    for round_ in range(4):
+        for text in spanish:
+            person = make_participant(db, heard.session, language="es", quote_ok=True)
+            answer(db, heard.session, person, open_prompt, text=f"{text} ({round_})", language="es")
+    synthesis.run_themes(db, heard.session["id"], user_id=heard.planner_id)
+    sign_in(client, "lead@example.org", "a long password")
+    notes = [p.get_text(strip=True) for p in page(client.get(f"/staff/review/{heard.session['id']}")).select("article.theme-card p.small")]
+    assert "Only Spanish answers in this theme." in notes
+    assert any(n in ("Only English answers in this theme.", "Answers in English, Spanish.") for n in notes)
+
+
+def test_one_language_sessions_do_not_label_languages(client, themed):
+    """When every answer is in one language, cards do not repeat it."""
+    sign_in(client, "lead@example.org", "a long password")
+    text = page(client.get(f"/staff/review/{themed.session['id']}")).get_text(" ")
+    assert "answers in this theme" not in text and "Answers in" not in text
