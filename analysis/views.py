@@ -46,6 +46,8 @@ ACTION_LABELS = {
     "recluster": _l("Split a theme by re-clustering"),
     "move": _l("Moved an answer"),
     "off_topic": _l("Marked an answer off-topic"),
+    "quote": _l("Chose an answer as a quote"),
+    "unquote": _l("Stopped using an answer as a quote"),
     "insight_added": _l("Wrote an insight"),
     "insight_deleted": _l("Deleted an insight"),
     "hmw_added": _l("Wrote a “how might we” statement"),
@@ -128,6 +130,7 @@ def show(session_id: int, *, focus: int | None = None, error: str = "", status: 
         open_prompts=synthesis.open_prompts(db, session_id), form=ActionForm(),
         prompt_text=lambda pid: synthesis.prompt_text(stored, pid, found["default_language"]),
         source_labels=SOURCE_LABELS, heard_in=heard_in, several_languages=several_languages,
+        max_chosen_quotes=synthesis.MAX_CHOSEN_QUOTES,
     ), status
 
 
@@ -221,11 +224,22 @@ def edit(session_id: int):
             created = synthesis.split_by_reclustering(db, session_id, theme["id"], user_id=uid)
             focus = created[0] if created else None
             flash(_("The theme was split into %(n)s draft themes.", n=len(created)), "ok")
-        elif action in ("move", "off_topic", "split"):
+        elif action in ("move", "off_topic", "split", "quote", "unquote"):
             chosen = _answers(session_id, request.form.getlist("answer_ids"))
             if not chosen:
                 return show(session_id, focus=focus, error=_("Please tick at least one answer first."), status=400)
-            if action == "split":
+            if action in ("quote", "unquote"):
+                if theme is None:
+                    return show(session_id, error=_("That theme is no longer there. It may have been merged or split."), status=400)
+                try:
+                    synthesis.choose_quotes(db, session_id, theme["id"], chosen, chosen=action == "quote", user_id=uid)
+                except synthesis.QuoteChoiceError as problem:
+                    return show(session_id, focus=focus, status=400, error={
+                        "not_consented": _("Only answers from people who allowed quoting can be quotes. Nothing was changed."),
+                        "too_many": _("A theme can have at most %(max)s chosen quotes. Nothing was changed.", max=synthesis.MAX_CHOSEN_QUOTES),
+                    }.get(problem.reason, _("Please tick answers from this theme only. Nothing was changed.")))
+                flash(_("Quotes chosen.") if action == "quote" else _("Those answers are no longer used as quotes."), "ok")
+            elif action == "split":
                 label = (request.form.get("new_label") or "").strip()
                 if not label or len(label) > MAX_LABEL:
                     return show(session_id, focus=focus, status=400,

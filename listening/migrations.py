@@ -396,3 +396,15 @@ def m004_hardening(db: sqlite_utils.Database) -> None:
         CREATE INDEX audit_log_by_action ON audit_log(action, target, at);
         """
     )
+
+
+@migrations()
+def m005_chosen_quotes(db: sqlite_utils.Database) -> None:
+    """Planners choose which consented answers a theme quotes; re-runs keep their choice."""
+    _run(
+        db,
+        """
+        -- 1 = a person chose this answer as one of its theme's quotes (it is pinned too).
+        ALTER TABLE theme_assignments ADD COLUMN chosen INTEGER NOT NULL DEFAULT 0;
+        """
+    )

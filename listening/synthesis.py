@@ -486,7 +486,7 @@ def _place(db: sqlite_utils.Database, session_id: int, response_id: int, theme_i
         """INSERT INTO theme_assignments (response_id, session_id, theme_id, status, pinned, rank, updated_at)
            VALUES (?, ?, ?, ?, 1, 0, ?)
            ON CONFLICT (response_id) DO UPDATE SET theme_id = excluded.theme_id, status = excluded.status,
-             pinned = 1, quote = NULL, updated_at = excluded.updated_at""",
+             pinned = 1, quote = NULL, chosen = 0, updated_at = excluded.updated_at""",
         (response_id, session_id, theme_id, status, stamp),
     )
 
@@ -504,6 +504,55 @@ def move_answer(db: sqlite_utils.Database, session_id: int, response_id: int, th
         log_edit(db, session_id, user_id=user_id, action="off_topic" if off_topic else "move",
                  theme_id=theme_id, response_id=response_id,
                  detail=json.dumps({"from": before["theme_id"], "from_status": before["status"]}))
+
+
+MAX_CHOSEN_QUOTES = 5
+
+
+def choose_quotes(db: sqlite_utils.Database, session_id: int, theme_id: int, response_ids: Sequence[int], *,
+                  chosen: bool, user_id: int | None) -> None:
+    """Choose (or stop choosing) answers of a theme as its quotes; each choice is pinned and logged.
+
+    Only answers in this theme from residents who allowed quoting can be chosen, and a theme
+    quotes at most ``MAX_CHOSEN_QUOTES``; otherwise nothing changes and ``QuoteChoiceError`` says why.
+    """
+    ids = sorted({int(r) for r in response_ids})
+    stamp = now()
+    with transaction(db):
+        marks = ", ".join("?" for _ in ids)
+        found = rows(
+            db,
+            f"""SELECT a.response_id, a.theme_id, a.status, a.chosen, coalesce(c.quote_ok, 0) AS quote_ok
+                FROM theme_assignments a JOIN responses r ON r.id = a.response_id
+                LEFT JOIN consents c ON c.participant_id = r.participant_id
+                WHERE a.session_id = ? AND a.response_id IN ({marks})""",
+            (session_id, *ids),
+        ) if ids else []
+        if not ids or len(found) != len(ids) or any(f["theme_id"] != theme_id or f["status"] != "theme" for f in found):
+            raise QuoteChoiceError("not_in_theme")
+        if chosen:
+            if not all(f["quote_ok"] for f in found):
+                raise QuoteChoiceError("not_consented")
+            already = db.execute("SELECT count(*) FROM theme_assignments WHERE theme_id = ? AND chosen = 1 AND response_id NOT IN "
+                                 f"({marks})", (theme_id, *ids)).fetchone()[0]
+            if already + len(ids) > MAX_CHOSEN_QUOTES:
+                raise QuoteChoiceError("too_many")
+        for f in found:
+            if bool(f["chosen"]) == chosen:
+                continue
+            db.execute("UPDATE theme_assignments SET chosen = ?, pinned = 1, updated_at = ? WHERE response_id = ?",
+                       (int(chosen), stamp, f["response_id"]))
+            log_edit(db, session_id, user_id=user_id, action="quote" if chosen else "unquote",
+                     theme_id=theme_id, response_id=f["response_id"])
+
+
+class QuoteChoiceError(ValueError):
+    """A quote choice that cannot be made: ``reason`` is not_in_theme, not_consented or too_many."""
+
+    def __init__(self, reason: str) -> None:
+        """Keep the reason, for a translated message."""
+        super().__init__(reason)
+        self.reason = reason
 
 
 # --- insights -------------------------------------------------------------------------------
@@ -674,7 +723,8 @@ def theme_answers(stored: Stored) -> dict[int | str, list[dict]]:
             key = placed["theme_id"] if placed["theme_id"] is not None else "unsorted"
         grouped[key].append({**answer, "rank": placed["rank"] if placed else 10**6,
                              "quote": placed["quote"] if placed else None,
-                             "pinned": bool(placed and placed["pinned"])})
+                             "pinned": bool(placed and placed["pinned"]),
+                             "chosen": bool(placed and placed["chosen"])})
     for members in grouped.values():
         members.sort(key=lambda a: (a["rank"], a["id"]))
     return grouped
@@ -736,11 +786,17 @@ def _percent(part: int, whole: int) -> str:
 
 
 def quotes_for(stored: Stored, members: Sequence[dict], limit: int = 3) -> list[dict]:
-    """Pick up to ``limit`` quotable answers of a theme: consented only, redacted, the engine's picks first."""
+    """Pick a theme's quotes: the ones people chose, else up to ``limit`` with the engine's picks first.
+
+    Always consented answers only, with personal details redacted.
+    """
     from analysis.text import redact
 
     names = stored.settings["name_list"]
     consented = [a for a in members if a["quote_ok"]]
+    chosen = [a for a in consented if a.get("chosen")]
+    if chosen:
+        consented, limit = chosen, MAX_CHOSEN_QUOTES
     ordered = sorted(consented, key=lambda a: (a["quote"] is None, a["quote"] if a["quote"] is not None else 0, a["rank"], a["id"]))
     picked, seen = [], set()
     for answer in ordered:

@@ -1,6 +1,8 @@
 """Planners review draft themes: run, rename, merge, split, move, off-topic, review, insights, history."""
 from __future__ import annotations
 
+import pytest
+
 from listening import synthesis
 from tests.conftest import page, sign_in, submit
 
@@ -163,3 +165,67 @@ def test_one_language_sessions_do_not_label_languages(client, themed):
     sign_in(client, "lead@example.org", "a long password")
     text = page(client.get(f"/staff/review/{themed.session['id']}")).get_text(" ")
     assert "answers in this theme" not in text and "Answers in" not in text
+
+
+def _theme_with_both_kinds(db, heard):
+    """Return a theme and, among its answers, one consented to quoting and one not."""
+    stored = synthesis.load(db, heard.session["id"])
+    grouped = synthesis.theme_answers(stored)
+    for theme in themes_of(db, heard.session["id"]).values():
+        answers = grouped.get(theme["id"], [])
+        yes = [a for a in answers if a["quote_ok"]]
+        no = [a for a in answers if not a["quote_ok"]]
+        if len(yes) >= 2 and no:
+            return theme, yes, no
+    raise AssertionError("the fixture should have a theme with both kinds of answers")
+
+
+def test_planners_choose_a_themes_quotes_and_reports_use_them(client, themed, db):
+    """Quotes a planner chooses replace the engine's picks in reports, survive a re-run and are logged."""
+    sid = themed.session["id"]
+    theme, yes, _no = _theme_with_both_kinds(db, themed)
+    pick = yes[-1]  # the least typical consented answer: not one the engine would pick first
+    sign_in(client, "lead@example.org", "a long password")
+    url = f"/staff/review/{sid}?theme={theme['id']}"
+    answers_form = next(i for i, f in enumerate(page(client.get(url)).select("main form")) if f.select("input[name=answer_ids]"))
+    response = submit(client, f"/staff/review/{sid}/edit", {"action": "quote", "theme_id": theme["id"], "answer_ids": pick["id"]},
+                      get_url=url, form_index=answers_form)
+    assert response.status_code == 303
+    stored = synthesis.load(db, sid)
+    quotes = synthesis.quotes_for(stored, synthesis.theme_answers(stored)[theme["id"]])
+    assert [q["id"] for q in quotes] == [pick["id"]]
+    synthesis.run_themes(db, sid, user_id=themed.planner_id)
+    stored = synthesis.load(db, sid)
+    assert [q["id"] for q in synthesis.quotes_for(stored, synthesis.theme_answers(stored)[theme["id"]])] == [pick["id"]]
+    report = synthesis.build_report(db, sid, "en")
+    shown = next(t for t in report.themes if t.label == theme["label"])
+    assert pick["text"] in [q.text for q in shown.quotes]
+    assert "chosen as a quote" in page(client.get(url)).get_text(" ")
+    actions = [r.select("td")[2].get_text(strip=True) for r in page(client.get(f"/staff/review/{sid}/history")).select("table.data")[0].select("tbody tr")]
+    assert "Chose an answer as a quote" in actions
+
+
+def test_an_answer_without_quote_consent_cannot_be_chosen(client, themed, db):
+    """Choosing an answer whose author did not allow quoting is refused with a clear message; nothing changes."""
+    sid = themed.session["id"]
+    theme, yes, no = _theme_with_both_kinds(db, themed)
+    sign_in(client, "lead@example.org", "a long password")
+    url = f"/staff/review/{sid}?theme={theme['id']}"
+    answers_form = next(i for i, f in enumerate(page(client.get(url)).select("main form")) if f.select("input[name=answer_ids]"))
+    response = submit(client, f"/staff/review/{sid}/edit", {"action": "quote", "theme_id": theme["id"], "answer_ids": [yes[0]["id"], no[0]["id"]]},
+                      get_url=url, form_index=answers_form)
+    assert response.status_code == 400
+    assert "Only answers from people who allowed quoting can be quotes. Nothing was changed." in page(response).get_text(" ")
+    assert db.execute("SELECT count(*) FROM theme_assignments WHERE session_id = ? AND chosen = 1", (sid,)).fetchone()[0] == 0
+
+
+def test_a_chosen_quote_moved_to_another_theme_is_no_longer_chosen(themed, db):
+    """A quote belongs to its theme: moving the answer away clears the choice, and it cannot be chosen there again."""
+    sid, uid = themed.session["id"], themed.planner_id
+    theme, yes, _no = _theme_with_both_kinds(db, themed)
+    synthesis.choose_quotes(db, sid, theme["id"], [yes[0]["id"]], chosen=True, user_id=uid)
+    other = next(t for t in themes_of(db, sid).values() if t["id"] != theme["id"])
+    synthesis.move_answer(db, sid, yes[0]["id"], other["id"], user_id=uid)
+    assert db.execute("SELECT chosen FROM theme_assignments WHERE response_id = ?", (yes[0]["id"],)).fetchone()[0] == 0
+    with pytest.raises(synthesis.QuoteChoiceError):
+        synthesis.choose_quotes(db, sid, theme["id"], [yes[0]["id"]], chosen=True, user_id=uid)  # not in this theme now
