@@ -231,6 +231,8 @@ def edit(session_id: int):
             if action in ("quote", "unquote"):
                 if theme is None:
                     return show(session_id, error=_("That theme is no longer there. It may have been merged or split."), status=400)
+                if theme["kind"] != "theme":  # "Other / unclear" is never quoted in reports
+                    return show(session_id, focus=focus, error=_("That action is not possible here."), status=400)
                 try:
                     synthesis.choose_quotes(db, session_id, theme["id"], chosen, chosen=action == "quote", user_id=uid)
                 except synthesis.QuoteChoiceError as problem:
