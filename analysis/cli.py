@@ -315,13 +315,16 @@ def _languages(rows: Sequence[Mapping[str, str]], text_column: str, language_col
     Rows whose language cell is empty are detected too; when any language was detected, a
     line on stderr says which languages were found, so a wrong guess can be overridden.
     """
+    from analysis.languages import detect_languages, language_code  # noqa: PLC0415 - only when needed
+
     if language is not None:
         return [language.strip().lower()] * len(rows)
-    given = [(row.get(language_column) or "").strip() for row in rows] if language_column else [""] * len(rows)
+    # A language column may hold codes ("es-MX") or names ("Spanish", "Español"); a cell that is
+    # neither, or empty, is detected from the text.
+    given = [language_code(row.get(language_column)) or "" for row in rows] if language_column else [""] * len(rows)
     missing = [i for i, code in enumerate(given) if not code]
     if not missing:
         return given
-    from analysis.languages import detect_languages  # noqa: PLC0415 - loads a model, only when needed
 
     guessed = detect_languages([rows[i].get(text_column) or "" for i in missing])
     out = list(given)
@@ -329,7 +332,8 @@ def _languages(rows: Sequence[Mapping[str, str]], text_column: str, language_col
         out[i] = code
     found = Counter(guessed)
     summary = ", ".join(f"{messages.language_name(code)} {n:,}" for code, n in found.most_common())
-    click.echo(f"Languages detected for {len(missing):,} answers: {summary} (set them with --language or --language-column)", err=True)
+    noun = "answer" if len(missing) == 1 else "answers"
+    click.echo(f"Languages detected for {len(missing):,} {noun}: {summary} (set them with --language or --language-column)", err=True)
     return out
 
 

@@ -13,10 +13,12 @@ not a stray few. Pure Python on numpy; no Flask, no SQLite.
 from __future__ import annotations
 
 import functools
+import re
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
-__all__ = ["CANDIDATES", "detect_languages"]
+__all__ = ["CANDIDATES", "detect_languages", "language_code"]
 
 # Languages the guess may choose from: the app's languages and those most spoken by immigrant
 # and refugee communities in the United States. A short list makes short answers less noisy.
@@ -28,6 +30,64 @@ _ALIASES = {"ary": "ar", "arz": "ar", "yue": "zh", "wuu": "zh"}
 _CONFIDENT = 0.9  # probability above which an answer's own guess may stand against the file's
 _SETTLED = 0.6  # probability needed, choosing among the languages that stand, to leave the main one
 _MIN_SHARE = 0.02  # a language needs this share of confident answers (and at least 5) to stand
+
+
+_CODE = re.compile(r"[a-z]{2,3}(?:[-_][a-z0-9]{2,8})*")
+
+
+@functools.cache
+def _names() -> dict[str, str]:
+    """Return language names (in English, Spanish, French and the language itself) -> code."""
+    from babel import Locale, UnknownLocaleError  # noqa: PLC0415 - only to read a language column
+
+    names: dict[str, str] = {}
+    for code in CANDIDATES:
+        try:
+            locale = Locale.parse(code)
+        except (ValueError, UnknownLocaleError):
+            continue
+        for among in ("en", "es", "fr", code):
+            name = locale.get_display_name(among)
+            if name:
+                names.setdefault(_fold(name.split(" (")[0]), code)
+    return names
+
+
+def _fold(text: str) -> str:
+    """Return text case-folded without accents, for matching language names."""
+    decomposed = unicodedata.normalize("NFD", text.strip().casefold())
+    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+
+
+def language_code(value: str | None) -> str | None:
+    """Return a language code from a survey export's language cell, or ``None`` if it is not one.
+
+    Survey tools write "es", "es-MX", "Spanish", "Español" or "español": codes are kept
+    (lower-cased), names of the languages in :data:`CANDIDATES` are turned into their codes
+    (written in English, Spanish, French or the language itself), and anything else gives
+    ``None`` so that the caller can detect the language from the text instead.
+    """
+    if not value or not value.strip():
+        return None
+    folded = _fold(value)
+    if _CODE.fullmatch(folded):
+        known = _known_code(folded.replace("_", "-"))
+        if known:
+            return known
+    return _names().get(folded)
+
+
+@functools.cache
+def _known_code(code: str) -> str | None:
+    """Return a code Babel knows in its usual form ("es-mx", "eng" -> "en"), or ``None`` ("na")."""
+    from babel import Locale, UnknownLocaleError  # noqa: PLC0415
+
+    base, _, region = code.partition("-")
+    try:
+        language = Locale.parse(base).language
+    except (ValueError, UnknownLocaleError):
+        return None
+    return f"{language}-{region}" if region else language
 
 
 @functools.cache

@@ -128,6 +128,19 @@ def test_language_option_sets_every_answer(runner: CliRunner, tmp_path: Path) ->
     assert result.exit_code == 2 and "language code" in result.output
 
 
+def test_language_column_may_hold_names(runner: CliRunner, tmp_path: Path) -> None:
+    """A language column with names ("Spanish", "Español") is read; a cell that says nothing is detected."""
+    path = tmp_path / "in.csv"
+    rows = ["a,idioma"] + [f"El autobús número {i} llega tarde,{'Spanish' if i % 2 else 'Español'}" for i in range(6)]
+    rows += [f"The bus number {i} is late again,English" for i in range(6)] + ["El autobús de la clínica llega muy tarde,??"]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = runner.invoke(themes_command, [str(path), "--text-column", "a", "--language-column", "idioma", "--themes", "2",
+                                            "--output", str(tmp_path / "o.csv")])
+    assert result.exit_code == 0, result.output
+    assert "Languages detected for 1 answer: Spanish 1" in result.output
+    assert "Only Spanish answers in this theme." in result.output and "Only English answers in this theme." in result.output
+
+
 def test_empty_answers_keep_their_rows(runner: CliRunner, tmp_path: Path) -> None:
     """A row whose answer is empty stays in the output, in place, as contentless."""
     path = tmp_path / "in.csv"

@@ -75,3 +75,15 @@ def test_the_fixture_languages_are_recovered(fixtures_dir: Path) -> None:
     with (fixtures_dir / "multilingual.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert detect_languages([r["answer"] for r in rows]) == [r["language"] for r in rows]
+
+
+def test_language_cells_from_survey_tools_become_codes() -> None:
+    """Codes, three-letter codes and names in several languages all become the usual code."""
+    from analysis.languages import language_code
+
+    cases = {"es": "es", "ES": "es", "es-MX": "es-mx", "es_MX": "es-mx", "spa": "es", "Spanish": "es",
+             "Español": "es", "ESPAÑOL": "es", "Arabic": "ar", "العربية": "ar", "árabe": "ar", "Tiếng Việt": "vi",
+             "Vietnamese": "vi", "français": "fr", "Urdu": "ur", "اردو": "ur", "Kreyòl Ayisyen": "ht", "eng": "en"}
+    assert {value: language_code(value) for value in cases} == cases
+    for not_a_language in ("", "  ", None, "n/a", "na", "12", "Klingon"):
+        assert language_code(not_a_language) is None
