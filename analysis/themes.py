@@ -438,7 +438,7 @@ _VAGUE = frozenset(
     # Negated auxiliaries and light verbs say little on their own ("don't", "get"), though
     # phrases built on them do ("don't listen", "get appointments").
     "don't dont can't cant won't didn't doesn't isn't wasn't couldn't wouldn't "
-    "get got go went goe make made take took come came give gave thing way lot".split()
+    "get got go went goe make made take took come came give gave thing way lot etc usw".split()
 )
 
 
