@@ -221,7 +221,7 @@ def _markdown_to_html(markdown: str) -> str:
 @click.command("themes")
 @click.argument("input_csv", metavar="INPUT.csv", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--text-column", required=True, help="Column holding the answers.")
-@click.option("--language-column", default=None, help="Column holding each answer's language code (default: detected from the text).")
+@click.option("--language-column", default=None, help="Column holding each answer's language, as a code (es, es-MX) or a name (Spanish, Español); empty cells are detected from the text.")
 @click.option("--language", "language", default=None, help="Language code of every answer, e.g. es (default: detected from the text).")
 @click.option("--translation-column", default=None, help="Column holding a translation to analyse; the original is quoted.")
 @click.option("--segment-column", "segment_columns", multiple=True, help="Column to break themes down by (repeatable).")
