@@ -785,8 +785,8 @@ def _percent(part: int, whole: int) -> str:
     return f"{round(100 * part / whole)}%" if whole else ""
 
 
-def quotes_for(stored: Stored, members: Sequence[dict], limit: int = 3) -> list[dict]:
-    """Pick a theme's quotes: the ones people chose, else up to ``limit`` with the engine's picks first.
+def quotes_for(stored: Stored, members: Sequence[dict], limit: int = 3, chosen_limit: int = MAX_CHOSEN_QUOTES) -> list[dict]:
+    """Pick a theme's quotes: up to ``chosen_limit`` that people chose, else up to ``limit``, the engine's picks first.
 
     Always consented answers only, with personal details redacted.
     """
@@ -796,7 +796,7 @@ def quotes_for(stored: Stored, members: Sequence[dict], limit: int = 3) -> list[
     consented = [a for a in members if a["quote_ok"]]
     chosen = [a for a in consented if a.get("chosen")]
     if chosen:
-        consented, limit = chosen, MAX_CHOSEN_QUOTES
+        consented, limit = chosen, chosen_limit
     ordered = sorted(consented, key=lambda a: (a["quote"] is None, a["quote"] if a["quote"] is not None else 0, a["rank"], a["id"]))
     picked, seen = [], set()
     for answer in ordered:
@@ -1120,7 +1120,7 @@ def public_summary(db: sqlite_utils.Database, session_id: int, language: str) ->
             "size": len(members),
             "we_did": pick(theme["id"], "we_did"),
             "we_did_language": lang_of(theme["id"], "we_did"),
-            "quotes": quotes_for(stored, members, limit=2),
+            "quotes": quotes_for(stored, members, limit=2, chosen_limit=2),
         })
     return {
         "title": localized(stored.texts, "session", session_id, "title", language, default),
