@@ -70,3 +70,15 @@ def test_unpublishing_takes_the_page_down(client, themed, db):
     publish(client, themed, db)
     submit(client, f"/staff/review/{themed.session['id']}/publish", {}, form_index=1)
     assert client.get(f"/s/{themed.session['code']}/results").status_code == 404
+
+
+def test_the_page_shows_two_of_the_quotes_planners_chose(client, themed, db):
+    """Quotes a planner chose appear on the residents' page too, two at most, consented only."""
+    sid = themed.session["id"]
+    theme = max((t for t in synthesis.active_themes(db, sid) if t["kind"] == "theme"), key=lambda t: t["stored_size"])
+    stored = synthesis.load(db, sid)
+    consented = [a for a in synthesis.theme_answers(stored)[theme["id"]] if a["quote_ok"]][-3:]
+    synthesis.choose_quotes(db, sid, theme["id"], [a["id"] for a in consented], chosen=True, user_id=themed.planner_id)
+    publish(client, themed, db)
+    quotes = [q.get_text(strip=True).strip("“”") for q in page(client.get(f"/s/{themed.session['code']}/results?lang=en")).select("blockquote")]
+    assert len(quotes) == 2 and set(quotes) <= {a["text"] for a in consented}
