@@ -8,7 +8,7 @@ app registers :data:`themes_command` with ``cli.add_command(themes_command, "the
 Usage::
 
     chorus themes INPUT.csv --text-column C [--language-column L | --language CODE] [--translation-column T]
-        [--segment-column S ...] [--themes K] [--min-themes N] [--max-themes N] [--seed N]
+        [--segment-column S ...] [--quote-consent-column Q] [--themes K] [--min-themes N] [--max-themes N] [--seed N]
         [--names-file FILE] [--threshold 10] [--priority-group VALUE ...]
         --output OUT.csv [--report OUT.md|OUT.html]
 """
@@ -27,11 +27,13 @@ from pathlib import Path
 import click
 
 from analysis import equity, messages
-from analysis.themes import Answer, ThemeSet, find_themes
+from analysis.themes import Answer, Theme, ThemeSet, find_themes
 
 __all__ = ["themes_command", "read_csv", "main"]
 
 _LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")
+# What a consent column says when a person allowed quoting; anything else (blank included) is no.
+_YES = frozenset("yes y true t 1 x agree agreed allowed ok si sí s oui o ja da có co نعم ہاں".split())
 THEME_ID_COLUMN = "theme_id"
 THEME_LABEL_COLUMN = "theme_label"
 # Survey exports can hold long free-text cells; the csv module's default limit is 128 KiB.
@@ -129,11 +131,20 @@ def _summary(theme_set: ThemeSet, total: int) -> str:
     return "\n".join(lines)
 
 
-def _report_markdown(theme_set: ThemeSet, total: int, segment_columns: Sequence[str], tables: dict[str, equity.SuppressedTable], over: dict[str, list[equity.Overrepresentation]], priority: dict[str, list[equity.PriorityRank]]) -> str:
-    """Return a readable Markdown summary with representative quotes and equity tables."""
+def _report_markdown(theme_set: ThemeSet, total: int, segment_columns: Sequence[str], tables: dict[str, equity.SuppressedTable], over: dict[str, list[equity.Overrepresentation]], priority: dict[str, list[equity.PriorityRank]], quotable: set | None = None) -> str:
+    """Return a readable Markdown summary with representative quotes and equity tables.
+
+    ``quotable`` holds the answer ids whose authors allowed quoting (``None``: the file did not
+    say, and the report says so above the themes).
+    """
     out = ["# Draft themes", "", f"{total} answers, {theme_set.k_chosen} draft themes, "
            f"{theme_set.other.size} other / unclear, {len(theme_set.contentless)} without content.", "",
            f"*Method.* {theme_set.method}", ""]
+    if quotable is None:
+        out += ["*Quotes.* This file did not say who allowed quoting, so quotes are taken from every answer. "
+                "Check consent before sharing this report beyond the team, or run again with --quote-consent-column.", ""]
+    else:
+        out += ["*Quotes.* Only answers from people who allowed quoting are quoted.", ""]
     for theme in (*theme_set.themes, theme_set.other):
         if theme.size == 0:
             continue
@@ -141,7 +152,7 @@ def _report_markdown(theme_set: ThemeSet, total: int, segment_columns: Sequence[
         out += [f"## {theme.id}: {theme.label}", "", f"{theme.size} answers ({share:.0%}). {theme.language_note}", ""]
         if theme.top_terms:
             out += [f"Key terms: {', '.join(theme.top_terms)}", ""]
-        out += [f"> {q}" + "\n" for q in theme.quote_texts]
+        out += [f"> {q}" + "\n" for q in _quotes(theme_set, theme, quotable)]
     for column in segment_columns:
         table = tables[column]
         out += [f"## Themes by {column}", "", messages.SUPPRESSED_NOTE.format(threshold=table.threshold), ""]
@@ -166,6 +177,30 @@ def _report_markdown(theme_set: ThemeSet, total: int, segment_columns: Sequence[
                 out.append(f"{r.priority_rank}. {theme_set.label_of(r.theme)}: {share} of priority answers (rank {r.overall_rank} overall)")
             out.append("")
     return "\n".join(out)
+
+
+def _quotes(theme_set: ThemeSet, theme: Theme, quotable: set | None) -> list[str]:
+    """Return a theme's quotes: the engine's picks, or, when consent is known, consented answers only.
+
+    Consented picks come first; the rest are filled from the theme's most typical consented
+    answers, never repeating a text, up to as many quotes as the engine picked.
+    """
+    if quotable is None:
+        return list(theme.quote_texts)
+    wanted = max(len(theme.quotes), 3)
+    out: list[str] = []
+    for aid in (*theme.quotes, *theme.answer_ids):
+        text = theme_set.texts[aid].strip()
+        if aid in quotable and text and text.casefold() not in {q.casefold() for q in out}:
+            out.append(text)
+            if len(out) >= wanted:
+                break
+    return out
+
+
+def _consents(rows: Sequence[Mapping[str, str]], column: str) -> set[int]:
+    """Return the row numbers whose consent cell says yes (yes, y, true, 1, sí, oui, ...)."""
+    return {i for i, row in enumerate(rows) if (row.get(column) or "").strip().casefold() in _YES}
 
 
 def _cell_text(cell: equity.Cell, threshold: int) -> str:
@@ -225,6 +260,7 @@ def _markdown_to_html(markdown: str) -> str:
 @click.option("--language", "language", default=None, help="Language code of every answer, e.g. es (default: detected from the text).")
 @click.option("--translation-column", default=None, help="Column holding a translation to analyse; the original is quoted.")
 @click.option("--segment-column", "segment_columns", multiple=True, help="Column to break themes down by (repeatable).")
+@click.option("--quote-consent-column", default=None, help="Column saying whether each person allowed quoting (yes/no); the report then quotes only those who did.")
 @click.option("--themes", "k", type=click.IntRange(1, 100), default=None, help="Number of themes (default: chosen automatically).")
 @click.option("--min-themes", "k_min", type=click.IntRange(1, 100), default=2, show_default=True, help="Fewest themes when choosing automatically.")
 @click.option("--max-themes", "k_max", type=click.IntRange(1, 100), default=20, show_default=True, help="Most themes when choosing automatically.")
@@ -241,6 +277,7 @@ def themes_command(
     language: str | None,
     translation_column: str | None,
     segment_columns: tuple[str, ...],
+    quote_consent_column: str | None,
     k: int | None,
     k_min: int,
     k_max: int,
@@ -263,7 +300,8 @@ def themes_command(
     if not input_csv.exists():
         raise click.UsageError(f"input file {input_csv} does not exist")
     header, rows = read_csv(input_csv)
-    _require_columns(header, {"--text-column": text_column, "--language-column": language_column, "--translation-column": translation_column}
+    _require_columns(header, {"--text-column": text_column, "--language-column": language_column, "--translation-column": translation_column,
+                              "--quote-consent-column": quote_consent_column}
                      | {f"--segment-column #{i + 1}": c for i, c in enumerate(segment_columns)})
     if not rows:
         raise click.ClickException(f"{input_csv} has a header but no answers")
@@ -299,7 +337,8 @@ def themes_command(
             present = [g for g in priority_groups if g in set(seg.values())]
             if present:
                 prio[column] = equity.rank_by_priority_groups(theme_set.assignment, seg, present, threshold=threshold)
-        text = _report_markdown(theme_set, len(rows), segment_columns, tables, over, prio)
+        quotable = _consents(rows, quote_consent_column) if quote_consent_column else None
+        text = _report_markdown(theme_set, len(rows), segment_columns, tables, over, prio, quotable)
         if report.suffix.lower() in {".html", ".htm"}:
             text = _markdown_to_html(text)
         try:

@@ -141,6 +141,23 @@ def test_language_column_may_hold_names(runner: CliRunner, tmp_path: Path) -> No
     assert "Only Spanish answers in this theme." in result.output and "Only English answers in this theme." in result.output
 
 
+def test_report_quotes_only_people_who_allowed_it(runner: CliRunner, tmp_path: Path) -> None:
+    """With --quote-consent-column the report quotes only "yes" rows; without it, it warns that consent is unknown."""
+    path = tmp_path / "in.csv"
+    topics = ["The bus to the clinic is always late", "Nobody at the clinic speaks Spanish", "We need childcare during visits"]
+    lines = ["answer,may_quote"] + [f"{topics[i % 3]}, visit {i},{'yes' if i % 2 else 'no'}" for i in range(30)]
+    path.write_text("\n".join(f'"{line.rsplit(",", 1)[0]}",{line.rsplit(",", 1)[1]}' if i else line for i, line in enumerate(lines)) + "\n", encoding="utf-8")
+    report = tmp_path / "r.md"
+    args = [str(path), "--text-column", "answer", "--themes", "3", "--output", str(tmp_path / "o.csv"), "--report", str(report)]
+    result = runner.invoke(themes_command, [*args, "--quote-consent-column", "may_quote"])
+    assert result.exit_code == 0, result.output
+    quoted = [line[2:] for line in report.read_text(encoding="utf-8").splitlines() if line.startswith("> ")]
+    assert quoted and all(int(q.rsplit(" ", 1)[1]) % 2 == 1 for q in quoted)
+    assert "Only answers from people who allowed quoting are quoted." in report.read_text(encoding="utf-8")
+    result = runner.invoke(themes_command, args)
+    assert "This file did not say who allowed quoting" in report.read_text(encoding="utf-8")
+
+
 def test_empty_answers_keep_their_rows(runner: CliRunner, tmp_path: Path) -> None:
     """A row whose answer is empty stays in the output, in place, as contentless."""
     path = tmp_path / "in.csv"
