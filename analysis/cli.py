@@ -33,7 +33,7 @@ __all__ = ["themes_command", "read_csv", "main"]
 
 _LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")
 # What a consent column says when a person allowed quoting; anything else (blank included) is no.
-_YES = frozenset("yes y true t 1 x agree agreed allowed ok si sí s oui o ja da có co نعم ہاں".split())
+_YES = frozenset("yes y true t 1 x agree agreed allowed ok si sí oui ja da có co نعم ہاں".split())
 THEME_ID_COLUMN = "theme_id"
 THEME_LABEL_COLUMN = "theme_label"
 # Survey exports can hold long free-text cells; the csv module's default limit is 128 KiB.
