@@ -7,7 +7,7 @@ app registers :data:`themes_command` with ``cli.add_command(themes_command, "the
 
 Usage::
 
-    chorus themes INPUT.csv --text-column C [--language-column L | --language CODE] [--translation-column T]
+    chorus themes INPUT.csv --text-column C [--language-column L | --language L] [--translation-column T]
         [--segment-column S ...] [--quote-consent-column Q] [--themes K] [--min-themes N] [--max-themes N] [--seed N]
         [--names-file FILE] [--threshold 10] [--priority-group VALUE ...]
         --output OUT.csv [--report OUT.md|OUT.html]
@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import html
 import io
-import re
 import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -31,7 +30,6 @@ from analysis.themes import Answer, Theme, ThemeSet, find_themes
 
 __all__ = ["themes_command", "read_csv", "main"]
 
-_LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")
 # What a consent column says when a person allowed quoting; anything else (blank included) is no.
 _YES = frozenset("yes y true t 1 x agree agreed allowed ok si sí oui ja da có co نعم ہاں".split())
 THEME_ID_COLUMN = "theme_id"
@@ -257,7 +255,7 @@ def _markdown_to_html(markdown: str) -> str:
 @click.argument("input_csv", metavar="INPUT.csv", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--text-column", required=True, help="Column holding the answers.")
 @click.option("--language-column", default=None, help="Column holding each answer's language, as a code (es, es-MX) or a name (Spanish, Español); empty cells are detected from the text.")
-@click.option("--language", "language", default=None, help="Language code of every answer, e.g. es (default: detected from the text).")
+@click.option("--language", "language", default=None, help="Language of every answer, as a code or a name, e.g. es or Spanish (default: detected from the text).")
 @click.option("--translation-column", default=None, help="Column holding a translation to analyse; the original is quoted.")
 @click.option("--segment-column", "segment_columns", multiple=True, help="Column to break themes down by (repeatable).")
 @click.option("--quote-consent-column", default=None, help="Column saying whether each person allowed quoting (yes/no); the report then quotes only those who did.")
@@ -295,8 +293,13 @@ def themes_command(
         raise click.UsageError("--report must end in .md or .html")
     if language is not None and language_column is not None:
         raise click.UsageError("give --language or --language-column, not both")
-    if language is not None and not _LANGUAGE_CODE.fullmatch(language.strip()):
-        raise click.UsageError(f"--language must be a language code such as en, es or ar (got {language!r})")
+    if language is not None:
+        from analysis.languages import language_code  # noqa: PLC0415 - only when asked
+
+        code = language_code(language)
+        if code is None:
+            raise click.UsageError(f"--language must be a language such as en, es, ar or Spanish (got {language!r})")
+        language = code
     if not input_csv.exists():
         raise click.UsageError(f"input file {input_csv} does not exist")
     header, rows = read_csv(input_csv)
@@ -357,7 +360,7 @@ def _languages(rows: Sequence[Mapping[str, str]], text_column: str, language_col
     from analysis.languages import detect_languages, language_code  # noqa: PLC0415 - only when needed
 
     if language is not None:
-        return [language.strip().lower()] * len(rows)
+        return [language] * len(rows)
     # A language column may hold codes ("es-MX") or names ("Spanish", "Español"); a cell that is
     # neither, or empty, is detected from the text.
     given = [language_code(row.get(language_column)) or "" for row in rows] if language_column else [""] * len(rows)

@@ -125,7 +125,9 @@ def test_language_option_sets_every_answer(runner: CliRunner, tmp_path: Path) ->
     result = runner.invoke(themes_command, [*args, "--language", "es", "--language-column", "lang"])
     assert result.exit_code == 2 and "not both" in result.output
     result = runner.invoke(themes_command, [*args, "--language", "spanish please"])
-    assert result.exit_code == 2 and "language code" in result.output
+    assert result.exit_code == 2 and "must be a language" in result.output
+    result = runner.invoke(themes_command, [*args, "--language", "Spanish"])
+    assert result.exit_code == 0, result.output
 
 
 def test_language_column_may_hold_names(runner: CliRunner, tmp_path: Path) -> None:
