@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
+
 from .i18n import text_direction
 
 
@@ -31,12 +32,12 @@ def default_consent(language: str, *, minutes: int, contact: str) -> str:
             _("When you agree, you get a receipt code. Keep it. You can use it on this site to delete your answers at any time. A report that was already shared cannot be changed, but later reports will not include your words."),
         ]
         if contact.strip():
-            # TRANSLATORS: consent statement, last paragraph; %(contact)s is a name, phone or email.
             contact = contact.strip()
             if text_direction(language) == "rtl":
                 # A phone number such as "(336) 555-0142" inside right-to-left text would show as
                 # "555-0142 (336)"; first-strong isolate marks keep it in its own direction.
                 contact = f"\u2068{contact}\u2069"
+            # TRANSLATORS: consent statement, last paragraph; %(contact)s is a name, phone or email.
             paragraphs.append(_("Questions? Contact %(contact)s.", contact=contact))
         else:
             paragraphs.append(_("Questions? Ask the person who runs this session."))

@@ -50,7 +50,12 @@ def compile_catalogs(directory: Path = TRANSLATIONS_DIR, *, force: bool = False)
 
 def text_direction(language: str) -> str:
     """Return 'rtl' for right-to-left languages and 'ltr' for the rest."""
-    return "rtl" if language.split("_")[0] in RIGHT_TO_LEFT else "ltr"
+    return "rtl" if base_language(language) in RIGHT_TO_LEFT else "ltr"
+
+
+def base_language(language: str) -> str:
+    """Return the language part of a tag, lower-cased: "ar_EG", "ar-EG" and "AR" are all "ar"."""
+    return language.replace("-", "_").split("_")[0].lower()
 
 
 def language_name(language: str) -> str:

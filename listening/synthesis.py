@@ -829,7 +829,7 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
     translations = translations or translations_for(language)
     _ = gettext_with(translations)
     ngettext = translations.ngettext
-    from .i18n import text_direction
+    from .i18n import SOURCE_LANGUAGE, base_language, text_direction
 
     found = stored.session
     default = found["default_language"]
@@ -1005,7 +1005,7 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
         _("Themes are not a vote and do not speak for everyone: they show what people who took part said, in the words of those who allowed quoting."),
     ]
     if run is not None:
-        if language.split("-")[0].split("_")[0] == "en":
+        if base_language(language) == SOURCE_LANGUAGE:
             # The engine's own note, in English, names every step and setting.
             method.append(run["method"])
         else:

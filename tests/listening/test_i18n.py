@@ -75,3 +75,10 @@ def test_error_pages_are_translated(client):
     assert response.status_code == 404
     assert page(response).html["lang"] == "es"
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_direction_reads_tags_written_either_way():
+    """"ar-EG", "ar_EG" and "UR" run right to left; "es-MX" left to right."""
+    from listening.i18n import text_direction
+
+    assert [text_direction(t) for t in ("ar-EG", "ar_EG", "UR", "es-MX")] == ["rtl", "rtl", "rtl", "ltr"]
