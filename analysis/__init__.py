@@ -14,8 +14,9 @@ imports neither Flask nor SQLite, so it serves the web app and any CSV exported 
 
 from importlib import import_module
 
-# Names are loaded on first use (PEP 562): importing the package must not pay for scipy.stats
-# (the equity lens) when only themes are wanted; that import alone costs about 0.9 s.
+# Names are loaded on first use (PEP 562), so that importing a light module such as
+# analysis.text or analysis.messages (the web app does) does not pull in numpy, scipy and
+# scikit-learn through this package's own imports.
 _HOME = {
     "SuppressedTable": "analysis.equity",
     "overrepresented": "analysis.equity",

@@ -187,9 +187,11 @@ def _quotes(theme_set: ThemeSet, theme: Theme, quotable: set | None) -> list[str
         return list(theme.quote_texts)
     wanted = max(len(theme.quotes), 3)
     out: list[str] = []
+    seen: set[str] = set()
     for aid in (*theme.quotes, *theme.answer_ids):
         text = theme_set.texts[aid].strip()
-        if aid in quotable and text and text.casefold() not in {q.casefold() for q in out}:
+        if aid in quotable and text and text.casefold() not in seen:
+            seen.add(text.casefold())
             out.append(text)
             if len(out) >= wanted:
                 break

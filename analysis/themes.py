@@ -552,6 +552,8 @@ def _label_terms(
     # of the first ones, and a phrase two answers share does not describe twenty.
     common = max(2, math.ceil(_LABEL_COVERAGE * size)) if size >= 6 else 1
     chosen_ids.sort(key=lambda i: df[i] < common)
+    # Written forms are re-read from at most _SURFACE_SAMPLE answers a theme rather than kept for
+    # every answer from the first pass: on 100,000 answers that would cost hundreds of MB.
     local: dict[str, Counter[str]] = defaultdict(Counter)
     if occurrences is not None:
         wanted = {vocab.keys[i] for i in chosen_ids}
@@ -562,10 +564,12 @@ def _label_terms(
     # Two stems can share a written form across languages ("hospit" in English, "hospital" in
     # Spanish): show each form once.
     shown: list[str] = []
+    seen: set[str] = set()
     for i in chosen_ids:
         forms = local.get(vocab.keys[i])
         form = min(forms.items(), key=lambda item: (-item[1], item[0]))[0] if forms else vocab.surface(i)
-        if form.casefold() not in {f.casefold() for f in shown}:
+        if form.casefold() not in seen:
+            seen.add(form.casefold())
             shown.append(form)
     return shown
 
