@@ -200,6 +200,38 @@ class UserChangeForm(ChorusForm):
     active = BooleanField(_l("Can sign in"))
 
 
+class PasswordChangeForm(ChorusForm):
+    """Change one's own password: the current one, then the new one twice."""
+
+    current_password = PasswordField(_l("Current password"), validators=[
+        InputRequired(message=_l("Please enter your current password.")), Length(max=1000)])
+    new_password = PasswordField(_l("New password"), validators=[
+        InputRequired(message=_l("Please choose a new password.")),
+        Length(min=MIN_PASSWORD_LENGTH, max=1000,
+               message=_l("Passwords need at least %(min)s characters.", min=MIN_PASSWORD_LENGTH))])
+    confirm_password = PasswordField(_l("New password again"), validators=[
+        InputRequired(message=_l("Please type the new password again."))])
+
+    def validate_confirm_password(self, field) -> None:
+        """The two copies of the new password must match."""
+        if field.data != self.new_password.data:
+            raise ValidationError(_("The two new passwords are not the same."))
+
+    def validate_new_password(self, field) -> None:
+        """A new password must differ from the current one."""
+        if field.data and field.data == self.current_password.data:
+            raise ValidationError(_("Please choose a password different from the current one."))
+
+
+class PasswordResetForm(ChorusForm):
+    """An admin sets a temporary password that its owner must change at their next sign-in."""
+
+    password = PasswordField(_l("Temporary password"), validators=[
+        InputRequired(message=_l("Please choose a password.")),
+        Length(min=MIN_PASSWORD_LENGTH, max=1000,
+               message=_l("Passwords need at least %(min)s characters.", min=MIN_PASSWORD_LENGTH))])
+
+
 class RetentionForm(ChorusForm):
     """Set how long a closed session keeps its raw answer text, and its legal hold."""
 
