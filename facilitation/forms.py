@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
+    HiddenField,
     IntegerField,
     PasswordField,
     RadioField,
@@ -230,6 +231,31 @@ class PasswordResetForm(ChorusForm):
         InputRequired(message=_l("Please choose a password.")),
         Length(min=MIN_PASSWORD_LENGTH, max=1000,
                message=_l("Passwords need at least %(min)s characters.", min=MIN_PASSWORD_LENGTH))])
+
+
+STAFF_WITHDRAWAL_REASON_LABELS = {
+    "in_person": _l("They asked in person"),
+    "phone": _l("They asked by phone"),
+    "writing": _l("They asked in writing (letter, email or text message)"),
+    "interpreter": _l("They asked through an interpreter"),
+    "representative": _l("Someone they authorised asked for them"),
+}
+
+
+class StaffWithdrawForm(ChorusForm):
+    """Withdraw a person on their behalf: by their receipt code, or as chosen from the answers."""
+
+    participant = HiddenField()
+    receipt = StringField(_l("Their receipt code"), validators=[
+        Optional(), Length(max=40, message=_l("That is longer than a receipt code."))])
+    reason = SelectField(_l("How they asked to withdraw"), choices=options(STAFF_WITHDRAWAL_REASON_LABELS.items()),
+                         validators=[InputRequired(message=_l("Please say how they asked."))])
+    confirm = BooleanField(_l("I have checked that this is the person who asked. Delete their answers and contact details."))
+
+    def validate_confirm(self, field) -> None:
+        """Deleting cannot be undone, so it needs a clear yes."""
+        if not field.data:
+            raise ValidationError(_("Please check the box to confirm the deletion."))
 
 
 class RetentionForm(ChorusForm):
