@@ -188,6 +188,9 @@ def reserve_sign_in(db: sqlite_utils.Database, email: str, address: str, *, devi
     at = at or datetime.now(timezone.utc)
     rules = throttle_rules(email, address, device)
     with transaction(db):
+        # Counters quiet for longer than FORGET_AFTER count as zero; drop them so the table stays small.
+        db.execute("DELETE FROM sign_in_throttle WHERE last_failure_at < ?",
+                   ((at - FORGET_AFTER).isoformat(timespec="microseconds"),))
         counters = {key: _counter(db, key, at) for key, _free, _ceiling in rules}
         wait = max(required_wait(*counters[key], free, ceiling, at) for key, free, ceiling in rules)
         if wait:

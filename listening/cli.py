@@ -204,12 +204,18 @@ def restore_command(src: str, force: bool, ledgers: tuple[str, ...]) -> None:
     click.echo(f"Restored {src} to {current_app.config['DATABASE']} (integrity ok).")
     if result.migrated:
         click.echo(f"The backup was from an older Chorus; applied: {', '.join(result.migrated)}")
-    click.echo(f"Erasure ledger: {result.ledger_entries} entries; re-applied {result.withdrawals} withdrawals "
-               f"and {result.purges} retention purges made after the backup.")
+    click.echo(f"Erasure ledger: {plural(result.ledger_entries, 'entry', 'entries')}; re-applied "
+               f"{plural(result.withdrawals, 'withdrawal')} and {plural(result.purges, 'retention purge')} "
+               "made after the backup.")
     for problem in result.ledger_problems:
         click.echo(f"Warning: could not read a ledger ({problem}); withdrawals it holds were not re-applied.", err=True)
     click.echo("Every staff member must sign in again. Accounts turned off or passwords changed after the backup "
                "are as they were in the backup: check them on the Accounts page.")
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """Write a count with its noun in the singular or plural, for the operator's messages."""
+    return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
 @cli.command("purge")

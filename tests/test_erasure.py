@@ -121,7 +121,7 @@ def test_a_ledger_from_elsewhere_is_honoured(app, client, db, person, tmp_path):
     for ledger in (newer.path, ledger_path(app.config["DATABASE"])):
         result = runner.invoke(cli, ["restore", str(old.path), "--force", "--ledger", str(ledger)])
         assert result.exit_code == 0, result.output
-        assert "re-applied 1 withdrawals" in result.output
+        assert "re-applied 1 withdrawal and 0 retention purges" in result.output
         assert no_traces(elsewhere.config["DATABASE"])
 
 

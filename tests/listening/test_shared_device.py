@@ -26,9 +26,11 @@ class Clock:
     """A stand-in for time.time() in the residents' views that tests can move forward."""
 
     def __init__(self, start: float = 1_900_000_000.0):
+        """Start the clock at a fixed moment."""
         self.now = start
 
     def __call__(self) -> float:
+        """Return the clock's current time, as time.time() would."""
         return self.now
 
     def advance(self, minutes: float) -> None:

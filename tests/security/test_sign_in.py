@@ -282,3 +282,15 @@ def test_a_page_with_a_session_code_in_next_survives_sign_in(app, db, make_user)
     login = first.headers["Location"]
     response = submit(client, login, {"email": make_user("facilitator"), "password": PASSWORD})
     assert response.headers["Location"] == f"/staff/sessions/{session['id']}"
+
+
+def test_old_counters_are_forgotten_and_removed(app, db):
+    """A counter an hour quiet no longer slows anyone down, and its row is deleted at the next try."""
+    client = app.test_client()
+    for _ in range(ACCOUNT_FREE_FAILURES):
+        sign_in(client, "nobody@example.org", "wrong password!")
+    age_throttle(db, minutes=61)
+    assert sign_in(client, "nobody@example.org", "wrong password!").status_code == 401
+    keys = [row[0] for row in db.execute("SELECT key FROM sign_in_throttle")]
+    assert sorted(keys) == ["account:nobody@example.org", "address:127.0.0.1"]
+    assert db.execute("SELECT failures FROM sign_in_throttle WHERE key LIKE 'account:%'").fetchone()[0] == 1
