@@ -99,6 +99,8 @@ def touch_participation(code: str) -> None:
 @bp.before_request
 def expire_idle_participation() -> None:
     """Forget participations this browser has left idle too long, so the next person cannot see them."""
+    if request.endpoint == "listening.live_state":
+        return  # polls are shared from a cache and never set cookies; the next page load checks
     bound = session.get("p")
     if not bound:
         return
