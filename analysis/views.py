@@ -454,7 +454,8 @@ def page(code: str):
     """The residents' "we heard / we did" page, in their language, once the team publishes it."""
     db = get_db()
     found = queries.session_by_code(db, code)
-    if found is None:
+    # An unpublished page answers exactly as an unknown code: its languages are not offered either.
+    if found is None or not synthesis.settings(db, found["id"])["published"]:
         raise NotFound()
     g.session_languages = found["languages"]
     summary = synthesis.public_summary(db, found["id"], current_language())
