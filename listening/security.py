@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import sqlite3
 from pathlib import Path
 
 from flask import Flask, current_app, request, session
@@ -28,6 +29,7 @@ from flask_limiter import Limiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import limits_sqlite
+from .db import DatabaseUnavailable
 from .queries import normalize_code
 
 DEFAULT_SECRET_KEY = "dev-only-change-me"
@@ -175,7 +177,11 @@ def init_rate_limits(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "chorus")
     limits = {**RATE_LIMITS, **app.config.get("RATE_LIMITS", {})}
-    limiter = Limiter(address_key, app=app)
+    try:
+        limiter = Limiter(address_key, app=app)
+    except (OSError, sqlite3.Error) as exc:
+        raise DatabaseUnavailable(f"Cannot create the rate-limit counters at {storage} ({exc}). "
+                                  "Check the database folder's permissions, or set CHORUS_RATELIMIT_STORAGE.") from None
     app.extensions["chorus_limiter"] = limiter  # Flask-Limiter only keeps weak references
     for endpoint, (methods, per_device, per_address) in limits.items():
         view = app.view_functions.get(endpoint)
