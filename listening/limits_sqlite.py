@@ -79,6 +79,9 @@ class SQLiteStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport, T
         # BLAKE2b takes a key of at most 64 bytes; hash a longer secret down to one.
         self.hash_key = hashlib.blake2b(secret).digest() if len(secret) > 64 else secret
         self.local = threading.local()
+        # Writers in one process queue on this lock: SQLite's own busy handler makes a writer that
+        # finds the file locked sleep 1 ms or more, which under load cost more than the write.
+        self.write_lock = threading.Lock()
         self.create_file()
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
 
@@ -135,9 +138,10 @@ class SQLiteStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport, T
         if random.randrange(SWEEP_ONE_IN):
             return
         conn = self.connection()
-        conn.execute("DELETE FROM counters WHERE expires <= ?", (now,))
-        # A moving-window entry older than a day is past every limit Chorus sets.
-        conn.execute("DELETE FROM events WHERE at <= ?", (now - 86400,))
+        with self.write_lock:
+            conn.execute("DELETE FROM counters WHERE expires <= ?", (now,))
+            # A moving-window entry older than a day is past every limit Chorus sets.
+            conn.execute("DELETE FROM events WHERE at <= ?", (now - 86400,))
 
     # --- fixed window -----------------------------------------------------------------------
 
@@ -145,22 +149,25 @@ class SQLiteStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport, T
         """Add `amount` to a counter (starting a new window of `expiry` seconds if it expired) and return it."""
         now = time.time()
         self.sweep(now)
-        found = self.connection().execute(
-            """INSERT INTO counters (key, hits, expires) VALUES (?1, ?2, ?3 + ?4)
-               ON CONFLICT (key) DO UPDATE SET
-                 hits = CASE WHEN expires <= ?3 THEN ?2 ELSE hits + ?2 END,
-                 expires = CASE WHEN expires <= ?3 THEN ?3 + ?4 ELSE expires END
-               RETURNING hits""",
-            (self.hashed(key), amount, now, expiry),
-        ).fetchall()  # fetch all: the statement (and its write lock) ends only when its rows are read
+        hashed, conn = self.hashed(key), self.connection()
+        with self.write_lock:
+            found = conn.execute(
+                """INSERT INTO counters (key, hits, expires) VALUES (?1, ?2, ?3 + ?4)
+                   ON CONFLICT (key) DO UPDATE SET
+                     hits = CASE WHEN expires <= ?3 THEN ?2 ELSE hits + ?2 END,
+                     expires = CASE WHEN expires <= ?3 THEN ?3 + ?4 ELSE expires END
+                   RETURNING hits""",
+                (hashed, amount, now, expiry),
+            ).fetchall()  # fetch all: the statement (and its write lock) ends only when its rows are read
         return int(found[0][0])
 
     def decr(self, key: str, amount: int = 1) -> int:
         """Take `amount` off a live counter (never below zero) and return it."""
         now = time.time()
         conn = self.connection()
-        conn.execute("UPDATE counters SET hits = max(hits - ?, 0) WHERE key = ? AND expires > ?",
-                     (amount, self.hashed(key), now))
+        with self.write_lock:
+            conn.execute("UPDATE counters SET hits = max(hits - ?, 0) WHERE key = ? AND expires > ?",
+                         (amount, self.hashed(key), now))
         return self.get(key)
 
     def get(self, key: str) -> int:
@@ -189,15 +196,16 @@ class SQLiteStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport, T
     def reset(self) -> int | None:
         """Delete every counter and entry; return how many there were."""
         conn = self.connection()
-        removed = conn.execute("DELETE FROM counters").rowcount + conn.execute("DELETE FROM events").rowcount
-        return removed
+        with self.write_lock:
+            return conn.execute("DELETE FROM counters").rowcount + conn.execute("DELETE FROM events").rowcount
 
     def clear(self, key: str) -> None:
         """Delete one key's counter and moving-window entries."""
         conn = self.connection()
         hashed = self.hashed(key)
-        conn.execute("DELETE FROM counters WHERE key = ?", (hashed,))
-        conn.execute("DELETE FROM events WHERE key = ?", (hashed,))
+        with self.write_lock:
+            conn.execute("DELETE FROM counters WHERE key = ?", (hashed,))
+            conn.execute("DELETE FROM events WHERE key = ?", (hashed,))
 
     # --- moving window ----------------------------------------------------------------------
 
@@ -209,19 +217,20 @@ class SQLiteStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport, T
         self.sweep(now)
         conn = self.connection()
         hashed = self.hashed(key)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            (used,) = conn.execute("SELECT count(*) FROM events WHERE key = ? AND at > ?",
-                                   (hashed, now - expiry)).fetchone()
-            if used + amount > limit:
-                conn.execute("ROLLBACK")
-                return False
-            conn.executemany("INSERT INTO events (key, at) VALUES (?, ?)", [(hashed, now)] * amount)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+        with self.write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                (used,) = conn.execute("SELECT count(*) FROM events WHERE key = ? AND at > ?",
+                                       (hashed, now - expiry)).fetchone()
+                if used + amount > limit:
+                    conn.execute("ROLLBACK")
+                    return False
+                conn.executemany("INSERT INTO events (key, at) VALUES (?, ?)", [(hashed, now)] * amount)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
         return True
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:

@@ -19,6 +19,7 @@ CHORUS_RATELIMIT_STORAGE can name Redis (or `memory://`, which counts per worker
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 import secrets
 import sqlite3
@@ -154,8 +155,19 @@ def add_security_headers(response):
 
 
 def address_key() -> str:
-    """Identify the client's address (after trusted proxies)."""
-    return request.remote_addr or "unknown"
+    """Identify the client's address (after trusted proxies); an IPv6 address counts as its /64 network.
+
+    One home, phone or hall network gets a whole /64 and may use any address in it, so counting
+    single IPv6 addresses would give a guesser endless fresh ones; a /64 is the IPv6 equivalent
+    of one NAT address, which the per-address limits are sized for.
+    """
+    address = request.remote_addr or "unknown"
+    if ":" not in address:
+        return address
+    try:
+        return str(ipaddress.IPv6Network(f"{address.split('%')[0]}/64", strict=False))
+    except ValueError:
+        return address
 
 
 def device_key() -> str:

@@ -186,3 +186,13 @@ def test_memory_storage_would_count_each_worker_alone(tmp_path):
     clients = [first.test_client(), second.test_client()]
     statuses = [clients[n % 2].get(f"/j/ZZZZ{n:02d}").status_code for n in range(12)]
     assert statuses == [404] * 12
+
+
+def test_an_ipv6_network_counts_as_one_address(limited_app):
+    """Guesses from many addresses of one IPv6 /64 share one count, as a NAT address does; another /64 is apart."""
+    client = limited_app.test_client()
+    statuses = [client.get(f"/j/ZZZZ{n:02d}", environ_base={"REMOTE_ADDR": f"2001:db8:1:2::{n + 1:x}"}).status_code
+                for n in range(9)]
+    assert statuses == [404] * 8 + [429]
+    assert client.get("/j/ZZZZ99", environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"}).status_code == 404
+    assert client.get("/j/ZZZZ99", environ_base={"REMOTE_ADDR": "198.51.100.20"}).status_code == 404
