@@ -1031,8 +1031,14 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
                  len(views)) % {"reviewed": reviewed, "num": len(views)},
         _("When the program runs again, people's decisions are kept: answers a person moved stay where they were put, "
           "reviewed themes keep their answers and names, and new drafts are matched to earlier themes by how many answers they share."),
-        _("Quotes come only from people who said they may be quoted, with names, phone numbers, emails and addresses removed. "
-          "Answers hidden by moderators and answers from people who withdrew are not included anywhere."),
+        # TRANSLATORS: keep the bracketed placeholders [email], [url], [phone], [address] and [name] as they are: quotes show them.
+        _("Quotes come only from people who said they may be quoted. Before a quote is shown anywhere, Chorus replaces emails, "
+          "web addresses, phone numbers, street addresses, the names the planning team listed, and names written after a title "
+          "or an introduction (such as “Dr.”, “Ms.”, “nurse” or “my name is”, in each language of the session) with [email], "
+          "[url], [phone], [address] and [name]. It does not find a name written without such a word before it, a nickname, "
+          "or other details that could point to a person (a workplace, a clinic, an unusual event), so a person should read "
+          "every quote before it is shared. Answers hidden by moderators and answers from people who withdrew are not "
+          "included anywhere."),
         _("Themes are not a vote and do not speak for everyone: they show what people who took part said, in the words of those who allowed quoting."),
     ]
     if run is not None:
