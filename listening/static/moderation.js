@@ -18,11 +18,12 @@
     var data = new FormData(form);
     data.append(button.name, button.value);
     button.disabled = true;
-    return fetch(form.action, {
+    // form.action would be the buttons named "action", not the form's address.
+    return fetch(form.getAttribute("action"), {
       method: "POST", body: data, credentials: "same-origin",
       headers: { "X-Chorus-Console": "1" }
     }).then(function (r) {
-      if (!r.ok) { form.submit(); return; }
+      if (!r.ok) { window.location.reload(); return; }
       status.textContent = button.textContent.replace(/\s+[AH]$/, "").trim();
       if (document.activeElement && panel.contains(document.activeElement)) document.activeElement.blur();
       return refresh();

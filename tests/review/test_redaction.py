@@ -107,3 +107,41 @@ def test_staff_answer_pages_show_no_bidi_controls(client, db, make_user, publish
     sign_in(client, make_user("facilitator"))
     body = client.get(f"/staff/sessions/{published['id']}/answers").get_data(as_text=True)
     assert "the bus is late again (s5)" in body and "\u202e" not in body
+
+
+PLACEHOLDERS = ("[email]", "[url]", "[phone]", "[address]", "[name]")
+
+
+def test_the_report_method_says_exactly_what_is_removed_in_every_language(db):
+    """Each report language's method section names every placeholder and says what is not found."""
+    languages = ("en", "es", "fr", "vi", "ar", "ur")
+    session = make_session(db, languages=languages)
+    person = make_participant(db, session, quote_ok=True)
+    answer(db, session, person, queries.prompts_for_session(db, session["id"])[0], text="the bus is late")
+    for language in languages:
+        buffer = io.BytesIO()
+        synthesis.export(db, session["id"], buffer, fmt="html", language=language)
+        method = BeautifulSoup(buffer.getvalue(), "html.parser").select_one("#method").get_text(" ")
+        assert all(p in method for p in PLACEHOLDERS), language
+    english = synthesis.build_report(db, session["id"], "en").method
+    assert any("It does not find a name written without such a word" in p for p in english)
+    assert not any("with names, phone numbers, emails and addresses removed" in p for p in english)
+
+
+def test_the_engine_method_note_says_what_is_and_is_not_redacted():
+    """The engine's own method note (the CLI report and English reports) lists what it removes and what it does not."""
+    from analysis import messages
+
+    assert "names written after a title or an introduction" in messages.METHOD_NOTE
+    assert "other names and details that could identify a person were not" in messages.METHOD_NOTE
+
+
+def test_staff_and_resident_pages_say_what_redaction_removes(client, db, make_user, published):
+    """The review hint, the privacy settings hint and the residents' page no longer promise "without names"."""
+    public = page(client.get(f"/s/{published['code']}/results?lang=en")).get_text(" ")
+    assert "without names" not in public and "A computer can miss a name" in public
+    sign_in(client, make_user("planner"))
+    review = page(client.get(f"/staff/review/{published['id']}")).get_text(" ")
+    assert "names written after a title or an introduction" in review and "read each quote" in review
+    heard = page(client.get(f"/staff/review/{published['id']}/heard"))
+    assert "names written after a title or an introduction" in heard.find(id="names-hint").get_text()
