@@ -108,15 +108,6 @@ def _alternation(phrases: Iterable[str]) -> str:
     return "|".join(r"\s+".join(re.escape(part) for part in p.split()) for p in ordered)
 
 
-# A cue ends in a full stop ("Dr.Smith" too) or in spaces, perhaps with a comma ("my nurse, Keisha").
-# A title never takes a comma ("Dr, tables and meals" is a list); "N.M.C." holds no "M.".
-_CUE_END = r"(?:(?<=\.)[ \t]*|[ \t]*[,:]?[ \t]+)"
-_TITLE_END = r"(?:(?<=\.)[ \t]*|[ \t]+)"
-_TITLE_CUE = re.compile(r"(?<![\w'’.])(?:" + _alternation(_phrases(_TITLES)) + r")" + _TITLE_END, re.IGNORECASE)
-# "M. Dupont" has a space; "M.E.N.A.S." is an acronym.
-_CASED_TITLE_CUE = re.compile(r"(?<![\w'’.])(?:" + _alternation(_phrases(_CASED_TITLES)) + r")[ \t]+")
-_INTRODUCTION_CUE = re.compile(r"(?<![\w'’.])(?:" + _alternation(_phrases(_INTRODUCTIONS)) + r")" + _CUE_END,
-                               re.IGNORECASE)
 def _trie(phrases: Iterable[str]) -> str:
     """Return a regex matching any of ``phrases``, factored by shared prefixes so it runs fast.
 
@@ -142,6 +133,17 @@ def _trie(phrases: Iterable[str]) -> str:
     return emit(root)
 
 
+# A cue ends in a full stop ("Dr.Smith" too) or in spaces, perhaps with a comma ("my nurse, Keisha").
+# A title never takes a comma ("Dr, tables and meals" is a list); "N.M.C." holds no "M.".
+_CUE_END = r"(?:(?<=\.)[ \t]*|[ \t]*[,:]?[ \t]+)"
+_TITLE_END = r"(?:(?<=\.)[ \t]*|[ \t]+)"
+_TITLE_CUE = re.compile(r"(?<![\w'’.])(?:" + _alternation(_phrases(_TITLES)) + r")" + _TITLE_END, re.IGNORECASE)
+# "M. Dupont" has a space; "M.E.N.A.S." is an acronym.
+_CASED_TITLE_CUE = re.compile(r"(?<![\w'’.])(?:" + _alternation(_phrases(_CASED_TITLES)) + r")[ \t]+")
+_INTRODUCTION_CUE = re.compile(r"(?<![\w'’.])(?:" + _alternation(_phrases(_INTRODUCTIONS)) + r")" + _CUE_END,
+                               re.IGNORECASE)
+
+# "Nuestra Señora de Valverde" is a church or a place, not a person.
 _OUR_LADY = re.compile(r"\bnuestra\s+$", re.IGNORECASE)
 # Where a cue in a script with capitals may start: found in one pass of a prefix-factored
 # pattern, then each place is matched against the cue patterns above.
