@@ -17,8 +17,12 @@ def fresh_state_cache(app):
 
 @pytest.fixture
 def session(db):
-    """A bilingual live session in draft, not yet started."""
-    return make_session(db, mode="live", status="draft")
+    """A bilingual live session in draft, not yet started, whose wall is not moderated.
+
+    The wall's approval queue (on by default) has its own tests in test_wall.py; these test
+    what the wall shows once answers may go on it.
+    """
+    return make_session(db, mode="live", status="draft", wall_moderation=False)
 
 
 def act(client, session, action, **fields):
@@ -88,6 +92,7 @@ def test_the_state_endpoint_answers_repeats_with_304(app, db, as_facilitator, se
 
 def test_the_state_endpoint_reads_the_database_once_per_cache_period(app, db, session, monkeypatch):
     """Many polls within the cache period read the session's state from the database once."""
+    queries.set_status(db, session["id"], "open")
     calls = []
     real = live_queries.live_state
     monkeypatch.setattr(live_queries, "live_state", lambda db, code: calls.append(code) or real(db, code))
