@@ -183,10 +183,11 @@ def _report_markdown(theme_set: ThemeSet, release: equity.Release, segment_colum
             out += [f"Not shown: every way of showing it would reveal a group smaller than {t}.", ""]
         else:
             for r in release.ranks:
-                out.append(f"{r.priority_rank}. {theme_set.label_of(r.theme)}: {_count(r.priority_count)} answers from "
+                rank = "-" if r.priority_rank is None else f"{r.priority_rank}."
+                out.append(f"{rank} {theme_set.label_of(r.theme)}: {_count(r.priority_count)} answers from "
                            f"priority groups ({_share(r.priority_count, release.priority.column_total(equity.PRIORITY))} "
                            f"of theirs), rank {r.overall_rank} overall")
-            out += ["", "Themes with a hidden count follow in their overall order.", ""]
+            out += ["", "Themes with a hidden count have no rank and follow in their overall order.", ""]
     return "\n".join(out)
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "Overrepresentation",
     "PriorityRank",
     "release",
+    "audit",
     "overrepresented",
     "rank_by_priority_groups",
     "published_order",
@@ -127,11 +128,11 @@ class PriorityRank:
     theme: str
     priority_count: int | None  # None when hidden
     priority_share: float | None
-    priority_rank: int
+    priority_rank: int | None  # None when the count is hidden: a rank would compare it
     overall_count: int
     overall_share: float
     overall_rank: int
-    rank_change: int  # positive: the theme ranks higher for the priority groups
+    rank_change: int | None  # positive: the theme ranks higher for the priority groups
 
 
 @dataclass(frozen=True)
@@ -190,17 +191,60 @@ def published_order(themes: Sequence[str], sizes: ShownLine, label_of=None) -> l
 def release(snapshot: Snapshot, *, threshold: int = disclosure.DEFAULT_THRESHOLD) -> Release:
     """Build every table an output shows about a snapshot and protect them together."""
     threshold = disclosure.validate_threshold(threshold)
+    sizes = _sizes(snapshot, threshold)
+    people_known = snapshot.people is not None
+    enough_people = not people_known or len(snapshot.people) >= threshold
+    lines, grids, links = _tables(snapshot, sizes, threshold)
+    published = disclosure.protect(lines, grids, links, threshold=threshold)
+    shown_grids = {g.name[len(ANSWERS):]: published.grids[g.name] for g in grids if g.name.startswith(ANSWERS)}
+    shown_priority = published.grids.get(PRIORITY)
+    people_lines = {ln.name[len(PEOPLE):]: published.lines[ln.name] for ln in lines}
+    if people_known and not enough_people:
+        people_lines = {lens.key: ShownLine(PEOPLE + lens.key, (), (), None, threshold) for lens in snapshot.people_lenses}
+    return Release(
+        threshold=threshold, people=len(snapshot.people) if people_known and enough_people else None,
+        people_known=people_known, answers=sizes.total, sizes=sizes, people_lines=people_lines, grids=shown_grids,
+        priority=shown_priority, raised={key: tuple(overrepresented(grid)) for key, grid in shown_grids.items()},
+        ranks=tuple(rank_by_priority_groups(shown_priority)) if shown_priority is not None else (),
+    )
+
+
+def audit(snapshot: Snapshot, released: Release) -> dict[tuple, disclosure.Range]:
+    """Return the engine's own range for every hidden count of a release (see :func:`disclosure.audit`)."""
+    sizes_line = _sizes_line(snapshot)
+    ranges = disclosure.audit([sizes_line], [], [], disclosure.Published(released.threshold, {SIZES: released.sizes}, {}))
+    lines, grids, links = _tables(snapshot, released.sizes, released.threshold)
+    shown = disclosure.Published(
+        released.threshold, {ln.name: released.people_lines[ln.name[len(PEOPLE):]] for ln in lines},
+        {g.name: (released.priority if g.name == PRIORITY else released.grids[g.name[len(ANSWERS):]]) for g in grids})
+    ranges.update(disclosure.audit(lines, grids, links, shown))
+    return ranges
+
+
+def _sizes_line(snapshot: Snapshot) -> Line:
+    """Count answers by group (themes, then the groups set aside)."""
     size_counts = Counter(a.group for a in snapshot.answers)
     unknown = set(size_counts) - set(snapshot.groups)
     if unknown:
         raise ValueError(f"answers are in groups the snapshot does not list: {sorted(unknown)}")
-    sizes_line = Line(SIZES, tuple(snapshot.groups), tuple(size_counts.get(g, 0) for g in snapshot.groups))
-    sizes = disclosure.protect([sizes_line], threshold=threshold).lines[SIZES]
+    if not set(snapshot.themes) <= set(snapshot.groups):
+        raise ValueError("every theme must be one of the snapshot's groups")
+    return Line(SIZES, tuple(snapshot.groups), tuple(size_counts.get(g, 0) for g in snapshot.groups))
+
+
+def _sizes(snapshot: Snapshot, threshold: int) -> ShownLine:
+    """Protect the theme sizes on their own: nothing else an output shows ties to them but totals."""
+    return disclosure.protect([_sizes_line(snapshot)], threshold=threshold).lines[SIZES]
+
+
+def _tables(snapshot: Snapshot, sizes: ShownLine, threshold: int) -> tuple[list[Line], list[Grid], list]:
+    """Build the people lines, group grids (rows: themes of published size) and priority grid, with their links.
+
+    Group breakdowns need at least ``threshold`` people behind them: below that, a session's
+    report says "fewer than 10 people took part" and shows no table of groups at all.
+    """
     people_known = snapshot.people is not None
-    n_people = len(snapshot.people) if people_known else 0
-    enough_people = not people_known or n_people >= threshold
-    # Group breakdowns need at least ``threshold`` people behind them: below that, a session's
-    # report says "fewer than 10 people took part" and shows no table of groups at all.
+    enough_people = not people_known or len(snapshot.people) >= threshold
     lines, people_of = _people_lines(snapshot) if people_known and enough_people else ([], {})
     rows = tuple(t for t in snapshot.themes if sizes.count(t)) if enough_people else ()
     members = [a for a in snapshot.answers if a.group in rows]
@@ -217,18 +261,7 @@ def release(snapshot: Snapshot, *, threshold: int = disclosure.DEFAULT_THRESHOLD
     priority_grid = _priority_grid(snapshot, rows, members, grids, lines, people_of, links)
     if priority_grid is not None:
         grids.append(priority_grid)
-    published = disclosure.protect(lines, grids, links, threshold=threshold)
-    shown_grids = {g.name[len(ANSWERS):]: published.grids[g.name] for g in grids if g.name.startswith(ANSWERS)}
-    shown_priority = published.grids.get(PRIORITY)
-    people_lines = {ln.name[len(PEOPLE):]: published.lines[ln.name] for ln in lines}
-    if people_known and not enough_people:
-        people_lines = {lens.key: ShownLine(PEOPLE + lens.key, (), (), None, threshold) for lens in snapshot.people_lenses}
-    return Release(
-        threshold=threshold, people=n_people if people_known and enough_people else None, people_known=people_known,
-        answers=sizes.total, sizes=sizes, people_lines=people_lines, grids=shown_grids, priority=shown_priority,
-        raised={key: tuple(overrepresented(grid)) for key, grid in shown_grids.items()},
-        ranks=tuple(rank_by_priority_groups(shown_priority)) if shown_priority is not None else (),
-    )
+    return lines, grids, links
 
 
 def _people_lines(snapshot: Snapshot) -> tuple[list[Line], dict]:
@@ -348,8 +381,8 @@ def overrepresented(grid: ShownGrid, *, alpha: float = 0.05) -> list[Overreprese
 def rank_by_priority_groups(grid: ShownGrid, label_of=None) -> list[PriorityRank]:
     """Rank themes by what the priority groups said (design at the margins), from published counts only.
 
-    Themes whose priority count is published come first, most answers first; the rest follow in
-    their overall order, because ranking them by hidden counts would say which is larger.
+    Themes whose priority count is published are ranked, most answers first; the rest follow in
+    their overall order with no rank, because ranking them by hidden counts would say which is larger.
     """
     if grid.withheld:
         return []
@@ -366,11 +399,12 @@ def rank_by_priority_groups(grid: ShownGrid, label_of=None) -> list[PriorityRank
 
     prio_order = sorted(grid.rows, key=lambda t: (0, -count(t), overall_rank[t]) if count(t) is not None
                         else (1, 0, overall_rank[t]))
-    return [
-        PriorityRank(
-            theme=t, priority_count=count(t), priority_share=disclosure.share(count(t), n_prio), priority_rank=r,
+    out = []
+    for r, t in enumerate(prio_order, 1):
+        rank = r if count(t) is not None else None
+        out.append(PriorityRank(
+            theme=t, priority_count=count(t), priority_share=disclosure.share(count(t), n_prio), priority_rank=rank,
             overall_count=overall[t], overall_share=overall[t] / n_all, overall_rank=overall_rank[t],
-            rank_change=overall_rank[t] - r,
-        )
-        for r, t in enumerate(prio_order, 1)
-    ]
+            rank_change=None if rank is None else overall_rank[t] - rank,
+        ))
+    return out

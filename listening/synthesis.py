@@ -1027,15 +1027,15 @@ def _priority_table(stored: Stored, rel, words: _Words, labels: dict, reports):
     groups = ", ".join(sorted(words.option_names.get(o, "") for o in stored.priority))
     if rel.priority.withheld:
         return None, True
-    body = tuple((str(r.priority_rank), labels[r.theme], words.count(r.priority_count), _percent(r.priority_share),
-                  str(r.overall_rank)) for r in rel.ranks)
+    body = tuple(("" if r.priority_rank is None else str(r.priority_rank), labels[r.theme], words.count(r.priority_count),
+                  _percent(r.priority_share), str(r.overall_rank)) for r in rel.ranks)
     return reports.Table(
         _("Priority groups: %(groups)s", groups=groups),
         (_("Rank for priority groups"), _("Theme"), _("Answers from priority groups"),
          _("Share of priority groups' answers"), _("Rank among everyone")), body,
         _("Ranked by how often priority groups raised each theme, not by overall size. Counts below %(threshold)s are "
-          "hidden, and so are counts that would reveal them; themes with a hidden count follow in their overall order.",
-          threshold=rel.threshold)), False
+          "hidden, and so are counts that would reveal them; themes with a hidden count have no rank and follow in their "
+          "overall order.", threshold=rel.threshold)), False
 
 
 def _method(stored: Stored, views: list, words: _Words, ngettext) -> list[str]:

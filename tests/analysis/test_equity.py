@@ -244,7 +244,7 @@ def test_priority_ranking_never_orders_hidden_counts() -> None:
                                     ((40, 30), (None, None), (None, None)), (50, 120), 224, False, 10)
         del small
         orders.append([(r.theme, r.priority_rank, r.priority_count) for r in rank_by_priority_groups(grid)])
-    assert orders[0] == orders[1] == [("t1", 1, 40), ("t2", 2, None), ("t3", 3, None)]
+    assert orders[0] == orders[1] == [("t1", 1, 40), ("t2", None, None), ("t3", None, None)]
 
 
 def test_priority_groups_from_two_questions_are_protected_together() -> None:
@@ -270,3 +270,16 @@ def test_priority_groups_need_an_answer_lens() -> None:
     snap = snapshot_of([("A", "old")] * 12, [(p, "T0") for p in range(12)], ("T0",), priority=(("zip", ("1",)),))
     with pytest.raises(ValueError, match="answer lens"):
         release(snap)
+
+
+def test_answers_of_the_big_group_do_not_reveal_the_small_one() -> None:
+    """Eleven people of group A answer, one of group B does not: the group table must not show "11 and 0".
+
+    Shown, A's 11 answers would prove at least 11 people of A, so at most 1 of B: the first pass
+    alone leaves this open, and the audit closes it.
+    """
+    snap = snapshot_of([("A", "old")] * 11 + [("B", "old")], [(p, "T0") for p in range(11)], ("T0",))
+    rel = release(snap)
+    assert rel.people_lines["race"].count("B") is None
+    assert rel.grids["race"].withheld or rel.grids["race"].cell("T0", "A") is None
+    assert_release_safe(snap, rel)

@@ -122,7 +122,7 @@ def test_reference_population_and_priority_groups(client, themed, db):
 
     The fixture's 36 people are 32 under 30 and 4 older: the 4 is hidden, and so is the 32 (it is
     the total minus the 4), so neither share nor an "under-represented" verdict may be shown, and
-    the ranking by the priority group of 4 is not shown at all.
+    a theme whose count from the priority group of 4 is hidden gets no rank.
     """
     sid = themed.session["id"]
     about = themed.prompts[4]
@@ -140,8 +140,10 @@ def test_reference_population_and_priority_groups(client, themed, db):
     rows = {r.th.get_text(strip=True): [td.get_text(strip=True) for td in r.select("td")] for r in comparison.select("tbody tr")}
     assert rows["Under 30 [en]"] == ["*", "40%", ""]
     assert rows["30 or older [en]"] == ["*", "60%", ""]
-    assert not any("Priority groups" in c for c in captions)
-    assert "Themes ranked by what priority groups said" in [li.get_text(strip=True) for li in shown.select(".hint li")]
+    ranking = next(t for t in shown.select("table.data") if t.caption.get_text(strip=True).startswith("Priority groups"))
+    ranked = [[c.get_text(strip=True) for c in r.select("th, td")] for r in ranking.select("tbody tr")]
+    assert all(row[0] == "" for row in ranked if row[2] == "*") and any(row[2] == "*" for row in ranked)
+    assert all(row[0] == "1" for row in ranked if row[2] != "*")
     too_much = submit(client, url, {"what": "reference", "prompt_id": about["id"], f"share-{young['id']}": "140"}, form_index=1)
     assert too_much.status_code == 303
     assert synthesis.reference_shares(db, sid)[young["id"]]["percent"] == 40
