@@ -17,8 +17,12 @@ def fresh_state_cache(app):
 
 @pytest.fixture
 def session(db):
-    """A bilingual live session in draft, not yet started."""
-    return make_session(db, mode="live", status="draft")
+    """A bilingual live session in draft, not yet started, whose wall is not moderated.
+
+    The wall's approval queue (on by default) has its own tests in test_wall.py; these test
+    what the wall shows once answers may go on it.
+    """
+    return make_session(db, mode="live", status="draft", wall_moderation=False)
 
 
 def act(client, session, action, **fields):
