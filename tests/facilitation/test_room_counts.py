@@ -52,7 +52,8 @@ def test_a_room_of_four_sees_no_about_you_results(as_facilitator, db, session):
     answer_race(db, session, ["Black", "Black", "White", "Asian"])
     counts, widths, notes = projector_counts(as_facilitator, session)
     assert counts == [] and widths == []
-    assert notes == ["Results appear once at least 10 people have answered."] * 2
+    assert notes[0] == "Results appear once at least 10 people have answered."
+    assert notes[1] == "Los resultados aparecerán cuando hayan respondido al menos 10 personas."
     assert "1 (25%)" not in page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector")).get_text()
 
 

@@ -165,3 +165,28 @@ def test_a_planner_can_raise_the_threshold_but_not_lower_it(client, db):
     assert logged[0] == "threshold=11"
     with pytest.raises(ValueError):
         synthesis.save_settings(db, made.session["id"], threshold=9)
+
+
+def test_the_floor_migration_raises_old_thresholds_logs_them_and_holds(tmp_path):
+    """m006 raises a stored threshold of 5 to 10, logs it per session, and refuses a lower one from then on."""
+    import sqlite3
+
+    from listening.db import connect
+    from listening.migrations import migrations
+    from tests.factories import make_session
+
+    db = connect(str(tmp_path / "old.db"))
+    migrations.apply(db, stop_before="m006_threshold_floor")
+    session = make_session(db)
+    db.execute("INSERT INTO synthesis_settings (session_id, threshold, updated_at) VALUES (?, 5, '2026-01-01')",
+               (session["id"],))
+    db.conn.commit()
+    migrations.apply(db)
+    assert db.execute("SELECT threshold FROM synthesis_settings").fetchone()[0] == 10
+    logged = [tuple(r) for r in db.execute("SELECT action, target, detail FROM audit_log WHERE action = 'synthesis_settings'")]
+    assert logged == [("synthesis_settings", session["code"], "threshold=10 (raised from 5: counts below 10 are hidden everywhere)")]
+    with pytest.raises(sqlite3.IntegrityError, match="cannot be below 10"):
+        db.execute("UPDATE synthesis_settings SET threshold = 9")
+    with pytest.raises(sqlite3.IntegrityError, match="cannot be below 10"):
+        db.execute("INSERT INTO synthesis_settings (session_id, threshold, updated_at) VALUES (?, 7, 'x')",
+                   (make_session(db)["id"],))
