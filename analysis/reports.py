@@ -23,7 +23,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any, Sequence
 
-from analysis import messages
 from analysis.disclosure import MARK
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
