@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import re
 import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -26,6 +27,7 @@ from pathlib import Path
 import click
 
 from analysis import disclosure, equity, messages
+from analysis.reports import clean_text, markdown_plain, markdown_text, neutralise
 from analysis.themes import CONTENTLESS_ID, Answer, Theme, ThemeSet, find_themes
 
 __all__ = ["themes_command", "read_csv", "main"]
@@ -101,8 +103,13 @@ def _require_columns(header: Sequence[str], wanted: dict[str, str | None]) -> No
             raise click.UsageError(f"{option} '{column}' is not a column of the input; columns are: {available}")
 
 
+def _cell(value: str) -> str:
+    """Return a cell for the output CSV: characters spreadsheets cannot hold dropped, formulas defused (OWASP)."""
+    return neutralise(clean_text(value))
+
+
 def _write_csv(path: Path, header: Sequence[str], rows: Sequence[dict[str, str]], theme_set: ThemeSet) -> None:
-    """Write the input rows in their order with the theme id and label columns added."""
+    """Write the input rows in their order with the theme id and label columns added, every cell made safe to open."""
     out_header = list(header)
     id_col, label_col = THEME_ID_COLUMN, THEME_LABEL_COLUMN
     while id_col in out_header or label_col in out_header:  # never overwrite the user's data
@@ -111,10 +118,11 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[dict[str, str]]
     try:
         with path.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(out_header)
+            writer.writerow([_cell(h) for h in out_header])
             for index, row in enumerate(rows):
                 theme_id = theme_set.assignment[index]
-                writer.writerow([row.get(h, "") for h in header] + [theme_id, theme_set.label_of(theme_id)])
+                cells = [row.get(h, "") for h in header] + [theme_id, theme_set.label_of(theme_id)]
+                writer.writerow([_cell(c) for c in cells])
     except OSError as exc:
         raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
 
@@ -134,6 +142,7 @@ def _count(value: int | None) -> str:
     return messages.SUPPRESSED_MARK if value is None else str(value)
 
 
+
 def _share(part: int | None, whole: int | None) -> str:
     """Show a share of published counts as a percentage ("" when either is hidden)."""
     value = disclosure.share(part, whole)
@@ -148,14 +157,17 @@ def _report_markdown(theme_set: ThemeSet, release: equity.Release, segment_colum
     the mark, and shares, tests and ranks use published counts only. Themes are listed by
     published size (hidden sizes last, by label) and named by label, not by the engine's ids,
     which are numbered by size. ``quotable`` holds the answer ids whose authors allowed quoting
-    (``None``: the file did not say, and the report says so above the themes).
+    (``None``: the file did not say, and the report says so above the themes). Every text from
+    the input (answers, labels, column names, segment values) and the mark are escaped with
+    :func:`analysis.reports.markdown_text`.
     """
+    m = markdown_text
     t = release.threshold
     total = release.answers
     answers = f"{total} answers" if total is not None else f"Fewer than {t} answers"
     out = ["# Draft themes", "", f"{answers}, {theme_set.k_chosen} draft themes, "
-           f"{_count(release.size(messages.OTHER_ID))} other / unclear, {_count(release.size(CONTENTLESS_ID))} without content.", "",
-           f"*Method.* {theme_set.method}", "", f"*Privacy.* {messages.SUPPRESSED_NOTE.format(threshold=t)}", ""]
+           f"{m(_count(release.size(messages.OTHER_ID)))} other / unclear, {m(_count(release.size(CONTENTLESS_ID)))} without content.", "",
+           f"*Method.* {m(theme_set.method)}", "", f"*Privacy.* {m(messages.SUPPRESSED_NOTE.format(threshold=t))}", ""]
     if quotable is None:
         out += ["*Quotes.* This file did not say who allowed quoting, so quotes are taken from every answer. "
                 "Check consent before sharing this report beyond the team, or run again with --quote-consent-column.", ""]
@@ -168,23 +180,23 @@ def _report_markdown(theme_set: ThemeSet, release: equity.Release, segment_colum
         if theme.size == 0:
             continue
         size = release.size(theme_id)
-        counted = f"{size} answers ({_share(size, total)})" if size is not None else f"{messages.SUPPRESSED_MARK} answers"
+        counted = f"{size} answers ({_share(size, total)})" if size is not None else f"{m(messages.SUPPRESSED_MARK)} answers"
         # A theme's language note is a statement about a group: only where its size is shown.
-        note = f" {theme.language_note}" if size is not None else ""
-        out += [f"## {theme.label}", "", f"{counted}.{note}", ""]
+        note = f" {m(theme.language_note)}" if size is not None else ""
+        out += [f"## {m(theme.label)}", "", f"{counted}.{note}", ""]
         if theme.top_terms:
-            out += [f"Key terms: {', '.join(theme.top_terms)}", ""]
-        out += [f"> {q}" + "\n" for q in _quotes(theme_set, theme, quotable)]
+            out += [f"Key terms: {m(', '.join(theme.top_terms))}", ""]
+        out += [f"> {m(q)}" + "\n" for q in _quotes(theme_set, theme, quotable)]
     for column in segment_columns:
         out += _group_table(theme_set, release, column)
     if release.priority is not None:
-        out += [f"## Themes ranked by what priority groups said ({', '.join(priority_groups)})", ""]
+        out += [f"## Themes ranked by what priority groups said ({m(', '.join(priority_groups))})", ""]
         if release.priority.withheld:
             out += [f"Not shown: every way of showing it would reveal a group smaller than {t}.", ""]
         else:
             for r in release.ranks:
-                rank = "-" if r.priority_rank is None else f"{r.priority_rank}."
-                out.append(f"{rank} {theme_set.label_of(r.theme)}: {_count(r.priority_count)} answers from "
+                rank = "\\-" if r.priority_rank is None else f"{r.priority_rank}\\."
+                out.append(f"{rank} {m(theme_set.label_of(r.theme))}: {m(_count(r.priority_count))} answers from "
                            f"priority groups ({_share(r.priority_count, release.priority.column_total(equity.PRIORITY))} "
                            f"of theirs), rank {r.overall_rank} overall")
             out += ["", "Themes with a hidden count have no rank and follow in their overall order.", ""]
@@ -193,24 +205,25 @@ def _report_markdown(theme_set: ThemeSet, release: equity.Release, segment_colum
 
 def _group_table(theme_set: ThemeSet, release: equity.Release, column: str) -> list[str]:
     """Return one segment column's table of themes by group, and the themes a group raised more often."""
+    m = markdown_text
     t = release.threshold
-    out = [f"## Themes by {column}", "", messages.SUPPRESSED_NOTE.format(threshold=t), ""]
+    out = [f"## Themes by {m(column)}", "", m(messages.SUPPRESSED_NOTE.format(threshold=t)), ""]
     grid = release.grids.get(column)
     if grid is None or grid.withheld:
         return out + [f"Not shown: every way of showing it would reveal a group smaller than {t}.", ""]
-    out.append("| theme | " + " | ".join(grid.columns) + " | total |")
+    out.append("| theme | " + " | ".join(m(c) for c in grid.columns) + " | total |")
     out.append("|---" * (len(grid.columns) + 2) + "|")
     for row, total, cells in zip(grid.rows, grid.row_totals, grid.cells):
-        shown = [_count(n) if not n or grid.column_share(row, c) is None else f"{n} ({_share(n, grid.column_total(c))})"
+        shown = [m(_count(n)) if not n or grid.column_share(row, c) is None else f"{n} ({_share(n, grid.column_total(c))})"
                  for c, n in zip(grid.columns, cells)]
-        out.append(f"| {theme_set.label_of(row)} | " + " | ".join(shown) + f" | {total} |")
-    out.append("| total | " + " | ".join(_count(n) for n in grid.column_totals) + f" | {grid.total} |")
+        out.append(f"| {m(theme_set.label_of(row))} | " + " | ".join(shown) + f" | {total} |")
+    out.append("| total | " + " | ".join(m(_count(n)) for n in grid.column_totals) + f" | {grid.total} |")
     out.append("")
     flagged = [o for o in release.raised.get(column, ()) if o.significant]
     if flagged:
         out += ["Over-represented (counts shown above only; Fisher's exact test, Benjamini-Hochberg adjusted):", ""]
         for o in flagged[:10]:
-            out.append(f"- {theme_set.label_of(o.theme)} in {o.segment}: {o.share_in_segment:.0%} vs {o.share_elsewhere:.0%} elsewhere "
+            out.append(f"- {m(theme_set.label_of(o.theme))} in {m(o.segment)}: {o.share_in_segment:.0%} vs {o.share_elsewhere:.0%} elsewhere "
                        f"(risk ratio {o.risk_ratio:.2f}, difference {o.risk_difference * 100:+.1f} points, p = {o.p_adjusted:.3g})")
         out.append("")
     return out
@@ -250,12 +263,18 @@ def _markdown_to_html(markdown: str) -> str:
     """
     body: list[str] = []
     in_table = False
+
+    def text(part: str) -> str:
+        """Turn escaped Markdown text back into what it says, then escape that for HTML."""
+        return html.escape(markdown_plain(part))
+
     for line in markdown.splitlines():
-        esc = html.escape(line[2:] if line.startswith("> ") else line)
+        esc = text(line[2:] if line.startswith("> ") else line)
         if line.startswith("|"):
             if line.startswith("|---"):
                 continue
-            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
+            # Cells are joined with " | "; a pipe inside a cell was escaped as "\|".
+            cells = [text(c.strip()) for c in re.split(r"(?<!\\)\|", line.strip()[1:-1])]
             if not in_table:
                 body.append("<table>")
                 in_table = True
@@ -267,13 +286,13 @@ def _markdown_to_html(markdown: str) -> str:
             body.append("</table>")
             in_table = False
         if line.startswith("## "):
-            body.append(f"<h2 dir=\"auto\">{html.escape(line[3:])}</h2>")
+            body.append(f"<h2 dir=\"auto\">{text(line[3:])}</h2>")
         elif line.startswith("# "):
-            body.append(f"<h1>{html.escape(line[2:])}</h1>")
+            body.append(f"<h1>{text(line[2:])}</h1>")
         elif line.startswith("> "):
             body.append(f"<blockquote dir=\"auto\">{esc}</blockquote>")
         elif line.startswith("- "):
-            body.append(f"<p dir=\"auto\">• {html.escape(line[2:])}</p>")
+            body.append(f"<p dir=\"auto\">• {text(line[2:])}</p>")
         elif line.strip():
             body.append(f"<p dir=\"auto\">{esc}</p>")
     if in_table:

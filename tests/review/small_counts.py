@@ -6,6 +6,7 @@ import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 
+from analysis.reports import markdown_plain
 from listening import queries, synthesis
 from tests.factories import make_participant, make_session
 
@@ -130,7 +131,7 @@ def percent_of(cell: str) -> int | None:
 
 
 def read_markdown(text: str) -> Read:
-    """Parse a Markdown synthesis report into what it shows."""
+    """Parse a Markdown synthesis report into what it shows (its escaping undone)."""
     read = Read()
     lines = text.splitlines()
     section = ""
@@ -139,16 +140,16 @@ def read_markdown(text: str) -> Read:
     while i < len(lines):
         line = lines[i]
         if line.startswith("## "):
-            section, heading = line[3:], ""
+            section, heading = markdown_plain(line[3:]), ""
         elif line.startswith("### "):
-            heading = line[4:]
+            heading = markdown_plain(line[4:])
         elif line.startswith("**") and line.endswith("**") and i + 2 < len(lines) and lines[i + 2].startswith("| "):
-            title = line[2:-2]
-            header = [c.strip() for c in lines[i + 2].strip("|").split(" | ")]
+            title = markdown_plain(line[2:-2])
+            header = [markdown_plain(c.strip()) for c in lines[i + 2][2:-2].split(" | ")]
             rows = []
             j = i + 4
             while j < len(lines) and lines[j].startswith("| "):
-                rows.append([c.strip() for c in lines[j][2:-2].split(" | ")])
+                rows.append([markdown_plain(c.strip()) for c in lines[j][2:-2].split(" | ")])
                 j += 1
             read.tables[title] = (header, rows)
             i = j
@@ -159,11 +160,11 @@ def read_markdown(text: str) -> Read:
                 read.people = None if match.group(1).startswith("Fewer") else int(match.group(1))
                 read.answers = None if match.group(2).startswith("Fewer") else int(match.group(2))
         elif line.startswith("- ") and "set aside as off-topic" in line:
-            match = re.match(r"- (\*|\d+) answers were set aside as off-topic and (\*|\d+) had no content\.", line)
+            match = re.match(r"- (\*|\d+) answers were set aside as off-topic and (\*|\d+) had no content\.", markdown_plain(line))
             read.off_topic = None if match.group(1) == "*" else int(match.group(1))
             read.contentless = None if match.group(2) == "*" else int(match.group(2))
         elif heading and section == "What we heard: themes" and (re.match(r"\d+ answers?( ·|$)", line)
-                                                                 or line.startswith("Number of answers hidden")):
+                                                                 or markdown_plain(line).startswith("Number of answers hidden")):
             size = None if line.startswith("Number of answers hidden") else int(line.split(" ", 1)[0])
             read.sizes["other" if heading == "Other or unclear answers" else heading] = size
         i += 1

@@ -14,7 +14,7 @@ from analysis import disclosure
 from facilitation.accounts import create_user
 from listening import synthesis
 from listening.cli import cli
-from tests.conftest import page, sign_in, submit
+from tests.conftest import download, page, sign_in, submit
 from tests.review.small_counts import build, read_markdown
 
 PLANNER = ("edge@example.org", "a long password")
@@ -70,12 +70,12 @@ def test_html_and_word_reports_at_the_threshold(client, edge, db):
     """HTML and Word, downloaded from the web as a planner, hide t - 1 and show t, like Markdown."""
     made, t = edge
     sign_in(client, *PLANNER)
-    html = page(client.get(f"/staff/review/{made.session['id']}/export?format=html&language=en"))
+    html = page(download(client, made.session["id"], "html"))
     table = next(tb for tb in html.select("table") if tb.caption.get_text(strip=True) == "About question 1 [en]")
     assert_edge({r.th.get_text(strip=True): r.select("td")[0].get_text(strip=True) for r in table.select("tbody tr")}, t)
     sizes = {s.h3.get_text(strip=True): s.p.get_text(" ", strip=True) for s in html.select("section.theme")}
     assert sizes["Food"].startswith(f"{t} answers") and sizes["Rides"].startswith("Number of answers hidden")
-    response = client.get(f"/staff/review/{made.session['id']}/export?format=docx&language=en")
+    response = download(client, made.session["id"], "docx")
     rows = [[c.text for c in row.cells] for tb in Document(io.BytesIO(response.data)).tables for row in tb.rows]
     assert_edge({r[0]: r[1] for r in rows if len(r) == 3}, t)
 
@@ -96,13 +96,13 @@ def test_data_exports_at_the_threshold(client, edge, db):
     """Codebook CSV, Excel and JSON give a theme of t - 1 answers as hidden and one of t as t."""
     made, t = edge
     sign_in(client, *PLANNER)
-    base = f"/staff/review/{made.session['id']}/export?language=en&format="
-    codebook = {r["label"]: r["answers"] for r in csv.DictReader(io.StringIO(client.get(base + "codebook").data.decode("utf-8-sig")))}
+    sid = made.session["id"]
+    codebook = {r["label"]: r["answers"] for r in csv.DictReader(io.StringIO(download(client, sid, "codebook").data.decode("utf-8-sig")))}
     assert codebook["Rides"] == "*" and codebook["Food"] == str(t)
-    book = load_workbook(io.BytesIO(client.get(base + "xlsx").data))
+    book = load_workbook(io.BytesIO(download(client, sid, "xlsx").data))
     sheet = {row[1]: row[4] for row in book["Codebook"].iter_rows(min_row=2, values_only=True)}
     assert sheet["Rides"] == "*" and sheet["Food"] == t
-    data = json.loads(client.get(base + "json").data)
+    data = json.loads(download(client, sid, "json").data)
     sizes = {c["label"]: c["answers"] for c in data["codebook"]}
     assert sizes["Rides"] is None and sizes["Food"] == t and data["hidden_below"] == t
     assert data["session"]["participants"] == 2 * (t - 1) + t + 30
