@@ -45,6 +45,12 @@ def remember_card(session_id: int, participant_id: int) -> None:
     session["entry_last"] = {**session.get("entry_last", {}), str(session_id): participant_id}
 
 
+def still_taking_part(db, session_id: int, participant_id: int) -> bool:
+    """Tell whether the participant of the last card belongs to this session and has not withdrawn."""
+    found = queries.participant(db, participant_id)
+    return found is not None and found["session_id"] == session_id and not found["withdrawn_at"]
+
+
 def answer_values(prompt: dict, form) -> dict:
     """Turn a validated answer form into save_response's keyword arguments."""
     value = form.answer.data
@@ -90,6 +96,9 @@ def staff_entry(session_id: int):
             notice = _("Please confirm that the consent statement was read to this person and they agreed.")
         elif checks["same_person"] and previous is None:
             notice = _("There is no earlier entry to continue. Untick \u201cSame person\u201d.")
+        elif previous is not None and not still_taking_part(db, session_id, previous):
+            notice = _("The person of the last entry has withdrawn, so nothing was saved. Untick \u201cSame person\u201d "
+                       "to add a new person.")
         elif previous is not None and lq.participant_answered(db, previous, prompt["id"]):
             notice = _("That person already has an answer to this question. Untick \u201cSame person\u201d to add a new person.")
         else:

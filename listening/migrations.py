@@ -408,3 +408,24 @@ def m005_chosen_quotes(db: sqlite_utils.Database) -> None:
         ALTER TABLE theme_assignments ADD COLUMN chosen INTEGER NOT NULL DEFAULT 0;
         """
     )
+
+
+@migrations()
+def m010_session_access(db: sqlite_utils.Database) -> None:
+    """Per-session access for staff: who, besides its creator and the admins, may see a session."""
+    _run(
+        db,
+        """
+        -- A session's creator (sessions.created_by) owns it; admins see every session; anyone else
+        -- sees only the sessions listed here for them (facilitation.access holds the rule).
+        CREATE TABLE session_access (
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            given_by INTEGER REFERENCES users(id),
+            given_at TEXT NOT NULL,
+            PRIMARY KEY (session_id, user_id)
+        );
+        CREATE INDEX session_access_by_user ON session_access(user_id, session_id);
+        CREATE INDEX sessions_by_creator ON sessions(created_by)
+        """
+    )

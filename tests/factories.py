@@ -19,7 +19,7 @@ def make_session(db, *, languages=("en", "es"), mode="self_paced", status="open"
              for field, by_lang in TEXTS.items()}
     found = queries.create_session(
         db, languages=list(languages), mode=mode, timezone_name=overrides.pop("timezone", "America/New_York"),
-        created_by=None, texts=texts, **overrides,
+        created_by=overrides.pop("created_by", None), texts=texts, **overrides,
     )
     for spec in prompts if prompts is not None else default_prompts():
         queries.add_prompt(
@@ -32,6 +32,22 @@ def make_session(db, *, languages=("en", "es"), mode="self_paced", status="open"
     if status != "draft":
         queries.set_status(db, found["id"], status)
     return queries.session_by_id(db, found["id"])
+
+
+def user_id(db, email: str) -> int:
+    """Return the id of the staff account with this email."""
+    from facilitation.accounts import user_by_email
+
+    return user_by_email(db, email)["id"]
+
+
+def share(db, session: dict, *emails: str) -> None:
+    """Let the staff accounts with these emails see a session, as its owner or an admin would."""
+    from facilitation.access import give_access
+    from facilitation.accounts import user_by_email
+
+    for email in emails:
+        assert give_access(db, session["id"], user_by_email(db, email)["id"], given_by=None), email
 
 
 def default_prompts() -> list[dict]:

@@ -6,13 +6,15 @@ import pytest
 from facilitation import live_queries
 from listening import queries
 from tests.conftest import form_data, page, sign_in, submit, text_of
-from tests.factories import count, make_session
+from tests.factories import count, make_session, share, user_id
 
 
 @pytest.fixture
-def session(db):
-    """An open bilingual live session."""
-    return make_session(db, mode="live")
+def session(db, make_user):
+    """An open bilingual live session, owned by the facilitator and shared with the planner."""
+    found = make_session(db, mode="live", created_by=user_id(db, make_user("facilitator")))
+    share(db, found, make_user("planner"))
+    return found
 
 
 def entry_url(session, **args):

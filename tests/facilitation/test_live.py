@@ -6,7 +6,7 @@ import pytest
 from facilitation import live, live_queries
 from listening import queries
 from tests.conftest import form_data, page, sign_in, submit, text_of
-from tests.factories import count, make_participant, make_session
+from tests.factories import count, make_participant, make_session, share, user_id
 
 
 @pytest.fixture(autouse=True)
@@ -16,9 +16,11 @@ def fresh_state_cache(app):
 
 
 @pytest.fixture
-def session(db):
-    """A bilingual live session in draft, not yet started."""
-    return make_session(db, mode="live", status="draft")
+def session(db, make_user):
+    """A bilingual live session in draft, not yet started, owned by the facilitator and shared with the planner."""
+    found = make_session(db, mode="live", status="draft", created_by=user_id(db, make_user("facilitator")))
+    share(db, found, make_user("planner"))
+    return found
 
 
 def act(client, session, action, **fields):
@@ -170,7 +172,8 @@ def test_two_consoles_see_the_same_state(app, db, as_facilitator, make_user, ses
     act(as_facilitator, session, "next")
     act(as_facilitator, session, "next")
     other = app.test_client()
-    sign_in(other, make_user("planner", "notes@example.org"))
+    share(db, session, make_user("planner", "notes@example.org"))
+    sign_in(other, "notes@example.org")
     soup = page(other.get(f"/staff/sessions/{session['id']}/live"))
     assert soup.find("li", attrs={"aria-current": "step"}).get_text(" ", strip=True).startswith("How do you travel? [en]")
     assert soup.find("button", attrs={"value": "next"}) is None  # a note-taker gets no controls
@@ -267,7 +270,8 @@ def test_an_equity_pause_shows_a_reflection_and_keeps_notes(app, db, as_facilita
     soup = page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector/panel"))
     assert [p["lang"] for p in soup.select(".pause .big")] == ["en", "es"]
     notetaker = app.test_client()
-    sign_in(notetaker, make_user("planner", "notes@example.org"))
+    share(db, session, make_user("planner", "notes@example.org"))
+    sign_in(notetaker, "notes@example.org")
     submit(notetaker, f"/staff/sessions/{session['id']}/live/notes",
            {"topic": "absent", "body": "No fathers in the room"}, get_url=f"/staff/sessions/{session['id']}/live")
     notes = [(n["topic"], n["body"], n["email"]) for n in live_queries.equity_notes(db, session["id"])]
