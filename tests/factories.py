@@ -73,3 +73,9 @@ def make_participant(db, session: dict, *, language: str = "en", quote_ok: bool 
 def count(db, table: str) -> int:
     """Count the rows of a table."""
     return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def every_table(db) -> dict[str, int]:
+    """Count the rows of every table in the database (to prove a request stored nothing anywhere)."""
+    names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+    return {name: count(db, f"[{name}]") for name in names}
