@@ -21,7 +21,7 @@ from listening.db import one, rows, transaction
 
 def accessible_sessions(user: dict | None) -> tuple[str, dict]:
     """Return SQL selecting the ids (column `id`) of the sessions `user` may see, with its parameters."""
-    if user is None or not user.get("active", 1):
+    if user is None or not user["active"]:
         return "SELECT id FROM sessions WHERE 0", {}
     if user["role"] == "admin":
         return "SELECT id FROM sessions", {}

@@ -29,6 +29,47 @@ def audit(db, action: str) -> list[tuple[str, str]]:
     return [tuple(row) for row in db.execute("SELECT target, detail FROM audit_log WHERE action = ?", (action,))]
 
 
+def test_the_rule_in_one_place(db, owned, make_user):
+    """can_see_session: admins see all, owners theirs, others only what they were given; unknown ids nothing."""
+    admin = user_by_email(db, make_user("admin"))
+    owner = user_by_email(db, "facilitator@example.org")
+    second = user_by_email(db, "second@example.org")
+    assert access.can_see_session(db, admin, owned["id"]) and access.can_see_session(db, owner, owned["id"])
+    assert not access.can_see_session(db, second, owned["id"])
+    assert not access.can_see_session(db, None, owned["id"])
+    assert not access.can_see_session(db, admin, 99999)
+    share(db, owned, "second@example.org")
+    assert access.can_see_session(db, second, owned["id"])
+    assert [s["id"] for s in access.sessions_for(db, second)] == [owned["id"]]
+    assert access.take_access(db, owned["id"], second["id"]) and not access.take_access(db, owned["id"], second["id"])
+    assert access.sessions_for(db, second) == []
+    assert not access.can_see_session(db, {**owner, "active": 0}, owned["id"])  # an account turned off sees nothing
+    assert not access.can_see_session(db, {**admin, "active": 0}, owned["id"])
+
+
+def test_giving_access_twice_or_to_nobody_says_nothing_changed(db, owned):
+    """give_access and take_access answer False when nothing changed, so nothing is logged twice."""
+    second = user_id(db, "second@example.org")
+    assert access.give_access(db, owned["id"], second, given_by=None)
+    assert not access.give_access(db, owned["id"], second, given_by=None)
+    assert not access.give_access(db, owned["id"], 99999, given_by=None)
+    assert not access.give_access(db, 99999, second, given_by=None)
+    assert not access.take_access(db, 99999, second)
+    assert [p["email"] for p in access.people_with_access(db, owned["id"])] == ["second@example.org"]
+
+
+def test_giving_access_twice_on_the_page_logs_it_once(client, db, owned):
+    """A second 'give' for someone who already has access (a double click) changes nothing and is not logged."""
+    sign_in(client, "facilitator@example.org")
+    second = str(user_id(db, "second@example.org"))
+    token = page(client.get(access_url(owned))).find("input", attrs={"name": "csrf_token"})["value"]
+    for _ in range(2):
+        client.post(access_url(owned), data={"csrf_token": token, "action": "give", "user_id": second})
+    assert len(audit(db, "access_given")) == 1
+
+
+
+
 def test_the_owner_gives_a_planner_access_and_takes_it_away_and_both_are_logged(app, client, db, owned):
     """Given access, the planner reads the session; taken away, it is a 404 again; the audit log says who and when."""
     planner = app.test_client()
@@ -132,22 +173,6 @@ def test_a_session_one_may_not_see_looks_exactly_like_one_that_does_not_exist(cl
     # The pages differ only in the address they echo (language links); nothing says the session exists.
     assert hidden.get_data().replace(f"/sessions/{owned['id']}".encode(), b"/sessions/N") \
         == missing.get_data().replace(b"/sessions/99999", b"/sessions/N")
-
-
-def test_the_rule_in_one_place(db, owned, make_user):
-    """can_see_session: admins see all, owners theirs, others only what they were given; unknown ids nothing."""
-    admin = user_by_email(db, make_user("admin"))
-    owner = user_by_email(db, "facilitator@example.org")
-    second = user_by_email(db, "second@example.org")
-    assert access.can_see_session(db, admin, owned["id"]) and access.can_see_session(db, owner, owned["id"])
-    assert not access.can_see_session(db, second, owned["id"])
-    assert not access.can_see_session(db, None, owned["id"])
-    assert not access.can_see_session(db, admin, 99999)
-    share(db, owned, "second@example.org")
-    assert access.can_see_session(db, second, owned["id"])
-    assert [s["id"] for s in access.sessions_for(db, second)] == [owned["id"]]
-    assert access.take_access(db, owned["id"], second["id"]) and not access.take_access(db, owned["id"], second["id"])
-    assert access.sessions_for(db, second) == []
 
 
 def test_a_deleted_account_takes_its_access_with_it(db, owned):
