@@ -22,7 +22,12 @@ from flask_babel import Babel
 
 log = logging.getLogger(__name__)
 
-TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
+# A checkout (or editable install) reads the catalogs translators edit, in `translations/`, and
+# compiles them when they change; a built package carries them compiled inside `listening/` (setup.py).
+SOURCE_TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+PACKAGED_TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+TRANSLATIONS_DIR = (PACKAGED_TRANSLATIONS if any(PACKAGED_TRANSLATIONS.glob("*/LC_MESSAGES/messages.mo"))
+                    else SOURCE_TRANSLATIONS)
 SOURCE_LANGUAGE = "en"
 RIGHT_TO_LEFT = frozenset({"ar", "ur", "fa", "he", "ps", "ckb", "yi"})
 
@@ -34,7 +39,13 @@ def catalog_languages(directory: Path = TRANSLATIONS_DIR) -> list[str]:
 
 
 def compile_catalogs(directory: Path = TRANSLATIONS_DIR, *, force: bool = False) -> list[str]:
-    """Compile each .po catalog whose .mo is missing or older, and return the languages compiled."""
+    """Compile each .po catalog whose .mo is missing or older, and return the languages compiled.
+
+    An installed package's catalogs were compiled when it was built, and its folder may be
+    read-only, so they are left alone.
+    """
+    if directory == PACKAGED_TRANSLATIONS:
+        return []
     compiled = []
     for po_path in sorted(directory.glob("*/LC_MESSAGES/messages.po")):
         mo_path = po_path.with_suffix(".mo")
