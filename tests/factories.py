@@ -79,3 +79,25 @@ def every_table(db) -> dict[str, int]:
     """Count the rows of every table in the database (to prove a request stored nothing anywhere)."""
     names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
     return {name: count(db, f"[{name}]") for name in names}
+
+
+def high_ids(db, start: int = 1000) -> None:
+    """Make the next ids of users, sessions, prompts, participants and answers start above `start`.
+
+    A database that has run for a while has ids above 256, which CPython does not cache, so a
+    comparison written with `is` instead of `==` (a mutant bench/mutants.py makes) fails here as it
+    would in production. The placeholders are a closed session nobody may see and an account that
+    cannot sign in.
+    """
+    stamp = queries.now()
+    db.execute("INSERT INTO users (id, email, password_hash, role, active, created_at) VALUES (?, ?, 'x', 'planner', 0, ?)",
+               (start, f"placeholder-{start}@example.invalid", stamp))
+    db.execute("INSERT INTO sessions (id, code, mode, status, languages, timezone, created_at, updated_at) "
+               "VALUES (?, ?, 'self_paced', 'closed', '[\"en\"]', 'UTC', ?, ?)", (start, f"P{start:05d}"[-6:], stamp, stamp))
+    db.execute("INSERT INTO prompts (id, session_id, position, kind, created_at) VALUES (?, ?, 1, 'open', ?)",
+               (start, start, stamp))
+    db.execute("INSERT INTO participants (id, session_id, receipt_hash, language, created_at) VALUES (?, ?, ?, 'en', ?)",
+               (start, start, f"placeholder-{start}", stamp))
+    db.execute("INSERT INTO responses (id, session_id, participant_id, prompt_id, language, source, skipped, created_at, "
+               "updated_at) VALUES (?, ?, ?, ?, 'en', 'phone', 1, ?, ?)", (start, start, start, start, stamp, stamp))
+    db.conn.commit()

@@ -8,12 +8,13 @@ from facilitation import access
 from facilitation.accounts import change_user, user_by_email
 from listening import queries
 from tests.conftest import page, sign_in, submit
-from tests.factories import make_session, share, user_id
+from tests.factories import high_ids, make_session, share, user_id
 
 
 @pytest.fixture
 def owned(db, make_user):
-    """A session owned by facilitator@example.org, and a planner and a second facilitator without access."""
+    """A session owned by facilitator@example.org, and a planner and a second facilitator without access (ids above 256)."""
+    high_ids(db)
     make_user("planner")
     make_user("facilitator", "second@example.org")
     return make_session(db, created_by=user_id(db, make_user("facilitator")))

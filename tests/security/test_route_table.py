@@ -19,7 +19,7 @@ from flask import url_for
 from facilitation.accounts import user_by_email
 from listening import queries
 from tests.conftest import PASSWORD, form_data, migrated_app, sign_in
-from tests.factories import make_session, share
+from tests.factories import high_ids, make_session, share
 
 LOGIN = "login"  # a 302 to the sign-in page
 ACTORS = ("signed_out", "admin", "owner", "facilitator", "planner", "other_facilitator", "other_planner")
@@ -116,6 +116,7 @@ def world(tmp_path):
 
     app = migrated_app(tmp_path / "t.db")
     db = connect(app.config["DATABASE"])
+    high_ids(db)  # ids above 256, as in a database that has run for a while
     ids = {}
     for actor, role in ROLES.items():
         create_user(db, f"{actor}@example.org", PASSWORD, role)
