@@ -71,6 +71,20 @@ def test_giving_access_twice_on_the_page_logs_it_once(client, db, owned):
 
 
 
+def test_an_owner_who_became_a_planner_can_no_longer_share(client, db, owned):
+    """Sharing needs the facilitator role as well as ownership: a creator moved to planner reads but cannot share."""
+    change_user(db, user_id(db, "facilitator@example.org"), role="planner")
+    sign_in(client, "facilitator@example.org")
+    shown = client.get(access_url(owned))
+    assert shown.status_code == 200 and page(shown).find("select", attrs={"name": "user_id"}) is None
+    assert not access.can_share(owned, user_by_email(db, "facilitator@example.org"))
+    token = page(client.get("/staff/")).find("input", attrs={"name": "csrf_token"})["value"]
+    response = client.post(access_url(owned), data={"csrf_token": token, "action": "give",
+                                                    "user_id": user_id(db, "planner@example.org")})
+    assert response.status_code == 403
+    assert access.people_with_access(db, owned["id"]) == []
+
+
 def test_the_owner_gives_a_planner_access_and_takes_it_away_and_both_are_logged(app, client, db, owned):
     """Given access, the planner reads the session; taken away, it is a 404 again; the audit log says who and when."""
     planner = app.test_client()

@@ -119,3 +119,19 @@ def test_contact_keeps_its_own_direction_inside_right_to_left_statements(app):
             assert "\u2068(336) 555-0142\u2069" in default_consent(language, minutes=10, contact="(336) 555-0142")
         english = default_consent("en", minutes=10, contact="(336) 555-0142")
     assert english.endswith("Questions? Contact (336) 555-0142.")
+
+
+def test_recording_the_same_consent_twice_returns_the_first_participant(db):
+    """record_consent with a one-time key already used creates nothing and hands back the first participant, without a receipt."""
+    from listening import queries
+
+    session = make_session(db)
+    statement = queries.current_consent(db, session["id"], "en")
+    first = queries.record_consent(db, session["id"], consent_version_id=statement["id"], language="en",
+                                   nonce="consent-once-0001", quote_ok=True, contact_ok=False)
+    again = queries.record_consent(db, session["id"], consent_version_id=statement["id"], language="en",
+                                   nonce="consent-once-0001", quote_ok=False, contact_ok=False)
+    assert first.created and len(first.receipt) >= 12
+    assert (again.id, again.receipt, again.created) == (first.id, "", False)
+    assert count(db, "participants") == count(db, "consents") == 1
+    assert db.execute("SELECT quote_ok FROM consents").fetchone()[0] == 1
