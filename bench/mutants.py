@@ -3,6 +3,8 @@
     python bench/mutants.py                 # every target below (about an hour on 2 shared cores)
     python bench/mutants.py --only access roles --keep /tmp/mutants
     python bench/mutants.py --list          # the targets, their functions and the tests that guard them
+    python bench/mutants.py --only access --keep /tmp/mutants --survivors   # after new tests: re-try only
+                                                                            # the survivors of that kept run
 
 For each target (a module, the functions in it that keep a promise, and the test files that cover
 them) it copies the working tree to a scratch folder, lets cosmic-ray (PyPI, MIT) mutate those
@@ -141,17 +143,38 @@ def pytest_command(tests: tuple[str, ...]) -> list[str]:
     return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--no-header", *tests]
 
 
-def run_target(target: Target, copy: Path, timeout_floor: float) -> dict:
+def retry_survivors(target: Target, copy: Path) -> Path:
+    """Bring the kept copy's tests up to date and forget the survivors' results, so `exec` tries them again."""
+    import sqlite3
+
+    if (copy / target.module).read_bytes() != (ROOT / target.module).read_bytes():
+        raise SystemExit(f"{target.module} changed since the kept run: run the target again without --survivors")
+    shutil.rmtree(copy / "tests")
+    shutil.copytree(ROOT / "tests", copy / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    session = copy / f"mutants-{target.name}.sqlite"
+    with sqlite3.connect(session) as conn:
+        conn.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
+    return session
+
+
+def run_target(target: Target, copy: Path, timeout_floor: float, survivors_only: bool = False) -> dict:
     """Mutate one target's functions in the copy, run its tests on each mutant, return counts and survivors."""
     from cosmic_ray.work_db import WorkDB, use_db
-    from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
     started = time.monotonic()
+    config = copy / f"mutants-{target.name}.toml"
+    if survivors_only:
+        session = retry_survivors(target, copy)
+        source = (copy / target.module).read_text(encoding="utf-8")
+        lines = function_lines(source, target.functions)
+        print(f"{target.name}: trying the survivors again with today's tests", flush=True)
+        subprocess.run([sys.executable, "-m", "cosmic_ray.cli", "exec", str(config), str(session)], cwd=copy, check=True)
+        return report(target, session, lines, started)
     baseline = subprocess.run(pytest_command(target.tests), cwd=copy, capture_output=True, text=True)
     if baseline.returncode != 0:
         raise SystemExit(f"{target.name}: the tests fail before any mutation:\n{baseline.stdout[-3000:]}")
     timeout = max(timeout_floor, 3 * (time.monotonic() - started))
-    config = copy / f"mutants-{target.name}.toml"
     session = copy / f"mutants-{target.name}.sqlite"
     command = " ".join(pytest_command(target.tests))
     config.write_text(
@@ -188,6 +211,18 @@ def run_target(target: Target, copy: Path, timeout_floor: float) -> dict:
     print(f"{target.name}: {planned} mutants in {', '.join(target.functions)} ({target.module}); "
           f"tests: {' '.join(target.tests)}; timeout {timeout:.0f} s", flush=True)
     subprocess.run([sys.executable, "-m", "cosmic_ray.cli", "exec", str(config), str(session)], cwd=copy, check=True)
+    return report(target, session, lines, started)
+
+
+def report(target: Target, session: Path, lines: dict[str, tuple[int, int]], started: float) -> dict:
+    """Count a finished session's outcomes and collect its survivors with their diffs."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import TestOutcome, WorkerOutcome
+
+    def owner(line: int) -> str | None:
+        """Return the chosen function a line belongs to, if any."""
+        return next((name for name, (first, last) in lines.items() if first <= line <= last), None)
+
     counts = {"killed": 0, "survived": 0, "incompetent": 0, "timeout": 0}
     survivors = []
     with use_db(str(session), WorkDB.Mode.open) as db:
@@ -218,6 +253,8 @@ def main() -> None:
     parser.add_argument("--list", action="store_true", help="list the targets and exit")
     parser.add_argument("--keep", type=Path, help="scratch folder to use and keep (default: a new temporary one)")
     parser.add_argument("--timeout", type=float, default=60, help="least seconds a mutant's tests may take")
+    parser.add_argument("--survivors", action="store_true",
+                        help="with --keep: re-try only the survivors of the kept run, with the current tests")
     args = parser.parse_args()
     chosen = [t for t in TARGETS if not args.only or t.name in args.only]
     if args.only and len(chosen) != len(set(args.only)):
@@ -226,8 +263,13 @@ def main() -> None:
         for t in chosen:
             print(f"{t.name:18} {t.module}: {', '.join(t.functions)}\n{'':18} tests: {' '.join(t.tests)}")
         return
-    copy = scratch_copy(args.keep)
-    results = [run_target(t, copy, args.timeout) for t in chosen]
+    if args.survivors:
+        if not args.keep or not args.keep.exists():
+            raise SystemExit("--survivors needs the --keep folder of an earlier run")
+        copy = args.keep
+    else:
+        copy = scratch_copy(args.keep)
+    results = [run_target(t, copy, args.timeout, args.survivors) for t in chosen]
     print("\n| target | module | mutants | killed | survived | timeout | incompetent | minutes |")
     print("|---|---|---|---|---|---|---|---|")
     for r in results:
