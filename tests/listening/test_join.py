@@ -1,5 +1,4 @@
 """Joining a session by code: easy codes, and clear messages for wrong, draft or closed ones."""
-from listening import queries
 from tests.conftest import page, text_of
 from tests.factories import every_table, make_session
 
