@@ -80,3 +80,13 @@ def test_admin_adds_an_account_and_it_is_audited(as_admin, db):
     assert response.status_code == 302
     assert db.execute("SELECT role FROM users WHERE email = 'new@example.org'").fetchone()[0] == "planner"
     assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'user_added'").fetchone()[0] == 1
+
+
+def test_a_route_cannot_be_guarded_by_a_role_that_does_not_exist(app):
+    """A typo in @requires fails when the app starts, instead of quietly admitting only admins."""
+    import pytest
+
+    from facilitation.accounts import requires
+
+    with pytest.raises(ValueError, match="Unknown role"):
+        requires("facilitator", "superuser")

@@ -103,3 +103,49 @@ def test_a_planner_cannot_type_in_answers(client, db, make_user, session):
     assert client.get(entry_url(session)).status_code == 403
     assert client.post(f"/staff/sessions/{session['id']}/entry", data={"answer": "x"}).status_code == 403
     assert count(db, "responses") == 0
+
+
+def test_the_entry_page_opens_clean(as_facilitator, session):
+    """Opening the entry page is a plain 200 with a fresh one-time key and no error shown."""
+    response = as_facilitator.get(entry_url(session, prompt=1, source="paper", language="en"))
+    assert response.status_code == 200
+    soup = page(response)
+    assert soup.select("[aria-invalid=true], [role=alert]") == []
+    assert len(soup.find("input", attrs={"name": "nonce"})["value"]) >= 16
+
+
+def test_a_stale_entry_form_says_so_and_stores_nothing(as_facilitator, db, session):
+    """A form whose CSRF token is forged gets 400 and the 'open for a long time' notice; an empty answer does not."""
+    stale = enter(as_facilitator, session, {"answer": "Rides", "consent_read": "y", "csrf_token": "forged##token"},
+                  prompt=1, source="paper", language="en")
+    assert stale.status_code == 400 and "open for a long time" in text_of(stale)
+    empty = enter(as_facilitator, session, {"answer": "", "consent_read": "y"}, prompt=1, source="paper", language="en")
+    assert empty.status_code == 400 and "open for a long time" not in text_of(empty)
+    assert count(db, "responses") == 0
+
+
+def test_a_broken_one_time_key_is_replaced_so_the_next_save_works(as_facilitator, db, session):
+    """A form sent with a malformed one-time key comes back with a new, valid one, and saving it then works."""
+    url = f"/staff/sessions/{session['id']}/entry"
+    fields = {**form_data(as_facilitator.get(entry_url(session, prompt=1, source="paper", language="en"))),
+              "answer": "Rides", "consent_read": "y", "prompt": "1", "source": "paper", "language": "en", "nonce": "bad"}
+    refused = as_facilitator.post(url, data=fields)
+    assert refused.status_code == 400 and count(db, "responses") == 0
+    fresh = page(refused).find("input", attrs={"name": "nonce"})["value"]
+    assert fresh != "bad" and len(fresh) >= 16
+    assert as_facilitator.post(url, data={**fields, "nonce": fresh}).status_code == 303
+
+
+def test_only_a_participant_of_this_session_who_has_not_withdrawn_continues_a_card(db, session):
+    """still_taking_part: the last card's person must belong to this session, older or newer, and not have withdrawn."""
+    from facilitation.entry import still_taking_part
+    from tests.factories import make_participant
+
+    older = make_session(db)
+    newer = make_session(db)
+    mine = make_participant(db, session)
+    assert still_taking_part(db, session["id"], mine.id)
+    assert not still_taking_part(db, older["id"], mine.id) and not still_taking_part(db, newer["id"], mine.id)
+    assert not still_taking_part(db, session["id"], 987654)
+    queries.withdraw(db, mine.receipt)
+    assert not still_taking_part(db, session["id"], mine.id)
