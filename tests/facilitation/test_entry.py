@@ -112,6 +112,10 @@ def test_the_entry_page_opens_clean(as_facilitator, session):
     soup = page(response)
     assert soup.select("[aria-invalid=true], [role=alert]") == []
     assert len(soup.find("input", attrs={"name": "nonce"})["value"]) >= 16
+    assert soup.select("input[type=checkbox][checked]") == []  # consent read aloud is never ticked for staff
+    choices = page(as_facilitator.get(entry_url(session, prompt=2, source="paper", language="en")))
+    assert [label.get_text(strip=True) for label in choices.select("label[for^=answer]")][:3] == \
+        ["Car [en]", "Bus [en]", "Walk [en]"]
 
 
 def test_a_stale_entry_form_says_so_and_stores_nothing(as_facilitator, db, session):
@@ -139,16 +143,16 @@ def test_a_broken_one_time_key_is_replaced_so_the_next_save_works(as_facilitator
 def test_only_a_participant_of_this_session_who_has_not_withdrawn_continues_a_card(db, session):
     """still_taking_part: the last card's person must belong to this session, older or newer, and not have withdrawn."""
     from facilitation.entry import still_taking_part
-    from tests.factories import make_participant
+    from tests.factories import high_ids, make_participant
 
-    older = make_session(db)
-    newer = make_session(db)
-    mine = make_participant(db, session)
-    assert still_taking_part(db, session["id"], mine.id)
+    high_ids(db, 5000)  # ids above 256, where `is` is not `==`
+    older, theirs, newer = make_session(db), make_session(db), make_session(db)
+    mine = make_participant(db, theirs)
+    assert still_taking_part(db, theirs["id"], mine.id)
     assert not still_taking_part(db, older["id"], mine.id) and not still_taking_part(db, newer["id"], mine.id)
-    assert not still_taking_part(db, session["id"], 987654)
+    assert not still_taking_part(db, theirs["id"], 987654)
     queries.withdraw(db, mine.receipt)
-    assert not still_taking_part(db, session["id"], mine.id)
+    assert not still_taking_part(db, theirs["id"], mine.id)
 
 
 def test_same_person_is_offered_only_once_there_is_a_card_to_continue(as_facilitator, session):
