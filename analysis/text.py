@@ -11,9 +11,14 @@ Public interface (used by the web app and by :mod:`analysis.themes`):
   are joined into syllable pairs, since most Vietnamese words are two syllables.
 - ``is_contentless(text, language=None) -> bool``: ``True`` for answers such as "n/a", "idk",
   "no sé", emoji or punctuation only. "nothing, it was all fine" is a real answer.
-- ``redact(text, *, names=()) -> str``: replaces emails, URLs, phone numbers, street
-  addresses and the given names with ``[email]``, ``[url]``, ``[phone]``, ``[address]``,
-  ``[name]``.
+- ``redact(text, *, names=(), vocabulary=(), detect_names=True) -> str``: replaces emails, URLs,
+  phone numbers, street addresses, the given names and likely personal names (see
+  :mod:`analysis.names`; ``vocabulary`` holds the session's own words, never taken for names)
+  with ``[email]``, ``[url]``, ``[phone]``, ``[address]``, ``[name]``; bidirectional override
+  and isolate characters are removed (as :func:`normalize` does).
+- ``Redaction(names, vocabulary)``: one session's redaction, called on each text shown to others.
+- ``vocabulary_of(texts) -> frozenset[str]``: the words of a session's own texts, for ``Redaction``.
+- ``strip_bidi(text) -> str``: ``text`` without bidirectional override and isolate characters.
 
 Stop words are deliberately short lists of function words: generic lists (stopwordsiso's
 English has 1,298 words) remove "nothing", "not", "good", "better", "help", which are what
@@ -26,10 +31,13 @@ import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from analysis import messages
+from analysis.names import name_spans
 
 __all__ = [
+    "Redaction",
     "normalize",
     "tokenize",
     "terms",
@@ -37,6 +45,8 @@ __all__ = [
     "stop_words",
     "is_contentless",
     "redact",
+    "strip_bidi",
+    "vocabulary_of",
     "analysis_text",
     "SNOWBALL_LANGUAGES",
 ]
@@ -63,6 +73,10 @@ SNOWBALL_LANGUAGES: dict[str, str] = {
 
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\ufeff]")
 _SPACE = re.compile(r"\s+")
+# Bidirectional embeddings, overrides (U+202A-U+202E) and isolates (U+2066-U+2069): in a quote
+# shown to others they can make text display in an order other than the one written
+# ("Trojan Source"), so they are removed, not replaced by a space.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 # A word: letters/digits/marks, with inner apostrophes or hyphens ("don't", "follow-up").
 _WORD = re.compile(r"[^\W_](?:[\w\u0300-\u036f]|['’\-](?=[^\W_]))*")
 # Scripts usually written without spaces between words: tokenized as character bigrams.
@@ -77,8 +91,14 @@ def normalize(text: str) -> str:
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, not {type(text).__name__}")
     text = unicodedata.normalize("NFKC", text)
+    text = _BIDI.sub("", text)
     text = _CONTROL.sub(" ", text)
     return _SPACE.sub(" ", text).strip()
+
+
+def strip_bidi(text: str) -> str:
+    """Return ``text`` without bidirectional override and isolate characters, otherwise unchanged."""
+    return _BIDI.sub("", text) if isinstance(text, str) else text
 
 
 def _base_language(language: str | None) -> str:
@@ -347,8 +367,33 @@ def _redact_names(text: str, names: Iterable[str]) -> str:
     return "".join(out)
 
 
-def redact(text: str, *, names: Sequence[str] | Iterable[str] = ()) -> str:
-    """Return ``text`` with emails, URLs, phone numbers, street addresses and ``names`` replaced."""
+def _redact_detected_names(text: str, vocabulary: Iterable[str]) -> str:
+    """Replace the likely personal names :func:`analysis.names.name_spans` finds with ``[name]``."""
+    spans = name_spans(text, vocabulary=vocabulary)
+    if not spans:
+        return text
+    out: list[str] = []
+    last = 0
+    for start, end in spans:
+        out.append(text[last:start])
+        out.append(messages.PLACEHOLDER_NAME)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def redact(
+    text: str,
+    *,
+    names: Sequence[str] | Iterable[str] = (),
+    vocabulary: frozenset[str] | Iterable[str] = frozenset(),
+    detect_names: bool = True,
+) -> str:
+    """Return ``text`` with emails, URLs, phone numbers, street addresses, ``names`` and likely names replaced.
+
+    Likely names are capitalised words after a cue such as "Dr.", "my name is" or "nurse" (in
+    every language Chorus offers) that are not among the session's own words, ``vocabulary``.
+    """
     text = normalize(text)
     # Cheap guards first: most answers hold no "@", no dot and no digit, and every pattern
     # below needs one of them, so the regular expressions are skipped for those answers.
@@ -362,4 +407,37 @@ def redact(text: str, *, names: Sequence[str] | Iterable[str] = ()) -> str:
         text = _ADDRESS_VI.sub(messages.PLACEHOLDER_ADDRESS, text)
         text = _ADDRESS.sub(messages.PLACEHOLDER_ADDRESS, text)
         text = _ADDRESS_AR.sub(messages.PLACEHOLDER_ADDRESS, text)
-    return _redact_names(text, names)
+    text = _redact_names(text, names)
+    return _redact_detected_names(text, vocabulary) if detect_names else text
+
+
+def vocabulary_of(texts: Iterable[str]) -> frozenset[str]:
+    """Return the words of a session's own texts (title, purpose, questions, choices), folded.
+
+    A capitalised word the session itself uses ("Guilford", "Cone Health", "WIC") is never
+    taken for a personal name.
+    """
+    from analysis.names import fold_word  # noqa: PLC0415 - a small helper of the names module
+
+    words: set[str] = set()
+    for text in texts:
+        if text:
+            words.update(fold_word(m.group(0)) for m in _WORD.finditer(normalize(text)))
+    return frozenset(words)
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """One session's redaction: the names its team listed and its own words; call it on a text.
+
+    Everything Chorus shows to people other than the person who wrote it (the projector wall,
+    live themes, quotes in every report, the residents' results page, review previews) passes
+    through this one call.
+    """
+
+    names: tuple[str, ...] = ()
+    vocabulary: frozenset[str] = frozenset()
+
+    def __call__(self, text: str) -> str:
+        """Return ``text`` as others may see it."""
+        return redact(text, names=self.names, vocabulary=self.vocabulary)

@@ -9,9 +9,13 @@ Interface::
     Answer(id: str | int, text: str, language: str | None = "en", translation: str | None = None,
            segments: Mapping[str, str] = {})
     find_themes(answers: Iterable[Answer], *, k: int | None = None, k_min: int = 2,
-                k_max: int = 20, seed: int = 0, names: Sequence[str] = ()) -> ThemeSet
+                k_max: int = 20, seed: int = 0, names: Sequence[str] = (),
+                vocabulary: Iterable[str] = ()) -> ThemeSet
     split_theme(theme_set: ThemeSet, answers: Iterable[Answer], theme_id: str, *, k: int = 2,
-                seed: int | None = None, names: Sequence[str] = ()) -> ThemeSet
+                seed: int | None = None, names: Sequence[str] = (), vocabulary: Iterable[str] = ()) -> ThemeSet
+
+``names`` are always redacted; ``vocabulary`` (the session's own words) is never taken for a
+likely personal name by :func:`analysis.text.redact`.
 
 ``ThemeSet`` has ``themes`` (largest first, ids ``"t1"``, ``"t2"``...), ``other`` (the explicit
 "Other / unclear" group, id ``"other"``), ``contentless`` (ids of answers with no content),
@@ -643,6 +647,7 @@ def find_themes(
     k_max: int = 20,
     seed: int = 0,
     names: Sequence[str] = (),
+    vocabulary: Iterable[str] = (),
 ) -> ThemeSet:
     """Find draft themes in ``answers``; ``k`` fixes the number, else it is chosen in ``[k_min, k_max]``."""
     _validate(k, k_min, k_max, seed)
@@ -662,14 +667,15 @@ def find_themes(
         for row, code in zip(unknown, detect_languages([items[row].text for row in unknown])):
             items[row] = replace(items[row], language=code)
 
-    redacted = [textmod.redact(a.text, names=names) for a in items]
+    redaction = textmod.Redaction(tuple(names), frozenset(vocabulary))
+    redacted = [redaction(a.text) for a in items]
     analysed: list[str] = []
     langs: list[str] = []
     contentless_rows: list[int] = []
     content_rows: list[int] = []
     for row, a in enumerate(items):
         translated = a.translation is not None and not textmod.is_contentless(a.translation)
-        source = textmod.redact(a.translation, names=names) if translated else redacted[row]
+        source = redaction(a.translation) if translated else redacted[row]
         analysed.append(source)
         langs.append(PIVOT_LANGUAGE if translated else textmod._base_language(a.language))
         if textmod.is_contentless(source, langs[-1]):
@@ -870,8 +876,10 @@ def split_theme(
     k: int = 2,
     seed: int | None = None,
     names: Sequence[str] = (),
+    vocabulary: Iterable[str] = (),
 ) -> ThemeSet:
     """Re-cluster the answers of one theme into ``k`` sub-themes (a planner's "split")."""
     members = set(theme_set.theme(theme_id).answer_ids)
     subset = [a for a in answers if a.id in members]
-    return find_themes(subset, k=k, seed=theme_set.seed if seed is None else seed, names=names)
+    return find_themes(subset, k=k, seed=theme_set.seed if seed is None else seed, names=names,
+                       vocabulary=vocabulary)

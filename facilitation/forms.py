@@ -80,6 +80,7 @@ def session_form(app_languages: list[str], formdata=None, *, creating: bool, dat
             _l("Whom residents can contact with questions"),
             validators=[Optional(), Length(max=300, message=_l("Please use 300 characters or fewer."))],
         )
+        wall_moderation = BooleanField(_l("Hold open answers for my approval before the projector shows them"))
 
         def validate_languages(self, field) -> None:
             """Keep only languages this app offers."""

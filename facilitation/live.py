@@ -22,7 +22,8 @@ from flask import Response, abort, current_app, flash, g, jsonify, redirect, ren
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from listening import queries
+from analysis.text import normalize
+from listening import queries, synthesis
 from listening.db import get_db
 from listening.views import bp as listening_bp
 
@@ -175,6 +176,7 @@ def live_context(session_id: int) -> dict:
     prompts = queries.prompts_for_session(db, session_id)
     current = next((p for p in prompts if p["id"] == found["current_prompt_id"]), None)
     visible = lq.visible_responses(db, session_id, current["id"]) if current else []
+    wall = wall_context(db, found, current, visible)
     results = []
     if current and current["kind"] != "open":
         labels = option_labels(found, texts, current, found["default_language"]) if current["kind"] != "scale" else {}
@@ -192,6 +194,38 @@ def live_context(session_id: int) -> dict:
         "form": ActionForm(), "min_for_themes": MIN_ANSWERS_FOR_THEMES,
         "topics": equity_topics(), "sources": source_labels(),
         "timer_left": seconds_left(found["timer_ends_at"]),
+        **wall,
+    }
+
+
+def wall_context(db, found: dict, current: dict | None, visible: list[dict]) -> dict:
+    """Gather the wall's approval queue for the console: what waits, as the room would see it.
+
+    Every answer the console offers for the wall is shown redacted, exactly as the projector
+    would show it, so a facilitator approves the words the room will read.
+    """
+    labels = {
+        "on_wall": _("On the projector"),
+        "waiting": _("Waiting for approval"),
+        "kept_off": _("Kept off the projector"),
+        "not_quotable": _("Never on the projector: this person did not allow quoting"),
+    }
+    if current is None or current["kind"] != "open":
+        return {"queue": [], "waiting": 0, "wall_status": {}, "wall_changed": {}, "wall_labels": labels}
+    candidates = lq.wall_candidates(visible)
+    redaction = synthesis.session_redaction(db, found["id"])
+    queue = lq.wall_queue(found, candidates)
+    shown = {r["id"] for r in lq.wall_answers(found, candidates)}
+    waiting = {r["id"] for r in queue}
+    status = {r["id"]: ("on_wall" if r["id"] in shown else "waiting" if r["id"] in waiting else "kept_off")
+              for r in candidates}
+    return {
+        "queue": [{"id": r["id"], "language": r["language"], "shown": redaction(r["text"])} for r in queue],
+        "waiting": len(queue),
+        "wall_status": status,
+        # What redaction changed, so the feed can say what the room sees instead.
+        "wall_changed": {r["id"]: shown for r in candidates if (shown := redaction(r["text"])) != normalize(r["text"])},
+        "wall_labels": labels,
     }
 
 
@@ -346,6 +380,47 @@ def moderate(session_id: int):
     return redirect(url_for("facilitation.console", session_id=session_id) + "#feed", 303)
 
 
+def wants_no_page() -> bool:
+    """Tell whether the console's script sent this form and needs no page back (only a status)."""
+    return request.headers.get("X-Chorus-Console") == "1"
+
+
+@bp.route("/sessions/<int:session_id>/live/wall", methods=["POST"])
+@requires(*EDITORS)
+def wall_decision(session_id: int):
+    """Approve an answer for the projector wall or keep it off (keys A and H), or turn the queue on or off."""
+    found = load_session(session_id)
+    db = get_db()
+    form = ActionForm(request.form)
+    action = request.form.get("action", "")
+    if not form.validate():
+        if wants_no_page():
+            return Response(status=400)
+        flash(_("This page was open for a long time. Please try again."), "error")
+        return redirect(url_for("facilitation.console", session_id=session_id) + "#wall", 303)
+    if action in ("moderation_on", "moderation_off"):
+        if lq.set_wall_moderation(db, session_id, action == "moderation_on", user_id=g.user["id"]):
+            queries.record_audit(db, user_id=g.user["id"], action=f"wall_{action}", target=found["code"])
+        flash(_("Answers now wait for approval before they reach the projector.") if action == "moderation_on"
+              else _("Answers from people who allowed quoting now go straight to the projector."), "ok")
+    elif action in ("approve", "decline"):
+        try:
+            response_id = int(request.form.get("response_id", ""))
+        except ValueError:
+            abort(400)
+        if lq.decide_wall(db, session_id, response_id, approve=action == "approve", user_id=g.user["id"]):
+            queries.record_audit(db, user_id=g.user["id"], action=f"wall_{action}", target=found["code"],
+                                 detail=f"response={response_id}")
+            if not wants_no_page():
+                flash(_("The answer will show on the projector.") if action == "approve"
+                      else _("The answer stays off the projector. It is still kept with the other answers."), "ok")
+    else:
+        abort(400)
+    if wants_no_page():
+        return Response(status=204)
+    return redirect(url_for("facilitation.console", session_id=session_id) + "#wall", 303)
+
+
 @bp.route("/sessions/<int:session_id>/live/notes", methods=["POST"])
 @requires(*READERS)
 def equity_note(session_id: int):
@@ -381,14 +456,17 @@ def live_themes(session_id: int):
         flash(_("That could not be done. Please try again."), "error")
         return redirect(url_for("facilitation.console", session_id=session_id) + "#themes", 303)
     if action == "draft":
-        answers = [r for r in lq.visible_responses(db, session_id, prompt_id) if not r["skipped"] and r["text"]]
+        # Answers a facilitator kept off the wall stay out of what the room sees, labels included.
+        answers = [r for r in lq.visible_responses(db, session_id, prompt_id)
+                   if not r["skipped"] and r["text"] and r["wall_status"] != "declined"]
         if len(answers) < MIN_ANSWERS_FOR_THEMES:
             flash(_("Draft themes need at least %(n)s answers.", n=MIN_ANSWERS_FOR_THEMES), "error")
         else:
             from analysis.themes import Answer, find_themes
 
+            redaction = synthesis.session_redaction(db, session_id)
             found_themes = find_themes([Answer(r["id"], r["text"], language=r["language"]) for r in answers],
-                                       k_max=8, seed=0)
+                                       k_max=8, seed=0, names=redaction.names, vocabulary=redaction.vocabulary)
             draft_id = lq.save_live_themes(
                 db, session_id, prompt_id, [{"label": t.label, "size": t.size} for t in found_themes.themes],
                 answer_count=len(answers), user_id=g.user["id"],
@@ -444,9 +522,12 @@ def projector_context(session_id: int) -> dict:
     if current["kind"] == "open":
         themes = lq.latest_live_themes(db, current["id"], approved=True)
         context["themes"] = themes["themes"] if themes else None
-        # Only the words of people who agreed to be quoted go up on the wall, newest 30.
-        context["wall"] = [{"text": r["text"], "lang": r["language"]} for r in visible
-                           if r["text"] and r["quote_ok"]][-30:]
+        # Only the words of people who agreed to be quoted go up on the wall (approved first when
+        # the wall is moderated), newest 30, through the same redaction as every report.
+        candidates = lq.wall_candidates(visible)
+        redaction = synthesis.session_redaction(db, session_id)
+        context["wall"] = [{"text": redaction(r["text"]), "lang": r["language"]}
+                           for r in lq.wall_answers(found, candidates)][-30:]
     else:
         labels = {code: option_labels(found, texts, current, code) for code in found["languages"]}
         bars = lq.tallies(current, visible)

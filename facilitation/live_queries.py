@@ -1,8 +1,12 @@
 """Queries for running a live session: the state phones follow, pacing, counts, moderation,
-equity-pause notes, draft themes for the projector, and staff entry of paper and spoken answers.
+the projector wall's approval queue, equity-pause notes, draft themes for the projector, and
+staff entry of paper and spoken answers.
 
 `visible_responses(db, session_id, prompt_id=None)` is the one place that decides which answers
 may be shown or exported: never a hidden answer, never one from a participant who withdrew.
+`wall_answers(session, candidates)` decides which of those reach the projector wall: only
+written answers from people who allowed quoting, and, while the session's wall is moderated,
+only those a facilitator approved.
 """
 from __future__ import annotations
 
@@ -285,6 +289,71 @@ def moderation_log(db: sqlite_utils.Database, session_id: int) -> list[dict]:
            WHERE m.session_id = ? ORDER BY m.id DESC""",
         (session_id,),
     )
+
+
+# --- the projector wall and its approval queue --------------------------------------------------
+
+
+def wall_candidates(visible: Iterable[dict]) -> list[dict]:
+    """Return the visible answers that may ever go on the wall: written, by someone who allowed quoting."""
+    return [r for r in visible if not r["skipped"] and (r["text"] or "").strip() and r["quote_ok"]]
+
+
+def wall_answers(found: dict, candidates: Iterable[dict]) -> list[dict]:
+    """Return the candidates the wall shows: approved ones while moderated, else all but those kept off."""
+    if found.get("wall_moderation", 1):
+        return [r for r in candidates if r["wall_status"] == "approved"]
+    return [r for r in candidates if r["wall_status"] != "declined"]
+
+
+def wall_queue(found: dict, candidates: Iterable[dict]) -> list[dict]:
+    """Return the candidates waiting for a facilitator's decision (none while the wall is not moderated)."""
+    if not found.get("wall_moderation", 1):
+        return []
+    return [r for r in candidates if r["wall_status"] is None]
+
+
+def decide_wall(db: sqlite_utils.Database, session_id: int, response_id: int, *, approve: bool, user_id: int) -> bool:
+    """Approve an answer for the wall or keep it off, logging who and when; False if nothing changed.
+
+    Only a visible written answer from someone who allowed quoting can be approved; keeping an
+    answer off the wall changes nothing else (it stays in the answers, analysis and exports).
+    """
+    status = "approved" if approve else "declined"
+    with transaction(db):
+        stamp = queries.now()
+        changed = db.execute(
+            """UPDATE responses SET wall_status = ?, wall_decided_at = ?, wall_decided_by = ?
+               WHERE id = ? AND session_id = ? AND wall_status IS NOT ? AND skipped = 0
+                 AND hidden_at IS NULL AND trim(coalesce(text, '')) != ''
+                 AND participant_id IN (SELECT p.id FROM participants p JOIN consents c ON c.participant_id = p.id
+                                        WHERE p.withdrawn_at IS NULL AND c.quote_ok = 1)""",
+            (status, stamp, user_id, response_id, session_id, status),
+        ).rowcount
+        if changed:
+            db.execute(
+                "INSERT INTO moderation_log (session_id, response_id, action, reason, user_id, at) "
+                "VALUES (?, ?, ?, '', ?, ?)",
+                (session_id, response_id, "approve" if approve else "decline", user_id, stamp),
+            )
+    return bool(changed)
+
+
+def set_wall_moderation(db: sqlite_utils.Database, session_id: int, on: bool, *, user_id: int | None) -> bool:
+    """Turn the wall's approval queue on or off for a session, logging the change; False if it already was."""
+    with transaction(db):
+        stamp = queries.now()
+        changed = db.execute(
+            "UPDATE sessions SET wall_moderation = ?, updated_at = ? WHERE id = ? AND wall_moderation != ?",
+            (int(on), stamp, session_id, int(on)),
+        ).rowcount
+        if changed:
+            db.execute(
+                "INSERT INTO moderation_log (session_id, response_id, action, reason, user_id, at) "
+                "VALUES (?, NULL, ?, '', ?, ?)",
+                (session_id, "wall_on" if on else "wall_off", user_id, stamp),
+            )
+    return bool(changed)
 
 
 # --- equity pauses ----------------------------------------------------------------------------

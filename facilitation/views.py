@@ -21,7 +21,7 @@ from listening.consent import default_consent
 from listening.db import get_db
 from listening.i18n import app_languages, language_name
 
-from . import access, accounts
+from . import access, accounts, live_queries
 from .accounts import can_edit, public, requires
 from .forms import (
     DEMOGRAPHIC_LABELS,
@@ -79,6 +79,18 @@ def staff_context() -> dict:
         "can_edit": can_edit(g.get("user")),
         "logout_token": lambda: ActionForm().csrf_token.current_token,
     }
+
+
+@bp.app_template_filter("no_bidi")
+def no_bidi(text):
+    """Show a resident's words to staff without bidirectional override or isolate characters.
+
+    Those characters (U+202A-U+202E, U+2066-U+2069) could make an answer read in another order
+    than the one written; quotes shown to others lose them in redaction, raw text here.
+    """
+    from analysis.text import strip_bidi
+
+    return strip_bidi(text)
 
 
 # --- signing in ------------------------------------------------------------------------------
@@ -172,7 +184,7 @@ def new_session():
     form = session_form(
         languages, request.form if request.method == "POST" else None, creating=True,
         data={"default_language": current_app.config["DEFAULT_LANGUAGE"], "mode": "self_paced",
-              "timezone": current_app.config["TIMEZONE"], "minutes": 15},
+              "timezone": current_app.config["TIMEZONE"], "minutes": 15, "wall_moderation": True},
     )
     if request.method == "POST" and form.validate():
         chosen = form.chosen_languages()
@@ -181,6 +193,7 @@ def new_session():
         found = queries.create_session(
             db, languages=chosen, mode=form.mode.data, timezone_name=form.timezone.data,
             created_by=g.user["id"], minutes=form.minutes.data, contact=contact,
+            wall_moderation=form.wall_moderation.data,
             texts={
                 "title": {chosen[0]: form.title.data},
                 "purpose": {chosen[0]: form.purpose.data},
@@ -323,7 +336,7 @@ def session_settings(session_id: int):
         app_languages(), request.form if request.method == "POST" else None, creating=False,
         data={"default_language": found["default_language"], "languages": found["languages"][1:],
               "mode": found["mode"], "timezone": found["timezone"], "minutes": found["minutes"],
-              "contact": found["contact"]},
+              "contact": found["contact"], "wall_moderation": bool(found["wall_moderation"])},
     )
     if request.method == "POST" and form.validate():
         chosen = form.chosen_languages()
@@ -338,6 +351,9 @@ def session_settings(session_id: int):
                                  default_consent(code, minutes=form.minutes.data, contact=contact))
         queries.update_session(db, session_id, languages=chosen, mode=form.mode.data, timezone=form.timezone.data,
                                minutes=form.minutes.data, contact=contact)
+        if live_queries.set_wall_moderation(db, session_id, form.wall_moderation.data, user_id=g.user["id"]):
+            queries.record_audit(db, user_id=g.user["id"], target=found["code"],
+                                 action="wall_moderation_on" if form.wall_moderation.data else "wall_moderation_off")
         keep_open_session_complete(db, found)
         queries.record_audit(db, user_id=g.user["id"], action="session_settings", target=found["code"])
         flash(_("Settings saved."), "ok")

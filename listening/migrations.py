@@ -411,6 +411,49 @@ def m005_chosen_quotes(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m009_wall_moderation(db: sqlite_utils.Database) -> None:
+    """The projector wall's moderation queue: a per-session setting, each answer's wall decision, logged.
+
+    `wall_moderation` starts on (1) for every session, existing ones included: Chorus cannot
+    tell from the wording whether a session touches health or identity, and this coalition's
+    sessions all do. With it on, an open answer reaches the wall only once a facilitator
+    approves it. A changed answer waits again (the trigger), so nobody can swap approved words
+    for others. The moderation log is rebuilt to accept the new actions; its rows are kept.
+    """
+    _run(
+        db,
+        """
+        ALTER TABLE sessions ADD COLUMN wall_moderation INTEGER NOT NULL DEFAULT 1;
+
+        -- NULL: waiting (or never needed); 'approved': may be on the wall; 'declined': kept off it.
+        ALTER TABLE responses ADD COLUMN wall_status TEXT CHECK (wall_status IN ('approved', 'declined'));
+        ALTER TABLE responses ADD COLUMN wall_decided_at TEXT;
+        ALTER TABLE responses ADD COLUMN wall_decided_by INTEGER REFERENCES users(id);
+
+        CREATE TRIGGER responses_wall_recheck AFTER UPDATE OF text ON responses
+        WHEN OLD.text IS NOT NEW.text AND NEW.wall_status IS NOT NULL
+        BEGIN UPDATE responses SET wall_status = NULL, wall_decided_at = NULL, wall_decided_by = NULL WHERE id = NEW.id; END;
+
+        CREATE TABLE moderation_log_new (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            response_id INTEGER,
+            action TEXT NOT NULL CHECK (action IN ('hide', 'restore', 'approve', 'decline', 'wall_on', 'wall_off')),
+            reason TEXT NOT NULL DEFAULT '',
+            user_id INTEGER REFERENCES users(id),
+            at TEXT NOT NULL
+        );
+        INSERT INTO moderation_log_new (id, session_id, response_id, action, reason, user_id, at)
+            SELECT id, session_id, response_id, action, reason, user_id, at FROM moderation_log;
+        DROP TABLE moderation_log;
+        ALTER TABLE moderation_log_new RENAME TO moderation_log;
+        CREATE INDEX moderation_log_by_session ON moderation_log(session_id);
+        CREATE INDEX responses_wall_queue ON responses(prompt_id, wall_status);
+        """
+    )
+
+
+@migrations()
 def m010_session_access(db: sqlite_utils.Database) -> None:
     """Per-session access for staff: who, besides its creator and the admins, may see a session."""
     _run(

@@ -102,8 +102,13 @@ def create_session(
     texts: dict[str, dict[str, str]] | None = None,
     minutes: int = 15,
     contact: str = "",
+    wall_moderation: bool = True,
 ) -> dict:
-    """Create a draft session with a fresh join code; `texts` maps field -> language -> body."""
+    """Create a draft session with a fresh join code; `texts` maps field -> language -> body.
+
+    `wall_moderation` (on unless said otherwise) holds open answers for a facilitator's
+    approval before the projector wall shows them.
+    """
     if not languages:
         raise ValueError("A session needs at least one language")
     if mode not in ("live", "self_paced"):
@@ -116,10 +121,10 @@ def create_session(
         stamp = now()
         cursor = db.execute(
             """INSERT INTO sessions (code, mode, status, languages, timezone, minutes, contact,
-                   created_by, created_at, updated_at)
-               VALUES (?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?)""",
+                   created_by, created_at, updated_at, wall_moderation)
+               VALUES (?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?)""",
             (code, mode, json.dumps(list(languages)), timezone_name, minutes, contact,
-             created_by, stamp, stamp),
+             created_by, stamp, stamp, int(bool(wall_moderation))),
         )
         session_id = cursor.lastrowid
         for field, by_language in (texts or {}).items():
@@ -129,13 +134,15 @@ def create_session(
 
 
 def update_session(db: sqlite_utils.Database, session_id: int, **changes) -> None:
-    """Change a session's settings (languages, mode, timezone, minutes, contact)."""
-    allowed = {"languages", "mode", "timezone", "minutes", "contact"}
+    """Change a session's settings (languages, mode, timezone, minutes, contact, wall_moderation)."""
+    allowed = {"languages", "mode", "timezone", "minutes", "contact", "wall_moderation"}
     unknown = set(changes) - allowed
     if unknown:
         raise ValueError(f"Cannot change {sorted(unknown)} with update_session")
     if "languages" in changes:
         changes["languages"] = json.dumps(list(changes["languages"]))
+    if "wall_moderation" in changes:
+        changes["wall_moderation"] = int(bool(changes["wall_moderation"]))
     if not changes:
         return
     assignments = ", ".join(f"{name} = ?" for name in changes)

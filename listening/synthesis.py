@@ -4,7 +4,8 @@ groups, the residents' results page, and the loader that turns it all into repor
 
 Only answers that may be shown are ever read here: never a hidden answer (``responses.hidden_at``)
 and never one from a participant who withdrew. Quotes come only from participants who allowed
-quoting, after redaction.
+quoting, after redaction by the session's one :class:`analysis.text.Redaction` (see
+:func:`session_redaction`), the same one the projector wall and live themes use.
 
 Re-running the engine keeps people's decisions (see :func:`run_themes`):
 
@@ -19,6 +20,7 @@ Re-running the engine keeps people's decisions (see :func:`run_themes`):
 """
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -73,6 +75,30 @@ def save_settings(db: sqlite_utils.Database, session_id: int, **changes) -> None
             assignments = ", ".join(f"{name} = ?" for name in changes)
             db.execute(f"UPDATE synthesis_settings SET {assignments}, updated_at = ? WHERE session_id = ?",
                        (*changes.values(), stamp, session_id))
+
+
+# --- redaction ----------------------------------------------------------------------------------
+
+
+def vocabulary_texts(texts: dict) -> list[str]:
+    """Return a session's own wording (title, purpose, questions, choices) in every language.
+
+    The consent statement is left out: its contact line may name a person.
+    """
+    return [body for (owner, _owner_id, field), by_language in texts.items()
+            if not (owner == "session" and field == "consent") for body in by_language.values() if body]
+
+
+def redaction_of(texts: dict, names: Sequence[str]):
+    """Return the Redaction for a session's texts and the names its team listed."""
+    from analysis.text import Redaction, vocabulary_of
+
+    return Redaction(tuple(names), vocabulary_of(vocabulary_texts(texts)))
+
+
+def session_redaction(db: sqlite_utils.Database, session_id: int):
+    """Return the one redaction every screen, report and page applies to this session's answers."""
+    return redaction_of(texts_for_session(db, session_id), settings(db, session_id)["name_list"])
 
 
 # --- answers the engine reads -----------------------------------------------------------------
@@ -245,10 +271,11 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
         save_settings(db, session_id, prompt_ids=prompt_ids)
     scope = scope_prompt_ids(db, session_id)
     answers = open_answers(db, session_id, scope)
-    names = settings(db, session_id)["name_list"]
+    redaction = session_redaction(db, session_id)
     # A planner reads a dozen themes, not twenty: about one theme per eight answers, at most twelve.
     k_max = min(MAX_THEMES, max(2, len(answers) // 8))
-    result = find_themes(engine_answers(db, session_id, answers), seed=seed, names=names, k_max=k_max)
+    result = find_themes(engine_answers(db, session_id, answers), seed=seed, names=redaction.names,
+                         vocabulary=redaction.vocabulary, k_max=k_max)
     stamp = now()
     with transaction(db):
         run_id = db.execute(
@@ -451,8 +478,9 @@ def split_by_reclustering(db: sqlite_utils.Database, session_id: int, theme_id: 
     if len(members) < 2 * parts:
         raise ValueError("Too few answers to split this theme")
     answers = [a for a in open_answers(db, session_id) if a["id"] in set(members)]
+    redaction = session_redaction(db, session_id)
     result = find_themes(engine_answers(db, session_id, answers), k=parts, seed=seed,
-                         names=settings(db, session_id)["name_list"])
+                         names=redaction.names, vocabulary=redaction.vocabulary)
     stamp = now()
     created = []
     with transaction(db):
@@ -691,6 +719,11 @@ class Stored:
     run: dict | None
     public: dict
 
+    @functools.cached_property
+    def redaction(self):
+        """The session's redaction (its listed names and its own words), built once per load."""
+        return redaction_of(self.texts, self.settings["name_list"])
+
 
 def load(db: sqlite_utils.Database, session_id: int) -> Stored | None:
     """Read everything a review page, report or export needs about one session."""
@@ -788,11 +821,9 @@ def _percent(part: int, whole: int) -> str:
 def quotes_for(stored: Stored, members: Sequence[dict], limit: int = 3, chosen_limit: int = MAX_CHOSEN_QUOTES) -> list[dict]:
     """Pick a theme's quotes: up to ``chosen_limit`` that people chose, else up to ``limit``, the engine's picks first.
 
-    Always consented answers only, with personal details redacted.
+    Always consented answers only, through the session's redaction.
     """
-    from analysis.text import redact
-
-    names = stored.settings["name_list"]
+    redaction = stored.redaction
     consented = [a for a in members if a["quote_ok"]]
     chosen = [a for a in consented if a.get("chosen")]
     if chosen:
@@ -800,7 +831,7 @@ def quotes_for(stored: Stored, members: Sequence[dict], limit: int = 3, chosen_l
     ordered = sorted(consented, key=lambda a: (a["quote"] is None, a["quote"] if a["quote"] is not None else 0, a["rank"], a["id"]))
     picked, seen = [], set()
     for answer in ordered:
-        text = redact(answer["text"], names=names).strip()
+        text = redaction(answer["text"]).strip()
         if not text or text.lower() in seen:
             continue
         seen.add(text.lower())
@@ -1000,8 +1031,14 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
                  len(views)) % {"reviewed": reviewed, "num": len(views)},
         _("When the program runs again, people's decisions are kept: answers a person moved stay where they were put, "
           "reviewed themes keep their answers and names, and new drafts are matched to earlier themes by how many answers they share."),
-        _("Quotes come only from people who said they may be quoted, with names, phone numbers, emails and addresses removed. "
-          "Answers hidden by moderators and answers from people who withdrew are not included anywhere."),
+        # TRANSLATORS: keep the bracketed placeholders [email], [url], [phone], [address] and [name] as they are: quotes show them.
+        _("Quotes come only from people who said they may be quoted. Before a quote is shown anywhere, Chorus replaces emails, "
+          "web addresses, phone numbers, street addresses, the names the planning team listed, and names written after a title "
+          "or an introduction (such as “Dr.”, “Ms.”, “nurse” or “my name is”, in each language of the session) with [email], "
+          "[url], [phone], [address] and [name]. It does not find a name written without such a word before it, a nickname, "
+          "or other details that could point to a person (a workplace, a clinic, an unusual event), so a person should read "
+          "every quote before it is shared. Answers hidden by moderators and answers from people who withdrew are not "
+          "included anywhere."),
         _("Themes are not a vote and do not speak for everyone: they show what people who took part said, in the words of those who allowed quoting."),
     ]
     if run is not None:
@@ -1023,6 +1060,8 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
     records_out: tuple = ()
     segment_names: list[str] = []
     if records:
+        from analysis.text import strip_bidi
+
         numbers = {p["id"]: p["number"] for p in stored.prompts}
         about_keys = {}
         for prompt in about:
@@ -1042,7 +1081,9 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
             rows_out.append(reports.AnswerRecord(
                 id=answer["id"], prompt_number=numbers.get(answer["prompt_id"], 0),
                 prompt=prompt_text(stored, answer["prompt_id"], language), language=answer["language"],
-                source=answer["source"], text=answer["text"],
+                # Internal data keeps the words as written, but never a bidi override that would
+                # show them to the team in another order than the resident wrote them.
+                source=answer["source"], text=strip_bidi(answer["text"]),
                 theme_id="" if theme is None else ("other" if theme["kind"] == "other" else f"T{theme['id']}"),
                 theme="" if theme is None else theme["label"], status=status,
                 reviewed=bool(theme and theme["reviewed"]), quote_ok=bool(answer["quote_ok"]),

@@ -17,8 +17,14 @@ def fresh_state_cache(app):
 
 @pytest.fixture
 def session(db, make_user):
-    """A bilingual live session in draft, not yet started, owned by the facilitator and shared with the planner."""
-    found = make_session(db, mode="live", status="draft", created_by=user_id(db, make_user("facilitator")))
+    """A bilingual live session in draft, not yet started, whose wall is not moderated, owned by the
+    facilitator and shared with the planner.
+
+    The wall's approval queue (on by default) has its own tests in test_wall.py; these test
+    what the wall shows once answers may go on it.
+    """
+    found = make_session(db, mode="live", status="draft", wall_moderation=False,
+                         created_by=user_id(db, make_user("facilitator")))
     share(db, found, make_user("planner"))
     return found
 
