@@ -68,6 +68,7 @@ ROUTES = {
     ("facilitation.staff_entry", "POST"):         (LOGIN, 400,  400,  400,  403,  404,  404),
     ("facilitation.console_action", "POST"):      (LOGIN, 303,  303,  303,  403,  404,  404),
     ("facilitation.moderate", "POST"):            (LOGIN, 400,  400,  400,  403,  404,  404),
+    ("facilitation.wall_decision", "POST"):       (LOGIN, 400,  400,  400,  403,  404,  404),
     ("facilitation.live_themes", "POST"):         (LOGIN, 303,  303,  303,  403,  404,  404),
     ("facilitation.equity_note", "POST"):         (LOGIN, 303,  303,  303,  303,  404,  404),
     # review and synthesis (planners and facilitators alike)
