@@ -90,3 +90,14 @@ def test_a_route_cannot_be_guarded_by_a_role_that_does_not_exist(app):
 
     with pytest.raises(ValueError, match="Unknown role"):
         requires("facilitator", "superuser")
+
+
+def test_a_password_of_exactly_the_minimum_length_is_accepted(db):
+    """The length rule is 'at least': the minimum passes, one character fewer is refused."""
+    import pytest
+
+    from facilitation.accounts import MIN_PASSWORD_LENGTH, create_user
+
+    create_user(db, "exact@example.org", "p" * MIN_PASSWORD_LENGTH, "planner")
+    with pytest.raises(ValueError, match="at least"):
+        create_user(db, "short@example.org", "p" * (MIN_PASSWORD_LENGTH - 1), "planner")
