@@ -156,8 +156,9 @@ def test_only_a_participant_of_this_session_who_has_not_withdrawn_continues_a_ca
 
 
 def test_same_person_is_offered_only_once_there_is_a_card_to_continue(as_facilitator, session):
-    """Before the first entry there is no 'Same person' box; after one, there is."""
+    """Before the first entry there is no 'Same person' box; after one there is, unticked."""
     url = entry_url(session, prompt=1, source="paper", language="en")
     assert page(as_facilitator.get(url)).find("input", attrs={"name": "same_person"}) is None
     enter(as_facilitator, session, {"answer": "Rides", "consent_read": "y"}, prompt=1, source="paper", language="en")
-    assert page(as_facilitator.get(url)).find("input", attrs={"name": "same_person"}) is not None
+    box = page(as_facilitator.get(url)).find("input", attrs={"name": "same_person"})
+    assert box is not None and not box.has_attr("checked")  # a new card unless staff tick it
