@@ -213,7 +213,9 @@ def test_moderation_hides_and_restores_and_is_logged(app, db, as_facilitator, se
     get_url = f"/staff/sessions/{session['id']}/live"
     submit(as_facilitator, url, {"action": "hide", "response_id": rid, "reason": ""}, get_url=get_url, form_index=0)
     assert db.execute("SELECT hidden_at FROM responses WHERE id = ?", (rid,)).fetchone()[0] is None
-    submit(as_facilitator, url, {"action": "hide", "response_id": rid, "reason": "Names a nurse"}, get_url=get_url, form_index=0)
+    hidden = submit(as_facilitator, url, {"action": "hide", "response_id": rid, "reason": "Names a nurse"},
+                    get_url=get_url, form_index=0)
+    assert hidden.status_code == 303 and hidden.headers["Location"].endswith(f"/sessions/{session['id']}/live#feed")
     assert wall(as_facilitator, session) == ["Rides"]
     submit(as_facilitator, url, {"action": "restore", "response_id": rid}, get_url=get_url, form_index=0)
     assert sorted(wall(as_facilitator, session)) == ["Food", "Rides"]
@@ -347,3 +349,25 @@ def test_the_session_overview_links_to_the_console_projector_and_entry(as_facili
     links = {a["href"] for a in soup.find_all("a")}
     for path in ("live", "projector", "entry"):
         assert f"/staff/sessions/{session['id']}/{path}" in links
+
+
+def test_the_room_timer_takes_one_to_one_hundred_and_twenty_minutes(db, as_facilitator, session):
+    """A 120-minute timer runs; 0 and 121 are refused with a message and change nothing."""
+    act(as_facilitator, session, "start")
+    assert act(as_facilitator, session, "timer", minutes="121").status_code == 303
+    assert queries.session_by_id(db, session["id"])["timer_ends_at"] is None
+    act(as_facilitator, session, "timer", minutes="0")
+    assert queries.session_by_id(db, session["id"])["timer_ends_at"] is None
+    act(as_facilitator, session, "timer", minutes="120")
+    assert queries.session_by_id(db, session["id"])["timer_ends_at"] is not None
+
+
+def test_showing_question_ten_shows_question_ten(db, as_facilitator, make_user):
+    """With more than nine questions, 'show 10' opens the tenth, not the first whose number sorts after it."""
+    owned = make_session(db, mode="live", status="draft", wall_moderation=False,
+                         created_by=user_id(db, make_user("facilitator")),
+                         prompts=[{"kind": "open", "text": f"Question {n}"} for n in range(1, 12)])
+    act(as_facilitator, owned, "start")
+    act(as_facilitator, owned, "show", number="10")
+    current = queries.session_by_id(db, owned["id"])["current_prompt_id"]
+    assert [p["number"] for p in queries.prompts_for_session(db, owned["id"]) if p["id"] == current] == [10]
