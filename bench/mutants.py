@@ -149,8 +149,10 @@ def retry_survivors(target: Target, copy: Path) -> Path:
 
     if (copy / target.module).read_bytes() != (ROOT / target.module).read_bytes():
         raise SystemExit(f"{target.module} changed since the kept run: run the target again without --survivors")
-    shutil.rmtree(copy / "tests")
-    shutil.copytree(ROOT / "tests", copy / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    # Everything else (tests, and code merged since) is brought up to date: the mutants' line numbers
+    # only depend on the target module, which is the same.
+    shutil.copytree(ROOT, copy, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "__pycache__", "instance", "test-artifacts", "*.egg-info", ".pytest_cache", ".hypothesis"))
     session = copy / f"mutants-{target.name}.sqlite"
     with sqlite3.connect(session) as conn:
         conn.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
