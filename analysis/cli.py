@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import re
 import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -26,6 +27,7 @@ from pathlib import Path
 import click
 
 from analysis import equity, messages
+from analysis.reports import clean_text, markdown_plain, markdown_text, neutralise
 from analysis.themes import Answer, Theme, ThemeSet, find_themes
 
 __all__ = ["themes_command", "read_csv", "main"]
@@ -101,8 +103,13 @@ def _require_columns(header: Sequence[str], wanted: dict[str, str | None]) -> No
             raise click.UsageError(f"{option} '{column}' is not a column of the input; columns are: {available}")
 
 
+def _cell(value: str) -> str:
+    """Return a cell for the output CSV: characters spreadsheets cannot hold dropped, formulas defused (OWASP)."""
+    return neutralise(clean_text(value))
+
+
 def _write_csv(path: Path, header: Sequence[str], rows: Sequence[dict[str, str]], theme_set: ThemeSet) -> None:
-    """Write the input rows in their order with the theme id and label columns added."""
+    """Write the input rows in their order with the theme id and label columns added, every cell made safe to open."""
     out_header = list(header)
     id_col, label_col = THEME_ID_COLUMN, THEME_LABEL_COLUMN
     while id_col in out_header or label_col in out_header:  # never overwrite the user's data
@@ -111,10 +118,11 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[dict[str, str]]
     try:
         with path.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(out_header)
+            writer.writerow([_cell(h) for h in out_header])
             for index, row in enumerate(rows):
                 theme_id = theme_set.assignment[index]
-                writer.writerow([row.get(h, "") for h in header] + [theme_id, theme_set.label_of(theme_id)])
+                cells = [row.get(h, "") for h in header] + [theme_id, theme_set.label_of(theme_id)]
+                writer.writerow([_cell(c) for c in cells])
     except OSError as exc:
         raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
 
@@ -133,11 +141,13 @@ def _report_markdown(theme_set: ThemeSet, total: int, segment_columns: Sequence[
     """Return a readable Markdown summary with representative quotes and equity tables.
 
     ``quotable`` holds the answer ids whose authors allowed quoting (``None``: the file did not
-    say, and the report says so above the themes).
+    say, and the report says so above the themes). Every text from the input (answers, labels,
+    column names, segment values) is escaped with :func:`analysis.reports.markdown_text`.
     """
+    m = markdown_text
     out = ["# Draft themes", "", f"{total} answers, {theme_set.k_chosen} draft themes, "
            f"{theme_set.other.size} other / unclear, {len(theme_set.contentless)} without content.", "",
-           f"*Method.* {theme_set.method}", ""]
+           f"*Method.* {m(theme_set.method)}", ""]
     if quotable is None:
         out += ["*Quotes.* This file did not say who allowed quoting, so quotes are taken from every answer. "
                 "Check consent before sharing this report beyond the team, or run again with --quote-consent-column.", ""]
@@ -147,32 +157,32 @@ def _report_markdown(theme_set: ThemeSet, total: int, segment_columns: Sequence[
         if theme.size == 0:
             continue
         share = theme.size / total if total else 0.0
-        out += [f"## {theme.id}: {theme.label}", "", f"{theme.size} answers ({share:.0%}). {theme.language_note}", ""]
+        out += [f"## {m(theme.id)}: {m(theme.label)}", "", f"{theme.size} answers ({share:.0%}). {m(theme.language_note)}", ""]
         if theme.top_terms:
-            out += [f"Key terms: {', '.join(theme.top_terms)}", ""]
-        out += [f"> {q}" + "\n" for q in _quotes(theme_set, theme, quotable)]
+            out += [f"Key terms: {m(', '.join(theme.top_terms))}", ""]
+        out += [f"> {m(q)}" + "\n" for q in _quotes(theme_set, theme, quotable)]
     for column in segment_columns:
         table = tables[column]
-        out += [f"## Themes by {column}", "", messages.SUPPRESSED_NOTE.format(threshold=table.threshold), ""]
-        out.append("| theme | " + " | ".join(table.segments) + " | total |")
+        out += [f"## Themes by {m(column)}", "", m(messages.SUPPRESSED_NOTE.format(threshold=table.threshold)), ""]
+        out.append("| theme | " + " | ".join(m(s) for s in table.segments) + " | total |")
         out.append("|---" * (len(table.segments) + 2) + "|")
         for t in table.themes:
-            cells = [_cell_text(table.cell(t, s), table.threshold) for s in table.segments]
-            out.append(f"| {theme_set.label_of(t)} | " + " | ".join(cells) + f" | {table.row_totals[t].display(table.threshold)} |")
-        out.append("| total | " + " | ".join(table.column_totals[s].display(table.threshold) for s in table.segments) + f" | {table.total} |")
+            cells = [m(_cell_text(table.cell(t, s), table.threshold)) for s in table.segments]
+            out.append(f"| {m(theme_set.label_of(t))} | " + " | ".join(cells) + f" | {m(table.row_totals[t].display(table.threshold))} |")
+        out.append("| total | " + " | ".join(m(table.column_totals[s].display(table.threshold)) for s in table.segments) + f" | {table.total} |")
         out.append("")
         flagged = [o for o in over[column] if o.significant]
         if flagged:
             out += ["Over-represented (shares of answers with content; Fisher's exact test, Benjamini-Hochberg adjusted):", ""]
             for o in flagged[:10]:
-                out.append(f"- {theme_set.label_of(o.theme)} in {o.segment}: {o.share_in_segment:.0%} vs {o.share_elsewhere:.0%} elsewhere "
+                out.append(f"- {m(theme_set.label_of(o.theme))} in {m(o.segment)}: {o.share_in_segment:.0%} vs {o.share_elsewhere:.0%} elsewhere "
                            f"(risk ratio {o.risk_ratio:.2f}, difference {o.risk_difference * 100:+.1f} points, p = {o.p_adjusted:.3g})")
             out.append("")
         if column in priority:
-            out += [f"Themes ranked by the priority groups of {column}:", ""]
+            out += [f"Themes ranked by the priority groups of {m(column)}:", ""]
             for r in priority[column]:
-                share = f"{r.priority_share:.0%}" if r.priority_share is not None else messages.SUPPRESSED_MARK
-                out.append(f"{r.priority_rank}. {theme_set.label_of(r.theme)}: {share} of priority answers (rank {r.overall_rank} overall)")
+                share = f"{r.priority_share:.0%}" if r.priority_share is not None else m(messages.SUPPRESSED_MARK)
+                out.append(f"{r.priority_rank}. {m(theme_set.label_of(r.theme))}: {share} of priority answers (rank {r.overall_rank} overall)")
             out.append("")
     return "\n".join(out)
 
@@ -218,12 +228,18 @@ def _markdown_to_html(markdown: str) -> str:
     """
     body: list[str] = []
     in_table = False
+
+    def text(part: str) -> str:
+        """Turn escaped Markdown text back into what it says, then escape that for HTML."""
+        return html.escape(markdown_plain(part))
+
     for line in markdown.splitlines():
-        esc = html.escape(line[2:] if line.startswith("> ") else line)
+        esc = text(line[2:] if line.startswith("> ") else line)
         if line.startswith("|"):
             if line.startswith("|---"):
                 continue
-            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
+            # Cells are joined with " | "; a pipe inside a cell was escaped as "\|".
+            cells = [text(c.strip()) for c in re.split(r"(?<!\\)\|", line.strip()[1:-1])]
             if not in_table:
                 body.append("<table>")
                 in_table = True
@@ -235,13 +251,13 @@ def _markdown_to_html(markdown: str) -> str:
             body.append("</table>")
             in_table = False
         if line.startswith("## "):
-            body.append(f"<h2 dir=\"auto\">{html.escape(line[3:])}</h2>")
+            body.append(f"<h2 dir=\"auto\">{text(line[3:])}</h2>")
         elif line.startswith("# "):
-            body.append(f"<h1>{html.escape(line[2:])}</h1>")
+            body.append(f"<h1>{text(line[2:])}</h1>")
         elif line.startswith("> "):
             body.append(f"<blockquote dir=\"auto\">{esc}</blockquote>")
         elif line.startswith("- "):
-            body.append(f"<p dir=\"auto\">• {html.escape(line[2:])}</p>")
+            body.append(f"<p dir=\"auto\">• {text(line[2:])}</p>")
         elif line.strip():
             body.append(f"<p dir=\"auto\">{esc}</p>")
     if in_table:

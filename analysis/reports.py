@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import base64
 import csv
+import dataclasses
 import gettext as gettext_module
 import io
 import json
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any, Sequence
@@ -24,7 +26,15 @@ from typing import IO, Any, Sequence
 from analysis import messages
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+# OWASP's CSV injection list: a cell starting with one of these may run as a formula. Tab and
+# carriage return count only as the very first character; the others also after leading
+# whitespace or invisible characters, and in their full-width and small forms (＝＋－＠ ﹦﹢﹣﹫),
+# which NFKC folds to these.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_TRIGGERS = frozenset("=+-@")
+# Characters XML 1.0 cannot hold (so Word and Excel files cannot either): C0 controls other than
+# tab, line feed and carriage return, lone surrogates, and U+FFFE/U+FFFF.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # TRANSLATORS: marks a data file that must not be shared outside the planning team.
 INTERNAL_MARK = "internal — not for publication"
 REPORT_FORMATS = ("html", "docx", "md")
@@ -133,9 +143,76 @@ class Report:
 
 def neutralise(value: Any) -> Any:
     """Return a cell value a spreadsheet will not run as a formula (a leading ' added when needed)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and looks_like_formula(value):
         return "'" + value
     return value
+
+
+def looks_like_formula(text: str) -> bool:
+    """Tell whether a spreadsheet could read a text cell as a formula (OWASP's list, see FORMULA_STARTS)."""
+    if text.startswith(FORMULA_STARTS):
+        return True
+    for char in text:
+        if char.isspace() or unicodedata.category(char) in ("Cc", "Cf"):
+            continue  # spreadsheets skip leading spaces, and invisible characters hide what follows
+        return unicodedata.normalize("NFKC", char)[:1] in FORMULA_TRIGGERS
+    return False
+
+
+def clean_text(text: str) -> str:
+    """Return stored text without the characters Word, Excel and XML cannot hold (lone surrogates become U+FFFD)."""
+    if not NOT_XML.search(text):
+        return text
+    return NOT_XML.sub(lambda m: "\ufffd" if "\ud800" <= m.group() <= "\udfff" else "", text)
+
+
+def cleaned(value: Any) -> Any:
+    """Return a copy of a report (or any part of one) with every string passed through :func:`clean_text`."""
+    return _map_strings(value, clean_text)
+
+
+def _map_strings(value: Any, func) -> Any:
+    """Apply `func` to every string inside frozen dataclasses, tuples, lists and dicts."""
+    if isinstance(value, str):
+        return func(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: _map_strings(getattr(value, f.name), func) for f in dataclasses.fields(value) if f.init}
+        return dataclasses.replace(value, **changes)
+    if isinstance(value, tuple):
+        return tuple(_map_strings(v, func) for v in value)
+    if isinstance(value, list):
+        return [_map_strings(v, func) for v in value]
+    if isinstance(value, dict):
+        return {k: _map_strings(v, func) for k, v in value.items()}
+    return value
+
+
+# Markdown that could make a link, an image, raw HTML or change emphasis or a table.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")
+# What starts a heading, quote or list when it opens a line.
+_MD_BLOCK_START = re.compile(r"^(?:([#>+-])|(\d+)([.)]))")
+_MD_LINE_BREAKS = re.compile(r"\s*[\r\n\x0b\x0c\x85\u2028\u2029]+\s*")
+_MD_ENTITY_LIKE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+
+
+def markdown_text(text: str) -> str:
+    """Return text that Markdown renderers show as written: no raw HTML, no links or images, one line.
+
+    ``<`` becomes ``&lt;`` (so no tag, comment or autolink can start; a ``javascript:`` URL stays
+    plain text), ``&`` that would start an entity becomes ``&amp;``, link and emphasis
+    characters and table pipes get a backslash, a leading heading, quote or list marker is
+    escaped, and line breaks become spaces so text cannot open a block of its own.
+    """
+    text = _MD_LINE_BREAKS.sub(" ", str(text)).strip()
+    text = _MD_ENTITY_LIKE.sub("&amp;", text).replace("<", "&lt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return _MD_BLOCK_START.sub(lambda m: "\\" + m.group(1) if m.group(1) else m.group(2) + "\\" + m.group(3), text)
+
+
+def markdown_plain(escaped: str) -> str:
+    """Undo :func:`markdown_text` (for a renderer of our own Markdown), giving back the text to show."""
+    text = re.sub(r"\\([\\`*_\[\]|#>+.)-])", r"\1", escaped)
+    return re.sub(r"&(lt|amp);", lambda m: "<" if m.group(1) == "lt" else "&", text)
 
 
 def suppressed_text(threshold: int) -> str:
@@ -335,7 +412,8 @@ def _theme_size(theme: ThemeView, translations=None) -> str:
 
 
 def write_markdown(report: Report, file: IO[bytes], translations=None) -> None:
-    """Write the synthesis report as Markdown."""
+    """Write the synthesis report as Markdown, every text from the report escaped (see :func:`markdown_text`)."""
+    report = _map_strings(report, markdown_text)
     s = _sections(report, translations)
     out: list[str] = [f"# {report.title}", "", report.purpose, ""]
 
@@ -384,8 +462,8 @@ def write_markdown(report: Report, file: IO[bytes], translations=None) -> None:
 
 
 def _md(text: str) -> str:
-    """Escape the characters that would break a Markdown table or line."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Return report text for a Markdown line; write_markdown has already escaped it with markdown_text."""
+    return str(text)
 
 
 def write_docx(report: Report, file: IO[bytes], translations=None) -> None:
@@ -615,7 +693,7 @@ def filename(code: str, fmt: str, language: str) -> str:
 
 
 def write(report: Report, fmt: str, file: IO[bytes], translations=None) -> None:
-    """Write a report or export in one of :data:`FORMATS`."""
+    """Write a report or export in one of :data:`FORMATS`; any stored text works (see :func:`clean_text`)."""
     if fmt not in WRITERS:
         raise ValueError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    WRITERS[fmt](report, file, translations)
+    WRITERS[fmt](cleaned(report), file, translations)

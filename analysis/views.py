@@ -383,24 +383,37 @@ def history(session_id: int):
                            action_labels=ACTION_LABELS)
 
 
-@bp.route("/<int:session_id>/export")
+@bp.route("/<int:session_id>/export", methods=["GET", "POST"])
 @requires(*READERS)
 def export(session_id: int):
-    """Offer every report and export; with ?format= download one (and log it)."""
+    """Offer every report and export; a POST with the form's token downloads one (and logs it).
+
+    Downloads are POSTs with a CSRF token, so a link or page on another site can neither start
+    one nor write an audit entry; a GET (even with ?format=) only shows the choices.
+    """
     found = load_session(session_id)
-    fmt = request.args.get("format", "")
-    language = request.args.get("language", found["default_language"])
-    if not fmt:
+
+    def choices(error: str = "", status: int = 200):
+        """Render the page of reports and exports."""
         return render_template("review/export.html", s=found, title=title_of(found), formats=reports.FORMATS,
-                               language_name=language_name)
+                               language_name=language_name, form=ActionForm(), error=error), status
+
+    if request.method == "GET":
+        return choices()
+    if not ActionForm(request.form).validate():
+        return choices(_("This page was open for a long time. Please try again."), 400)
+    fmt = request.form.get("format", "")
+    language = request.form.get("language", found["default_language"])
     if fmt not in reports.FORMATS or language not in found["languages"]:
-        return render_template("review/export.html", s=found, title=title_of(found), formats=reports.FORMATS,
-                               language_name=language_name,
-                               error=_("Please choose a format and one of the session's languages.")), 400
+        return choices(_("Please choose a format and one of the session's languages."), 400)
     buffer = io.BytesIO()
     name = synthesis.export(get_db(), session_id, buffer, fmt=fmt, language=language, user_id=user_id())
     buffer.seek(0)
-    return send_file(buffer, mimetype=reports.MIMETYPES[fmt], as_attachment=True, download_name=name)
+    response = send_file(buffer, mimetype=reports.MIMETYPES[fmt], as_attachment=True, download_name=name,
+                         conditional=False, etag=False, last_modified=None)
+    # Exports hold answers: no browser, proxy or back button may keep a copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # --- the residents' page: what to publish -------------------------------------------------------
@@ -454,7 +467,8 @@ def page(code: str):
     """The residents' "we heard / we did" page, in their language, once the team publishes it."""
     db = get_db()
     found = queries.session_by_code(db, code)
-    if found is None:
+    # An unpublished page answers exactly as an unknown code: its languages are not offered either.
+    if found is None or not synthesis.settings(db, found["id"])["published"]:
         raise NotFound()
     g.session_languages = found["languages"]
     summary = synthesis.public_summary(db, found["id"], current_language())

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-from flask import Response, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
@@ -51,7 +51,7 @@ class StateResponses:
     Thousands of phones poll this one URL, so a fresh cached response (headers included, as
     Flask and every after-request hook made them) is sent without entering Flask or opening
     the database; `If-None-Match` gets a 304. A miss goes through Flask once and is kept for
-    STATE_TTL_SECONDS. Only 200 responses are kept, and never their cookies.
+    STATE_TTL_SECONDS. Only 200 responses that are not marked private are kept, and never their cookies.
     """
 
     def __init__(self, wsgi_app, ttl: float = STATE_TTL_SECONDS):
@@ -69,7 +69,8 @@ class StateResponses:
         hit = self.cache.get(code)
         if hit is None or hit[0] <= time.monotonic():
             status, headers, body = self.fill(environ)
-            if not status.startswith("200 "):
+            cache_control = next((v for k, v in headers if k.lower() == "cache-control"), "")
+            if not status.startswith("200 ") or "private" in cache_control:
                 start_response(status, headers)
                 return [body]
             etag = next((v for k, v in headers if k.lower() == "etag"), "")
@@ -130,9 +131,15 @@ def forget_state(code: str) -> None:
 
 @listening_bp.route("/s/<code>/state.json")
 def live_state(code: str):
-    """Tell a phone what the facilitator is showing: small JSON with a strong ETag (and 304 for repeats)."""
+    """Tell a phone what the facilitator is showing: small JSON with a strong ETag (and 304 for repeats).
+
+    A draft or closed session answers exactly as an unknown code (404), except to a browser whose
+    cookie shows it took part, which needs to learn that its session ended; that answer is
+    marked private so the shared cache never serves it to anyone else.
+    """
     state = lq.live_state(get_db(), code)
-    if state is None:
+    took_part = state is not None and queries.normalize_code(code) in (session.get("p") or {})
+    if state is None or (state["status"] != "open" and not took_part):
         return jsonify({"error": "unknown"}), 404
     etag = f'"{state["screen"]}:{state["v"]}"'
     if etag in request.headers.get("If-None-Match", ""):
@@ -140,7 +147,7 @@ def live_state(code: str):
     else:
         response = jsonify(state)
     response.headers["ETag"] = etag
-    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Cache-Control"] = "no-cache" if state["status"] == "open" else "private, no-cache"
     return response
 
 
