@@ -173,8 +173,10 @@ def test_a_session_made_on_the_form_belongs_to_whoever_made_it(client, db, make_
 def test_an_export_of_a_session_one_may_not_see_is_not_found_and_not_logged(app, client, db, owned):
     """Another facilitator's export request gets 404 and leaves no export in the audit log."""
     sign_in(client, "second@example.org")
+    token = page(client.get("/staff/")).find("input", attrs={"name": "csrf_token"})["value"]
     for fmt in ("csv", "json", "html"):
-        response = client.get(f"/staff/review/{owned['id']}/export?format={fmt}&language=en")
+        response = client.post(f"/staff/review/{owned['id']}/export",
+                               data={"csrf_token": token, "format": fmt, "language": "en"})
         assert response.status_code == 404
     assert audit(db, "export") == []
 

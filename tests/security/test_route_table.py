@@ -80,6 +80,7 @@ ROUTES = {
     ("review.heard_save", "POST"):                (LOGIN, 303,  303,  303,  303,  404,  404),
     ("review.history", "GET"):                    (LOGIN, 200,  200,  200,  200,  404,  404),
     ("review.export", "GET"):                     (LOGIN, 200,  200,  200,  200,  404,  404),
+    ("review.export", "POST"):                    (LOGIN, 400,  400,  400,  400,  404,  404),
     ("review.publish", "GET"):                    (LOGIN, 200,  200,  200,  200,  404,  404),
     ("review.publish", "POST"):                   (LOGIN, 303,  303,  303,  303,  404,  404),
     # last: it ends the signed-in session
