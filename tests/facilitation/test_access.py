@@ -101,3 +101,10 @@ def test_a_password_of_exactly_the_minimum_length_is_accepted(db):
     create_user(db, "exact@example.org", "p" * MIN_PASSWORD_LENGTH, "planner")
     with pytest.raises(ValueError, match="at least"):
         create_user(db, "short@example.org", "p" * (MIN_PASSWORD_LENGTH - 1), "planner")
+
+
+def test_sign_in_goes_on_to_the_page_asked_for(client, make_user):
+    """A same-site ?next= is followed after signing in (only other sites are refused)."""
+    email = make_user("facilitator")
+    response = submit(client, "/staff/login?next=/staff/review/", {"email": email, "password": PASSWORD})
+    assert response.headers["Location"] == "/staff/review/"

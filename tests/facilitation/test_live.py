@@ -270,6 +270,8 @@ def test_the_projector_shows_a_question_in_every_language_with_a_bar_chart(app, 
         ("h1", "en", "How do you travel? [en]"), ("p", "es", "How do you travel? [es]")]
     assert [li.select_one(".count").get_text(strip=True) for li in soup.select(".bars li")] == ["2 (67%)", "1 (33%)", "0 (0%)"]
     assert [li.select_one("rect")["width"] for li in soup.select(".bars li")] == ["67", "33", "0.5"]
+    assert [li.select_one(".label").get_text(" ", strip=True) for li in soup.select(".bars li")] == [
+        "Car [en] / Car [es]", "Bus [en] / Bus [es]", "Walk [en] / Walk [es]"]
 
 
 def test_an_equity_pause_shows_a_reflection_and_keeps_notes(app, db, as_facilitator, make_user, session):
@@ -372,3 +374,33 @@ def test_showing_question_ten_shows_question_ten(db, as_facilitator, make_user):
     act(as_facilitator, owned, "show", number="10")
     current = queries.session_by_id(db, owned["id"])["current_prompt_id"]
     assert [p["number"] for p in queries.prompts_for_session(db, owned["id"]) if p["id"] == current] == [10]
+
+
+def test_the_join_screen_button_takes_the_room_back_to_the_qr_code(db, as_facilitator, session):
+    """'Join screen' clears the question shown, so the projector shows the join code again."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "next")
+    act(as_facilitator, session, "next")
+    act(as_facilitator, session, "join_screen")
+    assert queries.session_by_id(db, session["id"])["current_prompt_id"] is None
+
+
+def test_unknown_console_and_moderation_actions_are_a_clear_400(db, as_facilitator, session):
+    """A made-up action on the console or in moderation is refused with 400 and changes nothing."""
+    act(as_facilitator, session, "start")
+    before = queries.session_by_id(db, session["id"])["state_version"]
+    assert act(as_facilitator, session, "explode").status_code == 400
+    url = f"/staff/sessions/{session['id']}/live/moderate"
+    moderated = submit(as_facilitator, url, {"action": "explode", "response_id": "1"},
+                       get_url=f"/staff/sessions/{session['id']}/live", form_index=0)
+    assert moderated.status_code == 400
+    assert queries.session_by_id(db, session["id"])["state_version"] == before
+
+
+def test_the_wall_shows_the_newest_thirty_quotes(app, db, as_facilitator, session):
+    """With 31 quotable answers the wall shows 30, dropping the oldest."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "next")
+    answer_all(app, db, session, [f"Idea {n:02d}" for n in range(31)])
+    shown = wall(as_facilitator, session)
+    assert len(shown) == 30 and "Idea 00" not in shown and "Idea 30" in shown

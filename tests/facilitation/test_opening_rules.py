@@ -123,3 +123,13 @@ def test_an_edit_that_keeps_every_language_keeps_it_open_and_records_the_new_con
     assert queries.current_consent(db, session["id"], "en")["body"] == fields[consent_en]
     assert queries.current_consent(db, session["id"], "en")["version"] == 2
     assert "went back to draft" not in text_of(as_facilitator.get(f"/staff/sessions/{session['id']}"))
+
+
+def test_the_overview_opens_a_complete_session(as_facilitator, db, owner):
+    """With every text in every language, Open on the overview opens it and logs it."""
+    session = make_session(db, status="draft", created_by=owner)
+    url = f"/staff/sessions/{session['id']}"
+    response = submit(as_facilitator, f"{url}/status", {"status": "open"}, get_url=url, form_index=0)
+    assert response.status_code == 303
+    assert queries.session_by_id(db, session["id"])["status"] == "open"
+    assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'session_open'").fetchone()[0] == 1
