@@ -82,7 +82,7 @@ TARGETS = (
             "tests/facilitation/test_access.py", "tests/security/test_route_table.py")),
     Target("live-room", "facilitation/live.py", ("console_action", "projector_context", "moderate"),
            ("tests/facilitation/test_opening_rules.py", "tests/facilitation/test_live.py",
-            "tests/security/test_authorization.py")),
+            "tests/security/test_authorization.py", "tests/security/test_route_table.py")),
     Target("staff-entry", "facilitation/entry.py", ("staff_entry", "still_taking_part", "last_card"),
            ("tests/listening/test_answer_guard.py", "tests/facilitation/test_entry.py")),
     Target("disclosure", "analysis/equity.py",

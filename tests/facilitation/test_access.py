@@ -108,3 +108,12 @@ def test_sign_in_goes_on_to_the_page_asked_for(client, make_user):
     email = make_user("facilitator")
     response = submit(client, "/staff/login?next=/staff/review/", {"email": email, "password": PASSWORD})
     assert response.headers["Location"] == "/staff/review/"
+
+
+def test_sign_in_never_follows_a_next_with_a_scheme(client, make_user):
+    """?next=https://elsewhere, javascript: and a one-slash scheme all land on the dashboard."""
+    email = make_user("facilitator")
+    for target in ("https://evil.example/x", "javascript:alert(1)", "http:/evil.example"):
+        other = client.application.test_client()
+        response = submit(other, f"/staff/login?next={target}", {"email": email, "password": PASSWORD})
+        assert response.headers["Location"] == "/staff/", target

@@ -250,6 +250,8 @@ def test_the_projector_shows_the_join_screen_in_every_language_before_the_start(
     assert soup.select_one(".join .code").get_text(strip=True) == session["code"]
     assert soup.select_one(".qr svg") is not None
     assert [div["lang"] for div in soup.select(".join .blocks > div")] == ["en", "es"]
+    english = soup.select_one(".join .blocks > div[lang=en]").get_text(" ", strip=True)
+    assert "Or go to http://localhost and type the code:" in english  # the site's address, not the join path
     assert soup.find("script", src="/static/projector.js") is not None
     assert soup.find(style=True) is None
 
