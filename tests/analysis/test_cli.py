@@ -192,13 +192,15 @@ def test_output_csv_and_reports_are_safe_to_open(runner: CliRunner, tmp_path: Pa
     hostile = ['<script>alert(1)</script> bus late', '[x](javascript:alert(2)) bus late', ' =1+1 bus late',
                '＝HYPERLINK("http://evil.example") bus late', '@SUM(A1) bus late\x1b']
     rows = [["answer", "group"]] + [[text, "=cmd|' /C calc'!A0"] for text in hostile]
-    rows += [[f"The clinic is far away {n}", "<b>group</b>"] for n in range(12)]
+    # Groups big enough that the group table can be shown (counts below 10 are hidden, and the threshold cannot go lower).
+    rows += [[f"The clinic is far away {n}", "<b>group</b>"] for n in range(30)]
+    rows += [[f"The waiting room is always full {n}", "plain"] for n in range(30)]
     with source.open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerows(rows)
     out, md, html = tmp_path / "out.csv", tmp_path / "r.md", tmp_path / "r.html"
     for report in (md, html):
         result = runner.invoke(themes_command, [str(source), "--text-column", "answer", "--segment-column", "group",
-                                                "--language", "en", "--themes", "2", "--threshold", "5",
+                                                "--language", "en", "--themes", "2", "--threshold", "10",
                                                 "--output", str(out), "--report", str(report)])
         assert result.exit_code == 0, result.output
     with out.open(encoding="utf-8") as handle:

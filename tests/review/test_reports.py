@@ -125,7 +125,7 @@ def test_small_groups_are_hidden_in_every_report_format(reviewed, db):
     by_group = [t for t in soup.select("#equity table")]
     assert [t.caption.get_text(strip=True) for t in by_group][:2] == [
         "Language of the answer — answers in each theme", "How old are you? [en] — answers in each theme"]
-    assert by_group and all(re.fullmatch(r"\*|0|\d\d+ \(\d+%\)", td.get_text(strip=True))
+    assert by_group and all(re.fullmatch(r"\*|0|\d\d+( \(\d+%\))?", td.get_text(strip=True))
                             for t in by_group for td in t.select("td"))
     markdown = render(db, reviewed, "md").decode("utf-8")
     assert "| 30 or older \\[en\\] | \\* |  |" in markdown  # brackets escaped: no text can make a link
@@ -243,15 +243,13 @@ def test_neutralise_defuses_every_formula_start():
         ["'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\tx", "'\rx", "fine", 3]
 
 
-def test_suppression_hides_a_second_cell_when_one_could_be_worked_out():
-    """One small cell in a line also hides the next smallest, so a total cannot reveal it."""
-    from analysis.reports import suppress_grid, suppress_line
+def test_one_hidden_count_in_a_line_always_hides_a_second():
+    """One small count in a line also hides enough others that together they reach the threshold."""
+    from analysis.disclosure import protect_line
 
-    assert suppress_line([30, 4, 12], 10) == [False, True, True]
-    assert suppress_line([30, 4, 3], 10) == [False, True, True]
-    assert suppress_line([30, 0, 12], 10) == [False, False, False]
-    grid = suppress_grid([[20, 3], [15, 25]], 10)
-    assert grid[0][1] and sum(map(sum, grid)) >= 3
+    assert protect_line("x", "abc", [30, 4, 12]).counts == (30, None, None)
+    assert protect_line("x", "abc", [30, 4, 3]).counts == (None, None, None)
+    assert protect_line("x", "abc", [30, 0, 12]).counts == (30, 0, 12)
 
 
 def test_arabic_word_report_runs_right_to_left(db):
