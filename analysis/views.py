@@ -4,7 +4,8 @@
 The review pages run the theme engine for a session, show draft themes with their answers, and
 take planners' decisions (rename, merge, split, move, off-topic, reviewed, insights, "how might
 we"), all through plain forms that work without JavaScript. Every staff view carries
-``@requires("facilitator", "planner")`` (admins too). Queries live in ``listening.synthesis``;
+``@requires("facilitator", "planner")`` (admins too), and a session the signed-in staff member
+may not see answers 404 (``facilitation.access``). Queries live in ``listening.synthesis``;
 rendering of reports and exports in ``analysis.reports``.
 """
 from __future__ import annotations
@@ -17,9 +18,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import NotFound
 
+from facilitation import access
 from facilitation.accounts import requires
 from facilitation.forms import ActionForm
-from facilitation.views import load_user
+from facilitation.views import guard_session_access, load_user
 from listening import queries, synthesis
 from listening.db import get_db
 from listening.i18n import current_language, language_name
@@ -69,16 +71,14 @@ SOURCE_LABELS = {
 
 @bp.before_request
 def review_user() -> None:
-    """Put the signed-in staff member on `g.user`, as the facilitation pages do."""
+    """Put the signed-in staff member on `g.user` and refuse sessions they may not see, as the facilitation pages do."""
     load_user()
+    guard_session_access()
 
 
 def load_session(session_id: int) -> dict:
-    """Return a session by id or answer 404."""
-    found = queries.session_by_id(get_db(), session_id)
-    if found is None:
-        raise NotFound()
-    return found
+    """Return a session the signed-in staff member may see, or answer 404."""
+    return access.visible_session(get_db(), g.get("user"), session_id)
 
 
 def title_of(found: dict) -> str:
@@ -98,8 +98,8 @@ def user_id() -> int | None:
 @bp.route("/")
 @requires(*READERS)
 def index():
-    """List sessions to review, with how many people took part."""
-    return render_template("review/index.html", sessions=queries.all_sessions(get_db()))
+    """List the sessions this staff member may see, with how many people took part."""
+    return render_template("review/index.html", sessions=access.sessions_for(get_db(), g.user))
 
 
 def show(session_id: int, *, focus: int | None = None, error: str = "", status: int = 200):

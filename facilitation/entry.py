@@ -64,10 +64,16 @@ def last_receipt(session_id: int) -> tuple[dict, str] | None:
     if not isinstance(kept, dict) or kept.get("p") != last_card(session_id):
         return None
     receipt = unseal(kept.get("r"))
-    person = queries.participant(get_db(), kept["p"]) if receipt else None
-    if person is None or person["session_id"] != session_id or person["withdrawn_at"]:
+    db = get_db()
+    if not receipt or not still_taking_part(db, session_id, kept["p"]):
         return None
-    return person, receipt
+    return queries.participant(db, kept["p"]), receipt
+
+
+def still_taking_part(db, session_id: int, participant_id: int) -> bool:
+    """Tell whether the participant of the last card belongs to this session and has not withdrawn."""
+    found = queries.participant(db, participant_id)
+    return found is not None and found["session_id"] == session_id and not found["withdrawn_at"]
 
 
 def answer_values(prompt: dict, form) -> dict:
@@ -115,6 +121,9 @@ def staff_entry(session_id: int):
             notice = _("Please confirm that the consent statement was read to this person and they agreed.")
         elif checks["same_person"] and previous is None:
             notice = _("There is no earlier entry to continue. Untick \u201cSame person\u201d.")
+        elif previous is not None and not still_taking_part(db, session_id, previous):
+            notice = _("The person of the last entry has withdrawn, so nothing was saved. Untick \u201cSame person\u201d "
+                       "to add a new person.")
         elif previous is not None and lq.participant_answered(db, previous, prompt["id"]):
             notice = _("That person already has an answer to this question. Untick \u201cSame person\u201d to add a new person.")
         else:

@@ -259,6 +259,12 @@ class StaffWithdrawForm(ChorusForm):
             raise ValidationError(_("Please check the box to confirm the deletion."))
 
 
+class AccessForm(ChorusForm):
+    """Give a staff member access to a session, or take it away."""
+
+    user_id = IntegerField(_l("Person"), validators=[InputRequired(message=_l("Please choose someone from the list."))])
+
+
 class RetentionForm(ChorusForm):
     """Set how long a closed session keeps its raw answer text, and its legal hold."""
 

@@ -1,8 +1,10 @@
 """The facilitators' pages (blueprint "facilitation"): sign-in, sessions and their builder,
 join codes and flyers, answers, and staff accounts.
 
-Every view declares the roles it admits with `@requires(...)` (or `@public`); a test walks
-every route and checks that strangers and the wrong role are refused.
+Every view declares the roles it admits with `@requires(...)` (or `@public`), and every route
+that names a session answers 404 unless the signed-in staff member may see that session
+(`facilitation.access`). tests/security/test_route_table.py holds the expected answer of every
+route for every role, written out by hand.
 """
 from __future__ import annotations
 
@@ -15,17 +17,18 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import Forbidden, NotFound
 
 from listening import queries, retention
 from listening.consent import default_consent
 from listening.db import get_db
 from listening.i18n import app_languages, language_name
 
-from . import accounts, live_queries, room_counts
+from . import access, accounts, live_queries, room_counts
 from .accounts import can_edit, public, requires
 from .forms import (
     DEMOGRAPHIC_LABELS,
+    AccessForm,
     PROMPT_KIND_LABELS,
     ActionForm,
     LoginForm,
@@ -82,6 +85,20 @@ def start_staff_cookie(user: dict, version: int) -> None:
     if language:
         session["lang"] = language
     session.update(uid=user["id"], sv=version, since=int(time.time()))
+
+
+def guard_session_access() -> None:
+    """Answer 404 for any route naming a session the signed-in staff member may not see.
+
+    Strangers pass through to the sign-in redirect of `requires`; a session one may not see
+    looks exactly like one that does not exist.
+    """
+    session_id = (request.view_args or {}).get("session_id")
+    if session_id is not None and g.get("user") is not None and not access.can_see_session(get_db(), g.user, session_id):
+        raise NotFound()
+
+
+bp.before_request(guard_session_access)
 
 
 @bp.app_context_processor
@@ -257,11 +274,8 @@ def account():
 
 
 def load_session(session_id: int) -> dict:
-    """Return a session by id or answer 404."""
-    found = queries.session_by_id(get_db(), session_id)
-    if found is None:
-        raise NotFound()
-    return found
+    """Return a session the signed-in staff member may see, or answer 404."""
+    return access.visible_session(get_db(), g.get("user"), session_id)
 
 
 def join_url(found: dict) -> str:
@@ -280,8 +294,8 @@ def titled(found: dict, texts: dict | None = None) -> str:
 @bp.route("/")
 @requires(*READERS)
 def dashboard():
-    """List every session with its status, code and number of participants."""
-    return render_template("facilitation/dashboard.html", sessions=queries.all_sessions(get_db()))
+    """List the sessions this staff member may see, with status, code and number of participants."""
+    return render_template("facilitation/dashboard.html", sessions=access.sessions_for(get_db(), g.user))
 
 
 @bp.route("/sessions/new", methods=["GET", "POST"])
@@ -329,6 +343,8 @@ def session_overview(session_id: int):
         missing=describe_missing(found, queries.missing_texts(db, session_id)),
         counts=queries.session_counts(db, session_id), join_url=join_url(found),
         kind_labels=PROMPT_KIND_LABELS, form=ActionForm(), **retention_context(found),
+        owner=accounts.user_by_id(db, found["created_by"]) if found["created_by"] else None,
+        shared_with=len(access.people_with_access(db, session_id)),
     )
 
 
@@ -360,6 +376,43 @@ def session_retention(session_id: int):
                                 f"legal_hold={int(form.legal_hold.data)}")
     flash(_("Data keeping settings saved."), "ok")
     return redirect(url_for("facilitation.session_overview", session_id=session_id)), 303
+
+
+@bp.route("/sessions/<int:session_id>/access", methods=["GET", "POST"])
+@requires(*READERS)
+def session_access(session_id: int):
+    """Show who may see a session; its owner or an admin gives access to staff or takes it away (logged)."""
+    found = load_session(session_id)
+    db = get_db()
+    allowed = access.can_share(found, g.user)
+    form = AccessForm(request.form if request.method == "POST" else None)
+    if request.method == "POST":
+        if not allowed:
+            raise Forbidden()
+        person = accounts.user_by_id(db, form.user_id.data) if form.validate() else None
+        action = request.form.get("action", "")
+        if form.csrf_failed:
+            flash(_("This page was open for a long time. Please try again."), "error")
+        elif person is None or action not in ("give", "take"):
+            flash(_("Please choose someone from the list."), "error")
+        elif action == "give" and access.give_access(db, session_id, person["id"], given_by=g.user["id"]):
+            queries.record_audit(db, user_id=g.user["id"], action="access_given", target=found["code"],
+                                 detail=f"user={person['email']} role={person['role']}")
+            flash(_("%(email)s can now see this session.", email=person["email"]), "ok")
+        elif action == "take" and access.take_access(db, session_id, person["id"]):
+            queries.record_audit(db, user_id=g.user["id"], action="access_taken", target=found["code"],
+                                 detail=f"user={person['email']} role={person['role']}")
+            flash(_("%(email)s can no longer see this session.", email=person["email"]), "ok")
+        else:
+            flash(_("Please choose someone from the list."), "error")
+        return redirect(url_for("facilitation.session_access", session_id=session_id)), 303
+    owner = accounts.user_by_id(db, found["created_by"]) if found["created_by"] else None
+    return render_template(
+        "facilitation/access.html", s=found, title=titled(found), owner=owner, allowed=allowed,
+        people=access.people_with_access(db, session_id),
+        candidates=access.could_be_given(db, found) if allowed else [], form=ActionForm(),
+        role_names={"admin": _("Admin"), "facilitator": _("Facilitator"), "planner": _("Planner")},
+    )
 
 
 def describe_missing(found: dict, missing: list) -> list[dict]:

@@ -411,7 +411,7 @@ def m005_chosen_quotes(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
-def m009_wall_moderation(db: sqlite_utils.Database) -> None:
+def m006_wall_moderation(db: sqlite_utils.Database) -> None:
     """The projector wall's moderation queue: a per-session setting, each answer's wall decision, logged.
 
     `wall_moderation` starts on (1) for every session, existing ones included: Chorus cannot
@@ -454,7 +454,7 @@ def m009_wall_moderation(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
-def m006_threshold_floor(db: sqlite_utils.Database) -> None:
+def m007_threshold_floor(db: sqlite_utils.Database) -> None:
     """Counts below 10 are hidden everywhere: raise any lower small-count threshold to 10, log it, refuse lower ones.
 
     Planners may raise the threshold (to 11, the CHECK's ceiling) but no one may lower it; the
@@ -475,7 +475,7 @@ def m006_threshold_floor(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
-def m007_erasure_ledger(db: sqlite_utils.Database) -> None:
+def m008_erasure_ledger(db: sqlite_utils.Database) -> None:
     """Keep a content-free ledger of withdrawals and retention purges, so a restored backup honours them.
 
     A withdrawal is identified by the receipt hash the participants table already holds (never the
@@ -508,7 +508,7 @@ def m007_erasure_ledger(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
-def m007_staff_sessions(db: sqlite_utils.Database) -> None:
+def m009_staff_sessions(db: sqlite_utils.Database) -> None:
     """Make staff sign-ins revocable and sign-in throttling atomic.
 
     `session_version` is copied into a staff member's cookie at sign-in and compared on every
@@ -528,5 +528,26 @@ def m007_staff_sessions(db: sqlite_utils.Database) -> None:
             failures INTEGER NOT NULL,
             last_failure_at TEXT NOT NULL
         )
+        """
+    )
+
+
+@migrations()
+def m010_session_access(db: sqlite_utils.Database) -> None:
+    """Per-session access for staff: who, besides its creator and the admins, may see a session."""
+    _run(
+        db,
+        """
+        -- A session's creator (sessions.created_by) owns it; admins see every session; anyone else
+        -- sees only the sessions listed here for them (facilitation.access holds the rule).
+        CREATE TABLE session_access (
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            given_by INTEGER REFERENCES users(id),
+            given_at TEXT NOT NULL,
+            PRIMARY KEY (session_id, user_id)
+        );
+        CREATE INDEX session_access_by_user ON session_access(user_id, session_id);
+        CREATE INDEX sessions_by_creator ON sessions(created_by)
         """
     )

@@ -76,18 +76,20 @@ def session_by_id(db: sqlite_utils.Database, session_id: int) -> dict | None:
     return _session_row(one(db, "SELECT * FROM sessions WHERE id = ?", (session_id,)))
 
 
-def all_sessions(db: sqlite_utils.Database) -> list[dict]:
-    """Return every session, newest first, with its title in its default language and counts."""
+def all_sessions(db: sqlite_utils.Database, *, among: tuple[str, dict] | None = None) -> list[dict]:
+    """Return every session (or those whose id the SQL `among` selects), newest first, with title and counts."""
+    where, params = (f"WHERE s.id IN ({among[0]})", among[1]) if among is not None else ("", {})
     found = rows(
         db,
-        """
+        f"""
         SELECT s.*,
           (SELECT body FROM texts t WHERE t.owner = 'session' AND t.owner_id = s.id
              AND t.field = 'title' AND t.language = json_extract(s.languages, '$[0]')) AS title,
           (SELECT count(*) FROM participants p WHERE p.session_id = s.id
              AND p.withdrawn_at IS NULL) AS participant_count
-        FROM sessions s ORDER BY s.created_at DESC, s.id DESC
+        FROM sessions s {where} ORDER BY s.created_at DESC, s.id DESC
         """,
+        params,
     )
     return [_session_row(row) for row in found]
 

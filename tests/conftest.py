@@ -6,7 +6,7 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-from facilitation.accounts import create_user
+from facilitation.accounts import create_user, user_by_email
 from listening.app import create_app
 from listening.db import connect
 from listening.migrations import migrate
@@ -93,9 +93,10 @@ def make_user(db):
     """Create staff accounts: make_user('planner') returns the new account's email."""
 
     def make(role: str, email: str | None = None) -> str:
-        """Create an account with the shared test password."""
+        """Create an account with the shared test password (once: asking again returns the same one)."""
         email = email or f"{role}@example.org"
-        create_user(db, email, PASSWORD, role)
+        if user_by_email(db, email) is None:
+            create_user(db, email, PASSWORD, role)
         return email
 
     return make

@@ -5,7 +5,7 @@ from listening import queries
 from listening.cli import cli
 from listening.retention import purge_expired, set_retention
 from tests.conftest import page, submit
-from tests.factories import count, make_participant, make_session
+from tests.factories import count, make_participant, make_session, share, user_id
 
 
 def closed_session_with_answers(db, *, days_ago: int, **overrides):
@@ -85,7 +85,7 @@ def test_purge_command(runner, db):
 
 def test_a_facilitator_sets_retention_and_legal_hold_and_it_is_audited(as_facilitator, db):
     """The session overview's form saves the period and the hold, and the audit log records the change."""
-    session = make_session(db)
+    session = make_session(db, created_by=user_id(db, "facilitator@example.org"))
     url = f"/staff/sessions/{session['id']}"
     response = submit(as_facilitator, f"{url}/retention", {"retention_days": "90", "legal_hold": "y"}, get_url=url,
                       form_index=1)
@@ -98,8 +98,9 @@ def test_a_facilitator_sets_retention_and_legal_hold_and_it_is_audited(as_facili
 
 
 def test_a_planner_cannot_change_retention(as_planner, db):
-    """Planners read; they cannot lift a legal hold."""
+    """Planners read; they cannot lift a legal hold, even on a session shared with them."""
     session = make_session(db)
+    share(db, session, "planner@example.org")
     set_retention(db, session["id"], days=None, legal_hold=True)
     response = as_planner.post(f"/staff/sessions/{session['id']}/retention", data={"legal_hold": ""})
     assert response.status_code == 403

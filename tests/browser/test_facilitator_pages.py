@@ -10,7 +10,7 @@ LAPTOP = {"width": 1280, "height": 800}
 
 @pytest.mark.parametrize("viewport", [LAPTOP, None], ids=["laptop", "phone"])
 def test_facilitator_pages_have_no_axe_violations(open_page, live_server, viewport):
-    """Sign-in, sessions, overview, settings, texts, questions and answers have zero axe violations."""
+    """Sign-in, sessions, overview, settings, texts, questions, answers and access have zero axe violations."""
     page, _meter = open_page(viewport=viewport)
     page.goto("/staff/login")
     found = {"sign in": axe_violations(page)}
@@ -23,6 +23,7 @@ def test_facilitator_pages_have_no_axe_violations(open_page, live_server, viewpo
         ("sessions", "/staff/"), ("new session", "/staff/sessions/new"), ("overview", session),
         ("settings", f"{session}/settings"), ("texts", f"{session}/texts"),
         ("new question", f"{session}/prompts/new"), ("answers", f"{session}/answers"),
+        ("who can see it", f"{session}/access"),
     ]:
         response = page.goto(path)
         assert response.status == 200, path

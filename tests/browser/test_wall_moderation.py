@@ -9,7 +9,7 @@ import pytest
 from facilitation import live_queries
 from listening import queries
 from listening.db import connect
-from tests.factories import make_participant, make_session
+from tests.factories import make_participant, make_session, user_id
 
 from .pages import axe_violations, click_and_wait
 
@@ -20,7 +20,7 @@ LAPTOP = {"width": 1280, "height": 800}
 def waiting(live_server):
     """A live session on the browser server, first question shown, with two quotable answers waiting."""
     db = connect(str(live_server.app.config["DATABASE"]))
-    session = make_session(db, mode="live")
+    session = make_session(db, mode="live", created_by=user_id(db, live_server.email))  # the demo facilitator's
     prompt = queries.prompts_for_session(db, session["id"])[0]
     live_queries.start_live(db, session["id"])
     live_queries.show_prompt(db, session["id"], prompt["id"])

@@ -1,7 +1,7 @@
 """The session builder: sessions, prompts, texts in every language, opening and the QR flyer."""
 from listening import queries
 from tests.conftest import page, submit, text_of
-from tests.factories import make_session
+from tests.factories import make_session, user_id
 
 
 def create(client, **fields):
@@ -66,7 +66,7 @@ def test_filling_every_text_lets_the_session_open(as_facilitator, db):
 
 def test_about_you_prompt_gets_prefer_not_to_say(as_facilitator, db):
     """An 'about you' prompt is marked demographic and always has a 'prefer not to say' option."""
-    session = make_session(db, status="draft", prompts=[])
+    session = make_session(db, created_by=user_id(db, "facilitator@example.org"), status="draft", prompts=[])
     submit(as_facilitator, f"/staff/sessions/{session['id']}/prompts/new",
            {"kind": "about", "demographic": "age", "text_en": "Age?", "text_es": "¿Edad?",
             "options_en": "Under 30\n30+", "options_es": "Menos de 30\n30+"})
@@ -77,7 +77,7 @@ def test_about_you_prompt_gets_prefer_not_to_say(as_facilitator, db):
 
 def test_scale_prompt_needs_an_upward_range(as_facilitator, db):
     """A scale from 5 down to 1 is refused with a message."""
-    session = make_session(db, status="draft", prompts=[])
+    session = make_session(db, created_by=user_id(db, "facilitator@example.org"), status="draft", prompts=[])
     response = submit(as_facilitator, f"/staff/sessions/{session['id']}/prompts/new",
                       {"kind": "scale", "scale_min": "5", "scale_max": "1", "text_en": "How?"})
     assert response.status_code == 400
@@ -86,7 +86,7 @@ def test_scale_prompt_needs_an_upward_range(as_facilitator, db):
 
 def test_prompts_can_be_reordered_in_a_draft(as_facilitator, db):
     """Moving the second prompt up puts it first."""
-    session = make_session(db, status="draft")
+    session = make_session(db, created_by=user_id(db, "facilitator@example.org"), status="draft")
     first, second = queries.prompts_for_session(db, session["id"])[:2]
     submit(as_facilitator, f"/staff/sessions/{session['id']}/prompts/{second['id']}/move", {"direction": "up"},
            get_url=f"/staff/sessions/{session['id']}", form_index=2)
@@ -98,7 +98,7 @@ def test_answered_choices_cannot_be_removed(as_facilitator, db):
     """Editing an open session cannot drop a choice people picked."""
     from tests.factories import make_participant
 
-    session = make_session(db)
+    session = make_session(db, created_by=user_id(db, "facilitator@example.org"))
     prompt = queries.prompts_for_session(db, session["id"])[1]
     person = make_participant(db, session)
     queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=prompt["id"],
@@ -112,7 +112,7 @@ def test_answered_choices_cannot_be_removed(as_facilitator, db):
 
 def test_qr_codes_and_flyer(as_facilitator, db):
     """The QR code comes as SVG and PNG, and the flyer has the code and instructions per language."""
-    session = make_session(db)
+    session = make_session(db, created_by=user_id(db, "facilitator@example.org"))
     svg = as_facilitator.get(f"/staff/sessions/{session['id']}/qr.svg")
     png = as_facilitator.get(f"/staff/sessions/{session['id']}/qr.png")
     assert svg.mimetype == "image/svg+xml" and b"<svg" in svg.data
@@ -124,7 +124,7 @@ def test_qr_codes_and_flyer(as_facilitator, db):
 
 def test_facilitator_sees_the_answers(as_facilitator, client, db):
     """An answer a resident gave appears on the facilitator's answers page."""
-    session = make_session(db)
+    session = make_session(db, created_by=user_id(db, "facilitator@example.org"))
     resident = client.application.test_client()
     submit(resident, f"/s/{session['code']}/consent", {"action": "agree", "take_part": "y"})
     submit(resident, f"/s/{session['code']}/q/1", {"answer": "Mi prima me llevó"})

@@ -6,13 +6,15 @@ import pytest
 from facilitation import live_queries
 from listening import queries
 from tests.conftest import form_data, page, sign_in, submit, text_of
-from tests.factories import count, make_session
+from tests.factories import count, make_session, share, user_id
 
 
 @pytest.fixture
-def session(db):
-    """An open bilingual live session."""
-    return make_session(db, mode="live")
+def session(db, make_user):
+    """An open bilingual live session, owned by the facilitator and shared with the planner."""
+    found = make_session(db, mode="live", created_by=user_id(db, make_user("facilitator")))
+    share(db, found, make_user("planner"))
+    return found
 
 
 def entry_url(session, **args):
@@ -101,3 +103,62 @@ def test_a_planner_cannot_type_in_answers(client, db, make_user, session):
     assert client.get(entry_url(session)).status_code == 403
     assert client.post(f"/staff/sessions/{session['id']}/entry", data={"answer": "x"}).status_code == 403
     assert count(db, "responses") == 0
+
+
+def test_the_entry_page_opens_clean(as_facilitator, session):
+    """Opening the entry page is a plain 200 with a fresh one-time key and no error shown."""
+    response = as_facilitator.get(entry_url(session, prompt=1, source="paper", language="en"))
+    assert response.status_code == 200
+    soup = page(response)
+    assert soup.select("[aria-invalid=true], [role=alert]") == []
+    assert len(soup.find("input", attrs={"name": "nonce"})["value"]) >= 16
+    assert soup.select("input[type=checkbox][checked]") == []  # consent read aloud is never ticked for staff
+    choices = page(as_facilitator.get(entry_url(session, prompt=2, source="paper", language="en")))
+    assert [label.get_text(strip=True) for label in choices.select("label[for^=answer]")][:3] == \
+        ["Car [en]", "Bus [en]", "Walk [en]"]
+
+
+def test_a_stale_entry_form_says_so_and_stores_nothing(as_facilitator, db, session):
+    """A form whose CSRF token is forged gets 400 and the 'open for a long time' notice; an empty answer does not."""
+    stale = enter(as_facilitator, session, {"answer": "Rides", "consent_read": "y", "csrf_token": "forged##token"},
+                  prompt=1, source="paper", language="en")
+    assert stale.status_code == 400 and "open for a long time" in text_of(stale)
+    empty = enter(as_facilitator, session, {"answer": "", "consent_read": "y"}, prompt=1, source="paper", language="en")
+    assert empty.status_code == 400 and "open for a long time" not in text_of(empty)
+    assert count(db, "responses") == 0
+
+
+def test_a_broken_one_time_key_is_replaced_so_the_next_save_works(as_facilitator, db, session):
+    """A form sent with a malformed one-time key comes back with a new, valid one, and saving it then works."""
+    url = f"/staff/sessions/{session['id']}/entry"
+    fields = {**form_data(as_facilitator.get(entry_url(session, prompt=1, source="paper", language="en"))),
+              "answer": "Rides", "consent_read": "y", "prompt": "1", "source": "paper", "language": "en", "nonce": "bad"}
+    refused = as_facilitator.post(url, data=fields)
+    assert refused.status_code == 400 and count(db, "responses") == 0
+    fresh = page(refused).find("input", attrs={"name": "nonce"})["value"]
+    assert fresh != "bad" and len(fresh) >= 16
+    assert as_facilitator.post(url, data={**fields, "nonce": fresh}).status_code == 303
+
+
+def test_only_a_participant_of_this_session_who_has_not_withdrawn_continues_a_card(db, session):
+    """still_taking_part: the last card's person must belong to this session, older or newer, and not have withdrawn."""
+    from facilitation.entry import still_taking_part
+    from tests.factories import high_ids, make_participant
+
+    high_ids(db, 5000)  # ids above 256, where `is` is not `==`
+    older, theirs, newer = make_session(db), make_session(db), make_session(db)
+    mine = make_participant(db, theirs)
+    assert still_taking_part(db, theirs["id"], mine.id)
+    assert not still_taking_part(db, older["id"], mine.id) and not still_taking_part(db, newer["id"], mine.id)
+    assert not still_taking_part(db, theirs["id"], 987654)
+    queries.withdraw(db, mine.receipt)
+    assert not still_taking_part(db, theirs["id"], mine.id)
+
+
+def test_same_person_is_offered_only_once_there_is_a_card_to_continue(as_facilitator, session):
+    """Before the first entry there is no 'Same person' box; after one there is, unticked."""
+    url = entry_url(session, prompt=1, source="paper", language="en")
+    assert page(as_facilitator.get(url)).find("input", attrs={"name": "same_person"}) is None
+    enter(as_facilitator, session, {"answer": "Rides", "consent_read": "y"}, prompt=1, source="paper", language="en")
+    box = page(as_facilitator.get(url)).find("input", attrs={"name": "same_person"})
+    assert box is not None and not box.has_attr("checked")  # a new card unless staff tick it

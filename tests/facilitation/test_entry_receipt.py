@@ -6,13 +6,14 @@ import pytest
 
 from listening import queries
 from tests.conftest import page, submit, text_of
-from tests.factories import count, make_session
+from tests.factories import count, make_session, user_id
 
 
 @pytest.fixture
-def session(db):
-    """An open bilingual live session with a contact for the slip."""
-    return make_session(db, mode="live", contact="Ana at (336) 555-0142")
+def session(db, as_facilitator):
+    """An open bilingual live session with a contact for the slip, run by the signed-in facilitator."""
+    return make_session(db, mode="live", contact="Ana at (336) 555-0142",
+                        created_by=user_id(db, "facilitator@example.org"))
 
 
 def enter(client, session, fields, **args):
@@ -75,7 +76,7 @@ def test_the_slip_prints_the_code_in_the_persons_language(as_facilitator, sessio
 
 def test_the_slip_is_right_to_left_for_an_arabic_card(as_facilitator, db):
     """A card typed in Arabic prints an Arabic slip, right to left, the code kept left to right."""
-    session = make_session(db, languages=("en", "ar"), mode="live")
+    session = make_session(db, languages=("en", "ar"), mode="live", created_by=user_id(db, "facilitator@example.org"))
     enter(as_facilitator, session, {"answer": "مواصلات", "consent_read": "y"}, prompt=1, language="ar")
     soup = page(as_facilitator.get(f"/staff/sessions/{session['id']}/entry/slip"))
     assert (soup.html["lang"], soup.html["dir"]) == ("ar", "rtl")

@@ -6,7 +6,7 @@ import pytest
 from facilitation import live, live_queries
 from listening import queries
 from tests.conftest import form_data, page, sign_in, submit, text_of
-from tests.factories import count, make_participant, make_session
+from tests.factories import count, make_participant, make_session, share, user_id
 
 
 @pytest.fixture(autouse=True)
@@ -16,13 +16,17 @@ def fresh_state_cache(app):
 
 
 @pytest.fixture
-def session(db):
-    """A bilingual live session in draft, not yet started, whose wall is not moderated.
+def session(db, make_user):
+    """A bilingual live session in draft, not yet started, whose wall is not moderated, owned by the
+    facilitator and shared with the planner.
 
     The wall's approval queue (on by default) has its own tests in test_wall.py; these test
     what the wall shows once answers may go on it.
     """
-    return make_session(db, mode="live", status="draft", wall_moderation=False)
+    found = make_session(db, mode="live", status="draft", wall_moderation=False,
+                         created_by=user_id(db, make_user("facilitator")))
+    share(db, found, make_user("planner"))
+    return found
 
 
 def act(client, session, action, **fields):
@@ -175,7 +179,8 @@ def test_two_consoles_see_the_same_state(app, db, as_facilitator, make_user, ses
     act(as_facilitator, session, "next")
     act(as_facilitator, session, "next")
     other = app.test_client()
-    sign_in(other, make_user("planner", "notes@example.org"))
+    share(db, session, make_user("planner", "notes@example.org"))
+    sign_in(other, "notes@example.org")
     soup = page(other.get(f"/staff/sessions/{session['id']}/live"))
     assert soup.find("li", attrs={"aria-current": "step"}).get_text(" ", strip=True).startswith("How do you travel? [en]")
     assert soup.find("button", attrs={"value": "next"}) is None  # a note-taker gets no controls
@@ -209,7 +214,9 @@ def test_moderation_hides_and_restores_and_is_logged(app, db, as_facilitator, se
     get_url = f"/staff/sessions/{session['id']}/live"
     submit(as_facilitator, url, {"action": "hide", "response_id": rid, "reason": ""}, get_url=get_url, form_index=0)
     assert db.execute("SELECT hidden_at FROM responses WHERE id = ?", (rid,)).fetchone()[0] is None
-    submit(as_facilitator, url, {"action": "hide", "response_id": rid, "reason": "Names a nurse"}, get_url=get_url, form_index=0)
+    hidden = submit(as_facilitator, url, {"action": "hide", "response_id": rid, "reason": "Names a nurse"},
+                    get_url=get_url, form_index=0)
+    assert hidden.status_code == 303 and hidden.headers["Location"].endswith(f"/sessions/{session['id']}/live#feed")
     assert wall(as_facilitator, session) == ["Rides"]
     submit(as_facilitator, url, {"action": "restore", "response_id": rid}, get_url=get_url, form_index=0)
     assert sorted(wall(as_facilitator, session)) == ["Food", "Rides"]
@@ -243,6 +250,8 @@ def test_the_projector_shows_the_join_screen_in_every_language_before_the_start(
     assert soup.select_one(".join .code").get_text(strip=True) == session["code"]
     assert soup.select_one(".qr svg") is not None
     assert [div["lang"] for div in soup.select(".join .blocks > div")] == ["en", "es"]
+    english = soup.select_one(".join .blocks > div[lang=en]").get_text(" ", strip=True)
+    assert "Or go to http://localhost and type the code:" in english  # the site's address, not the join path
     assert soup.find("script", src="/static/projector.js") is not None
     assert soup.find(style=True) is None
 
@@ -263,6 +272,8 @@ def test_the_projector_shows_a_question_in_every_language_with_a_bar_chart(app, 
         ("h1", "en", "How do you travel? [en]"), ("p", "es", "How do you travel? [es]")]
     assert [li.select_one(".count").get_text(strip=True) for li in soup.select(".bars li")] == ["2 (67%)", "1 (33%)", "0 (0%)"]
     assert [li.select_one("rect")["width"] for li in soup.select(".bars li")] == ["67", "33", "0.5"]
+    assert [li.select_one(".label").get_text(" ", strip=True) for li in soup.select(".bars li")] == [
+        "Car [en] / Car [es]", "Bus [en] / Bus [es]", "Walk [en] / Walk [es]"]
 
 
 def test_an_equity_pause_shows_a_reflection_and_keeps_notes(app, db, as_facilitator, make_user, session):
@@ -272,7 +283,8 @@ def test_an_equity_pause_shows_a_reflection_and_keeps_notes(app, db, as_facilita
     soup = page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector/panel"))
     assert [p["lang"] for p in soup.select(".pause .big")] == ["en", "es"]
     notetaker = app.test_client()
-    sign_in(notetaker, make_user("planner", "notes@example.org"))
+    share(db, session, make_user("planner", "notes@example.org"))
+    sign_in(notetaker, "notes@example.org")
     submit(notetaker, f"/staff/sessions/{session['id']}/live/notes",
            {"topic": "absent", "body": "No fathers in the room"}, get_url=f"/staff/sessions/{session['id']}/live")
     notes = [(n["topic"], n["body"], n["email"]) for n in live_queries.equity_notes(db, session["id"])]
@@ -342,3 +354,55 @@ def test_the_session_overview_links_to_the_console_projector_and_entry(as_facili
     links = {a["href"] for a in soup.find_all("a")}
     for path in ("live", "projector", "entry"):
         assert f"/staff/sessions/{session['id']}/{path}" in links
+
+
+def test_the_room_timer_takes_one_to_one_hundred_and_twenty_minutes(db, as_facilitator, session):
+    """A 120-minute timer runs; 0 and 121 are refused with a message and change nothing."""
+    act(as_facilitator, session, "start")
+    assert act(as_facilitator, session, "timer", minutes="121").status_code == 303
+    assert queries.session_by_id(db, session["id"])["timer_ends_at"] is None
+    act(as_facilitator, session, "timer", minutes="0")
+    assert queries.session_by_id(db, session["id"])["timer_ends_at"] is None
+    act(as_facilitator, session, "timer", minutes="120")
+    assert queries.session_by_id(db, session["id"])["timer_ends_at"] is not None
+
+
+def test_showing_question_ten_shows_question_ten(db, as_facilitator, make_user):
+    """With more than nine questions, 'show 10' opens the tenth, not the first whose number sorts after it."""
+    owned = make_session(db, mode="live", status="draft", wall_moderation=False,
+                         created_by=user_id(db, make_user("facilitator")),
+                         prompts=[{"kind": "open", "text": f"Question {n}"} for n in range(1, 12)])
+    act(as_facilitator, owned, "start")
+    act(as_facilitator, owned, "show", number="10")
+    current = queries.session_by_id(db, owned["id"])["current_prompt_id"]
+    assert [p["number"] for p in queries.prompts_for_session(db, owned["id"]) if p["id"] == current] == [10]
+
+
+def test_the_join_screen_button_takes_the_room_back_to_the_qr_code(db, as_facilitator, session):
+    """'Join screen' clears the question shown, so the projector shows the join code again."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "next")
+    act(as_facilitator, session, "next")
+    act(as_facilitator, session, "join_screen")
+    assert queries.session_by_id(db, session["id"])["current_prompt_id"] is None
+
+
+def test_unknown_console_and_moderation_actions_are_a_clear_400(db, as_facilitator, session):
+    """A made-up action on the console or in moderation is refused with 400 and changes nothing."""
+    act(as_facilitator, session, "start")
+    before = queries.session_by_id(db, session["id"])["state_version"]
+    assert act(as_facilitator, session, "explode").status_code == 400
+    url = f"/staff/sessions/{session['id']}/live/moderate"
+    moderated = submit(as_facilitator, url, {"action": "explode", "response_id": "1"},
+                       get_url=f"/staff/sessions/{session['id']}/live", form_index=0)
+    assert moderated.status_code == 400
+    assert queries.session_by_id(db, session["id"])["state_version"] == before
+
+
+def test_the_wall_shows_the_newest_thirty_quotes(app, db, as_facilitator, session):
+    """With 31 quotable answers the wall shows 30, dropping the oldest."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "next")
+    answer_all(app, db, session, [f"Idea {n:02d}" for n in range(31)])
+    shown = wall(as_facilitator, session)
+    assert len(shown) == 30 and "Idea 00" not in shown and "Idea 30" in shown

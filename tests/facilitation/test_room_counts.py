@@ -7,7 +7,7 @@ import pytest
 from facilitation import live, live_queries
 from listening import queries, synthesis
 from tests.conftest import page
-from tests.factories import make_participant, make_session
+from tests.factories import make_participant, make_session, user_id
 
 ABOUT = {"kind": "about", "text": "Race", "demographic": "race", "options": ["Black", "White", "Asian", "Latina"]}
 
@@ -19,9 +19,9 @@ def fresh_state_cache(app):
 
 
 @pytest.fixture
-def session(db):
-    """A live session whose only question is an "about you" race question, showing on the projector."""
-    made = make_session(db, mode="live", status="open", prompts=[ABOUT])
+def session(db, make_user):
+    """A live session (the facilitator's) whose only question is an "about you" race question, showing on the projector."""
+    made = make_session(db, mode="live", status="open", prompts=[ABOUT], created_by=user_id(db, make_user("facilitator")))
     prompt = queries.prompts_for_session(db, made["id"])[0]
     live_queries.show_prompt(db, made["id"], prompt["id"])
     return made
@@ -78,7 +78,7 @@ def test_the_console_shows_what_the_projector_shows(as_facilitator, db, session)
     assert [r[1:] for r in rows[:4]] == [["*", ""], ["*", ""], ["10", "21"], ["20", "42"]]
     feed = [li.p.get_text(strip=True) for li in soup.select(".feed li")]
     assert feed and set(feed) == {"An “about you” answer: these are not shown one by one."}
-    few = make_session(db, mode="live", status="open", prompts=[ABOUT])
+    few = make_session(db, mode="live", status="open", prompts=[ABOUT], created_by=session["created_by"])
     live_queries.show_prompt(db, few["id"], queries.prompts_for_session(db, few["id"])[0]["id"])
     answer_race(db, few, ["Black", "White", "Asian"])
     soup = page(as_facilitator.get(f"/staff/sessions/{few['id']}/live/panel"))

@@ -3,7 +3,7 @@ import pytest
 
 from listening import queries
 from tests.conftest import form_data, page, sign_in, submit, text_of
-from tests.factories import count, make_participant, make_session
+from tests.factories import count, make_participant, make_session, share
 
 WORDS = "My midwife Rosalind was kind"
 
@@ -81,7 +81,9 @@ def test_mistakes_are_explained_and_delete_nothing(as_admin, db, person):
 def test_only_admins_withdraw_on_someones_behalf(client, db, make_user, person, role):
     """Other roles are refused, do not see the link, and delete nothing."""
     session, who = person
-    sign_in(client, make_user(role))
+    email = make_user(role)
+    share(db, session, email)  # they may see the session and its answers, but not withdraw anyone
+    sign_in(client, email)
     assert client.get("/staff/withdraw").status_code == 403
     token = form_data(client.get(f"/staff/sessions/{session['id']}/answers"), 0)["csrf_token"]
     response = client.post("/staff/withdraw", data={"csrf_token": token, "receipt": who.receipt,

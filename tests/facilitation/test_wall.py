@@ -9,7 +9,7 @@ from listening.db import connect
 from listening.migrations import migrate, migrations
 from tests.conftest import form_data, page, sign_in, submit, text_of
 from tests.facilitation.test_live import act, answer_all, wall
-from tests.factories import make_participant, make_session
+from tests.factories import make_participant, make_session, share, user_id
 
 
 @pytest.fixture(autouse=True)
@@ -19,9 +19,11 @@ def fresh_state_cache(app):
 
 
 @pytest.fixture
-def session(db):
-    """A bilingual live session with the default wall setting, on its first (open) question."""
-    found = make_session(db, mode="live", status="draft")
+def session(db, make_user):
+    """A bilingual live session with the default wall setting, on its first (open) question, owned by the
+    facilitator and shared with the planner."""
+    found = make_session(db, mode="live", status="draft", created_by=user_id(db, make_user("facilitator")))
+    share(db, found, make_user("planner"))
     return found
 
 
@@ -195,9 +197,9 @@ def test_bad_wall_requests_change_nothing_and_get_a_translated_error(app, db, as
 
 
 def test_an_answer_from_another_session_cannot_be_approved_here(app, db, as_facilitator, session):
-    """A response id from a different session changes nothing."""
+    """A response id from a different session (the same facilitator's) changes nothing."""
     started(as_facilitator, session)
-    other = make_session(db, mode="live")
+    other = make_session(db, mode="live", created_by=session["created_by"])
     person = make_participant(db, other, quote_ok=True)
     saved = queries.save_response(db, session_id=other["id"], participant_id=person.id,
                                   prompt_id=queries.prompts_for_session(db, other["id"])[0]["id"],
@@ -285,14 +287,14 @@ def test_live_themes_leave_out_answers_kept_off_the_wall_and_redact_names(app, d
 def test_the_migration_moderates_existing_sessions_and_keeps_the_moderation_log(tmp_path):
     """Sessions made before m009 moderate their wall afterwards; earlier hides and restores are kept."""
     db = connect(str(tmp_path / "old.db"))
-    migrations.apply(db, stop_before="m009_wall_moderation")
+    migrations.apply(db, stop_before="m006_wall_moderation")
     db.execute("INSERT INTO sessions (code, mode, languages, timezone, created_at, updated_at) "
                "VALUES ('OLDONE', 'live', '[\"en\"]', 'America/New_York', '2026-01-01', '2026-01-01')")
     found = {"id": db.execute("SELECT id FROM sessions WHERE code = 'OLDONE'").fetchone()[0]}
     db.execute("INSERT INTO moderation_log (session_id, response_id, action, reason, user_id, at) "
                "VALUES (?, 7, 'hide', 'names a nurse', NULL, '2026-01-01T00:00:00')", (found["id"],))
     db.conn.commit()
-    assert "m009_wall_moderation" in migrate(db)
+    assert "m006_wall_moderation" in migrate(db)
     assert queries.session_by_id(db, found["id"])["wall_moderation"] == 1
     kept = [(r["action"], r["reason"]) for r in live_queries.moderation_log(db, found["id"])]
     assert kept == [("hide", "names a nurse")]

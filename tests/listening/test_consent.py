@@ -1,6 +1,6 @@
 """Consent: nothing stored before it, everything recorded with it, and nothing at all on a no."""
 from tests.conftest import page, submit, text_of
-from tests.factories import count, make_session
+from tests.factories import count, every_table, make_session
 
 
 def consent_url(session):
@@ -9,13 +9,17 @@ def consent_url(session):
 
 
 def test_declining_stores_nothing(client, db):
-    """A resident who says no leaves no row anywhere."""
+    """A resident who ticks every box, types contact details and then says no leaves no row anywhere."""
     session = make_session(db)
-    response = submit(client, consent_url(session), {"action": "decline", "take_part": "y"})
+    before = every_table(db)
+    response = submit(client, consent_url(session), {
+        "action": "decline", "take_part": "y", "quote_ok": "y", "contact_ok": "y",
+        "contact_name": "Ana Decline", "contact_phone": "336 555 0199", "contact_email": "ana@example.org"})
     assert response.status_code == 200
     assert "Nothing about you was saved" in text_of(response)
-    for table in ("participants", "consents", "contacts", "responses", "submissions"):
-        assert count(db, table) == 0
+    assert every_table(db) == before
+    with client.session_transaction() as cookie:
+        assert not cookie.get("p") and not cookie.get("r")
 
 
 def test_consent_records_version_language_time_and_method(client, db):
@@ -115,3 +119,19 @@ def test_contact_keeps_its_own_direction_inside_right_to_left_statements(app):
             assert "\u2068(336) 555-0142\u2069" in default_consent(language, minutes=10, contact="(336) 555-0142")
         english = default_consent("en", minutes=10, contact="(336) 555-0142")
     assert english.endswith("Questions? Contact (336) 555-0142.")
+
+
+def test_recording_the_same_consent_twice_returns_the_first_participant(db):
+    """record_consent with a one-time key already used creates nothing and hands back the first participant, without a receipt."""
+    from listening import queries
+
+    session = make_session(db)
+    statement = queries.current_consent(db, session["id"], "en")
+    first = queries.record_consent(db, session["id"], consent_version_id=statement["id"], language="en",
+                                   nonce="consent-once-0001", quote_ok=True, contact_ok=False)
+    again = queries.record_consent(db, session["id"], consent_version_id=statement["id"], language="en",
+                                   nonce="consent-once-0001", quote_ok=False, contact_ok=False)
+    assert first.created and len(first.receipt) >= 12
+    assert (again.id, again.receipt, again.created) == (first.id, "", False)
+    assert count(db, "participants") == count(db, "consents") == 1
+    assert db.execute("SELECT quote_ok FROM consents").fetchone()[0] == 1

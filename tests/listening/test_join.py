@@ -1,7 +1,7 @@
 """Joining a session by code: easy codes, and clear messages for wrong, draft or closed ones."""
 from listening import queries
 from tests.conftest import page, submit, text_of
-from tests.factories import make_session
+from tests.factories import every_table, make_session
 
 
 def test_join_codes_avoid_characters_that_are_easy_to_confuse(db):
@@ -81,11 +81,16 @@ def test_language_switcher_offers_only_the_sessions_languages(client, db):
 
 
 def test_no_request_stores_anything_before_consent(client, db):
-    """Visiting the join and consent pages writes nothing about the resident."""
-    session = make_session(db)
-    client.get(f"/j/{session['code']}")
-    client.get(f"/s/{session['code']}/consent")
-    assert queries.session_counts(db, session["id"])["participants"] == 0
+    """Visiting every page a resident sees before agreeing writes no row to any table."""
+    session = make_session(db, mode="live")
+    before = every_table(db)
+    for url in (f"/?code={session['code']}", f"/j/{session['code']}", f"/j/{session['code']}?lang=es",
+                f"/s/{session['code']}/consent", f"/s/{session['code']}/consent?lang=es",
+                f"/s/{session['code']}/state.json", f"/s/{session['code']}/q/1", f"/s/{session['code']}/live",
+                f"/s/{session['code']}/thanks", "/withdraw"):
+        assert client.get(url).status_code in (200, 302), url
+    assert every_table(db) == before
+    assert "participants" in before and "consents" in before and "contacts" in before
 
 
 def test_join_page_counts_questions_and_minutes_each_in_its_own_plural(client, db):

@@ -9,7 +9,7 @@ import pytest
 
 from facilitation.accounts import create_user, user_by_email
 from listening import queries, synthesis
-from tests.factories import make_participant, make_session
+from tests.factories import make_participant, make_session, share
 
 TOPICS = {
     "bus": ["The bus to the clinic is always late", "No bus goes near the clinic on Sundays",
@@ -44,10 +44,12 @@ def answer(db, session: dict, person, prompt: dict, **values) -> int:
 @pytest.fixture
 def heard(db) -> Heard:
     """A session with 36 answers in three topics: odd people allow quoting, even people do not;
-    most are under 30 (a group of 4 is 30 or older), one resident withdrew and one answer is hidden."""
+    most are under 30 (a group of 4 is 30 or older), one resident withdrew and one answer is hidden.
+    The planner lead@example.org was given access to it."""
     create_user(db, "lead@example.org", "a long password", "planner")
     planner_id = user_by_email(db, "lead@example.org")["id"]
     session = make_session(db)
+    share(db, session, "lead@example.org")
     prompts = queries.prompts_for_session(db, session["id"])
     open_prompt, about = prompts[0], prompts[4]
     made = Heard(session=session, planner_id=planner_id, prompts=prompts)

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from analysis.reports import markdown_text
 from listening import queries, synthesis
 from tests.conftest import page, sign_in
-from tests.factories import make_participant, make_session
+from tests.factories import make_participant, make_session, share
 from tests.review.conftest import answer
 
 # Quotable answers, each with a personal detail or a bidi control, and what others may see of them.
@@ -28,9 +28,11 @@ SECRETS = ("Patel", "ana@example.org", "0182", "Tanisha", "\u202e", "\u202c")
 
 
 @pytest.fixture
-def published(db):
-    """A session whose reviewed, published theme quotes the five sensitive answers (chosen by a planner)."""
+def published(db, make_user):
+    """A session whose reviewed, published theme quotes the five sensitive answers (chosen by a planner);
+    the facilitator and the planner may see it."""
     session = make_session(db)
+    share(db, session, make_user("facilitator"), make_user("planner"))
     open_prompt = queries.prompts_for_session(db, session["id"])[0]
     ids = []
     for text in [*SENSITIVE, *(f"the bus is slow today ({n})" for n in range(12)), *(f"food is costly ({n})" for n in range(12))]:

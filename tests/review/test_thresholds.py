@@ -15,6 +15,7 @@ from facilitation.accounts import create_user
 from listening import synthesis
 from listening.cli import cli
 from tests.conftest import download, page, sign_in, submit
+from tests.factories import share
 from tests.review.small_counts import build, read_markdown
 
 PLANNER = ("edge@example.org", "a long password")
@@ -38,9 +39,11 @@ def edge_session(db, t: int):
 
 @pytest.fixture(params=[10, 11], ids=["default-10", "planner-11"])
 def edge(request, db):
-    """The edge session at the default threshold and at a threshold a planner raised to 11."""
+    """The edge session at the default threshold and at a threshold a planner raised to 11, shared with the planner."""
     create_user(db, PLANNER[0], PLANNER[1], "planner")
-    return edge_session(db, request.param), request.param
+    made = edge_session(db, request.param)
+    share(db, made.session, PLANNER[0])
+    return made, request.param
 
 
 def people_rows(rows) -> dict[str, str]:
@@ -150,6 +153,7 @@ def test_a_planner_can_raise_the_threshold_but_not_lower_it(client, db):
     """The settings form accepts 11 (logged), refuses 9 and 5 with a message, and never stores below 10."""
     create_user(db, PLANNER[0], PLANNER[1], "planner")
     made = build(db, people=[{"about": ["Black"]}] * 12, answers=[(i, "Rides") for i in range(12)])
+    share(db, made.session, PLANNER[0])
     sign_in(client, *PLANNER)
     url = f"/staff/review/{made.session['id']}/heard"
     options = [o["value"] for o in page(client.get(url)).select("#threshold option")]
@@ -176,7 +180,7 @@ def test_the_floor_migration_raises_old_thresholds_logs_them_and_holds(tmp_path)
     from tests.factories import make_session
 
     db = connect(str(tmp_path / "old.db"))
-    migrations.apply(db, stop_before="m006_threshold_floor")
+    migrations.apply(db, stop_before="m007_threshold_floor")
     session = make_session(db)
     db.execute("INSERT INTO synthesis_settings (session_id, threshold, updated_at) VALUES (?, 5, '2026-01-01')",
                (session["id"],))

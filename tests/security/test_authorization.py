@@ -5,7 +5,7 @@ import pytest
 
 from listening import queries
 from tests.conftest import form_data, sign_in, submit
-from tests.factories import make_participant, make_session
+from tests.factories import make_participant, make_session, user_id
 
 
 def staff_rules(app):
@@ -54,13 +54,14 @@ def test_a_resident_cookie_for_one_session_cannot_answer_in_another(client, db):
 
 
 def test_moderating_an_answer_of_another_session_changes_nothing(app, client, db, make_user):
-    """Hiding response <of B> through session A's console leaves it visible."""
-    first, second = make_session(db, mode="live"), make_session(db, mode="live")
+    """Hiding response <of B> through session A's console leaves it visible, though the facilitator owns both."""
+    owner = user_id(db, make_user("facilitator"))
+    first, second = make_session(db, mode="live", created_by=owner), make_session(db, mode="live", created_by=owner)
     person = make_participant(db, second)
     prompt = queries.prompts_for_session(db, second["id"])[0]
     saved = queries.save_response(db, session_id=second["id"], participant_id=person.id, prompt_id=prompt["id"],
                                   nonce="moderation-test", language="en", text="visible")
-    sign_in(client, make_user("facilitator"))
+    sign_in(client, "facilitator@example.org")
     token = form_data(client.get(f"/staff/sessions/{first['id']}"), 0)["csrf_token"]
     client.post(f"/staff/sessions/{first['id']}/live/moderate",
                 data={"csrf_token": token, "action": "hide", "reason": "test", "response_id": saved.response_id})

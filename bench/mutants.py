@@ -1,0 +1,292 @@
+"""Mutation testing of the code that holds Chorus's promises: does a test notice when a line breaks?
+
+    python bench/mutants.py                 # every target below (about an hour on 2 shared cores)
+    python bench/mutants.py --only access roles --keep /tmp/mutants
+    python bench/mutants.py --list          # the targets, their functions and the tests that guard them
+    python bench/mutants.py --only access --keep /tmp/mutants --survivors   # after new tests: re-try only
+                                                                            # the survivors of that kept run
+
+For each target (a module, the functions in it that keep a promise, and the test files that cover
+them) it copies the working tree to a scratch folder, lets cosmic-ray (PyPI, MIT) mutate those
+functions one change at a time (a comparison flipped, a condition negated, a decorator removed, a
+number moved by one, an exception swallowed...), runs the chosen tests against each mutant, and
+prints every mutant no test killed, with its diff. Survivors go into docs/testing.md, each killed
+by a new test or explained. Only the scratch copy is mutated: the working tree is never touched,
+so other tests can run meanwhile.
+
+What it cannot see: cosmic-ray does not mutate strings, so SQL inside queries (the WHERE clause
+that filters by session, say) is out of its reach; tests such as test_route_table.py and
+test_answer_guard.py hold those lines.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Operators that only make noise here: swapping a variable for another name, or exotic arithmetic
+# (a + b -> a << b). Kept: every comparison swap, and/or, not, True/False, numbers +-1, removed
+# decorators (a @requires gone), exceptions replaced, loops that never run, break/continue.
+NOISY = re.compile(
+    r"VariableInserter|VariableReplacer"
+    r"|ReplaceBinaryOperator_(?!Add_Sub|Sub_Add|Mul_Div|Div_Mul|FloorDiv_Mul|BitOr_BitAnd|BitAnd_BitOr)"
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A module, the functions in it that hold a promise, and the tests that should notice a change."""
+
+    name: str
+    module: str
+    functions: tuple[str, ...]
+    tests: tuple[str, ...]
+
+
+TARGETS = (
+    Target("consent", "listening/queries.py", ("record_consent", "current_consent", "snapshot_consent"),
+           ("tests/listening/test_consent.py", "tests/listening/test_concurrency.py", "tests/listening/test_join.py",
+            "tests/facilitation/test_opening_rules.py")),
+    Target("answers", "listening/queries.py", ("save_response", "answers_of", "responses_for_session"),
+           ("tests/listening/test_answer_guard.py", "tests/listening/test_answers.py",
+            "tests/listening/test_concurrency.py")),
+    Target("withdrawal", "listening/queries.py",
+           ("withdraw", "receipt_hash", "normalize_code", "format_receipt", "participant", "log_deletion"),
+           ("tests/listening/test_withdraw.py", "tests/security/test_codes.py", "tests/listening/test_answer_guard.py",
+            "tests/security/test_authorization.py")),
+    Target("resident-pages", "listening/views.py",
+           ("consent", "current_participant", "forget_participant", "remember_participant", "store_answer"),
+           ("tests/listening/test_consent.py", "tests/listening/test_answers.py", "tests/listening/test_withdraw.py",
+            "tests/security/test_authorization.py")),
+    Target("access", "facilitation/access.py",
+           ("accessible_sessions", "can_see_session", "visible_session", "sessions_for", "is_owner", "can_share",
+            "could_be_given", "give_access", "take_access"),
+           ("tests/facilitation/test_session_access.py", "tests/security/test_route_table.py")),
+    Target("roles", "facilitation/accounts.py",
+           ("requires", "public", "can_edit", "check_login", "reserve_sign_in", "required_wait", "throttle_rules",
+            "sign_in_succeeded", "end_sessions", "set_password", "change_user", "create_user"),
+           ("tests/facilitation/test_access.py", "tests/security/test_rate_limits.py",
+            "tests/security/test_route_table.py")),
+    Target("staff-pages", "facilitation/views.py",
+           ("load_user", "guard_session_access", "load_session", "session_access", "keep_open_session_complete",
+            "session_status", "change_user", "users", "safe_next", "dashboard"),
+           ("tests/facilitation/test_session_access.py", "tests/facilitation/test_opening_rules.py",
+            "tests/facilitation/test_access.py", "tests/security/test_route_table.py")),
+    Target("live-room", "facilitation/live.py", ("console_action", "projector_context", "moderate"),
+           ("tests/facilitation/test_opening_rules.py", "tests/facilitation/test_live.py",
+            "tests/security/test_authorization.py", "tests/security/test_route_table.py")),
+    Target("staff-entry", "facilitation/entry.py", ("staff_entry", "still_taking_part", "last_card"),
+           ("tests/listening/test_answer_guard.py", "tests/facilitation/test_entry.py")),
+    Target("disclosure", "analysis/disclosure.py",
+           ("validate_threshold", "required_width", "_pick", "_close_line", "_first_pass", "_withhold_one",
+            "_settle", "_publish", "protect", "protect_line"),
+           ("tests/analysis/test_disclosure.py", "tests/review/test_thresholds.py")),
+    Target("export-safety", "analysis/reports.py", ("neutralise", "_md", "answer_rows"),
+           ("tests/review/test_export_safety.py", "tests/review/test_reports.py", "tests/security/test_escaping.py")),
+    Target("quotes", "listening/synthesis.py", ("quotes_for", "choose_quotes", "public_summary", "visible_filter"),
+           ("tests/review/test_review.py", "tests/review/test_results_page.py", "tests/review/test_reports.py")),
+    Target("exports", "listening/synthesis.py", ("export",),
+           ("tests/review/test_reports.py", "tests/security/test_audit.py")),
+)
+
+
+def function_lines(source: str, names: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+    """Return the first and last line of each named top-level function (decorators included)."""
+    found = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in names:
+            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            found[node.name] = (first, node.end_lineno)
+    missing = set(names) - set(found)
+    if missing:
+        raise SystemExit(f"functions not found: {sorted(missing)}")
+    return found
+
+
+def signatures(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Return the spans of every function signature and annotation: `int | None` and a bare `*` there are
+    not code, so swapping their operators makes mutants no test could (or should) notice."""
+    spans = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            spans.append(((node.lineno, 0), (node.body[0].lineno, node.body[0].col_offset)))
+        elif isinstance(node, ast.AnnAssign):
+            spans.append(((node.annotation.lineno, node.annotation.col_offset),
+                          (node.annotation.end_lineno, node.annotation.end_col_offset)))
+    return spans
+
+
+def scratch_copy(keep: Path | None) -> Path:
+    """Copy the working tree (with compiled catalogs, without .git and the venv) to a scratch folder."""
+    target = keep or Path(tempfile.mkdtemp(prefix="chorus-mutants-"))
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(ROOT, target, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "__pycache__", "instance", "test-artifacts", "*.egg-info", ".pytest_cache", ".hypothesis"))
+    # The copy must be what the tests import, not the editable install of the working tree.
+    where = subprocess.run([sys.executable, "-c", "import listening; print(listening.__file__)"], cwd=target,
+                           capture_output=True, text=True, check=True).stdout.strip()
+    if not where.startswith(str(target)):
+        raise SystemExit(f"tests would import {where}, not the scratch copy")
+    return target
+
+
+def pytest_command(tests: tuple[str, ...]) -> list[str]:
+    """Return the command that runs a target's tests, stopping at the first failure."""
+    return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--no-header", *tests]
+
+
+def retry_survivors(target: Target, copy: Path) -> Path:
+    """Bring the kept copy's tests up to date and forget the survivors' results, so `exec` tries them again."""
+    import sqlite3
+
+    if (copy / target.module).read_bytes() != (ROOT / target.module).read_bytes():
+        raise SystemExit(f"{target.module} changed since the kept run: run the target again without --survivors")
+    # Everything else (tests, and code merged since) is brought up to date: the mutants' line numbers
+    # only depend on the target module, which is the same.
+    shutil.copytree(ROOT, copy, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "__pycache__", "instance", "test-artifacts", "*.egg-info", ".pytest_cache", ".hypothesis"))
+    session = copy / f"mutants-{target.name}.sqlite"
+    with sqlite3.connect(session) as conn:
+        conn.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
+    return session
+
+
+def run_target(target: Target, copy: Path, timeout_floor: float, survivors_only: bool = False) -> dict:
+    """Mutate one target's functions in the copy, run its tests on each mutant, return counts and survivors."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    started = time.monotonic()
+    config = copy / f"mutants-{target.name}.toml"
+    if survivors_only:
+        session = retry_survivors(target, copy)
+        source = (copy / target.module).read_text(encoding="utf-8")
+        lines = function_lines(source, target.functions)
+        print(f"{target.name}: trying the survivors again with today's tests", flush=True)
+        subprocess.run([sys.executable, "-m", "cosmic_ray.cli", "exec", str(config), str(session)], cwd=copy, check=True)
+        return report(target, session, lines, started)
+    baseline = subprocess.run(pytest_command(target.tests), cwd=copy, capture_output=True, text=True)
+    if baseline.returncode != 0:
+        raise SystemExit(f"{target.name}: the tests fail before any mutation:\n{baseline.stdout[-3000:]}")
+    timeout = max(timeout_floor, 3 * (time.monotonic() - started))
+    session = copy / f"mutants-{target.name}.sqlite"
+    command = " ".join(pytest_command(target.tests))
+    config.write_text(
+        "[cosmic-ray]\n"
+        f'module-path = "{target.module}"\n'
+        f"timeout = {timeout:.0f}\n"
+        "excluded-modules = []\n"
+        f"test-command = '{command}'\n\n"
+        "[cosmic-ray.distributor]\n"
+        'name = "local"\n',
+        encoding="utf-8",
+    )
+    session.unlink(missing_ok=True)
+    subprocess.run([sys.executable, "-m", "cosmic_ray.cli", "init", str(config), str(session)], cwd=copy, check=True)
+    source = (copy / target.module).read_text(encoding="utf-8")
+    lines = function_lines(source, target.functions)
+    not_code = signatures(source)
+
+    def owner(line: int) -> str | None:
+        """Return the chosen function a line belongs to, if any."""
+        return next((name for name, (first, last) in lines.items() if first <= line <= last), None)
+
+    def in_signature(mutation) -> bool:
+        """Tell whether an operator swap falls in a signature or annotation."""
+        return "BinaryOperator" in mutation.operator_name and any(
+            start <= tuple(mutation.start_pos) < end for start, end in not_code)
+
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        skip = [item.job_id for item in db.pending_work_items
+                if owner(item.mutations[0].start_pos[0]) is None or NOISY.search(item.mutations[0].operator_name)
+                or in_signature(item.mutations[0])]
+        db.set_multiple_results(skip, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output="not a target"))
+        planned = db.num_work_items - len(skip)
+    print(f"{target.name}: {planned} mutants in {', '.join(target.functions)} ({target.module}); "
+          f"tests: {' '.join(target.tests)}; timeout {timeout:.0f} s", flush=True)
+    subprocess.run([sys.executable, "-m", "cosmic_ray.cli", "exec", str(config), str(session)], cwd=copy, check=True)
+    return report(target, session, lines, started)
+
+
+def report(target: Target, session: Path, lines: dict[str, tuple[int, int]], started: float) -> dict:
+    """Count a finished session's outcomes and collect its survivors with their diffs."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import TestOutcome, WorkerOutcome
+
+    def owner(line: int) -> str | None:
+        """Return the chosen function a line belongs to, if any."""
+        return next((name for name, (first, last) in lines.items() if first <= line <= last), None)
+
+    counts = {"killed": 0, "survived": 0, "incompetent": 0, "timeout": 0}
+    survivors = []
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        for item, result in db.completed_work_items:
+            if result.worker_outcome == WorkerOutcome.SKIPPED:
+                continue
+            mutation = item.mutations[0]
+            if result.worker_outcome == WorkerOutcome.ABNORMAL and "timeout" in (result.output or "").lower():
+                counts["timeout"] += 1
+            elif result.test_outcome == TestOutcome.SURVIVED:
+                counts["survived"] += 1
+                survivors.append({"line": mutation.start_pos[0], "function": owner(mutation.start_pos[0]),
+                                  "operator": mutation.operator_name.replace("core/", ""),
+                                  "diff": "\n".join(l for l in (result.diff or "").splitlines()
+                                                    if l.startswith(("+", "-")) and not l.startswith(("+++", "---")))})
+            elif result.test_outcome == TestOutcome.INCOMPETENT:
+                counts["incompetent"] += 1
+            else:
+                counts["killed"] += 1
+    survivors.sort(key=lambda s: s["line"])
+    return {"target": target, "counts": counts, "survivors": survivors, "seconds": time.monotonic() - started}
+
+
+def main() -> None:
+    """Run the chosen targets and print a summary table and every survivor."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="+", metavar="TARGET", help="run only these targets")
+    parser.add_argument("--list", action="store_true", help="list the targets and exit")
+    parser.add_argument("--keep", type=Path, help="scratch folder to use and keep (default: a new temporary one)")
+    parser.add_argument("--timeout", type=float, default=60, help="least seconds a mutant's tests may take")
+    parser.add_argument("--survivors", action="store_true",
+                        help="with --keep: re-try only the survivors of the kept run, with the current tests")
+    args = parser.parse_args()
+    chosen = [t for t in TARGETS if not args.only or t.name in args.only]
+    if args.only and len(chosen) != len(set(args.only)):
+        raise SystemExit(f"unknown target; choose from {', '.join(t.name for t in TARGETS)}")
+    if args.list:
+        for t in chosen:
+            print(f"{t.name:18} {t.module}: {', '.join(t.functions)}\n{'':18} tests: {' '.join(t.tests)}")
+        return
+    if args.survivors:
+        if not args.keep or not args.keep.exists():
+            raise SystemExit("--survivors needs the --keep folder of an earlier run")
+        copy = args.keep
+    else:
+        copy = scratch_copy(args.keep)
+    results = [run_target(t, copy, args.timeout, args.survivors) for t in chosen]
+    print("\n| target | module | mutants | killed | survived | timeout | incompetent | minutes |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in results:
+        c = r["counts"]
+        total = sum(c.values())
+        print(f"| {r['target'].name} | {r['target'].module} | {total} | {c['killed']} | {c['survived']} | "
+              f"{c['timeout']} | {c['incompetent']} | {r['seconds'] / 60:.1f} |")
+    for r in results:
+        for s in r["survivors"]:
+            print(f"\nSURVIVED {r['target'].module}:{s['line']} in {s['function']} ({s['operator']})\n{s['diff']}")
+    if not args.keep:
+        shutil.rmtree(copy, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
