@@ -65,3 +65,22 @@ LANGUAGE_NAMES = {
 def language_name(code: str) -> str:
     """Return a plain English name for a language code, or the code itself if unknown."""
     return LANGUAGE_NAMES.get(code, code)
+
+# Opinion groups (analysis.opinions): the report's fixed text.
+OPINIONS_TITLE = "Opinion groups (draft)"
+OPINIONS_DRAFT_NOTE = (
+    "Groups of people who voted alike, found by machine: a draft for people to read, not a "
+    "verdict on who belongs together. Groups are named by size (A is the largest)."
+)
+OPINIONS_METHOD = (
+    "Method: principal component analysis of the votes (as Pol.is does; a missing vote counts as "
+    "the statement's average), then k-means on the participants with enough votes; {k} groups "
+    "and votes read as {coding}, both chosen by how well the groups' most common votes predict "
+    "votes held out of the analysis (seed {seed}). Everyone with at least one vote is placed. A "
+    "statement represents a group when the group's share voting that way is above half and above "
+    "the other groups' (one-sided tests at 90%, as Pol.is)."
+)
+OPINIONS_CODINGS = {
+    "signed": "a single scale (agree +1, pass 0, disagree -1)",
+    "indicators": "three separate answers (agree, disagree, pass)",
+}
