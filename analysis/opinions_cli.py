@@ -253,8 +253,7 @@ def _report_blocks(result, texts: Mapping[str, str], comparison, threshold: int,
 
     blocks: list[Block] = [("h1", messages.OPINIONS_TITLE)]
     blocks.append(("p", messages.OPINIONS_DRAFT_NOTE))
-    blocks.append(("p", messages.OPINIONS_METHOD.format(
-        k=result.k_chosen, coding=messages.OPINIONS_CODINGS.get(result.coding, result.coding), seed=result.seed)))
+    blocks.append(("p", result.method_note()))
     overview = (f"{result.n_participants:,} participants, {result.n_placed:,} placed in a group (everyone with at least one vote); "
                 f"{result.n_statements:,} statements; {result.n_votes:,} votes.")
     if removed:

@@ -11,9 +11,10 @@ Owns the figures in docs/opinions.md. Quality, on every conversation of ``--data
    counted on the remaining votes (ties: the value most common among everyone; a group that
    never voted on the statement, or a person without a group: everyone's most common vote).
 4. Do the same with Pol.is's groups (which saw every vote, the hidden ones included) and, as
-   references, with one group of everyone and with Pol.is's groups placed without the hidden
-   votes (each person in the Pol.is group whose centre is nearest on a map of the remaining
-   votes, the way Pol.is places people).
+   references, with one group of everyone, with a plain reading of Pol.is's math on the
+   remaining votes (PCA, k-means, k by silhouette), and with Pol.is's groups placed without the
+   hidden votes (each person in the Pol.is group whose centre is nearest on a map of the
+   remaining votes, the way Pol.is places people).
 
 Scoring here is written out independently of the engine. Prints, per conversation: accuracy
 (mean and standard error over repeats), the difference with Pol.is, the numbers of groups
@@ -136,9 +137,37 @@ def polis_placed_honestly(train: np.ndarray, polis: np.ndarray) -> np.ndarray:
     return np.where(own > 0, placed, -1)
 
 
+def plain_polis_like(train: np.ndarray, seed: int) -> np.ndarray:
+    """Return groups by a plain reading of Pol.is's math on the remaining votes: the reference method.
+
+    PCA with missing votes at the statement mean, positions stretched by sqrt(statements / own
+    votes), k-means (k from 2 to 5, chosen by silhouette) on participants with at least
+    min(7, statements) votes, everyone else with a vote placed at the nearest centre. No base
+    clusters, warm starts or smoother (those depend on the order votes arrived).
+    """
+    from sklearn.cluster import KMeans  # noqa: PLC0415
+    from sklearn.metrics import silhouette_score  # noqa: PLC0415
+
+    seen = ~np.isnan(train)
+    mean = np.where(seen.any(0), np.nansum(train, 0) / np.maximum(seen.sum(0), 1), 0.0)
+    centred = np.where(seen, train - mean, 0.0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    own = seen.sum(1)
+    pos = centred @ vt[:2].T * np.sqrt(seen.any(0).sum() / np.maximum(own, 1))[:, None]
+    core = own >= min(7, int(seen.any(0).sum()))
+    best = None
+    for k in range(2, 6):
+        model = KMeans(k, n_init=10, random_state=seed).fit(pos[core])
+        score = silhouette_score(pos[core], model.labels_)
+        if best is None or score > best[0]:
+            best = (score, model)
+    labels = best[1].predict(pos)
+    return np.where(own > 0, labels, -1)
+
+
 def measure(conv: Conversation, repeats: int) -> dict[str, object]:
     """Return the quality figures of one conversation over ``repeats`` random hidings."""
-    scores: dict[str, list[float]] = {"chorus": [], "polis": [], "one": [], "polis_honest": []}
+    scores: dict[str, list[float]] = {"chorus": [], "polis": [], "one": [], "polis_honest": [], "plain": []}
     ks: Counter[int] = Counter()
     codings: Counter[str] = Counter()
     all_placed = True
@@ -159,6 +188,7 @@ def measure(conv: Conversation, repeats: int) -> dict[str, object]:
         scores["polis"].append(accuracy(conv.votes, train, hidden, conv.polis))
         scores["one"].append(accuracy(conv.votes, train, hidden, np.where(has_vote, 0, -1)))
         scores["polis_honest"].append(accuracy(conv.votes, train, hidden, polis_placed_honestly(train, conv.polis)))
+        scores["plain"].append(accuracy(conv.votes, train, hidden, plain_polis_like(train, r)))
     full = find_opinion_groups(to_matrix(conv.votes, conv.participants, conv.statements), seed=0)
     mine = [full.assignment[p] for p, g in zip(conv.participants, conv.polis) if g >= 0]
     theirs = [int(g) for g in conv.polis if g >= 0]
@@ -192,8 +222,8 @@ def quality(data: Path, only: list[str], repeats: int) -> int:
         print(f"no participants-votes.csv under {data}", file=sys.stderr)
         return 2
     print(f"Hidden-vote accuracy, {repeats} repeats (20% of each participant's votes hidden); mean over repeats.")
-    print("| conversation | participants x statements (votes) | Chorus | Pol.is (saw every vote) | difference (SE) | repeats Chorus >= Pol.is | one group | Pol.is placed without hidden votes | Chorus groups (repeats) | coding | every voter placed | ARI vs Pol.is (Pol.is groups; unplaced by Pol.is) | s per run |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| conversation | participants x statements (votes) | Chorus | Pol.is (saw every vote) | difference (SE) | repeats Chorus >= Pol.is | one group | plain PCA + k-means (silhouette) | Pol.is placed without hidden votes | Chorus groups (repeats) | coding | every voter placed | ARI vs Pol.is (Pol.is groups; unplaced by Pol.is) | s per run |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     results = []
     for folder in folders:
         r = measure(load(folder), repeats)
@@ -201,7 +231,7 @@ def quality(data: Path, only: list[str], repeats: int) -> int:
         ks = ", ".join(f"{k}: {n}" for k, n in r["ks"].items())
         codings = ", ".join(f"{c} {n}" for c, n in r["codings"].items())
         print(f"| {r['name']} | {r['participants']} x {r['statements']} ({r['votes']:,}) | {r['chorus']:.4f} | {r['polis']:.4f} | "
-              f"{r['diff'] * 100:+.2f} pts ({r['diff_se'] * 100:.2f}) | {r['wins']}/{repeats} | {r['one']:.4f} | {r['polis_honest']:.4f} | {ks} | {codings} | "
+              f"{r['diff'] * 100:+.2f} pts ({r['diff_se'] * 100:.2f}) | {r['wins']}/{repeats} | {r['one']:.4f} | {r['plain']:.4f} | {r['polis_honest']:.4f} | {ks} | {codings} | "
               f"{'yes' if r['all_placed'] else 'NO'} | {r['ari']:.2f} ({r['polis_groups']}; {r['polis_unplaced']}) | {r['seconds']:.2f} |", flush=True)
     mean_diff = float(np.mean([r["diff"] for r in results]))
     print(f"\nAverage difference, Chorus - Pol.is: {mean_diff * 100:+.2f} points of accuracy")

@@ -101,7 +101,9 @@ def test_same_seed_same_groups_and_fixed_k_is_respected() -> None:
     matrix, _ = planted()
     first, second = find_opinion_groups(matrix, seed=4), find_opinion_groups(matrix, seed=4)
     assert dict(first.assignment) == dict(second.assignment)
-    assert find_opinion_groups(matrix, k=2).k_chosen == 2
+    two = find_opinion_groups(matrix, k=2)
+    assert two.k_chosen == 2 and "2 groups as requested" in two.method_note()
+    assert "3 groups and votes read as" in first.method_note() and "chosen by how well" in first.method_note()
     assert find_opinion_groups(matrix, k=5).k_chosen == 5
     assert 2 <= find_opinion_groups(matrix, k_min=2, k_max=2).k_chosen <= 2
 
@@ -124,6 +126,7 @@ def test_no_votes_and_unanimous_votes() -> None:
     same = VoteMatrix.from_votes([(f"p{i}", s, AGREE) for i in range(30) for s in ("x", "y", "z")])
     result = find_opinion_groups(same)
     assert result.k_chosen == 1 and result.groups[0].size == 30
+    assert "fewer groups than asked (1)" in result.method_note()
     assert {c.statement for c in result.consensus} == set()  # consensus needs groups to agree across
 
 
