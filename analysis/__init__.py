@@ -5,7 +5,9 @@ imports neither Flask nor SQLite, so it serves the web app and any CSV exported 
 
 - :mod:`analysis.text`: ``normalize``, ``tokenize``, ``terms``, ``is_contentless``, ``redact``.
 - :mod:`analysis.themes`: ``Answer``, ``Theme``, ``ThemeSet``, ``find_themes``, ``split_theme``.
-- :mod:`analysis.equity`: ``theme_by_segment``, ``overrepresented``, ``rank_by_priority_groups``.
+- :mod:`analysis.disclosure`: ``protect``, ``audit``: the one place that decides which counts may be shown.
+- :mod:`analysis.equity`: ``release`` (who took part and who said what, protected together),
+  ``overrepresented``, ``rank_by_priority_groups``.
 - :mod:`analysis.cli`: the ``themes`` click command (``chorus themes`` / ``python -m analysis``).
 - :mod:`analysis.messages`: every user-facing string, in plain English, for translation.
 
@@ -18,10 +20,12 @@ from importlib import import_module
 # analysis.text or analysis.messages (the web app does) does not pull in numpy, scipy and
 # scikit-learn through this package's own imports.
 _HOME = {
-    "SuppressedTable": "analysis.equity",
+    "Snapshot": "analysis.equity",
+    "release": "analysis.equity",
     "overrepresented": "analysis.equity",
     "rank_by_priority_groups": "analysis.equity",
-    "theme_by_segment": "analysis.equity",
+    "protect": "analysis.disclosure",
+    "audit": "analysis.disclosure",
     "is_contentless": "analysis.text",
     "normalize": "analysis.text",
     "redact": "analysis.text",
@@ -45,16 +49,18 @@ def __getattr__(name: str):  # noqa: ANN202 - module-level lazy attribute hook
 
 __all__ = [
     "Answer",
-    "SuppressedTable",
+    "Snapshot",
     "Theme",
     "ThemeSet",
+    "audit",
     "find_themes",
     "is_contentless",
     "normalize",
     "overrepresented",
+    "protect",
     "rank_by_priority_groups",
     "redact",
+    "release",
     "split_theme",
-    "theme_by_segment",
     "tokenize",
 ]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import re
 import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -25,8 +26,9 @@ from pathlib import Path
 
 import click
 
-from analysis import equity, messages
-from analysis.themes import Answer, Theme, ThemeSet, find_themes
+from analysis import disclosure, equity, messages
+from analysis.reports import clean_text, markdown_plain, markdown_text, neutralise
+from analysis.themes import CONTENTLESS_ID, Answer, Theme, ThemeSet, find_themes
 
 __all__ = ["themes_command", "read_csv", "main"]
 
@@ -101,8 +103,13 @@ def _require_columns(header: Sequence[str], wanted: dict[str, str | None]) -> No
             raise click.UsageError(f"{option} '{column}' is not a column of the input; columns are: {available}")
 
 
+def _cell(value: str) -> str:
+    """Return a cell for the output CSV: characters spreadsheets cannot hold dropped, formulas defused (OWASP)."""
+    return neutralise(clean_text(value))
+
+
 def _write_csv(path: Path, header: Sequence[str], rows: Sequence[dict[str, str]], theme_set: ThemeSet) -> None:
-    """Write the input rows in their order with the theme id and label columns added."""
+    """Write the input rows in their order with the theme id and label columns added, every cell made safe to open."""
     out_header = list(header)
     id_col, label_col = THEME_ID_COLUMN, THEME_LABEL_COLUMN
     while id_col in out_header or label_col in out_header:  # never overwrite the user's data
@@ -111,10 +118,11 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[dict[str, str]]
     try:
         with path.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(out_header)
+            writer.writerow([_cell(h) for h in out_header])
             for index, row in enumerate(rows):
                 theme_id = theme_set.assignment[index]
-                writer.writerow([row.get(h, "") for h in header] + [theme_id, theme_set.label_of(theme_id)])
+                cells = [row.get(h, "") for h in header] + [theme_id, theme_set.label_of(theme_id)]
+                writer.writerow([_cell(c) for c in cells])
     except OSError as exc:
         raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
 
@@ -129,52 +137,96 @@ def _summary(theme_set: ThemeSet, total: int) -> str:
     return "\n".join(lines)
 
 
-def _report_markdown(theme_set: ThemeSet, total: int, segment_columns: Sequence[str], tables: dict[str, equity.SuppressedTable], over: dict[str, list[equity.Overrepresentation]], priority: dict[str, list[equity.PriorityRank]], quotable: set | None = None) -> str:
-    """Return a readable Markdown summary with representative quotes and equity tables.
+def _count(value: int | None) -> str:
+    """Show a published count, or the mark when it is hidden."""
+    return messages.SUPPRESSED_MARK if value is None else str(value)
 
-    ``quotable`` holds the answer ids whose authors allowed quoting (``None``: the file did not
-    say, and the report says so above the themes).
+
+
+def _share(part: int | None, whole: int | None) -> str:
+    """Show a share of published counts as a percentage ("" when either is hidden)."""
+    value = disclosure.share(part, whole)
+    return "" if value is None else f"{value:.0%}"
+
+
+def _report_markdown(theme_set: ThemeSet, release: equity.Release, segment_columns: Sequence[str],
+                     priority_groups: Sequence[str], quotable: set | None = None) -> str:
+    """Return a readable Markdown summary with representative quotes and the group tables.
+
+    Every count comes from ``release`` (one disclosure-controlled whole): hidden counts show as
+    the mark, and shares, tests and ranks use published counts only. Themes are listed by
+    published size (hidden sizes last, by label) and named by label, not by the engine's ids,
+    which are numbered by size. ``quotable`` holds the answer ids whose authors allowed quoting
+    (``None``: the file did not say, and the report says so above the themes). Every text from
+    the input (answers, labels, column names, segment values) and the mark are escaped with
+    :func:`analysis.reports.markdown_text`.
     """
-    out = ["# Draft themes", "", f"{total} answers, {theme_set.k_chosen} draft themes, "
-           f"{theme_set.other.size} other / unclear, {len(theme_set.contentless)} without content.", "",
-           f"*Method.* {theme_set.method}", ""]
+    m = markdown_text
+    t = release.threshold
+    total = release.answers
+    answers = f"{total} answers" if total is not None else f"Fewer than {t} answers"
+    out = ["# Draft themes", "", f"{answers}, {theme_set.k_chosen} draft themes, "
+           f"{m(_count(release.size(messages.OTHER_ID)))} other / unclear, {m(_count(release.size(CONTENTLESS_ID)))} without content.", "",
+           f"*Method.* {m(theme_set.method)}", "", f"*Privacy.* {m(messages.SUPPRESSED_NOTE.format(threshold=t))}", ""]
     if quotable is None:
         out += ["*Quotes.* This file did not say who allowed quoting, so quotes are taken from every answer. "
                 "Check consent before sharing this report beyond the team, or run again with --quote-consent-column.", ""]
     else:
         out += ["*Quotes.* Only answers from people who allowed quoting are quoted.", ""]
-    for theme in (*theme_set.themes, theme_set.other):
+    by_id = {theme.id: theme for theme in (*theme_set.themes, theme_set.other)}
+    order = equity.published_order([th.id for th in theme_set.themes], release.sizes, label_of=theme_set.label_of)
+    for theme_id in [*order, messages.OTHER_ID]:
+        theme = by_id[theme_id]
         if theme.size == 0:
             continue
-        share = theme.size / total if total else 0.0
-        out += [f"## {theme.id}: {theme.label}", "", f"{theme.size} answers ({share:.0%}). {theme.language_note}", ""]
+        size = release.size(theme_id)
+        counted = f"{size} answers ({_share(size, total)})" if size is not None else f"{m(messages.SUPPRESSED_MARK)} answers"
+        # A theme's language note is a statement about a group: only where its size is shown.
+        note = f" {m(theme.language_note)}" if size is not None else ""
+        out += [f"## {m(theme.label)}", "", f"{counted}.{note}", ""]
         if theme.top_terms:
-            out += [f"Key terms: {', '.join(theme.top_terms)}", ""]
-        out += [f"> {q}" + "\n" for q in _quotes(theme_set, theme, quotable)]
+            out += [f"Key terms: {m(', '.join(theme.top_terms))}", ""]
+        out += [f"> {m(q)}" + "\n" for q in _quotes(theme_set, theme, quotable)]
     for column in segment_columns:
-        table = tables[column]
-        out += [f"## Themes by {column}", "", messages.SUPPRESSED_NOTE.format(threshold=table.threshold), ""]
-        out.append("| theme | " + " | ".join(table.segments) + " | total |")
-        out.append("|---" * (len(table.segments) + 2) + "|")
-        for t in table.themes:
-            cells = [_cell_text(table.cell(t, s), table.threshold) for s in table.segments]
-            out.append(f"| {theme_set.label_of(t)} | " + " | ".join(cells) + f" | {table.row_totals[t].display(table.threshold)} |")
-        out.append("| total | " + " | ".join(table.column_totals[s].display(table.threshold) for s in table.segments) + f" | {table.total} |")
-        out.append("")
-        flagged = [o for o in over[column] if o.significant]
-        if flagged:
-            out += ["Over-represented (shares of answers with content; Fisher's exact test, Benjamini-Hochberg adjusted):", ""]
-            for o in flagged[:10]:
-                out.append(f"- {theme_set.label_of(o.theme)} in {o.segment}: {o.share_in_segment:.0%} vs {o.share_elsewhere:.0%} elsewhere "
-                           f"(risk ratio {o.risk_ratio:.2f}, difference {o.risk_difference * 100:+.1f} points, p = {o.p_adjusted:.3g})")
-            out.append("")
-        if column in priority:
-            out += [f"Themes ranked by the priority groups of {column}:", ""]
-            for r in priority[column]:
-                share = f"{r.priority_share:.0%}" if r.priority_share is not None else messages.SUPPRESSED_MARK
-                out.append(f"{r.priority_rank}. {theme_set.label_of(r.theme)}: {share} of priority answers (rank {r.overall_rank} overall)")
-            out.append("")
+        out += _group_table(theme_set, release, column)
+    if release.priority is not None:
+        out += [f"## Themes ranked by what priority groups said ({m(', '.join(priority_groups))})", ""]
+        if release.priority.withheld:
+            out += [f"Not shown: every way of showing it would reveal a group smaller than {t}.", ""]
+        else:
+            for r in release.ranks:
+                rank = "\\-" if r.priority_rank is None else f"{r.priority_rank}\\."
+                out.append(f"{rank} {m(theme_set.label_of(r.theme))}: {m(_count(r.priority_count))} answers from "
+                           f"priority groups ({_share(r.priority_count, release.priority.column_total(equity.PRIORITY))} "
+                           f"of theirs), rank {r.overall_rank} overall")
+            out += ["", "Themes with a hidden count have no rank and follow in their overall order.", ""]
     return "\n".join(out)
+
+
+def _group_table(theme_set: ThemeSet, release: equity.Release, column: str) -> list[str]:
+    """Return one segment column's table of themes by group, and the themes a group raised more often."""
+    m = markdown_text
+    t = release.threshold
+    out = [f"## Themes by {m(column)}", "", m(messages.SUPPRESSED_NOTE.format(threshold=t)), ""]
+    grid = release.grids.get(column)
+    if grid is None or grid.withheld:
+        return out + [f"Not shown: every way of showing it would reveal a group smaller than {t}.", ""]
+    out.append("| theme | " + " | ".join(m(c) for c in grid.columns) + " | total |")
+    out.append("|---" * (len(grid.columns) + 2) + "|")
+    for row, total, cells in zip(grid.rows, grid.row_totals, grid.cells):
+        shown = [m(_count(n)) if not n or grid.column_share(row, c) is None else f"{n} ({_share(n, grid.column_total(c))})"
+                 for c, n in zip(grid.columns, cells)]
+        out.append(f"| {m(theme_set.label_of(row))} | " + " | ".join(shown) + f" | {total} |")
+    out.append("| total | " + " | ".join(m(_count(n)) for n in grid.column_totals) + f" | {grid.total} |")
+    out.append("")
+    flagged = [o for o in release.raised.get(column, ()) if o.significant]
+    if flagged:
+        out += ["Over-represented (counts shown above only; Fisher's exact test, Benjamini-Hochberg adjusted):", ""]
+        for o in flagged[:10]:
+            out.append(f"- {m(theme_set.label_of(o.theme))} in {m(o.segment)}: {o.share_in_segment:.0%} vs {o.share_elsewhere:.0%} elsewhere "
+                       f"(risk ratio {o.risk_ratio:.2f}, difference {o.risk_difference * 100:+.1f} points, p = {o.p_adjusted:.3g})")
+        out.append("")
+    return out
 
 
 def _quotes(theme_set: ThemeSet, theme: Theme, quotable: set | None) -> list[str]:
@@ -203,13 +255,6 @@ def _consents(rows: Sequence[Mapping[str, str]], column: str) -> set[int]:
     return {i for i, row in enumerate(rows) if (row.get(column) or "").strip().casefold() in _YES}
 
 
-def _cell_text(cell: equity.Cell, threshold: int) -> str:
-    """Return a table cell as count and column share, or the suppression mark."""
-    if cell.suppressed:
-        return cell.display(threshold)
-    return f"{cell.count} ({cell.share:.0%})"
-
-
 def _markdown_to_html(markdown: str) -> str:
     """Return a minimal, escaped HTML rendering of the report's Markdown subset.
 
@@ -218,12 +263,18 @@ def _markdown_to_html(markdown: str) -> str:
     """
     body: list[str] = []
     in_table = False
+
+    def text(part: str) -> str:
+        """Turn escaped Markdown text back into what it says, then escape that for HTML."""
+        return html.escape(markdown_plain(part))
+
     for line in markdown.splitlines():
-        esc = html.escape(line[2:] if line.startswith("> ") else line)
+        esc = text(line[2:] if line.startswith("> ") else line)
         if line.startswith("|"):
             if line.startswith("|---"):
                 continue
-            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
+            # Cells are joined with " | "; a pipe inside a cell was escaped as "\|".
+            cells = [text(c.strip()) for c in re.split(r"(?<!\\)\|", line.strip()[1:-1])]
             if not in_table:
                 body.append("<table>")
                 in_table = True
@@ -235,13 +286,13 @@ def _markdown_to_html(markdown: str) -> str:
             body.append("</table>")
             in_table = False
         if line.startswith("## "):
-            body.append(f"<h2 dir=\"auto\">{html.escape(line[3:])}</h2>")
+            body.append(f"<h2 dir=\"auto\">{text(line[3:])}</h2>")
         elif line.startswith("# "):
-            body.append(f"<h1>{html.escape(line[2:])}</h1>")
+            body.append(f"<h1>{text(line[2:])}</h1>")
         elif line.startswith("> "):
             body.append(f"<blockquote dir=\"auto\">{esc}</blockquote>")
         elif line.startswith("- "):
-            body.append(f"<p dir=\"auto\">• {html.escape(line[2:])}</p>")
+            body.append(f"<p dir=\"auto\">• {text(line[2:])}</p>")
         elif line.strip():
             body.append(f"<p dir=\"auto\">{esc}</p>")
     if in_table:
@@ -266,8 +317,8 @@ def _markdown_to_html(markdown: str) -> str:
 @click.option("--max-themes", "k_max", type=click.IntRange(1, 100), default=20, show_default=True, help="Most themes when choosing automatically.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed; the same seed and input give the same themes.")
 @click.option("--names-file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None, help="File of names to redact, one per line.")
-@click.option("--threshold", type=click.IntRange(equity.MIN_THRESHOLD, equity.MAX_THRESHOLD), default=equity.DEFAULT_THRESHOLD, show_default=True, help="Hide counts below this in segment tables.")
-@click.option("--priority-group", "priority_groups", multiple=True, help="Segment value whose voice ranks themes first (repeatable).")
+@click.option("--threshold", type=click.IntRange(disclosure.MIN_THRESHOLD, disclosure.MAX_THRESHOLD), default=disclosure.DEFAULT_THRESHOLD, show_default=True, help="Hide counts below this in the report (10 at least).")
+@click.option("--priority-group", "priority_groups", multiple=True, help="Segment value whose voice ranks themes first (repeatable; a value of any segment column).")
 @click.option("--output", "output", required=True, type=click.Path(path_type=Path, dir_okay=False), help="CSV to write: the input rows plus theme_id and theme_label.")
 @click.option("--report", "report", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Readable summary to write, .md or .html.")
 def themes_command(
@@ -334,16 +385,10 @@ def themes_command(
         click.echo("No themes: every answer was empty or without content.", err=True)
     click.echo(f"Wrote {output}")
     if report is not None:
-        tables, over, prio = {}, {}, {}
-        for column in segment_columns:
-            seg = {a.id: a.segments.get(column) for a in answers}
-            tables[column] = equity.theme_by_segment(theme_set.assignment, seg, threshold=threshold)
-            over[column] = equity.overrepresented(theme_set.assignment, seg, threshold=threshold)
-            present = [g for g in priority_groups if g in set(seg.values())]
-            if present:
-                prio[column] = equity.rank_by_priority_groups(theme_set.assignment, seg, present, threshold=threshold)
+        snapshot = _snapshot(theme_set, answers, segment_columns, priority_groups)
+        release = equity.release(snapshot, threshold=threshold)
         quotable = _consents(rows, quote_consent_column) if quote_consent_column else None
-        text = _report_markdown(theme_set, len(rows), segment_columns, tables, over, prio, quotable)
+        text = _report_markdown(theme_set, release, segment_columns, priority_groups, quotable)
         if report.suffix.lower() in {".html", ".htm"}:
             text = _markdown_to_html(text)
         try:
@@ -351,6 +396,25 @@ def themes_command(
         except OSError as exc:
             raise click.ClickException(f"cannot write {report}: {exc.strerror or exc}") from None
         click.echo(f"Wrote {report}")
+
+
+def _snapshot(theme_set: ThemeSet, answers: Sequence[Answer], segment_columns: Sequence[str],
+              priority_groups: Sequence[str]) -> equity.Snapshot:
+    """Describe the answers to the disclosure engine: each one's theme and its segment values.
+
+    The people behind the rows are unknown, so tables are protected as counts of answers.
+    Priority groups are the given values of any segment column.
+    """
+    replies = tuple(equity.Reply(a.id, theme_set.assignment[a.id], None,
+                                 tuple((c, a.segments.get(c)) for c in segment_columns)) for a in answers)
+    themes = tuple(th.id for th in theme_set.themes)
+    wanted = set(priority_groups)
+    priority = tuple((c, tuple(sorted({a.segments.get(c) for a in answers} & wanted))) for c in segment_columns)
+    return equity.Snapshot(
+        answers=replies, groups=themes + (messages.OTHER_ID, CONTENTLESS_ID), themes=themes,
+        answer_lenses=tuple(equity.Lens(c) for c in segment_columns),
+        priority=tuple((c, values) for c, values in priority if values),
+    )
 
 
 def _languages(rows: Sequence[Mapping[str, str]], text_column: str, language_column: str | None, language: str | None) -> list[str]:

@@ -1,102 +1,115 @@
-"""Equity lens: who said what, without exposing small groups of people.
+"""Equity lens: who took part and who said what, released as one disclosure-controlled whole.
 
-Owns three views of a theme assignment against a segment (any demographic answer, language or
-source):
+Owns the tables an output shows about people and their open answers, built from a
+:class:`Snapshot` (the people who took part, their answers and the theme each answer is in):
 
-- ``theme_by_segment(assignment, segment_of, *, threshold=10) -> SuppressedTable``: counts,
-  row and column totals and shares, with small-cell suppression. Counts below ``threshold``
-  (5 to 11, default 10) are hidden; then complementary cells are hidden so that no hidden count
-  can be recovered by subtracting visible cells from a row or column total; shares derived
-  from hidden cells are hidden too. A total that is itself small is hidden, and its row or
-  column with it.
-- ``overrepresented(assignment, segment_of, *, threshold=10, alpha=0.05) -> list[Overrepresentation]``:
-  themes raised more often in a segment than by everyone else, with Fisher's exact test
-  (one-sided), a Benjamini-Hochberg adjusted p-value, and effect sizes (risk ratio and risk
-  difference). Cells smaller than the threshold are never reported.
-- ``rank_by_priority_groups(assignment, segment_of, priority, *, threshold=10) -> list[PriorityRank]``:
-  themes ranked by how often the priority groups a planner names raised them ("design at the
-  margins"), next to their rank among everyone.
+- ``people_lines``: people by language, by how they took part, by each "about you" answer;
+- ``sizes``: answers by theme (and "other", off-topic, no content, not yet sorted);
+- ``grids``: answers in each theme by group, one table per lens (answer language, each
+  "about you" question, or a CSV's segment column);
+- ``priority``: answers in each theme from the priority groups a planner names, and from
+  everyone else ("design at the margins").
 
-Segments are given as a mapping (or callable) from answer id to segment value; answers without
-a segment value are counted under ``MISSING_SEGMENT``.
+:func:`release` hands all of them to :mod:`analysis.disclosure` together, with what links them
+(answers from a group are at most ``per_person`` times its people; a priority column is made of
+other columns), so that nothing one output shows can be combined to recover a hidden count.
+Everything derived -- :func:`overrepresented` (Fisher's exact test, Benjamini-Hochberg adjusted,
+risk ratio and difference) and :func:`rank_by_priority_groups` -- reads published counts only.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
 
-import numpy as np
-from scipy.stats import false_discovery_control, fisher_exact
-
-from analysis import messages
+from analysis import disclosure
+from analysis.disclosure import Cap, Combined, Grid, Line, ShownGrid, ShownLine
 
 __all__ = [
-    "SuppressedTable",
-    "Cell",
+    "Lens",
+    "Person",
+    "Reply",
+    "Snapshot",
+    "Release",
     "Overrepresentation",
     "PriorityRank",
-    "theme_by_segment",
+    "release",
+    "audit",
     "overrepresented",
     "rank_by_priority_groups",
-    "validate_threshold",
-    "determined_cells",
+    "published_order",
     "MISSING_SEGMENT",
-    "MIN_THRESHOLD",
-    "MAX_THRESHOLD",
-    "DEFAULT_THRESHOLD",
+    "PRIORITY",
+    "EVERYONE_ELSE",
+    "SIZES",
 ]
 
 MISSING_SEGMENT = "(not given)"
-MIN_THRESHOLD = 5
-MAX_THRESHOLD = 11
-DEFAULT_THRESHOLD = 10
-
-SegmentOf = Mapping[Hashable, str | None] | Callable[[Hashable], str | None]
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One count of a suppressed table: its value, or ``None`` when hidden, and its share."""
-
-    count: int | None
-    share: float | None  # of the segment's (column's) answers; None when hidden
-    suppressed: bool
-
-    def display(self, threshold: int | None = None) -> str:
-        """Return the count as shown to people: the number, or the suppression mark when hidden."""
-        return messages.SUPPRESSED_MARK if self.suppressed else str(self.count)
+PRIORITY = "priority"
+EVERYONE_ELSE = "everyone else"
+SIZES = "sizes"
+PEOPLE = "people:"
+ANSWERS = "answers:"
 
 
 @dataclass(frozen=True)
-class SuppressedTable:
-    """Theme-by-segment counts with small cells, and cells that would reveal them, hidden."""
+class Lens:
+    """A way to group people or answers: a key, and its categories in the order to show them.
 
-    themes: tuple[str, ...]  # row keys
-    segments: tuple[str, ...]  # column keys
-    cells: Mapping[tuple[str, str], Cell]
-    row_totals: Mapping[str, Cell]  # share: of all answers
-    column_totals: Mapping[str, Cell]  # share: of all answers
-    total: int
-    threshold: int
+    A people table lists every category (zeros too) with ``keep_empty``, else only those seen.
+    """
 
-    def cell(self, theme: str, segment: str) -> Cell:
-        """Return the cell for one theme and one segment."""
-        return self.cells[(theme, segment)]
+    key: str
+    categories: tuple[str, ...] = ()
+    keep_empty: bool = True
 
-    def visible_counts(self) -> dict[tuple[str, str], int | None]:
-        """Return every cell's visible count (``None`` where suppressed)."""
-        return {key: cell.count for key, cell in self.cells.items()}
+
+@dataclass(frozen=True)
+class Person:
+    """Someone who took part, with their value for each people lens (``None``: not given)."""
+
+    id: Hashable
+    segments: tuple[tuple[str, str | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One open answer: who gave it (if known), the group it is in, and its value for each answer lens."""
+
+    id: Hashable
+    group: str
+    person: Hashable | None = None
+    segments: tuple[tuple[str, str | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything an output may count: answers with their groups and, when known, the people.
+
+    ``groups`` lists every group an answer can be in, in display order; ``themes`` the ones that
+    are themes (the rows of group tables). ``priority`` names priority groups as pairs of an
+    answer lens and its categories. ``per_person`` is the most answers one person can give
+    (the number of open questions counted).
+    """
+
+    answers: tuple[Reply, ...]
+    groups: tuple[str, ...]
+    themes: tuple[str, ...]
+    answer_lenses: tuple[Lens, ...] = ()
+    people: tuple[Person, ...] | None = None
+    people_lenses: tuple[Lens, ...] = ()
+    priority: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    per_person: int = 1
 
 
 @dataclass(frozen=True)
 class Overrepresentation:
-    """A theme raised more often in one segment than by everyone else, with test and effect."""
+    """A theme raised more often in one group than by everyone else, from published counts only."""
 
     theme: str
     segment: str
-    count: int  # answers of the segment in the theme
+    count: int  # answers of the group in the theme
     segment_total: int
     share_in_segment: float
     share_elsewhere: float
@@ -104,7 +117,7 @@ class Overrepresentation:
     risk_difference: float  # share_in_segment - share_elsewhere, in proportion points
     odds_ratio: float
     p_value: float  # Fisher's exact test, one-sided (greater)
-    p_adjusted: float  # Benjamini-Hochberg over every theme-segment pair tested
+    p_adjusted: float  # Benjamini-Hochberg over every published theme-group pair tested
     significant: bool
 
 
@@ -113,357 +126,285 @@ class PriorityRank:
     """A theme's standing among priority groups next to its standing among everyone."""
 
     theme: str
-    priority_count: int | None  # None when below the threshold
+    priority_count: int | None  # None when hidden
     priority_share: float | None
-    priority_rank: int
+    priority_rank: int | None  # None when the count is hidden: a rank would compare it
     overall_count: int
     overall_share: float
     overall_rank: int
-    rank_change: int  # positive: the theme ranks higher for the priority groups
+    rank_change: int | None  # positive: the theme ranks higher for the priority groups
 
 
-def validate_threshold(threshold: int) -> int:
-    """Return ``threshold`` if it is an integer from 5 to 11, else raise ``ValueError``."""
-    if isinstance(threshold, bool) or not isinstance(threshold, int):
-        raise ValueError(f"suppression threshold must be an integer, not {threshold!r}")
-    if not MIN_THRESHOLD <= threshold <= MAX_THRESHOLD:
-        raise ValueError(f"suppression threshold must be from {MIN_THRESHOLD} to {MAX_THRESHOLD}, not {threshold}")
-    return threshold
+@dataclass(frozen=True)
+class Release:
+    """What one output may show about people and their answers, and what follows from it."""
+
+    threshold: int
+    people: int | None  # None: fewer than the threshold, or not known
+    people_known: bool
+    answers: int | None  # None: fewer than the threshold
+    sizes: ShownLine
+    people_lines: dict[str, ShownLine] = field(default_factory=dict)
+    grids: dict[str, ShownGrid] = field(default_factory=dict)
+    priority: ShownGrid | None = None
+    raised: dict[str, tuple[Overrepresentation, ...]] = field(default_factory=dict)
+    ranks: tuple[PriorityRank, ...] = ()
+
+    def size(self, group: str) -> int | None:
+        """Return a group's published number of answers, or ``None`` when hidden."""
+        if group not in self.sizes.categories:
+            return 0
+        return self.sizes.count(group)
 
 
-def _segment_lookup(segment_of: SegmentOf) -> Callable[[Hashable], str]:
-    """Return a function giving an answer's segment, with missing values made explicit."""
-    if callable(segment_of) and not isinstance(segment_of, Mapping):
-        fn = segment_of
-    else:
-        mapping = segment_of
-
-        def fn(answer_id: Hashable) -> str | None:
-            """Look the answer up in the mapping."""
-            return mapping.get(answer_id)
-
-    def lookup(answer_id: Hashable) -> str:
-        """Return the segment value, or ``MISSING_SEGMENT``."""
-        value = fn(answer_id)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return MISSING_SEGMENT
-        return str(value)
-
-    return lookup
+def _value(segments: tuple[tuple[str, str | None], ...], key: str) -> str:
+    """Return one lens's value from a segments tuple, with missing values made explicit."""
+    for name, value in segments:
+        if name == key:
+            if value is None or (isinstance(value, str) and not value.strip()):
+                return MISSING_SEGMENT
+            return str(value)
+    return MISSING_SEGMENT
 
 
-def _crosstab(assignment: Mapping[Hashable, str], segment_of: SegmentOf) -> tuple[list[str], list[str], np.ndarray]:
-    """Return row keys, column keys and the count matrix of theme by segment."""
-    lookup = _segment_lookup(segment_of)
-    pairs = Counter((theme, lookup(aid)) for aid, theme in assignment.items())
-    themes = sorted({t for t, _ in pairs}, key=_theme_sort_key)
-    segments = sorted({s for _, s in pairs}, key=lambda s: (s == MISSING_SEGMENT, s))
-    counts = np.zeros((len(themes), len(segments)), dtype=np.int64)
-    ti = {t: i for i, t in enumerate(themes)}
-    si = {s: j for j, s in enumerate(segments)}
-    for (t, s), c in pairs.items():
-        counts[ti[t], si[s]] = c
-    return themes, segments, counts
+def _categories(lens: Lens, seen: Sequence[str], *, keep_listed: bool) -> tuple[str, ...]:
+    """Return a lens's categories: the listed ones (or those seen), then others seen, the missing value last."""
+    counted = set(seen)
+    listed = [c for c in lens.categories if keep_listed or c in counted]
+    extra = sorted(counted - set(listed) - {MISSING_SEGMENT})
+    out = listed + [c for c in extra if c not in listed]
+    if MISSING_SEGMENT in counted and MISSING_SEGMENT not in out:
+        out.append(MISSING_SEGMENT)
+    return tuple(out)
 
 
-def _theme_sort_key(theme_id: str) -> tuple[int, int, str]:
-    """Sort theme ids as t1, t2, ..., t10, then other groups."""
-    if theme_id.startswith("t") and theme_id[1:].isdigit():
-        return (0, int(theme_id[1:]), theme_id)
-    return (1, 0, theme_id)
+def published_order(themes: Sequence[str], sizes: ShownLine, label_of=None) -> list[str]:
+    """Order themes largest first by published size; hidden sizes follow by label, never by their size."""
+    label_of = label_of or (lambda theme: str(theme))
+    shown = [t for t in themes if t in sizes.categories and sizes.count(t) is not None]
+    hidden = [t for t in themes if t not in shown]
+    shown.sort(key=lambda t: (-sizes.count(t), str(label_of(t)).casefold(), str(t)))
+    hidden.sort(key=lambda t: (str(label_of(t)).casefold(), str(t)))
+    return shown + hidden
 
 
-def _suppress(counts: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return hidden-masks for cells, row totals and column totals, closed under recovery.
+def release(snapshot: Snapshot, *, threshold: int = disclosure.DEFAULT_THRESHOLD) -> Release:
+    """Build every table an output shows about a snapshot and protect them together."""
+    threshold = disclosure.validate_threshold(threshold)
+    sizes = _sizes(snapshot, threshold)
+    people_known = snapshot.people is not None
+    enough_people = not people_known or len(snapshot.people) >= threshold
+    lines, grids, links = _tables(snapshot, sizes, threshold)
+    published = disclosure.protect(lines, grids, links, threshold=threshold)
+    shown_grids = {g.name[len(ANSWERS):]: published.grids[g.name] for g in grids if g.name.startswith(ANSWERS)}
+    shown_priority = published.grids.get(PRIORITY)
+    people_lines = {ln.name[len(PEOPLE):]: published.lines[ln.name] for ln in lines}
+    if people_known and not enough_people:
+        people_lines = {lens.key: ShownLine(PEOPLE + lens.key, (), (), None, threshold) for lens in snapshot.people_lenses}
+    return Release(
+        threshold=threshold, people=len(snapshot.people) if people_known and enough_people else None,
+        people_known=people_known, answers=sizes.total, sizes=sizes, people_lines=people_lines, grids=shown_grids,
+        priority=shown_priority, raised={key: tuple(overrepresented(grid)) for key, grid in shown_grids.items()},
+        ranks=tuple(rank_by_priority_groups(shown_priority)) if shown_priority is not None else (),
+    )
 
-    Primary suppression hides cells with ``0 < count < threshold``. A hidden cell could be
-    recovered from its row total if it were the only hidden cell of that row (total minus the
-    visible cells), so a second cell is hidden in that row -- the smallest visible one, which
-    loses the least information -- and likewise for columns; this repeats until stable. A
-    small total is hidden with its row or column.
+
+def audit(snapshot: Snapshot, released: Release) -> dict[tuple, disclosure.Range]:
+    """Return the engine's own range for every hidden count of a release (see :func:`disclosure.audit`)."""
+    sizes_line = _sizes_line(snapshot)
+    ranges = disclosure.audit([sizes_line], [], [], disclosure.Published(released.threshold, {SIZES: released.sizes}, {}))
+    lines, grids, links = _tables(snapshot, released.sizes, released.threshold)
+    shown = disclosure.Published(
+        released.threshold, {ln.name: released.people_lines[ln.name[len(PEOPLE):]] for ln in lines},
+        {g.name: (released.priority if g.name == PRIORITY else released.grids[g.name[len(ANSWERS):]]) for g in grids})
+    ranges.update(disclosure.audit(lines, grids, links, shown))
+    return ranges
+
+
+def _sizes_line(snapshot: Snapshot) -> Line:
+    """Count answers by group (themes, then the groups set aside)."""
+    size_counts = Counter(a.group for a in snapshot.answers)
+    unknown = set(size_counts) - set(snapshot.groups)
+    if unknown:
+        raise ValueError(f"answers are in groups the snapshot does not list: {sorted(unknown)}")
+    if not set(snapshot.themes) <= set(snapshot.groups):
+        raise ValueError("every theme must be one of the snapshot's groups")
+    return Line(SIZES, tuple(snapshot.groups), tuple(size_counts.get(g, 0) for g in snapshot.groups))
+
+
+def _sizes(snapshot: Snapshot, threshold: int) -> ShownLine:
+    """Protect the theme sizes on their own: nothing else an output shows ties to them but totals."""
+    return disclosure.protect([_sizes_line(snapshot)], threshold=threshold).lines[SIZES]
+
+
+def _tables(snapshot: Snapshot, sizes: ShownLine, threshold: int) -> tuple[list[Line], list[Grid], list]:
+    """Build the people lines, group grids (rows: themes of published size) and priority grid, with their links.
+
+    Group breakdowns need at least ``threshold`` people behind them: below that, a session's
+    report says "fewer than 10 people took part" and shows no table of groups at all.
     """
-    n_rows, n_cols = counts.shape
-    hidden = (counts > 0) & (counts < threshold)
-    row_tot = counts.sum(axis=1)
-    col_tot = counts.sum(axis=0)
-    row_hidden = (row_tot > 0) & (row_tot < threshold)
-    col_hidden = (col_tot > 0) & (col_tot < threshold)
-    # A row whose total is hidden shows nothing: its cells sum to a small number anyway.
-    hidden[row_hidden, :] = True
-    hidden[:, col_hidden] = True
-    grand = int(counts.sum())
-    changed = True
-    while changed:
-        changed = False
-        # Rows: with a visible total, a row must not have exactly one hidden cell.
-        for i in range(n_rows):
-            if row_hidden[i]:
-                continue
-            if hidden[i].sum() == 1:
-                changed |= _hide_one_more(hidden, counts, i, axis=0)
-        for j in range(n_cols):
-            if col_hidden[j]:
-                continue
-            if hidden[:, j].sum() == 1:
-                changed |= _hide_one_more(hidden, counts, j, axis=1)
-        # Hidden totals: if exactly one row total is hidden, it equals the grand total minus
-        # the visible ones; hide a second total (and its row's cells) in that case.
-        for mask, tot, axis in ((row_hidden, row_tot, 0), (col_hidden, col_tot, 1)):
-            if mask.sum() == 1 and grand >= threshold:
-                candidates = [(int(tot[x]), x) for x in range(len(tot)) if not mask[x] and tot[x] > 0]
-                if candidates:
-                    _, x = min(candidates)
-                    mask[x] = True
-                    if axis == 0:
-                        hidden[x, :] = True
-                    else:
-                        hidden[:, x] = True
-                    changed = True
-        if not changed:
-            # Two hidden cells per line can still leave one determined (a "bridge" between
-            # two blocks of hidden cells); an exact audit finds these and closes a rectangle.
-            changed = _close_determined(hidden, counts, row_hidden, col_hidden)
-    return hidden, row_hidden, col_hidden
+    people_known = snapshot.people is not None
+    enough_people = not people_known or len(snapshot.people) >= threshold
+    lines, people_of = _people_lines(snapshot) if people_known and enough_people else ([], {})
+    rows = tuple(t for t in snapshot.themes if sizes.count(t)) if enough_people else ()
+    members = [a for a in snapshot.answers if a.group in rows]
+    grids, links = [], []
+    for lens in snapshot.answer_lenses:
+        grid = _grid(ANSWERS + lens.key, rows, members, lens)
+        if grid is None:
+            continue
+        grids.append(grid)
+        line = next((ln for ln in lines if ln.name == PEOPLE + lens.key), None)
+        if line is not None and _answers_follow_people(snapshot, lens.key, people_of):
+            links += [Cap(grid.name, (column,), ((line.name, column),), snapshot.per_person)
+                      for column in grid.columns if column in line.categories]
+    priority_grid = _priority_grid(snapshot, rows, members, grids, lines, people_of, links)
+    if priority_grid is not None:
+        grids.append(priority_grid)
+    return lines, grids, links
 
 
-def determined_cells(hidden: np.ndarray, row_hidden: np.ndarray, col_hidden: np.ndarray) -> list[tuple[int, int]]:
-    """Return hidden cells whose value follows exactly from the visible cells and totals.
+def _people_lines(snapshot: Snapshot) -> tuple[list[Line], dict]:
+    """Count the people by each people lens."""
+    if snapshot.people is None:
+        return [], {}
+    people_of = {p.id: p for p in snapshot.people}
+    lines = []
+    for lens in snapshot.people_lenses:
+        counts = Counter(_value(p.segments, lens.key) for p in snapshot.people)
+        categories = _categories(lens, list(counts), keep_listed=lens.keep_empty)
+        lines.append(Line(PEOPLE + lens.key, categories, tuple(counts.get(c, 0) for c in categories)))
+    return lines, people_of
 
-    Unknowns are the hidden cells and hidden totals; each row, each column and the grand total
-    gives one linear equation. An unknown is determined exactly when it is zero in every
-    vector of the equations' null space.
+
+def _answers_follow_people(snapshot: Snapshot, key: str, people_of: dict) -> bool:
+    """Tell whether every answer's value for a lens is its author's, so answers per group are capped by people."""
+    if snapshot.people is None:
+        return False
+    for answer in snapshot.answers:
+        person = people_of.get(answer.person)
+        if person is None or _value(person.segments, key) != _value(answer.segments, key):
+            return False
+    return True
+
+
+def _grid(name: str, rows: tuple[str, ...], members: Sequence[Reply], lens: Lens) -> Grid | None:
+    """Count answers by theme and one lens's groups.
+
+    Every listed group has a column, with no answers too: a column left out would say "none of
+    this group's answers are here" as plainly as a 0, and such a 0 may have to be hidden.
     """
-    n_rows, n_cols = hidden.shape
-    cells = [(i, j) for i in range(n_rows) for j in range(n_cols) if hidden[i, j]]
-    if not cells:
+    if not rows:
+        return None
+    pairs = Counter((a.group, _value(a.segments, lens.key)) for a in members)
+    columns = _categories(lens, [c for _, c in pairs], keep_listed=True)
+    return Grid(name, rows, columns, tuple(tuple(pairs.get((r, c), 0) for c in columns) for r in rows))
+
+
+def _priority_grid(snapshot: Snapshot, rows, members, grids, lines, people_of, links) -> Grid | None:
+    """Count answers by theme from the priority groups and from everyone else, and link them to the lenses."""
+    wanted = {key: set(categories) for key, categories in snapshot.priority if categories}
+    if not wanted or not rows:
+        return None
+
+    def in_priority(answer: Reply) -> bool:
+        """Tell whether an answer's author is in any priority group."""
+        return any(_value(answer.segments, key) in cats for key, cats in wanted.items())
+
+    counts = Counter((a.group, in_priority(a)) for a in members)
+    grid = Grid(PRIORITY, rows, (PRIORITY, EVERYONE_ELSE),
+                tuple((counts.get((r, True), 0), counts.get((r, False), 0)) for r in rows))
+    by_name = {g.name: g for g in grids}
+    parts = []
+    for key, cats in wanted.items():
+        if ANSWERS + key not in by_name:
+            raise ValueError(f"priority groups must come from an answer lens; {key!r} is not one")
+        columns = tuple(c for c in by_name[ANSWERS + key].columns if c in cats)
+        if columns:
+            parts.append((ANSWERS + key, columns))
+    if parts:
+        links.append(Combined(PRIORITY, PRIORITY, tuple(parts)))
+    line_names = {ln.name: ln for ln in lines}
+    people = []
+    for key, cats in wanted.items():
+        line = line_names.get(PEOPLE + key)
+        if line is None or not _answers_follow_people(snapshot, key, people_of):
+            return grid  # the people cap only holds when every priority lens counts people too
+        people += [(line.name, c) for c in line.categories if c in cats]
+    if people:
+        links.append(Cap(PRIORITY, (PRIORITY,), tuple(people), snapshot.per_person))
+    return grid
+
+
+def overrepresented(grid: ShownGrid, *, alpha: float = 0.05) -> list[Overrepresentation]:
+    """Return themes raised more often by a group than by everyone else, using published counts only.
+
+    A theme-group pair is tested only when its count, its group's total, its theme's total and
+    the table's total are all published, so every figure (shares, ratio, difference, p-values
+    and which pairs are significant, adjusted with Benjamini-Hochberg over the pairs tested)
+    follows from what the table shows.
+    """
+    from scipy.stats import false_discovery_control, fisher_exact
+
+    if grid.withheld:
         return []
-    index = {c: k for k, c in enumerate(cells)}
-    rows_h = [i for i in range(n_rows) if row_hidden[i]]
-    cols_h = [j for j in range(n_cols) if col_hidden[j]]
-    n_vars = len(cells) + len(rows_h) + len(cols_h)
-    equations: list[np.ndarray] = []
-    for i in range(n_rows):
-        eq = np.zeros(n_vars)
-        for j in range(n_cols):
-            if hidden[i, j]:
-                eq[index[(i, j)]] = 1.0
-        if row_hidden[i]:
-            eq[len(cells) + rows_h.index(i)] = -1.0
-        equations.append(eq)
-    for j in range(n_cols):
-        eq = np.zeros(n_vars)
-        for i in range(n_rows):
-            if hidden[i, j]:
-                eq[index[(i, j)]] = 1.0
-        if col_hidden[j]:
-            eq[len(cells) + len(rows_h) + cols_h.index(j)] = -1.0
-        equations.append(eq)
-    for offset, members in ((len(cells), rows_h), (len(cells) + len(rows_h), cols_h)):
-        eq = np.zeros(n_vars)
-        eq[offset : offset + len(members)] = 1.0
-        equations.append(eq)
-    matrix = np.array(equations)
-    _, sing, vt = np.linalg.svd(matrix)
-    rank = int((sing > 1e-9).sum())
-    null = vt[rank:]
-    free = np.abs(null[:, : len(cells)]).max(axis=0) > 1e-9 if len(null) else np.zeros(len(cells), bool)
-    return [c for c, f in zip(cells, free) if not f]
-
-
-def _close_determined(hidden: np.ndarray, counts: np.ndarray, row_hidden: np.ndarray, col_hidden: np.ndarray) -> bool:
-    """Hide a rectangle through one determined cell, if any; return whether anything changed."""
-    stuck = determined_cells(hidden, row_hidden, col_hidden)
-    if not stuck:
-        return False
-    i, j = stuck[0]
-    n_rows, n_cols = counts.shape
-    best: tuple[int, int, int] | None = None
-    for i2 in range(n_rows):
-        for j2 in range(n_cols):
-            if i2 == i or j2 == j:
+    total = grid.total
+    raw = []
+    for i, theme in enumerate(grid.rows):
+        for j, segment in enumerate(grid.columns):
+            a, seg_n, theme_n = grid.cells[i][j], grid.column_totals[j], grid.row_totals[i]
+            if a is None or seg_n is None or a == 0:
                 continue
-            corners = [(i, j2), (i2, j), (i2, j2)]
-            cost = sum(int(counts[c]) for c in corners if not hidden[c])
-            if best is None or cost < best[0]:
-                best = (cost, i2, j2)
-    if best is None:
-        if hidden.all() and (row_hidden.all() if n_rows == 1 else col_hidden.all()):
-            return False  # a one-cell table equals the grand total; nothing more can be hidden
-        # A single row or column: its cells equal the totals; hide the whole line's totals.
-        if n_rows == 1:
-            col_hidden[:] = True
-            hidden[:, :] = True
-        else:
-            row_hidden[:] = True
-            hidden[:, :] = True
-        return True
-    _, i2, j2 = best
-    for c in [(i, j2), (i2, j), (i2, j2)]:
-        hidden[c] = True
-    return True
-
-
-def _hide_one_more(hidden: np.ndarray, counts: np.ndarray, index: int, axis: int) -> bool:
-    """Hide the smallest visible cell in a row (axis 0) or column (axis 1); return whether one was."""
-    line_hidden = hidden[index] if axis == 0 else hidden[:, index]
-    line_counts = counts[index] if axis == 0 else counts[:, index]
-    # Zero cells may be "hidden" too: a visible 0 would still reveal the hidden value, and
-    # showing "<10" for a true 0 is the usual price of complementary suppression.
-    candidates = [(int(line_counts[x]), x) for x in range(len(line_counts)) if not line_hidden[x]]
-    if not candidates:
-        return False
-    _, x = min(candidates)
-    if axis == 0:
-        hidden[index, x] = True
-    else:
-        hidden[x, index] = True
-    return True
-
-
-def theme_by_segment(
-    assignment: Mapping[Hashable, str],
-    segment_of: SegmentOf,
-    *,
-    threshold: int = DEFAULT_THRESHOLD,
-) -> SuppressedTable:
-    """Return the theme-by-segment table with small counts and their complements suppressed."""
-    validate_threshold(threshold)
-    themes, segments, counts = _crosstab(assignment, segment_of)
-    if counts.size == 0:
-        return SuppressedTable((), (), {}, {}, {}, 0, threshold)
-    hidden, row_hidden, col_hidden = _suppress(counts, threshold)
-    total = int(counts.sum())
-    col_tot = counts.sum(axis=0)
-    row_tot = counts.sum(axis=1)
-    cells: dict[tuple[str, str], Cell] = {}
-    for i, t in enumerate(themes):
-        for j, s in enumerate(segments):
-            if hidden[i, j] or col_hidden[j]:
-                cells[(t, s)] = Cell(None, None, True)
-            else:
-                share = float(counts[i, j] / col_tot[j]) if col_tot[j] else 0.0
-                cells[(t, s)] = Cell(int(counts[i, j]), share, False)
-    row_cells = {
-        t: Cell(None, None, True) if row_hidden[i] else Cell(int(row_tot[i]), float(row_tot[i] / total), False)
-        for i, t in enumerate(themes)
-    }
-    col_cells = {
-        s: Cell(None, None, True) if col_hidden[j] else Cell(int(col_tot[j]), float(col_tot[j] / total), False)
-        for j, s in enumerate(segments)
-    }
-    return SuppressedTable(tuple(themes), tuple(segments), cells, row_cells, col_cells, total, threshold)
-
-
-def overrepresented(
-    assignment: Mapping[Hashable, str],
-    segment_of: SegmentOf,
-    *,
-    threshold: int = DEFAULT_THRESHOLD,
-    alpha: float = 0.05,
-    exclude: Iterable[str] = ("contentless",),
-) -> list[Overrepresentation]:
-    """Return themes over-represented in a segment versus everyone else, most significant first."""
-    validate_threshold(threshold)
-    skip = set(exclude)
-    themes, segments, counts = _crosstab({a: t for a, t in assignment.items() if t not in skip}, segment_of)
-    total = int(counts.sum())
-    col_tot = counts.sum(axis=0)
-    row_tot = counts.sum(axis=1)
-    raw: list[tuple[int, int, float, float, float, float]] = []
-    for i in range(len(themes)):
-        for j in range(len(segments)):
-            a = int(counts[i, j])
-            seg_n = int(col_tot[j])
             rest_n = total - seg_n
-            c = int(row_tot[i]) - a
-            # Only cells that may be shown: a small count is never reported, whatever its p.
-            if a < threshold or seg_n - a < threshold or rest_n == 0:
+            c = theme_n - a
+            if rest_n <= 0:
                 continue
             odds, p = fisher_exact([[a, seg_n - a], [c, rest_n - c]], alternative="greater")
-            share_in = a / seg_n
-            share_out = c / rest_n
-            ratio = share_in / share_out if share_out > 0 else float("inf")
-            raw.append((i, j, float(p), float(odds), share_in, share_out))
-            del ratio
+            raw.append((theme, segment, a, seg_n, float(p), float(odds), a / seg_n, c / rest_n))
     if not raw:
         return []
-    adjusted = false_discovery_control([r[2] for r in raw], method="bh")
+    adjusted = false_discovery_control([r[4] for r in raw], method="bh")
     out = []
-    for (i, j, p, odds, share_in, share_out), p_adj in zip(raw, adjusted):
+    for (theme, segment, a, seg_n, p, odds, share_in, share_out), p_adj in zip(raw, adjusted):
         if share_in <= share_out:
             continue
-        out.append(
-            Overrepresentation(
-                theme=themes[i],
-                segment=segments[j],
-                count=int(counts[i, j]),
-                segment_total=int(col_tot[j]),
-                share_in_segment=share_in,
-                share_elsewhere=share_out,
-                risk_ratio=share_in / share_out if share_out > 0 else float("inf"),
-                risk_difference=share_in - share_out,
-                odds_ratio=odds,
-                p_value=p,
-                p_adjusted=float(p_adj),
-                significant=bool(p_adj < alpha),
-            )
-        )
+        out.append(Overrepresentation(
+            theme=theme, segment=segment, count=a, segment_total=seg_n, share_in_segment=share_in,
+            share_elsewhere=share_out, risk_ratio=share_in / share_out if share_out > 0 else float("inf"),
+            risk_difference=share_in - share_out, odds_ratio=odds, p_value=p, p_adjusted=float(p_adj),
+            significant=bool(p_adj < alpha),
+        ))
     out.sort(key=lambda o: (o.p_adjusted, -o.risk_difference, o.theme, o.segment))
     return out
 
 
-def rank_by_priority_groups(
-    assignment: Mapping[Hashable, str],
-    segment_of: SegmentOf,
-    priority: Sequence[str],
-    *,
-    threshold: int = DEFAULT_THRESHOLD,
-    exclude: Iterable[str] = ("contentless", messages.OTHER_ID),
-) -> list[PriorityRank]:
-    """Rank themes by their share among the priority groups' answers (design at the margins)."""
-    validate_threshold(threshold)
-    if not priority:
-        raise ValueError("name at least one priority group")
-    lookup = _segment_lookup(segment_of)
-    wanted = {str(p) for p in priority}
-    skip = set(exclude)
-    overall: Counter[str] = Counter()
-    prio: Counter[str] = Counter()
-    for aid, theme in assignment.items():
-        if theme in skip:
-            continue
-        overall[theme] += 1
-        if lookup(aid) in wanted:
-            prio[theme] += 1
-    n_all = sum(overall.values())
-    n_prio = sum(prio.values())
-    if n_all == 0:
-        return []
-    themes = sorted(overall, key=_theme_sort_key)
-    overall_rank = {t: r for r, t in enumerate(sorted(themes, key=lambda t: (-overall[t], _theme_sort_key(t))), 1)}
-    # Themes whose priority count can be shown are ranked by it. The rest (counts below the
-    # threshold) follow in their overall order: ranking them by their hidden counts would tell
-    # which of two small groups is larger, which suppression exists to keep back.
-    def shown_count(t: str) -> bool:
-        return prio[t] >= threshold and n_prio >= threshold
+def rank_by_priority_groups(grid: ShownGrid, label_of=None) -> list[PriorityRank]:
+    """Rank themes by what the priority groups said (design at the margins), from published counts only.
 
-    prio_order = sorted(
-        themes,
-        key=lambda t: (0, -prio[t], -overall[t], _theme_sort_key(t)) if shown_count(t) else (1, 0, overall_rank[t], ""),
-    )
+    Themes whose priority count is published are ranked, most answers first; the rest follow in
+    their overall order with no rank, because ranking them by hidden counts would say which is larger.
+    """
+    if grid.withheld:
+        return []
+    label_of = label_of or (lambda theme: str(theme))
+    n_all = grid.total
+    n_prio = grid.column_total(PRIORITY)
+    overall = {t: grid.row_total(t) for t in grid.rows}
+    overall_order = sorted(grid.rows, key=lambda t: (-overall[t], str(label_of(t)).casefold(), str(t)))
+    overall_rank = {t: r for r, t in enumerate(overall_order, 1)}
+
+    def count(theme: str) -> int | None:
+        """Return a theme's published priority count."""
+        return grid.cell(theme, PRIORITY)
+
+    prio_order = sorted(grid.rows, key=lambda t: (0, -count(t), overall_rank[t]) if count(t) is not None
+                        else (1, 0, overall_rank[t]))
     out = []
     for r, t in enumerate(prio_order, 1):
-        shown = shown_count(t)
-        out.append(
-            PriorityRank(
-                theme=t,
-                priority_count=prio[t] if shown else None,
-                priority_share=(prio[t] / n_prio) if shown else None,
-                priority_rank=r,
-                overall_count=overall[t],
-                overall_share=overall[t] / n_all,
-                overall_rank=overall_rank[t],
-                rank_change=overall_rank[t] - r,
-            )
-        )
+        rank = r if count(t) is not None else None
+        out.append(PriorityRank(
+            theme=t, priority_count=count(t), priority_share=disclosure.share(count(t), n_prio), priority_rank=rank,
+            overall_count=overall[t], overall_share=overall[t] / n_all, overall_rank=overall_rank[t],
+            rank_change=None if rank is None else overall_rank[t] - rank,
+        ))
     return out

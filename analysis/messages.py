@@ -86,6 +86,7 @@ OPINIONS_CHOICE_AUTO = (
 OPINIONS_CHOICE_FIXED = "{k} groups as requested, votes read as {coding} (chosen by how well the groups predict held-out votes)"
 OPINIONS_CHOICE_FEW = "{k} groups and votes read as {coding}: too few votes to choose by held-out votes"
 OPINIONS_CHOICE_FEWER = "fewer groups than asked ({k}): too few distinct ways of voting; votes read as {coding}"
+OPINIONS_SUPPRESSED_NOTE = "* hidden: fewer than {threshold} people or votes, or a count that would reveal one."
 OPINIONS_CODINGS = {
     "signed": "a single scale (agree +1, pass 0, disagree -1)",
     "indicators": "three separate answers (agree, disagree, pass)",

@@ -10,9 +10,9 @@ disagree (-1) or pass (0), each resident voting on some of the statements (a spa
   statements; **consensus** statements (agreed, or disagreed, by a clear majority of every
   group); **divisive** statements (one group mostly agrees, another mostly disagrees).
 - :func:`compare_priority_group` -> :class:`PriorityComparison`: agreement by a priority group
-  (for example Black mothers) next to everyone's, statement by statement, with small counts
-  hidden by the project's disclosure control (:func:`_disclosure_table`, the only call into
-  :mod:`analysis.equity`).
+  (for example Black mothers) next to everyone's, statement by statement; :func:`group_size_table`
+  and :func:`group_vote_table` for reports. Small counts are hidden by the project's disclosure
+  control (:func:`_disclosure`, the only call into :mod:`analysis.disclosure`).
 - :func:`statement_priorities` and :func:`next_statement`: which statement a phone shows next,
   favouring statements with few votes and those that separate or unite groups.
 
@@ -43,7 +43,7 @@ import scipy.sparse as sp
 from sklearn.utils.extmath import randomized_svd
 from threadpoolctl import threadpool_limits
 
-from analysis import equity, messages
+from analysis import disclosure, messages
 
 __all__ = [
     "AGREE",
@@ -62,6 +62,7 @@ __all__ = [
     "compare_priority_group",
     "group_vote_table",
     "group_size_table",
+    "GroupVotes",
     "statement_priorities",
     "next_statement",
     "GROUP_NAMES",
@@ -897,20 +898,24 @@ def _extremity(votes: _Votes, coding: str, axes: np.ndarray, statements: Sequenc
     return {sid: float(reach[j] / top) for j, sid in enumerate(statements)}
 
 
-# --- priority groups under disclosure control -------------------------------------------------
+# --- priority groups and reports under disclosure control ------------------------------------
 
 
-def _disclosure_table(assignment: Mapping[Hashable, str], segment_of: Mapping[Hashable, str], threshold: int) -> equity.SuppressedTable:
-    """Return the project's suppressed cross-table: the one call into the disclosure-control module.
+def _disclosure(lines: Sequence[disclosure.Line], grids: Sequence[disclosure.Grid] = (), links: Sequence[disclosure.Cap] = (), *, threshold: int) -> disclosure.Published:
+    """Return what may be shown of some tables taken together: the one call into the project's disclosure control.
 
-    Rows are what was counted (a vote, or a group), columns the segments; counts below
-    ``threshold`` and any count that would reveal one are hidden there.
+    :func:`analysis.disclosure.protect` hides counts below ``threshold`` and every count that,
+    with what else the tables show, would narrow a hidden one; shares are then drawn only from
+    what it publishes.
     """
-    return equity.theme_by_segment(assignment, segment_of, threshold=threshold)
+    return disclosure.protect(lines, grids, links, threshold=threshold)
 
 
 PRIORITY_SEGMENT = "priority"
-OTHERS_SEGMENT = "others"
+OTHERS_SEGMENT = "everyone else"
+_PEOPLE = "people"
+_VOTES = "votes"
+_BY = "by"
 
 
 def compare_priority_group(
@@ -918,83 +923,119 @@ def compare_priority_group(
     members: Collection[ParticipantId],
     *,
     label: str = "priority group",
-    threshold: int = equity.DEFAULT_THRESHOLD,
+    threshold: int = disclosure.DEFAULT_THRESHOLD,
 ) -> PriorityComparison:
     """Compare how a priority group voted with how everyone voted, statement by statement.
 
-    Each statement's agree/disagree/pass by priority group and everyone else goes through the
-    project's disclosure control: counts below ``threshold`` and counts that would reveal them
-    are hidden, and so is every share drawn from a hidden count. Statements are sorted by the
-    size of the visible difference, largest first; fully hidden ones come last.
+    For each statement, what the report shows -- voters in and out of the priority group, votes
+    agreeing or not among everyone, and the same split by priority group and everyone else, with
+    the link that a group casts at most one vote each -- goes through the project's disclosure
+    control together; every share is drawn from published counts only. Statements are sorted by
+    the size of the visible difference, largest first; hidden ones come last.
     """
-    equity.validate_threshold(threshold)
+    threshold = disclosure.validate_threshold(threshold)
     wanted = set(members)
     in_group = np.fromiter((p in wanted for p in matrix.participants), dtype=bool, count=len(matrix.participants))
     voters = np.unique(matrix.rows)
-    n_members = int(in_group[voters].sum())
+    people = disclosure.Line(_PEOPLE, (PRIORITY_SEGMENT, OTHERS_SEGMENT), (int(in_group[voters].sum()), int((~in_group[voters]).sum())))
+    shown_people = _disclosure([people], threshold=threshold).lines[_PEOPLE]
     order = np.argsort(matrix.cols, kind="stable")
     bounds = np.searchsorted(matrix.cols[order], np.arange(len(matrix.statements) + 1))
     rows_out = []
     for j, sid in enumerate(matrix.statements):
         idx = order[bounds[j] : bounds[j + 1]]
-        rows_out.append(_priority_row(sid, matrix.rows[idx], matrix.values[idx], in_group, threshold))
+        rows_out.append(_priority_row(sid, people, matrix.rows[idx], matrix.values[idx], in_group, threshold))
     rows_out.sort(key=lambda r: (r.difference is None, -abs(r.difference or 0.0), str(r.statement)))
-    return PriorityComparison(
-        label=label, threshold=threshold, members_voting=n_members if n_members >= threshold else None, statements=tuple(rows_out)
-    )
+    return PriorityComparison(label=label, threshold=threshold, members_voting=shown_people.count(PRIORITY_SEGMENT), statements=tuple(rows_out))
 
 
-def _priority_row(statement: StatementId, rows: np.ndarray, values: np.ndarray, in_group: np.ndarray, threshold: int) -> PriorityAgreement:
-    """Return one statement's priority-versus-everyone agreement, with hidden figures left out."""
+def _priority_row(statement: StatementId, people: disclosure.Line, rows: np.ndarray, values: np.ndarray, in_group: np.ndarray, threshold: int) -> PriorityAgreement:
+    """Return one statement's priority-versus-everyone agreement as it may be shown."""
     if rows.size == 0:
         return PriorityAgreement(statement, 0, None, 0, None, None, False)
-    assignment = {i: ("agree" if v == AGREE else "not") for i, v in enumerate(values.tolist())}
-    segment = {i: (PRIORITY_SEGMENT if in_group[r] else OTHERS_SEGMENT) for i, r in enumerate(rows.tolist())}
-    table = _disclosure_table(assignment, segment, threshold)
-    total = table.total
-
-    def visible(cell: equity.Cell | None) -> int | None:
-        """Return a cell's count (0 when the table has no such cell), or None when hidden."""
-        if cell is None:
-            return 0
-        return None if cell.suppressed else cell.count
-
-    everyone_votes = total if total >= threshold else None
-    everyone_agreed = visible(table.row_totals.get("agree"))
-    everyone_agree = everyone_agreed / total if everyone_votes is not None and everyone_agreed is not None else None
-    prio_votes = visible(table.column_totals.get(PRIORITY_SEGMENT))
-    prio_agreed = visible(table.cells.get(("agree", PRIORITY_SEGMENT)) if PRIORITY_SEGMENT in table.segments else None)
-    prio_agree = prio_agreed / prio_votes if prio_votes and prio_agreed is not None else None
+    agree = values == AGREE
+    prio = in_group[rows]
+    counts = ((int((agree & prio).sum()), int((agree & ~prio).sum())), (int((~agree & prio).sum()), int((~agree & ~prio).sum())))
+    everyone = disclosure.Line(_VOTES, ("agree", "not"), (counts[0][0] + counts[0][1], counts[1][0] + counts[1][1]))
+    shown = _disclosure([people, everyone], threshold=threshold).lines[_VOTES]
+    everyone_votes = shown.total
+    everyone_agree = shown.share("agree")
+    if shown.hidden_any():
+        # The split by group has the whole room's counts as its totals: it cannot be shown
+        # when they are hidden.
+        return PriorityAgreement(statement, None, None, everyone_votes, everyone_agree, None, True)
+    grid = disclosure.Grid(_BY, ("agree", "not"), (PRIORITY_SEGMENT, OTHERS_SEGMENT), counts)
+    caps = [disclosure.Cap(_BY, (seg,), ((_PEOPLE, seg),), 1) for seg in (PRIORITY_SEGMENT, OTHERS_SEGMENT)]
+    split = _disclosure([people, everyone], [grid], caps, threshold=threshold).grids[_BY]
+    prio_votes = None if split.withheld else split.column_total(PRIORITY_SEGMENT)
+    prio_agree = None if split.withheld else split.column_share("agree", PRIORITY_SEGMENT)
     difference = prio_agree - everyone_agree if prio_agree is not None and everyone_agree is not None else None
-    suppressed = any(c.suppressed for c in table.cells.values()) or everyone_votes is None or prio_votes is None
-    return PriorityAgreement(statement, prio_votes, prio_agree, everyone_votes, everyone_agree, difference, suppressed)
+    return PriorityAgreement(statement, prio_votes, prio_agree, everyone_votes, everyone_agree, difference, split.hidden_any())
 
 
-def group_size_table(groups: OpinionGroups, *, threshold: int = equity.DEFAULT_THRESHOLD) -> dict[str, str]:
-    """Return each group's size as shown in reports: the count, or the suppression mark when small.
+@dataclass(frozen=True)
+class GroupVotes:
+    """One statement's votes by opinion group as a report may show them (``None``: hidden).
 
-    A group smaller than ``threshold``, and another group whose size would reveal it from the
-    total, are hidden: a tiny opinion group's votes are a few people's votes.
+    Votes are split into agreed and did not agree (disagreed or passed): with three rows a
+    rare pass would hide the whole table.
     """
-    equity.validate_threshold(threshold)
-    assignment = {pid: gid for pid, gid in groups.assignment.items() if gid is not None}
-    table = _disclosure_table(assignment, {pid: "placed" for pid in assignment}, threshold)
-    return {g.id: table.row_totals[g.id].display(threshold) if g.id in table.row_totals else "0" for g in groups.groups}
+
+    statement: StatementId
+    groups: tuple[str, ...]
+    counts: Mapping[tuple[str, str], int | None]  # ("agree" or "not", group) -> count
+    totals: Mapping[str, int | None]  # group -> its members' votes on the statement
+
+    def share(self, vote: str, group: str) -> float | None:
+        """Return the share of a group's votes that were ``vote`` ("agree" or "not"), only from published counts."""
+        return disclosure.share(self.counts.get((vote, group)), self.totals.get(group))
 
 
-def group_vote_table(groups: OpinionGroups, statement: StatementId, *, threshold: int = equity.DEFAULT_THRESHOLD) -> equity.SuppressedTable:
-    """Return one statement's votes by opinion group (rows agree/disagree/pass, columns groups), small counts hidden."""
-    equity.validate_threshold(threshold)
-    assignment: dict[Hashable, str] = {}
-    segment: dict[Hashable, str] = {}
-    serial = 0
-    for group in groups.groups:
-        for code, name in ((_A, "agree"), (_D, "disagree"), (_P, "pass")):
-            for _ in range(groups.stances.get((group.id, statement), (0, 0, 0))[code]):
-                assignment[serial] = name
-                segment[serial] = group.id
-                serial += 1
-    return _disclosure_table(assignment, segment, threshold)
+def _sizes_line(groups: OpinionGroups) -> disclosure.Line:
+    """Return the line of group sizes (people placed in each group)."""
+    return disclosure.Line(_PEOPLE, tuple(g.id for g in groups.groups), tuple(g.size for g in groups.groups))
+
+
+def group_size_table(groups: OpinionGroups, *, threshold: int = disclosure.DEFAULT_THRESHOLD) -> dict[str, int | None]:
+    """Return each group's size as a report may show it: the count, or ``None`` when hidden.
+
+    A group smaller than ``threshold`` is hidden, and so is another whose size would give it
+    away from the total: a tiny opinion group's votes are a few people's votes.
+    """
+    threshold = disclosure.validate_threshold(threshold)
+    shown = _disclosure([_sizes_line(groups)], threshold=threshold).lines[_PEOPLE]
+    return {g.id: shown.count(g.id) for g in groups.groups}
+
+
+def group_vote_table(groups: OpinionGroups, statement: StatementId, *, threshold: int = disclosure.DEFAULT_THRESHOLD) -> GroupVotes:
+    """Return how many in each group agreed with a statement and how many did not, as a report may show them.
+
+    Shown with the group sizes and the whole room's votes on the statement, and the link that a
+    group casts at most one vote per member, all protected together. When the whole room's
+    counts must be hidden, so is the split by group (its totals are the room's counts).
+    """
+    threshold = disclosure.validate_threshold(threshold)
+    ids = tuple(g.id for g in groups.groups)
+    rows = ("agree", "not")
+    per = [groups.stances.get((gid, statement), (0, 0, 0)) for gid in ids]
+    split_counts = tuple(tuple(p[_A] if r == "agree" else p[_D] + p[_P] for p in per) for r in rows)
+    hidden = GroupVotes(statement, ids, MappingProxyType({(r, g): None for r in rows for g in ids}), MappingProxyType({g: None for g in ids}))
+    if not ids:
+        return hidden
+    sizes = _sizes_line(groups)
+    everyone = disclosure.Line(_VOTES, rows, tuple(sum(row) for row in split_counts))
+    if _disclosure([sizes, everyone], threshold=threshold).lines[_VOTES].hidden_any():
+        return hidden
+    grid = disclosure.Grid(_BY, rows, ids, split_counts)
+    caps = [disclosure.Cap(_BY, (gid,), ((_PEOPLE, gid),), 1) for gid in ids]
+    split = _disclosure([sizes, everyone], [grid], caps, threshold=threshold).grids[_BY]
+    if split.withheld:
+        return hidden
+    return GroupVotes(
+        statement, ids,
+        MappingProxyType({(r, g): split.cell(r, g) for r in rows for g in ids}),
+        MappingProxyType({g: split.column_total(g) for g in ids}),
+    )
 
 
 # --- which statement a phone shows next --------------------------------------------------------

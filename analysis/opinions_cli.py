@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import csv
 import html
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from analysis import equity, messages
+from analysis import disclosure, messages
 from analysis.cli import read_csv
+from analysis.reports import clean_text, markdown_text, neutralise
 
 __all__ = ["opinions_command", "read_votes", "read_statements"]
 
@@ -189,9 +189,13 @@ Block = tuple  # ("h1"|"h2"|"h3"|"p", text) | ("list", [text]) | ("table", [head
 
 
 def _md(text: str) -> str:
-    """Escape text for Markdown: characters that start formatting or break a table or a line."""
-    text = re.sub(r"\s*[\r\n]+\s*", " ", str(text))
-    return re.sub(r"([\\`*_{}\[\]<>#|~!])", r"\\\1", text)
+    """Return text that Markdown shows as written (no HTML, links or images, one line), as the themes report does."""
+    return markdown_text(clean_text(str(text)))
+
+
+def _h(text: str) -> str:
+    """Return text escaped for HTML, without characters no document can hold."""
+    return html.escape(clean_text(str(text)))
 
 
 def _render_markdown(blocks: Sequence[Block]) -> str:
@@ -219,18 +223,18 @@ def _render_html(blocks: Sequence[Block], title: str) -> str:
     for block in blocks:
         kind = block[0]
         if kind in ("h1", "h2", "h3"):
-            body.append(f"<{kind} dir=\"auto\">{html.escape(block[1])}</{kind}>")
+            body.append(f"<{kind} dir=\"auto\">{_h(block[1])}</{kind}>")
         elif kind == "p":
-            body.append(f"<p dir=\"auto\">{html.escape(block[1])}</p>")
+            body.append(f"<p dir=\"auto\">{_h(block[1])}</p>")
         elif kind == "list":
-            body.append("<ul>" + "".join(f"<li dir=\"auto\">{html.escape(item)}</li>" for item in block[1]) + "</ul>")
+            body.append("<ul>" + "".join(f"<li dir=\"auto\">{_h(item)}</li>" for item in block[1]) + "</ul>")
         elif kind == "table":
-            head = "".join(f"<th scope=\"col\">{html.escape(h)}</th>" for h in block[1])
-            rows = "".join("<tr>" + "".join(f"<td dir=\"auto\">{html.escape(c)}</td>" for c in row) + "</tr>" for row in block[2])
+            head = "".join(f"<th scope=\"col\">{_h(h)}</th>" for h in block[1])
+            rows = "".join("<tr>" + "".join(f"<td dir=\"auto\">{_h(c)}</td>" for c in row) + "</tr>" for row in block[2])
             body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
     return (
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>{html.escape(title)}</title>"
+        f"<title>{_h(title)}</title>"
         "<style>body{font-family:sans-serif;max-width:60rem;margin:auto;line-height:1.5;padding:0 1rem}"
         "table{border-collapse:collapse;margin:0.5em 0}td,th{border:1px solid #aaa;padding:0.2em 0.5em;text-align:start}</style>"
         "</head><body>\n" + "\n".join(body) + "\n</body></html>\n"
@@ -240,6 +244,11 @@ def _render_html(blocks: Sequence[Block], title: str) -> str:
 def _pct(share: float | None) -> str:
     """Return a share as a whole percentage, or the suppression mark when hidden."""
     return messages.SUPPRESSED_MARK if share is None else f"{share:.0%}"
+
+
+def _count(count: int | None) -> str:
+    """Return a count as shown, or the suppression mark when hidden."""
+    return messages.SUPPRESSED_MARK if count is None else f"{count:,}"
 
 
 def _report_blocks(result, texts: Mapping[str, str], comparison, threshold: int, removed: int) -> list[Block]:  # noqa: ANN001 - engine types
@@ -259,13 +268,13 @@ def _report_blocks(result, texts: Mapping[str, str], comparison, threshold: int,
     if removed:
         overview += f" {removed} statements moderated out were left out."
     blocks.append(("p", overview))
-    blocks.append(("p", messages.SUPPRESSED_NOTE.format(threshold=threshold)))
+    blocks.append(("p", messages.OPINIONS_SUPPRESSED_NOTE.format(threshold=threshold)))
     sizes = group_size_table(result, threshold=threshold)
     blocks.append(("h2", "Groups"))
-    blocks.append(("table", ["group", "participants"], [[g.id, sizes[g.id]] for g in result.groups]))
+    blocks.append(("table", ["group", "participants"], [[g.id, _count(sizes[g.id])] for g in result.groups]))
     for group in result.groups:
         blocks.append(("h2", f"Group {group.id}: what sets it apart"))
-        if sizes[group.id] == messages.SUPPRESSED_MARK:
+        if sizes[group.id] is None:
             blocks.append(("p", f"Too few people to show how this group voted (fewer than {threshold}, or a size that would reveal one)."))
             continue
         if not group.representative:
@@ -292,23 +301,16 @@ def _report_blocks(result, texts: Mapping[str, str], comparison, threshold: int,
             blocks.append(("p", "No statement had one group mostly agreeing and another mostly disagreeing."))
         shown = [c.statement for c in result.consensus[:5]] + [d.statement for d in result.divisive[:5]]
         if shown:
-            blocks.append(("h3", "How each group voted on these statements (agree / disagree / pass)"))
+            blocks.append(("h3", "Share of each group that agreed with these statements"))
             rows = []
             for sid in dict.fromkeys(shown):
                 table = group_vote_table(result, sid, threshold=threshold)
-                cells = []
-                for group in result.groups:
-                    parts = []
-                    for vote in ("agree", "disagree", "pass"):
-                        cell = table.cells.get((vote, group.id)) if vote in table.themes and group.id in table.segments else None
-                        parts.append("0%" if cell is None else (messages.SUPPRESSED_MARK if cell.suppressed else f"{cell.share:.0%}"))
-                    cells.append(" / ".join(parts))
+                cells = [_pct(table.share("agree", group.id)) for group in result.groups]
                 rows.append([said(sid), *cells])
             blocks.append(("table", ["statement", *[f"group {g.id}" for g in result.groups]], rows))
     if comparison is not None:
         blocks.append(("h2", f"{comparison.label} compared with everyone"))
-        members = comparison.members_voting
-        blocks.append(("p", f"{members if members is not None else messages.SUPPRESSED_MARK} participants of the priority group voted. "
+        blocks.append(("p", f"{_count(comparison.members_voting)} participants of the priority group voted. "
                             "Shares are of the votes on each statement; the largest visible differences come first."))
         rows = [[said(a.statement), _pct(a.priority_agree), _pct(a.everyone_agree),
                  messages.SUPPRESSED_MARK if a.difference is None else f"{a.difference * 100:+.0f} points"]
@@ -324,7 +326,8 @@ def _write_groups(path: Path, participants: Sequence[str], assignment: Mapping[s
             writer = csv.writer(handle)
             writer.writerow(["participant", "group"])
             for pid in participants:
-                writer.writerow([pid, assignment.get(pid) or ""])
+                # An id from someone else's file is written as it came, but never as a formula (OWASP).
+                writer.writerow([neutralise(clean_text(pid)), assignment.get(pid) or ""])
     except OSError as exc:
         raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
 
@@ -341,7 +344,7 @@ def _write_groups(path: Path, participants: Sequence[str], assignment: Mapping[s
 @click.option("--segments", type=click.Path(path_type=Path, dir_okay=False), default=None, help="CSV of participants (participant or voter-id column) with columns such as race or language.")
 @click.option("--segment-column", default=None, help="Column of --segments that names the priority group.")
 @click.option("--priority-group", "priority_groups", multiple=True, help="Value of --segment-column whose agreement is compared with everyone's (repeatable).")
-@click.option("--threshold", type=click.IntRange(equity.MIN_THRESHOLD, equity.MAX_THRESHOLD), default=equity.DEFAULT_THRESHOLD, show_default=True, help="Hide counts below this in the report.")
+@click.option("--threshold", type=click.IntRange(disclosure.MIN_THRESHOLD, disclosure.MAX_THRESHOLD), default=disclosure.DEFAULT_THRESHOLD, show_default=True, help="Hide counts below this in the report (10 at least).")
 def opinions_command(
     votes_csv: Path,
     output: Path,

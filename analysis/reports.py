@@ -1,30 +1,42 @@
 """Synthesis reports and data exports, rendered from plain data without a request.
 
-Owns the report data types (:class:`Report` and its parts), small-cell suppression for the
-tables it prints, formula neutralisation for spreadsheets, the charts, and one writer per
-format: HTML (prints cleanly to PDF), DOCX, Markdown for the synthesis report; CSV, XLSX and
+Owns the report data types (:class:`Report` and its parts), formula neutralisation for
+spreadsheets, the charts, and one writer per format: HTML (prints cleanly to PDF), DOCX, Markdown for the synthesis report; CSV, XLSX and
 JSON for the planning team's own data (marked internal); CSV for the codebook. Fixed text is
 translated with the ``translations`` object passed in (``gettext``/``ngettext``), so a report
 renders in any language from the command line as well as the web.
 
 No Flask and no SQLite here: the loader in ``listening.synthesis`` builds a :class:`Report`.
+Which counts a report may show is decided before it gets here, by :mod:`analysis.disclosure`:
+a count this module receives as ``None`` is hidden, and it prints :data:`MARK` for it, draws no
+bar for it and derives nothing from it.
 """
 from __future__ import annotations
 
 import base64
 import csv
+import dataclasses
 import gettext as gettext_module
 import io
 import json
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any, Sequence
 
-from analysis import messages
+from analysis.disclosure import MARK
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+# OWASP's CSV injection list: a cell starting with one of these may run as a formula. Tab and
+# carriage return count only as the very first character; the others also after leading
+# whitespace or invisible characters, and in their full-width and small forms (＝＋－＠ ﹦﹢﹣﹫),
+# which NFKC folds to these.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_TRIGGERS = frozenset("=+-@")
+# Characters XML 1.0 cannot hold (so Word and Excel files cannot either): C0 controls other than
+# tab, line feed and carriage return, lone surrogates, and U+FFFE/U+FFFF.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # TRANSLATORS: marks a data file that must not be shared outside the planning team.
 INTERNAL_MARK = "internal — not for publication"
 REPORT_FORMATS = ("html", "docx", "md")
@@ -60,7 +72,7 @@ class ThemeView:
     id: str
     label: str
     definition: str
-    size: int
+    size: int | None  # None: hidden
     reviewed: bool
     top_terms: tuple[str, ...] = ()
     quotes: tuple[Quote, ...] = ()
@@ -108,13 +120,13 @@ class Report:
     direction: str
     generated_at: str
     questions: tuple[str, ...]
-    participants: int
-    answers: int
+    participants: int | None  # None: fewer than the threshold
+    answers: int | None  # None: fewer than the threshold
     threshold: int
     themes: tuple[ThemeView, ...] = ()
     other: ThemeView | None = None
-    contentless: int = 0
-    off_topic: int = 0
+    contentless: int | None = 0  # None: hidden
+    off_topic: int | None = 0  # None: hidden
     participation: tuple[Table, ...] = ()
     representation: tuple[Table, ...] = ()
     representation_bars: tuple[tuple[str, tuple[Bar, ...]], ...] = ()
@@ -126,6 +138,7 @@ class Report:
     method: tuple[str, ...] = ()
     records: tuple[AnswerRecord, ...] = ()
     segment_names: tuple[str, ...] = field(default=())
+    withheld: tuple[str, ...] = ()  # titles of tables not shown: every way of showing them would reveal a small group
 
 
 # --- protecting people ---------------------------------------------------------------------
@@ -133,48 +146,76 @@ class Report:
 
 def neutralise(value: Any) -> Any:
     """Return a cell value a spreadsheet will not run as a formula (a leading ' added when needed)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and looks_like_formula(value):
         return "'" + value
     return value
 
 
-def suppressed_text(threshold: int) -> str:
-    """Return how a hidden count is shown: one mark for every hidden cell, small or complementary.
+def looks_like_formula(text: str) -> bool:
+    """Tell whether a spreadsheet could read a text cell as a formula (OWASP's list, see FORMULA_STARTS)."""
+    if text.startswith(FORMULA_STARTS):
+        return True
+    for char in text:
+        if char.isspace() or unicodedata.category(char) in ("Cc", "Cf"):
+            continue  # spreadsheets skip leading spaces, and invisible characters hide what follows
+        return unicodedata.normalize("NFKC", char)[:1] in FORMULA_TRIGGERS
+    return False
 
-    A cell hidden only to protect another may hold more than the threshold, so "<10" on it
-    would be false; the threshold is stated in the caption instead.
+
+def clean_text(text: str) -> str:
+    """Return stored text without the characters Word, Excel and XML cannot hold (lone surrogates become U+FFFD)."""
+    if not NOT_XML.search(text):
+        return text
+    return NOT_XML.sub(lambda m: "\ufffd" if "\ud800" <= m.group() <= "\udfff" else "", text)
+
+
+def cleaned(value: Any) -> Any:
+    """Return a copy of a report (or any part of one) with every string passed through :func:`clean_text`."""
+    return _map_strings(value, clean_text)
+
+
+def _map_strings(value: Any, func) -> Any:
+    """Apply `func` to every string inside frozen dataclasses, tuples, lists and dicts."""
+    if isinstance(value, str):
+        return func(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: _map_strings(getattr(value, f.name), func) for f in dataclasses.fields(value) if f.init}
+        return dataclasses.replace(value, **changes)
+    if isinstance(value, tuple):
+        return tuple(_map_strings(v, func) for v in value)
+    if isinstance(value, list):
+        return [_map_strings(v, func) for v in value]
+    if isinstance(value, dict):
+        return {k: _map_strings(v, func) for k, v in value.items()}
+    return value
+
+
+# Markdown that could make a link, an image, raw HTML or change emphasis or a table.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")
+# What starts a heading, quote or list when it opens a line.
+_MD_BLOCK_START = re.compile(r"^(?:([#>+-])|(\d+)([.)]))")
+_MD_LINE_BREAKS = re.compile(r"\s*[\r\n\x0b\x0c\x85\u2028\u2029]+\s*")
+_MD_ENTITY_LIKE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+
+
+def markdown_text(text: str) -> str:
+    """Return text that Markdown renderers show as written: no raw HTML, no links or images, one line.
+
+    ``<`` becomes ``&lt;`` (so no tag, comment or autolink can start; a ``javascript:`` URL stays
+    plain text), ``&`` that would start an entity becomes ``&amp;``, link and emphasis
+    characters and table pipes get a backslash, a leading heading, quote or list marker is
+    escaped, and line breaks become spaces so text cannot open a block of its own.
     """
-    return messages.SUPPRESSED_MARK
+    text = _MD_LINE_BREAKS.sub(" ", str(text)).strip()
+    text = _MD_ENTITY_LIKE.sub("&amp;", text).replace("<", "&lt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return _MD_BLOCK_START.sub(lambda m: "\\" + m.group(1) if m.group(1) else m.group(2) + "\\" + m.group(3), text)
 
 
-def suppress_line(counts: Sequence[int], threshold: int) -> list[bool]:
-    """Hide counts from 1 to threshold-1, and one more when a single hidden cell could be worked out."""
-    hidden = [0 < c < threshold for c in counts]
-    if sum(hidden) == 1:
-        others = sorted((c, i) for i, c in enumerate(counts) if not hidden[i] and c > 0)
-        if others:
-            hidden[others[0][1]] = True
-    return hidden
-
-
-def suppress_grid(grid: Sequence[Sequence[int]], threshold: int) -> list[list[bool]]:
-    """Suppress small cells of a table, then complementary cells by row and by column until stable."""
-    hidden = [[0 < c < threshold for c in row] for row in grid]
-    changed = True
-    while changed:
-        changed = False
-        lines = [[(r, c) for c in range(len(grid[r]))] for r in range(len(grid))]
-        if grid:
-            lines += [[(r, c) for r in range(len(grid))] for c in range(len(grid[0]))]
-        for line in lines:
-            if sum(hidden[r][c] for r, c in line) != 1:
-                continue
-            others = sorted((grid[r][c], r, c) for r, c in line if not hidden[r][c] and grid[r][c] > 0)
-            if others:
-                _, r, c = others[0]
-                hidden[r][c] = True
-                changed = True
-    return hidden
+def markdown_plain(escaped: str) -> str:
+    """Undo :func:`markdown_text` (for a renderer of our own Markdown), giving back the text to show."""
+    text = re.sub(r"\\([\\`*_\[\]|#>+.)-])", r"\1", escaped)
+    return re.sub(r"&(lt|amp);", lambda m: "<" if m.group(1) == "lt" else "&", text)
 
 
 # --- translation ----------------------------------------------------------------------------
@@ -230,14 +271,18 @@ def _save(figure, fmt: str) -> bytes:
 
 
 def theme_chart(report: Report, translations=None, fmt: str = "svg") -> bytes | None:
-    """Draw theme sizes as horizontal bars (largest at the top), or None if there are no themes."""
-    if not report.themes:
+    """Draw published theme sizes as horizontal bars (largest at the top), or None if no size is published.
+
+    A hidden size gets no bar (its length would tell the number), only the mark beside its label.
+    """
+    if not any(t.size is not None for t in report.themes):
         return None
     _, ngettext = _funcs(translations)
     themes = list(report.themes)[::-1]
     figure, axes = _figure(max(1.6, 0.45 * len(themes) + 0.8))
-    bars = axes.barh([_drawn(t.label[:48], fmt) for t in themes], [t.size for t in themes], color="#2f5d8a")
-    axes.bar_label(bars, padding=3)
+    labels = [_drawn(t.label[:48], fmt) + ("" if t.size is not None else f" {MARK}") for t in themes]
+    bars = axes.barh(labels, [t.size or 0 for t in themes], color="#2f5d8a")
+    axes.bar_label(bars, labels=["" if t.size is None else str(t.size) for t in themes], padding=3)
     axes.set_xlabel(_drawn(ngettext("answer", "answers", 2), fmt))
     axes.spines[["top", "right"]].set_visible(False)
     return _save(figure, fmt)
@@ -249,11 +294,13 @@ def representation_chart(title: str, bars: Sequence[Bar], translations=None, fmt
     rows = list(bars)[::-1]
     figure, axes = _figure(max(1.8, 0.55 * len(rows) + 1.0))
     positions = list(range(len(rows)))
-    heard = [b.value if b.value is not None else 0 for b in rows]
+    # A hidden share draws no bar at all (its length would tell the number).
+    shown = [(p, b.value) for p, b in zip(positions, rows) if b.value is not None]
     reference = [b.reference if b.reference is not None else 0 for b in rows]
-    axes.barh([p + 0.2 for p in positions], heard, height=0.4, color="#2f5d8a", label=_drawn(gettext("Took part"), fmt))
+    axes.barh([p + 0.2 for p, _v in shown], [v for _p, v in shown], height=0.4, color="#2f5d8a",
+              label=_drawn(gettext("Took part"), fmt))
     axes.barh([p - 0.2 for p in positions], reference, height=0.4, color="#c9a227", label=_drawn(gettext("Reference population"), fmt))
-    axes.set_yticks(positions, [_drawn(b.label[:40] + ("" if b.value is not None else " *"), fmt) for b in rows])
+    axes.set_yticks(positions, [_drawn(b.label[:40] + ("" if b.value is not None else f" {MARK}"), fmt) for b in rows])
     axes.set_xlabel("%")
     axes.set_title(_drawn(title[:80], fmt), fontsize=10)
     axes.legend(loc="lower right", fontsize=8)
@@ -290,7 +337,9 @@ def render_html(report: Report, translations=None) -> str:
         for title, bars in report.representation_bars
     ]
     template = _environment(translations).get_template("review/report.html")
-    return template.render(r=report, charts=charts, hmw=all_hmw(report))
+    sentences = {"people": people_sentence(report, translations), "answers": answers_sentence(report, translations)}
+    return template.render(r=report, charts=charts, hmw=all_hmw(report), sentences=sentences,
+                           size=lambda theme: theme_size(theme, translations))
 
 
 def all_hmw(report: Report) -> list[str]:
@@ -321,21 +370,40 @@ def _sections(report: Report, translations=None) -> dict[str, str]:
         "quotes": _("In their words"),
         "no_quotes": _("No quotes: nobody in this theme who allowed quoting said it in a way we can share."),
         "other": _("Other or unclear answers"),
-        "took_part": ngettext("%(num)d person took part.", "%(num)d people took part.", report.participants)
-        % {"num": report.participants},
-        "answer_count": ngettext("%(num)d answer to open questions.", "%(num)d answers to open questions.", report.answers)
-        % {"num": report.answers},
+        "took_part": people_sentence(report, translations),
+        "answer_count": answers_sentence(report, translations),
     }
 
 
-def _theme_size(theme: ThemeView, translations=None) -> str:
-    """Return "12 answers" in the report's language."""
-    _, ngettext = _funcs(translations)
+def people_sentence(report: Report, translations=None) -> str:
+    """Return "40 people took part.", or "Fewer than 10 people took part." when the number is hidden."""
+    gettext, ngettext = _funcs(translations)
+    if report.participants is None:
+        return gettext("Fewer than %(threshold)s people took part.") % {"threshold": report.threshold}
+    return ngettext("%(num)d person took part.", "%(num)d people took part.", report.participants) % {"num": report.participants}
+
+
+def answers_sentence(report: Report, translations=None) -> str:
+    """Return "120 answers to open questions.", or "Fewer than 10 ..." when the number is hidden."""
+    gettext, ngettext = _funcs(translations)
+    if report.answers is None:
+        return gettext("Fewer than %(threshold)s answers to open questions.") % {"threshold": report.threshold}
+    return ngettext("%(num)d answer to open questions.", "%(num)d answers to open questions.", report.answers) % {
+        "num": report.answers}
+
+
+def theme_size(theme: ThemeView, translations=None) -> str:
+    """Return "12 answers" in the report's language, or that the number is hidden."""
+    gettext, ngettext = _funcs(translations)
+    if theme.size is None:
+        # TRANSLATORS: %(mark)s is the mark of a hidden count, "*".
+        return gettext("Number of answers hidden (%(mark)s) to protect people") % {"mark": MARK}
     return ngettext("%(num)d answer", "%(num)d answers", theme.size) % {"num": theme.size}
 
 
 def write_markdown(report: Report, file: IO[bytes], translations=None) -> None:
-    """Write the synthesis report as Markdown."""
+    """Write the synthesis report as Markdown, every text from the report escaped (see :func:`markdown_text`)."""
+    report = _map_strings(report, markdown_text)
     s = _sections(report, translations)
     out: list[str] = [f"# {report.title}", "", report.purpose, ""]
 
@@ -356,7 +424,7 @@ def write_markdown(report: Report, file: IO[bytes], translations=None) -> None:
     out += [f"## {s['themes']}", ""]
     for theme in report.themes:
         status = s["reviewed"] if theme.reviewed else s["draft"]
-        out += [f"### {_md(theme.label)}", "", f"{_theme_size(theme, translations)} · {status}", ""]
+        out += [f"### {_md(theme.label)}", "", f"{markdown_text(theme_size(theme, translations))} · {status}", ""]
         if theme.definition:
             out += [theme.definition, ""]
         if theme.quotes:
@@ -366,8 +434,8 @@ def write_markdown(report: Report, file: IO[bytes], translations=None) -> None:
         for line in theme.hmw:
             out.append(f"- {line}")
         out.append("")
-    if report.other is not None and report.other.size:
-        out += [f"### {s['other']}", "", _theme_size(report.other, translations), ""]
+    if report.other is not None and report.other.size != 0:
+        out += [f"### {s['other']}", "", markdown_text(theme_size(report.other, translations)), ""]
     if report.theme_by_group:
         out += [f"## {s['equity']}", ""]
         for t in report.theme_by_group:
@@ -384,8 +452,8 @@ def write_markdown(report: Report, file: IO[bytes], translations=None) -> None:
 
 
 def _md(text: str) -> str:
-    """Escape the characters that would break a Markdown table or line."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Return report text for a Markdown line; write_markdown has already escaped it with markdown_text."""
+    return str(text)
 
 
 def write_docx(report: Report, file: IO[bytes], translations=None) -> None:
@@ -434,7 +502,7 @@ def write_docx(report: Report, file: IO[bytes], translations=None) -> None:
     for theme in report.themes:
         document.add_heading(theme.label, 2)
         status = s["reviewed"] if theme.reviewed else s["draft"]
-        document.add_paragraph(f"{_theme_size(theme, translations)} · {status}")
+        document.add_paragraph(f"{theme_size(theme, translations)} · {status}")
         if theme.definition:
             document.add_paragraph(theme.definition)
         for quote in theme.quotes:
@@ -443,9 +511,9 @@ def write_docx(report: Report, file: IO[bytes], translations=None) -> None:
             document.add_paragraph(f"{s['insights']}: {line}", style="List Bullet")
         for line in theme.hmw:
             document.add_paragraph(line, style="List Bullet")
-    if report.other is not None and report.other.size:
+    if report.other is not None and report.other.size != 0:
         document.add_heading(s["other"], 2)
-        document.add_paragraph(_theme_size(report.other, translations))
+        document.add_paragraph(theme_size(report.other, translations))
     if report.theme_by_group:
         document.add_heading(s["equity"], 1)
         for t in report.theme_by_group:
@@ -516,11 +584,11 @@ def codebook_columns() -> list[str]:
     return ["theme_id", "label", "definition", "status", "answers", "top_terms", "insights", "how_might_we"]
 
 
-def codebook_rows(report: Report) -> list[list[Any]]:
-    """Return one codebook row per theme (and the other group)."""
+def codebook_rows(report: Report, hidden: Any = MARK) -> list[list[Any]]:
+    """Return one codebook row per theme (and the other group); a hidden size shows as ``hidden``."""
     themes = list(report.themes) + ([report.other] if report.other is not None else [])
-    return [[t.id, t.label, t.definition, "reviewed" if t.reviewed else "draft", t.size, "; ".join(t.top_terms),
-             " | ".join(t.insights), " | ".join(t.hmw)] for t in themes]
+    return [[t.id, t.label, t.definition, "reviewed" if t.reviewed else "draft", hidden if t.size is None else t.size,
+             "; ".join(t.top_terms), " | ".join(t.insights), " | ".join(t.hmw)] for t in themes]
 
 
 def _csv(file: IO[bytes], header: Sequence[str], body: Sequence[Sequence[Any]]) -> None:
@@ -578,7 +646,9 @@ def write_json(report: Report, file: IO[bytes], translations=None) -> None:
         "classification": INTERNAL_MARK,
         "session": {"code": report.code, "title": report.title, "generated_at": report.generated_at,
                     "questions": list(report.questions), "participants": report.participants},
-        "codebook": [dict(zip(codebook_columns(), row)) for row in codebook_rows(report)],
+        # null stands for a count hidden to protect people (below the threshold, or one that would reveal such a count)
+        "hidden_below": report.threshold,
+        "codebook": [dict(zip(codebook_columns(), row)) for row in codebook_rows(report, hidden=None)],
         "answers": [{**{k: v for k, v in asdict(a).items() if k != "segments"}, "segments": dict(a.segments)}
                     for a in report.records],
     }
@@ -615,7 +685,7 @@ def filename(code: str, fmt: str, language: str) -> str:
 
 
 def write(report: Report, fmt: str, file: IO[bytes], translations=None) -> None:
-    """Write a report or export in one of :data:`FORMATS`."""
+    """Write a report or export in one of :data:`FORMATS`; any stored text works (see :func:`clean_text`)."""
     if fmt not in WRITERS:
         raise ValueError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    WRITERS[fmt](report, file, translations)
+    WRITERS[fmt](cleaned(report), file, translations)

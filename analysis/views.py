@@ -24,7 +24,7 @@ from listening import queries, synthesis
 from listening.db import get_db
 from listening.i18n import current_language, language_name
 
-from . import reports
+from . import disclosure, reports
 
 bp = Blueprint("review", __name__, template_folder="templates")
 # The results blueprint also serves the review pages' stylesheet: a public file, outside the staff route walk.
@@ -121,6 +121,10 @@ def show(session_id: int, *, focus: int | None = None, error: str = "", status: 
     ui = current_language()
     heard_in = {tid: [synthesis.language_label(code, ui) for code, _n in pairs] for tid, pairs in counts.items()}
     numbers = {p["id"]: p["number"] for p in stored.prompts}
+    # Staff read every answer here; the note says which sizes reports and the residents' page hide.
+    sizes = synthesis.release(stored, lenses=False).sizes
+    hidden_in_reports = {t["id"] for t in themes if synthesis.theme_key(t) in sizes.categories
+                         and sizes.count(synthesis.theme_key(t)) is None}
     insights: dict = {}
     for insight in stored.insights:
         insights.setdefault(insight["theme_id"], []).append(insight)
@@ -130,7 +134,7 @@ def show(session_id: int, *, focus: int | None = None, error: str = "", status: 
         open_prompts=synthesis.open_prompts(db, session_id), form=ActionForm(),
         prompt_text=lambda pid: synthesis.prompt_text(stored, pid, found["default_language"]),
         source_labels=SOURCE_LABELS, heard_in=heard_in, several_languages=several_languages,
-        max_chosen_quotes=synthesis.MAX_CHOSEN_QUOTES,
+        max_chosen_quotes=synthesis.MAX_CHOSEN_QUOTES, hidden_in_reports=hidden_in_reports,
     ), status
 
 
@@ -302,6 +306,7 @@ def heard(session_id: int):
     return render_template(
         "review/heard.html", s=found, title=title_of(found), report=report, about=about, labels=labels,
         reference=stored.reference, priority=stored.priority, settings=stored.settings, form=ActionForm(),
+        thresholds=range(disclosure.MIN_THRESHOLD, disclosure.MAX_THRESHOLD + 1), mark=disclosure.MARK,
         prompt_text=lambda pid: synthesis.prompt_text(stored, pid, found["default_language"]),
     )
 
@@ -355,8 +360,10 @@ def heard_save(session_id: int):
         except ValueError:
             threshold = 0
         names = (request.form.get("names") or "")[:5000]
-        if not 5 <= threshold <= 11:
-            flash(_("Please choose a threshold from 5 to 11."), "error")
+        if not disclosure.MIN_THRESHOLD <= threshold <= disclosure.MAX_THRESHOLD:
+            # Counts below 10 are hidden everywhere: the threshold can be raised, never lowered.
+            flash(_("Please choose a threshold from %(low)s to %(high)s.", low=disclosure.MIN_THRESHOLD,
+                    high=disclosure.MAX_THRESHOLD), "error")
             return redirect(url_for("review.heard", session_id=session_id)), 303
         synthesis.save_settings(db, session_id, threshold=threshold, names=names)
         synthesis.log_edit(db, session_id, user_id=user_id(), action="settings", detail=f"threshold={threshold}")
@@ -383,24 +390,37 @@ def history(session_id: int):
                            action_labels=ACTION_LABELS)
 
 
-@bp.route("/<int:session_id>/export")
+@bp.route("/<int:session_id>/export", methods=["GET", "POST"])
 @requires(*READERS)
 def export(session_id: int):
-    """Offer every report and export; with ?format= download one (and log it)."""
+    """Offer every report and export; a POST with the form's token downloads one (and logs it).
+
+    Downloads are POSTs with a CSRF token, so a link or page on another site can neither start
+    one nor write an audit entry; a GET (even with ?format=) only shows the choices.
+    """
     found = load_session(session_id)
-    fmt = request.args.get("format", "")
-    language = request.args.get("language", found["default_language"])
-    if not fmt:
+
+    def choices(error: str = "", status: int = 200):
+        """Render the page of reports and exports."""
         return render_template("review/export.html", s=found, title=title_of(found), formats=reports.FORMATS,
-                               language_name=language_name)
+                               language_name=language_name, form=ActionForm(), error=error), status
+
+    if request.method == "GET":
+        return choices()
+    if not ActionForm(request.form).validate():
+        return choices(_("This page was open for a long time. Please try again."), 400)
+    fmt = request.form.get("format", "")
+    language = request.form.get("language", found["default_language"])
     if fmt not in reports.FORMATS or language not in found["languages"]:
-        return render_template("review/export.html", s=found, title=title_of(found), formats=reports.FORMATS,
-                               language_name=language_name,
-                               error=_("Please choose a format and one of the session's languages.")), 400
+        return choices(_("Please choose a format and one of the session's languages."), 400)
     buffer = io.BytesIO()
     name = synthesis.export(get_db(), session_id, buffer, fmt=fmt, language=language, user_id=user_id())
     buffer.seek(0)
-    return send_file(buffer, mimetype=reports.MIMETYPES[fmt], as_attachment=True, download_name=name)
+    response = send_file(buffer, mimetype=reports.MIMETYPES[fmt], as_attachment=True, download_name=name,
+                         conditional=False, etag=False, last_modified=None)
+    # Exports hold answers: no browser, proxy or back button may keep a copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # --- the residents' page: what to publish -------------------------------------------------------
@@ -454,7 +474,8 @@ def page(code: str):
     """The residents' "we heard / we did" page, in their language, once the team publishes it."""
     db = get_db()
     found = queries.session_by_code(db, code)
-    if found is None:
+    # An unpublished page answers exactly as an unknown code: its languages are not offered either.
+    if found is None or not synthesis.settings(db, found["id"])["published"]:
         raise NotFound()
     g.session_languages = found["languages"]
     summary = synthesis.public_summary(db, found["id"], current_language())

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-from flask import Response, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
@@ -28,6 +28,7 @@ from listening.db import get_db
 from listening.views import bp as listening_bp
 
 from . import live_queries as lq
+from . import room_counts
 from .accounts import requires
 from .forms import ActionForm
 from .qr import qr_svg
@@ -51,7 +52,7 @@ class StateResponses:
     Thousands of phones poll this one URL, so a fresh cached response (headers included, as
     Flask and every after-request hook made them) is sent without entering Flask or opening
     the database; `If-None-Match` gets a 304. A miss goes through Flask once and is kept for
-    STATE_TTL_SECONDS. Only 200 responses are kept, and never their cookies.
+    STATE_TTL_SECONDS. Only 200 responses that are not marked private are kept, and never their cookies.
     """
 
     def __init__(self, wsgi_app, ttl: float = STATE_TTL_SECONDS):
@@ -69,7 +70,8 @@ class StateResponses:
         hit = self.cache.get(code)
         if hit is None or hit[0] <= time.monotonic():
             status, headers, body = self.fill(environ)
-            if not status.startswith("200 "):
+            cache_control = next((v for k, v in headers if k.lower() == "cache-control"), "")
+            if not status.startswith("200 ") or "private" in cache_control:
                 start_response(status, headers)
                 return [body]
             etag = next((v for k, v in headers if k.lower() == "etag"), "")
@@ -130,9 +132,15 @@ def forget_state(code: str) -> None:
 
 @listening_bp.route("/s/<code>/state.json")
 def live_state(code: str):
-    """Tell a phone what the facilitator is showing: small JSON with a strong ETag (and 304 for repeats)."""
+    """Tell a phone what the facilitator is showing: small JSON with a strong ETag (and 304 for repeats).
+
+    A draft or closed session answers exactly as an unknown code (404), except to a browser whose
+    cookie shows it took part, which needs to learn that its session ended; that answer is
+    marked private so the shared cache never serves it to anyone else.
+    """
     state = lq.live_state(get_db(), code)
-    if state is None:
+    took_part = state is not None and queries.normalize_code(code) in (session.get("p") or {})
+    if state is None or (state["status"] != "open" and not took_part):
         return jsonify({"error": "unknown"}), 404
     etag = f'"{state["screen"]}:{state["v"]}"'
     if etag in request.headers.get("If-None-Match", ""):
@@ -140,7 +148,7 @@ def live_state(code: str):
     else:
         response = jsonify(state)
     response.headers["ETag"] = etag
-    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Cache-Control"] = "no-cache" if state["status"] == "open" else "private, no-cache"
     return response
 
 
@@ -177,10 +185,14 @@ def live_context(session_id: int) -> dict:
     current = next((p for p in prompts if p["id"] == found["current_prompt_id"]), None)
     visible = lq.visible_responses(db, session_id, current["id"]) if current else []
     wall = wall_context(db, found, current, visible)
-    results = []
+    results, results_withheld = [], False
+    threshold = room_counts.threshold_for(db, session_id)
     if current and current["kind"] != "open":
         labels = option_labels(found, texts, current, found["default_language"]) if current["kind"] != "scale" else {}
         results = [dict(row, label=labels.get(row["key"], str(row["key"]))) for row in lq.tallies(current, visible)]
+        if current["kind"] == "about":
+            results, results_withheld = room_counts.about_results(results, threshold)
+    themes = lq.latest_live_themes(db, current["id"]) if current else None
     return {
         "s": found, "title": titled(found, texts), "texts": texts, "prompts": prompts, "current": current,
         "current_texts": prompt_texts(found, texts, current),
@@ -188,7 +200,8 @@ def live_context(session_id: int) -> dict:
         "feed": lq.answer_feed(db, session_id, current["id"] if current else None),
         "results": results,
         "open_answers": sum(1 for r in visible if not r["skipped"] and r["text"]),
-        "themes": lq.latest_live_themes(db, current["id"]) if current else None,
+        "themes": themes, "theme_sizes": room_counts.draft_theme_sizes(themes, threshold),
+        "results_withheld": results_withheld, "threshold": threshold, "mark": room_counts.MARK,
         "notes": lq.equity_notes(db, session_id),
         "moderation": lq.moderation_log(db, session_id)[:20],
         "form": ActionForm(), "min_for_themes": MIN_ANSWERS_FOR_THEMES,
@@ -501,7 +514,7 @@ def projector_context(session_id: int) -> dict:
     current = next((p for p in prompts if p["id"] == found["current_prompt_id"]), None)
     url = join_url(found)
     context = {"s": found, "current": current, "total": len(prompts), "url": url,
-               "timer_left": seconds_left(found["timer_ends_at"])}
+               "timer_left": seconds_left(found["timer_ends_at"]), "mark": room_counts.MARK}
     join_blocks = []
     for code in found["languages"]:
         with force_locale(code):
@@ -519,9 +532,10 @@ def projector_context(session_id: int) -> dict:
         return context
     visible = [r for r in lq.visible_responses(db, session_id, current["id"]) if not r["skipped"]]
     context["wording"] = prompt_texts(found, texts, current)
+    threshold = room_counts.threshold_for(db, session_id)
     if current["kind"] == "open":
         themes = lq.latest_live_themes(db, current["id"], approved=True)
-        context["themes"] = themes["themes"] if themes else None
+        context["themes"] = room_counts.draft_theme_sizes(themes, threshold) or None
         # Only the words of people who agreed to be quoted go up on the wall (approved first when
         # the wall is moderated), newest 30, through the same redaction as every report.
         candidates = lq.wall_candidates(visible)
@@ -534,9 +548,28 @@ def projector_context(session_id: int) -> dict:
         for bar in bars:
             bar["labels"] = [{"lang": code, "text": labels[code].get(bar["key"], "")} for code in found["languages"]] \
                 if current["kind"] != "scale" else []
+        if current["kind"] == "about":
+            # Who people are follows the disclosure rule on the wall too: never "1 (25%)" in a room of four.
+            bars, context["withheld"] = room_counts.about_results(bars, threshold)
+            context["privacy"] = room_notes(found, threshold)
         context["bars"] = bars
         context["answered"] = len(visible)
     return context
+
+
+def room_notes(found: dict, threshold: int) -> list[dict]:
+    """Say, in every offered language, why some "about you" results are not on the screen."""
+    notes = []
+    for code in found["languages"]:
+        with force_locale(code):
+            notes.append({
+                "lang": code,
+                "waiting": _("Results appear once at least %(n)s people have answered.", n=threshold),
+                # TRANSLATORS: %(mark)s is the mark shown instead of a hidden number, "*".
+                "hidden": _("%(mark)s To protect people, groups smaller than %(n)s, and numbers that would reveal them, are not shown.",
+                            mark=room_counts.MARK, n=threshold),
+            })
+    return notes
 
 
 @bp.route("/sessions/<int:session_id>/projector")

@@ -19,7 +19,7 @@ from listening.consent import default_consent
 from listening.db import get_db
 from listening.i18n import app_languages, language_name
 
-from . import accounts, live_queries
+from . import accounts, live_queries, room_counts
 from .accounts import can_edit, public, requires
 from .forms import (
     DEMOGRAPHIC_LABELS,
@@ -581,10 +581,27 @@ def session_answers(session_id: int):
             for value in values:
                 counts[value] = counts.get(value, 0) + 1
         tallies[prompt["id"]] = counts
+    withheld = about_tallies(db, session_id, prompts, tallies)
     return render_template(
         "facilitation/answers.html", s=found, title=titled(found, texts), texts=texts, prompts=prompts,
         by_prompt=by_prompt, tallies=tallies, counts=queries.session_counts(db, session_id),
+        withheld=withheld, threshold=room_counts.threshold_for(db, session_id), mark=room_counts.MARK,
     )
+
+
+def about_tallies(db, session_id: int, prompts: list[dict], tallies: dict) -> set[int]:
+    """Put "about you" counts through the disclosure rule in place (hidden: None); return the prompts withheld."""
+    threshold = room_counts.threshold_for(db, session_id)
+    withheld = set()
+    for prompt in prompts:
+        if prompt["kind"] != "about":
+            continue
+        bars = [{"key": o["id"], "count": tallies[prompt["id"]].get(o["id"], 0)} for o in prompt["options"]]
+        shown, held = room_counts.about_results(bars, threshold)
+        tallies[prompt["id"]] = {bar["key"]: bar["count"] for bar in shown}
+        if held:
+            withheld.add(prompt["id"])
+    return withheld
 
 
 # --- staff accounts ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from . import db as database
-from . import i18n, retention, security
+from . import i18n, logsafe, retention, security
 from .settings import from_environment
 
 
@@ -33,6 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["DATABASE"] = str(Path(app.instance_path) / "chorus.db")
     app.config["DATABASE"] = str(app.config["DATABASE"])
+    database.ensure_folder(app.config["DATABASE"])
 
     database.init_app(app)
     i18n.init_app(app)
@@ -40,6 +41,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_pages(app)
     security.init_app(app)
     retention.init_app(app)
+    logsafe.init_app(app)
     logging.getLogger("chorus").setLevel(logging.INFO)
     return app
 
@@ -77,7 +79,9 @@ def register_error_pages(app: Flask) -> None:
         """Render a plain, translated error page with the right status code."""
         code = error.code if isinstance(error, HTTPException) and error.code else 500
         if code == 500:
-            app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+            # The message of an exception can quote an answer or contact details: log its type and stack only.
+            app.logger.error("Unhandled error on %s %s\n%s", request.method, request.path[:200],
+                             logsafe.safe_traceback(error))
         message = messages.get(code, messages[500])()
         return render_template("listening/error.html", code=code, message=message), code
 

@@ -6,6 +6,7 @@ fails if one is not.
 from __future__ import annotations
 
 import secrets
+import sqlite3
 import sys
 
 import click
@@ -13,19 +14,31 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from .app import create_app
-from .db import connect
+from .db import DatabaseUnavailable, connect
 from .i18n import compile_catalogs
 from .migrations import migrate
 
 
 def open_db():
-    """Open the configured database from inside an app context."""
+    """Open the configured database from inside an app context, or stop with a one-line error."""
     config = current_app.config
-    return connect(config["DATABASE"], busy_timeout_ms=config["BUSY_TIMEOUT_MS"],
-                   synchronous=config["SQLITE_SYNCHRONOUS"])
+    try:
+        return connect(config["DATABASE"], busy_timeout_ms=config["BUSY_TIMEOUT_MS"],
+                       synchronous=config["SQLITE_SYNCHRONOUS"])
+    except sqlite3.Error as exc:
+        raise click.ClickException(f"Cannot open the database at {config['DATABASE']} ({exc}). "
+                                   "Check CHORUS_DATABASE and the folder's permissions.") from None
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False, add_version_option=False,
+def create_cli_app():
+    """Build the app for a command; a database that cannot be placed is a one-line error, not a traceback."""
+    try:
+        return create_app()
+    except DatabaseUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=FlaskGroup, create_app=create_cli_app, add_default_commands=False, add_version_option=False,
              load_dotenv=False)
 def cli() -> None:
     """Chorus: community listening sessions with consent, in every language."""
@@ -252,5 +265,11 @@ _register_analysis()
 
 
 def main() -> None:
-    """Run the `chorus` command."""
-    cli.main(prog_name="chorus")
+    """Run the `chorus` command; a bug prints where it happened, never the data it met."""
+    from .logsafe import safe_traceback
+
+    try:
+        cli.main(prog_name="chorus")
+    except Exception as error:  # noqa: BLE001 - the last line of defence for terminal and cron logs
+        click.echo(f"Error: Chorus stopped on an unexpected {type(error).__name__}.\n{safe_traceback(error)}", err=True)
+        sys.exit(1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 import sqlite_utils
@@ -87,3 +88,25 @@ def one(db: sqlite_utils.Database, sql: str, params: tuple | dict = ()) -> dict 
 def init_app(app: Flask) -> None:
     """Close the connection at the end of every request."""
     app.teardown_appcontext(close_db)
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The configured database cannot be opened or created; the message is one line for the operator."""
+
+
+def ensure_folder(path: str) -> None:
+    """Create the database's folder (owner-only) if it is missing, or raise DatabaseUnavailable saying why not."""
+    if path in ("", ":memory:") or path.startswith("file:"):
+        return
+    if Path(path).expanduser().is_dir():
+        raise DatabaseUnavailable(f"{path} is a folder; CHORUS_DATABASE must name the database file, e.g. {Path(path) / 'chorus.db'}.")
+    folder = Path(path).expanduser().parent
+    if folder.is_dir():
+        return
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseUnavailable(
+            f"Cannot create the folder {folder} for the database ({exc.strerror or exc}). "
+            "Check CHORUS_DATABASE, or create the folder yourself."
+        ) from None

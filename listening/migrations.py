@@ -451,3 +451,24 @@ def m009_wall_moderation(db: sqlite_utils.Database) -> None:
         CREATE INDEX responses_wall_queue ON responses(prompt_id, wall_status);
         """
     )
+
+
+@migrations()
+def m006_threshold_floor(db: sqlite_utils.Database) -> None:
+    """Counts below 10 are hidden everywhere: raise any lower small-count threshold to 10, log it, refuse lower ones.
+
+    Planners may raise the threshold (to 11, the CHECK's ceiling) but no one may lower it; the
+    triggers hold the floor even for a write that bypasses the app.
+    """
+    _run(
+        db,
+        """
+        INSERT INTO audit_log (at, user_id, action, target, detail)
+            SELECT strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now'), NULL, 'synthesis_settings', s.code,
+                   'threshold=10 (raised from ' || t.threshold || ': counts below 10 are hidden everywhere)'
+            FROM synthesis_settings t JOIN sessions s ON s.id = t.session_id WHERE t.threshold < 10;
+        UPDATE synthesis_settings SET threshold = 10 WHERE threshold < 10;
+        CREATE TRIGGER synthesis_threshold_floor_insert BEFORE INSERT ON synthesis_settings WHEN NEW.threshold < 10 BEGIN SELECT RAISE(ABORT, 'the small-count threshold cannot be below 10'); END;
+        CREATE TRIGGER synthesis_threshold_floor_update BEFORE UPDATE OF threshold ON synthesis_settings WHEN NEW.threshold < 10 BEGIN SELECT RAISE(ABORT, 'the small-count threshold cannot be below 10'); END;
+        """
+    )

@@ -6,19 +6,32 @@ count two things for each resident action: the *device* (the address plus the ra
 secret its cookie holds) with a tight limit, and the *address* alone with a generous one. A
 church hall of 200 phones behind one NAT address shares the address limit, so that limit is
 sized for a full room; one phone (or one script) hammering the server meets its device limit
-first. Lookups of join codes that do not exist are counted on their own, per address, so
-guessing codes is slow even from a busy hall.
+first. Every route that takes a session code (the start page's form, /j/<code>, /s/<code>/...,
+state.json, results) shares one more limit, per address, that counts only misses: a code that
+is unknown, or one this browser may not learn exists (a draft or closed session answers as an
+unknown one). A browser whose signed cookie shows it took part in that session is not guessing,
+so its requests for that code are never counted or refused by it.
+
+Counters live in a small SQLite file beside the database by default (`listening.limits_sqlite`),
+so all gunicorn workers on the machine share them and every limit counts once per server;
+CHORUS_RATELIMIT_STORAGE can name Redis (or `memory://`, which counts per worker) instead.
 """
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 import secrets
+import sqlite3
 from pathlib import Path
 
 from flask import Flask, current_app, request, session
 from flask_limiter import Limiter
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import limits_sqlite
+from .db import DatabaseUnavailable
+from .queries import normalize_code
 
 DEFAULT_SECRET_KEY = "dev-only-change-me"
 MIN_SECRET_KEY_LENGTH = 32
@@ -46,8 +59,12 @@ RATE_LIMITS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "listening.withdraw": (("POST",), "10/minute;50/hour", "120/minute"),
     "facilitation.login": (("POST",), "10/minute", "60/minute"),
 }
-# Unknown join codes, per address: slows guessing without touching rooms that type real codes.
+# Session codes that miss (unknown, or not to be revealed), per address, across every route that
+# takes a code: slows guessing without touching rooms that type real codes.
 UNKNOWN_CODE_LIMIT = "30/minute;300/hour"
+# Besides the routes whose URL has a <code>, the start page takes one in its form.
+CODE_FORM_ENDPOINTS = ("listening.index",)
+RATELIMIT_FILE_SUFFIX = "-ratelimits.db"
 
 
 class InsecureConfiguration(RuntimeError):
@@ -138,8 +155,19 @@ def add_security_headers(response):
 
 
 def address_key() -> str:
-    """Identify the client's address (after trusted proxies)."""
-    return request.remote_addr or "unknown"
+    """Identify the client's address (after trusted proxies); an IPv6 address counts as its /64 network.
+
+    One home, phone or hall network gets a whole /64 and may use any address in it, so counting
+    single IPv6 addresses would give a guesser endless fresh ones; a /64 is the IPv6 equivalent
+    of one NAT address, which the per-address limits are sized for.
+    """
+    address = request.remote_addr or "unknown"
+    if ":" not in address:
+        return address
+    try:
+        return str(ipaddress.IPv6Network(f"{address.split('%')[0]}/64", strict=False))
+    except ValueError:
+        return address
 
 
 def device_key() -> str:
@@ -153,11 +181,19 @@ def init_rate_limits(app: Flask) -> None:
     """Wrap the resident and sign-in endpoints with their per-device and per-address limits."""
     if app.config.get("RATELIMIT_ENABLED") is None:
         app.config["RATELIMIT_ENABLED"] = not app.testing  # tests turn limits on where they test them
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("RATELIMIT_STORAGE") or "memory://")
+    storage = app.config.get("RATELIMIT_STORAGE") or default_storage_uri(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", storage)
+    if storage.startswith(f"{limits_sqlite.SCHEME}:"):
+        # Counter keys name addresses: the file keeps only their hash, keyed with our secret.
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"secret": limits_sqlite.Secret(app.config.get("SECRET_KEY") or "")})
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "chorus")
     limits = {**RATE_LIMITS, **app.config.get("RATE_LIMITS", {})}
-    limiter = Limiter(address_key, app=app)
+    try:
+        limiter = Limiter(address_key, app=app)
+    except (OSError, sqlite3.Error) as exc:
+        raise DatabaseUnavailable(f"Cannot create the rate-limit counters at {storage} ({exc}). "
+                                  "Check the database folder's permissions, or set CHORUS_RATELIMIT_STORAGE.") from None
     app.extensions["chorus_limiter"] = limiter  # Flask-Limiter only keeps weak references
     for endpoint, (methods, per_device, per_address) in limits.items():
         view = app.view_functions.get(endpoint)
@@ -168,14 +204,35 @@ def init_rate_limits(app: Flask) -> None:
         view = limiter.limit(per_device, key_func=device_key, methods=list(methods),
                              scope=f"{endpoint}:device")(view)
         app.view_functions[endpoint] = view
-    # One counter per address across both ways of typing a code; only misses (404) count.
+    # One counter per address across every route that takes a code; only misses (404) count.
     unknown_code = limiter.shared_limit(
         app.config.get("UNKNOWN_CODE_LIMIT", UNKNOWN_CODE_LIMIT), scope="unknown-code", key_func=address_key,
-        deduct_when=lambda response: response.status_code == 404,
+        deduct_when=lambda response: response.status_code == 404, exempt_when=took_part_in_code,
     )
-    for endpoint in ("listening.join", "listening.index"):
-        if endpoint in app.view_functions:
-            app.view_functions[endpoint] = unknown_code(app.view_functions[endpoint])
+    for endpoint in code_endpoints(app):
+        app.view_functions[endpoint] = unknown_code(app.view_functions[endpoint])
+
+
+def code_endpoints(app: Flask) -> list[str]:
+    """Return every endpoint that takes a session code: a <code> in its URL, or the start page's form."""
+    found = {rule.endpoint for rule in app.url_map.iter_rules() if "code" in rule.arguments}
+    found |= {endpoint for endpoint in CODE_FORM_ENDPOINTS if endpoint in app.view_functions}
+    return sorted(found)
+
+
+def took_part_in_code() -> bool:
+    """Tell whether this browser's signed cookie shows it took part in the session its URL names."""
+    code = (request.view_args or {}).get("code")
+    return bool(code) and normalize_code(code) in (session.get("p") or {})
+
+
+def default_storage_uri(app: Flask) -> str:
+    """Return where counters live by default: an SQLite file beside the database, shared by all workers."""
+    database = str(app.config["DATABASE"])
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return "memory://"
+    path = Path(database)
+    return limits_sqlite.uri_for(path.with_name(path.stem + RATELIMIT_FILE_SUFFIX))
 
 
 def limiter_of(app: Flask | None = None) -> Limiter:

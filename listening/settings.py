@@ -62,9 +62,10 @@ SETTINGS: tuple[Setting, ...] = (
             "0 trusts none; 1 for a single nginx or Caddy."),
     Setting("RATELIMIT_ENABLED", "CHORUS_RATELIMIT_ENABLED", None, _bool,
             "Rate limits on join, answer, withdraw and sign-in. Default: on (off only in tests)."),
-    Setting("RATELIMIT_STORAGE", "CHORUS_RATELIMIT_STORAGE", "memory://", str,
-            "Where rate-limit counters live (a Flask-Limiter storage URI, e.g. redis://localhost:6379). "
-            "memory:// counts per worker process."),
+    Setting("RATELIMIT_STORAGE", "CHORUS_RATELIMIT_STORAGE", "", str,
+            "Where rate-limit counters live, as a Flask-Limiter storage URI. Default: a small SQLite file "
+            "beside the database (sqlite:////path/chorus-ratelimits.db), shared by every worker process; "
+            "redis://localhost:6379 shares them across machines; memory:// counts per worker process."),
     Setting("RETENTION_DAYS", "CHORUS_RETENTION_DAYS", 180, int,
             "Days after a session closes before its raw answer text and contact details are purged, "
             "unless the session sets its own or is on legal hold."),

@@ -38,9 +38,21 @@ def session_unavailable(error: SessionUnavailable):
     ), status
 
 
+def visible_session(code: str) -> dict | None:
+    """Return the session a resident may learn exists: an open one, or one this browser took part in.
+
+    A draft or closed session answers like an unknown code to everyone else, so a code cannot
+    be probed for sessions that are not (or no longer) taking part.
+    """
+    found = queries.session_by_code(get_db(), code)
+    if found is None or (found["status"] != "open" and found["code"] not in (session.get("p") or {})):
+        return None
+    return found
+
+
 def open_session(code: str) -> dict:
     """Load an open session by join code and make its languages the ones offered."""
-    found = queries.session_by_code(get_db(), code)
+    found = visible_session(code)
     if found is None:
         raise SessionUnavailable("unknown", queries.normalize_code(code))
     g.session_languages = found["languages"]
@@ -97,9 +109,10 @@ def index():
     form = JoinForm(request.args)
     if "code" in request.args and form.validate():
         code = queries.normalize_code(form.code.data)
-        if queries.session_by_code(get_db(), code) is not None:
+        if visible_session(code) is not None:
             return redirect(url_for("listening.join", code=code))
-        form.code.errors.append(_("We could not find a session with that code. Please check it and try again."))
+        form.code.errors.append(_("We could not find an open session with that code. Please check it. "
+                                  "If the session has not started yet, try again when it starts."))
         return render_template("listening/index.html", form=form), 404
     return render_template("listening/index.html", form=form), (400 if form.errors else 200)
 

@@ -77,6 +77,12 @@ def submit(client, url: str, fields: dict | None = None, *, get_url: str | None 
     return client.post(url, data=data, **kwargs)
 
 
+def download(client, session_id: int, fmt: str, language: str = "en"):
+    """Download a report or export the way the page does: a POST with the form's token."""
+    url = f"/staff/review/{session_id}/export"
+    return submit(client, url, {"format": fmt, "language": language}, form_index=0)
+
+
 def sign_in(client, email: str, password: str = PASSWORD):
     """Sign a staff member in through the login form."""
     return submit(client, "/staff/login", {"email": email, "password": password})

@@ -50,3 +50,37 @@ def test_demo_prints_how_to_get_in_and_makes_one_open_session(runner, db):
     sessions = db.execute("SELECT status, languages FROM sessions").fetchall()
     assert len(sessions) == 1 and sessions[0][0] == "open"
     assert '"es"' in sessions[0][1]
+
+
+def test_commands_create_a_missing_database_folder(tmp_path, monkeypatch):
+    """`chorus demo`, `init` and `serve` with CHORUS_DATABASE in folders that do not exist create them (owner-only)."""
+    import stat
+
+    from click.testing import CliRunner
+
+    from listening import cli as chorus_cli
+
+    monkeypatch.setattr(chorus_cli, "run_server", lambda app, **kwargs: None)
+    for command in (["demo", "--no-serve"], ["init"], ["serve"]):
+        database = tmp_path / command[0] / "not" / "yet" / "chorus.db"
+        result = CliRunner().invoke(chorus_cli.cli, command, env={"CHORUS_DATABASE": str(database)})
+        assert result.exit_code == 0, (command, result.output)
+        assert database.is_file(), command
+        assert stat.S_IMODE(database.parent.stat().st_mode) == 0o700, command
+
+
+def test_a_database_path_that_cannot_be_used_is_a_one_line_error(tmp_path):
+    """A folder that cannot be made, or a folder given as the database, gives one line of error and no traceback."""
+    from click.testing import CliRunner
+
+    from listening import cli as chorus_cli
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    for database in (blocker / "chorus.db", tmp_path):
+        for command in (["demo", "--no-serve"], ["init"], ["serve"]):
+            result = CliRunner().invoke(chorus_cli.cli, command, env={"CHORUS_DATABASE": str(database)})
+            assert result.exit_code == 1, (command, result.output)
+            lines = [line for line in result.output.splitlines() if line.strip()]
+            assert len(lines) == 1 and lines[0].startswith("Error: "), (command, result.output)
+            assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)

@@ -12,7 +12,7 @@ def test_migrations_apply_to_an_empty_database_and_again_without_change(tmp_path
     assert first == [m.name for m in migrations._migrations]
     assert second == []
     assert db.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall() == schema
-    applied = [row[0] for row in db.execute("SELECT name FROM _sqlite_migrations")]
+    applied = [row[0] for row in db.execute("SELECT name FROM _sqlite_migrations ORDER BY id")]
     assert applied == first
 
 

@@ -16,11 +16,17 @@
   }
   function tick() {
     fetch(el.getAttribute("data-state"), { cache: "no-cache", credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (r) {
+        // 404: this phone may no longer follow the session (it ended, or it withdrew): stop
+        // polling and let the live page say why.
+        if (r.status === 404) return { screen: "gone" };
+        return r.ok ? r.json() : null;
+      })
       .then(function (s) {
         if (s && s.screen && s.screen !== screen) {
           if (!(dirty && notice)) { location.assign(el.getAttribute("data-live")); return; }
           if (notice.hidden) { notice.hidden = false; notice.focus(); }
+          if (s.screen === "gone") return;
         } else if (s && notice) {
           notice.hidden = true;  // the question was opened again: the answer can be sent
         }

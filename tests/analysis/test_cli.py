@@ -179,3 +179,37 @@ def test_python_dash_m_runs_the_command(fixtures_dir: Path, tmp_path: Path) -> N
     result = subprocess.run([sys.executable, "-m", "analysis", "in.csv", "--text-column", "answer", "--themes", "2", "--output", "o.csv"], cwd=tmp_path, capture_output=True, text=True, env=None)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "o.csv").exists()
+
+
+def test_output_csv_and_reports_are_safe_to_open(runner: CliRunner, tmp_path: Path) -> None:
+    """Formula-like cells are defused in the output CSV (OWASP's list), and the Markdown and HTML reports show HTML and links as text."""
+    from bs4 import BeautifulSoup
+    from markdown_it import MarkdownIt
+
+    from analysis.reports import looks_like_formula
+
+    source = tmp_path / "in.csv"
+    hostile = ['<script>alert(1)</script> bus late', '[x](javascript:alert(2)) bus late', ' =1+1 bus late',
+               '＝HYPERLINK("http://evil.example") bus late', '@SUM(A1) bus late\x1b']
+    rows = [["answer", "group"]] + [[text, "=cmd|' /C calc'!A0"] for text in hostile]
+    # Groups big enough that the group table can be shown (counts below 10 are hidden, and the threshold cannot go lower).
+    rows += [[f"The clinic is far away {n}", "<b>group</b>"] for n in range(30)]
+    rows += [[f"The waiting room is always full {n}", "plain"] for n in range(30)]
+    with source.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    out, md, html = tmp_path / "out.csv", tmp_path / "r.md", tmp_path / "r.html"
+    for report in (md, html):
+        result = runner.invoke(themes_command, [str(source), "--text-column", "answer", "--segment-column", "group",
+                                                "--language", "en", "--themes", "2", "--threshold", "10",
+                                                "--output", str(out), "--report", str(report)])
+        assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8") as handle:
+        cells = [cell for row in csv.reader(handle) for cell in row]
+    assert not [c for c in cells if looks_like_formula(c)]
+    assert "' =1+1 bus late" in cells and "\x1b" not in "".join(cells)
+    for soup in (BeautifulSoup(MarkdownIt("commonmark").render(md.read_text(encoding="utf-8")), "html.parser"),
+                 BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser")):
+        assert soup.find("script") is None and soup.find("a") is None and soup.find("b") is None
+        assert "[x](javascript:alert(2))" in soup.get_text() or "javascript:alert(2)" not in str(soup)
+    shown = BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser").get_text()
+    assert "<b>group</b>" in shown  # the segment value, shown as written

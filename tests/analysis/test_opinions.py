@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
+from markdown_it import MarkdownIt
 from sklearn.metrics import adjusted_rand_score
 
 from analysis.opinions import (
@@ -215,18 +216,29 @@ def test_priority_group_compared_with_everyone_and_small_groups_hidden() -> None
 
 
 def test_group_tables_hide_small_groups_and_what_would_reveal_them() -> None:
-    """In reports a group under the threshold has its size and its votes hidden, with another cell to protect it."""
+    """In reports a group under the threshold has its size and its votes hidden, with another count to protect it."""
     matrix, _ = planted(groups=2, per_group=30)
-    loner = [("odd1", f"s{s}", AGREE if s % 2 else DISAGREE) for s in range(24)] + [("odd2", f"s{s}", AGREE if s % 2 else DISAGREE) for s in range(24)]
+    loner = [(f"odd{n}", f"s{s}", AGREE if s % 2 else DISAGREE) for n in (1, 2) for s in range(24)]
     triples = [(matrix.participants[i], matrix.statements[j], int(v)) for i, j, v in zip(matrix.rows, matrix.cols, matrix.values)]
     result = find_opinion_groups(VoteMatrix.from_votes(triples + loner), k=3)
     sizes = group_size_table(result, threshold=10)
     small = [g.id for g in result.groups if g.size < 10]
-    assert small and all(sizes[g] == "*" for g in small)
-    assert list(sizes.values()).count("*") >= 2  # the total would otherwise give the small one away
+    assert small and all(sizes[g] is None for g in small)
+    assert list(sizes.values()).count(None) >= 2  # the total would otherwise give the small one away
+    big = [g.id for g in result.groups if g.size >= 10]
     table = group_vote_table(result, "s3", threshold=10)
     for gid in small:
-        assert all(table.cells[(vote, gid)].suppressed for vote in table.themes)
+        assert table.totals[gid] is None and table.share("agree", gid) is None
+        assert all(table.counts[(vote, gid)] in (None, 0) for vote in ("agree", "not"))  # a zero gives nobody away
+    visible = [table.share("agree", g) for g in big if table.share("agree", g) is not None]
+    assert all(0.0 <= v <= 1.0 for v in visible)
+    # Two groups of 40 split 25/15 and 12/28 on a statement: every count can be shown.
+    votes = [(f"a{i}", f"s{s}", AGREE if s % 2 else DISAGREE) for i in range(40) for s in range(12)]
+    votes += [(f"b{i}", f"s{s}", DISAGREE if s % 2 else AGREE) for i in range(40) for s in range(12)]
+    votes += [(f"a{i}", "mixed", AGREE if i < 25 else DISAGREE) for i in range(40)] + [(f"b{i}", "mixed", AGREE if i < 12 else PASS) for i in range(40)]
+    balanced = find_opinion_groups(VoteMatrix.from_votes(votes), k=2)
+    table = group_vote_table(balanced, "mixed", threshold=10)
+    assert sorted(table.share("agree", g.id) for g in balanced.groups) == [pytest.approx(0.3), pytest.approx(0.625)]
 
 
 # --- next statement ---------------------------------------------------------------------------
@@ -352,10 +364,42 @@ def test_cli_report_markdown_and_html_escape_statements(runner: CliRunner, fixtu
     size_rows = soup.find_all("table")[0].find_all("tr")[1:]
     assert [tr.find_all("td")[0].get_text() for tr in size_rows] == ["A", "B"]
     markdown = md_path.read_text(encoding="utf-8")
-    assert "<script>" not in markdown and "\\<script\\>alert(1)\\</script\\> \\| \\*bold\\*" in markdown
-    for line in markdown.splitlines():
-        if line.startswith("| ") and "script" in line:
-            assert line.count(" | ") == line.replace("\\|", "").count(" | ")  # escaped pipes do not split cells
+    assert "<script>" not in markdown
+    rendered = BeautifulSoup(MarkdownIt("commonmark").enable("table").render(markdown), "html.parser")
+    assert rendered.find("script") is None and rendered.find("a") is None
+    assert any(td.get_text().startswith("<script>alert(1)</script> | *bold*") for td in rendered.find_all("td"))
+
+
+def test_cli_output_and_reports_are_safe_to_open(runner: CliRunner, tmp_path: Path) -> None:
+    """Participant ids that look like formulas are defused in GROUPS.csv; hostile statements show as text in both reports."""
+    hostile = ["<script>alert(1)</script>", "[x](javascript:alert(2))", "![i](http://evil.example/i.png)", "<b>bold</b>"]
+    rows = ["voter-id,comment-id,vote"]
+    for i in range(40):
+        pid = "=cmd|' /C calc'!A0" if i == 0 else f"p{i}"
+        side = 1 if i % 2 else -1
+        rows += [f'"{pid}",{s},{side if s % 2 else -side}' for s in range(8)]
+    votes = tmp_path / "votes.csv"
+    votes.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    comments = tmp_path / "comments.csv"
+    with comments.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["comment-id", "comment-body"])
+        writer.writerows([[s, hostile[s % len(hostile)] + f" statement {s}"] for s in range(8)])
+    out = tmp_path / "g.csv"
+    for report in (tmp_path / "r.md", tmp_path / "r.html"):
+        result = runner.invoke(opinions_command, [str(votes), "--comments", str(comments), "--output", str(out), "--report", str(report), "--groups", "2"])
+        assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8", newline="") as handle:
+        ids = [r["participant"] for r in csv.DictReader(handle)]
+    assert ids[0] == "'=cmd|' /C calc'!A0" and ids[1] == "p1"
+    from markdown import markdown as python_markdown  # noqa: PLC0415 - test-only dependency
+
+    md_text = (tmp_path / "r.md").read_text(encoding="utf-8")
+    for soup in (BeautifulSoup(MarkdownIt("commonmark").enable("table").render(md_text), "html.parser"),
+                 BeautifulSoup(python_markdown(md_text, extensions=["tables"]), "html.parser"),
+                 BeautifulSoup((tmp_path / "r.html").read_text(encoding="utf-8"), "html.parser")):
+        assert soup.find("script") is None and soup.find("a") is None and soup.find("img") is None and soup.find("b") is None
+        assert "<script>alert(1)</script> statement 0" in soup.get_text()
 
 
 def test_cli_moderated_out_statements_are_left_out(runner: CliRunner, fixtures_dir: Path, tmp_path: Path) -> None:

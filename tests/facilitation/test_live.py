@@ -92,6 +92,7 @@ def test_the_state_endpoint_answers_repeats_with_304(app, db, as_facilitator, se
 
 def test_the_state_endpoint_reads_the_database_once_per_cache_period(app, db, session, monkeypatch):
     """Many polls within the cache period read the session's state from the database once."""
+    queries.set_status(db, session["id"], "open")
     calls = []
     real = live_queries.live_state
     monkeypatch.setattr(live_queries, "live_state", lambda db, code: calls.append(code) or real(db, code))

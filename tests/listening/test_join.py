@@ -1,6 +1,6 @@
 """Joining a session by code: easy codes, and clear messages for wrong, draft or closed ones."""
 from listening import queries
-from tests.conftest import page, text_of
+from tests.conftest import page, submit, text_of
 from tests.factories import make_session
 
 
@@ -30,21 +30,36 @@ def test_unknown_code_says_so_in_spanish(client):
     assert page(response).find("input", attrs={"name": "code"}) is not None
 
 
-def test_draft_session_is_not_open_yet(client, db):
-    """A draft session's code says it has not started, and offers no way in."""
+def test_draft_session_answers_like_an_unknown_code(client, db):
+    """A draft session's code does not reveal the session: the page says no open session has it, and offers no way in."""
     session = make_session(db, status="draft")
+    response = client.get(f"/j/{session['code']}")
+    assert response.status_code == 404
+    assert page(response).find("h1").get_text(strip=True) == "We could not find that session"
+    assert "has not started yet" in text_of(response)
+    assert client.get(f"/s/{session['code']}/consent").status_code == 404
+
+
+def test_a_session_put_back_in_draft_tells_those_who_joined(client, db):
+    """Someone who joined before the session went back to draft learns it has not (re)started."""
+    session = make_session(db)
+    submit(client, f"/s/{session['code']}/consent", {"action": "agree", "take_part": "y"})
+    queries.set_status(db, session["id"], "draft")
     response = client.get(f"/j/{session['code']}")
     assert response.status_code == 403
     assert page(response).find("h1").get_text(strip=True) == "This session has not started yet"
-    assert client.get(f"/s/{session['code']}/consent").status_code == 403
 
 
-def test_closed_session_has_ended(client, db):
-    """A closed session's code says it has ended."""
-    session = make_session(db, status="closed")
+def test_closed_session_has_ended_for_those_who_took_part(client, db):
+    """A closed session's code says it has ended to a browser that took part, and is unknown to others."""
+    session = make_session(db)
+    assert client.get(f"/j/{session['code']}").status_code == 200
+    submit(client, f"/s/{session['code']}/consent", {"action": "agree", "take_part": "y"})
+    queries.set_status(db, session["id"], "closed")
     response = client.get(f"/j/{session['code']}")
     assert response.status_code == 410
     assert page(response).find("h1").get_text(strip=True) == "This session has ended"
+    assert client.application.test_client().get(f"/j/{session['code']}").status_code == 404
 
 
 def test_join_page_shows_title_and_purpose_in_the_chosen_language(client, db):

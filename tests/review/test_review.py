@@ -118,7 +118,12 @@ def test_a_bad_edit_is_refused_clearly_and_changes_nothing(client, themed, db):
 
 
 def test_reference_population_and_priority_groups(client, themed, db):
-    """A planner enters reference shares and priority groups; the page compares and ranks with small cells hidden."""
+    """A planner enters reference shares and priority groups; a hidden group gets no share, comparison or ranking.
+
+    The fixture's 36 people are 32 under 30 and 4 older: the 4 is hidden, and so is the 32 (it is
+    the total minus the 4), so neither share nor an "under-represented" verdict may be shown, and
+    a theme whose count from the priority group of 4 is hidden gets no rank.
+    """
     sid = themed.session["id"]
     about = themed.prompts[4]
     young, older = about["options"][0], about["options"][1]
@@ -133,9 +138,12 @@ def test_reference_population_and_priority_groups(client, themed, db):
     assert any("compared with the reference population" in c for c in captions)
     comparison = next(t for t in shown.select("table.data") if "reference population" in t.caption.get_text())
     rows = {r.th.get_text(strip=True): [td.get_text(strip=True) for td in r.select("td")] for r in comparison.select("tbody tr")}
-    assert rows[f"Under 30 [en]"][2] == "Over-represented"
-    assert rows[f"30 or older [en]"][0] == "*" and rows[f"30 or older [en]"][2] == "Under-represented"
-    assert any("Priority groups" in c for c in captions)
+    assert rows["Under 30 [en]"] == ["*", "40%", ""]
+    assert rows["30 or older [en]"] == ["*", "60%", ""]
+    ranking = next(t for t in shown.select("table.data") if t.caption.get_text(strip=True).startswith("Priority groups"))
+    ranked = [[c.get_text(strip=True) for c in r.select("th, td")] for r in ranking.select("tbody tr")]
+    assert all(row[0] == "" for row in ranked if row[2] == "*") and any(row[2] == "*" for row in ranked)
+    assert all(row[0] == "1" for row in ranked if row[2] != "*")
     too_much = submit(client, url, {"what": "reference", "prompt_id": about["id"], f"share-{young['id']}": "140"}, form_index=1)
     assert too_much.status_code == 303
     assert synthesis.reference_shares(db, sid)[young["id"]]["percent"] == 40

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 from facilitation.accounts import user_by_email
 from listening import queries
 from listening.retention import purge_expired
-from tests.conftest import page, sign_in, submit
+from tests.conftest import download, page, sign_in, submit
 from tests.factories import make_participant, make_session
 
 
@@ -34,11 +34,7 @@ def test_the_audit_log_covers_the_actions_a_reviewer_asks_about(app, client, db,
     db.conn.commit()
     purge_expired(db, default_days=365)
     if "review.export" in app.view_functions:
-        with app.test_request_context():
-            from flask import url_for
-
-            export_url = url_for("review.export", session_id=session["id"])
-        assert client.get(f"{export_url}?format=csv&language=en").status_code == 200
+        assert download(client, session["id"], "csv").status_code == 200
     expected = {"login_failed", "login", "user_changed", "retention_changed", "retention_purge"}
     if "review.export" in app.view_functions:
         expected.add("export")

@@ -5,7 +5,7 @@ import pytest
 
 from listening import queries
 from listening.db import transaction
-from tests.conftest import page, sign_in, submit
+from tests.conftest import download, page, sign_in, submit
 from tests.factories import make_participant, make_session
 
 PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)><a href="javascript:alert(2)">y</a>"\'&'
@@ -96,7 +96,7 @@ def test_downloaded_reports_escape_answers_and_neutralise_formulas(app, client, 
     sign_in(client, make_user("admin"))
     checked = []
     for fmt in reports.FORMATS:
-        response = client.get(url_for_endpoint(app, "review.export", hostile["id"]) + f"?format={fmt}&language=en")
+        response = download(client, hostile["id"], fmt)
         assert response.status_code == 200, fmt
         assert response.headers["Content-Disposition"].startswith("attachment"), fmt
         body = response.get_data()

@@ -1,0 +1,700 @@
+"""Disclosure control: the one place that decides which counts Chorus may show.
+
+Chorus shows counts of people and of their answers on the planners' review pages, in the
+synthesis report (HTML, Word, Markdown) and its charts, in the codebook and the data exports, on
+the residents' results page, on the live console and projector, and in the ``chorus themes``
+report. Each of them asks this module which counts it may print; none decides on its own.
+
+The method (docs/privacy.md, "Small counts", gives it with its proof):
+
+1. **Threshold.** ``t`` is 10 unless a planner raises it (:data:`MIN_THRESHOLD` is the floor).
+2. **Tables, not cells.** Counts are published as tables: a :class:`Line` (a total and its
+   breakdown, e.g. people by language) or a :class:`Grid` (answers by theme and group, whose row
+   totals are the themes' published sizes). A line whose total is below ``t`` is *withheld*: its
+   total reads "fewer than t" and no breakdown is shown.
+3. **Primary suppression.** Every count from 1 to ``t - 1`` is hidden.
+4. **Complementary suppression.** More counts are hidden until, for everything one output shows
+   taken together (every table, its totals, and the links between tables in :class:`Cap` and
+   :class:`Combined`), the values each hidden count could take span at least ``t`` for a hidden
+   count below ``t``, and at least two values for any other hidden count. :func:`audit` computes
+   those ranges with linear programming (scipy's HiGHS): the least and the most each hidden count
+   can be, subject to every published equality and inequality and to counts never being
+   negative. :func:`protect` hides more until :func:`audit` finds nothing; when that takes too
+   long it withholds the two-way tables of that part of the output, which leaves lines whose
+   hidden counts always sum to at least ``t`` (so each can be anything from 0 to that sum).
+5. **Derived figures.** Shares, differences, ratios, tests, ranks and bar lengths are computed
+   only from what :func:`protect` publishes (``None`` stands for hidden), so they add nothing.
+
+Pure Python (numpy, scipy): no Flask, no SQLite.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from analysis import messages
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "MIN_THRESHOLD",
+    "MAX_THRESHOLD",
+    "MARK",
+    "Line",
+    "Grid",
+    "Cap",
+    "Combined",
+    "ShownLine",
+    "ShownGrid",
+    "Published",
+    "Range",
+    "validate_threshold",
+    "protect",
+    "protect_line",
+    "audit",
+    "share",
+]
+
+DEFAULT_THRESHOLD = 10
+# The README promises that counts below 10 are hidden everywhere: nobody can lower it.
+MIN_THRESHOLD = 10
+# The database's CHECK on synthesis_settings.threshold.
+MAX_THRESHOLD = 11
+MARK = messages.SUPPRESSED_MARK
+# Rounds of "audit, then hide what pins a hidden count" before a part of the output falls back
+# to showing its lines only.
+MAX_ROUNDS = 12
+_EPS = 1e-6
+
+
+# --- what may be published --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    """A one-way table to publish: a total and its breakdown by category (true counts)."""
+
+    name: str
+    categories: tuple[str, ...]
+    counts: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A two-way table to publish: answers by row (a theme) and column (a group), true counts.
+
+    Its row totals must already be published (they are the themes' published sizes), so they
+    are shown as they are and never hidden here.
+    """
+
+    name: str
+    rows: tuple[str, ...]
+    columns: tuple[str, ...]
+    counts: tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True)
+class Cap:
+    """What anyone may infer across tables: answers from some groups are at most ``per_person``
+    times the people in them, because each person answers each question at most once.
+
+    The sum of ``grid``'s column totals in ``columns`` is at most ``per_person`` times the sum
+    of the people counts ``people`` (pairs of line name and category).
+    """
+
+    grid: str
+    columns: tuple[str, ...]
+    people: tuple[tuple[str, str], ...]
+    per_person: int
+
+
+@dataclass(frozen=True)
+class Combined:
+    """A grid column made of other grids' columns (priority groups named across questions).
+
+    In every row (and in the column totals), ``grid``'s ``column`` is at least the sum over
+    each part's columns, and at most the sum over all parts: a person in two priority groups
+    counts once. With a single part it is exactly that part's sum.
+    """
+
+    grid: str
+    column: str
+    parts: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
+class ShownLine:
+    """A line as published: ``None`` for a hidden count; a withheld line has no total or counts."""
+
+    name: str
+    categories: tuple[str, ...]
+    counts: tuple[int | None, ...]
+    total: int | None
+    threshold: int
+
+    @property
+    def withheld(self) -> bool:
+        """Tell whether the line's total is below the threshold, so nothing of it is shown."""
+        return self.total is None
+
+    def count(self, category: str) -> int | None:
+        """Return a category's published count, or ``None`` when hidden."""
+        return self.counts[self.categories.index(category)]
+
+    def share(self, category: str) -> float | None:
+        """Return a category's share of the total, only when both are published."""
+        return share(self.count(category), self.total)
+
+    def hidden_any(self) -> bool:
+        """Tell whether any count of this line is hidden."""
+        return self.withheld or any(c is None for c in self.counts)
+
+
+@dataclass(frozen=True)
+class ShownGrid:
+    """A grid as published: row totals always shown, ``None`` for a hidden cell or column total."""
+
+    name: str
+    rows: tuple[str, ...]
+    columns: tuple[str, ...]
+    row_totals: tuple[int, ...]
+    cells: tuple[tuple[int | None, ...], ...]
+    column_totals: tuple[int | None, ...]
+    total: int
+    withheld: bool
+    threshold: int
+
+    def cell(self, row: str, column: str) -> int | None:
+        """Return one published cell, or ``None`` when hidden."""
+        return self.cells[self.rows.index(row)][self.columns.index(column)]
+
+    def row_total(self, row: str) -> int:
+        """Return a row's total (a theme's published size)."""
+        return self.row_totals[self.rows.index(row)]
+
+    def column_total(self, column: str) -> int | None:
+        """Return a column's published total, or ``None`` when hidden."""
+        return self.column_totals[self.columns.index(column)]
+
+    def column_share(self, row: str, column: str) -> float | None:
+        """Return a cell as a share of its column (the group's answers), only from published counts."""
+        return share(self.cell(row, column), self.column_total(column))
+
+    def hidden_any(self) -> bool:
+        """Tell whether any cell or column total is hidden."""
+        return self.withheld or any(c is None for row in self.cells for c in row) or any(
+            c is None for c in self.column_totals)
+
+
+@dataclass(frozen=True)
+class Published:
+    """Everything one output may show, table by table, at one threshold."""
+
+    threshold: int
+    lines: dict[str, ShownLine]
+    grids: dict[str, ShownGrid]
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a hidden count could take given everything an output shows."""
+
+    low: int
+    high: int
+    true: int
+
+    @property
+    def width(self) -> int:
+        """Return how far apart the least and the most it could be are."""
+        return self.high - self.low
+
+
+def validate_threshold(threshold: int) -> int:
+    """Return ``threshold`` if it is a whole number from the floor (10) to 11, else raise ``ValueError``."""
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)):
+        raise ValueError(f"suppression threshold must be an integer, not {threshold!r}")
+    if not MIN_THRESHOLD <= threshold <= MAX_THRESHOLD:
+        raise ValueError(f"suppression threshold must be from {MIN_THRESHOLD} to {MAX_THRESHOLD}, not {threshold}")
+    return int(threshold)
+
+
+def share(part: int | None, whole: int | None) -> float | None:
+    """Return ``part / whole`` when both are published and ``whole`` is positive, else ``None``."""
+    if part is None or whole is None or whole <= 0:
+        return None
+    return part / whole
+
+
+def required_width(value: int, threshold: int) -> int:
+    """Return how wide the range of a hidden count must be: ``t`` for a small count, else 2 values."""
+    return threshold if 0 < value < threshold else 1
+
+
+# --- the model: items, relations, and what is hidden -----------------------------------------
+#
+# Every count of an output is an item: ("cell", line, category), ("total", line),
+# ("gcell", grid, row, column), ("gcol", grid, column), ("grow", grid, row), ("gall", grid).
+# Tables and links become linear relations between items: sum(coef * item) == 0 or <= 0.
+
+
+@dataclass(frozen=True)
+class _Relation:
+    """One linear relation between counts: ``sum(coef * item) == 0`` (or ``<= 0``)."""
+
+    terms: tuple[tuple[tuple, float], ...]
+    equal: bool
+
+
+@dataclass
+class _Model:
+    """The true counts of one output, the relations between them, and what is hidden so far."""
+
+    threshold: int
+    values: dict
+    relations: list[_Relation]
+    fixed: set  # items always published as they are (grid row totals and grand totals)
+    hidden: set  # items shown as the mark
+    withheld_lines: set  # line names shown as "fewer than t"
+    withheld_grids: set  # grid names not shown at all
+    owner: dict  # item -> ("line", name) or ("grid", name)
+
+    def table_of(self, item: tuple) -> tuple[str, str]:
+        """Return which table an item belongs to."""
+        return self.owner[item]
+
+    def unpublished(self, item: tuple) -> bool:
+        """Tell whether an item's value is not shown (hidden, or in a withheld table)."""
+        if item in self.fixed:
+            return False
+        kind, name = self.owner[item]
+        if kind == "line" and name in self.withheld_lines:
+            return True
+        if kind == "grid" and name in self.withheld_grids:
+            return True
+        return item in self.hidden
+
+    def displayed_hidden(self, item: tuple) -> bool:
+        """Tell whether an item is shown as the mark (not withheld, not fixed)."""
+        kind, name = self.owner[item]
+        if (kind == "line" and name in self.withheld_lines) or (kind == "grid" and name in self.withheld_grids):
+            return False
+        return item in self.hidden
+
+
+def _build(lines: Sequence[Line], grids: Sequence[Grid], links: Sequence[Cap | Combined], threshold: int) -> _Model:
+    """Turn tables and links into items and linear relations."""
+    values: dict = {}
+    owner: dict = {}
+    relations: list[_Relation] = []
+    fixed: set = set()
+    names = set()
+    for line in lines:
+        if line.name in names:
+            raise ValueError(f"two tables are named {line.name!r}")
+        names.add(line.name)
+        if len(line.categories) != len(line.counts) or len(set(line.categories)) != len(line.categories):
+            raise ValueError(f"line {line.name!r}: categories and counts do not match")
+        total = ("total", line.name)
+        values[total] = sum(int(c) for c in line.counts)
+        owner[total] = ("line", line.name)
+        terms = [(total, -1.0)]
+        for category, count in zip(line.categories, line.counts):
+            if count < 0:
+                raise ValueError("counts cannot be negative")
+            item = ("cell", line.name, category)
+            values[item] = int(count)
+            owner[item] = ("line", line.name)
+            terms.append((item, 1.0))
+        relations.append(_Relation(tuple(terms), True))
+    for grid in grids:
+        if grid.name in names:
+            raise ValueError(f"two tables are named {grid.name!r}")
+        names.add(grid.name)
+        counts = np.array(grid.counts, dtype=np.int64).reshape(len(grid.rows), len(grid.columns))
+        if (counts < 0).any():
+            raise ValueError("counts cannot be negative")
+        everything = ("gall", grid.name)
+        values[everything] = int(counts.sum())
+        owner[everything] = ("grid", grid.name)
+        fixed.add(everything)
+        for i, row in enumerate(grid.rows):
+            item = ("grow", grid.name, row)
+            values[item] = int(counts[i].sum())
+            owner[item] = ("grid", grid.name)
+            fixed.add(item)
+            relations.append(_Relation(tuple([(("gcell", grid.name, row, c), 1.0) for c in grid.columns] + [(item, -1.0)]), True))
+        for j, column in enumerate(grid.columns):
+            item = ("gcol", grid.name, column)
+            values[item] = int(counts[:, j].sum())
+            owner[item] = ("grid", grid.name)
+            relations.append(_Relation(tuple([(("gcell", grid.name, r, column), 1.0) for r in grid.rows] + [(item, -1.0)]), True))
+        relations.append(_Relation(tuple([(("gcol", grid.name, c), 1.0) for c in grid.columns] + [(everything, -1.0)]), True))
+        for i, row in enumerate(grid.rows):
+            for j, column in enumerate(grid.columns):
+                item = ("gcell", grid.name, row, column)
+                values[item] = int(counts[i, j])
+                owner[item] = ("grid", grid.name)
+    grid_by_name = {g.name: g for g in grids}
+    for link in links:
+        if isinstance(link, Cap):
+            terms = [(("gcol", link.grid, c), 1.0) for c in link.columns]
+            terms += [(("cell", name, category), -float(link.per_person)) for name, category in link.people]
+            relations.append(_Relation(tuple(terms), False))
+        elif isinstance(link, Combined):
+            rows = grid_by_name[link.grid].rows
+            for part_grid, _columns in link.parts:
+                if grid_by_name[part_grid].rows != rows:
+                    raise ValueError("a combined column needs grids with the same rows")
+            for row in [*rows, None]:
+                def item(grid_name: str, column: str, row=row) -> tuple:
+                    """Return the cell of a row, or the column total for the totals' relation."""
+                    return ("gcol", grid_name, column) if row is None else ("gcell", grid_name, row, column)
+
+                whole = item(link.grid, link.column)
+                every = [(item(g, c), 1.0) for g, cs in link.parts for c in cs]
+                relations.append(_Relation(tuple([(whole, 1.0)] + [(i, -1.0) for i, _ in every]), len(link.parts) == 1))
+                if len(link.parts) > 1:
+                    for g, cs in link.parts:
+                        relations.append(_Relation(tuple([(item(g, c), 1.0) for c in cs] + [(whole, -1.0)]), False))
+        else:
+            raise TypeError(f"unknown link {link!r}")
+    for relation in relations:
+        for item, _ in relation.terms:
+            if item not in values:
+                raise ValueError(f"a link names a count that no table has: {item!r}")
+    return _Model(threshold, values, relations, fixed, set(), set(), set(), owner)
+
+
+# --- primary and first complementary suppression -------------------------------------------
+
+
+def _pick(candidates: Iterable[tuple], values: dict, hidden_sum: int, threshold: int) -> tuple | None:
+    """Choose the count to hide next in a line of counts: the smallest that lifts the hidden sum to
+    the threshold, else the largest (zeros only when nothing else is left)."""
+    candidates = list(candidates)
+    if not candidates:
+        return None
+    need = threshold - hidden_sum
+    enough = sorted((values[c], c) for c in candidates if values[c] >= max(need, 1))
+    if enough:
+        return enough[0][1]
+    return max(candidates, key=lambda c: (values[c], c))
+
+
+def _close_line(model: _Model, items: Sequence[tuple]) -> bool:
+    """Hide more of a line of counts until its hidden ones (if any) are two or more and sum to ``t``."""
+    changed = False
+    while True:
+        hidden = [i for i in items if i in model.hidden]
+        if not hidden:
+            return changed
+        hidden_sum = sum(model.values[i] for i in hidden)
+        if len(hidden) >= 2 and hidden_sum >= model.threshold:
+            return changed
+        visible = [i for i in items if i not in model.hidden and i not in model.fixed]
+        choice = _pick(visible, model.values, hidden_sum, model.threshold)
+        if choice is None:
+            return changed
+        model.hidden.add(choice)
+        changed = True
+
+
+def _first_pass(model: _Model, lines: Sequence[Line], grids: Sequence[Grid], links: Sequence[Cap | Combined] = ()) -> None:
+    """Withhold small lines, hide small counts, and close every line and grid row and column.
+
+    Linked tables hide alike: where a people count is hidden, the answers of that group are hidden
+    too (its column total), as statistical offices suppress the same cells in linked tables.
+    """
+    t = model.threshold
+    for line in lines:
+        if model.values[("total", line.name)] < t:
+            model.withheld_lines.add(line.name)
+            continue
+        model.fixed.add(("total", line.name))  # a line is shown with its total, or not at all
+        items = [("cell", line.name, c) for c in line.categories]
+        model.hidden.update(i for i in items if 0 < model.values[i] < t)
+        _close_line(model, items)
+    linked = defaultdict(list)
+    for link in links:
+        if isinstance(link, Cap):
+            for column in link.columns:
+                linked[("gcol", link.grid, column)] += [("cell", name, category) for name, category in link.people]
+    for grid in grids:
+        cells = [("gcell", grid.name, r, c) for r in grid.rows for c in grid.columns]
+        if not grid.rows or not any(model.values[i] >= t for i in cells):
+            model.withheld_grids.add(grid.name)  # nothing in it could be shown but zeros
+            continue
+        columns = [("gcol", grid.name, c) for c in grid.columns]
+        model.hidden.update(i for i in cells + columns if 0 < model.values[i] < t)
+        model.hidden.update(c for c in columns if any(p in model.hidden or model.owner[p][1] in model.withheld_lines
+                                                      for p in linked.get(c, ())))
+        for _ in range(len(cells) + len(columns)):
+            changed = False
+            for row in grid.rows:
+                changed |= _close_line(model, [("gcell", grid.name, row, c) for c in grid.columns])
+            for column in grid.columns:
+                if ("gcol", grid.name, column) not in model.hidden:
+                    changed |= _close_line(model, [("gcell", grid.name, r, column) for r in grid.rows])
+            changed |= _close_line(model, columns)
+            if not changed:
+                break
+
+
+# --- the audit --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Finding:
+    """A hidden count whose range is too narrow, and the published counts that narrow it."""
+
+    item: tuple
+    range: Range
+    culprits: tuple[tuple, ...]
+
+
+def _components(model: _Model) -> list[set[tuple[str, str]]]:
+    """Group the tables that relations tie together (a withheld grid's counts are unknowns that still tie)."""
+    parent: dict = {}
+
+    def find(x):
+        """Return a table's group representative."""
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for relation in model.relations:
+        first, *rest = {model.owner[item] for item, _ in relation.terms}
+        find(first)
+        for other in rest:
+            parent[find(other)] = find(first)
+    groups: dict = defaultdict(set)
+    for table in set(model.owner.values()):
+        groups[find(table)].add(table)
+    return list(groups.values())
+
+
+def _audit_tables(model: _Model, tables: set[tuple[str, str]], *, want_culprits: bool,
+                  everything: bool = False, only: set | None = None) -> list[_Finding]:
+    """Compute the range of every shown hidden count of some tables (or of ``only`` those); return
+    the ones too narrow (or all of them with ``everything``)."""
+    from scipy.optimize import linprog
+
+    relations = [r for r in model.relations if {model.owner[i] for i, _ in r.terms} <= tables]
+    variables = sorted({i for r in relations for i, _ in r.terms if model.unpublished(i)} |
+                       {i for i in model.owner if model.owner[i] in tables and model.unpublished(i)})
+    if not variables:
+        return []
+    index = {v: k for k, v in enumerate(variables)}
+    # Connected groups of unknowns: a count's range depends only on its own group.
+    parent = list(range(len(variables)))
+
+    def find(x: int) -> int:
+        """Return an unknown's group representative."""
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    rows = []
+    for relation in relations:
+        unknown = [index[i] for i, _ in relation.terms if i in index]
+        if not unknown:
+            continue
+        for other in unknown[1:]:
+            parent[find(other)] = find(unknown[0])
+        constant = sum(coef * model.values[i] for i, coef in relation.terms if i not in index)
+        culprits = tuple(i for i, _ in relation.terms if i not in index and i not in model.fixed)
+        rows.append((relation, unknown, constant, culprits))
+    withheld_totals = [index[("total", name)] for kind, name in tables
+                       if kind == "line" and name in model.withheld_lines]
+    findings = []
+    by_group: dict[int, list[int]] = defaultdict(list)
+    for k in range(len(variables)):
+        by_group[find(k)].append(k)
+    for members in by_group.values():
+        local = {k: n for n, k in enumerate(members)}
+        group_rows = [r for r in rows if find(r[1][0]) == find(members[0])]
+        a_eq, b_eq, eq_culprits, a_ub, b_ub, ub_culprits = [], [], [], [], [], []
+        for relation, _unknown, constant, culprits in group_rows:
+            row = np.zeros(len(members))
+            for item, coef in relation.terms:
+                if item in index:
+                    row[local[index[item]]] += coef
+            (a_eq if relation.equal else a_ub).append(row)
+            (b_eq if relation.equal else b_ub).append(-constant)
+            (eq_culprits if relation.equal else ub_culprits).append(culprits)
+        bounds = [(0, model.threshold - 1 if k in withheld_totals else None) for k in members]
+        for k in members:
+            item = variables[k]
+            if not model.displayed_hidden(item) or (only is not None and item not in only):
+                continue
+            ends, used = [], set()
+            # Presolve off: these programs are tiny, and HiGHS's presolve has been known to answer
+            # small models wrongly (its MIP presolve does here; see tests/attack.py).
+            for sense in (1.0, -1.0):
+                objective = np.zeros(len(members))
+                objective[local[k]] = sense
+                result = linprog(objective, A_ub=np.array(a_ub) if a_ub else None, b_ub=np.array(b_ub) if b_ub else None,
+                                 A_eq=np.array(a_eq) if a_eq else None, b_eq=np.array(b_eq) if b_eq else None,
+                                 bounds=bounds, method="highs", options={"presolve": False})
+                if result.status != 0:
+                    raise RuntimeError(f"disclosure audit could not solve its linear program: {result.message}")
+                ends.append(sense * result.fun)
+                if want_culprits:
+                    for marginals, culprits in ((getattr(result.eqlin, "marginals", ()), eq_culprits),
+                                                (getattr(result.ineqlin, "marginals", ()), ub_culprits)):
+                        for dual, names in zip(marginals, culprits):
+                            if abs(dual) > _EPS:
+                                used.update(names)
+            low, high = math.ceil(ends[0] - _EPS), math.floor(ends[1] + _EPS)
+            found = Range(low, high, model.values[item])
+            if everything or found.width < required_width(found.true, model.threshold):
+                findings.append(_Finding(item, found, tuple(sorted(used))))
+    return findings
+
+
+def _cost(model: _Model, item: tuple, derived: set[str]) -> tuple:
+    """Rank a count by what hiding it costs readers: derived tables first, people tables last."""
+    kind, name = model.owner[item]
+    if kind == "grid" and name in derived:
+        rank = 0
+    elif item[0] == "gcell":
+        rank = 1
+    elif item[0] == "gcol":
+        rank = 2
+    else:
+        rank = 3
+    value = model.values[item]
+    # Among equals, the smallest count that is not itself small: it hides least and widens most.
+    return (rank, 0 if value >= model.threshold else 1, value if value >= model.threshold else -value, item)
+
+
+def _withhold_one(model: _Model, tables: set[tuple[str, str]], derived: set[str], findings: list[_Finding]) -> bool:
+    """Withhold one more grid of a part of the output (derived ones first); False when none is left."""
+    shown = [name for kind, name in tables if kind == "grid" and name not in model.withheld_grids]
+    if not shown:
+        return False
+    blamed = Counter(model.owner[f.item][1] for f in findings if model.owner[f.item][0] == "grid")
+    shown.sort(key=lambda name: (name not in derived, -blamed.get(name, 0), name))
+    model.withheld_grids.add(shown[0])
+    return True
+
+
+def _settle(model: _Model, derived: set[str]) -> None:
+    """Hide more, part by part of the output, until the audit finds no hidden count too narrow.
+
+    Each round audits one part (tables tied by relations), then hides, for each hidden count
+    found too narrow, one published count of a relation that bounds it -- the cheapest to lose,
+    and only if no count hidden in this round already bounds it. A part that does not settle
+    within :data:`MAX_ROUNDS` loses a grid (derived ones first) and starts again; with every grid
+    withheld only lines are left, and those are safe as the first pass left them.
+    """
+    for tables in _components(model):
+        rounds = 0
+        # Hiding more only widens every range (a published constant becomes one more unknown), so
+        # after the first round only the counts still too narrow and the newly hidden need a look.
+        recheck: set | None = None
+        while not all(kind == "line" or name in model.withheld_grids for kind, name in tables):
+            findings = _audit_tables(model, tables, want_culprits=True, only=recheck)
+            if not findings:
+                break
+            rounds += 1
+            added: set = set()
+            for finding in findings:
+                candidates = [c for c in finding.culprits if c not in model.hidden]
+                if not candidates or added & set(finding.culprits):
+                    continue
+                choice = min(candidates, key=lambda c: _cost(model, c, derived))
+                model.hidden.add(choice)
+                added.add(choice)
+            recheck = {f.item for f in findings} | added
+            if not added or rounds >= MAX_ROUNDS:
+                _withhold_one(model, tables, derived, findings)
+                rounds = 0
+
+
+# --- the results ------------------------------------------------------------------------------
+
+
+def _publish(model: _Model, lines: Sequence[Line], grids: Sequence[Grid]) -> Published:
+    """Read the published tables off the model: hidden counts become ``None``."""
+    shown_lines = {}
+    for line in lines:
+        if line.name in model.withheld_lines:
+            shown_lines[line.name] = ShownLine(line.name, line.categories, tuple(None for _ in line.categories), None,
+                                               model.threshold)
+            continue
+        counts = tuple(None if ("cell", line.name, c) in model.hidden else model.values[("cell", line.name, c)]
+                       for c in line.categories)
+        shown_lines[line.name] = ShownLine(line.name, line.categories, counts, model.values[("total", line.name)],
+                                           model.threshold)
+    shown_grids = {}
+    for grid in grids:
+        withheld = grid.name in model.withheld_grids
+        cells = tuple(tuple(None if withheld or ("gcell", grid.name, r, c) in model.hidden
+                            else model.values[("gcell", grid.name, r, c)] for c in grid.columns) for r in grid.rows)
+        columns = tuple(None if withheld or ("gcol", grid.name, c) in model.hidden else model.values[("gcol", grid.name, c)]
+                        for c in grid.columns)
+        if all(v is None for row in cells for v in row) and all(v is None for v in columns):
+            withheld = True  # every count hidden: the grid says nothing its row totals do not
+        shown_grids[grid.name] = ShownGrid(
+            grid.name, grid.rows, grid.columns, tuple(model.values[("grow", grid.name, r)] for r in grid.rows), cells,
+            columns, model.values[("gall", grid.name)], withheld, model.threshold)
+    return Published(model.threshold, shown_lines, shown_grids)
+
+
+@lru_cache(maxsize=256)
+def _protect_cached(lines: tuple[Line, ...], grids: tuple[Grid, ...], links: tuple, threshold: int) -> Published:
+    """Protect tables (cached: a page and its exports ask about the same counts)."""
+    model = _build(lines, grids, links, threshold)
+    _first_pass(model, lines, grids, links)
+    _settle(model, {link.grid for link in links if isinstance(link, Combined)})
+    return _publish(model, lines, grids)
+
+
+def protect(lines: Sequence[Line] = (), grids: Sequence[Grid] = (), links: Sequence[Cap | Combined] = (), *,
+            threshold: int = DEFAULT_THRESHOLD) -> Published:
+    """Decide what one output may show of its tables, taken together; return them as published."""
+    threshold = validate_threshold(threshold)
+    lines = tuple(Line(line.name, tuple(line.categories), tuple(int(c) for c in line.counts)) for line in lines)
+    grids = tuple(Grid(g.name, tuple(g.rows), tuple(g.columns), tuple(tuple(int(c) for c in row) for row in g.counts))
+                  for g in grids)
+    return _protect_cached(lines, grids, tuple(links), threshold)
+
+
+def protect_line(name: str, categories: Sequence[str], counts: Sequence[int], *,
+                 threshold: int = DEFAULT_THRESHOLD) -> ShownLine:
+    """Decide what a single line of counts may show (the projector's "about you" results)."""
+    return protect([Line(name, tuple(categories), tuple(counts))], threshold=threshold).lines[name]
+
+
+def audit(lines: Sequence[Line], grids: Sequence[Grid], links: Sequence[Cap | Combined], published: Published) -> dict[tuple, Range]:
+    """Return the range of every hidden count ``published`` shows, given all it shows together.
+
+    Keys are ("cell", line, category), ("gcell", grid, row, column) and ("gcol", grid, column).
+    The ranges come from the linear programs :func:`protect` relies on; tests check them again
+    with integer programming.
+    """
+    model = _build(lines, grids, links, published.threshold)
+    for name, shown in published.lines.items():
+        if shown.withheld:
+            model.withheld_lines.add(name)
+        model.hidden.update(("cell", name, c) for c, v in zip(shown.categories, shown.counts) if v is None)
+    for name, shown in published.grids.items():
+        if shown.withheld:
+            model.withheld_grids.add(name)
+            continue
+        for r, row in zip(shown.rows, shown.cells):
+            model.hidden.update(("gcell", name, r, c) for c, v in zip(shown.columns, row) if v is None)
+        model.hidden.update(("gcol", name, c) for c, v in zip(shown.columns, shown.column_totals) if v is None)
+    ranges: dict[tuple, Range] = {}
+    for tables in _components(model):
+        for finding in _audit_tables(model, tables, want_culprits=False, everything=True):
+            ranges[finding.item] = finding.range
+    return ranges

@@ -1,0 +1,240 @@
+"""The disclosure engine: small counts hidden, and nothing one output shows can recover them."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analysis import disclosure
+from analysis.disclosure import Cap, Combined, Grid, Line, audit, protect, protect_line
+from tests.attack import Attack
+
+
+def attack_of(lines, grids, links, published) -> tuple[Attack, dict]:
+    """Write down what a protected output shows as an attacker would, and map each hidden count to its unknown."""
+    t = published.threshold
+    attack = Attack()
+    unknown_of: dict = {}
+    for line in lines:
+        shown = published.lines[line.name]
+        if shown.withheld:
+            total = attack.unknown(f"total:{line.name}", upper=t - 1)
+            cells = [attack.unknown(f"cell:{line.name}:{c}") for c in line.categories]
+        else:
+            total = shown.total
+            cells = []
+            for c, v in zip(line.categories, shown.counts):
+                cells.append(v if v is not None else attack.unknown(f"cell:{line.name}:{c}"))
+                if v is None:
+                    unknown_of[("cell", line.name, c)] = cells[-1]
+        attack.equal([(1, x) for x in cells] + [(-1, total)])
+    for grid in grids:
+        shown = published.grids[grid.name]
+        assert shown.row_totals == tuple(sum(row) for row in grid.counts), "row totals are shown as they are"
+        for i, row in enumerate(grid.rows):
+            terms = []
+            for j, column in enumerate(grid.columns):
+                v = None if shown.withheld else shown.cells[i][j]
+                name = attack.unknown(f"gcell:{grid.name}:{row}:{column}") if v is None else v
+                if v is None and not shown.withheld:
+                    unknown_of[("gcell", grid.name, row, column)] = name
+                terms.append((1, name))
+            attack.equal(terms + [(-1, shown.row_totals[i])])
+        totals = []
+        for j, column in enumerate(grid.columns):
+            v = None if shown.withheld else shown.column_totals[j]
+            name = attack.unknown(f"gcol:{grid.name}:{column}") if v is None else v
+            if v is None and not shown.withheld:
+                unknown_of[("gcol", grid.name, column)] = name
+            totals.append(name)
+            cells = [shown.cells[i][j] if not shown.withheld and shown.cells[i][j] is not None
+                     else f"gcell:{grid.name}:{r}:{column}" for i, r in enumerate(grid.rows)]
+            attack.equal([(1, x) for x in cells] + [(-1, name)])
+        attack.equal([(1, x) for x in totals], shown.total)
+
+    def value(kind: str, *key) -> str | int:
+        """Return what the output shows for a count: its number, or its unknown."""
+        name = ":".join([kind, *key])
+        if name in attack.upper:
+            return name
+        if kind == "cell":
+            return published.lines[key[0]].count(key[1])
+        if kind == "gcol":
+            return published.grids[key[0]].column_total(key[1])
+        return published.grids[key[0]].cell(key[1], key[2])
+
+    for link in links:
+        if isinstance(link, Cap):
+            attack.at_most([(1, value("gcol", link.grid, c)) for c in link.columns]
+                           + [(-link.per_person, value("cell", name, c)) for name, c in link.people])
+        else:
+            rows = [*(("gcell", r) for r in published.grids[link.grid].rows), ("gcol", None)]
+            for kind, row in rows:
+                def at(grid_name, column, kind=kind, row=row):
+                    """Return one count of a row (or a column total) of a grid."""
+                    return value(kind, grid_name, column) if row is None else value(kind, grid_name, row, column)
+
+                whole = at(link.grid, link.column)
+                parts = [[(1, at(g, c)) for c in cs] for g, cs in link.parts]
+                # Someone in several priority groups counts once: at least each part, at most all of them.
+                attack.at_most([(1, whole)] + [(-1, x) for part in parts for _, x in part])
+                for part in parts:
+                    attack.at_most(part + [(-1, whole)])
+    return attack, unknown_of
+
+
+def true_values(lines, grids) -> dict:
+    """Return every count of some tables by the keys the engine uses."""
+    out = {}
+    for line in lines:
+        out.update({("cell", line.name, c): v for c, v in zip(line.categories, line.counts)})
+    for grid in grids:
+        for i, r in enumerate(grid.rows):
+            out.update({("gcell", grid.name, r, c): grid.counts[i][j] for j, c in enumerate(grid.columns)})
+        out.update({("gcol", grid.name, c): sum(row[j] for row in grid.counts) for j, c in enumerate(grid.columns)})
+    return out
+
+
+def assert_safe(lines, grids, links, published) -> None:
+    """Nothing small is shown, and no hidden count can be narrowed below its protection range."""
+    t = published.threshold
+    truth = true_values(lines, grids)
+    for line in lines:
+        shown = published.lines[line.name]
+        if shown.withheld:
+            assert sum(line.counts) < t and all(v is None for v in shown.counts)
+            continue
+        assert shown.total == sum(line.counts)
+        for category, v in zip(line.categories, shown.counts):
+            assert v is None or (v == truth[("cell", line.name, category)] and not 0 < v < t)
+    for grid in grids:
+        shown = published.grids[grid.name]
+        if shown.withheld:
+            continue
+        for i, row in enumerate(grid.rows):
+            for j, column in enumerate(grid.columns):
+                v = shown.cells[i][j]
+                assert v is None or (v == grid.counts[i][j] and not 0 < v < t)
+        for column, v in zip(grid.columns, shown.column_totals):
+            assert v is None or (v == truth[("gcol", grid.name, column)] and not 0 < v < t)
+    attack, unknown_of = attack_of(lines, grids, links, published)
+    for key, name in unknown_of.items():
+        low, high = attack.range(name)
+        true = truth[key]
+        assert low <= true <= high, (key, low, high, true)
+        needed = t if 0 < true < t else 1
+        assert high - low >= needed, f"{key}: true {true}, the output pins it to {low}..{high}"
+
+
+def test_the_threshold_cannot_go_below_ten() -> None:
+    """10 and 11 are accepted; 9, 5, 12, a string or a bool are refused (counts below 10 are hidden everywhere)."""
+    assert disclosure.validate_threshold(10) == 10 and disclosure.validate_threshold(11) == 11
+    for bad in (9, 5, 0, 12, "10", True):
+        with pytest.raises(ValueError, match="threshold"):
+            disclosure.validate_threshold(bad)
+
+
+def test_a_line_below_the_threshold_shows_no_breakdown() -> None:
+    """A total below the threshold is withheld: no count of it is shown, so "one * and the rest 0" cannot happen."""
+    shown = protect_line("race", ["A", "B", "C"], [7, 0, 0])
+    assert shown.withheld and shown.total is None and shown.counts == (None, None, None)
+    edge = protect_line("race", ["A", "B", "C"], [10, 0, 0])
+    assert edge.total == 10 and edge.counts == (10, 0, 0)
+
+
+def test_hidden_counts_in_a_line_add_up_to_the_threshold() -> None:
+    """One small count hides more until the hidden ones are at least two and sum to the threshold."""
+    assert protect_line("x", "abcd", [25, 12, 3, 0]).counts == (25, None, None, 0)
+    assert protect_line("x", "abc", [11, 1, 0]).counts == (None, None, 0)
+    assert protect_line("x", "abc", [40, 9, 9]).counts == (40, None, None)
+
+
+def test_the_issues_example_cannot_be_solved() -> None:
+    """Total 49, themes 31 and 18 by groups A and B: no figure the grid shows recovers A1=30 or B1=1."""
+    lines = []
+    grids = [Grid("race", ("t1", "t2"), ("A", "B"), ((30, 1), (10, 8)))]
+    published = protect(lines, grids)
+    shown = published.grids["race"]
+    assert shown.cell("t1", "B") is None and shown.row_totals == (31, 18)
+    assert_safe(lines, grids, [], published)
+
+
+def test_answers_capped_by_people_can_pin_a_hidden_count_unless_both_are_protected() -> None:
+    """With one question and everyone answering, answers by group equal people by group: both tables hide alike."""
+    people = Line("people", ("Black", "White", "Asian"), (25, 12, 3))
+    grid = Grid("answers", ("t1", "t2"), ("Black", "White", "Asian"), ((15, 6, 2), (10, 6, 1)))
+    links = [Cap("answers", (c,), (("people", c),), 1) for c in ("Black", "White", "Asian")]
+    published = protect([people], [grid], links)
+    assert published.lines["people"].count("Asian") is None
+    assert_safe([people], [grid], links, published)
+
+
+def test_audit_reports_the_range_of_every_hidden_count() -> None:
+    """The engine's own audit gives each hidden count's least and most value, and the truth lies between."""
+    line = Line("x", ("a", "b", "c"), (25, 12, 3))
+    published = protect([line])
+    ranges = audit([line], [], [], published)
+    assert set(ranges) == {("cell", "x", "b"), ("cell", "x", "c")}
+    assert ranges[("cell", "x", "c")] == disclosure.Range(0, 15, 3)
+
+
+counts = st.integers(0, 30)
+
+
+@st.composite
+def outputs(draw):
+    """Draw an output: people lines, answer grids capped by them, and sometimes a priority grid."""
+    n_groups = draw(st.integers(2, 4))
+    n_themes = draw(st.integers(1, 4))
+    per_person = draw(st.integers(1, 2))
+    groups = tuple(f"g{j}" for j in range(n_groups))
+    themes = tuple(f"t{i}" for i in range(n_themes))
+    cells = []
+    for _ in themes:
+        row = [draw(st.integers(0, 25)) for _ in groups]
+        # Grid rows are themes with a published size: never below the threshold.
+        row[draw(st.integers(0, n_groups - 1))] += max(0, 11 - sum(row))
+        cells.append(row)
+    column = [sum(row[j] for row in cells) for j in range(n_groups)]
+    # People behind the answers: at least the answers divided by how many each may give.
+    people = tuple(-(-c // per_person) + draw(st.integers(0, 6)) for c in column)
+    lines = [Line("people", groups, people)]
+    if draw(st.booleans()):
+        lines.append(Line("other", ("x", "y", "z"), tuple(draw(counts) for _ in range(3))))
+    grids = [Grid("answers", themes, groups, tuple(tuple(row) for row in cells))]
+    links: list = [Cap("answers", (g,), (("people", g),), per_person) for g in groups]
+    if draw(st.booleans()):
+        chosen = tuple(g for g in groups if draw(st.booleans())) or groups[:1]
+        picked = [sum(row[j] for j, g in enumerate(groups) if g in chosen) for row in cells]
+        grids.append(Grid("priority", themes, ("priority", "rest"),
+                          tuple((p, sum(row) - p) for p, row in zip(picked, cells))))
+        links.append(Combined("priority", "priority", (("answers", chosen),)))
+        links.append(Cap("priority", ("priority",), tuple(("people", g) for g in chosen), per_person))
+    return lines, grids, links
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(output=outputs(), threshold=st.sampled_from([10, 11]))
+def test_no_hidden_count_can_be_recovered_from_everything_one_output_shows(output, threshold) -> None:
+    """Random outputs (lines, grids, caps, priority columns): no small count shown, none pinned (property test)."""
+    lines, grids, links = output
+    published = protect(lines, grids, links, threshold=threshold)
+    assert_safe(lines, grids, links, published)
+
+
+@settings(max_examples=80, deadline=None)
+@given(values=st.lists(st.integers(0, 40), min_size=1, max_size=8), threshold=st.sampled_from([10, 11]))
+def test_every_line_is_safe_on_its_own(values, threshold) -> None:
+    """A single line (the projector's "about you" results): small counts hidden, each hidden one spans the threshold."""
+    line = Line("x", tuple(f"c{i}" for i in range(len(values))), tuple(values))
+    assert_safe([line], [], [], protect([line], threshold=threshold))
+
+
+@pytest.mark.parametrize("threshold", [10, 11])
+def test_exactly_at_and_below_the_threshold(threshold) -> None:
+    """A count of threshold - 1 is hidden and a count of exactly the threshold is shown, for 10 and a raised 11."""
+    below = protect_line("x", ["a", "b", "c"], [50, threshold - 1, 40], threshold=threshold)
+    at = protect_line("x", ["a", "b", "c"], [50, threshold, 40], threshold=threshold)
+    assert below.counts[1] is None and at.counts == (50, threshold, 40)
+    assert protect_line("x", ["a"], [threshold - 1], threshold=threshold).withheld
+    assert protect_line("x", ["a"], [threshold], threshold=threshold).total == threshold

@@ -1,0 +1,198 @@
+"""Guessing and probing session codes: one shared limit on every route that takes a code, draft and
+closed sessions that answer like unknown codes, and limits that count once across worker processes."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from facilitation import live_queries
+from facilitation.live import state_responses
+from listening import queries, security
+from listening.db import connect
+from tests.conftest import migrated_app, page, submit, text_of
+from tests.factories import make_session
+
+UNKNOWN = "ZZZZ99"
+
+
+def code_urls(code: str) -> list[str]:
+    """Return one URL of every resident route that takes a session code."""
+    return [f"/j/{code}", f"/?code={code}", f"/s/{code}/consent", f"/s/{code}/q/1", f"/s/{code}/live",
+            f"/s/{code}/thanks", f"/s/{code}/state.json", f"/s/{code}/results"]
+
+
+@pytest.fixture
+def limited_app(tmp_path):
+    """An app with rate limits on (counters in the default SQLite file) and a small code-guessing limit."""
+    return migrated_app(tmp_path / "t.db", RATELIMIT_ENABLED=True, UNKNOWN_CODE_LIMIT="8/minute")
+
+
+@pytest.fixture
+def limited_db(limited_app):
+    """A connection to the rate-limited app's database."""
+    conn = connect(limited_app.config["DATABASE"])
+    yield conn
+    conn.conn.close()
+
+
+def test_every_route_that_takes_a_code_is_under_the_guessing_limit(app):
+    """Every endpoint whose URL holds a <code>, and the start page's code form, shares the guessing limit."""
+    with_code = {rule.endpoint for rule in app.url_map.iter_rules() if "code" in rule.arguments}
+    assert {"listening.join", "listening.consent", "listening.answer", "listening.live", "listening.thanks",
+            "listening.live_state", "results.page"} <= with_code
+    assert set(security.code_endpoints(app)) == with_code | {"listening.index"}
+
+
+def test_misses_on_every_code_route_count_against_one_limit(limited_app):
+    """Eight unknown codes, one on each code route, use up the shared limit: the ninth, anywhere, gets 429."""
+    client = limited_app.test_client()
+    statuses = [client.get(url).status_code for url in code_urls(UNKNOWN)]
+    assert statuses == [404] * 8
+    assert client.get("/j/ZZZZ98").status_code == 429
+    assert client.get("/s/ZZZZ98/state.json").status_code == 429
+    elsewhere = limited_app.test_client()
+    assert elsewhere.get("/j/ZZZZ98", environ_base={"REMOTE_ADDR": "198.51.100.9"}).status_code == 404
+
+
+def test_draft_and_closed_codes_count_as_misses(limited_app, limited_db):
+    """Probing a draft or closed code uses up the limit exactly as an unknown one does."""
+    draft = make_session(limited_db, status="draft")
+    closed = make_session(limited_db, status="closed")
+    client = limited_app.test_client()
+    statuses = [client.get(url).status_code for url in code_urls(draft["code"])[:4] + code_urls(closed["code"])[4:]]
+    assert statuses == [404] * 8
+    assert client.get(f"/j/{closed['code']}").status_code == 429
+
+
+def test_real_codes_are_not_counted(limited_app, limited_db):
+    """A room typing a real, open code many times never meets the guessing limit."""
+    session = make_session(limited_db)
+    client = limited_app.test_client()
+    assert all(client.get(f"/j/{session['code']}").status_code == 200 for _ in range(20))
+    assert all(client.get(f"/?code={session['code']}").status_code == 302 for _ in range(20))
+    assert client.get(f"/j/{UNKNOWN}").status_code == 404
+
+
+def normalised(response, code: str) -> tuple:
+    """Return what a response tells its reader, with the code it was asked about blanked out."""
+    body = response.get_data(as_text=True).replace(code, "CODE").replace(code.lower(), "CODE")
+    body = re.sub(r'name="csrf_token" [^>]*value="[^"]*"', 'name="csrf_token"', body)
+    headers = sorted((k, v.replace(code, "CODE")) for k, v in response.headers.items()
+                     if k not in ("Date", "Content-Length", "Set-Cookie", "Vary"))
+    return response.status_code, body, headers, bool(response.headers.get("Set-Cookie"))
+
+
+@pytest.mark.parametrize("status", ["draft", "closed"])
+def test_draft_and_closed_codes_answer_exactly_as_unknown_ones(app, db, status):
+    """On every code route, a draft or closed session's code gets the same status, page and headers as an unknown code."""
+    session = make_session(db, status=status, languages=("es", "en"))
+    for hidden_url, unknown_url in zip(code_urls(session["code"]), code_urls(UNKNOWN)):
+        hidden = normalised(app.test_client().get(hidden_url), session["code"])
+        unknown = normalised(app.test_client().get(unknown_url), UNKNOWN)
+        assert hidden == unknown, hidden_url
+        assert hidden[0] == 404, hidden_url
+
+
+def test_the_unknown_code_page_helps_someone_who_came_early(client):
+    """The one page for unknown, draft and closed codes says to check the code or come back when it starts."""
+    response = client.get(f"/j/{UNKNOWN}?lang=es")
+    assert response.status_code == 404
+    assert page(response).find("html")["lang"] == "es"
+    assert "no ha comenzado" in text_of(response)
+    start = client.get(f"/?code={UNKNOWN}&lang=en")
+    field = page(start).find("input", attrs={"name": "code"})
+    messages = [page(start).find(id=name).get_text() for name in field["aria-describedby"].split()]
+    assert any("has not started yet" in message for message in messages)
+
+
+def test_a_resident_who_took_part_still_learns_their_session_ended(app, db):
+    """After the session closes, a phone that took part sees 'ended' and its state; others get 404 and no cached state."""
+    session = make_session(db, mode="live")
+    phone = app.test_client()
+    submit(phone, f"/s/{session['code']}/consent", {"action": "agree", "take_part": "y"})
+    assert phone.get(f"/s/{session['code']}/state.json").status_code == 200
+    queries.set_status(db, session["id"], "closed")
+    state_responses(app).forget(session["code"])
+    ended = phone.get(f"/s/{session['code']}/live")
+    assert ended.status_code == 410
+    assert "ended" in page(ended).find("h1").get_text()
+    state = phone.get(f"/s/{session['code']}/state.json")
+    assert state.status_code == 200 and state.get_json()["status"] == "closed"
+    assert "private" in state.headers["Cache-Control"]
+    stranger = app.test_client()
+    assert stranger.get(f"/s/{session['code']}/state.json").status_code == 404
+    assert stranger.get(f"/j/{session['code']}").status_code == 404
+    assert phone.get(f"/j/{session['code']}").status_code == 410
+
+
+def test_an_open_sessions_state_is_still_shared_by_the_cache(app, db):
+    """An open session's state is served from the per-worker cache to every phone, as before."""
+    session = make_session(db, mode="live")
+    first = app.test_client().get(f"/s/{session['code']}/state.json")
+    assert first.status_code == 200 and first.headers["Cache-Control"] == "no-cache"
+    assert session["code"] in state_responses(app).cache
+
+
+def test_phones_that_took_part_are_never_refused_by_the_guessing_limit(limited_app, limited_db):
+    """A hall that used up the guessing limit still follows and answers its own session."""
+    session = make_session(limited_db, mode="live")
+    phone = limited_app.test_client()
+    submit(phone, f"/s/{session['code']}/consent", {"action": "agree", "take_part": "y"})
+    guesser = limited_app.test_client()
+    for n in range(8):
+        guesser.get(f"/j/ZZZZ{n:02d}")
+    assert guesser.get(f"/j/{session['code']}").status_code == 429
+    queries.set_status(limited_db, session["id"], "closed")
+    for _ in range(12):
+        assert phone.get(f"/s/{session['code']}/state.json").status_code == 200
+        assert phone.get(f"/s/{session['code']}/live").status_code == 410
+
+
+def test_the_results_page_of_a_closed_published_session_still_shows(client, db):
+    """Closing a session does not hide the results page its team published; unpublishing does."""
+    from listening import synthesis
+
+    session = make_session(db, status="closed")
+    synthesis.save_settings(db, session["id"], published=True, published_by=None)
+    assert client.get(f"/s/{session['code']}/results").status_code == 200
+    synthesis.save_settings(db, session["id"], published=False, published_by=None)
+    assert client.get(f"/s/{session['code']}/results").status_code == 404
+
+
+def test_state_for_unknown_draft_and_closed_codes_is_the_same_404(client, db):
+    """state.json says nothing about a draft or closed session: the same JSON 404 as an unknown code."""
+    draft = make_session(db, status="draft", mode="live")
+    closed = make_session(db, status="closed", mode="live")
+    answers = [client.get(f"/s/{code}/state.json") for code in (UNKNOWN, draft["code"], closed["code"])]
+    assert {(r.status_code, r.get_data(as_text=True)) for r in answers} == {(404, answers[0].get_data(as_text=True))}
+    assert live_queries.live_state(db, draft["code"])["status"] == "draft"  # the data is there, just not told
+
+
+def test_limits_count_once_across_worker_processes(tmp_path):
+    """Two app instances on one database (as two gunicorn workers are) share one guessing count."""
+    first = migrated_app(tmp_path / "t.db", RATELIMIT_ENABLED=True, UNKNOWN_CODE_LIMIT="6/minute")
+    second = migrated_app(tmp_path / "t.db", RATELIMIT_ENABLED=True, UNKNOWN_CODE_LIMIT="6/minute")
+    clients = [first.test_client(), second.test_client()]
+    statuses = [clients[n % 2].get(f"/j/ZZZZ{n:02d}").status_code for n in range(7)]
+    assert statuses == [404] * 6 + [429]
+    assert (tmp_path / "t-ratelimits.db").is_file()
+
+
+def test_memory_storage_would_count_each_worker_alone(tmp_path):
+    """The reason for the default: with memory:// two workers each allow the whole limit."""
+    config = {"RATELIMIT_ENABLED": True, "UNKNOWN_CODE_LIMIT": "6/minute", "RATELIMIT_STORAGE": "memory://"}
+    first, second = migrated_app(tmp_path / "t.db", **config), migrated_app(tmp_path / "t.db", **config)
+    clients = [first.test_client(), second.test_client()]
+    statuses = [clients[n % 2].get(f"/j/ZZZZ{n:02d}").status_code for n in range(12)]
+    assert statuses == [404] * 12
+
+
+def test_an_ipv6_network_counts_as_one_address(limited_app):
+    """Guesses from many addresses of one IPv6 /64 share one count, as a NAT address does; another /64 is apart."""
+    client = limited_app.test_client()
+    statuses = [client.get(f"/j/ZZZZ{n:02d}", environ_base={"REMOTE_ADDR": f"2001:db8:1:2::{n + 1:x}"}).status_code
+                for n in range(9)]
+    assert statuses == [404] * 8 + [429]
+    assert client.get("/j/ZZZZ99", environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"}).status_code == 404
+    assert client.get("/j/ZZZZ99", environ_base={"REMOTE_ADDR": "198.51.100.20"}).status_code == 404
