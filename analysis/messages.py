@@ -83,7 +83,7 @@ OPINIONS_CHOICE_AUTO = (
     "{k} groups and votes read as {coding}, both chosen by how well the groups' most common votes "
     "predict votes held out of the analysis"
 )
-OPINIONS_CHOICE_FIXED = "{k} groups as requested, votes read as {coding} (chosen by how well the groups predict held-out votes)"
+OPINIONS_CHOICE_FIXED = "{k} groups as requested; votes read as {coding}, chosen by how well the groups predict held-out votes"
 OPINIONS_CHOICE_FEW = "{k} groups and votes read as {coding}: too few votes to choose by held-out votes"
 OPINIONS_CHOICE_FEWER = "fewer groups than asked ({k}): too few distinct ways of voting; votes read as {coding}"
 OPINIONS_SUPPRESSED_NOTE = "* hidden: fewer than {threshold} people or votes, or a count that would reveal one."

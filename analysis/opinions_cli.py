@@ -285,18 +285,32 @@ def _report_blocks(result, texts: Mapping[str, str], comparison, threshold: int,
             for r in group.representative
         ]))
     if len(result.groups) >= 2:
+        # A group too small to show keeps its votes to itself: its shares are never printed.
+        shown_groups = [g.id for g in result.groups if sizes[g.id] is not None]
+
+        def weakest(c) -> str:  # noqa: ANN001 - engine type
+            """Return the least convinced shown group's share, or the mark when no group can be shown."""
+            visible = [c.shares[g] for g in shown_groups if g in c.shares]
+            return _pct(min(visible) if visible else None)
+
+        def group_share(group: str, value: float) -> str:
+            """Return a group's share, or the mark for a group too small to show."""
+            return _pct(value if group in shown_groups else None)
+
         blocks.append(("h2", "Consensus: what every group agreed on"))
         if result.consensus:
-            blocks.append(("p", "Statements that a clear majority of every group agreed with (or disagreed with); "
-                                "the share is that of the least convinced group."))
+            note = "the share is that of the least convinced group"
+            if len(shown_groups) < len(result.groups):
+                note += " among those large enough to show"
+            blocks.append(("p", f"Statements that a clear majority of every group agreed with (or disagreed with); {note}."))
             blocks.append(("list", [f"{'Agreed' if c.direction == 'agree' else 'Disagreed'}: {said(c.statement)} "
-                                    f"(at least {c.weakest:.0%} in every group)" for c in result.consensus[:10]]))
+                                    f"(at least {weakest(c)} in every group)" for c in result.consensus[:10]]))
         else:
             blocks.append(("p", "No statement had a clear majority in every group."))
         blocks.append(("h2", "Divisive: where groups part ways"))
         if result.divisive:
-            blocks.append(("list", [f"{said(d.statement)}: group {d.agreeing_group} mostly agreed ({d.agree_share:.0%}), "
-                                    f"group {d.disagreeing_group} mostly disagreed ({d.disagree_share:.0%})" for d in result.divisive[:10]]))
+            blocks.append(("list", [f"{said(d.statement)}: group {d.agreeing_group} mostly agreed ({group_share(d.agreeing_group, d.agree_share)}), "
+                                    f"group {d.disagreeing_group} mostly disagreed ({group_share(d.disagreeing_group, d.disagree_share)})" for d in result.divisive[:10]]))
         else:
             blocks.append(("p", "No statement had one group mostly agreeing and another mostly disagreeing."))
         shown = [c.statement for c in result.consensus[:5]] + [d.statement for d in result.divisive[:5]]

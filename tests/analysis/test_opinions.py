@@ -402,6 +402,34 @@ def test_cli_output_and_reports_are_safe_to_open(runner: CliRunner, tmp_path: Pa
         assert "<script>alert(1)</script> statement 0" in soup.get_text()
 
 
+def test_cli_report_never_prints_a_small_groups_shares(runner: CliRunner, tmp_path: Path) -> None:
+    """A group under the threshold appears with a hidden size, and no consensus, divisive or representative share of it is printed."""
+    rows = ["voter-id,comment-id,vote"]
+    for i in range(60):  # two large camps and a group of three who disagree with everything
+        camp = "a" if i < 30 else "b"
+        rows += [f"{camp}{i},{s},{(1 if s % 2 else -1) * (1 if camp == 'a' else -1)}" for s in range(10)]
+        rows += [f"{camp}{i},10,1"]
+    for i in range(3):
+        rows += [f"odd{i},{s},-1" for s in range(11)]
+    votes = tmp_path / "votes.csv"
+    votes.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    report = tmp_path / "r.html"
+    result = runner.invoke(opinions_command, [str(votes), "--output", str(tmp_path / "g.csv"), "--report", str(report), "--groups", "3"])
+    assert result.exit_code == 0, result.output
+    soup = BeautifulSoup(report.read_text(encoding="utf-8"), "html.parser")
+    sizes = {tr.find_all("td")[0].get_text(): tr.find_all("td")[1].get_text() for tr in soup.find_all("table")[0].find_all("tr")[1:]}
+    assert sizes["C"] == "*" and sorted(sizes.values()) == ["*", "*", "30"]  # the three, and a 30 that would give them away
+    small = [g for g, n in sizes.items() if n == "*"]
+    for g in small:
+        heading = soup.find("h2", string=f"Group {g}: what sets it apart")
+        assert "Too few people" in heading.find_next("p").get_text()
+    for item in soup.find_all("li"):
+        text = item.get_text()
+        for g in small:
+            if f"group {g} mostly" in text:
+                assert f"group {g} mostly agreed (*)" in text or f"group {g} mostly disagreed (*)" in text
+
+
 def test_cli_moderated_out_statements_are_left_out(runner: CliRunner, fixtures_dir: Path, tmp_path: Path) -> None:
     """Statements Pol.is marked moderated = -1 take no part, and the summary says so."""
     comments = tmp_path / "comments.csv"
