@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import os
 import re
 import sys
 from collections import Counter
@@ -103,6 +104,13 @@ def _require_columns(header: Sequence[str], wanted: dict[str, str | None]) -> No
             raise click.UsageError(f"{option} '{column}' is not a column of the input; columns are: {available}")
 
 
+def _open_private(path: Path, newline: str | None = None):
+    """Open a text file for writing that only its owner can read: outputs hold what people said."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # an existing file keeps its mode on open
+    return os.fdopen(descriptor, "w", encoding="utf-8", newline=newline)
+
+
 def _cell(value: str) -> str:
     """Return a cell for the output CSV: characters spreadsheets cannot hold dropped, formulas defused (OWASP)."""
     return neutralise(clean_text(value))
@@ -116,7 +124,7 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[dict[str, str]]
         id_col, label_col = "chorus_" + id_col, "chorus_" + label_col
     out_header += [id_col, label_col]
     try:
-        with path.open("w", encoding="utf-8", newline="") as handle:
+        with _open_private(path, newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow([_cell(h) for h in out_header])
             for index, row in enumerate(rows):
@@ -392,7 +400,8 @@ def themes_command(
         if report.suffix.lower() in {".html", ".htm"}:
             text = _markdown_to_html(text)
         try:
-            report.write_text(text, encoding="utf-8")
+            with _open_private(report) as handle:
+                handle.write(text)
         except OSError as exc:
             raise click.ClickException(f"cannot write {report}: {exc.strerror or exc}") from None
         click.echo(f"Wrote {report}")

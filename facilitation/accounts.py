@@ -1,11 +1,25 @@
-"""Staff accounts: users and roles, password hashing, and the role check every staff page uses.
+"""Staff accounts: users and roles, password hashing, sign-in throttling, and the role check every staff page uses.
 
 Roles: admin (manages users, and may do everything), facilitator (creates and runs sessions),
 planner (reads and analyses; cannot change sessions).
+
+Sign-ins are revocable: each account has a `session_version`, copied into the cookie at sign-in
+and compared on every request (`facilitation.views.load_user`). Signing out, changing the
+password, an admin's password reset, a role change and turning the account off each add one, so
+every cookie issued before stops working at once, on every device.
+
+Failed sign-ins slow down instead of locking out (`reserve_sign_in`). Three counters, one row
+each in `sign_in_throttle`: the account (its email, known or not, so nothing is revealed), the
+address, and, for a browser where this account signed in before, that device instead of the
+account, so a stranger guessing passwords cannot keep the real owner out. After a few free
+failures each further try must wait twice as long as the last, up to a ceiling. A try is
+counted before its password is checked, inside the database's write lock, so parallel tries
+cannot overshoot; a success takes its provisional failure back.
 """
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -39,15 +53,32 @@ def create_user(db: sqlite_utils.Database, email: str, password: str, role: str)
         ).lastrowid
 
 
-def set_password(db: sqlite_utils.Database, user_id: int, password: str) -> None:
-    """Replace a user's password."""
+def set_password(db: sqlite_utils.Database, user_id: int, password: str, *, must_change: bool = False) -> int:
+    """Replace a user's password and end all their sign-ins; return their new session version.
+
+    `must_change` (an admin's reset) sends them to choose their own at their next sign-in.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValueError(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters")
     with transaction(db):
         db.execute(
-            "UPDATE users SET password_hash = ? WHERE id = ?",
-            (generate_password_hash(password, method="scrypt"), user_id),
+            "UPDATE users SET password_hash = ?, must_change_password = ?, password_changed_at = ? WHERE id = ?",
+            (generate_password_hash(password, method="scrypt"), int(must_change), now(), user_id),
         )
+        return end_sessions(db, user_id)
+
+
+def end_sessions(db: sqlite_utils.Database, user_id: int) -> int:
+    """End every sign-in of a user, on every device; return their new session version."""
+    with transaction(db):
+        db.execute("UPDATE users SET session_version = session_version + 1 WHERE id = ?", (user_id,))
+        found = one(db, "SELECT session_version FROM users WHERE id = ?", (user_id,))
+    return found["session_version"] if found else 0
+
+
+def password_matches(user: dict, password: str) -> bool:
+    """Tell whether a password is this user's."""
+    return check_password_hash(user["password_hash"], password or "")
 
 
 def user_by_email(db: sqlite_utils.Database, email: str) -> dict | None:
@@ -62,18 +93,26 @@ def user_by_id(db: sqlite_utils.Database, user_id: int) -> dict | None:
 
 def all_users(db: sqlite_utils.Database) -> list[dict]:
     """Return every account, by email."""
-    return rows(db, "SELECT id, email, role, active, created_at, last_login_at FROM users ORDER BY email")
+    return rows(db, "SELECT id, email, role, active, created_at, last_login_at, must_change_password "
+                    "FROM users ORDER BY email")
 
 
-def change_user(db: sqlite_utils.Database, user_id: int, *, role: str | None = None, active: bool | None = None) -> None:
-    """Change an account's role or turn it on or off."""
+def change_user(db: sqlite_utils.Database, user_id: int, *, role: str | None = None, active: bool | None = None) -> bool:
+    """Change an account's role or turn it on or off; a real change ends all its sign-ins. Return whether it changed."""
     if role is not None and role not in ROLES:
         raise ValueError(f"Unknown role {role!r}")
     with transaction(db):
+        before = one(db, "SELECT role, active FROM users WHERE id = ?", (user_id,))
+        if before is None:
+            return False
+        changed = (role is not None and role != before["role"]) or (active is not None and int(active) != before["active"])
         if role is not None:
             db.execute("UPDATE users SET role = ? WHERE id = ?", (role, user_id))
         if active is not None:
             db.execute("UPDATE users SET active = ? WHERE id = ?", (int(active), user_id))
+        if changed:
+            end_sessions(db, user_id)
+    return changed
 
 
 def check_login(db: sqlite_utils.Database, email: str, password: str) -> dict | None:
@@ -82,32 +121,97 @@ def check_login(db: sqlite_utils.Database, email: str, password: str) -> dict | 
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")
         return None
-    if not check_password_hash(user["password_hash"], password or "") or not user["active"]:
+    if not password_matches(user, password) or not user["active"]:
         return None
     with transaction(db):
         db.execute("UPDATE users SET last_login_at = ? WHERE id = ?", (now(), user["id"]))
     return user
 
 
-LOCKOUT_FAILURES = 5
-LOCKOUT_MINUTES = 15
+# Sign-in throttling. Failures beyond the free ones make the next try wait FIRST_DELAY seconds,
+# doubling each time up to the ceiling; a counter is forgotten after FORGET_AFTER without failures.
+ACCOUNT_FREE_FAILURES = 5
+ADDRESS_FREE_FAILURES = 20  # an office of staff may share one address
+FIRST_DELAY_SECONDS = 15
+ACCOUNT_MAX_DELAY_SECONDS = 5 * 60
+ADDRESS_MAX_DELAY_SECONDS = 15 * 60
+FORGET_AFTER = timedelta(hours=1)
 
 
-def login_locked(db: sqlite_utils.Database, email: str) -> bool:
-    """Tell whether an email has had LOCKOUT_FAILURES failed sign-ins in the last LOCKOUT_MINUTES.
+@dataclass(frozen=True)
+class SignInTicket:
+    """The outcome of asking to try a password: allowed (and counted), or how long to wait."""
 
-    Counted per email (known or not, so a lockout reveals nothing), since the last success.
+    allowed: bool
+    wait_seconds: int = 0
+    keys: tuple[str, ...] = ()
+
+
+def email_key(email: str) -> str:
+    """Normalise an email for counting: trimmed, lower case, at most 254 characters."""
+    return (email or "").strip().lower()[:254]
+
+
+def throttle_rules(email: str, address: str, device: str | None) -> list[tuple[str, int, int]]:
+    """Return the counters a sign-in try counts against: (key, free failures, longest wait)."""
+    account = f"device:{device}:{email_key(email)}" if device else f"account:{email_key(email)}"
+    return [(account, ACCOUNT_FREE_FAILURES, ACCOUNT_MAX_DELAY_SECONDS),
+            (f"address:{(address or 'unknown')[:64]}", ADDRESS_FREE_FAILURES, ADDRESS_MAX_DELAY_SECONDS)]
+
+
+def required_wait(failures: int, last: datetime, free: int, ceiling: int, at: datetime) -> int:
+    """Return how many more seconds a counter with `failures` (the last at `last`) must wait, 0 if none."""
+    if failures < free:
+        return 0
+    delay = min(FIRST_DELAY_SECONDS * 2 ** min(failures - free, 20), ceiling)
+    remaining = (last + timedelta(seconds=delay) - at).total_seconds()
+    return max(0, int(remaining + 0.999))
+
+
+def _counter(db: sqlite_utils.Database, key: str, at: datetime) -> tuple[int, datetime]:
+    """Return a counter's failures and last failure time, forgetting an old one."""
+    row = one(db, "SELECT failures, last_failure_at FROM sign_in_throttle WHERE key = ?", (key,))
+    if row is None:
+        return 0, at
+    last = datetime.fromisoformat(row["last_failure_at"])
+    if at - last > FORGET_AFTER:
+        return 0, at
+    return row["failures"], last
+
+
+def reserve_sign_in(db: sqlite_utils.Database, email: str, address: str, *, device: str | None = None,
+                    at: datetime | None = None) -> SignInTicket:
+    """Count a sign-in try before its password is checked, or say how long to wait.
+
+    Runs in one write transaction, so two tries at once are counted one after the other.
     """
-    email = (email or "").strip()[:254]
-    since = (datetime.now(timezone.utc) - timedelta(minutes=LOCKOUT_MINUTES)).isoformat(timespec="microseconds")
-    user = user_by_email(db, email)
-    if user is not None and user["last_login_at"] and user["last_login_at"] > since:
-        since = user["last_login_at"]
-    found = one(
-        db, "SELECT count(*) AS n FROM audit_log WHERE action = 'login_failed' AND lower(target) = lower(?) AND at > ?",
-        (email, since),
-    )
-    return bool(found) and found["n"] >= LOCKOUT_FAILURES
+    at = at or datetime.now(timezone.utc)
+    rules = throttle_rules(email, address, device)
+    with transaction(db):
+        # Counters quiet for longer than FORGET_AFTER count as zero; drop them so the table stays small.
+        db.execute("DELETE FROM sign_in_throttle WHERE last_failure_at < ?",
+                   ((at - FORGET_AFTER).isoformat(timespec="microseconds"),))
+        counters = {key: _counter(db, key, at) for key, _free, _ceiling in rules}
+        wait = max(required_wait(*counters[key], free, ceiling, at) for key, free, ceiling in rules)
+        if wait:
+            return SignInTicket(False, wait)
+        for key, _free, _ceiling in rules:
+            db.execute(
+                """INSERT INTO sign_in_throttle (key, failures, last_failure_at) VALUES (?, ?, ?)
+                   ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, last_failure_at = excluded.last_failure_at""",
+                (key, counters[key][0] + 1, at.isoformat(timespec="microseconds")),
+            )
+    return SignInTicket(True, 0, tuple(key for key, _free, _ceiling in rules))
+
+
+def sign_in_succeeded(db: sqlite_utils.Database, ticket: SignInTicket) -> None:
+    """Take back a successful try's provisional failure: clear the account's counter, lower the address's."""
+    with transaction(db):
+        for key in ticket.keys:
+            if key.startswith("address:"):
+                db.execute("UPDATE sign_in_throttle SET failures = max(failures - 1, 0) WHERE key = ?", (key,))
+            else:
+                db.execute("DELETE FROM sign_in_throttle WHERE key = ?", (key,))
 
 
 def requires(*roles: str) -> Callable:
@@ -125,6 +229,8 @@ def requires(*roles: str) -> Callable:
             user = g.get("user")
             if user is None:
                 return redirect(url_for("facilitation.login", next=request.full_path.rstrip("?")))
+            if user["must_change_password"] and request.endpoint != "facilitation.account":
+                return redirect(url_for("facilitation.account"))
             if user["role"] != "admin" and user["role"] not in roles:
                 raise Forbidden()
             return view(*args, **kwargs)

@@ -9,15 +9,22 @@ chosen language.
 Each entry is a new participant unless "Same person as the last entry" is ticked: then it joins
 the previous card (kept per staff member and session in their cookie), so a paper card with
 answers to several questions stays one person and counts once.
+
+A new person gets a receipt code, as a resident on a phone does. The page shows it after the
+save (kept encrypted in the staff member's cookie until the next new person) and prints it on a
+one-page slip in the person's language, so staff can hand it over or read it out.
 """
 from __future__ import annotations
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from listening import queries
 from listening.db import get_db
 from listening.forms import answer_form, answer_is_empty, new_nonce
+from listening.i18n import language_name, local_time, text_direction
+from listening.sealing import seal, unseal
 
 from . import live
 from . import live_queries as lq
@@ -43,6 +50,24 @@ def last_card(session_id: int) -> int | None:
 def remember_card(session_id: int, participant_id: int) -> None:
     """Remember the participant of the last entry, for "Same person as the last entry"."""
     session["entry_last"] = {**session.get("entry_last", {}), str(session_id): participant_id}
+
+
+def remember_receipt(session_id: int, participant_id: int, receipt: str) -> None:
+    """Keep a new person's receipt code (encrypted) to show after the save and on their slip."""
+    session["entry_receipt"] = {**session.get("entry_receipt", {}),
+                                str(session_id): {"p": participant_id, "r": seal(queries.format_receipt(receipt))}}
+
+
+def last_receipt(session_id: int) -> tuple[dict, str] | None:
+    """Return the last card's participant and receipt code, if the last card got one and is still taking part."""
+    kept = session.get("entry_receipt", {}).get(str(session_id))
+    if not isinstance(kept, dict) or kept.get("p") != last_card(session_id):
+        return None
+    receipt = unseal(kept.get("r"))
+    person = queries.participant(get_db(), kept["p"]) if receipt else None
+    if person is None or person["session_id"] != session_id or person["withdrawn_at"]:
+        return None
+    return person, receipt
 
 
 def answer_values(prompt: dict, form) -> dict:
@@ -93,13 +118,15 @@ def staff_entry(session_id: int):
         elif previous is not None and lq.participant_answered(db, previous, prompt["id"]):
             notice = _("That person already has an answer to this question. Untick \u201cSame person\u201d to add a new person.")
         else:
-            participant_id, response_id = lq.enter_answer(
+            participant_id, response_id, receipt = lq.enter_answer(
                 db, session_id, prompt_id=prompt["id"], language=language, source=settings["source"],
                 user_id=g.user["id"], nonce=form.nonce.data, quote_ok=checks["quote_ok"],
                 participant_id=previous, **answer_values(prompt, form),
             )
             if response_id is not None:
                 remember_card(session_id, participant_id)
+                if receipt:
+                    remember_receipt(session_id, participant_id, receipt)
                 queries.record_audit(
                     db, user_id=g.user["id"], action="staff_entry", target=found["code"],
                     detail=f"response={response_id} participant={participant_id} prompt={prompt['number']} "
@@ -117,4 +144,37 @@ def staff_entry(session_id: int):
         settings=settings, statement=statement, sources=live.source_labels(), labels=labels, checks=checks,
         notice=notice, recent=lq.recent_entries(db, session_id, g.user["id"]), has_last=last_card(session_id) is not None,
         max_length=current_app.config["MAX_ANSWER_LENGTH"], entered=lq.staff_entry_count(db, session_id),
+        receipt=last_receipt(session_id),
     ), status
+
+
+@bp.route("/sessions/<int:session_id>/entry/slip")
+@requires(*EDITORS)
+def entry_slip(session_id: int):
+    """A one-page printable slip with the last person's receipt code and how to use it, in their language."""
+    found = load_session(session_id)
+    kept = last_receipt(session_id)
+    if kept is None:
+        return render_template("facilitation/slip.html", s=found, slip=None)
+    person, receipt = kept
+    language = person["language"] if person["language"] in found["languages"] else found["default_language"]
+    texts = queries.texts_for_session(get_db(), session_id)
+    withdraw_url = (current_app.config["BASE_URL"].rstrip("/") or request.host_url.rstrip("/")) + url_for("listening.withdraw")
+    contact = found["contact"].strip()
+    if text_direction(language) == "rtl":
+        # An address or phone number inside right-to-left text keeps its own direction (as in the consent text).
+        withdraw_url, contact = f"\u2068{withdraw_url}\u2069", (f"\u2068{contact}\u2069" if contact else "")
+    with force_locale(language):
+        # TRANSLATORS: the receipt slip is printed for a resident typed in by staff (paper card, phone
+        # call, interpreter) and handed to them: plain words, as on the residents' pages.
+        slip = {
+            "lang": language,
+            "title": queries.localized(texts, "session", session_id, "title", language, found["default_language"]),
+            "heading": _("Your receipt code"),
+            "keep": _("Keep this code. If you change your mind, you can use it to delete your answers."),
+            "how": _("To delete your answers, go to %(url)s and type the code.", url=withdraw_url),
+            "ask": _("Or ask the people who ran this session: %(contact)s", contact=contact) if contact else "",
+            "date": _("Date: %(date)s", date=local_time(person["created_at"], found["timezone"])),
+        }
+    return render_template("facilitation/slip.html", s=found, slip=slip, receipt=receipt,
+                           language=language_name(language))

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
+    HiddenField,
     IntegerField,
     PasswordField,
     RadioField,
@@ -199,6 +200,63 @@ class UserChangeForm(ChorusForm):
 
     role = SelectField(_l("Role"), choices=options([("facilitator", _l("Facilitator")), ("planner", _l("Planner")), ("admin", _l("Admin"))]))
     active = BooleanField(_l("Can sign in"))
+
+
+class PasswordChangeForm(ChorusForm):
+    """Change one's own password: the current one, then the new one twice."""
+
+    current_password = PasswordField(_l("Current password"), validators=[
+        InputRequired(message=_l("Please enter your current password.")), Length(max=1000)])
+    new_password = PasswordField(_l("New password"), validators=[
+        InputRequired(message=_l("Please choose a new password.")),
+        Length(min=MIN_PASSWORD_LENGTH, max=1000,
+               message=_l("Passwords need at least %(min)s characters.", min=MIN_PASSWORD_LENGTH))])
+    confirm_password = PasswordField(_l("New password again"), validators=[
+        InputRequired(message=_l("Please type the new password again."))])
+
+    def validate_confirm_password(self, field) -> None:
+        """The two copies of the new password must match."""
+        if field.data != self.new_password.data:
+            raise ValidationError(_("The two new passwords are not the same."))
+
+    def validate_new_password(self, field) -> None:
+        """A new password must differ from the current one."""
+        if field.data and field.data == self.current_password.data:
+            raise ValidationError(_("Please choose a password different from the current one."))
+
+
+class PasswordResetForm(ChorusForm):
+    """An admin sets a temporary password that its owner must change at their next sign-in."""
+
+    password = PasswordField(_l("Temporary password"), validators=[
+        InputRequired(message=_l("Please choose a password.")),
+        Length(min=MIN_PASSWORD_LENGTH, max=1000,
+               message=_l("Passwords need at least %(min)s characters.", min=MIN_PASSWORD_LENGTH))])
+
+
+STAFF_WITHDRAWAL_REASON_LABELS = {
+    "in_person": _l("They asked in person"),
+    "phone": _l("They asked by phone"),
+    "writing": _l("They asked in writing (letter, email or text message)"),
+    "interpreter": _l("They asked through an interpreter"),
+    "representative": _l("Someone they authorised asked for them"),
+}
+
+
+class StaffWithdrawForm(ChorusForm):
+    """Withdraw a person on their behalf: by their receipt code, or as chosen from the answers."""
+
+    participant = HiddenField()
+    receipt = StringField(_l("Their receipt code"), validators=[
+        Optional(), Length(max=40, message=_l("That is longer than a receipt code."))])
+    reason = SelectField(_l("How they asked to withdraw"), choices=options(STAFF_WITHDRAWAL_REASON_LABELS.items()),
+                         validators=[InputRequired(message=_l("Please say how they asked."))])
+    confirm = BooleanField(_l("I have checked that this is the person who asked. Delete their answers and contact details."))
+
+    def validate_confirm(self, field) -> None:
+        """Deleting cannot be undone, so it needs a clear yes."""
+        if not field.data:
+            raise ValidationError(_("Please check the box to confirm the deletion."))
 
 
 class RetentionForm(ChorusForm):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 import sqlite_utils
 
@@ -435,6 +435,14 @@ def latest_live_themes(db: sqlite_utils.Database, prompt_id: int | None, *, appr
 # --- staff entry ------------------------------------------------------------------------------
 
 
+class Entered(NamedTuple):
+    """What a staff entry stored: the participant, the answer (None for a repeated form), the new receipt ('' if none)."""
+
+    participant_id: int
+    response_id: int | None
+    receipt: str
+
+
 def enter_answer(
     db: sqlite_utils.Database,
     session_id: int,
@@ -449,15 +457,17 @@ def enter_answer(
     text: str | None = None,
     choices: list[int] | None = None,
     number: int | None = None,
-) -> tuple[int, int | None]:
+) -> Entered:
     """Store an answer from paper, a sticky note, a call or an interpreter, with verbal consent.
 
     A new participant is created (consent method 'staff_verbal', the current consent version in
-    `language`, recorded by `user_id`) unless `participant_id` continues the same card. Returns
-    (participant id, response id); a repeated nonce changes nothing and returns response id None.
+    `language`, recorded by `user_id`) unless `participant_id` continues the same card; only then
+    is there a new receipt code, for staff to give the person. A repeated nonce changes nothing
+    and returns response id None.
     """
     if source not in STAFF_SOURCES:
         raise ValueError(f"Unknown source for staff entry {source!r}")
+    receipt = ""
     with transaction(db):
         if participant_id is None:
             statement = queries.current_consent(db, session_id, language)
@@ -467,12 +477,12 @@ def enter_answer(
                 db, session_id, consent_version_id=statement["id"], language=language, nonce=f"{nonce}:c",
                 quote_ok=quote_ok, contact_ok=False, method="staff_verbal", source=source, recorded_by=user_id,
             )
-            participant_id = created.id
+            participant_id, receipt = created.id, created.receipt
         saved = queries.save_response(
             db, session_id=session_id, participant_id=participant_id, prompt_id=prompt_id, nonce=f"{nonce}:a",
             language=language, text=text, choices=choices, number=number, source=source, entered_by=user_id,
         )
-    return participant_id, saved.response_id
+    return Entered(participant_id, saved.response_id, receipt)
 
 
 def participant_answered(db: sqlite_utils.Database, participant_id: int, prompt_id: int) -> bool:

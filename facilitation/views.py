@@ -6,12 +6,15 @@ every route and checks that strangers and the wrong role are refused.
 """
 from __future__ import annotations
 
+import secrets
+import time
 from urllib.parse import urlparse
 
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.exceptions import NotFound
 
 from listening import queries, retention
@@ -26,6 +29,8 @@ from .forms import (
     PROMPT_KIND_LABELS,
     ActionForm,
     LoginForm,
+    PasswordChangeForm,
+    PasswordResetForm,
     RetentionForm,
     UserChangeForm,
     UserForm,
@@ -43,15 +48,40 @@ EDITORS = ("facilitator",)
 READERS = ("facilitator", "planner")
 
 
+# What a staff sign-in keeps in the cookie; all of it goes when the sign-in ends.
+STAFF_KEYS = ("uid", "sv", "since", "entry_last", "entry_receipt")
+
+
 @bp.before_request
 def load_user() -> None:
-    """Put the signed-in, still-active staff member (if any) on `g.user`."""
+    """Put the signed-in staff member on `g.user`, if their sign-in is still good.
+
+    A sign-in ends when the account is turned off, when its session version moved on (signed
+    out elsewhere, password or role changed) or CHORUS_STAFF_SESSION_HOURS after it began.
+    """
     user_id = session.get("uid")
     user = accounts.user_by_id(get_db(), user_id) if user_id else None
-    if user is not None and not user["active"]:
-        session.pop("uid", None)
+    if user_id and (user is None or not user["active"] or session.get("sv") != user["session_version"]
+                    or not isinstance(session.get("since"), int)
+                    or time.time() - session["since"] > current_app.config["STAFF_SESSION_HOURS"] * 3600):
+        end_staff_cookie()
         user = None
     g.user = user
+
+
+def end_staff_cookie() -> None:
+    """Drop a staff sign-in (and what it kept) from this browser's cookie, leaving a resident's part."""
+    for key in STAFF_KEYS:
+        session.pop(key, None)
+
+
+def start_staff_cookie(user: dict, version: int) -> None:
+    """Sign a staff member in on this browser with a fresh cookie (no session fixation), keeping the language."""
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+    session.update(uid=user["id"], sv=version, since=int(time.time()))
 
 
 @bp.app_context_processor
@@ -79,37 +109,96 @@ def no_bidi(text):
 # --- signing in ------------------------------------------------------------------------------
 
 
+KNOWN_DEVICE_COOKIE = "chorus_device"
+KNOWN_DEVICE_DAYS = 90
+
+
 def safe_next(target: str | None) -> str:
-    """Return a same-site path to go to after signing in, never another site."""
-    if target:
-        parsed = urlparse(target)
-        if not parsed.scheme and not parsed.netloc and target.startswith("/") and not target.startswith("//"):
-            return target
-    return url_for("facilitation.dashboard")
+    """Return the staff page to go to after signing in: a plain same-site /staff/ path, or the dashboard.
+
+    Anything else (another site, a scheme, a backslash, a control character such as a line
+    break, which would break the Location header) falls back to the dashboard.
+    """
+    fallback = url_for("facilitation.dashboard")
+    if not target or len(target) > 2000 or "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return fallback
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc or not target.startswith("/staff/") or target.startswith("//"):
+        return fallback
+    if parsed.path in (url_for("facilitation.login"), url_for("facilitation.logout")):
+        return fallback
+    return target
+
+
+def device_serializer() -> URLSafeTimedSerializer:
+    """Sign the known-device cookie with the app's secret key."""
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="chorus-known-device")
+
+
+def known_device() -> tuple[str, list[int]]:
+    """Return this browser's device id and the accounts that signed in on it, from its signed cookie."""
+    raw = request.cookies.get(KNOWN_DEVICE_COOKIE, "")
+    try:
+        data = device_serializer().loads(raw, max_age=KNOWN_DEVICE_DAYS * 86400) if raw else {}
+    except BadSignature:
+        data = {}
+    if not isinstance(data, dict) or not isinstance(data.get("d"), str):
+        return secrets.token_urlsafe(12), []
+    users = [u for u in data.get("u", []) if isinstance(u, int)]
+    return data["d"][:32], users
+
+
+def remember_device(response, device: str, users: list[int], user_id: int):
+    """Mark this browser as one where `user_id` signs in, so strangers' failed tries do not slow them down here."""
+    users = [u for u in users if u != user_id][-9:] + [user_id]
+    response.set_cookie(
+        KNOWN_DEVICE_COOKIE, device_serializer().dumps({"d": device, "u": users}),
+        max_age=KNOWN_DEVICE_DAYS * 86400, httponly=True, samesite="Lax",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")), path=url_for("facilitation.login"),
+    )
+    return response
+
+
+def wait_message(seconds: int) -> str:
+    """Say how long to wait before the next sign-in try, in seconds or (rounded up) minutes."""
+    if seconds < 90:
+        return ngettext("Too many failed sign-ins. Please wait %(num)s second and try again.",
+                        "Too many failed sign-ins. Please wait %(num)s seconds and try again.", seconds)
+    minutes = -(-seconds // 60)
+    return ngettext("Too many failed sign-ins. Please wait %(num)s minute and try again.",
+                    "Too many failed sign-ins. Please wait %(num)s minutes and try again.", minutes)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
-    """Sign a staff member in; a fresh cookie session prevents session fixation."""
+    """Sign a staff member in; a fresh cookie session prevents session fixation.
+
+    Each try is counted (per account, or per known device, and per address) before the
+    password is checked; too many failures make the next try wait (see `accounts`).
+    """
     form = LoginForm(request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate():
         db = get_db()
-        if accounts.login_locked(db, form.email.data):
-            queries.record_audit(db, user_id=None, action="login_locked", target=(form.email.data or "").strip()[:254])
-            form.password.errors.append(_("Too many failed sign-ins for this account. Please wait %(minutes)s "
-                                          "minutes and try again.", minutes=accounts.LOCKOUT_MINUTES))
-            return render_template("facilitation/login.html", form=form), 429
-        user = accounts.check_login(db, form.email.data, form.password.data)
+        email = (form.email.data or "").strip()[:254]
+        device, device_users = known_device()
+        known = accounts.user_by_email(db, email)
+        ticket = accounts.reserve_sign_in(
+            db, email, request.remote_addr or "unknown",
+            device=device if known is not None and known["id"] in device_users else None)
+        if not ticket.allowed:
+            queries.record_audit(db, user_id=None, action="login_throttled", target=email,
+                                 detail=f"wait={ticket.wait_seconds}s")
+            form.password.errors.append(wait_message(ticket.wait_seconds))
+            return render_template("facilitation/login.html", form=form), 429, {"Retry-After": str(ticket.wait_seconds)}
+        user = accounts.check_login(db, email, form.password.data)
         if user is not None:
-            language = session.get("lang")
-            session.clear()
-            if language:
-                session["lang"] = language
-            session["uid"] = user["id"]
+            accounts.sign_in_succeeded(db, ticket)
+            start_staff_cookie(user, user["session_version"])
             queries.record_audit(db, user_id=user["id"], action="login")
-            return redirect(safe_next(request.args.get("next")))
-        queries.record_audit(db, user_id=None, action="login_failed", target=(form.email.data or "").strip()[:254])
+            target = url_for("facilitation.account") if user["must_change_password"] else safe_next(request.args.get("next"))
+            return remember_device(redirect(target), device, device_users, user["id"])
+        queries.record_audit(db, user_id=None, action="login_failed", target=email)
         form.password.errors.append(_("That email and password do not match an account."))
         return render_template("facilitation/login.html", form=form), 401
     status = 400 if request.method == "POST" else 200
@@ -120,15 +209,48 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @public
 def logout():
-    """Sign out and forget everything in the cookie but the language."""
+    """Sign out here and everywhere else (every cookie of this account stops working), keeping the language."""
     form = ActionForm(request.form)
     if form.validate() and g.user is not None:
-        queries.record_audit(get_db(), user_id=g.user["id"], action="logout")
+        db = get_db()
+        accounts.end_sessions(db, g.user["id"])
+        queries.record_audit(db, user_id=g.user["id"], action="logout")
         language = session.get("lang")
         session.clear()
         if language:
             session["lang"] = language
     return redirect(url_for("facilitation.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@requires("facilitator", "planner")
+def account():
+    """Change one's own password; every other sign-in of the account ends, this one carries on."""
+    db = get_db()
+    form = PasswordChangeForm(request.form if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate():
+            ticket = accounts.reserve_sign_in(db, g.user["email"], request.remote_addr or "unknown")
+            if not ticket.allowed:
+                form.current_password.errors.append(wait_message(ticket.wait_seconds))
+                status = 429
+            elif not accounts.password_matches(g.user, form.current_password.data):
+                queries.record_audit(db, user_id=g.user["id"], action="password_change_failed", target=g.user["email"])
+                form.current_password.errors.append(_("That is not your current password."))
+            else:
+                accounts.sign_in_succeeded(db, ticket)
+                version = accounts.set_password(db, g.user["id"], form.new_password.data)
+                session["sv"] = version
+                queries.record_audit(db, user_id=g.user["id"], action="password_changed", target=g.user["email"])
+                flash(_("Your password was changed. Anyone signed in to your account elsewhere was signed out."), "ok")
+                return redirect(url_for("facilitation.dashboard"), 303)
+    notice = ""
+    if g.user["must_change_password"] and request.method == "GET":
+        notice = _("An administrator reset your password. Please choose a new one to go on.")
+    return render_template("facilitation/account.html", form=form, notice=notice,
+                           min_length=accounts.MIN_PASSWORD_LENGTH), status
 
 
 # --- sessions ---------------------------------------------------------------------------------
@@ -633,13 +755,17 @@ def users():
         "facilitation/users.html", form=form, users=accounts.all_users(db),
         change_forms={u["id"]: UserChangeForm(data={"role": u["role"], "active": bool(u["active"])})
                       for u in accounts.all_users(db)},
+        reset_form=PasswordResetForm(),
     ), status
 
 
 @bp.route("/users/<int:user_id>", methods=["POST"])
 @requires("admin")
 def change_user(user_id: int):
-    """Change an account's role or whether it can sign in (never your own, so an admin always remains)."""
+    """Change an account's role or whether it can sign in (never your own, so an admin always remains).
+
+    A change signs the account out everywhere, so a new role applies at once.
+    """
     db = get_db()
     target = accounts.user_by_id(db, user_id)
     if target is None:
@@ -654,6 +780,28 @@ def change_user(user_id: int):
         queries.record_audit(db, user_id=g.user["id"], action="user_changed", target=target["email"],
                              detail=f"role={form.role.data} active={int(form.active.data)}")
         flash(_("Account updated."), "ok")
+    return redirect(url_for("facilitation.users")), 303
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+@requires("admin")
+def reset_password(user_id: int):
+    """Give an account a temporary password: it is signed out everywhere and must choose its own at sign-in."""
+    db = get_db()
+    target = accounts.user_by_id(db, user_id)
+    if target is None:
+        raise NotFound()
+    form = PasswordResetForm(request.form)
+    if target["id"] == g.user["id"]:
+        flash(_("To change your own password, use “Your account”."), "error")
+    elif not form.validate():
+        flash(form.password.errors[0] if form.password.errors else _("That could not be done. Please try again."), "error")
+    else:
+        accounts.set_password(db, user_id, form.password.data, must_change=True)
+        queries.record_audit(db, user_id=g.user["id"], action="password_reset", target=target["email"])
+        flash(_("Password reset for %(email)s. They were signed out everywhere and must choose a new password "
+                "when they next sign in. Give them the temporary password in person or by phone, not by email.",
+                email=target["email"]), "ok")
     return redirect(url_for("facilitation.users")), 303
 
 
@@ -672,4 +820,4 @@ def deletions():
 
 
 # The live console, projector and staff entry register their routes on `bp` when imported.
-from . import entry, live  # noqa: E402,F401
+from . import entry, live, withdrawals  # noqa: E402,F401

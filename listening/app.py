@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from . import db as database
-from . import i18n, logsafe, retention, security
+from . import erasures, i18n, logsafe, retention, security
 from .settings import from_environment
 
 
@@ -41,6 +41,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_pages(app)
     security.init_app(app)
     retention.init_app(app)
+    erasures.init_app(app)
     logsafe.init_app(app)
     logging.getLogger("chorus").setLevel(logging.INFO)
     return app

@@ -5,9 +5,12 @@ fails if one is not.
 """
 from __future__ import annotations
 
+import os
 import secrets
 import sqlite3
 import sys
+from contextlib import contextmanager
+from typing import Iterator
 
 import click
 from flask import current_app
@@ -17,6 +20,15 @@ from .app import create_app
 from .db import DatabaseUnavailable, connect
 from .i18n import compile_catalogs
 from .migrations import migrate
+
+
+@contextmanager
+def private_file(path: str) -> Iterator:
+    """Open a file for writing that only its owner can read: exports hold what residents said."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # an existing file keeps its mode on open
+    with os.fdopen(descriptor, "wb") as file:
+        yield file
 
 
 def open_db():
@@ -190,18 +202,33 @@ def backup_command(dest: str) -> None:
 @cli.command("restore")
 @click.argument("src", type=click.Path(exists=True, dir_okay=False))
 @click.option("--force", is_flag=True, help="Replace the existing database. Stop Chorus first.")
+@click.option("--ledger", "ledgers", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Another erasure ledger to honour: a copy of the .erasures.jsonl file, or a newer backup "
+                   "(repeatable). The ledger of the database being replaced and the file beside it are always read.")
 @with_appcontext
-def restore_command(src: str, force: bool) -> None:
-    """Check the backup SRC and bring it back as the database; refuses to overwrite without --force."""
+def restore_command(src: str, force: bool, ledgers: tuple[str, ...]) -> None:
+    """Check the backup SRC and bring it back as the database, honouring every withdrawal and purge made since."""
     from .backup import BackupError, restore
 
     try:
-        result = restore(src, current_app.config["DATABASE"], force=force)
+        result = restore(src, current_app.config["DATABASE"], force=force, ledgers=ledgers)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Restored {src} to {current_app.config['DATABASE']} (integrity ok).")
-    if result.pending:
-        click.echo(f"The backup is from an older Chorus; `chorus init` will apply: {', '.join(result.pending)}")
+    if result.migrated:
+        click.echo(f"The backup was from an older Chorus; applied: {', '.join(result.migrated)}")
+    click.echo(f"Erasure ledger: {plural(result.ledger_entries, 'entry', 'entries')}; re-applied "
+               f"{plural(result.withdrawals, 'withdrawal')} and {plural(result.purges, 'retention purge')} "
+               "made after the backup.")
+    for problem in result.ledger_problems:
+        click.echo(f"Warning: could not read a ledger ({problem}); withdrawals it holds were not re-applied.", err=True)
+    click.echo("Every staff member must sign in again. Accounts turned off or passwords changed after the backup "
+               "are as they were in the backup: check them on the Accounts page.")
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """Write a count with its noun in the singular or plural, for the operator's messages."""
+    return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
 @cli.command("purge")
@@ -246,7 +273,7 @@ def export_command(session_code: str, fmt: str, language: str | None, output: st
     language = language or found["default_language"]
     if language not in found["languages"]:
         raise click.ClickException(f"{language} is not one of this session's languages ({', '.join(found['languages'])}).")
-    with open(output, "wb") as file:
+    with private_file(output) as file:
         name = export(db, found["id"], file, fmt=fmt, language=language)
     kind = "report" if fmt in ("html", "docx", "md") else "export (internal: not for publication)"
     click.echo(f"Wrote {fmt} {kind} of {found['code']} to {output} (suggested name {name}).")

@@ -2,9 +2,16 @@
 
 Writes go through `transaction(db)`, which takes the write lock up front (BEGIN IMMEDIATE)
 so concurrent writers queue on the busy timeout instead of failing half way.
+
+What residents tell us must be gone once it is deleted: every connection sets `secure_delete`
+(deleted rows are overwritten with zeros, in the database file and in the pages it writes to
+the write-ahead log), and `checkpoint` copies the log into the database and truncates it, so
+older copies of a deleted page do not linger in `-wal`. The database file is created readable
+by its owner only; SQLite gives its `-wal` and `-shm` files the database file's permissions.
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -15,11 +22,40 @@ import sqlite_utils
 from flask import Flask, current_app, g
 
 
+PRIVATE_MODE = 0o600
+SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def make_private(path: str | Path) -> None:
+    """Create the database file owner-only if it is missing, and take group and world access off it and its side files.
+
+    A folder that does not exist is left alone, so SQLite reports it as before.
+    """
+    path = str(path)
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    if not Path(path).parent.is_dir():
+        return
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_MODE))
+    except OSError:
+        return  # read-only or not ours: SQLite will say what is wrong
+    for name in (path, *(path + suffix for suffix in SIDE_FILES)):
+        try:
+            mode = os.stat(name).st_mode & 0o777
+            if mode & 0o077:
+                os.chmod(name, mode & 0o700)
+        except OSError:
+            continue
+
+
 def connect(path: str, *, busy_timeout_ms: int = 5000, synchronous: str = "FULL") -> sqlite_utils.Database:
-    """Open the database at `path` with WAL, foreign keys and a busy timeout."""
+    """Open the database at `path` (owner-only) with WAL, foreign keys, secure delete and a busy timeout."""
+    make_private(path)
     conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    conn.execute("PRAGMA secure_delete = ON")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA foreign_keys = ON")
     if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
@@ -72,6 +108,25 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         raise
     else:
         conn.execute("COMMIT")
+
+
+def checkpoint(db: sqlite_utils.Database) -> bool:
+    """Copy the write-ahead log into the database file and truncate it; False if readers kept it from finishing.
+
+    After a deletion this leaves no older copy of the deleted rows in `-wal`.
+    """
+    if db.conn.in_transaction:
+        return False
+    busy, _log, _done = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return busy == 0
+
+
+def database_path(db: sqlite_utils.Database) -> str:
+    """Return the file a connection's main database lives in ('' for a database in memory)."""
+    for row in db.execute("PRAGMA database_list").fetchall():
+        if row[1] == "main":
+            return row[2] or ""
+    return ""
 
 
 def rows(db: sqlite_utils.Database, sql: str, params: tuple | dict = ()) -> list[dict]:

@@ -69,6 +69,10 @@ def _valid_nonce(form: Form, field) -> None:
         raise ValidationError(_("This form is damaged. Please reload the page and try again."))
 
 
+class ForgetForm(ChorusForm):
+    """The "forget me" button on a shared device: nothing but its CSRF token."""
+
+
 class JoinForm(ChorusForm):
     """Enter a session's join code."""
 

@@ -472,3 +472,61 @@ def m006_threshold_floor(db: sqlite_utils.Database) -> None:
         CREATE TRIGGER synthesis_threshold_floor_update BEFORE UPDATE OF threshold ON synthesis_settings WHEN NEW.threshold < 10 BEGIN SELECT RAISE(ABORT, 'the small-count threshold cannot be below 10'); END;
         """
     )
+
+
+@migrations()
+def m007_erasure_ledger(db: sqlite_utils.Database) -> None:
+    """Keep a content-free ledger of withdrawals and retention purges, so a restored backup honours them.
+
+    A withdrawal is identified by the receipt hash the participants table already holds (never the
+    receipt, never what was said); a purge by its session's code. Both carry the time they happened.
+    Existing withdrawals and purges are copied in, so backups taken from now on carry them too.
+    """
+    _run(
+        db,
+        """
+        CREATE TABLE erasure_ledger (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('withdrawal', 'retention_purge')),
+            session_code TEXT NOT NULL,
+            receipt_hash TEXT NOT NULL DEFAULT '',   -- withdrawals: which participant; '' for purges
+            at TEXT NOT NULL,
+            UNIQUE (kind, session_code, receipt_hash, at)
+        );
+
+        INSERT OR IGNORE INTO erasure_ledger (kind, session_code, receipt_hash, at)
+            SELECT 'withdrawal', s.code, p.receipt_hash, p.withdrawn_at
+            FROM participants p JOIN sessions s ON s.id = p.session_id
+            WHERE p.withdrawn_at IS NOT NULL;
+
+        INSERT OR IGNORE INTO erasure_ledger (kind, session_code, receipt_hash, at)
+            SELECT 'retention_purge', s.code, '', d.at
+            FROM deletion_log d JOIN sessions s ON s.id = d.session_id
+            WHERE d.kind = 'retention_purge'
+        """
+    )
+
+
+@migrations()
+def m007_staff_sessions(db: sqlite_utils.Database) -> None:
+    """Make staff sign-ins revocable and sign-in throttling atomic.
+
+    `session_version` is copied into a staff member's cookie at sign-in and compared on every
+    request: signing out, changing the password or the role adds one and so ends every cookie
+    issued before. `sign_in_throttle` counts failed sign-ins per account, per known device and
+    per address in one row each, updated inside the write lock, so parallel tries cannot overshoot.
+    """
+    _run(
+        db,
+        """
+        ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE users ADD COLUMN password_changed_at TEXT;
+
+        CREATE TABLE sign_in_throttle (
+            key TEXT PRIMARY KEY,                    -- 'account:<email>', 'device:<id>:<email>' or 'address:<ip>'
+            failures INTEGER NOT NULL,
+            last_failure_at TEXT NOT NULL
+        )
+        """
+    )

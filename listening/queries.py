@@ -14,7 +14,9 @@ from typing import Iterable, Sequence
 
 import sqlite_utils
 
+from . import erasures
 from .db import one, rows, transaction
+from .erasures import Erasure
 
 # Easy to read aloud and type: no 0/O, 1/I/L.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -672,42 +674,94 @@ def session_counts(db: sqlite_utils.Database, session_id: int) -> dict:
 
 # --- withdrawal -----------------------------------------------------------------------------
 
+# Why staff withdrew someone on their behalf: how the person asked. Kept as a reason in the
+# deletion log; never what they said or who they are.
+STAFF_WITHDRAWAL_REASONS = {
+    "in_person": "asked in person",
+    "phone": "asked by phone",
+    "writing": "asked in writing",
+    "interpreter": "asked through an interpreter",
+    "representative": "someone they authorised asked for them",
+}
+
 
 @dataclass(frozen=True)
 class Withdrawal:
-    """What a withdrawal did: 'withdrawn', 'already' (and when) or 'unknown'."""
+    """What a withdrawal did: 'withdrawn', 'already' (and when) or 'unknown', with how much went."""
 
     outcome: str
     at: str | None = None
     session_id: int | None = None
+    answers: int = 0
+    contacts: int = 0
 
 
-def withdraw(db: sqlite_utils.Database, receipt: str) -> Withdrawal:
-    """Delete a participant's answers and contact details and log that it happened, not what."""
+def participant_by_receipt(db: sqlite_utils.Database, receipt: str) -> dict | None:
+    """Return the participant a receipt code belongs to (with their session's code), or None."""
+    return one(
+        db,
+        """SELECT p.*, s.code FROM participants p JOIN sessions s ON s.id = p.session_id
+           WHERE p.receipt_hash = ?""",
+        (receipt_hash(receipt),),
+    )
+
+
+def erase_participant(
+    db: sqlite_utils.Database, found: dict, *, at: str, reason: str, by_user: int | None = None,
+) -> tuple[int, int]:
+    """Delete a participant's answers and contact details inside the caller's transaction; return the counts.
+
+    Their consent record stays (it says they took part and when), with quoting and contact
+    turned off; the deletion log says how much went and why, never what.
+    """
+    answers = db.execute("DELETE FROM responses WHERE participant_id = ?", (found["id"],)).rowcount
+    contacts = db.execute("DELETE FROM contacts WHERE participant_id = ?", (found["id"],)).rowcount
+    db.execute("UPDATE consents SET quote_ok = 0, contact_ok = 0 WHERE participant_id = ?", (found["id"],))
+    db.execute("UPDATE participants SET withdrawn_at = ? WHERE id = ?", (at, found["id"]))
+    log_deletion(
+        db, session_id=found["session_id"], kind="withdrawal",
+        detail=f"answers={answers} contact_details={contacts}", reason=reason, by_user=by_user,
+    )
+    return answers, contacts
+
+
+def _withdraw(db: sqlite_utils.Database, where: str, key, *, reason: str, by_user: int | None,
+              audit_action: str, audit_reason: str = "") -> Withdrawal:
+    """Withdraw the participant matching `where`, log it, add it to the erasure ledger and settle the log."""
     with transaction(db):
         found = one(
-            db, "SELECT id, session_id, withdrawn_at FROM participants WHERE receipt_hash = ?",
-            (receipt_hash(receipt),),
+            db,
+            f"""SELECT p.id, p.session_id, p.withdrawn_at, p.receipt_hash, s.code
+                FROM participants p JOIN sessions s ON s.id = p.session_id WHERE {where}""",
+            (key,),
         )
         if found is None:
             return Withdrawal("unknown")
         if found["withdrawn_at"]:
             return Withdrawal("already", found["withdrawn_at"], found["session_id"])
         stamp = now()
-        answers = db.execute("DELETE FROM responses WHERE participant_id = ?", (found["id"],)).rowcount
-        contacts = db.execute("DELETE FROM contacts WHERE participant_id = ?", (found["id"],)).rowcount
-        db.execute(
-            "UPDATE consents SET quote_ok = 0, contact_ok = 0 WHERE participant_id = ?", (found["id"],)
-        )
-        db.execute("UPDATE participants SET withdrawn_at = ? WHERE id = ?", (stamp, found["id"]))
-        log_deletion(
-            db, session_id=found["session_id"], kind="withdrawal",
-            detail=f"answers={answers} contact_details={contacts}",
-            reason="participant withdrew with their receipt code",
-        )
-        code = one(db, "SELECT code FROM sessions WHERE id = ?", (found["session_id"],))["code"]
-        record_audit(db, user_id=None, action="withdrawal", target=code, detail=f"answers={answers} contact_details={contacts}")
-    return Withdrawal("withdrawn", stamp, found["session_id"])
+        answers, contacts = erase_participant(db, found, at=stamp, reason=reason, by_user=by_user)
+        erasure = Erasure(at=stamp, kind="withdrawal", session_code=found["code"], receipt_hash=found["receipt_hash"])
+        erasures.record(db, erasure)
+        record_audit(db, user_id=by_user, action=audit_action, target=found["code"],
+                     detail=f"answers={answers} contact_details={contacts}" + (f" reason={audit_reason}" if audit_reason else ""))
+    erasures.settle(db, [erasure])
+    return Withdrawal("withdrawn", stamp, found["session_id"], answers, contacts)
+
+
+def withdraw(db: sqlite_utils.Database, receipt: str) -> Withdrawal:
+    """Delete a participant's answers and contact details and log that it happened, not what."""
+    return _withdraw(db, "p.receipt_hash = ?", receipt_hash(receipt), by_user=None, audit_action="withdrawal",
+                     reason="participant withdrew with their receipt code")
+
+
+def withdraw_for(db: sqlite_utils.Database, participant_id: int, *, reason: str, by_user: int) -> Withdrawal:
+    """Withdraw a participant on their behalf (staff, with one of STAFF_WITHDRAWAL_REASONS), logged with who and why."""
+    if reason not in STAFF_WITHDRAWAL_REASONS:
+        raise ValueError(f"Unknown withdrawal reason {reason!r}")
+    return _withdraw(db, "p.id = ?", participant_id, by_user=by_user, audit_action="withdrawal_by_staff",
+                     reason=f"withdrawn by staff on the person's behalf: {STAFF_WITHDRAWAL_REASONS[reason]}",
+                     audit_reason=reason)
 
 
 def log_deletion(
@@ -722,10 +776,11 @@ def log_deletion(
 
 
 def deletion_log(db: sqlite_utils.Database, session_id: int | None = None) -> list[dict]:
-    """Return the deletion log, newest first, for one session or all."""
+    """Return the deletion log, newest first, for one session or all, with the email of the staff member who deleted."""
+    select = "SELECT d.*, u.email FROM deletion_log d LEFT JOIN users u ON u.id = d.by_user"
     if session_id is None:
-        return rows(db, "SELECT * FROM deletion_log ORDER BY id DESC")
-    return rows(db, "SELECT * FROM deletion_log WHERE session_id = ? ORDER BY id DESC", (session_id,))
+        return rows(db, f"{select} ORDER BY d.id DESC")
+    return rows(db, f"{select} WHERE d.session_id = ? ORDER BY d.id DESC", (session_id,))
 
 
 # --- audit ----------------------------------------------------------------------------------

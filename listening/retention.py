@@ -7,7 +7,9 @@ session on legal hold is never purged. Every purge is written to the deletion lo
 of data, how much, when and why, never the content.
 
 Purging runs from `chorus purge` (for cron), when `chorus serve` starts, and at most once an
-hour on an ordinary request.
+hour on an ordinary request. Each purge is added to the erasure ledger and the write-ahead log is
+checkpointed after it (see `erasures`), so the words leave no copy in `-wal` and a backup
+restored later is purged again.
 """
 from __future__ import annotations
 
@@ -19,7 +21,9 @@ from datetime import datetime, timedelta, timezone
 import sqlite_utils
 from flask import Flask, current_app
 
+from . import erasures
 from .db import get_db, rows, transaction
+from .erasures import Erasure
 from .queries import log_deletion, now, record_audit
 
 OPPORTUNISTIC_INTERVAL_SECONDS = 3600
@@ -70,20 +74,36 @@ def purge_session(db: sqlite_utils.Database, session_id: int, *, reason: str, by
         session = rows(db, "SELECT id, code, legal_hold FROM sessions WHERE id = ?", (session_id,))
         if not session or session[0]["legal_hold"]:
             return None
-        answers = db.execute(
-            "UPDATE responses SET text = NULL WHERE session_id = ? AND text IS NOT NULL", (session_id,)
-        ).rowcount
-        contacts = db.execute(
-            "DELETE FROM contacts WHERE participant_id IN (SELECT id FROM participants WHERE session_id = ?)",
-            (session_id,),
-        ).rowcount
-        db.execute("UPDATE sessions SET purged_at = ? WHERE id = ?", (now(), session_id))
+        stamp = now()
+        answers, contacts = purge_text(db, session_id, before=None)
+        db.execute("UPDATE sessions SET purged_at = ? WHERE id = ?", (stamp, session_id))
         if not answers and not contacts:
             return None
         detail = f"answer_texts={answers} contact_details={contacts}"
         log_deletion(db, session_id=session_id, kind="retention_purge", detail=detail, reason=reason, by_user=by_user)
         record_audit(db, user_id=by_user, action="retention_purge", target=session[0]["code"], detail=detail)
+        erasure = Erasure(at=stamp, kind="retention_purge", session_code=session[0]["code"])
+        erasures.record(db, erasure)
+    erasures.settle(db, [erasure])
     return Purge(session_id, session[0]["code"], answers, contacts)
+
+
+def purge_text(db: sqlite_utils.Database, session_id: int, *, before: str | None) -> tuple[int, int]:
+    """Blank a session's answer text and delete its contact details (only those older than `before`, if given).
+
+    Runs inside the caller's transaction; returns (answer texts, contact details) removed.
+    """
+    cutoff = "" if before is None else " AND updated_at <= :before"
+    answers = db.execute(
+        f"UPDATE responses SET text = NULL WHERE session_id = :s AND text IS NOT NULL{cutoff}",
+        {"s": session_id, "before": before},
+    ).rowcount
+    cutoff = "" if before is None else " AND created_at <= :before"
+    contacts = db.execute(
+        f"DELETE FROM contacts WHERE participant_id IN (SELECT id FROM participants WHERE session_id = :s){cutoff}",
+        {"s": session_id, "before": before},
+    ).rowcount
+    return answers, contacts
 
 
 def purge_expired(db: sqlite_utils.Database, default_days: int, at: datetime | None = None) -> list[Purge]:

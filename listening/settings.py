@@ -66,6 +66,13 @@ SETTINGS: tuple[Setting, ...] = (
             "Where rate-limit counters live, as a Flask-Limiter storage URI. Default: a small SQLite file "
             "beside the database (sqlite:////path/chorus-ratelimits.db), shared by every worker process; "
             "redis://localhost:6379 shares them across machines; memory:// counts per worker process."),
+    Setting("RESIDENT_IDLE_MINUTES", "CHORUS_RESIDENT_IDLE_MINUTES", 30, int,
+            "Minutes without a page load after which a resident's browser forgets their participation and "
+            "receipt (answers stay saved). Live sessions keep phones joined while the session is open."),
+    Setting("RESIDENT_FINISHED_MINUTES", "CHORUS_RESIDENT_FINISHED_MINUTES", 10, int,
+            "The same, once a resident has reached the thank-you page."),
+    Setting("STAFF_SESSION_HOURS", "CHORUS_STAFF_SESSION_HOURS", 12, int,
+            "Hours after signing in when a staff member must sign in again."),
     Setting("RETENTION_DAYS", "CHORUS_RETENTION_DAYS", 180, int,
             "Days after a session closes before its raw answer text and contact details are purged, "
             "unless the session sets its own or is on legal hold."),

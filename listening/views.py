@@ -3,8 +3,16 @@
 Every page is server-rendered and works with JavaScript off. Nothing about a resident is
 stored until they agree to take part; after that, their participant id lives in their signed
 cookie, and each answer is acknowledged (redirected onward) only after it is committed.
+
+A phone may be shared (a family's phone, a library computer), so the cookie is a browser-session
+cookie, the receipt code in it is encrypted (`sealing`), and the browser forgets a participation
+after CHORUS_RESIDENT_IDLE_MINUTES without a page load, or CHORUS_RESIDENT_FINISHED_MINUTES once
+the resident has reached the thank-you page (which also offers "forget me" at once). Phones in a
+live session that is still open stay joined, because people wait between questions.
 """
 from __future__ import annotations
+
+import time
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -14,8 +22,9 @@ from facilitation.live_queries import session_screen_key
 from . import queries
 from .consent import paragraphs
 from .db import get_db
-from .forms import ConsentForm, JoinForm, WithdrawForm, answer_form, answer_is_empty, new_nonce
+from .forms import ConsentForm, ForgetForm, JoinForm, WithdrawForm, answer_form, answer_is_empty, new_nonce
 from .i18n import current_language, local_time
+from .sealing import seal, unseal
 
 bp = Blueprint("listening", __name__, template_folder="templates")
 
@@ -73,6 +82,11 @@ def session_texts(found: dict) -> dict:
     return text
 
 
+# A participation's last-seen time is rewritten at most this often, to keep Set-Cookie rare.
+SEEN_GRANULARITY_SECONDS = 30
+RESIDENT_KEYS = ("p", "r", "seen", "done")
+
+
 def current_participant(found: dict) -> dict | None:
     """Return the participant this browser consented as in this session, if still taking part."""
     participant_id = session.get("p", {}).get(found["code"])
@@ -82,25 +96,71 @@ def current_participant(found: dict) -> dict | None:
     if participant is None or participant["session_id"] != found["id"] or participant["withdrawn_at"]:
         forget_participant(found["code"])
         return None
+    touch_participation(found["code"])
     return participant
 
 
+def touch_participation(code: str) -> None:
+    """Note that this browser is still taking part in a session (for the idle limit)."""
+    now = int(time.time())
+    seen = session.get("seen", {})
+    if not isinstance(seen.get(code), int) or now - seen[code] >= SEEN_GRANULARITY_SECONDS:
+        session["seen"] = {**seen, code: now}
+
+
+@bp.before_request
+def expire_idle_participation() -> None:
+    """Forget participations this browser has left idle too long, so the next person cannot see them."""
+    if request.endpoint == "listening.live_state":
+        return  # polls are shared from a cache and never set cookies; the next page load checks
+    bound = session.get("p")
+    if not bound:
+        return
+    now = int(time.time())
+    seen, finished = session.get("seen", {}), session.get("done", {})
+    for code in list(bound):
+        limit = current_app.config["RESIDENT_FINISHED_MINUTES" if code in finished else "RESIDENT_IDLE_MINUTES"] * 60
+        last = seen.get(code)
+        if isinstance(last, int) and now - last <= limit:
+            continue
+        if isinstance(last, int) and code not in finished and live_and_open(code):
+            continue  # people wait in the room between questions
+        forget_participant(code)
+        session["forgotten"] = code
+
+
+def live_and_open(code: str) -> bool:
+    """Tell whether a session is a live one that is still open."""
+    found = queries.session_by_code(get_db(), code)
+    return bool(found) and found["mode"] == "live" and found["status"] == "open"
+
+
 def forget_participant(code: str) -> None:
-    """Drop a session's participant id and receipt from this browser's cookie."""
-    for key in ("p", "r"):
+    """Drop a session's participant id, receipt and times from this browser's cookie."""
+    for key in RESIDENT_KEYS:
         kept = dict(session.get(key, {}))
         if kept.pop(code, None) is not None:
-            session[key] = kept
+            if kept:
+                session[key] = kept
+            else:
+                session.pop(key)
+    if session.get("new_receipt") == code:
+        session.pop("new_receipt")
 
 
 def remember_participant(code: str, participant_id: int, receipt: str) -> None:
-    """Keep a new participant's id, and their receipt to show again, in this browser's cookie."""
+    """Keep a new participant's id, and their receipt (encrypted) to show again, in this browser's cookie."""
     session["p"] = {**session.get("p", {}), code: participant_id}
+    session["seen"] = {**session.get("seen", {}), code: int(time.time())}
     if receipt:
-        session["r"] = {**session.get("r", {}), code: queries.format_receipt(receipt)}
+        session["r"] = {**session.get("r", {}), code: seal(queries.format_receipt(receipt))}
         # Shown once on the next screen, so someone who stops early still leaves with it.
         session["new_receipt"] = code
-    session.permanent = True
+
+
+def sealed_receipt(code: str) -> str:
+    """Return this browser's receipt code for a session, decrypted, or ''."""
+    return unseal(session.get("r", {}).get(code))
 
 
 @bp.route("/")
@@ -147,6 +207,12 @@ def consent(code: str):
     form = ConsentForm(request.form if request.method == "POST" else None)
     status = 200
     notice = ""
+    if session.get("forgotten") == found["code"]:
+        session.pop("forgotten")
+        # TRANSLATORS: shown on the consent page when a shared phone or computer forgot the resident.
+        notice = _("To protect your privacy, this device forgot you after %(minutes)s minutes without activity. "
+                   "Answers you sent before that are saved. To go on, agree again: you will take part as a new person.",
+                   minutes=current_app.config["RESIDENT_IDLE_MINUTES"])
     if request.method == "POST":
         if request.form.get("action") == "decline":
             if form.csrf_failed:
@@ -271,7 +337,7 @@ def fresh_receipt(found: dict) -> str:
     if session.get("new_receipt") != found["code"]:
         return ""
     session.pop("new_receipt")
-    return session.get("r", {}).get(found["code"], "")
+    return sealed_receipt(found["code"])
 
 
 def earlier_value(prompt: dict, earlier: dict | None):
@@ -327,23 +393,43 @@ def live(code: str):
             return redirect(url_for("listening.answer", code=found["code"], number=current["number"]))
     return render_template(
         "listening/live.html", s=found, text=session_texts(found), prompt=current, answered=answered, notice="",
-        new_receipt=fresh_receipt(found),
+        new_receipt=fresh_receipt(found), forget_form=ForgetForm(),
         screen=session_screen_key(found, current["number"] if current else None),
     )
 
 
 @bp.route("/s/<code>/thanks")
 def thanks(code: str):
-    """Thank the resident, repeat their receipt code and say how to withdraw."""
+    """Thank the resident, repeat their receipt code, say how to withdraw, and offer to forget this device.
+
+    Reaching this page is finishing: from now on the browser forgets the participation after the
+    shorter CHORUS_RESIDENT_FINISHED_MINUTES without a page load.
+    """
     found = open_session(code)
     participant = current_participant(found)
     if participant is None:
         return redirect(url_for("listening.join", code=found["code"]))
+    if found["code"] not in session.get("done", {}):
+        session["done"] = {**session.get("done", {}), found["code"]: int(time.time())}
     return render_template(
         "listening/thanks.html", s=found, text=session_texts(found),
-        receipt=session.get("r", {}).get(found["code"], ""),
+        receipt=sealed_receipt(found["code"]), forget_form=ForgetForm(),
         prompt_count=len(queries.prompts_for_session(get_db(), found["id"])),
     )
+
+
+@bp.route("/forget", methods=["POST"])
+def forget_me():
+    """Make this browser forget everything Chorus gave it: participations, receipts, language, form keys.
+
+    For a shared phone or library computer. The answers stay saved; the receipt still works.
+    """
+    form = ForgetForm(request.form)
+    current_language()  # the confirmation stays in the language chosen before the cookie goes
+    if form.validate() or not session.get("p"):
+        session.clear()
+        return render_template("listening/forgotten.html", form=None)
+    return render_template("listening/forgotten.html", form=form), 400
 
 
 @bp.route("/withdraw", methods=["GET", "POST"])

@@ -1,11 +1,10 @@
-"""Rate limits on join, answer, withdraw and sign-in, and the lockout after failed sign-ins."""
+"""Rate limits on join, answer, withdraw and sign-in (sign-in throttling itself: tests/security/test_sign_in.py)."""
 import pytest
 
-from facilitation.accounts import LOCKOUT_FAILURES
 from listening import queries
 from listening.db import connect
-from tests.conftest import PASSWORD, migrated_app, page, sign_in, submit, text_of
-from tests.factories import count, make_session
+from tests.conftest import migrated_app, submit, text_of
+from tests.factories import make_session
 
 
 @pytest.fixture
@@ -81,44 +80,3 @@ def test_guessing_join_codes_is_limited_but_real_codes_are_not(limited_app, limi
 def test_limits_are_off_in_ordinary_tests(client, db):
     """The shared test app has no limits, so tests can send many requests."""
     assert all(client.get("/withdraw").status_code == 200 for _ in range(50))
-
-
-def test_repeated_failed_sign_ins_lock_the_account_for_a_while(limited_app, limited_db):
-    """After five wrong passwords even the right one is refused with 429 and a clear message, and it is audited."""
-    from facilitation.accounts import create_user
-
-    create_user(limited_db, "f@example.org", PASSWORD, "facilitator")
-    client = limited_app.test_client()
-    for _ in range(LOCKOUT_FAILURES):
-        assert sign_in(client, "f@example.org", "wrong password!").status_code == 401
-    locked = sign_in(client, "F@example.org ", PASSWORD)
-    assert locked.status_code == 429
-    message = page(locked).find(id=page(locked).find("input", attrs={"name": "password"})["aria-describedby"].split()[0])
-    assert "Too many failed sign-ins" in message.get_text()
-    assert limited_db.execute("SELECT count(*) FROM audit_log WHERE action = 'login_locked'").fetchone()[0] == 1
-    with client.session_transaction() as cookie:
-        assert "uid" not in cookie
-
-
-def test_unknown_emails_lock_the_same_way(limited_app, limited_db):
-    """A lockout does not reveal whether an account exists."""
-    client = limited_app.test_client()
-    for _ in range(LOCKOUT_FAILURES):
-        sign_in(client, "nobody@example.org", "wrong password!")
-    assert sign_in(client, "nobody@example.org", "wrong password!").status_code == 429
-
-
-def test_a_successful_sign_in_resets_the_count(limited_app, limited_db):
-    """Failures before a successful sign-in do not count towards a later lockout."""
-    from facilitation.accounts import create_user
-
-    create_user(limited_db, "f@example.org", PASSWORD, "facilitator")
-    client = limited_app.test_client()
-    for _ in range(LOCKOUT_FAILURES - 1):
-        sign_in(client, "f@example.org", "wrong password!")
-    assert sign_in(client, "f@example.org").status_code == 302
-    other = limited_app.test_client()
-    for _ in range(LOCKOUT_FAILURES - 1):
-        sign_in(other, "f@example.org", "wrong password!")
-    assert sign_in(other, "f@example.org").status_code == 302
-    assert count(limited_db, "audit_log") >= 2 * LOCKOUT_FAILURES
