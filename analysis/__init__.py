@@ -1,4 +1,4 @@
-"""Chorus analysis engine: draft themes, redaction and an equity lens for open answers.
+"""Chorus analysis engine: draft themes, redaction and an equity lens for open answers; opinion groups for votes.
 
 A pure-Python library (numpy, scipy, scikit-learn, NLTK stemmers, stopwordsiso, WordLlama): it
 imports neither Flask nor SQLite, so it serves the web app and any CSV exported elsewhere.
@@ -8,7 +8,10 @@ imports neither Flask nor SQLite, so it serves the web app and any CSV exported 
 - :mod:`analysis.disclosure`: ``protect``, ``audit``: the one place that decides which counts may be shown.
 - :mod:`analysis.equity`: ``release`` (who took part and who said what, protected together),
   ``overrepresented``, ``rank_by_priority_groups``.
-- :mod:`analysis.cli`: the ``themes`` click command (``chorus themes`` / ``python -m analysis``).
+- :mod:`analysis.opinions`: ``VoteMatrix``, ``find_opinion_groups``, ``compare_priority_group``,
+  ``statement_priorities``, ``next_statement``: opinion groups from agree / disagree / pass votes.
+- :mod:`analysis.cli`: the ``themes`` click command (``chorus themes`` / ``python -m analysis``);
+  :mod:`analysis.opinions_cli`: the ``opinions`` command (``chorus opinions``).
 - :mod:`analysis.messages`: every user-facing string, in plain English, for translation.
 
 ``analysis.views`` and ``analysis.reports`` belong to the web app.
@@ -35,6 +38,8 @@ _HOME = {
     "ThemeSet": "analysis.themes",
     "find_themes": "analysis.themes",
     "split_theme": "analysis.themes",
+    "VoteMatrix": "analysis.opinions",
+    "find_opinion_groups": "analysis.opinions",
 }
 
 
@@ -52,7 +57,9 @@ __all__ = [
     "Snapshot",
     "Theme",
     "ThemeSet",
+    "VoteMatrix",
     "audit",
+    "find_opinion_groups",
     "find_themes",
     "is_contentless",
     "normalize",

@@ -65,3 +65,29 @@ LANGUAGE_NAMES = {
 def language_name(code: str) -> str:
     """Return a plain English name for a language code, or the code itself if unknown."""
     return LANGUAGE_NAMES.get(code, code)
+
+# Opinion groups (analysis.opinions): the report's fixed text.
+OPINIONS_TITLE = "Opinion groups (draft)"
+OPINIONS_DRAFT_NOTE = (
+    "Groups of people who voted alike, found by machine: a draft for people to read, not a "
+    "verdict on who belongs together. Groups are named by size (A is the largest)."
+)
+OPINIONS_METHOD = (
+    "Method: principal component analysis of the votes (as Pol.is does; a missing vote counts as "
+    "the statement's average), then k-means on the participants with enough votes; {choice} "
+    "(seed {seed}). Everyone with at least one vote is placed. A statement represents a group "
+    "when the group's share voting that way is above half and above the other groups' (one-sided "
+    "tests at 90%, as Pol.is)."
+)
+OPINIONS_CHOICE_AUTO = (
+    "{k} groups and votes read as {coding}, both chosen by how well the groups' most common votes "
+    "predict votes held out of the analysis"
+)
+OPINIONS_CHOICE_FIXED = "{k} groups as requested; votes read as {coding}, chosen by how well the groups predict held-out votes"
+OPINIONS_CHOICE_FEW = "{k} groups and votes read as {coding}: too few votes to choose by held-out votes"
+OPINIONS_CHOICE_FEWER = "fewer groups than asked ({k}): too few distinct ways of voting; votes read as {coding}"
+OPINIONS_SUPPRESSED_NOTE = "* hidden: fewer than {threshold} people or votes, or a count that would reveal one."
+OPINIONS_CODINGS = {
+    "signed": "a single scale (agree +1, pass 0, disagree -1)",
+    "indicators": "three separate answers (agree, disagree, pass)",
+}

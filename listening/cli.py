@@ -1,6 +1,6 @@
 """The `chorus` command: a thin Flask CLI group over the app factory and the query functions.
 
-Commands: init, user add, demo, serve, themes, backup, restore, purge. Each is documented in the README; a test
+Commands: init, user add, demo, serve, themes, opinions, backup, restore, purge. Each is documented in the README; a test
 fails if one is not.
 """
 from __future__ import annotations
@@ -280,10 +280,12 @@ def export_command(session_code: str, fmt: str, language: str | None, output: st
 
 
 def _register_analysis() -> None:
-    """Add `chorus themes` from the analysis engine, which needs no app."""
+    """Add `chorus themes` and `chorus opinions` from the analysis engine, which needs no app."""
     from analysis.cli import themes_command
+    from analysis.opinions_cli import opinions_command
 
     cli.add_command(themes_command, "themes")
+    cli.add_command(opinions_command, "opinions")
 
 
 _register_analysis()
