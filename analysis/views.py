@@ -5,7 +5,7 @@ The review pages run the theme engine for a session, show draft themes with thei
 take planners' decisions (rename, merge, split, move, off-topic, reviewed, insights, "how might
 we"), all through plain forms that work without JavaScript. Every staff view carries
 ``@requires("facilitator", "planner")`` (admins too), and a session the signed-in staff member
-may not see answers 404 (``facilitation.access``). Queries live in ``listening.synthesis``;
+may not see answers 404 (``listening.access``). Queries live in ``listening.synthesis``;
 rendering of reports and exports in ``analysis.reports``.
 """
 from __future__ import annotations
@@ -18,10 +18,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import NotFound
 
-from facilitation import access
-from facilitation.accounts import requires
+from listening import access
+from listening.accounts import requires
 from facilitation.forms import ActionForm
-from facilitation.views import guard_session_access, load_user
+from listening.accounts import guard_session_access, load_user
 from listening import queries, synthesis
 from listening.db import get_db
 from listening.i18n import current_language, language_name

@@ -60,7 +60,7 @@ def main(n: int) -> None:
             timed(f"export {fmt}", lambda: synthesis.export(db, session["id"], io.BytesIO(), fmt=fmt, language="en"))
         client = app.test_client()
         with client.session_transaction() as cookie:
-            from facilitation.accounts import create_user
+            from listening.accounts import create_user
 
             cookie["uid"] = create_user(db, "bench@example.org", "a long password", "planner")
         timed("review page", lambda: client.get(f"/staff/review/{session['id']}"))

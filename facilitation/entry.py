@@ -28,7 +28,7 @@ from listening.sealing import seal, unseal
 
 from . import live
 from . import live_queries as lq
-from .accounts import requires
+from listening.accounts import requires
 from .views import EDITORS, bp, load_session, titled
 
 

@@ -23,7 +23,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 from listening.forms import ChorusForm, MultiCheckboxField, options
 from listening.i18n import language_name
 
-from .accounts import MIN_PASSWORD_LENGTH
+from listening.accounts import MIN_PASSWORD_LENGTH
 
 MAX_TEXT = 5000
 

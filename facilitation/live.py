@@ -29,7 +29,7 @@ from listening.views import bp as listening_bp
 
 from . import live_queries as lq
 from . import room_counts
-from .accounts import requires
+from listening.accounts import requires
 from .forms import ActionForm
 from .qr import qr_svg
 from .views import EDITORS, READERS, bp, join_url, load_session, titled

@@ -3,7 +3,7 @@ join codes and flyers, answers, and staff accounts.
 
 Every view declares the roles it admits with `@requires(...)` (or `@public`), and every route
 that names a session answers 404 unless the signed-in staff member may see that session
-(`facilitation.access`). tests/security/test_route_table.py holds the expected answer of every
+(`listening.access`). tests/security/test_route_table.py holds the expected answer of every
 route for every role, written out by hand.
 """
 from __future__ import annotations
@@ -24,8 +24,11 @@ from listening.consent import default_consent
 from listening.db import get_db
 from listening.i18n import app_languages, language_name
 
-from . import access, accounts, live_queries, room_counts
-from .accounts import can_edit, public, requires
+from listening import access, accounts
+from listening.accounts import guard_session_access, load_user, start_staff_cookie
+
+from . import live_queries, room_counts
+from listening.accounts import can_edit, public, requires
 from .forms import (
     DEMOGRAPHIC_LABELS,
     AccessForm,
@@ -51,53 +54,7 @@ EDITORS = ("facilitator",)
 READERS = ("facilitator", "planner")
 
 
-# What a staff sign-in keeps in the cookie; all of it goes when the sign-in ends.
-STAFF_KEYS = ("uid", "sv", "since", "entry_last", "entry_receipt")
-
-
-@bp.before_request
-def load_user() -> None:
-    """Put the signed-in staff member on `g.user`, if their sign-in is still good.
-
-    A sign-in ends when the account is turned off, when its session version moved on (signed
-    out elsewhere, password or role changed) or CHORUS_STAFF_SESSION_HOURS after it began.
-    """
-    user_id = session.get("uid")
-    user = accounts.user_by_id(get_db(), user_id) if user_id else None
-    if user_id and (user is None or not user["active"] or session.get("sv") != user["session_version"]
-                    or not isinstance(session.get("since"), int)
-                    or time.time() - session["since"] > current_app.config["STAFF_SESSION_HOURS"] * 3600):
-        end_staff_cookie()
-        user = None
-    g.user = user
-
-
-def end_staff_cookie() -> None:
-    """Drop a staff sign-in (and what it kept) from this browser's cookie, leaving a resident's part."""
-    for key in STAFF_KEYS:
-        session.pop(key, None)
-
-
-def start_staff_cookie(user: dict, version: int) -> None:
-    """Sign a staff member in on this browser with a fresh cookie (no session fixation), keeping the language."""
-    language = session.get("lang")
-    session.clear()
-    if language:
-        session["lang"] = language
-    session.update(uid=user["id"], sv=version, since=int(time.time()))
-
-
-def guard_session_access() -> None:
-    """Answer 404 for any route naming a session the signed-in staff member may not see.
-
-    Strangers pass through to the sign-in redirect of `requires`; a session one may not see
-    looks exactly like one that does not exist.
-    """
-    session_id = (request.view_args or {}).get("session_id")
-    if session_id is not None and g.get("user") is not None and not access.can_see_session(get_db(), g.user, session_id):
-        raise NotFound()
-
-
+bp.before_request(load_user)
 bp.before_request(guard_session_access)
 
 

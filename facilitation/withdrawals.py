@@ -17,7 +17,7 @@ from listening import queries
 from listening.db import get_db
 from listening.i18n import local_time
 
-from .accounts import requires
+from listening.accounts import requires
 from .forms import STAFF_WITHDRAWAL_REASON_LABELS, StaffWithdrawForm
 from .views import bp, titled
 

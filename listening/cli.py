@@ -81,7 +81,7 @@ def user_group() -> None:
 @with_appcontext
 def user_add_command(email: str, role: str, password: str | None) -> None:
     """Add a staff account with a role."""
-    from facilitation.accounts import create_user, user_by_email
+    from listening.accounts import create_user, user_by_email
 
     db = open_db()
     migrate(db)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from facilitation.accounts import create_user, user_by_email
+from listening.accounts import create_user, user_by_email
 from listening import queries, synthesis
 from tests.factories import make_participant, make_session, share
 

@@ -11,7 +11,7 @@ from docx import Document
 from openpyxl import load_workbook
 
 from analysis import disclosure
-from facilitation.accounts import create_user
+from listening.accounts import create_user
 from listening import synthesis
 from listening.cli import cli
 from tests.conftest import download, page, sign_in, submit
