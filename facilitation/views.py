@@ -9,7 +9,6 @@ route for every role, written out by hand.
 from __future__ import annotations
 
 import secrets
-import time
 from urllib.parse import urlparse
 
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, session, url_for

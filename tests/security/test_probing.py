@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from facilitation import live_queries
-from facilitation.live import state_responses
+from listening import live_state
+from listening.live_state import state_responses
 from listening import queries, security
 from listening.db import connect
 from tests.conftest import migrated_app, page, submit, text_of
@@ -166,7 +166,7 @@ def test_state_for_unknown_draft_and_closed_codes_is_the_same_404(client, db):
     closed = make_session(db, status="closed", mode="live")
     answers = [client.get(f"/s/{code}/state.json") for code in (UNKNOWN, draft["code"], closed["code"])]
     assert {(r.status_code, r.get_data(as_text=True)) for r in answers} == {(404, answers[0].get_data(as_text=True))}
-    assert live_queries.live_state(db, draft["code"])["status"] == "draft"  # the data is there, just not told
+    assert live_state.live_state(db, draft["code"])["status"] == "draft"  # the data is there, just not told
 
 
 def test_limits_count_once_across_worker_processes(tmp_path):
