@@ -21,15 +21,15 @@ from flask_babel import gettext as _
 
 from analysis.text import normalize
 from listening import queries, synthesis
+from listening.accounts import requires
 from listening.db import get_db
 from listening.live_state import forget_state
 
 from . import live_queries as lq
 from . import room_counts
-from listening.accounts import requires
+from .blueprint import EDITORS, READERS, bp, join_url, load_session, option_labels, source_labels, titled
 from .forms import ActionForm
 from .qr import qr_svg
-from .views import EDITORS, READERS, bp, join_url, load_session, titled
 
 # Enough answers to an open prompt before draft themes make sense.
 MIN_ANSWERS_FOR_THEMES = 8
@@ -44,19 +44,6 @@ def prompt_texts(found: dict, texts: dict, prompt: dict | None) -> list[dict]:
         return []
     return [{"lang": code, "text": queries.localized(texts, "prompt", prompt["id"], "text", code, found["default_language"])}
             for code in found["languages"]]
-
-
-def option_labels(found: dict, texts: dict, prompt: dict, language: str) -> dict:
-    """Return a choice prompt's option labels in one language."""
-    labels = {}
-    for option in prompt["options"]:
-        if option["prefer_not"]:
-            with force_locale(language):
-                labels[option["id"]] = _("Prefer not to say")
-        else:
-            labels[option["id"]] = queries.localized(texts, "option", option["id"], "label", language,
-                                                      found["default_language"])
-    return labels
 
 
 def live_context(session_id: int) -> dict:
@@ -132,17 +119,6 @@ def equity_topics() -> dict[str, str]:
         "dominant": _("Whose voice dominated?"),
         "power": _("What did we notice about power?"),
         "other": _("Something else we noticed"),
-    }
-
-
-def source_labels() -> dict[str, str]:
-    """Name the sources answers come from."""
-    return {
-        "phone": _("Phone"),
-        "paper": _("Paper card"),
-        "sticky": _("Sticky note"),
-        "phone_call": _("Phone call"),
-        "interpreter": _("Interpreter"),
     }
 
 

@@ -1,44 +1,29 @@
-"""The facilitators' pages (blueprint "facilitation"): sign-in, sessions and their builder,
-join codes and flyers, answers, and staff accounts.
-
-Every view declares the roles it admits with `@requires(...)` (or `@public`), and every route
-that names a session answers 404 unless the signed-in staff member may see that session
-(`listening.access`). tests/security/test_route_table.py holds the expected answer of every
-route for every role, written out by hand.
+"""The session builder: the dashboard, creating a session, its overview, settings, texts in
+every language, retention, who else may see it, opening and closing it, its questions, and the
+QR code and flyer people join with.
 """
 from __future__ import annotations
 
-import secrets
-from urllib.parse import urlparse
-
-from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.exceptions import Forbidden, NotFound
 
-from listening import queries, retention
+from listening import access, accounts, queries, retention
+from listening.accounts import requires
 from listening.consent import default_consent
 from listening.db import get_db
 from listening.i18n import app_languages, language_name
 
-from listening import access, accounts
-from listening.accounts import guard_session_access, load_user, start_staff_cookie
-
-from . import live_queries, room_counts
-from listening.accounts import can_edit, public, requires
+from . import live_queries
+from .blueprint import EDITORS, READERS, bp, join_url, load_session, titled
 from .forms import (
     DEMOGRAPHIC_LABELS,
-    AccessForm,
     PROMPT_KIND_LABELS,
+    AccessForm,
     ActionForm,
-    LoginForm,
-    PasswordChangeForm,
-    PasswordResetForm,
     RetentionForm,
-    UserChangeForm,
-    UserForm,
     option_lines,
     prompt_form,
     session_form,
@@ -47,204 +32,7 @@ from .forms import (
 )
 from .qr import qr_png, qr_svg
 
-bp = Blueprint("facilitation", __name__, template_folder="templates")
-
-EDITORS = ("facilitator",)
-READERS = ("facilitator", "planner")
-
-
-bp.before_request(load_user)
-bp.before_request(guard_session_access)
-
-
-@bp.app_context_processor
-def staff_context() -> dict:
-    """Give staff templates the user and what they may do."""
-    return {
-        "user": g.get("user"),
-        "can_edit": can_edit(g.get("user")),
-        "logout_token": lambda: ActionForm().csrf_token.current_token,
-    }
-
-
-@bp.app_template_filter("no_bidi")
-def no_bidi(text):
-    """Show a resident's words to staff without bidirectional override or isolate characters.
-
-    Those characters (U+202A-U+202E, U+2066-U+2069) could make an answer read in another order
-    than the one written; quotes shown to others lose them in redaction, raw text here.
-    """
-    from analysis.text import strip_bidi
-
-    return strip_bidi(text)
-
-
-# --- signing in ------------------------------------------------------------------------------
-
-
-KNOWN_DEVICE_COOKIE = "chorus_device"
-KNOWN_DEVICE_DAYS = 90
-
-
-def safe_next(target: str | None) -> str:
-    """Return the staff page to go to after signing in: a plain same-site /staff/ path, or the dashboard.
-
-    Anything else (another site, a scheme, a backslash, a control character such as a line
-    break, which would break the Location header) falls back to the dashboard.
-    """
-    fallback = url_for("facilitation.dashboard")
-    if not target or len(target) > 2000 or "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
-        return fallback
-    parsed = urlparse(target)
-    if parsed.scheme or parsed.netloc or not target.startswith("/staff/") or target.startswith("//"):
-        return fallback
-    if parsed.path in (url_for("facilitation.login"), url_for("facilitation.logout")):
-        return fallback
-    return target
-
-
-def device_serializer() -> URLSafeTimedSerializer:
-    """Sign the known-device cookie with the app's secret key."""
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="chorus-known-device")
-
-
-def known_device() -> tuple[str, list[int]]:
-    """Return this browser's device id and the accounts that signed in on it, from its signed cookie."""
-    raw = request.cookies.get(KNOWN_DEVICE_COOKIE, "")
-    try:
-        data = device_serializer().loads(raw, max_age=KNOWN_DEVICE_DAYS * 86400) if raw else {}
-    except BadSignature:
-        data = {}
-    if not isinstance(data, dict) or not isinstance(data.get("d"), str):
-        return secrets.token_urlsafe(12), []
-    users = [u for u in data.get("u", []) if isinstance(u, int)]
-    return data["d"][:32], users
-
-
-def remember_device(response, device: str, users: list[int], user_id: int):
-    """Mark this browser as one where `user_id` signs in, so strangers' failed tries do not slow them down here."""
-    users = [u for u in users if u != user_id][-9:] + [user_id]
-    response.set_cookie(
-        KNOWN_DEVICE_COOKIE, device_serializer().dumps({"d": device, "u": users}),
-        max_age=KNOWN_DEVICE_DAYS * 86400, httponly=True, samesite="Lax",
-        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")), path=url_for("facilitation.login"),
-    )
-    return response
-
-
-def wait_message(seconds: int) -> str:
-    """Say how long to wait before the next sign-in try, in seconds or (rounded up) minutes."""
-    if seconds < 90:
-        return ngettext("Too many failed sign-ins. Please wait %(num)s second and try again.",
-                        "Too many failed sign-ins. Please wait %(num)s seconds and try again.", seconds)
-    minutes = -(-seconds // 60)
-    return ngettext("Too many failed sign-ins. Please wait %(num)s minute and try again.",
-                    "Too many failed sign-ins. Please wait %(num)s minutes and try again.", minutes)
-
-
-@bp.route("/login", methods=["GET", "POST"])
-@public
-def login():
-    """Sign a staff member in; a fresh cookie session prevents session fixation.
-
-    Each try is counted (per account, or per known device, and per address) before the
-    password is checked; too many failures make the next try wait (see `accounts`).
-    """
-    form = LoginForm(request.form if request.method == "POST" else None)
-    if request.method == "POST" and form.validate():
-        db = get_db()
-        email = (form.email.data or "").strip()[:254]
-        device, device_users = known_device()
-        known = accounts.user_by_email(db, email)
-        ticket = accounts.reserve_sign_in(
-            db, email, request.remote_addr or "unknown",
-            device=device if known is not None and known["id"] in device_users else None)
-        if not ticket.allowed:
-            queries.record_audit(db, user_id=None, action="login_throttled", target=email,
-                                 detail=f"wait={ticket.wait_seconds}s")
-            form.password.errors.append(wait_message(ticket.wait_seconds))
-            return render_template("facilitation/login.html", form=form), 429, {"Retry-After": str(ticket.wait_seconds)}
-        user = accounts.check_login(db, email, form.password.data)
-        if user is not None:
-            accounts.sign_in_succeeded(db, ticket)
-            start_staff_cookie(user, user["session_version"])
-            queries.record_audit(db, user_id=user["id"], action="login")
-            target = url_for("facilitation.account") if user["must_change_password"] else safe_next(request.args.get("next"))
-            return remember_device(redirect(target), device, device_users, user["id"])
-        queries.record_audit(db, user_id=None, action="login_failed", target=email)
-        form.password.errors.append(_("That email and password do not match an account."))
-        return render_template("facilitation/login.html", form=form), 401
-    status = 400 if request.method == "POST" else 200
-    notice = _("This page was open for a long time. Please sign in again.") if form.csrf_failed else ""
-    return render_template("facilitation/login.html", form=form, notice=notice), status
-
-
-@bp.route("/logout", methods=["POST"])
-@public
-def logout():
-    """Sign out here and everywhere else (every cookie of this account stops working), keeping the language."""
-    form = ActionForm(request.form)
-    if form.validate() and g.user is not None:
-        db = get_db()
-        accounts.end_sessions(db, g.user["id"])
-        queries.record_audit(db, user_id=g.user["id"], action="logout")
-        language = session.get("lang")
-        session.clear()
-        if language:
-            session["lang"] = language
-    return redirect(url_for("facilitation.login"))
-
-
-@bp.route("/account", methods=["GET", "POST"])
-@requires("facilitator", "planner")
-def account():
-    """Change one's own password; every other sign-in of the account ends, this one carries on."""
-    db = get_db()
-    form = PasswordChangeForm(request.form if request.method == "POST" else None)
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.validate():
-            ticket = accounts.reserve_sign_in(db, g.user["email"], request.remote_addr or "unknown")
-            if not ticket.allowed:
-                form.current_password.errors.append(wait_message(ticket.wait_seconds))
-                status = 429
-            elif not accounts.password_matches(g.user, form.current_password.data):
-                queries.record_audit(db, user_id=g.user["id"], action="password_change_failed", target=g.user["email"])
-                form.current_password.errors.append(_("That is not your current password."))
-            else:
-                accounts.sign_in_succeeded(db, ticket)
-                version = accounts.set_password(db, g.user["id"], form.new_password.data)
-                session["sv"] = version
-                queries.record_audit(db, user_id=g.user["id"], action="password_changed", target=g.user["email"])
-                flash(_("Your password was changed. Anyone signed in to your account elsewhere was signed out."), "ok")
-                return redirect(url_for("facilitation.dashboard"), 303)
-    notice = ""
-    if g.user["must_change_password"] and request.method == "GET":
-        notice = _("An administrator reset your password. Please choose a new one to go on.")
-    return render_template("facilitation/account.html", form=form, notice=notice,
-                           min_length=accounts.MIN_PASSWORD_LENGTH), status
-
-
 # --- sessions ---------------------------------------------------------------------------------
-
-
-def load_session(session_id: int) -> dict:
-    """Return a session the signed-in staff member may see, or answer 404."""
-    return access.visible_session(get_db(), g.get("user"), session_id)
-
-
-def join_url(found: dict) -> str:
-    """Return the public link residents use to join a session."""
-    base = current_app.config["BASE_URL"].rstrip("/")
-    path = url_for("listening.join", code=found["code"])
-    return f"{base}{path}" if base else url_for("listening.join", code=found["code"], _external=True)
-
-
-def titled(found: dict, texts: dict | None = None) -> str:
-    """Return a session's title in its main language."""
-    texts = texts if texts is not None else queries.texts_for_session(get_db(), found["id"])
-    return queries.localized(texts, "session", found["id"], "title", found["default_language"], found["default_language"])
 
 
 @bp.route("/")
@@ -683,150 +471,3 @@ def flyer(session_id: int):
                                     "It takes about %(num)s minutes. You can answer in your language.", found["minutes"]),
             })
     return render_template("facilitation/flyer.html", s=found, url=url, svg=qr_svg(url), blocks=blocks)
-
-
-# --- answers ----------------------------------------------------------------------------------
-
-
-@bp.route("/sessions/<int:session_id>/answers")
-@requires(*READERS)
-def session_answers(session_id: int):
-    """Show every answer to each question, with counts for choice and scale questions."""
-    found = load_session(session_id)
-    db = get_db()
-    texts = queries.texts_for_session(db, session_id)
-    prompts = queries.prompts_for_session(db, session_id)
-    answers = queries.responses_for_session(db, session_id)
-    by_prompt: dict[int, list[dict]] = {p["id"]: [] for p in prompts}
-    for row in answers:
-        by_prompt.setdefault(row["prompt_id"], []).append(row)
-    tallies = {}
-    for prompt in prompts:
-        if prompt["kind"] == "open":
-            continue
-        counts: dict = {}
-        for row in by_prompt[prompt["id"]]:
-            if row["skipped"]:
-                continue
-            values = row["choices"] if prompt["kind"] != "scale" else [row["number"]]
-            for value in values:
-                counts[value] = counts.get(value, 0) + 1
-        tallies[prompt["id"]] = counts
-    withheld = about_tallies(db, session_id, prompts, tallies)
-    return render_template(
-        "facilitation/answers.html", s=found, title=titled(found, texts), texts=texts, prompts=prompts,
-        by_prompt=by_prompt, tallies=tallies, counts=queries.session_counts(db, session_id),
-        withheld=withheld, threshold=room_counts.threshold_for(db, session_id), mark=room_counts.MARK,
-    )
-
-
-def about_tallies(db, session_id: int, prompts: list[dict], tallies: dict) -> set[int]:
-    """Put "about you" counts through the disclosure rule in place (hidden: None); return the prompts withheld."""
-    threshold = room_counts.threshold_for(db, session_id)
-    withheld = set()
-    for prompt in prompts:
-        if prompt["kind"] != "about":
-            continue
-        bars = [{"key": o["id"], "count": tallies[prompt["id"]].get(o["id"], 0)} for o in prompt["options"]]
-        shown, held = room_counts.about_results(bars, threshold)
-        tallies[prompt["id"]] = {bar["key"]: bar["count"] for bar in shown}
-        if held:
-            withheld.add(prompt["id"])
-    return withheld
-
-
-# --- staff accounts ---------------------------------------------------------------------------
-
-
-@bp.route("/users", methods=["GET", "POST"])
-@requires("admin")
-def users():
-    """List staff accounts and add one."""
-    db = get_db()
-    form = UserForm(request.form if request.method == "POST" else None)
-    status = 200
-    if request.method == "POST":
-        if form.validate():
-            if accounts.user_by_email(db, form.email.data):
-                form.email.errors.append(_("There is already an account with that email."))
-            else:
-                try:
-                    user_id = accounts.create_user(db, form.email.data, form.password.data, form.role.data)
-                except ValueError:
-                    form.email.errors.append(_("Please check this email address."))
-                else:
-                    queries.record_audit(db, user_id=g.user["id"], action="user_added",
-                                         target=form.email.data.strip(), detail=f"role={form.role.data}")
-                    flash(_("Account added."), "ok")
-                    return redirect(url_for("facilitation.users"))
-        status = 400
-    return render_template(
-        "facilitation/users.html", form=form, users=accounts.all_users(db),
-        change_forms={u["id"]: UserChangeForm(data={"role": u["role"], "active": bool(u["active"])})
-                      for u in accounts.all_users(db)},
-        reset_form=PasswordResetForm(),
-    ), status
-
-
-@bp.route("/users/<int:user_id>", methods=["POST"])
-@requires("admin")
-def change_user(user_id: int):
-    """Change an account's role or whether it can sign in (never your own, so an admin always remains).
-
-    A change signs the account out everywhere, so a new role applies at once.
-    """
-    db = get_db()
-    target = accounts.user_by_id(db, user_id)
-    if target is None:
-        raise NotFound()
-    form = UserChangeForm(request.form)
-    if not form.validate():
-        flash(_("That could not be done. Please try again."), "error")
-    elif target["id"] == g.user["id"]:
-        flash(_("You cannot change your own role or access."), "error")
-    else:
-        accounts.change_user(db, user_id, role=form.role.data, active=form.active.data)
-        queries.record_audit(db, user_id=g.user["id"], action="user_changed", target=target["email"],
-                             detail=f"role={form.role.data} active={int(form.active.data)}")
-        flash(_("Account updated."), "ok")
-    return redirect(url_for("facilitation.users")), 303
-
-
-@bp.route("/users/<int:user_id>/password", methods=["POST"])
-@requires("admin")
-def reset_password(user_id: int):
-    """Give an account a temporary password: it is signed out everywhere and must choose its own at sign-in."""
-    db = get_db()
-    target = accounts.user_by_id(db, user_id)
-    if target is None:
-        raise NotFound()
-    form = PasswordResetForm(request.form)
-    if target["id"] == g.user["id"]:
-        flash(_("To change your own password, use “Your account”."), "error")
-    elif not form.validate():
-        flash(form.password.errors[0] if form.password.errors else _("That could not be done. Please try again."), "error")
-    else:
-        accounts.set_password(db, user_id, form.password.data, must_change=True)
-        queries.record_audit(db, user_id=g.user["id"], action="password_reset", target=target["email"])
-        flash(_("Password reset for %(email)s. They were signed out everywhere and must choose a new password "
-                "when they next sign in. Give them the temporary password in person or by phone, not by email.",
-                email=target["email"]), "ok")
-    return redirect(url_for("facilitation.users")), 303
-
-
-@bp.route("/audit")
-@requires("admin")
-def audit():
-    """Show the audit log: sign-ins, account changes and session changes."""
-    return render_template("facilitation/audit.html", entries=queries.audit_entries(get_db()))
-
-
-@bp.route("/deletions")
-@requires("admin")
-def deletions():
-    """Show the deletion log: what kind of data was deleted, when and why (never the content)."""
-    return render_template("facilitation/deletions.html", entries=queries.deletion_log(get_db()))
-
-
-# The live console, projector and staff entry register their routes on `bp` when imported.
-from . import entry, live, withdrawals  # noqa: E402,F401
