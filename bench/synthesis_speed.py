@@ -24,7 +24,8 @@ PHRASES = [
 
 def main(n: int) -> None:
     """Build a session with n open answers and time each synthesis step."""
-    from listening import queries, synthesis
+    from analysis.review import queries as synthesis
+    from listening import queries
     from listening.app import create_app
     from listening.db import connect, transaction
     from listening.migrations import migrate

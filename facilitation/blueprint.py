@@ -15,8 +15,7 @@ from flask_babel import gettext as _
 from listening import access, queries
 from listening.accounts import can_edit, guard_session_access, load_user
 from listening.db import get_db
-
-from .forms import ActionForm
+from listening.forms import ActionForm
 
 bp = Blueprint("facilitation", __name__, template_folder="templates")
 

@@ -35,10 +35,6 @@ class LoginForm(ChorusForm):
     password = PasswordField(_l("Password"), validators=[InputRequired(message=_l("Please enter your password.")), Length(max=1000)])
 
 
-class ActionForm(ChorusForm):
-    """A form with nothing but its CSRF token, for buttons that change something."""
-
-
 def _not_blank(message):
     """Build a validator that refuses text made only of spaces and line breaks."""
 

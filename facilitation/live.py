@@ -19,16 +19,17 @@ from flask import Response, abort, flash, g, redirect, render_template, request,
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from analysis.redaction import redaction_of
 from analysis.text import normalize
-from listening import queries, synthesis
+from listening import queries
 from listening.accounts import requires
 from listening.db import get_db
+from listening.forms import ActionForm
 from listening.live_state import forget_state
 
 from . import live_queries as lq
 from . import room_counts
 from .blueprint import EDITORS, READERS, bp, join_url, load_session, option_labels, source_labels, titled
-from .forms import ActionForm
 from .qr import qr_svg
 
 # Enough answers to an open prompt before draft themes make sense.
@@ -36,6 +37,11 @@ MIN_ANSWERS_FOR_THEMES = 8
 
 
 # --- the console ------------------------------------------------------------------------------
+
+
+def session_redaction(db, session_id: int):
+    """Return the session's one redaction (its wording and listed names), as reports and the results page apply it."""
+    return redaction_of(queries.texts_for_session(db, session_id), queries.synthesis_settings(db, session_id)["name_list"])
 
 
 def prompt_texts(found: dict, texts: dict, prompt: dict | None) -> list[dict]:
@@ -96,7 +102,7 @@ def wall_context(db, found: dict, current: dict | None, visible: list[dict]) -> 
     if current is None or current["kind"] != "open":
         return {"queue": [], "waiting": 0, "wall_status": {}, "wall_changed": {}, "wall_labels": labels}
     candidates = lq.wall_candidates(visible)
-    redaction = synthesis.session_redaction(db, found["id"])
+    redaction = session_redaction(db, found["id"])
     queue = lq.wall_queue(found, candidates)
     shown = {r["id"] for r in lq.wall_answers(found, candidates)}
     waiting = {r["id"] for r in queue}
@@ -336,7 +342,7 @@ def live_themes(session_id: int):
         else:
             from analysis.themes import Answer, find_themes
 
-            redaction = synthesis.session_redaction(db, session_id)
+            redaction = session_redaction(db, session_id)
             found_themes = find_themes([Answer(r["id"], r["text"], language=r["language"]) for r in answers],
                                        k_max=8, seed=0, names=redaction.names, vocabulary=redaction.vocabulary)
             draft_id = lq.save_live_themes(
@@ -398,7 +404,7 @@ def projector_context(session_id: int) -> dict:
         # Only the words of people who agreed to be quoted go up on the wall (approved first when
         # the wall is moderated), newest 30, through the same redaction as every report.
         candidates = lq.wall_candidates(visible)
-        redaction = synthesis.session_redaction(db, session_id)
+        redaction = session_redaction(db, session_id)
         context["wall"] = [{"text": redaction(r["text"]), "lang": r["language"]}
                            for r in lq.wall_answers(found, candidates)][-30:]
     else:

@@ -14,6 +14,7 @@ from listening import access, accounts, queries, retention
 from listening.accounts import requires
 from listening.consent import default_consent
 from listening.db import get_db
+from listening.forms import ActionForm
 from listening.i18n import app_languages, language_name
 
 from . import live_queries
@@ -22,7 +23,6 @@ from .forms import (
     DEMOGRAPHIC_LABELS,
     PROMPT_KIND_LABELS,
     AccessForm,
-    ActionForm,
     RetentionForm,
     option_lines,
     prompt_form,

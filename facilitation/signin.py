@@ -15,10 +15,10 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from listening import accounts, queries
 from listening.accounts import public, requires, start_staff_cookie
 from listening.db import get_db
+from listening.forms import ActionForm
 
 from .blueprint import bp
 from .forms import (
-    ActionForm,
     LoginForm,
     PasswordChangeForm,
 )

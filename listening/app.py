@@ -57,8 +57,8 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(listening_bp)
     app.register_blueprint(facilitation_bp, url_prefix="/staff")
-    from analysis.views import bp as review_bp
-    from analysis.views import results_bp
+    from analysis.review.views import bp as review_bp
+    from analysis.review.views import results_bp
 
     app.register_blueprint(review_bp, url_prefix="/staff/review")
     app.register_blueprint(results_bp)

@@ -57,6 +57,10 @@ class ChorusForm(Form):
         return bool(getattr(self, "csrf_token", None) and self.csrf_token.errors)
 
 
+class ActionForm(ChorusForm):
+    """A form with nothing but its CSRF token, for buttons that change something (used by both staff UIs)."""
+
+
 def new_nonce() -> str:
     """Return a one-time key that marks a rendered form, so its submission counts once."""
     return secrets.token_urlsafe(16)

@@ -6,7 +6,8 @@ import pytest
 
 from facilitation import live_queries
 from listening import live_state
-from listening import queries, synthesis
+from analysis.review import queries as synthesis
+from listening import queries
 from tests.conftest import page
 from tests.factories import make_participant, make_session, user_id
 

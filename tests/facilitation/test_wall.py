@@ -5,7 +5,8 @@ import pytest
 
 from facilitation import live_queries
 from listening import live_state
-from listening import queries, synthesis
+from analysis.review import queries as synthesis
+from listening import queries
 from listening.db import connect
 from listening.migrations import migrate, migrations
 from tests.conftest import form_data, page, sign_in, submit, text_of

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from listening.accounts import create_user, user_by_email
-from listening import queries, synthesis
+from analysis.review import queries as synthesis
+from listening import queries
 from tests.factories import make_participant, make_session, share
 
 TOPICS = {

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from analysis import disclosure
 from listening.accounts import create_user
-from listening import synthesis
+from analysis.review import queries as synthesis
 from listening.cli import cli
 from tests.conftest import download, page, sign_in, submit
 from tests.factories import share

@@ -151,7 +151,7 @@ def test_phones_that_took_part_are_never_refused_by_the_guessing_limit(limited_a
 
 def test_the_results_page_of_a_closed_published_session_still_shows(client, db):
     """Closing a session does not hide the results page its team published; unpublishing does."""
-    from listening import synthesis
+    from analysis.review import queries as synthesis
 
     session = make_session(db, status="closed")
     synthesis.save_settings(db, session["id"], published=True, published_by=None)

@@ -28,8 +28,17 @@ from typing import Iterable, Sequence
 
 import sqlite_utils
 
-from .db import one, rows, transaction
-from .queries import localized, now, prompts_for_session, session_by_id, texts_for_session
+from analysis.disclosure import threshold_in_use, validate_threshold
+from analysis.redaction import redaction_of
+from listening.db import one, rows, transaction
+from listening.queries import (
+    localized,
+    now,
+    prompts_for_session,
+    session_by_id,
+    synthesis_settings,
+    texts_for_session,
+)
 
 MATCH_THRESHOLD = 0.3
 MAX_THEMES = 12
@@ -42,16 +51,9 @@ PUBLIC_FIELDS = ("label", "we_did", "summary")
 
 def settings(db: sqlite_utils.Database, session_id: int) -> dict:
     """Return a session's synthesis settings (scope, names to redact, threshold, publication)."""
-    from analysis.disclosure import DEFAULT_THRESHOLD, MIN_THRESHOLD
-
-    found = one(db, "SELECT * FROM synthesis_settings WHERE session_id = ?", (session_id,))
-    if found is None:
-        found = {"session_id": session_id, "prompt_ids": "[]", "names": "", "threshold": DEFAULT_THRESHOLD,
-                 "published": 0, "published_at": None, "published_by": None, "updated_at": None}
-    found["prompt_ids"] = json.loads(found["prompt_ids"])
+    found = synthesis_settings(db, session_id)
     # Counts below 10 are hidden everywhere: a threshold stored before the floor was 10 is raised.
-    found["threshold"] = max(int(found["threshold"]), MIN_THRESHOLD)
-    found["name_list"] = [line.strip() for line in found["names"].splitlines() if line.strip()]
+    found["threshold"] = threshold_in_use(found["threshold"])
     return found
 
 
@@ -62,8 +64,6 @@ def save_settings(db: sqlite_utils.Database, session_id: int, **changes) -> None
     if unknown:
         raise ValueError(f"Unknown synthesis settings: {sorted(unknown)}")
     if "threshold" in changes:
-        from analysis.disclosure import validate_threshold
-
         changes["threshold"] = validate_threshold(int(changes["threshold"]))
     if "prompt_ids" in changes:
         changes["prompt_ids"] = json.dumps(sorted(int(p) for p in changes["prompt_ids"]))
@@ -83,22 +83,6 @@ def save_settings(db: sqlite_utils.Database, session_id: int, **changes) -> None
 
 
 # --- redaction ----------------------------------------------------------------------------------
-
-
-def vocabulary_texts(texts: dict) -> list[str]:
-    """Return a session's own wording (title, purpose, questions, choices) in every language.
-
-    The consent statement is left out: its contact line may name a person.
-    """
-    return [body for (owner, _owner_id, field), by_language in texts.items()
-            if not (owner == "session" and field == "consent") for body in by_language.values() if body]
-
-
-def redaction_of(texts: dict, names: Sequence[str]):
-    """Return the Redaction for a session's texts and the names its team listed."""
-    from analysis.text import Redaction, vocabulary_of
-
-    return Redaction(tuple(names), vocabulary_of(vocabulary_texts(texts)))
 
 
 def session_redaction(db: sqlite_utils.Database, session_id: int):
@@ -792,7 +776,7 @@ def translations_for(language: str):
     """Return the Babel translations for a language, for rendering without a request."""
     from babel.support import Translations
 
-    from .i18n import TRANSLATIONS_DIR
+    from listening.i18n import TRANSLATIONS_DIR
 
     return Translations.load(str(TRANSLATIONS_DIR), [language])
 
@@ -877,8 +861,7 @@ def snapshot(stored: Stored, *, lenses: bool = True):
     page); they come out the same either way.
     """
     from analysis import equity
-
-    from .queries import SOURCES
+    from listening.queries import SOURCES
 
     grouped = theme_answers(stored)
     kinds = {t["id"]: t for t in stored.themes}
@@ -1071,7 +1054,7 @@ def _priority_table(stored: Stored, rel, words: _Words, labels: dict, reports):
 
 def _method(stored: Stored, views: list, words: _Words, ngettext) -> list[str]:
     """Return the report's account of how themes were made, and their limits."""
-    from .i18n import SOURCE_LANGUAGE, base_language
+    from listening.i18n import SOURCE_LANGUAGE, base_language
 
     _ = words.gettext
     reviewed = sum(1 for v in views if v.reviewed)
@@ -1158,8 +1141,7 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
     Every count in it comes from one disclosure-controlled release of the session (:func:`release`).
     """
     from analysis import equity, reports
-
-    from .i18n import text_direction
+    from listening.i18n import text_direction
 
     stored = load(db, session_id)
     if stored is None:
@@ -1241,8 +1223,7 @@ def export(db: sqlite_utils.Database, session_id: int, file, *, fmt: str, langua
            user_id: int | None = None) -> str:
     """Write a report or data export of a session to a binary file, log it, and return its file name."""
     from analysis import reports
-
-    from .queries import record_audit
+    from listening.queries import record_audit
 
     found = session_by_id(db, session_id)
     if found is None:
