@@ -1,6 +1,6 @@
 """The staff side's blueprint ("facilitation", under /staff) and the small helpers every staff
 page shares: the roles lists, loading a session the signed-in member may see, a session's title
-and join link, choice labels and answer sources.
+and join link, and choice labels.
 
 Every staff module adds its routes to `bp`; none imports another's views. Sign-in, roles and the
 per-session access rule are the core's (`listening.accounts`, `listening.access`): they are
@@ -81,14 +81,3 @@ def option_labels(found: dict, texts: dict, prompt: dict, language: str) -> dict
             labels[option["id"]] = queries.localized(texts, "option", option["id"], "label", language,
                                                       found["default_language"])
     return labels
-
-
-def source_labels() -> dict[str, str]:
-    """Name the sources answers come from."""
-    return {
-        "phone": _("Phone"),
-        "paper": _("Paper card"),
-        "sticky": _("Sticky note"),
-        "phone_call": _("Phone call"),
-        "interpreter": _("Interpreter"),
-    }

@@ -24,11 +24,11 @@ from listening import queries
 from listening.accounts import requires
 from listening.db import get_db
 from listening.forms import answer_form, answer_is_empty, new_nonce
-from listening.i18n import language_name, local_time, text_direction
+from listening.i18n import language_name, local_time, source_labels, text_direction
 from listening.sealing import seal, unseal
 
 from . import live_queries as lq
-from .blueprint import EDITORS, bp, load_session, option_labels, source_labels, titled
+from .blueprint import EDITORS, bp, load_session, option_labels, titled
 
 
 def entry_settings(found: dict, prompts: list[dict], args) -> dict:

@@ -25,11 +25,12 @@ from listening import queries
 from listening.accounts import requires
 from listening.db import get_db
 from listening.forms import ActionForm
+from listening.i18n import source_labels
 from listening.live_state import forget_state
 
 from . import live_queries as lq
 from . import room_counts
-from .blueprint import EDITORS, READERS, bp, join_url, load_session, option_labels, source_labels, titled
+from .blueprint import EDITORS, READERS, bp, join_url, load_session, option_labels, titled
 from .qr import qr_svg
 
 # Enough answers to an open prompt before draft themes make sense.

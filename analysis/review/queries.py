@@ -1160,7 +1160,7 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
     Every count in it comes from one disclosure-controlled release of the session (:func:`release`).
     """
     from analysis import equity, reports
-    from listening.i18n import text_direction
+    from listening.i18n import source_labels, text_direction
 
     stored = load(db, session_id)
     if stored is None:
@@ -1173,8 +1173,7 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
     option_names = {o["id"]: option_label(stored, o, language, _("Prefer not to say"))
                     for p in about_prompts(stored) for o in p["options"]}
     words = _Words(_, language, reports.MARK, option_names,
-                   {"phone": _("Own phone"), "paper": _("Paper card"), "sticky": _("Sticky note"),
-                    "phone_call": _("Phone call"), "interpreter": _("Through an interpreter")}, _("No answer"))
+                   source_labels(_), _("No answer"))
     grouped, _themes = theme_sizes(stored)
     themes = [t for t in stored.themes if t["kind"] == "theme" and grouped.get(t["id"])]
     labels = {theme_key(t): t["label"] for t in themes}

@@ -23,7 +23,7 @@ from listening import access, queries
 from listening.accounts import guard_session_access, load_user, requires
 from listening.db import get_db
 from listening.forms import ActionForm
-from listening.i18n import current_language, language_name
+from listening.i18n import current_language, language_name, source_labels
 
 from . import queries as synthesis
 
@@ -58,13 +58,6 @@ ACTION_LABELS = {
     "settings": _l("Changed privacy settings"),
     "publish": _l("Published the residents' page"),
     "unpublish": _l("Saved the residents' page without publishing it"),
-}
-SOURCE_LABELS = {
-    "phone": _l("own phone"),
-    "paper": _l("paper card"),
-    "sticky": _l("sticky note"),
-    "phone_call": _l("phone call"),
-    "interpreter": _l("through an interpreter"),
 }
 
 
@@ -132,7 +125,7 @@ def show(session_id: int, *, focus: int | None = None, error: str = "", status: 
         grouped=grouped, quotes=quotes, focused=focused, numbers=numbers, insights=insights, error=error,
         open_prompts=synthesis.open_prompts(db, session_id), form=ActionForm(),
         prompt_text=lambda pid: synthesis.prompt_text(stored, pid, found["default_language"]),
-        source_labels=SOURCE_LABELS, heard_in=heard_in, several_languages=several_languages,
+        source_labels=source_labels(), heard_in=heard_in, several_languages=several_languages,
         max_chosen_quotes=synthesis.MAX_CHOSEN_QUOTES, hidden_in_reports=hidden_in_reports,
     ), status
 
