@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from listening import queries
 from listening.accounts import requires
 from listening.db import get_db
-from listening.forms import answer_form, answer_is_empty, new_nonce
+from listening.forms import answer_form, answer_is_empty, answer_values, new_nonce
 from listening.i18n import language_name, local_time, source_labels, text_direction
 from listening.sealing import seal, unseal
 
@@ -73,18 +73,6 @@ def still_taking_part(db, session_id: int, participant_id: int) -> bool:
     """Tell whether the participant of the last card belongs to this session and has not withdrawn."""
     found = queries.participant(db, participant_id)
     return found is not None and found["session_id"] == session_id and not found["withdrawn_at"]
-
-
-def answer_values(prompt: dict, form) -> dict:
-    """Turn a validated answer form into save_response's keyword arguments."""
-    value = form.answer.data
-    if prompt["kind"] == "open":
-        return {"text": value.strip()}
-    if prompt["kind"] == "scale":
-        return {"number": int(value)}
-    if prompt["kind"] == "multiple":
-        return {"choices": [int(v) for v in value]}
-    return {"choices": [int(value)]}
 
 
 @bp.route("/sessions/<int:session_id>/entry", methods=["GET", "POST"])

@@ -21,7 +21,7 @@ from . import live_state as phones
 from . import queries
 from .consent import paragraphs
 from .db import get_db
-from .forms import ConsentForm, ForgetForm, JoinForm, WithdrawForm, answer_form, answer_is_empty, new_nonce
+from .forms import ConsentForm, ForgetForm, JoinForm, WithdrawForm, answer_form, answer_is_empty, answer_values, new_nonce
 from .i18n import current_language, local_time
 from .sealing import seal, unseal
 
@@ -356,17 +356,7 @@ def earlier_value(prompt: dict, earlier: dict | None):
 
 def store_answer(found: dict, participant: dict, prompt: dict, form, *, skipped: bool):
     """Save the validated answer; return the outcome, or None if the participant cannot answer."""
-    value = form.answer.data
-    kwargs: dict = {}
-    if not skipped:
-        if prompt["kind"] == "open":
-            kwargs["text"] = value
-        elif prompt["kind"] == "scale":
-            kwargs["number"] = int(value)
-        elif prompt["kind"] == "multiple":
-            kwargs["choices"] = [int(v) for v in value]
-        else:
-            kwargs["choices"] = [int(value)]
+    kwargs = {} if skipped else answer_values(prompt, form)
     try:
         return queries.save_response(
             get_db(), session_id=found["id"], participant_id=participant["id"], prompt_id=prompt["id"],
