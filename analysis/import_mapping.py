@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import hashlib
 import re
 from collections import Counter, defaultdict
@@ -385,6 +386,7 @@ def match_choice(value: str, question: Question, default_language: str, *, index
     return tuple(found), reason, languages or frozenset(), tuple(missing)
 
 
+@functools.lru_cache(maxsize=4096)
 def _consent_value(value: str) -> bool | None:
     """Read a consent cell: True for a clear yes, False for a clear no, None when unclear."""
     key = fold(value)
@@ -400,6 +402,7 @@ def _consent_value(value: str) -> bool | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def _chosen(value: str) -> bool:
     """Tell whether a one-choice column's cell says the choice was chosen (a label, 1, yes, x)."""
     key = fold(value)
@@ -585,9 +588,10 @@ def _values_match(values: Counter[str], session: SessionQuestions, taken: set[in
                 fits.append((1.5, question))
         elif question.choices:
             index = _index(question)
-            results = [(match_choice(v, question, default, index=index, tool=tool), n) for v, n in values.items()]
+            # The 200 most common values decide: a column of free text has thousands, and none is a choice.
+            results = [(match_choice(v, question, default, index=index, tool=tool), n) for v, n in values.most_common(200)]
             matched = sum(n for result, n in results if not result[3])
-            share = matched / sum(values.values())
+            share = matched / sum(n for _result, n in results)
             by_number = all(result[1] == messages.MATCH_POSITION for result, _n in results if not result[3])
             if share >= 0.8:
                 # Wording beats a range of numbers, which beats choices' numbers alone.
