@@ -156,3 +156,8 @@ MATCH_NAME = N_("its name")
 MATCH_TOOL = N_("a column the survey tool adds")
 MATCH_SPLIT_CHOICE = N_("one choice of a question whose answers are read from another column")
 MATCH_ONLY_OPEN = N_("the only open question left, and its answers are free text: please check")
+
+# Reading a REFI-QDA project (analysis.qdpx): the message id of a QdpxError's issue.
+QDPX_NOT_A_PROJECT = N_("This is not a REFI-QDA project: choose the .qdpx file your analysis software exported.")
+QDPX_BROKEN_XML = N_("The project file is damaged near line %(line)s, so it cannot be read.")
+QDPX_TOO_LARGE = N_("The project is too large to read (more than %(limit)s MB once unpacked).")
