@@ -332,7 +332,7 @@ def _match_one(value: str, index: _Index, default: str) -> tuple[int, str, froze
         return index.prefer_not, messages.MATCH_PREFER_NOT, frozenset()
     # A tool's code that holds the label ("age_20_29" for "20-29"), or one word of it, unique among the choices.
     spaced = re.sub(r"[^\w]+", " ", key).strip()
-    if spaced:
+    if spaced and re.fullmatch(r"[\w.\-]+", value.strip()):  # a code is one word: "age_20_29", not "Hard; Bus"
         found = {choice for label, (choice, _langs) in index.exact.items()
                  if (flat := re.sub(r"[^\w]+", " ", label).strip()) and (f" {flat} " in f" {spaced} " or f" {spaced} " in f" {flat} ")}
         if len(found) == 1:
@@ -355,8 +355,6 @@ def match_choice(value: str, question: Question, default_language: str, *, index
     whole = _match_one(value, index, default_language)
     if whole is not None:
         return (whole[0],), whole[1], whole[2], ()
-    if question.takes_one:
-        return (), "", frozenset(), (value,)
     parts = [value]
     for separator in (";", "|", "\n", ","):
         if separator in value:
@@ -370,6 +368,8 @@ def match_choice(value: str, question: Question, default_language: str, *, index
     reasons: list[str] = []
     languages: frozenset[str] | None = None
     missing: list[str] = []
+    if question.takes_one and len(parts) < 2:
+        return (), "", frozenset(), (value,)
     for part in parts:
         one = _match_one(part, index, default_language)
         if one is None:
@@ -837,13 +837,15 @@ def _answer(question: Question, columns: Sequence[int], cells: Sequence[str], ro
         if key not in cache:
             cache[key] = match_choice(text, question, default, index=index, tool=tool)
         ids, _reason, langs, missing = cache[key]
+        if question.takes_one and len(ids) + len(missing) > 1 and ids:
+            issues.append(issue(messages.IMPORT_SEVERAL_FOR_ONE, ERROR, row=row, column=names[col], value=text))
+            return None, frozenset()
+        if question.takes_one and missing:
+            missing = (text,)
         if missing:
             for part in missing:
                 message = messages.IMPORT_DATE_VALUE if _DATE_LIKE.match(fold(part)) else messages.IMPORT_UNMAPPED_VALUE
                 issues.append(issue(message, ERROR, row=row, column=names[col], value=part))
-        if question.takes_one and len(ids) > 1:
-            issues.append(issue(messages.IMPORT_SEVERAL_FOR_ONE, ERROR, row=row, column=names[col], value=text))
-            return None, frozenset()
         if question.takes_one and missing:
             return None, frozenset()
         found += [i for i in ids if i not in found]

@@ -244,13 +244,14 @@ def test_a_refused_row_is_never_read_further() -> None:
 
 def test_a_single_choice_cell_with_two_choices_is_not_imported() -> None:
     """"Hard; Very hard" for a one-choice question is named and left out; the same for a multiple-choice question is two choices."""
-    question = SESSION.question(EASY)
-    assert match_choice("Hard; Very hard", question, "en")[3] == ("Hard; Very hard",)
+    assert match_choice("Hard; Very hard", SESSION.question(EASY), "en")[0] == (23, 24)
+    assert match_choice("Bus", SESSION.question(EASY), "en")[3] == ("Bus",)
     assert match_choice("wic;doula", SESSION.question(HELPED), "en")[0] == (31, 32)
-    table = read_table(b"consent,How easy was it to get to your appointments?\nyes,Hard; Very hard\n", "s.csv")
+    table = read_table(b"consent,How easy was it to get to your appointments?\nyes,Hard; Very hard\nyes,Hard; Bus\n", "s.csv")
     result = plan_import(table, SESSION, [ColumnMap(0, TAKE_PART), ColumnMap(1, QUESTION, EASY)], ConsentRule())
-    assert result.empty_rows == (2,)
-    assert any(i.message == messages.IMPORT_UNMAPPED_VALUE and i.row == 2 for i in result.issues)
+    assert result.empty_rows == (2, 3)
+    named = [(i.message, i.row, i.params.get("value")) for i in result.errors()]
+    assert named == [(messages.IMPORT_SEVERAL_FOR_ONE, 2, "Hard; Very hard"), (messages.IMPORT_SEVERAL_FOR_ONE, 3, "Hard; Bus")]
 
 
 @pytest.mark.parametrize(("value", "choice", "reason"), [
