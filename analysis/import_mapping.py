@@ -353,7 +353,7 @@ def match_choice(value: str, question: Question, default_language: str, *, index
     """
     index = index or _index(question)
     whole = _match_one(value, index, default_language)
-    if whole is not None:
+    if whole is not None and whole[1] != messages.MATCH_CLOSE:
         return (whole[0],), whole[1], whole[2], ()
     parts = [value]
     for separator in (";", "|", "\n", ","):
@@ -361,14 +361,14 @@ def match_choice(value: str, question: Question, default_language: str, *, index
             parts = [p.strip() for p in value.split(separator) if p.strip()]
             break
     else:
-        tokens = value.split()
-        if len(tokens) > 1 and all(_match_one(t, index, default_language) for t in tokens):
-            parts = tokens
+        parts = _segment(value.split(), index, default_language) or parts
     found: list[int] = []
     reasons: list[str] = []
     languages: frozenset[str] | None = None
     missing: list[str] = []
-    if question.takes_one and len(parts) < 2:
+    if len(parts) < 2:
+        if whole is not None:  # a close spelling of one choice, and no list of choices
+            return (whole[0],), whole[1], whole[2], ()
         return (), "", frozenset(), (value,)
     for part in parts:
         one = _match_one(part, index, default_language)
@@ -384,6 +384,29 @@ def match_choice(value: str, question: Question, default_language: str, *, index
              messages.MATCH_NUMBERED, messages.MATCH_OTHER_LANGUAGE, messages.MATCH_SAME_WORDING]
     reason = next((r for r in order if r in reasons), "")
     return tuple(found), reason, languages or frozenset(), tuple(missing)
+
+
+def _segment(tokens: Sequence[str], index: _Index, default: str) -> list[str] | None:
+    """Split space-separated choices into labels ("WIC Clinic van" -> "WIC", "Clinic van"), as Kobo writes them.
+
+    Only whole labels in some language or one-word tool codes count, never a close spelling or a
+    choice's number, and the split must use every word; None when there is no such split.
+    """
+    if len(tokens) < 2 or len(tokens) > 40:
+        return None
+    sure = (messages.MATCH_SAME_WORDING, messages.MATCH_OTHER_LANGUAGE, messages.MATCH_CODE, messages.MATCH_NUMBERED)
+    best: list[list[str] | None] = [[]] + [None] * len(tokens)
+    for end in range(1, len(tokens) + 1):
+        for start in range(end):  # the longest label first: "Clinic van" before "Clinic" and "van"
+            head = best[start]
+            if head is None:
+                continue
+            part = " ".join(tokens[start:end])
+            one = _match_one(part, index, default)
+            if one is not None and one[1] in sure:
+                best[end] = [*head, part]
+                break
+    return best[-1] if best[-1] and len(best[-1]) > 1 else None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -682,6 +705,12 @@ def plan_import(table: Table, session: SessionQuestions, columns: Sequence[Colum
             whole[mapping.question_id].append(mapping.column)
         else:
             split[mapping.question_id].append((mapping.column, mapping.choice_id))
+    # Columns left out that are not the tool's own: said with how many rows have something in them.
+    used = {m.column for m in columns if m.target != IGNORE}
+    whole_columns = {m.column for m in columns if m.target == QUESTION and m.choice_id is None}
+    left_out = [c.index for c in table.columns if c.index not in used and c.index not in table.tool.metadata
+                and not (c.group and table.index_of(c.group) in whole_columns)]  # Kobo's split copies of a mapped column
+    left_out_counts: Counter[int] = Counter()
     questions = {q.id: q for q in session.questions}
     indexes = {qid: _index(questions[qid]) for qid in whole if questions[qid].choices}
     cache: dict[tuple[int, str], tuple] = {}
@@ -707,6 +736,9 @@ def plan_import(table: Table, session: SessionQuestions, columns: Sequence[Colum
                 refused.append(row.number)
                 issues.append(issue(messages.IMPORT_NOT_CONSENTED, ERROR, row=row.number, value=cells[take_part].strip() or "—"))
                 continue
+        for column in left_out:
+            if cells[column].strip():
+                left_out_counts[column] += 1
         quote_ok = _row_consent(cells, quote_col, consent.quote_ok, row.number, names, issues)
         contact_ok = _row_consent(cells, contact_col, consent.contact_ok, row.number, names, issues)
         key, own_id = row_key(table, cells, id_col, seen)
@@ -785,6 +817,9 @@ def plan_import(table: Table, session: SessionQuestions, columns: Sequence[Colum
                                     tuple(answers), contact))
     for column, rows in blanks.items():
         issues.append(issue(messages.IMPORT_BLANK_CELLS, INFO, column=names[column], rows=rows, count=len(rows)))
+    for column in left_out:
+        if left_out_counts[column]:
+            issues.append(issue(messages.IMPORT_COLUMN_LEFT_OUT, WARNING, column=names[column], count=left_out_counts[column]))
     if contacts_dropped:
         issues.append(issue(messages.IMPORT_CONTACT_LEFT_OUT, INFO, count=contacts_dropped))
     counts = {"rows": len(table.rows), "records": len(records), "refused": len(refused), "empty": len(empty),

@@ -140,6 +140,7 @@ IMPORT_BAD_TIME = N_("Row %(row)s, column “%(column)s”: “%(value)s” is n
 IMPORT_DUPLICATE_ROW = N_("Row %(row)s has the same “%(column)s” as row %(first)s, so only row %(first)s is imported.")
 IMPORT_NO_ROW_ID = N_("Row %(row)s has no “%(column)s”, so a fingerprint of the row recognises it instead.")
 IMPORT_NO_ANSWERS = N_("Row %(row)s has no answers, so nothing is stored for it.")
+IMPORT_COLUMN_LEFT_OUT = N_("Column “%(column)s” is not imported (rows with something in it: %(count)s). Choose a question for it if it holds answers.")
 IMPORT_SEVERAL_ANSWERS = N_("Row %(row)s: several columns answer “%(question)s”, a question that takes one answer; the first, “%(column)s”, is used.")
 
 # Why a column or a value was read as it was (shown beside each proposal in the preview).

@@ -133,6 +133,8 @@ def test_surveymonkey_choice_columns_make_one_multiple_choice_answer() -> None:
     assert answers(result.records[0])[HELPED] == (31, 34)
     assert result.records[1].language == "es"
     assert result.refused_rows == (5,)
+    left_out = [(i.column, i.params["count"]) for i in result.issues if i.message == messages.IMPORT_COLUMN_LEFT_OUT]
+    assert left_out == [("Which of these helped you? - Other (please specify)", 1)]  # "church ladies" is not lost unseen
 
 
 def test_limesurvey_reads_language_column_and_yes_columns() -> None:
@@ -317,3 +319,12 @@ def test_fifty_thousand_rows_map_and_plan_within_seconds() -> None:
     assert len(result.records) == 45_000 and len(result.refused_rows) == 5_000
     assert answers(result.records[0]) == {HARD: "answer number 1 about the bus", EASY: (22,), HELPED: (31, 32), AGE: (52,)}
     assert elapsed < 10, elapsed
+
+
+def test_space_separated_labels_are_split_into_whole_choices() -> None:
+    """Kobo's labels export joins choices with spaces: "WIC Clinic van" is WIC and Clinic van, in either language; "WIC Bus" is named."""
+    helped = SESSION.question(HELPED)
+    assert match_choice("WIC Clinic van", helped, "en")[:2] == ((31, 33), messages.MATCH_SAME_WORDING)
+    assert match_choice("Familia Camioneta de la clínica", helped, "en")[:2] == ((34, 33), messages.MATCH_OTHER_LANGUAGE)
+    assert match_choice("WIC Bus", helped, "en")[3] == ("WIC Bus",)
+    assert match_choice("Dula", helped, "en")[:2] == ((32,), messages.MATCH_CLOSE)
