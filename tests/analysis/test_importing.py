@@ -8,6 +8,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from analysis import messages
 from analysis.importing import ERROR, UnreadableFile, fold, looks_like_formula, read_table
@@ -172,3 +174,17 @@ def test_fifty_thousand_rows_read_within_seconds() -> None:
     elapsed = time.perf_counter() - started
     assert len(table.rows) == 50_000
     assert elapsed < 5, elapsed
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.binary(max_size=400),
+                 st.text(alphabet=st.sampled_from(list('ab,;"\n\r\t =+-é١') + ["\x00", "\ufeff"]), max_size=200).map(lambda t: t.encode("utf-8")),
+                 st.binary(max_size=200).map(lambda b: b"PK\x03\x04" + b)))
+def test_any_bytes_give_a_table_or_a_typed_refusal(data) -> None:
+    """Whatever bytes arrive, reading gives a table or UnreadableFile with a message id, never another exception."""
+    try:
+        table = read_table(data, "any")
+    except UnreadableFile as refused:
+        assert refused.issue.message and refused.issue.render()
+        return
+    assert all(len(row.cells) == len(table.columns) for row in table.rows)

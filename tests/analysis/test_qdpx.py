@@ -8,6 +8,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from analysis import messages
@@ -17,6 +19,7 @@ from analysis.qdpx import (
 
 SCHEMA = Path(__file__).resolve().parents[1] / "fixtures" / "interchange" / "Project-mrt2019.xsd"
 NS = {"q": "urn:QDA-XML:project:1.0"}
+SCHEMA_OBJECT = etree.XMLSchema(etree.parse(str(SCHEMA)))
 
 
 def snapshot() -> QdaProject:
@@ -170,3 +173,29 @@ def test_a_coding_to_an_unknown_code_is_refused_on_writing() -> None:
     """Writing a coding that names no code of the project is a programming error, caught before a broken file leaves."""
     with pytest.raises(ValueError, match="unknown code"):
         write_qdpx(QdaProject("x", (), (QdaSource("1", "a"),), (QdaCoding("1", "nope"),)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.binary(max_size=300), st.binary(max_size=300).map(lambda b: b"PK\x03\x04" + b),
+                 st.text(max_size=200).map(lambda t: f'<Project xmlns="urn:QDA-XML:project:1.0" name="x">{t}</Project>'.encode())))
+def test_any_bytes_give_a_project_or_a_typed_refusal(data) -> None:
+    """Whatever bytes arrive, reading gives a project or QdpxError with a message id, never another exception."""
+    try:
+        read_qdpx(data)
+    except QdpxError as refused:
+        assert refused.issue.message and refused.issue.render()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.text(min_size=1, max_size=30), st.text(max_size=80)), min_size=1, max_size=6))
+def test_any_names_and_texts_round_trip_and_validate(items) -> None:
+    """Codes and answers with any text (controls, bidi marks, emoji) give a valid project that reads back the same."""
+    codes = tuple(QdaCode(str(i), name) for i, (name, _text) in enumerate(items))
+    sources = tuple(QdaSource(str(i), text) for i, (_name, text) in enumerate(items))
+    codings = tuple(QdaCoding(str(i), str(i)) for i in range(len(items)))
+    project = QdaProject("p", codes, sources, codings)
+    data = write_qdpx(project)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        SCHEMA_OBJECT.assertValid(etree.fromstring(archive.read("project.qde")))
+    back = read_qdpx(data)
+    assert len(back.codings) == len(items) and [s.id for s in back.sources] == [s.id for s in sources]
