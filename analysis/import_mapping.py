@@ -229,7 +229,9 @@ class ImportRecord:
 
     ``key`` is stable across imports of the same file (the tool's id, or a fingerprint of the
     row): the app stores a record only if no record with that key exists in the session.
-    ``submitted_at`` is None when the file has no readable time (the app uses the import's).
+    ``submitted_at`` is None when the file has no readable time (the app uses the import's); it
+    is aware when the file says its zone (Kobo's ``_submission_time`` is UTC), otherwise naive:
+    the time as the tool wrote it, which the app reads in the session's time zone.
     """
 
     key: str
@@ -807,6 +809,8 @@ def plan_import(table: Table, session: SessionQuestions, columns: Sequence[Colum
         submitted = None
         if time_col is not None and cells[time_col].strip():
             submitted = _parse_time(cells[time_col])
+            if submitted is not None and submitted.tzinfo is None and table.columns[time_col].header == "_submission_time":
+                submitted = submitted.replace(tzinfo=dt.UTC)  # Kobo writes its server's time in UTC, without saying so
             if submitted is None:
                 issues.append(issue(messages.IMPORT_BAD_TIME, WARNING, row=row.number, column=names[time_col], value=cells[time_col]))
         contact = _contact(cells, by_target)

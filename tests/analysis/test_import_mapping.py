@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import time
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from analysis import messages
@@ -92,7 +94,7 @@ def test_kobo_plan_refuses_the_row_without_consent_and_keys_rows_by_uuid() -> No
     first = result.records[0]
     assert answers(first) == {HARD: "The bus only comes twice a day.", EASY: (22,), HELPED: (31, 32), SUPPORTED: 3, AGE: (52,)}
     assert (first.quote_ok, result.records[1].quote_ok) == (True, False)
-    assert first.submitted_at.isoformat() == "2026-03-02T15:04:12"
+    assert first.submitted_at.isoformat() == "2026-03-02T15:04:12+00:00"  # Kobo's _submission_time is UTC
     assert result.consent_method == "column"
     refused = [i for i in result.issues if i.message == messages.IMPORT_NOT_CONSENTED]
     assert [(i.row, i.level) for i in refused] == [(4, ERROR)]
@@ -328,3 +330,24 @@ def test_space_separated_labels_are_split_into_whole_choices() -> None:
     assert match_choice("Familia Camioneta de la clínica", helped, "en")[:2] == ((34, 33), messages.MATCH_OTHER_LANGUAGE)
     assert match_choice("WIC Bus", helped, "en")[3] == ("WIC Bus",)
     assert match_choice("Dula", helped, "en")[:2] == ((32,), messages.MATCH_CLOSE)
+
+
+def test_a_merged_header_over_choice_columns_maps_to_one_question() -> None:
+    """A hand-made workbook with a merged header over one column per choice reads as that question's choices."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Card", "Which of these helped you?", None, "Consent"])
+    sheet.append([None, "WIC", "Doula", None])
+    sheet.merge_cells("B1:C1")
+    sheet.append(["c1", "x", None, "yes"])
+    sheet.append(["c2", "x", "x", "yes"])
+    out = io.BytesIO()
+    book.save(out)
+    table = read_table(out.getvalue(), "merged.xlsx")
+    assert table.header_rows == 2
+    proposal = propose_mapping(table, SESSION)
+    got = targets(table, proposal)
+    assert got["Which of these helped you? - WIC"] == (QUESTION, HELPED, 31)
+    assert got["Which of these helped you? - Doula"] == (QUESTION, HELPED, 32)
+    result = plan_import(table, SESSION, proposal.columns, ConsentRule())
+    assert [(r.key, answers(r)[HELPED]) for r in result.records] == [("file:c1", (31,)), ("file:c2", (31, 32))]
