@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import time
 from pathlib import Path
@@ -351,3 +352,30 @@ def test_a_merged_header_over_choice_columns_maps_to_one_question() -> None:
     assert got["Which of these helped you? - Doula"] == (QUESTION, HELPED, 32)
     result = plan_import(table, SESSION, proposal.columns, ConsentRule())
     assert [(r.key, answers(r)[HELPED]) for r in result.records] == [("file:c1", (31,)), ("file:c2", (31, 32))]
+
+
+def test_limesurvey_code_export_maps_by_question_numbers_and_answer_codes() -> None:
+    """LimeSurvey's "answer codes" export (Q2 = A3, Q3[SQ002] = Y) maps by the questions' numbers and the choices' codes."""
+    data = (b"id,submitdate,lastpage,startlanguage,consent,Q1,Q2,Q3[SQ001],Q3[SQ002],Q3[SQ003],Q3[SQ004],Q5\n"
+            b"7,2026-04-02 10:00:00,3,es,Y,Nadie me explic\xc3\xb3 nada.,A3,,Y,,Y,A2\n")
+    table = read_table(data, "lime_codes.csv")
+    proposal = propose_mapping(table, SESSION)
+    got = targets(table, proposal)
+    assert got["Q2"] == (QUESTION, EASY, None) and got["Q3[SQ002]"] == (QUESTION, HELPED, 32)
+    result = plan_import(table, SESSION, proposal.columns, ConsentRule())
+    (record,) = result.records
+    assert (record.key, record.language) == ("limesurvey:7", "es")
+    assert answers(record) == {HARD: "Nadie me explicó nada.", EASY: (23,), HELPED: (32, 34), AGE: (52,)}
+
+
+def test_odk_central_export_is_keyed_by_its_key_column() -> None:
+    """ODK Central's CSV (SubmissionDate, group-question paths, KEY) is recognised and keyed by KEY, its time read with its zone."""
+    data = (b"SubmissionDate,start,consent,group_care-easy,group_care-helped,meta-instanceID,KEY,SubmitterID,Status\n"
+            b"2026-03-09T14:01:02.000Z,2026-03-09T09:55:00.000-05:00,yes,very_hard,wic family,uuid:1a2b,uuid:1a2b,5,\n")
+    table = read_table(data, "odk.csv")
+    assert table.tool.name == "odk"
+    result = plan_import(table, SESSION, propose_mapping(table, SESSION).columns, ConsentRule())
+    (record,) = result.records
+    assert record.key == "odk:uuid:1a2b"
+    assert record.submitted_at == dt.datetime(2026, 3, 9, 14, 1, 2, tzinfo=dt.UTC)
+    assert answers(record) == {EASY: (24,), HELPED: (31, 34)}
