@@ -12,6 +12,10 @@ imports neither Flask nor SQLite, so it serves the web app and any CSV exported 
   ``statement_priorities``, ``next_statement``: opinion groups from agree / disagree / pass votes.
 - :mod:`analysis.cli`: the ``themes`` click command (``chorus themes`` / ``python -m analysis``);
   :mod:`analysis.opinions_cli`: the ``opinions`` command (``chorus opinions``).
+- :mod:`analysis.importing`: ``read_table`` reads an outside CSV/XLSX export and recognises its tool;
+  :mod:`analysis.import_mapping`: ``propose_mapping``, ``plan_import`` map it onto a session's
+  questions, with consent, stable row keys and typed issues (docs/interchange.md).
+- :mod:`analysis.qdpx`: ``write_qdpx``, ``read_qdpx``: REFI-QDA projects for NVivo, ATLAS.ti, MAXQDA, Taguette.
 - :mod:`analysis.messages`: every user-facing string, in plain English, for translation.
 
 ``analysis.review`` (views and queries) belongs to the web app.

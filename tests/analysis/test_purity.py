@@ -31,7 +31,7 @@ def test_analysis_modules_never_import_flask_or_sqlite() -> None:
 def test_importing_the_engine_loads_no_web_stack() -> None:
     """Importing the engine and its CLI in a fresh interpreter loads neither Flask nor SQLite."""
     code = (
-        "import sys, analysis, analysis.cli, analysis.equity, analysis.themes, analysis.text, analysis.opinions, analysis.opinions_cli\n"
+        "import sys, analysis, analysis.cli, analysis.equity, analysis.themes, analysis.text, analysis.opinions, analysis.opinions_cli, analysis.importing, analysis.import_mapping, analysis.qdpx\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'flask', 'sqlite_utils', 'sqlite3'})\n"
         "print(','.join(bad))\n"
     )

@@ -1,0 +1,190 @@
+"""Reading outside exports: encodings, shapes, headers, sheets and formulas, as typed values."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import openpyxl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analysis import messages
+from analysis.importing import ERROR, UnreadableFile, fold, looks_like_formula, read_table
+
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "interchange"
+
+
+def sample(name: str):
+    """Read one synthetic sample export into a table."""
+    return read_table((SAMPLES / name).read_bytes(), name)
+
+
+def messages_of(table) -> list[str]:
+    """Return the message ids of a table's issues."""
+    return [i.message for i in table.issues]
+
+
+@pytest.mark.parametrize(("name", "tool", "id_header", "rows"), [
+    ("kobo.csv", "kobo", "_uuid", 4),
+    ("kobo.xlsx", "kobo", "_uuid", 2),
+    ("google_forms.csv", "google_forms", None, 5),
+    ("surveymonkey.csv", "surveymonkey", "Respondent ID", 3),
+    ("limesurvey.csv", "limesurvey", "id", 3),
+    ("generic_cp1252.csv", "", None, 4),
+    ("generic.xlsx", "", None, 3),
+])
+def test_each_sample_is_recognised_from_its_own_columns(name, tool, id_header, rows) -> None:
+    """Each tool's export is recognised by its columns, with the tool's own row id column and every row read."""
+    table = sample(name)
+    assert table.tool.name == tool
+    assert (table.columns[table.tool.id_column].header if table.tool.id_column is not None else None) == id_header
+    assert len(table.rows) == rows
+    assert (messages.IMPORT_RECOGNISED in messages_of(table)) == bool(tool)
+
+
+def test_encodings_are_tried_in_order_and_the_one_used_is_reported() -> None:
+    """UTF-8 with a BOM, UTF-8, then Windows-1252: the table says which, and accents survive each."""
+    text = "Question,Language\r\nNo había intérprete,es\r\n"
+    cases = [(b"\xef\xbb\xbf" + text.encode("utf-8"), "utf-8-sig", messages.IMPORT_READ_UTF8_BOM),
+             (text.encode("utf-8"), "utf-8", messages.IMPORT_READ_UTF8),
+             (text.encode("cp1252"), "cp1252", messages.IMPORT_READ_CP1252),
+             (text.encode("utf-16"), "utf-16", messages.IMPORT_READ_UTF16)]
+    for data, encoding, note in cases:
+        table = read_table(data, "answers.csv")
+        assert table.encoding == encoding
+        assert note in messages_of(table)
+        assert table.rows[0].cells == ("No había intérprete", "es")
+        assert table.columns[0].name == "Question"
+
+
+def test_semicolon_csv_and_kobo_group_paths_give_field_names() -> None:
+    """Kobo's semicolon CSV is split by its delimiter; a group path's key is its last segment, split choices name their question."""
+    table = sample("kobo.csv")
+    by_header = {c.header: c for c in table.columns}
+    assert by_header["group_care/hard"].key == "hard"
+    assert by_header["about_you/age"].key == "age"
+    doula = by_header["group_care/helped/doula"]
+    assert (doula.group, doula.sub) == ("group_care/helped", "doula")
+    assert table.tool.time_column == by_header["_submission_time"].index
+    assert by_header["_uuid"].index in table.tool.metadata
+
+
+def test_surveymonkey_two_header_rows_name_each_choice_column() -> None:
+    """SurveyMonkey's second header row names the choices of a question spanning several columns."""
+    table = sample("surveymonkey.csv")
+    assert table.header_rows == 2
+    assert messages.IMPORT_TWO_HEADER_ROWS in messages_of(table)
+    names = [c.name for c in table.columns]
+    assert "How easy was it to get to your appointments?" in names  # "Response" adds nothing
+    wic = next(c for c in table.columns if c.sub == "WIC")
+    assert wic.group == "Which of these helped you?"
+    assert wic.name == "Which of these helped you? - WIC"
+    assert table.rows[0].number == 3
+
+
+def test_limesurvey_bracketed_choice_columns_are_grouped() -> None:
+    """LimeSurvey's "question [choice]" columns are one question's choices; startlanguage is the language column."""
+    table = sample("limesurvey.csv")
+    doula = next(c for c in table.columns if c.sub == "Doula")
+    assert doula.group == "Which of these helped you?"
+    assert table.columns[table.tool.language_column].header == "startlanguage"
+
+
+def test_a_workbook_with_several_sheets_reads_the_answers_and_says_so() -> None:
+    """Of a notes sheet and an answers sheet the answers are read, the choice is told, and another sheet can be asked for."""
+    table = sample("generic.xlsx")
+    assert table.sheet == "Notes typed"
+    assert table.sheets == ("Read me", "Notes typed")
+    assert messages.IMPORT_SHEET_CHOSEN in messages_of(table)
+    other = read_table((SAMPLES / "generic.xlsx").read_bytes(), "generic.xlsx", sheet="Read me")
+    assert other.sheet == "Read me"
+    with pytest.raises(UnreadableFile) as raised:
+        read_table((SAMPLES / "generic.xlsx").read_bytes(), "generic.xlsx", sheet="Nope")
+    assert raised.value.issue.message == messages.IMPORT_NO_SUCH_SHEET
+
+
+def test_kobo_repeat_group_sheets_are_set_aside() -> None:
+    """Kobo's sheet of repeated questions is not taken for the answers, and the table says it is not imported."""
+    table = sample("kobo.xlsx")
+    assert table.sheet == "Prenatal care survey"
+    assert messages.IMPORT_REPEAT_SHEETS in messages_of(table)
+
+
+def test_formula_cells_are_never_read_as_formulas() -> None:
+    """A formula cell gives its saved value (or a blank) and is flagged; formula-like text stays text and is flagged."""
+    book = openpyxl.Workbook()
+    book.active.append(["Card", "Answer"])
+    book.active.append(["1", "=1+1"])
+    out = io.BytesIO()
+    book.save(out)
+    table = read_table(out.getvalue(), "f.xlsx")
+    assert table.rows[0].cells == ("1", "")
+    found = [i for i in table.issues if i.message == messages.IMPORT_FORMULA_DROPPED]
+    assert [(i.row, i.column) for i in found] == [(2, "Answer")]
+    google = sample("google_forms.csv")
+    flagged = [i for i in google.issues if i.message == messages.IMPORT_FORMULA_TEXT]
+    assert [(i.row, i.column) for i in flagged] == [(5, "What made it hard to get care during your pregnancy?")]
+    assert google.rows[3].cells[5].startswith("=HYPERLINK")  # kept as text: the app escapes it on the way out
+    assert looks_like_formula("+SUM(A1)") and looks_like_formula("=1") and not looks_like_formula("-5 days")
+
+
+def test_unreadable_files_raise_a_typed_issue() -> None:
+    """Empty, binary, broken-zip and ragged inputs raise UnreadableFile carrying a translatable message id."""
+    for data, message in [(b"", messages.IMPORT_EMPTY), (b"\n\n", messages.IMPORT_EMPTY),
+                          (b"PK\x03\x04garbage", messages.IMPORT_BROKEN_WORKBOOK),
+                          (b"a,b\x00\x00\n", messages.IMPORT_NOT_A_TABLE),
+                          (b'a,b\n"open,quote\n', messages.IMPORT_BROKEN_CSV)]:
+        with pytest.raises(UnreadableFile) as raised:
+            read_table(data, "x")
+        assert raised.value.issue.message == message
+        assert raised.value.issue.level == ERROR
+        raised.value.issue.render()  # every placeholder is filled
+
+
+def test_rows_with_too_many_cells_are_refused_and_named() -> None:
+    """A row with more cells than the header is not read, and its row number is reported; short rows are padded."""
+    table = read_table(b"a,b\n1,2,3\n4\n", "x.csv")
+    assert table.skipped_rows == (2,)
+    assert table.rows[0].cells == ("4", "")
+    bad = next(i for i in table.issues if i.message == messages.IMPORT_EXTRA_CELLS)
+    assert bad.row == 2 and "Row 2" in bad.render()
+
+
+def test_blank_and_repeated_headers_get_distinct_names() -> None:
+    """An unnamed column is called by its letter and repeated headers are numbered, so every column has its own name."""
+    table = read_table(b"Q,Q,\n1,2,3\n", "x.csv")
+    assert [c.name for c in table.columns] == ["Q (1)", "Q (2)", "C"]
+
+
+def test_fold_ignores_case_accents_digits_and_punctuation() -> None:
+    """Folding makes "¿Muy FÁCIL?" equal "muy facil" and Arabic-Indic digits ASCII."""
+    assert fold("¿Muy FÁCIL?") == "muy facil"
+    assert fold("٣") == "3"
+
+
+def test_fifty_thousand_rows_read_within_seconds() -> None:
+    """A 50,000-row CSV export reads in a few seconds."""
+    lines = ["_uuid,_submission_time,q1,q2"] + [f"u{i},2026-03-01T10:00:00,answer number {i},yes" for i in range(50_000)]
+    data = "\n".join(lines).encode()
+    started = time.perf_counter()
+    table = read_table(data, "big.csv")
+    elapsed = time.perf_counter() - started
+    assert len(table.rows) == 50_000
+    assert elapsed < 5, elapsed
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.binary(max_size=400),
+                 st.text(alphabet=st.sampled_from(list('ab,;"\n\r\t =+-é١') + ["\x00", "\ufeff"]), max_size=200).map(lambda t: t.encode("utf-8")),
+                 st.binary(max_size=200).map(lambda b: b"PK\x03\x04" + b)))
+def test_any_bytes_give_a_table_or_a_typed_refusal(data) -> None:
+    """Whatever bytes arrive, reading gives a table or UnreadableFile with a message id, never another exception."""
+    try:
+        table = read_table(data, "any")
+    except UnreadableFile as refused:
+        assert refused.issue.message and refused.issue.render()
+        return
+    assert all(len(row.cells) == len(table.columns) for row in table.rows)
