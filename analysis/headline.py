@@ -36,6 +36,13 @@ _FILLER = {
     "ar": "أعتقد أن|اعتقد ان|أظن|و|لكن|ولكن|أيضا|ايضا|يعني|نعم",
     "ur": "میرے خیال میں|اور|لیکن|بھی|جی|ہاں",
 }
+# Words that open a dependent clause: a headline starting with one is a fragment ("If we cut a program").
+_SUBORDINATE = {
+    "en": "if when whenever before after because since unless while until which who whom whose that than",
+    "es": "si cuando antes después porque aunque mientras hasta que quien cuyo",
+    "fr": "si quand lorsque avant après parce puisque bien tandis jusqu que qui dont",
+}
+_FRAGMENT = 0.5  # a fragment's score is halved: used only when nothing whole says the point
 _MIN_WORDS = 2
 _BEST_WORDS = (3, 10)  # headlines of this many words read best
 _MAX_WORDS = 14
@@ -149,10 +156,26 @@ def headline(texts: Sequence[str], language: str, weights: Mapping[str, float]) 
         if words < _MIN_WORDS or not any(c.isalpha() for c in cleaned):
             continue
         score = _score(key, weights) * _length_fit(words) * (1.0 + 0.15 * math.log(by_answer[key])) / (1.0 + 0.02 * rank)
+        if _is_fragment(cleaned, lang):
+            score *= _FRAGMENT
         candidate = (score, -rank, cleaned)
         if best is None or candidate[:2] > best[:2]:
             best = candidate
     return None if best is None else best[2]
+
+
+def _is_fragment(clause: str, language: str) -> bool:
+    """Return whether a clause reads as a fragment: it opens a dependent clause or ends on a function word."""
+    words = [w.strip(".,;:!?\"'()").casefold() for w in clause.split()]
+    words = [w for w in words if w]
+    if not words:
+        return True
+    opening = _SUBORDINATE.get(language, "").split() + _SUBORDINATE["en"].split()
+    return words[0] in opening or words[-1] in textmod.stop_words(language) and words[-1] not in _KEEP_LAST
+
+
+# Function words a whole statement may end on ("nothing helped at all", "no one was there").
+_KEEP_LAST = frozenset("all not no none nothing enough too there here again anymore nada nunca aquí allí rien jamais assez".split())
 
 
 def point(text: str, language: str, weights: Mapping[str, float]) -> str:

@@ -109,8 +109,7 @@ _MIN_QUOTES = 3
 _UBIQUITOUS = 0.75  # a word in at least this share of answers is set aside (the place nearly every answer names)
 _UBIQUITOUS_MIN_ANSWERS = 30  # ... when there are enough answers to say so
 # Never set aside, even when every answer or the question uses them: what feedback is made of.
-_NEVER_SURFACE = frozenset(textmod.terms("not no nothing none never nobody nada nunca nadie ningún rien jamais personne aucun", "en")) | frozenset(
-    "not no nothing none never nobody nada nunca nadie rien jamais personne aucun".split())
+_NEVER_SURFACE_WORDS = "not no nothing none never nobody nada nunca nadie ningún rien jamais personne aucun"
 _WEAK_QUANTILE = 0.05  # answers among the least typical 5%, ...
 _TORN_MARGIN = 0.02  # ... and as close to another theme as to their own, are unclear
 _MIXED_RELATIVE = 0.8  # a theme less coherent than 80% of the set's typical coherence is "mixed"
@@ -853,9 +852,15 @@ def _index_terms(p: _Prepared, question_stems: frozenset[str]) -> _Terms:
     if total >= _UBIQUITOUS_MIN_ANSWERS:
         # A word in most answers (the place every answer names) says nothing about any one theme.
         common = {vocab.keys[i] for i in np.flatnonzero(df_all >= _UBIQUITOUS * total) if " " not in vocab.keys[i]}
-    shared = (common | set(question_stems)) - _NEVER_SURFACE
+    shared = (common | set(question_stems)) - _never_surface()
     surface = frozenset(i for i, key in enumerate(vocab.keys) if shared & set(key.split(" ")))
     return _Terms(vocab, occ_ids, df_all, surface)
+
+
+@functools.cache
+def _never_surface() -> frozenset[str]:
+    """Return the words (and their English stems) never set aside; made on first use, since stemming loads NLTK."""
+    return frozenset(textmod.terms(_NEVER_SURFACE_WORDS, "en")) | frozenset(_NEVER_SURFACE_WORDS.split())
 
 
 def _question_stems(question: str | Sequence[str] | None, languages: Iterable[str]) -> frozenset[str]:
