@@ -10,6 +10,7 @@ is a piece of an answer. Pure Python.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -60,11 +61,12 @@ def clauses(text: str) -> list[str]:
     return [c.strip() for c in _CLAUSE.split(text) if c and c.strip()]
 
 
-def _filler(language: str) -> list[list[str]]:
+@functools.cache
+def _filler(language: str) -> tuple[list[str], ...]:
     """Return the filler expressions of a language (English as a fallback), longest first."""
     words = _FILLER.get(language, "") + "|" + _FILLER["en"]
     found = {tuple(w.split()) for w in words.split("|") if w}
-    return [list(f) for f in sorted(found, key=len, reverse=True)]
+    return tuple(list(f) for f in sorted(found, key=lambda f: (-len(f), f)))
 
 
 def clean(text: str, language: str = "en") -> str:

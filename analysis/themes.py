@@ -120,6 +120,10 @@ _SUB_MIN_ANSWERS = 12  # themes with fewer answers have no sub-themes
 _SUB_MAX = 6
 _SUB_MERGE_DISTANCE = 0.6  # sub-themes' centres closer than this are one sub-theme
 _CLAIM_POOL = 400  # most typical answers read for claims
+_JOIN_RELATIVE = 0.5  # a new answer this similar to a reviewed theme's centre, relative to its members' mean, joins it
+# Share of the answer-length direction removed from the representation. 0: off. Removing it all
+# cost 0.03-0.04 NMI on mtod-en and 0.01 on nhs9, half of it about the same (docs/themes.md).
+_LENGTH_SHRINK = 0.0
 
 
 @dataclass(frozen=True)
@@ -838,12 +842,19 @@ class _Terms:
     occ_ids: list[np.ndarray]
     df_all: np.ndarray
     surface: frozenset[int]  # term ids set aside: shared by nearly every answer, or the question's own
+    stems: list[list[str]]  # each distinct text's stemmed words in order, repeats kept (the word block reads these)
 
 
 def _index_terms(p: _Prepared, question_stems: frozenset[str]) -> _Terms:
     """Index each distinct text's terms and find those nearly every answer shares."""
     vocab = _TermIndex()
-    occ_ids = [vocab.add(_term_occurrences(p.analysed[r], p.langs[r])) for r in p.uniq_rows]
+    occ_ids = []
+    stems: list[list[str]] = []
+    for r in p.uniq_rows:
+        occurrences = _term_occurrences(p.analysed[r], p.langs[r])
+        occ_ids.append(vocab.add(occurrences))
+        # In order and with repeats: the word block's TF-IDF counts words and reads adjacent pairs.
+        stems.append([key for key, _ in occurrences if " " not in key])
     lengths = np.array([len(o) for o in occ_ids], dtype=np.int64)
     all_ids = np.concatenate(occ_ids) if occ_ids else np.zeros(0, np.int64)
     df_all = np.bincount(all_ids, weights=np.repeat(p.weights, lengths), minlength=len(vocab.keys)) if len(all_ids) else np.zeros(len(vocab.keys))
@@ -854,7 +865,7 @@ def _index_terms(p: _Prepared, question_stems: frozenset[str]) -> _Terms:
         common = {vocab.keys[i] for i in np.flatnonzero(df_all >= _UBIQUITOUS * total) if " " not in vocab.keys[i]}
     shared = (common | set(question_stems)) - _never_surface()
     surface = frozenset(i for i, key in enumerate(vocab.keys) if shared & set(key.split(" ")))
-    return _Terms(vocab, occ_ids, df_all, surface)
+    return _Terms(vocab, occ_ids, df_all, surface, stems)
 
 
 @functools.cache
@@ -896,7 +907,7 @@ def _represent(p: _Prepared, terms: _Terms, seed: int) -> tuple[np.ndarray, bool
         if u in p.glosses:
             term_docs.append(" ".join(t for t in textmod.terms(p.glosses[u], PIVOT_LANGUAGE) if t not in surface_stems))
         else:
-            term_docs.append(" ".join(terms.vocab.keys[i] for i in occ if " " not in terms.vocab.keys[i] and i not in terms.surface))
+            term_docs.append(" ".join(key for key in terms.stems[u] if key not in surface_stems))
     blocks, block_names = _features(char_texts, term_docs, seed, embed_texts=embed_texts)
     lang_weight: Counter[str] = Counter()
     for row in p.content_rows:
@@ -923,9 +934,11 @@ def _without_length(z: np.ndarray, lengths: np.ndarray, weights: np.ndarray) -> 
 
     Short title-only answers and long paragraphs differ in their character and word profiles
     whatever they say; a weighted least-squares fit of log length on the representation gives
-    that direction, and projecting it out leaves what the answers say.
+    that direction, and projecting it out leaves what the answers say. Off by default
+    (``_LENGTH_SHRINK`` 0): on the labelled sets length carries meaning too, and removing it cost
+    more agreement with people than it bought.
     """
-    if len(z) < 20 or z.shape[1] < 8:
+    if _LENGTH_SHRINK == 0.0 or len(z) < 20 or z.shape[1] < 8:
         return z
     y = np.log1p(lengths)
     w = weights / weights.sum()
@@ -938,7 +951,7 @@ def _without_length(z: np.ndarray, lengths: np.ndarray, weights: np.ndarray) -> 
     if norm == 0.0 or not np.isfinite(norm):
         return z
     u = beta / norm
-    return _l2(z - np.outer(z @ u, u))
+    return _l2(z - _LENGTH_SHRINK * np.outer(z @ u, u))
 
 
 def _anchor_rows(p: _Prepared, anchors: Sequence[Anchor]) -> np.ndarray:
@@ -1018,8 +1031,9 @@ def _join_anchors(z: np.ndarray, labels: np.ndarray, weights: np.ndarray, n_anch
 
     An answer joins the reviewed theme whose centre it is nearest to when it would count as one
     of that theme's members: its similarity is no more than ``_OTHER_Z`` (2.5) standard
-    deviations below the members' mean similarity, the same line below which a member is
-    "unclear" (:func:`_shape`).
+    deviations below the members' mean similarity (the line below which a member is "unclear",
+    :func:`_shape`), or at least half that mean (people's reviewed themes are often tight, and
+    the same concern in new words sits a little further out).
     """
     labels = labels.copy()
     centres, floors = [], []
@@ -1030,7 +1044,7 @@ def _join_anchors(z: np.ndarray, labels: np.ndarray, weights: np.ndarray, n_anch
         mean = float(np.average(sims, weights=weights[rows]))
         std = float(math.sqrt(np.average((sims - mean) ** 2, weights=weights[rows])))
         centres.append(centre)
-        floors.append(mean - _OTHER_Z * std)
+        floors.append(min(mean - _OTHER_Z * std, _JOIN_RELATIVE * mean))
     free = np.flatnonzero(labels < 0)
     if not len(free):
         return labels, 0
@@ -1132,7 +1146,9 @@ class _Builder:
         picked = _pick_quotes(ranked, self.sims, self.z, [p.redacted[p.uniq_rows[u]] for u in range(len(p.uniq_rows))])
         quote_rows = [p.uniq_rows[u] for u in picked]
         excerpts = tuple(headline_mod.point(p.redacted[r], _lang(p, r), weights) for r in quote_rows)
-        claims = find_claims([(p.items[r].id, headline_mod.point(p.redacted[r], _lang(p, r), weights), _lang(p, r)) for r in answer_rows[:_CLAIM_POOL]])
+        # Claims are counted for themes; a sub-theme's are its parent's, so they are not counted again.
+        claims = () if extra.get("parent") else find_claims(
+            [(p.items[r].id, headline_mod.point(p.redacted[r], _lang(p, r), weights), _lang(p, r)) for r in answer_rows[:_CLAIM_POOL]])
         single = next(iter(lang_counts)) if len(lang_counts) == 1 and len(p.answer_langs) > 1 else None
         fallback = _make_label(shown) if shown else messages.UNTITLED_THEME
         return Theme(
@@ -1363,14 +1379,19 @@ def _theme_ids(machine: Sequence[int], kept_anchors: Sequence[int], anchors: Seq
 
 
 def _overlaps(centroids: np.ndarray, machine: Sequence[int], kept_anchors: Sequence[int], labels: np.ndarray, shape: _Shape) -> dict[int, int]:
-    """Return machine theme -> reviewed theme it overlaps: its centre is as close to the reviewed one as that theme's own answers are."""
+    """Return machine theme -> reviewed theme it overlaps.
+
+    A machine theme overlaps the reviewed theme nearest to it when its centre is as close to that
+    theme's centre as the theme's own answers are, or when the two centres are close enough that
+    choosing k would have made them one theme (cosine distance under ``_MERGE_DISTANCE``).
+    """
     out: dict[int, int] = {}
     if not kept_anchors:
         return out
     for c in machine:
         sims = [(float(centroids[c] @ centroids[a]), a) for a in kept_anchors]
         best, a = max(sims)
-        if best >= float(np.mean(shape.sims[labels == a])):
+        if best >= min(float(np.mean(shape.sims[labels == a])), 1.0 - _MERGE_DISTANCE):
             out[c] = a
     return out
 
