@@ -39,9 +39,9 @@ _FILLER = {
 }
 # Words that open a dependent clause: a headline starting with one is a fragment ("If we cut a program").
 _SUBORDINATE = {
-    "en": "if when whenever before after because since unless while until which who whom whose that than",
-    "es": "si cuando antes después porque aunque mientras hasta que quien cuyo",
-    "fr": "si quand lorsque avant après parce puisque bien tandis jusqu que qui dont",
+    "en": "if when whenever before after because since unless while until which who whom whose that than or nor",
+    "es": "si cuando antes después porque aunque mientras hasta que quien cuyo o u ni",
+    "fr": "si quand lorsque avant après parce puisque bien tandis jusqu que qui dont ou ni",
 }
 _FRAGMENT = 0.5  # a fragment's score is halved: used only when nothing whole says the point
 _MIN_WORDS = 2
@@ -51,14 +51,29 @@ _HEADLINE_POOL = 30  # most typical answers read for the headline
 _POINT_WORDS = 30  # answers at most this long are quoted whole
 
 
+# Abbreviations whose full stop ends no sentence ("Carril bici en Av. de la Paz").
+_ABBREVIATION = re.compile(r"\b(Av|Avda|Dr|Dra|Sr|Sra|Sres|Srta|Mr|Mrs|Ms|St|Sta|Sto|Pza|Prof|Mme|Mlle|approx|aprox)\.(?=\s)")
+_KEPT_DOT = "\u2024"  # ONE DOT LEADER: NFKC (and _restore) turn it back into "."
+
+
+def _protect(text: str) -> str:
+    """Return ``text`` with abbreviations' full stops hidden from sentence and clause splitting."""
+    return _ABBREVIATION.sub(lambda m: m.group(1) + _KEPT_DOT, text)
+
+
+def _restore(text: str) -> str:
+    """Return ``text`` with abbreviations' full stops shown again."""
+    return text.replace(_KEPT_DOT, ".")
+
+
 def sentences(text: str) -> list[str]:
-    """Return the sentences of ``text`` (split after . ! ? ; and at line breaks), stripped."""
-    return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
+    """Return the sentences of ``text`` (split after . ! ? ; and at line breaks, not after "Dr." or "Av."), stripped."""
+    return [_restore(s.strip()) for s in _SENTENCE.split(_protect(text)) if s and s.strip()]
 
 
 def clauses(text: str) -> list[str]:
     """Return the clauses of ``text``: sentences cut at commas, dashes, brackets and "but"-like words."""
-    return [c.strip() for c in _CLAUSE.split(text) if c and c.strip()]
+    return [_restore(c.strip()) for c in _CLAUSE.split(_protect(text)) if c and c.strip()]
 
 
 @functools.cache

@@ -8,7 +8,7 @@ from pathlib import Path
 from analysis import messages
 from analysis.claims import find_claims
 from analysis.gloss import GLOSS_LANGUAGES, gloss
-from analysis.headline import clean, headline, point
+from analysis.headline import clean, headline, point, sentences
 from analysis.themes import OTHER_ID, Anchor, Answer, find_themes
 
 ENGLISH_FILLER = ("i ", "well", "so ", "and ", "but ", "just ", "also ", "like ")
@@ -29,6 +29,14 @@ def test_headline_is_a_short_clause_of_the_answers() -> None:
     assert found is not None and "WIC" in found and len(found.split()) <= 14
     assert any(found.casefold() in t.casefold() for t in texts)
     assert not found.casefold().startswith(ENGLISH_FILLER)
+
+
+def test_abbreviations_end_no_sentence() -> None:
+    """"Av." and "Dr." do not cut a sentence or a headline in two, and keep their full stop."""
+    assert sentences("Carril bici en Av. de la Paz. Es peligroso. Dr. Smith was kind.") == [
+        "Carril bici en Av. de la Paz.", "Es peligroso.", "Dr. Smith was kind."]
+    found = headline(["Carril bici en Av. de la Paz", "Queremos carril bici en Av. de la Paz ya"], "es", {"carril": 1.0, "bici": 1.0, "paz": 0.5})
+    assert found is not None and "Av. de la Paz" in found
 
 
 def test_point_cuts_long_answers_to_the_sentence_that_carries_it() -> None:
