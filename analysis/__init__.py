@@ -4,7 +4,10 @@ A pure-Python library (numpy, scipy, scikit-learn, NLTK stemmers, stopwordsiso, 
 imports neither Flask nor SQLite, so it serves the web app and any CSV exported elsewhere.
 
 - :mod:`analysis.text`: ``normalize``, ``tokenize``, ``terms``, ``is_contentless``, ``redact``.
-- :mod:`analysis.themes`: ``Answer``, ``Theme``, ``ThemeSet``, ``find_themes``, ``split_theme``.
+- :mod:`analysis.themes`: ``Answer``, ``Anchor``, ``Theme``, ``ThemeSet``, ``find_themes``, ``split_theme``.
+- :mod:`analysis.headline`: extractive headlines and quotes cut to their point; :mod:`analysis.claims`:
+  short statements several people made, with counts; :mod:`analysis.gloss`: word glosses into
+  English from shipped open lexicons, for grouping answers across languages only.
 - :mod:`analysis.disclosure`: ``protect``, ``audit``: the one place that decides which counts may be shown.
 - :mod:`analysis.equity`: ``release`` (who took part and who said what, protected together),
   ``overrepresented``, ``rank_by_priority_groups``.
@@ -38,6 +41,7 @@ _HOME = {
     "redact": "analysis.text",
     "tokenize": "analysis.text",
     "Answer": "analysis.themes",
+    "Anchor": "analysis.themes",
     "Theme": "analysis.themes",
     "ThemeSet": "analysis.themes",
     "find_themes": "analysis.themes",
@@ -57,6 +61,7 @@ def __getattr__(name: str):  # noqa: ANN202 - module-level lazy attribute hook
 
 
 __all__ = [
+    "Anchor",
     "Answer",
     "Snapshot",
     "Theme",

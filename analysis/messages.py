@@ -41,6 +41,27 @@ METHOD_TRANSLATION_NOTE = "; where a translation was given, the translation was 
 METHOD_LANGUAGE_NOTE = "; differences typical of each language as a whole were removed so that themes follow meaning rather than language"
 METHOD_SPLIT_NOTE_ONE = "; then one theme whose answers in different languages had nothing in common was split by language"
 METHOD_SPLIT_NOTE_MANY = "; then {n} themes whose answers in different languages had nothing in common were split by language"
+METHOD_HEADLINE_NOTE = (
+    "Each theme's headline is a short clause taken from its own most typical answers (not written "
+    "by the machine), with its most distinctive words beside it; quotes are cut to the sentence "
+    "that carries the point, and short statements several people made are counted. Themes whose "
+    "answers have little in common are marked for review, and answers that fit no theme well go "
+    "to \"Other / unclear\"."
+)
+METHOD_GLOSS_NOTE = (
+    "To bring answers in different languages together, answers in Spanish, French, Arabic and Urdu "
+    "were also read through a word-by-word machine gloss into English from open dictionaries "
+    "(FreeDict, Apertium); the gloss was used for grouping only and is not a translation."
+)
+METHOD_QUESTION_NOTE = "Words of the question itself, and words nearly every answer uses, were not allowed to form a theme."
+METHOD_ANCHOR_NOTE = (
+    "{n} reviewed themes were kept as people left them; new answers joined them where they fit, "
+    "and a new theme that resembles a reviewed one is flagged."
+)
+MIXED_NOTE = "Mixed: its answers have less in common than most themes; please review."
+OVERLAP_NOTE = "Resembles the reviewed theme {theme}: consider merging."
+HEADLINE_TRANSLATED_NOTE = "Headline taken from a translation of the answers."
+GLOSS_NOTE = "Machine gloss for grouping only, not a translation."
 METHOD_K_AUTO = "{k} themes chosen automatically between {k_min} and {k_max}"
 METHOD_K_FIXED = "{k} themes as requested"
 METHOD_K_FEWER = "{k} themes requested, but only {found} distinct groups could be found"

@@ -53,17 +53,19 @@ from types import MappingProxyType
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.cluster import AgglomerativeClustering, KMeans
-from sklearn.decomposition import TruncatedSVD
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize as l2_normalize
 
+from analysis import headline as headline_mod
 from analysis import messages
 from analysis import text as textmod
+from analysis.claims import Claim, find_claims
+
+# scikit-learn is imported where it is used: importing it takes most of a second, which every
+# `chorus` command (and the web app, which imports this module's types) would otherwise pay.
 
 __all__ = [
+    "Anchor",
     "Answer",
+    "Claim",
     "Theme",
     "ThemeSet",
     "find_themes",
@@ -104,6 +106,24 @@ _SURFACE_SAMPLE = 100  # most typical answers of a theme read for its terms' wri
 _LABEL_COVERAGE = 0.1  # label terms should appear in at least this share of a theme
 _MAX_QUOTES = 5
 _MIN_QUOTES = 3
+_UBIQUITOUS = 0.75  # a word in at least this share of answers is set aside (the place nearly every answer names)
+_UBIQUITOUS_MIN_ANSWERS = 30  # ... when there are enough answers to say so
+# Never set aside, even when every answer or the question uses them: what feedback is made of.
+_NEVER_SURFACE_WORDS = "not no nothing none never nobody nada nunca nadie ningún rien jamais personne aucun"
+_WEAK_QUANTILE = 0.05  # answers among the least typical 5%, ...
+_TORN_MARGIN = 0.02  # ... and as close to another theme as to their own, are unclear
+_MIXED_RELATIVE = 0.8  # a theme less coherent than 80% of the set's typical coherence is "mixed"
+_DISSOLVE_RELATIVE = 0.55  # below 55% it is not a theme: its answers go to "Other / unclear"
+_SECOND_MIN_WORDS = 8  # answers shorter than this raise one thing
+_SECOND_GAP = 0.08  # a second theme nearly as close as the first
+_SUB_MIN_ANSWERS = 12  # themes with fewer answers have no sub-themes
+_SUB_MAX = 6
+_SUB_MERGE_DISTANCE = 0.6  # sub-themes' centres closer than this are one sub-theme
+_CLAIM_POOL = 400  # most typical answers read for claims
+_JOIN_RELATIVE = 0.5  # a new answer this similar to a reviewed theme's centre, relative to its members' mean, joins it
+# Share of the answer-length direction removed from the representation. 0: off. Removing it all
+# cost 0.03-0.04 NMI on mtod-en and 0.01 on nhs9, half of it about the same (docs/themes.md).
+_LENGTH_SHRINK = 0.0
 
 
 @dataclass(frozen=True)
@@ -122,8 +142,27 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class Anchor:
+    """A theme people reviewed: re-runs keep its answers and label, and new answers may join it."""
+
+    id: str
+    label: str
+    answer_ids: tuple[AnswerId, ...]
+
+
+@dataclass(frozen=True)
 class Theme:
-    """A draft theme: label, distinctive terms, members ranked by typicality, and quotes."""
+    """A draft theme: label, distinctive terms, members ranked by typicality, and quotes.
+
+    ``label`` is the headline (or a reviewed theme's own label); ``headline`` is always the
+    machine's extractive headline, in ``headline_language``; ``quote_excerpts`` are the quotes
+    cut to the sentence that carries the point (``quote_texts`` stay whole); ``claims`` are short
+    statements several people made, with counts; ``coherence`` is relative to the set's typical
+    theme (1 is typical) and ``mixed`` asks for a review; ``parent`` is set on sub-themes;
+    ``secondary_ids`` are answers that belong elsewhere but raise this theme too; ``reviewed``
+    marks an anchor kept from people's review, ``overlaps`` the reviewed theme a new machine
+    theme resembles; ``glossed`` counts answers grouped with a machine gloss.
+    """
 
     id: str
     label: str
@@ -134,6 +173,31 @@ class Theme:
     quote_texts: tuple[str, ...]
     languages: Mapping[str, int]
     single_language: str | None
+    headline: str = ""
+    headline_language: str | None = None
+    headline_from_translation: bool = False
+    quote_excerpts: tuple[str, ...] = ()
+    claims: tuple[Claim, ...] = ()
+    coherence: float = 1.0
+    mixed: bool = False
+    parent: str | None = None
+    subthemes: tuple[str, ...] = ()
+    secondary_ids: tuple[AnswerId, ...] = ()
+    reviewed: bool = False
+    overlaps: str | None = None
+    glossed: int = 0
+
+    @property
+    def status_note(self) -> str:
+        """Return what a planner should know before trusting this theme ("" when nothing)."""
+        notes = []
+        if self.mixed:
+            notes.append(messages.MIXED_NOTE)
+        if self.overlaps:
+            notes.append(messages.OVERLAP_NOTE.format(theme=self.overlaps))
+        if self.headline_from_translation:
+            notes.append(messages.HEADLINE_TRANSLATED_NOTE)
+        return " ".join(notes)
 
     @property
     def language_note(self) -> str:
@@ -158,12 +222,17 @@ class ThemeSet:
     texts: Mapping[AnswerId, str]
     k_scores: Mapping[str, float]
     languages: Mapping[str, int]
+    subthemes: tuple[Theme, ...] = ()
+    sub_assignment: Mapping[AnswerId, str] = field(default_factory=lambda: MappingProxyType({}))
+    secondary: Mapping[AnswerId, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    glosses: Mapping[AnswerId, str] = field(default_factory=lambda: MappingProxyType({}))
+    main_language: str = "en"
 
     def theme(self, theme_id: str) -> Theme:
         """Return the theme (or the other group) with this id; raise ``KeyError`` if unknown."""
         if theme_id == self.other.id:
             return self.other
-        for theme in self.themes:
+        for theme in (*self.themes, *self.subthemes):
             if theme.id == theme_id:
                 return theme
         raise KeyError(theme_id)
@@ -195,6 +264,15 @@ def _wordllama():  # type: ignore[no-untyped-def]
 # --- features ------------------------------------------------------------------------------
 
 
+def _l2(matrix: np.ndarray, copy: bool = True) -> np.ndarray:
+    """Return the rows of ``matrix`` scaled to unit length (zero rows stay zero)."""
+    norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
+    norms[norms == 0] = 1.0
+    out = matrix if not copy else matrix.copy()
+    out /= norms[:, None].astype(out.dtype)
+    return out
+
+
 def _reduce(matrix: sp.spmatrix, dims: int, seed: int) -> np.ndarray:
     """Return L2-normalised LSA coordinates of a sparse TF-IDF matrix (dense if tiny)."""
     n_docs, n_feats = matrix.shape
@@ -202,14 +280,18 @@ def _reduce(matrix: sp.spmatrix, dims: int, seed: int) -> np.ndarray:
     if comps < 8:
         # Too few answers or features for LSA to mean anything: use the TF-IDF itself.
         dense = matrix[:, : min(n_feats, 4096)].toarray()
-        return l2_normalize(dense.astype(np.float32))
+        return _l2(dense.astype(np.float32))
+    from sklearn.decomposition import TruncatedSVD  # noqa: PLC0415 - see the imports above
+
     # Few power iterations and a capped vocabulary keep LSA to seconds on 100,000 answers.
     svd = TruncatedSVD(n_components=comps, random_state=seed, algorithm="randomized", n_iter=_SVD_ITER)
-    return l2_normalize(svd.fit_transform(matrix).astype(np.float32))
+    return _l2(svd.fit_transform(matrix).astype(np.float32))
 
 
 def _tfidf(docs: Sequence[str], **kwargs: object) -> sp.spmatrix | None:
     """Return a TF-IDF matrix, retrying with ``min_df=1`` on small input; ``None`` if empty."""
+    from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: PLC0415
+
     for min_df in (2, 1):
         try:
             vec = TfidfVectorizer(min_df=min_df, sublinear_tf=True, dtype=np.float32, **kwargs)
@@ -228,6 +310,9 @@ def _lsa_block(docs: Sequence[str], dims: int, seed: int, **kwargs: object) -> n
     and LSA axes are learnt from a seeded sample and every answer is projected chunk by chunk,
     so that memory stays bounded (the full n-gram matrix of 100,000 answers needs gigabytes).
     """
+    from sklearn.decomposition import TruncatedSVD  # noqa: PLC0415
+    from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: PLC0415
+
     if len(docs) <= _FIT_SAMPLE:
         matrix = _tfidf(docs, **kwargs)
         return None if matrix is None else _reduce(matrix, dims, seed)
@@ -247,11 +332,14 @@ def _lsa_block(docs: Sequence[str], dims: int, seed: int, **kwargs: object) -> n
     for start in range(0, len(docs), _CHUNK):
         part = vec.transform(docs[start : start + _CHUNK])
         out[start : start + _CHUNK] = svd.transform(part)
-    return l2_normalize(out)
+    return _l2(out)
 
 
-def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int) -> tuple[list[np.ndarray], list[str]]:
-    """Return the normalised feature blocks for distinct analysis texts, and their names."""
+def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int, *, embed_texts: Sequence[str] | None = None) -> tuple[list[np.ndarray], list[str]]:
+    """Return the normalised feature blocks for distinct analysis texts, and their names.
+
+    ``embed_texts`` (default ``texts``) are what WordLlama reads: an English gloss where one was made.
+    """
     blocks: list[np.ndarray] = []
     names: list[str] = []
     # Accents are folded for the character block: messy answers often drop them ("recuerdame").
@@ -265,7 +353,7 @@ def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int) -> tupl
         names.append("characters")
     model = _wordllama()
     if model is not None:
-        blocks.append(_embed(model, texts))
+        blocks.append(_embed(model, texts if embed_texts is None else embed_texts))
         names.append("wordllama")
     words = _lsa_block(term_docs, _WORD_DIMS, seed, token_pattern=r"\S+", ngram_range=(1, 2), max_features=_MAX_FEATURES)
     if words is not None:
@@ -294,7 +382,7 @@ def _embed(model, texts: Sequence[str]) -> np.ndarray:  # type: ignore[no-untype
     rows = np.repeat(np.arange(len(ids)), lengths)
     vals = (1.0 / np.maximum(lengths, 1))[rows].astype(np.float32)
     pool = sp.csr_matrix((vals, (rows, cols)), shape=(len(ids), vocab))
-    return l2_normalize(np.nan_to_num(np.asarray(pool @ model.embedding, dtype=np.float32)))
+    return _l2(np.nan_to_num(np.asarray(pool @ model.embedding, dtype=np.float32)))
 
 
 def _center_languages(block: np.ndarray, langs: np.ndarray, weights: np.ndarray, groups: Sequence[str]) -> np.ndarray:
@@ -304,7 +392,7 @@ def _center_languages(block: np.ndarray, langs: np.ndarray, weights: np.ndarray,
         rows = langs == lang
         w = weights[rows][:, None]
         out[rows] -= (block[rows] * w).sum(axis=0) / w.sum()
-    return l2_normalize(out)
+    return _l2(out)
 
 
 def _combine(blocks: Sequence[np.ndarray], weights: np.ndarray, seed: int) -> np.ndarray:
@@ -312,7 +400,7 @@ def _combine(blocks: Sequence[np.ndarray], weights: np.ndarray, seed: int) -> np
     joined = np.hstack([np.float32(w) * b for w, b in zip(_BLOCK_WEIGHTS, blocks)]).astype(np.float32)
     dims = min(_FINAL_DIMS, joined.shape[0] - 1, joined.shape[1] - 1)
     if dims < 8:
-        return l2_normalize(joined.astype(np.float64))
+        return _l2(joined.astype(np.float64))
     # A weighted PCA through the (small) covariance matrix: exact, deterministic, and fewer
     # dimensions make k-means faster and slightly less noisy. Done in chunks so that no
     # full-size float64 copy of the features is ever made.
@@ -329,7 +417,7 @@ def _combine(blocks: Sequence[np.ndarray], weights: np.ndarray, seed: int) -> np
     for start in range(0, len(joined), _CHUNK):
         out[start : start + _CHUNK] = (joined[start : start + _CHUNK].astype(np.float64) - mean) @ axes
     # float64 avoids scikit-learn's slow chunked up-casting in k-means distance computations.
-    return l2_normalize(out, copy=False)
+    return _l2(out, copy=False)
 
 
 def _weighted_mean(matrix: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -351,12 +439,14 @@ def _quiet_kmeans() -> Iterator[None]:
     and the result reports how many themes it found, so a user of the command line should
     not see a library warning for it.
     """
+    from sklearn.exceptions import ConvergenceWarning  # noqa: PLC0415
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         yield
 
 
-def _choose_k(z: np.ndarray, weights: np.ndarray, k_lo: int, k_hi: int, seed: int) -> tuple[int, dict[str, float]]:
+def _choose_k(z: np.ndarray, weights: np.ndarray, k_lo: int, k_hi: int, seed: int, *, merge_distance: float = _MERGE_DISTANCE) -> tuple[int, dict[str, float]]:
     """Choose the number of themes: over-cluster, then merge groups whose centres are alike.
 
     Silhouette keeps rising with k on short answers (near-duplicates make small clusters look
@@ -365,6 +455,8 @@ def _choose_k(z: np.ndarray, weights: np.ndarray, k_lo: int, k_hi: int, seed: in
     distance between their centres) until every pair of remaining groups differs by at least
     ``_MERGE_DISTANCE``; the number left is the number of themes, clamped to the bounds.
     """
+    from sklearn.cluster import AgglomerativeClustering, KMeans  # noqa: PLC0415
+
     rng = np.random.default_rng(seed)
     rows = np.arange(len(weights))
     if len(rows) > _K_SAMPLE:
@@ -376,9 +468,9 @@ def _choose_k(z: np.ndarray, weights: np.ndarray, k_lo: int, k_hi: int, seed: in
         return k_lo, {}
     with _quiet_kmeans():
         km = KMeans(n_clusters=over, n_init=2, random_state=seed).fit(z[rows], sample_weight=weights[rows])
-    centres = l2_normalize(km.cluster_centers_)
+    centres = _l2(km.cluster_centers_)
     merged = AgglomerativeClustering(
-        n_clusters=None, metric="cosine", linkage="complete", distance_threshold=_MERGE_DISTANCE
+        n_clusters=None, metric="cosine", linkage="complete", distance_threshold=merge_distance
     ).fit(centres)
     found = int(merged.n_clusters_)
     chosen = max(k_lo, min(k_hi, found))
@@ -509,28 +601,39 @@ def _label_terms(
     n_all: int,
     n_clusters: int,
     occurrences: Callable[[int], Sequence[tuple[str, str]]] | None = None,
-) -> list[str]:
+    excluded: frozenset[int] = frozenset(),
+    cased: Mapping[str, str] | None = None,
+) -> tuple[list[str], dict[str, float]]:
     """Return the written forms of a theme's most distinctive terms, by class-based TF-IDF.
 
     ``members`` are ranked most typical first. Where ``occurrences`` is given (an answer's
     (key, written form) pairs), each term is shown as this theme's own commonest written form
     among its most typical answers: a stem shared by two languages ("doctor" from "doctors" and
     "doctores") then reads in the theme's language, and a phrase keeps its own words.
+    ``excluded`` term ids (words nearly every answer shares, the question's own words, and
+    phrases holding them) are never shown; ``cased`` maps a case-folded word to the way people
+    write it ("wic" -> "WIC").
+
+    Also returns the weight of each of the theme's distinctive single words (stemmed), which
+    the headline and quote trimming use.
     """
     if not members:
-        return []
+        return [], {}
     ids = np.concatenate([occ_ids[u] for u in members])
     w = np.concatenate([np.full(len(occ_ids[u]), weights[u]) for u in members])
     df = np.bincount(ids, weights=w, minlength=len(vocab.keys)) if len(ids) else np.zeros(len(vocab.keys))
     size = float(weights[list(members)].sum())
     avg = n_all / max(n_clusters, 1)
     min_df = 2 if size >= 6 and (df >= 2).any() else 1
-    candidates = [i for i in np.flatnonzero(df >= min_df).tolist() if vocab.keys[i] not in _VAGUE]
+    candidates = [i for i in np.flatnonzero(df >= min_df).tolist() if vocab.keys[i] not in _VAGUE and i not in excluded]
     scored = []
+    weights_out: dict[str, float] = {}
     for i in candidates:
         score = (df[i] / size) * math.log(1 + avg / df_all[i])
         if " " in vocab.keys[i]:
             score *= 1.1  # phrases read better than single words when nearly as distinctive
+        else:
+            weights_out[vocab.keys[i]] = float(score)
         scored.append((-score, vocab.keys[i], i))
     scored.sort()
     chosen_keys: list[str] = []
@@ -572,10 +675,12 @@ def _label_terms(
     for i in chosen_ids:
         forms = local.get(vocab.keys[i])
         form = min(forms.items(), key=lambda item: (-item[1], item[0]))[0] if forms else vocab.surface(i)
+        if cased:
+            form = " ".join(cased.get(word, word) for word in form.split(" "))
         if form.casefold() not in seen:
             seen.add(form.casefold())
             shown.append(form)
-    return shown
+    return shown, weights_out
 
 
 def _make_label(terms: Sequence[str]) -> str:
@@ -619,6 +724,8 @@ def _pick_quotes(order: Sequence[int], sims: np.ndarray, z: np.ndarray, texts: S
     return picked
 
 
+
+
 # --- the method ----------------------------------------------------------------------------
 
 
@@ -636,119 +743,11 @@ def _validate(k: int | None, k_min: int, k_max: int, seed: int) -> None:
 
 def _empty_theme(theme_id: str, label: str) -> Theme:
     """Return a theme with no answers (used for an empty other group)."""
-    return Theme(theme_id, label, (), 0, (), (), (), MappingProxyType({}), None)
+    return Theme(theme_id, label, (), 0, (), (), (), MappingProxyType({}), None, headline=label)
 
 
-def find_themes(
-    answers: Iterable[Answer],
-    *,
-    k: int | None = None,
-    k_min: int = 2,
-    k_max: int = 20,
-    seed: int = 0,
-    names: Sequence[str] = (),
-    vocabulary: Iterable[str] = (),
-) -> ThemeSet:
-    """Find draft themes in ``answers``; ``k`` fixes the number, else it is chosen in ``[k_min, k_max]``."""
-    _validate(k, k_min, k_max, seed)
-    items = _checked_answers(answers)
-
-    redaction = textmod.Redaction(tuple(names), frozenset(vocabulary))
-    redacted, analysed, langs, contentless_rows, content_rows = _analysis_rows(items, redaction)
-    answer_langs = Counter(textmod._base_language(a.language) for a in items)
-    assignment: dict[AnswerId, str] = {items[r].id: CONTENTLESS_ID for r in contentless_rows}
-    texts = MappingProxyType({a.id: redacted[i] for i, a in enumerate(items)})
-    used_translation = any(a.translation is not None for a in items)
-
-    uniq_rows, member_of, weights = _merge_identical(content_rows, langs, analysed)
-    n_u = len(uniq_rows)
-
-    if n_u == 0:
-        return ThemeSet(
-            themes=(),
-            other=_empty_theme(OTHER_ID, messages.OTHER_LABEL),
-            contentless=tuple(items[r].id for r in contentless_rows),
-            assignment=MappingProxyType(assignment),
-            k_chosen=0,
-            method=_method_note(0, k, k_min, k_max, seed, used_translation, False),
-            seed=seed,
-            texts=texts,
-            k_scores=MappingProxyType({}),
-            languages=MappingProxyType(dict(answer_langs)),
-        )
-
-    n_content = len(content_rows)
-    z, uniq_langs, vocab, occ_ids, centred, big_langs = _embedding(uniq_rows, analysed, langs, content_rows, weights, seed)
-
-    labels, k_scores = _clusters(z, weights, uniq_langs, big_langs, centred, k=k, k_min=k_min, k_max=k_max,
-                                 n_content=n_content, seed=seed)
-
-    sims, unclear, order = _typical_and_unclear(z, labels, weights)
-
-    df_all = _weighted_document_frequencies(occ_ids, weights, vocab)
-    members_by_uniq: dict[int, list[int]] = defaultdict(list)
-    for row, u in zip(content_rows, member_of):
-        members_by_uniq[u].append(row)
-
-    def build(theme_id: str, uniq: np.ndarray, label: str | None) -> Theme:
-        """Build one theme from the distinct answers ``uniq`` (indices into the unique arrays)."""
-        ranked = sorted(uniq.tolist(), key=lambda u: (-sims[u], uniq_rows[u]))
-        answer_rows = [row for u in ranked for row in members_by_uniq[u]]
-        terms = _label_terms(
-            ranked, occ_ids, weights, df_all, vocab, n_content, max(len(order), 1),
-            occurrences=lambda u: _term_occurrences(analysed[uniq_rows[u]], langs[uniq_rows[u]]),
-        )
-        picked = _pick_quotes(ranked, sims, z, [redacted[uniq_rows[u]] for u in range(n_u)])
-        quote_rows = [uniq_rows[u] for u in picked]
-        lang_counts = Counter(textmod._base_language(items[r].language) for r in answer_rows)
-        single = next(iter(lang_counts)) if len(lang_counts) == 1 and len(answer_langs) > 1 else None
-        return Theme(
-            id=theme_id,
-            label=label or _make_label(terms),
-            top_terms=tuple(terms),
-            size=len(answer_rows),
-            answer_ids=tuple(items[r].id for r in answer_rows),
-            quotes=tuple(items[r].id for r in quote_rows),
-            quote_texts=tuple(redacted[r] for r in quote_rows),
-            languages=MappingProxyType(dict(lang_counts.most_common())),
-            single_language=single,
-        )
-
-    themes: list[Theme] = []
-    for position, c in enumerate(order, start=1):
-        theme = build(f"t{position}", np.flatnonzero((labels == c) & ~unclear), None)
-        themes.append(theme)
-        for aid in theme.answer_ids:
-            assignment[aid] = theme.id
-    other_uniq = np.flatnonzero(unclear)
-    other = build(OTHER_ID, other_uniq, messages.OTHER_LABEL) if len(other_uniq) else _empty_theme(OTHER_ID, messages.OTHER_LABEL)
-    for aid in other.answer_ids:
-        assignment[aid] = OTHER_ID
-    # Keep the input order in the mapping, which CSV writers and tests rely on.
-    ordered = {a.id: assignment[a.id] for a in items}
-    return ThemeSet(
-        themes=tuple(themes),
-        other=other,
-        contentless=tuple(items[r].id for r in contentless_rows),
-        assignment=MappingProxyType(ordered),
-        k_chosen=len(themes),
-        method=_method_note(len(themes), k, k_min, k_max, seed, used_translation, centred, int(k_scores.get("themes_split_by_language", 0))),
-        seed=seed,
-        texts=texts,
-        k_scores=MappingProxyType(k_scores),
-        languages=MappingProxyType(dict(answer_langs)),
-    )
-
-
-def _weighted_document_frequencies(occ_ids: list[np.ndarray], weights: np.ndarray, vocab) -> np.ndarray:
-    """Return each term's document frequency over the distinct answers, each weighted by its repeats."""
-    lengths = np.array([len(o) for o in occ_ids], dtype=np.int64)
-    all_ids = np.concatenate(occ_ids) if len(occ_ids) else np.zeros(0, np.int64)
-    return np.bincount(all_ids, weights=np.repeat(weights, lengths), minlength=len(vocab.keys)) if len(all_ids) else np.zeros(len(vocab.keys))
-
-
-def _checked_answers(answers: Iterable[Answer]) -> list[Answer]:
-    """Refuse repeated ids and answers without text; guess the language of answers that name none."""
+def _checked(answers: Iterable[Answer]) -> list[Answer]:
+    """Return the answers as a list, refusing repeated ids or missing text; unknown languages detected."""
     items = list(answers)
     ids = [a.id for a in items]
     if len(set(ids)) != len(ids):
@@ -767,30 +766,45 @@ def _checked_answers(answers: Iterable[Answer]) -> list[Answer]:
     return items
 
 
-def _analysis_rows(items: list[Answer], redaction) -> tuple[list[str], list[str], list[str], list[int], list[int]]:
-    """Redact every answer and choose what is analysed (its translation, if any) and in which language.
+@dataclass
+class _Prepared:
+    """Every answer as quoted and as analysed, and the distinct texts that are clustered."""
 
-    Returns the redacted texts, the analysed texts, their languages, and the rows without and with content.
-    """
+    items: list[Answer]
+    redacted: list[str]  # what may be quoted
+    analysed: list[str]  # what is analysed: the translation where one was given
+    langs: list[str]  # language of the analysed text
+    content_rows: list[int]
+    contentless_rows: list[int]
+    uniq_rows: list[int]  # one row per distinct analysed text
+    member_of: list[int]  # for each content row, its distinct text
+    weights: np.ndarray  # answers per distinct text
+    glosses: dict[int, str]  # distinct text -> machine gloss, where one was used
+    answer_langs: Counter[str]
+    main_language: str
+    used_translation: bool
+    translations: dict[int, str]  # row -> redacted translation
+
+
+def _prepare(items: list[Answer], redaction: textmod.Redaction, use_gloss: bool, main_language: str | None) -> _Prepared:
+    """Redact, set contentless answers aside, merge identical texts and gloss other languages."""
     redacted = [redaction(a.text) for a in items]
     analysed: list[str] = []
     langs: list[str] = []
     contentless_rows: list[int] = []
     content_rows: list[int] = []
+    translations: dict[int, str] = {}
     for row, a in enumerate(items):
         translated = a.translation is not None and not textmod.is_contentless(a.translation)
         source = redaction(a.translation) if translated else redacted[row]
+        if translated:
+            translations[row] = source
         analysed.append(source)
         langs.append(PIVOT_LANGUAGE if translated else textmod._base_language(a.language))
-        if textmod.is_contentless(source, langs[-1]):
-            contentless_rows.append(row)
-        else:
-            content_rows.append(row)
-    return redacted, analysed, langs, contentless_rows, content_rows
-
-
-def _merge_identical(content_rows: list[int], langs: list[str], analysed: list[str]) -> tuple[list[int], list[int], np.ndarray]:
-    """Merge identical analysis texts (same language); return the distinct rows, each row's distinct index, and weights."""
+        (contentless_rows if textmod.is_contentless(source, langs[-1]) else content_rows).append(row)
+    answer_langs = Counter(textmod._base_language(a.language) for a in items)
+    content_langs = Counter(textmod._base_language(items[r].language) for r in content_rows)
+    main = textmod._base_language(main_language) if main_language else (content_langs or answer_langs or Counter({"en": 1})).most_common(1)[0][0]
     # Merge identical analysis texts (same language): their features are identical, and
     # feedback repeats itself ("Nothing", "All good") far more than prose does.
     key_of: dict[tuple[str, str], int] = {}
@@ -804,124 +818,637 @@ def _merge_identical(content_rows: list[int], langs: list[str], analysed: list[s
         member_of.append(key_of[key])
     n_u = len(uniq_rows)
     weights = np.bincount(np.array(member_of, dtype=np.int64), minlength=n_u).astype(np.float64) if n_u else np.zeros(0)
-    return uniq_rows, member_of, weights
+    glosses: dict[int, str] = {}
+    analysed_langs = Counter(langs[r] for r in content_rows)
+    if use_gloss and len([lang for lang, n in analysed_langs.items() if n >= 2]) >= 2:
+        # Several languages: answers in a language with a lexicon get an English gloss, so that
+        # the same words meet across languages. Used for grouping only, never shown as a translation.
+        from analysis.gloss import GLOSS_LANGUAGES, gloss  # noqa: PLC0415 - loads lexicons only when needed
+
+        for u, row in enumerate(uniq_rows):
+            if langs[row] in GLOSS_LANGUAGES:
+                found = gloss(analysed[row], langs[row])
+                if found:
+                    glosses[u] = found
+    return _Prepared(items, redacted, analysed, langs, content_rows, contentless_rows, uniq_rows, member_of, weights,
+                     glosses, answer_langs, main, bool(translations), translations)
 
 
-def _embedding(uniq_rows: list[int], analysed: list[str], langs: list[str], content_rows: list[int],
-               weights: np.ndarray, seed: int):
-    """Embed the distinct answers (characters, words, WordLlama), centring languages when several are large.
+@dataclass
+class _Terms:
+    """Stemmed terms of every distinct text, as integer ids, with their document frequencies."""
 
-    Returns the combined vectors, the answers' languages, the term index and occurrences, whether
-    languages were centred, and the large languages.
-    """
-    n_u = len(uniq_rows)
-    uniq_texts = [textmod.analysis_text(analysed[r]) for r in uniq_rows]
-    uniq_langs = np.array([langs[r] for r in uniq_rows])
+    vocab: _TermIndex
+    occ_ids: list[np.ndarray]
+    df_all: np.ndarray
+    surface: frozenset[int]  # term ids set aside: shared by nearly every answer, or the question's own
+    stems: list[list[str]]  # each distinct text's stemmed words in order, repeats kept (the word block reads these)
+
+
+def _index_terms(p: _Prepared, question_stems: frozenset[str]) -> _Terms:
+    """Index each distinct text's terms and find those nearly every answer shares."""
     vocab = _TermIndex()
-    occ_ids: list[np.ndarray] = []
-    term_docs: list[str] = []
-    for r in uniq_rows:
-        occ = _term_occurrences(analysed[r], langs[r])
-        occ_ids.append(vocab.add(occ))
-        term_docs.append(" ".join(key for key, _ in occ if " " not in key))
+    occ_ids = []
+    stems: list[list[str]] = []
+    for r in p.uniq_rows:
+        occurrences = _term_occurrences(p.analysed[r], p.langs[r])
+        occ_ids.append(vocab.add(occurrences))
+        # In order and with repeats: the word block's TF-IDF counts words and reads adjacent pairs.
+        stems.append([key for key, _ in occurrences if " " not in key])
+    lengths = np.array([len(o) for o in occ_ids], dtype=np.int64)
+    all_ids = np.concatenate(occ_ids) if occ_ids else np.zeros(0, np.int64)
+    df_all = np.bincount(all_ids, weights=np.repeat(p.weights, lengths), minlength=len(vocab.keys)) if len(all_ids) else np.zeros(len(vocab.keys))
+    total = float(p.weights.sum())
+    common = set()
+    if total >= _UBIQUITOUS_MIN_ANSWERS:
+        # A word in most answers (the place every answer names) says nothing about any one theme.
+        common = {vocab.keys[i] for i in np.flatnonzero(df_all >= _UBIQUITOUS * total) if " " not in vocab.keys[i]}
+    shared = (common | set(question_stems)) - _never_surface()
+    surface = frozenset(i for i, key in enumerate(vocab.keys) if shared & set(key.split(" ")))
+    return _Terms(vocab, occ_ids, df_all, surface, stems)
 
-    blocks, block_names = _features(uniq_texts, term_docs, seed)
-    lang_weight = Counter()
-    for row in content_rows:
-        lang_weight[langs[row]] += 1
-    n_content = len(content_rows)
+
+@functools.cache
+def _never_surface() -> frozenset[str]:
+    """Return the words (and their English stems) never set aside; made on first use, since stemming loads NLTK."""
+    return frozenset(textmod.terms(_NEVER_SURFACE_WORDS, "en")) | frozenset(_NEVER_SURFACE_WORDS.split())
+
+
+def _question_stems(question: str | Sequence[str] | None, languages: Iterable[str]) -> frozenset[str]:
+    """Return the stems of the question's content words in each of the answers' languages."""
+    if not question:
+        return frozenset()
+    texts = [question] if isinstance(question, str) else [q for q in question if q]
+    stems: set[str] = set()
+    for lang in set(languages):
+        for text in texts:
+            stems.update(textmod.terms(text, lang))
+    return frozenset(stems)
+
+
+def _without(text: str, language: str, stems: frozenset[str]) -> str:
+    """Return ``text`` without the words whose stem is in ``stems`` (unchanged when none is there)."""
+    if not stems:
+        return text
+    tokens = textmod.tokenize(text, language)
+    kept = [t for t in tokens if textmod.stem(t, language) not in stems]
+    return " ".join(kept) if len(kept) < len(tokens) and kept else text
+
+
+def _represent(p: _Prepared, terms: _Terms, seed: int) -> tuple[np.ndarray, bool, list[str]]:
+    """Return each distinct text's combined, normalised representation; whether languages were centred."""
+    n_u = len(p.uniq_rows)
+    uniq_langs = np.array([p.langs[r] for r in p.uniq_rows])
+    surface_stems = frozenset(key for i, key in enumerate(terms.vocab.keys) if i in terms.surface and " " not in key)
+    char_texts = [_without(textmod.analysis_text(p.analysed[r]), p.langs[r], surface_stems) for r in p.uniq_rows]
+    embed_texts = [p.glosses.get(u, text) for u, text in enumerate(char_texts)]
+    term_docs = []
+    for u, occ in enumerate(terms.occ_ids):
+        if u in p.glosses:
+            term_docs.append(" ".join(t for t in textmod.terms(p.glosses[u], PIVOT_LANGUAGE) if t not in surface_stems))
+        else:
+            term_docs.append(" ".join(key for key in terms.stems[u] if key not in surface_stems))
+    blocks, block_names = _features(char_texts, term_docs, seed, embed_texts=embed_texts)
+    lang_weight: Counter[str] = Counter()
+    for row in p.content_rows:
+        lang_weight[p.langs[row]] += 1
+    n_content = len(p.content_rows)
     big_langs = [lang for lang, c in lang_weight.items() if c >= max(20, 0.05 * n_content)]
     centred = len(big_langs) >= 2
     if centred:
-        blocks = [_center_languages(b, uniq_langs, weights, big_langs) for b in blocks]
+        blocks = [_center_languages(b, uniq_langs, p.weights, big_langs) for b in blocks]
     if "wordllama" in block_names:
         # WordLlama is distilled for English; elsewhere it is weaker than characters and words,
-        # so its say is reduced for answers analysed in another language.
-        scale = np.where(uniq_langs == "en", _WORDLLAMA_ENGLISH, _WORDLLAMA_OTHER_LANGUAGES).astype(np.float32)
+        # so its say is reduced for answers analysed in another language (an English gloss counts as English).
+        english = (uniq_langs == "en") | np.array([u in p.glosses for u in range(n_u)], dtype=bool)
+        scale = np.where(english, _WORDLLAMA_ENGLISH, _WORDLLAMA_OTHER_LANGUAGES).astype(np.float32)
         position = block_names.index("wordllama")
         blocks[position] = blocks[position] * scale[:, None]
-    z = _combine(blocks, weights, seed) if blocks else np.ones((n_u, 1), np.float64)
-    return z, uniq_langs, vocab, occ_ids, centred, big_langs
+    z = _combine(blocks, p.weights, seed) if blocks else np.ones((n_u, 1), np.float64)
+    lengths = np.array([len(p.analysed[r].split()) for r in p.uniq_rows], dtype=np.float64)
+    return _without_length(z, lengths, p.weights), centred, big_langs
 
 
-def _clusters(z: np.ndarray, weights: np.ndarray, uniq_langs: np.ndarray, big_langs: list[str], centred: bool, *,
-              k: int | None, k_min: int, k_max: int, n_content: int, seed: int) -> tuple[np.ndarray, dict[str, float]]:
-    """Choose the number of themes (unless fixed) and cluster the distinct answers; return labels and k scores."""
-    n_u = z.shape[0]
-    # Number of themes: never more than distinct answers; chosen automatically with at least
-    # three answers per theme on average, so that each can show three quotes.
-    k_scores: dict[str, float] = {}
+def _without_length(z: np.ndarray, lengths: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Remove the one direction of ``z`` that best predicts answer length, so length cannot form a theme.
+
+    Short title-only answers and long paragraphs differ in their character and word profiles
+    whatever they say; a weighted least-squares fit of log length on the representation gives
+    that direction, and projecting it out leaves what the answers say. Off by default
+    (``_LENGTH_SHRINK`` 0): on the labelled sets length carries meaning too, and removing it cost
+    more agreement with people than it bought.
+    """
+    if _LENGTH_SHRINK == 0.0 or len(z) < 20 or z.shape[1] < 8:
+        return z
+    y = np.log1p(lengths)
+    w = weights / weights.sum()
+    y = y - float(w @ y)
+    mean = w @ z
+    xc = z - mean
+    gram = (xc * w[:, None]).T @ xc + 1e-3 * np.eye(z.shape[1])
+    beta = np.linalg.solve(gram, (xc * w[:, None]).T @ y)
+    norm = float(np.linalg.norm(beta))
+    if norm == 0.0 or not np.isfinite(norm):
+        return z
+    u = beta / norm
+    return _l2(z - _LENGTH_SHRINK * np.outer(z @ u, u))
+
+
+def _anchor_rows(p: _Prepared, anchors: Sequence[Anchor]) -> np.ndarray:
+    """Return, for each distinct text, the index of the reviewed theme it belongs to, or -1."""
+    anchored = np.full(len(p.uniq_rows), -1, dtype=np.int64)
+    if not anchors:
+        return anchored
+    owner: dict[AnswerId, int] = {}
+    for n, anchor in enumerate(anchors):
+        for aid in anchor.answer_ids:
+            owner.setdefault(aid, n)
+    for row, u in zip(p.content_rows, p.member_of):
+        n = owner.get(p.items[row].id)
+        if n is not None and anchored[u] < 0:
+            anchored[u] = n
+    return anchored
+
+
+def _choose_k_free(z: np.ndarray, weights: np.ndarray, k: int | None, k_min: int, k_max: int, seed: int) -> tuple[int, dict[str, float]]:
+    """Return the number of themes for these distinct texts: the user's, or chosen within bounds."""
+    n_u = len(weights)
+    n_content = int(round(weights.sum()))
     if k is not None:
-        k_final = min(k, n_u)
-    else:
-        hi = min(k_max, n_u - 1, max(1, n_content // 3))
-        lo = min(k_min, hi)
-        if hi <= 1:
-            k_final = 1 if n_u == 1 or n_content < 2 * max(k_min, 2) else min(k_min, n_u)
-        elif lo == hi:
-            k_final = lo
-        else:
-            k_final, k_scores = _choose_k(z, weights, max(lo, 2), hi, seed)
-    if k_final <= 1:
-        labels = np.zeros(n_u, dtype=np.int64)
-    else:
-        km = KMeans(n_clusters=k_final, n_init=_N_INIT, random_state=seed)
-        with _quiet_kmeans():
-            labels = km.fit_predict(z, sample_weight=weights)
+        return min(k, n_u), {}
+    # Never more than distinct answers; chosen automatically with at least three answers per
+    # theme on average, so that each can show three quotes.
+    hi = min(k_max, n_u - 1, max(1, n_content // 3))
+    lo = min(k_min, hi)
+    if hi <= 1:
+        return (1 if n_u == 1 or n_content < 2 * max(k_min, 2) else min(k_min, n_u)), {}
+    if lo == hi:
+        return lo, {}
+    return _choose_k(z, weights, max(lo, 2), hi, seed)
+
+
+def _kmeans(z: np.ndarray, weights: np.ndarray, k: int, seed: int, n_init: int = _N_INIT) -> np.ndarray:
+    """Return weighted k-means labels (all zero for one group)."""
+    if k <= 1 or len(z) <= 1:
+        return np.zeros(len(z), dtype=np.int64)
+    from sklearn.cluster import KMeans  # noqa: PLC0415 - scikit-learn loads only when themes are computed
+
+    with _quiet_kmeans():
+        return KMeans(n_clusters=min(k, len(z)), n_init=n_init, random_state=seed).fit_predict(z, sample_weight=weights).astype(np.int64)
+
+
+def _cluster(z: np.ndarray, p: _Prepared, anchored: np.ndarray, big_langs: list[str], centred: bool,
+             k: int | None, k_min: int, k_max: int, seed: int) -> tuple[np.ndarray, dict[str, float]]:
+    """Group the distinct texts: reviewed themes first (they keep their answers and take in new ones that fit), then k-means on the rest.
+
+    Labels ``0 .. len(anchors)-1`` are the reviewed themes; new machine themes follow.
+    """
+    labels = anchored.copy()
+    n_anchor = int(anchored.max()) + 1 if len(anchored) and anchored.max() >= 0 else 0
+    k_scores: dict[str, float] = {}
+    if n_anchor:
+        labels, joined = _join_anchors(z, labels, p.weights, n_anchor)
+        k_scores["answers_joining_reviewed_themes"] = float(joined)
+    free = np.flatnonzero(labels < 0)
+    if len(free) == 0:
+        return labels, k_scores
+    zf, wf = z[free], p.weights[free]
+    k_free = None if k is None else max(1, k - n_anchor)
+    k_final, scores = _choose_k_free(zf, wf, k_free, max(1, k_min - n_anchor), max(1, k_max - n_anchor), seed)
+    k_scores.update(scores)
+    sub = _kmeans(zf, wf, k_final, seed)
     if centred and k is None:
-        labels, split_count = _split_unrelated_languages(z, labels, uniq_langs, weights, big_langs, k_max)
+        uniq_langs = np.array([p.langs[p.uniq_rows[u]] for u in free])
+        sub, split_count = _split_unrelated_languages(zf, sub, uniq_langs, wf, big_langs, max(1, k_max - n_anchor))
         if split_count:
             k_scores["themes_split_by_language"] = float(split_count)
+    labels[free] = n_anchor + sub
     return labels, k_scores
 
 
-def _typical_and_unclear(z: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """Score each answer's typicality, mark the much less typical as unclear, and order clusters by size."""
-    n_u = z.shape[0]
-    # Typicality: cosine similarity to the (weighted) centroid of the answer's cluster.
-    n_clusters = int(labels.max()) + 1
-    centroids = np.zeros((n_clusters, z.shape[1]), dtype=np.float32)
-    for c in range(n_clusters):
-        rows = labels == c
-        centroids[c] = (z[rows] * weights[rows][:, None]).sum(axis=0)
-    centroids = l2_normalize(centroids)
-    sims = np.einsum("ij,ij->i", z, centroids[labels])
+def _join_anchors(z: np.ndarray, labels: np.ndarray, weights: np.ndarray, n_anchor: int) -> tuple[np.ndarray, int]:
+    """Let new answers join the reviewed theme they fit: as typical as its members usually are.
 
-    # "Other / unclear": answers much less typical than the rest of their cluster.
-    unclear = np.zeros(n_u, dtype=bool)
+    An answer joins the reviewed theme whose centre it is nearest to when it would count as one
+    of that theme's members: its similarity is no more than ``_OTHER_Z`` (2.5) standard
+    deviations below the members' mean similarity (the line below which a member is "unclear",
+    :func:`_shape`), or at least half that mean (people's reviewed themes are often tight, and
+    the same concern in new words sits a little further out).
+    """
+    labels = labels.copy()
+    centres, floors = [], []
+    for a in range(n_anchor):
+        rows = labels == a
+        centre = _l2((z[rows] * weights[rows][:, None]).sum(axis=0, keepdims=True))[0]
+        sims = z[rows] @ centre
+        mean = float(np.average(sims, weights=weights[rows]))
+        std = float(math.sqrt(np.average((sims - mean) ** 2, weights=weights[rows])))
+        centres.append(centre)
+        floors.append(min(mean - _OTHER_Z * std, _JOIN_RELATIVE * mean))
+    free = np.flatnonzero(labels < 0)
+    if not len(free):
+        return labels, 0
+    sims = z[free] @ np.array(centres).T
+    best = sims.argmax(axis=1)
+    fits = sims[np.arange(len(free)), best] >= np.array(floors)[best]
+    labels[free[fits]] = best[fits]
+    return labels, int(weights[free[fits]].sum())
+
+
+@dataclass
+class _Shape:
+    """Centres, each distinct text's typicality, who is unclear, and each group's coherence."""
+
+    centroids: np.ndarray
+    sims: np.ndarray
+    unclear: np.ndarray
+    coherence: np.ndarray
+    mixed: np.ndarray
+
+
+def _centroids(z: np.ndarray, labels: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """Return the normalised weighted centre of each label (zero for an empty one)."""
+    centroids = np.zeros((n, z.shape[1]), dtype=np.float64)
+    np.add.at(centroids, labels, z * weights[:, None])
+    return _l2(centroids)
+
+
+def _shape(z: np.ndarray, labels: np.ndarray, weights: np.ndarray, anchored: np.ndarray, *, dissolve_weak: bool = True) -> _Shape:
+    """Measure each group: typicality of its answers, coherence, and what goes to "Other / unclear".
+
+    An answer much less typical than the rest of its theme (more than 2.5 SD below its mean
+    similarity), or one that sits as close to another theme as to its own while being among the
+    least typical of all answers, is unclear. A theme's coherence is its answers' mean similarity
+    to its centre relative to the set's typical coherence; a theme well below it is marked mixed,
+    and one far below it is dissolved into "Other / unclear" (reviewed themes never are, nor
+    any theme when the user fixed the number of themes: ``dissolve_weak``).
+    """
+    n_clusters = int(labels.max()) + 1
+    centroids = _centroids(z, labels, weights, n_clusters)
+    all_sims = z @ centroids.T
+    sims = all_sims[np.arange(len(z)), labels]
+    unclear = np.zeros(len(z), dtype=bool)
+    coherence = np.zeros(n_clusters)
     for c in range(n_clusters):
         rows = np.flatnonzero(labels == c)
         w = weights[rows]
-        if w.sum() < 8:
+        if not len(rows):
             continue
         mean = float(np.average(sims[rows], weights=w))
+        coherence[c] = mean
+        if w.sum() < 8:
+            continue
         std = float(math.sqrt(np.average((sims[rows] - mean) ** 2, weights=w)))
         unclear[rows[sims[rows] < mean - _OTHER_Z * std]] = True
+    if n_clusters > 1 and len(z) >= 20:
+        # Torn between two themes and untypical of both: not confidently anywhere.
+        second = np.partition(all_sims, -2, axis=1)[:, -2]
+        low = np.quantile(sims, _WEAK_QUANTILE)
+        unclear |= (sims < low) & (sims - second < _TORN_MARGIN)
+    sizes = np.bincount(labels, weights=weights, minlength=n_clusters)
+    typical = float(np.average(coherence, weights=sizes)) if sizes.sum() else 0.0
+    relative = coherence / typical if typical > 0 else np.ones(n_clusters)
+    mixed = relative < _MIXED_RELATIVE
+    dissolve = (relative < _DISSOLVE_RELATIVE) & (n_clusters > 1) & dissolve_weak
+    is_anchor = np.zeros(n_clusters, dtype=bool)
+    is_anchor[np.unique(labels[anchored >= 0])] = True
+    for c in np.flatnonzero(dissolve & ~is_anchor):
+        unclear[labels == c] = True
+    unclear[anchored >= 0] = False  # people decided these; the engine does not overrule them
+    mixed[is_anchor] = False
+    return _Shape(centroids, sims, unclear, relative, mixed)
 
-    # Theme ids by size, largest first; ties broken by first appearance for determinism.
-    sizes = np.bincount(labels[~unclear], weights=weights[~unclear], minlength=n_clusters)
-    first = [int(np.flatnonzero(labels == c)[0]) if (labels == c).any() else n_u for c in range(n_clusters)]
-    order = sorted((c for c in range(n_clusters) if sizes[c] > 0), key=lambda c: (-sizes[c], first[c]))
-    return sims, unclear, order
+
+@dataclass
+class _Builder:
+    """Everything needed to describe a group of distinct texts as a theme."""
+
+    p: _Prepared
+    terms: _Terms
+    z: np.ndarray
+    sims: np.ndarray
+    n_themes: int
+    members_by_uniq: dict[int, list[int]]
+
+    def theme(self, theme_id: str, uniq: np.ndarray, label: str | None, **extra: object) -> Theme:
+        """Build one theme from the distinct texts ``uniq`` (indices into the distinct arrays)."""
+        p, terms = self.p, self.terms
+        ranked = sorted(uniq.tolist(), key=lambda u: (-self.sims[u], p.uniq_rows[u]))
+        answer_rows = [row for u in ranked for row in self.members_by_uniq[u]]
+        lang_counts = Counter(textmod._base_language(p.items[r].language) for r in answer_rows)
+        cased = _cased(p.redacted[p.uniq_rows[u]] for u in ranked[:_SURFACE_SAMPLE])
+        shown, weights = _label_terms(
+            ranked, terms.occ_ids, p.weights, terms.df_all, terms.vocab, len(p.content_rows), max(self.n_themes, 1),
+            occurrences=lambda u: _term_occurrences(p.analysed[p.uniq_rows[u]], p.langs[p.uniq_rows[u]]),
+            excluded=terms.surface, cased=cased,
+        )
+        head, head_lang, from_translation = self._headline(answer_rows, lang_counts, weights)
+        picked = _pick_quotes(ranked, self.sims, self.z, [p.redacted[p.uniq_rows[u]] for u in range(len(p.uniq_rows))])
+        quote_rows = [p.uniq_rows[u] for u in picked]
+        excerpts = tuple(headline_mod.point(p.redacted[r], _lang(p, r), weights) for r in quote_rows)
+        # Claims are counted for themes; a sub-theme's are its parent's, so they are not counted again.
+        claims = () if extra.get("parent") else find_claims(
+            [(p.items[r].id, headline_mod.point(p.redacted[r], _lang(p, r), weights), _lang(p, r)) for r in answer_rows[:_CLAIM_POOL]])
+        single = next(iter(lang_counts)) if len(lang_counts) == 1 and len(p.answer_langs) > 1 else None
+        fallback = _make_label(shown) if shown else messages.UNTITLED_THEME
+        return Theme(
+            id=theme_id,
+            label=label or head or fallback,
+            top_terms=tuple(shown),
+            size=len(answer_rows),
+            answer_ids=tuple(p.items[r].id for r in answer_rows),
+            quotes=tuple(p.items[r].id for r in quote_rows),
+            quote_texts=tuple(p.redacted[r] for r in quote_rows),
+            languages=MappingProxyType(dict(lang_counts.most_common())),
+            single_language=single,
+            headline=head or fallback,
+            headline_language=head_lang,
+            headline_from_translation=from_translation,
+            quote_excerpts=excerpts,
+            claims=claims,
+            glossed=sum(len(self.members_by_uniq[u]) for u in ranked if u in p.glosses),
+            **extra,  # type: ignore[arg-type]
+        )
+
+    def _headline(self, answer_rows: list[int], lang_counts: Counter[str], weights: dict[str, float]) -> tuple[str | None, str | None, bool]:
+        """Return the theme's headline, its language and whether it comes from a translation."""
+        p = self.p
+        if not lang_counts:
+            return None, None, False
+        main = lang_counts.most_common(1)[0][0]
+        translated = [r for r in answer_rows if r in p.translations]
+        if main != p.main_language and translated:
+            # The theme speaks mostly another language and people translated its answers: the
+            # headline is drawn from their translations, in the session's main language, and says so.
+            found = headline_mod.headline([p.translations[r] for r in translated], PIVOT_LANGUAGE, weights)
+            if found:
+                return found, PIVOT_LANGUAGE, True
+        texts = [p.redacted[r] for r in answer_rows if _lang(p, r) == main and r not in p.translations]
+        texts = texts or [p.redacted[r] for r in answer_rows if _lang(p, r) == main]
+        return headline_mod.headline(_distinct(texts), main, weights), main, False
 
 
-def _method_note(k_chosen: int, k: int | None, k_min: int, k_max: int, seed: int, translated: bool, centred: bool, split: int = 0) -> str:
+def _lang(p: _Prepared, row: int) -> str:
+    """Return the base language an answer was written in."""
+    return textmod._base_language(p.items[row].language)
+
+
+def _distinct(texts: Iterable[str]) -> list[str]:
+    """Return texts without repeats, in order (one voice per distinct wording for the headline)."""
+    return list(dict.fromkeys(texts))
+
+
+def _cased(texts: Iterable[str]) -> dict[str, str]:
+    """Return, for each case-folded word, the way people write it (capitals kept for names and acronyms)."""
+    out: dict[str, str] = {}
+    for folded, forms in headline_mod.cased_forms(texts).items():
+        out[folded] = min(forms.items(), key=lambda item: (-item[1], item[0] != folded, item[0]))[0]
+    return out
+
+
+def _secondary(z: np.ndarray, labels: np.ndarray, shape: _Shape, order: Sequence[int], p: _Prepared) -> dict[int, int]:
+    """Return distinct text -> second theme, for answers that raise a second theme as clearly as its own members.
+
+    An answer of at least two sentences or clauses counts in a second theme when it is at least
+    as similar to that theme's centre as the theme's typical (median) member is, and nearly as
+    similar as to its own theme's centre.
+    """
+    if len(order) < 2:
+        return {}
+    in_theme = np.isin(labels, list(order)) & ~shape.unclear
+    medians = {}
+    for c in order:
+        rows = np.flatnonzero((labels == c) & in_theme)
+        medians[c] = float(np.median(shape.sims[rows])) if len(rows) else np.inf
+    cols = np.array(list(order))
+    sims = z @ shape.centroids[cols].T
+    out: dict[int, int] = {}
+    for u in np.flatnonzero(in_theme):
+        text = p.analysed[p.uniq_rows[u]]
+        if len(text.split()) < _SECOND_MIN_WORDS or len(headline_mod.clauses(text)) < 2:
+            continue
+        row = sims[u].copy()
+        row[cols == labels[u]] = -np.inf
+        best = int(row.argmax())
+        c = int(cols[best])
+        if row[best] >= medians[c] and shape.sims[u] - row[best] <= _SECOND_GAP:
+            out[int(u)] = c
+    return out
+
+
+def _subgroups(z: np.ndarray, weights: np.ndarray, rows: np.ndarray, seed: int) -> np.ndarray | None:
+    """Return sub-theme labels for one theme's distinct texts, or ``None`` when it is too small to split."""
+    if weights[rows].sum() < _SUB_MIN_ANSWERS or len(rows) < 6:
+        return None
+    zc, wc = z[rows], weights[rows]
+    hi = min(_SUB_MAX, len(rows) // 3)
+    if hi < 2:
+        return None
+    k_sub, _ = _choose_k(zc, wc, 2, hi, seed, merge_distance=_SUB_MERGE_DISTANCE)
+    labels = _kmeans(zc, wc, k_sub, seed, n_init=2)
+    return labels if len(np.unique(labels)) > 1 else None
+
+
+def find_themes(
+    answers: Iterable[Answer],
+    *,
+    k: int | None = None,
+    k_min: int = 2,
+    k_max: int = 20,
+    seed: int = 0,
+    names: Sequence[str] = (),
+    vocabulary: Iterable[str] = (),
+    question: str | Sequence[str] | None = None,
+    anchors: Sequence[Anchor] = (),
+    main_language: str | None = None,
+    gloss: bool = True,
+    subthemes: bool = True,
+    secondary: bool = True,
+) -> ThemeSet:
+    """Find draft themes in ``answers``; ``k`` fixes the number, else it is chosen in ``[k_min, k_max]``.
+
+    ``question`` (its text, in one or several languages) keeps its own words from forming a
+    theme; ``anchors`` are themes people reviewed, which keep their answers and take in new ones
+    that fit; ``main_language`` is the session's (translations are in it; by default the
+    commonest language); ``gloss`` lets a machine gloss bring languages together for grouping.
+    """
+    _validate(k, k_min, k_max, seed)
+    items = _checked(answers)
+    redaction = textmod.Redaction(tuple(names), frozenset(vocabulary))
+    p = _prepare(items, redaction, gloss, main_language)
+    texts = MappingProxyType({a.id: p.redacted[i] for i, a in enumerate(items)})
+    if not p.uniq_rows:
+        return _nothing_to_theme(p, texts, k, k_min, k_max, seed)
+    terms = _index_terms(p, _question_stems(question, set(p.langs)))
+    z, centred, big_langs = _represent(p, terms, seed)
+    anchors = tuple(anchors)
+    anchored = _anchor_rows(p, anchors)
+    labels, k_scores = _cluster(z, p, anchored, big_langs, centred, k, k_min, k_max, seed)
+    shape = _shape(z, labels, p.weights, anchored, dissolve_weak=k is None)
+    machine, kept_anchors = _order_groups(labels, shape, p.weights, len(anchors))
+    members_by_uniq: dict[int, list[int]] = defaultdict(list)
+    for row, u in zip(p.content_rows, p.member_of):
+        members_by_uniq[u].append(row)
+    builder = _Builder(p, terms, z, shape.sims, len(machine) + len(kept_anchors), members_by_uniq)
+    ids = _theme_ids(machine, kept_anchors, anchors)
+    second = _secondary(z, labels, shape, kept_anchors + machine, p) if secondary else {}
+    themes, all_subs, assignment, sub_assignment = _describe_groups(
+        builder, labels, shape, machine, kept_anchors, anchors, ids, second, seed, subthemes=subthemes)
+    other_uniq = np.flatnonzero(shape.unclear)
+    other = builder.theme(OTHER_ID, other_uniq, messages.OTHER_LABEL) if len(other_uniq) else _empty_theme(OTHER_ID, messages.OTHER_LABEL)
+    other = replace(other, headline=messages.OTHER_LABEL, headline_language=None)
+    for aid in other.answer_ids:
+        assignment[aid] = OTHER_ID
+    split = int(k_scores.get("themes_split_by_language", 0))
+    return ThemeSet(
+        themes=tuple(themes),
+        other=other,
+        contentless=tuple(items[r].id for r in p.contentless_rows),
+        # Keep the input order in the mapping, which CSV writers and tests rely on.
+        assignment=MappingProxyType({a.id: assignment[a.id] for a in items}),
+        k_chosen=len(themes),
+        method=_method_note(len(machine), k, k_min, k_max, seed, p.used_translation, centred, split,
+                            glossed=len(p.glosses), anchored=len(kept_anchors), question=bool(question)),
+        seed=seed,
+        texts=texts,
+        k_scores=MappingProxyType(k_scores),
+        languages=MappingProxyType(dict(p.answer_langs)),
+        subthemes=tuple(all_subs),
+        sub_assignment=MappingProxyType(sub_assignment),
+        secondary=MappingProxyType({items[r].id: (ids[c],) for u, c in second.items() for r in members_by_uniq[u]}),
+        glosses=MappingProxyType({items[r].id: g for u, g in p.glosses.items() for r in members_by_uniq[u]}),
+        main_language=p.main_language,
+    )
+
+
+def _order_groups(labels: np.ndarray, shape: _Shape, weights: np.ndarray, n_anchor: int) -> tuple[list[int], list[int]]:
+    """Return the machine groups by size (largest first, ties by first appearance) and the reviewed groups still holding answers."""
+    n_clusters = int(labels.max()) + 1
+    sizes = np.bincount(labels[~shape.unclear], weights=weights[~shape.unclear], minlength=n_clusters)
+    first = [int(np.flatnonzero(labels == c)[0]) if (labels == c).any() else len(labels) for c in range(n_clusters)]
+    machine = sorted((c for c in range(n_anchor, n_clusters) if sizes[c] > 0), key=lambda c: (-sizes[c], first[c]))
+    kept_anchors = [c for c in range(n_anchor) if (labels == c).any()]
+    return machine, kept_anchors
+
+
+def _describe_groups(builder: _Builder, labels: np.ndarray, shape: _Shape, machine: list[int], kept_anchors: list[int],
+                     anchors: Sequence[Anchor], ids: Mapping[int, str], second: Mapping[int, int], seed: int, *,
+                     subthemes: bool) -> tuple[list[Theme], list[Theme], dict[AnswerId, str], dict[AnswerId, str]]:
+    """Describe every group as a theme (with its sub-themes); return themes, sub-themes, assignment and sub-assignment."""
+    p = builder.p
+    n_anchor = len(anchors)
+    second_of: dict[int, list[int]] = defaultdict(list)
+    for u, c in second.items():
+        second_of[c].append(u)
+    overlaps = _overlaps(shape.centroids, machine, kept_anchors, labels, shape)
+    themes: list[Theme] = []
+    all_subs: list[Theme] = []
+    assignment: dict[AnswerId, str] = {p.items[r].id: CONTENTLESS_ID for r in p.contentless_rows}
+    sub_assignment: dict[AnswerId, str] = {}
+    for c in kept_anchors + machine:
+        uniq = np.flatnonzero((labels == c) & ~shape.unclear)
+        extra = {
+            "coherence": round(float(shape.coherence[c]), 3),
+            "mixed": bool(shape.mixed[c]),
+            "reviewed": c < n_anchor,
+            "overlaps": ids.get(overlaps[c]) if c in overlaps else None,
+            "secondary_ids": tuple(p.items[r].id for u in second_of.get(c, []) for r in builder.members_by_uniq[u]),
+        }
+        theme = builder.theme(ids[c], uniq, anchors[c].label if c < n_anchor else None, **extra)
+        if subthemes:
+            subs = _build_subthemes(builder, theme, uniq, builder.z, p.weights, seed)
+            theme = replace(theme, subthemes=tuple(sub.id for sub in subs))
+            all_subs += subs
+            sub_assignment.update({aid: sub.id for sub in subs for aid in sub.answer_ids})
+        themes.append(theme)
+        assignment.update({aid: theme.id for aid in theme.answer_ids})
+    return themes, all_subs, assignment, sub_assignment
+
+
+def _theme_ids(machine: Sequence[int], kept_anchors: Sequence[int], anchors: Sequence[Anchor]) -> dict[int, str]:
+    """Return each group's theme id: a reviewed theme keeps its own, machine themes are t1, t2... by size."""
+    ids = {c: str(anchors[c].id) for c in kept_anchors}
+    taken = set(ids.values())
+    n = 0
+    for c in machine:
+        n += 1
+        while f"t{n}" in taken:
+            n += 1
+        ids[c] = f"t{n}"
+    return ids
+
+
+def _overlaps(centroids: np.ndarray, machine: Sequence[int], kept_anchors: Sequence[int], labels: np.ndarray, shape: _Shape) -> dict[int, int]:
+    """Return machine theme -> reviewed theme it overlaps.
+
+    A machine theme overlaps the reviewed theme nearest to it when its centre is as close to that
+    theme's centre as the theme's own answers are, or when the two centres are close enough that
+    choosing k would have made them one theme (cosine distance under ``_MERGE_DISTANCE``).
+    """
+    out: dict[int, int] = {}
+    if not kept_anchors:
+        return out
+    for c in machine:
+        sims = [(float(centroids[c] @ centroids[a]), a) for a in kept_anchors]
+        best, a = max(sims)
+        if best >= min(float(np.mean(shape.sims[labels == a])), 1.0 - _MERGE_DISTANCE):
+            out[c] = a
+    return out
+
+
+def _build_subthemes(builder: _Builder, theme: Theme, uniq: np.ndarray, z: np.ndarray, weights: np.ndarray, seed: int) -> list[Theme]:
+    """Return a theme's sub-themes (ids ``t1.1``, ``t1.2``... by size), or none when it is too small."""
+    sub = _subgroups(z, weights, uniq, seed) if len(uniq) else None
+    if sub is None:
+        return []
+    sizes = np.bincount(sub, weights=weights[uniq])
+    order = sorted(range(len(sizes)), key=lambda s: (-sizes[s], int(np.flatnonzero(sub == s)[0])))
+    return [builder.theme(f"{theme.id}.{n}", uniq[sub == s], None, parent=theme.id) for n, s in enumerate(order, start=1) if sizes[s] > 0]
+
+
+def _nothing_to_theme(p: _Prepared, texts: Mapping[AnswerId, str], k: int | None, k_min: int, k_max: int, seed: int) -> ThemeSet:
+    """Return the result for input with no answer to theme (empty, or contentless only)."""
+    return ThemeSet(
+        themes=(),
+        other=_empty_theme(OTHER_ID, messages.OTHER_LABEL),
+        contentless=tuple(p.items[r].id for r in p.contentless_rows),
+        assignment=MappingProxyType({p.items[r].id: CONTENTLESS_ID for r in p.contentless_rows}),
+        k_chosen=0,
+        method=_method_note(0, k, k_min, k_max, seed, p.used_translation, False),
+        seed=seed,
+        texts=texts,
+        k_scores=MappingProxyType({}),
+        languages=MappingProxyType(dict(p.answer_langs)),
+        main_language=p.main_language,
+    )
+
+
+def _method_note(k_chosen: int, k: int | None, k_min: int, k_max: int, seed: int, translated: bool, centred: bool, split: int = 0,
+                 *, glossed: int = 0, anchored: int = 0, question: bool = False) -> str:
     """Return the plain-language method note for a report (``split``: themes split by language)."""
     if k is None:
         # Splitting comes after k-means: the note counts the themes k-means made, then the splits.
         k_note = messages.METHOD_K_AUTO.format(k=k_chosen - split, k_min=k_min, k_max=k_max)
-    elif k_chosen < k:
+    elif k_chosen + anchored < k:
         # Fewer answers than themes asked for, or answers the engine cannot tell apart.
-        k_note = messages.METHOD_K_FEWER.format(k=k, found=k_chosen)
+        k_note = messages.METHOD_K_FEWER.format(k=k, found=k_chosen + anchored)
     else:
-        k_note = messages.METHOD_K_FIXED.format(k=k_chosen)
-    return messages.METHOD_NOTE.format(
+        k_note = messages.METHOD_K_FIXED.format(k=k_chosen + anchored)
+    note = messages.METHOD_NOTE.format(
         translation_note=messages.METHOD_TRANSLATION_NOTE if translated else "",
         language_note=messages.METHOD_LANGUAGE_NOTE if centred else "",
         split_note=(messages.METHOD_SPLIT_NOTE_ONE if split == 1 else messages.METHOD_SPLIT_NOTE_MANY.format(n=split)) if split else "",
         k_note=k_note,
         seed=seed,
     )
+    extras = [messages.METHOD_HEADLINE_NOTE]
+    if glossed:
+        extras.append(messages.METHOD_GLOSS_NOTE)
+    if question:
+        extras.append(messages.METHOD_QUESTION_NOTE)
+    if anchored:
+        extras.append(messages.METHOD_ANCHOR_NOTE.format(n=anchored))
+    return note + " " + " ".join(extras)
 
 
 def split_theme(
@@ -938,4 +1465,4 @@ def split_theme(
     members = set(theme_set.theme(theme_id).answer_ids)
     subset = [a for a in answers if a.id in members]
     return find_themes(subset, k=k, seed=theme_set.seed if seed is None else seed, names=names,
-                       vocabulary=vocabulary)
+                       vocabulary=vocabulary, subthemes=False, secondary=False)

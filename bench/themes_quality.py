@@ -43,7 +43,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score  #
 from sklearn.preprocessing import normalize  # noqa: E402
 
 from analysis import text as textmod  # noqa: E402
-from analysis.themes import Answer, _wordllama, find_themes  # noqa: E402
+from analysis.themes import Anchor, Answer, _wordllama, find_themes  # noqa: E402
 
 Dataset = tuple[list[str], list[str], list[str]]  # texts, labels, languages
 
@@ -130,64 +130,219 @@ BASELINES: dict[str, Callable[[Sequence[str], Sequence[str], int, int], np.ndarr
 }
 
 
-def engine(texts: Sequence[str], languages: Sequence[str], k: int | None, seed: int) -> tuple[list[str], int]:
+RUNS: dict[tuple[str, int, str], object] = {}  # (dataset, seed, method) -> ThemeSet, for the extra figures
+
+
+def engine(texts: Sequence[str], languages: Sequence[str], k: int | None, seed: int, **options: object) -> tuple[list[str], int]:
     """Run the engine; return each answer's group (theme, other or contentless) and k chosen."""
     answers = [Answer(i, t, lang) for i, (t, lang) in enumerate(zip(texts, languages))]
-    result = find_themes(answers, k=k, seed=seed)
+    result = find_themes(answers, k=k, seed=seed, **options)
+    engine.last = result  # type: ignore[attr-defined]
     return [result.assignment[i] for i in range(len(texts))], result.k_chosen
 
 
+def sub_level(result) -> list[str]:  # type: ignore[no-untyped-def]
+    """Return each answer's sub-theme (its theme where the theme has none), in input order."""
+    return [result.sub_assignment.get(i, result.assignment[i]) for i in range(len(result.assignment))]
+
+
+def purity(groups: Sequence[str], labels: Sequence[str]) -> dict[str, float]:
+    """Return each group's share of its commonest human label."""
+    by_group: dict[str, list[str]] = {}
+    for g, lab in zip(groups, labels):
+        by_group.setdefault(str(g), []).append(lab)
+    return {g: np.unique(labs, return_counts=True)[1].max() / len(labs) for g, labs in by_group.items()}
+
+
+def length_eta2(groups: Sequence[str], texts: Sequence[str]) -> float:
+    """Return the share of the variance of log answer length that the grouping explains (eta squared)."""
+    y = np.log1p(np.array([len(t.split()) for t in texts], dtype=float))
+    total = float(((y - y.mean()) ** 2).sum())
+    between = 0.0
+    for g in set(groups):
+        rows = np.array([x == g for x in groups])
+        between += rows.sum() * (y[rows].mean() - y.mean()) ** 2
+    return between / total if total else 0.0
+
+
+def coherence_check(result, labels: Sequence[str]) -> tuple[float, float, float, int]:  # type: ignore[no-untyped-def]
+    """Return (Spearman of coherence vs purity, mean purity of mixed themes, of the others, mixed count)."""
+    from scipy.stats import spearmanr  # noqa: PLC0415
+
+    pred = [result.assignment[i] for i in range(len(labels))]
+    pure = purity(pred, labels)
+    themes = [t for t in result.themes if t.size >= 5]
+    if len(themes) < 3:
+        return float("nan"), float("nan"), float("nan"), 0
+    rho = float(spearmanr([t.coherence for t in themes], [pure[t.id] for t in themes]).statistic)
+    mixed = [pure[t.id] for t in themes if t.mixed]
+    clear = [pure[t.id] for t in themes if not t.mixed]
+    return rho, float(np.mean(mixed)) if mixed else float("nan"), float(np.mean(clear)) if clear else float("nan"), len(mixed)
+
+
+def stability(texts: Sequence[str], languages: Sequence[str], labels: Sequence[str], seed: int, method: str) -> dict[str, float]:
+    """Return agreement between a run on 10/11 of the answers and a run with 10% more answers.
+
+    The base run holds a seeded 10/11 of the answers; the second run holds all of them. NMI and
+    ARI are computed on the answers both runs share. For the engine, the second run is also made
+    with the base run's themes given as reviewed anchors (``anchored``), as a planner's re-run
+    would be, and the new answers' NMI against the human labels is reported.
+    """
+    rng = np.random.default_rng(1000 + seed)
+    base = np.sort(rng.choice(len(texts), size=round(len(texts) * 10 / 11), replace=False))
+    k_true = len(set(labels))
+    base_t = [texts[i] for i in base]
+    base_l = [languages[i] for i in base]
+    out: dict[str, float] = {}
+    if method in BASELINES:
+        a = BASELINES[method](base_t, base_l, k_true, seed)
+        b = BASELINES[method](texts, languages, k_true, seed)
+        b_common = [b[i] for i in base]
+        return {"nmi": normalized_mutual_info_score(a, b_common), "ari": adjusted_rand_score(a, b_common)}
+    first = find_themes([Answer(int(i), texts[i], languages[i]) for i in base], seed=seed)
+    second = find_themes([Answer(i, t, lang) for i, (t, lang) in enumerate(zip(texts, languages))], seed=seed)
+    a = [first.assignment[int(i)] for i in base]
+    b = [second.assignment[int(i)] for i in base]
+    out["nmi"], out["ari"] = normalized_mutual_info_score(a, b), adjusted_rand_score(a, b)
+    anchors = [Anchor(t.id, t.label, t.answer_ids) for t in first.themes]
+    third = find_themes([Answer(i, t, lang) for i, (t, lang) in enumerate(zip(texts, languages))], seed=seed, anchors=anchors)
+    c = [third.assignment[int(i)] for i in base]
+    out["anchored_nmi"], out["anchored_ari"] = normalized_mutual_info_score(a, c), adjusted_rand_score(a, c)
+    new = sorted(set(range(len(texts))) - set(base.tolist()))
+    out["new_joined"] = float(np.mean([third.assignment[i] in {t.id for t in first.themes} for i in new]))
+    out["new_nmi_anchored"] = normalized_mutual_info_score([labels[i] for i in new], [third.assignment[i] for i in new])
+    out["new_nmi_free"] = normalized_mutual_info_score([labels[i] for i in new], [second.assignment[i] for i in new])
+    out["overlaps"] = float(sum(t.overlaps is not None for t in third.themes))
+    return out
+
+
+ENGINE_METHODS = ["engine, true k", "engine, k chosen"]
+# An ablation on the mixed set: the same engine without the machine gloss.
+NO_GLOSS = "engine, k chosen, without machine gloss"
+
+
+def run_engine_method(method: str, texts: Sequence[str], langs: Sequence[str], k_true: int, seed: int):  # type: ignore[no-untyped-def]
+    """Run one engine variant and return (groups, k chosen, ThemeSet)."""
+    k = k_true if method.endswith("true k") else None
+    pred, k_found = engine(texts, langs, k, seed, gloss=method != NO_GLOSS)
+    return pred, k_found, engine.last  # type: ignore[attr-defined]
+
+
+def _mean(values: Sequence[float]) -> float:
+    """Return the mean, ignoring NaN (nan when nothing is left)."""
+    kept = [v for v in values if v == v]
+    return float(np.mean(kept)) if kept else float("nan")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run every method on every dataset and print the table (and write it as Markdown)."""
+    """Run every method on every dataset and print the tables (and write them as Markdown)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--only", nargs="+", default=None, help="datasets to run")
     parser.add_argument("--skip-baselines", action="store_true")
+    parser.add_argument("--no-stability", action="store_true", help="skip the re-run stability figures")
+    parser.add_argument("--labels", action="store_true", help="print each engine theme's label and claims (k chosen, first seed)")
     parser.add_argument("--markdown", type=Path, default=None, help="write the tables here as Markdown")
     args = parser.parse_args(argv)
     if not (args.data / "nhs-feedback").exists():
         parser.error(f"no data at {args.data}; pass --data")
     datasets = load_datasets(args.data)
     names = args.only or list(datasets)
-    methods = ([] if args.skip_baselines else list(BASELINES)) + ["engine, true k", "engine, k chosen"]
+    baselines = [] if args.skip_baselines else list(BASELINES)
+    methods = baselines + ENGINE_METHODS
     nmi: dict[tuple[str, str], list[float]] = {}
     ari: dict[tuple[str, str], list[float]] = {}
     mono: dict[str, list[float]] = {}
     k_chosen: dict[str, list[int]] = {}
     seconds: dict[tuple[str, str], list[float]] = {}
+    other: dict[tuple[str, str], list[float]] = {}
+    eta2: dict[tuple[str, str], list[float]] = {}
+    coherence: dict[str, list[tuple[float, float, float, int]]] = {}
+    sub_nmi: dict[str, list[float]] = {}
+    subs_count: dict[str, list[int]] = {}
+    second_share: dict[str, list[float]] = {}
+    stable: dict[tuple[str, str], list[dict[str, float]]] = {}
     for name in names:
         texts, labels, langs = datasets[name]
         k_true = len(set(labels))
+        run_methods = methods + ([NO_GLOSS] if name == "mtod-mixed" else [])
         for seed in args.seeds:
-            for method in methods:
+            for method in run_methods:
                 start = time.perf_counter()
+                result = None
                 if method in BASELINES:
                     pred = [str(p) for p in BASELINES[method](texts, langs, k_true, seed)]
                 else:
-                    pred, k = engine(texts, langs, k_true if method.endswith("true k") else None, seed)
-                    if method.endswith("chosen"):
+                    pred, k, result = run_engine_method(method, texts, langs, k_true, seed)
+                    if method == "engine, k chosen":
                         k_chosen.setdefault(name, []).append(k)
                 seconds.setdefault((method, name), []).append(time.perf_counter() - start)
                 nmi.setdefault((method, name), []).append(normalized_mutual_info_score(labels, pred))
                 ari.setdefault((method, name), []).append(adjusted_rand_score(labels, pred))
+                other.setdefault((method, name), []).append(float(np.mean([p == "other" for p in pred])))
+                eta2.setdefault((method, name), []).append(length_eta2(pred, texts))
                 if name == "mtod-mixed":
                     mono.setdefault(method, []).append(monolingual_share(pred, langs))
+                if result is not None and method == "engine, k chosen":
+                    coherence.setdefault(name, []).append(coherence_check(result, labels))
+                    sub_nmi.setdefault(name, []).append(normalized_mutual_info_score(labels, sub_level(result)))
+                    subs_count.setdefault(name, []).append(len(result.subthemes))
+                    second_share.setdefault(name, []).append(len(result.secondary) / max(1, len(texts)))
+                    if args.labels and seed == args.seeds[0]:
+                        print_labels(name, result)
+            if not args.no_stability:
+                for method in baselines + ["engine, k chosen"]:
+                    stable.setdefault((method, name), []).append(stability(texts, langs, labels, seed, method))
             print(f"  {name} seed {seed} done", file=sys.stderr, flush=True)
         if name == "mtod-mixed":
             mono["human labels"] = [monolingual_share(labels, langs)]
+        eta2[("human labels", name)] = [length_eta2(labels, texts)]
+    out = tables(args, names, datasets, methods, nmi, ari, mono, k_chosen, seconds, other, eta2, coherence, sub_nmi, subs_count, second_share, stable)
+    text = "\n".join(out)
+    print(text)
+    if args.markdown:
+        args.markdown.write_text(text + "\n", encoding="utf-8")
+    return 0
 
-    def table(metric: dict[tuple[str, str], list[float]], title: str) -> list[str]:
+
+def print_labels(name: str, result) -> None:  # type: ignore[no-untyped-def]
+    """Print a run's themes as a planner would read them: label, terms, claims, sub-themes."""
+    print(f"\n== {name}: {len(result.themes)} themes, other {result.other.size}", file=sys.stderr)
+    for t in result.themes:
+        flag = " [mixed]" if t.mixed else ""
+        print(f"  {t.id} ({t.size}){flag} {t.label}  -- {', '.join(t.top_terms[:5])}", file=sys.stderr)
+        for c in t.claims[:3]:
+            print(f"      x{c.count} {c.text}", file=sys.stderr)
+        for s in result.subthemes:
+            if s.parent == t.id:
+                print(f"      - {s.id} ({s.size}) {s.label}", file=sys.stderr)
+
+
+def tables(args, names, datasets, methods, nmi, ari, mono, k_chosen, seconds, other, eta2, coherence, sub_nmi, subs_count, second_share, stable) -> list[str]:  # type: ignore[no-untyped-def]  # noqa: PLR0913
+    """Return every table as Markdown lines."""
+    seeds = ", ".join(map(str, args.seeds))
+
+    def table(metric: dict[tuple[str, str], list[float]], title: str, fmt: str = "{:.3f}", rows: Sequence[str] = methods) -> list[str]:
         """Return a Markdown table of one metric (mean over seeds)."""
-        lines = [f"### {title} (mean of seeds {', '.join(map(str, args.seeds))})", "", "| method | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-        for method in methods:
-            lines.append(f"| {method} | " + " | ".join(f"{np.mean(metric[(method, n)]):.3f}" for n in names) + " |")
+        lines = [f"### {title} (mean of seeds {seeds})", "", "| method | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+        for method in rows:
+            if any((method, n) in metric for n in names):
+                lines.append(f"| {method} | " + " | ".join(fmt.format(_mean(metric[(method, n)])) if (method, n) in metric else "-" for n in names) + " |")
         if title.startswith("NMI"):
             lines.append("| all-MiniLM-L6-v2 -> k-means (reference from the issue; needs PyTorch, not run) | " + " | ".join(f"{MINILM_REFERENCE.get(n, float('nan')):.2f}" for n in names) + " |")
             lines.append("| 90% of the MiniLM reference (goal) | " + " | ".join(f"{0.9 * MINILM_REFERENCE.get(n, float('nan')):.3f}" for n in names) + " |")
         return lines + [""]
 
-    out = table(nmi, "NMI") + table(ari, "ARI")
+    out = table(nmi, "NMI", rows=methods + [NO_GLOSS]) + table(ari, "ARI", rows=methods + [NO_GLOSS])
+    if sub_nmi:
+        out += [f"### Two levels: the engine's sub-themes (k chosen; mean of seeds {seeds})", "",
+                "| dataset | human groups | engine themes | engine sub-themes | NMI, themes | NMI, sub-themes | answers with a second theme |", "|---|---|---|---|---|---|---|"]
+        for n in names:
+            if n in sub_nmi:
+                out.append(f"| {n} | {len(set(datasets[n][1]))} | {_mean(k_chosen[n]):.1f} | {_mean(subs_count[n]):.1f} | "
+                           f"{_mean(nmi[('engine, k chosen', n)]):.3f} | {_mean(sub_nmi[n]):.3f} | {_mean(second_share[n]):.1%} |")
+        out.append("")
     out += ["### Number of themes chosen by the engine", "", "| dataset | true k | k chosen (per seed) |", "|---|---|---|"]
     for name in names:
         out.append(f"| {name} | {len(set(datasets[name][1]))} | {', '.join(map(str, k_chosen.get(name, [])))} |")
@@ -197,15 +352,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         for method, values in mono.items():
             out.append(f"| {method} | {np.mean(values):.0%} |")
         out.append("")
-    out += ["### Seconds per run (this machine)", "", "| method | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-    for method in methods:
-        out.append(f"| {method} | " + " | ".join(f"{np.mean(seconds[(method, n)]):.1f}" for n in names) + " |")
-    out.append("")
-    text = "\n".join(out)
-    print(text)
-    if args.markdown:
-        args.markdown.write_text(text + "\n", encoding="utf-8")
-    return 0
+    out += table(other, "Share of answers in Other / unclear", "{:.1%}", rows=methods + [NO_GLOSS])
+    out += table(eta2, "Answer length explained by the groups (eta squared of log words; human labels for scale)", "{:.3f}",
+                 rows=methods + ["human labels"])
+    if coherence:
+        out += [f"### Honest groups: coherence against purity (themes of 5+ answers, k chosen, mean of seeds {seeds})", "",
+                "| dataset | Spearman (coherence, purity) | purity of mixed themes | purity of the others | mixed themes per run |", "|---|---|---|---|---|"]
+        for n, rows in coherence.items():
+            out.append(f"| {n} | {_mean([r[0] for r in rows]):.2f} | {_mean([r[1] for r in rows]):.2f} | {_mean([r[2] for r in rows]):.2f} | {_mean([r[3] for r in rows]):.1f} |")
+        out.append("")
+    if stable:
+        out += [f"### Stability: a run with 10% more answers against the run without them (common answers; mean of seeds {seeds})", "",
+                "| method | dataset | NMI | ARI | NMI with reviewed anchors | ARI with reviewed anchors | new answers joining reviewed themes | new answers' NMI, anchored / free | overlap flags |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for (method, n), rows in stable.items():
+            if "anchored_nmi" in rows[0]:
+                out.append(f"| {method} | {n} | {_mean([r['nmi'] for r in rows]):.3f} | {_mean([r['ari'] for r in rows]):.3f} | "
+                           f"{_mean([r['anchored_nmi'] for r in rows]):.3f} | {_mean([r['anchored_ari'] for r in rows]):.3f} | "
+                           f"{_mean([r['new_joined'] for r in rows]):.0%} | {_mean([r['new_nmi_anchored'] for r in rows]):.3f} / {_mean([r['new_nmi_free'] for r in rows]):.3f} | {_mean([r['overlaps'] for r in rows]):.1f} |")
+            else:
+                out.append(f"| {method} (true k) | {n} | {_mean([r['nmi'] for r in rows]):.3f} | {_mean([r['ari'] for r in rows]):.3f} | - | - | - | - | - |")
+        out.append("")
+    out += table({k: v for k, v in seconds.items()}, "Seconds per run (this machine)", "{:.1f}", rows=methods + [NO_GLOSS])
+    return out
 
 
 if __name__ == "__main__":

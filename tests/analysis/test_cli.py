@@ -191,7 +191,9 @@ def test_output_csv_and_reports_are_safe_to_open(runner: CliRunner, tmp_path: Pa
     source = tmp_path / "in.csv"
     hostile = ['<script>alert(1)</script> bus late', '[x](javascript:alert(2)) bus late', ' =1+1 bus late',
                '＝HYPERLINK("http://evil.example") bus late', '@SUM(A1) bus late\x1b']
-    rows = [["answer", "group"]] + [[text, "=cmd|' /C calc'!A0"] for text in hostile]
+    # Each hostile answer given twice: a lone odd answer may rightly go to "Other / unclear", whose
+    # small count would then hide the group table this test reads.
+    rows = [["answer", "group"]] + [[text, "=cmd|' /C calc'!A0"] for text in hostile * 2]
     # Groups big enough that the group table can be shown (counts below 10 are hidden, and the threshold cannot go lower).
     rows += [[f"The clinic is far away {n}", "<b>group</b>"] for n in range(30)]
     rows += [[f"The waiting room is always full {n}", "plain"] for n in range(30)]

@@ -41,8 +41,8 @@ def test_theme_structure(nhs_answers: list[Answer]) -> None:
     assert [t.size for t in result.themes] == sorted((t.size for t in result.themes), reverse=True)
     for theme in result.themes:
         assert theme.label and theme.label != messages.UNTITLED_THEME
-        # Terms are real words as people wrote them (the commonest form of the stem), not stems.
-        assert all(word in written for term in theme.top_terms for word in term.split())
+        # Terms are real words as people wrote them (the commonest form of the stem, capitals kept), not stems.
+        assert all(word.casefold() in written for term in theme.top_terms for word in term.split())
         assert theme.size == len(theme.answer_ids)
         assert 3 <= len(theme.quotes) <= 5
         assert set(theme.quotes) <= set(theme.answer_ids)

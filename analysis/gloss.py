@@ -1,0 +1,146 @@
+"""Machine glosses: a word-by-word English rendering of an answer, for grouping only.
+
+Owns the bilingual lexicons shipped in ``analysis/data/gloss-*-en.tsv.gz`` (built from Debian's
+FreeDict and Apertium packages by ``bench/build_lexicons.py``; sources, licences and attribution
+in ``analysis/data/LEXICONS.txt``) and :func:`gloss`. A gloss is never shown as a translation:
+it only lets "no hay intérprete" and "there is no interpreter" share words when the engine
+groups answers, and every result that used one says so. Pure Python; nothing is downloaded.
+
+Interface::
+
+    GLOSS_LANGUAGES: frozenset[str]                 # languages with a shipped lexicon
+    gloss(text: str, language: str) -> str | None  # None: no lexicon, or nothing could be glossed
+    lexicon_key(word: str, language: str) -> str   # the form lexicon words are stored in
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import re
+import unicodedata
+from importlib import resources
+
+from analysis import text as textmod
+
+__all__ = ["GLOSS_LANGUAGES", "gloss", "lexicon_key", "coverage"]
+
+GLOSS_LANGUAGES = frozenset({"es", "fr", "ar", "ur"})
+# Arabic-script short vowels, shadda, sukun, superscript alef and the tatweel: written
+# inconsistently, so neither lexicon words nor answers keep them.
+_ARABIC_MARKS = re.compile("[\u064b-\u065f\u0670\u0640]")
+_ARABIC_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ی": "ي", "ك": "ک", "ۀ": "ه", "ہ": "ه", "ة": "ه", "ھ": "ه"})
+# Arabic clitics written joined to the word: "and", "with/by", "for", "the", "like".
+_ARABIC_PREFIXES = ("وال", "بال", "لل", "فال", "كال", "ال", "و", "ب", "ل", "ف")
+_ELISION = re.compile(r"^(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu)'")
+_MIN_GLOSSED = 0.3  # below this share of words glossed, the gloss says too little to use
+
+
+def lexicon_key(word: str, language: str) -> str:
+    """Return ``word`` in the form lexicon entries are stored and looked up in."""
+    word = unicodedata.normalize("NFKC", word).casefold().strip()
+    if language in ("ar", "ur", "fa"):
+        word = _ARABIC_MARKS.sub("", word).translate(_ARABIC_FOLD)
+    return re.sub(r"\s+", " ", word)
+
+
+@functools.cache
+def _lexicon(language: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Load one lexicon: word -> first gloss, and stem -> first gloss (for inflected forms)."""
+    words: dict[str, str] = {}
+    stems: dict[str, str] = {}
+    path = resources.files("analysis") / "data" / f"gloss-{language}-en.tsv.gz"
+    with path.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            key, _, glosses = line.rstrip("\n").partition("\t")
+            first = glosses.split("|", 1)[0]
+            words[key] = first
+            if " " not in key:
+                stem = textmod.stem(key, language)
+                # The shortest word of a stem speaks for it ("médico" rather than "médicos").
+                if stem not in stems or len(key) < len(stems[stem][1]):
+                    stems[stem] = (first, key)  # type: ignore[assignment]
+    return words, {stem: value[0] for stem, value in stems.items()}  # type: ignore[index]
+
+
+def _lookup(token: str, language: str, words: dict[str, str], stems: dict[str, str]) -> str | None:
+    """Return the English gloss of one token, trying its stem and Arabic clitics; else ``None``."""
+    key = lexicon_key(token, language)
+    found = words.get(key)
+    if found is None and language in ("ar", "ur"):
+        for prefix in _ARABIC_PREFIXES if language == "ar" else ():
+            if key.startswith(prefix) and len(key) - len(prefix) >= 2 and key[len(prefix):] in words:
+                return words[key[len(prefix):]]
+    if found is None:
+        # Only a stem long enough to be a word's own: "sábado" and "saber" share "sab".
+        stem = textmod.stem(key, language)
+        if len(stem) >= 4 and len(stem) >= 0.6 * len(key):
+            found = stems.get(stem)
+    return found
+
+
+def gloss(text: str, language: str) -> str | None:
+    """Return an English word-by-word gloss of ``text``, or ``None`` when it cannot help.
+
+    Function words are left out; two-word entries ("seguro médico") are tried before single
+    words; a word the lexicon lacks is kept as written (names and cognates still match). The
+    result is ``None`` without a lexicon for ``language`` or when under a third of the words
+    could be glossed.
+    """
+    lang = textmod._base_language(language)
+    if lang not in GLOSS_LANGUAGES:
+        return None
+    words, stems = _lexicon(lang)
+    stops = textmod.stop_words(lang)
+    tokens = _tokens(text, lang)
+    out: list[str] = []
+    glossed = content = 0
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if i + 1 < len(tokens):
+            pair = words.get(lexicon_key(token + " " + tokens[i + 1], lang))
+            if pair is not None:
+                out.append(pair)
+                glossed += 2
+                content += 2
+                i += 2
+                continue
+        i += 1
+        if token in stops:
+            continue
+        content += 1
+        english = _lookup(token, lang, words, stems)
+        if english is None:
+            out.append(token)
+        else:
+            glossed += 1
+            out.append(english)
+    if not content or glossed / content < _MIN_GLOSSED:
+        return None
+    return " ".join(out)
+
+
+def _tokens(text: str, language: str) -> list[str]:
+    """Return the words of ``text`` to gloss, French elisions split off ("l'hôpital" -> "hôpital")."""
+    tokens = [t for t in textmod.tokenize(textmod.analysis_text(text), language) if not t.isdigit()]
+    if language in ("fr", "it"):
+        tokens = [_ELISION.sub("", t) for t in tokens]
+    return tokens
+
+
+def coverage(texts: list[str], language: str) -> float:
+    """Return the share of content words of ``texts`` that the lexicon glosses (for benchmarks)."""
+    lang = textmod._base_language(language)
+    if lang not in GLOSS_LANGUAGES:
+        return 0.0
+    words, stems = _lexicon(lang)
+    stops = textmod.stop_words(lang)
+    hits = total = 0
+    for text in texts:
+        for token in _tokens(text, lang):
+            if token in stops:
+                continue
+            total += 1
+            hits += _lookup(token, lang, words, stems) is not None
+    return hits / total if total else 0.0
