@@ -104,9 +104,12 @@ def close_live(db: sqlite_utils.Database, session_id: int) -> None:
 
 
 def show_prompt(db: sqlite_utils.Database, session_id: int, prompt_id: int | None, *, open_answering: bool = True) -> None:
-    """Show a prompt (None: back to the join screen), opening answering for it unless told not to."""
+    """Show a prompt (None: back to the join screen), opening answering for it unless told not to.
+
+    Moving on also ends an equity pause: the room's screen follows what the facilitator shows.
+    """
     _set(db, session_id, current_prompt_id=prompt_id,
-         answering_open=int(bool(prompt_id) and open_answering), paused=0, timer_ends_at=None)
+         answering_open=int(bool(prompt_id) and open_answering), paused=0, equity_pause=0, timer_ends_at=None)
 
 
 def set_answering(db: sqlite_utils.Database, session_id: int, is_open: bool) -> None:

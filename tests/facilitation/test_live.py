@@ -272,8 +272,9 @@ def test_the_projector_shows_a_question_in_every_language_with_a_bar_chart(app, 
         ("h1", "en", "How do you travel? [en]"), ("p", "es", "How do you travel? [es]")]
     assert [li.select_one(".count").get_text(strip=True) for li in soup.select(".bars li")] == ["2 (67%)", "1 (33%)", "0 (0%)"]
     assert [li.select_one("rect")["width"] for li in soup.select(".bars li")] == ["67", "33", "0.5"]
-    assert [li.select_one(".label").get_text(" ", strip=True) for li in soup.select(".bars li")] == [
-        "Car [en] / Car [es]", "Bus [en] / Bus [es]", "Walk [en] / Walk [es]"]
+    assert [[(s["class"][0], s["lang"], s.get_text(strip=True)) for s in li.select(".label [lang]")]
+            for li in soup.select(".bars li")] == [
+        [("main", "en", f"{o} [en]"), ("other", "es", f"{o} [es]")] for o in ("Car", "Bus", "Walk")]
 
 
 def test_an_equity_pause_shows_a_reflection_and_keeps_notes(app, db, as_facilitator, make_user, session):
@@ -406,3 +407,47 @@ def test_the_wall_shows_the_newest_thirty_quotes(app, db, as_facilitator, sessio
     answer_all(app, db, session, [f"Idea {n:02d}" for n in range(31)])
     shown = wall(as_facilitator, session)
     assert len(shown) == 30 and "Idea 00" not in shown and "Idea 30" in shown
+
+
+def test_showing_a_question_ends_the_equity_pause(as_facilitator, session):
+    """After an equity pause, Next puts the question on the projector: the reflection leaves the screen."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "equity_on")
+    act(as_facilitator, session, "next")
+    soup = page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector/panel"))
+    assert soup.select(".pause") == [] and soup.select_one(".question h1").get_text(strip=True) == "What helps you? [en]"
+
+
+def test_the_projector_footer_shows_the_code_the_count_and_whether_answering_is_open(as_facilitator, db, session):
+    """Every question screen has a footer: join code and address, answers so far, and "Answering is closed" once closed."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "next")
+    person = make_participant(db, session)
+    prompt = queries.prompts_for_session(db, session["id"])[0]
+    queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=prompt["id"],
+                          nonce="footer-xxxxxxxxxx", language="en", text="Rides")
+    footer = page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector/panel")).select_one(".room-footer")
+    assert footer.select_one(".code").get_text(strip=True) == session["code"]
+    assert footer.select_one(".url").get_text(strip=True).endswith(f"/j/{session['code']}")
+    assert [s.get_text(strip=True) for s in footer.select(".answers [lang]")][0] == "1 answer so far"
+    assert footer.select_one(".state")["class"] == ["state", "is-open"]
+    act(as_facilitator, session, "close_answering")
+    soup = page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector/panel"))
+    state = soup.select_one(".room-footer .state")
+    assert "is-closed" in state["class"]
+    assert [s["lang"] for s in state.select("[lang]")] == ["en", "es"]
+    assert state.select_one("[lang=en]").get_text(strip=True) == "Answering is closed"
+    assert "answering-closed" in soup.select_one(".screen")["class"]
+
+
+def test_after_the_session_closes_the_projector_thanks_the_room(as_facilitator, session):
+    """Closing the session puts a thank-you and what happens next on the projector, in every language, with no QR code."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "next")
+    act(as_facilitator, session, "close")
+    soup = page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector/panel"))
+    blocks = soup.select(".thanks .thanks-block")
+    assert [b["lang"] for b in blocks] == ["en", "es"]
+    assert blocks[0].select_one(".big").get_text(strip=True) == "Thank you for taking part."
+    assert "/withdraw" in blocks[0].get_text()
+    assert soup.select(".qr") == [] and "Scan the code" not in soup.get_text()
