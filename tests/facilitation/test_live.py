@@ -451,3 +451,35 @@ def test_after_the_session_closes_the_projector_thanks_the_room(as_facilitator, 
     assert blocks[0].select_one(".big").get_text(strip=True) == "Thank you for taking part."
     assert "/withdraw" in blocks[0].get_text()
     assert soup.select(".qr") == [] and "Scan the code" not in soup.get_text()
+
+
+def test_after_the_last_question_the_phone_says_so_with_the_receipt(app, db, as_facilitator, session):
+    """Answering the last question of a live session: the phone thanks the person, shows the receipt and how to withdraw."""
+    act(as_facilitator, session, "start")
+    phone = resident(app, db, session)
+    prompts = queries.prompts_for_session(db, session["id"])
+    act(as_facilitator, session, "show", number=str(len(prompts)))
+    last = prompts[-1]
+    submit(phone, f"/s/{session['code']}/q/{last['number']}", {"answer": str(last["options"][0]["id"])})
+    soup = page(phone.get(f"/s/{session['code']}/live"))
+    assert soup.select_one(".waiting strong").get_text(strip=True) == "That was the last question. Thank you!"
+    assert len(soup.select_one(".receipt .code").get_text(strip=True)) >= 12
+    assert soup.select_one("main a[href='/withdraw']") is not None
+    act(as_facilitator, session, "show", number="1")
+    submit(phone, f"/s/{session['code']}/q/1", {"answer": "Rides"})
+    soup = page(phone.get(f"/s/{session['code']}/live"))
+    assert "last question" not in soup.select_one(".waiting").get_text()
+
+
+def test_when_a_live_session_ends_the_phone_thanks_the_person_with_their_receipt(app, db, as_facilitator, session):
+    """After the facilitator closes the session, a phone that took part gets thanks and its receipt, not a join form."""
+    act(as_facilitator, session, "start")
+    phone = resident(app, db, session)
+    act(as_facilitator, session, "close")
+    response = phone.get(f"/s/{session['code']}/live")
+    soup = page(response)
+    assert response.status_code == 410
+    assert soup.h1.get_text(strip=True) == "Thank you for taking part"
+    assert soup.select_one(".receipt .code") is not None and soup.select("input[name=code]") == []
+    stranger = app.test_client().get(f"/s/{session['code']}/live")
+    assert stranger.status_code == 404 and page(stranger).select(".receipt") == []
