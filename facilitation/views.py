@@ -43,6 +43,7 @@ from .forms import (
     texts_form,
     timezone_choices,
 )
+from .flyer import MAX_PLACE, flyer_blocks, parse_when
 from .qr import qr_png, qr_svg
 
 bp = Blueprint("facilitation", __name__, template_folder="templates")
@@ -711,22 +712,15 @@ def qr_code_png(session_id: int):
 @bp.route("/sessions/<int:session_id>/flyer")
 @requires(*READERS)
 def flyer(session_id: int):
-    """A one-page printable flyer: QR code, join code and short instructions in every language."""
+    """A one-page printable flyer (Letter or A4): when, where, what for, QR code and join code, languages and privacy, in every language."""
     found = load_session(session_id)
-    texts = queries.texts_for_session(get_db(), session_id)
     url = join_url(found)
-    blocks = []
-    for code in found["languages"]:
-        with force_locale(code):
-            blocks.append({
-                "lang": code,
-                "title": queries.localized(texts, "session", session_id, "title", code, found["default_language"]),
-                "scan": _("Scan the code with your phone camera to take part."),
-                "or_type": _("Or go to %(url)s and type the code:", url=url.split("/j/")[0] or url),
-                "minutes": ngettext("It takes about %(num)s minute. You can answer in your language.",
-                                    "It takes about %(num)s minutes. You can answer in your language.", found["minutes"]),
-            })
-    return render_template("facilitation/flyer.html", s=found, url=url, svg=qr_svg(url), blocks=blocks)
+    when_value, place = request.args.get("when", "")[:40], request.args.get("where", "").strip()[:MAX_PLACE]
+    when = parse_when(when_value) if when_value else None
+    problem = _("Please give a date and a time.") if when_value and when is None else ""
+    blocks = flyer_blocks(found, queries.texts_for_session(get_db(), session_id), url, when=when, place=place)
+    return render_template("facilitation/flyer.html", s=found, url=url, svg=qr_svg(url), blocks=blocks,
+                           when_value=when_value, place=place, problem=problem), 400 if problem else 200
 
 
 # --- answers ----------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The session builder: sessions, prompts, texts in every language, opening and the QR flyer."""
 from listening import queries
 from tests.conftest import page, submit, text_of
-from tests.factories import make_session, user_id
+from tests.factories import every_table, make_session, user_id
 
 
 def create(client, **fields):
@@ -120,6 +120,32 @@ def test_qr_codes_and_flyer(as_facilitator, db):
     flyer = page(as_facilitator.get(f"/staff/sessions/{session['id']}/flyer"))
     assert flyer.select_one(".code").get_text(strip=True) == session["code"]
     assert [s["lang"] for s in flyer.select(".blocks section")] == ["en", "es"]
+
+
+def test_the_flyer_says_when_where_what_for_which_languages_and_the_privacy_promise(as_facilitator, db):
+    """Date, time and place typed on the flyer page appear in every language, with purpose, languages and privacy."""
+    session = make_session(db, created_by=user_id(db, "facilitator@example.org"))
+    before = every_table(db)
+    flyer = page(as_facilitator.get(f"/staff/sessions/{session['id']}/flyer?when=2026-12-05T10:30&where=Grace+Church+hall"))
+    assert every_table(db) == before  # nothing typed on the flyer page is stored
+    assert flyer.select_one(".join .when").get_text(strip=True) == "When: Saturday, December 5, 2026, 10:30\u202fAM"
+    assert flyer.select_one(".join .where").get_text(strip=True) == "Where: Grace Church hall"
+    assert flyer.select_one(".join .languages").get_text(strip=True) == "Languages: English, Español"
+    spanish = flyer.select_one(".blocks section[lang=es]")
+    texts = [p.get_text(strip=True) for p in spanish.select("p")]
+    assert texts[0] == "Para saber qué ayuda." and texts[1].startswith("Cuándo: sábado, 5 de diciembre de 2026")
+    assert [s.select_one(".privacy").get_text(strip=True) != "" for s in flyer.select(".blocks section")] == [True, True]
+    assert flyer.select_one("form.no-print input[name=when]")["value"] == "2026-12-05T10:30"
+
+
+def test_a_flyer_date_that_is_not_a_date_is_explained(as_facilitator, db):
+    """A date-time the browser did not send in its own format gets a translated error, and the flyer prints without it."""
+    session = make_session(db, created_by=user_id(db, "facilitator@example.org"))
+    response = as_facilitator.get(f"/staff/sessions/{session['id']}/flyer?when=next+tuesday")
+    soup = page(response)
+    assert response.status_code == 400
+    assert soup.select_one("#when-error").get_text(strip=True) == "Please give a date and a time."
+    assert soup.select_one(".join .when") is None
 
 
 def test_facilitator_sees_the_answers(as_facilitator, client, db):
