@@ -75,3 +75,33 @@ def test_the_receipt_code_never_breaks_across_lines(open_page, live_server):
     height = page.evaluate("document.querySelector('.receipt .code').getClientRects().length")
     assert height == 1 and lines < 1.9
     assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") == 0
+
+
+BROKEN_WORDS = """selector => {
+  const broken = [];
+  for (const cell of document.querySelectorAll(selector)) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const match of node.textContent.matchAll(/\\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const lines = new Set(Array.from(range.getClientRects()).filter(r => r.width > 0).map(r => Math.round(r.top)));
+        if (lines.size > 1) broken.push(match[0]);
+      }
+    }
+  }
+  return broken;
+}"""
+
+
+@pytest.mark.parametrize("width", [1024, 1280, 1920])
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_the_staff_dashboard_never_breaks_a_word(open_page, live_server, width, lang):
+    """The sessions table at 1024-1920 px, in English and Arabic: no header, code, status or title split mid-word."""
+    page, _meter = open_page(viewport={"width": width, "height": 800}, lang=lang)
+    sign_in(page, live_server)
+    page.goto(f"/staff/?lang={lang}")
+    assert page.locator("table.data tbody tr").count() >= 1
+    assert page.evaluate(BROKEN_WORDS, "table.data th, table.data td") == []
+    assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
