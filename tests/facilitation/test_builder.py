@@ -156,3 +156,19 @@ def test_facilitator_sees_the_answers(as_facilitator, client, db):
     submit(resident, f"/s/{session['code']}/q/1", {"answer": "Mi prima me llevó"})
     answers = text_of(as_facilitator.get(f"/staff/sessions/{session['id']}/answers"))
     assert "Mi prima me llevó" in answers
+
+
+def test_texts_page_is_a_grid_with_a_column_per_language_and_missing_boxes_marked(as_facilitator, db):
+    """Texts in every language: a header per language, one row per text, and missing Spanish boxes marked."""
+    session = make_session(db, status="draft", created_by=user_id(db, "facilitator@example.org"),
+                           prompts=[{"kind": "open", "text": "What helps you?"}])
+    queries.set_text(db, session["id"], "session", session["id"], "title", "es", "")
+    soup = page(as_facilitator.get(f"/staff/sessions/{session['id']}/texts"))
+    assert [h.get_text(strip=True) for h in soup.select(".grid-head [role=columnheader]")] == ["Text", "English (main)", "Español"]
+    rows = soup.select(".grid-row:not(.grid-head)")
+    assert all(len(row.select("textarea")) == 2 for row in rows)
+    missing = [cell.textarea["name"] for cell in soup.select(".grid-cell.is-missing")]
+    assert missing == [f"{rows[0].textarea['name'].split('--')[0]}--es"]
+    assert soup.select_one("#missing-count").get_text(strip=True) == "1 text is missing."
+    box = soup.select_one(".grid-cell.is-missing textarea")
+    assert box["aria-labelledby"] == "row-1 col-es" and soup.find(id=box["aria-describedby"]) is not None
