@@ -867,4 +867,4 @@ def deletions():
 
 
 # The live console, projector and staff entry register their routes on `bp` when imported.
-from . import entry, live, withdrawals  # noqa: E402,F401
+from . import entry, live, preview, withdrawals  # noqa: E402,F401

@@ -172,3 +172,34 @@ def test_texts_page_is_a_grid_with_a_column_per_language_and_missing_boxes_marke
     assert soup.select_one("#missing-count").get_text(strip=True) == "1 text is missing."
     box = soup.select_one(".grid-cell.is-missing textarea")
     assert box["aria-labelledby"] == "row-1 col-es" and soup.find(id=box["aria-describedby"]) is not None
+
+
+def test_preview_as_a_resident_walks_every_page_in_any_language_and_stores_nothing(as_facilitator, db):
+    """Preview in Spanish: consent, each question and the thanks, forms that go to the next preview by GET, no row written."""
+    session = make_session(db, status="draft", created_by=user_id(db, "facilitator@example.org"))
+    prompts = queries.prompts_for_session(db, session["id"])
+    before = every_table(db)
+    overview = page(as_facilitator.get(f"/staff/sessions/{session['id']}"))
+    links = [a["href"] for a in overview.select("a[href*='/preview']")]
+    assert links == [f"/staff/sessions/{session['id']}/preview?lang=en", f"/staff/sessions/{session['id']}/preview?lang=es"]
+    consent = page(as_facilitator.get(links[1]))
+    assert consent.html["lang"] == "es" and "Participar es su decisión." in consent.find(id="statement").get_text()
+    form = consent.select_one("main form")
+    assert form["method"] == "get" and form.select("input[name=nonce]") == [] and form.select("input[name=csrf_token]") == []
+    assert {i["name"]: i["value"] for i in form.select("input[type=hidden]")} == {"step": "1", "lang": "es"}
+    assert consent.select_one(".preview-banner") is not None
+    for number, prompt in enumerate(prompts, start=1):
+        shown = page(as_facilitator.get(f"/staff/sessions/{session['id']}/preview?step={number}&lang=es&action=next&answer=x"))
+        assert shown.select_one("h1.question").get_text(strip=True) == f"{prompt_text(prompt)} [es]"
+    thanks = page(as_facilitator.get(f"/staff/sessions/{session['id']}/preview?step={len(prompts) + 1}&lang=es"))
+    assert thanks.select_one(".receipt .code").get_text(strip=True) == "XXXX-XXXX-XXXX"
+    assert every_table(db) == before
+    assert as_facilitator.get(f"/staff/sessions/{session['id']}/preview?step=99").status_code == 404
+    assert as_facilitator.get(f"/staff/sessions/{session['id']}/preview?step=x").status_code == 404
+
+
+def prompt_text(prompt: dict) -> str:
+    """Return the factory wording of a default prompt (without the language tag)."""
+    from tests.factories import default_prompts
+
+    return default_prompts()[prompt["number"] - 1]["text"]
