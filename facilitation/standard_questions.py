@@ -52,3 +52,28 @@ def standard_question(topic: str, languages: list[str]) -> dict:
         with force_locale(code):
             texts[code], options[code] = _wording(topic, code)
     return {"texts": texts, "options": options}
+
+
+def standard_prompt_data(topic: str, languages: list[str]) -> dict:
+    """Return question-form data for a standard "about you" topic (empty for any other topic)."""
+    if topic not in STANDARD_TOPICS:
+        return {}
+    found = standard_question(topic, languages)
+    data = {"kind": "about", "demographic": topic}
+    for code in languages:
+        data[f"text_{code}"] = found["texts"][code]
+        data[f"options_{code}"] = "\n".join(found["options"][code])
+    return data
+
+
+def fill_standard_prompt(form, languages: list[str]) -> None:
+    """Fill a posted "about you" question's empty wording and choices from its standard topic, language by language."""
+    topic = form.demographic.data or ""
+    if topic not in STANDARD_TOPICS:
+        return
+    found = standard_question(topic, languages)
+    for code in languages:
+        if not (form[f"text_{code}"].data or "").strip():
+            form[f"text_{code}"].data = found["texts"][code]
+        if not (form[f"options_{code}"].data or "").strip() and found["options"][code]:
+            form[f"options_{code}"].data = "\n".join(found["options"][code])

@@ -125,3 +125,27 @@ STARTERS = {
     "healthy_babies": Starter("healthy_babies", _l("The healthy-babies listening session (8 questions, English, Spanish, Arabic, Urdu)"),
                               "live", 10, _healthy_babies),
 }
+
+
+def session_texts_from(built: dict | None, languages: list[str], *, title: str, purpose: str) -> dict:
+    """Return a new session's title and purpose by language: what the facilitator typed (main language),
+    else the starter's wording in every language it has."""
+    main = languages[0]
+    texts = {}
+    for field, typed in (("title", title), ("purpose", purpose)):
+        typed = (typed or "").strip()
+        texts[field] = {main: typed} if typed or built is None else dict(built[field])
+    return texts
+
+
+def add_starter_prompts(db, session_id: int, built: dict) -> int:
+    """Add a starter's questions to a new session, in order; return how many were added."""
+    from listening import queries
+
+    for spec in built["prompts"]:
+        queries.add_prompt(
+            db, session_id, kind=spec["kind"], demographic=spec.get("demographic"),
+            texts=spec["texts"], options=spec.get("options"),
+            scale_min=spec.get("scale_min"), scale_max=spec.get("scale_max"), scale_labels=spec.get("scale_labels"),
+        )
+    return len(built["prompts"])

@@ -1,4 +1,6 @@
 """The session builder: sessions, prompts, texts in every language, opening and the QR flyer."""
+import pytest
+
 from listening import queries
 from tests.conftest import page, submit, text_of
 from tests.factories import every_table, make_session, user_id
@@ -203,3 +205,71 @@ def prompt_text(prompt: dict) -> str:
     from tests.factories import default_prompts
 
     return default_prompts()[prompt["number"] - 1]["text"]
+
+
+def test_a_starter_makes_a_complete_bilingual_session_that_can_open(as_facilitator, db):
+    """"A short community survey" in English and Spanish: four questions, every text in both languages, ready to open."""
+    response = submit(as_facilitator, "/staff/sessions/new", {
+        "starter": "survey", "title": "", "purpose": "", "default_language": "en", "languages": ["en", "es"],
+        "mode": "self_paced", "timezone": "America/New_York", "minutes": "5", "contact": "Ana, 336-555-0101",
+        "wall_moderation": "y"})
+    assert response.status_code == 302
+    session_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    prompts = queries.prompts_for_session(db, session_id)
+    assert [p["kind"] for p in prompts] == ["open", "single", "scale", "about"]
+    assert queries.missing_texts(db, session_id) == []
+    texts = queries.texts_for_session(db, session_id)
+    assert texts[("session", session_id, "title")] == {
+        "en": "Our neighborhood, our health: a short survey", "es": "Nuestro barrio, nuestra salud: una encuesta corta"}
+    about = prompts[3]
+    assert about["demographic"] == "age"
+    assert [texts[("option", o["id"], "label")]["es"] for o in about["options"] if not o["prefer_not"]][:2] == ["Menos de 18", "De 18 a 24"]
+
+
+def test_a_typed_title_wins_over_the_starters(as_facilitator, db):
+    """A title typed with a starter is the main-language title; the other languages are left to translate."""
+    response = submit(as_facilitator, "/staff/sessions/new", {
+        "starter": "focus_group", "title": "Glenwood focus group", "purpose": "", "default_language": "en",
+        "languages": ["en", "es"], "mode": "self_paced", "timezone": "America/New_York", "minutes": "60"})
+    session_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    texts = queries.texts_for_session(db, session_id)
+    assert texts[("session", session_id, "title")] == {"en": "Glenwood focus group"}
+    assert queries.session_by_id(db, session_id)["mode"] == "live"
+    assert len(queries.prompts_for_session(db, session_id)) == 4
+
+
+def test_a_blank_session_still_needs_a_title(as_facilitator, db):
+    """Without a starter, a blank title is refused with the usual message and no session is made."""
+    response = submit(as_facilitator, "/staff/sessions/new", {
+        "starter": "", "title": " ", "purpose": "", "default_language": "en", "languages": ["en"],
+        "mode": "self_paced", "timezone": "America/New_York", "minutes": "5"})
+    assert response.status_code == 400
+    assert "Please give the session a title." in text_of(response)
+
+
+@pytest.mark.parametrize("topic, first_es", [("age", "Menos de 18"), ("race_ethnicity", "Indígena de las Américas o nativo/a de Alaska"),
+                                             ("language", "Inglés")])
+def test_a_standard_about_you_question_fills_itself_in_every_language(as_facilitator, db, topic, first_es):
+    """"About you" with a standard topic and empty boxes saves the standard wording and choices in each language."""
+    session = make_session(db, status="draft", created_by=user_id(db, "facilitator@example.org"), prompts=[])
+    response = submit(as_facilitator, f"/staff/sessions/{session['id']}/prompts/new",
+                      {"kind": "about", "demographic": topic, "text_en": "", "text_es": "", "options_en": "", "options_es": ""})
+    assert response.status_code == 302
+    prompt = queries.prompts_for_session(db, session["id"])[0]
+    texts = queries.texts_for_session(db, session["id"])
+    labels = [texts[("option", o["id"], "label")] for o in prompt["options"] if not o["prefer_not"]]
+    assert labels[0]["es"] == first_es and labels[0]["en"] != first_es
+    assert texts[("prompt", prompt["id"], "text")]["es"].startswith("¿")
+    assert any(o["prefer_not"] for o in prompt["options"])
+
+
+def test_the_standard_question_link_prefills_the_form(as_facilitator, db):
+    """The overview's "Race or ethnicity" link opens the form with the census choices typed in both languages."""
+    session = make_session(db, status="draft", created_by=user_id(db, "facilitator@example.org"), prompts=[])
+    overview = page(as_facilitator.get(f"/staff/sessions/{session['id']}"))
+    link = next(a["href"] for a in overview.select("a") if a.get_text(strip=True) == "Race or ethnicity")
+    soup = page(as_facilitator.get(link))
+    assert soup.select_one("#kind-about").has_attr("checked")
+    assert soup.select_one("#demographic option[selected]")["value"] == "race_ethnicity"
+    choices = soup.select_one("#options_es").get_text().split("\n")
+    assert "Prefiero describirme con mis propias palabras" in choices and "De Medio Oriente o del norte de África" in choices
