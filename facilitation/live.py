@@ -208,6 +208,7 @@ def live_context(session_id: int) -> dict:
         "form": ActionForm(), "min_for_themes": MIN_ANSWERS_FOR_THEMES,
         "topics": equity_topics(), "sources": source_labels(),
         "timer_left": seconds_left(found["timer_ends_at"]),
+        "undo_close": lq.undo_close_until(found),
         **wall,
     }
 
@@ -312,6 +313,11 @@ def console_action(session_id: int):
             flash(_("The session cannot start yet: some text is missing in a language."), "error")
             return back_to_console(session_id)
         lq.start_live(db, session_id)
+    elif action == "undo_close":
+        if not lq.undo_close(db, session_id):
+            flash(_("It is too late to undo closing. Use “Reopen the session” instead."), "error")
+            return back_to_console(session_id)
+        flash(_("The session is open again, where it was."), "ok")
     elif found["status"] != "open":
         flash(_("Start the session first."), "error")
         return back_to_console(session_id)

@@ -72,8 +72,8 @@ def test_keys_do_nothing_while_typing_a_note(open_page, live_server, running):
     assert room(db, session)["number"] == 0 and room(db, session)["paused"] is False
 
 
-def test_closing_asks_first_and_sits_apart_from_the_equity_pause(open_page, live_server, running):
-    """The close button is hidden in a confirmation apart from the pause buttons; only "Yes, close" closes."""
+def test_closing_asks_first_sits_apart_from_the_equity_pause_and_can_be_undone(open_page, live_server, running):
+    """The close button is hidden in a confirmation apart from the pause buttons; "Yes, close" closes; Undo reopens."""
     db, session = running
     page, _meter = open_page(viewport=LAPTOP, javascript=False)
     sign_in(page, live_server)
@@ -84,3 +84,6 @@ def test_closing_asks_first_and_sits_apart_from_the_equity_pause(open_page, live
     with page.expect_navigation():
         page.click("button[value=close]")
     assert room(db, session)["status"] == "closed"
+    with page.expect_navigation():
+        page.click("button[value=undo_close]")
+    assert room(db, session)["status"] == "open"

@@ -1,5 +1,6 @@
 """Live sessions: the console paces the room, phones follow, the projector shows only what it may."""
 import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -483,3 +484,34 @@ def test_when_a_live_session_ends_the_phone_thanks_the_person_with_their_receipt
     assert soup.select_one(".receipt .code") is not None and soup.select("input[name=code]") == []
     stranger = app.test_client().get(f"/s/{session['code']}/live")
     assert stranger.status_code == 404 and page(stranger).select(".receipt") == []
+
+
+def test_an_accidental_close_can_be_undone_for_a_few_minutes(app, db, as_facilitator, session):
+    """Close, then Undo: the session is open again on the same question with answering open, and phones follow."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "next")
+    act(as_facilitator, session, "next")
+    phone = resident(app, db, session)
+    act(as_facilitator, session, "close")
+    console = page(as_facilitator.get(f"/staff/sessions/{session['id']}/live"))
+    assert console.select_one("button[value=undo_close]") is not None
+    assert act(as_facilitator, session, "undo_close").status_code == 303
+    found = queries.session_by_id(db, session["id"])
+    prompts = queries.prompts_for_session(db, session["id"])
+    assert (found["status"], found["current_prompt_id"], found["answering_open"]) == ("open", prompts[1]["id"], 1)
+    assert state(phone, session)["prompt"] == 2 and state(phone, session)["open"] is True
+
+
+def test_undo_is_refused_after_the_window(db, as_facilitator, session):
+    """Five minutes after closing, Undo changes nothing and says to reopen instead; the button is gone."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "close")
+    db.execute("UPDATE sessions SET closed_at = ? WHERE id = ?",
+               ((datetime.now(timezone.utc) - timedelta(minutes=live_queries.UNDO_CLOSE_MINUTES, seconds=1)).isoformat(),
+                session["id"]))
+    db.conn.commit()
+    console = page(as_facilitator.get(f"/staff/sessions/{session['id']}/live"))
+    assert console.select_one("button[value=undo_close]") is None
+    response = act(as_facilitator, session, "undo_close")
+    assert queries.session_by_id(db, session["id"])["status"] == "closed"
+    assert "too late to undo" in text_of(as_facilitator.get(response.headers["Location"]))
