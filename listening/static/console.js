@@ -1,5 +1,5 @@
 /* The facilitator console: refresh the live panel every few seconds (unless someone is typing
-   in it), count the timer down, and pace the room from the keyboard or a clicker. Without JavaScript the page has a Refresh link. */
+   in it) and count the timer down. Without JavaScript the page has a Refresh link. */
 (function () {
   var panel = document.getElementById("live-panel");
   function busy() {
@@ -23,22 +23,6 @@
       els[i].textContent = Math.floor(left / 60) + ":" + ("0" + (left % 60)).slice(-2);
     }
   }
-  // Pace the room from the keyboard or a presentation clicker (which sends Page Down / Page Up,
-  // and "b" or "." from its blank-screen button): the key presses the console's own button, so
-  // the same form, token and confirmation rules apply. Never while someone types in a box.
-  var KEYS = { PageDown: "next", ArrowRight: "next", PageUp: "previous", ArrowLeft: "previous",
-               o: "answering", O: "answering", b: "pause", B: "pause", ".": "pause" };
-  document.addEventListener("keydown", function (e) {
-    if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
-    var t = e.target;
-    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
-    var name = KEYS[e.key];
-    if (!name) return;
-    var button = document.querySelector('#controls button[data-key="' + name + '"]');
-    if (!button || button.disabled) return;
-    e.preventDefault();
-    button.click();
-  });
   if (panel) setInterval(refresh, 3000);
   setInterval(countdown, 1000);
 })();
