@@ -14,7 +14,7 @@ imports neither Flask nor SQLite, so it serves the web app and any CSV exported 
   :mod:`analysis.opinions_cli`: the ``opinions`` command (``chorus opinions``).
 - :mod:`analysis.messages`: every user-facing string, in plain English, for translation.
 
-``analysis.views`` and ``analysis.reports`` belong to the web app.
+``analysis.review`` (views and queries) belongs to the web app.
 """
 
 from importlib import import_module

@@ -53,6 +53,7 @@ __all__ = [
     "Published",
     "Range",
     "validate_threshold",
+    "threshold_in_use",
     "protect",
     "protect_line",
     "audit",
@@ -211,6 +212,14 @@ class Range:
     def width(self) -> int:
         """Return how far apart the least and the most it could be are."""
         return self.high - self.low
+
+
+def threshold_in_use(stored: int | None) -> int:
+    """Return the threshold a session uses: the one stored, else the default, and never below the floor.
+
+    A threshold stored before the floor was 10 is raised to it.
+    """
+    return max(int(DEFAULT_THRESHOLD if stored is None else stored), MIN_THRESHOLD)
 
 
 def validate_threshold(threshold: int) -> int:

@@ -37,6 +37,8 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from analysis.stopwords import stop_words
+
 __all__ = ["name_spans", "fold_word", "fold_vocabulary"]
 
 
@@ -237,8 +239,6 @@ _NEVER_ARABIC = frozenset("""
 @functools.lru_cache(maxsize=4)
 def _arabic_stop_words() -> frozenset[str]:
     """Return Arabic function words from stopwordsiso (loaded once) with Chorus's own short lists."""
-    from analysis.text import stop_words  # noqa: PLC0415 - analysis.text imports this module
-
     return frozenset(stop_words("ar")) | _NEVER_ARABIC
 
 
@@ -249,8 +249,6 @@ def _function_words() -> frozenset[str]:
     Vietnamese is left out: its function-word list holds syllables that are also given names
     ("Lan", "Minh", "Nam"), and after a cue Vietnamese writes a name with capitals anyway.
     """
-    from analysis.text import stop_words  # noqa: PLC0415 - analysis.text imports this module
-
     return frozenset(w.casefold() for lang in ("en", "es", "fr") for w in stop_words(lang)) - _NAME_LIKE_FUNCTION_WORDS
 
 

@@ -6,7 +6,7 @@ JSON for the planning team's own data (marked internal); CSV for the codebook. F
 translated with the ``translations`` object passed in (``gettext``/``ngettext``), so a report
 renders in any language from the command line as well as the web.
 
-No Flask and no SQLite here: the loader in ``listening.synthesis`` builds a :class:`Report`.
+No Flask and no SQLite here: the loader in ``analysis.review.queries`` builds a :class:`Report`.
 Which counts a report may show is decided before it gets here, by :mod:`analysis.disclosure`:
 a count this module receives as ``None`` is hidden, and it prints :data:`MARK` for it, draws no
 bar for it and derives nothing from it.

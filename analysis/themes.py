@@ -651,55 +651,17 @@ def find_themes(
 ) -> ThemeSet:
     """Find draft themes in ``answers``; ``k`` fixes the number, else it is chosen in ``[k_min, k_max]``."""
     _validate(k, k_min, k_max, seed)
-    items = list(answers)
-    ids = [a.id for a in items]
-    if len(set(ids)) != len(ids):
-        dupes = sorted({str(i) for i in ids if ids.count(i) > 1})[:5]
-        raise ValueError(f"answer ids must be unique; repeated: {', '.join(dupes)}")
-    for a in items:
-        if not isinstance(a.text, str):
-            raise ValueError(f"answer {a.id!r} has no text (got {type(a.text).__name__})")
-    unknown = [row for row, a in enumerate(items) if not (a.language or "").strip()]
-    if unknown:
-        # Nobody said which language these are in: guess from the text, offline.
-        from analysis.languages import detect_languages  # noqa: PLC0415 - loads a model, only when needed
-
-        for row, code in zip(unknown, detect_languages([items[row].text for row in unknown])):
-            items[row] = replace(items[row], language=code)
+    items = _checked_answers(answers)
 
     redaction = textmod.Redaction(tuple(names), frozenset(vocabulary))
-    redacted = [redaction(a.text) for a in items]
-    analysed: list[str] = []
-    langs: list[str] = []
-    contentless_rows: list[int] = []
-    content_rows: list[int] = []
-    for row, a in enumerate(items):
-        translated = a.translation is not None and not textmod.is_contentless(a.translation)
-        source = redaction(a.translation) if translated else redacted[row]
-        analysed.append(source)
-        langs.append(PIVOT_LANGUAGE if translated else textmod._base_language(a.language))
-        if textmod.is_contentless(source, langs[-1]):
-            contentless_rows.append(row)
-        else:
-            content_rows.append(row)
+    redacted, analysed, langs, contentless_rows, content_rows = _analysis_rows(items, redaction)
     answer_langs = Counter(textmod._base_language(a.language) for a in items)
     assignment: dict[AnswerId, str] = {items[r].id: CONTENTLESS_ID for r in contentless_rows}
     texts = MappingProxyType({a.id: redacted[i] for i, a in enumerate(items)})
     used_translation = any(a.translation is not None for a in items)
 
-    # Merge identical analysis texts (same language): their features are identical, and
-    # feedback repeats itself ("Nothing", "All good") far more than prose does.
-    key_of: dict[tuple[str, str], int] = {}
-    uniq_rows: list[int] = []
-    member_of: list[int] = []
-    for row in content_rows:
-        key = (langs[row], textmod.analysis_text(analysed[row]))
-        if key not in key_of:
-            key_of[key] = len(uniq_rows)
-            uniq_rows.append(row)
-        member_of.append(key_of[key])
+    uniq_rows, member_of, weights = _merge_identical(content_rows, langs, analysed)
     n_u = len(uniq_rows)
-    weights = np.bincount(np.array(member_of, dtype=np.int64), minlength=n_u).astype(np.float64) if n_u else np.zeros(0)
 
     if n_u == 0:
         return ThemeSet(
@@ -715,86 +677,15 @@ def find_themes(
             languages=MappingProxyType(dict(answer_langs)),
         )
 
-    uniq_texts = [textmod.analysis_text(analysed[r]) for r in uniq_rows]
-    uniq_langs = np.array([langs[r] for r in uniq_rows])
-    vocab = _TermIndex()
-    occ_ids: list[np.ndarray] = []
-    term_docs: list[str] = []
-    for r in uniq_rows:
-        occ = _term_occurrences(analysed[r], langs[r])
-        occ_ids.append(vocab.add(occ))
-        term_docs.append(" ".join(key for key, _ in occ if " " not in key))
-
-    blocks, block_names = _features(uniq_texts, term_docs, seed)
-    lang_weight = Counter()
-    for row in content_rows:
-        lang_weight[langs[row]] += 1
     n_content = len(content_rows)
-    big_langs = [lang for lang, c in lang_weight.items() if c >= max(20, 0.05 * n_content)]
-    centred = len(big_langs) >= 2
-    if centred:
-        blocks = [_center_languages(b, uniq_langs, weights, big_langs) for b in blocks]
-    if "wordllama" in block_names:
-        # WordLlama is distilled for English; elsewhere it is weaker than characters and words,
-        # so its say is reduced for answers analysed in another language.
-        scale = np.where(uniq_langs == "en", _WORDLLAMA_ENGLISH, _WORDLLAMA_OTHER_LANGUAGES).astype(np.float32)
-        position = block_names.index("wordllama")
-        blocks[position] = blocks[position] * scale[:, None]
-    z = _combine(blocks, weights, seed) if blocks else np.ones((n_u, 1), np.float64)
+    z, uniq_langs, vocab, occ_ids, centred, big_langs = _embedding(uniq_rows, analysed, langs, content_rows, weights, seed)
 
-    # Number of themes: never more than distinct answers; chosen automatically with at least
-    # three answers per theme on average, so that each can show three quotes.
-    k_scores: dict[str, float] = {}
-    if k is not None:
-        k_final = min(k, n_u)
-    else:
-        hi = min(k_max, n_u - 1, max(1, n_content // 3))
-        lo = min(k_min, hi)
-        if hi <= 1:
-            k_final = 1 if n_u == 1 or n_content < 2 * max(k_min, 2) else min(k_min, n_u)
-        elif lo == hi:
-            k_final = lo
-        else:
-            k_final, k_scores = _choose_k(z, weights, max(lo, 2), hi, seed)
-    if k_final <= 1:
-        labels = np.zeros(n_u, dtype=np.int64)
-    else:
-        km = KMeans(n_clusters=k_final, n_init=_N_INIT, random_state=seed)
-        with _quiet_kmeans():
-            labels = km.fit_predict(z, sample_weight=weights)
-    if centred and k is None:
-        labels, split_count = _split_unrelated_languages(z, labels, uniq_langs, weights, big_langs, k_max)
-        if split_count:
-            k_scores["themes_split_by_language"] = float(split_count)
+    labels, k_scores = _clusters(z, weights, uniq_langs, big_langs, centred, k=k, k_min=k_min, k_max=k_max,
+                                 n_content=n_content, seed=seed)
 
-    # Typicality: cosine similarity to the (weighted) centroid of the answer's cluster.
-    n_clusters = int(labels.max()) + 1
-    centroids = np.zeros((n_clusters, z.shape[1]), dtype=np.float32)
-    for c in range(n_clusters):
-        rows = labels == c
-        centroids[c] = (z[rows] * weights[rows][:, None]).sum(axis=0)
-    centroids = l2_normalize(centroids)
-    sims = np.einsum("ij,ij->i", z, centroids[labels])
+    sims, unclear, order = _typical_and_unclear(z, labels, weights)
 
-    # "Other / unclear": answers much less typical than the rest of their cluster.
-    unclear = np.zeros(n_u, dtype=bool)
-    for c in range(n_clusters):
-        rows = np.flatnonzero(labels == c)
-        w = weights[rows]
-        if w.sum() < 8:
-            continue
-        mean = float(np.average(sims[rows], weights=w))
-        std = float(math.sqrt(np.average((sims[rows] - mean) ** 2, weights=w)))
-        unclear[rows[sims[rows] < mean - _OTHER_Z * std]] = True
-
-    # Theme ids by size, largest first; ties broken by first appearance for determinism.
-    sizes = np.bincount(labels[~unclear], weights=weights[~unclear], minlength=n_clusters)
-    first = [int(np.flatnonzero(labels == c)[0]) if (labels == c).any() else n_u for c in range(n_clusters)]
-    order = sorted((c for c in range(n_clusters) if sizes[c] > 0), key=lambda c: (-sizes[c], first[c]))
-
-    lengths = np.array([len(o) for o in occ_ids], dtype=np.int64)
-    all_ids = np.concatenate(occ_ids) if n_u else np.zeros(0, np.int64)
-    df_all = np.bincount(all_ids, weights=np.repeat(weights, lengths), minlength=len(vocab.keys)) if len(all_ids) else np.zeros(len(vocab.keys))
+    df_all = _weighted_document_frequencies(occ_ids, weights, vocab)
     members_by_uniq: dict[int, list[int]] = defaultdict(list)
     for row, u in zip(content_rows, member_of):
         members_by_uniq[u].append(row)
@@ -847,6 +738,171 @@ def find_themes(
         k_scores=MappingProxyType(k_scores),
         languages=MappingProxyType(dict(answer_langs)),
     )
+
+
+def _weighted_document_frequencies(occ_ids: list[np.ndarray], weights: np.ndarray, vocab) -> np.ndarray:
+    """Return each term's document frequency over the distinct answers, each weighted by its repeats."""
+    lengths = np.array([len(o) for o in occ_ids], dtype=np.int64)
+    all_ids = np.concatenate(occ_ids) if len(occ_ids) else np.zeros(0, np.int64)
+    return np.bincount(all_ids, weights=np.repeat(weights, lengths), minlength=len(vocab.keys)) if len(all_ids) else np.zeros(len(vocab.keys))
+
+
+def _checked_answers(answers: Iterable[Answer]) -> list[Answer]:
+    """Refuse repeated ids and answers without text; guess the language of answers that name none."""
+    items = list(answers)
+    ids = [a.id for a in items]
+    if len(set(ids)) != len(ids):
+        dupes = sorted({str(i) for i in ids if ids.count(i) > 1})[:5]
+        raise ValueError(f"answer ids must be unique; repeated: {', '.join(dupes)}")
+    for a in items:
+        if not isinstance(a.text, str):
+            raise ValueError(f"answer {a.id!r} has no text (got {type(a.text).__name__})")
+    unknown = [row for row, a in enumerate(items) if not (a.language or "").strip()]
+    if unknown:
+        # Nobody said which language these are in: guess from the text, offline.
+        from analysis.languages import detect_languages  # noqa: PLC0415 - loads a model, only when needed
+
+        for row, code in zip(unknown, detect_languages([items[row].text for row in unknown])):
+            items[row] = replace(items[row], language=code)
+    return items
+
+
+def _analysis_rows(items: list[Answer], redaction) -> tuple[list[str], list[str], list[str], list[int], list[int]]:
+    """Redact every answer and choose what is analysed (its translation, if any) and in which language.
+
+    Returns the redacted texts, the analysed texts, their languages, and the rows without and with content.
+    """
+    redacted = [redaction(a.text) for a in items]
+    analysed: list[str] = []
+    langs: list[str] = []
+    contentless_rows: list[int] = []
+    content_rows: list[int] = []
+    for row, a in enumerate(items):
+        translated = a.translation is not None and not textmod.is_contentless(a.translation)
+        source = redaction(a.translation) if translated else redacted[row]
+        analysed.append(source)
+        langs.append(PIVOT_LANGUAGE if translated else textmod._base_language(a.language))
+        if textmod.is_contentless(source, langs[-1]):
+            contentless_rows.append(row)
+        else:
+            content_rows.append(row)
+    return redacted, analysed, langs, contentless_rows, content_rows
+
+
+def _merge_identical(content_rows: list[int], langs: list[str], analysed: list[str]) -> tuple[list[int], list[int], np.ndarray]:
+    """Merge identical analysis texts (same language); return the distinct rows, each row's distinct index, and weights."""
+    # Merge identical analysis texts (same language): their features are identical, and
+    # feedback repeats itself ("Nothing", "All good") far more than prose does.
+    key_of: dict[tuple[str, str], int] = {}
+    uniq_rows: list[int] = []
+    member_of: list[int] = []
+    for row in content_rows:
+        key = (langs[row], textmod.analysis_text(analysed[row]))
+        if key not in key_of:
+            key_of[key] = len(uniq_rows)
+            uniq_rows.append(row)
+        member_of.append(key_of[key])
+    n_u = len(uniq_rows)
+    weights = np.bincount(np.array(member_of, dtype=np.int64), minlength=n_u).astype(np.float64) if n_u else np.zeros(0)
+    return uniq_rows, member_of, weights
+
+
+def _embedding(uniq_rows: list[int], analysed: list[str], langs: list[str], content_rows: list[int],
+               weights: np.ndarray, seed: int):
+    """Embed the distinct answers (characters, words, WordLlama), centring languages when several are large.
+
+    Returns the combined vectors, the answers' languages, the term index and occurrences, whether
+    languages were centred, and the large languages.
+    """
+    n_u = len(uniq_rows)
+    uniq_texts = [textmod.analysis_text(analysed[r]) for r in uniq_rows]
+    uniq_langs = np.array([langs[r] for r in uniq_rows])
+    vocab = _TermIndex()
+    occ_ids: list[np.ndarray] = []
+    term_docs: list[str] = []
+    for r in uniq_rows:
+        occ = _term_occurrences(analysed[r], langs[r])
+        occ_ids.append(vocab.add(occ))
+        term_docs.append(" ".join(key for key, _ in occ if " " not in key))
+
+    blocks, block_names = _features(uniq_texts, term_docs, seed)
+    lang_weight = Counter()
+    for row in content_rows:
+        lang_weight[langs[row]] += 1
+    n_content = len(content_rows)
+    big_langs = [lang for lang, c in lang_weight.items() if c >= max(20, 0.05 * n_content)]
+    centred = len(big_langs) >= 2
+    if centred:
+        blocks = [_center_languages(b, uniq_langs, weights, big_langs) for b in blocks]
+    if "wordllama" in block_names:
+        # WordLlama is distilled for English; elsewhere it is weaker than characters and words,
+        # so its say is reduced for answers analysed in another language.
+        scale = np.where(uniq_langs == "en", _WORDLLAMA_ENGLISH, _WORDLLAMA_OTHER_LANGUAGES).astype(np.float32)
+        position = block_names.index("wordllama")
+        blocks[position] = blocks[position] * scale[:, None]
+    z = _combine(blocks, weights, seed) if blocks else np.ones((n_u, 1), np.float64)
+    return z, uniq_langs, vocab, occ_ids, centred, big_langs
+
+
+def _clusters(z: np.ndarray, weights: np.ndarray, uniq_langs: np.ndarray, big_langs: list[str], centred: bool, *,
+              k: int | None, k_min: int, k_max: int, n_content: int, seed: int) -> tuple[np.ndarray, dict[str, float]]:
+    """Choose the number of themes (unless fixed) and cluster the distinct answers; return labels and k scores."""
+    n_u = z.shape[0]
+    # Number of themes: never more than distinct answers; chosen automatically with at least
+    # three answers per theme on average, so that each can show three quotes.
+    k_scores: dict[str, float] = {}
+    if k is not None:
+        k_final = min(k, n_u)
+    else:
+        hi = min(k_max, n_u - 1, max(1, n_content // 3))
+        lo = min(k_min, hi)
+        if hi <= 1:
+            k_final = 1 if n_u == 1 or n_content < 2 * max(k_min, 2) else min(k_min, n_u)
+        elif lo == hi:
+            k_final = lo
+        else:
+            k_final, k_scores = _choose_k(z, weights, max(lo, 2), hi, seed)
+    if k_final <= 1:
+        labels = np.zeros(n_u, dtype=np.int64)
+    else:
+        km = KMeans(n_clusters=k_final, n_init=_N_INIT, random_state=seed)
+        with _quiet_kmeans():
+            labels = km.fit_predict(z, sample_weight=weights)
+    if centred and k is None:
+        labels, split_count = _split_unrelated_languages(z, labels, uniq_langs, weights, big_langs, k_max)
+        if split_count:
+            k_scores["themes_split_by_language"] = float(split_count)
+    return labels, k_scores
+
+
+def _typical_and_unclear(z: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Score each answer's typicality, mark the much less typical as unclear, and order clusters by size."""
+    n_u = z.shape[0]
+    # Typicality: cosine similarity to the (weighted) centroid of the answer's cluster.
+    n_clusters = int(labels.max()) + 1
+    centroids = np.zeros((n_clusters, z.shape[1]), dtype=np.float32)
+    for c in range(n_clusters):
+        rows = labels == c
+        centroids[c] = (z[rows] * weights[rows][:, None]).sum(axis=0)
+    centroids = l2_normalize(centroids)
+    sims = np.einsum("ij,ij->i", z, centroids[labels])
+
+    # "Other / unclear": answers much less typical than the rest of their cluster.
+    unclear = np.zeros(n_u, dtype=bool)
+    for c in range(n_clusters):
+        rows = np.flatnonzero(labels == c)
+        w = weights[rows]
+        if w.sum() < 8:
+            continue
+        mean = float(np.average(sims[rows], weights=w))
+        std = float(math.sqrt(np.average((sims[rows] - mean) ** 2, weights=w)))
+        unclear[rows[sims[rows] < mean - _OTHER_Z * std]] = True
+
+    # Theme ids by size, largest first; ties broken by first appearance for determinism.
+    sizes = np.bincount(labels[~unclear], weights=weights[~unclear], minlength=n_clusters)
+    first = [int(np.flatnonzero(labels == c)[0]) if (labels == c).any() else n_u for c in range(n_clusters)]
+    order = sorted((c for c in range(n_clusters) if sizes[c] > 0), key=lambda c: (-sizes[c], first[c]))
+    return sims, unclear, order
 
 
 def _method_note(k_chosen: int, k: int | None, k_min: int, k_max: int, seed: int, translated: bool, centred: bool, split: int = 0) -> str:

@@ -24,7 +24,8 @@ PHRASES = [
 
 def main(n: int) -> None:
     """Build a session with n open answers and time each synthesis step."""
-    from listening import queries, synthesis
+    from analysis.review import queries as synthesis
+    from listening import queries
     from listening.app import create_app
     from listening.db import connect, transaction
     from listening.migrations import migrate
@@ -60,7 +61,7 @@ def main(n: int) -> None:
             timed(f"export {fmt}", lambda: synthesis.export(db, session["id"], io.BytesIO(), fmt=fmt, language="en"))
         client = app.test_client()
         with client.session_transaction() as cookie:
-            from facilitation.accounts import create_user
+            from listening.accounts import create_user
 
             cookie["uid"] = create_user(db, "bench@example.org", "a long password", "planner")
         timed("review page", lambda: client.get(f"/staff/review/{session['id']}"))

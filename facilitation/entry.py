@@ -21,15 +21,14 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from listening import queries
+from listening.accounts import requires
 from listening.db import get_db
-from listening.forms import answer_form, answer_is_empty, new_nonce
-from listening.i18n import language_name, local_time, text_direction
+from listening.forms import answer_form, answer_is_empty, answer_values, new_nonce
+from listening.i18n import language_name, local_time, source_labels, text_direction
 from listening.sealing import seal, unseal
 
-from . import live
 from . import live_queries as lq
-from .accounts import requires
-from .views import EDITORS, bp, load_session, titled
+from .blueprint import EDITORS, bp, load_session, option_labels, titled
 
 
 def entry_settings(found: dict, prompts: list[dict], args) -> dict:
@@ -76,18 +75,6 @@ def still_taking_part(db, session_id: int, participant_id: int) -> bool:
     return found is not None and found["session_id"] == session_id and not found["withdrawn_at"]
 
 
-def answer_values(prompt: dict, form) -> dict:
-    """Turn a validated answer form into save_response's keyword arguments."""
-    value = form.answer.data
-    if prompt["kind"] == "open":
-        return {"text": value.strip()}
-    if prompt["kind"] == "scale":
-        return {"number": int(value)}
-    if prompt["kind"] == "multiple":
-        return {"choices": [int(v) for v in value]}
-    return {"choices": [int(value)]}
-
-
 @bp.route("/sessions/<int:session_id>/entry", methods=["GET", "POST"])
 @requires(*EDITORS)
 def staff_entry(session_id: int):
@@ -99,7 +86,7 @@ def staff_entry(session_id: int):
     settings = entry_settings(found, prompts, request.form if request.method == "POST" else request.args)
     prompt, language = settings["prompt"], settings["language"]
     statement = queries.current_consent(db, session_id, language)
-    labels = live.option_labels(found, texts, prompt, language) if prompt else {}
+    labels = option_labels(found, texts, prompt, language) if prompt else {}
     notice = ""
     status = 200
     checks = {"consent_read": False, "quote_ok": False, "same_person": False}
@@ -150,7 +137,7 @@ def staff_entry(session_id: int):
         form = answer_form(prompt, labels, data={"nonce": new_nonce()})
     return render_template(
         "facilitation/entry.html", s=found, title=titled(found, texts), texts=texts, prompts=prompts, form=form,
-        settings=settings, statement=statement, sources=live.source_labels(), labels=labels, checks=checks,
+        settings=settings, statement=statement, sources=source_labels(), labels=labels, checks=checks,
         notice=notice, recent=lq.recent_entries(db, session_id, g.user["id"]), has_last=last_card(session_id) is not None,
         max_length=current_app.config["MAX_ANSWER_LENGTH"], entered=lq.staff_entry_count(db, session_id),
         receipt=last_receipt(session_id),

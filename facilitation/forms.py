@@ -23,7 +23,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 from listening.forms import ChorusForm, MultiCheckboxField, options
 from listening.i18n import language_name
 
-from .accounts import MIN_PASSWORD_LENGTH
+from listening.accounts import MIN_PASSWORD_LENGTH
 from .starters import STARTERS
 
 MAX_TEXT = 5000
@@ -34,10 +34,6 @@ class LoginForm(ChorusForm):
 
     email = StringField(_l("Email"), validators=[InputRequired(message=_l("Please enter your email.")), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[InputRequired(message=_l("Please enter your password.")), Length(max=1000)])
-
-
-class ActionForm(ChorusForm):
-    """A form with nothing but its CSRF token, for buttons that change something."""
 
 
 def _not_blank(message, *, unless_starter: bool = False):

@@ -8,152 +8,42 @@ Pausing keeps the session open (people can still join) but closes answering and 
 the session is paused; "Start" opens the session with no question shown, so the projector shows
 the QR code while people arrive. Showing a question opens answering for it.
 
-The phones' state endpoint (`listening.live_state`, /s/<code>/state.json) is registered here on
-the residents' blueprint because it belongs to the live machinery. `StateResponses`, installed
-in front of the app, serves it from a short per-worker cache without entering Flask or the
-database, and answers `If-None-Match` with 304.
+The phones' state (`listening.live_state`) lives on the residents' side; after a change the
+console only tells it to forget the session (`forget_state`).
 """
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 
-from flask import Response, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from analysis.redaction import redaction_of
 from analysis.text import normalize
-from listening import queries, synthesis
+from listening import queries
+from listening.accounts import requires
 from listening.db import get_db
-from listening.views import bp as listening_bp
+from listening.forms import ActionForm
+from listening.i18n import source_labels
+from listening.live_state import forget_state
 
 from . import live_queries as lq
 from . import room_counts
-from .accounts import requires
-from .forms import ActionForm
+from .blueprint import EDITORS, READERS, bp, join_url, load_session, option_labels, titled
 from .qr import qr_svg
-from .views import EDITORS, READERS, bp, join_url, load_session, titled
-
-# How long a worker reuses a session's state before reading it again. Phones poll every
-# ~2 s with jitter, so a change reaches every phone within about 2.5 s.
-STATE_TTL_SECONDS = 0.5
-STATE_SUFFIX = "/state.json"
 
 # Enough answers to an open prompt before draft themes make sense.
 MIN_ANSWERS_FOR_THEMES = 8
 
 
-# --- phones: the state endpoint ---------------------------------------------------------------
-
-
-class StateResponses:
-    """WSGI middleware that serves /s/<code>/state.json from a per-worker cache of the whole response.
-
-    Thousands of phones poll this one URL, so a fresh cached response (headers included, as
-    Flask and every after-request hook made them) is sent without entering Flask or opening
-    the database; `If-None-Match` gets a 304. A miss goes through Flask once and is kept for
-    STATE_TTL_SECONDS. Only 200 responses that are not marked private are kept, and never their cookies.
-    """
-
-    def __init__(self, wsgi_app, ttl: float = STATE_TTL_SECONDS):
-        """Wrap an app's WSGI callable."""
-        self.wsgi_app = wsgi_app
-        self.ttl = ttl
-        self.cache: dict[str, tuple[float, str, list, list, bytes]] = {}
-
-    def __call__(self, environ, start_response):
-        """Answer state polls from the cache when it is fresh; pass everything else through."""
-        path = environ.get("PATH_INFO", "")
-        if environ.get("REQUEST_METHOD") != "GET" or not path.startswith("/s/") or not path.endswith(STATE_SUFFIX):
-            return self.wsgi_app(environ, start_response)
-        code = path[3:-len(STATE_SUFFIX)]
-        hit = self.cache.get(code)
-        if hit is None or hit[0] <= time.monotonic():
-            status, headers, body = self.fill(environ)
-            cache_control = next((v for k, v in headers if k.lower() == "cache-control"), "")
-            if not status.startswith("200 ") or "private" in cache_control:
-                start_response(status, headers)
-                return [body]
-            etag = next((v for k, v in headers if k.lower() == "etag"), "")
-            kept = [(k, v) for k, v in headers if k.lower() != "set-cookie"]
-            bare = [(k, v) for k, v in kept if k.lower() not in ("content-type", "content-length")]
-            hit = (time.monotonic() + self.ttl, etag, kept, bare, body)
-            if len(self.cache) > 10_000:
-                self.cache.clear()
-            self.cache[code] = hit
-        _expires, etag, headers, bare, body = hit
-        if etag and etag in environ.get("HTTP_IF_NONE_MATCH", ""):
-            start_response("304 NOT MODIFIED", list(bare))
-            return []
-        start_response("200 OK", list(headers))
-        return [body]
-
-    def fill(self, environ) -> tuple[str, list, bytes]:
-        """Run the request through Flask without its conditional header and collect the whole response."""
-        inner = dict(environ)
-        inner.pop("HTTP_IF_NONE_MATCH", None)
-        captured: dict = {}
-
-        def capture(status, headers, exc_info=None):
-            """Remember the status and headers instead of sending them."""
-            captured["status"], captured["headers"] = status, headers
-            return lambda data: None
-
-        result = self.wsgi_app(inner, capture)
-        try:
-            body = b"".join(result)
-        finally:
-            if hasattr(result, "close"):
-                result.close()
-        return captured["status"], captured["headers"], body
-
-    def forget(self, code: str) -> None:
-        """Drop one session's cached state so this worker's next poll sees a change at once."""
-        self.cache.pop(code, None)
-
-
-@bp.record_once
-def install_state_responses(state) -> None:
-    """Put the state cache in front of the app when the blueprint is registered."""
-    middleware = StateResponses(state.app.wsgi_app)
-    state.app.wsgi_app = middleware
-    state.app.extensions["chorus_state_responses"] = middleware
-
-
-def state_responses(app=None) -> StateResponses:
-    """Return the app's state cache."""
-    return (app or current_app).extensions["chorus_state_responses"]
-
-
-def forget_state(code: str) -> None:
-    """Drop a session's cached state in this worker after a facilitator changes it."""
-    state_responses().forget(code)
-
-
-@listening_bp.route("/s/<code>/state.json")
-def live_state(code: str):
-    """Tell a phone what the facilitator is showing: small JSON with a strong ETag (and 304 for repeats).
-
-    A draft or closed session answers exactly as an unknown code (404), except to a browser whose
-    cookie shows it took part, which needs to learn that its session ended; that answer is
-    marked private so the shared cache never serves it to anyone else.
-    """
-    state = lq.live_state(get_db(), code)
-    took_part = state is not None and queries.normalize_code(code) in (session.get("p") or {})
-    if state is None or (state["status"] != "open" and not took_part):
-        return jsonify({"error": "unknown"}), 404
-    etag = f'"{state["screen"]}:{state["v"]}"'
-    if etag in request.headers.get("If-None-Match", ""):
-        response = Response(status=304)
-    else:
-        response = jsonify(state)
-    response.headers["ETag"] = etag
-    response.headers["Cache-Control"] = "no-cache" if state["status"] == "open" else "private, no-cache"
-    return response
-
-
 # --- the console ------------------------------------------------------------------------------
+
+
+def session_redaction(db, session_id: int):
+    """Return the session's one redaction (its wording and listed names), as reports and the results page apply it."""
+    return redaction_of(queries.texts_for_session(db, session_id), queries.synthesis_settings(db, session_id)["name_list"])
 
 
 def prompt_texts(found: dict, texts: dict, prompt: dict | None) -> list[dict]:
@@ -162,19 +52,6 @@ def prompt_texts(found: dict, texts: dict, prompt: dict | None) -> list[dict]:
         return []
     return [{"lang": code, "text": queries.localized(texts, "prompt", prompt["id"], "text", code, found["default_language"])}
             for code in found["languages"]]
-
-
-def option_labels(found: dict, texts: dict, prompt: dict, language: str) -> dict:
-    """Return a choice prompt's option labels in one language."""
-    labels = {}
-    for option in prompt["options"]:
-        if option["prefer_not"]:
-            with force_locale(language):
-                labels[option["id"]] = _("Prefer not to say")
-        else:
-            labels[option["id"]] = queries.localized(texts, "option", option["id"], "label", language,
-                                                      found["default_language"])
-    return labels
 
 
 def live_context(session_id: int) -> dict:
@@ -228,7 +105,7 @@ def wall_context(db, found: dict, current: dict | None, visible: list[dict]) -> 
     if current is None or current["kind"] != "open":
         return {"queue": [], "waiting": 0, "wall_status": {}, "wall_changed": {}, "wall_labels": labels}
     candidates = lq.wall_candidates(visible)
-    redaction = synthesis.session_redaction(db, found["id"])
+    redaction = session_redaction(db, found["id"])
     queue = lq.wall_queue(found, candidates)
     shown = {r["id"] for r in lq.wall_answers(found, candidates)}
     waiting = {r["id"] for r in queue}
@@ -251,17 +128,6 @@ def equity_topics() -> dict[str, str]:
         "dominant": _("Whose voice dominated?"),
         "power": _("What did we notice about power?"),
         "other": _("Something else we noticed"),
-    }
-
-
-def source_labels() -> dict[str, str]:
-    """Name the sources answers come from."""
-    return {
-        "phone": _("Phone"),
-        "paper": _("Paper card"),
-        "sticky": _("Sticky note"),
-        "phone_call": _("Phone call"),
-        "interpreter": _("Interpreter"),
     }
 
 
@@ -484,7 +350,7 @@ def live_themes(session_id: int):
         else:
             from analysis.themes import Answer, find_themes
 
-            redaction = synthesis.session_redaction(db, session_id)
+            redaction = session_redaction(db, session_id)
             found_themes = find_themes([Answer(r["id"], r["text"], language=r["language"]) for r in answers],
                                        k_max=8, seed=0, names=redaction.names, vocabulary=redaction.vocabulary)
             draft_id = lq.save_live_themes(
@@ -532,7 +398,7 @@ def projector_context(session_id: int) -> dict:
         # Only the words of people who agreed to be quoted go up on the wall (approved first when
         # the wall is moderated), newest 30, through the same redaction as every report.
         candidates = lq.wall_candidates(visible)
-        redaction = synthesis.session_redaction(db, session_id)
+        redaction = session_redaction(db, session_id)
         context["wall"] = [{"text": redaction(r["text"]), "lang": r["language"]}
                            for r in lq.wall_answers(found, candidates)][-30:]
     elif showing:

@@ -27,50 +27,6 @@ MAX_REASON = 500
 MAX_NOTE = 4000
 
 
-# --- the state phones and projectors follow ---------------------------------------------------
-
-
-def live_state(db: sqlite_utils.Database, code: str) -> dict | None:
-    """Return the small state a phone follows, from one indexed read, or None for an unknown code."""
-    found = one(
-        db,
-        """SELECT s.id, s.code, s.mode, s.status, s.current_prompt_id, s.answering_open, s.paused,
-                  s.equity_pause, s.timer_ends_at, s.state_version,
-                  (SELECT count(*) FROM prompts p, prompts c WHERE c.id = s.current_prompt_id
-                     AND p.session_id = s.id
-                     AND (p.position < c.position OR (p.position = c.position AND p.id <= c.id))) AS number
-           FROM sessions s WHERE s.code = ?""",
-        (queries.normalize_code(code),),
-    )
-    if found is None:
-        return None
-    showing = found["current_prompt_id"] is not None and found["number"] > 0
-    state = {
-        "v": found["state_version"],
-        "status": found["status"],
-        "prompt": found["number"] if showing else None,
-        "open": bool(found["answering_open"] and showing and found["status"] == "open" and not found["paused"]),
-        "paused": bool(found["paused"]),
-        "pause": bool(found["equity_pause"]),
-        "timer": found["timer_ends_at"],
-    }
-    state["screen"] = screen_key(state)
-    return state
-
-
-def screen_key(state: dict) -> str:
-    """Name what a phone should be showing; when it changes, the phone moves on."""
-    prompt = state["prompt"] if state["open"] else "-"
-    return f"{state['status']}:{prompt}:{int(state['paused'])}"
-
-
-def session_screen_key(found: dict, number: int | None) -> str:
-    """Compute the same key from a session row and its current prompt's number (None if none)."""
-    is_open = bool(found["answering_open"] and number and found["status"] == "open" and not found.get("paused"))
-    return screen_key({"status": found["status"], "prompt": number, "open": is_open,
-                       "paused": bool(found.get("paused"))})
-
-
 def _set(db: sqlite_utils.Database, session_id: int, **changes) -> None:
     """Change a session's live columns in one write."""
     assignments = ", ".join(f"{name} = ?" for name in changes)

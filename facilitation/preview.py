@@ -15,8 +15,8 @@ from listening.consent import paragraphs
 from listening.db import get_db
 from listening.forms import ConsentForm, answer_form
 
-from .accounts import requires
-from .views import READERS, bp, load_session
+from listening.accounts import requires
+from .blueprint import READERS, bp, load_session
 
 
 @bp.route("/sessions/<int:session_id>/preview")

@@ -13,14 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from analysis import disclosure
-from listening import synthesis
+from listening import queries
 
 MARK = disclosure.MARK
 
 
 def threshold_for(db, session_id: int) -> int:
     """Return the session's disclosure threshold (10 unless a planner raised it)."""
-    return synthesis.settings(db, session_id)["threshold"]
+    return disclosure.threshold_in_use(queries.synthesis_settings(db, session_id)["threshold"])
 
 
 def about_results(bars: Sequence[dict], threshold: int) -> tuple[list[dict], bool]:

@@ -14,12 +14,12 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from listening import queries
+from listening.accounts import requires
 from listening.db import get_db
 from listening.i18n import local_time
 
-from .accounts import requires
+from .blueprint import bp, titled
 from .forms import STAFF_WITHDRAWAL_REASON_LABELS, StaffWithdrawForm
-from .views import bp, titled
 
 
 def chosen_person(raw: str | None) -> dict | None:

@@ -49,14 +49,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     """Register one blueprint per audience: residents, facilitators (and their planners)."""
-    from facilitation.views import bp as facilitation_bp
+    # Each staff module adds its routes to the one staff blueprint when imported.
+    from facilitation import answers, entry, live, preview, sessions, signin, users, withdrawals  # noqa: F401
+    from facilitation.blueprint import bp as facilitation_bp
 
     from .views import bp as listening_bp
 
     app.register_blueprint(listening_bp)
     app.register_blueprint(facilitation_bp, url_prefix="/staff")
-    from analysis.views import bp as review_bp
-    from analysis.views import results_bp
+    from analysis.review.views import bp as review_bp
+    from analysis.review.views import results_bp
 
     app.register_blueprint(review_bp, url_prefix="/staff/review")
     app.register_blueprint(results_bp)

@@ -81,7 +81,7 @@ def user_group() -> None:
 @with_appcontext
 def user_add_command(email: str, role: str, password: str | None) -> None:
     """Add a staff account with a role."""
-    from facilitation.accounts import create_user, user_by_email
+    from listening.accounts import create_user, user_by_email
 
     db = open_db()
     migrate(db)
@@ -263,7 +263,7 @@ def purge_command(dry_run: bool) -> None:
 def export_command(session_code: str, fmt: str, language: str | None, output: str) -> None:
     """Write a session's synthesis report or data export to a file, and log the export."""
     from .queries import session_by_code
-    from .synthesis import export
+    from analysis.review.queries import export
 
     db = open_db()
     migrate(db)

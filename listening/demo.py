@@ -130,7 +130,7 @@ def demo_languages() -> list[str]:
 
 def ensure_demo(db: sqlite_utils.Database, *, password: str) -> Demo:
     """Create (or refresh the password of) the demo facilitator and create the demo session once."""
-    from facilitation.accounts import create_user, set_password, user_by_email
+    from listening.accounts import create_user, set_password, user_by_email
 
     user = user_by_email(db, DEMO_EMAIL)
     if user is None:

@@ -57,6 +57,25 @@ class ChorusForm(Form):
         return bool(getattr(self, "csrf_token", None) and self.csrf_token.errors)
 
 
+class ActionForm(ChorusForm):
+    """A form with nothing but its CSRF token, for buttons that change something (used by both staff UIs)."""
+
+
+def answer_values(prompt: dict, form) -> dict:
+    """Turn a validated answer form into save_response's keyword arguments (residents' and staff entry alike).
+
+    An open answer is kept byte for byte, spaces included: nothing a person said is changed.
+    """
+    value = form.answer.data
+    if prompt["kind"] == "open":
+        return {"text": value}
+    if prompt["kind"] == "scale":
+        return {"number": int(value)}
+    if prompt["kind"] == "multiple":
+        return {"choices": [int(v) for v in value]}
+    return {"choices": [int(value)]}
+
+
 def new_nonce() -> str:
     """Return a one-time key that marks a rendered form, so its submission counts once."""
     return secrets.token_urlsafe(16)

@@ -78,6 +78,25 @@ def language_name(language: str) -> str:
     return name[:1].upper() + name[1:]
 
 
+def source_labels(gettext=None) -> dict[str, str]:
+    """Name the sources answers come from, in the one wording staff pages, review pages and reports use.
+
+    Pages pass nothing (the request's language); reports pass the gettext of their own language.
+    """
+    from flask_babel import gettext as request_gettext
+
+    _ = gettext or request_gettext
+    return {
+        # TRANSLATORS: how an answer reached Chorus: the resident typed it on their own phone.
+        "phone": _("Own phone"),
+        "paper": _("Paper card"),
+        "sticky": _("Sticky note"),
+        "phone_call": _("Phone call"),
+        # TRANSLATORS: how an answer reached Chorus: a staff member entered it through an interpreter.
+        "interpreter": _("Through an interpreter"),
+    }
+
+
 def app_languages() -> list[str]:
     """Return the languages this app offers, in the configured order."""
     return list(current_app.config["LANGUAGES"])

@@ -805,3 +805,17 @@ def audit_entries(db: sqlite_utils.Database, limit: int = 500) -> list[dict]:
            ORDER BY a.id DESC LIMIT ?""",
         (limit,),
     )
+
+
+# --- planners' settings that staff screens read too ----------------------------------------------
+
+
+def synthesis_settings(db: sqlite_utils.Database, session_id: int) -> dict:
+    """Return a session's synthesis settings as stored (threshold None when never saved), names split into a list."""
+    found = one(db, "SELECT * FROM synthesis_settings WHERE session_id = ?", (session_id,))
+    if found is None:
+        found = {"session_id": session_id, "prompt_ids": "[]", "names": "", "threshold": None,
+                 "published": 0, "published_at": None, "published_by": None, "updated_at": None}
+    found["prompt_ids"] = json.loads(found["prompt_ids"])
+    found["name_list"] = [line.strip() for line in found["names"].splitlines() if line.strip()]
+    return found

@@ -14,19 +14,20 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from facilitation.live_queries import session_screen_key
-
+from . import live_state as phones
 from . import queries
 from .consent import paragraphs
 from .db import get_db
-from .forms import ConsentForm, ForgetForm, JoinForm, WithdrawForm, answer_form, answer_is_empty, new_nonce
+from .forms import ConsentForm, ForgetForm, JoinForm, WithdrawForm, answer_form, answer_is_empty, answer_values, new_nonce
 from .i18n import current_language, local_time
 from .sealing import seal, unseal
 
 bp = Blueprint("listening", __name__, template_folder="templates")
+# The phones' state cache goes in front of the app with the residents' blueprint.
+bp.record_once(phones.install_state_responses)
 
 
 class SessionUnavailable(Exception):
@@ -291,7 +292,7 @@ def answer(code: str, number: int):
             return render_template(
                 "listening/live.html", s=found, text=text, prompt=None, answered=False,
                 notice=_("Answering for this question has closed, so your answer was not saved."),
-                screen=session_screen_key(found, current["number"] if current else None),
+                screen=phones.session_screen_key(found, current["number"] if current else None),
             ), 409
         return redirect(url_for("listening.live", code=found["code"]))
     labels = {o["id"]: text("option", o["id"], "label") for o in prompt["options"]}
@@ -357,17 +358,7 @@ def earlier_value(prompt: dict, earlier: dict | None):
 
 def store_answer(found: dict, participant: dict, prompt: dict, form, *, skipped: bool):
     """Save the validated answer; return the outcome, or None if the participant cannot answer."""
-    value = form.answer.data
-    kwargs: dict = {}
-    if not skipped:
-        if prompt["kind"] == "open":
-            kwargs["text"] = value
-        elif prompt["kind"] == "scale":
-            kwargs["number"] = int(value)
-        elif prompt["kind"] == "multiple":
-            kwargs["choices"] = [int(v) for v in value]
-        else:
-            kwargs["choices"] = [int(value)]
+    kwargs = {} if skipped else answer_values(prompt, form)
     try:
         return queries.save_response(
             get_db(), session_id=found["id"], participant_id=participant["id"], prompt_id=prompt["id"],
@@ -397,8 +388,30 @@ def live(code: str):
         "listening/live.html", s=found, text=session_texts(found), prompt=current, answered=answered, notice="",
         new_receipt=fresh_receipt(found), forget_form=ForgetForm(),
         last=bool(answered and current["number"] == len(prompts)), receipt=sealed_receipt(found["code"]),
-        screen=session_screen_key(found, current["number"] if current else None),
+        screen=phones.session_screen_key(found, current["number"] if current else None),
     )
+
+
+@bp.route("/s/<code>/state.json")
+def live_state(code: str):
+    """Tell a phone what the facilitator is showing: small JSON with a strong ETag (and 304 for repeats).
+
+    A draft or closed session answers exactly as an unknown code (404), except to a browser whose
+    cookie shows it took part, which needs to learn that its session ended; that answer is
+    marked private so the shared cache never serves it to anyone else.
+    """
+    state = phones.live_state(get_db(), code)
+    took_part = state is not None and queries.normalize_code(code) in (session.get("p") or {})
+    if state is None or (state["status"] != "open" and not took_part):
+        return jsonify({"error": "unknown"}), 404
+    etag = f'"{state["screen"]}:{state["v"]}"'
+    if etag in request.headers.get("If-None-Match", ""):
+        response = Response(status=304)
+    else:
+        response = jsonify(state)
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = "no-cache" if state["status"] == "open" else "private, no-cache"
+    return response
 
 
 @bp.route("/s/<code>/thanks")

@@ -6,7 +6,7 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-from facilitation.accounts import create_user, user_by_email
+from listening.accounts import create_user, user_by_email
 from listening.app import create_app
 from listening.db import connect
 from listening.migrations import migrate

@@ -36,15 +36,15 @@ def make_session(db, *, languages=("en", "es"), mode="self_paced", status="open"
 
 def user_id(db, email: str) -> int:
     """Return the id of the staff account with this email."""
-    from facilitation.accounts import user_by_email
+    from listening.accounts import user_by_email
 
     return user_by_email(db, email)["id"]
 
 
 def share(db, session: dict, *emails: str) -> None:
     """Let the staff accounts with these emails see a session, as its owner or an admin would."""
-    from facilitation.access import give_access
-    from facilitation.accounts import user_by_email
+    from listening.access import give_access
+    from listening.accounts import user_by_email
 
     for email in emails:
         assert give_access(db, session["id"], user_by_email(db, email)["id"], given_by=None), email

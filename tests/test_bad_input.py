@@ -32,7 +32,7 @@ def world():
     directory = Path(tempfile.mkdtemp(prefix="chorus-bad-input-"))
     app = migrated_app(directory / "t.db")
     db = connect(app.config["DATABASE"])
-    from facilitation.accounts import create_user
+    from listening.accounts import create_user
 
     create_user(db, "admin@example.org", PASSWORD, "admin")
     session = make_session(db)

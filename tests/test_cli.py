@@ -1,5 +1,5 @@
 """The `chorus` command: init, user add, demo."""
-from facilitation.accounts import user_by_email
+from listening.accounts import user_by_email
 from listening.cli import cli
 
 

@@ -1,11 +1,11 @@
-/* The projector: refresh what the room sees every two seconds, fit it to the screen (shrink a
-   little, then page long lists and turn the pages with a visible "2 of 3"), count the timer
-   down, and go full screen on a double click or the F key. */
+/* The projector: fit what the room sees to the screen (shrink a little, then page long lists and
+   turn the pages with a visible "2 of 3"), and go full screen on a double click or the F key.
+   Refreshing the content and the timer are live-panel.js's, shared with the console; it tells
+   this script with a "chorus:panel" event. */
 (function () {
   var main = document.getElementById("projector");
   var root = document.documentElement;
   root.className += " js";
-  var last = null;
   var screenKey = null;
   var page = 0;
   var PAGE_SECONDS = 8;
@@ -78,24 +78,8 @@
     layout();
   }
 
-  function refresh() {
-    if (!window.fetch) return;
-    fetch(main.getAttribute("data-src"), { credentials: "same-origin", cache: "no-store" })
-      .then(function (r) { return r.ok ? r.text() : null; })
-      .then(function (html) {
-        if (html !== null && html !== last) { last = html; main.innerHTML = html; settle(); }
-      }, function () {});
-  }
   function turn() {
     if (paged.some(function (p) { return p.pages.length > 1; })) { page += 1; show(); }
-  }
-  function countdown() {
-    var els = document.querySelectorAll(".countdown");
-    for (var i = 0; i < els.length; i++) {
-      var left = Math.max(parseInt(els[i].getAttribute("data-seconds"), 10) - 1, 0);
-      els[i].setAttribute("data-seconds", left);
-      els[i].textContent = Math.floor(left / 60) + ":" + ("0" + (left % 60)).slice(-2);
-    }
   }
   function fullscreen() {
     if (!document.fullscreenElement && document.documentElement.requestFullscreen) {
@@ -113,7 +97,6 @@
   window.addEventListener("resize", function () { clearTimeout(resizing); resizing = setTimeout(layout, 150); });
   settle();
   if (document.fonts && document.fonts.ready) document.fonts.ready.then(layout);
-  setInterval(refresh, 2000);
+  main.addEventListener("chorus:panel", settle);
   setInterval(turn, PAGE_SECONDS * 1000);
-  setInterval(countdown, 1000);
 })();

@@ -78,7 +78,7 @@ def test_a_paper_entry_receipt_and_its_slip(open_page, live_server):
 
 def test_admin_pages_for_accounts_and_withdrawing_for_someone(open_page, live_server):
     """Accounts (with password reset), and both forms of "withdraw a person", pass axe on a phone."""
-    from facilitation.accounts import create_user
+    from listening.accounts import create_user
     from listening.db import connect
 
     db = connect(live_server.app.config["DATABASE"])

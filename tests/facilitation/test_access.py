@@ -67,7 +67,7 @@ def test_signing_out_ends_the_staff_session(as_facilitator):
 
 def test_deactivated_accounts_cannot_sign_in(client, db, make_user):
     """An account that was turned off is refused."""
-    from facilitation.accounts import change_user, user_by_email
+    from listening.accounts import change_user, user_by_email
 
     email = make_user("facilitator")
     change_user(db, user_by_email(db, email)["id"], active=False)
@@ -86,7 +86,7 @@ def test_a_route_cannot_be_guarded_by_a_role_that_does_not_exist(app):
     """A typo in @requires fails when the app starts, instead of quietly admitting only admins."""
     import pytest
 
-    from facilitation.accounts import requires
+    from listening.accounts import requires
 
     with pytest.raises(ValueError, match="Unknown role"):
         requires("facilitator", "superuser")
@@ -96,7 +96,7 @@ def test_a_password_of_exactly_the_minimum_length_is_accepted(db):
     """The length rule is 'at least': the minimum passes, one character fewer is refused."""
     import pytest
 
-    from facilitation.accounts import MIN_PASSWORD_LENGTH, create_user
+    from listening.accounts import MIN_PASSWORD_LENGTH, create_user
 
     create_user(db, "exact@example.org", "p" * MIN_PASSWORD_LENGTH, "planner")
     with pytest.raises(ValueError, match="at least"):

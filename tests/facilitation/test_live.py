@@ -4,7 +4,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from facilitation import live, live_queries
+from facilitation import live_queries
+from listening import live_state
 from listening import queries
 from tests.conftest import form_data, page, sign_in, submit, text_of
 from tests.factories import count, make_participant, make_session, share, user_id
@@ -13,7 +14,7 @@ from tests.factories import count, make_participant, make_session, share, user_i
 @pytest.fixture(autouse=True)
 def fresh_state_cache(app):
     """Each test starts with an empty per-worker state cache."""
-    live.state_responses(app).cache.clear()
+    live_state.state_responses(app).cache.clear()
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def resident(app, db, session, language="en"):
 
 def state(client, session):
     """Read the state a phone follows."""
-    live.state_responses(client.application).cache.clear()
+    live_state.state_responses(client.application).cache.clear()
     return client.get(f"/s/{session['code']}/state.json").get_json()
 
 
@@ -99,8 +100,8 @@ def test_the_state_endpoint_reads_the_database_once_per_cache_period(app, db, se
     """Many polls within the cache period read the session's state from the database once."""
     queries.set_status(db, session["id"], "open")
     calls = []
-    real = live_queries.live_state
-    monkeypatch.setattr(live_queries, "live_state", lambda db, code: calls.append(code) or real(db, code))
+    real = live_state.live_state
+    monkeypatch.setattr(live_state, "live_state", lambda db, code: calls.append(code) or real(db, code))
     phone = app.test_client()
     for _ in range(20):
         assert phone.get(f"/s/{session['code']}/state.json").status_code == 200

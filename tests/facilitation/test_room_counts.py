@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from facilitation import live, live_queries
-from listening import queries, synthesis
+from facilitation import live_queries
+from listening import live_state
+from analysis.review import queries as synthesis
+from listening import queries
 from tests.conftest import page
 from tests.factories import make_participant, make_session, user_id
 
@@ -15,7 +17,7 @@ ABOUT = {"kind": "about", "text": "Race", "demographic": "race", "options": ["Bl
 @pytest.fixture(autouse=True)
 def fresh_state_cache(app):
     """Each test starts with an empty per-worker state cache."""
-    live.state_responses(app).cache.clear()
+    live_state.state_responses(app).cache.clear()
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from facilitation import access
-from facilitation.accounts import change_user, user_by_email
+from listening import access
+from listening.accounts import change_user, user_by_email
 from listening import queries
 from tests.conftest import page, sign_in, submit
 from tests.factories import high_ids, make_session, share, user_id

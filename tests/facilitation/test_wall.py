@@ -3,8 +3,10 @@ import re
 
 import pytest
 
-from facilitation import live, live_queries
-from listening import queries, synthesis
+from facilitation import live_queries
+from listening import live_state
+from analysis.review import queries as synthesis
+from listening import queries
 from listening.db import connect
 from listening.migrations import migrate, migrations
 from tests.conftest import form_data, page, sign_in, submit, text_of
@@ -15,7 +17,7 @@ from tests.factories import make_participant, make_session, share, user_id
 @pytest.fixture(autouse=True)
 def fresh_state_cache(app):
     """Each test starts with an empty per-worker state cache."""
-    live.state_responses(app).cache.clear()
+    live_state.state_responses(app).cache.clear()
 
 
 @pytest.fixture

@@ -38,6 +38,22 @@ def test_answers_are_stored_exactly_as_sent(resident, db):
     assert db.execute("SELECT text FROM responses").fetchone()[0] == text
 
 
+def test_one_mapping_turns_a_form_into_stored_values_for_residents_and_staff():
+    """answer_values (the residents' pages and staff entry both use it) keeps an open answer byte for byte."""
+    from types import SimpleNamespace
+
+    from listening.forms import answer_values
+
+    def form(data):
+        """A validated form holding one answer."""
+        return SimpleNamespace(answer=SimpleNamespace(data=data))
+
+    assert answer_values({"kind": "open"}, form("  more buses \n")) == {"text": "  more buses \n"}
+    assert answer_values({"kind": "scale"}, form("4")) == {"number": 4}
+    assert answer_values({"kind": "multiple"}, form(["2", "3"])) == {"choices": [2, 3]}
+    assert answer_values({"kind": "single"}, form("5")) == {"choices": [5]}
+
+
 def test_replaying_the_same_form_creates_one_answer(resident, db):
     """A retry or double tap of the same form stores one answer."""
     data = form_data(resident.get(q(resident.session, 1)))

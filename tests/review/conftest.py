@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from facilitation.accounts import create_user, user_by_email
-from listening import queries, synthesis
+from listening.accounts import create_user, user_by_email
+from analysis.review import queries as synthesis
+from listening import queries
 from tests.factories import make_participant, make_session, share
 
 TOPICS = {

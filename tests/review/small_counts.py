@@ -7,7 +7,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from analysis.reports import markdown_plain
-from listening import queries, synthesis
+from analysis.review import queries as synthesis
+from listening import queries
 from tests.factories import make_participant, make_session
 
 

@@ -16,7 +16,8 @@ from markdown_it import MarkdownIt
 from openpyxl import load_workbook
 
 from analysis import reports
-from listening import queries, synthesis
+from analysis.review import queries as synthesis
+from listening import queries
 from tests.conftest import download, form_data, sign_in, submit
 from tests.factories import make_participant
 from tests.review.conftest import answer

@@ -11,7 +11,8 @@ from docx import Document
 from openpyxl import load_workbook
 
 from analysis.reports import markdown_text
-from listening import queries, synthesis
+from analysis.review import queries as synthesis
+from listening import queries
 from tests.conftest import page, sign_in
 from tests.factories import make_participant, make_session, share
 from tests.review.conftest import answer

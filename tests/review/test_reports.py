@@ -11,7 +11,9 @@ from bs4 import BeautifulSoup
 from docx import Document
 from openpyxl import load_workbook
 
-from listening import queries, synthesis
+from analysis.review import queries as synthesis
+
+from listening import queries
 from listening.cli import cli
 from tests.conftest import download, page, sign_in, submit
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from listening import synthesis
+from analysis.review import queries as synthesis
 from tests.conftest import page, sign_in, submit
 
 CASE = re.compile(r"\(case (\d+)\)")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from listening import synthesis
+from analysis.review import queries as synthesis
 from tests.conftest import page, sign_in, submit
 
 

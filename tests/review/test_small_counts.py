@@ -19,7 +19,7 @@ from docx import Document
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from listening import synthesis
+from analysis.review import queries as synthesis
 from listening.db import connect
 from tests.attack import Attack
 from tests.conftest import migrated_app

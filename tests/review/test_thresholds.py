@@ -11,8 +11,8 @@ from docx import Document
 from openpyxl import load_workbook
 
 from analysis import disclosure
-from facilitation.accounts import create_user
-from listening import synthesis
+from listening.accounts import create_user
+from analysis.review import queries as synthesis
 from listening.cli import cli
 from tests.conftest import download, page, sign_in, submit
 from tests.factories import share

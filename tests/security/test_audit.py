@@ -1,7 +1,7 @@
 """The audit log records sign-ins, role changes, exports, moderation and deletions, and only admins read it."""
 from datetime import datetime, timedelta, timezone
 
-from facilitation.accounts import user_by_email
+from listening.accounts import user_by_email
 from listening import queries
 from listening.retention import purge_expired
 from tests.conftest import download, page, sign_in, submit

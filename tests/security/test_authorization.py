@@ -70,7 +70,7 @@ def test_moderating_an_answer_of_another_session_changes_nothing(app, client, db
 
 def test_staff_cookie_is_useless_after_the_account_is_turned_off(client, db, make_user):
     """Turning an account off ends its signed-in sessions at the next request."""
-    from facilitation.accounts import change_user, user_by_email
+    from listening.accounts import change_user, user_by_email
 
     email = make_user("facilitator")
     sign_in(client, email)

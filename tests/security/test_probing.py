@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from facilitation import live_queries
-from facilitation.live import state_responses
+from listening import live_state
+from listening.live_state import state_responses
 from listening import queries, security
 from listening.db import connect
 from tests.conftest import migrated_app, page, submit, text_of
@@ -152,7 +152,7 @@ def test_phones_that_took_part_are_never_refused_by_the_guessing_limit(limited_a
 
 def test_the_results_page_of_a_closed_published_session_still_shows(client, db):
     """Closing a session does not hide the results page its team published; unpublishing does."""
-    from listening import synthesis
+    from analysis.review import queries as synthesis
 
     session = make_session(db, status="closed")
     synthesis.save_settings(db, session["id"], published=True, published_by=None)
@@ -167,7 +167,7 @@ def test_state_for_unknown_draft_and_closed_codes_is_the_same_404(client, db):
     closed = make_session(db, status="closed", mode="live")
     answers = [client.get(f"/s/{code}/state.json") for code in (UNKNOWN, draft["code"], closed["code"])]
     assert {(r.status_code, r.get_data(as_text=True)) for r in answers} == {(404, answers[0].get_data(as_text=True))}
-    assert live_queries.live_state(db, draft["code"])["status"] == "draft"  # the data is there, just not told
+    assert live_state.live_state(db, draft["code"])["status"] == "draft"  # the data is there, just not told
 
 
 def test_limits_count_once_across_worker_processes(tmp_path):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytest
 from flask import url_for
 
-from facilitation.accounts import user_by_email
+from listening.accounts import user_by_email
 from listening import queries
 from tests.conftest import PASSWORD, form_data, migrated_app, sign_in
 from tests.factories import high_ids, make_session, share
@@ -121,7 +121,7 @@ def snapshot(db) -> dict[str, list]:
 def world(tmp_path):
     """An app with one account per actor, a draft session owned by 'owner' and shared with two
     others, and a second session owned by 'other_facilitator'."""
-    from facilitation.accounts import create_user
+    from listening.accounts import create_user
     from listening.db import connect
 
     app = migrated_app(tmp_path / "t.db")

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from facilitation import accounts
-from facilitation.accounts import ACCOUNT_FREE_FAILURES, create_user, user_by_email
+from listening import accounts
+from listening.accounts import ACCOUNT_FREE_FAILURES, create_user, user_by_email
 from tests.conftest import PASSWORD, form_data, page, sign_in, submit, text_of
 from tests.factories import make_session
 
@@ -121,7 +121,7 @@ def test_a_role_change_ends_the_persons_sessions(app, client, db, make_user):
 
 def test_a_staff_sign_in_ends_after_the_configured_hours(client, make_user, monkeypatch):
     """A cookie older than CHORUS_STAFF_SESSION_HOURS is refused."""
-    from facilitation import views
+    from listening import accounts as views
 
     sign_in(client, make_user("planner"))
     later = time.time() + 13 * 3600

@@ -4,7 +4,7 @@ Roles: admin (manages users, and may do everything), facilitator (creates and ru
 planner (reads and analyses; cannot change sessions).
 
 Sign-ins are revocable: each account has a `session_version`, copied into the cookie at sign-in
-and compared on every request (`facilitation.views.load_user`). Signing out, changing the
+and compared on every request (`load_user`). Signing out, changing the
 password, an admin's password reset, a role change and turning the account off each add one, so
 every cookie issued before stops working at once, on every device.
 
@@ -19,17 +19,19 @@ cannot overshoot; a success takes its provisional failure back.
 from __future__ import annotations
 
 import functools
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 import sqlite_utils
-from flask import g, redirect, request, url_for
-from werkzeug.exceptions import Forbidden
+from flask import current_app, g, redirect, request, session, url_for
+from werkzeug.exceptions import Forbidden, NotFound
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from listening.db import one, rows, transaction
-from listening.queries import now
+from . import access
+from .db import get_db, one, rows, transaction
+from .queries import now
 
 ROLES = ("admin", "facilitator", "planner")
 MIN_PASSWORD_LENGTH = 10
@@ -250,3 +252,52 @@ def public(view: Callable) -> Callable:
 def can_edit(user: dict | None) -> bool:
     """Tell whether this user may change sessions."""
     return bool(user) and user["role"] in ("admin", "facilitator")
+
+
+# --- the signed-in staff member, on every staff request (both staff UIs register these) -------
+
+
+# What a staff sign-in keeps in the cookie; all of it goes when the sign-in ends.
+STAFF_KEYS = ("uid", "sv", "since", "entry_last", "entry_receipt")
+
+
+def load_user() -> None:
+    """Put the signed-in staff member on `g.user`, if their sign-in is still good.
+
+    A sign-in ends when the account is turned off, when its session version moved on (signed
+    out elsewhere, password or role changed) or CHORUS_STAFF_SESSION_HOURS after it began.
+    """
+    user_id = session.get("uid")
+    user = user_by_id(get_db(), user_id) if user_id else None
+    if user_id and (user is None or not user["active"] or session.get("sv") != user["session_version"]
+                    or not isinstance(session.get("since"), int)
+                    or time.time() - session["since"] > current_app.config["STAFF_SESSION_HOURS"] * 3600):
+        end_staff_cookie()
+        user = None
+    g.user = user
+
+
+def end_staff_cookie() -> None:
+    """Drop a staff sign-in (and what it kept) from this browser's cookie, leaving a resident's part."""
+    for key in STAFF_KEYS:
+        session.pop(key, None)
+
+
+def start_staff_cookie(user: dict, version: int) -> None:
+    """Sign a staff member in on this browser with a fresh cookie (no session fixation), keeping the language."""
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+    session.update(uid=user["id"], sv=version, since=int(time.time()))
+
+
+def guard_session_access() -> None:
+    """Answer 404 for any route naming a session the signed-in staff member may not see.
+
+    Strangers pass through to the sign-in redirect of `requires`; a session one may not see
+    looks exactly like one that does not exist.
+    """
+    session_id = (request.view_args or {}).get("session_id")
+    if session_id is not None and g.get("user") is not None and not access.can_see_session(get_db(), g.user, session_id):
+        raise NotFound()

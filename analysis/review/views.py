@@ -5,7 +5,7 @@ The review pages run the theme engine for a session, show draft themes with thei
 take planners' decisions (rename, merge, split, move, off-topic, reviewed, insights, "how might
 we"), all through plain forms that work without JavaScript. Every staff view carries
 ``@requires("facilitator", "planner")`` (admins too), and a session the signed-in staff member
-may not see answers 404 (``facilitation.access``). Queries live in ``listening.synthesis``;
+may not see answers 404 (``listening.access``). Queries live in ``analysis.review.queries``;
 rendering of reports and exports in ``analysis.reports``.
 """
 from __future__ import annotations
@@ -18,19 +18,18 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import NotFound
 
-from facilitation import access
-from facilitation.accounts import requires
-from facilitation.forms import ActionForm
-from facilitation.views import guard_session_access, load_user
-from listening import queries, synthesis
+from analysis import disclosure, reports
+from listening import access, queries
+from listening.accounts import guard_session_access, load_user, requires
 from listening.db import get_db
-from listening.i18n import current_language, language_name
+from listening.forms import ActionForm
+from listening.i18n import current_language, language_name, source_labels
 
-from . import disclosure, reports
+from . import queries as synthesis
 
-bp = Blueprint("review", __name__, template_folder="templates")
+bp = Blueprint("review", __name__, template_folder="../templates")
 # The results blueprint also serves the review pages' stylesheet: a public file, outside the staff route walk.
-results_bp = Blueprint("results", __name__, template_folder="templates", static_folder="static",
+results_bp = Blueprint("results", __name__, template_folder="../templates", static_folder="../static",
                        static_url_path="/review-static")
 
 READERS = ("facilitator", "planner")
@@ -59,13 +58,6 @@ ACTION_LABELS = {
     "settings": _l("Changed privacy settings"),
     "publish": _l("Published the residents' page"),
     "unpublish": _l("Saved the residents' page without publishing it"),
-}
-SOURCE_LABELS = {
-    "phone": _l("own phone"),
-    "paper": _l("paper card"),
-    "sticky": _l("sticky note"),
-    "phone_call": _l("phone call"),
-    "interpreter": _l("through an interpreter"),
 }
 
 
@@ -133,7 +125,7 @@ def show(session_id: int, *, focus: int | None = None, error: str = "", status: 
         grouped=grouped, quotes=quotes, focused=focused, numbers=numbers, insights=insights, error=error,
         open_prompts=synthesis.open_prompts(db, session_id), form=ActionForm(),
         prompt_text=lambda pid: synthesis.prompt_text(stored, pid, found["default_language"]),
-        source_labels=SOURCE_LABELS, heard_in=heard_in, several_languages=several_languages,
+        source_labels=source_labels(), heard_in=heard_in, several_languages=several_languages,
         max_chosen_quotes=synthesis.MAX_CHOSEN_QUOTES, hidden_in_reports=hidden_in_reports,
     ), status
 

@@ -28,8 +28,17 @@ from typing import Iterable, Sequence
 
 import sqlite_utils
 
-from .db import one, rows, transaction
-from .queries import localized, now, prompts_for_session, session_by_id, texts_for_session
+from analysis.disclosure import threshold_in_use, validate_threshold
+from analysis.redaction import redaction_of
+from listening.db import one, rows, transaction
+from listening.queries import (
+    localized,
+    now,
+    prompts_for_session,
+    session_by_id,
+    synthesis_settings,
+    texts_for_session,
+)
 
 MATCH_THRESHOLD = 0.3
 MAX_THEMES = 12
@@ -42,16 +51,9 @@ PUBLIC_FIELDS = ("label", "we_did", "summary")
 
 def settings(db: sqlite_utils.Database, session_id: int) -> dict:
     """Return a session's synthesis settings (scope, names to redact, threshold, publication)."""
-    from analysis.disclosure import DEFAULT_THRESHOLD, MIN_THRESHOLD
-
-    found = one(db, "SELECT * FROM synthesis_settings WHERE session_id = ?", (session_id,))
-    if found is None:
-        found = {"session_id": session_id, "prompt_ids": "[]", "names": "", "threshold": DEFAULT_THRESHOLD,
-                 "published": 0, "published_at": None, "published_by": None, "updated_at": None}
-    found["prompt_ids"] = json.loads(found["prompt_ids"])
+    found = synthesis_settings(db, session_id)
     # Counts below 10 are hidden everywhere: a threshold stored before the floor was 10 is raised.
-    found["threshold"] = max(int(found["threshold"]), MIN_THRESHOLD)
-    found["name_list"] = [line.strip() for line in found["names"].splitlines() if line.strip()]
+    found["threshold"] = threshold_in_use(found["threshold"])
     return found
 
 
@@ -62,8 +64,6 @@ def save_settings(db: sqlite_utils.Database, session_id: int, **changes) -> None
     if unknown:
         raise ValueError(f"Unknown synthesis settings: {sorted(unknown)}")
     if "threshold" in changes:
-        from analysis.disclosure import validate_threshold
-
         changes["threshold"] = validate_threshold(int(changes["threshold"]))
     if "prompt_ids" in changes:
         changes["prompt_ids"] = json.dumps(sorted(int(p) for p in changes["prompt_ids"]))
@@ -83,22 +83,6 @@ def save_settings(db: sqlite_utils.Database, session_id: int, **changes) -> None
 
 
 # --- redaction ----------------------------------------------------------------------------------
-
-
-def vocabulary_texts(texts: dict) -> list[str]:
-    """Return a session's own wording (title, purpose, questions, choices) in every language.
-
-    The consent statement is left out: its contact line may name a person.
-    """
-    return [body for (owner, _owner_id, field), by_language in texts.items()
-            if not (owner == "session" and field == "consent") for body in by_language.values() if body]
-
-
-def redaction_of(texts: dict, names: Sequence[str]):
-    """Return the Redaction for a session's texts and the names its team listed."""
-    from analysis.text import Redaction, vocabulary_of
-
-    return Redaction(tuple(names), vocabulary_of(vocabulary_texts(texts)))
 
 
 def session_redaction(db: sqlite_utils.Database, session_id: int):
@@ -270,7 +254,7 @@ def other_theme_id(db: sqlite_utils.Database, session_id: int, run_id: int | Non
 def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | None,
                prompt_ids: Sequence[int] | None = None, seed: int = SEED) -> dict:
     """Run the theme engine over a session's open answers and merge the result with people's decisions."""
-    from analysis.themes import CONTENTLESS_ID, OTHER_ID, find_themes
+    from analysis.themes import OTHER_ID, find_themes
 
     if prompt_ids is not None:
         save_settings(db, session_id, prompt_ids=prompt_ids)
@@ -295,85 +279,104 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
         for response_id in set(existing) - in_scope:
             db.execute("DELETE FROM theme_assignments WHERE response_id = ?", (response_id,))
         themes = {t["id"]: t for t in active_themes(db, session_id)}
-        members = current_members(db, session_id)
         kept = {rid for rid, row in existing.items() if rid in in_scope and (
             row["pinned"] or (row["theme_id"] in themes and themes[row["theme_id"]]["reviewed"]))}
-
-        # Match machine themes to existing themes by answer overlap, best pairs first, one to one.
-        pairs = []
-        for machine in result.themes:
-            ids = set(machine.answer_ids)
-            for theme_id, theme in themes.items():
-                if theme["kind"] != "theme":
-                    continue
-                score = _jaccard(ids, members.get(theme_id, set()))
-                if score >= MATCH_THRESHOLD:
-                    pairs.append((-score, machine.id, theme_id))
-        matched: dict[str, int] = {}
-        taken: set[int] = set()
-        for _score, machine_id, theme_id in sorted(pairs):
-            if machine_id not in matched and theme_id not in taken:
-                matched[machine_id] = theme_id
-                taken.add(theme_id)
-
-        target: dict[str, int] = {}
-        for machine in result.themes:
-            terms = json.dumps(list(machine.top_terms), ensure_ascii=False)
-            if machine.id in matched:
-                theme_id = matched[machine.id]
-                theme = themes[theme_id]
-                label = theme["label"] if (theme["renamed"] or theme["reviewed"] or theme["manual"]) else machine.label
-                db.execute(
-                    "UPDATE themes SET run_id = ?, label = ?, machine_label = ?, top_terms = ?, updated_at = ? WHERE id = ?",
-                    (run_id, label, machine.label, terms, stamp, theme_id),
-                )
-            else:
-                theme_id = db.execute(
-                    """INSERT INTO themes (session_id, run_id, kind, label, machine_label, top_terms, created_at, updated_at)
-                       VALUES (?, ?, 'theme', ?, ?, ?, ?, ?)""",
-                    (session_id, run_id, machine.label, machine.label, terms, stamp, stamp),
-                ).lastrowid
-            target[machine.id] = theme_id
+        matched = _match_machine_themes(result.themes, themes, current_members(db, session_id))
+        target = _store_machine_themes(db, session_id, run_id, result.themes, themes, matched, stamp)
         target[OTHER_ID] = other_theme_id(db, session_id, run_id)
-
-        ranks: dict[int, int] = {}
-        quotes: dict[int, int] = {}
-        for group in (*result.themes, result.other):
-            for position, aid in enumerate(group.answer_ids):
-                ranks[aid] = position
-            for position, aid in enumerate(group.quotes):
-                quotes[aid] = position
-        for answer in answers:
-            rid = answer["id"]
-            rank, quote = ranks.get(rid, 10**6), quotes.get(rid)
-            if rid in kept:
-                db.execute("UPDATE theme_assignments SET rank = ?, quote = ?, updated_at = ? WHERE response_id = ?",
-                           (rank, quote, stamp, rid))
-                continue
-            machine_id = result.assignment.get(rid, CONTENTLESS_ID)
-            status = "contentless" if machine_id == CONTENTLESS_ID else "theme"
-            theme_id = None if status == "contentless" else target[machine_id]
-            db.execute(
-                """INSERT INTO theme_assignments (response_id, session_id, theme_id, status, pinned, rank, quote, updated_at)
-                   VALUES (?, ?, ?, ?, 0, ?, ?, ?)
-                   ON CONFLICT (response_id) DO UPDATE SET theme_id = excluded.theme_id, status = excluded.status,
-                     rank = excluded.rank, quote = excluded.quote, updated_at = excluded.updated_at""",
-                (rid, session_id, theme_id, status, rank, quote, stamp),
-            )
-
-        # Retire machine drafts that nothing matched and nobody touched, once they are empty.
-        for theme_id, theme in themes.items():
-            if theme["kind"] != "theme" or theme_id in taken:
-                continue
-            if theme["reviewed"] or theme["renamed"] or theme["manual"]:
-                continue
-            left = one(db, "SELECT count(*) AS n FROM theme_assignments WHERE theme_id = ? AND status = 'theme'",
-                       (theme_id,))["n"]
-            if left == 0:
-                db.execute("UPDATE themes SET retired_at = ?, updated_at = ? WHERE id = ?", (stamp, stamp, theme_id))
+        _place_answers(db, session_id, answers, result, kept, target, stamp)
+        _retire_untouched(db, themes, set(matched.values()), stamp)
         log_edit(db, session_id, user_id=user_id, action="run",
                  detail=json.dumps({"answers": len(answers), "themes": result.k_chosen, "prompts": scope, "seed": seed}))
     return latest_run(db, session_id)
+
+
+def _match_machine_themes(machine_themes, themes: dict[int, dict], members: dict[int, set[int]]) -> dict[str, int]:
+    """Match machine themes to existing themes by answer overlap, best pairs first, one to one."""
+    pairs = []
+    for machine in machine_themes:
+        ids = set(machine.answer_ids)
+        for theme_id, theme in themes.items():
+            if theme["kind"] != "theme":
+                continue
+            score = _jaccard(ids, members.get(theme_id, set()))
+            if score >= MATCH_THRESHOLD:
+                pairs.append((-score, machine.id, theme_id))
+    matched: dict[str, int] = {}
+    taken: set[int] = set()
+    for _score, machine_id, theme_id in sorted(pairs):
+        if machine_id not in matched and theme_id not in taken:
+            matched[machine_id] = theme_id
+            taken.add(theme_id)
+    return matched
+
+
+def _store_machine_themes(db: sqlite_utils.Database, session_id: int, run_id: int, machine_themes,
+                          themes: dict[int, dict], matched: dict[str, int], stamp: str) -> dict[str, int]:
+    """Update each matched theme (keeping a person's label) or add a new draft; return machine id -> theme id."""
+    target: dict[str, int] = {}
+    for machine in machine_themes:
+        terms = json.dumps(list(machine.top_terms), ensure_ascii=False)
+        if machine.id in matched:
+            theme_id = matched[machine.id]
+            theme = themes[theme_id]
+            label = theme["label"] if (theme["renamed"] or theme["reviewed"] or theme["manual"]) else machine.label
+            db.execute(
+                "UPDATE themes SET run_id = ?, label = ?, machine_label = ?, top_terms = ?, updated_at = ? WHERE id = ?",
+                (run_id, label, machine.label, terms, stamp, theme_id),
+            )
+        else:
+            theme_id = db.execute(
+                """INSERT INTO themes (session_id, run_id, kind, label, machine_label, top_terms, created_at, updated_at)
+                   VALUES (?, ?, 'theme', ?, ?, ?, ?, ?)""",
+                (session_id, run_id, machine.label, machine.label, terms, stamp, stamp),
+            ).lastrowid
+        target[machine.id] = theme_id
+    return target
+
+
+def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dict], result, kept: set[int],
+                   target: dict[str, int], stamp: str) -> None:
+    """Give every answer its engine rank and quote order; place those nobody kept where the engine put them."""
+    from analysis.themes import CONTENTLESS_ID
+
+    ranks: dict[int, int] = {}
+    quotes: dict[int, int] = {}
+    for group in (*result.themes, result.other):
+        for position, aid in enumerate(group.answer_ids):
+            ranks[aid] = position
+        for position, aid in enumerate(group.quotes):
+            quotes[aid] = position
+    for answer in answers:
+        rid = answer["id"]
+        rank, quote = ranks.get(rid, 10**6), quotes.get(rid)
+        if rid in kept:
+            db.execute("UPDATE theme_assignments SET rank = ?, quote = ?, updated_at = ? WHERE response_id = ?",
+                       (rank, quote, stamp, rid))
+            continue
+        machine_id = result.assignment.get(rid, CONTENTLESS_ID)
+        status = "contentless" if machine_id == CONTENTLESS_ID else "theme"
+        theme_id = None if status == "contentless" else target[machine_id]
+        db.execute(
+            """INSERT INTO theme_assignments (response_id, session_id, theme_id, status, pinned, rank, quote, updated_at)
+               VALUES (?, ?, ?, ?, 0, ?, ?, ?)
+               ON CONFLICT (response_id) DO UPDATE SET theme_id = excluded.theme_id, status = excluded.status,
+                 rank = excluded.rank, quote = excluded.quote, updated_at = excluded.updated_at""",
+            (rid, session_id, theme_id, status, rank, quote, stamp),
+        )
+
+
+def _retire_untouched(db: sqlite_utils.Database, themes: dict[int, dict], taken: set[int], stamp: str) -> None:
+    """Retire machine drafts that nothing matched and nobody touched, once they are empty."""
+    for theme_id, theme in themes.items():
+        if theme["kind"] != "theme" or theme_id in taken:
+            continue
+        if theme["reviewed"] or theme["renamed"] or theme["manual"]:
+            continue
+        left = one(db, "SELECT count(*) AS n FROM theme_assignments WHERE theme_id = ? AND status = 'theme'",
+                   (theme_id,))["n"]
+        if left == 0:
+            db.execute("UPDATE themes SET retired_at = ?, updated_at = ? WHERE id = ?", (stamp, stamp, theme_id))
 
 
 # --- edits ----------------------------------------------------------------------------------
@@ -792,7 +795,7 @@ def translations_for(language: str):
     """Return the Babel translations for a language, for rendering without a request."""
     from babel.support import Translations
 
-    from .i18n import TRANSLATIONS_DIR
+    from listening.i18n import TRANSLATIONS_DIR
 
     return Translations.load(str(TRANSLATIONS_DIR), [language])
 
@@ -877,8 +880,7 @@ def snapshot(stored: Stored, *, lenses: bool = True):
     page); they come out the same either way.
     """
     from analysis import equity
-
-    from .queries import SOURCES
+    from listening.queries import SOURCES
 
     grouped = theme_answers(stored)
     kinds = {t["id"]: t for t in stored.themes}
@@ -1071,7 +1073,7 @@ def _priority_table(stored: Stored, rel, words: _Words, labels: dict, reports):
 
 def _method(stored: Stored, views: list, words: _Words, ngettext) -> list[str]:
     """Return the report's account of how themes were made, and their limits."""
-    from .i18n import SOURCE_LANGUAGE, base_language
+    from listening.i18n import SOURCE_LANGUAGE, base_language
 
     _ = words.gettext
     reviewed = sum(1 for v in views if v.reviewed)
@@ -1158,8 +1160,7 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
     Every count in it comes from one disclosure-controlled release of the session (:func:`release`).
     """
     from analysis import equity, reports
-
-    from .i18n import text_direction
+    from listening.i18n import source_labels, text_direction
 
     stored = load(db, session_id)
     if stored is None:
@@ -1172,8 +1173,7 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
     option_names = {o["id"]: option_label(stored, o, language, _("Prefer not to say"))
                     for p in about_prompts(stored) for o in p["options"]}
     words = _Words(_, language, reports.MARK, option_names,
-                   {"phone": _("Own phone"), "paper": _("Paper card"), "sticky": _("Sticky note"),
-                    "phone_call": _("Phone call"), "interpreter": _("Through an interpreter")}, _("No answer"))
+                   source_labels(_), _("No answer"))
     grouped, _themes = theme_sizes(stored)
     themes = [t for t in stored.themes if t["kind"] == "theme" and grouped.get(t["id"])]
     labels = {theme_key(t): t["label"] for t in themes}
@@ -1241,8 +1241,7 @@ def export(db: sqlite_utils.Database, session_id: int, file, *, fmt: str, langua
            user_id: int | None = None) -> str:
     """Write a report or data export of a session to a binary file, log it, and return its file name."""
     from analysis import reports
-
-    from .queries import record_audit
+    from listening.queries import record_audit
 
     found = session_by_id(db, session_id)
     if found is None:

@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlite_utils
 from werkzeug.exceptions import NotFound
 
-from listening import queries
-from listening.db import one, rows, transaction
+from . import queries
+from .db import one, rows, transaction
 
 
 def accessible_sessions(user: dict | None) -> tuple[str, dict]:

@@ -1,7 +1,11 @@
-/* The facilitator console: refresh the live panel every few seconds (unless someone is typing
-   in it) and count the timer down. Without JavaScript the page has a Refresh link. */
+/* The live console and the projector share this: refresh the page's live panel (the element with
+   data-src and data-every) every data-every milliseconds, never while someone is typing in it and
+   never with the same HTML twice (telling the page with a "chorus:panel" event), and count the
+   room's timer down. Without JavaScript both pages
+   have a Refresh link. */
 (function () {
-  var panel = document.getElementById("live-panel");
+  var panel = document.querySelector("[data-src][data-every]");
+  var last = null;
   function busy() {
     var a = document.activeElement;
     if (a && panel.contains(a) && a !== document.body) return true;
@@ -13,7 +17,14 @@
     if (!panel || busy() || !window.fetch) return;
     fetch(panel.getAttribute("data-src"), { credentials: "same-origin", cache: "no-store" })
       .then(function (r) { return r.ok ? r.text() : null; })
-      .then(function (html) { if (html !== null && !busy()) panel.innerHTML = html; }, function () {});
+      .then(function (html) {
+        if (html !== null && html !== last && !busy()) {
+          last = html;
+          panel.innerHTML = html;
+          // The projector lays the new content out to fit its screen (projector.js).
+          if (window.CustomEvent) panel.dispatchEvent(new CustomEvent("chorus:panel"));
+        }
+      }, function () {});
   }
   function countdown() {
     var els = document.querySelectorAll(".countdown");
@@ -23,6 +34,6 @@
       els[i].textContent = Math.floor(left / 60) + ":" + ("0" + (left % 60)).slice(-2);
     }
   }
-  if (panel) setInterval(refresh, 3000);
+  if (panel) setInterval(refresh, parseInt(panel.getAttribute("data-every"), 10) || 3000);
   setInterval(countdown, 1000);
 })();
