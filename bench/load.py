@@ -5,7 +5,7 @@ with the settings the README recommends, and beside it a bare Flask + SQLite bas
 below, both on 127.0.0.1 only, on a temporary database, and stops them when it is done.
 
 Phases, each bounded in time:
-1. Scenario: `--phones` phones poll /s/<code>/state.json every 3 s (with jitter, ETag/304) for
+1. Scenario: `--phones` phones poll /s/<code>/state.json every 0.9 to 1.2 s as follow.js does (ETag/304) for
    `--duration` seconds while `--answerers` of them answer the open question once (some tap
    twice). Reports latency of following and of answering.
 2. Saturation: closed-loop clients send polls, then answers, as fast as the server takes them,
@@ -41,7 +41,9 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
-POLL_EVERY = 3.0
+# Phones poll every 0.9 to 1.2 s (listening/static/follow.js), so a change reaches them within 2 s.
+POLL_EVERY = 1.05
+POLL_JITTER = 0.15
 
 
 # --- the bare baseline (run by gunicorn as `bench.load:baseline_app()`) -----------------------
@@ -220,7 +222,7 @@ def percentiles(samples: list[float]) -> dict:
 
 
 async def scenario(port: int, code: str, people: list[Resident], *, phones: int, duration: float, pool_size: int) -> dict:
-    """Phones poll every ~3 s with jitter while the residents answer once each (some twice); return samples."""
+    """Phones poll every ~1 s with jitter (as follow.js) while the residents answer once each (some twice); return samples."""
     pool = Pool(port, pool_size)
     deadline = time.monotonic() + duration
     polls: list[float] = []
@@ -246,7 +248,7 @@ async def scenario(port: int, code: str, people: list[Resident], *, phones: int,
             polls.append(time.perf_counter() - started)
             statuses[status] = statuses.get(status, 0) + 1
             etag = headers.get("etag", [etag])[0]
-            await asyncio.sleep(POLL_EVERY + random.uniform(-0.5, 0.5))
+            await asyncio.sleep(POLL_EVERY + random.uniform(-POLL_JITTER, POLL_JITTER))
 
     async def answerer(person: Resident, index: int) -> None:
         """Answer the open question once, at a random moment; one in ten taps twice."""
@@ -433,7 +435,7 @@ async def measure(args, code: str, chorus_port: int, baseline_port: int, chorus_
     people = await asyncio.gather(*(join(setup, code) for _ in range(args.answerers)))
     setup.close()
 
-    print(f"Scenario: {args.phones} phones polling every {POLL_EVERY:.0f} s, {args.answerers} answering, "
+    print(f"Scenario: {args.phones} phones polling every {POLL_EVERY - POLL_JITTER:g} to {POLL_EVERY + POLL_JITTER:g} s, {args.answerers} answering, "
           f"{args.duration:.0f} s ...", flush=True)
     seen = await scenario(chorus_port, code, people, phones=args.phones, duration=args.duration, pool_size=args.pool)
     scenario_check = check_chorus(chorus_db, seen["acknowledged"], {n: "" for n, _ in seen["acknowledged"]})
@@ -495,7 +497,7 @@ def report(result: dict) -> str:
         f"{a['answerers']} --saturate {a['saturate']:g} --concurrency {a['concurrency']} --workers {a['workers']} "
         f"--threads {a['threads']}`",
         "",
-        f"**Scenario** ({a['phones']} phones polling every {POLL_EVERY:.0f} s with jitter for {a['duration']:g} s; "
+        f"**Scenario** ({a['phones']} phones polling every {POLL_EVERY - POLL_JITTER:g} to {POLL_EVERY + POLL_JITTER:g} s with jitter for {a['duration']:g} s; "
         f"{a['answerers']} of them answer once, one in ten taps twice):",
         "",
         "| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms |",

@@ -24,6 +24,7 @@ from listening.forms import ChorusForm, MultiCheckboxField, options
 from listening.i18n import language_name
 
 from listening.accounts import MIN_PASSWORD_LENGTH
+from .starters import STARTERS
 
 MAX_TEXT = 5000
 
@@ -35,11 +36,13 @@ class LoginForm(ChorusForm):
     password = PasswordField(_l("Password"), validators=[InputRequired(message=_l("Please enter your password.")), Length(max=1000)])
 
 
-def _not_blank(message):
-    """Build a validator that refuses text made only of spaces and line breaks."""
+def _not_blank(message, *, unless_starter: bool = False):
+    """Build a validator that refuses text made only of spaces and line breaks (a starter session may leave it blank)."""
 
     def check(form, field) -> None:
         """Refuse blank text with `message`."""
+        if unless_starter and getattr(form, "starter", None) is not None and form.starter.data:
+            return
         if not (field.data or "").strip():
             raise ValidationError(message)
 
@@ -90,12 +93,16 @@ def session_form(app_languages: list[str], formdata=None, *, creating: bool, dat
             return [self.default_language.data] + others
 
     if creating:
+        SessionForm.starter = RadioField(
+            _l("Start from"), default="", validators=[Optional()],
+            choices=options([("", _l("A blank session: I write my own questions")),
+                             *((key, starter.label) for key, starter in STARTERS.items())]))
         SessionForm.title = StringField(
-            _l("Title"), validators=[_not_blank(_l("Please give the session a title.")),
+            _l("Title"), validators=[_not_blank(_l("Please give the session a title."), unless_starter=True),
                                      Length(max=200, message=_l("Please use 200 characters or fewer."))])
         SessionForm.purpose = TextAreaField(
             _l("What it is for (shown to residents)"),
-            validators=[_not_blank(_l("Please say what the session is for.")),
+            validators=[_not_blank(_l("Please say what the session is for."), unless_starter=True),
                         Length(max=MAX_TEXT, message=_l("Please use %(max)s characters or fewer.", max=MAX_TEXT))])
     return SessionForm(formdata=formdata, data=data or {})
 

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from analysis.redaction import redaction_of
 from analysis.text import normalize
@@ -84,6 +85,7 @@ def live_context(session_id: int) -> dict:
         "form": ActionForm(), "min_for_themes": MIN_ANSWERS_FOR_THEMES,
         "topics": equity_topics(), "sources": source_labels(),
         "timer_left": seconds_left(found["timer_ends_at"]),
+        "undo_close": lq.undo_close_until(found),
         **wall,
     }
 
@@ -177,6 +179,11 @@ def console_action(session_id: int):
             flash(_("The session cannot start yet: some text is missing in a language."), "error")
             return back_to_console(session_id)
         lq.start_live(db, session_id)
+    elif action == "undo_close":
+        if not lq.undo_close(db, session_id):
+            flash(_("It is too late to undo closing. Use “Reopen the session” instead."), "error")
+            return back_to_console(session_id)
+        flash(_("The session is open again, where it was."), "ok")
     elif found["status"] != "open":
         flash(_("Start the session first."), "error")
         return back_to_console(session_id)
@@ -372,34 +379,20 @@ def live_themes(session_id: int):
 
 
 def projector_context(session_id: int) -> dict:
-    """Gather what the room sees: the join screen, or the question in every language with results."""
+    """Gather what the room sees: the join screen, the question in every language with results, or the thanks."""
     found = load_session(session_id)
     db = get_db()
     texts = queries.texts_for_session(db, session_id)
     prompts = queries.prompts_for_session(db, session_id)
     current = next((p for p in prompts if p["id"] == found["current_prompt_id"]), None)
     url = join_url(found)
-    context = {"s": found, "current": current, "total": len(prompts), "url": url,
+    base = url.split("/j/")[0] or url
+    context = {"s": found, "current": current, "total": len(prompts), "url": url, "short_url": url.split("://")[-1],
                "timer_left": seconds_left(found["timer_ends_at"]), "mark": room_counts.MARK}
-    join_blocks = []
-    for code in found["languages"]:
-        with force_locale(code):
-            join_blocks.append({
-                "lang": code,
-                "title": queries.localized(texts, "session", session_id, "title", code, found["default_language"]),
-                "scan": _("Scan the code with your phone camera to take part."),
-                "or_type": _("Or go to %(url)s and type the code:", url=url.split("/j/")[0] or url),
-                "pause": _("Let's pause and reflect: who is not in the room, and whose voices have we heard most?"),
-                "paused": _("We are taking a short break."),
-            })
-    context["blocks"] = join_blocks
-    if current is None or found["status"] != "open":
-        context["svg"] = qr_svg(url)
-        return context
-    visible = [r for r in lq.visible_responses(db, session_id, current["id"]) if not r["skipped"]]
-    context["wording"] = prompt_texts(found, texts, current)
     threshold = room_counts.threshold_for(db, session_id)
-    if current["kind"] == "open":
+    showing = current is not None and found["status"] == "open"
+    visible = [r for r in lq.visible_responses(db, session_id, current["id"]) if not r["skipped"]] if showing else []
+    if showing and current["kind"] == "open":
         themes = lq.latest_live_themes(db, current["id"], approved=True)
         context["themes"] = room_counts.draft_theme_sizes(themes, threshold) or None
         # Only the words of people who agreed to be quoted go up on the wall (approved first when
@@ -408,7 +401,7 @@ def projector_context(session_id: int) -> dict:
         redaction = session_redaction(db, session_id)
         context["wall"] = [{"text": redaction(r["text"]), "lang": r["language"]}
                            for r in lq.wall_answers(found, candidates)][-30:]
-    else:
+    elif showing:
         labels = {code: option_labels(found, texts, current, code) for code in found["languages"]}
         bars = lq.tallies(current, visible)
         for bar in bars:
@@ -419,7 +412,37 @@ def projector_context(session_id: int) -> dict:
             bars, context["withheld"] = room_counts.about_results(bars, threshold)
             context["privacy"] = room_notes(found, threshold)
         context["bars"] = bars
-        context["answered"] = len(visible)
+    # The footer's count follows the bars: an "about you" count below the threshold is never shown.
+    answered = len(visible)
+    fewer = context.get("withheld", False)
+    join_blocks = []
+    for code in found["languages"]:
+        with force_locale(code):
+            join_blocks.append({
+                "lang": code,
+                "title": queries.localized(texts, "session", session_id, "title", code, found["default_language"]),
+                "scan": _("Scan the code with your phone camera to take part."),
+                "or_type": _("Or go to %(url)s and type the code:", url=base),
+                "pause": _("Let's pause and reflect: who is not in the room, and whose voices have we heard most?"),
+                "paused": _("We are taking a short break."),
+                "thanks": _("Thank you for taking part."),
+                "next": _("The planning team will read every answer, then share what we heard and what we will do about it."),
+                # TRANSLATORS: %(url)s is the web address of the page where a resident types their receipt code.
+                "withdraw": _("Changed your mind? Take your answers back at %(url)s with your receipt code.",
+                              url=base.split("://")[-1] + url_for("listening.withdraw")),
+                "closed": _("Answering is closed"),
+                "open": _("Answering is open"),
+                "answers": _("Fewer than %(n)s answers so far", n=threshold) if fewer
+                else ngettext("%(num)s answer so far", "%(num)s answers so far", answered),
+                # TRANSLATORS: which page of a long list the room's screen shows, e.g. "2 of 3".
+                "of": _("%(page)s of %(pages)s", page="{page}", pages="{pages}"),
+            })
+    context["blocks"] = join_blocks
+    if not showing:
+        context["svg"] = qr_svg(url)
+        return context
+    context["wording"] = prompt_texts(found, texts, current)
+    context["answered"] = answered
     return context
 
 

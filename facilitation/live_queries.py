@@ -21,6 +21,8 @@ from listening.db import one, rows, transaction
 
 STAFF_SOURCES = tuple(s for s in queries.SOURCES if s != "phone")
 EQUITY_TOPICS = ("absent", "dominant", "power", "other")
+# How long after "Close the session" the console offers to undo it.
+UNDO_CLOSE_MINUTES = 5
 MAX_REASON = 500
 MAX_NOTE = 4000
 
@@ -59,10 +61,32 @@ def close_live(db: sqlite_utils.Database, session_id: int) -> None:
         _set(db, session_id, paused=0, equity_pause=0, timer_ends_at=None)
 
 
+def undo_close_until(found: dict, now: datetime | None = None) -> str | None:
+    """Return until when an accidental close can be undone (UTC, ISO), or None if it cannot."""
+    if found["status"] != "closed" or not found.get("closed_at"):
+        return None
+    until = datetime.fromisoformat(found["closed_at"]) + timedelta(minutes=UNDO_CLOSE_MINUTES)
+    return until.isoformat(timespec="seconds") if (now or datetime.now(timezone.utc)) < until else None
+
+
+def undo_close(db: sqlite_utils.Database, session_id: int) -> bool:
+    """Reopen a session closed in the last few minutes where it was: same question, answering open; False if too late."""
+    with transaction(db):
+        found = one(db, "SELECT status, closed_at, current_prompt_id FROM sessions WHERE id = ?", (session_id,))
+        if found is None or undo_close_until(found) is None:
+            return False
+        queries.set_status(db, session_id, "open")
+        _set(db, session_id, answering_open=int(found["current_prompt_id"] is not None))
+    return True
+
+
 def show_prompt(db: sqlite_utils.Database, session_id: int, prompt_id: int | None, *, open_answering: bool = True) -> None:
-    """Show a prompt (None: back to the join screen), opening answering for it unless told not to."""
+    """Show a prompt (None: back to the join screen), opening answering for it unless told not to.
+
+    Moving on also ends an equity pause: the room's screen follows what the facilitator shows.
+    """
     _set(db, session_id, current_prompt_id=prompt_id,
-         answering_open=int(bool(prompt_id) and open_answering), paused=0, timer_ends_at=None)
+         answering_open=int(bool(prompt_id) and open_answering), paused=0, equity_pause=0, timer_ends_at=None)
 
 
 def set_answering(db: sqlite_utils.Database, session_id: int, is_open: bool) -> None:

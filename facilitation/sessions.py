@@ -30,6 +30,9 @@ from .forms import (
     texts_form,
     timezone_choices,
 )
+from .flyer import MAX_PLACE, flyer_blocks, parse_when
+from .standard_questions import fill_standard_prompt, standard_prompt_data
+from .starters import STARTERS, add_starter_prompts, session_texts_from
 from .qr import qr_png, qr_svg
 
 # --- sessions ---------------------------------------------------------------------------------
@@ -56,16 +59,19 @@ def new_session():
         chosen = form.chosen_languages()
         db = get_db()
         contact = (form.contact.data or "").strip()
+        starter = STARTERS.get(form.starter.data or "")
+        built = starter.build(chosen) if starter else None
         found = queries.create_session(
-            db, languages=chosen, mode=form.mode.data, timezone_name=form.timezone.data,
+            db, languages=chosen, mode=starter.mode if starter else form.mode.data, timezone_name=form.timezone.data,
             created_by=g.user["id"], minutes=form.minutes.data, contact=contact,
             wall_moderation=form.wall_moderation.data,
             texts={
-                "title": {chosen[0]: form.title.data},
-                "purpose": {chosen[0]: form.purpose.data},
+                **session_texts_from(built, chosen, title=form.title.data, purpose=form.purpose.data),
                 "consent": {code: default_consent(code, minutes=form.minutes.data, contact=contact) for code in chosen},
             },
         )
+        if built is not None:
+            add_starter_prompts(db, found["id"], built)
         queries.record_audit(db, user_id=g.user["id"], action="session_created", target=found["code"])
         flash(_("Session created. Add your questions, then fill in every language."), "ok")
         return redirect(url_for("facilitation.session_overview", session_id=found["id"]))
@@ -317,7 +323,11 @@ def new_prompt(session_id: int):
         flash(_("Questions can only be added while the session is a draft. Pause it first."), "error")
         return redirect(url_for("facilitation.session_overview", session_id=session_id))
     form = prompt_form(found["languages"], request.form if request.method == "POST" else None,
-                       data={"kind": request.args.get("kind", "open")})
+                       data={"kind": request.args.get("kind", "open"),
+                             **standard_prompt_data(request.args.get("demographic", ""), found["languages"])})
+    if request.method == "POST" and form.kind.data == "about":
+        # A standard "about you" topic left empty is filled in every language, so "Age range" just works.
+        fill_standard_prompt(form, found["languages"])
     if request.method == "POST" and form.validate():
         if not (form[f"text_{found['default_language']}"].data or "").strip():
             form[f"text_{found['default_language']}"].errors.append(_("Please write the question in the main language."))
@@ -455,19 +465,12 @@ def qr_code_png(session_id: int):
 @bp.route("/sessions/<int:session_id>/flyer")
 @requires(*READERS)
 def flyer(session_id: int):
-    """A one-page printable flyer: QR code, join code and short instructions in every language."""
+    """A one-page printable flyer (Letter or A4): when, where, what for, QR code and join code, languages and privacy, in every language."""
     found = load_session(session_id)
-    texts = queries.texts_for_session(get_db(), session_id)
     url = join_url(found)
-    blocks = []
-    for code in found["languages"]:
-        with force_locale(code):
-            blocks.append({
-                "lang": code,
-                "title": queries.localized(texts, "session", session_id, "title", code, found["default_language"]),
-                "scan": _("Scan the code with your phone camera to take part."),
-                "or_type": _("Or go to %(url)s and type the code:", url=url.split("/j/")[0] or url),
-                "minutes": ngettext("It takes about %(num)s minute. You can answer in your language.",
-                                    "It takes about %(num)s minutes. You can answer in your language.", found["minutes"]),
-            })
-    return render_template("facilitation/flyer.html", s=found, url=url, svg=qr_svg(url), blocks=blocks)
+    when_value, place = request.args.get("when", "")[:40], request.args.get("where", "").strip()[:MAX_PLACE]
+    when = parse_when(when_value) if when_value else None
+    problem = _("Please give a date and a time.") if when_value and when is None else ""
+    blocks = flyer_blocks(found, queries.texts_for_session(get_db(), session_id), url, when=when, place=place)
+    return render_template("facilitation/flyer.html", s=found, url=url, svg=qr_svg(url), blocks=blocks,
+                           when_value=when_value, place=place, problem=problem), 400 if problem else 200

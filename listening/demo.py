@@ -14,6 +14,13 @@ from .queries import add_prompt, create_session, set_status, snapshot_consent
 
 DEMO_EMAIL = "facilitator@example.org"
 CONTACT = "Guilford listening team, (336) 555-0142"
+# The team's name in each language, for the consent statement and its summary ("Who we are").
+CONTACTS = {
+    "en": CONTACT,
+    "es": "Equipo de escucha de Guilford, (336) 555-0142",
+    "ar": "فريق الاستماع في غيلفورد، (336) 555-0142",
+    "ur": "گلفورڈ کی سننے والی ٹیم، (336) 555-0142",
+}
 
 TITLE = {
     "en": "Healthy babies in Guilford County: what helps, and what gets in the way",
@@ -51,7 +58,7 @@ PROMPTS = [
     {"kind": "single", "texts": {
         "en": "How did you usually get to your pregnancy check-ups?",
         "es": "¿Cómo llegaba normalmente a sus citas de control del embarazo?",
-        "ar": "كيف كنتِ تصلين عادةً إلى مواعيد متابعة الحمل؟",
+        "ar": "كيف كان وصولك عادةً إلى مواعيد متابعة الحمل؟",
         "ur": "حمل کے معائنوں کے لیے عام طور پر آنا جانا کیسے ہوتا تھا؟"},
      "options": {
         "en": ["My own car", "A ride from family or friends", "The bus", "Medicaid transportation", "I could not get to my check-ups"],
@@ -146,7 +153,8 @@ def ensure_demo(db: sqlite_utils.Database, *, password: str) -> Demo:
         texts={
             "title": {code: TITLE[code] for code in languages},
             "purpose": {code: PURPOSE[code] for code in languages},
-            "consent": {code: default_consent(code, minutes=10, contact=CONTACT) for code in languages},
+            "consent": {code: default_consent(code, minutes=10, contact=CONTACTS[code]) for code in languages},
+            "contact": {code: CONTACTS[code] for code in languages},
         },
     )
     for spec in PROMPTS:

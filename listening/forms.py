@@ -110,7 +110,8 @@ class ConsentForm(ChorusForm):
     nonce = HiddenField(validators=[_valid_nonce])
     version = HiddenField()
     take_part = BooleanField(_l("Yes, I agree to take part."))
-    quote_ok = BooleanField(_l("You may quote my words in reports, without my name."))
+    # TRANSLATORS: "the room's screen" is the projector the group looks at during a live session.
+    quote_ok = BooleanField(_l("You may show my words on the room's screen and quote them in reports, without my name."))
     contact_ok = BooleanField(_l("You may contact me later about this work."))
     contact_name = StringField(
         _l("Your name (optional)"),

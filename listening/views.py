@@ -43,8 +43,10 @@ class SessionUnavailable(Exception):
 def session_unavailable(error: SessionUnavailable):
     """Explain, in the resident's language, why this session cannot be joined."""
     status = {"unknown": 404, "draft": 403, "closed": 410}[error.reason]
+    # Someone who took part in a session that has now ended is thanked and shown their receipt.
+    receipt = sealed_receipt(error.code) if error.reason == "closed" else ""
     return render_template(
-        "listening/unavailable.html", reason=error.reason, code=error.code, form=JoinForm()
+        "listening/unavailable.html", reason=error.reason, code=error.code, form=JoinForm(), receipt=receipt,
     ), status
 
 
@@ -385,6 +387,7 @@ def live(code: str):
     return render_template(
         "listening/live.html", s=found, text=session_texts(found), prompt=current, answered=answered, notice="",
         new_receipt=fresh_receipt(found), forget_form=ForgetForm(),
+        last=bool(answered and current["number"] == len(prompts)), receipt=sealed_receipt(found["code"]),
         screen=phones.session_screen_key(found, current["number"] if current else None),
     )
 
@@ -448,6 +451,7 @@ def forget_me():
 @bp.route("/withdraw", methods=["GET", "POST"])
 def withdraw():
     """Delete a resident's answers and contact details when they enter their receipt code."""
+    offer_languages_of_own_session()
     form = WithdrawForm(request.form if request.method == "POST" else None)
     if request.method == "POST":
         if form.validate():
@@ -471,6 +475,15 @@ def withdraw():
             notice=_("This page was open for a long time. Please try again.") if form.csrf_failed else "",
         ), 400
     return render_template("listening/withdraw.html", form=form)
+
+
+def offer_languages_of_own_session() -> None:
+    """Offer the languages of the session this resident came from (the link's, else the latest taken part in), in its order."""
+    for code in [request.args.get("s", ""), *reversed(list(session.get("p") or {}))]:
+        found = visible_session(code) if code else None
+        if found is not None:
+            g.session_languages = found["languages"]
+            return
 
 
 def withdrawn_timezone(session_id: int | None) -> str:

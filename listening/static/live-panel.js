@@ -1,6 +1,7 @@
 /* The live console and the projector share this: refresh the page's live panel (the element with
    data-src and data-every) every data-every milliseconds, never while someone is typing in it and
-   never with the same HTML twice, and count the room's timer down. Without JavaScript both pages
+   never with the same HTML twice (telling the page with a "chorus:panel" event), and count the
+   room's timer down. Without JavaScript both pages
    have a Refresh link. */
 (function () {
   var panel = document.querySelector("[data-src][data-every]");
@@ -17,7 +18,12 @@
     fetch(panel.getAttribute("data-src"), { credentials: "same-origin", cache: "no-store" })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
-        if (html !== null && html !== last && !busy()) { last = html; panel.innerHTML = html; }
+        if (html !== null && html !== last && !busy()) {
+          last = html;
+          panel.innerHTML = html;
+          // The projector lays the new content out to fit its screen (projector.js).
+          if (window.CustomEvent) panel.dispatchEvent(new CustomEvent("chorus:panel"));
+        }
       }, function () {});
   }
   function countdown() {

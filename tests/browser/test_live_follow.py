@@ -49,3 +49,18 @@ def test_words_being_typed_are_not_thrown_away_when_the_facilitator_moves_on(ope
     assert page.url.endswith(f"/s/{session['code']}/q/1")
     assert page.input_value("textarea[name=answer]") == "Half of what I wanted to say"
     assert page.evaluate("document.activeElement.id") == "follow-notice"
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_a_phone_follows_within_two_seconds_end_to_end(open_page, live_session, attempt):
+    """From the facilitator's change to the new question on the phone (cache, poll and page load) takes at most 2 s."""
+    import time
+
+    db, session, prompts = live_session
+    page, _meter = open_page()
+    join(page, session["code"])
+    page.wait_for_timeout(300 * attempt)  # land at different points of the poll cycle
+    started = time.monotonic()
+    live_queries.show_prompt(db, session["id"], prompts[1]["id"])
+    page.wait_for_url(f"**/s/{session['code']}/q/2", timeout=4_000, wait_until="domcontentloaded")
+    assert time.monotonic() - started <= 2.0

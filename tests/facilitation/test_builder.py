@@ -1,7 +1,9 @@
 """The session builder: sessions, prompts, texts in every language, opening and the QR flyer."""
+import pytest
+
 from listening import queries
 from tests.conftest import page, submit, text_of
-from tests.factories import make_session, user_id
+from tests.factories import every_table, make_session, user_id
 
 
 def create(client, **fields):
@@ -122,6 +124,32 @@ def test_qr_codes_and_flyer(as_facilitator, db):
     assert [s["lang"] for s in flyer.select(".blocks section")] == ["en", "es"]
 
 
+def test_the_flyer_says_when_where_what_for_which_languages_and_the_privacy_promise(as_facilitator, db):
+    """Date, time and place typed on the flyer page appear in every language, with purpose, languages and privacy."""
+    session = make_session(db, created_by=user_id(db, "facilitator@example.org"))
+    before = every_table(db)
+    flyer = page(as_facilitator.get(f"/staff/sessions/{session['id']}/flyer?when=2026-12-05T10:30&where=Grace+Church+hall"))
+    assert every_table(db) == before  # nothing typed on the flyer page is stored
+    assert flyer.select_one(".join .when").get_text(strip=True) == "When: Saturday, December 5, 2026, 10:30\u202fAM"
+    assert flyer.select_one(".join .where").get_text(strip=True) == "Where: Grace Church hall"
+    assert flyer.select_one(".join .languages").get_text(strip=True) == "Languages: English, Español"
+    spanish = flyer.select_one(".blocks section[lang=es]")
+    texts = [p.get_text(strip=True) for p in spanish.select("p")]
+    assert texts[0] == "Para saber qué ayuda." and texts[1].startswith("Cuándo: sábado, 5 de diciembre de 2026")
+    assert [s.select_one(".privacy").get_text(strip=True) != "" for s in flyer.select(".blocks section")] == [True, True]
+    assert flyer.select_one("form.no-print input[name=when]")["value"] == "2026-12-05T10:30"
+
+
+def test_a_flyer_date_that_is_not_a_date_is_explained(as_facilitator, db):
+    """A date-time the browser did not send in its own format gets a translated error, and the flyer prints without it."""
+    session = make_session(db, created_by=user_id(db, "facilitator@example.org"))
+    response = as_facilitator.get(f"/staff/sessions/{session['id']}/flyer?when=next+tuesday")
+    soup = page(response)
+    assert response.status_code == 400
+    assert soup.select_one("#when-error").get_text(strip=True) == "Please give a date and a time."
+    assert soup.select_one(".join .when") is None
+
+
 def test_facilitator_sees_the_answers(as_facilitator, client, db):
     """An answer a resident gave appears on the facilitator's answers page."""
     session = make_session(db, created_by=user_id(db, "facilitator@example.org"))
@@ -130,3 +158,118 @@ def test_facilitator_sees_the_answers(as_facilitator, client, db):
     submit(resident, f"/s/{session['code']}/q/1", {"answer": "Mi prima me llevó"})
     answers = text_of(as_facilitator.get(f"/staff/sessions/{session['id']}/answers"))
     assert "Mi prima me llevó" in answers
+
+
+def test_texts_page_is_a_grid_with_a_column_per_language_and_missing_boxes_marked(as_facilitator, db):
+    """Texts in every language: a header per language, one row per text, and missing Spanish boxes marked."""
+    session = make_session(db, status="draft", created_by=user_id(db, "facilitator@example.org"),
+                           prompts=[{"kind": "open", "text": "What helps you?"}])
+    queries.set_text(db, session["id"], "session", session["id"], "title", "es", "")
+    soup = page(as_facilitator.get(f"/staff/sessions/{session['id']}/texts"))
+    assert [h.get_text(strip=True) for h in soup.select(".grid-head [role=columnheader]")] == ["Text", "English (main)", "Español"]
+    rows = soup.select(".grid-row:not(.grid-head)")
+    assert all(len(row.select("textarea")) == 2 for row in rows)
+    missing = [cell.textarea["name"] for cell in soup.select(".grid-cell.is-missing")]
+    assert missing == [f"{rows[0].textarea['name'].split('--')[0]}--es"]
+    assert soup.select_one("#missing-count").get_text(strip=True) == "1 text is missing."
+    box = soup.select_one(".grid-cell.is-missing textarea")
+    assert box["aria-labelledby"] == "row-1 col-es" and soup.find(id=box["aria-describedby"]) is not None
+
+
+def test_preview_as_a_resident_walks_every_page_in_any_language_and_stores_nothing(as_facilitator, db):
+    """Preview in Spanish: consent, each question and the thanks, forms that go to the next preview by GET, no row written."""
+    session = make_session(db, status="draft", created_by=user_id(db, "facilitator@example.org"))
+    prompts = queries.prompts_for_session(db, session["id"])
+    before = every_table(db)
+    overview = page(as_facilitator.get(f"/staff/sessions/{session['id']}"))
+    links = [a["href"] for a in overview.select("a[href*='/preview']")]
+    assert links == [f"/staff/sessions/{session['id']}/preview?lang=en", f"/staff/sessions/{session['id']}/preview?lang=es"]
+    consent = page(as_facilitator.get(links[1]))
+    assert consent.html["lang"] == "es" and "Participar es su decisión." in consent.find(id="statement").get_text()
+    form = consent.select_one("main form")
+    assert form["method"] == "get" and form.select("input[name=nonce]") == [] and form.select("input[name=csrf_token]") == []
+    assert {i["name"]: i["value"] for i in form.select("input[type=hidden]")} == {"step": "1", "lang": "es"}
+    assert consent.select_one(".preview-banner") is not None
+    for number, prompt in enumerate(prompts, start=1):
+        shown = page(as_facilitator.get(f"/staff/sessions/{session['id']}/preview?step={number}&lang=es&action=next&answer=x"))
+        assert shown.select_one("h1.question").get_text(strip=True) == f"{prompt_text(prompt)} [es]"
+    thanks = page(as_facilitator.get(f"/staff/sessions/{session['id']}/preview?step={len(prompts) + 1}&lang=es"))
+    assert thanks.select_one(".receipt .code").get_text(strip=True) == "XXXX-XXXX-XXXX"
+    assert every_table(db) == before
+    assert as_facilitator.get(f"/staff/sessions/{session['id']}/preview?step=99").status_code == 404
+    assert as_facilitator.get(f"/staff/sessions/{session['id']}/preview?step=x").status_code == 404
+
+
+def prompt_text(prompt: dict) -> str:
+    """Return the factory wording of a default prompt (without the language tag)."""
+    from tests.factories import default_prompts
+
+    return default_prompts()[prompt["number"] - 1]["text"]
+
+
+def test_a_starter_makes_a_complete_bilingual_session_that_can_open(as_facilitator, db):
+    """"A short community survey" in English and Spanish: four questions, every text in both languages, ready to open."""
+    response = submit(as_facilitator, "/staff/sessions/new", {
+        "starter": "survey", "title": "", "purpose": "", "default_language": "en", "languages": ["en", "es"],
+        "mode": "self_paced", "timezone": "America/New_York", "minutes": "5", "contact": "Ana, 336-555-0101",
+        "wall_moderation": "y"})
+    assert response.status_code == 302
+    session_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    prompts = queries.prompts_for_session(db, session_id)
+    assert [p["kind"] for p in prompts] == ["open", "single", "scale", "about"]
+    assert queries.missing_texts(db, session_id) == []
+    texts = queries.texts_for_session(db, session_id)
+    assert texts[("session", session_id, "title")] == {
+        "en": "Our neighborhood, our health: a short survey", "es": "Nuestro barrio, nuestra salud: una encuesta corta"}
+    about = prompts[3]
+    assert about["demographic"] == "age"
+    assert [texts[("option", o["id"], "label")]["es"] for o in about["options"] if not o["prefer_not"]][:2] == ["Menos de 18", "De 18 a 24"]
+
+
+def test_a_typed_title_wins_over_the_starters(as_facilitator, db):
+    """A title typed with a starter is the main-language title; the other languages are left to translate."""
+    response = submit(as_facilitator, "/staff/sessions/new", {
+        "starter": "focus_group", "title": "Glenwood focus group", "purpose": "", "default_language": "en",
+        "languages": ["en", "es"], "mode": "self_paced", "timezone": "America/New_York", "minutes": "60"})
+    session_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    texts = queries.texts_for_session(db, session_id)
+    assert texts[("session", session_id, "title")] == {"en": "Glenwood focus group"}
+    assert queries.session_by_id(db, session_id)["mode"] == "live"
+    assert len(queries.prompts_for_session(db, session_id)) == 4
+
+
+def test_a_blank_session_still_needs_a_title(as_facilitator, db):
+    """Without a starter, a blank title is refused with the usual message and no session is made."""
+    response = submit(as_facilitator, "/staff/sessions/new", {
+        "starter": "", "title": " ", "purpose": "", "default_language": "en", "languages": ["en"],
+        "mode": "self_paced", "timezone": "America/New_York", "minutes": "5"})
+    assert response.status_code == 400
+    assert "Please give the session a title." in text_of(response)
+
+
+@pytest.mark.parametrize("topic, first_es", [("age", "Menos de 18"), ("race_ethnicity", "Indígena de las Américas o nativo/a de Alaska"),
+                                             ("language", "Inglés")])
+def test_a_standard_about_you_question_fills_itself_in_every_language(as_facilitator, db, topic, first_es):
+    """"About you" with a standard topic and empty boxes saves the standard wording and choices in each language."""
+    session = make_session(db, status="draft", created_by=user_id(db, "facilitator@example.org"), prompts=[])
+    response = submit(as_facilitator, f"/staff/sessions/{session['id']}/prompts/new",
+                      {"kind": "about", "demographic": topic, "text_en": "", "text_es": "", "options_en": "", "options_es": ""})
+    assert response.status_code == 302
+    prompt = queries.prompts_for_session(db, session["id"])[0]
+    texts = queries.texts_for_session(db, session["id"])
+    labels = [texts[("option", o["id"], "label")] for o in prompt["options"] if not o["prefer_not"]]
+    assert labels[0]["es"] == first_es and labels[0]["en"] != first_es
+    assert texts[("prompt", prompt["id"], "text")]["es"].startswith("¿")
+    assert any(o["prefer_not"] for o in prompt["options"])
+
+
+def test_the_standard_question_link_prefills_the_form(as_facilitator, db):
+    """The overview's "Race or ethnicity" link opens the form with the census choices typed in both languages."""
+    session = make_session(db, status="draft", created_by=user_id(db, "facilitator@example.org"), prompts=[])
+    overview = page(as_facilitator.get(f"/staff/sessions/{session['id']}"))
+    link = next(a["href"] for a in overview.select("a") if a.get_text(strip=True) == "Race or ethnicity")
+    soup = page(as_facilitator.get(link))
+    assert soup.select_one("#kind-about").has_attr("checked")
+    assert soup.select_one("#demographic option[selected]")["value"] == "race_ethnicity"
+    choices = soup.select_one("#options_es").get_text().split("\n")
+    assert "Prefiero describirme con mis propias palabras" in choices and "De Medio Oriente o del norte de África" in choices

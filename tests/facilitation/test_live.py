@@ -1,5 +1,6 @@
 """Live sessions: the console paces the room, phones follow, the projector shows only what it may."""
 import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -273,8 +274,9 @@ def test_the_projector_shows_a_question_in_every_language_with_a_bar_chart(app, 
         ("h1", "en", "How do you travel? [en]"), ("p", "es", "How do you travel? [es]")]
     assert [li.select_one(".count").get_text(strip=True) for li in soup.select(".bars li")] == ["2 (67%)", "1 (33%)", "0 (0%)"]
     assert [li.select_one("rect")["width"] for li in soup.select(".bars li")] == ["67", "33", "0.5"]
-    assert [li.select_one(".label").get_text(" ", strip=True) for li in soup.select(".bars li")] == [
-        "Car [en] / Car [es]", "Bus [en] / Bus [es]", "Walk [en] / Walk [es]"]
+    assert [[(s["class"][0], s["lang"], s.get_text(strip=True)) for s in li.select(".label [lang]")]
+            for li in soup.select(".bars li")] == [
+        [("main", "en", f"{o} [en]"), ("other", "es", f"{o} [es]")] for o in ("Car", "Bus", "Walk")]
 
 
 def test_an_equity_pause_shows_a_reflection_and_keeps_notes(app, db, as_facilitator, make_user, session):
@@ -407,3 +409,110 @@ def test_the_wall_shows_the_newest_thirty_quotes(app, db, as_facilitator, sessio
     answer_all(app, db, session, [f"Idea {n:02d}" for n in range(31)])
     shown = wall(as_facilitator, session)
     assert len(shown) == 30 and "Idea 00" not in shown and "Idea 30" in shown
+
+
+def test_showing_a_question_ends_the_equity_pause(as_facilitator, session):
+    """After an equity pause, Next puts the question on the projector: the reflection leaves the screen."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "equity_on")
+    act(as_facilitator, session, "next")
+    soup = page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector/panel"))
+    assert soup.select(".pause") == [] and soup.select_one(".question h1").get_text(strip=True) == "What helps you? [en]"
+
+
+def test_the_projector_footer_shows_the_code_the_count_and_whether_answering_is_open(as_facilitator, db, session):
+    """Every question screen has a footer: join code and address, answers so far, and "Answering is closed" once closed."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "next")
+    person = make_participant(db, session)
+    prompt = queries.prompts_for_session(db, session["id"])[0]
+    queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=prompt["id"],
+                          nonce="footer-xxxxxxxxxx", language="en", text="Rides")
+    footer = page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector/panel")).select_one(".room-footer")
+    assert footer.select_one(".code").get_text(strip=True) == session["code"]
+    assert footer.select_one(".url").get_text(strip=True).endswith(f"/j/{session['code']}")
+    assert [s.get_text(strip=True) for s in footer.select(".answers [lang]")][0] == "1 answer so far"
+    assert footer.select_one(".state")["class"] == ["state", "is-open"]
+    act(as_facilitator, session, "close_answering")
+    soup = page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector/panel"))
+    state = soup.select_one(".room-footer .state")
+    assert "is-closed" in state["class"]
+    assert [s["lang"] for s in state.select("[lang]")] == ["en", "es"]
+    assert state.select_one("[lang=en]").get_text(strip=True) == "Answering is closed"
+    assert "answering-closed" in soup.select_one(".screen")["class"]
+
+
+def test_after_the_session_closes_the_projector_thanks_the_room(as_facilitator, session):
+    """Closing the session puts a thank-you and what happens next on the projector, in every language, with no QR code."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "next")
+    act(as_facilitator, session, "close")
+    soup = page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector/panel"))
+    blocks = soup.select(".thanks .thanks-block")
+    assert [b["lang"] for b in blocks] == ["en", "es"]
+    assert blocks[0].select_one(".big").get_text(strip=True) == "Thank you for taking part."
+    assert "/withdraw" in blocks[0].get_text()
+    assert soup.select(".qr") == [] and "Scan the code" not in soup.get_text()
+
+
+def test_after_the_last_question_the_phone_says_so_with_the_receipt(app, db, as_facilitator, session):
+    """Answering the last question of a live session: the phone thanks the person, shows the receipt and how to withdraw."""
+    act(as_facilitator, session, "start")
+    phone = resident(app, db, session)
+    prompts = queries.prompts_for_session(db, session["id"])
+    act(as_facilitator, session, "show", number=str(len(prompts)))
+    last = prompts[-1]
+    submit(phone, f"/s/{session['code']}/q/{last['number']}", {"answer": str(last["options"][0]["id"])})
+    soup = page(phone.get(f"/s/{session['code']}/live"))
+    assert soup.select_one(".waiting strong").get_text(strip=True) == "That was the last question. Thank you!"
+    assert len(soup.select_one(".receipt .code").get_text(strip=True)) >= 12
+    assert soup.select_one("main a[href='/withdraw']") is not None
+    act(as_facilitator, session, "show", number="1")
+    submit(phone, f"/s/{session['code']}/q/1", {"answer": "Rides"})
+    soup = page(phone.get(f"/s/{session['code']}/live"))
+    assert "last question" not in soup.select_one(".waiting").get_text()
+
+
+def test_when_a_live_session_ends_the_phone_thanks_the_person_with_their_receipt(app, db, as_facilitator, session):
+    """After the facilitator closes the session, a phone that took part gets thanks and its receipt, not a join form."""
+    act(as_facilitator, session, "start")
+    phone = resident(app, db, session)
+    act(as_facilitator, session, "close")
+    response = phone.get(f"/s/{session['code']}/live")
+    soup = page(response)
+    assert response.status_code == 410
+    assert soup.h1.get_text(strip=True) == "Thank you for taking part"
+    assert soup.select_one(".receipt .code") is not None and soup.select("input[name=code]") == []
+    stranger = app.test_client().get(f"/s/{session['code']}/live")
+    assert stranger.status_code == 404 and page(stranger).select(".receipt") == []
+
+
+def test_an_accidental_close_can_be_undone_for_a_few_minutes(app, db, as_facilitator, session):
+    """Close, then Undo: the session is open again on the same question with answering open, and phones follow."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "next")
+    act(as_facilitator, session, "next")
+    phone = resident(app, db, session)
+    act(as_facilitator, session, "close")
+    console = page(as_facilitator.get(f"/staff/sessions/{session['id']}/live"))
+    assert console.select_one("button[value=undo_close]") is not None
+    assert act(as_facilitator, session, "undo_close").status_code == 303
+    found = queries.session_by_id(db, session["id"])
+    prompts = queries.prompts_for_session(db, session["id"])
+    assert (found["status"], found["current_prompt_id"], found["answering_open"]) == ("open", prompts[1]["id"], 1)
+    assert state(phone, session)["prompt"] == 2 and state(phone, session)["open"] is True
+
+
+def test_undo_is_refused_after_the_window(db, as_facilitator, session):
+    """Five minutes after closing, Undo changes nothing and says to reopen instead; the button is gone."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "close")
+    db.execute("UPDATE sessions SET closed_at = ? WHERE id = ?",
+               ((datetime.now(timezone.utc) - timedelta(minutes=live_queries.UNDO_CLOSE_MINUTES, seconds=1)).isoformat(),
+                session["id"]))
+    db.conn.commit()
+    console = page(as_facilitator.get(f"/staff/sessions/{session['id']}/live"))
+    assert console.select_one("button[value=undo_close]") is None
+    response = act(as_facilitator, session, "undo_close")
+    assert queries.session_by_id(db, session["id"])["status"] == "closed"
+    assert "too late to undo" in text_of(as_facilitator.get(response.headers["Location"]))

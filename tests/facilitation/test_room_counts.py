@@ -59,6 +59,21 @@ def test_a_room_of_four_sees_no_about_you_results(as_facilitator, db, session):
     assert "1 (25%)" not in page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector")).get_text()
 
 
+def footer_count(client, session) -> list[str]:
+    """Return the projector footer's "answers so far" in every language."""
+    soup = page(client.get(f"/staff/sessions/{session['id']}/projector/panel"))
+    return [span.get_text(strip=True) for span in soup.select(".room-footer .answers [lang]")]
+
+
+def test_the_footer_never_counts_fewer_about_you_answers_than_the_threshold(as_facilitator, db, session):
+    """Four "about you" answers: the footer says "fewer than 10", never 4; at 12 it gives the number."""
+    answer_race(db, session, ["Black", "Black", "White", "Asian"])
+    assert footer_count(as_facilitator, session)[0] == "Fewer than 10 answers so far"
+    assert not any("4" in text for text in footer_count(as_facilitator, session))
+    answer_race(db, session, ["Latina"] * 8)
+    assert footer_count(as_facilitator, session)[0] == "12 answers so far"
+
+
 @pytest.mark.parametrize("t", [10, 11])
 def test_groups_below_the_threshold_are_hidden_on_the_projector(as_facilitator, db, session, t):
     """Groups of t - 1 show the mark and no bar; a group of exactly t shows its number, share and bar."""

@@ -1,4 +1,6 @@
 """Consent: nothing stored before it, everything recorded with it, and nothing at all on a no."""
+from pathlib import Path
+
 from tests.conftest import page, submit, text_of
 from tests.factories import count, every_table, make_session
 
@@ -135,3 +137,36 @@ def test_recording_the_same_consent_twice_returns_the_first_participant(db):
     assert (again.id, again.receipt, again.created) == (first.id, "", False)
     assert count(db, "participants") == count(db, "consents") == 1
     assert db.execute("SELECT quote_ok FROM consents").fetchone()[0] == 1
+
+
+def test_consent_page_leads_with_a_plain_summary_and_keeps_the_full_statement_one_tap_away(client, db):
+    """Five plain points (who, what, what for, voluntary, withdrawable) come first; the statement waits in a <details>."""
+    session = make_session(db, contact="Guilford listening team, (336) 555-0142", minutes=10)
+    soup = page(client.get(consent_url(session)))
+    points = [li.get_text(" ", strip=True) for li in soup.select("#consent-summary li")]
+    assert [p.split(":")[0] for p in points] == [
+        "Who we are", "What we ask", "What we do with it", "It is your choice", "You can take it back"]
+    assert "Guilford listening team, (336) 555-0142" in points[0] and "about 10 minutes" in points[1]
+    details = soup.select_one("details.full-statement")
+    assert details.summary.get_text(strip=True) == "Read the full statement"
+    assert "Taking part is your choice." in details.get_text() and "To learn what helps." in details.get_text()
+    assert soup.select_one("#consent-summary").find_parent("details") is None
+
+
+def test_the_quote_choice_says_words_may_go_on_the_rooms_screen(client, db):
+    """The quote box says the words may show on the room's screen as well as in reports, in Spanish too."""
+    session = make_session(db)
+    for lang, expected in (("en", "room's screen"), ("es", "pantalla")):
+        soup = page(client.get(consent_url(session) + f"?lang={lang}"))
+        assert expected in soup.find("label", attrs={"for": "quote_ok"}).get_text()
+
+
+def test_contact_fields_follow_the_contact_box(client, db):
+    """The contact fieldset is the one the CSS hides until "you may contact me" is ticked; it stays in the page."""
+    session = make_session(db)
+    soup = page(client.get(consent_url(session)))
+    fieldset = soup.select_one("fieldset#contact-details")
+    assert [i["name"] for i in fieldset.select("input")] == ["contact_name", "contact_phone", "contact_email"]
+    css = (Path(client.application.static_folder) / "chorus.css").read_text(encoding="utf-8")
+    assert "form:has(#contact_ok:not(:checked)) fieldset.contact { display: none; }" in css
+    assert "@supports selector(:has(*))" in css

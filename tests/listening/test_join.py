@@ -51,14 +51,15 @@ def test_a_session_put_back_in_draft_tells_those_who_joined(client, db):
 
 
 def test_closed_session_has_ended_for_those_who_took_part(client, db):
-    """A closed session's code says it has ended to a browser that took part, and is unknown to others."""
+    """A closed session's code thanks a browser that took part (saying it has ended), and is unknown to others."""
     session = make_session(db)
     assert client.get(f"/j/{session['code']}").status_code == 200
     submit(client, f"/s/{session['code']}/consent", {"action": "agree", "take_part": "y"})
     queries.set_status(db, session["id"], "closed")
     response = client.get(f"/j/{session['code']}")
     assert response.status_code == 410
-    assert page(response).find("h1").get_text(strip=True) == "This session has ended"
+    assert page(response).find("h1").get_text(strip=True) == "Thank you for taking part"
+    assert page(response).find("h1").find_next("p").get_text(strip=True).startswith("This session has ended.")
     assert client.application.test_client().get(f"/j/{session['code']}").status_code == 404
 
 

@@ -32,3 +32,19 @@ def test_default_consent_statement_is_grade_eight_or_below(app):
         text = default_consent("en", minutes=15, contact="Guilford listening team, (336) 555-0142")
     found = readability.scores(text)
     assert (found["grade"] <= 8, found["coleman_liau"] <= 8) == (True, True), found
+
+
+def test_the_consent_summary_reads_no_harder_than_the_full_statement(app, client, db):
+    """The five-point summary on the consent page scores at or below the full statement's grade (both at most 8)."""
+    from tests.conftest import page
+    from tests.factories import make_session
+
+    readability = load_bench()
+    session = make_session(db, contact="Guilford listening team, (336) 555-0142", minutes=15)
+    soup = page(client.get(f"/s/{session['code']}/consent"))
+    points = [li.get_text(" ", strip=True) for li in soup.select("#consent-summary li")]
+    # Each point is a label and a sentence; end the label so it is not read as part of the sentence.
+    summary = " ".join(point.replace(":", ".", 1) for point in points)
+    with app.app_context():
+        statement = default_consent("en", minutes=15, contact="Guilford listening team, (336) 555-0142")
+    assert readability.scores(summary)["grade"] <= min(readability.scores(statement)["grade"], 8)

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from babel.messages.pofile import read_po
 
 from listening.consent import default_consent, paragraphs
-from listening.demo import CONTACT, TITLE, demo_languages, ensure_demo
+from listening.demo import CONTACT, CONTACTS, TITLE, demo_languages, ensure_demo
 from listening.i18n import TRANSLATIONS_DIR
 from tests.conftest import PASSWORD, migrated_app, page, text_of
 from tests.factories import make_session
@@ -56,14 +58,14 @@ def test_urdu_consent_statement_is_shown_in_urdu_with_the_contact(app, client, d
     with app.app_context():
         demo = ensure_demo(db, password=PASSWORD)
         english = paragraphs(default_consent("en", minutes=10, contact=CONTACT))
-        statement = paragraphs(default_consent("ur", minutes=10, contact=CONTACT))
+        statement = paragraphs(default_consent("ur", minutes=10, contact=CONTACTS["ur"]))
     assert len(statement) == len(english) == 6
     for urdu_paragraph, english_paragraph in zip(statement, english):
         assert urdu_paragraph != english_paragraph and URDU_LETTERS.search(urdu_paragraph)
     shown = " ".join(page(client.get(f"/s/{demo.code}/consent?lang=ur")).find(id="statement-text").get_text(" ").split())
     for paragraph in statement:
         assert " ".join(paragraph.split()) in shown
-    assert CONTACT in shown and "10" in statement[0]
+    assert CONTACTS["ur"] in shown and CONTACT not in shown and "10" in statement[0]
 
 
 def test_question_and_minute_counts_use_urdu_singular_and_plural(client, db):
@@ -91,3 +93,13 @@ def test_urdu_catalog_is_a_complete_draft_that_keeps_every_placeholder():
             if sorted(PLACEHOLDER.findall(string)) != wanted:
                 problems.append(("placeholders", sources[0], string))
     assert problems == []
+
+
+@pytest.mark.parametrize("lang", ["ar", "ur", "es"])
+def test_the_demo_names_its_team_in_the_residents_language(app, client, db, lang):
+    """The demo's consent summary and statement give the team's name in Arabic, Urdu or Spanish, not in English."""
+    with app.app_context():
+        demo = ensure_demo(db, password=PASSWORD)
+    soup = page(client.get(f"/s/{demo.code}/consent?lang={lang}"))
+    assert CONTACTS[lang] in soup.select_one("#consent-summary li").get_text()
+    assert "Guilford listening team" not in soup.find(id="statement").get_text()

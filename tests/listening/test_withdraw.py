@@ -70,3 +70,15 @@ def test_receipt_codes_are_stored_only_as_hashes(db, answered):
     """The database never holds a usable receipt code."""
     _session, receipt = answered
     assert receipt.replace("-", "") not in str(db.execute("SELECT * FROM participants").fetchall())
+
+
+def test_withdraw_page_offers_the_residents_session_languages_in_the_sessions_order(client, db):
+    """Someone who took part in an Arabic-first session sees Arabic, then English, on /withdraw; others see the app's list."""
+    session = make_session(db, languages=("ar", "en"))
+    submit(client, f"/s/{session['code']}/consent", {"action": "agree", "take_part": "y"})
+    soup = page(client.get("/withdraw"))
+    assert [a["lang"] for a in soup.select(".languages a")] == ["ar", "en"]
+    assert soup.html["lang"] == "ar"
+    stranger = client.application.test_client()
+    offered = [a["lang"] for a in page(stranger.get("/withdraw")).select(".languages a")]
+    assert offered == list(client.application.config["LANGUAGES"])

@@ -107,7 +107,7 @@ def test_the_unknown_code_page_helps_someone_who_came_early(client):
 
 
 def test_a_resident_who_took_part_still_learns_their_session_ended(app, db):
-    """After the session closes, a phone that took part sees 'ended' and its state; others get 404 and no cached state."""
+    """After the session closes, a phone that took part is thanked and told it ended, and sees its state; others get 404 and no cached state."""
     session = make_session(db, mode="live")
     phone = app.test_client()
     submit(phone, f"/s/{session['code']}/consent", {"action": "agree", "take_part": "y"})
@@ -116,7 +116,8 @@ def test_a_resident_who_took_part_still_learns_their_session_ended(app, db):
     state_responses(app).forget(session["code"])
     ended = phone.get(f"/s/{session['code']}/live")
     assert ended.status_code == 410
-    assert "ended" in page(ended).find("h1").get_text()
+    assert page(ended).find("h1").get_text() == "Thank you for taking part"
+    assert "ended" in page(ended).find("h1").find_next("p").get_text()
     state = phone.get(f"/s/{session['code']}/state.json")
     assert state.status_code == 200 and state.get_json()["status"] == "closed"
     assert "private" in state.headers["Cache-Control"]

@@ -51,6 +51,7 @@ ROUTES = {
     ("facilitation.qr_code_svg", "GET"):          (LOGIN, 200,  200,  200,  200,  404,  404),
     ("facilitation.qr_code_png", "GET"):          (LOGIN, 200,  200,  200,  200,  404,  404),
     ("facilitation.flyer", "GET"):                (LOGIN, 200,  200,  200,  200,  404,  404),
+    ("facilitation.preview", "GET"):              (LOGIN, 200,  200,  200,  200,  404,  404),
     ("facilitation.console", "GET"):              (LOGIN, 200,  200,  200,  200,  404,  404),
     ("facilitation.console_panel", "GET"):        (LOGIN, 200,  200,  200,  200,  404,  404),
     ("facilitation.projector", "GET"):            (LOGIN, 200,  200,  200,  200,  404,  404),
