@@ -752,85 +752,121 @@ def plan_import(table: Table, session: SessionQuestions, columns: Sequence[Colum
                 issues.append(issue(messages.IMPORT_DUPLICATE_ROW, ERROR, row=row.number, column=names[id_col], first=first_with_id[key]))
                 continue
             first_with_id[key] = row.number
-        answers: list[Answer] = []
-        matched_languages: frozenset[str] | None = None
-        for question_id, cols in whole.items():
-            question = questions[question_id]
-            filled = [c for c in cols if cells[c].strip()]
-            if not filled and question_id not in split:
-                blanks[cols[0]].append(row.number)
-                continue
-            if len(filled) > 1 and question.kind != "multiple":
-                issues.append(issue(messages.IMPORT_SEVERAL_ANSWERS, WARNING, row=row.number, column=names[filled[0]],
-                                    question=question.labels.get(default) or next(iter(question.labels.values()), "")))
-            if not filled:
-                continue
-            answer, langs = _answer(question, filled if question.kind == "multiple" else filled[:1], cells, row.number, names,
-                                    default, indexes.get(question_id), cache, issues, table.tool.name)
-            if answer is not None:
-                answers.append(answer)
-                if langs:
-                    matched_languages = langs if matched_languages is None else matched_languages & langs
-        for question_id, pairs in split.items():
-            chosen = [choice for column, choice in pairs if _chosen(cells[column])]
-            existing = next((a for a in answers if a.question_id == question_id), None)
-            if existing is not None:
-                answers.remove(existing)
-                chosen = list(existing.choice_ids) + [c for c in chosen if c not in existing.choice_ids]
-            if chosen:
-                answers.append(Answer(question_id, choice_ids=tuple(chosen)))
+        answers, matched_languages = _row_answers(row.number, cells, whole, split, questions, indexes, cache, names,
+                                                  default, table.tool.name, blanks, issues)
         if not answers:
             empty.append(row.number)
             issues.append(issue(messages.IMPORT_NO_ANSWERS, WARNING, row=row.number))
             continue
-        row_language = default
-        if language_col is not None and cells[language_col].strip():
-            value = cells[language_col].strip()
-            code = language_code(value)
-            found = languages.get(code.split("-")[0]) if code else None
-            if found is None:
-                unknown_language.setdefault(value, "")
-                issues.append(issue(messages.IMPORT_UNKNOWN_LANGUAGE, WARNING, row=row.number, column=names[language_col], value=value))
-            else:
-                row_language = found
-        elif language_col is None and language is None and matched_languages and default not in matched_languages:
-            # The row's choices are worded in one other language of the session: it was answered in that language.
-            candidates = [lang for lang in session.languages if lang in matched_languages]
-            if len(candidates) == 1:
-                row_language = candidates[0]
-        row_source = source
-        if source_col is not None and cells[source_col].strip():
-            value = cells[source_col].strip()
-            found_source = _SOURCE_WORDS.get(fold(value)) or (fold(value) if fold(value) in SOURCES else None)
-            if found_source is None:
-                issues.append(issue(messages.IMPORT_UNKNOWN_SOURCE, WARNING, row=row.number, column=names[source_col], value=value))
-            else:
-                row_source = found_source
-        submitted = None
-        if time_col is not None and cells[time_col].strip():
-            submitted = _parse_time(cells[time_col])
-            if submitted is not None and submitted.tzinfo is None and table.columns[time_col].header == "_submission_time":
-                submitted = submitted.replace(tzinfo=dt.UTC)  # Kobo writes its server's time in UTC, without saying so
-            if submitted is None:
-                issues.append(issue(messages.IMPORT_BAD_TIME, WARNING, row=row.number, column=names[time_col], value=cells[time_col]))
+        row_language = _row_language(cells, row.number, names, language_col, language, default, languages,
+                                     matched_languages, session.languages, unknown_language, issues)
+        row_source = _row_source(cells, row.number, names, source_col, source, issues)
+        submitted = _row_time(table, cells, row.number, names, time_col, issues)
         contact = _contact(cells, by_target)
         if contact is not None and not contact_ok:
             contact = None
             contacts_dropped += 1
         records.append(ImportRecord(key, row.number, row_language, row_source, submitted, quote_ok, contact_ok,
                                     tuple(answers), contact))
-    for column, rows in blanks.items():
-        issues.append(issue(messages.IMPORT_BLANK_CELLS, INFO, column=names[column], rows=rows, count=len(rows)))
-    for column in left_out:
-        if left_out_counts[column]:
-            issues.append(issue(messages.IMPORT_COLUMN_LEFT_OUT, WARNING, column=names[column], count=left_out_counts[column]))
-    if contacts_dropped:
-        issues.append(issue(messages.IMPORT_CONTACT_LEFT_OUT, INFO, count=contacts_dropped))
+    issues.extend(_file_notes(names, blanks, left_out, left_out_counts, contacts_dropped))
     counts = {"rows": len(table.rows), "records": len(records), "refused": len(refused), "empty": len(empty),
               "duplicates": len(duplicates), "skipped": len(table.skipped_rows),
               "answers": sum(len(r.answers) for r in records)}
     return ImportPlan(tuple(records), tuple(refused), tuple(empty), tuple(duplicates), tuple(table.issues) + tuple(issues),
                       method, consent.statement.strip(), consent.version.strip(), counts=counts)
+
+
+def _file_notes(names: Sequence[str], blanks: dict, left_out: Sequence[int], left_out_counts: Counter,
+                contacts_dropped: int) -> list[Issue]:
+    """The notes about the whole file: blank cells per column, columns left out that hold data, contacts left out."""
+    notes = [issue(messages.IMPORT_BLANK_CELLS, INFO, column=names[column], rows=rows, count=len(rows))
+             for column, rows in blanks.items()]
+    notes += [issue(messages.IMPORT_COLUMN_LEFT_OUT, WARNING, column=names[column], count=left_out_counts[column])
+              for column in left_out if left_out_counts[column]]
+    if contacts_dropped:
+        notes.append(issue(messages.IMPORT_CONTACT_LEFT_OUT, INFO, count=contacts_dropped))
+    return notes
+
+def _row_answers(number: int, cells: Sequence[str], whole: dict, split: dict, questions: dict, indexes: dict, cache: dict,
+                 names: Sequence[str], default: str, tool: str, blanks: dict, issues: list[Issue]):
+    """One row's answers from its whole-question and one-choice columns, with the languages its choices matched."""
+    answers: list[Answer] = []
+    matched_languages: frozenset[str] | None = None
+    for question_id, cols in whole.items():
+        question = questions[question_id]
+        filled = [c for c in cols if cells[c].strip()]
+        if not filled and question_id not in split:
+            blanks[cols[0]].append(number)
+            continue
+        if len(filled) > 1 and question.kind != "multiple":
+            issues.append(issue(messages.IMPORT_SEVERAL_ANSWERS, WARNING, row=number, column=names[filled[0]],
+                                question=question.labels.get(default) or next(iter(question.labels.values()), "")))
+        if not filled:
+            continue
+        answer, langs = _answer(question, filled if question.kind == "multiple" else filled[:1], cells, number, names,
+                                default, indexes.get(question_id), cache, issues, tool)
+        if answer is not None:
+            answers.append(answer)
+            if langs:
+                matched_languages = langs if matched_languages is None else matched_languages & langs
+    for question_id, pairs in split.items():
+        chosen = [choice for column, choice in pairs if _chosen(cells[column])]
+        existing = next((a for a in answers if a.question_id == question_id), None)
+        if existing is not None:
+            answers.remove(existing)
+            chosen = list(existing.choice_ids) + [c for c in chosen if c not in existing.choice_ids]
+        if chosen:
+            answers.append(Answer(question_id, choice_ids=tuple(chosen)))
+    return answers, matched_languages
+
+
+def _row_language(cells: Sequence[str], number: int, names: Sequence[str], language_col: int | None, language: str | None,
+                  default: str, languages: dict, matched_languages, session_languages, unknown_language: dict,
+                  issues: list[Issue]) -> str:
+    """A row's language: its language column, else the one language its choices were worded in, else the default."""
+    row_language = default
+    if language_col is not None and cells[language_col].strip():
+        value = cells[language_col].strip()
+        code = language_code(value)
+        found = languages.get(code.split("-")[0]) if code else None
+        if found is None:
+            unknown_language.setdefault(value, "")
+            issues.append(issue(messages.IMPORT_UNKNOWN_LANGUAGE, WARNING, row=number, column=names[language_col], value=value))
+        else:
+            row_language = found
+    elif language_col is None and language is None and matched_languages and default not in matched_languages:
+        # The row's choices are worded in one other language of the session: it was answered in that language.
+        candidates = [lang for lang in session_languages if lang in matched_languages]
+        if len(candidates) == 1:
+            row_language = candidates[0]
+    return row_language
+
+
+def _row_source(cells: Sequence[str], number: int, names: Sequence[str], source_col: int | None, source: str,
+                issues: list[Issue]) -> str:
+    """A row's source: its source column when it names a known source, else the file's source."""
+    row_source = source
+    if source_col is not None and cells[source_col].strip():
+        value = cells[source_col].strip()
+        found_source = _SOURCE_WORDS.get(fold(value)) or (fold(value) if fold(value) in SOURCES else None)
+        if found_source is None:
+            issues.append(issue(messages.IMPORT_UNKNOWN_SOURCE, WARNING, row=number, column=names[source_col], value=value))
+        else:
+            row_source = found_source
+    return row_source
+
+
+def _row_time(table: Table, cells: Sequence[str], number: int, names: Sequence[str], time_col: int | None,
+              issues: list[Issue]):
+    """When a row was submitted, read from its time column (Kobo's server time is UTC), or None."""
+    submitted = None
+    if time_col is not None and cells[time_col].strip():
+        submitted = _parse_time(cells[time_col])
+        if submitted is not None and submitted.tzinfo is None and table.columns[time_col].header == "_submission_time":
+            submitted = submitted.replace(tzinfo=dt.UTC)  # Kobo writes its server's time in UTC, without saying so
+        if submitted is None:
+            issues.append(issue(messages.IMPORT_BAD_TIME, WARNING, row=number, column=names[time_col], value=cells[time_col]))
+    return submitted
 
 
 def _row_consent(cells: Sequence[str], column: int | None, default: bool, row: int, names: Sequence[str], issues: list[Issue]) -> bool:
