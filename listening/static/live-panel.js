@@ -15,10 +15,13 @@
   }
   function refresh() {
     if (!panel || busy() || !window.fetch) return;
+    // A decision sent from the console (moderation.js) bumps data-changes: a refresh that began
+    // before it carries the old queue and must not overwrite the newer panel.
+    var changes = panel.getAttribute("data-changes");
     fetch(panel.getAttribute("data-src"), { credentials: "same-origin", cache: "no-store" })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
-        if (html !== null && html !== last && !busy()) {
+        if (html !== null && html !== last && !busy() && panel.getAttribute("data-changes") === changes) {
           last = html;
           panel.innerHTML = html;
           // The projector lays the new content out to fit its screen (projector.js).

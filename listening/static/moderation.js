@@ -9,15 +9,24 @@
   status.setAttribute("role", "status");
   document.body.appendChild(status);
 
+  function changed() {
+    // Tells live-panel.js that any refresh already on its way is out of date.
+    panel.setAttribute("data-changes", String((parseInt(panel.getAttribute("data-changes"), 10) || 0) + 1));
+  }
   function refresh() {
+    changed();
+    var changes = panel.getAttribute("data-changes");
     return fetch(panel.getAttribute("data-src"), { credentials: "same-origin", cache: "no-store" })
       .then(function (r) { return r.ok ? r.text() : null; })
-      .then(function (html) { if (html !== null) panel.innerHTML = html; });
+      .then(function (html) {
+        if (html !== null && panel.getAttribute("data-changes") === changes) panel.innerHTML = html;
+      });
   }
   function send(form, button) {
     var data = new FormData(form);
     data.append(button.name, button.value);
     button.disabled = true;
+    changed();
     // form.action would be the buttons named "action", not the form's address.
     return fetch(form.getAttribute("action"), {
       method: "POST", body: data, credentials: "same-origin",
