@@ -16,20 +16,22 @@ Usage::
 from __future__ import annotations
 
 import csv
-import html
+import gettext as gettext_module
 import io
 import os
-import re
 import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 
-from analysis import disclosure, equity, messages
-from analysis.reports import clean_text, markdown_plain, markdown_text, neutralise
-from analysis.themes import CONTENTLESS_ID, Answer, Theme, ThemeSet, find_themes
+from analysis import disclosure, messages
+from analysis.assemble import SessionData, assemble_report
+from analysis.reports import clean_text, neutralise, write
+from analysis.themes import Answer, ThemeSet, find_themes
 
 __all__ = ["themes_command", "read_csv", "main"]
 
@@ -104,11 +106,13 @@ def _require_columns(header: Sequence[str], wanted: dict[str, str | None]) -> No
             raise click.UsageError(f"{option} '{column}' is not a column of the input; columns are: {available}")
 
 
-def _open_private(path: Path, newline: str | None = None):
-    """Open a text file for writing that only its owner can read: outputs hold what people said."""
+def _open_private(path: Path, newline: str | None = None, mode: str = "w"):
+    """Open a file for writing (text, or bytes with ``mode="wb"``) that only its owner can read: outputs hold what people said."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(descriptor, 0o600)  # an existing file keeps its mode on open
-    return os.fdopen(descriptor, "w", encoding="utf-8", newline=newline)
+    if "b" in mode:
+        return os.fdopen(descriptor, mode)
+    return os.fdopen(descriptor, mode, encoding="utf-8", newline=newline)
 
 
 def _cell(value: str) -> str:
@@ -145,171 +149,9 @@ def _summary(theme_set: ThemeSet, total: int) -> str:
     return "\n".join(lines)
 
 
-def _count(value: int | None) -> str:
-    """Show a published count, or the mark when it is hidden."""
-    return messages.SUPPRESSED_MARK if value is None else str(value)
-
-
-
-def _share(part: int | None, whole: int | None) -> str:
-    """Show a share of published counts as a percentage ("" when either is hidden)."""
-    value = disclosure.share(part, whole)
-    return "" if value is None else f"{value:.0%}"
-
-
-def _report_markdown(theme_set: ThemeSet, release: equity.Release, segment_columns: Sequence[str],
-                     priority_groups: Sequence[str], quotable: set | None = None) -> str:
-    """Return a readable Markdown summary with representative quotes and the group tables.
-
-    Every count comes from ``release`` (one disclosure-controlled whole): hidden counts show as
-    the mark, and shares, tests and ranks use published counts only. Themes are listed by
-    published size (hidden sizes last, by label) and named by label, not by the engine's ids,
-    which are numbered by size. ``quotable`` holds the answer ids whose authors allowed quoting
-    (``None``: the file did not say, and the report says so above the themes). Every text from
-    the input (answers, labels, column names, segment values) and the mark are escaped with
-    :func:`analysis.reports.markdown_text`.
-    """
-    m = markdown_text
-    t = release.threshold
-    total = release.answers
-    answers = f"{total} answers" if total is not None else f"Fewer than {t} answers"
-    out = ["# Draft themes", "", f"{answers}, {theme_set.k_chosen} draft themes, "
-           f"{m(_count(release.size(messages.OTHER_ID)))} other / unclear, {m(_count(release.size(CONTENTLESS_ID)))} without content.", "",
-           f"*Method.* {m(theme_set.method)}", "", f"*Privacy.* {m(messages.SUPPRESSED_NOTE.format(threshold=t))}", ""]
-    if quotable is None:
-        out += ["*Quotes.* This file did not say who allowed quoting, so quotes are taken from every answer. "
-                "Check consent before sharing this report beyond the team, or run again with --quote-consent-column.", ""]
-    else:
-        out += ["*Quotes.* Only answers from people who allowed quoting are quoted.", ""]
-    by_id = {theme.id: theme for theme in (*theme_set.themes, theme_set.other)}
-    order = equity.published_order([th.id for th in theme_set.themes], release.sizes, label_of=theme_set.label_of)
-    for theme_id in [*order, messages.OTHER_ID]:
-        theme = by_id[theme_id]
-        if theme.size == 0:
-            continue
-        size = release.size(theme_id)
-        counted = f"{size} answers ({_share(size, total)})" if size is not None else f"{m(messages.SUPPRESSED_MARK)} answers"
-        # A theme's language note is a statement about a group: only where its size is shown.
-        note = f" {m(theme.language_note)}" if size is not None else ""
-        out += [f"## {m(theme.label)}", "", f"{counted}.{note}", ""]
-        if theme.top_terms:
-            out += [f"Key terms: {m(', '.join(theme.top_terms))}", ""]
-        out += [f"> {m(q)}" + "\n" for q in _quotes(theme_set, theme, quotable)]
-    for column in segment_columns:
-        out += _group_table(theme_set, release, column)
-    if release.priority is not None:
-        out += [f"## Themes ranked by what priority groups said ({m(', '.join(priority_groups))})", ""]
-        if release.priority.withheld:
-            out += [f"Not shown: every way of showing it would reveal a group smaller than {t}.", ""]
-        else:
-            for r in release.ranks:
-                rank = "\\-" if r.priority_rank is None else f"{r.priority_rank}\\."
-                out.append(f"{rank} {m(theme_set.label_of(r.theme))}: {m(_count(r.priority_count))} answers from "
-                           f"priority groups ({_share(r.priority_count, release.priority.column_total(equity.PRIORITY))} "
-                           f"of theirs), rank {r.overall_rank} overall")
-            out += ["", "Themes with a hidden count have no rank and follow in their overall order.", ""]
-    return "\n".join(out)
-
-
-def _group_table(theme_set: ThemeSet, release: equity.Release, column: str) -> list[str]:
-    """Return one segment column's table of themes by group, and the themes a group raised more often."""
-    m = markdown_text
-    t = release.threshold
-    out = [f"## Themes by {m(column)}", "", m(messages.SUPPRESSED_NOTE.format(threshold=t)), ""]
-    grid = release.grids.get(column)
-    if grid is None or grid.withheld:
-        return out + [f"Not shown: every way of showing it would reveal a group smaller than {t}.", ""]
-    out.append("| theme | " + " | ".join(m(c) for c in grid.columns) + " | total |")
-    out.append("|---" * (len(grid.columns) + 2) + "|")
-    for row, total, cells in zip(grid.rows, grid.row_totals, grid.cells):
-        shown = [m(_count(n)) if not n or grid.column_share(row, c) is None else f"{n} ({_share(n, grid.column_total(c))})"
-                 for c, n in zip(grid.columns, cells)]
-        out.append(f"| {m(theme_set.label_of(row))} | " + " | ".join(shown) + f" | {total} |")
-    out.append("| total | " + " | ".join(m(_count(n)) for n in grid.column_totals) + f" | {grid.total} |")
-    out.append("")
-    flagged = [o for o in release.raised.get(column, ()) if o.significant]
-    if flagged:
-        out += ["Over-represented (counts shown above only; Fisher's exact test, Benjamini-Hochberg adjusted):", ""]
-        for o in flagged[:10]:
-            out.append(f"- {m(theme_set.label_of(o.theme))} in {m(o.segment)}: {o.share_in_segment:.0%} vs {o.share_elsewhere:.0%} elsewhere "
-                       f"(risk ratio {o.risk_ratio:.2f}, difference {o.risk_difference * 100:+.1f} points, p = {o.p_adjusted:.3g})")
-        out.append("")
-    return out
-
-
-def _quotes(theme_set: ThemeSet, theme: Theme, quotable: set | None) -> list[str]:
-    """Return a theme's quotes: the engine's picks, or, when consent is known, consented answers only.
-
-    Consented picks come first; the rest are filled from the theme's most typical consented
-    answers, never repeating a text, up to as many quotes as the engine picked.
-    """
-    if quotable is None:
-        return list(theme.quote_texts)
-    wanted = max(len(theme.quotes), 3)
-    out: list[str] = []
-    seen: set[str] = set()
-    for aid in (*theme.quotes, *theme.answer_ids):
-        text = theme_set.texts[aid].strip()
-        if aid in quotable and text and text.casefold() not in seen:
-            seen.add(text.casefold())
-            out.append(text)
-            if len(out) >= wanted:
-                break
-    return out
-
-
 def _consents(rows: Sequence[Mapping[str, str]], column: str) -> set[int]:
     """Return the row numbers whose consent cell says yes (yes, y, true, 1, sí, oui, ...)."""
     return {i for i, row in enumerate(rows) if (row.get(column) or "").strip().casefold() in _YES}
-
-
-def _markdown_to_html(markdown: str) -> str:
-    """Return a minimal, escaped HTML rendering of the report's Markdown subset.
-
-    Answers, labels and table cells may be in any language: each block takes its direction from
-    its own text (``dir="auto"``), so an Arabic or Urdu quote reads right to left in the report.
-    """
-    body: list[str] = []
-    in_table = False
-
-    def text(part: str) -> str:
-        """Turn escaped Markdown text back into what it says, then escape that for HTML."""
-        return html.escape(markdown_plain(part))
-
-    for line in markdown.splitlines():
-        esc = text(line[2:] if line.startswith("> ") else line)
-        if line.startswith("|"):
-            if line.startswith("|---"):
-                continue
-            # Cells are joined with " | "; a pipe inside a cell was escaped as "\|".
-            cells = [text(c.strip()) for c in re.split(r"(?<!\\)\|", line.strip()[1:-1])]
-            if not in_table:
-                body.append("<table>")
-                in_table = True
-                body.append("<tr>" + "".join(f"<th dir=\"auto\">{c}</th>" for c in cells) + "</tr>")
-            else:
-                body.append("<tr>" + "".join(f"<td dir=\"auto\">{c}</td>" for c in cells) + "</tr>")
-            continue
-        if in_table:
-            body.append("</table>")
-            in_table = False
-        if line.startswith("## "):
-            body.append(f"<h2 dir=\"auto\">{text(line[3:])}</h2>")
-        elif line.startswith("# "):
-            body.append(f"<h1>{text(line[2:])}</h1>")
-        elif line.startswith("> "):
-            body.append(f"<blockquote dir=\"auto\">{esc}</blockquote>")
-        elif line.startswith("- "):
-            body.append(f"<p dir=\"auto\">• {text(line[2:])}</p>")
-        elif line.strip():
-            body.append(f"<p dir=\"auto\">{esc}</p>")
-    if in_table:
-        body.append("</table>")
-    return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Draft themes</title>"
-            "<style>body{font-family:sans-serif;max-width:60rem;margin:auto;line-height:1.5}"
-            "blockquote{border-inline-start:4px solid #888;margin:0.5em 0;padding-inline-start:1em}"
-            "table{border-collapse:collapse}td,th{border:1px solid #aaa;padding:0.2em 0.5em}</style>"
-            "</head><body>\n" + "\n".join(body) + "\n</body></html>\n")
 
 
 @click.command("themes")
@@ -393,36 +235,95 @@ def themes_command(
         click.echo("No themes: every answer was empty or without content.", err=True)
     click.echo(f"Wrote {output}")
     if report is not None:
-        snapshot = _snapshot(theme_set, answers, segment_columns, priority_groups)
-        release = equity.release(snapshot, threshold=threshold)
         quotable = _consents(rows, quote_consent_column) if quote_consent_column else None
-        text = _report_markdown(theme_set, release, segment_columns, priority_groups, quotable)
-        if report.suffix.lower() in {".html", ".htm"}:
-            text = _markdown_to_html(text)
+        data = session_data(theme_set, answers, rows, SessionShape(input_csv.name, text_column, tuple(segment_columns),
+                                                                   tuple(priority_groups), threshold, tuple(names)), quotable)
+        built = assemble_report(data, "en", gettext_module.NullTranslations(),
+                                generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
         try:
-            with _open_private(report) as handle:
-                handle.write(text)
+            with _open_private(report, mode="wb") as handle:
+                write(built, "html" if report.suffix.lower() in {".html", ".htm"} else "md", handle)
         except OSError as exc:
             raise click.ClickException(f"cannot write {report}: {exc.strerror or exc}") from None
         click.echo(f"Wrote {report}")
 
 
-def _snapshot(theme_set: ThemeSet, answers: Sequence[Answer], segment_columns: Sequence[str],
-              priority_groups: Sequence[str]) -> equity.Snapshot:
-    """Describe the answers to the disclosure engine: each one's theme and its segment values.
+@dataclass(frozen=True)
+class SessionShape:
+    """What a CSV run says about its session: the file, the answer and segment columns, priority groups, threshold, names."""
 
-    The people behind the rows are unknown, so tables are protected as counts of answers.
-    Priority groups are the given values of any segment column.
+    source: str
+    text_column: str
+    segment_columns: tuple[str, ...] = ()
+    priority_groups: tuple[str, ...] = ()
+    threshold: int = disclosure.DEFAULT_THRESHOLD
+    names: tuple[str, ...] = ()
+
+
+def session_data(theme_set: ThemeSet, answers: Sequence[Answer], rows: Sequence[Mapping[str, str]],
+                 shape: SessionShape, quotable: set | None) -> SessionData:
+    """Describe a CSV run as a session, so the report is assembled and written as the app's reports are.
+
+    Each row is one person who answered one open question (the text column); each segment column
+    becomes an "about you" question whose choices are the values found in it, so the same
+    disclosure control protects every count. ``quotable`` holds the rows whose authors allowed
+    quoting (``None``: the file did not say, so every answer may be quoted and the report says so).
     """
-    replies = tuple(equity.Reply(a.id, theme_set.assignment[a.id], None,
-                                 tuple((c, a.segments.get(c)) for c in segment_columns)) for a in answers)
-    themes = tuple(th.id for th in theme_set.themes)
-    wanted = set(priority_groups)
-    priority = tuple((c, tuple(sorted({a.segments.get(c) for a in answers} & wanted))) for c in segment_columns)
-    return equity.Snapshot(
-        answers=replies, groups=themes + (messages.OTHER_ID, CONTENTLESS_ID), themes=themes,
-        answer_lenses=tuple(equity.Lens(c) for c in segment_columns),
-        priority=tuple((c, values) for c, values in priority if values),
+    main = theme_set.main_language or "en"
+    texts: dict = {("session", 0, "title"): {"en": "Draft themes"},
+                   ("session", 0, "purpose"): {"en": f"Themes drafted by a computer program from the answers in {shape.source} "
+                                                     f"(column {shape.text_column}); not yet reviewed by a person."},
+                   ("prompt", 1, "text"): {"en": shape.text_column}}
+    prompts: list[dict] = [{"id": 1, "number": 1, "kind": "open", "demographic": None, "options": []}]
+    option_ids: dict[tuple[int, str], int] = {}
+    for number, column in enumerate(shape.segment_columns, 2):
+        values = sorted({(row.get(column) or "").strip() for row in rows} - {""})
+        options = []
+        for value in values:
+            option_ids[(number, value)] = len(option_ids) + 1
+            options.append({"id": option_ids[(number, value)], "prefer_not": 0})
+            texts[("option", option_ids[(number, value)], "label")] = {"en": value}
+        texts[("prompt", number, "text")] = {"en": column}
+        prompts.append({"id": number, "number": number, "kind": "about", "demographic": None, "options": options})
+    theme_ids = {theme.id: number for number, theme in enumerate(theme_set.themes, 1)}
+    theme_ids[theme_set.other.id] = len(theme_ids) + 1
+    placed = {}
+    for theme in (*theme_set.themes, theme_set.other):
+        for rank, aid in enumerate(theme.answer_ids):
+            placed[aid] = {"response_id": aid, "theme_id": theme_ids[theme.id], "status": "theme", "rank": rank,
+                           "quote": theme.quotes.index(aid) if aid in theme.quotes else None, "pinned": 0, "chosen": 0}
+    for aid in theme_set.contentless:
+        placed[aid] = {"response_id": aid, "theme_id": None, "status": "contentless", "rank": 0, "quote": None,
+                       "pinned": 0, "chosen": 0}
+    allowed = {a.id for a in answers} if quotable is None else quotable
+    people = [{"id": a.id, "language": a.language, "source": "", "quote_ok": int(a.id in allowed)} for a in answers]
+    return SessionData(
+        session={"id": 0, "code": Path(shape.source).stem, "default_language": "en",
+                 "languages": sorted({a.language for a in answers} | {main})},
+        texts=texts, prompts=prompts, scope=[1],
+        answers=[{"id": a.id, "prompt_id": 1, "participant_id": a.id, "language": a.language, "source": "",
+                  "text": a.text or "", "created_at": "", "quote_ok": int(a.id in allowed)} for a in answers],
+        assignments=placed,
+        themes=[{"id": theme_ids[t.id], "kind": "other" if t is theme_set.other else "theme", "label": t.label,
+                 "definition": "", "reviewed": False, "top_terms": list(t.top_terms)}
+                for t in (*theme_set.themes, theme_set.other)],
+        insights=[], participants=people,
+        segments={a.id: {number: option_ids[(number, (rows[a.id].get(column) or "").strip())]
+                         for number, column in enumerate(shape.segment_columns, 2)
+                         if (rows[a.id].get(column) or "").strip()} for a in answers},
+        reference={}, priority={oid for (_n, value), oid in option_ids.items() if value in set(shape.priority_groups)},
+        settings={"threshold": shape.threshold, "name_list": list(shape.names), "published": False},
+        run={"method": theme_set.method, "seed": theme_set.seed, "k_chosen": theme_set.k_chosen, "answer_count": len(answers)},
+        public={},
+        method=("Themes were drafted by a computer program (chorus themes) and have not been reviewed by a person: "
+                "read every theme and quote before sharing this report.",
+                "Before a quote is shown, Chorus replaces emails, web addresses, phone numbers, street addresses, the names "
+                "given with --names-file, and names written after a title or an introduction with [email], [url], [phone], "
+                "[address] and [name]. It does not find every name or detail that could point to a person.",
+                "Themes are not a vote and do not speak for everyone: they show what the people in this file said."),
+        notes=(("This file did not say who allowed quoting, so quotes are taken from every answer. Check consent before "
+                "sharing this report beyond the team, or run again with --quote-consent-column.",) if quotable is None else
+               ("Only answers from people who allowed quoting are quoted.",)),
     )
 
 

@@ -97,8 +97,11 @@ TARGETS = (
            ("tests/analysis/test_disclosure.py", "tests/review/test_thresholds.py")),
     Target("export-safety", "analysis/reports.py", ("neutralise", "_md", "answer_rows"),
            ("tests/review/test_export_safety.py", "tests/review/test_reports.py", "tests/security/test_escaping.py")),
-    Target("quotes", "analysis/review/queries.py", ("quotes_for", "choose_quotes", "public_summary", "visible_filter"),
+    Target("quotes", "analysis/review/queries.py", ("choose_quotes", "public_summary", "visible_filter"),
            ("tests/review/test_review.py", "tests/review/test_results_page.py", "tests/review/test_reports.py")),
+    Target("report-assembly", "analysis/assemble.py", ("quotes_for", "public_page", "_theme_views", "assemble_report"),
+           ("tests/analysis/test_assemble.py", "tests/review/test_review.py", "tests/review/test_results_page.py",
+            "tests/review/test_reports.py", "tests/analysis/test_cli.py")),
     Target("exports", "analysis/review/queries.py", ("export",),
            ("tests/review/test_reports.py", "tests/security/test_audit.py")),
 )

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import NotFound
 
-from analysis import disclosure, reports
+from analysis import assemble, disclosure, reports
 from listening import access, queries
 from listening.accounts import guard_session_access, load_user, requires
 from listening.db import get_db
@@ -99,24 +99,24 @@ def show(session_id: int, *, focus: int | None = None, error: str = "", status: 
     found = load_session(session_id)
     db = get_db()
     stored = synthesis.load(db, session_id)
-    grouped = synthesis.theme_answers(stored)
+    grouped = assemble.theme_answers(stored)
     themes = [t for t in stored.themes if t["kind"] == "theme"]
     themes.sort(key=lambda t: (-len(grouped.get(t["id"], [])), t["id"]))
     other = next((t for t in stored.themes if t["kind"] == "other"), None)
     focused = next((t for t in stored.themes if t["id"] == focus), None) if focus else None
     if focus and focused is None and not error:
         raise NotFound()
-    quotes = {t["id"]: synthesis.quotes_for(stored, grouped.get(t["id"], [])) for t in themes}
+    quotes = {t["id"]: assemble.quotes_for(stored, grouped.get(t["id"], [])) for t in themes}
     # Each theme's languages, commonest first; a theme heard in one language of several says so.
     counts = {t["id"]: Counter(a["language"] for a in grouped.get(t["id"], [])).most_common() for t in themes}
     several_languages = len({code for pairs in counts.values() for code, _n in pairs}) > 1
     ui = current_language()
-    heard_in = {tid: [synthesis.language_label(code, ui) for code, _n in pairs] for tid, pairs in counts.items()}
+    heard_in = {tid: [assemble.language_label(code, ui) for code, _n in pairs] for tid, pairs in counts.items()}
     numbers = {p["id"]: p["number"] for p in stored.prompts}
     # Staff read every answer here; the note says which sizes reports and the residents' page hide.
-    sizes = synthesis.release(stored, lenses=False).sizes
-    hidden_in_reports = {t["id"] for t in themes if synthesis.theme_key(t) in sizes.categories
-                         and sizes.count(synthesis.theme_key(t)) is None}
+    sizes = assemble.release(stored, lenses=False).sizes
+    hidden_in_reports = {t["id"] for t in themes if assemble.theme_key(t) in sizes.categories
+                         and sizes.count(assemble.theme_key(t)) is None}
     insights: dict = {}
     for insight in stored.insights:
         insights.setdefault(insight["theme_id"], []).append(insight)
@@ -124,7 +124,7 @@ def show(session_id: int, *, focus: int | None = None, error: str = "", status: 
         "review/session.html", s=found, title=title_of(found), stored=stored, themes=themes, other=other,
         grouped=grouped, quotes=quotes, focused=focused, numbers=numbers, insights=insights, error=error,
         open_prompts=synthesis.open_prompts(db, session_id), form=ActionForm(),
-        prompt_text=lambda pid: synthesis.prompt_text(stored, pid, found["default_language"]),
+        prompt_text=lambda pid: assemble.prompt_text(stored, pid, found["default_language"]),
         source_labels=source_labels(), heard_in=heard_in, several_languages=several_languages,
         max_chosen_quotes=synthesis.MAX_CHOSEN_QUOTES, hidden_in_reports=hidden_in_reports,
     ), status
@@ -293,13 +293,13 @@ def heard(session_id: int):
     report = synthesis.build_report(db, session_id, language)
     stored = synthesis.load(db, session_id)
     about = [p for p in stored.prompts if p["kind"] == "about"]
-    labels = {o["id"]: synthesis.option_label(stored, o, found["default_language"], _("Prefer not to say"))
+    labels = {o["id"]: assemble.option_label(stored, o, found["default_language"], _("Prefer not to say"))
               for p in about for o in p["options"]}
     return render_template(
         "review/heard.html", s=found, title=title_of(found), report=report, about=about, labels=labels,
         reference=stored.reference, priority=stored.priority, settings=stored.settings, form=ActionForm(),
         thresholds=range(disclosure.MIN_THRESHOLD, disclosure.MAX_THRESHOLD + 1), mark=disclosure.MARK,
-        prompt_text=lambda pid: synthesis.prompt_text(stored, pid, found["default_language"]),
+        prompt_text=lambda pid: assemble.prompt_text(stored, pid, found["default_language"]),
     )
 
 
@@ -425,7 +425,7 @@ def publish(session_id: int):
     found = load_session(session_id)
     db = get_db()
     stored = synthesis.load(db, session_id)
-    grouped, themes = synthesis.theme_sizes(stored)
+    grouped, themes = assemble.theme_sizes(stored)
     reviewed = [t for t in themes if t["reviewed"]]
     if request.method == "POST":
         form = ActionForm(request.form)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 from click.testing import CliRunner
 
 from analysis.cli import themes_command
@@ -42,8 +44,11 @@ def test_report_markdown_and_html(runner: CliRunner, fixtures_dir: Path, tmp_pat
         result = runner.invoke(themes_command, args)
         assert result.exit_code == 0, result.output
         text = report.read_text(encoding="utf-8")
-        assert "Draft themes" in text and "Themes by organization" in text
-        assert ('<blockquote dir="auto">' in text) if name.endswith(".html") else ("> " in text)
+        assert "Draft themes" in text and "organization — answers in each theme" in text
+        if name.endswith(".html"):
+            assert BeautifulSoup(text, "html.parser").select("section.theme blockquote[dir=auto]")
+        else:
+            assert "\n> " in text
 
 
 def test_same_seed_same_output(runner: CliRunner, fixtures_dir: Path, tmp_path: Path) -> None:
@@ -215,3 +220,29 @@ def test_output_csv_and_reports_are_safe_to_open(runner: CliRunner, tmp_path: Pa
         assert "[x](javascript:alert(2))" in soup.get_text() or "javascript:alert(2)" not in str(soup)
     shown = BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser").get_text()
     assert "<b>group</b>" in shown  # the segment value, shown as written
+
+
+def test_cli_html_report_is_the_writers_report(runner: CliRunner, fixtures_dir: Path, tmp_path: Path) -> None:
+    """The CLI's HTML report is exactly what the shared writer renders for the same Report, with no Markdown asterisks left as text."""
+    import gettext
+
+    from analysis.assemble import assemble_report
+    from analysis.cli import SessionShape, read_csv, session_data
+    from analysis.reports import render_html
+    from analysis.themes import Answer, find_themes
+
+    report = tmp_path / "r.html"
+    result = runner.invoke(themes_command, [str(fixtures_dir / "nhs_sample.csv"), "--text-column", "feedback", "--language", "en",
+                                            "--segment-column", "organization", "--themes", "5", "--seed", "2",
+                                            "--output", str(tmp_path / "o.csv"), "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    written = report.read_text(encoding="utf-8")
+    shown = BeautifulSoup(written, "html.parser")
+    assert not re.search(r"\*\w|\w\*", shown.get_text(" "))  # no "*Method.*": a lone "*" only marks a hidden count
+    assert [s.get("id") for s in shown.select("main > section")][:3] == ["asked", "who", "themes"]
+    _header, rows = read_csv(fixtures_dir / "nhs_sample.csv")
+    answers = [Answer(id=i, text=row["feedback"], language="en", segments={"organization": row["organization"]}) for i, row in enumerate(rows)]
+    theme_set = find_themes(answers, k=5, seed=2)
+    data = session_data(theme_set, answers, rows, SessionShape("nhs_sample.csv", "feedback", ("organization",)), None)
+    stamp = shown.select_one("header p.note").get_text().rsplit(" · ", 1)[1]
+    assert written == render_html(assemble_report(data, "en", gettext.NullTranslations(), generated_at=stamp))

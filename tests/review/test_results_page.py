@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from analysis import assemble
 from analysis.review import queries as synthesis
 from tests.conftest import page, sign_in, submit
 
@@ -77,7 +78,7 @@ def test_the_page_shows_two_of_the_quotes_planners_chose(client, themed, db):
     sid = themed.session["id"]
     theme = max((t for t in synthesis.active_themes(db, sid) if t["kind"] == "theme"), key=lambda t: t["stored_size"])
     stored = synthesis.load(db, sid)
-    consented = [a for a in synthesis.theme_answers(stored)[theme["id"]] if a["quote_ok"]][-3:]
+    consented = [a for a in assemble.theme_answers(stored)[theme["id"]] if a["quote_ok"]][-3:]
     synthesis.choose_quotes(db, sid, theme["id"], [a["id"] for a in consented], chosen=True, user_id=themed.planner_id)
     publish(client, themed, db)
     quotes = [q.get_text(strip=True).strip("“”") for q in page(client.get(f"/s/{themed.session['code']}/results?lang=en")).select("blockquote")]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from analysis import assemble
 from analysis.review import queries as synthesis
 from tests.conftest import page, sign_in, submit
 
@@ -178,7 +179,7 @@ def test_one_language_sessions_do_not_label_languages(client, themed):
 def _theme_with_both_kinds(db, heard):
     """Return a theme and, among its answers, one consented to quoting and one not."""
     stored = synthesis.load(db, heard.session["id"])
-    grouped = synthesis.theme_answers(stored)
+    grouped = assemble.theme_answers(stored)
     for theme in themes_of(db, heard.session["id"]).values():
         answers = grouped.get(theme["id"], [])
         yes = [a for a in answers if a["quote_ok"]]
@@ -200,11 +201,11 @@ def test_planners_choose_a_themes_quotes_and_reports_use_them(client, themed, db
                       get_url=url, form_index=answers_form)
     assert response.status_code == 303
     stored = synthesis.load(db, sid)
-    quotes = synthesis.quotes_for(stored, synthesis.theme_answers(stored)[theme["id"]])
+    quotes = assemble.quotes_for(stored, assemble.theme_answers(stored)[theme["id"]])
     assert [q["id"] for q in quotes] == [pick["id"]]
     synthesis.run_themes(db, sid, user_id=themed.planner_id)
     stored = synthesis.load(db, sid)
-    assert [q["id"] for q in synthesis.quotes_for(stored, synthesis.theme_answers(stored)[theme["id"]])] == [pick["id"]]
+    assert [q["id"] for q in assemble.quotes_for(stored, assemble.theme_answers(stored)[theme["id"]])] == [pick["id"]]
     report = synthesis.build_report(db, sid, "en")
     shown = next(t for t in report.themes if t.label == theme["label"])
     assert pick["text"] in [q.text for q in shown.quotes]

@@ -1,0 +1,607 @@
+"""Report assembly: a session's stored synthesis, read once into a :class:`SessionData`, becomes a :class:`Report`.
+
+Pure (no Flask, no SQLite): the planners' loader in :mod:`analysis.review.queries` reads the
+database into a :class:`SessionData`; ``chorus themes`` builds one from a CSV and its themes; then
+:func:`assemble_report` turns it into the :class:`analysis.reports.Report` every writer takes,
+and :func:`public_page` into what the residents' results page shows. Every count comes from one
+disclosure-controlled release (:func:`release`); quotes only from answers whose authors allowed
+quoting, through the session's one redaction.
+"""
+from __future__ import annotations
+
+import functools
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from analysis import reports
+from analysis.redaction import redaction_of
+
+MAX_CHOSEN_QUOTES = 5
+SOURCE_LANGUAGE = "en"
+RIGHT_TO_LEFT = frozenset({"ar", "ur", "fa", "he", "ps", "ckb", "yi"})
+
+
+def base_language(language: str) -> str:
+    """Return the language part of a tag, lower-cased: "ar_EG", "ar-EG" and "AR" are all "ar"."""
+    return language.replace("-", "_").split("_")[0].lower()
+
+
+def text_direction(language: str) -> str:
+    """Return 'rtl' for right-to-left languages and 'ltr' for the rest."""
+    return "rtl" if base_language(language) in RIGHT_TO_LEFT else "ltr"
+
+
+def localized(texts: dict, owner: str, owner_id: int, field: str, language: str, fallback: str) -> str:
+    """Pick a text in `language`, else in the session default `fallback`, else an empty string."""
+    by_language = texts.get((owner, owner_id, field), {})
+    return by_language.get(language) or by_language.get(fallback) or ""
+
+
+@dataclass(frozen=True)
+class SessionData:
+    """Everything a session's synthesis says, read once for a page or a report (plain rows, no database).
+
+    ``sources`` are the ways an answer may reach Chorus (one lens of "who took part"; empty for a
+    CSV), ``notes`` are extra caveats a report prints under "Who took part", and ``method`` (a CSV
+    run's) replaces the account of people's review in "How these themes were made".
+    """
+
+    session: dict
+    texts: dict
+    prompts: list[dict]
+    scope: list[int]
+    answers: list[dict]
+    assignments: dict[int, dict]
+    themes: list[dict]
+    insights: list[dict]
+    participants: list[dict]
+    segments: dict[int, dict[int, int]]
+    reference: dict[int, dict]
+    priority: set[int]
+    settings: dict
+    run: dict | None
+    public: dict
+    sources: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    method: tuple[str, ...] = ()
+
+    @functools.cached_property
+    def redaction(self):
+        """The session's redaction (its listed names and its own words), built once per load."""
+        return redaction_of(self.texts, self.settings["name_list"])
+
+
+def theme_answers(stored: SessionData) -> dict[int | str, list[dict]]:
+    """Group the stored answers by theme id (or 'off_topic', 'contentless', 'unsorted'), most typical first."""
+    grouped: dict[int | str, list[dict]] = defaultdict(list)
+    for answer in stored.answers:
+        placed = stored.assignments.get(answer["id"])
+        if placed is None:
+            key: int | str = "unsorted"
+        elif placed["status"] != "theme":
+            key = placed["status"]
+        else:
+            key = placed["theme_id"] if placed["theme_id"] is not None else "unsorted"
+        grouped[key].append({**answer, "rank": placed["rank"] if placed else 10**6,
+                             "quote": placed["quote"] if placed else None,
+                             "pinned": bool(placed and placed["pinned"]),
+                             "chosen": bool(placed and placed["chosen"])})
+    for members in grouped.values():
+        members.sort(key=lambda a: (a["rank"], a["id"]))
+    return grouped
+
+
+def prompt_text(stored: SessionData, prompt_id: int, language: str) -> str:
+    """Return a prompt's wording in a language, falling back to the session's main language."""
+    return localized(stored.texts, "prompt", prompt_id, "text", language, stored.session["default_language"])
+
+
+def option_label(stored: SessionData, option: dict, language: str, prefer_not: str) -> str:
+    """Return an option's label in a language (or the translated "Prefer not to say")."""
+    if option["prefer_not"]:
+        return prefer_not
+    return localized(stored.texts, "option", option["id"], "label", language, stored.session["default_language"])
+
+
+def counts_by(values: Iterable[str]) -> Counter:
+    """Count values, for participation tables."""
+    return Counter(values)
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+def gettext_with(translations):
+    """Return a gettext that fills %(name)s placeholders from keyword arguments, like Flask-Babel's."""
+
+    def gettext(message: str, **values) -> str:
+        """Translate a message and fill in its placeholders ("%%" is a percent sign either way)."""
+        translated = translations.gettext(message)
+        return translated % values if values else translated.replace("%%", "%")
+
+    return gettext
+
+
+def language_label(code: str, language: str) -> str:
+    """Return a language's name written in ``language`` (the report's or the page's)."""
+    from babel import Locale
+
+    try:
+        return Locale.parse(code).get_display_name(language) or code
+    except (ValueError, LookupError):
+        return code
+
+
+def _percent(share: float | None) -> str:
+    """Return a share as a whole-number percentage, or an empty string when it is not published."""
+    return "" if share is None else f"{round(100 * share)}%"
+
+
+def quotes_for(stored: SessionData, members: Sequence[dict], limit: int = 3, chosen_limit: int = MAX_CHOSEN_QUOTES) -> list[dict]:
+    """Pick a theme's quotes: up to ``chosen_limit`` that people chose, else up to ``limit``, the engine's picks first.
+
+    Always consented answers only, through the session's redaction.
+    """
+    redaction = stored.redaction
+    consented = [a for a in members if a["quote_ok"]]
+    chosen = [a for a in consented if a.get("chosen")]
+    if chosen:
+        consented, limit = chosen, chosen_limit
+    ordered = sorted(consented, key=lambda a: (a["quote"] is None, a["quote"] if a["quote"] is not None else 0, a["rank"], a["id"]))
+    picked, seen = [], set()
+    for answer in ordered:
+        text = redaction(answer["text"]).strip()
+        if not text or text.lower() in seen:
+            continue
+        seen.add(text.lower())
+        picked.append({"text": text, "language": answer["language"], "id": answer["id"]})
+        if len(picked) >= limit:
+            break
+    return picked
+
+
+def theme_sizes(stored: SessionData) -> tuple[dict, list[dict]]:
+    """Return answers grouped by theme and the themes with answers, largest first (true sizes: staff only)."""
+    grouped = theme_answers(stored)
+    themes = [t for t in stored.themes if t["kind"] == "theme" and grouped.get(t["id"])]
+    themes.sort(key=lambda t: (-len(grouped[t["id"]]), t["id"]))
+    return grouped, themes
+
+
+# --- what may be counted: one disclosure-controlled release per output ------------------------
+
+# Groups an answer can be in besides a theme, in the order reports list them.
+SET_ASIDE = ("other", "off_topic", "contentless", "unsorted")
+
+
+def theme_key(theme: dict) -> str:
+    """Return the key a theme has in reports and in the disclosure engine ("T12", or "other")."""
+    return "other" if theme["kind"] == "other" else f"T{theme['id']}"
+
+
+def about_prompts(stored: SessionData) -> list[dict]:
+    """Return a session's "about you" questions, in order."""
+    return [p for p in stored.prompts if p["kind"] == "about"]
+
+
+def snapshot(stored: SessionData, *, lenses: bool = True):
+    """Describe a session's people and counted open answers to the disclosure engine (no text).
+
+    With ``lenses`` off only the theme sizes and the number of people matter (the residents'
+    page); they come out the same either way.
+    """
+    from analysis import equity
+
+    grouped = theme_answers(stored)
+    kinds = {t["id"]: t for t in stored.themes}
+    themes = [t for t in stored.themes if t["kind"] == "theme" and grouped.get(t["id"])]
+    about = about_prompts(stored)
+
+    def about_values(participant_id: int) -> tuple:
+        """Return a participant's "about you" answers as (lens, option id) pairs."""
+        chosen = stored.segments.get(participant_id, {})
+        return tuple((f"q{p['id']}", str(chosen[p["id"]]) if p["id"] in chosen else None) for p in about)
+
+    answers = []
+    for key, members in grouped.items():
+        if isinstance(key, int):
+            theme = kinds.get(key)
+            group = "unsorted" if theme is None else theme_key(theme)
+        else:
+            group = key if key in SET_ASIDE else "unsorted"
+        for a in members:
+            segments = (("language", a["language"]), *about_values(a["participant_id"])) if lenses else ()
+            answers.append(equity.Reply(a["id"], group, a["participant_id"], segments))
+    people = tuple(equity.Person(p["id"], (("language", p["language"]), ("source", p["source"]),
+                                           *about_values(p["id"])) if lenses else ()) for p in stored.participants)
+    languages = tuple(stored.session["languages"])
+    people_lenses = answer_lenses = priority = ()
+    if lenses:
+        sources = (equity.Lens("source", stored.sources, keep_empty=False),) if stored.sources else ()
+        people_lenses = (equity.Lens("language", languages, keep_empty=False), *sources,
+                         *(equity.Lens(f"q{p['id']}", tuple(str(o["id"]) for o in p["options"]) + (equity.MISSING_SEGMENT,))
+                           for p in about))
+        answer_lenses = (equity.Lens("language", languages),
+                         *(equity.Lens(f"q{p['id']}", tuple(str(o["id"]) for o in p["options"])) for p in about))
+        priority = tuple((f"q{p['id']}", tuple(str(o["id"]) for o in p["options"] if o["id"] in stored.priority))
+                         for p in about if any(o["id"] in stored.priority for o in p["options"]))
+    return equity.Snapshot(
+        answers=tuple(sorted(answers, key=lambda a: a.id)),
+        groups=tuple(theme_key(t) for t in themes) + SET_ASIDE, themes=tuple(theme_key(t) for t in themes),
+        answer_lenses=answer_lenses, people=people, people_lenses=people_lenses, priority=priority,
+        per_person=max(1, len(stored.scope)),
+    )
+
+
+def release(stored: SessionData, *, lenses: bool = True):
+    """Decide what a session's outputs may count (see :mod:`analysis.disclosure`), at its threshold."""
+    from analysis import equity
+
+    return equity.release(snapshot(stored, lenses=lenses), threshold=stored.settings["threshold"])
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Words:
+    """What a report calls things, in its language."""
+
+    gettext: object
+    language: str
+    mark: str
+    option_names: dict
+    source_names: dict
+    no_answer: str
+
+    def segment(self, key: str, value: str) -> str:
+        """Name one group of a lens ("Spanish", "Under 30", "No answer")."""
+        from analysis import equity
+
+        if value == equity.MISSING_SEGMENT:
+            return self.no_answer
+        if key == "language":
+            return language_label(value, self.language)
+        if key == "source":
+            return self.source_names.get(value, value)
+        return self.option_names.get(int(value), value)
+
+    def count(self, value: int | None) -> str:
+        """Show a count, or the mark when it is hidden."""
+        return self.mark if value is None else str(value)
+
+
+def _who_took_part(stored: SessionData, rel, words: _Words, reports) -> tuple[list, list, list]:
+    """Return the participation tables, the comparisons with the reference population and their bars."""
+    _ = words.gettext
+    participation, representation, bars_by_prompt = [], [], []
+
+    def line_table(title: str, key: str):
+        """Return a group / people / share table from a published line (None when withheld)."""
+        line = rel.people_lines.get(key)
+        if line is None or line.withheld:
+            return None
+        body = tuple((words.segment(key, c), words.count(n), _percent(line.share(c)))
+                     for c, n in zip(line.categories, line.counts))
+        return reports.Table(title, (_("Group"), _("People"), _("Share")), body)
+
+    for title, key in ((_("By language they answered in"), "language"), (_("By how they took part"), "source")):
+        table = line_table(title, key)
+        if table is not None:
+            participation.append(table)
+    for prompt in about_prompts(stored):
+        title = prompt_text(stored, prompt["id"], words.language)
+        key = f"q{prompt['id']}"
+        table = line_table(title, key)
+        if table is None:
+            continue
+        participation.append(table)
+        shared = [o for o in prompt["options"] if o["id"] in stored.reference]
+        if not shared:
+            continue
+        line = rel.people_lines[key]
+        body, bars = [], []
+        for option in shared:
+            label = words.option_names[option["id"]]
+            ref = stored.reference[option["id"]]["percent"]
+            part = line.share(str(option["id"]))
+            # Every figure here comes from the published count: a hidden group has no share, no
+            # comparison and no bar.
+            if part is None:
+                verdict = ""
+            else:
+                ratio = 100 * part / ref if ref else None
+                verdict = (_("Under-represented") if ratio is not None and ratio < 0.8 else
+                           _("Over-represented") if ratio is not None and ratio > 1.25 else _("About in line"))
+            body.append((label, words.mark if part is None else f"{100 * part:.0f}%", f"{ref:g}%", verdict))
+            bars.append(reports.Bar(label, None if part is None else round(100 * part, 1), ref))
+        source = next(iter(stored.reference[o["id"]]["source"] for o in shared))
+        representation.append(reports.Table(
+            _("%(question)s — compared with the reference population", question=title),
+            (_("Group"), _("Share of people who took part"), _("Reference share"), _("Compared with reference")),
+            tuple(body), _("Reference: %(source)s", source=source) if source else ""))
+        bars_by_prompt.append((title, tuple(bars)))
+    return participation, representation, bars_by_prompt
+
+
+def _themes_by_group(stored: SessionData, rel, words: _Words, labels: dict, reports) -> tuple[list, list]:
+    """Return the theme-by-group tables (with the themes a group raised more often) and the titles withheld."""
+    _ = words.gettext
+    lenses = [(_("Language of the answer"), "language")]
+    lenses += [(prompt_text(stored, p["id"], words.language), f"q{p['id']}") for p in about_prompts(stored)]
+    tables, withheld = [], []
+    for title, key in lenses:
+        grid = rel.grids.get(key)
+        if grid is None:
+            continue
+        caption = _("%(question)s — answers in each theme", question=title)
+        if grid.withheld:
+            withheld.append(caption)
+            continue
+        body = []
+        for row, total, cells in zip(grid.rows, grid.row_totals, grid.cells):
+            shown = []
+            for column, n in zip(grid.columns, cells):
+                part = grid.column_share(row, column)
+                shown.append(words.count(n) if not n or part is None else f"{n} ({_percent(part)})")
+            body.append((labels[row], *shown, str(total)))
+        body.append((_("All themes"), *(words.count(n) for n in grid.column_totals), str(grid.total)))
+        tables.append(reports.Table(
+            caption, (_("Theme"), *(words.segment(key, c) for c in grid.columns), _("All groups")), tuple(body),
+            _("Counts below %(threshold)s are hidden (shown as %(mark)s), and so are counts that would reveal them. "
+              "Percentages are of each group's answers, and only where both counts are shown.",
+              threshold=rel.threshold, mark=words.mark)))
+        raised = [o for o in rel.raised.get(key, ()) if o.significant]
+        if raised:
+            tables.append(reports.Table(
+                _("%(question)s — themes a group raised more often than everyone else", question=title),
+                (_("Theme"), _("Group"), _("Share of the group's answers"), _("Share of everyone else's answers")),
+                tuple((labels[o.theme], words.segment(key, o.segment), _percent(o.share_in_segment),
+                       _percent(o.share_elsewhere)) for o in raised),
+                _("Fisher's exact test, adjusted for testing many pairs (Benjamini-Hochberg, 5%%). Only counts shown in the "
+                  "table above are tested, so every figure here follows from it.")))
+    return tables, withheld
+
+
+def _priority_table(stored: SessionData, rel, words: _Words, labels: dict, reports):
+    """Return the ranking of themes by what the priority groups said (None without priority groups), and if it was withheld."""
+    _ = words.gettext
+    if rel.priority is None:
+        return None, False
+    groups = ", ".join(sorted(words.option_names.get(o, "") for o in stored.priority))
+    if rel.priority.withheld:
+        return None, True
+    body = tuple(("" if r.priority_rank is None else str(r.priority_rank), labels[r.theme], words.count(r.priority_count),
+                  _percent(r.priority_share), str(r.overall_rank)) for r in rel.ranks)
+    return reports.Table(
+        _("Priority groups: %(groups)s", groups=groups),
+        (_("Rank for priority groups"), _("Theme"), _("Answers from priority groups"),
+         _("Share of priority groups' answers"), _("Rank among everyone")), body,
+        _("Ranked by how often priority groups raised each theme, not by overall size. Counts below %(threshold)s are "
+          "hidden, and so are counts that would reveal them; themes with a hidden count have no rank and follow in their "
+          "overall order.", threshold=rel.threshold)), False
+
+
+def _method(stored: SessionData, views: list, words: _Words, ngettext) -> list[str]:
+    """Return the report's account of how themes were made, and their limits (a CSV run gives its own first paragraphs)."""
+    _ = words.gettext
+    reviewed = sum(1 for v in views if v.reviewed)
+    method = list(stored.method) if stored.method else [
+        ngettext("Themes were first drafted by a computer program, then read and changed by people on the planning team. "
+                 "%(reviewed)s of %(num)s theme has been reviewed by a person; any other is still a draft and marked so.",
+                 "Themes were first drafted by a computer program, then read and changed by people on the planning team. "
+                 "%(reviewed)s of %(num)s themes have been reviewed by a person; the others are still drafts and marked so.",
+                 len(views)) % {"reviewed": reviewed, "num": len(views)},
+        _("When the program runs again, people's decisions are kept: answers a person moved stay where they were put, "
+          "reviewed themes keep their answers and names, and new drafts are matched to earlier themes by how many answers they share."),
+        # TRANSLATORS: keep the bracketed placeholders [email], [url], [phone], [address] and [name] as they are: quotes show them.
+        _("Quotes come only from people who said they may be quoted. Before a quote is shown anywhere, Chorus replaces emails, "
+          "web addresses, phone numbers, street addresses, the names the planning team listed, and names written after a title "
+          "or an introduction (such as “Dr.”, “Ms.”, “nurse” or “my name is”, in each language of the session) with [email], "
+          "[url], [phone], [address] and [name]. It does not find a name written without such a word before it, a nickname, "
+          "or other details that could point to a person (a workplace, a clinic, an unusual event), so a person should read "
+          "every quote before it is shared. Answers hidden by moderators and answers from people who withdrew are not "
+          "included anywhere."),
+        _("Themes are not a vote and do not speak for everyone: they show what people who took part said, in the words of those who allowed quoting."),
+    ]
+    run = stored.run
+    if run is None:
+        return method
+    if base_language(words.language) == SOURCE_LANGUAGE:
+        # The engine's own note, in English, names every step and setting.
+        method.append(run["method"])
+    else:
+        method.append(ngettext(
+            "The program (seed %(seed)s) drafted %(num)s theme from %(answers)s answers. First it removed personal details and set "
+            "aside answers with no content. Then it compared answers by their letters, their words and a small model of word "
+            "meanings, and put similar answers together. Answers that fit no group are listed under \u201c%(other)s\u201d. "
+            "The English version of this report describes each step in full.",
+            "The program (seed %(seed)s) drafted %(num)s themes from %(answers)s answers. First it removed personal details and set "
+            "aside answers with no content. Then it compared answers by their letters, their words and a small model of word "
+            "meanings, and put similar answers together. Answers that fit no group are listed under \u201c%(other)s\u201d. "
+            "The English version of this report describes each step in full.",
+            run["k_chosen"]) % {"seed": run["seed"], "num": run["k_chosen"], "other": _("Other or unclear answers"),
+                                 "answers": words.count(run["answer_count"] if run["answer_count"] >= stored.settings["threshold"] else None)})
+    return method
+
+
+def _records(stored: SessionData, language: str, option_names: dict, reports) -> tuple[tuple, tuple[str, ...]]:
+    """Return every counted answer as a record for the team's internal data export, and the segment columns."""
+    from analysis.text import strip_bidi
+
+    numbers = {p["id"]: p["number"] for p in stored.prompts}
+    about_keys: dict[int, str] = {}
+    segment_names: list[str] = []
+    for prompt in about_prompts(stored):
+        key = f"about_{prompt['demographic'] or 'other'}"
+        key = key if key not in segment_names else f"{key}_{prompt['number']}"
+        about_keys[prompt["id"]] = key
+        segment_names.append(key)
+    labels = {t["id"]: t for t in stored.themes}
+    rows_out = []
+    for answer in stored.answers:
+        placed = stored.assignments.get(answer["id"])
+        theme = labels.get(placed["theme_id"]) if placed and placed["theme_id"] else None
+        status = placed["status"] if placed else "unsorted"
+        if theme is not None and theme["kind"] == "other":
+            status = "other"
+        segs = stored.segments.get(answer["participant_id"], {})
+        rows_out.append(reports.AnswerRecord(
+            id=answer["id"], prompt_number=numbers.get(answer["prompt_id"], 0),
+            prompt=prompt_text(stored, answer["prompt_id"], language), language=answer["language"],
+            # Internal data keeps the words as written, but never a bidi override that would
+            # show them to the team in another order than the resident wrote them.
+            source=answer["source"], text=strip_bidi(answer["text"]),
+            theme_id="" if theme is None else ("other" if theme["kind"] == "other" else f"T{theme['id']}"),
+            theme="" if theme is None else theme["label"], status=status,
+            reviewed=bool(theme and theme["reviewed"]), quote_ok=bool(answer["quote_ok"]),
+            created_at=answer["created_at"],
+            segments=tuple((about_keys[pid], option_names.get(oid, "")) for pid, oid in sorted(segs.items())
+                           if pid in about_keys),
+        ))
+    return tuple(rows_out), tuple(segment_names)
+
+
+def assemble_report(stored: SessionData, language: str, translations, *, records: bool = False,
+                    source_names: dict | None = None, generated_at: str = "") -> reports.Report:
+    """Turn a session's data into the plain data of a synthesis report (with ``records``, also the answers export) in a language.
+
+    Every count in it comes from one disclosure-controlled release of the session (:func:`release`).
+    ``translations`` is a gettext translations object for ``language``; ``source_names`` names
+    the ways answers arrive ("Own phone", ...) in that language.
+    """
+    _ = gettext_with(translations)
+    found = stored.session
+    default = found["default_language"]
+    rel = release(stored)
+    option_names = {o["id"]: option_label(stored, o, language, _("Prefer not to say"))
+                    for p in about_prompts(stored) for o in p["options"]}
+    words = _Words(_, language, reports.MARK, option_names, dict(source_names or {}), _("No answer"))
+    grouped, _themes = theme_sizes(stored)
+    themes = [t for t in stored.themes if t["kind"] == "theme" and grouped.get(t["id"])]
+    labels = {theme_key(t): t["label"] for t in themes}
+    participation, representation, bars_by_prompt = _who_took_part(stored, rel, words, reports)
+    theme_by_group, withheld = _themes_by_group(stored, rel, words, labels, reports)
+    priority_table, priority_withheld = _priority_table(stored, rel, words, labels, reports)
+    if priority_withheld:
+        withheld.append(_("Themes ranked by what priority groups said"))
+    theme_insights: dict[int | None, list[dict]] = defaultdict(list)
+    for insight in stored.insights:
+        theme_insights[insight["theme_id"]].append(insight)
+    views = _theme_views(stored, rel, grouped, themes, theme_insights)
+    other_theme = next((t for t in stored.themes if t["kind"] == "other"), None)
+    other_view = None
+    if other_theme is not None and grouped.get(other_theme["id"]):
+        other_view = reports.ThemeView(id="other", label=_("Other or unclear answers"), definition="",
+                                       size=rel.size("other"), reviewed=other_theme["reviewed"])
+    records_out, segment_names = _records(stored, language, option_names, reports) if records else ((), ())
+    return reports.Report(
+        code=found["code"],
+        title=localized(stored.texts, "session", found["id"], "title", language, default),
+        purpose=localized(stored.texts, "session", found["id"], "purpose", language, default),
+        language=language, direction=text_direction(language), generated_at=generated_at,
+        questions=tuple(localized(stored.texts, "prompt", p["id"], "text", language, default) for p in stored.prompts),
+        participants=rel.people, answers=rel.answers, threshold=rel.threshold, themes=tuple(views), other=other_view,
+        contentless=rel.size("contentless"), off_topic=rel.size("off_topic"), participation=tuple(participation),
+        representation=tuple(representation), representation_bars=tuple(bars_by_prompt),
+        theme_by_group=tuple(theme_by_group), priority=priority_table,
+        insights=tuple(i["body"] for i in theme_insights.get(None, []) if i["kind"] == "insight"),
+        hmw=tuple(i["body"] for i in theme_insights.get(None, []) if i["kind"] == "hmw"),
+        caveats=_caveats(stored, rel, words, withheld), method=tuple(_method(stored, views, words, translations.ngettext)),
+        records=records_out, segment_names=segment_names, withheld=tuple(withheld),
+    )
+
+
+def _theme_views(stored: SessionData, rel, grouped: dict, themes: list[dict], theme_insights: dict) -> list:
+    """Return each theme with answers as a report shows it, in published order (hidden sizes last)."""
+    from analysis import equity
+
+    by_key = {theme_key(t): t for t in themes}
+    views = []
+    for key in equity.published_order(list(by_key), rel.sizes, label_of=lambda k: by_key[k]["label"]):
+        theme = by_key[key]
+        members = grouped.get(theme["id"], [])
+        views.append(reports.ThemeView(
+            id=key, label=theme["label"], definition=theme["definition"], size=rel.size(key),
+            reviewed=theme["reviewed"], top_terms=tuple(theme["top_terms"]),
+            quotes=tuple(reports.Quote(q["text"], q["language"]) for q in quotes_for(stored, members)),
+            insights=tuple(i["body"] for i in theme_insights.get(theme["id"], []) if i["kind"] == "insight"),
+            hmw=tuple(i["body"] for i in theme_insights.get(theme["id"], []) if i["kind"] == "hmw"),
+            languages=tuple(sorted({a["language"] for a in members})) if rel.size(key) is not None else (),
+        ))
+    return views
+
+
+def _caveats(stored: SessionData, rel, words: _Words, withheld: list[str]) -> tuple[str, ...]:
+    """Return the report's caveats: who took part is not a sample, themes are not a vote, what is hidden and why."""
+    _ = words.gettext
+    off_topic, contentless = rel.size("off_topic"), rel.size("contentless")
+    caveats = [
+        _("People chose to take part. They are not a random sample, so these answers do not speak for everyone who lives here."),
+        _("Themes are not a vote. A large theme is not more important than a small one, and one person's answer can matter a lot."),
+        _("To protect people, counts below %(threshold)s are hidden and shown as %(mark)s, and so are counts that would reveal them.",
+          threshold=rel.threshold, mark=words.mark),
+        *stored.notes,
+    ]
+    if rel.people is None:
+        caveats.append(_("Fewer than %(threshold)s people took part, so no counts by group are shown.", threshold=rel.threshold))
+    if off_topic != 0 or contentless != 0:
+        caveats.append(_("%(off)s answers were set aside as off-topic and %(empty)s had no content.",
+                         off=words.count(off_topic), empty=words.count(contentless)))
+    if withheld:
+        caveats.append(_("Not shown, because every way of showing them would reveal a small group: %(tables)s.",
+                         tables="; ".join(withheld)))
+    return tuple(caveats)
+
+
+def public_page(stored: SessionData, language: str) -> dict | None:
+    """Return what the residents' results page shows in a language, or None if it is not published.
+
+    Theme sizes and the number of people follow the same disclosure rule as every report: a
+    hidden size is ``None``, and themes are ordered by published size only.
+    """
+    from analysis import equity
+
+    if not stored.settings["published"]:
+        return None
+    session_id = stored.session["id"]
+    default = stored.session["default_language"]
+    grouped, themes = theme_sizes(stored)
+    rel = release(stored, lenses=False)
+
+    def pick(theme_id: int, field_name: str, fallback: str = "") -> str:
+        """Pick a residents' page text in the language, else the main language, else the fallback."""
+        found = stored.public.get((theme_id, field_name), {})
+        return found.get(language) or found.get(default) or fallback
+
+    def lang_of(theme_id: int, field_name: str) -> str:
+        """Return the language the picked text is written in."""
+        return language if stored.public.get((theme_id, field_name), {}).get(language) else default
+
+    reviewed = {theme_key(t): t for t in themes if t["reviewed"]}  # never a machine draft
+    shown = []
+    for key in equity.published_order(list(reviewed), rel.sizes, label_of=lambda k: reviewed[k]["label"]):
+        theme = reviewed[key]
+        members = grouped[theme["id"]]
+        shown.append({
+            "label": pick(theme["id"], "label", theme["label"]),
+            "label_language": language if stored.public.get((theme["id"], "label"), {}).get(language) else default,
+            "size": rel.size(key),
+            "we_did": pick(theme["id"], "we_did"),
+            "we_did_language": lang_of(theme["id"], "we_did"),
+            "quotes": quotes_for(stored, members, limit=2, chosen_limit=2),
+        })
+    return {
+        "title": localized(stored.texts, "session", session_id, "title", language, default),
+        "summary": pick(0, "summary"),
+        "summary_language": lang_of(0, "summary"),
+        "we_did": pick(0, "we_did"),
+        "we_did_language": lang_of(0, "we_did"),
+        "questions": [localized(stored.texts, "prompt", p["id"], "text", language, default)
+                      for p in stored.prompts if p["id"] in stored.scope],
+        "participants": rel.people,
+        "threshold": rel.threshold,
+        "themes": shown,
+    }
+
