@@ -10,9 +10,9 @@ quoting, through the session's one redaction.
 from __future__ import annotations
 
 import functools
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from analysis import reports
 from analysis.redaction import redaction_of
@@ -102,14 +102,6 @@ def option_label(stored: SessionData, option: dict, language: str, prefer_not: s
     if option["prefer_not"]:
         return prefer_not
     return localized(stored.texts, "option", option["id"], "label", language, stored.session["default_language"])
-
-
-def counts_by(values: Iterable[str]) -> Counter:
-    """Count values, for participation tables."""
-    return Counter(values)
-
-
-# --- reports ---------------------------------------------------------------------------------
 
 
 def gettext_with(translations):

@@ -12,7 +12,6 @@ CONTENTLESS_LABEL = "No content (e.g. \"n/a\", \"idk\", emoji only)"
 # Every hidden cell shows the same mark: a complementary cell may hold more than the
 # threshold, and "<10" on it would be false and would narrow what the others can be.
 SUPPRESSED_MARK = "*"
-SUPPRESSED_NOTE = "* hidden: fewer than {threshold} answers, or a count that would reveal one."
 SINGLE_LANGUAGE_NOTE = "Only {language} answers in this theme."
 MULTI_LANGUAGE_NOTE = "Answers in {languages}."
 UNTITLED_THEME = "Untitled theme"

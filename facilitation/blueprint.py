@@ -57,6 +57,13 @@ def load_session(session_id: int) -> dict:
     return access.visible_session(get_db(), g.get("user"), session_id)
 
 
+def opening_problem(db, session_id: int) -> str | None:
+    """Say why a session cannot open or start yet: "questions" (it has none), "texts" (one is missing in a language), or None."""
+    if not queries.prompts_for_session(db, session_id):
+        return "questions"
+    return "texts" if queries.missing_texts(db, session_id) else None
+
+
 def join_url(found: dict) -> str:
     """Return the public link residents use to join a session."""
     base = current_app.config["BASE_URL"].rstrip("/")

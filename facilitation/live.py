@@ -31,7 +31,7 @@ from listening.live_state import forget_state
 
 from . import live_queries as lq
 from . import room_counts
-from .blueprint import EDITORS, READERS, bp, join_url, load_session, option_labels, titled
+from .blueprint import EDITORS, READERS, bp, join_url, load_session, opening_problem, option_labels, titled
 from .qr import qr_svg
 
 # Enough answers to an open prompt before draft themes make sense.
@@ -158,6 +158,94 @@ def back_to_console(session_id: int):
     return redirect(url_for("facilitation.console", session_id=session_id) + "#controls", 303)
 
 
+class Refused(Exception):
+    """A console action that cannot be done now; its message is shown to the facilitator and nothing changes."""
+
+
+def _start(db, found: dict, action: str, prompts: list[dict]) -> str:
+    """Start the live session: it needs a question and every text in every language."""
+    problem = opening_problem(db, found["id"])
+    if problem == "questions":
+        raise Refused(_("Add at least one question before starting."))
+    if problem == "texts":
+        raise Refused(_("The session cannot start yet: some text is missing in a language."))
+    lq.start_live(db, found["id"])
+    return ""
+
+
+def _undo_close(db, found: dict, action: str, prompts: list[dict]) -> str:
+    """Reopen a session closed by mistake, within the undo window, where it was."""
+    if not lq.undo_close(db, found["id"]):
+        raise Refused(_("It is too late to undo closing. Use “Reopen the session” instead."))
+    flash(_("The session is open again, where it was."), "ok")
+    return ""
+
+
+def _pace(db, found: dict, action: str, prompts: list[dict]) -> str:
+    """Pause, resume or close the room."""
+    {"pause": lq.pause_live, "resume": lq.resume_live, "close": lq.close_live}[action](db, found["id"])
+    return ""
+
+
+def _show(db, found: dict, action: str, prompts: list[dict]) -> str:
+    """Show a chosen question, the next or previous one, or the join screen."""
+    if action == "show":
+        target = next((p for p in prompts if str(p["number"]) == request.form.get("number")), None)
+        if target is None:
+            abort(400)
+    elif action == "join_screen":
+        target = None
+    else:
+        target = lq.neighbour_prompt(prompts, found["current_prompt_id"], 1 if action == "next" else -1)
+        if target is None:
+            raise Refused(_("There is no question there."))
+    lq.show_prompt(db, found["id"], target["id"] if target else None)
+    return f"prompt={target['number'] if target else '-'}"
+
+
+def _answering(db, found: dict, action: str, prompts: list[dict]) -> str:
+    """Open or close answering on the question shown."""
+    if found["current_prompt_id"] is None:
+        raise Refused(_("Show a question first."))
+    lq.set_answering(db, found["id"], action == "open_answering")
+    return ""
+
+
+def _timer(db, found: dict, action: str, prompts: list[dict]) -> str:
+    """Start a timer of 1 to 120 minutes."""
+    try:
+        minutes = int(request.form.get("minutes", ""))
+    except ValueError:
+        minutes = 0
+    if not 1 <= minutes <= 120:
+        raise Refused(_("Please give the timer a number of minutes from 1 to 120."))
+    lq.set_timer(db, found["id"], minutes)
+    return f"minutes={minutes}"
+
+
+def _timer_stop(db, found: dict, action: str, prompts: list[dict]) -> str:
+    """Stop the timer."""
+    lq.set_timer(db, found["id"], None)
+    return ""
+
+
+def _equity_pause(db, found: dict, action: str, prompts: list[dict]) -> str:
+    """Begin or end the equity pause (the room reflects on who has not been heard)."""
+    lq.set_equity_pause(db, found["id"], action == "equity_on")
+    return ""
+
+
+# What the console may do at any time, and what only while the session is open; each handler
+# returns the audit detail, or raises Refused.
+ANYTIME_ACTIONS = {"start": _start, "undo_close": _undo_close}
+OPEN_ACTIONS = {
+    "pause": _pace, "resume": _pace, "close": _pace,
+    "show": _show, "next": _show, "previous": _show, "join_screen": _show,
+    "open_answering": _answering, "close_answering": _answering,
+    "timer": _timer, "timer_stop": _timer_stop, "equity_on": _equity_pause, "equity_off": _equity_pause,
+}
+
+
 @bp.route("/sessions/<int:session_id>/live", methods=["POST"])
 @requires(*EDITORS)
 def console_action(session_id: int):
@@ -169,65 +257,17 @@ def console_action(session_id: int):
     if not form.validate():
         flash(_("This page was open for a long time. Please try again."), "error")
         return back_to_console(session_id)
-    prompts = queries.prompts_for_session(db, session_id)
-    detail = ""
-    if action == "start":
-        if not prompts:
-            flash(_("Add at least one question before starting."), "error")
-            return back_to_console(session_id)
-        if queries.missing_texts(db, session_id):
-            flash(_("The session cannot start yet: some text is missing in a language."), "error")
-            return back_to_console(session_id)
-        lq.start_live(db, session_id)
-    elif action == "undo_close":
-        if not lq.undo_close(db, session_id):
-            flash(_("It is too late to undo closing. Use “Reopen the session” instead."), "error")
-            return back_to_console(session_id)
-        flash(_("The session is open again, where it was."), "ok")
-    elif found["status"] != "open":
+    if action not in ANYTIME_ACTIONS and found["status"] != "open":
         flash(_("Start the session first."), "error")
         return back_to_console(session_id)
-    elif action == "pause":
-        lq.pause_live(db, session_id)
-    elif action == "resume":
-        lq.resume_live(db, session_id)
-    elif action == "close":
-        lq.close_live(db, session_id)
-    elif action in ("show", "next", "previous", "join_screen"):
-        if action == "show":
-            target = next((p for p in prompts if str(p["number"]) == request.form.get("number")), None)
-            if target is None:
-                abort(400)
-        elif action == "join_screen":
-            target = None
-        else:
-            target = lq.neighbour_prompt(prompts, found["current_prompt_id"], 1 if action == "next" else -1)
-            if target is None:
-                flash(_("There is no question there."), "error")
-                return back_to_console(session_id)
-        lq.show_prompt(db, session_id, target["id"] if target else None)
-        detail = f"prompt={target['number'] if target else '-'}"
-    elif action in ("open_answering", "close_answering"):
-        if found["current_prompt_id"] is None:
-            flash(_("Show a question first."), "error")
-            return back_to_console(session_id)
-        lq.set_answering(db, session_id, action == "open_answering")
-    elif action == "timer":
-        try:
-            minutes = int(request.form.get("minutes", ""))
-        except ValueError:
-            minutes = 0
-        if not 1 <= minutes <= 120:
-            flash(_("Please give the timer a number of minutes from 1 to 120."), "error")
-            return back_to_console(session_id)
-        lq.set_timer(db, session_id, minutes)
-        detail = f"minutes={minutes}"
-    elif action == "timer_stop":
-        lq.set_timer(db, session_id, None)
-    elif action in ("equity_on", "equity_off"):
-        lq.set_equity_pause(db, session_id, action == "equity_on")
-    else:
+    handler = ANYTIME_ACTIONS.get(action) or OPEN_ACTIONS.get(action)
+    if handler is None:
         abort(400)
+    try:
+        detail = handler(db, found, action, queries.prompts_for_session(db, session_id))
+    except Refused as refused:
+        flash(str(refused), "error")
+        return back_to_console(session_id)
     forget_state(found["code"])
     queries.record_audit(db, user_id=g.user["id"], action=f"live_{action}", target=found["code"], detail=detail)
     return back_to_console(session_id)

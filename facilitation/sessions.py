@@ -18,7 +18,7 @@ from listening.forms import ActionForm
 from listening.i18n import app_languages, language_name
 
 from . import live_queries
-from .blueprint import EDITORS, READERS, bp, join_url, load_session, titled
+from .blueprint import EDITORS, READERS, bp, join_url, load_session, opening_problem, titled
 from .forms import (
     DEMOGRAPHIC_LABELS,
     PROMPT_KIND_LABELS,
@@ -277,13 +277,11 @@ def session_status(session_id: int):
     if not form.validate() or wanted not in ("draft", "open", "closed"):
         flash(_("That could not be done. Please try again."), "error")
         return redirect(url_for("facilitation.session_overview", session_id=session_id)), 303
-    if wanted == "open":
-        if not queries.prompts_for_session(db, session_id):
-            flash(_("Add at least one question before opening the session."), "error")
-            return redirect(url_for("facilitation.session_overview", session_id=session_id)), 303
-        if queries.missing_texts(db, session_id):
-            flash(_("The session cannot open yet: some text is missing. See the list below."), "error")
-            return redirect(url_for("facilitation.session_overview", session_id=session_id)), 303
+    problem = opening_problem(db, session_id) if wanted == "open" else None
+    if problem is not None:
+        flash(_("Add at least one question before opening the session.") if problem == "questions" else
+              _("The session cannot open yet: some text is missing. See the list below."), "error")
+        return redirect(url_for("facilitation.session_overview", session_id=session_id)), 303
     queries.set_status(db, session_id, wanted)
     queries.record_audit(db, user_id=g.user["id"], action=f"session_{wanted}", target=found["code"])
     flash({"open": _("The session is open. Residents can join now."),

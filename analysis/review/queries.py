@@ -673,27 +673,7 @@ def save_priority_groups(db: sqlite_utils.Database, session_id: int, option_ids:
         log_edit(db, session_id, user_id=user_id, action="priority_groups", detail=json.dumps([o for _, o in pairs]))
 
 
-def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, records: bool = False,
-                 translations=None):
-    """Load a session and assemble its synthesis report (with ``records``, the answers export) in a language (see :func:`analysis.assemble.assemble_report`)."""
-    from listening.i18n import source_labels
-
-    stored = load(db, session_id)
-    if stored is None:
-        raise ValueError(f"No session with id {session_id}")
-    translations = translations or translations_for(language)
-    return assemble_report(stored, language, translations, records=records,
-                           source_names=source_labels(gettext_with(translations)),
-                           generated_at=now()[:16].replace("T", " ") + " UTC")
-
-
 # --- the residents' page ----------------------------------------------------------------------
-
-
-def public_summary(db: sqlite_utils.Database, session_id: int, language: str) -> dict | None:
-    """Return what the residents' results page shows in a language, or None if the session is missing or unpublished."""
-    stored = load(db, session_id)
-    return None if stored is None else public_page(stored, language)
 
 
 def public_texts(db: sqlite_utils.Database, session_id: int) -> dict[tuple[int, str], dict[str, str]]:

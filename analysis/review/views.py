@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from dataclasses import dataclass
 
 from flask import Blueprint, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -181,6 +182,154 @@ def _answers(session_id: int, raw: list[str]) -> list[int] | None:
     return ids if all(i in known for i in ids) else None
 
 
+class Rejected(Exception):
+    """A planner decision that cannot be applied; its message is shown and nothing changes."""
+
+    def __init__(self, message: str, *, keep_focus: bool = True) -> None:
+        """Keep the message, and whether the page stays on the theme the planner was working on."""
+        super().__init__(message)
+        self.keep_focus = keep_focus
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One planner decision being applied: which, in which session, on which theme, by whom."""
+
+    db: object
+    session_id: int
+    action: str
+    theme: dict | None
+    user: int | None
+
+    @property
+    def focus(self) -> int | None:
+        """The theme the review page shows afterwards, unless the handler names another."""
+        return self.theme["id"] if self.theme else None
+
+
+def _rename(d: Decision) -> int | None:
+    """Rename a theme and set its definition."""
+    label = (request.form.get("label") or "").strip()
+    definition = (request.form.get("definition") or "").strip()
+    if not label or len(label) > MAX_LABEL or len(definition) > MAX_NOTE:
+        raise Rejected(_("Please give the theme a name of up to %(max)s characters.", max=MAX_LABEL))
+    synthesis.rename_theme(d.db, d.session_id, d.theme["id"], label, definition=definition, user_id=d.user)
+    flash(_("Theme renamed."), "ok")
+    return d.focus
+
+
+def _review(d: Decision) -> int | None:
+    """Mark a theme reviewed by a person, or a draft again."""
+    synthesis.set_reviewed(d.db, d.session_id, d.theme["id"], d.action == "review", user_id=d.user)
+    flash(_("Theme marked as reviewed.") if d.action == "review" else _("Theme marked as a draft again."), "ok")
+    return d.focus
+
+
+def _merge(d: Decision) -> int | None:
+    """Merge a theme into another one, which the page then shows."""
+    into = _theme(d.session_id, request.form.get("into"))
+    if into is None or into["id"] == d.theme["id"] or into["kind"] != "theme" or d.theme["kind"] != "theme":
+        raise Rejected(_("Please choose another theme to merge with."))
+    synthesis.merge_themes(d.db, d.session_id, into["id"], d.theme["id"], user_id=d.user)
+    flash(_("Themes merged."), "ok")
+    return into["id"]
+
+
+def _recluster(d: Decision) -> int | None:
+    """Split a theme by running the engine on its answers alone."""
+    created = synthesis.split_by_reclustering(d.db, d.session_id, d.theme["id"], user_id=d.user)
+    flash(_("The theme was split into %(n)s draft themes.", n=len(created)), "ok")
+    return created[0] if created else None
+
+
+def _ticked(d: Decision) -> list[int]:
+    """Return the answers the planner ticked in this session, or reject the decision when none is."""
+    chosen = _answers(d.session_id, request.form.getlist("answer_ids"))
+    if not chosen:
+        raise Rejected(_("Please tick at least one answer first."))
+    return chosen
+
+
+def _quote(d: Decision) -> int | None:
+    """Choose the ticked answers as a theme's quotes, or stop using them as quotes."""
+    chosen = _ticked(d)
+    if d.theme is None:
+        raise Rejected(_("That theme is no longer there. It may have been merged or split."), keep_focus=False)
+    if d.theme["kind"] != "theme":  # "Other / unclear" is never quoted in reports
+        raise Rejected(_("That action is not possible here."))
+    try:
+        synthesis.choose_quotes(d.db, d.session_id, d.theme["id"], chosen, chosen=d.action == "quote", user_id=d.user)
+    except synthesis.QuoteChoiceError as problem:
+        raise Rejected({
+            "not_consented": _("Only answers from people who allowed quoting can be quotes. Nothing was changed."),
+            "too_many": _("A theme can have at most %(max)s chosen quotes. Nothing was changed.", max=synthesis.MAX_CHOSEN_QUOTES),
+        }.get(problem.reason, _("Please tick answers from this theme only. Nothing was changed."))) from None
+    flash(_("Quotes chosen.") if d.action == "quote" else _("Those answers are no longer used as quotes."), "ok")
+    return d.focus
+
+
+def _split(d: Decision) -> int | None:
+    """Make a new theme from the ticked answers."""
+    chosen = _ticked(d)
+    label = (request.form.get("new_label") or "").strip()
+    if not label or len(label) > MAX_LABEL:
+        raise Rejected(_("Please give the new theme a name of up to %(max)s characters.", max=MAX_LABEL))
+    focus = synthesis.new_theme(d.db, d.session_id, label, user_id=d.user, response_ids=chosen)
+    flash(_("New theme made from the answers you chose."), "ok")
+    return focus
+
+
+def _off_topic(d: Decision) -> int | None:
+    """Set the ticked answers aside as off-topic."""
+    for rid in _ticked(d):
+        synthesis.move_answer(d.db, d.session_id, rid, None, user_id=d.user, off_topic=True)
+    flash(_("Marked as off-topic."), "ok")
+    return d.focus
+
+
+def _move(d: Decision) -> int | None:
+    """Move the ticked answers to another theme."""
+    chosen = _ticked(d)
+    target = _theme(d.session_id, request.form.get("to"))
+    if target is None:
+        raise Rejected(_("Please choose the theme to move them to."))
+    for rid in chosen:
+        synthesis.move_answer(d.db, d.session_id, rid, target["id"], user_id=d.user)
+    flash(_("Answers moved."), "ok")
+    return d.focus
+
+
+def _note(d: Decision) -> int | None:
+    """Add an insight or a "how might we" statement, to a theme or to the whole session."""
+    body = (request.form.get("body") or "").strip()
+    if not body or len(body) > MAX_NOTE:
+        raise Rejected(_("Please write something, up to %(max)s characters.", max=MAX_NOTE))
+    synthesis.add_insight(d.db, d.session_id, d.action, body, theme_id=d.focus, user_id=d.user)
+    flash(_("Saved."), "ok")
+    return d.focus
+
+
+def _delete_note(d: Decision) -> int | None:
+    """Delete an insight or a "how might we" statement."""
+    try:
+        insight_id = int(request.form.get("insight_id", ""))
+    except ValueError:
+        insight_id = 0
+    if not synthesis.delete_insight(d.db, d.session_id, insight_id, user_id=d.user):
+        raise Rejected(_("That note is no longer there."))
+    flash(_("Deleted."), "ok")
+    return d.focus
+
+
+# Each planner decision and the handler that applies it (returning the theme to show next).
+EDIT_ACTIONS = {
+    "rename": _rename, "review": _review, "unreview": _review, "merge": _merge, "recluster": _recluster,
+    "quote": _quote, "unquote": _quote, "split": _split, "off_topic": _off_topic, "move": _move,
+    "insight": _note, "hmw": _note, "delete_insight": _delete_note,
+}
+NEEDS_THEME = frozenset({"rename", "review", "unreview", "merge", "recluster"})
+
+
 @bp.route("/<int:session_id>/edit", methods=["POST"])
 @requires(*READERS)
 def edit(session_id: int):
@@ -193,85 +342,15 @@ def edit(session_id: int):
     focus = theme["id"] if theme else None
     if not form.validate():
         return show(session_id, focus=focus, error=_("This page was open for a long time. Please try again."), status=400)
-    needs_theme = {"rename", "review", "unreview", "merge", "recluster"}
-    if action in needs_theme and theme is None:
+    if action in NEEDS_THEME and theme is None:
         return show(session_id, error=_("That theme is no longer there. It may have been merged or split."), status=400)
-    uid = user_id()
+    handler = EDIT_ACTIONS.get(action)
+    if handler is None:
+        return show(session_id, focus=focus, error=_("That action is not possible here."), status=400)
     try:
-        if action == "rename":
-            label = (request.form.get("label") or "").strip()
-            definition = (request.form.get("definition") or "").strip()
-            if not label or len(label) > MAX_LABEL or len(definition) > MAX_NOTE:
-                return show(session_id, focus=focus, status=400,
-                            error=_("Please give the theme a name of up to %(max)s characters.", max=MAX_LABEL))
-            synthesis.rename_theme(db, session_id, theme["id"], label, definition=definition, user_id=uid)
-            flash(_("Theme renamed."), "ok")
-        elif action in ("review", "unreview"):
-            synthesis.set_reviewed(db, session_id, theme["id"], action == "review", user_id=uid)
-            flash(_("Theme marked as reviewed.") if action == "review" else _("Theme marked as a draft again."), "ok")
-        elif action == "merge":
-            into = _theme(session_id, request.form.get("into"))
-            if into is None or into["id"] == theme["id"] or into["kind"] != "theme" or theme["kind"] != "theme":
-                return show(session_id, focus=focus, error=_("Please choose another theme to merge with."), status=400)
-            synthesis.merge_themes(db, session_id, into["id"], theme["id"], user_id=uid)
-            focus = into["id"]
-            flash(_("Themes merged."), "ok")
-        elif action == "recluster":
-            created = synthesis.split_by_reclustering(db, session_id, theme["id"], user_id=uid)
-            focus = created[0] if created else None
-            flash(_("The theme was split into %(n)s draft themes.", n=len(created)), "ok")
-        elif action in ("move", "off_topic", "split", "quote", "unquote"):
-            chosen = _answers(session_id, request.form.getlist("answer_ids"))
-            if not chosen:
-                return show(session_id, focus=focus, error=_("Please tick at least one answer first."), status=400)
-            if action in ("quote", "unquote"):
-                if theme is None:
-                    return show(session_id, error=_("That theme is no longer there. It may have been merged or split."), status=400)
-                if theme["kind"] != "theme":  # "Other / unclear" is never quoted in reports
-                    return show(session_id, focus=focus, error=_("That action is not possible here."), status=400)
-                try:
-                    synthesis.choose_quotes(db, session_id, theme["id"], chosen, chosen=action == "quote", user_id=uid)
-                except synthesis.QuoteChoiceError as problem:
-                    return show(session_id, focus=focus, status=400, error={
-                        "not_consented": _("Only answers from people who allowed quoting can be quotes. Nothing was changed."),
-                        "too_many": _("A theme can have at most %(max)s chosen quotes. Nothing was changed.", max=synthesis.MAX_CHOSEN_QUOTES),
-                    }.get(problem.reason, _("Please tick answers from this theme only. Nothing was changed.")))
-                flash(_("Quotes chosen.") if action == "quote" else _("Those answers are no longer used as quotes."), "ok")
-            elif action == "split":
-                label = (request.form.get("new_label") or "").strip()
-                if not label or len(label) > MAX_LABEL:
-                    return show(session_id, focus=focus, status=400,
-                                error=_("Please give the new theme a name of up to %(max)s characters.", max=MAX_LABEL))
-                focus = synthesis.new_theme(db, session_id, label, user_id=uid, response_ids=chosen)
-                flash(_("New theme made from the answers you chose."), "ok")
-            elif action == "off_topic":
-                for rid in chosen:
-                    synthesis.move_answer(db, session_id, rid, None, user_id=uid, off_topic=True)
-                flash(_("Marked as off-topic."), "ok")
-            else:
-                target = _theme(session_id, request.form.get("to"))
-                if target is None:
-                    return show(session_id, focus=focus, error=_("Please choose the theme to move them to."), status=400)
-                for rid in chosen:
-                    synthesis.move_answer(db, session_id, rid, target["id"], user_id=uid)
-                flash(_("Answers moved."), "ok")
-        elif action in ("insight", "hmw"):
-            body = (request.form.get("body") or "").strip()
-            if not body or len(body) > MAX_NOTE:
-                return show(session_id, focus=focus, status=400,
-                            error=_("Please write something, up to %(max)s characters.", max=MAX_NOTE))
-            synthesis.add_insight(db, session_id, action, body, theme_id=theme["id"] if theme else None, user_id=uid)
-            flash(_("Saved."), "ok")
-        elif action == "delete_insight":
-            try:
-                insight_id = int(request.form.get("insight_id", ""))
-            except ValueError:
-                insight_id = 0
-            if not synthesis.delete_insight(db, session_id, insight_id, user_id=uid):
-                return show(session_id, focus=focus, error=_("That note is no longer there."), status=400)
-            flash(_("Deleted."), "ok")
-        else:
-            return show(session_id, focus=focus, error=_("That action is not possible here."), status=400)
+        focus = handler(Decision(db, session_id, action, theme, user_id()))
+    except Rejected as rejected:
+        return show(session_id, focus=focus if rejected.keep_focus else None, error=str(rejected), status=400)
     except ValueError:
         return show(session_id, focus=focus, error=_("That could not be done. Please check and try again."), status=400)
     target_args = {"session_id": session_id}
