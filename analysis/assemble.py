@@ -10,7 +10,8 @@ quoting, through the session's one redaction.
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
+from collections import Counter, defaultdict
+import dataclasses
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -43,7 +44,7 @@ class SessionData:
     """Everything a session's synthesis says, read once for a page or a report (plain rows, no database).
 
     ``sources`` are the ways an answer may reach Chorus (one lens of "who took part"; empty for a
-    CSV), ``notes`` are extra caveats a report prints under "Who took part", and ``method`` (a CSV
+    CSV), ``choices`` the answers to choice and scale questions (``choices``, ``number``), ``notes`` are extra caveats a report prints under "Who took part", and ``method`` (a CSV
     run's) replaces the account of people's review in "How these themes were made".
     """
 
@@ -65,6 +66,7 @@ class SessionData:
     sources: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     method: tuple[str, ...] = ()
+    choices: list[dict] = dataclasses.field(default_factory=list)
 
     @functools.cached_property
     def redaction(self):
@@ -482,6 +484,7 @@ def assemble_report(stored: SessionData, language: str, translations, *, records
     for insight in stored.insights:
         theme_insights[insight["theme_id"]].append(insight)
     views = _theme_views(stored, rel, grouped, themes, theme_insights)
+    choice_results = _choice_results(stored, words, withheld)
     other_theme = next((t for t in stored.themes if t["kind"] == "other"), None)
     other_view = None
     if other_theme is not None and grouped.get(other_theme["id"]):
@@ -496,6 +499,7 @@ def assemble_report(stored: SessionData, language: str, translations, *, records
         questions=tuple(localized(stored.texts, "prompt", p["id"], "text", language, default) for p in stored.prompts),
         participants=rel.people, answers=rel.answers, threshold=rel.threshold, themes=tuple(views), other=other_view,
         contentless=rel.size("contentless"), off_topic=rel.size("off_topic"), participation=tuple(participation),
+        choice_results=choice_results, overview=_overview(views, other_view, words),
         representation=tuple(representation), representation_bars=tuple(bars_by_prompt),
         theme_by_group=tuple(theme_by_group), priority=priority_table,
         insights=tuple(i["body"] for i in theme_insights.get(None, []) if i["kind"] == "insight"),
@@ -523,6 +527,64 @@ def _theme_views(stored: SessionData, rel, grouped: dict, themes: list[dict], th
             languages=tuple(sorted({a["language"] for a in members})) if rel.size(key) is not None else (),
         ))
     return views
+
+
+def choice_lines(stored: SessionData, language: str, prefer_not: str) -> list[tuple[dict, str, list[str], object]]:
+    """Return each choice or scale question with its title, answer names and disclosure-controlled counts, in order.
+
+    Each question's counts go through :func:`analysis.disclosure.protect_line` at the session's
+    threshold: a count below it, and any count that would reveal one, is ``None`` (and has no
+    share); a question fewer people answered than the threshold is withheld whole.
+    """
+    from analysis import disclosure
+
+    default = stored.session["default_language"]
+    out = []
+    for prompt in stored.prompts:
+        if prompt["kind"] not in ("single", "multiple", "scale"):
+            continue
+        if prompt["kind"] == "scale":
+            keys = list(range(prompt["scale_min"], prompt["scale_max"] + 1))
+            ends = {prompt["scale_min"]: localized(stored.texts, "prompt", prompt["id"], "min_label", language, default),
+                    prompt["scale_max"]: localized(stored.texts, "prompt", prompt["id"], "max_label", language, default)}
+            names = [f"{k} ({ends[k]})" if ends.get(k) else str(k) for k in keys]
+        else:
+            keys = [o["id"] for o in prompt["options"]]
+            names = [option_label(stored, o, language, prefer_not) for o in prompt["options"]]
+        counts = Counter(value for a in stored.choices if a["prompt_id"] == prompt["id"]
+                         for value in (a["choices"] if prompt["kind"] != "scale" else [a["number"]]))
+        shown = disclosure.protect_line(f"q{prompt['id']}", [str(k) for k in keys], [counts.get(k, 0) for k in keys],
+                                        threshold=stored.settings["threshold"])
+        out.append((prompt, prompt_text(stored, prompt["id"], language), names, shown))
+    return out
+
+
+def _choice_results(stored: SessionData, words: _Words, withheld: list[str]) -> tuple:
+    """Return one report table per choice or scale question (see :func:`choice_lines`); withheld questions are named in ``withheld``."""
+    _ = words.gettext
+    tables = []
+    for prompt, title, names, shown in choice_lines(stored, words.language, _("Prefer not to say")):
+        if shown.withheld:
+            withheld.append(title)
+            continue
+        body = tuple((name, words.count(n), _percent(shown.share(key)))
+                     for name, key, n in zip(names, shown.categories, shown.counts))
+        note = (_("People could choose more than one answer; shares are of all the answers chosen.")
+                if prompt["kind"] == "multiple" else "")
+        tables.append(reports.Table(title, (_("Answer"), _("People"), _("Share")), body, note))
+    return tuple(tables)
+
+
+def _overview(views: list, other, words: _Words):
+    """Return the contents table of themes: each theme's published size and whether a person reviewed it."""
+    _ = words.gettext
+    if not views:
+        return None
+    body = [(v.label, words.count(v.size), _("Reviewed by the planning team") if v.reviewed else _("Draft: not yet reviewed by a person"))
+            for v in views]
+    if other is not None and other.size != 0:
+        body.append((other.label, words.count(other.size), ""))
+    return reports.Table(_("Overview of themes"), (_("Theme"), _("Answers"), _("Status")), tuple(body))
 
 
 def _caveats(stored: SessionData, rel, words: _Words, withheld: list[str]) -> tuple[str, ...]:
@@ -595,5 +657,18 @@ def public_page(stored: SessionData, language: str) -> dict | None:
         "participants": rel.people,
         "threshold": rel.threshold,
         "themes": shown,
+        "choices": _public_choices(stored, language),
     }
+
+
+def _public_choices(stored: SessionData, language: str) -> list[dict]:
+    """Return the residents' page's choice and scale results: each shown question's answers with their counts (None: hidden)."""
+    out = []
+    for prompt, title, names, shown in choice_lines(stored, language, ""):
+        if shown.withheld:
+            continue
+        rows = [{"label": name, "count": n, "percent": None if shown.share(key) is None else round(100 * shown.share(key))}
+                for name, key, n in zip(names, shown.categories, shown.counts) if name]
+        out.append({"title": title, "rows": rows, "multiple": prompt["kind"] == "multiple"})
+    return out
 

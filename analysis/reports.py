@@ -128,6 +128,8 @@ class Report:
     contentless: int | None = 0  # None: hidden
     off_topic: int | None = 0  # None: hidden
     participation: tuple[Table, ...] = ()
+    choice_results: tuple[Table, ...] = ()  # one per choice or scale question, counts disclosure-controlled
+    overview: Table | None = None  # the themes, their published sizes and status
     representation: tuple[Table, ...] = ()
     representation_bars: tuple[tuple[str, tuple[Bar, ...]], ...] = ()
     theme_by_group: tuple[Table, ...] = ()
@@ -360,6 +362,7 @@ def _sections(report: Report, translations=None) -> dict[str, str]:
         "asked": _("What we asked"),
         "who": _("Who took part"),
         "themes": _("What we heard: themes"),
+        "chosen": _("What people chose"),
         "equity": _("Themes by group"),
         "priority": _("Themes ranked by what priority groups said"),
         "hmw": _("How might we…"),
@@ -421,7 +424,13 @@ def write_markdown(report: Report, file: IO[bytes], translations=None) -> None:
     out += [f"- {c}" for c in report.caveats] + [""]
     for t in (*report.participation, *report.representation):
         table(t)
+    if report.choice_results:
+        out += [f"## {s['chosen']}", ""]
+        for t in report.choice_results:
+            table(t)
     out += [f"## {s['themes']}", ""]
+    if report.overview is not None:
+        table(report.overview)
     for theme in report.themes:
         status = s["reviewed"] if theme.reviewed else s["draft"]
         out += [f"### {_md(theme.label)}", "", f"{markdown_text(theme_size(theme, translations))} · {status}", ""]
@@ -495,10 +504,16 @@ def write_docx(report: Report, file: IO[bytes], translations=None) -> None:
         table(t)
     for title, bars in report.representation_bars:
         document.add_picture(io.BytesIO(representation_chart(title, bars, translations, "png")), width=Inches(6))
+    if report.choice_results:
+        document.add_heading(s["chosen"], 1)
+        for t in report.choice_results:
+            table(t)
     document.add_heading(s["themes"], 1)
     chart = theme_chart(report, translations, "png")
     if chart:
         document.add_picture(io.BytesIO(chart), width=Inches(6))
+    if report.overview is not None:
+        table(report.overview)
     for theme in report.themes:
         document.add_heading(theme.label, 2)
         status = s["reviewed"] if theme.reviewed else s["draft"]
@@ -506,7 +521,9 @@ def write_docx(report: Report, file: IO[bytes], translations=None) -> None:
         if theme.definition:
             document.add_paragraph(theme.definition)
         for quote in theme.quotes:
-            document.add_paragraph(quote.text, style="Quote")
+            paragraph = document.add_paragraph(quote.text, style="Quote")
+            if _RIGHT_TO_LEFT_LETTERS.search(quote.text):
+                _paragraphs_right_to_left([paragraph])
         for line in theme.insights:
             document.add_paragraph(f"{s['insights']}: {line}", style="List Bullet")
         for line in theme.hmw:
@@ -544,6 +561,18 @@ def _right_to_left(document) -> None:
 
     paragraphs = list(document.paragraphs)
     paragraphs += [p for table in document.tables for row in table.rows for cell in row.cells for p in cell.paragraphs]
+    _paragraphs_right_to_left(paragraphs)
+    for table in document.tables:
+        table_properties = table._tbl.tblPr
+        if table_properties.find(qn("w:bidiVisual")) is None:
+            table_properties.append(OxmlElement("w:bidiVisual"))
+
+
+def _paragraphs_right_to_left(paragraphs) -> None:
+    """Mark Word paragraphs and their runs right-to-left (a whole Arabic report, or one Arabic or Urdu quote in another)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
     for paragraph in paragraphs:
         properties = paragraph._p.get_or_add_pPr()
         if properties.find(qn("w:bidi")) is None:
@@ -552,10 +581,6 @@ def _right_to_left(document) -> None:
             run_properties = run._r.get_or_add_rPr()
             if run_properties.find(qn("w:rtl")) is None:
                 run_properties.append(OxmlElement("w:rtl"))
-    for table in document.tables:
-        table_properties = table._tbl.tblPr
-        if table_properties.find(qn("w:bidiVisual")) is None:
-            table_properties.append(OxmlElement("w:bidiVisual"))
 
 
 # --- data exports (internal) ------------------------------------------------------------------

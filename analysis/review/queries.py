@@ -136,6 +136,24 @@ def open_answers(db: sqlite_utils.Database, session_id: int, prompt_ids: Sequenc
     )
 
 
+def choice_answers(db: sqlite_utils.Database, session_id: int) -> list[dict]:
+    """Return the visible answers to choice and scale questions (not skipped, not hidden, not withdrawn), with choices decoded."""
+    found = rows(
+        db,
+        f"""SELECT r.id, r.prompt_id, r.participant_id, r.choices, r.number
+            FROM responses r
+            JOIN participants p ON p.id = r.participant_id
+            JOIN prompts q ON q.id = r.prompt_id
+            WHERE r.session_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0
+              AND q.kind IN ('single', 'multiple', 'scale') {visible_filter(db)}
+            ORDER BY r.id""",
+        (session_id,),
+    )
+    for row in found:
+        row["choices"] = json.loads(row["choices"]) if row["choices"] else []
+    return found
+
+
 def participant_segments(db: sqlite_utils.Database, session_id: int) -> dict[int, dict[int, int]]:
     """Return each taking-part participant's "about you" answers: {participant: {prompt: option}}."""
     found: dict[int, dict[int, int]] = defaultdict(dict)
@@ -720,7 +738,7 @@ def load(db: sqlite_utils.Database, session_id: int) -> SessionData | None:
         participants=taking_part(db, session_id), segments=participant_segments(db, session_id),
         reference=reference_shares(db, session_id), priority=priority_option_ids(db, session_id),
         settings=settings(db, session_id), run=latest_run(db, session_id), public=public_texts(db, session_id),
-        sources=SOURCES,
+        sources=SOURCES, choices=choice_answers(db, session_id),
     )
 
 

@@ -95,3 +95,78 @@ def test_the_public_page_shows_reviewed_themes_only_when_published() -> None:
     assert page is not None and page["participants"] == 64
     assert [t["size"] for t in page["themes"]][-1] is None
     assert all("Smith" not in q["text"] for t in page["themes"] for q in t["quotes"])
+
+
+def with_choices(data: SessionData, single: dict[int, int], scale_answers: int) -> SessionData:
+    """Add a single-choice question (option id -> people who chose it) and a 1-5 scale question answered by `scale_answers` people."""
+    from dataclasses import replace
+
+    prompts = [*data.prompts,
+               {"id": 2, "number": 2, "kind": "single", "demographic": None, "options": [{"id": o, "prefer_not": 0} for o in single]},
+               {"id": 3, "number": 3, "kind": "scale", "demographic": None, "options": [], "scale_min": 1, "scale_max": 5}]
+    texts = {**data.texts, ("prompt", 2, "text"): {"en": "How do you travel?"}, ("prompt", 3, "text"): {"en": "How well were you heard?"},
+             **{("option", o, "label"): {"en": f"Option {o}"} for o in single}}
+    choices, person = [], 1
+    for option, n in single.items():
+        for _ in range(n):
+            choices.append({"id": 1000 + person, "prompt_id": 2, "participant_id": person, "choices": [option], "number": None})
+            person += 1
+    choices += [{"id": 5000 + i, "prompt_id": 3, "participant_id": i + 1, "choices": [], "number": 4} for i in range(scale_answers)]
+    return replace(data, prompts=prompts, texts=texts, choices=choices)
+
+
+def test_choice_results_hide_small_counts_and_withhold_a_question_few_answered() -> None:
+    """A choice with threshold-1 people shows the mark (and so does one more, so it cannot be worked out); a question fewer than the threshold answered is withheld and named."""
+    report = build(with_choices(session({1: 30, 2: 20}), {1: 20, 2: 15, 3: THRESHOLD - 1}, THRESHOLD - 1))
+    [table] = report.choice_results
+    assert table.title == "How do you travel?" and table.columns == ("Answer", "People", "Share")
+    counts = {row[0]: row[1] for row in table.rows}
+    assert counts["Option 3"] == reports.MARK and list(counts.values()).count(reports.MARK) >= 2
+    assert all(row[2] == "" for row in table.rows if row[1] == reports.MARK)  # no share for a hidden count
+    assert "How well were you heard?" in report.withheld and any("How well were you heard?" in c for c in report.caveats)
+    shown = build(with_choices(session({1: 30, 2: 20}), {1: 20, 2: 15, 3: THRESHOLD}, THRESHOLD))
+    assert [row[1] for row in shown.choice_results[0].rows] == ["20", "15", str(THRESHOLD)]
+    assert [row[0] for row in shown.choice_results[1].rows] == ["1", "2", "3", "4", "5"]
+
+
+def test_every_report_format_has_the_overview_and_the_choice_results() -> None:
+    """HTML, Markdown and Word each show "What people chose" and the overview of themes with each theme's size and status."""
+    from docx import Document
+
+    report = build(with_choices(session({1: 30, 2: 20}), {1: 20, 2: 15}, 12))
+    assert [row[:2] for row in report.overview.rows] == [("Theme <b>1</b>", "30"), ("Theme <b>2</b>", "20")]
+    html, md, docx = (io.BytesIO() for _ in range(3))
+    reports.write(report, "html", html)
+    reports.write(report, "md", md)
+    reports.write(report, "docx", docx)
+    soup = BeautifulSoup(html.getvalue().decode(), "html.parser")
+    assert [c.get_text() for c in soup.select("#chosen caption")] == ["How do you travel?", "How well were you heard?"]
+    assert soup.select_one("#themes table caption").get_text() == "Overview of themes"
+    assert "## What people chose" in md.getvalue().decode() and "**Overview of themes**" in md.getvalue().decode()
+    document = Document(io.BytesIO(docx.getvalue()))
+    assert {"What people chose", "Overview of themes", "How do you travel?"} <= {p.text for p in document.paragraphs}
+
+
+def test_an_arabic_quote_reads_right_to_left_in_an_english_word_report() -> None:
+    """In a left-to-right Word report, a quote in Arabic is its own right-to-left paragraph; English quotes are not."""
+    from dataclasses import replace
+
+    from docx import Document
+    from docx.oxml.ns import qn
+
+    data = session({1: 30})
+    answers = [dict(a, text="الحافلة متأخرة دائما", language="ar") if a["id"] == 3 else a for a in data.answers]
+    report = build(replace(data, answers=answers))
+    out = io.BytesIO()
+    reports.write(report, "docx", out)
+    quotes = [p for p in Document(io.BytesIO(out.getvalue())).paragraphs if p.style.name == "Quote"]
+    rtl = {p.text: p._p.pPr.find(qn("w:bidi")) is not None for p in quotes}
+    assert rtl["الحافلة متأخرة دائما"] and not any(v for text, v in rtl.items() if text.isascii())
+
+
+def test_the_public_page_shows_choice_results_with_the_same_hiding() -> None:
+    """The residents' page lists each choice question's answers with counts, a small one hidden (None) with no share, and leaves out a question few answered."""
+    page = public_page(with_choices(session({1: 30, 2: 20}), {1: 20, 2: 15, 3: THRESHOLD - 1}, THRESHOLD - 1), "en")
+    assert [c["title"] for c in page["choices"]] == ["How do you travel?"]
+    rows = {r["label"]: (r["count"], r["percent"]) for r in page["choices"][0]["rows"]}
+    assert rows["Option 3"] == (None, None) and rows["Option 1"][0] == 20

@@ -281,3 +281,31 @@ def test_arabic_chart_labels_are_joined_and_ordered_in_word_charts():
     assert reports._drawn("Bus passes", "png") == "Bus passes"
     png = reports.representation_chart("من شارك", [reports.Bar(label, 40.0, 30.0)], fmt="png")
     assert png.startswith(b"\x89PNG")
+
+
+def test_reports_and_the_residents_page_show_choice_results_with_small_counts_hidden(client, themed, db):
+    """Choice answers are counted in every report format and on the residents' page; 'Walk' (3 people) and a withdrawn or hidden answer never show as a number."""
+    from tests.factories import make_participant
+    from tests.review.conftest import answer
+
+    travel = themed.prompts[1]
+    car, bus, walk = (o["id"] for o in travel["options"])
+    for option, n in ((car, 12), (bus, 15), (walk, 3)):
+        for _ in range(n):
+            answer(db, themed.session, make_participant(db, themed.session), travel, choices=[option])
+    leaving = make_participant(db, themed.session)
+    answer(db, themed.session, leaving, travel, choices=[car])
+    queries.withdraw(db, leaving.receipt)
+    soup = BeautifulSoup(render(db, themed, "html"), "html.parser")
+    [table] = [t for t in soup.select("#chosen table") if t.caption.get_text() == "How do you travel? [en]"]
+    counts = {r.th.get_text().split(" [")[0]: r.select("td")[0].get_text() for r in table.select("tbody tr")}
+    assert counts["Car"] in ("12", "*") and counts["Walk"] == "*" and list(counts.values()).count("*") >= 2
+    assert counts["Bus"] in ("15", "*") and "How do you travel?" in render(db, themed, "md").decode()
+    assert "How do you travel?" in docx_text(render(db, themed, "docx"))
+    sid = themed.session["id"]
+    theme = max((t for t in synthesis.active_themes(db, sid) if t["kind"] == "theme"), key=lambda t: t["stored_size"])
+    synthesis.set_reviewed(db, sid, theme["id"], True, user_id=themed.planner_id)
+    synthesis.save_settings(db, sid, published=True)
+    shown = page(client.get(f"/s/{themed.session['code']}/results?lang=es"))
+    items = [li.get_text(" ", strip=True) for li in shown.select("#chose ~ ul li")]
+    assert items and not any(re.search(r"\b3 persona", i) for i in items)
