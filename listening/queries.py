@@ -10,7 +10,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import sqlite_utils
 
@@ -503,6 +503,10 @@ class NewParticipant:
     created: bool
 
 
+# What a quote permission covered: the words of its checkbox named the room's screen, or only reports.
+QUOTE_SCOPES = (None, "reports", "screen_and_reports")
+
+
 def record_consent(
     db: sqlite_utils.Database,
     session_id: int,
@@ -516,11 +520,18 @@ def record_consent(
     method: str = "self",
     source: str = "phone",
     recorded_by: int | None = None,
+    quote_scope: str | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> NewParticipant:
     """Create a participant with their consent (and contact details, kept apart) in one go.
 
-    A repeat of the same form (same nonce) returns the participant it already created.
+    `quote_scope` says what the quote permission's words covered ('screen_and_reports' when they
+    named the room's screen, 'reports' when not); `labels` are the choices' words as shown. A
+    quote permission without a scope never reaches the room's screen. A repeat of the same form
+    (same nonce) returns the participant it already created.
     """
+    if quote_scope not in QUOTE_SCOPES:
+        raise ValueError(f"Unknown quote scope {quote_scope!r}")
     with transaction(db):
         seen = one(db, "SELECT participant_id FROM submissions WHERE nonce = ?", (nonce,))
         if seen is not None:
@@ -543,10 +554,11 @@ def record_consent(
         ).lastrowid
         db.execute(
             """INSERT INTO consents (participant_id, session_id, consent_version_id, version, language,
-                   method, take_part, quote_ok, contact_ok, given_at, recorded_by)
-               VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)""",
+                   method, take_part, quote_ok, contact_ok, given_at, recorded_by, quote_scope, choice_labels)
+               VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)""",
             (participant_id, session_id, version["id"], version["version"], version["language"],
-             method, int(quote_ok), int(contact_ok), stamp, recorded_by),
+             method, int(quote_ok), int(contact_ok), stamp, recorded_by, quote_scope,
+             json.dumps(dict(labels), ensure_ascii=False) if labels else None),
         )
         details = {k: (v or "").strip() for k, v in (contact or {}).items()}
         if contact_ok and any(details.values()):
