@@ -52,7 +52,7 @@ def new_session():
     languages = app_languages()
     form = session_form(
         languages, request.form if request.method == "POST" else None, creating=True,
-        data={"default_language": current_app.config["DEFAULT_LANGUAGE"], "mode": "self_paced",
+        data={"default_language": current_app.config["DEFAULT_LANGUAGE"], "mode": "",
               "timezone": current_app.config["TIMEZONE"], "minutes": 15, "wall_moderation": True},
     )
     if request.method == "POST" and form.validate():
@@ -62,7 +62,7 @@ def new_session():
         starter = STARTERS.get(form.starter.data or "")
         built = starter.build(chosen) if starter else None
         found = queries.create_session(
-            db, languages=chosen, mode=starter.mode if starter else form.mode.data, timezone_name=form.timezone.data,
+            db, languages=chosen, mode=form.mode.data or starter.mode, timezone_name=form.timezone.data,
             created_by=g.user["id"], minutes=form.minutes.data, contact=contact,
             wall_moderation=form.wall_moderation.data,
             texts={

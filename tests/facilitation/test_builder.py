@@ -3,7 +3,7 @@ import pytest
 
 from listening import queries
 from tests.conftest import page, submit, text_of
-from tests.factories import every_table, make_session, user_id
+from tests.factories import count, every_table, make_session, user_id
 
 
 def create(client, **fields):
@@ -227,15 +227,40 @@ def test_a_starter_makes_a_complete_bilingual_session_that_can_open(as_facilitat
 
 
 def test_a_typed_title_wins_over_the_starters(as_facilitator, db):
-    """A title typed with a starter is the main-language title; the other languages are left to translate."""
+    """A title typed with a starter is the main-language title; the other languages are left to translate; the
+    mode left "as the starter suggests" is the starter's."""
     response = submit(as_facilitator, "/staff/sessions/new", {
         "starter": "focus_group", "title": "Glenwood focus group", "purpose": "", "default_language": "en",
-        "languages": ["en", "es"], "mode": "self_paced", "timezone": "America/New_York", "minutes": "60"})
+        "languages": ["en", "es"], "mode": "", "timezone": "America/New_York", "minutes": "60"})
     session_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
     texts = queries.texts_for_session(db, session_id)
     assert texts[("session", session_id, "title")] == {"en": "Glenwood focus group"}
     assert queries.session_by_id(db, session_id)["mode"] == "live"
     assert len(queries.prompts_for_session(db, session_id)) == 4
+
+
+@pytest.mark.parametrize("starter, picked", [("focus_group", "self_paced"), ("survey", "live")])
+def test_a_mode_the_facilitator_picks_wins_over_the_starters(as_facilitator, db, starter, picked):
+    """A focus group a facilitator wants to run self-paced runs self-paced, and a survey they want to run live
+    runs live: the starter only suggests."""
+    response = submit(as_facilitator, "/staff/sessions/new", {
+        "starter": starter, "title": "", "purpose": "", "default_language": "en", "languages": ["en"],
+        "mode": picked, "timezone": "America/New_York", "minutes": "30"})
+    session_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    assert queries.session_by_id(db, session_id)["mode"] == picked
+
+
+def test_a_blank_session_needs_a_mode_and_the_new_session_page_leaves_it_to_the_starter(as_facilitator, db):
+    """The new-session page starts on "as the starter suggests"; a blank session left there is refused with a
+    clear message and nothing is made."""
+    soup = page(as_facilitator.get("/staff/sessions/new"))
+    assert soup.find("input", attrs={"name": "mode", "checked": True})["value"] == ""
+    response = submit(as_facilitator, "/staff/sessions/new", {
+        "starter": "", "title": "Glenwood", "purpose": "Listen", "default_language": "en", "languages": ["en"],
+        "mode": "", "timezone": "America/New_York", "minutes": "5"})
+    assert response.status_code == 400
+    assert "Please choose how the session runs." in text_of(response)
+    assert count(db, "sessions") == 0
 
 
 def test_a_blank_session_still_needs_a_title(as_facilitator, db):
