@@ -298,3 +298,27 @@ def test_the_standard_question_link_prefills_the_form(as_facilitator, db):
     assert soup.select_one("#demographic option[selected]")["value"] == "race_ethnicity"
     choices = soup.select_one("#options_es").get_text().split("\n")
     assert "Prefiero describirme con mis propias palabras" in choices and "De Medio Oriente o del norte de África" in choices
+
+
+def test_each_language_can_name_its_own_contact_and_the_default_statement_follows(as_facilitator, client, db):
+    """The translation grid has an optional "whom to contact" row: an Arabic team name there rewords the Arabic
+    consent statement and summary, English keeps the settings' contact, and an empty box is never "missing"."""
+    created = submit(as_facilitator, "/staff/sessions/new", {
+        "starter": "survey", "title": "", "purpose": "", "default_language": "en", "languages": ["en", "ar"],
+        "mode": "", "timezone": "America/New_York", "minutes": "5", "contact": "Guilford listening team, 336-555-0101"})
+    session_id = int(created.headers["Location"].rstrip("/").split("/")[-1])
+    url = f"/staff/sessions/{session_id}/texts"
+    grid = page(as_facilitator.get(url))
+    boxes = {box["name"]: box.get_text() for box in grid.select("textarea")}
+    contact_box = f"session-{session_id}-contact--ar"
+    assert contact_box in boxes and boxes[contact_box] == ""
+    assert grid.select(".grid-cell.is-missing") == [] and "0 texts" in grid.select_one("#missing-count").get_text()
+    arabic = "فريق الاستماع في غيلفورد، 336-555-0101"
+    assert submit(as_facilitator, url, {**boxes, contact_box: arabic}).status_code == 302
+    consent = queries.texts_for_session(db, session_id)[("session", session_id, "consent")]
+    assert arabic in consent["ar"] and "Guilford listening team" not in consent["ar"]
+    assert "Guilford listening team, 336-555-0101" in consent["en"]
+    queries.set_status(db, session_id, "open")
+    code = queries.session_by_id(db, session_id)["code"]
+    summary = page(client.get(f"/s/{code}/consent?lang=ar")).select_one(".summary, #summary, main ul")
+    assert arabic in summary.get_text()
