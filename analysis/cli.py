@@ -25,13 +25,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from analysis import disclosure, messages
-from analysis.assemble import SessionData, assemble_report
-from analysis.reports import clean_text, neutralise, write
+from analysis.reports import clean_text, neutralise
 from analysis.themes import Answer, ThemeSet, find_themes
+
+if TYPE_CHECKING:
+    from analysis.assemble import SessionData
 
 __all__ = ["themes_command", "read_csv", "main"]
 
@@ -235,6 +238,9 @@ def themes_command(
         click.echo("No themes: every answer was empty or without content.", err=True)
     click.echo(f"Wrote {output}")
     if report is not None:
+        from analysis.assemble import assemble_report  # noqa: PLC0415 - only with --report: keeps the CLI's start fast
+        from analysis.reports import write  # noqa: PLC0415
+
         quotable = _consents(rows, quote_consent_column) if quote_consent_column else None
         data = session_data(theme_set, answers, rows, SessionShape(input_csv.name, text_column, tuple(segment_columns),
                                                                    tuple(priority_groups), threshold, tuple(names)), quotable)
@@ -269,6 +275,8 @@ def session_data(theme_set: ThemeSet, answers: Sequence[Answer], rows: Sequence[
     disclosure control protects every count. ``quotable`` holds the rows whose authors allowed
     quoting (``None``: the file did not say, so every answer may be quoted and the report says so).
     """
+    from analysis.assemble import SessionData  # noqa: PLC0415 - only when a report is asked for
+
     main = theme_set.main_language or "en"
     texts: dict = {("session", 0, "title"): {"en": "Draft themes"},
                    ("session", 0, "purpose"): {"en": f"Themes drafted by a computer program from the answers in {shape.source} "
