@@ -66,7 +66,7 @@ TARGETS = (
     Target("resident-pages", "listening/views.py",
            ("consent", "current_participant", "forget_participant", "remember_participant", "store_answer"),
            ("tests/listening/test_consent.py", "tests/listening/test_answers.py", "tests/listening/test_withdraw.py",
-            "tests/security/test_authorization.py")),
+            "tests/listening/test_shared_device.py", "tests/security/test_authorization.py")),
     Target("access", "listening/access.py",
            ("accessible_sessions", "can_see_session", "visible_session", "sessions_for", "is_owner", "can_share",
             "could_be_given", "give_access", "take_access"),
