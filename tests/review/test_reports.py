@@ -313,18 +313,25 @@ def test_the_same_words_from_two_people_are_quoted_once(heard, db):
 
     sid, open_prompt = heard.session["id"], heard.prompts[0]
     same = ["Nobody called me back about the clinic bus", "NOBODY called me back about the clinic bus"]
-    for text in same:
+    after = "The clinic bus stop has no shelter from the rain"
+    for text in (*same, after):
         answer(db, heard.session, make_participant(db, heard.session, quote_ok=True), open_prompt, text=text)
     synthesis.run_themes(db, sid, user_id=heard.planner_id)
-    stored = synthesis.load(db, sid)
     theme = max((t for t in synthesis.active_themes(db, sid) if t["kind"] == "theme"), key=lambda t: t["stored_size"])
-    ids = {a["text"]: a["id"] for a in stored.answers}
-    other = next(a for a in synthesis.theme_answers(stored)[theme["id"]] if a["quote_ok"] and a["text"] not in same)
-    for text in same:
+    ids = {a["text"]: a["id"] for a in synthesis.load(db, sid).answers}
+    for text in (*same, after):
         synthesis.move_answer(db, sid, ids[text], theme["id"], user_id=heard.planner_id)
-    synthesis.choose_quotes(db, sid, theme["id"], [ids[same[0]], ids[same[1]], other["id"]], chosen=True,
+    members = {a["text"]: a for a in synthesis.theme_answers(synthesis.load(db, sid))[theme["id"]]}
+
+    def order(text):
+        """Where an answer comes in the theme's quote order: the engine's picks, then the most typical."""
+        a = members[text]
+        return (a["quote"] is None, a["quote"] or 0, a["rank"], a["id"])
+
+    assert order(after) > max(order(text) for text in same)  # the third quote comes after both copies
+    synthesis.choose_quotes(db, sid, theme["id"], [ids[text] for text in (*same, after)], chosen=True,
                             user_id=heard.planner_id)
     soup = BeautifulSoup(render(db, heard, "html"), "html.parser")
     section = next(s for s in soup.select("section.theme") if s.select_one("h3").get_text(strip=True) == theme["label"])
     shown = [q.get_text(strip=True).strip("“”\"").lower() for q in section.select("blockquote")]
-    assert sorted(shown) == sorted([same[0].lower(), other["text"].lower()])
+    assert sorted(shown) == sorted([same[0].lower(), after.lower()])
