@@ -140,3 +140,14 @@ def test_an_answer_sent_as_the_resident_withdraws_elsewhere_is_refused_clearly(c
     assert response.status_code == 409
     assert "Your answer could not be saved. Please try again." in text_of(response)
     assert count(db, "responses") == 0
+
+
+def test_a_resident_keeps_answering_once_ids_pass_a_thousand(client, db):
+    """In a database whose session and participant ids are above 1000, a resident who agreed goes on answering as
+    themself (a check written with `is` instead of `==` would forget them on every page)."""
+    high_ids(db)
+    session = make_session(db)
+    submit(client, f"/s/{session['code']}/consent", {"action": "agree", "take_part": "y"})
+    response = submit(client, f"/s/{session['code']}/q/1", {"answer": "My sister drove me"})
+    assert response.headers["Location"].endswith(f"/s/{session['code']}/q/2")
+    assert count(db, "responses") == 2  # the placeholder high_ids keeps, and this answer
