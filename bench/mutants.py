@@ -5,6 +5,8 @@
     python bench/mutants.py --list          # the targets, their functions and the tests that guard them
     python bench/mutants.py --only access --keep /tmp/mutants --survivors   # after new tests: re-try only
                                                                             # the survivors of that kept run
+    python bench/mutants.py --only access --keep /tmp/mutants --report      # count a kept run, even one stopped
+                                                                            # part-way, without running anything
 
 For each target (a module, the functions in it that keep a promise, and the test files that cover
 them) it copies the working tree to a scratch folder, lets cosmic-ray (PyPI, MIT) mutate those
@@ -66,7 +68,7 @@ TARGETS = (
     Target("resident-pages", "listening/views.py",
            ("consent", "current_participant", "forget_participant", "remember_participant", "store_answer"),
            ("tests/listening/test_consent.py", "tests/listening/test_answers.py", "tests/listening/test_withdraw.py",
-            "tests/security/test_authorization.py")),
+            "tests/listening/test_shared_device.py", "tests/security/test_authorization.py")),
     Target("access", "listening/access.py",
            ("accessible_sessions", "can_see_session", "visible_session", "sessions_for", "is_owner", "can_share",
             "could_be_given", "give_access", "take_access"),
@@ -96,7 +98,8 @@ TARGETS = (
            ("validate_threshold", "required_width", "_pick", "_close_line", "_first_pass", "_withhold_one",
             "_settle", "_publish", "protect", "protect_line"),
            ("tests/analysis/test_disclosure.py", "tests/review/test_thresholds.py")),
-    Target("export-safety", "analysis/reports.py", ("neutralise", "_md", "answer_rows"),
+    Target("export-safety", "analysis/reports.py",
+           ("neutralise", "looks_like_formula", "markdown_text", "clean_text", "_md", "answer_rows"),
            ("tests/review/test_export_safety.py", "tests/review/test_reports.py", "tests/security/test_escaping.py")),
     Target("quotes", "analysis/review/queries.py", ("choose_quotes", "public_summary", "visible_filter"),
            ("tests/review/test_review.py", "tests/review/test_results_page.py", "tests/review/test_reports.py")),
@@ -156,9 +159,19 @@ def pytest_command(tests: tuple[str, ...]) -> list[str]:
     return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--no-header", *tests]
 
 
+NOT_RUN = "not run in the kept run (stopped part-way)"
+
+
 def retry_survivors(target: Target, copy: Path) -> Path:
-    """Bring the kept copy's tests up to date and forget the survivors' results, so `exec` tries them again."""
+    """Bring the kept copy's tests up to date and forget the survivors' results, so `exec` tries them again.
+
+    Mutants a stopped run never reached are marked as not run, so only the survivors are tried: the
+    re-run takes minutes, not the hour the rest of the target would.
+    """
     import sqlite3
+
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
     if (copy / target.module).read_bytes() != (ROOT / target.module).read_bytes():
         raise SystemExit(f"{target.module} changed since the kept run: run the target again without --survivors")
@@ -167,6 +180,9 @@ def retry_survivors(target: Target, copy: Path) -> Path:
     shutil.copytree(ROOT, copy, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
         ".git", ".venv", "__pycache__", "instance", "test-artifacts", "*.egg-info", ".pytest_cache", ".hypothesis"))
     session = copy / f"mutants-{target.name}.sqlite"
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        never_run = [item.job_id for item in db.pending_work_items]
+        db.set_multiple_results(never_run, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=NOT_RUN))
     with sqlite3.connect(session) as conn:
         conn.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
     return session
@@ -240,9 +256,12 @@ def report(target: Target, session: Path, lines: dict[str, tuple[int, int]], sta
 
     counts = {"killed": 0, "survived": 0, "incompetent": 0, "timeout": 0}
     survivors = []
+    not_run = 0
     with use_db(str(session), WorkDB.Mode.open) as db:
+        not_run += len(db.pending_work_items)
         for item, result in db.completed_work_items:
             if result.worker_outcome == WorkerOutcome.SKIPPED:
+                not_run += result.output == NOT_RUN
                 continue
             mutation = item.mutations[0]
             if result.worker_outcome == WorkerOutcome.ABNORMAL and "timeout" in (result.output or "").lower():
@@ -258,7 +277,8 @@ def report(target: Target, session: Path, lines: dict[str, tuple[int, int]], sta
             else:
                 counts["killed"] += 1
     survivors.sort(key=lambda s: s["line"])
-    return {"target": target, "counts": counts, "survivors": survivors, "seconds": time.monotonic() - started}
+    return {"target": target, "counts": counts, "survivors": survivors, "not_run": not_run,
+            "seconds": time.monotonic() - started}
 
 
 def main() -> None:
@@ -270,6 +290,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=60, help="least seconds a mutant's tests may take")
     parser.add_argument("--survivors", action="store_true",
                         help="with --keep: re-try only the survivors of the kept run, with the current tests")
+    parser.add_argument("--report", action="store_true",
+                        help="with --keep: only count the kept run (also one stopped part-way) and print its survivors")
     args = parser.parse_args()
     chosen = [t for t in TARGETS if not args.only or t.name in args.only]
     if args.only and len(chosen) != len(set(args.only)):
@@ -278,20 +300,25 @@ def main() -> None:
         for t in chosen:
             print(f"{t.name:18} {t.module}: {', '.join(t.functions)}\n{'':18} tests: {' '.join(t.tests)}")
         return
-    if args.survivors:
+    if args.survivors or args.report:
         if not args.keep or not args.keep.exists():
-            raise SystemExit("--survivors needs the --keep folder of an earlier run")
+            raise SystemExit("--survivors and --report need the --keep folder of an earlier run")
         copy = args.keep
     else:
         copy = scratch_copy(args.keep)
-    results = [run_target(t, copy, args.timeout, args.survivors) for t in chosen]
-    print("\n| target | module | mutants | killed | survived | timeout | incompetent | minutes |")
-    print("|---|---|---|---|---|---|---|---|")
+    if args.report:
+        results = [report(t, copy / f"mutants-{t.name}.sqlite",
+                          function_lines((copy / t.module).read_text(encoding="utf-8"), t.functions), time.monotonic())
+                   for t in chosen]
+    else:
+        results = [run_target(t, copy, args.timeout, args.survivors) for t in chosen]
+    print("\n| target | module | mutants run | killed | survived | timeout | incompetent | not run | minutes |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         c = r["counts"]
         total = sum(c.values())
         print(f"| {r['target'].name} | {r['target'].module} | {total} | {c['killed']} | {c['survived']} | "
-              f"{c['timeout']} | {c['incompetent']} | {r['seconds'] / 60:.1f} |")
+              f"{c['timeout']} | {c['incompetent']} | {r['not_run']} | {r['seconds'] / 60:.1f} |")
     for r in results:
         for s in r["survivors"]:
             print(f"\nSURVIVED {r['target'].module}:{s['line']} in {s['function']} ({s['operator']})\n{s['diff']}")

@@ -218,8 +218,7 @@ def consent(code: str):
                    minutes=current_app.config["RESIDENT_IDLE_MINUTES"])
     if request.method == "POST":
         if request.form.get("action") == "decline":
-            if form.csrf_failed:
-                return render_consent(found, statement, form, _("This page was open for a long time. Please choose again."), 400)
+            # Honoured even from a page whose form token expired: a no stores nothing, so there is nothing to forge.
             return render_template("listening/declined.html", s=found, text=session_texts(found))
         if form.validate():
             if str(statement["id"]) != form.version.data:

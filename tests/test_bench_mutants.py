@@ -37,3 +37,31 @@ def test_signature_operators_are_not_counted_as_mutants():
     assert any(start <= (1, 14) < end for start, end in spans)  # the | in a's annotation
     assert any(start <= (2, 11) < end for start, end in spans)  # the | in c's annotation
     assert not any(start <= (3, 13) < end for start, end in spans)  # `a or c` is code
+
+
+def test_a_stopped_run_re_tries_only_its_survivors_and_counts_what_it_never_ran(tmp_path, monkeypatch):
+    """--survivors on a run stopped part-way forgets only the survivors' results (so only they run again) and marks
+    the mutants never reached as not run; --report counts killed, survived and not run."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import MutationSpec, TestOutcome, WorkerOutcome, WorkItem, WorkResult
+
+    bench = load_bench()
+    target = bench.Target("demo", "demo.py", ("f",), ())
+    (tmp_path / "demo.py").write_text("def f(a):\n    return a == 1\n", encoding="utf-8")
+    monkeypatch.setattr(bench, "ROOT", tmp_path / "tree")
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "demo.py").write_text("def f(a):\n    return a == 1\n", encoding="utf-8")
+    session = tmp_path / "mutants-demo.sqlite"
+    with use_db(str(session), WorkDB.Mode.create) as db:
+        db.add_work_items([WorkItem(job_id=str(n), mutations=[MutationSpec("demo.py", "core/AddNot", n, (2, 11), (2, 17))])
+                           for n in range(3)])
+        db.set_result("0", WorkResult(worker_outcome=WorkerOutcome.NORMAL, test_outcome=TestOutcome.KILLED))
+        db.set_result("1", WorkResult(worker_outcome=WorkerOutcome.NORMAL, test_outcome=TestOutcome.SURVIVED, diff="-a\n+b"))
+    lines = bench.function_lines("def f(a):\n    return a == 1\n", ("f",))
+    before = bench.report(target, session, lines, 0.0)
+    assert (before["counts"]["killed"], before["counts"]["survived"], before["not_run"]) == (1, 1, 1)
+    bench.retry_survivors(target, tmp_path)
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        assert [item.job_id for item in db.pending_work_items] == ["1"]
+    queued = bench.report(target, session, lines, 0.0)  # the survivor waits for `exec` again; 2 never ran
+    assert (queued["counts"]["killed"], queued["counts"]["survived"], queued["not_run"]) == (1, 0, 2)

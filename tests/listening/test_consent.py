@@ -5,8 +5,7 @@ from pathlib import Path
 import pytest
 
 from listening import queries
-
-from tests.conftest import page, submit, text_of
+from tests.conftest import form_data, page, submit, text_of
 from tests.factories import count, every_table, make_session
 
 
@@ -175,6 +174,59 @@ def test_contact_fields_follow_the_contact_box(client, db):
     css = (Path(client.application.static_folder) / "chorus.css").read_text(encoding="utf-8")
     assert "form:has(#contact_ok:not(:checked)) fieldset.contact { display: none; }" in css
     assert "@supports selector(:has(*))" in css
+
+
+def test_the_consent_page_opens_clean(client, db):
+    """Opening the consent page is a plain 200 with the form and no error or notice: nothing was sent yet."""
+    session = make_session(db)
+    response = client.get(consent_url(session))
+    assert response.status_code == 200
+    soup = page(response)
+    assert soup.find("input", attrs={"name": "take_part"}) is not None
+    assert not soup.select("[aria-invalid=true]") and soup.find(role="alert") is None
+
+
+def test_a_no_from_a_page_left_open_too_long_is_still_honoured_and_stores_nothing(client, db):
+    """Saying no from a page whose form token expired shows the same "nothing was saved" page: nothing is stored, and
+    a resident who said no is not asked to say it twice."""
+    session = make_session(db)
+    before = every_table(db)
+    response = submit(client, consent_url(session), {"action": "decline", "take_part": "y", "contact_ok": "y",
+                                                      "contact_email": "ana@example.org", "csrf_token": "expired##token"})
+    assert response.status_code == 200
+    assert "Nothing about you was saved" in text_of(response)
+    assert every_table(db) == before
+
+
+@pytest.mark.parametrize("earlier_sessions", [0, 4])
+def test_a_statement_changed_since_the_page_opened_is_shown_again_and_nothing_is_stored(client, db, earlier_sessions):
+    """If the team changed the statement while the page was open, agreeing stores nothing: the resident gets a 409
+    with the new statement to read (also when the statement's number grows a digit, 9 to 11)."""
+    for _ in range(earlier_sessions):
+        make_session(db)
+    session = make_session(db)
+    shown = form_data(client.get(consent_url(session)))
+    queries.set_text(db, session["id"], "session", session["id"], "consent", "en", "Taking part is up to you. New wording.")
+    queries.set_text(db, session["id"], "session", session["id"], "consent", "es", "Participar es su decisión. Texto nuevo.")
+    queries.snapshot_consent(db, session["id"])
+    new = queries.current_consent(db, session["id"], "en")["id"]
+    if earlier_sessions:
+        assert len(str(new)) > len(shown["version"])  # "11" sorts before "9" as text
+    before = every_table(db)
+    response = client.post(consent_url(session), data={**shown, "action": "agree", "take_part": "y"})
+    assert response.status_code == 409
+    assert "The statement has changed since you opened this page. Please read it again." in text_of(response)
+    assert "New wording." in page(response).find(id="statement").get_text()
+    assert form_data(response)["version"] == str(new)
+    assert every_table(db) == before
+
+
+def test_agreeing_goes_on_to_the_first_question(client, db):
+    """After agreeing, a self-paced resident is taken to question 1, not past it."""
+    session = make_session(db)
+    response = submit(client, consent_url(session), {"action": "agree", "take_part": "y"})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/s/{session['code']}/q/1")
 
 
 def test_consent_keeps_the_words_of_the_choices_as_the_resident_saw_them(client, db):

@@ -1,8 +1,12 @@
 """Withdrawal by receipt code: answers and contact details go; a log says only that it happened."""
-import pytest
+import time
 
+import pytest
+from flask import request
+
+from listening import queries, views
 from tests.conftest import page, submit, text_of
-from tests.factories import count, make_session
+from tests.factories import count, high_ids, make_participant, make_session
 
 
 @pytest.fixture
@@ -82,3 +86,68 @@ def test_withdraw_page_offers_the_residents_session_languages_in_the_sessions_or
     stranger = client.application.test_client()
     offered = [a["lang"] for a in page(stranger.get("/withdraw")).select(".languages a")]
     assert offered == list(client.application.config["LANGUAGES"])
+
+
+def test_withdrawing_on_another_device_ends_this_browsers_participation(app, client, db, answered):
+    """Someone who withdraws with their receipt on another phone is no longer taking part on the first one: it asks
+    for consent again, stores nothing more, and shows none of their earlier answers."""
+    session, receipt = answered
+    other = app.test_client()
+    submit(other, "/withdraw", {"receipt": receipt, "confirm": "y"})
+    assert client.get(f"/s/{session['code']}/q/1").headers["Location"].endswith("/consent")
+    consent = client.get(f"/s/{session['code']}/consent")
+    assert consent.status_code == 200 and page(consent).find("input", attrs={"name": "take_part"}) is not None
+    response = client.post(f"/s/{session['code']}/q/2", data={"answer": "1"})
+    assert response.headers["Location"].endswith("/consent")
+    assert count(db, "responses") == 0
+    with client.session_transaction() as cookie:
+        assert session["code"] not in cookie.get("p", {}) and session["code"] not in cookie.get("r", {})
+
+
+def test_a_remembered_id_of_another_sessions_participant_is_not_taken_as_this_one(client, db):
+    """If the id a browser remembers for a session belongs to a participant of another session (ids are reused after
+    a withdrawal deletes the newest row), the browser is treated as new there: consent first, nothing stored."""
+    high_ids(db)
+    older, newer = make_session(db), make_session(db)
+    for stranger_session in (older, newer):
+        target = newer if stranger_session is older else older
+        stranger = make_participant(db, stranger_session)
+        with client.session_transaction() as cookie:
+            cookie["p"] = {target["code"]: stranger.id}
+            cookie["seen"] = {target["code"]: int(time.time())}
+        response = client.post(f"/s/{target['code']}/q/1", data={"answer": "Not mine to give"})
+        assert response.headers["Location"].endswith(f"/s/{target['code']}/consent")
+        with client.session_transaction() as cookie:
+            assert target["code"] not in cookie.get("p", {})
+    assert count(db, "responses") == 1  # the placeholder high_ids keeps, nothing more
+
+
+def test_an_answer_sent_as_the_resident_withdraws_elsewhere_is_refused_clearly(client, db, answered, monkeypatch):
+    """If the withdrawal lands between the page's check and the save, the answer is not stored and the resident gets a
+    clear 409 saying it could not be saved, never a 500."""
+    session, receipt = answered
+    found = views.current_participant
+
+    def withdrawn_meanwhile(session_row):
+        """Return the participant as the page saw them, then let the withdrawal on the other phone land."""
+        participant = found(session_row)
+        if participant is not None and request.method == "POST":
+            queries.withdraw(db, receipt)
+        return participant
+
+    monkeypatch.setattr(views, "current_participant", withdrawn_meanwhile)
+    response = submit(client, f"/s/{session['code']}/q/2", {"answer": "1"})
+    assert response.status_code == 409
+    assert "Your answer could not be saved. Please try again." in text_of(response)
+    assert count(db, "responses") == 0
+
+
+def test_a_resident_keeps_answering_once_ids_pass_a_thousand(client, db):
+    """In a database whose session and participant ids are above 1000, a resident who agreed goes on answering as
+    themself (a check written with `is` instead of `==` would forget them on every page)."""
+    high_ids(db)
+    session = make_session(db)
+    submit(client, f"/s/{session['code']}/consent", {"action": "agree", "take_part": "y"})
+    response = submit(client, f"/s/{session['code']}/q/1", {"answer": "My sister drove me"})
+    assert response.headers["Location"].endswith(f"/s/{session['code']}/q/2")
+    assert count(db, "responses") == 2  # the placeholder high_ids keeps, and this answer

@@ -110,6 +110,13 @@ def test_clean_text_keeps_what_people_wrote():
     assert reports.clean_text("a\x00b\x1bc\ud800d") == "abc\ufffdd"
 
 
+@pytest.mark.parametrize("surrogate", ["\ud800", "\udbff", "\udc00", "\udfff"])
+def test_a_broken_character_still_shows_where_it_was(surrogate):
+    """A lone surrogate, the first and last of the range too, becomes U+FFFD (the "broken character" mark) rather
+    than vanishing: a reader sees that something stood there."""
+    assert reports.clean_text(f"before{surrogate}after") == "before\ufffdafter"
+
+
 def rendered_markdowns(data: bytes) -> dict[str, BeautifulSoup]:
     """Render a Markdown report with two common renderers, raw HTML allowed as they allow it by default."""
     text = data.decode("utf-8")
@@ -148,10 +155,11 @@ def test_markdown_text_escapes_every_way_to_make_markup():
 
 @pytest.mark.parametrize("value", [
     "=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", " =1+1", "  +1", "\u00a0=1", "\u3000=1", "\n=1", "\u200b=1",
-    "\ufeff@x", "＝1+1", "＋1", "－1", "＠SUM(A1)", "﹦1", " ＝1",
+    "\ufeff@x", "＝1+1", "＋1", "－1", "＠SUM(A1)", "﹦1", " ＝1", "\u2a751+1", " \u2a76SUM(A1)",
 ])
 def test_formula_starts_follow_owasp(value):
-    """OWASP's list, after leading whitespace or invisible characters and in full-width forms, gets an apostrophe."""
+    """OWASP's list, after leading whitespace or invisible characters and in full-width or compatibility forms (such as
+    ⩵, which reads as "=="), gets an apostrophe."""
     assert reports.neutralise(value) == "'" + value
 
 

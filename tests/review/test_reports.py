@@ -309,3 +309,57 @@ def test_reports_and_the_residents_page_show_choice_results_with_small_counts_hi
     shown = page(client.get(f"/s/{themed.session['code']}/results?lang=es"))
     items = [li.get_text(" ", strip=True) for li in shown.select("#chose ~ ul li")]
     assert items and not any(re.search(r"\b3 persona", i) for i in items)
+
+
+def test_with_no_quotes_chosen_each_theme_quotes_the_engines_three_picks_in_its_order(reviewed, db):
+    """Without a planner's choice, each theme in the report quotes three consented answers: the ones the engine
+    picked as its quotes, in the engine's order, before any other."""
+    sid = reviewed.session["id"]
+    soup = BeautifulSoup(render(db, reviewed, "html"), "html.parser")
+    sections = {s.select_one("h3").get_text(strip=True): s for s in soup.select("section.theme")}
+    checked = 0
+    for theme in synthesis.active_themes(db, sid):
+        label = theme["label"]
+        if theme["kind"] != "theme" or label not in sections:
+            continue
+        picks = [r[0] for r in db.execute(
+            "SELECT r.text FROM theme_assignments a JOIN responses r ON r.id = a.response_id "
+            "JOIN consents c ON c.participant_id = r.participant_id "
+            "WHERE a.theme_id = ? AND a.quote IS NOT NULL AND c.quote_ok = 1 ORDER BY a.quote", (theme["id"],))]
+        shown = [q.get_text(strip=True).strip("“”\"") for q in sections[label].select("blockquote")]
+        assert len(shown) == 3 and not cases(" ".join(shown)) & unquotable_cases(reviewed)
+        assert shown[:len(picks)] == picks[:3]
+        checked += 1
+    assert checked >= 2
+
+
+def test_the_same_words_from_two_people_are_quoted_once(heard, db):
+    """Two residents who wrote the same words (in other letter case) are quoted once, and the theme's next quote still
+    follows: a report never repeats a quote."""
+    from tests.review.conftest import answer
+    from tests.factories import make_participant
+
+    sid, open_prompt = heard.session["id"], heard.prompts[0]
+    same = ["Nobody called me back about the clinic bus", "NOBODY called me back about the clinic bus"]
+    after = "The clinic bus stop has no shelter from the rain"
+    for text in (*same, after):
+        answer(db, heard.session, make_participant(db, heard.session, quote_ok=True), open_prompt, text=text)
+    synthesis.run_themes(db, sid, user_id=heard.planner_id)
+    theme = max((t for t in synthesis.active_themes(db, sid) if t["kind"] == "theme"), key=lambda t: t["stored_size"])
+    ids = {a["text"]: a["id"] for a in synthesis.load(db, sid).answers}
+    for text in (*same, after):
+        synthesis.move_answer(db, sid, ids[text], theme["id"], user_id=heard.planner_id)
+    members = {a["text"]: a for a in synthesis.theme_answers(synthesis.load(db, sid))[theme["id"]]}
+
+    def order(text):
+        """Where an answer comes in the theme's quote order: the engine's picks, then the most typical."""
+        a = members[text]
+        return (a["quote"] is None, a["quote"] or 0, a["rank"], a["id"])
+
+    assert order(after) > max(order(text) for text in same)  # the third quote comes after both copies
+    synthesis.choose_quotes(db, sid, theme["id"], [ids[text] for text in (*same, after)], chosen=True,
+                            user_id=heard.planner_id)
+    soup = BeautifulSoup(render(db, heard, "html"), "html.parser")
+    section = next(s for s in soup.select("section.theme") if s.select_one("h3").get_text(strip=True) == theme["label"])
+    shown = [q.get_text(strip=True).strip("“”\"").lower() for q in section.select("blockquote")]
+    assert sorted(shown) == sorted([same[0].lower(), after.lower()])

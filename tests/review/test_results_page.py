@@ -83,3 +83,43 @@ def test_the_page_shows_two_of_the_quotes_planners_chose(client, themed, db):
     publish(client, themed, db)
     quotes = [q.get_text(strip=True).strip("“”") for q in page(client.get(f"/s/{themed.session['code']}/results?lang=en")).select("blockquote")]
     assert len(quotes) == 2 and set(quotes) <= {a["text"] for a in consented}
+
+
+def test_each_text_on_the_page_says_the_language_it_is_written_in(client, themed, db):
+    """A text shown in the reader's language is marked with it; one that falls back to the main language is marked
+    with the main language (so a screen reader reads it with the right voice), on both language pages."""
+    sid = themed.session["id"]
+    largest = max((t for t in synthesis.active_themes(db, sid) if t["kind"] == "theme"), key=lambda t: t["stored_size"])
+    theme = publish(client, themed, db, {"0-summary-en": "We heard about buses.", "0-summary-es": "Escuchamos sobre autobuses.",
+                                         f"{largest['id']}-we_did-en": "Rides on Sundays."})
+    spanish = page(client.get(f"/s/{themed.session['code']}/results?lang=es"))
+    heard = spanish.select_one("section[aria-labelledby=heard]")
+    assert [(p["lang"], p.get_text(strip=True)) for p in heard.find_all("p", lang=True, recursive=False)] == [
+        ("es", "Escuchamos sobre autobuses.")]
+    assert [(h["lang"], h.get_text(strip=True)) for h in heard.select("article h3")] == [("es", "Llegar a la clínica")]
+    assert [(s["lang"], s.get_text(strip=True)) for s in heard.select("article span[lang]")] == [("en", "Rides on Sundays.")]
+    did = spanish.select_one("section[aria-labelledby=did] p")
+    assert (did["lang"], did.get_text(strip=True)) == ("es", "Vamos a pagar transporte.")
+    english = page(client.get(f"/s/{themed.session['code']}/results?lang=en"))
+    assert [(p["lang"], p.get_text(strip=True)) for p in english.select("[lang][dir=auto]:not(blockquote)")] == [
+        ("en", "We heard about buses."), ("en", theme["label"]), ("en", "Rides on Sundays."), ("en", "We will fund rides.")]
+
+
+def test_a_summary_written_only_in_the_main_language_is_shown_and_marked_as_such(client, themed, db):
+    """A page text the team wrote only in the main language is shown on the other language's page, marked as English."""
+    publish(client, themed, db, {"0-summary-en": "We heard about buses.", "0-we_did-es": ""})
+    spanish = page(client.get(f"/s/{themed.session['code']}/results?lang=es"))
+    summary = spanish.select_one("section[aria-labelledby=heard] > p[lang]")
+    assert (summary["lang"], summary.get_text(strip=True)) == ("en", "We heard about buses.")
+    did = spanish.select_one("section[aria-labelledby=did] p")
+    assert (did["lang"], did.get_text(strip=True)) == ("en", "We will fund rides.")
+
+
+def test_without_chosen_quotes_each_theme_quotes_two_consented_answers(client, themed, db):
+    """When no planner chose quotes, each theme on the page quotes two answers (the engine's picks), consented only."""
+    publish(client, themed, db)
+    articles = page(client.get(f"/s/{themed.session['code']}/results?lang=en")).select("article")
+    assert articles
+    for article in articles:
+        quotes = [q.get_text(strip=True).strip("“”") for q in article.select("blockquote")]
+        assert len(quotes) == 2 and set(quotes) <= set(themed.quotable)

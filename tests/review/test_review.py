@@ -5,7 +5,9 @@ import pytest
 
 from analysis import assemble
 from analysis.review import queries as synthesis
+from listening import queries
 from tests.conftest import page, sign_in, submit
+from tests.factories import high_ids
 
 
 def themes_of(db, session_id):
@@ -238,3 +240,104 @@ def test_a_chosen_quote_moved_to_another_theme_is_no_longer_chosen(themed, db):
     assert db.execute("SELECT chosen FROM theme_assignments WHERE response_id = ?", (yes[0]["id"],)).fetchone()[0] == 0
     with pytest.raises(synthesis.QuoteChoiceError):
         synthesis.choose_quotes(db, sid, theme["id"], [yes[0]["id"]], chosen=True, user_id=uid)  # not in this theme now
+
+
+@pytest.fixture
+def theme_ids_above_1000(db):
+    """Make the next theme ids start above 1000 (a placeholder theme of a placeholder session), as in a database that
+    has run for a while: a comparison written with `is` instead of `==` fails there as it would in production."""
+    high_ids(db)
+    stamp = queries.now()
+    db.execute("INSERT INTO themes (id, session_id, label, created_at, updated_at) VALUES (1000, 1000, 'placeholder', ?, ?)",
+               (stamp, stamp))
+    db.conn.commit()
+
+
+def choose(client, sid: int, theme_id: int, answer_ids: list[int], action: str = "quote"):
+    """Tick answers on a theme's review page and press "use as quotes" (or "stop using as quotes")."""
+    url = f"/staff/review/{sid}?theme={theme_id}"
+    answers_form = next(i for i, f in enumerate(page(client.get(url)).select("main form")) if f.select("input[name=answer_ids]"))
+    return submit(client, f"/staff/review/{sid}/edit", {"action": action, "theme_id": theme_id, "answer_ids": answer_ids},
+                  get_url=url, form_index=answers_form)
+
+
+def chosen_ids(db, sid: int) -> set[int]:
+    """Return the answers chosen as quotes in a session."""
+    return {r[0] for r in db.execute("SELECT response_id FROM theme_assignments WHERE session_id = ? AND chosen = 1", (sid,))}
+
+
+def quote_log(db, sid: int) -> list[tuple[str, int]]:
+    """Return the quote choices logged for a session, in order: (action, answer id)."""
+    return [tuple(r) for r in db.execute("SELECT action, response_id FROM theme_edits WHERE session_id = ? AND action IN "
+                                         "('quote', 'unquote') ORDER BY id", (sid,))]
+
+
+def test_a_theme_takes_five_chosen_quotes_and_refuses_a_sixth(client, themed, db):
+    """A planner can choose up to five quotes for a theme, the fifth too; a sixth is refused with a clear message and
+    nothing changes."""
+    sid = themed.session["id"]
+    theme, yes, _no = _theme_with_both_kinds(db, themed)
+    grouped = synthesis.theme_answers(synthesis.load(db, sid))
+    for other in themes_of(db, sid).values():
+        for extra in (a for a in grouped.get(other["id"], []) if a["quote_ok"] and other["id"] != theme["id"]):
+            if len(yes) < 6:
+                synthesis.move_answer(db, sid, extra["id"], theme["id"], user_id=themed.planner_id)
+                yes.append(extra)
+    assert len(yes) >= 6
+    sign_in(client, "lead@example.org", "a long password")
+    assert choose(client, sid, theme["id"], [a["id"] for a in yes[:4]]).status_code == 303
+    assert choose(client, sid, theme["id"], [yes[4]["id"]]).status_code == 303
+    assert chosen_ids(db, sid) == {a["id"] for a in yes[:5]}
+    refused = choose(client, sid, theme["id"], [yes[5]["id"]])
+    assert refused.status_code == 400
+    assert "A theme can have at most 5 chosen quotes. Nothing was changed." in page(refused).get_text(" ")
+    assert chosen_ids(db, sid) == {a["id"] for a in yes[:5]}
+
+
+def test_only_answers_now_in_this_theme_can_be_its_quotes(client, theme_ids_above_1000, themed, db):
+    """Answers of a theme made before or after this one, or set aside as off-topic, cannot be chosen as its quotes
+    (a 400, nothing changes); its own consented answers can, also once theme ids pass 256."""
+    sid = themed.session["id"]
+    grouped = synthesis.theme_answers(synthesis.load(db, sid))
+    themes = sorted((t for t in themes_of(db, sid).values() if any(a["quote_ok"] for a in grouped.get(t["id"], []))),
+                    key=lambda t: t["id"])
+    assert len(themes) >= 3 and themes[0]["id"] > 1000
+    earlier, theme, later = themes[0], themes[1], themes[-1]
+    consented = {t["id"]: [a for a in grouped[t["id"]] if a["quote_ok"]] for t in themes}
+    aside = consented[theme["id"]][-1]
+    synthesis.move_answer(db, sid, aside["id"], None, user_id=themed.planner_id, off_topic=True)
+    sign_in(client, "lead@example.org", "a long password")
+    for stranger in (consented[earlier["id"]][0], consented[later["id"]][0], aside):
+        refused = choose(client, sid, theme["id"], [consented[theme["id"]][0]["id"], stranger["id"]])
+        assert refused.status_code == 400
+        assert "Please tick answers from this theme only. Nothing was changed." in page(refused).get_text(" ")
+    assert chosen_ids(db, sid) == set() and quote_log(db, sid) == []
+    assert choose(client, sid, theme["id"], [consented[theme["id"]][0]["id"]]).status_code == 303
+    assert chosen_ids(db, sid) == {consented[theme["id"]][0]["id"]}
+
+
+def test_choosing_again_or_taking_back_changes_and_logs_only_what_differs(client, themed, db):
+    """Choosing an already chosen quote with a new one chooses the new one and logs it once; taking one back un-chooses
+    it, logs it, and leaves the other chosen."""
+    sid = themed.session["id"]
+    theme, yes, _no = _theme_with_both_kinds(db, themed)
+    first, second = yes[0]["id"], yes[1]["id"]
+    sign_in(client, "lead@example.org", "a long password")
+    assert choose(client, sid, theme["id"], [first]).status_code == 303
+    assert choose(client, sid, theme["id"], [first, second]).status_code == 303
+    assert chosen_ids(db, sid) == {first, second}
+    assert quote_log(db, sid) == [("quote", first), ("quote", second)]
+    assert choose(client, sid, theme["id"], [first], action="unquote").status_code == 303
+    assert chosen_ids(db, sid) == {second}
+    assert quote_log(db, sid) == [("quote", first), ("quote", second), ("unquote", first)]
+
+
+def test_a_choice_naming_no_answer_or_an_unknown_one_is_refused_and_changes_nothing(themed, db):
+    """Choosing nothing, or a real answer with one that does not exist, is refused as "not in this theme"."""
+    sid = themed.session["id"]
+    theme, yes, _no = _theme_with_both_kinds(db, themed)
+    for ids in ([], [yes[0]["id"], 99_999_999]):
+        with pytest.raises(synthesis.QuoteChoiceError) as refused:
+            synthesis.choose_quotes(db, sid, theme["id"], ids, chosen=True, user_id=themed.planner_id)
+        assert refused.value.reason == "not_in_theme"
+    assert chosen_ids(db, sid) == set() and quote_log(db, sid) == []
