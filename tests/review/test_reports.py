@@ -11,6 +11,7 @@ from bs4 import BeautifulSoup
 from docx import Document
 from openpyxl import load_workbook
 
+from analysis import assemble
 from analysis.review import queries as synthesis
 
 from listening import queries
@@ -349,7 +350,7 @@ def test_the_same_words_from_two_people_are_quoted_once(heard, db):
     ids = {a["text"]: a["id"] for a in synthesis.load(db, sid).answers}
     for text in (*same, after):
         synthesis.move_answer(db, sid, ids[text], theme["id"], user_id=heard.planner_id)
-    members = {a["text"]: a for a in synthesis.theme_answers(synthesis.load(db, sid))[theme["id"]]}
+    members = {a["text"]: a for a in assemble.theme_answers(synthesis.load(db, sid))[theme["id"]]}
 
     def order(text):
         """Where an answer comes in the theme's quote order: the engine's picks, then the most typical."""

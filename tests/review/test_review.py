@@ -277,7 +277,7 @@ def test_a_theme_takes_five_chosen_quotes_and_refuses_a_sixth(client, themed, db
     nothing changes."""
     sid = themed.session["id"]
     theme, yes, _no = _theme_with_both_kinds(db, themed)
-    grouped = synthesis.theme_answers(synthesis.load(db, sid))
+    grouped = assemble.theme_answers(synthesis.load(db, sid))
     for other in themes_of(db, sid).values():
         for extra in (a for a in grouped.get(other["id"], []) if a["quote_ok"] and other["id"] != theme["id"]):
             if len(yes) < 6:
@@ -298,7 +298,7 @@ def test_only_answers_now_in_this_theme_can_be_its_quotes(client, theme_ids_abov
     """Answers of a theme made before or after this one, or set aside as off-topic, cannot be chosen as its quotes
     (a 400, nothing changes); its own consented answers can, also once theme ids pass 256."""
     sid = themed.session["id"]
-    grouped = synthesis.theme_answers(synthesis.load(db, sid))
+    grouped = assemble.theme_answers(synthesis.load(db, sid))
     themes = sorted((t for t in themes_of(db, sid).values() if any(a["quote_ok"] for a in grouped.get(t["id"], []))),
                     key=lambda t: t["id"])
     assert len(themes) >= 3 and themes[0]["id"] > 1000
