@@ -1,0 +1,144 @@
+"""The long lists staff read, a page at a time: a session's answers (filtered) and the audit log.
+
+Every filter is a WHERE condition in SQL and every count an SQL aggregate, so a page costs the
+same with 100 answers or 800,000 (see docs/scaling.md). Answers come newest first, paged by
+their id through the `responses_by_session` / `responses_by_prompt` indexes (SQLite keeps the
+row id at the end of every index, so both are ordered by it within a session or a question).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from .db import one, rows
+from .paging import PAGE_SIZE, Page, keyset_page
+
+HIDDEN_FILTERS = ("", "shown", "hidden")
+
+
+@dataclass(frozen=True)
+class AnswerFilter:
+    """What a staff member narrowed the answers to; empty values mean "all"."""
+
+    prompt_id: int | None = None
+    language: str = ""
+    source: str = ""
+    hidden: str = ""
+    option_id: int | None = None      # an "about you" answer: only people who gave it
+    theme_id: int | None = None       # only answers the planners' themes put in this theme
+
+    def args(self) -> dict:
+        """Return the filter as query-string arguments (empty ones left out), for links that keep it."""
+        found = {"prompt": self.prompt_id, "language": self.language, "source": self.source,
+                 "hidden": self.hidden, "segment": self.option_id, "theme": self.theme_id}
+        return {k: v for k, v in found.items() if v not in (None, "")}
+
+
+def _answer_conditions(db: sqlite_utils.Database, session_id: int, chosen: AnswerFilter) -> tuple[list[str], list]:
+    """Return the WHERE conditions and parameters for a session's written answers under a filter."""
+    conditions = ["r.session_id = ?", "r.skipped = 0", "r.text IS NOT NULL", "p.withdrawn_at IS NULL",
+                  "r.prompt_id IN (SELECT id FROM prompts WHERE session_id = ? AND kind = 'open')"]
+    params: list = [session_id, session_id]
+    if chosen.prompt_id is not None:
+        conditions.append("r.prompt_id = ?")
+        params.append(chosen.prompt_id)
+    if chosen.language:
+        conditions.append("r.language = ?")
+        params.append(chosen.language)
+    if chosen.source:
+        conditions.append("r.source = ?")
+        params.append(chosen.source)
+    if chosen.hidden == "shown":
+        conditions.append("r.hidden_at IS NULL")
+    elif chosen.hidden == "hidden":
+        conditions.append("r.hidden_at IS NOT NULL")
+    if chosen.option_id is not None:
+        about = one(db, """SELECT o.prompt_id FROM options o JOIN prompts q ON q.id = o.prompt_id
+                           WHERE o.id = ? AND q.session_id = ?""", (chosen.option_id, session_id))
+        conditions.append("""EXISTS (SELECT 1 FROM responses s, json_each(s.choices) j
+                                     WHERE s.participant_id = r.participant_id AND s.prompt_id = ?
+                                       AND s.skipped = 0 AND j.value = ?)""")
+        params += [about["prompt_id"] if about else 0, chosen.option_id]
+    if chosen.theme_id is not None:
+        conditions.append("EXISTS (SELECT 1 FROM theme_assignments t WHERE t.response_id = r.id AND t.theme_id = ?)")
+        params.append(chosen.theme_id)
+    return conditions, params
+
+
+ANSWER_SELECT = """SELECT r.id, r.participant_id, r.prompt_id, r.language, r.source, r.text, r.created_at,
+                          r.updated_at, r.hidden_at, r.hidden_reason
+                   FROM responses r JOIN participants p ON p.id = r.participant_id"""
+
+
+def answers_page(db: sqlite_utils.Database, session_id: int, chosen: AnswerFilter, *, before: int | None = None,
+                 after: int | None = None, size: int = PAGE_SIZE) -> Page:
+    """Return one page of a session's written answers matching the filter, newest first."""
+    conditions, params = _answer_conditions(db, session_id, chosen)
+    return keyset_page(db, ANSWER_SELECT, conditions, params, key="r.id", before=before, after=after, size=size)
+
+
+def count_answers(db: sqlite_utils.Database, session_id: int, chosen: AnswerFilter) -> int:
+    """Count a session's written answers matching the filter, in SQL."""
+    conditions, params = _answer_conditions(db, session_id, chosen)
+    sql = f"SELECT count(*) FROM responses r JOIN participants p ON p.id = r.participant_id WHERE {' AND '.join(conditions)}"
+    return db.execute(sql, params).fetchone()[0]
+
+
+def answer_counts(db: sqlite_utils.Database, session_id: int) -> dict[int, int]:
+    """Count the answers (not skipped) to each of a session's questions."""
+    return {row["prompt_id"]: row["n"] for row in rows(
+        db, """SELECT r.prompt_id, count(*) AS n FROM responses r JOIN participants p ON p.id = r.participant_id
+               WHERE r.session_id = ? AND r.skipped = 0 AND p.withdrawn_at IS NULL GROUP BY r.prompt_id""",
+        (session_id,))}
+
+
+def choice_counts(db: sqlite_utils.Database, session_id: int) -> dict[int, dict]:
+    """Count each option chosen (or scale point given) per question, in SQL: {prompt id: {option id or number: n}}."""
+    found: dict[int, dict] = {}
+    for row in rows(
+        db, """SELECT r.prompt_id, j.value AS value, count(*) AS n
+               FROM responses r JOIN participants p ON p.id = r.participant_id, json_each(r.choices) j
+               WHERE r.session_id = ? AND r.skipped = 0 AND p.withdrawn_at IS NULL AND r.choices IS NOT NULL
+               GROUP BY r.prompt_id, j.value""", (session_id,)):
+        found.setdefault(row["prompt_id"], {})[row["value"]] = row["n"]
+    for row in rows(
+        db, """SELECT r.prompt_id, r.number AS value, count(*) AS n
+               FROM responses r JOIN participants p ON p.id = r.participant_id
+               WHERE r.session_id = ? AND r.skipped = 0 AND p.withdrawn_at IS NULL AND r.number IS NOT NULL
+               GROUP BY r.prompt_id, r.number""", (session_id,)):
+        found.setdefault(row["prompt_id"], {})[row["value"]] = row["n"]
+    return found
+
+
+def answer_languages(db: sqlite_utils.Database, session_id: int) -> list[str]:
+    """Return the languages a session's answers were given in (for the filter's choices)."""
+    return [row["language"] for row in rows(
+        db, "SELECT DISTINCT language FROM participants WHERE session_id = ? ORDER BY language", (session_id,))]
+
+
+def answer_sources(db: sqlite_utils.Database, session_id: int) -> list[str]:
+    """Return how a session's answers came in (phone, paper...), for the filter's choices."""
+    return [row["source"] for row in rows(
+        db, "SELECT DISTINCT source FROM participants WHERE session_id = ? ORDER BY source", (session_id,))]
+
+
+def session_themes(db: sqlite_utils.Database, session_id: int) -> list[dict]:
+    """Return a session's active themes (id and label), for the theme filter."""
+    return rows(db, """SELECT id, label FROM themes WHERE session_id = ? AND retired_at IS NULL
+                       AND kind = 'theme' ORDER BY label COLLATE NOCASE, id""", (session_id,))
+
+
+AUDIT_SELECT = "SELECT a.*, u.email FROM audit_log a LEFT JOIN users u ON u.id = a.user_id"
+
+
+def audit_page(db: sqlite_utils.Database, *, action: str = "", before: int | None = None, after: int | None = None,
+               size: int = 100) -> Page:
+    """Return one page of the audit log, newest first, optionally of one kind of action."""
+    conditions, params = (["a.action = ?"], [action]) if action else ([], [])
+    return keyset_page(db, AUDIT_SELECT, conditions, params, key="a.id", before=before, after=after, size=size)
+
+
+def audit_actions(db: sqlite_utils.Database) -> list[str]:
+    """Return the kinds of action the audit log holds (for its filter)."""
+    return [row["action"] for row in rows(db, "SELECT DISTINCT action FROM audit_log ORDER BY action")]
