@@ -551,3 +551,19 @@ def m010_session_access(db: sqlite_utils.Database) -> None:
         CREATE INDEX sessions_by_creator ON sessions(created_by)
         """
     )
+
+
+@migrations()
+def m011_big_indexes(db: sqlite_utils.Database) -> None:
+    """Indexes that keep big sessions' live counts, feeds and theme pages short (issue 19)."""
+    _run(
+        db,
+        """
+        -- The console's and projector's counts by language and source read this index alone.
+        CREATE INDEX responses_live_counts ON responses(prompt_id, skipped, language, source);
+        -- The console's feed (newest 200 to a question) walks this index instead of sorting them all.
+        CREATE INDEX responses_feed ON responses(prompt_id, updated_at);
+        -- A theme's answers, most typical first, a page at a time.
+        CREATE INDEX theme_assignments_by_rank ON theme_assignments(theme_id, rank, response_id)
+        """
+    )
