@@ -675,6 +675,30 @@ def save_priority_groups(db: sqlite_utils.Database, session_id: int, option_ids:
         log_edit(db, session_id, user_id=user_id, action="priority_groups", detail=json.dumps([o for _, o in pairs]))
 
 
+def _export_streamed(db: sqlite_utils.Database, session_id: int, file, *, fmt: str, language: str, translations) -> None:
+    """Write a data export answer by answer (see `exports.py`), the codebook and rows read in one snapshot."""
+    import dataclasses
+
+    from analysis import reports
+
+    from . import exports
+
+    started = not db.conn.in_transaction
+    if started:
+        db.execute("BEGIN")  # one read snapshot (WAL): writers carry on, this export sees one moment
+    try:
+        report = build_report(db, session_id, language, translations=translations)
+        _keys, names = exports.segment_columns(prompts_for_session(db, session_id))
+        report = dataclasses.replace(report, segment_names=names)
+        records = exports.answer_records(db, session_id, language, scope_prompt_ids(db, session_id),
+                                         prefer_not=gettext_with(translations)("Prefer not to say"),
+                                         visible=visible_filter(db))
+        reports.write_streamed(report, fmt, records, file, translations)
+    finally:
+        if started:
+            db.conn.rollback()
+
+
 # --- the residents' page ----------------------------------------------------------------------
 
 
@@ -1251,8 +1275,10 @@ def export(db: sqlite_utils.Database, session_id: int, file, *, fmt: str, langua
     if language not in found["languages"]:
         raise ValueError(f"{language!r} is not one of the session's languages")
     translations = translations_for(language)
-    report = build_report(db, session_id, language, records=fmt in ("csv", "xlsx", "json"), translations=translations)
-    reports.write(report, fmt, file, translations)
+    if fmt in reports.STREAMED:
+        _export_streamed(db, session_id, file, fmt=fmt, language=language, translations=translations)
+    else:
+        reports.write(build_report(db, session_id, language, translations=translations), fmt, file, translations)
     name = reports.filename(found["code"], fmt, language)
     record_audit(db, user_id=user_id, action="export", target=found["code"], detail=f"format={fmt} language={language} file={name}")
     return name

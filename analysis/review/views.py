@@ -10,7 +10,7 @@ rendering of reports and exports in ``analysis.reports``.
 """
 from __future__ import annotations
 
-import io
+import tempfile
 from collections import Counter
 
 from flask import Blueprint, flash, g, redirect, render_template, request, send_file, url_for
@@ -35,6 +35,8 @@ results_bp = Blueprint("results", __name__, template_folder="../templates", stat
 READERS = ("facilitator", "planner")
 MAX_LABEL = 200
 MAX_NOTE = 2000
+# An export bigger than this is spooled to a temporary file rather than kept in memory.
+EXPORT_SPOOL_BYTES = 8 * 1024 * 1024
 
 # TRANSLATORS: what a planner did, as listed in a session's synthesis history.
 ACTION_LABELS = {
@@ -405,10 +407,16 @@ def export(session_id: int):
     language = request.form.get("language", found["default_language"])
     if fmt not in reports.FORMATS or language not in found["languages"]:
         return choices(_("Please choose a format and one of the session's languages."), 400)
-    buffer = io.BytesIO()
-    name = synthesis.export(get_db(), session_id, buffer, fmt=fmt, language=language, user_id=user_id())
-    buffer.seek(0)
-    response = send_file(buffer, mimetype=reports.MIMETYPES[fmt], as_attachment=True, download_name=name,
+    # Written row by row to a temporary file (kept in memory up to 8 MB, then on disk) and sent from
+    # there in blocks, so a big session's export never sits whole in the worker's memory.
+    spool = tempfile.SpooledTemporaryFile(max_size=EXPORT_SPOOL_BYTES)
+    try:
+        name = synthesis.export(get_db(), session_id, spool, fmt=fmt, language=language, user_id=user_id())
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    response = send_file(spool, mimetype=reports.MIMETYPES[fmt], as_attachment=True, download_name=name,
                          conditional=False, etag=False, last_modified=None)
     # Exports hold answers: no browser, proxy or back button may keep a copy.
     response.headers["Cache-Control"] = "no-store"
