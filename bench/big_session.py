@@ -279,6 +279,50 @@ def run_form_index(database: Path, built: dict) -> int:
     return next(i for i, form in enumerate(forms) if str(form.get("action", "")).endswith("/run"))
 
 
+# --- answering while the engine re-runs ----------------------------------------------------------
+
+
+def rerun(database: Path, session_id: int) -> None:
+    """Re-run the theme engine on a session (in this process), as the review page's button does."""
+    from analysis.review import queries as synthesis
+    from listening.db import connect
+
+    app = make_app(database)
+    db = connect(str(database))
+    with app.app_context():
+        synthesis.run_themes(db, session_id, user_id=None)
+    db.conn.close()
+
+
+def answers_during_rerun(database: Path, built: dict, sentences: list[str]) -> dict:
+    """Answer continuously (a new resident every 20 ms, consent then an open answer) while a re-run writes; return latencies."""
+    from listening import queries
+    from listening.db import connect
+
+    db = connect(str(database))
+    session = queries.session_by_id(db, built["session_id"])
+    statement = queries.current_consent(db, session["id"], "en")
+    answers = Answers(sentences, seed=99)
+    worker = subprocess.Popen(["nice", "-n", "10", sys.executable, __file__, "--rerun", str(database), str(session["id"])],
+                              cwd=ROOT)
+    latencies: list[float] = []
+    index = 0
+    while worker.poll() is None:
+        start = time.perf_counter()
+        person = queries.record_consent(db, session["id"], consent_version_id=statement["id"], language="en",
+                                        nonce=f"during-{index}", quote_ok=True, contact_ok=False)
+        queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=built["open_prompts"][0],
+                              nonce=f"during-answer-{index}", language="en", text=answers.next())
+        latencies.append(time.perf_counter() - start)
+        index += 1
+        time.sleep(0.02)
+    db.conn.close()
+    latencies.sort()
+    return {"answers": len(latencies), "max_ms": 1000 * latencies[-1] if latencies else 0,
+            "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else 0,
+            "rerun_ok": worker.returncode == 0}
+
+
 # --- the whole run ------------------------------------------------------------------------------
 
 
@@ -294,6 +338,10 @@ def one_size(size: int, sentences: list[str], folder: Path) -> list[tuple[str, d
     results = [("build: consent + 8 answers each", {"seconds": built["build_seconds"], "bytes": 0})]
     results.append(("theme run (2 questions)", in_child(database, run_spec(built))))
     prepare_synthesis(database, built["session_id"])
+    during = answers_during_rerun(database, built, sentences)
+    print(f"  answering during a re-run: {during}", flush=True)
+    results.append(("answer (consent + answer) during a re-run: max", {"seconds": during["max_ms"] / 1000, "bytes": 0}))
+    results.append(("answer during a re-run: 99th percentile", {"seconds": during["p99_ms"] / 1000, "bytes": 0}))
     session_facts(database, built)
     for label, spec in specs(built):
         results.append((label, in_child(database, spec)))
@@ -305,7 +353,7 @@ def format_cell(found: dict) -> str:
     """Format one measurement: seconds (and again), bytes, worker memory."""
     if "error" in found:
         return f"error: {found['error'][:60]}"
-    parts = [f"{found['seconds']:.2f} s"]
+    parts = [f"{found['seconds']:.2f} s" if found["seconds"] >= 0.1 else f"{1000 * found['seconds']:.0f} ms"]
     if found.get("again") is not None:
         parts.append(f"again {found['again']:.2f} s")
     if found.get("bytes"):
@@ -336,7 +384,11 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="build the databases in this folder and keep them")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
     parser.add_argument("--measure", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--rerun", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.rerun:
+        rerun(Path(args.rerun[0]), int(args.rerun[1]))
+        return
     if args.measure:
         print(json.dumps(measure(Path(args.measure[0]), json.loads(args.measure[1]))))
         return

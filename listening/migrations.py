@@ -555,7 +555,7 @@ def m010_session_access(db: sqlite_utils.Database) -> None:
 
 @migrations()
 def m011_big_indexes(db: sqlite_utils.Database) -> None:
-    """Indexes that keep big sessions' live counts, feeds and theme pages short (issue 19)."""
+    """Indexes that keep big sessions' live counts, feeds and theme pages short, and when a theme run finished (issue 19)."""
     _run(
         db,
         """
@@ -564,6 +564,9 @@ def m011_big_indexes(db: sqlite_utils.Database) -> None:
         -- The console's feed (newest 200 to a question) walks this index instead of sorting them all.
         CREATE INDEX responses_feed ON responses(prompt_id, updated_at);
         -- A theme's answers, most typical first, a page at a time.
-        CREATE INDEX theme_assignments_by_rank ON theme_assignments(theme_id, rank, response_id)
+        CREATE INDEX theme_assignments_by_rank ON theme_assignments(theme_id, rank, response_id);
+        -- A run writes its placements in short batches; until it sets this, no other run of the session starts.
+        ALTER TABLE theme_runs ADD COLUMN finished_at TEXT;
+        UPDATE theme_runs SET finished_at = created_at
         """
     )

@@ -157,7 +157,11 @@ def run(session_id: int):
         return show(session_id, error=_("Please choose questions from the list."), status=400)
     if not available:
         return show(session_id, error=_("This session has no open questions to draft themes from."), status=400)
-    result = synthesis.run_themes(db, session_id, user_id=user_id(), prompt_ids=chosen)
+    try:
+        result = synthesis.run_themes(db, session_id, user_id=user_id(), prompt_ids=chosen)
+    except synthesis.RunInProgress:
+        return show(session_id, error=_("The theme engine is already running on this session. "
+                                        "Please wait for it to finish, then reload this page."), status=409)
     queries.record_audit(db, user_id=user_id(), action="themes_run", target=found["code"],
                          detail=f"answers={result['answer_count']} themes={result['k_chosen']}")
     flash(_("Draft themes are ready. Please review them: they are a starting point, not a finding."), "ok")
