@@ -840,6 +840,38 @@ def theme_answers(stored: Stored) -> dict[int | str, list[dict]]:
     return grouped
 
 
+THEME_PAGE = 100
+
+
+def theme_members_page(db: sqlite_utils.Database, session_id: int, theme_id: int, *,
+                       after: tuple[int, int] | None = None, size: int | None = None) -> tuple[list[dict], tuple[int, int] | None]:
+    """Return one page of a theme's answers, most typical first (rank, then id), and the key of the next page (None at the end).
+
+    The same answers `load` would group under the theme (in the analysed questions, visible, not
+    blank, not withdrawn), read through the (theme_id, rank, response_id) index a page at a time.
+    """
+    size = size or THEME_PAGE
+    scope = scope_prompt_ids(db, session_id)
+    if not scope:
+        return [], None
+    marks = ", ".join("?" for _ in scope)
+    key_sql, key = ("AND (a.rank, a.response_id) > (?, ?)", list(after)) if after else ("", [])
+    found = rows(db, f"""
+        SELECT r.id, r.prompt_id, r.participant_id, r.language, r.source, r.text, r.created_at,
+               coalesce(c.quote_ok, 0) AS quote_ok, a.rank, a.quote, a.pinned, a.chosen
+        FROM theme_assignments a JOIN responses r ON r.id = a.response_id
+        JOIN participants p ON p.id = r.participant_id LEFT JOIN consents c ON c.participant_id = p.id
+        WHERE a.theme_id = ? AND a.status = 'theme' AND +a.session_id = ? AND p.withdrawn_at IS NULL
+          AND r.skipped = 0 AND r.text IS NOT NULL AND trim(r.text) != '' AND r.prompt_id IN ({marks})
+          {visible_filter(db)} {key_sql}
+        ORDER BY a.rank, a.response_id LIMIT ?""", (theme_id, session_id, *scope, *key, size + 1))
+    more = len(found) > size
+    found = found[:size]
+    for row in found:
+        row["pinned"], row["chosen"] = bool(row["pinned"]), bool(row["chosen"])
+    return found, ((found[-1]["rank"], found[-1]["id"]) if more else None)
+
+
 def prompt_text(stored: Stored, prompt_id: int, language: str) -> str:
     """Return a prompt's wording in a language, falling back to the session's main language."""
     return localized(stored.texts, "prompt", prompt_id, "text", language, stored.session["default_language"])

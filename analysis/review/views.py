@@ -108,6 +108,12 @@ def show(session_id: int, *, focus: int | None = None, error: str = "", status: 
     focused = next((t for t in stored.themes if t["id"] == focus), None) if focus else None
     if focus and focused is None and not error:
         raise NotFound()
+    # A theme's own page lists its answers 100 at a time (a theme of a big session has thousands).
+    page_members, next_key = [], None
+    if focused is not None:
+        rank, after = request.args.get("rank", type=int), request.args.get("after", type=int)
+        page_members, next_key = synthesis.theme_members_page(
+            db, session_id, focused["id"], after=(rank, after) if rank is not None and after is not None else None)
     quotes = {t["id"]: synthesis.quotes_for(stored, grouped.get(t["id"], [])) for t in themes}
     # Each theme's languages, commonest first; a theme heard in one language of several says so.
     counts = {t["id"]: Counter(a["language"] for a in grouped.get(t["id"], [])).most_common() for t in themes}
@@ -129,6 +135,7 @@ def show(session_id: int, *, focus: int | None = None, error: str = "", status: 
         prompt_text=lambda pid: synthesis.prompt_text(stored, pid, found["default_language"]),
         source_labels=source_labels(), heard_in=heard_in, several_languages=several_languages,
         max_chosen_quotes=synthesis.MAX_CHOSEN_QUOTES, hidden_in_reports=hidden_in_reports,
+        page_members=page_members, next_key=next_key, first_page=request.args.get("after") is None,
     ), status
 
 

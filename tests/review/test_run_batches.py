@@ -51,3 +51,21 @@ def test_a_second_run_while_one_is_writing_is_refused_with_a_clear_message(clien
     assert response.status_code == 409
     assert "already running" in response.get_data(as_text=True)
     assert db.execute("SELECT count(*) FROM theme_runs").fetchone()[0] == before
+
+
+def test_a_themes_page_lists_its_answers_a_hundred_at_a_time(client, themed, db, monkeypatch):
+    """With pages of 5, a theme's page shows its 5 most typical answers and a link to the next 5, until all are shown once."""
+    sid = themed.session["id"]
+    monkeypatch.setattr(synthesis, "THEME_PAGE", 5)
+    theme = max((t for t in synthesis.active_themes(db, sid) if t["kind"] == "theme"), key=lambda t: t["stored_size"])
+    expected = [a["id"] for a in synthesis.theme_answers(synthesis.load(db, sid))[theme["id"]]]
+    sign_in(client, "lead@example.org", "a long password")
+    url, seen = f"/staff/review/{sid}?theme={theme['id']}", []
+    while url:
+        soup = page(client.get(url))
+        ids = [int(box["value"]) for box in soup.select("#theme input[name=answer_ids]")]
+        assert 0 < len(ids) <= 5
+        seen += ids
+        link = soup.select_one("#theme .pager-links a[rel=next]")
+        url = link["href"] if link else None
+    assert seen == expected
