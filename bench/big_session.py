@@ -135,6 +135,7 @@ def add_resident(db, session: dict, prompts: list[dict], statements: dict, index
     person = queries.record_consent(
         db, session["id"], consent_version_id=statements[language]["id"], language=language,
         nonce=f"big-consent-{index}", quote_ok=index % 3 != 0, contact_ok=False, source=source,
+        quote_scope="screen_and_reports" if index % 3 != 0 else None,
         method="self" if source == "phone" else "staff_verbal",
     )
     for prompt in prompts:
@@ -310,7 +311,8 @@ def answers_during_rerun(database: Path, built: dict, sentences: list[str]) -> d
     while worker.poll() is None:
         start = time.perf_counter()
         person = queries.record_consent(db, session["id"], consent_version_id=statement["id"], language="en",
-                                        nonce=f"during-{index}", quote_ok=True, contact_ok=False)
+                                        nonce=f"during-{index}", quote_ok=True, contact_ok=False,
+                                        quote_scope="screen_and_reports")
         queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=built["open_prompts"][0],
                               nonce=f"during-answer-{index}", language="en", text=answers.next())
         latencies.append(time.perf_counter() - start)
