@@ -79,7 +79,9 @@ def live_context(session_id: int) -> dict:
         "counts": lq.live_counts(db, session_id, current["id"] if current else None),
         "feed": feed,
         "results": results,
-        "open_answers": lq.visible_count(db, session_id, current["id"], written=True) if current else 0,
+        # Only "enough to draft themes?" is asked of this count, so it stops counting there.
+        "open_answers": lq.visible_count(db, session_id, current["id"], written=True, up_to=MIN_ANSWERS_FOR_THEMES)
+        if current else 0,
         "themes": themes, "theme_sizes": room_counts.draft_theme_sizes(themes, threshold),
         "results_withheld": results_withheld, "threshold": threshold, "mark": room_counts.MARK,
         "notes": lq.equity_notes(db, session_id),

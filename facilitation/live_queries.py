@@ -134,11 +134,12 @@ def live_counts(db: sqlite_utils.Database, session_id: int, prompt_id: int | Non
            WHERE p.session_id = ? AND p.withdrawn_at IS NULL GROUP BY p.language, p.source""",
         (session_id,),
     )
+    # Withdrawal deletes a person's answers as it marks them withdrawn, so this reads the
+    # (prompt_id, skipped, language, source) index alone, without a lookup per answer.
     answers = rows(
         db,
         """SELECT r.language, r.source, count(*) AS n FROM responses r
-           JOIN participants p ON p.id = r.participant_id
-           WHERE r.prompt_id = ? AND r.skipped = 0 AND p.withdrawn_at IS NULL
+           WHERE r.prompt_id = ? AND r.skipped = 0
            GROUP BY r.language, r.source""",
         (prompt_id or 0,),
     )
@@ -207,9 +208,11 @@ def answer_feed(db: sqlite_utils.Database, session_id: int, prompt_id: int | Non
 # The same rules as `visible_responses` and `wall_candidates`, as SQL, for counting and windowing
 # in big sessions without loading every answer. `+r.session_id` keeps the check but stops SQLite
 # from walking the whole session's index: the prompt's own index is the short way.
-VISIBLE_SQL = """FROM responses r JOIN participants p ON p.id = r.participant_id
-                 WHERE r.prompt_id = ? AND +r.session_id = ? AND r.hidden_at IS NULL AND r.skipped = 0
-                   AND p.withdrawn_at IS NULL"""
+# Counts read the (prompt_id, skipped, hidden_at, choices, number) index alone: withdrawal deletes
+# a person's answers, and the prompt (the session's current one) is checked to be the session's.
+VISIBLE_SQL = """FROM responses r
+                 WHERE r.prompt_id = ? AND r.skipped = 0 AND r.hidden_at IS NULL
+                   AND r.prompt_id IN (SELECT id FROM prompts WHERE session_id = ?)"""
 WRITTEN_SQL = "r.text IS NOT NULL AND trim(r.text, ' ' || char(9, 10, 13)) != ''"
 CANDIDATE_SQL = f"""FROM responses r JOIN participants p ON p.id = r.participant_id
                     JOIN consents c ON c.participant_id = r.participant_id
@@ -218,19 +221,25 @@ CANDIDATE_SQL = f"""FROM responses r JOIN participants p ON p.id = r.participant
                       AND c.quote_scope = 'screen_and_reports'"""
 
 
-def visible_count(db: sqlite_utils.Database, session_id: int, prompt_id: int, *, written: bool = False) -> int:
-    """Count a prompt's visible answers that were not skipped (only written ones when asked), in SQL."""
+def visible_count(db: sqlite_utils.Database, session_id: int, prompt_id: int, *, written: bool = False,
+                  up_to: int | None = None) -> int:
+    """Count a prompt's visible answers that were not skipped (only written ones when asked), in SQL, stopping at `up_to`."""
     extra = f" AND {WRITTEN_SQL}" if written else ""
-    return db.execute(f"SELECT count(*) {VISIBLE_SQL}{extra}", (prompt_id, session_id)).fetchone()[0]
+    if up_to is None:
+        return db.execute(f"SELECT count(*) {VISIBLE_SQL}{extra}", (prompt_id, session_id)).fetchone()[0]
+    return db.execute(f"SELECT count(*) FROM (SELECT 1 {VISIBLE_SQL}{extra} LIMIT ?)",
+                      (prompt_id, session_id, up_to)).fetchone()[0]
 
 
 def visible_tallies(db: sqlite_utils.Database, session_id: int, prompt: dict) -> list[dict]:
     """Count visible answers per option (or scale point) with SQL aggregates, as `tallies` does from rows."""
-    if prompt["kind"] == "scale":
-        sql = f"SELECT r.number AS value, count(*) AS n {VISIBLE_SQL} GROUP BY r.number"
-    else:
-        sql = f"SELECT j.value AS value, count(*) AS n {VISIBLE_SQL.replace('WHERE', ', json_each(r.choices) j WHERE', 1)} GROUP BY j.value"
-    counts = {row["value"]: row["n"] for row in rows(db, sql, (prompt["id"], prompt["session_id"]))}
+    counts: dict = {}
+    # Grouped by the stored list of choices (few distinct lists), then only those lists are decoded.
+    for row in rows(db, f"SELECT r.choices, r.number, count(*) AS n {VISIBLE_SQL} GROUP BY r.choices, r.number",
+                    (prompt["id"], prompt["session_id"])):
+        values = [row["number"]] if prompt["kind"] == "scale" else (json.loads(row["choices"]) if row["choices"] else [])
+        for value in values:
+            counts[value] = counts.get(value, 0) + row["n"]
     if prompt["kind"] == "scale":
         keys = list(range(prompt["scale_min"], prompt["scale_max"] + 1))
     else:

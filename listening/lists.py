@@ -7,6 +7,7 @@ row id at the end of every index, so both are ordered by it within a session or 
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -78,37 +79,55 @@ def answers_page(db: sqlite_utils.Database, session_id: int, chosen: AnswerFilte
     return keyset_page(db, ANSWER_SELECT, conditions, params, key="r.id", before=before, after=after, size=size)
 
 
-def count_answers(db: sqlite_utils.Database, session_id: int, chosen: AnswerFilter) -> int:
-    """Count a session's written answers matching the filter, in SQL."""
+COUNT_CAP = 10_000
+
+
+def count_answers(db: sqlite_utils.Database, session_id: int, chosen: AnswerFilter, cap: int | None = None) -> int:
+    """Count a session's written answers matching the filter in SQL, stopping past `cap` (the page then says "more than")."""
+    cap = cap or COUNT_CAP
     conditions, params = _answer_conditions(db, session_id, chosen)
-    sql = f"SELECT count(*) FROM responses r JOIN participants p ON p.id = r.participant_id WHERE {' AND '.join(conditions)}"
-    return db.execute(sql, params).fetchone()[0]
+    sql = f"""SELECT count(*) FROM (SELECT 1 FROM responses r JOIN participants p ON p.id = r.participant_id
+              WHERE {' AND '.join(conditions)} LIMIT ?)"""
+    return db.execute(sql, (*params, cap + 1)).fetchone()[0]
+
+
+# Withdrawal deletes a person's answers in the same transaction that marks them withdrawn
+# (`queries.erase_participant`), so counts need no join to participants and read an index alone.
 
 
 def answer_counts(db: sqlite_utils.Database, session_id: int) -> dict[int, int]:
-    """Count the answers (not skipped) to each of a session's questions."""
+    """Count the answers (not skipped) to each of a session's questions, from the `responses_live_counts` index."""
     return {row["prompt_id"]: row["n"] for row in rows(
-        db, """SELECT r.prompt_id, count(*) AS n FROM responses r JOIN participants p ON p.id = r.participant_id
-               WHERE r.session_id = ? AND r.skipped = 0 AND p.withdrawn_at IS NULL GROUP BY r.prompt_id""",
+        db, """SELECT r.prompt_id, count(*) AS n FROM responses r
+               WHERE r.prompt_id IN (SELECT id FROM prompts WHERE session_id = ?) AND r.skipped = 0
+               GROUP BY r.prompt_id""",
         (session_id,))}
 
 
 def choice_counts(db: sqlite_utils.Database, session_id: int) -> dict[int, dict]:
-    """Count each option chosen (or scale point given) per question, in SQL: {prompt id: {option id or number: n}}."""
+    """Count each option chosen (or scale point given) per question, from the `responses_tallies` index: {prompt id: {option id or number: n}}.
+
+    Answers are grouped by their stored list of choices first (a question has few distinct
+    lists), and only those few lists are decoded: far cheaper than expanding every answer in SQL.
+    """
     found: dict[int, dict] = {}
     for row in rows(
-        db, """SELECT r.prompt_id, j.value AS value, count(*) AS n
-               FROM responses r JOIN participants p ON p.id = r.participant_id, json_each(r.choices) j
-               WHERE r.session_id = ? AND r.skipped = 0 AND p.withdrawn_at IS NULL AND r.choices IS NOT NULL
-               GROUP BY r.prompt_id, j.value""", (session_id,)):
-        found.setdefault(row["prompt_id"], {})[row["value"]] = row["n"]
-    for row in rows(
-        db, """SELECT r.prompt_id, r.number AS value, count(*) AS n
-               FROM responses r JOIN participants p ON p.id = r.participant_id
-               WHERE r.session_id = ? AND r.skipped = 0 AND p.withdrawn_at IS NULL AND r.number IS NOT NULL
-               GROUP BY r.prompt_id, r.number""", (session_id,)):
-        found.setdefault(row["prompt_id"], {})[row["value"]] = row["n"]
+        db, """SELECT r.prompt_id, r.choices, r.number, count(*) AS n FROM responses r
+               WHERE r.prompt_id IN (SELECT id FROM prompts WHERE session_id = ? AND kind != 'open') AND r.skipped = 0
+               GROUP BY r.prompt_id, r.choices, r.number""", (session_id,)):
+        counts = found.setdefault(row["prompt_id"], {})
+        values = json.loads(row["choices"]) if row["choices"] else []
+        if row["number"] is not None:
+            values = [*values, row["number"]]
+        for value in values:
+            counts[value] = counts.get(value, 0) + row["n"]
     return found
+
+
+def people_count(db: sqlite_utils.Database, session_id: int) -> int:
+    """Count the people taking part in a session (not withdrawn)."""
+    return db.execute("SELECT count(*) FROM participants WHERE session_id = ? AND withdrawn_at IS NULL",
+                      (session_id,)).fetchone()[0]
 
 
 def answer_languages(db: sqlite_utils.Database, session_id: int) -> list[str]:

@@ -136,3 +136,12 @@ def test_the_answers_query_uses_an_index_in_order_not_a_sort_of_the_session(db, 
     plan = " ".join(row[3] for row in db.execute(
         f"EXPLAIN QUERY PLAN {lists.ANSWER_SELECT} WHERE {' AND '.join(conditions)} ORDER BY r.id DESC LIMIT 51", params))
     assert "USE TEMP B-TREE" not in plan and "INDEX" in plan
+
+
+def test_a_count_past_the_cap_says_more_than(as_facilitator, big, monkeypatch):
+    """Counting stops past the cap, and the page says "More than" rather than a number it did not finish."""
+    from listening import lists as lists_module
+
+    monkeypatch.setattr(lists_module, "COUNT_CAP", 100)
+    soup = page(as_facilitator.get(f"/staff/sessions/{big['session']['id']}/answers"))
+    assert soup.select_one(".written-answers [role=status]").get_text(strip=True) == "More than 100 written answers match, newest first."

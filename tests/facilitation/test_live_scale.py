@@ -71,15 +71,19 @@ def plan(db, sql: str, params) -> str:
 
 
 def test_live_counts_and_feeds_use_the_questions_index_not_the_sessions(db, room):
-    """Counting, the feed and the wall windows search responses by the question's index, never by session, and never sort them all."""
+    """Counting (from covering indexes), the feed and the wall windows search responses by the question, never by session, and never sort them all."""
     session, open_q, _multi, _scale = room
     args = (open_q["id"], session["id"])
     for sql in (f"SELECT count(*) {lq.VISIBLE_SQL}",
                 f"SELECT r.id {lq.CANDIDATE_SQL} AND r.wall_status = 'approved' ORDER BY r.id DESC LIMIT 30",
                 f"SELECT r.id {lq.CANDIDATE_SQL} AND r.wall_status IS NULL ORDER BY r.id LIMIT 30"):
         found = plan(db, sql, args)
-        assert "responses_by_session" not in found and "USING INDEX responses_" in found, found
+        assert "responses_by_session" not in found and "INDEX responses_" in found, found
         assert "TEMP B-TREE" not in found, found
+    assert "COVERING INDEX responses_tallies" in plan(db, f"SELECT count(*) {lq.VISIBLE_SQL}", args)
+    counts = plan(db, "SELECT r.language, r.source, count(*) FROM responses r WHERE r.prompt_id = ? AND r.skipped = 0 "
+                      "GROUP BY r.language, r.source", (open_q["id"],))
+    assert "COVERING INDEX responses_live_counts" in counts, counts
     feed = plan(db, """SELECT r.id FROM responses r JOIN participants p ON p.id = r.participant_id
                        WHERE r.prompt_id = ? AND +r.session_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0
                        ORDER BY r.updated_at DESC, r.id DESC LIMIT 200""", args)
