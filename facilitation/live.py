@@ -108,14 +108,15 @@ def wall_context(db, found: dict, current: dict | None, feed: list[dict]) -> dic
         "not_quotable": _("Never on the projector: this person did not allow their words on the room's screen"),
     }
     if current is None or current["kind"] != "open":
-        return {"queue": [], "waiting": 0, "wall_status": {}, "wall_changed": {}, "wall_labels": labels}
+        return {"queue": [], "waiting": 0, "waiting_cap": lq.WAITING_CAP, "wall_status": {}, "wall_changed": {},
+                "wall_labels": labels}
     redaction = session_redaction(db, found["id"])
     queue, waiting = lq.wall_waiting(db, found, current["id"])
     status = {r["id"]: state for r in feed if (state := lq.wall_state(found, r)) is not None}
     candidates = [r for r in feed if r["id"] in status]
     return {
         "queue": [{"id": r["id"], "language": r["language"], "shown": redaction(r["text"])} for r in queue],
-        "waiting": waiting,
+        "waiting": waiting, "waiting_cap": lq.WAITING_CAP,
         "wall_status": status,
         # What redaction changed, so the feed can say what the room sees instead.
         "wall_changed": {r["id"]: shown for r in candidates if (shown := redaction(r["text"])) != normalize(r["text"])},

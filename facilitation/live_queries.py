@@ -126,11 +126,12 @@ def neighbour_prompt(prompts: list[dict], current_id: int | None, step: int) -> 
 
 def live_counts(db: sqlite_utils.Database, session_id: int, prompt_id: int | None) -> dict:
     """Count people taking part and answers to the current prompt, overall, by language and by source."""
+    # A participant row is only ever created together with its consent (`queries.record_consent`),
+    # so everyone counted here consented; the count reads the `participants_live` index alone.
     people = rows(
         db,
-        """SELECT p.language, p.source, count(*) AS n,
-                  sum(CASE WHEN c.id IS NOT NULL THEN 1 ELSE 0 END) AS consented
-           FROM participants p LEFT JOIN consents c ON c.participant_id = p.id
+        """SELECT p.language, p.source, count(*) AS n, count(*) AS consented
+           FROM participants p
            WHERE p.session_id = ? AND p.withdrawn_at IS NULL GROUP BY p.language, p.source""",
         (session_id,),
     )
@@ -260,13 +261,17 @@ def wall_window(db: sqlite_utils.Database, found: dict, prompt_id: int, limit: i
     return newest[::-1]
 
 
+WAITING_CAP = 1000
+
+
 def wall_waiting(db: sqlite_utils.Database, found: dict, prompt_id: int, limit: int = 30) -> tuple[list[dict], int]:
-    """Return the oldest `limit` answers waiting for a wall decision and how many wait in all (none unmoderated)."""
+    """Return the oldest `limit` answers waiting for a wall decision and how many wait (counted up to WAITING_CAP + 1; none unmoderated)."""
     if not found.get("wall_moderation", 1):
         return [], 0
     waiting = f"{CANDIDATE_SQL} AND r.wall_status IS NULL"
     first = rows(db, f"SELECT r.id, r.text, r.language {waiting} ORDER BY r.id LIMIT ?", (prompt_id, found["id"], limit))
-    total = db.execute(f"SELECT count(*) {waiting}", (prompt_id, found["id"])).fetchone()[0]
+    total = db.execute(f"SELECT count(*) FROM (SELECT 1 {waiting} LIMIT ?)",
+                       (prompt_id, found["id"], WAITING_CAP + 1)).fetchone()[0]
     return first, total
 
 

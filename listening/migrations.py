@@ -586,6 +586,8 @@ def m011_big_indexes(db: sqlite_utils.Database) -> None:
         CREATE INDEX responses_tallies ON responses(prompt_id, skipped, hidden_at, choices, number);
         -- The answers page's "only hidden answers": the few hidden ones, without reading the session.
         CREATE INDEX responses_hidden ON responses(session_id, id) WHERE hidden_at IS NOT NULL;
+        -- The console's people counts by language and source read this index alone.
+        CREATE INDEX participants_live ON participants(session_id, withdrawn_at, language, source);
         -- The console's feed (newest 200 to a question) walks this index instead of sorting them all.
         CREATE INDEX responses_feed ON responses(prompt_id, updated_at);
         -- A theme's answers, most typical first, a page at a time.

@@ -57,7 +57,7 @@ def test_sql_counts_and_windows_match_the_row_by_row_rules(db, room, moderated):
     assert [r["id"] for r in lq.wall_window(db, session, open_q["id"])] == [r["id"] for r in shown][-30:]
     queue, waiting = lq.wall_waiting(db, session, open_q["id"])
     expected = lq.wall_queue(session, candidates)
-    assert waiting == len(expected) and [r["id"] for r in queue] == [r["id"] for r in expected][:30]
+    assert waiting == min(len(expected), lq.WAITING_CAP + 1) and [r["id"] for r in queue] == [r["id"] for r in expected][:30]
     on_wall, in_queue = {r["id"] for r in shown}, {r["id"] for r in expected}
     for row in lq.answer_feed(db, session["id"], open_q["id"]):
         want = None if row["id"] not in {c["id"] for c in candidates} else \
@@ -88,3 +88,11 @@ def test_live_counts_and_feeds_use_the_questions_index_not_the_sessions(db, room
                        WHERE r.prompt_id = ? AND +r.session_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0
                        ORDER BY r.updated_at DESC, r.id DESC LIMIT 200""", args)
     assert "responses_feed" in feed and "responses_by_session" not in feed, feed
+
+
+def test_a_long_wall_queue_is_counted_up_to_the_cap(db, room, monkeypatch):
+    """Past the cap the queue's count stops (the console then says "More than"), and the first 30 still come oldest first."""
+    session, open_q, _multi, _scale = room
+    monkeypatch.setattr(lq, "WAITING_CAP", 3)
+    queue, waiting = lq.wall_waiting(db, session, open_q["id"])
+    assert waiting == 4 and [r["id"] for r in queue] == sorted(r["id"] for r in queue)
