@@ -117,3 +117,13 @@ def test_the_workbook_keeps_its_cells_out_of_memory():
     """openpyxl's write-only mode: 8,000 rows cost about what 1,000 do, beyond the compressed file itself."""
     small, big = peak_bytes("xlsx", 1_000), peak_bytes("xlsx", 8_000)
     assert big < 3 * small, (small, big)
+
+
+def test_clean_record_cleans_every_string_as_the_generic_walk_does():
+    """A record with a forbidden character in every text field and segment comes out as `cleaned` makes it; a clean one is not copied."""
+    dirty = reports.AnswerRecord(id=1, prompt_number=1, prompt="q\x01", language="en\x02", source="phone\x03", text="t\x07\ud800",
+                                 theme_id="T1\x0b", theme="Buses\x0c", status="theme\x0e", reviewed=True, quote_ok=False,
+                                 created_at="2026\x1f", segments=(("about_age\x10", "Under 30\x11"),))
+    assert reports.clean_record(dirty) == reports.cleaned(dirty)
+    clean = next(records(1))
+    assert reports.clean_record(clean) is clean
