@@ -10,6 +10,7 @@ rendering of reports and exports in ``analysis.reports``.
 """
 from __future__ import annotations
 
+import io
 import tempfile
 from collections import Counter
 
@@ -426,9 +427,17 @@ def export(session_id: int):
     except BaseException:
         spool.close()
         raise
-    spool.seek(0)
-    response = send_file(spool, mimetype=reports.MIMETYPES[fmt], as_attachment=True, download_name=name,
+    payload = spool
+    if spool.tell() <= EXPORT_SPOOL_BYTES:
+        # Still in memory: hand over the bytes and free the spool now rather than when the response closes.
+        spool.seek(0)
+        payload = io.BytesIO(spool.read())
+        spool.close()
+    payload.seek(0)
+    response = send_file(payload, mimetype=reports.MIMETYPES[fmt], as_attachment=True, download_name=name,
                          conditional=False, etag=False, last_modified=None)
+    if payload is spool:
+        response.call_on_close(spool.close)
     # Exports hold answers: no browser, proxy or back button may keep a copy.
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -127,3 +127,19 @@ def test_clean_record_cleans_every_string_as_the_generic_walk_does():
     assert reports.clean_record(dirty) == reports.cleaned(dirty)
     clean = next(records(1))
     assert reports.clean_record(clean) is clean
+
+
+def test_a_big_download_is_sent_from_its_temporary_file_and_freed_when_sent(client, themed, db, monkeypatch):
+    """Past the spool size the export goes out from the temporary file, with the same bytes, and the file is closed with the response."""
+    from analysis.review import views
+    from tests.conftest import download, sign_in
+
+    sign_in(client, "lead@example.org", "a long password")
+    small = download(client, themed.session["id"], "csv")
+    expected = small.get_data()
+    small.close()
+    monkeypatch.setattr(views, "EXPORT_SPOOL_BYTES", 10)
+    big = download(client, themed.session["id"], "csv")
+    assert big.status_code == 200 and big.headers["Cache-Control"] == "no-store"
+    assert big.get_data() == expected
+    big.close()
