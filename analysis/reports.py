@@ -23,7 +23,7 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any, Sequence
+from typing import IO, Any, Iterable, Iterator, Sequence
 
 from analysis.disclosure import MARK
 
@@ -593,15 +593,13 @@ def answer_columns(report: Report, translations=None) -> list[str]:
             *report.segment_names]
 
 
-def answer_rows(report: Report) -> list[list[Any]]:
-    """Return the answers export's rows, in the same order as :func:`answer_columns`."""
-    out = []
-    for a in report.records:
+def answer_rows(report: Report, records: Iterable[AnswerRecord] | None = None) -> Iterator[list[Any]]:
+    """Yield the answers export's rows (of `records`, else the report's own), in the order of :func:`answer_columns`."""
+    for a in report.records if records is None else records:
         segments = dict(a.segments)
-        out.append([INTERNAL_MARK, a.id, a.prompt_number, a.prompt, a.language, a.source, a.text, a.theme_id,
-                    a.theme, a.status, int(a.reviewed), int(a.quote_ok), a.created_at,
-                    *(segments.get(name, "") for name in report.segment_names)])
-    return out
+        yield [INTERNAL_MARK, a.id, a.prompt_number, a.prompt, a.language, a.source, a.text, a.theme_id,
+               a.theme, a.status, int(a.reviewed), int(a.quote_ok), a.created_at,
+               *(segments.get(name, "") for name in report.segment_names)]
 
 
 def codebook_columns() -> list[str]:
@@ -616,19 +614,30 @@ def codebook_rows(report: Report, hidden: Any = MARK) -> list[list[Any]]:
              "; ".join(t.top_terms), " | ".join(t.insights), " | ".join(t.hmw)] for t in themes]
 
 
-def _csv(file: IO[bytes], header: Sequence[str], body: Sequence[Sequence[Any]]) -> None:
-    """Write a UTF-8 CSV (with a byte-order mark so spreadsheets read it right), formulas neutralised."""
+def csv_chunks(header: Sequence[str], body: Iterable[Sequence[Any]], rows_per_chunk: int = 500) -> Iterator[bytes]:
+    """Yield a UTF-8 CSV (with a byte-order mark so spreadsheets read it right) a few hundred rows at a time, formulas neutralised."""
     text = io.StringIO(newline="")
     writer = csv.writer(text)
+    text.write("\ufeff")
     writer.writerow([neutralise(h) for h in header])
-    for row in body:
+    for count, row in enumerate(body, start=1):
         writer.writerow([neutralise(v) for v in row])
-    file.write(("\ufeff" + text.getvalue()).encode("utf-8"))
+        if count % rows_per_chunk == 0:
+            yield text.getvalue().encode("utf-8")
+            text.seek(0)
+            text.truncate()
+    yield text.getvalue().encode("utf-8")
 
 
-def write_answers_csv(report: Report, file: IO[bytes], translations=None) -> None:
+def _csv(file: IO[bytes], header: Sequence[str], body: Iterable[Sequence[Any]]) -> None:
+    """Write a UTF-8 CSV (with a byte-order mark), formulas neutralised, row by row."""
+    for chunk in csv_chunks(header, body):
+        file.write(chunk)
+
+
+def write_answers_csv(report: Report, file: IO[bytes], translations=None, records: Iterable[AnswerRecord] | None = None) -> None:
     """Write every visible answer with its theme, question, language, source and segments (internal)."""
-    _csv(file, answer_columns(report, translations), answer_rows(report))
+    _csv(file, answer_columns(report, translations), answer_rows(report, records))
 
 
 def write_codebook_csv(report: Report, file: IO[bytes], translations=None) -> None:
@@ -636,23 +645,26 @@ def write_codebook_csv(report: Report, file: IO[bytes], translations=None) -> No
     _csv(file, codebook_columns(), codebook_rows(report))
 
 
-def write_xlsx(report: Report, file: IO[bytes], translations=None) -> None:
-    """Write answers and codebook as a workbook marked internal, formulas neutralised."""
+def write_xlsx(report: Report, file: IO[bytes], translations=None, records: Iterable[AnswerRecord] | None = None) -> None:
+    """Write answers and codebook as a workbook marked internal, formulas neutralised, in openpyxl's write-only mode.
+
+    Write-only mode streams each row to a temporary file instead of keeping every cell object in
+    memory, so a workbook of 800,000 answers costs about as much memory as one of 800.
+    """
     from openpyxl import Workbook
 
     gettext, _ = _funcs(translations)
-    book = Workbook()
-    about = book.active
-    about.title = "About"
+    book = Workbook(write_only=True)
+    about = book.create_sheet("About")
     about.append([INTERNAL_MARK.upper()])
     about.append([neutralise(gettext("For the planning team's own analysis. Do not publish or share: it holds answers from people who did not allow quoting."))])
     about.append([neutralise(report.title)])
     about.append([report.code, report.generated_at])
     answers = book.create_sheet("Answers")
-    answers.append([neutralise(c) for c in answer_columns(report, translations)])
-    for row in answer_rows(report):
-        answers.append([neutralise(v) for v in row])
     answers.freeze_panes = "A2"
+    answers.append([neutralise(c) for c in answer_columns(report, translations)])
+    for row in answer_rows(report, records):
+        answers.append([neutralise(v) for v in row])
     codebook = book.create_sheet("Codebook")
     codebook.append(codebook_columns())
     for row in codebook_rows(report):
@@ -665,19 +677,30 @@ def write_xlsx(report: Report, file: IO[bytes], translations=None) -> None:
     book.save(file)
 
 
-def write_json(report: Report, file: IO[bytes], translations=None) -> None:
-    """Write answers and codebook as JSON, marked internal."""
-    data = {
+def json_chunks(report: Report, records: Iterable[AnswerRecord] | None = None) -> Iterator[bytes]:
+    """Yield the JSON export (answers and codebook, marked internal) piece by piece, one answer at a time."""
+    head = {
         "classification": INTERNAL_MARK,
         "session": {"code": report.code, "title": report.title, "generated_at": report.generated_at,
                     "questions": list(report.questions), "participants": report.participants},
         # null stands for a count hidden to protect people (below the threshold, or one that would reveal such a count)
         "hidden_below": report.threshold,
         "codebook": [dict(zip(codebook_columns(), row)) for row in codebook_rows(report, hidden=None)],
-        "answers": [{**{k: v for k, v in asdict(a).items() if k != "segments"}, "segments": dict(a.segments)}
-                    for a in report.records],
     }
-    file.write(json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"))
+    opening = json.dumps(head, ensure_ascii=False, indent=2)
+    yield (opening[:-2] + ',\n  "answers": [').encode("utf-8")
+    separator = "\n    "
+    for a in report.records if records is None else records:
+        item = {**{k: v for k, v in asdict(a).items() if k != "segments"}, "segments": dict(a.segments)}
+        yield (separator + json.dumps(item, ensure_ascii=False)).encode("utf-8")
+        separator = ",\n    "
+    yield ("\n  ]\n}" if separator != "\n    " else "]\n}").encode("utf-8")
+
+
+def write_json(report: Report, file: IO[bytes], translations=None, records: Iterable[AnswerRecord] | None = None) -> None:
+    """Write answers and codebook as JSON, marked internal, one answer at a time."""
+    for chunk in json_chunks(report, records):
+        file.write(chunk)
 
 
 WRITERS = {
@@ -714,3 +737,29 @@ def write(report: Report, fmt: str, file: IO[bytes], translations=None) -> None:
     if fmt not in WRITERS:
         raise ValueError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     WRITERS[fmt](cleaned(report), file, translations)
+
+
+STREAMED = ("csv", "xlsx", "json")
+
+
+def write_streamed(report: Report, fmt: str, records: Iterable[AnswerRecord], file: IO[bytes], translations=None) -> None:
+    """Write a data export whose answers come one at a time (not held in the report); text cleaned as :func:`write` does."""
+    if fmt not in STREAMED:
+        raise ValueError(f"{fmt!r} is not a data export that streams; choose one of {', '.join(STREAMED)}")
+    WRITERS[fmt](cleaned(report), file, translations, records=(clean_record(r) for r in records))
+
+
+def clean_record(record: AnswerRecord) -> AnswerRecord:
+    """Return an answer record with its text cleaned as :func:`cleaned` would, copying it only when something changes.
+
+    Checking each string once is about ten times cheaper than walking the dataclass generically,
+    which matters at hundreds of thousands of answers.
+    """
+    changes: dict[str, Any] = {}
+    for name in ("prompt", "language", "source", "text", "theme_id", "theme", "status", "created_at"):
+        value = getattr(record, name)
+        if isinstance(value, str) and NOT_XML.search(value):
+            changes[name] = clean_text(value)
+    if any(NOT_XML.search(key) or NOT_XML.search(value) for key, value in record.segments):
+        changes["segments"] = tuple((clean_text(key), clean_text(value)) for key, value in record.segments)
+    return dataclasses.replace(record, **changes) if changes else record

@@ -61,13 +61,15 @@ def live_context(session_id: int) -> dict:
     texts = queries.texts_for_session(db, session_id)
     prompts = queries.prompts_for_session(db, session_id)
     current = next((p for p in prompts if p["id"] == found["current_prompt_id"]), None)
-    visible = lq.visible_responses(db, session_id, current["id"]) if current else []
-    wall = wall_context(db, found, current, visible)
+    # Counts and windows come from SQL on the prompt's index: a big session never loads every answer.
+    feed = lq.answer_feed(db, session_id, current["id"] if current else None)
+    wall = wall_context(db, found, current, feed)
     results, results_withheld = [], False
     threshold = room_counts.threshold_for(db, session_id)
     if current and current["kind"] != "open":
         labels = option_labels(found, texts, current, found["default_language"]) if current["kind"] != "scale" else {}
-        results = [dict(row, label=labels.get(row["key"], str(row["key"]))) for row in lq.tallies(current, visible)]
+        results = [dict(row, label=labels.get(row["key"], str(row["key"])))
+                   for row in lq.visible_tallies(db, session_id, current)]
         if current["kind"] == "about":
             results, results_withheld = room_counts.about_results(results, threshold)
     themes = lq.latest_live_themes(db, current["id"]) if current else None
@@ -75,9 +77,11 @@ def live_context(session_id: int) -> dict:
         "s": found, "title": titled(found, texts), "texts": texts, "prompts": prompts, "current": current,
         "current_texts": prompt_texts(found, texts, current),
         "counts": lq.live_counts(db, session_id, current["id"] if current else None),
-        "feed": lq.answer_feed(db, session_id, current["id"] if current else None),
+        "feed": feed,
         "results": results,
-        "open_answers": sum(1 for r in visible if not r["skipped"] and r["text"]),
+        # Only "enough to draft themes?" is asked of this count, so it stops counting there.
+        "open_answers": lq.visible_count(db, session_id, current["id"], written=True, up_to=MIN_ANSWERS_FOR_THEMES)
+        if current else 0,
         "themes": themes, "theme_sizes": room_counts.draft_theme_sizes(themes, threshold),
         "results_withheld": results_withheld, "threshold": threshold, "mark": room_counts.MARK,
         "notes": lq.equity_notes(db, session_id),
@@ -90,11 +94,12 @@ def live_context(session_id: int) -> dict:
     }
 
 
-def wall_context(db, found: dict, current: dict | None, visible: list[dict]) -> dict:
+def wall_context(db, found: dict, current: dict | None, feed: list[dict]) -> dict:
     """Gather the wall's approval queue for the console: what waits, as the room would see it.
 
     Every answer the console offers for the wall is shown redacted, exactly as the projector
-    would show it, so a facilitator approves the words the room will read.
+    would show it, so a facilitator approves the words the room will read. The queue shows the
+    oldest 30 waiting (with how many wait in all); the feed's answers carry their wall state.
     """
     labels = {
         "on_wall": _("On the projector"),
@@ -103,17 +108,15 @@ def wall_context(db, found: dict, current: dict | None, visible: list[dict]) -> 
         "not_quotable": _("Never on the projector: this person did not allow their words on the room's screen"),
     }
     if current is None or current["kind"] != "open":
-        return {"queue": [], "waiting": 0, "wall_status": {}, "wall_changed": {}, "wall_labels": labels}
-    candidates = lq.wall_candidates(visible)
+        return {"queue": [], "waiting": 0, "waiting_cap": lq.WAITING_CAP, "wall_status": {}, "wall_changed": {},
+                "wall_labels": labels}
     redaction = session_redaction(db, found["id"])
-    queue = lq.wall_queue(found, candidates)
-    shown = {r["id"] for r in lq.wall_answers(found, candidates)}
-    waiting = {r["id"] for r in queue}
-    status = {r["id"]: ("on_wall" if r["id"] in shown else "waiting" if r["id"] in waiting else "kept_off")
-              for r in candidates}
+    queue, waiting = lq.wall_waiting(db, found, current["id"])
+    status = {r["id"]: state for r in feed if (state := lq.wall_state(found, r)) is not None}
+    candidates = [r for r in feed if r["id"] in status]
     return {
         "queue": [{"id": r["id"], "language": r["language"], "shown": redaction(r["text"])} for r in queue],
-        "waiting": len(queue),
+        "waiting": waiting, "waiting_cap": lq.WAITING_CAP,
         "wall_status": status,
         # What redaction changed, so the feed can say what the room sees instead.
         "wall_changed": {r["id"]: shown for r in candidates if (shown := redaction(r["text"])) != normalize(r["text"])},
@@ -431,19 +434,17 @@ def projector_context(session_id: int) -> dict:
                "timer_left": seconds_left(found["timer_ends_at"]), "mark": room_counts.MARK}
     threshold = room_counts.threshold_for(db, session_id)
     showing = current is not None and found["status"] == "open"
-    visible = [r for r in lq.visible_responses(db, session_id, current["id"]) if not r["skipped"]] if showing else []
     if showing and current["kind"] == "open":
         themes = lq.latest_live_themes(db, current["id"], approved=True)
         context["themes"] = room_counts.draft_theme_sizes(themes, threshold) or None
         # Only the words of people who agreed to be quoted go up on the wall (approved first when
         # the wall is moderated), newest 30, through the same redaction as every report.
-        candidates = lq.wall_candidates(visible)
         redaction = session_redaction(db, session_id)
         context["wall"] = [{"text": redaction(r["text"]), "lang": r["language"]}
-                           for r in lq.wall_answers(found, candidates)][-30:]
+                           for r in lq.wall_window(db, found, current["id"])]
     elif showing:
         labels = {code: option_labels(found, texts, current, code) for code in found["languages"]}
-        bars = lq.tallies(current, visible)
+        bars = lq.visible_tallies(db, session_id, current)
         for bar in bars:
             bar["labels"] = [{"lang": code, "text": labels[code].get(bar["key"], "")} for code in found["languages"]] \
                 if current["kind"] != "scale" else []
@@ -453,7 +454,7 @@ def projector_context(session_id: int) -> dict:
             context["privacy"] = room_notes(found, threshold)
         context["bars"] = bars
     # The footer's count follows the bars: an "about you" count below the threshold is never shown.
-    answered = len(visible)
+    answered = lq.visible_count(db, session_id, current["id"]) if showing else 0
     fewer = context.get("withheld", False)
     join_blocks = []
     for code in found["languages"]:

@@ -126,19 +126,21 @@ def neighbour_prompt(prompts: list[dict], current_id: int | None, step: int) -> 
 
 def live_counts(db: sqlite_utils.Database, session_id: int, prompt_id: int | None) -> dict:
     """Count people taking part and answers to the current prompt, overall, by language and by source."""
+    # A participant row is only ever created together with its consent (`queries.record_consent`),
+    # so everyone counted here consented; the count reads the `participants_live` index alone.
     people = rows(
         db,
-        """SELECT p.language, p.source, count(*) AS n,
-                  sum(CASE WHEN c.id IS NOT NULL THEN 1 ELSE 0 END) AS consented
-           FROM participants p LEFT JOIN consents c ON c.participant_id = p.id
+        """SELECT p.language, p.source, count(*) AS n, count(*) AS consented
+           FROM participants p
            WHERE p.session_id = ? AND p.withdrawn_at IS NULL GROUP BY p.language, p.source""",
         (session_id,),
     )
+    # Withdrawal deletes a person's answers as it marks them withdrawn, so this reads the
+    # (prompt_id, skipped, language, source) index alone, without a lookup per answer.
     answers = rows(
         db,
         """SELECT r.language, r.source, count(*) AS n FROM responses r
-           JOIN participants p ON p.id = r.participant_id
-           WHERE r.prompt_id = ? AND r.skipped = 0 AND p.withdrawn_at IS NULL
+           WHERE r.prompt_id = ? AND r.skipped = 0
            GROUP BY r.language, r.source""",
         (prompt_id or 0,),
     )
@@ -191,16 +193,96 @@ def visible_responses(db: sqlite_utils.Database, session_id: int, prompt_id: int
 
 
 def answer_feed(db: sqlite_utils.Database, session_id: int, prompt_id: int | None, limit: int = 200) -> list[dict]:
-    """Return the newest answers to a prompt for moderation, hidden ones included and marked."""
+    """Return the newest answers to a prompt for moderation, hidden ones included and marked, with `quote_ok`."""
     return _decode(rows(
         db,
-        """SELECT r.*, u.email AS hidden_by_email FROM responses r
+        """SELECT r.*, u.email AS hidden_by_email, c.quote_ok, c.quote_scope FROM responses r
            JOIN participants p ON p.id = r.participant_id
+           LEFT JOIN consents c ON c.participant_id = r.participant_id
            LEFT JOIN users u ON u.id = r.hidden_by
-           WHERE r.session_id = ? AND r.prompt_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0
+           WHERE r.prompt_id = ? AND +r.session_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0
            ORDER BY r.updated_at DESC, r.id DESC LIMIT ?""",
-        (session_id, prompt_id or 0, limit),
+        (prompt_id or 0, session_id, limit),
     ))
+
+
+# The same rules as `visible_responses` and `wall_candidates`, as SQL, for counting and windowing
+# in big sessions without loading every answer. `+r.session_id` keeps the check but stops SQLite
+# from walking the whole session's index: the prompt's own index is the short way.
+# Counts read the (prompt_id, skipped, hidden_at, choices, number) index alone: withdrawal deletes
+# a person's answers, and the prompt (the session's current one) is checked to be the session's.
+VISIBLE_SQL = """FROM responses r
+                 WHERE r.prompt_id = ? AND r.skipped = 0 AND r.hidden_at IS NULL
+                   AND r.prompt_id IN (SELECT id FROM prompts WHERE session_id = ?)"""
+WRITTEN_SQL = "r.text IS NOT NULL AND trim(r.text, ' ' || char(9, 10, 13)) != ''"
+CANDIDATE_SQL = f"""FROM responses r JOIN participants p ON p.id = r.participant_id
+                    JOIN consents c ON c.participant_id = r.participant_id
+                    WHERE r.prompt_id = ? AND +r.session_id = ? AND r.hidden_at IS NULL AND r.skipped = 0
+                      AND p.withdrawn_at IS NULL AND {WRITTEN_SQL} AND c.quote_ok = 1
+                      AND c.quote_scope = 'screen_and_reports'"""
+
+
+def visible_count(db: sqlite_utils.Database, session_id: int, prompt_id: int, *, written: bool = False,
+                  up_to: int | None = None) -> int:
+    """Count a prompt's visible answers that were not skipped (only written ones when asked), in SQL, stopping at `up_to`."""
+    extra = f" AND {WRITTEN_SQL}" if written else ""
+    if up_to is None:
+        return db.execute(f"SELECT count(*) {VISIBLE_SQL}{extra}", (prompt_id, session_id)).fetchone()[0]
+    return db.execute(f"SELECT count(*) FROM (SELECT 1 {VISIBLE_SQL}{extra} LIMIT ?)",
+                      (prompt_id, session_id, up_to)).fetchone()[0]
+
+
+def visible_tallies(db: sqlite_utils.Database, session_id: int, prompt: dict) -> list[dict]:
+    """Count visible answers per option (or scale point) with SQL aggregates, as `tallies` does from rows."""
+    counts: dict = {}
+    # Grouped by the stored list of choices (few distinct lists), then only those lists are decoded.
+    for row in rows(db, f"SELECT r.choices, r.number, count(*) AS n {VISIBLE_SQL} GROUP BY r.choices, r.number",
+                    (prompt["id"], prompt["session_id"])):
+        values = [row["number"]] if prompt["kind"] == "scale" else (json.loads(row["choices"]) if row["choices"] else [])
+        for value in values:
+            counts[value] = counts.get(value, 0) + row["n"]
+    if prompt["kind"] == "scale":
+        keys = list(range(prompt["scale_min"], prompt["scale_max"] + 1))
+    else:
+        keys = [o["id"] for o in prompt["options"]]
+    total = max(sum(counts.get(k, 0) for k in keys), 1)
+    return [{"key": k, "count": counts.get(k, 0), "percent": round(100 * counts.get(k, 0) / total)} for k in keys]
+
+
+def _wall_shown_sql(found: dict) -> str:
+    """Return the SQL condition for a candidate the wall shows, as `wall_answers` decides it."""
+    return "r.wall_status = 'approved'" if found.get("wall_moderation", 1) else "r.wall_status IS NOT 'declined'"
+
+
+def wall_window(db: sqlite_utils.Database, found: dict, prompt_id: int, limit: int = 30) -> list[dict]:
+    """Return the newest `limit` answers the wall shows for a prompt, oldest first (what the projector puts up)."""
+    newest = rows(db, f"SELECT r.id, r.text, r.language {CANDIDATE_SQL} AND {_wall_shown_sql(found)} "
+                      "ORDER BY r.id DESC LIMIT ?", (prompt_id, found["id"], limit))
+    return newest[::-1]
+
+
+WAITING_CAP = 1000
+
+
+def wall_waiting(db: sqlite_utils.Database, found: dict, prompt_id: int, limit: int = 30) -> tuple[list[dict], int]:
+    """Return the oldest `limit` answers waiting for a wall decision and how many wait (counted up to WAITING_CAP + 1; none unmoderated)."""
+    if not found.get("wall_moderation", 1):
+        return [], 0
+    waiting = f"{CANDIDATE_SQL} AND r.wall_status IS NULL"
+    first = rows(db, f"SELECT r.id, r.text, r.language {waiting} ORDER BY r.id LIMIT ?", (prompt_id, found["id"], limit))
+    total = db.execute(f"SELECT count(*) FROM (SELECT 1 {waiting} LIMIT ?)",
+                       (prompt_id, found["id"], WAITING_CAP + 1)).fetchone()[0]
+    return first, total
+
+
+def wall_state(found: dict, row: dict) -> str | None:
+    """Say where one answer stands for the wall ('on_wall', 'waiting', 'kept_off'), or None if it can never go up."""
+    if row["skipped"] or row.get("hidden_at") or not (row["text"] or "").strip() or not row.get("quote_ok") \
+            or row.get("quote_scope") != "screen_and_reports":
+        return None
+    if found.get("wall_moderation", 1):
+        return {"approved": "on_wall", None: "waiting"}.get(row["wall_status"], "kept_off")
+    return "kept_off" if row["wall_status"] == "declined" else "on_wall"
 
 
 def tallies(prompt: dict, answers: Iterable[dict]) -> list[dict]:

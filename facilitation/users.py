@@ -7,9 +7,10 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.exceptions import NotFound
 
-from listening import accounts, queries
+from listening import accounts, lists, queries
 from listening.accounts import requires
 from listening.db import get_db
+from listening.paging import cursor
 
 from .blueprint import bp
 from .forms import (
@@ -100,8 +101,17 @@ def reset_password(user_id: int):
 @bp.route("/audit")
 @requires("admin")
 def audit():
-    """Show the audit log: sign-ins, account changes and session changes."""
-    return render_template("facilitation/audit.html", entries=queries.audit_entries(get_db()))
+    """Show the audit log a page at a time, newest first, optionally of one kind of action."""
+    db = get_db()
+    actions = lists.audit_actions(db)
+    action = request.args.get("action", "")
+    error = ""
+    if action and action not in actions:
+        action, error = "", _("There is no such kind of entry in the audit log, so every entry is shown.")
+    listing = lists.audit_page(db, action=action, before=cursor(request.args.get("before")),
+                               after=cursor(request.args.get("after")))
+    return render_template("facilitation/audit.html", entries=listing.rows, listing=listing, actions=actions,
+                           action=action, error=error, filter_args={"action": action} if action else {})
 
 
 @bp.route("/deletions")

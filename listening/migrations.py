@@ -572,3 +572,28 @@ def m011_consent_choices(db: sqlite_utils.Database) -> None:
         ALTER TABLE consents ADD COLUMN choice_labels TEXT
         """
     )
+
+
+@migrations()
+def m012_big_indexes(db: sqlite_utils.Database) -> None:
+    """Indexes that keep big sessions' live counts, feeds and theme pages short, and when a theme run finished (issue 19)."""
+    _run(
+        db,
+        """
+        -- The console's and projector's counts by language and source read this index alone.
+        CREATE INDEX responses_live_counts ON responses(prompt_id, skipped, language, source);
+        -- Choice and scale tallies (staff answers page, console, projector) read this index alone.
+        CREATE INDEX responses_tallies ON responses(prompt_id, skipped, hidden_at, choices, number);
+        -- The answers page's "only hidden answers": the few hidden ones, without reading the session.
+        CREATE INDEX responses_hidden ON responses(session_id, id) WHERE hidden_at IS NOT NULL;
+        -- The console's people counts by language and source read this index alone.
+        CREATE INDEX participants_live ON participants(session_id, withdrawn_at, language, source);
+        -- The console's feed (newest 200 to a question) walks this index instead of sorting them all.
+        CREATE INDEX responses_feed ON responses(prompt_id, updated_at);
+        -- A theme's answers, most typical first, a page at a time.
+        CREATE INDEX theme_assignments_by_rank ON theme_assignments(theme_id, rank, response_id);
+        -- A run writes its placements in short batches; until it sets this, no other run of the session starts.
+        ALTER TABLE theme_runs ADD COLUMN finished_at TEXT;
+        UPDATE theme_runs SET finished_at = created_at
+        """
+    )

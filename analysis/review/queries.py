@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from datetime import datetime, timedelta, timezone
 from typing import Iterable, Sequence
 
 import sqlite_utils
@@ -268,11 +269,29 @@ def other_theme_id(db: sqlite_utils.Database, session_id: int, run_id: int | Non
     ).lastrowid
 
 
+# Theme assignments are written this many at a time, each batch its own short transaction, so a
+# resident's answer never waits long for SQLite's write lock while a big session is re-run (issue 19).
+ASSIGNMENT_BATCH = 1000
+# A run that has not finished after this long is taken to have died (a restart); another may start.
+RUN_STALE_MINUTES = 30
+
+
+class RunInProgress(RuntimeError):
+    """Another theme run of this session is still writing its placements."""
+
+
 def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | None,
                prompt_ids: Sequence[int] | None = None, seed: int = SEED) -> dict:
-    """Run the theme engine over a session's open answers and merge the result with people's decisions."""
+    """Run the theme engine over a session's open answers and merge the result with people's decisions.
+
+    The themes are decided in one short transaction; the answers' placements are then written in
+    batches of ASSIGNMENT_BATCH (never moving an answer a person placed meanwhile), and the run is
+    marked finished. One run per session at a time: a second raises RunInProgress.
+    """
     from analysis.themes import OTHER_ID, find_themes
 
+    if _run_in_progress(db, session_id):
+        raise RunInProgress(f"A theme run of session {session_id} is in progress")
     if prompt_ids is not None:
         save_settings(db, session_id, prompt_ids=prompt_ids)
     scope = scope_prompt_ids(db, session_id)
@@ -284,6 +303,8 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
                          vocabulary=redaction.vocabulary, k_max=k_max)
     stamp = now()
     with transaction(db):
+        if _run_in_progress(db, session_id):
+            raise RunInProgress(f"A theme run of session {session_id} is in progress")
         run_id = db.execute(
             """INSERT INTO theme_runs (session_id, prompt_ids, seed, k_chosen, answer_count, method, created_by, created_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
@@ -291,21 +312,36 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
         ).lastrowid
         in_scope = {a["id"] for a in answers}
         existing = {r["response_id"]: r for r in rows(
-            db, "SELECT * FROM theme_assignments WHERE session_id = ?", (session_id,))}
-        # Answers no longer in scope (another question chosen, or hidden since) leave the synthesis.
-        for response_id in set(existing) - in_scope:
-            db.execute("DELETE FROM theme_assignments WHERE response_id = ?", (response_id,))
+            db, "SELECT response_id, theme_id, pinned FROM theme_assignments WHERE session_id = ?", (session_id,))}
         themes = {t["id"]: t for t in active_themes(db, session_id)}
         kept = {rid for rid, row in existing.items() if rid in in_scope and (
             row["pinned"] or (row["theme_id"] in themes and themes[row["theme_id"]]["reviewed"]))}
         matched = _match_machine_themes(result.themes, themes, current_members(db, session_id))
         target = _store_machine_themes(db, session_id, run_id, result.themes, themes, matched, stamp)
         target[OTHER_ID] = other_theme_id(db, session_id, run_id)
+    try:
+        # Answers no longer in scope (another question chosen, or hidden since) leave the synthesis.
+        leaving = sorted(set(existing) - in_scope)
+        for first in range(0, len(leaving), ASSIGNMENT_BATCH):
+            with transaction(db):
+                db.conn.executemany("DELETE FROM theme_assignments WHERE response_id = ?",
+                                    [(rid,) for rid in leaving[first:first + ASSIGNMENT_BATCH]])
         _place_answers(db, session_id, answers, result, kept, target, stamp)
-        _retire_untouched(db, themes, set(matched.values()), stamp)
-        log_edit(db, session_id, user_id=user_id, action="run",
-                 detail=json.dumps({"answers": len(answers), "themes": result.k_chosen, "prompts": scope, "seed": seed}))
+        with transaction(db):
+            _retire_untouched(db, themes, set(matched.values()), stamp)
+            log_edit(db, session_id, user_id=user_id, action="run",
+                     detail=json.dumps({"answers": len(answers), "themes": result.k_chosen, "prompts": scope, "seed": seed}))
+    finally:
+        with transaction(db):
+            db.execute("UPDATE theme_runs SET finished_at = ? WHERE id = ?", (now(), run_id))
     return latest_run(db, session_id)
+
+
+def _run_in_progress(db: sqlite_utils.Database, session_id: int) -> bool:
+    """Tell whether another run of this session started recently and has not finished writing."""
+    cutoff = (datetime.now(timezone.utc) - timedelta(minutes=RUN_STALE_MINUTES)).isoformat(timespec="seconds")
+    return one(db, """SELECT 1 FROM theme_runs WHERE session_id = ? AND finished_at IS NULL AND created_at > ?""",
+               (session_id, cutoff)) is not None
 
 
 def _match_machine_themes(machine_themes, themes: dict[int, dict], members: dict[int, set[int]]) -> dict[str, int]:
@@ -354,7 +390,10 @@ def _store_machine_themes(db: sqlite_utils.Database, session_id: int, run_id: in
 
 def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dict], result, kept: set[int],
                    target: dict[str, int], stamp: str) -> None:
-    """Give every answer its engine rank and quote order; place those nobody kept where the engine put them."""
+    """Give every answer its engine rank and quote order; place those nobody kept where the engine put them.
+
+    Written ASSIGNMENT_BATCH answers per transaction; an answer a person pinned meanwhile keeps its place.
+    """
     from analysis.themes import CONTENTLESS_ID
 
     ranks: dict[int, int] = {}
@@ -364,23 +403,29 @@ def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dic
             ranks[aid] = position
         for position, aid in enumerate(group.quotes):
             quotes[aid] = position
-    for answer in answers:
-        rid = answer["id"]
-        rank, quote = ranks.get(rid, 10**6), quotes.get(rid)
-        if rid in kept:
-            db.execute("UPDATE theme_assignments SET rank = ?, quote = ?, updated_at = ? WHERE response_id = ?",
-                       (rank, quote, stamp, rid))
-            continue
-        machine_id = result.assignment.get(rid, CONTENTLESS_ID)
-        status = "contentless" if machine_id == CONTENTLESS_ID else "theme"
-        theme_id = None if status == "contentless" else target[machine_id]
-        db.execute(
-            """INSERT INTO theme_assignments (response_id, session_id, theme_id, status, pinned, rank, quote, updated_at)
-               VALUES (?, ?, ?, ?, 0, ?, ?, ?)
-               ON CONFLICT (response_id) DO UPDATE SET theme_id = excluded.theme_id, status = excluded.status,
-                 rank = excluded.rank, quote = excluded.quote, updated_at = excluded.updated_at""",
-            (rid, session_id, theme_id, status, rank, quote, stamp),
-        )
+    for first in range(0, len(answers), ASSIGNMENT_BATCH):
+        updates, upserts = [], []
+        for answer in answers[first:first + ASSIGNMENT_BATCH]:
+            rid = answer["id"]
+            rank, quote = ranks.get(rid, 10**6), quotes.get(rid)
+            if rid in kept:
+                updates.append((rank, quote, stamp, rid))
+                continue
+            machine_id = result.assignment.get(rid, CONTENTLESS_ID)
+            status = "contentless" if machine_id == CONTENTLESS_ID else "theme"
+            theme_id = None if status == "contentless" else target[machine_id]
+            upserts.append((rid, session_id, theme_id, status, rank, quote, stamp))
+        with transaction(db):
+            db.conn.executemany("UPDATE theme_assignments SET rank = ?, quote = ?, updated_at = ? WHERE response_id = ?",
+                                updates)
+            db.conn.executemany(
+                """INSERT INTO theme_assignments (response_id, session_id, theme_id, status, pinned, rank, quote, updated_at)
+                   VALUES (?, ?, ?, ?, 0, ?, ?, ?)
+                   ON CONFLICT (response_id) DO UPDATE SET theme_id = excluded.theme_id, status = excluded.status,
+                     rank = excluded.rank, quote = excluded.quote, updated_at = excluded.updated_at
+                   WHERE theme_assignments.pinned = 0""",
+                upserts,
+            )
 
 
 def _retire_untouched(db: sqlite_utils.Database, themes: dict[int, dict], taken: set[int], stamp: str) -> None:
@@ -691,6 +736,30 @@ def save_priority_groups(db: sqlite_utils.Database, session_id: int, option_ids:
         log_edit(db, session_id, user_id=user_id, action="priority_groups", detail=json.dumps([o for _, o in pairs]))
 
 
+def _export_streamed(db: sqlite_utils.Database, session_id: int, file, *, fmt: str, language: str, translations) -> None:
+    """Write a data export answer by answer (see `exports.py`), the codebook and rows read in one snapshot."""
+    import dataclasses
+
+    from analysis import reports
+
+    from . import exports
+
+    started = not db.conn.in_transaction
+    if started:
+        db.execute("BEGIN")  # one read snapshot (WAL): writers carry on, this export sees one moment
+    try:
+        report = build_report(db, session_id, language, translations=translations)
+        _keys, names = exports.segment_columns(prompts_for_session(db, session_id))
+        report = dataclasses.replace(report, segment_names=names)
+        records = exports.answer_records(db, session_id, language, scope_prompt_ids(db, session_id),
+                                         prefer_not=gettext_with(translations)("Prefer not to say"),
+                                         visible=visible_filter(db))
+        reports.write_streamed(report, fmt, records, file, translations)
+    finally:
+        if started:
+            db.conn.rollback()
+
+
 # --- the residents' page ----------------------------------------------------------------------
 
 
@@ -742,6 +811,38 @@ def load(db: sqlite_utils.Database, session_id: int) -> SessionData | None:
     )
 
 
+THEME_PAGE = 100
+
+
+def theme_members_page(db: sqlite_utils.Database, session_id: int, theme_id: int, *,
+                       after: tuple[int, int] | None = None, size: int | None = None) -> tuple[list[dict], tuple[int, int] | None]:
+    """Return one page of a theme's answers, most typical first (rank, then id), and the key of the next page (None at the end).
+
+    The same answers `load` would group under the theme (in the analysed questions, visible, not
+    blank, not withdrawn), read through the (theme_id, rank, response_id) index a page at a time.
+    """
+    size = size or THEME_PAGE
+    scope = scope_prompt_ids(db, session_id)
+    if not scope:
+        return [], None
+    marks = ", ".join("?" for _ in scope)
+    key_sql, key = ("AND (a.rank, a.response_id) > (?, ?)", list(after)) if after else ("", [])
+    found = rows(db, f"""
+        SELECT r.id, r.prompt_id, r.participant_id, r.language, r.source, r.text, r.created_at,
+               coalesce(c.quote_ok, 0) AS quote_ok, a.rank, a.quote, a.pinned, a.chosen
+        FROM theme_assignments a JOIN responses r ON r.id = a.response_id
+        JOIN participants p ON p.id = r.participant_id LEFT JOIN consents c ON c.participant_id = p.id
+        WHERE a.theme_id = ? AND a.status = 'theme' AND +a.session_id = ? AND p.withdrawn_at IS NULL
+          AND r.skipped = 0 AND r.text IS NOT NULL AND trim(r.text) != '' AND r.prompt_id IN ({marks})
+          {visible_filter(db)} {key_sql}
+        ORDER BY a.rank, a.response_id LIMIT ?""", (theme_id, session_id, *scope, *key, size + 1))
+    more = len(found) > size
+    found = found[:size]
+    for row in found:
+        row["pinned"], row["chosen"] = bool(row["pinned"]), bool(row["chosen"])
+    return found, ((found[-1]["rank"], found[-1]["id"]) if more else None)
+
+
 def translations_for(language: str):
     """Return the Babel translations for a language, for rendering without a request."""
     from babel.support import Translations
@@ -765,8 +866,10 @@ def export(db: sqlite_utils.Database, session_id: int, file, *, fmt: str, langua
     if language not in found["languages"]:
         raise ValueError(f"{language!r} is not one of the session's languages")
     translations = translations_for(language)
-    report = build_report(db, session_id, language, records=fmt in ("csv", "xlsx", "json"), translations=translations)
-    reports.write(report, fmt, file, translations)
+    if fmt in reports.STREAMED:
+        _export_streamed(db, session_id, file, fmt=fmt, language=language, translations=translations)
+    else:
+        reports.write(build_report(db, session_id, language, translations=translations), fmt, file, translations)
     name = reports.filename(found["code"], fmt, language)
     record_audit(db, user_id=user_id, action="export", target=found["code"], detail=f"format={fmt} language={language} file={name}")
     return name

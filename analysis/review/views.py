@@ -11,6 +11,7 @@ rendering of reports and exports in ``analysis.reports``.
 from __future__ import annotations
 
 import io
+import tempfile
 from collections import Counter
 from dataclasses import dataclass
 
@@ -36,6 +37,8 @@ results_bp = Blueprint("results", __name__, template_folder="../templates", stat
 READERS = ("facilitator", "planner")
 MAX_LABEL = 200
 MAX_NOTE = 2000
+# An export bigger than this is spooled to a temporary file rather than kept in memory.
+EXPORT_SPOOL_BYTES = 8 * 1024 * 1024
 
 # TRANSLATORS: what a planner did, as listed in a session's synthesis history.
 ACTION_LABELS = {
@@ -107,6 +110,12 @@ def show(session_id: int, *, focus: int | None = None, error: str = "", status: 
     focused = next((t for t in stored.themes if t["id"] == focus), None) if focus else None
     if focus and focused is None and not error:
         raise NotFound()
+    # A theme's own page lists its answers 100 at a time (a theme of a big session has thousands).
+    page_members, next_key = [], None
+    if focused is not None:
+        rank, after = request.args.get("rank", type=int), request.args.get("after", type=int)
+        page_members, next_key = synthesis.theme_members_page(
+            db, session_id, focused["id"], after=(rank, after) if rank is not None and after is not None else None)
     quotes = {t["id"]: assemble.quotes_for(stored, grouped.get(t["id"], [])) for t in themes}
     # Each theme's languages, commonest first; a theme heard in one language of several says so.
     counts = {t["id"]: Counter(a["language"] for a in grouped.get(t["id"], [])).most_common() for t in themes}
@@ -128,6 +137,7 @@ def show(session_id: int, *, focus: int | None = None, error: str = "", status: 
         prompt_text=lambda pid: assemble.prompt_text(stored, pid, found["default_language"]),
         source_labels=source_labels(), heard_in=heard_in, several_languages=several_languages,
         max_chosen_quotes=synthesis.MAX_CHOSEN_QUOTES, hidden_in_reports=hidden_in_reports,
+        page_members=page_members, next_key=next_key, first_page=request.args.get("after") is None,
     ), status
 
 
@@ -156,7 +166,11 @@ def run(session_id: int):
         return show(session_id, error=_("Please choose questions from the list."), status=400)
     if not available:
         return show(session_id, error=_("This session has no open questions to draft themes from."), status=400)
-    result = synthesis.run_themes(db, session_id, user_id=user_id(), prompt_ids=chosen)
+    try:
+        result = synthesis.run_themes(db, session_id, user_id=user_id(), prompt_ids=chosen)
+    except synthesis.RunInProgress:
+        return show(session_id, error=_("The theme engine is already running on this session. "
+                                        "Please wait for it to finish, then reload this page."), status=409)
     queries.record_audit(db, user_id=user_id(), action="themes_run", target=found["code"],
                          detail=f"answers={result['answer_count']} themes={result['k_chosen']}")
     flash(_("Draft themes are ready. Please review them: they are a starting point, not a finding."), "ok")
@@ -484,11 +498,25 @@ def export(session_id: int):
     language = request.form.get("language", found["default_language"])
     if fmt not in reports.FORMATS or language not in found["languages"]:
         return choices(_("Please choose a format and one of the session's languages."), 400)
-    buffer = io.BytesIO()
-    name = synthesis.export(get_db(), session_id, buffer, fmt=fmt, language=language, user_id=user_id())
-    buffer.seek(0)
-    response = send_file(buffer, mimetype=reports.MIMETYPES[fmt], as_attachment=True, download_name=name,
+    # Written row by row to a temporary file (kept in memory up to 8 MB, then on disk) and sent from
+    # there in blocks, so a big session's export never sits whole in the worker's memory.
+    spool = tempfile.SpooledTemporaryFile(max_size=EXPORT_SPOOL_BYTES)
+    try:
+        name = synthesis.export(get_db(), session_id, spool, fmt=fmt, language=language, user_id=user_id())
+    except BaseException:
+        spool.close()
+        raise
+    payload = spool
+    if spool.tell() <= EXPORT_SPOOL_BYTES:
+        # Still in memory: hand over the bytes and free the spool now rather than when the response closes.
+        spool.seek(0)
+        payload = io.BytesIO(spool.read())
+        spool.close()
+    payload.seek(0)
+    response = send_file(payload, mimetype=reports.MIMETYPES[fmt], as_attachment=True, download_name=name,
                          conditional=False, etag=False, last_modified=None)
+    if payload is spool:
+        response.call_on_close(spool.close)
     # Exports hold answers: no browser, proxy or back button may keep a copy.
     response.headers["Cache-Control"] = "no-store"
     return response

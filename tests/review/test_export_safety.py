@@ -235,7 +235,7 @@ def test_logs_never_hold_answers_or_contact_details(app, client, hostile, db, mo
     for fmt in reports.FORMATS:
         assert download(client, sid, fmt).status_code == 200, fmt
     # 2. A writer that fails quoting the answer (as openpyxl did) gives a translated 500 and a log without the text.
-    def failing_writer(report, file, translations=None):
+    def failing_writer(report, file, translations=None, records=None):
         """Fail the way openpyxl did: with the cell's whole text in the message."""
         raise ValueError(f"{SECRET_ANSWER} {CONTACT['phone']} cannot be used in worksheets.")
 

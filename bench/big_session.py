@@ -1,0 +1,415 @@
+"""Build big sessions through Chorus's own functions and time every staff page, export and the public page.
+
+Usage:
+    python bench/big_session.py [--sizes 1000 10000 100000] [--data PATH] [--keep DIR] [--markdown OUT.md]
+
+For each size it builds a fresh database in a temporary folder (or `--keep DIR`): the demo session
+(`listening.demo.ensure_demo`: 8 questions in English, Spanish, Arabic and Urdu, 60 demo residents),
+then SIZE more residents who consent (`queries.record_consent`) and answer all 8 questions
+(`queries.save_response`), 1,000 residents per transaction. Open answers are distinct: sentences
+cut from the civic comments in `--data` (a CSV with a `comment-body` or `text` column, or a folder
+searched for `comments.csv` files; default `bench/data/civic_comments.csv`, 400 Pol.is comments,
+CC BY 4.0) and recombined two or three at a time, never the same answer twice.
+
+Then it runs the theme engine on both open questions, marks every theme reviewed and publishes the
+residents' page, and measures each page and export in a fresh Python process (as a gunicorn worker
+would be: the app imported, one warm-up request to the dashboard, then the request): seconds,
+response bytes and the worker's peak resident memory (VmHWM). Each is requested twice; "again"
+is the second request in the same worker (what a cache can save). Nothing leaves the machine.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_DATA = ROOT / "bench" / "data" / "civic_comments.csv"
+ADMIN = "bench-admin@example.org"
+PASSWORD = "a long bench password"
+SECRET = "bench-secret-" * 4
+BATCH = 1000
+LANGUAGES = ["en"] * 6 + ["es"] * 2 + ["ar", "ur"]
+SOURCES = ["phone"] * 8 + ["paper", "interpreter"]
+
+
+# --- answers ------------------------------------------------------------------------------------
+
+
+def read_sentences(path: Path) -> list[str]:
+    """Return the distinct sentences of every comment in a CSV (or every comments.csv under a folder)."""
+    files = sorted(path.rglob("comments.csv")) if path.is_dir() else [path]
+    sentences: dict[str, None] = {}
+    csv.field_size_limit(10_000_000)
+    for file in files:
+        with open(file, newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                body = (row.get("comment-body") or row.get("text") or "").strip()
+                for part in re.split(r"(?<=[.!?])\s+", body):
+                    part = part.strip()
+                    if len(part) >= 12:
+                        sentences[part] = None
+    if len(sentences) < 20:
+        raise SystemExit(f"{path}: fewer than 20 usable sentences")
+    return list(sentences)
+
+
+class Answers:
+    """Distinct answers made by recombining sentences: two or three of them, in a random order."""
+
+    def __init__(self, sentences: list[str], seed: int = 0):
+        """Keep the sentences and a seeded random source."""
+        self.sentences = sentences
+        self.rng = random.Random(seed)
+        self.seen: set[int] = set()
+
+    def next(self) -> str:
+        """Return an answer never returned before."""
+        while True:
+            parts = self.rng.sample(self.sentences, self.rng.choice((1, 2, 2, 3)))
+            text = " ".join(parts)
+            key = hash(text)
+            if key not in self.seen:
+                self.seen.add(key)
+                return text
+
+
+# --- building -----------------------------------------------------------------------------------
+
+
+def make_app(database: Path):
+    """Return a Chorus app on `database` (rate limits off, as in the other benchmarks)."""
+    from listening.app import create_app
+
+    return create_app({"TESTING": True, "DATABASE": database, "SECRET_KEY": SECRET, "RATELIMIT_ENABLED": False})
+
+
+def build(database: Path, size: int, sentences: list[str]) -> dict:
+    """Create the demo session and `size` residents answering all 8 questions; return the session and timings."""
+    from listening import queries
+    from listening.accounts import create_user
+    from listening.db import connect, transaction
+    from listening.demo import ensure_demo
+    from listening.migrations import migrate
+
+    app = make_app(database)
+    db = connect(str(database), synchronous="NORMAL")
+    migrate(db)
+    answers = Answers(sentences)
+    rng = random.Random(1)
+    with app.app_context():
+        demo = ensure_demo(db, password=PASSWORD)
+        create_user(db, ADMIN, PASSWORD, "admin")
+        session = queries.session_by_code(db, demo.code)
+        prompts = queries.prompts_for_session(db, session["id"])
+        statements = {code: queries.current_consent(db, session["id"], code) for code in session["languages"]}
+        start = time.perf_counter()
+        for first in range(0, size, BATCH):
+            with transaction(db):
+                for index in range(first, min(first + BATCH, size)):
+                    add_resident(db, session, prompts, statements, index, answers, rng)
+        seconds = time.perf_counter() - start
+    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.conn.close()
+    return {"session_id": session["id"], "code": session["code"], "build_seconds": seconds}
+
+
+def add_resident(db, session: dict, prompts: list[dict], statements: dict, index: int, answers: Answers, rng) -> None:
+    """Record one resident's consent and their answer to every question, through the app's own functions."""
+    from listening import queries
+
+    language = LANGUAGES[index % len(LANGUAGES)]
+    source = SOURCES[index % len(SOURCES)]
+    person = queries.record_consent(
+        db, session["id"], consent_version_id=statements[language]["id"], language=language,
+        nonce=f"big-consent-{index}", quote_ok=index % 3 != 0, contact_ok=False, source=source,
+        quote_scope="screen_and_reports" if index % 3 != 0 else None,
+        method="self" if source == "phone" else "staff_verbal",
+    )
+    for prompt in prompts:
+        values: dict = {}
+        if prompt["kind"] == "open":
+            values["text"] = answers.next()
+        elif prompt["kind"] == "scale":
+            values["number"] = rng.randint(prompt["scale_min"], prompt["scale_max"])
+        elif prompt["kind"] == "multiple":
+            values["choices"] = [o["id"] for o in rng.sample(prompt["options"], rng.randint(1, 3))]
+        else:
+            values["choices"] = [rng.choice(prompt["options"])["id"]]
+        queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=prompt["id"],
+                              nonce=f"big-{index}-{prompt['id']}", language=language, source=source, **values)
+
+
+def prepare_synthesis(database: Path, session_id: int) -> None:
+    """Mark every drafted theme reviewed, publish the residents' page and put a question on the console."""
+    from analysis.review import queries as synthesis
+    from facilitation import live_queries as lq
+    from listening import queries
+    from listening.db import connect
+
+    db = connect(str(database))
+    for theme in synthesis.active_themes(db, session_id):
+        if theme["kind"] == "theme":
+            synthesis.set_reviewed(db, session_id, theme["id"], True, user_id=None)
+    synthesis.save_settings(db, session_id, published=True, published_by=None)
+    first_open = next(p for p in queries.prompts_for_session(db, session_id) if p["kind"] == "open")
+    lq.show_prompt(db, session_id, first_open["id"])
+    db.conn.close()
+
+
+# --- measuring (in a fresh process per page) ----------------------------------------------------
+
+
+def peak_rss_mb() -> float:
+    """Return this process's peak resident memory in MB (VmHWM)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def measure(database: Path, spec: dict) -> dict:
+    """Sign in, warm up, then make the request `spec` names twice; return seconds, bytes and peak memory."""
+    from bs4 import BeautifulSoup
+
+    app = make_app(database)
+    client = app.test_client()
+
+    def hidden(url: str, index: int = -1) -> dict:
+        """Return the hidden fields (CSRF token) of a page's POST form."""
+        soup = BeautifulSoup(client.get(url).get_data(as_text=True), "html.parser")
+        form = soup.find_all("form", method=re.compile("post", re.I))[index]
+        return {f["name"]: f.get("value", "") for f in form.find_all("input", type="hidden")}
+
+    client.post("/staff/login", data={**hidden("/staff/login"), "email": ADMIN, "password": PASSWORD})
+    client.get("/staff/")
+    before = peak_rss_mb()
+    timings, size, status = [], 0, 0
+    for _attempt in range(spec.get("repeat", 2)):
+        data = None
+        if spec.get("form") is not None:
+            data = {**hidden(spec.get("form_page", spec["url"]), spec.get("form_index", -1)), **spec["form"]}
+        start = time.perf_counter()
+        response = client.open(spec["url"], method="POST" if data is not None else "GET", data=data, buffered=False)
+        size = sum(len(chunk) for chunk in response.iter_encoded())
+        response.close()
+        timings.append(time.perf_counter() - start)
+        status = response.status_code
+    return {"seconds": timings[0], "again": timings[1] if len(timings) > 1 else None, "bytes": size,
+            "status": status, "rss_mb": peak_rss_mb(), "rss_before_mb": before}
+
+
+def specs(built: dict) -> list[tuple[str, dict]]:
+    """Name every page and export to measure, with how to request it."""
+    sid, code = built["session_id"], built["code"]
+    export = {"url": f"/staff/review/{sid}/export", "form_index": 0}
+    return [
+        ("answers page", {"url": f"/staff/sessions/{sid}/answers"}),
+        ("review page", {"url": f"/staff/review/{sid}"}),
+        ("one theme's page", {"url": f"/staff/review/{sid}?theme={built['largest_theme']}"}),
+        ("who was heard", {"url": f"/staff/review/{sid}/heard"}),
+        ("history", {"url": f"/staff/review/{sid}/history"}),
+        ("publish page", {"url": f"/staff/review/{sid}/publish"}),
+        ("audit log", {"url": "/staff/audit"}),
+        ("console", {"url": f"/staff/sessions/{sid}/live"}),
+        ("console panel", {"url": f"/staff/sessions/{sid}/live/panel"}),
+        ("projector panel", {"url": f"/staff/sessions/{sid}/projector/panel"}),
+        ("results page (public)", {"url": f"/s/{code}/results", "public": True}),
+        *[(f"export {fmt}", {**export, "form": {"format": fmt, "language": "en"}})
+          for fmt in ("csv", "json", "xlsx", "codebook", "md", "html", "docx")],
+    ]
+
+
+def run_spec(built: dict) -> dict:
+    """The theme run, requested as the review page's form posts it (both open questions)."""
+    sid = built["session_id"]
+    return {"url": f"/staff/review/{sid}/run", "form_page": f"/staff/review/{sid}",
+            "form": {"prompt_ids": [str(p) for p in built["open_prompts"]]}, "repeat": 1,
+            "form_index": built["run_form_index"]}
+
+
+def in_child(database: Path, spec: dict) -> dict:
+    """Measure one request in a fresh process (niced), so memory is the worker's own."""
+    done = subprocess.run(
+        ["nice", "-n", "10", sys.executable, __file__, "--measure", str(database), json.dumps(spec)],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+    )
+    if done.returncode != 0:
+        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def session_facts(database: Path, built: dict) -> None:
+    """Add the open questions, the run form's position and the largest theme to `built`."""
+    from listening.db import connect, one, rows
+
+    db = connect(str(database))
+    built["open_prompts"] = [r["id"] for r in rows(
+        db, "SELECT id FROM prompts WHERE session_id = ? AND kind = 'open' ORDER BY position", (built["session_id"],))]
+    theme = one(db, """SELECT theme_id, count(*) AS n FROM theme_assignments WHERE session_id = ?
+                       AND theme_id IS NOT NULL GROUP BY theme_id ORDER BY n DESC LIMIT 1""", (built["session_id"],))
+    built["largest_theme"] = theme["theme_id"] if theme else 0
+    built["answers"] = one(db, "SELECT count(*) AS n FROM responses WHERE session_id = ?", (built["session_id"],))["n"]
+    db.conn.close()
+
+
+def run_form_index(database: Path, built: dict) -> int:
+    """Return the index of the review page's "run the engine" form among its POST forms."""
+    from bs4 import BeautifulSoup
+
+    app = make_app(database)
+    client = app.test_client()
+    soup = BeautifulSoup(client.get("/staff/login").get_data(as_text=True), "html.parser")
+    token = soup.find("input", attrs={"name": "csrf_token"})
+    client.post("/staff/login", data={"csrf_token": token["value"] if token else "", "email": ADMIN, "password": PASSWORD})
+    soup = BeautifulSoup(client.get(f"/staff/review/{built['session_id']}").get_data(as_text=True), "html.parser")
+    forms = soup.find_all("form", method=re.compile("post", re.I))
+    return next(i for i, form in enumerate(forms) if str(form.get("action", "")).endswith("/run"))
+
+
+# --- answering while the engine re-runs ----------------------------------------------------------
+
+
+def rerun(database: Path, session_id: int) -> None:
+    """Re-run the theme engine on a session (in this process), as the review page's button does."""
+    from analysis.review import queries as synthesis
+    from listening.db import connect
+
+    app = make_app(database)
+    db = connect(str(database))
+    with app.app_context():
+        synthesis.run_themes(db, session_id, user_id=None)
+    db.conn.close()
+
+
+def answers_during_rerun(database: Path, built: dict, sentences: list[str]) -> dict:
+    """Answer continuously (a new resident every 20 ms, consent then an open answer) while a re-run writes; return latencies."""
+    from listening import queries
+    from listening.db import connect
+
+    db = connect(str(database))
+    session = queries.session_by_id(db, built["session_id"])
+    statement = queries.current_consent(db, session["id"], "en")
+    answers = Answers(sentences, seed=99)
+    worker = subprocess.Popen(["nice", "-n", "10", sys.executable, __file__, "--rerun", str(database), str(session["id"])],
+                              cwd=ROOT)
+    latencies: list[float] = []
+    index = 0
+    while worker.poll() is None:
+        start = time.perf_counter()
+        person = queries.record_consent(db, session["id"], consent_version_id=statement["id"], language="en",
+                                        nonce=f"during-{index}", quote_ok=True, contact_ok=False,
+                                        quote_scope="screen_and_reports")
+        queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=built["open_prompts"][0],
+                              nonce=f"during-answer-{index}", language="en", text=answers.next())
+        latencies.append(time.perf_counter() - start)
+        index += 1
+        time.sleep(0.02)
+    db.conn.close()
+    latencies.sort()
+    return {"answers": len(latencies), "max_ms": 1000 * latencies[-1] if latencies else 0,
+            "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else 0,
+            "rerun_ok": worker.returncode == 0}
+
+
+# --- the whole run ------------------------------------------------------------------------------
+
+
+def one_size(size: int, sentences: list[str], folder: Path) -> list[tuple[str, dict]]:
+    """Build one session of `size` residents and measure the theme run and every page; return the rows."""
+    database = folder / f"big-{size}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(database) + suffix).unlink(missing_ok=True)
+    built = build(database, size, sentences)
+    session_facts(database, built)
+    print(f"# {size} residents: {built['answers']} answers built in {built['build_seconds']:.1f} s", flush=True)
+    built["run_form_index"] = run_form_index(database, built)
+    results = [("build: consent + 8 answers each", {"seconds": built["build_seconds"], "bytes": 0})]
+    results.append(("theme run (2 questions)", in_child(database, run_spec(built))))
+    prepare_synthesis(database, built["session_id"])
+    session_facts(database, built)
+    for label, spec in specs(built):
+        results.append((label, in_child(database, spec)))
+        print(f"  {label:<26} {format_cell(results[-1][1])}", flush=True)
+    # Last, because every answer sent meanwhile adds a resident: the pages above see SIZE of them.
+    during = answers_during_rerun(database, built, sentences)
+    print(f"  answering during a re-run: {during}", flush=True)
+    results.append((f"answer (consent + answer) during a re-run ({during['answers']} sent): max",
+                    {"seconds": during["max_ms"] / 1000, "bytes": 0}))
+    results.append(("answer during a re-run: 99th percentile", {"seconds": during["p99_ms"] / 1000, "bytes": 0}))
+    return results
+
+
+def format_cell(found: dict) -> str:
+    """Format one measurement: seconds (and again), bytes, worker memory."""
+    if "error" in found:
+        return f"error: {found['error'][:60]}"
+    parts = [f"{found['seconds']:.2f} s" if found["seconds"] >= 0.1 else f"{1000 * found['seconds']:.0f} ms"]
+    if found.get("again") is not None:
+        parts.append(f"again {found['again']:.2f} s")
+    if found.get("bytes"):
+        size = found["bytes"]
+        parts.append(f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} KB")
+    if found.get("rss_mb"):
+        parts.append(f"worker {found['rss_mb']:.0f} MB")
+    if found.get("status") and found["status"] >= 400:
+        parts.append(f"HTTP {found['status']}")
+    return ", ".join(parts)
+
+
+def table(sizes: list[int], measured: dict[int, list[tuple[str, dict]]]) -> str:
+    """Return the Markdown table of every page at every size."""
+    labels = [label for label, _found in measured[sizes[0]]]
+    lines = ["| page or action | " + " | ".join(f"{s:,} residents" for s in sizes) + " |",
+             "|---|" + "---|" * len(sizes)]
+    for index, label in enumerate(labels):
+        lines.append(f"| {label} | " + " | ".join(format_cell(measured[s][index][1]) for s in sizes) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Parse the arguments, build and measure each size, print the table (and write it with --markdown)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="CSV of comments or a folder of comments.csv")
+    parser.add_argument("--keep", type=Path, help="build the databases in this folder and keep them")
+    parser.add_argument("--markdown", type=Path, help="also write the table to this file")
+    parser.add_argument("--measure", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--rerun", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.rerun:
+        rerun(Path(args.rerun[0]), int(args.rerun[1]))
+        return
+    if args.measure:
+        print(json.dumps(measure(Path(args.measure[0]), json.loads(args.measure[1]))))
+        return
+    sentences = read_sentences(args.data)
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="chorus-big-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    load = os.getloadavg()[0]
+    measured = {size: one_size(size, sentences, folder) for size in args.sizes}
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    head = (f"Measured {stamp} on {os.cpu_count()} cores, Python {platform.python_version()}, load average before "
+            f"the run {load:.1f}; {len(sentences)} source sentences from {args.data.name}.\n\n"
+            f"Command: `python bench/big_session.py --sizes {' '.join(map(str, args.sizes))}`\n\n")
+    out = head + table(args.sizes, measured)
+    print(out)
+    if args.markdown:
+        args.markdown.write_text(out + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""The console and projector count and window answers in SQL on the question's index, with the same
+rules as the row-by-row functions (visible, quotable, on the wall), so a big session stays quick."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from facilitation import live_queries as lq
+from listening import queries
+from listening.db import transaction
+from tests.factories import make_participant, make_session
+
+PROMPTS = [{"kind": "open", "text": "What helps you?"},
+           {"kind": "multiple", "text": "What would help?", "options": ["Rides", "Food", "Doulas"]},
+           {"kind": "scale", "text": "How well were you heard?"}]
+
+
+@pytest.fixture
+def room(db):
+    """A live session where 80 residents answered every question, some hidden, declined, approved, skipped or blank."""
+    session = make_session(db, mode="live", prompts=PROMPTS)
+    open_q, multi, scale = queries.prompts_for_session(db, session["id"])
+    rng = random.Random(7)
+    with transaction(db):
+        for i in range(80):
+            person = make_participant(db, session, quote_ok=i % 3 != 0)
+            text = ["", "   ", f"answer {i}"][min(i % 7, 2)]
+            queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=open_q["id"],
+                                  nonce=f"o{i}", language="en", text=text or None, skipped=i % 11 == 0)
+            queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=multi["id"], nonce=f"m{i}",
+                                  language="en", choices=[o["id"] for o in rng.sample(multi["options"], rng.randint(1, 3))])
+            queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=scale["id"],
+                                  nonce=f"s{i}", language="en", number=rng.randint(scale["scale_min"], scale["scale_max"]))
+    for row in lq.visible_responses(db, session["id"], open_q["id"])[::5]:
+        lq.hide_response(db, session["id"], row["id"], user_id=None, reason="test")
+    for n, row in enumerate(lq.wall_candidates(lq.visible_responses(db, session["id"], open_q["id"]))):
+        if n % 4:
+            lq.decide_wall(db, session["id"], row["id"], approve=n % 4 != 1, user_id=None)
+    return queries.session_by_id(db, session["id"]), open_q, multi, scale
+
+
+@pytest.mark.parametrize("moderated", [True, False])
+def test_sql_counts_and_windows_match_the_row_by_row_rules(db, room, moderated):
+    """Counts, tallies, the wall's newest 30, the waiting queue and each answer's wall state agree with the Python rules."""
+    session, open_q, multi, scale = room
+    lq.set_wall_moderation(db, session["id"], moderated, user_id=None)
+    session = queries.session_by_id(db, session["id"])
+    visible = [r for r in lq.visible_responses(db, session["id"], open_q["id"]) if not r["skipped"]]
+    assert lq.visible_count(db, session["id"], open_q["id"]) == len(visible)
+    assert lq.visible_count(db, session["id"], open_q["id"], written=True) == sum(1 for r in visible if (r["text"] or "").strip())
+    for prompt in (multi, scale):
+        rows = lq.visible_responses(db, session["id"], prompt["id"])
+        assert lq.visible_tallies(db, session["id"], prompt) == lq.tallies(prompt, rows)
+    candidates = lq.wall_candidates(visible)
+    shown = lq.wall_answers(session, candidates)
+    assert [r["id"] for r in lq.wall_window(db, session, open_q["id"])] == [r["id"] for r in shown][-30:]
+    queue, waiting = lq.wall_waiting(db, session, open_q["id"])
+    expected = lq.wall_queue(session, candidates)
+    assert waiting == min(len(expected), lq.WAITING_CAP + 1) and [r["id"] for r in queue] == [r["id"] for r in expected][:30]
+    on_wall, in_queue = {r["id"] for r in shown}, {r["id"] for r in expected}
+    for row in lq.answer_feed(db, session["id"], open_q["id"]):
+        want = None if row["id"] not in {c["id"] for c in candidates} else \
+            "on_wall" if row["id"] in on_wall else "waiting" if row["id"] in in_queue else "kept_off"
+        assert lq.wall_state(session, row) == want
+
+
+def plan(db, sql: str, params) -> str:
+    """Return SQLite's query plan for a statement, as one line."""
+    return " | ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+
+
+def test_live_counts_and_feeds_use_the_questions_index_not_the_sessions(db, room):
+    """Counting (from covering indexes), the feed and the wall windows search responses by the question, never by session, and never sort them all."""
+    session, open_q, _multi, _scale = room
+    args = (open_q["id"], session["id"])
+    for sql in (f"SELECT count(*) {lq.VISIBLE_SQL}",
+                f"SELECT r.id {lq.CANDIDATE_SQL} AND r.wall_status = 'approved' ORDER BY r.id DESC LIMIT 30",
+                f"SELECT r.id {lq.CANDIDATE_SQL} AND r.wall_status IS NULL ORDER BY r.id LIMIT 30"):
+        found = plan(db, sql, args)
+        assert "responses_by_session" not in found and "INDEX responses_" in found, found
+        assert "TEMP B-TREE" not in found, found
+    assert "COVERING INDEX responses_tallies" in plan(db, f"SELECT count(*) {lq.VISIBLE_SQL}", args)
+    counts = plan(db, "SELECT r.language, r.source, count(*) FROM responses r WHERE r.prompt_id = ? AND r.skipped = 0 "
+                      "GROUP BY r.language, r.source", (open_q["id"],))
+    assert "COVERING INDEX responses_live_counts" in counts, counts
+    feed = plan(db, """SELECT r.id FROM responses r JOIN participants p ON p.id = r.participant_id
+                       WHERE r.prompt_id = ? AND +r.session_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0
+                       ORDER BY r.updated_at DESC, r.id DESC LIMIT 200""", args)
+    assert "responses_feed" in feed and "responses_by_session" not in feed, feed
+
+
+def test_a_long_wall_queue_is_counted_up_to_the_cap(db, room, monkeypatch):
+    """Past the cap the queue's count stops (the console then says "More than"), and the first 30 still come oldest first."""
+    session, open_q, _multi, _scale = room
+    monkeypatch.setattr(lq, "WAITING_CAP", 3)
+    queue, waiting = lq.wall_waiting(db, session, open_q["id"])
+    assert waiting == 4 and [r["id"] for r in queue] == sorted(r["id"] for r in queue)

@@ -1,0 +1,72 @@
+"""A theme run writes its placements in short batches (so residents' answers are never held up), keeps
+what a person placed meanwhile, and runs once at a time per session."""
+from __future__ import annotations
+
+from analysis import assemble
+from analysis.review import queries as synthesis
+from listening.db import transaction
+from tests.conftest import form_data, page, sign_in
+
+
+def test_a_run_writes_its_placements_in_many_short_transactions(themed, db, monkeypatch):
+    """With batches of 5, re-running 38 answers takes at least 8 write transactions, and every answer is placed."""
+    monkeypatch.setattr(synthesis, "ASSIGNMENT_BATCH", 5)
+    begun = []
+    db.conn.set_trace_callback(lambda sql: begun.append(sql) if sql.startswith("BEGIN IMMEDIATE") else None)
+    run = synthesis.run_themes(db, themed.session["id"], user_id=None)
+    db.conn.set_trace_callback(None)
+    answers = synthesis.open_answers(db, themed.session["id"])
+    assert len(begun) >= len(answers) // 5 + 2
+    placed = db.execute("SELECT count(*) FROM theme_assignments WHERE session_id = ?", (themed.session["id"],)).fetchone()[0]
+    assert placed == len(answers) == run["answer_count"]
+    assert run["finished_at"] is not None
+
+
+def test_an_answer_a_person_pins_during_a_run_keeps_its_place(themed, db, monkeypatch):
+    """A planner moves an answer while the run is writing: the run's later batches do not move it back."""
+    sid = themed.session["id"]
+    moved = synthesis.open_answers(db, sid)[-1]["id"]
+    original = synthesis._place_answers
+
+    def place_then_move(db_, *args, **kwargs):
+        """Let a planner move the last answer off-topic just before the placements are written."""
+        synthesis.move_answer(db, sid, moved, None, user_id=None, off_topic=True)
+        original(db_, *args, **kwargs)
+
+    monkeypatch.setattr(synthesis, "_place_answers", place_then_move)
+    synthesis.run_themes(db, sid, user_id=None)
+    row = db.execute("SELECT status, pinned FROM theme_assignments WHERE response_id = ?", (moved,)).fetchone()
+    assert tuple(row) == ("off_topic", 1)
+
+
+def test_a_second_run_while_one_is_writing_is_refused_with_a_clear_message(client, themed, db):
+    """An unfinished run of the session (started minutes ago) makes the Run button answer 409 and change nothing."""
+    sid = themed.session["id"]
+    with transaction(db):
+        db.execute("UPDATE theme_runs SET finished_at = NULL WHERE session_id = ?", (sid,))
+    before = db.execute("SELECT count(*) FROM theme_runs").fetchone()[0]
+    sign_in(client, "lead@example.org", "a long password")
+    shown = client.get(f"/staff/review/{sid}")
+    forms = [i for i, f in enumerate(page(shown).find_all("form", method="post")) if str(f.get("action", "")).endswith("/run")]
+    response = client.post(f"/staff/review/{sid}/run", data=form_data(shown, forms[0]))
+    assert response.status_code == 409
+    assert "already running" in response.get_data(as_text=True)
+    assert db.execute("SELECT count(*) FROM theme_runs").fetchone()[0] == before
+
+
+def test_a_themes_page_lists_its_answers_a_hundred_at_a_time(client, themed, db, monkeypatch):
+    """With pages of 5, a theme's page shows its 5 most typical answers and a link to the next 5, until all are shown once."""
+    sid = themed.session["id"]
+    monkeypatch.setattr(synthesis, "THEME_PAGE", 5)
+    theme = max((t for t in synthesis.active_themes(db, sid) if t["kind"] == "theme"), key=lambda t: t["stored_size"])
+    expected = [a["id"] for a in assemble.theme_answers(synthesis.load(db, sid))[theme["id"]]]
+    sign_in(client, "lead@example.org", "a long password")
+    url, seen = f"/staff/review/{sid}?theme={theme['id']}", []
+    while url:
+        soup = page(client.get(url))
+        ids = [int(box["value"]) for box in soup.select("#theme input[name=answer_ids]")]
+        assert 0 < len(ids) <= 5
+        seen += ids
+        link = soup.select_one("#theme .pager-links a[rel=next]")
+        url = link["href"] if link else None
+    assert seen == expected
