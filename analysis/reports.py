@@ -107,6 +107,8 @@ class AnswerRecord:
     quote_ok: bool
     created_at: str
     segments: tuple[tuple[str, str], ...] = ()
+    # The person's words given with a self-described choice ("about_race_ethnicity_own_words", words): internal only.
+    described: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,7 @@ class Report:
     method: tuple[str, ...] = ()
     records: tuple[AnswerRecord, ...] = ()
     segment_names: tuple[str, ...] = field(default=())
+    described_names: tuple[str, ...] = field(default=())  # own-words columns of the internal export
     withheld: tuple[str, ...] = ()  # titles of tables not shown: every way of showing them would reveal a small group
 
 
@@ -565,17 +568,18 @@ def answer_columns(report: Report, translations=None) -> list[str]:
     """Return the column names of the answers export."""
     return ["classification", "answer_id", "question_number", "question", "language", "source", "text",
             "theme_id", "theme", "theme_status", "theme_reviewed", "quote_ok", "created_at",
-            *report.segment_names]
+            *report.segment_names, *report.described_names]
 
 
 def answer_rows(report: Report) -> list[list[Any]]:
     """Return the answers export's rows, in the same order as :func:`answer_columns`."""
     out = []
     for a in report.records:
-        segments = dict(a.segments)
+        segments, described = dict(a.segments), dict(a.described)
         out.append([INTERNAL_MARK, a.id, a.prompt_number, a.prompt, a.language, a.source, a.text, a.theme_id,
                     a.theme, a.status, int(a.reviewed), int(a.quote_ok), a.created_at,
-                    *(segments.get(name, "") for name in report.segment_names)])
+                    *(segments.get(name, "") for name in report.segment_names),
+                    *(described.get(name, "") for name in report.described_names)])
     return out
 
 
@@ -649,7 +653,8 @@ def write_json(report: Report, file: IO[bytes], translations=None) -> None:
         # null stands for a count hidden to protect people (below the threshold, or one that would reveal such a count)
         "hidden_below": report.threshold,
         "codebook": [dict(zip(codebook_columns(), row)) for row in codebook_rows(report, hidden=None)],
-        "answers": [{**{k: v for k, v in asdict(a).items() if k != "segments"}, "segments": dict(a.segments)}
+        "answers": [{**{k: v for k, v in asdict(a).items() if k not in ("segments", "described")},
+                     "segments": dict(a.segments), "own_words": dict(a.described)}
                     for a in report.records],
     }
     file.write(json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"))

@@ -42,8 +42,16 @@ def session_answers(session_id: int):
     return render_template(
         "facilitation/answers.html", s=found, title=titled(found, texts), texts=texts, prompts=prompts,
         by_prompt=by_prompt, tallies=tallies, counts=queries.session_counts(db, session_id),
+        own_words={p["id"]: own_words(by_prompt[p["id"]]) for p in prompts},
         withheld=withheld, threshold=room_counts.threshold_for(db, session_id), mark=room_counts.MARK,
     )
+
+
+def own_words(answers: list[dict]) -> list[dict]:
+    """Return the words people gave with a self-described choice (not hidden), sorted so no list order points to a person."""
+    found = [{"words": r["described"], "language": r["language"]} for r in answers
+             if not r["skipped"] and (r["described"] or "").strip() and not r.get("hidden_at")]
+    return sorted(found, key=lambda w: (w["words"].casefold(), w["language"]))
 
 
 def about_tallies(db, session_id: int, prompts: list[dict], tallies: dict) -> set[int]:

@@ -24,6 +24,7 @@ import functools
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Iterable, Sequence
 
 import sqlite_utils
@@ -151,6 +152,26 @@ def participant_segments(db: sqlite_utils.Database, session_id: int) -> dict[int
         choices = json.loads(row["choices"]) if row["choices"] else []
         if choices:
             found[row["participant_id"]][row["prompt_id"]] = choices[0]
+    return found
+
+
+def participant_described(db: sqlite_utils.Database, session_id: int) -> dict[int, dict[int, str]]:
+    """Return the words each taking-part participant gave with a self-described choice: {participant: {prompt: words}}.
+
+    Only the team's internal data export reads these; no count, theme, quote or public page does.
+    """
+    if not _has_column(db, "responses", "described"):
+        return {}
+    found: dict[int, dict[int, str]] = defaultdict(dict)
+    for row in rows(
+        db,
+        f"""SELECT r.participant_id, r.prompt_id, r.described FROM responses r
+            JOIN participants p ON p.id = r.participant_id
+            WHERE r.session_id = ? AND r.skipped = 0 AND p.withdrawn_at IS NULL
+              AND r.described IS NOT NULL AND trim(r.described) != '' {visible_filter(db)}""",
+        (session_id,),
+    ):
+        found[row["participant_id"]][row["prompt_id"]] = row["described"]
     return found
 
 
@@ -726,6 +747,8 @@ class Stored:
     settings: dict
     run: dict | None
     public: dict
+    # Words given with a self-described choice, {participant: {prompt: words}}: for the internal export only.
+    described: dict = dataclass_field(default_factory=dict)
 
     @functools.cached_property
     def redaction(self):
@@ -748,6 +771,7 @@ def load(db: sqlite_utils.Database, session_id: int) -> Stored | None:
         participants=taking_part(db, session_id), segments=participant_segments(db, session_id),
         reference=reference_shares(db, session_id), priority=priority_option_ids(db, session_id),
         settings=settings(db, session_id), run=latest_run(db, session_id), public=public_texts(db, session_id),
+        described=participant_described(db, session_id),
     )
 
 
@@ -1117,7 +1141,7 @@ def _method(stored: Stored, views: list, words: _Words, ngettext) -> list[str]:
 
 
 def _records(stored: Stored, language: str, option_names: dict, reports) -> tuple[tuple, tuple[str, ...]]:
-    """Return every counted answer as a record for the team's internal data export, and the segment columns."""
+    """Return every counted answer as a record for the team's internal data export, its segment columns and own-words columns."""
     from analysis.text import strip_bidi
 
     numbers = {p["id"]: p["number"] for p in stored.prompts}
@@ -1128,6 +1152,11 @@ def _records(stored: Stored, language: str, option_names: dict, reports) -> tupl
         key = key if key not in segment_names else f"{key}_{prompt['number']}"
         about_keys[prompt["id"]] = key
         segment_names.append(key)
+    described_keys: dict[int, str] = {}
+    for prompt in stored.prompts:
+        if prompt.get("self_describe") and prompt["kind"] in ("single", "about"):
+            base = about_keys.get(prompt["id"], f"q{prompt['number']}")
+            described_keys[prompt["id"]] = f"{base}_own_words"
     labels = {t["id"]: t for t in stored.themes}
     rows_out = []
     for answer in stored.answers:
@@ -1149,8 +1178,10 @@ def _records(stored: Stored, language: str, option_names: dict, reports) -> tupl
             created_at=answer["created_at"],
             segments=tuple((about_keys[pid], option_names.get(oid, "")) for pid, oid in sorted(segs.items())
                            if pid in about_keys),
+            described=tuple((described_keys[pid], strip_bidi(words)) for pid, words in
+                            sorted(stored.described.get(answer["participant_id"], {}).items()) if pid in described_keys),
         ))
-    return tuple(rows_out), tuple(segment_names)
+    return tuple(rows_out), tuple(segment_names), tuple(described_keys.values())
 
 
 def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, records: bool = False,
@@ -1219,7 +1250,7 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
     if withheld:
         caveats.append(_("Not shown, because every way of showing them would reveal a small group: %(tables)s.",
                          tables="; ".join(withheld)))
-    records_out, segment_names = _records(stored, language, option_names, reports) if records else ((), ())
+    records_out, segment_names, described_names = _records(stored, language, option_names, reports) if records else ((), (), ())
     return reports.Report(
         code=found["code"],
         title=localized(stored.texts, "session", session_id, "title", language, default),
@@ -1233,7 +1264,7 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
         insights=tuple(i["body"] for i in theme_insights.get(None, []) if i["kind"] == "insight"),
         hmw=tuple(i["body"] for i in theme_insights.get(None, []) if i["kind"] == "hmw"),
         caveats=tuple(caveats), method=tuple(_method(stored, views, words, translations.ngettext)),
-        records=records_out, segment_names=segment_names, withheld=tuple(withheld),
+        records=records_out, segment_names=segment_names, described_names=described_names, withheld=tuple(withheld),
     )
 
 
