@@ -67,6 +67,8 @@ class SessionData:
     notes: tuple[str, ...] = ()
     method: tuple[str, ...] = ()
     choices: list[dict] = dataclasses.field(default_factory=list)
+    # Words given with a self-described choice, {participant: {prompt: words}}: for the internal export only.
+    described: dict = dataclasses.field(default_factory=dict)
 
     @functools.cached_property
     def redaction(self):
@@ -420,8 +422,14 @@ def _method(stored: SessionData, views: list, words: _Words, ngettext) -> list[s
     return method
 
 
-def _records(stored: SessionData, language: str, option_names: dict, reports) -> tuple[tuple, tuple[str, ...]]:
-    """Return every counted answer as a record for the team's internal data export, and the segment columns."""
+def described_columns(prompts: list[dict], about_keys: dict[int, str]) -> dict[int, str]:
+    """Return the export's own-words column for each question whose last choice may be described ("about_race_own_words")."""
+    return {p["id"]: f"{about_keys.get(p['id'], 'q' + str(p['number']))}_own_words"
+            for p in prompts if p.get("self_describe") and p["kind"] in ("single", "about")}
+
+
+def _records(stored: SessionData, language: str, option_names: dict, reports) -> tuple[tuple, tuple[str, ...], tuple[str, ...]]:
+    """Return every counted answer as a record for the team's internal data export, its segment and own-words columns."""
     from analysis.text import strip_bidi
 
     numbers = {p["id"]: p["number"] for p in stored.prompts}
@@ -432,6 +440,7 @@ def _records(stored: SessionData, language: str, option_names: dict, reports) ->
         key = key if key not in segment_names else f"{key}_{prompt['number']}"
         about_keys[prompt["id"]] = key
         segment_names.append(key)
+    described_keys = described_columns(stored.prompts, about_keys)
     labels = {t["id"]: t for t in stored.themes}
     rows_out = []
     for answer in stored.answers:
@@ -453,8 +462,10 @@ def _records(stored: SessionData, language: str, option_names: dict, reports) ->
             created_at=answer["created_at"],
             segments=tuple((about_keys[pid], option_names.get(oid, "")) for pid, oid in sorted(segs.items())
                            if pid in about_keys),
+            described=tuple((described_keys[pid], strip_bidi(words)) for pid, words in
+                            sorted(stored.described.get(answer["participant_id"], {}).items()) if pid in described_keys),
         ))
-    return tuple(rows_out), tuple(segment_names)
+    return tuple(rows_out), tuple(segment_names), tuple(described_keys.values())
 
 
 def assemble_report(stored: SessionData, language: str, translations, *, records: bool = False,
@@ -490,7 +501,7 @@ def assemble_report(stored: SessionData, language: str, translations, *, records
     if other_theme is not None and grouped.get(other_theme["id"]):
         other_view = reports.ThemeView(id="other", label=_("Other or unclear answers"), definition="",
                                        size=rel.size("other"), reviewed=other_theme["reviewed"])
-    records_out, segment_names = _records(stored, language, option_names, reports) if records else ((), ())
+    records_out, segment_names, described_names = _records(stored, language, option_names, reports) if records else ((), (), ())
     return reports.Report(
         code=found["code"],
         title=localized(stored.texts, "session", found["id"], "title", language, default),
@@ -505,7 +516,7 @@ def assemble_report(stored: SessionData, language: str, translations, *, records
         insights=tuple(i["body"] for i in theme_insights.get(None, []) if i["kind"] == "insight"),
         hmw=tuple(i["body"] for i in theme_insights.get(None, []) if i["kind"] == "hmw"),
         caveats=_caveats(stored, rel, words, withheld), method=tuple(_method(stored, views, words, translations.ngettext)),
-        records=records_out, segment_names=segment_names, withheld=tuple(withheld),
+        records=records_out, segment_names=segment_names, described_names=described_names, withheld=tuple(withheld),
     )
 
 

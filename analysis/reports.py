@@ -107,6 +107,8 @@ class AnswerRecord:
     quote_ok: bool
     created_at: str
     segments: tuple[tuple[str, str], ...] = ()
+    # The person's words given with a self-described choice ("about_race_ethnicity_own_words", words): internal only.
+    described: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,7 @@ class Report:
     method: tuple[str, ...] = ()
     records: tuple[AnswerRecord, ...] = ()
     segment_names: tuple[str, ...] = field(default=())
+    described_names: tuple[str, ...] = field(default=())  # own-words columns of the internal export
     withheld: tuple[str, ...] = ()  # titles of tables not shown: every way of showing them would reveal a small group
 
 
@@ -590,16 +593,17 @@ def answer_columns(report: Report, translations=None) -> list[str]:
     """Return the column names of the answers export."""
     return ["classification", "answer_id", "question_number", "question", "language", "source", "text",
             "theme_id", "theme", "theme_status", "theme_reviewed", "quote_ok", "created_at",
-            *report.segment_names]
+            *report.segment_names, *report.described_names]
 
 
 def answer_rows(report: Report, records: Iterable[AnswerRecord] | None = None) -> Iterator[list[Any]]:
     """Yield the answers export's rows (of `records`, else the report's own), in the order of :func:`answer_columns`."""
     for a in report.records if records is None else records:
-        segments = dict(a.segments)
+        segments, described = dict(a.segments), dict(a.described)
         yield [INTERNAL_MARK, a.id, a.prompt_number, a.prompt, a.language, a.source, a.text, a.theme_id,
                a.theme, a.status, int(a.reviewed), int(a.quote_ok), a.created_at,
-               *(segments.get(name, "") for name in report.segment_names)]
+               *(segments.get(name, "") for name in report.segment_names),
+               *(described.get(name, "") for name in report.described_names)]
 
 
 def codebook_columns() -> list[str]:
@@ -691,7 +695,8 @@ def json_chunks(report: Report, records: Iterable[AnswerRecord] | None = None) -
     yield (opening[:-2] + ',\n  "answers": [').encode("utf-8")
     separator = "\n    "
     for a in report.records if records is None else records:
-        item = {**{k: v for k, v in asdict(a).items() if k != "segments"}, "segments": dict(a.segments)}
+        item = {**{k: v for k, v in asdict(a).items() if k not in ("segments", "described")},
+                "segments": dict(a.segments), "own_words": dict(a.described)}
         yield (separator + json.dumps(item, ensure_ascii=False)).encode("utf-8")
         separator = ",\n    "
     yield ("\n  ]\n}" if separator != "\n    " else "]\n}").encode("utf-8")

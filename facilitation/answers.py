@@ -40,6 +40,7 @@ def session_answers(session_id: int):
     return render_template(
         "facilitation/answers.html", s=found, title=titled(found, texts), texts=texts, prompts=prompts,
         answered=lists.answer_counts(db, session_id), tallies=tallies, counts={"participants": lists.people_count(db, session_id)},
+        own_words=lists.own_words(db, session_id),
         withheld=withheld, threshold=room_counts.threshold_for(db, session_id), mark=room_counts.MARK,
         listing=listing, matching=lists.count_answers(db, session_id, chosen), cap=lists.COUNT_CAP, chosen=chosen,
         filter_args=chosen.args(), choices=choices, error=error, numbers={p["id"]: p["number"] for p in prompts},

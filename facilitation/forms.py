@@ -149,6 +149,8 @@ def prompt_form(languages: list[str], formdata=None, *, data: dict | None = None
         required = BooleanField(_l("People must answer this question"))
         demographic = SelectField(_l("What it asks about (for “About you” questions)"),
                                   choices=options([("", "—"), *DEMOGRAPHIC_LABELS.items()]), validators=[Optional()])
+        # TRANSLATORS: a setting of single-choice and "About you" questions, e.g. for a last choice "Prefer to self-describe".
+        self_describe = BooleanField(_l("The last choice lets people describe themselves in their own words"))
         scale_min = IntegerField(_l("Scale starts at"), validators=[Optional(), NumberRange(min=0, max=10)], default=1)
         scale_max = IntegerField(_l("Scale ends at"), validators=[Optional(), NumberRange(min=1, max=11)], default=5)
 

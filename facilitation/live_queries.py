@@ -525,6 +525,7 @@ def enter_answer(
     text: str | None = None,
     choices: list[int] | None = None,
     number: int | None = None,
+    described: str | None = None,
 ) -> Entered:
     """Store an answer from paper, a sticky note, a call or an interpreter, with verbal consent.
 
@@ -550,6 +551,7 @@ def enter_answer(
         saved = queries.save_response(
             db, session_id=session_id, participant_id=participant_id, prompt_id=prompt_id, nonce=f"{nonce}:a",
             language=language, text=text, choices=choices, number=number, source=source, entered_by=user_id,
+            described=described,
         )
     return Entered(participant_id, saved.response_id, receipt)
 

@@ -313,6 +313,7 @@ def session_status(session_id: int):
 def prompt_data(found: dict, prompt: dict, texts: dict) -> dict:
     """Return a prompt's current settings and wording as form data."""
     data = {"kind": prompt["kind"], "required": bool(prompt["required"]), "demographic": prompt["demographic"] or "",
+            "self_describe": bool(prompt["self_describe"]),
             "scale_min": prompt["scale_min"] or 1, "scale_max": prompt["scale_max"] or 5}
     for code in found["languages"]:
         data[f"text_{code}"] = texts.get(("prompt", prompt["id"], "text"), {}).get(code, "")
@@ -358,6 +359,7 @@ def new_prompt(session_id: int):
                 options={code: option_lines(form[f"options_{code}"].data) for code in found["languages"]},
                 scale_labels={code: (form[f"min_label_{code}"].data or "", form[f"max_label_{code}"].data or "")
                               for code in found["languages"]},
+                self_describe=form.self_describe.data,
             )
             queries.record_audit(db, user_id=g.user["id"], action="prompt_added", target=found["code"])
             flash(_("Question added."), "ok")
@@ -395,7 +397,8 @@ def edit_prompt(session_id: int, prompt_id: int):
             form[f"text_{found['default_language']}"].errors.append(_("Please write the question in the main language."))
         else:
             try:
-                changes = {"required": int(form.required.data)}
+                changes = {"required": int(form.required.data),
+                           "self_describe": int(bool(form.self_describe.data) and form.kind.data in queries.SELF_DESCRIBE_KINDS)}
                 if not locked:
                     changes.update(kind=form.kind.data, demographic=(form.demographic.data or None) if form.kind.data == "about" else None,
                                    scale_min=form.scale_min.data if form.kind.data == "scale" else None,

@@ -15,6 +15,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 STANDARD_TOPICS = ("age", "race_ethnicity", "language", "neighbourhood")
+# Topics whose last choice ("Prefer to self-describe") comes with a box for one's own words.
+SELF_DESCRIBE_TOPICS = ("race_ethnicity",)
 # The languages offered as answers to "Which language do you speak most at home?", before "Another language".
 HOME_LANGUAGES = ("en", "es", "ar", "vi", "fr", "ur")
 
@@ -46,12 +48,12 @@ def _wording(topic: str, language: str) -> tuple[str, list[str]]:
 
 
 def standard_question(topic: str, languages: list[str]) -> dict:
-    """Return a standard "about you" question as {"texts": {lang: text}, "options": {lang: [choices]}}."""
+    """Return a standard "about you" question as {"texts": {lang: text}, "options": {lang: [choices]}, "self_describe": bool}."""
     texts, options = {}, {}
     for code in languages:
         with force_locale(code):
             texts[code], options[code] = _wording(topic, code)
-    return {"texts": texts, "options": options}
+    return {"texts": texts, "options": options, "self_describe": topic in SELF_DESCRIBE_TOPICS}
 
 
 def standard_prompt_data(topic: str, languages: list[str]) -> dict:
@@ -59,7 +61,7 @@ def standard_prompt_data(topic: str, languages: list[str]) -> dict:
     if topic not in STANDARD_TOPICS:
         return {}
     found = standard_question(topic, languages)
-    data = {"kind": "about", "demographic": topic}
+    data = {"kind": "about", "demographic": topic, "self_describe": found["self_describe"]}
     for code in languages:
         data[f"text_{code}"] = found["texts"][code]
         data[f"options_{code}"] = "\n".join(found["options"][code])
@@ -67,7 +69,10 @@ def standard_prompt_data(topic: str, languages: list[str]) -> dict:
 
 
 def fill_standard_prompt(form, languages: list[str]) -> None:
-    """Fill a posted "about you" question's empty wording and choices from its standard topic, language by language."""
+    """Fill a posted "about you" question's empty wording and choices from its standard topic, language by language.
+
+    Choices filled in for a topic that ends in "Prefer to self-describe" also turn on its box for one's own words.
+    """
     topic = form.demographic.data or ""
     if topic not in STANDARD_TOPICS:
         return
@@ -77,3 +82,5 @@ def fill_standard_prompt(form, languages: list[str]) -> None:
             form[f"text_{code}"].data = found["texts"][code]
         if not (form[f"options_{code}"].data or "").strip() and found["options"][code]:
             form[f"options_{code}"].data = "\n".join(found["options"][code])
+            if found["self_describe"]:
+                form.self_describe.data = True

@@ -147,5 +147,6 @@ def add_starter_prompts(db, session_id: int, built: dict) -> int:
             db, session_id, kind=spec["kind"], demographic=spec.get("demographic"),
             texts=spec["texts"], options=spec.get("options"),
             scale_min=spec.get("scale_min"), scale_max=spec.get("scale_max"), scale_labels=spec.get("scale_labels"),
+            self_describe=spec.get("self_describe", False),
         )
     return len(built["prompts"])

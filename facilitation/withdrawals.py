@@ -55,6 +55,8 @@ def answers_shown(person: dict) -> list[dict]:
                                 queries.localized(texts, "option", o["id"], "label", found["default_language"],
                                                   found["default_language"])) for o in prompt["options"]}
             value = ", ".join(labels.get(choice, "?") for choice in answer["choices"])
+            if answer.get("described"):
+                value = f"{value}: {answer['described']}"
         shown.append({"number": prompt["number"], "language": answer["language"],
                       "question": queries.localized(texts, "prompt", prompt["id"], "text", found["default_language"],
                                                     found["default_language"]),

@@ -166,7 +166,7 @@ def reapply(db: sqlite_utils.Database, entries: Iterable[Erasure]) -> tuple[int,
     """Re-apply withdrawals and purges to a restored database and keep them in its ledger; return (withdrawals, purges).
 
     A withdrawal is found by the participant's receipt hash, so a participant id reused after the
-    backup is never touched; a purge blanks only text last changed before it happened.
+    backup is never touched; a purge blanks only text (and self-described words) last changed before it happened.
     """
     from .queries import erase_participant, log_deletion
     from .retention import purge_text

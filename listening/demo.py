@@ -92,7 +92,8 @@ PROMPTS = [
                  "es": ["Menos de 20", "De 20 a 29", "De 30 a 39", "40 o más"],
                  "ar": ["أقل من 20", "من 20 إلى 29", "من 30 إلى 39", "40 أو أكثر"],
                  "ur": ["20 سے کم", "20 سے 29", "30 سے 39", "40 یا اس سے زیادہ"]}},
-    {"kind": "about", "demographic": "race_ethnicity", "texts": {
+    # "More than one, or another group" comes with a box for one's own words (prompts.self_describe).
+    {"kind": "about", "demographic": "race_ethnicity", "self_describe": True, "texts": {
         "en": "How do you describe yourself?", "es": "¿Cómo se describe usted?", "ar": "كيف تصف نفسك؟",
         "ur": "آپ اپنے آپ کو کیسے بیان کرتے ہیں؟"},
      "options": {
@@ -164,6 +165,7 @@ def ensure_demo(db: sqlite_utils.Database, *, password: str) -> Demo:
             options={code: spec["options"][code] for code in languages} if "options" in spec else None,
             scale_min=spec.get("scale_min"), scale_max=spec.get("scale_max"),
             scale_labels={code: spec["scale_labels"][code] for code in languages} if "scale_labels" in spec else None,
+            self_describe=spec.get("self_describe", False),
         )
     snapshot_consent(db, session["id"])
     set_status(db, session["id"], "open")

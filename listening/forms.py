@@ -25,6 +25,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 
 from .i18n import current_language
+from .queries import self_described_option
+
+# The longest self-description kept ("Prefer to self-describe": in your own words).
+MAX_DESCRIBED_LENGTH = 200
 
 
 class ChorusForm(Form):
@@ -65,6 +69,8 @@ def answer_values(prompt: dict, form) -> dict:
     """Turn a validated answer form into save_response's keyword arguments (residents' and staff entry alike).
 
     An open answer is kept byte for byte, spaces included: nothing a person said is changed.
+    Words given with a self-described choice go to `described`, never to `text`: only with that
+    choice, and only if they are more than spaces.
     """
     value = form.answer.data
     if prompt["kind"] == "open":
@@ -73,7 +79,11 @@ def answer_values(prompt: dict, form) -> dict:
         return {"number": int(value)}
     if prompt["kind"] == "multiple":
         return {"choices": [int(v) for v in value]}
-    return {"choices": [int(value)]}
+    found = {"choices": [int(value)]}
+    if getattr(form, "self_described", None) is not None:
+        words = form.described.data or ""
+        found["described"] = words if words.strip() and str(value) == str(form.self_described["id"]) else None
+    return found
 
 
 def new_nonce() -> str:
@@ -237,9 +247,35 @@ def answer_form(prompt: dict, option_labels: dict[int, str], formdata=None, data
     else:  # pragma: no cover - the schema allows no other kind
         raise ValueError(f"Unknown prompt kind {kind!r}")
     AnswerForm.answer = field
+    own = self_described_option(prompt)
+    if own is not None:
+        own_label = option_labels.get(own["id"], "")
+
+        def validate_described(form: Form, field) -> None:
+            """Keep one's own words short, and only with the choice they describe: words alone pick that choice."""
+            words = field.data or ""
+            if len(words) > MAX_DESCRIBED_LENGTH:
+                raise ValidationError(
+                    _("Your words are %(length)s characters long. Please shorten them to %(max)s or fewer; they are still in the box.",
+                      length=len(words), max=MAX_DESCRIBED_LENGTH))
+            if not words.strip():
+                return
+            chosen = form.answer.data
+            if chosen in (None, "", "None"):
+                form.answer.data = str(own["id"])
+            elif str(chosen) != str(own["id"]):
+                raise ValidationError(
+                    # TRANSLATORS: %(choice)s is the answer choice that comes with a box for one's own words, e.g. "Prefer to self-describe".
+                    _("You wrote your own words, but chose another answer. To keep your words, choose “%(choice)s”; otherwise clear the box.",
+                      choice=own_label))
+
+        # TRANSLATORS: the label of a box under the choices; %(choice)s is that choice, e.g. "Prefer to self-describe".
+        AnswerForm.described = StringField(_l("If you chose “%(choice)s”: in your own words (optional)", choice=own_label),
+                                           validators=[validate_described])
     form = AnswerForm(formdata=formdata, data=data or {})
     form.required = required
     form.kind = kind
+    form.self_described = own
     return form
 
 

@@ -124,6 +124,28 @@ def choice_counts(db: sqlite_utils.Database, session_id: int) -> dict[int, dict]
     return found
 
 
+OWN_WORDS_SHOWN = 500
+
+
+def own_words(db: sqlite_utils.Database, session_id: int) -> dict[int, dict]:
+    """Return the words people gave with a self-described choice, per question: {prompt id: {"words": [...], "total": n}}.
+
+    Not hidden, not skipped, not blank; in alphabetical order so no list order points to a person;
+    at most `OWN_WORDS_SHOWN` per question (the internal export has them all).
+    """
+    found: dict[int, dict] = {}
+    for row in rows(
+        db, """SELECT r.prompt_id, r.described AS words, r.language FROM responses r
+               WHERE r.prompt_id IN (SELECT id FROM prompts WHERE session_id = ? AND self_describe = 1)
+                 AND r.skipped = 0 AND r.hidden_at IS NULL AND r.described IS NOT NULL AND trim(r.described) != ''
+               ORDER BY r.prompt_id, r.described COLLATE NOCASE, r.language""", (session_id,)):
+        entry = found.setdefault(row["prompt_id"], {"words": [], "total": 0})
+        entry["total"] += 1
+        if len(entry["words"]) < OWN_WORDS_SHOWN:
+            entry["words"].append({"words": row["words"], "language": row["language"]})
+    return found
+
+
 def people_count(db: sqlite_utils.Database, session_id: int) -> int:
     """Count the people taking part in a session (not withdrawn)."""
     return db.execute("SELECT count(*) FROM participants WHERE session_id = ? AND withdrawn_at IS NULL",

@@ -597,3 +597,22 @@ def m012_big_indexes(db: sqlite_utils.Database) -> None:
         UPDATE theme_runs SET finished_at = created_at
         """
     )
+
+
+@migrations()
+def m013_self_describe(db: sqlite_utils.Database) -> None:
+    """Let a choice question's last choice be described in the person's own words, kept apart from answer text.
+
+    `prompts.self_describe` (single and "about you" questions) says the last choice before
+    "Prefer not to say" comes with a box for one's own words. `responses.described` holds those
+    words: never in `responses.text`, so themes, quotes, the room's screen and public reports,
+    which read only `text`, cannot show them; withdrawal, retention purges and restores erase
+    them exactly like answer text.
+    """
+    _run(
+        db,
+        """
+        ALTER TABLE prompts ADD COLUMN self_describe INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE responses ADD COLUMN described TEXT
+        """
+    )

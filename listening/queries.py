@@ -25,6 +25,8 @@ RECEIPT_CODE_LENGTH = 12
 
 PROMPT_KINDS = ("open", "single", "multiple", "scale", "about")
 CHOICE_KINDS = ("single", "multiple", "about")
+# Kinds whose last choice may come with a box for one's own words ("Prefer to self-describe").
+SELF_DESCRIBE_KINDS = ("single", "about")
 SESSION_FIELDS = ("title", "purpose", "consent")
 # Session texts a language may leave empty: whom to contact falls back to the session's settings.
 OPTIONAL_SESSION_FIELDS = ("contact",)
@@ -302,6 +304,13 @@ def prompts_for_session(db: sqlite_utils.Database, session_id: int) -> list[dict
     return prompts
 
 
+def self_described_option(prompt: dict) -> dict | None:
+    """Return the choice of a prompt that comes with a box for one's own words (its last before "Prefer not to say"), or None."""
+    if not prompt.get("self_describe") or prompt["kind"] not in SELF_DESCRIBE_KINDS:
+        return None
+    return next((o for o in reversed(prompt["options"]) if not o["prefer_not"]), None)
+
+
 def prompt_in_session(db: sqlite_utils.Database, session_id: int, prompt_id: int) -> dict | None:
     """Return a prompt only if it belongs to this session."""
     for prompt in prompts_for_session(db, session_id):
@@ -322,8 +331,12 @@ def add_prompt(
     scale_min: int | None = None,
     scale_max: int | None = None,
     scale_labels: dict[str, tuple[str, str]] | None = None,
+    self_describe: bool = False,
 ) -> int:
-    """Add a prompt at the end of a session; `texts` and `options` are keyed by language."""
+    """Add a prompt at the end of a session; `texts` and `options` are keyed by language.
+
+    `self_describe` (single and "about you" questions only) gives the last choice a box for one's own words.
+    """
     if kind not in PROMPT_KINDS:
         raise ValueError(f"Unknown prompt kind {kind!r}")
     if kind == "scale":
@@ -342,6 +355,8 @@ def add_prompt(
             (session_id, position, kind, int(required), demographic if kind == "about" else None,
              scale_min if kind == "scale" else None, scale_max if kind == "scale" else None, now()),
         ).lastrowid
+        if self_describe and kind in SELF_DESCRIBE_KINDS:
+            db.execute("UPDATE prompts SET self_describe = 1 WHERE id = ?", (prompt_id,))
         for language, body in texts.items():
             set_text(db, session_id, "prompt", prompt_id, "text", language, body)
         for language, (low, high) in (scale_labels or {}).items():
@@ -409,11 +424,12 @@ def _option_used(db: sqlite_utils.Database, prompt_id: int, option_id: int) -> b
 
 
 def update_prompt(db: sqlite_utils.Database, prompt_id: int, **changes) -> None:
-    """Change a prompt's settings (kind, required, demographic, scale_min, scale_max).
+    """Change a prompt's settings (kind, required, demographic, scale_min, scale_max, self_describe).
 
-    A prompt that stops being a choice question loses its options and their texts.
+    A prompt that stops being a choice question loses its options and their texts; one that is
+    not a single or "about you" question has no self-described choice.
     """
-    allowed = {"kind", "required", "demographic", "scale_min", "scale_max"}
+    allowed = {"kind", "required", "demographic", "scale_min", "scale_max", "self_describe"}
     if set(changes) - allowed:
         raise ValueError(f"Cannot change {sorted(set(changes) - allowed)} with update_prompt")
     if "kind" in changes and changes["kind"] not in PROMPT_KINDS:
@@ -424,6 +440,8 @@ def update_prompt(db: sqlite_utils.Database, prompt_id: int, **changes) -> None:
     with transaction(db):
         db.execute(f"UPDATE prompts SET {assignments} WHERE id = ?", (*changes.values(), prompt_id))
         kind = one(db, "SELECT kind FROM prompts WHERE id = ?", (prompt_id,))["kind"]
+        if kind not in SELF_DESCRIBE_KINDS:
+            db.execute("UPDATE prompts SET self_describe = 0 WHERE id = ?", (prompt_id,))
         if kind not in CHOICE_KINDS:
             for option in rows(db, "SELECT id FROM options WHERE prompt_id = ?", (prompt_id,)):
                 db.execute("DELETE FROM texts WHERE owner = 'option' AND owner_id = ?", (option["id"],))
@@ -623,8 +641,12 @@ def save_response(
     skipped: bool = False,
     source: str = "phone",
     entered_by: int | None = None,
+    described: str | None = None,
 ) -> Saved:
     """Store (or replace) a participant's answer to a prompt, exactly once per form.
+
+    `described` holds the words given with a self-described choice; it is kept apart from `text`
+    so nothing that reads answer text (themes, quotes, the room's screen, public pages) sees it.
 
     The nonce makes retries, replays and double taps harmless: the first commit wins and later
     copies change nothing. A new form for the same prompt (going back to change an answer)
@@ -644,15 +666,15 @@ def save_response(
         choice_json = json.dumps(sorted(set(choices))) if choices is not None else None
         cursor = db.execute(
             """INSERT INTO responses (session_id, participant_id, prompt_id, language, source, text,
-                   choices, number, skipped, entered_by, created_at, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   choices, number, skipped, entered_by, described, created_at, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (participant_id, prompt_id) DO UPDATE SET
                    language = excluded.language, text = excluded.text, choices = excluded.choices,
-                   number = excluded.number, skipped = excluded.skipped,
+                   number = excluded.number, skipped = excluded.skipped, described = excluded.described,
                    updated_at = excluded.updated_at
                RETURNING id""",
             (session_id, participant_id, prompt_id, language, source, text, choice_json, number,
-             int(skipped), entered_by, stamp, stamp),
+             int(skipped), entered_by, None if skipped else described, stamp, stamp),
         )
         response_id = cursor.fetchone()[0]
         db.execute(

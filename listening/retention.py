@@ -1,6 +1,7 @@
 """Data lifecycle: purging raw answer text and contact details N days after a session closes.
 
-What goes: the words residents typed (responses.text) and their contact details. What stays:
+What goes: the words residents typed (responses.text, and responses.described, the words given with
+a self-described choice) and their contact details. What stays:
 choices, numbers, skips and counts, consent records (kept apart from answers), and anything the
 analysis keeps that is already de-identified (theme assignments, approved theme labels). A
 session on legal hold is never purged. Every purge is written to the deletion log: what kind
@@ -89,13 +90,15 @@ def purge_session(db: sqlite_utils.Database, session_id: int, *, reason: str, by
 
 
 def purge_text(db: sqlite_utils.Database, session_id: int, *, before: str | None) -> tuple[int, int]:
-    """Blank a session's answer text and delete its contact details (only those older than `before`, if given).
+    """Blank a session's answer text and own words, and delete its contact details (only those older than `before`, if given).
 
     Runs inside the caller's transaction; returns (answer texts, contact details) removed.
     """
     cutoff = "" if before is None else " AND updated_at <= :before"
+    # Words given with a self-described choice (responses.described) go exactly like answer text.
     answers = db.execute(
-        f"UPDATE responses SET text = NULL WHERE session_id = :s AND text IS NOT NULL{cutoff}",
+        f"UPDATE responses SET text = NULL, described = NULL WHERE session_id = :s"
+        f" AND (text IS NOT NULL OR described IS NOT NULL){cutoff}",
         {"s": session_id, "before": before},
     ).rowcount
     cutoff = "" if before is None else " AND created_at <= :before"

@@ -326,7 +326,8 @@ def answer(code: str, number: int):
         if not form.nonce.data or form.nonce.errors:
             form.nonce.data = new_nonce()
     else:
-        form = answer_form(prompt, labels, data={"nonce": new_nonce(), "answer": earlier_value(prompt, earlier)})
+        form = answer_form(prompt, labels, data={"nonce": new_nonce(), "answer": earlier_value(prompt, earlier),
+                                                 "described": (earlier or {}).get("described") or ""})
     return render_template(
         "listening/answer.html", s=found, text=text, prompt=prompt, number=number, total=len(prompts),
         new_receipt=fresh_receipt(found),

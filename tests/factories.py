@@ -28,6 +28,7 @@ def make_session(db, *, languages=("en", "es"), mode="self_paced", status="open"
             texts={code: f"{spec['text']} [{code}]" for code in languages},
             options={code: [f"{o} [{code}]" for o in spec.get("options", [])] for code in languages},
             scale_labels={code: (f"Low [{code}]", f"High [{code}]") for code in languages},
+            self_describe=spec.get("self_describe", False),
         )
     if status != "draft":
         queries.set_status(db, found["id"], status)

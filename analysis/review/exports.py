@@ -13,6 +13,7 @@ from typing import Iterator
 
 import sqlite_utils
 
+from analysis.assemble import described_columns
 from listening.db import rows
 from listening.queries import localized, prompts_for_session, session_by_id, texts_for_session
 
@@ -31,6 +32,20 @@ def segment_columns(prompts: list[dict]) -> tuple[dict[int, str], tuple[str, ...
         keys[prompt["id"]] = key
         names.append(key)
     return keys, tuple(names)
+
+
+def _described(db: sqlite_utils.Database, session_id: int, participant_ids: list[int], visible: str) -> dict[int, dict[int, str]]:
+    """Return the words these participants gave with a self-described choice, per question (internal export only)."""
+    if not participant_ids:
+        return {}
+    marks = ", ".join("?" for _ in participant_ids)
+    found: dict[int, dict[int, str]] = {}
+    for row in rows(db, f"""SELECT r.participant_id, r.prompt_id, r.described FROM responses r
+                             WHERE r.participant_id IN ({marks}) AND +r.session_id = ? AND r.skipped = 0
+                               AND r.described IS NOT NULL AND trim(r.described) != '' {visible}""",
+                    (*participant_ids, session_id)):
+        found.setdefault(row["participant_id"], {})[row["prompt_id"]] = row["described"]
+    return found
 
 
 def _segments(db: sqlite_utils.Database, session_id: int, participant_ids: list[int], visible: str) -> dict[int, dict[int, int]]:
@@ -61,6 +76,7 @@ def answer_records(db: sqlite_utils.Database, session_id: int, language: str, sc
     numbers = {p["id"]: p["number"] for p in prompts}
     wording = {p["id"]: localized(texts, "prompt", p["id"], "text", language, default) for p in prompts}
     about_keys, _names = segment_columns(prompts)
+    described_keys = described_columns(prompts, about_keys)
     option_names = {o["id"]: prefer_not if o["prefer_not"] else localized(texts, "option", o["id"], "label", language, default)
                     for p in prompts if p["kind"] == "about" for o in p["options"]}
     if not scope:
@@ -83,7 +99,9 @@ def answer_records(db: sqlite_utils.Database, session_id: int, language: str, sc
             ORDER BY r.id LIMIT ?""", (session_id, *scope, last, BATCH))
         if not batch:
             return
-        segments = _segments(db, session_id, sorted({r["participant_id"] for r in batch}), visible)
+        people = sorted({r["participant_id"] for r in batch})
+        segments = _segments(db, session_id, people, visible)
+        described = _described(db, session_id, people, visible) if described_keys else {}
         for row in batch:
             has_theme = row["theme_id"] is not None and row["theme_kind"] is not None
             status = row["status"] or "unsorted"
@@ -99,5 +117,7 @@ def answer_records(db: sqlite_utils.Database, session_id: int, language: str, sc
                 created_at=row["created_at"],
                 segments=tuple((about_keys[pid], option_names.get(oid, "")) for pid, oid in sorted(segs.items())
                                if pid in about_keys),
+                described=tuple((described_keys[pid], strip_bidi(words)) for pid, words in
+                                sorted(described.get(row["participant_id"], {}).items()) if pid in described_keys),
             )
         last = batch[-1]["id"]

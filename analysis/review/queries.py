@@ -172,6 +172,26 @@ def participant_segments(db: sqlite_utils.Database, session_id: int) -> dict[int
     return found
 
 
+def participant_described(db: sqlite_utils.Database, session_id: int) -> dict[int, dict[int, str]]:
+    """Return the words each taking-part participant gave with a self-described choice: {participant: {prompt: words}}.
+
+    Only the team's internal data export reads these; no count, theme, quote or public page does.
+    """
+    if not _has_column(db, "responses", "described"):
+        return {}
+    found: dict[int, dict[int, str]] = defaultdict(dict)
+    for row in rows(
+        db,
+        f"""SELECT r.participant_id, r.prompt_id, r.described FROM responses r
+            JOIN participants p ON p.id = r.participant_id
+            WHERE r.session_id = ? AND r.skipped = 0 AND p.withdrawn_at IS NULL
+              AND r.described IS NOT NULL AND trim(r.described) != '' {visible_filter(db)}""",
+        (session_id,),
+    ):
+        found[row["participant_id"]][row["prompt_id"]] = row["described"]
+    return found
+
+
 def taking_part(db: sqlite_utils.Database, session_id: int) -> list[dict]:
     """Return the participants who have not withdrawn, with language, source and quote consent."""
     return rows(
@@ -749,8 +769,10 @@ def _export_streamed(db: sqlite_utils.Database, session_id: int, file, *, fmt: s
         db.execute("BEGIN")  # one read snapshot (WAL): writers carry on, this export sees one moment
     try:
         report = build_report(db, session_id, language, translations=translations)
-        _keys, names = exports.segment_columns(prompts_for_session(db, session_id))
-        report = dataclasses.replace(report, segment_names=names)
+        prompts = prompts_for_session(db, session_id)
+        keys, names = exports.segment_columns(prompts)
+        described = tuple(exports.described_columns(prompts, keys).values())
+        report = dataclasses.replace(report, segment_names=names, described_names=described)
         records = exports.answer_records(db, session_id, language, scope_prompt_ids(db, session_id),
                                          prefer_not=gettext_with(translations)("Prefer not to say"),
                                          visible=visible_filter(db))
@@ -807,7 +829,7 @@ def load(db: sqlite_utils.Database, session_id: int) -> SessionData | None:
         participants=taking_part(db, session_id), segments=participant_segments(db, session_id),
         reference=reference_shares(db, session_id), priority=priority_option_ids(db, session_id),
         settings=settings(db, session_id), run=latest_run(db, session_id), public=public_texts(db, session_id),
-        sources=SOURCES, choices=choice_answers(db, session_id),
+        sources=SOURCES, choices=choice_answers(db, session_id), described=participant_described(db, session_id),
     )
 
 

@@ -17,6 +17,8 @@ MIXED_ANSWERS = {
     "ar": "ساعدتني الحافلة رقم 22 (bus 22) كثيرًا",
     "ur": "بس نمبر 22 (bus 22) سے مجھے بہت مدد ملی",
 }
+# What a resident types in the box under a self-described choice (right to left in Arabic and Urdu).
+OWN_WORDS = {"en": "Garifuna and Black", "es": "Garífuna y negra", "ar": "سوداني ومصري", "ur": "پنجابی اور کشمیری"}
 RTL_LANGUAGES = {"ar", "ur"}
 
 
@@ -120,6 +122,17 @@ def answer_every_question(page, meter, walk, *, axe: bool) -> None:
         elif kind == "multiple":
             page.check("#answer-1")
             page.check("#answer-3")
+        elif page.query_selector("input#described"):
+            # Own words with another choice: a translated error that keeps both, then the choice they describe.
+            page.check("#answer-2")
+            page.fill("#described", OWN_WORDS[walk.lang])
+            click_and_wait(page, "button[value=next]")
+            check(page, meter, walk, f"question {number} (own words error)", axe=axe)
+            assert page.input_value("#described") == OWN_WORDS[walk.lang]
+            assert page.get_attribute("#described", "aria-invalid") == "true"
+            choices = page.locator("input[type=radio][name=answer]")
+            choices.nth(choices.count() - 2).check()  # the last choice before "Prefer not to say"
+            meter.start()
         else:
             page.check("#answer-2")
         click_and_wait(page, "button[value=next]")
