@@ -27,7 +27,7 @@ PROMPT_KINDS = ("open", "single", "multiple", "scale", "about")
 CHOICE_KINDS = ("single", "multiple", "about")
 SESSION_FIELDS = ("title", "purpose", "consent")
 DEMOGRAPHICS = ("age", "race_ethnicity", "language", "neighbourhood", "gender", "other")
-SOURCES = ("phone", "paper", "sticky", "phone_call", "interpreter")
+SOURCES = ("phone", "paper", "sticky", "phone_call", "interpreter", "import")
 
 
 def now() -> str:
@@ -516,37 +516,51 @@ def record_consent(
     method: str = "self",
     source: str = "phone",
     recorded_by: int | None = None,
+    import_id: int | None = None,
+    import_key: str | None = None,
+    at: str | None = None,
 ) -> NewParticipant:
     """Create a participant with their consent (and contact details, kept apart) in one go.
 
-    A repeat of the same form (same nonce) returns the participant it already created.
+    A repeat of the same form (same nonce) returns the participant it already created. An
+    imported row (method 'import') names its import and row key instead of a consent version:
+    the statement it was collected under is on the import; `at` is when the file says it was given.
     """
     with transaction(db):
         seen = one(db, "SELECT participant_id FROM submissions WHERE nonce = ?", (nonce,))
         if seen is not None:
             return NewParticipant(seen["participant_id"], "", created=False)
-        version = one(
-            db, "SELECT * FROM consent_versions WHERE id = ? AND session_id = ?",
-            (consent_version_id, session_id),
-        )
-        if version is None:
-            raise ValueError("That consent statement does not belong to this session")
-        stamp = now()
+        if method == "import":
+            if import_id is None or not import_key:
+                raise ValueError("An imported consent names its import and row key")
+            version = {"id": None, "version": None, "language": language}
+        else:
+            version = one(
+                db, "SELECT * FROM consent_versions WHERE id = ? AND session_id = ?",
+                (consent_version_id, session_id),
+            )
+            if version is None:
+                raise ValueError("That consent statement does not belong to this session")
+        stamp = at or now()
         while True:
             receipt = new_code(RECEIPT_CODE_LENGTH)
             if one(db, "SELECT 1 FROM participants WHERE receipt_hash = ?", (receipt_hash(receipt),)) is None:
                 break
         participant_id = db.execute(
-            "INSERT INTO participants (session_id, receipt_hash, language, source, entered_by, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (session_id, receipt_hash(receipt), language, source, recorded_by, stamp),
+            "INSERT INTO participants (session_id, receipt_hash, language, source, entered_by, created_at"
+            + (", import_id, import_key" if import_id is not None else "") + ") "
+            "VALUES (?, ?, ?, ?, ?, ?" + (", ?, ?" if import_id is not None else "") + ")",
+            (session_id, receipt_hash(receipt), language, source, recorded_by, stamp)
+            + ((import_id, import_key) if import_id is not None else ()),
         ).lastrowid
         db.execute(
             """INSERT INTO consents (participant_id, session_id, consent_version_id, version, language,
-                   method, take_part, quote_ok, contact_ok, given_at, recorded_by)
-               VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)""",
+                   method, take_part, quote_ok, contact_ok, given_at, recorded_by"""
+            + (", import_id" if import_id is not None else "") + """)
+               VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?""" + (", ?" if import_id is not None else "") + ")",
             (participant_id, session_id, version["id"], version["version"], version["language"],
-             method, int(quote_ok), int(contact_ok), stamp, recorded_by),
+             method, int(quote_ok), int(contact_ok), stamp, recorded_by)
+            + ((import_id,) if import_id is not None else ()),
         )
         details = {k: (v or "").strip() for k, v in (contact or {}).items()}
         if contact_ok and any(details.values()):
@@ -598,8 +612,9 @@ def save_response(
     skipped: bool = False,
     source: str = "phone",
     entered_by: int | None = None,
+    at: str | None = None,
 ) -> Saved:
-    """Store (or replace) a participant's answer to a prompt, exactly once per form.
+    """Store (or replace) a participant's answer to a prompt, exactly once per form (`at`: when, if not now).
 
     The nonce makes retries, replays and double taps harmless: the first commit wins and later
     copies change nothing. A new form for the same prompt (going back to change an answer)
@@ -615,7 +630,7 @@ def save_response(
             raise ValueError("This participant cannot answer in this session")
         if one(db, "SELECT 1 FROM prompts WHERE id = ? AND session_id = ?", (prompt_id, session_id)) is None:
             raise ValueError("That prompt does not belong to this session")
-        stamp = now()
+        stamp = at or now()
         choice_json = json.dumps(sorted(set(choices))) if choices is not None else None
         cursor = db.execute(
             """INSERT INTO responses (session_id, participant_id, prompt_id, language, source, text,
