@@ -232,3 +232,47 @@ def test_cancel_deletes_the_waiting_upload(as_facilitator, app, survey):
     shown = as_facilitator.get(preview_url)
     response = as_facilitator.post(preview_url, data={**preview_fields(shown), "action": "cancel"})
     assert response.status_code == 303 and list(folder.glob("*.upload")) == []
+
+
+def run_import(runner, *args):
+    """Run `chorus import` against the test app."""
+    from listening.cli import cli
+
+    return runner.invoke(cli, ["import", *map(str, args)])
+
+
+def test_the_command_dry_run_stores_nothing_then_imports_once(runner, db, survey):
+    """`chorus import --dry-run` prints the plan and stores nothing; a real run stores; a second stores nothing new."""
+    dry = run_import(runner, survey["code"], SAMPLES / "kobo.csv", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "To store: 3 people" in dry.output and "refused for want of consent: 1" in dry.output
+    assert "Dry run: nothing was stored." in dry.output and count(db, "participants") == 0
+    real = run_import(runner, survey["code"], SAMPLES / "kobo.csv")
+    assert real.exit_code == 0 and "Imported 3 people" in real.output
+    again = run_import(runner, survey["code"], SAMPLES / "kobo.csv")
+    assert again.exit_code == 0 and "Nothing new to import" in again.output
+    assert count(db, "participants") == 3 and count(db, "imports") == 1
+
+
+def test_the_command_takes_a_mapping_and_a_consent_statement(runner, db, survey):
+    """--mapping corrects a column, --statement covers a file with no consent column."""
+    blocked = run_import(runner, survey["code"], SAMPLES / "generic_cp1252.csv")
+    assert blocked.exit_code == 1 and "Say how people agreed" in blocked.output
+    bad = run_import(runner, survey["code"], SAMPLES / "generic_cp1252.csv", "--statement", "cards",
+                     "--mapping", '{"No such column": "ignore"}')
+    assert bad.exit_code == 1 and "no column called" in bad.output
+    wrong = run_import(runner, survey["code"], SAMPLES / "generic_cp1252.csv", "--statement", "cards",
+                       "--mapping", "{not json")
+    assert wrong.exit_code == 1 and "not valid JSON" in wrong.output
+    ok = run_import(runner, survey["code"], SAMPLES / "generic_cp1252.csv", "--statement", "Read aloud at the fair",
+                    "--consent-version", "2026-03", "--source", "paper")
+    assert ok.exit_code == 0, ok.output
+    assert db.execute("SELECT consent_statement FROM imports").fetchone()[0] == "Read aloud at the fair"
+
+
+def test_the_command_refuses_an_unreadable_file_with_one_line(runner, db, survey, tmp_path):
+    """A file that is not a table stops the command with the reason, and nothing is stored."""
+    junk = tmp_path / "photo.csv"
+    junk.write_bytes(b"\x00\x01\x02 not a table \x00")
+    result = run_import(runner, survey["code"], junk)
+    assert result.exit_code == 1 and "Traceback" not in result.output and count(db, "imports") == 0
