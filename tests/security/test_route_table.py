@@ -94,6 +94,9 @@ ROUTES = {
     ("review.history", "GET"):                    (LOGIN, 200,  200,  200,  200,  404,  404),
     ("review.export", "GET"):                     (LOGIN, 200,  200,  200,  200,  404,  404),
     ("review.export", "POST"):                    (LOGIN, 400,  400,  400,  400,  404,  404),
+    ("review.export_qdpx", "POST"):               (LOGIN, 200,  200,  200,  200,  404,  404),
+    ("review.import_codes", "GET"):               (LOGIN, 200,  200,  200,  200,  404,  404),
+    ("review.import_codes", "POST"):              (LOGIN, 400,  400,  400,  400,  404,  404),
     ("review.publish", "GET"):                    (LOGIN, 200,  200,  200,  200,  404,  404),
     ("review.publish", "POST"):                   (LOGIN, 303,  303,  303,  303,  404,  404),
     # last: it ends the signed-in session
