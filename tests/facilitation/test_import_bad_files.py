@@ -135,3 +135,14 @@ def test_a_mapping_value_that_is_not_offered_is_refused(as_facilitator, db, surv
     response = as_facilitator.post(preview_url, data={**preview_fields(shown), "col-4": "question:99", "action": "confirm"})
     assert response.status_code == 400 and "Please choose what each column is from the list." in text_of(response)
     assert every_table(db)["participants"] == 0
+
+
+def test_the_import_pages_and_their_errors_are_translated(as_facilitator, db, survey):
+    """In Spanish the upload page, a bad file's message and the engine's notes in the preview are all in Spanish."""
+    shown = as_facilitator.get(f"/staff/sessions/{survey['id']}/import?lang=es")
+    assert page(shown).find("h1").get_text(strip=True) == "Importar respuestas desde un archivo"
+    response = upload(as_facilitator, survey, "empty.csv", b"")
+    assert "El archivo está vacío" in page(response).select_one(".alert").get_text()
+    preview = as_facilitator.get(upload(as_facilitator, survey, "kobo.csv").headers["Location"])
+    assert page(preview).find("h1").get_text(strip=True) == "Revisar la importación"
+    assert "Not imported" not in [o.get_text(strip=True) for o in page(preview).select("select#col-0 option")]
