@@ -2,9 +2,8 @@
 a confirmed plan in one transaction, the history of a session's imports, and undoing one.
 
 The engine (:mod:`analysis.importing`, :mod:`analysis.import_mapping`) reads and plans; this module
-only stores what a person confirmed, through the same query functions residents' and staff entry
-use (:func:`listening.queries.record_consent`, :func:`listening.queries.save_response`), with the
-consent method 'import'. The web pages (:mod:`facilitation.imports`) and ``chorus import`` share it.
+only stores what a person confirmed, through :func:`listening.queries.record_imported` (the
+rules of ``record_consent`` and ``save_response``, in batches), with the consent method 'import'. The web pages (:mod:`facilitation.imports`) and ``chorus import`` share it.
 """
 from __future__ import annotations
 
@@ -135,31 +134,21 @@ def store_import(db: sqlite_utils.Database, session_id: int, plan: im.ImportPlan
             (session_id, filename[:255], data_hash, sheet, tool, mapping, plan.consent_method, plan.consent_statement,
              plan.consent_version, source, language, json.dumps(counts), user_id, queries.now()),
         ).lastrowid
-        for record in fresh:
-            _store_record(db, session_id, import_id, record, found["timezone"], user_id)
+        queries.record_imported(db, session_id, [_person(r, found["timezone"]) for r in fresh], import_id=import_id,
+                                recorded_by=user_id)
         queries.record_audit(db, user_id=user_id, action="import", target=found["code"],
                              detail=f"import={import_id} file_sha256={data_hash[:16]} stored={counts['stored']} "
                                     f"already={counts['already']} refused={counts.get('refused', 0)}")
     return import_by_id(db, session_id, import_id)
 
 
-def _store_record(db: sqlite_utils.Database, session_id: int, import_id: int, record: im.ImportRecord, timezone: str,
-                  user_id: int | None) -> None:
-    """Store one row: its participant and consent (method 'import'), contact details if agreed, and answers."""
-    at = _utc(record.submitted_at, timezone)
+def _person(record: im.ImportRecord, timezone: str) -> queries.ImportedPerson:
+    """Turn one planned row into what the store writes: its consent, contact details if agreed, and answers."""
     contact = ({"name": record.contact.name, "phone": record.contact.phone, "email": record.contact.email}
                if record.contact is not None and record.contact_ok else None)
-    nonce = f"import:{import_id}:{record.key}"
-    person = queries.record_consent(
-        db, session_id, consent_version_id=None, language=record.language, nonce=nonce, quote_ok=record.quote_ok,
-        contact_ok=record.contact_ok, contact=contact, method="import", source=record.source, recorded_by=user_id,
-        import_id=import_id, import_key=record.key, at=at)
-    for answer in record.answers:
-        queries.save_response(
-            db, session_id=session_id, participant_id=person.id, prompt_id=answer.question_id,
-            nonce=f"{nonce}:{answer.question_id}", language=record.language, text=answer.text,
-            choices=answer.choice_ids if answer.choice_ids else None, number=answer.number, source=record.source,
-            entered_by=user_id, at=at)
+    answers = tuple((a.question_id, a.text, a.choice_ids if a.choice_ids else None, a.number) for a in record.answers)
+    return queries.ImportedPerson(record.key, record.language, record.source, _utc(record.submitted_at, timezone),
+                                  record.quote_ok, record.contact_ok, contact, answers)
 
 
 def _decoded(found: dict | None) -> dict | None:

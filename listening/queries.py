@@ -516,51 +516,37 @@ def record_consent(
     method: str = "self",
     source: str = "phone",
     recorded_by: int | None = None,
-    import_id: int | None = None,
-    import_key: str | None = None,
-    at: str | None = None,
 ) -> NewParticipant:
     """Create a participant with their consent (and contact details, kept apart) in one go.
 
-    A repeat of the same form (same nonce) returns the participant it already created. An
-    imported row (method 'import') names its import and row key instead of a consent version:
-    the statement it was collected under is on the import; `at` is when the file says it was given.
+    A repeat of the same form (same nonce) returns the participant it already created.
     """
     with transaction(db):
         seen = one(db, "SELECT participant_id FROM submissions WHERE nonce = ?", (nonce,))
         if seen is not None:
             return NewParticipant(seen["participant_id"], "", created=False)
-        if method == "import":
-            if import_id is None or not import_key:
-                raise ValueError("An imported consent names its import and row key")
-            version = {"id": None, "version": None, "language": language}
-        else:
-            version = one(
-                db, "SELECT * FROM consent_versions WHERE id = ? AND session_id = ?",
-                (consent_version_id, session_id),
-            )
-            if version is None:
-                raise ValueError("That consent statement does not belong to this session")
-        stamp = at or now()
+        version = one(
+            db, "SELECT * FROM consent_versions WHERE id = ? AND session_id = ?",
+            (consent_version_id, session_id),
+        )
+        if version is None:
+            raise ValueError("That consent statement does not belong to this session")
+        stamp = now()
         while True:
             receipt = new_code(RECEIPT_CODE_LENGTH)
             if one(db, "SELECT 1 FROM participants WHERE receipt_hash = ?", (receipt_hash(receipt),)) is None:
                 break
         participant_id = db.execute(
-            "INSERT INTO participants (session_id, receipt_hash, language, source, entered_by, created_at"
-            + (", import_id, import_key" if import_id is not None else "") + ") "
-            "VALUES (?, ?, ?, ?, ?, ?" + (", ?, ?" if import_id is not None else "") + ")",
-            (session_id, receipt_hash(receipt), language, source, recorded_by, stamp)
-            + ((import_id, import_key) if import_id is not None else ()),
+            "INSERT INTO participants (session_id, receipt_hash, language, source, entered_by, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (session_id, receipt_hash(receipt), language, source, recorded_by, stamp),
         ).lastrowid
         db.execute(
             """INSERT INTO consents (participant_id, session_id, consent_version_id, version, language,
-                   method, take_part, quote_ok, contact_ok, given_at, recorded_by"""
-            + (", import_id" if import_id is not None else "") + """)
-               VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?""" + (", ?" if import_id is not None else "") + ")",
+                   method, take_part, quote_ok, contact_ok, given_at, recorded_by)
+               VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)""",
             (participant_id, session_id, version["id"], version["version"], version["language"],
-             method, int(quote_ok), int(contact_ok), stamp, recorded_by)
-            + ((import_id,) if import_id is not None else ()),
+             method, int(quote_ok), int(contact_ok), stamp, recorded_by),
         )
         details = {k: (v or "").strip() for k, v in (contact or {}).items()}
         if contact_ok and any(details.values()):
@@ -574,6 +560,72 @@ def record_consent(
             (nonce, participant_id, stamp),
         )
     return NewParticipant(participant_id, receipt, created=True)
+
+
+@dataclass(frozen=True)
+class ImportedPerson:
+    """One consented row of an imported file: who (by row key), their consent, contact details and answers.
+
+    `answers` holds (prompt id, text, choice ids or None, number) tuples; `at` is when the file
+    says they answered (UTC ISO 8601), or None for the time of the import.
+    """
+
+    key: str
+    language: str
+    source: str
+    at: str | None
+    quote_ok: bool
+    contact_ok: bool
+    contact: dict[str, str] | None
+    answers: tuple[tuple[int, str | None, Sequence[int] | None, int | None], ...]
+
+
+def record_imported(db: sqlite_utils.Database, session_id: int, people: Sequence[ImportedPerson], *, import_id: int,
+                    recorded_by: int | None) -> tuple[int, int]:
+    """Store imported people in the caller's transaction (or one of its own): each a participant with a
+    consent by import, contact details only if they agreed, and their answers; return (people, answers).
+
+    The same rules as :func:`record_consent` and :func:`save_response` (a receipt hash per person,
+    consent to take part, contact details apart, one answer per question, the session's own
+    questions only), written in batches because a file can hold 50,000 people and the write lock
+    is held meanwhile. A key the session already holds raises (the caller leaves those out).
+    """
+    prompt_ids = {r["id"] for r in rows(db, "SELECT id FROM prompts WHERE session_id = ?", (session_id,))}
+    stamp = now()
+    consents, contacts, answers = [], [], []
+    with transaction(db):
+        # Receipt hashes are random (31^12 codes); a clash with a stored one fails the whole import, which changes nothing.
+        db.conn.executemany(
+            "INSERT INTO participants (session_id, receipt_hash, language, source, entered_by, created_at, import_id, "
+            "import_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(session_id, receipt_hash(new_code(RECEIPT_CODE_LENGTH)), person.language, person.source, recorded_by,
+              person.at or stamp, import_id, person.key) for person in people])
+        ids = {r["import_key"]: r["id"] for r in rows(
+            db, "SELECT id, import_key FROM participants WHERE session_id = ? AND import_id = ?", (session_id, import_id))}
+        for person in people:
+            at, participant_id = person.at or stamp, ids[person.key]
+            consents.append((participant_id, session_id, person.language, int(person.quote_ok), int(person.contact_ok),
+                             at, recorded_by, import_id))
+            details = {k: (v or "").strip() for k, v in (person.contact or {}).items()}
+            if person.contact_ok and any(details.values()):
+                contacts.append((participant_id, details.get("name", ""), details.get("phone", ""),
+                                 details.get("email", ""), at))
+            for prompt_id, text, choices, number in person.answers:
+                if prompt_id not in prompt_ids:
+                    raise ValueError("That prompt does not belong to this session")
+                choice_json = json.dumps(sorted(set(choices))) if choices is not None else None
+                answers.append((session_id, participant_id, prompt_id, person.language, person.source, text,
+                                choice_json, number, recorded_by, at, at))
+        db.conn.executemany(
+            """INSERT INTO consents (participant_id, session_id, consent_version_id, version, language, method,
+                   take_part, quote_ok, contact_ok, given_at, recorded_by, import_id)
+               VALUES (?, ?, NULL, NULL, ?, 'import', 1, ?, ?, ?, ?, ?)""", consents)
+        db.conn.executemany(
+            "INSERT INTO contacts (participant_id, name, phone, email, created_at) VALUES (?, ?, ?, ?, ?)", contacts)
+        db.conn.executemany(
+            """INSERT INTO responses (session_id, participant_id, prompt_id, language, source, text, choices, number,
+                   skipped, entered_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)""", answers)
+    return len(consents), len(answers)
 
 
 def participant(db: sqlite_utils.Database, participant_id: int) -> dict | None:
@@ -612,9 +664,8 @@ def save_response(
     skipped: bool = False,
     source: str = "phone",
     entered_by: int | None = None,
-    at: str | None = None,
 ) -> Saved:
-    """Store (or replace) a participant's answer to a prompt, exactly once per form (`at`: when, if not now).
+    """Store (or replace) a participant's answer to a prompt, exactly once per form.
 
     The nonce makes retries, replays and double taps harmless: the first commit wins and later
     copies change nothing. A new form for the same prompt (going back to change an answer)
@@ -630,7 +681,7 @@ def save_response(
             raise ValueError("This participant cannot answer in this session")
         if one(db, "SELECT 1 FROM prompts WHERE id = ? AND session_id = ?", (prompt_id, session_id)) is None:
             raise ValueError("That prompt does not belong to this session")
-        stamp = at or now()
+        stamp = now()
         choice_json = json.dumps(sorted(set(choices))) if choices is not None else None
         cursor = db.execute(
             """INSERT INTO responses (session_id, participant_id, prompt_id, language, source, text,

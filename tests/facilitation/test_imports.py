@@ -276,3 +276,18 @@ def test_the_command_refuses_an_unreadable_file_with_one_line(runner, db, survey
     junk.write_bytes(b"\x00\x01\x02 not a table \x00")
     result = run_import(runner, survey["code"], junk)
     assert result.exit_code == 1 and "Traceback" not in result.output and count(db, "imports") == 0
+
+
+def test_a_failed_import_changes_nothing(db, survey):
+    """If any row cannot be stored, the whole import is rolled back: no import, person, consent or answer remains."""
+    from analysis import import_mapping as im
+
+    good = im.ImportRecord("file:1", 2, "en", "paper", None, True, False, (im.Answer(
+        queries.prompts_for_session(db, survey["id"])[0]["id"], text="Rides"),))
+    bad = im.ImportRecord("file:2", 3, "en", "paper", None, True, False, (im.Answer(999_999, text="Nowhere"),))
+    plan = im.ImportPlan((good, bad), (), (), (), (), "statement", "cards", "1")
+    before = every_table(db)
+    with pytest.raises(ValueError):
+        iq.store_import(db, survey["id"], plan, filename="cards.csv", data_hash="0" * 64, sheet="", tool="", mapping="{}",
+                        source="paper", language="en", user_id=None)
+    assert every_table(db) == before
