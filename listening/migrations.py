@@ -554,6 +554,27 @@ def m010_session_access(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m011_consent_choices(db: sqlite_utils.Database) -> None:
+    """Record, with each consent, the words of the choices it was given under and what quoting covered.
+
+    The consent statement's body was versioned but its checkboxes were not, so a "you may quote me"
+    given before the label named the room's screen could not be told from one given after.
+    `quote_scope` says what a quote permission covered: 'screen_and_reports' (the label named the
+    room's screen), 'reports', or NULL for consents recorded before this migration (nobody can
+    say which words they saw, so none of them goes on a screen). `choice_labels` keeps the labels
+    as shown (JSON: take_part, quote, contact), in the language of the consent.
+    """
+    _run(
+        db,
+        """
+        ALTER TABLE consents ADD COLUMN quote_scope TEXT
+            CHECK (quote_scope IS NULL OR quote_scope IN ('reports', 'screen_and_reports'));
+        ALTER TABLE consents ADD COLUMN choice_labels TEXT
+        """
+    )
+
+
+@migrations()
 def m013_imports(db: sqlite_utils.Database) -> None:
     """Answers imported from other tools' exports: each import, its rows' keys, and consent "by import".
 
@@ -608,14 +629,16 @@ def m013_imports(db: sqlite_utils.Database) -> None:
             contact_ok INTEGER NOT NULL DEFAULT 0,
             given_at TEXT NOT NULL,
             recorded_by INTEGER REFERENCES users(id),
+            quote_scope TEXT CHECK (quote_scope IS NULL OR quote_scope IN ('reports', 'screen_and_reports')),
+            choice_labels TEXT,
             import_id INTEGER REFERENCES imports(id),
             CHECK (method = 'import' OR (consent_version_id IS NOT NULL AND version IS NOT NULL)),
             CHECK ((method = 'import') = (import_id IS NOT NULL))
         );
         INSERT INTO consents_new (id, participant_id, session_id, consent_version_id, version, language, method,
-                                  take_part, quote_ok, contact_ok, given_at, recorded_by)
+                                  take_part, quote_ok, contact_ok, given_at, recorded_by, quote_scope, choice_labels)
             SELECT id, participant_id, session_id, consent_version_id, version, language, method,
-                   take_part, quote_ok, contact_ok, given_at, recorded_by FROM consents;
+                   take_part, quote_ok, contact_ok, given_at, recorded_by, quote_scope, choice_labels FROM consents;
         DROP TABLE consents;
         ALTER TABLE consents_new RENAME TO consents
         """

@@ -92,6 +92,8 @@ def test_a_kobo_export_is_previewed_then_imported_with_consent_by_import(as_faci
     consents = [dict(r) for r in db.execute("SELECT method, version, consent_version_id, import_id FROM consents")]
     assert len(consents) == 3 and {c["method"] for c in consents} == {"import"}
     assert all(c["import_id"] and c["consent_version_id"] is None for c in consents)
+    scopes = {tuple(r) for r in db.execute("SELECT quote_ok, quote_scope FROM consents")}
+    assert scopes == {(1, "reports"), (0, None)}, "a file's quote permission never covers the room's screen"
     assert {r[0] for r in db.execute("SELECT source FROM responses")} == {"import"}
     texts = {r[0] for r in db.execute("SELECT text FROM responses WHERE text IS NOT NULL")}
     assert "The bus only comes twice a day." in texts
