@@ -197,8 +197,9 @@ def import_preview(session_id: int, token: str):
     found = load_session(session_id)
     kept = staged(token, session_id)
     if kept is None:
-        flash(_("That upload is no longer waiting (it is kept for two hours). Please upload the file again."), "error")
-        return redirect(url_for("facilitation.import_start", session_id=session_id)), 303
+        # Not found, like any object that is not this session's (or this staff member's): the page says what to do.
+        return upload_page(found, _("That upload is no longer waiting (it is kept for two hours). Please upload the "
+                                    "file again."), 404)
     data, meta = kept
     form = request.form if request.method == "POST" else request.args
     if request.method == "POST" and not ActionForm(request.form).validate():

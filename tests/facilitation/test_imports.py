@@ -222,7 +222,7 @@ def test_an_upload_is_only_usable_by_who_made_it(as_facilitator, app, db, survey
     other = app.test_client()
     sign_in(other, "second@example.org")
     response = other.get(preview_url)
-    assert response.status_code == 303 and response.headers["Location"].endswith("/import")
+    assert response.status_code == 404 and "The bus only comes" not in response.get_data(as_text=True)
 
 
 def test_cancel_deletes_the_waiting_upload(as_facilitator, app, survey):
