@@ -19,7 +19,7 @@ import sqlite_utils
 from listening import queries
 from listening.db import one, rows, transaction
 
-STAFF_SOURCES = tuple(s for s in queries.SOURCES if s != "phone")
+STAFF_SOURCES = tuple(s for s in queries.SOURCES if s not in ("phone", "import"))
 EQUITY_TOPICS = ("absent", "dominant", "power", "other")
 # How long after "Close the session" the console offers to undo it.
 UNDO_CLOSE_MINUTES = 5

@@ -1,6 +1,6 @@
 """The `chorus` command: a thin Flask CLI group over the app factory and the query functions.
 
-Commands: init, user add, demo, serve, themes, opinions, backup, restore, purge. Each is documented in the README; a test
+Commands: init, user add, demo, serve, themes, opinions, backup, restore, purge, export, import. Each is documented in the README; a test
 fails if one is not.
 """
 from __future__ import annotations
@@ -277,6 +277,38 @@ def export_command(session_code: str, fmt: str, language: str | None, output: st
         name = export(db, found["id"], file, fmt=fmt, language=language)
     kind = "report" if fmt in ("html", "docx", "md") else "export (internal: not for publication)"
     click.echo(f"Wrote {fmt} {kind} of {found['code']} to {output} (suggested name {name}).")
+
+
+
+@cli.command("import")
+@click.argument("session_code")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--sheet", default=None, help="The workbook sheet to read (default: the one holding the answers).")
+@click.option("--mapping", default=None,
+              help='Corrections to the proposed mapping, as JSON or a JSON file: {"column": "question:2"}; targets are '
+                   'question:N, question:N:C (choice C of multiple-choice question N), ignore, consent_take_part, '
+                   'consent_quote, consent_contact, language, source, time, row_id, contact_name, contact_phone, '
+                   'contact_email.')
+@click.option("--statement", default="", help="The consent statement that covers the whole file (when no column records consent).")
+@click.option("--consent-version", "version", default="", help="That statement's version or date, e.g. 2026-03.")
+@click.option("--quote-ok", is_flag=True, help="The statement also allowed quoting (when no column records it).")
+@click.option("--contact-ok", is_flag=True, help="The statement also allowed contacting (when no column records it).")
+@click.option("--source", default="import", show_default=True, help="Where the answers came from, unless a column says.")
+@click.option("--language", default=None, help="The answers' language, unless a column says (default: decided per row).")
+@click.option("--user", "email", default=None, help="The staff account recorded as importing (default: none).")
+@click.option("--dry-run", is_flag=True, help="Show how the file would be read and what would be stored; store nothing.")
+@with_appcontext
+def import_command(session_code: str, file: str, sheet: str | None, mapping: str | None, statement: str, version: str,
+                   quote_ok: bool, contact_ok: bool, source: str, language: str | None, email: str | None,
+                   dry_run: bool) -> None:
+    """Import a CSV or spreadsheet exported by another survey tool into a session, as the import page does."""
+    from facilitation import import_cli
+
+    db = open_db()
+    migrate(db)
+    import_cli.run(db, session_code, file, sheet=sheet, mapping=mapping, statement=statement, version=version,
+                   quote_ok=quote_ok, contact_ok=contact_ok, source=source, language=language, email=email,
+                   dry_run=dry_run, echo=click.echo, fail=click.ClickException)
 
 
 def _register_analysis() -> None:

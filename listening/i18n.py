@@ -94,6 +94,8 @@ def source_labels(gettext=None) -> dict[str, str]:
         "phone_call": _("Phone call"),
         # TRANSLATORS: how an answer reached Chorus: a staff member entered it through an interpreter.
         "interpreter": _("Through an interpreter"),
+        # TRANSLATORS: how an answer reached Chorus: brought in from another survey tool's export file.
+        "import": _("Imported from a file"),
     }
 
 

@@ -616,3 +616,74 @@ def m013_self_describe(db: sqlite_utils.Database) -> None:
         ALTER TABLE responses ADD COLUMN described TEXT
         """
     )
+
+
+@migrations()
+def m014_imports(db: sqlite_utils.Database) -> None:
+    """Answers imported from other tools' exports: each import, its rows' keys, and consent "by import".
+
+    `imports` records every file brought into a session (name, SHA-256, sheet, mapping, consent
+    rule, who, when, counts); an undo keeps the row and says when. Each imported participant
+    carries its import and the row's stable key (`import_key`, unique in its session), so a
+    second upload of the same file stores only rows not seen before, and a person who withdrew
+    is never imported again. Consents gain the method 'import': the statement and version the
+    file was collected under live on the import, so such a consent has no consent_versions row.
+    The consents table is rebuilt to widen its CHECK; its rows are kept.
+    """
+    _run(
+        db,
+        """
+        CREATE TABLE imports (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            filename TEXT NOT NULL,
+            file_hash TEXT NOT NULL,                 -- SHA-256 of the file's bytes
+            sheet TEXT NOT NULL DEFAULT '',
+            tool TEXT NOT NULL DEFAULT '',           -- the survey tool recognised ('kobo', 'surveymonkey'...)
+            mapping TEXT NOT NULL,                   -- JSON: column name -> what it was read as
+            consent_method TEXT NOT NULL CHECK (consent_method IN ('column', 'statement')),
+            consent_statement TEXT NOT NULL DEFAULT '',
+            consent_version TEXT NOT NULL DEFAULT '',
+            source TEXT NOT NULL,
+            language TEXT NOT NULL,
+            counts TEXT NOT NULL,                    -- JSON: rows, stored, already, refused, empty, duplicates...
+            imported_by INTEGER REFERENCES users(id),
+            imported_at TEXT NOT NULL,
+            undone_at TEXT,
+            undone_by INTEGER REFERENCES users(id)
+        );
+        CREATE INDEX imports_by_session ON imports(session_id, id);
+
+        ALTER TABLE participants ADD COLUMN import_id INTEGER REFERENCES imports(id);
+        ALTER TABLE participants ADD COLUMN import_key TEXT;
+        CREATE UNIQUE INDEX participants_by_import_key ON participants(session_id, import_key)
+            WHERE import_key IS NOT NULL;
+        CREATE INDEX participants_by_import ON participants(import_id) WHERE import_id IS NOT NULL;
+
+        CREATE TABLE consents_new (
+            id INTEGER PRIMARY KEY,
+            participant_id INTEGER NOT NULL UNIQUE REFERENCES participants(id) ON DELETE CASCADE,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            consent_version_id INTEGER REFERENCES consent_versions(id),   -- NULL only for 'import'
+            version INTEGER,                                              -- NULL only for 'import'
+            language TEXT NOT NULL,
+            method TEXT NOT NULL CHECK (method IN ('self', 'staff_verbal', 'import')),
+            take_part INTEGER NOT NULL CHECK (take_part = 1),
+            quote_ok INTEGER NOT NULL DEFAULT 0,
+            contact_ok INTEGER NOT NULL DEFAULT 0,
+            given_at TEXT NOT NULL,
+            recorded_by INTEGER REFERENCES users(id),
+            quote_scope TEXT CHECK (quote_scope IS NULL OR quote_scope IN ('reports', 'screen_and_reports')),
+            choice_labels TEXT,
+            import_id INTEGER REFERENCES imports(id),
+            CHECK (method = 'import' OR (consent_version_id IS NOT NULL AND version IS NOT NULL)),
+            CHECK ((method = 'import') = (import_id IS NOT NULL))
+        );
+        INSERT INTO consents_new (id, participant_id, session_id, consent_version_id, version, language, method,
+                                  take_part, quote_ok, contact_ok, given_at, recorded_by, quote_scope, choice_labels)
+            SELECT id, participant_id, session_id, consent_version_id, version, language, method,
+                   take_part, quote_ok, contact_ok, given_at, recorded_by, quote_scope, choice_labels FROM consents;
+        DROP TABLE consents;
+        ALTER TABLE consents_new RENAME TO consents
+        """
+    )

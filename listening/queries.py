@@ -31,7 +31,7 @@ SESSION_FIELDS = ("title", "purpose", "consent")
 # Session texts a language may leave empty: whom to contact falls back to the session's settings.
 OPTIONAL_SESSION_FIELDS = ("contact",)
 DEMOGRAPHICS = ("age", "race_ethnicity", "language", "neighbourhood", "gender", "other")
-SOURCES = ("phone", "paper", "sticky", "phone_call", "interpreter")
+SOURCES = ("phone", "paper", "sticky", "phone_call", "interpreter", "import")
 
 
 def now() -> str:
@@ -603,6 +603,74 @@ def record_consent(
             (nonce, participant_id, stamp),
         )
     return NewParticipant(participant_id, receipt, created=True)
+
+
+@dataclass(frozen=True)
+class ImportedPerson:
+    """One consented row of an imported file: who (by row key), their consent, contact details and answers.
+
+    `answers` holds (prompt id, text, choice ids or None, number) tuples; `at` is when the file
+    says they answered (UTC ISO 8601), or None for the time of the import.
+    """
+
+    key: str
+    language: str
+    source: str
+    at: str | None
+    quote_ok: bool
+    contact_ok: bool
+    contact: dict[str, str] | None
+    answers: tuple[tuple[int, str | None, Sequence[int] | None, int | None], ...]
+
+
+def record_imported(db: sqlite_utils.Database, session_id: int, people: Sequence[ImportedPerson], *, import_id: int,
+                    recorded_by: int | None) -> tuple[int, int]:
+    """Store imported people in the caller's transaction (or one of its own): each a participant with a
+    consent by import, contact details only if they agreed, and their answers; return (people, answers).
+
+    A quote permission from a file covered reports, never the room's screen (``quote_scope``
+    'reports'): the file's consent did not name it. The same rules as :func:`record_consent` and
+    :func:`save_response` (a receipt hash per person,
+    consent to take part, contact details apart, one answer per question, the session's own
+    questions only), written in batches because a file can hold 50,000 people and the write lock
+    is held meanwhile. A key the session already holds raises (the caller leaves those out).
+    """
+    prompt_ids = {r["id"] for r in rows(db, "SELECT id FROM prompts WHERE session_id = ?", (session_id,))}
+    stamp = now()
+    consents, contacts, answers = [], [], []
+    with transaction(db):
+        # Receipt hashes are random (31^12 codes); a clash with a stored one fails the whole import, which changes nothing.
+        db.conn.executemany(
+            "INSERT INTO participants (session_id, receipt_hash, language, source, entered_by, created_at, import_id, "
+            "import_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(session_id, receipt_hash(new_code(RECEIPT_CODE_LENGTH)), person.language, person.source, recorded_by,
+              person.at or stamp, import_id, person.key) for person in people])
+        ids = {r["import_key"]: r["id"] for r in rows(
+            db, "SELECT id, import_key FROM participants WHERE session_id = ? AND import_id = ?", (session_id, import_id))}
+        for person in people:
+            at, participant_id = person.at or stamp, ids[person.key]
+            consents.append((participant_id, session_id, person.language, int(person.quote_ok), int(person.contact_ok),
+                             at, recorded_by, "reports" if person.quote_ok else None, import_id))
+            details = {k: (v or "").strip() for k, v in (person.contact or {}).items()}
+            if person.contact_ok and any(details.values()):
+                contacts.append((participant_id, details.get("name", ""), details.get("phone", ""),
+                                 details.get("email", ""), at))
+            for prompt_id, text, choices, number in person.answers:
+                if prompt_id not in prompt_ids:
+                    raise ValueError("That prompt does not belong to this session")
+                choice_json = json.dumps(sorted(set(choices))) if choices is not None else None
+                answers.append((session_id, participant_id, prompt_id, person.language, person.source, text,
+                                choice_json, number, recorded_by, at, at))
+        db.conn.executemany(
+            """INSERT INTO consents (participant_id, session_id, consent_version_id, version, language, method,
+                   take_part, quote_ok, contact_ok, given_at, recorded_by, quote_scope, import_id)
+               VALUES (?, ?, NULL, NULL, ?, 'import', 1, ?, ?, ?, ?, ?, ?)""", consents)
+        db.conn.executemany(
+            "INSERT INTO contacts (participant_id, name, phone, email, created_at) VALUES (?, ?, ?, ?, ?)", contacts)
+        db.conn.executemany(
+            """INSERT INTO responses (session_id, participant_id, prompt_id, language, source, text, choices, number,
+                   skipped, entered_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)""", answers)
+    return len(consents), len(answers)
 
 
 def participant(db: sqlite_utils.Database, participant_id: int) -> dict | None:

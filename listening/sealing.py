@@ -39,3 +39,16 @@ def unseal(token: str | None, *, max_age_seconds: int | None = None) -> str:
         return _fernet(current_app.config["SECRET_KEY"]).decrypt(token.encode("ascii"), ttl=max_age_seconds).decode("utf-8")
     except (InvalidToken, UnicodeError, ValueError):
         return ""
+
+
+def seal_bytes(data: bytes) -> bytes:
+    """Encrypt and authenticate bytes kept for a short while on the server (an upload waiting for confirmation)."""
+    return _fernet(current_app.config["SECRET_KEY"]).encrypt(data)
+
+
+def unseal_bytes(token: bytes, *, max_age_seconds: int | None = None) -> bytes | None:
+    """Return sealed bytes, or None if they are forged, from another key, or older than `max_age_seconds`."""
+    try:
+        return _fernet(current_app.config["SECRET_KEY"]).decrypt(token, ttl=max_age_seconds)
+    except (InvalidToken, ValueError):
+        return None

@@ -76,6 +76,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RETENTION_DAYS", "CHORUS_RETENTION_DAYS", 180, int,
             "Days after a session closes before its raw answer text and contact details are purged, "
             "unless the session sets its own or is on legal hold."),
+    Setting("IMPORT_MAX_MB", "CHORUS_IMPORT_MAX_MB", 20, int,
+            "Largest CSV or spreadsheet a facilitator may import into a session, in megabytes "
+            "(50,000 survey rows are about 10 MB)."),
 )
 
 

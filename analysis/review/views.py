@@ -11,14 +11,16 @@ rendering of reports and exports in ``analysis.reports``.
 from __future__ import annotations
 
 import io
+import json
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
 
-from flask import Blueprint, flash, g, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from werkzeug.exceptions import NotFound
+from itsdangerous import BadData, URLSafeTimedSerializer
+from werkzeug.exceptions import Forbidden, NotFound, RequestEntityTooLarge
 
 from analysis import assemble, disclosure, reports
 from listening import access, queries
@@ -27,6 +29,7 @@ from listening.db import get_db
 from listening.forms import ActionForm
 from listening.i18n import current_language, language_name, source_labels
 
+from . import qdpx_queries
 from . import queries as synthesis
 
 bp = Blueprint("review", __name__, template_folder="../templates")
@@ -520,6 +523,86 @@ def export(session_id: int):
     # Exports hold answers: no browser, proxy or back button may keep a copy.
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# --- REFI-QDA (.qdpx): coding out to NVivo, ATLAS.ti, MAXQDA, Taguette, and back ------------------
+
+
+@bp.route("/<int:session_id>/export/qdpx", methods=["POST"])
+@requires(*READERS)
+def export_qdpx(session_id: int):
+    """Download the themes and answers as a REFI-QDA project: quote-consented and redacted, or (admins) the internal set."""
+    found = load_session(session_id)
+    if not ActionForm(request.form).validate():
+        flash(_("This page was open for a long time. Please try again."), "error")
+        return redirect(url_for("review.export", session_id=session_id)), 303
+    answer_set = request.form.get("set", qdpx_queries.QUOTED)
+    if answer_set not in (qdpx_queries.QUOTED, qdpx_queries.INTERNAL):
+        flash(_("That action is not possible here."), "error")
+        return redirect(url_for("review.export", session_id=session_id)), 303
+    if answer_set == qdpx_queries.INTERNAL and g.user["role"] != "admin":
+        raise Forbidden()
+    buffer = io.BytesIO()
+    # TRANSLATORS: put before a theme's name in a project exported to NVivo and similar tools when nobody reviewed it yet.
+    draft_mark = _("Draft:")
+    name = qdpx_queries.export_qdpx(get_db(), found["id"], buffer, answer_set=answer_set,
+                                    drafts=request.form.get("drafts") == "y", draft_mark=draft_mark, user_id=user_id())
+    buffer.seek(0)
+    response = send_file(buffer, mimetype="application/zip", as_attachment=True, download_name=name,
+                         conditional=False, etag=False, last_modified=None)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _plan_signer():
+    """Sign the codes-to-themes plan carried by the confirmation form, so it cannot be altered on the way."""
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="chorus: qdpx codes import")
+
+
+@bp.route("/<int:session_id>/import-codes", methods=["GET", "POST"])
+@requires(*READERS)
+def import_codes(session_id: int):
+    """Bring a REFI-QDA project's codes back as draft themes: upload, see what would change, confirm."""
+    from analysis.qdpx import QdpxError
+
+    found = load_session(session_id)
+    db = get_db()
+
+    def render(error: str = "", plan=None, signed: str = "", status: int = 200):
+        """Render the upload form, or the plan waiting for confirmation."""
+        return render_template("review/import_codes.html", s=found, title=title_of(found), form=ActionForm(),
+                               error=error, plan=plan, signed=signed), status
+
+    if request.method == "GET":
+        return render()
+    request.max_content_length = int(current_app.config["IMPORT_MAX_MB"]) * 1024 * 1024 + 256 * 1024
+    try:
+        if not ActionForm(request.form).validate():
+            return render(_("This page was open for a long time. Please try again."), status=400)
+        upload = request.files.get("file")
+    except RequestEntityTooLarge:
+        return render(_("The file is larger than %(mb)s MB.", mb=current_app.config["IMPORT_MAX_MB"]), status=413)
+    if request.form.get("action") == "confirm":
+        try:
+            kept = _plan_signer().loads(request.form.get("plan", ""), max_age=2 * 60 * 60)
+        except BadData:  # a bad, old or altered signature is the same refusal
+            kept = None
+        if not kept or kept.get("session") != session_id or kept.get("user") != user_id():
+            return render(_("That confirmation is too old or was changed. Please upload the project again."), status=400)
+        created = qdpx_queries.apply_qdpx_plan(db, session_id, kept["themes"], user_id=user_id())
+        flash(_("%(n)s draft themes made from the project's codes. Review them before publishing.", n=len(created)), "ok")
+        return redirect(url_for("review.session", session_id=session_id)), 303
+    if upload is None or not upload.filename:
+        return render(_("Please choose a .qdpx file."), status=400)
+    try:
+        plan = qdpx_queries.qdpx_plan(db, session_id, upload.read())
+    except QdpxError as problem:
+        return render(problem.issue.render(_), status=400)
+    if not plan.themes:
+        return render(_("None of the project's codes is applied to this session's answers, so there is nothing to import."),
+                      plan=plan, status=400)
+    signed = _plan_signer().dumps({"session": session_id, "user": user_id(), "themes": json.loads(plan.to_json())})
+    return render(plan=plan, signed=signed)
 
 
 # --- the residents' page: what to publish -------------------------------------------------------

@@ -73,6 +73,12 @@ ROUTES = {
     ("facilitation.staff_entry", "GET"):          (LOGIN, 200,  200,  200,  403,  404,  404),
     ("facilitation.staff_entry", "POST"):         (LOGIN, 400,  400,  400,  403,  404,  404),
     ("facilitation.entry_slip", "GET"):           (LOGIN, 200,  200,  200,  403,  404,  404),
+    ("facilitation.import_start", "GET"):         (LOGIN, 200,  200,  200,  403,  404,  404),
+    ("facilitation.import_start", "POST"):        (LOGIN, 400,  400,  400,  403,  404,  404),
+    ("facilitation.import_preview", "GET"):       (LOGIN, 404,  404,  404,  403,  404,  404),
+    ("facilitation.import_preview", "POST"):      (LOGIN, 404,  404,  404,  403,  404,  404),
+    ("facilitation.import_done", "GET"):          (LOGIN, 404,  404,  404,  403,  404,  404),
+    ("facilitation.import_undo", "POST"):         (LOGIN, 404,  404,  404,  403,  404,  404),
     ("facilitation.console_action", "POST"):      (LOGIN, 303,  303,  303,  403,  404,  404),
     ("facilitation.moderate", "POST"):            (LOGIN, 400,  400,  400,  403,  404,  404),
     ("facilitation.wall_decision", "POST"):       (LOGIN, 400,  400,  400,  403,  404,  404),
@@ -88,6 +94,9 @@ ROUTES = {
     ("review.history", "GET"):                    (LOGIN, 200,  200,  200,  200,  404,  404),
     ("review.export", "GET"):                     (LOGIN, 200,  200,  200,  200,  404,  404),
     ("review.export", "POST"):                    (LOGIN, 400,  400,  400,  400,  404,  404),
+    ("review.export_qdpx", "POST"):               (LOGIN, 200,  200,  200,  200,  404,  404),
+    ("review.import_codes", "GET"):               (LOGIN, 200,  200,  200,  200,  404,  404),
+    ("review.import_codes", "POST"):              (LOGIN, 400,  400,  400,  400,  404,  404),
     ("review.publish", "GET"):                    (LOGIN, 200,  200,  200,  200,  404,  404),
     ("review.publish", "POST"):                   (LOGIN, 303,  303,  303,  303,  404,  404),
     # last: it ends the signed-in session
@@ -136,7 +145,8 @@ def world(tmp_path):
     theirs = make_session(db, status="draft", created_by=ids["other_facilitator"])
     prompt = queries.prompts_for_session(db, session["id"])[0]
     yield {"app": app, "db": db, "ids": ids, "session": session, "theirs": theirs,
-           "args": {"session_id": session["id"], "prompt_id": prompt["id"], "user_id": ids["planner"]}}
+           "args": {"session_id": session["id"], "prompt_id": prompt["id"], "user_id": ids["planner"],
+                    "token": "no-such-upload", "import_id": 1}}
     db.conn.close()
 
 

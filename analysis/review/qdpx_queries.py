@@ -1,0 +1,145 @@
+"""REFI-QDA (.qdpx) exchange for a session's synthesis: the project Chorus exports, and codes brought back as themes.
+
+Export (:func:`export_qdpx`): sources are the session's counted open answers, and by default only
+those whose author allowed quoting, redacted exactly as quotes in reports are (the session's one
+redaction); the internal set (every consented answer, words as written) is for admins only,
+and every export is in the audit log like any other. Codes are the reviewed themes (drafts only
+when asked, marked as drafts) with their definitions; codings link each answer to its theme. No
+participant id, receipt, contact detail or "about you" answer leaves: a source is named by its
+answer id only.
+
+Import (:func:`qdpx_plan`, :func:`apply_qdpx_plan`): the codes of a project recoded in another
+tool become draft themes of this session, each with the answers coded to it, once a planner has
+seen what would change and confirmed. An answer coded more than once goes to its first code
+(Chorus puts each answer in one theme) and is counted.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from analysis import assemble, qdpx
+from analysis.assemble import SessionData
+from analysis.text import strip_bidi
+from listening.db import transaction
+from listening.queries import localized, record_audit, session_by_id
+
+from . import queries as synthesis
+
+QUOTED, INTERNAL = "quoted", "internal"
+
+
+def qdpx_project(stored: SessionData, *, answer_set: str, drafts: bool, draft_mark: str) -> qdpx.QdaProject:
+    """Build the REFI-QDA project of a session's themes and answers (no database, no request)."""
+    found = stored.session
+    default = found["default_language"]
+    numbers = {p["id"]: p["number"] for p in stored.prompts}
+    themes = [t for t in stored.themes if t["kind"] == "theme" and (t["reviewed"] or drafts)]
+    codes = tuple(qdpx.QdaCode(str(t["id"]), t["label"] if t["reviewed"] else f"{draft_mark} {t['label']}",
+                               t["definition"] or "") for t in themes)
+    kept_themes = {t["id"] for t in themes}
+    redaction = stored.redaction
+    sources, codings = [], []
+    for answer in stored.answers:
+        if answer_set == QUOTED and not answer["quote_ok"]:
+            continue
+        text = redaction(answer["text"]).strip() if answer_set == QUOTED else strip_bidi(answer["text"])
+        if not text:
+            continue
+        question = assemble.prompt_text(stored, answer["prompt_id"], default)
+        sources.append(qdpx.QdaSource(str(answer["id"]), text, label=f"Q{numbers.get(answer['prompt_id'], 0)}",
+                                      variables={"question": question, "language": answer["language"]}))
+        placed = stored.assignments.get(answer["id"])
+        if placed and placed["status"] == "theme" and placed["theme_id"] in kept_themes:
+            codings.append(qdpx.QdaCoding(str(answer["id"]), str(placed["theme_id"])))
+    title = localized(stored.texts, "session", found["id"], "title", default, default)
+    return qdpx.QdaProject(name=f"{title} ({found['code']})", codes=codes, sources=tuple(sources), codings=tuple(codings),
+                           description="", created_at=None)
+
+
+def export_qdpx(db: sqlite_utils.Database, session_id: int, file, *, answer_set: str, drafts: bool, draft_mark: str,
+                user_id: int | None) -> str:
+    """Write a session's .qdpx to a binary file, log the export, and return its file name."""
+    if answer_set not in (QUOTED, INTERNAL):
+        raise ValueError(f"Unknown answer set {answer_set!r}")
+    stored = synthesis.load(db, session_id)
+    if stored is None:
+        raise ValueError(f"No session with id {session_id}")
+    project = qdpx_project(stored, answer_set=answer_set, drafts=drafts, draft_mark=draft_mark)
+    file.write(qdpx.write_qdpx(project))
+    name = f"chorus-{stored.session['code']}-{'quotes' if answer_set == QUOTED else 'internal'}.qdpx"
+    record_audit(db, user_id=user_id, action="export", target=stored.session["code"],
+                 detail=f"format=qdpx set={answer_set} drafts={int(drafts)} sources={len(project.sources)} "
+                        f"codes={len(project.codes)} file={name}")
+    return name
+
+
+@dataclass(frozen=True)
+class QdpxPlan:
+    """What importing a project's codes would do: (label, description, answer ids) per code, and what is left out."""
+
+    themes: tuple[tuple[str, str, tuple[int, ...]], ...]
+    unmatched_sources: int
+    unknown_answers: int
+    coded_twice: int
+    moving: int
+    empty_codes: int
+
+    def to_json(self) -> str:
+        """Return the plan as JSON, to carry (signed) in the confirmation form."""
+        return json.dumps([[label, description, list(ids)] for label, description, ids in self.themes], ensure_ascii=False)
+
+
+def qdpx_plan(db: sqlite_utils.Database, session_id: int, data: bytes) -> QdpxPlan:
+    """Read a .qdpx against a session's answers: one theme per code that codes any of them; raise QdpxError if unreadable."""
+    stored = synthesis.load(db, session_id)
+    known = {a["id"] for a in stored.answers}
+    project = qdpx.read_qdpx(data, source_ids=[str(i) for i in known])
+    names: dict[str, tuple[str, str]] = {}
+    for code, parent in project.all_codes():
+        label = code.name.strip() or code.id
+        if parent is not None and parent in names:
+            label = f"{names[parent][0]} / {label}"
+        names[code.id] = (label[:200], code.description.strip()[:2000])
+    members: dict[str, list[int]] = {cid: [] for cid in names}
+    taken: set[int] = set()
+    unknown = twice = 0
+    for coding in project.codings:
+        if coding.code_id not in members:
+            continue
+        answer = int(coding.source_id) if coding.source_id.isdigit() else None
+        if answer is None or answer not in known:
+            unknown += 1
+        elif answer in taken:
+            twice += 1
+        else:
+            taken.add(answer)
+            members[coding.code_id].append(answer)
+    themes = tuple((names[cid][0], names[cid][1], tuple(ids)) for cid, ids in members.items() if ids)
+    moving = sum(1 for rid in taken if (placed := stored.assignments.get(rid)) and placed["status"] == "theme"
+                 and placed["theme_id"] is not None)
+    return QdpxPlan(themes, len(project.unmatched_sources), unknown, twice, moving,
+                    sum(1 for ids in members.values() if not ids))
+
+
+def apply_qdpx_plan(db: sqlite_utils.Database, session_id: int, themes: list, *, user_id: int | None) -> list[int]:
+    """Create one draft theme per code with its answers, in one transaction, and log it; return the theme ids."""
+    stored = synthesis.load(db, session_id)
+    known = {a["id"] for a in stored.answers}
+    created = []
+    with transaction(db):
+        for label, description, ids in themes:
+            answers = [int(i) for i in ids if int(i) in known]
+            if not str(label).strip() or not answers:
+                continue
+            theme_id = synthesis.new_theme(db, session_id, str(label)[:200], user_id=user_id, response_ids=answers)
+            if str(description).strip():
+                synthesis.rename_theme(db, session_id, theme_id, str(label)[:200], user_id=user_id,
+                                       definition=str(description)[:2000])
+            created.append(theme_id)
+        record_audit(db, user_id=user_id, action="qdpx_import", target=session_by_id(db, session_id)["code"],
+                     detail=f"themes={len(created)} answers={sum(len(t[2]) for t in themes)}")
+    return created
+
