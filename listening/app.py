@@ -61,6 +61,11 @@ def register_blueprints(app: Flask) -> None:
     from analysis.review.views import results_bp
 
     app.register_blueprint(review_bp, url_prefix="/staff/review")
+    # Phones pick the next statement of a react question with the engine's scoring; the residents'
+    # package may not import the engine, so the composition root hands it over.
+    from facilitation.opinion_live import choose_next
+
+    app.extensions["chorus.next_statement"] = choose_next
     app.register_blueprint(results_bp)
 
 

@@ -22,7 +22,7 @@ from wtforms import (
 )
 from wtforms.csrf.session import SessionCSRF
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import AnyOf, InputRequired, Length, Optional, Regexp, ValidationError
 
 from .i18n import current_language
 
@@ -241,6 +241,31 @@ def answer_form(prompt: dict, option_labels: dict[int, str], formdata=None, data
     form.required = required
     form.kind = kind
     return form
+
+
+class VoteForm(ChorusForm):
+    """One statement's Agree / Disagree / Pass buttons: the statement, the button pressed, a one-time key."""
+
+    nonce = HiddenField(validators=[_valid_nonce])
+    statement = HiddenField(validators=[InputRequired(), Regexp(r"^[0-9]{1,12}$")])
+    vote = HiddenField(validators=[InputRequired(message=_l("Please choose Agree, Disagree or Pass.")),
+                                   AnyOf(("agree", "disagree", "pass"), message=_l("Please choose Agree, Disagree or Pass."))])
+
+
+class StatementForm(ChorusForm):
+    """A resident's own statement for a react question, which waits for the team's review."""
+
+    nonce = HiddenField(validators=[_valid_nonce])
+    # TRANSLATORS: the label of the box where a resident writes a statement others will agree or disagree with.
+    body = TextAreaField(_l("Your statement"), validators=[
+        InputRequired(message=_l("Please write your statement first.")),
+        Length(max=280, message=_l("Please keep your statement to %(max)s characters or fewer.", max=280)),
+    ])
+
+    def validate_body(self, field) -> None:
+        """A statement of nothing but spaces is empty."""
+        if not (field.data or "").strip():
+            raise ValidationError(_("Please write your statement first."))
 
 
 def answer_is_empty(form: ChorusForm) -> bool:

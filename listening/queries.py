@@ -23,7 +23,7 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 JOIN_CODE_LENGTH = 6
 RECEIPT_CODE_LENGTH = 12
 
-PROMPT_KINDS = ("open", "single", "multiple", "scale", "about")
+PROMPT_KINDS = ("open", "single", "multiple", "scale", "about", "react")
 CHOICE_KINDS = ("single", "multiple", "about")
 SESSION_FIELDS = ("title", "purpose", "consent")
 DEMOGRAPHICS = ("age", "race_ethnicity", "language", "neighbourhood", "gender", "other")
@@ -723,19 +723,23 @@ def participant_by_receipt(db: sqlite_utils.Database, receipt: str) -> dict | No
 def erase_participant(
     db: sqlite_utils.Database, found: dict, *, at: str, reason: str, by_user: int | None = None,
 ) -> tuple[int, int]:
-    """Delete a participant's answers and contact details inside the caller's transaction; return the counts.
+    """Delete a participant's answers, votes, own statements and contact details inside the caller's transaction; return the counts.
 
     Their consent record stays (it says they took part and when), with quoting and contact
     turned off; the deletion log says how much went and why, never what.
     """
     answers = db.execute("DELETE FROM responses WHERE participant_id = ?", (found["id"],)).rowcount
+    # Design sessions: their votes, and their own statements with every vote cast on them.
+    votes = db.execute("DELETE FROM votes WHERE participant_id = ?", (found["id"],)).rowcount
+    db.execute("DELETE FROM votes WHERE statement_id IN (SELECT id FROM statements WHERE participant_id = ?)", (found["id"],))
+    statements = db.execute("DELETE FROM statements WHERE participant_id = ?", (found["id"],)).rowcount
     contacts = db.execute("DELETE FROM contacts WHERE participant_id = ?", (found["id"],)).rowcount
     db.execute("UPDATE consents SET quote_ok = 0, contact_ok = 0 WHERE participant_id = ?", (found["id"],))
     db.execute("UPDATE participants SET withdrawn_at = ? WHERE id = ?", (at, found["id"]))
-    log_deletion(
-        db, session_id=found["session_id"], kind="withdrawal",
-        detail=f"answers={answers} contact_details={contacts}", reason=reason, by_user=by_user,
-    )
+    detail = f"answers={answers} contact_details={contacts}"
+    if votes or statements:
+        detail += f" votes={votes} statements={statements}"
+    log_deletion(db, session_id=found["session_id"], kind="withdrawal", detail=detail, reason=reason, by_user=by_user)
     return answers, contacts
 
 
