@@ -113,6 +113,8 @@ PROMPT_KIND_LABELS = {
     "multiple": _l("Multiple choice"),
     "scale": _l("Scale (for example 1 to 5)"),
     "about": _l("About you (a demographic question, always with “Prefer not to say”)"),
+    # TRANSLATORS: a design-session question kind, as Pol.is: people vote on short statements one by one.
+    "react": _l("React (people agree, disagree or pass on short statements, and may add their own)"),
 }
 
 DEMOGRAPHIC_LABELS = {
@@ -280,3 +282,19 @@ class RetentionForm(ChorusForm):
 def timezone_choices() -> list[str]:
     """Return every IANA time zone name, sorted, for the settings form's suggestions."""
     return sorted(zone for zone in available_timezones() if "/" in zone and not zone.startswith("Etc/"))
+
+
+def statement_form(languages: list[str], formdata=None, data: dict | None = None) -> ChorusForm:
+    """Build the form that seeds (or translates) a statement: its words in each session language, the first filled being the original."""
+
+    class SeedForm(ChorusForm):
+        written_in = SelectField(_l("Written in"), choices=options((code, language_name(code)) for code in languages),
+                                 validators=[InputRequired()])
+
+    for code in languages:
+        setattr(SeedForm, f"text_{code}", TextAreaField(
+            _l("Statement in %(language)s", language=language_name(code)),
+            validators=[Optional(), Length(max=280, message=_l("Please keep a statement to %(max)s characters or fewer.", max=280))]))
+    form = SeedForm(formdata=formdata, data=data or {"written_in": languages[0]})
+    form.languages = languages
+    return form

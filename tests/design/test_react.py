@@ -187,3 +187,77 @@ def test_next_statement_favours_statements_with_few_votes(db, app):
     votes = st.votes_for_prompt(db, found["prompt"]["id"])
     picks = [chooser(found["prompt"]["id"], votes, [voted, fresh], set(), draw / 20) for draw in range(20)]
     assert picks.count(fresh) > picks.count(voted)
+
+
+def staff_react_session(db, make_user):
+    """Create a react session owned by the signed-in facilitator."""
+    from tests.factories import user_id
+
+    return react_session(db, created_by=user_id(db, make_user("facilitator")))
+
+
+def test_facilitator_seeds_a_statement_with_its_translation(as_facilitator, db, make_user):
+    """A facilitator adds a statement written in Spanish with an English translation; residents can vote on it at once."""
+    found = staff_react_session(db, make_user)
+    url = f"/staff/sessions/{found['id']}/prompts/{found['prompt']['id']}/statements"
+    response = submit(as_facilitator, url, {"written_in": "es", "text_es": "Más horarios de noche", "text_en": "More evening hours"},
+                      form_index=-1)
+    assert response.status_code == 302
+    added = st.statements_for_prompt(db, found["prompt"]["id"])[-1]
+    assert (added["language"], added["body"], added["status"], added["translations"]) == (
+        "es", "Más horarios de noche", "approved", {"en": "More evening hours"})
+
+
+def test_a_seed_without_its_original_words_is_refused(as_facilitator, db, make_user):
+    """A statement whose original-language box is empty is refused with a clear error and nothing is stored."""
+    found = staff_react_session(db, make_user)
+    url = f"/staff/sessions/{found['id']}/prompts/{found['prompt']['id']}/statements"
+    response = submit(as_facilitator, url, {"written_in": "es", "text_en": "Only English"}, form_index=-1)
+    assert response.status_code == 400
+    assert "Please write the statement in the language it was written in." in text_of(response)
+    assert count(db, "statements") == 3
+
+
+def test_facilitator_approves_a_residents_statement_and_phones_then_show_it(as_facilitator, db, make_user):
+    """A resident's statement waits in the queue; once approved it can be voted on by others."""
+    found = staff_react_session(db, make_user)
+    person, other = make_participant(db, found), make_participant(db, found)
+    own = st.propose_statement(db, session_id=found["id"], prompt_id=found["prompt"]["id"], participant_id=person.id,
+                               language="es", body="Transporte gratis", nonce="nonce-prop-1").id
+    url = f"/staff/sessions/{found['id']}/prompts/{found['prompt']['id']}/statements"
+    shown = as_facilitator.get(url)
+    queue = page(shown).find("ol", class_="statements")
+    assert queue.find("p").get_text(strip=True) == "Transporte gratis"
+    data = form_data(shown, 0)
+    data["action"] = "approved"
+    assert as_facilitator.post(f"{url}/{own}", data=data).status_code == 302
+    assert st.cast_vote(db, session_id=found["id"], participant_id=other.id, statement_id=own, vote=1,
+                        nonce="nonce-vote-9", language="en").id is not None
+
+
+@pytest.mark.parametrize("mode", ["self_paced", "live"])
+def test_every_staff_page_and_export_works_with_a_react_question(as_facilitator, db, make_user, mode):
+    """Overview, answers, entry, console, projector, review and every export answer without error for a session with votes."""
+    from tests.factories import user_id
+
+    found = react_session(db, mode=mode, created_by=user_id(db, make_user("facilitator")))
+    queries.add_prompt(db, found["id"], kind="open", texts={"en": "Why?", "es": "¿Por qué?"})
+    for i in range(12):
+        person = make_participant(db, found)
+        for j, sid in enumerate(found["statements"]):
+            st.cast_vote(db, session_id=found["id"], participant_id=person.id, statement_id=sid,
+                         vote=(1 if (i + j) % 3 else -1), nonce=f"nonce-{i:02d}-{j:02d}", language="en")
+    if mode == "live":
+        db.execute("UPDATE sessions SET current_prompt_id = ?, answering_open = 1 WHERE id = ?", (found["prompt"]["id"], found["id"]))
+        db.conn.commit()
+    sid = found["id"]
+    for url in (f"/staff/sessions/{sid}", f"/staff/sessions/{sid}/answers", f"/staff/sessions/{sid}/entry",
+                f"/staff/sessions/{sid}/entry?prompt={found['prompt']['id']}",
+                f"/staff/sessions/{sid}/live", f"/staff/sessions/{sid}/live/panel", f"/staff/sessions/{sid}/projector",
+                f"/staff/sessions/{sid}/projector/panel", f"/staff/review/{sid}", f"/staff/review/{sid}/heard",
+                f"/staff/sessions/{sid}/prompts/{found['prompt']['id']}"):
+        assert as_facilitator.get(url).status_code == 200, url
+    from tests.conftest import download
+
+    for fmt in ("html", "md", "docx", "csv", "xlsx", "json"):
+        assert download(as_facilitator, sid, fmt).status_code == 200, fmt

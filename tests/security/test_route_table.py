@@ -78,6 +78,10 @@ ROUTES = {
     ("facilitation.wall_decision", "POST"):       (LOGIN, 400,  400,  400,  403,  404,  404),
     ("facilitation.live_themes", "POST"):         (LOGIN, 303,  303,  303,  403,  404,  404),
     ("facilitation.equity_note", "POST"):         (LOGIN, 303,  303,  303,  303,  404,  404),
+    # react questions' statements: the sample prompt is an open question, so an admitted editor gets 404
+    ("facilitation.statements", "GET"):           (LOGIN, 404,  404,  404,  403,  404,  404),
+    ("facilitation.statements", "POST"):          (LOGIN, 404,  404,  404,  403,  404,  404),
+    ("facilitation.statement_decision", "POST"):  (LOGIN, 404,  404,  404,  403,  404,  404),
     # review and synthesis (planners and facilitators alike)
     ("review.index", "GET"):                      (LOGIN, 200,  200,  200,  200,  200,  200),
     ("review.session", "GET"):                    (LOGIN, 200,  200,  200,  200,  404,  404),
@@ -99,7 +103,7 @@ PUBLIC = {
     ("listening.index", "GET"), ("listening.join", "GET"), ("listening.consent", "GET"), ("listening.consent", "POST"),
     ("listening.answer", "GET"), ("listening.answer", "POST"), ("listening.thanks", "GET"), ("listening.live", "GET"),
     ("listening.live_state", "GET"), ("listening.withdraw", "GET"), ("listening.withdraw", "POST"),
-    ("listening.forget_me", "POST"),
+    ("listening.forget_me", "POST"), ("listening.vote", "POST"), ("listening.propose", "POST"),
 }
 # Routes whose sample request would destroy what later rows need: walked after every other one.
 LAST = ("facilitation.delete_prompt", "facilitation.logout")
@@ -136,7 +140,7 @@ def world(tmp_path):
     theirs = make_session(db, status="draft", created_by=ids["other_facilitator"])
     prompt = queries.prompts_for_session(db, session["id"])[0]
     yield {"app": app, "db": db, "ids": ids, "session": session, "theirs": theirs,
-           "args": {"session_id": session["id"], "prompt_id": prompt["id"], "user_id": ids["planner"]}}
+           "args": {"session_id": session["id"], "prompt_id": prompt["id"], "user_id": ids["planner"], "statement_id": 1}}
     db.conn.close()
 
 
