@@ -29,7 +29,9 @@ from typing import Iterable, Sequence
 import sqlite_utils
 
 from analysis.disclosure import threshold_in_use, validate_threshold
+from analysis.opinions import VoteMatrix, compare_priority_group, find_opinion_groups, group_size_table, group_vote_table
 from analysis.redaction import redaction_of
+from listening import statements as st
 from listening.db import one, rows, transaction
 from listening.queries import (
     localized,
@@ -1310,3 +1312,67 @@ def public_summary(db: sqlite_utils.Database, session_id: int, language: str) ->
         "threshold": rel.threshold,
         "themes": shown,
     }
+
+
+# --- opinion groups (design sessions' react questions) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class OpinionView:
+    """One react question's opinion groups as the planners' page and reports may show them."""
+
+    prompt: dict
+    statements: dict  # statement id -> {"text", "language", "translated"} in the page's language
+    groups: object | None  # analysis.opinions.OpinionGroups, or None without votes
+    sizes: dict  # group id -> size, or None when hidden
+    by_group: dict  # statement id -> analysis.opinions.GroupVotes
+    priorities: tuple  # analysis.opinions.PriorityComparison, one per priority group
+    voters: int
+    votes: int
+
+
+def priority_members(db: sqlite_utils.Database, session_id: int, language: str) -> list[tuple[str, set[int]]]:
+    """Return each priority group the planner named, as (label, participants who chose that option about themselves)."""
+    wanted = priority_option_ids(db, session_id)
+    if not wanted:
+        return []
+    texts = texts_for_session(db, session_id)
+    members: dict[int, set[int]] = {option_id: set() for option_id in wanted}
+    for row in rows(
+        db,
+        """SELECT r.participant_id, r.choices FROM responses r JOIN prompts q ON q.id = r.prompt_id
+           JOIN participants p ON p.id = r.participant_id
+           WHERE r.session_id = ? AND q.kind = 'about' AND r.skipped = 0 AND p.withdrawn_at IS NULL""",
+        (session_id,),
+    ):
+        for option_id in json.loads(row["choices"] or "[]"):
+            if option_id in members:
+                members[option_id].add(row["participant_id"])
+    default = one(db, "SELECT languages FROM sessions WHERE id = ?", (session_id,))
+    fallback = json.loads(default["languages"])[0] if default else language
+    return [(localized(texts, "option", option_id, "label", language, fallback) or str(option_id), people)
+            for option_id, people in sorted(members.items())]
+
+
+def opinion_views(db: sqlite_utils.Database, session_id: int, language: str) -> list[OpinionView]:
+    """Return the opinion groups, consensus, divisive statements and priority-group agreement of every react question."""
+    threshold = settings(db, session_id)["threshold"]
+    priority = priority_members(db, session_id, language)
+    out = []
+    for prompt in [p for p in prompts_for_session(db, session_id) if p["kind"] == "react"]:
+        approved = st.statements_for_prompt(db, prompt["id"], status="approved")
+        shown = {}
+        for statement in approved:
+            words, translated = st.shown_text(statement, language)
+            shown[statement["id"]] = {"text": words, "language": language if translated else statement["language"],
+                                      "translated": translated}
+        votes = st.votes_for_prompt(db, prompt["id"])
+        matrix = VoteMatrix.from_votes(votes, statements=[s["id"] for s in approved])
+        groups = find_opinion_groups(matrix, seed=SEED) if matrix.n_votes else None
+        sizes = group_size_table(groups, threshold=threshold) if groups else {}
+        by_group = {sid: group_vote_table(groups, sid, threshold=threshold) for sid in shown} if groups else {}
+        comparisons = tuple(compare_priority_group(matrix, people, label=label, threshold=threshold)
+                            for label, people in priority) if matrix.n_votes else ()
+        out.append(OpinionView(prompt, shown, groups, sizes, by_group, comparisons,
+                               voters=len({p for p, _s, _v in votes}), votes=len(votes)))
+    return out

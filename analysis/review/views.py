@@ -137,6 +137,20 @@ def session(session_id: int):
     return show(session_id, focus=request.args.get("theme", type=int))
 
 
+@bp.route("/<int:session_id>/opinions")
+@requires(*READERS)
+def opinions(session_id: int):
+    """Show each react question's opinion groups, consensus, divisive statements and priority-group agreement (drafts)."""
+    found = load_session(session_id)
+    db = get_db()
+    return render_template(
+        "review/opinions.html", s=found, title=title_of(found),
+        views=synthesis.opinion_views(db, session_id, found["default_language"]),
+        texts=queries.texts_for_session(db, session_id), mark=disclosure.MARK,
+        threshold=synthesis.settings(db, session_id)["threshold"],
+    )
+
+
 @bp.route("/<int:session_id>/run", methods=["POST"])
 @requires(*READERS)
 def run(session_id: int):

@@ -254,7 +254,7 @@ def test_every_staff_page_and_export_works_with_a_react_question(as_facilitator,
     for url in (f"/staff/sessions/{sid}", f"/staff/sessions/{sid}/answers", f"/staff/sessions/{sid}/entry",
                 f"/staff/sessions/{sid}/entry?prompt={found['prompt']['id']}",
                 f"/staff/sessions/{sid}/live", f"/staff/sessions/{sid}/live/panel", f"/staff/sessions/{sid}/projector",
-                f"/staff/sessions/{sid}/projector/panel", f"/staff/review/{sid}", f"/staff/review/{sid}/heard",
+                f"/staff/sessions/{sid}/projector/panel", f"/staff/review/{sid}", f"/staff/review/{sid}/heard", f"/staff/review/{sid}/opinions",
                 f"/staff/sessions/{sid}/prompts/{found['prompt']['id']}"):
         assert as_facilitator.get(url).status_code == 200, url
     from tests.conftest import download

@@ -1,0 +1,55 @@
+"""Opinion groups in the planners' pages: groups, consensus, divisive statements, priority groups under disclosure control."""
+from listening import queries
+from listening import statements as st
+from tests.conftest import page, text_of
+from tests.factories import make_participant, make_session, user_id
+
+
+def two_camps(db, owner: int, *, camp=12, priority_in_first=11):
+    """Create a react session where two camps of `camp` people vote opposite ways on six statements and all agree on a seventh.
+
+    The first `priority_in_first` people of the first camp said (about themselves) they belong to the priority group.
+    """
+    found = make_session(db, status="draft", created_by=owner, prompts=[
+        {"kind": "about", "text": "Who are you?", "demographic": "race_ethnicity", "options": ["Black", "Other"]},
+        {"kind": "react", "text": "What should change?"},
+    ])
+    about, react = queries.prompts_for_session(db, found["id"])
+    ids = [st.add_statement(db, found["id"], react["id"], language="en", body=f"Idea {i}",
+                            translations={"es": f"Idea es {i}"}) for i in range(7)]
+    queries.set_status(db, found["id"], "open")
+    db.execute("INSERT INTO priority_groups (session_id, prompt_id, option_id) VALUES (?, ?, ?)",
+               (found["id"], about["id"], about["options"][0]["id"]))
+    db.conn.commit()
+    for person_index in range(2 * camp):
+        person = make_participant(db, found)
+        first = person_index < camp
+        option = about["options"][0 if person_index < priority_in_first else 1]["id"]
+        queries.save_response(db, session_id=found["id"], participant_id=person.id, prompt_id=about["id"],
+                              nonce=f"about-{person_index:03d}", language="en", choices=[option])
+        for j, sid in enumerate(ids):
+            vote = 1 if j == 6 else (1 if (j < 3) == first else -1)
+            st.cast_vote(db, session_id=found["id"], participant_id=person.id, statement_id=sid, vote=vote,
+                         nonce=f"v-{person_index:03d}-{j}", language="en")
+    return found, ids
+
+
+def test_opinions_page_shows_two_groups_and_the_statement_everyone_agreed_on(as_planner, db, make_user):
+    """Two camps voting opposite ways give two groups of 12; the statement all agreed on is consensus."""
+    found, ids = two_camps(db, user_id(db, make_user("planner")))
+    response = as_planner.get(f"/staff/review/{found['id']}/opinions")
+    assert response.status_code == 200
+    soup = page(response)
+    sizes = [row.find("td").get_text(strip=True) for row in soup.find_all("table")[0].find("tbody").find_all("tr")]
+    assert sizes == ["12", "12"]
+    headings = [h.get_text(strip=True) for h in soup.find_all("h3")]
+    consensus = soup.find("h3", string="Consensus: what every group agreed on").find_next("ul")
+    assert "Idea 6" in consensus.get_text()
+    assert "Priority group: Black [en], compared with everyone" in headings
+
+
+def test_a_priority_group_below_the_threshold_shows_nothing(as_planner, db, make_user):
+    """With fewer than 10 of the priority group voting, the page says so and shows none of their figures."""
+    found, ids = two_camps(db, user_id(db, make_user("planner")), priority_in_first=6)
+    response = as_planner.get(f"/staff/review/{found['id']}/opinions")
+    assert "Fewer than 10 people of this group voted, so nothing about them is shown." in text_of(response)
