@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Collection, Sequence
 
-from analysis.opinions import OpinionGroups, VoteMatrix, find_opinion_groups, next_statement, statement_priorities
+from analysis.opinions import OpinionGroups, VoteMatrix, find_opinion_groups, group_size_table, next_statement, statement_priorities
 
 GROUPS_REFRESH_SECONDS = 20.0
 # Below this many voters groups are not formed: the engine needs people to compare.
@@ -62,3 +62,15 @@ def forget(prompt_id: int | None = None) -> None:
             _cache.clear()
         else:
             _cache.pop(prompt_id, None)
+
+
+def room_view(prompt_id: int, votes: Sequence[tuple[int, int, int]], statements: Sequence[int], *, threshold: int) -> dict:
+    """Return what the room's screen may show of a react question: group sizes (None: hidden), consensus so far, counts.
+
+    Never individuals: only groups, their sizes through the disclosure control, and statements.
+    """
+    groups = groups_for(prompt_id, votes, statements)
+    sizes = group_size_table(groups, threshold=threshold) if groups is not None and len(groups.groups) >= 2 else {}
+    consensus = [(c.statement, c.direction) for c in groups.consensus] if groups is not None and sizes else []
+    return {"groups": list(sizes.items()), "consensus": consensus[:5], "statements": len(statements),
+            "votes": len(votes), "voters": len({p for p, _s, _v in votes})}

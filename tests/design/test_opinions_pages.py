@@ -53,3 +53,20 @@ def test_a_priority_group_below_the_threshold_shows_nothing(as_planner, db, make
     found, ids = two_camps(db, user_id(db, make_user("planner")), priority_in_first=6)
     response = as_planner.get(f"/staff/review/{found['id']}/opinions")
     assert "Fewer than 10 people of this group voted, so nothing about them is shown." in text_of(response)
+
+
+def test_projector_shows_groups_and_consensus_never_individuals(as_planner, db, make_user):
+    """On the room's screen a react question shows its statement count, group sizes and the consensus statement, no one's vote."""
+    from facilitation import opinion_live
+
+    opinion_live.forget()
+    found, ids = two_camps(db, user_id(db, make_user("planner")))
+    react = queries.prompts_for_session(db, found["id"])[1]
+    db.execute("UPDATE sessions SET mode = 'live', current_prompt_id = ?, answering_open = 1 WHERE id = ?", (react["id"], found["id"]))
+    db.conn.commit()
+    soup = page(as_planner.get(f"/staff/sessions/{found['id']}/projector/panel"))
+    assert [c.get_text(strip=True) for c in soup.select("ol.groups .count")] == ["12", "12"]
+    assert "7 statements" in soup.find(class_="react-count").get_text()
+    consensus = soup.select("ul.consensus li")
+    assert len(consensus) == 1 and "Idea 6" in consensus[0].get_text()
+    assert "Idea es 6" in consensus[0].get_text()
