@@ -34,6 +34,8 @@ from analysis.redaction import redaction_of
 from listening import statements as st
 from listening.db import one, rows, transaction
 from listening.queries import (
+    add_prompt,
+    create_session,
     localized,
     now,
     prompts_for_session,
@@ -1376,3 +1378,52 @@ def opinion_views(db: sqlite_utils.Database, session_id: int, language: str) -> 
         out.append(OpinionView(prompt, shown, groups, sizes, by_group, comparisons,
                                voters=len({p for p, _s, _v in votes}), votes=len(votes)))
     return out
+
+
+# --- a follow-up design session ----------------------------------------------------------------
+
+
+def follow_up_seeds(db: sqlite_utils.Database, session_id: int) -> list[dict]:
+    """Return what a follow-up design session starts from: reviewed themes (with residents' page labels as translations), insights and "how might we" statements."""
+    found = one(db, "SELECT languages FROM sessions WHERE id = ?", (session_id,))
+    default = json.loads(found["languages"])[0] if found else "en"
+    seeds = []
+    labels: dict[int, dict[str, str]] = defaultdict(dict)
+    for row in rows(db, "SELECT theme_id, language, body FROM public_texts WHERE session_id = ? AND field = 'label' AND theme_id != 0",
+                    (session_id,)):
+        if row["body"].strip():
+            labels[row["theme_id"]][row["language"]] = row["body"].strip()
+    for theme in rows(db, """SELECT id, label FROM themes WHERE session_id = ? AND kind = 'theme' AND reviewed_at IS NOT NULL
+                             AND retired_at IS NULL AND merged_into IS NULL ORDER BY id""", (session_id,)):
+        words = {default: theme["label"], **labels.get(theme["id"], {})}
+        seeds.append({"origin": "theme", "origin_id": theme["id"], "language": default, "body": words[default],
+                      "translations": {c: w for c, w in words.items() if c != default}})
+    for insight in insights_for_session(db, session_id):
+        seeds.append({"origin": insight["kind"], "origin_id": insight["id"], "language": default, "body": insight["body"],
+                      "translations": {}})
+    return seeds
+
+
+def create_follow_up(db: sqlite_utils.Database, session_id: int, *, user_id: int | None, texts: dict[str, dict[str, str]],
+                     question: dict[str, str]) -> dict | None:
+    """Create a draft design session from a listening session's reviewed synthesis, in one transaction; None if nothing is reviewed.
+
+    It has the same languages, mode and time zone, the given session `texts` (title, purpose,
+    consent per language), one react question worded `question`, and one statement per reviewed
+    theme, insight and "how might we" statement, their translations carried over.
+    """
+    source = one(db, "SELECT * FROM sessions WHERE id = ?", (session_id,))
+    seeds = follow_up_seeds(db, session_id)
+    if source is None or not seeds:
+        return None
+    with transaction(db):
+        created = create_session(db, languages=json.loads(source["languages"]), mode=source["mode"],
+                                 timezone_name=source["timezone"], created_by=user_id, texts=texts,
+                                 minutes=source["minutes"], contact=source["contact"])
+        prompt_id = add_prompt(db, created["id"], kind="react", texts=question)
+        for seed in seeds:
+            st.add_statement(db, created["id"], prompt_id, language=seed["language"], body=seed["body"][:280],
+                             translations={c: w[:280] for c, w in seed["translations"].items()}, created_by=user_id,
+                             origin=seed["origin"], origin_id=seed["origin_id"])
+        log_edit(db, session_id, user_id=user_id, action="follow_up_created", detail=created["code"])
+    return created

@@ -14,6 +14,7 @@ import io
 from collections import Counter
 
 from flask import Blueprint, flash, g, redirect, render_template, request, send_file, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import NotFound
@@ -21,6 +22,7 @@ from werkzeug.exceptions import NotFound
 from analysis import disclosure, reports
 from listening import access, queries
 from listening.accounts import guard_session_access, load_user, requires
+from listening.consent import default_consent
 from listening.db import get_db
 from listening.forms import ActionForm
 from listening.i18n import current_language, language_name, source_labels
@@ -149,6 +151,36 @@ def opinions(session_id: int):
         texts=queries.texts_for_session(db, session_id), mark=disclosure.MARK,
         threshold=synthesis.settings(db, session_id)["threshold"],
     )
+
+
+@bp.route("/<int:session_id>/follow-up", methods=["POST"])
+@requires("facilitator")
+def follow_up(session_id: int):
+    """Turn this session's reviewed themes, insights and "how might we" statements into a new draft design session."""
+    found = load_session(session_id)
+    form = ActionForm(request.form)
+    if not form.validate():
+        flash(_("This page was open for a long time. Please try again."), "error")
+        return redirect(url_for("review.session", session_id=session_id)), 303
+    db = get_db()
+    texts, question = {"title": {}, "purpose": {}, "consent": {}}, {}
+    stored = queries.texts_for_session(db, session_id)
+    for code in found["languages"]:
+        title = queries.localized(stored, "session", session_id, "title", code, found["default_language"])
+        with force_locale(code):
+            # TRANSLATORS: the title of a design session made from a listening session; %(title)s is that session's title.
+            texts["title"][code] = _("Follow-up: %(title)s", title=title)
+            texts["purpose"][code] = _("We shared what we heard. Now tell us what you agree with, and add what we missed.")
+            question[code] = _("Do you agree with what we heard?")
+        texts["consent"][code] = default_consent(code, minutes=found["minutes"], contact=found["contact"])
+    created = synthesis.create_follow_up(db, session_id, user_id=user_id(), texts=texts, question=question)
+    if created is None:
+        flash(_("Review at least one theme, or write an insight or a “how might we” statement, first."), "error")
+        return redirect(url_for("review.session", session_id=session_id)), 303
+    queries.record_audit(db, user_id=user_id(), action="session_created", target=created["code"],
+                         detail=f"follow_up_of={found['code']}")
+    flash(_("Follow-up design session created as a draft. Check the statements and their translations, then open it."), "ok")
+    return redirect(url_for("facilitation.session_overview", session_id=created["id"])), 303
 
 
 @bp.route("/<int:session_id>/run", methods=["POST"])

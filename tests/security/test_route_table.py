@@ -87,6 +87,7 @@ ROUTES = {
     ("review.session", "GET"):                    (LOGIN, 200,  200,  200,  200,  404,  404),
     ("review.run", "POST"):                       (LOGIN, 303,  303,  303,  303,  404,  404),
     ("review.edit", "POST"):                      (LOGIN, 400,  400,  400,  400,  404,  404),
+    ("review.follow_up", "POST"):                 (LOGIN, 303,  303,  303,  403,  404,  404),
     ("review.opinions", "GET"):                   (LOGIN, 200,  200,  200,  200,  404,  404),
     ("review.heard", "GET"):                      (LOGIN, 200,  200,  200,  200,  404,  404),
     ("review.heard_save", "POST"):                (LOGIN, 303,  303,  303,  303,  404,  404),
