@@ -115,6 +115,9 @@ PROMPT_KIND_LABELS = {
     "about": _l("About you (a demographic question, always with “Prefer not to say”)"),
     # TRANSLATORS: a design-session question kind, as Pol.is: people vote on short statements one by one.
     "react": _l("React (people agree, disagree or pass on short statements, and may add their own)"),
+    "dots": _l("Dot voting (people spread a number of dots over the choices)"),
+    "rank": _l("Ranking (people put their top choices, or all of them, in order)"),
+    "budget": _l("Points budget (people share 100 points among the choices)"),
 }
 
 DEMOGRAPHIC_LABELS = {
@@ -138,6 +141,17 @@ def prompt_form(languages: list[str], formdata=None, *, data: dict | None = None
                                   choices=options([("", "—"), *DEMOGRAPHIC_LABELS.items()]), validators=[Optional()])
         scale_min = IntegerField(_l("Scale starts at"), validators=[Optional(), NumberRange(min=0, max=10)], default=1)
         scale_max = IntegerField(_l("Scale ends at"), validators=[Optional(), NumberRange(min=1, max=11)], default=5)
+        # TRANSLATORS: one setting for the three prioritise kinds; the hint under it says what it means for each.
+        points = IntegerField(_l("Dots each person has, places to rank (0 = all), or points to share"),
+                              validators=[Optional(), NumberRange(min=0, max=1000)])
+
+        def validate_points(self, field) -> None:
+            """Each prioritise kind has its own sensible range of dots, places or points."""
+            kind = self.kind.data
+            if kind in ("dots", "rank", "budget") and field.data is not None:
+                low, high = {"dots": (1, 20), "rank": (0, 20), "budget": (10, 1000)}[kind]
+                if not low <= field.data <= high:
+                    raise ValidationError(_("For this kind of question, use a number from %(low)s to %(high)s.", low=low, high=high))
 
         def validate_scale_max(self, field) -> None:
             """A scale must run upward, with at most eleven points."""

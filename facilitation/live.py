@@ -446,6 +446,8 @@ def projector_context(session_id: int) -> dict:
                 else ngettext("%(num)s answer so far", "%(num)s answers so far", answered),
                 # TRANSLATORS: which page of a long list the room's screen shows, e.g. "2 of 3".
                 "of": _("%(page)s of %(pages)s", page="{page}", pages="{pages}"),
+                # TRANSLATORS: under a ranking question's results on the room's screen (a Borda count).
+                "rank_note": _("Ranked by points: a first place earns the most, then second, and so on."),
                 **react_words(context.get("react"), threshold),
             })
     context["blocks"] = join_blocks

@@ -576,9 +576,10 @@ def m011_consent_choices(db: sqlite_utils.Database) -> None:
 
 @migrations(transactional=False)
 def m012_design_statements(db: sqlite_utils.Database) -> None:
-    """Design sessions' "react" questions: statements (seeded by staff or proposed by residents), their translations and votes.
+    """Design sessions: "react" questions (statements, their translations, votes) and the prioritise kinds (dots, rank, budget).
 
-    The prompts table's CHECK on `kind` must accept 'react', and SQLite cannot change a CHECK in
+    The prompts table's CHECK on `kind` must accept 'react', 'dots', 'rank' and 'budget' (with a
+    `points` setting: dots to spread, how many to rank, points to share), and SQLite cannot change a CHECK in
     place: the table is rebuilt by SQLite's documented procedure (foreign keys off, copy, drop,
     rename, indexes back, foreign_key_check, on again). Dropping it with foreign keys on would
     cascade into every answer, so this migration runs outside the runner's transaction and opens
@@ -590,7 +591,7 @@ def m012_design_statements(db: sqlite_utils.Database) -> None:
     if "'react'" not in sql:
         extras = [row[0] for row in db.execute(
             "SELECT sql FROM sqlite_master WHERE tbl_name = 'prompts' AND type IN ('index', 'trigger') AND sql IS NOT NULL")]
-        widened = sql.replace("'scale', 'about')", "'scale', 'about', 'react')", 1)
+        widened = sql.replace("'scale', 'about')", "'scale', 'about', 'react', 'dots', 'rank', 'budget')", 1)
         widened = widened.replace("CREATE TABLE prompts", "CREATE TABLE prompts_widened", 1)
         if widened == sql or "'react'" not in widened:  # pragma: no cover - a schema this code did not write
             raise RuntimeError("prompts table not in the expected shape; cannot add the 'react' kind")
@@ -608,6 +609,9 @@ def m012_design_statements(db: sqlite_utils.Database) -> None:
         finally:
             db.execute("PRAGMA foreign_keys = ON")
     with db.atomic():
+        if "points" not in {row[1] for row in db.execute("PRAGMA table_info(prompts)")}:
+            # Prioritise questions: dots to spread (dots), how many to rank (rank; NULL = all), points to share (budget).
+            db.execute("ALTER TABLE prompts ADD COLUMN points INTEGER")
         _run(
             db,
             """

@@ -23,8 +23,12 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 JOIN_CODE_LENGTH = 6
 RECEIPT_CODE_LENGTH = 12
 
-PROMPT_KINDS = ("open", "single", "multiple", "scale", "about", "react")
-CHOICE_KINDS = ("single", "multiple", "about")
+PROMPT_KINDS = ("open", "single", "multiple", "scale", "about", "react", "dots", "rank", "budget")
+# Prioritise questions keep their choices in order and with repeats: a dot or a point per entry
+# (dots, budget), or the options ranked first to last (rank).
+PRIORITY_KINDS = ("dots", "rank", "budget")
+CHOICE_KINDS = ("single", "multiple", "about", *PRIORITY_KINDS)
+DEFAULT_POINTS = {"dots": 5, "rank": 3, "budget": 100}
 SESSION_FIELDS = ("title", "purpose", "consent")
 DEMOGRAPHICS = ("age", "race_ethnicity", "language", "neighbourhood", "gender", "other")
 SOURCES = ("phone", "paper", "sticky", "phone_call", "interpreter")
@@ -309,10 +313,16 @@ def add_prompt(
     scale_min: int | None = None,
     scale_max: int | None = None,
     scale_labels: dict[str, tuple[str, str]] | None = None,
+    points: int | None = None,
 ) -> int:
-    """Add a prompt at the end of a session; `texts` and `options` are keyed by language."""
+    """Add a prompt at the end of a session; `texts` and `options` are keyed by language.
+
+    `points` is, for a prioritise question, the dots to spread (dots), how many options to rank
+    (rank; 0 or None ranks them all) or the points to share (budget).
+    """
     if kind not in PROMPT_KINDS:
         raise ValueError(f"Unknown prompt kind {kind!r}")
+    points = check_points(kind, points)
     if kind == "scale":
         scale_min = 1 if scale_min is None else scale_min
         scale_max = 5 if scale_max is None else scale_max
@@ -325,9 +335,9 @@ def add_prompt(
         )["p"]
         prompt_id = db.execute(
             """INSERT INTO prompts (session_id, position, kind, required, demographic,
-                   scale_min, scale_max, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                   scale_min, scale_max, points, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (session_id, position, kind, int(required), demographic if kind == "about" else None,
-             scale_min if kind == "scale" else None, scale_max if kind == "scale" else None, now()),
+             scale_min if kind == "scale" else None, scale_max if kind == "scale" else None, points, now()),
         ).lastrowid
         for language, body in texts.items():
             set_text(db, session_id, "prompt", prompt_id, "text", language, body)
@@ -337,6 +347,18 @@ def add_prompt(
         if kind in CHOICE_KINDS:
             set_options(db, session_id, prompt_id, options or {})
     return prompt_id
+
+
+def check_points(kind: str, points: int | None) -> int | None:
+    """Return a prioritise question's points setting (its default when None), or None for other kinds; raise if out of range."""
+    if kind not in PRIORITY_KINDS:
+        return None
+    if points is None:
+        return DEFAULT_POINTS[kind]
+    limits = {"dots": (1, 20), "rank": (0, 20), "budget": (10, 1000)}[kind]
+    if not limits[0] <= int(points) <= limits[1]:
+        raise ValueError(f"points for {kind} must be between {limits[0]} and {limits[1]}")
+    return int(points)
 
 
 def set_options(db: sqlite_utils.Database, session_id: int, prompt_id: int, options: dict[str, list[str]]) -> None:
@@ -400,7 +422,7 @@ def update_prompt(db: sqlite_utils.Database, prompt_id: int, **changes) -> None:
 
     A prompt that stops being a choice question loses its options and their texts.
     """
-    allowed = {"kind", "required", "demographic", "scale_min", "scale_max"}
+    allowed = {"kind", "required", "demographic", "scale_min", "scale_max", "points"}
     if set(changes) - allowed:
         raise ValueError(f"Cannot change {sorted(set(changes) - allowed)} with update_prompt")
     if "kind" in changes and changes["kind"] not in PROMPT_KINDS:
@@ -625,10 +647,16 @@ def save_response(
         )
         if owner is None or owner["session_id"] != session_id or owner["withdrawn_at"]:
             raise ValueError("This participant cannot answer in this session")
-        if one(db, "SELECT 1 FROM prompts WHERE id = ? AND session_id = ?", (prompt_id, session_id)) is None:
+        prompt = one(db, "SELECT kind FROM prompts WHERE id = ? AND session_id = ?", (prompt_id, session_id))
+        if prompt is None:
             raise ValueError("That prompt does not belong to this session")
         stamp = now()
-        choice_json = json.dumps(sorted(set(choices))) if choices is not None else None
+        if choices is None:
+            choice_json = None
+        elif prompt["kind"] in PRIORITY_KINDS:
+            choice_json = json.dumps([int(c) for c in choices])  # order and repeats are the answer
+        else:
+            choice_json = json.dumps(sorted(set(choices)))
         cursor = db.execute(
             """INSERT INTO responses (session_id, participant_id, prompt_id, language, source, text,
                    choices, number, skipped, entered_by, created_at, updated_at)

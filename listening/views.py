@@ -370,6 +370,13 @@ def earlier_value(prompt: dict, earlier: dict | None):
         return str(earlier["number"]) if earlier["number"] is not None else None
     if prompt["kind"] == "multiple":
         return [str(c) for c in earlier["choices"]]
+    if prompt["kind"] in ("dots", "budget"):
+        amounts: dict[int, int] = {}
+        for option_id in earlier["choices"]:
+            amounts[option_id] = amounts.get(option_id, 0) + 1
+        return amounts
+    if prompt["kind"] == "rank":
+        return list(earlier["choices"])
     return str(earlier["choices"][0]) if earlier["choices"] else None
 
 

@@ -31,11 +31,16 @@ def test_adding_the_react_kind_keeps_every_answer_and_foreign_keys_on(tmp_path):
 
     db = connect(str(tmp_path / "w.db"))
     migrations.apply(db, stop_before="m012_design_statements")
-    found = make_session(db)
-    prompts = queries.prompts_for_session(db, found["id"])
+    found = make_session(db, prompts=[], status="draft")
+    # Written as the schema before m012 stood (add_prompt now writes the `points` column m012 adds).
+    prompt_id = db.execute("INSERT INTO prompts (session_id, position, kind, created_at) VALUES (?, 1, 'single', 'now')",
+                           (found["id"],)).lastrowid
+    option_id = db.execute("INSERT INTO options (prompt_id, position) VALUES (?, 1)", (prompt_id,)).lastrowid
+    db.conn.commit()
+    queries.set_status(db, found["id"], "open")
     person = make_participant(db, found)
-    queries.save_response(db, session_id=found["id"], participant_id=person.id, prompt_id=prompts[1]["id"],
-                          nonce="n-1", language="en", choices=[prompts[1]["options"][0]["id"]])
+    queries.save_response(db, session_id=found["id"], participant_id=person.id, prompt_id=prompt_id,
+                          nonce="n-1", language="en", choices=[option_id])
     before = db.execute("SELECT * FROM responses").fetchall(), db.execute("SELECT * FROM options").fetchall()
     assert migrate(db) == ["m012_design_statements"]
     assert (db.execute("SELECT * FROM responses").fetchall(), db.execute("SELECT * FROM options").fetchall()) == before
