@@ -93,3 +93,59 @@ def test_keyboard_alone_votes_and_changes_a_vote(open_page, react_code):
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert page.locator("#vote-now").is_visible()
+
+
+@pytest.fixture(scope="module")
+def prioritise_code(live_server):
+    """An open self-paced session in four languages with a dots, a top-three ranking and a points-budget question."""
+    from listening import queries
+    from listening.db import connect
+
+    db = connect(str(live_server.app.config["DATABASE"]))
+    languages = ["en", "es", "ar", "ur"]
+    texts = {"title": {c: f"Priorities [{c}]" for c in languages}, "purpose": {c: f"Purpose [{c}]" for c in languages},
+             "consent": {c: f"Taking part is your choice [{c}]." for c in languages}}
+    found = queries.create_session(db, languages=languages, mode="self_paced", timezone_name="America/New_York",
+                                   created_by=None, texts=texts)
+    for kind in ("dots", "rank", "budget"):
+        queries.add_prompt(db, found["id"], kind=kind, texts={c: f"What matters most? ({kind}) [{c}]" for c in languages},
+                           options={c: [f"Rides [{c}]", f"Food [{c}]", f"Doulas [{c}]", f"Childcare [{c}]"] for c in languages})
+    queries.set_status(db, found["id"], "open")
+    db.conn.close()
+    return found["code"]
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_prioritise_screens_pass_every_check(open_page, prioritise_code, lang, javascript):
+    """Dots, ranking and budget screens, and each one's error, pass lang/dir, width, weight and axe; valid answers go on."""
+    page, meter = open_page(javascript=javascript, lang=lang)
+    walk = Walk(lang, javascript)
+    join(page, prioritise_code, lang)
+    meter.start()
+    page.reload()
+    check(page, meter, walk, "dots", axe=javascript)
+    boxes = page.locator("#choices input[type=number]")
+    boxes.nth(0).fill("4")
+    boxes.nth(1).fill("3")
+    meter.start()
+    click_and_wait(page, "button[value=next]")
+    check(page, meter, walk, "dots, too many", axe=javascript)
+    assert page.get_attribute("#choices input >> nth=0", "aria-invalid") == "true"
+    page.locator("#choices input[type=number]").nth(1).fill("1")
+    meter.start()
+    click_and_wait(page, "button[value=next]")
+    check(page, meter, walk, "ranking", axe=javascript)
+    page.select_option("#answer-1", index=2)
+    page.select_option("#answer-2", index=2)
+    meter.start()
+    click_and_wait(page, "button[value=next]")
+    check(page, meter, walk, "ranking, repeated", axe=javascript)
+    page.select_option("#answer-2", index=1)
+    meter.start()
+    click_and_wait(page, "button[value=next]")
+    check(page, meter, walk, "budget", axe=javascript)
+    page.locator("#choices input[type=number]").nth(0).fill("70")
+    page.locator("#choices input[type=number]").nth(3).fill("30")
+    click_and_wait(page, "button[value=next]")
+    assert "/thanks" in page.url
