@@ -28,7 +28,7 @@ from typing import Iterable, Sequence
 
 import sqlite_utils
 
-from analysis.disclosure import threshold_in_use, validate_threshold
+from analysis.disclosure import protect_line, threshold_in_use, validate_threshold
 from analysis.opinions import VoteMatrix, compare_priority_group, find_opinion_groups, group_size_table, group_vote_table
 from analysis.redaction import redaction_of
 from listening import statements as st
@@ -1427,3 +1427,70 @@ def create_follow_up(db: sqlite_utils.Database, session_id: int, *, user_id: int
                              origin=seed["origin"], origin_id=seed["origin_id"])
         log_edit(db, session_id, user_id=user_id, action="follow_up_created", detail=created["code"])
     return created
+
+
+# --- priorities (dot voting, ranking, points budget) by segment ---------------------------------
+
+
+def _priority_scores(kind: str, answers: Sequence[list[int]], option_ids: Sequence[int]) -> dict:
+    """Return each option's score (dots, points or Borda points), first choices (ranking) and each option's share of the scores."""
+    scores = {o: 0 for o in option_ids}
+    firsts = {o: 0 for o in option_ids}
+    for choices in answers:
+        if kind == "rank":
+            for place, option_id in enumerate(choices):
+                if option_id in scores:
+                    scores[option_id] += max(len(option_ids) - place, 1)
+            if choices and choices[0] in firsts:
+                firsts[choices[0]] += 1
+        else:
+            for option_id in choices:
+                if option_id in scores:
+                    scores[option_id] += 1
+    total = sum(scores.values())
+    return {"scores": scores, "firsts": firsts if kind == "rank" else None,
+            "shares": {o: (scores[o] / total if total else None) for o in option_ids}}
+
+
+def priority_results(db: sqlite_utils.Database, session_id: int, language: str) -> list[dict]:
+    """Return every prioritise question's results overall and by segment ("about you" answers), segments under disclosure control.
+
+    A segment's results are shown only when its number of respondents may be published (at least
+    the threshold, and not one that would reveal a hidden one); its scores are then shares of that
+    segment's own dots, points or Borda points.
+    """
+    threshold = settings(db, session_id)["threshold"]
+    texts = texts_for_session(db, session_id)
+    prompts = prompts_for_session(db, session_id)
+    fallback = json.loads(one(db, "SELECT languages FROM sessions WHERE id = ?", (session_id,))["languages"])[0]
+    answers = rows(db, """SELECT r.participant_id, r.prompt_id, r.choices FROM responses r JOIN participants p ON p.id = r.participant_id
+                          WHERE r.session_id = ? AND r.skipped = 0 AND p.withdrawn_at IS NULL""", (session_id,))
+    by_prompt: dict[int, dict[int, list[int]]] = defaultdict(dict)
+    for row in answers:
+        by_prompt[row["prompt_id"]][row["participant_id"]] = json.loads(row["choices"] or "[]")
+    out = []
+    for prompt in [p for p in prompts if p["kind"] in ("dots", "rank", "budget")]:
+        given = by_prompt.get(prompt["id"], {})
+        option_ids = [o["id"] for o in prompt["options"]]
+        result = {"prompt": prompt, "respondents": len(given),
+                  "labels": {o: localized(texts, "option", o, "label", language, fallback) for o in option_ids},
+                  "overall": _priority_scores(prompt["kind"], list(given.values()), option_ids), "segments": []}
+        for about in [p for p in prompts if p["kind"] == "about"]:
+            members: dict[int, set[int]] = {o["id"]: set() for o in about["options"]}
+            for participant_id, choices in by_prompt.get(about["id"], {}).items():
+                for option_id in choices:
+                    if option_id in members and participant_id in given:
+                        members[option_id].add(participant_id)
+            categories = [str(o) for o in members]
+            shown = protect_line(f"segment-{about['id']}", categories, [len(m) for m in members.values()], threshold=threshold)
+            groups = []
+            for option_id, people in members.items():
+                size = shown.count(str(option_id))
+                groups.append({"label": localized(texts, "option", option_id, "label", language, fallback) if not
+                               next(o for o in about["options"] if o["id"] == option_id)["prefer_not"] else None,
+                               "size": size,
+                               "result": _priority_scores(prompt["kind"], [given[p] for p in people], option_ids) if size is not None else None})
+            result["segments"].append({"about": about, "groups": groups,
+                                       "label": localized(texts, "prompt", about["id"], "text", language, fallback)})
+        out.append(result)
+    return out

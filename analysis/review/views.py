@@ -148,6 +148,7 @@ def opinions(session_id: int):
     return render_template(
         "review/opinions.html", s=found, title=title_of(found),
         views=synthesis.opinion_views(db, session_id, found["default_language"]),
+        priorities=synthesis.priority_results(db, session_id, found["default_language"]),
         texts=queries.texts_for_session(db, session_id), mark=disclosure.MARK,
         threshold=synthesis.settings(db, session_id)["threshold"],
     )

@@ -134,3 +134,35 @@ def test_staff_pages_projector_and_exports_work_with_prioritise_answers(as_facil
     if current == 1:
         soup = page(as_facilitator.get(f"/staff/sessions/{sid}/projector/panel"))
         assert "Ranked by points" in soup.get_text()
+
+
+@pytest.mark.parametrize("older", [3, 10])
+def test_review_shows_priorities_overall_and_by_segment_hiding_small_segments(as_planner, db, make_user, older):
+    """Planners see dot totals overall; a segment under 10 people, and one that would reveal it, show only the mark."""
+    from tests.factories import make_participant
+
+    found = make_session(db, created_by=user_id(db, make_user("planner")), prompts=[
+        {"kind": "about", "text": "Age?", "demographic": "age", "options": ["Under 30", "30 or older"]},
+        {"kind": "dots", "text": "Dots", "options": OPTIONS}])
+    about, dots = queries.prompts_for_session(db, found["id"])
+    for i in range(11 + older):
+        person = make_participant(db, found)
+        young = i < 11
+        queries.save_response(db, session_id=found["id"], participant_id=person.id, prompt_id=about["id"], nonce=f"a-{i}",
+                              language="en", choices=[about["options"][0 if young else 1]["id"]])
+        queries.save_response(db, session_id=found["id"], participant_id=person.id, prompt_id=dots["id"], nonce=f"d-{i}",
+                              language="en", choices=[dots["options"][0 if young else 1]["id"]] * 5)
+    soup = page(as_planner.get(f"/staff/review/{found['id']}/opinions"))
+    section = soup.find(id=f"prio-{dots['id']}").parent
+    overall = {r.find_all("td")[0].get_text(strip=True): r.find_all("td")[1].get_text(strip=True)
+               for r in section.find_all("table")[0].find("tbody").find_all("tr")}
+    assert overall["Rides [en]"] == "55" and overall["Food [en]"] == str(5 * older)
+    heads = [th.get_text(strip=True) for th in section.find_all("table")[1].find("thead").find_all("th")]
+    first_row = [td.get_text(strip=True) for td in section.find_all("table")[1].find("tbody").find_all("tr")[0].find_all("td")]
+    if older == 3:
+        # 3 people over 30 are too few; 11 under 30 would give the 3 away from the 14 who answered.
+        assert heads[1:] == ["Under 30 [en] (*)", "30 or older [en] (*)", "Prefer not to say (0)"]
+        assert first_row == ["Rides [en]", "*", "*", "*"]
+    else:
+        assert heads[1:] == ["Under 30 [en] (11)", "30 or older [en] (10)", "Prefer not to say (0)"]
+        assert first_row == ["Rides [en]", "100%", "0%", "*"]
