@@ -110,6 +110,21 @@ class AnswerRecord:
 
 
 @dataclass(frozen=True)
+class VoteRecord:
+    """One vote on a design session's statement, as the planning team's data export carries it (pseudonymous)."""
+
+    participant: str  # "P1", "P2"... numbered in this export only: never the database id
+    prompt_number: int
+    statement: str  # "S<id>"
+    statement_text: str
+    statement_language: str
+    vote: str  # "agree", "disagree" or "pass"
+    group: str  # the participant's opinion group on this question ("" when not placed)
+    language: str
+    segments: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything a synthesis report or data export says, in one language."""
 
@@ -139,6 +154,7 @@ class Report:
     records: tuple[AnswerRecord, ...] = ()
     segment_names: tuple[str, ...] = field(default=())
     withheld: tuple[str, ...] = ()  # titles of tables not shown: every way of showing them would reveal a small group
+    votes: tuple[VoteRecord, ...] = ()  # design sessions' votes, internal exports only
 
 
 # --- protecting people ---------------------------------------------------------------------
@@ -628,6 +644,14 @@ def write_xlsx(report: Report, file: IO[bytes], translations=None) -> None:
     for row in answer_rows(report):
         answers.append([neutralise(v) for v in row])
     answers.freeze_panes = "A2"
+    if report.votes:
+        votes = book.create_sheet("Votes")
+        votes.append(list(VOTE_COLUMNS) + list(report.segment_names))
+        for record in report.votes:
+            row = vote_row(record)
+            segments = dict(record.segments)
+            votes.append([neutralise(v) for v in row] + [neutralise(segments.get(name, "")) for name in report.segment_names])
+        votes.freeze_panes = "A2"
     codebook = book.create_sheet("Codebook")
     codebook.append(codebook_columns())
     for row in codebook_rows(report):
@@ -638,6 +662,15 @@ def write_xlsx(report: Report, file: IO[bytes], translations=None) -> None:
     book.properties.description = INTERNAL_MARK
     book.properties.creator = "Chorus"
     book.save(file)
+
+
+VOTE_COLUMNS = ("participant", "question", "statement", "statement_text", "statement_language", "vote", "group", "language")
+
+
+def vote_row(record: VoteRecord) -> list[Any]:
+    """Return one vote as a row under VOTE_COLUMNS."""
+    return [record.participant, record.prompt_number, record.statement, record.statement_text, record.statement_language,
+            record.vote, record.group, record.language]
 
 
 def write_json(report: Report, file: IO[bytes], translations=None) -> None:
@@ -651,6 +684,8 @@ def write_json(report: Report, file: IO[bytes], translations=None) -> None:
         "codebook": [dict(zip(codebook_columns(), row)) for row in codebook_rows(report, hidden=None)],
         "answers": [{**{k: v for k, v in asdict(a).items() if k != "segments"}, "segments": dict(a.segments)}
                     for a in report.records],
+        "votes": [{**{k: v for k, v in asdict(v).items() if k != "segments"}, "segments": dict(v.segments)}
+                  for v in report.votes],
     }
     file.write(json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"))
 

@@ -1224,6 +1224,7 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
         caveats.append(_("Not shown, because every way of showing them would reveal a small group: %(tables)s.",
                          tables="; ".join(withheld)))
     records_out, segment_names = _records(stored, language, option_names, reports) if records else ((), ())
+    votes_out = _vote_records(db, stored, language, option_names, segment_names, reports) if records else ()
     return reports.Report(
         code=found["code"],
         title=localized(stored.texts, "session", session_id, "title", language, default),
@@ -1237,8 +1238,35 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
         insights=tuple(i["body"] for i in theme_insights.get(None, []) if i["kind"] == "insight"),
         hmw=tuple(i["body"] for i in theme_insights.get(None, []) if i["kind"] == "hmw"),
         caveats=tuple(caveats), method=tuple(_method(stored, views, words, translations.ngettext)),
-        records=records_out, segment_names=segment_names, withheld=tuple(withheld),
+        records=records_out, segment_names=segment_names, withheld=tuple(withheld), votes=votes_out,
     )
+
+
+def _vote_records(db: sqlite_utils.Database, stored: Stored, language: str, option_names: dict,
+                  segment_names: Sequence[str], reports) -> tuple:
+    """Return every vote on the session's approved statements for the internal export, participants numbered in this export."""
+    from analysis.text import strip_bidi
+
+    pseudonyms: dict[int, str] = {}
+    about_keys = dict(zip([p["id"] for p in about_prompts(stored)], segment_names))
+    out = []
+    for prompt in [p for p in stored.prompts if p["kind"] == "react"]:
+        approved = {s["id"]: s for s in st.statements_for_prompt(db, prompt["id"], status="approved")}
+        votes = st.votes_for_prompt(db, prompt["id"])
+        matrix = VoteMatrix.from_votes(votes, statements=list(approved))
+        assignment = find_opinion_groups(matrix, seed=SEED).assignment if matrix.n_votes else {}
+        for participant_id, statement_id, vote in votes:
+            words, _translated = st.shown_text(approved[statement_id], language)
+            segs = stored.segments.get(participant_id, {})
+            out.append(reports.VoteRecord(
+                participant=pseudonyms.setdefault(participant_id, f"P{len(pseudonyms) + 1}"),
+                prompt_number=prompt["number"], statement=f"S{statement_id}", statement_text=strip_bidi(words),
+                statement_language=approved[statement_id]["language"],
+                vote={1: "agree", -1: "disagree", 0: "pass"}[vote], group=assignment.get(participant_id) or "",
+                language=language,
+                segments=tuple((about_keys[pid], option_names.get(oid, "")) for pid, oid in segs.items() if pid in about_keys),
+            ))
+    return tuple(out)
 
 
 def export(db: sqlite_utils.Database, session_id: int, file, *, fmt: str, language: str,

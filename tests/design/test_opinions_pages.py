@@ -70,3 +70,24 @@ def test_projector_shows_groups_and_consensus_never_individuals(as_planner, db, 
     consensus = soup.select("ul.consensus li")
     assert len(consensus) == 1 and "Idea 6" in consensus[0].get_text()
     assert "Idea es 6" in consensus[0].get_text()
+
+
+def test_internal_exports_carry_votes_with_pseudonymous_participants_and_groups(as_planner, db, make_user):
+    """The JSON and Excel exports list every vote with a participant number (never the database id), its group and segments."""
+    import io
+    import json
+
+    from openpyxl import load_workbook
+
+    from tests.conftest import download
+
+    found, ids = two_camps(db, user_id(db, make_user("planner")))
+    data = json.loads(download(as_planner, found["id"], "json").get_data())
+    votes = data["votes"]
+    assert len(votes) == 24 * 7
+    assert {v["participant"] for v in votes} == {f"P{n}" for n in range(1, 25)}
+    assert {v["group"] for v in votes} == {"A", "B"}
+    assert votes[0]["vote"] in ("agree", "disagree") and votes[0]["statement"].startswith("S")
+    assert set(votes[0]["segments"]) == {"about_race_ethnicity"}
+    book = load_workbook(io.BytesIO(download(as_planner, found["id"], "xlsx").get_data()))
+    assert book["Votes"].max_row == 24 * 7 + 1
