@@ -164,7 +164,7 @@ def entry_slip(session_id: int):
     language = person["language"] if person["language"] in found["languages"] else found["default_language"]
     texts = queries.texts_for_session(get_db(), session_id)
     withdraw_url = (current_app.config["BASE_URL"].rstrip("/") or request.host_url.rstrip("/")) + url_for("listening.withdraw")
-    contact = found["contact"].strip()
+    contact = queries.contact_for(texts, found, language)
     if text_direction(language) == "rtl":
         # An address or phone number inside right-to-left text keeps its own direction (as in the consent text).
         withdraw_url, contact = f"\u2068{withdraw_url}\u2069", (f"\u2068{contact}\u2069" if contact else "")

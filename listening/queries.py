@@ -30,6 +30,8 @@ PRIORITY_KINDS = ("dots", "rank", "budget")
 CHOICE_KINDS = ("single", "multiple", "about", *PRIORITY_KINDS)
 DEFAULT_POINTS = {"dots": 5, "rank": 3, "budget": 100}
 SESSION_FIELDS = ("title", "purpose", "consent")
+# Session texts a language may leave empty: whom to contact falls back to the session's settings.
+OPTIONAL_SESSION_FIELDS = ("contact",)
 DEMOGRAPHICS = ("age", "race_ethnicity", "language", "neighbourhood", "gender", "other")
 SOURCES = ("phone", "paper", "sticky", "phone_call", "interpreter")
 
@@ -228,6 +230,7 @@ class TextSlot:
     field: str
     prompt_position: int | None = None
     option_position: int | None = None
+    optional: bool = False
 
     @property
     def key(self) -> str:
@@ -237,7 +240,9 @@ class TextSlot:
 
 def text_slots(db: sqlite_utils.Database, session_id: int) -> list[TextSlot]:
     """List every piece of text a session needs in each of its languages, in reading order."""
-    slots = [TextSlot("session", session_id, field) for field in SESSION_FIELDS]
+    slots = [TextSlot("session", session_id, field) for field in SESSION_FIELDS[:2]]
+    slots += [TextSlot("session", session_id, field, optional=True) for field in OPTIONAL_SESSION_FIELDS]
+    slots += [TextSlot("session", session_id, field) for field in SESSION_FIELDS[2:]]
     for prompt in prompts_for_session(db, session_id):
         slots.append(TextSlot("prompt", prompt["id"], "text", prompt["position"]))
         if prompt["kind"] == "scale":
@@ -257,11 +262,19 @@ def missing_texts(db: sqlite_utils.Database, session_id: int) -> list[tuple[Text
     present = texts_for_session(db, session_id)
     missing = []
     for slot in text_slots(db, session_id):
+        if slot.optional:
+            continue
         have = present.get((slot.owner, slot.owner_id, slot.field), {})
         for language in session["languages"]:
             if not have.get(language, "").strip():
                 missing.append((slot, language))
     return missing
+
+
+def contact_for(texts: dict, session: dict, language: str) -> str:
+    """Return whom residents of `language` can contact: that language's own wording, else the session's setting."""
+    own = texts.get(("session", session["id"], "contact"), {}).get(language, "")
+    return (own or session["contact"] or "").strip()
 
 
 def localized(texts: dict, owner: str, owner_id: int, field: str, language: str, fallback: str) -> str:
