@@ -2,9 +2,11 @@
 and the statement a phone should see next (installed into the residents' side by the app factory,
 since the residents' package may not import the engine itself).
 
-Groups are recomputed when the votes changed and the last computation is older than
-GROUPS_REFRESH_SECONDS (or at once while there are few votes), so a busy room does not run the
-engine on every vote; the engine itself takes well under a second for a hall's worth of votes.
+Groups are computed by the staff screens (projector, console, review) when the votes changed and
+the last computation is older than GROUPS_REFRESH_SECONDS: choosing the groups takes one to two
+seconds on a hall's votes (held-out checks of each number of groups). A phone asking for its next
+statement never waits for that: it uses the groups last computed for the question, or, before any,
+Pol.is's rule without groups (few votes first, then agreement).
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ def groups_for(prompt_id: int, votes: Sequence[tuple[int, int, int]], statements
         cached = _cache.get(prompt_id)
     if cached is not None and not fresh:
         at, _n, old_key, groups = cached
-        if old_key == key or (now - at < GROUPS_REFRESH_SECONDS and len(votes) > 200):
+        if old_key == key or now - at < GROUPS_REFRESH_SECONDS:
             return groups
     matrix = matrix_of(votes, statements)
     voters = len({p for p, _s, _v in votes})
@@ -50,9 +52,17 @@ def choose_next(prompt_id: int, votes: Sequence[tuple[int, int, int]], statement
                 done: Collection[int], draw: float) -> int | None:
     """Return the statement a participant sees next: the engine's priorities (few votes, separating or uniting) drawn."""
     matrix = matrix_of(votes, statements)
-    groups = groups_for(prompt_id, votes, statements)
-    priorities = statement_priorities(matrix.tallies(), groups)
+    priorities = statement_priorities(matrix.tallies(), cached_groups(prompt_id, statements))
     return next_statement(priorities, done, draw=min(max(draw, 0.0), 0.999999))
+
+
+def cached_groups(prompt_id: int, statements: Sequence[int]) -> OpinionGroups | None:
+    """Return the groups last computed for a question, if they cover the same statements; never compute them."""
+    with _lock:
+        cached = _cache.get(prompt_id)
+    if cached is None or cached[2][2] != tuple(statements):
+        return None
+    return cached[3]
 
 
 def forget(prompt_id: int | None = None) -> None:
