@@ -435,7 +435,7 @@ def react_screen(found: dict, participant: dict, prompt: dict, number: int, tota
     if vote_form is not None and vote_form.statement.data and vote_form.statement.data.isdigit():
         wanted = int(vote_form.statement.data)
     current = next((s for s in approved if s["id"] == wanted and s["id"] not in own), None)
-    if current is None and wanted is None:
+    if current is None:  # nothing asked for, or a statement taken down since: the next one
         current = choose_statement(prompt, approved, set(mine) | own)
     shown = None
     if current is not None:

@@ -261,3 +261,17 @@ def test_every_staff_page_and_export_works_with_a_react_question(as_facilitator,
 
     for fmt in ("html", "md", "docx", "csv", "xlsx", "json"):
         assert download(as_facilitator, sid, fmt).status_code == 200, fmt
+
+
+def test_a_vote_on_a_statement_taken_down_meanwhile_says_so_and_offers_another(resident, db):
+    """When the team declines a statement while a resident reads it, the vote is refused with a message and another statement is shown."""
+    url = f"/s/{resident.s['code']}/q/1"
+    sid = resident.s["statements"][0]
+    data = form_data(resident.get(f"{url}?statement={sid}"), 0)
+    st.decide_statement(db, resident.s["id"], sid, "declined", by_user=None)
+    data["vote"] = "agree"
+    response = resident.post(f"{url}/vote", data=data)
+    assert response.status_code == 409
+    assert "That statement is no longer open for votes. Here is another one." in text_of(response)
+    assert shown_statement(response) in resident.s["statements"][1:]
+    assert count(db, "votes") == 0
