@@ -348,10 +348,13 @@ def add_prompt(
         )["p"]
         prompt_id = db.execute(
             """INSERT INTO prompts (session_id, position, kind, required, demographic,
-                   scale_min, scale_max, points, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   scale_min, scale_max, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
             (session_id, position, kind, int(required), demographic if kind == "about" else None,
-             scale_min if kind == "scale" else None, scale_max if kind == "scale" else None, points, now()),
+             scale_min if kind == "scale" else None, scale_max if kind == "scale" else None, now()),
         ).lastrowid
+        if points is not None:
+            # Only prioritise questions have points; other prompts stay writable on a schema from before m012.
+            db.execute("UPDATE prompts SET points = ? WHERE id = ?", (points, prompt_id))
         for language, body in texts.items():
             set_text(db, session_id, "prompt", prompt_id, "text", language, body)
         for language, (low, high) in (scale_labels or {}).items():
