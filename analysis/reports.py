@@ -112,6 +112,21 @@ class AnswerRecord:
 
 
 @dataclass(frozen=True)
+class VoteRecord:
+    """One vote on a design session's statement, as the planning team's data export carries it (pseudonymous)."""
+
+    participant: str  # "P1", "P2"... numbered in this export only: never the database id
+    prompt_number: int
+    statement: str  # "S<id>"
+    statement_text: str
+    statement_language: str
+    vote: str  # "agree", "disagree" or "pass"
+    group: str  # the participant's opinion group on this question ("" when not placed)
+    language: str
+    segments: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything a synthesis report or data export says, in one language."""
 
@@ -144,6 +159,7 @@ class Report:
     segment_names: tuple[str, ...] = field(default=())
     described_names: tuple[str, ...] = field(default=())  # own-words columns of the internal export
     withheld: tuple[str, ...] = ()  # titles of tables not shown: every way of showing them would reveal a small group
+    votes: tuple[VoteRecord, ...] = ()  # design sessions' votes, internal exports only
 
 
 # --- protecting people ---------------------------------------------------------------------
@@ -669,6 +685,14 @@ def write_xlsx(report: Report, file: IO[bytes], translations=None, records: Iter
     answers.append([neutralise(c) for c in answer_columns(report, translations)])
     for row in answer_rows(report, records):
         answers.append([neutralise(v) for v in row])
+    if report.votes:
+        votes = book.create_sheet("Votes")
+        votes.freeze_panes = "A2"
+        votes.append(list(VOTE_COLUMNS) + list(report.segment_names))
+        for record in report.votes:
+            row = vote_row(record)
+            segments = dict(record.segments)
+            votes.append([neutralise(v) for v in row] + [neutralise(segments.get(name, "")) for name in report.segment_names])
     codebook = book.create_sheet("Codebook")
     codebook.append(codebook_columns())
     for row in codebook_rows(report):
@@ -681,8 +705,17 @@ def write_xlsx(report: Report, file: IO[bytes], translations=None, records: Iter
     book.save(file)
 
 
+VOTE_COLUMNS = ("participant", "question", "statement", "statement_text", "statement_language", "vote", "group", "language")
+
+
+def vote_row(record: VoteRecord) -> list[Any]:
+    """Return one vote as a row under VOTE_COLUMNS."""
+    return [record.participant, record.prompt_number, record.statement, record.statement_text, record.statement_language,
+            record.vote, record.group, record.language]
+
+
 def json_chunks(report: Report, records: Iterable[AnswerRecord] | None = None) -> Iterator[bytes]:
-    """Yield the JSON export (answers and codebook, marked internal) piece by piece, one answer at a time."""
+    """Yield the JSON export (answers, a design session's votes and codebook, marked internal) piece by piece, one answer at a time."""
     head = {
         "classification": INTERNAL_MARK,
         "session": {"code": report.code, "title": report.title, "generated_at": report.generated_at,
@@ -690,6 +723,8 @@ def json_chunks(report: Report, records: Iterable[AnswerRecord] | None = None) -
         # null stands for a count hidden to protect people (below the threshold, or one that would reveal such a count)
         "hidden_below": report.threshold,
         "codebook": [dict(zip(codebook_columns(), row)) for row in codebook_rows(report, hidden=None)],
+        "votes": [{**{k: v for k, v in asdict(v).items() if k != "segments"}, "segments": dict(v.segments)}
+                  for v in report.votes],
     }
     opening = json.dumps(head, ensure_ascii=False, indent=2)
     yield (opening[:-2] + ',\n  "answers": [').encode("utf-8")

@@ -87,7 +87,8 @@ def staff_entry(session_id: int):
     """Type in answers from paper, sticky notes, calls and interpreters, one after another."""
     found = load_session(session_id)
     db = get_db()
-    prompts = queries.prompts_for_session(db, session_id)
+    # React and prioritise questions are answered on phones; paper entry covers the others.
+    prompts = [p for p in queries.prompts_for_session(db, session_id) if p["kind"] not in ("react", *queries.PRIORITY_KINDS)]
     texts = queries.texts_for_session(db, session_id)
     settings = entry_settings(found, prompts, request.form if request.method == "POST" else request.args)
     prompt, language = settings["prompt"], settings["language"]

@@ -128,6 +128,11 @@ PROMPT_KIND_LABELS = {
     "multiple": _l("Multiple choice"),
     "scale": _l("Scale (for example 1 to 5)"),
     "about": _l("About you (a demographic question, always with “Prefer not to say”)"),
+    # TRANSLATORS: a design-session question kind, as Pol.is: people vote on short statements one by one.
+    "react": _l("React (people agree, disagree or pass on short statements, and may add their own)"),
+    "dots": _l("Dot voting (people spread a number of dots over the choices)"),
+    "rank": _l("Ranking (people put their top choices, or all of them, in order)"),
+    "budget": _l("Points budget (people share 100 points among the choices)"),
 }
 
 DEMOGRAPHIC_LABELS = {
@@ -153,6 +158,17 @@ def prompt_form(languages: list[str], formdata=None, *, data: dict | None = None
         self_describe = BooleanField(_l("The last choice lets people describe themselves in their own words"))
         scale_min = IntegerField(_l("Scale starts at"), validators=[Optional(), NumberRange(min=0, max=10)], default=1)
         scale_max = IntegerField(_l("Scale ends at"), validators=[Optional(), NumberRange(min=1, max=11)], default=5)
+        # TRANSLATORS: one setting for the three prioritise kinds; the hint under it says what it means for each.
+        points = IntegerField(_l("Dots each person has, places to rank (0 = all), or points to share"),
+                              validators=[Optional(), NumberRange(min=0, max=1000)])
+
+        def validate_points(self, field) -> None:
+            """Each prioritise kind has its own sensible range of dots, places or points."""
+            kind = self.kind.data
+            if kind in ("dots", "rank", "budget") and field.data is not None:
+                low, high = {"dots": (1, 20), "rank": (0, 20), "budget": (10, 1000)}[kind]
+                if not low <= field.data <= high:
+                    raise ValidationError(_("For this kind of question, use a number from %(low)s to %(high)s.", low=low, high=high))
 
         def validate_scale_max(self, field) -> None:
             """A scale must run upward, with at most eleven points."""
@@ -297,3 +313,19 @@ class RetentionForm(ChorusForm):
 def timezone_choices() -> list[str]:
     """Return every IANA time zone name, sorted, for the settings form's suggestions."""
     return sorted(zone for zone in available_timezones() if "/" in zone and not zone.startswith("Etc/"))
+
+
+def statement_form(languages: list[str], formdata=None, data: dict | None = None) -> ChorusForm:
+    """Build the form that seeds (or translates) a statement: its words in each session language, the first filled being the original."""
+
+    class SeedForm(ChorusForm):
+        written_in = SelectField(_l("Written in"), choices=options((code, language_name(code)) for code in languages),
+                                 validators=[InputRequired()])
+
+    for code in languages:
+        setattr(SeedForm, f"text_{code}", TextAreaField(
+            _l("Statement in %(language)s", language=language_name(code)),
+            validators=[Optional(), Length(max=280, message=_l("Please keep a statement to %(max)s characters or fewer.", max=280))]))
+    form = SeedForm(formdata=formdata, data=data or {"written_in": languages[0]})
+    form.languages = languages
+    return form

@@ -23,6 +23,7 @@ from flask_babel import ngettext
 from analysis.redaction import redaction_of
 from analysis.text import normalize
 from listening import queries
+from listening import statements as st
 from listening.accounts import requires
 from listening.db import get_db
 from listening.forms import ActionForm
@@ -30,7 +31,7 @@ from listening.i18n import source_labels
 from listening.live_state import forget_state
 
 from . import live_queries as lq
-from . import room_counts
+from . import opinion_live, room_counts
 from .blueprint import EDITORS, READERS, bp, join_url, load_session, opening_problem, option_labels, titled
 from .qr import qr_svg
 
@@ -73,7 +74,14 @@ def live_context(session_id: int) -> dict:
         if current["kind"] == "about":
             results, results_withheld = room_counts.about_results(results, threshold)
     themes = lq.latest_live_themes(db, current["id"]) if current else None
+    react_summary = None
+    if current and current["kind"] == "react":
+        statements = st.statements_for_prompt(db, current["id"])
+        react_summary = {"statements": sum(1 for x in statements if x["status"] == "approved"),
+                         "waiting": sum(1 for x in statements if x["status"] == "pending"),
+                         "voters": len({p for p, _s, _v in st.votes_for_prompt(db, current["id"])})}
     return {
+        "react_summary": react_summary,
         "s": found, "title": titled(found, texts), "texts": texts, "prompts": prompts, "current": current,
         "current_texts": prompt_texts(found, texts, current),
         "counts": lq.live_counts(db, session_id, current["id"] if current else None),
@@ -442,6 +450,8 @@ def projector_context(session_id: int) -> dict:
         redaction = session_redaction(db, session_id)
         context["wall"] = [{"text": redaction(r["text"]), "lang": r["language"]}
                            for r in lq.wall_window(db, found, current["id"])]
+    elif showing and current["kind"] == "react":
+        context["react"] = react_room(db, found, current, threshold)
     elif showing:
         labels = {code: option_labels(found, texts, current, code) for code in found["languages"]}
         bars = lq.visible_tallies(db, session_id, current)
@@ -454,7 +464,10 @@ def projector_context(session_id: int) -> dict:
             context["privacy"] = room_notes(found, threshold)
         context["bars"] = bars
     # The footer's count follows the bars: an "about you" count below the threshold is never shown.
-    answered = lq.visible_count(db, session_id, current["id"]) if showing else 0
+    if "react" in context:
+        answered = context["react"]["voters"]
+    else:
+        answered = lq.visible_count(db, session_id, current["id"]) if showing else 0
     fewer = context.get("withheld", False)
     join_blocks = []
     for code in found["languages"]:
@@ -477,6 +490,9 @@ def projector_context(session_id: int) -> dict:
                 else ngettext("%(num)s answer so far", "%(num)s answers so far", answered),
                 # TRANSLATORS: which page of a long list the room's screen shows, e.g. "2 of 3".
                 "of": _("%(page)s of %(pages)s", page="{page}", pages="{pages}"),
+                # TRANSLATORS: under a ranking question's results on the room's screen (a Borda count).
+                "rank_note": _("Ranked by points: a first place earns the most, then second, and so on."),
+                **react_words(context.get("react"), threshold),
             })
     context["blocks"] = join_blocks
     if not showing:
@@ -485,6 +501,38 @@ def projector_context(session_id: int) -> dict:
     context["wording"] = prompt_texts(found, texts, current)
     context["answered"] = answered
     return context
+
+
+def react_words(react: dict | None, threshold: int) -> dict:
+    """Return the room's screen's words for a react question, in the locale in force."""
+    if react is None:
+        return {}
+    return {
+        # TRANSLATORS: heading on the room's screen above the opinion groups of a design session.
+        "groups": _("Opinion groups: people who voted alike"),
+        "group_size": _("Group %(name)s", name="{name}"),
+        "no_groups": _("Groups appear once enough people have voted."),
+        "consensus": _("What every group agrees on so far"),
+        "agreed": _("Agreed"),
+        "disagreed": _("Disagreed"),
+        "statements": ngettext("%(num)s statement", "%(num)s statements", react["statements"]),
+        "hidden": _("%(mark)s To protect people, groups smaller than %(n)s, and numbers that would reveal them, are not shown.",
+                    mark=room_counts.MARK, n=threshold),
+    }
+
+
+def react_room(db, found: dict, current: dict, threshold: int) -> dict:
+    """Gather a react question for the room's screen: groups (never individuals), consensus so far, the statement count."""
+    approved = st.statements_for_prompt(db, current["id"], status="approved")
+    view = opinion_live.room_view(current["id"], st.votes_for_prompt(db, current["id"]), [s["id"] for s in approved],
+                                  threshold=threshold)
+    by_id = {s["id"]: s for s in approved}
+    view["consensus"] = [
+        {"direction": direction, "words": [{"lang": code, "text": st.shown_text(by_id[sid], code)[0]} for code in found["languages"]
+                                           if code == found["default_language"] or by_id[sid]["translations"].get(code)]}
+        for sid, direction in view["consensus"] if sid in by_id
+    ]
+    return view
 
 
 def room_notes(found: dict, threshold: int) -> list[dict]:

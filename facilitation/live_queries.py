@@ -288,9 +288,19 @@ def wall_state(found: dict, row: dict) -> str | None:
 def tallies(prompt: dict, answers: Iterable[dict]) -> list[dict]:
     """Count visible answers per option (or per scale point), in the prompt's order."""
     counts: dict = {}
+    firsts: dict = {}
+    places = len(prompt["options"])
     for row in answers:
         if row["skipped"]:
             continue
+        if prompt["kind"] == "rank":
+            # Borda count: with P places, a first place earns P points, the last place 1.
+            for place, value in enumerate(row["choices"] or []):
+                counts[value] = counts.get(value, 0) + max(places - place, 1)
+            if row["choices"]:
+                firsts[row["choices"][0]] = firsts.get(row["choices"][0], 0) + 1
+            continue
+        # A dot or a point is one entry of a dots or budget answer, so counting entries totals them.
         for value in (row["choices"] if prompt["kind"] != "scale" else [row["number"]]):
             counts[value] = counts.get(value, 0) + 1
     if prompt["kind"] == "scale":
@@ -298,7 +308,12 @@ def tallies(prompt: dict, answers: Iterable[dict]) -> list[dict]:
     else:
         keys = [o["id"] for o in prompt["options"]]
     total = max(sum(counts.get(k, 0) for k in keys), 1)
-    return [{"key": k, "count": counts.get(k, 0), "percent": round(100 * counts.get(k, 0) / total)} for k in keys]
+    bars = [{"key": k, "count": counts.get(k, 0), "percent": round(100 * counts.get(k, 0) / total)} for k in keys]
+    if prompt["kind"] == "rank":
+        for bar in bars:
+            bar["first"] = firsts.get(bar["key"], 0)
+        bars.sort(key=lambda bar: (-bar["count"], -bar["first"]))
+    return bars
 
 
 # --- moderation -------------------------------------------------------------------------------

@@ -5,9 +5,7 @@ QR code and flyer people join with.
 from __future__ import annotations
 
 from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
-from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from werkzeug.exceptions import Forbidden, NotFound
 
 from listening import access, accounts, queries, retention
@@ -314,7 +312,7 @@ def prompt_data(found: dict, prompt: dict, texts: dict) -> dict:
     """Return a prompt's current settings and wording as form data."""
     data = {"kind": prompt["kind"], "required": bool(prompt["required"]), "demographic": prompt["demographic"] or "",
             "self_describe": bool(prompt["self_describe"]),
-            "scale_min": prompt["scale_min"] or 1, "scale_max": prompt["scale_max"] or 5}
+            "scale_min": prompt["scale_min"] or 1, "scale_max": prompt["scale_max"] or 5, "points": prompt.get("points")}
     for code in found["languages"]:
         data[f"text_{code}"] = texts.get(("prompt", prompt["id"], "text"), {}).get(code, "")
         data[f"min_label_{code}"] = texts.get(("prompt", prompt["id"], "min_label"), {}).get(code, "")
@@ -347,14 +345,14 @@ def new_prompt(session_id: int):
     if request.method == "POST" and form.validate():
         if not (form[f"text_{found['default_language']}"].data or "").strip():
             form[f"text_{found['default_language']}"].errors.append(_("Please write the question in the main language."))
-        elif form.kind.data in ("single", "multiple", "about") and not option_lines(form[f"options_{found['default_language']}"].data):
+        elif form.kind.data in queries.CHOICE_KINDS and not option_lines(form[f"options_{found['default_language']}"].data):
             form[f"options_{found['default_language']}"].errors.append(_("Please list the choices, one per line."))
         else:
             db = get_db()
             queries.add_prompt(
                 db, session_id, kind=form.kind.data, required=form.required.data,
                 demographic=form.demographic.data or None,
-                scale_min=form.scale_min.data, scale_max=form.scale_max.data,
+                scale_min=form.scale_min.data, scale_max=form.scale_max.data, points=form.points.data,
                 texts={code: form[f"text_{code}"].data or "" for code in found["languages"]},
                 options={code: option_lines(form[f"options_{code}"].data) for code in found["languages"]},
                 scale_labels={code: (form[f"min_label_{code}"].data or "", form[f"max_label_{code}"].data or "")
@@ -402,7 +400,8 @@ def edit_prompt(session_id: int, prompt_id: int):
                 if not locked:
                     changes.update(kind=form.kind.data, demographic=(form.demographic.data or None) if form.kind.data == "about" else None,
                                    scale_min=form.scale_min.data if form.kind.data == "scale" else None,
-                                   scale_max=form.scale_max.data if form.kind.data == "scale" else None)
+                                   scale_max=form.scale_max.data if form.kind.data == "scale" else None,
+                                   points=queries.check_points(form.kind.data, form.points.data))
                 queries.update_prompt(db, prompt_id, **changes)
                 for code in found["languages"]:
                     queries.set_text(db, session_id, "prompt", prompt_id, "text", code, form[f"text_{code}"].data or "")

@@ -50,7 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def register_blueprints(app: Flask) -> None:
     """Register one blueprint per audience: residents, facilitators (and their planners)."""
     # Each staff module adds its routes to the one staff blueprint when imported.
-    from facilitation import answers, entry, imports, live, preview, sessions, signin, users, withdrawals  # noqa: F401
+    from facilitation import answers, entry, imports, live, preview, sessions, signin, statements, users, withdrawals  # noqa: F401
     from facilitation.blueprint import bp as facilitation_bp
 
     from .views import bp as listening_bp
@@ -61,6 +61,11 @@ def register_blueprints(app: Flask) -> None:
     from analysis.review.views import results_bp
 
     app.register_blueprint(review_bp, url_prefix="/staff/review")
+    # Phones pick the next statement of a react question with the engine's scoring; the residents'
+    # package may not import the engine, so the composition root hands it over.
+    from facilitation.opinion_live import choose_next
+
+    app.extensions["chorus.next_statement"] = choose_next
     app.register_blueprint(results_bp)
 
 

@@ -116,9 +116,15 @@ def demo_command(serve: bool, host: str | None, port: int | None) -> None:
 
         ensure_instance_secret_key(current_app._get_current_object())
     demo = ensure_demo(db, password=password)
+    from .accounts import user_by_email
+    from .demo import CONTACTS, demo_languages
+    from .demo_design import ensure_demo_design
+
+    design_code = ensure_demo_design(db, languages=demo_languages(), user_id=user_by_email(db, demo.email)["id"], contact=CONTACTS)
     base = current_app.config["BASE_URL"].rstrip("/") or f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     click.echo(f"Facilitator: {demo.email} {password}")
     click.echo(f"Join URL: {base}/j/{demo.code}")
+    click.echo(f"Follow-up design session: {base}/j/{design_code}")
     click.echo(f"Staff pages: {base}/staff/")
     sys.stdout.flush()
     if serve:

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
+    Field,
     Form,
     HiddenField,
     RadioField,
@@ -22,7 +23,8 @@ from wtforms import (
 )
 from wtforms.csrf.session import SessionCSRF
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.utils import unset_value
+from wtforms.validators import AnyOf, InputRequired, Length, Optional, Regexp, ValidationError
 
 from .i18n import current_language
 from .queries import self_described_option
@@ -79,6 +81,11 @@ def answer_values(prompt: dict, form) -> dict:
         return {"number": int(value)}
     if prompt["kind"] == "multiple":
         return {"choices": [int(v) for v in value]}
+    if prompt["kind"] in ("dots", "budget"):
+        # One entry per dot or point, in the options' order: counting entries gives each option's total.
+        return {"choices": [option_id for option_id, amount in sorted(value.items()) for _ in range(amount)]}
+    if prompt["kind"] == "rank":
+        return {"choices": list(value)}
     found = {"choices": [int(value)]}
     if getattr(form, "self_described", None) is not None:
         words = form.described.data or ""
@@ -212,6 +219,99 @@ class OneChoiceField(RadioField):
         super().process_formdata([value for value in valuelist if value != ""])
 
 
+class AllocationField(Field):
+    """Dots or points spread over a prompt's options: one number box per option (`answer-<option id>`), no JavaScript.
+
+    `data` is {option id: amount}; `shown(option id)` is what the box should show again (what was typed).
+    """
+
+    def __init__(self, *args, option_ids=(), total: int = 0, unit: str = "dots", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.option_ids = [int(o) for o in option_ids]
+        self.total = total
+        self.unit = unit
+        self.raw: dict[int, str] = {}
+
+    def process(self, formdata, data=unset_value, extra_filters=None) -> None:
+        """Read every option's box from the form, or take the stored allocation."""
+        self.process_errors = []
+        if formdata is not None and any(f"{self.name}-{o}" in formdata for o in self.option_ids):
+            self.raw = {o: (formdata.get(f"{self.name}-{o}") or "").strip() for o in self.option_ids}
+            self.data = {}
+        else:
+            self.data = dict(data) if isinstance(data, dict) else {}
+            self.raw = {o: str(self.data.get(o, "")) if self.data.get(o) else "" for o in self.option_ids}
+
+    def shown(self, option_id: int) -> str:
+        """Return what the box for an option shows."""
+        return self.raw.get(int(option_id), "")
+
+    def pre_validate(self, form) -> None:
+        """Whole numbers of 0 or more, adding up to no more than the dots or points there are."""
+        if not self.raw:
+            return
+        amounts = {}
+        for option_id, text in self.raw.items():
+            if text == "":
+                amounts[option_id] = 0
+            elif text.isdigit() and len(text) <= 4:
+                amounts[option_id] = int(text)
+            else:
+                raise ValidationError(_("Please use whole numbers: 0 or more in each box."))
+        used = sum(amounts.values())
+        if used > self.total and self.unit == "dots":
+            raise ValidationError(_("You placed %(used)s dots, but you have %(total)s. Please take some off.",
+                                    used=used, total=self.total))
+        if used > self.total:
+            raise ValidationError(_("Your points add up to %(used)s, more than the %(total)s you have. Please take some off.",
+                                    used=used, total=self.total))
+        self.data = {o: n for o, n in amounts.items() if n}
+
+
+class RankField(Field):
+    """Options put in order with one select per place (`answer-1`, `answer-2`...), no JavaScript; `data` is the ids in order."""
+
+    def __init__(self, *args, option_ids=(), places: int = 3, labels: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.option_ids = [int(o) for o in option_ids]
+        self.places = places
+        self.labels = labels or {}
+        self.raw: list[str] = []
+
+    def process(self, formdata, data=unset_value, extra_filters=None) -> None:
+        """Read each place's select from the form, or take the stored order."""
+        self.process_errors = []
+        if formdata is not None and any(f"{self.name}-{n}" in formdata for n in range(1, self.places + 1)):
+            self.raw = [(formdata.get(f"{self.name}-{n}") or "").strip() for n in range(1, self.places + 1)]
+            self.data = []
+        else:
+            self.data = [int(o) for o in data] if isinstance(data, list) else []
+            self.raw = [str(o) for o in self.data] + [""] * (self.places - len(self.data))
+
+    def shown(self, place: int) -> str:
+        """Return the option id chosen for a place (1 = first), or ''."""
+        return self.raw[place - 1] if 0 < place <= len(self.raw) else ""
+
+    def pre_validate(self, form) -> None:
+        """Only this prompt's options, each at most once, places filled from the first."""
+        if not self.raw:
+            return
+        chosen = []
+        for text in self.raw:
+            if text and (not text.isdigit() or int(text) not in self.option_ids):
+                raise ValidationError(_("Please choose from the options shown."))
+            chosen.append(int(text) if text else None)
+        while chosen and chosen[-1] is None:
+            chosen.pop()
+        if None in chosen:
+            raise ValidationError(_("Please fill the places in order, starting with your first choice."))
+        for option_id in chosen:
+            if chosen.count(option_id) > 1:
+                raise ValidationError(_("You chose “%(option)s” more than once. Each choice can have only one place.",
+                                        option=self.labels.get(option_id, "")))
+        self.data = chosen
+
+
 def answer_form(prompt: dict, option_labels: dict[int, str], formdata=None, data: dict | None = None) -> ChorusForm:
     """Build the form for one prompt: its answer field validated for the prompt's kind."""
     max_length = current_app.config["MAX_ANSWER_LENGTH"]
@@ -239,6 +339,12 @@ def answer_form(prompt: dict, option_labels: dict[int, str], formdata=None, data
         else:
             choices = options((o["id"], option_labels.get(o["id"], "")) for o in prompt["options"])
         field = OneChoiceField(choices=choices)
+    elif kind in ("dots", "budget"):
+        field = AllocationField(option_ids=[o["id"] for o in prompt["options"]], total=prompt["points"] or 0, unit=kind)
+    elif kind == "rank":
+        places = prompt["points"] or len(prompt["options"])
+        field = RankField(option_ids=[o["id"] for o in prompt["options"]], places=min(places, len(prompt["options"])),
+                          labels=option_labels)
     elif kind == "multiple":
         # No Optional(): it would stop the check of every value when the first one is blank.
         field = MultiCheckboxField(
@@ -279,9 +385,36 @@ def answer_form(prompt: dict, option_labels: dict[int, str], formdata=None, data
     return form
 
 
+class VoteForm(ChorusForm):
+    """One statement's Agree / Disagree / Pass buttons: the statement, the button pressed, a one-time key."""
+
+    nonce = HiddenField(validators=[_valid_nonce])
+    statement = HiddenField(validators=[InputRequired(), Regexp(r"^[0-9]{1,12}$")])
+    vote = HiddenField(validators=[InputRequired(message=_l("Please choose Agree, Disagree or Pass.")),
+                                   AnyOf(("agree", "disagree", "pass"), message=_l("Please choose Agree, Disagree or Pass."))])
+
+
+class StatementForm(ChorusForm):
+    """A resident's own statement for a react question, which waits for the team's review."""
+
+    nonce = HiddenField(validators=[_valid_nonce])
+    # TRANSLATORS: the label of the box where a resident writes a statement others will agree or disagree with.
+    body = TextAreaField(_l("Your statement"), validators=[
+        InputRequired(message=_l("Please write your statement first.")),
+        Length(max=280, message=_l("Please keep your statement to %(max)s characters or fewer.", max=280)),
+    ])
+
+    def validate_body(self, field) -> None:
+        """A statement of nothing but spaces is empty."""
+        if not (field.data or "").strip():
+            raise ValidationError(_("Please write your statement first."))
+
+
 def answer_is_empty(form: ChorusForm) -> bool:
     """Tell whether the resident gave no answer at all."""
     data = form.answer.data
+    if form.kind in ("dots", "budget", "rank"):
+        return not data
     if form.kind == "open":
         return not (data or "").strip()
     if form.kind == "multiple":

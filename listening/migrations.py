@@ -687,3 +687,94 @@ def m014_imports(db: sqlite_utils.Database) -> None:
         ALTER TABLE consents_new RENAME TO consents
         """
     )
+
+
+@migrations(transactional=False)
+def m015_design_statements(db: sqlite_utils.Database) -> None:
+    """Design sessions: "react" questions (statements, their translations, votes) and the prioritise kinds (dots, rank, budget).
+
+    The prompts table's CHECK on `kind` must accept 'react', 'dots', 'rank' and 'budget' (with a
+    `points` setting: dots to spread, how many to rank, points to share), and SQLite cannot change a CHECK in
+    place: the table is rebuilt by SQLite's documented procedure (foreign keys off, copy, drop,
+    rename, indexes back, foreign_key_check, on again). Dropping it with foreign keys on would
+    cascade into every answer, so this migration runs outside the runner's transaction and opens
+    its own; it is safe to run twice (it looks for 'react' in the CHECK first).
+    A resident's own statement cascades with the participant (withdrawal deletes it and the votes
+    on it); votes cascade with their participant and their statement.
+    """
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'prompts'").fetchone()[0]
+    if "'react'" not in sql:
+        extras = [row[0] for row in db.execute(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = 'prompts' AND type IN ('index', 'trigger') AND sql IS NOT NULL")]
+        widened = sql.replace("'scale', 'about')", "'scale', 'about', 'react', 'dots', 'rank', 'budget')", 1)
+        widened = widened.replace("CREATE TABLE prompts", "CREATE TABLE prompts_widened", 1)
+        if widened == sql or "'react'" not in widened:  # pragma: no cover - a schema this code did not write
+            raise RuntimeError("prompts table not in the expected shape; cannot add the 'react' kind")
+        db.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with db.atomic():
+                db.execute(widened)
+                db.execute("INSERT INTO prompts_widened SELECT * FROM prompts")
+                db.execute("DROP TABLE prompts")
+                db.execute("ALTER TABLE prompts_widened RENAME TO prompts")
+                for statement in extras:
+                    db.execute(statement)
+                if db.execute("PRAGMA foreign_key_check").fetchall():  # pragma: no cover - copied row for row
+                    raise RuntimeError("foreign keys broken while widening prompts")
+        finally:
+            db.execute("PRAGMA foreign_keys = ON")
+    with db.atomic():
+        if "points" not in {row[1] for row in db.execute("PRAGMA table_info(prompts)")}:
+            # Prioritise questions: dots to spread (dots), how many to rank (rank; NULL = all), points to share (budget).
+            db.execute("ALTER TABLE prompts ADD COLUMN points INTEGER")
+        _run(
+            db,
+            """
+            -- A statement as written: by staff (participant_id NULL) or by a resident, in one language.
+            CREATE TABLE IF NOT EXISTS statements (
+                id INTEGER PRIMARY KEY,
+                session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                prompt_id INTEGER NOT NULL REFERENCES prompts(id) ON DELETE CASCADE,
+                language TEXT NOT NULL,
+                body TEXT NOT NULL,
+                participant_id INTEGER REFERENCES participants(id) ON DELETE CASCADE,
+                -- 'pending': waits for moderation (residents' own); 'approved': shown; 'declined': never shown.
+                status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'declined')),
+                -- where it came from: written here, or carried over from a listening session's synthesis
+                origin TEXT NOT NULL DEFAULT 'staff' CHECK (origin IN ('staff', 'resident', 'theme', 'insight', 'hmw')),
+                origin_id INTEGER,
+                created_by INTEGER REFERENCES users(id),
+                created_at TEXT NOT NULL,
+                decided_by INTEGER REFERENCES users(id),
+                decided_at TEXT
+            );
+            CREATE INDEX IF NOT EXISTS statements_by_prompt ON statements(prompt_id, status);
+            CREATE INDEX IF NOT EXISTS statements_by_participant ON statements(participant_id);
+
+            -- Staff translations of a statement into the session's other languages.
+            CREATE TABLE IF NOT EXISTS statement_texts (
+                statement_id INTEGER NOT NULL REFERENCES statements(id) ON DELETE CASCADE,
+                language TEXT NOT NULL,
+                body TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (statement_id, language)
+            );
+
+            -- One vote per participant and statement: 1 agree, -1 disagree, 0 pass; a changed vote replaces it.
+            CREATE TABLE IF NOT EXISTS votes (
+                id INTEGER PRIMARY KEY,
+                session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                prompt_id INTEGER NOT NULL REFERENCES prompts(id) ON DELETE CASCADE,
+                statement_id INTEGER NOT NULL REFERENCES statements(id) ON DELETE CASCADE,
+                participant_id INTEGER NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
+                vote INTEGER NOT NULL CHECK (vote IN (-1, 0, 1)),
+                language TEXT NOT NULL,
+                source TEXT NOT NULL DEFAULT 'phone',
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                UNIQUE (participant_id, statement_id)
+            );
+            CREATE INDEX IF NOT EXISTS votes_by_prompt ON votes(prompt_id, statement_id);
+            CREATE INDEX IF NOT EXISTS votes_by_session ON votes(session_id)
+            """,
+        )

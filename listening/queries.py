@@ -23,8 +23,12 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 JOIN_CODE_LENGTH = 6
 RECEIPT_CODE_LENGTH = 12
 
-PROMPT_KINDS = ("open", "single", "multiple", "scale", "about")
-CHOICE_KINDS = ("single", "multiple", "about")
+PROMPT_KINDS = ("open", "single", "multiple", "scale", "about", "react", "dots", "rank", "budget")
+# Prioritise questions keep their choices in order and with repeats: a dot or a point per entry
+# (dots, budget), or the options ranked first to last (rank).
+PRIORITY_KINDS = ("dots", "rank", "budget")
+CHOICE_KINDS = ("single", "multiple", "about", *PRIORITY_KINDS)
+DEFAULT_POINTS = {"dots": 5, "rank": 3, "budget": 100}
 # Kinds whose last choice may come with a box for one's own words ("Prefer to self-describe").
 SELF_DESCRIBE_KINDS = ("single", "about")
 SESSION_FIELDS = ("title", "purpose", "consent")
@@ -332,13 +336,17 @@ def add_prompt(
     scale_max: int | None = None,
     scale_labels: dict[str, tuple[str, str]] | None = None,
     self_describe: bool = False,
+    points: int | None = None,
 ) -> int:
     """Add a prompt at the end of a session; `texts` and `options` are keyed by language.
 
     `self_describe` (single and "about you" questions only) gives the last choice a box for one's own words.
+    `points` is, for a prioritise question, the dots to spread (dots), how many options to rank
+    (rank; 0 or None ranks them all) or the points to share (budget).
     """
     if kind not in PROMPT_KINDS:
         raise ValueError(f"Unknown prompt kind {kind!r}")
+    points = check_points(kind, points)
     if kind == "scale":
         scale_min = 1 if scale_min is None else scale_min
         scale_max = 5 if scale_max is None else scale_max
@@ -357,6 +365,9 @@ def add_prompt(
         ).lastrowid
         if self_describe and kind in SELF_DESCRIBE_KINDS:
             db.execute("UPDATE prompts SET self_describe = 1 WHERE id = ?", (prompt_id,))
+        if points is not None:
+            # Only prioritise questions have points; other prompts stay writable on a schema from before m015.
+            db.execute("UPDATE prompts SET points = ? WHERE id = ?", (points, prompt_id))
         for language, body in texts.items():
             set_text(db, session_id, "prompt", prompt_id, "text", language, body)
         for language, (low, high) in (scale_labels or {}).items():
@@ -365,6 +376,18 @@ def add_prompt(
         if kind in CHOICE_KINDS:
             set_options(db, session_id, prompt_id, options or {})
     return prompt_id
+
+
+def check_points(kind: str, points: int | None) -> int | None:
+    """Return a prioritise question's points setting (its default when None), or None for other kinds; raise if out of range."""
+    if kind not in PRIORITY_KINDS:
+        return None
+    if points is None:
+        return DEFAULT_POINTS[kind]
+    limits = {"dots": (1, 20), "rank": (0, 20), "budget": (10, 1000)}[kind]
+    if not limits[0] <= int(points) <= limits[1]:
+        raise ValueError(f"points for {kind} must be between {limits[0]} and {limits[1]}")
+    return int(points)
 
 
 def set_options(db: sqlite_utils.Database, session_id: int, prompt_id: int, options: dict[str, list[str]]) -> None:
@@ -429,7 +452,7 @@ def update_prompt(db: sqlite_utils.Database, prompt_id: int, **changes) -> None:
     A prompt that stops being a choice question loses its options and their texts; one that is
     not a single or "about you" question has no self-described choice.
     """
-    allowed = {"kind", "required", "demographic", "scale_min", "scale_max", "self_describe"}
+    allowed = {"kind", "required", "demographic", "scale_min", "scale_max", "self_describe", "points"}
     if set(changes) - allowed:
         raise ValueError(f"Cannot change {sorted(set(changes) - allowed)} with update_prompt")
     if "kind" in changes and changes["kind"] not in PROMPT_KINDS:
@@ -728,10 +751,16 @@ def save_response(
         )
         if owner is None or owner["session_id"] != session_id or owner["withdrawn_at"]:
             raise ValueError("This participant cannot answer in this session")
-        if one(db, "SELECT 1 FROM prompts WHERE id = ? AND session_id = ?", (prompt_id, session_id)) is None:
+        prompt = one(db, "SELECT kind FROM prompts WHERE id = ? AND session_id = ?", (prompt_id, session_id))
+        if prompt is None:
             raise ValueError("That prompt does not belong to this session")
         stamp = now()
-        choice_json = json.dumps(sorted(set(choices))) if choices is not None else None
+        if choices is None:
+            choice_json = None
+        elif prompt["kind"] in PRIORITY_KINDS:
+            choice_json = json.dumps([int(c) for c in choices])  # order and repeats are the answer
+        else:
+            choice_json = json.dumps(sorted(set(choices)))
         cursor = db.execute(
             """INSERT INTO responses (session_id, participant_id, prompt_id, language, source, text,
                    choices, number, skipped, entered_by, described, created_at, updated_at)
@@ -826,19 +855,23 @@ def participant_by_receipt(db: sqlite_utils.Database, receipt: str) -> dict | No
 def erase_participant(
     db: sqlite_utils.Database, found: dict, *, at: str, reason: str, by_user: int | None = None,
 ) -> tuple[int, int]:
-    """Delete a participant's answers and contact details inside the caller's transaction; return the counts.
+    """Delete a participant's answers, votes, own statements and contact details inside the caller's transaction; return the counts.
 
     Their consent record stays (it says they took part and when), with quoting and contact
     turned off; the deletion log says how much went and why, never what.
     """
     answers = db.execute("DELETE FROM responses WHERE participant_id = ?", (found["id"],)).rowcount
+    # Design sessions: their votes, and their own statements with every vote cast on them.
+    votes = db.execute("DELETE FROM votes WHERE participant_id = ?", (found["id"],)).rowcount
+    db.execute("DELETE FROM votes WHERE statement_id IN (SELECT id FROM statements WHERE participant_id = ?)", (found["id"],))
+    statements = db.execute("DELETE FROM statements WHERE participant_id = ?", (found["id"],)).rowcount
     contacts = db.execute("DELETE FROM contacts WHERE participant_id = ?", (found["id"],)).rowcount
     db.execute("UPDATE consents SET quote_ok = 0, contact_ok = 0 WHERE participant_id = ?", (found["id"],))
     db.execute("UPDATE participants SET withdrawn_at = ? WHERE id = ?", (at, found["id"]))
-    log_deletion(
-        db, session_id=found["session_id"], kind="withdrawal",
-        detail=f"answers={answers} contact_details={contacts}", reason=reason, by_user=by_user,
-    )
+    detail = f"answers={answers} contact_details={contacts}"
+    if votes or statements:
+        detail += f" votes={votes} statements={statements}"
+    log_deletion(db, session_id=found["session_id"], kind="withdrawal", detail=detail, reason=reason, by_user=by_user)
     return answers, contacts
 
 

@@ -90,7 +90,7 @@ def purge_session(db: sqlite_utils.Database, session_id: int, *, reason: str, by
 
 
 def purge_text(db: sqlite_utils.Database, session_id: int, *, before: str | None) -> tuple[int, int]:
-    """Blank a session's answer text and own words, and delete its contact details (only those older than `before`, if given).
+    """Blank a session's answer text, own words and residents' statements, and delete its contact details (only those older than `before`, if given).
 
     Runs inside the caller's transaction; returns (answer texts, contact details) removed.
     """
@@ -102,6 +102,13 @@ def purge_text(db: sqlite_utils.Database, session_id: int, *, before: str | None
         {"s": session_id, "before": before},
     ).rowcount
     cutoff = "" if before is None else " AND created_at <= :before"
+    # Residents' own statements (design sessions) are words they typed: blanked, with their translations.
+    db.execute(f"DELETE FROM statement_texts WHERE statement_id IN (SELECT id FROM statements WHERE session_id = :s "
+               f"AND participant_id IS NOT NULL AND body != ''{cutoff})", {"s": session_id, "before": before})
+    answers += db.execute(
+        f"UPDATE statements SET body = '' WHERE session_id = :s AND participant_id IS NOT NULL AND body != ''{cutoff}",
+        {"s": session_id, "before": before},
+    ).rowcount
     contacts = db.execute(
         f"DELETE FROM contacts WHERE participant_id IN (SELECT id FROM participants WHERE session_id = :s){cutoff}",
         {"s": session_id, "before": before},

@@ -12,6 +12,7 @@ live session that is still open stay joined, because people wait between questio
 """
 from __future__ import annotations
 
+import random
 import time
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, redirect, render_template, request, session, url_for
@@ -19,10 +20,23 @@ from flask_babel import gettext as _
 
 from . import live_state as phones
 from . import queries
+from . import statements as st
 from .consent import paragraphs
 from .db import get_db
-from .forms import QUOTE_SCOPE, ConsentForm, ForgetForm, JoinForm, WithdrawForm, answer_form, answer_is_empty, answer_values, new_nonce
-from .i18n import current_language, local_time
+from .forms import (
+    QUOTE_SCOPE,
+    ConsentForm,
+    ForgetForm,
+    JoinForm,
+    StatementForm,
+    VoteForm,
+    WithdrawForm,
+    answer_form,
+    answer_is_empty,
+    answer_values,
+    new_nonce,
+)
+from .i18n import current_language, language_name, local_time
 from .sealing import seal, unseal
 
 bp = Blueprint("listening", __name__, template_folder="templates")
@@ -256,7 +270,7 @@ def render_consent(found: dict, statement: dict, form: ConsentForm, notice: str,
 def first_unanswered(found: dict, participant: dict) -> int:
     """Return the number of the first prompt this participant has not answered or skipped."""
     db = get_db()
-    answered = queries.answers_of(db, participant["id"])
+    answered = set(queries.answers_of(db, participant["id"])) | st.prompts_reacted_to(db, participant["id"])
     for prompt in queries.prompts_for_session(db, found["id"]):
         if prompt["id"] not in answered:
             return prompt["number"]
@@ -295,6 +309,8 @@ def answer(code: str, number: int):
                 screen=phones.session_screen_key(found, current["number"] if current else None),
             ), 409
         return redirect(url_for("listening.live", code=found["code"]))
+    if prompt["kind"] == "react":
+        return react_screen(found, participant, prompt, number, len(prompts))
     labels = {o["id"]: text("option", o["id"], "label") for o in prompt["options"]}
     for option in prompt["options"]:
         if option["prefer_not"]:
@@ -354,6 +370,13 @@ def earlier_value(prompt: dict, earlier: dict | None):
         return str(earlier["number"]) if earlier["number"] is not None else None
     if prompt["kind"] == "multiple":
         return [str(c) for c in earlier["choices"]]
+    if prompt["kind"] in ("dots", "budget"):
+        amounts: dict[int, int] = {}
+        for option_id in earlier["choices"]:
+            amounts[option_id] = amounts.get(option_id, 0) + 1
+        return amounts
+    if prompt["kind"] == "rank":
+        return list(earlier["choices"])
     return str(earlier["choices"][0]) if earlier["choices"] else None
 
 
@@ -369,6 +392,139 @@ def store_answer(found: dict, participant: dict, prompt: dict, form, *, skipped:
         return None
 
 
+# --- react questions (design sessions): one statement per screen ----------------------------------
+
+
+def react_prompt(code: str, number: int) -> tuple[dict, dict | None, dict | None, int]:
+    """Load the session, this browser's participant and react prompt `number` (None if not a react question open now)."""
+    found = open_session(code)
+    participant = current_participant(found)
+    prompts = queries.prompts_for_session(get_db(), found["id"])
+    if not 1 <= number <= len(prompts) or prompts[number - 1]["kind"] != "react":
+        abort(404)
+    prompt = prompts[number - 1]
+    if found["mode"] == "live" and not (found["current_prompt_id"] == prompt["id"] and found["answering_open"]):
+        prompt = None
+    return found, participant, prompt, len(prompts)
+
+
+def choose_statement(prompt: dict, approved: list[dict], done: set[int]) -> dict | None:
+    """Pick the next statement with the engine's scoring (installed by the app factory), among those not yet voted."""
+    left = [s for s in approved if s["id"] not in done]
+    if not left:
+        return None
+    chooser = current_app.extensions.get("chorus.next_statement")
+    if chooser is None:  # pragma: no cover - create_app always installs it
+        return left[0]
+    picked = chooser(prompt["id"], st.votes_for_prompt(get_db(), prompt["id"]), [s["id"] for s in approved],
+                     done, random.random())
+    return next((s for s in left if s["id"] == picked), left[0])
+
+
+def react_screen(found: dict, participant: dict, prompt: dict, number: int, total: int, *,
+                 vote_form: VoteForm | None = None, statement_form: StatementForm | None = None,
+                 notice: str = "", status: int = 200):
+    """Show a react question: one statement with Agree / Disagree / Pass, a box for one's own, and the way on."""
+    db = get_db()
+    language = current_language()
+    statements = st.statements_for_prompt(db, prompt["id"])
+    approved = [s for s in statements if s["status"] == "approved"]
+    mine = st.votes_of(db, participant["id"], prompt["id"])
+    own = {s["id"] for s in statements if s["participant_id"] == participant["id"]}
+    wanted = request.args.get("statement", type=int)
+    if vote_form is not None and vote_form.statement.data and vote_form.statement.data.isdigit():
+        wanted = int(vote_form.statement.data)
+    current = next((s for s in approved if s["id"] == wanted and s["id"] not in own), None)
+    if current is None:  # nothing asked for, or a statement taken down since: the next one
+        current = choose_statement(prompt, approved, set(mine) | own)
+    shown = None
+    if current is not None:
+        words, translated = st.shown_text(current, language)
+        shown = {"id": current["id"], "text": words, "translated": translated, "lang": language if translated else current["language"],
+                 "original": current["body"], "original_lang": current["language"],
+                 "original_language": language_name(current["language"]), "vote": mine.get(current["id"])}
+        if vote_form is None:
+            vote_form = VoteForm(data={"nonce": new_nonce(), "statement": str(current["id"])})
+        elif not vote_form.nonce.data or vote_form.nonce.errors:
+            vote_form.nonce.data = new_nonce()
+    if statement_form is None:
+        statement_form = StatementForm(data={"nonce": new_nonce()})
+    elif not statement_form.nonce.data or statement_form.nonce.errors:
+        statement_form.nonce.data = new_nonce()
+    voted = []
+    for s in approved:
+        if s["id"] in mine:
+            words, translated = st.shown_text(s, language)
+            voted.append({"id": s["id"], "text": words, "vote": mine[s["id"]]})
+    text = session_texts(found)
+    return render_template(
+        "listening/react.html", s=found, text=text, prompt=prompt, number=number, total=total,
+        statement=shown, vote_form=vote_form, statement_form=statement_form, notice=notice,
+        voted=voted, seen=len([s for s in approved if s["id"] in mine]), count=len([s for s in approved if s["id"] not in own]),
+        waiting=len([s for s in statements if s["id"] in own and s["status"] == "pending"]),
+        added=request.args.get("added") == "1", new_receipt=fresh_receipt(found),
+        next_url=next_step(found, number + 1), votes=st.VOTES,
+    ), status
+
+
+def closed_react(found: dict):
+    """Answer a vote or statement sent after the facilitator closed the question (live sessions)."""
+    prompts = queries.prompts_for_session(get_db(), found["id"])
+    current = next((p for p in prompts if p["id"] == found["current_prompt_id"]), None)
+    return render_template(
+        "listening/live.html", s=found, text=session_texts(found), prompt=None, answered=False,
+        notice=_("Answering for this question has closed, so your answer was not saved."),
+        screen=phones.session_screen_key(found, current["number"] if current else None),
+    ), 409
+
+
+@bp.route("/s/<code>/q/<int:number>/vote", methods=["POST"])
+def vote(code: str, number: int):
+    """Store a resident's Agree / Disagree / Pass on one statement, once however often it is sent, then show the next."""
+    found, participant, prompt, total = react_prompt(code, number)
+    if participant is None:
+        return redirect(url_for("listening.consent", code=found["code"]))
+    if prompt is None:
+        return closed_react(found)
+    form = VoteForm(request.form)
+    if form.validate():
+        try:
+            st.cast_vote(get_db(), session_id=found["id"], participant_id=participant["id"],
+                         statement_id=int(form.statement.data), vote=st.VOTES[form.vote.data],
+                         nonce=form.nonce.data, language=current_language())
+        except ValueError:
+            # TRANSLATORS: a resident voted on a statement the team has since taken down.
+            return react_screen(found, participant, prompt, number, total,
+                                notice=_("That statement is no longer open for votes. Here is another one."), status=409)
+        return redirect(url_for("listening.answer", code=found["code"], number=number))
+    if form.csrf_failed:
+        notice = _("This page was open for a long time. Please press the button again.")
+    else:
+        notice = _("Please choose Agree, Disagree or Pass.")
+    return react_screen(found, participant, prompt, number, total, vote_form=form, notice=notice, status=400)
+
+
+@bp.route("/s/<code>/q/<int:number>/statement", methods=["POST"])
+def propose(code: str, number: int):
+    """Keep a resident's own statement for the team to review before others see it."""
+    found, participant, prompt, total = react_prompt(code, number)
+    if participant is None:
+        return redirect(url_for("listening.consent", code=found["code"]))
+    if prompt is None:
+        return closed_react(found)
+    form = StatementForm(request.form)
+    if form.validate():
+        try:
+            st.propose_statement(get_db(), session_id=found["id"], prompt_id=prompt["id"], participant_id=participant["id"],
+                                 language=current_language(), body=form.body.data, nonce=form.nonce.data)
+        except ValueError:
+            return react_screen(found, participant, prompt, number, total, statement_form=form,
+                                notice=_("Your statement could not be saved. Please try again."), status=409)
+        return redirect(url_for("listening.answer", code=found["code"], number=number, added=1))
+    notice = _("This page was open for a long time. Please press the button again; your words are still here.") if form.csrf_failed else ""
+    return react_screen(found, participant, prompt, number, total, statement_form=form, notice=notice, status=400)
+
+
 @bp.route("/s/<code>/live")
 def live(code: str):
     """In a live session, send the phone to the prompt the facilitator has open, or say we wait."""
@@ -382,7 +538,8 @@ def live(code: str):
     current = next((p for p in prompts if p["id"] == found["current_prompt_id"]), None)
     answered = False
     if current is not None and found["answering_open"] and not found["paused"]:
-        answered = current["id"] in queries.answers_of(get_db(), participant["id"])
+        # A react question has no single answer: its screen says when every statement has a vote.
+        answered = current["kind"] != "react" and current["id"] in queries.answers_of(get_db(), participant["id"])
         if not answered:
             return redirect(url_for("listening.answer", code=found["code"], number=current["number"]))
     return render_template(

@@ -39,7 +39,7 @@ def test_user_add_refuses_bad_input_clearly(runner, db):
 
 
 def test_demo_prints_how_to_get_in_and_makes_one_open_session(runner, db):
-    """`chorus demo` prints the facilitator's login and the join URL, and is safe to run twice."""
+    """`chorus demo` prints the facilitator's login and the join URLs (listening, follow-up design), and is safe to run twice."""
     first = runner.invoke(cli, ["demo", "--no-serve"])
     second = runner.invoke(cli, ["demo", "--no-serve"])
     assert first.exit_code == 0, first.output
@@ -47,8 +47,9 @@ def test_demo_prints_how_to_get_in_and_makes_one_open_session(runner, db):
     assert lines[0].startswith("Facilitator: facilitator@example.org ")
     assert lines[1].startswith("Join URL: http://") and "/j/" in lines[1]
     assert lines[1] == second.output.splitlines()[1]
-    sessions = db.execute("SELECT status, languages FROM sessions").fetchall()
-    assert len(sessions) == 1 and sessions[0][0] == "open"
+    assert lines[2].startswith("Follow-up design session: http://") and lines[2] == second.output.splitlines()[2]
+    sessions = db.execute("SELECT status, languages FROM sessions ORDER BY id").fetchall()
+    assert len(sessions) == 2 and all(s[0] == "open" for s in sessions)
     assert '"es"' in sessions[0][1]
 
 

@@ -22,3 +22,31 @@ def test_database_uses_wal_foreign_keys_and_a_busy_timeout(tmp_path):
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 4321
+
+
+def test_adding_the_react_kind_keeps_every_answer_and_foreign_keys_on(tmp_path):
+    """Widening the prompts table for 'react' keeps earlier prompts, options and answers and leaves foreign keys on."""
+    from listening import queries
+    from tests.factories import make_participant, make_session
+
+    db = connect(str(tmp_path / "w.db"))
+    migrations.apply(db, stop_before="m015_design_statements")
+    found = make_session(db, prompts=[], status="draft")
+    # Written as the schema before m015 stood (add_prompt now writes the `points` column m015 adds).
+    prompt_id = db.execute("INSERT INTO prompts (session_id, position, kind, created_at) VALUES (?, 1, 'single', 'now')",
+                           (found["id"],)).lastrowid
+    option_id = db.execute("INSERT INTO options (prompt_id, position) VALUES (?, 1)", (prompt_id,)).lastrowid
+    db.conn.commit()
+    queries.set_status(db, found["id"], "open")
+    person = make_participant(db, found)
+    queries.save_response(db, session_id=found["id"], participant_id=person.id, prompt_id=prompt_id,
+                          nonce="n-1", language="en", choices=[option_id])
+    before = db.execute("SELECT * FROM responses").fetchall(), db.execute("SELECT * FROM options").fetchall()
+    assert migrate(db) == ["m015_design_statements"]
+    assert (db.execute("SELECT * FROM responses").fetchall(), db.execute("SELECT * FROM options").fetchall()) == before
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    queries.add_prompt(db, found["id"], kind="react", texts={"en": "React"})
+    assert [p["kind"] for p in queries.prompts_for_session(db, found["id"])][-1] == "react"
+    index_names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'prompts' AND type = 'index'")}
+    assert "prompts_by_session" in index_names

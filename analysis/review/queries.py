@@ -22,17 +22,24 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Sequence
 
 import sqlite_utils
 
+from analysis import assemble
 from analysis.assemble import MAX_CHOSEN_QUOTES, SessionData, assemble_report, gettext_with, public_page
-from analysis.disclosure import threshold_in_use, validate_threshold
+from analysis.disclosure import protect_line, threshold_in_use, validate_threshold
+from analysis.opinions import VoteMatrix, compare_priority_group, find_opinion_groups, group_size_table, group_vote_table
 from analysis.redaction import redaction_of
+from listening import statements as st
 from listening.db import one, rows, transaction
 from listening.queries import (
     SOURCES,
+    add_prompt,
+    create_session,
+    localized,
     now,
     prompts_for_session,
     session_by_id,
@@ -773,6 +780,10 @@ def _export_streamed(db: sqlite_utils.Database, session_id: int, file, *, fmt: s
         keys, names = exports.segment_columns(prompts)
         described = tuple(exports.described_columns(prompts, keys).values())
         report = dataclasses.replace(report, segment_names=names, described_names=described)
+        if any(p["kind"] == "react" for p in prompts):
+            stored = load(db, session_id)
+            report = dataclasses.replace(report, votes=_vote_records(
+                db, stored, language, names, gettext_with(translations)("Prefer not to say")))
         records = exports.answer_records(db, session_id, language, scope_prompt_ids(db, session_id),
                                          prefer_not=gettext_with(translations)("Prefer not to say"),
                                          visible=visible_filter(db))
@@ -874,6 +885,36 @@ def translations_for(language: str):
     return Translations.load(str(TRANSLATIONS_DIR), [language])
 
 
+def _vote_records(db: sqlite_utils.Database, stored: SessionData, language: str, segment_names: Sequence[str],
+                  prefer_not: str) -> tuple:
+    """Return every vote on the session's approved statements for the internal export, participants numbered in this export."""
+    from analysis import reports
+    from analysis.text import strip_bidi
+
+    about = assemble.about_prompts(stored)
+    about_keys = dict(zip([p["id"] for p in about], segment_names))
+    option_names = {o["id"]: assemble.option_label(stored, o, language, prefer_not) for p in about for o in p["options"]}
+    pseudonyms: dict[int, str] = {}
+    out = []
+    for prompt in [p for p in stored.prompts if p["kind"] == "react"]:
+        approved = {s["id"]: s for s in st.statements_for_prompt(db, prompt["id"], status="approved")}
+        votes = st.votes_for_prompt(db, prompt["id"])
+        matrix = VoteMatrix.from_votes(votes, statements=list(approved))
+        assignment = find_opinion_groups(matrix, seed=SEED).assignment if matrix.n_votes else {}
+        for participant_id, statement_id, vote in votes:
+            words, _translated = st.shown_text(approved[statement_id], language)
+            segs = stored.segments.get(participant_id, {})
+            out.append(reports.VoteRecord(
+                participant=pseudonyms.setdefault(participant_id, f"P{len(pseudonyms) + 1}"),
+                prompt_number=prompt["number"], statement=f"S{statement_id}", statement_text=strip_bidi(words),
+                statement_language=approved[statement_id]["language"],
+                vote={1: "agree", -1: "disagree", 0: "pass"}[vote], group=assignment.get(participant_id) or "",
+                language=language,
+                segments=tuple((about_keys[pid], option_names.get(oid, "")) for pid, oid in segs.items() if pid in about_keys),
+            ))
+    return tuple(out)
+
+
 def export(db: sqlite_utils.Database, session_id: int, file, *, fmt: str, language: str,
            user_id: int | None = None) -> str:
     """Write a report or data export of a session to a binary file, log it, and return its file name."""
@@ -906,9 +947,15 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
     if stored is None:
         raise ValueError(f"No session with id {session_id}")
     translations = translations or translations_for(language)
-    return assemble_report(stored, language, translations, records=records,
-                           source_names=source_labels(gettext_with(translations)),
-                           generated_at=now()[:16].replace("T", " ") + " UTC")
+    report = assemble_report(stored, language, translations, records=records,
+                             source_names=source_labels(gettext_with(translations)),
+                             generated_at=now()[:16].replace("T", " ") + " UTC")
+    if records and any(p["kind"] == "react" for p in stored.prompts):
+        import dataclasses
+
+        votes = _vote_records(db, stored, language, report.segment_names, gettext_with(translations)("Prefer not to say"))
+        report = dataclasses.replace(report, votes=votes)
+    return report
 
 
 # --- the residents' page ----------------------------------------------------------------------
@@ -920,3 +967,181 @@ def public_summary(db: sqlite_utils.Database, session_id: int, language: str) ->
     return None if stored is None else public_page(stored, language)
 
 
+# --- opinion groups (design sessions' react questions) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class OpinionView:
+    """One react question's opinion groups as the planners' page and reports may show them."""
+
+    prompt: dict
+    statements: dict  # statement id -> {"text", "language", "translated"} in the page's language
+    groups: object | None  # analysis.opinions.OpinionGroups, or None without votes
+    sizes: dict  # group id -> size, or None when hidden
+    by_group: dict  # statement id -> analysis.opinions.GroupVotes
+    priorities: tuple  # analysis.opinions.PriorityComparison, one per priority group
+    voters: int
+    votes: int
+
+
+def priority_members(db: sqlite_utils.Database, session_id: int, language: str) -> list[tuple[str, set[int]]]:
+    """Return each priority group the planner named, as (label, participants who chose that option about themselves)."""
+    wanted = priority_option_ids(db, session_id)
+    if not wanted:
+        return []
+    texts = texts_for_session(db, session_id)
+    members: dict[int, set[int]] = {option_id: set() for option_id in wanted}
+    for row in rows(
+        db,
+        """SELECT r.participant_id, r.choices FROM responses r JOIN prompts q ON q.id = r.prompt_id
+           JOIN participants p ON p.id = r.participant_id
+           WHERE r.session_id = ? AND q.kind = 'about' AND r.skipped = 0 AND p.withdrawn_at IS NULL""",
+        (session_id,),
+    ):
+        for option_id in json.loads(row["choices"] or "[]"):
+            if option_id in members:
+                members[option_id].add(row["participant_id"])
+    default = one(db, "SELECT languages FROM sessions WHERE id = ?", (session_id,))
+    fallback = json.loads(default["languages"])[0] if default else language
+    return [(localized(texts, "option", option_id, "label", language, fallback) or str(option_id), people)
+            for option_id, people in sorted(members.items())]
+
+
+def opinion_views(db: sqlite_utils.Database, session_id: int, language: str) -> list[OpinionView]:
+    """Return the opinion groups, consensus, divisive statements and priority-group agreement of every react question."""
+    threshold = settings(db, session_id)["threshold"]
+    priority = priority_members(db, session_id, language)
+    out = []
+    for prompt in [p for p in prompts_for_session(db, session_id) if p["kind"] == "react"]:
+        approved = st.statements_for_prompt(db, prompt["id"], status="approved")
+        shown = {}
+        for statement in approved:
+            words, translated = st.shown_text(statement, language)
+            shown[statement["id"]] = {"text": words, "language": language if translated else statement["language"],
+                                      "translated": translated}
+        votes = st.votes_for_prompt(db, prompt["id"])
+        matrix = VoteMatrix.from_votes(votes, statements=[s["id"] for s in approved])
+        groups = find_opinion_groups(matrix, seed=SEED) if matrix.n_votes else None
+        sizes = group_size_table(groups, threshold=threshold) if groups else {}
+        by_group = {sid: group_vote_table(groups, sid, threshold=threshold) for sid in shown} if groups else {}
+        comparisons = tuple(compare_priority_group(matrix, people, label=label, threshold=threshold)
+                            for label, people in priority) if matrix.n_votes else ()
+        out.append(OpinionView(prompt, shown, groups, sizes, by_group, comparisons,
+                               voters=len({p for p, _s, _v in votes}), votes=len(votes)))
+    return out
+
+
+# --- a follow-up design session ----------------------------------------------------------------
+
+
+def follow_up_seeds(db: sqlite_utils.Database, session_id: int) -> list[dict]:
+    """Return what a follow-up design session starts from: reviewed themes (with residents' page labels as translations), insights and "how might we" statements."""
+    found = one(db, "SELECT languages FROM sessions WHERE id = ?", (session_id,))
+    default = json.loads(found["languages"])[0] if found else "en"
+    seeds = []
+    labels: dict[int, dict[str, str]] = defaultdict(dict)
+    for row in rows(db, "SELECT theme_id, language, body FROM public_texts WHERE session_id = ? AND field = 'label' AND theme_id != 0",
+                    (session_id,)):
+        if row["body"].strip():
+            labels[row["theme_id"]][row["language"]] = row["body"].strip()
+    for theme in rows(db, """SELECT id, label FROM themes WHERE session_id = ? AND kind = 'theme' AND reviewed_at IS NOT NULL
+                             AND retired_at IS NULL AND merged_into IS NULL ORDER BY id""", (session_id,)):
+        words = {default: theme["label"], **labels.get(theme["id"], {})}
+        seeds.append({"origin": "theme", "origin_id": theme["id"], "language": default, "body": words[default],
+                      "translations": {c: w for c, w in words.items() if c != default}})
+    for insight in insights_for_session(db, session_id):
+        seeds.append({"origin": insight["kind"], "origin_id": insight["id"], "language": default, "body": insight["body"],
+                      "translations": {}})
+    return seeds
+
+
+def create_follow_up(db: sqlite_utils.Database, session_id: int, *, user_id: int | None, texts: dict[str, dict[str, str]],
+                     question: dict[str, str]) -> dict | None:
+    """Create a draft design session from a listening session's reviewed synthesis, in one transaction; None if nothing is reviewed.
+
+    It has the same languages, mode and time zone, the given session `texts` (title, purpose,
+    consent per language), one react question worded `question`, and one statement per reviewed
+    theme, insight and "how might we" statement, their translations carried over.
+    """
+    source = one(db, "SELECT * FROM sessions WHERE id = ?", (session_id,))
+    seeds = follow_up_seeds(db, session_id)
+    if source is None or not seeds:
+        return None
+    with transaction(db):
+        created = create_session(db, languages=json.loads(source["languages"]), mode=source["mode"],
+                                 timezone_name=source["timezone"], created_by=user_id, texts=texts,
+                                 minutes=source["minutes"], contact=source["contact"])
+        prompt_id = add_prompt(db, created["id"], kind="react", texts=question)
+        for seed in seeds:
+            st.add_statement(db, created["id"], prompt_id, language=seed["language"], body=seed["body"][:280],
+                             translations={c: w[:280] for c, w in seed["translations"].items()}, created_by=user_id,
+                             origin=seed["origin"], origin_id=seed["origin_id"])
+        log_edit(db, session_id, user_id=user_id, action="follow_up_created", detail=created["code"])
+    return created
+
+
+# --- priorities (dot voting, ranking, points budget) by segment ---------------------------------
+
+
+def _priority_scores(kind: str, answers: Sequence[list[int]], option_ids: Sequence[int]) -> dict:
+    """Return each option's score (dots, points or Borda points), first choices (ranking) and each option's share of the scores."""
+    scores = {o: 0 for o in option_ids}
+    firsts = {o: 0 for o in option_ids}
+    for choices in answers:
+        if kind == "rank":
+            for place, option_id in enumerate(choices):
+                if option_id in scores:
+                    scores[option_id] += max(len(option_ids) - place, 1)
+            if choices and choices[0] in firsts:
+                firsts[choices[0]] += 1
+        else:
+            for option_id in choices:
+                if option_id in scores:
+                    scores[option_id] += 1
+    total = sum(scores.values())
+    return {"scores": scores, "firsts": firsts if kind == "rank" else None,
+            "shares": {o: (scores[o] / total if total else None) for o in option_ids}}
+
+
+def priority_results(db: sqlite_utils.Database, session_id: int, language: str) -> list[dict]:
+    """Return every prioritise question's results overall and by segment ("about you" answers), segments under disclosure control.
+
+    A segment's results are shown only when its number of respondents may be published (at least
+    the threshold, and not one that would reveal a hidden one); its scores are then shares of that
+    segment's own dots, points or Borda points.
+    """
+    threshold = settings(db, session_id)["threshold"]
+    texts = texts_for_session(db, session_id)
+    prompts = prompts_for_session(db, session_id)
+    fallback = json.loads(one(db, "SELECT languages FROM sessions WHERE id = ?", (session_id,))["languages"])[0]
+    answers = rows(db, """SELECT r.participant_id, r.prompt_id, r.choices FROM responses r JOIN participants p ON p.id = r.participant_id
+                          WHERE r.session_id = ? AND r.skipped = 0 AND p.withdrawn_at IS NULL""", (session_id,))
+    by_prompt: dict[int, dict[int, list[int]]] = defaultdict(dict)
+    for row in answers:
+        by_prompt[row["prompt_id"]][row["participant_id"]] = json.loads(row["choices"] or "[]")
+    out = []
+    for prompt in [p for p in prompts if p["kind"] in ("dots", "rank", "budget")]:
+        given = by_prompt.get(prompt["id"], {})
+        option_ids = [o["id"] for o in prompt["options"]]
+        result = {"prompt": prompt, "respondents": len(given),
+                  "labels": {o: localized(texts, "option", o, "label", language, fallback) for o in option_ids},
+                  "overall": _priority_scores(prompt["kind"], list(given.values()), option_ids), "segments": []}
+        for about in [p for p in prompts if p["kind"] == "about"]:
+            members: dict[int, set[int]] = {o["id"]: set() for o in about["options"]}
+            for participant_id, choices in by_prompt.get(about["id"], {}).items():
+                for option_id in choices:
+                    if option_id in members and participant_id in given:
+                        members[option_id].add(participant_id)
+            categories = [str(o) for o in members]
+            shown = protect_line(f"segment-{about['id']}", categories, [len(m) for m in members.values()], threshold=threshold)
+            groups = []
+            for option_id, people in members.items():
+                size = shown.count(str(option_id))
+                groups.append({"label": localized(texts, "option", option_id, "label", language, fallback) if not
+                               next(o for o in about["options"] if o["id"] == option_id)["prefer_not"] else None,
+                               "size": size,
+                               "result": _priority_scores(prompt["kind"], [given[p] for p in people], option_ids) if size is not None else None})
+            result["segments"].append({"about": about, "groups": groups,
+                                       "label": localized(texts, "prompt", about["id"], "text", language, fallback)})
+        out.append(result)
+    return out

@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, URLSafeTimedSerializer
@@ -25,6 +26,7 @@ from werkzeug.exceptions import Forbidden, NotFound, RequestEntityTooLarge
 from analysis import assemble, disclosure, reports
 from listening import access, queries
 from listening.accounts import guard_session_access, load_user, requires
+from listening.consent import default_consent
 from listening.db import get_db
 from listening.forms import ActionForm
 from listening.i18n import current_language, language_name, source_labels
@@ -149,6 +151,51 @@ def show(session_id: int, *, focus: int | None = None, error: str = "", status: 
 def session(session_id: int):
     """Show a session's draft themes: labels, sizes, quotes, and (for one theme) all its answers."""
     return show(session_id, focus=request.args.get("theme", type=int))
+
+
+@bp.route("/<int:session_id>/opinions")
+@requires(*READERS)
+def opinions(session_id: int):
+    """Show each react question's opinion groups, consensus, divisive statements and priority-group agreement (drafts)."""
+    found = load_session(session_id)
+    db = get_db()
+    return render_template(
+        "review/opinions.html", s=found, title=title_of(found),
+        views=synthesis.opinion_views(db, session_id, found["default_language"]),
+        priorities=synthesis.priority_results(db, session_id, found["default_language"]),
+        texts=queries.texts_for_session(db, session_id), mark=disclosure.MARK,
+        threshold=synthesis.settings(db, session_id)["threshold"],
+    )
+
+
+@bp.route("/<int:session_id>/follow-up", methods=["POST"])
+@requires("facilitator")
+def follow_up(session_id: int):
+    """Turn this session's reviewed themes, insights and "how might we" statements into a new draft design session."""
+    found = load_session(session_id)
+    form = ActionForm(request.form)
+    if not form.validate():
+        flash(_("This page was open for a long time. Please try again."), "error")
+        return redirect(url_for("review.session", session_id=session_id)), 303
+    db = get_db()
+    texts, question = {"title": {}, "purpose": {}, "consent": {}}, {}
+    stored = queries.texts_for_session(db, session_id)
+    for code in found["languages"]:
+        title = queries.localized(stored, "session", session_id, "title", code, found["default_language"])
+        with force_locale(code):
+            # TRANSLATORS: the title of a design session made from a listening session; %(title)s is that session's title.
+            texts["title"][code] = _("Follow-up: %(title)s", title=title)
+            texts["purpose"][code] = _("We shared what we heard. Now tell us what you agree with, and add what we missed.")
+            question[code] = _("Do you agree with what we heard?")
+        texts["consent"][code] = default_consent(code, minutes=found["minutes"], contact=found["contact"])
+    created = synthesis.create_follow_up(db, session_id, user_id=user_id(), texts=texts, question=question)
+    if created is None:
+        flash(_("Review at least one theme, or write an insight or a “how might we” statement, first."), "error")
+        return redirect(url_for("review.session", session_id=session_id)), 303
+    queries.record_audit(db, user_id=user_id(), action="session_created", target=created["code"],
+                         detail=f"follow_up_of={found['code']}")
+    flash(_("Follow-up design session created as a draft. Check the statements and their translations, then open it."), "ok")
+    return redirect(url_for("facilitation.session_overview", session_id=created["id"])), 303
 
 
 @bp.route("/<int:session_id>/run", methods=["POST"])

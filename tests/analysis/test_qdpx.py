@@ -102,10 +102,10 @@ def test_round_trip_gives_the_same_codes_and_codings() -> None:
 
 def test_a_project_recoded_elsewhere_maps_codings_to_answers_by_name() -> None:
     """A project whose tool renumbered every GUID still maps its codings to Chorus answers by the sources' names."""
-    xml = f"""<?xml version="1.0" encoding="utf-8"?>
+    xml = """<?xml version="1.0" encoding="utf-8"?>
 <Project xmlns="urn:QDA-XML:project:1.0" name="Recoded in NVivo" origin="NVivo">
   <CodeBook><Codes>
-    <Code guid="{{AAAAAAAA-0000-0000-0000-000000000001}}" name="Access" isCodable="true">
+    <Code guid="{AAAAAAAA-0000-0000-0000-000000000001}" name="Access" isCodable="true">
       <Description>Getting to care.</Description>
       <Code guid="AAAAAAAA-0000-0000-0000-000000000002" name="Transport" isCodable="true"/>
     </Code>

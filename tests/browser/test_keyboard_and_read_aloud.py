@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from .pages import assert_focus, click_and_wait, focused
+from .pages import assert_focus, click_and_wait
 
 # Records what would be spoken instead of speaking, so tests can read it.
 FAKE_SPEECH = """

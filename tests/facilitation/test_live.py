@@ -1,5 +1,4 @@
 """Live sessions: the console paces the room, phones follow, the projector shows only what it may."""
-import json
 from datetime import datetime, timedelta, timezone
 
 import pytest

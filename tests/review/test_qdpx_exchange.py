@@ -12,9 +12,8 @@ from lxml import etree
 
 from analysis import qdpx
 from analysis.review import queries as synthesis
-from listening import queries
-from tests.conftest import PASSWORD, form_data, page, sign_in, text_of
-from tests.factories import make_participant, user_id
+from tests.conftest import form_data, page, sign_in, text_of
+from tests.factories import make_participant
 from tests.review.conftest import answer
 
 SCHEMA = etree.XMLSchema(etree.parse(str(Path(__file__).resolve().parents[1] / "fixtures" / "interchange" / "Project-mrt2019.xsd")))
@@ -112,7 +111,7 @@ def test_recoded_codes_come_back_as_draft_themes_after_confirmation(client, db, 
                           data={**form_data(shown, 0), "file": (io.BytesIO(data), "recoded.qdpx")})
     assert preview.status_code == 200
     rows = [[c.get_text(" ", strip=True) for c in tr.find_all("td")] for tr in page(preview).select("table.qdpx-codes tbody tr")]
-    assert rows == [[f"Transport barriers Getting to care", str(len(ids))]]
+    assert rows == [["Transport barriers Getting to care", str(len(ids))]]
     assert {t["id"] for t in synthesis.active_themes(db, sid)} == before, "the preview changes nothing"
     done = client.post(f"/staff/review/{sid}/import-codes", data={**form_data(preview), "action": "confirm"})
     assert done.status_code == 303

@@ -16,7 +16,7 @@ from analysis.review import queries as synthesis
 
 from listening import queries
 from listening.cli import cli
-from tests.conftest import download, page, sign_in, submit
+from tests.conftest import download, page, sign_in
 
 CASE = re.compile(r"\(case (\d+)\)")
 

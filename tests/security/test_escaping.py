@@ -1,5 +1,4 @@
 """HTML and script in answers are shown as text on every page that shows answers, never run."""
-import re
 
 import pytest
 

@@ -84,11 +84,17 @@ ROUTES = {
     ("facilitation.wall_decision", "POST"):       (LOGIN, 400,  400,  400,  403,  404,  404),
     ("facilitation.live_themes", "POST"):         (LOGIN, 303,  303,  303,  403,  404,  404),
     ("facilitation.equity_note", "POST"):         (LOGIN, 303,  303,  303,  303,  404,  404),
+    # react questions' statements: the sample prompt is an open question, so an admitted editor gets 404
+    ("facilitation.statements", "GET"):           (LOGIN, 404,  404,  404,  403,  404,  404),
+    ("facilitation.statements", "POST"):          (LOGIN, 404,  404,  404,  403,  404,  404),
+    ("facilitation.statement_decision", "POST"):  (LOGIN, 404,  404,  404,  403,  404,  404),
     # review and synthesis (planners and facilitators alike)
     ("review.index", "GET"):                      (LOGIN, 200,  200,  200,  200,  200,  200),
     ("review.session", "GET"):                    (LOGIN, 200,  200,  200,  200,  404,  404),
     ("review.run", "POST"):                       (LOGIN, 303,  303,  303,  303,  404,  404),
     ("review.edit", "POST"):                      (LOGIN, 400,  400,  400,  400,  404,  404),
+    ("review.follow_up", "POST"):                 (LOGIN, 303,  303,  303,  403,  404,  404),
+    ("review.opinions", "GET"):                   (LOGIN, 200,  200,  200,  200,  404,  404),
     ("review.heard", "GET"):                      (LOGIN, 200,  200,  200,  200,  404,  404),
     ("review.heard_save", "POST"):                (LOGIN, 303,  303,  303,  303,  404,  404),
     ("review.history", "GET"):                    (LOGIN, 200,  200,  200,  200,  404,  404),
@@ -108,7 +114,7 @@ PUBLIC = {
     ("listening.index", "GET"), ("listening.join", "GET"), ("listening.consent", "GET"), ("listening.consent", "POST"),
     ("listening.answer", "GET"), ("listening.answer", "POST"), ("listening.thanks", "GET"), ("listening.live", "GET"),
     ("listening.live_state", "GET"), ("listening.withdraw", "GET"), ("listening.withdraw", "POST"),
-    ("listening.forget_me", "POST"),
+    ("listening.forget_me", "POST"), ("listening.vote", "POST"), ("listening.propose", "POST"),
 }
 # Routes whose sample request would destroy what later rows need: walked after every other one.
 LAST = ("facilitation.delete_prompt", "facilitation.logout")
@@ -146,7 +152,7 @@ def world(tmp_path):
     prompt = queries.prompts_for_session(db, session["id"])[0]
     yield {"app": app, "db": db, "ids": ids, "session": session, "theirs": theirs,
            "args": {"session_id": session["id"], "prompt_id": prompt["id"], "user_id": ids["planner"],
-                    "token": "no-such-upload", "import_id": 1}}
+                    "token": "no-such-upload", "import_id": 1, "statement_id": 1}}
     db.conn.close()
 
 

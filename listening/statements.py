@@ -1,0 +1,248 @@
+"""Statements and votes for "react" questions (design sessions): the queries every side shares.
+
+A react question shows residents short statements one at a time; each answers Agree (1),
+Disagree (-1) or Pass (0). Staff seed statements (with translations into the session's
+languages); residents may propose their own, which wait for a facilitator's decision before
+anyone else sees them. A vote is stored once per form (its one-time key goes in `submissions`,
+as answers' do) and a new form replaces the earlier vote on the same statement.
+Functions take `db` first; views never assemble SQL.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from .db import one, rows, transaction
+from .queries import now
+
+AGREE, DISAGREE, PASS = 1, -1, 0
+VOTES = {"agree": AGREE, "disagree": DISAGREE, "pass": PASS}
+STATUSES = ("pending", "approved", "declined")
+ORIGINS = ("staff", "resident", "theme", "insight", "hmw")
+MAX_STATEMENT_LENGTH = 280
+
+
+@dataclass(frozen=True)
+class Cast:
+    """The outcome of a vote or a proposed statement: what was stored, and whether this copy was a repeat."""
+
+    id: int | None
+    duplicate: bool
+
+
+def _react_prompt(db: sqlite_utils.Database, session_id: int, prompt_id: int) -> None:
+    """Raise ValueError unless the prompt is a react question of this session."""
+    if one(db, "SELECT 1 FROM prompts WHERE id = ? AND session_id = ? AND kind = 'react'", (prompt_id, session_id)) is None:
+        raise ValueError("That prompt is not a react question of this session")
+
+
+def _open_participant(db: sqlite_utils.Database, session_id: int, participant_id: int) -> None:
+    """Raise ValueError unless the participant belongs to this session and has not withdrawn."""
+    owner = one(db, "SELECT session_id, withdrawn_at FROM participants WHERE id = ?", (participant_id,))
+    if owner is None or owner["session_id"] != session_id or owner["withdrawn_at"]:
+        raise ValueError("This participant cannot take part in this session")
+
+
+def add_statement(
+    db: sqlite_utils.Database, session_id: int, prompt_id: int, *, language: str, body: str,
+    translations: dict[str, str] | None = None, created_by: int | None = None,
+    origin: str = "staff", origin_id: int | None = None,
+) -> int:
+    """Seed an approved statement written in `language`, with staff translations into other languages."""
+    if origin not in ORIGINS or origin == "resident":
+        raise ValueError(f"Staff cannot add a statement of origin {origin!r}")
+    body = body.strip()
+    if not body:
+        raise ValueError("A statement needs words")
+    with transaction(db):
+        _react_prompt(db, session_id, prompt_id)
+        stamp = now()
+        statement_id = db.execute(
+            """INSERT INTO statements (session_id, prompt_id, language, body, status, origin, origin_id,
+                   created_by, created_at, decided_by, decided_at)
+               VALUES (?, ?, ?, ?, 'approved', ?, ?, ?, ?, ?, ?)""",
+            (session_id, prompt_id, language, body, origin, origin_id, created_by, stamp, created_by, stamp),
+        ).lastrowid
+        for code, text in (translations or {}).items():
+            if code != language and text.strip():
+                _set_translation(db, statement_id, code, text.strip(), stamp)
+    return statement_id
+
+
+def _set_translation(db: sqlite_utils.Database, statement_id: int, language: str, body: str, stamp: str) -> None:
+    """Store (or replace, or with an empty body remove) one translation inside the caller's transaction."""
+    if not body:
+        db.execute("DELETE FROM statement_texts WHERE statement_id = ? AND language = ?", (statement_id, language))
+        return
+    db.execute(
+        """INSERT INTO statement_texts (statement_id, language, body, updated_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (statement_id, language) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at""",
+        (statement_id, language, body, stamp),
+    )
+
+
+def set_translations(db: sqlite_utils.Database, statement_id: int, translations: dict[str, str]) -> None:
+    """Replace a statement's staff translations (an empty text removes one); its original words never change."""
+    with transaction(db):
+        found = one(db, "SELECT language FROM statements WHERE id = ?", (statement_id,))
+        if found is None:
+            raise ValueError("No such statement")
+        stamp = now()
+        for code, text in translations.items():
+            if code != found["language"]:
+                _set_translation(db, statement_id, code, (text or "").strip(), stamp)
+
+
+def propose_statement(
+    db: sqlite_utils.Database, *, session_id: int, prompt_id: int, participant_id: int, language: str,
+    body: str, nonce: str,
+) -> Cast:
+    """Store a resident's own statement, waiting for moderation, exactly once per form."""
+    body = body.strip()
+    if not body or len(body) > MAX_STATEMENT_LENGTH:
+        raise ValueError("A statement needs words, and no more than the limit")
+    with transaction(db):
+        if one(db, "SELECT 1 FROM submissions WHERE nonce = ?", (nonce,)) is not None:
+            return Cast(None, duplicate=True)
+        _open_participant(db, session_id, participant_id)
+        _react_prompt(db, session_id, prompt_id)
+        stamp = now()
+        statement_id = db.execute(
+            """INSERT INTO statements (session_id, prompt_id, language, body, participant_id, status, origin, created_at)
+               VALUES (?, ?, ?, ?, ?, 'pending', 'resident', ?)""",
+            (session_id, prompt_id, language, body, participant_id, stamp),
+        ).lastrowid
+        db.execute("INSERT INTO submissions (nonce, participant_id, kind, at) VALUES (?, ?, 'statement', ?)",
+                   (nonce, participant_id, stamp))
+    return Cast(statement_id, duplicate=False)
+
+
+def decide_statement(db: sqlite_utils.Database, session_id: int, statement_id: int, status: str, *, by_user: int | None) -> bool:
+    """Approve or decline a statement of this session; return False if there is no such statement."""
+    if status not in ("approved", "declined"):
+        raise ValueError(f"Unknown decision {status!r}")
+    with transaction(db):
+        changed = db.execute(
+            "UPDATE statements SET status = ?, decided_by = ?, decided_at = ? WHERE id = ? AND session_id = ?",
+            (status, by_user, now(), statement_id, session_id),
+        ).rowcount
+    return bool(changed)
+
+
+def cast_vote(
+    db: sqlite_utils.Database, *, session_id: int, participant_id: int, statement_id: int, vote: int,
+    nonce: str, language: str, source: str = "phone",
+) -> Cast:
+    """Store (or change) a participant's vote on a statement, exactly once per form.
+
+    Only approved statements (or the participant's own, still waiting) can be voted on.
+    """
+    if vote not in (AGREE, DISAGREE, PASS):
+        raise ValueError("A vote is 1, -1 or 0")
+    with transaction(db):
+        if one(db, "SELECT 1 FROM submissions WHERE nonce = ?", (nonce,)) is not None:
+            return Cast(None, duplicate=True)
+        _open_participant(db, session_id, participant_id)
+        found = one(db, "SELECT prompt_id, status, participant_id FROM statements WHERE id = ? AND session_id = ?",
+                    (statement_id, session_id))
+        if found is None or not (found["status"] == "approved" or found["participant_id"] == participant_id):
+            raise ValueError("That statement cannot be voted on")
+        stamp = now()
+        vote_id = db.execute(
+            """INSERT INTO votes (session_id, prompt_id, statement_id, participant_id, vote, language, source,
+                   created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (participant_id, statement_id) DO UPDATE SET
+                   vote = excluded.vote, language = excluded.language, updated_at = excluded.updated_at
+               RETURNING id""",
+            (session_id, found["prompt_id"], statement_id, participant_id, vote, language, source, stamp, stamp),
+        ).fetchone()[0]
+        db.execute("INSERT INTO submissions (nonce, participant_id, kind, at) VALUES (?, ?, 'vote', ?)",
+                   (nonce, participant_id, stamp))
+    return Cast(vote_id, duplicate=False)
+
+
+def statements_for_prompt(db: sqlite_utils.Database, prompt_id: int, *, status: str | None = None) -> list[dict]:
+    """Return a react question's statements in the order they were added, each with its translations."""
+    where, params = ("prompt_id = ?", (prompt_id,)) if status is None else ("prompt_id = ? AND status = ?", (prompt_id, status))
+    found = rows(db, f"SELECT * FROM statements WHERE {where} ORDER BY id", params)
+    texts = rows(
+        db, "SELECT t.* FROM statement_texts t JOIN statements s ON s.id = t.statement_id WHERE s.prompt_id = ?",
+        (prompt_id,),
+    )
+    by_statement: dict[int, dict[str, str]] = {}
+    for text in texts:
+        by_statement.setdefault(text["statement_id"], {})[text["language"]] = text["body"]
+    for statement in found:
+        statement["translations"] = by_statement.get(statement["id"], {})
+    return found
+
+
+def statements_for_session(db: sqlite_utils.Database, session_id: int) -> list[dict]:
+    """Return every statement of a session (all its react questions), oldest first, with translations."""
+    prompt_ids = [r["id"] for r in rows(db, "SELECT id FROM prompts WHERE session_id = ? AND kind = 'react' ORDER BY position, id", (session_id,))]
+    return [s for pid in prompt_ids for s in statements_for_prompt(db, pid)]
+
+
+def statement_in_session(db: sqlite_utils.Database, session_id: int, statement_id: int) -> dict | None:
+    """Return one statement (with translations) only if it belongs to this session."""
+    found = one(db, "SELECT * FROM statements WHERE id = ? AND session_id = ?", (statement_id, session_id))
+    if found is not None:
+        found["translations"] = {r["language"]: r["body"] for r in rows(
+            db, "SELECT language, body FROM statement_texts WHERE statement_id = ?", (statement_id,))}
+    return found
+
+
+def shown_text(statement: dict, language: str) -> tuple[str, bool]:
+    """Return the words to show in `language` and whether they are a staff translation (not the original)."""
+    if statement["language"] != language and statement["translations"].get(language):
+        return statement["translations"][language], True
+    return statement["body"], False
+
+
+def votes_of(db: sqlite_utils.Database, participant_id: int, prompt_id: int) -> dict[int, int]:
+    """Return a participant's votes on a react question: statement id -> vote."""
+    return {r["statement_id"]: r["vote"] for r in rows(
+        db, "SELECT statement_id, vote FROM votes WHERE participant_id = ? AND prompt_id = ?", (participant_id, prompt_id))}
+
+
+def votes_for_prompt(db: sqlite_utils.Database, prompt_id: int) -> list[tuple[int, int, int]]:
+    """Return every vote on a react question's approved statements as (participant, statement, vote), oldest change first."""
+    return [(r["participant_id"], r["statement_id"], r["vote"]) for r in rows(
+        db,
+        """SELECT v.participant_id, v.statement_id, v.vote FROM votes v JOIN statements s ON s.id = v.statement_id
+           WHERE v.prompt_id = ? AND s.status = 'approved' ORDER BY v.updated_at, v.id""",
+        (prompt_id,),
+    )]
+
+
+def votes_for_session(db: sqlite_utils.Database, session_id: int) -> list[dict]:
+    """Return every vote of a session with its prompt and statement (for exports and backups)."""
+    return rows(
+        db,
+        """SELECT v.id, v.prompt_id, v.statement_id, v.participant_id, v.vote, v.language, v.source,
+                  v.created_at, v.updated_at
+           FROM votes v WHERE v.session_id = ? ORDER BY v.id""",
+        (session_id,),
+    )
+
+
+def pending_statements(db: sqlite_utils.Database, session_id: int) -> list[dict]:
+    """Return residents' statements waiting for a decision, oldest first."""
+    return rows(db, "SELECT * FROM statements WHERE session_id = ? AND status = 'pending' ORDER BY id", (session_id,))
+
+
+def vote_count(db: sqlite_utils.Database, session_id: int) -> int:
+    """Return how many votes a session holds."""
+    return one(db, "SELECT count(*) AS n FROM votes WHERE session_id = ?", (session_id,))["n"]
+
+
+
+def prompts_reacted_to(db: sqlite_utils.Database, participant_id: int) -> set[int]:
+    """Return the react questions on which a participant has voted or proposed a statement."""
+    return {r["prompt_id"] for r in rows(
+        db,
+        """SELECT prompt_id FROM votes WHERE participant_id = ?
+           UNION SELECT prompt_id FROM statements WHERE participant_id = ?""",
+        (participant_id, participant_id),
+    )}

@@ -1,0 +1,53 @@
+"""One click from a listening session's reviewed synthesis to a follow-up design session."""
+from listening import queries
+from listening import statements as st
+from tests.conftest import form_data, page
+from tests.factories import make_session, user_id
+
+
+def reviewed_session(db, owner: int) -> dict:
+    """Create a listening session with one reviewed theme (Spanish label on the residents' page), one draft theme and one "how might we"."""
+    found = make_session(db, created_by=owner)
+    stamp = queries.now()
+    for label, reviewed in (("Rides to appointments", stamp), ("Unreviewed draft", None)):
+        db.execute("INSERT INTO themes (session_id, label, reviewed_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+                   (found["id"], label, reviewed, stamp, stamp))
+    theme_id = db.execute("SELECT id FROM themes WHERE label = 'Rides to appointments'").fetchone()[0]
+    db.execute("INSERT INTO public_texts (session_id, theme_id, field, language, body, updated_at) VALUES (?, ?, 'label', 'es', ?, ?)",
+               (found["id"], theme_id, "Transporte a las citas", stamp))
+    db.execute("INSERT INTO insights (session_id, kind, body, created_at) VALUES (?, 'hmw', ?, ?)",
+               (found["id"], "How might we make rides free?", stamp))
+    db.conn.commit()
+    return found
+
+
+def test_one_click_makes_a_draft_design_session_with_statements_and_translations(as_facilitator, db, make_user):
+    """The button creates a draft session with a react question whose statements are the reviewed theme and the HMW, Spanish carried over."""
+    found = reviewed_session(db, user_id(db, make_user("facilitator")))
+    soup = page(as_facilitator.get(f"/staff/review/{found['id']}"))
+    button = soup.find("form", action=f"/staff/review/{found['id']}/follow-up")
+    assert button.find("button").get_text(strip=True) == "Create a follow-up design session"
+    data = {field["name"]: field["value"] for field in button.find_all("input", type="hidden")}
+    response = as_facilitator.post(f"/staff/review/{found['id']}/follow-up", data=data)
+    assert response.status_code == 303
+    created = [s for s in queries.all_sessions(db) if s["id"] != found["id"]][0]
+    assert created["status"] == "draft" and created["languages"] == found["languages"]
+    prompts = queries.prompts_for_session(db, created["id"])
+    assert [p["kind"] for p in prompts] == ["react"]
+    seeded = st.statements_for_prompt(db, prompts[0]["id"])
+    assert [(s["body"], s["origin"], s["translations"]) for s in seeded] == [
+        ("Rides to appointments", "theme", {"es": "Transporte a las citas"}),
+        ("How might we make rides free?", "hmw", {}),
+    ]
+    texts = queries.texts_for_session(db, created["id"])
+    assert texts[("session", created["id"], "title")]["es"].startswith("Seguimiento")
+
+
+def test_nothing_reviewed_creates_nothing_and_says_why(as_facilitator, db, make_user):
+    """Without a reviewed theme or an insight, no session is created and the planner is told what to do."""
+    found = make_session(db, created_by=user_id(db, make_user("facilitator")))
+    shown = as_facilitator.get(f"/staff/review/{found['id']}")
+    data = form_data(shown, 0)
+    response = as_facilitator.post(f"/staff/review/{found['id']}/follow-up", data=data, follow_redirects=True)
+    assert "Review at least one theme" in response.get_data(as_text=True)
+    assert len(queries.all_sessions(db)) == 1
