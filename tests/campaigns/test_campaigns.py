@@ -287,3 +287,32 @@ def test_the_public_page_shows_only_published_commitments_in_each_language(world
     assert texts["will"][language] in text and "Secret draft" not in text
     assert html.find("html")["dir"] == ("rtl" if language == "ar" else "ltr")
     assert client.get("/c/other-county").status_code == 404
+
+
+def test_a_commitment_moves_from_will_to_did_and_the_public_page_follows(world):
+    """The backbone records a commitment, later marks it done with what was done; each save is audited."""
+    db, cid = world["db"], world["cid"]
+    campaigns.set_published(db, cid, True)
+    client, token = signed_in(world, "bb_planner")
+    form = {"csrf_token": token, "will_en": "Open a Saturday clinic", "status": "planned", "published": "1",
+            "due_on": "2027-05-01"}
+    assert client.post(f"/staff/campaigns/{cid}/commitments", data=form).status_code == 303
+    saved = pooled.commitments_of(db, cid)[0]
+    edited = form | {"commitment_id": str(saved["id"]), "status": "done", "did_en": "Opened on 3 May",
+                     "done_on": "2027-05-03"}
+    assert client.post(f"/staff/campaigns/{cid}/commitments", data=edited).status_code == 303
+    public = page(world["app"].test_client().get("/c/guilford-2027?lang=en")).get_text(" ")
+    assert "Opened on 3 May" in public and "Done" in public
+    actions = [r[0] for r in db.execute("SELECT action FROM audit_log WHERE action = 'commitment_saved'")]
+    assert len(actions) == 2
+
+
+@pytest.mark.parametrize("bad", [{"status": "finished"}, {"due_on": "next week"}, {"will_en": ""},
+                                 {"commitment_id": "99999"}])
+def test_a_bad_commitment_form_changes_nothing(world, bad):
+    """Unknown statuses, unreadable dates, no 'we will' text or another campaign's commitment are refused."""
+    client, token = signed_in(world, "bb_facilitator")
+    form = {"csrf_token": token, "will_en": "Something", "status": "planned"} | bad
+    response = client.post(f"/staff/campaigns/{world['cid']}/commitments", data=form)
+    assert response.status_code in (400, 404)
+    assert pooled.commitments_of(world["db"], world["cid"]) == []
