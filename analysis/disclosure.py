@@ -756,6 +756,49 @@ def _pooled_needs(model: _Model, item: tuple, found: Range) -> bool:
     return found.width < required_width(found.true, model.threshold)
 
 
+def _certified(model: _Model, grid: Grid, item: tuple) -> bool:
+    """Tell cheaply whether a hidden cell of a pooled table is wide enough, without linear programming.
+
+    Moving counts around a cycle of hidden cells (up in this cell and another row's cell of a
+    second column, down in the two others) keeps every row and published column total, so each
+    such move is another table the attacker cannot tell from the true one; the moves found here
+    (greedily, so a lower bound) give a range at least this wide. Cells they do not certify go to
+    the linear programs.
+    """
+    _, name, i, c = item
+    value = model.values[item]
+    hidden = model.hidden
+    free_column = lambda d: ("gcol", name, d) in hidden  # noqa: E731 - a column whose total is not shown
+    row_cells = {d: model.values[("gcell", name, i, d)] for d in grid.columns
+                 if d != c and ("gcell", name, i, d) in hidden}
+    up = down = 0
+    if free_column(c):
+        free = [d for d in row_cells if free_column(d)]
+        if free:
+            down = value
+            for d in free:
+                up += row_cells.pop(d)
+    column_cells = {j: model.values[("gcell", name, j, c)] for j in grid.rows
+                    if j != i and ("gcell", name, j, c) in hidden}
+    spare_up, spare_down = dict(row_cells), dict(row_cells)
+    for j, in_column in sorted(column_cells.items(), key=lambda x: -x[1]):
+        room = in_column  # up: this row's cell in column c gives way
+        for d in spare_up:
+            if room and spare_up[d] and ("gcell", name, j, d) in hidden:
+                moved = min(room, spare_up[d])
+                spare_up[d] -= moved
+                room -= moved
+                up += moved
+        for d in spare_down:  # down: this row's cell in column d gives way, column c's cell takes it
+            if down < value and ("gcell", name, j, d) in hidden:
+                down += min(value - down, model.values[("gcell", name, j, d)])
+    down = min(down, value)
+    row_total = model.values[("grow", name, i)]
+    if row_total < model.threshold:
+        return down >= value and value + up >= row_total
+    return up + down >= required_width(value, model.threshold)
+
+
 @lru_cache(maxsize=64)
 def _protect_pooled_cached(grid: Grid, shown: tuple[tuple[int | None, ...], ...], threshold: int) -> ShownGrid:
     """Protect one pooled table (cached: the dashboard and its exports ask about the same counts)."""
@@ -769,8 +812,10 @@ def _protect_pooled_cached(grid: Grid, shown: tuple[tuple[int | None, ...], ...]
     _close_line(model, columns)
     tables = {("grid", grid.name)}
     for _ in range(len(columns) + 1):
-        findings = [f for f in _audit_tables(model, tables, want_culprits=True, everything=True)
-                    if _pooled_needs(model, f.item, f.range)]
+        unsure = {item for item in model.hidden if item[0] == "gcell" and not _certified(model, grid, item)}
+        unsure |= {c for c in columns if c in model.hidden}
+        findings = [f for f in _audit_tables(model, tables, want_culprits=True, everything=True, only=unsure)
+                    if _pooled_needs(model, f.item, f.range)] if unsure else []
         if not findings:
             break
         choices = {c for f in findings for c in f.culprits if c[0] == "gcol" and c not in model.hidden}

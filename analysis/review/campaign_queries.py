@@ -43,42 +43,52 @@ def session_thresholds(db: sqlite_utils.Database, session_ids: Sequence[int]) ->
     return {s: disclosure.threshold_in_use(queries.synthesis_settings(db, s).get("threshold")) for s in session_ids}
 
 
-def _session_line(db: sqlite_utils.Database, session_id: int, prompt_id: int) -> tuple[list[str], list[int]]:
-    """Count a session's taking-part people by their answer to one "about you" prompt, as its own report does."""
-    prompt = queries.prompt_in_session(db, session_id, prompt_id)
-    chosen = synthesis.participant_segments(db, session_id)
-    people = synthesis.taking_part(db, session_id)
-    counts = Counter(str(chosen.get(p["id"], {}).get(prompt_id, NOT_GIVEN)) for p in people)
-    categories = [str(o["id"]) for o in prompt["options"]] + [NOT_GIVEN]
-    return categories, [counts.get(c, 0) for c in categories]
+def people_by_answer(db: sqlite_utils.Database, prompts: dict[int, int]) -> dict[int, Counter]:
+    """Count each session's taking-part people by their answer to one prompt ({session: prompt}), as its own
+    report counts them: the first choice of an answer not skipped or hidden, else "not given"."""
+    if not prompts:
+        return {}
+    marks = ",".join("?" * len(prompts))
+    found: dict[int, Counter] = {session_id: Counter() for session_id in prompts}
+    for row in rows(db, f"""SELECT p.session_id, r.choices, count(*) AS n FROM participants p
+                            LEFT JOIN responses r ON r.participant_id = p.id AND r.prompt_id IN ({marks})
+                                 AND r.skipped = 0 {synthesis.visible_filter(db)}
+                            WHERE p.session_id IN ({marks}) AND p.withdrawn_at IS NULL
+                            GROUP BY p.session_id, r.choices""", (*prompts.values(), *prompts)):
+        choices = json.loads(row["choices"]) if row["choices"] else []
+        found[row["session_id"]][str(choices[0]) if choices else NOT_GIVEN] += row["n"]
+    return found
 
 
 def pooled_heard(db: sqlite_utils.Database, question: dict, sessions: Sequence[dict]) -> Pooled:
     """Pool people by their answer to an "about you" bank question over the sessions that asked it."""
     by_id = {s["id"]: s for s in sessions}
-    links = campaigns.linked_prompts(db, question["id"], list(by_id))
-    mapping = campaigns.option_links(db, [link["prompt_id"] for link in links])
+    prompts: dict[int, int] = {}
+    for link in sorted(campaigns.linked_prompts(db, question["id"], list(by_id)), key=lambda x: x["prompt_id"]):
+        prompts.setdefault(link["session_id"], link["prompt_id"])  # a session asking it twice counts its first
+    mapping = campaigns.option_links(db, list(prompts.values()))
+    counted = people_by_answer(db, prompts)
     columns = tuple(str(o["id"]) for o in question["options"]) + (PREFER_NOT, NOT_GIVEN)
-    thresholds = session_thresholds(db, list(by_id))
+    thresholds = session_thresholds(db, list(prompts))
     parts, included, left_out = [], [], []
-    for link in sorted(links, key=lambda x: x["session_id"]):
-        to_bank = mapping[link["prompt_id"]]
+    for session_id in sorted(prompts):
+        to_bank = mapping[prompts[session_id]]
         targets = [PREFER_NOT if b == -1 else (None if b is None else str(b)) for b in to_bank.values()]
         if None in targets or len(set(targets)) != len(targets):
-            left_out.append(by_id[link["session_id"]])
+            left_out.append(by_id[session_id])
             continue
-        categories, counts = _session_line(db, link["session_id"], link["prompt_id"])
-        own = disclosure.protect_line(f"s{link['session_id']}", categories, counts,
-                                      threshold=thresholds[link["session_id"]])
+        categories = [str(o) for o in sorted(to_bank)] + [NOT_GIVEN]
+        counts = [counted[session_id].get(c, 0) for c in categories]
+        own = disclosure.protect_line(f"s{session_id}", categories, counts, threshold=thresholds[session_id])
         column_of = dict(zip([str(o) for o in to_bank], targets)) | {NOT_GIVEN: NOT_GIVEN}
         row_counts = dict.fromkeys(columns, 0)
         row_shown: dict[str, int | None] = dict.fromkeys(columns, 0)
         for category, count, shown in zip(categories, counts, own.counts):
             row_counts[column_of[category]] = count
             row_shown[column_of[category]] = None if own.withheld else shown
-        parts.append(disclosure.PooledRow(f"s{link['session_id']}", tuple(row_counts[c] for c in columns),
+        parts.append(disclosure.PooledRow(f"s{session_id}", tuple(row_counts[c] for c in columns),
                                           tuple(row_shown[c] for c in columns)))
-        included.append(by_id[link["session_id"]])
+        included.append(by_id[session_id])
     if not parts:
         return Pooled(question, columns, None, (), tuple(left_out))
     threshold = max(thresholds.values(), default=disclosure.DEFAULT_THRESHOLD)

@@ -200,9 +200,11 @@ def test_pooled_counts_cannot_be_recovered_by_subtracting_a_sessions_table(world
     truth = {}
     parts = {f"s{s['id']}": s for s in result.sessions}
     for i, name in enumerate(table.rows):
-        categories, counts = pooled._session_line(db, parts[name]["id"], campaigns.linked_prompts(
-            db, question["id"], [parts[name]["id"]])[0]["prompt_id"])
-        truth[i] = counts
+        sid = parts[name]["id"]
+        prompt = campaigns.linked_prompts(db, question["id"], [sid])[0]["prompt_id"]
+        counted = pooled.people_by_answer(db, {sid: prompt})[sid]
+        options = [str(o["id"]) for o in queries.prompt_in_session(db, sid, prompt)["options"]]
+        truth[i] = [counted.get(o, 0) for o in options]
     checked = 0
     for (i, j), k in index.items():
         if table.cells[i][j] is not None:
