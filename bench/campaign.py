@@ -1,6 +1,8 @@
 """Time a large campaign: the dashboard, "who was heard" and pooled themes, and the database's size.
 
-Usage: python bench/campaign.py [--sessions 200] [--people 100000] [--seed 0] [--skip-themes]
+Usage: python bench/campaign.py [--sessions 200] [--people 100000] [--seed 0] [--skip-themes] [--db PATH]
+
+With --db, the database is kept at PATH, and a database already there is timed again as it is.
 
 Builds a throwaway database in a temporary folder: one campaign with 8 partners and 2 rounds,
 SESSIONS sessions sharing a bank of three "about you" questions (neighbourhood, 12 places; race
@@ -138,12 +140,20 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-themes", action="store_true")
+    parser.add_argument("--db", type=Path, help="keep the database here (and reuse one already there)")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp())
-    path = folder / "campaign.db"
-    start = time.perf_counter()
-    made = build(path, args.sessions, args.people, args.seed)
-    print(f"built {args.sessions} sessions, {args.people} residents in {time.perf_counter() - start:.0f} s")
+    path = args.db or Path(tempfile.mkdtemp()) / "campaign.db"
+    if path.exists():
+        import sqlite3
+
+        found = sqlite3.connect(path)
+        made = {"campaign": 1, "open_question": found.execute(
+            "SELECT id FROM campaign_questions WHERE kind = 'open' ORDER BY id LIMIT 1").fetchone()[0]}
+        found.close()
+    else:
+        start = time.perf_counter()
+        made = build(path, args.sessions, args.people, args.seed)
+        print(f"built {args.sessions} sessions, {args.people} residents in {time.perf_counter() - start:.0f} s")
     print(f"database size: {path.stat().st_size / 1e6:.0f} MB ({path.stat().st_size / args.people:.0f} bytes a resident)")
 
     from analysis.review import campaign_queries as pooled

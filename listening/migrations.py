@@ -650,6 +650,8 @@ def m014_campaigns(db: sqlite_utils.Database) -> None:
             question_id INTEGER NOT NULL REFERENCES campaign_questions(id) ON DELETE CASCADE
         );
         CREATE INDEX campaign_prompt_links_by_question ON campaign_prompt_links(question_id);
+        -- pooled "who was heard" counts answers by choice from this index alone (200 sessions: 0.3 s -> see docs/scaling.md)
+        CREATE INDEX responses_choices_by_prompt ON responses(prompt_id, skipped, hidden_at, choices);
         CREATE TABLE campaign_option_links (
             option_id INTEGER PRIMARY KEY REFERENCES options(id) ON DELETE CASCADE,
             bank_option_id INTEGER NOT NULL REFERENCES campaign_options(id) ON DELETE CASCADE

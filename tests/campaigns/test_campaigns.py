@@ -202,7 +202,7 @@ def test_pooled_counts_cannot_be_recovered_by_subtracting_a_sessions_table(world
     for i, name in enumerate(table.rows):
         sid = parts[name]["id"]
         prompt = campaigns.linked_prompts(db, question["id"], [sid])[0]["prompt_id"]
-        counted = pooled.people_by_answer(db, {sid: prompt})[sid]
+        counted = pooled.people_by_answer(db, {sid: prompt}, {sid: parts[name]["people"]})[sid]
         options = [str(o["id"]) for o in queries.prompt_in_session(db, sid, prompt)["options"]]
         truth[i] = [counted.get(o, 0) for o in options]
     checked = 0
