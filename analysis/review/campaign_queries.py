@@ -358,3 +358,69 @@ def published_sessions(db: sqlite_utils.Database, campaign_id: int) -> list[dict
     return rows(db, """SELECT s.code, s.id FROM campaign_sessions cs JOIN sessions s ON s.id = cs.session_id
                        JOIN synthesis_settings t ON t.session_id = s.id
                        WHERE cs.campaign_id = ? AND t.published = 1 ORDER BY s.id""", (campaign_id,))
+
+
+# --- the campaign report -----------------------------------------------------------------------
+
+
+def campaign_report(db: sqlite_utils.Database, found: dict, sessions: Sequence[dict], language: str, *,
+                    with_themes: bool):
+    """Build a campaign's report (for every writer in `analysis.reports`) over these sessions, in a language.
+
+    Counts are the pooled, disclosure-controlled ones of the "who was heard" page; themes (for
+    the backbone) are the pooled themes of all rounds with their published sizes and no quotes;
+    the coalition's commitments are its insights. No answer text is included.
+    """
+    from analysis import reports
+    from listening.i18n import text_direction
+
+    translations = synthesis.translations_for(language)
+    _ = synthesis.gettext_with(translations)
+    default = found["default_language"]
+    bank = campaigns.bank_of(db, found["id"])
+    tables = [pooled_heard(db, q, sessions) for q in bank if q["kind"] == "about"]
+    mark = reports.MARK
+    people = sum(s["people"] for s in sessions)
+    shown_people = people if people >= disclosure.DEFAULT_THRESHOLD else None
+    participation = [reports.Table(_("By partner"), (_("Partner"), _("People")),
+                                   tuple((p, str(n)) for p, n in totals(sessions)["by_partner"]))] if shown_people else []
+    representation = []
+    for pooled in tables:
+        if pooled.table is None:
+            continue
+        title = campaigns.wording(pooled.question["texts"], language, default)
+        body = tuple((campaigns.wording(r["option"]["texts"], language, default), mark if r["count"] is None else str(r["count"]),
+                      "" if r["share"] is None else f"{round(100 * r['share'])}%",
+                      "" if r["reference"] is None else f"{r['reference']:g}%",
+                      {"under": _("Under-represented"), "over": _("Over-represented"),
+                       "in_line": _("About in line")}.get(r["verdict"], "")) for r in reference_rows(pooled))
+        representation.append(reports.Table(title, (_("Group"), _("People"), _("Share of people who took part"),
+                                                    _("Reference share"), _("Compared with reference")), body))
+    views = []
+    if with_themes:
+        for question in (q for q in bank if q["kind"] == "open"):
+            for theme in pooled_themes(db, found["id"], question["id"], None)["themes"]:
+                views.append(reports.ThemeView(id=f"C{theme['id']}", label=theme["label"], definition="",
+                                               size=theme["shown_size"], reviewed=bool(theme["renamed"]),
+                                               top_terms=tuple(theme["top_terms"])))
+    statuses = {"planned": _("Planned"), "in_progress": _("In progress"), "done": _("Done"), "dropped": _("Not going ahead")}
+
+    def pick(item: dict, field: str) -> str:
+        """Return a commitment's wording in the report's language, else the campaign's."""
+        return item["texts"].get((field, language)) or item["texts"].get((field, default), "")
+
+    commitments = tuple(" ".join(part for part in (
+        f"{_('We heard:')} {pick(c, 'heard')}" if pick(c, "heard") else "", f"{_('We will:')} {pick(c, 'will')}",
+        f"{_('We did:')} {pick(c, 'did')}" if pick(c, "did") else "", f"({statuses[c['status']]})") if part)
+        for c in commitments_of(db, found["id"], published_only=not with_themes))
+    return reports.Report(
+        code=found["slug"], title=campaigns.campaign_text(found, "name", language),
+        purpose=campaigns.campaign_text(found, "purpose", language), language=language,
+        direction=text_direction(language), generated_at=queries.now()[:16].replace("T", " ") + " UTC",
+        questions=tuple(campaigns.wording(q["texts"], language, default) for q in bank),
+        participants=shown_people, answers=None, threshold=disclosure.DEFAULT_THRESHOLD, themes=tuple(views),
+        participation=tuple(participation), representation=tuple(representation), insights=commitments,
+        caveats=(_("People chose to take part. They are not a random sample, so these answers do not speak for everyone who lives here."),
+                 _("To protect people, counts below %(threshold)s are hidden and shown as %(mark)s, and so are counts that would reveal them.",
+                   threshold=disclosure.DEFAULT_THRESHOLD, mark=mark)),
+    )

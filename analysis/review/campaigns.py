@@ -411,6 +411,35 @@ def status_labels() -> dict[str, str]:
     return {"planned": _("Planned"), "in_progress": _("In progress"), "done": _("Done"), "dropped": _("Not going ahead")}
 
 
+@bp.route("/<int:campaign_id>/export", methods=["GET", "POST"])
+@requires(*READERS)
+def export(campaign_id: int):
+    """Download the campaign's report (HTML, Word, Markdown: for sharing) or its tables (CSV, Excel, JSON:
+    internal), in any of its languages, counted over the sessions this member may see; every export is logged."""
+    import io
+
+    from flask import send_file
+
+    from analysis import reports
+
+    found, standing, sessions = load_campaign(campaign_id)
+    # TRANSLATORS: the formats a campaign's report can be downloaded in.
+    formats = {"html": _("Web page (prints to PDF)"), "docx": _("Word document"), "md": _("Markdown")}
+    if standing in ("admin", "backbone"):
+        formats["codebook"] = _("Codebook (CSV)")
+    fmt, language = request.form.get("format", ""), request.form.get("language", "")
+    if request.method == "GET" or not valid_form() or fmt not in formats or language not in found["languages"]:
+        return render_template("campaigns/export.html", c=found, name=name_of(found), standing=standing, form=ActionForm(),
+                               formats=formats, language_name=language_name), 200 if request.method == "GET" else 400
+    report = pooled.campaign_report(get_db(), found, sessions, language, with_themes=standing in ("admin", "backbone"))
+    buffer = io.BytesIO()
+    reports.write(report, fmt, buffer, pooled.synthesis.translations_for(language))
+    buffer.seek(0)
+    name = reports.filename(found["slug"], fmt, language)
+    audit("campaign_export", found, f"format={fmt} language={language} file={name}")
+    return send_file(buffer, mimetype=reports.MIMETYPES[fmt], as_attachment=True, download_name=name)
+
+
 @public_bp.route("/c/<slug>")
 def page(slug: str):
     """The public campaign page: what the coalition heard, will do and did, in every offered language (published only)."""

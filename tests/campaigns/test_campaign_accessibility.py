@@ -77,7 +77,7 @@ def test_campaign_pages_pass_axe_and_the_public_page_works_without_javascript(li
         page.fill("#email", live["email"])
         page.fill("#password", live["password"])
         page.click("main button[type=submit]")
-        for name in ("", "heard", "themes", "rounds", "commitments"):
+        for name in ("", "heard", "themes", "rounds", "commitments", "export"):
             page.goto(f"{base}/staff/campaigns/{cid}/{name}")
             assert page.locator("h1").count() == 1
             problems[name or "dashboard"] = violations(axe, page)

@@ -33,6 +33,8 @@ ROUTES = {
     ("campaigns.rounds", "GET"):              (LOGIN, 200,  200,  200,  403,  403,  403,  404,  404),
     ("campaigns.commitments", "GET"):         (LOGIN, 200,  200,  200,  200,  200,  200,  404,  404),
     ("campaigns.commitments", "POST"):        (LOGIN, 400,  400,  400,  403,  403,  403,  404,  404),
+    ("campaigns.export", "GET"):              (LOGIN, 200,  200,  200,  200,  200,  200,  404,  404),
+    ("campaigns.export", "POST"):             (LOGIN, 400,  400,  400,  400,  400,  400,  404,  404),
 }
 # Which of campaign 1's sessions (hosted by A, by B) each actor sees on every session page.
 SEES = {"admin": {"a", "b"}, "bb_facilitator": {"a", "b"}, "bb_planner": {"a", "b"}, "a_facilitator": {"a"},
@@ -318,3 +320,23 @@ def test_a_bad_commitment_form_changes_nothing(world, bad):
     response = client.post(f"/staff/campaigns/{world['cid']}/commitments", data=form)
     assert response.status_code in (400, 404)
     assert pooled.commitments_of(world["db"], world["cid"]) == []
+
+
+@pytest.mark.parametrize("fmt", ["html", "docx", "md", "codebook"])
+def test_the_campaign_report_downloads_in_each_format_and_is_audited(world, fmt):
+    """The backbone downloads the campaign report in each format and language; each download is logged."""
+    client, token = signed_in(world, "bb_planner")
+    response = client.post(f"/staff/campaigns/{world['cid']}/export",
+                           data={"csrf_token": token, "format": fmt, "language": "es"})
+    assert response.status_code == 200 and response.data
+    assert "guilford-2027" in response.headers["Content-Disposition"]
+    detail = world["db"].execute("SELECT detail FROM audit_log WHERE action = 'campaign_export'").fetchone()[0]
+    assert f"format={fmt}" in detail and "language=es" in detail
+
+
+def test_partner_staff_cannot_download_the_codebook_of_pooled_themes(world):
+    """Pooled themes span every partner's residents: a partner's member is refused the codebook (400, nothing sent)."""
+    client, token = signed_in(world, "a_planner")
+    response = client.post(f"/staff/campaigns/{world['cid']}/export",
+                           data={"csrf_token": token, "format": "codebook", "language": "en"})
+    assert response.status_code == 400

@@ -101,6 +101,8 @@ ROUTES = {
     ("campaigns.rounds", "GET"):                  (LOGIN, 200,  404,  404,  404,  404,  404),
     ("campaigns.commitments", "GET"):             (LOGIN, 200,  404,  404,  404,  404,  404),
     ("campaigns.commitments", "POST"):            (LOGIN, 400,  404,  404,  404,  404,  404),
+    ("campaigns.export", "GET"):                  (LOGIN, 200,  404,  404,  404,  404,  404),
+    ("campaigns.export", "POST"):                 (LOGIN, 400,  404,  404,  404,  404,  404),
     # last: it ends the signed-in session
     ("facilitation.logout", "POST"):              (302,   302,  302,  302,  302,  302,  302),
 }
