@@ -340,3 +340,35 @@ def test_partner_staff_cannot_download_the_codebook_of_pooled_themes(world):
     response = client.post(f"/staff/campaigns/{world['cid']}/export",
                            data={"csrf_token": token, "format": "codebook", "language": "en"})
     assert response.status_code == 400
+
+
+def test_rounds_page_shows_each_rounds_priority_share_from_published_counts(world):
+    """With a priority group and a second round, the rounds page compares its share of the people heard in each round."""
+    db = world["db"]
+    question = about_world(world, [[20, 12, 10], [15, 15, 15]])
+    campaigns.save_reference(db, question["id"], {o["id"]: 30.0 for o in question["options"]}, source="Census",
+                             priority={question["options"][0]["id"]})
+    second = campaigns.add_round(db, world["cid"], "Round 2")
+    moved = campaigns.campaign_sessions(db, world["cid"], ("SELECT id FROM sessions", {}))[-1]
+    campaigns.add_session(db, world["cid"], moved["id"], round_id=second, partner_id=moved["partner_id"], added_by=None)
+    client, _ = signed_in(world, "bb_planner")
+    html = page(client.get(f"/staff/campaigns/{world['cid']}/rounds?round={second}"))
+    cells = [[c.get_text(strip=True) for c in row.select("th, td")] for row in html.select("table.data tbody tr")]
+    priority = next(row for row in cells if "North" in row[0])
+    assert priority[1:] == ["48%", "33%"]  # 20 of 42 in round 1 (plus the 6 people of the fixture's sessions), 15 of 45
+
+
+def test_where_to_listen_next_lists_the_least_heard_groups_first(world):
+    """Groups below their reference share come first, least heard first; groups too few to show (or hidden
+    to protect them) are listed apart, never ranked by a hidden count."""
+    db = world["db"]
+    shown = about_world(world, [[40, 12, 10], [30, 15, 10]])  # 70, 27, 20 of 117
+    campaigns.save_reference(db, shown["id"], dict(zip([o["id"] for o in shown["options"]], [30.0, 40.0, 30.0])),
+                             source="Census", priority=set())
+    small = about_world(world, [[40, 12, 3], [30, 15, 4]])  # 70, 27, 7: the 7 is hidden, and one more with it
+    campaigns.save_reference(db, small["id"], {o["id"]: 30.0 for o in small["options"]}, source="Census", priority=set())
+    sessions = campaigns.campaign_sessions(db, world["cid"], ("SELECT id FROM sessions", {}))
+    questions = [campaigns.bank_question(db, world["cid"], q["id"]) for q in (shown, small)]
+    found = pooled.listen_next([pooled.pooled_heard(db, q, sessions) for q in questions], sessions)
+    assert [row["option"]["id"] for row in found["behind"]] == [shown["options"][2]["id"], shown["options"][1]["id"]]
+    assert {row["option"]["id"] for row in found["hidden"]} == {small["options"][1]["id"], small["options"][2]["id"]}
