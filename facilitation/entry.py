@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from listening import queries
 from listening.accounts import requires
 from listening.db import get_db
-from listening.forms import answer_form, answer_is_empty, answer_values, new_nonce
+from listening.forms import QUOTE_SCOPE, answer_form, answer_is_empty, answer_values, new_nonce
 from listening.i18n import language_name, local_time, source_labels, text_direction
 from listening.sealing import seal, unseal
 
@@ -75,6 +75,12 @@ def still_taking_part(db, session_id: int, participant_id: int) -> bool:
     return found is not None and found["session_id"] == session_id and not found["withdrawn_at"]
 
 
+def quote_label() -> str:
+    """The words of the staff entry's quote checkbox; like the residents' own, they name the room's screen (QUOTE_SCOPE)."""
+    # TRANSLATORS: staff entry; "the room's screen" is the projector the group looks at during a live session.
+    return _("They agreed that their words may be shown on the room's screen and quoted in reports, without their name.")
+
+
 @bp.route("/sessions/<int:session_id>/entry", methods=["GET", "POST"])
 @requires(*EDITORS)
 def staff_entry(session_id: int):
@@ -117,6 +123,7 @@ def staff_entry(session_id: int):
             participant_id, response_id, receipt = lq.enter_answer(
                 db, session_id, prompt_id=prompt["id"], language=language, source=settings["source"],
                 user_id=g.user["id"], nonce=form.nonce.data, quote_ok=checks["quote_ok"],
+                quote_scope=QUOTE_SCOPE, labels={"quote": quote_label()},
                 participant_id=previous, **answer_values(prompt, form),
             )
             if response_id is not None:
@@ -140,7 +147,7 @@ def staff_entry(session_id: int):
         settings=settings, statement=statement, sources=source_labels(), labels=labels, checks=checks,
         notice=notice, recent=lq.recent_entries(db, session_id, g.user["id"]), has_last=last_card(session_id) is not None,
         max_length=current_app.config["MAX_ANSWER_LENGTH"], entered=lq.staff_entry_count(db, session_id),
-        receipt=last_receipt(session_id),
+        receipt=last_receipt(session_id), quote_label=quote_label,
     ), status
 
 
@@ -156,7 +163,7 @@ def entry_slip(session_id: int):
     language = person["language"] if person["language"] in found["languages"] else found["default_language"]
     texts = queries.texts_for_session(get_db(), session_id)
     withdraw_url = (current_app.config["BASE_URL"].rstrip("/") or request.host_url.rstrip("/")) + url_for("listening.withdraw")
-    contact = found["contact"].strip()
+    contact = queries.contact_for(texts, found, language)
     if text_direction(language) == "rtl":
         # An address or phone number inside right-to-left text keeps its own direction (as in the consent text).
         withdraw_url, contact = f"\u2068{withdraw_url}\u2069", (f"\u2068{contact}\u2069" if contact else "")

@@ -57,6 +57,12 @@ def _timezone(form, field) -> None:
         raise ValidationError(_("Please choose a time zone from the list, such as America/New_York."))
 
 
+def _mode_or_starter(form, field) -> None:
+    """Refuse a new session with neither a mode picked nor a starter to suggest one."""
+    if not field.data and not (form.starter.data or ""):
+        raise ValidationError(_("Please choose how the session runs."))
+
+
 def session_form(app_languages: list[str], formdata=None, *, creating: bool, data: dict | None = None) -> ChorusForm:
     """Build the session settings form; on creation it also asks for the title and purpose."""
     language_choices = [(code, language_name(code)) for code in app_languages]
@@ -93,6 +99,15 @@ def session_form(app_languages: list[str], formdata=None, *, creating: bool, dat
             return [self.default_language.data] + others
 
     if creating:
+        # A starter suggests how it runs (a survey self-paced, a focus group live); a mode the
+        # facilitator picks wins over it. Without a starter a mode must be picked.
+        SessionForm.mode = RadioField(
+            _l("How it runs"),
+            choices=options([("", _l("As the starter suggests (a survey runs self-paced, a focus group live)")),
+                             ("live", _l("Live: I show one question at a time to the room")),
+                             ("self_paced", _l("Self-paced: people answer on their own, like a survey"))]),
+            validators=[_mode_or_starter],
+        )
         SessionForm.starter = RadioField(
             _l("Start from"), default="", validators=[Optional()],
             choices=options([("", _l("A blank session: I write my own questions")),

@@ -100,7 +100,7 @@ def wall_context(db, found: dict, current: dict | None, visible: list[dict]) -> 
         "on_wall": _("On the projector"),
         "waiting": _("Waiting for approval"),
         "kept_off": _("Kept off the projector"),
-        "not_quotable": _("Never on the projector: this person did not allow quoting"),
+        "not_quotable": _("Never on the projector: this person did not allow their words on the room's screen"),
     }
     if current is None or current["kind"] != "open":
         return {"queue": [], "waiting": 0, "wall_status": {}, "wall_changed": {}, "wall_labels": labels}

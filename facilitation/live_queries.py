@@ -179,7 +179,7 @@ def visible_responses(db: sqlite_utils.Database, session_id: int, prompt_id: int
     Oldest first; each row carries the participant's `quote_ok` choice. Skipped rows are
     included (with `skipped` = 1) so counts of who skipped stay possible.
     """
-    sql = """SELECT r.*, c.quote_ok FROM responses r
+    sql = """SELECT r.*, c.quote_ok, c.quote_scope FROM responses r
              JOIN participants p ON p.id = r.participant_id
              LEFT JOIN consents c ON c.participant_id = p.id
              WHERE r.session_id = ? AND p.withdrawn_at IS NULL AND r.hidden_at IS NULL"""
@@ -275,8 +275,10 @@ def moderation_log(db: sqlite_utils.Database, session_id: int) -> list[dict]:
 
 
 def wall_candidates(visible: Iterable[dict]) -> list[dict]:
-    """Return the visible answers that may ever go on the wall: written, by someone who allowed quoting."""
-    return [r for r in visible if not r["skipped"] and (r["text"] or "").strip() and r["quote_ok"]]
+    """Return the visible answers that may ever go on the wall: written, by someone whose quote permission
+    was given under words that named the room's screen."""
+    return [r for r in visible if not r["skipped"] and (r["text"] or "").strip() and r["quote_ok"]
+            and r["quote_scope"] == "screen_and_reports"]
 
 
 def wall_answers(found: dict, candidates: Iterable[dict]) -> list[dict]:
@@ -296,8 +298,9 @@ def wall_queue(found: dict, candidates: Iterable[dict]) -> list[dict]:
 def decide_wall(db: sqlite_utils.Database, session_id: int, response_id: int, *, approve: bool, user_id: int) -> bool:
     """Approve an answer for the wall or keep it off, logging who and when; False if nothing changed.
 
-    Only a visible written answer from someone who allowed quoting can be approved; keeping an
-    answer off the wall changes nothing else (it stays in the answers, analysis and exports).
+    Only a visible written answer from someone who allowed quoting on the room's screen can be
+    approved; keeping an answer off the wall changes nothing else (it stays in the answers,
+    analysis and exports).
     """
     status = "approved" if approve else "declined"
     with transaction(db):
@@ -307,7 +310,8 @@ def decide_wall(db: sqlite_utils.Database, session_id: int, response_id: int, *,
                WHERE id = ? AND session_id = ? AND wall_status IS NOT ? AND skipped = 0
                  AND hidden_at IS NULL AND trim(coalesce(text, '')) != ''
                  AND participant_id IN (SELECT p.id FROM participants p JOIN consents c ON c.participant_id = p.id
-                                        WHERE p.withdrawn_at IS NULL AND c.quote_ok = 1)""",
+                                        WHERE p.withdrawn_at IS NULL AND c.quote_ok = 1
+                                          AND c.quote_scope = 'screen_and_reports')""",
             (status, stamp, user_id, response_id, session_id, status),
         ).rowcount
         if changed:
@@ -433,6 +437,8 @@ def enter_answer(
     user_id: int,
     nonce: str,
     quote_ok: bool = False,
+    quote_scope: str | None = None,
+    labels: dict[str, str] | None = None,
     participant_id: int | None = None,
     text: str | None = None,
     choices: list[int] | None = None,
@@ -456,6 +462,7 @@ def enter_answer(
             created = queries.record_consent(
                 db, session_id, consent_version_id=statement["id"], language=language, nonce=f"{nonce}:c",
                 quote_ok=quote_ok, contact_ok=False, method="staff_verbal", source=source, recorded_by=user_id,
+                quote_scope=quote_scope, labels=labels,
             )
             participant_id, receipt = created.id, created.receipt
         saved = queries.save_response(

@@ -52,7 +52,7 @@ def new_session():
     languages = app_languages()
     form = session_form(
         languages, request.form if request.method == "POST" else None, creating=True,
-        data={"default_language": current_app.config["DEFAULT_LANGUAGE"], "mode": "self_paced",
+        data={"default_language": current_app.config["DEFAULT_LANGUAGE"], "mode": "",
               "timezone": current_app.config["TIMEZONE"], "minutes": 15, "wall_moderation": True},
     )
     if request.method == "POST" and form.validate():
@@ -62,7 +62,7 @@ def new_session():
         starter = STARTERS.get(form.starter.data or "")
         built = starter.build(chosen) if starter else None
         found = queries.create_session(
-            db, languages=chosen, mode=starter.mode if starter else form.mode.data, timezone_name=form.timezone.data,
+            db, languages=chosen, mode=form.mode.data or starter.mode, timezone_name=form.timezone.data,
             created_by=g.user["id"], minutes=form.minutes.data, contact=contact,
             wall_moderation=form.wall_moderation.data,
             texts={
@@ -170,6 +170,8 @@ def describe_missing(found: dict, missing: list) -> list[dict]:
     where = {
         ("session", "title"): _("Title"),
         ("session", "purpose"): _("What it is for"),
+        # TRANSLATORS: a row of the translation grid; it may stay empty in a language.
+        ("session", "contact"): _("Whom residents can contact (optional: empty uses the contact in the settings)"),
         ("session", "consent"): _("Consent statement"),
     }
     described = []
@@ -215,12 +217,14 @@ def session_settings(session_id: int):
         texts = queries.texts_for_session(db, session_id)
         consent = texts.get(("session", session_id, "consent"), {})
         contact = (form.contact.data or "").strip()
+        changed = {**found, "contact": contact}
         for code in chosen:
-            old_default = default_consent(code, minutes=found["minutes"], contact=found["contact"])
+            old_default = default_consent(code, minutes=found["minutes"], contact=queries.contact_for(texts, found, code))
             if code not in consent or consent[code] == old_default:
                 # Keep the statement in step with the settings unless someone has edited it.
                 queries.set_text(db, session_id, "session", session_id, "consent", code,
-                                 default_consent(code, minutes=form.minutes.data, contact=contact))
+                                 default_consent(code, minutes=form.minutes.data,
+                                                 contact=queries.contact_for(texts, changed, code)))
         queries.update_session(db, session_id, languages=chosen, mode=form.mode.data, timezone=form.timezone.data,
                                minutes=form.minutes.data, contact=contact)
         if live_queries.set_wall_moderation(db, session_id, form.wall_moderation.data, user_id=g.user["id"]):
@@ -234,6 +238,18 @@ def session_settings(session_id: int):
         "facilitation/session_form.html", form=form, creating=False, s=found, title=titled(found),
         timezones=timezone_choices(),
     ), (400 if request.method == "POST" else 200)
+
+
+def follow_contact_in_consent(db, found: dict, before: dict) -> None:
+    """Where a language's contact changed and its consent statement is still the default one, reword the
+    statement with the new contact (an edited statement is left as it is)."""
+    after = queries.texts_for_session(db, found["id"])
+    consent = after.get(("session", found["id"], "consent"), {})
+    for code in found["languages"]:
+        old, new = queries.contact_for(before, found, code), queries.contact_for(after, found, code)
+        if old != new and consent.get(code) == default_consent(code, minutes=found["minutes"], contact=old):
+            queries.set_text(db, found["id"], "session", found["id"], "consent", code,
+                             default_consent(code, minutes=found["minutes"], contact=new))
 
 
 @bp.route("/sessions/<int:session_id>/texts", methods=["GET", "POST"])
@@ -255,6 +271,7 @@ def session_texts(session_id: int):
             for code in found["languages"]:
                 queries.set_text(db, session_id, slot.owner, slot.owner_id, slot.field, code,
                                  form[f"{slot.key}--{code}"].data or "")
+        follow_contact_in_consent(db, found, texts)
         keep_open_session_complete(db, found)
         queries.record_audit(db, user_id=g.user["id"], action="session_texts", target=found["code"])
         flash(_("Texts saved."), "ok")

@@ -26,20 +26,40 @@ PRIVATE_MODE = 0o600
 SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
+def create_missing(path: str, mode: int = PRIVATE_MODE) -> bool:
+    """Create an empty file with `mode` if none exists; never open one that does. Return False if it cannot be made.
+
+    An SQLite file that exists must never be opened and closed by our own code: closing any
+    descriptor of a file drops every POSIX lock this process holds on it, including the shared lock
+    by which each open connection says "the write-ahead log is in use". Another process closing its
+    connection (a second worker, a backup, a command) then believes it is the last one, checkpoints
+    and deletes the log while this process still commits into it, and acknowledged answers vanish
+    (docs/load.md, "Lost answers under saturation"). So the file is only ever created, exclusively.
+    """
+    if os.path.lexists(path):
+        return True
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, mode))
+    except FileExistsError:
+        return True  # another process made it between the check and the open: it is not ours to open
+    except OSError:
+        return False  # read-only or not ours: SQLite will say what is wrong
+    return True
+
+
 def make_private(path: str | Path) -> None:
     """Create the database file owner-only if it is missing, and take group and world access off it and its side files.
 
-    A folder that does not exist is left alone, so SQLite reports it as before.
+    A folder that does not exist is left alone, so SQLite reports it as before. An existing
+    database is never opened here (see `create_missing`): only its permissions are changed.
     """
     path = str(path)
     if not path or path == ":memory:" or path.startswith("file:"):
         return
     if not Path(path).parent.is_dir():
         return
-    try:
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_MODE))
-    except OSError:
-        return  # read-only or not ours: SQLite will say what is wrong
+    if not create_missing(path):
+        return
     for name in (path, *(path + suffix for suffix in SIDE_FILES)):
         try:
             mode = os.stat(name).st_mode & 0o777

@@ -98,7 +98,7 @@ def seed_demo_answers(db: sqlite_utils.Database, session_id: int, *, staff_id: i
             person = record_consent(
                 db, session_id, consent_version_id=statement["id"], language=language, nonce=f"demo-{session_id}-consent-{index:03d}",
                 quote_ok=index % 5 not in (1, 3), contact_ok=False, method="staff_verbal" if staff else "self",
-                source=source, recorded_by=staff_id if staff else None,
+                source=source, recorded_by=staff_id if staff else None, quote_scope="screen_and_reports",
             )
             if not person.created:
                 continue

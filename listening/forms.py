@@ -104,6 +104,10 @@ class JoinForm(ChorusForm):
     )
 
 
+# What a yes to ConsentForm.quote_ok covers: its words name the room's screen and reports.
+QUOTE_SCOPE = "screen_and_reports"
+
+
 class ConsentForm(ChorusForm):
     """Read the consent statement, then agree (or not) and choose how words may be used."""
 
@@ -111,8 +115,15 @@ class ConsentForm(ChorusForm):
     version = HiddenField()
     take_part = BooleanField(_l("Yes, I agree to take part."))
     # TRANSLATORS: "the room's screen" is the projector the group looks at during a live session.
+    # These words name the room's screen, so a yes here is recorded with QUOTE_SCOPE (below); if they
+    # ever stop naming it, QUOTE_SCOPE must become "reports" or the wall would show words it may not.
     quote_ok = BooleanField(_l("You may show my words on the room's screen and quote them in reports, without my name."))
     contact_ok = BooleanField(_l("You may contact me later about this work."))
+
+    def choice_labels(self) -> dict[str, str]:
+        """Return the choices' words as this resident sees them (in the page's language), to keep with the consent."""
+        return {"take_part": str(self.take_part.label.text), "quote": str(self.quote_ok.label.text),
+                "contact": str(self.contact_ok.label.text)}
     contact_name = StringField(
         _l("Your name (optional)"),
         validators=[Optional(), Length(max=200, message=_l("Please use 200 characters or fewer."))],

@@ -29,6 +29,8 @@ from urllib.parse import urlparse
 from limits.storage import MovingWindowSupport, SlidingWindowCounterSupport, Storage
 from limits.storage.base import TimestampedSlidingWindow
 
+from listening.db import create_missing
+
 SCHEME = "sqlite"
 # Roughly one call in this many also deletes expired rows, so the file stays small.
 SWEEP_ONE_IN = 500
@@ -101,8 +103,9 @@ class SQLiteStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport, T
         """Create the folder and the file (mode 0600) and its tables, once."""
         folder = Path(self.path).parent
         folder.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        os.close(descriptor)
+        # Created exclusively, never opened when it exists: closing a descriptor of an SQLite file
+        # would drop the locks other threads' connections hold on it (listening.db.create_missing).
+        create_missing(self.path, 0o600)
         # A connection of its own, closed at once: gunicorn forks workers after the app is built,
         # and an SQLite connection must not cross a fork.
         conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)

@@ -554,6 +554,27 @@ def m010_session_access(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m011_consent_choices(db: sqlite_utils.Database) -> None:
+    """Record, with each consent, the words of the choices it was given under and what quoting covered.
+
+    The consent statement's body was versioned but its checkboxes were not, so a "you may quote me"
+    given before the label named the room's screen could not be told from one given after.
+    `quote_scope` says what a quote permission covered: 'screen_and_reports' (the label named the
+    room's screen), 'reports', or NULL for consents recorded before this migration (nobody can
+    say which words they saw, so none of them goes on a screen). `choice_labels` keeps the labels
+    as shown (JSON: take_part, quote, contact), in the language of the consent.
+    """
+    _run(
+        db,
+        """
+        ALTER TABLE consents ADD COLUMN quote_scope TEXT
+            CHECK (quote_scope IS NULL OR quote_scope IN ('reports', 'screen_and_reports'));
+        ALTER TABLE consents ADD COLUMN choice_labels TEXT
+        """
+    )
+
+
+@migrations()
 def m014_campaigns(db: sqlite_utils.Database) -> None:
     """Campaigns: sessions grouped under a purpose, with rounds, partner organisations and their staff,
     a shared question bank (answers pooled across sessions and languages), pooled themes, and the

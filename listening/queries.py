@@ -10,7 +10,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import sqlite_utils
 
@@ -26,6 +26,8 @@ RECEIPT_CODE_LENGTH = 12
 PROMPT_KINDS = ("open", "single", "multiple", "scale", "about")
 CHOICE_KINDS = ("single", "multiple", "about")
 SESSION_FIELDS = ("title", "purpose", "consent")
+# Session texts a language may leave empty: whom to contact falls back to the session's settings.
+OPTIONAL_SESSION_FIELDS = ("contact",)
 DEMOGRAPHICS = ("age", "race_ethnicity", "language", "neighbourhood", "gender", "other")
 SOURCES = ("phone", "paper", "sticky", "phone_call", "interpreter")
 
@@ -224,6 +226,7 @@ class TextSlot:
     field: str
     prompt_position: int | None = None
     option_position: int | None = None
+    optional: bool = False
 
     @property
     def key(self) -> str:
@@ -233,7 +236,9 @@ class TextSlot:
 
 def text_slots(db: sqlite_utils.Database, session_id: int) -> list[TextSlot]:
     """List every piece of text a session needs in each of its languages, in reading order."""
-    slots = [TextSlot("session", session_id, field) for field in SESSION_FIELDS]
+    slots = [TextSlot("session", session_id, field) for field in SESSION_FIELDS[:2]]
+    slots += [TextSlot("session", session_id, field, optional=True) for field in OPTIONAL_SESSION_FIELDS]
+    slots += [TextSlot("session", session_id, field) for field in SESSION_FIELDS[2:]]
     for prompt in prompts_for_session(db, session_id):
         slots.append(TextSlot("prompt", prompt["id"], "text", prompt["position"]))
         if prompt["kind"] == "scale":
@@ -253,11 +258,19 @@ def missing_texts(db: sqlite_utils.Database, session_id: int) -> list[tuple[Text
     present = texts_for_session(db, session_id)
     missing = []
     for slot in text_slots(db, session_id):
+        if slot.optional:
+            continue
         have = present.get((slot.owner, slot.owner_id, slot.field), {})
         for language in session["languages"]:
             if not have.get(language, "").strip():
                 missing.append((slot, language))
     return missing
+
+
+def contact_for(texts: dict, session: dict, language: str) -> str:
+    """Return whom residents of `language` can contact: that language's own wording, else the session's setting."""
+    own = texts.get(("session", session["id"], "contact"), {}).get(language, "")
+    return (own or session["contact"] or "").strip()
 
 
 def localized(texts: dict, owner: str, owner_id: int, field: str, language: str, fallback: str) -> str:
@@ -503,6 +516,10 @@ class NewParticipant:
     created: bool
 
 
+# What a quote permission covered: the words of its checkbox named the room's screen, or only reports.
+QUOTE_SCOPES = (None, "reports", "screen_and_reports")
+
+
 def record_consent(
     db: sqlite_utils.Database,
     session_id: int,
@@ -516,11 +533,18 @@ def record_consent(
     method: str = "self",
     source: str = "phone",
     recorded_by: int | None = None,
+    quote_scope: str | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> NewParticipant:
     """Create a participant with their consent (and contact details, kept apart) in one go.
 
-    A repeat of the same form (same nonce) returns the participant it already created.
+    `quote_scope` says what the quote permission's words covered ('screen_and_reports' when they
+    named the room's screen, 'reports' when not); `labels` are the choices' words as shown. A
+    quote permission without a scope never reaches the room's screen. A repeat of the same form
+    (same nonce) returns the participant it already created.
     """
+    if quote_scope not in QUOTE_SCOPES:
+        raise ValueError(f"Unknown quote scope {quote_scope!r}")
     with transaction(db):
         seen = one(db, "SELECT participant_id FROM submissions WHERE nonce = ?", (nonce,))
         if seen is not None:
@@ -543,10 +567,11 @@ def record_consent(
         ).lastrowid
         db.execute(
             """INSERT INTO consents (participant_id, session_id, consent_version_id, version, language,
-                   method, take_part, quote_ok, contact_ok, given_at, recorded_by)
-               VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)""",
+                   method, take_part, quote_ok, contact_ok, given_at, recorded_by, quote_scope, choice_labels)
+               VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)""",
             (participant_id, session_id, version["id"], version["version"], version["language"],
-             method, int(quote_ok), int(contact_ok), stamp, recorded_by),
+             method, int(quote_ok), int(contact_ok), stamp, recorded_by, quote_scope,
+             json.dumps(dict(labels), ensure_ascii=False) if labels else None),
         )
         details = {k: (v or "").strip() for k, v in (contact or {}).items()}
         if contact_ok and any(details.values()):

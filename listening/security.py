@@ -6,10 +6,12 @@ count two things for each resident action: the *device* (the address plus the ra
 secret its cookie holds) with a tight limit, and the *address* alone with a generous one. A
 church hall of 200 phones behind one NAT address shares the address limit, so that limit is
 sized for a full room; one phone (or one script) hammering the server meets its device limit
-first. Every route that takes a session code (the start page's form, /j/<code>, /s/<code>/...,
+first. A phone with no cookie yet (its first scan of the QR code) has no device to count, so only
+the address limit applies to it. Every route that takes a session code (the start page's form, /j/<code>, /s/<code>/...,
 state.json, results) shares one more limit, per address, that counts only misses: a code that
 is unknown, or one this browser may not learn exists (a draft or closed session answers as an
-unknown one). A browser whose signed cookie shows it took part in that session is not guessing,
+unknown one). Each code counts once per address in an hour, however often it is missed, so a
+hall scanning a session's code before it opens does not lock itself out; guessing means new codes. A browser whose signed cookie shows it took part in that session is not guessing,
 so its requests for that code are never counted or refused by it.
 
 Counters live in a small SQLite file beside the database by default (`listening.limits_sqlite`),
@@ -25,7 +27,7 @@ import secrets
 import sqlite3
 from pathlib import Path
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, g, request, session
 from flask_limiter import Limiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -62,6 +64,10 @@ RATE_LIMITS: dict[str, tuple[tuple[str, ...], str, str]] = {
 # Session codes that miss (unknown, or not to be revealed), per address, across every route that
 # takes a code: slows guessing without touching rooms that type real codes.
 UNKNOWN_CODE_LIMIT = "30/minute;300/hour"
+# A missed code counts once per address in this many seconds: thirty phones in a hall scanning a
+# session's code before it opens (all behind one address) are one miss, not thirty, while a guesser
+# must spend a new miss on every code tried.
+MISS_MEMORY_SECONDS = 3600
 # Besides the routes whose URL has a <code>, the start page takes one in its form.
 CODE_FORM_ENDPOINTS = ("listening.index",)
 RATELIMIT_FILE_SUFFIX = "-ratelimits.db"
@@ -177,6 +183,13 @@ def device_key() -> str:
     return f"{address_key()}|{tag}"
 
 
+def fresh_device() -> bool:
+    """Tell whether this browser has no cookie yet: every such phone behind one address would share one
+    device counter (a hall scanning the QR code at once), so only the address limit applies to it. A
+    form post cannot come from a fresh browser (it needs the cookie's CSRF secret)."""
+    return not session.get("csrf")
+
+
 def init_rate_limits(app: Flask) -> None:
     """Wrap the resident and sign-in endpoints with their per-device and per-address limits."""
     if app.config.get("RATELIMIT_ENABLED") is None:
@@ -202,12 +215,12 @@ def init_rate_limits(app: Flask) -> None:
         view = limiter.limit(per_address, key_func=address_key, methods=list(methods),
                              scope=f"{endpoint}:address")(view)
         view = limiter.limit(per_device, key_func=device_key, methods=list(methods),
-                             scope=f"{endpoint}:device")(view)
+                             scope=f"{endpoint}:device", exempt_when=fresh_device)(view)
         app.view_functions[endpoint] = view
     # One counter per address across every route that takes a code; only misses (404) count.
     unknown_code = limiter.shared_limit(
         app.config.get("UNKNOWN_CODE_LIMIT", UNKNOWN_CODE_LIMIT), scope="unknown-code", key_func=address_key,
-        deduct_when=lambda response: response.status_code == 404, exempt_when=took_part_in_code,
+        deduct_when=counts_as_a_guess, exempt_when=took_part_in_code,
     )
     for endpoint in code_endpoints(app):
         app.view_functions[endpoint] = unknown_code(app.view_functions[endpoint])
@@ -218,6 +231,21 @@ def code_endpoints(app: Flask) -> list[str]:
     found = {rule.endpoint for rule in app.url_map.iter_rules() if "code" in rule.arguments}
     found |= {endpoint for endpoint in CODE_FORM_ENDPOINTS if endpoint in app.view_functions}
     return sorted(found)
+
+
+def counts_as_a_guess(response) -> bool:
+    """Tell whether a response spends the address's guessing limit: a miss (404) on a code this address
+    has not missed in the last hour. Decided once per request, for every window of the limit."""
+    if "chorus_guess" not in g:
+        g.chorus_guess = response.status_code == 404 and first_miss_of_code()
+    return g.chorus_guess
+
+
+def first_miss_of_code() -> bool:
+    """Remember (in the shared counters, hashed) that this address missed this code; True the first time in an hour."""
+    code = (request.view_args or {}).get("code") or request.args.get("code") or ""
+    key = f"chorus/missed-code/{address_key()}|{normalize_code(str(code))[:32]}"
+    return limiter_of().storage.incr(key, MISS_MEMORY_SECONDS) == 1
 
 
 def took_part_in_code() -> bool:

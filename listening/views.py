@@ -21,7 +21,7 @@ from . import live_state as phones
 from . import queries
 from .consent import paragraphs
 from .db import get_db
-from .forms import ConsentForm, ForgetForm, JoinForm, WithdrawForm, answer_form, answer_is_empty, answer_values, new_nonce
+from .forms import QUOTE_SCOPE, ConsentForm, ForgetForm, JoinForm, WithdrawForm, answer_form, answer_is_empty, answer_values, new_nonce
 from .i18n import current_language, local_time
 from .sealing import seal, unseal
 
@@ -229,6 +229,7 @@ def consent(code: str):
                 created = queries.record_consent(
                     db, found["id"], consent_version_id=statement["id"], language=language,
                     nonce=form.nonce.data, quote_ok=form.quote_ok.data, contact_ok=form.contact_ok.data,
+                    quote_scope=QUOTE_SCOPE, labels=form.choice_labels(),
                     contact={"name": form.contact_name.data, "phone": form.contact_phone.data,
                              "email": form.contact_email.data},
                 )

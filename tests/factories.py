@@ -67,6 +67,7 @@ def make_participant(db, session: dict, *, language: str = "en", quote_ok: bool 
     return queries.record_consent(
         db, session["id"], consent_version_id=statement["id"], language=language,
         nonce=secrets.token_urlsafe(12), quote_ok=quote_ok, contact_ok=bool(contact), contact=contact,
+        quote_scope="screen_and_reports",
     )
 
 

@@ -10,7 +10,9 @@ LAPTOP = {"width": 1280, "height": 800}
 
 @pytest.mark.parametrize("viewport", [LAPTOP, None], ids=["laptop", "phone"])
 def test_facilitator_pages_have_no_axe_violations(open_page, live_server, viewport):
-    """Sign-in, sessions, overview, settings, texts, questions, answers and access have zero axe violations."""
+    """Sign-in, sessions, new session (with its starters), overview, settings, texts, questions, answers, access
+    and "preview as a resident" (consent, every question and the thank-you page, in Spanish and in Arabic, right
+    to left) have zero axe violations."""
     page, _meter = open_page(viewport=viewport)
     page.goto("/staff/login")
     found = {"sign in": axe_violations(page)}
@@ -32,6 +34,13 @@ def test_facilitator_pages_have_no_axe_violations(open_page, live_server, viewpo
             prompt = page.locator(f"main a[href*='{session}/prompts/']").first.get_attribute("href")
     page.goto(prompt)
     found["edit question"] = axe_violations(page)
+    for language in ("es", "ar"):
+        step = 0
+        while (response := page.goto(f"{session}/preview?step={step}&lang={language}")).status == 200:
+            found[f"preview {step} {language}"] = axe_violations(page)
+            assert page.locator("html").get_attribute("dir") == ("rtl" if language == "ar" else "ltr")
+            step += 1
+        assert response.status == 404 and step >= 3, (language, step)  # consent, a question, thank you
     assert {name: v for name, v in found.items() if v} == {}
     if viewport is None:
         assert page_facts(page)["sideways"] == 0

@@ -3,7 +3,7 @@ import pytest
 
 from listening import queries
 from tests.conftest import page, submit, text_of
-from tests.factories import every_table, make_session, user_id
+from tests.factories import count, every_table, make_session, user_id
 
 
 def create(client, **fields):
@@ -227,15 +227,40 @@ def test_a_starter_makes_a_complete_bilingual_session_that_can_open(as_facilitat
 
 
 def test_a_typed_title_wins_over_the_starters(as_facilitator, db):
-    """A title typed with a starter is the main-language title; the other languages are left to translate."""
+    """A title typed with a starter is the main-language title; the other languages are left to translate; the
+    mode left "as the starter suggests" is the starter's."""
     response = submit(as_facilitator, "/staff/sessions/new", {
         "starter": "focus_group", "title": "Glenwood focus group", "purpose": "", "default_language": "en",
-        "languages": ["en", "es"], "mode": "self_paced", "timezone": "America/New_York", "minutes": "60"})
+        "languages": ["en", "es"], "mode": "", "timezone": "America/New_York", "minutes": "60"})
     session_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
     texts = queries.texts_for_session(db, session_id)
     assert texts[("session", session_id, "title")] == {"en": "Glenwood focus group"}
     assert queries.session_by_id(db, session_id)["mode"] == "live"
     assert len(queries.prompts_for_session(db, session_id)) == 4
+
+
+@pytest.mark.parametrize("starter, picked", [("focus_group", "self_paced"), ("survey", "live")])
+def test_a_mode_the_facilitator_picks_wins_over_the_starters(as_facilitator, db, starter, picked):
+    """A focus group a facilitator wants to run self-paced runs self-paced, and a survey they want to run live
+    runs live: the starter only suggests."""
+    response = submit(as_facilitator, "/staff/sessions/new", {
+        "starter": starter, "title": "", "purpose": "", "default_language": "en", "languages": ["en"],
+        "mode": picked, "timezone": "America/New_York", "minutes": "30"})
+    session_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    assert queries.session_by_id(db, session_id)["mode"] == picked
+
+
+def test_a_blank_session_needs_a_mode_and_the_new_session_page_leaves_it_to_the_starter(as_facilitator, db):
+    """The new-session page starts on "as the starter suggests"; a blank session left there is refused with a
+    clear message and nothing is made."""
+    soup = page(as_facilitator.get("/staff/sessions/new"))
+    assert soup.find("input", attrs={"name": "mode", "checked": True})["value"] == ""
+    response = submit(as_facilitator, "/staff/sessions/new", {
+        "starter": "", "title": "Glenwood", "purpose": "Listen", "default_language": "en", "languages": ["en"],
+        "mode": "", "timezone": "America/New_York", "minutes": "5"})
+    assert response.status_code == 400
+    assert "Please choose how the session runs." in text_of(response)
+    assert count(db, "sessions") == 0
 
 
 def test_a_blank_session_still_needs_a_title(as_facilitator, db):
@@ -273,3 +298,27 @@ def test_the_standard_question_link_prefills_the_form(as_facilitator, db):
     assert soup.select_one("#demographic option[selected]")["value"] == "race_ethnicity"
     choices = soup.select_one("#options_es").get_text().split("\n")
     assert "Prefiero describirme con mis propias palabras" in choices and "De Medio Oriente o del norte de África" in choices
+
+
+def test_each_language_can_name_its_own_contact_and_the_default_statement_follows(as_facilitator, client, db):
+    """The translation grid has an optional "whom to contact" row: an Arabic team name there rewords the Arabic
+    consent statement and summary, English keeps the settings' contact, and an empty box is never "missing"."""
+    created = submit(as_facilitator, "/staff/sessions/new", {
+        "starter": "survey", "title": "", "purpose": "", "default_language": "en", "languages": ["en", "ar"],
+        "mode": "", "timezone": "America/New_York", "minutes": "5", "contact": "Guilford listening team, 336-555-0101"})
+    session_id = int(created.headers["Location"].rstrip("/").split("/")[-1])
+    url = f"/staff/sessions/{session_id}/texts"
+    grid = page(as_facilitator.get(url))
+    boxes = {box["name"]: box.get_text() for box in grid.select("textarea")}
+    contact_box = f"session-{session_id}-contact--ar"
+    assert contact_box in boxes and boxes[contact_box] == ""
+    assert grid.select(".grid-cell.is-missing") == [] and "0 texts" in grid.select_one("#missing-count").get_text()
+    arabic = "فريق الاستماع في غيلفورد، 336-555-0101"
+    assert submit(as_facilitator, url, {**boxes, contact_box: arabic}).status_code == 302
+    consent = queries.texts_for_session(db, session_id)[("session", session_id, "consent")]
+    assert arabic in consent["ar"] and "Guilford listening team" not in consent["ar"]
+    assert "Guilford listening team, 336-555-0101" in consent["en"]
+    queries.set_status(db, session_id, "open")
+    code = queries.session_by_id(db, session_id)["code"]
+    summary = page(client.get(f"/s/{code}/consent?lang=ar")).select_one(".summary, #summary, main ul")
+    assert arabic in summary.get_text()

@@ -1,4 +1,5 @@
 """Staff entry: answers from paper, sticky notes, calls and interpreters, with verbal consent, logged."""
+import json
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -162,3 +163,15 @@ def test_same_person_is_offered_only_once_there_is_a_card_to_continue(as_facilit
     enter(as_facilitator, session, {"answer": "Rides", "consent_read": "y"}, prompt=1, source="paper", language="en")
     box = page(as_facilitator.get(url)).find("input", attrs={"name": "same_person"})
     assert box is not None and not box.has_attr("checked")  # a new card unless staff tick it
+
+
+def test_a_staff_entry_keeps_the_quote_words_the_facilitator_ticked(as_facilitator, db, session):
+    """The quote box on the entry page names the room's screen; ticking it records that scope with the
+    box's words, so a paper answer may go on the wall like a phone's."""
+    label = page(as_facilitator.get(entry_url(session, prompt=1))).find("label", attrs={"for": "quote_ok"})
+    enter(as_facilitator, session, {"answer": "Rides to the clinic", "consent_read": "y", "quote_ok": "y"},
+          prompt=1, source="paper", language="es")
+    row = db.execute("SELECT quote_scope, choice_labels FROM consents").fetchone()
+    assert "room's screen" in label.get_text()
+    assert row["quote_scope"] == "screen_and_reports"
+    assert json.loads(row["choice_labels"]) == {"quote": label.get_text(" ", strip=True)}

@@ -301,3 +301,41 @@ def test_the_migration_moderates_existing_sessions_and_keeps_the_moderation_log(
     kept = [(r["action"], r["reason"]) for r in live_queries.moderation_log(db, found["id"])]
     assert kept == [("hide", "names a nurse")]
     assert re.search(r"'approve'", db.execute("SELECT sql FROM sqlite_master WHERE name = 'moderation_log'").fetchone()[0])
+
+
+@pytest.mark.parametrize("scope", [None, "reports"])
+def test_a_quote_permission_whose_words_did_not_name_the_screen_never_reaches_it(app, db, as_facilitator, session,
+                                                                                 scope):
+    """Someone who allowed quoting under words that named only reports (or under words nobody recorded, as
+    before the choices were kept with each consent) is never queued, approved or shown on the room's
+    screen, with the queue on or off; their words stay in the answers for reports."""
+    started(as_facilitator, session)
+    people = answer_all(app, db, session, ["Screen allowed", "Reports only"])
+    db.execute("UPDATE consents SET quote_scope = ? WHERE participant_id = ?", (scope, people[1].id))
+    db.conn.commit()
+    waiting = [li.p.get_text(strip=True) for li in console(as_facilitator, session).select(".wall-queue li")]
+    assert waiting == ["Screen allowed"]
+    decide(as_facilitator, session, response_id(db, "Reports only"), "approve")
+    assert db.execute("SELECT wall_status FROM responses WHERE text = 'Reports only'").fetchone()[0] is None
+    decide(as_facilitator, session, None, "moderation_off")
+    assert wall(as_facilitator, session) == ["Screen allowed"]
+    kept = [r["text"] for r in live_queries.visible_responses(db, session["id"]) if r["quote_ok"]]
+    assert kept == ["Screen allowed", "Reports only"]
+
+
+def test_consents_recorded_before_the_choices_were_kept_have_no_scope_after_the_migration(tmp_path):
+    """A quote permission recorded before m011 keeps its yes for reports but has no scope, so it is never
+    taken to cover the room's screen."""
+    db = connect(str(tmp_path / "old.db"))
+    migrations.apply(db, stop_before="m011_consent_choices")
+    db.execute("INSERT INTO sessions (code, mode, languages, timezone, created_at, updated_at) "
+               "VALUES ('OLDTWO', 'live', '[\"en\"]', 'America/New_York', '2026-01-01', '2026-01-01')")
+    db.execute("INSERT INTO consent_versions (session_id, version, language, body, created_at) "
+               "VALUES (1, 1, 'en', 'Statement', '2026-01-01')")
+    db.execute("INSERT INTO participants (session_id, receipt_hash, language, created_at) VALUES (1, 'h', 'en', '2026')")
+    db.execute("INSERT INTO consents (participant_id, session_id, consent_version_id, version, language, method, "
+               "take_part, quote_ok, given_at) VALUES (1, 1, 1, 1, 'en', 'self', 1, 1, '2026')")
+    db.conn.commit()
+    assert "m011_consent_choices" in migrate(db)
+    row = db.execute("SELECT quote_ok, quote_scope, choice_labels FROM consents").fetchone()
+    assert tuple(row) == (1, None, None)

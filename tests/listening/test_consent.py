@@ -1,5 +1,10 @@
 """Consent: nothing stored before it, everything recorded with it, and nothing at all on a no."""
+import json
 from pathlib import Path
+
+import pytest
+
+from listening import queries
 
 from tests.conftest import page, submit, text_of
 from tests.factories import count, every_table, make_session
@@ -170,3 +175,28 @@ def test_contact_fields_follow_the_contact_box(client, db):
     css = (Path(client.application.static_folder) / "chorus.css").read_text(encoding="utf-8")
     assert "form:has(#contact_ok:not(:checked)) fieldset.contact { display: none; }" in css
     assert "@supports selector(:has(*))" in css
+
+
+def test_consent_keeps_the_words_of_the_choices_as_the_resident_saw_them(client, db):
+    """Agreeing in Spanish keeps, with the consent, the three choices' words exactly as the page showed them,
+    and records that the quote permission's words named the room's screen."""
+    session = make_session(db)
+    soup = page(client.get(consent_url(session) + "?lang=es"))
+    shown = {name: soup.find("label", attrs={"for": field}).get_text(" ", strip=True)
+             for name, field in (("take_part", "take_part"), ("quote", "quote_ok"), ("contact", "contact_ok"))}
+    submit(client, consent_url(session) + "?lang=es", {"action": "agree", "take_part": "y", "quote_ok": "y"},
+           get_url=consent_url(session) + "?lang=es")
+    row = db.execute("SELECT quote_scope, choice_labels FROM consents").fetchone()
+    assert row["quote_scope"] == "screen_and_reports"
+    assert json.loads(row["choice_labels"]) == shown
+    assert "pantalla" in shown["quote"]
+
+
+def test_an_unknown_quote_scope_is_refused_and_stores_nothing(db):
+    """Recording a consent with a quote scope Chorus does not know raises and stores no participant."""
+    session = make_session(db)
+    statement = queries.current_consent(db, session["id"], "en")
+    with pytest.raises(ValueError):
+        queries.record_consent(db, session["id"], consent_version_id=statement["id"], language="en",
+                               nonce="scope-test-nonce", quote_ok=True, contact_ok=False, quote_scope="everywhere")
+    assert count(db, "participants") == 0

@@ -47,7 +47,7 @@ def test_every_route_that_takes_a_code_is_under_the_guessing_limit(app):
 def test_misses_on_every_code_route_count_against_one_limit(limited_app):
     """Eight unknown codes, one on each code route, use up the shared limit: the ninth, anywhere, gets 429."""
     client = limited_app.test_client()
-    statuses = [client.get(url).status_code for url in code_urls(UNKNOWN)]
+    statuses = [client.get(code_urls(f"ZZZZ8{i}")[i]).status_code for i in range(8)]
     assert statuses == [404] * 8
     assert client.get("/j/ZZZZ98").status_code == 429
     assert client.get("/s/ZZZZ98/state.json").status_code == 429
@@ -57,12 +57,12 @@ def test_misses_on_every_code_route_count_against_one_limit(limited_app):
 
 def test_draft_and_closed_codes_count_as_misses(limited_app, limited_db):
     """Probing a draft or closed code uses up the limit exactly as an unknown one does."""
-    draft = make_session(limited_db, status="draft")
-    closed = make_session(limited_db, status="closed")
+    codes = [make_session(limited_db, status="draft")["code"] for _ in range(4)]
+    codes += [make_session(limited_db, status="closed")["code"] for _ in range(4)]
     client = limited_app.test_client()
-    statuses = [client.get(url).status_code for url in code_urls(draft["code"])[:4] + code_urls(closed["code"])[4:]]
+    statuses = [client.get(code_urls(code)[i]).status_code for i, code in enumerate(codes)]
     assert statuses == [404] * 8
-    assert client.get(f"/j/{closed['code']}").status_code == 429
+    assert client.get(f"/j/{codes[-1]}").status_code == 429
 
 
 def test_real_codes_are_not_counted(limited_app, limited_db):
@@ -72,6 +72,28 @@ def test_real_codes_are_not_counted(limited_app, limited_db):
     assert all(client.get(f"/j/{session['code']}").status_code == 200 for _ in range(20))
     assert all(client.get(f"/?code={session['code']}").status_code == 302 for _ in range(20))
     assert client.get(f"/j/{UNKNOWN}").status_code == 404
+
+
+def test_a_hall_scanning_a_code_before_the_session_opens_is_not_locked_out(limited_app, limited_db):
+    """Forty phones behind one address scanning a draft session's code, again and again on every code
+    route, spend one miss between them; once the facilitator opens the session they all join (phones with
+    no cookie yet share the address's limit, not one device counter that eighty scans would exhaust)."""
+    session = make_session(limited_db, status="draft")
+    hall = [limited_app.test_client() for _ in range(40)]
+    statuses = {phone.get(url).status_code for phone in hall for url in code_urls(session["code"])[:3]}
+    assert statuses == {404}
+    queries.set_status(limited_db, session["id"], "open")
+    assert {phone.get(f"/j/{session['code']}").status_code for phone in hall} == {200}
+
+
+def test_a_guesser_spends_the_limit_on_new_codes_however_often_one_repeats(limited_app):
+    """The same unknown code twenty times counts once (in any spelling); seven new codes then use up the
+    limit of eight, and the next new code is refused."""
+    client = limited_app.test_client()
+    assert {client.get(f"/j/{UNKNOWN}").status_code for _ in range(10)} == {404}
+    assert {client.get(f"/?code={UNKNOWN.lower()}").status_code for _ in range(10)} == {404}
+    assert [client.get(f"/j/ZZZZ7{i}").status_code for i in range(7)] == [404] * 7
+    assert client.get("/j/ZZZZ79").status_code == 429
 
 
 def normalised(response, code: str) -> tuple:
