@@ -57,6 +57,9 @@ __all__ = [
     "protect",
     "protect_line",
     "audit",
+    "PooledRow",
+    "protect_pooled",
+    "audit_pooled",
     "share",
 ]
 
@@ -707,3 +710,132 @@ def audit(lines: Sequence[Line], grids: Sequence[Grid], links: Sequence[Cap | Co
         for finding in _audit_tables(model, tables, want_culprits=False, everything=True):
             ranges[finding.item] = finding.range
     return ranges
+
+
+# --- pooled tables: one table summed over outputs that are already published -----------------
+
+
+@dataclass(frozen=True)
+class PooledRow:
+    """One part of a pooled table (a session's people by group) and what its own output already shows.
+
+    ``shown`` is the part's line as its own output publishes it (``None`` for a hidden count,
+    all ``None`` when that line is withheld); its total is always known (staff see it).
+    """
+
+    name: str
+    counts: tuple[int, ...]
+    shown: tuple[int | None, ...]
+
+
+def protect_pooled(name: str, columns: Sequence[str], parts: Sequence[PooledRow], *,
+                   threshold: int = DEFAULT_THRESHOLD) -> ShownGrid:
+    """Decide which pooled counts (column totals) may be shown beside the parts' own published lines.
+
+    The parts were published before and cannot be taken back, so only pooled counts may be
+    hidden. Everything is audited together: each part's published counts and total, and the
+    pooled counts, with the pooled count being the sum of the parts. A hidden count of a part
+    must stay as wide as that part's own output left it (at least ``t`` for a small count, or
+    its whole total when the part shows "fewer than t"), so subtracting parts' published tables
+    from the pooled table recovers nothing. A pooled total below ``t`` shows nothing.
+    """
+    threshold = validate_threshold(threshold)
+    columns = tuple(columns)
+    rows_ = tuple(p.name for p in parts)
+    counts = tuple(tuple(int(c) for c in p.counts) for p in parts)
+    grid = Grid(name, rows_, columns, counts)
+    return _protect_pooled_cached(grid, tuple(tuple(p.shown) for p in parts), threshold)
+
+
+def _pooled_needs(model: _Model, item: tuple, found: Range) -> bool:
+    """Tell whether a hidden count of a pooled table is too narrow (rows shown as "fewer than t" need their whole total)."""
+    if item[0] == "gcell":
+        row_total = model.values[("grow", item[1], item[2])]
+        if row_total < model.threshold:
+            return found.low > 0 or found.high < row_total
+    return found.width < required_width(found.true, model.threshold)
+
+
+def _certified(model: _Model, grid: Grid, item: tuple) -> bool:
+    """Tell cheaply whether a hidden cell of a pooled table is wide enough, without linear programming.
+
+    Moving counts around a cycle of hidden cells (up in this cell and another row's cell of a
+    second column, down in the two others) keeps every row and published column total, so each
+    such move is another table the attacker cannot tell from the true one; the moves found here
+    (greedily, so a lower bound) give a range at least this wide. Cells they do not certify go to
+    the linear programs.
+    """
+    _, name, i, c = item
+    value = model.values[item]
+    hidden = model.hidden
+    free_column = lambda d: ("gcol", name, d) in hidden  # noqa: E731 - a column whose total is not shown
+    row_cells = {d: model.values[("gcell", name, i, d)] for d in grid.columns
+                 if d != c and ("gcell", name, i, d) in hidden}
+    up = down = 0
+    if free_column(c):
+        free = [d for d in row_cells if free_column(d)]
+        if free:
+            down = value
+            for d in free:
+                up += row_cells.pop(d)
+    column_cells = {j: model.values[("gcell", name, j, c)] for j in grid.rows
+                    if j != i and ("gcell", name, j, c) in hidden}
+    spare_up, spare_down = dict(row_cells), dict(row_cells)
+    for j, in_column in sorted(column_cells.items(), key=lambda x: -x[1]):
+        room = in_column  # up: this row's cell in column c gives way
+        for d in spare_up:
+            if room and spare_up[d] and ("gcell", name, j, d) in hidden:
+                moved = min(room, spare_up[d])
+                spare_up[d] -= moved
+                room -= moved
+                up += moved
+        for d in spare_down:  # down: this row's cell in column d gives way, column c's cell takes it
+            if down < value and ("gcell", name, j, d) in hidden:
+                down += min(value - down, model.values[("gcell", name, j, d)])
+    down = min(down, value)
+    row_total = model.values[("grow", name, i)]
+    if row_total < model.threshold:
+        return down >= value and value + up >= row_total
+    return up + down >= required_width(value, model.threshold)
+
+
+@lru_cache(maxsize=64)
+def _protect_pooled_cached(grid: Grid, shown: tuple[tuple[int | None, ...], ...], threshold: int) -> ShownGrid:
+    """Protect one pooled table (cached: the dashboard and its exports ask about the same counts)."""
+    model = _build([], [grid], [], threshold)
+    for row, row_shown in zip(grid.rows, shown):
+        model.hidden.update(("gcell", grid.name, row, c) for c, v in zip(grid.columns, row_shown) if v is None)
+    columns = [("gcol", grid.name, c) for c in grid.columns]
+    if model.values[("gall", grid.name)] < threshold:
+        model.hidden.update(columns)
+    model.hidden.update(c for c in columns if 0 < model.values[c] < threshold)
+    _close_line(model, columns)
+    tables = {("grid", grid.name)}
+    for _ in range(len(columns) + 1):
+        unsure = {item for item in model.hidden if item[0] == "gcell" and not _certified(model, grid, item)}
+        unsure |= {c for c in columns if c in model.hidden}
+        findings = [f for f in _audit_tables(model, tables, want_culprits=True, everything=True, only=unsure)
+                    if _pooled_needs(model, f.item, f.range)] if unsure else []
+        if not findings:
+            break
+        choices = {c for f in findings for c in f.culprits if c[0] == "gcol" and c not in model.hidden}
+        if not choices:
+            model.hidden.update(columns)  # nothing else may move: the pooled breakdown is not shown
+            break
+        model.hidden.add(min(choices, key=lambda c: (model.values[c] < threshold, model.values[c], c)))
+        _close_line(model, columns)
+    cells = tuple(tuple(None if ("gcell", grid.name, r, c) in model.hidden else model.values[("gcell", grid.name, r, c)]
+                        for c in grid.columns) for r in grid.rows)
+    totals = tuple(None if c in model.hidden else model.values[c] for c in columns)
+    return ShownGrid(grid.name, grid.rows, grid.columns, tuple(model.values[("grow", grid.name, r)] for r in grid.rows),
+                     cells, totals, model.values[("gall", grid.name)], all(v is None for v in totals), threshold)
+
+
+def audit_pooled(name: str, columns: Sequence[str], parts: Sequence[PooledRow], published: ShownGrid) -> dict[tuple, Range]:
+    """Return the range of every hidden count of a pooled table and its parts, given all they show together."""
+    grid = Grid(name, tuple(p.name for p in parts), tuple(columns), tuple(tuple(p.counts) for p in parts))
+    model = _build([], [grid], [], published.threshold)
+    for row, row_shown in zip(grid.rows, published.cells):
+        model.hidden.update(("gcell", name, row, c) for c, v in zip(grid.columns, row_shown) if v is None)
+    model.hidden.update(("gcol", name, c) for c, v in zip(grid.columns, published.column_totals) if v is None)
+    return {f.item: f.range for f in _audit_tables(model, {("grid", name)}, want_culprits=False, everything=True)}

@@ -7,8 +7,10 @@ analyse). A session someone may not see answers 404, exactly like a session that
 exist, so a guessed id reveals nothing.
 
 The rule lives in `accessible_sessions` (SQL, for lists) and `can_see_session` (one session),
-and nowhere else: a later rule (a campaign's backbone staff seeing all of its sessions) is
-added here, as one more UNION branch, without touching a view.
+and nowhere else. Campaigns (issue 16) are one more UNION branch: a campaign's partner staff
+see the sessions their partner hosts, its backbone staff every session of the campaign; and
+`accessible_campaigns` / `campaign_role` say who may open a campaign at all (its members and
+admins; anyone else gets 404).
 """
 from __future__ import annotations
 
@@ -27,9 +29,44 @@ def accessible_sessions(user: dict | None) -> tuple[str, dict]:
         return "SELECT id FROM sessions", {}
     return (
         "SELECT id FROM sessions WHERE created_by = :viewer "
-        "UNION SELECT session_id FROM session_access WHERE user_id = :viewer",
+        "UNION SELECT session_id FROM session_access WHERE user_id = :viewer "
+        # a campaign's partner staff see their partner's sessions; its backbone staff (no partner) all of it
+        "UNION SELECT cs.session_id FROM campaign_sessions cs JOIN campaign_members m ON m.campaign_id = cs.campaign_id "
+        "WHERE m.user_id = :viewer AND (m.partner_id IS NULL OR m.partner_id = cs.partner_id)",
         {"viewer": user["id"]},
     )
+
+
+def accessible_campaigns(user: dict | None) -> tuple[str, dict]:
+    """Return SQL selecting the ids of the campaigns `user` may open: admins all, staff those they are members of."""
+    if user is None or not user["active"]:
+        return "SELECT id FROM campaigns WHERE 0", {}
+    if user["role"] == "admin":
+        return "SELECT id FROM campaigns", {}
+    return "SELECT campaign_id FROM campaign_members WHERE user_id = :viewer", {"viewer": user["id"]}
+
+
+def campaign_role(db: sqlite_utils.Database, user: dict | None, campaign_id: int) -> str | None:
+    """Return how `user` stands in a campaign: 'admin', 'backbone', 'partner', or None (may not see it)."""
+    if user is None or not user["active"]:
+        return None
+    exists = one(db, "SELECT 1 FROM campaigns WHERE id = ?", (campaign_id,))
+    if exists is None:
+        return None
+    if user["role"] == "admin":
+        return "admin"
+    member = one(db, "SELECT partner_id FROM campaign_members WHERE campaign_id = ? AND user_id = ?",
+                 (campaign_id, user["id"]))
+    if member is None:
+        return None
+    return "backbone" if member["partner_id"] is None else "partner"
+
+
+def campaign_sessions_for(user: dict | None, campaign_id: int) -> tuple[str, dict]:
+    """Return SQL selecting the ids of a campaign's sessions `user` may see (the same rule as every session page)."""
+    sql, params = accessible_sessions(user)
+    return (f"SELECT session_id FROM campaign_sessions WHERE campaign_id = :campaign_scope AND session_id IN ({sql})",
+            {**params, "campaign_scope": campaign_id})
 
 
 def can_see_session(db: sqlite_utils.Database, user: dict | None, session_id: int) -> bool:

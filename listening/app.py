@@ -67,6 +67,11 @@ def register_blueprints(app: Flask) -> None:
 
     app.extensions["chorus.next_statement"] = choose_next
     app.register_blueprint(results_bp)
+    from analysis.review.campaigns import bp as campaigns_bp
+    from analysis.review.campaigns import public_bp as campaign_public_bp
+
+    app.register_blueprint(campaigns_bp, url_prefix="/staff/campaigns")
+    app.register_blueprint(campaign_public_bp)
 
 
 def register_error_pages(app: Flask) -> None:

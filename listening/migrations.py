@@ -778,3 +778,152 @@ def m015_design_statements(db: sqlite_utils.Database) -> None:
             CREATE INDEX IF NOT EXISTS votes_by_session ON votes(session_id)
             """,
         )
+
+
+@migrations()
+def m016_campaigns(db: sqlite_utils.Database) -> None:
+    """Campaigns: sessions grouped under a purpose, with rounds, partner organisations and their staff,
+    a shared question bank (answers pooled across sessions and languages), pooled themes, and the
+    coalition's commitments ("we heard / we will / we did").
+
+    Who may see a campaign's sessions is one more branch of `listening.access.accessible_sessions`.
+    """
+    _run(
+        db,
+        """
+        CREATE TABLE campaigns (
+            id INTEGER PRIMARY KEY,
+            slug TEXT NOT NULL UNIQUE,               -- the public page's address: /c/<slug>
+            languages TEXT NOT NULL,                 -- JSON list; the first is the campaign's default
+            starts_on TEXT, ends_on TEXT,
+            published INTEGER NOT NULL DEFAULT 0,    -- the public campaign page
+            created_by INTEGER REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        -- name and purpose, one row per language
+        CREATE TABLE campaign_texts (
+            campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+            field TEXT NOT NULL CHECK (field IN ('name', 'purpose')),
+            language TEXT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (campaign_id, field, language)
+        );
+        CREATE TABLE campaign_rounds (
+            id INTEGER PRIMARY KEY,
+            campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            starts_on TEXT, ends_on TEXT,
+            UNIQUE (campaign_id, position)
+        );
+        CREATE TABLE campaign_partners (
+            id INTEGER PRIMARY KEY,
+            campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            UNIQUE (campaign_id, name)
+        );
+        -- staff of a campaign: partner_id NULL = the backbone (sees the whole campaign)
+        CREATE TABLE campaign_members (
+            campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            partner_id INTEGER REFERENCES campaign_partners(id) ON DELETE CASCADE,
+            given_by INTEGER REFERENCES users(id),
+            given_at TEXT NOT NULL,
+            PRIMARY KEY (campaign_id, user_id)
+        );
+        CREATE INDEX campaign_members_by_user ON campaign_members(user_id, campaign_id, partner_id);
+        CREATE TABLE campaign_sessions (
+            session_id INTEGER PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+            campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+            round_id INTEGER NOT NULL REFERENCES campaign_rounds(id),
+            partner_id INTEGER NOT NULL REFERENCES campaign_partners(id),
+            added_by INTEGER REFERENCES users(id),
+            added_at TEXT NOT NULL
+        );
+        CREATE INDEX campaign_sessions_by_campaign ON campaign_sessions(campaign_id, round_id, partner_id);
+        CREATE INDEX campaign_sessions_by_partner ON campaign_sessions(partner_id);
+        -- the question bank: open questions and "about you" questions with their choices
+        CREATE TABLE campaign_questions (
+            id INTEGER PRIMARY KEY,
+            campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('open', 'about')),
+            demographic TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE campaign_options (
+            id INTEGER PRIMARY KEY,
+            question_id INTEGER NOT NULL REFERENCES campaign_questions(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            reference_percent REAL CHECK (reference_percent IS NULL OR reference_percent BETWEEN 0 AND 100),
+            priority INTEGER NOT NULL DEFAULT 0      -- a priority group the campaign means to hear from
+        );
+        -- a bank question's wording (option_id 0) and its choices' wording, one row per language
+        CREATE TABLE campaign_question_texts (
+            question_id INTEGER NOT NULL REFERENCES campaign_questions(id) ON DELETE CASCADE,
+            option_id INTEGER NOT NULL DEFAULT 0,
+            language TEXT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (question_id, option_id, language)
+        );
+        CREATE TABLE campaign_reference_sources (
+            question_id INTEGER PRIMARY KEY REFERENCES campaign_questions(id) ON DELETE CASCADE,
+            source TEXT NOT NULL DEFAULT ''
+        );
+        -- which session prompt asks which bank question, and which choice is which bank choice
+        CREATE TABLE campaign_prompt_links (
+            prompt_id INTEGER PRIMARY KEY REFERENCES prompts(id) ON DELETE CASCADE,
+            question_id INTEGER NOT NULL REFERENCES campaign_questions(id) ON DELETE CASCADE
+        );
+        CREATE INDEX campaign_prompt_links_by_question ON campaign_prompt_links(question_id);
+        -- pooled "who was heard" counts answers by choice from m012's responses_tallies index alone
+        CREATE TABLE campaign_option_links (
+            option_id INTEGER PRIMARY KEY REFERENCES options(id) ON DELETE CASCADE,
+            bank_option_id INTEGER NOT NULL REFERENCES campaign_options(id) ON DELETE CASCADE
+        );
+        -- themes drafted by the engine over every session's answers to one bank question (in one round)
+        CREATE TABLE campaign_themes (
+            id INTEGER PRIMARY KEY,
+            campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+            question_id INTEGER NOT NULL REFERENCES campaign_questions(id) ON DELETE CASCADE,
+            round_id INTEGER REFERENCES campaign_rounds(id) ON DELETE CASCADE,
+            label TEXT NOT NULL,
+            machine_label TEXT NOT NULL DEFAULT '',
+            top_terms TEXT NOT NULL DEFAULT '[]',
+            renamed INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX campaign_themes_by_question ON campaign_themes(campaign_id, question_id, round_id);
+        CREATE TABLE campaign_theme_answers (
+            response_id INTEGER NOT NULL REFERENCES responses(id) ON DELETE CASCADE,
+            theme_id INTEGER NOT NULL REFERENCES campaign_themes(id) ON DELETE CASCADE,
+            PRIMARY KEY (theme_id, response_id)
+        );
+        CREATE INDEX campaign_theme_answers_by_response ON campaign_theme_answers(response_id);
+        -- what the coalition said it would do, and did
+        CREATE TABLE commitments (
+            id INTEGER PRIMARY KEY,
+            campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+            owner TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'planned' CHECK (status IN ('planned', 'in_progress', 'done', 'dropped')),
+            due_on TEXT, done_on TEXT,
+            published INTEGER NOT NULL DEFAULT 0,
+            created_by INTEGER REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE commitment_texts (
+            commitment_id INTEGER NOT NULL REFERENCES commitments(id) ON DELETE CASCADE,
+            field TEXT NOT NULL CHECK (field IN ('heard', 'will', 'did')),
+            language TEXT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (commitment_id, field, language)
+        );
+        CREATE TABLE commitment_themes (
+            commitment_id INTEGER NOT NULL REFERENCES commitments(id) ON DELETE CASCADE,
+            theme_id INTEGER NOT NULL REFERENCES campaign_themes(id) ON DELETE CASCADE,
+            PRIMARY KEY (commitment_id, theme_id)
+        )
+        """
+    )

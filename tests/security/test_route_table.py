@@ -105,6 +105,19 @@ ROUTES = {
     ("review.import_codes", "POST"):              (LOGIN, 400,  400,  400,  400,  404,  404),
     ("review.publish", "GET"):                    (LOGIN, 200,  200,  200,  200,  404,  404),
     ("review.publish", "POST"):                   (LOGIN, 303,  303,  303,  303,  404,  404),
+    # campaigns (issue 16): a campaign none of these actors is a member of (tests/campaigns has the table by partner)
+    ("campaigns.index", "GET"):                   (LOGIN, 200,  200,  200,  200,  200,  200),
+    ("campaigns.index", "POST"):                  (LOGIN, 400,  403,  403,  403,  403,  403),
+    ("campaigns.dashboard", "GET"):               (LOGIN, 200,  404,  404,  404,  404,  404),
+    ("campaigns.manage", "POST"):                 (LOGIN, 303,  404,  404,  404,  404,  404),
+    ("campaigns.heard", "GET"):                   (LOGIN, 200,  404,  404,  404,  404,  404),
+    ("campaigns.themes", "GET"):                  (LOGIN, 200,  404,  404,  404,  404,  404),
+    ("campaigns.themes", "POST"):                 (LOGIN, 303,  404,  404,  404,  404,  404),
+    ("campaigns.rounds", "GET"):                  (LOGIN, 200,  404,  404,  404,  404,  404),
+    ("campaigns.commitments", "GET"):             (LOGIN, 200,  404,  404,  404,  404,  404),
+    ("campaigns.commitments", "POST"):            (LOGIN, 400,  404,  404,  404,  404,  404),
+    ("campaigns.export", "GET"):                  (LOGIN, 200,  404,  404,  404,  404,  404),
+    ("campaigns.export", "POST"):                 (LOGIN, 400,  404,  404,  404,  404,  404),
     # last: it ends the signed-in session
     ("facilitation.logout", "POST"):              (302,   302,  302,  302,  302,  302,  302),
 }
@@ -115,6 +128,7 @@ PUBLIC = {
     ("listening.answer", "GET"), ("listening.answer", "POST"), ("listening.thanks", "GET"), ("listening.live", "GET"),
     ("listening.live_state", "GET"), ("listening.withdraw", "GET"), ("listening.withdraw", "POST"),
     ("listening.forget_me", "POST"), ("listening.vote", "POST"), ("listening.propose", "POST"),
+    ("campaign_public.page", "GET"),
 }
 # Routes whose sample request would destroy what later rows need: walked after every other one.
 LAST = ("facilitation.delete_prompt", "facilitation.logout")
@@ -150,9 +164,13 @@ def world(tmp_path):
     share(db, session, "facilitator@example.org", "planner@example.org")
     theirs = make_session(db, status="draft", created_by=ids["other_facilitator"])
     prompt = queries.prompts_for_session(db, session["id"])[0]
+    from listening import campaigns
+
+    campaign = campaigns.create_campaign(db, slug="table-campaign", languages=["en"], created_by=ids["admin"],
+                                         texts={"name": {"en": "A campaign"}})
     yield {"app": app, "db": db, "ids": ids, "session": session, "theirs": theirs,
            "args": {"session_id": session["id"], "prompt_id": prompt["id"], "user_id": ids["planner"],
-                    "token": "no-such-upload", "import_id": 1, "statement_id": 1}}
+                    "token": "no-such-upload", "import_id": 1, "statement_id": 1, "campaign_id": campaign}}
     db.conn.close()
 
 

@@ -1,0 +1,426 @@
+"""Across a campaign's sessions: pooled "who was heard", where to listen next, pooled themes, rounds, commitments.
+
+Every function takes `db` first and the ids of the sessions the viewer may see (from
+`listening.access.campaign_sessions_for`), so a partner's staff count only their partner's
+sessions and nothing here decides access. Counts go through `analysis.disclosure`: each
+session's own people table is published as its own report publishes it, and the pooled table
+is protected together with those (`disclosure.protect_pooled`), so subtracting sessions'
+published tables from a pooled one recovers no hidden count.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from analysis import disclosure, equity, themes
+from listening import campaigns, queries
+from listening.db import one, rows, transaction
+
+from . import queries as synthesis
+
+PREFER_NOT = "prefer_not"
+NOT_GIVEN = equity.MISSING_SEGMENT
+UNDER, OVER = 0.8, 1.25  # the session report's "under-/over-represented" bounds
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """Who was heard for one "about you" bank question across sessions, as published."""
+
+    question: dict
+    columns: tuple[str, ...]  # bank option ids (as text), then PREFER_NOT and NOT_GIVEN
+    table: disclosure.ShownGrid | None  # None: no session asked it
+    sessions: tuple[dict, ...]  # the sessions in the table, in row order
+    left_out: tuple[dict, ...]  # sessions whose choices do not match the bank's, so they cannot be pooled
+
+
+def session_thresholds(db: sqlite_utils.Database, session_ids: Sequence[int]) -> dict[int, int]:
+    """Return each session's small-count threshold."""
+    return {s: disclosure.threshold_in_use(queries.synthesis_settings(db, s).get("threshold")) for s in session_ids}
+
+
+def people_by_answer(db: sqlite_utils.Database, prompts: dict[int, int], people: dict[int, int]) -> dict[int, Counter]:
+    """Count each session's taking-part people by their answer to one prompt ({session: prompt}), as its own
+    report counts them: the first choice of an answer not skipped or hidden; the rest of `people` (each
+    session's people taking part) are "not given"."""
+    if not prompts:
+        return {}
+    marks = ",".join("?" * len(prompts))
+    session_of = {prompt: session for session, prompt in prompts.items()}
+    found: dict[int, Counter] = {session_id: Counter() for session_id in prompts}
+    # A withdrawal deletes the person's answers in the same transaction that marks them withdrawn, so
+    # counting answers needs no join to participants (the covering index of m014 answers it alone).
+    for row in rows(db, f"""SELECT r.prompt_id, r.choices, count(*) AS n FROM responses r
+                            WHERE r.prompt_id IN ({marks}) AND r.skipped = 0 {synthesis.visible_filter(db)}
+                            GROUP BY r.prompt_id, r.choices""", tuple(prompts.values())):
+        choices = json.loads(row["choices"]) if row["choices"] else []
+        if choices:
+            found[session_of[row["prompt_id"]]][str(choices[0])] += row["n"]
+    for session_id, counted in found.items():
+        counted[NOT_GIVEN] = people[session_id] - sum(counted.values())
+    return found
+
+
+def pooled_heard(db: sqlite_utils.Database, question: dict, sessions: Sequence[dict]) -> Pooled:
+    """Pool people by their answer to an "about you" bank question over the sessions that asked it."""
+    by_id = {s["id"]: s for s in sessions}
+    prompts: dict[int, int] = {}
+    for link in sorted(campaigns.linked_prompts(db, question["id"], list(by_id)), key=lambda x: x["prompt_id"]):
+        prompts.setdefault(link["session_id"], link["prompt_id"])  # a session asking it twice counts its first
+    mapping = campaigns.option_links(db, list(prompts.values()))
+    counted = people_by_answer(db, prompts, {s['id']: s['people'] for s in sessions})
+    columns = tuple(str(o["id"]) for o in question["options"]) + (PREFER_NOT, NOT_GIVEN)
+    thresholds = session_thresholds(db, list(prompts))
+    parts, included, left_out = [], [], []
+    for session_id in sorted(prompts):
+        to_bank = mapping[prompts[session_id]]
+        targets = [PREFER_NOT if b == -1 else (None if b is None else str(b)) for b in to_bank.values()]
+        if None in targets or len(set(targets)) != len(targets):
+            left_out.append(by_id[session_id])
+            continue
+        categories = [str(o) for o in sorted(to_bank)] + [NOT_GIVEN]
+        counts = [counted[session_id].get(c, 0) for c in categories]
+        own = disclosure.protect_line(f"s{session_id}", categories, counts, threshold=thresholds[session_id])
+        column_of = dict(zip([str(o) for o in to_bank], targets)) | {NOT_GIVEN: NOT_GIVEN}
+        row_counts = dict.fromkeys(columns, 0)
+        row_shown: dict[str, int | None] = dict.fromkeys(columns, 0)
+        for category, count, shown in zip(categories, counts, own.counts):
+            row_counts[column_of[category]] = count
+            row_shown[column_of[category]] = None if own.withheld else shown
+        parts.append(disclosure.PooledRow(f"s{session_id}", tuple(row_counts[c] for c in columns),
+                                          tuple(row_shown[c] for c in columns)))
+        included.append(by_id[session_id])
+    if not parts:
+        return Pooled(question, columns, None, (), tuple(left_out))
+    threshold = max(thresholds.values(), default=disclosure.DEFAULT_THRESHOLD)
+    table = disclosure.protect_pooled(f"q{question['id']}", columns, parts, threshold=threshold)
+    return Pooled(question, columns, table, tuple(included), tuple(left_out))
+
+
+def reference_rows(pooled: Pooled) -> list[dict]:
+    """Compare each choice's pooled share with its reference share, from published counts only."""
+    out = []
+    if pooled.table is None:
+        return out
+    for option in pooled.question["options"]:
+        count = pooled.table.column_total(str(option["id"]))
+        share = disclosure.share(count, pooled.table.total)
+        ref = option["reference_percent"]
+        ratio = (100 * share / ref) if share is not None and ref else None
+        verdict = None if ratio is None else ("under" if ratio < UNDER else "over" if ratio > OVER else "in_line")
+        out.append({"option": option, "count": count, "share": share, "reference": ref, "ratio": ratio,
+                    "verdict": verdict, "priority": bool(option["priority"])})
+    return out
+
+
+def listen_next(pooled_tables: Sequence[Pooled], sessions: Sequence[dict]) -> dict:
+    """Return the groups and places least heard so far: published shares furthest below the reference first,
+    then groups too few to show (hidden), priority groups first among equals."""
+    behind, hidden = [], []
+    for pooled in pooled_tables:
+        for row in reference_rows(pooled):
+            if row["reference"] is None or row["reference"] <= 0:
+                continue
+            item = {"question": pooled.question, **row}
+            if row["ratio"] is None:
+                hidden.append(item)
+            elif row["ratio"] < UNDER:
+                behind.append(item)
+    behind.sort(key=lambda x: (x["ratio"], not x["priority"]))
+    hidden.sort(key=lambda x: (not x["priority"], -x["reference"]))
+    partners = Counter()
+    for found in sessions:
+        partners[found["partner"]] += found["people"]
+    return {"behind": behind, "hidden": hidden, "quiet_partners": sorted(partners.items(), key=lambda x: (x[1], x[0]))[:3]}
+
+
+def totals(sessions: Sequence[dict]) -> dict:
+    """Return people by round and by partner (staff totals, as on the dashboard)."""
+    by_round, by_partner = Counter(), Counter()
+    for found in sessions:
+        by_round[found["round"]] += found["people"]
+        by_partner[found["partner"]] += found["people"]
+    return {"people": sum(s["people"] for s in sessions), "sessions": len(sessions),
+            "by_round": sorted(by_round.items()), "by_partner": sorted(by_partner.items())}
+
+
+# --- pooled themes ---------------------------------------------------------------------------
+
+
+def pooled_answers(db: sqlite_utils.Database, question_id: int, session_ids: Sequence[int]) -> list[dict]:
+    """Return every counted answer (not withdrawn, not hidden, not skipped) to an open bank question in these sessions."""
+    prompt_ids = [link["prompt_id"] for link in campaigns.linked_prompts(db, question_id, session_ids)]
+    if not prompt_ids:
+        return []
+    marks = ",".join("?" * len(prompt_ids))
+    return rows(db, f"""SELECT r.id, r.text, r.language, r.session_id, r.participant_id FROM responses r
+                        JOIN participants p ON p.id = r.participant_id
+                        WHERE r.prompt_id IN ({marks}) AND r.skipped = 0 AND r.text IS NOT NULL AND trim(r.text) != ''
+                          AND p.withdrawn_at IS NULL {synthesis.visible_filter(db)} ORDER BY r.id""", tuple(prompt_ids))
+
+
+def run_pooled_themes(db: sqlite_utils.Database, campaign_id: int, question: dict, session_ids: Sequence[int], *,
+                      round_id: int | None, seed: int = 0) -> int:
+    """Draft themes over every session's answers to an open bank question (one round, or all), keeping
+    planners' names: a new theme that shares most answers with an earlier one keeps its row and name."""
+    answers = pooled_answers(db, question["id"], session_ids)
+    found = themes.find_themes([themes.Answer(a["id"], a["text"], a["language"]) for a in answers], seed=seed,
+                               question=tuple(question["texts"].values()), subthemes=False, secondary=False)
+    old = _theme_members(db, campaign_id, question["id"], round_id)
+    stamp = queries.now()
+    with transaction(db):
+        taken: set[int] = set()
+        for theme in found.themes:
+            members = {a for a, t in found.assignment.items() if t == theme.id}
+            match = max(((len(members & m) / max(1, len(members | m)), tid) for tid, m in old.items() if tid not in taken),
+                        default=(0.0, None))
+            if match[0] >= 0.5:
+                theme_id = match[1]
+                db.execute("""UPDATE campaign_themes SET machine_label = ?, top_terms = ?,
+                              label = CASE WHEN renamed THEN label ELSE ? END WHERE id = ?""",
+                           (theme.label, json.dumps(list(theme.top_terms)), theme.label, theme_id))
+                db.execute("DELETE FROM campaign_theme_answers WHERE theme_id = ?", (theme_id,))
+            else:
+                theme_id = db.execute(
+                    """INSERT INTO campaign_themes (campaign_id, question_id, round_id, label, machine_label, top_terms, created_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                    (campaign_id, question["id"], round_id, theme.label, theme.label, json.dumps(list(theme.top_terms)),
+                     stamp)).lastrowid
+            taken.add(theme_id)
+            db.conn.executemany("INSERT INTO campaign_theme_answers (response_id, theme_id) VALUES (?, ?)",
+                           [(a, theme_id) for a in sorted(members)])
+        for theme_id in set(old) - taken:
+            db.execute("DELETE FROM campaign_theme_answers WHERE theme_id = ?", (theme_id,))
+            db.execute("""DELETE FROM campaign_themes WHERE id = ? AND renamed = 0
+                          AND id NOT IN (SELECT theme_id FROM commitment_themes)""", (theme_id,))
+    return len(found.themes)
+
+
+def _theme_members(db: sqlite_utils.Database, campaign_id: int, question_id: int, round_id: int | None) -> dict[int, set[int]]:
+    """Return the stored pooled themes of one question and round with their answers."""
+    members: dict[int, set[int]] = {}
+    for row in rows(db, """SELECT t.id, a.response_id FROM campaign_themes t LEFT JOIN campaign_theme_answers a ON a.theme_id = t.id
+                           WHERE t.campaign_id = ? AND t.question_id = ? AND t.round_id IS ?""",
+                    (campaign_id, question_id, round_id)):
+        members.setdefault(row["id"], set())
+        if row["response_id"] is not None:
+            members[row["id"]].add(row["response_id"])
+    return members
+
+
+def pooled_themes(db: sqlite_utils.Database, campaign_id: int, question_id: int, round_id: int | None,
+                  threshold: int = disclosure.DEFAULT_THRESHOLD) -> dict:
+    """Return the stored pooled themes of a question (and round) with sizes as published, largest first."""
+    found = rows(db, """SELECT t.*, (SELECT count(*) FROM campaign_theme_answers a WHERE a.theme_id = t.id) AS size,
+                        (SELECT count(DISTINCT r.session_id) FROM campaign_theme_answers a JOIN responses r ON r.id = a.response_id
+                         WHERE a.theme_id = t.id) AS sessions
+                        FROM campaign_themes t WHERE t.campaign_id = ? AND t.question_id = ? AND t.round_id IS ?""",
+                     (campaign_id, question_id, round_id))
+    line = disclosure.protect_line("sizes", [str(t["id"]) for t in found], [t["size"] for t in found], threshold=threshold)
+    for theme in found:
+        theme["shown_size"] = None if line.withheld else line.count(str(theme["id"]))
+        theme["top_terms"] = json.loads(theme["top_terms"])
+    order = equity.published_order([str(t["id"]) for t in found], line,
+                                   label_of=lambda key: next(t["label"] for t in found if str(t["id"]) == key))
+    by_key = {str(t["id"]): t for t in found}
+    return {"themes": [by_key[k] for k in order], "total": line.total}
+
+
+def rename_pooled_theme(db: sqlite_utils.Database, campaign_id: int, theme_id: int, label: str) -> bool:
+    """Give a pooled theme a planner's name (the name carried across rounds); False if it is not this campaign's."""
+    with transaction(db):
+        return db.execute("UPDATE campaign_themes SET label = ?, renamed = 1 WHERE id = ? AND campaign_id = ?",
+                          (label.strip(), theme_id, campaign_id)).rowcount == 1
+
+
+def campaign_theme(db: sqlite_utils.Database, campaign_id: int, theme_id: int) -> dict | None:
+    """Return one pooled theme of this campaign, or None."""
+    return one(db, "SELECT * FROM campaign_themes WHERE id = ? AND campaign_id = ?", (theme_id, campaign_id))
+
+
+def all_campaign_themes(db: sqlite_utils.Database, campaign_id: int) -> list[dict]:
+    """Return every pooled theme of a campaign (for linking commitments), by label."""
+    return rows(db, "SELECT * FROM campaign_themes WHERE campaign_id = ? ORDER BY label COLLATE NOCASE", (campaign_id,))
+
+
+# --- rounds ----------------------------------------------------------------------------------
+
+
+def compare_themes(before: Sequence[dict], after: Sequence[dict]) -> list[dict]:
+    """Match two rounds' themes by their planner-given names and say which grew, shrank, are new or gone.
+
+    Sizes are the published ones; a change is named only when both sizes are shown.
+    """
+    def key(theme: dict) -> str:
+        """Return the name a theme is matched by across rounds."""
+        return " ".join(theme["label"].casefold().split())
+
+    old = {key(t): t for t in before}
+    new = {key(t): t for t in after}
+    out = []
+    for name in list(new) + [n for n in old if n not in new]:
+        a, b = old.get(name), new.get(name)
+        if a is None:
+            change = "new"
+        elif b is None:
+            change = "gone"
+        elif a["shown_size"] is None or b["shown_size"] is None:
+            change = "unknown"
+        else:
+            change = "grew" if b["shown_size"] > a["shown_size"] else "shrank" if b["shown_size"] < a["shown_size"] else "same"
+        out.append({"label": (b or a)["label"], "before": a and a["shown_size"], "after": b and b["shown_size"],
+                    "change": change})
+    return out
+
+
+def priority_participation(db: sqlite_utils.Database, bank: Sequence[dict], sessions_by_round: dict[int, list[dict]]) -> list[dict]:
+    """For each priority group, its published share of the people heard in each round (from pooled tables)."""
+    out = []
+    for question in bank:
+        if question["kind"] != "about" or not any(o["priority"] for o in question["options"]):
+            continue
+        tables = {rid: pooled_heard(db, question, found) for rid, found in sessions_by_round.items()}
+        for option in question["options"]:
+            if not option["priority"]:
+                continue
+            shares = {}
+            for rid, pooled in tables.items():
+                table = pooled.table
+                shares[rid] = None if table is None else disclosure.share(table.column_total(str(option["id"])), table.total)
+            out.append({"question": question, "option": option, "shares": shares})
+    return out
+
+
+# --- commitments -----------------------------------------------------------------------------
+
+
+def save_commitment(db: sqlite_utils.Database, campaign_id: int, commitment_id: int | None, *, texts: dict[str, dict[str, str]],
+                    owner: str, status: str, due_on: str | None, done_on: str | None, published: bool,
+                    theme_ids: Sequence[int], user_id: int | None) -> int:
+    """Create or change a commitment with its "we heard / we will / we did" wording per language and its themes."""
+    if status not in campaigns.COMMITMENT_STATUSES:
+        raise ValueError(f"Unknown status {status!r}")
+    stamp = queries.now()
+    with transaction(db):
+        if commitment_id is None:
+            commitment_id = db.execute(
+                """INSERT INTO commitments (campaign_id, owner, status, due_on, done_on, published, created_by, created_at,
+                   updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (campaign_id, owner, status, due_on, done_on, int(published), user_id, stamp, stamp)).lastrowid
+        else:
+            db.execute("""UPDATE commitments SET owner = ?, status = ?, due_on = ?, done_on = ?, published = ?, updated_at = ?
+                          WHERE id = ? AND campaign_id = ?""",
+                       (owner, status, due_on, done_on, int(published), stamp, commitment_id, campaign_id))
+        db.execute("DELETE FROM commitment_texts WHERE commitment_id = ?", (commitment_id,))
+        for field, by_language in texts.items():
+            for language, body in by_language.items():
+                if body.strip():
+                    db.execute("INSERT INTO commitment_texts (commitment_id, field, language, body) VALUES (?, ?, ?, ?)",
+                               (commitment_id, field, language, body.strip()))
+        db.execute("DELETE FROM commitment_themes WHERE commitment_id = ?", (commitment_id,))
+        db.conn.executemany("""INSERT INTO commitment_themes (commitment_id, theme_id)
+                          SELECT ?, id FROM campaign_themes WHERE id = ? AND campaign_id = ?""",
+                       [(commitment_id, t, campaign_id) for t in theme_ids])
+    return commitment_id
+
+
+def commitments_of(db: sqlite_utils.Database, campaign_id: int, *, published_only: bool = False) -> list[dict]:
+    """Return a campaign's commitments with their wording ({(field, language): body}) and linked themes."""
+    found = rows(db, f"""SELECT * FROM commitments WHERE campaign_id = ? {'AND published = 1' if published_only else ''}
+                         ORDER BY CASE status WHEN 'in_progress' THEN 0 WHEN 'planned' THEN 1 WHEN 'done' THEN 2 ELSE 3 END,
+                         coalesce(due_on, '9999'), id""", (campaign_id,))
+    texts = defaultdict(dict)
+    for row in rows(db, """SELECT t.* FROM commitment_texts t JOIN commitments c ON c.id = t.commitment_id
+                           WHERE c.campaign_id = ?""", (campaign_id,)):
+        texts[row["commitment_id"]][(row["field"], row["language"])] = row["body"]
+    linked = defaultdict(list)
+    for row in rows(db, """SELECT ct.commitment_id, t.id, t.label FROM commitment_themes ct
+                           JOIN campaign_themes t ON t.id = ct.theme_id WHERE t.campaign_id = ? ORDER BY t.label""",
+                    (campaign_id,)):
+        linked[row["commitment_id"]].append({"id": row["id"], "label": row["label"]})
+    for commitment in found:
+        commitment["texts"] = texts[commitment["id"]]
+        commitment["themes"] = linked[commitment["id"]]
+    return found
+
+
+def commitment(db: sqlite_utils.Database, campaign_id: int, commitment_id: int) -> dict | None:
+    """Return one commitment of this campaign, or None."""
+    return next((c for c in commitments_of(db, campaign_id) if c["id"] == commitment_id), None)
+
+
+def published_sessions(db: sqlite_utils.Database, campaign_id: int) -> list[dict]:
+    """Return the campaign's sessions whose residents' page is published (code and title), for the public page."""
+    return rows(db, """SELECT s.code, s.id FROM campaign_sessions cs JOIN sessions s ON s.id = cs.session_id
+                       JOIN synthesis_settings t ON t.session_id = s.id
+                       WHERE cs.campaign_id = ? AND t.published = 1 ORDER BY s.id""", (campaign_id,))
+
+
+# --- the campaign report -----------------------------------------------------------------------
+
+
+def campaign_report(db: sqlite_utils.Database, found: dict, sessions: Sequence[dict], language: str, *,
+                    with_themes: bool):
+    """Build a campaign's report (for every writer in `analysis.reports`) over these sessions, in a language.
+
+    Counts are the pooled, disclosure-controlled ones of the "who was heard" page; themes (for
+    the backbone) are the pooled themes of all rounds with their published sizes and no quotes;
+    the coalition's commitments are its insights. No answer text is included.
+    """
+    from analysis import reports
+    from listening.i18n import text_direction
+
+    translations = synthesis.translations_for(language)
+    _ = synthesis.gettext_with(translations)
+    default = found["default_language"]
+    bank = campaigns.bank_of(db, found["id"])
+    tables = [pooled_heard(db, q, sessions) for q in bank if q["kind"] == "about"]
+    mark = reports.MARK
+    people = sum(s["people"] for s in sessions)
+    shown_people = people if people >= disclosure.DEFAULT_THRESHOLD else None
+    participation = [reports.Table(_("By partner"), (_("Partner"), _("People")),
+                                   tuple((p, str(n)) for p, n in totals(sessions)["by_partner"]))] if shown_people else []
+    representation = []
+    for pooled in tables:
+        if pooled.table is None:
+            continue
+        title = campaigns.wording(pooled.question["texts"], language, default)
+        body = tuple((campaigns.wording(r["option"]["texts"], language, default), mark if r["count"] is None else str(r["count"]),
+                      "" if r["share"] is None else f"{round(100 * r['share'])}%",
+                      "" if r["reference"] is None else f"{r['reference']:g}%",
+                      {"under": _("Under-represented"), "over": _("Over-represented"),
+                       "in_line": _("About in line")}.get(r["verdict"], "")) for r in reference_rows(pooled))
+        representation.append(reports.Table(title, (_("Group"), _("People"), _("Share of people who took part"),
+                                                    _("Reference share"), _("Compared with reference")), body))
+    views = []
+    if with_themes:
+        for question in (q for q in bank if q["kind"] == "open"):
+            for theme in pooled_themes(db, found["id"], question["id"], None)["themes"]:
+                views.append(reports.ThemeView(id=f"C{theme['id']}", label=theme["label"], definition="",
+                                               size=theme["shown_size"], reviewed=bool(theme["renamed"]),
+                                               top_terms=tuple(theme["top_terms"])))
+    statuses = {"planned": _("Planned"), "in_progress": _("In progress"), "done": _("Done"), "dropped": _("Not going ahead")}
+
+    def pick(item: dict, field: str) -> str:
+        """Return a commitment's wording in the report's language, else the campaign's."""
+        return item["texts"].get((field, language)) or item["texts"].get((field, default), "")
+
+    commitments = tuple(" ".join(part for part in (
+        f"{_('We heard:')} {pick(c, 'heard')}" if pick(c, "heard") else "", f"{_('We will:')} {pick(c, 'will')}",
+        f"{_('We did:')} {pick(c, 'did')}" if pick(c, "did") else "", f"({statuses[c['status']]})") if part)
+        for c in commitments_of(db, found["id"], published_only=not with_themes))
+    return reports.Report(
+        code=found["slug"], title=campaigns.campaign_text(found, "name", language),
+        purpose=campaigns.campaign_text(found, "purpose", language), language=language,
+        direction=text_direction(language), generated_at=queries.now()[:16].replace("T", " ") + " UTC",
+        questions=tuple(campaigns.wording(q["texts"], language, default) for q in bank),
+        participants=shown_people, answers=None, threshold=disclosure.DEFAULT_THRESHOLD, themes=tuple(views),
+        participation=tuple(participation), representation=tuple(representation), insights=commitments,
+        caveats=(_("People chose to take part. They are not a random sample, so these answers do not speak for everyone who lives here."),
+                 _("To protect people, counts below %(threshold)s are hidden and shown as %(mark)s, and so are counts that would reveal them.",
+                   threshold=disclosure.DEFAULT_THRESHOLD, mark=mark)),
+    )

@@ -1,0 +1,374 @@
+"""Campaigns (issue 16): who may open what (a table by role x partner, written by hand), pooled counts that
+subtracting a session's published table cannot undo, pooled themes, rounds and the public page."""
+from __future__ import annotations
+
+import random
+
+import pytest
+from flask import url_for
+
+from analysis import disclosure
+from analysis.review import campaign_queries as pooled
+from listening import access, campaigns, queries
+from listening.accounts import create_user, user_by_email
+from tests.conftest import PASSWORD, form_data, migrated_app, page, sign_in
+from tests.factories import make_participant, make_session
+
+LOGIN = "login"
+ACTORS = ("signed_out", "admin", "bb_facilitator", "bb_planner", "a_facilitator", "a_planner", "b_facilitator",
+          "other_campaign", "nobody")
+ROLES = {"admin": "admin", "bb_facilitator": "facilitator", "bb_planner": "planner", "a_facilitator": "facilitator",
+         "a_planner": "planner", "b_facilitator": "facilitator", "other_campaign": "facilitator", "nobody": "planner"}
+
+# (endpoint, method): the answer for each of ACTORS, in order, on campaign 1 (partners A and B).
+#                                              out    admin bb-f  bb-p  a-fac a-pla b-fac other nobody
+ROUTES = {
+    ("campaigns.index", "GET"):               (LOGIN, 200,  200,  200,  200,  200,  200,  200,  200),
+    ("campaigns.index", "POST"):              (LOGIN, 400,  403,  403,  403,  403,  403,  403,  403),
+    ("campaigns.dashboard", "GET"):           (LOGIN, 200,  200,  200,  200,  200,  200,  404,  404),
+    ("campaigns.manage", "POST"):             (LOGIN, 303,  303,  403,  403,  403,  403,  404,  404),
+    ("campaigns.heard", "GET"):               (LOGIN, 200,  200,  200,  200,  200,  200,  404,  404),
+    ("campaigns.themes", "GET"):              (LOGIN, 200,  200,  200,  403,  403,  403,  404,  404),
+    ("campaigns.themes", "POST"):             (LOGIN, 303,  303,  303,  403,  403,  403,  404,  404),
+    ("campaigns.rounds", "GET"):              (LOGIN, 200,  200,  200,  403,  403,  403,  404,  404),
+    ("campaigns.commitments", "GET"):         (LOGIN, 200,  200,  200,  200,  200,  200,  404,  404),
+    ("campaigns.commitments", "POST"):        (LOGIN, 400,  400,  400,  403,  403,  403,  404,  404),
+    ("campaigns.export", "GET"):              (LOGIN, 200,  200,  200,  200,  200,  200,  404,  404),
+    ("campaigns.export", "POST"):             (LOGIN, 400,  400,  400,  400,  400,  400,  404,  404),
+}
+# Which of campaign 1's sessions (hosted by A, by B) each actor sees on every session page.
+SEES = {"admin": {"a", "b"}, "bb_facilitator": {"a", "b"}, "bb_planner": {"a", "b"}, "a_facilitator": {"a"},
+        "a_planner": {"a"}, "b_facilitator": {"b"}, "other_campaign": set(), "nobody": set()}
+
+
+@pytest.fixture
+def world(tmp_path):
+    """Campaign 1 with partners A and B (a session each, with people), backbone staff, partner staff, and a
+    second campaign with its own member."""
+    from listening.db import connect
+
+    app = migrated_app(tmp_path / "t.db")
+    db = connect(app.config["DATABASE"])
+    ids = {}
+    for actor, role in ROLES.items():
+        create_user(db, f"{actor}@example.org", PASSWORD, role)
+        ids[actor] = user_by_email(db, f"{actor}@example.org")["id"]
+    cid = campaigns.create_campaign(db, slug="guilford-2027", languages=["en", "es", "ar"], created_by=ids["admin"],
+                                    texts={"name": {"en": "Healthy babies", "es": "Bebés sanos", "ar": "أطفال أصحاء"}})
+    other = campaigns.create_campaign(db, slug="other-county", languages=["en"], created_by=ids["admin"],
+                                      texts={"name": {"en": "Elsewhere"}})
+    round_1 = campaigns.rounds_of(db, cid)[0]["id"]
+    a = campaigns.add_partner(db, cid, "Clinic A")
+    b = campaigns.add_partner(db, cid, "Church B")
+    for actor, partner in (("bb_facilitator", None), ("bb_planner", None), ("a_facilitator", a), ("a_planner", a),
+                           ("b_facilitator", b)):
+        assert campaigns.set_member(db, cid, ids[actor], partner, given_by=ids["admin"])
+    assert campaigns.set_member(db, other, ids["other_campaign"], None, given_by=ids["admin"])
+    sessions = {}
+    for key, partner in (("a", a), ("b", b)):
+        found = make_session(db, created_by=ids["admin"])
+        for _ in range(3):
+            make_participant(db, found)
+        campaigns.add_session(db, cid, found["id"], round_id=round_1, partner_id=partner, added_by=ids["admin"])
+        sessions[key] = found
+    question = campaigns.add_question(db, cid, kind="open", texts={"en": "What helps?", "es": "¿Qué ayuda?", "ar": "ما الذي يساعد؟"})
+    yield {"app": app, "db": db, "ids": ids, "cid": cid, "other": other, "sessions": sessions, "question": question,
+           "partners": {"a": a, "b": b}, "round": round_1}
+    db.conn.close()
+
+
+def signed_in(world, actor):
+    """Return a client signed in as `actor` (or signed out) and its CSRF token."""
+    client = world["app"].test_client()
+    if actor == "signed_out":
+        return client, ""
+    assert sign_in(client, f"{actor}@example.org").status_code == 302
+    return client, form_data(client.get("/staff/"), 0)["csrf_token"]
+
+
+def test_the_table_lists_every_campaign_route(world):
+    """Every staff campaign route has a row here (a new one must be decided for each role)."""
+    routes = {(r.endpoint, m) for r in world["app"].url_map.iter_rules() for m in r.methods - {"HEAD", "OPTIONS"}
+              if r.endpoint.startswith("campaigns.")}
+    assert routes == set(ROUTES)
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_each_campaign_route_answers_each_actor_as_the_table_says(world, actor):
+    """Backbone staff open all of a campaign, partner staff read it but change nothing, outsiders get 404."""
+    app = world["app"]
+    client, token = signed_in(world, actor)
+    wrong = []
+    for (endpoint, method), answers in ROUTES.items():
+        expected = answers[ACTORS.index(actor)]
+        with app.test_request_context():
+            url = url_for(endpoint, **({} if endpoint == "campaigns.index" else {"campaign_id": world["cid"]}))
+        response = client.open(url, method=method, data={"csrf_token": token, "what": "round", "name": ""}
+                               if method == "POST" and token else None)
+        got = response.status_code
+        if got == 302 and "/staff/login" in response.headers.get("Location", ""):
+            got = LOGIN
+        if got != expected:
+            wrong.append(f"{method} {url}: expected {expected}, got {got}")
+    assert wrong == []
+
+
+@pytest.mark.parametrize("actor", [a for a in ACTORS if a != "signed_out"])
+def test_campaign_membership_decides_which_sessions_one_sees(world, actor):
+    """A partner's staff see their partner's sessions on every session page; the backbone sees all; others none."""
+    client, _ = signed_in(world, actor)
+    for key, found in world["sessions"].items():
+        for url in (f"/staff/sessions/{found['id']}", f"/staff/review/{found['id']}",
+                    f"/staff/review/{found['id']}/export"):
+            assert client.get(url).status_code == (200 if key in SEES[actor] else 404), (url, key)
+
+
+def test_another_campaign_answers_404_to_a_member_of_this_one(world):
+    """Nobody sees another campaign: its id answers exactly as an id never used."""
+    client, _ = signed_in(world, "bb_facilitator")
+    assert client.get(f"/staff/campaigns/{world['other']}/").status_code == 404
+    assert client.get("/staff/campaigns/99999/").status_code == 404
+
+
+def test_a_partner_dashboard_counts_only_its_own_sessions(world):
+    """Partner A's planner sees A's session on the overview, never B's."""
+    client, _ = signed_in(world, "a_planner")
+    codes = {cell.get_text(strip=True) for cell in page(client.get(f"/staff/campaigns/{world['cid']}/")).select("td")}
+    assert world["sessions"]["a"]["code"] in codes and world["sessions"]["b"]["code"] not in codes
+
+
+def test_every_campaign_change_is_audited(world):
+    """Adding a partner writes who did it to the audit log."""
+    client, token = signed_in(world, "bb_facilitator")
+    response = client.post(f"/staff/campaigns/{world['cid']}/", data={"csrf_token": token, "what": "partner",
+                                                                      "name": "Doulas C"})
+    assert response.status_code == 303
+    entry = world["db"].execute("SELECT user_id, action, target FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    assert tuple(entry) == (world["ids"]["bb_facilitator"], "campaign_partner_added", "campaign:guilford-2027")
+
+
+def about_world(world, sizes):
+    """Add an "about you" bank question asked in new sessions, with people answering as `sizes` says (session -> counts)."""
+    db = world["db"]
+    qid = campaigns.add_question(db, world["cid"], kind="about", texts={"en": "Where do you live?"},
+                                 options={"en": ["North", "South", "East"]})
+    question = campaigns.bank_question(db, world["cid"], qid)
+    for counts in sizes:
+        found = make_session(db, status="draft", prompts=[{"kind": "open", "text": "Hi"}])
+        campaigns.add_session(db, world["cid"], found["id"], round_id=world["round"], partner_id=world["partners"]["a"],
+                              added_by=None)
+        prompt_id = campaigns.copy_into_session(db, question, queries.session_by_id(db, found["id"]))
+        queries.set_status(db, found["id"], "open")
+        options = queries.prompt_in_session(db, found["id"], prompt_id)["options"]
+        for option, n in zip(options, counts):
+            for _ in range(n):
+                person = make_participant(db, found)
+                queries.save_response(db, session_id=found["id"], participant_id=person.id, prompt_id=prompt_id,
+                                      nonce=f"n{random.random()}", choices=[option["id"]], language="en")
+    return question
+
+
+def test_pooled_counts_cannot_be_recovered_by_subtracting_a_sessions_table(world):
+    """Subtract every session's own published row from the pooled totals: no hidden count comes out narrower
+    than its own report left it (integer programming over everything shown)."""
+    from scipy.optimize import milp, LinearConstraint, Bounds
+    import numpy as np
+
+    rng = random.Random(7)
+    sizes = [[rng.choice([0, 1, 2, 3, 6, 12, 15]) for _ in range(3)] for _ in range(6)] + [[3, 12, 11]]
+    question = about_world(world, sizes)
+    db = world["db"]
+    sessions = campaigns.campaign_sessions(db, world["cid"], ("SELECT id FROM sessions", {}))
+    result = pooled.pooled_heard(db, question, sessions)
+    table = result.table
+    assert table is not None and any(v is None for row in table.cells for v in row)
+    # the attacker's model: every cell an unknown; known cells fixed; rows and published column totals add up
+    n_rows, n_cols = len(table.rows), len(table.columns)
+    index = {(i, j): i * n_cols + j for i in range(n_rows) for j in range(n_cols)}
+    a, low, high = [], [], []
+    for i in range(n_rows):
+        row = np.zeros(n_rows * n_cols)
+        for j in range(n_cols):
+            row[index[(i, j)]] = 1
+        a.append(row), low.append(table.row_totals[i]), high.append(table.row_totals[i])
+    for j, total in enumerate(table.column_totals):
+        if total is not None:
+            row = np.zeros(n_rows * n_cols)
+            for i in range(n_rows):
+                row[index[(i, j)]] = 1
+            a.append(row), low.append(total), high.append(total)
+    lb = [table.cells[i][j] if table.cells[i][j] is not None else 0 for i in range(n_rows) for j in range(n_cols)]
+    ub = [table.cells[i][j] if table.cells[i][j] is not None else np.inf for i in range(n_rows) for j in range(n_cols)]
+    truth = {}
+    parts = {f"s{s['id']}": s for s in result.sessions}
+    for i, name in enumerate(table.rows):
+        sid = parts[name]["id"]
+        prompt = campaigns.linked_prompts(db, question["id"], [sid])[0]["prompt_id"]
+        counted = pooled.people_by_answer(db, {sid: prompt}, {sid: parts[name]["people"]})[sid]
+        options = [str(o["id"]) for o in queries.prompt_in_session(db, sid, prompt)["options"]]
+        truth[i] = [counted.get(o, 0) for o in options]
+    checked = 0
+    for (i, j), k in index.items():
+        if table.cells[i][j] is not None:
+            continue
+        ends = []
+        for sense in (1, -1):
+            c = np.zeros(n_rows * n_cols)
+            c[k] = sense
+            found = milp(c, constraints=LinearConstraint(np.array(a), low, high), integrality=np.ones(len(c)),
+                         bounds=Bounds(lb, ub), options={"presolve": False})
+            ends.append(sense * found.fun)
+        row_total = table.row_totals[i]
+        if row_total < 10:
+            assert ends == [0, row_total]
+        else:
+            assert ends[1] - ends[0] >= 1
+            if 0 < [*truth[i]][j if j < 3 else 3] < 10 and j < 3:
+                assert ends[1] - ends[0] >= 10
+        checked += 1
+    assert checked > 0
+
+
+def test_a_pooled_total_that_would_reveal_a_cell_is_hidden():
+    """One session hides its 3 (and a complement); with the pooled totals shown, the 3 would follow from subtraction."""
+    parts = [disclosure.PooledRow("s1", (3, 12, 11), (None, None, 11)),
+             disclosure.PooledRow("s2", (20, 20, 20), (20, 20, 20))]
+    shown = disclosure.protect_pooled("q", ("x", "y", "z"), parts)
+    assert shown.column_totals[0] is None and shown.column_totals[1] is None
+    ranges = disclosure.audit_pooled("q", ("x", "y", "z"), parts, shown)
+    assert ranges[("gcell", "q", "s1", "x")].width >= 10
+
+
+def test_pooled_themes_run_over_every_session_and_keep_a_planners_name(world):
+    """The engine drafts themes from both partners' answers; a renamed theme keeps its name on a re-run."""
+    db = world["db"]
+    question = campaigns.bank_question(db, world["cid"], world["question"])
+    words = ["the bus never comes on time", "bus routes are too far", "we need a bus to the clinic",
+             "doulas helped me so much", "a doula stayed with me", "my doula explained everything"] * 3
+    for n, text in enumerate(words):
+        found = world["sessions"]["a" if n % 2 else "b"]
+        prompt_id = campaigns.copy_into_session(db, question, found) if n < 2 else None
+        if prompt_id:
+            found["prompt"] = prompt_id
+    for n, text in enumerate(words):
+        found = world["sessions"]["a" if n % 2 else "b"]
+        person = make_participant(db, found)
+        queries.save_response(db, session_id=found["id"], participant_id=person.id, prompt_id=found["prompt"],
+                              nonce=f"t{n}", text=text, language="en")
+    ids = [s["id"] for s in world["sessions"].values()]
+    assert pooled.run_pooled_themes(db, world["cid"], question, ids, round_id=None) >= 1
+    first = pooled.pooled_themes(db, world["cid"], question["id"], None)["themes"]
+    assert pooled.rename_pooled_theme(db, world["cid"], first[0]["id"], "Getting there")
+    pooled.run_pooled_themes(db, world["cid"], question, ids, round_id=None)
+    labels = [t["label"] for t in pooled.pooled_themes(db, world["cid"], question["id"], None)["themes"]]
+    assert "Getting there" in labels
+
+
+def test_rounds_compare_themes_by_planner_names():
+    """A theme named alike in two rounds is matched; others are new or gone; hidden sizes say no direction."""
+    before = [{"label": "Transport", "shown_size": 12}, {"label": "Doulas", "shown_size": 20},
+              {"label": "Cost", "shown_size": None}]
+    after = [{"label": "transport ", "shown_size": 30}, {"label": "Housing", "shown_size": 11},
+             {"label": "Cost", "shown_size": 14}]
+    changes = {row["label"].strip().lower(): row["change"] for row in pooled.compare_themes(before, after)}
+    assert changes == {"transport": "grew", "housing": "new", "cost": "unknown", "doulas": "gone"}
+
+
+@pytest.mark.parametrize("language", ["en", "es", "ar"])
+def test_the_public_page_shows_only_published_commitments_in_each_language(world, language):
+    """Published commitments appear in the visitor's language, right-to-left in Arabic; drafts never do."""
+    db = world["db"]
+    texts = {"will": {"en": "Add a bus stop", "es": "Añadir una parada", "ar": "إضافة موقف حافلات"}}
+    pooled.save_commitment(db, world["cid"], None, texts=texts, owner="Transit", status="in_progress", due_on=None,
+                           done_on=None, published=True, theme_ids=[], user_id=None)
+    pooled.save_commitment(db, world["cid"], None, texts={"will": {"en": "Secret draft"}}, owner="", status="planned",
+                           due_on=None, done_on=None, published=False, theme_ids=[], user_id=None)
+    client = world["app"].test_client()
+    assert client.get("/c/guilford-2027").status_code == 404  # not published yet
+    campaigns.set_published(db, world["cid"], True)
+    html = page(client.get(f"/c/guilford-2027?lang={language}"))
+    text = html.get_text(" ")
+    assert texts["will"][language] in text and "Secret draft" not in text
+    assert html.find("html")["dir"] == ("rtl" if language == "ar" else "ltr")
+    assert client.get("/c/other-county").status_code == 404
+
+
+def test_a_commitment_moves_from_will_to_did_and_the_public_page_follows(world):
+    """The backbone records a commitment, later marks it done with what was done; each save is audited."""
+    db, cid = world["db"], world["cid"]
+    campaigns.set_published(db, cid, True)
+    client, token = signed_in(world, "bb_planner")
+    form = {"csrf_token": token, "will_en": "Open a Saturday clinic", "status": "planned", "published": "1",
+            "due_on": "2027-05-01"}
+    assert client.post(f"/staff/campaigns/{cid}/commitments", data=form).status_code == 303
+    saved = pooled.commitments_of(db, cid)[0]
+    edited = form | {"commitment_id": str(saved["id"]), "status": "done", "did_en": "Opened on 3 May",
+                     "done_on": "2027-05-03"}
+    assert client.post(f"/staff/campaigns/{cid}/commitments", data=edited).status_code == 303
+    public = page(world["app"].test_client().get("/c/guilford-2027?lang=en")).get_text(" ")
+    assert "Opened on 3 May" in public and "Done" in public
+    actions = [r[0] for r in db.execute("SELECT action FROM audit_log WHERE action = 'commitment_saved'")]
+    assert len(actions) == 2
+
+
+@pytest.mark.parametrize("bad", [{"status": "finished"}, {"due_on": "next week"}, {"will_en": ""},
+                                 {"commitment_id": "99999"}])
+def test_a_bad_commitment_form_changes_nothing(world, bad):
+    """Unknown statuses, unreadable dates, no 'we will' text or another campaign's commitment are refused."""
+    client, token = signed_in(world, "bb_facilitator")
+    form = {"csrf_token": token, "will_en": "Something", "status": "planned"} | bad
+    response = client.post(f"/staff/campaigns/{world['cid']}/commitments", data=form)
+    assert response.status_code in (400, 404)
+    assert pooled.commitments_of(world["db"], world["cid"]) == []
+
+
+@pytest.mark.parametrize("fmt", ["html", "docx", "md", "codebook"])
+def test_the_campaign_report_downloads_in_each_format_and_is_audited(world, fmt):
+    """The backbone downloads the campaign report in each format and language; each download is logged."""
+    client, token = signed_in(world, "bb_planner")
+    response = client.post(f"/staff/campaigns/{world['cid']}/export",
+                           data={"csrf_token": token, "format": fmt, "language": "es"})
+    assert response.status_code == 200 and response.data
+    assert "guilford-2027" in response.headers["Content-Disposition"]
+    detail = world["db"].execute("SELECT detail FROM audit_log WHERE action = 'campaign_export'").fetchone()[0]
+    assert f"format={fmt}" in detail and "language=es" in detail
+
+
+def test_partner_staff_cannot_download_the_codebook_of_pooled_themes(world):
+    """Pooled themes span every partner's residents: a partner's member is refused the codebook (400, nothing sent)."""
+    client, token = signed_in(world, "a_planner")
+    response = client.post(f"/staff/campaigns/{world['cid']}/export",
+                           data={"csrf_token": token, "format": "codebook", "language": "en"})
+    assert response.status_code == 400
+
+
+def test_rounds_page_shows_each_rounds_priority_share_from_published_counts(world):
+    """With a priority group and a second round, the rounds page compares its share of the people heard in each round."""
+    db = world["db"]
+    question = about_world(world, [[20, 12, 10], [15, 15, 15]])
+    campaigns.save_reference(db, question["id"], {o["id"]: 30.0 for o in question["options"]}, source="Census",
+                             priority={question["options"][0]["id"]})
+    second = campaigns.add_round(db, world["cid"], "Round 2")
+    moved = campaigns.campaign_sessions(db, world["cid"], ("SELECT id FROM sessions", {}))[-1]
+    campaigns.add_session(db, world["cid"], moved["id"], round_id=second, partner_id=moved["partner_id"], added_by=None)
+    client, _ = signed_in(world, "bb_planner")
+    html = page(client.get(f"/staff/campaigns/{world['cid']}/rounds?round={second}"))
+    cells = [[c.get_text(strip=True) for c in row.select("th, td")] for row in html.select("table.data tbody tr")]
+    priority = next(row for row in cells if "North" in row[0])
+    assert priority[1:] == ["48%", "33%"]  # 20 of 42 in round 1 (plus the 6 people of the fixture's sessions), 15 of 45
+
+
+def test_where_to_listen_next_lists_the_least_heard_groups_first(world):
+    """Groups below their reference share come first, least heard first; groups too few to show (or hidden
+    to protect them) are listed apart, never ranked by a hidden count."""
+    db = world["db"]
+    shown = about_world(world, [[40, 12, 10], [30, 15, 10]])  # 70, 27, 20 of 117
+    campaigns.save_reference(db, shown["id"], dict(zip([o["id"] for o in shown["options"]], [30.0, 40.0, 30.0])),
+                             source="Census", priority=set())
+    small = about_world(world, [[40, 12, 3], [30, 15, 4]])  # 70, 27, 7: the 7 is hidden, and one more with it
+    campaigns.save_reference(db, small["id"], {o["id"]: 30.0 for o in small["options"]}, source="Census", priority=set())
+    sessions = campaigns.campaign_sessions(db, world["cid"], ("SELECT id FROM sessions", {}))
+    questions = [campaigns.bank_question(db, world["cid"], q["id"]) for q in (shown, small)]
+    found = pooled.listen_next([pooled.pooled_heard(db, q, sessions) for q in questions], sessions)
+    assert [row["option"]["id"] for row in found["behind"]] == [shown["options"][2]["id"], shown["options"][1]["id"]]
+    assert {row["option"]["id"] for row in found["hidden"]} == {small["options"][1]["id"], small["options"][2]["id"]}
