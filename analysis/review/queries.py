@@ -950,11 +950,31 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
     report = assemble_report(stored, language, translations, records=records,
                              source_names=source_labels(gettext_with(translations)),
                              generated_at=now()[:16].replace("T", " ") + " UTC")
-    if records and any(p["kind"] == "react" for p in stored.prompts):
-        import dataclasses
+    if any(p["kind"] in DESIGN_KINDS for p in stored.prompts):
+        report = _with_design_results(db, stored, report, language, translations, records=records)
+    return report
 
-        votes = _vote_records(db, stored, language, report.segment_names, gettext_with(translations)("Prefer not to say"))
-        report = dataclasses.replace(report, votes=votes)
+
+# Question kinds of a design session, whose results a report shows under "What people decided together".
+DESIGN_KINDS = ("react", "dots", "rank", "budget")
+
+
+def _with_design_results(db: sqlite_utils.Database, stored: SessionData, report, language: str, translations, *, records: bool):
+    """Add a design session's opinion groups and priorities to a report (and, for the internal export, every vote)."""
+    import dataclasses
+
+    from .design_report import design_tables
+
+    gettext = gettext_with(translations)
+    tables, withheld = design_tables(db, stored.session["id"], language, gettext)
+    caveats = report.caveats
+    if withheld:
+        caveats += (gettext("Not shown, because fewer than %(n)s people answered: %(questions)s.",
+                            n=stored.settings["threshold"], questions="; ".join(withheld)),)
+    report = dataclasses.replace(report, design_results=tables, caveats=caveats, withheld=report.withheld + withheld)
+    if records and any(p["kind"] == "react" for p in stored.prompts):
+        report = dataclasses.replace(report, votes=_vote_records(db, stored, language, report.segment_names,
+                                                                 gettext("Prefer not to say")))
     return report
 
 
