@@ -11,12 +11,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-import sqlite_utils
-
 from analysis import disclosure, reports
 from listening import statements as st
-
-from . import queries as synthesis
 
 
 def _percent(share: float | None) -> str:
@@ -29,20 +25,18 @@ def _count(n: int | None) -> str:
     return disclosure.MARK if n is None else str(n)
 
 
-def design_tables(db: sqlite_utils.Database, session_id: int, language: str, gettext: Callable) -> tuple[tuple, tuple]:
-    """Return the report tables of every react and prioritise question, and the titles of the questions withheld."""
-    redaction = synthesis.session_redaction(db, session_id)
-    texts = synthesis.texts_for_session(db, session_id)
-    default = synthesis.session_by_id(db, session_id)["default_language"]
-    threshold = synthesis.settings(db, session_id)["threshold"]
+def design_tables(views: list, priorities: list[dict], *, titles: dict[int, str], authored: dict[int, dict],
+                  redaction: Callable[[str], str], gettext: Callable, threshold: int) -> tuple[tuple, tuple]:
+    """Return the report tables of every react question (`views`) and prioritise question (`priorities`), and the titles withheld.
+
+    `titles` maps a prompt id to "Question N: its words"; `authored` holds every approved
+    statement by id (with its author's quote permission), `redaction` is the session's.
+    """
     tables: list = []
     withheld: list[str] = []
-    for view in synthesis.opinion_views(db, session_id, language):
-        title = gettext("Question %(n)s", n=view.prompt["number"]) + ": " + synthesis.localized(
-            texts, "prompt", view.prompt["id"], "text", language, default)
-        authored = {s["id"]: s for s in st.statements_for_prompt(db, view.prompt["id"], status="approved")}
+    for view in views:
 
-        def words(statement_id: int) -> str:
+        def words(statement_id: int, view=view) -> str:
             """Return a statement as a report may quote it."""
             statement = authored.get(statement_id)
             shown = view.statements.get(statement_id)
@@ -53,10 +47,9 @@ def design_tables(db: sqlite_utils.Database, session_id: int, language: str, get
             text = redaction(shown["text"]).strip() if statement["participant_id"] else shown["text"]
             return text + (" " + gettext("(translation)") if shown["translated"] else "")
 
-        tables.extend(_opinion_tables(view, title, words, gettext, threshold))
-    for result in synthesis.priority_results(db, session_id, language):
-        title = gettext("Question %(n)s", n=result["prompt"]["number"]) + ": " + synthesis.localized(
-            texts, "prompt", result["prompt"]["id"], "text", language, default)
+        tables.extend(_opinion_tables(view, titles[view.prompt["id"]], words, gettext, threshold))
+    for result in priorities:
+        title = titles[result["prompt"]["id"]]
         if result["respondents"] < threshold:
             withheld.append(title)
             continue

@@ -966,7 +966,14 @@ def _with_design_results(db: sqlite_utils.Database, stored: SessionData, report,
     from .design_report import design_tables
 
     gettext = gettext_with(translations)
-    tables, withheld = design_tables(db, stored.session["id"], language, gettext)
+    session_id, default = stored.session["id"], stored.session["default_language"]
+    titles = {p["id"]: gettext("Question %(n)s", n=p["number"]) + ": " + localized(
+        stored.texts, "prompt", p["id"], "text", language, default) for p in stored.prompts}
+    authored = {s["id"]: s for p in stored.prompts if p["kind"] == "react"
+                for s in st.statements_for_prompt(db, p["id"], status="approved")}
+    tables, withheld = design_tables(opinion_views(db, session_id, language), priority_results(db, session_id, language),
+                                     titles=titles, authored=authored, redaction=stored.redaction, gettext=gettext,
+                                     threshold=stored.settings["threshold"])
     caveats = report.caveats
     if withheld:
         caveats += (gettext("Not shown, because fewer than %(n)s people answered: %(questions)s.",
