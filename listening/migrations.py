@@ -927,3 +927,18 @@ def m016_campaigns(db: sqlite_utils.Database) -> None:
         )
         """
     )
+
+
+@migrations()
+def m018_statement_merges(db: sqlite_utils.Database) -> None:
+    """Let a facilitator merge a duplicate statement (or idea) into another: its votes follow, it records where it went.
+
+    A merged statement leaves the vote (status 'declined') with `merged_into` naming the one it
+    joined, so the staff page, the audit log and reports can tell a merge from a decision.
+    """
+    _run(
+        db,
+        """
+        ALTER TABLE statements ADD COLUMN merged_into INTEGER REFERENCES statements(id) ON DELETE SET NULL
+        """
+    )
