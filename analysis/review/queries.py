@@ -825,6 +825,13 @@ def set_public_text(db: sqlite_utils.Database, session_id: int, theme_id: int, f
 # --- the loader that feeds reports -------------------------------------------------------------
 
 
+def data_version(db: sqlite_utils.Database, session_id: int) -> int:
+    """Return the session's data version: a counter every write that a synthesis page could show bumps (m017's triggers)."""
+    found = one(db, "SELECT version FROM data_versions WHERE session_id = ?", (session_id,))
+    return found["version"] if found else 0
+
+
+
 def load(db: sqlite_utils.Database, session_id: int) -> SessionData | None:
     """Read everything a review page, report or export needs about one session into a :class:`SessionData`."""
     found = session_by_id(db, session_id)
@@ -941,11 +948,17 @@ def export(db: sqlite_utils.Database, session_id: int, file, *, fmt: str, langua
 def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, records: bool = False,
                  translations=None):
     """Load a session and assemble its synthesis report (with ``records``, the answers export) in a language (see :func:`analysis.assemble.assemble_report`)."""
-    from listening.i18n import source_labels
-
     stored = load(db, session_id)
     if stored is None:
         raise ValueError(f"No session with id {session_id}")
+    return report_from(db, stored, language, records=records, translations=translations)
+
+
+def report_from(db: sqlite_utils.Database, stored: SessionData, language: str, *, records: bool = False,
+                translations=None):
+    """Assemble a synthesis report from a session already loaded (see :func:`build_report`)."""
+    from listening.i18n import source_labels
+
     translations = translations or translations_for(language)
     report = assemble_report(stored, language, translations, records=records,
                              source_names=source_labels(gettext_with(translations)),
