@@ -165,17 +165,16 @@ def choice_answers(db: sqlite_utils.Database, session_id: int) -> list[dict]:
 def participant_segments(db: sqlite_utils.Database, session_id: int) -> dict[int, dict[int, int]]:
     """Return each taking-part participant's "about you" answers: {participant: {prompt: option}}."""
     found: dict[int, dict[int, int]] = defaultdict(dict)
-    for row in rows(
-        db,
-        f"""SELECT r.participant_id, r.prompt_id, r.choices FROM responses r
+    # The first choice is taken in SQL and the rows read as tuples: 100,000 residents' answers without a JSON parse each.
+    for participant_id, prompt_id, first in db.execute(
+        f"""SELECT r.participant_id, r.prompt_id, json_extract(r.choices, '$[0]') FROM responses r
             JOIN prompts q ON q.id = r.prompt_id JOIN participants p ON p.id = r.participant_id
             WHERE r.session_id = ? AND q.kind = 'about' AND r.skipped = 0 AND p.withdrawn_at IS NULL
-            {visible_filter(db)}""",
+              AND r.choices IS NOT NULL AND r.choices != '' {visible_filter(db)}""",
         (session_id,),
     ):
-        choices = json.loads(row["choices"]) if row["choices"] else []
-        if choices:
-            found[row["participant_id"]][row["prompt_id"]] = choices[0]
+        if first is not None:
+            found[participant_id][prompt_id] = first
     return found
 
 

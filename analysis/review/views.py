@@ -677,14 +677,18 @@ def import_codes(session_id: int):
 # --- the residents' page: what to publish -------------------------------------------------------
 
 
+def publish_data(stored: assemble.SessionData) -> tuple:
+    """Return the themes that have answers (largest first) and the session's data without its answers: the publish page's."""
+    return assemble.theme_sizes(stored)[1], slim(stored)
+
+
 @bp.route("/<int:session_id>/publish", methods=["GET", "POST"])
 @requires(*READERS)
 def publish(session_id: int):
     """Write the residents' "we heard / we did" page in each language, and publish or unpublish it."""
     found = load_session(session_id)
     db = get_db()
-    stored = synthesis.load(db, session_id)
-    grouped, themes = assemble.theme_sizes(stored)
+    themes, stored = page_cache.cached(db, session_id, ("publish",), lambda: publish_data(synthesis.load(db, session_id)))
     reviewed = [t for t in themes if t["reviewed"]]
     if request.method == "POST":
         form = ActionForm(request.form)
@@ -710,7 +714,7 @@ def publish(session_id: int):
         flash(_("The residents' page is published.") if published else _("Saved. The residents' page is not published."), "ok")
         return redirect(url_for("review.publish", session_id=session_id)), 303
     return render_template(
-        "review/publish.html", s=found, title=title_of(found), reviewed=reviewed, grouped=grouped,
+        "review/publish.html", s=found, title=title_of(found), reviewed=reviewed,
         public=stored.public, settings=stored.settings, form=ActionForm(), language_name=language_name,
         drafts=len(themes) - len(reviewed),
         public_url=url_for("results.page", code=found["code"], _external=True),

@@ -31,11 +31,11 @@ def fresh(app, client, url: str) -> str:
 
 
 def urls(themed, db) -> list[str]:
-    """The cached pages of the fixture's session: review, its largest theme, who was heard, the residents' page."""
+    """The cached pages of the fixture's session: review, its largest theme, who was heard, publish, the residents' page."""
     sid = themed.session["id"]
     largest = max((t for t in synthesis.active_themes(db, sid) if t["kind"] == "theme"), key=lambda t: t["stored_size"])
     return [f"/staff/review/{sid}", f"/staff/review/{sid}?theme={largest['id']}", f"/staff/review/{sid}/heard",
-            f"/s/{themed.session['code']}/results?lang=en"]
+            f"/staff/review/{sid}/publish", f"/s/{themed.session['code']}/results?lang=en"]
 
 
 def assert_cached_matches_fresh(app, client, themed, db) -> None:
