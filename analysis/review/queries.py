@@ -824,6 +824,23 @@ def set_public_text(db: sqlite_utils.Database, session_id: int, theme_id: int, f
 # --- the loader that feeds reports -------------------------------------------------------------
 
 
+def placed_answers(db: sqlite_utils.Database, session_id: int, response_ids: Sequence[int]) -> set[int]:
+    """Return which of these answers are in the session's synthesis: analysed, visible, not withdrawn, not blank, and placed by a run."""
+    scope = scope_prompt_ids(db, session_id)
+    wanted = sorted(set(response_ids))
+    found: set[int] = set()
+    for start in range(0, len(wanted) if scope else 0, 500):  # a few hundred at a time: SQLite caps a query's values
+        chunk = wanted[start:start + 500]
+        found.update(row[0] for row in db.execute(
+            f"""SELECT r.id FROM responses r JOIN theme_assignments a ON a.response_id = r.id
+                JOIN participants p ON p.id = r.participant_id
+                WHERE r.session_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0
+                  AND r.text IS NOT NULL AND trim(r.text) != '' AND r.prompt_id IN ({", ".join("?" for _ in scope)})
+                  AND r.id IN ({", ".join("?" for _ in chunk)}) {visible_filter(db)}""",
+            (session_id, *scope, *chunk)))
+    return found
+
+
 def data_version(db: sqlite_utils.Database, session_id: int) -> int:
     """Return the session's data version: a counter every write that a synthesis page could show bumps (m017's triggers)."""
     found = one(db, "SELECT version FROM data_versions WHERE session_id = ?", (session_id,))

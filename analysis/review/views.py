@@ -254,12 +254,11 @@ def _theme(session_id: int, raw: str | None) -> dict | None:
 
 def _answers(session_id: int, raw: list[str]) -> list[int] | None:
     """Return the answer ids a form chose, or None if any is not part of this synthesis."""
-    stored = synthesis.load(get_db(), session_id)
     try:
         ids = [int(v) for v in raw]
     except ValueError:
         return None
-    known = {a["id"] for a in stored.answers if a["id"] in stored.assignments}
+    known = synthesis.placed_answers(get_db(), session_id, ids)
     return ids if all(i in known for i in ids) else None
 
 

@@ -147,3 +147,13 @@ def test_a_second_request_reads_no_answers_until_something_changes(client, theme
 def themed_theme(db, sid: int) -> int:
     """Return the id of one drafted theme of a session."""
     return next(t["id"] for t in synthesis.active_themes(db, sid) if t["kind"] == "theme")
+
+
+def test_the_answers_a_planner_may_move_are_those_the_full_load_places(themed, db):
+    """placed_answers names exactly the answers the full load groups (not hidden, withdrawn, blank or from another session)."""
+    sid = themed.session["id"]
+    stored = synthesis.load(db, sid)
+    every = [row[0] for row in db.execute("SELECT id FROM responses")] + [10**9]
+    assert synthesis.placed_answers(db, sid, every) == {a["id"] for a in stored.answers if a["id"] in stored.assignments}
+    assert synthesis.placed_answers(db, sid, every * 3) == synthesis.placed_answers(db, sid, every)
+    assert synthesis.placed_answers(db, sid + 1, every) == set()
