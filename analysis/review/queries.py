@@ -848,8 +848,12 @@ def data_version(db: sqlite_utils.Database, session_id: int) -> int:
 
 
 
-def load(db: sqlite_utils.Database, session_id: int) -> SessionData | None:
-    """Read everything a review page, report or export needs about one session into a :class:`SessionData`."""
+def load(db: sqlite_utils.Database, session_id: int, *, lenses: bool = True) -> SessionData | None:
+    """Read everything a review page, report or export needs about one session into a :class:`SessionData`.
+
+    With ``lenses`` off, people's "about you" answers, choice answers and own words are left out
+    (empty): enough for theme sizes, quotes and a release without lenses (the review and publish pages).
+    """
     found = session_by_id(db, session_id)
     if found is None:
         return None
@@ -860,10 +864,11 @@ def load(db: sqlite_utils.Database, session_id: int) -> SessionData | None:
         session=found, texts=texts_for_session(db, session_id), prompts=prompts_for_session(db, session_id),
         scope=scope, answers=open_answers(db, session_id, scope), assignments=assignments,
         themes=active_themes(db, session_id), insights=insights_for_session(db, session_id),
-        participants=taking_part(db, session_id), segments=participant_segments(db, session_id),
+        participants=taking_part(db, session_id), segments=participant_segments(db, session_id) if lenses else {},
         reference=reference_shares(db, session_id), priority=priority_option_ids(db, session_id),
         settings=settings(db, session_id), run=latest_run(db, session_id), public=public_texts(db, session_id),
-        sources=SOURCES, choices=choice_answers(db, session_id), described=participant_described(db, session_id),
+        sources=SOURCES, choices=choice_answers(db, session_id) if lenses else [],
+        described=participant_described(db, session_id) if lenses else {},
     )
 
 

@@ -141,7 +141,8 @@ def show(session_id: int, *, focus: int | None = None, error: str = "", status: 
     found = load_session(session_id)
     db = get_db()
     ui = current_language()
-    data = page_cache.cached(db, session_id, ("review", ui), lambda: review_data(synthesis.load(db, session_id), ui))
+    data = page_cache.cached(db, session_id, ("review", ui),
+                             lambda: review_data(synthesis.load(db, session_id, lenses=False), ui))
     stored = data["stored"]
     focused = next((t for t in stored.themes if t["id"] == focus), None) if focus else None
     if focus and focused is None and not error:
@@ -687,7 +688,8 @@ def publish(session_id: int):
     """Write the residents' "we heard / we did" page in each language, and publish or unpublish it."""
     found = load_session(session_id)
     db = get_db()
-    themes, stored = page_cache.cached(db, session_id, ("publish",), lambda: publish_data(synthesis.load(db, session_id)))
+    themes, stored = page_cache.cached(db, session_id, ("publish",),
+                                       lambda: publish_data(synthesis.load(db, session_id, lenses=False)))
     reviewed = [t for t in themes if t["reviewed"]]
     if request.method == "POST":
         form = ActionForm(request.form)

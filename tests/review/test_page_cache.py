@@ -157,3 +157,16 @@ def test_the_answers_a_planner_may_move_are_those_the_full_load_places(themed, d
     assert synthesis.placed_answers(db, sid, every) == {a["id"] for a in stored.answers if a["id"] in stored.assignments}
     assert synthesis.placed_answers(db, sid, every * 3) == synthesis.placed_answers(db, sid, every)
     assert synthesis.placed_answers(db, sid + 1, every) == set()
+
+
+def test_the_review_and_publish_pages_compute_the_same_from_the_load_without_lenses(themed, db):
+    """Leaving "about you", choice answers and own words out of the load changes nothing the review or publish page shows."""
+    from analysis.review import views
+
+    sid = themed.session["id"]
+    synthesis.set_reviewed(db, sid, themed_theme(db, sid), True, user_id=themed.planner_id)
+    db.conn.commit()
+    full, light = synthesis.load(db, sid), synthesis.load(db, sid, lenses=False)
+    assert light.segments == {} and light.choices == [] and full.segments
+    assert views.review_data(light, "en") == views.review_data(full, "en")
+    assert views.publish_data(light) == views.publish_data(full)
