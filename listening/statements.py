@@ -164,8 +164,10 @@ def cast_vote(
 
 def statements_for_prompt(db: sqlite_utils.Database, prompt_id: int, *, status: str | None = None) -> list[dict]:
     """Return a react question's statements in the order they were added, each with its translations."""
-    where, params = ("prompt_id = ?", (prompt_id,)) if status is None else ("prompt_id = ? AND status = ?", (prompt_id, status))
-    found = rows(db, f"SELECT * FROM statements WHERE {where} ORDER BY id", params)
+    where, params = ("s.prompt_id = ?", (prompt_id,)) if status is None else ("s.prompt_id = ? AND s.status = ?", (prompt_id, status))
+    found = rows(db, f"""SELECT s.*, c.quote_ok AS author_quote_ok, c.quote_scope AS author_quote_scope
+                          FROM statements s LEFT JOIN consents c ON c.participant_id = s.participant_id
+                          WHERE {where} ORDER BY s.id""", params)
     texts = rows(
         db, "SELECT t.* FROM statement_texts t JOIN statements s ON s.id = t.statement_id WHERE s.prompt_id = ?",
         (prompt_id,),
@@ -176,6 +178,20 @@ def statements_for_prompt(db: sqlite_utils.Database, prompt_id: int, *, status: 
     for statement in found:
         statement["translations"] = by_statement.get(statement["id"], {})
     return found
+
+
+def words_allowed(statement: dict, where: str) -> bool:
+    """Tell whether a statement's words may go to the room's screen (`where` "screen") or into reports ("reports").
+
+    Staff wrote (or carried over from a synthesis) every statement without an author; a resident
+    offered theirs to the other phones only, so it goes further only as far as their quote
+    permission does: the screen with 'screen_and_reports', reports with any quote permission.
+    """
+    if statement.get("participant_id") is None:
+        return True
+    if not statement.get("author_quote_ok"):
+        return False
+    return where != "screen" or statement.get("author_quote_scope") == "screen_and_reports"
 
 
 def statements_for_session(db: sqlite_utils.Database, session_id: int) -> list[dict]:
