@@ -931,7 +931,8 @@ def m016_campaigns(db: sqlite_utils.Database) -> None:
 
 # Tables whose rows carry a session_id and feed what the review pages, reports or the residents' page show.
 _VERSIONED = ("responses", "participants", "consents", "theme_assignments", "themes", "insights", "texts", "prompts",
-              "reference_shares", "priority_groups", "synthesis_settings", "public_texts", "theme_runs", "equity_notes")
+              "reference_shares", "priority_groups", "synthesis_settings", "public_texts", "theme_runs", "equity_notes",
+              "statements", "votes")
 
 
 @migrations()
@@ -945,11 +946,12 @@ def m017_data_versions(db: sqlite_utils.Database) -> None:
         for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
             statements.append(f"CREATE TRIGGER {table}_version_{event.lower()} AFTER {event} ON {table} "
                               f"BEGIN {one.format(row=row)}; END")
-    # An option belongs to a session through its question.
-    for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
-        source = f"SELECT session_id, 1 FROM prompts WHERE id = {row}.prompt_id"
-        statements.append(f"CREATE TRIGGER options_version_{event.lower()} AFTER {event} ON options "
-                          f"BEGIN {bump.format(source=source)}; END")
+    # An option belongs to a session through its question, a statement's translation through its statement.
+    for table, parent, key in (("options", "prompts", "prompt_id"), ("statement_texts", "statements", "statement_id")):
+        for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
+            source = f"SELECT session_id, 1 FROM {parent} WHERE id = {row}.{key}"
+            statements.append(f"CREATE TRIGGER {table}_version_{event.lower()} AFTER {event} ON {table} "
+                              f"BEGIN {bump.format(source=source)}; END")
     # What a session is (not its live state: the console's moves must not throw the pages' cache away).
     statements.append(
         "CREATE TRIGGER sessions_version_update AFTER UPDATE OF code, mode, status, languages, timezone, minutes, contact, "
