@@ -848,12 +848,14 @@ def data_version(db: sqlite_utils.Database, session_id: int) -> int:
 
 
 
-def load(db: sqlite_utils.Database, session_id: int, *, lenses: bool = True) -> SessionData | None:
+def load(db: sqlite_utils.Database, session_id: int, *, lenses: bool = True, choices: bool | None = None) -> SessionData | None:
     """Read everything a review page, report or export needs about one session into a :class:`SessionData`.
 
-    With ``lenses`` off, people's "about you" answers, choice answers and own words are left out
-    (empty): enough for theme sizes, quotes and a release without lenses (the review and publish pages).
+    With ``lenses`` off, people's "about you" answers, choice answers (unless ``choices``) and own
+    words are left out (empty): enough for theme sizes, quotes and a release without lenses (the
+    review and publish pages; the residents' page, which shows choice results, with ``choices``).
     """
+    choices = lenses if choices is None else choices
     found = session_by_id(db, session_id)
     if found is None:
         return None
@@ -867,7 +869,7 @@ def load(db: sqlite_utils.Database, session_id: int, *, lenses: bool = True) -> 
         participants=taking_part(db, session_id), segments=participant_segments(db, session_id) if lenses else {},
         reference=reference_shares(db, session_id), priority=priority_option_ids(db, session_id),
         settings=settings(db, session_id), run=latest_run(db, session_id), public=public_texts(db, session_id),
-        sources=SOURCES, choices=choice_answers(db, session_id) if lenses else [],
+        sources=SOURCES, choices=choice_answers(db, session_id) if choices else [],
         described=participant_described(db, session_id) if lenses else {},
     )
 
@@ -1024,7 +1026,7 @@ def _with_design_results(db: sqlite_utils.Database, stored: SessionData, report,
 
 def public_summary(db: sqlite_utils.Database, session_id: int, language: str) -> dict | None:
     """Return what the residents' results page shows in a language, or None if the session is missing or unpublished."""
-    stored = load(db, session_id)
+    stored = load(db, session_id, lenses=False, choices=True)  # the page counts without lenses
     return None if stored is None else public_page(stored, language)
 
 

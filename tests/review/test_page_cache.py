@@ -170,3 +170,23 @@ def test_the_review_and_publish_pages_compute_the_same_from_the_load_without_len
     assert light.segments == {} and light.choices == [] and full.segments
     assert views.review_data(light, "en") == views.review_data(full, "en")
     assert views.publish_data(light) == views.publish_data(full)
+
+
+def test_the_residents_page_computes_the_same_from_the_load_without_lenses(client, themed, db):
+    """The residents' page from a load with choice answers but no "about you" answers equals the one from the full load."""
+    from analysis import assemble
+
+    choice = next(p for p in themed.prompts if p["kind"] in ("single", "multiple", "scale"))
+    for n in range(12):
+        person = make_participant(db, themed.session, quote_ok=False)
+        picked = {"number": choice["scale_min"] + n % 2} if choice["kind"] == "scale" else {
+            "choices": [choice["options"][n % 2]["id"]]}
+        answer(db, themed.session, person, choice, **picked)
+    db.conn.commit()
+    publish(client, themed, db)
+    sid = themed.session["id"]
+    full, light = synthesis.load(db, sid), synthesis.load(db, sid, lenses=False, choices=True)
+    assert light.segments == {} and light.choices == full.choices and full.choices
+    for language in themed.session["languages"]:
+        assert assemble.public_page(light, language) == assemble.public_page(full, language)
+    assert synthesis.public_summary(db, sid, "en") == assemble.public_page(full, "en")
