@@ -929,6 +929,21 @@ def m016_campaigns(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m018_statement_merges(db: sqlite_utils.Database) -> None:
+    """Let a facilitator merge a duplicate statement (or idea) into another: its votes follow, it records where it went.
+
+    A merged statement leaves the vote (status 'declined') with `merged_into` naming the one it
+    joined, so the staff page, the audit log and reports can tell a merge from a decision.
+    """
+    _run(
+        db,
+        """
+        ALTER TABLE statements ADD COLUMN merged_into INTEGER REFERENCES statements(id) ON DELETE SET NULL
+        """
+    )
+
+
 # Tables whose rows carry a session_id and feed what the review pages, reports or the residents' page show.
 _VERSIONED = ("responses", "participants", "consents", "theme_assignments", "themes", "insights", "texts", "prompts",
               "reference_shares", "priority_groups", "synthesis_settings", "public_texts", "theme_runs", "equity_notes",
@@ -936,7 +951,7 @@ _VERSIONED = ("responses", "participants", "consents", "theme_assignments", "the
 
 
 @migrations()
-def m017_data_versions(db: sqlite_utils.Database) -> None:
+def m019_data_versions(db: sqlite_utils.Database) -> None:
     """A per-session counter that every write a synthesis page could show bumps, so pages can be cached by it (issue 19)."""
     bump = ("INSERT INTO data_versions (session_id, version) {source} "
             "ON CONFLICT (session_id) DO UPDATE SET version = version + 1")

@@ -130,6 +130,34 @@ def decide_statement(db: sqlite_utils.Database, session_id: int, statement_id: i
     return bool(changed)
 
 
+def merge_statements(db: sqlite_utils.Database, session_id: int, duplicate_id: int, into_id: int, *,
+                     by_user: int | None) -> dict | None:
+    """Merge a duplicate statement into another of the same question, in one transaction; None if they cannot be merged.
+
+    Votes follow the merge: a person who voted only on the duplicate now has that vote on the
+    statement it joined; a person who voted on both keeps their vote on the one kept. The
+    duplicate leaves the vote ('declined', `merged_into` set). Returns how many votes moved and
+    how many were dropped as second votes by the same person.
+    """
+    if duplicate_id == into_id:
+        return None
+    with transaction(db):
+        pair = {row["id"]: row for row in rows(
+            db, "SELECT id, prompt_id, status FROM statements WHERE id IN (?, ?) AND session_id = ?",
+            (duplicate_id, into_id, session_id))}
+        if len(pair) != 2 or pair[duplicate_id]["prompt_id"] != pair[into_id]["prompt_id"] \
+                or pair[into_id]["status"] != "approved" or pair[duplicate_id]["status"] == "declined":
+            return None
+        moved = db.execute(
+            """UPDATE votes SET statement_id = ? WHERE statement_id = ?
+               AND participant_id NOT IN (SELECT participant_id FROM votes WHERE statement_id = ?)""",
+            (into_id, duplicate_id, into_id)).rowcount
+        dropped = db.execute("DELETE FROM votes WHERE statement_id = ?", (duplicate_id,)).rowcount
+        db.execute("UPDATE statements SET status = 'declined', merged_into = ?, decided_by = ?, decided_at = ? WHERE id = ?",
+                   (into_id, by_user, now(), duplicate_id))
+    return {"moved": moved, "dropped": dropped}
+
+
 def cast_vote(
     db: sqlite_utils.Database, *, session_id: int, participant_id: int, statement_id: int, vote: int,
     nonce: str, language: str, source: str = "phone",
