@@ -239,13 +239,32 @@ def test_a_vote_given_offline_is_kept_then_sent_once_when_back_online(browser, s
             kept = outbox(page)
             assert len(kept) == 1 and next(iter(kept.values()))["url"].endswith("/q/1/vote") and votes() == 0
             context.set_offline(False)
-            page.wait_for_function("() => localStorage.getItem('chorus-outbox') === null")
+            emptied(page)
             assert votes() == 1
             page.evaluate("(kept) => localStorage.setItem('chorus-outbox', JSON.stringify(kept))", kept)
             page.evaluate("() => window.dispatchEvent(new Event('online'))")
-            page.wait_for_function("() => localStorage.getItem('chorus-outbox') === null")
+            emptied(page)
             assert votes() == 1
         finally:
             context.close()
 
     browser.run(job)
+
+
+def emptied(page, seconds: float = 10) -> None:
+    """Wait until the phone's outbox is empty. Sending it reloads the page (the vote's answer is the same address),
+    so a check can land mid-navigation; such a check is simply tried again."""
+    import time
+
+    from playwright.sync_api import Error as PlaywrightError
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            page.wait_for_load_state()
+            if page.evaluate("() => localStorage.getItem('chorus-outbox')") is None:
+                return
+        except PlaywrightError:
+            pass  # the page navigated while we looked: look again
+        time.sleep(0.1)
+    raise AssertionError("the outbox was not sent within the time allowed")
