@@ -227,12 +227,16 @@ def latest_run(db: sqlite_utils.Database, session_id: int) -> dict | None:
 
 
 def engine_answers(db: sqlite_utils.Database, session_id: int, answers: Iterable[dict]):
-    """Turn stored answers into the engine's ``Answer`` objects, with segments keyed by prompt."""
+    """Turn stored answers into the engine's ``Answer`` objects, with segments keyed by prompt and quote consent.
+
+    An answer whose person did not allow quoting still counts, but its words never become a theme's
+    headline, a claim or a quote (its label falls back to key terms).
+    """
     from analysis.themes import Answer
 
     segments = participant_segments(db, session_id)
     return [
-        Answer(id=a["id"], text=a["text"], language=a["language"],
+        Answer(id=a["id"], text=a["text"], language=a["language"], quotable=bool(a.get("quote_ok")),
                segments={f"q{pid}": str(oid) for pid, oid in segments.get(a["participant_id"], {}).items()})
         for a in answers
     ]
