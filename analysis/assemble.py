@@ -151,7 +151,7 @@ def quotes_for(stored: SessionData, members: Sequence[dict], limit: int = 3, cho
         if not text or text.lower() in seen:
             continue
         seen.add(text.lower())
-        picked.append({"text": text, "language": answer["language"], "id": answer["id"]})
+        picked.append({"text": text, "language": answer["language"], "id": answer["id"], "prompt_id": answer.get("prompt_id")})
         if len(picked) >= limit:
             break
     return picked

@@ -6,6 +6,7 @@ import json
 
 from analysis import messages
 from analysis.review import queries as synthesis
+from tests.conftest import page, sign_in, submit
 from tests.factories import make_participant
 from tests.review.conftest import answer
 
@@ -99,3 +100,34 @@ def test_a_run_stores_the_engines_details(themed, db):
             assert sub["size"] == len(sub["answer_ids"]) and set(sub["answer_ids"]) <= members[theme["id"]]
     raw = db.execute("SELECT claims, subthemes FROM themes WHERE session_id = ?", (sid,)).fetchall()
     assert all(isinstance(json.loads(c), list) and isinstance(json.loads(s), list) for c, s in raw)
+
+
+def test_the_review_page_shows_the_engines_details(client, themed, db):
+    """Cards show key terms, claims with true counts, sub-topics with sizes, the mixed mark, the overlap question and each quote's question."""
+    sid = themed.session["id"]
+    themes = [t for t in synthesis.active_themes(db, sid) if t["kind"] == "theme"]
+    first, second = themes[0], themes[1]
+    claims = [{"text": "The bus is late", "count": 7, "answer_ids": [1, 2, 3, 4, 5, 6, 7]}]
+    subs = [{"label": "Sunday buses", "size": 5, "terms": ["Sunday"], "answer_ids": [1, 2, 3, 4, 5]}]
+    db.execute("UPDATE themes SET claims = ?, subthemes = ?, mixed = 1 WHERE id = ?",
+               (json.dumps(claims), json.dumps(subs), first["id"]))
+    synthesis.set_reviewed(db, sid, second["id"], True, user_id=themed.planner_id)
+    db.execute("UPDATE themes SET overlaps_theme_id = ? WHERE id = ?", (second["id"], first["id"]))
+    db.conn.commit()
+    sign_in(client, "lead@example.org", "a long password")
+    soup = page(client.get(f"/staff/review/{sid}"))
+    card = soup.find("h3", id=f"t-{first['id']}").find_parent("article")
+    assert card.select_one(".badge.mixed").get_text(strip=True) == "Mixed — please review"
+    assert [li.get_text(" ", strip=True) for li in card.select(".claims li")] == ["The bus is late ×7"]
+    assert [li.get_text(" ", strip=True) for li in card.select(".subthemes li")] == ["Sunday buses (5 answers)"]
+    assert card.select_one(".terms").get_text(strip=True).startswith("Words the engine found:")
+    overlap = card.select_one(".overlap")
+    assert second["label"] in overlap.get_text() and {b["value"] for b in overlap.select("button")} == {"merge", "review"}
+    assert overlap.select_one("input[name=into]")["value"] == str(second["id"])
+    sources = [p.get_text(strip=True) for p in soup.select(".quote-source")]
+    assert sources and set(sources) == {"Question 1"}
+    # Keeping it answers the question: the flag goes.
+    index = [i for i, f in enumerate(soup.find_all("form")) if f.find_parent(class_="overlap")][0]
+    response = submit(client, f"/staff/review/{sid}/edit", {"action": "review"}, get_url=f"/staff/review/{sid}", form_index=index)
+    assert response.status_code in (302, 303)
+    assert synthesis.theme_in_session(db, sid, first["id"])["overlaps_theme_id"] is None
