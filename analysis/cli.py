@@ -315,7 +315,10 @@ def session_data(theme_set: ThemeSet, answers: Sequence[Answer], rows: Sequence[
                   "text": a.text or "", "created_at": "", "quote_ok": int(a.id in allowed)} for a in answers],
         assignments=placed,
         themes=[{"id": theme_ids[t.id], "kind": "other" if t is theme_set.other else "theme", "label": t.label,
-                 "definition": "", "reviewed": False, "top_terms": list(t.top_terms)}
+                 "definition": "", "reviewed": False, "top_terms": list(t.top_terms),
+                 "claims": [{"text": c.text, "count": c.count, "answer_ids": list(c.answer_ids)} for c in t.claims],
+                 "subthemes": [{"label": sub.label, "size": sub.size, "terms": list(sub.top_terms), "answer_ids": list(sub.answer_ids)}
+                               for sub in theme_set.subthemes if sub.parent == t.id]}
                 for t in (*theme_set.themes, theme_set.other)],
         insights=[], participants=people,
         segments={a.id: {number: option_ids[(number, (rows[a.id].get(column) or "").strip())]
