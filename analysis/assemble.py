@@ -538,9 +538,22 @@ def _theme_views(stored: SessionData, rel, grouped: dict, themes: list[dict], th
             hmw=tuple(i["body"] for i in theme_insights.get(theme["id"], []) if i["kind"] == "hmw"),
             languages=tuple(sorted({a["language"] for a in members})) if rel.size(key) is not None else (),
             claims=report_claims(stored, theme, members, rel.threshold),
-            subthemes=report_subthemes(theme, members, rel.size(key), rel.threshold, key),
+            subthemes=report_subthemes(_sub_labels_checked(stored, theme, members), members, rel.size(key), rel.threshold, key),
         ))
     return views
+
+
+def _sub_labels_checked(stored: SessionData, theme: dict, members: Sequence[dict]) -> dict:
+    """Return the theme with each sub-topic's label kept only while a consenting current member's redacted answer holds its words, else its key terms."""
+    redaction = stored.redaction
+    quotable = [_words_of(redaction(a["text"])) for a in members if a["quote_ok"]]
+    subs = []
+    for sub in theme.get("subthemes") or []:
+        words = _words_of(sub["label"])
+        terms = ", ".join(sub.get("terms", [])[:3])
+        label = sub["label"] if words.strip() and any(words in q for q in quotable) else (terms[:1].upper() + terms[1:])
+        subs.append({**sub, "label": redaction(label).strip() or sub["label"]})
+    return {**theme, "subthemes": subs}
 
 
 def report_subthemes(theme: dict, members: Sequence[dict], size: int | None, threshold: int, key: str) -> tuple:

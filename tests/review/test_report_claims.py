@@ -109,3 +109,14 @@ def test_overview_lists_sub_topics_with_protected_sizes(themed, db):
     table_rows = [[c.get_text(strip=True) for c in tr.select("th, td")] for tr in html.select("table tr")]
     sunday = next(r for r in table_rows if r and r[0] == "↳ Sunday service")
     assert sunday[1] == reports.MARK
+
+
+def test_a_sub_topic_named_in_words_nobody_consenting_said_is_named_by_its_terms(themed, db):
+    """A sub-topic label no consenting member's answer holds (a withdrawal, a move) falls back to its key terms in reports."""
+    sid = themed.session["id"]
+    theme, members = _grown_bus_theme(themed, db)
+    ids = [a["id"] for a in members]
+    _set(db, theme["id"], subthemes=[{"label": UNQUOTED, "size": 6, "terms": ["Sundays", "bus"], "answer_ids": ids[:6]},
+                                     {"label": QUOTED, "size": len(ids) - 6, "terms": ["late"], "answer_ids": ids[6:]}])
+    labels = [r[0] for r in synthesis.build_report(db, sid, "en").overview.rows]
+    assert "↳ Sundays, bus" in labels and f"↳ {QUOTED}" in labels and f"↳ {UNQUOTED}" not in labels
