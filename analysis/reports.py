@@ -164,6 +164,7 @@ class Report:
     off_topic: int | None = 0  # None: hidden
     participation: tuple[Table, ...] = ()
     choice_results: tuple[Table, ...] = ()  # one per choice or scale question, counts disclosure-controlled
+    design_results: tuple[Table, ...] = ()  # design sessions: opinion groups, consensus, priorities (disclosure-controlled)
     overview: Table | None = None  # the themes, their published sizes and status
     representation: tuple[Table, ...] = ()
     representation_bars: tuple[tuple[str, tuple[Bar, ...]], ...] = ()
@@ -400,6 +401,7 @@ def _sections(report: Report, translations=None) -> dict[str, str]:
         "who": _("Who took part"),
         "themes": _("What we heard: themes"),
         "chosen": _("What people chose"),
+        "design": _("What people decided together"),
         "equity": _("Themes by group"),
         "priority": _("Themes ranked by what priority groups said"),
         "hmw": _("How might we…"),
@@ -465,6 +467,10 @@ def write_markdown(report: Report, file: IO[bytes], translations=None) -> None:
     if report.choice_results:
         out += [f"## {s['chosen']}", ""]
         for t in report.choice_results:
+            table(t)
+    if report.design_results:
+        out += [f"## {s['design']}", ""]
+        for t in report.design_results:
             table(t)
     out += [f"## {s['themes']}", ""]
     if report.overview is not None:
@@ -547,6 +553,10 @@ def write_docx(report: Report, file: IO[bytes], translations=None) -> None:
     if report.choice_results:
         document.add_heading(s["chosen"], 1)
         for t in report.choice_results:
+            table(t)
+    if report.design_results:
+        document.add_heading(s["design"], 1)
+        for t in report.design_results:
             table(t)
     document.add_heading(s["themes"], 1)
     chart = theme_chart(report, translations, "png")

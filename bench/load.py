@@ -44,6 +44,8 @@ HOST = "127.0.0.1"
 # Phones poll every 0.9 to 1.2 s (listening/static/follow.js), so a change reaches them within 2 s.
 POLL_EVERY = 1.05
 POLL_JITTER = 0.15
+# Statements of the react question the vote phase votes on.
+STATEMENTS = 20
 
 
 # --- the bare baseline (run by gunicorn as `bench.load:baseline_app()`) -----------------------
@@ -196,6 +198,7 @@ class Resident:
 
     cookie: str = ""
     form: dict = field(default_factory=dict)
+    vote_form: dict = field(default_factory=dict)
 
     def remember(self, headers: dict) -> None:
         """Keep the session cookie the server set."""
@@ -219,6 +222,14 @@ async def join(pool: Pool, code: str) -> Resident:
     person.remember(headers)
     person.form = hidden_fields(body.decode())
     return person
+
+
+async def load_vote_form(pool: Pool, code: str, person: Resident) -> None:
+    """Load the react question's screen and keep its vote form's hidden fields (the CSRF token)."""
+    status, headers, body = await pool.request("GET", f"/s/{code}/q/2", {"Cookie": person.cookie})
+    assert status == 200, f"react page failed with {status}"
+    person.remember(headers)
+    person.vote_form = {k: v for k, v in hidden_fields(body.decode()).items() if k == "csrf_token"}
 
 
 # --- measuring ---------------------------------------------------------------------------------
@@ -360,7 +371,7 @@ def prepare_chorus(path: str) -> str:
     """Create a migrated database with one open live session whose first question is open; return its code."""
     sys.path.insert(0, str(ROOT))
     from facilitation import live_queries
-    from listening import queries
+    from listening import queries, statements
     from listening.db import connect
     from listening.migrations import migrate
 
@@ -369,10 +380,25 @@ def prepare_chorus(path: str) -> str:
     texts = {"title": {"en": "Load test"}, "purpose": {"en": "Measure"}, "consent": {"en": "You may stop at any time."}}
     found = queries.create_session(db, languages=["en"], mode="live", timezone_name="UTC", created_by=None, texts=texts)
     prompt_id = queries.add_prompt(db, found["id"], kind="open", texts={"en": "What helps you?"})
+    react_id = queries.add_prompt(db, found["id"], kind="react", texts={"en": "What should change?"})
+    for n in range(STATEMENTS):
+        statements.add_statement(db, found["id"], react_id, language="en", body=f"Statement {n + 1}", created_by=None)
     live_queries.start_live(db, found["id"])
     live_queries.show_prompt(db, found["id"], prompt_id)
     db.conn.close()
     return found["code"]
+
+
+def show_react(path: str, code: str) -> None:
+    """Put the session's react question (question 2) on the phones, as the facilitator's "Next" would."""
+    from facilitation import live_queries
+    from listening import queries
+    from listening.db import connect
+
+    db = connect(path)
+    found = queries.session_by_code(db, code)
+    live_queries.show_prompt(db, found["id"], queries.prompts_for_session(db, found["id"])[1]["id"])
+    db.conn.close()
 
 
 # --- checking ----------------------------------------------------------------------------------
@@ -393,6 +419,18 @@ def check_chorus(path: str, acknowledged: list[tuple[str, str]], texts_by_nonce:
     scenario_texts = [text for nonce, text in acknowledged if nonce in texts_by_nonce]
     lost_texts = [t for t in scenario_texts if t not in stored_texts]
     return {"acknowledged": len(acked), "missing": len(missing), "duplicate_rows": dupes, "lost_texts": len(lost_texts)}
+
+
+def check_votes(path: str, acknowledged: set[str]) -> dict:
+    """Check every acknowledged vote's one-time key is stored once and no one has two votes on a statement."""
+    conn = sqlite3.connect(path)
+    nonces = {row[0] for row in conn.execute("SELECT nonce FROM submissions WHERE kind = 'vote'")}
+    dupes = conn.execute(
+        "SELECT count(*) FROM (SELECT participant_id, statement_id FROM votes GROUP BY 1, 2 HAVING count(*) > 1)"
+    ).fetchone()[0]
+    conn.close()
+    return {"acknowledged": len(acknowledged), "missing": sum(1 for n in acknowledged if n not in nonces),
+            "duplicate_rows": dupes}
 
 
 def check_baseline(path: str, acknowledged: set[str]) -> dict:
@@ -482,6 +520,24 @@ async def measure(args, code: str, chorus_port: int, baseline_port: int, chorus_
                               ("chorus answer", chorus_port, chorus_answer)):
         figures[name] = await saturate(port, maker, seconds=args.saturate, concurrency=args.concurrency)
 
+    # Votes: the facilitator moves to the react question; each resident loads its vote form once,
+    # then votes on the statements in turn (a fresh one-time key each time, as each new screen has).
+    show_react(chorus_db, code)
+    setup = Pool(chorus_port, 32)
+    await asyncio.gather(*(load_vote_form(setup, code, person) for person in people))
+    setup.close()
+
+    def chorus_vote(index, n):
+        """A resident's Agree / Disagree / Pass on the next statement, with a fresh one-time key."""
+        person = people[(index + n * args.concurrency) % len(people)]
+        nonce = secrets.token_urlsafe(12)
+        fields = {**person.vote_form, "nonce": nonce, "statement": str(1 + n % STATEMENTS),
+                  "vote": ("agree", "disagree", "pass")[(index + n) % 3]}
+        return "POST", f"/s/{code}/q/2/vote", {"Cookie": person.cookie}, urlencode(fields).encode(), nonce
+
+    figures["chorus vote"] = await saturate(chorus_port, chorus_vote, seconds=args.saturate, concurrency=args.concurrency)
+    vote_check = check_votes(chorus_db, {tok for status, tok in figures["chorus vote"]["results"] if status in (302, 303)})
+
     chorus_acked = seen["acknowledged"] + [(tok, "") for status, tok in figures["chorus answer"]["results"]
                                            if status in (302, 303)]
     check = check_chorus(chorus_db, chorus_acked, {})
@@ -491,7 +547,7 @@ async def measure(args, code: str, chorus_port: int, baseline_port: int, chorus_
     refused = {name: sum(1 for status, _ in f["results"] if status >= 400) for name, f in figures.items()}
     return {"args": vars(args), "follow": follow, "answer": answer, "statuses": seen["statuses"],
             "scenario_errors": seen["errors"], "figures": figures, "check": check, "baseline_check": base_check,
-            "refused": refused, "answered_once": len({n for n, _ in seen["acknowledged"]})}
+            "refused": refused, "answered_once": len({n for n, _ in seen["acknowledged"]}), "vote_check": vote_check}
 
 
 def report(result: dict) -> str:
@@ -521,10 +577,10 @@ def report(result: dict) -> str:
               f"**Saturation** ({a['concurrency']} closed loops, {a['saturate']:g} s each, side by side with a bare "
               "Flask + SQLite app under the same gunicorn settings):", "",
               "| endpoint | req/s | p50 ms | p95 ms | p99 ms | share of baseline |", "|---|---|---|---|---|---|"]
-    for kind in ("poll", "answer"):
-        base = f[f"baseline {kind}"]
-        mine = f[f"chorus {kind}"]
-        for name, row in ((f"baseline {kind}", base), (f"chorus {kind}", mine)):
+    for kind, base_kind in (("poll", "poll"), ("answer", "answer"), ("vote", "answer")):
+        base = f[f"baseline {base_kind}"]
+        rows = ((f"baseline {kind}", base),) if kind == base_kind else ()
+        for name, row in (*rows, (f"chorus {kind}", f[f"chorus {kind}"])):
             share = f"{row['rps'] / base['rps']:.0%}" if base["rps"] else "-"
             lines.append(f"| {name} | {row['rps']:.0f} | {row['p50']:.1f} | {row['p95']:.1f} | {row['p99']:.1f} | {share} |")
     c, b = result["check"], result["baseline_check"]
@@ -532,7 +588,10 @@ def report(result: dict) -> str:
               f"missing from the database: {c['missing']}; duplicate answer rows: {c['duplicate_rows']}; "
               f"scenario answers whose text is missing: {c['lost_texts']}. Baseline acknowledged {b['acknowledged']}; "
               f"missing {b['missing']}; duplicated {b['duplicate_rows']}. Refused (4xx/5xx): "
-              + ", ".join(f"{k} {v}" for k, v in result["refused"].items()) + "."]
+              + ", ".join(f"{k} {v}" for k, v in result["refused"].items()) + ".",
+              "", f"**Votes** (compared with the bare app's answer insert, the same one-row write): Chorus acknowledged "
+              f"{result['vote_check']['acknowledged']} votes; missing from the database: {result['vote_check']['missing']}; "
+              f"two votes by one person on one statement: {result['vote_check']['duplicate_rows']}."]
     return "\n".join(lines)
 
 
@@ -548,7 +607,7 @@ def write_docs(text: str, path: Path) -> None:
 
 
 def main() -> int:
-    """Parse flags, run the benchmark, print and keep the figures; exit 1 if an answer was lost."""
+    """Parse flags, run the benchmark, print and keep the figures; exit 1 if an answer or a vote was lost or doubled."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=20, help="seconds of the phones scenario (default 20)")
     parser.add_argument("--phones", type=int, default=2000, help="phones following (default 2000)")
@@ -566,8 +625,9 @@ def main() -> int:
     print(text)
     if not args.no_docs:
         write_docs(text, ROOT / "docs" / "load.md")
-    check = result["check"]
-    return 1 if check["missing"] or check["duplicate_rows"] or check["lost_texts"] else 0
+    check, votes = result["check"], result["vote_check"]
+    lost = check["missing"] or check["duplicate_rows"] or check["lost_texts"] or votes["missing"] or votes["duplicate_rows"]
+    return 1 if lost else 0
 
 
 if __name__ == "__main__":

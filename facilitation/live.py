@@ -535,11 +535,24 @@ def react_room(db, found: dict, current: dict, threshold: int) -> dict:
                                   threshold=threshold)
     by_id = {s["id"]: s for s in approved}
     view["consensus"] = [
-        {"direction": direction, "words": [{"lang": code, "text": st.shown_text(by_id[sid], code)[0]} for code in found["languages"]
-                                           if code == found["default_language"] or by_id[sid]["translations"].get(code)]}
+        {"direction": direction, "words": _screen_words(found, by_id[sid])}
         for sid, direction in view["consensus"] if sid in by_id
     ]
     return view
+
+
+def _screen_words(found: dict, statement: dict) -> list[dict]:
+    """Return a statement's words for the room's screen in each language that has them, or a note in every language
+    when its author (a resident) did not allow their words on the screen."""
+    if not st.words_allowed(statement, "screen"):
+        notes = []
+        for code in found["languages"]:
+            with force_locale(code):
+                notes.append({"lang": code, "text": _("A resident's statement: its author did not allow their words on the room's screen."),
+                              "withheld": True})
+        return notes
+    return [{"lang": code, "text": st.shown_text(statement, code)[0]} for code in found["languages"]
+            if code == found["default_language"] or statement["translations"].get(code)]
 
 
 def room_notes(found: dict, threshold: int) -> list[dict]:

@@ -83,8 +83,10 @@ def statement_decision(session_id: int, prompt_id: int, statement_id: int):
         raise NotFound()
     form = ActionForm(request.form)
     action = request.form.get("action", "")
-    if not form.validate() or action not in ("approved", "declined", "translate"):
+    if not form.validate() or action not in ("approved", "declined", "translate", "merge"):
         flash(_("This page was open for a long time. Please try again."), "error")
+    elif action == "merge":
+        merge(found, prompt_id, statement_id)
     elif action == "translate":
         st.set_translations(db, statement_id, {code: request.form.get(f"text_{code}", "")[:280]
                                                 for code in found["languages"] if code != statement["language"]})
@@ -97,3 +99,19 @@ def statement_decision(session_id: int, prompt_id: int, statement_id: int):
         flash(_("Statement approved: phones show it now.") if action == "approved"
               else _("Statement declined: nobody else will see it."), "ok")
     return redirect(url_for("facilitation.statements", session_id=session_id, prompt_id=prompt_id))
+
+
+def merge(found: dict, prompt_id: int, statement_id: int) -> None:
+    """Merge this statement into the one chosen as its original; its votes follow (see `listening.statements.merge_statements`)."""
+    db = get_db()
+    into = request.form.get("into", "")
+    merged = st.merge_statements(db, found["id"], statement_id, int(into), by_user=g.user["id"]) \
+        if into.isdigit() and len(into) <= 12 else None
+    if merged is None:
+        flash(_("Choose another statement of this question that people vote on. Nothing was changed."), "error")
+        return
+    queries.record_audit(db, user_id=g.user["id"], action="statement_merged", target=found["code"],
+                         detail=f"statement={statement_id} into={into} moved={merged['moved']} dropped={merged['dropped']}")
+    opinion_live.forget(prompt_id)
+    flash(_("Merged. Votes that moved with it: %(num)s. Anyone who voted on both keeps their vote on the statement kept.",
+            num=merged["moved"]), "ok")

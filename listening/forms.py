@@ -5,6 +5,7 @@ input and every message is the resident's language.
 """
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import timedelta
 
@@ -314,48 +315,41 @@ class RankField(Field):
 
 def answer_form(prompt: dict, option_labels: dict[int, str], formdata=None, data: dict | None = None) -> ChorusForm:
     """Build the form for one prompt: its answer field validated for the prompt's kind."""
-    max_length = current_app.config["MAX_ANSWER_LENGTH"]
-    required = bool(prompt["required"])
     kind = prompt["kind"]
+    options_key: tuple = ()
+    if kind in CHOICE_FORM_KINDS:
+        options_key = tuple((o["id"], option_labels.get(o["id"], "")) for o in prompt["options"])
+    own = self_described_option(prompt)
+    form_class = _answer_form_class(
+        kind, current_app.config["MAX_ANSWER_LENGTH"], options_key,
+        (prompt.get("scale_min"), prompt.get("scale_max")) if kind == "scale" else None,
+        prompt.get("points") if kind in ("dots", "budget", "rank") else None,
+        own["id"] if own is not None else None, option_labels.get(own["id"], "") if own is not None else "")
+    form = form_class(formdata=formdata, data=data or {})
+    form.required = bool(prompt["required"])
+    form.kind = kind
+    form.self_described = own
+    return form
+
+
+# Kinds whose answer field lists the prompt's options.
+CHOICE_FORM_KINDS = ("single", "about", "multiple", "dots", "budget", "rank")
+
+
+@functools.lru_cache(maxsize=1024)
+def _answer_form_class(kind: str, max_length: int, options_key: tuple, scale: tuple | None, points: int | None,
+                       own_id: int | None, own_label: str) -> type:
+    """Return the form class of one kind of answer, built once per distinct question (WTForms binds a new class slowly).
+
+    Everything the class depends on is in the arguments: the answer length limit, the options
+    with their labels in the page's language, the scale, the points, and the self-described choice.
+    """
 
     class AnswerForm(ChorusForm):
         nonce = HiddenField(validators=[_valid_nonce])
 
-    if kind == "open":
-        def within_limit(form: Form, field) -> None:
-            """Keep open answers to the configured length, saying how long this one is."""
-            length = len(field.data or "")
-            if length > max_length:
-                raise ValidationError(
-                    _("Your answer is %(length)s characters long. Please shorten it to %(max)s or fewer. Your words are kept below.",
-                      length=length, max=max_length)
-                )
-
-        validators = [within_limit]
-        field = TextAreaField(validators=validators)
-    elif kind in ("single", "about", "scale"):
-        if kind == "scale":
-            choices = options((n, str(n)) for n in range(prompt["scale_min"], prompt["scale_max"] + 1))
-        else:
-            choices = options((o["id"], option_labels.get(o["id"], "")) for o in prompt["options"])
-        field = OneChoiceField(choices=choices)
-    elif kind in ("dots", "budget"):
-        field = AllocationField(option_ids=[o["id"] for o in prompt["options"]], total=prompt["points"] or 0, unit=kind)
-    elif kind == "rank":
-        places = prompt["points"] or len(prompt["options"])
-        field = RankField(option_ids=[o["id"] for o in prompt["options"]], places=min(places, len(prompt["options"])),
-                          labels=option_labels)
-    elif kind == "multiple":
-        # No Optional(): it would stop the check of every value when the first one is blank.
-        field = MultiCheckboxField(
-            choices=options((o["id"], option_labels.get(o["id"], "")) for o in prompt["options"]),
-        )
-    else:  # pragma: no cover - the schema allows no other kind
-        raise ValueError(f"Unknown prompt kind {kind!r}")
-    AnswerForm.answer = field
-    own = self_described_option(prompt)
-    if own is not None:
-        own_label = option_labels.get(own["id"], "")
+    AnswerForm.answer = _answer_field(kind, max_length, options_key, scale, points)
+    if own_id is not None:
 
         def validate_described(form: Form, field) -> None:
             """Keep one's own words short, and only with the choice they describe: words alone pick that choice."""
@@ -368,8 +362,8 @@ def answer_form(prompt: dict, option_labels: dict[int, str], formdata=None, data
                 return
             chosen = form.answer.data
             if chosen in (None, "", "None"):
-                form.answer.data = str(own["id"])
-            elif str(chosen) != str(own["id"]):
+                form.answer.data = str(own_id)
+            elif str(chosen) != str(own_id):
                 raise ValidationError(
                     # TRANSLATORS: %(choice)s is the answer choice that comes with a box for one's own words, e.g. "Prefer to self-describe".
                     _("You wrote your own words, but chose another answer. To keep your words, choose “%(choice)s”; otherwise clear the box.",
@@ -378,11 +372,36 @@ def answer_form(prompt: dict, option_labels: dict[int, str], formdata=None, data
         # TRANSLATORS: the label of a box under the choices; %(choice)s is that choice, e.g. "Prefer to self-describe".
         AnswerForm.described = StringField(_l("If you chose “%(choice)s”: in your own words (optional)", choice=own_label),
                                            validators=[validate_described])
-    form = AnswerForm(formdata=formdata, data=data or {})
-    form.required = required
-    form.kind = kind
-    form.self_described = own
-    return form
+    return AnswerForm
+
+
+def _answer_field(kind: str, max_length: int, options_key: tuple, scale: tuple | None, points: int | None):
+    """Return the unbound answer field for a kind of question."""
+    if kind == "open":
+        def within_limit(form: Form, field) -> None:
+            """Keep open answers to the configured length, saying how long this one is."""
+            length = len(field.data or "")
+            if length > max_length:
+                raise ValidationError(
+                    _("Your answer is %(length)s characters long. Please shorten it to %(max)s or fewer. Your words are kept below.",
+                      length=length, max=max_length)
+                )
+
+        return TextAreaField(validators=[within_limit])
+    option_ids = [option_id for option_id, _label in options_key]
+    if kind == "scale":
+        return OneChoiceField(choices=options((n, str(n)) for n in range(scale[0], scale[1] + 1)))
+    if kind in ("single", "about"):
+        return OneChoiceField(choices=options(options_key))
+    if kind in ("dots", "budget"):
+        return AllocationField(option_ids=option_ids, total=points or 0, unit=kind)
+    if kind == "rank":
+        places = points or len(option_ids)
+        return RankField(option_ids=option_ids, places=min(places, len(option_ids)), labels=dict(options_key))
+    if kind == "multiple":
+        # No Optional(): it would stop the check of every value when the first one is blank.
+        return MultiCheckboxField(choices=options(options_key))
+    raise ValueError(f"Unknown prompt kind {kind!r}")  # pragma: no cover - the schema allows no other kind
 
 
 class VoteForm(ChorusForm):

@@ -930,6 +930,21 @@ def m016_campaigns(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m018_statement_merges(db: sqlite_utils.Database) -> None:
+    """Let a facilitator merge a duplicate statement (or idea) into another: its votes follow, it records where it went.
+
+    A merged statement leaves the vote (status 'declined') with `merged_into` naming the one it
+    joined, so the staff page, the audit log and reports can tell a merge from a decision.
+    """
+    _run(
+        db,
+        """
+        ALTER TABLE statements ADD COLUMN merged_into INTEGER REFERENCES statements(id) ON DELETE SET NULL
+        """
+    )
+
+
+@migrations()
 def m017_theme_details(db: sqlite_utils.Database) -> None:
     """Keep what the theme engine says about each theme (issue 14): whether its headline came from a
     translation, its coherence and "mixed" mark, its claims with counts (JSON [{text, count,

@@ -142,21 +142,31 @@ def ensure_instance_secret_key(app: Flask) -> None:
     app.config["SECRET_KEY"] = key
 
 
+# Headers every response carries unless the view set its own.
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Cross-Origin-Resource-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+)
+
+
 def add_security_headers(response):
     """Add CSP and the other protective headers to every response."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
+    present = {key.lower() for key in headers.keys()}  # one pass, not one scan of the headers per setdefault
+    wanted = list(SECURITY_HEADERS)
     if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        wanted.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
     if not request.path.startswith("/static/"):
         # Pages carry answers and staff data: never keep them in shared or back-button caches.
-        headers.setdefault("Cache-Control", "no-store")
+        wanted.append(("Cache-Control", "no-store"))
+    for key, value in wanted:
+        if key.lower() not in present:
+            headers.add(key, value)
     return response
 
 

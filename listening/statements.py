@@ -130,6 +130,34 @@ def decide_statement(db: sqlite_utils.Database, session_id: int, statement_id: i
     return bool(changed)
 
 
+def merge_statements(db: sqlite_utils.Database, session_id: int, duplicate_id: int, into_id: int, *,
+                     by_user: int | None) -> dict | None:
+    """Merge a duplicate statement into another of the same question, in one transaction; None if they cannot be merged.
+
+    Votes follow the merge: a person who voted only on the duplicate now has that vote on the
+    statement it joined; a person who voted on both keeps their vote on the one kept. The
+    duplicate leaves the vote ('declined', `merged_into` set). Returns how many votes moved and
+    how many were dropped as second votes by the same person.
+    """
+    if duplicate_id == into_id:
+        return None
+    with transaction(db):
+        pair = {row["id"]: row for row in rows(
+            db, "SELECT id, prompt_id, status FROM statements WHERE id IN (?, ?) AND session_id = ?",
+            (duplicate_id, into_id, session_id))}
+        if len(pair) != 2 or pair[duplicate_id]["prompt_id"] != pair[into_id]["prompt_id"] \
+                or pair[into_id]["status"] != "approved" or pair[duplicate_id]["status"] == "declined":
+            return None
+        moved = db.execute(
+            """UPDATE votes SET statement_id = ? WHERE statement_id = ?
+               AND participant_id NOT IN (SELECT participant_id FROM votes WHERE statement_id = ?)""",
+            (into_id, duplicate_id, into_id)).rowcount
+        dropped = db.execute("DELETE FROM votes WHERE statement_id = ?", (duplicate_id,)).rowcount
+        db.execute("UPDATE statements SET status = 'declined', merged_into = ?, decided_by = ?, decided_at = ? WHERE id = ?",
+                   (into_id, by_user, now(), duplicate_id))
+    return {"moved": moved, "dropped": dropped}
+
+
 def cast_vote(
     db: sqlite_utils.Database, *, session_id: int, participant_id: int, statement_id: int, vote: int,
     nonce: str, language: str, source: str = "phone",
@@ -164,8 +192,10 @@ def cast_vote(
 
 def statements_for_prompt(db: sqlite_utils.Database, prompt_id: int, *, status: str | None = None) -> list[dict]:
     """Return a react question's statements in the order they were added, each with its translations."""
-    where, params = ("prompt_id = ?", (prompt_id,)) if status is None else ("prompt_id = ? AND status = ?", (prompt_id, status))
-    found = rows(db, f"SELECT * FROM statements WHERE {where} ORDER BY id", params)
+    where, params = ("s.prompt_id = ?", (prompt_id,)) if status is None else ("s.prompt_id = ? AND s.status = ?", (prompt_id, status))
+    found = rows(db, f"""SELECT s.*, c.quote_ok AS author_quote_ok, c.quote_scope AS author_quote_scope
+                          FROM statements s LEFT JOIN consents c ON c.participant_id = s.participant_id
+                          WHERE {where} ORDER BY s.id""", params)
     texts = rows(
         db, "SELECT t.* FROM statement_texts t JOIN statements s ON s.id = t.statement_id WHERE s.prompt_id = ?",
         (prompt_id,),
@@ -176,6 +206,20 @@ def statements_for_prompt(db: sqlite_utils.Database, prompt_id: int, *, status: 
     for statement in found:
         statement["translations"] = by_statement.get(statement["id"], {})
     return found
+
+
+def words_allowed(statement: dict, where: str) -> bool:
+    """Tell whether a statement's words may go to the room's screen (`where` "screen") or into reports ("reports").
+
+    Staff wrote (or carried over from a synthesis) every statement without an author; a resident
+    offered theirs to the other phones only, so it goes further only as far as their quote
+    permission does: the screen with 'screen_and_reports', reports with any quote permission.
+    """
+    if statement.get("participant_id") is None:
+        return True
+    if not statement.get("author_quote_ok"):
+        return False
+    return where != "screen" or statement.get("author_quote_scope") == "screen_and_reports"
 
 
 def statements_for_session(db: sqlite_utils.Database, session_id: int) -> list[dict]:

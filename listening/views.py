@@ -89,12 +89,15 @@ def open_session(code: str) -> dict:
 
 def session_texts(found: dict) -> dict:
     """Return a helper that picks a session text in the resident's language."""
-    texts = queries.texts_for_session(get_db(), found["id"])
-    language = current_language()
+    loaded: dict = {}
 
     def text(owner: str, owner_id: int, field: str) -> str:
-        """Pick one text in the resident's language, falling back to the session default."""
-        return queries.localized(texts, owner, owner_id, field, language, found["default_language"])
+        """Pick one text in the resident's language, falling back to the session default (texts read on first use)."""
+        if not loaded:
+            # A stored answer that redirects needs no text at all: read them only for a page that shows some.
+            loaded["texts"] = queries.texts_for_session(get_db(), found["id"])
+            loaded["language"] = current_language()
+        return queries.localized(loaded["texts"], owner, owner_id, field, loaded["language"], found["default_language"])
 
     return text
 
@@ -315,7 +318,6 @@ def answer(code: str, number: int):
     for option in prompt["options"]:
         if option["prefer_not"]:
             labels[option["id"]] = _("Prefer not to say")
-    earlier = queries.answers_of(db, participant["id"]).get(prompt["id"])
     status = 200
     notice = ""
     if request.method == "POST":
@@ -342,6 +344,7 @@ def answer(code: str, number: int):
         if not form.nonce.data or form.nonce.errors:
             form.nonce.data = new_nonce()
     else:
+        earlier = queries.answers_of(db, participant["id"]).get(prompt["id"])
         form = answer_form(prompt, labels, data={"nonce": new_nonce(), "answer": earlier_value(prompt, earlier),
                                                  "described": (earlier or {}).get("described") or ""})
     return render_template(

@@ -1018,11 +1018,38 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
     report = assemble_report(stored, language, translations, records=records,
                              source_names=source_labels(gettext_with(translations)),
                              generated_at=now()[:16].replace("T", " ") + " UTC")
-    if records and any(p["kind"] == "react" for p in stored.prompts):
-        import dataclasses
+    if any(p["kind"] in DESIGN_KINDS for p in stored.prompts):
+        report = _with_design_results(db, stored, report, language, translations, records=records)
+    return report
 
-        votes = _vote_records(db, stored, language, report.segment_names, gettext_with(translations)("Prefer not to say"))
-        report = dataclasses.replace(report, votes=votes)
+
+# Question kinds of a design session, whose results a report shows under "What people decided together".
+DESIGN_KINDS = ("react", "dots", "rank", "budget")
+
+
+def _with_design_results(db: sqlite_utils.Database, stored: SessionData, report, language: str, translations, *, records: bool):
+    """Add a design session's opinion groups and priorities to a report (and, for the internal export, every vote)."""
+    import dataclasses
+
+    from .design_report import design_tables
+
+    gettext = gettext_with(translations)
+    session_id, default = stored.session["id"], stored.session["default_language"]
+    titles = {p["id"]: gettext("Question %(n)s", n=p["number"]) + ": " + localized(
+        stored.texts, "prompt", p["id"], "text", language, default) for p in stored.prompts}
+    authored = {s["id"]: s for p in stored.prompts if p["kind"] == "react"
+                for s in st.statements_for_prompt(db, p["id"], status="approved")}
+    tables, withheld = design_tables(opinion_views(db, session_id, language), priority_results(db, session_id, language),
+                                     titles=titles, authored=authored, redaction=stored.redaction, gettext=gettext,
+                                     threshold=stored.settings["threshold"])
+    caveats = report.caveats
+    if withheld:
+        caveats += (gettext("Not shown, because fewer than %(n)s people answered: %(questions)s.",
+                            n=stored.settings["threshold"], questions="; ".join(withheld)),)
+    report = dataclasses.replace(report, design_results=tables, caveats=caveats, withheld=report.withheld + withheld)
+    if records and any(p["kind"] == "react" for p in stored.prompts):
+        report = dataclasses.replace(report, votes=_vote_records(db, stored, language, report.segment_names,
+                                                                 gettext("Prefer not to say")))
     return report
 
 

@@ -1,7 +1,8 @@
 /* Chorus: keep a resident's answer on the phone when the network drops, send it when it returns.
  *
  * Progressive enhancement only: without JavaScript the answer form posts as usual. With it, an
- * answer form (a POST form with a one-time `nonce`, on /s/<code>/q/<n>) is sent with fetch. If
+ * answer form (a POST form with a one-time `nonce`, on /s/<code>/q/<n>, or a design session's vote
+ * or own statement on /s/<code>/q/<n>/vote and /statement) is sent with fetch. If
  * the phone is offline, or the request fails, the form's data is kept in localStorage under its
  * nonce and a translated notice (rendered by the server in #offline-status) says so. When the
  * connection returns (the `online` event, page load, or a retry every 20 seconds) every kept
@@ -41,7 +42,8 @@
   function isAnswerForm(form) {
     if (!form || (form.getAttribute("method") || "").toLowerCase() !== "post") { return false; }
     if (!form.querySelector("input[name=nonce]")) { return false; }
-    return /\/s\/[^\/]+\/q\/\d+$/.test(new URL(target(form)).pathname);
+    // An answer (/q/<n>), a vote on a statement (/q/<n>/vote) or a resident's own statement (/q/<n>/statement).
+    return /\/s\/[^\/]+\/q\/\d+(\/(vote|statement))?$/.test(new URL(target(form)).pathname);
   }
 
   function encode(form, submitter) {

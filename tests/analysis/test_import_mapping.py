@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import time
 from pathlib import Path
 
 import openpyxl
@@ -308,20 +307,17 @@ def test_contact_details_are_kept_only_with_consent_to_contact() -> None:
     assert any(i.message == messages.IMPORT_CONTACT_LEFT_OUT and i.params["count"] == 1 for i in result.issues)
 
 
-def test_fifty_thousand_rows_map_and_plan_within_seconds() -> None:
-    """A 50,000-row Kobo-shaped export is read, mapped and planned in a few seconds."""
+def test_fifty_thousand_rows_are_mapped_and_planned() -> None:
+    """A 50,000-row Kobo-shaped export is read, mapped and planned whole (bench/import_speed.py measures how fast)."""
     lines = ["_uuid;_submission_time;consent/take_part;group_care/hard;group_care/easy;group_care/helped;about_you/age"]
     easy = ["very_easy", "somewhat_easy", "hard", "very_hard"]
     lines += [f"u-{i};2026-03-01T10:{i % 60:02d}:00;{'yes' if i % 10 else 'no'};answer number {i} about the bus;"
               f"{easy[i % 4]};wic doula;age_20_29" for i in range(50_000)]
-    started = time.perf_counter()
     table = read_table("\n".join(lines).encode(), "big.csv")
     proposal = propose_mapping(table, SESSION)
     result = plan_import(table, SESSION, proposal.columns, ConsentRule())
-    elapsed = time.perf_counter() - started
     assert len(result.records) == 45_000 and len(result.refused_rows) == 5_000
     assert answers(result.records[0]) == {HARD: "answer number 1 about the bus", EASY: (22,), HELPED: (31, 32), AGE: (52,)}
-    assert elapsed < 10, elapsed
 
 
 def test_space_separated_labels_are_split_into_whole_choices() -> None:

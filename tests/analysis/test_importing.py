@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from pathlib import Path
 
 import openpyxl
@@ -165,15 +164,13 @@ def test_fold_ignores_case_accents_digits_and_punctuation() -> None:
     assert fold("٣") == "3"
 
 
-def test_fifty_thousand_rows_read_within_seconds() -> None:
-    """A 50,000-row CSV export reads in a few seconds."""
+def test_fifty_thousand_rows_are_all_read() -> None:
+    """A 50,000-row CSV export is read whole (its speed is measured by bench/import_speed.py, not here)."""
     lines = ["_uuid,_submission_time,q1,q2"] + [f"u{i},2026-03-01T10:00:00,answer number {i},yes" for i in range(50_000)]
     data = "\n".join(lines).encode()
-    started = time.perf_counter()
     table = read_table(data, "big.csv")
-    elapsed = time.perf_counter() - started
     assert len(table.rows) == 50_000
-    assert elapsed < 5, elapsed
+    assert table.rows[-1].number == 50_001 and table.rows[-1].cells[2] == "answer number 49999"
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

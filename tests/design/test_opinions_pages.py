@@ -1,4 +1,6 @@
 """Opinion groups in the planners' pages: groups, consensus, divisive statements, priority groups under disclosure control."""
+import pytest
+
 from listening import queries
 from listening import statements as st
 from tests.conftest import page, text_of
@@ -70,6 +72,37 @@ def test_projector_shows_groups_and_consensus_never_individuals(as_planner, db, 
     consensus = soup.select("ul.consensus li")
     assert len(consensus) == 1 and "Idea 6" in consensus[0].get_text()
     assert "Idea es 6" in consensus[0].get_text()
+
+
+def written_by_a_resident(db, found, statement_id, *, quote_ok, quote_scope):
+    """Make a statement a resident's own (approved), whose consent gave `quote_ok` with `quote_scope`."""
+    author = make_participant(db, found, quote_ok=quote_ok)
+    db.execute("UPDATE consents SET quote_ok = ?, quote_scope = ? WHERE participant_id = ?", (int(quote_ok), quote_scope, author.id))
+    db.execute("UPDATE statements SET participant_id = ?, origin = 'resident' WHERE id = ?", (author.id, statement_id))
+    db.conn.commit()
+
+
+@pytest.mark.parametrize("quote_ok, quote_scope, shown", [
+    (False, None, False), (True, "reports", False), (True, None, False), (True, "screen_and_reports", True),
+])
+def test_a_residents_statement_goes_on_the_screen_only_if_its_author_allowed_their_words_there(
+        as_planner, db, make_user, quote_ok, quote_scope, shown):
+    """A consensus statement a resident wrote shows its words on the projector only under a quote permission that named
+    the room's screen; otherwise the screen says, in every language, that its author did not allow it."""
+    from facilitation import opinion_live
+
+    opinion_live.forget()
+    found, ids = two_camps(db, user_id(db, make_user("planner")))
+    written_by_a_resident(db, found, ids[6], quote_ok=quote_ok, quote_scope=quote_scope)
+    react = queries.prompts_for_session(db, found["id"])[1]
+    db.execute("UPDATE sessions SET mode = 'live', current_prompt_id = ?, answering_open = 1 WHERE id = ?", (react["id"], found["id"]))
+    db.conn.commit()
+    soup = page(as_planner.get(f"/staff/sessions/{found['id']}/projector/panel"))
+    [consensus] = soup.select("ul.consensus li")
+    assert ("Idea 6" in consensus.get_text()) is shown and ("Idea es 6" in consensus.get_text()) is shown
+    if not shown:
+        assert "did not allow their words on the room's screen" in consensus.get_text()
+        assert {span["lang"] for span in consensus.select("span[lang]")} == set(found["languages"])
 
 
 def test_internal_exports_carry_votes_with_pseudonymous_participants_and_groups(as_planner, db, make_user):

@@ -275,3 +275,50 @@ def test_a_vote_on_a_statement_taken_down_meanwhile_says_so_and_offers_another(r
     assert "That statement is no longer open for votes. Here is another one." in text_of(response)
     assert shown_statement(response) in resident.s["statements"][1:]
     assert count(db, "votes") == 0
+
+
+def test_merging_a_duplicate_moves_its_votes_and_keeps_one_vote_per_person(as_facilitator, db, make_user):
+    """A resident's duplicate idea merged into a staff statement: votes only on the duplicate follow it, a person who voted
+    on both keeps their vote on the statement kept, the duplicate leaves the vote, and the merge is in the audit log."""
+    found = staff_react_session(db, make_user)
+    kept_id = found["statements"][0]
+    author, both, only_duplicate = (make_participant(db, found) for _ in range(3))
+    duplicate = st.propose_statement(db, session_id=found["id"], prompt_id=found["prompt"]["id"], participant_id=author.id,
+                                     language="en", body="statement 0!", nonce="nonce-dup").id
+    st.decide_statement(db, found["id"], duplicate, "approved", by_user=None)
+    for person, statement_id, vote, nonce in ((both, kept_id, st.AGREE, "v1"), (both, duplicate, st.DISAGREE, "v2"),
+                                              (only_duplicate, duplicate, st.AGREE, "v3")):
+        st.cast_vote(db, session_id=found["id"], participant_id=person.id, statement_id=statement_id, vote=vote,
+                     nonce=nonce, language="en")
+    url = f"/staff/sessions/{found['id']}/prompts/{found['prompt']['id']}/statements"
+    shown = as_facilitator.get(url)
+    select = page(shown).find("select", id=f"into-{duplicate}")
+    assert kept_id in [int(o["value"]) for o in select.find_all("option")]
+    data = form_data(shown, 0)
+    data.update(action="merge", into=str(kept_id))
+    done = as_facilitator.post(f"{url}/{duplicate}", data=data, follow_redirects=True)
+    assert "Merged. Votes that moved with it: 1." in text_of(done)
+    votes = sorted(tuple(r) for r in db.execute("SELECT participant_id, statement_id, vote FROM votes"))
+    assert votes == sorted([(both.id, kept_id, st.AGREE), (only_duplicate.id, kept_id, st.AGREE)])
+    row = db.execute("SELECT status, merged_into FROM statements WHERE id = ?", (duplicate,)).fetchone()
+    assert tuple(row) == ("declined", kept_id)
+    assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'statement_merged'").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("into", ["", "abc", "999999", "self"])
+def test_a_merge_into_nothing_or_itself_changes_nothing(as_facilitator, db, make_user, into):
+    """Merging into a missing, malformed or the same statement says so and changes no vote or statement."""
+    from tests.factories import every_table
+
+    found = staff_react_session(db, make_user)
+    first = found["statements"][0]
+    url = f"/staff/sessions/{found['id']}/prompts/{found['prompt']['id']}/statements"
+    shown = as_facilitator.get(url)
+    data = form_data(shown, 0)
+    data.update(action="merge", into=str(first) if into == "self" else into)
+    before = every_table(db)
+    done = as_facilitator.post(f"{url}/{first}", data=data, follow_redirects=True)
+    assert done.status_code == 200 and "Nothing was changed." in text_of(done)
+    after = every_table(db)
+    assert {k: v for k, v in after.items() if k not in ("audit_log", "staff_sessions")} == \
+        {k: v for k, v in before.items() if k not in ("audit_log", "staff_sessions")}

@@ -208,3 +208,44 @@ def online_answer(page, server) -> None:
     page.wait_for_url("**/q/2")
     assert answers_saying(server["db"], text) == 1
     assert page.locator("#offline-status").is_hidden()
+
+
+def test_a_vote_given_offline_is_kept_then_sent_once_when_back_online(browser, server):
+    """A design session's Agree tapped with the network cut stays on the phone; online again it is stored once."""
+    from listening import queries
+    from listening import statements as st
+
+    found = make_session(server["db"], languages=("en",), prompts=[{"kind": "react", "text": "What should change?"}])
+    [react] = queries.prompts_for_session(server["db"], found["id"])
+    statement_id = st.add_statement(server["db"], found["id"], react["id"], language="en", body="More evening clinic hours")
+
+    def votes() -> int:
+        """Count the votes stored on the statement."""
+        return server["db"].execute("SELECT count(*) FROM votes WHERE statement_id = ?", (statement_id,)).fetchone()[0]
+
+    def job(chromium):
+        """Consent, vote offline, check it is kept, go online, check it arrived once."""
+        context = chromium.new_context(viewport={"width": 360, "height": 740}, base_url=server["url"])
+        context.set_default_timeout(10_000)
+        try:
+            page = context.new_page()
+            page.goto(f"/s/{found['code']}/consent")
+            page.check("input[name=take_part]")
+            page.click("button[value=agree]")
+            page.wait_for_url(f"**/s/{found['code']}/q/1")
+            context.set_offline(True)
+            page.click("button[name=vote][value=agree]")
+            page.locator("#offline-status").wait_for(state="visible")
+            kept = outbox(page)
+            assert len(kept) == 1 and next(iter(kept.values()))["url"].endswith("/q/1/vote") and votes() == 0
+            context.set_offline(False)
+            page.wait_for_function("() => localStorage.getItem('chorus-outbox') === null")
+            assert votes() == 1
+            page.evaluate("(kept) => localStorage.setItem('chorus-outbox', JSON.stringify(kept))", kept)
+            page.evaluate("() => window.dispatchEvent(new Event('online'))")
+            page.wait_for_function("() => localStorage.getItem('chorus-outbox') === null")
+            assert votes() == 1
+        finally:
+            context.close()
+
+    browser.run(job)

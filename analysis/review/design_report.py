@@ -1,0 +1,137 @@
+"""What a design session's residents decided together, as report tables: opinion groups and priorities.
+
+The planners' opinions page (`review/opinions.html`) shows the same figures; reports (HTML, Word,
+Markdown) carry them as plain tables under the same disclosure control: group sizes below the
+threshold are hidden and such a group is not described, shares come only from published counts,
+a priority group with too few voters shows nothing, and a prioritise question fewer people
+answered than the threshold is withheld. A statement a resident wrote is quoted only if its
+author allowed quoting, through the session's redaction, exactly like an answer.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from analysis import disclosure, reports
+from listening import statements as st
+
+
+def _percent(share: float | None) -> str:
+    """Return a share as a whole-number percentage, or an empty string when it is not published."""
+    return "" if share is None else f"{round(100 * share)}%"
+
+
+def _count(n: int | None) -> str:
+    """Return a published count, or the hidden mark."""
+    return disclosure.MARK if n is None else str(n)
+
+
+def design_tables(views: list, priorities: list[dict], *, titles: dict[int, str], authored: dict[int, dict],
+                  redaction: Callable[[str], str], gettext: Callable, threshold: int) -> tuple[tuple, tuple]:
+    """Return the report tables of every react question (`views`) and prioritise question (`priorities`), and the titles withheld.
+
+    `titles` maps a prompt id to "Question N: its words"; `authored` holds every approved
+    statement by id (with its author's quote permission), `redaction` is the session's.
+    """
+    tables: list = []
+    withheld: list[str] = []
+    for view in views:
+
+        def words(statement_id: int, view=view) -> str:
+            """Return a statement as a report may quote it."""
+            statement = authored.get(statement_id)
+            shown = view.statements.get(statement_id)
+            if statement is None or shown is None:
+                return "—"
+            if not st.words_allowed(statement, "reports"):
+                return gettext("A resident's statement (not quoted: its author did not allow quoting)")
+            text = redaction(shown["text"]).strip() if statement["participant_id"] else shown["text"]
+            return text + (" " + gettext("(translation)") if shown["translated"] else "")
+
+        tables.extend(_opinion_tables(view, titles[view.prompt["id"]], words, gettext, threshold))
+    for result in priorities:
+        title = titles[result["prompt"]["id"]]
+        if result["respondents"] < threshold:
+            withheld.append(title)
+            continue
+        tables.extend(_priority_tables(result, title, gettext, threshold))
+    return tuple(tables), tuple(withheld)
+
+
+def _opinion_tables(view, title: str, words: Callable, gettext: Callable, threshold: int) -> list:
+    """Return one react question's tables: its groups, consensus, divisive statements and priority-group comparisons."""
+    if view.groups is None:
+        return [reports.Table(title, (gettext("Statement"),), (), gettext("No votes yet."))]
+    out = []
+    rows = []
+    for group in view.groups.groups:
+        size = view.sizes.get(group.id)
+        if size is None:
+            said = gettext("Too few people to describe this group.")
+        else:
+            said = "; ".join(
+                words(r.statement) + " — " + (gettext("%(share)s agreed", share=_percent(r.share)) if r.direction == "agree"
+                                              else gettext("%(share)s disagreed", share=_percent(r.share)))
+                for r in group.representative) or gettext("No statement sets this group clearly apart yet.")
+        rows.append((gettext("Group %(name)s", name=group.id), _count(size), said))
+    out.append(reports.Table(title + " — " + gettext("Opinion groups"),
+                             (gettext("Group"), gettext("People"), gettext("What sets this group apart")), tuple(rows),
+                             view.groups.method_note()))
+    hidden = any(size is None for size in view.sizes.values())
+    consensus = tuple(
+        (words(c.statement), (gettext("every group agreed") if c.direction == "agree" else gettext("every group disagreed"))
+         + ("" if hidden else " (" + gettext("at least %(share)s in each group", share=_percent(c.weakest)) + ")"))
+        for c in view.groups.consensus)
+    out.append(reports.Table(gettext("Consensus: what every group agreed on"), (gettext("Statement"), gettext("Groups")),
+                             consensus, "" if consensus else gettext("No statement has clear agreement across every group yet.")))
+    divisive = tuple(
+        (words(d.statement),
+         gettext("group %(a)s agreed (%(a_share)s), group %(b)s disagreed (%(b_share)s)", a=d.agreeing_group,
+                 a_share=_percent(d.agree_share), b=d.disagreeing_group, b_share=_percent(d.disagree_share))
+         if view.sizes.get(d.agreeing_group) is not None and view.sizes.get(d.disagreeing_group) is not None
+         else gettext("groups disagree"))
+        for d in view.groups.divisive)
+    out.append(reports.Table(gettext("Divisive: where groups part ways"), (gettext("Statement"), gettext("Groups")),
+                             divisive, "" if divisive else gettext("No statement clearly divides the groups yet.")))
+    for comparison in view.priorities:
+        heading = gettext("Priority group: %(label)s, compared with everyone", label=comparison.label)
+        columns = (gettext("Statement"), gettext("Agreed in this group"), gettext("Agreed overall"), gettext("Difference"))
+        if comparison.members_voting is None:
+            out.append(reports.Table(heading, columns, (), gettext(
+                "Fewer than %(n)s people of this group voted, so nothing about them is shown.", n=threshold)))
+            continue
+        body = tuple((words(row.statement), _percent(row.priority_agree) or disclosure.MARK,
+                      _percent(row.everyone_agree) or disclosure.MARK,
+                      disclosure.MARK if row.difference is None else f"{round(row.difference * 100):+d}")
+                     for row in comparison.statements)
+        out.append(reports.Table(heading, columns, body))
+    return out
+
+
+def _priority_tables(result: dict, title: str, gettext: Callable, threshold: int) -> list:
+    """Return one prioritise question's tables: everyone's scores, then each "about you" question's groups' shares."""
+    kind = result["prompt"]["kind"]
+    overall = result["overall"]
+    score_name = {"rank": gettext("Borda points"), "dots": gettext("Dots")}.get(kind, gettext("Points"))
+    order = sorted(result["labels"], key=lambda o: (-overall["scores"][o], o))
+    columns = (gettext("Choice"), score_name, gettext("Share"))
+    firsts = None
+    if kind == "rank":
+        columns += (gettext("First choice"),)
+        firsts = disclosure.protect_line(f"firsts-{result['prompt']['id']}", [str(o) for o in order],
+                                         [overall["firsts"][o] for o in order], threshold=threshold)
+    body = tuple((result["labels"][o], str(overall["scores"][o]), _percent(overall["shares"][o]))
+                 + ((_count(firsts.counts[i]),) if firsts is not None else ())
+                 for i, o in enumerate(order))
+    note = gettext("Ranked by Borda points: with N choices a first place earns N points, a second N − 1, and so on.") \
+        if kind == "rank" else ""
+    out = [reports.Table(title, columns, body, note)]
+    for segment in result["segments"]:
+        groups = segment["groups"]
+        heads = tuple(f"{g['label'] or gettext('Prefer not to say')} ({_count(g['size'])})" for g in groups)
+        rows = tuple((result["labels"][o], *(_percent(g["result"]["shares"][o]) or disclosure.MARK if g["result"] else disclosure.MARK
+                                              for g in groups)) for o in order)
+        out.append(reports.Table(gettext("By answer to: %(question)s", question=segment["label"]),
+                                 (gettext("Choice"), *heads), rows,
+                                 gettext("Counts below %(n)s are hidden (%(mark)s), and so are counts that would reveal them.",
+                                         n=threshold, mark=disclosure.MARK)))
+    return out
