@@ -40,7 +40,7 @@ NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # TRANSLATORS: marks a data file that must not be shared outside the planning team.
 INTERNAL_MARK = "internal — not for publication"
 REPORT_FORMATS = ("html", "docx", "md")
-DATA_FORMATS = ("csv", "xlsx", "json", "codebook")
+DATA_FORMATS = ("csv", "xlsx", "json", "codebook", "votes")
 FORMATS = REPORT_FORMATS + DATA_FORMATS
 
 
@@ -696,6 +696,12 @@ def write_answers_csv(report: Report, file: IO[bytes], translations=None, record
     _csv(file, answer_columns(report, translations), answer_rows(report, records))
 
 
+def write_votes_csv(report: Report, file: IO[bytes], translations=None) -> None:
+    """Write a design session's votes (internal): one row per vote, participants numbered within this file, with segments."""
+    _csv(file, [*VOTE_COLUMNS, *report.segment_names],
+         ([*vote_row(v), *(dict(v.segments).get(name, "") for name in report.segment_names)] for v in report.votes))
+
+
 def write_codebook_csv(report: Report, file: IO[bytes], translations=None) -> None:
     """Write the codebook: themes, their definitions, status, size and insights."""
     _csv(file, codebook_columns(), codebook_rows(report))
@@ -787,6 +793,7 @@ WRITERS = {
     "xlsx": write_xlsx,
     "json": write_json,
     "codebook": write_codebook_csv,
+    "votes": write_votes_csv,
 }
 MIMETYPES = {
     "html": "text/html; charset=utf-8",
@@ -796,6 +803,7 @@ MIMETYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "json": "application/json",
     "codebook": "text/csv; charset=utf-8",
+    "votes": "text/csv; charset=utf-8",
 }
 
 
@@ -805,6 +813,8 @@ def filename(code: str, fmt: str, language: str) -> str:
         return f"chorus-{code}-synthesis-{language}.{fmt}"
     if fmt == "codebook":
         return f"chorus-{code}-codebook.csv"
+    if fmt == "votes":
+        return f"chorus-{code}-votes-internal.csv"
     return f"chorus-{code}-answers-internal.{fmt}"
 
 

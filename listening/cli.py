@@ -260,9 +260,9 @@ def purge_command(dry_run: bool) -> None:
 
 @cli.command("export")
 @click.argument("session_code")
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json", "html", "docx", "md", "codebook"]),
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json", "html", "docx", "md", "codebook", "votes"]),
               required=True, help="html, docx, md: the synthesis report; csv, xlsx, json: answers (internal); "
-                                  "codebook: themes as CSV.")
+                                  "codebook: themes as CSV; votes: a design session's votes as CSV (internal).")
 @click.option("--language", default=None, help="One of the session's languages (default: its main language).")
 @click.option("--output", type=click.Path(dir_okay=False, writable=True), required=True, help="File to write.")
 @with_appcontext

@@ -999,11 +999,26 @@ def export(db: sqlite_utils.Database, session_id: int, file, *, fmt: str, langua
     translations = translations_for(language)
     if fmt in reports.STREAMED:
         _export_streamed(db, session_id, file, fmt=fmt, language=language, translations=translations)
+    elif fmt == "votes":
+        reports.write(_votes_report(db, session_id, language, translations), fmt, file, translations)
     else:
         reports.write(build_report(db, session_id, language, translations=translations), fmt, file, translations)
     name = reports.filename(found["code"], fmt, language)
     record_audit(db, user_id=user_id, action="export", target=found["code"], detail=f"format={fmt} language={language} file={name}")
     return name
+
+
+def _votes_report(db: sqlite_utils.Database, session_id: int, language: str, translations):
+    """Return the report a votes export writes: its title and segment columns, and every vote (no answers)."""
+    import dataclasses
+
+    from . import exports
+
+    stored = load(db, session_id)
+    _keys, names = exports.segment_columns(stored.prompts)
+    report = assemble_report(stored, language, translations, generated_at=now()[:16].replace("T", " ") + " UTC")
+    return dataclasses.replace(report, segment_names=names, votes=_vote_records(
+        db, stored, language, names, gettext_with(translations)("Prefer not to say")))
 
 
 def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, records: bool = False,

@@ -44,3 +44,33 @@ def test_facilitator_pages_have_no_axe_violations(open_page, live_server, viewpo
     assert {name: v for name, v in found.items() if v} == {}
     if viewport is None:
         assert page_facts(page)["sideways"] == 0
+
+
+def test_design_session_staff_pages_have_no_axe_violations(open_page, live_server):
+    """The demo design session's statements page (approve, translate, merge duplicates), its opinion groups and
+    priorities page have zero axe violations on a laptop."""
+    from listening.accounts import user_by_email
+    from listening.db import connect
+    from listening.demo import CONTACTS, demo_languages
+    from listening.demo_design import ensure_demo_design
+
+    db = connect(str(live_server.app.config["DATABASE"]))
+    with live_server.app.app_context():
+        ensure_demo_design(db, languages=demo_languages(), user_id=user_by_email(db, live_server.email)["id"], contact=CONTACTS)
+    session_id, prompt_id = db.execute(
+        "SELECT p.session_id, p.id FROM prompts p WHERE p.kind = 'react' ORDER BY p.id LIMIT 1").fetchone()
+    db.conn.close()
+    page, _meter = open_page(viewport=LAPTOP)
+    page.goto("/staff/login")
+    page.fill("#email", live_server.email)
+    page.fill("#password", live_server.password)
+    click_and_wait(page, "main button[type=submit]")
+    found = {}
+    for name, path in [("statements", f"/staff/sessions/{session_id}/prompts/{prompt_id}/statements"),
+                       ("opinions", f"/staff/review/{session_id}/opinions")]:
+        response = page.goto(path)
+        assert response.status == 200, path
+        found[name] = axe_violations(page)
+    assert page.goto(f"/staff/sessions/{session_id}/prompts/{prompt_id}/statements") and \
+        page.locator("form.merge select[name=into]").count() >= 2
+    assert {name: v for name, v in found.items() if v} == {}

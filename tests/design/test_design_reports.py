@@ -86,3 +86,42 @@ def test_the_json_export_still_lists_every_vote(db, make_user):
     found, ids = two_camps(db, user_id(db, make_user("planner")))
     data = json.loads(export(db, found, "json"))
     assert len(data["votes"]) == 24 * 7
+
+
+def test_the_votes_csv_lists_every_vote_pseudonymously_and_is_logged(db, make_user):
+    """The votes export has one row per vote with participants numbered in the file (never database ids), each
+    person's group and "about you" answer, formulas neutralised, and the export is in the audit log."""
+    import csv
+
+    found, ids = two_camps(db, user_id(db, make_user("planner")))
+    statement = db.execute("SELECT id FROM statements WHERE id = ?", (ids[0],)).fetchone()[0]
+    db.execute("UPDATE statements SET body = '=HYPERLINK(\"x\")' WHERE id = ?", (statement,))
+    db.conn.commit()
+    buffer = io.BytesIO()
+    name = synthesis.export(db, found["id"], buffer, fmt="votes", language="en", user_id=None)
+    rows = list(csv.DictReader(io.StringIO(buffer.getvalue().decode("utf-8-sig"))))
+    assert name.endswith("-votes-internal.csv") and len(rows) == 24 * 7
+    assert {r["participant"] for r in rows} == {f"P{n}" for n in range(1, 25)}
+    assert {r["vote"] for r in rows} == {"agree", "disagree"} and {r["group"] for r in rows} <= {"A", "B"}
+    assert {r["about_race_ethnicity"] for r in rows} == {"Black [en]", "Other [en]"}
+    assert all(r["statement_text"].startswith("'=") for r in rows if r["statement"] == f"S{statement}")
+    assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'export' AND detail LIKE 'format=votes%'").fetchone()[0] == 1
+
+
+def test_the_export_page_offers_votes_only_for_a_design_session(as_planner, db, make_user):
+    """A session with a react question offers "Votes on statements (CSV)", which downloads; a listening session does not."""
+    from tests.conftest import form_data, page
+
+    found, ids = two_camps(db, user_id(db, make_user("planner")))
+    shown = as_planner.get(f"/staff/review/{found['id']}/export")
+    assert page(shown).find("button", attrs={"name": "format", "value": "votes"}) is not None
+    data = form_data(shown, 1)
+    data["format"] = "votes"
+    response = as_planner.post(f"/staff/review/{found['id']}/export", data=data)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.get_data().decode("utf-8-sig").startswith("participant,question,statement")
+    from tests.factories import make_session
+
+    plain = make_session(db, created_by=user_id(db, make_user("planner")))
+    assert page(as_planner.get(f"/staff/review/{plain['id']}/export")).find(
+        "button", attrs={"name": "format", "value": "votes"}) is None
