@@ -110,6 +110,7 @@ def test_unconsented_words_never_reach_the_residents_page(client, private, db):
     assert SECRET not in soup.get_text(" ").casefold()
 
 
-def test_reports_and_cli_formats_are_all_covered():
-    """Every report format is checked above (a new format must be added to these tests)."""
-    assert set(reports.FORMATS) == {"html", "docx", "md", "csv", "xlsx", "json", "codebook"}
+def test_reports_and_cli_formats_are_all_covered(private, db):
+    """Every report format is checked above or here (a new format must be added to these tests); the votes CSV names no theme."""
+    assert set(reports.FORMATS) == {"html", "docx", "md", "csv", "xlsx", "json", "codebook", "votes"}
+    assert SECRET not in _export(db, private, "votes").decode("utf-8-sig").casefold()
