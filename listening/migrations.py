@@ -944,6 +944,41 @@ def m018_statement_merges(db: sqlite_utils.Database) -> None:
     )
 
 
+# Tables whose rows carry a session_id and feed what the review pages, reports or the residents' page show.
+_VERSIONED = ("responses", "participants", "consents", "theme_assignments", "themes", "insights", "texts", "prompts",
+              "reference_shares", "priority_groups", "synthesis_settings", "public_texts", "theme_runs", "equity_notes",
+              "statements", "votes")
+
+
+@migrations()
+def m019_data_versions(db: sqlite_utils.Database) -> None:
+    """A per-session counter that every write a synthesis page could show bumps, so pages can be cached by it (issue 19)."""
+    bump = ("INSERT INTO data_versions (session_id, version) {source} "
+            "ON CONFLICT (session_id) DO UPDATE SET version = version + 1")
+    one = bump.format(source="SELECT {row}.session_id, 1 WHERE {row}.session_id IS NOT NULL")
+    statements = ["CREATE TABLE data_versions (session_id INTEGER PRIMARY KEY, version INTEGER NOT NULL)"]
+    for table in _VERSIONED:
+        for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
+            statements.append(f"CREATE TRIGGER {table}_version_{event.lower()} AFTER {event} ON {table} "
+                              f"BEGIN {one.format(row=row)}; END")
+    # An option belongs to a session through its question, a statement's translation through its statement.
+    for table, parent, key in (("options", "prompts", "prompt_id"), ("statement_texts", "statements", "statement_id")):
+        for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
+            source = f"SELECT session_id, 1 FROM {parent} WHERE id = {row}.{key}"
+            statements.append(f"CREATE TRIGGER {table}_version_{event.lower()} AFTER {event} ON {table} "
+                              f"BEGIN {bump.format(source=source)}; END")
+    # What a session is (not its live state: the console's moves must not throw the pages' cache away).
+    statements.append(
+        "CREATE TRIGGER sessions_version_update AFTER UPDATE OF code, mode, status, languages, timezone, minutes, contact, "
+        "retention_days, purged_at, wall_moderation ON sessions "
+        f"BEGIN {bump.format(source='SELECT NEW.id, 1')}; END")
+    # Pages name who ran and reviewed: a changed address changes every session's pages.
+    statements.append("CREATE TRIGGER users_version_update AFTER UPDATE OF email ON users "
+                      "BEGIN UPDATE data_versions SET version = version + 1; END")
+    for statement in statements:
+        db.execute(statement)
+
+
 @migrations()
 def m017_theme_details(db: sqlite_utils.Database) -> None:
     """Keep what the theme engine says about each theme (issue 14): whether its headline came from a

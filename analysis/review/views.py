@@ -10,6 +10,7 @@ rendering of reports and exports in ``analysis.reports``.
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import tempfile
@@ -31,7 +32,7 @@ from listening.db import get_db
 from listening.forms import ActionForm
 from listening.i18n import current_language, language_name, source_labels
 
-from . import qdpx_queries
+from . import page_cache, qdpx_queries
 from . import queries as synthesis
 
 bp = Blueprint("review", __name__, template_folder="../templates")
@@ -103,15 +104,46 @@ def index():
     return render_template("review/index.html", sessions=access.sessions_for(get_db(), g.user))
 
 
-def show(session_id: int, *, focus: int | None = None, error: str = "", status: int = 200):
-    """Render a session's review page (and one theme in full when `focus` is given)."""
-    found = load_session(session_id)
-    db = get_db()
-    stored = synthesis.load(db, session_id)
+def slim(stored: assemble.SessionData) -> assemble.SessionData:
+    """Return a session's data without its answers and people: what a cached page keeps (texts, questions, themes, run)."""
+    return dataclasses.replace(stored, answers=[], assignments={}, participants=[], segments={}, choices=[], described={})
+
+
+def review_data(stored: assemble.SessionData, ui: str) -> dict:
+    """Compute what the review page shows of a session's themes (sizes, quotes, languages, what reports hide): small, cacheable."""
     grouped = assemble.theme_answers(stored)
     themes = [t for t in stored.themes if t["kind"] == "theme"]
     themes.sort(key=lambda t: (-len(grouped.get(t["id"], [])), t["id"]))
     other = next((t for t in stored.themes if t["kind"] == "other"), None)
+    quotes = {t["id"]: assemble.quotes_for(stored, grouped.get(t["id"], [])) for t in themes}
+    # Each theme's languages, commonest first; a theme heard in one language of several says so.
+    counts = {t["id"]: Counter(a["language"] for a in grouped.get(t["id"], [])).most_common() for t in themes}
+    several_languages = len({code for pairs in counts.values() for code, _n in pairs}) > 1
+    heard_in = {tid: [assemble.language_label(code, ui) for code, _n in pairs] for tid, pairs in counts.items()}
+    # Staff read every answer here; the note says which sizes reports and the residents' page hide.
+    sizes = assemble.release(stored, lenses=False).sizes
+    hidden_in_reports = {t["id"] for t in themes if assemble.theme_key(t) in sizes.categories
+                         and sizes.count(assemble.theme_key(t)) is None}
+    insights: dict = {}
+    for insight in stored.insights:
+        insights.setdefault(insight["theme_id"], []).append(insight)
+    return {
+        "stored": slim(stored), "themes": themes, "other": other, "quotes": quotes, "heard_in": heard_in,
+        "several_languages": several_languages, "hidden_in_reports": hidden_in_reports, "insights": insights,
+        # The page only counts each group's answers: a range has the group's length without its answers.
+        "grouped": {key: range(len(members)) for key, members in grouped.items()},
+        "numbers": {p["id"]: p["number"] for p in stored.prompts},
+    }
+
+
+def show(session_id: int, *, focus: int | None = None, error: str = "", status: int = 200):
+    """Render a session's review page (and one theme in full when `focus` is given)."""
+    found = load_session(session_id)
+    db = get_db()
+    ui = current_language()
+    data = page_cache.cached(db, session_id, ("review", ui),
+                             lambda: review_data(synthesis.load(db, session_id, lenses=False), ui))
+    stored = data["stored"]
     focused = next((t for t in stored.themes if t["id"] == focus), None) if focus else None
     if focus and focused is None and not error:
         raise NotFound()
@@ -121,27 +153,13 @@ def show(session_id: int, *, focus: int | None = None, error: str = "", status: 
         rank, after = request.args.get("rank", type=int), request.args.get("after", type=int)
         page_members, next_key = synthesis.theme_members_page(
             db, session_id, focused["id"], after=(rank, after) if rank is not None and after is not None else None)
-    quotes = {t["id"]: assemble.quotes_for(stored, grouped.get(t["id"], [])) for t in themes}
-    # Each theme's languages, commonest first; a theme heard in one language of several says so.
-    counts = {t["id"]: Counter(a["language"] for a in grouped.get(t["id"], [])).most_common() for t in themes}
-    several_languages = len({code for pairs in counts.values() for code, _n in pairs}) > 1
-    ui = current_language()
-    heard_in = {tid: [assemble.language_label(code, ui) for code, _n in pairs] for tid, pairs in counts.items()}
-    numbers = {p["id"]: p["number"] for p in stored.prompts}
-    # Staff read every answer here; the note says which sizes reports and the residents' page hide.
-    sizes = assemble.release(stored, lenses=False).sizes
-    hidden_in_reports = {t["id"] for t in themes if assemble.theme_key(t) in sizes.categories
-                         and sizes.count(assemble.theme_key(t)) is None}
-    insights: dict = {}
-    for insight in stored.insights:
-        insights.setdefault(insight["theme_id"], []).append(insight)
     return render_template(
-        "review/session.html", s=found, title=title_of(found), stored=stored, themes=themes, other=other,
-        grouped=grouped, quotes=quotes, focused=focused, numbers=numbers, insights=insights, error=error,
-        open_prompts=synthesis.open_prompts(db, session_id), form=ActionForm(),
+        "review/session.html", s=found, title=title_of(found), stored=stored, themes=data["themes"],
+        other=data["other"], grouped=data["grouped"], quotes=data["quotes"], focused=focused, numbers=data["numbers"],
+        insights=data["insights"], error=error, open_prompts=synthesis.open_prompts(db, session_id), form=ActionForm(),
         prompt_text=lambda pid: assemble.prompt_text(stored, pid, found["default_language"]),
-        source_labels=source_labels(), heard_in=heard_in, several_languages=several_languages,
-        max_chosen_quotes=synthesis.MAX_CHOSEN_QUOTES, hidden_in_reports=hidden_in_reports,
+        source_labels=source_labels(), heard_in=data["heard_in"], several_languages=data["several_languages"],
+        max_chosen_quotes=synthesis.MAX_CHOSEN_QUOTES, hidden_in_reports=data["hidden_in_reports"],
         page_members=page_members, next_key=next_key, first_page=request.args.get("after") is None,
     ), status
 
@@ -237,12 +255,11 @@ def _theme(session_id: int, raw: str | None) -> dict | None:
 
 def _answers(session_id: int, raw: list[str]) -> list[int] | None:
     """Return the answer ids a form chose, or None if any is not part of this synthesis."""
-    stored = synthesis.load(get_db(), session_id)
     try:
         ids = [int(v) for v in raw]
     except ValueError:
         return None
-    known = {a["id"] for a in stored.answers if a["id"] in stored.assignments}
+    known = synthesis.placed_answers(get_db(), session_id, ids)
     return ids if all(i in known for i in ids) else None
 
 
@@ -426,6 +443,12 @@ def edit(session_id: int):
 # --- who was heard -------------------------------------------------------------------------------
 
 
+def heard_data(db, session_id: int, language: str) -> tuple:
+    """Build "who was heard"'s report in a language and the session's data without its answers, from one read."""
+    stored = synthesis.load(db, session_id)
+    return synthesis.report_from(db, stored, language), slim(stored)
+
+
 @bp.route("/<int:session_id>/heard")
 @requires(*READERS)
 def heard(session_id: int):
@@ -433,8 +456,7 @@ def heard(session_id: int):
     found = load_session(session_id)
     db = get_db()
     language = current_language() if current_language() in found["languages"] else found["default_language"]
-    report = synthesis.build_report(db, session_id, language)
-    stored = synthesis.load(db, session_id)
+    report, stored = page_cache.cached(db, session_id, ("heard", language), lambda: heard_data(db, session_id, language))
     about = [p for p in stored.prompts if p["kind"] == "about"]
     labels = {o["id"]: assemble.option_label(stored, o, found["default_language"], _("Prefer not to say"))
               for p in about for o in p["options"]}
@@ -656,14 +678,19 @@ def import_codes(session_id: int):
 # --- the residents' page: what to publish -------------------------------------------------------
 
 
+def publish_data(stored: assemble.SessionData) -> tuple:
+    """Return the themes that have answers (largest first) and the session's data without its answers: the publish page's."""
+    return assemble.theme_sizes(stored)[1], slim(stored)
+
+
 @bp.route("/<int:session_id>/publish", methods=["GET", "POST"])
 @requires(*READERS)
 def publish(session_id: int):
     """Write the residents' "we heard / we did" page in each language, and publish or unpublish it."""
     found = load_session(session_id)
     db = get_db()
-    stored = synthesis.load(db, session_id)
-    grouped, themes = assemble.theme_sizes(stored)
+    themes, stored = page_cache.cached(db, session_id, ("publish",),
+                                       lambda: publish_data(synthesis.load(db, session_id, lenses=False)))
     reviewed = [t for t in themes if t["reviewed"]]
     if request.method == "POST":
         form = ActionForm(request.form)
@@ -689,7 +716,7 @@ def publish(session_id: int):
         flash(_("The residents' page is published.") if published else _("Saved. The residents' page is not published."), "ok")
         return redirect(url_for("review.publish", session_id=session_id)), 303
     return render_template(
-        "review/publish.html", s=found, title=title_of(found), reviewed=reviewed, grouped=grouped,
+        "review/publish.html", s=found, title=title_of(found), reviewed=reviewed,
         public=stored.public, settings=stored.settings, form=ActionForm(), language_name=language_name,
         drafts=len(themes) - len(reviewed),
         public_url=url_for("results.page", code=found["code"], _external=True),
@@ -708,7 +735,9 @@ def page(code: str):
     if found is None or not synthesis.settings(db, found["id"])["published"]:
         raise NotFound()
     g.session_languages = found["languages"]
-    summary = synthesis.public_summary(db, found["id"], current_language())
+    language = current_language()
+    summary = page_cache.cached(db, found["id"], ("results", language),
+                                lambda: synthesis.public_summary(db, found["id"], language))
     if summary is None:
         raise NotFound()
     return render_template("results/page.html", s=found, summary=summary)

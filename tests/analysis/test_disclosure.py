@@ -238,3 +238,94 @@ def test_exactly_at_and_below_the_threshold(threshold) -> None:
     assert below.counts[1] is None and at.counts == (50, threshold, 40)
     assert protect_line("x", ["a"], [threshold - 1], threshold=threshold).withheld
     assert protect_line("x", ["a"], [threshold], threshold=threshold).total == threshold
+
+
+# --- what the mutation run (issue 18) showed no test held --------------------------------------
+
+
+@pytest.mark.parametrize("threshold", [10, 11])
+def test_a_hidden_small_count_must_span_the_threshold_and_any_other_two_values(threshold) -> None:
+    """The audit's rule: a hidden count from 1 to t - 1 needs a range t wide; 0, t and above need only two values."""
+    for value in range(1, threshold):
+        assert disclosure.required_width(value, threshold) == threshold
+    for value in (0, threshold, threshold + 1, 100):
+        assert disclosure.required_width(value, threshold) == 1
+
+
+def test_a_line_hides_no_more_than_closing_it_needs() -> None:
+    """Hidden counts stop at two or more summing to the threshold, and the complement is the smallest that gets there."""
+    assert protect_line("x", "abcde", [40, 5, 3, 4, 30]).counts == (40, None, None, None, 30)
+    assert protect_line("x", "abcd", [40, 6, 4, 30]).counts == (40, None, None, 30)
+    assert protect_line("x", "abcd", [50, 3, 7, 20]).counts == (50, None, None, 20)
+
+
+def test_a_grid_with_no_small_count_is_shown_whole_zeros_and_counts_of_exactly_the_threshold_included() -> None:
+    """Nothing to hide means nothing hidden: every cell and column total is printed, 0 and 10 alike."""
+    grids = [Grid("g", ("t1", "t2"), ("A", "B", "C"), ((10, 0, 20), (30, 0, 10)))]
+    shown = protect([], grids).grids["g"]
+    assert not shown.withheld and not shown.hidden_any()
+    assert shown.cells == ((10, 0, 20), (30, 0, 10)) and shown.column_totals == (40, 0, 30)
+    only_at_threshold = protect([], [Grid("g", ("t1", "t2"), ("A", "B"), ((10, 0), (10, 0)))]).grids["g"]
+    assert only_at_threshold.cells == ((10, 0), (10, 0)) and only_at_threshold.column_totals == (20, 0)
+
+
+def test_a_grid_of_only_small_counts_shows_nothing_but_its_row_totals() -> None:
+    """Every cell below the threshold: the grid is withheld, its column totals of 10 included."""
+    shown = protect([], [Grid("g", ("t1", "t2"), ("A", "B"), ((5, 5), (5, 5)))]).grids["g"]
+    assert shown.withheld and shown.column_totals == (None, None) and shown.row_totals == (10, 10)
+
+
+def test_a_withheld_table_does_not_stop_the_tables_after_it_being_protected() -> None:
+    """A line or grid withheld first still leaves every later line and grid with its small counts hidden."""
+    lines = [Line("small", ("a", "b"), (4, 3)), Line("x", ("a", "b", "c"), (40, 3, 20))]
+    grids = [Grid("g1", ("t1",), ("A", "B"), ((5, 5),)), Grid("g2", ("t1", "t2"), ("A", "B"), ((20, 3), (15, 15)))]
+    published = protect(lines, grids)
+    assert published.lines["small"].withheld and published.lines["x"].counts == (40, None, None)
+    assert published.grids["g2"].cell("t1", "B") is None
+    assert_safe(lines, grids, [], published)
+
+
+def test_answers_of_a_group_whose_people_are_withheld_do_not_give_their_number_away() -> None:
+    """People "fewer than 10" and answers capped at 4 each: showing 20 and 16 answers would pin 5 and 4 people."""
+    people = Line("people", ("Black", "White"), (5, 4))
+    grid = Grid("answers", ("t1", "t2"), ("Black", "White"), ((10, 8), (10, 8)))
+    links = [Cap("answers", (c,), (("people", c),), 4) for c in ("Black", "White")]
+    published = protect([people], [grid], links)
+    assert published.lines["people"].withheld
+    assert published.grids["answers"].column_totals == (None, None)
+    attack, _ = attack_of([people], [grid], links, published)
+    for name in ("cell:people:Black", "cell:people:White"):
+        low, high = attack.range(name)
+        assert low == 0, f"{name} is at least {low}: the output shows the group is there"
+
+
+def test_the_audit_hides_the_one_more_count_the_first_pass_left_recoverable_and_keeps_the_grid() -> None:
+    """Rows and columns closed one by one can still pin a count together; the audit hides one more, not the grid."""
+    grid = Grid("g", ("t0", "t1"), ("A", "B", "C"), ((5, 5, 12), (1, 12, 0)))
+    published = protect([], [grid])
+    shown = published.grids["g"]
+    assert not shown.withheld
+    assert shown.cells == ((None, None, None), (None, None, 0)) and shown.column_totals == (None, 17, None)
+    assert_safe([], [grid], [], published)
+    bigger = Grid("h", ("t0", "t1", "t2"), ("A", "B", "C"), ((20, 15, 12), (15, 1, 1), (12, 20, 1)))
+    shown = protect([], [bigger]).grids["h"]
+    assert shown.cells == ((None, None, None), (None, None, None), (None, 20, None))
+    assert shown.column_totals == (47, 36, 14) and not shown.withheld
+
+
+def test_a_count_nothing_but_fixed_totals_pin_withholds_its_grid_and_only_that_grid() -> None:
+    """A one-column grid's cells are its row totals: hiding cannot help, so the grid is withheld; the other tables stay."""
+    lines = [Line("x", ("a", "b"), (30, 12))]
+    grids = [Grid("one", ("t1", "t2"), ("A",), ((5,), (15,))),
+             Grid("g", ("t0", "t1"), ("A", "B", "C"), ((5, 5, 12), (1, 12, 0)))]
+    published = protect(lines, grids)
+    assert published.grids["one"].withheld and published.grids["one"].column_totals == (None,)
+    assert not published.grids["g"].withheld and published.grids["g"].column_totals == (None, 17, None)
+    assert published.lines["x"].counts == (30, 12)
+    assert_safe(lines, grids, [], published)
+
+
+def test_a_grid_whose_cells_are_all_hidden_still_shows_the_column_totals_it_safely_can() -> None:
+    """Every cell hidden but column totals of 35 and 18 safe to print: the grid is shown with those totals."""
+    shown = protect([], [Grid("g2", ("t1", "t2"), ("A", "B"), ((20, 3), (15, 15)))]).grids["g2"]
+    assert shown.cells == ((None, None), (None, None)) and shown.column_totals == (35, 18) and not shown.withheld
