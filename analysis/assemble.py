@@ -10,6 +10,7 @@ quoting, through the session's one redaction.
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter, defaultdict
 import dataclasses
 from dataclasses import dataclass
@@ -151,7 +152,7 @@ def quotes_for(stored: SessionData, members: Sequence[dict], limit: int = 3, cho
         if not text or text.lower() in seen:
             continue
         seen.add(text.lower())
-        picked.append({"text": text, "language": answer["language"], "id": answer["id"]})
+        picked.append({"text": text, "language": answer["language"], "id": answer["id"], "prompt_id": answer.get("prompt_id")})
         if len(picked) >= limit:
             break
     return picked
@@ -536,8 +537,78 @@ def _theme_views(stored: SessionData, rel, grouped: dict, themes: list[dict], th
             insights=tuple(i["body"] for i in theme_insights.get(theme["id"], []) if i["kind"] == "insight"),
             hmw=tuple(i["body"] for i in theme_insights.get(theme["id"], []) if i["kind"] == "hmw"),
             languages=tuple(sorted({a["language"] for a in members})) if rel.size(key) is not None else (),
+            claims=report_claims(stored, theme, members, rel.threshold),
+            subthemes=report_subthemes(_sub_labels_checked(stored, theme, members), members, rel.size(key), rel.threshold, key),
         ))
     return views
+
+
+def _sub_labels_checked(stored: SessionData, theme: dict, members: Sequence[dict]) -> dict:
+    """Return the theme with each sub-topic's label kept only while a consenting current member's redacted answer holds its words, else its key terms."""
+    redaction = stored.redaction
+    quotable = [_words_of(redaction(a["text"])) for a in members if a["quote_ok"]]
+    subs = []
+    for sub in theme.get("subthemes") or []:
+        words = _words_of(sub["label"])
+        terms = ", ".join(sub.get("terms", [])[:3])
+        label = sub["label"] if words.strip() and any(words in q for q in quotable) else (terms[:1].upper() + terms[1:])
+        subs.append({**sub, "label": redaction(label).strip() or sub["label"]})
+    return {**theme, "subthemes": subs}
+
+
+def report_subthemes(theme: dict, members: Sequence[dict], size: int | None, threshold: int, key: str) -> tuple:
+    """Return a theme's sub-topics as (label, published size), largest first, sizes under the disclosure rule.
+
+    Sizes count the theme's current members; they and the answers in no sub-topic form one line
+    protected by :func:`analysis.disclosure.protect_line` (so a hidden size cannot be worked out
+    from the theme's size); all are hidden when the theme's own size is.
+    """
+    from analysis import disclosure
+
+    ids = {a["id"] for a in members}
+    subs = [(sub["label"], len(ids & set(sub["answer_ids"]))) for sub in theme.get("subthemes") or []]
+    subs = sorted(((label, n) for label, n in subs if n), key=lambda item: -item[1])
+    if not subs:
+        return ()
+    if size is None:
+        return tuple((label, None) for label, _n in subs)
+    rest = len(ids) - sum(n for _label, n in subs)
+    names = [str(i) for i in range(len(subs))] + ["rest"]
+    shown = disclosure.protect_line(f"{key}-subthemes", names, [n for _label, n in subs] + [max(rest, 0)], threshold=threshold)
+    if shown.withheld:
+        return tuple((label, None) for label, _n in subs)
+    return tuple((label, shown.counts[i]) for i, (label, _n) in enumerate(subs))
+
+
+_WORDS = re.compile(r"\w+")
+MAX_REPORT_CLAIMS = 3
+
+
+def _words_of(text: str) -> str:
+    """Return a text's words, case-folded and space-padded, for finding one text's words inside another."""
+    return " " + " ".join(_WORDS.findall(text.casefold())) + " "
+
+
+def report_claims(stored: SessionData, theme: dict, members: Sequence[dict], threshold: int) -> tuple:
+    """Return up to three of a theme's claims as a report may print them.
+
+    Only claims whose wording is still found in the redacted answer of a current member who allowed
+    quoting (so a withdrawal, a move or a redacted name drops them), redacted again; the count is
+    of current members who made it, shown only when it is at least the session's threshold.
+    """
+    redaction = stored.redaction
+    ids = {a["id"] for a in members}
+    quotable = [_words_of(redaction(a["text"])) for a in members if a["quote_ok"]]
+    out = []
+    for claim in theme.get("claims") or []:
+        n = len(ids & set(claim["answer_ids"]))
+        words = _words_of(claim["text"])
+        if n < 2 or not words.strip() or not any(words in q for q in quotable):
+            continue
+        out.append(reports.ClaimView(redaction(claim["text"]).strip(), n if n >= threshold else None))
+        if len(out) == MAX_REPORT_CLAIMS:
+            break
+    return tuple(out)
 
 
 def choice_lines(stored: SessionData, language: str, prefer_not: str) -> list[tuple[dict, str, list[str], object]]:
@@ -591,8 +662,11 @@ def _overview(views: list, other, words: _Words):
     _ = words.gettext
     if not views:
         return None
-    body = [(v.label, words.count(v.size), _("Reviewed by the planning team") if v.reviewed else _("Draft: not yet reviewed by a person"))
-            for v in views]
+    body = []
+    for v in views:
+        body.append((v.label, words.count(v.size), _("Reviewed by the planning team") if v.reviewed else _("Draft: not yet reviewed by a person")))
+        # Sub-topics are the engine's drafts under their topic, even when a person reviewed the topic.
+        body += [(f"↳ {label}", words.count(n), _("Sub-topic: machine draft")) for label, n in v.subthemes]
     if other is not None and other.size != 0:
         body.append((other.label, words.count(other.size), ""))
     return reports.Table(_("Overview of themes"), (_("Theme"), _("Answers"), _("Status")), tuple(body))

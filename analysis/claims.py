@@ -10,7 +10,7 @@ words most people used and counted once per answer ("Staff were kind ×12"). Pur
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable, Sequence
+from collections.abc import Collection, Hashable, Sequence
 from dataclasses import dataclass
 
 from analysis.headline import clause_key, clean
@@ -37,10 +37,13 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a or b else 0.0
 
 
-def find_claims(points: Sequence[tuple[Hashable, str, str]], *, min_count: int = _MIN_COUNT, limit: int = _LIMIT) -> tuple[Claim, ...]:
+def find_claims(points: Sequence[tuple[Hashable, str, str]], *, min_count: int = _MIN_COUNT, limit: int = _LIMIT,
+                quotable: Collection[Hashable] | None = None) -> tuple[Claim, ...]:
     """Return the statements made by at least ``min_count`` answers, most often made first.
 
-    ``points`` are (answer id, the answer's point, its language), most typical first.
+    ``points`` are (answer id, the answer's point, its language), most typical first. With
+    ``quotable`` (the answers whose people allowed quoting), a claim is worded only in a quotable
+    answer's words and a claim no quotable answer made is left out; every answer still counts.
     """
     groups: dict[frozenset[str], list[tuple[Hashable, str]]] = {}
     for answer_id, text, language in points:
@@ -64,10 +67,13 @@ def find_claims(points: Sequence[tuple[Hashable, str, str]], *, min_count: int =
         if len(ids) < min_count:
             continue
         # The wording most people used; among equals, the most typical answer's (members come most typical first).
-        wording = Counter(text.casefold() for _, text in members)
-        order = {text: n for n, text in reversed(list(enumerate(t.casefold() for _, t in members)))}
+        speakers = members if quotable is None else [(aid, text) for aid, text in members if aid in quotable]
+        if not speakers:
+            continue
+        wording = Counter(text.casefold() for _, text in speakers)
+        order = {text: n for n, text in reversed(list(enumerate(t.casefold() for _, t in speakers)))}
         top = max(wording.items(), key=lambda item: (item[1], -order[item[0]]))[0]
-        shown = next(text for _, text in members if text.casefold() == top)
+        shown = next(text for _, text in speakers if text.casefold() == top)
         claims.append(Claim(shown, len(ids), ids))
     claims.sort(key=lambda c: (-c.count, c.text))
     return tuple(claims[:limit])

@@ -218,6 +218,8 @@ def themes_command(
     if names_file is not None:
         names = [line.strip() for line in names_file.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
     languages = _languages(rows, text_column, language_column, language)
+    # With a consent column, theme names, claims and quotes come only from people who allowed quoting.
+    consenting = _consents(rows, quote_consent_column) if quote_consent_column else None
     answers = [
         Answer(
             id=index,
@@ -225,6 +227,7 @@ def themes_command(
             language=languages[index],
             translation=(row.get(translation_column) or None) if translation_column else None,
             segments={c: row.get(c, "") for c in segment_columns},
+            quotable=consenting is None or index in consenting,
         )
         for index, row in enumerate(rows)
     ]
@@ -241,9 +244,8 @@ def themes_command(
         from analysis.assemble import assemble_report  # noqa: PLC0415 - only with --report: keeps the CLI's start fast
         from analysis.reports import write  # noqa: PLC0415
 
-        quotable = _consents(rows, quote_consent_column) if quote_consent_column else None
         data = session_data(theme_set, answers, rows, SessionShape(input_csv.name, text_column, tuple(segment_columns),
-                                                                   tuple(priority_groups), threshold, tuple(names)), quotable)
+                                                                   tuple(priority_groups), threshold, tuple(names)), consenting)
         built = assemble_report(data, "en", gettext_module.NullTranslations(),
                                 generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
         try:
@@ -313,7 +315,10 @@ def session_data(theme_set: ThemeSet, answers: Sequence[Answer], rows: Sequence[
                   "text": a.text or "", "created_at": "", "quote_ok": int(a.id in allowed)} for a in answers],
         assignments=placed,
         themes=[{"id": theme_ids[t.id], "kind": "other" if t is theme_set.other else "theme", "label": t.label,
-                 "definition": "", "reviewed": False, "top_terms": list(t.top_terms)}
+                 "definition": "", "reviewed": False, "top_terms": list(t.top_terms),
+                 "claims": [{"text": c.text, "count": c.count, "answer_ids": list(c.answer_ids)} for c in t.claims],
+                 "subthemes": [{"label": sub.label, "size": sub.size, "terms": list(sub.top_terms), "answer_ids": list(sub.answer_ids)}
+                               for sub in theme_set.subthemes if sub.parent == t.id]}
                 for t in (*theme_set.themes, theme_set.other)],
         insights=[], participants=people,
         segments={a.id: {number: option_ids[(number, (rows[a.id].get(column) or "").strip())]

@@ -66,6 +66,22 @@ class Quote:
 
 
 @dataclass(frozen=True)
+class ClaimView:
+    """A short statement several people made, in the redacted words of someone who allowed quoting.
+
+    ``count`` is how many made it, or None when that is fewer than the session's threshold (no number shown).
+    """
+
+    text: str
+    count: int | None = None
+
+    @property
+    def line(self) -> str:
+        """Return the claim as a report prints it: "Staff were kind ×12", or the words alone."""
+        return self.text if self.count is None else f"{self.text} ×{self.count}"
+
+
+@dataclass(frozen=True)
 class ThemeView:
     """One theme as a report shows it."""
 
@@ -79,6 +95,8 @@ class ThemeView:
     insights: tuple[str, ...] = ()
     hmw: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
+    claims: tuple[ClaimView, ...] = ()
+    subthemes: tuple[tuple[str, int | None], ...] = ()  # (label, size or None when hidden), largest first
 
 
 @dataclass(frozen=True)
@@ -392,6 +410,7 @@ def _sections(report: Report, translations=None) -> dict[str, str]:
         "draft": _("Draft: not yet reviewed by a person"),
         "reviewed": _("Reviewed by the planning team"),
         "quotes": _("In their words"),
+        "claims": _("What people said"),
         "no_quotes": _("No quotes: nobody in this theme who allowed quoting said it in a way we can share."),
         "other": _("Other or unclear answers"),
         "took_part": people_sentence(report, translations),
@@ -461,6 +480,8 @@ def write_markdown(report: Report, file: IO[bytes], translations=None) -> None:
         out += [f"### {_md(theme.label)}", "", f"{markdown_text(theme_size(theme, translations))} · {status}", ""]
         if theme.definition:
             out += [theme.definition, ""]
+        if theme.claims:
+            out += [f"**{s['claims']}**", ""] + [f"- {_md(c.line)}" for c in theme.claims] + [""]
         if theme.quotes:
             out += [f"**{s['quotes']}**", ""] + [f"> {_md(q.text)}" + "\n" for q in theme.quotes]
         for line in theme.insights:
@@ -549,6 +570,10 @@ def write_docx(report: Report, file: IO[bytes], translations=None) -> None:
         document.add_paragraph(f"{theme_size(theme, translations)} · {status}")
         if theme.definition:
             document.add_paragraph(theme.definition)
+        if theme.claims:
+            document.add_paragraph(s["claims"]).runs[0].bold = True
+            claims = [document.add_paragraph(c.line, style="List Bullet") for c in theme.claims]
+            _paragraphs_right_to_left([p for p in claims if _RIGHT_TO_LEFT_LETTERS.search(p.text)])
         for quote in theme.quotes:
             paragraph = document.add_paragraph(quote.text, style="Quote")
             if _RIGHT_TO_LEFT_LETTERS.search(quote.text):
@@ -634,14 +659,15 @@ def answer_rows(report: Report, records: Iterable[AnswerRecord] | None = None) -
 
 def codebook_columns() -> list[str]:
     """Return the column names of the codebook."""
-    return ["theme_id", "label", "definition", "status", "answers", "top_terms", "insights", "how_might_we"]
+    return ["theme_id", "label", "definition", "status", "answers", "top_terms", "insights", "how_might_we", "claims"]
 
 
 def codebook_rows(report: Report, hidden: Any = MARK) -> list[list[Any]]:
     """Return one codebook row per theme (and the other group); a hidden size shows as ``hidden``."""
     themes = list(report.themes) + ([report.other] if report.other is not None else [])
     return [[t.id, t.label, t.definition, "reviewed" if t.reviewed else "draft", hidden if t.size is None else t.size,
-             "; ".join(t.top_terms), " | ".join(t.insights), " | ".join(t.hmw)] for t in themes]
+             "; ".join(t.top_terms), " | ".join(t.insights), " | ".join(t.hmw), " | ".join(c.line for c in t.claims)]
+            for t in themes]
 
 
 def csv_chunks(header: Sequence[str], body: Iterable[Sequence[Any]], rows_per_chunk: int = 500) -> Iterator[bytes]:

@@ -132,6 +132,8 @@ class Answer:
 
     ``language`` is a language tag ("es", "es-MX"); an empty one means nobody said, and the
     language is then detected from the text (:func:`analysis.languages.detect_languages`).
+    ``quotable`` is False when the person did not allow quoting: the answer still counts in its
+    theme, but its words never become a headline, a claim's wording or a quote.
     """
 
     id: AnswerId
@@ -139,6 +141,7 @@ class Answer:
     language: str | None = "en"
     translation: str | None = None
     segments: Mapping[str, str] = field(default_factory=dict, hash=False)
+    quotable: bool = True
 
 
 @dataclass(frozen=True)
@@ -1142,13 +1145,19 @@ class _Builder:
             occurrences=lambda u: _term_occurrences(p.analysed[p.uniq_rows[u]], p.langs[p.uniq_rows[u]]),
             excluded=terms.surface, cased=cased,
         )
-        head, head_lang, from_translation = self._headline(answer_rows, lang_counts, weights)
-        picked = _pick_quotes(ranked, self.sims, self.z, [p.redacted[p.uniq_rows[u]] for u in range(len(p.uniq_rows))])
-        quote_rows = [p.uniq_rows[u] for u in picked]
+        # Only the words of people who allowed quoting become a headline, a claim or a quote.
+        quotable_rows = [r for r in answer_rows if p.items[r].quotable]
+        head, head_lang, from_translation = self._headline(quotable_rows, lang_counts, weights)
+        speaker = {u: next((r for r in self.members_by_uniq[u] if p.items[r].quotable), None) for u in ranked}
+        picked = _pick_quotes([u for u in ranked if speaker[u] is not None], self.sims, self.z,
+                              [p.redacted[p.uniq_rows[u]] for u in range(len(p.uniq_rows))])
+        quote_rows = [speaker[u] for u in picked]
         excerpts = tuple(headline_mod.point(p.redacted[r], _lang(p, r), weights) for r in quote_rows)
         # Claims are counted for themes; a sub-theme's are its parent's, so they are not counted again.
+        # Everyone who made a claim counts; its wording is taken only from people who allowed quoting.
         claims = () if extra.get("parent") else find_claims(
-            [(p.items[r].id, headline_mod.point(p.redacted[r], _lang(p, r), weights), _lang(p, r)) for r in answer_rows[:_CLAIM_POOL]])
+            [(p.items[r].id, headline_mod.point(p.redacted[r], _lang(p, r), weights), _lang(p, r)) for r in answer_rows[:_CLAIM_POOL]],
+            quotable={p.items[r].id for r in quotable_rows})
         single = next(iter(lang_counts)) if len(lang_counts) == 1 and len(p.answer_langs) > 1 else None
         fallback = _make_label(shown) if shown else messages.UNTITLED_THEME
         return Theme(
@@ -1171,9 +1180,9 @@ class _Builder:
         )
 
     def _headline(self, answer_rows: list[int], lang_counts: Counter[str], weights: dict[str, float]) -> tuple[str | None, str | None, bool]:
-        """Return the theme's headline, its language and whether it comes from a translation."""
+        """Return the theme's headline from the quotable ``answer_rows``, its language and whether it comes from a translation."""
         p = self.p
-        if not lang_counts:
+        if not lang_counts or not answer_rows:
             return None, None, False
         main = lang_counts.most_common(1)[0][0]
         translated = [r for r in answer_rows if r in p.translations]

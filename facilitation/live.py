@@ -380,6 +380,11 @@ def equity_note(session_id: int):
     return redirect(url_for("facilitation.console", session_id=session_id) + "#equity", 303)
 
 
+def _screen_quotable(row: dict) -> bool:
+    """Tell whether an answer's words may be shown on the room's screen (quote permission covering the screen)."""
+    return bool(row.get("quote_ok")) and row.get("quote_scope") == "screen_and_reports"
+
+
 @bp.route("/sessions/<int:session_id>/live/themes", methods=["POST"])
 @requires(*EDITORS)
 def live_themes(session_id: int):
@@ -402,7 +407,9 @@ def live_themes(session_id: int):
             from analysis.themes import Answer, find_themes
 
             redaction = session_redaction(db, session_id)
-            found_themes = find_themes([Answer(r["id"], r["text"], language=r["language"]) for r in answers],
+            # A label on the room's screen is someone's words: only those who let the screen quote them.
+            found_themes = find_themes([Answer(r["id"], r["text"], language=r["language"], quotable=_screen_quotable(r))
+                                        for r in answers],
                                        k_max=8, seed=0, names=redaction.names, vocabulary=redaction.vocabulary)
             draft_id = lq.save_live_themes(
                 db, session_id, prompt_id, [{"label": t.label, "size": t.size} for t in found_themes.themes],

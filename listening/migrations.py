@@ -977,3 +977,22 @@ def m019_data_versions(db: sqlite_utils.Database) -> None:
                       "BEGIN UPDATE data_versions SET version = version + 1; END")
     for statement in statements:
         db.execute(statement)
+
+
+@migrations()
+def m017_theme_details(db: sqlite_utils.Database) -> None:
+    """Keep what the theme engine says about each theme (issue 14): whether its headline came from a
+    translation, its coherence and "mixed" mark, its claims with counts (JSON [{text, count,
+    answer_ids}]), the reviewed theme a new machine theme overlaps, and its sub-topics (JSON
+    [{label, size, terms, answer_ids}], so the rest of the app keeps one row per theme)."""
+    _run(
+        db,
+        """
+        ALTER TABLE themes ADD COLUMN headline_from_translation INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE themes ADD COLUMN coherence REAL;
+        ALTER TABLE themes ADD COLUMN mixed INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE themes ADD COLUMN claims TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE themes ADD COLUMN overlaps_theme_id INTEGER REFERENCES themes(id) ON DELETE SET NULL;
+        ALTER TABLE themes ADD COLUMN subthemes TEXT NOT NULL DEFAULT '[]'
+        """,
+    )

@@ -226,15 +226,47 @@ def latest_run(db: sqlite_utils.Database, session_id: int) -> dict | None:
 
 
 def engine_answers(db: sqlite_utils.Database, session_id: int, answers: Iterable[dict]):
-    """Turn stored answers into the engine's ``Answer`` objects, with segments keyed by prompt."""
+    """Turn stored answers into the engine's ``Answer`` objects, with segments keyed by prompt and quote consent.
+
+    An answer whose person did not allow quoting still counts, but its words never become a theme's
+    headline, a claim or a quote (its label falls back to key terms).
+    """
     from analysis.themes import Answer
 
     segments = participant_segments(db, session_id)
     return [
-        Answer(id=a["id"], text=a["text"], language=a["language"],
+        Answer(id=a["id"], text=a["text"], language=a["language"], quotable=bool(a.get("quote_ok")),
                segments={f"q{pid}": str(oid) for pid, oid in segments.get(a["participant_id"], {}).items()})
         for a in answers
     ]
+
+
+def question_texts(db: sqlite_utils.Database, session_id: int, prompt_ids: Sequence[int]) -> list[str]:
+    """Return the texts of these prompts in every language the session has them in (their words never form a theme)."""
+    texts = texts_for_session(db, session_id)
+    return [body for pid in prompt_ids for body in texts.get(("prompt", pid, "text"), {}).values() if body.strip()]
+
+
+ANCHOR_PREFIX = "r"  # an anchor's engine id is "r" and the reviewed theme's row id
+
+
+def anchor_theme_id(engine_id: str) -> int:
+    """Return the stored theme id behind an anchor's engine id ("r12" -> 12)."""
+    return int(engine_id.removeprefix(ANCHOR_PREFIX))
+
+
+def reviewed_anchors(db: sqlite_utils.Database, session_id: int, in_scope: set[int]):
+    """Return the session's reviewed themes as engine anchors: their label and current answers in scope.
+
+    A re-run then keeps each reviewed theme whole, lets new answers that fit join it, and flags a new
+    machine theme that resembles it instead of standing beside it.
+    """
+    from analysis.themes import Anchor
+
+    members = current_members(db, session_id)
+    return [Anchor(f"{ANCHOR_PREFIX}{t['id']}", t["label"], tuple(sorted(members.get(t["id"], set()) & in_scope)))
+            for t in active_themes(db, session_id)
+            if t["kind"] == "theme" and t["reviewed"] and members.get(t["id"], set()) & in_scope]
 
 
 def _jaccard(a: set, b: set) -> float:
@@ -268,6 +300,8 @@ def active_themes(db: sqlite_utils.Database, session_id: int) -> list[dict]:
     )
     for theme in found:
         theme["top_terms"] = json.loads(theme["top_terms"])
+        theme["claims"] = json.loads(theme.get("claims") or "[]")
+        theme["subthemes"] = json.loads(theme.get("subthemes") or "[]")
         theme["reviewed"] = theme["reviewed_at"] is not None
     return found
 
@@ -325,8 +359,10 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     redaction = session_redaction(db, session_id)
     # A planner reads a dozen themes, not twenty: about one theme per eight answers, at most twelve.
     k_max = min(MAX_THEMES, max(2, len(answers) // 8))
+    anchors = reviewed_anchors(db, session_id, {a["id"] for a in answers})
     result = find_themes(engine_answers(db, session_id, answers), seed=seed, names=redaction.names,
-                         vocabulary=redaction.vocabulary, k_max=k_max)
+                         vocabulary=redaction.vocabulary, k_max=k_max, question=question_texts(db, session_id, scope),
+                         main_language=session_by_id(db, session_id)["default_language"], anchors=anchors)
     stamp = now()
     with transaction(db):
         if _run_in_progress(db, session_id):
@@ -342,8 +378,12 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
         themes = {t["id"]: t for t in active_themes(db, session_id)}
         kept = {rid for rid, row in existing.items() if rid in in_scope and (
             row["pinned"] or (row["theme_id"] in themes and themes[row["theme_id"]]["reviewed"]))}
-        matched = _match_machine_themes(result.themes, themes, current_members(db, session_id))
-        target = _store_machine_themes(db, session_id, run_id, result.themes, themes, matched, stamp)
+        # Reviewed themes went in as anchors and come back under their own id; only drafts are matched.
+        drafts = {tid: t for tid, t in themes.items() if not t["reviewed"]}
+        machine = [t for t in result.themes if not t.reviewed]
+        matched = _match_machine_themes(machine, drafts, current_members(db, session_id))
+        matched.update({t.id: anchor_theme_id(t.id) for t in result.themes if t.reviewed})
+        target = _store_machine_themes(db, session_id, run_id, result.themes, themes, matched, stamp, result.subthemes)
         target[OTHER_ID] = other_theme_id(db, session_id, run_id)
     try:
         # Answers no longer in scope (another question chosen, or hidden since) leave the synthesis.
@@ -390,25 +430,50 @@ def _match_machine_themes(machine_themes, themes: dict[int, dict], members: dict
     return matched
 
 
+def theme_details(machine, subthemes: Sequence = ()) -> dict:
+    """Return what the engine says about a theme, as the themes table stores it (m017_theme_details).
+
+    Claims keep their true counts and answer ids (the staff page shows them; reports apply quote
+    consent and the disclosure threshold); sub-topics are JSON [{label, size, terms, answer_ids}].
+    """
+    subs = [{"label": sub.label, "size": sub.size, "terms": list(sub.top_terms), "answer_ids": list(sub.answer_ids)}
+            for sub in subthemes if sub.parent == machine.id]
+    return {
+        "headline_from_translation": int(machine.headline_from_translation),
+        "coherence": machine.coherence,
+        "mixed": int(machine.mixed),
+        "claims": json.dumps([{"text": c.text, "count": c.count, "answer_ids": list(c.answer_ids)} for c in machine.claims],
+                             ensure_ascii=False),
+        "overlaps_theme_id": anchor_theme_id(machine.overlaps) if machine.overlaps else None,
+        "subthemes": json.dumps(subs, ensure_ascii=False),
+    }
+
+
 def _store_machine_themes(db: sqlite_utils.Database, session_id: int, run_id: int, machine_themes,
-                          themes: dict[int, dict], matched: dict[str, int], stamp: str) -> dict[str, int]:
-    """Update each matched theme (keeping a person's label) or add a new draft; return machine id -> theme id."""
+                          themes: dict[int, dict], matched: dict[str, int], stamp: str,
+                          subthemes: Sequence = ()) -> dict[str, int]:
+    """Update each matched theme (keeping a person's label) or add a new draft, with the engine's details; return machine id -> theme id."""
     target: dict[str, int] = {}
     for machine in machine_themes:
         terms = json.dumps(list(machine.top_terms), ensure_ascii=False)
+        details = theme_details(machine, subthemes)
         if machine.id in matched:
             theme_id = matched[machine.id]
             theme = themes[theme_id]
-            label = theme["label"] if (theme["renamed"] or theme["reviewed"] or theme["manual"]) else machine.label
+            keep = theme["renamed"] or theme["reviewed"] or theme["manual"]
+            label = theme["label"] if keep else machine.label
+            # A reviewed theme's engine label is its own: its machine label stays the engine's headline.
+            machine_label = machine.headline if machine.reviewed else machine.label
             db.execute(
-                "UPDATE themes SET run_id = ?, label = ?, machine_label = ?, top_terms = ?, updated_at = ? WHERE id = ?",
-                (run_id, label, machine.label, terms, stamp, theme_id),
+                f"""UPDATE themes SET run_id = ?, label = ?, machine_label = ?, top_terms = ?, updated_at = ?,
+                      {", ".join(f"{k} = ?" for k in details)} WHERE id = ?""",
+                (run_id, label, machine_label, terms, stamp, *details.values(), theme_id),
             )
         else:
             theme_id = db.execute(
-                """INSERT INTO themes (session_id, run_id, kind, label, machine_label, top_terms, created_at, updated_at)
-                   VALUES (?, ?, 'theme', ?, ?, ?, ?, ?)""",
-                (session_id, run_id, machine.label, machine.label, terms, stamp, stamp),
+                f"""INSERT INTO themes (session_id, run_id, kind, label, machine_label, top_terms, created_at, updated_at,
+                      {", ".join(details)}) VALUES (?, ?, 'theme', ?, ?, ?, ?, ?, {", ".join("?" for _ in details)})""",
+                (session_id, run_id, machine.label, machine.label, terms, stamp, stamp, *details.values()),
             ).lastrowid
         target[machine.id] = theme_id
     return target
@@ -526,6 +591,9 @@ def set_reviewed(db: sqlite_utils.Database, session_id: int, theme_id: int, revi
             "UPDATE themes SET reviewed_at = ?, reviewed_by = ?, updated_at = ? WHERE id = ? AND session_id = ?",
             (stamp if reviewed else None, user_id if reviewed else None, stamp, theme_id, session_id),
         )
+        if reviewed:
+            # Reviewing a theme flagged as overlapping a reviewed one is the planner's "keep it".
+            db.execute("UPDATE themes SET overlaps_theme_id = NULL WHERE id = ? AND session_id = ?", (theme_id, session_id))
         log_edit(db, session_id, user_id=user_id, action="review" if reviewed else "unreview", theme_id=theme_id)
 
 

@@ -246,3 +246,23 @@ def test_cli_html_report_is_the_writers_report(runner: CliRunner, fixtures_dir: 
     data = session_data(theme_set, answers, rows, SessionShape("nhs_sample.csv", "feedback", ("organization",)), None)
     stamp = shown.select_one("header p.note").get_text().rsplit(" · ", 1)[1]
     assert written == render_html(assemble_report(data, "en", gettext.NullTranslations(), generated_at=stamp))
+
+
+def test_theme_names_follow_the_quote_consent_column(runner: CliRunner, tmp_path: Path) -> None:
+    """With --quote-consent-column, a theme only "no" rows raised is named in key terms, in the CSV and the report."""
+    path = tmp_path / "in.csv"
+    rows = [("Zorblax clinic waits are endless, week %d" % i, "no") for i in range(10)]
+    rows += [("The doula program helped me after the birth, week %d" % i, "yes") for i in range(10)]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([("answer", "may_quote"), *rows])
+    out, report = tmp_path / "o.csv", tmp_path / "r.md"
+    result = runner.invoke(themes_command, [str(path), "--text-column", "answer", "--themes", "2", "--output", str(out),
+                                            "--report", str(report), "--quote-consent-column", "may_quote"])
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8") as handle:
+        written = list(csv.DictReader(handle))
+    label_columns = [c for c in written[0] if c not in ("answer", "may_quote")]
+    labels = {row[c] for row in written for c in label_columns}
+    assert not [v for v in labels if "waits are endless" in v.casefold()]
+    assert "waits are endless" not in report.read_text(encoding="utf-8").casefold()
+    assert "waits are endless" not in result.output.casefold()

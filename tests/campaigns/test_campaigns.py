@@ -372,3 +372,23 @@ def test_where_to_listen_next_lists_the_least_heard_groups_first(world):
     found = pooled.listen_next([pooled.pooled_heard(db, q, sessions) for q in questions], sessions)
     assert [row["option"]["id"] for row in found["behind"]] == [shown["options"][2]["id"], shown["options"][1]["id"]]
     assert {row["option"]["id"] for row in found["hidden"]} == {small["options"][1]["id"], small["options"][2]["id"]}
+
+
+def test_pooled_theme_names_come_only_from_people_who_allowed_quoting(world):
+    """A pooled theme raised only by people who refused quoting is named in key terms, never in their words."""
+    db = world["db"]
+    question = campaigns.bank_question(db, world["cid"], world["question"])
+    for found in world["sessions"].values():
+        found["prompt"] = campaigns.copy_into_session(db, question, found)
+    for n in range(16):
+        found = world["sessions"]["a" if n % 2 else "b"]
+        secret = n < 8
+        person = make_participant(db, found, quote_ok=not secret)
+        text = f"Zorblax clinic waits are endless, week {n}" if secret else f"The doula program helped me after the birth, week {n}"
+        queries.save_response(db, session_id=found["id"], participant_id=person.id, prompt_id=found["prompt"],
+                              nonce=f"q{n}", text=text, language="en")
+    ids = [s["id"] for s in world["sessions"].values()]
+    assert pooled.run_pooled_themes(db, world["cid"], question, ids, round_id=None) >= 1
+    themes = pooled.pooled_themes(db, world["cid"], question["id"], None)["themes"]
+    assert themes and not [t for t in themes if "waits are endless" in (t["label"] + t["machine_label"]).casefold()]
+    assert any("zorblax" in t["label"].casefold() for t in themes)
