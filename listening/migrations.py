@@ -980,7 +980,7 @@ def m019_data_versions(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
-def m017_theme_details(db: sqlite_utils.Database) -> None:
+def m020_theme_details(db: sqlite_utils.Database) -> None:
     """Keep what the theme engine says about each theme (issue 14): whether its headline came from a
     translation, its coherence and "mixed" mark, its claims with counts (JSON [{text, count,
     answer_ids}]), the reviewed theme a new machine theme overlaps, and its sub-topics (JSON

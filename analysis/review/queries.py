@@ -431,7 +431,7 @@ def _match_machine_themes(machine_themes, themes: dict[int, dict], members: dict
 
 
 def theme_details(machine, subthemes: Sequence = ()) -> dict:
-    """Return what the engine says about a theme, as the themes table stores it (m017_theme_details).
+    """Return what the engine says about a theme, as the themes table stores it (m020_theme_details).
 
     Claims keep their true counts and answer ids (the staff page shows them; reports apply quote
     consent and the disclosure threshold); sub-topics are JSON [{label, size, terms, answer_ids}].
