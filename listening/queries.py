@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -852,6 +853,68 @@ def participant_by_receipt(db: sqlite_utils.Database, receipt: str) -> dict | No
     )
 
 
+_WORDS = re.compile(r"\w+")
+
+
+def _words(text: str) -> list[str]:
+    """Return a text's words, case-folded (what a machine name drawn from it keeps of it)."""
+    return _WORDS.findall(text.casefold())
+
+
+def _drawn_from(label: str, texts: list[set[str]]) -> bool:
+    """Tell whether a name could be words taken from one of these answers: two or more words, all found in it."""
+    words = {w for w in _words(label) if not w.isdigit()}
+    return len(words) >= 2 and any(words <= text for text in texts)
+
+
+def _terms_label(terms_json: str | None) -> str:
+    """Return a name made of a theme's key terms (as the engine names a theme nobody may name)."""
+    terms = [str(t) for t in json.loads(terms_json or "[]")][:3]
+    label = ", ".join(terms)
+    return label[:1].upper() + label[1:] if label else "—"
+
+
+def unname_themes(db: sqlite_utils.Database, session_id: int, participant_id: int) -> int:
+    """Before a person's answers go, take their words out of every machine-made name and claim they may be in.
+
+    A machine theme's name (and a sub-topic's, a live draft's on the room's screen) can be a clause
+    of one answer, and a claim is worded from answers: a name that could have come from this
+    person's words becomes the theme's key terms, and a claim that counted them is dropped (the
+    next run words it again). Names people wrote are theirs and stay. Returns the themes changed.
+    """
+    texts = [set(_words(r["text"])) for r in rows(
+        db, "SELECT text FROM responses WHERE participant_id = ? AND text IS NOT NULL AND trim(text) != ''", (participant_id,))]
+    if not texts:
+        return 0
+    ids = {r["id"] for r in rows(db, "SELECT id FROM responses WHERE participant_id = ?", (participant_id,))}
+    changed = 0
+    for theme in rows(db, "SELECT * FROM themes WHERE session_id = ? AND retired_at IS NULL", (session_id,)):
+        updates: dict = {}
+        if not theme["renamed"] and not theme["manual"] and _drawn_from(theme["label"], texts):
+            updates["label"] = updates["machine_label"] = _terms_label(theme["top_terms"])
+        if "claims" in theme:
+            claims = json.loads(theme["claims"] or "[]")
+            kept = [c for c in claims if not ids & set(c.get("answer_ids", []))]
+            if len(kept) != len(claims):
+                updates["claims"] = json.dumps(kept, ensure_ascii=False)
+        if "subthemes" in theme:
+            subs = json.loads(theme["subthemes"] or "[]")
+            renamed = [{**sub, "label": _terms_label(json.dumps(sub.get("terms", [])))} if _drawn_from(sub.get("label", ""), texts)
+                       else sub for sub in subs]
+            if renamed != subs:
+                updates["subthemes"] = json.dumps(renamed, ensure_ascii=False)
+        if updates:
+            db.execute(f"UPDATE themes SET {', '.join(f'{k} = ?' for k in updates)} WHERE id = ?", (*updates.values(), theme["id"]))
+            changed += 1
+    for live in rows(db, "SELECT id, themes FROM live_themes WHERE session_id = ?", (session_id,)):
+        drafts = json.loads(live["themes"])
+        cleaned = [{**d, "label": _terms_label(json.dumps(d.get("terms", [])))} if _drawn_from(d.get("label", ""), texts) else d
+                   for d in drafts]
+        if cleaned != drafts:
+            db.execute("UPDATE live_themes SET themes = ? WHERE id = ?", (json.dumps(cleaned, ensure_ascii=False), live["id"]))
+    return changed
+
+
 def erase_participant(
     db: sqlite_utils.Database, found: dict, *, at: str, reason: str, by_user: int | None = None,
 ) -> tuple[int, int]:
@@ -860,6 +923,7 @@ def erase_participant(
     Their consent record stays (it says they took part and when), with quoting and contact
     turned off; the deletion log says how much went and why, never what.
     """
+    unname_themes(db, found["session_id"], found["id"])
     answers = db.execute("DELETE FROM responses WHERE participant_id = ?", (found["id"],)).rowcount
     # Design sessions: their votes, and their own statements with every vote cast on them.
     votes = db.execute("DELETE FROM votes WHERE participant_id = ?", (found["id"],)).rowcount

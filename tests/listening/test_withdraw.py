@@ -151,3 +151,29 @@ def test_a_resident_keeps_answering_once_ids_pass_a_thousand(client, db):
     response = submit(client, f"/s/{session['code']}/q/1", {"answer": "My sister drove me"})
     assert response.headers["Location"].endswith(f"/s/{session['code']}/q/2")
     assert count(db, "responses") == 2  # the placeholder high_ids keeps, and this answer
+
+
+def test_a_machine_theme_named_with_the_withdrawn_persons_words_is_renamed_to_its_key_terms(db):
+    """A theme whose machine name is a clause of the answer withdrawn takes its key terms instead, a claim counting
+    them is dropped, and a name a person wrote stays as it is."""
+    import json as _json
+
+    session = make_session(db, prompts=[{"kind": "open", "text": "What was hard?"}])
+    prompt = queries.prompts_for_session(db, session["id"])[0]
+    person = make_participant(db, session, quote_ok=True)
+    saved = queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=prompt["id"],
+                                  nonce="n-hard", language="en", text="Nobody at the WIC office speaks Arabic, so I stopped going")
+    stamp = "2026-12-01T00:00:00+00:00"
+    machine = db.execute(
+        "INSERT INTO themes (session_id, kind, label, machine_label, top_terms, claims, created_at, updated_at) "
+        "VALUES (?, 'theme', 'Nobody at the WIC office speaks Arabic', 'Nobody at the WIC office speaks Arabic', ?, ?, ?, ?)",
+        (session["id"], _json.dumps(["interpreter", "wic", "arabic"]),
+         _json.dumps([{"text": "nobody speaks Arabic", "count": 2, "answer_ids": [saved.response_id, 999]}]), stamp, stamp)).lastrowid
+    named = db.execute(
+        "INSERT INTO themes (session_id, kind, label, machine_label, top_terms, renamed, created_at, updated_at) "
+        "VALUES (?, 'theme', 'WIC office Arabic', 'WIC office Arabic', '[]', 1, ?, ?)", (session["id"], stamp, stamp)).lastrowid
+    db.conn.commit()
+    assert queries.withdraw(db, person.receipt).outcome == "withdrawn"
+    label, claims = db.execute("SELECT label, claims FROM themes WHERE id = ?", (machine,)).fetchone()
+    assert label == "Interpreter, wic, arabic" and _json.loads(claims) == []
+    assert db.execute("SELECT label FROM themes WHERE id = ?", (named,)).fetchone()[0] == "WIC office Arabic"
