@@ -226,6 +226,8 @@ def undo_import(db: sqlite_utils.Database, session_id: int, import_id: int, *, u
             raise UndoRefused("reviewed", blockers)
         answers = one(db, "SELECT count(*) AS n FROM responses r JOIN participants p ON p.id = r.participant_id "
                           "WHERE p.import_id = ?", (import_id,))["n"]
+        queries.unname_themes(db, session_id, [r["id"] for r in rows(
+            db, "SELECT id FROM participants WHERE import_id = ?", (import_id,))])
         people = db.execute("DELETE FROM participants WHERE import_id = ?", (import_id,)).rowcount
         stamp = queries.now()
         db.execute("UPDATE imports SET undone_at = ?, undone_by = ? WHERE id = ?", (stamp, user_id, import_id))

@@ -874,19 +874,20 @@ def _terms_label(terms_json: str | None) -> str:
     return label[:1].upper() + label[1:] if label else "—"
 
 
-def unname_themes(db: sqlite_utils.Database, session_id: int, participant_id: int) -> int:
-    """Before a person's answers go, take their words out of every machine-made name and claim they may be in.
+def unname_themes(db: sqlite_utils.Database, session_id: int, participant_ids: Sequence[int]) -> int:
+    """Before people's answers go (a withdrawal, an import undone), take their words out of every machine-made name and claim.
 
     A machine theme's name (and a sub-topic's, a live draft's on the room's screen) can be a clause
-    of one answer, and a claim is worded from answers: a name that could have come from this
-    person's words becomes the theme's key terms, and a claim that counted them is dropped (the
-    next run words it again). Names people wrote are theirs and stay. Returns the themes changed.
+    of one answer, and a claim is worded from answers: a name that could have come from one of
+    these people's answers becomes the theme's key terms, and a claim that counted one of them is
+    dropped (the next run words it again). Names people wrote stay. Returns the themes changed.
     """
-    texts = [set(_words(r["text"])) for r in rows(
-        db, "SELECT text FROM responses WHERE participant_id = ? AND text IS NOT NULL AND trim(text) != ''", (participant_id,))]
+    people = json.dumps([int(p) for p in participant_ids])
+    theirs = rows(db, """SELECT id, text FROM responses WHERE participant_id IN (SELECT value FROM json_each(?))""", (people,))
+    texts = [set(_words(r["text"])) for r in theirs if (r["text"] or "").strip()]
     if not texts:
         return 0
-    ids = {r["id"] for r in rows(db, "SELECT id FROM responses WHERE participant_id = ?", (participant_id,))}
+    ids = {r["id"] for r in theirs}
     changed = 0
     for theme in rows(db, "SELECT * FROM themes WHERE session_id = ? AND retired_at IS NULL", (session_id,)):
         updates: dict = {}
@@ -923,7 +924,7 @@ def erase_participant(
     Their consent record stays (it says they took part and when), with quoting and contact
     turned off; the deletion log says how much went and why, never what.
     """
-    unname_themes(db, found["session_id"], found["id"])
+    unname_themes(db, found["session_id"], [found["id"]])
     answers = db.execute("DELETE FROM responses WHERE participant_id = ?", (found["id"],)).rowcount
     # Design sessions: their votes, and their own statements with every vote cast on them.
     votes = db.execute("DELETE FROM votes WHERE participant_id = ?", (found["id"],)).rowcount

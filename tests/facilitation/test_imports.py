@@ -293,3 +293,18 @@ def test_a_failed_import_changes_nothing(db, survey):
         iq.store_import(db, survey["id"], plan, filename="cards.csv", data_hash="0" * 64, sheet="", tool="", mapping="{}",
                         source="paper", language="en", user_id=None)
     assert every_table(db) == before
+
+
+def test_undo_takes_the_imported_words_out_of_machine_theme_names(as_facilitator, db, survey):
+    """A draft theme named with an imported answer's words takes its key terms when the import is undone."""
+    import json
+
+    confirm(as_facilitator, upload(as_facilitator, survey, "kobo.csv").headers["Location"])
+    text = db.execute("SELECT text FROM responses WHERE text IS NOT NULL AND length(text) > 12 ORDER BY id LIMIT 1").fetchone()[0]
+    stamp = "2026-12-01T00:00:00+00:00"
+    theme = db.execute(
+        "INSERT INTO themes (session_id, kind, label, machine_label, top_terms, created_at, updated_at) "
+        "VALUES (?, 'theme', ?, ?, ?, ?, ?)", (survey["id"], text, text, json.dumps(["bus", "clinic"]), stamp, stamp)).lastrowid
+    db.conn.commit()
+    iq.undo_import(db, survey["id"], db.execute("SELECT id FROM imports").fetchone()[0], user_id=None)
+    assert db.execute("SELECT label FROM themes WHERE id = ?", (theme,)).fetchone()[0] == "Bus, clinic"
