@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlite_utils
 
 from analysis import import_mapping as im
-from listening import queries
+from listening import erasures, queries
 from listening.db import one, rows, transaction
+from listening.erasures import Erasure
 
 # What a column may be read as, besides a question, in the order the preview offers them.
 ROLE_TARGETS = (im.IGNORE, im.TAKE_PART, im.QUOTE, im.CONTACT, im.LANGUAGE, im.SOURCE, im.TIME, im.ROW_ID,
@@ -224,17 +225,13 @@ def undo_import(db: sqlite_utils.Database, session_id: int, import_id: int, *, u
         blockers = undo_blockers(db, import_id)
         if blockers["reviewed"] or blockers["quotes"]:
             raise UndoRefused("reviewed", blockers)
-        answers = one(db, "SELECT count(*) AS n FROM responses r JOIN participants p ON p.id = r.participant_id "
-                          "WHERE p.import_id = ?", (import_id,))["n"]
-        queries.unname_themes(db, session_id, [r["id"] for r in rows(
-            db, "SELECT id FROM participants WHERE import_id = ?", (import_id,))])
-        people = db.execute("DELETE FROM participants WHERE import_id = ?", (import_id,)).rowcount
         stamp = queries.now()
-        db.execute("UPDATE imports SET undone_at = ?, undone_by = ? WHERE id = ?", (stamp, user_id, import_id))
-        queries.log_deletion(db, session_id=session_id, kind="import_undone",
-                             detail=f"import={import_id} people={people} answers={answers}",
-                             reason="a staff member undid an import", by_user=user_id)
+        counts = queries.erase_import(db, found, at=stamp, reason="a staff member undid an import", by_user=user_id)
         code = queries.session_by_id(db, session_id)["code"]
+        # In the erasure ledger too, so restoring a backup taken before this undo does not bring these people back.
+        erasure = Erasure(at=stamp, kind="import_undo", session_code=code, receipt_hash=found["file_hash"])
+        erasures.record(db, erasure)
         queries.record_audit(db, user_id=user_id, action="import_undone", target=code,
-                             detail=f"import={import_id} people={people} answers={answers}")
-    return {"people": people, "answers": answers}
+                             detail=f"import={import_id} people={counts['people']} answers={counts['answers']}")
+    erasures.settle(db, [erasure])  # the ledger file, and no copy of the deleted rows left in -wal
+    return counts

@@ -22,7 +22,7 @@ from typing import Iterable
 import sqlite_utils
 
 from . import erasures
-from .db import PRIVATE_MODE, checkpoint, connect, one, transaction
+from .db import PRIVATE_MODE, checkpoint, connect, one, rows, transaction
 from .erasures import Erasure
 from .migrations import migrate, migrations
 
@@ -131,6 +131,7 @@ class Restored(Check):
     migrated: tuple[str, ...] = ()
     withdrawals: int = 0
     purges: int = 0
+    imports_undone: int = 0
     ledger_entries: int = 0
     ledger_problems: tuple[str, ...] = ()
 
@@ -162,16 +163,18 @@ def gather_ledger(destination: Path, extra: Iterable[str | Path] = ()) -> tuple[
     return found, problems
 
 
-def reapply(db: sqlite_utils.Database, entries: Iterable[Erasure]) -> tuple[int, int]:
-    """Re-apply withdrawals and purges to a restored database and keep them in its ledger; return (withdrawals, purges).
+def reapply(db: sqlite_utils.Database, entries: Iterable[Erasure]) -> tuple[int, int, int]:
+    """Re-apply withdrawals, purges and import undos to a restored database and keep them in its ledger;
+    return (withdrawals, purges, imports undone).
 
     A withdrawal is found by the participant's receipt hash, so a participant id reused after the
-    backup is never touched; a purge blanks only text (and self-described words) last changed before it happened.
+    backup is never touched; a purge blanks only text (and self-described words) last changed before it happened;
+    an import undo removes every import of the same file into that session made before it that the backup still holds.
     """
-    from .queries import erase_participant, log_deletion
+    from .queries import erase_import, erase_participant, log_deletion
     from .retention import purge_text
 
-    withdrawals = purges = 0
+    withdrawals = purges = imports = 0
     with transaction(db):
         for entry in sorted(set(entries)):
             if entry.kind == "withdrawal":
@@ -196,8 +199,18 @@ def reapply(db: sqlite_utils.Database, entries: Iterable[Erasure]) -> tuple[int,
                         db.execute("UPDATE sessions SET purged_at = max(coalesce(purged_at, ''), ?) WHERE id = ?",
                                    (entry.at, session["id"]))
                         purges += 1
+            elif entry.kind == "import_undo":
+                for found in rows(
+                    db,
+                    """SELECT i.id, i.session_id FROM imports i JOIN sessions s ON s.id = i.session_id
+                       WHERE s.code = ? AND i.file_hash = ? AND i.imported_at < ? AND i.undone_at IS NULL""",
+                    (entry.session_code, entry.receipt_hash, entry.at),
+                ):
+                    erase_import(db, found, at=entry.at,
+                                 reason=f"import undo of {entry.at[:19]} UTC re-applied after restoring a backup")
+                    imports += 1
             erasures.record(db, entry)
-    return withdrawals, purges
+    return withdrawals, purges, imports
 
 
 def restore(source: str | Path, destination: str | Path, *, force: bool = False,
@@ -225,7 +238,7 @@ def restore(source: str | Path, destination: str | Path, *, force: bool = False,
         src.close()
     try:
         migrated = tuple(migrate(dst))
-        withdrawals, purges = reapply(dst, known)
+        withdrawals, purges, imports = reapply(dst, known)
         # Everyone signs in again: cookies revoked after the backup would otherwise be good again.
         with transaction(dst):
             dst.execute("UPDATE users SET session_version = session_version + 1000")
@@ -240,6 +253,6 @@ def restore(source: str | Path, destination: str | Path, *, force: bool = False,
         raise BackupError(f"The restored database failed its check: {restored.problem}")
     return Restored(
         restored.path, restored.ok, restored.problem, restored.applied, restored.unknown, restored.pending,
-        migrated=migrated, withdrawals=withdrawals, purges=purges, ledger_entries=len(kept),
+        migrated=migrated, withdrawals=withdrawals, purges=purges, imports_undone=imports, ledger_entries=len(kept),
         ledger_problems=tuple(problems),
     )

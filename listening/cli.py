@@ -224,8 +224,8 @@ def restore_command(src: str, force: bool, ledgers: tuple[str, ...]) -> None:
     if result.migrated:
         click.echo(f"The backup was from an older Chorus; applied: {', '.join(result.migrated)}")
     click.echo(f"Erasure ledger: {plural(result.ledger_entries, 'entry', 'entries')}; re-applied "
-               f"{plural(result.withdrawals, 'withdrawal')} and {plural(result.purges, 'retention purge')} "
-               "made after the backup.")
+               f"{plural(result.withdrawals, 'withdrawal')}, {plural(result.purges, 'retention purge')} and "
+               f"{plural(result.imports_undone, 'undone import')} made after the backup.")
     for problem in result.ledger_problems:
         click.echo(f"Warning: could not read a ledger ({problem}); withdrawals it holds were not re-applied.", err=True)
     click.echo("Every staff member must sign in again. Accounts turned off or passwords changed after the backup "

@@ -1,10 +1,10 @@
-"""The erasure ledger: a content-free record of every withdrawal and retention purge.
+"""The erasure ledger: a content-free record of every withdrawal, retention purge and undone import.
 
 A backup taken before a withdrawal still holds the person's words. So that restoring it does not
-bring them back, each withdrawal and purge is written, in the same transaction, to the
+bring them back, each withdrawal, purge and import undo is written, in the same transaction, to the
 `erasure_ledger` table: what kind, which session (its code), which participant (the receipt
-hash the participants table already holds; '' for a purge) and when. Nothing anyone said, no
-contact detail and no receipt code is kept.
+hash the participants table already holds; '' for a purge; the file's SHA-256 for an import undo)
+and when. Nothing anyone said, no contact detail and no receipt code is kept.
 
 After the transaction commits, `settle` copies the new lines to a file beside the database
 (`<database>.erasures.jsonl`, owner-only, one JSON object a line) and checkpoints the
@@ -28,7 +28,7 @@ import sqlite_utils
 
 from .db import PRIVATE_MODE, checkpoint, database_path
 
-KINDS = ("withdrawal", "retention_purge")
+KINDS = ("withdrawal", "retention_purge", "import_undo")
 LEDGER_SUFFIX = ".erasures.jsonl"
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -42,7 +42,8 @@ _unsettled_lock = threading.Lock()
 
 @dataclass(frozen=True, order=True)
 class Erasure:
-    """One withdrawal or purge: when, what kind, which session, which participant (by receipt hash)."""
+    """One withdrawal, purge or import undo: when, what kind, which session, and which participant (by
+    receipt hash) or, for an import undo, which file (by its SHA-256, in the same field)."""
 
     at: str
     kind: str
@@ -136,7 +137,7 @@ def _erasure(data: dict) -> Erasure | None:
         return None
     if erasure.kind not in KINDS or not erasure.at or not erasure.session_code:
         return None
-    if erasure.kind == "withdrawal" and not erasure.receipt_hash:
+    if erasure.kind in ("withdrawal", "import_undo") and not erasure.receipt_hash:
         return None
     return erasure
 

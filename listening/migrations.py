@@ -996,3 +996,37 @@ def m020_theme_details(db: sqlite_utils.Database) -> None:
         ALTER TABLE themes ADD COLUMN subthemes TEXT NOT NULL DEFAULT '[]'
         """,
     )
+
+
+@migrations()
+def m023_import_undo_ledger(db: sqlite_utils.Database) -> None:
+    """Let the erasure ledger hold an undone import, so restoring a backup taken before the undo does not bring
+    its people back.
+
+    An import undo is identified by its session's code, the file's SHA-256 (`receipt_hash` holds it for
+    this kind) and when it was undone: every import of that file in that session made before then is
+    undone again. SQLite cannot widen a CHECK, so the table is rebuilt with its rows; undos made
+    before this migration are copied in from the imports table.
+    """
+    _run(
+        db,
+        """
+        CREATE TABLE erasure_ledger_new (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('withdrawal', 'retention_purge', 'import_undo')),
+            session_code TEXT NOT NULL,
+            receipt_hash TEXT NOT NULL DEFAULT '',   -- withdrawals: the participant's; import undos: the file's hash
+            at TEXT NOT NULL,
+            UNIQUE (kind, session_code, receipt_hash, at)
+        );
+        INSERT INTO erasure_ledger_new (id, kind, session_code, receipt_hash, at)
+            SELECT id, kind, session_code, receipt_hash, at FROM erasure_ledger;
+        DROP TABLE erasure_ledger;
+        ALTER TABLE erasure_ledger_new RENAME TO erasure_ledger;
+
+        INSERT OR IGNORE INTO erasure_ledger (kind, session_code, receipt_hash, at)
+            SELECT 'import_undo', s.code, i.file_hash, i.undone_at
+            FROM imports i JOIN sessions s ON s.id = i.session_id
+            WHERE i.undone_at IS NOT NULL
+        """,
+    )

@@ -940,6 +940,24 @@ def erase_participant(
     return answers, contacts
 
 
+def erase_import(db: sqlite_utils.Database, found: dict, *, at: str, reason: str, by_user: int | None = None) -> dict:
+    """Delete everything an import stored (its people with their consents, contacts, answers and
+    placements) inside the caller's transaction, mark it undone and log how much went; return the counts.
+
+    `found` is the imports row (id, session_id). The same deletion serves a staff member's undo and
+    its replay on a restored backup (:func:`listening.backup.reapply`).
+    """
+    people_ids = [r["id"] for r in rows(db, "SELECT id FROM participants WHERE import_id = ?", (found["id"],))]
+    answers = one(db, "SELECT count(*) AS n FROM responses r JOIN participants p ON p.id = r.participant_id "
+                      "WHERE p.import_id = ?", (found["id"],))["n"]
+    unname_themes(db, found["session_id"], people_ids)
+    people = db.execute("DELETE FROM participants WHERE import_id = ?", (found["id"],)).rowcount
+    db.execute("UPDATE imports SET undone_at = ?, undone_by = ? WHERE id = ?", (at, by_user, found["id"]))
+    log_deletion(db, session_id=found["session_id"], kind="import_undone",
+                 detail=f"import={found['id']} people={people} answers={answers}", reason=reason, by_user=by_user)
+    return {"people": people, "answers": answers}
+
+
 def _withdraw(db: sqlite_utils.Database, where: str, key, *, reason: str, by_user: int | None,
               audit_action: str, audit_reason: str = "") -> Withdrawal:
     """Withdraw the participant matching `where`, log it, add it to the erasure ledger and settle the log."""

@@ -121,7 +121,7 @@ def test_a_ledger_from_elsewhere_is_honoured(app, client, db, person, tmp_path):
     for ledger in (newer.path, ledger_path(app.config["DATABASE"])):
         result = runner.invoke(cli, ["restore", str(old.path), "--force", "--ledger", str(ledger)])
         assert result.exit_code == 0, result.output
-        assert "re-applied 1 withdrawal and 0 retention purges" in result.output
+        assert "re-applied 1 withdrawal, 0 retention purges and 0 undone imports" in result.output
         assert no_traces(elsewhere.config["DATABASE"])
 
 
@@ -153,7 +153,7 @@ def test_a_retention_purge_after_the_backup_is_honoured_but_later_answers_stay(a
         from listening.backup import reapply
         from listening.erasures import read_table
 
-        assert reapply(again, read_table(again.conn)) == (0, 0)
+        assert reapply(again, read_table(again.conn)) == (0, 0, 0)
         assert again.execute("SELECT text FROM responses WHERE text IS NOT NULL").fetchall()[0][0] == "Said after the purge"
     finally:
         again.conn.close()

@@ -194,6 +194,41 @@ def test_undo_deletes_what_the_import_stored_and_is_logged(as_facilitator, db, s
     assert again.status_code in (303, 400)
 
 
+def test_restoring_a_backup_taken_before_an_undo_does_not_bring_the_imported_people_back(app, as_facilitator, db, survey,
+                                                                                        tmp_path):
+    """Import, back up, undo, restore that backup: the import is undone again and its words are nowhere in the files."""
+    import json
+
+    from listening.backup import backup, restore
+    from listening.db import connect
+    from listening.erasures import ledger_path
+
+    done = confirm(as_facilitator, upload(as_facilitator, survey, "kobo.csv").headers["Location"])
+    words = b"The bus only comes twice a day."
+    copy = backup(app.config["DATABASE"], tmp_path / "before-undo.db")
+    shown = as_facilitator.get(done.headers["Location"])
+    as_facilitator.post(page(shown).find("form", action=re.compile("/undo$"))["action"], data=form_data(shown))
+    ledger = [json.loads(line) for line in ledger_path(app.config["DATABASE"]).read_text().splitlines()]
+    assert [(e["kind"], e["session_code"]) for e in ledger] == [("import_undo", survey["code"])]
+    assert words.decode() not in json.dumps(ledger)
+    db.conn.close()
+
+    restored = restore(copy.path, app.config["DATABASE"], force=True)
+
+    assert (restored.ok, restored.imports_undone) == (True, 1)
+    for suffix in ("", "-wal", "-shm"):
+        path = Path(app.config["DATABASE"] + suffix)
+        assert not path.exists() or words not in path.read_bytes()
+    again = connect(app.config["DATABASE"])
+    try:
+        assert (count(again, "participants"), count(again, "responses"), count(again, "contacts")) == (0, 0, 0)
+        assert again.execute("SELECT undone_at FROM imports").fetchone()[0]
+        reason = again.execute("SELECT reason FROM deletion_log WHERE kind = 'import_undone'").fetchone()[0]
+        assert "re-applied after restoring a backup" in reason
+    finally:
+        again.conn.close()
+
+
 def test_undo_is_refused_while_a_reviewed_theme_uses_the_answers(as_facilitator, db, survey):
     """An import whose answers sit in a reviewed theme cannot be undone, and nothing is deleted."""
     from analysis.review import queries as synthesis
