@@ -1030,3 +1030,24 @@ def m023_import_undo_ledger(db: sqlite_utils.Database) -> None:
             WHERE i.undone_at IS NOT NULL
         """,
     )
+
+
+@migrations()
+def m024_campaign_versions(db: sqlite_utils.Database) -> None:
+    """A counter that every write to a campaign table bumps, so campaign pages can be cached by it (issue 16).
+
+    Campaign pages are keyed by this and by the data version of each session they count (m019), so
+    a page is recomputed after any change to the campaign (its bank, links, references, partners,
+    members, themes, commitments and their texts) or to one of its sessions. One counter for every campaign: they
+    change rarely, far less often than answers arrive. A campaign table added later needs its own
+    triggers in its migration.
+    """
+    db.execute("CREATE TABLE campaign_data_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)")
+    db.execute("INSERT INTO campaign_data_version (id, version) VALUES (1, 0)")
+    tables = [r[0] for r in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND (name = 'campaigns' OR name LIKE 'campaign\\_%' ESCAPE '\\' "
+        "OR name LIKE 'commitment%') AND name != 'campaign_data_version' ORDER BY name")]
+    for table in tables:
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            db.execute(f"CREATE TRIGGER {table}_campaign_version_{event.lower()} AFTER {event} ON {table} "
+                       "BEGIN UPDATE campaign_data_version SET version = version + 1 WHERE id = 1; END")

@@ -39,8 +39,14 @@ class Pooled:
 
 
 def session_thresholds(db: sqlite_utils.Database, session_ids: Sequence[int]) -> dict[int, int]:
-    """Return each session's small-count threshold."""
-    return {s: disclosure.threshold_in_use(queries.synthesis_settings(db, s).get("threshold")) for s in session_ids}
+    """Return each session's small-count threshold (one query for them all)."""
+    stored: dict[int, int | None] = dict.fromkeys(session_ids)
+    if session_ids:
+        marks = ",".join("?" * len(session_ids))
+        for row in rows(db, f"SELECT session_id, threshold FROM synthesis_settings WHERE session_id IN ({marks})",
+                        tuple(session_ids)):
+            stored[row["session_id"]] = row["threshold"]
+    return {s: disclosure.threshold_in_use(t) for s, t in stored.items()}
 
 
 def people_by_answer(db: sqlite_utils.Database, prompts: dict[int, int], people: dict[int, int]) -> dict[int, Counter]:

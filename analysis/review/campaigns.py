@@ -21,6 +21,7 @@ from listening.forms import ActionForm
 from listening.i18n import app_languages, current_language, language_name
 
 from . import campaign_queries as pooled
+from . import page_cache
 
 bp = Blueprint("campaigns", __name__, template_folder="../templates")
 public_bp = Blueprint("campaign_public", __name__, template_folder="../templates")
@@ -289,11 +290,19 @@ def heard(campaign_id: int):
     """Who was heard across the campaign (the sessions this member may see) against the reference population."""
     found, standing, sessions = load_campaign(campaign_id)
     db = get_db()
-    bank = campaigns.bank_of(db, campaign_id)
-    tables = [pooled.pooled_heard(db, q, sessions) for q in bank if q["kind"] == "about"]
+
+    def compute():
+        """Pool every "about you" bank question over the sessions this member may see."""
+        bank = campaigns.bank_of(db, campaign_id)
+        tables = [pooled.pooled_heard(db, q, sessions) for q in bank if q["kind"] == "about"]
+        return tables, pooled.listen_next(tables, sessions), {t.question["id"]: pooled.reference_rows(t) for t in tables}
+
+    # Recomputed after any write to these sessions or to a campaign table (a second of work at 100,000 residents).
+    tables, listen_next, references = page_cache.cached_across(db, [s["id"] for s in sessions],
+                                                               ("campaign-heard", campaign_id), compute)
     return render_template("campaigns/heard.html", c=found, name=name_of(found), standing=standing, tables=tables,
-                           totals=pooled.totals(sessions), sessions=sessions, next=pooled.listen_next(tables, sessions),
-                           references={t.question["id"]: pooled.reference_rows(t) for t in tables},
+                           totals=pooled.totals(sessions), sessions=sessions, next=listen_next,
+                           references=references,
                            language=current_language(), wording=campaigns.wording, prefer_not=pooled.PREFER_NOT,
                            not_given=pooled.NOT_GIVEN)
 

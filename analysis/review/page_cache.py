@@ -65,3 +65,16 @@ def cached(db, session_id: int, what: tuple, compute: Callable[[], T]) -> T:
         found = (compute(),)  # wrapped, so a computed None is kept too
         cache.put(key, found)
     return found[0]
+
+
+def cached_across(db, session_ids, what: tuple, compute: Callable[[], T]) -> T:
+    """Return `compute()` for a page counting several sessions (a campaign's), computing it only when
+    their data versions or the campaign tables have changed since it was last computed."""
+    ids = tuple(sorted(session_ids))
+    key = ("across", ids, synthesis.data_versions(db, ids), *what)
+    cache = app_cache()
+    found = cache.get(key)
+    if found is None:
+        found = (compute(),)
+        cache.put(key, found)
+    return found[0]

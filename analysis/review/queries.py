@@ -909,6 +909,22 @@ def placed_answers(db: sqlite_utils.Database, session_id: int, response_ids: Seq
     return found
 
 
+def data_versions(db: sqlite_utils.Database, session_ids: Sequence[int]) -> tuple[int, int]:
+    """Return a key that changes whenever any of these sessions' data or any campaign table changes:
+    (the sum of the sessions' data versions, the campaign tables' version from m024).
+
+    Each session's version only grows, so their sum changes whenever one of them does.
+    """
+    ids = tuple(session_ids)
+    total = 0
+    for start in range(0, len(ids), 500):  # within SQLite's limit on bound values
+        chunk = ids[start:start + 500]
+        total += one(db, f"SELECT coalesce(sum(version), 0) AS n FROM data_versions WHERE session_id IN ({','.join('?' * len(chunk))})",
+                     chunk)["n"]
+    campaign = one(db, "SELECT version FROM campaign_data_version WHERE id = 1")
+    return total, campaign["version"] if campaign else 0
+
+
 def data_version(db: sqlite_utils.Database, session_id: int) -> int:
     """Return the session's data version: a counter every write that a synthesis page could show bumps (m019's triggers)."""
     found = one(db, "SELECT version FROM data_versions WHERE session_id = ?", (session_id,))

@@ -392,3 +392,53 @@ def test_pooled_theme_names_come_only_from_people_who_allowed_quoting(world):
     themes = pooled.pooled_themes(db, world["cid"], question["id"], None)["themes"]
     assert themes and not [t for t in themes if "waits are endless" in (t["label"] + t["machine_label"]).casefold()]
     assert any("zorblax" in t["label"].casefold() for t in themes)
+
+
+def test_the_cached_who_was_heard_page_follows_every_change_to_its_sessions_and_the_campaign(world):
+    """The pooled "who was heard" page is cached, and after an answer, a withdrawal, a new reference share and a
+    session leaving the campaign it is computed again (a new key) and equals a computation from scratch."""
+    db, app = world["db"], world["app"]
+    question = about_world(world, [[40, 12, 10], [30, 15, 10]])
+    client, _token = signed_in(world, "bb_planner")
+    url = f"/staff/campaigns/{world['cid']}/heard"
+
+    def main_of(response) -> str:
+        """The page's main content without per-request tokens."""
+        assert response.status_code == 200
+        soup = page(response)
+        for token in soup.select("input[name=csrf_token]"):
+            token.decompose()
+        return str(soup.find("main"))
+
+    def served_and_keys() -> tuple[str, set]:
+        """Serve the page twice (the second from the cache), then from an emptied cache: all three agree."""
+        app.extensions.pop("chorus.page_cache", None)
+        first = main_of(client.get(url))
+        keys = set(app.extensions["chorus.page_cache"].entries)
+        served = main_of(client.get(url))
+        assert set(app.extensions["chorus.page_cache"].entries) == keys  # the second came from the cache
+        app.extensions.pop("chorus.page_cache", None)
+        assert served == first == main_of(client.get(url))
+        return served, keys
+
+    pages, keys = served_and_keys()
+    link = db.execute("SELECT p.session_id, p.id FROM campaign_prompt_links l JOIN prompts p ON p.id = l.prompt_id "
+                      "ORDER BY p.id LIMIT 1").fetchone()
+    session_id, prompt_id = link[0], link[1]
+    options = queries.prompt_in_session(db, session_id, prompt_id)["options"]
+    changes = [
+        lambda: [queries.save_response(db, session_id=session_id, participant_id=make_participant(
+            db, queries.session_by_id(db, session_id)).id, prompt_id=prompt_id, nonce=f"n{i}", choices=[options[2]["id"]],
+            language="en") for i in range(5)],
+        lambda: queries.withdraw_for(db, db.execute(
+            "SELECT participant_id FROM responses WHERE prompt_id = ? ORDER BY id LIMIT 1", (prompt_id,)).fetchone()[0],
+            reason=next(iter(queries.STAFF_WITHDRAWAL_REASONS)), by_user=world["ids"]["admin"]),
+        lambda: campaigns.save_reference(db, question["id"], {o["id"]: 30.0 for o in question["options"]},
+                                         source="Census", priority=set()),
+        lambda: campaigns.remove_session(db, world["cid"], session_id),
+    ]
+    for change in changes:
+        change()
+        now, new_keys = served_and_keys()
+        assert new_keys.isdisjoint(keys)  # the change gave the page a new key: nothing stale is served
+        pages, keys = now, new_keys
