@@ -395,9 +395,16 @@ def campaign_report(db: sqlite_utils.Database, found: dict, sessions: Sequence[d
     tables = [pooled_heard(db, q, sessions) for q in bank if q["kind"] == "about"]
     mark = reports.MARK
     people = sum(s["people"] for s in sessions)
-    shown_people = people if people >= disclosure.DEFAULT_THRESHOLD else None
+    threshold = max(session_thresholds(db, [s["id"] for s in sessions]).values(), default=disclosure.DEFAULT_THRESHOLD)
+    shown_people = people if people >= threshold else None
+    # A partner's people are a count like any other: one with a single small session would otherwise show the
+    # number its session's own report hides. Protected as a line whose total the report shows.
+    by_partner = totals(sessions)["by_partner"]
+    partner_line = disclosure.protect_line("partners", [str(p) for p, _n in by_partner], [n for _p, n in by_partner],
+                                           threshold=threshold)
     participation = [reports.Table(_("By partner"), (_("Partner"), _("People")),
-                                   tuple((p, str(n)) for p, n in totals(sessions)["by_partner"]))] if shown_people else []
+                                   tuple((p, mark if n is None else str(n)) for (p, _count), n in zip(by_partner, partner_line.counts)))
+                     ] if shown_people else []
     representation = []
     for pooled in tables:
         if pooled.table is None:
@@ -432,9 +439,9 @@ def campaign_report(db: sqlite_utils.Database, found: dict, sessions: Sequence[d
         purpose=campaigns.campaign_text(found, "purpose", language), language=language,
         direction=text_direction(language), generated_at=queries.now()[:16].replace("T", " ") + " UTC",
         questions=tuple(campaigns.wording(q["texts"], language, default) for q in bank),
-        participants=shown_people, answers=None, threshold=disclosure.DEFAULT_THRESHOLD, themes=tuple(views),
+        participants=shown_people, answers=None, threshold=threshold, themes=tuple(views),
         participation=tuple(participation), representation=tuple(representation), insights=commitments,
         caveats=(_("People chose to take part. They are not a random sample, so these answers do not speak for everyone who lives here."),
                  _("To protect people, counts below %(threshold)s are hidden and shown as %(mark)s, and so are counts that would reveal them.",
-                   threshold=disclosure.DEFAULT_THRESHOLD, mark=mark)),
+                   threshold=threshold, mark=mark)),
     )

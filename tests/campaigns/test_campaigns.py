@@ -334,6 +334,33 @@ def test_the_campaign_report_downloads_in_each_format_and_is_audited(world, fmt)
     assert f"format={fmt}" in detail and "language=es" in detail
 
 
+def test_a_partner_with_few_people_has_its_count_hidden_in_the_campaign_report_and_not_recoverable(world):
+    """Partner A has 15 people, partner B 3: the report shows 18 in all, so B's 3 is hidden and so is A's 15
+    (18 - 15 would give it back); with a third partner of 20 the two large counts show and B's stays hidden."""
+    db = world["db"]
+    for _ in range(12):
+        make_participant(db, world["sessions"]["a"])
+    client, token = signed_in(world, "bb_planner")
+
+    def partner_rows() -> dict[str, str]:
+        """Download the Markdown report and read its "By partner" table."""
+        text = client.post(f"/staff/campaigns/{world['cid']}/export",
+                           data={"csrf_token": token, "format": "md", "language": "en"}).get_data(as_text=True)
+        table = text.split("By partner", 1)[1].split("\n\n", 2)[1]
+        cells = [[c.strip() for c in line.strip("|").split("|")] for line in table.splitlines() if line.startswith("|")]
+        return {row[0]: row[1].replace("\\", "") for row in cells[2:]}  # Markdown escapes the mark
+
+    assert partner_rows() == {"Church B": disclosure.MARK, "Clinic A": disclosure.MARK}
+    c = campaigns.add_partner(db, world["cid"], "Doula collective C")
+    found = make_session(db)
+    for _ in range(20):
+        make_participant(db, found)
+    campaigns.add_session(db, world["cid"], found["id"], round_id=world["round"], partner_id=c, added_by=None)
+    shown = partner_rows()
+    assert shown["Church B"] == disclosure.MARK and disclosure.MARK in shown.values()
+    assert list(shown.values()).count(disclosure.MARK) >= 2  # never one hidden count beside a shown total
+
+
 def test_partner_staff_cannot_download_the_codebook_of_pooled_themes(world):
     """Pooled themes span every partner's residents: a partner's member is refused the codebook (400, nothing sent)."""
     client, token = signed_in(world, "a_planner")
