@@ -1051,3 +1051,31 @@ def m024_campaign_versions(db: sqlite_utils.Database) -> None:
         for event in ("INSERT", "UPDATE", "DELETE"):
             db.execute(f"CREATE TRIGGER {table}_campaign_version_{event.lower()} AFTER {event} ON {table} "
                        "BEGIN UPDATE campaign_data_version SET version = version + 1 WHERE id = 1; END")
+
+
+@migrations()
+def m025_commitment_priorities(db: sqlite_utils.Database) -> None:
+    """Link a commitment to the design-session priorities it answers (issue 16): a choice of a dots, rank or
+    budget question, or a statement residents reacted to. A statement withdrawn with its author goes, and so
+    does its link; the campaign tables' counter (m024) follows this table too."""
+    _run(
+        db,
+        """
+        CREATE TABLE commitment_priorities (
+            commitment_id INTEGER NOT NULL REFERENCES commitments(id) ON DELETE CASCADE,
+            option_id INTEGER REFERENCES options(id) ON DELETE CASCADE,
+            statement_id INTEGER REFERENCES statements(id) ON DELETE CASCADE,
+            CHECK ((option_id IS NULL) + (statement_id IS NULL) = 1)
+        );
+        CREATE UNIQUE INDEX commitment_priorities_by_option ON commitment_priorities(commitment_id, option_id)
+            WHERE option_id IS NOT NULL;
+        CREATE UNIQUE INDEX commitment_priorities_by_statement ON commitment_priorities(commitment_id, statement_id)
+            WHERE statement_id IS NOT NULL;
+        CREATE TRIGGER commitment_priorities_campaign_version_insert AFTER INSERT ON commitment_priorities
+            BEGIN UPDATE campaign_data_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER commitment_priorities_campaign_version_update AFTER UPDATE ON commitment_priorities
+            BEGIN UPDATE campaign_data_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER commitment_priorities_campaign_version_delete AFTER DELETE ON commitment_priorities
+            BEGIN UPDATE campaign_data_version SET version = version + 1 WHERE id = 1; END
+        """,
+    )

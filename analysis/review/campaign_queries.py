@@ -312,10 +312,55 @@ def priority_participation(db: sqlite_utils.Database, bank: Sequence[dict], sess
 # --- commitments -----------------------------------------------------------------------------
 
 
+PRIORITY_KINDS = ("dots", "rank", "budget")
+
+
+def campaign_priorities(db: sqlite_utils.Database, campaign_id: int) -> dict[str, dict]:
+    """Return what residents set as priorities in the campaign's sessions, by key ("o<option id>", "s<statement id>"):
+    the choices of its dots, rank and budget questions, and the statements residents reacted to.
+
+    Each has its wording by language ("texts"), its question's ("question") and its session's code. A
+    statement a resident wrote is listed only while their quote permission lets its words into
+    reports (`listening.statements.words_allowed`); withdrawn with its author, it is gone.
+    """
+    from listening.statements import words_allowed
+
+    marks = ",".join("?" * len(PRIORITY_KINDS))
+    options = rows(db, f"""SELECT o.id, o.prompt_id, s.code FROM options o JOIN prompts p ON p.id = o.prompt_id
+                           JOIN campaign_sessions cs ON cs.session_id = p.session_id JOIN sessions s ON s.id = p.session_id
+                           WHERE cs.campaign_id = ? AND p.kind IN ({marks}) AND o.prefer_not = 0
+                           ORDER BY p.session_id, p.position, o.position""", (campaign_id, *PRIORITY_KINDS))
+    statements = [row for row in rows(
+        db, """SELECT st.id, st.prompt_id, st.body, st.language, st.participant_id, s.code,
+                      c.quote_ok AS author_quote_ok, c.quote_scope AS author_quote_scope
+               FROM statements st JOIN campaign_sessions cs ON cs.session_id = st.session_id
+               JOIN sessions s ON s.id = st.session_id LEFT JOIN consents c ON c.participant_id = st.participant_id
+               WHERE cs.campaign_id = ? AND st.status = 'approved' ORDER BY st.session_id, st.id""", (campaign_id,))
+        if words_allowed(row, "reports")]
+    texts: dict[tuple[str, int], dict[str, str]] = defaultdict(dict)
+    for row in rows(db, """SELECT t.owner, t.owner_id, t.language, t.body FROM texts t
+                           JOIN campaign_sessions cs ON cs.session_id = t.session_id
+                           WHERE cs.campaign_id = ? AND ((t.owner = 'option' AND t.field = 'label')
+                                                         OR (t.owner = 'prompt' AND t.field = 'text'))""", (campaign_id,)):
+        texts[(row["owner"], row["owner_id"])][row["language"]] = row["body"]
+    for row in rows(db, """SELECT t.statement_id, t.language, t.body FROM statement_texts t
+                           JOIN statements st ON st.id = t.statement_id JOIN campaign_sessions cs ON cs.session_id = st.session_id
+                           WHERE cs.campaign_id = ?""", (campaign_id,)):
+        texts[("statement", row["statement_id"])][row["language"]] = row["body"]
+    found = {f"o{o['id']}": {"key": f"o{o['id']}", "texts": texts[("option", o["id"])],
+                             "question": texts[("prompt", o["prompt_id"])], "session": o["code"]} for o in options}
+    for st in statements:
+        found[f"s{st['id']}"] = {"key": f"s{st['id']}", "texts": {**texts[("statement", st["id"])], st["language"]: st["body"]},
+                                 "question": texts[("prompt", st["prompt_id"])], "session": st["code"]}
+    return found
+
+
 def save_commitment(db: sqlite_utils.Database, campaign_id: int, commitment_id: int | None, *, texts: dict[str, dict[str, str]],
                     owner: str, status: str, due_on: str | None, done_on: str | None, published: bool,
-                    theme_ids: Sequence[int], user_id: int | None) -> int:
-    """Create or change a commitment with its "we heard / we will / we did" wording per language and its themes."""
+                    theme_ids: Sequence[int], user_id: int | None,
+                    priority_keys: Sequence[str] = ()) -> int:
+    """Create or change a commitment with its "we heard / we will / we did" wording per language, its themes and
+    the design-session priorities it answers (keys of :func:`campaign_priorities`; others are ignored)."""
     if status not in campaigns.COMMITMENT_STATUSES:
         raise ValueError(f"Unknown status {status!r}")
     stamp = queries.now()
@@ -339,11 +384,17 @@ def save_commitment(db: sqlite_utils.Database, campaign_id: int, commitment_id: 
         db.conn.executemany("""INSERT INTO commitment_themes (commitment_id, theme_id)
                           SELECT ?, id FROM campaign_themes WHERE id = ? AND campaign_id = ?""",
                        [(commitment_id, t, campaign_id) for t in theme_ids])
+        db.execute("DELETE FROM commitment_priorities WHERE commitment_id = ?", (commitment_id,))
+        allowed = campaign_priorities(db, campaign_id) if priority_keys else {}
+        for key in dict.fromkeys(k for k in priority_keys if k in allowed):
+            column = "option_id" if key[0] == "o" else "statement_id"
+            db.execute(f"INSERT INTO commitment_priorities (commitment_id, {column}) VALUES (?, ?)", (commitment_id, int(key[1:])))
     return commitment_id
 
 
 def commitments_of(db: sqlite_utils.Database, campaign_id: int, *, published_only: bool = False) -> list[dict]:
-    """Return a campaign's commitments with their wording ({(field, language): body}) and linked themes."""
+    """Return a campaign's commitments with their wording ({(field, language): body}), linked themes and the
+    design-session priorities they answer (those whose words may still be shown)."""
     found = rows(db, f"""SELECT * FROM commitments WHERE campaign_id = ? {'AND published = 1' if published_only else ''}
                          ORDER BY CASE status WHEN 'in_progress' THEN 0 WHEN 'planned' THEN 1 WHEN 'done' THEN 2 ELSE 3 END,
                          coalesce(due_on, '9999'), id""", (campaign_id,))
@@ -356,9 +407,18 @@ def commitments_of(db: sqlite_utils.Database, campaign_id: int, *, published_onl
                            JOIN campaign_themes t ON t.id = ct.theme_id WHERE t.campaign_id = ? ORDER BY t.label""",
                     (campaign_id,)):
         linked[row["commitment_id"]].append({"id": row["id"], "label": row["label"]})
+    priorities = campaign_priorities(db, campaign_id) if found else {}
+    answers = defaultdict(list)
+    for row in rows(db, """SELECT p.commitment_id, p.option_id, p.statement_id FROM commitment_priorities p
+                           JOIN commitments c ON c.id = p.commitment_id WHERE c.campaign_id = ?
+                           ORDER BY p.rowid""", (campaign_id,)):
+        key = f"o{row['option_id']}" if row["option_id"] is not None else f"s{row['statement_id']}"
+        if key in priorities:  # still a priority whose words may be shown
+            answers[row["commitment_id"]].append(priorities[key])
     for commitment in found:
         commitment["texts"] = texts[commitment["id"]]
         commitment["themes"] = linked[commitment["id"]]
+        commitment["priorities"] = answers[commitment["id"]]
     return found
 
 
@@ -432,7 +492,10 @@ def campaign_report(db: sqlite_utils.Database, found: dict, sessions: Sequence[d
 
     commitments = tuple(" ".join(part for part in (
         f"{_('We heard:')} {pick(c, 'heard')}" if pick(c, "heard") else "", f"{_('We will:')} {pick(c, 'will')}",
-        f"{_('We did:')} {pick(c, 'did')}" if pick(c, "did") else "", f"({statuses[c['status']]})") if part)
+        f"{_('We did:')} {pick(c, 'did')}" if pick(c, "did") else "", f"({statuses[c['status']]})",
+        f"{_('It answers what residents set as priorities in design sessions:')} "
+        f"{'; '.join(campaigns.wording(p['texts'], language, default) for p in c['priorities'])}" if c["priorities"] else "")
+        if part)
         for c in commitments_of(db, found["id"], published_only=not with_themes))
     return reports.Report(
         code=found["slug"], title=campaigns.campaign_text(found, "name", language),

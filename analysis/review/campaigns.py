@@ -380,6 +380,8 @@ def commitments(campaign_id: int):
             return back("campaigns.commitments", found, _("Saved."))
     return render_template("campaigns/commitments.html", c=found, name=name_of(found), standing=standing,
                            items=pooled.commitments_of(db, campaign_id), themes=pooled.all_campaign_themes(db, campaign_id),
+                           priorities=list(pooled.campaign_priorities(db, campaign_id).values()),
+                           language=current_language(), wording=campaigns.wording,
                            form=ActionForm(), error=error, statuses=campaigns.COMMITMENT_STATUSES,
                            status_labels=status_labels(), language_name=language_name,
                            can_edit=standing in ("admin", "backbone")), 400 if error else 200
@@ -409,7 +411,7 @@ def _save_commitment(found: dict) -> str | None:
     theme_ids = [int(x) for x in request.form.getlist("theme_ids") if x.isdigit()]
     saved = pooled.save_commitment(get_db(), found["id"], commitment_id, texts=texts, owner=_text("owner"), status=status,
                                    published=request.form.get("published") == "1", theme_ids=theme_ids,
-                                   user_id=g.user["id"], **dates)
+                                   priority_keys=request.form.getlist("priority_keys"), user_id=g.user["id"], **dates)
     audit("commitment_saved", found, f"commitment={saved} status={status}")
     return None
 
@@ -460,7 +462,7 @@ def page(slug: str):
     language = current_language() if current_language() in found["languages"] else found["default_language"]
     items = pooled.commitments_of(db, found["id"], published_only=True)
     pick = (lambda texts, field: texts.get((field, language)) or texts.get((field, found["default_language"]), ""))
-    return render_template("campaigns/public.html", c=found, language=language,
+    return render_template("campaigns/public.html", c=found, language=language, wording=campaigns.wording,
                            name=campaigns.campaign_text(found, "name", language),
                            purpose=campaigns.campaign_text(found, "purpose", language), items=items, pick=pick,
                            status_labels=status_labels(), sessions=pooled.published_sessions(db, found["id"]))

@@ -293,6 +293,54 @@ def test_the_public_page_shows_only_published_commitments_in_each_language(world
     assert client.get("/c/other-county").status_code == 404
 
 
+def test_a_commitment_names_the_design_priorities_it_answers_but_never_words_a_resident_kept_private(world):
+    """The backbone links a commitment to a dot-vote choice and to statements: the public page and the report
+    name the choice (in Spanish for a Spanish visitor) and a staff or quote-consented statement; a resident's
+    statement without quote permission is never offered, and a link posted to it by hand is not stored."""
+    from listening import statements as st
+
+    db = world["db"]
+    design = make_session(db, prompts=[{"kind": "dots", "text": "Spread your dots", "options": ["Evening clinic hours", "Bus pass"]},
+                                       {"kind": "react", "text": "React"}])
+    campaigns.add_session(db, world["cid"], design["id"], round_id=world["round"], partner_id=world["partners"]["a"],
+                          added_by=None)
+    dots, react = queries.prompts_for_session(db, design["id"])
+    staff = st.add_statement(db, design["id"], react["id"], language="en", body="Nurses should call after the birth",
+                             translations={"es": "Las enfermeras deberían llamar después del parto"})
+    private = st.propose_statement(db, session_id=design["id"], prompt_id=react["id"],
+                                   participant_id=make_participant(db, design).id, language="en",
+                                   body="My landlord on Elm Street ignores the mold", nonce="p1").id
+    quoted = st.propose_statement(db, session_id=design["id"], prompt_id=react["id"],
+                                  participant_id=make_participant(db, design, quote_ok=True).id, language="en",
+                                  body="A ride line that answers on Sundays", nonce="p2").id
+    for statement_id in (private, quoted):
+        st.decide_statement(db, design["id"], statement_id, "approved", by_user=None)
+    client, token = signed_in(world, "bb_planner")
+    shown = page(client.get(f"/staff/campaigns/{world['cid']}/commitments"))
+    offered = {box["value"] for box in shown.select("input[name=priority_keys]")}
+    evening = f"o{dots['options'][0]['id']}"
+    assert {evening, f"s{staff}", f"s{quoted}"} <= offered and f"s{private}" not in offered
+    assert "Elm Street" not in shown.get_text()
+    response = client.post(f"/staff/campaigns/{world['cid']}/commitments", data={
+        "csrf_token": token, "will_en": "Open the clinic until 8 pm", "will_es": "Abrir la clínica hasta las 8", "status": "planned",
+        "published": "1", "priority_keys": [evening, f"s{staff}", f"s{quoted}", f"s{private}", "o999999", "x1"]})
+    assert response.status_code == 303
+    stored = db.execute("SELECT option_id, statement_id FROM commitment_priorities ORDER BY rowid").fetchall()
+    assert [tuple(r) for r in stored] == [(int(evening[1:]), None), (None, staff), (None, quoted)]
+    campaigns.set_published(db, world["cid"], True)
+    public = page(world["app"].test_client().get("/c/guilford-2027?lang=es")).get_text(" ")
+    assert "Evening clinic hours [es]" in public and "Las enfermeras deberían llamar" in public
+    assert "A ride line that answers on Sundays" in public and "Elm Street" not in public
+    report = client.post(f"/staff/campaigns/{world['cid']}/export",
+                         data={"csrf_token": token, "format": "md", "language": "en"}).get_data(as_text=True).replace("\\", "")
+    assert "Evening clinic hours [en]" in report and "Elm Street" not in report
+    # The quote-consented author withdraws: their statement, and its link, go everywhere.
+    author = db.execute("SELECT participant_id FROM statements WHERE id = ?", (quoted,)).fetchone()[0]
+    queries.withdraw_for(db, author, reason="phone", by_user=world["ids"]["admin"])
+    public = page(world["app"].test_client().get("/c/guilford-2027?lang=en")).get_text(" ")
+    assert "Sundays" not in public and "Evening clinic hours [en]" in public
+
+
 def test_a_commitment_moves_from_will_to_did_and_the_public_page_follows(world):
     """The backbone records a commitment, later marks it done with what was done; each save is audited."""
     db, cid = world["db"], world["cid"]
