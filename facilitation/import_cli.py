@@ -109,9 +109,17 @@ def run(db, session_code: str, path: str, *, sheet: str | None, mapping: str | N
     if not fresh:
         echo("Nothing new to import: every row is refused or was imported before.")
         return
-    stored = iq.store_import(db, found["id"], plan, filename=table.filename, data_hash=iq.file_hash(data),
-                             sheet=table.sheet, tool=table.tool.name, mapping=iq.mapping_json(table, columns, session_q),
-                             source=source, language=language or found["default_language"],
-                             user_id=user["id"] if user else None)
+    steps = iq.store_import_steps(db, found["id"], plan, filename=table.filename, data_hash=iq.file_hash(data),
+                                  sheet=table.sheet, tool=table.tool.name, mapping=iq.mapping_json(table, columns, session_q),
+                                  source=source, language=language or found["default_language"],
+                                  user_id=user["id"] if user else None)
+    while True:  # a line after each batch, so a 50,000-row file shows it is moving
+        try:
+            done, total = next(steps)
+        except StopIteration as finished:
+            stored = finished.value
+            break
+        if total > queries.IMPORT_BATCH:
+            echo(f"Stored {done:,} of {total:,} people...")
     echo(f"Imported {stored['counts']['stored']} people and {stored['counts']['stored_answers']} answers into "
          f"{found['code']} (import {stored['id']}).")

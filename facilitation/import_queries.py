@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Generator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlite_utils
@@ -116,10 +117,28 @@ def _utc(moment: dt.datetime | None, timezone: str) -> str | None:
 
 def store_import(db: sqlite_utils.Database, session_id: int, plan: im.ImportPlan, *, filename: str, data_hash: str,
                  sheet: str, tool: str, mapping: str, source: str, language: str, user_id: int | None) -> dict:
-    """Store a confirmed plan in one transaction: the import, then each new row as a participant with answers.
+    """Store a confirmed plan in one transaction (see :func:`store_import_steps`); return the import's row."""
+    return finish(store_import_steps(db, session_id, plan, filename=filename, data_hash=data_hash, sheet=sheet,
+                                     tool=tool, mapping=mapping, source=source, language=language, user_id=user_id))
+
+
+def finish(steps: Generator[tuple[int, int], None, dict]) -> dict:
+    """Run an import's steps (:func:`store_import_steps`) to the end and return the import's row."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as finished:
+            return finished.value
+
+
+def store_import_steps(db: sqlite_utils.Database, session_id: int, plan: im.ImportPlan, *, filename: str,
+                       data_hash: str, sheet: str, tool: str, mapping: str, source: str, language: str,
+                       user_id: int | None) -> Generator[tuple[int, int], None, dict]:
+    """Store a confirmed plan in one transaction: the import, then each new row as a participant with answers,
+    yielding (people stored, of how many) as it goes, and returning the import's row.
 
     Rows whose key the session already holds are left alone (counted as ``already``); nothing is
-    stored when the plan is blocked. Returns the import's row.
+    stored when the plan is blocked. Closing the generator before its end rolls it all back.
     """
     if plan.blocked:
         raise ValueError("A blocked plan (no consent rule) cannot be stored")
@@ -135,8 +154,8 @@ def store_import(db: sqlite_utils.Database, session_id: int, plan: im.ImportPlan
             (session_id, filename[:255], data_hash, sheet, tool, mapping, plan.consent_method, plan.consent_statement,
              plan.consent_version, source, language, json.dumps(counts), user_id, queries.now()),
         ).lastrowid
-        queries.record_imported(db, session_id, [_person(r, found["timezone"]) for r in fresh], import_id=import_id,
-                                recorded_by=user_id)
+        yield from queries.record_imported_steps(db, session_id, [_person(r, found["timezone"]) for r in fresh],
+                                                 import_id=import_id, recorded_by=user_id)
         queries.record_audit(db, user_id=user_id, action="import", target=found["code"],
                              detail=f"import={import_id} file_sha256={data_hash[:16]} stored={counts['stored']} "
                                     f"already={counts['already']} refused={counts.get('refused', 0)}")

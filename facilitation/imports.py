@@ -17,9 +17,10 @@ import secrets
 import time
 from pathlib import Path
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, g, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from analysis import import_mapping as im
@@ -234,15 +235,71 @@ def import_preview(session_id: int, token: str):
         elif not fresh:
             error = _("There is nothing new to import: every row is refused or was imported before.")
         else:
-            stored = iq.store_import(
+            steps = iq.store_import_steps(
                 db, session_id, plan, filename=meta["filename"], data_hash=digest, sheet=table.sheet,
                 tool=table.tool.name, mapping=iq.mapping_json(table, columns, session_q), source=settings["source"],
                 language=settings["language"] or found["default_language"], user_id=g.user["id"])
+            if len(fresh) > STREAM_FROM:
+                return streamed_import(found, token, meta["filename"], steps)
+            stored = iq.finish(steps)
             drop_staged(token)
             flash(_("Imported. The answers are in the session."), "ok")
             return redirect(url_for("facilitation.import_done", session_id=session_id, import_id=stored["id"])), 303
     return render_preview(found, token, meta, table, session_q, proposal, columns, plan, fresh, settings,
                           iq.imported_before(db, session_id, digest), error)
+
+
+# A file with more new people than this is stored with a page that shows how far it has got (a batch at a time).
+STREAM_FROM = 5000
+_MARKER = "<!-- progress -->"
+
+
+def streamed_import(found: dict, token: str, filename: str, steps):
+    """Store a large import while the page shows its progress: the page's top, a line after each batch, then
+    a link to the import (no JavaScript needed; the browser shows each line as it arrives).
+
+    Everything is still one transaction: a browser that goes away closes the steps, which rolls the
+    import back, so nothing is half stored. The status is sent before the work, so a failure is said
+    on the page (and logged), never as a stack trace.
+    """
+    top, bottom = render_template("facilitation/import_progress.html", s=found, title=titled(found), filename=filename,
+                                  marker=Markup(_MARKER)).split(_MARKER, 1)
+
+    def generate():
+        """Yield the page a piece at a time as the import's batches are stored."""
+        try:
+            yield from steps_shown()
+        finally:
+            steps.close()  # a browser that left mid-way: the import's transaction is rolled back now
+
+    def steps_shown():
+        """Yield the page's top, a line per stored batch, and the end of the page."""
+        yield top
+        try:
+            while True:
+                try:
+                    done, total = next(steps)
+                except StopIteration as finished:
+                    stored = finished.value
+                    break
+                yield str(Markup("<p>{}</p>\n").format(_("Stored %(done)s of %(total)s people…",
+                                                         done=f"{done:,}", total=f"{total:,}")))
+        except Exception:  # reported on the page: its status line is already sent
+            current_app.logger.exception("The import of %s into session %s failed", filename, found["code"])
+            yield str(Markup('<div class="alert" role="alert"><p>{}</p></div>').format(
+                _("The import failed and nothing was stored. Please try again, or ask your administrator to look at the log.")))
+            yield bottom
+            return
+        drop_staged(token)
+        done_url = url_for("facilitation.import_done", session_id=found["id"], import_id=stored["id"])
+        yield str(Markup('<p role="status"><strong>{}</strong></p><p><a class="button" href="{}">{}</a></p>').format(
+            _("Imported. The answers are in the session."), done_url, _("See what was imported")))
+        yield bottom
+
+    response = Response(stream_with_context(generate()), mimetype="text/html")
+    response.headers["X-Accel-Buffering"] = "no"  # a proxy in front (nginx) passes each line on at once
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def render_preview(found, token, meta, table, session_q, proposal, columns, plan, fresh, settings, before, error):

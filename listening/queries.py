@@ -11,7 +11,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 import sqlite_utils
 
@@ -649,19 +649,35 @@ class ImportedPerson:
 
 def record_imported(db: sqlite_utils.Database, session_id: int, people: Sequence[ImportedPerson], *, import_id: int,
                     recorded_by: int | None) -> tuple[int, int]:
-    """Store imported people in the caller's transaction (or one of its own): each a participant with a
-    consent by import, contact details only if they agreed, and their answers; return (people, answers).
+    """Store imported people in the caller's transaction (or one of its own); return (people, answers).
+
+    See :func:`record_imported_steps`, which does the work and says how far it has got.
+    """
+    for _step in record_imported_steps(db, session_id, people, import_id=import_id, recorded_by=recorded_by):
+        pass
+    return len(people), sum(len(person.answers) for person in people)
+
+
+IMPORT_BATCH = 5000  # people written between two progress reports of an import
+
+
+def record_imported_steps(db: sqlite_utils.Database, session_id: int, people: Sequence[ImportedPerson], *,
+                          import_id: int, recorded_by: int | None, batch: int | None = None) -> Iterator[tuple[int, int]]:
+    """Store imported people in the caller's transaction (or one of its own), yielding (people stored, of how many)
+    after each batch: each a participant with a consent by import, contact details only if they agreed, and their answers.
 
     A quote permission from a file covered reports, never the room's screen (``quote_scope``
     'reports'): the file's consent did not name it. The same rules as :func:`record_consent` and
     :func:`save_response` (a receipt hash per person,
     consent to take part, contact details apart, one answer per question, the session's own
     questions only), written in batches because a file can hold 50,000 people and the write lock
-    is held meanwhile. A key the session already holds raises (the caller leaves those out).
+    is held meanwhile. A key the session already holds raises (the caller leaves those out). The
+    transaction stays open between steps: a caller that stops early (a browser that went away)
+    closes the generator, which rolls everything back.
     """
     prompt_ids = {r["id"] for r in rows(db, "SELECT id FROM prompts WHERE session_id = ?", (session_id,))}
     stamp = now()
-    consents, contacts, answers = [], [], []
+    total, batch = len(people), batch or IMPORT_BATCH
     with transaction(db):
         # Receipt hashes are random (31^12 codes); a clash with a stored one fails the whole import, which changes nothing.
         db.conn.executemany(
@@ -671,30 +687,32 @@ def record_imported(db: sqlite_utils.Database, session_id: int, people: Sequence
               person.at or stamp, import_id, person.key) for person in people])
         ids = {r["import_key"]: r["id"] for r in rows(
             db, "SELECT id, import_key FROM participants WHERE session_id = ? AND import_id = ?", (session_id, import_id))}
-        for person in people:
-            at, participant_id = person.at or stamp, ids[person.key]
-            consents.append((participant_id, session_id, person.language, int(person.quote_ok), int(person.contact_ok),
-                             at, recorded_by, "reports" if person.quote_ok else None, import_id))
-            details = {k: (v or "").strip() for k, v in (person.contact or {}).items()}
-            if person.contact_ok and any(details.values()):
-                contacts.append((participant_id, details.get("name", ""), details.get("phone", ""),
-                                 details.get("email", ""), at))
-            for prompt_id, text, choices, number in person.answers:
-                if prompt_id not in prompt_ids:
-                    raise ValueError("That prompt does not belong to this session")
-                choice_json = json.dumps(sorted(set(choices))) if choices is not None else None
-                answers.append((session_id, participant_id, prompt_id, person.language, person.source, text,
-                                choice_json, number, recorded_by, at, at))
-        db.conn.executemany(
-            """INSERT INTO consents (participant_id, session_id, consent_version_id, version, language, method,
-                   take_part, quote_ok, contact_ok, given_at, recorded_by, quote_scope, import_id)
-               VALUES (?, ?, NULL, NULL, ?, 'import', 1, ?, ?, ?, ?, ?, ?)""", consents)
-        db.conn.executemany(
-            "INSERT INTO contacts (participant_id, name, phone, email, created_at) VALUES (?, ?, ?, ?, ?)", contacts)
-        db.conn.executemany(
-            """INSERT INTO responses (session_id, participant_id, prompt_id, language, source, text, choices, number,
-                   skipped, entered_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)""", answers)
-    return len(consents), len(answers)
+        for start in range(0, total, batch):
+            consents, contacts, answers = [], [], []
+            for person in people[start:start + batch]:
+                at, participant_id = person.at or stamp, ids[person.key]
+                consents.append((participant_id, session_id, person.language, int(person.quote_ok), int(person.contact_ok),
+                                 at, recorded_by, "reports" if person.quote_ok else None, import_id))
+                details = {k: (v or "").strip() for k, v in (person.contact or {}).items()}
+                if person.contact_ok and any(details.values()):
+                    contacts.append((participant_id, details.get("name", ""), details.get("phone", ""),
+                                     details.get("email", ""), at))
+                for prompt_id, text, choices, number in person.answers:
+                    if prompt_id not in prompt_ids:
+                        raise ValueError("That prompt does not belong to this session")
+                    choice_json = json.dumps(sorted(set(choices))) if choices is not None else None
+                    answers.append((session_id, participant_id, prompt_id, person.language, person.source, text,
+                                    choice_json, number, recorded_by, at, at))
+            db.conn.executemany(
+                """INSERT INTO consents (participant_id, session_id, consent_version_id, version, language, method,
+                       take_part, quote_ok, contact_ok, given_at, recorded_by, quote_scope, import_id)
+                   VALUES (?, ?, NULL, NULL, ?, 'import', 1, ?, ?, ?, ?, ?, ?)""", consents)
+            db.conn.executemany(
+                "INSERT INTO contacts (participant_id, name, phone, email, created_at) VALUES (?, ?, ?, ?, ?)", contacts)
+            db.conn.executemany(
+                """INSERT INTO responses (session_id, participant_id, prompt_id, language, source, text, choices, number,
+                       skipped, entered_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)""", answers)
+            yield min(start + batch, total), total
 
 
 def participant(db: sqlite_utils.Database, participant_id: int) -> dict | None:

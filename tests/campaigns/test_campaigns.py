@@ -9,7 +9,7 @@ from flask import url_for
 
 from analysis import disclosure
 from analysis.review import campaign_queries as pooled
-from listening import access, campaigns, queries
+from listening import campaigns, queries
 from listening.accounts import create_user, user_by_email
 from tests.conftest import PASSWORD, form_data, migrated_app, page, sign_in
 from tests.factories import make_participant, make_session
@@ -496,7 +496,7 @@ def test_the_cached_who_was_heard_page_follows_every_change_to_its_sessions_and_
         assert served == first == main_of(client.get(url))
         return served, keys
 
-    pages, keys = served_and_keys()
+    _page, keys = served_and_keys()
     link = db.execute("SELECT p.session_id, p.id FROM campaign_prompt_links l JOIN prompts p ON p.id = l.prompt_id "
                       "ORDER BY p.id LIMIT 1").fetchone()
     session_id, prompt_id = link[0], link[1]
@@ -514,6 +514,6 @@ def test_the_cached_who_was_heard_page_follows_every_change_to_its_sessions_and_
     ]
     for change in changes:
         change()
-        now, new_keys = served_and_keys()
+        _page, new_keys = served_and_keys()
         assert new_keys.isdisjoint(keys)  # the change gave the page a new key: nothing stale is served
-        pages, keys = now, new_keys
+        keys = new_keys

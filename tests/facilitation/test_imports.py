@@ -179,6 +179,34 @@ def test_a_workbook_offers_its_sheets(as_facilitator, survey):
     assert len(options) >= 2 and "Prenatal care survey" in options
 
 
+def test_a_large_import_shows_its_progress_and_a_browser_that_leaves_stores_nothing(as_facilitator, db, survey,
+                                                                                      monkeypatch):
+    """Past the size that gets a progress page, Import answers with a page that says "Stored N of M people" after
+    each batch and links to the import; a browser that goes away halfway leaves nothing stored at all."""
+    from facilitation import imports
+    from listening import queries as q
+
+    monkeypatch.setattr(imports, "STREAM_FROM", 1)
+    monkeypatch.setattr(q, "IMPORT_BATCH", 1)
+    preview = upload(as_facilitator, survey, "kobo.csv").headers["Location"]
+    before = every_table(db)
+    shown = as_facilitator.get(preview)
+    left = as_facilitator.post(preview, data={**preview_fields(shown), "action": "confirm"}, buffered=False)
+    pieces = iter(left.response)
+    assert "Keep this page open" in next(pieces).decode()
+    assert "Stored 1 of 3 people" in next(pieces).decode()  # one person is written, in the open transaction
+    left.close()  # the browser went away
+    assert every_table(db) == before
+
+    response = confirm(as_facilitator, preview)
+    assert response.status_code == 200 and response.headers["X-Accel-Buffering"] == "no"
+    html = page(response)
+    lines = [p.get_text() for p in html.select("#import-progress p")]
+    assert lines[:3] == ["Stored 1 of 3 people…", "Stored 2 of 3 people…", "Stored 3 of 3 people…"]
+    link = html.select_one("#import-progress a")["href"]
+    assert count(db, "participants") == 3 and as_facilitator.get(link).status_code == 200
+
+
 def test_undo_deletes_what_the_import_stored_and_is_logged(as_facilitator, db, survey):
     """Undo removes the import's people, consents and answers, keeps the import marked undone, and logs it."""
     done = confirm(as_facilitator, upload(as_facilitator, survey, "kobo.csv").headers["Location"])
@@ -289,6 +317,18 @@ def test_the_command_dry_run_stores_nothing_then_imports_once(runner, db, survey
     again = run_import(runner, survey["code"], SAMPLES / "kobo.csv")
     assert again.exit_code == 0 and "Nothing new to import" in again.output
     assert count(db, "participants") == 3 and count(db, "imports") == 1
+
+
+def test_the_command_prints_its_progress_a_batch_at_a_time(runner, db, survey, monkeypatch):
+    """A file bigger than one batch prints "Stored N of M people..." after each batch, then the total."""
+    from listening import queries as q
+
+    monkeypatch.setattr(q, "IMPORT_BATCH", 2)
+    done = run_import(runner, survey["code"], SAMPLES / "kobo.csv")
+    assert done.exit_code == 0, done.output
+    assert [line for line in done.output.splitlines() if line.startswith("Stored")] == [
+        "Stored 2 of 3 people...", "Stored 3 of 3 people..."]
+    assert "Imported 3 people" in done.output
 
 
 def test_the_command_takes_a_mapping_and_a_consent_statement(runner, db, survey):
