@@ -30,7 +30,8 @@ def test_upload_preview_and_result_pages_have_no_axe_violations(open_page, live_
     click_and_wait(page, "button[value=confirm]")
     found["result"] = axe_violations(page)
     # The server is shared by both viewports: the second run finds the file already imported, and says so.
-    assert "/imports/" in page.url or "nothing new to import" in page.content()
+    said = [m.inner_text() for m in page.locator(".alert, .flash, [role=alert]").all()]
+    assert "/imports/" in page.url or "nothing new to import" in page.content(), (page.url, said)
     assert {name: v for name, v in found.items() if v} == {}
     if viewport is None:
         assert page_facts(page)["sideways"] == 0
