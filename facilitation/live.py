@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from analysis.redaction import redaction_of
 from analysis.text import normalize
-from listening import queries
+from listening import jobs, queries
 from listening import statements as st
 from listening.accounts import requires
 from listening.db import get_db
@@ -31,12 +31,12 @@ from listening.i18n import source_labels
 from listening.live_state import forget_state
 
 from . import live_queries as lq
-from . import opinion_live, room_counts
+from . import live_jobs, opinion_live, room_counts
+from .jobs import job_address
+from .live_jobs import MIN_ANSWERS_FOR_THEMES
 from .blueprint import EDITORS, READERS, bp, join_url, load_session, opening_problem, option_labels, titled
 from .qr import qr_svg
 
-# Enough answers to an open prompt before draft themes make sense.
-MIN_ANSWERS_FOR_THEMES = 8
 
 
 # --- the console ------------------------------------------------------------------------------
@@ -380,11 +380,6 @@ def equity_note(session_id: int):
     return redirect(url_for("facilitation.console", session_id=session_id) + "#equity", 303)
 
 
-def _screen_quotable(row: dict) -> bool:
-    """Tell whether an answer's words may be shown on the room's screen (quote permission covering the screen)."""
-    return bool(row.get("quote_ok")) and row.get("quote_scope") == "screen_and_reports"
-
-
 @bp.route("/sessions/<int:session_id>/live/themes", methods=["POST"])
 @requires(*EDITORS)
 def live_themes(session_id: int):
@@ -398,25 +393,17 @@ def live_themes(session_id: int):
         flash(_("That could not be done. Please try again."), "error")
         return redirect(url_for("facilitation.console", session_id=session_id) + "#themes", 303)
     if action == "draft":
-        # Answers a facilitator kept off the wall stay out of what the room sees, labels included.
-        answers = [r for r in lq.visible_responses(db, session_id, prompt_id)
-                   if not r["skipped"] and r["text"] and r["wall_status"] != "declined"]
-        if len(answers) < MIN_ANSWERS_FOR_THEMES:
+        if jobs.background_wanted(db, session_id, current_app.config):
+            try:
+                job_id = jobs.submit(db, session_id, "live_themes", {"prompt_id": prompt_id}, who=g.user["id"])
+            except jobs.JobBusy as busy:
+                flash(_("Another long task is running on this session. Please wait for it to finish."), "error")
+                return redirect(job_address(session_id, busy.job), 303)
+            return redirect(url_for("facilitation.job", session_id=session_id, job_id=job_id), 303)
+        if jobs.active_job(db, session_id) is not None:
+            flash(_("Another long task is running on this session. Please wait for it to finish."), "error")
+        elif live_jobs.draft_live_themes(db, session_id, prompt_id, user_id=g.user["id"]) is None:
             flash(_("Draft themes need at least %(n)s answers.", n=MIN_ANSWERS_FOR_THEMES), "error")
-        else:
-            from analysis.themes import Answer, find_themes
-
-            redaction = session_redaction(db, session_id)
-            # A label on the room's screen is someone's words: only those who let the screen quote them.
-            found_themes = find_themes([Answer(r["id"], r["text"], language=r["language"], quotable=_screen_quotable(r))
-                                        for r in answers],
-                                       k_max=8, seed=0, names=redaction.names, vocabulary=redaction.vocabulary)
-            draft_id = lq.save_live_themes(
-                db, session_id, prompt_id, [{"label": t.label, "size": t.size} for t in found_themes.themes],
-                answer_count=len(answers), user_id=g.user["id"],
-            )
-            queries.record_audit(db, user_id=g.user["id"], action="live_themes_draft", target=found["code"],
-                                 detail=f"draft={draft_id}")
     elif action == "approve":
         try:
             draft_id = int(request.form.get("draft_id", ""))

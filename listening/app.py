@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from . import db as database
-from . import erasures, i18n, logsafe, retention, security
+from . import erasures, i18n, jobs, logsafe, retention, security
 from .settings import from_environment
 
 
@@ -43,6 +43,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     retention.init_app(app)
     erasures.init_app(app)
     logsafe.init_app(app)
+    jobs.init_app(app)
+    register_job_kinds()
     logging.getLogger("chorus").setLevel(logging.INFO)
     return app
 
@@ -50,7 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def register_blueprints(app: Flask) -> None:
     """Register one blueprint per audience: residents, facilitators (and their planners)."""
     # Each staff module adds its routes to the one staff blueprint when imported.
-    from facilitation import answers, entry, imports, live, preview, sessions, signin, statements, users, withdrawals  # noqa: F401
+    from facilitation import answers, entry, imports, jobs as job_pages, live, preview, sessions, signin, statements, users, withdrawals  # noqa: F401
     from facilitation.blueprint import bp as facilitation_bp
 
     from .views import bp as listening_bp
@@ -72,6 +74,17 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(campaigns_bp, url_prefix="/staff/campaigns")
     app.register_blueprint(campaign_public_bp)
+
+
+def register_job_kinds() -> None:
+    """Tell the job queue what each kind of background job does (listening may not import the engine)."""
+    from analysis.review import jobs as review_jobs
+    from facilitation import live_jobs
+
+    jobs.register("themes", review_jobs.run_themes_job)
+    jobs.on_interrupt("themes", review_jobs.themes_interrupted)
+    jobs.register("export", review_jobs.export_job)
+    jobs.register("live_themes", live_jobs.live_themes_job)
 
 
 def register_error_pages(app: Flask) -> None:

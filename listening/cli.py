@@ -1,6 +1,6 @@
 """The `chorus` command: a thin Flask CLI group over the app factory and the query functions.
 
-Commands: init, user add, demo, serve, themes, opinions, backup, restore, purge, export, import. Each is documented in the README; a test
+Commands: init, user add, demo, serve, jobs, themes, opinions, backup, restore, purge, export, import. Each is documented in the README; a test
 fails if one is not.
 """
 from __future__ import annotations
@@ -128,7 +128,8 @@ def demo_command(serve: bool, host: str | None, port: int | None) -> None:
     click.echo(f"Staff pages: {base}/staff/")
     sys.stdout.flush()
     if serve:
-        run_server(current_app._get_current_object(), host=host, port=port)
+        with job_consumer(current_app.config):
+            run_server(current_app._get_current_object(), host=host, port=port)
 
 
 @cli.command("serve")
@@ -149,8 +150,50 @@ def serve_command(host: str | None, port: int | None, workers: int | None, threa
         click.echo(f"Retention: purged session {purged.code} ({purged.answers} answer texts, "
                    f"{purged.contacts} contact details)")
     db.conn.close()
-    run_server(current_app._get_current_object(), host=host or config["HOST"], port=port or config["PORT"],
-               workers=workers or config["WORKERS"], threads=threads or config["THREADS"])
+    with job_consumer(config):
+        run_server(current_app._get_current_object(), host=host or config["HOST"], port=port or config["PORT"],
+                   workers=workers or config["WORKERS"], threads=threads or config["THREADS"])
+
+
+@contextmanager
+def job_consumer(config) -> Iterator[None]:
+    """Run `chorus jobs` beside the web server (same database and queue) and stop it when the server stops."""
+    import subprocess
+
+    if config.get("JOBS_IMMEDIATE"):
+        yield
+        return
+    env = {**os.environ, "CHORUS_DATABASE": str(config["DATABASE"])}
+    child = subprocess.Popen([sys.executable, "-c", "from listening.cli import cli; cli(['jobs'])"], env=env)
+    try:
+        yield
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+@cli.command("jobs")
+@click.option("--workers", default=None, type=int, help="Jobs run at once (default CHORUS_JOBS_WORKERS).")
+@with_appcontext
+def jobs_command(workers: int | None) -> None:
+    """Run the background job consumer: theme runs, live drafts and exports of big sessions."""
+    from . import jobs
+
+    db = open_db()
+    migrate(db)
+    for job_id in jobs.recover(db):
+        click.echo(f"Job {job_id} was running when the consumer stopped: marked interrupted (staff can start it again).")
+    db.conn.close()
+    app = current_app._get_current_object()
+    consumer = jobs.huey_of(app).create_consumer(workers=workers or app.config["JOBS_WORKERS"], worker_type="thread",
+                                                 periodic=False)
+    click.echo(f"Chorus jobs: {workers or app.config['JOBS_WORKERS']} worker(s), queue "
+               f"{app.config['REDIS_URL'] and 'in Redis' or jobs.queue_file(app.config)}")
+    sys.stdout.flush()
+    consumer.run()
 
 
 def run_server(app, *, host: str, port: int, workers: int | None = None, threads: int | None = None) -> None:

@@ -1079,3 +1079,34 @@ def m025_commitment_priorities(db: sqlite_utils.Database) -> None:
             BEGIN UPDATE campaign_data_version SET version = version + 1 WHERE id = 1; END
         """,
     )
+
+
+@migrations()
+def m028_jobs(db: sqlite_utils.Database) -> None:
+    """Long work off the request (issue 19): one row per background job (a theme run, a live draft, a large
+    export) with what staff see of it: its state, progress out of a total, who started it and when, and the
+    error if it failed. A partial unique index keeps one unfinished job per session."""
+    _run(
+        db,
+        """
+        CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('themes', 'live_themes', 'export')),
+            params TEXT NOT NULL DEFAULT '{}',   -- JSON: what to do (questions, format, language); never answers
+            state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'cancelling', 'done', 'failed', 'cancelled',
+                                                 'interrupted')),
+            progress INTEGER NOT NULL DEFAULT 0,
+            total INTEGER NOT NULL DEFAULT 0,
+            created TEXT NOT NULL,
+            started TEXT,
+            finished TEXT,
+            error TEXT,                           -- a developer's summary (English), never answers
+            result TEXT,                          -- JSON: what the finished job made (a run's counts, a file's name)
+            who INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            restart_of INTEGER REFERENCES jobs(id) ON DELETE SET NULL
+        );
+        CREATE UNIQUE INDEX jobs_one_per_session ON jobs(session_id) WHERE state IN ('queued', 'running', 'cancelling');
+        CREATE INDEX jobs_by_session ON jobs(session_id, id);
+        """,
+    )

@@ -902,10 +902,19 @@ def unname_themes(db: sqlite_utils.Database, session_id: int, participant_ids: S
     """
     people = json.dumps([int(p) for p in participant_ids])
     theirs = rows(db, """SELECT id, text FROM responses WHERE participant_id IN (SELECT value FROM json_each(?))""", (people,))
-    texts = [set(_words(r["text"])) for r in theirs if (r["text"] or "").strip()]
+    return unname_answers(db, session_id, theirs)
+
+
+def unname_answers(db: sqlite_utils.Database, session_id: int, answers: Sequence[dict]) -> int:
+    """Take these answers' words (dicts with id and text) out of every machine-made name and claim; return the themes changed.
+
+    A background theme run or live draft read answers before someone withdrew; what it stores
+    afterwards is cleaned with the words it read (`unname_themes` does the same at withdrawal).
+    """
+    texts = [set(_words(r["text"])) for r in answers if (r["text"] or "").strip()]
     if not texts:
         return 0
-    ids = {r["id"] for r in theirs}
+    ids = {r["id"] for r in answers}
     changed = 0
     for theme in rows(db, "SELECT * FROM themes WHERE session_id = ? AND retired_at IS NULL", (session_id,)):
         updates: dict = {}

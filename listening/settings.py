@@ -79,6 +79,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IMPORT_MAX_MB", "CHORUS_IMPORT_MAX_MB", 20, int,
             "Largest CSV or spreadsheet a facilitator may import into a session, in megabytes "
             "(50,000 survey rows are about 10 MB)."),
+    Setting("JOBS_FILE", "CHORUS_JOBS_FILE", "", str,
+            "Where the background job queue (Huey) keeps its SQLite file. Default: <database>-jobs.db beside the "
+            "database. Unused when CHORUS_REDIS_URL is set."),
+    Setting("REDIS_URL", "CHORUS_REDIS_URL", "", str,
+            "Keep the background job queue in Redis instead (e.g. redis://localhost:6379/0; needs `pip install redis`), "
+            "for a deployment whose web servers and `chorus jobs` consumers run on several machines. Default: SQLite."),
+    Setting("JOBS_WORKERS", "CHORUS_JOBS_WORKERS", 1, int,
+            "Threads the job consumer (`chorus jobs`, started by `chorus serve` and `chorus demo`) runs jobs on. "
+            "Each job is a theme run, a live draft or an export; one at a time per session whatever this says."),
+    Setting("JOBS_IMMEDIATE", "CHORUS_JOBS_IMMEDIATE", False, _bool,
+            "Run background jobs inside the request that starts them, with no queue or consumer (for tests)."),
+    Setting("JOBS_THRESHOLD", "CHORUS_JOBS_THRESHOLD", 5000, int,
+            "Sessions with more answers than this run theme runs, live drafts and exports as background jobs with a "
+            "progress page; smaller ones run them at once in the request. 0 sends all of them to the queue."),
 )
 
 

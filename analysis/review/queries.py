@@ -341,15 +341,22 @@ class RunInProgress(RuntimeError):
 
 
 def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | None,
-               prompt_ids: Sequence[int] | None = None, seed: int = SEED) -> dict:
+               prompt_ids: Sequence[int] | None = None, seed: int = SEED, progress=None) -> dict:
     """Run the theme engine over a session's open answers and merge the result with people's decisions.
 
     The themes are decided in one short transaction; the answers' placements are then written in
     batches of ASSIGNMENT_BATCH (never moving an answer a person placed meanwhile), and the run is
     marked finished. One run per session at a time: a second raises RunInProgress.
+
+    `progress(done, total, cancellable=True)` (a background job's report) hears how far the run is:
+    the engine counts as four fifths, the placements as the last fifth. It may raise to cancel the
+    run up to the moment the themes are written; after that the run finishes its placements, so a
+    session is never left half re-placed. Answers withdrawn while the engine ran are not placed, and
+    their words are taken out of the names and claims the run stores (`unname_answers`).
     """
     from analysis.themes import OTHER_ID, find_themes
 
+    report = progress or (lambda done, total, cancellable=True: None)
     if _run_in_progress(db, session_id):
         raise RunInProgress(f"A theme run of session {session_id} is in progress")
     if prompt_ids is not None:
@@ -360,13 +367,17 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     # A planner reads a dozen themes, not twenty: about one theme per eight answers, at most twelve.
     k_max = min(MAX_THEMES, max(2, len(answers) // 8))
     anchors = reviewed_anchors(db, session_id, {a["id"] for a in answers})
+    total = 5 * len(answers) + 1
+    report(0, total)
     result = find_themes(engine_answers(db, session_id, answers), seed=seed, names=redaction.names,
                          vocabulary=redaction.vocabulary, k_max=k_max, question=question_texts(db, session_id, scope),
                          main_language=session_by_id(db, session_id)["default_language"], anchors=anchors)
+    report(4 * len(answers), total)
     stamp = now()
     with transaction(db):
         if _run_in_progress(db, session_id):
             raise RunInProgress(f"A theme run of session {session_id} is in progress")
+        gone = _withdrawn_meanwhile(db, answers)
         run_id = db.execute(
             """INSERT INTO theme_runs (session_id, prompt_ids, seed, k_chosen, answer_count, method, created_by, created_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
@@ -385,6 +396,10 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
         matched.update({t.id: anchor_theme_id(t.id) for t in result.themes if t.reviewed})
         target = _store_machine_themes(db, session_id, run_id, result.themes, themes, matched, stamp, result.subthemes)
         target[OTHER_ID] = other_theme_id(db, session_id, run_id)
+        if gone:
+            from listening.queries import unname_answers
+
+            unname_answers(db, session_id, gone)
     try:
         # Answers no longer in scope (another question chosen, or hidden since) leave the synthesis.
         leaving = sorted(set(existing) - in_scope)
@@ -392,7 +407,8 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
             with transaction(db):
                 db.conn.executemany("DELETE FROM theme_assignments WHERE response_id = ?",
                                     [(rid,) for rid in leaving[first:first + ASSIGNMENT_BATCH]])
-        _place_answers(db, session_id, answers, result, kept, target, stamp)
+        _place_answers(db, session_id, answers, result, kept, target, stamp,
+                       lambda done: report(4 * len(answers) + done, total, cancellable=False))
         with transaction(db):
             _retire_untouched(db, themes, set(matched.values()), stamp)
             log_edit(db, session_id, user_id=user_id, action="run",
@@ -401,6 +417,13 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
         with transaction(db):
             db.execute("UPDATE theme_runs SET finished_at = ? WHERE id = ?", (now(), run_id))
     return latest_run(db, session_id)
+
+
+def _withdrawn_meanwhile(db: sqlite_utils.Database, answers: Sequence[dict]) -> list[dict]:
+    """Return the answers read for a run that are no longer there (their author withdrew, or they were purged)."""
+    ids = json.dumps([a["id"] for a in answers])
+    still = {r["id"] for r in rows(db, "SELECT id FROM responses WHERE id IN (SELECT value FROM json_each(?))", (ids,))}
+    return [a for a in answers if a["id"] not in still]
 
 
 def _run_in_progress(db: sqlite_utils.Database, session_id: int) -> bool:
@@ -480,10 +503,12 @@ def _store_machine_themes(db: sqlite_utils.Database, session_id: int, run_id: in
 
 
 def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dict], result, kept: set[int],
-                   target: dict[str, int], stamp: str) -> None:
+                   target: dict[str, int], stamp: str, placed=None) -> None:
     """Give every answer its engine rank and quote order; place those nobody kept where the engine put them.
 
-    Written ASSIGNMENT_BATCH answers per transaction; an answer a person pinned meanwhile keeps its place.
+    Written ASSIGNMENT_BATCH answers per transaction; an answer a person pinned meanwhile keeps its place,
+    and one withdrawn meanwhile is not placed (each batch re-reads which answers are still there).
+    `placed(count)` hears how many answers are written.
     """
     from analysis.themes import CONTENTLESS_ID
 
@@ -507,6 +532,9 @@ def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dic
             theme_id = None if status == "contentless" else target[machine_id]
             upserts.append((rid, session_id, theme_id, status, rank, quote, stamp))
         with transaction(db):
+            gone = {a["id"] for a in _withdrawn_meanwhile(db, answers[first:first + ASSIGNMENT_BATCH])}
+            if gone:
+                upserts = [u for u in upserts if u[0] not in gone]
             db.conn.executemany("UPDATE theme_assignments SET rank = ?, quote = ?, updated_at = ? WHERE response_id = ?",
                                 updates)
             db.conn.executemany(
@@ -517,6 +545,8 @@ def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dic
                    WHERE theme_assignments.pinned = 0""",
                 upserts,
             )
+        if placed is not None:
+            placed(min(first + ASSIGNMENT_BATCH, len(answers)))
 
 
 def _retire_untouched(db: sqlite_utils.Database, themes: dict[int, dict], taken: set[int], stamp: str) -> None:

@@ -25,7 +25,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.exceptions import Forbidden, NotFound, RequestEntityTooLarge
 
 from analysis import assemble, disclosure, reports
-from listening import access, queries
+from listening import access, jobs, queries
 from listening.accounts import guard_session_access, load_user, requires
 from listening.consent import default_consent
 from listening.db import get_db
@@ -234,6 +234,16 @@ def run(session_id: int):
         return show(session_id, error=_("Please choose questions from the list."), status=400)
     if not available:
         return show(session_id, error=_("This session has no open questions to draft themes from."), status=400)
+    if jobs.background_wanted(db, session_id, current_app.config):
+        try:
+            job_id = jobs.submit(db, session_id, "themes", {"prompt_ids": chosen}, who=user_id())
+        except jobs.JobBusy:
+            return show(session_id, error=_("Another long task is running on this session. "
+                                            "Please wait for it to finish."), status=409)
+        return redirect(url_for("facilitation.job", session_id=session_id, job_id=job_id)), 303
+    if jobs.active_job(db, session_id) is not None:
+        return show(session_id, error=_("Another long task is running on this session. "
+                                        "Please wait for it to finish."), status=409)
     try:
         result = synthesis.run_themes(db, session_id, user_id=user_id(), prompt_ids=chosen)
     except synthesis.RunInProgress:
@@ -571,6 +581,12 @@ def export(session_id: int):
     language = request.form.get("language", found["default_language"])
     if fmt not in reports.FORMATS or language not in found["languages"]:
         return choices(_("Please choose a format and one of the session's languages."), 400)
+    if jobs.background_wanted(get_db(), session_id, current_app.config):
+        try:
+            job_id = jobs.submit(get_db(), session_id, "export", {"format": fmt, "language": language}, who=user_id())
+        except jobs.JobBusy:
+            return choices(_("Another long task is running on this session. Please wait for it to finish."), 409)
+        return redirect(url_for("facilitation.job", session_id=session_id, job_id=job_id)), 303
     # Written row by row to a temporary file (kept in memory up to 8 MB, then on disk) and sent from
     # there in blocks, so a big session's export never sits whole in the worker's memory.
     spool = tempfile.SpooledTemporaryFile(max_size=EXPORT_SPOOL_BYTES)

@@ -1,0 +1,353 @@
+"""Background jobs: long work off the request (issue 19), and the `jobs` table staff see it through.
+
+A theme run, a live draft of themes or an export of a big session can take a minute or more. Such
+work is queued with Huey (its SQLite storage beside the database by default, Redis when
+CHORUS_REDIS_URL is set) and run by a consumer process (`chorus jobs`, started by `chorus serve` and
+`chorus demo`). This module owns the `jobs` table (m028_jobs): each job's state
+(queued → running → done | failed | cancelled, or cancelling on the way; interrupted if the consumer
+died while it ran), its progress out of a total, who started it, and its error. Every state change
+is written to the audit log like any other staff action.
+
+What a job does is not known here: listening may not import the engine or the staff packages, so
+the composition root (`listening.app`) registers a handler per kind (`register`). A handler gets a
+`Context` and reports progress through it; a report is also where a requested cancel stops the work.
+
+One unfinished job per session (a partial unique index); a second is refused with `JobBusy`.
+Sessions smaller than CHORUS_JOBS_THRESHOLD answers skip the queue and run in the request.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import sqlite_utils
+from flask import Flask, current_app, has_app_context
+
+from .db import connect, make_private, one, rows, transaction
+
+log = logging.getLogger("chorus.jobs")
+
+KINDS = ("themes", "live_themes", "export")
+UNFINISHED = ("queued", "running", "cancelling")
+FINISHED = ("done", "failed", "cancelled", "interrupted")
+# An export file a job wrote is kept this long for its download, then deleted.
+EXPORT_KEEP_HOURS = 24
+
+_handlers: dict[str, Callable[["Context"], dict | None]] = {}
+_bound: dict[str, Flask] = {}
+_lock = threading.Lock()
+
+
+class JobBusy(RuntimeError):
+    """Another job of this session is queued or running."""
+
+    def __init__(self, job: dict | None):
+        """Keep the job that is in the way, so the page can link to it."""
+        super().__init__("Another job of this session is unfinished")
+        self.job = job
+
+
+class Cancelled(Exception):
+    """A staff member cancelled the job; raised from a progress report."""
+
+
+def now() -> str:
+    """Return the current UTC time as ISO 8601 (seconds), as the other tables store it."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def register(kind: str, handler: Callable[["Context"], dict | None]) -> None:
+    """Say what a kind of job does (called by the composition root)."""
+    if kind not in KINDS:
+        raise ValueError(f"Unknown job kind {kind!r}")
+    _handlers[kind] = handler
+
+
+# --- the queue ------------------------------------------------------------------------------------
+
+
+def queue_file(config: dict) -> str:
+    """Return the path of Huey's SQLite queue: CHORUS_JOBS_FILE, or `<database>-jobs.db` beside the database."""
+    return str(config.get("JOBS_FILE") or f"{config['DATABASE']}-jobs.db")
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its Huey queue (SQLite, Redis, or immediate for tests) with the one task that runs a job."""
+    from huey import RedisHuey, SqliteHuey
+
+    immediate = bool(app.config.get("JOBS_IMMEDIATE"))
+    name = f"chorus-{id(app)}"
+    if app.config.get("REDIS_URL") and not immediate:
+        huey = RedisHuey.from_url(app.config["REDIS_URL"], name="chorus", results=False)
+    else:
+        path = queue_file(app.config)
+        huey = SqliteHuey(name=name, filename=path, results=False, immediate=immediate)
+    _bound[name] = app
+    task = huey.task(name="chorus.run_job", retries=0)(_run_job_task)
+    app.extensions["chorus_jobs"] = {"huey": huey, "task": task}
+
+
+def huey_of(app: Flask):
+    """Return the app's Huey instance (for the consumer)."""
+    return app.extensions["chorus_jobs"]["huey"]
+
+
+def _run_job_task(job_id: int, database: str) -> None:
+    """Huey's task: run one job in an app context (the request's in immediate mode, else the consumer's app)."""
+    app = current_app._get_current_object() if has_app_context() else next(iter(_bound.values()))
+    with app.app_context():
+        db = connect(database, busy_timeout_ms=app.config["BUSY_TIMEOUT_MS"], synchronous=app.config["SQLITE_SYNCHRONOUS"])
+        try:
+            execute(db, job_id)
+        finally:
+            db.conn.close()
+
+
+def background_wanted(db: sqlite_utils.Database, session_id: int, config: dict) -> bool:
+    """Tell whether a session is big enough that long work on it goes to the queue (CHORUS_JOBS_THRESHOLD answers)."""
+    threshold = int(config.get("JOBS_THRESHOLD", 5000))
+    if threshold <= 0:
+        return True
+    found = one(db, "SELECT count(*) AS n FROM (SELECT 1 FROM responses WHERE session_id = ? LIMIT ?)",
+                (session_id, threshold + 1))
+    return found is not None and found["n"] > threshold
+
+
+# --- the jobs table ---------------------------------------------------------------------------------
+
+
+def job_by_id(db: sqlite_utils.Database, job_id: int) -> dict | None:
+    """Return a job with its parameters and result decoded, or None."""
+    found = one(db, """SELECT j.*, u.email AS who_email FROM jobs j LEFT JOIN users u ON u.id = j.who WHERE j.id = ?""",
+                (job_id,))
+    if found is not None:
+        found["params"] = json.loads(found["params"] or "{}")
+        found["result"] = json.loads(found["result"]) if found["result"] else None
+    return found
+
+
+def active_job(db: sqlite_utils.Database, session_id: int) -> dict | None:
+    """Return the session's unfinished job (queued, running or being cancelled), if any."""
+    found = one(db, f"SELECT id FROM jobs WHERE session_id = ? AND state IN {UNFINISHED}", (session_id,))
+    return job_by_id(db, found["id"]) if found else None
+
+
+def session_jobs(db: sqlite_utils.Database, session_id: int, limit: int = 10) -> list[dict]:
+    """Return a session's latest jobs, newest first."""
+    return [job_by_id(db, r["id"]) for r in rows(db, "SELECT id FROM jobs WHERE session_id = ? ORDER BY id DESC LIMIT ?",
+                                                  (session_id, limit))]
+
+
+def _audit(db: sqlite_utils.Database, job: dict, action: str, *, user_id: int | None, extra: str = "") -> None:
+    """Write a job's state change to the audit log, inside the caller's transaction."""
+    code = one(db, "SELECT code FROM sessions WHERE id = ?", (job["session_id"],))
+    detail = f"job={job['id']} kind={job['kind']}" + (f" {extra}" if extra else "")
+    db.execute("INSERT INTO audit_log (at, user_id, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+               (now(), user_id, action, code["code"] if code else "", detail))
+
+
+def submit(db: sqlite_utils.Database, session_id: int, kind: str, params: dict | None = None, *,
+           who: int | None, restart_of: int | None = None, config: dict | None = None) -> int:
+    """Queue a job for a session and return its id; raise JobBusy if the session already has one unfinished."""
+    if kind not in KINDS:
+        raise ValueError(f"Unknown job kind {kind!r}")
+    app = current_app._get_current_object()
+    forget_old_exports(db, app.config)
+    try:
+        with transaction(db):
+            job_id = db.execute(
+                "INSERT INTO jobs (session_id, kind, params, state, created, who, restart_of) VALUES (?, ?, ?, 'queued', ?, ?, ?)",
+                (session_id, kind, json.dumps(params or {}, sort_keys=True), now(), who, restart_of),
+            ).lastrowid
+            _audit(db, {"id": job_id, "session_id": session_id, "kind": kind},
+                   "job_restarted" if restart_of else "job_queued", user_id=who,
+                   extra=f"restart_of={restart_of}" if restart_of else "")
+    except sqlite3.IntegrityError:
+        raise JobBusy(active_job(db, session_id)) from None
+    app.extensions["chorus_jobs"]["task"](job_id, str(app.config["DATABASE"]))
+    return job_id
+
+
+def cancel(db: sqlite_utils.Database, job_id: int, *, who: int | None) -> bool:
+    """Cancel a job: a queued one at once, a running one at its next progress report. False if it already ended."""
+    with transaction(db):
+        found = job_by_id(db, job_id)
+        if found is None or found["state"] not in ("queued", "running"):
+            return False
+        state = "cancelled" if found["state"] == "queued" else "cancelling"
+        db.execute("UPDATE jobs SET state = ?, finished = CASE WHEN ? = 'cancelled' THEN ? END WHERE id = ?",
+                   (state, state, now(), job_id))
+        _audit(db, found, "job_cancelled", user_id=who)
+    return True
+
+
+def restart(db: sqlite_utils.Database, job_id: int, *, who: int | None) -> int:
+    """Queue a finished job's work again (an interrupted, failed or cancelled run); return the new job's id."""
+    found = job_by_id(db, job_id)
+    if found is None or found["state"] not in FINISHED:
+        raise ValueError(f"Job {job_id} has not finished")
+    return submit(db, found["session_id"], found["kind"], found["params"], who=who, restart_of=job_id)
+
+
+def recover(db: sqlite_utils.Database) -> list[int]:
+    """Mark every job that was running when the consumer stopped as interrupted (called when a consumer starts).
+
+    The queue still holds queued jobs and runs them; a running job's work was lost with its process
+    and is shown as interrupted, with a button to start it again. Each kind's `on_interrupt` tidies up.
+    """
+    with transaction(db):
+        found = rows(db, "SELECT id FROM jobs WHERE state IN ('running', 'cancelling')")
+        for row in found:
+            job = job_by_id(db, row["id"])
+            db.execute("UPDATE jobs SET state = 'interrupted', finished = ? WHERE id = ?", (now(), job["id"]))
+            _audit(db, job, "job_interrupted", user_id=None)
+            tidy = _interrupt_hooks.get(job["kind"])
+            if tidy is not None:
+                tidy(db, job)
+    return [r["id"] for r in found]
+
+
+_interrupt_hooks: dict[str, Callable[[sqlite_utils.Database, dict], None]] = {}
+
+
+def on_interrupt(kind: str, hook: Callable[[sqlite_utils.Database, dict], None]) -> None:
+    """Say how to tidy up after a job of this kind died mid-way (runs in recover's transaction)."""
+    _interrupt_hooks[kind] = hook
+
+
+# --- running a job ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What a handler gets: the database, the job, and a way to report progress (and hear a cancel)."""
+
+    db: sqlite_utils.Database
+    job: dict
+    config: dict
+    _last: float = field(default=0.0)
+
+    @property
+    def session_id(self) -> int:
+        """The session the job works on."""
+        return self.job["session_id"]
+
+    @property
+    def params(self) -> dict:
+        """What the job was asked to do."""
+        return self.job["params"]
+
+    def report(self, done: int, total: int, *, cancellable: bool = True) -> None:
+        """Record progress; raise Cancelled if a cancel was asked for and stopping here is safe."""
+        with transaction(self.db):
+            self.db.execute("UPDATE jobs SET progress = ?, total = ? WHERE id = ?", (int(done), int(total), self.job["id"]))
+        if cancellable:
+            state = one(self.db, "SELECT state FROM jobs WHERE id = ?", (self.job["id"],))
+            if state is None or state["state"] == "cancelling":
+                raise Cancelled()
+
+
+def execute(db: sqlite_utils.Database, job_id: int) -> str:
+    """Run one queued job to its end and return its final state (a job no longer queued is left alone)."""
+    with transaction(db):
+        started = db.execute("UPDATE jobs SET state = 'running', started = ? WHERE id = ? AND state = 'queued'",
+                             (now(), job_id)).rowcount
+    found = job_by_id(db, job_id)
+    if not started or found is None:
+        return found["state"] if found else "gone"
+    handler = _handlers.get(found["kind"])
+    context = Context(db, found, dict(current_app.config) if has_app_context() else {})
+    state, error, result = "done", None, None
+    try:
+        if handler is None:
+            raise RuntimeError(f"No handler for jobs of kind {found['kind']!r}")
+        result = handler(context)
+    except Cancelled:
+        state = "cancelled"
+    except Exception as exc:  # a failed job is shown to staff and logged; it must not kill the consumer
+        log.exception("Job %s (%s) failed", job_id, found["kind"])
+        state, error = "failed", type(exc).__name__
+    if db.conn.in_transaction:
+        db.conn.rollback()
+    with transaction(db):
+        db.execute("""UPDATE jobs SET state = ?, finished = ?, error = ?, result = ?,
+                        progress = CASE WHEN ? = 'done' THEN max(total, 1) ELSE progress END,
+                        total = CASE WHEN ? = 'done' THEN max(total, 1) ELSE total END WHERE id = ?""",
+                   (state, now(), error, json.dumps(result) if result is not None else None, state, state, job_id))
+        _audit(db, found, {"done": "job_done", "failed": "job_failed", "cancelled": "job_cancelled"}[state],
+               user_id=None, extra=f"error={error}" if error else "")
+    return state
+
+
+def estimate_seconds(db: sqlite_utils.Database, job: dict) -> int | None:
+    """Estimate how many seconds a running job needs still: from its own pace, or from the last job of its kind."""
+    if job["state"] not in ("queued", "running") or not job.get("started"):
+        return None
+    elapsed = (datetime.now(timezone.utc) - datetime.fromisoformat(job["started"])).total_seconds()
+    if job["progress"] > 0 and job["total"] > job["progress"]:
+        return max(1, int(elapsed * (job["total"] - job["progress"]) / job["progress"]))
+    last = one(db, """SELECT started, finished, total FROM jobs WHERE kind = ? AND state = 'done' AND total > 0
+                      AND started IS NOT NULL ORDER BY id DESC LIMIT 1""", (job["kind"],))
+    if last is None or not job["total"]:
+        return None
+    took = (datetime.fromisoformat(last["finished"]) - datetime.fromisoformat(last["started"])).total_seconds()
+    return max(1, int(took / last["total"] * job["total"] - elapsed))
+
+
+# --- files an export job writes -----------------------------------------------------------------------
+
+
+def export_folder(config: dict) -> Path:
+    """Return the owner-only folder export jobs write to, beside the database."""
+    folder = Path(f"{config['DATABASE']}-exports")
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
+def export_path(config: dict, job_id: int) -> Path:
+    """Return where an export job keeps its file."""
+    return export_folder(config) / f"job-{int(job_id)}.bin"
+
+
+def write_private(path: Path) -> Any:
+    """Open a new owner-only file for writing bytes."""
+    handle = open(path, "wb")
+    make_private(str(path))
+    return handle
+
+
+def forget_export(config: dict, job_id: int) -> None:
+    """Delete an export job's file, if it is still there."""
+    try:
+        os.remove(export_path(config, job_id))
+    except FileNotFoundError:
+        pass
+
+
+def forget_old_exports(db: sqlite_utils.Database, config: dict) -> None:
+    """Delete export files older than EXPORT_KEEP_HOURS: a copy of answers is kept no longer than needed."""
+    folder = Path(f"{config['DATABASE']}-exports")
+    if not folder.is_dir():
+        return
+    cutoff = time.time() - EXPORT_KEEP_HOURS * 3600
+    for path in folder.glob("job-*.bin"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except FileNotFoundError:
+            continue
+
+
+def erasures_of(db: sqlite_utils.Database, session_id: int) -> int:
+    """Count the erasure ledger's lines for a session (withdrawals, purges, undone imports): a rise makes older exports stale."""
+    found = one(db, """SELECT count(*) AS n FROM erasure_ledger
+                       WHERE session_code = (SELECT code FROM sessions WHERE id = ?)""", (session_id,))
+    return found["n"] if found else 0

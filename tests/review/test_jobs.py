@@ -1,0 +1,268 @@
+"""Long work off the request (issue 19): theme runs, live drafts and exports of big sessions run as background
+jobs with a progress page, one at a time per session, cancellable, and restartable after a crash."""
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import pytest
+
+import analysis.themes
+from analysis.review import queries as synthesis
+from listening import jobs, queries
+from listening.db import connect, transaction
+from tests.conftest import form_data, migrated_app, page, sign_in, text_of
+
+
+@pytest.fixture
+def app(tmp_path):
+    """An app whose jobs run inside the request (CHORUS_JOBS_IMMEDIATE) and every session counts as big."""
+    return migrated_app(tmp_path / "t.db", JOBS_IMMEDIATE=True, JOBS_THRESHOLD=0)
+
+
+@pytest.fixture
+def queued_app(tmp_path):
+    """An app on the same database whose jobs wait in the SQLite queue (no consumer runs them)."""
+    return migrated_app(tmp_path / "t.db", JOBS_THRESHOLD=0)
+
+
+def placements(db, session_id: int) -> dict:
+    """Return each placed answer's status and theme label, and the session's theme labels."""
+    placed = {r[0]: (r[1], r[2]) for r in db.execute(
+        """SELECT a.response_id, a.status, t.label FROM theme_assignments a LEFT JOIN themes t ON t.id = a.theme_id
+           WHERE a.session_id = ?""", (session_id,))}
+    labels = sorted(r[0] for r in db.execute("SELECT label FROM themes WHERE session_id = ? AND retired_at IS NULL",
+                                             (session_id,)))
+    return {"placed": placed, "labels": labels}
+
+
+def job_actions(db, job_id: int) -> list[str]:
+    """Return the audit log's actions that name this job, oldest first."""
+    return [r[0] for r in db.execute("SELECT action, detail FROM audit_log ORDER BY id")
+            if re.search(rf"\bjob={job_id}\b", r[1] or "")]
+
+
+def run_from_page(client, session_id: int):
+    """Press the review page's "Draft themes" button and return the response."""
+    shown = client.get(f"/staff/review/{session_id}")
+    forms = [i for i, f in enumerate(page(shown).find_all("form", method="post")) if str(f.get("action", "")).endswith("/run")]
+    return client.post(f"/staff/review/{session_id}/run", data=form_data(shown, forms[0]))
+
+
+def test_a_background_run_ends_done_and_equals_a_run_in_the_request(app, client, heard, db, tmp_path):
+    """The review page's run of a big session becomes a job whose page says it finished; its themes and placements equal a direct run's."""
+    sid = heard.session["id"]
+    copy = tmp_path / "copy.db"
+    source = sqlite3.connect(app.config["DATABASE"])
+    target = sqlite3.connect(copy)
+    source.backup(target)
+    source.close()
+    target.close()
+    sign_in(client, "lead@example.org", "a long password")
+    response = run_from_page(client, sid)
+    assert response.status_code == 303 and "/jobs/" in response.headers["Location"]
+    job_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    job = jobs.job_by_id(db, job_id)
+    assert (job["state"], job["kind"], job["error"]) == ("done", "themes", None)
+    assert job["progress"] == job["total"] > 0 and job["started"] and job["finished"]
+    shown = client.get(response.headers["Location"])
+    assert "See the draft themes" in text_of(shown)
+    direct = connect(str(copy))
+    synthesis.run_themes(direct, sid, user_id=heard.planner_id, prompt_ids=[heard.prompts[0]["id"]])
+    assert placements(db, sid) == placements(direct, sid)
+    assert job_actions(db, job_id) == ["job_queued", "themes_run", "job_done"]
+
+
+def test_a_small_session_still_runs_in_the_request(tmp_path, heard, db):
+    """Below the threshold the run happens at once and no job is made."""
+    small = migrated_app(tmp_path / "t.db", JOBS_IMMEDIATE=True, JOBS_THRESHOLD=5000)
+    client = small.test_client()
+    sign_in(client, "lead@example.org", "a long password")
+    response = run_from_page(client, heard.session["id"])
+    assert response.headers["Location"].endswith(f"/staff/review/{heard.session['id']}")
+    assert db.execute("SELECT count(*) FROM jobs").fetchone()[0] == 0
+
+
+def test_a_job_waits_queued_until_the_consumer_runs_it_and_only_one_per_session(queued_app, heard, db):
+    """A submitted job is queued; a second for the same session is refused; running it makes it done."""
+    sid = heard.session["id"]
+    with queued_app.test_request_context():
+        job_id = jobs.submit(db, sid, "themes", {}, who=heard.planner_id)
+        assert jobs.job_by_id(db, job_id)["state"] == "queued"
+        with pytest.raises(jobs.JobBusy) as busy:
+            jobs.submit(db, sid, "export", {"format": "csv", "language": "en"}, who=heard.planner_id)
+        assert busy.value.job["id"] == job_id
+        assert jobs.execute(db, job_id) == "done"
+        assert jobs.job_by_id(db, job_id)["result"]["themes"] > 0
+        assert jobs.execute(db, job_id) == "done"  # a second delivery of the task does nothing
+
+
+def test_the_review_page_refuses_a_second_long_task_with_409(queued_app, heard, db):
+    """While a job of the session waits, pressing "Draft themes" again answers 409 and queues nothing."""
+    client = queued_app.test_client()
+    sign_in(client, "lead@example.org", "a long password")
+    assert run_from_page(client, heard.session["id"]).status_code == 303
+    again = run_from_page(client, heard.session["id"])
+    assert again.status_code == 409 and "Another long task" in again.get_data(as_text=True)
+    assert db.execute("SELECT count(*) FROM jobs").fetchone()[0] == 1
+
+
+def test_cancelling_a_queued_job_means_it_never_runs(queued_app, heard, db):
+    """A queued job cancelled before the consumer takes it ends cancelled and writes nothing."""
+    with queued_app.test_request_context():
+        job_id = jobs.submit(db, heard.session["id"], "themes", {}, who=heard.planner_id)
+        assert jobs.cancel(db, job_id, who=heard.planner_id)
+        assert jobs.execute(db, job_id) == "cancelled"
+    assert db.execute("SELECT count(*) FROM theme_runs").fetchone()[0] == 0
+
+
+def test_cancelling_a_running_run_stops_it_before_it_writes(queued_app, heard, db, monkeypatch):
+    """A cancel that arrives while the engine works stops the run at its next report: no run, no themes stored."""
+    original = analysis.themes.find_themes
+    with queued_app.test_request_context():
+        job_id = jobs.submit(db, heard.session["id"], "themes", {}, who=heard.planner_id)
+
+        def cancel_meanwhile(*args, **kwargs):
+            """A planner presses Cancel while the engine runs."""
+            jobs.cancel(db, job_id, who=heard.planner_id)
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(analysis.themes, "find_themes", cancel_meanwhile)
+        assert jobs.execute(db, job_id) == "cancelled"
+    assert db.execute("SELECT count(*) FROM theme_runs").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM themes").fetchone()[0] == 0
+    assert job_actions(db, job_id) == ["job_queued", "job_cancelled", "job_cancelled"]
+
+
+def test_a_job_that_fails_is_shown_failed_with_its_error_kind(queued_app, heard, db, monkeypatch):
+    """An error inside the engine ends the job failed (the error's kind, never answers) and the consumer goes on."""
+    def broken(*args, **kwargs):
+        """The engine fails."""
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr(analysis.themes, "find_themes", broken)
+    with queued_app.test_request_context():
+        job_id = jobs.submit(db, heard.session["id"], "themes", {}, who=heard.planner_id)
+        assert jobs.execute(db, job_id) == "failed"
+    assert jobs.job_by_id(db, job_id)["error"] == "MemoryError"
+
+
+def test_after_a_crash_a_running_job_is_interrupted_and_can_be_started_again(app, client, heard, db):
+    """A job left running by a dead consumer is marked interrupted when one starts; "Start again" runs it to the same result."""
+    sid = heard.session["id"]
+    with transaction(db):
+        job_id = db.execute("INSERT INTO jobs (session_id, kind, params, state, created, started, who) "
+                            "VALUES (?, 'themes', '{}', 'running', ?, ?, ?)",
+                            (sid, queries.now(), queries.now(), heard.planner_id)).lastrowid
+        db.execute("INSERT INTO theme_runs (session_id, prompt_ids, seed, k_chosen, answer_count, method, created_at) "
+                   "VALUES (?, '[]', 0, 0, 0, 'x', ?)", (sid, queries.now()))
+    assert jobs.recover(db) == [job_id]
+    assert jobs.job_by_id(db, job_id)["state"] == "interrupted"
+    assert db.execute("SELECT count(*) FROM theme_runs WHERE finished_at IS NULL").fetchone()[0] == 0
+    sign_in(client, "lead@example.org", "a long password")
+    url = f"/staff/sessions/{sid}/jobs/{job_id}"
+    shown = client.get(url)
+    assert "Start again" in text_of(shown)
+    response = client.post(f"{url}/restart", data=form_data(shown))
+    new_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    assert jobs.job_by_id(db, new_id)["state"] == "done"
+    assert jobs.job_by_id(db, new_id)["restart_of"] == job_id
+    assert db.execute("SELECT count(*) FROM theme_assignments WHERE session_id = ?", (sid,)).fetchone()[0] > 0
+
+
+def test_the_progress_page_works_without_javascript(queued_app, heard, db):
+    """A running job's page shows a progress bar, the time left and a "Check again" button; it refreshes itself only when asked."""
+    sid = heard.session["id"]
+    with queued_app.test_request_context():
+        job_id = jobs.submit(db, sid, "themes", {}, who=heard.planner_id)
+    with transaction(db):
+        db.execute("UPDATE jobs SET state = 'running', started = ?, progress = 40, total = 100 WHERE id = ?",
+                   (queries.now(), job_id))
+    client = queued_app.test_client()
+    sign_in(client, "lead@example.org", "a long password")
+    url = f"/staff/sessions/{sid}/jobs/{job_id}"
+    soup = page(client.get(url))
+    bar = soup.select_one("progress#job-progress")
+    assert (bar["value"], bar["max"]) == ("40", "100")
+    assert soup.select_one("label[for=job-progress]") is not None
+    assert soup.find("meta", attrs={"http-equiv": "refresh"}) is None
+    assert all(s.get("src") for s in soup.find_all("script"))  # only the site's own files; nothing here needs them
+    check = [f for f in soup.find_all("form") if f.get("method") == "get"]
+    assert check and check[0].find("button").get_text() == "Check again"
+    assert "left" in soup.get_text()
+    followed = page(client.get(url + "?follow=1"))
+    assert followed.find("meta", attrs={"http-equiv": "refresh"})["content"] == "5"
+    cancel = client.post(f"{url}/cancel", data=form_data(client.get(url)))
+    assert cancel.status_code == 303 and jobs.job_by_id(db, job_id)["state"] == "cancelling"
+
+
+def test_an_answer_withdrawn_during_a_background_run_is_not_placed(queued_app, heard, db, monkeypatch):
+    """Someone withdraws while the engine runs: the run finishes without placing their answer or failing."""
+    sid = heard.session["id"]
+    leaving = db.execute("""SELECT r.id, p.receipt_hash FROM responses r JOIN participants p ON p.id = r.participant_id
+                            WHERE r.session_id = ? AND r.text LIKE '%doula%' ORDER BY r.id LIMIT 1""", (sid,)).fetchone()
+    participant = db.execute("SELECT participant_id FROM responses WHERE id = ?", (leaving[0],)).fetchone()[0]
+    original = analysis.themes.find_themes
+
+    def withdraw_meanwhile(*args, **kwargs):
+        """The resident withdraws (staff on their behalf) while the engine works."""
+        queries.withdraw_for(db, participant, reason="in_person", by_user=heard.planner_id)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(analysis.themes, "find_themes", withdraw_meanwhile)
+    with queued_app.test_request_context():
+        job_id = jobs.submit(db, sid, "themes", {}, who=heard.planner_id)
+        assert jobs.execute(db, job_id) == "done"
+    assert db.execute("SELECT count(*) FROM responses WHERE id = ?", (leaving[0],)).fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM theme_assignments WHERE response_id = ?", (leaving[0],)).fetchone()[0] == 0
+
+
+def test_a_big_export_is_a_job_whose_file_equals_the_direct_export(app, client, heard, db):
+    """A CSV export of a big session is made in the background; its download equals the export made directly."""
+    sid = heard.session["id"]
+    sign_in(client, "lead@example.org", "a long password")
+    shown = client.get(f"/staff/review/{sid}/export")
+    response = client.post(f"/staff/review/{sid}/export", data={**form_data(shown, 0), "format": "csv", "language": "en"})
+    assert response.status_code == 303
+    url = response.headers["Location"]
+    job_id = int(url.rsplit("/", 1)[1])
+    shown = client.get(url)
+    assert jobs.job_by_id(db, job_id)["state"] == "done" and "Download" in text_of(shown)
+    got = client.post(f"{url}/download", data=form_data(shown))
+    assert got.status_code == 200 and got.headers["Cache-Control"] == "no-store"
+    import io
+
+    direct = io.BytesIO()
+    synthesis.export(db, sid, direct, fmt="csv", language="en", user_id=None)
+    body = got.data
+    got.close()
+    assert body == direct.getvalue()
+
+
+def test_an_export_file_is_deleted_when_someone_withdraws_after_it_was_made(app, client, heard, db):
+    """After a withdrawal the kept export is not served but deleted, and the page asks for a new one."""
+    sid = heard.session["id"]
+    sign_in(client, "lead@example.org", "a long password")
+    shown = client.get(f"/staff/review/{sid}/export")
+    url = client.post(f"/staff/review/{sid}/export",
+                      data={**form_data(shown, 0), "format": "json", "language": "en"}).headers["Location"]
+    job_id = int(url.rsplit("/", 1)[1])
+    participant = db.execute("SELECT participant_id FROM responses WHERE session_id = ? LIMIT 1", (sid,)).fetchone()[0]
+    queries.withdraw_for(db, participant, reason="in_person", by_user=heard.planner_id)
+    got = client.post(f"{url}/download", data=form_data(client.get(url)))
+    assert got.status_code == 303
+    assert not jobs.export_path(app.config, job_id).exists()
+    assert "Someone withdrew" in text_of(client.get(url))
+
+
+def test_a_planner_may_follow_but_not_cancel_a_live_draft(queued_app, heard, db):
+    """A live draft is the facilitators': a planner with access sees its page but may not cancel it."""
+    sid = heard.session["id"]
+    with queued_app.test_request_context():
+        job_id = jobs.submit(db, sid, "live_themes", {"prompt_id": heard.prompts[0]["id"]}, who=None)
+    client = queued_app.test_client()
+    sign_in(client, "lead@example.org", "a long password")
+    url = f"/staff/sessions/{sid}/jobs/{job_id}"
+    shown = client.get(url)
+    assert shown.status_code == 200 and "Cancel" not in text_of(shown)
+    assert client.post(f"{url}/cancel", data=form_data(shown, 0)).status_code == 403
