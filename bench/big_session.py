@@ -325,6 +325,83 @@ def answers_during_rerun(database: Path, built: dict, sentences: list[str]) -> d
             "rerun_ok": worker.returncode == 0}
 
 
+# --- a theme run as a background job while answers arrive (issue 19: long work off the request) ----------
+
+
+def background_run(size: int, sentences: list[str], folder: Path) -> dict:
+    """Queue a theme run as a job, run it in a `chorus jobs` consumer, and answer every 20 ms until it ends.
+
+    Reuses `folder/big-SIZE.db` when it exists (built once by this script), else builds it. Returns the
+    job's seconds, how long it waited in the queue, progress and time-left samples, and the answers' waits.
+    """
+    from listening import jobs, queries
+    from listening.accounts import user_by_email
+    from listening.db import connect
+
+    database = folder / f"big-{size}.db"
+    if not database.exists():
+        built = build(database, size, sentences)
+        print(f"# built {size} residents in {built['build_seconds']:.1f} s", flush=True)
+    app = make_app(database)
+    db = connect(str(database))
+    from listening.migrations import migrate
+
+    migrate(db)
+    # A job left by an earlier, stopped run of this benchmark on the kept database would hold the session.
+    db.execute("UPDATE jobs SET state = 'cancelled', finished = ? WHERE state IN ('queued', 'running', 'cancelling')",
+               (queries.now(),))
+    db.conn.commit()
+    session = queries.session_by_code(db, db.execute("SELECT code FROM sessions ORDER BY id LIMIT 1").fetchone()[0])
+    built = {"session_id": session["id"]}
+    session_facts(database, built)
+    env = {**os.environ, "CHORUS_DATABASE": str(database), "CHORUS_SECRET_KEY": SECRET}
+    consumer = subprocess.Popen(["nice", "-n", "10", sys.executable, "-c", "from listening.cli import cli; cli(['jobs'])"],
+                                cwd=ROOT, env=env)
+    statement = queries.current_consent(db, session["id"], "en")
+    answers = Answers(sentences, seed=7)
+    latencies: list[float] = []
+    samples: list[tuple[float, float, int | None]] = []
+    index, last_sample = 0, 0.0
+    try:
+        with app.test_request_context():
+            wanted = jobs.background_wanted(db, session["id"], app.config)
+            job_id = jobs.submit(db, session["id"], "themes", {"prompt_ids": built["open_prompts"]},
+                                 who=user_by_email(db, ADMIN)["id"])
+        submitted = time.perf_counter()
+        while True:
+            start = time.perf_counter()
+            person = queries.record_consent(db, session["id"], consent_version_id=statement["id"], language="en",
+                                            nonce=f"background-{job_id}-{index}", quote_ok=True, contact_ok=False,
+                                            quote_scope="screen_and_reports")
+            queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=built["open_prompts"][0],
+                                  nonce=f"background-answer-{job_id}-{index}", language="en", text=answers.next())
+            latencies.append(time.perf_counter() - start)
+            index += 1
+            if start - last_sample >= 5:
+                last_sample = start
+                job = jobs.job_by_id(db, job_id)
+                samples.append((round(start - submitted, 1), round(job["progress"] / job["total"], 3) if job["total"] else 0.0,
+                                jobs.estimate_seconds(db, job)))
+                if job["state"] in jobs.FINISHED:
+                    break
+            time.sleep(0.02)
+    finally:
+        consumer.terminate()
+        consumer.wait(timeout=60)
+    job = jobs.job_by_id(db, job_id)
+    db.conn.close()
+    latencies.sort()
+    seconds = lambda a, b: (datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds()  # noqa: E731
+    return {"residents": size, "answers_in_session": built["answers"], "background": wanted, "state": job["state"],
+            "queued_s": seconds(job["created"], job["started"]) if job["started"] else None,
+            "job_s": seconds(job["started"], job["finished"]) if job["finished"] and job["started"] else None,
+            "result": job["result"], "answers_sent": len(latencies),
+            "answer_max_ms": round(1000 * latencies[-1], 1) if latencies else 0,
+            "answer_p99_ms": round(1000 * latencies[int(0.99 * (len(latencies) - 1))], 1) if latencies else 0,
+            "answer_median_ms": round(1000 * latencies[len(latencies) // 2], 1) if latencies else 0,
+            "samples (s since queued, done, estimated s left)": samples}
+
+
 # --- the whole run ------------------------------------------------------------------------------
 
 
@@ -387,6 +464,10 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="CSV of comments or a folder of comments.csv")
     parser.add_argument("--keep", type=Path, help="build the databases in this folder and keep them")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
+    parser.add_argument("--background", type=int, metavar="SIZE",
+                        help="only run a theme run of SIZE residents as a background job (chorus jobs) while answers "
+                             "arrive every 20 ms, and print the job's time and the longest answer wait "
+                             "(reuses --keep DIR/big-SIZE.db)")
     parser.add_argument("--measure", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--rerun", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -397,6 +478,12 @@ def main() -> None:
         print(json.dumps(measure(Path(args.measure[0]), json.loads(args.measure[1]))))
         return
     sentences = read_sentences(args.data)
+    if args.background:
+        folder = args.keep or Path(tempfile.mkdtemp(prefix="chorus-big-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        print(f"load average before: {os.getloadavg()[0]:.1f}", flush=True)
+        print(json.dumps(background_run(args.background, sentences, folder), indent=1))
+        return
     folder = args.keep or Path(tempfile.mkdtemp(prefix="chorus-big-"))
     folder.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()[0]

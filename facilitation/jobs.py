@@ -108,8 +108,8 @@ def job_restart(session_id: int, job_id: int):
     if not ActionForm(request.form).validate():
         flash(_("This page was open for a long time. Please try again."), "error")
         return redirect(url_for("facilitation.job", session_id=session_id, job_id=job_id), 303)
-    if current["state"] not in jobs.FINISHED:
-        flash(_("This task is still running."), "error")
+    if current["state"] not in jobs.RESTARTABLE:
+        flash(_("Only a task that did not finish can be started again."), "error")
         return redirect(url_for("facilitation.job", session_id=session_id, job_id=job_id), 303)
     try:
         new_id = jobs.restart(get_db(), job_id, who=g.user["id"])

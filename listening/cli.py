@@ -177,15 +177,27 @@ def job_consumer(config) -> Iterator[None]:
 
 @cli.command("jobs")
 @click.option("--workers", default=None, type=int, help="Jobs run at once (default CHORUS_JOBS_WORKERS).")
+@click.option("--recover/--no-recover", default=True, show_default=True,
+              help="Mark jobs left running by a stopped consumer as interrupted. With Redis and consumers on several "
+                   "machines, start only one with --recover.")
 @with_appcontext
-def jobs_command(workers: int | None) -> None:
+def jobs_command(workers: int | None, recover: bool) -> None:
     """Run the background job consumer: theme runs, live drafts and exports of big sessions."""
+    import fcntl
+
     from . import jobs
 
+    # One consumer per database on this machine: a second would mark the first one's running job interrupted.
+    lock = open(f"{current_app.config['DATABASE']}-jobs.lock", "a")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        raise click.ClickException("Another `chorus jobs` is already running for this database.") from None
     db = open_db()
     migrate(db)
-    for job_id in jobs.recover(db):
-        click.echo(f"Job {job_id} was running when the consumer stopped: marked interrupted (staff can start it again).")
+    if recover:
+        for job_id in jobs.recover(db):
+            click.echo(f"Job {job_id} was running when the consumer stopped: marked interrupted (staff can start it again).")
     db.conn.close()
     app = current_app._get_current_object()
     consumer = jobs.huey_of(app).create_consumer(workers=workers or app.config["JOBS_WORKERS"], worker_type="thread",

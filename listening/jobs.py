@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import sqlite3
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -38,12 +37,14 @@ log = logging.getLogger("chorus.jobs")
 KINDS = ("themes", "live_themes", "export")
 UNFINISHED = ("queued", "running", "cancelling")
 FINISHED = ("done", "failed", "cancelled", "interrupted")
+# A finished run is started again with its own button; these never finished their work.
+RESTARTABLE = ("failed", "cancelled", "interrupted")
 # An export file a job wrote is kept this long for its download, then deleted.
 EXPORT_KEEP_HOURS = 24
 
 _handlers: dict[str, Callable[["Context"], dict | None]] = {}
-_bound: dict[str, Flask] = {}
-_lock = threading.Lock()
+# The app a consumer process built (`chorus jobs`): its tasks run in this app's context.
+_consumer_app: Flask | None = None
 
 
 class JobBusy(RuntimeError):
@@ -83,14 +84,17 @@ def init_app(app: Flask) -> None:
     """Give the app its Huey queue (SQLite, Redis, or immediate for tests) with the one task that runs a job."""
     from huey import RedisHuey, SqliteHuey
 
+    global _consumer_app
     immediate = bool(app.config.get("JOBS_IMMEDIATE"))
-    name = f"chorus-{id(app)}"
+    # The queue's name is what the web workers and the consumer share: the same in every process.
     if app.config.get("REDIS_URL") and not immediate:
         huey = RedisHuey.from_url(app.config["REDIS_URL"], name="chorus", results=False)
     else:
         path = queue_file(app.config)
-        huey = SqliteHuey(name=name, filename=path, results=False, immediate=immediate)
-    _bound[name] = app
+        if not immediate:
+            make_private(path)  # the queue holds job ids only, but stays the owner's like the database
+        huey = SqliteHuey(name="chorus", filename=path, results=False, immediate=immediate)
+    _consumer_app = app
     task = huey.task(name="chorus.run_job", retries=0)(_run_job_task)
     app.extensions["chorus_jobs"] = {"huey": huey, "task": task}
 
@@ -102,7 +106,7 @@ def huey_of(app: Flask):
 
 def _run_job_task(job_id: int, database: str) -> None:
     """Huey's task: run one job in an app context (the request's in immediate mode, else the consumer's app)."""
-    app = current_app._get_current_object() if has_app_context() else next(iter(_bound.values()))
+    app = current_app._get_current_object() if has_app_context() else _consumer_app
     with app.app_context():
         db = connect(database, busy_timeout_ms=app.config["BUSY_TIMEOUT_MS"], synchronous=app.config["SQLITE_SYNCHRONOUS"])
         try:
@@ -192,8 +196,8 @@ def cancel(db: sqlite_utils.Database, job_id: int, *, who: int | None) -> bool:
 def restart(db: sqlite_utils.Database, job_id: int, *, who: int | None) -> int:
     """Queue a finished job's work again (an interrupted, failed or cancelled run); return the new job's id."""
     found = job_by_id(db, job_id)
-    if found is None or found["state"] not in FINISHED:
-        raise ValueError(f"Job {job_id} has not finished")
+    if found is None or found["state"] not in RESTARTABLE:
+        raise ValueError(f"Job {job_id} is not one to start again")
     return submit(db, found["session_id"], found["kind"], found["params"], who=who, restart_of=job_id)
 
 

@@ -105,6 +105,11 @@ ROUTES = {
     ("review.import_codes", "POST"):              (LOGIN, 400,  400,  400,  400,  404,  404),
     ("review.publish", "GET"):                    (LOGIN, 200,  200,  200,  200,  404,  404),
     ("review.publish", "POST"):                   (LOGIN, 303,  303,  303,  303,  404,  404),
+    # background jobs (issue 19): a finished theme run of the session; cancel/restart/download say why not and change nothing
+    ("facilitation.job", "GET"):                  (LOGIN, 200,  200,  200,  200,  404,  404),
+    ("facilitation.job_cancel", "POST"):          (LOGIN, 303,  303,  303,  303,  404,  404),
+    ("facilitation.job_restart", "POST"):         (LOGIN, 303,  303,  303,  303,  404,  404),
+    ("facilitation.job_download", "POST"):        (LOGIN, 303,  303,  303,  303,  404,  404),
     # campaigns (issue 16): a campaign none of these actors is a member of (tests/campaigns has the table by partner)
     ("campaigns.index", "GET"):                   (LOGIN, 200,  200,  200,  200,  200,  200),
     ("campaigns.index", "POST"):                  (LOGIN, 400,  403,  403,  403,  403,  403),
@@ -168,9 +173,14 @@ def world(tmp_path):
 
     campaign = campaigns.create_campaign(db, slug="table-campaign", languages=["en"], created_by=ids["admin"],
                                          texts={"name": {"en": "A campaign"}})
+    job = db.execute("INSERT INTO jobs (session_id, kind, params, state, created, started, finished, who) "
+                     "VALUES (?, 'themes', '{}', 'done', ?, ?, ?, ?)",
+                     (session["id"], queries.now(), queries.now(), queries.now(), ids["owner"])).lastrowid
+    db.conn.commit()
     yield {"app": app, "db": db, "ids": ids, "session": session, "theirs": theirs,
            "args": {"session_id": session["id"], "prompt_id": prompt["id"], "user_id": ids["planner"],
-                    "token": "no-such-upload", "import_id": 1, "statement_id": 1, "campaign_id": campaign}}
+                    "token": "no-such-upload", "import_id": 1, "statement_id": 1, "campaign_id": campaign,
+                    "job_id": job}}
     db.conn.close()
 
 
