@@ -1258,6 +1258,10 @@ def _subgroups(z: np.ndarray, weights: np.ndarray, rows: np.ndarray, seed: int) 
     return labels if len(np.unique(labels)) > 1 else None
 
 
+# How many times find_themes reports a step's end to ``on_step``.
+ENGINE_STEPS = 5
+
+
 def find_themes(
     answers: Iterable[Answer],
     *,
@@ -1273,6 +1277,7 @@ def find_themes(
     gloss: bool = True,
     subthemes: bool = True,
     secondary: bool = True,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> ThemeSet:
     """Find draft themes in ``answers``; ``k`` fixes the number, else it is chosen in ``[k_min, k_max]``.
 
@@ -1280,19 +1285,26 @@ def find_themes(
     theme; ``anchors`` are themes people reviewed, which keep their answers and take in new ones
     that fit; ``main_language`` is the session's (translations are in it; by default the
     commonest language); ``gloss`` lets a machine gloss bring languages together for grouping.
+    ``on_step(done, steps)`` hears each of the engine's steps end (a background job's progress
+    bar; the steps are not of equal length), and may raise to stop the run.
     """
+    step = on_step or (lambda done, steps: None)
     _validate(k, k_min, k_max, seed)
     items = _checked(answers)
     redaction = textmod.Redaction(tuple(names), frozenset(vocabulary))
     p = _prepare(items, redaction, gloss, main_language)
+    step(1, ENGINE_STEPS)
     texts = MappingProxyType({a.id: p.redacted[i] for i, a in enumerate(items)})
     if not p.uniq_rows:
         return _nothing_to_theme(p, texts, k, k_min, k_max, seed)
     terms = _index_terms(p, _question_stems(question, set(p.langs)))
+    step(2, ENGINE_STEPS)
     z, centred, big_langs = _represent(p, terms, seed)
+    step(3, ENGINE_STEPS)
     anchors = tuple(anchors)
     anchored = _anchor_rows(p, anchors)
     labels, k_scores = _cluster(z, p, anchored, big_langs, centred, k, k_min, k_max, seed)
+    step(4, ENGINE_STEPS)
     shape = _shape(z, labels, p.weights, anchored, dissolve_weak=k is None)
     machine, kept_anchors = _order_groups(labels, shape, p.weights, len(anchors))
     members_by_uniq: dict[int, list[int]] = defaultdict(list)
@@ -1301,6 +1313,7 @@ def find_themes(
     builder = _Builder(p, terms, z, shape.sims, len(machine) + len(kept_anchors), members_by_uniq)
     ids = _theme_ids(machine, kept_anchors, anchors)
     second = _secondary(z, labels, shape, kept_anchors + machine, p) if secondary else {}
+    step(5, ENGINE_STEPS)
     themes, all_subs, assignment, sub_assignment = _describe_groups(
         builder, labels, shape, machine, kept_anchors, anchors, ids, second, seed, subthemes=subthemes)
     other_uniq = np.flatnonzero(shape.unclear)

@@ -33,21 +33,22 @@ def draft_answers(db: sqlite_utils.Database, session_id: int, prompt_id: int) ->
 def draft_live_themes(db: sqlite_utils.Database, session_id: int, prompt_id: int, *, user_id: int | None,
                       report=None) -> int | None:
     """Draft themes for a live question and keep them unapproved; None if there are too few answers."""
-    from analysis.themes import Answer, find_themes
+    from analysis.themes import ENGINE_STEPS, Answer, find_themes
 
     answers = draft_answers(db, session_id, prompt_id)
     if len(answers) < MIN_ANSWERS_FOR_THEMES:
         return None
     if report:
-        report(0, len(answers))
+        report(0, ENGINE_STEPS + 1)
     found = queries.session_by_id(db, session_id)
     redaction = redaction_of(queries.texts_for_session(db, session_id), queries.synthesis_settings(db, session_id)["name_list"])
     # A label on the room's screen is someone's words: only those who let the screen quote them.
     found_themes = find_themes([Answer(r["id"], r["text"], language=r["language"], quotable=screen_quotable(r))
                                 for r in answers],
-                               k_max=8, seed=0, names=redaction.names, vocabulary=redaction.vocabulary)
+                               k_max=8, seed=0, names=redaction.names, vocabulary=redaction.vocabulary,
+                               on_step=(lambda done, steps: report(done, steps + 1)) if report else None)
     if report:
-        report(len(answers), len(answers))
+        report(ENGINE_STEPS + 1, ENGINE_STEPS + 1)
     draft_id = lq.save_live_themes(
         db, session_id, prompt_id, [{"label": t.label, "size": t.size} for t in found_themes.themes],
         answer_count=len(answers), user_id=user_id,

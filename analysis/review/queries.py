@@ -371,7 +371,8 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     report(0, total)
     result = find_themes(engine_answers(db, session_id, answers), seed=seed, names=redaction.names,
                          vocabulary=redaction.vocabulary, k_max=k_max, question=question_texts(db, session_id, scope),
-                         main_language=session_by_id(db, session_id)["default_language"], anchors=anchors)
+                         main_language=session_by_id(db, session_id)["default_language"], anchors=anchors,
+                         on_step=lambda done, steps: report(4 * len(answers) * done // (steps + 1), total))
     report(4 * len(answers), total)
     stamp = now()
     with transaction(db):

@@ -5,6 +5,7 @@ import logging
 import os
 import secrets
 import threading
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -89,5 +90,47 @@ def test_review_and_results_pages_pass_axe(live):
             assert page.locator("html").get_attribute("dir") == ("rtl" if language == "ar" else "ltr")
             assert page.locator("article h3").count() == 1
             problems[f"results-{language}"] = violations(axe, page)
+        browser.close()
+    assert problems == {key: [] for key in problems}
+
+
+@pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"), reason="needs Debian's Chromium at /usr/bin/chromium")
+def test_a_background_jobs_page_passes_axe_in_every_state(live, tmp_path):
+    """The job page (issue 19), waiting, running with a bar and time left, finished and interrupted, passes axe in English and Arabic."""
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    from listening.db import connect
+
+    db = connect(str(tmp_path / "a11y.db"))
+    moment = datetime.now(timezone.utc)
+    now, earlier = (t.isoformat(timespec="seconds") for t in (moment, moment - timedelta(seconds=30)))
+    ids = {}
+    for state, progress in (("done", 100), ("interrupted", 10), ("running", 40)):
+        ids[state] = db.execute(
+            "INSERT INTO jobs (session_id, kind, params, state, progress, total, created, started, finished) "
+            "VALUES (?, 'themes', '{}', ?, ?, 100, ?, ?, ?)",
+            (live["session_id"], state, progress, now, earlier, None if state == "running" else now)).lastrowid
+    db.conn.commit()
+    db.conn.close()
+    axe = Axe()
+    base, sid = live["url"], live["session_id"]
+    problems = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page()
+        page.goto(f"{base}/staff/login")
+        page.fill("#email", live["email"])
+        page.fill("#password", live["password"])
+        page.click("main button[type=submit]")
+        for language in ("en", "ar"):
+            for name, job_id in ids.items():
+                page.goto(f"{base}/staff/sessions/{sid}/jobs/{job_id}?lang={language}")
+                problems[f"{name}-{language}"] = violations(axe, page)
+            page.goto(f"{base}/staff/sessions/{sid}/jobs/{ids['running']}?lang={language}")
+            assert page.locator("progress#job-progress").count() == 1
+            with page.expect_navigation():
+                page.click("main form[method=get] button")
+            assert page.locator("progress#job-progress").count() == 1
         browser.close()
     assert problems == {key: [] for key in problems}

@@ -1,0 +1,43 @@
+"""The console's "Draft themes" for a big room runs as a background job with the same result as in the request (issue 19)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from facilitation import live_jobs
+from listening import jobs, live_state, queries
+from tests.conftest import migrated_app, sign_in, submit
+from tests.facilitation.test_live import act
+from tests.facilitation.test_live_theme_consent import _answer, _person
+from tests.factories import make_session, user_id
+
+
+@pytest.fixture
+def app(tmp_path):
+    """Jobs run inside the request, and every session counts as big."""
+    made = migrated_app(tmp_path / "t.db", JOBS_IMMEDIATE=True, JOBS_THRESHOLD=0)
+    live_state.state_responses(made).cache.clear()
+    return made
+
+
+def test_a_live_draft_of_a_big_room_is_a_job_and_equals_a_draft_in_the_request(app, db, client, make_user):
+    """Draft themes from the console: the job's page says it is ready, and its labels and sizes equal a direct draft's."""
+    email = make_user("facilitator")
+    session = make_session(db, mode="live", status="draft", wall_moderation=False, created_by=user_id(db, email))
+    sign_in(client, email)
+    act(client, session, "start")
+    act(client, session, "next")
+    for i in range(6):
+        for topic in ("The bus to the clinic is late", "The doula program helped me", "We need an interpreter"):
+            _answer(db, session, _person(db, session, quote_ok=True, scope="screen_and_reports"), f"{topic}, week {i}")
+    console = f"/staff/sessions/{session['id']}/live"
+    response = submit(client, f"{console}/themes", {"action": "draft"}, get_url=console, form_index=0)
+    assert response.status_code == 303 and "/jobs/" in response.headers["Location"]
+    job = jobs.job_by_id(db, int(response.headers["Location"].rsplit("/", 1)[1]))
+    assert (job["kind"], job["state"]) == ("live_themes", "done")
+    assert "A draft of themes is ready" in client.get(response.headers["Location"]).get_data(as_text=True)
+    prompt_id = queries.session_by_id(db, session["id"])["current_prompt_id"]
+    direct = live_jobs.draft_live_themes(db, session["id"], prompt_id, user_id=None)
+    stored = {r[0]: json.loads(r[1]) for r in db.execute("SELECT id, themes FROM live_themes")}
+    assert stored[job["result"]["draft"]] == stored[direct] and len(stored[direct]) >= 2
