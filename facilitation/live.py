@@ -94,7 +94,7 @@ def live_context(session_id: int) -> dict:
         "results_withheld": results_withheld, "threshold": threshold, "mark": room_counts.MARK,
         "notes": lq.equity_notes(db, session_id),
         "moderation": lq.moderation_log(db, session_id)[:20],
-        "form": ActionForm(), "min_for_themes": MIN_ANSWERS_FOR_THEMES,
+        "form": ActionForm(), "min_for_themes": MIN_ANSWERS_FOR_THEMES, "job": jobs.active_job(db, session_id),
         "topics": equity_topics(), "sources": source_labels(),
         "timer_left": seconds_left(found["timer_ends_at"]),
         "undo_close": lq.undo_close_until(found),

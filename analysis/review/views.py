@@ -161,6 +161,7 @@ def show(session_id: int, *, focus: int | None = None, error: str = "", status: 
         source_labels=source_labels(), heard_in=data["heard_in"], several_languages=data["several_languages"],
         max_chosen_quotes=synthesis.MAX_CHOSEN_QUOTES, hidden_in_reports=data["hidden_in_reports"],
         page_members=page_members, next_key=next_key, first_page=request.args.get("after") is None,
+        job=jobs.active_job(db, session_id),
     ), status
 
 

@@ -105,6 +105,8 @@ def test_the_review_page_refuses_a_second_long_task_with_409(queued_app, heard, 
     again = run_from_page(client, heard.session["id"])
     assert again.status_code == 409 and "Another long task" in again.get_data(as_text=True)
     assert db.execute("SELECT count(*) FROM jobs").fetchone()[0] == 1
+    link = page(client.get(f"/staff/review/{heard.session['id']}")).find("a", string="See its progress")
+    assert link is not None and "/jobs/" in link["href"]
 
 
 def test_cancelling_a_queued_job_means_it_never_runs(queued_app, heard, db):
