@@ -1,4 +1,6 @@
 """The `chorus` command: init, user add, demo."""
+import os
+
 from listening.accounts import user_by_email
 from listening.cli import cli
 
@@ -85,3 +87,34 @@ def test_a_database_path_that_cannot_be_used_is_a_one_line_error(tmp_path):
             lines = [line for line in result.output.splitlines() if line.strip()]
             assert len(lines) == 1 and lines[0].startswith("Error: "), (command, result.output)
             assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+
+
+def test_serve_and_demo_run_the_job_consumer_beside_the_server_and_stop_it(tmp_path):
+    """The consumer `chorus serve` and `chorus demo` start takes the database's job lock, and lets go when the server stops."""
+    import fcntl
+    import time
+
+    from listening import cli as chorus_cli
+
+    database = tmp_path / "chorus.db"
+    config = {"DATABASE": str(database), "JOBS_IMMEDIATE": False}
+    lock_path = f"{database}-jobs.lock"
+
+    def locked() -> bool:
+        """Tell whether another process holds the job lock."""
+        if not os.path.exists(lock_path):
+            return False
+        with open(lock_path, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
+
+    with chorus_cli.job_consumer(config):
+        deadline = time.monotonic() + 60
+        while not locked() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert locked()
+    assert not locked()
