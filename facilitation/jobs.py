@@ -78,7 +78,7 @@ def job(session_id: int, job_id: int):
         percent=int(100 * current["progress"] / current["total"]) if current["total"] else 0,
         eta=format_timedelta(timedelta(seconds=eta), threshold=1.1) if eta else None,
         follow=follow, refresh=REFRESH_SECONDS, may_change=may_change(current),
-        unfinished=current["state"] in jobs.UNFINISHED,
+        unfinished=current["state"] in jobs.UNFINISHED, waiting_long=jobs.waiting_long(current),
     )
 
 
@@ -116,6 +116,10 @@ def job_restart(session_id: int, job_id: int):
     except jobs.JobBusy as busy:
         flash(_("Another long task is running on this session. Please wait for it to finish."), "error")
         return redirect(job_address(session_id, busy.job), 303)
+    except jobs.QueueUnavailable:
+        flash(_("Long tasks cannot be started right now. Please try again in a minute, "
+                "or ask your administrator to check the job runner."), "error")
+        return redirect(url_for("facilitation.job", session_id=session_id, job_id=job_id), 303)
     return redirect(url_for("facilitation.job", session_id=session_id, job_id=new_id), 303)
 
 

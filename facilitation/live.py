@@ -399,6 +399,10 @@ def live_themes(session_id: int):
             except jobs.JobBusy as busy:
                 flash(_("Another long task is running on this session. Please wait for it to finish."), "error")
                 return redirect(job_address(session_id, busy.job), 303)
+            except jobs.QueueUnavailable:
+                flash(_("Long tasks cannot be started right now. Please try again in a minute, "
+                        "or ask your administrator to check the job runner."), "error")
+                return redirect(url_for("facilitation.console", session_id=session_id) + "#themes", 303)
             return redirect(url_for("facilitation.job", session_id=session_id, job_id=job_id), 303)
         if jobs.active_job(db, session_id) is not None:
             flash(_("Another long task is running on this session. Please wait for it to finish."), "error")

@@ -56,6 +56,10 @@ class JobBusy(RuntimeError):
         self.job = job
 
 
+class QueueUnavailable(RuntimeError):
+    """The job queue could not take a job (Redis down, the queue file unwritable)."""
+
+
 class Cancelled(Exception):
     """A staff member cancelled the job; raised from a progress report."""
 
@@ -160,7 +164,8 @@ def _audit(db: sqlite_utils.Database, job: dict, action: str, *, user_id: int | 
 
 def submit(db: sqlite_utils.Database, session_id: int, kind: str, params: dict | None = None, *,
            who: int | None, restart_of: int | None = None, config: dict | None = None) -> int:
-    """Queue a job for a session and return its id; raise JobBusy if the session already has one unfinished."""
+    """Queue a job for a session and return its id; raise JobBusy if the session already has one unfinished,
+    QueueUnavailable if the queue cannot take it (the job is then marked failed)."""
     if kind not in KINDS:
         raise ValueError(f"Unknown job kind {kind!r}")
     app = current_app._get_current_object()
@@ -176,7 +181,19 @@ def submit(db: sqlite_utils.Database, session_id: int, kind: str, params: dict |
                    extra=f"restart_of={restart_of}" if restart_of else "")
     except sqlite3.IntegrityError:
         raise JobBusy(active_job(db, session_id)) from None
-    app.extensions["chorus_jobs"]["task"](job_id, str(app.config["DATABASE"]))
+    try:
+        app.extensions["chorus_jobs"]["task"](job_id, str(app.config["DATABASE"]))
+    except Exception as exc:
+        if app.config.get("JOBS_IMMEDIATE"):
+            raise
+        # The queue could not take it (Redis down, the queue file unwritable): the job must not hold the session.
+        log.exception("Job %s could not be queued", job_id)
+        with transaction(db):
+            db.execute("UPDATE jobs SET state = 'failed', finished = ?, error = ? WHERE id = ?",
+                       (now(), type(exc).__name__, job_id))
+            _audit(db, {"id": job_id, "session_id": session_id, "kind": kind}, "job_failed", user_id=None,
+                   extra=f"error={type(exc).__name__}")
+        raise QueueUnavailable(str(exc)) from exc
     return job_id
 
 
@@ -289,6 +306,18 @@ def execute(db: sqlite_utils.Database, job_id: int) -> str:
         _audit(db, found, {"done": "job_done", "failed": "job_failed", "cancelled": "job_cancelled"}[state],
                user_id=None, extra=f"error={error}" if error else "")
     return state
+
+
+# A job still queued after this long suggests no consumer is running.
+WAITING_LONG_SECONDS = 120
+
+
+def waiting_long(job: dict) -> bool:
+    """Tell whether a job has waited in the queue long enough that its page should say so."""
+    if job["state"] != "queued":
+        return False
+    waited = (datetime.now(timezone.utc) - datetime.fromisoformat(job["created"])).total_seconds()
+    return waited > WAITING_LONG_SECONDS
 
 
 def estimate_seconds(db: sqlite_utils.Database, job: dict) -> int | None:

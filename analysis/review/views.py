@@ -241,6 +241,9 @@ def run(session_id: int):
         except jobs.JobBusy:
             return show(session_id, error=_("Another long task is running on this session. "
                                             "Please wait for it to finish."), status=409)
+        except jobs.QueueUnavailable:
+            return show(session_id, error=_("Long tasks cannot be started right now. Please try again in a minute, "
+                                            "or ask your administrator to check the job runner."), status=503)
         return redirect(url_for("facilitation.job", session_id=session_id, job_id=job_id)), 303
     if jobs.active_job(db, session_id) is not None:
         return show(session_id, error=_("Another long task is running on this session. "
@@ -587,6 +590,9 @@ def export(session_id: int):
             job_id = jobs.submit(get_db(), session_id, "export", {"format": fmt, "language": language}, who=user_id())
         except jobs.JobBusy:
             return choices(_("Another long task is running on this session. Please wait for it to finish."), 409)
+        except jobs.QueueUnavailable:
+            return choices(_("Long tasks cannot be started right now. Please try again in a minute, "
+                             "or ask your administrator to check the job runner."), 503)
         return redirect(url_for("facilitation.job", session_id=session_id, job_id=job_id)), 303
     # Written row by row to a temporary file (kept in memory up to 8 MB, then on disk) and sent from
     # there in blocks, so a big session's export never sits whole in the worker's memory.

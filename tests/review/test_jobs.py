@@ -268,3 +268,29 @@ def test_a_planner_may_follow_but_not_cancel_a_live_draft(queued_app, heard, db)
     shown = client.get(url)
     assert shown.status_code == 200 and "Cancel" not in text_of(shown)
     assert client.post(f"{url}/cancel", data=form_data(shown, 0)).status_code == 403
+
+
+def test_a_queue_that_cannot_take_the_job_gives_a_message_and_frees_the_session(queued_app, heard, db):
+    """With the queue down (Redis unreachable), "Draft themes" answers 503 with a message, and the job is failed, not stuck."""
+    def down(*args, **kwargs):
+        """The queue refuses."""
+        raise ConnectionError("queue down")
+
+    queued_app.extensions["chorus_jobs"]["task"] = down
+    client = queued_app.test_client()
+    sign_in(client, "lead@example.org", "a long password")
+    response = run_from_page(client, heard.session["id"])
+    assert response.status_code == 503 and "Long tasks cannot be started" in response.get_data(as_text=True)
+    assert [tuple(r) for r in db.execute("SELECT state, error FROM jobs")] == [("failed", "ConnectionError")]
+    assert jobs.active_job(db, heard.session["id"]) is None
+
+
+def test_a_job_waiting_for_minutes_says_the_runner_may_be_stopped(queued_app, heard, db):
+    """A job queued three minutes ago tells staff to have `chorus jobs` checked."""
+    with queued_app.test_request_context():
+        job_id = jobs.submit(db, heard.session["id"], "themes", {}, who=heard.planner_id)
+    with transaction(db):
+        db.execute("UPDATE jobs SET created = '2000-01-01T00:00:00+00:00' WHERE id = ?", (job_id,))
+    client = queued_app.test_client()
+    sign_in(client, "lead@example.org", "a long password")
+    assert "chorus jobs" in text_of(client.get(f"/staff/sessions/{heard.session['id']}/jobs/{job_id}"))
