@@ -136,13 +136,18 @@ def job_download(session_id: int, job_id: int):
     if current["kind"] != "export" or current["state"] != "done" or not os.path.exists(path):
         flash(_("This file is no longer kept. Please make the export again."), "error")
         return back
+    if current["who"] != g.user["id"]:
+        # The file is the starter's download: an admin's internal project must not reach a planner.
+        raise Forbidden()
     if jobs.erasures_of(get_db(), session_id) != current["result"].get("erasures"):
         jobs.forget_export(current_app.config, job_id)
         flash(_("Someone withdrew after this export was made, so it was deleted. Please make the export again."), "error")
         return back
     from analysis import reports
 
-    response = send_file(open(path, "rb"), mimetype=reports.MIMETYPES[current["result"]["format"]], as_attachment=True,
+    fmt = current["result"]["format"]
+    response = send_file(open(path, "rb"), mimetype="application/zip" if fmt == "qdpx" else reports.MIMETYPES[fmt],
+                         as_attachment=True,
                          download_name=current["result"]["name"], conditional=False, etag=False, last_modified=None)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -9,6 +9,7 @@ import sqlite_utils
 
 from listening import jobs, queries
 
+from . import qdpx_queries
 from . import queries as synthesis
 
 
@@ -38,8 +39,13 @@ def export_job(ctx: jobs.Context) -> dict:
     erasures = jobs.erasures_of(ctx.db, ctx.session_id)
     try:
         with jobs.write_private(path) as file:
-            name = synthesis.export(ctx.db, ctx.session_id, file, fmt=ctx.params["format"],
-                                    language=ctx.params["language"], user_id=ctx.job["who"])
+            if ctx.params["format"] == "qdpx":
+                name = qdpx_queries.export_qdpx(ctx.db, ctx.session_id, file, answer_set=ctx.params["set"],
+                                                drafts=ctx.params["drafts"], draft_mark=ctx.params["draft_mark"],
+                                                user_id=ctx.job["who"])
+            else:
+                name = synthesis.export(ctx.db, ctx.session_id, file, fmt=ctx.params["format"],
+                                        language=ctx.params["language"], user_id=ctx.job["who"])
         ctx.report(1, 1)
     except BaseException:
         jobs.forget_export(ctx.config, ctx.job["id"])

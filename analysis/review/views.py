@@ -635,9 +635,21 @@ def export_qdpx(session_id: int):
         return redirect(url_for("review.export", session_id=session_id)), 303
     if answer_set == qdpx_queries.INTERNAL and g.user["role"] != "admin":
         raise Forbidden()
-    buffer = io.BytesIO()
     # TRANSLATORS: put before a theme's name in a project exported to NVivo and similar tools when nobody reviewed it yet.
     draft_mark = _("Draft:")
+    if jobs.background_wanted(get_db(), session_id, current_app.config):
+        params = {"format": "qdpx", "set": answer_set, "drafts": request.form.get("drafts") == "y", "draft_mark": draft_mark}
+        try:
+            job_id = jobs.submit(get_db(), session_id, "export", params, who=user_id())
+        except jobs.JobBusy:
+            flash(_("Another long task is running on this session. Please wait for it to finish."), "error")
+            return redirect(url_for("review.export", session_id=session_id)), 303
+        except jobs.QueueUnavailable:
+            flash(_("Long tasks cannot be started right now. Please try again in a minute, "
+                    "or ask your administrator to check the job runner."), "error")
+            return redirect(url_for("review.export", session_id=session_id)), 303
+        return redirect(url_for("facilitation.job", session_id=session_id, job_id=job_id)), 303
+    buffer = io.BytesIO()
     name = qdpx_queries.export_qdpx(get_db(), found["id"], buffer, answer_set=answer_set,
                                     drafts=request.form.get("drafts") == "y", draft_mark=draft_mark, user_id=user_id())
     buffer.seek(0)

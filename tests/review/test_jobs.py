@@ -294,3 +294,29 @@ def test_a_job_waiting_for_minutes_says_the_runner_may_be_stopped(queued_app, he
     client = queued_app.test_client()
     sign_in(client, "lead@example.org", "a long password")
     assert "chorus jobs" in text_of(client.get(f"/staff/sessions/{heard.session['id']}/jobs/{job_id}"))
+
+
+def test_a_big_qdpx_export_is_a_job_and_only_its_starter_may_download_it(app, client, heard, db, make_user):
+    """The REFI-QDA project of a big session is made in the background; another staff member with access may not take the file."""
+    sid = heard.session["id"]
+    sign_in(client, "lead@example.org", "a long password")
+    shown = client.get(f"/staff/review/{sid}/export")
+    index = [i for i, f in enumerate(page(shown).find_all("form", method="post")) if "qdpx" in str(f.get("action", ""))][0]
+    response = client.post(f"/staff/review/{sid}/export/qdpx", data={**form_data(shown, index), "set": "quoted"})
+    url = response.headers["Location"]
+    assert response.status_code == 303 and "/jobs/" in url
+    job = jobs.job_by_id(db, int(url.rsplit("/", 1)[1]))
+    assert job["state"] == "done" and job["result"]["name"].endswith(".qdpx")
+    got = client.post(f"{url}/download", data=form_data(client.get(url)))
+    body = got.data
+    got.close()
+    assert got.status_code == 200 and body[:2] == b"PK"
+    other = app.test_client()
+    colleague = make_user("planner")
+    from tests.factories import share
+
+    share(db, heard.session, colleague)
+    sign_in(other, colleague)
+    shown = other.get(url)
+    assert "Only the person who asked" in text_of(shown)
+    assert other.post(f"{url}/download", data=form_data(shown, 0)).status_code == 403
