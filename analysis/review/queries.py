@@ -362,6 +362,7 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     if prompt_ids is not None:
         save_settings(db, session_id, prompt_ids=prompt_ids)
     scope = scope_prompt_ids(db, session_id)
+    read_at = now()
     answers = open_answers(db, session_id, scope)
     redaction = session_redaction(db, session_id)
     # A planner reads a dozen themes, not twenty: about one theme per eight answers, at most twelve.
@@ -378,7 +379,7 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     with transaction(db):
         if _run_in_progress(db, session_id):
             raise RunInProgress(f"A theme run of session {session_id} is in progress")
-        gone = _withdrawn_meanwhile(db, answers)
+        gone = _withdrawn_meanwhile(db, session_id, answers, read_at)
         run_id = db.execute(
             """INSERT INTO theme_runs (session_id, prompt_ids, seed, k_chosen, answer_count, method, created_by, created_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
@@ -408,9 +409,15 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
             with transaction(db):
                 db.conn.executemany("DELETE FROM theme_assignments WHERE response_id = ?",
                                     [(rid,) for rid in leaving[first:first + ASSIGNMENT_BATCH]])
-        _place_answers(db, session_id, answers, result, kept, target, stamp,
-                       lambda done: report(4 * len(answers) + done, total, cancellable=False))
+        vanished = _place_answers(db, session_id, answers, result, kept, target, stamp,
+                                  lambda done: report(4 * len(answers) + done, total, cancellable=False)) or []
         with transaction(db):
+            # Answers deleted meanwhile other than by a withdrawal (an import undone) were found batch by batch.
+            noticed = {a["id"] for a in gone}
+            if any(a["id"] not in noticed for a in vanished):
+                from listening.queries import unname_answers
+
+                unname_answers(db, session_id, [a for a in vanished if a["id"] not in noticed])
             _retire_untouched(db, themes, set(matched.values()), stamp)
             log_edit(db, session_id, user_id=user_id, action="run",
                      detail=json.dumps({"answers": len(answers), "themes": result.k_chosen, "prompts": scope, "seed": seed}))
@@ -420,8 +427,16 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     return latest_run(db, session_id)
 
 
-def _withdrawn_meanwhile(db: sqlite_utils.Database, answers: Sequence[dict]) -> list[dict]:
-    """Return the answers read for a run that are no longer there (their author withdrew, or they were purged)."""
+def _withdrawn_meanwhile(db: sqlite_utils.Database, session_id: int, answers: Sequence[dict], since: str) -> list[dict]:
+    """Return the answers read for a run whose authors withdrew since `since` (a range on participants_live: cheap
+    inside the write transaction even at 200,000 answers, where re-reading every answer's id held the lock 1.3 s)."""
+    left = {r["id"] for r in rows(db, "SELECT id FROM participants WHERE session_id = ? AND withdrawn_at >= ?",
+                                   (session_id, since))}
+    return [a for a in answers if a["participant_id"] in left] if left else []
+
+
+def _gone(db: sqlite_utils.Database, answers: Sequence[dict]) -> list[dict]:
+    """Return those of these answers (a batch) that are no longer stored."""
     ids = json.dumps([a["id"] for a in answers])
     still = {r["id"] for r in rows(db, "SELECT id FROM responses WHERE id IN (SELECT value FROM json_each(?))", (ids,))}
     return [a for a in answers if a["id"] not in still]
@@ -504,17 +519,18 @@ def _store_machine_themes(db: sqlite_utils.Database, session_id: int, run_id: in
 
 
 def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dict], result, kept: set[int],
-                   target: dict[str, int], stamp: str, placed=None) -> None:
+                   target: dict[str, int], stamp: str, placed=None) -> list[dict]:
     """Give every answer its engine rank and quote order; place those nobody kept where the engine put them.
 
     Written ASSIGNMENT_BATCH answers per transaction; an answer a person pinned meanwhile keeps its place,
     and one withdrawn meanwhile is not placed (each batch re-reads which answers are still there).
-    `placed(count)` hears how many answers are written.
+    `placed(count)` hears how many answers are written. Returns the answers found gone.
     """
     from analysis.themes import CONTENTLESS_ID
 
     ranks: dict[int, int] = {}
     quotes: dict[int, int] = {}
+    vanished: list[dict] = []
     for group in (*result.themes, result.other):
         for position, aid in enumerate(group.answer_ids):
             ranks[aid] = position
@@ -533,7 +549,9 @@ def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dic
             theme_id = None if status == "contentless" else target[machine_id]
             upserts.append((rid, session_id, theme_id, status, rank, quote, stamp))
         with transaction(db):
-            gone = {a["id"] for a in _withdrawn_meanwhile(db, answers[first:first + ASSIGNMENT_BATCH])}
+            batch_gone = _gone(db, answers[first:first + ASSIGNMENT_BATCH])
+            vanished += batch_gone
+            gone = {a["id"] for a in batch_gone}
             if gone:
                 upserts = [u for u in upserts if u[0] not in gone]
             db.conn.executemany("UPDATE theme_assignments SET rank = ?, quote = ?, updated_at = ? WHERE response_id = ?",
@@ -548,6 +566,7 @@ def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dic
             )
         if placed is not None:
             placed(min(first + ASSIGNMENT_BATCH, len(answers)))
+    return vanished
 
 
 def _retire_untouched(db: sqlite_utils.Database, themes: dict[int, dict], taken: set[int], stamp: str) -> None:

@@ -320,3 +320,24 @@ def test_a_big_qdpx_export_is_a_job_and_only_its_starter_may_download_it(app, cl
     shown = other.get(url)
     assert "Only the person who asked" in text_of(shown)
     assert other.post(f"{url}/download", data=form_data(shown, 0)).status_code == 403
+
+
+def test_an_answer_deleted_during_a_run_without_a_withdrawal_is_caught_while_placing(heard, db, monkeypatch):
+    """An answer deleted while the engine runs (an import undone deletes people outright) is not placed and its words leave the names."""
+    sid = heard.session["id"]
+    victim = synthesis.open_answers(db, sid)[0]
+    original = analysis.themes.find_themes
+    scrubbed = []
+    monkeypatch.setattr(queries, "unname_answers", lambda db_, sid_, answers: scrubbed.extend(a["id"] for a in answers))
+
+    def delete_meanwhile(*args, **kwargs):
+        """The answer disappears while the engine works, with no withdrawal recorded."""
+        result = original(*args, **kwargs)
+        with transaction(db):
+            db.execute("DELETE FROM responses WHERE id = ?", (victim["id"],))
+        return result
+
+    monkeypatch.setattr(analysis.themes, "find_themes", delete_meanwhile)
+    synthesis.run_themes(db, sid, user_id=None)
+    assert db.execute("SELECT count(*) FROM theme_assignments WHERE response_id = ?", (victim["id"],)).fetchone()[0] == 0
+    assert scrubbed == [victim["id"]]
