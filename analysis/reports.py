@@ -59,10 +59,18 @@ class Table:
 
 @dataclass(frozen=True)
 class Quote:
-    """A quote from someone who allowed quoting, already redacted, in its original language."""
+    """A quote from someone who allowed quoting, already redacted and cut to its point, in its original language.
+
+    ``source`` says where it comes from ("— Question 2 · Spanish"); ``translation`` is a staff member's
+    translation into the session's main language (redacted and cut the same way), printed beneath
+    the original after "Translation:", and only ever with a quote that may be shown.
+    """
 
     text: str
     language: str
+    source: str = ""
+    translation: str = ""
+    translation_language: str = ""
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,8 @@ class AnswerRecord:
     segments: tuple[tuple[str, str], ...] = ()
     # The person's words given with a self-described choice ("about_race_ethnicity_own_words", words): internal only.
     described: tuple[tuple[str, str], ...] = ()
+    # A staff member's translation of ``text`` into the session's main language: kept and dropped with the text.
+    translation: str = ""
 
 
 @dataclass(frozen=True)
@@ -411,6 +421,8 @@ def _sections(report: Report, translations=None) -> dict[str, str]:
         "reviewed": _("Reviewed by the planning team"),
         "quotes": _("In their words"),
         "claims": _("What people said"),
+        # TRANSLATORS: printed before a staff member's translation of a quoted answer.
+        "translation": _("Translation:"),
         "no_quotes": _("No quotes: nobody in this theme who allowed quoting said it in a way we can share."),
         "other": _("Other or unclear answers"),
         "took_part": people_sentence(report, translations),
@@ -483,7 +495,11 @@ def write_markdown(report: Report, file: IO[bytes], translations=None) -> None:
         if theme.claims:
             out += [f"**{s['claims']}**", ""] + [f"- {_md(c.line)}" for c in theme.claims] + [""]
         if theme.quotes:
-            out += [f"**{s['quotes']}**", ""] + [f"> {_md(q.text)}" + "\n" for q in theme.quotes]
+            out += [f"**{s['quotes']}**", ""]
+            for q in theme.quotes:
+                out += [f"> {_md(q.text)}"] + ([">", f"> {_md(q.source)}"] if q.source else [])
+                out += [">", f"> *{s['translation']}* {_md(q.translation)}"] if q.translation else []
+                out.append("")
         for line in theme.insights:
             out.append(f"- {s['insights']}: {line}")
         for line in theme.hmw:
@@ -578,6 +594,14 @@ def write_docx(report: Report, file: IO[bytes], translations=None) -> None:
             paragraph = document.add_paragraph(quote.text, style="Quote")
             if _RIGHT_TO_LEFT_LETTERS.search(quote.text):
                 _paragraphs_right_to_left([paragraph])
+            if quote.source:
+                document.add_paragraph(quote.source)
+            if quote.translation:
+                translated = document.add_paragraph()
+                translated.add_run(s["translation"] + " ").italic = True
+                translated.add_run(quote.translation)
+                if _RIGHT_TO_LEFT_LETTERS.search(quote.translation):
+                    _paragraphs_right_to_left([translated])
         for line in theme.insights:
             document.add_paragraph(f"{s['insights']}: {line}", style="List Bullet")
         for line in theme.hmw:
@@ -642,7 +666,7 @@ def _paragraphs_right_to_left(paragraphs) -> None:
 
 def answer_columns(report: Report, translations=None) -> list[str]:
     """Return the column names of the answers export."""
-    return ["classification", "answer_id", "question_number", "question", "language", "source", "text",
+    return ["classification", "answer_id", "question_number", "question", "language", "source", "text", "translation",
             "theme_id", "theme", "theme_status", "theme_reviewed", "quote_ok", "created_at",
             *report.segment_names, *report.described_names]
 
@@ -651,7 +675,7 @@ def answer_rows(report: Report, records: Iterable[AnswerRecord] | None = None) -
     """Yield the answers export's rows (of `records`, else the report's own), in the order of :func:`answer_columns`."""
     for a in report.records if records is None else records:
         segments, described = dict(a.segments), dict(a.described)
-        yield [INTERNAL_MARK, a.id, a.prompt_number, a.prompt, a.language, a.source, a.text, a.theme_id,
+        yield [INTERNAL_MARK, a.id, a.prompt_number, a.prompt, a.language, a.source, a.text, a.translation, a.theme_id,
                a.theme, a.status, int(a.reviewed), int(a.quote_ok), a.created_at,
                *(segments.get(name, "") for name in report.segment_names),
                *(described.get(name, "") for name in report.described_names)]

@@ -1079,3 +1079,32 @@ def m025_commitment_priorities(db: sqlite_utils.Database) -> None:
             BEGIN UPDATE campaign_data_version SET version = version + 1 WHERE id = 1; END
         """,
     )
+
+
+@migrations()
+def m027_answer_translations(db: sqlite_utils.Database) -> None:
+    """Staff translations of residents' answers into the session's main language (issue 14).
+
+    One per answer: its words, the language they are in, who wrote them and when. A translation is a
+    copy of the answer, so it goes with it: deleted with the answer (a withdrawal, an import undone,
+    their replay on a restored backup) and whenever the answer's words change or are blanked (an edit,
+    a resident answering again, a retention purge). The pages' cache counter (m019) follows it.
+    """
+    db.execute(
+        """CREATE TABLE answer_translations (
+            response_id INTEGER PRIMARY KEY REFERENCES responses(id) ON DELETE CASCADE,
+            language TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        "CREATE TRIGGER responses_text_drops_translation AFTER UPDATE OF text ON responses "
+        "WHEN OLD.text IS NOT NEW.text BEGIN DELETE FROM answer_translations WHERE response_id = NEW.id; END"
+    )
+    bump = ("INSERT INTO data_versions (session_id, version) SELECT session_id, 1 FROM responses WHERE id = {row}.response_id "
+            "ON CONFLICT (session_id) DO UPDATE SET version = version + 1")
+    for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
+        db.execute(f"CREATE TRIGGER answer_translations_version_{event.lower()} AFTER {event} ON answer_translations "
+                   f"BEGIN {bump.format(row=row)}; END")

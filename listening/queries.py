@@ -901,7 +901,10 @@ def unname_themes(db: sqlite_utils.Database, session_id: int, participant_ids: S
     dropped (the next run words it again). Names people wrote stay. Returns the themes changed.
     """
     people = json.dumps([int(p) for p in participant_ids])
-    theirs = rows(db, """SELECT id, text FROM responses WHERE participant_id IN (SELECT value FROM json_each(?))""", (people,))
+    # Staff translations of their answers go with them, and a headline can be drawn from one.
+    theirs = rows(db, """SELECT id, text FROM responses WHERE participant_id IN (SELECT value FROM json_each(?))
+                         UNION ALL SELECT t.response_id, t.text FROM answer_translations t JOIN responses r ON r.id = t.response_id
+                         WHERE r.participant_id IN (SELECT value FROM json_each(?))""", (people, people))
     texts = [set(_words(r["text"])) for r in theirs if (r["text"] or "").strip()]
     if not texts:
         return 0

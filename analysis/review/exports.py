@@ -87,12 +87,13 @@ def answer_records(db: sqlite_utils.Database, session_id: int, language: str, sc
         batch = rows(db, f"""
             SELECT r.id, r.prompt_id, r.participant_id, r.language, r.source, r.text, r.created_at,
                    coalesce(c.quote_ok, 0) AS quote_ok, a.status, a.theme_id,
-                   t.kind AS theme_kind, t.label AS theme_label, t.reviewed_at
+                   t.kind AS theme_kind, t.label AS theme_label, t.reviewed_at, tr.text AS translation
             FROM responses r
             JOIN participants p ON p.id = r.participant_id
             LEFT JOIN consents c ON c.participant_id = p.id
             LEFT JOIN theme_assignments a ON a.response_id = r.id
             LEFT JOIN themes t ON t.id = a.theme_id AND t.retired_at IS NULL
+            LEFT JOIN answer_translations tr ON tr.response_id = r.id
             WHERE r.session_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0
               AND r.text IS NOT NULL AND trim(r.text) != '' AND r.prompt_id IN ({marks}) {visible}
               AND r.id > ?
@@ -119,5 +120,6 @@ def answer_records(db: sqlite_utils.Database, session_id: int, language: str, sc
                                if pid in about_keys),
                 described=tuple((described_keys[pid], strip_bidi(words)) for pid, words in
                                 sorted(described.get(row["participant_id"], {}).items()) if pid in described_keys),
+                translation=strip_bidi(row["translation"] or ""),
             )
         last = batch[-1]["id"]

@@ -132,10 +132,12 @@ def open_answers(db: sqlite_utils.Database, session_id: int, prompt_ids: Sequenc
     return rows(
         db,
         f"""SELECT r.id, r.prompt_id, r.participant_id, r.language, r.source, r.text, r.created_at,
-                   coalesce(c.quote_ok, 0) AS quote_ok, p.source AS participant_source
+                   coalesce(c.quote_ok, 0) AS quote_ok, p.source AS participant_source,
+                   t.text AS translation, t.language AS translation_language
             FROM responses r
             JOIN participants p ON p.id = r.participant_id
             LEFT JOIN consents c ON c.participant_id = p.id
+            LEFT JOIN answer_translations t ON t.response_id = r.id
             WHERE r.session_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0
               AND r.text IS NOT NULL AND trim(r.text) != '' AND r.prompt_id IN ({marks})
               {visible_filter(db)}
@@ -236,9 +238,49 @@ def engine_answers(db: sqlite_utils.Database, session_id: int, answers: Iterable
     segments = participant_segments(db, session_id)
     return [
         Answer(id=a["id"], text=a["text"], language=a["language"], quotable=bool(a.get("quote_ok")),
+               translation=a.get("translation") or None,
                segments={f"q{pid}": str(oid) for pid, oid in segments.get(a["participant_id"], {}).items()})
         for a in answers
     ]
+
+
+def answer_to_translate(db: sqlite_utils.Database, session_id: int, response_id: int) -> dict | None:
+    """Return one open answer of this session that staff may translate (visible, not withdrawn, not blank), with its translation."""
+    return one(
+        db,
+        f"""SELECT r.id, r.prompt_id, r.language, r.text, coalesce(c.quote_ok, 0) AS quote_ok,
+                   t.text AS translation, t.language AS translation_language, t.created_at AS translated_at, u.email AS translated_by
+            FROM responses r
+            JOIN participants p ON p.id = r.participant_id
+            JOIN prompts q ON q.id = r.prompt_id
+            LEFT JOIN consents c ON c.participant_id = p.id
+            LEFT JOIN answer_translations t ON t.response_id = r.id
+            LEFT JOIN users u ON u.id = t.created_by
+            WHERE r.id = ? AND r.session_id = ? AND q.kind = 'open' AND p.withdrawn_at IS NULL AND r.skipped = 0
+              AND r.text IS NOT NULL AND trim(r.text) != '' {visible_filter(db)}""",
+        (response_id, session_id),
+    )
+
+
+def set_answer_translation(db: sqlite_utils.Database, session_id: int, response_id: int, text: str, *,
+                           language: str, user_id: int | None) -> bool:
+    """Store (or replace) a staff translation of an answer into ``language``; empty text removes it. Returns whether one is kept.
+
+    The caller checked the answer belongs to the session; the edit goes in the synthesis history (never the words).
+    """
+    text = text.strip()
+    with transaction(db):
+        if text:
+            db.execute(
+                """INSERT INTO answer_translations (response_id, language, text, created_by, created_at) VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT (response_id) DO UPDATE SET language = excluded.language, text = excluded.text,
+                   created_by = excluded.created_by, created_at = excluded.created_at""",
+                (response_id, language, text, user_id, now()),
+            )
+        else:
+            db.execute("DELETE FROM answer_translations WHERE response_id = ?", (response_id,))
+        log_edit(db, session_id, user_id=user_id, action="translate" if text else "untranslate", response_id=response_id)
+    return bool(text)
 
 
 def question_texts(db: sqlite_utils.Database, session_id: int, prompt_ids: Sequence[int]) -> list[str]:
@@ -976,9 +1018,10 @@ def theme_members_page(db: sqlite_utils.Database, session_id: int, theme_id: int
     key_sql, key = ("AND (a.rank, a.response_id) > (?, ?)", list(after)) if after else ("", [])
     found = rows(db, f"""
         SELECT r.id, r.prompt_id, r.participant_id, r.language, r.source, r.text, r.created_at,
-               coalesce(c.quote_ok, 0) AS quote_ok, a.rank, a.quote, a.pinned, a.chosen
+               coalesce(c.quote_ok, 0) AS quote_ok, a.rank, a.quote, a.pinned, a.chosen, t.text AS translation
         FROM theme_assignments a JOIN responses r ON r.id = a.response_id
         JOIN participants p ON p.id = r.participant_id LEFT JOIN consents c ON c.participant_id = p.id
+        LEFT JOIN answer_translations t ON t.response_id = r.id
         WHERE a.theme_id = ? AND a.status = 'theme' AND +a.session_id = ? AND p.withdrawn_at IS NULL
           AND r.skipped = 0 AND r.text IS NOT NULL AND trim(r.text) != '' AND r.prompt_id IN ({marks})
           {visible_filter(db)} {key_sql}
