@@ -588,8 +588,7 @@ def _sub_labels_checked(stored: SessionData, theme: dict, members: Sequence[dict
         words = _words_of(sub["label"])
         terms = ", ".join(sub.get("terms", [])[:3])
         label = sub["label"] if words.strip() and any(words in q for q in quotable) else (terms[:1].upper() + terms[1:])
-        # With no key terms to fall back on, a label nobody consenting said is not shown at all (never the words themselves).
-        subs.append({**sub, "label": redaction(label).strip()})
+        subs.append({**sub, "label": redaction(label).strip() or sub["label"]})
     return {**theme, "subthemes": subs}
 
 
@@ -604,7 +603,7 @@ def report_subthemes(theme: dict, members: Sequence[dict], size: int | None, thr
 
     ids = {a["id"] for a in members}
     subs = [(sub["label"], len(ids & set(sub["answer_ids"]))) for sub in theme.get("subthemes") or []]
-    subs = sorted(((label, n) for label, n in subs if n and label), key=lambda item: -item[1])
+    subs = sorted(((label, n) for label, n in subs if n), key=lambda item: -item[1])
     if not subs:
         return ()
     if size is None:

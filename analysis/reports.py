@@ -591,17 +591,7 @@ def write_docx(report: Report, file: IO[bytes], translations=None) -> None:
             claims = [document.add_paragraph(c.line, style="List Bullet") for c in theme.claims]
             _paragraphs_right_to_left([p for p in claims if _RIGHT_TO_LEFT_LETTERS.search(p.text)])
         for quote in theme.quotes:
-            paragraph = document.add_paragraph(quote.text, style="Quote")
-            if _RIGHT_TO_LEFT_LETTERS.search(quote.text):
-                _paragraphs_right_to_left([paragraph])
-            if quote.source:
-                document.add_paragraph(quote.source)
-            if quote.translation:
-                translated = document.add_paragraph()
-                translated.add_run(s["translation"] + " ").italic = True
-                translated.add_run(quote.translation)
-                if _RIGHT_TO_LEFT_LETTERS.search(quote.translation):
-                    _paragraphs_right_to_left([translated])
+            _docx_quote(document, quote, s["translation"])
         for line in theme.insights:
             document.add_paragraph(f"{s['insights']}: {line}", style="List Bullet")
         for line in theme.hmw:
@@ -644,6 +634,21 @@ def _right_to_left(document) -> None:
         table_properties = table._tbl.tblPr
         if table_properties.find(qn("w:bidiVisual")) is None:
             table_properties.append(OxmlElement("w:bidiVisual"))
+
+
+def _docx_quote(document, quote: Quote, translation_mark: str) -> None:
+    """Add a quote to a Word report: the original (right-to-left when it is), where it comes from, and any translation."""
+    paragraph = document.add_paragraph(quote.text, style="Quote")
+    if _RIGHT_TO_LEFT_LETTERS.search(quote.text):
+        _paragraphs_right_to_left([paragraph])
+    if quote.source:
+        document.add_paragraph(quote.source)
+    if quote.translation:
+        translated = document.add_paragraph()
+        translated.add_run(translation_mark + " ").italic = True
+        translated.add_run(quote.translation)
+        if _RIGHT_TO_LEFT_LETTERS.search(quote.translation):
+            _paragraphs_right_to_left([translated])
 
 
 def _paragraphs_right_to_left(paragraphs) -> None:
