@@ -249,3 +249,41 @@ def test_a_long_quote_is_cut_to_its_point_in_reports(themed, db):
     cut = next(q for q in quotes if "missed my visits" in q)
     assert cut.startswith("…") and cut.endswith("…") and len(cut.split()) < 40
     assert re.search(r"bus to the clinic is always late", cut)
+
+
+def test_hiding_the_answer_or_undoing_its_import_takes_the_translation_out(client, themed, db):
+    """A moderator hiding the answer takes its translation out of reports (and the form is not found); undoing the import
+    that brought the answer deletes the translation with it."""
+    sid = themed.session["id"]
+    theme, quoted, _unquoted, _person = two_spanish_answers(themed, db)
+    planner(client)
+    translate(client, sid, quoted, TRANSLATION)
+    db.execute("UPDATE responses SET hidden_at = ?, hidden_by = ?, hidden_reason = 'abuse' WHERE id = ?",
+               (queries.now(), themed.planner_id, quoted))
+    db.conn.commit()
+    for fmt in ("html", "md"):
+        assert "Zyxtranslated" not in report_text(db, sid, fmt)
+    assert client.get(f"/staff/review/{sid}/answers/{quoted}/translation").status_code == 404
+
+    imported = db.execute(
+        """INSERT INTO imports (session_id, filename, file_hash, mapping, consent_method, source, language, counts, imported_at)
+           VALUES (?, 'answers.csv', 'abc123', '{}', 'statement', 'import', 'es', '{}', ?)""", (sid, queries.now())).lastrowid
+    person = make_participant(db, themed.session, language="es", quote_ok=True)
+    db.execute("UPDATE participants SET import_id = ? WHERE id = ?", (imported, person.id))
+    rid = answer(db, themed.session, person, themed.prompts[0], text="Nunca hay intérprete", language="es")
+    place(db, sid, theme["id"], rid)
+    translate(client, sid, rid, "There is never an interpreter (Imptranslated)")
+    assert db.execute("SELECT count(*) FROM answer_translations WHERE response_id = ?", (rid,)).fetchone()[0] == 1
+    with db.conn:
+        queries.erase_import(db, {"id": imported, "session_id": sid}, at=queries.now(), reason="test")
+    assert db.execute("SELECT count(*) FROM answer_translations WHERE response_id = ?", (rid,)).fetchone()[0] == 0
+
+
+def test_the_staff_answers_page_links_an_answer_in_another_language_to_its_translation(client, themed, db):
+    """On a session's answers page, each written answer in a language other than the session's main one links to the form."""
+    sid = themed.session["id"]
+    _theme, quoted, unquoted, _person = two_spanish_answers(themed, db)
+    planner(client)
+    links = [a["href"] for a in page(client.get(f"/staff/sessions/{sid}/answers")).select("ul.open-answers a")]
+    assert {int(link.split("/")[-2]) for link in links if link.endswith("/translation")} == {quoted, unquoted}
+    assert f"/staff/review/{sid}/answers/{quoted}/translation" in links
