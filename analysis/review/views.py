@@ -476,11 +476,13 @@ def translation(session_id: int, answer_id: int):
             if theme:
                 return redirect(url_for("review.session", session_id=session_id, theme=theme) + "#theme"), 303
             return redirect(url_for("review.translation", session_id=session_id, answer_id=answer_id)), 303
-    stored = synthesis.load(db, session_id, lenses=False, choices=False)
-    numbers = {p["id"]: p["number"] for p in stored.prompts}
+    # The question's number and wording only: never the whole session (it may hold 100,000 answers).
+    numbers = {p["id"]: p["number"] for p in queries.prompts_for_session(db, session_id)}
+    question = queries.localized(queries.texts_for_session(db, session_id), "prompt", answer["prompt_id"], "text",
+                                 found["default_language"], found["default_language"])
     return render_template(
         "review/translation.html", s=found, title=title_of(found), answer=answer, theme=theme, form=form, error=error,
-        number=numbers.get(answer["prompt_id"]), question=assemble.prompt_text(stored, answer["prompt_id"], found["default_language"]),
+        number=numbers.get(answer["prompt_id"]), question=question,
         main_language=language_name(found["default_language"]), language_name=language_name, max_length=MAX_TRANSLATION,
         draft=request.form.get("translation", answer["translation"] or "") if request.method == "POST" else (answer["translation"] or ""),
     ), status
