@@ -395,9 +395,10 @@ def test_unknown_console_and_moderation_actions_are_a_clear_400(db, as_facilitat
     before = queries.session_by_id(db, session["id"])["state_version"]
     assert act(as_facilitator, session, "explode").status_code == 400
     url = f"/staff/sessions/{session['id']}/live/moderate"
-    moderated = submit(as_facilitator, url, {"action": "explode", "response_id": "1"},
-                       get_url=f"/staff/sessions/{session['id']}/live", form_index=0)
-    assert moderated.status_code == 400
+    for made_up in ("explode", "unhide", "show"):  # names before and after the real ones ("hide", "restore")
+        moderated = submit(as_facilitator, url, {"action": made_up, "response_id": "1"},
+                           get_url=f"/staff/sessions/{session['id']}/live", form_index=0)
+        assert moderated.status_code == 400
     assert queries.session_by_id(db, session["id"])["state_version"] == before
 
 
