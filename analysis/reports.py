@@ -142,6 +142,23 @@ class VoteRecord:
     group: str  # the participant's opinion group on this question ("" when not placed)
     language: str
     segments: tuple[tuple[str, str], ...] = ()
+    table: str = ""  # an idea's table (the small group whose notetaker typed it in), "" if none
+
+
+@dataclass(frozen=True)
+class IdeaRecord:
+    """One idea of an ideas question with its reactions and table, as the planning team's data export carries it."""
+
+    idea: str  # "S<id>", as in the votes
+    prompt_number: int
+    text: str
+    language: str
+    table: str  # "" when sent from a phone
+    author: str  # "P<n>" numbered as in the votes, or "team" for staff-written ideas
+    status: str  # approved, pending, declined or merged
+    agree: int
+    disagree: int
+    passes: int
 
 
 @dataclass(frozen=True)
@@ -179,6 +196,7 @@ class Report:
     described_names: tuple[str, ...] = field(default=())  # own-words columns of the internal export
     withheld: tuple[str, ...] = ()  # titles of tables not shown: every way of showing them would reveal a small group
     votes: tuple[VoteRecord, ...] = ()  # design sessions' votes, internal exports only
+    ideas: tuple[IdeaRecord, ...] = ()  # ideas questions' ideas with their reactions and table, internal exports only
 
 
 # --- protecting people ---------------------------------------------------------------------
@@ -735,6 +753,12 @@ def write_xlsx(report: Report, file: IO[bytes], translations=None, records: Iter
             row = vote_row(record)
             segments = dict(record.segments)
             votes.append([neutralise(v) for v in row] + [neutralise(segments.get(name, "")) for name in report.segment_names])
+    if report.ideas:
+        ideas = book.create_sheet("Ideas")
+        ideas.freeze_panes = "A2"
+        ideas.append(list(IDEA_COLUMNS))
+        for idea in report.ideas:
+            ideas.append([neutralise(v) for v in idea_row(idea)])
     codebook = book.create_sheet("Codebook")
     codebook.append(codebook_columns())
     for row in codebook_rows(report):
@@ -747,13 +771,21 @@ def write_xlsx(report: Report, file: IO[bytes], translations=None, records: Iter
     book.save(file)
 
 
-VOTE_COLUMNS = ("participant", "question", "statement", "statement_text", "statement_language", "vote", "group", "language")
+VOTE_COLUMNS = ("participant", "question", "statement", "statement_text", "statement_language", "vote", "group", "language",
+                "table")
+IDEA_COLUMNS = ("idea", "question", "text", "language", "table", "author", "status", "agree", "disagree", "pass")
 
 
 def vote_row(record: VoteRecord) -> list[Any]:
     """Return one vote as a row under VOTE_COLUMNS."""
     return [record.participant, record.prompt_number, record.statement, record.statement_text, record.statement_language,
-            record.vote, record.group, record.language]
+            record.vote, record.group, record.language, record.table]
+
+
+def idea_row(record: IdeaRecord) -> list[Any]:
+    """Return one idea as a row under IDEA_COLUMNS."""
+    return [record.idea, record.prompt_number, record.text, record.language, record.table, record.author, record.status,
+            record.agree, record.disagree, record.passes]
 
 
 def json_chunks(report: Report, records: Iterable[AnswerRecord] | None = None) -> Iterator[bytes]:
@@ -767,6 +799,7 @@ def json_chunks(report: Report, records: Iterable[AnswerRecord] | None = None) -
         "codebook": [dict(zip(codebook_columns(), row)) for row in codebook_rows(report, hidden=None)],
         "votes": [{**{k: v for k, v in asdict(v).items() if k != "segments"}, "segments": dict(v.segments)}
                   for v in report.votes],
+        "ideas": [dict(zip(IDEA_COLUMNS, idea_row(i))) for i in report.ideas],
     }
     opening = json.dumps(head, ensure_ascii=False, indent=2)
     yield (opening[:-2] + ',\n  "answers": [').encode("utf-8")
