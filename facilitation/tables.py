@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from werkzeug.exceptions import NotFound
 
 from listening import queries
 from listening import tables as tb
@@ -48,9 +49,11 @@ def session_tables(session_id: int):
 @bp.route("/sessions/<int:session_id>/tables/<int:table_id>/remove", methods=["POST"])
 @requires(*EDITORS)
 def remove_table(session_id: int, table_id: int):
-    """Remove a table; what its notetaker typed in stays, without the table's name."""
+    """Remove a table of this session (404 for any other); what its notetaker typed in stays, without the table's name."""
     found = load_session(session_id)
     db = get_db()
+    if tb.table_in_session(db, session_id, table_id) is None:
+        raise NotFound()
     form = ActionForm(request.form)
     if not form.validate():
         flash(_("This page was open for a long time. Please try again."), "error")

@@ -295,3 +295,17 @@ def test_the_ideas_screen_is_translated_and_right_to_left(client, db, lang):
     label = soup.find("label", attrs={"for": "body"}).get_text(strip=True)
     assert label and label != "Your idea"
     assert "Send my idea" not in text_of(response)
+
+
+def test_removing_a_table_keeps_its_ideas_and_another_sessions_table_is_not_found(as_facilitator, db, make_user):
+    """Removing a table untags what was typed in for it; a table of another session answers 404 and stays."""
+    found, typed, _sent, _author = ideas_with_votes(db, make_user)
+    other = ideas_session(db, make_user)
+    foreign = tb.add_table(db, other["id"], name="Theirs", language="en")
+    [table] = tb.tables_for_session(db, found["id"])
+    url = f"/staff/sessions/{found['id']}/tables"
+    token = form_data(as_facilitator.get(url), -1)["csrf_token"]
+    assert as_facilitator.post(f"{url}/{foreign}/remove", data={"csrf_token": token}).status_code == 404
+    assert as_facilitator.post(f"{url}/{table['id']}/remove", data={"csrf_token": token}).status_code == 303
+    assert tb.tables_for_session(db, found["id"]) == [] and len(tb.tables_for_session(db, other["id"])) == 1
+    assert db.execute("SELECT table_id FROM statements WHERE id = ?", (typed,)).fetchone()[0] is None

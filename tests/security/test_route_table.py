@@ -90,7 +90,8 @@ ROUTES = {
     # tables (small groups) of a design session and their notetakers' links
     ("facilitation.session_tables", "GET"):       (LOGIN, 200,  200,  200,  403,  404,  404),
     ("facilitation.session_tables", "POST"):      (LOGIN, 400,  400,  400,  403,  404,  404),
-    ("facilitation.remove_table", "POST"):        (LOGIN, 303,  303,  303,  403,  404,  404),
+    # the sample table id is not one of the session's, so an admitted editor gets 404
+    ("facilitation.remove_table", "POST"):        (LOGIN, 404,  404,  404,  403,  404,  404),
     ("facilitation.statement_decision", "POST"):  (LOGIN, 404,  404,  404,  403,  404,  404),
     # review and synthesis (planners and facilitators alike)
     ("review.index", "GET"):                      (LOGIN, 200,  200,  200,  200,  200,  200),
