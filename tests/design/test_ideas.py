@@ -309,3 +309,28 @@ def test_removing_a_table_keeps_its_ideas_and_another_sessions_table_is_not_foun
     assert as_facilitator.post(f"{url}/{table['id']}/remove", data={"csrf_token": token}).status_code == 303
     assert tb.tables_for_session(db, found["id"]) == [] and len(tb.tables_for_session(db, other["id"])) == 1
     assert db.execute("SELECT table_id FROM statements WHERE id = ?", (typed,)).fetchone()[0] is None
+
+
+@pytest.mark.parametrize("mode", ["self_paced", "live"])
+def test_every_staff_page_and_export_works_with_an_ideas_question(as_facilitator, db, make_user, mode):
+    """Overview, answers, entry, tables, console, projector, preview, review and every export answer without error."""
+    found = ideas_session(db, make_user, mode=mode, extra=[{"kind": "open", "text": "Why?"}])
+    pid = found["prompt"]["id"]
+    table = tb.add_table(db, found["id"], name="Table 1", language="es")
+    author = make_participant(db, found, quote_ok=True)
+    st.enter_idea(db, session_id=found["id"], prompt_id=pid, participant_id=author.id, language="es", body="Una idea",
+                  table_id=table, user_id=user_id(db, make_user("facilitator")))
+    db.conn.commit()
+    if mode == "live":
+        db.execute("UPDATE sessions SET current_prompt_id = ?, answering_open = 1 WHERE id = ?", (pid, found["id"]))
+        db.conn.commit()
+    sid = found["id"]
+    for url in (f"/staff/sessions/{sid}", f"/staff/sessions/{sid}/answers", f"/staff/sessions/{sid}/entry",
+                f"/staff/sessions/{sid}/entry?prompt=1&table={table}", f"/staff/sessions/{sid}/tables",
+                f"/staff/sessions/{sid}/live", f"/staff/sessions/{sid}/live/panel", f"/staff/sessions/{sid}/projector",
+                f"/staff/sessions/{sid}/projector/panel", f"/staff/sessions/{sid}/preview?lang=ar",
+                f"/staff/review/{sid}", f"/staff/review/{sid}/opinions", f"/staff/sessions/{sid}/prompts/{pid}",
+                f"/staff/sessions/{sid}/prompts/{pid}/statements"):
+        assert as_facilitator.get(url).status_code == 200, url
+    for fmt in ("html", "md", "docx", "csv", "xlsx", "json", "votes", "codebook"):
+        assert download(as_facilitator, sid, fmt).status_code == 200, fmt
