@@ -127,6 +127,7 @@ class AnswerRecord:
     segments: tuple[tuple[str, str], ...] = ()
     # The person's words given with a self-described choice ("about_race_ethnicity_own_words", words): internal only.
     described: tuple[tuple[str, str], ...] = ()
+    table: str = ""  # the table (small group) whose notetaker typed the answer in, "" if none
 
 
 @dataclass(frozen=True)
@@ -660,7 +661,7 @@ def _paragraphs_right_to_left(paragraphs) -> None:
 
 def answer_columns(report: Report, translations=None) -> list[str]:
     """Return the column names of the answers export."""
-    return ["classification", "answer_id", "question_number", "question", "language", "source", "text",
+    return ["classification", "answer_id", "question_number", "question", "language", "source", "table", "text",
             "theme_id", "theme", "theme_status", "theme_reviewed", "quote_ok", "created_at",
             *report.segment_names, *report.described_names]
 
@@ -669,7 +670,7 @@ def answer_rows(report: Report, records: Iterable[AnswerRecord] | None = None) -
     """Yield the answers export's rows (of `records`, else the report's own), in the order of :func:`answer_columns`."""
     for a in report.records if records is None else records:
         segments, described = dict(a.segments), dict(a.described)
-        yield [INTERNAL_MARK, a.id, a.prompt_number, a.prompt, a.language, a.source, a.text, a.theme_id,
+        yield [INTERNAL_MARK, a.id, a.prompt_number, a.prompt, a.language, a.source, a.table, a.text, a.theme_id,
                a.theme, a.status, int(a.reviewed), int(a.quote_ok), a.created_at,
                *(segments.get(name, "") for name in report.segment_names),
                *(described.get(name, "") for name in report.described_names)]

@@ -133,10 +133,11 @@ def open_answers(db: sqlite_utils.Database, session_id: int, prompt_ids: Sequenc
     return rows(
         db,
         f"""SELECT r.id, r.prompt_id, r.participant_id, r.language, r.source, r.text, r.created_at,
-                   coalesce(c.quote_ok, 0) AS quote_ok, p.source AS participant_source
+                   coalesce(c.quote_ok, 0) AS quote_ok, p.source AS participant_source, tbl.name AS table_name
             FROM responses r
             JOIN participants p ON p.id = r.participant_id
             LEFT JOIN consents c ON c.participant_id = p.id
+            LEFT JOIN session_tables tbl ON tbl.id = r.table_id
             WHERE r.session_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0
               AND r.text IS NOT NULL AND trim(r.text) != '' AND r.prompt_id IN ({marks})
               {visible_filter(db)}

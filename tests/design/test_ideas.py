@@ -334,3 +334,18 @@ def test_every_staff_page_and_export_works_with_an_ideas_question(as_facilitator
         assert as_facilitator.get(url).status_code == 200, url
     for fmt in ("html", "md", "docx", "csv", "xlsx", "json", "votes", "codebook"):
         assert download(as_facilitator, sid, fmt).status_code == 200, fmt
+
+
+def test_the_answers_export_names_the_table_an_answer_was_typed_in_for(as_facilitator, db, make_user):
+    """An open answer a notetaker typed in for a table carries the table's name in the CSV and JSON answers export."""
+    import csv
+
+    found = ideas_session(db, make_user, extra=[{"kind": "open", "text": "Anything else?"}])
+    table = tb.add_table(db, found["id"], name="Mesa 2", language="es")
+    url = f"/staff/sessions/{found['id']}/entry?table={table}&language=es&prompt=2&source=paper"
+    submit(as_facilitator, f"/staff/sessions/{found['id']}/entry", {"answer": "Más autobuses", "consent_read": "y"},
+           get_url=url)
+    rows = list(csv.DictReader(io.StringIO(download(as_facilitator, found["id"], "csv").get_data(as_text=True).lstrip("\ufeff"))))
+    assert [(r["text"], r["table"]) for r in rows] == [("Más autobuses", "Mesa 2")]
+    data = json.loads(download(as_facilitator, found["id"], "json").get_data(as_text=True))
+    assert [(a["text"], a["table"]) for a in data["answers"]] == [("Más autobuses", "Mesa 2")]
