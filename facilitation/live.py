@@ -558,7 +558,13 @@ def ideas_words(ideas: dict | None) -> dict:
         # TRANSLATORS: on the room's screen under a table's ideas; {n} is a number.
         "not_shown": _("and {n} more whose authors did not allow their words on the screen"),
         "agreed_n": _("{n} agreed"),
+        # TRANSLATORS: on the room's screen under a table's ideas, when only its most agreed ones fit; {n} is a number.
+        "more_ideas": _("and {n} more ideas"),
     }
+
+
+# How many ideas a table shows on the room's screen (the most agreed with); the others are counted.
+IDEAS_PER_TABLE = 6
 
 
 def ideas_room(db, found: dict, current: dict) -> dict:
@@ -590,6 +596,10 @@ def ideas_room(db, found: dict, current: dict) -> dict:
             words = [dict(w, text=redaction(w["text"]).strip()) for w in words]
         group["ideas"].append({"words": words, "agreed": agreed.get(idea["id"], 0)})
     shown = [g for g in groups + [phones] if g["ideas"] or g["withheld"]]
+    for group in shown:
+        # A screen holds a few ideas per table: the most agreed with first, the rest counted.
+        ranked = sorted(group["ideas"], key=lambda i: -i["agreed"])
+        group["ideas"], group["more"] = ranked[:IDEAS_PER_TABLE], max(0, len(ranked) - IDEAS_PER_TABLE)
     people = {p for p, _s, _v in votes} | {s["participant_id"] for s in approved if s["participant_id"] is not None}
     return {"tables": shown, "count": len(approved), "people": len(people)}
 

@@ -349,3 +349,28 @@ def test_the_answers_export_names_the_table_an_answer_was_typed_in_for(as_facili
     assert [(r["text"], r["table"]) for r in rows] == [("Más autobuses", "Mesa 2")]
     data = json.loads(download(as_facilitator, found["id"], "json").get_data(as_text=True))
     assert [(a["text"], a["table"]) for a in data["answers"]] == [("Más autobuses", "Mesa 2")]
+
+
+def test_the_projector_shows_a_tables_most_agreed_ideas_and_counts_the_rest(as_facilitator, db, make_user):
+    """A table with more ideas than fit shows its six most agreed with, and says how many more there are."""
+    found = ideas_session(db, make_user, mode="live")
+    pid = found["prompt"]["id"]
+    table = tb.add_table(db, found["id"], name="Busy table", language="en")
+    staff = user_id(db, make_user("facilitator"))
+    ideas = []
+    for i in range(8):
+        person = make_participant(db, found, quote_ok=True)
+        ideas.append(st.enter_idea(db, session_id=found["id"], prompt_id=pid, participant_id=person.id, language="en",
+                                   body=f"Idea {i}", table_id=table, user_id=staff))
+    db.conn.commit()
+    voter = make_participant(db, found)
+    st.cast_vote(db, session_id=found["id"], participant_id=voter.id, statement_id=ideas[7], vote=1, nonce="v-7",
+                 language="en")
+    db.execute("UPDATE sessions SET current_prompt_id = ?, answering_open = 1 WHERE id = ?", (pid, found["id"]))
+    db.conn.commit()
+    soup = page(as_facilitator.get(f"/staff/sessions/{found['id']}/projector/panel"))
+    [section] = soup.find_all("section", class_="idea-table")
+    shown = [li.find("span").get_text(strip=True) for li in section.find_all("li")]
+    assert shown == ["Idea 7", "Idea 0", "Idea 1", "Idea 2", "Idea 3", "Idea 4"]
+    assert "and 2 more ideas" in section.get_text(" ", strip=True)
+    assert "1 agreed" in section.find_all("li")[0].get_text(" ", strip=True)
