@@ -195,16 +195,16 @@ def test_the_projector_groups_approved_ideas_by_table_under_the_quote_rules(as_f
     db.execute("UPDATE sessions SET current_prompt_id = ?, answering_open = 1 WHERE id = ?", (pid, found["id"]))
     db.conn.commit()
     soup = page(as_facilitator.get(f"/staff/sessions/{found['id']}/projector/panel"))
-    groups = {}
-    for section in soup.find_all("section", class_="idea-table"):
-        heading = section.find("h2").get_text(" ", strip=True)
-        groups[heading] = [li.find("span").get_text(strip=True) for li in section.find_all("li")]
-    assert groups["Table One"] == ["Shuttle from the library"]
-    assert groups["Table Two"] == ["Evening hours"]
-    assert [v for k, v in groups.items() if k.startswith("From phones")] == [["Text reminders"]]
+    cards = soup.find("ul", class_="ideas").find_all("li")
+    order = [(li.find(class_="table-tag").get_text(" ", strip=True), li.find(class_="idea-words").find(class_="main").get_text(strip=True))
+             for li in cards if "idea-note" not in (li.get("class") or [])]
+    assert order[:2] == [("Table One", "Shuttle from the library"), ("Table Two", "Evening hours")]
+    assert order[2][0].startswith("From phones") and order[2][1] == "Text reminders" and len(order) == 3
+    [note] = [li for li in cards if "idea-note" in (li.get("class") or [])]
+    assert note["data-table"] == str(two)
+    assert "and 1 more whose authors did not allow their words on the screen" in note.get_text(" ", strip=True)
     text = soup.get_text(" ", strip=True)
     assert "Secret words" not in text and "Still waiting" not in text
-    assert "and 1 more whose authors did not allow their words on the screen" in text
     assert waiting
 
 
@@ -369,8 +369,8 @@ def test_the_projector_shows_a_tables_most_agreed_ideas_and_counts_the_rest(as_f
     db.execute("UPDATE sessions SET current_prompt_id = ?, answering_open = 1 WHERE id = ?", (pid, found["id"]))
     db.conn.commit()
     soup = page(as_facilitator.get(f"/staff/sessions/{found['id']}/projector/panel"))
-    [section] = soup.find_all("section", class_="idea-table")
-    shown = [li.find("span").get_text(strip=True) for li in section.find_all("li")]
+    cards = soup.find("ul", class_="ideas").find_all("li")
+    shown = [li.find(class_="idea-words").find(class_="main").get_text(strip=True) for li in cards if "idea-note" not in (li.get("class") or [])]
     assert shown == ["Idea 7", "Idea 0", "Idea 1", "Idea 2", "Idea 3", "Idea 4"]
-    assert "and 2 more ideas" in section.get_text(" ", strip=True)
-    assert "1 agreed" in section.find_all("li")[0].get_text(" ", strip=True)
+    assert "and 2 more ideas" in cards[-1].get_text(" ", strip=True)
+    assert "1 agreed" in cards[0].get_text(" ", strip=True)
