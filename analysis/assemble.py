@@ -493,7 +493,7 @@ def _records(stored: SessionData, language: str, option_names: dict, reports) ->
             theme_id="" if theme is None else ("other" if theme["kind"] == "other" else f"T{theme['id']}"),
             theme="" if theme is None else theme["label"], status=status,
             reviewed=bool(theme and theme["reviewed"]), quote_ok=bool(answer["quote_ok"]),
-            created_at=answer["created_at"],
+            created_at=answer["created_at"], table=answer.get("table_name") or "",
             segments=tuple((about_keys[pid], option_names.get(oid, "")) for pid, oid in sorted(segs.items())
                            if pid in about_keys),
             described=tuple((described_keys[pid], strip_bidi(words)) for pid, words in

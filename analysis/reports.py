@@ -137,6 +137,7 @@ class AnswerRecord:
     described: tuple[tuple[str, str], ...] = ()
     # A staff member's translation of ``text`` into the session's main language: kept and dropped with the text.
     translation: str = ""
+    table: str = ""  # the table (small group) whose notetaker typed the answer in, "" if none
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,23 @@ class VoteRecord:
     group: str  # the participant's opinion group on this question ("" when not placed)
     language: str
     segments: tuple[tuple[str, str], ...] = ()
+    table: str = ""  # an idea's table (the small group whose notetaker typed it in), "" if none
+
+
+@dataclass(frozen=True)
+class IdeaRecord:
+    """One idea of an ideas question with its reactions and table, as the planning team's data export carries it."""
+
+    idea: str  # "S<id>", as in the votes
+    prompt_number: int
+    text: str
+    language: str
+    table: str  # "" when sent from a phone
+    author: str  # "P<n>" numbered as in the votes, or "team" for staff-written ideas
+    status: str  # approved, pending, declined or merged
+    agree: int
+    disagree: int
+    passes: int
 
 
 @dataclass(frozen=True)
@@ -189,6 +207,7 @@ class Report:
     described_names: tuple[str, ...] = field(default=())  # own-words columns of the internal export
     withheld: tuple[str, ...] = ()  # titles of tables not shown: every way of showing them would reveal a small group
     votes: tuple[VoteRecord, ...] = ()  # design sessions' votes, internal exports only
+    ideas: tuple[IdeaRecord, ...] = ()  # ideas questions' ideas with their reactions and table, internal exports only
 
 
 # --- protecting people ---------------------------------------------------------------------
@@ -671,7 +690,7 @@ def _paragraphs_right_to_left(paragraphs) -> None:
 
 def answer_columns(report: Report, translations=None) -> list[str]:
     """Return the column names of the answers export."""
-    return ["classification", "answer_id", "question_number", "question", "language", "source", "text", "translation",
+    return ["classification", "answer_id", "question_number", "question", "language", "source", "table", "text", "translation",
             "theme_id", "theme", "theme_status", "theme_reviewed", "quote_ok", "created_at",
             *report.segment_names, *report.described_names]
 
@@ -680,7 +699,7 @@ def answer_rows(report: Report, records: Iterable[AnswerRecord] | None = None) -
     """Yield the answers export's rows (of `records`, else the report's own), in the order of :func:`answer_columns`."""
     for a in report.records if records is None else records:
         segments, described = dict(a.segments), dict(a.described)
-        yield [INTERNAL_MARK, a.id, a.prompt_number, a.prompt, a.language, a.source, a.text, a.translation, a.theme_id,
+        yield [INTERNAL_MARK, a.id, a.prompt_number, a.prompt, a.language, a.source, a.table, a.text, a.translation, a.theme_id,
                a.theme, a.status, int(a.reviewed), int(a.quote_ok), a.created_at,
                *(segments.get(name, "") for name in report.segment_names),
                *(described.get(name, "") for name in report.described_names)]
@@ -764,6 +783,12 @@ def write_xlsx(report: Report, file: IO[bytes], translations=None, records: Iter
             row = vote_row(record)
             segments = dict(record.segments)
             votes.append([neutralise(v) for v in row] + [neutralise(segments.get(name, "")) for name in report.segment_names])
+    if report.ideas:
+        ideas = book.create_sheet("Ideas")
+        ideas.freeze_panes = "A2"
+        ideas.append(list(IDEA_COLUMNS))
+        for idea in report.ideas:
+            ideas.append([neutralise(v) for v in idea_row(idea)])
     codebook = book.create_sheet("Codebook")
     codebook.append(codebook_columns())
     for row in codebook_rows(report):
@@ -776,13 +801,21 @@ def write_xlsx(report: Report, file: IO[bytes], translations=None, records: Iter
     book.save(file)
 
 
-VOTE_COLUMNS = ("participant", "question", "statement", "statement_text", "statement_language", "vote", "group", "language")
+VOTE_COLUMNS = ("participant", "question", "statement", "statement_text", "statement_language", "vote", "group", "language",
+                "table")
+IDEA_COLUMNS = ("idea", "question", "text", "language", "table", "author", "status", "agree", "disagree", "pass")
 
 
 def vote_row(record: VoteRecord) -> list[Any]:
     """Return one vote as a row under VOTE_COLUMNS."""
     return [record.participant, record.prompt_number, record.statement, record.statement_text, record.statement_language,
-            record.vote, record.group, record.language]
+            record.vote, record.group, record.language, record.table]
+
+
+def idea_row(record: IdeaRecord) -> list[Any]:
+    """Return one idea as a row under IDEA_COLUMNS."""
+    return [record.idea, record.prompt_number, record.text, record.language, record.table, record.author, record.status,
+            record.agree, record.disagree, record.passes]
 
 
 def json_chunks(report: Report, records: Iterable[AnswerRecord] | None = None) -> Iterator[bytes]:
@@ -796,6 +829,7 @@ def json_chunks(report: Report, records: Iterable[AnswerRecord] | None = None) -
         "codebook": [dict(zip(codebook_columns(), row)) for row in codebook_rows(report, hidden=None)],
         "votes": [{**{k: v for k, v in asdict(v).items() if k != "segments"}, "segments": dict(v.segments)}
                   for v in report.votes],
+        "ideas": [dict(zip(IDEA_COLUMNS, idea_row(i))) for i in report.ideas],
     }
     opening = json.dumps(head, ensure_ascii=False, indent=2)
     yield (opening[:-2] + ',\n  "answers": [').encode("utf-8")

@@ -24,7 +24,11 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 JOIN_CODE_LENGTH = 6
 RECEIPT_CODE_LENGTH = 12
 
-PROMPT_KINDS = ("open", "single", "multiple", "scale", "about", "react", "dots", "rank", "budget")
+PROMPT_KINDS = ("open", "single", "multiple", "scale", "about", "react", "dots", "rank", "budget", "ideas")
+# Kinds answered with statements and agree / disagree / pass votes rather than one answer: "react"
+# (short statements, seeded by staff) and "ideas" (residents propose ideas in answer to a "how might
+# we" question, then react to each other's); both keep their words in `statements` (listening.statements).
+STATEMENT_KINDS = ("react", "ideas")
 # Prioritise questions keep their choices in order and with repeats: a dot or a point per entry
 # (dots, budget), or the options ranked first to last (rank).
 PRIORITY_KINDS = ("dots", "rank", "budget")

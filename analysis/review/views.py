@@ -607,7 +607,7 @@ def export(session_id: int):
 
     def choices(error: str = "", status: int = 200):
         """Render the page of reports and exports."""
-        has_votes = any(p["kind"] == "react" for p in queries.prompts_for_session(get_db(), session_id))
+        has_votes = any(p["kind"] in queries.STATEMENT_KINDS for p in queries.prompts_for_session(get_db(), session_id))
         return render_template("review/export.html", s=found, title=title_of(found), formats=reports.FORMATS,
                                language_name=language_name, form=ActionForm(), error=error, has_votes=has_votes), status
 

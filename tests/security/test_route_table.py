@@ -87,6 +87,11 @@ ROUTES = {
     # react questions' statements: the sample prompt is an open question, so an admitted editor gets 404
     ("facilitation.statements", "GET"):           (LOGIN, 404,  404,  404,  403,  404,  404),
     ("facilitation.statements", "POST"):          (LOGIN, 404,  404,  404,  403,  404,  404),
+    # tables (small groups) of a design session and their notetakers' links
+    ("facilitation.session_tables", "GET"):       (LOGIN, 200,  200,  200,  403,  404,  404),
+    ("facilitation.session_tables", "POST"):      (LOGIN, 400,  400,  400,  403,  404,  404),
+    # the sample table id is not one of the session's, so an admitted editor gets 404
+    ("facilitation.remove_table", "POST"):        (LOGIN, 404,  404,  404,  403,  404,  404),
     ("facilitation.statement_decision", "POST"):  (LOGIN, 404,  404,  404,  403,  404,  404),
     # review and synthesis (planners and facilitators alike)
     ("review.index", "GET"):                      (LOGIN, 200,  200,  200,  200,  200,  200),
@@ -180,7 +185,7 @@ def world(tmp_path):
     yield {"app": app, "db": db, "ids": ids, "session": session, "theirs": theirs,
            "args": {"session_id": session["id"], "prompt_id": prompt["id"], "user_id": ids["planner"],
                     "token": "no-such-upload", "import_id": 1, "statement_id": 1, "campaign_id": campaign,
-                    "answer_id": answer_id}}
+                    "answer_id": answer_id, "table_id": 1}}
     db.conn.close()
 
 
