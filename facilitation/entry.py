@@ -105,6 +105,10 @@ def staff_entry(session_id: int):
     notice = ""
     status = 200
     checks = {"consent_read": False, "quote_ok": False, "same_person": False}
+    # An interpreter's rendering of an open answer in another language, into the session's main one (optional).
+    translating = bool(prompt) and prompt["kind"] == "open" and language != found["default_language"]
+    translation = request.form.get("translation", "") if translating and request.method == "POST" else ""
+    translation_error = ""
     if prompt is None:
         form = None
     elif request.method == "POST":
@@ -119,6 +123,9 @@ def staff_entry(session_id: int):
             notice = _("There is no consent statement in this language yet. Open the session once first.")
         elif answer_is_empty(form):
             form.answer.errors.append(_("Please type or choose the answer."))
+        elif len(translation) > queries.MAX_TRANSLATION:
+            translation_error = notice = _("Please keep the translation to %(max)s characters or fewer.",
+                                           max=queries.MAX_TRANSLATION)
         elif prompt["kind"] == "ideas" and len(form.answer.data.strip()) > st.MAX_STATEMENT_LENGTH:
             form.answer.errors.append(_("Please keep an idea to %(max)s characters or fewer.", max=st.MAX_STATEMENT_LENGTH))
         elif not checks["consent_read"]:
@@ -155,6 +162,7 @@ def staff_entry(session_id: int):
                 user_id=g.user["id"], nonce=form.nonce.data, quote_ok=checks["quote_ok"],
                 quote_scope=QUOTE_SCOPE, labels={"quote": quote_label()},
                 participant_id=previous, table_id=table_id, **answer_values(prompt, form),
+                translation=translation, translation_language=found["default_language"],
             )
             if response_id is not None:
                 remember_card(session_id, participant_id)
@@ -163,7 +171,8 @@ def staff_entry(session_id: int):
                 queries.record_audit(
                     db, user_id=g.user["id"], action="staff_entry", target=found["code"],
                     detail=f"response={response_id} participant={participant_id} prompt={prompt['number']} "
-                           f"source={settings['source']} language={language}",
+                           f"source={settings['source']} language={language}"
+                           + (" translated=1" if translation.strip() else ""),
                 )
             flash(_("Saved. Type the next answer."), "ok")
             return redirect(url_for("facilitation.staff_entry", session_id=session_id, prompt=prompt["number"],
@@ -178,7 +187,8 @@ def staff_entry(session_id: int):
         notice=notice, recent=lq.recent_entries(db, session_id, g.user["id"]), has_last=last_card(session_id) is not None,
         max_length=current_app.config["MAX_ANSWER_LENGTH"], entered=lq.staff_entry_count(db, session_id),
         receipt=last_receipt(session_id), quote_label=quote_label, tables=tb.tables_for_session(db, session_id),
-        idea_length=st.MAX_STATEMENT_LENGTH,
+        idea_length=st.MAX_STATEMENT_LENGTH, translating=translating, translation=translation,
+        translation_error=translation_error, translation_length=queries.MAX_TRANSLATION,
     ), status
 
 

@@ -543,8 +543,13 @@ def enter_answer(
     number: int | None = None,
     described: str | None = None,
     table_id: int | None = None,
+    translation: str = "",
+    translation_language: str | None = None,
 ) -> Entered:
     """Store an answer from paper, a sticky note, a call or an interpreter, with verbal consent.
+
+    `translation` (into `translation_language`, the session's main language), when given, is an
+    interpreter's or staff member's rendering of an open answer, kept with it in the same transaction.
 
     A new participant is created (consent method 'staff_verbal', the current consent version in
     `language`, recorded by `user_id`) unless `participant_id` continues the same card; only then
@@ -572,6 +577,9 @@ def enter_answer(
         )
         if saved.response_id is not None:
             tables.tag_response(db, saved.response_id, table_id)
+            if text and translation.strip() and translation_language:
+                queries.store_answer_translation(db, saved.response_id, translation, language=translation_language,
+                                                 user_id=user_id)
     return Entered(participant_id, saved.response_id, receipt)
 
 

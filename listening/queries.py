@@ -741,6 +741,30 @@ class Saved:
     duplicate: bool
 
 
+# Longest staff translation of an answer (an answer is at most CHORUS_MAX_ANSWER_LENGTH; a translation may run longer).
+MAX_TRANSLATION = 4000
+
+
+def store_answer_translation(db: sqlite_utils.Database, response_id: int, text: str, *, language: str,
+                             user_id: int | None) -> bool:
+    """Keep (or replace) a staff translation of an answer into `language`, in the caller's transaction; empty removes it.
+
+    Returns whether a translation is kept. It is a copy of the answer's words, so it goes with them
+    (deleted with the answer, and by a trigger when the answer's words change).
+    """
+    text = text.strip()
+    if text:
+        db.execute(
+            """INSERT INTO answer_translations (response_id, language, text, created_by, created_at) VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (response_id) DO UPDATE SET language = excluded.language, text = excluded.text,
+               created_by = excluded.created_by, created_at = excluded.created_at""",
+            (response_id, language, text, user_id, now()),
+        )
+    else:
+        db.execute("DELETE FROM answer_translations WHERE response_id = ?", (response_id,))
+    return bool(text)
+
+
 def save_response(
     db: sqlite_utils.Database,
     *,

@@ -44,6 +44,7 @@ from listening.queries import (
     now,
     prompts_for_session,
     session_by_id,
+    store_answer_translation,
     synthesis_settings,
     texts_for_session,
 )
@@ -270,19 +271,10 @@ def set_answer_translation(db: sqlite_utils.Database, session_id: int, response_
 
     The caller checked the answer belongs to the session; the edit goes in the synthesis history (never the words).
     """
-    text = text.strip()
     with transaction(db):
-        if text:
-            db.execute(
-                """INSERT INTO answer_translations (response_id, language, text, created_by, created_at) VALUES (?, ?, ?, ?, ?)
-                   ON CONFLICT (response_id) DO UPDATE SET language = excluded.language, text = excluded.text,
-                   created_by = excluded.created_by, created_at = excluded.created_at""",
-                (response_id, language, text, user_id, now()),
-            )
-        else:
-            db.execute("DELETE FROM answer_translations WHERE response_id = ?", (response_id,))
-        log_edit(db, session_id, user_id=user_id, action="translate" if text else "untranslate", response_id=response_id)
-    return bool(text)
+        kept = store_answer_translation(db, response_id, text, language=language, user_id=user_id)
+        log_edit(db, session_id, user_id=user_id, action="translate" if kept else "untranslate", response_id=response_id)
+    return kept
 
 
 def question_texts(db: sqlite_utils.Database, session_id: int, prompt_ids: Sequence[int]) -> list[str]:

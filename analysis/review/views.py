@@ -444,7 +444,7 @@ def edit(session_id: int):
 
 # --- staff translations of answers ------------------------------------------------------------
 
-MAX_TRANSLATION = 4000
+MAX_TRANSLATION = queries.MAX_TRANSLATION
 
 
 @bp.route("/<int:session_id>/answers/<int:answer_id>/translation", methods=["GET", "POST"])
