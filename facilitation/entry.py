@@ -97,7 +97,6 @@ def staff_entry(session_id: int):
     texts = queries.texts_for_session(db, session_id)
     settings = entry_settings(found, prompts, request.form if request.method == "POST" else request.args)
     prompt, language = settings["prompt"], settings["language"]
-    table_id = settings["table"]["id"] if settings["table"] else None
     # An idea is typed like an open answer, and kept to a statement's length.
     shape = dict(prompt, kind="open") if prompt and prompt["kind"] == "ideas" else prompt
     statement = queries.current_consent(db, session_id, language)
@@ -137,46 +136,8 @@ def staff_entry(session_id: int):
                        "to add a new person.")
         elif previous is not None and prompt["kind"] != "ideas" and lq.participant_answered(db, previous, prompt["id"]):
             notice = _("That person already has an answer to this question. Untick \u201cSame person\u201d to add a new person.")
-        elif prompt["kind"] == "ideas":
-            participant_id, idea_id, receipt = lq.enter_idea(
-                db, session_id, prompt_id=prompt["id"], language=language, source=settings["source"],
-                user_id=g.user["id"], nonce=form.nonce.data, body=form.answer.data, table_id=table_id,
-                quote_ok=checks["quote_ok"], quote_scope=QUOTE_SCOPE, labels={"quote": quote_label()},
-                participant_id=previous,
-            )
-            if idea_id is not None:
-                remember_card(session_id, participant_id)
-                if receipt:
-                    remember_receipt(session_id, participant_id, receipt)
-                queries.record_audit(
-                    db, user_id=g.user["id"], action="staff_entry_idea", target=found["code"],
-                    detail=f"statement={idea_id} participant={participant_id} prompt={prompt['number']} "
-                           f"source={settings['source']} language={language} table={table_id or ''}",
-                )
-            flash(_("Idea saved. Type the next one."), "ok")
-            return redirect(url_for("facilitation.staff_entry", session_id=session_id, prompt=prompt["number"],
-                                    source=settings["source"], language=language, table=table_id), 303)
         else:
-            participant_id, response_id, receipt = lq.enter_answer(
-                db, session_id, prompt_id=prompt["id"], language=language, source=settings["source"],
-                user_id=g.user["id"], nonce=form.nonce.data, quote_ok=checks["quote_ok"],
-                quote_scope=QUOTE_SCOPE, labels={"quote": quote_label()},
-                participant_id=previous, table_id=table_id, **answer_values(prompt, form),
-                translation=translation, translation_language=found["default_language"],
-            )
-            if response_id is not None:
-                remember_card(session_id, participant_id)
-                if receipt:
-                    remember_receipt(session_id, participant_id, receipt)
-                queries.record_audit(
-                    db, user_id=g.user["id"], action="staff_entry", target=found["code"],
-                    detail=f"response={response_id} participant={participant_id} prompt={prompt['number']} "
-                           f"source={settings['source']} language={language}"
-                           + (" translated=1" if translation.strip() else ""),
-                )
-            flash(_("Saved. Type the next answer."), "ok")
-            return redirect(url_for("facilitation.staff_entry", session_id=session_id, prompt=prompt["number"],
-                                    source=settings["source"], language=language, table=table_id), 303)
+            return _store_entry(db, found, prompt, form, settings, checks, previous, translation)
         if not form.nonce.data or form.nonce.errors:
             form.nonce.data = new_nonce()
     else:
@@ -190,6 +151,36 @@ def staff_entry(session_id: int):
         idea_length=st.MAX_STATEMENT_LENGTH, translating=translating, translation=translation,
         translation_error=translation_error, translation_length=queries.MAX_TRANSLATION,
     ), status
+
+
+def _store_entry(db, found: dict, prompt: dict, form, settings: dict, checks: dict, previous: int | None,
+                 translation: str):
+    """Store one checked idea or answer (for a new person, or the last card's), remember the card, audit it, go on to the next."""
+    session_id, language, source = found["id"], settings["language"], settings["source"]
+    table_id = settings["table"]["id"] if settings["table"] else None
+    given = {"prompt_id": prompt["id"], "language": language, "source": source, "user_id": g.user["id"],
+             "nonce": form.nonce.data, "table_id": table_id, "quote_ok": checks["quote_ok"], "quote_scope": QUOTE_SCOPE,
+             "labels": {"quote": quote_label()}, "participant_id": previous}
+    if prompt["kind"] == "ideas":
+        participant_id, stored_id, receipt = lq.enter_idea(db, session_id, body=form.answer.data, **given)
+        action, message = "staff_entry_idea", _("Idea saved. Type the next one.")
+        detail = (f"statement={stored_id} participant={participant_id} prompt={prompt['number']} "
+                  f"source={source} language={language} table={table_id or ''}")
+    else:
+        participant_id, stored_id, receipt = lq.enter_answer(
+            db, session_id, **given, **answer_values(prompt, form),
+            translation=translation, translation_language=found["default_language"])
+        action, message = "staff_entry", _("Saved. Type the next answer.")
+        detail = (f"response={stored_id} participant={participant_id} prompt={prompt['number']} "
+                  f"source={source} language={language}" + (" translated=1" if translation.strip() else ""))
+    if stored_id is not None:  # None: the same form sent again, already stored
+        remember_card(session_id, participant_id)
+        if receipt:
+            remember_receipt(session_id, participant_id, receipt)
+        queries.record_audit(db, user_id=g.user["id"], action=action, target=found["code"], detail=detail)
+    flash(message, "ok")
+    return redirect(url_for("facilitation.staff_entry", session_id=session_id, prompt=prompt["number"],
+                            source=source, language=language, table=table_id), 303)
 
 
 @bp.route("/sessions/<int:session_id>/entry/slip")
