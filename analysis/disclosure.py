@@ -678,6 +678,8 @@ def _needs_audit(model: _Model, tables: set[tuple[str, str]]) -> bool:
     """Tell whether a part of the output may still hide a count too narrow: a shown grid, or a withheld total tied to other tables."""
     if any(kind == "grid" and name not in model.withheld_grids for kind, name in tables):
         return True
+    if all(kind == "line" and name in model.withheld_lines for kind, name in tables):
+        return False  # nothing of the part is published: nothing can narrow its totals
     return len(tables) > 1 and any(kind == "line" and name in model.withheld_lines and name not in model.covered
                                    for kind, name in tables)
 
