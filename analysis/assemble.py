@@ -647,12 +647,17 @@ def choice_lines(stored: SessionData, language: str, prefer_not: str) -> list[tu
         counts = Counter(value for a in answered for value in (a["choices"] if prompt["kind"] != "scale" else [a["number"]]))
         # Each person picks each answer once: the question's count of choices is at most that many
         # times the number of people, which must not narrow "fewer than 10 people took part".
-        people = max(len(stored.participants), len({a.get("participant_id", -i) for i, a in enumerate(answered, 1)}))
+        listed = set(keys)
+        ticks: Counter = Counter()  # counted values per person (an answer without a known author counts as its own person)
+        for i, a in enumerate(answered, 1):
+            values = a["choices"] if prompt["kind"] != "scale" else [a["number"]]
+            ticks[a.get("participant_id", -i)] += sum(1 for v in values if v in listed)
+        people = max(len(stored.participants), len(ticks))
         name = f"q{prompt['id']}"
         line = disclosure.Line(name, tuple(str(k) for k in keys), tuple(counts.get(k, 0) for k in keys))
         everyone = disclosure.Line("people", ("people",), (people,))
-        each = len(keys) if prompt["kind"] == "multiple" else max([1, *(len(a["choices"]) for a in answered if prompt["kind"] == "single")])
-        cap = disclosure.TotalCap(name, "people", max(1, each))
+        each = max(len(keys) if prompt["kind"] == "multiple" else 1, *ticks.values(), 1)
+        cap = disclosure.TotalCap(name, "people", each)
         shown = disclosure.protect([line, everyone], links=[cap], threshold=stored.settings["threshold"]).lines[name]
         out.append((prompt, prompt_text(stored, prompt["id"], language), names, shown))
     return out
@@ -702,7 +707,7 @@ def _caveats(stored: SessionData, rel, words: _Words, withheld: list[str]) -> tu
     ]
     if rel.people is None:
         caveats.append(_("Fewer than %(threshold)s people took part, so no counts by group are shown.", threshold=rel.threshold))
-    if off_topic != 0 or contentless != 0:
+    if (off_topic != 0 or contentless != 0) and not rel.answers_covered:  # covered: not even whether any were set aside
         caveats.append(_("%(off)s answers were set aside as off-topic and %(empty)s had no content.",
                          off=words.count(off_topic), empty=words.count(contentless)))
     if withheld:

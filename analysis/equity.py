@@ -257,8 +257,13 @@ def _sizes_tables(snapshot: Snapshot) -> tuple[list[Line], list[TotalCap]]:
     lines = [_sizes_line(snapshot)]
     links = []
     if snapshot.people is not None:
-        lines.append(Line(EVERYONE_LINE, ("people",), (len(snapshot.people),)))
-        links.append(TotalCap(SIZES, EVERYONE_LINE, max(1, snapshot.per_person)))
+        known = {p.id for p in snapshot.people}
+        given = Counter(a.person for a in snapshot.answers)
+        # The cap holds only where every answer has a known author; a person with more answers
+        # than questions counted (a question taken out of scope since) raises it, so it stays true.
+        if all(person in known for person in given):
+            lines.append(Line(EVERYONE_LINE, ("people",), (len(snapshot.people),)))
+            links.append(TotalCap(SIZES, EVERYONE_LINE, max(1, snapshot.per_person, *given.values())))
     return lines, links
 
 
