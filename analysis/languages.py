@@ -154,6 +154,11 @@ def detect_languages(texts: Sequence[str | None], *, candidates: Sequence[str] =
         if guess is None:
             out.append(main)
             continue
+        if guess[0] in standing and guess[1] >= _SETTLED:
+            # Leaving languages out only raises the share of those kept, so a first guess already
+            # settled on a standing language is what the narrow guess would say (half the time saved).
+            out.append(guess[0])
+            continue
         code, prob = _classify(narrow, text)
         out.append(code if prob >= _SETTLED and code in standing else main)
     return out

@@ -113,13 +113,10 @@ def run(db, session_code: str, path: str, *, sheet: str | None, mapping: str | N
                                   sheet=table.sheet, tool=table.tool.name, mapping=iq.mapping_json(table, columns, session_q),
                                   source=source, language=language or found["default_language"],
                                   user_id=user["id"] if user else None)
-    while True:  # a line after each batch, so a 50,000-row file shows it is moving
-        try:
-            done, total = next(steps)
-        except StopIteration as finished:
-            stored = finished.value
-            break
+    run = iq.Progress(steps)
+    for done, total in run:  # a line after each batch, so a 50,000-row file shows it is moving
         if total > queries.IMPORT_BATCH:
             echo(f"Stored {done:,} of {total:,} people...")
+    stored = run.stored
     echo(f"Imported {stored['counts']['stored']} people and {stored['counts']['stored_answers']} answers into "
          f"{found['code']} (import {stored['id']}).")

@@ -122,13 +122,25 @@ def store_import(db: sqlite_utils.Database, session_id: int, plan: im.ImportPlan
                                      tool=tool, mapping=mapping, source=source, language=language, user_id=user_id))
 
 
+class Progress:
+    """An import's steps (:func:`store_import_steps`) as (done, total) pairs; `stored` is the import's row once through."""
+
+    def __init__(self, steps: Generator[tuple[int, int], None, dict]) -> None:
+        """Wrap the steps; nothing is stored until they are iterated."""
+        self.steps = steps
+        self.stored: dict | None = None
+
+    def __iter__(self):
+        """Yield (people stored, people to store) after each batch, keeping the import's row at the end."""
+        self.stored = yield from self.steps
+
+
 def finish(steps: Generator[tuple[int, int], None, dict]) -> dict:
     """Run an import's steps (:func:`store_import_steps`) to the end and return the import's row."""
-    while True:
-        try:
-            next(steps)
-        except StopIteration as finished:
-            return finished.value
+    run = Progress(steps)
+    for _step in run:
+        pass
+    return run.stored
 
 
 def store_import_steps(db: sqlite_utils.Database, session_id: int, plan: im.ImportPlan, *, filename: str,

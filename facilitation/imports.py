@@ -275,13 +275,9 @@ def streamed_import(found: dict, token: str, filename: str, steps):
     def steps_shown():
         """Yield the page's top, a line per stored batch, and the end of the page."""
         yield top
+        run = iq.Progress(steps)
         try:
-            while True:
-                try:
-                    done, total = next(steps)
-                except StopIteration as finished:
-                    stored = finished.value
-                    break
+            for done, total in run:
                 yield str(Markup("<p>{}</p>\n").format(_("Stored %(done)s of %(total)s people…",
                                                          done=f"{done:,}", total=f"{total:,}")))
         except Exception:  # reported on the page: its status line is already sent
@@ -291,7 +287,7 @@ def streamed_import(found: dict, token: str, filename: str, steps):
             yield bottom
             return
         drop_staged(token)
-        done_url = url_for("facilitation.import_done", session_id=found["id"], import_id=stored["id"])
+        done_url = url_for("facilitation.import_done", session_id=found["id"], import_id=run.stored["id"])
         yield str(Markup('<p role="status"><strong>{}</strong></p><p><a class="button" href="{}">{}</a></p>').format(
             _("Imported. The answers are in the session."), done_url, _("See what was imported")))
         yield bottom

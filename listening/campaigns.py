@@ -273,7 +273,18 @@ def bank_question(db: sqlite_utils.Database, campaign_id: int, question_id: int)
 
 def wording(texts: dict[str, str], language: str, fallback: str) -> str:
     """Return a bank text in a language, else in the fallback language, else any."""
-    return texts.get(language) or texts.get(fallback) or next(iter(texts.values()), "")
+    return wording_in(texts, language, fallback)[1]
+
+
+def wording_in(texts: dict[str, str], language: str, fallback: str) -> tuple[str, str]:
+    """Return (the language used, the text) for a text wanted in a language, else the fallback language, else any.
+
+    A page marks the text with that language when it is not the page's own, so a screen reader reads it right.
+    """
+    for code in (language, fallback, *texts):
+        if texts.get(code):
+            return code, texts[code]
+    return language, ""
 
 
 def save_reference(db: sqlite_utils.Database, question_id: int, percents: dict[int, float | None], *,

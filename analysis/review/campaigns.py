@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 from werkzeug.exceptions import Forbidden, NotFound
 
 from listening import access, campaigns, queries
@@ -339,6 +340,20 @@ def themes(campaign_id: int):
                            language=current_language(), wording=campaigns.wording)
 
 
+def in_language(code: str, text: str) -> Markup:
+    """Return text in a span that lets its own direction show, marked with its language when the page is in another."""
+    if not text:
+        return Markup("")
+    if code == current_language():
+        return Markup('<span dir="auto">{}</span>').format(text)
+    return Markup('<span dir="auto" lang="{}">{}</span>').format(code, text)
+
+
+def worded(texts: dict[str, str], language: str, fallback: str) -> Markup:
+    """Return a bank or priority text in a language (else the fallback, else any), marked with the language it is in."""
+    return in_language(*campaigns.wording_in(texts, language, fallback))
+
+
 @bp.route("/<int:campaign_id>/rounds")
 @requires(*READERS)
 def rounds(campaign_id: int):
@@ -381,7 +396,7 @@ def commitments(campaign_id: int):
     return render_template("campaigns/commitments.html", c=found, name=name_of(found), standing=standing,
                            items=pooled.commitments_of(db, campaign_id), themes=pooled.all_campaign_themes(db, campaign_id),
                            priorities=list(pooled.campaign_priorities(db, campaign_id).values()),
-                           language=current_language(), wording=campaigns.wording,
+                           language=current_language(), wording=campaigns.wording, worded=worded,
                            form=ActionForm(), error=error, statuses=campaigns.COMMITMENT_STATUSES,
                            status_labels=status_labels(), language_name=language_name,
                            can_edit=standing in ("admin", "backbone")), 400 if error else 200
@@ -461,8 +476,9 @@ def page(slug: str):
     g.session_languages = found["languages"]
     language = current_language() if current_language() in found["languages"] else found["default_language"]
     items = pooled.commitments_of(db, found["id"], published_only=True)
-    pick = (lambda texts, field: texts.get((field, language)) or texts.get((field, found["default_language"]), ""))
-    return render_template("campaigns/public.html", c=found, language=language, wording=campaigns.wording,
+    pick = (lambda texts, field: in_language(*campaigns.wording_in(
+        {code: text for (name, code), text in texts.items() if name == field}, language, found["default_language"])))
+    return render_template("campaigns/public.html", c=found, language=language, worded=worded,
                            name=campaigns.campaign_text(found, "name", language),
                            purpose=campaigns.campaign_text(found, "purpose", language), items=items, pick=pick,
                            status_labels=status_labels(), sessions=pooled.published_sessions(db, found["id"]))

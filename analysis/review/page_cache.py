@@ -56,9 +56,8 @@ def app_cache() -> PageCache:
     return current_app.extensions.setdefault(_EXTENSION, PageCache())
 
 
-def cached(db, session_id: int, what: tuple, compute: Callable[[], T]) -> T:
-    """Return `compute()` for a session's current data version, computing it only when that version has none yet."""
-    key = (session_id, synthesis.data_version(db, session_id), *what)
+def _cached(key: tuple, compute: Callable[[], T]) -> T:
+    """Return the entry kept under `key`, computing and keeping it first when there is none."""
     cache = app_cache()
     found = cache.get(key)
     if found is None:
@@ -67,14 +66,13 @@ def cached(db, session_id: int, what: tuple, compute: Callable[[], T]) -> T:
     return found[0]
 
 
+def cached(db, session_id: int, what: tuple, compute: Callable[[], T]) -> T:
+    """Return `compute()` for a session's current data version, computing it only when that version has none yet."""
+    return _cached((session_id, synthesis.data_version(db, session_id), *what), compute)
+
+
 def cached_across(db, session_ids, what: tuple, compute: Callable[[], T]) -> T:
     """Return `compute()` for a page counting several sessions (a campaign's), computing it only when
     their data versions or the campaign tables have changed since it was last computed."""
     ids = tuple(sorted(session_ids))
-    key = ("across", ids, synthesis.data_versions(db, ids), *what)
-    cache = app_cache()
-    found = cache.get(key)
-    if found is None:
-        found = (compute(),)
-        cache.put(key, found)
-    return found[0]
+    return _cached(("across", ids, synthesis.data_versions(db, ids), *what), compute)

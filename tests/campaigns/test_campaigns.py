@@ -328,9 +328,15 @@ def test_a_commitment_names_the_design_priorities_it_answers_but_never_words_a_r
     stored = db.execute("SELECT option_id, statement_id FROM commitment_priorities ORDER BY rowid").fetchall()
     assert [tuple(r) for r in stored] == [(int(evening[1:]), None), (None, staff), (None, quoted)]
     campaigns.set_published(db, world["cid"], True)
-    public = page(world["app"].test_client().get("/c/guilford-2027?lang=es")).get_text(" ")
+    spanish = page(world["app"].test_client().get("/c/guilford-2027?lang=es"))
+    public = spanish.get_text(" ")
     assert "Evening clinic hours [es]" in public and "Las enfermeras deberían llamar" in public
     assert "A ride line that answers on Sundays" in public and "Elm Street" not in public
+    # A statement with no Spanish wording is shown in English and marked so, for a screen reader to read it right.
+    languages = {span.get_text(strip=True): span.get("lang") for span in spanish.select("article span[dir=auto]")}
+    assert languages["A ride line that answers on Sundays"] == "en"
+    assert languages["Las enfermeras deberían llamar después del parto"] is None
+    assert languages["Abrir la clínica hasta las 8"] is None
     report = client.post(f"/staff/campaigns/{world['cid']}/export",
                          data={"csrf_token": token, "format": "md", "language": "en"}).get_data(as_text=True).replace("\\", "")
     assert "Evening clinic hours [en]" in report and "Elm Street" not in report
