@@ -11,7 +11,10 @@ The method (docs/privacy.md, "Small counts", gives it with its proof):
 2. **Tables, not cells.** Counts are published as tables: a :class:`Line` (a total and its
    breakdown, e.g. people by language) or a :class:`Grid` (answers by theme and group, whose row
    totals are the themes' published sizes). A line whose total is below ``t`` is *withheld*: its
-   total reads "fewer than t" and no breakdown is shown.
+   total reads "fewer than t" and no breakdown is shown. What else the output shows may narrow a
+   withheld total to "at least 1" and no further (:func:`withheld_total_too_narrow`; answers are
+   capped per person by :class:`Cap` and :class:`TotalCap`): a table whose counts would say more
+   is withheld whole, totals included (``covered``).
 3. **Primary suppression.** Every count from 1 to ``t - 1`` is hidden.
 4. **Complementary suppression.** More counts are hidden until, for everything one output shows
    taken together (every table, its totals, and the links between tables in :class:`Cap` and
