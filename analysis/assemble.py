@@ -135,12 +135,19 @@ def _percent(share: float | None) -> str:
     return "" if share is None else f"{round(100 * share)}%"
 
 
-def quotes_for(stored: SessionData, members: Sequence[dict], limit: int = 3, chosen_limit: int = MAX_CHOSEN_QUOTES) -> list[dict]:
+def quotes_for(stored: SessionData, members: Sequence[dict], limit: int = 3, chosen_limit: int = MAX_CHOSEN_QUOTES,
+               terms: Sequence[str] = ()) -> list[dict]:
     """Pick a theme's quotes: up to ``chosen_limit`` that people chose, else up to ``limit``, the engine's picks first.
 
-    Always consented answers only, through the session's redaction.
+    Always consented answers only, through the session's redaction. Each carries its question,
+    ``excerpt`` (a long answer cut to the sentence carrying the theme's ``terms``, marked "…") and
+    its staff translation (redacted and cut the same way), which goes wherever the quote goes and
+    nowhere else. The same words in answer to two questions are two quotes, not one.
     """
+    from analysis.headline import point
+
     redaction = stored.redaction
+    numbers = {p["id"]: p.get("number") for p in stored.prompts}
     consented = [a for a in members if a["quote_ok"]]
     chosen = [a for a in consented if a.get("chosen")]
     if chosen:
@@ -149,13 +156,39 @@ def quotes_for(stored: SessionData, members: Sequence[dict], limit: int = 3, cho
     picked, seen = [], set()
     for answer in ordered:
         text = redaction(answer["text"]).strip()
-        if not text or text.lower() in seen:
+        key = (answer.get("prompt_id"), text.lower())
+        if not text or key in seen:
             continue
-        seen.add(text.lower())
-        picked.append({"text": text, "language": answer["language"], "id": answer["id"], "prompt_id": answer.get("prompt_id")})
+        seen.add(key)
+        translation = redaction(answer.get("translation") or "").strip()
+        translated_into = answer.get("translation_language") or stored.session.get("default_language") or ""
+        picked.append({"text": text, "language": answer["language"], "id": answer["id"], "prompt_id": answer.get("prompt_id"),
+                       "question": numbers.get(answer.get("prompt_id")),
+                       "excerpt": point(text, answer["language"] or "en", _term_weights(terms, answer["language"])),
+                       "translation": translation, "translation_language": translated_into if translation else "",
+                       "translation_excerpt": point(translation, translated_into or "en", _term_weights(terms, translated_into))
+                       if translation else ""})
         if len(picked) >= limit:
             break
     return picked
+
+
+def _term_weights(terms: Sequence[str], language: str | None) -> dict[str, float]:
+    """Return a theme's key terms as the stemmed weights :func:`analysis.headline.point` cuts a long quote by."""
+    from analysis.text import terms as stems
+
+    weights: dict[str, float] = {}
+    for term in terms:
+        for stem in stems(term, language or "en"):
+            weights[stem] = weights.get(stem, 0.0) + 1.0
+    return weights
+
+
+def quote_source(quote: dict, gettext, language: str) -> str:
+    """Say where a quote comes from, in a report's language: "— Question 2 · Spanish"."""
+    parts = [gettext("Question %(n)s", n=quote["question"])] if quote.get("question") else []
+    parts.append(language_label(quote["language"], language))
+    return "— " + " · ".join(parts)
 
 
 def theme_sizes(stored: SessionData) -> tuple[dict, list[dict]]:
@@ -466,11 +499,12 @@ def _records(stored: SessionData, language: str, option_names: dict, reports) ->
             theme_id="" if theme is None else ("other" if theme["kind"] == "other" else f"T{theme['id']}"),
             theme="" if theme is None else theme["label"], status=status,
             reviewed=bool(theme and theme["reviewed"]), quote_ok=bool(answer["quote_ok"]),
-            created_at=answer["created_at"],
+            created_at=answer["created_at"], table=answer.get("table_name") or "",
             segments=tuple((about_keys[pid], option_names.get(oid, "")) for pid, oid in sorted(segs.items())
                            if pid in about_keys),
             described=tuple((described_keys[pid], strip_bidi(words)) for pid, words in
                             sorted(stored.described.get(answer["participant_id"], {}).items()) if pid in described_keys),
+            translation=strip_bidi(answer.get("translation") or ""),
         ))
     return tuple(rows_out), tuple(segment_names), tuple(described_keys.values())
 
@@ -501,7 +535,7 @@ def assemble_report(stored: SessionData, language: str, translations, *, records
     theme_insights: dict[int | None, list[dict]] = defaultdict(list)
     for insight in stored.insights:
         theme_insights[insight["theme_id"]].append(insight)
-    views = _theme_views(stored, rel, grouped, themes, theme_insights)
+    views = _theme_views(stored, rel, grouped, themes, theme_insights, words)
     choice_results = _choice_results(stored, words, withheld)
     other_theme = next((t for t in stored.themes if t["kind"] == "other"), None)
     other_view = None
@@ -528,7 +562,7 @@ def assemble_report(stored: SessionData, language: str, translations, *, records
     )
 
 
-def _theme_views(stored: SessionData, rel, grouped: dict, themes: list[dict], theme_insights: dict) -> list:
+def _theme_views(stored: SessionData, rel, grouped: dict, themes: list[dict], theme_insights: dict, words: _Words) -> list:
     """Return each theme with answers as a report shows it, in published order (hidden sizes last)."""
     from analysis import equity
 
@@ -540,7 +574,9 @@ def _theme_views(stored: SessionData, rel, grouped: dict, themes: list[dict], th
         views.append(reports.ThemeView(
             id=key, label=theme["label"], definition=theme["definition"], size=rel.size(key),
             reviewed=theme["reviewed"], top_terms=tuple(theme["top_terms"]),
-            quotes=tuple(reports.Quote(q["text"], q["language"]) for q in quotes_for(stored, members)),
+            quotes=tuple(reports.Quote(q["excerpt"], q["language"], quote_source(q, words.gettext, words.language),
+                                       q["translation_excerpt"], q["translation_language"])
+                         for q in quotes_for(stored, members, terms=theme["top_terms"])),
             insights=tuple(i["body"] for i in theme_insights.get(theme["id"], []) if i["kind"] == "insight"),
             hmw=tuple(i["body"] for i in theme_insights.get(theme["id"], []) if i["kind"] == "hmw"),
             languages=tuple(sorted({a["language"] for a in members})) if rel.size(key) is not None else (),
@@ -751,7 +787,13 @@ def public_page(stored: SessionData, language: str) -> dict | None:
             "size": rel.size(key),
             "we_did": pick(theme["id"], "we_did"),
             "we_did_language": lang_of(theme["id"], "we_did"),
-            "quotes": quotes_for(stored, members, limit=2, chosen_limit=2),
+            "quotes": quotes_for(stored, members, limit=2, chosen_limit=2, terms=theme["top_terms"]),
+            # What reports print of the theme, under the same rule: a count below the threshold (or of a
+            # theme whose size is hidden) is not shown, only the words.
+            "claims": [{"text": c.text, "count": c.count if rel.size(key) is not None else None}
+                       for c in report_claims(stored, theme, members, rel.threshold)],
+            "subthemes": [{"label": label, "count": n} for label, n in
+                          report_subthemes(_sub_labels_checked(stored, theme, members), members, rel.size(key), rel.threshold, key)],
         })
     return {
         "title": localized(stored.texts, "session", session_id, "title", language, default),
