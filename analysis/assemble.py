@@ -587,7 +587,11 @@ def _theme_views(stored: SessionData, rel, grouped: dict, themes: list[dict], th
 
 
 def _sub_labels_checked(stored: SessionData, theme: dict, members: Sequence[dict]) -> dict:
-    """Return the theme with each sub-topic's label kept only while a consenting current member's redacted answer holds its words, else its key terms."""
+    """Return the theme with each sub-topic's label kept only while a consenting current member's redacted answer holds its words, else its key terms.
+
+    A sub-topic with neither gets no name ("": :func:`report_subthemes` leaves it out and counts its
+    answers with those in no sub-topic), never the words of someone who did not allow quoting.
+    """
     redaction = stored.redaction
     quotable = [_words_of(redaction(a["text"])) for a in members if a["quote_ok"]]
     subs = []
@@ -595,7 +599,7 @@ def _sub_labels_checked(stored: SessionData, theme: dict, members: Sequence[dict
         words = _words_of(sub["label"])
         terms = ", ".join(sub.get("terms", [])[:3])
         label = sub["label"] if words.strip() and any(words in q for q in quotable) else (terms[:1].upper() + terms[1:])
-        subs.append({**sub, "label": redaction(label).strip() or sub["label"]})
+        subs.append({**sub, "label": redaction(label).strip()})
     return {**theme, "subthemes": subs}
 
 
@@ -610,7 +614,7 @@ def report_subthemes(theme: dict, members: Sequence[dict], size: int | None, thr
 
     ids = {a["id"] for a in members}
     subs = [(sub["label"], len(ids & set(sub["answer_ids"]))) for sub in theme.get("subthemes") or []]
-    subs = sorted(((label, n) for label, n in subs if n), key=lambda item: -item[1])
+    subs = sorted(((label, n) for label, n in subs if n and label), key=lambda item: -item[1])
     if not subs:
         return ()
     if size is None:
