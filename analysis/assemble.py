@@ -413,8 +413,13 @@ def _priority_table(stored: SessionData, rel, words: _Words, labels: dict, repor
           "overall order.", threshold=rel.threshold)), False
 
 
-def _method(stored: SessionData, views: list, words: _Words, ngettext) -> list[str]:
-    """Return the report's account of how themes were made, and their limits (a CSV run gives its own first paragraphs)."""
+def _method(stored: SessionData, views: list, words: _Words, ngettext, *, people_withheld: bool = False) -> list[str]:
+    """Return the report's account of how themes were made, and their limits (a CSV run gives its own first paragraphs).
+
+    The run's number of answers is printed only when it is at least the threshold and the number of
+    people is published: beside "fewer than 10 people", answers capped per person would narrow it
+    (docs/privacy.md, "A total shown as fewer than 10"); the mark stands in its place.
+    """
     _ = words.gettext
     reviewed = sum(1 for v in views if v.reviewed)
     method = list(stored.method) if stored.method else [
@@ -452,7 +457,8 @@ def _method(stored: SessionData, views: list, words: _Words, ngettext) -> list[s
             "meanings, and put similar answers together. Answers that fit no group are listed under \u201c%(other)s\u201d. "
             "The English version of this report describes each step in full.",
             run["k_chosen"]) % {"seed": run["seed"], "num": run["k_chosen"], "other": _("Other or unclear answers"),
-                                 "answers": words.count(run["answer_count"] if run["answer_count"] >= stored.settings["threshold"] else None)})
+                                 "answers": words.count(run["answer_count"] if run["answer_count"] >= stored.settings["threshold"]
+                                                        and not people_withheld else None)})
     return method
 
 
@@ -543,14 +549,15 @@ def assemble_report(stored: SessionData, language: str, translations, *, records
         purpose=localized(stored.texts, "session", found["id"], "purpose", language, default),
         language=language, direction=text_direction(language), generated_at=generated_at,
         questions=tuple(localized(stored.texts, "prompt", p["id"], "text", language, default) for p in stored.prompts),
-        participants=rel.people, answers=rel.answers, threshold=rel.threshold, themes=tuple(views), other=other_view,
+        participants=rel.people, answers=rel.answers, answers_covered=rel.answers_covered, threshold=rel.threshold, themes=tuple(views), other=other_view,
         contentless=rel.size("contentless"), off_topic=rel.size("off_topic"), participation=tuple(participation),
         choice_results=choice_results, overview=_overview(views, other_view, words),
         representation=tuple(representation), representation_bars=tuple(bars_by_prompt),
         theme_by_group=tuple(theme_by_group), priority=priority_table,
         insights=tuple(i["body"] for i in theme_insights.get(None, []) if i["kind"] == "insight"),
         hmw=tuple(i["body"] for i in theme_insights.get(None, []) if i["kind"] == "hmw"),
-        caveats=_caveats(stored, rel, words, withheld), method=tuple(_method(stored, views, words, translations.ngettext)),
+        caveats=_caveats(stored, rel, words, withheld),
+        method=tuple(_method(stored, views, words, translations.ngettext, people_withheld=rel.people is None and rel.people_known)),
         records=records_out, segment_names=segment_names, described_names=described_names, withheld=tuple(withheld),
     )
 
@@ -573,7 +580,7 @@ def _theme_views(stored: SessionData, rel, grouped: dict, themes: list[dict], th
             insights=tuple(i["body"] for i in theme_insights.get(theme["id"], []) if i["kind"] == "insight"),
             hmw=tuple(i["body"] for i in theme_insights.get(theme["id"], []) if i["kind"] == "hmw"),
             languages=tuple(sorted({a["language"] for a in members})) if rel.size(key) is not None else (),
-            claims=report_claims(stored, theme, members, rel.threshold),
+            claims=report_claims(stored, theme, members, rel.threshold, shown=rel.size(key) is not None),
             subthemes=report_subthemes(_sub_labels_checked(stored, theme, members), members, rel.size(key), rel.threshold, key),
         ))
     return views
@@ -629,12 +636,14 @@ def _words_of(text: str) -> str:
     return " " + " ".join(_WORDS.findall(text.casefold())) + " "
 
 
-def report_claims(stored: SessionData, theme: dict, members: Sequence[dict], threshold: int) -> tuple:
+def report_claims(stored: SessionData, theme: dict, members: Sequence[dict], threshold: int, *, shown: bool = True) -> tuple:
     """Return up to three of a theme's claims as a report may print them.
 
     Only claims whose wording is still found in the redacted answer of a current member who allowed
     quoting (so a withdrawal, a move or a redacted name drops them), redacted again; the count is
-    of current members who made it, shown only when it is at least the session's threshold.
+    of current members who made it, shown only when it is at least the session's threshold and
+    the theme's own size is published (``shown``): a count of answers beside a hidden size, or
+    beside "fewer than 10 people", would say what the hidden one does not.
     """
     redaction = stored.redaction
     ids = {a["id"] for a in members}
@@ -645,7 +654,7 @@ def report_claims(stored: SessionData, theme: dict, members: Sequence[dict], thr
         words = _words_of(claim["text"])
         if n < 2 or not words.strip() or not any(words in q for q in quotable):
             continue
-        out.append(reports.ClaimView(redaction(claim["text"]).strip(), n if n >= threshold else None))
+        out.append(reports.ClaimView(redaction(claim["text"]).strip(), n if shown and n >= threshold else None))
         if len(out) == MAX_REPORT_CLAIMS:
             break
     return tuple(out)
@@ -654,9 +663,10 @@ def report_claims(stored: SessionData, theme: dict, members: Sequence[dict], thr
 def choice_lines(stored: SessionData, language: str, prefer_not: str) -> list[tuple[dict, str, list[str], object]]:
     """Return each choice or scale question with its title, answer names and disclosure-controlled counts, in order.
 
-    Each question's counts go through :func:`analysis.disclosure.protect_line` at the session's
-    threshold: a count below it, and any count that would reveal one, is ``None`` (and has no
-    share); a question fewer people answered than the threshold is withheld whole.
+    Each question's counts go through :func:`analysis.disclosure.protect` at the session's
+    threshold, with the number of people who took part: a count below it, and any count that
+    would reveal one, is ``None`` (and has no share); a question fewer people answered than the
+    threshold is withheld whole, and so is one whose choices would narrow "fewer than 10 people".
     """
     from analysis import disclosure
 
@@ -673,10 +683,22 @@ def choice_lines(stored: SessionData, language: str, prefer_not: str) -> list[tu
         else:
             keys = [o["id"] for o in prompt["options"]]
             names = [option_label(stored, o, language, prefer_not) for o in prompt["options"]]
-        counts = Counter(value for a in stored.choices if a["prompt_id"] == prompt["id"]
-                         for value in (a["choices"] if prompt["kind"] != "scale" else [a["number"]]))
-        shown = disclosure.protect_line(f"q{prompt['id']}", [str(k) for k in keys], [counts.get(k, 0) for k in keys],
-                                        threshold=stored.settings["threshold"])
+        answered = [a for a in stored.choices if a["prompt_id"] == prompt["id"]]
+        counts = Counter(value for a in answered for value in (a["choices"] if prompt["kind"] != "scale" else [a["number"]]))
+        # Each person picks each answer once: the question's count of choices is at most that many
+        # times the number of people, which must not narrow "fewer than 10 people took part".
+        listed = set(keys)
+        ticks: Counter = Counter()  # counted values per person (an answer without a known author counts as its own person)
+        for i, a in enumerate(answered, 1):
+            values = a["choices"] if prompt["kind"] != "scale" else [a["number"]]
+            ticks[a.get("participant_id", -i)] += sum(1 for v in values if v in listed)
+        people = max(len(stored.participants), len(ticks))
+        name = f"q{prompt['id']}"
+        line = disclosure.Line(name, tuple(str(k) for k in keys), tuple(counts.get(k, 0) for k in keys))
+        everyone = disclosure.Line("people", ("people",), (people,))
+        each = max(len(keys) if prompt["kind"] == "multiple" else 1, *ticks.values(), 1)
+        cap = disclosure.TotalCap(name, "people", each)
+        shown = disclosure.protect([line, everyone], links=[cap], threshold=stored.settings["threshold"]).lines[name]
         out.append((prompt, prompt_text(stored, prompt["id"], language), names, shown))
     return out
 
@@ -725,7 +747,7 @@ def _caveats(stored: SessionData, rel, words: _Words, withheld: list[str]) -> tu
     ]
     if rel.people is None:
         caveats.append(_("Fewer than %(threshold)s people took part, so no counts by group are shown.", threshold=rel.threshold))
-    if off_topic != 0 or contentless != 0:
+    if (off_topic != 0 or contentless != 0) and not rel.answers_covered:  # covered: not even whether any were set aside
         caveats.append(_("%(off)s answers were set aside as off-topic and %(empty)s had no content.",
                          off=words.count(off_topic), empty=words.count(contentless)))
     if withheld:

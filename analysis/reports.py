@@ -184,7 +184,7 @@ class Report:
     generated_at: str
     questions: tuple[str, ...]
     participants: int | None  # None: fewer than the threshold
-    answers: int | None  # None: fewer than the threshold
+    answers: int | None  # None: fewer than the threshold, or withheld with the number of people (answers_covered)
     threshold: int
     themes: tuple[ThemeView, ...] = ()
     other: ThemeView | None = None
@@ -207,6 +207,7 @@ class Report:
     described_names: tuple[str, ...] = field(default=())  # own-words columns of the internal export
     withheld: tuple[str, ...] = ()  # titles of tables not shown: every way of showing them would reveal a small group
     votes: tuple[VoteRecord, ...] = ()  # design sessions' votes, internal exports only
+    answers_covered: bool = False  # the number of answers is withheld: it would narrow "fewer than 10 people"
     ideas: tuple[IdeaRecord, ...] = ()  # ideas questions' ideas with their reactions and table, internal exports only
 
 
@@ -458,8 +459,14 @@ def people_sentence(report: Report, translations=None) -> str:
 
 
 def answers_sentence(report: Report, translations=None) -> str:
-    """Return "120 answers to open questions.", or "Fewer than 10 ..." when the number is hidden."""
+    """Return "120 answers to open questions.", or "Fewer than 10 ..." when the number is hidden.
+
+    Nothing when the number is withheld to protect "fewer than 10 people" (answers capped per
+    person would narrow it): the number of answers is then not stated at all.
+    """
     gettext, ngettext = _funcs(translations)
+    if report.answers_covered:
+        return ""
     if report.answers is None:
         return gettext("Fewer than %(threshold)s answers to open questions.") % {"threshold": report.threshold}
     return ngettext("%(num)d answer to open questions.", "%(num)d answers to open questions.", report.answers) % {
