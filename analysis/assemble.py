@@ -510,12 +510,14 @@ def _records(stored: SessionData, language: str, option_names: dict, reports) ->
 
 
 def assemble_report(stored: SessionData, language: str, translations, *, records: bool = False,
-                    source_names: dict | None = None, generated_at: str = "") -> reports.Report:
+                    source_names: dict | None = None, generated_at: str = "", themes: bool = True) -> reports.Report:
     """Turn a session's data into the plain data of a synthesis report (with ``records``, also the answers export) in a language.
 
     Every count in it comes from one disclosure-controlled release of the session (:func:`release`).
     ``translations`` is a gettext translations object for ``language``; ``source_names`` names
-    the ways answers arrive ("Own phone", ...) in that language.
+    the ways answers arrive ("Own phone", ...) in that language. Without ``themes`` the report has
+    who took part and the tables by group but no theme sections, overview or method (a page that
+    shows only who was heard skips redacting, quoting and claiming every answer).
     """
     _ = gettext_with(translations)
     found = stored.session
@@ -525,8 +527,8 @@ def assemble_report(stored: SessionData, language: str, translations, *, records
                     for p in about_prompts(stored) for o in p["options"]}
     words = _Words(_, language, reports.MARK, option_names, dict(source_names or {}), _("No answer"))
     grouped, _themes = theme_sizes(stored)
-    themes = [t for t in stored.themes if t["kind"] == "theme" and grouped.get(t["id"])]
-    labels = {theme_key(t): t["label"] for t in themes}
+    themed = [t for t in stored.themes if t["kind"] == "theme" and grouped.get(t["id"])]
+    labels = {theme_key(t): t["label"] for t in themed}
     participation, representation, bars_by_prompt = _who_took_part(stored, rel, words, reports)
     theme_by_group, withheld = _themes_by_group(stored, rel, words, labels, reports)
     priority_table, priority_withheld = _priority_table(stored, rel, words, labels, reports)
@@ -535,11 +537,11 @@ def assemble_report(stored: SessionData, language: str, translations, *, records
     theme_insights: dict[int | None, list[dict]] = defaultdict(list)
     for insight in stored.insights:
         theme_insights[insight["theme_id"]].append(insight)
-    views = _theme_views(stored, rel, grouped, themes, theme_insights, words)
+    views = _theme_views(stored, rel, grouped, themed, theme_insights, words) if themes else []
     choice_results = _choice_results(stored, words, withheld)
     other_theme = next((t for t in stored.themes if t["kind"] == "other"), None)
     other_view = None
-    if other_theme is not None and grouped.get(other_theme["id"]):
+    if themes and other_theme is not None and grouped.get(other_theme["id"]):
         other_view = reports.ThemeView(id="other", label=_("Other or unclear answers"), definition="",
                                        size=rel.size("other"), reviewed=other_theme["reviewed"])
     records_out, segment_names, described_names = _records(stored, language, option_names, reports) if records else ((), (), ())
