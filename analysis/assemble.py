@@ -135,12 +135,19 @@ def _percent(share: float | None) -> str:
     return "" if share is None else f"{round(100 * share)}%"
 
 
-def quotes_for(stored: SessionData, members: Sequence[dict], limit: int = 3, chosen_limit: int = MAX_CHOSEN_QUOTES) -> list[dict]:
+def quotes_for(stored: SessionData, members: Sequence[dict], limit: int = 3, chosen_limit: int = MAX_CHOSEN_QUOTES,
+               terms: Sequence[str] = ()) -> list[dict]:
     """Pick a theme's quotes: up to ``chosen_limit`` that people chose, else up to ``limit``, the engine's picks first.
 
-    Always consented answers only, through the session's redaction.
+    Always consented answers only, through the session's redaction. Each carries its question,
+    ``excerpt`` (a long answer cut to the sentence carrying the theme's ``terms``, marked "…") and
+    its staff translation (redacted and cut the same way), which goes wherever the quote goes and
+    nowhere else. The same words in answer to two questions are two quotes, not one.
     """
+    from analysis.headline import point
+
     redaction = stored.redaction
+    numbers = {p["id"]: p.get("number") for p in stored.prompts}
     consented = [a for a in members if a["quote_ok"]]
     chosen = [a for a in consented if a.get("chosen")]
     if chosen:
@@ -149,13 +156,39 @@ def quotes_for(stored: SessionData, members: Sequence[dict], limit: int = 3, cho
     picked, seen = [], set()
     for answer in ordered:
         text = redaction(answer["text"]).strip()
-        if not text or text.lower() in seen:
+        key = (answer.get("prompt_id"), text.lower())
+        if not text or key in seen:
             continue
-        seen.add(text.lower())
-        picked.append({"text": text, "language": answer["language"], "id": answer["id"], "prompt_id": answer.get("prompt_id")})
+        seen.add(key)
+        translation = redaction(answer.get("translation") or "").strip()
+        translated_into = answer.get("translation_language") or stored.session.get("default_language") or ""
+        picked.append({"text": text, "language": answer["language"], "id": answer["id"], "prompt_id": answer.get("prompt_id"),
+                       "question": numbers.get(answer.get("prompt_id")),
+                       "excerpt": point(text, answer["language"] or "en", _term_weights(terms, answer["language"])),
+                       "translation": translation, "translation_language": translated_into if translation else "",
+                       "translation_excerpt": point(translation, translated_into or "en", _term_weights(terms, translated_into))
+                       if translation else ""})
         if len(picked) >= limit:
             break
     return picked
+
+
+def _term_weights(terms: Sequence[str], language: str | None) -> dict[str, float]:
+    """Return a theme's key terms as the stemmed weights :func:`analysis.headline.point` cuts a long quote by."""
+    from analysis.text import terms as stems
+
+    weights: dict[str, float] = {}
+    for term in terms:
+        for stem in stems(term, language or "en"):
+            weights[stem] = weights.get(stem, 0.0) + 1.0
+    return weights
+
+
+def quote_source(quote: dict, gettext, language: str) -> str:
+    """Say where a quote comes from, in a report's language: "— Question 2 · Spanish"."""
+    parts = [gettext("Question %(n)s", n=quote["question"])] if quote.get("question") else []
+    parts.append(language_label(quote["language"], language))
+    return "— " + " · ".join(parts)
 
 
 def theme_sizes(stored: SessionData) -> tuple[dict, list[dict]]:
@@ -380,8 +413,13 @@ def _priority_table(stored: SessionData, rel, words: _Words, labels: dict, repor
           "overall order.", threshold=rel.threshold)), False
 
 
-def _method(stored: SessionData, views: list, words: _Words, ngettext) -> list[str]:
-    """Return the report's account of how themes were made, and their limits (a CSV run gives its own first paragraphs)."""
+def _method(stored: SessionData, views: list, words: _Words, ngettext, *, people_withheld: bool = False) -> list[str]:
+    """Return the report's account of how themes were made, and their limits (a CSV run gives its own first paragraphs).
+
+    The run's number of answers is printed only when it is at least the threshold and the number of
+    people is published: beside "fewer than 10 people", answers capped per person would narrow it
+    (docs/privacy.md, "A total shown as fewer than 10"); the mark stands in its place.
+    """
     _ = words.gettext
     reviewed = sum(1 for v in views if v.reviewed)
     method = list(stored.method) if stored.method else [
@@ -419,7 +457,8 @@ def _method(stored: SessionData, views: list, words: _Words, ngettext) -> list[s
             "meanings, and put similar answers together. Answers that fit no group are listed under \u201c%(other)s\u201d. "
             "The English version of this report describes each step in full.",
             run["k_chosen"]) % {"seed": run["seed"], "num": run["k_chosen"], "other": _("Other or unclear answers"),
-                                 "answers": words.count(run["answer_count"] if run["answer_count"] >= stored.settings["threshold"] else None)})
+                                 "answers": words.count(run["answer_count"] if run["answer_count"] >= stored.settings["threshold"]
+                                                        and not people_withheld else None)})
     return method
 
 
@@ -460,22 +499,25 @@ def _records(stored: SessionData, language: str, option_names: dict, reports) ->
             theme_id="" if theme is None else ("other" if theme["kind"] == "other" else f"T{theme['id']}"),
             theme="" if theme is None else theme["label"], status=status,
             reviewed=bool(theme and theme["reviewed"]), quote_ok=bool(answer["quote_ok"]),
-            created_at=answer["created_at"],
+            created_at=answer["created_at"], table=answer.get("table_name") or "",
             segments=tuple((about_keys[pid], option_names.get(oid, "")) for pid, oid in sorted(segs.items())
                            if pid in about_keys),
             described=tuple((described_keys[pid], strip_bidi(words)) for pid, words in
                             sorted(stored.described.get(answer["participant_id"], {}).items()) if pid in described_keys),
+            translation=strip_bidi(answer.get("translation") or ""),
         ))
     return tuple(rows_out), tuple(segment_names), tuple(described_keys.values())
 
 
 def assemble_report(stored: SessionData, language: str, translations, *, records: bool = False,
-                    source_names: dict | None = None, generated_at: str = "") -> reports.Report:
+                    source_names: dict | None = None, generated_at: str = "", themes: bool = True) -> reports.Report:
     """Turn a session's data into the plain data of a synthesis report (with ``records``, also the answers export) in a language.
 
     Every count in it comes from one disclosure-controlled release of the session (:func:`release`).
     ``translations`` is a gettext translations object for ``language``; ``source_names`` names
-    the ways answers arrive ("Own phone", ...) in that language.
+    the ways answers arrive ("Own phone", ...) in that language. Without ``themes`` the report has
+    who took part and the tables by group but no theme sections, overview or method (a page that
+    shows only who was heard skips redacting, quoting and claiming every answer).
     """
     _ = gettext_with(translations)
     found = stored.session
@@ -485,8 +527,8 @@ def assemble_report(stored: SessionData, language: str, translations, *, records
                     for p in about_prompts(stored) for o in p["options"]}
     words = _Words(_, language, reports.MARK, option_names, dict(source_names or {}), _("No answer"))
     grouped, _themes = theme_sizes(stored)
-    themes = [t for t in stored.themes if t["kind"] == "theme" and grouped.get(t["id"])]
-    labels = {theme_key(t): t["label"] for t in themes}
+    themed = [t for t in stored.themes if t["kind"] == "theme" and grouped.get(t["id"])]
+    labels = {theme_key(t): t["label"] for t in themed}
     participation, representation, bars_by_prompt = _who_took_part(stored, rel, words, reports)
     theme_by_group, withheld = _themes_by_group(stored, rel, words, labels, reports)
     priority_table, priority_withheld = _priority_table(stored, rel, words, labels, reports)
@@ -495,11 +537,11 @@ def assemble_report(stored: SessionData, language: str, translations, *, records
     theme_insights: dict[int | None, list[dict]] = defaultdict(list)
     for insight in stored.insights:
         theme_insights[insight["theme_id"]].append(insight)
-    views = _theme_views(stored, rel, grouped, themes, theme_insights)
+    views = _theme_views(stored, rel, grouped, themed, theme_insights, words) if themes else []
     choice_results = _choice_results(stored, words, withheld)
     other_theme = next((t for t in stored.themes if t["kind"] == "other"), None)
     other_view = None
-    if other_theme is not None and grouped.get(other_theme["id"]):
+    if themes and other_theme is not None and grouped.get(other_theme["id"]):
         other_view = reports.ThemeView(id="other", label=_("Other or unclear answers"), definition="",
                                        size=rel.size("other"), reviewed=other_theme["reviewed"])
     records_out, segment_names, described_names = _records(stored, language, option_names, reports) if records else ((), (), ())
@@ -509,19 +551,20 @@ def assemble_report(stored: SessionData, language: str, translations, *, records
         purpose=localized(stored.texts, "session", found["id"], "purpose", language, default),
         language=language, direction=text_direction(language), generated_at=generated_at,
         questions=tuple(localized(stored.texts, "prompt", p["id"], "text", language, default) for p in stored.prompts),
-        participants=rel.people, answers=rel.answers, threshold=rel.threshold, themes=tuple(views), other=other_view,
+        participants=rel.people, answers=rel.answers, answers_covered=rel.answers_covered, threshold=rel.threshold, themes=tuple(views), other=other_view,
         contentless=rel.size("contentless"), off_topic=rel.size("off_topic"), participation=tuple(participation),
         choice_results=choice_results, overview=_overview(views, other_view, words),
         representation=tuple(representation), representation_bars=tuple(bars_by_prompt),
         theme_by_group=tuple(theme_by_group), priority=priority_table,
         insights=tuple(i["body"] for i in theme_insights.get(None, []) if i["kind"] == "insight"),
         hmw=tuple(i["body"] for i in theme_insights.get(None, []) if i["kind"] == "hmw"),
-        caveats=_caveats(stored, rel, words, withheld), method=tuple(_method(stored, views, words, translations.ngettext)),
+        caveats=_caveats(stored, rel, words, withheld),
+        method=tuple(_method(stored, views, words, translations.ngettext, people_withheld=rel.people is None and rel.people_known)),
         records=records_out, segment_names=segment_names, described_names=described_names, withheld=tuple(withheld),
     )
 
 
-def _theme_views(stored: SessionData, rel, grouped: dict, themes: list[dict], theme_insights: dict) -> list:
+def _theme_views(stored: SessionData, rel, grouped: dict, themes: list[dict], theme_insights: dict, words: _Words) -> list:
     """Return each theme with answers as a report shows it, in published order (hidden sizes last)."""
     from analysis import equity
 
@@ -533,18 +576,24 @@ def _theme_views(stored: SessionData, rel, grouped: dict, themes: list[dict], th
         views.append(reports.ThemeView(
             id=key, label=theme["label"], definition=theme["definition"], size=rel.size(key),
             reviewed=theme["reviewed"], top_terms=tuple(theme["top_terms"]),
-            quotes=tuple(reports.Quote(q["text"], q["language"]) for q in quotes_for(stored, members)),
+            quotes=tuple(reports.Quote(q["excerpt"], q["language"], quote_source(q, words.gettext, words.language),
+                                       q["translation_excerpt"], q["translation_language"])
+                         for q in quotes_for(stored, members, terms=theme["top_terms"])),
             insights=tuple(i["body"] for i in theme_insights.get(theme["id"], []) if i["kind"] == "insight"),
             hmw=tuple(i["body"] for i in theme_insights.get(theme["id"], []) if i["kind"] == "hmw"),
             languages=tuple(sorted({a["language"] for a in members})) if rel.size(key) is not None else (),
-            claims=report_claims(stored, theme, members, rel.threshold),
+            claims=report_claims(stored, theme, members, rel.threshold, shown=rel.size(key) is not None),
             subthemes=report_subthemes(_sub_labels_checked(stored, theme, members), members, rel.size(key), rel.threshold, key),
         ))
     return views
 
 
 def _sub_labels_checked(stored: SessionData, theme: dict, members: Sequence[dict]) -> dict:
-    """Return the theme with each sub-topic's label kept only while a consenting current member's redacted answer holds its words, else its key terms."""
+    """Return the theme with each sub-topic's label kept only while a consenting current member's redacted answer holds its words, else its key terms.
+
+    A sub-topic with neither gets no name ("": :func:`report_subthemes` leaves it out and counts its
+    answers with those in no sub-topic), never the words of someone who did not allow quoting.
+    """
     redaction = stored.redaction
     quotable = [_words_of(redaction(a["text"])) for a in members if a["quote_ok"]]
     subs = []
@@ -552,7 +601,7 @@ def _sub_labels_checked(stored: SessionData, theme: dict, members: Sequence[dict
         words = _words_of(sub["label"])
         terms = ", ".join(sub.get("terms", [])[:3])
         label = sub["label"] if words.strip() and any(words in q for q in quotable) else (terms[:1].upper() + terms[1:])
-        subs.append({**sub, "label": redaction(label).strip() or sub["label"]})
+        subs.append({**sub, "label": redaction(label).strip()})
     return {**theme, "subthemes": subs}
 
 
@@ -567,7 +616,7 @@ def report_subthemes(theme: dict, members: Sequence[dict], size: int | None, thr
 
     ids = {a["id"] for a in members}
     subs = [(sub["label"], len(ids & set(sub["answer_ids"]))) for sub in theme.get("subthemes") or []]
-    subs = sorted(((label, n) for label, n in subs if n), key=lambda item: -item[1])
+    subs = sorted(((label, n) for label, n in subs if n and label), key=lambda item: -item[1])
     if not subs:
         return ()
     if size is None:
@@ -589,12 +638,14 @@ def _words_of(text: str) -> str:
     return " " + " ".join(_WORDS.findall(text.casefold())) + " "
 
 
-def report_claims(stored: SessionData, theme: dict, members: Sequence[dict], threshold: int) -> tuple:
+def report_claims(stored: SessionData, theme: dict, members: Sequence[dict], threshold: int, *, shown: bool = True) -> tuple:
     """Return up to three of a theme's claims as a report may print them.
 
     Only claims whose wording is still found in the redacted answer of a current member who allowed
     quoting (so a withdrawal, a move or a redacted name drops them), redacted again; the count is
-    of current members who made it, shown only when it is at least the session's threshold.
+    of current members who made it, shown only when it is at least the session's threshold and
+    the theme's own size is published (``shown``): a count of answers beside a hidden size, or
+    beside "fewer than 10 people", would say what the hidden one does not.
     """
     redaction = stored.redaction
     ids = {a["id"] for a in members}
@@ -605,7 +656,7 @@ def report_claims(stored: SessionData, theme: dict, members: Sequence[dict], thr
         words = _words_of(claim["text"])
         if n < 2 or not words.strip() or not any(words in q for q in quotable):
             continue
-        out.append(reports.ClaimView(redaction(claim["text"]).strip(), n if n >= threshold else None))
+        out.append(reports.ClaimView(redaction(claim["text"]).strip(), n if shown and n >= threshold else None))
         if len(out) == MAX_REPORT_CLAIMS:
             break
     return tuple(out)
@@ -614,9 +665,10 @@ def report_claims(stored: SessionData, theme: dict, members: Sequence[dict], thr
 def choice_lines(stored: SessionData, language: str, prefer_not: str) -> list[tuple[dict, str, list[str], object]]:
     """Return each choice or scale question with its title, answer names and disclosure-controlled counts, in order.
 
-    Each question's counts go through :func:`analysis.disclosure.protect_line` at the session's
-    threshold: a count below it, and any count that would reveal one, is ``None`` (and has no
-    share); a question fewer people answered than the threshold is withheld whole.
+    Each question's counts go through :func:`analysis.disclosure.protect` at the session's
+    threshold, with the number of people who took part: a count below it, and any count that
+    would reveal one, is ``None`` (and has no share); a question fewer people answered than the
+    threshold is withheld whole, and so is one whose choices would narrow "fewer than 10 people".
     """
     from analysis import disclosure
 
@@ -633,10 +685,22 @@ def choice_lines(stored: SessionData, language: str, prefer_not: str) -> list[tu
         else:
             keys = [o["id"] for o in prompt["options"]]
             names = [option_label(stored, o, language, prefer_not) for o in prompt["options"]]
-        counts = Counter(value for a in stored.choices if a["prompt_id"] == prompt["id"]
-                         for value in (a["choices"] if prompt["kind"] != "scale" else [a["number"]]))
-        shown = disclosure.protect_line(f"q{prompt['id']}", [str(k) for k in keys], [counts.get(k, 0) for k in keys],
-                                        threshold=stored.settings["threshold"])
+        answered = [a for a in stored.choices if a["prompt_id"] == prompt["id"]]
+        counts = Counter(value for a in answered for value in (a["choices"] if prompt["kind"] != "scale" else [a["number"]]))
+        # Each person picks each answer once: the question's count of choices is at most that many
+        # times the number of people, which must not narrow "fewer than 10 people took part".
+        listed = set(keys)
+        ticks: Counter = Counter()  # counted values per person (an answer without a known author counts as its own person)
+        for i, a in enumerate(answered, 1):
+            values = a["choices"] if prompt["kind"] != "scale" else [a["number"]]
+            ticks[a.get("participant_id", -i)] += sum(1 for v in values if v in listed)
+        people = max(len(stored.participants), len(ticks))
+        name = f"q{prompt['id']}"
+        line = disclosure.Line(name, tuple(str(k) for k in keys), tuple(counts.get(k, 0) for k in keys))
+        everyone = disclosure.Line("people", ("people",), (people,))
+        each = max(len(keys) if prompt["kind"] == "multiple" else 1, *ticks.values(), 1)
+        cap = disclosure.TotalCap(name, "people", each)
+        shown = disclosure.protect([line, everyone], links=[cap], threshold=stored.settings["threshold"]).lines[name]
         out.append((prompt, prompt_text(stored, prompt["id"], language), names, shown))
     return out
 
@@ -685,7 +749,7 @@ def _caveats(stored: SessionData, rel, words: _Words, withheld: list[str]) -> tu
     ]
     if rel.people is None:
         caveats.append(_("Fewer than %(threshold)s people took part, so no counts by group are shown.", threshold=rel.threshold))
-    if off_topic != 0 or contentless != 0:
+    if (off_topic != 0 or contentless != 0) and not rel.answers_covered:  # covered: not even whether any were set aside
         caveats.append(_("%(off)s answers were set aside as off-topic and %(empty)s had no content.",
                          off=words.count(off_topic), empty=words.count(contentless)))
     if withheld:
@@ -729,7 +793,13 @@ def public_page(stored: SessionData, language: str) -> dict | None:
             "size": rel.size(key),
             "we_did": pick(theme["id"], "we_did"),
             "we_did_language": lang_of(theme["id"], "we_did"),
-            "quotes": quotes_for(stored, members, limit=2, chosen_limit=2),
+            "quotes": quotes_for(stored, members, limit=2, chosen_limit=2, terms=theme["top_terms"]),
+            # What reports print of the theme, under the same rule: a count below the threshold (or of a
+            # theme whose size is hidden) is not shown, only the words.
+            "claims": [{"text": c.text, "count": c.count if rel.size(key) is not None else None}
+                       for c in report_claims(stored, theme, members, rel.threshold)],
+            "subthemes": [{"label": label, "count": n} for label, n in
+                          report_subthemes(_sub_labels_checked(stored, theme, members), members, rel.size(key), rel.threshold, key)],
         })
     return {
         "title": localized(stored.texts, "session", session_id, "title", language, default),

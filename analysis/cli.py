@@ -312,7 +312,7 @@ def session_data(theme_set: ThemeSet, answers: Sequence[Answer], rows: Sequence[
                  "languages": sorted({a.language for a in answers} | {main})},
         texts=texts, prompts=prompts, scope=[1],
         answers=[{"id": a.id, "prompt_id": 1, "participant_id": a.id, "language": a.language, "source": "",
-                  "text": a.text or "", "created_at": "", "quote_ok": int(a.id in allowed)} for a in answers],
+                  "text": a.text or "", "translation": a.translation or "", "created_at": "", "quote_ok": int(a.id in allowed)} for a in answers],
         assignments=placed,
         themes=[{"id": theme_ids[t.id], "kind": "other" if t is theme_set.other else "theme", "label": t.label,
                  "definition": "", "reviewed": False, "top_terms": list(t.top_terms),

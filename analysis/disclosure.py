@@ -11,7 +11,10 @@ The method (docs/privacy.md, "Small counts", gives it with its proof):
 2. **Tables, not cells.** Counts are published as tables: a :class:`Line` (a total and its
    breakdown, e.g. people by language) or a :class:`Grid` (answers by theme and group, whose row
    totals are the themes' published sizes). A line whose total is below ``t`` is *withheld*: its
-   total reads "fewer than t" and no breakdown is shown.
+   total reads "fewer than t" and no breakdown is shown. What else the output shows may narrow a
+   withheld total to "at least 1" and no further (:func:`withheld_total_too_narrow`; answers are
+   capped per person by :class:`Cap` and :class:`TotalCap`): a table whose counts would say more
+   is withheld whole, totals included (``covered``).
 3. **Primary suppression.** Every count from 1 to ``t - 1`` is hidden.
 4. **Complementary suppression.** More counts are hidden until, for everything one output shows
    taken together (every table, its totals, and the links between tables in :class:`Cap` and
@@ -32,7 +35,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -48,6 +51,7 @@ __all__ = [
     "Grid",
     "Cap",
     "Combined",
+    "TotalCap",
     "ShownLine",
     "ShownGrid",
     "Published",
@@ -57,6 +61,7 @@ __all__ = [
     "protect",
     "protect_line",
     "audit",
+    "withheld_total_too_narrow",
     "PooledRow",
     "protect_pooled",
     "audit_pooled",
@@ -131,14 +136,36 @@ class Combined:
 
 
 @dataclass(frozen=True)
+class TotalCap:
+    """What anyone may infer from a total of answers: at most ``per_person`` answers per person.
+
+    The total of ``answers`` (a line's total, or a grid's grand total: the sum of its row totals)
+    is at most ``per_person`` times the total of the people line ``people``. When that people
+    line is withheld ("fewer than t"), published answers would say how many people there are at
+    least: :func:`protect` hides or withholds what would (see :func:`withheld_total_too_narrow`).
+    """
+
+    answers: str
+    people: str
+    per_person: int
+
+
+@dataclass(frozen=True)
 class ShownLine:
-    """A line as published: ``None`` for a hidden count; a withheld line has no total or counts."""
+    """A line as published: ``None`` for a hidden count; a withheld line has no total or counts.
+
+    A line is withheld because its total is below the threshold ("fewer than t"), or, with
+    ``covered``, because its counts, however large, would say how many people a withheld people
+    total stands for (answers capped per person): then nothing of it is shown, and it must not
+    be described as small.
+    """
 
     name: str
     categories: tuple[str, ...]
     counts: tuple[int | None, ...]
     total: int | None
     threshold: int
+    covered: bool = False
 
     @property
     def withheld(self) -> bool:
@@ -160,17 +187,23 @@ class ShownLine:
 
 @dataclass(frozen=True)
 class ShownGrid:
-    """A grid as published: row totals always shown, ``None`` for a hidden cell or column total."""
+    """A grid as published: row totals always shown, ``None`` for a hidden cell or column total.
+
+    The one exception is a ``covered`` grid: its row totals would pin a withheld people total
+    (answers capped per person), so it is withheld with its row totals and total ``None``; the
+    caller must not print those sizes anywhere else in the same output.
+    """
 
     name: str
     rows: tuple[str, ...]
     columns: tuple[str, ...]
-    row_totals: tuple[int, ...]
+    row_totals: tuple[int | None, ...]
     cells: tuple[tuple[int | None, ...], ...]
     column_totals: tuple[int | None, ...]
-    total: int
+    total: int | None
     withheld: bool
     threshold: int
+    covered: bool = False
 
     def cell(self, row: str, column: str) -> int | None:
         """Return one published cell, or ``None`` when hidden."""
@@ -246,6 +279,16 @@ def required_width(value: int, threshold: int) -> int:
     return threshold if 0 < value < threshold else 1
 
 
+def withheld_total_too_narrow(found: Range, threshold: int) -> bool:
+    """Tell whether a total shown as "fewer than t" is narrowed beyond what the label says.
+
+    The rule: everything an output shows may tell that a withheld total is at least 1 (an output
+    with any answer in it says someone took part) and, by its label, at most ``t - 1``; nothing
+    more. So its least possible value must be 0 or 1, and its most ``t - 1``.
+    """
+    return found.low > 1 or found.high < threshold - 1
+
+
 # --- the model: items, relations, and what is hidden -----------------------------------------
 #
 # Every count of an output is an item: ("cell", line, category), ("total", line),
@@ -273,6 +316,9 @@ class _Model:
     withheld_lines: set  # line names shown as "fewer than t"
     withheld_grids: set  # grid names not shown at all
     owner: dict  # item -> ("line", name) or ("grid", name)
+    # Tables withheld whole, totals included, because they would pin a withheld people total
+    # (a line here is in withheld_lines too, but its total is not bounded by "fewer than t").
+    covered: set = field(default_factory=set)
 
     def table_of(self, item: tuple) -> tuple[str, str]:
         """Return which table an item belongs to."""
@@ -280,9 +326,11 @@ class _Model:
 
     def unpublished(self, item: tuple) -> bool:
         """Tell whether an item's value is not shown (hidden, or in a withheld table)."""
+        kind, name = self.owner[item]
+        if name in self.covered:
+            return True
         if item in self.fixed:
             return False
-        kind, name = self.owner[item]
         if kind == "line" and name in self.withheld_lines:
             return True
         if kind == "grid" and name in self.withheld_grids:
@@ -297,7 +345,7 @@ class _Model:
         return item in self.hidden
 
 
-def _build(lines: Sequence[Line], grids: Sequence[Grid], links: Sequence[Cap | Combined], threshold: int) -> _Model:
+def _build(lines: Sequence[Line], grids: Sequence[Grid], links: Sequence[Cap | Combined | TotalCap], threshold: int) -> _Model:
     """Turn tables and links into items and linear relations."""
     values: dict = {}
     owner: dict = {}
@@ -351,6 +399,7 @@ def _build(lines: Sequence[Line], grids: Sequence[Grid], links: Sequence[Cap | C
                 values[item] = int(counts[i, j])
                 owner[item] = ("grid", grid.name)
     grid_by_name = {g.name: g for g in grids}
+    line_names = {line.name for line in lines}
     for link in links:
         if isinstance(link, Cap):
             terms = [(("gcol", link.grid, c), 1.0) for c in link.columns]
@@ -372,6 +421,11 @@ def _build(lines: Sequence[Line], grids: Sequence[Grid], links: Sequence[Cap | C
                 if len(link.parts) > 1:
                     for g, cs in link.parts:
                         relations.append(_Relation(tuple([(item(g, c), 1.0) for c in cs] + [(whole, -1.0)]), False))
+        elif isinstance(link, TotalCap):
+            if link.people not in line_names:
+                raise ValueError(f"a total cap needs a people line, not {link.people!r}")
+            answers = ("total", link.answers) if link.answers in line_names else ("gall", link.answers)
+            relations.append(_Relation(((answers, 1.0), (("total", link.people), -float(link.per_person))), False))
         else:
             raise TypeError(f"unknown link {link!r}")
     for relation in relations:
@@ -415,7 +469,7 @@ def _close_line(model: _Model, items: Sequence[tuple]) -> bool:
         changed = True
 
 
-def _first_pass(model: _Model, lines: Sequence[Line], grids: Sequence[Grid], links: Sequence[Cap | Combined] = ()) -> None:
+def _first_pass(model: _Model, lines: Sequence[Line], grids: Sequence[Grid], links: Sequence[Cap | Combined | TotalCap] = ()) -> None:
     """Withhold small lines, hide small counts, and close every line and grid row and column.
 
     Linked tables hide alike: where a people count is hidden, the answers of that group are hidden
@@ -466,6 +520,7 @@ class _Finding:
     item: tuple
     range: Range
     culprits: tuple[tuple, ...]
+    pins: tuple[tuple, ...] = ()  # counts published as they are (row totals, shown line totals) that narrow it
 
 
 def _components(model: _Model) -> list[set[tuple[str, str]]]:
@@ -522,9 +577,11 @@ def _audit_tables(model: _Model, tables: set[tuple[str, str]], *, want_culprits:
             parent[find(other)] = find(unknown[0])
         constant = sum(coef * model.values[i] for i, coef in relation.terms if i not in index)
         culprits = tuple(i for i, _ in relation.terms if i not in index and i not in model.fixed)
-        rows.append((relation, unknown, constant, culprits))
-    withheld_totals = [index[("total", name)] for kind, name in tables
-                       if kind == "line" and name in model.withheld_lines]
+        pins = tuple(i for i, _ in relation.terms if i not in index and i in model.fixed)
+        rows.append((relation, unknown, constant, culprits, pins))
+    # A line withheld as "fewer than t" says its total is at most t - 1; a covered one says nothing.
+    withheld_totals = {index[("total", name)] for kind, name in tables
+                       if kind == "line" and name in model.withheld_lines and name not in model.covered}
     findings = []
     by_group: dict[int, list[int]] = defaultdict(list)
     for k in range(len(variables)):
@@ -533,20 +590,21 @@ def _audit_tables(model: _Model, tables: set[tuple[str, str]], *, want_culprits:
         local = {k: n for n, k in enumerate(members)}
         group_rows = [r for r in rows if find(r[1][0]) == find(members[0])]
         a_eq, b_eq, eq_culprits, a_ub, b_ub, ub_culprits = [], [], [], [], [], []
-        for relation, _unknown, constant, culprits in group_rows:
+        for relation, _unknown, constant, culprits, pins in group_rows:
             row = np.zeros(len(members))
             for item, coef in relation.terms:
                 if item in index:
                     row[local[index[item]]] += coef
             (a_eq if relation.equal else a_ub).append(row)
             (b_eq if relation.equal else b_ub).append(-constant)
-            (eq_culprits if relation.equal else ub_culprits).append(culprits)
+            (eq_culprits if relation.equal else ub_culprits).append((culprits, pins))
         bounds = [(0, model.threshold - 1 if k in withheld_totals else None) for k in members]
         for k in members:
             item = variables[k]
-            if not model.displayed_hidden(item) or (only is not None and item not in only):
+            total = k in withheld_totals
+            if not (total or model.displayed_hidden(item)) or (only is not None and item not in only):
                 continue
-            ends, used = [], set()
+            ends, used, pinned = [], set(), set()
             # Presolve off: these programs are tiny, and HiGHS's presolve has been known to answer
             # small models wrongly (its MIP presolve does here; see tests/attack.py).
             for sense in (1.0, -1.0):
@@ -561,13 +619,16 @@ def _audit_tables(model: _Model, tables: set[tuple[str, str]], *, want_culprits:
                 if want_culprits:
                     for marginals, culprits in ((getattr(result.eqlin, "marginals", ()), eq_culprits),
                                                 (getattr(result.ineqlin, "marginals", ()), ub_culprits)):
-                        for dual, names in zip(marginals, culprits):
+                        for dual, (names, fixed) in zip(marginals, culprits):
                             if abs(dual) > _EPS:
                                 used.update(names)
+                                pinned.update(fixed)
             low, high = math.ceil(ends[0] - _EPS), math.floor(ends[1] + _EPS)
             found = Range(low, high, model.values[item])
-            if everything or found.width < required_width(found.true, model.threshold):
-                findings.append(_Finding(item, found, tuple(sorted(used))))
+            narrow = (withheld_total_too_narrow(found, model.threshold) if total
+                      else found.width < required_width(found.true, model.threshold))
+            if everything or narrow:
+                findings.append(_Finding(item, found, tuple(sorted(used)), tuple(sorted(pinned))))
     return findings
 
 
@@ -598,21 +659,52 @@ def _withhold_one(model: _Model, tables: set[tuple[str, str]], derived: set[str]
     return True
 
 
+def _cover(model: _Model, finding: _Finding) -> set:
+    """Withhold whole, totals included, the tables whose fixed counts pin a withheld total; return what changed.
+
+    A grid's row totals and a shown line's total are published as they are, so hiding cells
+    cannot widen a withheld total they pin (answers capped per person: 36 answers, at most 4
+    each, say "at least 9" of "fewer than 10"). The table that prints them is withheld instead.
+    """
+    changed = set()
+    for pin in finding.pins:
+        kind, name = model.owner[pin]
+        if name in model.covered:
+            continue
+        model.covered.add(name)
+        (model.withheld_lines if kind == "line" else model.withheld_grids).add(name)
+        changed.add(("covered", name))
+    return changed
+
+
+def _needs_audit(model: _Model, tables: set[tuple[str, str]]) -> bool:
+    """Tell whether a part of the output may still hide a count too narrow: a shown grid, or a withheld total tied to other tables."""
+    if any(kind == "grid" and name not in model.withheld_grids for kind, name in tables):
+        return True
+    if all(kind == "line" and name in model.withheld_lines for kind, name in tables):
+        return False  # nothing of the part is published: nothing can narrow its totals
+    return len(tables) > 1 and any(kind == "line" and name in model.withheld_lines and name not in model.covered
+                                   for kind, name in tables)
+
+
 def _settle(model: _Model, derived: set[str]) -> None:
-    """Hide more, part by part of the output, until the audit finds no hidden count too narrow.
+    """Hide more, part by part of the output, until the audit finds no hidden count or withheld total too narrow.
 
     Each round audits one part (tables tied by relations), then hides, for each hidden count
     found too narrow, one published count of a relation that bounds it -- the cheapest to lose,
-    and only if no count hidden in this round already bounds it. A part that does not settle
-    within :data:`MAX_ROUNDS` loses a grid (derived ones first) and starts again; with every grid
-    withheld only lines are left, and those are safe as the first pass left them.
+    and only if no count hidden in this round already bounds it. A withheld total ("fewer than
+    t") pinned only by counts published as they are (row totals, a line's total) has the tables
+    printing them withheld whole (:func:`_cover`). A part that does not settle within
+    :data:`MAX_ROUNDS` loses a grid (derived ones first) and starts again; with every grid
+    withheld only lines are left, and those are safe as the first pass left them unless a
+    total cap ties them, which the audit goes on checking.
     """
     for tables in _components(model):
         rounds = 0
         # Hiding more only widens every range (a published constant becomes one more unknown), so
         # after the first round only the counts still too narrow and the newly hidden need a look.
         recheck: set | None = None
-        while not all(kind == "line" or name in model.withheld_grids for kind, name in tables):
+        while _needs_audit(model, tables):
             findings = _audit_tables(model, tables, want_culprits=True, only=recheck)
             if not findings:
                 break
@@ -620,6 +712,9 @@ def _settle(model: _Model, derived: set[str]) -> None:
             added: set = set()
             for finding in findings:
                 candidates = [c for c in finding.culprits if c not in model.hidden]
+                if not candidates and finding.item[0] == "total":
+                    added |= _cover(model, finding)
+                    continue
                 if not candidates or added & set(finding.culprits):
                     continue
                 choice = min(candidates, key=lambda c: _cost(model, c, derived))
@@ -627,7 +722,13 @@ def _settle(model: _Model, derived: set[str]) -> None:
                 added.add(choice)
             recheck = {f.item for f in findings} | added
             if not added or rounds >= MAX_ROUNDS:
-                _withhold_one(model, tables, derived, findings)
+                if not _withhold_one(model, tables, derived, findings) and not added:
+                    # Every grid is withheld and a withheld total is still narrow: withhold every
+                    # other table of the part whole, so nothing published ties to it any more.
+                    for kind, name in tables:
+                        if name not in model.covered and not (kind == "line" and name in model.withheld_lines):
+                            model.covered.add(name)
+                            (model.withheld_lines if kind == "line" else model.withheld_grids).add(name)
                 rounds = 0
 
 
@@ -640,7 +741,7 @@ def _publish(model: _Model, lines: Sequence[Line], grids: Sequence[Grid]) -> Pub
     for line in lines:
         if line.name in model.withheld_lines:
             shown_lines[line.name] = ShownLine(line.name, line.categories, tuple(None for _ in line.categories), None,
-                                               model.threshold)
+                                               model.threshold, covered=line.name in model.covered)
             continue
         counts = tuple(None if ("cell", line.name, c) in model.hidden else model.values[("cell", line.name, c)]
                        for c in line.categories)
@@ -655,6 +756,10 @@ def _publish(model: _Model, lines: Sequence[Line], grids: Sequence[Grid]) -> Pub
                         for c in grid.columns)
         if all(v is None for row in cells for v in row) and all(v is None for v in columns):
             withheld = True  # every count hidden: the grid says nothing its row totals do not
+        if grid.name in model.covered:
+            shown_grids[grid.name] = ShownGrid(grid.name, grid.rows, grid.columns, tuple(None for _ in grid.rows), cells,
+                                               columns, None, True, model.threshold, covered=True)
+            continue
         shown_grids[grid.name] = ShownGrid(
             grid.name, grid.rows, grid.columns, tuple(model.values[("grow", grid.name, r)] for r in grid.rows), cells,
             columns, model.values[("gall", grid.name)], withheld, model.threshold)
@@ -670,7 +775,7 @@ def _protect_cached(lines: tuple[Line, ...], grids: tuple[Grid, ...], links: tup
     return _publish(model, lines, grids)
 
 
-def protect(lines: Sequence[Line] = (), grids: Sequence[Grid] = (), links: Sequence[Cap | Combined] = (), *,
+def protect(lines: Sequence[Line] = (), grids: Sequence[Grid] = (), links: Sequence[Cap | Combined | TotalCap] = (), *,
             threshold: int = DEFAULT_THRESHOLD) -> Published:
     """Decide what one output may show of its tables, taken together; return them as published."""
     threshold = validate_threshold(threshold)
@@ -686,10 +791,12 @@ def protect_line(name: str, categories: Sequence[str], counts: Sequence[int], *,
     return protect([Line(name, tuple(categories), tuple(counts))], threshold=threshold).lines[name]
 
 
-def audit(lines: Sequence[Line], grids: Sequence[Grid], links: Sequence[Cap | Combined], published: Published) -> dict[tuple, Range]:
+def audit(lines: Sequence[Line], grids: Sequence[Grid], links: Sequence[Cap | Combined | TotalCap], published: Published) -> dict[tuple, Range]:
     """Return the range of every hidden count ``published`` shows, given all it shows together.
 
-    Keys are ("cell", line, category), ("gcell", grid, row, column) and ("gcol", grid, column).
+    Keys are ("cell", line, category), ("gcell", grid, row, column) and ("gcol", grid, column),
+    and ("total", line) for a line withheld as "fewer than t" that other tables tie to (its range
+    must pass :func:`withheld_total_too_narrow`).
     The ranges come from the linear programs :func:`protect` relies on; tests check them again
     with integer programming.
     """
@@ -697,8 +804,12 @@ def audit(lines: Sequence[Line], grids: Sequence[Grid], links: Sequence[Cap | Co
     for name, shown in published.lines.items():
         if shown.withheld:
             model.withheld_lines.add(name)
+        if shown.covered:
+            model.covered.add(name)
         model.hidden.update(("cell", name, c) for c, v in zip(shown.categories, shown.counts) if v is None)
     for name, shown in published.grids.items():
+        if shown.covered:
+            model.covered.add(name)
         if shown.withheld:
             model.withheld_grids.add(name)
             continue

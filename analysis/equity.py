@@ -24,7 +24,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 from analysis import disclosure
-from analysis.disclosure import Cap, Combined, Grid, Line, ShownGrid, ShownLine
+from analysis.disclosure import Cap, Combined, Grid, Line, ShownGrid, ShownLine, TotalCap
 
 __all__ = [
     "Lens",
@@ -49,6 +49,7 @@ MISSING_SEGMENT = "(not given)"
 PRIORITY = "priority"
 EVERYONE_ELSE = "everyone else"
 SIZES = "sizes"
+EVERYONE_LINE = "people"  # the number of people who took part, as a line of one count
 PEOPLE = "people:"
 ANSWERS = "answers:"
 
@@ -150,6 +151,11 @@ class Release:
     raised: dict[str, tuple[Overrepresentation, ...]] = field(default_factory=dict)
     ranks: tuple[PriorityRank, ...] = ()
 
+    @property
+    def answers_covered(self) -> bool:
+        """Tell whether answer counts are withheld because they would say how many of "fewer than t" people took part."""
+        return self.sizes.covered
+
     def size(self, group: str) -> int | None:
         """Return a group's published number of answers, or ``None`` when hidden."""
         if group not in self.sizes.categories:
@@ -211,8 +217,10 @@ def release(snapshot: Snapshot, *, threshold: int = disclosure.DEFAULT_THRESHOLD
 
 def audit(snapshot: Snapshot, released: Release) -> dict[tuple, disclosure.Range]:
     """Return the engine's own range for every hidden count of a release (see :func:`disclosure.audit`)."""
-    sizes_line = _sizes_line(snapshot)
-    ranges = disclosure.audit([sizes_line], [], [], disclosure.Published(released.threshold, {SIZES: released.sizes}, {}))
+    size_lines, size_links = _sizes_tables(snapshot)
+    everyone = disclosure.protect(size_lines, links=size_links, threshold=released.threshold).lines
+    ranges = disclosure.audit(size_lines, [], size_links, disclosure.Published(
+        released.threshold, {**everyone, SIZES: released.sizes}, {}))
     lines, grids, links = _tables(snapshot, released.sizes, released.threshold)
     shown = disclosure.Published(
         released.threshold, {ln.name: released.people_lines[ln.name[len(PEOPLE):]] for ln in lines},
@@ -233,8 +241,30 @@ def _sizes_line(snapshot: Snapshot) -> Line:
 
 
 def _sizes(snapshot: Snapshot, threshold: int) -> ShownLine:
-    """Protect the theme sizes on their own: nothing else an output shows ties to them but totals."""
-    return disclosure.protect([_sizes_line(snapshot)], threshold=threshold).lines[SIZES]
+    """Protect the theme sizes with the number of people: nothing else an output shows ties to them but totals.
+
+    Each person gives at most ``per_person`` answers, so published answers say how many people
+    there are at least. When fewer than the threshold took part ("fewer than 10 people"), that
+    must not narrow the number below what the label says (:func:`disclosure.withheld_total_too_narrow`):
+    the engine then withholds the sizes whole (``covered``), the number of answers included.
+    """
+    lines, links = _sizes_tables(snapshot)
+    return disclosure.protect(lines, links=links, threshold=threshold).lines[SIZES]
+
+
+def _sizes_tables(snapshot: Snapshot) -> tuple[list[Line], list[TotalCap]]:
+    """Return the sizes line and, when the people are known, their number as a line capping the answers."""
+    lines = [_sizes_line(snapshot)]
+    links = []
+    if snapshot.people is not None:
+        known = {p.id for p in snapshot.people}
+        given = Counter(a.person for a in snapshot.answers)
+        # The cap holds only where every answer has a known author; a person with more answers
+        # than questions counted (a question taken out of scope since) raises it, so it stays true.
+        if all(person in known for person in given):
+            lines.append(Line(EVERYONE_LINE, ("people",), (len(snapshot.people),)))
+            links.append(TotalCap(SIZES, EVERYONE_LINE, max(1, snapshot.per_person, *given.values())))
+    return lines, links
 
 
 def _tables(snapshot: Snapshot, sizes: ShownLine, threshold: int) -> tuple[list[Line], list[Grid], list]:

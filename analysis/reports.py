@@ -59,10 +59,18 @@ class Table:
 
 @dataclass(frozen=True)
 class Quote:
-    """A quote from someone who allowed quoting, already redacted, in its original language."""
+    """A quote from someone who allowed quoting, already redacted and cut to its point, in its original language.
+
+    ``source`` says where it comes from ("— Question 2 · Spanish"); ``translation`` is a staff member's
+    translation into the session's main language (redacted and cut the same way), printed beneath
+    the original after "Translation:", and only ever with a quote that may be shown.
+    """
 
     text: str
     language: str
+    source: str = ""
+    translation: str = ""
+    translation_language: str = ""
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,9 @@ class AnswerRecord:
     segments: tuple[tuple[str, str], ...] = ()
     # The person's words given with a self-described choice ("about_race_ethnicity_own_words", words): internal only.
     described: tuple[tuple[str, str], ...] = ()
+    # A staff member's translation of ``text`` into the session's main language: kept and dropped with the text.
+    translation: str = ""
+    table: str = ""  # the table (small group) whose notetaker typed the answer in, "" if none
 
 
 @dataclass(frozen=True)
@@ -142,6 +153,23 @@ class VoteRecord:
     group: str  # the participant's opinion group on this question ("" when not placed)
     language: str
     segments: tuple[tuple[str, str], ...] = ()
+    table: str = ""  # an idea's table (the small group whose notetaker typed it in), "" if none
+
+
+@dataclass(frozen=True)
+class IdeaRecord:
+    """One idea of an ideas question with its reactions and table, as the planning team's data export carries it."""
+
+    idea: str  # "S<id>", as in the votes
+    prompt_number: int
+    text: str
+    language: str
+    table: str  # "" when sent from a phone
+    author: str  # "P<n>" numbered as in the votes, or "team" for staff-written ideas
+    status: str  # approved, pending, declined or merged
+    agree: int
+    disagree: int
+    passes: int
 
 
 @dataclass(frozen=True)
@@ -156,7 +184,7 @@ class Report:
     generated_at: str
     questions: tuple[str, ...]
     participants: int | None  # None: fewer than the threshold
-    answers: int | None  # None: fewer than the threshold
+    answers: int | None  # None: fewer than the threshold, or withheld with the number of people (answers_covered)
     threshold: int
     themes: tuple[ThemeView, ...] = ()
     other: ThemeView | None = None
@@ -179,6 +207,8 @@ class Report:
     described_names: tuple[str, ...] = field(default=())  # own-words columns of the internal export
     withheld: tuple[str, ...] = ()  # titles of tables not shown: every way of showing them would reveal a small group
     votes: tuple[VoteRecord, ...] = ()  # design sessions' votes, internal exports only
+    answers_covered: bool = False  # the number of answers is withheld: it would narrow "fewer than 10 people"
+    ideas: tuple[IdeaRecord, ...] = ()  # ideas questions' ideas with their reactions and table, internal exports only
 
 
 # --- protecting people ---------------------------------------------------------------------
@@ -411,6 +441,8 @@ def _sections(report: Report, translations=None) -> dict[str, str]:
         "reviewed": _("Reviewed by the planning team"),
         "quotes": _("In their words"),
         "claims": _("What people said"),
+        # TRANSLATORS: printed before a staff member's translation of a quoted answer.
+        "translation": _("Translation:"),
         "no_quotes": _("No quotes: nobody in this theme who allowed quoting said it in a way we can share."),
         "other": _("Other or unclear answers"),
         "took_part": people_sentence(report, translations),
@@ -427,8 +459,14 @@ def people_sentence(report: Report, translations=None) -> str:
 
 
 def answers_sentence(report: Report, translations=None) -> str:
-    """Return "120 answers to open questions.", or "Fewer than 10 ..." when the number is hidden."""
+    """Return "120 answers to open questions.", or "Fewer than 10 ..." when the number is hidden.
+
+    Nothing when the number is withheld to protect "fewer than 10 people" (answers capped per
+    person would narrow it): the number of answers is then not stated at all.
+    """
     gettext, ngettext = _funcs(translations)
+    if report.answers_covered:
+        return ""
     if report.answers is None:
         return gettext("Fewer than %(threshold)s answers to open questions.") % {"threshold": report.threshold}
     return ngettext("%(num)d answer to open questions.", "%(num)d answers to open questions.", report.answers) % {
@@ -483,7 +521,11 @@ def write_markdown(report: Report, file: IO[bytes], translations=None) -> None:
         if theme.claims:
             out += [f"**{s['claims']}**", ""] + [f"- {_md(c.line)}" for c in theme.claims] + [""]
         if theme.quotes:
-            out += [f"**{s['quotes']}**", ""] + [f"> {_md(q.text)}" + "\n" for q in theme.quotes]
+            out += [f"**{s['quotes']}**", ""]
+            for q in theme.quotes:
+                out += [f"> {_md(q.text)}"] + ([">", f"> {_md(q.source)}"] if q.source else [])
+                out += [">", f"> *{s['translation']}* {_md(q.translation)}"] if q.translation else []
+                out.append("")
         for line in theme.insights:
             out.append(f"- {s['insights']}: {line}")
         for line in theme.hmw:
@@ -575,9 +617,7 @@ def write_docx(report: Report, file: IO[bytes], translations=None) -> None:
             claims = [document.add_paragraph(c.line, style="List Bullet") for c in theme.claims]
             _paragraphs_right_to_left([p for p in claims if _RIGHT_TO_LEFT_LETTERS.search(p.text)])
         for quote in theme.quotes:
-            paragraph = document.add_paragraph(quote.text, style="Quote")
-            if _RIGHT_TO_LEFT_LETTERS.search(quote.text):
-                _paragraphs_right_to_left([paragraph])
+            _docx_quote(document, quote, s["translation"])
         for line in theme.insights:
             document.add_paragraph(f"{s['insights']}: {line}", style="List Bullet")
         for line in theme.hmw:
@@ -622,6 +662,21 @@ def _right_to_left(document) -> None:
             table_properties.append(OxmlElement("w:bidiVisual"))
 
 
+def _docx_quote(document, quote: Quote, translation_mark: str) -> None:
+    """Add a quote to a Word report: the original (right-to-left when it is), where it comes from, and any translation."""
+    paragraph = document.add_paragraph(quote.text, style="Quote")
+    if _RIGHT_TO_LEFT_LETTERS.search(quote.text):
+        _paragraphs_right_to_left([paragraph])
+    if quote.source:
+        document.add_paragraph(quote.source)
+    if quote.translation:
+        translated = document.add_paragraph()
+        translated.add_run(translation_mark + " ").italic = True
+        translated.add_run(quote.translation)
+        if _RIGHT_TO_LEFT_LETTERS.search(quote.translation):
+            _paragraphs_right_to_left([translated])
+
+
 def _paragraphs_right_to_left(paragraphs) -> None:
     """Mark Word paragraphs and their runs right-to-left (a whole Arabic report, or one Arabic or Urdu quote in another)."""
     from docx.oxml import OxmlElement
@@ -642,7 +697,7 @@ def _paragraphs_right_to_left(paragraphs) -> None:
 
 def answer_columns(report: Report, translations=None) -> list[str]:
     """Return the column names of the answers export."""
-    return ["classification", "answer_id", "question_number", "question", "language", "source", "text",
+    return ["classification", "answer_id", "question_number", "question", "language", "source", "table", "text", "translation",
             "theme_id", "theme", "theme_status", "theme_reviewed", "quote_ok", "created_at",
             *report.segment_names, *report.described_names]
 
@@ -651,7 +706,7 @@ def answer_rows(report: Report, records: Iterable[AnswerRecord] | None = None) -
     """Yield the answers export's rows (of `records`, else the report's own), in the order of :func:`answer_columns`."""
     for a in report.records if records is None else records:
         segments, described = dict(a.segments), dict(a.described)
-        yield [INTERNAL_MARK, a.id, a.prompt_number, a.prompt, a.language, a.source, a.text, a.theme_id,
+        yield [INTERNAL_MARK, a.id, a.prompt_number, a.prompt, a.language, a.source, a.table, a.text, a.translation, a.theme_id,
                a.theme, a.status, int(a.reviewed), int(a.quote_ok), a.created_at,
                *(segments.get(name, "") for name in report.segment_names),
                *(described.get(name, "") for name in report.described_names)]
@@ -735,6 +790,12 @@ def write_xlsx(report: Report, file: IO[bytes], translations=None, records: Iter
             row = vote_row(record)
             segments = dict(record.segments)
             votes.append([neutralise(v) for v in row] + [neutralise(segments.get(name, "")) for name in report.segment_names])
+    if report.ideas:
+        ideas = book.create_sheet("Ideas")
+        ideas.freeze_panes = "A2"
+        ideas.append(list(IDEA_COLUMNS))
+        for idea in report.ideas:
+            ideas.append([neutralise(v) for v in idea_row(idea)])
     codebook = book.create_sheet("Codebook")
     codebook.append(codebook_columns())
     for row in codebook_rows(report):
@@ -747,13 +808,21 @@ def write_xlsx(report: Report, file: IO[bytes], translations=None, records: Iter
     book.save(file)
 
 
-VOTE_COLUMNS = ("participant", "question", "statement", "statement_text", "statement_language", "vote", "group", "language")
+VOTE_COLUMNS = ("participant", "question", "statement", "statement_text", "statement_language", "vote", "group", "language",
+                "table")
+IDEA_COLUMNS = ("idea", "question", "text", "language", "table", "author", "status", "agree", "disagree", "pass")
 
 
 def vote_row(record: VoteRecord) -> list[Any]:
     """Return one vote as a row under VOTE_COLUMNS."""
     return [record.participant, record.prompt_number, record.statement, record.statement_text, record.statement_language,
-            record.vote, record.group, record.language]
+            record.vote, record.group, record.language, record.table]
+
+
+def idea_row(record: IdeaRecord) -> list[Any]:
+    """Return one idea as a row under IDEA_COLUMNS."""
+    return [record.idea, record.prompt_number, record.text, record.language, record.table, record.author, record.status,
+            record.agree, record.disagree, record.passes]
 
 
 def json_chunks(report: Report, records: Iterable[AnswerRecord] | None = None) -> Iterator[bytes]:
@@ -767,6 +836,7 @@ def json_chunks(report: Report, records: Iterable[AnswerRecord] | None = None) -
         "codebook": [dict(zip(codebook_columns(), row)) for row in codebook_rows(report, hidden=None)],
         "votes": [{**{k: v for k, v in asdict(v).items() if k != "segments"}, "segments": dict(v.segments)}
                   for v in report.votes],
+        "ideas": [dict(zip(IDEA_COLUMNS, idea_row(i))) for i in report.ideas],
     }
     opening = json.dumps(head, ensure_ascii=False, indent=2)
     yield (opening[:-2] + ',\n  "answers": [').encode("utf-8")

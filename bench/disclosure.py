@@ -82,7 +82,8 @@ def main() -> None:
 
 def narrowest_range(snap, rel, disclosure, equity) -> str:
     """Return the narrowest range the engine's audit finds for a hidden count below the threshold."""
-    small = [r for r in equity.audit(snap, rel).values() if 0 < r.true < rel.threshold]
+    # A total withheld as "fewer than t" has its own rule (at least 0 or 1, at most t - 1), not a width.
+    small = [r for key, r in equity.audit(snap, rel).items() if key[0] != "total" and 0 < r.true < rel.threshold]
     return "-" if not small else f"{min(r.width for r in small)} (of {len(small)} small counts hidden)"
 
 

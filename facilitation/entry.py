@@ -21,6 +21,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from listening import queries
+from listening import statements as st
+from listening import tables as tb
 from listening.accounts import requires
 from listening.db import get_db
 from listening.forms import QUOTE_SCOPE, answer_form, answer_is_empty, answer_values, new_nonce
@@ -32,13 +34,15 @@ from .blueprint import EDITORS, bp, load_session, option_labels, titled
 
 
 def entry_settings(found: dict, prompts: list[dict], args) -> dict:
-    """Read the sticky question, source and language from a request, falling back to sensible ones."""
+    """Read the sticky question, source, language and table from a request, falling back to sensible ones."""
     numbers = {str(p["number"]): p for p in prompts}
     current = next((p for p in prompts if p["id"] == found["current_prompt_id"]), None)
     prompt = numbers.get(args.get("prompt", "")) or current or (prompts[0] if prompts else None)
     source = args.get("source") if args.get("source") in lq.STAFF_SOURCES else "paper"
     language = args.get("language") if args.get("language") in found["languages"] else found["default_language"]
-    return {"prompt": prompt, "source": source, "language": language}
+    asked = args.get("table", "")
+    table = tb.table_in_session(get_db(), found["id"], int(asked)) if asked.isdigit() and len(asked) <= 12 else None
+    return {"prompt": prompt, "source": source, "language": language, "table": table}
 
 
 def last_card(session_id: int) -> int | None:
@@ -87,20 +91,27 @@ def staff_entry(session_id: int):
     """Type in answers from paper, sticky notes, calls and interpreters, one after another."""
     found = load_session(session_id)
     db = get_db()
-    # React and prioritise questions are answered on phones; paper entry covers the others.
+    # React and prioritise questions are answered on phones; paper entry covers the others, and a
+    # table's notetaker types the table's ideas in for an ideas question.
     prompts = [p for p in queries.prompts_for_session(db, session_id) if p["kind"] not in ("react", *queries.PRIORITY_KINDS)]
     texts = queries.texts_for_session(db, session_id)
     settings = entry_settings(found, prompts, request.form if request.method == "POST" else request.args)
     prompt, language = settings["prompt"], settings["language"]
+    # An idea is typed like an open answer, and kept to a statement's length.
+    shape = dict(prompt, kind="open") if prompt and prompt["kind"] == "ideas" else prompt
     statement = queries.current_consent(db, session_id, language)
     labels = option_labels(found, texts, prompt, language) if prompt else {}
     notice = ""
     status = 200
     checks = {"consent_read": False, "quote_ok": False, "same_person": False}
+    # An interpreter's rendering of an open answer in another language, into the session's main one (optional).
+    translating = bool(prompt) and prompt["kind"] == "open" and language != found["default_language"]
+    translation = request.form.get("translation", "") if translating and request.method == "POST" else ""
+    translation_error = ""
     if prompt is None:
         form = None
     elif request.method == "POST":
-        form = answer_form(prompt, labels, formdata=request.form)
+        form = answer_form(shape, labels, formdata=request.form)
         checks = {name: request.form.get(name) == "y" for name in checks}
         previous = last_card(session_id) if checks["same_person"] else None
         status = 400
@@ -111,6 +122,11 @@ def staff_entry(session_id: int):
             notice = _("There is no consent statement in this language yet. Open the session once first.")
         elif answer_is_empty(form):
             form.answer.errors.append(_("Please type or choose the answer."))
+        elif len(translation) > queries.MAX_TRANSLATION:
+            translation_error = notice = _("Please keep the translation to %(max)s characters or fewer.",
+                                           max=queries.MAX_TRANSLATION)
+        elif prompt["kind"] == "ideas" and len(form.answer.data.strip()) > st.MAX_STATEMENT_LENGTH:
+            form.answer.errors.append(_("Please keep an idea to %(max)s characters or fewer.", max=st.MAX_STATEMENT_LENGTH))
         elif not checks["consent_read"]:
             notice = _("Please confirm that the consent statement was read to this person and they agreed.")
         elif checks["same_person"] and previous is None:
@@ -118,38 +134,53 @@ def staff_entry(session_id: int):
         elif previous is not None and not still_taking_part(db, session_id, previous):
             notice = _("The person of the last entry has withdrawn, so nothing was saved. Untick \u201cSame person\u201d "
                        "to add a new person.")
-        elif previous is not None and lq.participant_answered(db, previous, prompt["id"]):
+        elif previous is not None and prompt["kind"] != "ideas" and lq.participant_answered(db, previous, prompt["id"]):
             notice = _("That person already has an answer to this question. Untick \u201cSame person\u201d to add a new person.")
         else:
-            participant_id, response_id, receipt = lq.enter_answer(
-                db, session_id, prompt_id=prompt["id"], language=language, source=settings["source"],
-                user_id=g.user["id"], nonce=form.nonce.data, quote_ok=checks["quote_ok"],
-                quote_scope=QUOTE_SCOPE, labels={"quote": quote_label()},
-                participant_id=previous, **answer_values(prompt, form),
-            )
-            if response_id is not None:
-                remember_card(session_id, participant_id)
-                if receipt:
-                    remember_receipt(session_id, participant_id, receipt)
-                queries.record_audit(
-                    db, user_id=g.user["id"], action="staff_entry", target=found["code"],
-                    detail=f"response={response_id} participant={participant_id} prompt={prompt['number']} "
-                           f"source={settings['source']} language={language}",
-                )
-            flash(_("Saved. Type the next answer."), "ok")
-            return redirect(url_for("facilitation.staff_entry", session_id=session_id, prompt=prompt["number"],
-                                    source=settings["source"], language=language), 303)
+            return _store_entry(db, found, prompt, form, settings, checks, previous, translation)
         if not form.nonce.data or form.nonce.errors:
             form.nonce.data = new_nonce()
     else:
-        form = answer_form(prompt, labels, data={"nonce": new_nonce()})
+        form = answer_form(shape, labels, data={"nonce": new_nonce()})
     return render_template(
         "facilitation/entry.html", s=found, title=titled(found, texts), texts=texts, prompts=prompts, form=form,
         settings=settings, statement=statement, sources=source_labels(), labels=labels, checks=checks,
         notice=notice, recent=lq.recent_entries(db, session_id, g.user["id"]), has_last=last_card(session_id) is not None,
         max_length=current_app.config["MAX_ANSWER_LENGTH"], entered=lq.staff_entry_count(db, session_id),
-        receipt=last_receipt(session_id), quote_label=quote_label,
+        receipt=last_receipt(session_id), quote_label=quote_label, tables=tb.tables_for_session(db, session_id),
+        idea_length=st.MAX_STATEMENT_LENGTH, translating=translating, translation=translation,
+        translation_error=translation_error, translation_length=queries.MAX_TRANSLATION,
     ), status
+
+
+def _store_entry(db, found: dict, prompt: dict, form, settings: dict, checks: dict, previous: int | None,
+                 translation: str):
+    """Store one checked idea or answer (for a new person, or the last card's), remember the card, audit it, go on to the next."""
+    session_id, language, source = found["id"], settings["language"], settings["source"]
+    table_id = settings["table"]["id"] if settings["table"] else None
+    given = {"prompt_id": prompt["id"], "language": language, "source": source, "user_id": g.user["id"],
+             "nonce": form.nonce.data, "table_id": table_id, "quote_ok": checks["quote_ok"], "quote_scope": QUOTE_SCOPE,
+             "labels": {"quote": quote_label()}, "participant_id": previous}
+    if prompt["kind"] == "ideas":
+        participant_id, stored_id, receipt = lq.enter_idea(db, session_id, body=form.answer.data, **given)
+        action, message = "staff_entry_idea", _("Idea saved. Type the next one.")
+        detail = (f"statement={stored_id} participant={participant_id} prompt={prompt['number']} "
+                  f"source={source} language={language} table={table_id or ''}")
+    else:
+        participant_id, stored_id, receipt = lq.enter_answer(
+            db, session_id, **given, **answer_values(prompt, form),
+            translation=translation, translation_language=found["default_language"])
+        action, message = "staff_entry", _("Saved. Type the next answer.")
+        detail = (f"response={stored_id} participant={participant_id} prompt={prompt['number']} "
+                  f"source={source} language={language}" + (" translated=1" if translation.strip() else ""))
+    if stored_id is not None:  # None: the same form sent again, already stored
+        remember_card(session_id, participant_id)
+        if receipt:
+            remember_receipt(session_id, participant_id, receipt)
+        queries.record_audit(db, user_id=g.user["id"], action=action, target=found["code"], detail=detail)
+    flash(message, "ok")
+    return redirect(url_for("facilitation.staff_entry", session_id=session_id, prompt=prompt["number"],
+                            source=source, language=language, table=table_id), 303)
 
 
 @bp.route("/sessions/<int:session_id>/entry/slip")

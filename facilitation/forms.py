@@ -133,6 +133,10 @@ PROMPT_KIND_LABELS = {
     "dots": _l("Dot voting (people spread a number of dots over the choices)"),
     "rank": _l("Ranking (people put their top choices, or all of them, in order)"),
     "budget": _l("Points budget (people share 100 points among the choices)"),
+    # TRANSLATORS: a design-session question kind. "How might we" is the design-thinking question form, for
+    # example "How might we make the library feel welcoming to teenagers?"; translate it as your design community does.
+    "ideas": _l("Ideas (write a “how might we …?” question; people propose ideas, the team reads each one, "
+                "then people agree, disagree or pass on each other's; table notetakers can type ideas in)"),
 }
 
 DEMOGRAPHIC_LABELS = {
@@ -329,3 +333,24 @@ def statement_form(languages: list[str], formdata=None, data: dict | None = None
     form = SeedForm(formdata=formdata, data=data or {"written_in": languages[0]})
     form.languages = languages
     return form
+
+
+def table_form(languages: list[str], formdata=None) -> ChorusForm:
+    """Build the form that adds a table (a small group of the room): its name, language and a short note."""
+
+    class TableForm(ChorusForm):
+        # TRANSLATORS: a "table" is a small group a design session splits the room into, e.g. "Table 2" or "Youth table".
+        name = StringField(_l("Name of the table"), validators=[
+            InputRequired(message=_l("Please give the table a name.")),
+            Length(max=60, message=_l("Please use %(max)s characters or fewer.", max=60))])
+        language = SelectField(_l("Language the table works in"),
+                               choices=options((code, language_name(code)) for code in languages), validators=[InputRequired()])
+        note = StringField(_l("Note (optional), for example “with a Spanish interpreter”"), validators=[
+            Optional(), Length(max=120, message=_l("Please use %(max)s characters or fewer.", max=120))])
+
+        def validate_name(self, field) -> None:
+            """A name of nothing but spaces is empty."""
+            if not (field.data or "").strip():
+                raise ValidationError(_("Please give the table a name."))
+
+    return TableForm(formdata=formdata, data={"language": languages[0]})

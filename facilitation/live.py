@@ -75,7 +75,7 @@ def live_context(session_id: int) -> dict:
             results, results_withheld = room_counts.about_results(results, threshold)
     themes = lq.latest_live_themes(db, current["id"]) if current else None
     react_summary = None
-    if current and current["kind"] == "react":
+    if current and current["kind"] in queries.STATEMENT_KINDS:
         statements = st.statements_for_prompt(db, current["id"])
         react_summary = {"statements": sum(1 for x in statements if x["status"] == "approved"),
                          "waiting": sum(1 for x in statements if x["status"] == "pending"),
@@ -450,6 +450,8 @@ def projector_context(session_id: int) -> dict:
                            for r in lq.wall_window(db, found, current["id"])]
     elif showing and current["kind"] == "react":
         context["react"] = react_room(db, found, current, threshold)
+    elif showing and current["kind"] == "ideas":
+        context["ideas"] = ideas_room(db, found, current)
     elif showing:
         labels = {code: option_labels(found, texts, current, code) for code in found["languages"]}
         bars = lq.visible_tallies(db, session_id, current)
@@ -464,6 +466,8 @@ def projector_context(session_id: int) -> dict:
     # The footer's count follows the bars: an "about you" count below the threshold is never shown.
     if "react" in context:
         answered = context["react"]["voters"]
+    elif "ideas" in context:
+        answered = context["ideas"]["people"]
     else:
         answered = lq.visible_count(db, session_id, current["id"]) if showing else 0
     fewer = context.get("withheld", False)
@@ -491,6 +495,7 @@ def projector_context(session_id: int) -> dict:
                 # TRANSLATORS: under a ranking question's results on the room's screen (a Borda count).
                 "rank_note": _("Ranked by points: a first place earns the most, then second, and so on."),
                 **react_words(context.get("react"), threshold),
+                **ideas_words(context.get("ideas")),
             })
     context["blocks"] = join_blocks
     if not showing:
@@ -530,6 +535,64 @@ def react_room(db, found: dict, current: dict, threshold: int) -> dict:
         for sid, direction in view["consensus"] if sid in by_id
     ]
     return view
+
+
+def ideas_words(ideas: dict | None) -> dict:
+    """Return the room's screen's words for an ideas question, in the locale in force."""
+    if ideas is None:
+        return {}
+    return {
+        "ideas": ngettext("%(num)s idea", "%(num)s ideas", ideas["count"]),
+        # TRANSLATORS: on the room's screen, the heading of ideas residents sent from their own phones (not from a table).
+        "from_phones": _("From phones"),
+        "no_ideas": _("Ideas appear here once the team has read them."),
+        # TRANSLATORS: on the room's screen under a table's ideas; {n} is a number.
+        "not_shown": _("and {n} more whose authors did not allow their words on the screen"),
+        "agreed_n": _("{n} agreed"),
+        # TRANSLATORS: on the room's screen under a table's ideas, when only its most agreed ones fit; {n} is a number.
+        "more_ideas": _("and {n} more ideas"),
+    }
+
+
+# How many ideas a table shows on the room's screen (the most agreed with); the others are counted.
+IDEAS_PER_TABLE = 6
+
+
+def ideas_room(db, found: dict, current: dict) -> dict:
+    """Gather an ideas question for the room's screen: approved ideas grouped by table, then those from phones.
+
+    The wall's quote rule holds: a resident's idea goes up only if its author allowed their words on
+    the room's screen (`words_allowed`), through the session's redaction; the others are only counted.
+    """
+    from listening import tables as tb
+
+    approved = st.statements_for_prompt(db, current["id"], status="approved")
+    votes = st.votes_for_prompt(db, current["id"])
+    agreed: dict[int, int] = {}
+    for _participant, statement_id, vote in votes:
+        if vote == st.AGREE:
+            agreed[statement_id] = agreed.get(statement_id, 0) + 1
+    redaction = session_redaction(db, found["id"])
+    groups = [{"id": t["id"], "name": t["name"], "note": t["note"], "lang": t["language"], "ideas": [], "withheld": 0}
+              for t in tb.tables_for_session(db, found["id"])]
+    phones = {"id": None, "name": "", "note": "", "lang": "", "ideas": [], "withheld": 0}
+    by_id = {g["id"]: g for g in groups}
+    for idea in approved:
+        group = by_id.get(idea["table_id"], phones)
+        if not st.words_allowed(idea, "screen"):
+            group["withheld"] += 1
+            continue
+        words = _screen_words(found, idea)
+        if idea["participant_id"] is not None:
+            words = [dict(w, text=redaction(w["text"]).strip()) for w in words]
+        group["ideas"].append({"words": words, "agreed": agreed.get(idea["id"], 0)})
+    shown = [g for g in groups + [phones] if g["ideas"] or g["withheld"]]
+    for group in shown:
+        # A screen holds a few ideas per table: the most agreed with first, the rest counted.
+        ranked = sorted(group["ideas"], key=lambda i: -i["agreed"])
+        group["ideas"], group["more"] = ranked[:IDEAS_PER_TABLE], max(0, len(ranked) - IDEAS_PER_TABLE)
+    people = {p for p, _s, _v in votes} | {s["participant_id"] for s in approved if s["participant_id"] is not None}
+    return {"tables": shown, "count": len(approved), "people": len(people)}
 
 
 def _screen_words(found: dict, statement: dict) -> list[dict]:

@@ -16,7 +16,8 @@ from typing import Iterable, NamedTuple
 
 import sqlite_utils
 
-from listening import queries
+from listening import queries, tables
+from listening import statements as st
 from listening.db import one, rows, transaction
 
 STAFF_SOURCES = tuple(s for s in queries.SOURCES if s not in ("phone", "import"))
@@ -541,8 +542,14 @@ def enter_answer(
     choices: list[int] | None = None,
     number: int | None = None,
     described: str | None = None,
+    table_id: int | None = None,
+    translation: str = "",
+    translation_language: str | None = None,
 ) -> Entered:
     """Store an answer from paper, a sticky note, a call or an interpreter, with verbal consent.
+
+    `translation` (into `translation_language`, the session's main language), when given, is an
+    interpreter's or staff member's rendering of an open answer, kept with it in the same transaction.
 
     A new participant is created (consent method 'staff_verbal', the current consent version in
     `language`, recorded by `user_id`) unless `participant_id` continues the same card; only then
@@ -568,7 +575,57 @@ def enter_answer(
             language=language, text=text, choices=choices, number=number, source=source, entered_by=user_id,
             described=described,
         )
+        if saved.response_id is not None:
+            tables.tag_response(db, saved.response_id, table_id)
+            if text and translation.strip() and translation_language:
+                queries.store_answer_translation(db, saved.response_id, translation, language=translation_language,
+                                                 user_id=user_id)
     return Entered(participant_id, saved.response_id, receipt)
+
+
+def enter_idea(
+    db: sqlite_utils.Database,
+    session_id: int,
+    *,
+    prompt_id: int,
+    language: str,
+    source: str,
+    user_id: int,
+    nonce: str,
+    body: str,
+    table_id: int | None = None,
+    quote_ok: bool = False,
+    quote_scope: str | None = None,
+    labels: dict[str, str] | None = None,
+    participant_id: int | None = None,
+) -> Entered:
+    """Store an idea a table's notetaker (or any staff member) typed in, with verbal consent, as `enter_answer` does.
+
+    A new participant is created (consent 'staff_verbal') unless `participant_id` continues the same
+    person; the idea is theirs (withdrawn with their receipt), tagged with `table_id`, and needs no
+    moderation. A repeated nonce changes nothing and returns id None.
+    """
+    if source not in STAFF_SOURCES:
+        raise ValueError(f"Unknown source for staff entry {source!r}")
+    receipt = ""
+    with transaction(db):
+        if one(db, "SELECT 1 FROM submissions WHERE nonce = ?", (f"{nonce}:i",)) is not None:
+            return Entered(participant_id, None, "")
+        if participant_id is None:
+            statement = queries.current_consent(db, session_id, language)
+            if statement is None:
+                raise ValueError(f"No consent statement in {language!r} for this session")
+            created = queries.record_consent(
+                db, session_id, consent_version_id=statement["id"], language=language, nonce=f"{nonce}:c",
+                quote_ok=quote_ok, contact_ok=False, method="staff_verbal", source=source, recorded_by=user_id,
+                quote_scope=quote_scope, labels=labels,
+            )
+            participant_id, receipt = created.id, created.receipt
+        idea_id = st.enter_idea(db, session_id=session_id, prompt_id=prompt_id, participant_id=participant_id,
+                                language=language, body=body, table_id=table_id, user_id=user_id)
+        db.execute("INSERT INTO submissions (nonce, participant_id, kind, at) VALUES (?, ?, 'statement', ?)",
+                   (f"{nonce}:i", participant_id, queries.now()))
+    return Entered(participant_id, idea_id, receipt)
 
 
 def participant_answered(db: sqlite_utils.Database, participant_id: int, prompt_id: int) -> bool:

@@ -1,4 +1,4 @@
-"""Staff pages for react questions (design sessions): seed statements in every session language,
+"""Staff pages for react and ideas questions (design sessions): seed statements in every session language,
 translate residents' statements, and decide which residents' statements others may see.
 
 Votes and statements live in `listening.statements`; this module only shows and changes them.
@@ -21,9 +21,9 @@ from .forms import statement_form
 
 
 def react_prompt(found: dict, prompt_id: int) -> dict:
-    """Return a react question of this session, or answer 404."""
+    """Return a react or ideas question of this session, or answer 404."""
     prompt = queries.prompt_in_session(get_db(), found["id"], prompt_id)
-    if prompt is None or prompt["kind"] != "react":
+    if prompt is None or prompt["kind"] not in queries.STATEMENT_KINDS:
         raise NotFound()
     return prompt
 
@@ -61,7 +61,7 @@ def statements(session_id: int, prompt_id: int):
                                  translations={c: w for c, w in words.items() if c != original}, created_by=g.user["id"])
                 queries.record_audit(db, user_id=g.user["id"], action="statement_added", target=found["code"])
                 opinion_live.forget(prompt_id)
-                flash(_("Statement added."), "ok")
+                flash(_("Idea added.") if prompt["kind"] == "ideas" else _("Statement added."), "ok")
                 return redirect(url_for("facilitation.statements", session_id=session_id, prompt_id=prompt_id))
     texts = queries.texts_for_session(db, session_id)
     return render_template(

@@ -52,7 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def register_blueprints(app: Flask) -> None:
     """Register one blueprint per audience: residents, facilitators (and their planners)."""
     # Each staff module adds its routes to the one staff blueprint when imported.
-    from facilitation import answers, entry, imports, jobs as job_pages, live, preview, sessions, signin, statements, users, withdrawals  # noqa: F401
+    from facilitation import answers, entry, imports, jobs as job_pages, live, preview, sessions, signin, statements, tables, users, withdrawals  # noqa: F401
     from facilitation.blueprint import bp as facilitation_bp
 
     from .views import bp as listening_bp

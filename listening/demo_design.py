@@ -1,7 +1,9 @@
 """The demo's follow-up design session: what the demo listening session heard, as statements residents
 react to (in English, Spanish, Arabic and Urdu, some written by residents in their own language), and
 a dot vote on what to change first, with made-up residents who voted, so the opinion groups, the
-consensus and the priorities pages have something to show. `chorus demo` creates it once.
+consensus and the priorities pages have something to show; then an ideas question ("how might
+we ...?") with two tables (a Spanish table with an interpreter, an Arabic and Urdu table) whose
+notetakers typed ideas in, ideas sent from phones, and reactions to them. `chorus demo` creates it once.
 """
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ import sqlite_utils
 from .consent import default_consent
 from .db import one, transaction
 from .queries import add_prompt, create_session, current_consent, record_consent, save_response, set_status, snapshot_consent
-from .statements import add_statement, cast_vote
+from .statements import add_statement, cast_vote, decide_statement, enter_idea, propose_statement, set_translations
+from .tables import add_table
 
 TITLE = {
     "en": "Follow-up: what should change first for healthy babies in Guilford County?",
@@ -61,6 +64,29 @@ DOTS = {
     "ar": ("من أين يجب أن يبدأ التحالف؟ وزّع نقاطك الخمس.", ["مواصلات مجانية", "عيادات مسائية", "دولا بكل اللغات", "مساعدة في أوراق التأمين"]),
     "ur": ("اتحاد کو کہاں سے شروع کرنا چاہیے؟ اپنے 5 نقطے بانٹیں۔", ["مفت سواری", "شام کے کلینک", "ہر زبان میں ڈولا", "انشورنس کے کاغذات میں مدد"]),
 }
+HMW = {
+    "en": "How might we make it easy for every family to get to prenatal care?",
+    "es": "¿Cómo podríamos facilitar que cada familia llegue a su atención prenatal?",
+    "ar": "كيف يمكننا أن نسهّل على كل عائلة الوصول إلى رعاية الحمل؟",
+    "ur": "ہم ہر خاندان کے لیے حمل کی دیکھ بھال تک پہنچنا کیسے آسان بنا سکتے ہیں؟",
+}
+# (table name, its language, its note), in the table's own words.
+TABLES = [
+    ("Mesa en español", "es", "con intérprete"),
+    ("طاولة العربية والأردية", "ar", "مع مترجمة"),
+]
+# (table index or None for a phone, language written in, the idea, its English translation or "").
+IDEAS = [
+    (0, "es", "Una camioneta de la clínica que recoja a las mamás en la iglesia los sábados.",
+     "A clinic van that picks mothers up at church on Saturdays."),
+    (0, "es", "Que la cita prenatal y la del seguro se hagan el mismo día, en el mismo lugar.",
+     "Prenatal and insurance appointments on the same day, in the same place."),
+    (1, "ar", "حافلة صغيرة مجانية من المسجد إلى العيادة.", "A free minibus from the mosque to the clinic."),
+    (1, "ur", "کلینک میں بچوں کی دیکھ بھال کا کمرہ تاکہ ماں اکیلے آ سکے۔",
+     "A childcare room at the clinic so a mother can come on her own."),
+    (None, "en", "Text reminders the day before, in my language.", ""),
+    (None, "es", "Pases de autobús gratis para todo el embarazo.", "Free bus passes for the whole pregnancy."),
+]
 # Two made-up camps of 18 (one mostly Spanish- and Arabic-speaking), who agree on rides and interpreters.
 CAMPS = {
     "a": [1, 1, 1, -1, 1, 1, 1],
@@ -91,10 +117,48 @@ def ensure_demo_design(db: sqlite_utils.Database, *, languages: list[str], user_
                 translations={c: t for c, t in translations.items() if c in languages}, origin="theme" if index < 5 else "staff"))
         dots = add_prompt(db, session["id"], kind="dots", texts={c: DOTS[c][0] for c in languages},
                           options={c: DOTS[c][1] for c in languages}, points=5)
+        ideas = add_prompt(db, session["id"], kind="ideas", texts={c: HMW[c] for c in languages})
         snapshot_consent(db, session["id"])
         set_status(db, session["id"], "open")
         seed_votes(db, session["id"], statement_ids, dots, languages)
+        seed_ideas(db, session["id"], ideas, languages, user_id)
     return session["code"]
+
+
+def seed_ideas(db: sqlite_utils.Database, session_id: int, prompt_id: int, languages: list[str], user_id: int | None) -> None:
+    """Add the demo's tables, ideas typed in by their notetakers or sent from phones, and made-up residents' reactions."""
+    tables = [add_table(db, session_id, name=name, language=language if language in languages else languages[0], note=note,
+                        created_by=user_id) for name, language, note in TABLES]
+    idea_ids = []
+    for index, (table, language, words, english) in enumerate(IDEAS):
+        language = language if language in languages else languages[0]
+        consent = current_consent(db, session_id, language)
+        nonce = f"demo-idea-{session_id}-{index}"
+        if table is not None and user_id is not None:
+            person = record_consent(db, session_id, consent_version_id=consent["id"], language=language, nonce=nonce,
+                                    quote_ok=True, contact_ok=False, method="staff_verbal", source="interpreter",
+                                    recorded_by=user_id, quote_scope="screen_and_reports")
+            idea = enter_idea(db, session_id=session_id, prompt_id=prompt_id, participant_id=person.id, language=language,
+                              body=words, table_id=tables[table], user_id=user_id)
+        else:
+            person = record_consent(db, session_id, consent_version_id=consent["id"], language=language, nonce=nonce,
+                                    quote_ok=True, contact_ok=False, quote_scope="screen_and_reports")
+            idea = propose_statement(db, session_id=session_id, prompt_id=prompt_id, participant_id=person.id,
+                                     language=language, body=words, nonce=f"{nonce}-idea").id
+            decide_statement(db, session_id, idea, "approved", by_user=user_id)
+        if english and "en" in languages and language != "en":
+            set_translations(db, idea, {"en": english})
+        idea_ids.append(idea)
+    voters = [r["id"] for r in db.execute(
+        "SELECT id FROM participants WHERE session_id = ? AND id NOT IN (SELECT participant_id FROM statements "
+        "WHERE participant_id IS NOT NULL) ORDER BY id", (session_id,)).fetchall()]
+    for index, participant_id in enumerate(voters[:24]):
+        for position, idea in enumerate(idea_ids):
+            if (index + position) % 5 == 4:
+                continue
+            vote = 1 if (index + 2 * position) % 4 else (-1 if position % 2 else 0)
+            cast_vote(db, session_id=session_id, participant_id=participant_id, statement_id=idea, vote=vote,
+                      nonce=f"demo-idea-{session_id}-{index:03d}-{position}", language="en")
 
 
 def seed_votes(db: sqlite_utils.Database, session_id: int, statement_ids: list[int], dots_prompt: int, languages: list[str]) -> None:

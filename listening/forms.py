@@ -429,6 +429,21 @@ class StatementForm(ChorusForm):
             raise ValidationError(_("Please write your statement first."))
 
 
+class IdeaForm(StatementForm):
+    """A resident's idea for an ideas question ("how might we ..."), which waits for the team's review."""
+
+    # TRANSLATORS: the label of the box where a resident proposes an idea in answer to a "how might we" question.
+    body = TextAreaField(_l("Your idea"), validators=[
+        InputRequired(message=_l("Please write your idea first.")),
+        Length(max=280, message=_l("Please keep your idea to %(max)s characters or fewer.", max=280)),
+    ])
+
+    def validate_body(self, field) -> None:
+        """An idea of nothing but spaces is empty."""
+        if not (field.data or "").strip():
+            raise ValidationError(_("Please write your idea first."))
+
+
 def answer_is_empty(form: ChorusForm) -> bool:
     """Tell whether the resident gave no answer at all."""
     data = form.answer.data

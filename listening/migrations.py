@@ -6,6 +6,8 @@ purged or withdrawn on its own terms.
 """
 from __future__ import annotations
 
+import re
+
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
@@ -1079,6 +1081,105 @@ def m025_commitment_priorities(db: sqlite_utils.Database) -> None:
             BEGIN UPDATE campaign_data_version SET version = version + 1 WHERE id = 1; END
         """,
     )
+
+
+@migrations(transactional=False)
+def m026_ideas_tables(db: sqlite_utils.Database) -> None:
+    """Co-design (issue 15): the "ideas" question kind, and tables a facilitator splits the room into.
+
+    An ideas question keeps its ideas in `statements` (residents propose, staff moderate, everyone
+    reacts with the same votes), so only the prompts CHECK widens, rebuilt by SQLite's documented
+    procedure as m015 did (foreign keys off, copy, drop, rename, indexes and triggers back,
+    foreign_key_check, on again); it is safe to run twice. A table ("Spanish table with
+    interpreter") belongs to a session; ideas and answers a table's notetaker types in carry its
+    id, and keep their words if the table is removed (the tag goes).
+    """
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'prompts'").fetchone()[0]
+    if "'ideas'" not in sql:
+        extras = [row[0] for row in db.execute(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = 'prompts' AND type IN ('index', 'trigger') AND sql IS NOT NULL")]
+        widened = sql.replace("'rank', 'budget')", "'rank', 'budget', 'ideas')", 1)
+        # After m015's rename SQLite writes the name quoted: CREATE TABLE "prompts".
+        widened = re.sub(r'^CREATE TABLE "?prompts"?', "CREATE TABLE prompts_widened", widened, count=1)
+        if "'ideas'" not in widened or "prompts_widened" not in widened:  # pragma: no cover - a schema this code did not write
+            raise RuntimeError("prompts table not in the expected shape; cannot add the 'ideas' kind")
+        db.execute("PRAGMA foreign_keys = OFF")
+        legacy = db.execute("PRAGMA legacy_alter_table").fetchone()[0]
+        # Other tables' triggers name prompts in their bodies: with the legacy rename, SQLite leaves them as written.
+        db.execute("PRAGMA legacy_alter_table = ON")
+        try:
+            with db.atomic():
+                db.execute(widened)
+                db.execute("INSERT INTO prompts_widened SELECT * FROM prompts")
+                db.execute("DROP TABLE prompts")
+                db.execute("ALTER TABLE prompts_widened RENAME TO prompts")
+                for statement in extras:
+                    db.execute(statement)
+                if db.execute("PRAGMA foreign_key_check").fetchall():  # pragma: no cover - copied row for row
+                    raise RuntimeError("foreign keys broken while widening prompts")
+        finally:
+            db.execute(f"PRAGMA legacy_alter_table = {int(legacy)}")
+            db.execute("PRAGMA foreign_keys = ON")
+    with db.atomic():
+        if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session_tables'").fetchone():
+            return
+        _run(
+            db,
+            """
+            -- A small group of the room: its name ("Table 2"), the language it works in, a note ("with interpreter").
+            CREATE TABLE session_tables (
+                id INTEGER PRIMARY KEY,
+                session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                language TEXT NOT NULL,
+                note TEXT NOT NULL DEFAULT '',
+                position INTEGER NOT NULL,
+                created_by INTEGER REFERENCES users(id),
+                created_at TEXT NOT NULL
+            );
+            CREATE INDEX session_tables_by_session ON session_tables(session_id, position);
+            ALTER TABLE statements ADD COLUMN table_id INTEGER REFERENCES session_tables(id) ON DELETE SET NULL;
+            ALTER TABLE responses ADD COLUMN table_id INTEGER REFERENCES session_tables(id) ON DELETE SET NULL;
+            CREATE TRIGGER session_tables_version_insert AFTER INSERT ON session_tables
+                BEGIN INSERT INTO data_versions (session_id, version) SELECT NEW.session_id, 1
+                      ON CONFLICT (session_id) DO UPDATE SET version = version + 1; END;
+            CREATE TRIGGER session_tables_version_update AFTER UPDATE ON session_tables
+                BEGIN INSERT INTO data_versions (session_id, version) SELECT NEW.session_id, 1
+                      ON CONFLICT (session_id) DO UPDATE SET version = version + 1; END;
+            CREATE TRIGGER session_tables_version_delete AFTER DELETE ON session_tables
+                BEGIN INSERT INTO data_versions (session_id, version) SELECT OLD.session_id, 1
+                      ON CONFLICT (session_id) DO UPDATE SET version = version + 1; END
+            """,
+        )
+
+
+@migrations()
+def m027_answer_translations(db: sqlite_utils.Database) -> None:
+    """Staff translations of residents' answers into the session's main language (issue 14).
+
+    One per answer: its words, the language they are in, who wrote them and when. A translation is a
+    copy of the answer, so it goes with it: deleted with the answer (a withdrawal, an import undone,
+    their replay on a restored backup) and whenever the answer's words change or are blanked (an edit,
+    a resident answering again, a retention purge). The pages' cache counter (m019) follows it.
+    """
+    db.execute(
+        """CREATE TABLE answer_translations (
+            response_id INTEGER PRIMARY KEY REFERENCES responses(id) ON DELETE CASCADE,
+            language TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        "CREATE TRIGGER responses_text_drops_translation AFTER UPDATE OF text ON responses "
+        "WHEN OLD.text IS NOT NEW.text BEGIN DELETE FROM answer_translations WHERE response_id = NEW.id; END"
+    )
+    bump = ("INSERT INTO data_versions (session_id, version) SELECT session_id, 1 FROM responses WHERE id = {row}.response_id "
+            "ON CONFLICT (session_id) DO UPDATE SET version = version + 1")
+    for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
+        db.execute(f"CREATE TRIGGER answer_translations_version_{event.lower()} AFTER {event} ON answer_translations "
+                   f"BEGIN {bump.format(row=row)}; END")
 
 
 @migrations()

@@ -24,7 +24,11 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 JOIN_CODE_LENGTH = 6
 RECEIPT_CODE_LENGTH = 12
 
-PROMPT_KINDS = ("open", "single", "multiple", "scale", "about", "react", "dots", "rank", "budget")
+PROMPT_KINDS = ("open", "single", "multiple", "scale", "about", "react", "dots", "rank", "budget", "ideas")
+# Kinds answered with statements and agree / disagree / pass votes rather than one answer: "react"
+# (short statements, seeded by staff) and "ideas" (residents propose ideas in answer to a "how might
+# we" question, then react to each other's); both keep their words in `statements` (listening.statements).
+STATEMENT_KINDS = ("react", "ideas")
 # Prioritise questions keep their choices in order and with repeats: a dot or a point per entry
 # (dots, budget), or the options ranked first to last (rank).
 PRIORITY_KINDS = ("dots", "rank", "budget")
@@ -737,6 +741,30 @@ class Saved:
     duplicate: bool
 
 
+# Longest staff translation of an answer (an answer is at most CHORUS_MAX_ANSWER_LENGTH; a translation may run longer).
+MAX_TRANSLATION = 4000
+
+
+def store_answer_translation(db: sqlite_utils.Database, response_id: int, text: str, *, language: str,
+                             user_id: int | None) -> bool:
+    """Keep (or replace) a staff translation of an answer into `language`, in the caller's transaction; empty removes it.
+
+    Returns whether a translation is kept. It is a copy of the answer's words, so it goes with them
+    (deleted with the answer, and by a trigger when the answer's words change).
+    """
+    text = text.strip()
+    if text:
+        db.execute(
+            """INSERT INTO answer_translations (response_id, language, text, created_by, created_at) VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (response_id) DO UPDATE SET language = excluded.language, text = excluded.text,
+               created_by = excluded.created_by, created_at = excluded.created_at""",
+            (response_id, language, text, user_id, now()),
+        )
+    else:
+        db.execute("DELETE FROM answer_translations WHERE response_id = ?", (response_id,))
+    return bool(text)
+
+
 def save_response(
     db: sqlite_utils.Database,
     *,
@@ -901,7 +929,10 @@ def unname_themes(db: sqlite_utils.Database, session_id: int, participant_ids: S
     dropped (the next run words it again). Names people wrote stay. Returns the themes changed.
     """
     people = json.dumps([int(p) for p in participant_ids])
-    theirs = rows(db, """SELECT id, text FROM responses WHERE participant_id IN (SELECT value FROM json_each(?))""", (people,))
+    # Staff translations of their answers go with them, and a headline can be drawn from one.
+    theirs = rows(db, """SELECT id, text FROM responses WHERE participant_id IN (SELECT value FROM json_each(?))
+                         UNION ALL SELECT t.response_id, t.text FROM answer_translations t JOIN responses r ON r.id = t.response_id
+                         WHERE r.participant_id IN (SELECT value FROM json_each(?))""", (people, people))
     return unname_answers(db, session_id, theirs)
 
 

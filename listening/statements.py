@@ -1,4 +1,7 @@
-"""Statements and votes for "react" questions (design sessions): the queries every side shares.
+"""Statements and votes for "react" and "ideas" questions (design sessions): the queries every side shares.
+
+An idea is a statement of an "ideas" question: the same moderation, votes, merges and withdrawal.
+A table's notetaker types ideas in for the people at the table (`enter_idea`), tagged with the table.
 
 A react question shows residents short statements one at a time; each answers Agree (1),
 Disagree (-1) or Pass (0). Staff seed statements (with translations into the session's
@@ -32,9 +35,10 @@ class Cast:
 
 
 def _react_prompt(db: sqlite_utils.Database, session_id: int, prompt_id: int) -> None:
-    """Raise ValueError unless the prompt is a react question of this session."""
-    if one(db, "SELECT 1 FROM prompts WHERE id = ? AND session_id = ? AND kind = 'react'", (prompt_id, session_id)) is None:
-        raise ValueError("That prompt is not a react question of this session")
+    """Raise ValueError unless the prompt is a react or ideas question of this session."""
+    if one(db, "SELECT 1 FROM prompts WHERE id = ? AND session_id = ? AND kind IN ('react', 'ideas')",
+           (prompt_id, session_id)) is None:
+        raise ValueError("That prompt is not a react or ideas question of this session")
 
 
 def _open_participant(db: sqlite_utils.Database, session_id: int, participant_id: int) -> None:
@@ -118,6 +122,32 @@ def propose_statement(
     return Cast(statement_id, duplicate=False)
 
 
+def enter_idea(
+    db: sqlite_utils.Database, *, session_id: int, prompt_id: int, participant_id: int, language: str, body: str,
+    table_id: int | None, user_id: int,
+) -> int:
+    """Store an idea a notetaker typed in for someone at a table (staff entry), inside the caller's transaction.
+
+    The idea is theirs (`participant_id`, with the consent staff recorded for them), so withdrawal and
+    quote permission treat it as a resident's; staff typed it, so it needs no moderation.
+    """
+    body = body.strip()
+    if not body or len(body) > MAX_STATEMENT_LENGTH:
+        raise ValueError("An idea needs words, and no more than the limit")
+    _open_participant(db, session_id, participant_id)
+    _react_prompt(db, session_id, prompt_id)
+    if table_id is not None and one(db, "SELECT 1 FROM session_tables WHERE id = ? AND session_id = ?",
+                                    (table_id, session_id)) is None:
+        raise ValueError("That table is not one of this session's")
+    stamp = now()
+    return db.execute(
+        """INSERT INTO statements (session_id, prompt_id, language, body, participant_id, status, origin, table_id,
+               created_by, created_at, decided_by, decided_at)
+           VALUES (?, ?, ?, ?, ?, 'approved', 'resident', ?, ?, ?, ?, ?)""",
+        (session_id, prompt_id, language, body, participant_id, table_id, user_id, stamp, user_id, stamp),
+    ).lastrowid
+
+
 def decide_statement(db: sqlite_utils.Database, session_id: int, statement_id: int, status: str, *, by_user: int | None) -> bool:
     """Approve or decline a statement of this session; return False if there is no such statement."""
     if status not in ("approved", "declined"):
@@ -193,8 +223,10 @@ def cast_vote(
 def statements_for_prompt(db: sqlite_utils.Database, prompt_id: int, *, status: str | None = None) -> list[dict]:
     """Return a react question's statements in the order they were added, each with its translations."""
     where, params = ("s.prompt_id = ?", (prompt_id,)) if status is None else ("s.prompt_id = ? AND s.status = ?", (prompt_id, status))
-    found = rows(db, f"""SELECT s.*, c.quote_ok AS author_quote_ok, c.quote_scope AS author_quote_scope
+    found = rows(db, f"""SELECT s.*, c.quote_ok AS author_quote_ok, c.quote_scope AS author_quote_scope,
+                                 t.name AS table_name, t.language AS table_language
                           FROM statements s LEFT JOIN consents c ON c.participant_id = s.participant_id
+                          LEFT JOIN session_tables t ON t.id = s.table_id
                           WHERE {where} ORDER BY s.id""", params)
     texts = rows(
         db, "SELECT t.* FROM statement_texts t JOIN statements s ON s.id = t.statement_id WHERE s.prompt_id = ?",
@@ -223,8 +255,9 @@ def words_allowed(statement: dict, where: str) -> bool:
 
 
 def statements_for_session(db: sqlite_utils.Database, session_id: int) -> list[dict]:
-    """Return every statement of a session (all its react questions), oldest first, with translations."""
-    prompt_ids = [r["id"] for r in rows(db, "SELECT id FROM prompts WHERE session_id = ? AND kind = 'react' ORDER BY position, id", (session_id,))]
+    """Return every statement of a session (all its react and ideas questions), oldest first, with translations."""
+    prompt_ids = [r["id"] for r in rows(
+        db, "SELECT id FROM prompts WHERE session_id = ? AND kind IN ('react', 'ideas') ORDER BY position, id", (session_id,))]
     return [s for pid in prompt_ids for s in statements_for_prompt(db, pid)]
 
 

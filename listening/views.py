@@ -27,6 +27,7 @@ from .forms import (
     QUOTE_SCOPE,
     ConsentForm,
     ForgetForm,
+    IdeaForm,
     JoinForm,
     StatementForm,
     VoteForm,
@@ -312,7 +313,7 @@ def answer(code: str, number: int):
                 screen=phones.session_screen_key(found, current["number"] if current else None),
             ), 409
         return redirect(url_for("listening.live", code=found["code"]))
-    if prompt["kind"] == "react":
+    if prompt["kind"] in queries.STATEMENT_KINDS:
         return react_screen(found, participant, prompt, number, len(prompts))
     labels = {o["id"]: text("option", o["id"], "label") for o in prompt["options"]}
     for option in prompt["options"]:
@@ -403,7 +404,7 @@ def react_prompt(code: str, number: int) -> tuple[dict, dict | None, dict | None
     found = open_session(code)
     participant = current_participant(found)
     prompts = queries.prompts_for_session(get_db(), found["id"])
-    if not 1 <= number <= len(prompts) or prompts[number - 1]["kind"] != "react":
+    if not 1 <= number <= len(prompts) or prompts[number - 1]["kind"] not in queries.STATEMENT_KINDS:
         abort(404)
     prompt = prompts[number - 1]
     if found["mode"] == "live" and not (found["current_prompt_id"] == prompt["id"] and found["answering_open"]):
@@ -422,6 +423,11 @@ def choose_statement(prompt: dict, approved: list[dict], done: set[int]) -> dict
     picked = chooser(prompt["id"], st.votes_for_prompt(get_db(), prompt["id"]), [s["id"] for s in approved],
                      done, random.random())
     return next((s for s in left if s["id"] == picked), left[0])
+
+
+def own_words_form(prompt: dict) -> type[StatementForm]:
+    """Return the form for a resident's own words: an idea for an ideas question, else a statement."""
+    return IdeaForm if prompt["kind"] == "ideas" else StatementForm
 
 
 def react_screen(found: dict, participant: dict, prompt: dict, number: int, total: int, *,
@@ -451,7 +457,7 @@ def react_screen(found: dict, participant: dict, prompt: dict, number: int, tota
         elif not vote_form.nonce.data or vote_form.nonce.errors:
             vote_form.nonce.data = new_nonce()
     if statement_form is None:
-        statement_form = StatementForm(data={"nonce": new_nonce()})
+        statement_form = own_words_form(prompt)(data={"nonce": new_nonce()})
     elif not statement_form.nonce.data or statement_form.nonce.errors:
         statement_form.nonce.data = new_nonce()
     voted = []
@@ -498,7 +504,9 @@ def vote(code: str, number: int):
         except ValueError:
             # TRANSLATORS: a resident voted on a statement the team has since taken down.
             return react_screen(found, participant, prompt, number, total,
-                                notice=_("That statement is no longer open for votes. Here is another one."), status=409)
+                                notice=_("That idea is no longer open for votes. Here is another one.")
+                                if prompt["kind"] == "ideas" else
+                                _("That statement is no longer open for votes. Here is another one."), status=409)
         return redirect(url_for("listening.answer", code=found["code"], number=number))
     if form.csrf_failed:
         notice = _("This page was open for a long time. Please press the button again.")
@@ -515,14 +523,15 @@ def propose(code: str, number: int):
         return redirect(url_for("listening.consent", code=found["code"]))
     if prompt is None:
         return closed_react(found)
-    form = StatementForm(request.form)
+    form = own_words_form(prompt)(request.form)
     if form.validate():
         try:
             st.propose_statement(get_db(), session_id=found["id"], prompt_id=prompt["id"], participant_id=participant["id"],
                                  language=current_language(), body=form.body.data, nonce=form.nonce.data)
         except ValueError:
             return react_screen(found, participant, prompt, number, total, statement_form=form,
-                                notice=_("Your statement could not be saved. Please try again."), status=409)
+                                notice=_("Your idea could not be saved. Please try again.") if prompt["kind"] == "ideas"
+                                else _("Your statement could not be saved. Please try again."), status=409)
         return redirect(url_for("listening.answer", code=found["code"], number=number, added=1))
     notice = _("This page was open for a long time. Please press the button again; your words are still here.") if form.csrf_failed else ""
     return react_screen(found, participant, prompt, number, total, statement_form=form, notice=notice, status=400)
@@ -541,8 +550,8 @@ def live(code: str):
     current = next((p for p in prompts if p["id"] == found["current_prompt_id"]), None)
     answered = False
     if current is not None and found["answering_open"] and not found["paused"]:
-        # A react question has no single answer: its screen says when every statement has a vote.
-        answered = current["kind"] != "react" and current["id"] in queries.answers_of(get_db(), participant["id"])
+        # A react or ideas question has no single answer: its screen says when every statement has a vote.
+        answered = current["kind"] not in queries.STATEMENT_KINDS and current["id"] in queries.answers_of(get_db(), participant["id"])
         if not answered:
             return redirect(url_for("listening.answer", code=found["code"], number=current["number"]))
     return render_template(

@@ -43,10 +43,46 @@ def test_adding_the_react_kind_keeps_every_answer_and_foreign_keys_on(tmp_path):
                           nonce="n-1", language="en", choices=[option_id])
     before = db.execute("SELECT * FROM responses").fetchall(), db.execute("SELECT * FROM options").fetchall()
     assert migrate(db)[0] == "m015_design_statements"
-    assert (db.execute("SELECT * FROM responses").fetchall(), db.execute("SELECT * FROM options").fetchall()) == before
+    # Later migrations add columns (m026: responses.table_id): the columns there before keep their values.
+    kept = ([tuple(r)[:len(before[0][0])] for r in db.execute("SELECT * FROM responses")],
+            [tuple(r)[:len(before[1][0])] for r in db.execute("SELECT * FROM options")])
+    assert kept == ([tuple(r) for r in before[0]], [tuple(r) for r in before[1]])
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
     queries.add_prompt(db, found["id"], kind="react", texts={"en": "React"})
     assert [p["kind"] for p in queries.prompts_for_session(db, found["id"])][-1] == "react"
     index_names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'prompts' AND type = 'index'")}
     assert "prompts_by_session" in index_names
+
+
+def test_adding_the_ideas_kind_keeps_answers_statements_and_the_cache_triggers(tmp_path):
+    """m026 widens prompts for 'ideas' keeping every answer, statement and vote, the data-version triggers and foreign keys."""
+    from listening import queries
+    from listening import statements as st
+    from tests.factories import make_participant, make_session
+
+    db = connect(str(tmp_path / "i.db"))
+    migrations.apply(db, stop_before="m026_ideas_tables")
+    found = make_session(db, prompts=[{"kind": "react", "text": "React"}, {"kind": "open", "text": "Why?"}], status="draft")
+    db.conn.commit()
+    queries.set_status(db, found["id"], "open")
+    react, open_prompt = queries.prompts_for_session(db, found["id"])
+    person = make_participant(db, found)
+    statement = st.add_statement(db, found["id"], react["id"], language="en", body="Evening hours")
+    st.cast_vote(db, session_id=found["id"], participant_id=person.id, statement_id=statement, vote=1, nonce="n-v",
+                 language="en")
+    queries.save_response(db, session_id=found["id"], participant_id=person.id, prompt_id=open_prompt["id"],
+                          nonce="n-1", language="en", text="Because")
+    tables = ("responses", "votes", "statements", "prompts")
+    before = {t: db.execute(f"SELECT * FROM {t}").fetchall() for t in tables}
+    triggers = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    assert migrate(db)[0] == "m026_ideas_tables"  # and the migrations after it
+    after = {t: [tuple(r)[:len(before[t][0])] for r in db.execute(f"SELECT * FROM {t}")] for t in tables}
+    assert after == {t: [tuple(r) for r in before[t]] for t in tables}
+    assert triggers <= {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    version = db.execute("SELECT version FROM data_versions WHERE session_id = ?", (found["id"],)).fetchone()[0]
+    queries.add_prompt(db, found["id"], kind="ideas", texts={"en": "How might we?"})
+    assert db.execute("SELECT version FROM data_versions WHERE session_id = ?", (found["id"],)).fetchone()[0] > version
+    assert [p["kind"] for p in queries.prompts_for_session(db, found["id"])][-1] == "ideas"

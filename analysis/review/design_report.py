@@ -26,11 +26,13 @@ def _count(n: int | None) -> str:
 
 
 def design_tables(views: list, priorities: list[dict], *, titles: dict[int, str], authored: dict[int, dict],
-                  redaction: Callable[[str], str], gettext: Callable, threshold: int) -> tuple[tuple, tuple]:
-    """Return the report tables of every react question (`views`) and prioritise question (`priorities`), and the titles withheld.
+                  redaction: Callable[[str], str], gettext: Callable, threshold: int,
+                  tallies: dict[int, tuple[int, int, int]] | None = None) -> tuple[tuple, tuple]:
+    """Return the report tables of every react or ideas question (`views`) and prioritise question (`priorities`), and the titles withheld.
 
     `titles` maps a prompt id to "Question N: its words"; `authored` holds every approved
-    statement by id (with its author's quote permission), `redaction` is the session's.
+    statement by id (with its author's quote permission and table), `redaction` is the session's;
+    `tallies` holds an idea's (agree, disagree, pass) counts.
     """
     tables: list = []
     withheld: list[str] = []
@@ -43,10 +45,14 @@ def design_tables(views: list, priorities: list[dict], *, titles: dict[int, str]
             if statement is None or shown is None:
                 return "—"
             if not st.words_allowed(statement, "reports"):
+                if view.prompt["kind"] == "ideas":
+                    return gettext("A resident's idea (not quoted: its author did not allow quoting)")
                 return gettext("A resident's statement (not quoted: its author did not allow quoting)")
             text = redaction(shown["text"]).strip() if statement["participant_id"] else shown["text"]
             return text + (" " + gettext("(translation)") if shown["translated"] else "")
 
+        if view.prompt["kind"] == "ideas":
+            tables.append(_ideas_table(view, titles[view.prompt["id"]], words, authored, tallies or {}, gettext, threshold))
         tables.extend(_opinion_tables(view, titles[view.prompt["id"]], words, gettext, threshold))
     for result in priorities:
         title = titles[result["prompt"]["id"]]
@@ -55,6 +61,27 @@ def design_tables(views: list, priorities: list[dict], *, titles: dict[int, str]
             continue
         tables.extend(_priority_tables(result, title, gettext, threshold))
     return tuple(tables), tuple(withheld)
+
+
+def _ideas_table(view, title: str, words: Callable, authored: dict[int, dict], tallies: dict, gettext: Callable,
+                 threshold: int):
+    """Return an ideas question's ideas, grouped by table (those sent from phones last), with how people reacted.
+
+    An idea fewer than `threshold` people voted on shows no counts: a handful of votes is too few to report.
+    """
+    ideas = [authored[sid] for sid in view.statements if sid in authored]
+    ideas.sort(key=lambda s: (s.get("table_id") is None, s.get("table_name") or "", s["id"]))
+    body = []
+    for idea in ideas:
+        agree, disagree, passes = tallies.get(idea["id"], (0, 0, 0))
+        counts = (str(agree), str(disagree), str(passes)) if agree + disagree + passes >= threshold \
+            else (disclosure.MARK,) * 3
+        body.append((words(idea["id"]), idea.get("table_name") or gettext("From phones"), *counts))
+    return reports.Table(title + " — " + gettext("Ideas"),
+                         (gettext("Idea"), gettext("Table"), gettext("Agree"), gettext("Disagree"), gettext("Pass")),
+                         tuple(body),
+                         gettext("Ideas fewer than %(n)s people voted on show no counts (%(mark)s).", n=threshold, mark=disclosure.MARK)
+                         if body else gettext("No ideas yet."))
 
 
 def _opinion_tables(view, title: str, words: Callable, gettext: Callable, threshold: int) -> list:

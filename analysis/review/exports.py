@@ -87,12 +87,14 @@ def answer_records(db: sqlite_utils.Database, session_id: int, language: str, sc
         batch = rows(db, f"""
             SELECT r.id, r.prompt_id, r.participant_id, r.language, r.source, r.text, r.created_at,
                    coalesce(c.quote_ok, 0) AS quote_ok, a.status, a.theme_id,
-                   t.kind AS theme_kind, t.label AS theme_label, t.reviewed_at
+                   t.kind AS theme_kind, t.label AS theme_label, t.reviewed_at, tr.text AS translation, tbl.name AS table_name
             FROM responses r
             JOIN participants p ON p.id = r.participant_id
             LEFT JOIN consents c ON c.participant_id = p.id
             LEFT JOIN theme_assignments a ON a.response_id = r.id
             LEFT JOIN themes t ON t.id = a.theme_id AND t.retired_at IS NULL
+            LEFT JOIN answer_translations tr ON tr.response_id = r.id
+            LEFT JOIN session_tables tbl ON tbl.id = r.table_id
             WHERE r.session_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0
               AND r.text IS NOT NULL AND trim(r.text) != '' AND r.prompt_id IN ({marks}) {visible}
               AND r.id > ?
@@ -114,10 +116,11 @@ def answer_records(db: sqlite_utils.Database, session_id: int, language: str, sc
                 theme_id="" if not has_theme else ("other" if row["theme_kind"] == "other" else f"T{row['theme_id']}"),
                 theme=row["theme_label"] if has_theme else "", status=status,
                 reviewed=bool(has_theme and row["reviewed_at"] is not None), quote_ok=bool(row["quote_ok"]),
-                created_at=row["created_at"],
+                created_at=row["created_at"], table=row["table_name"] or "",
                 segments=tuple((about_keys[pid], option_names.get(oid, "")) for pid, oid in sorted(segs.items())
                                if pid in about_keys),
                 described=tuple((described_keys[pid], strip_bidi(words)) for pid, words in
                                 sorted(described.get(row["participant_id"], {}).items()) if pid in described_keys),
+                translation=strip_bidi(row["translation"] or ""),
             )
         last = batch[-1]["id"]

@@ -37,12 +37,14 @@ from listening import statements as st
 from listening.db import one, rows, transaction
 from listening.queries import (
     SOURCES,
+    STATEMENT_KINDS,
     add_prompt,
     create_session,
     localized,
     now,
     prompts_for_session,
     session_by_id,
+    store_answer_translation,
     synthesis_settings,
     texts_for_session,
 )
@@ -132,10 +134,13 @@ def open_answers(db: sqlite_utils.Database, session_id: int, prompt_ids: Sequenc
     return rows(
         db,
         f"""SELECT r.id, r.prompt_id, r.participant_id, r.language, r.source, r.text, r.created_at,
-                   coalesce(c.quote_ok, 0) AS quote_ok, p.source AS participant_source
+                   coalesce(c.quote_ok, 0) AS quote_ok, p.source AS participant_source,
+                   t.text AS translation, t.language AS translation_language, tbl.name AS table_name
             FROM responses r
             JOIN participants p ON p.id = r.participant_id
             LEFT JOIN consents c ON c.participant_id = p.id
+            LEFT JOIN answer_translations t ON t.response_id = r.id
+            LEFT JOIN session_tables tbl ON tbl.id = r.table_id
             WHERE r.session_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0
               AND r.text IS NOT NULL AND trim(r.text) != '' AND r.prompt_id IN ({marks})
               {visible_filter(db)}
@@ -236,9 +241,40 @@ def engine_answers(db: sqlite_utils.Database, session_id: int, answers: Iterable
     segments = participant_segments(db, session_id)
     return [
         Answer(id=a["id"], text=a["text"], language=a["language"], quotable=bool(a.get("quote_ok")),
+               translation=a.get("translation") or None,
                segments={f"q{pid}": str(oid) for pid, oid in segments.get(a["participant_id"], {}).items()})
         for a in answers
     ]
+
+
+def answer_to_translate(db: sqlite_utils.Database, session_id: int, response_id: int) -> dict | None:
+    """Return one open answer of this session that staff may translate (visible, not withdrawn, not blank), with its translation."""
+    return one(
+        db,
+        f"""SELECT r.id, r.prompt_id, r.language, r.text, coalesce(c.quote_ok, 0) AS quote_ok,
+                   t.text AS translation, t.language AS translation_language, t.created_at AS translated_at, u.email AS translated_by
+            FROM responses r
+            JOIN participants p ON p.id = r.participant_id
+            JOIN prompts q ON q.id = r.prompt_id
+            LEFT JOIN consents c ON c.participant_id = p.id
+            LEFT JOIN answer_translations t ON t.response_id = r.id
+            LEFT JOIN users u ON u.id = t.created_by
+            WHERE r.id = ? AND r.session_id = ? AND q.kind = 'open' AND p.withdrawn_at IS NULL AND r.skipped = 0
+              AND r.text IS NOT NULL AND trim(r.text) != '' {visible_filter(db)}""",
+        (response_id, session_id),
+    )
+
+
+def set_answer_translation(db: sqlite_utils.Database, session_id: int, response_id: int, text: str, *,
+                           language: str, user_id: int | None) -> bool:
+    """Store (or replace) a staff translation of an answer into ``language``; empty text removes it. Returns whether one is kept.
+
+    The caller checked the answer belongs to the session; the edit goes in the synthesis history (never the words).
+    """
+    with transaction(db):
+        kept = store_answer_translation(db, response_id, text, language=language, user_id=user_id)
+        log_edit(db, session_id, user_id=user_id, action="translate" if kept else "untranslate", response_id=response_id)
+    return kept
 
 
 def question_texts(db: sqlite_utils.Database, session_id: int, prompt_ids: Sequence[int]) -> list[str]:
@@ -902,9 +938,9 @@ def _export_streamed(db: sqlite_utils.Database, session_id: int, file, *, fmt: s
         keys, names = exports.segment_columns(prompts)
         described = tuple(exports.described_columns(prompts, keys).values())
         report = dataclasses.replace(report, segment_names=names, described_names=described)
-        if any(p["kind"] == "react" for p in prompts):
+        if any(p["kind"] in STATEMENT_KINDS for p in prompts):
             stored = load(db, session_id)
-            report = dataclasses.replace(report, votes=_vote_records(
+            report = dataclasses.replace(report, **_design_records(
                 db, stored, language, names, gettext_with(translations)("Prefer not to say")))
         records = exports.answer_records(db, session_id, language, scope_prompt_ids(db, session_id),
                                          prefer_not=gettext_with(translations)("Prefer not to say"),
@@ -1031,9 +1067,10 @@ def theme_members_page(db: sqlite_utils.Database, session_id: int, theme_id: int
     key_sql, key = ("AND (a.rank, a.response_id) > (?, ?)", list(after)) if after else ("", [])
     found = rows(db, f"""
         SELECT r.id, r.prompt_id, r.participant_id, r.language, r.source, r.text, r.created_at,
-               coalesce(c.quote_ok, 0) AS quote_ok, a.rank, a.quote, a.pinned, a.chosen
+               coalesce(c.quote_ok, 0) AS quote_ok, a.rank, a.quote, a.pinned, a.chosen, t.text AS translation
         FROM theme_assignments a JOIN responses r ON r.id = a.response_id
         JOIN participants p ON p.id = r.participant_id LEFT JOIN consents c ON c.participant_id = p.id
+        LEFT JOIN answer_translations t ON t.response_id = r.id
         WHERE a.theme_id = ? AND a.status = 'theme' AND +a.session_id = ? AND p.withdrawn_at IS NULL
           AND r.skipped = 0 AND r.text IS NOT NULL AND trim(r.text) != '' AND r.prompt_id IN ({marks})
           {visible_filter(db)} {key_sql}
@@ -1054,8 +1091,39 @@ def translations_for(language: str):
     return Translations.load(str(TRANSLATIONS_DIR), [language])
 
 
+def _design_records(db: sqlite_utils.Database, stored: SessionData, language: str, segment_names: Sequence[str],
+                    prefer_not: str) -> dict:
+    """Return the internal export's `votes` and `ideas` (each idea with its reactions and table), one numbering of participants."""
+    pseudonyms: dict[int, str] = {}
+    votes = _vote_records(db, stored, language, segment_names, prefer_not, pseudonyms)
+    return {"votes": votes, "ideas": _idea_records(db, stored, language, pseudonyms)}
+
+
+def _idea_records(db: sqlite_utils.Database, stored: SessionData, language: str, pseudonyms: dict[int, str]) -> tuple:
+    """Return every idea of the session's ideas questions (any status) with its agree, disagree and pass counts and table."""
+    from analysis import reports
+    from analysis.text import strip_bidi
+
+    out = []
+    for prompt in [p for p in stored.prompts if p["kind"] == "ideas"]:
+        tallies: dict[int, list[int]] = {}
+        for _participant, statement_id, vote in st.votes_for_prompt(db, prompt["id"]):
+            tallies.setdefault(statement_id, [0, 0, 0])[{1: 0, -1: 1, 0: 2}[vote]] += 1
+        for idea in st.statements_for_prompt(db, prompt["id"]):
+            words, _translated = st.shown_text(idea, language)
+            author = "team" if idea["participant_id"] is None else \
+                pseudonyms.setdefault(idea["participant_id"], f"P{len(pseudonyms) + 1}")
+            agree, disagree, passes = tallies.get(idea["id"], [0, 0, 0])
+            out.append(reports.IdeaRecord(
+                idea=f"S{idea['id']}", prompt_number=prompt["number"], text=strip_bidi(words), language=idea["language"],
+                table=idea.get("table_name") or "", author=author,
+                status="merged" if idea.get("merged_into") else idea["status"],
+                agree=agree, disagree=disagree, passes=passes))
+    return tuple(out)
+
+
 def _vote_records(db: sqlite_utils.Database, stored: SessionData, language: str, segment_names: Sequence[str],
-                  prefer_not: str) -> tuple:
+                  prefer_not: str, pseudonyms: dict[int, str] | None = None) -> tuple:
     """Return every vote on the session's approved statements for the internal export, participants numbered in this export."""
     from analysis import reports
     from analysis.text import strip_bidi
@@ -1063,9 +1131,9 @@ def _vote_records(db: sqlite_utils.Database, stored: SessionData, language: str,
     about = assemble.about_prompts(stored)
     about_keys = dict(zip([p["id"] for p in about], segment_names))
     option_names = {o["id"]: assemble.option_label(stored, o, language, prefer_not) for p in about for o in p["options"]}
-    pseudonyms: dict[int, str] = {}
+    pseudonyms = {} if pseudonyms is None else pseudonyms
     out = []
-    for prompt in [p for p in stored.prompts if p["kind"] == "react"]:
+    for prompt in [p for p in stored.prompts if p["kind"] in STATEMENT_KINDS]:
         approved = {s["id"]: s for s in st.statements_for_prompt(db, prompt["id"], status="approved")}
         votes = st.votes_for_prompt(db, prompt["id"])
         matrix = VoteMatrix.from_votes(votes, statements=list(approved))
@@ -1080,6 +1148,7 @@ def _vote_records(db: sqlite_utils.Database, stored: SessionData, language: str,
                 vote={1: "agree", -1: "disagree", 0: "pass"}[vote], group=assignment.get(participant_id) or "",
                 language=language,
                 segments=tuple((about_keys[pid], option_names.get(oid, "")) for pid, oid in segs.items() if pid in about_keys),
+                table=approved[statement_id].get("table_name") or "",
             ))
     return tuple(out)
 
@@ -1118,7 +1187,7 @@ def _votes_report(db: sqlite_utils.Database, session_id: int, language: str, tra
     stored = load(db, session_id)
     _keys, names = exports.segment_columns(stored.prompts)
     report = assemble_report(stored, language, translations, generated_at=now()[:16].replace("T", " ") + " UTC")
-    return dataclasses.replace(report, segment_names=names, votes=_vote_records(
+    return dataclasses.replace(report, segment_names=names, **_design_records(
         db, stored, language, names, gettext_with(translations)("Prefer not to say")))
 
 
@@ -1132,21 +1201,22 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
 
 
 def report_from(db: sqlite_utils.Database, stored: SessionData, language: str, *, records: bool = False,
-                translations=None):
-    """Assemble a synthesis report from a session already loaded (see :func:`build_report`)."""
+                translations=None, themes: bool = True):
+    """Assemble a synthesis report from a session already loaded (see :func:`build_report`; ``themes``: see
+    :func:`analysis.assemble.assemble_report`, and without them no design results either)."""
     from listening.i18n import source_labels
 
     translations = translations or translations_for(language)
     report = assemble_report(stored, language, translations, records=records,
                              source_names=source_labels(gettext_with(translations)),
-                             generated_at=now()[:16].replace("T", " ") + " UTC")
-    if any(p["kind"] in DESIGN_KINDS for p in stored.prompts):
+                             generated_at=now()[:16].replace("T", " ") + " UTC", themes=themes)
+    if themes and any(p["kind"] in DESIGN_KINDS for p in stored.prompts):
         report = _with_design_results(db, stored, report, language, translations, records=records)
     return report
 
 
 # Question kinds of a design session, whose results a report shows under "What people decided together".
-DESIGN_KINDS = ("react", "dots", "rank", "budget")
+DESIGN_KINDS = ("react", "ideas", "dots", "rank", "budget")
 
 
 def _with_design_results(db: sqlite_utils.Database, stored: SessionData, report, language: str, translations, *, records: bool):
@@ -1159,19 +1229,25 @@ def _with_design_results(db: sqlite_utils.Database, stored: SessionData, report,
     session_id, default = stored.session["id"], stored.session["default_language"]
     titles = {p["id"]: gettext("Question %(n)s", n=p["number"]) + ": " + localized(
         stored.texts, "prompt", p["id"], "text", language, default) for p in stored.prompts}
-    authored = {s["id"]: s for p in stored.prompts if p["kind"] == "react"
+    authored = {s["id"]: s for p in stored.prompts if p["kind"] in STATEMENT_KINDS
                 for s in st.statements_for_prompt(db, p["id"], status="approved")}
+    tallies: dict[int, tuple[int, int, int]] = {}
+    for prompt in [p for p in stored.prompts if p["kind"] == "ideas"]:
+        counts: dict[int, list[int]] = {}
+        for _participant, statement_id, vote in st.votes_for_prompt(db, prompt["id"]):
+            counts.setdefault(statement_id, [0, 0, 0])[{1: 0, -1: 1, 0: 2}[vote]] += 1
+        tallies.update({sid: tuple(c) for sid, c in counts.items()})
     tables, withheld = design_tables(opinion_views(db, session_id, language), priority_results(db, session_id, language),
                                      titles=titles, authored=authored, redaction=stored.redaction, gettext=gettext,
-                                     threshold=stored.settings["threshold"])
+                                     threshold=stored.settings["threshold"], tallies=tallies)
     caveats = report.caveats
     if withheld:
         caveats += (gettext("Not shown, because fewer than %(n)s people answered: %(questions)s.",
                             n=stored.settings["threshold"], questions="; ".join(withheld)),)
     report = dataclasses.replace(report, design_results=tables, caveats=caveats, withheld=report.withheld + withheld)
-    if records and any(p["kind"] == "react" for p in stored.prompts):
-        report = dataclasses.replace(report, votes=_vote_records(db, stored, language, report.segment_names,
-                                                                 gettext("Prefer not to say")))
+    if records and any(p["kind"] in STATEMENT_KINDS for p in stored.prompts):
+        report = dataclasses.replace(report, **_design_records(db, stored, language, report.segment_names,
+                                                               gettext("Prefer not to say")))
     return report
 
 
@@ -1229,7 +1305,7 @@ def opinion_views(db: sqlite_utils.Database, session_id: int, language: str) -> 
     threshold = settings(db, session_id)["threshold"]
     priority = priority_members(db, session_id, language)
     out = []
-    for prompt in [p for p in prompts_for_session(db, session_id) if p["kind"] == "react"]:
+    for prompt in [p for p in prompts_for_session(db, session_id) if p["kind"] in STATEMENT_KINDS]:
         approved = st.statements_for_prompt(db, prompt["id"], status="approved")
         shown = {}
         for statement in approved:

@@ -56,6 +56,8 @@ ACTION_LABELS = {
     "split": _l("Made a new theme from chosen answers"),
     "recluster": _l("Split a theme by re-clustering"),
     "move": _l("Moved an answer"),
+    "translate": _l("Translated an answer"),
+    "untranslate": _l("Removed an answer's translation"),
     "off_topic": _l("Marked an answer off-topic"),
     "quote": _l("Chose an answer as a quote"),
     "unquote": _l("Stopped using an answer as a quote"),
@@ -115,7 +117,7 @@ def review_data(stored: assemble.SessionData, ui: str) -> dict:
     themes = [t for t in stored.themes if t["kind"] == "theme"]
     themes.sort(key=lambda t: (-len(grouped.get(t["id"], [])), t["id"]))
     other = next((t for t in stored.themes if t["kind"] == "other"), None)
-    quotes = {t["id"]: assemble.quotes_for(stored, grouped.get(t["id"], [])) for t in themes}
+    quotes = {t["id"]: assemble.quotes_for(stored, grouped.get(t["id"], []), terms=t["top_terms"]) for t in themes}
     # Each theme's languages, commonest first; a theme heard in one language of several says so.
     counts = {t["id"]: Counter(a["language"] for a in grouped.get(t["id"], [])).most_common() for t in themes}
     several_languages = len({code for pairs in counts.values() for code, _n in pairs}) > 1
@@ -454,13 +456,59 @@ def edit(session_id: int):
     return redirect(url_for("review.session", **target_args)), 303
 
 
+# --- staff translations of answers ------------------------------------------------------------
+
+MAX_TRANSLATION = queries.MAX_TRANSLATION
+
+
+@bp.route("/<int:session_id>/answers/<int:answer_id>/translation", methods=["GET", "POST"])
+@requires(*READERS)
+def translation(session_id: int, answer_id: int):
+    """Show one answer with a form to translate it into the session's main language; a POST saves (empty: removes) it.
+
+    Reports quote the original with this translation beneath, only where the original may be quoted.
+    """
+    found = load_session(session_id)
+    db = get_db()
+    answer = synthesis.answer_to_translate(db, session_id, answer_id)
+    if answer is None:
+        raise NotFound()
+    theme = request.values.get("theme", type=int)
+    theme = theme if theme and synthesis.theme_in_session(db, session_id, theme) else None
+    form = ActionForm(request.form if request.method == "POST" else None)
+    error, status = "", 200
+    if request.method == "POST":
+        text = request.form.get("translation", "")
+        if not form.validate():
+            error, status = _("This page was open for a long time. Please try again."), 400
+        elif len(text) > MAX_TRANSLATION:
+            error, status = _("Please use %(max)s characters or fewer in each box.", max=MAX_TRANSLATION), 400
+        else:
+            kept = synthesis.set_answer_translation(db, session_id, answer_id, text, language=found["default_language"],
+                                                    user_id=user_id())
+            flash(_("Translation saved.") if kept else _("Translation removed."), "ok")
+            if theme:
+                return redirect(url_for("review.session", session_id=session_id, theme=theme) + "#theme"), 303
+            return redirect(url_for("review.translation", session_id=session_id, answer_id=answer_id)), 303
+    # The question's number and wording only: never the whole session (it may hold 100,000 answers).
+    numbers = {p["id"]: p["number"] for p in queries.prompts_for_session(db, session_id)}
+    question = queries.localized(queries.texts_for_session(db, session_id), "prompt", answer["prompt_id"], "text",
+                                 found["default_language"], found["default_language"])
+    return render_template(
+        "review/translation.html", s=found, title=title_of(found), answer=answer, theme=theme, form=form, error=error,
+        number=numbers.get(answer["prompt_id"]), question=question,
+        main_language=language_name(found["default_language"]), language_name=language_name, max_length=MAX_TRANSLATION,
+        draft=request.form.get("translation", answer["translation"] or "") if request.method == "POST" else (answer["translation"] or ""),
+    ), status
+
+
 # --- who was heard -------------------------------------------------------------------------------
 
 
 def heard_data(db, session_id: int, language: str) -> tuple:
     """Build "who was heard"'s report in a language and the session's data without its answers, from one read."""
     stored = synthesis.load(db, session_id)
-    return synthesis.report_from(db, stored, language), slim(stored)
+    return synthesis.report_from(db, stored, language, themes=False), slim(stored)
 
 
 @bp.route("/<int:session_id>/heard")
@@ -573,7 +621,7 @@ def export(session_id: int):
 
     def choices(error: str = "", status: int = 200):
         """Render the page of reports and exports."""
-        has_votes = any(p["kind"] == "react" for p in queries.prompts_for_session(get_db(), session_id))
+        has_votes = any(p["kind"] in queries.STATEMENT_KINDS for p in queries.prompts_for_session(get_db(), session_id))
         return render_template("review/export.html", s=found, title=title_of(found), formats=reports.FORMATS,
                                language_name=language_name, form=ActionForm(), error=error, has_votes=has_votes), status
 

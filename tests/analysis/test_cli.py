@@ -158,8 +158,11 @@ def test_report_quotes_only_people_who_allowed_it(runner: CliRunner, tmp_path: P
     args = [str(path), "--text-column", "answer", "--themes", "3", "--output", str(tmp_path / "o.csv"), "--report", str(report)]
     result = runner.invoke(themes_command, [*args, "--quote-consent-column", "may_quote"])
     assert result.exit_code == 0, result.output
-    quoted = [line[2:] for line in report.read_text(encoding="utf-8").splitlines() if line.startswith("> ")]
+    lines = report.read_text(encoding="utf-8").splitlines()
+    quoted = [line[2:] for line in lines if line.startswith("> ") and not line.startswith("> — ")]
     assert quoted and all(int(q.rsplit(" ", 1)[1]) % 2 == 1 for q in quoted)
+    # Each quote says which question it answered (a CSV is one question) and its language.
+    assert [line for line in lines if line.startswith("> — ")] == ["> — Question 1 · English"] * len(quoted)
     assert "Only answers from people who allowed quoting are quoted." in report.read_text(encoding="utf-8")
     result = runner.invoke(themes_command, args)
     assert "This file did not say who allowed quoting" in report.read_text(encoding="utf-8")
@@ -266,3 +269,24 @@ def test_theme_names_follow_the_quote_consent_column(runner: CliRunner, tmp_path
     assert not [v for v in labels if "waits are endless" in v.casefold()]
     assert "waits are endless" not in report.read_text(encoding="utf-8").casefold()
     assert "waits are endless" not in result.output.casefold()
+
+
+def test_report_prints_a_given_translation_beneath_its_quote(runner: CliRunner, tmp_path: Path) -> None:
+    """A --translation-column translation is analysed and printed after "Translation:" under the original it belongs to."""
+    path = tmp_path / "in.csv"
+    rows = [["answer", "lang", "english", "may_quote"]]
+    rows += [[f"The bus to the clinic is always late, week {i}", "en", "", "no"] for i in range(12)]
+    rows += [[f"We need childcare during visits, week {i}", "en", "", "no"] for i in range(12)]
+    rows += [[f"El autobús a la clínica siempre llega tarde, semana {i}", "es", f"The bus to the clinic is always late, week {i}",
+              "yes"] for i in range(6)]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    report = tmp_path / "r.md"
+    result = runner.invoke(themes_command, [str(path), "--text-column", "answer", "--language-column", "lang",
+                                            "--translation-column", "english", "--quote-consent-column", "may_quote",
+                                            "--themes", "2", "--output", str(tmp_path / "o.csv"), "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    text = report.read_text(encoding="utf-8")
+    found = re.findall(r"> El autobús a la clínica siempre llega tarde, semana (\d)\n>\n> — Question 1 · Spanish\n>\n"
+                       r"> \*Translation:\* The bus to the clinic is always late, week (\d)\n", text)
+    assert found and all(original == translated for original, translated in found)

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis import disclosure
-from analysis.disclosure import Cap, Combined, Grid, Line, audit, protect, protect_line
+from analysis.disclosure import Cap, Combined, Grid, Line, TotalCap, audit, protect, protect_line
 from tests.attack import Attack
 
 
@@ -15,10 +15,12 @@ def attack_of(lines, grids, links, published) -> tuple[Attack, dict]:
     t = published.threshold
     attack = Attack()
     unknown_of: dict = {}
+    total_of: dict = {}
     for line in lines:
         shown = published.lines[line.name]
         if shown.withheld:
-            total = attack.unknown(f"total:{line.name}", upper=t - 1)
+            # "Fewer than t" bounds a withheld total; a line withheld to cover one says nothing.
+            total = attack.unknown(f"total:{line.name}", upper=None if getattr(shown, "covered", False) else t - 1)
             cells = [attack.unknown(f"cell:{line.name}:{c}") for c in line.categories]
         else:
             total = shown.total
@@ -28,9 +30,17 @@ def attack_of(lines, grids, links, published) -> tuple[Attack, dict]:
                 if v is None:
                     unknown_of[("cell", line.name, c)] = cells[-1]
         attack.equal([(1, x) for x in cells] + [(-1, total)])
+        total_of[line.name] = total
     for grid in grids:
         shown = published.grids[grid.name]
-        assert shown.row_totals == tuple(sum(row) for row in grid.counts), "row totals are shown as they are"
+        if getattr(shown, "covered", False):  # getattr: the same attacker reads outputs of older engines
+            assert shown.withheld and shown.total is None
+            row_totals = [attack.unknown(f"grow:{grid.name}:{r}") for r in grid.rows]
+            grand = attack.unknown(f"gall:{grid.name}")
+        else:
+            assert shown.row_totals == tuple(sum(row) for row in grid.counts), "row totals are shown as they are"
+            row_totals, grand = list(shown.row_totals), shown.total
+        total_of[grid.name] = grand
         for i, row in enumerate(grid.rows):
             terms = []
             for j, column in enumerate(grid.columns):
@@ -39,7 +49,7 @@ def attack_of(lines, grids, links, published) -> tuple[Attack, dict]:
                 if v is None and not shown.withheld:
                     unknown_of[("gcell", grid.name, row, column)] = name
                 terms.append((1, name))
-            attack.equal(terms + [(-1, shown.row_totals[i])])
+            attack.equal(terms + [(-1, row_totals[i])])
         totals = []
         for j, column in enumerate(grid.columns):
             v = None if shown.withheld else shown.column_totals[j]
@@ -50,7 +60,7 @@ def attack_of(lines, grids, links, published) -> tuple[Attack, dict]:
             cells = [shown.cells[i][j] if not shown.withheld and shown.cells[i][j] is not None
                      else f"gcell:{grid.name}:{r}:{column}" for i, r in enumerate(grid.rows)]
             attack.equal([(1, x) for x in cells] + [(-1, name)])
-        attack.equal([(1, x) for x in totals], shown.total)
+        attack.equal([(1, x) for x in totals] + [(-1, grand)])
 
     def value(kind: str, *key) -> str | int:
         """Return what the output shows for a count: its number, or its unknown."""
@@ -64,7 +74,9 @@ def attack_of(lines, grids, links, published) -> tuple[Attack, dict]:
         return published.grids[key[0]].cell(key[1], key[2])
 
     for link in links:
-        if isinstance(link, Cap):
+        if isinstance(link, TotalCap):
+            attack.at_most([(1, total_of[link.answers]), (-link.per_person, total_of[link.people])])
+        elif isinstance(link, Cap):
             attack.at_most([(1, value("gcol", link.grid, c)) for c in link.columns]
                            + [(-link.per_person, value("cell", name, c)) for name, c in link.people])
         else:
@@ -102,7 +114,7 @@ def assert_safe(lines, grids, links, published) -> None:
     for line in lines:
         shown = published.lines[line.name]
         if shown.withheld:
-            assert sum(line.counts) < t and all(v is None for v in shown.counts)
+            assert (getattr(shown, "covered", False) or sum(line.counts) < t) and all(v is None for v in shown.counts)
             continue
         assert shown.total == sum(line.counts)
         for category, v in zip(line.categories, shown.counts):
@@ -118,6 +130,12 @@ def assert_safe(lines, grids, links, published) -> None:
         for column, v in zip(grid.columns, shown.column_totals):
             assert v is None or (v == truth[("gcol", grid.name, column)] and not 0 < v < t)
     attack, unknown_of = attack_of(lines, grids, links, published)
+    for line in lines:
+        shown = published.lines[line.name]
+        if shown.withheld and not getattr(shown, "covered", False):
+            # The rule for a total shown as "fewer than t": the output may tell it is at least 1, no more.
+            low, high = attack.range(f"total:{line.name}")
+            assert low <= 1 and high == t - 1, f"{line.name}: fewer than {t}, but the output pins it to {low}..{high}"
     for key, name in unknown_of.items():
         low, high = attack.range(name)
         true = truth[key]
@@ -203,6 +221,8 @@ def outputs(draw):
         lines.append(Line("other", ("x", "y", "z"), tuple(draw(counts) for _ in range(3))))
     grids = [Grid("answers", themes, groups, tuple(tuple(row) for row in cells))]
     links: list = [Cap("answers", (g,), (("people", g),), per_person) for g in groups]
+    if draw(st.booleans()):
+        links.append(TotalCap("answers", "people", per_person))
     if draw(st.booleans()):
         chosen = tuple(g for g in groups if draw(st.booleans())) or groups[:1]
         picked = [sum(row[j] for j, g in enumerate(groups) if g in chosen) for row in cells]
@@ -329,3 +349,81 @@ def test_a_grid_whose_cells_are_all_hidden_still_shows_the_column_totals_it_safe
     """Every cell hidden but column totals of 35 and 18 safe to print: the grid is shown with those totals."""
     shown = protect([], [Grid("g2", ("t1", "t2"), ("A", "B"), ((20, 3), (15, 15)))]).grids["g2"]
     assert shown.cells == ((None, None), (None, None)) and shown.column_totals == (35, 18) and not shown.withheld
+
+
+# --- a total withheld as "fewer than t" is audited too (issue 18) ---------------------------------
+
+
+@pytest.mark.parametrize("threshold", [10, 11])
+def test_the_rule_for_a_withheld_total_is_at_least_one_and_at_most_the_threshold_less_one(threshold) -> None:
+    """A "fewer than t" total may be narrowed to "at least 1" and no further; its top end must stay t - 1."""
+    too_narrow = disclosure.withheld_total_too_narrow
+    assert not too_narrow(disclosure.Range(0, threshold - 1, 9), threshold)
+    assert not too_narrow(disclosure.Range(1, threshold - 1, 9), threshold)
+    assert too_narrow(disclosure.Range(2, threshold - 1, 9), threshold)
+    assert too_narrow(disclosure.Range(0, threshold - 2, 0), threshold)
+
+
+def test_row_totals_that_pin_a_withheld_people_total_withhold_their_grid_with_them() -> None:
+    """People 5 and 4 ("fewer than 10"), 36 answers capped at 4 each: showing the themes' sizes would say "exactly 9"."""
+    people = Line("people", ("Black", "White"), (5, 4))
+    grid = Grid("answers", ("t1", "t2"), ("Black", "White"), ((10, 8), (10, 8)))
+    links = [Cap("answers", (c,), (("people", c),), 4) for c in ("Black", "White")]
+    published = protect([people], [grid], links)
+    shown = published.grids["answers"]
+    assert published.lines["people"].withheld and not published.lines["people"].covered
+    assert shown.covered and shown.withheld and shown.row_totals == (None, None) and shown.total is None
+    attack, _ = attack_of([people], [grid], links, published)
+    assert attack.range("total:people") == (0, 9)
+    assert audit([people], [grid], links, published)[("total", "people")].low <= 1
+    assert_safe([people], [grid], links, published)
+
+
+def test_answers_counted_beside_a_withheld_number_of_people_are_withheld_when_they_would_narrow_it() -> None:
+    """36 answers from "fewer than 10" people with 4 questions: the answer counts go; at 10 people, or 40 questions, they stay."""
+    sizes = Line("sizes", ("t1", "t2", "other"), (20, 16, 0))
+    for n, per_person, covered in ((9, 4, True), (10, 4, False), (9, 40, False), (1, 36, False), (1, 35, True)):
+        lines = [sizes, Line("everyone", ("people",), (n,))]
+        links = [TotalCap("sizes", "everyone", per_person)]
+        published = protect(lines, links=links)
+        assert published.lines["sizes"].covered is covered, (n, per_person)
+        assert (published.lines["sizes"].total is None) is covered
+        assert_safe(lines, [], links, published)
+
+
+def test_a_withheld_total_pinned_through_a_grid_it_does_not_cap_directly_is_still_caught() -> None:
+    """A total cap on a grid's grand total alone (no per-group cap) pins the people as surely: the grid is covered."""
+    lines = [Line("people", ("a", "b", "c"), (3, 3, 2))]
+    grids = [Grid("answers", ("t1", "t2"), ("x", "y"), ((12, 10), (10, 12)))]
+    links = [TotalCap("answers", "people", 6)]
+    published = protect(lines, grids, links)
+    assert published.grids["answers"].covered
+    assert_safe(lines, grids, links, published)
+    # With enough questions per person the same grid says only "at least 1": it is shown whole.
+    roomy = [TotalCap("answers", "people", 44)]
+    published = protect(lines, grids, roomy)
+    assert not published.grids["answers"].covered and published.grids["answers"].cells == ((12, 10), (10, 12))
+    assert_safe(lines, grids, roomy, published)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sizes=st.lists(st.integers(0, 30), min_size=1, max_size=5), people=st.integers(0, 14),
+       per_person=st.integers(1, 12), threshold=st.sampled_from([10, 11]))
+def test_answer_counts_never_narrow_a_withheld_number_of_people(sizes, people, per_person, threshold) -> None:
+    """Random answer counts beside a number of people, capped per person: a withheld number stays 0 or 1 to t - 1 (property test)."""
+    people = max(people, -(-sum(sizes) // per_person))
+    lines = [Line("sizes", tuple(f"t{i}" for i in range(len(sizes))), tuple(sizes)), Line("everyone", ("n",), (people,))]
+    links = [TotalCap("sizes", "everyone", per_person)]
+    assert_safe(lines, [], links, protect(lines, links=links, threshold=threshold))
+
+
+def test_a_grid_with_some_cells_shown_and_every_column_total_hidden_is_shown() -> None:
+    """Column totals all hidden (their people are) but a row of 11 and 0 safe to print: the grid is not withheld whole."""
+    people = Line("people", ("A", "B"), (27, 9))
+    grid = Grid("g", ("t1", "t2"), ("A", "B"), ((14, 9), (11, 0)))
+    links = [Cap("g", (c,), (("people", c),), 1) for c in ("A", "B")]
+    published = protect([people], [grid], links)
+    shown = published.grids["g"]
+    assert shown.column_totals == (None, None) and shown.cells == ((None, None), (11, 0))
+    assert not shown.withheld and shown.row_totals == (23, 11)
+    assert_safe([people], [grid], links, published)

@@ -54,7 +54,9 @@ def attack_release(snap: Snapshot, rel) -> tuple[Attack, dict]:
         return name
 
     n_people = rel.people if rel.people is not None else attack.unknown("people", upper=t - 1)
-    answers_total = rel.answers if rel.answers is not None else attack.unknown("answers", upper=t - 1)
+    # Answers withheld to cover the number of people are not said to be few: no upper bound then.
+    answers_total = rel.answers if rel.answers is not None else attack.unknown(
+        "answers", upper=None if rel.answers_covered else t - 1)
     attack.at_most([(1, answers_total), (-snap.per_person, n_people)])
     sizes = rel.sizes
     size_terms = []
@@ -148,10 +150,17 @@ def assert_release_safe(snap: Snapshot, rel) -> None:
     for key, value in [(("size", g), rel.sizes.count(g)) for g in rel.sizes.categories if not rel.sizes.withheld]:
         assert value is None or (value == truth[key] and not 0 < value < t)
     attack, hidden = attack_release(snap, rel)
+    if rel.people is None and rel.people_known:
+        # "Fewer than t people took part" may be narrowed to "at least 1", never further.
+        low, high = attack.range("people")
+        assert low <= 1 and high == t - 1, f"fewer than {t} people, but the release pins them to {low}..{high}"
     for key, name in hidden.items():
         true = truth.get(key, 0)
         low, high = attack.range(name)
         assert low <= true <= high
+        if key[0] == "size" and rel.answers_covered:
+            assert low == 0, f"{key}: true {true}, at least {low}"
+            continue
         if key[0] == "size" and rel.sizes.withheld:
             # Fewer than t answers in all: each theme could hold anything from none of them to all.
             assert (low, high) == (0, t - 1), f"{key}: true {true}, pinned to {low}..{high}"
@@ -190,7 +199,17 @@ def test_fewer_people_than_the_threshold_show_no_breakdown() -> None:
     rel = release(snap)
     assert rel.people is None and rel.grids == {} and rel.priority is None
     assert all(line.withheld for line in rel.people_lines.values())
-    assert rel.sizes.count("T0") == 18  # answers: 18, though from fewer than 10 people, are not a group
+    # 18 answers at most 2 each would say "at least 9" of "fewer than 10": the answer counts go too.
+    assert rel.sizes.covered and rel.answers_covered and rel.answers is None and rel.size("T0") is None
+
+
+def test_answer_counts_beside_fewer_people_than_the_threshold_stay_when_they_say_only_someone_took_part() -> None:
+    """Nine people, one of whom gave 10 answers to 10 questions: 10 answers say "at least 1", so they are shown."""
+    snap = snapshot_of([("A", "old")] * 9, [(0, "T0")] * 10, ("T0",), per_person=10)
+    rel = release(snap)
+    assert rel.people is None and not rel.answers_covered and rel.answers == 10 and rel.size("T0") == 10
+    eleven = release(snapshot_of([("A", "old")] * 9, [(0, "T0")] * 10 + [(1, "T0")], ("T0",), per_person=10))
+    assert eleven.answers_covered and eleven.answers is None  # 11 answers, at most 10 each: at least 2
 
 
 def test_exactly_ten_people_show_their_table() -> None:

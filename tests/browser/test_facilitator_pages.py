@@ -48,7 +48,8 @@ def test_facilitator_pages_have_no_axe_violations(open_page, live_server, viewpo
 
 def test_design_session_staff_pages_have_no_axe_violations(open_page, live_server):
     """The demo design session's statements page (approve, translate, merge duplicates), its opinion groups and
-    priorities page have zero axe violations on a laptop."""
+    priorities page, its ideas, tables and a table's notetaker page, and the console and projector showing the ideas
+    grouped by table have zero axe violations on a laptop."""
     from listening.accounts import user_by_email
     from listening.db import connect
     from listening.demo import CONTACTS, demo_languages
@@ -59,6 +60,11 @@ def test_design_session_staff_pages_have_no_axe_violations(open_page, live_serve
         ensure_demo_design(db, languages=demo_languages(), user_id=user_by_email(db, live_server.email)["id"], contact=CONTACTS)
     session_id, prompt_id = db.execute(
         "SELECT p.session_id, p.id FROM prompts p WHERE p.kind = 'react' ORDER BY p.id LIMIT 1").fetchone()
+    ideas_id, table_id = db.execute(
+        "SELECT p.id, t.id FROM prompts p JOIN session_tables t ON t.session_id = p.session_id "
+        "WHERE p.kind = 'ideas' AND p.session_id = ? ORDER BY t.id LIMIT 1", (session_id,)).fetchone()
+    db.execute("UPDATE sessions SET mode = 'live', current_prompt_id = ?, answering_open = 1 WHERE id = ?", (ideas_id, session_id))
+    db.conn.commit()
     db.conn.close()
     page, _meter = open_page(viewport=LAPTOP)
     page.goto("/staff/login")
@@ -67,7 +73,12 @@ def test_design_session_staff_pages_have_no_axe_violations(open_page, live_serve
     click_and_wait(page, "main button[type=submit]")
     found = {}
     for name, path in [("statements", f"/staff/sessions/{session_id}/prompts/{prompt_id}/statements"),
-                       ("opinions", f"/staff/review/{session_id}/opinions")]:
+                       ("opinions", f"/staff/review/{session_id}/opinions"),
+                       ("ideas", f"/staff/sessions/{session_id}/prompts/{ideas_id}/statements"),
+                       ("tables", f"/staff/sessions/{session_id}/tables"),
+                       ("notetaker", f"/staff/sessions/{session_id}/entry?table={table_id}&language=es&prompt=3"),
+                       ("console", f"/staff/sessions/{session_id}/live"),
+                       ("projector", f"/staff/sessions/{session_id}/projector")]:
         response = page.goto(path)
         assert response.status == 200, path
         found[name] = axe_violations(page)

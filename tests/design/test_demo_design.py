@@ -14,7 +14,7 @@ def test_demo_design_session_has_votes_groups_and_dots_and_is_made_once(app, db,
         code = ensure_demo_design(db, languages=["en", "es", "ar", "ur"], user_id=owner, contact=CONTACTS)
         assert ensure_demo_design(db, languages=["en", "es", "ar", "ur"], user_id=owner, contact=CONTACTS) == code
     found = queries.session_by_code(db, code)
-    react, dots = queries.prompts_for_session(db, found["id"])
+    react, dots, ideas = queries.prompts_for_session(db, found["id"])
     statements = st.statements_for_prompt(db, react["id"])
     assert len(statements) == 7 and {s["language"] for s in statements} == {"en", "es", "ar"}
     assert all(len(s["translations"]) == 3 for s in statements)
@@ -22,3 +22,8 @@ def test_demo_design_session_has_votes_groups_and_dots_and_is_made_once(app, db,
     soup = page(as_facilitator.get(f"/staff/review/{found['id']}/opinions"))
     assert len(soup.find_all("table")[0].find("tbody").find_all("tr")) >= 2
     assert soup.find(id=f"prio-{dots['id']}") is not None
+    assert ideas["kind"] == "ideas"
+    typed = [i for i in st.statements_for_prompt(db, ideas["id"]) if i["status"] == "approved"]
+    assert len(typed) == 6 and {i["language"] for i in typed} >= {"en", "es", "ar", "ur"}
+    assert {i["table_name"] for i in typed} == {"Mesa en español", "طاولة العربية والأردية", None}
+    assert len({p for p, _s, _v in st.votes_for_prompt(db, ideas["id"])}) == 24

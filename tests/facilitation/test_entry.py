@@ -175,3 +175,32 @@ def test_a_staff_entry_keeps_the_quote_words_the_facilitator_ticked(as_facilitat
     assert "room's screen" in label.get_text()
     assert row["quote_scope"] == "screen_and_reports"
     assert json.loads(row["choice_labels"]) == {"quote": label.get_text(" ", strip=True)}
+
+
+def test_an_interpreter_s_translation_is_typed_in_with_a_spanish_answer_and_kept_with_it(as_facilitator, db, session):
+    """For an open answer in another language the entry page offers a translation into the main language; it is
+    stored with the answer (once, however often the form is sent), is not offered for answers already in the main
+    language, and one too long is refused with a message and stores nothing."""
+    shown = page(as_facilitator.get(entry_url(session, prompt=1, source="interpreter", language="es")))
+    box = shown.select_one("textarea#translation")
+    assert box is not None and box["lang"] == "en"
+    assert "English" in shown.select_one("label[for=translation]").get_text()
+    assert page(as_facilitator.get(entry_url(session, prompt=1, language="en"))).select_one("#translation") is None
+
+    too_long = enter(as_facilitator, session, {"answer": "No hay intérprete", "consent_read": "y",
+                                               "translation": "x" * (queries.MAX_TRANSLATION + 1)},
+                     prompt=1, source="interpreter", language="es")
+    assert too_long.status_code == 400 and "4000 characters or fewer" in text_of(too_long)
+    assert count(db, "responses") == 0 and count(db, "answer_translations") == 0
+
+    fields = {"answer": "No hay intérprete en la clínica", "consent_read": "y", "quote_ok": "y",
+              "translation": "  There is no interpreter at the clinic  "}
+    shown = as_facilitator.get(entry_url(session, prompt=1, source="interpreter", language="es"))
+    data = {**form_data(shown), **fields}
+    for _ in range(2):  # a double tap: the same one-time key
+        assert as_facilitator.post(f"/staff/sessions/{session['id']}/entry", data=data).status_code == 303
+    stored = db.execute("""SELECT r.text, t.language, t.text AS translation FROM answer_translations t
+                           JOIN responses r ON r.id = t.response_id""").fetchall()
+    assert [tuple(r) for r in stored] == [("No hay intérprete en la clínica", "en", "There is no interpreter at the clinic")]
+    detail = db.execute("SELECT detail FROM audit_log WHERE action = 'staff_entry'").fetchone()[0]
+    assert detail.endswith("translated=1")

@@ -395,9 +395,10 @@ def test_unknown_console_and_moderation_actions_are_a_clear_400(db, as_facilitat
     before = queries.session_by_id(db, session["id"])["state_version"]
     assert act(as_facilitator, session, "explode").status_code == 400
     url = f"/staff/sessions/{session['id']}/live/moderate"
-    moderated = submit(as_facilitator, url, {"action": "explode", "response_id": "1"},
-                       get_url=f"/staff/sessions/{session['id']}/live", form_index=0)
-    assert moderated.status_code == 400
+    for made_up in ("explode", "unhide", "show"):  # names before and after the real ones ("hide", "restore")
+        moderated = submit(as_facilitator, url, {"action": made_up, "response_id": "1"},
+                           get_url=f"/staff/sessions/{session['id']}/live", form_index=0)
+        assert moderated.status_code == 400
     assert queries.session_by_id(db, session["id"])["state_version"] == before
 
 
@@ -515,3 +516,56 @@ def test_undo_is_refused_after_the_window(db, as_facilitator, session):
     response = act(as_facilitator, session, "undo_close")
     assert queries.session_by_id(db, session["id"])["status"] == "closed"
     assert "too late to undo" in text_of(as_facilitator.get(response.headers["Location"]))
+
+
+def console_message(client, session) -> str:
+    """Return the text of the messages the console shows after a button (flashed)."""
+    soup = page(client.get(f"/staff/sessions/{session['id']}/live"))
+    return " ".join(m.get_text(" ", strip=True) for m in soup.select("[role=status], [role=alert], .flash, .flashes li"))
+
+
+def test_a_one_minute_timer_runs_and_zero_or_121_minutes_are_refused_with_a_message(db, as_facilitator, session):
+    """The timer's range is 1 to 120 minutes inclusive: 1 starts a timer; 0 and 121 say why and change nothing."""
+    act(as_facilitator, session, "start")
+    for minutes in ("0", "121", "ten"):
+        act(as_facilitator, session, "timer", minutes=minutes)
+        assert queries.session_by_id(db, session["id"])["timer_ends_at"] is None
+        assert "from 1 to 120" in console_message(as_facilitator, session)
+    act(as_facilitator, session, "timer", minutes="1")
+    ends = datetime.fromisoformat(queries.session_by_id(db, session["id"])["timer_ends_at"])
+    assert timedelta(seconds=50) < ends - datetime.now(timezone.utc) <= timedelta(minutes=1)
+
+
+def test_showing_a_question_and_the_join_screen_answer_normally_and_are_audited_with_the_question(db, as_facilitator, session):
+    """'Show 2' and 'Join screen' each answer with the console (not an error) and the audit says which screen."""
+    act(as_facilitator, session, "start")
+    assert act(as_facilitator, session, "show", number="2").status_code == 303
+    assert act(as_facilitator, session, "join_screen").status_code == 303
+    details = [r[0] for r in db.execute("SELECT detail FROM audit_log WHERE action IN ('live_show', 'live_join_screen') "
+                                        "ORDER BY id")]
+    assert details == ["prompt=2", "prompt=-"]
+
+
+def test_hiding_and_restoring_an_answer_say_which_they_did(app, db, as_facilitator, session):
+    """After 'Hide' the console says the answer is hidden; after 'Restore', that it is shown again."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "next")
+    answer_all(app, db, session, ["Food"])
+    rid = db.execute("SELECT id FROM responses WHERE text = 'Food'").fetchone()[0]
+    url = f"/staff/sessions/{session['id']}/live/moderate"
+    get_url = f"/staff/sessions/{session['id']}/live"
+    submit(as_facilitator, url, {"action": "hide", "response_id": rid, "reason": "Names a nurse"}, get_url=get_url, form_index=0)
+    said = console_message(as_facilitator, session)
+    assert "The answer is hidden." in said and "shown again" not in said
+    submit(as_facilitator, url, {"action": "restore", "response_id": rid}, get_url=get_url, form_index=0)
+    said = console_message(as_facilitator, session)
+    assert "The answer is shown again." in said and "is hidden" not in said
+
+
+def test_the_projector_names_every_option_of_a_several_choice_question_in_every_language(db, as_facilitator, session):
+    """A 'choose several' question's bars carry each option's wording in each language (only a scale's are bare numbers)."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "show", number="3")
+    soup = page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector/panel"))
+    assert [[(s["lang"], s.get_text(strip=True)) for s in li.select(".label [lang]")] for li in soup.select(".bars li")] == [
+        [("en", f"{o} [en]"), ("es", f"{o} [es]")] for o in ("Rides", "Food", "Doulas")]

@@ -115,6 +115,7 @@ class Read:
     sizes: dict[str, int | None] = field(default_factory=dict)  # theme label (and "other") -> size
     off_topic: int | None = 0
     contentless: int | None = 0
+    answers_stated: bool = False  # whether the report says anything about its number of answers
 
 
 def count_of(cell: str) -> int | None:
@@ -156,10 +157,12 @@ def read_markdown(text: str) -> Read:
             i = j
             continue
         elif section == "Who took part" and re.match(r"(Fewer than \d+|\d+) (?:people|person) took part\.", line):
-            match = re.match(r"(Fewer than \d+|\d+) (?:people|person) took part\. (Fewer than \d+|\d+) answers? to open", line)
+            match = re.match(r"(Fewer than \d+|\d+) (?:people|person) took part\.(?: (Fewer than \d+|\d+) answers? to open)?", line)
             if match:
                 read.people = None if match.group(1).startswith("Fewer") else int(match.group(1))
-                read.answers = None if match.group(2).startswith("Fewer") else int(match.group(2))
+                # No number of answers at all: it is withheld with the number of people.
+                read.answers = None if match.group(2) is None or match.group(2).startswith("Fewer") else int(match.group(2))
+                read.answers_stated = match.group(2) is not None
         elif line.startswith("- ") and "set aside as off-topic" in line:
             match = re.match(r"- (\*|\d+) answers were set aside as off-topic and (\*|\d+) had no content\.", markdown_plain(line))
             read.off_topic = None if match.group(1) == "*" else int(match.group(1))

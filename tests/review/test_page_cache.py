@@ -190,3 +190,16 @@ def test_the_residents_page_computes_the_same_from_the_load_without_lenses(clien
     for language in themed.session["languages"]:
         assert assemble.public_page(light, language) == assemble.public_page(full, language)
     assert synthesis.public_summary(db, sid, "en") == assemble.public_page(full, "en")
+
+
+def test_who_was_heard_reads_the_same_tables_as_the_full_report_without_its_theme_sections(themed, db):
+    """The page's report skips the theme sections (quotes, claims, sub-topics: the slow part) and nothing it shows
+    differs from the full report's: people, participation, comparisons, themes by group, priority, what is withheld."""
+    sid = themed.session["id"]
+    stored = synthesis.load(db, sid)
+    full = synthesis.report_from(db, stored, "en")
+    lean = synthesis.report_from(db, stored, "en", themes=False)
+    shown = ("participants", "participation", "representation", "representation_bars", "theme_by_group", "priority",
+             "withheld", "threshold")
+    assert {name: getattr(lean, name) for name in shown} == {name: getattr(full, name) for name in shown}
+    assert full.themes and lean.themes == () and lean.other is None

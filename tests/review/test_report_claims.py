@@ -10,6 +10,7 @@ from docx import Document
 
 from analysis import reports
 from analysis.review import queries as synthesis
+from tests.review.test_results_page import publish
 from tests.factories import make_participant
 from tests.review.conftest import answer
 
@@ -97,17 +98,18 @@ def test_overview_lists_sub_topics_with_protected_sizes(themed, db):
     ids = [a["id"] for a in members]
     big, small = ids[:len(ids) - 2], ids[len(ids) - 2:]
     assert len(big) >= threshold and len(small) < threshold
-    _set(db, theme["id"], subthemes=[{"label": "Sunday service", "size": len(small), "terms": [], "answer_ids": small},
-                                     {"label": "Late buses", "size": len(big), "terms": [], "answer_ids": big}])
+    _set(db, theme["id"], subthemes=[{"label": "Sunday service", "size": len(small), "terms": ["sunday", "service"],
+                                      "answer_ids": small},
+                                     {"label": "Buses to the clinic are late", "size": len(big), "terms": [], "answer_ids": big}])
     built = synthesis.build_report(db, sid, "en")
     rows = list(built.overview.rows)
     at = [r[0] for r in rows].index(theme["label"])
-    assert [r[0] for r in rows[at + 1:at + 3]] == ["↳ Late buses", "↳ Sunday service"]
+    assert [r[0] for r in rows[at + 1:at + 3]] == ["↳ Buses to the clinic are late", "↳ Sunday, service"]
     assert rows[at + 2][1] == reports.MARK and rows[at + 2][2] == "Sub-topic: machine draft"
     assert rows[at + 1][1] in (str(len(big)), reports.MARK)
     html = BeautifulSoup(_report(db, sid, "raw-html"), "html.parser")
     table_rows = [[c.get_text(strip=True) for c in tr.select("th, td")] for tr in html.select("table tr")]
-    sunday = next(r for r in table_rows if r and r[0] == "↳ Sunday service")
+    sunday = next(r for r in table_rows if r and r[0] == "↳ Sunday, service")
     assert sunday[1] == reports.MARK
 
 
@@ -120,3 +122,22 @@ def test_a_sub_topic_named_in_words_nobody_consenting_said_is_named_by_its_terms
                                      {"label": QUOTED, "size": len(ids) - 6, "terms": ["late"], "answer_ids": ids[6:]}])
     labels = [r[0] for r in synthesis.build_report(db, sid, "en").overview.rows]
     assert "↳ Sundays, bus" in labels and f"↳ {QUOTED}" in labels and f"↳ {UNQUOTED}" not in labels
+
+
+def test_a_sub_topic_with_no_consented_words_and_no_key_terms_is_not_named_anywhere(client, themed, db):
+    """A sub-topic named in words only people who did not allow quoting said, with no key terms to fall back on, is
+    not listed by name in any report or on the residents' page; its answers count with those in no sub-topic."""
+    sid = themed.session["id"]
+    theme, members = _grown_bus_theme(themed, db)
+    ids = [a["id"] for a in members]
+    _set(db, theme["id"], subthemes=[{"label": UNQUOTED, "size": 6, "terms": [], "answer_ids": ids[:6]},
+                                     {"label": QUOTED, "size": len(ids) - 6, "terms": ["late"], "answer_ids": ids[6:]}])
+    built = synthesis.build_report(db, sid, "en")
+    view = next(v for v in built.themes if v.label == theme["label"])
+    assert [label for label, _n in view.subthemes] == [QUOTED]
+    for fmt in ("md", "raw-html"):
+        assert UNQUOTED not in _report(db, sid, fmt), fmt
+    synthesis.set_reviewed(db, sid, theme["id"], True, user_id=themed.planner_id)
+    publish(client, themed, db)
+    shown = client.get(f"/s/{themed.session['code']}/results").get_data(as_text=True)
+    assert QUOTED in shown and UNQUOTED not in shown

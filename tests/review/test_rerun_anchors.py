@@ -125,7 +125,7 @@ def test_the_review_page_shows_the_engines_details(client, themed, db):
     assert second["label"] in overlap.get_text() and {b["value"] for b in overlap.select("button")} == {"merge", "review"}
     assert overlap.select_one("input[name=into]")["value"] == str(second["id"])
     sources = [p.get_text(strip=True) for p in soup.select(".quote-source")]
-    assert sources and set(sources) == {"Question 1"}
+    assert sources and set(sources) == {"Question 1 · English"}  # its question and its language
     # Keeping it answers the question: the flag goes.
     index = [i for i, f in enumerate(soup.find_all("form")) if f.find_parent(class_="overlap")][0]
     response = submit(client, f"/staff/review/{sid}/edit", {"action": "review"}, get_url=f"/staff/review/{sid}", form_index=index)

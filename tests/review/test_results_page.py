@@ -123,3 +123,31 @@ def test_without_chosen_quotes_each_theme_quotes_two_consented_answers(client, t
     for article in articles:
         quotes = [q.get_text(strip=True).strip("“”") for q in article.select("blockquote")]
         assert len(quotes) == 2 and set(quotes) <= set(themed.quotable)
+
+
+def test_the_page_shows_each_theme_s_claims_and_sub_topics_under_the_small_count_rule(client, themed, db):
+    """A reviewed theme shows "N people said: …" at or above the threshold, the words alone below it, never a claim
+    worded only by people who refused quoting, and its sub-topics with their sizes (a small one without a number)."""
+    from tests.review.test_report_claims import QUOTED, UNQUOTED, _grown_bus_theme, _set
+
+    sid = themed.session["id"]
+    threshold = synthesis.settings(db, sid)["threshold"]
+    theme, members = _grown_bus_theme(themed, db)
+    ids = [a["id"] for a in members]
+    _set(db, theme["id"], claims=[{"text": QUOTED, "count": threshold + 1, "answer_ids": ids[:threshold + 1]},
+                                  {"text": "Always late", "count": 2, "answer_ids": ids[:2]},
+                                  {"text": UNQUOTED, "count": 9, "answer_ids": ids[:9]}],
+         subthemes=[{"label": "Sunday service", "size": 2, "terms": ["sunday", "service"], "answer_ids": ids[-2:]},
+                    {"label": "Buses to the clinic are late", "size": len(ids) - 2, "terms": [], "answer_ids": ids[:-2]}])
+    synthesis.set_reviewed(db, sid, theme["id"], True, user_id=themed.planner_id)
+    sign_in(client, "lead@example.org", "a long password")
+    assert submit(client, f"/staff/review/{sid}/publish", {"published": "1"}, form_index=1).status_code == 303
+    soup = page(client.get(f"/s/{themed.session['code']}/results?lang=en"))
+    article = next(a for a in soup.select("article") if a.h3.get_text(strip=True) == theme["label"])
+    claims = [li.get_text(" ", strip=True) for li in article.select("ul.claims li")]
+    assert claims == [f"{threshold + 1} people said: {QUOTED}", "Always late"]
+    subs = [li.get_text(" ", strip=True) for li in article.select("ul.subthemes li")]
+    assert subs[1] == "Sunday, service" and subs[0].startswith("Buses to the clinic are late")
+    spanish = page(client.get(f"/s/{themed.session['code']}/results?lang=es"))
+    assert f"{threshold + 1} personas dijeron: {QUOTED}" in [li.get_text(" ", strip=True) for li in spanish.select("ul.claims li")]
+    assert UNQUOTED not in spanish.get_text()

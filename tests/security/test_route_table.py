@@ -87,6 +87,11 @@ ROUTES = {
     # react questions' statements: the sample prompt is an open question, so an admitted editor gets 404
     ("facilitation.statements", "GET"):           (LOGIN, 404,  404,  404,  403,  404,  404),
     ("facilitation.statements", "POST"):          (LOGIN, 404,  404,  404,  403,  404,  404),
+    # tables (small groups) of a design session and their notetakers' links
+    ("facilitation.session_tables", "GET"):       (LOGIN, 200,  200,  200,  403,  404,  404),
+    ("facilitation.session_tables", "POST"):      (LOGIN, 400,  400,  400,  403,  404,  404),
+    # the sample table id is not one of the session's, so an admitted editor gets 404
+    ("facilitation.remove_table", "POST"):        (LOGIN, 404,  404,  404,  403,  404,  404),
     ("facilitation.statement_decision", "POST"):  (LOGIN, 404,  404,  404,  403,  404,  404),
     # review and synthesis (planners and facilitators alike)
     ("review.index", "GET"):                      (LOGIN, 200,  200,  200,  200,  200,  200),
@@ -105,6 +110,8 @@ ROUTES = {
     ("review.import_codes", "POST"):              (LOGIN, 400,  400,  400,  400,  404,  404),
     ("review.publish", "GET"):                    (LOGIN, 200,  200,  200,  200,  404,  404),
     ("review.publish", "POST"):                   (LOGIN, 303,  303,  303,  303,  404,  404),
+    ("review.translation", "GET"):                (LOGIN, 200,  200,  200,  200,  404,  404),
+    ("review.translation", "POST"):               (LOGIN, 303,  303,  303,  303,  404,  404),
     # background jobs (issue 19): a finished theme run of the session; cancel/restart/download say why not and change nothing
     ("facilitation.job", "GET"):                  (LOGIN, 200,  200,  200,  200,  404,  404),
     ("facilitation.job_cancel", "POST"):          (LOGIN, 303,  303,  303,  303,  404,  404),
@@ -169,6 +176,13 @@ def world(tmp_path):
     share(db, session, "facilitator@example.org", "planner@example.org")
     theirs = make_session(db, status="draft", created_by=ids["other_facilitator"])
     prompt = queries.prompts_for_session(db, session["id"])[0]
+    # One resident's answer, for the routes that act on an answer (a staff translation).
+    person = db.execute("INSERT INTO participants (session_id, receipt_hash, language, created_at) VALUES (?, 'table-receipt', 'es', '2026-01-01T00:00:00+00:00')",
+                        (session["id"],)).lastrowid
+    answer_id = db.execute("INSERT INTO responses (session_id, participant_id, prompt_id, language, text, created_at, updated_at) "
+                           "VALUES (?, ?, ?, 'es', 'El autobús llega tarde', '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')",
+                           (session["id"], person, prompt["id"])).lastrowid
+    db.conn.commit()
     from listening import campaigns
 
     campaign = campaigns.create_campaign(db, slug="table-campaign", languages=["en"], created_by=ids["admin"],
@@ -180,7 +194,7 @@ def world(tmp_path):
     yield {"app": app, "db": db, "ids": ids, "session": session, "theirs": theirs,
            "args": {"session_id": session["id"], "prompt_id": prompt["id"], "user_id": ids["planner"],
                     "token": "no-such-upload", "import_id": 1, "statement_id": 1, "campaign_id": campaign,
-                    "job_id": job}}
+                    "answer_id": answer_id, "table_id": 1, "job_id": job}}
     db.conn.close()
 
 
