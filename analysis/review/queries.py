@@ -417,9 +417,16 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
                          on_step=lambda done, steps: report(int(4 * len(answers) * ENGINE_SHARES[done - 1]), total))
     report(4 * len(answers), total)
     stamp = now()
+    # Every placement is read before the write lock (about 2 s at 100,000 residents, which answers would
+    # wait for); inside it, the placements' counter says whether any moved meanwhile, and only then are
+    # they read again.
+    seen = _placement_version(db, session_id)
+    existing = _placements(db, session_id)
     with transaction(db):
         if _run_in_progress(db, session_id):
             raise RunInProgress(f"A theme run of session {session_id} is in progress")
+        if _placement_version(db, session_id) != seen:
+            existing = _placements(db, session_id)
         gone = _withdrawn_meanwhile(db, session_id, answers, read_at)
         run_id = db.execute(
             """INSERT INTO theme_runs (session_id, prompt_ids, seed, k_chosen, answer_count, method, created_by, created_at)
@@ -427,15 +434,17 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
             (session_id, json.dumps(scope), seed, result.k_chosen, len(answers), result.method, user_id, stamp),
         ).lastrowid
         in_scope = {a["id"] for a in answers}
-        existing = {r["response_id"]: r for r in rows(
-            db, "SELECT response_id, theme_id, pinned FROM theme_assignments WHERE session_id = ?", (session_id,))}
         themes = {t["id"]: t for t in active_themes(db, session_id)}
         kept = {rid for rid, row in existing.items() if rid in in_scope and (
             row["pinned"] or (row["theme_id"] in themes and themes[row["theme_id"]]["reviewed"]))}
         # Reviewed themes went in as anchors and come back under their own id; only drafts are matched.
         drafts = {tid: t for tid, t in themes.items() if not t["reviewed"]}
         machine = [t for t in result.themes if not t.reviewed]
-        matched = _match_machine_themes(machine, drafts, current_members(db, session_id))
+        members: dict[int, set[int]] = defaultdict(set)  # as current_members, from the placements already read
+        for rid, row in existing.items():
+            if row["status"] == "theme" and row["theme_id"] in themes:
+                members[row["theme_id"]].add(rid)
+        matched = _match_machine_themes(machine, drafts, members)
         matched.update({t.id: anchor_theme_id(t.id) for t in result.themes if t.reviewed})
         target = _store_machine_themes(db, session_id, run_id, result.themes, themes, matched, stamp, result.subthemes)
         target[OTHER_ID] = other_theme_id(db, session_id, run_id)
@@ -481,6 +490,18 @@ def _gone(db: sqlite_utils.Database, answers: Sequence[dict]) -> list[dict]:
     ids = json.dumps([a["id"] for a in answers])
     still = {r["id"] for r in rows(db, "SELECT id FROM responses WHERE id IN (SELECT value FROM json_each(?))", (ids,))}
     return [a for a in answers if a["id"] not in still]
+
+
+def _placements(db: sqlite_utils.Database, session_id: int) -> dict[int, dict]:
+    """Return every placement of a session's answers by answer id (its theme, status and whether a person pinned it)."""
+    return {r["response_id"]: r for r in rows(
+        db, "SELECT response_id, theme_id, pinned, status FROM theme_assignments WHERE session_id = ?", (session_id,))}
+
+
+def _placement_version(db: sqlite_utils.Database, session_id: int) -> int:
+    """Return the session's placements counter (m029): it moves with every placement added, changed or removed."""
+    found = db.execute("SELECT version FROM placement_versions WHERE session_id = ?", (session_id,)).fetchone()
+    return found[0] if found else 0
 
 
 def _run_in_progress(db: sqlite_utils.Database, session_id: int) -> bool:

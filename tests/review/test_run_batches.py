@@ -70,3 +70,32 @@ def test_a_themes_page_lists_its_answers_a_hundred_at_a_time(client, themed, db,
         link = soup.select_one("#theme .pager-links a[rel=next]")
         url = link["href"] if link else None
     assert seen == expected
+
+
+def test_a_run_reads_the_placements_before_the_write_lock_and_again_only_if_one_moved(themed, db, monkeypatch):
+    """The placements (200,000 rows in a big session) are read outside the write lock; a planner's move between that
+    read and the lock is seen (they are read again, and the moved answer keeps its place), and with no move they are
+    read once."""
+    sid = themed.session["id"]
+    reads = []
+    original = synthesis._placements
+    monkeypatch.setattr(synthesis, "_placements", lambda db_, sid_: reads.append(sid_) or original(db_, sid_))
+    synthesis.run_themes(db, sid, user_id=None)
+    assert len(reads) == 1
+
+    moved = synthesis.open_answers(db, sid)[0]["id"]
+    reads.clear()
+
+    def read_then_move(db_, sid_):
+        """Read the placements, then let a planner move an answer off-topic before the run takes the lock."""
+        found = original(db_, sid_)
+        if not reads:
+            synthesis.move_answer(db, sid, moved, None, user_id=None, off_topic=True)
+        reads.append(sid_)
+        return found
+
+    monkeypatch.setattr(synthesis, "_placements", read_then_move)
+    synthesis.run_themes(db, sid, user_id=None)
+    assert len(reads) == 2
+    row = db.execute("SELECT status, pinned FROM theme_assignments WHERE response_id = ?", (moved,)).fetchone()
+    assert tuple(row) == ("off_topic", 1)
