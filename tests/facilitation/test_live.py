@@ -451,7 +451,8 @@ def test_after_the_session_closes_the_projector_thanks_the_room(as_facilitator, 
     blocks = soup.select(".thanks .thanks-block")
     assert [b["lang"] for b in blocks] == ["en", "es"]
     assert blocks[0].select_one(".big").get_text(strip=True) == "Thank you for taking part."
-    assert "/withdraw" in blocks[0].get_text()
+    # The site's address without its scheme, as a person would type it: "localhost/withdraw".
+    assert "Take your answers back at localhost/withdraw with your receipt code." in blocks[0].get_text(" ", strip=True)
     assert soup.select(".qr") == [] and "Scan the code" not in soup.get_text()
 
 
