@@ -68,7 +68,9 @@ def test_projector_shows_groups_and_consensus_never_individuals(as_planner, db, 
     db.conn.commit()
     soup = page(as_planner.get(f"/staff/sessions/{found['id']}/projector/panel"))
     assert [c.get_text(strip=True) for c in soup.select("ol.groups .count")] == ["12", "12"]
-    assert "7 statements" in soup.find(class_="react-count").get_text()
+    # Each language's count is its own words: "7 statements 7 [es]...", never run together.
+    count = soup.find(class_="react-count")
+    assert "7 statements" in count.get_text() and count.select_one(".main").next_sibling == " "
     consensus = soup.select("ul.consensus li")
     assert len(consensus) == 1 and "Idea 6" in consensus[0].get_text()
     assert "Idea es 6" in consensus[0].get_text()
