@@ -75,17 +75,32 @@ TABLES = [
     ("Mesa en español", "es", "con intérprete"),
     ("طاولة العربية والأردية", "ar", "مع مترجمة"),
 ]
-# (table index or None for a phone, language written in, the idea, its English translation or "").
+# (table index or None for a phone, language written in, the idea, its translations into the demo's other languages).
 IDEAS = [
     (0, "es", "Una camioneta de la clínica que recoja a las mamás en la iglesia los sábados.",
-     "A clinic van that picks mothers up at church on Saturdays."),
+     {"en": "A clinic van that picks mothers up at church on Saturdays.",
+      "ar": "سيارة من العيادة تقلّ الأمهات من الكنيسة أيام السبت.",
+      "ur": "کلینک کی ایک وین جو ہفتے کے دن چرچ سے ماؤں کو لے جائے۔"}),
     (0, "es", "Que la cita prenatal y la del seguro se hagan el mismo día, en el mismo lugar.",
-     "Prenatal and insurance appointments on the same day, in the same place."),
-    (1, "ar", "حافلة صغيرة مجانية من المسجد إلى العيادة.", "A free minibus from the mosque to the clinic."),
+     {"en": "Prenatal and insurance appointments on the same day, in the same place.",
+      "ar": "موعد رعاية الحمل وموعد التأمين في اليوم نفسه وفي المكان نفسه.",
+      "ur": "حمل کے معائنے اور انشورنس کی ملاقات ایک ہی دن، ایک ہی جگہ۔"}),
+    (1, "ar", "حافلة صغيرة مجانية من المسجد إلى العيادة.",
+     {"en": "A free minibus from the mosque to the clinic.",
+      "es": "Un microbús gratis de la mezquita a la clínica.",
+      "ur": "مسجد سے کلینک تک مفت چھوٹی بس۔"}),
     (1, "ur", "کلینک میں بچوں کی دیکھ بھال کا کمرہ تاکہ ماں اکیلے آ سکے۔",
-     "A childcare room at the clinic so a mother can come on her own."),
-    (None, "en", "Text reminders the day before, in my language.", ""),
-    (None, "es", "Pases de autobús gratis para todo el embarazo.", "Free bus passes for the whole pregnancy."),
+     {"en": "A childcare room at the clinic so a mother can come on her own.",
+      "es": "Una sala de cuidado infantil en la clínica para que la mamá pueda venir sola.",
+      "ar": "غرفة لرعاية الأطفال في العيادة لتتمكن الأم من الحضور وحدها."}),
+    (None, "en", "Text reminders the day before, in my language.",
+     {"es": "Recordatorios por mensaje de texto el día antes, en mi idioma.",
+      "ar": "رسائل تذكير نصية في اليوم السابق، بلغتي.",
+      "ur": "ایک دن پہلے میری زبان میں پیغام کے ذریعے یاد دہانی۔"}),
+    (None, "es", "Pases de autobús gratis para todo el embarazo.",
+     {"en": "Free bus passes for the whole pregnancy.",
+      "ar": "تذاكر حافلات مجانية طوال فترة الحمل.",
+      "ur": "پورے حمل کے دوران مفت بس پاس۔"}),
 ]
 # Two made-up camps of 18 (one mostly Spanish- and Arabic-speaking), who agree on rides and interpreters.
 CAMPS = {
@@ -130,7 +145,7 @@ def seed_ideas(db: sqlite_utils.Database, session_id: int, prompt_id: int, langu
     tables = [add_table(db, session_id, name=name, language=language if language in languages else languages[0], note=note,
                         created_by=user_id) for name, language, note in TABLES]
     idea_ids = []
-    for index, (table, language, words, english) in enumerate(IDEAS):
+    for index, (table, language, words, translated) in enumerate(IDEAS):
         language = language if language in languages else languages[0]
         consent = current_consent(db, session_id, language)
         nonce = f"demo-idea-{session_id}-{index}"
@@ -146,8 +161,9 @@ def seed_ideas(db: sqlite_utils.Database, session_id: int, prompt_id: int, langu
             idea = propose_statement(db, session_id=session_id, prompt_id=prompt_id, participant_id=person.id,
                                      language=language, body=words, nonce=f"{nonce}-idea").id
             decide_statement(db, session_id, idea, "approved", by_user=user_id)
-        if english and "en" in languages and language != "en":
-            set_translations(db, idea, {"en": english})
+        others = {code: body for code, body in translated.items() if code in languages and code != language}
+        if others:
+            set_translations(db, idea, others)
         idea_ids.append(idea)
     voters = [r["id"] for r in db.execute(
         "SELECT id FROM participants WHERE session_id = ? AND id NOT IN (SELECT participant_id FROM statements "

@@ -25,5 +25,7 @@ def test_demo_design_session_has_votes_groups_and_dots_and_is_made_once(app, db,
     assert ideas["kind"] == "ideas"
     typed = [i for i in st.statements_for_prompt(db, ideas["id"]) if i["status"] == "approved"]
     assert len(typed) == 6 and {i["language"] for i in typed} >= {"en", "es", "ar", "ur"}
+    # Every idea reads in every language of the demo (an Urdu idea on an Arabic phone is shown in Arabic).
+    assert all({i["language"], *i["translations"]} == {"en", "es", "ar", "ur"} for i in typed)
     assert {i["table_name"] for i in typed} == {"Mesa en español", "طاولة العربية والأردية", None}
     assert len({p for p, _s, _v in st.votes_for_prompt(db, ideas["id"])}) == 24
