@@ -56,6 +56,42 @@ def ledger_path(database: str | Path) -> Path:
     return Path(str(database) + LEDGER_SUFFIX)
 
 
+def exports_folder(database: str | Path) -> Path:
+    """Return the folder beside a database file where export jobs keep their files (copies of answers)."""
+    return Path(f"{database}-exports")
+
+
+def export_file(database: str | Path, job_id: int) -> Path:
+    """Return where an export job keeps its file."""
+    return exports_folder(database) / f"job-{int(job_id)}.bin"
+
+
+def forget_exports(db: sqlite_utils.Database, database: str | Path, codes: Iterable[str]) -> int:
+    """Delete the files export jobs made of these sessions; return how many went.
+
+    An export made before a withdrawal, a purge or an undone import holds the erased words: it must
+    not wait (up to a day) for someone to try to download it.
+    """
+    codes = sorted(set(codes))
+    if not codes or not exports_folder(database).is_dir():
+        return 0
+    marks = ", ".join("?" for _ in codes)
+    try:
+        ids = [row[0] for row in db.execute(
+            f"SELECT j.id FROM jobs j JOIN sessions s ON s.id = j.session_id WHERE j.kind = 'export' AND s.code IN ({marks})",
+            codes)]
+    except sqlite3.OperationalError:  # a database from before background jobs (m028) has none
+        return 0
+    gone = 0
+    for job_id in ids:
+        try:
+            export_file(database, job_id).unlink()
+            gone += 1
+        except FileNotFoundError:
+            continue
+    return gone
+
+
 def record(db: sqlite_utils.Database, erasure: Erasure) -> None:
     """Add an erasure to the ledger table, inside the caller's transaction; a repeat changes nothing."""
     if erasure.kind not in KINDS:
@@ -67,10 +103,12 @@ def record(db: sqlite_utils.Database, erasure: Erasure) -> None:
 
 
 def settle(db: sqlite_utils.Database, erasures: Iterable[Erasure]) -> bool:
-    """After a committed deletion: copy its ledger lines to the file and truncate the write-ahead log.
+    """After a committed deletion: copy its ledger lines to the file, delete export files of the sessions it touched
+    (:func:`forget_exports`) and truncate the write-ahead log.
 
     Returns whether the log was truncated; if readers held it, the next request tries again.
     """
+    erasures = list(erasures)
     path = database_path(db)
     if not path:
         return checkpoint(db)
@@ -79,6 +117,10 @@ def settle(db: sqlite_utils.Database, erasures: Iterable[Erasure]) -> bool:
     except OSError:
         # The table (in the same transaction as the deletion) still has it; restore reads both.
         log.exception("Could not write the erasure ledger file beside %s", path)
+    try:
+        forget_exports(db, path, (e.session_code for e in erasures))
+    except OSError:
+        log.exception("Could not delete export files beside %s after an erasure", path)
     if checkpoint(db):
         return True
     with _unsettled_lock:

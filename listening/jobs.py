@@ -30,6 +30,7 @@ from typing import Any, Callable
 import sqlite_utils
 from flask import Flask, current_app, has_app_context
 
+from . import erasures
 from .db import connect, make_private, one, rows, transaction
 
 log = logging.getLogger("chorus.jobs")
@@ -339,15 +340,16 @@ def estimate_seconds(db: sqlite_utils.Database, job: dict) -> int | None:
 
 
 def export_folder(config: dict) -> Path:
-    """Return the owner-only folder export jobs write to, beside the database."""
-    folder = Path(f"{config['DATABASE']}-exports")
+    """Return the owner-only folder export jobs write to, beside the database (made if missing)."""
+    folder = erasures.exports_folder(config["DATABASE"])
     folder.mkdir(mode=0o700, exist_ok=True)
     return folder
 
 
 def export_path(config: dict, job_id: int) -> Path:
-    """Return where an export job keeps its file."""
-    return export_folder(config) / f"job-{int(job_id)}.bin"
+    """Return where an export job keeps its file (an erasure deletes it: :func:`listening.erasures.forget_exports`)."""
+    export_folder(config)
+    return erasures.export_file(config["DATABASE"], job_id)
 
 
 def write_private(path: Path) -> Any:
@@ -367,7 +369,7 @@ def forget_export(config: dict, job_id: int) -> None:
 
 def forget_old_exports(db: sqlite_utils.Database, config: dict) -> None:
     """Delete export files older than EXPORT_KEEP_HOURS: a copy of answers is kept no longer than needed."""
-    folder = Path(f"{config['DATABASE']}-exports")
+    folder = erasures.exports_folder(config["DATABASE"])
     if not folder.is_dir():
         return
     cutoff = time.time() - EXPORT_KEEP_HOURS * 3600

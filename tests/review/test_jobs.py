@@ -242,19 +242,22 @@ def test_a_big_export_is_a_job_whose_file_equals_the_direct_export(app, client, 
 
 
 def test_an_export_file_is_deleted_when_someone_withdraws_after_it_was_made(app, client, heard, db):
-    """After a withdrawal the kept export is not served but deleted, and the page asks for a new one."""
+    """A withdrawal deletes the kept export file at once (it holds the withdrawn words: it must not wait a day for
+    someone to try to download it), and the page asks for a new one."""
     sid = heard.session["id"]
     sign_in(client, "lead@example.org", "a long password")
     shown = client.get(f"/staff/review/{sid}/export")
     url = client.post(f"/staff/review/{sid}/export",
                       data={**form_data(shown, 0), "format": "json", "language": "en"}).headers["Location"]
     job_id = int(url.rsplit("/", 1)[1])
+    assert jobs.export_path(app.config, job_id).exists()
     participant = db.execute("SELECT participant_id FROM responses WHERE session_id = ? LIMIT 1", (sid,)).fetchone()[0]
     queries.withdraw_for(db, participant, reason="in_person", by_user=heard.planner_id)
+    assert not jobs.export_path(app.config, job_id).exists()
     got = client.post(f"{url}/download", data=form_data(client.get(url)))
     assert got.status_code == 303
     assert not jobs.export_path(app.config, job_id).exists()
-    assert "Someone withdrew" in text_of(client.get(url))
+    assert "no longer kept" in text_of(client.get(url))
 
 
 def test_a_planner_may_follow_but_not_cancel_a_live_draft(queued_app, heard, db):
