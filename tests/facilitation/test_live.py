@@ -570,3 +570,17 @@ def test_the_projector_names_every_option_of_a_several_choice_question_in_every_
     soup = page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector/panel"))
     assert [[(s["lang"], s.get_text(strip=True)) for s in li.select(".label [lang]")] for li in soup.select(".bars li")] == [
         [("en", f"{o} [en]"), ("es", f"{o} [es]")] for o in ("Rides", "Food", "Doulas")]
+
+
+def test_the_projector_finds_the_question_shown_when_ids_are_past_256(db, as_facilitator, make_user):
+    """Row ids beyond CPython's small-int cache (an `is` for `==` would lose them): the projector still shows the
+    question the console chose, not the join screen."""
+    make_session(db, prompts=[{"kind": "open", "text": f"Filler {n}"} for n in range(300)])
+    owned = make_session(db, mode="live", status="draft", wall_moderation=False,
+                         created_by=user_id(db, make_user("facilitator")),
+                         prompts=[{"kind": "open", "text": "What helps you?"}])
+    assert queries.prompts_for_session(db, owned["id"])[0]["id"] > 256
+    act(as_facilitator, owned, "start")
+    act(as_facilitator, owned, "next")
+    soup = page(as_facilitator.get(f"/staff/sessions/{owned['id']}/projector/panel"))
+    assert soup.select_one(".question h1").get_text(strip=True) == "What helps you? [en]"
