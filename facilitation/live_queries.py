@@ -561,15 +561,8 @@ def enter_answer(
     receipt = ""
     with transaction(db):
         if participant_id is None:
-            statement = queries.current_consent(db, session_id, language)
-            if statement is None:
-                raise ValueError(f"No consent statement in {language!r} for this session")
-            created = queries.record_consent(
-                db, session_id, consent_version_id=statement["id"], language=language, nonce=f"{nonce}:c",
-                quote_ok=quote_ok, contact_ok=False, method="staff_verbal", source=source, recorded_by=user_id,
-                quote_scope=quote_scope, labels=labels,
-            )
-            participant_id, receipt = created.id, created.receipt
+            participant_id, receipt = _verbal_consent(db, session_id, language=language, source=source, user_id=user_id,
+                                                      nonce=nonce, quote_ok=quote_ok, quote_scope=quote_scope, labels=labels)
         saved = queries.save_response(
             db, session_id=session_id, participant_id=participant_id, prompt_id=prompt_id, nonce=f"{nonce}:a",
             language=language, text=text, choices=choices, number=number, source=source, entered_by=user_id,
@@ -581,6 +574,23 @@ def enter_answer(
                 queries.store_answer_translation(db, saved.response_id, translation, language=translation_language,
                                                  user_id=user_id)
     return Entered(participant_id, saved.response_id, receipt)
+
+
+def _verbal_consent(db: sqlite_utils.Database, session_id: int, *, language: str, source: str, user_id: int, nonce: str,
+                    quote_ok: bool, quote_scope: str | None, labels: dict[str, str] | None) -> tuple[int, str]:
+    """Record, in the caller's transaction, that staff read the current consent statement to a new person who agreed.
+
+    Returns the new participant and their receipt code (for staff to hand over).
+    """
+    statement = queries.current_consent(db, session_id, language)
+    if statement is None:
+        raise ValueError(f"No consent statement in {language!r} for this session")
+    created = queries.record_consent(
+        db, session_id, consent_version_id=statement["id"], language=language, nonce=f"{nonce}:c",
+        quote_ok=quote_ok, contact_ok=False, method="staff_verbal", source=source, recorded_by=user_id,
+        quote_scope=quote_scope, labels=labels,
+    )
+    return created.id, created.receipt
 
 
 def enter_idea(
@@ -612,15 +622,8 @@ def enter_idea(
         if one(db, "SELECT 1 FROM submissions WHERE nonce = ?", (f"{nonce}:i",)) is not None:
             return Entered(participant_id, None, "")
         if participant_id is None:
-            statement = queries.current_consent(db, session_id, language)
-            if statement is None:
-                raise ValueError(f"No consent statement in {language!r} for this session")
-            created = queries.record_consent(
-                db, session_id, consent_version_id=statement["id"], language=language, nonce=f"{nonce}:c",
-                quote_ok=quote_ok, contact_ok=False, method="staff_verbal", source=source, recorded_by=user_id,
-                quote_scope=quote_scope, labels=labels,
-            )
-            participant_id, receipt = created.id, created.receipt
+            participant_id, receipt = _verbal_consent(db, session_id, language=language, source=source, user_id=user_id,
+                                                      nonce=nonce, quote_ok=quote_ok, quote_scope=quote_scope, labels=labels)
         idea_id = st.enter_idea(db, session_id=session_id, prompt_id=prompt_id, participant_id=participant_id,
                                 language=language, body=body, table_id=table_id, user_id=user_id)
         db.execute("INSERT INTO submissions (nonce, participant_id, kind, at) VALUES (?, ?, 'statement', ?)",
