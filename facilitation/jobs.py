@@ -113,12 +113,10 @@ def job_restart(session_id: int, job_id: int):
         return redirect(url_for("facilitation.job", session_id=session_id, job_id=job_id), 303)
     try:
         new_id = jobs.restart(get_db(), job_id, who=g.user["id"])
-    except jobs.JobBusy as busy:
-        flash(_("Another long task is running on this session. Please wait for it to finish."), "error")
-        return redirect(job_address(session_id, busy.job), 303)
-    except jobs.QueueUnavailable:
-        flash(_("Long tasks cannot be started right now. Please try again in a minute, "
-                "or ask your administrator to check the job runner."), "error")
+    except jobs.CannotStart as refused:
+        flash(refused.message(), "error")
+        if isinstance(refused, jobs.JobBusy):
+            return redirect(job_address(session_id, refused.job), 303)
         return redirect(url_for("facilitation.job", session_id=session_id, job_id=job_id), 303)
     return redirect(url_for("facilitation.job", session_id=session_id, job_id=new_id), 303)
 

@@ -396,16 +396,14 @@ def live_themes(session_id: int):
         if jobs.background_wanted(db, session_id, current_app.config):
             try:
                 job_id = jobs.submit(db, session_id, "live_themes", {"prompt_id": prompt_id}, who=g.user["id"])
-            except jobs.JobBusy as busy:
-                flash(_("Another long task is running on this session. Please wait for it to finish."), "error")
-                return redirect(job_address(session_id, busy.job), 303)
-            except jobs.QueueUnavailable:
-                flash(_("Long tasks cannot be started right now. Please try again in a minute, "
-                        "or ask your administrator to check the job runner."), "error")
+            except jobs.CannotStart as refused:
+                flash(refused.message(), "error")
+                if isinstance(refused, jobs.JobBusy):
+                    return redirect(job_address(session_id, refused.job), 303)
                 return redirect(url_for("facilitation.console", session_id=session_id) + "#themes", 303)
             return redirect(url_for("facilitation.job", session_id=session_id, job_id=job_id), 303)
         if jobs.active_job(db, session_id) is not None:
-            flash(_("Another long task is running on this session. Please wait for it to finish."), "error")
+            flash(jobs.JobBusy(None).message(), "error")
         elif live_jobs.draft_live_themes(db, session_id, prompt_id, user_id=g.user["id"]) is None:
             flash(_("Draft themes need at least %(n)s answers.", n=MIN_ANSWERS_FOR_THEMES), "error")
     elif action == "approve":

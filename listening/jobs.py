@@ -29,6 +29,7 @@ from typing import Any, Callable
 
 import sqlite_utils
 from flask import Flask, current_app, has_app_context
+from flask_babel import gettext as _
 
 from . import erasures
 from .db import connect, make_private, one, rows, transaction
@@ -48,17 +49,40 @@ _handlers: dict[str, Callable[["Context"], dict | None]] = {}
 _consumer_app: Flask | None = None
 
 
-class JobBusy(RuntimeError):
+class CannotStart(RuntimeError):
+    """A job could not be started; `message()` says why to staff (translated) and `status` is the page's HTTP status."""
+
+    status = 500
+
+    def message(self) -> str:
+        """Say, in the page's language, why the task did not start."""
+        raise NotImplementedError
+
+
+class JobBusy(CannotStart):
     """Another job of this session is queued or running."""
+
+    status = 409
 
     def __init__(self, job: dict | None):
         """Keep the job that is in the way, so the page can link to it."""
         super().__init__("Another job of this session is unfinished")
         self.job = job
 
+    def message(self) -> str:
+        """Say that another long task holds the session."""
+        return _("Another long task is running on this session. Please wait for it to finish.")
 
-class QueueUnavailable(RuntimeError):
+
+class QueueUnavailable(CannotStart):
     """The job queue could not take a job (Redis down, the queue file unwritable)."""
+
+    status = 503
+
+    def message(self) -> str:
+        """Say that no long task can start now, and who can look."""
+        return _("Long tasks cannot be started right now. Please try again in a minute, "
+                 "or ask your administrator to check the job runner.")
 
 
 class Cancelled(Exception):

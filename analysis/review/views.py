@@ -240,16 +240,12 @@ def run(session_id: int):
     if jobs.background_wanted(db, session_id, current_app.config):
         try:
             job_id = jobs.submit(db, session_id, "themes", {"prompt_ids": chosen}, who=user_id())
-        except jobs.JobBusy:
-            return show(session_id, error=_("Another long task is running on this session. "
-                                            "Please wait for it to finish."), status=409)
-        except jobs.QueueUnavailable:
-            return show(session_id, error=_("Long tasks cannot be started right now. Please try again in a minute, "
-                                            "or ask your administrator to check the job runner."), status=503)
+        except jobs.CannotStart as refused:
+            return show(session_id, error=refused.message(), status=refused.status)
         return redirect(url_for("facilitation.job", session_id=session_id, job_id=job_id)), 303
     if jobs.active_job(db, session_id) is not None:
-        return show(session_id, error=_("Another long task is running on this session. "
-                                        "Please wait for it to finish."), status=409)
+        busy = jobs.JobBusy(None)
+        return show(session_id, error=busy.message(), status=busy.status)
     try:
         result = synthesis.run_themes(db, session_id, user_id=user_id(), prompt_ids=chosen)
     except synthesis.RunInProgress:
@@ -636,11 +632,8 @@ def export(session_id: int):
     if jobs.background_wanted(get_db(), session_id, current_app.config):
         try:
             job_id = jobs.submit(get_db(), session_id, "export", {"format": fmt, "language": language}, who=user_id())
-        except jobs.JobBusy:
-            return choices(_("Another long task is running on this session. Please wait for it to finish."), 409)
-        except jobs.QueueUnavailable:
-            return choices(_("Long tasks cannot be started right now. Please try again in a minute, "
-                             "or ask your administrator to check the job runner."), 503)
+        except jobs.CannotStart as refused:
+            return choices(refused.message(), refused.status)
         return redirect(url_for("facilitation.job", session_id=session_id, job_id=job_id)), 303
     # Written row by row to a temporary file (kept in memory up to 8 MB, then on disk) and sent from
     # there in blocks, so a big session's export never sits whole in the worker's memory.
@@ -689,12 +682,8 @@ def export_qdpx(session_id: int):
         params = {"format": "qdpx", "set": answer_set, "drafts": request.form.get("drafts") == "y", "draft_mark": draft_mark}
         try:
             job_id = jobs.submit(get_db(), session_id, "export", params, who=user_id())
-        except jobs.JobBusy:
-            flash(_("Another long task is running on this session. Please wait for it to finish."), "error")
-            return redirect(url_for("review.export", session_id=session_id)), 303
-        except jobs.QueueUnavailable:
-            flash(_("Long tasks cannot be started right now. Please try again in a minute, "
-                    "or ask your administrator to check the job runner."), "error")
+        except jobs.CannotStart as refused:
+            flash(refused.message(), "error")
             return redirect(url_for("review.export", session_id=session_id)), 303
         return redirect(url_for("facilitation.job", session_id=session_id, job_id=job_id)), 303
     buffer = io.BytesIO()
