@@ -574,7 +574,7 @@ def test_the_projector_names_every_option_of_a_several_choice_question_in_every_
 
 def test_the_projector_finds_the_question_shown_when_ids_are_past_256(db, as_facilitator, make_user):
     """Row ids beyond CPython's small-int cache (an `is` for `==` would lose them): the projector still shows the
-    question the console chose, not the join screen."""
+    question the console chose, not the join screen, and the console still names it."""
     make_session(db, prompts=[{"kind": "open", "text": f"Filler {n}"} for n in range(300)])
     owned = make_session(db, mode="live", status="draft", wall_moderation=False,
                          created_by=user_id(db, make_user("facilitator")),
@@ -584,3 +584,5 @@ def test_the_projector_finds_the_question_shown_when_ids_are_past_256(db, as_fac
     act(as_facilitator, owned, "next")
     soup = page(as_facilitator.get(f"/staff/sessions/{owned['id']}/projector/panel"))
     assert soup.select_one(".question h1").get_text(strip=True) == "What helps you? [en]"
+    console = page(as_facilitator.get(f"/staff/sessions/{owned['id']}/live/panel"))
+    assert console.select_one("#question-heading").get_text(strip=True) == "Question 1"
