@@ -81,6 +81,14 @@ def click_and_wait(page, selector: str) -> None:
         page.click(selector)
 
 
+def join(page, code: str, lang: str) -> None:
+    """Open a session's join page in `lang` and agree to take part (the phone lands on the first question)."""
+    page.goto(f"/j/{code}?lang={lang}")
+    click_and_wait(page, "main a.button.primary")
+    page.check("#take_part")
+    click_and_wait(page, "button[value=agree]")
+
+
 def assert_focus(page, element_id: str, timeout_ms: int = 3000) -> None:
     """Wait until the element with `element_id` has focus (autofocus lands just after load), or fail."""
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from .harness import PAGE_BUDGET
-from .pages import Walk, check, click_and_wait
+from .pages import Walk, check, click_and_wait, join
 
 LANGUAGES = ["en", "es", "ar", "ur"]
 
@@ -34,13 +34,6 @@ def react_code(live_server):
     db.conn.close()
     return found["code"]
 
-
-def join(page, code: str, lang: str) -> None:
-    """Join the react session in `lang` and agree to take part."""
-    page.goto(f"/j/{code}?lang={lang}")
-    click_and_wait(page, "main a.button.primary")
-    page.check("#take_part")
-    click_and_wait(page, "button[value=agree]")
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from tests.review.test_accessibility import ARGS, CHROMIUM, violations
+from tests.review.test_accessibility import ARGS, CHROMIUM, sign_in_staff, violations
 
 
 @pytest.fixture
@@ -73,10 +73,7 @@ def test_campaign_pages_pass_axe_and_the_public_page_works_without_javascript(li
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         page = browser.new_page()
-        page.goto(f"{base}/staff/login")
-        page.fill("#email", live["email"])
-        page.fill("#password", live["password"])
-        page.click("main button[type=submit]")
+        sign_in_staff(page, live)
         for name in ("", "heard", "themes", "rounds", "commitments", "export"):
             page.goto(f"{base}/staff/campaigns/{cid}/{name}")
             assert page.locator("h1").count() == 1

@@ -51,6 +51,14 @@ def violations(axe, page) -> list[str]:
     return [f"{v['id']}: {v['help']}" for v in result.response["violations"] if v["impact"] in ("serious", "critical")]
 
 
+def sign_in_staff(page, live: dict) -> None:
+    """Sign the live server's staff member in, in the browser page."""
+    page.goto(f"{live['url']}/staff/login")
+    page.fill("#email", live["email"])
+    page.fill("#password", live["password"])
+    page.click("main button[type=submit]")
+
+
 # Like the browser suite: skipped on a laptop without Chromium, never in CI (which installs it).
 @pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"), reason="needs Debian's Chromium at /usr/bin/chromium")
 def test_review_and_results_pages_pass_axe(live):
@@ -63,10 +71,7 @@ def test_review_and_results_pages_pass_axe(live):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         page = browser.new_page()
-        page.goto(f"{base}/staff/login")
-        page.fill("#email", live["email"])
-        page.fill("#password", live["password"])
-        page.click("main button[type=submit]")
+        sign_in_staff(page, live)
         page.goto(f"{base}/staff/review/{sid}")
         with page.expect_navigation():
             page.click("form button.primary:has-text('Draft themes')")
@@ -119,10 +124,7 @@ def test_a_background_jobs_page_passes_axe_in_every_state(live, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         page = browser.new_page()
-        page.goto(f"{base}/staff/login")
-        page.fill("#email", live["email"])
-        page.fill("#password", live["password"])
-        page.click("main button[type=submit]")
+        sign_in_staff(page, live)
         for language in ("en", "ar"):
             for name, job_id in ids.items():
                 page.goto(f"{base}/staff/sessions/{sid}/jobs/{job_id}?lang={language}")
