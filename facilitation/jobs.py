@@ -8,12 +8,9 @@ facilitators, as starting one is.
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
-from flask_babel import format_timedelta
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import Forbidden
 
 from listening import jobs
@@ -23,23 +20,30 @@ from listening.forms import ActionForm
 
 from .blueprint import READERS, bp, load_session, titled
 
-# Seconds between refreshes when staff ask the page to follow a job.
-REFRESH_SECONDS = 5
+REFRESH_SECONDS = jobs.REFRESH_SECONDS
 
-KIND_TITLES = {
-    "themes": _l("Drafting themes"),
-    "live_themes": _l("Drafting themes for the room"),
-    "export": _l("Preparing an export"),
-}
-STATE_LABELS = {
-    "queued": _l("Waiting to start"),
-    "running": _l("Running"),
-    "cancelling": _l("Stopping"),
-    "done": _l("Finished"),
-    "failed": _l("Stopped by an error"),
-    "cancelled": _l("Cancelled"),
-    "interrupted": _l("Interrupted: Chorus restarted while it ran"),
-}
+
+
+def resume_note(job: dict) -> str | None:
+    """Say what an interrupted theme run left behind and what starting it again does (docs/scaling.md)."""
+    if job["kind"] != "themes":
+        return None
+    return _("Chorus stopped while this ran. The answers it had already placed in its new themes stay there; "
+             "starting it again runs the engine from the start, finds the same themes in the same answers, "
+             "and places every answer.")
+
+
+def done_note(session_id: int, job: dict) -> tuple[str, str, str] | None:
+    """Return what a finished job of a session made: a sentence, a link and its label."""
+    if job["kind"] == "themes":
+        return (_("Draft themes are ready. Please review them: they are a starting point, not a finding."),
+                url_for("review.session", session_id=session_id), _("See the draft themes"))
+    if job["kind"] == "live_themes":
+        made = job["result"] and job["result"].get("draft")
+        return (_("A draft of themes is ready on the console. It shows on the screen only once you approve it.") if made
+                else _("There were too few answers to draft themes."),
+                url_for("facilitation.console", session_id=session_id) + "#themes", _("Back to the console"))
+    return None
 
 
 def job_address(session_id: int, job: dict | None) -> str:
@@ -69,16 +73,16 @@ def job(session_id: int, job_id: int):
     """Show a job's progress, estimated time left and outcome."""
     found = load_session(session_id)
     current = load_job(session_id, job_id)
-    db = get_db()
-    eta = jobs.estimate_seconds(db, current)
     follow = request.args.get("follow") == "1" and current["state"] in jobs.UNFINISHED
+    address = {"session_id": session_id, "job_id": job_id}
+    links = {"check": url_for("facilitation.job", **address), "cancel": url_for("facilitation.job_cancel", **address),
+             "restart": url_for("facilitation.job_restart", **address),
+             "download": url_for("facilitation.job_download", **address)}
     return render_template(
-        "facilitation/job.html", s=found, title=titled(found), job=current, form=ActionForm(),
-        kind_title=KIND_TITLES[current["kind"]], state_label=STATE_LABELS[current["state"]],
-        percent=int(100 * current["progress"] / current["total"]) if current["total"] else 0,
-        eta=format_timedelta(timedelta(seconds=eta), threshold=1.1) if eta else None,
-        follow=follow, refresh=REFRESH_SECONDS, may_change=may_change(current),
-        unfinished=current["state"] in jobs.UNFINISHED, waiting_long=jobs.waiting_long(current),
+        "facilitation/job.html", s=found, title=titled(found), job=current, form=ActionForm(), timezone=found["timezone"],
+        back=(url_for("facilitation.session_overview", session_id=session_id), titled(found)), links=links,
+        done=done_note(session_id, current), resume_note=resume_note(current),
+        follow=follow, refresh=REFRESH_SECONDS, may_change=may_change(current), **jobs.page_facts(get_db(), current),
     )
 
 

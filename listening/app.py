@@ -85,6 +85,9 @@ def register_job_kinds() -> None:
     jobs.on_interrupt("themes", review_jobs.themes_interrupted)
     jobs.register("export", review_jobs.export_job)
     jobs.register("live_themes", live_jobs.live_themes_job)
+    jobs.register("campaign_themes", review_jobs.campaign_themes_job)
+    jobs.register("campaign_export", review_jobs.campaign_export_job)
+    jobs.register("campaign_heard", review_jobs.campaign_heard_job)
 
 
 def register_error_pages(app: Flask) -> None:

@@ -70,20 +70,22 @@ def forget_exports(db: sqlite_utils.Database, database: str | Path, codes: Itera
     """Delete the files export jobs made of these sessions; return how many went.
 
     An export made before a withdrawal, a purge or an undone import holds the erased words: it must
-    not wait (up to a day) for someone to try to download it.
+    not wait (up to a day) for someone to try to download it. A campaign's export or "who was heard"
+    file counts the session among others (`job_sessions`, m033) and goes too.
     """
     codes = sorted(set(codes))
     if not codes or not exports_folder(database).is_dir():
         return 0
     marks = ", ".join("?" for _ in codes)
-    try:
-        ids = [row[0] for row in db.execute(
-            f"SELECT j.id FROM jobs j JOIN sessions s ON s.id = j.session_id WHERE j.kind = 'export' AND s.code IN ({marks})",
-            codes)]
-    except sqlite3.OperationalError:  # a database from before background jobs (m028) has none
-        return 0
+    ids: set[int] = set()
+    for sql in (f"SELECT j.id FROM jobs j JOIN sessions s ON s.id = j.session_id WHERE j.kind = 'export' AND s.code IN ({marks})",
+                f"SELECT js.job_id FROM job_sessions js JOIN sessions s ON s.id = js.session_id WHERE s.code IN ({marks})"):
+        try:
+            ids.update(row[0] for row in db.execute(sql, codes))
+        except sqlite3.OperationalError:  # a database from before background jobs (m028) or campaign jobs (m033)
+            continue
     gone = 0
-    for job_id in ids:
+    for job_id in sorted(ids):
         try:
             export_file(database, job_id).unlink()
             gone += 1

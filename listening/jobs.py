@@ -12,8 +12,11 @@ What a job does is not known here: listening may not import the engine or the st
 the composition root (`listening.app`) registers a handler per kind (`register`). A handler gets a
 `Context` and reports progress through it; a report is also where a requested cancel stops the work.
 
-One unfinished job per session (a partial unique index); a second is refused with `JobBusy`.
-Sessions smaller than CHORUS_JOBS_THRESHOLD answers skip the queue and run in the request.
+A job belongs to a session or, for a campaign's pooled work (its theme run, report and exports, its
+"who was heard" page), to a campaign; `job_sessions` (m033) lists the sessions a campaign job counts,
+so that only staff who see all of them may follow it and an erasure in any of them deletes its file.
+One unfinished job per session and one per campaign (partial unique indexes); a second is refused
+with `JobBusy`. Work smaller than CHORUS_JOBS_THRESHOLD answers skips the queue and runs in the request.
 """
 from __future__ import annotations
 
@@ -23,24 +26,31 @@ import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 import sqlite_utils
 from flask import Flask, current_app, has_app_context
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from . import erasures
-from .db import connect, make_private, one, rows, transaction
+from .db import connect, database_path, make_private, one, rows, transaction
 
 log = logging.getLogger("chorus.jobs")
 
-KINDS = ("themes", "live_themes", "export")
+KINDS = ("themes", "live_themes", "export", "campaign_themes", "campaign_export", "campaign_heard")
+CAMPAIGN_KINDS = ("campaign_themes", "campaign_export", "campaign_heard")
+# Kinds whose job writes a file beside the database (deleted after EXPORT_KEEP_HOURS, or at once by an erasure).
+FILE_KINDS = ("export", "campaign_export", "campaign_heard")
 UNFINISHED = ("queued", "running", "cancelling")
 FINISHED = ("done", "failed", "cancelled", "interrupted")
 # A finished run is started again with its own button; these never finished their work.
 RESTARTABLE = ("failed", "cancelled", "interrupted")
+# Seconds between refreshes when staff ask a job's page to follow it.
+REFRESH_SECONDS = 5
 # An export file a job wrote is kept this long for its download, then deleted.
 EXPORT_KEEP_HOURS = 24
 
@@ -60,17 +70,20 @@ class CannotStart(RuntimeError):
 
 
 class JobBusy(CannotStart):
-    """Another job of this session is queued or running."""
+    """Another job of this session (or campaign) is queued or running."""
 
     status = 409
 
-    def __init__(self, job: dict | None):
+    def __init__(self, job: dict | None, *, campaign: bool = False):
         """Keep the job that is in the way, so the page can link to it."""
-        super().__init__("Another job of this session is unfinished")
+        super().__init__("Another job of this session or campaign is unfinished")
         self.job = job
+        self.campaign = campaign
 
     def message(self) -> str:
-        """Say that another long task holds the session."""
+        """Say that another long task holds the session (or the campaign)."""
+        if self.campaign:
+            return _("Another long task is running on this campaign. Please wait for it to finish.")
         return _("Another long task is running on this session. Please wait for it to finish.")
 
 
@@ -146,11 +159,20 @@ def _run_job_task(job_id: int, database: str) -> None:
 
 def background_wanted(db: sqlite_utils.Database, session_id: int, config: dict) -> bool:
     """Tell whether a session is big enough that long work on it goes to the queue (CHORUS_JOBS_THRESHOLD answers)."""
+    return background_wanted_across(db, [session_id], config)
+
+
+def background_wanted_across(db: sqlite_utils.Database, session_ids: list[int], config: dict) -> bool:
+    """Tell whether sessions (a campaign's) hold more than CHORUS_JOBS_THRESHOLD answers between them."""
     threshold = int(config.get("JOBS_THRESHOLD", 5000))
     if threshold <= 0:
         return True
-    found = one(db, "SELECT count(*) AS n FROM (SELECT 1 FROM responses WHERE session_id = ? LIMIT ?)",
-                (session_id, threshold + 1))
+    if not session_ids:
+        return False
+    marks = ", ".join("?" for _ in session_ids)
+    # Counted on the session index, stopping one past the threshold: cheap however big the sessions are.
+    found = one(db, f"SELECT count(*) AS n FROM (SELECT 1 FROM responses WHERE session_id IN ({marks}) LIMIT ?)",
+                (*session_ids, threshold + 1))
     return found is not None and found["n"] > threshold
 
 
@@ -173,6 +195,28 @@ def active_job(db: sqlite_utils.Database, session_id: int) -> dict | None:
     return job_by_id(db, found["id"]) if found else None
 
 
+def active_campaign_job(db: sqlite_utils.Database, campaign_id: int) -> dict | None:
+    """Return the campaign's unfinished job, if any."""
+    found = one(db, f"SELECT id FROM jobs WHERE campaign_id = ? AND state IN {UNFINISHED}", (campaign_id,))
+    return job_by_id(db, found["id"]) if found else None
+
+
+def job_session_ids(db: sqlite_utils.Database, job_id: int) -> list[int]:
+    """Return the sessions a campaign job counts (its own session for a session's job)."""
+    found = [r["session_id"] for r in rows(db, "SELECT session_id FROM job_sessions WHERE job_id = ? ORDER BY session_id",
+                                           (job_id,))]
+    if found:
+        return found
+    own = one(db, "SELECT session_id FROM jobs WHERE id = ?", (job_id,))
+    return [own["session_id"]] if own and own["session_id"] is not None else []
+
+
+def campaign_jobs(db: sqlite_utils.Database, campaign_id: int, kind: str, limit: int = 20) -> list[dict]:
+    """Return a campaign's latest jobs of one kind, newest first."""
+    return [job_by_id(db, r["id"]) for r in rows(
+        db, "SELECT id FROM jobs WHERE campaign_id = ? AND kind = ? ORDER BY id DESC LIMIT ?", (campaign_id, kind, limit))]
+
+
 def session_jobs(db: sqlite_utils.Database, session_id: int, limit: int = 10) -> list[dict]:
     """Return a session's latest jobs, newest first."""
     return [job_by_id(db, r["id"]) for r in rows(db, "SELECT id FROM jobs WHERE session_id = ? ORDER BY id DESC LIMIT ?",
@@ -180,31 +224,43 @@ def session_jobs(db: sqlite_utils.Database, session_id: int, limit: int = 10) ->
 
 
 def _audit(db: sqlite_utils.Database, job: dict, action: str, *, user_id: int | None, extra: str = "") -> None:
-    """Write a job's state change to the audit log, inside the caller's transaction."""
-    code = one(db, "SELECT code FROM sessions WHERE id = ?", (job["session_id"],))
+    """Write a job's state change to the audit log, inside the caller's transaction (a campaign's as `campaign:<slug>`)."""
+    if job.get("campaign_id"):
+        slug = one(db, "SELECT slug FROM campaigns WHERE id = ?", (job["campaign_id"],))
+        target = f"campaign:{slug['slug']}" if slug else ""
+    else:
+        code = one(db, "SELECT code FROM sessions WHERE id = ?", (job["session_id"],))
+        target = code["code"] if code else ""
     detail = f"job={job['id']} kind={job['kind']}" + (f" {extra}" if extra else "")
     db.execute("INSERT INTO audit_log (at, user_id, action, target, detail) VALUES (?, ?, ?, ?, ?)",
-               (now(), user_id, action, code["code"] if code else "", detail))
+               (now(), user_id, action, target, detail))
 
 
-def submit(db: sqlite_utils.Database, session_id: int, kind: str, params: dict | None = None, *,
-           who: int | None, restart_of: int | None = None, config: dict | None = None) -> int:
-    """Queue a job for a session and return its id; raise JobBusy if the session already has one unfinished,
-    QueueUnavailable if the queue cannot take it (the job is then marked failed)."""
-    if kind not in KINDS:
-        raise ValueError(f"Unknown job kind {kind!r}")
+def submit(db: sqlite_utils.Database, session_id: int | None, kind: str, params: dict | None = None, *,
+           who: int | None, restart_of: int | None = None, config: dict | None = None,
+           campaign_id: int | None = None, session_ids: list[int] | None = None) -> int:
+    """Queue a job for a session (or, with `campaign_id`, for a campaign over `session_ids`) and return its id;
+    raise JobBusy if the session or campaign already has one unfinished, QueueUnavailable if the queue
+    cannot take it (the job is then marked failed)."""
+    if kind not in KINDS or (campaign_id is None) == (kind in CAMPAIGN_KINDS) or (campaign_id is None) == (session_id is None):
+        raise ValueError(f"Job kind {kind!r} needs exactly one of a session or a campaign")
     app = current_app._get_current_object()
     forget_old_exports(db, app.config)
+    owner = {"id": None, "session_id": session_id, "campaign_id": campaign_id, "kind": kind}
     try:
         with transaction(db):
             job_id = db.execute(
-                "INSERT INTO jobs (session_id, kind, params, state, created, who, restart_of) VALUES (?, ?, ?, 'queued', ?, ?, ?)",
-                (session_id, kind, json.dumps(params or {}, sort_keys=True), now(), who, restart_of),
+                """INSERT INTO jobs (session_id, campaign_id, kind, params, state, created, who, restart_of)
+                   VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)""",
+                (session_id, campaign_id, kind, json.dumps(params or {}, sort_keys=True), now(), who, restart_of),
             ).lastrowid
-            _audit(db, {"id": job_id, "session_id": session_id, "kind": kind},
-                   "job_restarted" if restart_of else "job_queued", user_id=who,
+            db.conn.executemany("INSERT INTO job_sessions (job_id, session_id) VALUES (?, ?)",
+                                [(job_id, sid) for sid in sorted(set(session_ids or []))])
+            _audit(db, owner | {"id": job_id}, "job_restarted" if restart_of else "job_queued", user_id=who,
                    extra=f"restart_of={restart_of}" if restart_of else "")
     except sqlite3.IntegrityError:
+        if campaign_id is not None:
+            raise JobBusy(active_campaign_job(db, campaign_id), campaign=True) from None
         raise JobBusy(active_job(db, session_id)) from None
     try:
         app.extensions["chorus_jobs"]["task"](job_id, str(app.config["DATABASE"]))
@@ -216,8 +272,7 @@ def submit(db: sqlite_utils.Database, session_id: int, kind: str, params: dict |
         with transaction(db):
             db.execute("UPDATE jobs SET state = 'failed', finished = ?, error = ? WHERE id = ?",
                        (now(), type(exc).__name__, job_id))
-            _audit(db, {"id": job_id, "session_id": session_id, "kind": kind}, "job_failed", user_id=None,
-                   extra=f"error={type(exc).__name__}")
+            _audit(db, owner | {"id": job_id}, "job_failed", user_id=None, extra=f"error={type(exc).__name__}")
         raise QueueUnavailable(str(exc)) from exc
     return job_id
 
@@ -235,11 +290,18 @@ def cancel(db: sqlite_utils.Database, job_id: int, *, who: int | None) -> bool:
     return True
 
 
-def restart(db: sqlite_utils.Database, job_id: int, *, who: int | None) -> int:
-    """Queue a finished job's work again (an interrupted, failed or cancelled run); return the new job's id."""
+def restart(db: sqlite_utils.Database, job_id: int, *, who: int | None, session_ids: list[int] | None = None) -> int:
+    """Queue a finished job's work again (an interrupted, failed or cancelled run); return the new job's id.
+
+    A campaign job counts `session_ids` (the restarter's sessions now: one may have left the campaign
+    since), else the sessions it counted before.
+    """
     found = job_by_id(db, job_id)
     if found is None or found["state"] not in RESTARTABLE:
         raise ValueError(f"Job {job_id} is not one to start again")
+    if found["campaign_id"] is not None:
+        return submit(db, None, found["kind"], found["params"], who=who, restart_of=job_id, campaign_id=found["campaign_id"],
+                      session_ids=job_session_ids(db, job_id) if session_ids is None else session_ids)
     return submit(db, found["session_id"], found["kind"], found["params"], who=who, restart_of=job_id)
 
 
@@ -280,11 +342,37 @@ class Context:
     job: dict
     config: dict
     _last: float = field(default=0.0)
+    _side: sqlite_utils.Database | None = field(default=None, repr=False)
 
     @property
-    def session_id(self) -> int:
-        """The session the job works on."""
+    def session_id(self) -> int | None:
+        """The session the job works on (None for a campaign's job)."""
         return self.job["session_id"]
+
+    @property
+    def campaign_id(self) -> int | None:
+        """The campaign the job works on (None for a session's job)."""
+        return self.job.get("campaign_id")
+
+    @property
+    def session_ids(self) -> list[int]:
+        """The sessions the job counts: a campaign job's, or its own session."""
+        return job_session_ids(self.db, self.job["id"])
+
+    def _progress_db(self) -> sqlite_utils.Database:
+        """Return where progress is written: the job's connection, or a second one while the job holds a read
+        snapshot (an export), since a write there would turn the snapshot into a write lock residents wait for."""
+        if not self.db.conn.in_transaction:
+            return self.db
+        if self._side is None:
+            self._side = connect(database_path(self.db), busy_timeout_ms=int(self.config.get("BUSY_TIMEOUT_MS", 5000)))
+        return self._side
+
+    def close(self) -> None:
+        """Close the second connection progress may have opened."""
+        if self._side is not None:
+            self._side.conn.close()
+            self._side = None
 
     @property
     def params(self) -> dict:
@@ -293,10 +381,11 @@ class Context:
 
     def report(self, done: int, total: int, *, cancellable: bool = True) -> None:
         """Record progress; raise Cancelled if a cancel was asked for and stopping here is safe."""
-        with transaction(self.db):
-            self.db.execute("UPDATE jobs SET progress = ?, total = ? WHERE id = ?", (int(done), int(total), self.job["id"]))
+        target = self._progress_db()
+        with transaction(target):
+            target.execute("UPDATE jobs SET progress = ?, total = ? WHERE id = ?", (int(done), int(total), self.job["id"]))
         if cancellable:
-            state = one(self.db, "SELECT state FROM jobs WHERE id = ?", (self.job["id"],))
+            state = one(target, "SELECT state FROM jobs WHERE id = ?", (self.job["id"],))
             if state is None or state["state"] == "cancelling":
                 raise Cancelled()
 
@@ -321,6 +410,8 @@ def execute(db: sqlite_utils.Database, job_id: int) -> str:
     except Exception as exc:  # a failed job is shown to staff and logged; it must not kill the consumer
         log.exception("Job %s (%s) failed", job_id, found["kind"])
         state, error = "failed", type(exc).__name__
+    finally:
+        context.close()
     if db.conn.in_transaction:
         db.conn.rollback()
     with transaction(db):
@@ -407,6 +498,44 @@ def forget_old_exports(db: sqlite_utils.Database, config: dict) -> None:
 
 def erasures_of(db: sqlite_utils.Database, session_id: int) -> int:
     """Count the erasure ledger's lines for a session (withdrawals, purges, undone imports): a rise makes older exports stale."""
-    found = one(db, """SELECT count(*) AS n FROM erasure_ledger
-                       WHERE session_code = (SELECT code FROM sessions WHERE id = ?)""", (session_id,))
+    return erasures_across(db, [session_id])
+
+
+def erasures_across(db: sqlite_utils.Database, session_ids: list[int]) -> int:
+    """Count the erasure ledger's lines for these sessions (a campaign job's)."""
+    if not session_ids:
+        return 0
+    marks = ", ".join("?" for _ in session_ids)
+    found = one(db, f"""SELECT count(*) AS n FROM erasure_ledger
+                        WHERE session_code IN (SELECT code FROM sessions WHERE id IN ({marks}))""", tuple(session_ids))
     return found["n"] if found else 0
+
+
+# --- what a job's page shows (the session's and the campaign's job pages share it) ---------------------
+
+KIND_TITLES = {
+    "themes": _l("Drafting themes"),
+    "live_themes": _l("Drafting themes for the room"),
+    "export": _l("Preparing an export"),
+    "campaign_themes": _l("Drafting themes across the campaign"),
+    "campaign_export": _l("Preparing the campaign's report"),
+    "campaign_heard": _l("Counting who was heard across the campaign"),
+}
+STATE_LABELS = {
+    "queued": _l("Waiting to start"),
+    "running": _l("Running"),
+    "cancelling": _l("Stopping"),
+    "done": _l("Finished"),
+    "failed": _l("Stopped by an error"),
+    "cancelled": _l("Cancelled"),
+    "interrupted": _l("Interrupted: Chorus restarted while it ran"),
+}
+
+
+def page_facts(db: sqlite_utils.Database, job: dict) -> dict:
+    """Return what a job's page shows of it: its title, state, percent done, time left, and whether it waits long."""
+    eta = estimate_seconds(db, job)
+    return {"kind_title": KIND_TITLES[job["kind"]], "state_label": STATE_LABELS[job["state"]],
+            "percent": int(100 * job["progress"] / job["total"]) if job["total"] else 0,
+            "eta": format_timedelta(timedelta(seconds=eta), threshold=1.1) if eta else None,
+            "unfinished": job["state"] in UNFINISHED, "waiting_long": waiting_long(job)}

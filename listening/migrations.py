@@ -1228,3 +1228,71 @@ def m029_placement_versions(db: sqlite_utils.Database) -> None:
     for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
         db.execute(f"CREATE TRIGGER theme_assignments_placement_{event.lower()} AFTER {event} ON theme_assignments "
                    f"BEGIN {bump.format(row=row)}; END")
+
+
+@migrations(transactional=False)
+def m033_campaign_jobs(db: sqlite_utils.Database) -> None:
+    """A campaign's long work as background jobs too (issue 19): its pooled theme run, its report and exports,
+    and its "who was heard" page, above CHORUS_JOBS_THRESHOLD answers counted over its sessions.
+
+    A job now belongs to a session or to a campaign (exactly one), one unfinished job per campaign as per
+    session, and `job_sessions` lists the sessions a campaign job counts: who may see it (a partner only
+    jobs over sessions they see) and which files an erasure deletes (a campaign export holds the session's
+    counts). The `jobs` CHECKs cannot change in place, so the table is rebuilt by SQLite's documented
+    procedure (foreign keys off, copy, drop, rename, indexes back, foreign_key_check, on again), outside
+    the runner's transaction like m015; it is safe to run twice (it looks for `campaign_id` first).
+    `job_sessions` is not a campaign table: its rows must not bump the campaign pages' version (m024).
+    """
+    if "campaign_id" not in {row[1] for row in db.execute("PRAGMA table_info(jobs)")}:
+        columns = "id, session_id, kind, params, state, progress, total, created, started, finished, error, result, who, restart_of"
+        db.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with db.atomic():
+                _run(
+                    db,
+                    f"""
+                    CREATE TABLE jobs_widened (
+                        id INTEGER PRIMARY KEY,
+                        session_id INTEGER REFERENCES sessions(id) ON DELETE CASCADE,
+                        campaign_id INTEGER REFERENCES campaigns(id) ON DELETE CASCADE,
+                        kind TEXT NOT NULL CHECK (kind IN ('themes', 'live_themes', 'export', 'campaign_themes',
+                                                           'campaign_export', 'campaign_heard')),
+                        params TEXT NOT NULL DEFAULT '{{}}',   -- JSON: what to do (questions, format, language); never answers
+                        state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'cancelling', 'done', 'failed', 'cancelled',
+                                                             'interrupted')),
+                        progress INTEGER NOT NULL DEFAULT 0,
+                        total INTEGER NOT NULL DEFAULT 0,
+                        created TEXT NOT NULL,
+                        started TEXT,
+                        finished TEXT,
+                        error TEXT,                           -- a developer's summary (English), never answers
+                        result TEXT,                          -- JSON: what the finished job made (a run's counts, a file's name)
+                        who INTEGER REFERENCES users(id) ON DELETE SET NULL,
+                        restart_of INTEGER REFERENCES jobs(id) ON DELETE SET NULL,
+                        CHECK ((session_id IS NULL) + (campaign_id IS NULL) = 1)
+                    );
+                    INSERT INTO jobs_widened ({columns}) SELECT {columns} FROM jobs;
+                    DROP TABLE jobs;
+                    ALTER TABLE jobs_widened RENAME TO jobs;
+                    CREATE UNIQUE INDEX jobs_one_per_session ON jobs(session_id) WHERE state IN ('queued', 'running', 'cancelling');
+                    CREATE INDEX jobs_by_session ON jobs(session_id, id);
+                    CREATE UNIQUE INDEX jobs_one_per_campaign ON jobs(campaign_id) WHERE state IN ('queued', 'running', 'cancelling');
+                    CREATE INDEX jobs_by_campaign ON jobs(campaign_id, id)
+                    """,
+                )
+                if db.execute("PRAGMA foreign_key_check").fetchall():  # pragma: no cover - copied row for row
+                    raise RuntimeError("foreign keys broken while widening jobs")
+        finally:
+            db.execute("PRAGMA foreign_keys = ON")
+    with db.atomic():
+        _run(
+            db,
+            """
+            CREATE TABLE IF NOT EXISTS job_sessions (
+                job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+                session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                PRIMARY KEY (job_id, session_id)
+            ) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS job_sessions_by_session ON job_sessions(session_id)
+            """,
+        )

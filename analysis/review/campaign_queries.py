@@ -172,9 +172,15 @@ def pooled_answers(db: sqlite_utils.Database, question_id: int, session_ids: Seq
 
 
 def run_pooled_themes(db: sqlite_utils.Database, campaign_id: int, question: dict, session_ids: Sequence[int], *,
-                      round_id: int | None, seed: int = 0) -> int:
+                      round_id: int | None, seed: int = 0, progress=None) -> int:
     """Draft themes over every session's answers to an open bank question (one round, or all), keeping
-    planners' names: a new theme that shares most answers with an earlier one keeps its row and name."""
+    planners' names: a new theme that shares most answers with an earlier one keeps its row and name.
+
+    `progress(done, total, cancellable=True)` (a background job's report) hears the engine's steps and may
+    raise to cancel until the themes are written, all in one transaction at the end: a run stopped or
+    interrupted before then leaves the campaign's earlier themes as they were.
+    """
+    report = progress or (lambda done, total, cancellable=True: None)
     answers = pooled_answers(db, question["id"], session_ids)
     # Each session's name list and vocabulary redact what a theme's name may quote, as in its own review.
     redactions = [synthesis.session_redaction(db, sid) for sid in sorted({a["session_id"] for a in answers})]
@@ -183,7 +189,9 @@ def run_pooled_themes(db: sqlite_utils.Database, campaign_id: int, question: dic
     # Theme names are drafted only from the words of people who allowed quoting.
     found = themes.find_themes([themes.Answer(a["id"], a["text"], a["language"], quotable=bool(a["quote_ok"])) for a in answers],
                                seed=seed, names=names, vocabulary=vocabulary,
-                               question=tuple(question["texts"].values()), subthemes=False, secondary=False)
+                               question=tuple(question["texts"].values()), subthemes=False, secondary=False,
+                               on_step=lambda done, steps: report(done, steps + 1))
+    report(themes.ENGINE_STEPS, themes.ENGINE_STEPS + 1)
     old = _theme_members(db, campaign_id, question["id"], round_id)
     stamp = queries.now()
     with transaction(db):
@@ -438,12 +446,13 @@ def published_sessions(db: sqlite_utils.Database, campaign_id: int) -> list[dict
 
 
 def campaign_report(db: sqlite_utils.Database, found: dict, sessions: Sequence[dict], language: str, *,
-                    with_themes: bool):
+                    with_themes: bool, progress=None):
     """Build a campaign's report (for every writer in `analysis.reports`) over these sessions, in a language.
 
     Counts are the pooled, disclosure-controlled ones of the "who was heard" page; themes (for
     the backbone) are the pooled themes of all rounds with their published sizes and no quotes;
-    the coalition's commitments are its insights. No answer text is included.
+    the coalition's commitments are its insights. No answer text is included. `progress(done, total)`
+    hears one step per "about you" question pooled (the work), then one for the themes.
     """
     from analysis import reports
     from listening.i18n import text_direction
@@ -452,7 +461,13 @@ def campaign_report(db: sqlite_utils.Database, found: dict, sessions: Sequence[d
     _ = synthesis.gettext_with(translations)
     default = found["default_language"]
     bank = campaigns.bank_of(db, found["id"])
-    tables = [pooled_heard(db, q, sessions) for q in bank if q["kind"] == "about"]
+    about = [q for q in bank if q["kind"] == "about"]
+    step = progress or (lambda done, total: None)
+    tables = []
+    for question in about:
+        step(len(tables), len(about) + 2)
+        tables.append(pooled_heard(db, question, sessions))
+    step(len(about), len(about) + 2)
     mark = reports.MARK
     people = sum(s["people"] for s in sessions)
     threshold = max(session_thresholds(db, [s["id"] for s in sessions]).values(), default=disclosure.DEFAULT_THRESHOLD)
@@ -484,6 +499,7 @@ def campaign_report(db: sqlite_utils.Database, found: dict, sessions: Sequence[d
                 views.append(reports.ThemeView(id=f"C{theme['id']}", label=theme["label"], definition="",
                                                size=theme["shown_size"], reviewed=bool(theme["renamed"]),
                                                top_terms=tuple(theme["top_terms"])))
+    step(len(about) + 1, len(about) + 2)
     statuses = {"planned": _("Planned"), "in_progress": _("In progress"), "done": _("Done"), "dropped": _("Not going ahead")}
 
     def pick(item: dict, field: str) -> str:
@@ -508,3 +524,16 @@ def campaign_report(db: sqlite_utils.Database, found: dict, sessions: Sequence[d
                  _("To protect people, counts below %(threshold)s are hidden and shown as %(mark)s, and so are counts that would reveal them.",
                    threshold=threshold, mark=mark)),
     )
+
+
+def heard_data(db: sqlite_utils.Database, campaign_id: int, sessions: Sequence[dict], progress=None) -> tuple:
+    """Pool every "about you" bank question over these sessions: the tables, where to listen next, and each
+    table's comparison with the reference population (what the "who was heard" page shows)."""
+    step = progress or (lambda done, total: None)
+    about = [q for q in campaigns.bank_of(db, campaign_id) if q["kind"] == "about"]
+    tables = []
+    for question in about:
+        step(len(tables), len(about) + 1)
+        tables.append(pooled_heard(db, question, sessions))
+    step(len(about), len(about) + 1)
+    return tables, listen_next(tables, sessions), {t.question["id"]: reference_rows(t) for t in tables}

@@ -10,17 +10,18 @@ to the audit log. SQL lives in `listening.campaigns` and `analysis.review.campai
 """
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 from werkzeug.exceptions import Forbidden, NotFound
 
-from listening import access, campaigns, queries
+from listening import access, campaigns, jobs, queries
 from listening.accounts import load_user, requires, user_by_email
 from listening.db import get_db
 from listening.forms import ActionForm
 from listening.i18n import app_languages, current_language, language_name
 
+from . import campaign_jobs
 from . import campaign_queries as pooled
 from . import page_cache
 
@@ -285,25 +286,45 @@ MANAGERS = {"partner": _add_partner, "round": _add_round, "member": _add_member,
             "reference": _reference, "publish": _publish, "texts": _texts}
 
 
-@bp.route("/<int:campaign_id>/heard")
+@bp.route("/<int:campaign_id>/heard", methods=["GET", "POST"])
 @requires(*READERS)
 def heard(campaign_id: int):
-    """Who was heard across the campaign (the sessions this member may see) against the reference population."""
+    """Who was heard across the campaign (the sessions this member may see) against the reference population.
+
+    Above CHORUS_JOBS_THRESHOLD answers the counting is a background job (a POST starts it): the page
+    shows the newest count over these sessions, saying when answers arrived since it was made.
+    """
     found, standing, sessions = load_campaign(campaign_id)
     db = get_db()
-
-    def compute():
-        """Pool every "about you" bank question over the sessions this member may see."""
-        bank = campaigns.bank_of(db, campaign_id)
-        tables = [pooled.pooled_heard(db, q, sessions) for q in bank if q["kind"] == "about"]
-        return tables, pooled.listen_next(tables, sessions), {t.question["id"]: pooled.reference_rows(t) for t in tables}
-
-    # Recomputed after any write to these sessions or to a campaign table (a second of work at 100,000 residents).
-    tables, listen_next, references = page_cache.cached_across(db, [s["id"] for s in sessions],
-                                                               ("campaign-heard", campaign_id), compute)
+    if request.method == "POST":
+        if not valid_form():
+            return back("campaigns.heard", found, _("This page was open for a long time. Please try again."), "error")
+        if not campaign_jobs.is_big(sessions):
+            return back("campaigns.heard", found)
+        try:
+            job_id = campaign_jobs.start(found, standing, sessions, "campaign_heard", {})
+        except jobs.CannotStart as refused:
+            return back("campaigns.heard", found, refused.message(), "error")
+        return redirect(url_for("campaigns.job", campaign_id=campaign_id, job_id=job_id)), 303
+    ids = [s["id"] for s in sessions]
+    what = ("campaign-heard", campaign_id)
+    built = None
+    if campaign_jobs.is_big(sessions):
+        data = page_cache.peek_across(db, ids, what)
+        if data is None:
+            built, stored = campaign_jobs.built_heard(found, standing, sessions)
+            data = stored["data"] if stored else None
+            if stored and tuple(stored["key"]) == campaign_jobs.current_key(sessions):
+                page_cache.keep_across(ids, tuple(stored["key"]), what, data)
+                built = None  # as fresh as a count made now
+    else:
+        # Recomputed after any write to these sessions or to a campaign table.
+        data = page_cache.cached_across(db, ids, what, lambda: pooled.heard_data(db, campaign_id, sessions))
+    tables, listen_next, references = data or ([], {"behind": [], "hidden": [], "quiet_partners": []}, {})
     return render_template("campaigns/heard.html", c=found, name=name_of(found), standing=standing, tables=tables,
                            totals=pooled.totals(sessions), sessions=sessions, next=listen_next,
-                           references=references,
+                           references=references, counted=data is not None, built=built, form=ActionForm(),
+                           running=jobs.active_campaign_job(db, campaign_id) if data is None or built else None,
                            language=current_language(), wording=campaigns.wording, prefer_not=pooled.PREFER_NOT,
                            not_given=pooled.NOT_GIVEN)
 
@@ -330,8 +351,20 @@ def themes(campaign_id: int):
                             question=question["id"], round=round_id or "")
             audit("campaign_theme_renamed", found, label)
         else:
-            scope = [s["id"] for s in sessions if round_id is None or s["round_id"] == round_id]
-            made = pooled.run_pooled_themes(db, campaign_id, question, scope, round_id=round_id)
+            scope = [s for s in sessions if round_id is None or s["round_id"] == round_id]
+            refused = None
+            if campaign_jobs.is_big(scope):
+                try:
+                    job_id = campaign_jobs.start(found, standing, scope, "campaign_themes",
+                                                 {"question_id": question["id"], "round_id": round_id})
+                    return redirect(url_for("campaigns.job", campaign_id=campaign_id, job_id=job_id)), 303
+                except jobs.CannotStart as error:
+                    refused = error
+            elif jobs.active_campaign_job(db, campaign_id) is not None:
+                refused = jobs.JobBusy(None, campaign=True)
+            if refused is not None:
+                return back("campaigns.themes", found, refused.message(), "error", question=question["id"], round=round_id or "")
+            made = pooled.run_pooled_themes(db, campaign_id, question, [s["id"] for s in scope], round_id=round_id)
             audit("campaign_themes_run", found, f"question={question['id']} round={round_id or 'all'} themes={made}")
         return back("campaigns.themes", found, _("Saved."), question=question["id"], round=round_id or "")
     shown = pooled.pooled_themes(db, campaign_id, question["id"], round_id) if question else {"themes": [], "total": None}
@@ -457,6 +490,13 @@ def export(campaign_id: int):
     if request.method == "GET" or not valid_form() or fmt not in formats or language not in found["languages"]:
         return render_template("campaigns/export.html", c=found, name=name_of(found), standing=standing, form=ActionForm(),
                                formats=formats, language_name=language_name), 200 if request.method == "GET" else 400
+    if campaign_jobs.is_big(sessions):
+        try:
+            job_id = campaign_jobs.start(found, standing, sessions, "campaign_export",
+                                         {"format": fmt, "language": language, "with_themes": standing in ("admin", "backbone")})
+        except jobs.CannotStart as refused:
+            return back("campaigns.export", found, refused.message(), "error")
+        return redirect(url_for("campaigns.job", campaign_id=campaign_id, job_id=job_id)), 303
     report = pooled.campaign_report(get_db(), found, sessions, language, with_themes=standing in ("admin", "backbone"))
     buffer = io.BytesIO()
     reports.write(report, fmt, buffer, pooled.synthesis.translations_for(language))
@@ -464,6 +504,96 @@ def export(campaign_id: int):
     name = reports.filename(found["slug"], fmt, language)
     audit("campaign_export", found, f"format={fmt} language={language} file={name}")
     return send_file(buffer, mimetype=reports.MIMETYPES[fmt], as_attachment=True, download_name=name)
+
+
+# --- a campaign's background jobs: the shared job page (facilitation/job.html) -------------------------
+
+
+def load_job(campaign_id: int, job_id: int) -> tuple[dict, str, list[dict], dict]:
+    """Return the campaign, the member's standing and sessions, and a job of it they may follow; else 404."""
+    found, standing, sessions = load_campaign(campaign_id)
+    current = jobs.job_by_id(get_db(), job_id)
+    if not campaign_jobs.may_see(current, campaign_id, standing, sessions):
+        raise NotFound()
+    return found, standing, sessions, current
+
+
+@bp.route("/<int:campaign_id>/jobs/<int:job_id>")
+@requires(*READERS)
+def job(campaign_id: int, job_id: int):
+    """Show a campaign job's progress, estimated time left and outcome."""
+    found, _standing, _sessions, current = load_job(campaign_id, job_id)
+    address = {"campaign_id": campaign_id, "job_id": job_id}
+    links = {"check": url_for("campaigns.job", **address), "cancel": url_for("campaigns.job_cancel", **address),
+             "restart": url_for("campaigns.job_restart", **address), "download": url_for("campaigns.job_download", **address)}
+    return render_template(
+        "facilitation/job.html", title=name_of(found), job=current, form=ActionForm(), timezone="UTC",
+        back=(url_for("campaigns.dashboard", campaign_id=campaign_id), name_of(found)), links=links,
+        done=campaign_jobs.done_note(found, current), resume_note=campaign_jobs.resume_note(current),
+        follow=request.args.get("follow") == "1" and current["state"] in jobs.UNFINISHED, refresh=jobs.REFRESH_SECONDS,
+        may_change=True, **jobs.page_facts(get_db(), current))
+
+
+@bp.route("/<int:campaign_id>/jobs/<int:job_id>/cancel", methods=["POST"])
+@requires(*READERS)
+def job_cancel(campaign_id: int, job_id: int):
+    """Cancel a campaign's queued or running job."""
+    found, _standing, _sessions, current = load_job(campaign_id, job_id)
+    if not valid_form():
+        return back("campaigns.job", found, _("This page was open for a long time. Please try again."), "error", job_id=job_id)
+    if jobs.cancel(get_db(), job_id, who=g.user["id"]):
+        return back("campaigns.job", found, _("Cancelled. A run that had begun writing its results finishes them first, "
+                                              "so nothing is left half done."), "ok", job_id=job_id)
+    return back("campaigns.job", found, _("This task had already finished."), "error", job_id=job_id)
+
+
+@bp.route("/<int:campaign_id>/jobs/<int:job_id>/restart", methods=["POST"])
+@requires(*READERS)
+def job_restart(campaign_id: int, job_id: int):
+    """Start a campaign job's work again (after an interruption, an error or a cancel), over the member's sessions now."""
+    found, _standing, sessions, current = load_job(campaign_id, job_id)
+    if not valid_form():
+        return back("campaigns.job", found, _("This page was open for a long time. Please try again."), "error", job_id=job_id)
+    if current["state"] not in jobs.RESTARTABLE:
+        return back("campaigns.job", found, _("Only a task that did not finish can be started again."), "error", job_id=job_id)
+    round_id = current["params"].get("round_id")
+    scope = [s["id"] for s in sessions if round_id is None or s["round_id"] == round_id]
+    try:
+        new_id = jobs.restart(get_db(), job_id, who=g.user["id"], session_ids=scope)
+    except jobs.CannotStart as refused:
+        return back("campaigns.job", found, refused.message(), "error",
+                    job_id=refused.job["id"] if getattr(refused, "job", None) else job_id)
+    return redirect(url_for("campaigns.job", campaign_id=campaign_id, job_id=new_id)), 303
+
+
+@bp.route("/<int:campaign_id>/jobs/<int:job_id>/download", methods=["POST"])
+@requires(*READERS)
+def job_download(campaign_id: int, job_id: int):
+    """Download the file a finished campaign export job wrote (its starter only), unless someone withdrew since."""
+    import os
+
+    from flask import send_file
+
+    from analysis import reports
+
+    found, _standing, _sessions, current = load_job(campaign_id, job_id)
+    if not valid_form():
+        return back("campaigns.job", found, _("This page was open for a long time. Please try again."), "error", job_id=job_id)
+    path = jobs.export_path(current_app.config, job_id)
+    if current["kind"] != "campaign_export" or current["state"] != "done" or not os.path.exists(path):
+        return back("campaigns.job", found, _("This file is no longer kept. Please make the export again."), "error",
+                    job_id=job_id)
+    if current["who"] != g.user["id"]:
+        raise Forbidden()
+    if jobs.erasures_across(get_db(), jobs.job_session_ids(get_db(), job_id)) != current["result"].get("erasures"):
+        jobs.forget_export(current_app.config, job_id)
+        return back("campaigns.job", found, _("Someone withdrew after this export was made, so it was deleted. "
+                                              "Please make the export again."), "error", job_id=job_id)
+    audit("campaign_export_download", found, f"job={job_id} file={current['result']['name']}")
+    response = send_file(open(path, "rb"), mimetype=reports.MIMETYPES[current["result"]["format"]], as_attachment=True,
+                         download_name=current["result"]["name"], conditional=False, etag=False, last_modified=None)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @public_bp.route("/c/<slug>")

@@ -124,3 +124,30 @@ def answer_records(db: sqlite_utils.Database, session_id: int, language: str, sc
                 translation=strip_bidi(row["translation"] or ""),
             )
         last = batch[-1]["id"]
+
+
+def count_answer_records(db: sqlite_utils.Database, session_id: int, scope: list[int], *, visible: str) -> int:
+    """Count the answers `answer_records` yields (a background export's rows to write), with the same filter."""
+    if not scope:
+        return 0
+    marks = ", ".join("?" for _ in scope)
+    return rows(db, f"""SELECT count(*) AS n FROM responses r JOIN participants p ON p.id = r.participant_id
+                        WHERE r.session_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0
+                          AND r.text IS NOT NULL AND trim(r.text) != '' AND r.prompt_id IN ({marks}) {visible}""",
+                (session_id, *scope))[0]["n"]
+
+
+# A background export reports its progress every this many rows (one short write to the jobs table each).
+PROGRESS_EVERY = 500
+
+
+def counted(records: Iterator, total: int, progress) -> Iterator:
+    """Yield `records`, telling `progress(written, total + 1)` every PROGRESS_EVERY rows (the last step: closing the file)."""
+    written = 0
+    progress(0, total + 1)
+    for record in records:
+        yield record
+        written += 1
+        if written % PROGRESS_EVERY == 0:
+            progress(written, total + 1)
+    progress(written, total + 1)

@@ -1,14 +1,20 @@
-"""The review pages' background work: a theme run and an export of a big session, as jobs (listening.jobs).
+"""The review pages' background work: a theme run and an export of a big session, and a campaign's pooled
+theme run, report and "who was heard" counts, as jobs (listening.jobs).
 
 The handlers run in the job consumer (or inline when CHORUS_JOBS_IMMEDIATE is on) with the same query
-functions the pages call, so a background run's result equals a run in the request.
+functions the pages call, so a background run's result equals a run in the request. A campaign job
+counts the sessions it was started over (`Context.session_ids`: the starter's, as the page counted
+them), never more.
 """
 from __future__ import annotations
 
+import pickle
+
 import sqlite_utils
 
-from listening import jobs, queries
+from listening import campaigns, jobs, queries
 
+from . import campaign_queries as pooled
 from . import qdpx_queries
 from . import queries as synthesis
 
@@ -31,23 +37,105 @@ def themes_interrupted(db: sqlite_utils.Database, job: dict) -> None:
                    (jobs.now(), job["session_id"], job["started"]))
 
 
-def export_job(ctx: jobs.Context) -> dict:
-    """Write a report or export of a big session to an owner-only file for its download (audited like any export)."""
+def _written(ctx: jobs.Context, write) -> dict:
+    """Write a job's file owner-only with `write(file) -> result`; a failed or cancelled job leaves no file."""
     path = jobs.export_path(ctx.config, ctx.job["id"])
-    ctx.report(0, 1)
-    # Counted before the export reads: any erasure after this (even during the export) makes the file stale.
-    erasures = jobs.erasures_of(ctx.db, ctx.session_id)
+    # Counted before the work reads: any erasure after this (even during the export) makes the file stale.
+    erasures = jobs.erasures_across(ctx.db, ctx.session_ids)
     try:
         with jobs.write_private(path) as file:
-            if ctx.params["format"] == "qdpx":
-                name = qdpx_queries.export_qdpx(ctx.db, ctx.session_id, file, answer_set=ctx.params["set"],
-                                                drafts=ctx.params["drafts"], draft_mark=ctx.params["draft_mark"],
-                                                user_id=ctx.job["who"])
-            else:
-                name = synthesis.export(ctx.db, ctx.session_id, file, fmt=ctx.params["format"],
-                                        language=ctx.params["language"], user_id=ctx.job["who"])
-        ctx.report(1, 1)
+            result = write(file)
     except BaseException:
         jobs.forget_export(ctx.config, ctx.job["id"])
         raise
-    return {"name": name, "format": ctx.params["format"], "bytes": path.stat().st_size, "erasures": erasures}
+    return result | {"bytes": path.stat().st_size, "erasures": erasures}
+
+
+def export_job(ctx: jobs.Context) -> dict:
+    """Write a report or export of a big session to an owner-only file for its download (audited like any export).
+
+    Progress is rows written of rows to write for the data exports (CSV, JSON, Excel), else the steps.
+    """
+    params = ctx.params
+
+    def write(file) -> dict:
+        """Write the export the job was asked for."""
+        if params["format"] == "qdpx":
+            name = qdpx_queries.export_qdpx(ctx.db, ctx.session_id, file, answer_set=params["set"], drafts=params["drafts"],
+                                            draft_mark=params["draft_mark"], user_id=ctx.job["who"], progress=ctx.report)
+        else:
+            name = synthesis.export(ctx.db, ctx.session_id, file, fmt=params["format"], language=params["language"],
+                                    user_id=ctx.job["who"], progress=ctx.report)
+        return {"name": name, "format": params["format"]}
+
+    return _written(ctx, write)
+
+
+def job_sessions(ctx: jobs.Context) -> list[dict]:
+    """Return the campaign's sessions this job counts, as the campaign pages list them."""
+    return campaigns.campaign_sessions(ctx.db, ctx.campaign_id,
+                                       ("SELECT session_id FROM job_sessions WHERE job_id = :job_scope", {"job_scope": ctx.job["id"]}))
+
+
+def campaign_themes_job(ctx: jobs.Context) -> dict:
+    """Run the engine over an open bank question's answers in the campaign's sessions (one round, or all)."""
+    question = campaigns.bank_question(ctx.db, ctx.campaign_id, ctx.params["question_id"])
+    if question is None:
+        raise LookupError(f"Bank question {ctx.params['question_id']} is gone")
+    made = pooled.run_pooled_themes(ctx.db, ctx.campaign_id, question, ctx.session_ids, round_id=ctx.params.get("round_id"),
+                                    progress=ctx.report)
+    found = campaigns.campaign_by_id(ctx.db, ctx.campaign_id)
+    queries.record_audit(ctx.db, user_id=ctx.job["who"], action="campaign_themes_run", target=f"campaign:{found['slug']}",
+                         detail=f"question={question['id']} round={ctx.params.get('round_id') or 'all'} themes={made} "
+                                f"job={ctx.job['id']}")
+    return {"themes": made}
+
+
+def campaign_export_job(ctx: jobs.Context) -> dict:
+    """Write a campaign's report or codebook (counted over the job's sessions) to an owner-only file for its download."""
+    from analysis import reports
+
+    found = campaigns.campaign_by_id(ctx.db, ctx.campaign_id)
+    fmt, language = ctx.params["format"], ctx.params["language"]
+
+    def write(file) -> dict:
+        """Assemble the campaign's report, write it, and log the export."""
+        report = pooled.campaign_report(ctx.db, found, job_sessions(ctx), language, with_themes=ctx.params["with_themes"],
+                                        progress=ctx.report)
+        reports.write(report, fmt, file, pooled.synthesis.translations_for(language))
+        name = reports.filename(found["slug"], fmt, language)
+        queries.record_audit(ctx.db, user_id=ctx.job["who"], action="campaign_export", target=f"campaign:{found['slug']}",
+                             detail=f"format={fmt} language={language} file={name} job={ctx.job['id']}")
+        return {"name": name, "format": fmt}
+
+    return _written(ctx, write)
+
+
+def campaign_heard_job(ctx: jobs.Context) -> dict:
+    """Count "who was heard" over the job's sessions and keep the result in the job's file for the page to show.
+
+    The file holds published (disclosure-protected) counts only, keyed by the sessions' data versions read
+    before counting, so the page can tell whether answers arrived since; an erasure deletes it like an export.
+    """
+    sessions = job_sessions(ctx)
+    key = synthesis.data_versions(ctx.db, tuple(sorted(s["id"] for s in sessions)))
+    data = pooled.heard_data(ctx.db, ctx.campaign_id, sessions, progress=ctx.report)
+
+    def write(file) -> dict:
+        """Keep the counts with the key they were counted at."""
+        pickle.dump({"key": key, "data": data}, file)
+        return {"key": list(key)}
+
+    return _written(ctx, write)
+
+
+def heard_built(config: dict, job: dict) -> dict | None:
+    """Return what a finished "who was heard" job counted ({"key", "data"}), or None once its file is gone.
+
+    The file is the app's own, written owner-only by `campaign_heard_job` beside the database.
+    """
+    try:
+        with open(jobs.export_path(config, job["id"]), "rb") as file:
+            return pickle.load(file)  # noqa: S301 - written by this app, owner-only, never uploaded
+    except FileNotFoundError:
+        return None

@@ -76,3 +76,16 @@ def cached_across(db, session_ids, what: tuple, compute: Callable[[], T]) -> T:
     their data versions or the campaign tables have changed since it was last computed."""
     ids = tuple(sorted(session_ids))
     return _cached(("across", ids, synthesis.data_versions(db, ids), *what), compute)
+
+
+def peek_across(db, session_ids, what: tuple):
+    """Return what `cached_across` keeps for these sessions now, or None (computing nothing): a big campaign's
+    page is counted by a background job instead."""
+    ids = tuple(sorted(session_ids))
+    found = app_cache().get(("across", ids, synthesis.data_versions(db, ids), *what))
+    return None if found is None else found[0]
+
+
+def keep_across(session_ids, key: tuple, what: tuple, value) -> None:
+    """Keep what a background job counted for these sessions at data version `key` (read before it counted)."""
+    app_cache().put(("across", tuple(sorted(session_ids)), tuple(key), *what), (value,))

@@ -60,14 +60,18 @@ def qdpx_project(stored: SessionData, *, answer_set: str, drafts: bool, draft_ma
 
 
 def export_qdpx(db: sqlite_utils.Database, session_id: int, file, *, answer_set: str, drafts: bool, draft_mark: str,
-                user_id: int | None) -> str:
-    """Write a session's .qdpx to a binary file, log the export, and return its file name."""
+                user_id: int | None, progress=None) -> str:
+    """Write a session's .qdpx to a binary file, log the export, and return its file name (`progress` hears three steps)."""
+    step = progress or (lambda done, total: None)
     if answer_set not in (QUOTED, INTERNAL):
         raise ValueError(f"Unknown answer set {answer_set!r}")
+    step(0, 3)
     stored = synthesis.load(db, session_id)
     if stored is None:
         raise ValueError(f"No session with id {session_id}")
+    step(1, 3)
     project = qdpx_project(stored, answer_set=answer_set, drafts=drafts, draft_mark=draft_mark)
+    step(2, 3)
     file.write(qdpx.write_qdpx(project))
     name = f"chorus-{stored.session['code']}-{'quotes' if answer_set == QUOTED else 'internal'}.qdpx"
     record_audit(db, user_id=user_id, action="export", target=stored.session["code"],

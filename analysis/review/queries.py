@@ -942,8 +942,10 @@ def save_priority_groups(db: sqlite_utils.Database, session_id: int, option_ids:
         log_edit(db, session_id, user_id=user_id, action="priority_groups", detail=json.dumps([o for _, o in pairs]))
 
 
-def _export_streamed(db: sqlite_utils.Database, session_id: int, file, *, fmt: str, language: str, translations) -> None:
-    """Write a data export answer by answer (see `exports.py`), the codebook and rows read in one snapshot."""
+def _export_streamed(db: sqlite_utils.Database, session_id: int, file, *, fmt: str, language: str, translations,
+                     progress=None) -> None:
+    """Write a data export answer by answer (see `exports.py`), the codebook and rows read in one snapshot;
+    `progress(rows written, rows to write + 1)` hears how far it is (a background job's report)."""
     import dataclasses
 
     from analysis import reports
@@ -963,9 +965,14 @@ def _export_streamed(db: sqlite_utils.Database, session_id: int, file, *, fmt: s
             stored = load(db, session_id)
             report = dataclasses.replace(report, **_design_records(
                 db, stored, language, names, gettext_with(translations)("Prefer not to say")))
-        records = exports.answer_records(db, session_id, language, scope_prompt_ids(db, session_id),
+        scope = scope_prompt_ids(db, session_id)
+        records = exports.answer_records(db, session_id, language, scope,
                                          prefer_not=gettext_with(translations)("Prefer not to say"),
                                          visible=visible_filter(db))
+        if progress is not None:
+            # Counted in the same snapshot as the rows, so "rows written of rows to write" ends where it should.
+            records = exports.counted(records, exports.count_answer_records(db, session_id, scope, visible=visible_filter(db)),
+                                      progress)
         reports.write_streamed(report, fmt, records, file, translations)
     finally:
         if started:
@@ -1175,8 +1182,12 @@ def _vote_records(db: sqlite_utils.Database, stored: SessionData, language: str,
 
 
 def export(db: sqlite_utils.Database, session_id: int, file, *, fmt: str, language: str,
-           user_id: int | None = None) -> str:
-    """Write a report or data export of a session to a binary file, log it, and return its file name."""
+           user_id: int | None = None, progress=None) -> str:
+    """Write a report or data export of a session to a binary file, log it, and return its file name.
+
+    `progress(done, total)` hears how far it is: rows written of rows to write for the data exports,
+    else two steps (the report assembled, then written).
+    """
     from analysis import reports
     from listening.queries import record_audit
 
@@ -1188,12 +1199,15 @@ def export(db: sqlite_utils.Database, session_id: int, file, *, fmt: str, langua
     if language not in found["languages"]:
         raise ValueError(f"{language!r} is not one of the session's languages")
     translations = translations_for(language)
+    step = progress or (lambda done, total: None)
     if fmt in reports.STREAMED:
-        _export_streamed(db, session_id, file, fmt=fmt, language=language, translations=translations)
-    elif fmt == "votes":
-        reports.write(_votes_report(db, session_id, language, translations), fmt, file, translations)
+        _export_streamed(db, session_id, file, fmt=fmt, language=language, translations=translations, progress=progress)
     else:
-        reports.write(build_report(db, session_id, language, translations=translations), fmt, file, translations)
+        step(0, 2)
+        report = (_votes_report(db, session_id, language, translations) if fmt == "votes"
+                  else build_report(db, session_id, language, translations=translations))
+        step(1, 2)
+        reports.write(report, fmt, file, translations)
     name = reports.filename(found["code"], fmt, language)
     record_audit(db, user_id=user_id, action="export", target=found["code"], detail=f"format={fmt} language={language} file={name}")
     return name

@@ -28,6 +28,7 @@ ROUTES = {
     ("campaigns.dashboard", "GET"):           (LOGIN, 200,  200,  200,  200,  200,  200,  404,  404),
     ("campaigns.manage", "POST"):             (LOGIN, 303,  303,  403,  403,  403,  403,  404,  404),
     ("campaigns.heard", "GET"):               (LOGIN, 200,  200,  200,  200,  200,  200,  404,  404),
+    ("campaigns.heard", "POST"):              (LOGIN, 303,  303,  303,  303,  303,  303,  404,  404),
     ("campaigns.themes", "GET"):              (LOGIN, 200,  200,  200,  403,  403,  403,  404,  404),
     ("campaigns.themes", "POST"):             (LOGIN, 303,  303,  303,  403,  403,  403,  404,  404),
     ("campaigns.rounds", "GET"):              (LOGIN, 200,  200,  200,  403,  403,  403,  404,  404),
@@ -35,6 +36,11 @@ ROUTES = {
     ("campaigns.commitments", "POST"):        (LOGIN, 400,  400,  400,  403,  403,  403,  404,  404),
     ("campaigns.export", "GET"):              (LOGIN, 200,  200,  200,  200,  200,  200,  404,  404),
     ("campaigns.export", "POST"):             (LOGIN, 400,  400,  400,  400,  400,  400,  404,  404),
+    # issue 19: the backbone's finished "who was heard" job over both partners' sessions (a partner's job: below)
+    ("campaigns.job", "GET"):                 (LOGIN, 200,  200,  200,  404,  404,  404,  404,  404),
+    ("campaigns.job_cancel", "POST"):         (LOGIN, 303,  303,  303,  404,  404,  404,  404,  404),
+    ("campaigns.job_restart", "POST"):        (LOGIN, 303,  303,  303,  404,  404,  404,  404,  404),
+    ("campaigns.job_download", "POST"):       (LOGIN, 303,  303,  303,  404,  404,  404,  404,  404),
 }
 # Which of campaign 1's sessions (hosted by A, by B) each actor sees on every session page.
 SEES = {"admin": {"a", "b"}, "bb_facilitator": {"a", "b"}, "bb_planner": {"a", "b"}, "a_facilitator": {"a"},
@@ -72,9 +78,21 @@ def world(tmp_path):
         campaigns.add_session(db, cid, found["id"], round_id=round_1, partner_id=partner, added_by=ids["admin"])
         sessions[key] = found
     question = campaigns.add_question(db, cid, kind="open", texts={"en": "What helps?", "es": "¿Qué ayuda?", "ar": "ما الذي يساعد؟"})
+    job = backbone_job(db, cid, ids["bb_facilitator"], [s["id"] for s in sessions.values()])
     yield {"app": app, "db": db, "ids": ids, "cid": cid, "other": other, "sessions": sessions, "question": question,
-           "partners": {"a": a, "b": b}, "round": round_1}
+           "partners": {"a": a, "b": b}, "round": round_1, "job": job}
     db.conn.close()
+
+
+def backbone_job(db, campaign_id: int, who: int, session_ids: list[int], *, kind: str = "campaign_heard",
+                 params: str = '{"standing": "backbone", "partner_id": null}') -> int:
+    """Record a finished campaign job over these sessions, as a backbone member's would be."""
+    stamp = queries.now()
+    with db.conn:
+        job = db.execute("INSERT INTO jobs (campaign_id, kind, params, state, created, started, finished, who, result) "
+                         "VALUES (?, ?, ?, 'done', ?, ?, ?, ?, '{}')", (campaign_id, kind, params, stamp, stamp, stamp, who)).lastrowid
+        db.conn.executemany("INSERT INTO job_sessions (job_id, session_id) VALUES (?, ?)", [(job, s) for s in session_ids])
+    return job
 
 
 def signed_in(world, actor):
@@ -102,7 +120,8 @@ def test_each_campaign_route_answers_each_actor_as_the_table_says(world, actor):
     for (endpoint, method), answers in ROUTES.items():
         expected = answers[ACTORS.index(actor)]
         with app.test_request_context():
-            url = url_for(endpoint, **({} if endpoint == "campaigns.index" else {"campaign_id": world["cid"]}))
+            url = url_for(endpoint, **({} if endpoint == "campaigns.index" else {"campaign_id": world["cid"]}),
+                          **({"job_id": world["job"]} if endpoint.startswith("campaigns.job") else {}))
         response = client.open(url, method=method, data={"csrf_token": token, "what": "round", "name": ""}
                                if method == "POST" and token else None)
         got = response.status_code

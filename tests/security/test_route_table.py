@@ -130,6 +130,12 @@ ROUTES = {
     ("campaigns.commitments", "POST"):            (LOGIN, 400,  404,  404,  404,  404,  404),
     ("campaigns.export", "GET"):                  (LOGIN, 200,  404,  404,  404,  404,  404),
     ("campaigns.export", "POST"):                 (LOGIN, 400,  404,  404,  404,  404,  404),
+    ("campaigns.heard", "POST"):                  (LOGIN, 303,  404,  404,  404,  404,  404),
+    # a campaign's job pages (issue 19): the job here is a session's, so not the campaign's (404 even for an admin)
+    ("campaigns.job", "GET"):                     (LOGIN, 404,  404,  404,  404,  404,  404),
+    ("campaigns.job_cancel", "POST"):             (LOGIN, 404,  404,  404,  404,  404,  404),
+    ("campaigns.job_restart", "POST"):            (LOGIN, 404,  404,  404,  404,  404,  404),
+    ("campaigns.job_download", "POST"):           (LOGIN, 404,  404,  404,  404,  404,  404),
     # last: it ends the signed-in session
     ("facilitation.logout", "POST"):              (302,   302,  302,  302,  302,  302,  302),
 }
