@@ -28,9 +28,9 @@ def resume_note(job: dict) -> str | None:
     """Say what an interrupted theme run left behind and what starting it again does (docs/scaling.md)."""
     if job["kind"] != "themes":
         return None
-    return _("Chorus stopped while this ran. The answers it had already placed in its new themes stay there; "
-             "starting it again runs the engine from the start, finds the same themes in the same answers, "
-             "and places every answer.")
+    return _("Chorus stopped while this ran. The answers it had already placed in its new themes stay there. "
+             "Starting it again runs the engine from the start over the answers as they are then, keeps the "
+             "names of the themes it finds again, and places every answer.")
 
 
 def done_note(session_id: int, job: dict) -> tuple[str, str, str] | None:
