@@ -88,3 +88,9 @@ def built_heard(found: dict, standing: str, sessions: list[dict]) -> tuple[dict 
 def current_key(sessions: list[dict]) -> tuple:
     """Return the data-version key of these sessions and the campaign tables now."""
     return synthesis.data_versions(get_db(), tuple(sorted(s["id"] for s in sessions)))
+
+
+def running_for(found: dict, standing: str, sessions: list[dict]) -> dict | None:
+    """Return the campaign's unfinished job if this member may follow it (a partner never learns of another's)."""
+    current = jobs.active_campaign_job(get_db(), found["id"])
+    return current if current is not None and may_see(current, found["id"], standing, sessions) else None

@@ -324,7 +324,7 @@ def heard(campaign_id: int):
     return render_template("campaigns/heard.html", c=found, name=name_of(found), standing=standing, tables=tables,
                            totals=pooled.totals(sessions), sessions=sessions, next=listen_next,
                            references=references, counted=data is not None, built=built, form=ActionForm(),
-                           running=jobs.active_campaign_job(db, campaign_id) if data is None or built else None,
+                           running=campaign_jobs.running_for(found, standing, sessions) if data is None or built else None,
                            language=current_language(), wording=campaigns.wording, prefer_not=pooled.PREFER_NOT,
                            not_given=pooled.NOT_GIVEN)
 
@@ -370,6 +370,7 @@ def themes(campaign_id: int):
     shown = pooled.pooled_themes(db, campaign_id, question["id"], round_id) if question else {"themes": [], "total": None}
     return render_template("campaigns/themes.html", c=found, name=name_of(found), bank=bank, rounds=rounds,
                            question=question, round_id=round_id, shown=shown, form=ActionForm(),
+                           running=campaign_jobs.running_for(found, standing, sessions),
                            language=current_language(), wording=campaigns.wording)
 
 
@@ -489,7 +490,8 @@ def export(campaign_id: int):
     fmt, language = request.form.get("format", ""), request.form.get("language", "")
     if request.method == "GET" or not valid_form() or fmt not in formats or language not in found["languages"]:
         return render_template("campaigns/export.html", c=found, name=name_of(found), standing=standing, form=ActionForm(),
-                               formats=formats, language_name=language_name), 200 if request.method == "GET" else 400
+                               formats=formats, language_name=language_name,
+                               running=campaign_jobs.running_for(found, standing, sessions)), 200 if request.method == "GET" else 400
     if campaign_jobs.is_big(sessions):
         try:
             job_id = campaign_jobs.start(found, standing, sessions, "campaign_export",

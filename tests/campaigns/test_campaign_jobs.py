@@ -116,6 +116,10 @@ def test_a_partner_cannot_see_another_partners_campaign_job(world):
     assert answers == {"a_facilitator": (200, None), "a_planner": (200, None), "b_facilitator": (404, 404),
                        "bb_facilitator": (200, None), "admin": (200, None), "other_campaign": (404, 404)}
     assert jobs.job_by_id(world["db"], job_id)["state"] == "queued"
+    # Partner A's export page points to its running job; partner B's does not even say one runs.
+    b_client, _ = client_of(app, "b_facilitator")
+    assert page(client.get(f"/staff/campaigns/{world['cid']}/export")).find("a", string="See its progress") is not None
+    assert "long task" not in text_of(b_client.get(f"/staff/campaigns/{world['cid']}/export"))
     # The backbone's job (over both partners' sessions) is not a partner's to see.
     a_client, _ = client_of(app, "a_facilitator")
     assert a_client.get(f"/staff/campaigns/{world['cid']}/jobs/{world['job']}").status_code == 404

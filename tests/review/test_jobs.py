@@ -344,3 +344,44 @@ def test_an_answer_deleted_during_a_run_without_a_withdrawal_is_caught_while_pla
     synthesis.run_themes(db, sid, user_id=None)
     assert db.execute("SELECT count(*) FROM theme_assignments WHERE response_id = ?", (victim["id"],)).fetchone()[0] == 0
     assert scrubbed == [victim["id"]]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "xlsx"])
+def test_a_big_data_export_reports_rows_written_of_rows_to_write(queued_app, heard, db, monkeypatch, fmt):
+    """A background data export's bar moves with the rows it writes: every report counts rows written of the
+    session's answers to write (plus closing the file), from 0 up to all of them."""
+    from analysis.review import exports
+
+    monkeypatch.setattr(exports, "PROGRESS_EVERY", 2)
+    seen = []
+    original = jobs.Context.report
+
+    def watch(self, done, total, **kwargs):
+        """Record each report as the job's page would read it."""
+        original(self, done, total, **kwargs)
+        seen.append((done, total))
+        # Committed at once, though the export reads in one snapshot: progress goes through a second connection.
+        assert tuple(db.execute("SELECT progress, total FROM jobs WHERE id = ?", (self.job["id"],)).fetchone()) == (done, total)
+
+    monkeypatch.setattr(jobs.Context, "report", watch)
+    sid = heard.session["id"]
+    rows = len(list(exports.answer_records(db, sid, "en", synthesis.scope_prompt_ids(db, sid), prefer_not="",
+                                           visible=synthesis.visible_filter(db))))
+    with queued_app.test_request_context():
+        job_id = jobs.submit(db, heard.session["id"], "export", {"format": fmt, "language": "en"}, who=heard.planner_id)
+        assert jobs.execute(db, job_id) == "done"
+    assert rows > 2 and seen[0] == (0, rows + 1) and seen[-1] == (rows, rows + 1)
+    assert [done for done, _total in seen] == sorted(done for done, _total in seen) and len(seen) >= rows // 2
+    assert jobs.job_by_id(db, job_id)["total"] == rows + 1
+
+
+def test_a_big_report_export_reports_its_steps(queued_app, heard, db, monkeypatch):
+    """A report (not rows) moves its bar in steps: assembled, then written."""
+    seen = []
+    original = jobs.Context.report
+    monkeypatch.setattr(jobs.Context, "report", lambda self, done, total, **kw: (seen.append((done, total)),
+                                                                                  original(self, done, total, **kw))[1])
+    with queued_app.test_request_context():
+        job_id = jobs.submit(db, heard.session["id"], "export", {"format": "md", "language": "en"}, who=heard.planner_id)
+        assert jobs.execute(db, job_id) == "done"
+    assert seen == [(0, 2), (1, 2)]
