@@ -361,7 +361,9 @@ def test_a_big_data_export_reports_rows_written_of_rows_to_write(queued_app, hea
         original(self, done, total, **kwargs)
         seen.append((done, total))
         # Committed at once, though the export reads in one snapshot: progress goes through a second connection.
-        assert tuple(db.execute("SELECT progress, total FROM jobs WHERE id = ?", (self.job["id"],)).fetchone()) == (done, total)
+        other = sqlite3.connect(queued_app.config["DATABASE"])
+        assert other.execute("SELECT progress, total FROM jobs WHERE id = ?", (self.job["id"],)).fetchone() == (done, total)
+        other.close()
 
     monkeypatch.setattr(jobs.Context, "report", watch)
     sid = heard.session["id"]
