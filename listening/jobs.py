@@ -320,6 +320,12 @@ def recover(db: sqlite_utils.Database) -> list[int]:
             tidy = _interrupt_hooks.get(job["kind"])
             if tidy is not None:
                 tidy(db, job)
+    for row in found:
+        # A file the dead job was writing is partial: never served (the job is not done), and not kept either.
+        try:
+            os.remove(erasures.export_file(database_path(db), row["id"]))
+        except FileNotFoundError:
+            pass
     return [r["id"] for r in found]
 
 

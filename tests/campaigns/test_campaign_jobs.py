@@ -199,3 +199,23 @@ def test_a_small_campaign_still_works_in_the_request(world):
     assert response.status_code == 200
     assert world["db"].execute("SELECT count(*) FROM jobs WHERE campaign_id IS NOT NULL AND id != ?",
                                (world["job"],)).fetchone()[0] == 0
+
+
+def test_an_interrupted_campaign_export_leaves_no_partial_file_and_starts_again(world):
+    """After a crash the consumer marks the export interrupted and deletes its partial file; "Start again" makes it anew."""
+    app = big_app(world, JOBS_IMMEDIATE=True)
+    db = world["db"]
+    job_id = backbone_job(db, world["cid"], world["ids"]["bb_facilitator"], [s["id"] for s in world["sessions"].values()],
+                          kind="campaign_export",
+                          params='{"format": "md", "language": "en", "with_themes": true, "standing": "backbone", "partner_id": null}')
+    with db.conn:
+        db.execute("UPDATE jobs SET state = 'running', finished = NULL WHERE id = ?", (job_id,))
+    jobs.export_path(app.config, job_id).write_bytes(b"half a report")
+    assert jobs.recover(db) == [job_id]
+    assert not jobs.export_path(app.config, job_id).exists()
+    client, token = client_of(app, "bb_facilitator")
+    url = f"/staff/campaigns/{world['cid']}/jobs/{job_id}"
+    assert "Interrupted" in text_of(client.get(url))
+    again = job_of(client.post(f"{url}/restart", data={"csrf_token": token}))
+    assert jobs.job_by_id(db, again)["state"] == "done" and jobs.export_path(app.config, again).exists()
+    assert jobs.job_session_ids(db, again) == sorted(s["id"] for s in world["sessions"].values())

@@ -165,6 +165,7 @@ def test_after_a_crash_a_running_job_is_interrupted_and_can_be_started_again(app
     url = f"/staff/sessions/{sid}/jobs/{job_id}"
     shown = client.get(url)
     assert "Start again" in text_of(shown)
+    assert "The answers it had already placed in its new themes stay there." in text_of(shown)
     response = client.post(f"{url}/restart", data=form_data(shown))
     new_id = int(response.headers["Location"].rsplit("/", 1)[1])
     assert jobs.job_by_id(db, new_id)["state"] == "done"
