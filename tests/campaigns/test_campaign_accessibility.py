@@ -50,12 +50,25 @@ def live(tmp_path):
                            owner="Health department", status="in_progress", due_on="2027-06-01", done_on=None,
                            published=True, theme_ids=[], user_id=None)
     campaigns.set_published(db, cid, True)
+    # A campaign's jobs (issue 19) in the states their shared page shows: running with a bar, finished, interrupted.
+    job_ids = {}
+    stamp = "2026-12-01T10:00:00+00:00"
+    with db.conn:
+        for state, kind, progress in (("running", "campaign_heard", 1), ("done", "campaign_themes", 3),
+                                      ("interrupted", "campaign_themes", 2)):
+            job_ids[state] = db.execute(
+                "INSERT INTO jobs (campaign_id, kind, params, state, progress, total, created, started, finished, who) "
+                "VALUES (?, ?, ?, ?, ?, 3, ?, ?, ?, ?)",
+                (cid, kind, '{"question_id": 1, "round_id": null, "standing": "backbone", "partner_id": null}', state,
+                 progress, stamp, stamp, None if state == "running" else stamp, user)).lastrowid
+            db.execute("INSERT INTO job_sessions (job_id, session_id) VALUES (?, ?)", (job_ids[state], session_id))
     db.conn.close()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield {"url": f"http://127.0.0.1:{server.server_port}", "email": demo.email, "password": password, "cid": cid}
+    yield {"url": f"http://127.0.0.1:{server.server_port}", "email": demo.email, "password": password, "cid": cid,
+           "jobs": job_ids}
     server.shutdown()
     server.server_close()
     thread.join(timeout=10)
@@ -78,6 +91,12 @@ def test_campaign_pages_pass_axe_and_the_public_page_works_without_javascript(li
             page.goto(f"{base}/staff/campaigns/{cid}/{name}")
             assert page.locator("h1").count() == 1
             problems[name or "dashboard"] = violations(axe, page)
+        for language in ("en", "ar"):
+            for state, job_id in live["jobs"].items():
+                page.goto(f"{base}/staff/campaigns/{cid}/jobs/{job_id}?lang={language}")
+                assert page.locator("h1").count() == 1
+                assert page.locator("progress#job-progress").count() == (state == "running")
+                problems[f"job-{state}-{language}"] = violations(axe, page)
         phone = browser.new_context(java_script_enabled=False, viewport={"width": 320, "height": 640})
         public = phone.new_page()
         for language, words in (("en", "More evening clinic hours"), ("es", "Más horas por la tarde"),
