@@ -80,7 +80,8 @@ def built_heard(found: dict, standing: str, sessions: list[dict]) -> tuple[dict 
         if not may_see(job, found["id"], standing, sessions):
             continue
         built = job_work.heard_built(current_app.config, job)
-        if built is not None:
+        # An erasure deletes the file; should that have failed, a count from before it is still not shown.
+        if built is not None and jobs.erasures_across(get_db(), ids) == job["result"].get("erasures"):
             return job, built
     return None, None
 

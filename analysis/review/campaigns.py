@@ -552,14 +552,16 @@ def job_cancel(campaign_id: int, job_id: int):
 @bp.route("/<int:campaign_id>/jobs/<int:job_id>/restart", methods=["POST"])
 @requires(*READERS)
 def job_restart(campaign_id: int, job_id: int):
-    """Start a campaign job's work again (after an interruption, an error or a cancel), over the member's sessions now."""
+    """Start a campaign job's work again (after an interruption, an error or a cancel) over the same sessions."""
     found, _standing, sessions, current = load_job(campaign_id, job_id)
     if not valid_form():
         return back("campaigns.job", found, _("This page was open for a long time. Please try again."), "error", job_id=job_id)
     if current["state"] not in jobs.RESTARTABLE:
         return back("campaigns.job", found, _("Only a task that did not finish can be started again."), "error", job_id=job_id)
-    round_id = current["params"].get("round_id")
-    scope = [s["id"] for s in sessions if round_id is None or s["round_id"] == round_id]
+    # The same work again: the sessions it counted that are still the campaign's and still seen (a round's run
+    # keeps to its round), never sessions of another standing's scope.
+    counted = set(jobs.job_session_ids(get_db(), job_id))
+    scope = [s["id"] for s in sessions if s["id"] in counted]
     try:
         new_id = jobs.restart(get_db(), job_id, who=g.user["id"], session_ids=scope)
     except jobs.CannotStart as refused:
