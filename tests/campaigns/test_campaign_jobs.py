@@ -219,3 +219,17 @@ def test_an_interrupted_campaign_export_leaves_no_partial_file_and_starts_again(
     again = job_of(client.post(f"{url}/restart", data={"csrf_token": token}))
     assert jobs.job_by_id(db, again)["state"] == "done" and jobs.export_path(app.config, again).exists()
     assert jobs.job_session_ids(db, again) == sorted(s["id"] for s in world["sessions"].values())
+
+
+def test_a_counted_who_was_heard_says_when_answers_arrived_since(world):
+    """The page shows the job's count; after a new answer it still shows it, says it is older, and offers "Count again"."""
+    app = big_app(world, JOBS_IMMEDIATE=True)
+    client, token = client_of(app, "bb_planner")
+    assert "Count who was heard" in text_of(client.get(f"/staff/campaigns/{world['cid']}/heard"))
+    job_of(client.post(f"/staff/campaigns/{world['cid']}/heard", data={"csrf_token": token}))
+    fresh = text_of(client.get(f"/staff/campaigns/{world['cid']}/heard"))
+    assert "Count again" not in fresh and "Count who was heard" not in fresh
+    answered(world)
+    later = page(client.get(f"/staff/campaigns/{world['cid']}/heard"))
+    assert "Answers arrived or something changed since." in later.get_text()
+    assert later.find("button", string="Count again") is not None
