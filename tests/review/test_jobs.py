@@ -354,6 +354,7 @@ def test_a_big_data_export_reports_rows_written_of_rows_to_write(queued_app, hea
     from analysis.review import exports
 
     monkeypatch.setattr(exports, "PROGRESS_EVERY", 2)
+    monkeypatch.setattr(exports, "PROGRESS_SECONDS", 0)
     seen = []
     original = jobs.Context.report
 
