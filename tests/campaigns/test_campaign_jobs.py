@@ -233,3 +233,18 @@ def test_a_counted_who_was_heard_says_when_answers_arrived_since(world):
     later = page(client.get(f"/staff/campaigns/{world['cid']}/heard"))
     assert "Answers arrived or something changed since." in later.get_text()
     assert later.find("button", string="Count again") is not None
+
+
+def test_a_purge_deletes_campaign_files_that_count_the_session_and_keeps_the_others(world):
+    """A retention purge of partner B's session deletes the backbone's file (it counts B) but not partner A's."""
+    from listening import retention
+
+    answered(world)
+    app = big_app(world, JOBS_IMMEDIATE=True)
+    bb, bb_token = client_of(app, "bb_facilitator")
+    a, a_token = client_of(app, "a_facilitator")
+    both = job_of(bb.post(f"/staff/campaigns/{world['cid']}/export", data={"csrf_token": bb_token, "format": "md", "language": "en"}))
+    only_a = job_of(a.post(f"/staff/campaigns/{world['cid']}/export", data={"csrf_token": a_token, "format": "md", "language": "en"}))
+    assert retention.purge_session(world["db"], world["sessions"]["b"]["id"], reason="test") is not None
+    assert not jobs.export_path(app.config, both).exists()
+    assert jobs.export_path(app.config, only_a).exists()
