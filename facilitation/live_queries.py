@@ -182,9 +182,10 @@ def visible_responses(db: sqlite_utils.Database, session_id: int, prompt_id: int
     Oldest first; each row carries the participant's `quote_ok` choice. Skipped rows are
     included (with `skipped` = 1) so counts of who skipped stay possible.
     """
-    sql = """SELECT r.*, c.quote_ok, c.quote_scope FROM responses r
+    sql = f"""SELECT r.*, c.quote_ok, c.quote_scope, {queries.TRANSLATION_COLUMNS} FROM responses r
              JOIN participants p ON p.id = r.participant_id
              LEFT JOIN consents c ON c.participant_id = p.id
+             {queries.TRANSLATION_JOIN}
              WHERE r.session_id = ? AND p.withdrawn_at IS NULL AND r.hidden_at IS NULL"""
     params: tuple = (session_id,)
     if prompt_id is not None:
