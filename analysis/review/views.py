@@ -678,8 +678,11 @@ def export_qdpx(session_id: int):
         raise Forbidden()
     # TRANSLATORS: put before a theme's name in a project exported to NVivo and similar tools when nobody reviewed it yet.
     draft_mark = _("Draft:")
+    # TRANSLATORS: names the note holding a staff translation of an answer, in a project exported to NVivo and similar tools.
+    translation_mark = _("Translation:")
     if jobs.background_wanted(get_db(), session_id, current_app.config):
-        params = {"format": "qdpx", "set": answer_set, "drafts": request.form.get("drafts") == "y", "draft_mark": draft_mark}
+        params = {"format": "qdpx", "set": answer_set, "drafts": request.form.get("drafts") == "y", "draft_mark": draft_mark,
+                  "translation_mark": translation_mark}
         try:
             job_id = jobs.submit(get_db(), session_id, "export", params, who=user_id())
         except jobs.CannotStart as refused:
@@ -688,7 +691,8 @@ def export_qdpx(session_id: int):
         return redirect(url_for("facilitation.job", session_id=session_id, job_id=job_id)), 303
     buffer = io.BytesIO()
     name = qdpx_queries.export_qdpx(get_db(), found["id"], buffer, answer_set=answer_set,
-                                    drafts=request.form.get("drafts") == "y", draft_mark=draft_mark, user_id=user_id())
+                                    drafts=request.form.get("drafts") == "y", draft_mark=draft_mark,
+                                    translation_mark=translation_mark, user_id=user_id())
     buffer.seek(0)
     response = send_file(buffer, mimetype="application/zip", as_attachment=True, download_name=name,
                          conditional=False, etag=False, last_modified=None)
