@@ -349,3 +349,19 @@ def test_the_internal_csv_and_excel_exports_have_a_translation_column(client, th
             column = names.index("translation")
             found = any(row[column] == TRANSLATION and SPANISH in row for row in values[at + 1:])
     assert found
+
+
+def test_the_staff_answers_page_shows_a_translation_beneath_its_answer(client, themed, db):
+    """The session's answers page shows a saved translation under its answer, in its language, and offers to edit it."""
+    sid = themed.session["id"]
+    _theme, quoted, unquoted, _person = two_spanish_answers(themed, db)
+    planner(client)
+    translate(client, sid, quoted, TRANSLATION)
+    items = page(client.get(f"/staff/sessions/{sid}/answers")).select("ul.open-answers li")
+    mine = next(li for li in items if li.p.get_text(strip=True) == SPANISH)
+    shown = mine.select_one(".translation")
+    assert shown.get_text(" ", strip=True) == f"Translation: {TRANSLATION}" and shown.span["lang"] == "en"
+    assert mine.select_one("a[href$='/translation']").get_text(" ", strip=True).startswith("Edit the translation")
+    other = next(li for li in items if li.p.get_text(strip=True) == HIDDEN_SPANISH)
+    assert other.select_one(".translation") is None
+    assert other.select_one("a[href$='/translation']").get_text(" ", strip=True).startswith("Add a translation")
