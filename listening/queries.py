@@ -943,12 +943,14 @@ def unname_themes(db: sqlite_utils.Database, session_id: int, participant_ids: S
 
 
 def unname_answers(db: sqlite_utils.Database, session_id: int, answers: Sequence[dict]) -> int:
-    """Take these answers' words (dicts with id and text) out of every machine-made name and claim; return the themes changed.
+    """Take these answers' words (dicts with id and text, and any staff translation) out of every machine-made name and
+    claim; return the themes changed.
 
     A background theme run or live draft read answers before someone withdrew; what it stores
-    afterwards is cleaned with the words it read (`unname_themes` does the same at withdrawal).
+    afterwards is cleaned with the words it read, translations included, since a name can be drawn
+    from one (`unname_themes` does the same at withdrawal).
     """
-    texts = [set(_words(r["text"])) for r in answers if (r["text"] or "").strip()]
+    texts = [set(_words(words)) for r in answers for words in (r["text"], r.get("translation")) if (words or "").strip()]
     if not texts:
         return 0
     ids = {r["id"] for r in answers}

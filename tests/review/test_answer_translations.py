@@ -365,3 +365,18 @@ def test_the_staff_answers_page_shows_a_translation_beneath_its_answer(client, t
     other = next(li for li in items if li.p.get_text(strip=True) == HIDDEN_SPANISH)
     assert other.select_one(".translation") is None
     assert other.select_one("a[href$='/translation']").get_text(" ", strip=True).startswith("Add a translation")
+
+
+def test_a_name_drawn_from_the_translation_of_an_answer_withdrawn_during_a_run_is_taken_out(themed, db):
+    """A theme run or live draft cleans what it stores of the answers withdrawn while it ran: words of their staff
+    translations too, since a name can be drawn from one."""
+    sid = themed.session["id"]
+    theme, quoted, _unquoted, _person = two_spanish_answers(themed, db)
+    db.execute("UPDATE themes SET label = ?, machine_label = ?, renamed = 0, manual = 0 WHERE id = ?",
+               ("Bus never arrives on time", "Bus never arrives on time", theme["id"]))
+    db.conn.commit()
+    read = {"id": quoted, "text": SPANISH, "translation": TRANSLATION}
+    with db.conn:
+        assert queries.unname_answers(db, sid, [read]) >= 1
+    label = db.execute("SELECT label FROM themes WHERE id = ?", (theme["id"],)).fetchone()[0]
+    assert label != "Bus never arrives on time" and "arrives" not in label.casefold()
