@@ -980,7 +980,8 @@ def unname_answers(db: sqlite_utils.Database, session_id: int, answers: Sequence
                        (json.dumps(sorted(int(i) for i in ids)),)):
         if _drawn_from(pooled["label"], texts) or _drawn_from(pooled["machine_label"], texts):
             named = _terms_label(pooled["top_terms"])
-            db.execute("UPDATE campaign_themes SET label = ?, machine_label = ? WHERE id = ?", (named, named, pooled["id"]))
+            db.execute("UPDATE campaign_themes SET label = ?, machine_label = ?, headline_from_translation = 0 WHERE id = ?",
+                       (named, named, pooled["id"]))
             changed += 1
     for live in rows(db, "SELECT id, themes FROM live_themes WHERE session_id = ?", (session_id,)):
         drafts = json.loads(live["themes"])

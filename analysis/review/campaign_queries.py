@@ -196,16 +196,18 @@ def run_pooled_themes(db: sqlite_utils.Database, campaign_id: int, question: dic
                         default=(0.0, None))
             if match[0] >= 0.5:
                 theme_id = match[1]
-                db.execute("""UPDATE campaign_themes SET machine_label = ?, top_terms = ?,
+                db.execute("""UPDATE campaign_themes SET machine_label = ?, top_terms = ?, headline_from_translation = ?,
                               label = CASE WHEN renamed THEN label ELSE ? END WHERE id = ?""",
-                           (theme.label, json.dumps(list(theme.top_terms)), theme.label, theme_id))
+                           (theme.label, json.dumps(list(theme.top_terms)), int(theme.headline_from_translation),
+                            theme.label, theme_id))
                 db.execute("DELETE FROM campaign_theme_answers WHERE theme_id = ?", (theme_id,))
             else:
                 theme_id = db.execute(
-                    """INSERT INTO campaign_themes (campaign_id, question_id, round_id, label, machine_label, top_terms, created_at)
-                       VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                    """INSERT INTO campaign_themes (campaign_id, question_id, round_id, label, machine_label, top_terms,
+                                                      headline_from_translation, created_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
                     (campaign_id, question["id"], round_id, theme.label, theme.label, json.dumps(list(theme.top_terms)),
-                     stamp)).lastrowid
+                     int(theme.headline_from_translation), stamp)).lastrowid
             taken.add(theme_id)
             db.conn.executemany("INSERT INTO campaign_theme_answers (response_id, theme_id) VALUES (?, ?)",
                            [(a, theme_id) for a in sorted(members)])

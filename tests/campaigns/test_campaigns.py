@@ -592,13 +592,55 @@ def test_a_withdrawal_takes_a_persons_words_and_their_translation_out_of_pooled_
         for name, renamed in (("Midwife stayed all night", 0), ("partera se quedó", 0), ("Night-time midwives", 1)):
             themes_made[name] = db.execute(
                 """INSERT INTO campaign_themes (campaign_id, question_id, round_id, label, machine_label, top_terms, renamed,
-                   created_at) VALUES (?, ?, NULL, ?, ?, '["midwife", "night"]', ?, '2026-01-01')""",
+                   headline_from_translation, created_at) VALUES (?, ?, NULL, ?, ?, '["midwife", "night"]', ?, 1, '2026-01-01')""",
                 (world["cid"], question["id"], name, name, renamed)).lastrowid
             db.execute("INSERT INTO campaign_theme_answers (response_id, theme_id) VALUES (?, ?)",
                        (saved.response_id, themes_made[name]))
     assert queries.withdraw(db, person.receipt).outcome == "withdrawn"
-    labels = {name: db.execute("SELECT label, machine_label FROM campaign_themes WHERE id = ?", (tid,)).fetchone()
-              for name, tid in themes_made.items()}
-    assert tuple(labels["Midwife stayed all night"]) == ("Midwife, night", "Midwife, night")
-    assert tuple(labels["partera se quedó"]) == ("Midwife, night", "Midwife, night")
+    labels = {name: db.execute("SELECT label, machine_label, headline_from_translation FROM campaign_themes WHERE id = ?",
+                               (tid,)).fetchone() for name, tid in themes_made.items()}
+    assert tuple(labels["Midwife stayed all night"]) == ("Midwife, night", "Midwife, night", 0)
+    assert tuple(labels["partera se quedó"])[:2] == ("Midwife, night", "Midwife, night")
     assert labels["Night-time midwives"][0] == "Night-time midwives"
+
+
+def test_a_pooled_theme_named_from_translations_says_so(world):
+    """When a pooled theme's answers are mostly in another language and staff translated them, its name is drawn from
+    the translations and the themes page says so, as a session's theme card does; a planner's name drops the note."""
+    db = world["db"]
+    question = campaigns.bank_question(db, world["cid"], world["question"])
+    for found in world["sessions"].values():
+        found["prompt"] = campaigns.copy_into_session(db, question, found)
+    english = ["The bus to the clinic never comes", "Bus routes are too far from home", "We need a bus to the clinic",
+               "The bus is always late for my visits", "My doula stayed with me all night", "The doula explained everything",
+               "Doula visits helped so much", "Having a doula made the birth calmer"] * 2
+    for n, text in enumerate(english):
+        found = world["sessions"]["a" if n % 2 else "b"]
+        queries.save_response(db, session_id=found["id"], participant_id=make_participant(db, found, quote_ok=True).id,
+                              prompt_id=found["prompt"], nonce=f"e{n}", text=text, language="en")
+    spanish = [("Nadie en la recepción hablaba español", "Nobody at the front desk spoke Spanish"),
+               ("No había intérprete en la consulta", "There was no interpreter at the appointment"),
+               ("Necesitaba un intérprete y no había", "I needed an interpreter and there was none"),
+               ("Los papeles no estaban en español", "The forms were not in Spanish"),
+               ("Pedí un intérprete tres veces", "I asked for an interpreter three times"),
+               ("Nadie me explicó nada en español", "Nobody explained anything to me in Spanish")]
+    for n, (text, translation) in enumerate(spanish):
+        found = world["sessions"]["a" if n % 2 else "b"]
+        saved = queries.save_response(db, session_id=found["id"], participant_id=make_participant(db, found, language="es", quote_ok=True).id,
+                                      prompt_id=found["prompt"], nonce=f"s{n}", text=text, language="es")
+        with db.conn:
+            queries.store_answer_translation(db, saved.response_id, translation, language="en", user_id=None)
+    ids = [s["id"] for s in world["sessions"].values()]
+    assert pooled.run_pooled_themes(db, world["cid"], question, ids, round_id=None) >= 2
+    shown = pooled.pooled_themes(db, world["cid"], question["id"], None)["themes"]
+    marked = [t for t in shown if t["headline_from_translation"]]
+    translations = {translation for _text, translation in spanish}
+    assert marked and all(t["label"] in translations for t in marked)
+    assert not [t for t in shown if t not in marked and t["label"] in translations]
+    client, _token = signed_in(world, "bb_planner")
+    url = f"/staff/campaigns/{world['cid']}/themes?question={question['id']}"
+    noted = [c.h2.get_text(strip=True) for c in page(client.get(url)).select("article") if c.select_one(".translated-label")]
+    assert sorted(noted) == sorted(t["label"] for t in marked)
+    assert pooled.rename_pooled_theme(db, world["cid"], marked[0]["id"], "Language access")
+    noted = [c.h2.get_text(strip=True) for c in page(client.get(url)).select("article") if c.select_one(".translated-label")]
+    assert "Language access" not in noted and len(noted) == len(marked) - 1
