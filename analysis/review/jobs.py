@@ -62,7 +62,9 @@ def export_job(ctx: jobs.Context) -> dict:
         """Write the export the job was asked for."""
         if params["format"] == "qdpx":
             name = qdpx_queries.export_qdpx(ctx.db, ctx.session_id, file, answer_set=params["set"], drafts=params["drafts"],
-                                            draft_mark=params["draft_mark"], user_id=ctx.job["who"], progress=ctx.report)
+                                            draft_mark=params["draft_mark"],
+                                            translation_mark=params.get("translation_mark", "Translation:"),
+                                            user_id=ctx.job["who"], progress=ctx.report)
         else:
             name = synthesis.export(ctx.db, ctx.session_id, file, fmt=params["format"], language=params["language"],
                                     user_id=ctx.job["who"], progress=ctx.report)
