@@ -1288,6 +1288,39 @@ def find_themes(
     ``on_step(done, steps)`` hears each of the engine's steps end (a background job's progress
     bar; the steps are not of equal length), and may raise to stop the run.
     """
+    # BLAS and OpenMP threads (LSA, k-means) only contend on a shared 2-core machine: with two,
+    # a 10,000-answer run at load 5 took twice the CPU time (spinning threads) and twice as long,
+    # for the same themes. The engine keeps to one, as opinion groups do.
+    # Limits reach only the libraries already loaded: scikit-learn's OpenMP and SciPy's own
+    # OpenBLAS are loaded first (the run would load them anyway).
+    import sklearn.cluster  # noqa: F401, PLC0415 - see the imports above
+    import sklearn.decomposition  # noqa: F401, PLC0415
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415 - light; comes with scikit-learn
+
+    with threadpool_limits(limits=1):
+        return _find_themes(answers, k=k, k_min=k_min, k_max=k_max, seed=seed, names=names, vocabulary=vocabulary,
+                            question=question, anchors=anchors, main_language=main_language, gloss=gloss,
+                            subthemes=subthemes, secondary=secondary, on_step=on_step)
+
+
+def _find_themes(
+    answers: Iterable[Answer],
+    *,
+    k: int | None,
+    k_min: int,
+    k_max: int,
+    seed: int,
+    names: Sequence[str],
+    vocabulary: Iterable[str],
+    question: str | Sequence[str] | None,
+    anchors: Sequence[Anchor],
+    main_language: str | None,
+    gloss: bool,
+    subthemes: bool,
+    secondary: bool,
+    on_step: Callable[[int, int], None] | None,
+) -> ThemeSet:
+    """Do the work of :func:`find_themes` (in one BLAS/OpenMP thread)."""
     step = on_step or (lambda done, steps: None)
     _validate(k, k_min, k_max, seed)
     items = _checked(answers)
