@@ -1132,6 +1132,21 @@ class _Builder:
     sims: np.ndarray
     n_themes: int
     members_by_uniq: dict[int, list[int]]
+    # Each distinct text's (key, written form) pairs, kept once read for a theme's terms: a
+    # sub-theme re-reads many of its theme's most typical answers.
+    _occurrences: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+
+    @functools.cached_property
+    def uniq_texts(self) -> list[str]:
+        """Return the redacted text of each distinct text (what quotes are picked from)."""
+        return [self.p.redacted[row] for row in self.p.uniq_rows]
+
+    def occurrences(self, u: int) -> list[tuple[str, str]]:
+        """Return the (stemmed key, written form) pairs of distinct text ``u``."""
+        found = self._occurrences.get(u)
+        if found is None:
+            found = self._occurrences[u] = _term_occurrences(self.p.analysed[self.p.uniq_rows[u]], self.p.langs[self.p.uniq_rows[u]])
+        return found
 
     def theme(self, theme_id: str, uniq: np.ndarray, label: str | None, **extra: object) -> Theme:
         """Build one theme from the distinct texts ``uniq`` (indices into the distinct arrays)."""
@@ -1142,15 +1157,14 @@ class _Builder:
         cased = _cased(p.redacted[p.uniq_rows[u]] for u in ranked[:_SURFACE_SAMPLE])
         shown, weights = _label_terms(
             ranked, terms.occ_ids, p.weights, terms.df_all, terms.vocab, len(p.content_rows), max(self.n_themes, 1),
-            occurrences=lambda u: _term_occurrences(p.analysed[p.uniq_rows[u]], p.langs[p.uniq_rows[u]]),
+            occurrences=self.occurrences,
             excluded=terms.surface, cased=cased,
         )
         # Only the words of people who allowed quoting become a headline, a claim or a quote.
         quotable_rows = [r for r in answer_rows if p.items[r].quotable]
         head, head_lang, from_translation = self._headline(quotable_rows, lang_counts, weights)
         speaker = {u: next((r for r in self.members_by_uniq[u] if p.items[r].quotable), None) for u in ranked}
-        picked = _pick_quotes([u for u in ranked if speaker[u] is not None], self.sims, self.z,
-                              [p.redacted[p.uniq_rows[u]] for u in range(len(p.uniq_rows))])
+        picked = _pick_quotes([u for u in ranked if speaker[u] is not None], self.sims, self.z, self.uniq_texts)
         quote_rows = [speaker[u] for u in picked]
         excerpts = tuple(headline_mod.point(p.redacted[r], _lang(p, r), weights) for r in quote_rows)
         # Claims are counted for themes; a sub-theme's are its parent's, so they are not counted again.
