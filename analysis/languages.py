@@ -31,6 +31,7 @@ _ALIASES = {"ary": "ar", "arz": "ar", "yue": "zh", "wuu": "zh"}
 _CONFIDENT = 0.9  # probability above which an answer's own guess may stand against the file's
 _SETTLED = 0.6  # probability needed, choosing among the languages that stand, to leave the main one
 _MIN_SHARE = 0.02  # a language needs this share of confident answers (and at least 5) to stand
+_BATCH = 2_000  # answers scored together
 
 
 _CODE = re.compile(r"[a-z]{2,3}(?:[-_][a-z0-9]{2,8})*")
@@ -133,6 +134,8 @@ def _classify_all(identifier, texts: Sequence[str]) -> list[tuple[str, float]]: 
     parts = ("_encode", "_rowbase", "tk_nextmove", "tk_output", "nb_ptc", "nb_pc", "nb_classes", "_alias_pairs")
     if not texts or not all(hasattr(identifier, part) for part in parts):
         return [_classify(identifier, text) for text in texts]
+    if len(texts) > _BATCH:  # in batches: the features of 100,000 answers as Python lists would take hundreds of MB
+        return [guess for start in range(0, len(texts), _BATCH) for guess in _classify_all(identifier, texts[start : start + _BATCH])]
     import numpy as np  # noqa: PLC0415
     import scipy.sparse as sp  # noqa: PLC0415
     from py3langid.langid import visit_counts  # noqa: PLC0415
