@@ -330,11 +330,16 @@ def _lsa_block(docs: Sequence[str], dims: int, seed: int, **kwargs: object) -> n
     if comps < 8:
         return None
     svd = TruncatedSVD(n_components=comps, random_state=seed, algorithm="randomized", n_iter=_SVD_ITER).fit(fitted)
-    del fitted
     out = np.empty((len(docs), comps), dtype=np.float32)
-    for start in range(0, len(docs), _CHUNK):
-        part = vec.transform(docs[start : start + _CHUNK])
-        out[start : start + _CHUNK] = svd.transform(part)
+    # The sample's rows are already read: with their entries in column order they are, bit for bit,
+    # what transform() would give (checked), and each projected row depends on its own entries only.
+    fitted.sort_indices()
+    out[sample] = svd.transform(fitted)
+    del fitted
+    rest = np.setdiff1d(np.arange(len(docs)), sample)
+    for start in range(0, len(rest), _CHUNK):
+        rows = rest[start : start + _CHUNK]
+        out[rows] = svd.transform(vec.transform([docs[i] for i in rows]))
     return _l2(out)
 
 
