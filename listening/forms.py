@@ -69,9 +69,10 @@ class TokenOnDemandCSRF(SessionCSRF):
     field_class = TokenOnDemandField
 
     def validate_csrf_token(self, form, field) -> None:
-        """Check the posted token as SessionCSRF does; a browser with no CSRF secret yet fails as a forged token."""
+        """Check the posted token as SessionCSRF does; a browser with no CSRF secret yet gets one first (as building
+        the form gave it before), so its token fails as forged."""
         if "csrf" not in self.session:
-            raise ValidationError(field.gettext("CSRF failed."))
+            field.current_token  # noqa: B018 - signing a token makes the secret, as SessionCSRF does
         super().validate_csrf_token(form, field)
 
 
