@@ -51,13 +51,17 @@ STATEMENTS = 20
 # --- the bare baseline (run by gunicorn as `bench.load:baseline_app()`) -----------------------
 
 
-def baseline_app():
+def baseline_app(write_lock: bool = True):
     """A bare Flask app: one constant JSON poll, and one SQLite insert per answer (WAL, synchronous FULL).
 
     It is as fair to Chorus as it can be made: like Chorus it keeps one connection per server thread
-    (opening one per request costs a write-ahead-log checkpoint whenever the last one closes), so
-    the share of baseline measures what Chorus adds, not how it connects.
+    (opening one per request costs a write-ahead-log checkpoint whenever the last one closes), and
+    like Chorus (`listening.db.transaction`) its threads take turns on a lock before asking SQLite for
+    the write lock (SQLite's busy handler sleeps 1, 2, 5... ms between tries), so the share of
+    baseline measures what Chorus adds, not how it talks to SQLite. `write_lock=False` is the bare
+    app as it was before Chorus took such a lock.
     """
+    import contextlib
     import threading
 
     from flask import Flask, jsonify, redirect, request
@@ -65,6 +69,7 @@ def baseline_app():
     path = os.environ["BENCH_BASELINE_DB"]
     app = Flask("baseline")
     local = threading.local()
+    writing = threading.Lock() if write_lock else contextlib.nullcontext()
 
     def connect():
         """Return this thread's baseline connection, opened with Chorus's pragmas (listening.db.connect)."""
@@ -87,14 +92,15 @@ def baseline_app():
     def answer():
         """Insert one answer and acknowledge it."""
         conn = connect()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute("INSERT INTO answers (nonce, text) VALUES (?, ?)",
-                         (request.form["nonce"], request.form["answer"]))
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with writing:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("INSERT INTO answers (nonce, text) VALUES (?, ?)",
+                             (request.form["nonce"], request.form["answer"]))
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
         return redirect("/poll", 303)
 
     return app
@@ -468,7 +474,7 @@ def run(args: argparse.Namespace) -> dict:
                   "CHORUS_RATELIMIT_ENABLED": "0", "CHORUS_LANGUAGES": "en"}
     servers = [
         start_gunicorn("listening.app:create_app()", chorus_port, chorus_env, workers=args.workers, threads=args.threads),
-        start_gunicorn("bench.load:baseline_app()", baseline_port, {"BENCH_BASELINE_DB": baseline_db},
+        start_gunicorn(f"bench.load:baseline_app({not args.baseline_unlocked})", baseline_port, {"BENCH_BASELINE_DB": baseline_db},
                        workers=args.workers, threads=args.threads),
     ]
     load_before = os.getloadavg()[0]
@@ -574,7 +580,7 @@ def report(result: dict) -> str:
         "",
         f"Command: `python bench/load.py --duration {a['duration']:g} --phones {a['phones']} --answerers "
         f"{a['answerers']} --saturate {a['saturate']:g} --concurrency {a['concurrency']} --workers {a['workers']} "
-        f"--threads {a['threads']}`",
+        f"--threads {a['threads']}{' --baseline-unlocked' if a.get('baseline_unlocked') else ''}`",
         "",
         f"**Scenario** ({a['phones']} phones polling every {POLL_EVERY - POLL_JITTER:g} to {POLL_EVERY + POLL_JITTER:g} s with jitter for {a['duration']:g} s; "
         f"{a['answerers']} of them answer once, one in ten taps twice):",
@@ -634,6 +640,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2, as the README recommends)")
     parser.add_argument("--threads", type=int, default=8, help="threads per worker (default 8)")
     parser.add_argument("--seed", type=int, default=0, help="random seed for jitter (default 0)")
+    parser.add_argument("--baseline-unlocked", action="store_true",
+                        help="run the bare app without the write lock Chorus takes (as before 2026-12-01), for comparison")
     parser.add_argument("--no-docs", action="store_true", help="print only; do not update docs/load.md")
     args = parser.parse_args()
     result = run(args)
