@@ -8,8 +8,9 @@ Phases, each bounded in time:
 1. Scenario: `--phones` phones poll /s/<code>/state.json every 0.9 to 1.2 s as follow.js does (ETag/304) for
    `--duration` seconds while `--answerers` of them answer the open question once (some tap
    twice). Reports latency of following and of answering.
-2. Saturation: closed-loop clients send polls, then answers, as fast as the server takes them,
-   for `--saturate` seconds each, against Chorus and against the baseline. Reports requests/s.
+2. Saturation: closed-loop clients send polls, then answers and votes, as fast as the server takes
+   them, for `--saturate` seconds each, against Chorus and against the baseline (the bare insert,
+   Chorus's answers and its votes take turns in `--rounds` slices). Reports requests/s.
 3. Check: every acknowledged answer is in the database exactly once.
 
 The client is stdlib asyncio with a minimal HTTP/1.1 keep-alive client, so it needs nothing
@@ -334,7 +335,17 @@ async def saturate(port: int, make_request, *, seconds: float, concurrency: int)
     await asyncio.gather(*(loop(i) for i in range(concurrency)))
     elapsed = time.monotonic() - began
     pool.close()
-    return {"rps": len(samples) / elapsed, **percentiles(samples), "results": results, "errors": errors}
+    return {"rps": len(samples) / elapsed, **percentiles(samples), "results": results, "errors": errors,
+            "samples": samples, "elapsed": elapsed}
+
+
+def merged(slices: list[dict]) -> dict:
+    """Combine the saturation slices of one endpoint: requests over total time, latency over every sample."""
+    samples = [x for part in slices for x in part["samples"]]
+    elapsed = sum(part["elapsed"] for part in slices)
+    return {"rps": len(samples) / elapsed if elapsed else 0.0, **percentiles(samples), "samples": samples,
+            "elapsed": elapsed, "results": [r for part in slices for r in part["results"]],
+            "errors": sum(part["errors"] for part in slices), "rounds": [part["rps"] for part in slices]}
 
 
 # --- servers -----------------------------------------------------------------------------------
@@ -398,15 +409,15 @@ def prepare_chorus(path: str) -> str:
     return found["code"]
 
 
-def show_react(path: str, code: str) -> None:
-    """Put the session's react question (question 2) on the phones, as the facilitator's "Next" would."""
+def show_question(path: str, code: str, number: int) -> None:
+    """Put question `number` (1: the open question, 2: the react question) on the phones, as the facilitator would."""
     from facilitation import live_queries
     from listening import queries
     from listening.db import connect
 
     db = connect(path)
     found = queries.session_by_code(db, code)
-    live_queries.show_prompt(db, found["id"], queries.prompts_for_session(db, found["id"])[1]["id"])
+    live_queries.show_prompt(db, found["id"], queries.prompts_for_session(db, found["id"])[number - 1]["id"])
     db.conn.close()
 
 
@@ -524,14 +535,11 @@ async def measure(args, code: str, chorus_port: int, baseline_port: int, chorus_
 
     print(f"Saturation: {args.concurrency} closed loops, {args.saturate:.0f} s per phase ...", flush=True)
     figures = {}
-    for name, port, maker in (("baseline poll", baseline_port, base_poll), ("chorus poll", chorus_port, chorus_poll),
-                              ("baseline answer", baseline_port, base_answer),
-                              ("chorus answer", chorus_port, chorus_answer)):
+    for name, port, maker in (("baseline poll", baseline_port, base_poll), ("chorus poll", chorus_port, chorus_poll)):
         figures[name] = await saturate(port, maker, seconds=args.saturate, concurrency=args.concurrency)
 
-    # Votes: the facilitator moves to the react question; each resident loads its vote form once,
-    # then votes on the statements in turn (a fresh one-time key each time, as each new screen has).
-    show_react(chorus_db, code)
+    # Each resident loads the react question's vote form once (the facilitator shows question 2 for it).
+    show_question(chorus_db, code, 2)
     setup = Pool(chorus_port, 32)
     await asyncio.gather(*(load_vote_form(setup, code, person) for person in people))
     setup.close()
@@ -544,28 +552,34 @@ async def measure(args, code: str, chorus_port: int, baseline_port: int, chorus_
                   "vote": ("agree", "disagree", "pass")[(index + n) % 3]}
         return "POST", f"/s/{code}/q/2/vote", {"Cookie": person.cookie}, urlencode(fields).encode(), nonce
 
-    figures["chorus vote"] = await saturate(chorus_port, chorus_vote, seconds=args.saturate, concurrency=args.concurrency)
-    # The bare insert again, after Chorus's answers and votes: load from other work drifts during a run,
-    # so both are compared with the mean of a baseline measured before and one measured after them.
-    figures["baseline answer again"] = await saturate(baseline_port, base_answer, seconds=args.saturate,
-                                                      concurrency=args.concurrency)
+    # The bare insert, Chorus's answers and Chorus's votes take turns in short slices (the facilitator
+    # moving between question 1 and the react question in between), so load from other work, which
+    # drifts during a run, falls on all three alike instead of on whichever phase it happened to meet.
+    parts: dict[str, list[dict]] = {"baseline answer": [], "chorus answer": [], "chorus vote": []}
+    slice_seconds = args.saturate / args.rounds
+    for _round in range(args.rounds):
+        parts["baseline answer"].append(await saturate(baseline_port, base_answer, seconds=slice_seconds,
+                                                       concurrency=args.concurrency))
+        show_question(chorus_db, code, 1)
+        parts["chorus answer"].append(await saturate(chorus_port, chorus_answer, seconds=slice_seconds,
+                                                     concurrency=args.concurrency))
+        show_question(chorus_db, code, 2)
+        parts["chorus vote"].append(await saturate(chorus_port, chorus_vote, seconds=slice_seconds,
+                                                   concurrency=args.concurrency))
+    for name, slices in parts.items():
+        figures[name] = merged(slices)
     vote_check = check_votes(chorus_db, {tok for status, tok in figures["chorus vote"]["results"] if status in (302, 303)})
 
     chorus_acked = seen["acknowledged"] + [(tok, "") for status, tok in figures["chorus answer"]["results"]
                                            if status in (302, 303)]
     check = check_chorus(chorus_db, chorus_acked, {})
     check["lost_texts"] = scenario_check["lost_texts"]
-    base_check = check_baseline(baseline_db, {tok for name in ("baseline answer", "baseline answer again")
-                                              for status, tok in figures[name]["results"] if status in (302, 303)})
+    base_check = check_baseline(baseline_db, {tok for status, tok in figures["baseline answer"]["results"]
+                                              if status in (302, 303)})
     refused = {name: sum(1 for status, _ in f["results"] if status >= 400) for name, f in figures.items()}
     return {"args": vars(args), "follow": follow, "answer": answer, "statuses": seen["statuses"],
             "scenario_errors": seen["errors"], "figures": figures, "check": check, "baseline_check": base_check,
             "refused": refused, "answered_once": len({n for n, _ in seen["acknowledged"]}), "vote_check": vote_check}
-
-
-def reference_insert_rps(figures: dict) -> float:
-    """Return the bare insert's rate that answers and votes are compared with: the mean of its run before and after them."""
-    return (figures["baseline answer"]["rps"] + figures["baseline answer again"]["rps"]) / 2
 
 
 def report(result: dict) -> str:
@@ -579,7 +593,7 @@ def report(result: dict) -> str:
         f"{result['load_before']:.1f} (other work on the machine lowers every figure).",
         "",
         f"Command: `python bench/load.py --duration {a['duration']:g} --phones {a['phones']} --answerers "
-        f"{a['answerers']} --saturate {a['saturate']:g} --concurrency {a['concurrency']} --workers {a['workers']} "
+        f"{a['answerers']} --saturate {a['saturate']:g} --rounds {a['rounds']} --concurrency {a['concurrency']} --workers {a['workers']} "
         f"--threads {a['threads']}{' --baseline-unlocked' if a.get('baseline_unlocked') else ''}`",
         "",
         f"**Scenario** ({a['phones']} phones polling every {POLL_EVERY - POLL_JITTER:g} to {POLL_EVERY + POLL_JITTER:g} s with jitter for {a['duration']:g} s; "
@@ -593,18 +607,21 @@ def report(result: dict) -> str:
     statuses = ", ".join(f"{k}: {v}" for k, v in sorted(result["statuses"].items()))
     lines += ["", f"Poll responses by status: {statuses}; connection errors: {result['scenario_errors']}.", "",
               f"**Saturation** ({a['concurrency']} closed loops, {a['saturate']:g} s each, side by side with a bare "
-              "Flask + SQLite app under the same gunicorn settings; Chorus's answers and votes are compared with the "
-              "mean of the bare insert run before and after them):", "",
+              f"Flask + SQLite app under the same gunicorn settings; the bare insert, Chorus's answers and its votes "
+              f"take turns in {a['rounds']} slices of {a['saturate'] / a['rounds']:g} s):", "",
               "| endpoint | req/s | p50 ms | p95 ms | p99 ms | share of baseline |", "|---|---|---|---|---|---|"]
-    insert_rps = reference_insert_rps(f)
-    for kind, rows in (("poll", (("baseline poll", f["baseline poll"]), ("chorus poll", f["chorus poll"]))),
-                       ("answer", (("baseline answer (before Chorus's)", f["baseline answer"]),
-                                   ("baseline answer (after Chorus's votes)", f["baseline answer again"]),
-                                   ("chorus answer", f["chorus answer"]), ("chorus vote", f["chorus vote"])))):
-        base_rps = f["baseline poll"]["rps"] if kind == "poll" else insert_rps
-        for name, row in rows:
+    for base_name, names in (("baseline poll", ("baseline poll", "chorus poll")),
+                             ("baseline answer", ("baseline answer", "chorus answer", "chorus vote"))):
+        base_rps = f[base_name]["rps"]
+        for name in names:
+            row = f[name]
             share = f"{row['rps'] / base_rps:.0%}" if base_rps else "-"
             lines.append(f"| {name} | {row['rps']:.0f} | {row['p50']:.1f} | {row['p95']:.1f} | {row['p99']:.1f} | {share} |")
+    rounds = [(b, a, v) for b, a, v in zip(*(f[n].get("rounds", []) for n in ("baseline answer", "chorus answer", "chorus vote")))]
+    if rounds:
+        lines += ["", "Slice by slice (req/s of the bare insert, Chorus answers, Chorus votes; shares): " + "; ".join(
+            f"{b:.0f}, {a:.0f} ({a / b:.0%}), {v:.0f} ({v / b:.0%})" if b else f"{b:.0f}, {a:.0f}, {v:.0f}"
+            for b, a, v in rounds) + "."]
     c, b = result["check"], result["baseline_check"]
     lines += ["", f"**Check**: Chorus acknowledged {c['acknowledged']} answers ({result['answered_once']} in the scenario); "
               f"missing from the database: {c['missing']}; duplicate answer rows: {c['duplicate_rows']}; "
@@ -636,6 +653,8 @@ def main() -> int:
     parser.add_argument("--answerers", type=int, default=200, help="phones that answer (default 200)")
     parser.add_argument("--saturate", type=float, default=5, help="seconds per saturation phase (default 5)")
     parser.add_argument("--concurrency", type=int, default=32, help="closed loops in saturation (default 32)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="slices the insert, answer and vote phases are cut into, taken in turn (default 3)")
     parser.add_argument("--pool", type=int, default=200, help="keep-alive connections the phones share (default 200)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2, as the README recommends)")
     parser.add_argument("--threads", type=int, default=8, help="threads per worker (default 8)")
