@@ -1,7 +1,8 @@
-"""The database connection: one sqlite_utils.Database per request, with Chorus's pragmas.
+"""The database connection: one sqlite_utils.Database per server thread, with Chorus's pragmas.
 
 Writes go through `transaction(db)`, which takes the write lock up front (BEGIN IMMEDIATE)
-so concurrent writers queue on the busy timeout instead of failing half way.
+so concurrent writers queue instead of failing half way: threads of one process on a lock of
+their own (`write_lock_for`), other processes on SQLite's busy timeout.
 
 What residents tell us must be gone once it is deleted: every connection sets `secure_delete`
 (deleted rows are overwritten with zeros, in the database file and in the pages it writes to
