@@ -308,7 +308,11 @@ async def scenario(port: int, code: str, people: list[Resident], *, phones: int,
 
 
 async def saturate(port: int, make_request, *, seconds: float, concurrency: int) -> dict:
-    """Send requests from `concurrency` closed loops for `seconds`; return throughput and latency."""
+    """Send requests from `concurrency` closed loops for `seconds`; return throughput and latency.
+
+    `make_request(index, n)` returns (method, path, headers, body, token) and, for a resident, the
+    Resident too, who then keeps the cookie each response sets, as a phone's browser does.
+    """
     pool = Pool(port, concurrency)
     deadline = time.monotonic() + seconds
     samples: list[float] = []
@@ -320,16 +324,18 @@ async def saturate(port: int, make_request, *, seconds: float, concurrency: int)
         nonlocal errors
         n = 0
         while time.monotonic() < deadline:
-            method, path, headers, body, token = make_request(index, n)
+            method, path, headers, body, token, *person = make_request(index, n)
             n += 1
             started = time.perf_counter()
             try:
-                status, _, _ = await pool.request(method, path, headers, body)
+                status, response_headers, _ = await pool.request(method, path, headers, body)
             except (ConnectionError, asyncio.IncompleteReadError, OSError):
                 errors += 1
                 continue
             samples.append(time.perf_counter() - started)
             results.append((status, token))
+            if person:
+                person[0].remember(response_headers)  # a phone keeps the cookie it is given, as a browser does
 
     began = time.monotonic()
     await asyncio.gather(*(loop(i) for i in range(concurrency)))
@@ -522,7 +528,7 @@ async def measure(args, code: str, chorus_port: int, baseline_port: int, chorus_
         person = people[(index + n * args.concurrency) % len(people)]
         nonce = secrets.token_urlsafe(12)
         body = urlencode({**person.form, "nonce": nonce, "answer": f"saturation {nonce}", "action": "next"}).encode()
-        return "POST", f"/s/{code}/q/1", {"Cookie": person.cookie}, body, nonce
+        return "POST", f"/s/{code}/q/1", {"Cookie": person.cookie}, body, nonce, person
 
     def base_poll(index, n):
         """A bare poll."""
@@ -550,7 +556,7 @@ async def measure(args, code: str, chorus_port: int, baseline_port: int, chorus_
         nonce = secrets.token_urlsafe(12)
         fields = {**person.vote_form, "nonce": nonce, "statement": str(1 + n % STATEMENTS),
                   "vote": ("agree", "disagree", "pass")[(index + n) % 3]}
-        return "POST", f"/s/{code}/q/2/vote", {"Cookie": person.cookie}, urlencode(fields).encode(), nonce
+        return "POST", f"/s/{code}/q/2/vote", {"Cookie": person.cookie}, urlencode(fields).encode(), nonce, person
 
     # The bare insert, Chorus's answers and Chorus's votes take turns in short slices (the facilitator
     # moving between question 1 and the react question in between), so load from other work, which
