@@ -73,6 +73,7 @@ __all__ = [
     "OTHER_ID",
     "CONTENTLESS_ID",
     "PIVOT_LANGUAGE",
+    "stored_answer",
 ]
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,8 @@ class Answer:
     language is then detected from the text (:func:`analysis.languages.detect_languages`).
     ``quotable`` is False when the person did not allow quoting: the answer still counts in its
     theme, but its words never become a headline, a claim's wording or a quote.
+    ``translation_language`` is the language the translation is in (a session's main language;
+    pooled answers of several sessions may differ); None means :data:`PIVOT_LANGUAGE`.
     """
 
     id: AnswerId
@@ -142,6 +145,20 @@ class Answer:
     translation: str | None = None
     segments: Mapping[str, str] = field(default_factory=dict, hash=False)
     quotable: bool = True
+    translation_language: str | None = None
+
+
+def stored_answer(row: Mapping, *, quotable: bool, segments: Mapping[str, str] | None = None) -> Answer:
+    """Return an :class:`Answer` from a stored answer (a mapping with ``id``, ``text``, ``language`` and, when a
+    person translated it, ``translation`` and ``translation_language``).
+
+    Every theme run of the app builds its answers here (a session's, a split, a live draft, a campaign's
+    pooled run), so a staff translation is analysed wherever the original would be, in its own language.
+    """
+    translation = row.get("translation") or None
+    return Answer(id=row["id"], text=row["text"], language=row.get("language"), translation=translation,
+                  translation_language=(row.get("translation_language") or None) if translation else None,
+                  segments=dict(segments or {}), quotable=quotable)
 
 
 @dataclass(frozen=True)
@@ -803,7 +820,8 @@ def _prepare(items: list[Answer], redaction: textmod.Redaction, use_gloss: bool,
         if translated:
             translations[row] = source
         analysed.append(source)
-        langs.append(PIVOT_LANGUAGE if translated else textmod._base_language(a.language))
+        langs.append((textmod._base_language(a.translation_language) if a.translation_language else PIVOT_LANGUAGE)
+                     if translated else textmod._base_language(a.language))
         (contentless_rows if textmod.is_contentless(source, langs[-1]) else content_rows).append(row)
     answer_langs = Counter(textmod._base_language(a.language) for a in items)
     content_langs = Counter(textmod._base_language(items[r].language) for r in content_rows)
@@ -1189,9 +1207,11 @@ class _Builder:
         if main != p.main_language and translated:
             # The theme speaks mostly another language and people translated its answers: the
             # headline is drawn from their translations, in the session's main language, and says so.
-            found = headline_mod.headline([p.translations[r] for r in translated], PIVOT_LANGUAGE, weights)
+            # Translations are analysed in their own language (row languages say which); the commonest one speaks.
+            into = Counter(p.langs[r] for r in translated).most_common(1)[0][0]
+            found = headline_mod.headline([p.translations[r] for r in translated if p.langs[r] == into], into, weights)
             if found:
-                return found, PIVOT_LANGUAGE, True
+                return found, into, True
         texts = [p.redacted[r] for r in answer_rows if _lang(p, r) == main and r not in p.translations]
         texts = texts or [p.redacted[r] for r in answer_rows if _lang(p, r) == main]
         return headline_mod.headline(_distinct(texts), main, weights), main, False

@@ -1228,3 +1228,11 @@ def m029_placement_versions(db: sqlite_utils.Database) -> None:
     for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
         db.execute(f"CREATE TRIGGER theme_assignments_placement_{event.lower()} AFTER {event} ON theme_assignments "
                    f"BEGIN {bump.format(row=row)}; END")
+
+
+@migrations()
+def m031_translation_reach(db: sqlite_utils.Database) -> None:
+    """A campaign's pooled theme says when the engine drew its name from staff translations (issue 14), as a
+    session's theme does (`themes.headline_from_translation`, m020): pooled runs now analyse translations too.
+    A withdrawal that takes a name drawn from a translation away clears the mark with the name."""
+    db.execute("ALTER TABLE campaign_themes ADD COLUMN headline_from_translation INTEGER NOT NULL DEFAULT 0")
