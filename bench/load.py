@@ -8,8 +8,9 @@ Phases, each bounded in time:
 1. Scenario: `--phones` phones poll /s/<code>/state.json every 0.9 to 1.2 s as follow.js does (ETag/304) for
    `--duration` seconds while `--answerers` of them answer the open question once (some tap
    twice). Reports latency of following and of answering.
-2. Saturation: closed-loop clients send polls, then answers, as fast as the server takes them,
-   for `--saturate` seconds each, against Chorus and against the baseline. Reports requests/s.
+2. Saturation: closed-loop clients send polls, then answers and votes, as fast as the server takes
+   them, for `--saturate` seconds each, against Chorus and against the baseline (the bare insert,
+   Chorus's answers and its votes take turns in `--rounds` slices). Reports requests/s.
 3. Check: every acknowledged answer is in the database exactly once.
 
 The client is stdlib asyncio with a minimal HTTP/1.1 keep-alive client, so it needs nothing
@@ -51,13 +52,17 @@ STATEMENTS = 20
 # --- the bare baseline (run by gunicorn as `bench.load:baseline_app()`) -----------------------
 
 
-def baseline_app():
+def baseline_app(write_lock: bool = True):
     """A bare Flask app: one constant JSON poll, and one SQLite insert per answer (WAL, synchronous FULL).
 
     It is as fair to Chorus as it can be made: like Chorus it keeps one connection per server thread
-    (opening one per request costs a write-ahead-log checkpoint whenever the last one closes), so
-    the share of baseline measures what Chorus adds, not how it connects.
+    (opening one per request costs a write-ahead-log checkpoint whenever the last one closes), and
+    like Chorus (`listening.db.transaction`) its threads take turns on a lock before asking SQLite for
+    the write lock (SQLite's busy handler sleeps 1, 2, 5... ms between tries), so the share of
+    baseline measures what Chorus adds, not how it talks to SQLite. `write_lock=False` is the bare
+    app as it was before Chorus took such a lock.
     """
+    import contextlib
     import threading
 
     from flask import Flask, jsonify, redirect, request
@@ -65,12 +70,16 @@ def baseline_app():
     path = os.environ["BENCH_BASELINE_DB"]
     app = Flask("baseline")
     local = threading.local()
+    writing = threading.Lock() if write_lock else contextlib.nullcontext()
 
     def connect():
-        """Return this thread's baseline connection, opened as Chorus opens its own: WAL, busy timeout, synchronous FULL."""
+        """Return this thread's baseline connection, opened with Chorus's pragmas (listening.db.connect)."""
         if getattr(local, "conn", None) is None:
             conn = sqlite3.connect(path, timeout=5, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 5000")
+            conn.execute("PRAGMA secure_delete = ON")
             conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = FULL")
             local.conn = conn
         return local.conn
@@ -84,14 +93,15 @@ def baseline_app():
     def answer():
         """Insert one answer and acknowledge it."""
         conn = connect()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute("INSERT INTO answers (nonce, text) VALUES (?, ?)",
-                         (request.form["nonce"], request.form["answer"]))
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with writing:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("INSERT INTO answers (nonce, text) VALUES (?, ?)",
+                             (request.form["nonce"], request.form["answer"]))
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
         return redirect("/poll", 303)
 
     return app
@@ -298,7 +308,11 @@ async def scenario(port: int, code: str, people: list[Resident], *, phones: int,
 
 
 async def saturate(port: int, make_request, *, seconds: float, concurrency: int) -> dict:
-    """Send requests from `concurrency` closed loops for `seconds`; return throughput and latency."""
+    """Send requests from `concurrency` closed loops for `seconds`; return throughput and latency.
+
+    `make_request(index, n)` returns (method, path, headers, body, token) and, for a resident, the
+    Resident too, who then keeps the cookie each response sets, as a phone's browser does.
+    """
     pool = Pool(port, concurrency)
     deadline = time.monotonic() + seconds
     samples: list[float] = []
@@ -310,22 +324,34 @@ async def saturate(port: int, make_request, *, seconds: float, concurrency: int)
         nonlocal errors
         n = 0
         while time.monotonic() < deadline:
-            method, path, headers, body, token = make_request(index, n)
+            method, path, headers, body, token, *person = make_request(index, n)
             n += 1
             started = time.perf_counter()
             try:
-                status, _, _ = await pool.request(method, path, headers, body)
+                status, response_headers, _ = await pool.request(method, path, headers, body)
             except (ConnectionError, asyncio.IncompleteReadError, OSError):
                 errors += 1
                 continue
             samples.append(time.perf_counter() - started)
             results.append((status, token))
+            if person:
+                person[0].remember(response_headers)  # a phone keeps the cookie it is given, as a browser does
 
     began = time.monotonic()
     await asyncio.gather(*(loop(i) for i in range(concurrency)))
     elapsed = time.monotonic() - began
     pool.close()
-    return {"rps": len(samples) / elapsed, **percentiles(samples), "results": results, "errors": errors}
+    return {"rps": len(samples) / elapsed, **percentiles(samples), "results": results, "errors": errors,
+            "samples": samples, "elapsed": elapsed}
+
+
+def merged(slices: list[dict]) -> dict:
+    """Combine the saturation slices of one endpoint: requests over total time, latency over every sample."""
+    samples = [x for part in slices for x in part["samples"]]
+    elapsed = sum(part["elapsed"] for part in slices)
+    return {"rps": len(samples) / elapsed if elapsed else 0.0, **percentiles(samples), "samples": samples,
+            "elapsed": elapsed, "results": [r for part in slices for r in part["results"]],
+            "errors": sum(part["errors"] for part in slices), "rounds": [part["rps"] for part in slices]}
 
 
 # --- servers -----------------------------------------------------------------------------------
@@ -389,15 +415,15 @@ def prepare_chorus(path: str) -> str:
     return found["code"]
 
 
-def show_react(path: str, code: str) -> None:
-    """Put the session's react question (question 2) on the phones, as the facilitator's "Next" would."""
+def show_question(path: str, code: str, number: int) -> None:
+    """Put question `number` (1: the open question, 2: the react question) on the phones, as the facilitator would."""
     from facilitation import live_queries
     from listening import queries
     from listening.db import connect
 
     db = connect(path)
     found = queries.session_by_code(db, code)
-    live_queries.show_prompt(db, found["id"], queries.prompts_for_session(db, found["id"])[1]["id"])
+    live_queries.show_prompt(db, found["id"], queries.prompts_for_session(db, found["id"])[number - 1]["id"])
     db.conn.close()
 
 
@@ -465,7 +491,7 @@ def run(args: argparse.Namespace) -> dict:
                   "CHORUS_RATELIMIT_ENABLED": "0", "CHORUS_LANGUAGES": "en"}
     servers = [
         start_gunicorn("listening.app:create_app()", chorus_port, chorus_env, workers=args.workers, threads=args.threads),
-        start_gunicorn("bench.load:baseline_app()", baseline_port, {"BENCH_BASELINE_DB": baseline_db},
+        start_gunicorn(f"bench.load:baseline_app({not args.baseline_unlocked})", baseline_port, {"BENCH_BASELINE_DB": baseline_db},
                        workers=args.workers, threads=args.threads),
     ]
     load_before = os.getloadavg()[0]
@@ -502,7 +528,7 @@ async def measure(args, code: str, chorus_port: int, baseline_port: int, chorus_
         person = people[(index + n * args.concurrency) % len(people)]
         nonce = secrets.token_urlsafe(12)
         body = urlencode({**person.form, "nonce": nonce, "answer": f"saturation {nonce}", "action": "next"}).encode()
-        return "POST", f"/s/{code}/q/1", {"Cookie": person.cookie}, body, nonce
+        return "POST", f"/s/{code}/q/1", {"Cookie": person.cookie}, body, nonce, person
 
     def base_poll(index, n):
         """A bare poll."""
@@ -515,14 +541,11 @@ async def measure(args, code: str, chorus_port: int, baseline_port: int, chorus_
 
     print(f"Saturation: {args.concurrency} closed loops, {args.saturate:.0f} s per phase ...", flush=True)
     figures = {}
-    for name, port, maker in (("baseline poll", baseline_port, base_poll), ("chorus poll", chorus_port, chorus_poll),
-                              ("baseline answer", baseline_port, base_answer),
-                              ("chorus answer", chorus_port, chorus_answer)):
+    for name, port, maker in (("baseline poll", baseline_port, base_poll), ("chorus poll", chorus_port, chorus_poll)):
         figures[name] = await saturate(port, maker, seconds=args.saturate, concurrency=args.concurrency)
 
-    # Votes: the facilitator moves to the react question; each resident loads its vote form once,
-    # then votes on the statements in turn (a fresh one-time key each time, as each new screen has).
-    show_react(chorus_db, code)
+    # Each resident loads the react question's vote form once (the facilitator shows question 2 for it).
+    show_question(chorus_db, code, 2)
     setup = Pool(chorus_port, 32)
     await asyncio.gather(*(load_vote_form(setup, code, person) for person in people))
     setup.close()
@@ -533,9 +556,24 @@ async def measure(args, code: str, chorus_port: int, baseline_port: int, chorus_
         nonce = secrets.token_urlsafe(12)
         fields = {**person.vote_form, "nonce": nonce, "statement": str(1 + n % STATEMENTS),
                   "vote": ("agree", "disagree", "pass")[(index + n) % 3]}
-        return "POST", f"/s/{code}/q/2/vote", {"Cookie": person.cookie}, urlencode(fields).encode(), nonce
+        return "POST", f"/s/{code}/q/2/vote", {"Cookie": person.cookie}, urlencode(fields).encode(), nonce, person
 
-    figures["chorus vote"] = await saturate(chorus_port, chorus_vote, seconds=args.saturate, concurrency=args.concurrency)
+    # The bare insert, Chorus's answers and Chorus's votes take turns in short slices (the facilitator
+    # moving between question 1 and the react question in between), so load from other work, which
+    # drifts during a run, falls on all three alike instead of on whichever phase it happened to meet.
+    parts: dict[str, list[dict]] = {"baseline answer": [], "chorus answer": [], "chorus vote": []}
+    slice_seconds = args.saturate / args.rounds
+    for _round in range(args.rounds):
+        parts["baseline answer"].append(await saturate(baseline_port, base_answer, seconds=slice_seconds,
+                                                       concurrency=args.concurrency))
+        show_question(chorus_db, code, 1)
+        parts["chorus answer"].append(await saturate(chorus_port, chorus_answer, seconds=slice_seconds,
+                                                     concurrency=args.concurrency))
+        show_question(chorus_db, code, 2)
+        parts["chorus vote"].append(await saturate(chorus_port, chorus_vote, seconds=slice_seconds,
+                                                   concurrency=args.concurrency))
+    for name, slices in parts.items():
+        figures[name] = merged(slices)
     vote_check = check_votes(chorus_db, {tok for status, tok in figures["chorus vote"]["results"] if status in (302, 303)})
 
     chorus_acked = seen["acknowledged"] + [(tok, "") for status, tok in figures["chorus answer"]["results"]
@@ -561,8 +599,8 @@ def report(result: dict) -> str:
         f"{result['load_before']:.1f} (other work on the machine lowers every figure).",
         "",
         f"Command: `python bench/load.py --duration {a['duration']:g} --phones {a['phones']} --answerers "
-        f"{a['answerers']} --saturate {a['saturate']:g} --concurrency {a['concurrency']} --workers {a['workers']} "
-        f"--threads {a['threads']}`",
+        f"{a['answerers']} --saturate {a['saturate']:g} --rounds {a['rounds']} --concurrency {a['concurrency']} --workers {a['workers']} "
+        f"--threads {a['threads']}{' --baseline-unlocked' if a.get('baseline_unlocked') else ''}`",
         "",
         f"**Scenario** ({a['phones']} phones polling every {POLL_EVERY - POLL_JITTER:g} to {POLL_EVERY + POLL_JITTER:g} s with jitter for {a['duration']:g} s; "
         f"{a['answerers']} of them answer once, one in ten taps twice):",
@@ -575,14 +613,21 @@ def report(result: dict) -> str:
     statuses = ", ".join(f"{k}: {v}" for k, v in sorted(result["statuses"].items()))
     lines += ["", f"Poll responses by status: {statuses}; connection errors: {result['scenario_errors']}.", "",
               f"**Saturation** ({a['concurrency']} closed loops, {a['saturate']:g} s each, side by side with a bare "
-              "Flask + SQLite app under the same gunicorn settings):", "",
+              f"Flask + SQLite app under the same gunicorn settings; the bare insert, Chorus's answers and its votes "
+              f"take turns in {a['rounds']} slices of {a['saturate'] / a['rounds']:g} s):", "",
               "| endpoint | req/s | p50 ms | p95 ms | p99 ms | share of baseline |", "|---|---|---|---|---|---|"]
-    for kind, base_kind in (("poll", "poll"), ("answer", "answer"), ("vote", "answer")):
-        base = f[f"baseline {base_kind}"]
-        rows = ((f"baseline {kind}", base),) if kind == base_kind else ()
-        for name, row in (*rows, (f"chorus {kind}", f[f"chorus {kind}"])):
-            share = f"{row['rps'] / base['rps']:.0%}" if base["rps"] else "-"
+    for base_name, names in (("baseline poll", ("baseline poll", "chorus poll")),
+                             ("baseline answer", ("baseline answer", "chorus answer", "chorus vote"))):
+        base_rps = f[base_name]["rps"]
+        for name in names:
+            row = f[name]
+            share = f"{row['rps'] / base_rps:.0%}" if base_rps else "-"
             lines.append(f"| {name} | {row['rps']:.0f} | {row['p50']:.1f} | {row['p95']:.1f} | {row['p99']:.1f} | {share} |")
+    rounds = [(b, a, v) for b, a, v in zip(*(f[n].get("rounds", []) for n in ("baseline answer", "chorus answer", "chorus vote")))]
+    if rounds:
+        lines += ["", "Slice by slice (req/s of the bare insert, Chorus answers, Chorus votes; shares): " + "; ".join(
+            f"{b:.0f}, {a:.0f} ({a / b:.0%}), {v:.0f} ({v / b:.0%})" if b else f"{b:.0f}, {a:.0f}, {v:.0f}"
+            for b, a, v in rounds) + "."]
     c, b = result["check"], result["baseline_check"]
     lines += ["", f"**Check**: Chorus acknowledged {c['acknowledged']} answers ({result['answered_once']} in the scenario); "
               f"missing from the database: {c['missing']}; duplicate answer rows: {c['duplicate_rows']}; "
@@ -614,10 +659,14 @@ def main() -> int:
     parser.add_argument("--answerers", type=int, default=200, help="phones that answer (default 200)")
     parser.add_argument("--saturate", type=float, default=5, help="seconds per saturation phase (default 5)")
     parser.add_argument("--concurrency", type=int, default=32, help="closed loops in saturation (default 32)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="slices the insert, answer and vote phases are cut into, taken in turn (default 3)")
     parser.add_argument("--pool", type=int, default=200, help="keep-alive connections the phones share (default 200)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2, as the README recommends)")
     parser.add_argument("--threads", type=int, default=8, help="threads per worker (default 8)")
     parser.add_argument("--seed", type=int, default=0, help="random seed for jitter (default 0)")
+    parser.add_argument("--baseline-unlocked", action="store_true",
+                        help="run the bare app without the write lock Chorus takes (as before 2026-12-01), for comparison")
     parser.add_argument("--no-docs", action="store_true", help="print only; do not update docs/load.md")
     args = parser.parse_args()
     result = run(args)

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import db as database
 from . import erasures, i18n, jobs, logsafe, retention, security
+from .cookies import VerifiedCookieSessions
 from .settings import from_environment
 
 
@@ -33,6 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["DATABASE"] = str(Path(app.instance_path) / "chorus.db")
     app.config["DATABASE"] = str(app.config["DATABASE"])
+    app.session_interface = VerifiedCookieSessions()
     database.ensure_folder(app.config["DATABASE"])
 
     database.init_app(app)

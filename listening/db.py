@@ -1,7 +1,8 @@
-"""The database connection: one sqlite_utils.Database per request, with Chorus's pragmas.
+"""The database connection: one sqlite_utils.Database per server thread, with Chorus's pragmas.
 
 Writes go through `transaction(db)`, which takes the write lock up front (BEGIN IMMEDIATE)
-so concurrent writers queue on the busy timeout instead of failing half way.
+so concurrent writers queue instead of failing half way: threads of one process on a lock of
+their own (`write_lock_for`), other processes on SQLite's busy timeout.
 
 What residents tell us must be gone once it is deleted: every connection sets `secure_delete`
 (deleted rows are overwritten with zeros, in the database file and in the pages it writes to
@@ -11,6 +12,7 @@ by its owner only; SQLite gives its `-wal` and `-shm` files the database file's 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -81,7 +83,25 @@ def connect(path: str, *, busy_timeout_ms: int = 5000, synchronous: str = "FULL"
     if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
         raise ValueError(f"Unknown SQLite synchronous setting: {synchronous!r}")
     conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
-    return sqlite_utils.Database(conn)
+    db = sqlite_utils.Database(conn)
+    db.chorus_write_lock = write_lock_for(path)
+    return db
+
+
+# Writers of one database in one process take turns on a lock before asking SQLite for its write
+# lock. SQLite's busy handler sleeps 1, 2, 5, 10... ms between tries, so server threads that met
+# each other's write lock slept long after it was free; queued on this lock, the next writer starts
+# as soon as the last one commits. Other processes (the second worker, commands) still meet the
+# busy handler, as before.
+_write_locks: dict[str, threading.RLock] = {}
+_write_locks_guard = threading.Lock()
+
+
+def write_lock_for(path: str) -> threading.RLock:
+    """Return this process's write lock for the database at `path` (one per file; reentrant for nested use)."""
+    key = path if path == ":memory:" or str(path).startswith("file:") else os.path.realpath(path)
+    with _write_locks_guard:
+        return _write_locks.setdefault(key, threading.RLock())
 
 
 # One connection per server thread, reused from request to request. Opening and closing one
@@ -111,6 +131,9 @@ def close_db(_exc: BaseException | None = None) -> None:
         db.conn.rollback()
 
 
+_no_lock = contextlib.nullcontext()
+
+
 @contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """Run a block as one write transaction: all of it is committed, or none of it."""
@@ -120,14 +143,16 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         with db.atomic():
             yield db
         return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        conn.rollback()
-        raise
-    else:
-        conn.execute("COMMIT")
+    lock = getattr(db, "chorus_write_lock", None) or _no_lock
+    with lock:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            conn.rollback()
+            raise
+        else:
+            conn.execute("COMMIT")
 
 
 def checkpoint(db: sqlite_utils.Database) -> bool:

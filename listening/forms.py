@@ -22,6 +22,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.csrf.core import CSRFTokenField
 from wtforms.csrf.session import SessionCSRF
 from wtforms.fields.choices import SelectChoice
 from wtforms.utils import unset_value
@@ -34,12 +35,53 @@ from .queries import self_described_option
 MAX_DESCRIBED_LENGTH = 200
 
 
+class TokenOnDemandField(CSRFTokenField):
+    """The CSRF token field, making a new token only when a page shows it.
+
+    WTForms signs a fresh token (an HMAC and a date) whenever a form is built, also when a posted
+    form is only checked and the resident is redirected; that token was never used. Checking the
+    posted token is unchanged (`SessionCSRF.validate_csrf_token`).
+    """
+
+    _token: str | None = None
+
+    def process(self, *args, **kwargs) -> None:
+        """Take the posted token, without signing a new one yet."""
+        super(CSRFTokenField, self).process(*args, **kwargs)
+        self._token = None
+
+    @property
+    def current_token(self) -> str:
+        """Return the token a page shows, signed on first use (which also gives a new browser its CSRF secret)."""
+        if self._token is None:
+            self._token = self.csrf_impl.generate_csrf_token(self)
+        return self._token
+
+    @current_token.setter
+    def current_token(self, value: str) -> None:
+        """Keep a token set from outside."""
+        self._token = value
+
+
+class TokenOnDemandCSRF(SessionCSRF):
+    """WTForms' session CSRF, with the token signed only when shown (see TokenOnDemandField)."""
+
+    field_class = TokenOnDemandField
+
+    def validate_csrf_token(self, form, field) -> None:
+        """Check the posted token as SessionCSRF does; a browser with no CSRF secret yet gets one first (as building
+        the form gave it before), so its token fails as forged."""
+        if "csrf" not in self.session:
+            field.current_token  # noqa: B018 - signing a token makes the secret, as SessionCSRF does
+        super().validate_csrf_token(form, field)
+
+
 class ChorusForm(Form):
     """A form with a session-bound CSRF token and messages in the visitor's language."""
 
     class Meta:
         csrf = True
-        csrf_class = SessionCSRF
+        csrf_class = TokenOnDemandCSRF
         # Residents may keep a page open through a long session before answering.
         csrf_time_limit = timedelta(hours=12)
 

@@ -797,20 +797,24 @@ def save_response(
     replaces the earlier answer instead of adding a second one.
     """
     with transaction(db):
-        if one(db, "SELECT 1 FROM submissions WHERE nonce = ?", (nonce,)) is not None:
+        # The three checks in one statement (one read of the write transaction's snapshot, not three).
+        found = db.execute(
+            """SELECT EXISTS (SELECT 1 FROM submissions WHERE nonce = ?) AS seen,
+                      p.id AS participant, p.session_id, p.withdrawn_at,
+                      (SELECT kind FROM prompts WHERE id = ? AND session_id = ?) AS kind
+               FROM (SELECT 1) LEFT JOIN participants p ON p.id = ?""",
+            (nonce, prompt_id, session_id, participant_id),
+        ).fetchone()
+        if found["seen"]:
             return Saved(None, duplicate=True)
-        owner = one(
-            db, "SELECT session_id, withdrawn_at FROM participants WHERE id = ?", (participant_id,)
-        )
-        if owner is None or owner["session_id"] != session_id or owner["withdrawn_at"]:
+        if found["participant"] is None or found["session_id"] != session_id or found["withdrawn_at"]:
             raise ValueError("This participant cannot answer in this session")
-        prompt = one(db, "SELECT kind FROM prompts WHERE id = ? AND session_id = ?", (prompt_id, session_id))
-        if prompt is None:
+        if found["kind"] is None:
             raise ValueError("That prompt does not belong to this session")
         stamp = now()
         if choices is None:
             choice_json = None
-        elif prompt["kind"] in PRIORITY_KINDS:
+        elif found["kind"] in PRIORITY_KINDS:
             choice_json = json.dumps([int(c) for c in choices])  # order and repeats are the answer
         else:
             choice_json = json.dumps(sorted(set(choices)))

@@ -218,6 +218,10 @@ def init_rate_limits(app: Flask) -> None:
         raise DatabaseUnavailable(f"Cannot create the rate-limit counters at {storage} ({exc}). "
                                   "Check the database folder's permissions, or set CHORUS_RATELIMIT_STORAGE.") from None
     app.extensions["chorus_limiter"] = limiter  # Flask-Limiter only keeps weak references
+    if not app.config["RATELIMIT_ENABLED"]:
+        # Limits switched off count nothing, but each wrapper would still look its limits up on every
+        # request (three per resident form post): leave the views as they are.
+        return
     for endpoint, (methods, per_device, per_address) in limits.items():
         view = app.view_functions.get(endpoint)
         if view is None:

@@ -199,12 +199,20 @@ def cast_vote(
     if vote not in (AGREE, DISAGREE, PASS):
         raise ValueError("A vote is 1, -1 or 0")
     with transaction(db):
-        if one(db, "SELECT 1 FROM submissions WHERE nonce = ?", (nonce,)) is not None:
+        # The three checks in one statement (one read of the write transaction's snapshot, not three).
+        checked = db.execute(
+            """SELECT EXISTS (SELECT 1 FROM submissions WHERE nonce = ?) AS seen,
+                      p.id AS participant, p.session_id AS owner_session, p.withdrawn_at,
+                      s.id AS statement, s.prompt_id, s.status, s.participant_id AS author
+               FROM (SELECT 1) LEFT JOIN participants p ON p.id = ?
+               LEFT JOIN statements s ON s.id = ? AND s.session_id = ?""",
+            (nonce, participant_id, statement_id, session_id),
+        ).fetchone()
+        if checked["seen"]:
             return Cast(None, duplicate=True)
-        _open_participant(db, session_id, participant_id)
-        found = one(db, "SELECT prompt_id, status, participant_id FROM statements WHERE id = ? AND session_id = ?",
-                    (statement_id, session_id))
-        if found is None or not (found["status"] == "approved" or found["participant_id"] == participant_id):
+        if checked["participant"] is None or checked["owner_session"] != session_id or checked["withdrawn_at"]:
+            raise ValueError("This participant cannot take part in this session")
+        if checked["statement"] is None or not (checked["status"] == "approved" or checked["author"] == participant_id):
             raise ValueError("That statement cannot be voted on")
         stamp = now()
         vote_id = db.execute(
@@ -213,7 +221,7 @@ def cast_vote(
                ON CONFLICT (participant_id, statement_id) DO UPDATE SET
                    vote = excluded.vote, language = excluded.language, updated_at = excluded.updated_at
                RETURNING id""",
-            (session_id, found["prompt_id"], statement_id, participant_id, vote, language, source, stamp, stamp),
+            (session_id, checked["prompt_id"], statement_id, participant_id, vote, language, source, stamp, stamp),
         ).fetchone()[0]
         db.execute("INSERT INTO submissions (nonce, participant_id, kind, at) VALUES (?, ?, 'vote', ?)",
                    (nonce, participant_id, stamp))

@@ -222,6 +222,26 @@ def test_split_theme(nhs_answers: list[Answer]) -> None:
     assert set(split.assignment) == set(biggest.answer_ids)
 
 
+def test_large_input_is_projected_as_if_every_answer_were_read_again(nhs_answers: list[Answer], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond the fitting sample, reusing the sample's rows gives the same LSA coordinates as projecting every answer."""
+    import numpy as np
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from analysis import themes
+
+    monkeypatch.setattr(themes, "_FIT_SAMPLE", 60)
+    monkeypatch.setattr(themes, "_CHUNK", 25)
+    docs = [a.text.casefold() for a in nhs_answers[:150]]
+    options = {"analyzer": "char_wb", "ngram_range": (2, 4), "max_features": 2000}
+    found = themes._lsa_block(docs, 20, 0, **options)
+    sample = np.sort(np.random.default_rng(0).choice(len(docs), size=60, replace=False))
+    vec = TfidfVectorizer(min_df=2, sublinear_tf=True, dtype=np.float32, **options)
+    svd = TruncatedSVD(n_components=20, random_state=0, algorithm="randomized", n_iter=themes._SVD_ITER).fit(vec.fit_transform([docs[i] for i in sample]))
+    expected = themes._l2(np.vstack([svd.transform(vec.transform(docs[s : s + 25])) for s in range(0, len(docs), 25)]).astype(np.float32))
+    assert found is not None and np.array_equal(found, expected)
+
+
 def test_a_translation_is_read_in_its_own_language() -> None:
     """In a Spanish session, Arabic answers translated into Spanish are analysed as Spanish: the theme's headline
     comes from the translations, in Spanish, and says so; with no language given, a translation is read as English."""
