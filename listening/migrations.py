@@ -1228,3 +1228,15 @@ def m029_placement_versions(db: sqlite_utils.Database) -> None:
     for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
         db.execute(f"CREATE TRIGGER theme_assignments_placement_{event.lower()} AFTER {event} ON theme_assignments "
                    f"BEGIN {bump.format(row=row)}; END")
+
+
+@migrations()
+def m030_staff_entry_votes(db: sqlite_utils.Database) -> None:
+    """Votes a table's notetaker typed in for a person (issue 15): which table they were cast at and which staff
+    member typed them, as answers carry (`responses.table_id`, `responses.entered_by`). Removing the table keeps
+    the votes (the tag goes); the vote's `source` already says paper, interpreter and so on."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(votes)")}
+    if "table_id" not in columns:
+        db.execute("ALTER TABLE votes ADD COLUMN table_id INTEGER REFERENCES session_tables(id) ON DELETE SET NULL")
+    if "entered_by" not in columns:
+        db.execute("ALTER TABLE votes ADD COLUMN entered_by INTEGER REFERENCES users(id)")
