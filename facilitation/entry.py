@@ -94,13 +94,15 @@ def staff_entry(session_id: int):
     db = get_db()
     # Every kind of question: an answer (a priority question's dots, order or points too) is typed in here,
     # an ideas question's ideas too; votes on a react or ideas question's statements on their own page.
-    prompts = queries.prompts_for_session(db, session_id)
+    every = queries.prompts_for_session(db, session_id)
     texts = queries.texts_for_session(db, session_id)
-    settings = entry_settings(found, prompts, request.form if request.method == "POST" else request.args)
-    prompt, language = settings["prompt"], settings["language"]
-    if prompt is not None and prompt["kind"] == "react":
+    args = request.form if request.method == "POST" else request.args
+    if any(p["kind"] == "react" and str(p["number"]) == args.get("prompt") for p in every):
         # A react question has no answer to type: a person's votes on its statements are typed in on their own page.
-        return redirect(entry_url("facilitation.staff_entry_votes", session_id, settings), 303)
+        return redirect(entry_url("facilitation.staff_entry_votes", session_id, entry_settings(found, every, args)), 303)
+    prompts = [p for p in every if p["kind"] != "react"]
+    settings = entry_settings(found, prompts, args)
+    prompt, language = settings["prompt"], settings["language"]
     # An idea is typed like an open answer, and kept to a statement's length.
     shape = dict(prompt, kind="open") if prompt and prompt["kind"] == "ideas" else prompt
     statement = queries.current_consent(db, session_id, language)
@@ -147,7 +149,7 @@ def staff_entry(session_id: int):
     else:
         form = answer_form(shape, labels, data={"nonce": new_nonce()})
     return render_template(
-        "facilitation/entry.html", s=found, title=titled(found, texts), texts=texts, prompts=prompts, form=form,
+        "facilitation/entry.html", s=found, title=titled(found, texts), texts=texts, prompts=every, form=form,
         settings=settings, statement=statement, sources=source_labels(), labels=labels, checks=checks,
         notice=notice, recent=lq.recent_entries(db, session_id, g.user["id"]), has_last=last_card(session_id) is not None,
         max_length=current_app.config["MAX_ANSWER_LENGTH"], entered=lq.staff_entry_count(db, session_id),
