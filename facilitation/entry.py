@@ -151,12 +151,23 @@ def staff_entry(session_id: int):
     return render_template(
         "facilitation/entry.html", s=found, title=titled(found, texts), texts=texts, prompts=every, form=form,
         settings=settings, statement=statement, sources=source_labels(), labels=labels, checks=checks,
-        notice=notice, recent=lq.recent_entries(db, session_id, g.user["id"]), has_last=last_card(session_id) is not None,
+        notice=notice, recent=with_amounts(lq.recent_entries(db, session_id, g.user["id"])),
+        has_last=last_card(session_id) is not None,
         max_length=current_app.config["MAX_ANSWER_LENGTH"], entered=lq.staff_entry_count(db, session_id),
         receipt=last_receipt(session_id), quote_label=quote_label, tables=tb.tables_for_session(db, session_id),
         idea_length=st.MAX_STATEMENT_LENGTH, translating=translating, translation=translation,
         translation_error=translation_error, translation_length=queries.MAX_TRANSLATION,
     ), status
+
+
+def with_amounts(recent: list[dict]) -> list[dict]:
+    """Add each answer's choices as (option, how many) in first-chosen order: a dots or points answer stores one entry per dot."""
+    for row in recent:
+        amounts: dict[int, int] = {}
+        for option_id in row["choices"]:
+            amounts[option_id] = amounts.get(option_id, 0) + 1
+        row["amounts"] = list(amounts.items())
+    return recent
 
 
 def entry_url(endpoint: str, session_id: int, settings: dict) -> str:

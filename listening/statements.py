@@ -341,7 +341,7 @@ def votes_for_prompt(db: sqlite_utils.Database, prompt_id: int) -> list[tuple[in
 
 
 def vote_origins(db: sqlite_utils.Database, prompt_id: int) -> dict[tuple[int, int], tuple[str, str]]:
-    """Return where each vote on a question came from: (participant, statement) -> (source, name of the table it was typed in at, or '')."""
+    """Return where each vote on a question came from: (participant, statement) -> (source, table typed in at or '')."""
     return {(r["participant_id"], r["statement_id"]): (r["source"], r["table_name"] or "") for r in rows(
         db,
         """SELECT v.participant_id, v.statement_id, v.source, t.name AS table_name

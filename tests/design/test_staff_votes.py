@@ -270,3 +270,14 @@ def test_the_retention_purge_keeps_typed_in_votes_and_priorities(as_facilitator,
     assert db.execute("SELECT purged_at FROM sessions WHERE id = ?", (found["id"],)).fetchone()[0]
     assert count(db, "votes") == 1
     assert json.loads(db.execute("SELECT choices FROM responses").fetchone()[0]) == [ids[0]] * 5
+
+
+def test_the_entry_page_lists_typed_in_points_as_amounts(as_facilitator, db, make_user):
+    """"What you typed in last" shows a budget or dots answer as each choice with its amount, not one entry per point."""
+    found = design_session(db, make_user)
+    ids = [o["id"] for o in found["dots"]["options"]]
+    url = f"/staff/sessions/{found['id']}/entry"
+    saved = submit(as_facilitator, url, {f"answer-{ids[1]}": "2", f"answer-{ids[0]}": "3", "consent_read": "y"},
+                   get_url=f"{url}?prompt=3")
+    recent = page(as_facilitator.get(saved.headers["Location"])).select_one(".entry-recent tbody tr")
+    assert recent.find_all("td")[1].get_text(strip=True) == "Rides [en] (3), Food [en] (2)"
