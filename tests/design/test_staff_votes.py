@@ -281,3 +281,29 @@ def test_the_entry_page_lists_typed_in_points_as_amounts(as_facilitator, db, mak
                    get_url=f"{url}?prompt=3")
     recent = page(as_facilitator.get(saved.headers["Location"])).select_one(".entry-recent tbody tr")
     assert recent.find_all("td")[1].get_text(strip=True) == "Rides [en] (3), Food [en] (2)"
+
+
+def test_priorities_typed_in_for_a_table_count_by_segment_under_the_small_count_rule(as_facilitator, db, make_user):
+    """Eleven people typed in at a table (an "about you" answer, then dots, as "Same person") fill the planners'
+    priorities by segment like phones' people do; a segment of three stays hidden."""
+    staff = user_id(db, make_user("facilitator"))
+    found = make_session(db, created_by=staff, prompts=[
+        {"kind": "about", "text": "Age?", "demographic": "age", "options": ["Under 30", "30 or older"]},
+        {"kind": "dots", "text": "Dots", "options": OPTIONS}])
+    about, dots = queries.prompts_for_session(db, found["id"])
+    table = tb.add_table(db, found["id"], name="Mesa 3", language="en")
+    for i in range(14):
+        young = i < 11
+        person, _answer, _receipt = lq.enter_answer(
+            db, found["id"], prompt_id=about["id"], language="en", source="paper", user_id=staff, nonce=f"about-{i:02d}x",
+            choices=[about["options"][0 if young else 1]["id"]], table_id=table)
+        lq.enter_answer(db, found["id"], prompt_id=dots["id"], language="en", source="paper", user_id=staff,
+                        nonce=f"dots-{i:02d}xx", participant_id=person,
+                        choices=[dots["options"][0 if young else 1]["id"]] * 5, table_id=table)
+    section = page(as_facilitator.get(f"/staff/review/{found['id']}/opinions")).find(id=f"prio-{dots['id']}").parent
+    overall = {r.find_all("td")[0].get_text(strip=True): r.find_all("td")[1].get_text(strip=True)
+               for r in section.find_all("table")[0].find("tbody").find_all("tr")}
+    assert overall["Rides [en]"] == "55" and overall["Food [en]"] == "15"
+    heads = [th.get_text(strip=True) for th in section.find_all("table")[1].find("thead").find_all("th")]
+    assert heads[1:3] == ["Under 30 [en] (*)", "30 or older [en] (*)"]
+    assert tb.tables_for_session(db, found["id"])[0]["answers"] == 28
