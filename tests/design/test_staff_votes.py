@@ -92,8 +92,10 @@ def test_a_notetaker_enters_three_peoples_votes_at_the_spanish_table_and_they_co
     groups = find_opinion_groups(VoteMatrix.from_votes(votes, statements=found["statements"]), seed=0)
     assert all(groups.assignment.get(p) for p in people)
     # The console counts them with the phones' voters; the projector's groups are formed from all fifteen.
-    console = text_of(as_facilitator.get(f"/staff/sessions/{sid}/live/panel"))
-    assert "15 people have voted." in console
+    panel = as_facilitator.get(f"/staff/sessions/{sid}/live/panel")
+    assert "15 people have voted." in text_of(panel)
+    link = next(a for a in page(panel).find_all("a") if a.get_text(strip=True) == "Type in votes")
+    assert link["href"] == f"/staff/sessions/{sid}/entry/votes?prompt=1"
     projector = page(as_facilitator.get(f"/staff/sessions/{sid}/projector/panel"))
     assert projector.select(".react-heading")
     # The tables page counts the table's votes.
