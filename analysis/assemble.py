@@ -191,6 +191,28 @@ def quote_source(quote: dict, gettext, language: str) -> str:
     return "— " + " · ".join(parts)
 
 
+def questions_of(answer_ids, members: Sequence[dict], numbers: dict) -> tuple[int, ...]:
+    """Return the numbers of the questions these answers of a theme answered, when the theme spans several; else ().
+
+    A theme drafted across questions gathers answers to different ones: a claim (or a quote) then names
+    which it answered, as a quote always does; a theme of one question's answers needs no such mark.
+    """
+    if len({a.get("prompt_id") for a in members}) < 2:
+        return ()
+    ids = set(answer_ids)
+    return tuple(sorted({numbers[a["prompt_id"]] for a in members if a["id"] in ids and numbers.get(a.get("prompt_id"))}))
+
+
+def questions_source(questions: Sequence[int], gettext) -> str:
+    """Say which questions a claim answered, in a report's language: "— Question 2" or "— Questions 1, 3"; "" for none."""
+    if not questions:
+        return ""
+    if len(questions) == 1:
+        return "— " + gettext("Question %(n)s", n=questions[0])
+    # TRANSLATORS: after a claim several people made in answer to different questions; numbers is a list such as "1, 3".
+    return "— " + gettext("Questions %(numbers)s", numbers=", ".join(str(n) for n in questions))
+
+
 def theme_sizes(stored: SessionData) -> tuple[dict, list[dict]]:
     """Return answers grouped by theme and the themes with answers, largest first (true sizes: staff only)."""
     grouped = theme_answers(stored)
@@ -582,7 +604,8 @@ def _theme_views(stored: SessionData, rel, grouped: dict, themes: list[dict], th
             insights=tuple(i["body"] for i in theme_insights.get(theme["id"], []) if i["kind"] == "insight"),
             hmw=tuple(i["body"] for i in theme_insights.get(theme["id"], []) if i["kind"] == "hmw"),
             languages=tuple(sorted({a["language"] for a in members})) if rel.size(key) is not None else (),
-            claims=report_claims(stored, theme, members, rel.threshold, shown=rel.size(key) is not None),
+            claims=tuple(dataclasses.replace(c, source=questions_source(c.questions, words.gettext))
+                         for c in report_claims(stored, theme, members, rel.threshold, shown=rel.size(key) is not None)),
             subthemes=report_subthemes(_sub_labels_checked(stored, theme, members), members, rel.size(key), rel.threshold, key),
         ))
     return views
@@ -645,18 +668,21 @@ def report_claims(stored: SessionData, theme: dict, members: Sequence[dict], thr
     quoting (so a withdrawal, a move or a redacted name drops them), redacted again; the count is
     of current members who made it, shown only when it is at least the session's threshold and
     the theme's own size is published (``shown``): a count of answers beside a hidden size, or
-    beside "fewer than 10 people", would say what the hidden one does not.
+    beside "fewer than 10 people", would say what the hidden one does not. A claim of a theme that
+    spans several questions carries the numbers of the questions its people answered.
     """
     redaction = stored.redaction
     ids = {a["id"] for a in members}
     quotable = [_words_of(redaction(a["text"])) for a in members if a["quote_ok"]]
+    numbers = {p["id"]: p.get("number") for p in stored.prompts}
     out = []
     for claim in theme.get("claims") or []:
         n = len(ids & set(claim["answer_ids"]))
         words = _words_of(claim["text"])
         if n < 2 or not words.strip() or not any(words in q for q in quotable):
             continue
-        out.append(reports.ClaimView(redaction(claim["text"]).strip(), n if shown and n >= threshold else None))
+        out.append(reports.ClaimView(redaction(claim["text"]).strip(), n if shown and n >= threshold else None,
+                                     questions_of(claim["answer_ids"], members, numbers)))
         if len(out) == MAX_REPORT_CLAIMS:
             break
     return tuple(out)
@@ -796,7 +822,7 @@ def public_page(stored: SessionData, language: str) -> dict | None:
             "quotes": quotes_for(stored, members, limit=2, chosen_limit=2, terms=theme["top_terms"]),
             # What reports print of the theme, under the same rule: a count below the threshold (or of a
             # theme whose size is hidden) is not shown, only the words.
-            "claims": [{"text": c.text, "count": c.count if rel.size(key) is not None else None}
+            "claims": [{"text": c.text, "count": c.count if rel.size(key) is not None else None, "questions": list(c.questions)}
                        for c in report_claims(stored, theme, members, rel.threshold)],
             "subthemes": [{"label": label, "count": n} for label, n in
                           report_subthemes(_sub_labels_checked(stored, theme, members), members, rel.size(key), rel.threshold, key)],

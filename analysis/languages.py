@@ -12,6 +12,7 @@ not a stray few. Pure Python on numpy; no Flask, no SQLite.
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 import unicodedata
@@ -30,6 +31,7 @@ _ALIASES = {"ary": "ar", "arz": "ar", "yue": "zh", "wuu": "zh"}
 _CONFIDENT = 0.9  # probability above which an answer's own guess may stand against the file's
 _SETTLED = 0.6  # probability needed, choosing among the languages that stand, to leave the main one
 _MIN_SHARE = 0.02  # a language needs this share of confident answers (and at least 5) to stand
+_BATCH = 2_000  # answers scored together
 
 
 _CODE = re.compile(r"[a-z]{2,3}(?:[-_][a-z0-9]{2,8})*")
@@ -91,12 +93,19 @@ def _known_code(code: str) -> str | None:
 
 
 @functools.cache
-def _identifier(candidates: tuple[str, ...]):  # type: ignore[no-untyped-def]
-    """Return a py3langid identifier restricted to ``candidates`` (loaded once, offline)."""
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier  # noqa: PLC0415 - 0.4 s to load
+def _model():  # type: ignore[no-untyped-def]
+    """Return py3langid's identifier over every language of its model (loaded once, offline: 0.4-0.7 s)."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier  # noqa: PLC0415
 
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    known = set(identifier.nb_classes)
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+@functools.cache
+def _identifier(candidates: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    """Return a py3langid identifier restricted to ``candidates``; every restriction shares the one loaded model."""
+    model = _model()
+    identifier = copy.copy(model)  # restricting replaces the copy's arrays, never the model's
+    known = set(model.nb_classes)
     wanted = {c for c in candidates if c in known} | {a for a, c in _ALIASES.items() if c in candidates and a in known}
     identifier.set_languages(sorted(wanted))
     return identifier
@@ -115,6 +124,54 @@ def _classify(identifier, text: str) -> tuple[str, float]:  # type: ignore[no-un
     return code, prob
 
 
+def _classify_all(identifier, texts: Sequence[str]) -> list[tuple[str, float]]:  # type: ignore[no-untyped-def]
+    """Return :func:`_classify` of every text, scored together: one sparse product instead of one per answer.
+
+    The same naive Bayes scores as py3langid's own ``rank`` (its byte automaton, log counts, the
+    square-root-of-length temperature and softmax), computed for all answers at once; 10,000
+    answers took 1.2 s one by one. Falls back to one by one on a py3langid without these parts.
+    """
+    parts = ("_encode", "_rowbase", "tk_nextmove", "tk_output", "nb_ptc", "nb_pc", "nb_classes", "_alias_pairs")
+    if not texts or not all(hasattr(identifier, part) for part in parts):
+        return [_classify(identifier, text) for text in texts]
+    if len(texts) > _BATCH:  # in batches: the features of 100,000 answers as Python lists would take hundreds of MB
+        return [guess for start in range(0, len(texts), _BATCH) for guess in _classify_all(identifier, texts[start : start + _BATCH])]
+    import numpy as np  # noqa: PLC0415
+    import scipy.sparse as sp  # noqa: PLC0415
+    from py3langid.langid import visit_counts  # noqa: PLC0415
+
+    indptr, indices, counts, lengths = [0], [], [], []
+    for text in texts:
+        encoded = identifier._encode(text)
+        visits = visit_counts(identifier.tk_nextmove, identifier._rowbase, identifier.tk_output, encoded) or {}
+        indices.extend(visits.keys())
+        counts.extend(visits.values())
+        indptr.append(len(indices))
+        lengths.append(len(encoded))
+    table = np.asarray(identifier.nb_ptc, dtype=np.float32)
+    visits = sp.csr_matrix((np.log1p(np.asarray(counts, dtype=np.float32)), np.asarray(indices, dtype=np.intp), np.asarray(indptr)),
+                           shape=(len(texts), table.shape[0]))
+    scores = np.asarray(visits @ table, dtype=np.float32) + identifier.nb_pc
+    featureless = np.diff(visits.indptr) == 0
+    scores[featureless] = 0.0  # py3langid: no features is a uniform guess
+    scores *= (1.0 / np.sqrt(np.maximum(np.asarray(lengths, dtype=np.float64), 1.0))).astype(np.float32)[:, None]
+    np.exp(scores - scores.max(axis=1, keepdims=True), out=scores)
+    scores /= scores.sum(axis=1, keepdims=True)
+    for i, j in identifier._alias_pairs:  # a label the model holds twice counts once
+        scores[:, i] += scores[:, j]
+        scores[:, j] = 0.0
+    columns: dict[str, list[int]] = {}
+    seen: set[str] = set()
+    for column, label in enumerate(identifier.nb_classes):
+        if label not in seen:
+            seen.add(label)
+            columns.setdefault(_ALIASES.get(label, label), []).append(column)
+    codes = sorted(columns)  # ties go to the later code, as in _classify
+    folded = np.stack([scores[:, columns[code]].astype(np.float64).sum(axis=1) for code in codes], axis=1)
+    best = folded.shape[1] - 1 - np.argmax(folded[:, ::-1], axis=1)
+    return [(codes[b], float(folded[row, b])) for row, b in enumerate(best)]
+
+
 def detect_languages(texts: Sequence[str | None], *, candidates: Sequence[str] = CANDIDATES, default: str = "en") -> list[str]:
     """Return a language code for each text, cleaned so that stray guesses do not stand.
 
@@ -129,14 +186,11 @@ def detect_languages(texts: Sequence[str | None], *, candidates: Sequence[str] =
     if not texts:
         return []
     identifier = _identifier(tuple(candidates))
-    guesses: list[tuple[str, float] | None] = []
+    lettered = [row for row, text in enumerate(texts) if text and any(c.isalpha() for c in text)]
+    guesses: list[tuple[str, float] | None] = [None] * len(texts)
     weight: Counter[str] = Counter()
-    for text in texts:
-        if not text or not any(c.isalpha() for c in text):
-            guesses.append(None)
-            continue
-        code, prob = _classify(identifier, text)
-        guesses.append((code, prob))
+    for row, (code, prob) in zip(lettered, _classify_all(identifier, [texts[row] for row in lettered])):  # type: ignore[misc]
+        guesses[row] = (code, prob)
         weight[code] += float(prob)
     if not weight:
         return [default] * len(texts)
@@ -149,16 +203,18 @@ def detect_languages(texts: Sequence[str | None], *, candidates: Sequence[str] =
     # Several languages stand: guess again among those alone, which is far surer on short
     # answers ("Pon una alarma" is plainly Spanish once the choice is Spanish or English).
     narrow = _identifier(tuple(sorted(standing)))
-    out: list[str] = []
-    for text, guess in zip(texts, guesses):
+    out: list[str] = [main] * len(texts)
+    unsettled: list[int] = []
+    for row, guess in enumerate(guesses):
         if guess is None:
-            out.append(main)
             continue
         if guess[0] in standing and guess[1] >= _SETTLED:
             # Leaving languages out only raises the share of those kept, so a first guess already
             # settled on a standing language is what the narrow guess would say (half the time saved).
-            out.append(guess[0])
-            continue
-        code, prob = _classify(narrow, text)
-        out.append(code if prob >= _SETTLED and code in standing else main)
+            out[row] = guess[0]
+        else:
+            unsettled.append(row)
+    for row, (code, prob) in zip(unsettled, _classify_all(narrow, [texts[row] for row in unsettled])):  # type: ignore[misc]
+        if prob >= _SETTLED and code in standing:
+            out[row] = code
     return out

@@ -40,7 +40,6 @@ from types import MappingProxyType
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.extmath import randomized_svd
 from threadpoolctl import threadpool_limits
 
 from analysis import disclosure, messages
@@ -473,6 +472,8 @@ def _components(matrix: sp.csr_matrix, seed: int) -> np.ndarray:
         _, _, vt = np.linalg.svd(matrix.toarray(), full_matrices=False)
         found = vt[:dims]
     else:
+        from sklearn.utils.extmath import randomized_svd  # noqa: PLC0415 - scikit-learn takes a second to import: not at the app's start
+
         _, _, found = randomized_svd(matrix, n_components=dims, n_iter=PCA_POWER_ITERATIONS, random_state=seed)
     for r, axis in enumerate(found):
         biggest = int(np.argmax(np.abs(axis)))
@@ -818,7 +819,10 @@ def find_opinion_groups(
     """
     _validate(k, k_min, k_max)
     # The matrix products here are thin (two components): BLAS threads only contend with the
-    # web workers and each other, so the engine keeps to one.
+    # web workers and each other, so the engine keeps to one. Limits reach only libraries already
+    # loaded, so scikit-learn (and SciPy's BLAS with it), imported late to keep the app's start fast, is loaded first.
+    import sklearn.utils.extmath  # noqa: F401, PLC0415
+
     with threadpool_limits(limits=1):
         return _find_opinion_groups(matrix, k, k_min, k_max, seed, exclude)
 

@@ -8,8 +8,9 @@ that recoded Chorus's answers in another tool can publish its coding through Cho
 A ``.qdpx`` is a zip holding ``project.qde`` (the XML) and ``sources/<guid>.txt``, one plain
 text file per source. Chorus writes one source per answer (the caller decides which: by default
 only quote-consented, redacted answers), one code per theme with its definition as the code's
-description and sub-themes as child codes, and one coding per answer and theme over the answer's
-whole text. GUIDs are derived from the ids given (UUID 5), so the same snapshot always gives the
+description and sub-themes as child codes, one coding per answer and theme over the answer's
+whole text, and a staff translation of an answer as a note linked to its source (``<Note>`` with a
+``<NoteRef>``: NVivo and MAXQDA show it as the answer's memo, and the answer's own words are coded). GUIDs are derived from the ids given (UUID 5), so the same snapshot always gives the
 same file; each source is also named ``chorus-<id>`` so that its answer is found again after
 another tool has renumbered the GUIDs.
 
@@ -30,8 +31,8 @@ from dataclasses import dataclass, field
 from analysis import messages
 from analysis.importing import ERROR, Issue, issue
 
-__all__ = ["QdaCode", "QdaCoding", "QdaProject", "QdaSource", "QdpxError", "code_guid", "read_qdpx", "source_guid",
-           "write_qdpx"]
+__all__ = ["QdaCode", "QdaCoding", "QdaNote", "QdaProject", "QdaSource", "QdpxError", "code_guid", "note_guid", "read_qdpx",
+           "source_guid", "write_qdpx"]
 
 NS = "urn:QDA-XML:project:1.0"
 _Q = f"{{{NS}}}"
@@ -65,16 +66,30 @@ class QdaCode:
 
 
 @dataclass(frozen=True)
+class QdaNote:
+    """A note (a memo, in NVivo and MAXQDA) on a source: for Chorus, a staff translation of the answer.
+
+    Written as a REFI-QDA ``<Note>`` holding its text, referred to by a ``<NoteRef>`` on the source,
+    so the QDA tool shows it beside the answer and codes the answer's own words.
+    """
+
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
 class QdaSource:
     """A source: one answer's text, with its id in the app and what an analyst may sort it by.
 
-    ``variables`` become REFI-QDA text variables (for example the question and the language).
+    ``variables`` become REFI-QDA text variables (for example the question and the language);
+    ``notes`` are linked notes (a staff translation of the answer).
     """
 
     id: str
     text: str
     label: str = ""
     variables: Mapping[str, str] = field(default_factory=dict, hash=False)
+    notes: tuple[QdaNote, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,6 +136,11 @@ class QdpxError(ValueError):
 def source_guid(source_id: str) -> str:
     """Return the GUID Chorus gives the source of an answer id."""
     return str(uuid.uuid5(_NAMESPACE, f"source:{source_id}"))
+
+
+def note_guid(source_id: str, index: int) -> str:
+    """Return the GUID Chorus gives a source's ``index``-th note (its translation is the first)."""
+    return str(uuid.uuid5(_NAMESPACE, f"note:{source_id}:{index}"))
 
 
 def code_guid(code_id: str) -> str:
@@ -196,10 +216,19 @@ def project_xml(project: QdaProject) -> bytes:
                     tag = etree.SubElement(selection, f"{_Q}Coding", guid=_guid("coding", source.id, coding.code_id, start, end),
                                            creatingUser=user, creationDateTime=when)
                     etree.SubElement(tag, f"{_Q}CodeRef", targetGUID=code_guid(coding.code_id))
+            for index, _note in enumerate(source.notes):
+                etree.SubElement(element, f"{_Q}NoteRef", targetGUID=note_guid(source.id, index))
             for name_ in sorted(source.variables):
                 value = etree.SubElement(element, f"{_Q}VariableValue")
                 etree.SubElement(value, f"{_Q}VariableRef", targetGUID=variable_guids[name_])
                 etree.SubElement(value, f"{_Q}TextValue").text = _clean(source.variables[name_])
+    if any(source.notes for source in project.sources):
+        notes = etree.SubElement(root, f"{_Q}Notes")
+        for source in project.sources:
+            for index, note in enumerate(source.notes):
+                element = etree.SubElement(notes, f"{_Q}Note", guid=note_guid(source.id, index), name=_clean(note.name),
+                                           creatingUser=user, creationDateTime=when)
+                etree.SubElement(element, f"{_Q}PlainTextContent").text = _clean(note.text)
     if project.description.strip():
         etree.SubElement(root, f"{_Q}Description").text = _clean(project.description)
     return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
@@ -278,6 +307,8 @@ def read_qdpx(data: bytes, *, source_ids: Iterable[str] = ()) -> QdaProject:
     codes = tuple(_read_code(element) for element in root.findall(f"{_Q}CodeBook/{_Q}Codes/{_Q}Code"))
     by_guid = {source_guid(str(i)).lower(): str(i) for i in source_ids}
     variable_names = {v.get("guid", "").lower(): v.get("name", "") for v in root.findall(f"{_Q}Variables/{_Q}Variable")}
+    notes = {n.get("guid", "").strip("{}").lower(): QdaNote(n.get("name", ""), _source_text(n, texts))
+             for n in root.findall(f"{_Q}Notes/{_Q}Note")}
     sources: list[QdaSource] = []
     codings: list[QdaCoding] = []
     unmatched: list[str] = []
@@ -297,7 +328,9 @@ def read_qdpx(data: bytes, *, source_ids: Iterable[str] = ()) -> QdaProject:
             content = next((child.text or "" for child in value if child.tag != f"{_Q}VariableRef"), "")
             if ref is not None:
                 variables[variable_names.get(ref.get("targetGUID", "").strip("{}").lower(), "")] = content
-        sources.append(QdaSource(source_id, text, label=label, variables=variables))
+        linked = tuple(notes[guid] for ref in element.findall(f"{_Q}NoteRef")
+                       if (guid := ref.get("targetGUID", "").strip("{}").lower()) in notes)
+        sources.append(QdaSource(source_id, text, label=label, variables=variables, notes=linked))
         for coding in element.findall(f"{_Q}Coding/{_Q}CodeRef"):
             codings.append(QdaCoding(source_id, coding.get("targetGUID", "").strip("{}").lower(), 0, None))
         for selection in element.findall(f"{_Q}PlainTextSelection"):

@@ -78,15 +78,21 @@ class ClaimView:
     """A short statement several people made, in the redacted words of someone who allowed quoting.
 
     ``count`` is how many made it, or None when that is fewer than the session's threshold (no number shown).
+    ``questions`` are the numbers of the questions its people answered, given when the theme spans several
+    questions (as a quote's ``source`` names its question); ``source`` says so in the report's language
+    ("— Question 2").
     """
 
     text: str
     count: int | None = None
+    questions: tuple[int, ...] = ()
+    source: str = ""
 
     @property
     def line(self) -> str:
-        """Return the claim as a report prints it: "Staff were kind ×12", or the words alone."""
-        return self.text if self.count is None else f"{self.text} ×{self.count}"
+        """Return the claim as a report prints it: "Staff were kind ×12 — Question 2", or the words alone."""
+        said = self.text if self.count is None else f"{self.text} ×{self.count}"
+        return f"{said} {self.source}" if self.source else said
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,12 @@ def base_language(language: str | None) -> str:
     """Return the primary subtag of a language tag ("es-MX" -> "es"), lower-cased."""
     if not language:
         return "und"
+    return _base_of(language)
+
+
+@functools.lru_cache(maxsize=1024)
+def _base_of(language: str) -> str:
+    """Return the primary subtag of a non-empty tag; cached: a theme run asks about a few tags 100,000s of times."""
     return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0] or "und"
 
 

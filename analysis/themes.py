@@ -73,6 +73,7 @@ __all__ = [
     "OTHER_ID",
     "CONTENTLESS_ID",
     "PIVOT_LANGUAGE",
+    "stored_answer",
 ]
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,8 @@ class Answer:
     language is then detected from the text (:func:`analysis.languages.detect_languages`).
     ``quotable`` is False when the person did not allow quoting: the answer still counts in its
     theme, but its words never become a headline, a claim's wording or a quote.
+    ``translation_language`` is the language the translation is in (a session's main language;
+    pooled answers of several sessions may differ); None means :data:`PIVOT_LANGUAGE`.
     """
 
     id: AnswerId
@@ -142,6 +145,20 @@ class Answer:
     translation: str | None = None
     segments: Mapping[str, str] = field(default_factory=dict, hash=False)
     quotable: bool = True
+    translation_language: str | None = None
+
+
+def stored_answer(row: Mapping, *, quotable: bool, segments: Mapping[str, str] | None = None) -> Answer:
+    """Return an :class:`Answer` from a stored answer (a mapping with ``id``, ``text``, ``language`` and, when a
+    person translated it, ``translation`` and ``translation_language``).
+
+    Every theme run of the app builds its answers here (a session's, a split, a live draft, a campaign's
+    pooled run), so a staff translation is analysed wherever the original would be, in its own language.
+    """
+    translation = row.get("translation") or None
+    return Answer(id=row["id"], text=row["text"], language=row.get("language"), translation=translation,
+                  translation_language=(row.get("translation_language") or None) if translation else None,
+                  segments=dict(segments or {}), quotable=quotable)
 
 
 @dataclass(frozen=True)
@@ -330,11 +347,16 @@ def _lsa_block(docs: Sequence[str], dims: int, seed: int, **kwargs: object) -> n
     if comps < 8:
         return None
     svd = TruncatedSVD(n_components=comps, random_state=seed, algorithm="randomized", n_iter=_SVD_ITER).fit(fitted)
-    del fitted
     out = np.empty((len(docs), comps), dtype=np.float32)
-    for start in range(0, len(docs), _CHUNK):
-        part = vec.transform(docs[start : start + _CHUNK])
-        out[start : start + _CHUNK] = svd.transform(part)
+    # The sample's rows are already read: with their entries in column order they are, bit for bit,
+    # what transform() would give (checked), and each projected row depends on its own entries only.
+    fitted.sort_indices()
+    out[sample] = svd.transform(fitted)
+    del fitted
+    rest = np.setdiff1d(np.arange(len(docs)), sample)
+    for start in range(0, len(rest), _CHUNK):
+        rows = rest[start : start + _CHUNK]
+        out[rows] = svd.transform(vec.transform([docs[i] for i in rows]))
     return _l2(out)
 
 
@@ -803,7 +825,8 @@ def _prepare(items: list[Answer], redaction: textmod.Redaction, use_gloss: bool,
         if translated:
             translations[row] = source
         analysed.append(source)
-        langs.append(PIVOT_LANGUAGE if translated else textmod._base_language(a.language))
+        langs.append((textmod._base_language(a.translation_language) if a.translation_language else PIVOT_LANGUAGE)
+                     if translated else textmod._base_language(a.language))
         (contentless_rows if textmod.is_contentless(source, langs[-1]) else content_rows).append(row)
     answer_langs = Counter(textmod._base_language(a.language) for a in items)
     content_langs = Counter(textmod._base_language(items[r].language) for r in content_rows)
@@ -1132,6 +1155,21 @@ class _Builder:
     sims: np.ndarray
     n_themes: int
     members_by_uniq: dict[int, list[int]]
+    # Each distinct text's (key, written form) pairs, kept once read for a theme's terms: a
+    # sub-theme re-reads many of its theme's most typical answers.
+    _occurrences: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+
+    @functools.cached_property
+    def uniq_texts(self) -> list[str]:
+        """Return the redacted text of each distinct text (what quotes are picked from)."""
+        return [self.p.redacted[row] for row in self.p.uniq_rows]
+
+    def occurrences(self, u: int) -> list[tuple[str, str]]:
+        """Return the (stemmed key, written form) pairs of distinct text ``u``."""
+        found = self._occurrences.get(u)
+        if found is None:
+            found = self._occurrences[u] = _term_occurrences(self.p.analysed[self.p.uniq_rows[u]], self.p.langs[self.p.uniq_rows[u]])
+        return found
 
     def theme(self, theme_id: str, uniq: np.ndarray, label: str | None, **extra: object) -> Theme:
         """Build one theme from the distinct texts ``uniq`` (indices into the distinct arrays)."""
@@ -1142,15 +1180,14 @@ class _Builder:
         cased = _cased(p.redacted[p.uniq_rows[u]] for u in ranked[:_SURFACE_SAMPLE])
         shown, weights = _label_terms(
             ranked, terms.occ_ids, p.weights, terms.df_all, terms.vocab, len(p.content_rows), max(self.n_themes, 1),
-            occurrences=lambda u: _term_occurrences(p.analysed[p.uniq_rows[u]], p.langs[p.uniq_rows[u]]),
+            occurrences=self.occurrences,
             excluded=terms.surface, cased=cased,
         )
         # Only the words of people who allowed quoting become a headline, a claim or a quote.
         quotable_rows = [r for r in answer_rows if p.items[r].quotable]
         head, head_lang, from_translation = self._headline(quotable_rows, lang_counts, weights)
         speaker = {u: next((r for r in self.members_by_uniq[u] if p.items[r].quotable), None) for u in ranked}
-        picked = _pick_quotes([u for u in ranked if speaker[u] is not None], self.sims, self.z,
-                              [p.redacted[p.uniq_rows[u]] for u in range(len(p.uniq_rows))])
+        picked = _pick_quotes([u for u in ranked if speaker[u] is not None], self.sims, self.z, self.uniq_texts)
         quote_rows = [speaker[u] for u in picked]
         excerpts = tuple(headline_mod.point(p.redacted[r], _lang(p, r), weights) for r in quote_rows)
         # Claims are counted for themes; a sub-theme's are its parent's, so they are not counted again.
@@ -1189,9 +1226,11 @@ class _Builder:
         if main != p.main_language and translated:
             # The theme speaks mostly another language and people translated its answers: the
             # headline is drawn from their translations, in the session's main language, and says so.
-            found = headline_mod.headline([p.translations[r] for r in translated], PIVOT_LANGUAGE, weights)
+            # Translations are analysed in their own language (row languages say which); the commonest one speaks.
+            into = Counter(p.langs[r] for r in translated).most_common(1)[0][0]
+            found = headline_mod.headline([p.translations[r] for r in translated if p.langs[r] == into], into, weights)
             if found:
-                return found, PIVOT_LANGUAGE, True
+                return found, into, True
         texts = [p.redacted[r] for r in answer_rows if _lang(p, r) == main and r not in p.translations]
         texts = texts or [p.redacted[r] for r in answer_rows if _lang(p, r) == main]
         return headline_mod.headline(_distinct(texts), main, weights), main, False
@@ -1288,6 +1327,39 @@ def find_themes(
     ``on_step(done, steps)`` hears each of the engine's steps end (a background job's progress
     bar; the steps are not of equal length), and may raise to stop the run.
     """
+    # BLAS and OpenMP threads (LSA, k-means) only contend on a shared 2-core machine: with two,
+    # a 10,000-answer run at load 5 took twice the CPU time (spinning threads) and twice as long,
+    # for the same themes. The engine keeps to one, as opinion groups do.
+    # Limits reach only the libraries already loaded: scikit-learn's OpenMP and SciPy's own
+    # OpenBLAS are loaded first (the run would load them anyway).
+    import sklearn.cluster  # noqa: F401, PLC0415 - see the imports above
+    import sklearn.decomposition  # noqa: F401, PLC0415
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415 - light; comes with scikit-learn
+
+    with threadpool_limits(limits=1):
+        return _find_themes(answers, k=k, k_min=k_min, k_max=k_max, seed=seed, names=names, vocabulary=vocabulary,
+                            question=question, anchors=anchors, main_language=main_language, gloss=gloss,
+                            subthemes=subthemes, secondary=secondary, on_step=on_step)
+
+
+def _find_themes(
+    answers: Iterable[Answer],
+    *,
+    k: int | None,
+    k_min: int,
+    k_max: int,
+    seed: int,
+    names: Sequence[str],
+    vocabulary: Iterable[str],
+    question: str | Sequence[str] | None,
+    anchors: Sequence[Anchor],
+    main_language: str | None,
+    gloss: bool,
+    subthemes: bool,
+    secondary: bool,
+    on_step: Callable[[int, int], None] | None,
+) -> ThemeSet:
+    """Do the work of :func:`find_themes` (in one BLAS/OpenMP thread)."""
     step = on_step or (lambda done, steps: None)
     _validate(k, k_min, k_max, seed)
     items = _checked(answers)

@@ -123,7 +123,9 @@ def wall_context(db, found: dict, current: dict | None, feed: list[dict]) -> dic
     status = {r["id"]: state for r in feed if (state := lq.wall_state(found, r)) is not None}
     candidates = [r for r in feed if r["id"] in status]
     return {
-        "queue": [{"id": r["id"], "language": r["language"], "shown": redaction(r["text"])} for r in queue],
+        "queue": [{"id": r["id"], "language": r["language"], "shown": redaction(r["text"]),
+                   "translation": redaction(r["translation"] or "").strip(), "translation_language": r["translation_language"]}
+                  for r in queue],
         "waiting": waiting, "waiting_cap": lq.WAITING_CAP,
         "wall_status": status,
         # What redaction changed, so the feed can say what the room sees instead.
@@ -425,6 +427,27 @@ def live_themes(session_id: int):
 # --- the projector ----------------------------------------------------------------------------
 
 
+def wall_cards(db, found: dict, prompt_id: int) -> list[dict]:
+    """Return the answers on the projector's wall, each with any staff translation beneath it.
+
+    Only the words of people who agreed to be quoted go up on the wall (approved first when the
+    wall is moderated), newest 30, through the same redaction as every report; a staff translation
+    goes with its answer, as in reports, and only with it, marked in its own language.
+    """
+    redaction = session_redaction(db, found["id"])
+    cards, marks = [], {}
+    for r in lq.wall_window(db, found, prompt_id):
+        card = {"text": redaction(r["text"]), "lang": r["language"], "translation": redaction(r["translation"] or "").strip()}
+        if card["translation"]:
+            code = r["translation_language"] or found["default_language"]
+            if code not in marks:
+                with force_locale(code):
+                    marks[code] = _("Translation:")
+            card |= {"translation_lang": code, "translation_mark": marks[code]}
+        cards.append(card)
+    return cards
+
+
 def projector_context(session_id: int) -> dict:
     """Gather what the room sees: the join screen, the question in every language with results, or the thanks."""
     found = load_session(session_id)
@@ -441,11 +464,7 @@ def projector_context(session_id: int) -> dict:
     if showing and current["kind"] == "open":
         themes = lq.latest_live_themes(db, current["id"], approved=True)
         context["themes"] = room_counts.draft_theme_sizes(themes, threshold) or None
-        # Only the words of people who agreed to be quoted go up on the wall (approved first when
-        # the wall is moderated), newest 30, through the same redaction as every report.
-        redaction = session_redaction(db, session_id)
-        context["wall"] = [{"text": redaction(r["text"]), "lang": r["language"]}
-                           for r in lq.wall_window(db, found, current["id"])]
+        context["wall"] = wall_cards(db, found, current["id"])
     elif showing and current["kind"] == "react":
         context["react"] = react_room(db, found, current, threshold)
     elif showing and current["kind"] == "ideas":

@@ -33,7 +33,7 @@ def draft_answers(db: sqlite_utils.Database, session_id: int, prompt_id: int) ->
 def draft_live_themes(db: sqlite_utils.Database, session_id: int, prompt_id: int, *, user_id: int | None,
                       report=None) -> int | None:
     """Draft themes for a live question and keep them unapproved; None if there are too few answers."""
-    from analysis.themes import ENGINE_STEPS, Answer, find_themes
+    from analysis.themes import ENGINE_STEPS, find_themes, stored_answer
 
     answers = draft_answers(db, session_id, prompt_id)
     if len(answers) < MIN_ANSWERS_FOR_THEMES:
@@ -42,9 +42,9 @@ def draft_live_themes(db: sqlite_utils.Database, session_id: int, prompt_id: int
         report(0, ENGINE_STEPS + 1)
     found = queries.session_by_id(db, session_id)
     redaction = redaction_of(queries.texts_for_session(db, session_id), queries.synthesis_settings(db, session_id)["name_list"])
-    # A label on the room's screen is someone's words: only those who let the screen quote them.
-    found_themes = find_themes([Answer(r["id"], r["text"], language=r["language"], quotable=screen_quotable(r))
-                                for r in answers],
+    # A label on the room's screen is someone's words: only those who let the screen quote them. A staff
+    # translation is analysed in place of the original, as in the review's runs.
+    found_themes = find_themes([stored_answer(r, quotable=screen_quotable(r)) for r in answers],
                                k_max=8, seed=0, names=redaction.names, vocabulary=redaction.vocabulary,
                                on_step=(lambda done, steps: report(done, steps + 1)) if report else None)
     if report:

@@ -182,9 +182,10 @@ def visible_responses(db: sqlite_utils.Database, session_id: int, prompt_id: int
     Oldest first; each row carries the participant's `quote_ok` choice. Skipped rows are
     included (with `skipped` = 1) so counts of who skipped stay possible.
     """
-    sql = """SELECT r.*, c.quote_ok, c.quote_scope FROM responses r
+    sql = f"""SELECT r.*, c.quote_ok, c.quote_scope, {queries.TRANSLATION_COLUMNS} FROM responses r
              JOIN participants p ON p.id = r.participant_id
              LEFT JOIN consents c ON c.participant_id = p.id
+             {queries.TRANSLATION_JOIN}
              WHERE r.session_id = ? AND p.withdrawn_at IS NULL AND r.hidden_at IS NULL"""
     params: tuple = (session_id,)
     if prompt_id is not None:
@@ -216,8 +217,10 @@ VISIBLE_SQL = """FROM responses r
                  WHERE r.prompt_id = ? AND r.skipped = 0 AND r.hidden_at IS NULL
                    AND r.prompt_id IN (SELECT id FROM prompts WHERE session_id = ?)"""
 WRITTEN_SQL = "r.text IS NOT NULL AND trim(r.text, ' ' || char(9, 10, 13)) != ''"
+# The staff translation is joined so the wall can show it beneath its answer (SQLite drops the join where unused).
 CANDIDATE_SQL = f"""FROM responses r JOIN participants p ON p.id = r.participant_id
                     JOIN consents c ON c.participant_id = r.participant_id
+                    {queries.TRANSLATION_JOIN}
                     WHERE r.prompt_id = ? AND +r.session_id = ? AND r.hidden_at IS NULL AND r.skipped = 0
                       AND p.withdrawn_at IS NULL AND {WRITTEN_SQL} AND c.quote_ok = 1
                       AND c.quote_scope = 'screen_and_reports'"""
@@ -257,7 +260,7 @@ def _wall_shown_sql(found: dict) -> str:
 
 def wall_window(db: sqlite_utils.Database, found: dict, prompt_id: int, limit: int = 30) -> list[dict]:
     """Return the newest `limit` answers the wall shows for a prompt, oldest first (what the projector puts up)."""
-    newest = rows(db, f"SELECT r.id, r.text, r.language {CANDIDATE_SQL} AND {_wall_shown_sql(found)} "
+    newest = rows(db, f"SELECT r.id, r.text, r.language, {queries.TRANSLATION_COLUMNS} {CANDIDATE_SQL} AND {_wall_shown_sql(found)} "
                       "ORDER BY r.id DESC LIMIT ?", (prompt_id, found["id"], limit))
     return newest[::-1]
 
@@ -270,7 +273,8 @@ def wall_waiting(db: sqlite_utils.Database, found: dict, prompt_id: int, limit: 
     if not found.get("wall_moderation", 1):
         return [], 0
     waiting = f"{CANDIDATE_SQL} AND r.wall_status IS NULL"
-    first = rows(db, f"SELECT r.id, r.text, r.language {waiting} ORDER BY r.id LIMIT ?", (prompt_id, found["id"], limit))
+    first = rows(db, f"SELECT r.id, r.text, r.language, {queries.TRANSLATION_COLUMNS} {waiting} ORDER BY r.id LIMIT ?",
+                 (prompt_id, found["id"], limit))
     total = db.execute(f"SELECT count(*) FROM (SELECT 1 {waiting} LIMIT ?)",
                        (prompt_id, found["id"], WAITING_CAP + 1)).fetchone()[0]
     return first, total

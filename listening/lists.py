@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from .db import one, rows
+from .queries import TRANSLATION_COLUMNS, TRANSLATION_JOIN
 from .paging import PAGE_SIZE, Page, keyset_page
 
 HIDDEN_FILTERS = ("", "shown", "hidden")
@@ -67,9 +68,10 @@ def _answer_conditions(db: sqlite_utils.Database, session_id: int, chosen: Answe
     return conditions, params
 
 
-ANSWER_SELECT = """SELECT r.id, r.participant_id, r.prompt_id, r.language, r.source, r.text, r.created_at,
-                          r.updated_at, r.hidden_at, r.hidden_reason
-                   FROM responses r JOIN participants p ON p.id = r.participant_id"""
+# With any staff translation, shown beneath its answer (the staff see every answer's words here).
+ANSWER_SELECT = f"""SELECT r.id, r.participant_id, r.prompt_id, r.language, r.source, r.text, r.created_at,
+                          r.updated_at, r.hidden_at, r.hidden_reason, {TRANSLATION_COLUMNS}
+                   FROM responses r JOIN participants p ON p.id = r.participant_id {TRANSLATION_JOIN}"""
 
 
 def answers_page(db: sqlite_utils.Database, session_id: int, chosen: AnswerFilter, *, before: int | None = None,

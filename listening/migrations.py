@@ -1231,6 +1231,14 @@ def m029_placement_versions(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m031_translation_reach(db: sqlite_utils.Database) -> None:
+    """A campaign's pooled theme says when the engine drew its name from staff translations (issue 14), as a
+    session's theme does (`themes.headline_from_translation`, m020): pooled runs now analyse translations too.
+    A withdrawal that takes a name drawn from a translation away clears the mark with the name."""
+    db.execute("ALTER TABLE campaign_themes ADD COLUMN headline_from_translation INTEGER NOT NULL DEFAULT 0")
+
+
+@migrations()
 def m030_staff_entry_votes(db: sqlite_utils.Database) -> None:
     """Votes a table's notetaker typed in for a person (issue 15): which table they were cast at and which staff
     member typed them, as answers carry (`responses.table_id`, `responses.entered_by`). Removing the table keeps

@@ -745,6 +745,12 @@ class Saved:
 MAX_TRANSLATION = 4000
 
 
+# What every theme run reads of an answer's staff translation (a row of `responses r`): a session's run, a
+# split, a live draft and a campaign's pooled run select these and join this, so all analyse the same words.
+TRANSLATION_COLUMNS = "tr.text AS translation, tr.language AS translation_language"
+TRANSLATION_JOIN = "LEFT JOIN answer_translations tr ON tr.response_id = r.id"
+
+
 def store_answer_translation(db: sqlite_utils.Database, response_id: int, text: str, *, language: str,
                              user_id: int | None) -> bool:
     """Keep (or replace) a staff translation of an answer into `language`, in the caller's transaction; empty removes it.
@@ -937,12 +943,14 @@ def unname_themes(db: sqlite_utils.Database, session_id: int, participant_ids: S
 
 
 def unname_answers(db: sqlite_utils.Database, session_id: int, answers: Sequence[dict]) -> int:
-    """Take these answers' words (dicts with id and text) out of every machine-made name and claim; return the themes changed.
+    """Take these answers' words (dicts with id and text, and any staff translation) out of every machine-made name and
+    claim; return the themes changed.
 
     A background theme run or live draft read answers before someone withdrew; what it stores
-    afterwards is cleaned with the words it read (`unname_themes` does the same at withdrawal).
+    afterwards is cleaned with the words it read, translations included, since a name can be drawn
+    from one (`unname_themes` does the same at withdrawal).
     """
-    texts = [set(_words(r["text"])) for r in answers if (r["text"] or "").strip()]
+    texts = [set(_words(words)) for r in answers for words in (r["text"], r.get("translation")) if (words or "").strip()]
     if not texts:
         return 0
     ids = {r["id"] for r in answers}
@@ -964,6 +972,16 @@ def unname_answers(db: sqlite_utils.Database, session_id: int, answers: Sequence
                 updates["subthemes"] = json.dumps(renamed, ensure_ascii=False)
         if updates:
             db.execute(f"UPDATE themes SET {', '.join(f'{k} = ?' for k in updates)} WHERE id = ?", (*updates.values(), theme["id"]))
+            changed += 1
+    # A campaign's pooled themes are drafted from these answers (and their translations) too.
+    for pooled in rows(db, """SELECT DISTINCT t.id, t.label, t.machine_label, t.top_terms FROM campaign_themes t
+                              JOIN campaign_theme_answers a ON a.theme_id = t.id
+                              WHERE t.renamed = 0 AND a.response_id IN (SELECT value FROM json_each(?))""",
+                       (json.dumps(sorted(int(i) for i in ids)),)):
+        if _drawn_from(pooled["label"], texts) or _drawn_from(pooled["machine_label"], texts):
+            named = _terms_label(pooled["top_terms"])
+            db.execute("UPDATE campaign_themes SET label = ?, machine_label = ?, headline_from_translation = 0 WHERE id = ?",
+                       (named, named, pooled["id"]))
             changed += 1
     for live in rows(db, "SELECT id, themes FROM live_themes WHERE session_id = ?", (session_id,)):
         drafts = json.loads(live["themes"])

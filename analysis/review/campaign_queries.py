@@ -164,9 +164,10 @@ def pooled_answers(db: sqlite_utils.Database, question_id: int, session_ids: Seq
         return []
     marks = ",".join("?" * len(prompt_ids))
     return rows(db, f"""SELECT r.id, r.text, r.language, r.session_id, r.participant_id,
-                               coalesce(c.quote_ok, 0) AS quote_ok FROM responses r
+                               coalesce(c.quote_ok, 0) AS quote_ok, {queries.TRANSLATION_COLUMNS} FROM responses r
                         JOIN participants p ON p.id = r.participant_id
                         LEFT JOIN consents c ON c.participant_id = p.id
+                        {queries.TRANSLATION_JOIN}
                         WHERE r.prompt_id IN ({marks}) AND r.skipped = 0 AND r.text IS NOT NULL AND trim(r.text) != ''
                           AND p.withdrawn_at IS NULL {synthesis.visible_filter(db)} ORDER BY r.id""", tuple(prompt_ids))
 
@@ -180,8 +181,9 @@ def run_pooled_themes(db: sqlite_utils.Database, campaign_id: int, question: dic
     redactions = [synthesis.session_redaction(db, sid) for sid in sorted({a["session_id"] for a in answers})]
     names = sorted({n for r in redactions for n in r.names})
     vocabulary = frozenset().union(*(r.vocabulary for r in redactions))
-    # Theme names are drafted only from the words of people who allowed quoting.
-    found = themes.find_themes([themes.Answer(a["id"], a["text"], a["language"], quotable=bool(a["quote_ok"])) for a in answers],
+    # Theme names are drafted only from the words of people who allowed quoting; a staff translation is
+    # analysed in place of the original, as in each session's own run.
+    found = themes.find_themes([synthesis.engine_answer(a) for a in answers],
                                seed=seed, names=names, vocabulary=vocabulary,
                                question=tuple(question["texts"].values()), subthemes=False, secondary=False)
     old = _theme_members(db, campaign_id, question["id"], round_id)
@@ -194,16 +196,18 @@ def run_pooled_themes(db: sqlite_utils.Database, campaign_id: int, question: dic
                         default=(0.0, None))
             if match[0] >= 0.5:
                 theme_id = match[1]
-                db.execute("""UPDATE campaign_themes SET machine_label = ?, top_terms = ?,
+                db.execute("""UPDATE campaign_themes SET machine_label = ?, top_terms = ?, headline_from_translation = ?,
                               label = CASE WHEN renamed THEN label ELSE ? END WHERE id = ?""",
-                           (theme.label, json.dumps(list(theme.top_terms)), theme.label, theme_id))
+                           (theme.label, json.dumps(list(theme.top_terms)), int(theme.headline_from_translation),
+                            theme.label, theme_id))
                 db.execute("DELETE FROM campaign_theme_answers WHERE theme_id = ?", (theme_id,))
             else:
                 theme_id = db.execute(
-                    """INSERT INTO campaign_themes (campaign_id, question_id, round_id, label, machine_label, top_terms, created_at)
-                       VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                    """INSERT INTO campaign_themes (campaign_id, question_id, round_id, label, machine_label, top_terms,
+                                                      headline_from_translation, created_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
                     (campaign_id, question["id"], round_id, theme.label, theme.label, json.dumps(list(theme.top_terms)),
-                     stamp)).lastrowid
+                     int(theme.headline_from_translation), stamp)).lastrowid
             taken.add(theme_id)
             db.conn.executemany("INSERT INTO campaign_theme_answers (response_id, theme_id) VALUES (?, ?)",
                            [(a, theme_id) for a in sorted(members)])

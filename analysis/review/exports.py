@@ -15,7 +15,14 @@ import sqlite_utils
 
 from analysis.assemble import described_columns
 from listening.db import rows
-from listening.queries import localized, prompts_for_session, session_by_id, texts_for_session
+from listening.queries import (
+    TRANSLATION_COLUMNS,
+    TRANSLATION_JOIN,
+    localized,
+    prompts_for_session,
+    session_by_id,
+    texts_for_session,
+)
 
 BATCH = 1000
 
@@ -87,13 +94,13 @@ def answer_records(db: sqlite_utils.Database, session_id: int, language: str, sc
         batch = rows(db, f"""
             SELECT r.id, r.prompt_id, r.participant_id, r.language, r.source, r.text, r.created_at,
                    coalesce(c.quote_ok, 0) AS quote_ok, a.status, a.theme_id,
-                   t.kind AS theme_kind, t.label AS theme_label, t.reviewed_at, tr.text AS translation, tbl.name AS table_name
+                   t.kind AS theme_kind, t.label AS theme_label, t.reviewed_at, {TRANSLATION_COLUMNS}, tbl.name AS table_name
             FROM responses r
             JOIN participants p ON p.id = r.participant_id
             LEFT JOIN consents c ON c.participant_id = p.id
             LEFT JOIN theme_assignments a ON a.response_id = r.id
             LEFT JOIN themes t ON t.id = a.theme_id AND t.retired_at IS NULL
-            LEFT JOIN answer_translations tr ON tr.response_id = r.id
+            {TRANSLATION_JOIN}
             LEFT JOIN session_tables tbl ON tbl.id = r.table_id
             WHERE r.session_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0
               AND r.text IS NOT NULL AND trim(r.text) != '' AND r.prompt_id IN ({marks}) {visible}

@@ -42,6 +42,7 @@ def export_job(ctx: jobs.Context) -> dict:
             if ctx.params["format"] == "qdpx":
                 name = qdpx_queries.export_qdpx(ctx.db, ctx.session_id, file, answer_set=ctx.params["set"],
                                                 drafts=ctx.params["drafts"], draft_mark=ctx.params["draft_mark"],
+                                                translation_mark=ctx.params.get("translation_mark", "Translation:"),
                                                 user_id=ctx.job["who"])
             else:
                 name = synthesis.export(ctx.db, ctx.session_id, file, fmt=ctx.params["format"],

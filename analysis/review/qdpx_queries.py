@@ -4,7 +4,9 @@ Export (:func:`export_qdpx`): sources are the session's counted open answers, an
 those whose author allowed quoting, redacted exactly as quotes in reports are (the session's one
 redaction); the internal set (every consented answer, words as written) is for admins only,
 and every export is in the audit log like any other. Codes are the reviewed themes (drafts only
-when asked, marked as drafts) with their definitions; codings link each answer to its theme. No
+when asked, marked as drafts) with their definitions; codings link each answer to its theme; a staff
+translation of an exported answer goes with it as a linked note, redacted like the answer (and only
+with an answer that is exported: never for one whose author did not allow quoting, in the default set). No
 participant id, receipt, contact detail or "about you" answer leaves: a source is named by its
 answer id only.
 
@@ -31,7 +33,8 @@ from . import queries as synthesis
 QUOTED, INTERNAL = "quoted", "internal"
 
 
-def qdpx_project(stored: SessionData, *, answer_set: str, drafts: bool, draft_mark: str) -> qdpx.QdaProject:
+def qdpx_project(stored: SessionData, *, answer_set: str, drafts: bool, draft_mark: str,
+                 translation_mark: str = "Translation:") -> qdpx.QdaProject:
     """Build the REFI-QDA project of a session's themes and answers (no database, no request)."""
     found = stored.session
     default = found["default_language"]
@@ -49,8 +52,13 @@ def qdpx_project(stored: SessionData, *, answer_set: str, drafts: bool, draft_ma
         if not text:
             continue
         question = assemble.prompt_text(stored, answer["prompt_id"], default)
+        # A staff translation goes with its answer, under the same rule and the same redaction: a note on the source.
+        translation = answer.get("translation") or ""
+        translation = redaction(translation).strip() if answer_set == QUOTED else strip_bidi(translation).strip()
+        into = answer.get("translation_language") or default
+        notes = (qdpx.QdaNote(f"{translation_mark} {qdpx.SOURCE_PREFIX}{answer['id']} ({into})", translation),) if translation else ()
         sources.append(qdpx.QdaSource(str(answer["id"]), text, label=f"Q{numbers.get(answer['prompt_id'], 0)}",
-                                      variables={"question": question, "language": answer["language"]}))
+                                      variables={"question": question, "language": answer["language"]}, notes=notes))
         placed = stored.assignments.get(answer["id"])
         if placed and placed["status"] == "theme" and placed["theme_id"] in kept_themes:
             codings.append(qdpx.QdaCoding(str(answer["id"]), str(placed["theme_id"])))
@@ -60,19 +68,19 @@ def qdpx_project(stored: SessionData, *, answer_set: str, drafts: bool, draft_ma
 
 
 def export_qdpx(db: sqlite_utils.Database, session_id: int, file, *, answer_set: str, drafts: bool, draft_mark: str,
-                user_id: int | None) -> str:
+                user_id: int | None, translation_mark: str = "Translation:") -> str:
     """Write a session's .qdpx to a binary file, log the export, and return its file name."""
     if answer_set not in (QUOTED, INTERNAL):
         raise ValueError(f"Unknown answer set {answer_set!r}")
     stored = synthesis.load(db, session_id)
     if stored is None:
         raise ValueError(f"No session with id {session_id}")
-    project = qdpx_project(stored, answer_set=answer_set, drafts=drafts, draft_mark=draft_mark)
+    project = qdpx_project(stored, answer_set=answer_set, drafts=drafts, draft_mark=draft_mark, translation_mark=translation_mark)
     file.write(qdpx.write_qdpx(project))
     name = f"chorus-{stored.session['code']}-{'quotes' if answer_set == QUOTED else 'internal'}.qdpx"
     record_audit(db, user_id=user_id, action="export", target=stored.session["code"],
                  detail=f"format=qdpx set={answer_set} drafts={int(drafts)} sources={len(project.sources)} "
-                        f"codes={len(project.codes)} file={name}")
+                        f"codes={len(project.codes)} translations={sum(len(s.notes) for s in project.sources)} file={name}")
     return name
 
 

@@ -38,6 +38,8 @@ from listening.db import one, rows, transaction
 from listening.queries import (
     SOURCES,
     STATEMENT_KINDS,
+    TRANSLATION_COLUMNS,
+    TRANSLATION_JOIN,
     add_prompt,
     create_session,
     localized,
@@ -135,11 +137,11 @@ def open_answers(db: sqlite_utils.Database, session_id: int, prompt_ids: Sequenc
         db,
         f"""SELECT r.id, r.prompt_id, r.participant_id, r.language, r.source, r.text, r.created_at,
                    coalesce(c.quote_ok, 0) AS quote_ok, p.source AS participant_source,
-                   t.text AS translation, t.language AS translation_language, tbl.name AS table_name
+                   {TRANSLATION_COLUMNS}, tbl.name AS table_name
             FROM responses r
             JOIN participants p ON p.id = r.participant_id
             LEFT JOIN consents c ON c.participant_id = p.id
-            LEFT JOIN answer_translations t ON t.response_id = r.id
+            {TRANSLATION_JOIN}
             LEFT JOIN session_tables tbl ON tbl.id = r.table_id
             WHERE r.session_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0
               AND r.text IS NOT NULL AND trim(r.text) != '' AND r.prompt_id IN ({marks})
@@ -236,15 +238,17 @@ def engine_answers(db: sqlite_utils.Database, session_id: int, answers: Iterable
     An answer whose person did not allow quoting still counts, but its words never become a theme's
     headline, a claim or a quote (its label falls back to key terms).
     """
-    from analysis.themes import Answer
-
     segments = participant_segments(db, session_id)
-    return [
-        Answer(id=a["id"], text=a["text"], language=a["language"], quotable=bool(a.get("quote_ok")),
-               translation=a.get("translation") or None,
-               segments={f"q{pid}": str(oid) for pid, oid in segments.get(a["participant_id"], {}).items()})
-        for a in answers
-    ]
+    # A staff translation is analysed in place of the original (see `analysis.themes.stored_answer`).
+    return [engine_answer(a, segments={f"q{pid}": str(oid) for pid, oid in segments.get(a["participant_id"], {}).items()})
+            for a in answers]
+
+
+def engine_answer(row: dict, *, segments: dict[str, str] | None = None):
+    """Turn one stored answer (with its quote consent and translation columns) into the engine's ``Answer``."""
+    from analysis.themes import stored_answer
+
+    return stored_answer(row, quotable=bool(row.get("quote_ok")), segments=segments)
 
 
 def answer_to_translate(db: sqlite_utils.Database, session_id: int, response_id: int) -> dict | None:
@@ -1088,10 +1092,10 @@ def theme_members_page(db: sqlite_utils.Database, session_id: int, theme_id: int
     key_sql, key = ("AND (a.rank, a.response_id) > (?, ?)", list(after)) if after else ("", [])
     found = rows(db, f"""
         SELECT r.id, r.prompt_id, r.participant_id, r.language, r.source, r.text, r.created_at,
-               coalesce(c.quote_ok, 0) AS quote_ok, a.rank, a.quote, a.pinned, a.chosen, t.text AS translation
+               coalesce(c.quote_ok, 0) AS quote_ok, a.rank, a.quote, a.pinned, a.chosen, {TRANSLATION_COLUMNS}
         FROM theme_assignments a JOIN responses r ON r.id = a.response_id
         JOIN participants p ON p.id = r.participant_id LEFT JOIN consents c ON c.participant_id = p.id
-        LEFT JOIN answer_translations t ON t.response_id = r.id
+        {TRANSLATION_JOIN}
         WHERE a.theme_id = ? AND a.status = 'theme' AND +a.session_id = ? AND p.withdrawn_at IS NULL
           AND r.skipped = 0 AND r.text IS NOT NULL AND trim(r.text) != '' AND r.prompt_id IN ({marks})
           {visible_filter(db)} {key_sql}

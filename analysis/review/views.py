@@ -129,12 +129,16 @@ def review_data(stored: assemble.SessionData, ui: str) -> dict:
     insights: dict = {}
     for insight in stored.insights:
         insights.setdefault(insight["theme_id"], []).append(insight)
+    numbers = {p["id"]: p["number"] for p in stored.prompts}
+    # A theme drafted across questions: each claim names the questions its people answered, as each quote does.
+    claim_questions = {t["id"]: [list(assemble.questions_of(c.get("answer_ids", []), grouped.get(t["id"], []), numbers))
+                                 for c in t.get("claims") or []] for t in themes}
     return {
         "stored": slim(stored), "themes": themes, "other": other, "quotes": quotes, "heard_in": heard_in,
         "several_languages": several_languages, "hidden_in_reports": hidden_in_reports, "insights": insights,
         # The page only counts each group's answers: a range has the group's length without its answers.
         "grouped": {key: range(len(members)) for key, members in grouped.items()},
-        "numbers": {p["id"]: p["number"] for p in stored.prompts},
+        "numbers": numbers, "claim_questions": claim_questions,
     }
 
 
@@ -158,7 +162,7 @@ def show(session_id: int, *, focus: int | None = None, error: str = "", status: 
     return render_template(
         "review/session.html", s=found, title=title_of(found), stored=stored, themes=data["themes"],
         other=data["other"], grouped=data["grouped"], quotes=data["quotes"], focused=focused, numbers=data["numbers"],
-        insights=data["insights"], error=error, open_prompts=synthesis.open_prompts(db, session_id), form=ActionForm(),
+        insights=data["insights"], claim_questions=data.get("claim_questions", {}), error=error, open_prompts=synthesis.open_prompts(db, session_id), form=ActionForm(),
         prompt_text=lambda pid: assemble.prompt_text(stored, pid, found["default_language"]),
         source_labels=source_labels(), heard_in=data["heard_in"], several_languages=data["several_languages"],
         max_chosen_quotes=synthesis.MAX_CHOSEN_QUOTES, hidden_in_reports=data["hidden_in_reports"],
@@ -678,8 +682,11 @@ def export_qdpx(session_id: int):
         raise Forbidden()
     # TRANSLATORS: put before a theme's name in a project exported to NVivo and similar tools when nobody reviewed it yet.
     draft_mark = _("Draft:")
+    # TRANSLATORS: names the note holding a staff translation of an answer, in a project exported to NVivo and similar tools.
+    translation_mark = _("Translation:")
     if jobs.background_wanted(get_db(), session_id, current_app.config):
-        params = {"format": "qdpx", "set": answer_set, "drafts": request.form.get("drafts") == "y", "draft_mark": draft_mark}
+        params = {"format": "qdpx", "set": answer_set, "drafts": request.form.get("drafts") == "y", "draft_mark": draft_mark,
+                  "translation_mark": translation_mark}
         try:
             job_id = jobs.submit(get_db(), session_id, "export", params, who=user_id())
         except jobs.CannotStart as refused:
@@ -688,7 +695,8 @@ def export_qdpx(session_id: int):
         return redirect(url_for("facilitation.job", session_id=session_id, job_id=job_id)), 303
     buffer = io.BytesIO()
     name = qdpx_queries.export_qdpx(get_db(), found["id"], buffer, answer_set=answer_set,
-                                    drafts=request.form.get("drafts") == "y", draft_mark=draft_mark, user_id=user_id())
+                                    drafts=request.form.get("drafts") == "y", draft_mark=draft_mark,
+                                    translation_mark=translation_mark, user_id=user_id())
     buffer.seek(0)
     response = send_file(buffer, mimetype="application/zip", as_attachment=True, download_name=name,
                          conditional=False, etag=False, last_modified=None)

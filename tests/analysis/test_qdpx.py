@@ -14,7 +14,7 @@ from lxml import etree
 
 from analysis import messages
 from analysis.qdpx import (
-    QdaCode, QdaCoding, QdaProject, QdaSource, QdpxError, code_guid, project_xml, read_qdpx, source_guid, write_qdpx,
+    QdaCode, QdaCoding, QdaNote, QdaProject, QdaSource, QdpxError, code_guid, project_xml, read_qdpx, source_guid, write_qdpx,
 )
 
 SCHEMA = Path(__file__).resolve().parents[1] / "fixtures" / "interchange" / "Project-mrt2019.xsd"
@@ -199,3 +199,25 @@ def test_any_names_and_texts_round_trip_and_validate(items) -> None:
         SCHEMA_OBJECT.assertValid(etree.fromstring(archive.read("project.qde")))
     back = read_qdpx(data)
     assert len(back.codings) == len(items) and [s.id for s in back.sources] == [s.id for s in sources]
+
+
+def test_a_translation_is_a_note_linked_to_its_answer_and_reads_back() -> None:
+    """A source's translation is a REFI-QDA Note (its text inline) referred to by a NoteRef on the source; the project
+    still validates, the answer's own words stay the coded text, and reading the file back gives the note to its source."""
+    base = snapshot()
+    translated = QdaSource("102", "Nadie en la clínica hablaba español.", "", {"language": "es"},
+                           notes=(QdaNote("Translation: chorus-102 (en)", "Nobody at the clinic spoke Spanish."),))
+    project = QdaProject(base.name, base.codes, (base.sources[0], translated, *base.sources[2:]), base.codings,
+                         created_at=base.created_at)
+    data = write_qdpx(project)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        document = etree.fromstring(archive.read("project.qde"))
+        assert archive.read(f"sources/{source_guid('102')}.txt").decode("utf-8") == "Nadie en la clínica hablaba español."
+    SCHEMA_OBJECT.assertValid(document)
+    note = document.find("q:Notes/q:Note", NS)
+    assert note.get("name") == "Translation: chorus-102 (en)"
+    assert note.findtext("q:PlainTextContent", namespaces=NS) == "Nobody at the clinic spoke Spanish."
+    source = document.find(f"q:Sources/q:TextSource[@guid='{source_guid('102')}']", NS)
+    assert [r.get("targetGUID") for r in source.iterfind("q:NoteRef", NS)] == [note.get("guid")]
+    back = {s.id: s for s in read_qdpx(data).sources}
+    assert back["102"].notes == translated.notes and back["101"].notes == ()

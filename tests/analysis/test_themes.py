@@ -6,7 +6,7 @@ import pytest
 
 from analysis import messages
 from analysis.text import tokenize
-from analysis.themes import CONTENTLESS_ID, OTHER_ID, Answer, find_themes, split_theme
+from analysis.themes import CONTENTLESS_ID, OTHER_ID, Answer, find_themes, split_theme, stored_answer
 
 
 def _ids(theme_set):  # type: ignore[no-untyped-def]
@@ -220,3 +220,42 @@ def test_split_theme(nhs_answers: list[Answer]) -> None:
     split = split_theme(result, nhs_answers, biggest.id)
     assert split.k_chosen == 2
     assert set(split.assignment) == set(biggest.answer_ids)
+
+
+def test_large_input_is_projected_as_if_every_answer_were_read_again(nhs_answers: list[Answer], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond the fitting sample, reusing the sample's rows gives the same LSA coordinates as projecting every answer."""
+    import numpy as np
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from analysis import themes
+
+    monkeypatch.setattr(themes, "_FIT_SAMPLE", 60)
+    monkeypatch.setattr(themes, "_CHUNK", 25)
+    docs = [a.text.casefold() for a in nhs_answers[:150]]
+    options = {"analyzer": "char_wb", "ngram_range": (2, 4), "max_features": 2000}
+    found = themes._lsa_block(docs, 20, 0, **options)
+    sample = np.sort(np.random.default_rng(0).choice(len(docs), size=60, replace=False))
+    vec = TfidfVectorizer(min_df=2, sublinear_tf=True, dtype=np.float32, **options)
+    svd = TruncatedSVD(n_components=20, random_state=0, algorithm="randomized", n_iter=themes._SVD_ITER).fit(vec.fit_transform([docs[i] for i in sample]))
+    expected = themes._l2(np.vstack([svd.transform(vec.transform(docs[s : s + 25])) for s in range(0, len(docs), 25)]).astype(np.float32))
+    assert found is not None and np.array_equal(found, expected)
+
+
+def test_a_translation_is_read_in_its_own_language() -> None:
+    """In a Spanish session, Arabic answers translated into Spanish are analysed as Spanish: the theme's headline
+    comes from the translations, in Spanish, and says so; with no language given, a translation is read as English."""
+    parks = [Answer(f"s{i}", f"El parque del barrio está muy sucio, día {i}", "es") for i in range(8)]
+    buses = ["لا توجد حافلة إلى العيادة", "الحافلة تتأخر دائما", "نحتاج حافلة إلى المستشفى", "الحافلة لا تأتي أبدا",
+             "لا أستطيع الوصول إلى العيادة بالحافلة", "الحافلات قليلة جدا"]
+    spanish = ["No hay autobús a la clínica", "El autobús siempre llega tarde", "Necesitamos un autobús al hospital",
+               "El autobús nunca viene", "No puedo llegar a la clínica en autobús", "Hay muy pocos autobuses"]
+    translated = [Answer(f"a{i}", text, "ar", translation=into, translation_language="es")
+                  for i, (text, into) in enumerate(zip(buses, spanish))]
+    result = find_themes(parks + translated, k=2, seed=0, main_language="es", gloss=False)
+    bus = next(t for t in result.themes if "a0" in t.answer_ids)
+    assert bus.headline_from_translation and bus.headline_language == "es"
+    assert "autob" in bus.headline.casefold()
+    assert stored_answer({"id": 1, "text": "x", "language": "ar", "translation": "y"}, quotable=True).translation_language is None
+    assert stored_answer({"id": 1, "text": "x", "language": "ar", "translation": "", "translation_language": "es"},
+                         quotable=False).translation is None

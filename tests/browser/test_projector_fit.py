@@ -212,3 +212,30 @@ def test_the_room_thanks_people_when_the_session_closes(projector_page, room, li
         assert scrolls(projector_page) == {"down": 0, "sideways": 0}
     finally:
         live_queries.start_live(db, session["id"])
+
+
+TRANSLATED = {
+    "Nobody at the front desk spoke Spanish, so I missed two appointments before someone helped me find an interpreter":
+        "Nadie en la recepción hablaba español, así que perdí dos citas antes de que alguien me ayudara a encontrar un intérprete",
+    "A nurse who called me after the birth to ask how I was sleeping and eating":
+        "Una enfermera que me llamó después del parto para preguntarme cómo dormía y comía",
+    "Paperwork in Arabic": "Documentos en árabe",
+}
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_a_wall_with_translations_beneath_answers_still_pages_and_fits(projector_page, room, size):
+    """Answers with an interpreter's translation beneath them: every card, translation included, is shown whole on
+    some page, nothing scrolls, and axe finds nothing (run last: it adds translations to the room's answers)."""
+    db, session, prompts = room
+    with db.conn:
+        for text, into in TRANSLATED.items():
+            rid = db.execute("SELECT id FROM responses WHERE text = ?", (text,)).fetchone()[0]
+            queries.store_answer_translation(db, rid, into, language="es", user_id=None)
+    show(db, session, prompts[0]["id"])
+    open_projector(projector_page, session, size)
+    seen, _counters = every_page(projector_page, ".wall li")
+    whole = {" ".join(text.split()) for text in seen}
+    expected = {f"{text} Traducción: {TRANSLATED[text]}" if text in TRANSLATED else text for text in WALL}
+    assert expected <= whole, expected - whole
+    assert axe_violations(projector_page) == []

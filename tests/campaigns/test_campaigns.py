@@ -523,3 +523,124 @@ def test_the_cached_who_was_heard_page_follows_every_change_to_its_sessions_and_
         _page, new_keys = served_and_keys()
         assert new_keys.isdisjoint(keys)  # the change gave the page a new key: nothing stale is served
         keys = new_keys
+
+
+def test_a_pooled_run_analyses_staff_translations_as_a_sessions_run_does(world, monkeypatch):
+    """A campaign's pooled themes are drafted from a staff translation where one exists (in its own language), and
+    the translated answers join the theme their translation speaks of; an answer nobody translated is read as written."""
+    from analysis import themes as engine
+
+    db = world["db"]
+    question = campaigns.bank_question(db, world["cid"], world["question"])
+    for found in world["sessions"].values():
+        found["prompt"] = campaigns.copy_into_session(db, question, found)
+    english = ["The Zorblax doula stayed with me all night", "My Zorblax doula explained everything",
+               "The Zorblax doula visits helped so much", "Having a Zorblax doula made the birth calmer",
+               "The bus to the clinic never comes", "Bus routes are too far from home",
+               "We need a bus to the clinic", "The bus is always late for my visits"] * 2
+    spanish = {}
+    for n, text in enumerate(english):
+        found = world["sessions"]["a" if n % 2 else "b"]
+        person = make_participant(db, found)
+        queries.save_response(db, session_id=found["id"], participant_id=person.id, prompt_id=found["prompt"],
+                              nonce=f"e{n}", text=text, language="en")
+    translated = [("Mi acompañante de parto se quedó conmigo", "My Zorblax doula stayed with me"),
+                  ("La acompañante me explicó todo", "The Zorblax doula explained everything to me"),
+                  ("Sus visitas me ayudaron mucho", "The Zorblax doula visits helped me so much"),
+                  ("Con ella el parto fue más tranquilo", "With a Zorblax doula the birth was calmer")]
+    for n, (text, translation) in enumerate(translated):
+        found = world["sessions"]["a" if n % 2 else "b"]
+        person = make_participant(db, found, language="es")
+        saved = queries.save_response(db, session_id=found["id"], participant_id=person.id, prompt_id=found["prompt"],
+                                      nonce=f"s{n}", text=text, language="es")
+        with db.conn:
+            queries.store_answer_translation(db, saved.response_id, translation, language="en",
+                                             user_id=world["ids"]["bb_planner"])
+        spanish[saved.response_id] = found["id"]
+    seen = []
+    real = engine.find_themes
+    monkeypatch.setattr(engine, "find_themes", lambda answers, **kw: seen.extend(answers) or real(answers, **kw))
+    ids = [s["id"] for s in world["sessions"].values()]
+    assert pooled.run_pooled_themes(db, world["cid"], question, ids, round_id=None) >= 1
+    read = {a.id: a for a in seen}
+    assert {read[r].translation for r in spanish} == {translation for _text, translation in translated}
+    assert {read[r].translation_language for r in spanish} == {"en"}
+    assert all(a.translation is None for a in seen if a.id not in spanish)
+    homes = {r["response_id"]: r["theme_id"] for r in db.execute(
+        "SELECT response_id, theme_id FROM campaign_theme_answers").fetchall()}
+    doula = {homes[r] for r in spanish if r in homes}
+    assert len(doula) == 1, "the translated answers are one theme"
+    members = db.execute("SELECT r.text FROM campaign_theme_answers a JOIN responses r ON r.id = a.response_id "
+                         "WHERE a.theme_id = ?", (doula.pop(),)).fetchall()
+    assert any("Zorblax doula" in row[0] for row in members), "with the English answers their translation speaks of"
+
+
+def test_a_withdrawal_takes_a_persons_words_and_their_translation_out_of_pooled_theme_names(world):
+    """A pooled theme named in a withdrawn person's words, or in the staff translation of them, is named by its key
+    terms again; a name a planner gave stays."""
+    db = world["db"]
+    question = campaigns.bank_question(db, world["cid"], world["question"])
+    found = world["sessions"]["a"]
+    found["prompt"] = campaigns.copy_into_session(db, question, found)
+    person = make_participant(db, found, language="es")
+    saved = queries.save_response(db, session_id=found["id"], participant_id=person.id, prompt_id=found["prompt"],
+                                  nonce="w1", text="La partera se quedó toda la noche", language="es")
+    with db.conn:
+        queries.store_answer_translation(db, saved.response_id, "The midwife stayed all night", language="en", user_id=None)
+    themes_made = {}
+    with db.conn:
+        for name, renamed in (("Midwife stayed all night", 0), ("partera se quedó", 0), ("Night-time midwives", 1)):
+            themes_made[name] = db.execute(
+                """INSERT INTO campaign_themes (campaign_id, question_id, round_id, label, machine_label, top_terms, renamed,
+                   headline_from_translation, created_at) VALUES (?, ?, NULL, ?, ?, '["midwife", "night"]', ?, 1, '2026-01-01')""",
+                (world["cid"], question["id"], name, name, renamed)).lastrowid
+            db.execute("INSERT INTO campaign_theme_answers (response_id, theme_id) VALUES (?, ?)",
+                       (saved.response_id, themes_made[name]))
+    assert queries.withdraw(db, person.receipt).outcome == "withdrawn"
+    labels = {name: db.execute("SELECT label, machine_label, headline_from_translation FROM campaign_themes WHERE id = ?",
+                               (tid,)).fetchone() for name, tid in themes_made.items()}
+    assert tuple(labels["Midwife stayed all night"]) == ("Midwife, night", "Midwife, night", 0)
+    assert tuple(labels["partera se quedó"])[:2] == ("Midwife, night", "Midwife, night")
+    assert labels["Night-time midwives"][0] == "Night-time midwives"
+
+
+def test_a_pooled_theme_named_from_translations_says_so(world):
+    """When a pooled theme's answers are mostly in another language and staff translated them, its name is drawn from
+    the translations and the themes page says so, as a session's theme card does; a planner's name drops the note."""
+    db = world["db"]
+    question = campaigns.bank_question(db, world["cid"], world["question"])
+    for found in world["sessions"].values():
+        found["prompt"] = campaigns.copy_into_session(db, question, found)
+    english = ["The bus to the clinic never comes", "Bus routes are too far from home", "We need a bus to the clinic",
+               "The bus is always late for my visits", "My doula stayed with me all night", "The doula explained everything",
+               "Doula visits helped so much", "Having a doula made the birth calmer"] * 2
+    for n, text in enumerate(english):
+        found = world["sessions"]["a" if n % 2 else "b"]
+        queries.save_response(db, session_id=found["id"], participant_id=make_participant(db, found, quote_ok=True).id,
+                              prompt_id=found["prompt"], nonce=f"e{n}", text=text, language="en")
+    spanish = [("Nadie en la recepción hablaba español", "Nobody at the front desk spoke Spanish"),
+               ("No había intérprete en la consulta", "There was no interpreter at the appointment"),
+               ("Necesitaba un intérprete y no había", "I needed an interpreter and there was none"),
+               ("Los papeles no estaban en español", "The forms were not in Spanish"),
+               ("Pedí un intérprete tres veces", "I asked for an interpreter three times"),
+               ("Nadie me explicó nada en español", "Nobody explained anything to me in Spanish")]
+    for n, (text, translation) in enumerate(spanish):
+        found = world["sessions"]["a" if n % 2 else "b"]
+        saved = queries.save_response(db, session_id=found["id"], participant_id=make_participant(db, found, language="es", quote_ok=True).id,
+                                      prompt_id=found["prompt"], nonce=f"s{n}", text=text, language="es")
+        with db.conn:
+            queries.store_answer_translation(db, saved.response_id, translation, language="en", user_id=None)
+    ids = [s["id"] for s in world["sessions"].values()]
+    assert pooled.run_pooled_themes(db, world["cid"], question, ids, round_id=None) >= 2
+    shown = pooled.pooled_themes(db, world["cid"], question["id"], None)["themes"]
+    marked = [t for t in shown if t["headline_from_translation"]]
+    translations = {translation for _text, translation in spanish}
+    assert marked and all(t["label"] in translations for t in marked)
+    assert not [t for t in shown if t not in marked and t["label"] in translations]
+    client, _token = signed_in(world, "bb_planner")
+    url = f"/staff/campaigns/{world['cid']}/themes?question={question['id']}"
+    noted = [c.h2.get_text(strip=True) for c in page(client.get(url)).select("article") if c.select_one(".translated-label")]
+    assert sorted(noted) == sorted(t["label"] for t in marked)
+    assert pooled.rename_pooled_theme(db, world["cid"], marked[0]["id"], "Language access")
+    noted = [c.h2.get_text(strip=True) for c in page(client.get(url)).select("article") if c.select_one(".translated-label")]
+    assert "Language access" not in noted and len(noted) == len(marked) - 1

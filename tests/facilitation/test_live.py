@@ -402,6 +402,17 @@ def test_unknown_console_and_moderation_actions_are_a_clear_400(db, as_facilitat
     assert queries.session_by_id(db, session["id"])["state_version"] == before
 
 
+def test_showing_a_question_number_the_session_does_not_have_is_a_400_that_changes_nothing(db, as_facilitator, session):
+    """A forged "show question 99" (or no number) is refused with 400: the room keeps what it showed."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "show", number="1")
+    before = queries.session_by_id(db, session["id"])
+    for number in ("99", "0", "", "1.0"):
+        assert act(as_facilitator, session, "show", number=number).status_code == 400
+    after = queries.session_by_id(db, session["id"])
+    assert (after["current_prompt_id"], after["state_version"]) == (before["current_prompt_id"], before["state_version"])
+
+
 def test_the_wall_shows_the_newest_thirty_quotes(app, db, as_facilitator, session):
     """With 31 quotable answers the wall shows 30, dropping the oldest."""
     act(as_facilitator, session, "start")

@@ -41,3 +41,32 @@ def test_a_live_draft_of_a_big_room_is_a_job_and_equals_a_draft_in_the_request(a
     direct = live_jobs.draft_live_themes(db, session["id"], prompt_id, user_id=None)
     stored = {r[0]: json.loads(r[1]) for r in db.execute("SELECT id, themes FROM live_themes")}
     assert stored[job["result"]["draft"]] == stored[direct] and len(stored[direct]) >= 2
+
+
+def test_a_live_draft_reads_staff_translations_as_the_review_does(db, make_user):
+    """Answers an interpreter translated are drafted from the translation: a theme of Spanish answers is named on the
+    screen from their translations (only those whose people let the screen quote them), like the review's themes."""
+    email = make_user("facilitator")
+    session = make_session(db, mode="live", status="open", wall_moderation=False, created_by=user_id(db, email))
+    prompt_id = queries.prompts_for_session(db, session["id"])[0]["id"]
+    db.execute("UPDATE sessions SET current_prompt_id = ? WHERE id = ?", (prompt_id, session["id"]))
+    db.conn.commit()
+    for i in range(6):
+        for topic in ("The bus to the clinic is late", "We need an interpreter at the desk"):
+            _answer(db, session, _person(db, session, quote_ok=True, scope="screen_and_reports"), f"{topic}, week {i}")
+    spanish = [("La partera me ayudó mucho", "The Qwertz doula helped me a lot"),
+               ("La partera vino a casa", "The Qwertz doula came to my home"),
+               ("La partera me explicó todo", "The Qwertz doula explained everything"),
+               ("Sin la partera no lo habría logrado", "Without the Qwertz doula I would not have made it"),
+               ("La partera estuvo conmigo toda la noche", "The Qwertz doula stayed with me all night"),
+               ("Quiero una partera la próxima vez", "I want a Qwertz doula next time")]
+    for text, translation in spanish:
+        person = _person(db, session, quote_ok=True, scope="screen_and_reports")
+        saved = queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=prompt_id,
+                                      nonce=f"es-{text}", language="es", text=text)
+        with db.conn:
+            queries.store_answer_translation(db, saved.response_id, translation, language="en", user_id=None)
+    draft = live_jobs.draft_live_themes(db, session["id"], prompt_id, user_id=None)
+    labels = [t["label"] for t in json.loads(db.execute("SELECT themes FROM live_themes WHERE id = ?", (draft,)).fetchone()[0])]
+    assert any("Qwertz" in label for label in labels), labels
+    assert not any("partera" in label.casefold() for label in labels), labels

@@ -339,3 +339,29 @@ def test_consents_recorded_before_the_choices_were_kept_have_no_scope_after_the_
     assert "m011_consent_choices" in migrate(db)
     row = db.execute("SELECT quote_ok, quote_scope, choice_labels FROM consents").fetchone()
     assert tuple(row) == (1, None, None)
+
+
+def test_a_staff_translation_goes_up_beneath_its_answer_and_only_with_it(app, db, as_facilitator, session):
+    """The console's queue and the projector wall show an interpreter's translation beneath the answer, marked and
+    redacted like it, in its own language; the translation of an answer that may not go up never does."""
+    started(as_facilitator, session)
+    [yes] = answer_all(app, db, session, ["Nadie habla español en la clínica"])
+    [no] = answer_all(app, db, session, ["No hay intérprete los domingos"], quote_ok=False)
+    for text, into in (("Nadie habla español en la clínica", "Nobody speaks Spanish at the clinic, call 336-555-0182"),
+                       ("No hay intérprete los domingos", "No interpreter on Sundays (Qwvhidden)")):
+        with db.conn:
+            db.execute("UPDATE responses SET language = 'es' WHERE text = ?", (text,))
+            queries.store_answer_translation(db, response_id(db, text), into, language="en", user_id=None)
+    queued = console(as_facilitator, session).select_one(".wall-queue li")
+    assert queued.select_one(".translation").get_text(" ", strip=True) == "Translation: Nobody speaks Spanish at the clinic, call [phone]"
+    assert decide(as_facilitator, session, response_id(db, "Nadie habla español en la clínica"), "approve").status_code == 303
+    panel = page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector/panel"))
+    [card] = panel.select(".wall li")
+    assert card.span["lang"] == "es" and card.span.get_text(strip=True) == "Nadie habla español en la clínica"
+    translated = card.select_one(".translation")
+    assert translated["lang"] == "en"
+    assert translated.get_text(" ", strip=True) == "Translation: Nobody speaks Spanish at the clinic, call [phone]"
+    full = as_facilitator.get(f"/staff/sessions/{session['id']}/projector").get_data(as_text=True)
+    assert "Qwvhidden" not in full and "0182" not in full
+    assert "Qwvhidden" not in str(console(as_facilitator, session).select(".wall-queue"))
+    assert yes.id != no.id

@@ -287,3 +287,96 @@ def test_the_staff_answers_page_links_an_answer_in_another_language_to_its_trans
     links = [a["href"] for a in page(client.get(f"/staff/sessions/{sid}/answers")).select("ul.open-answers a")]
     assert {int(link.split("/")[-2]) for link in links if link.endswith("/translation")} == {quoted, unquoted}
     assert f"/staff/review/{sid}/answers/{quoted}/translation" in links
+
+
+def qdpx_notes(response) -> dict[str, str]:
+    """Return a downloaded .qdpx's notes linked to answers: {answer id: note text}."""
+    from lxml import etree
+
+    q = "{urn:QDA-XML:project:1.0}"
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+        root = etree.fromstring(archive.read("project.qde"))
+    notes = {n.get("guid"): n.findtext(f"{q}PlainTextContent") for n in root.iter(f"{q}Note")}
+    return {s.get("name").split()[0].removeprefix("chorus-"): notes[ref.get("targetGUID")]
+            for s in root.iter(f"{q}TextSource") for ref in s.iter(f"{q}NoteRef")}
+
+
+def test_the_qdpx_project_carries_a_translation_as_a_note_on_its_answer_only_where_the_answer_goes(app, client, themed, db,
+                                                                                                 make_user):
+    """In the default .qdpx (quotable answers, redacted) a translated answer's source has the translation as a linked
+    note, redacted the same way; the translation of an answer left out is not there. The admins' internal project
+    carries both, as written."""
+    sid = themed.session["id"]
+    _theme, quoted, unquoted, _person = two_spanish_answers(themed, db)
+    planner(client)
+    named = f"{TRANSLATION}: call Dr. Ramirez"
+    translate(client, sid, quoted, named)
+    translate(client, sid, unquoted, HIDDEN_TRANSLATION)
+    shown = client.get(f"/staff/review/{sid}/export")
+    notes = qdpx_notes(client.post(f"/staff/review/{sid}/export/qdpx", data={**form_data(shown, 0), "set": "quoted"}))
+    assert set(notes) == {str(quoted)}
+    assert notes[str(quoted)].startswith(TRANSLATION) and "Ramirez" not in notes[str(quoted)]
+    admin = app.test_client()
+    sign_in(admin, make_user("admin"))
+    shown = admin.get(f"/staff/review/{sid}/export")
+    notes = qdpx_notes(admin.post(f"/staff/review/{sid}/export/qdpx", data={**form_data(shown, 0), "set": "internal"}))
+    assert notes == {str(quoted): named, str(unquoted): HIDDEN_TRANSLATION}
+    assert "translations=2" in db.execute("SELECT detail FROM audit_log WHERE action = 'export' ORDER BY id DESC").fetchone()[0]
+
+
+def test_the_internal_csv_and_excel_exports_have_a_translation_column(client, themed, db):
+    """The team's CSV and Excel exports give each answer's staff translation in its own column, beside the original."""
+    from openpyxl import load_workbook
+
+    sid = themed.session["id"]
+    _theme, quoted, unquoted, _person = two_spanish_answers(themed, db)
+    planner(client)
+    translate(client, sid, quoted, TRANSLATION)
+    import csv
+
+    table = list(csv.DictReader(io.StringIO(download(client, sid, "csv").get_data(as_text=True).lstrip("\ufeff"))))
+    by_id = {int(r["answer_id"]): r for r in table if r.get("answer_id")}
+    assert (by_id[quoted]["text"], by_id[quoted]["translation"]) == (SPANISH, TRANSLATION)
+    assert by_id[unquoted]["translation"] == ""
+    sheet = load_workbook(io.BytesIO(download(client, sid, "xlsx").data), read_only=True)
+    found = False
+    for ws in sheet.worksheets:
+        values = [list(r) for r in ws.iter_rows(values_only=True)]
+        header = next((i, row) for i, row in enumerate(values) if row and "translation" in row) if any(
+            row and "translation" in row for row in values) else None
+        if header:
+            at, names = header
+            column = names.index("translation")
+            found = any(row[column] == TRANSLATION and SPANISH in row for row in values[at + 1:])
+    assert found
+
+
+def test_the_staff_answers_page_shows_a_translation_beneath_its_answer(client, themed, db):
+    """The session's answers page shows a saved translation under its answer, in its language, and offers to edit it."""
+    sid = themed.session["id"]
+    _theme, quoted, unquoted, _person = two_spanish_answers(themed, db)
+    planner(client)
+    translate(client, sid, quoted, TRANSLATION)
+    items = page(client.get(f"/staff/sessions/{sid}/answers")).select("ul.open-answers li")
+    mine = next(li for li in items if li.p.get_text(strip=True) == SPANISH)
+    shown = mine.select_one(".translation")
+    assert shown.get_text(" ", strip=True) == f"Translation: {TRANSLATION}" and shown.span["lang"] == "en"
+    assert mine.select_one("a[href$='/translation']").get_text(" ", strip=True).startswith("Edit the translation")
+    other = next(li for li in items if li.p.get_text(strip=True) == HIDDEN_SPANISH)
+    assert other.select_one(".translation") is None
+    assert other.select_one("a[href$='/translation']").get_text(" ", strip=True).startswith("Add a translation")
+
+
+def test_a_name_drawn_from_the_translation_of_an_answer_withdrawn_during_a_run_is_taken_out(themed, db):
+    """A theme run or live draft cleans what it stores of the answers withdrawn while it ran: words of their staff
+    translations too, since a name can be drawn from one."""
+    sid = themed.session["id"]
+    theme, quoted, _unquoted, _person = two_spanish_answers(themed, db)
+    db.execute("UPDATE themes SET label = ?, machine_label = ?, renamed = 0, manual = 0 WHERE id = ?",
+               ("Bus never arrives on time", "Bus never arrives on time", theme["id"]))
+    db.conn.commit()
+    read = {"id": quoted, "text": SPANISH, "translation": TRANSLATION}
+    with db.conn:
+        assert queries.unname_answers(db, sid, [read]) >= 1
+    label = db.execute("SELECT label FROM themes WHERE id = ?", (theme["id"],)).fetchone()[0]
+    assert label != "Bus never arrives on time" and "arrives" not in label.casefold()
