@@ -1236,3 +1236,15 @@ def m031_translation_reach(db: sqlite_utils.Database) -> None:
     session's theme does (`themes.headline_from_translation`, m020): pooled runs now analyse translations too.
     A withdrawal that takes a name drawn from a translation away clears the mark with the name."""
     db.execute("ALTER TABLE campaign_themes ADD COLUMN headline_from_translation INTEGER NOT NULL DEFAULT 0")
+
+
+@migrations()
+def m030_staff_entry_votes(db: sqlite_utils.Database) -> None:
+    """Votes a table's notetaker typed in for a person (issue 15): which table they were cast at and which staff
+    member typed them, as answers carry (`responses.table_id`, `responses.entered_by`). Removing the table keeps
+    the votes (the tag goes); the vote's `source` already says paper, interpreter and so on."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(votes)")}
+    if "table_id" not in columns:
+        db.execute("ALTER TABLE votes ADD COLUMN table_id INTEGER REFERENCES session_tables(id) ON DELETE SET NULL")
+    if "entered_by" not in columns:
+        db.execute("ALTER TABLE votes ADD COLUMN entered_by INTEGER REFERENCES users(id)")
