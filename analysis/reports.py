@@ -160,6 +160,8 @@ class VoteRecord:
     language: str
     segments: tuple[tuple[str, str], ...] = ()
     table: str = ""  # an idea's table (the small group whose notetaker typed it in), "" if none
+    source: str = "phone"  # where the vote came from: a phone, or staff entry (paper, interpreter...)
+    vote_table: str = ""  # the table whose notetaker typed this vote in, "" if none
 
 
 @dataclass(frozen=True)
@@ -815,14 +817,14 @@ def write_xlsx(report: Report, file: IO[bytes], translations=None, records: Iter
 
 
 VOTE_COLUMNS = ("participant", "question", "statement", "statement_text", "statement_language", "vote", "group", "language",
-                "table")
+                "table", "source", "vote_table")
 IDEA_COLUMNS = ("idea", "question", "text", "language", "table", "author", "status", "agree", "disagree", "pass")
 
 
 def vote_row(record: VoteRecord) -> list[Any]:
     """Return one vote as a row under VOTE_COLUMNS."""
     return [record.participant, record.prompt_number, record.statement, record.statement_text, record.statement_language,
-            record.vote, record.group, record.language, record.table]
+            record.vote, record.group, record.language, record.table, record.source, record.vote_table]
 
 
 def idea_row(record: IdeaRecord) -> list[Any]:

@@ -19,13 +19,14 @@ from __future__ import annotations
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from listening import queries
 from listening import statements as st
 from listening import tables as tb
 from listening.accounts import requires
 from listening.db import get_db
-from listening.forms import QUOTE_SCOPE, answer_form, answer_is_empty, answer_values, new_nonce
+from listening.forms import VOTE_MESSAGE, QUOTE_SCOPE, answer_form, answer_is_empty, answer_values, new_nonce, votes_form
 from listening.i18n import language_name, local_time, source_labels, text_direction
 from listening.sealing import seal, unseal
 
@@ -91,11 +92,16 @@ def staff_entry(session_id: int):
     """Type in answers from paper, sticky notes, calls and interpreters, one after another."""
     found = load_session(session_id)
     db = get_db()
-    # React and prioritise questions are answered on phones; paper entry covers the others, and a
-    # table's notetaker types the table's ideas in for an ideas question.
-    prompts = [p for p in queries.prompts_for_session(db, session_id) if p["kind"] not in ("react", *queries.PRIORITY_KINDS)]
+    # Every kind of question: an answer (a priority question's dots, order or points too) is typed in here,
+    # an ideas question's ideas too; votes on a react or ideas question's statements on their own page.
+    every = queries.prompts_for_session(db, session_id)
     texts = queries.texts_for_session(db, session_id)
-    settings = entry_settings(found, prompts, request.form if request.method == "POST" else request.args)
+    args = request.form if request.method == "POST" else request.args
+    if any(p["kind"] == "react" and str(p["number"]) == args.get("prompt") for p in every):
+        # A react question has no answer to type: a person's votes on its statements are typed in on their own page.
+        return redirect(entry_url("facilitation.staff_entry_votes", session_id, entry_settings(found, every, args)), 303)
+    prompts = [p for p in every if p["kind"] != "react"]
+    settings = entry_settings(found, prompts, args)
     prompt, language = settings["prompt"], settings["language"]
     # An idea is typed like an open answer, and kept to a statement's length.
     shape = dict(prompt, kind="open") if prompt and prompt["kind"] == "ideas" else prompt
@@ -143,14 +149,32 @@ def staff_entry(session_id: int):
     else:
         form = answer_form(shape, labels, data={"nonce": new_nonce()})
     return render_template(
-        "facilitation/entry.html", s=found, title=titled(found, texts), texts=texts, prompts=prompts, form=form,
+        "facilitation/entry.html", s=found, title=titled(found, texts), texts=texts, prompts=every, form=form,
         settings=settings, statement=statement, sources=source_labels(), labels=labels, checks=checks,
-        notice=notice, recent=lq.recent_entries(db, session_id, g.user["id"]), has_last=last_card(session_id) is not None,
+        notice=notice, recent=with_amounts(lq.recent_entries(db, session_id, g.user["id"])),
+        has_last=last_card(session_id) is not None,
         max_length=current_app.config["MAX_ANSWER_LENGTH"], entered=lq.staff_entry_count(db, session_id),
         receipt=last_receipt(session_id), quote_label=quote_label, tables=tb.tables_for_session(db, session_id),
         idea_length=st.MAX_STATEMENT_LENGTH, translating=translating, translation=translation,
         translation_error=translation_error, translation_length=queries.MAX_TRANSLATION,
     ), status
+
+
+def with_amounts(recent: list[dict]) -> list[dict]:
+    """Add each answer's choices as (option, how many) in first-chosen order: a dots or points answer stores one entry per dot."""
+    for row in recent:
+        amounts: dict[int, int] = {}
+        for option_id in row["choices"]:
+            amounts[option_id] = amounts.get(option_id, 0) + 1
+        row["amounts"] = list(amounts.items())
+    return recent
+
+
+def entry_url(endpoint: str, session_id: int, settings: dict) -> str:
+    """Return the address of a staff entry page with the question, source, language and table kept."""
+    return url_for(endpoint, session_id=session_id, prompt=settings["prompt"]["number"] if settings["prompt"] else None,
+                   source=settings["source"], language=settings["language"],
+                   table=settings["table"]["id"] if settings["table"] else None)
 
 
 def _store_entry(db, found: dict, prompt: dict, form, settings: dict, checks: dict, previous: int | None,
@@ -179,8 +203,7 @@ def _store_entry(db, found: dict, prompt: dict, form, settings: dict, checks: di
             remember_receipt(session_id, participant_id, receipt)
         queries.record_audit(db, user_id=g.user["id"], action=action, target=found["code"], detail=detail)
     flash(message, "ok")
-    return redirect(url_for("facilitation.staff_entry", session_id=session_id, prompt=prompt["number"],
-                            source=source, language=language, table=table_id), 303)
+    return redirect(entry_url("facilitation.staff_entry", session_id, settings), 303)
 
 
 @bp.route("/sessions/<int:session_id>/entry/slip")
@@ -213,3 +236,91 @@ def entry_slip(session_id: int):
         }
     return render_template("facilitation/slip.html", s=found, slip=slip, receipt=receipt,
                            language=language_name(language))
+
+
+@bp.route("/sessions/<int:session_id>/entry/votes", methods=["GET", "POST"])
+@requires(*EDITORS)
+def staff_entry_votes(session_id: int):
+    """Type in one person's Agree / Disagree / Pass on a react or ideas question's statements, person after person."""
+    found = load_session(session_id)
+    db = get_db()
+    prompts = [p for p in queries.prompts_for_session(db, session_id) if p["kind"] in queries.STATEMENT_KINDS]
+    texts = queries.texts_for_session(db, session_id)
+    settings = entry_settings(found, prompts, request.form if request.method == "POST" else request.args)
+    prompt, language = settings["prompt"], settings["language"]
+    statement = queries.current_consent(db, session_id, language)
+    approved = st.statements_for_prompt(db, prompt["id"], status="approved") if prompt else []
+    shown = []
+    for item in approved:
+        words, translated = st.shown_text(item, language)
+        shown.append({"id": item["id"], "words": words, "translated": translated,
+                      "language": language if translated else item["language"], "table": item.get("table_name") or ""})
+    checks = {"consent_read": False, "quote_ok": False, "same_person": False}
+    notice, status = "", 200
+    ids = [s["id"] for s in approved]
+    if prompt is None or not approved:
+        form = None
+    elif request.method == "POST":
+        form = votes_form(ids, formdata=request.form)
+        checks = {name: request.form.get(name) == "y" for name in checks}
+        previous = last_card(session_id) if checks["same_person"] else None
+        status = 400
+        # A vote on a statement no longer on the form (declined or merged while the page was open) is not dropped silently.
+        gone = {key for key, value in request.form.items() if key.startswith("vote-") and value} - {f"vote-{i}" for i in ids}
+        taken_down = _("A statement was taken down while you typed, so nothing was saved. Please check the votes and save again.")
+        if not form.validate():
+            notice = (_("This page was open for a long time. Please press Save again.") if form.csrf_failed
+                      else str(VOTE_MESSAGE))
+        elif gone:
+            notice, status = taken_down, 409
+        elif statement is None:
+            notice = _("There is no consent statement in this language yet. Open the session once first.")
+        elif not form.chosen():
+            notice = _("Please choose Agree, Disagree or Pass for at least one statement.")
+        elif not checks["consent_read"]:
+            notice = _("Please confirm that the consent statement was read to this person and they agreed.")
+        elif checks["same_person"] and previous is None:
+            notice = _("There is no earlier entry to continue. Untick \u201cSame person\u201d.")
+        elif previous is not None and not still_taking_part(db, session_id, previous):
+            notice = _("The person of the last entry has withdrawn, so nothing was saved. Untick \u201cSame person\u201d "
+                       "to add a new person.")
+        else:
+            stored = _store_votes(db, found, prompt, form, settings, checks, previous)
+            if stored is not None:
+                return stored
+            notice, status = taken_down, 409
+        if not form.nonce.data or form.nonce.errors:
+            form.nonce.data = new_nonce()
+    else:
+        form = votes_form(ids, data={"nonce": new_nonce()})
+    return render_template(
+        "facilitation/entry_votes.html", s=found, title=titled(found, texts), texts=texts, prompts=prompts, form=form,
+        settings=settings, statement=statement, sources=source_labels(), checks=checks, notice=notice,
+        statements=shown, has_last=last_card(session_id) is not None, receipt=last_receipt(session_id),
+        quote_label=quote_label, tables=tb.tables_for_session(db, session_id),
+        entered=st.staff_vote_count(db, session_id),
+    ), status
+
+
+def _store_votes(db, found: dict, prompt: dict, form, settings: dict, checks: dict, previous: int | None):
+    """Store one person's checked votes (a new person, or the last card's), remember them, audit it; None if a statement went."""
+    session_id, language, source = found["id"], settings["language"], settings["source"]
+    table_id = settings["table"]["id"] if settings["table"] else None
+    votes = {statement_id: st.VOTES[choice] for statement_id, choice in form.chosen().items()}
+    try:
+        participant_id, stored, receipt = lq.enter_votes(
+            db, session_id, prompt_id=prompt["id"], votes=votes, language=language, source=source,
+            user_id=g.user["id"], nonce=form.nonce.data, table_id=table_id, quote_ok=checks["quote_ok"],
+            quote_scope=QUOTE_SCOPE, labels={"quote": quote_label()}, participant_id=previous)
+    except ValueError:
+        return None
+    if stored is not None:  # None: the same form sent again, already stored
+        remember_card(session_id, participant_id)
+        if receipt:
+            remember_receipt(session_id, participant_id, receipt)
+        queries.record_audit(db, user_id=g.user["id"], action="staff_entry_votes", target=found["code"],
+                             detail=f"participant={participant_id} prompt={prompt['number']} votes={stored} "
+                                    f"source={source} language={language} table={table_id or ''}")
+    flash(ngettext("%(num)s vote saved. Type in the next person's.", "%(num)s votes saved. Type in the next person's.",
+                   len(votes)), "ok")
+    return redirect(entry_url("facilitation.staff_entry_votes", session_id, settings), 303)

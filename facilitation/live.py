@@ -306,6 +306,9 @@ def moderate(session_id: int):
         if not reason:
             flash(_("Please give a reason for hiding this answer."), "error")
             return back_to_console(session_id)
+        if len(reason) > lq.MAX_REASON:  # the box stops at 500; only a forged form sends more
+            flash(_("Please use %(max)s characters or fewer.", max=lq.MAX_REASON), "error")
+            return back_to_console(session_id)
         changed = lq.hide_response(db, session_id, response_id, user_id=g.user["id"], reason=reason)
     elif action == "restore":
         changed = lq.restore_response(db, session_id, response_id, user_id=g.user["id"])
@@ -314,7 +317,7 @@ def moderate(session_id: int):
         abort(400)
     if changed:
         queries.record_audit(db, user_id=g.user["id"], action=f"answer_{action}", target=found["code"],
-                             detail=f"response={response_id} reason={reason}"[:1000])
+                             detail=f"response={response_id} reason={reason}")
         flash(_("The answer is hidden.") if action == "hide" else _("The answer is shown again."), "ok")
     return redirect(url_for("facilitation.console", session_id=session_id) + "#feed", 303)
 

@@ -635,6 +635,46 @@ def enter_idea(
     return Entered(participant_id, idea_id, receipt)
 
 
+def enter_votes(
+    db: sqlite_utils.Database,
+    session_id: int,
+    *,
+    prompt_id: int,
+    votes: dict[int, int],
+    language: str,
+    source: str,
+    user_id: int,
+    nonce: str,
+    table_id: int | None = None,
+    quote_ok: bool = False,
+    quote_scope: str | None = None,
+    labels: dict[str, str] | None = None,
+    participant_id: int | None = None,
+) -> Entered:
+    """Store one person's votes on a react or ideas question's statements, typed in by staff, with verbal consent.
+
+    As `enter_answer`: a new participant (consent 'staff_verbal') unless `participant_id` continues
+    the same person, and then only is there a receipt. The whole form is one transaction and one
+    one-time key: a repeated nonce changes nothing and returns `response_id` None; a vote that
+    cannot be stored (a statement taken down meanwhile) raises ValueError and stores nothing, not
+    even the person. `response_id` holds how many votes were stored.
+    """
+    if source not in STAFF_SOURCES:
+        raise ValueError(f"Unknown source for staff entry {source!r}")
+    receipt = ""
+    with transaction(db):
+        if one(db, "SELECT 1 FROM submissions WHERE nonce = ?", (f"{nonce}:v",)) is not None:
+            return Entered(participant_id, None, "")
+        if participant_id is None:
+            participant_id, receipt = _verbal_consent(db, session_id, language=language, source=source, user_id=user_id,
+                                                      nonce=nonce, quote_ok=quote_ok, quote_scope=quote_scope, labels=labels)
+        stored = st.enter_votes(db, session_id=session_id, prompt_id=prompt_id, participant_id=participant_id,
+                                votes=votes, language=language, source=source, table_id=table_id, user_id=user_id)
+        db.execute("INSERT INTO submissions (nonce, participant_id, kind, at) VALUES (?, ?, 'vote', ?)",
+                   (f"{nonce}:v", participant_id, queries.now()))
+    return Entered(participant_id, stored, receipt)
+
+
 def participant_answered(db: sqlite_utils.Database, participant_id: int, prompt_id: int) -> bool:
     """Tell whether a participant already has an answer to a prompt."""
     return one(

@@ -2,7 +2,7 @@
 
 A table has a name, a language and a note ("Spanish table with an interpreter"). Each table's
 notetaker opens staff entry with the table chosen (a link per table, easy to open on a phone), so
-the ideas and answers they type in carry the table. The queries live in `listening.tables`.
+the ideas, answers, priorities and votes they type in carry the table. The queries live in `listening.tables`.
 """
 from __future__ import annotations
 
@@ -37,9 +37,8 @@ def session_tables(session_id: int):
             flash(_("Table added. Give its notetaker the link next to it."), "ok")
             return redirect(url_for("facilitation.session_tables", session_id=session_id), 303)
     prompts = queries.prompts_for_session(db, session_id)
-    ideas = next((p for p in prompts if p["kind"] == "ideas"), None)
-    typed = next((p for p in prompts if p["kind"] not in ("react", *queries.PRIORITY_KINDS)), None)
-    first = ideas or typed
+    # The notetaker starts on the ideas question if there is one; a react question opens the page for votes.
+    first = next((p for p in prompts if p["kind"] == "ideas"), prompts[0] if prompts else None)
     return render_template(
         "facilitation/tables.html", s=found, title=titled(found), form=form, tables=tb.tables_for_session(db, session_id),
         first_prompt=first["number"] if first else None, action_form=ActionForm(),

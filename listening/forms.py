@@ -446,13 +446,52 @@ def _answer_field(kind: str, max_length: int, options_key: tuple, scale: tuple |
     raise ValueError(f"Unknown prompt kind {kind!r}")  # pragma: no cover - the schema allows no other kind
 
 
+# The words of a missing or unknown vote, and the check every vote gets (a resident's own and staff entry's alike).
+VOTE_MESSAGE = _l("Please choose Agree, Disagree or Pass.")
+VOTE_CHOICE = AnyOf(("agree", "disagree", "pass"), message=VOTE_MESSAGE)
+
+
 class VoteForm(ChorusForm):
     """One statement's Agree / Disagree / Pass buttons: the statement, the button pressed, a one-time key."""
 
     nonce = HiddenField(validators=[_valid_nonce])
     statement = HiddenField(validators=[InputRequired(), Regexp(r"^[0-9]{1,12}$")])
-    vote = HiddenField(validators=[InputRequired(message=_l("Please choose Agree, Disagree or Pass.")),
-                                   AnyOf(("agree", "disagree", "pass"), message=_l("Please choose Agree, Disagree or Pass."))])
+    vote = HiddenField(validators=[InputRequired(message=VOTE_MESSAGE), VOTE_CHOICE])
+
+
+class VoteField(RadioField):
+    """One statement's Agree / Disagree / Pass in a form of many (staff entry); no choice is a skip, not an error."""
+
+    def pre_validate(self, form) -> None:
+        """Leave the check of the value to VOTE_CHOICE, the one a resident's vote gets."""
+
+    def process_formdata(self, valuelist) -> None:
+        """Read the button chosen; a blank is no vote on this statement."""
+        values = [value for value in valuelist if value != ""]
+        self.data = values[0] if values else ""
+
+
+@functools.lru_cache(maxsize=256)
+def _votes_form_class(statement_ids: tuple[int, ...]) -> type:
+    """Return a form class with one VoteField (`vote-<statement id>`) per statement, built once per list of statements."""
+
+    class VotesForm(ChorusForm):
+        nonce = HiddenField(validators=[_valid_nonce])
+
+        def chosen(self) -> dict[int, str]:
+            """Return the statements given a vote, each with the button chosen (agree, disagree or pass)."""
+            return {int(field.name.split("-", 1)[1]): field.data for field in self
+                    if field.name.startswith("vote-") and field.data}
+
+    for statement_id in statement_ids:
+        setattr(VotesForm, f"vote-{statement_id}", VoteField(choices=options([("agree", ""), ("disagree", ""), ("pass", "")]),
+                                                             validators=[Optional(), VOTE_CHOICE]))
+    return VotesForm
+
+
+def votes_form(statement_ids, formdata=None, data: dict | None = None) -> ChorusForm:
+    """Build the form for one person's votes on many statements (staff entry): each statement agree, disagree, pass or skipped."""
+    return _votes_form_class(tuple(int(i) for i in statement_ids))(formdata=formdata, data=data or {})
 
 
 class StatementForm(ChorusForm):

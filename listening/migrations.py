@@ -1238,6 +1238,18 @@ def m031_translation_reach(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE campaign_themes ADD COLUMN headline_from_translation INTEGER NOT NULL DEFAULT 0")
 
 
+@migrations()
+def m030_staff_entry_votes(db: sqlite_utils.Database) -> None:
+    """Votes a table's notetaker typed in for a person (issue 15): which table they were cast at and which staff
+    member typed them, as answers carry (`responses.table_id`, `responses.entered_by`). Removing the table keeps
+    the votes (the tag goes); the vote's `source` already says paper, interpreter and so on."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(votes)")}
+    if "table_id" not in columns:
+        db.execute("ALTER TABLE votes ADD COLUMN table_id INTEGER REFERENCES session_tables(id) ON DELETE SET NULL")
+    if "entered_by" not in columns:
+        db.execute("ALTER TABLE votes ADD COLUMN entered_by INTEGER REFERENCES users(id)")
+
+
 @migrations(transactional=False)
 def m033_campaign_jobs(db: sqlite_utils.Database) -> None:
     """A campaign's long work as background jobs too (issue 19): its pooled theme run, its report and exports,

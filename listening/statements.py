@@ -196,8 +196,6 @@ def cast_vote(
 
     Only approved statements (or the participant's own, still waiting) can be voted on.
     """
-    if vote not in (AGREE, DISAGREE, PASS):
-        raise ValueError("A vote is 1, -1 or 0")
     with transaction(db):
         # The three checks in one statement (one read of the write transaction's snapshot, not three).
         checked = db.execute(
@@ -212,20 +210,76 @@ def cast_vote(
             return Cast(None, duplicate=True)
         if checked["participant"] is None or checked["owner_session"] != session_id or checked["withdrawn_at"]:
             raise ValueError("This participant cannot take part in this session")
-        if checked["statement"] is None or not (checked["status"] == "approved" or checked["author"] == participant_id):
-            raise ValueError("That statement cannot be voted on")
-        stamp = now()
-        vote_id = db.execute(
-            """INSERT INTO votes (session_id, prompt_id, statement_id, participant_id, vote, language, source,
-                   created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-               ON CONFLICT (participant_id, statement_id) DO UPDATE SET
-                   vote = excluded.vote, language = excluded.language, updated_at = excluded.updated_at
-               RETURNING id""",
-            (session_id, checked["prompt_id"], statement_id, participant_id, vote, language, source, stamp, stamp),
-        ).fetchone()[0]
+        statement = None if checked["statement"] is None else {
+            "prompt_id": checked["prompt_id"], "status": checked["status"], "participant_id": checked["author"]}
+        vote_id = _store_vote(db, session_id=session_id, participant_id=participant_id, statement_id=statement_id,
+                              vote=vote, language=language, source=source, statement=statement)
         db.execute("INSERT INTO submissions (nonce, participant_id, kind, at) VALUES (?, ?, 'vote', ?)",
-                   (nonce, participant_id, stamp))
+                   (nonce, participant_id, now()))
     return Cast(vote_id, duplicate=False)
+
+
+def enter_votes(
+    db: sqlite_utils.Database, *, session_id: int, prompt_id: int, participant_id: int, votes: dict[int, int],
+    language: str, source: str, table_id: int | None, user_id: int,
+) -> int:
+    """Store the votes a notetaker typed in for one person on one question (staff entry), inside the caller's transaction.
+
+    Each vote is checked as a resident's own is (`_store_vote`: agree, disagree or pass, on an
+    approved statement), and only approved statements of `prompt_id` count: a person typed in by
+    staff cannot vote on a statement still waiting. The votes carry the table and who typed them.
+    Returns how many were stored; raises ValueError (storing nothing, the caller's transaction
+    rolls back) if any cannot be.
+    """
+    if not votes:
+        raise ValueError("Staff entry of votes needs at least one vote")
+    _open_participant(db, session_id, participant_id)
+    _react_prompt(db, session_id, prompt_id)
+    if table_id is not None and one(db, "SELECT 1 FROM session_tables WHERE id = ? AND session_id = ?",
+                                    (table_id, session_id)) is None:
+        raise ValueError("That table is not one of this session's")
+    for statement_id, vote in votes.items():
+        found = one(db, "SELECT prompt_id, status FROM statements WHERE id = ? AND session_id = ?",
+                    (statement_id, session_id))
+        if found is None or found["prompt_id"] != prompt_id or found["status"] != "approved":
+            raise ValueError("That statement cannot be voted on")
+        _store_vote(db, session_id=session_id, participant_id=participant_id, statement_id=statement_id, vote=vote,
+                    language=language, source=source, table_id=table_id, entered_by=user_id)
+    return len(votes)
+
+
+def _store_vote(db: sqlite_utils.Database, *, session_id: int, participant_id: int, statement_id: int, vote: int,
+                language: str, source: str, table_id: int | None = None, entered_by: int | None = None,
+                statement: dict | None = None) -> int:
+    """Insert or replace one vote inside the caller's transaction, with the checks every vote gets; return its id.
+
+    Agree (1), disagree (-1) or pass (0), on an approved statement of the session (or the voter's
+    own, still waiting). A changed vote keeps where it was first cast (its source) and takes the new
+    language, and, when staff typed it, the new table and typist. `statement` is the statement's
+    prompt_id, status and author when the caller has already read them (a resident's vote reads them
+    with its other checks in one statement).
+    """
+    if vote not in (AGREE, DISAGREE, PASS):
+        raise ValueError("A vote is 1, -1 or 0")
+    found = statement or one(db, "SELECT prompt_id, status, participant_id FROM statements WHERE id = ? AND session_id = ?",
+                             (statement_id, session_id))
+    if found is None or not (found["status"] == "approved" or found["participant_id"] == participant_id):
+        raise ValueError("That statement cannot be voted on")
+    stamp = now()
+    # A resident's own vote names no table nor typist, so it stays writable on a schema from before m030.
+    staff = {"table_id": table_id, "entered_by": entered_by} if entered_by is not None else {}
+    columns = "".join(f", {name}" for name in staff)
+    marks = ", ?" * len(staff)
+    keep = "".join(f", {name} = coalesce(excluded.{name}, {name})" for name in staff)
+    return db.execute(
+        f"""INSERT INTO votes (session_id, prompt_id, statement_id, participant_id, vote, language, source{columns},
+                created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?{marks}, ?, ?)
+            ON CONFLICT (participant_id, statement_id) DO UPDATE SET
+                vote = excluded.vote, language = excluded.language{keep}, updated_at = excluded.updated_at
+            RETURNING id""",
+        (session_id, found["prompt_id"], statement_id, participant_id, vote, language, source, *staff.values(),
+         stamp, stamp),
+    ).fetchone()[0]
 
 
 def statements_for_prompt(db: sqlite_utils.Database, prompt_id: int, *, status: str | None = None) -> list[dict]:
@@ -301,12 +355,22 @@ def votes_for_prompt(db: sqlite_utils.Database, prompt_id: int) -> list[tuple[in
     )]
 
 
+def vote_origins(db: sqlite_utils.Database, prompt_id: int) -> dict[tuple[int, int], tuple[str, str]]:
+    """Return where each vote on a question came from: (participant, statement) -> (source, table typed in at or '')."""
+    return {(r["participant_id"], r["statement_id"]): (r["source"], r["table_name"] or "") for r in rows(
+        db,
+        """SELECT v.participant_id, v.statement_id, v.source, t.name AS table_name
+           FROM votes v LEFT JOIN session_tables t ON t.id = v.table_id WHERE v.prompt_id = ?""",
+        (prompt_id,),
+    )}
+
+
 def votes_for_session(db: sqlite_utils.Database, session_id: int) -> list[dict]:
     """Return every vote of a session with its prompt and statement (for exports and backups)."""
     return rows(
         db,
         """SELECT v.id, v.prompt_id, v.statement_id, v.participant_id, v.vote, v.language, v.source,
-                  v.created_at, v.updated_at
+                  v.table_id, v.entered_by, v.created_at, v.updated_at
            FROM votes v WHERE v.session_id = ? ORDER BY v.id""",
         (session_id,),
     )
@@ -331,3 +395,8 @@ def prompts_reacted_to(db: sqlite_utils.Database, participant_id: int) -> set[in
            UNION SELECT prompt_id FROM statements WHERE participant_id = ?""",
         (participant_id, participant_id),
     )}
+
+
+def staff_vote_count(db: sqlite_utils.Database, session_id: int) -> int:
+    """Count the votes staff typed in for a session (a table's notetaker, paper cards read out)."""
+    return one(db, "SELECT count(*) AS n FROM votes WHERE session_id = ? AND entered_by IS NOT NULL", (session_id,))["n"]

@@ -1,8 +1,8 @@
 """Tables of a design session: the small groups a facilitator splits the room into.
 
 A table has a name ("Table 2"), the language it works in and a short note ("with an
-interpreter"). Its notetaker types the table's ideas and answers in through staff entry; those
-carry the table's id, so the projector and reports can show each table's ideas together.
+interpreter"). Its notetaker types the table's ideas, answers (priorities too) and each person's votes
+in through staff entry; those carry the table's id, so the projector and reports can show each table's ideas together.
 Removing a table keeps what was typed in for it (only the tag goes). Functions take `db` first.
 """
 from __future__ import annotations
@@ -33,11 +33,12 @@ def add_table(db: sqlite_utils.Database, session_id: int, *, name: str, language
 
 
 def tables_for_session(db: sqlite_utils.Database, session_id: int) -> list[dict]:
-    """Return a session's tables in the order they were added, each with how many ideas and answers it holds."""
+    """Return a session's tables in the order they were added, each with how many ideas, answers and votes it holds."""
     return rows(
         db,
         """SELECT t.*, (SELECT count(*) FROM statements s WHERE s.table_id = t.id) AS ideas,
-                  (SELECT count(*) FROM responses r WHERE r.table_id = t.id) AS answers
+                  (SELECT count(*) FROM responses r WHERE r.table_id = t.id) AS answers,
+                  (SELECT count(*) FROM votes v WHERE v.table_id = t.id) AS votes
            FROM session_tables t WHERE t.session_id = ? ORDER BY t.position, t.id""",
         (session_id,),
     )

@@ -1168,6 +1168,7 @@ def _vote_records(db: sqlite_utils.Database, stored: SessionData, language: str,
     for prompt in [p for p in stored.prompts if p["kind"] in STATEMENT_KINDS]:
         approved = {s["id"]: s for s in st.statements_for_prompt(db, prompt["id"], status="approved")}
         votes = st.votes_for_prompt(db, prompt["id"])
+        origins = st.vote_origins(db, prompt["id"])
         matrix = VoteMatrix.from_votes(votes, statements=list(approved))
         assignment = find_opinion_groups(matrix, seed=SEED).assignment if matrix.n_votes else {}
         for participant_id, statement_id, vote in votes:
@@ -1181,6 +1182,8 @@ def _vote_records(db: sqlite_utils.Database, stored: SessionData, language: str,
                 language=language,
                 segments=tuple((about_keys[pid], option_names.get(oid, "")) for pid, oid in segs.items() if pid in about_keys),
                 table=approved[statement_id].get("table_name") or "",
+                source=origins.get((participant_id, statement_id), ("phone", ""))[0],
+                vote_table=origins.get((participant_id, statement_id), ("phone", ""))[1],
             ))
     return tuple(out)
 

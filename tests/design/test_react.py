@@ -255,8 +255,9 @@ def test_every_staff_page_and_export_works_with_a_react_question(as_facilitator,
                 f"/staff/sessions/{sid}/entry?prompt={found['prompt']['id']}",
                 f"/staff/sessions/{sid}/live", f"/staff/sessions/{sid}/live/panel", f"/staff/sessions/{sid}/projector",
                 f"/staff/sessions/{sid}/projector/panel", f"/staff/review/{sid}", f"/staff/review/{sid}/heard", f"/staff/review/{sid}/opinions",
-                f"/staff/sessions/{sid}/prompts/{found['prompt']['id']}"):
-        assert as_facilitator.get(url).status_code == 200, url
+                f"/staff/sessions/{sid}/prompts/{found['prompt']['id']}", f"/staff/sessions/{sid}/entry/votes"):
+        # Staff entry sends a react question on to the page where a person's votes are typed in.
+        assert as_facilitator.get(url, follow_redirects=True).status_code == 200, url
     from tests.conftest import download
 
     for fmt in ("html", "md", "docx", "csv", "xlsx", "json"):

@@ -228,6 +228,27 @@ def test_moderation_hides_and_restores_and_is_logged(app, db, as_facilitator, se
     assert audit == ["answer_hide", "answer_restore"]
 
 
+def test_a_reason_longer_than_the_box_allows_is_refused_with_a_clear_message_and_hides_nothing(
+        app, db, as_facilitator, session):
+    """The reason box stops at 500 characters; a forged longer reason is refused, not cut, and nothing is hidden or logged."""
+    act(as_facilitator, session, "start")
+    act(as_facilitator, session, "next")
+    answer_all(app, db, session, ["Food"])
+    rid = db.execute("SELECT id FROM responses WHERE text = 'Food'").fetchone()[0]
+    url = f"/staff/sessions/{session['id']}/live/moderate"
+    get_url = f"/staff/sessions/{session['id']}/live"
+    refused = submit(as_facilitator, url, {"action": "hide", "response_id": rid, "reason": "x" * 501},
+                     get_url=get_url, form_index=0, follow_redirects=True)
+    assert "Please use 500 characters or fewer." in refused.get_data(as_text=True)
+    assert db.execute("SELECT hidden_at FROM responses WHERE id = ?", (rid,)).fetchone()[0] is None
+    assert db.execute("SELECT count(*) FROM moderation_log").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM audit_log WHERE action LIKE 'answer_%'").fetchone()[0] == 0
+    submit(as_facilitator, url, {"action": "hide", "response_id": rid, "reason": "y" * 500}, get_url=get_url, form_index=0)
+    stored = db.execute("SELECT reason FROM moderation_log").fetchone()[0]
+    audited = db.execute("SELECT detail FROM audit_log WHERE action = 'answer_hide'").fetchone()[0]
+    assert stored == "y" * 500 and audited == f"response={rid} reason={'y' * 500}"
+
+
 def test_the_projector_never_shows_hidden_answers_or_people_who_withdrew(app, db, as_facilitator, session):
     """Hidden answers, withdrawn participants and people who did not allow quoting stay off the wall."""
     act(as_facilitator, session, "start")

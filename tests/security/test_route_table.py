@@ -73,6 +73,9 @@ ROUTES = {
     ("facilitation.staff_entry", "GET"):          (LOGIN, 200,  200,  200,  403,  404,  404),
     ("facilitation.staff_entry", "POST"):         (LOGIN, 400,  400,  400,  403,  404,  404),
     ("facilitation.entry_slip", "GET"):           (LOGIN, 200,  200,  200,  403,  404,  404),
+    # a person's votes typed in by staff (a table's notetaker); the sample session has no react question: a page saying so
+    ("facilitation.staff_entry_votes", "GET"):    (LOGIN, 200,  200,  200,  403,  404,  404),
+    ("facilitation.staff_entry_votes", "POST"):   (LOGIN, 200,  200,  200,  403,  404,  404),
     ("facilitation.import_start", "GET"):         (LOGIN, 200,  200,  200,  403,  404,  404),
     ("facilitation.import_start", "POST"):        (LOGIN, 400,  400,  400,  403,  404,  404),
     ("facilitation.import_preview", "GET"):       (LOGIN, 404,  404,  404,  403,  404,  404),
