@@ -91,6 +91,7 @@ TARGETS = (
     Target("live-room", "facilitation/live.py", ("console_action", "_start", "_show", "_answering", "_timer",
                                                  "projector_context", "moderate"),
            ("tests/facilitation/test_opening_rules.py", "tests/facilitation/test_live.py",
+            "tests/facilitation/test_room_counts.py", "tests/facilitation/test_wall.py",
             "tests/security/test_authorization.py", "tests/security/test_route_table.py")),
     Target("staff-entry", "facilitation/entry.py", ("staff_entry", "still_taking_part", "last_card"),
            ("tests/listening/test_answer_guard.py", "tests/facilitation/test_entry.py")),
