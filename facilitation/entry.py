@@ -80,6 +80,21 @@ def still_taking_part(db, session_id: int, participant_id: int) -> bool:
     return found is not None and found["session_id"] == session_id and not found["withdrawn_at"]
 
 
+def why_not_this_person(db, session_id: int, checks: dict, previous: int | None) -> str | None:
+    """Return why a card cannot be saved for the person it names (consent not read, no earlier entry, withdrawn), or None.
+
+    The answers page and the votes page ask the same three things before anything is stored.
+    """
+    if not checks["consent_read"]:
+        return _("Please confirm that the consent statement was read to this person and they agreed.")
+    if checks["same_person"] and previous is None:
+        return _("There is no earlier entry to continue. Untick \u201cSame person\u201d.")
+    if previous is not None and not still_taking_part(db, session_id, previous):
+        return _("The person of the last entry has withdrawn, so nothing was saved. Untick \u201cSame person\u201d "
+                 "to add a new person.")
+    return None
+
+
 def quote_label() -> str:
     """The words of the staff entry's quote checkbox; like the residents' own, they name the room's screen (QUOTE_SCOPE)."""
     # TRANSLATORS: staff entry; "the room's screen" is the projector the group looks at during a live session.
@@ -133,13 +148,8 @@ def staff_entry(session_id: int):
                                            max=queries.MAX_TRANSLATION)
         elif prompt["kind"] == "ideas" and len(form.answer.data.strip()) > st.MAX_STATEMENT_LENGTH:
             form.answer.errors.append(_("Please keep an idea to %(max)s characters or fewer.", max=st.MAX_STATEMENT_LENGTH))
-        elif not checks["consent_read"]:
-            notice = _("Please confirm that the consent statement was read to this person and they agreed.")
-        elif checks["same_person"] and previous is None:
-            notice = _("There is no earlier entry to continue. Untick \u201cSame person\u201d.")
-        elif previous is not None and not still_taking_part(db, session_id, previous):
-            notice = _("The person of the last entry has withdrawn, so nothing was saved. Untick \u201cSame person\u201d "
-                       "to add a new person.")
+        elif refused := why_not_this_person(db, session_id, checks, previous):
+            notice = refused
         elif previous is not None and prompt["kind"] != "ideas" and lq.participant_answered(db, previous, prompt["id"]):
             notice = _("That person already has an answer to this question. Untick \u201cSame person\u201d to add a new person.")
         else:
@@ -277,13 +287,8 @@ def staff_entry_votes(session_id: int):
             notice = _("There is no consent statement in this language yet. Open the session once first.")
         elif not form.chosen():
             notice = _("Please choose Agree, Disagree or Pass for at least one statement.")
-        elif not checks["consent_read"]:
-            notice = _("Please confirm that the consent statement was read to this person and they agreed.")
-        elif checks["same_person"] and previous is None:
-            notice = _("There is no earlier entry to continue. Untick \u201cSame person\u201d.")
-        elif previous is not None and not still_taking_part(db, session_id, previous):
-            notice = _("The person of the last entry has withdrawn, so nothing was saved. Untick \u201cSame person\u201d "
-                       "to add a new person.")
+        elif refused := why_not_this_person(db, session_id, checks, previous):
+            notice = refused
         else:
             stored = _store_votes(db, found, prompt, form, settings, checks, previous)
             if stored is not None:
