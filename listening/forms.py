@@ -6,6 +6,7 @@ input and every message is the resident's language.
 from __future__ import annotations
 
 import functools
+import re
 import secrets
 from datetime import timedelta
 
@@ -141,10 +142,14 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(16)
 
 
+def nonce_shape_ok(value: str) -> bool:
+    """Tell whether a one-time key looks like one we made (10 to 64 letters, digits, - and _)."""
+    return 10 <= len(value) <= 64 and all(ch.isalnum() or ch in "-_" for ch in value)
+
+
 def _valid_nonce(form: Form, field) -> None:
     """Reject a form whose one-time key has been tampered with."""
-    value = field.data or ""
-    if not (10 <= len(value) <= 64) or not all(ch.isalnum() or ch in "-_" for ch in value):
+    if not nonce_shape_ok(field.data or ""):
         raise ValidationError(_("This form is damaged. Please reload the page and try again."))
 
 
@@ -448,14 +453,17 @@ def _answer_field(kind: str, max_length: int, options_key: tuple, scale: tuple |
 
 # The words of a missing or unknown vote, and the check every vote gets (a resident's own and staff entry's alike).
 VOTE_MESSAGE = _l("Please choose Agree, Disagree or Pass.")
-VOTE_CHOICE = AnyOf(("agree", "disagree", "pass"), message=VOTE_MESSAGE)
+VOTE_VALUES = ("agree", "disagree", "pass")
+VOTE_CHOICE = AnyOf(VOTE_VALUES, message=VOTE_MESSAGE)
+# A statement's id as a vote form posts it (VoteForm's check, and checked_vote's).
+STATEMENT_ID = re.compile(r"^[0-9]{1,12}$")
 
 
 class VoteForm(ChorusForm):
     """One statement's Agree / Disagree / Pass buttons: the statement, the button pressed, a one-time key."""
 
     nonce = HiddenField(validators=[_valid_nonce])
-    statement = HiddenField(validators=[InputRequired(), Regexp(r"^[0-9]{1,12}$")])
+    statement = HiddenField(validators=[InputRequired(), Regexp(STATEMENT_ID)])
     vote = HiddenField(validators=[InputRequired(message=VOTE_MESSAGE), VOTE_CHOICE])
 
 
@@ -535,3 +543,103 @@ def answer_is_empty(form: ChorusForm) -> bool:
     if form.kind == "multiple":
         return not data
     return data in (None, "", "None")
+
+
+# --- the answer and vote posts, checked without building a form -----------------------------------
+#
+# Building a WTForms form (binding its fields, looking up its translations) and validating it was
+# about a sixth of a resident's answer and vote. Nearly every post is a good one, so these read a
+# post exactly as the form would and say whether the form would accept it, without building one:
+# the same CSRF check (SessionCSRF.validate_csrf_token: the secret in the cookie, the HMAC, the
+# 12-hour limit), the same one-time key rule, the same limits on the answer. Anything they do not
+# accept (or a kind of question they do not know) goes to the full form, which gives the resident its
+# translated message exactly as before; so they never accept what the form would refuse.
+
+
+class _Value:
+    """What a form field gives the code that stores it: its data."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data):
+        self.data = data
+
+    @staticmethod
+    def gettext(message: str) -> str:
+        """A field's message lookup, for the CSRF check's refusals (never shown: a refused post goes to the full form)."""
+        return message
+
+
+_CSRF = TokenOnDemandCSRF()
+_CSRF.form_meta = ChorusForm.Meta()  # the forms' own secret, cookie session and time limit
+
+
+def csrf_token_valid(token: str | None) -> bool:
+    """Check a posted CSRF token exactly as every ChorusForm does; a browser with no CSRF secret yet is not checked here."""
+    if "csrf" not in session:
+        return False  # the full form gives it a secret and refuses the token, as before
+    try:
+        _CSRF.validate_csrf_token(None, _Value(token))
+    except ValidationError:
+        return False
+    return True
+
+
+class CheckedPost:
+    """A post that its form would accept, with the fields the code that stores it reads (nonce, answer, statement, vote)."""
+
+    csrf_failed = False
+    self_described = None
+
+    def __init__(self, kind: str = "", **fields):
+        self.kind = kind
+        for name, value in fields.items():
+            setattr(self, name, _Value(value))
+
+    def validate(self) -> bool:
+        """It was checked when it was read."""
+        return True
+
+
+# Kinds of question whose answer checked_answer reads; any other goes to the full form.
+CHECKED_KINDS = ("open", "single", "about", "scale")
+
+
+def checked_answer(prompt: dict, formdata, max_length: int) -> CheckedPost | None:
+    """Read an answer post as answer_form's form would, if it would accept it; else None (build the form for its message)."""
+    kind = prompt["kind"]
+    if kind not in CHECKED_KINDS or (kind != "open" and self_described_option(prompt) is not None):
+        return None
+    nonce = formdata.get("nonce")
+    if not nonce_shape_ok(nonce or ""):
+        return None
+    if kind == "open":
+        answer = formdata.get("answer")  # TextAreaField: the first value, or None when there is none
+        if len(answer or "") > max_length:
+            return None
+    else:
+        raw = formdata.getlist("answer")
+        given = [value for value in raw if value != ""]  # OneChoiceField: blanks are no choice
+        answer = given[0] if given else None
+        if raw:
+            if kind == "scale":
+                if prompt.get("scale_min") is None or prompt.get("scale_max") is None:
+                    return None
+                allowed = {str(n) for n in range(prompt["scale_min"], prompt["scale_max"] + 1)}
+            else:
+                allowed = {str(option["id"]) for option in prompt["options"]}
+            if answer not in allowed:
+                return None
+    if not csrf_token_valid(formdata.get("csrf_token")):
+        return None
+    return CheckedPost(kind, nonce=nonce, answer=answer)
+
+
+def checked_vote(formdata) -> CheckedPost | None:
+    """Read a vote post as VoteForm would, if it would accept it; else None (build the form for its message)."""
+    nonce, statement, vote = formdata.get("nonce"), formdata.get("statement"), formdata.get("vote")
+    if not nonce_shape_ok(nonce or "") or not statement or not STATEMENT_ID.match(statement):
+        return None
+    if not vote or vote not in VOTE_VALUES or not csrf_token_valid(formdata.get("csrf_token")):
+        return None
+    return CheckedPost(nonce=nonce, statement=statement, vote=vote)

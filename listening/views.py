@@ -12,6 +12,7 @@ live session that is still open stay joined, because people wait between questio
 """
 from __future__ import annotations
 
+import functools
 import random
 import time
 
@@ -35,6 +36,8 @@ from .forms import (
     answer_form,
     answer_is_empty,
     answer_values,
+    checked_answer,
+    checked_vote,
     new_nonce,
 )
 from .i18n import current_language, language_name, local_time
@@ -284,11 +287,27 @@ def first_unanswered(found: dict, participant: dict) -> int:
 def next_step(found: dict, number: int) -> str:
     """Return where a participant goes to answer prompt `number` (or the live waiting room)."""
     if found["mode"] == "live":
-        return url_for("listening.live", code=found["code"])
+        return remembered_url("listening.live", code=found["code"])
     count = len(queries.prompts_for_session(get_db(), found["id"]))
     if number > count:
-        return url_for("listening.thanks", code=found["code"])
-    return url_for("listening.answer", code=found["code"], number=number)
+        return remembered_url("listening.thanks", code=found["code"])
+    return remembered_url("listening.answer", code=found["code"], number=number)
+
+
+def remembered_url(endpoint: str, **values) -> str:
+    """Return url_for(endpoint, **values), built once per worker: every answer and vote redirects to one of a few URLs.
+
+    Building a URL was a tenth of an answer's CPU. A relative URL depends only on the endpoint, its
+    values and where the app is mounted (`script_root`), which are the key; the app sets no URL
+    defaults that could change it (tests/listening/test_answers.py checks that).
+    """
+    return _built_url(request.script_root, endpoint, tuple(sorted(values.items())))
+
+
+@functools.lru_cache(maxsize=4096)
+def _built_url(script_root: str, endpoint: str, values: tuple) -> str:
+    """Build one URL with url_for (for remembered_url, which keys it by where the app is mounted)."""
+    return url_for(endpoint, **dict(values))
 
 
 @bp.route("/s/<code>/q/<int:number>", methods=["GET", "POST"])
@@ -315,6 +334,16 @@ def answer(code: str, number: int):
         return redirect(url_for("listening.live", code=found["code"]))
     if prompt["kind"] in queries.STATEMENT_KINDS:
         return react_screen(found, participant, prompt, number, len(prompts))
+    if request.method == "POST":
+        # A good post is stored without building the form; anything else (a message to show) takes the full form below.
+        checked = checked_answer(prompt, request.form, current_app.config["MAX_ANSWER_LENGTH"])
+        if checked is not None:
+            skip = request.form.get("action") == "skip"
+            empty = answer_is_empty(checked)
+            if not (prompt["required"] and (skip or empty)):
+                saved = store_answer(found, participant, prompt, checked, skipped=skip or empty)
+                if saved is not None:
+                    return redirect(next_step(found, number + 1))
     labels = {o["id"]: text("option", o["id"], "label") for o in prompt["options"]}
     for option in prompt["options"]:
         if option["prefer_not"]:
@@ -495,7 +524,7 @@ def vote(code: str, number: int):
         return redirect(url_for("listening.consent", code=found["code"]))
     if prompt is None:
         return closed_react(found)
-    form = VoteForm(request.form)
+    form = checked_vote(request.form) or VoteForm(request.form)  # a good vote needs no form built
     if form.validate():
         try:
             st.cast_vote(get_db(), session_id=found["id"], participant_id=participant["id"],
@@ -507,7 +536,7 @@ def vote(code: str, number: int):
                                 notice=_("That idea is no longer open for votes. Here is another one.")
                                 if prompt["kind"] == "ideas" else
                                 _("That statement is no longer open for votes. Here is another one."), status=409)
-        return redirect(url_for("listening.answer", code=found["code"], number=number))
+        return redirect(remembered_url("listening.answer", code=found["code"], number=number))
     if form.csrf_failed:
         notice = _("This page was open for a long time. Please press the button again.")
     else:
