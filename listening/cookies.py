@@ -11,7 +11,8 @@ exact cookie text and the signing keys. A cookie seen before is trusted only if 
 byte the one that was verified, under the same keys, and still within the session lifetime
 (checked against the time it was signed, as the full check does); anything else goes through
 Flask's own full check. So a forged, altered, expired or re-keyed cookie is refused exactly as
-before. Each request gets its own copy of the contents, never the cached one (`copied`: dicts and
+before. A session a request did not change is not written back (Flask's own rule, checked first).
+Each request gets its own copy of the contents, never the cached one (`copied`: dicts and
 lists copied level by level, the rest, immutable, shared; anything else through `copy.deepcopy`).
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from flask import Flask, Request
+from flask import Flask, Request, Response
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
@@ -88,3 +89,15 @@ class VerifiedCookieSessions(SecureCookieSessionInterface):
             verified.clear()
         verified[value] = (int(signed_at.timestamp()), data)
         return self.session_class(copied(data))
+
+    def save_session(self, app: Flask, session: SecureCookieSession, response: Response) -> None:
+        """Set the cookie only when Flask would: a session left as it came (most answers and votes) only adds Vary: Cookie.
+
+        This is Flask's own rule (`should_set_cookie`, and an empty session that was not changed
+        sets nothing), checked before Flask reads the seven cookie settings it would not use.
+        """
+        if not session.modified and not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)

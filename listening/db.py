@@ -112,16 +112,18 @@ _thread = threading.local()
 
 def get_db() -> sqlite_utils.Database:
     """Return this request's database connection: this thread's, opened on first use."""
-    if "db" not in g:
-        key = (str(current_app.config["DATABASE"]), current_app.config["BUSY_TIMEOUT_MS"],
-               current_app.config["SQLITE_SYNCHRONOUS"])
+    here = g._get_current_object()  # one context lookup, not one per use of `g` (an answer asks four times)
+    db = getattr(here, "db", None)
+    if db is None:
+        config = current_app.config
+        key = (str(config["DATABASE"]), config["BUSY_TIMEOUT_MS"], config["SQLITE_SYNCHRONOUS"])
         cached = getattr(_thread, "db", None)
         if cached is None or cached[0] != key:
             if cached is not None:
                 cached[1].conn.close()
             cached = _thread.db = (key, connect(key[0], busy_timeout_ms=key[1], synchronous=key[2]))
-        g.db = cached[1]
-    return g.db
+        db = here.db = cached[1]
+    return db
 
 
 def close_db(_exc: BaseException | None = None) -> None:

@@ -137,13 +137,15 @@ def expire_idle_participation() -> None:
     """Forget participations this browser has left idle too long, so the next person cannot see them."""
     if request.endpoint == "listening.live_state":
         return  # polls are shared from a cache and never set cookies; the next page load checks
-    bound = session.get("p")
+    cookie = session._get_current_object()  # one context lookup for the reads below
+    bound = cookie.get("p")
     if not bound:
         return
     now = int(time.time())
-    seen, finished = session.get("seen", {}), session.get("done", {})
+    seen, finished = cookie.get("seen", {}), cookie.get("done", {})
+    config = current_app.config
     for code in list(bound):
-        limit = current_app.config["RESIDENT_FINISHED_MINUTES" if code in finished else "RESIDENT_IDLE_MINUTES"] * 60
+        limit = config["RESIDENT_FINISHED_MINUTES" if code in finished else "RESIDENT_IDLE_MINUTES"] * 60
         last = seen.get(code)
         if isinstance(last, int) and now - last <= limit:
             continue

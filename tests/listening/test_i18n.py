@@ -82,3 +82,18 @@ def test_direction_reads_tags_written_either_way():
     from listening.i18n import text_direction
 
     assert [text_direction(t) for t in ("ar-EG", "ar_EG", "UR", "es-MX")] == ["rtl", "rtl", "rtl", "ltr"]
+
+
+def test_the_remembered_accept_language_choice_is_werkzeugs(app):
+    """The browser's language, remembered per worker for short headers, is what werkzeug's best_match picks, long headers too."""
+    from flask import request
+
+    from listening.i18n import best_accepted, parsed_locale, select_locale
+
+    candidates = ("en", "es", "ar")
+    for header in ("", "es", "es-MX,es;q=0.9,en;q=0.8", "fr-FR, ar;q=0.5, en;q=0.1", "*", "xx", "es;q=0", "en;q=0.9, " * 40):
+        with app.test_request_context("/", headers={"Accept-Language": header} if header else {}):
+            assert best_accepted(request.headers.get("Accept-Language", ""), candidates) == \
+                request.accept_languages.best_match(candidates), header
+    with app.test_request_context("/?lang=es"):
+        assert select_locale() is parsed_locale("es") and str(select_locale()) == "es"

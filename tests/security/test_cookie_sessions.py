@@ -69,3 +69,29 @@ def test_memory_is_bounded(app):
     for n in range(10):
         assert opened(app, signed_cookie(app, {"n": n})) == {"n": n}
     assert len(app.session_interface._verified) <= 3
+
+
+def test_saving_sets_deletes_or_leaves_the_cookie_exactly_as_flask_does(app):
+    """Changed, unchanged, emptied, permanent with refresh, or only read: the response gets the same Set-Cookie and Vary as Flask's."""
+    from flask.sessions import SecureCookieSessionInterface
+
+    def saved(interface, *, contents, modified, permanent, refresh, accessed):
+        """Return the Set-Cookie and Vary headers `interface` gives a response for one such session."""
+        app.config["SESSION_REFRESH_EACH_REQUEST"] = refresh
+        with app.test_request_context("/"):
+            found = interface.session_class(contents)
+            found.permanent = permanent  # marks it modified, as Flask's own setter does
+            found.modified, found.accessed = modified, accessed
+            response = app.response_class("")
+            interface.save_session(app, found, response)
+            cookie = response.headers.get("Set-Cookie", "")
+            return cookie.split("=", 1)[0] + ("; deleted" if "Expires=Thu, 01 Jan 1970" in cookie else ""), response.headers.get("Vary")
+
+    ours, flasks = app.session_interface, SecureCookieSessionInterface()
+    for contents in ({}, {"p": {"ABC123": 7}}):
+        for modified in (False, True):
+            for permanent in (False, True):
+                for refresh in (False, True):
+                    for accessed in (False, True):
+                        case = dict(contents=contents, modified=modified, permanent=permanent, refresh=refresh, accessed=accessed)
+                        assert saved(ours, **case) == saved(flasks, **case), case
