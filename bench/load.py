@@ -57,15 +57,18 @@ def baseline_app(write_lock: bool = True):
 
     It is as fair to Chorus as it can be made: like Chorus it keeps one connection per server thread
     (opening one per request costs a write-ahead-log checkpoint whenever the last one closes), and
-    like Chorus (`listening.db.transaction`) its threads take turns on a lock before asking SQLite for
+    like Chorus (`listening.db.transaction`) its threads take turns on a lock, and its processes on
+    the lock file beside the database (`listening.db.turn_for`, the same code), before asking SQLite for
     the write lock (SQLite's busy handler sleeps 1, 2, 5... ms between tries), so the share of
     baseline measures what Chorus adds, not how it talks to SQLite. `write_lock=False` is the bare
-    app as it was before Chorus took such a lock.
+    app as it was before Chorus took such locks.
     """
     import contextlib
     import threading
 
     from flask import Flask, jsonify, redirect, request
+
+    from listening.db import turn_for
 
     path = os.environ["BENCH_BASELINE_DB"]
     app = Flask("baseline")
@@ -94,14 +97,20 @@ def baseline_app(write_lock: bool = True):
         """Insert one answer and acknowledge it."""
         conn = connect()
         with writing:
-            conn.execute("BEGIN IMMEDIATE")
+            turn = turn_for(path) if write_lock else None  # processes take turns on the lock file, as Chorus's do
+            taken = turn is not None and turn.take(5.0)
             try:
-                conn.execute("INSERT INTO answers (nonce, text) VALUES (?, ?)",
-                             (request.form["nonce"], request.form["answer"]))
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.execute("INSERT INTO answers (nonce, text) VALUES (?, ?)",
+                                 (request.form["nonce"], request.form["answer"]))
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                if taken:
+                    turn.give_back()
         return redirect("/poll", 303)
 
     return app

@@ -52,3 +52,128 @@ def test_a_second_writer_waits_for_the_first_and_both_commit(tmp_path):
     assert done == [1, 2]
     assert sorted(r[0] for r in setup.execute("SELECT n FROM t")) == [1, 2]
     setup.conn.close()
+
+
+def test_processes_take_turns_on_a_private_lock_file_beside_the_database(tmp_path):
+    """Each process has one turn object per database (none in memory), on an owner-only `-writer` file that holds nothing."""
+    import os
+    import stat
+
+    from listening.db import turn_for
+
+    path = str(tmp_path / "a.db")
+    db = connect(path)
+    assert db.chorus_turn is turn_for(path) is not None
+    assert stat.S_IMODE(os.stat(path + "-writer").st_mode) == 0o600
+    assert os.path.getsize(path + "-writer") == 0
+    assert turn_for(":memory:") is None
+    db.conn.close()
+
+
+def test_a_writer_waits_while_another_process_has_the_turn_and_writes_when_it_ends(tmp_path):
+    """While another process holds the lock file the writer waits (not failing), and it commits as soon as the turn ends."""
+    import fcntl
+    import os
+    import time
+
+    path = str(tmp_path / "a.db")
+    db = connect(path)
+    db.execute("CREATE TABLE t (n INTEGER)")
+    db.conn.commit()
+    other = os.open(path + "-writer", os.O_RDWR)  # another open file is another holder, as another process's is
+    fcntl.flock(other, fcntl.LOCK_EX)
+    done = []
+    writer = threading.Thread(target=lambda: (transaction_insert(db, 1), done.append(time.monotonic())))
+    writer.start()
+    writer.join(0.3)
+    assert writer.is_alive() and not done
+    released = time.monotonic()
+    fcntl.flock(other, fcntl.LOCK_UN)
+    writer.join(5)
+    assert done and done[0] - released < 0.5
+    assert fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB) is None  # the writer gave its turn back
+    fcntl.flock(other, fcntl.LOCK_UN)
+    os.close(other)
+    assert [r[0] for r in db.execute("SELECT n FROM t")] == [1]
+    db.conn.close()
+
+
+def test_a_turn_never_taken_back_only_delays_a_writer_by_the_busy_timeout(tmp_path):
+    """If another holder keeps the lock file, the writer goes on to SQLite's own lock after its busy timeout and commits."""
+    import fcntl
+    import os
+    import time
+
+    path = str(tmp_path / "a.db")
+    db = connect(path, busy_timeout_ms=300)
+    db.execute("CREATE TABLE t (n INTEGER)")
+    db.conn.commit()
+    other = os.open(path + "-writer", os.O_RDWR)
+    fcntl.flock(other, fcntl.LOCK_EX)
+    started = time.monotonic()
+    transaction_insert(db, 2)
+    assert 0.3 <= time.monotonic() - started < 3
+    assert [r[0] for r in db.execute("SELECT n FROM t")] == [2]
+    os.close(other)
+    db.conn.close()
+
+
+def test_nested_transactions_on_two_connections_share_one_turn(tmp_path):
+    """A transaction opened inside another (on another connection, one thread) shares the turn, given back once at the end."""
+    import fcntl
+    import os
+
+    path = str(tmp_path / "a.db")
+    outer, inner = connect(path), connect(path)
+    outer.execute("CREATE TABLE t (n INTEGER)")
+    outer.conn.commit()
+    turn = outer.chorus_turn
+    with transaction(outer):
+        outer.execute("INSERT INTO t VALUES (1)")
+        assert turn.take(0.1) and turn.depth == 2  # as an inner transaction takes it
+        turn.give_back()
+        assert turn.depth == 1
+        probe = os.open(path + "-writer", os.O_RDWR)
+        try:
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            raise AssertionError("the outer transaction lost its turn")
+        except BlockingIOError:
+            pass
+    assert turn.depth == 0
+    fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.close(probe)
+    for db in (outer, inner):
+        db.conn.close()
+
+
+def transaction_insert(db, n: int) -> None:
+    """Insert one row in a write transaction."""
+    with transaction(db):
+        db.execute("INSERT INTO t VALUES (?)", (n,))
+
+
+def _child_takes_turn(path: str, answer) -> None:
+    """In a forked process: say whether this process could take the turn at once."""
+    from listening.db import turn_for
+
+    turn = turn_for(path)
+    answer.put(turn.take(0.05))
+
+
+def test_a_forked_worker_has_its_own_turn(tmp_path):
+    """A worker forked from a process that opened the lock file (as `chorus serve` forks its workers) waits for the parent's turn."""
+    import multiprocessing
+
+    from listening.db import turn_for
+
+    path = str(tmp_path / "a.db")
+    connect(path).conn.close()
+    turn = turn_for(path)
+    assert turn.take(0.1)
+    context = multiprocessing.get_context("fork")
+    answer = context.Queue()
+    child = context.Process(target=_child_takes_turn, args=(path, answer))
+    child.start()
+    assert answer.get(timeout=10) is False
+    child.join(10)
+    turn.give_back()
