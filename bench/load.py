@@ -675,7 +675,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=8, help="threads per worker (default 8)")
     parser.add_argument("--seed", type=int, default=0, help="random seed for jitter (default 0)")
     parser.add_argument("--baseline-unlocked", action="store_true",
-                        help="run the bare app without the write lock Chorus takes (as before 2026-12-01), for comparison")
+                        help="run the bare app without the write lock and the turns between processes Chorus takes (as before 2026-12-01), for comparison")
     parser.add_argument("--no-docs", action="store_true", help="print only; do not update docs/load.md")
     args = parser.parse_args()
     result = run(args)
