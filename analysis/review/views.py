@@ -32,7 +32,7 @@ from listening.db import get_db
 from listening.forms import ActionForm
 from listening.i18n import current_language, language_name, source_labels
 
-from . import page_cache, qdpx_queries
+from . import page_cache, qdpx_queries, tallies
 from . import queries as synthesis
 
 bp = Blueprint("review", __name__, template_folder="../templates")
@@ -147,8 +147,7 @@ def show(session_id: int, *, focus: int | None = None, error: str = "", status: 
     found = load_session(session_id)
     db = get_db()
     ui = current_language()
-    data = page_cache.cached(db, session_id, ("review", ui),
-                             lambda: review_data(synthesis.load(db, session_id, lenses=False), ui))
+    data = page_cache.cached(db, session_id, ("review", ui), lambda: tallies.review_data(db, session_id, ui))
     stored = data["stored"]
     focused = next((t for t in stored.themes if t["id"] == focus), None) if focus else None
     if focus and focused is None and not error:
@@ -769,8 +768,7 @@ def publish(session_id: int):
     """Write the residents' "we heard / we did" page in each language, and publish or unpublish it."""
     found = load_session(session_id)
     db = get_db()
-    themes, stored = page_cache.cached(db, session_id, ("publish",),
-                                       lambda: publish_data(synthesis.load(db, session_id, lenses=False)))
+    themes, stored = page_cache.cached(db, session_id, ("publish",), lambda: tallies.publish_data(db, session_id))
     reviewed = [t for t in themes if t["reviewed"]]
     if request.method == "POST":
         form = ActionForm(request.form)
@@ -817,7 +815,7 @@ def page(code: str):
     g.session_languages = found["languages"]
     language = current_language()
     summary = page_cache.cached(db, found["id"], ("results", language),
-                                lambda: synthesis.public_summary(db, found["id"], language))
+                                lambda: tallies.public_summary(db, found["id"], language))
     if summary is None:
         raise NotFound()
     return render_template("results/page.html", s=found, summary=summary)
