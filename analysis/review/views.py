@@ -147,7 +147,7 @@ def show(session_id: int, *, focus: int | None = None, error: str = "", status: 
     found = load_session(session_id)
     db = get_db()
     ui = current_language()
-    data = page_cache.cached(db, session_id, ("review", ui), lambda: tallies.review_data(db, session_id, ui))
+    data = page_cache.cached_refreshing(db, session_id, ("review", ui), lambda conn: tallies.review_data(conn, session_id, ui))
     stored = data["stored"]
     focused = next((t for t in stored.themes if t["id"] == focus), None) if focus else None
     if focus and focused is None and not error:
@@ -517,7 +517,8 @@ def heard(session_id: int):
     found = load_session(session_id)
     db = get_db()
     language = current_language() if current_language() in found["languages"] else found["default_language"]
-    report, stored = page_cache.cached(db, session_id, ("heard", language), lambda: heard_data(db, session_id, language))
+    report, stored = page_cache.cached_refreshing(db, session_id, ("heard", language),
+                                                  lambda conn: heard_data(conn, session_id, language))
     about = [p for p in stored.prompts if p["kind"] == "about"]
     labels = {o["id"]: assemble.option_label(stored, o, found["default_language"], _("Prefer not to say"))
               for p in about for o in p["options"]}
@@ -768,7 +769,7 @@ def publish(session_id: int):
     """Write the residents' "we heard / we did" page in each language, and publish or unpublish it."""
     found = load_session(session_id)
     db = get_db()
-    themes, stored = page_cache.cached(db, session_id, ("publish",), lambda: tallies.publish_data(db, session_id))
+    themes, stored = page_cache.cached_refreshing(db, session_id, ("publish",), lambda conn: tallies.publish_data(conn, session_id))
     reviewed = [t for t in themes if t["reviewed"]]
     if request.method == "POST":
         form = ActionForm(request.form)
@@ -814,8 +815,8 @@ def page(code: str):
         raise NotFound()
     g.session_languages = found["languages"]
     language = current_language()
-    summary = page_cache.cached(db, found["id"], ("results", language),
-                                lambda: tallies.public_summary(db, found["id"], language))
+    summary = page_cache.cached_refreshing(db, found["id"], ("results", language),
+                                           lambda conn: tallies.public_summary(conn, found["id"], language))
     if summary is None:
         raise NotFound()
     return render_template("results/page.html", s=found, summary=summary)
