@@ -262,10 +262,14 @@ def snapshot(stored: SessionData, *, lenses: bool = True):
     themes = [t for t in stored.themes if t["kind"] == "theme" and grouped.get(t["id"])]
     about = about_prompts(stored)
 
+    known: dict[int, tuple] = {}
+
     def about_values(participant_id: int) -> tuple:
-        """Return a participant's "about you" answers as (lens, option id) pairs."""
-        chosen = stored.segments.get(participant_id, {})
-        return tuple((f"q{p['id']}", str(chosen[p["id"]]) if p["id"] in chosen else None) for p in about)
+        """Return a participant's "about you" answers as (lens, option id) pairs (worked out once per participant)."""
+        if participant_id not in known:
+            chosen = stored.segments.get(participant_id, {})
+            known[participant_id] = tuple((f"q{p['id']}", str(chosen[p["id"]]) if p["id"] in chosen else None) for p in about)
+        return known[participant_id]
 
     answers = []
     for key, members in grouped.items():

@@ -505,8 +505,8 @@ def translation(session_id: int, answer_id: int):
 
 
 def heard_data(db, session_id: int, language: str) -> tuple:
-    """Build "who was heard"'s report in a language and the session's data without its answers, from one read."""
-    stored = synthesis.load(db, session_id)
+    """Build "who was heard"'s report in a language and the session's data without its answers, from one read (no texts)."""
+    stored = synthesis.load(db, session_id, texts=False)
     return synthesis.report_from(db, stored, language, themes=False), slim(stored)
 
 
