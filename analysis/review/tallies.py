@@ -279,28 +279,32 @@ def publish_data(db: sqlite_utils.Database, session_id: int) -> tuple:
 def choice_tallies(db: sqlite_utils.Database, stored: SessionData) -> dict[int, tuple[Counter, int, int]]:
     """Count each choice or scale question's answers, as :func:`analysis.assemble.choice_tallies` does from the load.
 
-    The choices are unpacked by SQLite (``json_each``) and read as (person, value) pairs: no row
-    dictionary and no JSON parse per answer in Python.
+    SQLite unpacks and counts the choices (``json_each``). A person answers a question at most once
+    (``UNIQUE (participant_id, prompt_id)`` on responses), so the people who answered are the answers,
+    and the most values one person counted is the most one answer counted.
     """
     visible = synthesis.visible_filter(db)
     out = {}
     for prompt in stored.prompts:
         if prompt["kind"] not in ("single", "multiple", "scale"):
             continue
-        listed = set(assemble.choice_keys(prompt))
-        value = "r.number" if prompt["kind"] == "scale" else "j.value"
-        each = "" if prompt["kind"] == "scale" else (
-            "LEFT JOIN json_each(CASE WHEN r.choices IS NULL OR r.choices = '' THEN '[]' ELSE r.choices END) j")
-        counts: Counter = Counter()
-        ticks: Counter = Counter()  # counted values per person
-        for person, picked in db.execute(
-            f"""SELECT r.participant_id, {value} FROM responses r JOIN participants p ON p.id = r.participant_id {each}
-                WHERE r.session_id = ? AND r.prompt_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0 {visible}""",
-            (stored.session["id"], prompt["id"])):
-            if picked is not None:
-                counts[picked] += 1
-            ticks[person] += picked in listed
-        out[prompt["id"]] = (counts, len(ticks), max(ticks.values(), default=0))
+        keys = assemble.choice_keys(prompt)
+        marks = ", ".join("?" for _ in keys) or "NULL"
+        where = f"""FROM responses r JOIN participants p ON p.id = r.participant_id
+                    WHERE r.session_id = ? AND r.prompt_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0 {visible}"""
+        args = (stored.session["id"], prompt["id"])
+        if prompt["kind"] == "scale":
+            counts = Counter(dict(db.execute(f"SELECT r.number, count(*) {where} GROUP BY r.number", args).fetchall()))
+            ticked = f"r.number IN ({marks})"
+        else:
+            values = "json_each(CASE WHEN r.choices IS NULL OR r.choices = '' THEN '[]' ELSE r.choices END)"
+            counts = Counter(dict(db.execute(
+                f"SELECT j.value, count(*) FROM responses r JOIN participants p ON p.id = r.participant_id, {values} j "
+                f"{where[where.index('WHERE'):]} GROUP BY j.value", args).fetchall()))
+            ticked = f"(SELECT count(*) FROM {values} j WHERE j.value IN ({marks}))"
+        answering, most = db.execute(f"SELECT count(*), coalesce(max({ticked}), 0) {where}", (*keys, *args)).fetchone()
+        counts.pop(None, None)
+        out[prompt["id"]] = (counts, answering, most)
     return out
 
 
