@@ -950,27 +950,38 @@ def _surface_stems(terms: _Terms) -> frozenset[str]:
     return frozenset(key for i, key in enumerate(terms.vocab.keys) if i in terms.surface and " " not in key)
 
 
-def _word_stems(text: str, language: str) -> list[str]:
-    """Return a text's stemmed content words in order, repeats kept: the single words of :func:`_term_occurrences`."""
+def _words_once(text: str, language: str, surface_stems: frozenset[str]) -> tuple[list[str], str]:
+    """Return a text's stemmed content words in order, repeats kept (the single words of :func:`_term_occurrences`),
+    and what the character block reads (:func:`_without`), from one reading of its words.
+
+    Words never span the punctuation that separates clauses, so reading the whole text gives the same words.
+    """
     lang = textmod._base_language(language)
     stops = textmod.stop_words(lang)
-    return [textmod.stem(tok, lang) for clause in _CLAUSE.split(textmod.analysis_text(text))
-            for tok in textmod.tokenize(clause, lang) if not (tok in stops or tok.isdigit() or len(tok) < 2)]
+    text = textmod.analysis_text(text)
+    tokens = textmod.tokenize(text, lang)
+    stems = [textmod.stem(tok, lang) for tok in tokens]
+    content = [key for tok, key in zip(tokens, stems) if not (tok in stops or tok.isdigit() or len(tok) < 2)]
+    if not surface_stems:
+        return content, text
+    kept = [tok for tok, key in zip(tokens, stems) if key not in surface_stems]
+    return content, " ".join(kept) if len(kept) < len(tokens) and kept else text
 
 
 def _represent(p: _Prepared, terms: _Terms, seed: int, *, stems: Sequence[list[str]] | None = None,
-               fit_rows: np.ndarray | None = None) -> tuple[np.ndarray, bool, list[str]]:
+               char_texts: Sequence[str] | None = None, fit_rows: np.ndarray | None = None) -> tuple[np.ndarray, bool, list[str]]:
     """Return each distinct text's combined, normalised representation; whether languages were centred.
 
-    On a sample (``fit_rows``, the sampled distinct texts), ``terms`` index the sample only and
-    ``stems`` gives every distinct text's stemmed words; the features are fitted on the sample
-    and every text is projected on them.
+    On a sample (``fit_rows``, the sampled distinct texts), ``terms`` index the sample only, and
+    ``stems`` and ``char_texts`` give every distinct text's stemmed words and character text
+    (:func:`_words_once`); the features are fitted on the sample and every text is projected on them.
     """
     n_u = len(p.uniq_rows)
     uniq_langs = np.array([p.langs[r] for r in p.uniq_rows])
     surface_stems = _surface_stems(terms)
     stems = terms.stems if stems is None else stems
-    char_texts = [_without(textmod.analysis_text(p.analysed[r]), p.langs[r], surface_stems) for r in p.uniq_rows]
+    if char_texts is None:
+        char_texts = [_without(textmod.analysis_text(p.analysed[r]), p.langs[r], surface_stems) for r in p.uniq_rows]
     embed_texts = [p.glosses.get(u, text) for u, text in enumerate(char_texts)]
     term_docs = []
     for u in range(n_u):
@@ -1574,14 +1585,23 @@ def _find_themes_sampled(p: _Prepared, sample: np.ndarray, texts: Mapping[Answer
     items = p.items
     ps = _subset(p, sample)
     terms = _index_terms(ps, _question_stems(question, set(p.langs)))
-    # Every text's stemmed words (the word block reads them); the sample's are already read.
+    # Every text's stemmed words (the word block reads them; the sample's are already read) and character text.
     position = np.full(len(p.uniq_rows), -1, dtype=np.int64)
     position[sample] = np.arange(len(sample))
-    stems = [terms.stems[position[u]] if position[u] >= 0 else _word_stems(p.analysed[r], p.langs[r])
-             for u, r in enumerate(p.uniq_rows)]
+    surface_stems = _surface_stems(terms)
+    stems: list[list[str]] = []
+    char_texts: list[str] = []
+    for u, r in enumerate(p.uniq_rows):
+        if position[u] >= 0:
+            stems.append(terms.stems[position[u]])
+            char_texts.append(_without(textmod.analysis_text(p.analysed[r]), p.langs[r], surface_stems))
+        else:
+            found, text = _words_once(p.analysed[r], p.langs[r], surface_stems)
+            stems.append(found)
+            char_texts.append(text)
     step(2, ENGINE_STEPS)
-    z_all, centred, big_langs = _represent(p, terms, seed, stems=stems, fit_rows=sample)
-    del stems
+    z_all, centred, big_langs = _represent(p, terms, seed, stems=stems, char_texts=char_texts, fit_rows=sample)
+    del stems, char_texts
     step(3, ENGINE_STEPS)
     anchored_all = _anchor_rows(p, anchors)
     anchored = anchored_all[sample]
