@@ -242,6 +242,27 @@ def test_large_input_is_projected_as_if_every_answer_were_read_again(nhs_answers
     assert found is not None and np.array_equal(found, expected)
 
 
+def test_character_ngrams_are_counted_as_scikit_learn_counts_them(nhs_answers: list[Answer], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The character block's vectorizer, which reads each distinct word once, gives scikit-learn's own vocabulary and
+    matrices, entry for entry, when fitting and when projecting new answers (odd and empty answers included)."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from analysis import themes
+
+    monkeypatch.setattr(themes, "_WORD_GRAM_BLOCK", 7)
+    monkeypatch.setattr(themes, "_WORD_GRAM_CACHE", 50)
+    docs = [a.text for a in nhs_answers] + ["", "a", "ab", "x  y\tz", "ÉCOLE école", "北京天气很好", "don't  stop", ""]
+    options = {"analyzer": "char_wb", "ngram_range": (2, 5), "max_features": 3000, "min_df": 2, "sublinear_tf": True, "dtype": np.float32}
+    ours, theirs = themes._vectorizer_class()(**options), TfidfVectorizer(**options)
+    pairs = [(ours.fit_transform(docs[:250]), theirs.fit_transform(docs[:250])), (ours.transform(docs[250:]), theirs.transform(docs[250:]))]
+    assert ours.vocabulary_ == theirs.vocabulary_
+    for mine, expected in pairs:
+        assert mine.dtype == expected.dtype and mine.shape == expected.shape
+        assert np.array_equal(mine.indptr, expected.indptr) and np.array_equal(mine.indices, expected.indices)
+        assert np.array_equal(mine.data, expected.data)
+
+
 def test_above_the_sample_size_themes_are_found_on_a_sample_and_every_answer_gets_a_theme(
         nhs_answers: list[Answer], monkeypatch: pytest.MonkeyPatch) -> None:
     """Beyond _SAMPLE_ABOVE distinct answers the sampled path runs: every answer is placed (a theme, "Other /
