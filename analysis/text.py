@@ -178,8 +178,9 @@ def fold_accents(text: str) -> str:
 
 def analysis_text(text: str) -> str:
     """Return the text the clustering sees: redaction placeholders removed, case-folded."""
-    text = _PLACEHOLDER.sub(" ", text)
-    return _SPACE.sub(" ", text).strip().casefold()
+    if "[" in text:
+        text = _PLACEHOLDER.sub(" ", text)
+    return " ".join(text.split()).casefold()
 
 
 # --- contentless answers -----------------------------------------------------------------
