@@ -34,7 +34,9 @@ WordLlama static embeddings, stemmed word TF-IDF reduced by LSA -- remove each l
 from every block when several languages are present (so themes follow meaning, not language),
 choose k by over-clustering a sample and merging groups whose centres are alike, run weighted k-means
 and move answers far from their centroid to "Other / unclear". The translation, when given,
-is what is analysed; the original is what is quoted.
+is what is analysed; the original is what is quoted. Beyond ``_SAMPLE_ABOVE`` distinct answers
+all of this is done on a seeded sample, every other answer joins the nearest theme (or "Other /
+unclear" by the same rules), and descriptions are drawn from each theme's sampled members.
 """
 
 from __future__ import annotations
