@@ -34,7 +34,7 @@ from analysis.disclosure import protect_line, threshold_in_use, validate_thresho
 from analysis.opinions import VoteMatrix, compare_priority_group, find_opinion_groups, group_size_table, group_vote_table
 from analysis.redaction import redaction_of
 from listening import statements as st
-from listening.db import one, rows, transaction
+from listening.db import batched_writes, one, rows, settle, transaction
 from listening.queries import (
     SOURCES,
     STATEMENT_KINDS,
@@ -371,7 +371,9 @@ def other_theme_id(db: sqlite_utils.Database, session_id: int, run_id: int | Non
 
 # Theme assignments are written this many at a time, each batch its own short transaction, so a
 # resident's answer never waits long for SQLite's write lock while a big session is re-run (issue 19).
-ASSIGNMENT_BATCH = 1000
+ASSIGNMENT_BATCH = 500
+# Every this many batches the run copies the write-ahead log into the database itself (listening.db.settle).
+SETTLE_EVERY = 10
 # A run that has not finished after this long is taken to have died (a restart); another may start.
 RUN_STALE_MINUTES = 30
 
@@ -459,10 +461,11 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     try:
         # Answers no longer in scope (another question chosen, or hidden since) leave the synthesis.
         leaving = sorted(set(existing) - in_scope)
-        for first in range(0, len(leaving), ASSIGNMENT_BATCH):
-            with transaction(db):
-                db.conn.executemany("DELETE FROM theme_assignments WHERE response_id = ?",
-                                    [(rid,) for rid in leaving[first:first + ASSIGNMENT_BATCH]])
+        with batched_writes(db):
+            for first in range(0, len(leaving), ASSIGNMENT_BATCH):
+                with transaction(db):
+                    db.conn.executemany("DELETE FROM theme_assignments WHERE response_id = ?",
+                                        [(rid,) for rid in leaving[first:first + ASSIGNMENT_BATCH]])
         vanished = _place_answers(db, session_id, answers, result, kept, target, stamp,
                                   lambda done: report(4 * len(answers) + done, total, cancellable=False)) or []
         with transaction(db):
@@ -590,10 +593,11 @@ def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dic
 
     Written ASSIGNMENT_BATCH answers per transaction; an answer a person pinned meanwhile keeps its place,
     and one withdrawn meanwhile is not placed (each batch re-reads which answers are still there).
-    `placed(count)` hears how many answers are written. Returns the answers found gone.
+    `placed(count)` hears how many answers are written. Returns the answers found gone. The batches are
+    written without an fsync at each commit, and the run copies the log into the database every
+    SETTLE_EVERY batches (`listening.db.batched_writes`): a resident's answer waits for a batch's
+    writes, never for the disk.
     """
-    from analysis.themes import CONTENTLESS_ID
-
     ranks: dict[int, int] = {}
     quotes: dict[int, int] = {}
     vanished: list[dict] = []
@@ -602,37 +606,49 @@ def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dic
             ranks[aid] = position
         for position, aid in enumerate(group.quotes):
             quotes[aid] = position
-    for first in range(0, len(answers), ASSIGNMENT_BATCH):
-        updates, upserts = [], []
-        for answer in answers[first:first + ASSIGNMENT_BATCH]:
-            rid = answer["id"]
-            rank, quote = ranks.get(rid, 10**6), quotes.get(rid)
-            if rid in kept:
-                updates.append((rank, quote, stamp, rid))
-                continue
-            machine_id = result.assignment.get(rid, CONTENTLESS_ID)
-            status = "contentless" if machine_id == CONTENTLESS_ID else "theme"
-            theme_id = None if status == "contentless" else target[machine_id]
-            upserts.append((rid, session_id, theme_id, status, rank, quote, stamp))
-        with transaction(db):
-            batch_gone = _gone(db, answers[first:first + ASSIGNMENT_BATCH])
-            vanished += batch_gone
-            gone = {a["id"] for a in batch_gone}
-            if gone:
-                upserts = [u for u in upserts if u[0] not in gone]
-            db.conn.executemany("UPDATE theme_assignments SET rank = ?, quote = ?, updated_at = ? WHERE response_id = ?",
-                                updates)
-            db.conn.executemany(
-                """INSERT INTO theme_assignments (response_id, session_id, theme_id, status, pinned, rank, quote, updated_at)
-                   VALUES (?, ?, ?, ?, 0, ?, ?, ?)
-                   ON CONFLICT (response_id) DO UPDATE SET theme_id = excluded.theme_id, status = excluded.status,
-                     rank = excluded.rank, quote = excluded.quote, updated_at = excluded.updated_at
-                   WHERE theme_assignments.pinned = 0""",
-                upserts,
-            )
-        if placed is not None:
-            placed(min(first + ASSIGNMENT_BATCH, len(answers)))
+    with batched_writes(db):
+        for number, first in enumerate(range(0, len(answers), ASSIGNMENT_BATCH), start=1):
+            _place_batch(db, session_id, answers[first:first + ASSIGNMENT_BATCH], result, kept, target, stamp, ranks, quotes,
+                         vanished)
+            if number % SETTLE_EVERY == 0:
+                settle(db)
+            if placed is not None:
+                placed(min(first + ASSIGNMENT_BATCH, len(answers)))
     return vanished
+
+
+def _place_batch(db: sqlite_utils.Database, session_id: int, batch: list[dict], result, kept: set[int], target: dict[str, int],
+                 stamp: str, ranks: dict[int, int], quotes: dict[int, int], vanished: list[dict]) -> None:
+    """Write one batch of placements in one short transaction (see `_place_answers`); add the answers found gone to `vanished`."""
+    from analysis.themes import CONTENTLESS_ID
+
+    updates, upserts = [], []
+    for answer in batch:
+        rid = answer["id"]
+        rank, quote = ranks.get(rid, 10**6), quotes.get(rid)
+        if rid in kept:
+            updates.append((rank, quote, stamp, rid))
+            continue
+        machine_id = result.assignment.get(rid, CONTENTLESS_ID)
+        status = "contentless" if machine_id == CONTENTLESS_ID else "theme"
+        theme_id = None if status == "contentless" else target[machine_id]
+        upserts.append((rid, session_id, theme_id, status, rank, quote, stamp))
+    with transaction(db):
+        batch_gone = _gone(db, batch)
+        vanished.extend(batch_gone)
+        gone = {a["id"] for a in batch_gone}
+        if gone:
+            upserts = [u for u in upserts if u[0] not in gone]
+        db.conn.executemany("UPDATE theme_assignments SET rank = ?, quote = ?, updated_at = ? WHERE response_id = ?",
+                            updates)
+        db.conn.executemany(
+            """INSERT INTO theme_assignments (response_id, session_id, theme_id, status, pinned, rank, quote, updated_at)
+               VALUES (?, ?, ?, ?, 0, ?, ?, ?)
+               ON CONFLICT (response_id) DO UPDATE SET theme_id = excluded.theme_id, status = excluded.status,
+                 rank = excluded.rank, quote = excluded.quote, updated_at = excluded.updated_at
+               WHERE theme_assignments.pinned = 0""",
+            upserts,
+        )
 
 
 def _retire_untouched(db: sqlite_utils.Database, themes: dict[int, dict], taken: set[int], stamp: str) -> None:

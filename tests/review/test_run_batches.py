@@ -22,6 +22,33 @@ def test_a_run_writes_its_placements_in_many_short_transactions(themed, db, monk
     assert run["finished_at"] is not None
 
 
+def test_a_run_writes_its_batches_without_waiting_for_the_disk_and_copies_the_log_itself(themed, db, monkeypatch):
+    """The placements' batches commit at synchronous NORMAL (no fsync while the write lock is held), the run
+    checkpoints the log itself every SETTLE_EVERY batches and at the end, and the connection's FULL comes back."""
+    monkeypatch.setattr(synthesis, "ASSIGNMENT_BATCH", 5)
+    monkeypatch.setattr(synthesis, "SETTLE_EVERY", 2)
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2
+    during, statements = [], []
+    original = synthesis._place_batch
+
+    def spy(db_, *args, **kwargs):
+        """Note the connection's synchronous setting while a batch is written."""
+        during.append(db_.execute("PRAGMA synchronous").fetchone()[0])
+        return original(db_, *args, **kwargs)
+
+    monkeypatch.setattr(synthesis, "_place_batch", spy)
+    db.conn.set_trace_callback(statements.append)
+    synthesis.run_themes(db, themed.session["id"], user_id=None)
+    db.conn.set_trace_callback(None)
+    answers = synthesis.open_answers(db, themed.session["id"])
+    assert len(during) == -(-len(answers) // 5) and set(during) == {1}
+    checkpoints = [sql for sql in statements if "wal_checkpoint(PASSIVE)" in sql]
+    assert len(checkpoints) >= len(during) // 2 + 1
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2
+    placed = db.execute("SELECT count(*) FROM theme_assignments WHERE session_id = ?", (themed.session["id"],)).fetchone()[0]
+    assert placed == len(answers)
+
+
 def test_an_answer_a_person_pins_during_a_run_keeps_its_place(themed, db, monkeypatch):
     """A planner moves an answer while the run is writing: the run's later batches do not move it back."""
     sid = themed.session["id"]
