@@ -21,6 +21,7 @@ Re-running the engine keeps people's decisions (see :func:`run_themes`):
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -374,6 +375,12 @@ def other_theme_id(db: sqlite_utils.Database, session_id: int, run_id: int | Non
 ASSIGNMENT_BATCH = 500
 # Every this many batches the run copies the write-ahead log into the database itself (listening.db.settle).
 SETTLE_EVERY = 10
+# A batch should hold the write lock about this long: batches halve when one takes longer (a busy or niced
+# process is descheduled inside its transaction) and double again, up to ASSIGNMENT_BATCH, when quick. After
+# each, the run leaves the lock free at least as long as it held it: SQLite's busy handler retries a waiting
+# answer after 1, 2, 5, 10, 15, 20 ms..., and back-to-back batches left it no gap to take (waits of 1 s traced).
+LOCK_HOLD_S = 0.02
+MIN_ASSIGNMENT_BATCH = 25
 # A run that has not finished after this long is taken to have died (a restart); another may start.
 RUN_STALE_MINUTES = 30
 
@@ -606,20 +613,30 @@ def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dic
             ranks[aid] = position
         for position, aid in enumerate(group.quotes):
             quotes[aid] = position
+    size, first, number, reported = ASSIGNMENT_BATCH, 0, 0, 0.0
     with batched_writes(db):
-        for number, first in enumerate(range(0, len(answers), ASSIGNMENT_BATCH), start=1):
-            _place_batch(db, session_id, answers[first:first + ASSIGNMENT_BATCH], result, kept, target, stamp, ranks, quotes,
-                         vanished)
+        while first < len(answers):
+            batch = answers[first:first + size]
+            held = _place_batch(db, session_id, batch, result, kept, target, stamp, ranks, quotes, vanished)
+            first, number = first + len(batch), number + 1
             if number % SETTLE_EVERY == 0:
                 settle(db)
-            if placed is not None:
-                placed(min(first + ASSIGNMENT_BATCH, len(answers)))
+            if placed is not None and (time.monotonic() - reported >= 0.5 or first >= len(answers)):
+                placed(first)
+                reported = time.monotonic()
+            if held > LOCK_HOLD_S:
+                size = max(min(MIN_ASSIGNMENT_BATCH, ASSIGNMENT_BATCH), size // 2)
+            elif held < LOCK_HOLD_S / 2:
+                size = min(ASSIGNMENT_BATCH, size * 2)
+            if first < len(answers):
+                time.sleep(min(held, 4 * LOCK_HOLD_S))
     return vanished
 
 
 def _place_batch(db: sqlite_utils.Database, session_id: int, batch: list[dict], result, kept: set[int], target: dict[str, int],
-                 stamp: str, ranks: dict[int, int], quotes: dict[int, int], vanished: list[dict]) -> None:
-    """Write one batch of placements in one short transaction (see `_place_answers`); add the answers found gone to `vanished`."""
+                 stamp: str, ranks: dict[int, int], quotes: dict[int, int], vanished: list[dict]) -> float:
+    """Write one batch of placements in one short transaction (see `_place_answers`); add the answers found gone to
+    `vanished`; return how long the write lock was held (seconds, wall clock)."""
     from analysis.themes import CONTENTLESS_ID
 
     updates, upserts = [], []
@@ -633,6 +650,7 @@ def _place_batch(db: sqlite_utils.Database, session_id: int, batch: list[dict], 
         status = "contentless" if machine_id == CONTENTLESS_ID else "theme"
         theme_id = None if status == "contentless" else target[machine_id]
         upserts.append((rid, session_id, theme_id, status, rank, quote, stamp))
+    start = time.monotonic()
     with transaction(db):
         batch_gone = _gone(db, batch)
         vanished.extend(batch_gone)
@@ -649,6 +667,7 @@ def _place_batch(db: sqlite_utils.Database, session_id: int, batch: list[dict], 
                WHERE theme_assignments.pinned = 0""",
             upserts,
         )
+    return time.monotonic() - start
 
 
 def _retire_untouched(db: sqlite_utils.Database, themes: dict[int, dict], taken: set[int], stamp: str) -> None:
