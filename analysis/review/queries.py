@@ -435,10 +435,17 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     # they read again.
     seen = _placement_version(db, session_id)
     existing = _placements(db, session_id)
+    in_scope = {a["id"] for a in answers}
+    # What to keep and which drafts the new themes continue is worked out before the write lock too (a
+    # second of Python at 200,000 answers, which a niced job made residents wait for); inside, only if a
+    # placement moved or a theme changed meanwhile is it worked out again.
+    themes_read = {t["id"]: t for t in active_themes(db, session_id)}
+    kept, matched = _plan_placements(existing, themes_read, in_scope, result)
     with transaction(db):
         if _run_in_progress(db, session_id):
             raise RunInProgress(f"A theme run of session {session_id} is in progress")
-        if _placement_version(db, session_id) != seen:
+        moved = _placement_version(db, session_id) != seen
+        if moved:
             existing = _placements(db, session_id)
         gone = _withdrawn_meanwhile(db, session_id, answers, read_at)
         run_id = db.execute(
@@ -446,19 +453,9 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
                VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
             (session_id, json.dumps(scope), seed, result.k_chosen, len(answers), result.method, user_id, stamp),
         ).lastrowid
-        in_scope = {a["id"] for a in answers}
         themes = {t["id"]: t for t in active_themes(db, session_id)}
-        kept = {rid for rid, row in existing.items() if rid in in_scope and (
-            row["pinned"] or (row["theme_id"] in themes and themes[row["theme_id"]]["reviewed"]))}
-        # Reviewed themes went in as anchors and come back under their own id; only drafts are matched.
-        drafts = {tid: t for tid, t in themes.items() if not t["reviewed"]}
-        machine = [t for t in result.themes if not t.reviewed]
-        members: dict[int, set[int]] = defaultdict(set)  # as current_members, from the placements already read
-        for rid, row in existing.items():
-            if row["status"] == "theme" and row["theme_id"] in themes:
-                members[row["theme_id"]].add(rid)
-        matched = _match_machine_themes(machine, drafts, members)
-        matched.update({t.id: anchor_theme_id(t.id) for t in result.themes if t.reviewed})
+        if moved or _theme_states(themes) != _theme_states(themes_read):
+            kept, matched = _plan_placements(existing, themes, in_scope, result)
         target = _store_machine_themes(db, session_id, run_id, result.themes, themes, matched, stamp, result.subthemes)
         target[OTHER_ID] = other_theme_id(db, session_id, run_id)
         if gone:
@@ -489,6 +486,27 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
         with transaction(db):
             db.execute("UPDATE theme_runs SET finished_at = ? WHERE id = ?", (now(), run_id))
     return latest_run(db, session_id)
+
+
+def _theme_states(themes: dict[int, dict]) -> list[tuple[int, bool]]:
+    """Return what a run's plan depends on in the live themes: their ids and which are reviewed."""
+    return sorted((tid, bool(t["reviewed"])) for tid, t in themes.items())
+
+
+def _plan_placements(existing: dict[int, dict], themes: dict[int, dict], in_scope: set[int], result) -> tuple[set[int], dict[str, int]]:
+    """Return the answers a run keeps where they are (pinned, or in a reviewed theme) and machine theme -> draft it continues."""
+    kept = {rid for rid, row in existing.items() if rid in in_scope and (
+        row["pinned"] or (row["theme_id"] in themes and themes[row["theme_id"]]["reviewed"]))}
+    # Reviewed themes went in as anchors and come back under their own id; only drafts are matched.
+    drafts = {tid: t for tid, t in themes.items() if not t["reviewed"]}
+    machine = [t for t in result.themes if not t.reviewed]
+    members: dict[int, set[int]] = defaultdict(set)  # as current_members, from the placements already read
+    for rid, row in existing.items():
+        if row["status"] == "theme" and row["theme_id"] in themes:
+            members[row["theme_id"]].add(rid)
+    matched = _match_machine_themes(machine, drafts, members)
+    matched.update({t.id: anchor_theme_id(t.id) for t in result.themes if t.reviewed})
+    return kept, matched
 
 
 def _withdrawn_meanwhile(db: sqlite_utils.Database, session_id: int, answers: Sequence[dict], since: str) -> list[dict]:

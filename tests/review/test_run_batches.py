@@ -65,6 +65,28 @@ def test_batches_shrink_when_they_hold_the_lock_too_long_and_every_answer_is_sti
     assert placed == len(answers)
 
 
+def test_a_run_plans_its_placements_before_the_write_lock_and_again_only_if_a_theme_changed(themed, db, monkeypatch):
+    """What to keep and which drafts continue is worked out once, before the lock; when the live themes read inside
+    the lock differ (a theme retired meanwhile), it is worked out again from them."""
+    sid = themed.session["id"]
+    plans = []
+    original_plan = synthesis._plan_placements
+    monkeypatch.setattr(synthesis, "_plan_placements", lambda *a: plans.append(db.conn.in_transaction) or original_plan(*a))
+    synthesis.run_themes(db, sid, user_id=None)
+    assert plans == [False]
+    plans.clear()
+    original_themes = synthesis.active_themes
+
+    def one_retired_inside(db_, session_id):
+        """Inside the lock, the first draft theme is gone (merged away meanwhile)."""
+        found = original_themes(db_, session_id)
+        return found[1:] if db_.conn.in_transaction else found
+
+    monkeypatch.setattr(synthesis, "active_themes", one_retired_inside)
+    synthesis.run_themes(db, sid, user_id=None)
+    assert plans == [False, True]
+
+
 def test_an_answer_a_person_pins_during_a_run_keeps_its_place(themed, db, monkeypatch):
     """A planner moves an answer while the run is writing: the run's later batches do not move it back."""
     sid = themed.session["id"]
