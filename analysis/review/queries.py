@@ -329,12 +329,17 @@ def current_members(db: sqlite_utils.Database, session_id: int) -> dict[int, set
     return members
 
 
-def active_themes(db: sqlite_utils.Database, session_id: int) -> list[dict]:
-    """Return a session's live themes (not merged away or retired), the other group last."""
+def active_themes(db: sqlite_utils.Database, session_id: int, *, sizes: bool = True) -> list[dict]:
+    """Return a session's live themes (not merged away or retired), the other group last.
+
+    ``sizes=False`` leaves out ``stored_size`` (a count of every placement: 0.1 s at 200,000 answers,
+    too long inside a theme run's write lock).
+    """
+    size = ("(SELECT count(*) FROM theme_assignments a WHERE a.theme_id = t.id AND a.status = 'theme')"
+            if sizes else "NULL")
     found = rows(
         db,
-        """SELECT t.*, u.email AS reviewed_by_email,
-             (SELECT count(*) FROM theme_assignments a WHERE a.theme_id = t.id AND a.status = 'theme') AS stored_size
+        f"""SELECT t.*, u.email AS reviewed_by_email, {size} AS stored_size
            FROM themes t LEFT JOIN users u ON u.id = t.reviewed_by
            WHERE t.session_id = ? AND t.retired_at IS NULL ORDER BY t.kind = 'other', t.id""",
         (session_id,),
@@ -439,7 +444,7 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     # What to keep and which drafts the new themes continue is worked out before the write lock too (a
     # second of Python at 200,000 answers, which a niced job made residents wait for); inside, only if a
     # placement moved or a theme changed meanwhile is it worked out again.
-    themes_read = {t["id"]: t for t in active_themes(db, session_id)}
+    themes_read = {t["id"]: t for t in active_themes(db, session_id, sizes=False)}
     kept, matched = _plan_placements(existing, themes_read, in_scope, result)
     with transaction(db):
         if _run_in_progress(db, session_id):
@@ -453,7 +458,7 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
                VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
             (session_id, json.dumps(scope), seed, result.k_chosen, len(answers), result.method, user_id, stamp),
         ).lastrowid
-        themes = {t["id"]: t for t in active_themes(db, session_id)}
+        themes = {t["id"]: t for t in active_themes(db, session_id, sizes=False)}
         if moved or _theme_states(themes) != _theme_states(themes_read):
             kept, matched = _plan_placements(existing, themes, in_scope, result)
         target = _store_machine_themes(db, session_id, run_id, result.themes, themes, matched, stamp, result.subthemes)

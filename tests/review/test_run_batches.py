@@ -77,9 +77,9 @@ def test_a_run_plans_its_placements_before_the_write_lock_and_again_only_if_a_th
     plans.clear()
     original_themes = synthesis.active_themes
 
-    def one_retired_inside(db_, session_id):
+    def one_retired_inside(db_, session_id, **options):
         """Inside the lock, the first draft theme is gone (merged away meanwhile)."""
-        found = original_themes(db_, session_id)
+        found = original_themes(db_, session_id, **options)
         return found[1:] if db_.conn.in_transaction else found
 
     monkeypatch.setattr(synthesis, "active_themes", one_retired_inside)
