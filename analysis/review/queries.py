@@ -636,7 +636,8 @@ def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dic
             ranks[aid] = position
         for position, aid in enumerate(group.quotes):
             quotes[aid] = position
-    size, first, number, reported = ASSIGNMENT_BATCH, 0, 0, 0.0
+    # The first batch is small: the size grows while batches are quick, rather than shrinking after a long one.
+    size, first, number, reported = min(2 * MIN_ASSIGNMENT_BATCH, ASSIGNMENT_BATCH), 0, 0, 0.0
     with batched_writes(db):
         while first < len(answers):
             batch = answers[first:first + size]

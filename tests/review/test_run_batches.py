@@ -60,7 +60,7 @@ def test_batches_shrink_when_they_hold_the_lock_too_long_and_every_answer_is_sti
     monkeypatch.setattr(synthesis, "_place_batch", lambda db_, sid, batch, *a: sizes.append(len(batch)) or original(db_, sid, batch, *a))
     synthesis.run_themes(db, themed.session["id"], user_id=None)
     answers = synthesis.open_answers(db, themed.session["id"])
-    assert sizes[:3] == [8, 4, 2] and set(sizes[2:-1]) == {2} and sum(sizes) == len(answers)
+    assert sizes[:2] == [4, 2] and set(sizes[1:-1]) == {2} and sum(sizes) == len(answers)
     placed = db.execute("SELECT count(*) FROM theme_assignments WHERE session_id = ?", (themed.session["id"],)).fetchone()[0]
     assert placed == len(answers)
 
