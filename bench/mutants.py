@@ -100,9 +100,10 @@ TARGETS = (
     # transaction that records a typed-in person's verbal consent with their votes, and the page that asks.
     Target("staff-votes", "listening/statements.py",
            ("enter_votes", "_store_vote", "_open_participant", "_react_prompt", "cast_vote"),
-           ("tests/design/test_staff_votes.py", "tests/design/test_react.py", "tests/design/test_ideas.py")),
+           ("tests/design/test_vote_guard.py", "tests/design/test_staff_votes.py", "tests/design/test_react.py",
+            "tests/design/test_ideas.py")),
     Target("staff-votes-store", "facilitation/live_queries.py", ("enter_votes", "_verbal_consent"),
-           ("tests/design/test_staff_votes.py", "tests/facilitation/test_entry.py", "tests/design/test_ideas.py")),
+           ("tests/design/test_vote_guard.py", "tests/design/test_staff_votes.py", "tests/facilitation/test_entry.py", "tests/design/test_ideas.py")),
     Target("staff-votes-page", "facilitation/entry.py", ("why_not_this_person", "staff_entry_votes", "_store_votes"),
            ("tests/design/test_staff_votes.py", "tests/facilitation/test_entry.py", "tests/security/test_route_table.py")),
     Target("disclosure", "analysis/disclosure.py",
@@ -239,6 +240,9 @@ def run_target(target: Target, copy: Path, timeout_floor: float, survivors_only:
         session = retry_survivors(target, copy)
         source = (copy / target.module).read_text(encoding="utf-8")
         lines = function_lines(source, target.functions)
+        # Today's tests, including files added to the target since the kept run.
+        config.write_text(re.sub(r"(?m)^test-command = .*$", lambda _: f"test-command = '{' '.join(pytest_command(target.tests))}'",
+                                 config.read_text(encoding="utf-8")), encoding="utf-8")
         print(f"{target.name}: trying the survivors again with today's tests", flush=True)
         subprocess.run([sys.executable, "-m", "cosmic_ray.cli", "exec", str(config), str(session)], cwd=copy, check=True,
                        env=run_env(copy / f"killers-{target.name}.txt"))
