@@ -122,3 +122,20 @@ def test_staff_votes_need_a_vote_a_react_question_and_a_table_of_this_session(db
     stored = db.execute("SELECT statement_id, vote, table_id, entered_by, source FROM votes ORDER BY statement_id").fetchall()
     assert [tuple(r) for r in stored] == [(found["statements"][0], 1, ours, two["staff"], "paper"),
                                          (found["statements"][1], 0, ours, two["staff"], "paper")]
+
+
+def test_a_person_typed_in_consented_aloud_to_taking_part_and_nothing_more(db, two):
+    """The person staff type votes in for is recorded as agreeing aloud (staff_verbal, by whom, in which language), with
+    no contact permission and no quote permission unless ticked; in a language the session has no statement for,
+    nothing is stored."""
+    found = two["first"]
+    entered = typed_in(db, found, two["staff"], {found["statements"][0]: -1})
+    consent = db.execute("SELECT method, recorded_by, language, contact_ok, quote_ok FROM consents WHERE participant_id = ?",
+                         (entered.participant_id,)).fetchone()
+    assert tuple(consent) == ("staff_verbal", two["staff"], "en", 0, 0)
+    assert queries.participant_by_receipt(db, entered.receipt)["id"] == entered.participant_id
+    before = every_table(db)
+    with pytest.raises(ValueError, match="No consent statement"):
+        lq.enter_votes(db, found["id"], prompt_id=found["react"]["id"], votes={found["statements"][0]: 1}, language="fr",
+                       source="paper", user_id=two["staff"], nonce="typed-fr-01")
+    assert every_table(db) == before
