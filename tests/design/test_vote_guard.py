@@ -97,6 +97,9 @@ def test_staff_votes_go_only_to_this_questions_approved_statements(db, two):
     for statement_id in (found["elsewhere"], two["second"]["statements"][0], waiting):
         with pytest.raises(ValueError, match="cannot be voted on"):
             typed_in(db, found, two["staff"], {found["statements"][0]: 1, statement_id: -1})
+    # The other way round: on the later question, a statement of the earlier one.
+    with pytest.raises(ValueError, match="cannot be voted on"):
+        typed_in(db, found, two["staff"], {found["elsewhere"]: 1, found["statements"][0]: -1}, prompt=found["other"])
     assert every_table(db) == before
 
 
