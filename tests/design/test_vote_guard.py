@@ -58,11 +58,17 @@ def test_a_resident_of_another_session_cannot_vote_here_whichever_session_is_old
 
 
 def test_staff_cannot_type_votes_in_for_a_person_of_another_session_or_one_who_withdrew(db, two):
-    """"Same person" naming another session's participant (either way round) or a withdrawn one stores nothing."""
+    """"Same person" naming another session's participant (either way round), one who never existed, or a withdrawn one
+    stores nothing."""
     before = every_table(db)
     for found, person in ((two["first"], two["theirs"]), (two["second"], two["mine"])):
         with pytest.raises(ValueError, match="cannot take part"):
             typed_in(db, found, two["staff"], {found["statements"][0]: 1}, participant_id=person.id)
+    for made_up in (987654, 0):
+        with pytest.raises(ValueError, match="cannot take part"):
+            typed_in(db, two["first"], two["staff"], {two["first"]["statements"][0]: 1}, participant_id=made_up)
+        with pytest.raises(ValueError, match="cannot take part"):
+            vote(db, two["first"], made_up, two["first"]["statements"][0])
     queries.withdraw(db, two["mine"].receipt)
     before = every_table(db)
     with pytest.raises(ValueError, match="cannot take part"):
