@@ -397,3 +397,29 @@ def test_a_question_with_no_approved_statements_offers_no_votes_to_type_in(as_fa
                                                          "nonce": "abcdefghijklmnopqrstuv"})
     assert posted.status_code == 200
     assert every_table(db) == before
+
+
+def test_a_statement_taken_down_at_the_moment_of_saving_stores_nothing_and_says_so(as_facilitator, db, make_user,
+                                                                                    monkeypatch):
+    """A moderator declines a statement in the instant between the page's checks and the save (the race the form
+    check cannot see): the save stores neither the person nor any vote and answers 409 with the same message."""
+    from tests.factories import every_table
+
+    found = design_session(db, make_user)
+    first, second = found["statements"][:2]
+    store = lq.enter_votes
+
+    def declined_meanwhile(conn, *args, **kwargs):
+        """Decline the second statement just before the store runs, as a moderator on another screen would."""
+        st.decide_statement(conn, found["id"], second, "declined", by_user=None)
+        return store(conn, *args, **kwargs)
+
+    monkeypatch.setattr(lq, "enter_votes", declined_meanwhile)
+    url = votes_url(found, prompt=1)
+    data = {**form_data(as_facilitator.get(url)), f"vote-{first}": "agree", f"vote-{second}": "agree", "consent_read": "y"}
+    before = {table: n for table, n in every_table(db).items() if table not in ("statements", "audit_log")}
+    refused = as_facilitator.post(votes_url(found), data=data)
+    assert refused.status_code == 409
+    assert "A statement was taken down while you typed, so nothing was saved." in text_of(refused)
+    assert {table: n for table, n in every_table(db).items() if table not in ("statements", "audit_log")} == before
+    assert count(db, "participants") == 0 and count(db, "votes") == 0
