@@ -423,3 +423,16 @@ def test_a_statement_taken_down_at_the_moment_of_saving_stores_nothing_and_says_
     assert "A statement was taken down while you typed, so nothing was saved." in text_of(refused)
     assert {table: n for table, n in every_table(db).items() if table not in ("statements", "audit_log")} == before
     assert count(db, "participants") == 0 and count(db, "votes") == 0
+
+
+def test_the_votes_page_opens_with_no_permission_ticked(as_facilitator, db, make_user):
+    """A fresh votes card has consent read, quote permission and "same person" unticked, and no vote chosen: a
+    notetaker never saves a permission the person did not give because the page gave it for them."""
+    found = design_session(db, make_user)
+    enter_votes(as_facilitator, found, {found["statements"][0]: "agree"}, prompt=1)  # so "same person" is offered
+    shown = as_facilitator.get(votes_url(found, prompt=1))
+    assert shown.status_code == 200
+    boxes = {box["id"]: box.has_attr("checked") for box in page(shown).select("input[type=checkbox]")}
+    assert boxes == {"consent_read": False, "quote_ok": False, "same_person": False}
+    chosen = [radio["id"] for radio in page(shown).select("ol.entry-votes input[type=radio][checked]")]
+    assert chosen == [f"vote-{sid}-none" for sid in found["statements"]]
