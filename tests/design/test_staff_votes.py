@@ -436,3 +436,29 @@ def test_the_votes_page_opens_with_no_permission_ticked(as_facilitator, db, make
     assert boxes == {"consent_read": False, "quote_ok": False, "same_person": False}
     chosen = [radio["id"] for radio in page(shown).select("ol.entry-votes input[type=radio][checked]")]
     assert chosen == [f"vote-{sid}-none" for sid in found["statements"]]
+
+
+def test_a_broken_one_time_key_on_the_votes_page_is_replaced_so_the_next_save_works(as_facilitator, db, make_user):
+    """A votes form sent with a malformed one-time key comes back with a new, valid one, and saving it then works."""
+    found = design_session(db, make_user)
+    url = votes_url(found, prompt=1)
+    fields = {**form_data(as_facilitator.get(url)), f"vote-{found['statements'][0]}": "agree", "consent_read": "y",
+              "nonce": "bad"}
+    refused = as_facilitator.post(votes_url(found), data=fields)
+    assert refused.status_code == 400 and count(db, "votes") == 0
+    fresh = page(refused).find("input", attrs={"name": "nonce"})["value"]
+    assert fresh != "bad" and len(fresh) >= 16
+    assert as_facilitator.post(votes_url(found), data={**fields, "nonce": fresh}).status_code == 303
+    assert count(db, "votes") == 1
+
+
+def test_the_votes_page_names_the_table_a_statement_came_from(as_facilitator, db, make_user):
+    """A statement first written at a table (an idea typed in there) names that table on the notetaker's card."""
+    found = design_session(db, make_user)
+    table = tb.add_table(db, found["id"], name="Table by the window", language="en")
+    db.execute("UPDATE statements SET table_id = ? WHERE id = ?", (table, found["statements"][1]))
+    db.conn.commit()
+    shown = page(as_facilitator.get(votes_url(found, prompt=1)))
+    legends = {f["id"]: f.legend.get_text(" ", strip=True) for f in shown.select("ol.entry-votes fieldset")}
+    assert legends[f"vote-{found['statements'][1]}"].endswith("· Table by the window")
+    assert "·" not in legends[f"vote-{found['statements'][0]}"]
