@@ -14,7 +14,7 @@ import re
 from collections import Counter, defaultdict
 import dataclasses
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from analysis import reports
 from analysis.redaction import redaction_of
@@ -144,15 +144,27 @@ def quotes_for(stored: SessionData, members: Sequence[dict], limit: int = 3, cho
     its staff translation (redacted and cut the same way), which goes wherever the quote goes and
     nowhere else. The same words in answer to two questions are two quotes, not one.
     """
-    from analysis.headline import point
-
-    redaction = stored.redaction
-    numbers = {p["id"]: p.get("number") for p in stored.prompts}
     consented = [a for a in members if a["quote_ok"]]
     chosen = [a for a in consented if a.get("chosen")]
     if chosen:
         consented, limit = chosen, chosen_limit
-    ordered = sorted(consented, key=lambda a: (a["quote"] is None, a["quote"] if a["quote"] is not None else 0, a["rank"], a["id"]))
+    return pick_quotes(stored, sorted(consented, key=quote_order), limit, terms)
+
+
+def quote_order(answer: dict) -> tuple:
+    """Order a theme's quote candidates: the engine's picks in its order, then the most typical (rank, then id)."""
+    return (answer["quote"] is None, answer["quote"] if answer["quote"] is not None else 0, answer["rank"], answer["id"])
+
+
+def pick_quotes(stored: SessionData, ordered: Iterable[dict], limit: int, terms: Sequence[str] = ()) -> list[dict]:
+    """Take up to ``limit`` quotes from consented candidates already in :func:`quote_order`, reading no more than needed.
+
+    The candidates may come from a list or straight from a database cursor (a big theme's pages).
+    """
+    from analysis.headline import point
+
+    redaction = stored.redaction
+    numbers = {p["id"]: p.get("number") for p in stored.prompts}
     picked, seen = [], set()
     for answer in ordered:
         text = redaction(answer["text"]).strip()
@@ -250,10 +262,14 @@ def snapshot(stored: SessionData, *, lenses: bool = True):
     themes = [t for t in stored.themes if t["kind"] == "theme" and grouped.get(t["id"])]
     about = about_prompts(stored)
 
+    known: dict[int, tuple] = {}
+
     def about_values(participant_id: int) -> tuple:
-        """Return a participant's "about you" answers as (lens, option id) pairs."""
-        chosen = stored.segments.get(participant_id, {})
-        return tuple((f"q{p['id']}", str(chosen[p["id"]]) if p["id"] in chosen else None) for p in about)
+        """Return a participant's "about you" answers as (lens, option id) pairs (worked out once per participant)."""
+        if participant_id not in known:
+            chosen = stored.segments.get(participant_id, {})
+            known[participant_id] = tuple((f"q{p['id']}", str(chosen[p["id"]]) if p["id"] in chosen else None) for p in about)
+        return known[participant_id]
 
     answers = []
     for key, members in grouped.items():
@@ -611,24 +627,56 @@ def _theme_views(stored: SessionData, rel, grouped: dict, themes: list[dict], th
     return views
 
 
-def _sub_labels_checked(stored: SessionData, theme: dict, members: Sequence[dict]) -> dict:
+class Members:
+    """A theme's current members as the claims and sub-topics of a report ask about them, from a list of answers.
+
+    :mod:`analysis.review.tallies` answers the same questions from the database (counts and a few
+    texts), so a big theme's claims and sub-topics need not hold its answers in memory.
+    """
+
+    def __init__(self, stored: SessionData, members: Sequence[dict]) -> None:
+        """Keep the session (for its redaction) and the theme's answers."""
+        self.stored, self.members = stored, members
+        self._quotable: list[str] | None = None
+
+    def count(self) -> int:
+        """Return how many answers the theme has."""
+        return len({a["id"] for a in self.members})
+
+    def count_among(self, answer_ids: Sequence[int]) -> int:
+        """Return how many of these answers are current members."""
+        return len({a["id"] for a in self.members} & set(answer_ids))
+
+    def holds(self, words: str, answer_ids: Sequence[int] = ()) -> bool:
+        """Tell whether a consenting member's redacted answer holds these words (``answer_ids``: where to look first)."""
+        if self._quotable is None:
+            redaction = self.stored.redaction
+            self._quotable = [words_of(redaction(a["text"])) for a in self.members if a["quote_ok"]]
+        return any(words in q for q in self._quotable)
+
+    def questions(self, answer_ids: Sequence[int], numbers: dict) -> tuple[int, ...]:
+        """Return the numbers of the questions these answers answered, when the theme spans several (see :func:`questions_of`)."""
+        return questions_of(answer_ids, self.members, numbers)
+
+
+def _sub_labels_checked(stored: SessionData, theme: dict, members: Sequence[dict] | Members) -> dict:
     """Return the theme with each sub-topic's label kept only while a consenting current member's redacted answer holds its words, else its key terms.
 
     A sub-topic with neither gets no name ("": :func:`report_subthemes` leaves it out and counts its
     answers with those in no sub-topic), never the words of someone who did not allow quoting.
     """
     redaction = stored.redaction
-    quotable = [_words_of(redaction(a["text"])) for a in members if a["quote_ok"]]
+    view = members if isinstance(members, Members) else Members(stored, members)
     subs = []
     for sub in theme.get("subthemes") or []:
-        words = _words_of(sub["label"])
+        words = words_of(sub["label"])
         terms = ", ".join(sub.get("terms", [])[:3])
-        label = sub["label"] if words.strip() and any(words in q for q in quotable) else (terms[:1].upper() + terms[1:])
+        label = sub["label"] if words.strip() and view.holds(words, sub.get("answer_ids", ())) else (terms[:1].upper() + terms[1:])
         subs.append({**sub, "label": redaction(label).strip()})
     return {**theme, "subthemes": subs}
 
 
-def report_subthemes(theme: dict, members: Sequence[dict], size: int | None, threshold: int, key: str) -> tuple:
+def report_subthemes(theme: dict, members: Sequence[dict] | Members, size: int | None, threshold: int, key: str) -> tuple:
     """Return a theme's sub-topics as (label, published size), largest first, sizes under the disclosure rule.
 
     Sizes count the theme's current members; they and the answers in no sub-topic form one line
@@ -637,14 +685,14 @@ def report_subthemes(theme: dict, members: Sequence[dict], size: int | None, thr
     """
     from analysis import disclosure
 
-    ids = {a["id"] for a in members}
-    subs = [(sub["label"], len(ids & set(sub["answer_ids"]))) for sub in theme.get("subthemes") or []]
+    view = members if isinstance(members, Members) else Members(None, members)
+    subs = [(sub["label"], view.count_among(sub["answer_ids"])) for sub in theme.get("subthemes") or []]
     subs = sorted(((label, n) for label, n in subs if n and label), key=lambda item: -item[1])
     if not subs:
         return ()
     if size is None:
         return tuple((label, None) for label, _n in subs)
-    rest = len(ids) - sum(n for _label, n in subs)
+    rest = view.count() - sum(n for _label, n in subs)
     names = [str(i) for i in range(len(subs))] + ["rest"]
     shown = disclosure.protect_line(f"{key}-subthemes", names, [n for _label, n in subs] + [max(rest, 0)], threshold=threshold)
     if shown.withheld:
@@ -656,12 +704,12 @@ _WORDS = re.compile(r"\w+")
 MAX_REPORT_CLAIMS = 3
 
 
-def _words_of(text: str) -> str:
+def words_of(text: str) -> str:
     """Return a text's words, case-folded and space-padded, for finding one text's words inside another."""
     return " " + " ".join(_WORDS.findall(text.casefold())) + " "
 
 
-def report_claims(stored: SessionData, theme: dict, members: Sequence[dict], threshold: int, *, shown: bool = True) -> tuple:
+def report_claims(stored: SessionData, theme: dict, members: Sequence[dict] | Members, threshold: int, *, shown: bool = True) -> tuple:
     """Return up to three of a theme's claims as a report may print them.
 
     Only claims whose wording is still found in the redacted answer of a current member who allowed
@@ -672,59 +720,79 @@ def report_claims(stored: SessionData, theme: dict, members: Sequence[dict], thr
     spans several questions carries the numbers of the questions its people answered.
     """
     redaction = stored.redaction
-    ids = {a["id"] for a in members}
-    quotable = [_words_of(redaction(a["text"])) for a in members if a["quote_ok"]]
+    view = members if isinstance(members, Members) else Members(stored, members)
     numbers = {p["id"]: p.get("number") for p in stored.prompts}
     out = []
     for claim in theme.get("claims") or []:
-        n = len(ids & set(claim["answer_ids"]))
-        words = _words_of(claim["text"])
-        if n < 2 or not words.strip() or not any(words in q for q in quotable):
+        n = view.count_among(claim["answer_ids"])
+        words = words_of(claim["text"])
+        if n < 2 or not words.strip() or not view.holds(words, claim["answer_ids"]):
             continue
         out.append(reports.ClaimView(redaction(claim["text"]).strip(), n if shown and n >= threshold else None,
-                                     questions_of(claim["answer_ids"], members, numbers)))
+                                     view.questions(claim["answer_ids"], numbers)))
         if len(out) == MAX_REPORT_CLAIMS:
             break
     return tuple(out)
 
 
-def choice_lines(stored: SessionData, language: str, prefer_not: str) -> list[tuple[dict, str, list[str], object]]:
+def choice_keys(prompt: dict) -> list[int]:
+    """Return the values a choice or scale question counts: its options' ids, or the scale's points."""
+    if prompt["kind"] == "scale":
+        return list(range(prompt["scale_min"], prompt["scale_max"] + 1))
+    return [o["id"] for o in prompt["options"]]
+
+
+def choice_tallies(stored: SessionData) -> dict[int, tuple[Counter, int, int]]:
+    """Count each choice or scale question's answers: {prompt: (count of each value, people who answered, most listed values one person gave)}."""
+    out = {}
+    for prompt in stored.prompts:
+        if prompt["kind"] not in ("single", "multiple", "scale"):
+            continue
+        answered = [a for a in stored.choices if a["prompt_id"] == prompt["id"]]
+        counts = Counter(value for a in answered for value in (a["choices"] if prompt["kind"] != "scale" else [a["number"]]))
+        listed = set(choice_keys(prompt))
+        ticks: Counter = Counter()  # counted values per person (an answer without a known author counts as its own person)
+        for i, a in enumerate(answered, 1):
+            values = a["choices"] if prompt["kind"] != "scale" else [a["number"]]
+            ticks[a.get("participant_id", -i)] += sum(1 for v in values if v in listed)
+        out[prompt["id"]] = (counts, len(ticks), max(ticks.values(), default=0))
+    return out
+
+
+def choice_lines(stored: SessionData, language: str, prefer_not: str, *, tallies: dict | None = None,
+                 people: int | None = None) -> list[tuple[dict, str, list[str], object]]:
     """Return each choice or scale question with its title, answer names and disclosure-controlled counts, in order.
 
     Each question's counts go through :func:`analysis.disclosure.protect` at the session's
     threshold, with the number of people who took part: a count below it, and any count that
     would reveal one, is ``None`` (and has no share); a question fewer people answered than the
     threshold is withheld whole, and so is one whose choices would narrow "fewer than 10 people".
+    ``tallies`` (see :func:`choice_tallies`) and ``people`` (who took part) may be counted elsewhere
+    (by the database); by default they come from the session's answers and participants.
     """
     from analysis import disclosure
 
     default = stored.session["default_language"]
+    tallies = choice_tallies(stored) if tallies is None else tallies
+    people = len(stored.participants) if people is None else people
     out = []
     for prompt in stored.prompts:
         if prompt["kind"] not in ("single", "multiple", "scale"):
             continue
+        keys = choice_keys(prompt)
         if prompt["kind"] == "scale":
-            keys = list(range(prompt["scale_min"], prompt["scale_max"] + 1))
             ends = {prompt["scale_min"]: localized(stored.texts, "prompt", prompt["id"], "min_label", language, default),
                     prompt["scale_max"]: localized(stored.texts, "prompt", prompt["id"], "max_label", language, default)}
             names = [f"{k} ({ends[k]})" if ends.get(k) else str(k) for k in keys]
         else:
-            keys = [o["id"] for o in prompt["options"]]
             names = [option_label(stored, o, language, prefer_not) for o in prompt["options"]]
-        answered = [a for a in stored.choices if a["prompt_id"] == prompt["id"]]
-        counts = Counter(value for a in answered for value in (a["choices"] if prompt["kind"] != "scale" else [a["number"]]))
+        counts, answering, most = tallies.get(prompt["id"], (Counter(), 0, 0))
         # Each person picks each answer once: the question's count of choices is at most that many
         # times the number of people, which must not narrow "fewer than 10 people took part".
-        listed = set(keys)
-        ticks: Counter = Counter()  # counted values per person (an answer without a known author counts as its own person)
-        for i, a in enumerate(answered, 1):
-            values = a["choices"] if prompt["kind"] != "scale" else [a["number"]]
-            ticks[a.get("participant_id", -i)] += sum(1 for v in values if v in listed)
-        people = max(len(stored.participants), len(ticks))
         name = f"q{prompt['id']}"
         line = disclosure.Line(name, tuple(str(k) for k in keys), tuple(counts.get(k, 0) for k in keys))
-        everyone = disclosure.Line("people", ("people",), (people,))
-        each = max(len(keys) if prompt["kind"] == "multiple" else 1, *ticks.values(), 1)
+        everyone = disclosure.Line("people", ("people",), (max(people, answering),))
+        each = max(len(keys) if prompt["kind"] == "multiple" else 1, most, 1)
         cap = disclosure.TotalCap(name, "people", each)
         shown = disclosure.protect([line, everyone], links=[cap], threshold=stored.settings["threshold"]).lines[name]
         out.append((prompt, prompt_text(stored, prompt["id"], language), names, shown))
@@ -790,14 +858,27 @@ def public_page(stored: SessionData, language: str) -> dict | None:
     Theme sizes and the number of people follow the same disclosure rule as every report: a
     hidden size is ``None``, and themes are ordered by published size only.
     """
-    from analysis import equity
-
     if not stored.settings["published"]:
         return None
+    grouped, themes = theme_sizes(stored)
+    return public_page_from(
+        stored, language, themes, release(stored, lenses=False),
+        members_of=lambda theme: Members(stored, grouped[theme["id"]]),
+        quotes_of=lambda theme: quotes_for(stored, grouped[theme["id"]], limit=2, chosen_limit=2, terms=theme["top_terms"]),
+        choices=public_choices(stored, language))
+
+
+def public_page_from(stored: SessionData, language: str, themes: list[dict], rel, *, members_of, quotes_of,
+                     choices: list[dict]) -> dict:
+    """Return the residents' results page of a published session from its themes with answers (largest first),
+    their release without lenses, each theme's :class:`Members` and quotes, and the choice results.
+
+    :func:`public_page` takes them from a session's answers; :mod:`analysis.review.tallies` from the database.
+    """
+    from analysis import equity
+
     session_id = stored.session["id"]
     default = stored.session["default_language"]
-    grouped, themes = theme_sizes(stored)
-    rel = release(stored, lenses=False)
 
     def pick(theme_id: int, field_name: str, fallback: str = "") -> str:
         """Pick a residents' page text in the language, else the main language, else the fallback."""
@@ -812,14 +893,14 @@ def public_page(stored: SessionData, language: str) -> dict | None:
     shown = []
     for key in equity.published_order(list(reviewed), rel.sizes, label_of=lambda k: reviewed[k]["label"]):
         theme = reviewed[key]
-        members = grouped[theme["id"]]
+        members = members_of(theme)
         shown.append({
             "label": pick(theme["id"], "label", theme["label"]),
             "label_language": language if stored.public.get((theme["id"], "label"), {}).get(language) else default,
             "size": rel.size(key),
             "we_did": pick(theme["id"], "we_did"),
             "we_did_language": lang_of(theme["id"], "we_did"),
-            "quotes": quotes_for(stored, members, limit=2, chosen_limit=2, terms=theme["top_terms"]),
+            "quotes": quotes_of(theme),
             # What reports print of the theme, under the same rule: a count below the threshold (or of a
             # theme whose size is hidden) is not shown, only the words.
             "claims": [{"text": c.text, "count": c.count if rel.size(key) is not None else None, "questions": list(c.questions)}
@@ -838,14 +919,14 @@ def public_page(stored: SessionData, language: str) -> dict | None:
         "participants": rel.people,
         "threshold": rel.threshold,
         "themes": shown,
-        "choices": _public_choices(stored, language),
+        "choices": choices,
     }
 
 
-def _public_choices(stored: SessionData, language: str) -> list[dict]:
+def public_choices(stored: SessionData, language: str, *, tallies: dict | None = None, people: int | None = None) -> list[dict]:
     """Return the residents' page's choice and scale results: each shown question's answers with their counts (None: hidden)."""
     out = []
-    for prompt, title, names, shown in choice_lines(stored, language, ""):
+    for prompt, title, names, shown in choice_lines(stored, language, "", tallies=tallies, people=people):
         if shown.withheld:
             continue
         rows = [{"label": name, "count": n, "percent": None if shown.share(key) is None else round(100 * shown.share(key))}

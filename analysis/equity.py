@@ -35,6 +35,7 @@ __all__ = [
     "Overrepresentation",
     "PriorityRank",
     "release",
+    "release_sizes",
     "audit",
     "overrepresented",
     "rank_by_priority_groups",
@@ -254,17 +255,46 @@ def _sizes(snapshot: Snapshot, threshold: int) -> ShownLine:
 
 def _sizes_tables(snapshot: Snapshot) -> tuple[list[Line], list[TotalCap]]:
     """Return the sizes line and, when the people are known, their number as a line capping the answers."""
-    lines = [_sizes_line(snapshot)]
-    links = []
+    cap = None
     if snapshot.people is not None:
         known = {p.id for p in snapshot.people}
         given = Counter(a.person for a in snapshot.answers)
         # The cap holds only where every answer has a known author; a person with more answers
         # than questions counted (a question taken out of scope since) raises it, so it stays true.
         if all(person in known for person in given):
-            lines.append(Line(EVERYONE_LINE, ("people",), (len(snapshot.people),)))
-            links.append(TotalCap(SIZES, EVERYONE_LINE, max(1, snapshot.per_person, *given.values())))
-    return lines, links
+            cap = (len(snapshot.people), max(1, snapshot.per_person, *given.values()))
+    return _size_tables_from(_sizes_line(snapshot), cap)
+
+
+def _size_tables_from(sizes: Line, cap: tuple[int, int] | None) -> tuple[list[Line], list[TotalCap]]:
+    """Return the sizes line and, with ``cap`` (people, most answers one person gave), the people's number capping it."""
+    if cap is None:
+        return [sizes], []
+    return [sizes, Line(EVERYONE_LINE, ("people",), (cap[0],))], [TotalCap(SIZES, EVERYONE_LINE, cap[1])]
+
+
+def release_sizes(groups: Sequence[str], themes: Sequence[str], counts: dict[str, int], *, people: int,
+                  most_per_person: int | None, threshold: int = disclosure.DEFAULT_THRESHOLD) -> Release:
+    """Release what an output without lenses shows (theme sizes, the number of people) from counts already made.
+
+    The same decision as :func:`release` of a snapshot without lenses whose answers are ``counts``
+    by group and whose ``people`` wrote them (each at most ``most_per_person`` answers, at least the
+    snapshot's ``per_person``; None when some answer's author is not among them, which drops the
+    cap as :func:`release` does): a database counts those with a few grouped queries instead of
+    holding one object per answer.
+    """
+    threshold = disclosure.validate_threshold(threshold)
+    unknown = set(counts) - set(groups)
+    if unknown:
+        raise ValueError(f"answers are in groups the snapshot does not list: {sorted(unknown)}")
+    if not set(themes) <= set(groups):
+        raise ValueError("every theme must be one of the snapshot's groups")
+    line = Line(SIZES, tuple(groups), tuple(counts.get(g, 0) for g in groups))
+    lines, links = _size_tables_from(line, None if most_per_person is None else (people, max(1, most_per_person)))
+    sizes = disclosure.protect(lines, links=links, threshold=threshold).lines[SIZES]
+    enough_people = people >= threshold
+    return Release(threshold=threshold, people=people if enough_people else None, people_known=True,
+                   answers=sizes.total, sizes=sizes)
 
 
 def _tables(snapshot: Snapshot, sizes: ShownLine, threshold: int) -> tuple[list[Line], list[Grid], list]:

@@ -203,18 +203,20 @@ def measure(database: Path, spec: dict) -> dict:
     client.post("/staff/login", data={**hidden("/staff/login"), "email": ADMIN, "password": PASSWORD})
     client.get("/staff/")
     before = peak_rss_mb()
-    timings, size, status = [], 0, 0
+    timings, cpu, size, status = [], [], 0, 0
     for _attempt in range(spec.get("repeat", 2)):
         data = None
         if spec.get("form") is not None:
             data = {**hidden(spec.get("form_page", spec["url"]), spec.get("form_index", -1)), **spec["form"]}
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         response = client.open(spec["url"], method="POST" if data is not None else "GET", data=data, buffered=False)
         size = sum(len(chunk) for chunk in response.iter_encoded())
         response.close()
         timings.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
         status = response.status_code
     return {"seconds": timings[0], "again": timings[1] if len(timings) > 1 else None, "bytes": size,
+            "cpu": cpu[0], "cpu_again": cpu[1] if len(cpu) > 1 else None, "load": os.getloadavg()[0],
             "status": status, "rss_mb": peak_rss_mb(), "rss_before_mb": before}
 
 

@@ -5,7 +5,9 @@ Owns the figures in docs/opinions.md. Quality, on every conversation of ``--data
 (Pol.is's export: one row per participant, Pol.is's ``group-id``, one column per statement):
 
 1. Hide 20% of each participant's votes at random (a participant with 7 votes hides 1 or 2,
-   with probabilities that make 20% on average), repeated ``--repeats`` times with different seeds.
+   with probabilities that make 20% on average), repeated ``--repeats`` times with different seeds
+   (hiding seeds ``--first-seed`` onwards, so that a second run on fresh hidings can check that a
+   difference is not noise).
 2. Form Chorus's groups on the remaining votes (``analysis.opinions.find_opinion_groups``).
 3. Predict every hidden vote by the most common vote of the person's group on that statement,
    counted on the remaining votes (ties: the value most common among everyone; a group that
@@ -27,7 +29,7 @@ voting on a random number of statements, many on few) of 2,000 x 300 and 50,000 
 regroup (``find_opinion_groups`` on a ready ``VoteMatrix``) and peak memory of the process.
 Goals: under 1 s, and under 10 s and 1 GB.
 
-Usage: ``python bench/opinions.py [--data DIR] [--only NAME ...] [--repeats 10] [--speed] [--threads 2]``
+Usage: ``python bench/opinions.py [--data DIR] [--only NAME ...] [--repeats 10] [--first-seed 0] [--speed | --speed-only] [--threads 2]``
 """
 
 from __future__ import annotations
@@ -165,14 +167,14 @@ def plain_polis_like(train: np.ndarray, seed: int) -> np.ndarray:
     return np.where(own > 0, labels, -1)
 
 
-def measure(conv: Conversation, repeats: int) -> dict[str, object]:
-    """Return the quality figures of one conversation over ``repeats`` random hidings."""
+def measure(conv: Conversation, repeats: int, first_seed: int = 0) -> dict[str, object]:
+    """Return the quality figures of one conversation over ``repeats`` random hidings (seeds from ``first_seed``)."""
     scores: dict[str, list[float]] = {"chorus": [], "polis": [], "one": [], "polis_honest": [], "plain": []}
     ks: Counter[int] = Counter()
     codings: Counter[str] = Counter()
     all_placed = True
     seconds = []
-    for r in range(repeats):
+    for r in range(first_seed, first_seed + repeats):
         rng = np.random.default_rng(r)
         train, hidden = hide(conv.votes, rng)
         start = time.perf_counter()
@@ -213,7 +215,7 @@ def measure(conv: Conversation, repeats: int) -> dict[str, object]:
     }
 
 
-def quality(data: Path, only: list[str], repeats: int) -> int:
+def quality(data: Path, only: list[str], repeats: int, first_seed: int = 0) -> int:
     """Print the quality table and the target checks; return 1 if a target is missed."""
     folders = sorted(p.parent for p in data.glob("*/participants-votes.csv"))
     if only:
@@ -221,12 +223,12 @@ def quality(data: Path, only: list[str], repeats: int) -> int:
     if not folders:
         print(f"no participants-votes.csv under {data}", file=sys.stderr)
         return 2
-    print(f"Hidden-vote accuracy, {repeats} repeats (20% of each participant's votes hidden); mean over repeats.")
+    print(f"Hidden-vote accuracy, {repeats} repeats (hiding seeds {first_seed} to {first_seed + repeats - 1}; 20% of each participant's votes hidden); mean over repeats.")
     print("| conversation | participants x statements (votes) | Chorus | Pol.is (saw every vote) | difference (SE) | repeats Chorus >= Pol.is | one group | plain PCA + k-means (silhouette) | Pol.is placed without hidden votes | Chorus groups (repeats) | coding | every voter placed | ARI vs Pol.is (Pol.is groups; unplaced by Pol.is) | s per run |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     results = []
     for folder in folders:
-        r = measure(load(folder), repeats)
+        r = measure(load(folder), repeats, first_seed)
         results.append(r)
         ks = ", ".join(f"{k}: {n}" for k, n in r["ks"].items())
         codings = ", ".join(f"{c} {n}" for c, n in r["codings"].items())
@@ -325,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "polis")
     parser.add_argument("--only", nargs="*", default=[], help="conversation folder names to run (default: all with votes)")
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0, help="seed of the first hiding (fresh hidings: a different start)")
     parser.add_argument("--speed", action="store_true", help="also run the speed benchmark")
     parser.add_argument("--speed-only", action="store_true", help="run only the speed benchmark")
     parser.add_argument("--threads", type=int, default=2)
@@ -335,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     status = 0
     if not args.speed_only:
-        status |= quality(args.data, args.only, args.repeats)
+        status |= quality(args.data, args.only, args.repeats, args.first_seed)
     if args.speed or args.speed_only:
         status |= speed(args.threads)
     return status

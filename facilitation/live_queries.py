@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, NamedTuple
+from typing import Callable, Iterable, NamedTuple
 
 import sqlite_utils
 
@@ -619,20 +619,11 @@ def enter_idea(
     person; the idea is theirs (withdrawn with their receipt), tagged with `table_id`, and needs no
     moderation. A repeated nonce changes nothing and returns id None.
     """
-    if source not in STAFF_SOURCES:
-        raise ValueError(f"Unknown source for staff entry {source!r}")
-    receipt = ""
-    with transaction(db):
-        if one(db, "SELECT 1 FROM submissions WHERE nonce = ?", (f"{nonce}:i",)) is not None:
-            return Entered(participant_id, None, "")
-        if participant_id is None:
-            participant_id, receipt = _verbal_consent(db, session_id, language=language, source=source, user_id=user_id,
-                                                      nonce=nonce, quote_ok=quote_ok, quote_scope=quote_scope, labels=labels)
-        idea_id = st.enter_idea(db, session_id=session_id, prompt_id=prompt_id, participant_id=participant_id,
-                                language=language, body=body, table_id=table_id, user_id=user_id)
-        db.execute("INSERT INTO submissions (nonce, participant_id, kind, at) VALUES (?, ?, 'statement', ?)",
-                   (f"{nonce}:i", participant_id, queries.now()))
-    return Entered(participant_id, idea_id, receipt)
+    return _statement_card(
+        db, session_id, key=f"{nonce}:i", kind="statement", language=language, source=source, user_id=user_id,
+        nonce=nonce, quote_ok=quote_ok, quote_scope=quote_scope, labels=labels, participant_id=participant_id,
+        store=lambda person: st.enter_idea(db, session_id=session_id, prompt_id=prompt_id, participant_id=person,
+                                           language=language, body=body, table_id=table_id, user_id=user_id))
 
 
 def enter_votes(
@@ -659,19 +650,34 @@ def enter_votes(
     cannot be stored (a statement taken down meanwhile) raises ValueError and stores nothing, not
     even the person. `response_id` holds how many votes were stored.
     """
+    return _statement_card(
+        db, session_id, key=f"{nonce}:v", kind="vote", language=language, source=source, user_id=user_id,
+        nonce=nonce, quote_ok=quote_ok, quote_scope=quote_scope, labels=labels, participant_id=participant_id,
+        store=lambda person: st.enter_votes(db, session_id=session_id, prompt_id=prompt_id, participant_id=person,
+                                            votes=votes, language=language, source=source, table_id=table_id,
+                                            user_id=user_id))
+
+
+def _statement_card(db: sqlite_utils.Database, session_id: int, *, key: str, kind: str, language: str, source: str,
+                    user_id: int, nonce: str, quote_ok: bool, quote_scope: str | None, labels: dict[str, str] | None,
+                    participant_id: int | None, store: Callable[[int], int]) -> Entered:
+    """Store one staff card (an idea, or a person's votes) in one transaction under the one-time `key`.
+
+    A repeated key changes nothing and returns `response_id` None; a new person gets verbal consent
+    and a receipt first; `store(participant_id)` stores the card and returns what `Entered` reports.
+    """
     if source not in STAFF_SOURCES:
         raise ValueError(f"Unknown source for staff entry {source!r}")
     receipt = ""
     with transaction(db):
-        if one(db, "SELECT 1 FROM submissions WHERE nonce = ?", (f"{nonce}:v",)) is not None:
+        if one(db, "SELECT 1 FROM submissions WHERE nonce = ?", (key,)) is not None:
             return Entered(participant_id, None, "")
         if participant_id is None:
             participant_id, receipt = _verbal_consent(db, session_id, language=language, source=source, user_id=user_id,
                                                       nonce=nonce, quote_ok=quote_ok, quote_scope=quote_scope, labels=labels)
-        stored = st.enter_votes(db, session_id=session_id, prompt_id=prompt_id, participant_id=participant_id,
-                                votes=votes, language=language, source=source, table_id=table_id, user_id=user_id)
-        db.execute("INSERT INTO submissions (nonce, participant_id, kind, at) VALUES (?, ?, 'vote', ?)",
-                   (f"{nonce}:v", participant_id, queries.now()))
+        stored = store(participant_id)
+        db.execute("INSERT INTO submissions (nonce, participant_id, kind, at) VALUES (?, ?, ?, ?)",
+                   (key, participant_id, kind, queries.now()))
     return Entered(participant_id, stored, receipt)
 
 

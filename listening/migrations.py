@@ -1316,3 +1316,20 @@ def m033_campaign_jobs(db: sqlite_utils.Database) -> None:
             CREATE INDEX IF NOT EXISTS job_sessions_by_session ON job_sessions(session_id)
             """,
         )
+
+
+@migrations()
+def m034_cold19(db: sqlite_utils.Database) -> None:
+    """A per-session counter of arrivals: new answers, new people and their consents (issue 19, the synthesis pages' cold path).
+
+    Every such insert also bumps the session's data version (m019) by one, so the data version minus
+    the arrivals changes on every other write (a withdrawal, a hidden or changed answer, a revoked
+    consent, a planner's edit, a setting) and never on an arrival. A synthesis page computed since the
+    last such change may be served while it is computed again in the background: newer answers are
+    missing from it, but nothing in it was withdrawn, hidden or changed (`analysis/review/page_cache.py`).
+    """
+    bump = ("INSERT INTO arrival_versions (session_id, version) SELECT NEW.session_id, 1 WHERE NEW.session_id IS NOT NULL "
+            "ON CONFLICT (session_id) DO UPDATE SET version = version + 1")
+    db.execute("CREATE TABLE arrival_versions (session_id INTEGER PRIMARY KEY, version INTEGER NOT NULL)")
+    for table in ("responses", "participants", "consents"):
+        db.execute(f"CREATE TRIGGER {table}_arrival_insert AFTER INSERT ON {table} BEGIN {bump}; END")

@@ -134,11 +134,8 @@ def enter_idea(
     body = body.strip()
     if not body or len(body) > MAX_STATEMENT_LENGTH:
         raise ValueError("An idea needs words, and no more than the limit")
-    _open_participant(db, session_id, participant_id)
-    _react_prompt(db, session_id, prompt_id)
-    if table_id is not None and one(db, "SELECT 1 FROM session_tables WHERE id = ? AND session_id = ?",
-                                    (table_id, session_id)) is None:
-        raise ValueError("That table is not one of this session's")
+    _check_staff_card(db, session_id=session_id, prompt_id=prompt_id, participant_id=participant_id,
+                      table_id=table_id)
     stamp = now()
     return db.execute(
         """INSERT INTO statements (session_id, prompt_id, language, body, participant_id, status, origin, table_id,
@@ -233,19 +230,30 @@ def enter_votes(
     """
     if not votes:
         raise ValueError("Staff entry of votes needs at least one vote")
+    _check_staff_card(db, session_id=session_id, prompt_id=prompt_id, participant_id=participant_id,
+                      table_id=table_id)
+    for statement_id, vote in votes.items():
+        found = one(db, "SELECT prompt_id, status, participant_id FROM statements WHERE id = ? AND session_id = ?",
+                    (statement_id, session_id))
+        if found is None or found["prompt_id"] != prompt_id or found["status"] != "approved":
+            raise ValueError("That statement cannot be voted on")
+        _store_vote(db, session_id=session_id, participant_id=participant_id, statement_id=statement_id, vote=vote,
+                    language=language, source=source, table_id=table_id, entered_by=user_id, statement=found)
+    return len(votes)
+
+
+def _check_staff_card(db: sqlite_utils.Database, *, session_id: int, prompt_id: int, participant_id: int,
+                      table_id: int | None) -> None:
+    """Refuse a notetaker's card unless its person may take part, its question takes statements and its table is the session's.
+
+    The same three checks for an idea and for votes typed in; each raises ValueError, so the
+    caller's transaction stores nothing.
+    """
     _open_participant(db, session_id, participant_id)
     _react_prompt(db, session_id, prompt_id)
     if table_id is not None and one(db, "SELECT 1 FROM session_tables WHERE id = ? AND session_id = ?",
                                     (table_id, session_id)) is None:
         raise ValueError("That table is not one of this session's")
-    for statement_id, vote in votes.items():
-        found = one(db, "SELECT prompt_id, status FROM statements WHERE id = ? AND session_id = ?",
-                    (statement_id, session_id))
-        if found is None or found["prompt_id"] != prompt_id or found["status"] != "approved":
-            raise ValueError("That statement cannot be voted on")
-        _store_vote(db, session_id=session_id, participant_id=participant_id, statement_id=statement_id, vote=vote,
-                    language=language, source=source, table_id=table_id, entered_by=user_id)
-    return len(votes)
 
 
 def _store_vote(db: sqlite_utils.Database, *, session_id: int, participant_id: int, statement_id: int, vote: int,

@@ -1055,12 +1055,35 @@ def data_version(db: sqlite_utils.Database, session_id: int) -> int:
 
 
 
-def load(db: sqlite_utils.Database, session_id: int, *, lenses: bool = True, choices: bool | None = None) -> SessionData | None:
+def counted_answers(db: sqlite_utils.Database, session_id: int, prompt_ids: Sequence[int]) -> list[dict]:
+    """Return the same answers as `open_answers`, with only what counting needs (id, question, author, language): no text.
+
+    "Who was heard" counts answers by theme and group and never shows one; at 100,000 residents the
+    texts, translations and consents were most of what reading the session cost.
+    """
+    if not prompt_ids:
+        return []
+    marks = ", ".join("?" for _ in prompt_ids)
+    return [{"id": rid, "prompt_id": pid, "participant_id": person, "language": language}
+            for rid, pid, person, language in db.execute(
+                f"""SELECT r.id, r.prompt_id, r.participant_id, r.language FROM responses r
+                    JOIN participants p ON p.id = r.participant_id
+                    WHERE r.session_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0
+                      AND r.text IS NOT NULL AND trim(r.text) != '' AND r.prompt_id IN ({marks})
+                      {visible_filter(db)}
+                    ORDER BY r.id""", (session_id, *prompt_ids))]
+
+
+def load(db: sqlite_utils.Database, session_id: int, *, lenses: bool = True, choices: bool | None = None,
+         answers: bool = True, texts: bool = True) -> SessionData | None:
     """Read everything a review page, report or export needs about one session into a :class:`SessionData`.
 
     With ``lenses`` off, people's "about you" answers, choice answers (unless ``choices``) and own
     words are left out (empty): enough for theme sizes, quotes and a release without lenses (the
     review and publish pages; the residents' page, which shows choice results, with ``choices``).
+    With ``answers`` off as well, no answer, placement or person is read either (what a cached page
+    keeps; :mod:`analysis.review.tallies` counts them in SQL). With ``texts`` off, answers carry only
+    what counting needs (:func:`counted_answers`): enough for a report without theme sections or records.
     """
     choices = lenses if choices is None else choices
     found = session_by_id(db, session_id)
@@ -1068,12 +1091,13 @@ def load(db: sqlite_utils.Database, session_id: int, *, lenses: bool = True, cho
         return None
     scope = scope_prompt_ids(db, session_id)
     assignments = {r["response_id"]: r for r in rows(
-        db, "SELECT * FROM theme_assignments WHERE session_id = ?", (session_id,))}
+        db, "SELECT * FROM theme_assignments WHERE session_id = ?", (session_id,))} if answers else {}
     return SessionData(
         session=found, texts=texts_for_session(db, session_id), prompts=prompts_for_session(db, session_id),
-        scope=scope, answers=open_answers(db, session_id, scope), assignments=assignments,
+        scope=scope, assignments=assignments,
+        answers=(open_answers(db, session_id, scope) if texts else counted_answers(db, session_id, scope)) if answers else [],
         themes=active_themes(db, session_id), insights=insights_for_session(db, session_id),
-        participants=taking_part(db, session_id), segments=participant_segments(db, session_id) if lenses else {},
+        participants=taking_part(db, session_id) if answers else [], segments=participant_segments(db, session_id) if lenses else {},
         reference=reference_shares(db, session_id), priority=priority_option_ids(db, session_id),
         settings=settings(db, session_id), run=latest_run(db, session_id), public=public_texts(db, session_id),
         sources=SOURCES, choices=choice_answers(db, session_id) if choices else [],

@@ -32,7 +32,7 @@ from listening.db import get_db
 from listening.forms import ActionForm
 from listening.i18n import current_language, language_name, source_labels
 
-from . import page_cache, qdpx_queries
+from . import page_cache, qdpx_queries, tallies
 from . import queries as synthesis
 
 bp = Blueprint("review", __name__, template_folder="../templates")
@@ -147,8 +147,7 @@ def show(session_id: int, *, focus: int | None = None, error: str = "", status: 
     found = load_session(session_id)
     db = get_db()
     ui = current_language()
-    data = page_cache.cached(db, session_id, ("review", ui),
-                             lambda: review_data(synthesis.load(db, session_id, lenses=False), ui))
+    data = page_cache.cached_refreshing(db, session_id, ("review", ui), lambda conn: tallies.review_data(conn, session_id, ui))
     stored = data["stored"]
     focused = next((t for t in stored.themes if t["id"] == focus), None) if focus else None
     if focus and focused is None and not error:
@@ -506,8 +505,8 @@ def translation(session_id: int, answer_id: int):
 
 
 def heard_data(db, session_id: int, language: str) -> tuple:
-    """Build "who was heard"'s report in a language and the session's data without its answers, from one read."""
-    stored = synthesis.load(db, session_id)
+    """Build "who was heard"'s report in a language and the session's data without its answers, from one read (no texts)."""
+    stored = synthesis.load(db, session_id, texts=False)
     return synthesis.report_from(db, stored, language, themes=False), slim(stored)
 
 
@@ -518,7 +517,8 @@ def heard(session_id: int):
     found = load_session(session_id)
     db = get_db()
     language = current_language() if current_language() in found["languages"] else found["default_language"]
-    report, stored = page_cache.cached(db, session_id, ("heard", language), lambda: heard_data(db, session_id, language))
+    report, stored = page_cache.cached_refreshing(db, session_id, ("heard", language),
+                                                  lambda conn: heard_data(conn, session_id, language))
     about = [p for p in stored.prompts if p["kind"] == "about"]
     labels = {o["id"]: assemble.option_label(stored, o, found["default_language"], _("Prefer not to say"))
               for p in about for o in p["options"]}
@@ -769,8 +769,7 @@ def publish(session_id: int):
     """Write the residents' "we heard / we did" page in each language, and publish or unpublish it."""
     found = load_session(session_id)
     db = get_db()
-    themes, stored = page_cache.cached(db, session_id, ("publish",),
-                                       lambda: publish_data(synthesis.load(db, session_id, lenses=False)))
+    themes, stored = page_cache.cached_refreshing(db, session_id, ("publish",), lambda conn: tallies.publish_data(conn, session_id))
     reviewed = [t for t in themes if t["reviewed"]]
     if request.method == "POST":
         form = ActionForm(request.form)
@@ -816,8 +815,8 @@ def page(code: str):
         raise NotFound()
     g.session_languages = found["languages"]
     language = current_language()
-    summary = page_cache.cached(db, found["id"], ("results", language),
-                                lambda: synthesis.public_summary(db, found["id"], language))
+    summary = page_cache.cached_refreshing(db, found["id"], ("results", language),
+                                           lambda conn: tallies.public_summary(conn, found["id"], language))
     if summary is None:
         raise NotFound()
     return render_template("results/page.html", s=found, summary=summary)

@@ -364,3 +364,15 @@ def test_the_same_words_from_two_people_are_quoted_once(heard, db):
     section = next(s for s in soup.select("section.theme") if s.select_one("h3").get_text(strip=True) == theme["label"])
     shown = [q.get_text(strip=True).strip("“”\"").lower() for q in section.select("blockquote")]
     assert sorted(shown) == sorted([same[0].lower(), after.lower()])
+
+
+@pytest.mark.parametrize("fmt", ["html", "md", "docx", "csv", "json", "xlsx"])
+def test_every_export_decides_what_is_hidden_once_and_takes_every_table_from_that_one_decision(db, themed, monkeypatch, fmt):
+    """One crosstab per report: the tables by group, the representation and the theme sizes all read one release."""
+    from analysis import equity
+
+    releases = []
+    real = equity.release
+    monkeypatch.setattr(equity, "release", lambda *a, **k: releases.append(1) or real(*a, **k))
+    assert render(db, themed, fmt)
+    assert len(releases) == 1

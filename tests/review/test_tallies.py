@@ -1,0 +1,147 @@
+"""The review, publish and residents' pages counted in SQL (issue 19, the cold path) equal what the full load of the
+session computes, and never read every answer of the session into Python."""
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from analysis import assemble, disclosure, equity
+from analysis.review import queries as synthesis
+from analysis.review import tallies, views
+from facilitation import live_queries as lq
+from listening import queries
+from tests.factories import make_participant
+from tests.review.conftest import answer
+from tests.review.test_page_cache import assert_cached_matches_fresh
+from tests.review.test_results_page import publish
+
+
+def assert_same_as_full_load(db, sid: int) -> None:
+    """Each page's data from SQL counts equals the one computed from the session's full load, in every language."""
+    light = synthesis.load(db, sid, lenses=False)
+    assert tallies.review_data(db, sid, "en") == views.review_data(light, "en")
+    assert tallies.review_data(db, sid, "es") == views.review_data(light, "es")
+    assert tallies.publish_data(db, sid) == views.publish_data(light)
+    for language in ("en", "es"):
+        assert tallies.public_summary(db, sid, language) == synthesis.public_summary(db, sid, language)
+
+
+def varied(client, themed, db) -> int:
+    """Give the fixture's session what the pages show: choices of every kind, Spanish answers, chosen quotes, a
+    translation, claims and sub-topics (with answers of others, withdrawn and unquotable), a move off-topic,
+    an answer no run has placed yet, and the page published with every theme reviewed."""
+    sid = themed.session["id"]
+    single, multiple, scale = (next(p for p in themed.prompts if p["kind"] == kind) for kind in ("single", "multiple", "scale"))
+    for n in range(14):
+        person = make_participant(db, themed.session, quote_ok=n % 3 == 0, language="es" if n % 4 == 0 else "en")
+        answer(db, themed.session, person, single, choices=[single["options"][n % 3]["id"]])
+        answer(db, themed.session, person, multiple, choices=[o["id"] for o in multiple["options"][: 1 + n % 3]])
+        answer(db, themed.session, person, scale, number=scale["scale_min"] + n % 3)
+        answer(db, themed.session, person, themed.prompts[0], text=f"El autobús nunca llega a la clínica {n}", language="es")
+    db.conn.commit()
+    synthesis.run_themes(db, sid, user_id=themed.planner_id)
+    themes = [t for t in synthesis.active_themes(db, sid) if t["kind"] == "theme"]
+    members = synthesis.current_members(db, sid)
+    for theme in themes:
+        synthesis.set_reviewed(db, sid, theme["id"], True, user_id=themed.planner_id)
+    first, second = themes[0], themes[-1]
+    ids = sorted(members[first["id"]])
+    quotable = [r for r in ids if db.execute(
+        "SELECT coalesce(c.quote_ok, 0) FROM responses r LEFT JOIN consents c ON c.participant_id = r.participant_id "
+        "WHERE r.id = ?", (r,)).fetchone()[0]]
+    synthesis.choose_quotes(db, sid, first["id"], quotable[:2], chosen=True, user_id=themed.planner_id)
+    text = db.execute("SELECT text FROM responses WHERE id = ?", (quotable[0],)).fetchone()[0]
+    words = " ".join(text.split()[:4])
+    others = sorted(members[second["id"]])
+    db.execute("UPDATE themes SET claims = ?, subthemes = ? WHERE id = ?", (
+        json.dumps([{"text": words, "answer_ids": ids[:5] + others[:2]}, {"text": "Nobody said this", "answer_ids": ids},
+                    {"text": words, "answer_ids": ids[:1]}]),
+        json.dumps([{"label": words, "size": 3, "terms": ["bus", "clinic"], "answer_ids": ids[:3]},
+                    {"label": "Unsaid words", "size": 4, "terms": ["late", "sunday"], "answer_ids": ids[1:5] + others[:3]}]),
+        first["id"]))
+    queries.store_answer_translation(db, quotable[0], "The bus never comes", language="en", user_id=themed.planner_id)
+    synthesis.move_answer(db, sid, others[-1], None, user_id=themed.planner_id, off_topic=True)
+    late = make_participant(db, themed.session, quote_ok=True)
+    answer(db, themed.session, late, themed.prompts[0], text="Something nobody has sorted yet")
+    db.conn.commit()
+    publish(client, themed, db)
+    return sid
+
+
+def test_the_pages_counted_in_sql_equal_the_full_load(client, themed, db):
+    """Sizes, hidden sizes, languages, quotes (chosen and picked), claims, sub-topics and choice results all match."""
+    sid = varied(client, themed, db)
+    assert_same_as_full_load(db, sid)
+    summary = tallies.public_summary(db, sid, "en")
+    assert summary["themes"] and summary["choices"] and any(t["claims"] for t in summary["themes"])
+
+
+def test_they_stay_equal_after_a_withdrawal_a_hidden_answer_and_a_higher_threshold(client, themed, db):
+    """A withdrawal, a moderator's hidden answer and a stricter threshold change both computations the same way."""
+    sid = varied(client, themed, db)
+    quoted = tallies.public_summary(db, sid, "en")["themes"][0]["quotes"][0]["id"]
+    author = db.execute("SELECT participant_id FROM responses WHERE id = ?", (quoted,)).fetchone()[0]
+    queries.withdraw_for(db, author, reason=sorted(queries.STAFF_WITHDRAWAL_REASONS)[0], by_user=themed.planner_id)
+    db.conn.commit()
+    assert quoted not in {q["id"] for t in tallies.public_summary(db, sid, "en")["themes"] for q in t["quotes"]}
+    assert_same_as_full_load(db, sid)
+    shown = tallies.public_summary(db, sid, "en")["themes"][0]["quotes"][0]["id"]
+    lq.hide_response(db, sid, shown, user_id=themed.planner_id, reason="abuse")
+    db.conn.commit()
+    assert shown not in {q["id"] for t in tallies.public_summary(db, sid, "en")["themes"] for q in t["quotes"]}
+    assert_same_as_full_load(db, sid)
+    synthesis.save_settings(db, sid, threshold=disclosure.MAX_THRESHOLD)
+    db.conn.commit()
+    assert_same_as_full_load(db, sid)
+
+
+def test_the_cached_pages_still_equal_a_fresh_computation(client, themed, db):
+    """Served from the page cache or computed again, each page is the same."""
+    varied(client, themed, db)
+    assert_cached_matches_fresh(client.application, client, themed, db)
+
+
+def test_the_pages_never_read_every_answer(client, themed, db, monkeypatch):
+    """Counting in SQL, the review, theme, publish and residents' pages never load the session's answers or people."""
+    sid = varied(client, themed, db)
+
+    def refuse(*_args, **_kwargs):
+        """Fail the test: the full list of answers or people was asked for."""
+        raise AssertionError("read every answer")
+
+    monkeypatch.setattr(synthesis, "open_answers", refuse)
+    monkeypatch.setattr(synthesis, "taking_part", refuse)
+    monkeypatch.setattr(synthesis, "choice_answers", refuse)
+    client.application.extensions.pop("chorus.page_cache", None)
+    theme = next(t for t in synthesis.active_themes(db, sid) if t["kind"] == "theme")
+    for url in (f"/staff/review/{sid}", f"/staff/review/{sid}?theme={theme['id']}", f"/staff/review/{sid}/publish",
+                f"/s/{themed.session['code']}/results?lang=es"):
+        assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_releasing_sizes_from_counts_equals_releasing_a_snapshot_without_lenses(seed):
+    """equity.release_sizes, given a snapshot's counts, decides exactly what equity.release of the snapshot does."""
+    rng = random.Random(seed)
+    themes = tuple(f"T{i}" for i in range(rng.randint(0, 6)))
+    groups = themes + assemble.SET_ASIDE
+    people = [equity.Person(i) for i in range(rng.randint(0, 40))]
+    replies = []
+    for n in range(rng.randint(0, 120) if people else 0):
+        replies.append(equity.Reply(n, rng.choice(groups), rng.choice(people).id))
+    stranger = seed % 5 == 0  # an answer whose author is not among the people: no cap from their number
+    if stranger:
+        replies.append(equity.Reply(10**6, rng.choice(groups), "someone else"))
+    per_person = rng.randint(1, 3)
+    snapshot = equity.Snapshot(answers=tuple(replies), groups=groups, themes=themes, people=tuple(people), per_person=per_person)
+    threshold = rng.choice([disclosure.MIN_THRESHOLD, disclosure.MAX_THRESHOLD])
+    counts: dict = {}
+    given: dict = {}
+    for reply in replies:
+        counts[reply.group] = counts.get(reply.group, 0) + 1
+        given[reply.person] = given.get(reply.person, 0) + 1
+    most = None if stranger else max(per_person, *given.values(), 0)
+    assert equity.release_sizes(groups, themes, counts, people=len(people), most_per_person=most,
+                                threshold=threshold) == equity.release(snapshot, threshold=threshold)
