@@ -99,10 +99,10 @@ TARGETS = (
     # Staff entry of votes: who may vote on what (the store, shared with a resident's own vote), the one
     # transaction that records a typed-in person's verbal consent with their votes, and the page that asks.
     Target("staff-votes", "listening/statements.py",
-           ("enter_votes", "_store_vote", "_open_participant", "_react_prompt", "cast_vote"),
+           ("enter_votes", "_check_staff_card", "_store_vote", "_open_participant", "_react_prompt", "cast_vote"),
            ("tests/design/test_vote_guard.py", "tests/design/test_staff_votes.py", "tests/design/test_react.py",
             "tests/design/test_ideas.py")),
-    Target("staff-votes-store", "facilitation/live_queries.py", ("enter_votes", "_verbal_consent"),
+    Target("staff-votes-store", "facilitation/live_queries.py", ("enter_votes", "_statement_card", "_verbal_consent"),
            ("tests/design/test_vote_guard.py", "tests/design/test_staff_votes.py", "tests/facilitation/test_entry.py", "tests/design/test_ideas.py")),
     Target("staff-votes-page", "facilitation/entry.py", ("why_not_this_person", "staff_entry_votes", "_store_votes"),
            ("tests/design/test_staff_votes.py", "tests/facilitation/test_entry.py", "tests/security/test_route_table.py")),
