@@ -145,6 +145,7 @@ def test_the_overview_says_which_thing_stops_a_session_opening(as_facilitator, d
     for name, session in (("empty", empty), ("untranslated", untranslated)):
         url = f"/staff/sessions/{session['id']}"
         response = submit(as_facilitator, f"{url}/status", {"status": "open"}, get_url=url, form_index=0)
+        assert response.status_code == 303  # back to the overview, which shows why (a 304 would show a blank page)
         said[name] = alert(as_facilitator, response.headers["Location"])
         assert queries.session_by_id(db, session["id"])["status"] == "draft"
     assert "at least one question" in said["empty"] and "some text is missing" not in said["empty"]
