@@ -36,12 +36,16 @@ _ELISION = re.compile(r"^(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu)'")
 _MIN_GLOSSED = 0.3  # below this share of words glossed, the gloss says too little to use
 
 
+@functools.lru_cache(maxsize=500_000)
 def lexicon_key(word: str, language: str) -> str:
-    """Return ``word`` in the form lexicon entries are stored and looked up in."""
+    """Return ``word`` in the form lexicon entries are stored and looked up in (remembered: answers repeat words)."""
     word = unicodedata.normalize("NFKC", word).casefold().strip()
     if language in ("ar", "ur", "fa"):
         word = _ARABIC_MARKS.sub("", word).translate(_ARABIC_FOLD)
-    return re.sub(r"\s+", " ", word)
+    return _SPACES.sub(" ", word)
+
+
+_SPACES = re.compile(r"\s+")
 
 
 @functools.cache
@@ -79,6 +83,13 @@ def _lookup(token: str, language: str, words: dict[str, str], stems: dict[str, s
     return found
 
 
+@functools.lru_cache(maxsize=500_000)
+def _known(token: str, language: str) -> str | None:
+    """Return :func:`_lookup` of one token in its language's lexicon, remembered (200,000 answers repeat their words)."""
+    words, stems = _lexicon(language)
+    return _lookup(token, language, words, stems)
+
+
 def gloss(text: str, language: str) -> str | None:
     """Return an English word-by-word gloss of ``text``, or ``None`` when it cannot help.
 
@@ -110,7 +121,7 @@ def gloss(text: str, language: str) -> str | None:
         if token in stops:
             continue
         content += 1
-        english = _lookup(token, lang, words, stems)
+        english = _known(token, lang)
         if english is None:
             out.append(token)
         else:

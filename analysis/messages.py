@@ -52,6 +52,11 @@ METHOD_GLOSS_NOTE = (
     "were also read through a word-by-word machine gloss into English from open dictionaries "
     "(FreeDict, Apertium); the gloss was used for grouping only and is not a translation."
 )
+METHOD_SAMPLE_NOTE = (
+    "There were {n:,} distinct answers: the themes, their labels, quotes and claims were found on a random "
+    "sample of {sample:,} of them (the most repeated answers included), and every other answer was then placed "
+    "in the theme whose centre it is nearest, or in \"Other / unclear\"."
+)
 METHOD_QUESTION_NOTE = "Words of the question itself, and words nearly every answer uses, were not allowed to form a theme."
 METHOD_ANCHOR_NOTE = (
     "{n} reviewed themes were kept as people left them; new answers joined them where they fit, "

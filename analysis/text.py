@@ -79,6 +79,7 @@ _SPACE = re.compile(r"\s+")
 # shown to others they can make text display in an order other than the one written
 # ("Trojan Source"), so they are removed, not replaced by a space.
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_BIDI_OR_CONTROL = re.compile(f"{_BIDI.pattern}|{_CONTROL.pattern}")
 # A word: letters/digits/marks, with inner apostrophes or hyphens ("don't", "follow-up").
 _WORD = re.compile(r"[^\W_](?:[\w\u0300-\u036f]|['’\-](?=[^\W_]))*")
 # Scripts usually written without spaces between words: tokenized as character bigrams.
@@ -93,9 +94,11 @@ def normalize(text: str) -> str:
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, not {type(text).__name__}")
     text = unicodedata.normalize("NFKC", text)
-    text = _BIDI.sub("", text)
-    text = _CONTROL.sub(" ", text)
-    return _SPACE.sub(" ", text).strip()
+    if _BIDI_OR_CONTROL.search(text):  # rare: one search rather than two substitutions on every text
+        text = _BIDI.sub("", text)
+        text = _CONTROL.sub(" ", text)
+    # str.split() and the regular expression \s split on the same characters (Py_UNICODE_ISSPACE).
+    return " ".join(text.split())
 
 
 def strip_bidi(text: str) -> str:
@@ -106,6 +109,11 @@ def strip_bidi(text: str) -> str:
 def tokenize(text: str, language: str | None = "en") -> list[str]:
     """Split ``text`` into case-folded word tokens without any downloaded NLTK data."""
     text = normalize(text).casefold()
+    if "’" in text:
+        # Both apostrophes are word characters between letters: replacing them first gives the same tokens.
+        text = text.replace("’", "'")
+    if not _NO_SPACE_SCRIPT.search(text):
+        return _WORD.findall(text)
     tokens: list[str] = []
     for match in _WORD.finditer(text):
         token = match.group(0).replace("’", "'")
@@ -160,14 +168,19 @@ def terms(text: str, language: str | None = "en") -> list[str]:
 
 def fold_accents(text: str) -> str:
     """Return ``text`` without combining accents ("está" -> "esta"); other characters kept."""
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFD", text)
-    return unicodedata.normalize("NFC", "".join(c for c in decomposed if unicodedata.category(c) != "Mn"))
+    # Each distinct character is looked up once, not every character of the text.
+    marks = {c: None for c in set(decomposed) if not c.isascii() and unicodedata.category(c) == "Mn"}
+    return unicodedata.normalize("NFC", decomposed.translate(str.maketrans(marks)) if marks else decomposed)
 
 
 def analysis_text(text: str) -> str:
     """Return the text the clustering sees: redaction placeholders removed, case-folded."""
-    text = _PLACEHOLDER.sub(" ", text)
-    return _SPACE.sub(" ", text).strip().casefold()
+    if "[" in text:
+        text = _PLACEHOLDER.sub(" ", text)
+    return " ".join(text.split()).casefold()
 
 
 # --- contentless answers -----------------------------------------------------------------
@@ -187,6 +200,7 @@ n a|na|n a n a|nil|null|idk|i dk|dk|dunno|i dunno|don t know|dont know|i don t k
 """.replace("\n", "").split("|")
 )
 _LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+_LONGEST_CONTENTLESS = max(len(phrase) for phrase in _CONTENTLESS_PHRASES)
 
 
 def _letters_only(text: str) -> str:
@@ -201,6 +215,11 @@ def is_contentless(text: str | None, language: str | None = None) -> bool:
     if text is None:
         return True
     text = _PLACEHOLDER.sub(" ", normalize(text))
+    # Ordinary prose answers at once (the checks below read every character in Python): two different
+    # words of letters only, longer together than any contentless phrase, make every check below false.
+    words = {word for word in text.casefold().split() if word.isalpha()}
+    if len(words) >= 2 and sum(map(len, words)) + len(words) - 1 > _LONGEST_CONTENTLESS:
+        return False
     if not _LETTER_OR_DIGIT.search(text):
         return True  # empty, punctuation, symbols or emoji only
     plain = _letters_only(text)

@@ -34,7 +34,9 @@ WordLlama static embeddings, stemmed word TF-IDF reduced by LSA -- remove each l
 from every block when several languages are present (so themes follow meaning, not language),
 choose k by over-clustering a sample and merging groups whose centres are alike, run weighted k-means
 and move answers far from their centroid to "Other / unclear". The translation, when given,
-is what is analysed; the original is what is quoted.
+is what is analysed; the original is what is quoted. Beyond ``_SAMPLE_ABOVE`` distinct answers
+all of this is done on a seeded sample, every other answer joins the nearest theme (or "Other /
+unclear" by the same rules), and descriptions are drawn from each theme's sampled members.
 """
 
 from __future__ import annotations
@@ -90,6 +92,14 @@ _MAX_FEATURES = 40_000  # most frequent n-grams kept per TF-IDF block
 _SVD_ITER = 2
 _FIT_SAMPLE = 20_000  # beyond this many distinct answers, TF-IDF and LSA are fitted on a sample
 _CHUNK = 5_000  # answers projected at a time on large input
+# Beyond this many distinct answers, themes are found on a seeded sample of _SAMPLE_SIZE distinct
+# answers (the most repeated ones, then a random draw in each language's proportion): vocabulary,
+# LSA, choice of k, k-means, coherence, labels, headlines, quotes and claims come from the sample,
+# and every other answer joins the theme whose centre is nearest (the same "Other / unclear" rules).
+_SAMPLE_ABOVE = 25_000
+_SAMPLE_SIZE = 20_000
+_SAMPLE_REPEATED = 0.25  # at most this share of the sample is taken by the most repeated answers first
+_SAMPLE_PER_ANCHOR = 500  # distinct answers of each reviewed theme always in the sample
 _CHAR_DIMS = 100
 _WORD_DIMS = 100
 _BLOCK_WEIGHTS = (1.0, 1.0, 0.7)  # characters, WordLlama, stemmed words
@@ -308,9 +318,113 @@ def _reduce(matrix: sp.spmatrix, dims: int, seed: int) -> np.ndarray:
     return _l2(svd.fit_transform(matrix).astype(np.float32))
 
 
+_WORD_GRAM_CACHE = 300_000  # distinct words whose n-grams are kept while counting (then the cache starts again)
+_WORD_GRAM_BLOCK = 2_000  # answers counted into one sparse block at a time
+_WORD_GRAM_COLUMNS = 2**31 - 1  # column space while counting: ids are only known to be below the vocabulary's final size
+
+
+def _word_grams(word: str, vocabulary: dict, lo: int, hi: int, fixed: bool) -> np.ndarray:
+    """Return the feature ids of one word's character n-grams, as scikit-learn's ``char_wb`` analyzer makes them.
+
+    The word is padded with a space each side; for each length, every window, and a word shorter
+    than a length gives one (padded) n-gram and no longer ones. With a ``fixed`` vocabulary unknown
+    n-grams are skipped; otherwise each new n-gram gets the next id, as in ``_count_vocab``.
+    """
+    padded = " " + word + " "
+    size = len(padded)
+    out: list[int] = []
+    for n in range(lo, hi + 1):
+        offset = 0
+        while True:
+            gram = padded[offset : offset + n]
+            if fixed:
+                found = vocabulary.get(gram)
+                if found is not None:
+                    out.append(found)
+            else:
+                out.append(vocabulary[gram])
+            if offset + n >= size:
+                break
+            offset += 1
+        if offset == 0:
+            break
+    return np.array(out, dtype=np.int64)
+
+
+@functools.cache
+def _vectorizer_class():  # type: ignore[no-untyped-def]
+    """Return scikit-learn's TfidfVectorizer, counting ``char_wb`` n-grams a distinct word at a time.
+
+    scikit-learn reads every n-gram of every word of every answer through a Python loop (most of
+    the character block's time: 17 of 63 s of CPU on 100,000 answers). Words repeat, so each
+    distinct word's n-gram ids are found once and an answer's counts are its words' ids counted;
+    the matrix is the same, entry for entry (a test compares them), and the rest is scikit-learn's.
+    """
+    from sklearn.feature_extraction import text as sk_text  # noqa: PLC0415
+
+    align = getattr(sk_text, "_align_api_if_sparse", None)
+
+    class CharVectorizer(sk_text.TfidfVectorizer):
+        """TfidfVectorizer whose ``char_wb`` counting reads each distinct word once."""
+
+        def _count_vocab(self, raw_documents, fixed_vocab):  # type: ignore[no-untyped-def]
+            """Return the vocabulary and the count matrix, as the parent's but faster for ``char_wb``."""
+            if (self.analyzer != "char_wb" or self.preprocessor is not None or self.strip_accents is not None
+                    or not self.lowercase or self.input != "content"):
+                return super()._count_vocab(raw_documents, fixed_vocab)
+            if fixed_vocab:
+                vocabulary = self.vocabulary_
+            else:
+                vocabulary = defaultdict()
+                vocabulary.default_factory = vocabulary.__len__
+            lo, hi = self.ngram_range
+            cache: dict[str, np.ndarray] = {}
+            blocks: list[sp.csr_matrix] = []
+            parts: list[np.ndarray] = []
+            lengths: list[int] = []
+
+            def close_block() -> None:
+                """Count the block's (answer, n-gram) pairs into a sparse matrix (duplicates summed, columns sorted)."""
+                cols = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+                rows = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+                blocks.append(sp.coo_matrix((np.ones(len(cols), dtype=np.intc), (rows, cols)),
+                                            shape=(len(lengths), _WORD_GRAM_COLUMNS)).tocsr())
+                parts.clear()
+                lengths.clear()
+
+            for doc in raw_documents:
+                n = 0
+                for word in doc.lower().split():
+                    ids = cache.get(word)
+                    if ids is None:
+                        if len(cache) >= _WORD_GRAM_CACHE:
+                            cache.clear()
+                        ids = cache[word] = _word_grams(word, vocabulary, lo, hi, fixed_vocab)
+                    parts.append(ids)
+                    n += len(ids)
+                lengths.append(n)
+                if len(lengths) >= _WORD_GRAM_BLOCK:
+                    close_block()
+            if lengths or not blocks:
+                close_block()
+            counted = sp.vstack(blocks, format="csr") if len(blocks) > 1 else blocks[0]
+            if not fixed_vocab:
+                vocabulary = dict(vocabulary)
+                if not vocabulary:
+                    raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+            index_type = np.int64 if counted.nnz > np.iinfo(np.int32).max else np.int32
+            make = sp.csr_array if align is not None else sp.csr_matrix
+            matrix = make((counted.data.astype(np.intc), counted.indices.astype(index_type), counted.indptr.astype(index_type)),
+                          shape=(counted.shape[0], len(vocabulary)), dtype=self.dtype)
+            matrix.sort_indices()
+            return vocabulary, (align(matrix) if align is not None else matrix)
+
+    return CharVectorizer
+
+
 def _tfidf(docs: Sequence[str], **kwargs: object) -> sp.spmatrix | None:
     """Return a TF-IDF matrix, retrying with ``min_df=1`` on small input; ``None`` if empty."""
-    from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: PLC0415
+    TfidfVectorizer = _vectorizer_class()  # noqa: N806
 
     for min_df in (2, 1):
         try:
@@ -323,21 +437,25 @@ def _tfidf(docs: Sequence[str], **kwargs: object) -> sp.spmatrix | None:
     return None
 
 
-def _lsa_block(docs: Sequence[str], dims: int, seed: int, **kwargs: object) -> np.ndarray | None:
+def _lsa_block(docs: Sequence[str], dims: int, seed: int, fit_rows: np.ndarray | None = None, **kwargs: object) -> np.ndarray | None:
     """Return LSA coordinates of TF-IDF vectors; on large input, fit on a sample, project in chunks.
 
     Up to ``_FIT_SAMPLE`` answers everything is fitted at once. Beyond, the vocabulary, IDF
     and LSA axes are learnt from a seeded sample and every answer is projected chunk by chunk,
     so that memory stays bounded (the full n-gram matrix of 100,000 answers needs gigabytes).
+    ``fit_rows`` (sorted) gives the rows to fit on instead: the engine's own sample on large input.
     """
     from sklearn.decomposition import TruncatedSVD  # noqa: PLC0415
-    from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: PLC0415
 
-    if len(docs) <= _FIT_SAMPLE:
+    TfidfVectorizer = _vectorizer_class()  # noqa: N806
+    if fit_rows is None and len(docs) <= _FIT_SAMPLE:
         matrix = _tfidf(docs, **kwargs)
         return None if matrix is None else _reduce(matrix, dims, seed)
-    rng = np.random.default_rng(seed)
-    sample = np.sort(rng.choice(len(docs), size=_FIT_SAMPLE, replace=False))
+    if fit_rows is None:
+        rng = np.random.default_rng(seed)
+        sample = np.sort(rng.choice(len(docs), size=_FIT_SAMPLE, replace=False))
+    else:
+        sample = np.asarray(fit_rows)
     vec = TfidfVectorizer(min_df=2, sublinear_tf=True, dtype=np.float32, **kwargs)
     try:
         fitted = vec.fit_transform([docs[i] for i in sample])
@@ -360,10 +478,12 @@ def _lsa_block(docs: Sequence[str], dims: int, seed: int, **kwargs: object) -> n
     return _l2(out)
 
 
-def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int, *, embed_texts: Sequence[str] | None = None) -> tuple[list[np.ndarray], list[str]]:
+def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int, *, embed_texts: Sequence[str] | None = None,
+              fit_rows: np.ndarray | None = None) -> tuple[list[np.ndarray], list[str]]:
     """Return the normalised feature blocks for distinct analysis texts, and their names.
 
-    ``embed_texts`` (default ``texts``) are what WordLlama reads: an English gloss where one was made.
+    ``embed_texts`` (default ``texts``) are what WordLlama reads: an English gloss where one was made;
+    ``fit_rows`` are the texts the LSA blocks are fitted on (default: all, or a sample on large input).
     """
     blocks: list[np.ndarray] = []
     names: list[str] = []
@@ -372,7 +492,7 @@ def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int, *, embe
     # whole by the other blocks, and this bounds memory on 100,000 answers.
     clipped = [t[:_CHAR_LIMIT] for t in texts]
     char_docs = [textmod.fold_accents(t) for t in clipped] if _FOLD else clipped
-    chars = _lsa_block(char_docs, _CHAR_DIMS, seed, analyzer="char_wb", ngram_range=(2, 5), max_features=_MAX_FEATURES)
+    chars = _lsa_block(char_docs, _CHAR_DIMS, seed, fit_rows, analyzer="char_wb", ngram_range=(2, 5), max_features=_MAX_FEATURES)
     if chars is not None:
         blocks.append(chars)
         names.append("characters")
@@ -380,7 +500,7 @@ def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int, *, embe
     if model is not None:
         blocks.append(_embed(model, texts if embed_texts is None else embed_texts))
         names.append("wordllama")
-    words = _lsa_block(term_docs, _WORD_DIMS, seed, token_pattern=r"\S+", ngram_range=(1, 2), max_features=_MAX_FEATURES)
+    words = _lsa_block(term_docs, _WORD_DIMS, seed, fit_rows, token_pattern=r"\S+", ngram_range=(1, 2), max_features=_MAX_FEATURES)
     if words is not None:
         blocks.append(words)
         names.append("words")
@@ -410,30 +530,40 @@ def _embed(model, texts: Sequence[str]) -> np.ndarray:  # type: ignore[no-untype
     return _l2(np.nan_to_num(np.asarray(pool @ model.embedding, dtype=np.float32)))
 
 
-def _center_languages(block: np.ndarray, langs: np.ndarray, weights: np.ndarray, groups: Sequence[str]) -> np.ndarray:
-    """Subtract each language's weighted mean so that language itself does not form themes."""
+def _center_languages(block: np.ndarray, langs: np.ndarray, weights: np.ndarray, groups: Sequence[str],
+                      fit_rows: np.ndarray | None = None) -> np.ndarray:
+    """Subtract each language's weighted mean (over ``fit_rows``, default all) so that language itself does not form themes."""
     out = block.copy()
+    fit = np.zeros(len(block), dtype=bool)
+    fit[slice(None) if fit_rows is None else fit_rows] = True
     for lang in groups:
         rows = langs == lang
-        w = weights[rows][:, None]
-        out[rows] -= (block[rows] * w).sum(axis=0) / w.sum()
+        mean_rows = rows & fit
+        w = weights[mean_rows][:, None]
+        if w.sum() > 0:
+            out[rows] -= (block[mean_rows] * w).sum(axis=0) / w.sum()
     return _l2(out)
 
 
-def _combine(blocks: Sequence[np.ndarray], weights: np.ndarray, seed: int) -> np.ndarray:
-    """Concatenate weighted blocks and project them on their main axes (float64, L2-normalised)."""
+def _combine(blocks: Sequence[np.ndarray], weights: np.ndarray, seed: int, fit_rows: np.ndarray | None = None) -> np.ndarray:
+    """Concatenate weighted blocks and project them on their main axes (float64, L2-normalised).
+
+    The axes come from ``fit_rows`` (default all rows); every row is projected on them.
+    """
     joined = np.hstack([np.float32(w) * b for w, b in zip(_BLOCK_WEIGHTS, blocks)]).astype(np.float32)
-    dims = min(_FINAL_DIMS, joined.shape[0] - 1, joined.shape[1] - 1)
+    fit = joined if fit_rows is None else joined[fit_rows]
+    fit_weights = weights if fit_rows is None else weights[fit_rows]
+    dims = min(_FINAL_DIMS, fit.shape[0] - 1, fit.shape[1] - 1)
     if dims < 8:
         return _l2(joined.astype(np.float64))
     # A weighted PCA through the (small) covariance matrix: exact, deterministic, and fewer
     # dimensions make k-means faster and slightly less noisy. Done in chunks so that no
     # full-size float64 copy of the features is ever made.
-    mean = (joined.astype(np.float64) * weights[:, None]).sum(axis=0) / weights.sum() if len(joined) <= _CHUNK else _weighted_mean(joined, weights)
-    cov = np.zeros((joined.shape[1], joined.shape[1]), dtype=np.float64)
-    for start in range(0, len(joined), _CHUNK):
-        part = joined[start : start + _CHUNK].astype(np.float64) - mean
-        cov += (part * weights[start : start + _CHUNK, None]).T @ part
+    mean = (fit.astype(np.float64) * fit_weights[:, None]).sum(axis=0) / fit_weights.sum() if len(fit) <= _CHUNK else _weighted_mean(fit, fit_weights)
+    cov = np.zeros((fit.shape[1], fit.shape[1]), dtype=np.float64)
+    for start in range(0, len(fit), _CHUNK):
+        part = fit[start : start + _CHUNK].astype(np.float64) - mean
+        cov += (part * fit_weights[start : start + _CHUNK, None]).T @ part
     _, vectors = np.linalg.eigh(cov)
     axes = vectors[:, ::-1][:, :dims]
     # Fix each axis's sign so results do not depend on the LAPACK build.
@@ -921,20 +1051,51 @@ def _without(text: str, language: str, stems: frozenset[str]) -> str:
     return " ".join(kept) if len(kept) < len(tokens) and kept else text
 
 
-def _represent(p: _Prepared, terms: _Terms, seed: int) -> tuple[np.ndarray, bool, list[str]]:
-    """Return each distinct text's combined, normalised representation; whether languages were centred."""
+def _surface_stems(terms: _Terms) -> frozenset[str]:
+    """Return the single-word stems set aside (shared by nearly every answer, or the question's own)."""
+    return frozenset(key for i, key in enumerate(terms.vocab.keys) if i in terms.surface and " " not in key)
+
+
+def _words_once(text: str, language: str, surface_stems: frozenset[str]) -> tuple[list[str], str]:
+    """Return a text's stemmed content words in order, repeats kept (the single words of :func:`_term_occurrences`),
+    and what the character block reads (:func:`_without`), from one reading of its words.
+
+    Words never span the punctuation that separates clauses, so reading the whole text gives the same words.
+    """
+    lang = textmod._base_language(language)
+    stops = textmod.stop_words(lang)
+    text = textmod.analysis_text(text)
+    tokens = textmod.tokenize(text, lang)
+    stems = [textmod.stem(tok, lang) for tok in tokens]
+    content = [key for tok, key in zip(tokens, stems) if not (tok in stops or tok.isdigit() or len(tok) < 2)]
+    if not surface_stems:
+        return content, text
+    kept = [tok for tok, key in zip(tokens, stems) if key not in surface_stems]
+    return content, " ".join(kept) if len(kept) < len(tokens) and kept else text
+
+
+def _represent(p: _Prepared, terms: _Terms, seed: int, *, stems: Sequence[list[str]] | None = None,
+               char_texts: Sequence[str] | None = None, fit_rows: np.ndarray | None = None) -> tuple[np.ndarray, bool, list[str]]:
+    """Return each distinct text's combined, normalised representation; whether languages were centred.
+
+    On a sample (``fit_rows``, the sampled distinct texts), ``terms`` index the sample only, and
+    ``stems`` and ``char_texts`` give every distinct text's stemmed words and character text
+    (:func:`_words_once`); the features are fitted on the sample and every text is projected on them.
+    """
     n_u = len(p.uniq_rows)
     uniq_langs = np.array([p.langs[r] for r in p.uniq_rows])
-    surface_stems = frozenset(key for i, key in enumerate(terms.vocab.keys) if i in terms.surface and " " not in key)
-    char_texts = [_without(textmod.analysis_text(p.analysed[r]), p.langs[r], surface_stems) for r in p.uniq_rows]
+    surface_stems = _surface_stems(terms)
+    stems = terms.stems if stems is None else stems
+    if char_texts is None:
+        char_texts = [_without(textmod.analysis_text(p.analysed[r]), p.langs[r], surface_stems) for r in p.uniq_rows]
     embed_texts = [p.glosses.get(u, text) for u, text in enumerate(char_texts)]
     term_docs = []
-    for u, occ in enumerate(terms.occ_ids):
+    for u in range(n_u):
         if u in p.glosses:
             term_docs.append(" ".join(t for t in textmod.terms(p.glosses[u], PIVOT_LANGUAGE) if t not in surface_stems))
         else:
-            term_docs.append(" ".join(key for key in terms.stems[u] if key not in surface_stems))
-    blocks, block_names = _features(char_texts, term_docs, seed, embed_texts=embed_texts)
+            term_docs.append(" ".join(key for key in stems[u] if key not in surface_stems))
+    blocks, block_names = _features(char_texts, term_docs, seed, embed_texts=embed_texts, fit_rows=fit_rows)
     lang_weight: Counter[str] = Counter()
     for row in p.content_rows:
         lang_weight[p.langs[row]] += 1
@@ -942,7 +1103,7 @@ def _represent(p: _Prepared, terms: _Terms, seed: int) -> tuple[np.ndarray, bool
     big_langs = [lang for lang, c in lang_weight.items() if c >= max(20, 0.05 * n_content)]
     centred = len(big_langs) >= 2
     if centred:
-        blocks = [_center_languages(b, uniq_langs, p.weights, big_langs) for b in blocks]
+        blocks = [_center_languages(b, uniq_langs, p.weights, big_langs, fit_rows) for b in blocks]
     if "wordllama" in block_names:
         # WordLlama is distilled for English; elsewhere it is weaker than characters and words,
         # so its say is reduced for answers analysed in another language (an English gloss counts as English).
@@ -950,7 +1111,7 @@ def _represent(p: _Prepared, terms: _Terms, seed: int) -> tuple[np.ndarray, bool
         scale = np.where(english, _WORDLLAMA_ENGLISH, _WORDLLAMA_OTHER_LANGUAGES).astype(np.float32)
         position = block_names.index("wordllama")
         blocks[position] = blocks[position] * scale[:, None]
-    z = _combine(blocks, p.weights, seed) if blocks else np.ones((n_u, 1), np.float64)
+    z = _combine(blocks, p.weights, seed, fit_rows) if blocks else np.ones((n_u, 1), np.float64)
     lengths = np.array([len(p.analysed[r].split()) for r in p.uniq_rows], dtype=np.float64)
     return _without_length(z, lengths, p.weights), centred, big_langs
 
@@ -1090,6 +1251,10 @@ class _Shape:
     unclear: np.ndarray
     coherence: np.ndarray
     mixed: np.ndarray
+    # The rules that made answers unclear, to apply them to answers placed later (a sample's rest):
+    floors: np.ndarray | None = None  # per group: less similar than this is unclear (-inf: no floor)
+    weak: float = -np.inf  # less similar than this, and torn between two groups, is unclear
+    dissolved: np.ndarray | None = None  # per group: dissolved into "Other / unclear"
 
 
 def _centroids(z: np.ndarray, labels: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
@@ -1115,6 +1280,7 @@ def _shape(z: np.ndarray, labels: np.ndarray, weights: np.ndarray, anchored: np.
     sims = all_sims[np.arange(len(z)), labels]
     unclear = np.zeros(len(z), dtype=bool)
     coherence = np.zeros(n_clusters)
+    floors = np.full(n_clusters, -np.inf)
     for c in range(n_clusters):
         rows = np.flatnonzero(labels == c)
         w = weights[rows]
@@ -1125,11 +1291,13 @@ def _shape(z: np.ndarray, labels: np.ndarray, weights: np.ndarray, anchored: np.
         if w.sum() < 8:
             continue
         std = float(math.sqrt(np.average((sims[rows] - mean) ** 2, weights=w)))
-        unclear[rows[sims[rows] < mean - _OTHER_Z * std]] = True
+        floors[c] = mean - _OTHER_Z * std
+        unclear[rows[sims[rows] < floors[c]]] = True
+    low = -np.inf
     if n_clusters > 1 and len(z) >= 20:
         # Torn between two themes and untypical of both: not confidently anywhere.
         second = np.partition(all_sims, -2, axis=1)[:, -2]
-        low = np.quantile(sims, _WEAK_QUANTILE)
+        low = float(np.quantile(sims, _WEAK_QUANTILE))
         unclear |= (sims < low) & (sims - second < _TORN_MARGIN)
     sizes = np.bincount(labels, weights=weights, minlength=n_clusters)
     typical = float(np.average(coherence, weights=sizes)) if sizes.sum() else 0.0
@@ -1142,7 +1310,7 @@ def _shape(z: np.ndarray, labels: np.ndarray, weights: np.ndarray, anchored: np.
         unclear[labels == c] = True
     unclear[anchored >= 0] = False  # people decided these; the engine does not overrule them
     mixed[is_anchor] = False
-    return _Shape(centroids, sims, unclear, relative, mixed)
+    return _Shape(centroids, sims, unclear, relative, mixed, floors, low, dissolve & ~is_anchor)
 
 
 @dataclass
@@ -1269,18 +1437,23 @@ def _secondary(z: np.ndarray, labels: np.ndarray, shape: _Shape, order: Sequence
         rows = np.flatnonzero((labels == c) & in_theme)
         medians[c] = float(np.median(shape.sims[rows])) if len(rows) else np.inf
     cols = np.array(list(order))
-    sims = z @ shape.centroids[cols].T
     out: dict[int, int] = {}
-    for u in np.flatnonzero(in_theme):
-        text = p.analysed[p.uniq_rows[u]]
-        if len(text.split()) < _SECOND_MIN_WORDS or len(headline_mod.clauses(text)) < 2:
+    # The similarities are checked first, in chunks, and the text (words, clauses) only of the few that pass.
+    floor = np.array([medians[c] for c in cols])
+    for start in range(0, len(z), _CHUNK):
+        rows = np.flatnonzero(in_theme[start : start + _CHUNK]) + start
+        if not len(rows):
             continue
-        row = sims[u].copy()
-        row[cols == labels[u]] = -np.inf
-        best = int(row.argmax())
-        c = int(cols[best])
-        if row[best] >= medians[c] and shape.sims[u] - row[best] <= _SECOND_GAP:
-            out[int(u)] = c
+        sims = z[rows] @ shape.centroids[cols].T
+        sims[cols[None, :] == labels[rows][:, None]] = -np.inf
+        best = sims.argmax(axis=1)
+        near = sims[np.arange(len(rows)), best]
+        passing = (near >= floor[best]) & (shape.sims[rows] - near <= _SECOND_GAP)
+        for u, b in zip(rows[passing].tolist(), best[passing].tolist()):
+            text = p.analysed[p.uniq_rows[u]]
+            if len(text.split()) < _SECOND_MIN_WORDS or len(headline_mod.clauses(text)) < 2:
+                continue
+            out[int(u)] = int(cols[b])
     return out
 
 
@@ -1369,11 +1542,15 @@ def _find_themes(
     texts = MappingProxyType({a.id: p.redacted[i] for i, a in enumerate(items)})
     if not p.uniq_rows:
         return _nothing_to_theme(p, texts, k, k_min, k_max, seed)
+    anchors = tuple(anchors)
+    sample = _sample(p, _anchor_rows(p, anchors), seed)
+    if sample is not None:
+        return _find_themes_sampled(p, sample, texts, question=question, anchors=anchors, k=k, k_min=k_min, k_max=k_max,
+                                    seed=seed, subthemes=subthemes, secondary=secondary, step=step)
     terms = _index_terms(p, _question_stems(question, set(p.langs)))
     step(2, ENGINE_STEPS)
     z, centred, big_langs = _represent(p, terms, seed)
     step(3, ENGINE_STEPS)
-    anchors = tuple(anchors)
     anchored = _anchor_rows(p, anchors)
     labels, k_scores = _cluster(z, p, anchored, big_langs, centred, k, k_min, k_max, seed)
     step(4, ENGINE_STEPS)
@@ -1413,6 +1590,223 @@ def _find_themes(
         glosses=MappingProxyType({items[r].id: g for u, g in p.glosses.items() for r in members_by_uniq[u]}),
         main_language=p.main_language,
     )
+
+
+def _sample(p: _Prepared, anchored: np.ndarray, seed: int) -> np.ndarray | None:
+    """Return the sorted distinct texts themes are found on when there are more than ``_SAMPLE_ABOVE``, else ``None``.
+
+    Deterministic for a given input and seed: the most repeated texts first (given at least twice,
+    up to ``_SAMPLE_REPEATED`` of the sample), up to ``_SAMPLE_PER_ANCHOR`` texts of each reviewed
+    theme, then a seeded random draw from each language in proportion to its distinct texts.
+    """
+    n_u = len(p.uniq_rows)
+    if n_u <= _SAMPLE_ABOVE:
+        return None
+    rng = np.random.default_rng(seed)
+    chosen = np.zeros(n_u, dtype=bool)
+    repeated = np.flatnonzero(p.weights >= 2)
+    if len(repeated):
+        # Heaviest first; ties by first appearance (a stable sort).
+        chosen[repeated[np.argsort(-p.weights[repeated], kind="stable")][: int(_SAMPLE_REPEATED * _SAMPLE_SIZE)]] = True
+    for a in np.unique(anchored[anchored >= 0]):
+        rows = np.flatnonzero(anchored == a)
+        chosen[rows if len(rows) <= _SAMPLE_PER_ANCHOR else rng.choice(rows, _SAMPLE_PER_ANCHOR, replace=False)] = True
+    langs = np.array([p.langs[r] for r in p.uniq_rows])
+    room = max(0, _SAMPLE_SIZE - int(chosen.sum()))
+    for lang in sorted(set(langs.tolist())):
+        rows = np.flatnonzero((langs == lang) & ~chosen)
+        take = min(len(rows), max(1, round(room * int((langs == lang).sum()) / n_u)))
+        if take:
+            chosen[rng.choice(rows, take, replace=False)] = True
+    return np.flatnonzero(chosen)
+
+
+def _subset(p: _Prepared, sample: np.ndarray) -> _Prepared:
+    """Return the prepared input restricted to the sampled distinct texts (rows keep their numbers)."""
+    position = np.full(len(p.uniq_rows), -1, dtype=np.int64)
+    position[sample] = np.arange(len(sample))
+    content_rows: list[int] = []
+    member_of: list[int] = []
+    for row, u in zip(p.content_rows, p.member_of):
+        if position[u] >= 0:
+            content_rows.append(row)
+            member_of.append(int(position[u]))
+    return replace(p, content_rows=content_rows, uniq_rows=[p.uniq_rows[u] for u in sample], member_of=member_of,
+                   weights=p.weights[sample], glosses={int(position[u]): g for u, g in p.glosses.items() if position[u] >= 0})
+
+
+def _place_rest(z_all: np.ndarray, sample: np.ndarray, labels: np.ndarray, shape: _Shape,
+                anchored_all: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Place every distinct text outside the sample in the group whose centre is nearest.
+
+    Returns labels, similarities to their group's centre and unclear flags for every distinct
+    text. The sample keeps its own; the others are unclear by the sample's rules (less similar
+    than their group's floor, untypical and torn between two groups, or in a dissolved group).
+    A text of a reviewed theme stays in it; a group with no clear sampled answer takes none.
+    """
+    n_u = len(z_all)
+    n_groups = len(shape.centroids)
+    alive = np.zeros(n_groups, dtype=bool)
+    alive[np.unique(labels[~shape.unclear])] = True
+    exists = np.zeros(n_groups, dtype=bool)
+    exists[np.unique(labels)] = True
+    labels_all = np.full(n_u, -1, dtype=np.int64)
+    sims_all = np.zeros(n_u, dtype=np.float64)
+    unclear_all = np.zeros(n_u, dtype=bool)
+    labels_all[sample] = labels
+    sims_all[sample] = shape.sims
+    unclear_all[sample] = shape.unclear
+    in_sample = np.zeros(n_u, dtype=bool)
+    in_sample[sample] = True
+    rest = np.flatnonzero(~in_sample)
+    floors = shape.floors if shape.floors is not None else np.full(n_groups, -np.inf)
+    dissolved = shape.dissolved if shape.dissolved is not None else np.zeros(n_groups, dtype=bool)
+    for start in range(0, len(rest), _CHUNK):
+        rows = rest[start : start + _CHUNK]
+        sims = z_all[rows] @ shape.centroids.T
+        sims[:, ~exists] = -np.inf
+        best = sims.argmax(axis=1)
+        anchor = anchored_all[rows]
+        kept = (anchor >= 0) & (anchor < n_groups)
+        kept[kept] = exists[anchor[kept]]
+        best[kept] = anchor[kept]
+        own = sims[np.arange(len(rows)), best]
+        if n_groups > 1:
+            second = np.partition(sims, -2, axis=1)[:, -2]
+            torn = (own < shape.weak) & (own - second < _TORN_MARGIN)
+        else:
+            torn = np.zeros(len(rows), dtype=bool)
+        unclear = (own < floors[best]) | torn | dissolved[best] | ~alive[best]
+        unclear[kept] = False
+        labels_all[rows] = best
+        sims_all[rows] = own
+        unclear_all[rows] = unclear
+    return labels_all, sims_all, unclear_all
+
+
+def _find_themes_sampled(p: _Prepared, sample: np.ndarray, texts: Mapping[AnswerId, str], *, question: str | Sequence[str] | None,
+                         anchors: tuple[Anchor, ...], k: int | None, k_min: int, k_max: int, seed: int, subthemes: bool,
+                         secondary: bool, step: Callable[[int, int], None]) -> ThemeSet:
+    """Find themes on a sample of the distinct texts, then place every other answer (see ``_SAMPLE_ABOVE``)."""
+    items = p.items
+    ps = _subset(p, sample)
+    terms = _index_terms(ps, _question_stems(question, set(p.langs)))
+    # Every text's stemmed words (the word block reads them; the sample's are already read) and character text.
+    position = np.full(len(p.uniq_rows), -1, dtype=np.int64)
+    position[sample] = np.arange(len(sample))
+    surface_stems = _surface_stems(terms)
+    stems: list[list[str]] = []
+    char_texts: list[str] = []
+    for u, r in enumerate(p.uniq_rows):
+        if position[u] >= 0:
+            stems.append(terms.stems[position[u]])
+            char_texts.append(_without(textmod.analysis_text(p.analysed[r]), p.langs[r], surface_stems))
+        else:
+            found, text = _words_once(p.analysed[r], p.langs[r], surface_stems)
+            stems.append(found)
+            char_texts.append(text)
+    step(2, ENGINE_STEPS)
+    z_all, centred, big_langs = _represent(p, terms, seed, stems=stems, char_texts=char_texts, fit_rows=sample)
+    del stems, char_texts
+    step(3, ENGINE_STEPS)
+    anchored_all = _anchor_rows(p, anchors)
+    anchored = anchored_all[sample]
+    z = z_all[sample]
+    labels, k_scores = _cluster(z, ps, anchored, big_langs, centred, k, k_min, k_max, seed)
+    step(4, ENGINE_STEPS)
+    shape = _shape(z, labels, ps.weights, anchored, dissolve_weak=k is None)
+    labels_all, sims_all, unclear_all = _place_rest(z_all, sample, labels, shape, anchored_all)
+    shape_all = replace(shape, sims=sims_all, unclear=unclear_all)
+    machine, kept_anchors = _order_groups(labels_all, shape_all, p.weights, len(anchors))
+    members_all: dict[int, list[int]] = defaultdict(list)
+    for row, u in zip(p.content_rows, p.member_of):
+        members_all[u].append(row)
+    members_sample = {int(position[u]): rows for u, rows in members_all.items() if position[u] >= 0}
+    ids = _theme_ids(machine, kept_anchors, anchors)
+    second = _secondary(z_all, labels_all, shape_all, kept_anchors + machine, p) if secondary else {}
+    step(5, ENGINE_STEPS)
+    # Described from the sample: labels, headlines, quotes and claims; then every answer is counted.
+    builder = _Builder(ps, terms, z, shape.sims, len(machine) + len(kept_anchors), members_sample)
+    themes, all_subs, _assignment, _sub = _describe_groups(
+        builder, labels, shape, machine, kept_anchors, anchors, ids, {}, seed, subthemes=subthemes)
+    second_of: dict[int, list[int]] = defaultdict(list)
+    for u, c in second.items():
+        second_of[c].append(u)
+    group_of = {ids[c]: c for c in kept_anchors + machine}
+    assignment: dict[AnswerId, str] = {items[r].id: CONTENTLESS_ID for r in p.contentless_rows}
+    sub_assignment: dict[AnswerId, str] = {}
+    subs_of: dict[str, list[Theme]] = defaultdict(list)
+    for sub in all_subs:
+        subs_of[sub.parent or ""].append(sub)
+    widened_subs: list[Theme] = []
+    widened: list[Theme] = []
+    for theme in themes:
+        c = group_of[theme.id]
+        uniq = np.flatnonzero((labels_all == c) & ~unclear_all)
+        theme = _widen(theme, uniq, p, sims_all, members_all,
+                       secondary_ids=tuple(items[r].id for u in second_of.get(c, []) for r in members_all[u]))
+        widened.append(theme)
+        assignment.update({aid: theme.id for aid in theme.answer_ids})
+        subs = subs_of.get(theme.id, [])
+        if subs:
+            for sub, sub_uniq in zip(subs, _split_by_subthemes(subs, uniq, position, sample, ps, z_all, p.weights)):
+                sub = _widen(sub, sub_uniq, p, sims_all, members_all)
+                widened_subs.append(sub)
+                sub_assignment.update({aid: sub.id for aid in sub.answer_ids})
+    other_sample = np.flatnonzero(shape.unclear)
+    other = builder.theme(OTHER_ID, other_sample, messages.OTHER_LABEL) if len(other_sample) else _empty_theme(OTHER_ID, messages.OTHER_LABEL)
+    other_uniq = np.flatnonzero(unclear_all)
+    other = _widen(other, other_uniq, p, sims_all, members_all) if len(other_uniq) else other
+    other = replace(other, headline=messages.OTHER_LABEL, headline_language=None)
+    for aid in other.answer_ids:
+        assignment[aid] = OTHER_ID
+    k_scores["sampled_distinct_answers"] = float(len(sample))
+    split = int(k_scores.get("themes_split_by_language", 0))
+    method = _method_note(len(machine), k, k_min, k_max, seed, p.used_translation, centred, split,
+                          glossed=len(p.glosses), anchored=len(kept_anchors), question=bool(question))
+    method += " " + messages.METHOD_SAMPLE_NOTE.format(n=len(p.uniq_rows), sample=len(sample))
+    return ThemeSet(
+        themes=tuple(widened),
+        other=other,
+        contentless=tuple(items[r].id for r in p.contentless_rows),
+        assignment=MappingProxyType({a.id: assignment[a.id] for a in items}),
+        k_chosen=len(widened),
+        method=method,
+        seed=seed,
+        texts=texts,
+        k_scores=MappingProxyType(k_scores),
+        languages=MappingProxyType(dict(p.answer_langs)),
+        subthemes=tuple(widened_subs),
+        sub_assignment=MappingProxyType(sub_assignment),
+        secondary=MappingProxyType({items[r].id: (ids[c],) for u, c in second.items() for r in members_all[u]}),
+        glosses=MappingProxyType({items[r].id: g for u, g in p.glosses.items() for r in members_all[u]}),
+        main_language=p.main_language,
+    )
+
+
+def _widen(theme: Theme, uniq: np.ndarray, p: _Prepared, sims: np.ndarray, members: Mapping[int, list[int]],
+           **extra: object) -> Theme:
+    """Return a theme described from a sample with every one of its answers (distinct texts ``uniq``), most typical first."""
+    ranked = sorted(uniq.tolist(), key=lambda u: (-sims[u], p.uniq_rows[u]))
+    rows = [row for u in ranked for row in members[u]]
+    lang_counts = Counter(textmod._base_language(p.items[r].language) for r in rows)
+    single = next(iter(lang_counts)) if len(lang_counts) == 1 and len(p.answer_langs) > 1 else None
+    return replace(theme, size=len(rows), answer_ids=tuple(p.items[r].id for r in rows),
+                   languages=MappingProxyType(dict(lang_counts.most_common())), single_language=single,
+                   glossed=sum(len(members[u]) for u in ranked if u in p.glosses), **extra)  # type: ignore[arg-type]
+
+
+def _split_by_subthemes(subs: Sequence[Theme], uniq: np.ndarray, position: np.ndarray, sample: np.ndarray,
+                        ps: _Prepared, z_all: np.ndarray, weights: np.ndarray) -> list[np.ndarray]:
+    """Return each sub-theme's distinct texts (full numbering): its sampled ones, and the theme's others by nearest sub-centre."""
+    sample_of: dict[AnswerId, int] = {}
+    for row, s in zip(ps.content_rows, ps.member_of):
+        sample_of[ps.items[row].id] = int(sample[s])
+    parts = [np.unique(np.array([sample_of[aid] for aid in sub.answer_ids], dtype=np.int64)) for sub in subs]
+    centres = _l2(np.vstack([(z_all[part] * weights[part][:, None]).sum(axis=0) for part in parts]))
+    rest = uniq[position[uniq] < 0]
+    nearest = (z_all[rest] @ centres.T).argmax(axis=1) if len(rest) else np.zeros(0, dtype=np.int64)
+    return [np.concatenate([part, rest[nearest == n]]) for n, part in enumerate(parts)]
 
 
 def _order_groups(labels: np.ndarray, shape: _Shape, weights: np.ndarray, n_anchor: int) -> tuple[list[int], list[int]]:

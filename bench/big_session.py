@@ -370,6 +370,13 @@ def background_run(size: int, sentences: list[str], folder: Path) -> dict:
     latencies: list[float] = []
     samples: list[tuple[float, float, int | None]] = []
     index, last_sample = 0, 0.0
+    # Every statement the answer path runs, timed, and the write-ahead log's size around each answer: an
+    # answer slower than 100 ms is kept with them, so that its wait can be told apart (the lock at BEGIN
+    # IMMEDIATE, the fsync or a checkpoint at COMMIT, or Python in between).
+    wal = Path(str(database) + "-wal")
+    trace: list[tuple[float, str]] = []
+    slow: list[dict] = []
+    db.conn.set_trace_callback(lambda sql: trace.append((time.perf_counter(), " ".join(sql.split())[:50])))
     try:
         with app.test_request_context():
             wanted = jobs.background_wanted(db, session["id"], app.config)
@@ -377,6 +384,9 @@ def background_run(size: int, sentences: list[str], folder: Path) -> dict:
                                  who=user_by_email(db, ADMIN)["id"])
         submitted = time.perf_counter()
         while True:
+            trace.clear()
+            wal_before = wal.stat().st_size if wal.exists() else 0
+            cpu_before = time.process_time()
             start = time.perf_counter()
             person = queries.record_consent(db, session["id"], consent_version_id=statement["id"], language="en",
                                             nonce=f"background-{job_id}-{index}", quote_ok=True, contact_ok=False,
@@ -384,6 +394,13 @@ def background_run(size: int, sentences: list[str], folder: Path) -> dict:
             queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=built["open_prompts"][0],
                                   nonce=f"background-answer-{job_id}-{index}", language="en", text=answers.next())
             latencies.append(time.perf_counter() - start)
+            if latencies[-1] > 0.1:
+                ends = [t for t, _ in trace[1:]] + [start + latencies[-1]]
+                slowest = sorted(((end - t, sql) for (t, sql), end in zip(trace, ends)), reverse=True)[:3]
+                slow.append({"s_since_queued": round(start - submitted, 1), "ms": round(1000 * latencies[-1], 1),
+                             "cpu_ms": round(1000 * (time.process_time() - cpu_before), 1),
+                             "wal_mb_before_after": (round(wal_before / 2**20, 1), round((wal.stat().st_size if wal.exists() else 0) / 2**20, 1)),
+                             "slowest_statements_ms": [(round(1000 * d, 1), sql) for d, sql in slowest]})
             index += 1
             if start - last_sample >= 5:
                 last_sample = start
@@ -395,7 +412,8 @@ def background_run(size: int, sentences: list[str], folder: Path) -> dict:
             time.sleep(0.02)
     finally:
         consumer.terminate()
-        consumer.wait(timeout=60)
+        _pid, status, usage = os.wait4(consumer.pid, 0)  # the consumer's own CPU time and peak memory
+        consumer.returncode = os.waitstatus_to_exitcode(status)
     job = jobs.job_by_id(db, job_id)
     db.conn.close()
     latencies.sort()
@@ -404,10 +422,13 @@ def background_run(size: int, sentences: list[str], folder: Path) -> dict:
             "queued_s": seconds(job["created"], job["started"]) if job["started"] else None,
             "job_s": seconds(job["started"], job["finished"]) if job["finished"] and job["started"] else None,
             "result": job["result"], "answers_sent": len(latencies),
+            "consumer_cpu_s": round(usage.ru_utime + usage.ru_stime, 1), "consumer_peak_mb": round(usage.ru_maxrss / 1024),
             "answer_max_ms": round(1000 * latencies[-1], 1) if latencies else 0,
             "answer_p99_ms": round(1000 * latencies[int(0.99 * (len(latencies) - 1))], 1) if latencies else 0,
             "answer_median_ms": round(1000 * latencies[len(latencies) // 2], 1) if latencies else 0,
-            "samples (s since queued, done, estimated s left)": samples}
+            "samples (s since queued, done, estimated s left)": samples,
+            "answers over 100 ms": len(slow),
+            "the 20 slowest answers": sorted(slow, key=lambda found: -found["ms"])[:20]}
 
 
 # --- the whole run ------------------------------------------------------------------------------

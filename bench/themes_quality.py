@@ -18,7 +18,7 @@ Scores are NMI and ARI against the human labels, averaged over seeds. The engine
 unclear" and "contentless" answers count as groups of their own (no answer is dropped). On
 the mixed set it also reports the share of themes that are more than 90% one language.
 
-Usage: ``python bench/themes_quality.py [--data DIR] [--seeds 0 1 2] [--only nhs9 ...] [--markdown OUT.md]``
+Usage: ``python bench/themes_quality.py [--data DIR] [--seeds 0 1 2] [--only nhs9 ...] [--markdown OUT.md] [--sample ABOVE SIZE]``
 """
 
 from __future__ import annotations
@@ -244,7 +244,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-stability", action="store_true", help="skip the re-run stability figures")
     parser.add_argument("--labels", action="store_true", help="print each engine theme's label and claims (k chosen, first seed)")
     parser.add_argument("--markdown", type=Path, default=None, help="write the tables here as Markdown")
+    parser.add_argument("--sample", type=int, nargs=2, metavar=("ABOVE", "SIZE"), default=None,
+                        help="find themes on a sample of SIZE distinct answers above ABOVE (the engine's large-input "
+                             "path, normally beyond 25,000 distinct answers), to measure it on these labelled sets")
     args = parser.parse_args(argv)
+    if args.sample:
+        from analysis import themes as engine  # noqa: PLC0415
+
+        engine._SAMPLE_ABOVE, engine._SAMPLE_SIZE = args.sample
     if not (args.data / "nhs-feedback").exists():
         parser.error(f"no data at {args.data}; pass --data")
     datasets = load_datasets(args.data)

@@ -155,6 +155,39 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
             conn.execute("COMMIT")
 
 
+@contextmanager
+def batched_writes(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """Write a long series of short transactions (a theme run's placements) without an fsync at each commit.
+
+    Each COMMIT at synchronous FULL waits for the write-ahead log to reach the disk while it still
+    holds the write lock; on a busy disk that took 1 to 2 s a batch, and a resident's answer waited
+    for it (issue 19). At NORMAL (in WAL mode) a commit only appends to the log; the log reaches the
+    disk at the next checkpoint (`settle`, run outside the lock), and the database stays consistent
+    whatever happens: a crash can only lose the last batches, which a run writes again. The
+    connection's own setting comes back at the end (a lower one is kept as it is).
+    """
+    before = db.execute("PRAGMA synchronous").fetchone()[0]  # 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA
+    if before > 1:
+        db.execute("PRAGMA synchronous = NORMAL")
+    try:
+        yield db
+    finally:
+        if before > 1:
+            db.execute(f"PRAGMA synchronous = {int(before)}")
+        settle(db)
+
+
+def settle(db: sqlite_utils.Database) -> None:
+    """Copy what the write-ahead log holds into the database file now, without waiting for anyone (PASSIVE).
+
+    Run by a connection that has just written a lot, outside any transaction, so that the next
+    commit of a resident's answer does not find a long log to copy (SQLite's automatic checkpoint
+    is done by whichever connection commits when the log passes 1,000 pages).
+    """
+    if not db.conn.in_transaction:
+        db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+
+
 def checkpoint(db: sqlite_utils.Database) -> bool:
     """Copy the write-ahead log into the database file and truncate it; False if readers kept it from finishing.
 

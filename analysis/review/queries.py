@@ -21,6 +21,7 @@ Re-running the engine keeps people's decisions (see :func:`run_themes`):
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -34,7 +35,7 @@ from analysis.disclosure import protect_line, threshold_in_use, validate_thresho
 from analysis.opinions import VoteMatrix, compare_priority_group, find_opinion_groups, group_size_table, group_vote_table
 from analysis.redaction import redaction_of
 from listening import statements as st
-from listening.db import one, rows, transaction
+from listening.db import batched_writes, one, rows, settle, transaction
 from listening.queries import (
     SOURCES,
     STATEMENT_KINDS,
@@ -328,12 +329,17 @@ def current_members(db: sqlite_utils.Database, session_id: int) -> dict[int, set
     return members
 
 
-def active_themes(db: sqlite_utils.Database, session_id: int) -> list[dict]:
-    """Return a session's live themes (not merged away or retired), the other group last."""
+def active_themes(db: sqlite_utils.Database, session_id: int, *, sizes: bool = True) -> list[dict]:
+    """Return a session's live themes (not merged away or retired), the other group last.
+
+    ``sizes=False`` leaves out ``stored_size`` (a count of every placement: 0.1 s at 200,000 answers,
+    too long inside a theme run's write lock).
+    """
+    size = ("(SELECT count(*) FROM theme_assignments a WHERE a.theme_id = t.id AND a.status = 'theme')"
+            if sizes else "NULL")
     found = rows(
         db,
-        """SELECT t.*, u.email AS reviewed_by_email,
-             (SELECT count(*) FROM theme_assignments a WHERE a.theme_id = t.id AND a.status = 'theme') AS stored_size
+        f"""SELECT t.*, u.email AS reviewed_by_email, {size} AS stored_size
            FROM themes t LEFT JOIN users u ON u.id = t.reviewed_by
            WHERE t.session_id = ? AND t.retired_at IS NULL ORDER BY t.kind = 'other', t.id""",
         (session_id,),
@@ -371,7 +377,15 @@ def other_theme_id(db: sqlite_utils.Database, session_id: int, run_id: int | Non
 
 # Theme assignments are written this many at a time, each batch its own short transaction, so a
 # resident's answer never waits long for SQLite's write lock while a big session is re-run (issue 19).
-ASSIGNMENT_BATCH = 1000
+ASSIGNMENT_BATCH = 500
+# Every this many batches the run copies the write-ahead log into the database itself (listening.db.settle).
+SETTLE_EVERY = 10
+# A batch should hold the write lock about this long: batches halve when one takes longer (a busy or niced
+# process is descheduled inside its transaction) and double again, up to ASSIGNMENT_BATCH, when quick. After
+# each, the run leaves the lock free at least as long as it held it: SQLite's busy handler retries a waiting
+# answer after 1, 2, 5, 10, 15, 20 ms..., and back-to-back batches left it no gap to take (waits of 1 s traced).
+LOCK_HOLD_S = 0.02
+MIN_ASSIGNMENT_BATCH = 25
 # A run that has not finished after this long is taken to have died (a restart); another may start.
 RUN_STALE_MINUTES = 30
 
@@ -426,10 +440,17 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     # they read again.
     seen = _placement_version(db, session_id)
     existing = _placements(db, session_id)
+    in_scope = {a["id"] for a in answers}
+    # What to keep and which drafts the new themes continue is worked out before the write lock too (a
+    # second of Python at 200,000 answers, which a niced job made residents wait for); inside, only if a
+    # placement moved or a theme changed meanwhile is it worked out again.
+    themes_read = {t["id"]: t for t in active_themes(db, session_id, sizes=False)}
+    kept, matched = _plan_placements(existing, themes_read, in_scope, result)
     with transaction(db):
         if _run_in_progress(db, session_id):
             raise RunInProgress(f"A theme run of session {session_id} is in progress")
-        if _placement_version(db, session_id) != seen:
+        moved = _placement_version(db, session_id) != seen
+        if moved:
             existing = _placements(db, session_id)
         gone = _withdrawn_meanwhile(db, session_id, answers, read_at)
         run_id = db.execute(
@@ -437,19 +458,9 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
                VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
             (session_id, json.dumps(scope), seed, result.k_chosen, len(answers), result.method, user_id, stamp),
         ).lastrowid
-        in_scope = {a["id"] for a in answers}
-        themes = {t["id"]: t for t in active_themes(db, session_id)}
-        kept = {rid for rid, row in existing.items() if rid in in_scope and (
-            row["pinned"] or (row["theme_id"] in themes and themes[row["theme_id"]]["reviewed"]))}
-        # Reviewed themes went in as anchors and come back under their own id; only drafts are matched.
-        drafts = {tid: t for tid, t in themes.items() if not t["reviewed"]}
-        machine = [t for t in result.themes if not t.reviewed]
-        members: dict[int, set[int]] = defaultdict(set)  # as current_members, from the placements already read
-        for rid, row in existing.items():
-            if row["status"] == "theme" and row["theme_id"] in themes:
-                members[row["theme_id"]].add(rid)
-        matched = _match_machine_themes(machine, drafts, members)
-        matched.update({t.id: anchor_theme_id(t.id) for t in result.themes if t.reviewed})
+        themes = {t["id"]: t for t in active_themes(db, session_id, sizes=False)}
+        if moved or _theme_states(themes) != _theme_states(themes_read):
+            kept, matched = _plan_placements(existing, themes, in_scope, result)
         target = _store_machine_themes(db, session_id, run_id, result.themes, themes, matched, stamp, result.subthemes)
         target[OTHER_ID] = other_theme_id(db, session_id, run_id)
         if gone:
@@ -459,10 +470,11 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     try:
         # Answers no longer in scope (another question chosen, or hidden since) leave the synthesis.
         leaving = sorted(set(existing) - in_scope)
-        for first in range(0, len(leaving), ASSIGNMENT_BATCH):
-            with transaction(db):
-                db.conn.executemany("DELETE FROM theme_assignments WHERE response_id = ?",
-                                    [(rid,) for rid in leaving[first:first + ASSIGNMENT_BATCH]])
+        with batched_writes(db):
+            for first in range(0, len(leaving), ASSIGNMENT_BATCH):
+                with transaction(db):
+                    db.conn.executemany("DELETE FROM theme_assignments WHERE response_id = ?",
+                                        [(rid,) for rid in leaving[first:first + ASSIGNMENT_BATCH]])
         vanished = _place_answers(db, session_id, answers, result, kept, target, stamp,
                                   lambda done: report(4 * len(answers) + done, total, cancellable=False)) or []
         with transaction(db):
@@ -479,6 +491,27 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
         with transaction(db):
             db.execute("UPDATE theme_runs SET finished_at = ? WHERE id = ?", (now(), run_id))
     return latest_run(db, session_id)
+
+
+def _theme_states(themes: dict[int, dict]) -> list[tuple[int, bool]]:
+    """Return what a run's plan depends on in the live themes: their ids and which are reviewed."""
+    return sorted((tid, bool(t["reviewed"])) for tid, t in themes.items())
+
+
+def _plan_placements(existing: dict[int, dict], themes: dict[int, dict], in_scope: set[int], result) -> tuple[set[int], dict[str, int]]:
+    """Return the answers a run keeps where they are (pinned, or in a reviewed theme) and machine theme -> draft it continues."""
+    kept = {rid for rid, row in existing.items() if rid in in_scope and (
+        row["pinned"] or (row["theme_id"] in themes and themes[row["theme_id"]]["reviewed"]))}
+    # Reviewed themes went in as anchors and come back under their own id; only drafts are matched.
+    drafts = {tid: t for tid, t in themes.items() if not t["reviewed"]}
+    machine = [t for t in result.themes if not t.reviewed]
+    members: dict[int, set[int]] = defaultdict(set)  # as current_members, from the placements already read
+    for rid, row in existing.items():
+        if row["status"] == "theme" and row["theme_id"] in themes:
+            members[row["theme_id"]].add(rid)
+    matched = _match_machine_themes(machine, drafts, members)
+    matched.update({t.id: anchor_theme_id(t.id) for t in result.themes if t.reviewed})
+    return kept, matched
 
 
 def _withdrawn_meanwhile(db: sqlite_utils.Database, session_id: int, answers: Sequence[dict], since: str) -> list[dict]:
@@ -590,10 +623,11 @@ def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dic
 
     Written ASSIGNMENT_BATCH answers per transaction; an answer a person pinned meanwhile keeps its place,
     and one withdrawn meanwhile is not placed (each batch re-reads which answers are still there).
-    `placed(count)` hears how many answers are written. Returns the answers found gone.
+    `placed(count)` hears how many answers are written. Returns the answers found gone. The batches are
+    written without an fsync at each commit, and the run copies the log into the database every
+    SETTLE_EVERY batches (`listening.db.batched_writes`): a resident's answer waits for a batch's
+    writes, never for the disk.
     """
-    from analysis.themes import CONTENTLESS_ID
-
     ranks: dict[int, int] = {}
     quotes: dict[int, int] = {}
     vanished: list[dict] = []
@@ -602,37 +636,62 @@ def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dic
             ranks[aid] = position
         for position, aid in enumerate(group.quotes):
             quotes[aid] = position
-    for first in range(0, len(answers), ASSIGNMENT_BATCH):
-        updates, upserts = [], []
-        for answer in answers[first:first + ASSIGNMENT_BATCH]:
-            rid = answer["id"]
-            rank, quote = ranks.get(rid, 10**6), quotes.get(rid)
-            if rid in kept:
-                updates.append((rank, quote, stamp, rid))
-                continue
-            machine_id = result.assignment.get(rid, CONTENTLESS_ID)
-            status = "contentless" if machine_id == CONTENTLESS_ID else "theme"
-            theme_id = None if status == "contentless" else target[machine_id]
-            upserts.append((rid, session_id, theme_id, status, rank, quote, stamp))
-        with transaction(db):
-            batch_gone = _gone(db, answers[first:first + ASSIGNMENT_BATCH])
-            vanished += batch_gone
-            gone = {a["id"] for a in batch_gone}
-            if gone:
-                upserts = [u for u in upserts if u[0] not in gone]
-            db.conn.executemany("UPDATE theme_assignments SET rank = ?, quote = ?, updated_at = ? WHERE response_id = ?",
-                                updates)
-            db.conn.executemany(
-                """INSERT INTO theme_assignments (response_id, session_id, theme_id, status, pinned, rank, quote, updated_at)
-                   VALUES (?, ?, ?, ?, 0, ?, ?, ?)
-                   ON CONFLICT (response_id) DO UPDATE SET theme_id = excluded.theme_id, status = excluded.status,
-                     rank = excluded.rank, quote = excluded.quote, updated_at = excluded.updated_at
-                   WHERE theme_assignments.pinned = 0""",
-                upserts,
-            )
-        if placed is not None:
-            placed(min(first + ASSIGNMENT_BATCH, len(answers)))
+    # The first batch is small: the size grows while batches are quick, rather than shrinking after a long one.
+    size, first, number, reported = min(2 * MIN_ASSIGNMENT_BATCH, ASSIGNMENT_BATCH), 0, 0, 0.0
+    with batched_writes(db):
+        while first < len(answers):
+            batch = answers[first:first + size]
+            held = _place_batch(db, session_id, batch, result, kept, target, stamp, ranks, quotes, vanished)
+            first, number = first + len(batch), number + 1
+            if number % SETTLE_EVERY == 0:
+                settle(db)
+            if placed is not None and (time.monotonic() - reported >= 0.5 or first >= len(answers)):
+                placed(first)
+                reported = time.monotonic()
+            if held > LOCK_HOLD_S:
+                size = max(min(MIN_ASSIGNMENT_BATCH, ASSIGNMENT_BATCH), size // 2)
+            elif held < LOCK_HOLD_S / 2:
+                size = min(ASSIGNMENT_BATCH, size * 2)
+            if first < len(answers):
+                time.sleep(min(held, 4 * LOCK_HOLD_S))
     return vanished
+
+
+def _place_batch(db: sqlite_utils.Database, session_id: int, batch: list[dict], result, kept: set[int], target: dict[str, int],
+                 stamp: str, ranks: dict[int, int], quotes: dict[int, int], vanished: list[dict]) -> float:
+    """Write one batch of placements in one short transaction (see `_place_answers`); add the answers found gone to
+    `vanished`; return how long the write lock was held (seconds, wall clock)."""
+    from analysis.themes import CONTENTLESS_ID
+
+    updates, upserts = [], []
+    for answer in batch:
+        rid = answer["id"]
+        rank, quote = ranks.get(rid, 10**6), quotes.get(rid)
+        if rid in kept:
+            updates.append((rank, quote, stamp, rid))
+            continue
+        machine_id = result.assignment.get(rid, CONTENTLESS_ID)
+        status = "contentless" if machine_id == CONTENTLESS_ID else "theme"
+        theme_id = None if status == "contentless" else target[machine_id]
+        upserts.append((rid, session_id, theme_id, status, rank, quote, stamp))
+    start = time.monotonic()
+    with transaction(db):
+        batch_gone = _gone(db, batch)
+        vanished.extend(batch_gone)
+        gone = {a["id"] for a in batch_gone}
+        if gone:
+            upserts = [u for u in upserts if u[0] not in gone]
+        db.conn.executemany("UPDATE theme_assignments SET rank = ?, quote = ?, updated_at = ? WHERE response_id = ?",
+                            updates)
+        db.conn.executemany(
+            """INSERT INTO theme_assignments (response_id, session_id, theme_id, status, pinned, rank, quote, updated_at)
+               VALUES (?, ?, ?, ?, 0, ?, ?, ?)
+               ON CONFLICT (response_id) DO UPDATE SET theme_id = excluded.theme_id, status = excluded.status,
+                 rank = excluded.rank, quote = excluded.quote, updated_at = excluded.updated_at
+               WHERE theme_assignments.pinned = 0""",
+            upserts,
+        )
+    return time.monotonic() - start
 
 
 def _retire_untouched(db: sqlite_utils.Database, themes: dict[int, dict], taken: set[int], stamp: str) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from analysis import messages
 from analysis.text import tokenize
-from analysis.themes import CONTENTLESS_ID, OTHER_ID, Answer, find_themes, split_theme, stored_answer
+from analysis.themes import CONTENTLESS_ID, OTHER_ID, Anchor, Answer, find_themes, split_theme, stored_answer
 
 
 def _ids(theme_set):  # type: ignore[no-untyped-def]
@@ -240,6 +240,61 @@ def test_large_input_is_projected_as_if_every_answer_were_read_again(nhs_answers
     svd = TruncatedSVD(n_components=20, random_state=0, algorithm="randomized", n_iter=themes._SVD_ITER).fit(vec.fit_transform([docs[i] for i in sample]))
     expected = themes._l2(np.vstack([svd.transform(vec.transform(docs[s : s + 25])) for s in range(0, len(docs), 25)]).astype(np.float32))
     assert found is not None and np.array_equal(found, expected)
+
+
+def test_character_ngrams_are_counted_as_scikit_learn_counts_them(nhs_answers: list[Answer], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The character block's vectorizer, which reads each distinct word once, gives scikit-learn's own vocabulary and
+    matrices, entry for entry, when fitting and when projecting new answers (odd and empty answers included)."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from analysis import themes
+
+    monkeypatch.setattr(themes, "_WORD_GRAM_BLOCK", 7)
+    monkeypatch.setattr(themes, "_WORD_GRAM_CACHE", 50)
+    docs = [a.text for a in nhs_answers] + ["", "a", "ab", "x  y\tz", "ÉCOLE école", "北京天气很好", "don't  stop", ""]
+    options = {"analyzer": "char_wb", "ngram_range": (2, 5), "max_features": 3000, "min_df": 2, "sublinear_tf": True, "dtype": np.float32}
+    ours, theirs = themes._vectorizer_class()(**options), TfidfVectorizer(**options)
+    pairs = [(ours.fit_transform(docs[:250]), theirs.fit_transform(docs[:250])), (ours.transform(docs[250:]), theirs.transform(docs[250:]))]
+    assert ours.vocabulary_ == theirs.vocabulary_
+    for mine, expected in pairs:
+        assert mine.dtype == expected.dtype and mine.shape == expected.shape
+        assert np.array_equal(mine.indptr, expected.indptr) and np.array_equal(mine.indices, expected.indices)
+        assert np.array_equal(mine.data, expected.data)
+
+
+def test_above_the_sample_size_themes_are_found_on_a_sample_and_every_answer_gets_a_theme(
+        nhs_answers: list[Answer], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond _SAMPLE_ABOVE distinct answers the sampled path runs: every answer is placed (a theme, "Other /
+    unclear" or contentless), each theme's members are all its answers, sub-themes cover their theme, a reviewed
+    theme keeps its answers, and the result is the same on a second run."""
+    from analysis import themes
+
+    monkeypatch.setattr(themes, "_SAMPLE_ABOVE", 150)
+    monkeypatch.setattr(themes, "_SAMPLE_SIZE", 120)
+    monkeypatch.setattr(themes, "_CHUNK", 50)
+    called = []
+    original = themes._find_themes_sampled
+    monkeypatch.setattr(themes, "_find_themes_sampled", lambda *a, **kw: called.append(1) or original(*a, **kw))
+    anchor = Anchor("r1", "Reviewed", tuple(a.id for a in nhs_answers[:5]))
+    result = find_themes(nhs_answers, seed=0, anchors=[anchor])
+    assert called and 120 <= result.k_scores["sampled_distinct_answers"] < len(nhs_answers)
+    ids = [a.id for a in nhs_answers]
+    assert list(result.assignment) == ids
+    placed = [aid for t in result.themes for aid in t.answer_ids] + list(result.other.answer_ids) + list(result.contentless)
+    assert sorted(map(str, placed)) == sorted(map(str, ids))
+    for theme in result.themes:
+        assert theme.size == len(theme.answer_ids) and all(result.assignment[a] == theme.id for a in theme.answer_ids)
+        assert theme.quotes and set(theme.quotes) <= set(theme.answer_ids) and theme.label
+        subs = [s for s in result.subthemes if s.parent == theme.id]
+        if subs:
+            assert sorted(map(str, (a for s in subs for a in s.answer_ids))) == sorted(map(str, theme.answer_ids))
+    assert {result.assignment[a.id] for a in nhs_answers[:5]} <= {"r1", CONTENTLESS_ID} and result.themes[0].id == "r1"
+    assert "sample" in result.method
+    again = find_themes(nhs_answers, seed=0, anchors=[anchor])
+    assert again.assignment == result.assignment and [t.label for t in again.themes] == [t.label for t in result.themes]
+    monkeypatch.setattr(themes, "_SAMPLE_ABOVE", len(nhs_answers))
+    assert "sampled_distinct_answers" not in find_themes(nhs_answers, seed=0).k_scores
 
 
 def test_a_translation_is_read_in_its_own_language() -> None:

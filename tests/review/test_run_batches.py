@@ -22,6 +22,71 @@ def test_a_run_writes_its_placements_in_many_short_transactions(themed, db, monk
     assert run["finished_at"] is not None
 
 
+def test_a_run_writes_its_batches_without_waiting_for_the_disk_and_copies_the_log_itself(themed, db, monkeypatch):
+    """The placements' batches commit at synchronous NORMAL (no fsync while the write lock is held), the run
+    checkpoints the log itself every SETTLE_EVERY batches and at the end, and the connection's FULL comes back."""
+    monkeypatch.setattr(synthesis, "ASSIGNMENT_BATCH", 5)
+    monkeypatch.setattr(synthesis, "SETTLE_EVERY", 2)
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2
+    during, statements = [], []
+    original = synthesis._place_batch
+
+    def spy(db_, *args, **kwargs):
+        """Note the connection's synchronous setting while a batch is written."""
+        during.append(db_.execute("PRAGMA synchronous").fetchone()[0])
+        return original(db_, *args, **kwargs)
+
+    monkeypatch.setattr(synthesis, "_place_batch", spy)
+    db.conn.set_trace_callback(statements.append)
+    synthesis.run_themes(db, themed.session["id"], user_id=None)
+    db.conn.set_trace_callback(None)
+    answers = synthesis.open_answers(db, themed.session["id"])
+    assert len(during) >= -(-len(answers) // 5) and set(during) == {1}
+    checkpoints = [sql for sql in statements if "wal_checkpoint(PASSIVE)" in sql]
+    assert len(checkpoints) >= len(during) // 2 + 1
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2
+    placed = db.execute("SELECT count(*) FROM theme_assignments WHERE session_id = ?", (themed.session["id"],)).fetchone()[0]
+    assert placed == len(answers)
+
+
+def test_batches_shrink_when_they_hold_the_lock_too_long_and_every_answer_is_still_placed(themed, db, monkeypatch):
+    """A batch that holds the write lock longer than LOCK_HOLD_S halves the next one (down to MIN_ASSIGNMENT_BATCH), and
+    the run leaves the lock free between batches; every answer is placed once."""
+    monkeypatch.setattr(synthesis, "ASSIGNMENT_BATCH", 8)
+    monkeypatch.setattr(synthesis, "MIN_ASSIGNMENT_BATCH", 2)
+    monkeypatch.setattr(synthesis, "LOCK_HOLD_S", 0.0)
+    sizes = []
+    original = synthesis._place_batch
+    monkeypatch.setattr(synthesis, "_place_batch", lambda db_, sid, batch, *a: sizes.append(len(batch)) or original(db_, sid, batch, *a))
+    synthesis.run_themes(db, themed.session["id"], user_id=None)
+    answers = synthesis.open_answers(db, themed.session["id"])
+    assert sizes[:2] == [4, 2] and set(sizes[1:-1]) == {2} and sum(sizes) == len(answers)
+    placed = db.execute("SELECT count(*) FROM theme_assignments WHERE session_id = ?", (themed.session["id"],)).fetchone()[0]
+    assert placed == len(answers)
+
+
+def test_a_run_plans_its_placements_before_the_write_lock_and_again_only_if_a_theme_changed(themed, db, monkeypatch):
+    """What to keep and which drafts continue is worked out once, before the lock; when the live themes read inside
+    the lock differ (a theme retired meanwhile), it is worked out again from them."""
+    sid = themed.session["id"]
+    plans = []
+    original_plan = synthesis._plan_placements
+    monkeypatch.setattr(synthesis, "_plan_placements", lambda *a: plans.append(db.conn.in_transaction) or original_plan(*a))
+    synthesis.run_themes(db, sid, user_id=None)
+    assert plans == [False]
+    plans.clear()
+    original_themes = synthesis.active_themes
+
+    def one_retired_inside(db_, session_id, **options):
+        """Inside the lock, the first draft theme is gone (merged away meanwhile)."""
+        found = original_themes(db_, session_id, **options)
+        return found[1:] if db_.conn.in_transaction else found
+
+    monkeypatch.setattr(synthesis, "active_themes", one_retired_inside)
+    synthesis.run_themes(db, sid, user_id=None)
+    assert plans == [False, True]
+
+
 def test_an_answer_a_person_pins_during_a_run_keeps_its_place(themed, db, monkeypatch):
     """A planner moves an answer while the run is writing: the run's later batches do not move it back."""
     sid = themed.session["id"]
