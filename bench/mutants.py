@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import re
 import shutil
 import subprocess
@@ -95,6 +96,16 @@ TARGETS = (
             "tests/security/test_authorization.py", "tests/security/test_route_table.py")),
     Target("staff-entry", "facilitation/entry.py", ("staff_entry", "still_taking_part", "last_card"),
            ("tests/listening/test_answer_guard.py", "tests/facilitation/test_entry.py")),
+    # Staff entry of votes: who may vote on what (the store, shared with a resident's own vote), the one
+    # transaction that records a typed-in person's verbal consent with their votes, and the page that asks.
+    Target("staff-votes", "listening/statements.py",
+           ("enter_votes", "_check_staff_card", "_store_vote", "_open_participant", "_react_prompt", "cast_vote"),
+           ("tests/design/test_vote_guard.py", "tests/design/test_staff_votes.py", "tests/design/test_react.py",
+            "tests/design/test_ideas.py")),
+    Target("staff-votes-store", "facilitation/live_queries.py", ("enter_votes", "_statement_card", "_verbal_consent"),
+           ("tests/design/test_vote_guard.py", "tests/design/test_staff_votes.py", "tests/facilitation/test_entry.py", "tests/design/test_ideas.py")),
+    Target("staff-votes-page", "facilitation/entry.py", ("why_not_this_person", "staff_entry_votes", "_store_votes"),
+           ("tests/design/test_staff_votes.py", "tests/facilitation/test_entry.py", "tests/security/test_route_table.py")),
     Target("disclosure", "analysis/disclosure.py",
            ("validate_threshold", "required_width", "withheld_total_too_narrow", "_pick", "_close_line", "_first_pass",
             "_withhold_one", "_cover", "_needs_audit", "_settle", "_publish", "protect", "protect_line"),
@@ -152,12 +163,40 @@ def scratch_copy(keep: Path | None) -> Path:
                            capture_output=True, text=True, check=True).stdout.strip()
     if not where.startswith(str(target)):
         raise SystemExit(f"tests would import {where}, not the scratch copy")
+    precompile(target)
     return target
 
 
+def precompile(copy: Path) -> None:
+    """Compile the copy's Python once, as pycs checked against a hash of their source.
+
+    Without pycs every mutant's run compiled the whole app again (PYTHONDONTWRITEBYTECODE is set on this
+    machine). A hash-checked pyc is used only while its source is byte for byte the same, so the mutated
+    module is always compiled afresh, however quickly one mutant follows another (a timestamp pyc could
+    be taken for a same-sized mutant written within the same second).
+    """
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "--invalidation-mode", "checked-hash",
+                    *[str(copy / d) for d in ("listening", "facilitation", "analysis", "tests", "bench")]],
+                   check=True, stdout=subprocess.DEVNULL)
+
+
+def run_env(killers: Path | None = None) -> dict[str, str]:
+    """The environment of the tests' runs: bytecode may be written, so pytest keeps its rewritten test modules
+    (and the hypothesis plugin's) between mutants; every pyc it finds of the app is hash-checked (above).
+    `killers` is where bench/mutant_plugin.py notes the tests that kill, to run them first next time."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("CHORUS_MUTANT_KILLERS", None)
+    if killers is not None:
+        env["CHORUS_MUTANT_KILLERS"] = str(killers)
+    return env
+
+
 def pytest_command(tests: tuple[str, ...]) -> list[str]:
-    """Return the command that runs a target's tests, stopping at the first failure."""
-    return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--no-header", *tests]
+    """Return the command that runs a target's tests, stopping at the first failure (bench/mutant_plugin.py
+    lowers scrypt's cost; the tests are the same)."""
+    return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "bench.mutant_plugin",
+            "--no-header", *tests]
 
 
 NOT_RUN = "not run in the kept run (stopped part-way)"
@@ -180,6 +219,7 @@ def retry_survivors(target: Target, copy: Path) -> Path:
     # only depend on the target module, which is the same.
     shutil.copytree(ROOT, copy, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
         ".git", ".venv", "__pycache__", "instance", "test-artifacts", "*.egg-info", ".pytest_cache", ".hypothesis"))
+    precompile(copy)
     session = copy / f"mutants-{target.name}.sqlite"
     with use_db(str(session), WorkDB.Mode.open) as db:
         never_run = [item.job_id for item in db.pending_work_items]
@@ -200,10 +240,14 @@ def run_target(target: Target, copy: Path, timeout_floor: float, survivors_only:
         session = retry_survivors(target, copy)
         source = (copy / target.module).read_text(encoding="utf-8")
         lines = function_lines(source, target.functions)
+        # Today's tests, including files added to the target since the kept run.
+        config.write_text(re.sub(r"(?m)^test-command = .*$", lambda _: f"test-command = '{' '.join(pytest_command(target.tests))}'",
+                                 config.read_text(encoding="utf-8")), encoding="utf-8")
         print(f"{target.name}: trying the survivors again with today's tests", flush=True)
-        subprocess.run([sys.executable, "-m", "cosmic_ray.cli", "exec", str(config), str(session)], cwd=copy, check=True)
+        subprocess.run([sys.executable, "-m", "cosmic_ray.cli", "exec", str(config), str(session)], cwd=copy, check=True,
+                       env=run_env(copy / f"killers-{target.name}.txt"))
         return report(target, session, lines, started)
-    baseline = subprocess.run(pytest_command(target.tests), cwd=copy, capture_output=True, text=True)
+    baseline = subprocess.run(pytest_command(target.tests), cwd=copy, capture_output=True, text=True, env=run_env())
     if baseline.returncode != 0:
         raise SystemExit(f"{target.name}: the tests fail before any mutation:\n{baseline.stdout[-3000:]}")
     timeout = max(timeout_floor, 3 * (time.monotonic() - started))
@@ -242,7 +286,8 @@ def run_target(target: Target, copy: Path, timeout_floor: float, survivors_only:
         planned = db.num_work_items - len(skip)
     print(f"{target.name}: {planned} mutants in {', '.join(target.functions)} ({target.module}); "
           f"tests: {' '.join(target.tests)}; timeout {timeout:.0f} s", flush=True)
-    subprocess.run([sys.executable, "-m", "cosmic_ray.cli", "exec", str(config), str(session)], cwd=copy, check=True)
+    subprocess.run([sys.executable, "-m", "cosmic_ray.cli", "exec", str(config), str(session)], cwd=copy, check=True,
+                       env=run_env(copy / f"killers-{target.name}.txt"))
     return report(target, session, lines, started)
 
 

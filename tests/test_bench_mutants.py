@@ -65,3 +65,44 @@ def test_a_stopped_run_re_tries_only_its_survivors_and_counts_what_it_never_ran(
         assert [item.job_id for item in db.pending_work_items] == ["1"]
     queued = bench.report(target, session, lines, 0.0)  # the survivor waits for `exec` again; 2 never ran
     assert (queued["counts"]["killed"], queued["counts"]["survived"], queued["not_run"]) == (1, 0, 2)
+
+
+def load_plugin(monkeypatch):
+    """Import bench/mutant_plugin.py; werkzeug's hashing is put back after the test (the plugin patches it)."""
+    import werkzeug.security
+
+    monkeypatch.setattr(werkzeug.security, "generate_password_hash", werkzeug.security.generate_password_hash)
+    spec = importlib.util.spec_from_file_location("bench_mutant_plugin", ROOT / "bench" / "mutant_plugin.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_mutant_run_tries_the_tests_that_killed_before_first_and_still_runs_every_test(tmp_path, monkeypatch):
+    """The plugin only reorders: earlier killers first (most kills at the front), the rest in their order, none left out."""
+    plugin = load_plugin(monkeypatch)
+
+    class Item:
+        def __init__(self, nodeid):
+            self.nodeid = nodeid
+
+    killers = tmp_path / "killers.txt"
+    monkeypatch.setenv("CHORUS_MUTANT_KILLERS", str(killers))
+    items = [Item(n) for n in ("a", "b", "c", "d")]
+    plugin.pytest_collection_modifyitems(None, None, items)
+    assert [i.nodeid for i in items] == ["a", "b", "c", "d"]  # nothing noted yet
+    for nodeid, failed in (("c", True), ("d", True), ("d", True), ("b", False)):
+        plugin.pytest_runtest_logreport(type("Report", (), {"nodeid": nodeid, "failed": failed})())
+    plugin.pytest_collection_modifyitems(None, None, items)
+    assert [i.nodeid for i in items] == ["d", "c", "a", "b"]
+
+
+def test_the_cheaper_scrypt_of_mutant_runs_still_checks_passwords(monkeypatch):
+    """Accounts made during a mutant run still get scrypt hashes that accept the password and refuse another."""
+    from werkzeug.security import check_password_hash
+
+    plugin = load_plugin(monkeypatch)
+    stored = plugin.cheap_scrypt("correct horse battery", method="scrypt")
+    assert stored.startswith("scrypt:1024:8:1$")
+    assert check_password_hash(stored, "correct horse battery")
+    assert not check_password_hash(stored, "correct horse batterx")

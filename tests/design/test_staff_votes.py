@@ -309,3 +309,156 @@ def test_priorities_typed_in_for_a_table_count_by_segment_under_the_small_count_
     heads = [th.get_text(strip=True) for th in section.find_all("table")[1].find("thead").find_all("th")]
     assert heads[1:3] == ["Under 30 [en] (*)", "30 or older [en] (*)"]
     assert tb.tables_for_session(db, found["id"])[0]["answers"] == 28
+
+
+def test_same_person_needs_an_earlier_card_of_someone_still_taking_part(as_facilitator, db, make_user):
+    """"Same person" before any card, or after the last card's person withdrew, is refused with a message that says
+    why (400) and stores nothing; for a person still taking part it adds their votes to them."""
+    from tests.factories import every_table
+
+    found = design_session(db, make_user)
+    first, second, third = found["statements"][:3]
+    before = every_table(db)
+    unknown = submit(as_facilitator, votes_url(found), {f"vote-{first}": "agree", "consent_read": "y", "same_person": "y"},
+                     get_url=votes_url(found, prompt=1))
+    assert unknown.status_code == 400 and "There is no earlier entry to continue." in text_of(unknown)
+    assert every_table(db) == before
+    saved = enter_votes(as_facilitator, found, {first: "agree"}, prompt=1)
+    after = as_facilitator.get(saved.headers["Location"])
+    receipt = page(after).select_one(".entry-receipt .code").get_text(strip=True)
+    assert "1 vote typed in by staff so far." in text_of(after)
+    again = enter_votes(as_facilitator, found, {second: "disagree"}, same_person=True, prompt=1)
+    assert again.status_code == 303
+    person = queries.participant_by_receipt(db, receipt)
+    assert st.votes_of(db, person["id"], found["react"]["id"]) == {first: 1, second: -1}
+    assert count(db, "participants") == 1
+    queries.withdraw(db, receipt)
+    before = every_table(db)
+    gone = enter_votes(as_facilitator, found, {third: "pass"}, same_person=True, prompt=1)
+    assert gone.status_code == 400
+    assert "The person of the last entry has withdrawn, so nothing was saved." in text_of(gone)
+    assert every_table(db) == before
+
+
+def test_a_stale_votes_form_says_so_and_stores_nothing(as_facilitator, db, make_user):
+    """A votes form whose token has expired (forged here) gets 400 and the "open for a long time" notice, nothing stored;
+    the votes chosen stay chosen for the second press."""
+    from tests.factories import every_table
+
+    found = design_session(db, make_user)
+    first = found["statements"][0]
+    before = every_table(db)
+    stale = submit(as_facilitator, votes_url(found), {f"vote-{first}": "disagree", "consent_read": "y",
+                                                      "csrf_token": "forged##token"}, get_url=votes_url(found, prompt=1))
+    assert stale.status_code == 400
+    assert "This page was open for a long time. Please press Save again." in text_of(stale)
+    assert page(stale).find("input", id=f"vote-{first}-disagree").has_attr("checked")
+    assert every_table(db) == before
+
+
+def test_the_votes_page_shows_each_statement_in_the_entry_language_and_marks_translations(as_facilitator, db, make_user):
+    """At a Spanish table the notetaker reads each statement in Spanish, marked as a translation and as Spanish for a screen
+    reader; one with no Spanish words is shown in its own language, marked as English; in English nothing is marked."""
+    found = design_session(db, make_user)
+    untranslated = st.add_statement(db, found["id"], found["react"]["id"], language="en", body="Open on Sundays")
+
+    def legends(language):
+        shown = as_facilitator.get(votes_url(found, prompt=1, language=language))
+        assert shown.status_code == 200
+        return {int(f["id"].removeprefix("vote-")): (f.legend.span["lang"], f.legend.span.get_text(strip=True),
+                                                      "(translation)" in f.legend.get_text())
+                for f in page(shown).select("ol.entry-votes fieldset")}
+
+    spanish = legends("es")
+    assert spanish[found["statements"][0]] == ("es", "Declaración 0", True)
+    assert spanish[untranslated] == ("en", "Open on Sundays", False)
+    english = legends("en")
+    assert english[found["statements"][0]] == ("en", "Statement 0", False)
+    assert set(english) == set(found["statements"]) | {untranslated}
+
+
+def test_a_question_with_no_approved_statements_offers_no_votes_to_type_in(as_facilitator, db, make_user):
+    """A react question whose only statement still waits for the team shows no votes form, and a post stores nothing."""
+    from tests.factories import every_table
+
+    found = make_session(db, languages=("en", "es"), status="draft", created_by=user_id(db, make_user("facilitator")),
+                         prompts=[{"kind": "react", "text": "What should the clinic do?"}])
+    queries.set_status(db, found["id"], "open")
+    react = queries.prompts_for_session(db, found["id"])[0]
+    resident = make_participant(db, found)
+    waiting = st.propose_statement(db, session_id=found["id"], prompt_id=react["id"], participant_id=resident.id,
+                                   language="en", body="Longer hours", nonce="waiting-0001").id
+    shown = as_facilitator.get(votes_url(found, prompt=1))
+    assert shown.status_code == 200
+    assert "This question has no approved statements to vote on yet." in text_of(shown)
+    assert page(shown).select("ol.entry-votes") == [] and "Save this person's votes" not in text_of(shown)
+    before = every_table(db)
+    posted = as_facilitator.post(votes_url(found), data={"prompt": "1", f"vote-{waiting}": "agree", "consent_read": "y",
+                                                         "nonce": "abcdefghijklmnopqrstuv"})
+    assert posted.status_code == 200
+    assert every_table(db) == before
+
+
+def test_a_statement_taken_down_at_the_moment_of_saving_stores_nothing_and_says_so(as_facilitator, db, make_user,
+                                                                                    monkeypatch):
+    """A moderator declines a statement in the instant between the page's checks and the save (the race the form
+    check cannot see): the save stores neither the person nor any vote and answers 409 with the same message."""
+    from tests.factories import every_table
+
+    found = design_session(db, make_user)
+    first, second = found["statements"][:2]
+    store = lq.enter_votes
+
+    def declined_meanwhile(conn, *args, **kwargs):
+        """Decline the second statement just before the store runs, as a moderator on another screen would."""
+        st.decide_statement(conn, found["id"], second, "declined", by_user=None)
+        return store(conn, *args, **kwargs)
+
+    monkeypatch.setattr(lq, "enter_votes", declined_meanwhile)
+    url = votes_url(found, prompt=1)
+    data = {**form_data(as_facilitator.get(url)), f"vote-{first}": "agree", f"vote-{second}": "agree", "consent_read": "y"}
+    before = {table: n for table, n in every_table(db).items() if table not in ("statements", "audit_log")}
+    refused = as_facilitator.post(votes_url(found), data=data)
+    assert refused.status_code == 409
+    assert "A statement was taken down while you typed, so nothing was saved." in text_of(refused)
+    assert {table: n for table, n in every_table(db).items() if table not in ("statements", "audit_log")} == before
+    assert count(db, "participants") == 0 and count(db, "votes") == 0
+
+
+def test_the_votes_page_opens_with_no_permission_ticked(as_facilitator, db, make_user):
+    """A fresh votes card has consent read, quote permission and "same person" unticked, and no vote chosen: a
+    notetaker never saves a permission the person did not give because the page gave it for them."""
+    found = design_session(db, make_user)
+    enter_votes(as_facilitator, found, {found["statements"][0]: "agree"}, prompt=1)  # so "same person" is offered
+    shown = as_facilitator.get(votes_url(found, prompt=1))
+    assert shown.status_code == 200
+    boxes = {box["id"]: box.has_attr("checked") for box in page(shown).select("input[type=checkbox]")}
+    assert boxes == {"consent_read": False, "quote_ok": False, "same_person": False}
+    chosen = [radio["id"] for radio in page(shown).select("ol.entry-votes input[type=radio][checked]")]
+    assert chosen == [f"vote-{sid}-none" for sid in found["statements"]]
+
+
+def test_a_broken_one_time_key_on_the_votes_page_is_replaced_so_the_next_save_works(as_facilitator, db, make_user):
+    """A votes form sent with a malformed one-time key comes back with a new, valid one, and saving it then works."""
+    found = design_session(db, make_user)
+    url = votes_url(found, prompt=1)
+    fields = {**form_data(as_facilitator.get(url)), f"vote-{found['statements'][0]}": "agree", "consent_read": "y",
+              "nonce": "bad"}
+    refused = as_facilitator.post(votes_url(found), data=fields)
+    assert refused.status_code == 400 and count(db, "votes") == 0
+    fresh = page(refused).find("input", attrs={"name": "nonce"})["value"]
+    assert fresh != "bad" and len(fresh) >= 16
+    assert as_facilitator.post(votes_url(found), data={**fields, "nonce": fresh}).status_code == 303
+    assert count(db, "votes") == 1
+
+
+def test_the_votes_page_names_the_table_a_statement_came_from(as_facilitator, db, make_user):
+    """A statement first written at a table (an idea typed in there) names that table on the notetaker's card."""
+    found = design_session(db, make_user)
+    table = tb.add_table(db, found["id"], name="Table by the window", language="en")
+    db.execute("UPDATE statements SET table_id = ? WHERE id = ?", (table, found["statements"][1]))
+    db.conn.commit()
+    shown = page(as_facilitator.get(votes_url(found, prompt=1)))
+    legends = {f["id"]: f.legend.get_text(" ", strip=True) for f in shown.select("ol.entry-votes fieldset")}
+    assert legends[f"vote-{found['statements'][1]}"].endswith("· Table by the window")
+    assert "·" not in legends[f"vote-{found['statements'][0]}"]

@@ -133,3 +133,34 @@ def test_the_overview_opens_a_complete_session(as_facilitator, db, owner):
     assert response.status_code == 303
     assert queries.session_by_id(db, session["id"])["status"] == "open"
     assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'session_open'").fetchone()[0] == 1
+
+
+def test_the_overview_says_which_thing_stops_a_session_opening(as_facilitator, db, owner):
+    """Open on the overview names the real reason: no questions is "add a question", a missing Spanish text is "some
+    text is missing", and neither message stands in for the other."""
+    empty = make_session(db, status="draft", prompts=[], created_by=owner)
+    untranslated = make_session(db, status="draft", created_by=owner)
+    queries.set_text(db, untranslated["id"], "session", untranslated["id"], "purpose", "es", "")
+    said = {}
+    for name, session in (("empty", empty), ("untranslated", untranslated)):
+        url = f"/staff/sessions/{session['id']}"
+        response = submit(as_facilitator, f"{url}/status", {"status": "open"}, get_url=url, form_index=0)
+        assert response.status_code == 303  # back to the overview, which shows why (a 304 would show a blank page)
+        said[name] = alert(as_facilitator, response.headers["Location"])
+        assert queries.session_by_id(db, session["id"])["status"] == "draft"
+    assert "at least one question" in said["empty"] and "some text is missing" not in said["empty"]
+    assert "some text is missing" in said["untranslated"] and "at least one question" not in said["untranslated"]
+
+
+def test_only_opening_needs_every_text_a_session_missing_one_can_still_be_closed_or_kept_in_draft(as_facilitator, db, owner):
+    """Closing, or pausing back to draft, is never refused for a missing text or question: only opening checks them."""
+    for prompts in ([], None):
+        session = make_session(db, status="draft", created_by=owner, **({"prompts": prompts} if prompts == [] else {}))
+        queries.set_text(db, session["id"], "session", session["id"], "purpose", "es", "")
+        url = f"/staff/sessions/{session['id']}"
+        for wanted in ("draft", "closed"):
+            response = submit(as_facilitator, f"{url}/status", {"status": wanted}, get_url=url, form_index=0)
+            assert response.status_code == 303
+            assert queries.session_by_id(db, session["id"])["status"] == wanted
+            assert "some text is missing" not in alert(as_facilitator, response.headers["Location"])
+    assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'session_closed'").fetchone()[0] == 2
