@@ -164,3 +164,18 @@ def test_only_opening_needs_every_text_a_session_missing_one_can_still_be_closed
             assert queries.session_by_id(db, session["id"])["status"] == wanted
             assert "some text is missing" not in alert(as_facilitator, response.headers["Location"])
     assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'session_closed'").fetchone()[0] == 2
+
+
+def test_editing_a_closed_or_draft_session_never_changes_its_status_nor_records_a_consent_version(as_facilitator, db, owner):
+    """Only an open session goes back to draft when a text goes missing: a closed one stays closed (it is not
+    turned into a draft that could be opened again), and a draft records no consent version before it opens."""
+    for status in ("closed", "draft"):
+        session = make_session(db, status=status, created_by=owner)
+        before = db.execute("SELECT count(*) FROM consent_versions WHERE session_id = ?", (session["id"],)).fetchone()[0]
+        prompt = queries.prompts_for_session(db, session["id"])[0]
+        url = f"/staff/sessions/{session['id']}/prompts/{prompt['id']}"
+        submit(as_facilitator, url, {"kind": "open", "text_en": "What helps you? [en]", "text_es": ""})
+        assert queries.session_by_id(db, session["id"])["status"] == status
+        assert db.execute("SELECT count(*) FROM consent_versions WHERE session_id = ?",
+                          (session["id"],)).fetchone()[0] == before
+        assert "went back to draft" not in text_of(as_facilitator.get(f"/staff/sessions/{session['id']}"))

@@ -60,13 +60,16 @@ def test_giving_access_twice_or_to_nobody_says_nothing_changed(db, owned):
 
 
 def test_giving_access_twice_on_the_page_logs_it_once(client, db, owned):
-    """A second 'give' for someone who already has access (a double click) changes nothing and is not logged."""
+    """A second 'give' for someone who already has access (a double click) changes nothing and is not logged:
+    above all it does not take their access away again."""
     sign_in(client, "facilitator@example.org")
     second = str(user_id(db, "second@example.org"))
     token = page(client.get(access_url(owned))).find("input", attrs={"name": "csrf_token"})["value"]
     for _ in range(2):
         client.post(access_url(owned), data={"csrf_token": token, "action": "give", "user_id": second})
     assert len(audit(db, "access_given")) == 1
+    assert audit(db, "access_taken") == []
+    assert [p["email"] for p in access.people_with_access(db, owned["id"])] == ["second@example.org"]
 
 
 
