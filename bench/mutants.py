@@ -113,6 +113,11 @@ TARGETS = (
     Target("export-safety", "analysis/reports.py",
            ("neutralise", "looks_like_formula", "markdown_text", "clean_text", "_md", "answer_rows"),
            ("tests/review/test_export_safety.py", "tests/review/test_reports.py", "tests/security/test_escaping.py")),
+    Target("public-counts", "analysis/review/tallies.py",
+           ("Counted._count", "Counted.release", "Counted.quotes", "Counted.candidates", "Counted.quotable_among",
+            "ThemeMembers.count_among", "ThemeMembers.holds", "review_data", "choice_tallies", "public_summary"),
+           ("tests/review/test_tallies.py", "tests/review/test_results_page.py", "tests/review/test_refreshing.py",
+            "tests/review/test_thresholds.py")),
     Target("quotes", "analysis/review/queries.py", ("choose_quotes", "public_summary", "visible_filter"),
            ("tests/review/test_review.py", "tests/review/test_results_page.py", "tests/review/test_reports.py")),
     Target("planner-decisions", "analysis/review/views.py", ("edit", "_merge", "_quote", "_split", "_move", "_note"),
@@ -126,12 +131,18 @@ TARGETS = (
 
 
 def function_lines(source: str, names: tuple[str, ...]) -> dict[str, tuple[int, int]]:
-    """Return the first and last line of each named top-level function (decorators included)."""
+    """Return the first and last line of each named top-level function, or method named `Class.method`
+    (decorators included)."""
     found = {}
-    for node in ast.parse(source).body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in names:
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+    tree = ast.parse(source).body
+    defined = [(node.name, node) for node in tree if isinstance(node, functions)]
+    defined += [(f"{cls.name}.{node.name}", node) for cls in tree if isinstance(cls, ast.ClassDef)
+                for node in cls.body if isinstance(node, functions)]
+    for name, node in defined:
+        if name in names:
             first = min([node.lineno] + [d.lineno for d in node.decorator_list])
-            found[node.name] = (first, node.end_lineno)
+            found[name] = (first, node.end_lineno)
     missing = set(names) - set(found)
     if missing:
         raise SystemExit(f"functions not found: {sorted(missing)}")

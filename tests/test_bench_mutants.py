@@ -17,12 +17,15 @@ def load_bench():
 
 
 def test_every_mutation_target_names_functions_and_tests_that_exist():
-    """Each target's module defines its functions at top level, and each of its test files exists."""
+    """Each target's module defines its functions at top level (or as `Class.method`), and each of its test files exists."""
     bench = load_bench()
     problems = []
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
     for target in bench.TARGETS:
         tree = ast.parse((ROOT / target.module).read_text(encoding="utf-8"))
-        defined = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        defined = {node.name for node in tree.body if isinstance(node, functions)}
+        defined |= {f"{cls.name}.{node.name}" for cls in tree.body if isinstance(cls, ast.ClassDef)
+                    for node in cls.body if isinstance(node, functions)}
         problems += [f"{target.name}: no function {name} in {target.module}" for name in target.functions if name not in defined]
         problems += [f"{target.name}: no test file {path}" for path in target.tests if not (ROOT / path).exists()]
     assert problems == []
