@@ -74,6 +74,18 @@ def test_giving_access_twice_on_the_page_logs_it_once(client, db, owned):
 
 
 
+def test_taking_access_from_someone_who_never_had_it_gives_them_nothing(client, db, owned):
+    """'Take' for a person without access (a stale page, a forged post) changes nothing: it never falls through
+    to giving them the session."""
+    sign_in(client, "facilitator@example.org")
+    second = str(user_id(db, "second@example.org"))
+    token = page(client.get(access_url(owned))).find("input", attrs={"name": "csrf_token"})["value"]
+    response = client.post(access_url(owned), data={"csrf_token": token, "action": "take", "user_id": second})
+    assert response.status_code == 303
+    assert access.people_with_access(db, owned["id"]) == []
+    assert audit(db, "access_given") == [] and audit(db, "access_taken") == []
+
+
 def test_an_owner_who_became_a_planner_can_no_longer_share(client, db, owned):
     """Sharing needs the facilitator role as well as ownership: a creator moved to planner reads but cannot share."""
     change_user(db, user_id(db, "facilitator@example.org"), role="planner")
