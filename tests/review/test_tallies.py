@@ -62,6 +62,10 @@ def varied(client, themed, db) -> int:
                     {"label": "Unsaid words", "size": 4, "terms": ["late", "sunday"], "answer_ids": ids[1:5] + others[:3]}]),
         first["id"]))
     queries.store_answer_translation(db, quotable[0], "The bus never comes", language="en", user_id=themed.planner_id)
+    synthesis.add_insight(db, sid, "insight", "Buses decide who reaches the clinic", theme_id=first["id"],
+                          user_id=themed.planner_id)
+    synthesis.add_insight(db, sid, "hmw", "How might we bring care to where people live?", theme_id=None,
+                          user_id=themed.planner_id)
     synthesis.move_answer(db, sid, others[-1], None, user_id=themed.planner_id, off_topic=True)
     late = make_participant(db, themed.session, quote_ok=True)
     answer(db, themed.session, late, themed.prompts[0], text="Something nobody has sorted yet")
@@ -74,6 +78,9 @@ def test_the_pages_counted_in_sql_equal_the_full_load(client, themed, db):
     """Sizes, hidden sizes, languages, quotes (chosen and picked), claims, sub-topics and choice results all match."""
     sid = varied(client, themed, db)
     assert_same_as_full_load(db, sid)
+    insights = tallies.review_data(db, sid, "en")["insights"]
+    assert sorted((theme_id is None, i["body"]) for theme_id, found in insights.items() for i in found) == [
+        (False, "Buses decide who reaches the clinic"), (True, "How might we bring care to where people live?")]
     summary = tallies.public_summary(db, sid, "en")
     assert summary["themes"] and summary["choices"] and any(t["claims"] for t in summary["themes"])
 
