@@ -152,3 +152,12 @@ def test_releasing_sizes_from_counts_equals_releasing_a_snapshot_without_lenses(
     most = None if stranger else max(per_person, *given.values(), 0)
     assert equity.release_sizes(groups, themes, counts, people=len(people), most_per_person=most,
                                 threshold=threshold) == equity.release(snapshot, threshold=threshold)
+
+
+def test_an_unpublished_session_has_no_residents_summary_even_when_asked_directly(client, themed, db):
+    """The results page refuses an unpublished session before asking; the summary itself refuses too, so a new
+    caller (a cache warmer, an export) cannot show residents what the team has not published."""
+    sid = themed.session["id"]
+    assert not synthesis.settings(db, sid)["published"]
+    assert tallies.public_summary(db, sid, "en") is None
+    assert tallies.public_summary(db, 99999, "en") is None
