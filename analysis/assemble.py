@@ -572,9 +572,7 @@ def assemble_report(stored: SessionData, language: str, translations, *, records
     priority_table, priority_withheld = _priority_table(stored, rel, words, labels, reports)
     if priority_withheld:
         withheld.append(_("Themes ranked by what priority groups said"))
-    theme_insights: dict[int | None, list[dict]] = defaultdict(list)
-    for insight in stored.insights:
-        theme_insights[insight["theme_id"]].append(insight)
+    theme_insights = insights_by_theme(stored)
     views = _theme_views(stored, rel, grouped, themed, theme_insights, words) if themes else []
     choice_results = _choice_results(stored, words, withheld)
     other_theme = next((t for t in stored.themes if t["kind"] == "other"), None)
@@ -600,6 +598,19 @@ def assemble_report(stored: SessionData, language: str, translations, *, records
         method=tuple(_method(stored, views, words, translations.ngettext, people_withheld=rel.people is None and rel.people_known)),
         records=records_out, segment_names=segment_names, described_names=described_names, withheld=tuple(withheld),
     )
+
+
+def insights_by_theme(stored: SessionData) -> dict[int | None, list[dict]]:
+    """Return the planners' insights and "how might we" statements by theme id (None: the session's own), in order."""
+    grouped: dict[int | None, list[dict]] = {}
+    for insight in stored.insights:
+        grouped.setdefault(insight["theme_id"], []).append(insight)
+    return grouped
+
+
+def hidden_theme_ids(themes: Sequence[dict], sizes) -> set[int]:
+    """Return the themes whose size reports and the residents' page hide (`sizes`: a release's sizes)."""
+    return {t["id"] for t in themes if theme_key(t) in sizes.categories and sizes.count(theme_key(t)) is None}
 
 
 def _theme_views(stored: SessionData, rel, grouped: dict, themes: list[dict], theme_insights: dict, words: _Words) -> list:

@@ -253,11 +253,8 @@ def review_data(db: sqlite_utils.Database, session_id: int, ui: str) -> dict:
         several_languages = len({code for found in pairs.values() for code, _n in found}) > 1
         heard_in = {tid: [assemble.language_label(code, ui) for code, _n in found] for tid, found in pairs.items()}
         sizes = counted.release().sizes
-        hidden_in_reports = {t["id"] for t in themes if assemble.theme_key(t) in sizes.categories
-                             and sizes.count(assemble.theme_key(t)) is None}
-        insights: dict = {}
-        for insight in stored.insights:
-            insights.setdefault(insight["theme_id"], []).append(insight)
+        hidden_in_reports = assemble.hidden_theme_ids(themes, sizes)
+        insights = assemble.insights_by_theme(stored)
         numbers = {p["id"]: p["number"] for p in stored.prompts}
         claim_questions = {t["id"]: [list(counted.members(t).questions(c.get("answer_ids", []), numbers))
                                      for c in t.get("claims") or []] for t in themes}

@@ -124,11 +124,8 @@ def review_data(stored: assemble.SessionData, ui: str) -> dict:
     heard_in = {tid: [assemble.language_label(code, ui) for code, _n in pairs] for tid, pairs in counts.items()}
     # Staff read every answer here; the note says which sizes reports and the residents' page hide.
     sizes = assemble.release(stored, lenses=False).sizes
-    hidden_in_reports = {t["id"] for t in themes if assemble.theme_key(t) in sizes.categories
-                         and sizes.count(assemble.theme_key(t)) is None}
-    insights: dict = {}
-    for insight in stored.insights:
-        insights.setdefault(insight["theme_id"], []).append(insight)
+    hidden_in_reports = assemble.hidden_theme_ids(themes, sizes)
+    insights = assemble.insights_by_theme(stored)
     numbers = {p["id"]: p["number"] for p in stored.prompts}
     # A theme drafted across questions: each claim names the questions its people answered, as each quote does.
     claim_questions = {t["id"]: [list(assemble.questions_of(c.get("answer_ids", []), grouped.get(t["id"], []), numbers))
