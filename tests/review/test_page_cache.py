@@ -48,22 +48,28 @@ def assert_cached_matches_fresh(app, client, themed, db) -> None:
         assert served == fresh(app, client, url), url
 
 
-def test_every_write_a_page_shows_bumps_the_version_and_live_moves_do_not(themed, db):
-    """Answers, hiding, withdrawal, planner edits, settings and residents' texts bump the version; showing a question does not."""
+def changing_writes(themed, db) -> list:
+    """Return writes that change what a synthesis page shows: a rename, a review mark, publishing, a residents' text,
+    a moderator's hidden answer and a staff withdrawal (of the session's first open answer and its author)."""
     sid = themed.session["id"]
     theme = next(t for t in synthesis.active_themes(db, sid) if t["kind"] == "theme")
-    person = db.execute("SELECT participant_id, id FROM responses WHERE session_id = ? AND text IS NOT NULL "
-                        "ORDER BY id LIMIT 1", (sid,)).fetchone()
-    writes = [
+    first = db.execute("SELECT participant_id, id FROM responses WHERE session_id = ? AND text IS NOT NULL "
+                       "ORDER BY id LIMIT 1", (sid,)).fetchone()
+    return [
         lambda: synthesis.rename_theme(db, sid, theme["id"], "Getting there", user_id=themed.planner_id),
         lambda: synthesis.set_reviewed(db, sid, theme["id"], True, user_id=themed.planner_id),
         lambda: synthesis.save_settings(db, sid, published=True, published_by=None),
         lambda: synthesis.set_public_text(db, sid, 0, "summary", "en", "We listened."),
-        lambda: lq.hide_response(db, sid, person[1], user_id=themed.planner_id, reason="abuse"),
-        lambda: queries.withdraw_for(db, person[0], reason=next(iter(queries.STAFF_WITHDRAWAL_REASONS)),
+        lambda: lq.hide_response(db, sid, first[1], user_id=themed.planner_id, reason="abuse"),
+        lambda: queries.withdraw_for(db, first[0], reason=next(iter(queries.STAFF_WITHDRAWAL_REASONS)),
                                      by_user=themed.planner_id),
     ]
-    for write in writes:
+
+
+def test_every_write_a_page_shows_bumps_the_version_and_live_moves_do_not(themed, db):
+    """Answers, hiding, withdrawal, planner edits, settings and residents' texts bump the version; showing a question does not."""
+    sid = themed.session["id"]
+    for write in changing_writes(themed, db):
         before = synthesis.data_version(db, sid)
         write()
         db.conn.commit()

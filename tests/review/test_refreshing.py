@@ -11,7 +11,7 @@ from listening import queries
 from tests.conftest import sign_in
 from tests.factories import make_participant
 from tests.review.conftest import answer
-from tests.review.test_page_cache import fresh, html, urls
+from tests.review.test_page_cache import changing_writes, fresh, html, urls
 from tests.review.test_results_page import publish
 
 NOTE = "newer answers are being counted"
@@ -38,20 +38,7 @@ def test_arrivals_leave_the_settled_version_and_every_other_write_moves_it(theme
     answer(db, themed.session, person, themed.prompts[4], choices=[themed.prompts[4]["options"][0]["id"]])
     db.conn.commit()
     assert settled(db, sid) == before
-    theme = next(t for t in synthesis.active_themes(db, sid) if t["kind"] == "theme")
-    other = db.execute("SELECT participant_id, id FROM responses WHERE session_id = ? AND text IS NOT NULL "
-                       "ORDER BY id LIMIT 1", (sid,)).fetchone()
-    writes = [
-        lambda: synthesis.rename_theme(db, sid, theme["id"], "Getting there", user_id=themed.planner_id),
-        lambda: synthesis.set_reviewed(db, sid, theme["id"], True, user_id=themed.planner_id),
-        lambda: synthesis.save_settings(db, sid, published=True, published_by=None),
-        lambda: synthesis.set_public_text(db, sid, 0, "summary", "en", "We listened."),
-        lambda: lq.hide_response(db, sid, other[1], user_id=themed.planner_id, reason="abuse"),
-        lambda: queries.withdraw(db, person.receipt),
-        lambda: queries.withdraw_for(db, other[0], reason=next(iter(queries.STAFF_WITHDRAWAL_REASONS)),
-                                     by_user=themed.planner_id),
-    ]
-    for write in writes:
+    for write in [lambda: queries.withdraw(db, person.receipt), *changing_writes(themed, db)]:
         before = settled(db, sid)
         write()
         db.conn.commit()
