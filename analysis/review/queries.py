@@ -1326,15 +1326,15 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
 
 
 def report_from(db: sqlite_utils.Database, stored: SessionData, language: str, *, records: bool = False,
-                translations=None, themes: bool = True):
-    """Assemble a synthesis report from a session already loaded (see :func:`build_report`; ``themes``: see
-    :func:`analysis.assemble.assemble_report`, and without them no design results either)."""
+                translations=None, themes: bool = True, **counted):
+    """Assemble a synthesis report from a session already loaded (see :func:`build_report`; ``themes`` and the
+    counts made elsewhere, ``counted``: see :func:`analysis.assemble.assemble_report`; without themes no design results)."""
     from listening.i18n import source_labels
 
     translations = translations or translations_for(language)
     report = assemble_report(stored, language, translations, records=records,
                              source_names=source_labels(gettext_with(translations)),
-                             generated_at=now()[:16].replace("T", " ") + " UTC", themes=themes)
+                             generated_at=now()[:16].replace("T", " ") + " UTC", themes=themes, **counted)
     if themes and any(p["kind"] in DESIGN_KINDS for p in stored.prompts):
         report = _with_design_results(db, stored, report, language, translations, records=records)
     return report

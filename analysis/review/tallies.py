@@ -316,3 +316,125 @@ def public_summary(db: sqlite_utils.Database, session_id: int, language: str) ->
             stored, language, themes_by_size(counted), counted.release(), members_of=counted.members,
             quotes_of=lambda theme: counted.quotes(theme, limit=2, chosen_limit=2),
             choices=assemble.public_choices(stored, language, tallies=choice_tallies(db, stored), people=counted.people))
+
+
+# --- who was heard ---------------------------------------------------------------------------------
+
+
+def _about_joins(stored: SessionData, person: str, visible_of) -> tuple[str, str, list]:
+    """Return the joins that read a person's first "about you" choice per question (as `participant_segments` does),
+    the selected values, and the joins' bound values. UNIQUE (participant_id, prompt_id) makes each join one row at most."""
+    joins, values, args = [], [], []
+    for n, prompt in enumerate(assemble.about_prompts(stored)):
+        alias = f"q{n}"
+        joins.append(f"""LEFT JOIN responses {alias} ON {alias}.participant_id = {person} AND {alias}.prompt_id = ?
+                         AND {alias}.session_id = ? AND {alias}.skipped = 0 AND {alias}.choices IS NOT NULL
+                         AND {alias}.choices != '' {visible_of(alias)}""")
+        values.append(f"json_extract({alias}.choices, '$[0]')")
+        args += [prompt["id"], stored.session["id"]]
+    return " ".join(joins), "".join(f", {v}" for v in values), args
+
+
+def _about_value(value) -> str:
+    """Return a person's "about you" value as the disclosure engine counts it (`assemble.snapshot`'s `str(option)`, or missing)."""
+    return equity.segment_value(None if value is None else str(value))
+
+
+def heard_counts(db: sqlite_utils.Database, stored: SessionData) -> equity.Counts:
+    """Count what "who was heard" releases (:func:`analysis.equity.count` of `assemble.snapshot`) with two grouped queries.
+
+    The people, grouped by language, way of taking part and each "about you" answer; the counted
+    answers, grouped by placement, language, their author's language and "about you" answers, and
+    whether the author is another session's person. Everything the release needs follows from these
+    few hundred rows: theme sizes, each lens's people and answers by theme, the priority groups'
+    answers, and whether answers follow people (every answer's author is known, and answered in the
+    language they joined in). A person answers a question at most once (UNIQUE (participant_id,
+    prompt_id)), so no one gave more answers than the questions counted: the cap is ``per_person``.
+    """
+    session_id = stored.session["id"]
+    has_hidden = synthesis.visible_filter(db) != ""
+
+    def visible_of(alias: str) -> str:
+        """Keep a hidden "about you" answer out, as `participant_segments` does."""
+        return f"AND {alias}.hidden_at IS NULL" if has_hidden else ""
+
+    people_lenses, answer_lenses, priority = assemble.lenses_of(stored)
+    about_keys = [assemble.about_lens(p["id"]) for p in assemble.about_prompts(stored)]
+    per_person = max(1, len(stored.scope))
+
+    joins, values, args = _about_joins(stored, "p.id", visible_of)
+    people_counts: dict[str, Counter] = {lens.key: Counter() for lens in people_lenses}
+    people = 0
+    for language, source, *row in db.execute(
+            f"""SELECT p.language, p.source{values}, count(*) FROM participants p {joins}
+                WHERE p.session_id = ? AND p.withdrawn_at IS NULL GROUP BY {", ".join(str(i + 1) for i in range(2 + len(about_keys)))}""",
+            [*args, session_id]):
+        *about, n = row
+        people += n
+        found = {"language": equity.segment_value(language), "source": equity.segment_value(source),
+                 **{key: _about_value(v) for key, v in zip(about_keys, about)}}
+        for lens in people_lenses:
+            people_counts[lens.key][found[lens.key]] += n
+
+    kinds = {t["id"]: t for t in stored.themes}
+    by_key: Counter = Counter()  # theme_answers' keys: a theme's id, or 'off_topic', 'contentless', 'unsorted'
+    answer_counts: dict[str, Counter] = {lens.key: Counter() for lens in answer_lenses}
+    priority_counts: Counter = Counter()
+    wanted = {key: set(categories) for key, categories in priority if categories}
+    foreign, same_language = False, True
+    if stored.scope:
+        joins, values, args = _about_joins(stored, "r.participant_id", visible_of)
+        marks = ", ".join("?" for _ in stored.scope)
+        for status, theme_id, language, person_language, other_session, *row in db.execute(
+                f"""SELECT a.status, a.theme_id, r.language, p.language, p.session_id != r.session_id{values}, count(*)
+                    FROM responses r JOIN participants p ON p.id = r.participant_id
+                    LEFT JOIN theme_assignments a ON a.response_id = r.id AND a.session_id = r.session_id
+                    {joins}
+                    WHERE r.session_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0 AND r.text IS NOT NULL
+                      AND trim(r.text) != '' AND r.prompt_id IN ({marks}) {synthesis.visible_filter(db)}
+                    GROUP BY {", ".join(str(i + 1) for i in range(5 + len(about_keys)))}""",
+                [*args, session_id, *stored.scope]):
+            *about, n = row
+            if status is None or (status == "theme" and theme_id is None):
+                key: int | str = "unsorted"
+            else:
+                key = status if status != "theme" else theme_id
+            by_key[key] += n
+            group = assemble.group_of(key, kinds)
+            found = {"language": equity.segment_value(language), **{k: _about_value(v) for k, v in zip(about_keys, about)}}
+            for lens in answer_lenses:
+                answer_counts[lens.key][(group, found[lens.key])] += n
+            if wanted:
+                priority_counts[(group, any(found[k] in cats for k, cats in wanted.items()))] += n
+            foreign = foreign or bool(other_session)
+            same_language = same_language and equity.segment_value(person_language) == found["language"]
+    themes = tuple(assemble.theme_key(t) for t in stored.themes if t["kind"] == "theme" and by_key.get(t["id"]))
+    sizes: Counter = Counter()
+    for key, n in by_key.items():
+        sizes[assemble.group_of(key, kinds)] += n
+    answer_keys = {lens.key for lens in answer_lenses}
+    follow = {lens.key: not foreign and (same_language if lens.key == "language" else True)
+              for lens in people_lenses if lens.key in answer_keys}
+    return equity.Counts(
+        groups=themes + assemble.SET_ASIDE, themes=themes, sizes=dict(sizes), people=people,
+        most_per_person=None if foreign else per_person, per_person=per_person,
+        people_lenses=people_lenses, people_counts={k: dict(c) for k, c in people_counts.items()},
+        answer_lenses=answer_lenses, answer_counts={k: dict(c) for k, c in answer_counts.items()},
+        priority=priority, priority_counts=dict(priority_counts), follow=follow,
+    )
+
+
+def heard_data(db: sqlite_utils.Database, session_id: int, language: str) -> tuple:
+    """Build "who was heard"'s report in a language, and the session without its answers, from grouped counts.
+
+    The same report as `report_from` of the session's load without texts (``themes=False``), which
+    `tests/review/test_tallies.py` compares it with: the same release (:func:`analysis.equity.release_counts`
+    of the same counts), the choice results from :func:`choice_tallies`.
+    """
+    with read_snapshot(db):
+        stored = synthesis.load(db, session_id, lenses=False, answers=False)
+        counts = heard_counts(db, stored)
+        rel = equity.release_counts(counts, threshold=stored.settings["threshold"])
+        report = synthesis.report_from(db, stored, language, themes=False, rel=rel,
+                                       choice_tallies=choice_tallies(db, stored), people=counts.people)
+        return report, stored
