@@ -566,7 +566,7 @@ def _records(stored: SessionData, language: str, option_names: dict, reports) ->
 
 def assemble_report(stored: SessionData, language: str, translations, *, records: bool = False,
                     source_names: dict | None = None, generated_at: str = "", themes: bool = True,
-                    rel=None, choice_tallies: dict | None = None, people: int | None = None) -> reports.Report:
+                    rel=None, tallies: dict | None = None, people: int | None = None) -> reports.Report:
     """Turn a session's data into the plain data of a synthesis report (with ``records``, also the answers export) in a language.
 
     Every count in it comes from one disclosure-controlled release of the session (:func:`release`).
@@ -575,7 +575,7 @@ def assemble_report(stored: SessionData, language: str, translations, *, records
     who took part and the tables by group but no theme sections, overview or method (a page that
     shows only who was heard skips redacting, quoting and claiming every answer). Such a report may
     also take its counts already made (by the database: :mod:`analysis.review.tallies`): ``rel``, the
-    release of the session's counts, ``choice_tallies`` and ``people`` (see :func:`choice_lines`);
+    release of the session's counts, ``tallies`` and ``people`` (see :func:`choice_lines`);
     ``stored`` then need not hold the answers, people or choices.
     """
     _ = gettext_with(translations)
@@ -597,7 +597,7 @@ def assemble_report(stored: SessionData, language: str, translations, *, records
         withheld.append(_("Themes ranked by what priority groups said"))
     theme_insights = insights_by_theme(stored)
     views = _theme_views(stored, rel, grouped, themed, theme_insights, words) if themes else []
-    choice_results = _choice_results(stored, words, withheld, tallies=choice_tallies, people=people)
+    choice_results = _choice_results(stored, words, withheld, tallies=tallies, people=people)
     other_theme = next((t for t in stored.themes if t["kind"] == "other"), None)
     other_view = None
     if themes and other_theme is not None and grouped.get(other_theme["id"]):
