@@ -303,6 +303,29 @@ def _l2(matrix: np.ndarray, copy: bool = True) -> np.ndarray:
     return out
 
 
+def _kmeans_class() -> type:
+    """Return scikit-learn's KMeans, imported from its own module.
+
+    ``from sklearn.cluster import KMeans`` loads every clustering method first, and with them
+    sklearn.metrics and scipy.stats (0.7 s of CPU), which ``chorus themes`` can then leave unloaded
+    (``analysis.cli.defer_unused_imports``); elsewhere the package loads as before. Same class.
+    """
+    try:
+        from sklearn.cluster._kmeans import KMeans  # noqa: PLC0415
+    except ImportError:  # a scikit-learn that moved it
+        from sklearn.cluster import KMeans  # noqa: PLC0415
+    return KMeans
+
+
+def _truncated_svd_class() -> type:
+    """Return scikit-learn's TruncatedSVD, imported from its own module (see :func:`_kmeans_class`)."""
+    try:
+        from sklearn.decomposition._truncated_svd import TruncatedSVD  # noqa: PLC0415
+    except ImportError:  # a scikit-learn that moved it
+        from sklearn.decomposition import TruncatedSVD  # noqa: PLC0415
+    return TruncatedSVD
+
+
 def _reduce(matrix: sp.spmatrix, dims: int, seed: int) -> np.ndarray:
     """Return L2-normalised LSA coordinates of a sparse TF-IDF matrix (dense if tiny)."""
     n_docs, n_feats = matrix.shape
@@ -311,7 +334,7 @@ def _reduce(matrix: sp.spmatrix, dims: int, seed: int) -> np.ndarray:
         # Too few answers or features for LSA to mean anything: use the TF-IDF itself.
         dense = matrix[:, : min(n_feats, 4096)].toarray()
         return _l2(dense.astype(np.float32))
-    from sklearn.decomposition import TruncatedSVD  # noqa: PLC0415 - see the imports above
+    TruncatedSVD = _truncated_svd_class()  # noqa: N806
 
     # Few power iterations and a capped vocabulary keep LSA to seconds on 100,000 answers.
     svd = TruncatedSVD(n_components=comps, random_state=seed, algorithm="randomized", n_iter=_SVD_ITER)
@@ -445,8 +468,7 @@ def _lsa_block(docs: Sequence[str], dims: int, seed: int, fit_rows: np.ndarray |
     so that memory stays bounded (the full n-gram matrix of 100,000 answers needs gigabytes).
     ``fit_rows`` (sorted) gives the rows to fit on instead: the engine's own sample on large input.
     """
-    from sklearn.decomposition import TruncatedSVD  # noqa: PLC0415
-
+    TruncatedSVD = _truncated_svd_class()  # noqa: N806
     TfidfVectorizer = _vectorizer_class()  # noqa: N806
     if fit_rows is None and len(docs) <= _FIT_SAMPLE:
         matrix = _tfidf(docs, **kwargs)
@@ -610,8 +632,7 @@ def _choose_k(z: np.ndarray, weights: np.ndarray, k_lo: int, k_hi: int, seed: in
     distance between their centres) until every pair of remaining groups differs by at least
     ``_MERGE_DISTANCE``; the number left is the number of themes, clamped to the bounds.
     """
-    from sklearn.cluster import AgglomerativeClustering, KMeans  # noqa: PLC0415
-
+    KMeans = _kmeans_class()  # noqa: N806
     rng = np.random.default_rng(seed)
     rows = np.arange(len(weights))
     if len(rows) > _K_SAMPLE:
@@ -623,13 +644,24 @@ def _choose_k(z: np.ndarray, weights: np.ndarray, k_lo: int, k_hi: int, seed: in
         return k_lo, {}
     with _quiet_kmeans():
         km = KMeans(n_clusters=over, n_init=2, random_state=seed).fit(z[rows], sample_weight=weights[rows])
-    centres = _l2(km.cluster_centers_)
-    merged = AgglomerativeClustering(
-        n_clusters=None, metric="cosine", linkage="complete", distance_threshold=merge_distance
-    ).fit(centres)
-    found = int(merged.n_clusters_)
+    found = _groups_after_merging(_l2(km.cluster_centers_), merge_distance)
     chosen = max(k_lo, min(k_hi, found))
     return chosen, {"groups_before_merging": float(over), "groups_after_merging": float(found)}
+
+
+def _groups_after_merging(centres: np.ndarray, merge_distance: float) -> int:
+    """Return how many groups complete linkage on the cosine distance leaves when merging stops at ``merge_distance``.
+
+    What scikit-learn's ``AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="complete",
+    distance_threshold=merge_distance).fit(centres).n_clusters_`` is, computed as it computes it
+    (SciPy's linkage; one group more than the merges at or beyond the threshold; zero vectors
+    refused), without loading sklearn.metrics and scipy.stats for it. A test compares the two.
+    """
+    from scipy.cluster import hierarchy  # noqa: PLC0415
+
+    if not np.all(np.any(centres, axis=1)):
+        raise ValueError("Cosine affinity cannot be used when X contains zero vectors")
+    return int(np.count_nonzero(hierarchy.linkage(centres, method="complete", metric="cosine")[:, 2] >= merge_distance)) + 1
 
 
 def _split_unrelated_languages(
@@ -1178,7 +1210,7 @@ def _kmeans(z: np.ndarray, weights: np.ndarray, k: int, seed: int, n_init: int =
     """Return weighted k-means labels (all zero for one group)."""
     if k <= 1 or len(z) <= 1:
         return np.zeros(len(z), dtype=np.int64)
-    from sklearn.cluster import KMeans  # noqa: PLC0415 - scikit-learn loads only when themes are computed
+    KMeans = _kmeans_class()  # noqa: N806 - scikit-learn loads only when themes are computed
 
     with _quiet_kmeans():
         return KMeans(n_clusters=min(k, len(z)), n_init=n_init, random_state=seed).fit_predict(z, sample_weight=weights).astype(np.int64)
@@ -1505,8 +1537,8 @@ def find_themes(
     # for the same themes. The engine keeps to one, as opinion groups do.
     # Limits reach only the libraries already loaded: scikit-learn's OpenMP and SciPy's own
     # OpenBLAS are loaded first (the run would load them anyway).
-    import sklearn.cluster  # noqa: F401, PLC0415 - see the imports above
-    import sklearn.decomposition  # noqa: F401, PLC0415
+    _kmeans_class()  # see the imports above
+    _truncated_svd_class()
     from threadpoolctl import threadpool_limits  # noqa: PLC0415 - light; comes with scikit-learn
 
     with threadpool_limits(limits=1):

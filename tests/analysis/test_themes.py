@@ -314,3 +314,20 @@ def test_a_translation_is_read_in_its_own_language() -> None:
     assert stored_answer({"id": 1, "text": "x", "language": "ar", "translation": "y"}, quotable=True).translation_language is None
     assert stored_answer({"id": 1, "text": "x", "language": "ar", "translation": "", "translation_language": "es"},
                          quotable=False).translation is None
+
+
+def test_merging_centres_counts_the_groups_scikit_learn_counts() -> None:
+    """Choosing k counts the groups left by complete-linkage merging exactly as scikit-learn's AgglomerativeClustering does."""
+    import numpy as np
+    from sklearn.cluster import AgglomerativeClustering
+
+    from analysis import themes
+
+    rng = np.random.default_rng(3)
+    for size, dims, distance in [(2, 4, 0.5), (12, 8, 0.9), (60, 40, themes._MERGE_DISTANCE), (60, 40, 0.2), (80, 5, 1.5)]:
+        centres = themes._l2(rng.normal(size=(size, dims)))
+        centres[size // 2] = centres[0]  # a tie at distance zero
+        expected = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="complete", distance_threshold=distance).fit(centres)
+        assert themes._groups_after_merging(centres, distance) == expected.n_clusters_
+    with pytest.raises(ValueError):
+        themes._groups_after_merging(np.zeros((3, 4)), 0.5)
