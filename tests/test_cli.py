@@ -135,3 +135,20 @@ def test_help_lists_every_command_without_building_the_app(app, monkeypatch):
     assert built == []  # Flask swallows errors while listing, so the test counts calls
     listed = {line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line.strip()}
     assert set(chorus_cli.cli.commands) <= listed and "limiter" in listed
+
+
+def test_a_chorus_command_runs_without_loading_the_plugins_commands(monkeypatch):
+    """`chorus themes` finds its command without importing the plugins' (Flask-Limiter's); a plugin's command is still found."""
+    from click.testing import CliRunner
+    from flask.cli import FlaskGroup
+
+    from listening import cli as chorus_cli
+
+    loads = []
+    original = FlaskGroup._load_plugin_commands
+    monkeypatch.setattr(FlaskGroup, "_load_plugin_commands", lambda self: loads.append(1) or original(self))
+    result = CliRunner().invoke(chorus_cli.cli, ["themes", "--help"])
+    assert result.exit_code == 0 and "--text-column" in result.output
+    assert loads == []
+    result = CliRunner().invoke(chorus_cli.cli, ["limiter", "--help"])  # loads them, unless an earlier test did
+    assert result.exit_code == 0 and "Flask-Limiter" in result.output
