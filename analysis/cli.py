@@ -56,7 +56,8 @@ csv.field_size_limit(16 * 1024 * 1024)
 # NLTK's ``__init__`` imports all of NLTK (parsers, classifiers, scipy.stats and scikit-learn's
 # model selection) and the engine needs its Snowball and ISRI stemmers only. The names after each
 # are what ``from MODULE import NAME`` may bind before the module loads (the Snowball module's
-# stop word lists, read only with ``ignore_stopwords``, which the engine never sets).
+# stop word lists, read only with ``ignore_stopwords``, which the engine never sets). requests: WordLlama
+# imports it to download a model it lacks.
 _DEFERRED_MODULES: dict[str, tuple[str, ...]] = {
     "scipy.stats": (),
     "sklearn.metrics": (),
@@ -65,6 +66,7 @@ _DEFERRED_MODULES: dict[str, tuple[str, ...]] = {
     "nltk": (),
     "nltk.stem": (),
     "nltk.corpus": ("stopwords",),
+    "requests": (),  # WordLlama imports it to download models; Chorus ships its model
 }
 
 

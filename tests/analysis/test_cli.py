@@ -318,14 +318,14 @@ def test_deferred_modules_load_on_first_use(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_the_engine_runs_without_loading_the_deferred_modules() -> None:
-    """What `chorus themes` imports (stemmers, k-means, LSA, linkage) leaves scipy.stats, NLTK's package and the rest unloaded."""
+    """What `chorus themes` imports (stemmers, k-means, LSA, linkage, WordLlama) leaves scipy.stats, NLTK's package and the rest unloaded."""
     script = (
         "import sys\n"
         "from analysis import cli\n"
         "assert set(cli.defer_unused_imports()) == set(cli._DEFERRED_MODULES)\n"
         "from analysis import text, themes\n"
         "from scipy.cluster import hierarchy\n"
-        "themes._kmeans_class(); themes._truncated_svd_class(); themes._vectorizer_class(); themes._quiet_kmeans\n"
+        "themes._kmeans_class(); themes._truncated_svd_class(); themes._vectorizer_class(); themes._wordllama()\n"
         "stems = [text.stem('running', 'en'), text.stem('Städte', 'de'), text.stem('المدرسة', 'ar')]\n"
         "print(stems, sorted(m for m in cli._DEFERRED_MODULES if not isinstance(sys.modules[m], cli._Deferred)))\n"
         "import scipy.stats\n"
