@@ -33,10 +33,10 @@ import click
 
 from analysis import disclosure, messages
 from analysis.reports import clean_text, neutralise
-from analysis.themes import Answer, ThemeSet, find_themes
 
 if TYPE_CHECKING:
     from analysis.assemble import SessionData
+    from analysis.themes import Answer, ThemeSet
 
 __all__ = ["themes_command", "read_csv", "main"]
 
@@ -328,6 +328,7 @@ def themes_command(
     if names_file is not None:
         names = [line.strip() for line in names_file.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
     languages = _languages(rows, text_column, language_column, language)
+    from analysis.themes import Answer, find_themes  # noqa: PLC0415 - the engine (scipy.sparse, its text tools) loads when it runs, not for `chorus --help`
     # With a consent column, theme names, claims and quotes come only from people who allowed quoting.
     consenting = _consents(rows, quote_consent_column) if quote_consent_column else None
     answers = [

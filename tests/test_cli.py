@@ -137,6 +137,20 @@ def test_help_lists_every_command_without_building_the_app(app, monkeypatch):
     assert set(chorus_cli.cli.commands) <= listed and "limiter" in listed
 
 
+def test_the_command_group_loads_neither_the_app_nor_the_themes_engine():
+    """Importing the `chorus` group (all `chorus --help` needs) loads neither the app factory nor the themes engine and SciPy."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = ("import sys, listening.cli\n"
+              "print(sorted(m for m in ('listening.app', 'analysis.themes', 'scipy.sparse', 'sklearn') if m in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False,
+                            cwd=Path(__file__).resolve().parents[1])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def test_a_chorus_command_runs_without_loading_the_plugins_commands(monkeypatch):
     """`chorus themes` finds its command without importing the plugins' (Flask-Limiter's); a plugin's command is still found."""
     from click.testing import CliRunner
