@@ -256,7 +256,11 @@ def test_character_ngrams_are_counted_as_scikit_learn_counts_them(nhs_answers: l
     options = {"analyzer": "char_wb", "ngram_range": (2, 5), "max_features": 3000, "min_df": 2, "sublinear_tf": True, "dtype": np.float32}
     ours, theirs = themes._vectorizer_class()(**options), TfidfVectorizer(**options)
     pairs = [(ours.fit_transform(docs[:250]), theirs.fit_transform(docs[:250])), (ours.transform(docs[250:]), theirs.transform(docs[250:]))]
-    assert ours.vocabulary_ == theirs.vocabulary_
+    assert ours.vocabulary_ == theirs.vocabulary_ and list(ours.vocabulary_) == list(theirs.vocabulary_)
+    words = {"analyzer": "word", "token_pattern": r"\S+", "ngram_range": (1, 2), "max_features": 500, "min_df": 2, "sublinear_tf": True, "dtype": np.float32}
+    word_pair = (themes._vectorizer_class()(**words), TfidfVectorizer(**words))
+    pairs.append((word_pair[0].fit_transform(docs), word_pair[1].fit_transform(docs)))
+    assert list(word_pair[0].vocabulary_.items()) == list(word_pair[1].vocabulary_.items())
     for mine, expected in pairs:
         assert mine.dtype == expected.dtype and mine.shape == expected.shape
         assert np.array_equal(mine.indptr, expected.indptr) and np.array_equal(mine.indices, expected.indices)
