@@ -388,10 +388,11 @@ def _vectorizer_class():  # type: ignore[no-untyped-def]
     from sklearn.feature_extraction import text as sk_text  # noqa: PLC0415
 
     align = getattr(sk_text, "_align_api_if_sparse", None)
-    # From scikit-learn 1.6 ``_limit_features`` returns the matrix alone (no removed terms); there,
-    # sorting and limiting the vocabulary (500,000 n-grams on 10,000 answers) skip the parent's
-    # Python loop per feature. The same vocabulary and matrix, entry for entry (a test compares).
-    fast_vocabulary = tuple(int(part) for part in sklearn.__version__.split(".")[:2] if part.isdigit()) >= (1, 6)
+    # On the scikit-learn these were written against (1.9; ``_limit_features`` returns the matrix
+    # alone, older ones also returned the removed terms), sorting and limiting the vocabulary
+    # (500,000 n-grams on 10,000 answers) skip the parent's Python loop per feature. The same
+    # vocabulary, order and matrix, entry for entry (a test compares); older versions use the parent's.
+    fast_vocabulary = tuple(int(part) for part in sklearn.__version__.split(".")[:2] if part.isdigit()) >= (1, 9)
 
     class CharVectorizer(sk_text.TfidfVectorizer):
         """TfidfVectorizer whose ``char_wb`` counting reads each distinct word once."""
