@@ -453,42 +453,51 @@ def _vectorizer_class():  # type: ignore[no-untyped-def]
 
             def _sort_features(self, X, vocabulary):  # type: ignore[no-untyped-def]  # noqa: N803
                 """Renumber the features in name order, as the parent does, with no Python loop per feature."""
-                terms = sorted(vocabulary)
-                old = np.fromiter(map(vocabulary.__getitem__, terms), dtype=np.int64, count=len(terms))
-                map_index = np.empty(len(terms), dtype=X.indices.dtype)
-                map_index[old] = np.arange(len(terms), dtype=X.indices.dtype)
-                vocabulary.update(zip(terms, range(len(terms))))  # in place, keys in their order, as the parent
-                X.indices = map_index.take(X.indices, mode="clip")
-                return X
+                return _sort_vocabulary(X, vocabulary)
 
             def _limit_features(self, X, vocabulary, high=None, low=None, limit=None):  # type: ignore[no-untyped-def]  # noqa: N803
                 """Keep the features the parent keeps, numbered as it numbers them, with no Python loop per feature."""
                 if high is None and low is None and limit is None:
                     return super()._limit_features(X, vocabulary, high, low, limit)
-                dfs = sk_text._document_frequency(X)
-                mask = np.ones(len(dfs), dtype=bool)
-                if high is not None:
-                    mask &= dfs <= high
-                if low is not None:
-                    mask &= dfs >= low
-                if limit is not None and mask.sum() > limit:
-                    tfs = np.asarray(X.sum(axis=0)).ravel()
-                    mask_inds = (-tfs[mask]).argsort()[:limit]
-                    new_mask = np.zeros(len(dfs), dtype=bool)
-                    new_mask[np.where(mask)[0][mask_inds]] = True
-                    mask = new_mask
-                new_indices = np.cumsum(mask) - 1  # maps old indices to new
-                terms = list(vocabulary)
-                old = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(terms))
-                kept = mask[old]
-                vocabulary.clear()  # the kept terms, in their order, with numpy integers, as the parent leaves them
-                vocabulary.update(zip(itertools.compress(terms, kept.tolist()), new_indices[old[kept]]))
-                kept_indices = np.where(mask)[0]
-                if len(kept_indices) == 0:
-                    raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
-                return X[:, kept_indices]
+                return _limit_vocabulary(X, vocabulary, sk_text._document_frequency(X), high, low, limit)
 
     return CharVectorizer
+
+
+def _sort_vocabulary(X, vocabulary: dict):  # type: ignore[no-untyped-def]  # noqa: N803
+    """Renumber a count matrix's features in name order and change ``vocabulary`` in place, as scikit-learn's ``_sort_features``."""
+    terms = sorted(vocabulary)
+    old = np.fromiter(map(vocabulary.__getitem__, terms), dtype=np.int64, count=len(terms))
+    map_index = np.empty(len(terms), dtype=X.indices.dtype)
+    map_index[old] = np.arange(len(terms), dtype=X.indices.dtype)
+    vocabulary.update(zip(terms, range(len(terms))))  # in place, keys in their order, as the parent
+    X.indices = map_index.take(X.indices, mode="clip")
+    return X
+
+
+def _limit_vocabulary(X, vocabulary: dict, dfs: np.ndarray, high, low, limit):  # type: ignore[no-untyped-def]  # noqa: N803
+    """Keep the features scikit-learn's ``_limit_features`` keeps (1.9), numbered and left in ``vocabulary`` as it leaves them."""
+    mask = np.ones(len(dfs), dtype=bool)
+    if high is not None:
+        mask &= dfs <= high
+    if low is not None:
+        mask &= dfs >= low
+    if limit is not None and mask.sum() > limit:
+        tfs = np.asarray(X.sum(axis=0)).ravel()
+        mask_inds = (-tfs[mask]).argsort()[:limit]
+        new_mask = np.zeros(len(dfs), dtype=bool)
+        new_mask[np.where(mask)[0][mask_inds]] = True
+        mask = new_mask
+    new_indices = np.cumsum(mask) - 1  # maps old indices to new
+    terms = list(vocabulary)
+    old = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(terms))
+    kept = mask[old]
+    vocabulary.clear()  # the kept terms, in their order, with numpy integers, as the parent leaves them
+    vocabulary.update(zip(itertools.compress(terms, kept.tolist()), new_indices[old[kept]]))
+    kept_indices = np.where(mask)[0]
+    if len(kept_indices) == 0:
+        raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
+    return X[:, kept_indices]
 
 
 def _tfidf(docs: Sequence[str], **kwargs: object) -> sp.spmatrix | None:
