@@ -389,6 +389,9 @@ SETTLE_EVERY = 1
 # answer after 1, 2, 5, 10, 15, 20 ms..., and back-to-back batches left it no gap to take (waits of 1 s traced).
 LOCK_HOLD_S = 0.02
 MIN_ASSIGNMENT_BATCH = 25
+# What a run keeps of each answer it read while the engine works: its place, its author (a withdrawal meanwhile)
+# and its words (taken out of the run's names if it went meanwhile: `unname_answers`).
+KEPT_COLUMNS = ("id", "participant_id", "text", "translation")
 # A run that has not finished after this long is taken to have died (a restart); another may start.
 RUN_STALE_MINUTES = 30
 
@@ -433,10 +436,15 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     anchors = reviewed_anchors(db, session_id, {a["id"] for a in answers})
     total = 5 * len(answers) + 1
     report(0, total)
-    result = find_themes(engine_answers(db, session_id, answers), seed=seed, names=redaction.names,
+    given = engine_answers(db, session_id, answers)
+    # The run keeps only what it writes and cleans with (a withdrawal's words): every column of 200,000 rows,
+    # kept while the engine works, was about 200 MB of the job's peak.
+    answers = [{key: a[key] for key in KEPT_COLUMNS} for a in answers]
+    result = find_themes(given, seed=seed, names=redaction.names,
                          vocabulary=redaction.vocabulary, k_max=k_max, question=question_texts(db, session_id, scope),
                          main_language=session_by_id(db, session_id)["default_language"], anchors=anchors,
                          on_step=lambda done, steps: report(int(4 * len(answers) * ENGINE_SHARES[done - 1]), total))
+    del given
     report(4 * len(answers), total)
     stamp = now()
     # Every placement is read before the write lock (about 2 s at 100,000 residents, which answers would
