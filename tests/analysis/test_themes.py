@@ -343,3 +343,25 @@ def test_combining_blocks_on_a_sample_projects_every_row_exactly_as_the_whole_co
     after = themes._combine(given, weights, 0, fit_rows)
     assert given == []
     assert np.array_equal(after, themes._l2(before))
+
+
+def test_centring_languages_in_place_by_chunks_gives_the_same_features(monkeypatch):
+    """Each language's mean is taken off its rows in place, a chunk at a time (memory at 200,000 answers), with the same
+    values as subtracting it from a copy, on all rows or on a sample's means."""
+    import numpy as np
+
+    from analysis import themes
+
+    monkeypatch.setattr(themes, "_CHUNK", 37)
+    rng = np.random.default_rng(1)
+    for fit_rows in (None, np.sort(rng.choice(500, 120, replace=False))):
+        block = rng.standard_normal((500, 30)).astype(np.float32)
+        langs, weights = rng.choice(["en", "es", "ar"], 500), rng.integers(1, 5, 500).astype(np.float64)
+        expected = block.copy()
+        fit = np.zeros(500, dtype=bool)
+        fit[slice(None) if fit_rows is None else fit_rows] = True
+        for lang in ("en", "es"):
+            rows = langs == lang
+            w = weights[rows & fit][:, None]
+            expected[rows] -= (block[rows & fit] * w).sum(axis=0) / w.sum()
+        assert np.array_equal(themes._center_languages(block, langs, weights, ["en", "es"], fit_rows), themes._l2(expected))
