@@ -390,7 +390,8 @@ SETTLE_EVERY = 1
 LOCK_HOLD_S = 0.02
 MIN_ASSIGNMENT_BATCH = 25
 # What a run keeps of each answer it read while the engine works: its place, its author (a withdrawal meanwhile)
-# and its words (taken out of the run's names if it went meanwhile: `unname_answers`).
+# and its words (taken out of the run's names if it went meanwhile: `unname_answers`). Every column of 200,000
+# rows, kept while the engine worked, was about 200 MB of the job's peak.
 KEPT_COLUMNS = ("id", "participant_id", "text", "translation")
 # A run that has not finished after this long is taken to have died (a restart); another may start.
 RUN_STALE_MINUTES = 30
@@ -437,9 +438,7 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     total = 5 * len(answers) + 1
     report(0, total)
     given = engine_answers(db, session_id, answers)
-    # The run keeps only what it writes and cleans with (a withdrawal's words): every column of 200,000 rows,
-    # kept while the engine works, was about 200 MB of the job's peak.
-    answers = [{key: a[key] for key in KEPT_COLUMNS} for a in answers]
+    answers = [{key: a[key] for key in KEPT_COLUMNS} for a in answers]  # see KEPT_COLUMNS
     result = find_themes(given, seed=seed, names=redaction.names,
                          vocabulary=redaction.vocabulary, k_max=k_max, question=question_texts(db, session_id, scope),
                          main_language=session_by_id(db, session_id)["default_language"], anchors=anchors,
