@@ -31,6 +31,8 @@ from listening.queries import TRANSLATION_COLUMNS, TRANSLATION_JOIN
 
 from . import queries as synthesis
 
+TALLY_KEY = "session_id, prompt_id, status, theme_id, has_text, language, choices, no_number, number, foreign_author"
+
 
 
 @contextmanager
@@ -247,6 +249,27 @@ class Counted:
                 yield {"id": answer_id, "text": text}
         finally:
             cursor.close()
+
+
+def recount(db: sqlite_utils.Database) -> dict[tuple, tuple[int, int]]:
+    """Return every count that `answer_tallies` keeps and counting the answers now would not give: {key: (kept, counted)}.
+
+    Empty when the triggers (m036) kept every count exact. The key is the table's: session, question,
+    placement status and theme ('' and 0: none), has text, language, choices ('': none), no number,
+    number (0: none), author of another session. Reads every answer: for tests and checks, not pages.
+    """
+    kept = {tuple(row[:-1]): row[-1] for row in db.execute(
+        f"SELECT {TALLY_KEY}, n FROM answer_tallies WHERE n != 0")}
+    counted = {tuple(row[:-1]): row[-1] for row in db.execute(f"""
+        SELECT r.session_id, r.prompt_id, coalesce(a.status, ''), coalesce(a.theme_id, 0),
+               r.text IS NOT NULL AND trim(r.text) != '', r.language, coalesce(r.choices, ''),
+               r.number IS NULL, coalesce(r.number, 0), p.session_id != r.session_id, count(*)
+        FROM responses r JOIN participants p ON p.id = r.participant_id
+        LEFT JOIN theme_assignments a ON a.response_id = r.id AND a.session_id = r.session_id
+        WHERE p.withdrawn_at IS NULL AND r.skipped = 0 {synthesis.visible_filter(db)}
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10""")}
+    return {key: (kept.get(key, 0), counted.get(key, 0)) for key in kept.keys() | counted.keys()
+            if kept.get(key, 0) != counted.get(key, 0)}
 
 
 def _chain(first: list[dict], rest: Iterator[dict]) -> Iterator[dict]:
