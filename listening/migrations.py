@@ -1389,12 +1389,15 @@ def m036_after19(db: sqlite_utils.Database) -> None:
     placement: an insert or update adds what the row counts now and (updates) takes away what it
     counted before; a delete takes away what the row counted just before it goes (BEFORE DELETE, so
     the rows a cascade deletes afterwards count nothing any more). Writes that a SQL REPLACE would
-    delete silently are not seen: Chorus writes none. Rows whose count falls to 0 stay (a few per
-    question). `analysis/review/tallies.py` reads it; `tallies.recount` is the check.
+    delete silently are not seen: Chorus writes none. A row whose count falls to 0 is deleted at the
+    end of the trigger (a partial index finds it), so a withdrawn person's answer leaves no trace here,
+    not even which choices in which language someone once gave. `analysis/review/tallies.py` reads
+    it; `tallies.recount` is the check.
 
     Three indexes let those pages read a theme's placements without its answers: its members'
     ids (covering), its chosen quotes and the engine's quote picks (partial: a few rows per theme).
     """
+    spent = "DELETE FROM answer_tallies WHERE n = 0"
     statements = [
         f"""CREATE TABLE answer_tallies (
                 session_id INTEGER NOT NULL, prompt_id INTEGER NOT NULL,
@@ -1407,23 +1410,25 @@ def m036_after19(db: sqlite_utils.Database) -> None:
                 n INTEGER NOT NULL,
                 PRIMARY KEY ({_TALLY_KEY})
             ) WITHOUT ROWID""",
+        "CREATE INDEX answer_tallies_spent ON answer_tallies(n) WHERE n = 0",
         f"CREATE TRIGGER responses_tally_insert AFTER INSERT ON responses BEGIN {_answer_changes('NEW', 1)}; END",
-        f"CREATE TRIGGER responses_tally_delete BEFORE DELETE ON responses BEGIN {_answer_changes('OLD', -1)}; END",
+        f"CREATE TRIGGER responses_tally_delete BEFORE DELETE ON responses BEGIN {_answer_changes('OLD', -1)}; {spent}; END",
         "CREATE TRIGGER responses_tally_update AFTER UPDATE OF id, session_id, participant_id, prompt_id, language, text, "
-        f"choices, number, skipped, hidden_at ON responses BEGIN {_answer_changes('OLD', -1)}; {_answer_changes('NEW', 1)}; END",
+        f"choices, number, skipped, hidden_at ON responses BEGIN {_answer_changes('OLD', -1)}; {_answer_changes('NEW', 1)}; "
+        f"{spent}; END",
         f"CREATE TRIGGER participants_tally_insert AFTER INSERT ON participants BEGIN {_author_changes('NEW', 1)}; END",
-        f"CREATE TRIGGER participants_tally_delete BEFORE DELETE ON participants BEGIN {_author_changes('OLD', -1)}; END",
+        f"CREATE TRIGGER participants_tally_delete BEFORE DELETE ON participants BEGIN {_author_changes('OLD', -1)}; {spent}; END",
         "CREATE TRIGGER participants_tally_update AFTER UPDATE OF id, session_id, withdrawn_at ON participants "
         "WHEN OLD.id IS NOT NEW.id OR OLD.session_id IS NOT NEW.session_id OR OLD.withdrawn_at IS NOT NEW.withdrawn_at "
-        f"BEGIN {_author_changes('OLD', -1)}; {_author_changes('NEW', 1)}; END",
+        f"BEGIN {_author_changes('OLD', -1)}; {_author_changes('NEW', 1)}; {spent}; END",
         f"CREATE TRIGGER theme_assignments_tally_insert AFTER INSERT ON theme_assignments BEGIN "
-        f"{'; '.join(_placement_changes('NEW', 1))}; END",
+        f"{'; '.join(_placement_changes('NEW', 1))}; {spent}; END",
         f"CREATE TRIGGER theme_assignments_tally_delete BEFORE DELETE ON theme_assignments BEGIN "
-        f"{'; '.join(_placement_changes('OLD', -1))}; END",
+        f"{'; '.join(_placement_changes('OLD', -1))}; {spent}; END",
         "CREATE TRIGGER theme_assignments_tally_update AFTER UPDATE OF response_id, session_id, theme_id, status "
         "ON theme_assignments WHEN OLD.response_id IS NOT NEW.response_id OR OLD.session_id IS NOT NEW.session_id "
         "OR OLD.theme_id IS NOT NEW.theme_id OR OLD.status IS NOT NEW.status "
-        f"BEGIN {'; '.join(_placement_changes('OLD', -1) + _placement_changes('NEW', 1))}; END",
+        f"BEGIN {'; '.join(_placement_changes('OLD', -1) + _placement_changes('NEW', 1))}; {spent}; END",
         "CREATE INDEX theme_assignments_members ON theme_assignments(theme_id, status, session_id, response_id)",
         "CREATE INDEX theme_assignments_chosen ON theme_assignments(theme_id) WHERE chosen",
         "CREATE INDEX theme_assignments_picks ON theme_assignments(theme_id) WHERE quote IS NOT NULL",
