@@ -3,8 +3,9 @@
 A big session (100,000 residents, 200,000 open answers) made these pages read every answer, its
 placement and its author into Python and count them there: seconds and hundreds of MB on the first
 request after any change. What the pages show is small: each theme's size under disclosure control,
-its languages and questions, a few quotes, its claims and sub-topics, the choice results. Here the
-database counts them (a few grouped queries over the session's answers), the disclosure decision
+its languages and questions, a few quotes, its claims and sub-topics, the choice results. Here they
+come from counts the database keeps up to date on every write (`answer_tallies`, triggers of
+migration m036: a few hundred rows per session, never the answers), the disclosure decision
 is the same one (:func:`analysis.equity.release_sizes`, fed the counts :func:`analysis.equity.release`
 would make), and quotes, claims and sub-topics read a theme's answers through the rank index only
 as far as they need (:class:`ThemeMembers`). The pure functions that build the pages

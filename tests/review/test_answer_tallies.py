@@ -117,3 +117,27 @@ def test_any_sql_write_of_answers_authors_and_placements_keeps_the_counts_exact(
     db.execute("DELETE FROM sessions WHERE id = ?", (sid,))
     assert tallies.recount(db) == {}
     assert not db.execute("SELECT 1 FROM answer_tallies WHERE session_id = ? OR n = 0", (sid,)).fetchall()
+
+
+def test_languages_tied_in_a_theme_are_listed_as_the_full_load_lists_them(client, themed, db):
+    """Two languages with as many answers each in a theme are ordered by their first answer in the theme's order
+    (the only case that reads the theme's answers), as the full load orders them, whichever way round."""
+    sid = varied(client, themed, db)
+    theme = max((t for t in synthesis.active_themes(db, sid) if t["kind"] == "theme"),
+                key=lambda t: len(synthesis.current_members(db, sid)[t["id"]]))
+    members = synthesis.current_members(db, sid)[theme["id"]]
+    ranked = [r for (r,) in db.execute("SELECT response_id FROM theme_assignments WHERE theme_id = ? ORDER BY rank, response_id",
+                                       (theme["id"],)) if r in members]
+    assert len(ranked) >= 5
+    orders = []
+    for first, second in (("fr", "vi"), ("vi", "fr")):
+        db.execute(f"UPDATE responses SET language = 'en' WHERE id IN ({', '.join('?' for _ in ranked)})", ranked)
+        for language, ids in ((first, ranked[1:3]), (second, ranked[3:5])):
+            db.conn.executemany("UPDATE responses SET language = ? WHERE id = ?", [(language, i) for i in ids])
+        db.conn.commit()
+        assert tallies.recount(db) == {}
+        assert_same_as_full_load(db, sid)
+        heard_in = tallies.review_data(db, sid, "en")["heard_in"][theme["id"]]
+        assert len(heard_in) == 3
+        orders.append(heard_in[1:])
+    assert orders[0] == orders[1][::-1]  # the tie was decided by the theme's order, not by the languages' names
