@@ -35,7 +35,6 @@ from . import queries as synthesis
 TALLY_KEY = "session_id, prompt_id, status, theme_id, has_text, language, choices, no_number, number, foreign_author"
 
 
-
 @contextmanager
 def read_snapshot(db: sqlite_utils.Database) -> Iterator[None]:
     """Run a page's queries in one read snapshot (WAL: writers carry on), unless a transaction is already open."""
