@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import logging
 import math
 import os
@@ -303,6 +304,29 @@ def _l2(matrix: np.ndarray, copy: bool = True) -> np.ndarray:
     return out
 
 
+def _kmeans_class() -> type:
+    """Return scikit-learn's KMeans, imported from its own module.
+
+    ``from sklearn.cluster import KMeans`` loads every clustering method first, and with them
+    sklearn.metrics and scipy.stats (0.7 s of CPU), which ``chorus themes`` can then leave unloaded
+    (``analysis.cli.defer_unused_imports``); elsewhere the package loads as before. Same class.
+    """
+    try:
+        from sklearn.cluster._kmeans import KMeans  # noqa: PLC0415
+    except ImportError:  # a scikit-learn that moved it
+        from sklearn.cluster import KMeans  # noqa: PLC0415
+    return KMeans
+
+
+def _truncated_svd_class() -> type:
+    """Return scikit-learn's TruncatedSVD, imported from its own module (see :func:`_kmeans_class`)."""
+    try:
+        from sklearn.decomposition._truncated_svd import TruncatedSVD  # noqa: PLC0415
+    except ImportError:  # a scikit-learn that moved it
+        from sklearn.decomposition import TruncatedSVD  # noqa: PLC0415
+    return TruncatedSVD
+
+
 def _reduce(matrix: sp.spmatrix, dims: int, seed: int) -> np.ndarray:
     """Return L2-normalised LSA coordinates of a sparse TF-IDF matrix (dense if tiny)."""
     n_docs, n_feats = matrix.shape
@@ -311,11 +335,11 @@ def _reduce(matrix: sp.spmatrix, dims: int, seed: int) -> np.ndarray:
         # Too few answers or features for LSA to mean anything: use the TF-IDF itself.
         dense = matrix[:, : min(n_feats, 4096)].toarray()
         return _l2(dense.astype(np.float32))
-    from sklearn.decomposition import TruncatedSVD  # noqa: PLC0415 - see the imports above
+    TruncatedSVD = _truncated_svd_class()  # noqa: N806
 
     # Few power iterations and a capped vocabulary keep LSA to seconds on 100,000 answers.
     svd = TruncatedSVD(n_components=comps, random_state=seed, algorithm="randomized", n_iter=_SVD_ITER)
-    return _l2(svd.fit_transform(matrix).astype(np.float32))
+    return _l2(svd.fit_transform(matrix).astype(np.float32), copy=False)
 
 
 _WORD_GRAM_CACHE = 300_000  # distinct words whose n-grams are kept while counting (then the cache starts again)
@@ -360,9 +384,15 @@ def _vectorizer_class():  # type: ignore[no-untyped-def]
     distinct word's n-gram ids are found once and an answer's counts are its words' ids counted;
     the matrix is the same, entry for entry (a test compares them), and the rest is scikit-learn's.
     """
+    import sklearn  # noqa: PLC0415
     from sklearn.feature_extraction import text as sk_text  # noqa: PLC0415
 
     align = getattr(sk_text, "_align_api_if_sparse", None)
+    # On the scikit-learn these were written against (1.9; ``_limit_features`` returns the matrix
+    # alone, older ones also returned the removed terms), sorting and limiting the vocabulary
+    # (500,000 n-grams on 10,000 answers) skip the parent's Python loop per feature. The same
+    # vocabulary, order and matrix, entry for entry (a test compares); older versions use the parent's.
+    fast_vocabulary = tuple(int(part) for part in sklearn.__version__.split(".")[:2] if part.isdigit()) >= (1, 9)
 
     class CharVectorizer(sk_text.TfidfVectorizer):
         """TfidfVectorizer whose ``char_wb`` counting reads each distinct word once."""
@@ -419,7 +449,55 @@ def _vectorizer_class():  # type: ignore[no-untyped-def]
             matrix.sort_indices()
             return vocabulary, (align(matrix) if align is not None else matrix)
 
+        if fast_vocabulary:
+
+            def _sort_features(self, X, vocabulary):  # type: ignore[no-untyped-def]  # noqa: N803
+                """Renumber the features in name order, as the parent does, with no Python loop per feature."""
+                return _sort_vocabulary(X, vocabulary)
+
+            def _limit_features(self, X, vocabulary, high=None, low=None, limit=None):  # type: ignore[no-untyped-def]  # noqa: N803
+                """Keep the features the parent keeps, numbered as it numbers them, with no Python loop per feature."""
+                if high is None and low is None and limit is None:
+                    return super()._limit_features(X, vocabulary, high, low, limit)
+                return _limit_vocabulary(X, vocabulary, sk_text._document_frequency(X), high, low, limit)
+
     return CharVectorizer
+
+
+def _sort_vocabulary(X, vocabulary: dict):  # type: ignore[no-untyped-def]  # noqa: N803
+    """Renumber a count matrix's features in name order and change ``vocabulary`` in place, as scikit-learn's ``_sort_features``."""
+    terms = sorted(vocabulary)
+    old = np.fromiter(map(vocabulary.__getitem__, terms), dtype=np.int64, count=len(terms))
+    map_index = np.empty(len(terms), dtype=X.indices.dtype)
+    map_index[old] = np.arange(len(terms), dtype=X.indices.dtype)
+    vocabulary.update(zip(terms, range(len(terms))))  # in place, keys in their order, as the parent
+    X.indices = map_index.take(X.indices, mode="clip")
+    return X
+
+
+def _limit_vocabulary(X, vocabulary: dict, dfs: np.ndarray, high, low, limit):  # type: ignore[no-untyped-def]  # noqa: N803
+    """Keep the features scikit-learn's ``_limit_features`` keeps (1.9), numbered and left in ``vocabulary`` as it leaves them."""
+    mask = np.ones(len(dfs), dtype=bool)
+    if high is not None:
+        mask &= dfs <= high
+    if low is not None:
+        mask &= dfs >= low
+    if limit is not None and mask.sum() > limit:
+        tfs = np.asarray(X.sum(axis=0)).ravel()
+        mask_inds = (-tfs[mask]).argsort()[:limit]
+        new_mask = np.zeros(len(dfs), dtype=bool)
+        new_mask[np.where(mask)[0][mask_inds]] = True
+        mask = new_mask
+    new_indices = np.cumsum(mask) - 1  # maps old indices to new
+    terms = list(vocabulary)
+    old = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(terms))
+    kept = mask[old]
+    vocabulary.clear()  # the kept terms, in their order, with numpy integers, as the parent leaves them
+    vocabulary.update(zip(itertools.compress(terms, kept.tolist()), new_indices[old[kept]]))
+    kept_indices = np.where(mask)[0]
+    if len(kept_indices) == 0:
+        raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
+    return X[:, kept_indices]
 
 
 def _tfidf(docs: Sequence[str], **kwargs: object) -> sp.spmatrix | None:
@@ -445,8 +523,7 @@ def _lsa_block(docs: Sequence[str], dims: int, seed: int, fit_rows: np.ndarray |
     so that memory stays bounded (the full n-gram matrix of 100,000 answers needs gigabytes).
     ``fit_rows`` (sorted) gives the rows to fit on instead: the engine's own sample on large input.
     """
-    from sklearn.decomposition import TruncatedSVD  # noqa: PLC0415
-
+    TruncatedSVD = _truncated_svd_class()  # noqa: N806
     TfidfVectorizer = _vectorizer_class()  # noqa: N806
     if fit_rows is None and len(docs) <= _FIT_SAMPLE:
         matrix = _tfidf(docs, **kwargs)
@@ -475,7 +552,7 @@ def _lsa_block(docs: Sequence[str], dims: int, seed: int, fit_rows: np.ndarray |
     for start in range(0, len(rest), _CHUNK):
         rows = rest[start : start + _CHUNK]
         out[rows] = svd.transform(vec.transform([docs[i] for i in rows]))
-    return _l2(out)
+    return _l2(out, copy=False)
 
 
 def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int, *, embed_texts: Sequence[str] | None = None,
@@ -527,13 +604,25 @@ def _embed(model, texts: Sequence[str]) -> np.ndarray:  # type: ignore[no-untype
     rows = np.repeat(np.arange(len(ids)), lengths)
     vals = (1.0 / np.maximum(lengths, 1))[rows].astype(np.float32)
     pool = sp.csr_matrix((vals, (rows, cols)), shape=(len(ids), vocab))
-    return _l2(np.nan_to_num(np.asarray(pool @ model.embedding, dtype=np.float32)))
+    del ids, cols, rows, vals
+    # Pooled a chunk of rows at a time into one matrix, cleaned and scaled in place: the whole product, its
+    # cleaned copy, their NaN and infinity masks and the normalised copy were about 1 GB at 200,000 answers.
+    # Each row's mean is its own sum over its tokens, so the values are the same.
+    out = np.empty((len(lengths), model.embedding.shape[1]), dtype=np.float32)
+    for start in range(0, len(lengths), _CHUNK):
+        part = np.asarray(pool[start : start + _CHUNK] @ model.embedding, dtype=np.float32)
+        out[start : start + _CHUNK] = np.nan_to_num(part, copy=False)
+    return _l2(out, copy=False)
 
 
 def _center_languages(block: np.ndarray, langs: np.ndarray, weights: np.ndarray, groups: Sequence[str],
                       fit_rows: np.ndarray | None = None) -> np.ndarray:
-    """Subtract each language's weighted mean (over ``fit_rows``, default all) so that language itself does not form themes."""
-    out = block.copy()
+    """Subtract each language's weighted mean (over ``fit_rows``, default all) so that language itself does not form themes.
+
+    Done in place on ``block`` (its languages' rows are apart, so each mean is read before its rows change), a
+    chunk of rows at a time: a copy of the block and of each language's rows (in float64) were about 800 MB of a
+    200,000-answer run's peak. Returned normalised.
+    """
     fit = np.zeros(len(block), dtype=bool)
     fit[slice(None) if fit_rows is None else fit_rows] = True
     for lang in groups:
@@ -541,20 +630,45 @@ def _center_languages(block: np.ndarray, langs: np.ndarray, weights: np.ndarray,
         mean_rows = rows & fit
         w = weights[mean_rows][:, None]
         if w.sum() > 0:
-            out[rows] -= (block[mean_rows] * w).sum(axis=0) / w.sum()
-    return _l2(out)
+            mean = (block[mean_rows] * w).sum(axis=0) / w.sum()
+            where = np.flatnonzero(rows)
+            for start in range(0, len(where), _CHUNK):
+                part = where[start : start + _CHUNK]
+                block[part] -= mean
+    return _l2(block, copy=False)
 
 
-def _combine(blocks: Sequence[np.ndarray], weights: np.ndarray, seed: int, fit_rows: np.ndarray | None = None) -> np.ndarray:
+def _joined(blocks: Sequence[np.ndarray], rows: slice | np.ndarray) -> np.ndarray:
+    """Return the weighted blocks' ``rows`` side by side (float32), as one matrix."""
+    parts = [block[rows] for block in blocks]
+    joined = np.empty((len(parts[0]), sum(part.shape[1] for part in parts)), dtype=np.float32)
+    column = 0
+    for w, part in zip(_BLOCK_WEIGHTS, parts):
+        np.multiply(part, np.float32(w), out=joined[:, column : column + part.shape[1]])
+        column += part.shape[1]
+    return joined
+
+
+def _combine(blocks: list[np.ndarray], weights: np.ndarray, seed: int, fit_rows: np.ndarray | None = None) -> np.ndarray:
     """Concatenate weighted blocks and project them on their main axes (float64, L2-normalised).
 
-    The axes come from ``fit_rows`` (default all rows); every row is projected on them.
+    The axes come from ``fit_rows`` (default all rows); every row is projected on them. With
+    ``fit_rows`` (a sample of a large input) only the sample is ever put side by side, and the rest
+    chunk by chunk as it is projected: at 200,000 answers the concatenation of every row, the weighted
+    copies it was made from and a copy of it held about 1.2 GB at once. ``blocks`` is emptied at the
+    end (or as soon as it is copied), so that its memory can go (the caller's list is the only other reference).
     """
-    joined = np.hstack([np.float32(w) * b for w, b in zip(_BLOCK_WEIGHTS, blocks)]).astype(np.float32)
-    fit = joined if fit_rows is None else joined[fit_rows]
+    n = len(blocks[0])
+    if fit_rows is None:
+        fit = joined = _joined(blocks, slice(None))
+        blocks.clear()
+    else:
+        fit, joined = _joined(blocks, fit_rows), None
     fit_weights = weights if fit_rows is None else weights[fit_rows]
     dims = min(_FINAL_DIMS, fit.shape[0] - 1, fit.shape[1] - 1)
     if dims < 8:
+        joined = _joined(blocks, slice(None)) if joined is None else joined
+        blocks.clear()
         return _l2(joined.astype(np.float64))
     # A weighted PCA through the (small) covariance matrix: exact, deterministic, and fewer
     # dimensions make k-means faster and slightly less noisy. Done in chunks so that no
@@ -564,13 +678,17 @@ def _combine(blocks: Sequence[np.ndarray], weights: np.ndarray, seed: int, fit_r
     for start in range(0, len(fit), _CHUNK):
         part = fit[start : start + _CHUNK].astype(np.float64) - mean
         cov += (part * fit_weights[start : start + _CHUNK, None]).T @ part
+    del fit, part
     _, vectors = np.linalg.eigh(cov)
     axes = vectors[:, ::-1][:, :dims]
     # Fix each axis's sign so results do not depend on the LAPACK build.
     axes *= np.where(axes[np.abs(axes).argmax(axis=0), np.arange(dims)] < 0, -1.0, 1.0)
-    out = np.empty((len(joined), dims), dtype=np.float64)
-    for start in range(0, len(joined), _CHUNK):
-        out[start : start + _CHUNK] = (joined[start : start + _CHUNK].astype(np.float64) - mean) @ axes
+    out = np.empty((n, dims), dtype=np.float64)
+    for start in range(0, n, _CHUNK):
+        rows = slice(start, start + _CHUNK)
+        chunk = joined[rows] if joined is not None else _joined(blocks, rows)
+        out[rows] = (chunk.astype(np.float64) - mean) @ axes
+    blocks.clear()
     # float64 avoids scikit-learn's slow chunked up-casting in k-means distance computations.
     return _l2(out, copy=False)
 
@@ -610,8 +728,7 @@ def _choose_k(z: np.ndarray, weights: np.ndarray, k_lo: int, k_hi: int, seed: in
     distance between their centres) until every pair of remaining groups differs by at least
     ``_MERGE_DISTANCE``; the number left is the number of themes, clamped to the bounds.
     """
-    from sklearn.cluster import AgglomerativeClustering, KMeans  # noqa: PLC0415
-
+    KMeans = _kmeans_class()  # noqa: N806
     rng = np.random.default_rng(seed)
     rows = np.arange(len(weights))
     if len(rows) > _K_SAMPLE:
@@ -623,13 +740,24 @@ def _choose_k(z: np.ndarray, weights: np.ndarray, k_lo: int, k_hi: int, seed: in
         return k_lo, {}
     with _quiet_kmeans():
         km = KMeans(n_clusters=over, n_init=2, random_state=seed).fit(z[rows], sample_weight=weights[rows])
-    centres = _l2(km.cluster_centers_)
-    merged = AgglomerativeClustering(
-        n_clusters=None, metric="cosine", linkage="complete", distance_threshold=merge_distance
-    ).fit(centres)
-    found = int(merged.n_clusters_)
+    found = _groups_after_merging(_l2(km.cluster_centers_), merge_distance)
     chosen = max(k_lo, min(k_hi, found))
     return chosen, {"groups_before_merging": float(over), "groups_after_merging": float(found)}
+
+
+def _groups_after_merging(centres: np.ndarray, merge_distance: float) -> int:
+    """Return how many groups complete linkage on the cosine distance leaves when merging stops at ``merge_distance``.
+
+    What scikit-learn's ``AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="complete",
+    distance_threshold=merge_distance).fit(centres).n_clusters_`` is, computed as it computes it
+    (SciPy's linkage; one group more than the merges at or beyond the threshold; zero vectors
+    refused), without loading sklearn.metrics and scipy.stats for it. A test compares the two.
+    """
+    from scipy.cluster import hierarchy  # noqa: PLC0415
+
+    if not np.all(np.any(centres, axis=1)):
+        raise ValueError("Cosine affinity cannot be used when X contains zero vectors")
+    return int(np.count_nonzero(hierarchy.linkage(centres, method="complete", metric="cosine")[:, 2] >= merge_distance)) + 1
 
 
 def _split_unrelated_languages(
@@ -1103,14 +1231,16 @@ def _represent(p: _Prepared, terms: _Terms, seed: int, *, stems: Sequence[list[s
     big_langs = [lang for lang, c in lang_weight.items() if c >= max(20, 0.05 * n_content)]
     centred = len(big_langs) >= 2
     if centred:
-        blocks = [_center_languages(b, uniq_langs, p.weights, big_langs, fit_rows) for b in blocks]
+        for position, block in enumerate(blocks):  # one block's copy at a time, not every block's
+            blocks[position] = _center_languages(block, uniq_langs, p.weights, big_langs, fit_rows)
+        block = None
     if "wordllama" in block_names:
         # WordLlama is distilled for English; elsewhere it is weaker than characters and words,
         # so its say is reduced for answers analysed in another language (an English gloss counts as English).
         english = (uniq_langs == "en") | np.array([u in p.glosses for u in range(n_u)], dtype=bool)
         scale = np.where(english, _WORDLLAMA_ENGLISH, _WORDLLAMA_OTHER_LANGUAGES).astype(np.float32)
         position = block_names.index("wordllama")
-        blocks[position] = blocks[position] * scale[:, None]
+        blocks[position] *= scale[:, None]
     z = _combine(blocks, p.weights, seed, fit_rows) if blocks else np.ones((n_u, 1), np.float64)
     lengths = np.array([len(p.analysed[r].split()) for r in p.uniq_rows], dtype=np.float64)
     return _without_length(z, lengths, p.weights), centred, big_langs
@@ -1178,7 +1308,7 @@ def _kmeans(z: np.ndarray, weights: np.ndarray, k: int, seed: int, n_init: int =
     """Return weighted k-means labels (all zero for one group)."""
     if k <= 1 or len(z) <= 1:
         return np.zeros(len(z), dtype=np.int64)
-    from sklearn.cluster import KMeans  # noqa: PLC0415 - scikit-learn loads only when themes are computed
+    KMeans = _kmeans_class()  # noqa: N806 - scikit-learn loads only when themes are computed
 
     with _quiet_kmeans():
         return KMeans(n_clusters=min(k, len(z)), n_init=n_init, random_state=seed).fit_predict(z, sample_weight=weights).astype(np.int64)
@@ -1505,8 +1635,8 @@ def find_themes(
     # for the same themes. The engine keeps to one, as opinion groups do.
     # Limits reach only the libraries already loaded: scikit-learn's OpenMP and SciPy's own
     # OpenBLAS are loaded first (the run would load them anyway).
-    import sklearn.cluster  # noqa: F401, PLC0415 - see the imports above
-    import sklearn.decomposition  # noqa: F401, PLC0415
+    _kmeans_class()  # see the imports above
+    _truncated_svd_class()
     from threadpoolctl import threadpool_limits  # noqa: PLC0415 - light; comes with scikit-learn
 
     with threadpool_limits(limits=1):

@@ -256,7 +256,11 @@ def test_character_ngrams_are_counted_as_scikit_learn_counts_them(nhs_answers: l
     options = {"analyzer": "char_wb", "ngram_range": (2, 5), "max_features": 3000, "min_df": 2, "sublinear_tf": True, "dtype": np.float32}
     ours, theirs = themes._vectorizer_class()(**options), TfidfVectorizer(**options)
     pairs = [(ours.fit_transform(docs[:250]), theirs.fit_transform(docs[:250])), (ours.transform(docs[250:]), theirs.transform(docs[250:]))]
-    assert ours.vocabulary_ == theirs.vocabulary_
+    assert ours.vocabulary_ == theirs.vocabulary_ and list(ours.vocabulary_) == list(theirs.vocabulary_)
+    words = {"analyzer": "word", "token_pattern": r"\S+", "ngram_range": (1, 2), "max_features": 500, "min_df": 2, "sublinear_tf": True, "dtype": np.float32}
+    word_pair = (themes._vectorizer_class()(**words), TfidfVectorizer(**words))
+    pairs.append((word_pair[0].fit_transform(docs), word_pair[1].fit_transform(docs)))
+    assert list(word_pair[0].vocabulary_.items()) == list(word_pair[1].vocabulary_.items())
     for mine, expected in pairs:
         assert mine.dtype == expected.dtype and mine.shape == expected.shape
         assert np.array_equal(mine.indptr, expected.indptr) and np.array_equal(mine.indices, expected.indices)
@@ -314,3 +318,71 @@ def test_a_translation_is_read_in_its_own_language() -> None:
     assert stored_answer({"id": 1, "text": "x", "language": "ar", "translation": "y"}, quotable=True).translation_language is None
     assert stored_answer({"id": 1, "text": "x", "language": "ar", "translation": "", "translation_language": "es"},
                          quotable=False).translation is None
+
+
+def test_combining_blocks_on_a_sample_projects_every_row_exactly_as_the_whole_concatenation_did(monkeypatch):
+    """The features are put side by side only for the sample and then chunk by chunk (memory at 200,000 answers); the
+    projection is bit for bit the one made from the whole weighted concatenation, and the blocks are let go."""
+    import numpy as np
+
+    from analysis import themes
+
+    monkeypatch.setattr(themes, "_CHUNK", 40)
+    rng = np.random.default_rng(3)
+    blocks = [rng.standard_normal((230, width)).astype(np.float32) for width in (30, 20, 25)]
+    weights = rng.integers(1, 4, 230).astype(np.float64)
+    fit_rows = np.sort(rng.choice(230, 90, replace=False))
+    # What _combine did before: the whole weighted concatenation, its sample's rows, then every row's projection.
+    joined = np.hstack([np.float32(w) * b for w, b in zip(themes._BLOCK_WEIGHTS, blocks)]).astype(np.float32)
+    fit, fit_weights = joined[fit_rows], weights[fit_rows]
+    mean = themes._weighted_mean(fit, fit_weights)
+    cov = np.zeros((fit.shape[1], fit.shape[1]))
+    for start in range(0, len(fit), 40):
+        part = fit[start : start + 40].astype(np.float64) - mean
+        cov += (part * fit_weights[start : start + 40, None]).T @ part
+    axes = np.linalg.eigh(cov)[1][:, ::-1][:, :themes._FINAL_DIMS]
+    axes *= np.where(axes[np.abs(axes).argmax(axis=0), np.arange(axes.shape[1])] < 0, -1.0, 1.0)
+    before = np.vstack([(joined[s : s + 40].astype(np.float64) - mean) @ axes for s in range(0, 230, 40)])
+    given = list(blocks)
+    after = themes._combine(given, weights, 0, fit_rows)
+    assert given == []
+    assert np.array_equal(after, themes._l2(before))
+
+
+def test_centring_languages_in_place_by_chunks_gives_the_same_features(monkeypatch):
+    """Each language's mean is taken off its rows in place, a chunk at a time (memory at 200,000 answers), with the same
+    values as subtracting it from a copy, on all rows or on a sample's means."""
+    import numpy as np
+
+    from analysis import themes
+
+    monkeypatch.setattr(themes, "_CHUNK", 37)
+    rng = np.random.default_rng(1)
+    for fit_rows in (None, np.sort(rng.choice(500, 120, replace=False))):
+        block = rng.standard_normal((500, 30)).astype(np.float32)
+        langs, weights = rng.choice(["en", "es", "ar"], 500), rng.integers(1, 5, 500).astype(np.float64)
+        expected = block.copy()
+        fit = np.zeros(500, dtype=bool)
+        fit[slice(None) if fit_rows is None else fit_rows] = True
+        for lang in ("en", "es"):
+            rows = langs == lang
+            w = weights[rows & fit][:, None]
+            expected[rows] -= (block[rows & fit] * w).sum(axis=0) / w.sum()
+        assert np.array_equal(themes._center_languages(block, langs, weights, ["en", "es"], fit_rows), themes._l2(expected))
+
+
+def test_merging_centres_counts_the_groups_scikit_learn_counts() -> None:
+    """Choosing k counts the groups left by complete-linkage merging exactly as scikit-learn's AgglomerativeClustering does."""
+    import numpy as np
+    from sklearn.cluster import AgglomerativeClustering
+
+    from analysis import themes
+
+    rng = np.random.default_rng(3)
+    for size, dims, distance in [(2, 4, 0.5), (12, 8, 0.9), (60, 40, themes._MERGE_DISTANCE), (60, 40, 0.2), (80, 5, 1.5)]:
+        centres = themes._l2(rng.normal(size=(size, dims)))
+        centres[size // 2] = centres[0]  # a tie at distance zero
+        expected = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="complete", distance_threshold=distance).fit(centres)
+        assert themes._groups_after_merging(centres, distance) == expected.n_clusters_
+    with pytest.raises(ValueError):
+        themes._groups_after_merging(np.zeros((3, 4)), 0.5)
