@@ -1,14 +1,17 @@
 """Time the synthesis pages of a big session cold, warm, after a new answer and after a withdrawal (issue 19).
 
-    python bench/cold_pages.py DB [--pages review theme heard publish results] [--session ID]
+    python bench/cold_pages.py DB [--pages review theme heard publish results] [--session ID] [--save DIR]
 
 DB is a bench database (``bench/big_session.py --keep DIR`` builds one; copy it first: this adds a
 resident and withdraws one). In one process, for each page: the first request (an empty page cache),
 the next (nothing changed), the first after a new resident's consent and answer (served from the last
 computation while it is computed again in the background, when the page is slow), the first after the
-background computation, and the first after a staff withdrawal (always computed in the request). Prints
+background computation, the first after a staff withdrawal, after a hidden answer and after a planner
+renames a theme (each always computed in the request: it removes or changes something). Prints
 one JSON line per page: wall and CPU seconds of each request, bytes, whether the page carried the
-"newer answers are being counted" note, and the process's peak memory so far.
+"newer answers are being counted" note, and the process's peak memory so far. With ``--save DIR``
+each page's body after the withdrawal, the hidden answer and the edit is written to DIR (to compare
+two versions' pages: they differ only in form tokens and nonces).
 """
 from __future__ import annotations
 
@@ -28,11 +31,13 @@ from big_session import ADMIN, PASSWORD, make_app, peak_rss_mb  # noqa: E402
 NOTE = "newer answers are being counted"
 
 
-def timed(client, url: str) -> dict:
+def timed(client, url: str, save: Path | None = None) -> dict:
     """Request a page; return wall and CPU seconds (CPU includes any background thread's meanwhile), bytes, note."""
     start, cpu = time.perf_counter(), time.process_time()
     response = client.get(url)
     body = response.get_data()
+    if save is not None:
+        save.write_bytes(body)
     return {"s": round(time.perf_counter() - start, 3), "cpu": round(time.process_time() - cpu, 3), "bytes": len(body),
             "status": response.status_code, "note": NOTE.encode() in body}
 
@@ -43,11 +48,13 @@ def main() -> None:
     parser.add_argument("database", type=Path)
     parser.add_argument("--pages", nargs="+", default=["review", "theme", "heard", "publish", "results"])
     parser.add_argument("--session", type=int, default=None)
+    parser.add_argument("--save", type=Path, default=None, help="write the pages after each change to this folder")
     args = parser.parse_args()
     from analysis.review import page_cache
     from analysis.review import queries as synthesis
     from listening import queries
     from listening.db import connect
+    from facilitation import live_queries as lq
     from listening.migrations import migrate
 
     db = connect(str(args.database))
@@ -93,7 +100,19 @@ def main() -> None:
         with app.app_context():
             queries.withdraw_for(db, person.id, reason=next(iter(queries.STAFF_WITHDRAWAL_REASONS)), by_user=admin)
             db.conn.commit()
-        found["after_withdrawal"] = timed(client, url)
+        found["after_withdrawal"] = timed(client, url, args.save and args.save / f"{name}-after_withdrawal.html")
+        with app.app_context():
+            shown = db.execute("""SELECT r.id FROM responses r JOIN theme_assignments a ON a.response_id = r.id
+                                  WHERE r.session_id = ? AND a.theme_id = ? AND r.hidden_at IS NULL
+                                  ORDER BY a.rank LIMIT 1""", (sid, largest)).fetchone()[0]
+            lq.hide_response(db, sid, shown, user_id=admin, reason="bench: hidden after a complaint")
+            db.conn.commit()
+        found["after_hide"] = timed(client, url, args.save and args.save / f"{name}-after_hide.html")
+        with app.app_context():
+            label = db.execute("SELECT label FROM themes WHERE id = ?", (largest,)).fetchone()[0]
+            synthesis.rename_theme(db, sid, largest, label.rstrip("!") + "!", user_id=admin)
+            db.conn.commit()
+        found["after_edit"] = timed(client, url, args.save and args.save / f"{name}-after_edit.html")
         found["rss_mb"] = round(peak_rss_mb())
         print(json.dumps(found), flush=True)
 

@@ -1333,3 +1333,109 @@ def m034_cold19(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE arrival_versions (session_id INTEGER PRIMARY KEY, version INTEGER NOT NULL)")
     for table in ("responses", "participants", "consents"):
         db.execute(f"CREATE TRIGGER {table}_arrival_insert AFTER INSERT ON {table} BEGIN {bump}; END")
+
+
+# What one answer adds to `answer_tallies` (m036): its session and question, its placement, whether it has
+# text, its language, its choices and number, whether its author belongs to another session. {r}, {p} and
+# {a} name where the answer, its author and its placement come from (a table alias, OLD or NEW); {status}
+# and {theme} are the placement's columns, or '' and 0 for an answer no run has placed.
+_TALLY_KEY = "session_id, prompt_id, status, theme_id, has_text, language, choices, no_number, number, foreign_author"
+_TALLY = (
+    "INSERT INTO answer_tallies (" + _TALLY_KEY + ", n) "
+    "SELECT {r}.session_id, {r}.prompt_id, {status}, {theme}, "
+    "({r}.text IS NOT NULL AND trim({r}.text) != ''), {r}.language, coalesce({r}.choices, ''), "
+    "{r}.number IS NULL, coalesce({r}.number, 0), {p}.session_id != {r}.session_id, {sign} * count(*) "
+    "{source} WHERE {where} AND {p}.withdrawn_at IS NULL AND {r}.skipped = 0 AND {r}.hidden_at IS NULL "
+    "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 "
+    "ON CONFLICT (" + _TALLY_KEY + ") DO UPDATE SET n = n + excluded.n"
+)
+_PLACED = {"status": "coalesce({a}.status, '')", "theme": "coalesce({a}.theme_id, 0)"}
+_UNPLACED = {"status": "''", "theme": "0"}
+
+
+def _tally(sign: int, *, r: str = "r", p: str = "p", a: str | None = "a", source: str, where: str) -> str:
+    """Return the statement that adds (sign 1) or takes away (-1) what the answers found count in `answer_tallies`."""
+    placement = {key: value.format(a=a) for key, value in _PLACED.items()} if a else _UNPLACED
+    return _TALLY.format(r=r, p=p, sign=sign, source=source, where=where, **placement)
+
+
+def _answer_changes(row: str, sign: int) -> str:
+    """The tally change of one answer row (OLD or NEW), its author and placement read as they are now."""
+    return _tally(sign, r=row, source=f"FROM participants p LEFT JOIN theme_assignments a ON a.response_id = {row}.id "
+                                      f"AND a.session_id = {row}.session_id", where=f"p.id = {row}.participant_id")
+
+
+def _author_changes(row: str, sign: int) -> str:
+    """The tally change of an author row's (OLD or NEW) answers, as they and their placements are now."""
+    return _tally(sign, p=row, source="FROM responses r LEFT JOIN theme_assignments a ON a.response_id = r.id "
+                                      "AND a.session_id = r.session_id", where=f"r.participant_id = {row}.id")
+
+
+def _placement_changes(row: str, placed_sign: int) -> list[str]:
+    """The tally change of placing (1) or unplacing (-1) one answer by a placement row (OLD or NEW)."""
+    source = "FROM responses r JOIN participants p ON p.id = r.participant_id"
+    where = f"r.id = {row}.response_id AND r.session_id = {row}.session_id"
+    return [_tally(-placed_sign, a=None, source=source, where=where), _tally(placed_sign, a=row, source=source, where=where)]
+
+
+@migrations()
+def m036_after19(db: sqlite_utils.Database) -> None:
+    """Each session's answers counted by question, placement, language and choices, kept by triggers (issue 19).
+
+    The review, theme, publish and residents' results pages read these counts instead of the
+    session's 800,000 answer rows (at 100,000 residents) after every change that removes or changes
+    something. A row counts what the pages count: answers not skipped, not hidden, whose author exists
+    and has not withdrawn. Triggers keep it exact on every write of an answer, its author or its
+    placement: an insert or update adds what the row counts now and (updates) takes away what it
+    counted before; a delete takes away what the row counted just before it goes (BEFORE DELETE, so
+    the rows a cascade deletes afterwards count nothing any more). Writes that a SQL REPLACE would
+    delete silently are not seen: Chorus writes none. A row whose count falls to 0 is deleted at the
+    end of the trigger (a partial index finds it), so a withdrawn person's answer leaves no trace here,
+    not even which choices in which language someone once gave. `analysis/review/tallies.py` reads
+    it; `tallies.recount` is the check.
+
+    Three indexes let those pages read a theme's placements without its answers: its members'
+    ids (covering), its chosen quotes and the engine's quote picks (partial: a few rows per theme).
+    """
+    spent = "DELETE FROM answer_tallies WHERE n = 0"
+    statements = [
+        f"""CREATE TABLE answer_tallies (
+                session_id INTEGER NOT NULL, prompt_id INTEGER NOT NULL,
+                status TEXT NOT NULL,            -- the placement's status, '' for an answer no run has placed
+                theme_id INTEGER NOT NULL,       -- the placement's theme, 0 for none
+                has_text INTEGER NOT NULL,       -- text neither NULL nor blank
+                language TEXT NOT NULL, choices TEXT NOT NULL,  -- choices: '' for NULL
+                no_number INTEGER NOT NULL, number INTEGER NOT NULL,  -- number: 0 when no_number
+                foreign_author INTEGER NOT NULL, -- its author is another session's person
+                n INTEGER NOT NULL,
+                PRIMARY KEY ({_TALLY_KEY})
+            ) WITHOUT ROWID""",
+        "CREATE INDEX answer_tallies_spent ON answer_tallies(n) WHERE n = 0",
+        f"CREATE TRIGGER responses_tally_insert AFTER INSERT ON responses BEGIN {_answer_changes('NEW', 1)}; END",
+        f"CREATE TRIGGER responses_tally_delete BEFORE DELETE ON responses BEGIN {_answer_changes('OLD', -1)}; {spent}; END",
+        "CREATE TRIGGER responses_tally_update AFTER UPDATE OF id, session_id, participant_id, prompt_id, language, text, "
+        f"choices, number, skipped, hidden_at ON responses BEGIN {_answer_changes('OLD', -1)}; {_answer_changes('NEW', 1)}; "
+        f"{spent}; END",
+        f"CREATE TRIGGER participants_tally_insert AFTER INSERT ON participants BEGIN {_author_changes('NEW', 1)}; END",
+        f"CREATE TRIGGER participants_tally_delete BEFORE DELETE ON participants BEGIN {_author_changes('OLD', -1)}; {spent}; END",
+        "CREATE TRIGGER participants_tally_update AFTER UPDATE OF id, session_id, withdrawn_at ON participants "
+        "WHEN OLD.id IS NOT NEW.id OR OLD.session_id IS NOT NEW.session_id OR OLD.withdrawn_at IS NOT NEW.withdrawn_at "
+        f"BEGIN {_author_changes('OLD', -1)}; {_author_changes('NEW', 1)}; {spent}; END",
+        f"CREATE TRIGGER theme_assignments_tally_insert AFTER INSERT ON theme_assignments BEGIN "
+        f"{'; '.join(_placement_changes('NEW', 1))}; {spent}; END",
+        f"CREATE TRIGGER theme_assignments_tally_delete BEFORE DELETE ON theme_assignments BEGIN "
+        f"{'; '.join(_placement_changes('OLD', -1))}; {spent}; END",
+        "CREATE TRIGGER theme_assignments_tally_update AFTER UPDATE OF response_id, session_id, theme_id, status "
+        "ON theme_assignments WHEN OLD.response_id IS NOT NEW.response_id OR OLD.session_id IS NOT NEW.session_id "
+        "OR OLD.theme_id IS NOT NEW.theme_id OR OLD.status IS NOT NEW.status "
+        f"BEGIN {'; '.join(_placement_changes('OLD', -1) + _placement_changes('NEW', 1))}; {spent}; END",
+        "CREATE INDEX theme_assignments_members ON theme_assignments(theme_id, status, session_id, response_id)",
+        "CREATE INDEX theme_assignments_chosen ON theme_assignments(theme_id) WHERE chosen",
+        "CREATE INDEX theme_assignments_picks ON theme_assignments(theme_id) WHERE quote IS NOT NULL",
+        # What is there already, counted once.
+        _tally(1, source="FROM responses r JOIN participants p ON p.id = r.participant_id LEFT JOIN theme_assignments a "
+                         "ON a.response_id = r.id AND a.session_id = r.session_id", where="1"),
+    ]
+    with db.atomic():
+        for statement in statements:
+            db.execute(statement)

@@ -3,8 +3,9 @@
 A big session (100,000 residents, 200,000 open answers) made these pages read every answer, its
 placement and its author into Python and count them there: seconds and hundreds of MB on the first
 request after any change. What the pages show is small: each theme's size under disclosure control,
-its languages and questions, a few quotes, its claims and sub-topics, the choice results. Here the
-database counts them (a few grouped queries over the session's answers), the disclosure decision
+its languages and questions, a few quotes, its claims and sub-topics, the choice results. Here they
+come from counts the database keeps up to date on every write (`answer_tallies`, triggers of
+migration m036: a few hundred rows per session, never the answers), the disclosure decision
 is the same one (:func:`analysis.equity.release_sizes`, fed the counts :func:`analysis.equity.release`
 would make), and quotes, claims and sub-topics read a theme's answers through the rank index only
 as far as they need (:class:`ThemeMembers`). The pure functions that build the pages
@@ -27,12 +28,12 @@ import sqlite_utils
 
 from analysis import assemble, equity
 from analysis.assemble import SessionData
-from listening.db import one, rows
+from listening.db import one
 from listening.queries import TRANSLATION_COLUMNS, TRANSLATION_JOIN
 
 from . import queries as synthesis
 
-CHUNK = 500  # ids per query: SQLite caps a statement's bound values
+TALLY_KEY = "session_id, prompt_id, status, theme_id, has_text, language, choices, no_number, number, foreign_author"
 
 
 @contextmanager
@@ -49,7 +50,7 @@ def read_snapshot(db: sqlite_utils.Database) -> Iterator[None]:
 
 
 class Counted:
-    """A session's analysed answers as counts: by group, by theme's language and question, and per person."""
+    """A session's analysed answers as counts: by group, by theme's language and question (kept by triggers, m036)."""
 
     def __init__(self, db: sqlite_utils.Database, stored: SessionData) -> None:
         """Count the answers `load` would read for this session (`stored`: the session read without answers)."""
@@ -61,9 +62,9 @@ class Counted:
         self.grouped: dict[int | str, int] = {}
         self.languages: dict[int, list[tuple[str, int]]] = {}  # theme id -> (language, answers), most first
         self.prompts: dict[int, set[int]] = {}  # theme id -> the questions its answers answered
-        self.most_per_person = 0
         self.foreign_authors = False
-        self._members: dict[int, dict[int, int]] = {}
+        self._member_ids: dict[int, set[int]] = {}
+        self._left: set[int] | None = None
         if self.scope:
             self._count()
         self.people = one(
@@ -76,43 +77,54 @@ class Counted:
                     AND trim(r.text) != '' AND r.prompt_id IN ({marks}) {self.visible}""", [self.session_id, *self.scope])
 
     def _count(self) -> None:
-        """Count the answers by group, each theme's by question and language, and the most one person gave: one pass.
+        """Read the answers' counts by group, each theme's by question and language (a few hundred rows, never the answers).
 
-        The answers are read as plain tuples (no text), one at a time, and only counts and each theme's
-        answer ids are kept.
+        `answer_tallies` (m036) holds, per session, question, placement and language, how many answers
+        the pages count; triggers keep it exact on every write. Only a tie between two languages of a
+        theme reads answers: the theme lists the one whose first answer comes first (rank, then id).
         """
-        where, args = self.members_sql()
+        marks = ", ".join("?" for _ in self.scope)
         grouped: Counter = Counter()
-        given: Counter = Counter()
         languages: dict[int, Counter] = {}
-        firsts: dict[int, dict] = {}
-        for answer_id, person, prompt_id, language, status, theme_id, rank, foreign in self.db.execute(
-            f"""SELECT r.id, r.participant_id, r.prompt_id, r.language, a.status, a.theme_id, a.rank,
-                       p.session_id != r.session_id
-                FROM responses r JOIN participants p ON p.id = r.participant_id
-                LEFT JOIN theme_assignments a ON a.response_id = r.id AND a.session_id = r.session_id
-                WHERE {where}""", args):
-            given[person] += 1
+        for prompt_id, status, theme_id, language, foreign, n in self.db.execute(
+            f"""SELECT prompt_id, status, theme_id, language, foreign_author, sum(n) FROM answer_tallies
+                WHERE session_id = ? AND has_text AND prompt_id IN ({marks})
+                GROUP BY prompt_id, status, theme_id, language, foreign_author HAVING sum(n) > 0""",
+                [self.session_id, *self.scope]):
             self.foreign_authors = self.foreign_authors or bool(foreign)
-            if status is None or (status == "theme" and theme_id is None):
-                grouped["unsorted"] += 1
+            if not status or (status == "theme" and not theme_id):
+                grouped["unsorted"] += n
             elif status != "theme":
-                grouped[status] += 1
+                grouped[status] += n
             else:
-                grouped[theme_id] += 1
-                if theme_id not in self._members:
-                    self._members[theme_id], languages[theme_id], firsts[theme_id] = {}, Counter(), {}
-                self._members[theme_id][answer_id] = prompt_id
-                languages[theme_id][language] += 1
-                # Ties in a theme's languages keep the order the theme lists its answers (rank, then id), as Counter.most_common does.
-                seen = firsts[theme_id]
-                if language not in seen or (rank, answer_id) < seen[language]:
-                    seen[language] = (rank, answer_id)
+                grouped[theme_id] += n
+                languages.setdefault(theme_id, Counter())[language] += n
+                self.prompts.setdefault(theme_id, set()).add(prompt_id)
         self.grouped = dict(grouped)
-        self.most_per_person = max(given.values(), default=0)
         for theme_id, by_language in languages.items():
-            self.languages[theme_id] = sorted(by_language.items(), key=lambda pair: (-pair[1], firsts[theme_id][pair[0]]))
-            self.prompts[theme_id] = set(self._members[theme_id].values())
+            counts = Counter(by_language.values())
+            tied = [code for code, n in by_language.items() if counts[n] > 1]
+            firsts = self._first_answers(theme_id, tied) if tied else {}
+            self.languages[theme_id] = sorted(by_language.items(), key=lambda pair: (-pair[1], firsts.get(pair[0], ())))
+
+    def _first_answers(self, theme_id: int, languages: list[str]) -> dict[str, tuple[int, int]]:
+        """Return the (rank, id) of each language's first answer in the theme, walking the rank index only until all are found."""
+        where, args = self.members_sql()
+        wanted, found = set(languages), {}
+        cursor = self.db.execute(
+            f"""SELECT r.language, a.rank, a.response_id FROM theme_assignments a JOIN responses r ON r.id = a.response_id
+                JOIN participants p ON p.id = r.participant_id
+                WHERE a.theme_id = ? AND a.status = 'theme' AND +a.session_id = ? AND {where}
+                ORDER BY a.rank, a.response_id""", [theme_id, self.session_id, *args])
+        try:
+            for language, rank, answer_id in cursor:
+                if language in wanted and language not in found:
+                    found[language] = (rank, answer_id)
+                    if len(found) == len(wanted):
+                        break
+        finally:
+            cursor.close()
+        return found
 
     def size(self, theme_id: int) -> int:
         """Return how many answers a theme has."""
@@ -129,7 +141,10 @@ class Counted:
                 sizes[key if key in assemble.SET_ASIDE else "unsorted"] += n
         themes = tuple(assemble.theme_key(t) for t in self.stored.themes if t["kind"] == "theme" and self.grouped.get(t["id"]))
         # An answer whose author is another session's person has no known author here: no cap, as in release().
-        most = None if self.foreign_authors else max(len(self.scope), self.most_per_person)
+        # Otherwise a person answers each question at most once (UNIQUE (participant_id, prompt_id) on
+        # responses), so the most answers one person gave in scope is at most the questions in scope, and
+        # release() caps at the larger of the two: the questions in scope.
+        most = None if self.foreign_authors else len(self.scope)
         return equity.release_sizes(themes + assemble.SET_ASIDE, themes, dict(sizes), people=self.people,
                                     most_per_person=most,
                                     threshold=self.stored.settings["threshold"])
@@ -140,27 +155,41 @@ class Counted:
 
     def quotes(self, theme: dict, limit: int = 3, chosen_limit: int = assemble.MAX_CHOSEN_QUOTES) -> list[dict]:
         """Pick a theme's quotes as :func:`analysis.assemble.quotes_for` does, reading its answers only as far as needed."""
-        chosen = self.candidates(theme["id"], "AND a.chosen")
-        first = next(chosen, None)
-        if first is not None:
-            ordered = sorted([first, *chosen], key=assemble.quote_order)
-            return assemble.pick_quotes(self.stored, ordered, chosen_limit, theme["top_terms"])
-        picks = sorted(self.candidates(theme["id"], "AND a.quote IS NOT NULL"), key=assemble.quote_order)
+        chosen = self._placed(theme["id"], "chosen")
+        if chosen:
+            ordered = sorted(self.candidates(theme["id"], "AND a.chosen", among=chosen), key=assemble.quote_order)
+            if ordered:
+                return assemble.pick_quotes(self.stored, ordered, chosen_limit, theme["top_terms"])
+        picks = sorted(self.candidates(theme["id"], "AND a.quote IS NOT NULL", among=self._placed(theme["id"], "quote IS NOT NULL")),
+                       key=assemble.quote_order)
         rest = self.candidates(theme["id"], "AND a.quote IS NULL")  # through the rank index, most typical first
         return assemble.pick_quotes(self.stored, _chain(picks, rest), limit, theme["top_terms"])
 
-    def candidates(self, theme_id: int, extra: str = "", args: Sequence = ()) -> Iterator[dict]:
-        """Yield a theme's answers whose authors allowed quoting, most typical first, one row at a time (the rank index)."""
+    def _placed(self, theme_id: int, condition: str) -> list[int]:
+        """Return the ids of a theme's placements that meet a condition its partial index holds (chosen, or an engine's pick)."""
+        return [i for (i,) in self.db.execute(
+            f"SELECT response_id FROM theme_assignments WHERE theme_id = ? AND {condition}", (theme_id,))]
+
+    def candidates(self, theme_id: int, extra: str = "", args: Sequence = (), among: Sequence[int] | None = None) -> Iterator[dict]:
+        """Yield a theme's answers whose authors allowed quoting, most typical first, one row at a time (the rank index).
+
+        `among`: only these answers (a few: looked up one by one rather than walking the theme).
+        """
         where, where_args = self.members_sql()
+        theme, theme_args = "a.theme_id = ?", [theme_id]
+        if among is not None:
+            # The unary + keeps SQLite off the theme's indexes: the few ids are looked up directly.
+            theme, theme_args = "a.response_id IN (SELECT value FROM json_each(?)) AND +a.theme_id = ?", [
+                json.dumps(sorted(set(among))), theme_id]
         cursor = self.db.execute(
             f"""SELECT r.id, r.prompt_id, r.language, r.text, coalesce(c.quote_ok, 0) AS quote_ok,
                        a.rank, a.quote, a.chosen, {TRANSLATION_COLUMNS}
                 FROM theme_assignments a JOIN responses r ON r.id = a.response_id
                 JOIN participants p ON p.id = r.participant_id LEFT JOIN consents c ON c.participant_id = p.id
                 {TRANSLATION_JOIN}
-                WHERE a.theme_id = ? AND a.status = 'theme' AND +a.session_id = ? AND {where}
+                WHERE {theme} AND a.status = 'theme' AND +a.session_id = ? AND {where}
                   AND coalesce(c.quote_ok, 0) {extra}
-                ORDER BY a.rank, a.response_id""", [theme_id, self.session_id, *where_args, *args])
+                ORDER BY a.rank, a.response_id""", [*theme_args, self.session_id, *where_args, *args])
         names = [d[0] for d in cursor.description]
         try:
             for row in cursor:
@@ -168,19 +197,82 @@ class Counted:
         finally:
             cursor.close()
 
-    def member_questions(self, theme_id: int) -> dict[int, int]:
-        """Return a theme's answers and the question each answered, {answer id: question id}."""
-        return self._members.get(theme_id, {})
+    def member_questions(self, theme_id: int, answer_ids: Sequence[int]) -> dict[int, int]:
+        """Return which of these answers are the theme's (ones the pages count), and the question each answered."""
+        where, args = self.members_sql()
+        wanted = sorted(self.member_ids(theme_id).intersection(answer_ids))
+        return dict(self.db.execute(f"""
+            SELECT r.id, r.prompt_id FROM json_each(?) j CROSS JOIN theme_assignments a ON a.response_id = j.value
+            CROSS JOIN responses r ON r.id = a.response_id CROSS JOIN participants p ON p.id = r.participant_id
+            WHERE a.theme_id = ? AND a.status = 'theme' AND a.session_id = r.session_id AND {where}""",
+            [json.dumps(wanted), theme_id, *args]).fetchall())
+
+    def member_ids(self, theme_id: int) -> set[int]:
+        """Return the ids of a theme's answers the pages count, read from its placements (an index) and its count.
+
+        The theme's placements in this session, less this session's hidden answers and withdrawn
+        people's answers, hold every member; when there are as many as the theme's count (m036), they
+        are the members. Otherwise (an answer placed, then skipped, blanked, moved out of scope or into
+        another session) each placement is checked against the answer and its author.
+        """
+        if theme_id not in self._member_ids:
+            # One string, not one row per answer: half the time for a theme of 46,000 answers.
+            joined = self.db.execute(
+                "SELECT group_concat(response_id) FROM theme_assignments WHERE theme_id = ? AND status = 'theme' AND session_id = ?",
+                (theme_id, self.session_id)).fetchone()[0]
+            placed = set(map(int, joined.split(","))) if joined else set()
+            placed -= self._left_out()
+            if len(placed) != self.size(theme_id):
+                where, args = self.members_sql()
+                placed = {i for (i,) in self.db.execute(f"""
+                    SELECT r.id FROM theme_assignments a JOIN responses r ON r.id = a.response_id
+                    JOIN participants p ON p.id = r.participant_id
+                    WHERE a.theme_id = ? AND a.status = 'theme' AND a.session_id = r.session_id AND {where}""",
+                    [theme_id, *args])}
+            self._member_ids[theme_id] = placed
+        return self._member_ids[theme_id]
+
+    def _left_out(self) -> set[int]:
+        """Return this session's answers that are hidden or whose authors withdrew (indexes: a few rows)."""
+        if self._left is None:
+            self._left = {i for (i,) in self.db.execute(
+                f"""SELECT id FROM responses WHERE session_id = ? AND hidden_at IS NOT NULL
+                    UNION SELECT r.id FROM participants p JOIN responses r ON r.participant_id = p.id
+                    WHERE p.session_id = ? AND p.withdrawn_at IS NOT NULL""", (self.session_id, self.session_id))}
+        return self._left
 
     def quotable_among(self, theme_id: int, answer_ids: Sequence[int]) -> Iterator[dict]:
-        """Yield the texts of the theme's answers among these whose authors allowed quoting, a few hundred at a time."""
-        members = self.member_questions(theme_id)
-        wanted = sorted(i for i in set(answer_ids) if i in members)
-        for start in range(0, len(wanted), CHUNK):
-            chunk = wanted[start:start + CHUNK]
-            yield from rows(self.db, f"""
-                SELECT r.id, r.text FROM responses r JOIN consents c ON c.participant_id = r.participant_id
-                WHERE r.id IN ({", ".join("?" for _ in chunk)}) AND coalesce(c.quote_ok, 0)""", chunk)
+        """Yield the texts of the theme's answers among these whose authors allowed quoting, in id order, one row at a time."""
+        wanted = sorted(self.member_ids(theme_id).intersection(answer_ids))
+        cursor = self.db.execute("""
+            SELECT r.id, r.text FROM json_each(?) j CROSS JOIN responses r ON r.id = j.value
+            JOIN consents c ON c.participant_id = r.participant_id WHERE coalesce(c.quote_ok, 0)""", [json.dumps(wanted)])
+        try:
+            for answer_id, text in cursor:
+                yield {"id": answer_id, "text": text}
+        finally:
+            cursor.close()
+
+
+def recount(db: sqlite_utils.Database) -> dict[tuple, tuple[int, int]]:
+    """Return every count that `answer_tallies` keeps and counting the answers now would not give: {key: (kept, counted)}.
+
+    Empty when the triggers (m036) kept every count exact. The key is the table's: session, question,
+    placement status and theme ('' and 0: none), has text, language, choices ('': none), no number,
+    number (0: none), author of another session. Reads every answer: for tests and checks, not pages.
+    """
+    kept = {tuple(row[:-1]): row[-1] for row in db.execute(
+        f"SELECT {TALLY_KEY}, n FROM answer_tallies WHERE n != 0")}
+    counted = {tuple(row[:-1]): row[-1] for row in db.execute(f"""
+        SELECT r.session_id, r.prompt_id, coalesce(a.status, ''), coalesce(a.theme_id, 0),
+               r.text IS NOT NULL AND trim(r.text) != '', r.language, coalesce(r.choices, ''),
+               r.number IS NULL, coalesce(r.number, 0), p.session_id != r.session_id, count(*)
+        FROM responses r JOIN participants p ON p.id = r.participant_id
+        LEFT JOIN theme_assignments a ON a.response_id = r.id AND a.session_id = r.session_id
+        WHERE p.withdrawn_at IS NULL AND r.skipped = 0 {synthesis.visible_filter(db)}
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10""")}
+    return {key: (kept.get(key, 0), counted.get(key, 0)) for key in kept.keys() | counted.keys()
+            if kept.get(key, 0) != counted.get(key, 0)}
 
 
 def _chain(first: list[dict], rest: Iterator[dict]) -> Iterator[dict]:
@@ -205,8 +297,7 @@ class ThemeMembers(assemble.Members):
 
     def count_among(self, answer_ids: Sequence[int]) -> int:
         """Return how many of these answers are the theme's."""
-        members = self.counted.member_questions(self.theme_id)
-        return sum(1 for i in set(answer_ids) if i in members)
+        return len(self.counted.member_ids(self.theme_id).intersection(answer_ids))
 
     def holds(self, words: str, answer_ids: Sequence[int] = ()) -> bool:
         """Tell whether a consenting member's redacted answer holds the words: the given answers first, then the others in rank order."""
@@ -228,8 +319,8 @@ class ThemeMembers(assemble.Members):
         """Return the numbers of the questions these answers answered, when the theme spans several."""
         if len(self.counted.prompts.get(self.theme_id, ())) < 2:
             return ()
-        members = self.counted.member_questions(self.theme_id)
-        return tuple(sorted({numbers[members[i]] for i in set(answer_ids) if i in members and numbers.get(members[i])}))
+        members = self.counted.member_questions(self.theme_id, answer_ids)
+        return tuple(sorted({numbers[prompt] for prompt in members.values() if numbers.get(prompt)}))
 
 
 # --- the pages ------------------------------------------------------------------------------------
@@ -278,31 +369,33 @@ def publish_data(db: sqlite_utils.Database, session_id: int) -> tuple:
 def choice_tallies(db: sqlite_utils.Database, stored: SessionData) -> dict[int, tuple[Counter, int, int]]:
     """Count each choice or scale question's answers, as :func:`analysis.assemble.choice_tallies` does from the load.
 
-    One grouped query over the choice questions' answers: the database counts the answers with the
-    same choices (a handful of distinct lists, a few dozen when several may be chosen) and each list
-    is read once. A person answers a question at most once (``UNIQUE (participant_id, prompt_id)``
-    on responses), so the people who answered are the answers, and the most values one person
-    counted is the most one answer counted.
+    The counts come from `answer_tallies` (m036): one row per distinct answer (its choices, or its
+    number) with how many people gave it, which SQLite unpacks (``json_each``) and weighs. A person
+    answers a question at most once (``UNIQUE (participant_id, prompt_id)`` on responses), so the people
+    who answered are the answers, and the most values one person counted is the most one answer counted.
     """
-    asked = {p["id"]: p for p in stored.prompts if p["kind"] in ("single", "multiple", "scale")}
-    found: dict[int, tuple[Counter, int, int]] = {pid: (Counter(), 0, 0) for pid in asked}
-    if not asked:
-        return found
-    marks = ", ".join("?" for _ in asked)
-    listed = {pid: set(assemble.choice_keys(prompt)) for pid, prompt in asked.items()}
-    for prompt_id, choices, number, n in db.execute(
-            f"""SELECT r.prompt_id, r.choices, r.number, count(*) FROM responses r JOIN participants p ON p.id = r.participant_id
-                WHERE r.session_id = ? AND r.prompt_id IN ({marks}) AND p.withdrawn_at IS NULL AND r.skipped = 0
-                {synthesis.visible_filter(db)} GROUP BY 1, 2, 3""", (stored.session["id"], *asked)):
-        values = [number] if asked[prompt_id]["kind"] == "scale" else (json.loads(choices) if choices else [])
-        counts, answering, most = found[prompt_id]
-        for value in values:
-            counts[value] += n
-        ticked = sum(1 for v in values if v in listed[prompt_id])
-        found[prompt_id] = (counts, answering + n, max(most, ticked))
-    for counts, _answering, _most in found.values():
+    out = {}
+    for prompt in stored.prompts:
+        if prompt["kind"] not in ("single", "multiple", "scale"):
+            continue
+        keys = assemble.choice_keys(prompt)
+        marks = ", ".join("?" for _ in keys) or "NULL"
+        where = "FROM answer_tallies t WHERE t.session_id = ? AND t.prompt_id = ? AND t.n > 0"
+        args = (stored.session["id"], prompt["id"])
+        if prompt["kind"] == "scale":
+            value = "CASE WHEN t.no_number THEN NULL ELSE t.number END"
+            counts = Counter(dict(db.execute(f"SELECT {value}, sum(t.n) {where} GROUP BY 1 HAVING sum(t.n) > 0", args).fetchall()))
+            ticked = f"{value} IN ({marks})"
+        else:
+            values = "json_each(CASE WHEN t.choices = '' THEN '[]' ELSE t.choices END)"
+            counts = Counter(dict(db.execute(
+                f"SELECT j.value, sum(t.n) FROM answer_tallies t, {values} j {where[where.index('WHERE'):]} "
+                "GROUP BY j.value HAVING sum(t.n) > 0", args).fetchall()))
+            ticked = f"(SELECT count(*) FROM {values} j WHERE j.value IN ({marks}))"
+        answering, most = db.execute(f"SELECT coalesce(sum(t.n), 0), coalesce(max({ticked}), 0) {where}", (*keys, *args)).fetchone()
         counts.pop(None, None)
-    return found
+        out[prompt["id"]] = (counts, answering, most)
+    return out
 
 
 def public_summary(db: sqlite_utils.Database, session_id: int, language: str) -> dict | None:
