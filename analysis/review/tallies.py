@@ -59,7 +59,6 @@ class Counted:
         self.grouped: dict[int | str, int] = {}
         self.languages: dict[int, list[tuple[str, int]]] = {}  # theme id -> (language, answers), most first
         self.prompts: dict[int, set[int]] = {}  # theme id -> the questions its answers answered
-        self.most_per_person = 0
         self.foreign_authors = False
         self._members: dict[int, dict[int, int]] = {}
         if self.scope:
@@ -74,23 +73,21 @@ class Counted:
                     AND trim(r.text) != '' AND r.prompt_id IN ({marks}) {self.visible}""", [self.session_id, *self.scope])
 
     def _count(self) -> None:
-        """Count the answers by group, each theme's by question and language, and the most one person gave: one pass.
+        """Count the answers by group, and each theme's by question and language: one pass.
 
         The answers are read as plain tuples (no text), one at a time, and only counts and each theme's
         answer ids are kept.
         """
         where, args = self.members_sql()
         grouped: Counter = Counter()
-        given: Counter = Counter()
         languages: dict[int, Counter] = {}
         firsts: dict[int, dict] = {}
-        for answer_id, person, prompt_id, language, status, theme_id, rank, foreign in self.db.execute(
-            f"""SELECT r.id, r.participant_id, r.prompt_id, r.language, a.status, a.theme_id, a.rank,
+        for answer_id, prompt_id, language, status, theme_id, rank, foreign in self.db.execute(
+            f"""SELECT r.id, r.prompt_id, r.language, a.status, a.theme_id, a.rank,
                        p.session_id != r.session_id
                 FROM responses r JOIN participants p ON p.id = r.participant_id
                 LEFT JOIN theme_assignments a ON a.response_id = r.id AND a.session_id = r.session_id
                 WHERE {where}""", args):
-            given[person] += 1
             self.foreign_authors = self.foreign_authors or bool(foreign)
             if status is None or (status == "theme" and theme_id is None):
                 grouped["unsorted"] += 1
@@ -107,7 +104,6 @@ class Counted:
                 if language not in seen or (rank, answer_id) < seen[language]:
                     seen[language] = (rank, answer_id)
         self.grouped = dict(grouped)
-        self.most_per_person = max(given.values(), default=0)
         for theme_id, by_language in languages.items():
             self.languages[theme_id] = sorted(by_language.items(), key=lambda pair: (-pair[1], firsts[theme_id][pair[0]]))
             self.prompts[theme_id] = set(self._members[theme_id].values())
@@ -126,8 +122,10 @@ class Counted:
             else:
                 sizes[key if key in assemble.SET_ASIDE else "unsorted"] += n
         themes = tuple(assemble.theme_key(t) for t in self.stored.themes if t["kind"] == "theme" and self.grouped.get(t["id"]))
-        # An answer whose author is another session's person has no known author here: no cap, as in release().
-        most = None if self.foreign_authors else max(len(self.scope), self.most_per_person)
+        # A person answers each question at most once (UNIQUE (participant_id, prompt_id) on responses), so no one
+        # gave more answers than there are questions in scope: the cap release() uses (its per_person). An answer
+        # whose author is another session's person has no known author here: no cap, as in release().
+        most = None if self.foreign_authors else len(self.scope)
         return equity.release_sizes(themes + assemble.SET_ASIDE, themes, dict(sizes), people=self.people,
                                     most_per_person=most,
                                     threshold=self.stored.settings["threshold"])
