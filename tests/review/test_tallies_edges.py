@@ -55,8 +55,8 @@ def test_eleven_answers_from_nine_people_keep_their_theme_size_hidden(db):
 
 def test_answers_whose_authors_belong_to_another_session_drop_the_per_person_cap(db):
     """Answers kept in a session whose authors now belong to another one have no known author here: the cap of
-    answers per person (which would make 16 answers from 5 people impossible) is dropped, as the full load drops
-    it, and the page shows the theme instead of failing."""
+    answers per person (16 answers from 5 people at most 2 each cannot be) is dropped, as the full load drops it,
+    and the theme's size of 16 is shown as the full load shows it."""
     session, (first, second), residents = build(db, 8)
     ids = [answer(db, session, person, q, text=f"Rides help {n} {q['id']}")
            for n, person in enumerate(residents) for q in (first, second)]
