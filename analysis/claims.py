@@ -55,9 +55,15 @@ def find_claims(points: Sequence[tuple[Hashable, str, str]], *, min_count: int =
     # Merge near-identical statements into the larger group, largest groups first.
     keys = sorted(groups, key=lambda k: (-len(groups[k]), sorted(k)))
     merged: list[tuple[frozenset[str], list[tuple[Hashable, str]]]] = []
+    # Only statements sharing a word can be alike (the keys are never empty), so each is compared
+    # with those alone, in the order they were merged: the first alike is the one a scan of all finds.
+    having: dict[str, list[int]] = {}
     for key in keys:
-        home = next((m for m in merged if _jaccard(m[0], key) >= _SAME_CLAIM), None)
+        candidates = sorted({index for word in key for index in having.get(word, ())})
+        home = next((merged[i] for i in candidates if _jaccard(merged[i][0], key) >= _SAME_CLAIM), None)
         if home is None:
+            for word in key:
+                having.setdefault(word, []).append(len(merged))
             merged.append((key, list(groups[key])))
         else:
             home[1].extend(groups[key])

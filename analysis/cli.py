@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import csv
 import gettext as gettext_module
+import importlib.util
 import io
 import os
 import sys
+import types
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,10 +33,10 @@ import click
 
 from analysis import disclosure, messages
 from analysis.reports import clean_text, neutralise
-from analysis.themes import Answer, ThemeSet, find_themes
 
 if TYPE_CHECKING:
     from analysis.assemble import SessionData
+    from analysis.themes import Answer, ThemeSet
 
 __all__ = ["themes_command", "read_csv", "main"]
 
@@ -44,6 +46,113 @@ THEME_ID_COLUMN = "theme_id"
 THEME_LABEL_COLUMN = "theme_label"
 # Survey exports can hold long free-text cells; the csv module's default limit is 128 KiB.
 csv.field_size_limit(16 * 1024 * 1024)
+
+
+# Modules that load as scikit-learn and NLTK load but that the themes command does not use; each
+# loads on first use instead (0.9 s of the command's 1.6 s of imports, in CPU). scipy.stats:
+# sklearn.utils.fixes imports it, sklearn.metrics and NLTK's package read it. sklearn.metrics,
+# sklearn.cluster and sklearn.decomposition: their ``__init__`` import every method they hold (the
+# engine imports KMeans and TruncatedSVD from their own modules). nltk, nltk.stem and nltk.corpus:
+# NLTK's ``__init__`` imports all of NLTK (parsers, classifiers, scipy.stats and scikit-learn's
+# model selection) and the engine needs its Snowball and ISRI stemmers only. The names after each
+# are what ``from MODULE import NAME`` may bind before the module loads (the Snowball module's
+# stop word lists, read only with ``ignore_stopwords``, which the engine never sets). requests: WordLlama
+# imports it to download a model it lacks.
+_DEFERRED_MODULES: dict[str, tuple[str, ...]] = {
+    "scipy.stats": (),
+    "sklearn.metrics": (),
+    "sklearn.cluster": (),
+    "sklearn.decomposition": (),
+    "nltk": (),
+    "nltk.stem": (),
+    "nltk.corpus": ("stopwords",),
+    "requests": (),  # WordLlama imports it to download models; Chorus ships its model
+}
+
+
+class _Deferred(types.ModuleType):
+    """A stand-in for a module not loaded yet: the first read of what the real one holds loads it.
+
+    ``import scipy.stats`` then binds this stand-in; ``scipy.stats.fisher_exact`` (a report's test)
+    or ``from scipy.stats import x`` load the real module, which takes its place in ``sys.modules``
+    and as its package's attribute; a package's submodules (``sklearn.cluster._kmeans``,
+    ``nltk.stem.snowball``) import without running the package's ``__init__``. Results are the same;
+    only the time of loading moves. (``importlib.util.LazyLoader`` cannot do this on Python 3.11:
+    a second ``import`` of a lazy module reads its ``__spec__``, which loads it.)
+    """
+
+    def __getattr__(self, attribute: str) -> object:
+        """Return a submodule, imported, or else load the real module (once) and return its attribute."""
+        name = self.__dict__["__name__"]
+        if attribute.startswith("__") and attribute != "__all__":
+            raise AttributeError(attribute)  # dunders a module may lack (__wrapped__...) never load it
+        if "__path__" in self.__dict__ and importlib.util.find_spec(f"{name}.{attribute}") is not None:
+            return importlib.import_module(f"{name}.{attribute}")
+        return getattr(_load_deferred(name), attribute)
+
+
+class _DeferredName:
+    """A name bound by ``from MODULE import NAME`` while MODULE is deferred: using it loads MODULE."""
+
+    def __init__(self, module: str, name: str) -> None:
+        """Remember which module's name this stands for."""
+        self._module, self._name = module, name
+
+    def __getattr__(self, attribute: str) -> object:
+        """Load the module and read the attribute from the real object."""
+        return getattr(getattr(_load_deferred(self._module), self._name), attribute)
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        """Load the module and call the real object."""
+        return getattr(_load_deferred(self._module), self._name)(*args, **kwargs)
+
+
+def _load_deferred(name: str) -> types.ModuleType:
+    """Load the real module ``name`` (and its deferred packages, outermost first) in place of the stand-ins; return it.
+
+    Stand-ins under the outermost deferred package are dropped first, so that the real packages
+    import their subpackages as they always do; submodules already loaded are kept.
+    """
+    parts = name.split(".")
+    outer = next((".".join(parts[:i]) for i in range(1, len(parts) + 1)
+                  if isinstance(sys.modules.get(".".join(parts[:i])), _Deferred)), None)
+    if outer is not None:
+        for module in [m for m, v in sys.modules.items() if isinstance(v, _Deferred) and (m == outer or m.startswith(outer + "."))]:
+            del sys.modules[module]
+    real = importlib.import_module(name)
+    for i in range(len(parts) - 1, 0, -1):
+        parent, child = ".".join(parts[:i]), parts[i]
+        if parent in sys.modules:
+            setattr(sys.modules[parent], child, importlib.import_module(".".join(parts[: i + 1])))
+    return real
+
+
+def defer_unused_imports() -> list[str]:
+    """Put a stand-in that loads on first use for each module of ``_DEFERRED_MODULES`` not loaded yet; return their names.
+
+    Only for this short command, single-threaded in Python: the web app imports as it always has.
+    """
+    deferred = []
+    for name, names in _DEFERRED_MODULES.items():
+        if name in sys.modules:
+            continue
+        spec = importlib.util.find_spec(name)
+        if spec is None:
+            continue
+        stand_in = _Deferred(name)
+        stand_in.__spec__ = spec
+        stand_in.__loader__ = spec.loader
+        stand_in.__file__ = spec.origin
+        if spec.submodule_search_locations is not None:
+            stand_in.__path__ = list(spec.submodule_search_locations)
+            stand_in.__package__ = name
+        else:
+            stand_in.__package__ = name.rpartition(".")[0]
+        for attribute in names:
+            setattr(stand_in, attribute, _DeferredName(name, attribute))
+        sys.modules[name] = stand_in
+        deferred.append(name)
+    return deferred
 
 
 def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -193,6 +302,7 @@ def themes_command(
     report: Path | None,
 ) -> None:
     """Find draft themes in the answers of a CSV file and write them next to each row."""
+    defer_unused_imports()
     if k_min > k_max:
         raise click.UsageError(f"--min-themes ({k_min}) must not exceed --max-themes ({k_max})")
     if report is not None and report.suffix.lower() not in {".md", ".markdown", ".html", ".htm"}:
@@ -218,6 +328,7 @@ def themes_command(
     if names_file is not None:
         names = [line.strip() for line in names_file.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
     languages = _languages(rows, text_column, language_column, language)
+    from analysis.themes import Answer, find_themes  # noqa: PLC0415 - the engine (scipy.sparse, its text tools) loads when it runs, not for `chorus --help`
     # With a consent column, theme names, claims and quotes come only from people who allowed quoting.
     consenting = _consents(rows, quote_consent_column) if quote_consent_column else None
     answers = [

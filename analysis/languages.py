@@ -138,19 +138,12 @@ def _classify_all(identifier, texts: Sequence[str]) -> list[tuple[str, float]]: 
         return [guess for start in range(0, len(texts), _BATCH) for guess in _classify_all(identifier, texts[start : start + _BATCH])]
     import numpy as np  # noqa: PLC0415
     import scipy.sparse as sp  # noqa: PLC0415
-    from py3langid.langid import visit_counts  # noqa: PLC0415
 
-    indptr, indices, counts, lengths = [0], [], [], []
-    for text in texts:
-        encoded = identifier._encode(text)
-        visits = visit_counts(identifier.tk_nextmove, identifier._rowbase, identifier.tk_output, encoded) or {}
-        indices.extend(visits.keys())
-        counts.extend(visits.values())
-        indptr.append(len(indices))
-        lengths.append(len(encoded))
+    encoded = [identifier._encode(text) for text in texts]
+    lengths = [len(e) for e in encoded]
+    indices, counts, indptr = _feature_counts(identifier, encoded)
     table = np.asarray(identifier.nb_ptc, dtype=np.float32)
-    visits = sp.csr_matrix((np.log1p(np.asarray(counts, dtype=np.float32)), np.asarray(indices, dtype=np.intp), np.asarray(indptr)),
-                           shape=(len(texts), table.shape[0]))
+    visits = sp.csr_matrix((np.log1p(counts.astype(np.float32)), indices, indptr), shape=(len(texts), table.shape[0]))
     scores = np.asarray(visits @ table, dtype=np.float32) + identifier.nb_pc
     featureless = np.diff(visits.indptr) == 0
     scores[featureless] = 0.0  # py3langid: no features is a uniform guess
@@ -170,6 +163,92 @@ def _classify_all(identifier, texts: Sequence[str]) -> list[tuple[str, float]]: 
     folded = np.stack([scores[:, columns[code]].astype(np.float64).sum(axis=1) for code in codes], axis=1)
     best = folded.shape[1] - 1 - np.argmax(folded[:, ::-1], axis=1)
     return [(codes[b], float(folded[row, b])) for row, b in enumerate(best)]
+
+
+_WALK_ALONE = 64  # answers left in the byte walk below which each finishes in a plain loop
+
+
+def _feature_counts(identifier, encoded: Sequence[bytes]):  # type: ignore[no-untyped-def]
+    """Return the model's feature counts of each encoded text as CSR parts ``(indices, counts, indptr)``.
+
+    What py3langid's ``visit_counts`` gives one text at a time (its byte automaton's output
+    features, counted, in the order each feature is first met), for all texts at once: the
+    automaton steps every text's byte at the same position together, longest texts first, and
+    the few longest finish alone. 0.4 s of the 10,000-answer command's 0.7 s of detection went
+    to that walk byte by byte in Python. A test compares the two on every kind of text.
+    """
+    import numpy as np  # noqa: PLC0415
+
+    moves, rowbase, output = _dfa_arrays(identifier)
+    count = len(encoded)
+    lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=count)
+    order = np.argsort(-lengths, kind="stable")  # longest first: the texts still walking are a prefix
+    sorted_lengths = lengths[order]
+    buffer = np.frombuffer(b"".join(encoded[i] for i in order), dtype=np.uint8) if count else np.zeros(0, np.uint8)
+    starts = np.concatenate(([0], np.cumsum(sorted_lengths)[:-1])) if count else np.zeros(0, np.int64)
+    state = np.zeros(count, dtype=np.int64)
+    found_rows: list[np.ndarray] = []
+    found_steps: list[np.ndarray] = []
+    found_features: list[np.ndarray] = []
+    step = 0
+    walking = int(np.count_nonzero(sorted_lengths > 0))
+    while walking >= _WALK_ALONE:
+        letters = buffer[starts[:walking] + step]
+        state[:walking] = moves[rowbase[state[:walking]] + letters]
+        features = output[state[:walking]]
+        hit = np.flatnonzero(features >= 0)
+        if len(hit):
+            found_rows.append(hit)
+            found_steps.append(np.full(len(hit), step, dtype=np.int64))
+            found_features.append(features[hit])
+        step += 1
+        while walking and sorted_lengths[walking - 1] <= step:
+            walking -= 1
+    if walking:  # the longest few: a plain loop over their remaining bytes
+        moves_list, rowbase_list, output_list = identifier.tk_nextmove, identifier._rowbase, identifier.tk_output
+        rows_alone: list[int] = []
+        steps_alone: list[int] = []
+        features_alone: list[int] = []
+        for row in range(walking):
+            current = int(state[row])
+            for position, letter in enumerate(encoded[int(order[row])][step:], start=step):
+                current = moves_list[rowbase_list[current] + letter]
+                feature = output_list[current]
+                if feature >= 0:
+                    rows_alone.append(row)
+                    steps_alone.append(position)
+                    features_alone.append(feature)
+        found_rows.append(np.asarray(rows_alone, dtype=np.int64))
+        found_steps.append(np.asarray(steps_alone, dtype=np.int64))
+        found_features.append(np.asarray(features_alone, dtype=np.int64))
+    rows = order[np.concatenate(found_rows)] if found_rows else np.zeros(0, np.int64)
+    steps = np.concatenate(found_steps) if found_steps else np.zeros(0, np.int64)
+    features = np.concatenate(found_features).astype(np.int64) if found_features else np.zeros(0, np.int64)
+    # Each text's features in the order first met, with how often: as Counter(...) of the walk.
+    by_text = np.lexsort((steps, rows))
+    rows, features = rows[by_text], features[by_text]
+    keys = rows * (int(features.max()) + 1 if len(features) else 1) + features
+    _unique, first, repeats = np.unique(keys, return_index=True, return_counts=True)
+    met = np.argsort(first, kind="stable")
+    first, repeats = first[met], repeats[met]
+    indptr = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows[first], minlength=count), out=indptr[1:])
+    return features[first].astype(np.intp), repeats, indptr
+
+
+_DFA: dict[int, tuple] = {}  # id of a model's automaton -> (the automaton, its numpy arrays): restrictions share one
+
+
+def _dfa_arrays(identifier):  # type: ignore[no-untyped-def]
+    """Return the identifier's automaton as numpy arrays (next state, row offsets, output feature), made once per model."""
+    import numpy as np  # noqa: PLC0415
+
+    kept = _DFA.get(id(identifier.tk_nextmove))
+    if kept is None or kept[0] is not identifier.tk_nextmove:
+        arrays = (np.asarray(identifier.tk_nextmove),  # a view of py3langid's array, not a copy
+                  np.asarray(identifier._rowbase, dtype=np.int64), np.asarray(identifier.tk_output, dtype=np.int64))
+        kept = _DFA[id(identifier.tk_nextmove)] = (identifier.tk_nextmove, arrays)
+    return kept[1]
 
 
 def detect_languages(texts: Sequence[str | None], *, candidates: Sequence[str] = CANDIDATES, default: str = "en") -> list[str]:

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import logging
 import math
 import os
@@ -303,6 +304,29 @@ def _l2(matrix: np.ndarray, copy: bool = True) -> np.ndarray:
     return out
 
 
+def _kmeans_class() -> type:
+    """Return scikit-learn's KMeans, imported from its own module.
+
+    ``from sklearn.cluster import KMeans`` loads every clustering method first, and with them
+    sklearn.metrics and scipy.stats (0.7 s of CPU), which ``chorus themes`` can then leave unloaded
+    (``analysis.cli.defer_unused_imports``); elsewhere the package loads as before. Same class.
+    """
+    try:
+        from sklearn.cluster._kmeans import KMeans  # noqa: PLC0415
+    except ImportError:  # a scikit-learn that moved it
+        from sklearn.cluster import KMeans  # noqa: PLC0415
+    return KMeans
+
+
+def _truncated_svd_class() -> type:
+    """Return scikit-learn's TruncatedSVD, imported from its own module (see :func:`_kmeans_class`)."""
+    try:
+        from sklearn.decomposition._truncated_svd import TruncatedSVD  # noqa: PLC0415
+    except ImportError:  # a scikit-learn that moved it
+        from sklearn.decomposition import TruncatedSVD  # noqa: PLC0415
+    return TruncatedSVD
+
+
 def _reduce(matrix: sp.spmatrix, dims: int, seed: int) -> np.ndarray:
     """Return L2-normalised LSA coordinates of a sparse TF-IDF matrix (dense if tiny)."""
     n_docs, n_feats = matrix.shape
@@ -311,7 +335,7 @@ def _reduce(matrix: sp.spmatrix, dims: int, seed: int) -> np.ndarray:
         # Too few answers or features for LSA to mean anything: use the TF-IDF itself.
         dense = matrix[:, : min(n_feats, 4096)].toarray()
         return _l2(dense.astype(np.float32))
-    from sklearn.decomposition import TruncatedSVD  # noqa: PLC0415 - see the imports above
+    TruncatedSVD = _truncated_svd_class()  # noqa: N806
 
     # Few power iterations and a capped vocabulary keep LSA to seconds on 100,000 answers.
     svd = TruncatedSVD(n_components=comps, random_state=seed, algorithm="randomized", n_iter=_SVD_ITER)
@@ -360,9 +384,15 @@ def _vectorizer_class():  # type: ignore[no-untyped-def]
     distinct word's n-gram ids are found once and an answer's counts are its words' ids counted;
     the matrix is the same, entry for entry (a test compares them), and the rest is scikit-learn's.
     """
+    import sklearn  # noqa: PLC0415
     from sklearn.feature_extraction import text as sk_text  # noqa: PLC0415
 
     align = getattr(sk_text, "_align_api_if_sparse", None)
+    # On the scikit-learn these were written against (1.9; ``_limit_features`` returns the matrix
+    # alone, older ones also returned the removed terms), sorting and limiting the vocabulary
+    # (500,000 n-grams on 10,000 answers) skip the parent's Python loop per feature. The same
+    # vocabulary, order and matrix, entry for entry (a test compares); older versions use the parent's.
+    fast_vocabulary = tuple(int(part) for part in sklearn.__version__.split(".")[:2] if part.isdigit()) >= (1, 9)
 
     class CharVectorizer(sk_text.TfidfVectorizer):
         """TfidfVectorizer whose ``char_wb`` counting reads each distinct word once."""
@@ -419,7 +449,55 @@ def _vectorizer_class():  # type: ignore[no-untyped-def]
             matrix.sort_indices()
             return vocabulary, (align(matrix) if align is not None else matrix)
 
+        if fast_vocabulary:
+
+            def _sort_features(self, X, vocabulary):  # type: ignore[no-untyped-def]  # noqa: N803
+                """Renumber the features in name order, as the parent does, with no Python loop per feature."""
+                return _sort_vocabulary(X, vocabulary)
+
+            def _limit_features(self, X, vocabulary, high=None, low=None, limit=None):  # type: ignore[no-untyped-def]  # noqa: N803
+                """Keep the features the parent keeps, numbered as it numbers them, with no Python loop per feature."""
+                if high is None and low is None and limit is None:
+                    return super()._limit_features(X, vocabulary, high, low, limit)
+                return _limit_vocabulary(X, vocabulary, sk_text._document_frequency(X), high, low, limit)
+
     return CharVectorizer
+
+
+def _sort_vocabulary(X, vocabulary: dict):  # type: ignore[no-untyped-def]  # noqa: N803
+    """Renumber a count matrix's features in name order and change ``vocabulary`` in place, as scikit-learn's ``_sort_features``."""
+    terms = sorted(vocabulary)
+    old = np.fromiter(map(vocabulary.__getitem__, terms), dtype=np.int64, count=len(terms))
+    map_index = np.empty(len(terms), dtype=X.indices.dtype)
+    map_index[old] = np.arange(len(terms), dtype=X.indices.dtype)
+    vocabulary.update(zip(terms, range(len(terms))))  # in place, keys in their order, as the parent
+    X.indices = map_index.take(X.indices, mode="clip")
+    return X
+
+
+def _limit_vocabulary(X, vocabulary: dict, dfs: np.ndarray, high, low, limit):  # type: ignore[no-untyped-def]  # noqa: N803
+    """Keep the features scikit-learn's ``_limit_features`` keeps (1.9), numbered and left in ``vocabulary`` as it leaves them."""
+    mask = np.ones(len(dfs), dtype=bool)
+    if high is not None:
+        mask &= dfs <= high
+    if low is not None:
+        mask &= dfs >= low
+    if limit is not None and mask.sum() > limit:
+        tfs = np.asarray(X.sum(axis=0)).ravel()
+        mask_inds = (-tfs[mask]).argsort()[:limit]
+        new_mask = np.zeros(len(dfs), dtype=bool)
+        new_mask[np.where(mask)[0][mask_inds]] = True
+        mask = new_mask
+    new_indices = np.cumsum(mask) - 1  # maps old indices to new
+    terms = list(vocabulary)
+    old = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(terms))
+    kept = mask[old]
+    vocabulary.clear()  # the kept terms, in their order, with numpy integers, as the parent leaves them
+    vocabulary.update(zip(itertools.compress(terms, kept.tolist()), new_indices[old[kept]]))
+    kept_indices = np.where(mask)[0]
+    if len(kept_indices) == 0:
+        raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
+    return X[:, kept_indices]
 
 
 def _tfidf(docs: Sequence[str], **kwargs: object) -> sp.spmatrix | None:
@@ -445,8 +523,7 @@ def _lsa_block(docs: Sequence[str], dims: int, seed: int, fit_rows: np.ndarray |
     so that memory stays bounded (the full n-gram matrix of 100,000 answers needs gigabytes).
     ``fit_rows`` (sorted) gives the rows to fit on instead: the engine's own sample on large input.
     """
-    from sklearn.decomposition import TruncatedSVD  # noqa: PLC0415
-
+    TruncatedSVD = _truncated_svd_class()  # noqa: N806
     TfidfVectorizer = _vectorizer_class()  # noqa: N806
     if fit_rows is None and len(docs) <= _FIT_SAMPLE:
         matrix = _tfidf(docs, **kwargs)
@@ -610,8 +687,7 @@ def _choose_k(z: np.ndarray, weights: np.ndarray, k_lo: int, k_hi: int, seed: in
     distance between their centres) until every pair of remaining groups differs by at least
     ``_MERGE_DISTANCE``; the number left is the number of themes, clamped to the bounds.
     """
-    from sklearn.cluster import AgglomerativeClustering, KMeans  # noqa: PLC0415
-
+    KMeans = _kmeans_class()  # noqa: N806
     rng = np.random.default_rng(seed)
     rows = np.arange(len(weights))
     if len(rows) > _K_SAMPLE:
@@ -623,13 +699,24 @@ def _choose_k(z: np.ndarray, weights: np.ndarray, k_lo: int, k_hi: int, seed: in
         return k_lo, {}
     with _quiet_kmeans():
         km = KMeans(n_clusters=over, n_init=2, random_state=seed).fit(z[rows], sample_weight=weights[rows])
-    centres = _l2(km.cluster_centers_)
-    merged = AgglomerativeClustering(
-        n_clusters=None, metric="cosine", linkage="complete", distance_threshold=merge_distance
-    ).fit(centres)
-    found = int(merged.n_clusters_)
+    found = _groups_after_merging(_l2(km.cluster_centers_), merge_distance)
     chosen = max(k_lo, min(k_hi, found))
     return chosen, {"groups_before_merging": float(over), "groups_after_merging": float(found)}
+
+
+def _groups_after_merging(centres: np.ndarray, merge_distance: float) -> int:
+    """Return how many groups complete linkage on the cosine distance leaves when merging stops at ``merge_distance``.
+
+    What scikit-learn's ``AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="complete",
+    distance_threshold=merge_distance).fit(centres).n_clusters_`` is, computed as it computes it
+    (SciPy's linkage; one group more than the merges at or beyond the threshold; zero vectors
+    refused), without loading sklearn.metrics and scipy.stats for it. A test compares the two.
+    """
+    from scipy.cluster import hierarchy  # noqa: PLC0415
+
+    if not np.all(np.any(centres, axis=1)):
+        raise ValueError("Cosine affinity cannot be used when X contains zero vectors")
+    return int(np.count_nonzero(hierarchy.linkage(centres, method="complete", metric="cosine")[:, 2] >= merge_distance)) + 1
 
 
 def _split_unrelated_languages(
@@ -1178,7 +1265,7 @@ def _kmeans(z: np.ndarray, weights: np.ndarray, k: int, seed: int, n_init: int =
     """Return weighted k-means labels (all zero for one group)."""
     if k <= 1 or len(z) <= 1:
         return np.zeros(len(z), dtype=np.int64)
-    from sklearn.cluster import KMeans  # noqa: PLC0415 - scikit-learn loads only when themes are computed
+    KMeans = _kmeans_class()  # noqa: N806 - scikit-learn loads only when themes are computed
 
     with _quiet_kmeans():
         return KMeans(n_clusters=min(k, len(z)), n_init=n_init, random_state=seed).fit_predict(z, sample_weight=weights).astype(np.int64)
@@ -1505,8 +1592,8 @@ def find_themes(
     # for the same themes. The engine keeps to one, as opinion groups do.
     # Limits reach only the libraries already loaded: scikit-learn's OpenMP and SciPy's own
     # OpenBLAS are loaded first (the run would load them anyway).
-    import sklearn.cluster  # noqa: F401, PLC0415 - see the imports above
-    import sklearn.decomposition  # noqa: F401, PLC0415
+    _kmeans_class()  # see the imports above
+    _truncated_svd_class()
     from threadpoolctl import threadpool_limits  # noqa: PLC0415 - light; comes with scikit-learn
 
     with threadpool_limits(limits=1):

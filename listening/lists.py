@@ -63,7 +63,9 @@ def _answer_conditions(db: sqlite_utils.Database, session_id: int, chosen: Answe
                                        AND s.skipped = 0 AND j.value = ?)""")
         params += [about["prompt_id"] if about else 0, chosen.option_id]
     if chosen.theme_id is not None:
-        conditions.append("EXISTS (SELECT 1 FROM theme_assignments t WHERE t.response_id = r.id AND t.theme_id = ?)")
+        # Start from the theme's own assignments (their index is ordered by answer id within a
+        # theme): a small theme's page and count then read its answers, not the session's.
+        conditions.append("r.id IN (SELECT response_id FROM theme_assignments WHERE theme_id = ?)")
         params.append(chosen.theme_id)
     return conditions, params
 

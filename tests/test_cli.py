@@ -135,3 +135,34 @@ def test_help_lists_every_command_without_building_the_app(app, monkeypatch):
     assert built == []  # Flask swallows errors while listing, so the test counts calls
     listed = {line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line.strip()}
     assert set(chorus_cli.cli.commands) <= listed and "limiter" in listed
+
+
+def test_the_command_group_loads_neither_the_app_nor_the_themes_engine():
+    """Importing the `chorus` group (all `chorus --help` needs) loads neither the app factory nor the themes engine and SciPy."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = ("import sys, listening.cli\n"
+              "print(sorted(m for m in ('listening.app', 'analysis.themes', 'scipy.sparse', 'sklearn') if m in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False,
+                            cwd=Path(__file__).resolve().parents[1])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_a_chorus_command_runs_without_loading_the_plugins_commands(monkeypatch):
+    """`chorus themes` finds its command without importing the plugins' (Flask-Limiter's); a plugin's command is still found."""
+    from click.testing import CliRunner
+    from flask.cli import FlaskGroup
+
+    from listening import cli as chorus_cli
+
+    loads = []
+    original = FlaskGroup._load_plugin_commands
+    monkeypatch.setattr(FlaskGroup, "_load_plugin_commands", lambda self: loads.append(1) or original(self))
+    result = CliRunner().invoke(chorus_cli.cli, ["themes", "--help"])
+    assert result.exit_code == 0 and "--text-column" in result.output
+    assert loads == []
+    result = CliRunner().invoke(chorus_cli.cli, ["limiter", "--help"])  # loads them, unless an earlier test did
+    assert result.exit_code == 0 and "Flask-Limiter" in result.output

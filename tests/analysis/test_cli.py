@@ -290,3 +290,47 @@ def test_report_prints_a_given_translation_beneath_its_quote(runner: CliRunner, 
     found = re.findall(r"> El autobús a la clínica siempre llega tarde, semana (\d)\n>\n> — Question 1 · Spanish\n>\n"
                        r"> \*Translation:\* The bus to the clinic is always late, week (\d)\n", text)
     assert found and all(original == translated for original, translated in found)
+
+
+def test_deferred_modules_load_on_first_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deferred package's submodules import without its __init__; reading what the package holds loads it, and a name imported early works."""
+    from analysis import cli as analysis_cli
+
+    package = tmp_path / "chorus_deferred_probe"
+    package.mkdir()
+    (package / "__init__.py").write_text("from chorus_deferred_probe.part import twice\nLOADED = True\nlater = {'answer': 42}\n", encoding="utf-8")
+    (package / "part.py").write_text("def twice(x):\n    return 2 * x\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(analysis_cli, "_DEFERRED_MODULES", {"chorus_deferred_probe": ("later",)})
+    try:
+        assert analysis_cli.defer_unused_imports() == ["chorus_deferred_probe"]
+        from chorus_deferred_probe import later  # bound before the package loads
+        from chorus_deferred_probe.part import twice
+
+        assert twice(2) == 4 and isinstance(sys.modules["chorus_deferred_probe"], analysis_cli._Deferred)
+        assert later.get("answer") == 42  # using the early name loads the package
+        assert not isinstance(sys.modules["chorus_deferred_probe"], analysis_cli._Deferred)
+        assert sys.modules["chorus_deferred_probe"].LOADED and sys.modules["chorus_deferred_probe"].twice is twice
+        assert analysis_cli.defer_unused_imports() == []  # a loaded module is never replaced
+    finally:
+        for name in [m for m in sys.modules if m.startswith("chorus_deferred_probe")]:
+            del sys.modules[name]
+
+
+def test_the_engine_runs_without_loading_the_deferred_modules() -> None:
+    """What `chorus themes` imports (stemmers, k-means, LSA, linkage, WordLlama) leaves scipy.stats, NLTK's package and the rest unloaded."""
+    script = (
+        "import sys\n"
+        "from analysis import cli\n"
+        "assert set(cli.defer_unused_imports()) == set(cli._DEFERRED_MODULES)\n"
+        "from analysis import text, themes\n"
+        "from scipy.cluster import hierarchy\n"
+        "themes._kmeans_class(); themes._truncated_svd_class(); themes._vectorizer_class(); themes._wordllama()\n"
+        "stems = [text.stem('running', 'en'), text.stem('Städte', 'de'), text.stem('المدرسة', 'ar')]\n"
+        "print(stems, sorted(m for m in cli._DEFERRED_MODULES if not isinstance(sys.modules[m], cli._Deferred)))\n"
+        "import scipy.stats\n"
+        "print(scipy.stats.rankdata([3, 1, 2]).tolist())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["['run', 'stadt', 'درس'] []", "[3.0, 1.0, 2.0]"]

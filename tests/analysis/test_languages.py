@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
+
 from analysis.languages import detect_languages
 
 ENGLISH = [
@@ -87,3 +89,24 @@ def test_language_cells_from_survey_tools_become_codes() -> None:
     assert {value: language_code(value) for value in cases} == cases
     for not_a_language in ("", "  ", None, "n/a", "na", "12", "Klingon"):
         assert language_code(not_a_language) is None
+
+
+def test_feature_counts_of_all_answers_at_once_are_py3langids_own(fixtures_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counting the language model's features for many answers at once gives, answer by answer, py3langid's own counts in its order."""
+    from py3langid.langid import visit_counts
+
+    from analysis import languages
+
+    identifier = languages._identifier(tuple(languages.CANDIDATES))
+    with (fixtures_dir / "multilingual.csv").open(encoding="utf-8", newline="") as handle:
+        texts = [row["answer"] for row in csv.DictReader(handle)]
+    with (fixtures_dir / "nhs_sample.csv").open(encoding="utf-8", newline="") as handle:
+        texts += [row["feedback"] for row in csv.DictReader(handle)][:80]
+    texts += ENGLISH + SPANISH + ARABIC + VIETNAMESE + ["", "a", "Ok", "ÉCOLE école", "مرحبا بكم في المدرسة", "x" * 700, "北京天气很好", "don't  stop", "ا"]
+    encoded = [identifier._encode(text) for text in texts]
+    expected = [list((visit_counts(identifier.tk_nextmove, identifier._rowbase, identifier.tk_output, e) or {}).items()) for e in encoded]
+    for alone in (1, 5, 10_000):  # the walk together, a mix, and every answer in the plain loop
+        monkeypatch.setattr(languages, "_WALK_ALONE", alone)
+        indices, counts, indptr = languages._feature_counts(identifier, encoded)
+        found = [list(zip(indices[indptr[i] : indptr[i + 1]].tolist(), counts[indptr[i] : indptr[i + 1]].tolist())) for i in range(len(texts))]
+        assert found == expected

@@ -58,6 +58,32 @@ def test_claims_merge_near_duplicates_with_counts() -> None:
     assert claims[0].text == "Staff were kind"
 
 
+def test_claims_merge_into_the_first_alike_statement_as_a_scan_of_all_would(nhs_answers: list[Answer]) -> None:
+    """Comparing a statement only with merged statements that share a word groups exactly as comparing it with every one."""
+    from analysis.claims import _SAME_CLAIM, _jaccard
+    from analysis.headline import clause_key
+
+    points = [(a.id, " ".join(a.text.split()[:n]), "en") for n in (4, 6, 9) for a in nhs_answers]
+    points += [(f"x{i}", text, "en") for i, text in enumerate(["staff kind", "staff were kind", "kind staff helpful", "helpful staff", "staff"])]
+    # Alike to two merged statements (0.8 each, which are 0.6 apart): it joins the first, the larger.
+    points += [(f"y{i}", text, "en") for i, text in enumerate(["staff kind helpful nurse"] * 3 + ["staff kind helpful doctor"] * 2
+                                                              + ["staff kind helpful nurse doctor"])]
+    groups: dict[frozenset[str], list] = {}
+    for answer_id, text, language in points:
+        key = clause_key(text, language)
+        if key and len(text.split()) <= 12:
+            groups.setdefault(key, []).append(answer_id)
+    merged: list[tuple[frozenset[str], list]] = []
+    for key in sorted(groups, key=lambda k: (-len(groups[k]), sorted(k))):  # every merged statement, in order
+        home = next((m for m in merged if _jaccard(m[0], key) >= _SAME_CLAIM), None)
+        merged.append((key, list(groups[key]))) if home is None else home[1].extend(groups[key])
+    expected = sorted(tuple(dict.fromkeys(ids)) for _key, ids in merged)
+    found = sorted(claim.answer_ids for claim in find_claims(points, min_count=1, limit=100_000))
+    assert len(found) > 100 and found == expected
+    joined = next(ids for ids in found if "y5" in ids)
+    assert "y0" in joined and "y3" not in joined
+
+
 def test_gloss_is_for_catalog_languages_only() -> None:
     """Spanish, French, Arabic and Urdu answers get an English word gloss; other languages get none."""
     assert {"es", "fr", "ar", "ur"} <= GLOSS_LANGUAGES

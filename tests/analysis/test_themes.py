@@ -256,7 +256,11 @@ def test_character_ngrams_are_counted_as_scikit_learn_counts_them(nhs_answers: l
     options = {"analyzer": "char_wb", "ngram_range": (2, 5), "max_features": 3000, "min_df": 2, "sublinear_tf": True, "dtype": np.float32}
     ours, theirs = themes._vectorizer_class()(**options), TfidfVectorizer(**options)
     pairs = [(ours.fit_transform(docs[:250]), theirs.fit_transform(docs[:250])), (ours.transform(docs[250:]), theirs.transform(docs[250:]))]
-    assert ours.vocabulary_ == theirs.vocabulary_
+    assert ours.vocabulary_ == theirs.vocabulary_ and list(ours.vocabulary_) == list(theirs.vocabulary_)
+    words = {"analyzer": "word", "token_pattern": r"\S+", "ngram_range": (1, 2), "max_features": 500, "min_df": 2, "sublinear_tf": True, "dtype": np.float32}
+    word_pair = (themes._vectorizer_class()(**words), TfidfVectorizer(**words))
+    pairs.append((word_pair[0].fit_transform(docs), word_pair[1].fit_transform(docs)))
+    assert list(word_pair[0].vocabulary_.items()) == list(word_pair[1].vocabulary_.items())
     for mine, expected in pairs:
         assert mine.dtype == expected.dtype and mine.shape == expected.shape
         assert np.array_equal(mine.indptr, expected.indptr) and np.array_equal(mine.indices, expected.indices)
@@ -314,3 +318,20 @@ def test_a_translation_is_read_in_its_own_language() -> None:
     assert stored_answer({"id": 1, "text": "x", "language": "ar", "translation": "y"}, quotable=True).translation_language is None
     assert stored_answer({"id": 1, "text": "x", "language": "ar", "translation": "", "translation_language": "es"},
                          quotable=False).translation is None
+
+
+def test_merging_centres_counts_the_groups_scikit_learn_counts() -> None:
+    """Choosing k counts the groups left by complete-linkage merging exactly as scikit-learn's AgglomerativeClustering does."""
+    import numpy as np
+    from sklearn.cluster import AgglomerativeClustering
+
+    from analysis import themes
+
+    rng = np.random.default_rng(3)
+    for size, dims, distance in [(2, 4, 0.5), (12, 8, 0.9), (60, 40, themes._MERGE_DISTANCE), (60, 40, 0.2), (80, 5, 1.5)]:
+        centres = themes._l2(rng.normal(size=(size, dims)))
+        centres[size // 2] = centres[0]  # a tie at distance zero
+        expected = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="complete", distance_threshold=distance).fit(centres)
+        assert themes._groups_after_merging(centres, distance) == expected.n_clusters_
+    with pytest.raises(ValueError):
+        themes._groups_after_merging(np.zeros((3, 4)), 0.5)
