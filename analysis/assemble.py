@@ -249,6 +249,36 @@ def about_prompts(stored: SessionData) -> list[dict]:
     return [p for p in stored.prompts if p["kind"] == "about"]
 
 
+def group_of(key: int | str, kinds: dict[int, dict]) -> str:
+    """Return the group the disclosure engine counts an answer in, from its :func:`theme_answers` key (``kinds``: themes by id)."""
+    if isinstance(key, int):
+        theme = kinds.get(key)
+        return "unsorted" if theme is None else theme_key(theme)
+    return key if key in SET_ASIDE else "unsorted"
+
+
+def about_lens(prompt_id: int) -> str:
+    """Return the lens key of an "about you" question ("q12")."""
+    return f"q{prompt_id}"
+
+
+def lenses_of(stored: SessionData) -> tuple[tuple, tuple, tuple]:
+    """Return a session's people lenses, answer lenses and priority groups, as the disclosure engine takes them."""
+    from analysis import equity
+
+    about = about_prompts(stored)
+    languages = tuple(stored.session["languages"])
+    sources = (equity.Lens("source", stored.sources, keep_empty=False),) if stored.sources else ()
+    people_lenses = (equity.Lens("language", languages, keep_empty=False), *sources,
+                     *(equity.Lens(about_lens(p["id"]), tuple(str(o["id"]) for o in p["options"]) + (equity.MISSING_SEGMENT,))
+                       for p in about))
+    answer_lenses = (equity.Lens("language", languages),
+                     *(equity.Lens(about_lens(p["id"]), tuple(str(o["id"]) for o in p["options"])) for p in about))
+    priority = tuple((about_lens(p["id"]), tuple(str(o["id"]) for o in p["options"] if o["id"] in stored.priority))
+                     for p in about if any(o["id"] in stored.priority for o in p["options"]))
+    return people_lenses, answer_lenses, priority
+
+
 def snapshot(stored: SessionData, *, lenses: bool = True):
     """Describe a session's people and counted open answers to the disclosure engine (no text).
 
@@ -268,32 +298,19 @@ def snapshot(stored: SessionData, *, lenses: bool = True):
         """Return a participant's "about you" answers as (lens, option id) pairs (worked out once per participant)."""
         if participant_id not in known:
             chosen = stored.segments.get(participant_id, {})
-            known[participant_id] = tuple((f"q{p['id']}", str(chosen[p["id"]]) if p["id"] in chosen else None) for p in about)
+            known[participant_id] = tuple((about_lens(p["id"]), str(chosen[p["id"]]) if p["id"] in chosen else None)
+                                          for p in about)
         return known[participant_id]
 
     answers = []
     for key, members in grouped.items():
-        if isinstance(key, int):
-            theme = kinds.get(key)
-            group = "unsorted" if theme is None else theme_key(theme)
-        else:
-            group = key if key in SET_ASIDE else "unsorted"
+        group = group_of(key, kinds)
         for a in members:
             segments = (("language", a["language"]), *about_values(a["participant_id"])) if lenses else ()
             answers.append(equity.Reply(a["id"], group, a["participant_id"], segments))
     people = tuple(equity.Person(p["id"], (("language", p["language"]), ("source", p["source"]),
                                            *about_values(p["id"])) if lenses else ()) for p in stored.participants)
-    languages = tuple(stored.session["languages"])
-    people_lenses = answer_lenses = priority = ()
-    if lenses:
-        sources = (equity.Lens("source", stored.sources, keep_empty=False),) if stored.sources else ()
-        people_lenses = (equity.Lens("language", languages, keep_empty=False), *sources,
-                         *(equity.Lens(f"q{p['id']}", tuple(str(o["id"]) for o in p["options"]) + (equity.MISSING_SEGMENT,))
-                           for p in about))
-        answer_lenses = (equity.Lens("language", languages),
-                         *(equity.Lens(f"q{p['id']}", tuple(str(o["id"]) for o in p["options"])) for p in about))
-        priority = tuple((f"q{p['id']}", tuple(str(o["id"]) for o in p["options"] if o["id"] in stored.priority))
-                         for p in about if any(o["id"] in stored.priority for o in p["options"]))
+    people_lenses, answer_lenses, priority = lenses_of(stored) if lenses else ((), (), ())
     return equity.Snapshot(
         answers=tuple(sorted(answers, key=lambda a: a.id)),
         groups=tuple(theme_key(t) for t in themes) + SET_ASIDE, themes=tuple(theme_key(t) for t in themes),
@@ -548,25 +565,31 @@ def _records(stored: SessionData, language: str, option_names: dict, reports) ->
 
 
 def assemble_report(stored: SessionData, language: str, translations, *, records: bool = False,
-                    source_names: dict | None = None, generated_at: str = "", themes: bool = True) -> reports.Report:
+                    source_names: dict | None = None, generated_at: str = "", themes: bool = True,
+                    rel=None, tallies: dict | None = None, people: int | None = None) -> reports.Report:
     """Turn a session's data into the plain data of a synthesis report (with ``records``, also the answers export) in a language.
 
     Every count in it comes from one disclosure-controlled release of the session (:func:`release`).
     ``translations`` is a gettext translations object for ``language``; ``source_names`` names
     the ways answers arrive ("Own phone", ...) in that language. Without ``themes`` the report has
     who took part and the tables by group but no theme sections, overview or method (a page that
-    shows only who was heard skips redacting, quoting and claiming every answer).
+    shows only who was heard skips redacting, quoting and claiming every answer). Such a report may
+    also take its counts already made (by the database: :mod:`analysis.review.tallies`): ``rel``, the
+    release of the session's counts, ``tallies`` and ``people`` (see :func:`choice_lines`);
+    ``stored`` then need not hold the answers, people or choices.
     """
     _ = gettext_with(translations)
     found = stored.session
     default = found["default_language"]
-    rel = release(stored)
+    if rel is None:
+        rel = release(stored)
     option_names = {o["id"]: option_label(stored, o, language, _("Prefer not to say"))
                     for p in about_prompts(stored) for o in p["options"]}
     words = _Words(_, language, reports.MARK, option_names, dict(source_names or {}), _("No answer"))
-    grouped, _themes = theme_sizes(stored)
+    grouped = theme_answers(stored) if themes else {}
     themed = [t for t in stored.themes if t["kind"] == "theme" and grouped.get(t["id"])]
-    labels = {theme_key(t): t["label"] for t in themed}
+    # Every theme's label: the tables name only rows of published size, themes with answers.
+    labels = {theme_key(t): t["label"] for t in stored.themes if t["kind"] == "theme"}
     participation, representation, bars_by_prompt = _who_took_part(stored, rel, words, reports)
     theme_by_group, withheld = _themes_by_group(stored, rel, words, labels, reports)
     priority_table, priority_withheld = _priority_table(stored, rel, words, labels, reports)
@@ -574,7 +597,7 @@ def assemble_report(stored: SessionData, language: str, translations, *, records
         withheld.append(_("Themes ranked by what priority groups said"))
     theme_insights = insights_by_theme(stored)
     views = _theme_views(stored, rel, grouped, themed, theme_insights, words) if themes else []
-    choice_results = _choice_results(stored, words, withheld)
+    choice_results = _choice_results(stored, words, withheld, tallies=tallies, people=people)
     other_theme = next((t for t in stored.themes if t["kind"] == "other"), None)
     other_view = None
     if themes and other_theme is not None and grouped.get(other_theme["id"]):
@@ -810,11 +833,12 @@ def choice_lines(stored: SessionData, language: str, prefer_not: str, *, tallies
     return out
 
 
-def _choice_results(stored: SessionData, words: _Words, withheld: list[str]) -> tuple:
+def _choice_results(stored: SessionData, words: _Words, withheld: list[str], *, tallies: dict | None = None,
+                    people: int | None = None) -> tuple:
     """Return one report table per choice or scale question (see :func:`choice_lines`); withheld questions are named in ``withheld``."""
     _ = words.gettext
     tables = []
-    for prompt, title, names, shown in choice_lines(stored, words.language, _("Prefer not to say")):
+    for prompt, title, names, shown in choice_lines(stored, words.language, _("Prefer not to say"), tallies=tallies, people=people):
         if shown.withheld:
             withheld.append(title)
             continue

@@ -31,10 +31,14 @@ __all__ = [
     "Person",
     "Reply",
     "Snapshot",
+    "Counts",
     "Release",
     "Overrepresentation",
     "PriorityRank",
     "release",
+    "release_counts",
+    "count",
+    "segment_value",
     "release_sizes",
     "audit",
     "overrepresented",
@@ -106,6 +110,36 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
+class Counts:
+    """What :func:`release` decides from: a snapshot's answers and people as counts, no object per answer.
+
+    ``sizes``: answers by group. ``people``: how many people (None: not known).
+    ``most_per_person``: the cap on answers per person (the snapshot's ``per_person`` or the most one
+    person gave, if more), None when some answer's author is not among the people. ``people_counts``:
+    for each people lens, people by value (values as :func:`segment_value` gives them).
+    ``answer_counts``: for each answer lens, answers by (group, value), every group.
+    ``priority_counts``: answers by (group, whether the author is in a priority group), every group.
+    ``follow``: for each lens that is both a people and an answer lens, whether every answer's value
+    is its author's (so a group's answers are capped by its people). A database can count all of them
+    with a few grouped queries (:mod:`analysis.review.tallies`); :func:`count` counts a snapshot.
+    """
+
+    groups: tuple[str, ...]
+    themes: tuple[str, ...]
+    sizes: dict[str, int]
+    people: int | None
+    most_per_person: int | None
+    per_person: int = 1
+    people_lenses: tuple[Lens, ...] = ()
+    people_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    answer_lenses: tuple[Lens, ...] = ()
+    answer_counts: dict[str, dict[tuple[str, str], int]] = field(default_factory=dict)
+    priority: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    priority_counts: dict[tuple[str, bool], int] = field(default_factory=dict)
+    follow: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Overrepresentation:
     """A theme raised more often in one group than by everyone else, from published counts only."""
 
@@ -164,13 +198,18 @@ class Release:
         return self.sizes.count(group)
 
 
+def segment_value(value) -> str:
+    """Return a lens value as the tables count it: a missing or blank value is ``MISSING_SEGMENT``, any other a string."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return MISSING_SEGMENT
+    return str(value)
+
+
 def _value(segments: tuple[tuple[str, str | None], ...], key: str) -> str:
     """Return one lens's value from a segments tuple, with missing values made explicit."""
     for name, value in segments:
         if name == key:
-            if value is None or (isinstance(value, str) and not value.strip()):
-                return MISSING_SEGMENT
-            return str(value)
+            return segment_value(value)
     return MISSING_SEGMENT
 
 
@@ -197,19 +236,61 @@ def published_order(themes: Sequence[str], sizes: ShownLine, label_of=None) -> l
 
 def release(snapshot: Snapshot, *, threshold: int = disclosure.DEFAULT_THRESHOLD) -> Release:
     """Build every table an output shows about a snapshot and protect them together."""
+    return release_counts(count(snapshot), threshold=threshold)
+
+
+def count(snapshot: Snapshot) -> Counts:
+    """Count a snapshot's answers and people as :func:`release_counts` takes them (one pass per lens, no table yet)."""
+    size_line = _sizes_line(snapshot)
+    people = most = None
+    people_counts: dict[str, dict[str, int]] = {}
+    follow: dict[str, bool] = {}
+    if snapshot.people is not None:
+        people = len(snapshot.people)
+        people_of = {p.id: p for p in snapshot.people}
+        given = Counter(a.person for a in snapshot.answers)
+        # The cap holds only where every answer has a known author; a person with more answers
+        # than questions counted (a question taken out of scope since) raises it, so it stays true.
+        if all(person in people_of for person in given):
+            most = max(1, snapshot.per_person, *given.values())
+        for lens in snapshot.people_lenses:
+            people_counts[lens.key] = dict(Counter(_value(p.segments, lens.key) for p in snapshot.people))
+        answer_keys = {lens.key for lens in snapshot.answer_lenses}
+        for lens in snapshot.people_lenses:
+            if lens.key in answer_keys and lens.key not in follow:
+                follow[lens.key] = _answers_follow_people(snapshot, lens.key, people_of)
+    answer_counts = {lens.key: dict(Counter((a.group, _value(a.segments, lens.key)) for a in snapshot.answers))
+                     for lens in snapshot.answer_lenses}
+    wanted = {key: set(categories) for key, categories in snapshot.priority if categories}
+    priority_counts = dict(Counter((a.group, in_priority(a.segments, wanted)) for a in snapshot.answers)) if wanted else {}
+    return Counts(
+        groups=tuple(snapshot.groups), themes=tuple(snapshot.themes), sizes={g: n for g, n in zip(size_line.categories, size_line.counts) if n},
+        people=people, most_per_person=most, per_person=snapshot.per_person, people_lenses=tuple(snapshot.people_lenses),
+        people_counts=people_counts, answer_lenses=tuple(snapshot.answer_lenses), answer_counts=answer_counts,
+        priority=tuple(snapshot.priority), priority_counts=priority_counts, follow=follow,
+    )
+
+
+def in_priority(segments: tuple[tuple[str, str | None], ...], wanted: dict[str, set[str]]) -> bool:
+    """Tell whether an answer (by its lens values) comes from anyone in a priority group (``wanted``: lens -> categories)."""
+    return any(_value(segments, key) in cats for key, cats in wanted.items())
+
+
+def release_counts(counts: Counts, *, threshold: int = disclosure.DEFAULT_THRESHOLD) -> Release:
+    """Build every table an output shows from a snapshot's counts and protect them together (see :func:`release`)."""
     threshold = disclosure.validate_threshold(threshold)
-    sizes = _sizes(snapshot, threshold)
-    people_known = snapshot.people is not None
-    enough_people = not people_known or len(snapshot.people) >= threshold
-    lines, grids, links = _tables(snapshot, sizes, threshold)
+    sizes = _sizes(counts, threshold)
+    people_known = counts.people is not None
+    enough_people = not people_known or counts.people >= threshold
+    lines, grids, links = _tables(counts, sizes, threshold)
     published = disclosure.protect(lines, grids, links, threshold=threshold)
     shown_grids = {g.name[len(ANSWERS):]: published.grids[g.name] for g in grids if g.name.startswith(ANSWERS)}
     shown_priority = published.grids.get(PRIORITY)
     people_lines = {ln.name[len(PEOPLE):]: published.lines[ln.name] for ln in lines}
     if people_known and not enough_people:
-        people_lines = {lens.key: ShownLine(PEOPLE + lens.key, (), (), None, threshold) for lens in snapshot.people_lenses}
+        people_lines = {lens.key: ShownLine(PEOPLE + lens.key, (), (), None, threshold) for lens in counts.people_lenses}
     return Release(
-        threshold=threshold, people=len(snapshot.people) if people_known and enough_people else None,
+        threshold=threshold, people=counts.people if people_known and enough_people else None,
         people_known=people_known, answers=sizes.total, sizes=sizes, people_lines=people_lines, grids=shown_grids,
         priority=shown_priority, raised={key: tuple(overrepresented(grid)) for key, grid in shown_grids.items()},
         ranks=tuple(rank_by_priority_groups(shown_priority)) if shown_priority is not None else (),
@@ -218,11 +299,12 @@ def release(snapshot: Snapshot, *, threshold: int = disclosure.DEFAULT_THRESHOLD
 
 def audit(snapshot: Snapshot, released: Release) -> dict[tuple, disclosure.Range]:
     """Return the engine's own range for every hidden count of a release (see :func:`disclosure.audit`)."""
-    size_lines, size_links = _sizes_tables(snapshot)
+    counts = count(snapshot)
+    size_lines, size_links = _sizes_tables(counts)
     everyone = disclosure.protect(size_lines, links=size_links, threshold=released.threshold).lines
     ranges = disclosure.audit(size_lines, [], size_links, disclosure.Published(
         released.threshold, {**everyone, SIZES: released.sizes}, {}))
-    lines, grids, links = _tables(snapshot, released.sizes, released.threshold)
+    lines, grids, links = _tables(counts, released.sizes, released.threshold)
     shown = disclosure.Published(
         released.threshold, {ln.name: released.people_lines[ln.name[len(PEOPLE):]] for ln in lines},
         {g.name: (released.priority if g.name == PRIORITY else released.grids[g.name[len(ANSWERS):]]) for g in grids})
@@ -241,7 +323,7 @@ def _sizes_line(snapshot: Snapshot) -> Line:
     return Line(SIZES, tuple(snapshot.groups), tuple(size_counts.get(g, 0) for g in snapshot.groups))
 
 
-def _sizes(snapshot: Snapshot, threshold: int) -> ShownLine:
+def _sizes(counts: Counts, threshold: int) -> ShownLine:
     """Protect the theme sizes with the number of people: nothing else an output shows ties to them but totals.
 
     Each person gives at most ``per_person`` answers, so published answers say how many people
@@ -249,28 +331,21 @@ def _sizes(snapshot: Snapshot, threshold: int) -> ShownLine:
     must not narrow the number below what the label says (:func:`disclosure.withheld_total_too_narrow`):
     the engine then withholds the sizes whole (``covered``), the number of answers included.
     """
-    lines, links = _sizes_tables(snapshot)
+    lines, links = _sizes_tables(counts)
     return disclosure.protect(lines, links=links, threshold=threshold).lines[SIZES]
 
 
-def _sizes_tables(snapshot: Snapshot) -> tuple[list[Line], list[TotalCap]]:
-    """Return the sizes line and, when the people are known, their number as a line capping the answers."""
-    cap = None
-    if snapshot.people is not None:
-        known = {p.id for p in snapshot.people}
-        given = Counter(a.person for a in snapshot.answers)
-        # The cap holds only where every answer has a known author; a person with more answers
-        # than questions counted (a question taken out of scope since) raises it, so it stays true.
-        if all(person in known for person in given):
-            cap = (len(snapshot.people), max(1, snapshot.per_person, *given.values()))
-    return _size_tables_from(_sizes_line(snapshot), cap)
-
-
-def _size_tables_from(sizes: Line, cap: tuple[int, int] | None) -> tuple[list[Line], list[TotalCap]]:
-    """Return the sizes line and, with ``cap`` (people, most answers one person gave), the people's number capping it."""
-    if cap is None:
+def _sizes_tables(counts: Counts) -> tuple[list[Line], list[TotalCap]]:
+    """Return the sizes line and, when every answer's author is known, the people's number capping it."""
+    unknown = {g for g, n in counts.sizes.items() if n} - set(counts.groups)
+    if unknown:
+        raise ValueError(f"answers are in groups the snapshot does not list: {sorted(unknown)}")
+    if not set(counts.themes) <= set(counts.groups):
+        raise ValueError("every theme must be one of the snapshot's groups")
+    sizes = Line(SIZES, tuple(counts.groups), tuple(counts.sizes.get(g, 0) for g in counts.groups))
+    if counts.people is None or counts.most_per_person is None:
         return [sizes], []
-    return [sizes, Line(EVERYONE_LINE, ("people",), (cap[0],))], [TotalCap(SIZES, EVERYONE_LINE, cap[1])]
+    return [sizes, Line(EVERYONE_LINE, ("people",), (counts.people,))], [TotalCap(SIZES, EVERYONE_LINE, counts.most_per_person)]
 
 
 def release_sizes(groups: Sequence[str], themes: Sequence[str], counts: dict[str, int], *, people: int,
@@ -283,58 +358,48 @@ def release_sizes(groups: Sequence[str], themes: Sequence[str], counts: dict[str
     cap as :func:`release` does): a database counts those with a few grouped queries instead of
     holding one object per answer.
     """
-    threshold = disclosure.validate_threshold(threshold)
     unknown = set(counts) - set(groups)
     if unknown:
         raise ValueError(f"answers are in groups the snapshot does not list: {sorted(unknown)}")
-    if not set(themes) <= set(groups):
-        raise ValueError("every theme must be one of the snapshot's groups")
-    line = Line(SIZES, tuple(groups), tuple(counts.get(g, 0) for g in groups))
-    lines, links = _size_tables_from(line, None if most_per_person is None else (people, max(1, most_per_person)))
-    sizes = disclosure.protect(lines, links=links, threshold=threshold).lines[SIZES]
-    enough_people = people >= threshold
-    return Release(threshold=threshold, people=people if enough_people else None, people_known=True,
-                   answers=sizes.total, sizes=sizes)
+    return release_counts(Counts(groups=tuple(groups), themes=tuple(themes), sizes=dict(counts), people=people,
+                                 most_per_person=None if most_per_person is None else max(1, most_per_person)),
+                          threshold=threshold)
 
 
-def _tables(snapshot: Snapshot, sizes: ShownLine, threshold: int) -> tuple[list[Line], list[Grid], list]:
+def _tables(counts: Counts, sizes: ShownLine, threshold: int) -> tuple[list[Line], list[Grid], list]:
     """Build the people lines, group grids (rows: themes of published size) and priority grid, with their links.
 
     Group breakdowns need at least ``threshold`` people behind them: below that, a session's
     report says "fewer than 10 people took part" and shows no table of groups at all.
     """
-    people_known = snapshot.people is not None
-    enough_people = not people_known or len(snapshot.people) >= threshold
-    lines, people_of = _people_lines(snapshot) if people_known and enough_people else ([], {})
-    rows = tuple(t for t in snapshot.themes if sizes.count(t)) if enough_people else ()
-    members = [a for a in snapshot.answers if a.group in rows]
+    people_known = counts.people is not None
+    enough_people = not people_known or counts.people >= threshold
+    lines = _people_lines(counts) if people_known and enough_people else []
+    rows = tuple(t for t in counts.themes if sizes.count(t)) if enough_people else ()
     grids, links = [], []
-    for lens in snapshot.answer_lenses:
-        grid = _grid(ANSWERS + lens.key, rows, members, lens)
+    for lens in counts.answer_lenses:
+        grid = _grid(ANSWERS + lens.key, rows, counts.answer_counts.get(lens.key, {}), lens)
         if grid is None:
             continue
         grids.append(grid)
         line = next((ln for ln in lines if ln.name == PEOPLE + lens.key), None)
-        if line is not None and _answers_follow_people(snapshot, lens.key, people_of):
-            links += [Cap(grid.name, (column,), ((line.name, column),), snapshot.per_person)
+        if line is not None and counts.follow.get(lens.key, False):
+            links += [Cap(grid.name, (column,), ((line.name, column),), counts.per_person)
                       for column in grid.columns if column in line.categories]
-    priority_grid = _priority_grid(snapshot, rows, members, grids, lines, people_of, links)
+    priority_grid = _priority_grid(counts, rows, grids, lines, links)
     if priority_grid is not None:
         grids.append(priority_grid)
     return lines, grids, links
 
 
-def _people_lines(snapshot: Snapshot) -> tuple[list[Line], dict]:
+def _people_lines(counts: Counts) -> list[Line]:
     """Count the people by each people lens."""
-    if snapshot.people is None:
-        return [], {}
-    people_of = {p.id: p for p in snapshot.people}
     lines = []
-    for lens in snapshot.people_lenses:
-        counts = Counter(_value(p.segments, lens.key) for p in snapshot.people)
-        categories = _categories(lens, list(counts), keep_listed=lens.keep_empty)
-        lines.append(Line(PEOPLE + lens.key, categories, tuple(counts.get(c, 0) for c in categories)))
-    return lines, people_of
+    for lens in counts.people_lenses:
+        found = counts.people_counts.get(lens.key, {})
+        categories = _categories(lens, [c for c, n in found.items() if n], keep_listed=lens.keep_empty)
+        lines.append(Line(PEOPLE + lens.key, categories, tuple(found.get(c, 0) for c in categories)))
+    return lines
 
 
 def _answers_follow_people(snapshot: Snapshot, key: str, people_of: dict) -> bool:
@@ -348,32 +413,28 @@ def _answers_follow_people(snapshot: Snapshot, key: str, people_of: dict) -> boo
     return True
 
 
-def _grid(name: str, rows: tuple[str, ...], members: Sequence[Reply], lens: Lens) -> Grid | None:
-    """Count answers by theme and one lens's groups.
+def _grid(name: str, rows: tuple[str, ...], counted: dict[tuple[str, str], int], lens: Lens) -> Grid | None:
+    """Count answers by theme and one lens's groups (``counted``: answers by group and value, every group).
 
     Every listed group has a column, with no answers too: a column left out would say "none of
     this group's answers are here" as plainly as a 0, and such a 0 may have to be hidden.
     """
     if not rows:
         return None
-    pairs = Counter((a.group, _value(a.segments, lens.key)) for a in members)
+    shown = set(rows)
+    pairs = {(r, c): n for (r, c), n in counted.items() if r in shown and n}
     columns = _categories(lens, [c for _, c in pairs], keep_listed=True)
     return Grid(name, rows, columns, tuple(tuple(pairs.get((r, c), 0) for c in columns) for r in rows))
 
 
-def _priority_grid(snapshot: Snapshot, rows, members, grids, lines, people_of, links) -> Grid | None:
+def _priority_grid(counts: Counts, rows, grids, lines, links) -> Grid | None:
     """Count answers by theme from the priority groups and from everyone else, and link them to the lenses."""
-    wanted = {key: set(categories) for key, categories in snapshot.priority if categories}
+    wanted = {key: set(categories) for key, categories in counts.priority if categories}
     if not wanted or not rows:
         return None
-
-    def in_priority(answer: Reply) -> bool:
-        """Tell whether an answer's author is in any priority group."""
-        return any(_value(answer.segments, key) in cats for key, cats in wanted.items())
-
-    counts = Counter((a.group, in_priority(a)) for a in members)
+    found = counts.priority_counts
     grid = Grid(PRIORITY, rows, (PRIORITY, EVERYONE_ELSE),
-                tuple((counts.get((r, True), 0), counts.get((r, False), 0)) for r in rows))
+                tuple((found.get((r, True), 0), found.get((r, False), 0)) for r in rows))
     by_name = {g.name: g for g in grids}
     parts = []
     for key, cats in wanted.items():
@@ -388,11 +449,11 @@ def _priority_grid(snapshot: Snapshot, rows, members, grids, lines, people_of, l
     people = []
     for key, cats in wanted.items():
         line = line_names.get(PEOPLE + key)
-        if line is None or not _answers_follow_people(snapshot, key, people_of):
+        if line is None or not counts.follow.get(key, False):
             return grid  # the people cap only holds when every priority lens counts people too
         people += [(line.name, c) for c in line.categories if c in cats]
     if people:
-        links.append(Cap(PRIORITY, (PRIORITY,), tuple(people), snapshot.per_person))
+        links.append(Cap(PRIORITY, (PRIORITY,), tuple(people), counts.per_person))
     return grid
 
 

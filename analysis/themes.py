@@ -339,7 +339,7 @@ def _reduce(matrix: sp.spmatrix, dims: int, seed: int) -> np.ndarray:
 
     # Few power iterations and a capped vocabulary keep LSA to seconds on 100,000 answers.
     svd = TruncatedSVD(n_components=comps, random_state=seed, algorithm="randomized", n_iter=_SVD_ITER)
-    return _l2(svd.fit_transform(matrix).astype(np.float32))
+    return _l2(svd.fit_transform(matrix).astype(np.float32), copy=False)
 
 
 _WORD_GRAM_CACHE = 300_000  # distinct words whose n-grams are kept while counting (then the cache starts again)
@@ -552,7 +552,7 @@ def _lsa_block(docs: Sequence[str], dims: int, seed: int, fit_rows: np.ndarray |
     for start in range(0, len(rest), _CHUNK):
         rows = rest[start : start + _CHUNK]
         out[rows] = svd.transform(vec.transform([docs[i] for i in rows]))
-    return _l2(out)
+    return _l2(out, copy=False)
 
 
 def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int, *, embed_texts: Sequence[str] | None = None,
@@ -604,13 +604,25 @@ def _embed(model, texts: Sequence[str]) -> np.ndarray:  # type: ignore[no-untype
     rows = np.repeat(np.arange(len(ids)), lengths)
     vals = (1.0 / np.maximum(lengths, 1))[rows].astype(np.float32)
     pool = sp.csr_matrix((vals, (rows, cols)), shape=(len(ids), vocab))
-    return _l2(np.nan_to_num(np.asarray(pool @ model.embedding, dtype=np.float32)))
+    del ids, cols, rows, vals
+    # Pooled a chunk of rows at a time into one matrix, cleaned and scaled in place: the whole product, its
+    # cleaned copy, their NaN and infinity masks and the normalised copy were about 1 GB at 200,000 answers.
+    # Each row's mean is its own sum over its tokens, so the values are the same.
+    out = np.empty((len(lengths), model.embedding.shape[1]), dtype=np.float32)
+    for start in range(0, len(lengths), _CHUNK):
+        part = np.asarray(pool[start : start + _CHUNK] @ model.embedding, dtype=np.float32)
+        out[start : start + _CHUNK] = np.nan_to_num(part, copy=False)
+    return _l2(out, copy=False)
 
 
 def _center_languages(block: np.ndarray, langs: np.ndarray, weights: np.ndarray, groups: Sequence[str],
                       fit_rows: np.ndarray | None = None) -> np.ndarray:
-    """Subtract each language's weighted mean (over ``fit_rows``, default all) so that language itself does not form themes."""
-    out = block.copy()
+    """Subtract each language's weighted mean (over ``fit_rows``, default all) so that language itself does not form themes.
+
+    Done in place on ``block`` (its languages' rows are apart, so each mean is read before its rows change), a
+    chunk of rows at a time: a copy of the block and of each language's rows (in float64) were about 800 MB of a
+    200,000-answer run's peak. Returned normalised.
+    """
     fit = np.zeros(len(block), dtype=bool)
     fit[slice(None) if fit_rows is None else fit_rows] = True
     for lang in groups:
@@ -618,20 +630,45 @@ def _center_languages(block: np.ndarray, langs: np.ndarray, weights: np.ndarray,
         mean_rows = rows & fit
         w = weights[mean_rows][:, None]
         if w.sum() > 0:
-            out[rows] -= (block[mean_rows] * w).sum(axis=0) / w.sum()
-    return _l2(out)
+            mean = (block[mean_rows] * w).sum(axis=0) / w.sum()
+            where = np.flatnonzero(rows)
+            for start in range(0, len(where), _CHUNK):
+                part = where[start : start + _CHUNK]
+                block[part] -= mean
+    return _l2(block, copy=False)
 
 
-def _combine(blocks: Sequence[np.ndarray], weights: np.ndarray, seed: int, fit_rows: np.ndarray | None = None) -> np.ndarray:
+def _joined(blocks: Sequence[np.ndarray], rows: slice | np.ndarray) -> np.ndarray:
+    """Return the weighted blocks' ``rows`` side by side (float32), as one matrix."""
+    parts = [block[rows] for block in blocks]
+    joined = np.empty((len(parts[0]), sum(part.shape[1] for part in parts)), dtype=np.float32)
+    column = 0
+    for w, part in zip(_BLOCK_WEIGHTS, parts):
+        np.multiply(part, np.float32(w), out=joined[:, column : column + part.shape[1]])
+        column += part.shape[1]
+    return joined
+
+
+def _combine(blocks: list[np.ndarray], weights: np.ndarray, seed: int, fit_rows: np.ndarray | None = None) -> np.ndarray:
     """Concatenate weighted blocks and project them on their main axes (float64, L2-normalised).
 
-    The axes come from ``fit_rows`` (default all rows); every row is projected on them.
+    The axes come from ``fit_rows`` (default all rows); every row is projected on them. With
+    ``fit_rows`` (a sample of a large input) only the sample is ever put side by side, and the rest
+    chunk by chunk as it is projected: at 200,000 answers the concatenation of every row, the weighted
+    copies it was made from and a copy of it held about 1.2 GB at once. ``blocks`` is emptied at the
+    end (or as soon as it is copied), so that its memory can go (the caller's list is the only other reference).
     """
-    joined = np.hstack([np.float32(w) * b for w, b in zip(_BLOCK_WEIGHTS, blocks)]).astype(np.float32)
-    fit = joined if fit_rows is None else joined[fit_rows]
+    n = len(blocks[0])
+    if fit_rows is None:
+        fit = joined = _joined(blocks, slice(None))
+        blocks.clear()
+    else:
+        fit, joined = _joined(blocks, fit_rows), None
     fit_weights = weights if fit_rows is None else weights[fit_rows]
     dims = min(_FINAL_DIMS, fit.shape[0] - 1, fit.shape[1] - 1)
     if dims < 8:
+        joined = _joined(blocks, slice(None)) if joined is None else joined
+        blocks.clear()
         return _l2(joined.astype(np.float64))
     # A weighted PCA through the (small) covariance matrix: exact, deterministic, and fewer
     # dimensions make k-means faster and slightly less noisy. Done in chunks so that no
@@ -641,13 +678,17 @@ def _combine(blocks: Sequence[np.ndarray], weights: np.ndarray, seed: int, fit_r
     for start in range(0, len(fit), _CHUNK):
         part = fit[start : start + _CHUNK].astype(np.float64) - mean
         cov += (part * fit_weights[start : start + _CHUNK, None]).T @ part
+    del fit, part
     _, vectors = np.linalg.eigh(cov)
     axes = vectors[:, ::-1][:, :dims]
     # Fix each axis's sign so results do not depend on the LAPACK build.
     axes *= np.where(axes[np.abs(axes).argmax(axis=0), np.arange(dims)] < 0, -1.0, 1.0)
-    out = np.empty((len(joined), dims), dtype=np.float64)
-    for start in range(0, len(joined), _CHUNK):
-        out[start : start + _CHUNK] = (joined[start : start + _CHUNK].astype(np.float64) - mean) @ axes
+    out = np.empty((n, dims), dtype=np.float64)
+    for start in range(0, n, _CHUNK):
+        rows = slice(start, start + _CHUNK)
+        chunk = joined[rows] if joined is not None else _joined(blocks, rows)
+        out[rows] = (chunk.astype(np.float64) - mean) @ axes
+    blocks.clear()
     # float64 avoids scikit-learn's slow chunked up-casting in k-means distance computations.
     return _l2(out, copy=False)
 
@@ -1190,14 +1231,16 @@ def _represent(p: _Prepared, terms: _Terms, seed: int, *, stems: Sequence[list[s
     big_langs = [lang for lang, c in lang_weight.items() if c >= max(20, 0.05 * n_content)]
     centred = len(big_langs) >= 2
     if centred:
-        blocks = [_center_languages(b, uniq_langs, p.weights, big_langs, fit_rows) for b in blocks]
+        for position, block in enumerate(blocks):  # one block's copy at a time, not every block's
+            blocks[position] = _center_languages(block, uniq_langs, p.weights, big_langs, fit_rows)
+        block = None
     if "wordllama" in block_names:
         # WordLlama is distilled for English; elsewhere it is weaker than characters and words,
         # so its say is reduced for answers analysed in another language (an English gloss counts as English).
         english = (uniq_langs == "en") | np.array([u in p.glosses for u in range(n_u)], dtype=bool)
         scale = np.where(english, _WORDLLAMA_ENGLISH, _WORDLLAMA_OTHER_LANGUAGES).astype(np.float32)
         position = block_names.index("wordllama")
-        blocks[position] = blocks[position] * scale[:, None]
+        blocks[position] *= scale[:, None]
     z = _combine(blocks, p.weights, seed, fit_rows) if blocks else np.ones((n_u, 1), np.float64)
     lengths = np.array([len(p.analysed[r].split()) for r in p.uniq_rows], dtype=np.float64)
     return _without_length(z, lengths, p.weights), centred, big_langs

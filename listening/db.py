@@ -243,6 +243,22 @@ def batched_writes(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]
     whatever happens: a crash can only lose the last batches, which a run writes again. The
     connection's own setting comes back at the end (a lower one is kept as it is).
     """
+    try:
+        with unsynced(db):
+            yield db
+    finally:
+        settle(db)
+
+
+@contextmanager
+def unsynced(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """Commit the block's transactions at synchronous NORMAL: no fsync while the write lock is held.
+
+    For writes that may be lost in a crash without harm, and only on the connection that makes them
+    (a job's progress, a theme run's batches): in WAL mode the database stays consistent, and the
+    next commit at FULL (any resident's answer) or checkpoint puts them on disk with it. Residents'
+    answers are never written this way. The connection's own setting comes back at the end.
+    """
     before = db.execute("PRAGMA synchronous").fetchone()[0]  # 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA
     if before > 1:
         db.execute("PRAGMA synchronous = NORMAL")
@@ -251,7 +267,6 @@ def batched_writes(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]
     finally:
         if before > 1:
             db.execute(f"PRAGMA synchronous = {int(before)}")
-        settle(db)
 
 
 def settle(db: sqlite_utils.Database) -> None:

@@ -378,14 +378,21 @@ def other_theme_id(db: sqlite_utils.Database, session_id: int, run_id: int | Non
 # Theme assignments are written this many at a time, each batch its own short transaction, so a
 # resident's answer never waits long for SQLite's write lock while a big session is re-run (issue 19).
 ASSIGNMENT_BATCH = 500
-# Every this many batches the run copies the write-ahead log into the database itself (listening.db.settle).
-SETTLE_EVERY = 10
+# Every this many batches the run copies the write-ahead log into the database itself (listening.db.settle),
+# outside the lock. After every batch: a batch is committed without an fsync, so the next resident's commit
+# (synchronous FULL) would otherwise fsync every batch written since the last settle with its own answer, and on
+# a busy disk residents waited 0.3 to 1.8 s in COMMIT during the placements (1 December, 10 batches).
+SETTLE_EVERY = 1
 # A batch should hold the write lock about this long: batches halve when one takes longer (a busy or niced
 # process is descheduled inside its transaction) and double again, up to ASSIGNMENT_BATCH, when quick. After
 # each, the run leaves the lock free at least as long as it held it: SQLite's busy handler retries a waiting
 # answer after 1, 2, 5, 10, 15, 20 ms..., and back-to-back batches left it no gap to take (waits of 1 s traced).
 LOCK_HOLD_S = 0.02
 MIN_ASSIGNMENT_BATCH = 25
+# What a run keeps of each answer it read while the engine works: its place, its author (a withdrawal meanwhile)
+# and its words (taken out of the run's names if it went meanwhile: `unname_answers`). Every column of 200,000
+# rows, kept while the engine worked, was about 200 MB of the job's peak.
+KEPT_COLUMNS = ("id", "participant_id", "text", "translation")
 # A run that has not finished after this long is taken to have died (a restart); another may start.
 RUN_STALE_MINUTES = 30
 
@@ -419,7 +426,8 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     if _run_in_progress(db, session_id):
         raise RunInProgress(f"A theme run of session {session_id} is in progress")
     if prompt_ids is not None:
-        save_settings(db, session_id, prompt_ids=prompt_ids)
+        with batched_writes(db):  # no fsync inside the lock (then the run puts it on disk itself), as its other writes
+            save_settings(db, session_id, prompt_ids=prompt_ids)
     scope = scope_prompt_ids(db, session_id)
     read_at = now()
     answers = open_answers(db, session_id, scope)
@@ -429,10 +437,13 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     anchors = reviewed_anchors(db, session_id, {a["id"] for a in answers})
     total = 5 * len(answers) + 1
     report(0, total)
-    result = find_themes(engine_answers(db, session_id, answers), seed=seed, names=redaction.names,
+    given = engine_answers(db, session_id, answers)
+    answers = [{key: a[key] for key in KEPT_COLUMNS} for a in answers]  # see KEPT_COLUMNS
+    result = find_themes(given, seed=seed, names=redaction.names,
                          vocabulary=redaction.vocabulary, k_max=k_max, question=question_texts(db, session_id, scope),
                          main_language=session_by_id(db, session_id)["default_language"], anchors=anchors,
                          on_step=lambda done, steps: report(int(4 * len(answers) * ENGINE_SHARES[done - 1]), total))
+    del given
     report(4 * len(answers), total)
     stamp = now()
     # Every placement is read before the write lock (about 2 s at 100,000 residents, which answers would
@@ -446,7 +457,10 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     # placement moved or a theme changed meanwhile is it worked out again.
     themes_read = {t["id"]: t for t in active_themes(db, session_id, sizes=False)}
     kept, matched = _plan_placements(existing, themes_read, in_scope, result)
-    with transaction(db):
+    stored = _stored_details(result.themes, result.subthemes)
+    # Committed without an fsync inside the lock, like the placements (the themes' details are megabytes at
+    # 200,000 answers: an fsync of them held residents' answers), then put on disk by the run itself (`settle`).
+    with batched_writes(db), transaction(db):
         if _run_in_progress(db, session_id):
             raise RunInProgress(f"A theme run of session {session_id} is in progress")
         moved = _placement_version(db, session_id) != seen
@@ -461,7 +475,7 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
         themes = {t["id"]: t for t in active_themes(db, session_id, sizes=False)}
         if moved or _theme_states(themes) != _theme_states(themes_read):
             kept, matched = _plan_placements(existing, themes, in_scope, result)
-        target = _store_machine_themes(db, session_id, run_id, result.themes, themes, matched, stamp, result.subthemes)
+        target = _store_machine_themes(db, session_id, run_id, result.themes, themes, matched, stamp, stored)
         target[OTHER_ID] = other_theme_id(db, session_id, run_id)
         if gone:
             from listening.queries import unname_answers
@@ -587,14 +601,24 @@ def theme_details(machine, subthemes: Sequence = ()) -> dict:
     }
 
 
+def _stored_details(machine_themes, subthemes: Sequence = ()) -> dict[str, tuple[str, dict]]:
+    """Return each machine theme's stored top terms and details (JSON), worked out before the write lock.
+
+    A theme's sub-topics list every answer id (about 1.3 MB of JSON over 200,000 answers): encoding them
+    inside the themes' transaction held the write lock that residents' answers wait for.
+    """
+    return {machine.id: (json.dumps(list(machine.top_terms), ensure_ascii=False), theme_details(machine, subthemes))
+            for machine in machine_themes}
+
+
 def _store_machine_themes(db: sqlite_utils.Database, session_id: int, run_id: int, machine_themes,
                           themes: dict[int, dict], matched: dict[str, int], stamp: str,
-                          subthemes: Sequence = ()) -> dict[str, int]:
-    """Update each matched theme (keeping a person's label) or add a new draft, with the engine's details; return machine id -> theme id."""
+                          stored: dict[str, tuple[str, dict]]) -> dict[str, int]:
+    """Update each matched theme (keeping a person's label) or add a new draft, with the engine's details
+    (`_stored_details`); return machine id -> theme id."""
     target: dict[str, int] = {}
     for machine in machine_themes:
-        terms = json.dumps(list(machine.top_terms), ensure_ascii=False)
-        details = theme_details(machine, subthemes)
+        terms, details = stored[machine.id]
         if machine.id in matched:
             theme_id = matched[machine.id]
             theme = themes[theme_id]
@@ -1326,15 +1350,15 @@ def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, r
 
 
 def report_from(db: sqlite_utils.Database, stored: SessionData, language: str, *, records: bool = False,
-                translations=None, themes: bool = True):
-    """Assemble a synthesis report from a session already loaded (see :func:`build_report`; ``themes``: see
-    :func:`analysis.assemble.assemble_report`, and without them no design results either)."""
+                translations=None, themes: bool = True, **counted):
+    """Assemble a synthesis report from a session already loaded (see :func:`build_report`; ``themes`` and the
+    counts made elsewhere, ``counted``: see :func:`analysis.assemble.assemble_report`; without themes no design results)."""
     from listening.i18n import source_labels
 
     translations = translations or translations_for(language)
     report = assemble_report(stored, language, translations, records=records,
                              source_names=source_labels(gettext_with(translations)),
-                             generated_at=now()[:16].replace("T", " ") + " UTC", themes=themes)
+                             generated_at=now()[:16].replace("T", " ") + " UTC", themes=themes, **counted)
     if themes and any(p["kind"] in DESIGN_KINDS for p in stored.prompts):
         report = _with_design_results(db, stored, report, language, translations, records=records)
     return report

@@ -17,6 +17,8 @@ not blank, not hidden, its author not withdrawn. All of a page's queries run in 
 """
 from __future__ import annotations
 
+import functools
+import json
 from collections import Counter
 from contextlib import contextmanager
 from typing import Iterator, Sequence
@@ -274,33 +276,31 @@ def publish_data(db: sqlite_utils.Database, session_id: int) -> tuple:
 def choice_tallies(db: sqlite_utils.Database, stored: SessionData) -> dict[int, tuple[Counter, int, int]]:
     """Count each choice or scale question's answers, as :func:`analysis.assemble.choice_tallies` does from the load.
 
-    SQLite unpacks and counts the choices (``json_each``). A person answers a question at most once
-    (``UNIQUE (participant_id, prompt_id)`` on responses), so the people who answered are the answers,
-    and the most values one person counted is the most one answer counted.
+    One grouped query over the choice questions' answers: the database counts the answers with the
+    same choices (a handful of distinct lists, a few dozen when several may be chosen) and each list
+    is read once. A person answers a question at most once (``UNIQUE (participant_id, prompt_id)``
+    on responses), so the people who answered are the answers, and the most values one person
+    counted is the most one answer counted.
     """
-    visible = synthesis.visible_filter(db)
-    out = {}
-    for prompt in stored.prompts:
-        if prompt["kind"] not in ("single", "multiple", "scale"):
-            continue
-        keys = assemble.choice_keys(prompt)
-        marks = ", ".join("?" for _ in keys) or "NULL"
-        where = f"""FROM responses r JOIN participants p ON p.id = r.participant_id
-                    WHERE r.session_id = ? AND r.prompt_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0 {visible}"""
-        args = (stored.session["id"], prompt["id"])
-        if prompt["kind"] == "scale":
-            counts = Counter(dict(db.execute(f"SELECT r.number, count(*) {where} GROUP BY r.number", args).fetchall()))
-            ticked = f"r.number IN ({marks})"
-        else:
-            values = "json_each(CASE WHEN r.choices IS NULL OR r.choices = '' THEN '[]' ELSE r.choices END)"
-            counts = Counter(dict(db.execute(
-                f"SELECT j.value, count(*) FROM responses r JOIN participants p ON p.id = r.participant_id, {values} j "
-                f"{where[where.index('WHERE'):]} GROUP BY j.value", args).fetchall()))
-            ticked = f"(SELECT count(*) FROM {values} j WHERE j.value IN ({marks}))"
-        answering, most = db.execute(f"SELECT count(*), coalesce(max({ticked}), 0) {where}", (*keys, *args)).fetchone()
+    asked = {p["id"]: p for p in stored.prompts if p["kind"] in ("single", "multiple", "scale")}
+    found: dict[int, tuple[Counter, int, int]] = {pid: (Counter(), 0, 0) for pid in asked}
+    if not asked:
+        return found
+    marks = ", ".join("?" for _ in asked)
+    listed = {pid: set(assemble.choice_keys(prompt)) for pid, prompt in asked.items()}
+    for prompt_id, choices, number, n in db.execute(
+            f"""SELECT r.prompt_id, r.choices, r.number, count(*) FROM responses r JOIN participants p ON p.id = r.participant_id
+                WHERE r.session_id = ? AND r.prompt_id IN ({marks}) AND p.withdrawn_at IS NULL AND r.skipped = 0
+                {synthesis.visible_filter(db)} GROUP BY 1, 2, 3""", (stored.session["id"], *asked)):
+        values = [number] if asked[prompt_id]["kind"] == "scale" else (json.loads(choices) if choices else [])
+        counts, answering, most = found[prompt_id]
+        for value in values:
+            counts[value] += n
+        ticked = sum(1 for v in values if v in listed[prompt_id])
+        found[prompt_id] = (counts, answering + n, max(most, ticked))
+    for counts, _answering, _most in found.values():
         counts.pop(None, None)
-        out[prompt["id"]] = (counts, answering, most)
-    return out
+    return found
 
 
 def public_summary(db: sqlite_utils.Database, session_id: int, language: str) -> dict | None:
@@ -314,3 +314,129 @@ def public_summary(db: sqlite_utils.Database, session_id: int, language: str) ->
             stored, language, themes_by_size(counted), counted.release(), members_of=counted.members,
             quotes_of=lambda theme: counted.quotes(theme, limit=2, chosen_limit=2),
             choices=assemble.public_choices(stored, language, tallies=choice_tallies(db, stored), people=counted.people))
+
+
+# --- who was heard ---------------------------------------------------------------------------------
+
+
+def _about_joins(db: sqlite_utils.Database, stored: SessionData, person: str) -> tuple[str, list[str], list]:
+    """Return the joins that read a person's first "about you" choice per question (as `participant_segments` does),
+    the values they select, and the joins' bound values. UNIQUE (participant_id, prompt_id) makes each join one row at most."""
+    joins, values, args = [], [], []
+    for n, prompt in enumerate(assemble.about_prompts(stored)):
+        alias = f"q{n}"
+        joins.append(f"""LEFT JOIN responses {alias} ON {alias}.participant_id = {person} AND {alias}.prompt_id = ?
+                         AND {alias}.session_id = ? AND {alias}.skipped = 0 AND {alias}.choices IS NOT NULL
+                         AND {alias}.choices != '' {synthesis.visible_filter(db, alias)}""")
+        values.append(f"json_extract({alias}.choices, '$[0]')")
+        args += [prompt["id"], stored.session["id"]]
+    return " ".join(joins), values, args
+
+
+def heard_counts(db: sqlite_utils.Database, stored: SessionData) -> equity.Counts:
+    """Count what "who was heard" releases (:func:`analysis.equity.count` of `assemble.snapshot`) in grouped queries.
+
+    One statement reads each taking-part person's language, way of taking part and "about you"
+    answers once (a materialized table the answers then find by person), and returns the people
+    grouped by those, and the counted answers grouped by placement, language, their author's
+    language and "about you" answers; a second finds any counted answer whose author is another
+    session's person (none, unless the data were edited by hand). Everything the release needs
+    follows from these few thousand rows: theme sizes, each lens's people and answers by theme, the
+    priority groups' answers, and whether answers follow people (every answer's author is known, and
+    answered in the language they joined in). A person answers a question at most once (UNIQUE
+    (participant_id, prompt_id)), so no one gave more answers than the questions counted: the cap
+    is ``per_person``.
+    """
+    session_id = stored.session["id"]
+    visible = synthesis.visible_filter(db)
+    people_lenses, answer_lenses, priority = assemble.lenses_of(stored)
+    about_keys = [assemble.about_lens(p["id"]) for p in assemble.about_prompts(stored)]
+    per_person = max(1, len(stored.scope))
+    wanted = {key: set(categories) for key, categories in priority if categories}
+    marks = ", ".join("?" for _ in stored.scope) or "NULL"
+    counted = f"""r.session_id = ? AND r.skipped = 0 AND r.text IS NOT NULL AND trim(r.text) != ''
+                  AND r.prompt_id IN ({marks}) {visible}"""
+
+    joins, values, args = _about_joins(db, stored, "p.id")
+    chosen = "".join(f", v{n}" for n in range(len(about_keys)))
+    by = ", ".join(str(i) for i in range(4, 8 + len(about_keys)))
+    rows_found = db.execute(
+        f"""WITH about AS MATERIALIZED (
+                SELECT p.id AS pid, p.language AS language, p.source AS source{"".join(f", {v} AS v{n}" for n, v in enumerate(values))}
+                FROM participants p {joins} WHERE p.session_id = ? AND p.withdrawn_at IS NULL)
+            SELECT 0, NULL, NULL, NULL, language, source, 0{chosen}, count(*) FROM about GROUP BY {by}
+            UNION ALL
+            SELECT 1, a.status, a.theme_id, r.language, ab.language, NULL, 0{"".join(f", ab.v{n}" for n in range(len(about_keys)))}, count(*)
+            FROM about ab JOIN responses r ON r.participant_id = ab.pid
+            LEFT JOIN theme_assignments a ON a.response_id = r.id AND a.session_id = r.session_id
+            WHERE {counted} GROUP BY 2, 3, {by}""",
+        [*args, session_id, session_id, *stored.scope]).fetchall()
+    # An answer by someone not among the session's people: the full load counts it, with no known author.
+    foreign_joins, foreign_values, foreign_args = _about_joins(db, stored, "r.participant_id")
+    rows_found += db.execute(
+        f"""SELECT 1, a.status, a.theme_id, r.language, p.language, NULL, 1{"".join(f", {v}" for v in foreign_values)}, count(*)
+            FROM responses r JOIN participants p ON p.id = r.participant_id
+            LEFT JOIN theme_assignments a ON a.response_id = r.id AND a.session_id = r.session_id
+            {foreign_joins}
+            WHERE {counted} AND p.session_id != r.session_id AND p.withdrawn_at IS NULL GROUP BY 2, 3, {by}""",
+        [*foreign_args, session_id, *stored.scope]).fetchall()
+
+    people_counts: dict[str, Counter] = {lens.key: Counter() for lens in people_lenses}
+    kinds = {t["id"]: t for t in stored.themes}
+    by_key: Counter = Counter()  # theme_answers' keys: a theme's id, or 'off_topic', 'contentless', 'unsorted'
+    answer_counts: dict[str, Counter] = {lens.key: Counter() for lens in answer_lenses}
+    priority_counts: Counter = Counter()
+    people, foreign, same_language = 0, False, True
+    value_of = functools.lru_cache(maxsize=None)(equity.segment_value)
+    for is_answer, status, theme_id, language, person_language, source, other, *row in rows_found:
+        *about, n = row
+        found = {key: value_of(None if v is None else str(v)) for key, v in zip(about_keys, about)}
+        if not is_answer:
+            people += n
+            found.update({"language": value_of(person_language), "source": value_of(source)})
+            for lens in people_lenses:
+                people_counts[lens.key][found[lens.key]] += n
+            continue
+        if status is None or (status == "theme" and theme_id is None):
+            key: int | str = "unsorted"
+        else:
+            key = status if status != "theme" else theme_id
+        by_key[key] += n
+        group = assemble.group_of(key, kinds)
+        found["language"] = value_of(language)
+        for lens in answer_lenses:
+            answer_counts[lens.key][(group, found[lens.key])] += n
+        if wanted:
+            priority_counts[(group, any(found[k] in cats for k, cats in wanted.items()))] += n
+        foreign = foreign or bool(other)
+        same_language = same_language and value_of(person_language) == found["language"]
+    themes = tuple(assemble.theme_key(t) for t in stored.themes if t["kind"] == "theme" and by_key.get(t["id"]))
+    sizes: Counter = Counter()
+    for key, n in by_key.items():
+        sizes[assemble.group_of(key, kinds)] += n
+    answer_keys = {lens.key for lens in answer_lenses}
+    follow = {lens.key: not foreign and (same_language if lens.key == "language" else True)
+              for lens in people_lenses if lens.key in answer_keys}
+    return equity.Counts(
+        groups=themes + assemble.SET_ASIDE, themes=themes, sizes=dict(sizes), people=people,
+        most_per_person=None if foreign else per_person, per_person=per_person,
+        people_lenses=people_lenses, people_counts={k: dict(c) for k, c in people_counts.items()},
+        answer_lenses=answer_lenses, answer_counts={k: dict(c) for k, c in answer_counts.items()},
+        priority=priority, priority_counts=dict(priority_counts), follow=follow,
+    )
+
+
+def heard_data(db: sqlite_utils.Database, session_id: int, language: str) -> tuple:
+    """Build "who was heard"'s report in a language, and the session without its answers, from grouped counts.
+
+    The same report as `report_from` of the session's load without texts (``themes=False``), which
+    `tests/review/test_tallies.py` compares it with: the same release (:func:`analysis.equity.release_counts`
+    of the same counts), the choice results from :func:`choice_tallies`.
+    """
+    with read_snapshot(db):
+        stored = synthesis.load(db, session_id, lenses=False, answers=False)
+        counts = heard_counts(db, stored)
+        rel = equity.release_counts(counts, threshold=stored.settings["threshold"])
+        report = synthesis.report_from(db, stored, language, themes=False, rel=rel,
+                                       tallies=choice_tallies(db, stored), people=counts.people)
+        return report, stored

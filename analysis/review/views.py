@@ -502,7 +502,10 @@ def translation(session_id: int, answer_id: int):
 
 
 def heard_data(db, session_id: int, language: str) -> tuple:
-    """Build "who was heard"'s report in a language and the session's data without its answers, from one read (no texts)."""
+    """Build "who was heard"'s report in a language and the session's data without its answers, from one full read (no texts).
+
+    The page itself counts in SQL (`tallies.heard_data`); this full load is what tests compare it with.
+    """
     stored = synthesis.load(db, session_id, texts=False)
     return synthesis.report_from(db, stored, language, themes=False), slim(stored)
 
@@ -515,7 +518,7 @@ def heard(session_id: int):
     db = get_db()
     language = current_language() if current_language() in found["languages"] else found["default_language"]
     report, stored = page_cache.cached_refreshing(db, session_id, ("heard", language),
-                                                  lambda conn: heard_data(conn, session_id, language))
+                                                  lambda conn: tallies.heard_data(conn, session_id, language))
     about = [p for p in stored.prompts if p["kind"] == "about"]
     labels = {o["id"]: assemble.option_label(stored, o, found["default_language"], _("Prefer not to say"))
               for p in about for o in p["options"]}
@@ -535,8 +538,8 @@ def heard_save(session_id: int):
     db = get_db()
     form = ActionForm(request.form)
     what = request.form.get("what", "")
-    stored = synthesis.load(db, session_id)
-    about = {p["id"]: p for p in stored.prompts if p["kind"] == "about"}
+    # Its questions only: a full load of a 100,000-resident session took seconds and hundreds of MB.
+    about = {p["id"]: p for p in queries.prompts_for_session(db, session_id) if p["kind"] == "about"}
     if not form.validate():
         flash(_("This page was open for a long time. Please try again."), "error")
         return redirect(url_for("review.heard", session_id=session_id)), 303

@@ -320,6 +320,57 @@ def test_a_translation_is_read_in_its_own_language() -> None:
                          quotable=False).translation is None
 
 
+def test_combining_blocks_on_a_sample_projects_every_row_exactly_as_the_whole_concatenation_did(monkeypatch):
+    """The features are put side by side only for the sample and then chunk by chunk (memory at 200,000 answers); the
+    projection is bit for bit the one made from the whole weighted concatenation, and the blocks are let go."""
+    import numpy as np
+
+    from analysis import themes
+
+    monkeypatch.setattr(themes, "_CHUNK", 40)
+    rng = np.random.default_rng(3)
+    blocks = [rng.standard_normal((230, width)).astype(np.float32) for width in (30, 20, 25)]
+    weights = rng.integers(1, 4, 230).astype(np.float64)
+    fit_rows = np.sort(rng.choice(230, 90, replace=False))
+    # What _combine did before: the whole weighted concatenation, its sample's rows, then every row's projection.
+    joined = np.hstack([np.float32(w) * b for w, b in zip(themes._BLOCK_WEIGHTS, blocks)]).astype(np.float32)
+    fit, fit_weights = joined[fit_rows], weights[fit_rows]
+    mean = themes._weighted_mean(fit, fit_weights)
+    cov = np.zeros((fit.shape[1], fit.shape[1]))
+    for start in range(0, len(fit), 40):
+        part = fit[start : start + 40].astype(np.float64) - mean
+        cov += (part * fit_weights[start : start + 40, None]).T @ part
+    axes = np.linalg.eigh(cov)[1][:, ::-1][:, :themes._FINAL_DIMS]
+    axes *= np.where(axes[np.abs(axes).argmax(axis=0), np.arange(axes.shape[1])] < 0, -1.0, 1.0)
+    before = np.vstack([(joined[s : s + 40].astype(np.float64) - mean) @ axes for s in range(0, 230, 40)])
+    given = list(blocks)
+    after = themes._combine(given, weights, 0, fit_rows)
+    assert given == []
+    assert np.array_equal(after, themes._l2(before))
+
+
+def test_centring_languages_in_place_by_chunks_gives_the_same_features(monkeypatch):
+    """Each language's mean is taken off its rows in place, a chunk at a time (memory at 200,000 answers), with the same
+    values as subtracting it from a copy, on all rows or on a sample's means."""
+    import numpy as np
+
+    from analysis import themes
+
+    monkeypatch.setattr(themes, "_CHUNK", 37)
+    rng = np.random.default_rng(1)
+    for fit_rows in (None, np.sort(rng.choice(500, 120, replace=False))):
+        block = rng.standard_normal((500, 30)).astype(np.float32)
+        langs, weights = rng.choice(["en", "es", "ar"], 500), rng.integers(1, 5, 500).astype(np.float64)
+        expected = block.copy()
+        fit = np.zeros(500, dtype=bool)
+        fit[slice(None) if fit_rows is None else fit_rows] = True
+        for lang in ("en", "es"):
+            rows = langs == lang
+            w = weights[rows & fit][:, None]
+            expected[rows] -= (block[rows & fit] * w).sum(axis=0) / w.sum()
+        assert np.array_equal(themes._center_languages(block, langs, weights, ["en", "es"], fit_rows), themes._l2(expected))
+
+
 def test_merging_centres_counts_the_groups_scikit_learn_counts() -> None:
     """Choosing k counts the groups left by complete-linkage merging exactly as scikit-learn's AgglomerativeClustering does."""
     import numpy as np

@@ -2,6 +2,7 @@
 jobs with a progress page, one at a time per session, cancellable, and restartable after a crash."""
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 
@@ -134,6 +135,29 @@ def test_cancelling_a_running_run_stops_it_before_it_writes(queued_app, heard, d
     assert db.execute("SELECT count(*) FROM theme_runs").fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM themes").fetchone()[0] == 0
     assert job_actions(db, job_id) == ["job_queued", "job_cancelled", "job_cancelled"]
+
+
+def test_progress_is_written_without_an_fsync_and_the_job_ends_at_the_connections_own_setting(queued_app, heard, db,
+                                                                                                 monkeypatch):
+    """The job's start and each progress report commit at synchronous NORMAL (no fsync inside the write lock residents'
+    answers wait for); the job's final state is written at the connection's FULL."""
+    seen = []
+    original = jobs.transaction
+
+    @contextlib.contextmanager
+    def noting(target):
+        """Note the setting each of the jobs module's write transactions commits at."""
+        seen.append(target.execute("PRAGMA synchronous").fetchone()[0])
+        with original(target) as inside:
+            yield inside
+
+    monkeypatch.setattr(jobs, "transaction", noting)
+    with queued_app.test_request_context():
+        job_id = jobs.submit(db, heard.session["id"], "themes", {}, who=heard.planner_id)
+        assert jobs.execute(db, job_id) == "done"
+    # Queued (the request) and ended at FULL; the start and every report between at NORMAL.
+    assert seen[0] == seen[-1] == 2 and len(seen) > 4 and set(seen[1:-1]) == {1}
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2
 
 
 def test_a_job_that_fails_is_shown_failed_with_its_error_kind(queued_app, heard, db, monkeypatch):

@@ -164,3 +164,27 @@ def test_a_run_reads_the_placements_before_the_write_lock_and_again_only_if_one_
     assert len(reads) == 2
     row = db.execute("SELECT status, pinned FROM theme_assignments WHERE response_id = ?", (moved,)).fetchone()
     assert tuple(row) == ("off_topic", 1)
+
+
+def test_a_run_stores_its_themes_without_an_fsync_or_json_inside_the_lock(themed, db, monkeypatch):
+    """The themes' transaction commits at synchronous NORMAL with every theme's details encoded before it (sub-topics list
+    every answer id: megabytes at 200,000 answers), the run copies the log itself after it, and FULL comes back."""
+    encoded, stored_at = [], []
+    original_details, original_store = synthesis.theme_details, synthesis._store_machine_themes
+    monkeypatch.setattr(synthesis, "theme_details", lambda *a: encoded.append(db.conn.in_transaction) or original_details(*a))
+
+    def store(db_, *args):
+        """Note the connection's synchronous setting while the themes are written."""
+        stored_at.append(db_.execute("PRAGMA synchronous").fetchone()[0])
+        return original_store(db_, *args)
+
+    monkeypatch.setattr(synthesis, "_store_machine_themes", store)
+    statements = []
+    db.conn.set_trace_callback(statements.append)
+    synthesis.run_themes(db, themed.session["id"], user_id=None)
+    db.conn.set_trace_callback(None)
+    assert encoded and not any(encoded)
+    assert stored_at == [1]
+    themes_commit = next(i for i, sql in enumerate(statements) if sql.startswith("INSERT INTO theme_runs"))
+    assert any("wal_checkpoint(PASSIVE)" in sql for sql in statements[themes_commit:])
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2
