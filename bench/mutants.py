@@ -7,6 +7,9 @@
                                                                             # the survivors of that kept run
     python bench/mutants.py --only access --keep /tmp/mutants --report      # count a kept run, even one stopped
                                                                             # part-way, without running anything
+    python bench/mutants.py --only public-counts --lines 93 107 --keep /tmp/mutants  # a fresh run of only these
+                                                                            # lines (a kept run's survivors after
+                                                                            # the module changed)
 
 For each target (a module, the functions in it that keep a promise, and the test files that cover
 them) it copies the working tree to a scratch folder, lets cosmic-ray (PyPI, MIT) mutate those
@@ -90,7 +93,7 @@ TARGETS = (
     Target("staff-users", "facilitation/users.py", ("change_user", "users"),
            ("tests/facilitation/test_access.py", "tests/security/test_route_table.py")),
     Target("live-room", "facilitation/live.py", ("console_action", "_start", "_show", "_answering", "_timer",
-                                                 "projector_context", "moderate"),
+                                                 "projector_context", "wall_cards", "moderate"),
            ("tests/facilitation/test_opening_rules.py", "tests/facilitation/test_live.py",
             "tests/facilitation/test_room_counts.py", "tests/facilitation/test_wall.py",
             "tests/security/test_authorization.py", "tests/security/test_route_table.py")),
@@ -116,10 +119,13 @@ TARGETS = (
     Target("public-counts", "analysis/review/tallies.py",
            ("Counted._count", "Counted.release", "Counted.quotes", "Counted.candidates", "Counted.quotable_among",
             "ThemeMembers.count_among", "ThemeMembers.holds", "review_data", "choice_tallies", "public_summary"),
-           ("tests/review/test_tallies.py", "tests/review/test_results_page.py", "tests/review/test_refreshing.py",
+           ("tests/review/test_tallies.py", "tests/review/test_tallies_edges.py", "tests/review/test_results_page.py",
+            "tests/review/test_refreshing.py",
             "tests/review/test_thresholds.py")),
+    # public_summary here is the full load's residents' page, the reference test_tallies.py holds the SQL counts to.
     Target("quotes", "analysis/review/queries.py", ("choose_quotes", "public_summary", "visible_filter"),
-           ("tests/review/test_review.py", "tests/review/test_results_page.py", "tests/review/test_reports.py")),
+           ("tests/review/test_review.py", "tests/review/test_results_page.py", "tests/review/test_reports.py",
+            "tests/review/test_tallies.py")),
     Target("planner-decisions", "analysis/review/views.py", ("edit", "_merge", "_quote", "_split", "_move", "_note"),
            ("tests/review/test_review.py", "tests/security/test_route_table.py", "tests/security/test_authorization.py")),
     Target("report-assembly", "analysis/assemble.py", ("quotes_for", "public_page", "_theme_views", "assemble_report"),
@@ -240,7 +246,8 @@ def retry_survivors(target: Target, copy: Path) -> Path:
     return session
 
 
-def run_target(target: Target, copy: Path, timeout_floor: float, survivors_only: bool = False) -> dict:
+def run_target(target: Target, copy: Path, timeout_floor: float, survivors_only: bool = False,
+               only_lines: frozenset[int] = frozenset()) -> dict:
     """Mutate one target's functions in the copy, run its tests on each mutant, return counts and survivors."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
@@ -292,7 +299,8 @@ def run_target(target: Target, copy: Path, timeout_floor: float, survivors_only:
     with use_db(str(session), WorkDB.Mode.open) as db:
         skip = [item.job_id for item in db.pending_work_items
                 if owner(item.mutations[0].start_pos[0]) is None or NOISY.search(item.mutations[0].operator_name)
-                or in_signature(item.mutations[0])]
+                or in_signature(item.mutations[0])
+                or (only_lines and item.mutations[0].start_pos[0] not in only_lines)]
         db.set_multiple_results(skip, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output="not a target"))
         planned = db.num_work_items - len(skip)
     print(f"{target.name}: {planned} mutants in {', '.join(target.functions)} ({target.module}); "
@@ -349,8 +357,13 @@ def main() -> None:
                         help="with --keep: re-try only the survivors of the kept run, with the current tests")
     parser.add_argument("--report", action="store_true",
                         help="with --keep: only count the kept run (also one stopped part-way) and print its survivors")
+    parser.add_argument("--lines", nargs="+", type=int, default=(), metavar="LINE",
+                        help="with one --only target: mutate only these lines of its module (a fresh run of a kept "
+                             "run's survivors once the module has changed, so --survivors refuses it)")
     args = parser.parse_args()
     chosen = [t for t in TARGETS if not args.only or t.name in args.only]
+    if args.lines and (len(chosen) != 1 or args.survivors or args.report):
+        raise SystemExit("--lines needs exactly one --only target, and a fresh run")
     if args.only and len(chosen) != len(set(args.only)):
         raise SystemExit(f"unknown target; choose from {', '.join(t.name for t in TARGETS)}")
     if args.list:
@@ -368,7 +381,7 @@ def main() -> None:
                           function_lines((copy / t.module).read_text(encoding="utf-8"), t.functions), time.monotonic())
                    for t in chosen]
     else:
-        results = [run_target(t, copy, args.timeout, args.survivors) for t in chosen]
+        results = [run_target(t, copy, args.timeout, args.survivors, frozenset(args.lines)) for t in chosen]
     print("\n| target | module | mutants run | killed | survived | timeout | incompetent | not run | minutes |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in results:

@@ -365,3 +365,18 @@ def test_a_staff_translation_goes_up_beneath_its_answer_and_only_with_it(app, db
     assert "Qwvhidden" not in full and "0182" not in full
     assert "Qwvhidden" not in str(console(as_facilitator, session).select(".wall-queue"))
     assert yes.id != no.id
+
+
+def test_a_translation_into_the_sessions_second_language_is_marked_and_tagged_in_that_language(app, db, as_facilitator, session):
+    """An English answer translated into Spanish goes up with "Traducción:" and lang="es", not in the session's main
+    language (a screen reader would read the Spanish words with an English voice)."""
+    started(as_facilitator, session)
+    answer_all(app, db, session, ["The bus never comes on Sundays"])
+    with db.conn:
+        queries.store_answer_translation(db, response_id(db, "The bus never comes on Sundays"),
+                                         "El autobús nunca viene los domingos", language="es", user_id=None)
+    assert decide(as_facilitator, session, response_id(db, "The bus never comes on Sundays"), "approve").status_code == 303
+    [card] = page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector/panel")).select(".wall li")
+    translated = card.select_one(".translation")
+    assert translated["lang"] == "es"
+    assert translated.get_text(" ", strip=True) == "Traducción: El autobús nunca viene los domingos"
