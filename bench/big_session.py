@@ -291,6 +291,16 @@ def run_form_index(database: Path, built: dict) -> int:
 # --- answering while the engine re-runs ----------------------------------------------------------
 
 
+def new_resident_answers(db, session_id: int, statement_id: int, prompt_id: int, text: str, key: str) -> None:
+    """Send one new resident's consent and open answer, as a phone does: two committed writes, each with its one-time key."""
+    from listening import queries
+
+    person = queries.record_consent(db, session_id, consent_version_id=statement_id, language="en", nonce=key,
+                                    quote_ok=True, contact_ok=False, quote_scope="screen_and_reports")
+    queries.save_response(db, session_id=session_id, participant_id=person.id, prompt_id=prompt_id,
+                          nonce=f"{key}-answer", language="en", text=text)
+
+
 def rerun(database: Path, session_id: int) -> None:
     """Re-run the theme engine on a session (in this process), as the review page's button does."""
     from analysis.review import queries as synthesis
@@ -318,11 +328,7 @@ def answers_during_rerun(database: Path, built: dict, sentences: list[str]) -> d
     index = 0
     while worker.poll() is None:
         start = time.perf_counter()
-        person = queries.record_consent(db, session["id"], consent_version_id=statement["id"], language="en",
-                                        nonce=f"during-{index}", quote_ok=True, contact_ok=False,
-                                        quote_scope="screen_and_reports")
-        queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=built["open_prompts"][0],
-                              nonce=f"during-answer-{index}", language="en", text=answers.next())
+        new_resident_answers(db, session["id"], statement["id"], built["open_prompts"][0], answers.next(), f"during-{index}")
         latencies.append(time.perf_counter() - start)
         index += 1
         time.sleep(0.02)
@@ -387,11 +393,8 @@ def background_run(size: int, sentences: list[str], folder: Path) -> dict:
         wal_before = wal.stat().st_size if wal.exists() else 0
         cpu_before = time.process_time()
         start = time.perf_counter()
-        person = queries.record_consent(db, session["id"], consent_version_id=statement["id"], language="en",
-                                        nonce=f"background-{nonce}-{index}", quote_ok=True, contact_ok=False,
-                                        quote_scope="screen_and_reports")
-        queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=built["open_prompts"][0],
-                              nonce=f"background-answer-{nonce}-{index}", language="en", text=answers.next())
+        new_resident_answers(db, session["id"], statement["id"], built["open_prompts"][0], answers.next(),
+                             f"background-{nonce}-{index}")
         took = time.perf_counter() - start
         if took > 0.1 and since:
             ends = [t for t, _ in trace[1:]] + [start + took]
