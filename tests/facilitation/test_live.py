@@ -618,3 +618,25 @@ def test_the_projector_finds_the_question_shown_when_ids_are_past_256(db, as_fac
     assert soup.select_one(".question h1").get_text(strip=True) == "What helps you? [en]"
     console = page(as_facilitator.get(f"/staff/sessions/{owned['id']}/live/panel"))
     assert console.select_one("#question-heading").get_text(strip=True) == "Question 1"
+
+
+@pytest.mark.parametrize("status", ["draft", "closed"])
+def test_a_session_that_is_not_open_refuses_every_room_control_and_changes_nothing(db, as_facilitator, session, status):
+    """Before it starts, and after it closes, no control moves the room: each says "Start the session first."
+
+    Only Start (and Undo close) work then. A closed session whose controls still worked could show
+    a question or open answering on a session the residents were told is over.
+    """
+    if status == "closed":
+        for action in ("start", "next", "close"):
+            act(as_facilitator, session, action)
+    before = dict(queries.session_by_id(db, session["id"]))
+    logged = count(db, "audit_log")
+    for action, fields in [("pause", {}), ("resume", {}), ("close", {}), ("show", {"number": "1"}), ("next", {}),
+                           ("previous", {}), ("join_screen", {}), ("open_answering", {}), ("close_answering", {}),
+                           ("timer", {"minutes": "5"}), ("timer_stop", {}), ("equity_on", {}), ("equity_off", {})]:
+        response = act(as_facilitator, session, action, **fields)
+        assert response.status_code == 303, action
+        assert "Start the session first." in text_of(as_facilitator.get(response.headers["Location"])), action
+        assert dict(queries.session_by_id(db, session["id"])) == before, action
+    assert count(db, "audit_log") == logged
