@@ -286,3 +286,23 @@ def test_who_was_heard_from_sql_equals_the_full_load_on_random_sessions(app, db)
                 assert_heard_same_as_full_load(db, sid, ("en", "es") if seed % 4 == 0 else ("en",))
             except AssertionError as failed:
                 raise AssertionError(f"random session {seed}") from failed
+
+
+def test_who_was_heard_from_sql_sees_an_answer_given_in_another_language_than_its_author_joined_in(app, db):
+    """One Spanish- or Vietnamese-speaking resident answers in English, everyone else in the language they joined in:
+    answers no longer follow people by language, and the SQL counts must say so exactly as the full load does."""
+    with app.test_request_context():
+        for seed in (0, 3, 6):  # every answer in its author's language (seed % 3 == 0)
+            sid = random_session(db, seed)
+            found = db.execute(
+                """SELECT r.id FROM responses r JOIN participants p ON p.id = r.participant_id JOIN prompts q ON q.id = r.prompt_id
+                   WHERE r.session_id = ? AND p.language IN ('es', 'vi') AND q.kind = 'open' AND r.skipped = 0
+                     AND trim(coalesce(r.text, '')) != '' AND r.hidden_at IS NULL AND p.withdrawn_at IS NULL LIMIT 1""",
+                (sid,)).fetchone()
+            if found is None:
+                continue
+            db.execute("UPDATE responses SET language = 'en' WHERE id = ?", (found[0],))
+            db.conn.commit()
+            assert_heard_same_as_full_load(db, sid)
+            return
+    raise AssertionError("no random session had a Spanish or Vietnamese speaker's counted answer")
