@@ -1,4 +1,6 @@
 """Staff pages: sign-in and roles. Who may use each route is in tests/security/test_route_table.py."""
+import pytest
+
 from tests.conftest import PASSWORD, page, sign_in, submit
 from tests.factories import make_session, share
 
@@ -27,11 +29,12 @@ def test_planner_cannot_change_a_session(client, db, make_user):
     assert queries.session_by_id(db, session["id"])["status"] == "draft"
 
 
+@pytest.mark.production_password_cost
 def test_passwords_are_hashed_with_scrypt(db, make_user):
-    """Passwords are stored only as scrypt hashes."""
+    """Passwords are stored only as scrypt hashes, at werkzeug's full cost (n = 2**15, r = 8, p = 1)."""
     make_user("facilitator")
     stored = db.execute("SELECT password_hash FROM users").fetchone()[0]
-    assert stored.startswith("scrypt:") and PASSWORD not in stored
+    assert stored.startswith("scrypt:32768:8:1$") and PASSWORD not in stored
 
 
 def test_wrong_password_is_refused_with_a_clear_message(client, make_user):

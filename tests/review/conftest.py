@@ -2,6 +2,7 @@
 a withdrawn resident, a hidden answer and a formula-looking answer."""
 from __future__ import annotations
 
+import copy
 import secrets
 from dataclasses import dataclass, field
 
@@ -10,6 +11,8 @@ import pytest
 from listening.accounts import create_user, user_by_email
 from analysis.review import queries as synthesis
 from listening import queries
+from listening.db import connect
+from tests.conftest import migrated_template
 from tests.factories import make_participant, make_session, share
 
 TOPICS = {
@@ -46,7 +49,44 @@ def answer(db, session: dict, person, prompt: dict, **values) -> int:
 def heard(db) -> Heard:
     """A session with 36 answers in three topics: odd people allow quoting, even people do not;
     most are under 30 (a group of 4 is 30 or older), one resident withdrew and one answer is hidden.
-    The planner lead@example.org was given access to it."""
+    The planner lead@example.org was given access to it.
+
+    Made once per run: a test whose database is still empty gets a copy of the first one made
+    (SQLite's backup, page for page) instead of the ~80 commits that make it. A test that wrote
+    something before asking for it gets it made afresh on top.
+    """
+    if not as_migrated(db):
+        return make_heard(db)
+    if "db" not in _heard_copy:
+        made = make_heard(db)
+        kept = connect(str(migrated_template()["folder"] / "heard.db"))
+        db.conn.backup(kept.conn)
+        _heard_copy.update(db=kept, made=copy.deepcopy(made))
+        return made
+    _heard_copy["db"].conn.backup(db.conn)
+    return copy.deepcopy(_heard_copy["made"])
+
+
+_heard_copy: dict = {}
+
+
+def as_migrated(db) -> bool:
+    """Tell whether every table holds exactly the rows of the migrated template (nothing written since)."""
+    if "rows" not in _heard_copy:
+        template = connect(str(migrated_template()["database"]))
+        _heard_copy["rows"] = every_row(template)
+        template.conn.close()
+    return every_row(db) == _heard_copy["rows"]
+
+
+def every_row(db) -> dict[str, list[tuple]]:
+    """Return every row of every table (a migrated database holds a few dozen)."""
+    names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    return {name: [tuple(row) for row in db.execute(f"SELECT * FROM [{name}]")] for name in names}
+
+
+def make_heard(db) -> Heard:
+    """Build the `heard` session in `db` and return what was made."""
     create_user(db, "lead@example.org", "a long password", "planner")
     planner_id = user_by_email(db, "lead@example.org")["id"]
     session = make_session(db)
