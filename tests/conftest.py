@@ -111,7 +111,7 @@ def copy_migrated_template(settings: dict) -> None:
         os.chmod(target, 0o600)
 
 
-_build_url = werkzeug.routing.rules.Rule._compile_builder
+_build_url = getattr(werkzeug.routing.rules.Rule, "_compile_builder", None)
 _url_builders: dict[tuple, object] = {}
 
 
@@ -131,7 +131,8 @@ def _shared_url_builder(rule, append_unknown: bool = True):
     return _url_builders[shape]
 
 
-werkzeug.routing.rules.Rule._compile_builder = _shared_url_builder
+if _build_url is not None:  # werkzeug 2.2 and later compile a builder per rule
+    werkzeug.routing.rules.Rule._compile_builder = _shared_url_builder
 
 
 class CompiledTemplates(jinja2.BytecodeCache):
