@@ -84,21 +84,22 @@ def test_answers_set_aside_are_counted_as_set_aside_not_as_unsorted(db):
 
 
 def test_a_themes_languages_are_listed_most_answers_first_and_ties_in_the_themes_own_order(db):
-    """"Heard in" lists Spanish (4 answers) first, then English before Vietnamese (3 each): the theme's most typical
-    answer is English. The answers were saved in another order (a Vietnamese one first, an English one last), so
-    neither the first nor the last answer saved in each language decides the tie."""
-    session, (first,), residents = build(db, 10, prompts=TWO_OPEN[:1])
+    """"Heard in" lists Spanish (4 answers) first, then Vietnamese before English (3 each: the theme's most typical
+    answer is Vietnamese), then Arabic (1). Neither the languages' alphabetical order nor the order the answers were
+    saved in (an English one first, a Vietnamese one last) gives that order."""
+    session, (first,), residents = build(db, 11, prompts=TWO_OPEN[:1])
     ids = [answer(db, session, person, first, text=f"Words {n}") for n, person in enumerate(residents)]
     theme = synthesis.new_theme(db, session["id"], "Clinic", user_id=None, response_ids=ids)
-    # In the order saved: (language, the theme's rank of the answer); English holds rank 0.
-    saved = [("en", 4), ("vi", 1), ("en", 0), ("vi", 2), ("vi", 3), ("en", 5), ("es", 6), ("es", 7), ("es", 8), ("es", 9)]
+    # In the order saved: (language, the theme's rank of the answer); Vietnamese holds rank 0.
+    saved = [("en", 4), ("vi", 1), ("en", 2), ("vi", 0), ("en", 3), ("vi", 5),
+             ("es", 6), ("es", 7), ("es", 8), ("es", 9), ("ar", 10)]
     for rid, (language, rank) in zip(ids, saved):
         db.execute("UPDATE theme_assignments SET rank = ? WHERE response_id = ?", (rank, rid))
         db.execute("UPDATE responses SET language = ? WHERE id = ?", (language, rid))
     published(db, session["id"], theme)
     assert_same_as_full_load(db, session["id"])
     heard = tallies.review_data(db, session["id"], "en")["heard_in"][theme]
-    assert heard == [assemble.language_label(code, "en") for code in ("es", "en", "vi")]
+    assert heard == [assemble.language_label(code, "en") for code in ("es", "vi", "en", "ar")]
 
 
 def test_a_claim_made_by_residents_who_may_not_be_quoted_is_shown_when_another_residents_words_hold_it(db):
