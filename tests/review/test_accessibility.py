@@ -77,7 +77,8 @@ def test_review_and_results_pages_pass_axe(live):
             page.click("form button.primary:has-text('Draft themes')")
         assert page.locator("article.theme-card").count() >= 2
         problems = {"themes": violations(axe, page)}
-        page.locator("article.theme-card h3 a").first.click()
+        with page.expect_navigation():  # axe must not start while the theme's page is still replacing the list
+            page.locator("article.theme-card h3 a").first.click()
         problems["theme"] = violations(axe, page)
         with page.expect_navigation():
             page.click("button[value=review]")
