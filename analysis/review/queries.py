@@ -1049,7 +1049,7 @@ def _export_streamed(db: sqlite_utils.Database, session_id: int, file, *, fmt: s
         described = tuple(exports.described_columns(prompts, keys).values())
         report = dataclasses.replace(report, segment_names=names, described_names=described)
         if any(p["kind"] in STATEMENT_KINDS for p in prompts):
-            stored = load(db, session_id)
+            stored = load(db, session_id, choices=False, answers=False)  # the voters' "about you" answers, not the answers
             report = dataclasses.replace(report, **_design_records(
                 db, stored, language, names, gettext_with(translations)("Prefer not to say")))
         scope = scope_prompt_ids(db, session_id)
@@ -1333,16 +1333,28 @@ def _votes_report(db: sqlite_utils.Database, session_id: int, language: str, tra
 
     from . import exports
 
-    stored = load(db, session_id)
+    from .tallies import report_data
+
+    # The report's counts from the database (one release, as every export), the voters' "about you"
+    # answers from a load without the session's answers: memory that does not grow with them.
+    report, _counted = report_data(db, session_id, language, translations=translations)
+    stored = load(db, session_id, choices=False, answers=False)
     _keys, names = exports.segment_columns(stored.prompts)
-    report = assemble_report(stored, language, translations, generated_at=now()[:16].replace("T", " ") + " UTC")
     return dataclasses.replace(report, segment_names=names, **_design_records(
         db, stored, language, names, gettext_with(translations)("Prefer not to say")))
 
 
 def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, records: bool = False,
                  translations=None):
-    """Load a session and assemble its synthesis report (with ``records``, the answers export) in a language (see :func:`analysis.assemble.assemble_report`)."""
+    """Assemble a session's synthesis report (with ``records``, the answers export) in a language (see :func:`analysis.assemble.assemble_report`).
+
+    Without ``records`` the report is counted in the database (:func:`tallies.report_data`: the same
+    report, in memory that does not grow with the session); with them, from the session's full load.
+    """
+    if not records:
+        from .tallies import report_data
+
+        return report_data(db, session_id, language, translations=translations)[0]
     stored = load(db, session_id)
     if stored is None:
         raise ValueError(f"No session with id {session_id}")

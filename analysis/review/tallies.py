@@ -366,6 +366,29 @@ def publish_data(db: sqlite_utils.Database, session_id: int) -> tuple:
         return themes_by_size(Counted(db, stored)), stored
 
 
+def report_data(db: sqlite_utils.Database, session_id: int, language: str, *, translations=None):
+    """Build a session's synthesis report (every report format, and the data exports' codebook) from counts.
+
+    The same report as `queries.report_from` of the session's full load, which
+    `tests/review/test_tallies.py` compares it with, without one object per answer or per person:
+    the release is the one decision :func:`analysis.equity.release` makes from the counts "who was
+    heard" reads (:func:`heard_counts`: people and answers grouped by their lenses), the theme
+    sections ask :class:`Counted` (sizes kept by triggers, a theme's quotes, claims and sub-topics
+    read through the rank index only as far as they need), the choice results :func:`choice_tallies`.
+    The worker's memory then no longer grows with the number of answers (issue 19: under 500 MB at
+    100,000 residents). Returns the report and the session read without its answers.
+    """
+    with read_snapshot(db):
+        stored = synthesis.load(db, session_id, lenses=False, answers=False)
+        if stored is None:
+            raise ValueError(f"No session with id {session_id}")
+        counts = heard_counts(db, stored)
+        rel = equity.release(counts, threshold=stored.settings["threshold"])
+        report = synthesis.report_from(db, stored, language, translations=translations, rel=rel,
+                                       tallies=choice_tallies(db, stored), people=counts.people, counted=Counted(db, stored))
+        return report, stored
+
+
 def choice_tallies(db: sqlite_utils.Database, stored: SessionData) -> dict[int, tuple[Counter, int, int]]:
     """Count each choice or scale question's answers, as :func:`analysis.assemble.choice_tallies` does from the load.
 
