@@ -365,7 +365,7 @@ def purge_command(dry_run: bool) -> None:
 def export_command(session_code: str, fmt: str, language: str | None, output: str) -> None:
     """Write a session's synthesis report or data export to a file, and log the export."""
     from .queries import session_by_code
-    from analysis.review.queries import export
+    from analysis.review.reporting import export
 
     db = open_db()
     migrate(db)

@@ -34,6 +34,7 @@ from listening.i18n import current_language, language_name, source_labels
 
 from . import page_cache, qdpx_queries, tallies
 from . import queries as synthesis
+from . import reporting
 
 bp = Blueprint("review", __name__, template_folder="../templates")
 # The results blueprint also serves the review pages' stylesheet: a public file, outside the staff route walk.
@@ -643,7 +644,7 @@ def export(session_id: int):
     # there in blocks, so a big session's export never sits whole in the worker's memory.
     spool = tempfile.SpooledTemporaryFile(max_size=EXPORT_SPOOL_BYTES)
     try:
-        name = synthesis.export(get_db(), session_id, spool, fmt=fmt, language=language, user_id=user_id())
+        name = reporting.export(get_db(), session_id, spool, fmt=fmt, language=language, user_id=user_id())
     except BaseException:
         spool.close()
         raise

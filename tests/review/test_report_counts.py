@@ -9,6 +9,7 @@ from docx import Document
 
 from analysis import disclosure, reports
 from analysis.review import queries as synthesis
+from analysis.review import reporting
 from analysis.review import tallies
 from facilitation import live_queries as lq
 from listening import queries
@@ -108,7 +109,7 @@ def test_every_report_format_is_the_same_file_as_from_the_full_load(client, them
     sid = varied(client, themed, db)
     monkeypatch.setattr(synthesis, "now", lambda: STAMP)
     out = io.BytesIO()
-    synthesis.export(db, sid, out, fmt=fmt, language="es")
+    reporting.export(db, sid, out, fmt=fmt, language="es")
     before = written(full_report(db, sid, "es"), fmt, "es")
     if fmt == "docx":
         assert docx_text(out.getvalue()) == docx_text(before)
@@ -131,4 +132,4 @@ def test_reports_and_exports_never_read_every_answer_or_person(client, themed, d
     for fmt in reports.FORMATS:
         if fmt == "votes":
             continue  # a votes export reads its voters' "about you" answers (a session with statements)
-        assert synthesis.export(db, sid, io.BytesIO(), fmt=fmt, language="en")
+        assert reporting.export(db, sid, io.BytesIO(), fmt=fmt, language="en")
