@@ -133,3 +133,79 @@ def test_reports_and_exports_never_read_every_answer_or_person(client, themed, d
         if fmt == "votes":
             continue  # a votes export reads its voters' "about you" answers (a session with statements)
         assert reporting.export(db, sid, io.BytesIO(), fmt=fmt, language="en")
+
+
+# --- the REFI-QDA project, written answer by answer ----------------------------------------------------------
+
+
+def streamed_qdpx(project) -> bytes:
+    """Write a project through the streaming writer, its sources offered one at a time."""
+    from analysis import qdpx
+
+    by_source = {}
+    for coding in project.codings:
+        by_source.setdefault(coding.source_id, []).append(coding)
+    out = io.BytesIO()
+    qdpx.write_qdpx_streamed(out, name=project.name, codes=project.codes,
+                             sources=lambda: ((s, by_source.get(s.id, [])) for s in project.sources),
+                             variable_names={n for s in project.sources for n in s.variables}, origin=project.origin,
+                             created_at=project.created_at, description=project.description)
+    return out.getvalue()
+
+
+def test_the_streamed_qdpx_writer_gives_the_same_bytes_as_the_whole_project():
+    """Code hierarchy, partial codings, control characters, notes, variables on some sources only, no sources at all."""
+    import dataclasses
+
+    from analysis import qdpx
+    from tests.analysis.test_qdpx import snapshot
+
+    project = snapshot()
+    noted = dataclasses.replace(project, sources=tuple(
+        dataclasses.replace(s, notes=(qdpx.QdaNote(f"Translation: chorus-{s.id} (en)", "A bus\nat <dawn> & dusk"),))
+        if s.id in ("102", "103") else s for s in project.sources))
+    for case in (project, noted, dataclasses.replace(project, sources=(), codings=()),
+                 dataclasses.replace(project, codes=(), codings=(), description="")):
+        assert streamed_qdpx(case) == qdpx.write_qdpx(case)
+
+
+@pytest.mark.parametrize(("answer_set", "drafts"), [("quoted", False), ("quoted", True), ("internal", True)])
+def test_the_qdpx_export_is_the_same_file_as_from_the_full_load(client, themed, db, answer_set, drafts):
+    """Read from SQL a batch at a time, the project is byte for byte the one the full load gave: only quote-consented,
+    redacted answers in the default set, with the staff translation as a note; no withdrawn person, no hidden answer."""
+    from analysis import qdpx
+    from analysis.review import qdpx_queries
+
+    sid = varied(client, themed, db)
+    hidden = db.execute("SELECT id FROM responses WHERE session_id = ? AND text IS NOT NULL ORDER BY id DESC LIMIT 1",
+                        (sid,)).fetchone()[0]
+    lq.hide_response(db, sid, hidden, user_id=themed.planner_id, reason="abuse")
+    db.execute("UPDATE themes SET reviewed_at = NULL WHERE id = (SELECT min(id) FROM themes WHERE session_id = ?)", (sid,))
+    db.conn.commit()
+    out = io.BytesIO()
+    qdpx_queries.export_qdpx(db, sid, out, answer_set=answer_set, drafts=drafts, draft_mark="Draft:", user_id=None)
+    whole = qdpx.write_qdpx(qdpx_queries.qdpx_project(synthesis.load(db, sid), answer_set=answer_set, drafts=drafts,
+                                                      draft_mark="Draft:"))
+    assert out.getvalue() == whole
+    back = qdpx.read_qdpx(out.getvalue(), source_ids=[str(hidden)])
+    assert str(hidden) not in {s.id for s in back.sources}
+    if answer_set == "quoted":
+        assert any(s.notes for s in back.sources)
+        consented = {str(i) for (i,) in db.execute(
+            "SELECT r.id FROM responses r JOIN consents c ON c.participant_id = r.participant_id WHERE c.quote_ok")}
+        assert {s.id for s in back.sources} <= consented
+
+
+def test_the_qdpx_export_never_reads_every_answer(client, themed, db, monkeypatch):
+    """The project is written without the session's full load."""
+    from analysis.review import qdpx_queries
+
+    sid = varied(client, themed, db)
+
+    def refuse(*_args, **_kwargs):
+        """Fail the test: the full list of answers or people was asked for."""
+        raise AssertionError("read every answer")
+
+    for name in ("open_answers", "taking_part", "choice_answers", "participant_segments"):
+        monkeypatch.setattr(synthesis, name, refuse)
+    assert qdpx_queries.export_qdpx(db, sid, io.BytesIO(), answer_set="quoted", drafts=False, draft_mark="Draft:", user_id=None)
