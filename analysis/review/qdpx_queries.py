@@ -181,8 +181,16 @@ class QdpxPlan:
 
 def qdpx_plan(db: sqlite_utils.Database, session_id: int, data: bytes) -> QdpxPlan:
     """Read a .qdpx against a session's answers: one theme per code that codes any of them; raise QdpxError if unreadable."""
-    stored = synthesis.load(db, session_id)
-    known = {a["id"] for a in stored.answers}
+    # The session's counted answers' ids and placements, not their texts (`synthesis.load` would read every answer).
+    scope = synthesis.scope_prompt_ids(db, session_id)
+    marks = ", ".join("?" for _ in scope) or "NULL"
+    placements = {answer_id: (status, theme_id) for answer_id, status, theme_id in db.execute(f"""
+        SELECT r.id, a.status, a.theme_id FROM responses r JOIN participants p ON p.id = r.participant_id
+        LEFT JOIN theme_assignments a ON a.response_id = r.id AND a.session_id = r.session_id
+        WHERE r.session_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0
+          AND r.text IS NOT NULL AND trim(r.text) != '' AND r.prompt_id IN ({marks}) {synthesis.visible_filter(db)}""",
+        (session_id, *scope))}
+    known = set(placements)
     project = qdpx.read_qdpx(data, source_ids=[str(i) for i in known])
     names: dict[str, tuple[str, str]] = {}
     for code, parent in project.all_codes():
@@ -205,8 +213,7 @@ def qdpx_plan(db: sqlite_utils.Database, session_id: int, data: bytes) -> QdpxPl
             taken.add(answer)
             members[coding.code_id].append(answer)
     themes = tuple((names[cid][0], names[cid][1], tuple(ids)) for cid, ids in members.items() if ids)
-    moving = sum(1 for rid in taken if (placed := stored.assignments.get(rid)) and placed["status"] == "theme"
-                 and placed["theme_id"] is not None)
+    moving = sum(1 for rid in taken if placements[rid][0] == "theme" and placements[rid][1] is not None)
     return QdpxPlan(themes, len(project.unmatched_sources), unknown, twice, moving,
                     sum(1 for ids in members.values() if not ids))
 

@@ -197,15 +197,30 @@ def test_the_qdpx_export_is_the_same_file_as_from_the_full_load(client, themed, 
 
 
 def test_the_qdpx_export_never_reads_every_answer(client, themed, db, monkeypatch):
-    """The project is written without the session's full load."""
+    """The project is written, and its codes read back, without the session's full load (the same plan as before)."""
     from analysis.review import qdpx_queries
 
     sid = varied(client, themed, db)
+    real_load = synthesis.load
 
     def refuse(*_args, **_kwargs):
         """Fail the test: the full list of answers or people was asked for."""
         raise AssertionError("read every answer")
 
+    expected = qdpx_queries.qdpx_plan(db, sid, written_project(db, sid))
     for name in ("open_answers", "taking_part", "choice_answers", "participant_segments"):
         monkeypatch.setattr(synthesis, name, refuse)
-    assert qdpx_queries.export_qdpx(db, sid, io.BytesIO(), answer_set="quoted", drafts=False, draft_mark="Draft:", user_id=None)
+    monkeypatch.setattr(synthesis, "load", lambda db_, sid_, **kw: refuse() if kw.get("answers", True) else real_load(db_, sid_, **kw))
+    out = io.BytesIO()
+    assert qdpx_queries.export_qdpx(db, sid, out, answer_set="internal", drafts=True, draft_mark="Draft:", user_id=None)
+    plan = qdpx_queries.qdpx_plan(db, sid, out.getvalue())  # bringing codes back reads ids and placements only
+    assert plan.themes and plan == expected
+
+
+def written_project(db, sid: int) -> bytes:
+    """The session's internal project with drafts, as the full load wrote it."""
+    from analysis import qdpx
+    from analysis.review import qdpx_queries
+
+    return qdpx.write_qdpx(qdpx_queries.qdpx_project(synthesis.load(db, sid), answer_set="internal", drafts=True,
+                                                     draft_mark="Draft:"))
