@@ -378,6 +378,9 @@ def vocabulary_of(texts: Iterable[str]) -> frozenset[str]:
     return frozenset(words)
 
 
+REDACTION_MEMO = 20000
+
+
 @dataclass(frozen=True)
 class Redaction:
     """One session's redaction: the names its team listed and its own words; call it on a text.
@@ -391,11 +394,15 @@ class Redaction:
     vocabulary: frozenset[str] = frozenset()
     # Texts already redacted by this one: a report redacts each answer for its quotes, claims and
     # sub-topic names (about 2 s at 10,000 residents when done three times). Not part of its identity.
+    # Emptied when it holds REDACTION_MEMO texts, so an export that redacts every answer once (a
+    # REFI-QDA project of 200,000) does not keep them all.
     done: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def __call__(self, text: str) -> str:
         """Return ``text`` as others may see it."""
         shown = self.done.get(text)
         if shown is None:
+            if len(self.done) >= REDACTION_MEMO:
+                self.done.clear()
             shown = self.done[text] = redact(text, names=self.names, vocabulary=self.vocabulary)
         return shown
