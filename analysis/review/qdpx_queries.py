@@ -179,17 +179,22 @@ class QdpxPlan:
         return json.dumps([[label, description, list(ids)] for label, description, ids in self.themes], ensure_ascii=False)
 
 
-def qdpx_plan(db: sqlite_utils.Database, session_id: int, data: bytes) -> QdpxPlan:
-    """Read a .qdpx against a session's answers: one theme per code that codes any of them; raise QdpxError if unreadable."""
-    # The session's counted answers' ids and placements, not their texts (`synthesis.load` would read every answer).
+def _placements(db: sqlite_utils.Database, session_id: int) -> dict[int, tuple[str | None, int | None]]:
+    """Return the session's counted answers (those `synthesis.load` reads) by id, with their placement's status and theme:
+    ids, not texts, so bringing codes back never holds the session's answers."""
     scope = synthesis.scope_prompt_ids(db, session_id)
     marks = ", ".join("?" for _ in scope) or "NULL"
-    placements = {answer_id: (status, theme_id) for answer_id, status, theme_id in db.execute(f"""
+    return {answer_id: (status, theme_id) for answer_id, status, theme_id in db.execute(f"""
         SELECT r.id, a.status, a.theme_id FROM responses r JOIN participants p ON p.id = r.participant_id
         LEFT JOIN theme_assignments a ON a.response_id = r.id AND a.session_id = r.session_id
         WHERE r.session_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0
           AND r.text IS NOT NULL AND trim(r.text) != '' AND r.prompt_id IN ({marks}) {synthesis.visible_filter(db)}""",
         (session_id, *scope))}
+
+
+def qdpx_plan(db: sqlite_utils.Database, session_id: int, data: bytes) -> QdpxPlan:
+    """Read a .qdpx against a session's answers: one theme per code that codes any of them; raise QdpxError if unreadable."""
+    placements = _placements(db, session_id)
     known = set(placements)
     project = qdpx.read_qdpx(data, source_ids=[str(i) for i in known])
     names: dict[str, tuple[str, str]] = {}
@@ -220,8 +225,7 @@ def qdpx_plan(db: sqlite_utils.Database, session_id: int, data: bytes) -> QdpxPl
 
 def apply_qdpx_plan(db: sqlite_utils.Database, session_id: int, themes: list, *, user_id: int | None) -> list[int]:
     """Create one draft theme per code with its answers, in one transaction, and log it; return the theme ids."""
-    stored = synthesis.load(db, session_id)
-    known = {a["id"] for a in stored.answers}
+    known = set(_placements(db, session_id))
     created = []
     with transaction(db):
         for label, description, ids in themes:

@@ -215,6 +215,7 @@ def test_the_qdpx_export_never_reads_every_answer(client, themed, db, monkeypatc
     assert qdpx_queries.export_qdpx(db, sid, out, answer_set="internal", drafts=True, draft_mark="Draft:", user_id=None)
     plan = qdpx_queries.qdpx_plan(db, sid, out.getvalue())  # bringing codes back reads ids and placements only
     assert plan.themes and plan == expected
+    assert qdpx_queries.apply_qdpx_plan(db, sid, [list(t) for t in plan.themes], user_id=None)
 
 
 def written_project(db, sid: int) -> bytes:
