@@ -48,8 +48,10 @@ import logging
 import math
 import os
 import re
+import threading
 import warnings
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -278,8 +280,17 @@ class ThemeSet:
 # --- model loading -------------------------------------------------------------------------
 
 
-@functools.cache
+_WORDLLAMA_LOCK = threading.Lock()
+
+
 def _wordllama():  # type: ignore[no-untyped-def]
+    """Return WordLlama, loaded once; thread-safe (``chorus themes`` loads it in a second thread while it reads the CSV)."""
+    with _WORDLLAMA_LOCK:
+        return _load_wordllama()
+
+
+@functools.cache
+def _load_wordllama():  # type: ignore[no-untyped-def]
     """Load WordLlama from the weights inside its own package, never from the network."""
     try:
         import wordllama  # noqa: PLC0415 - heavy import, only when themes are computed
@@ -404,11 +415,18 @@ def _vectorizer_class():  # type: ignore[no-untyped-def]
                 return super()._count_vocab(raw_documents, fixed_vocab)
             if fixed_vocab:
                 vocabulary = self.vocabulary_
+                # A fitted vectorizer transforms a large input chunk by chunk: each word's n-gram ids are
+                # kept from one chunk to the next while the vocabulary is the same object (200,000 answers
+                # read their words' n-grams once instead of once per chunk).
+                kept = self.__dict__.get("_chorus_word_ids")
+                if kept is None or kept[0] is not vocabulary:
+                    kept = self.__dict__["_chorus_word_ids"] = (vocabulary, {})
+                cache: dict[str, np.ndarray] = kept[1]
             else:
                 vocabulary = defaultdict()
                 vocabulary.default_factory = vocabulary.__len__
+                cache = {}
             lo, hi = self.ngram_range
-            cache: dict[str, np.ndarray] = {}
             blocks: list[sp.csr_matrix] = []
             parts: list[np.ndarray] = []
             lengths: list[int] = []
@@ -569,15 +587,33 @@ def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int, *, embe
     # whole by the other blocks, and this bounds memory on 100,000 answers.
     clipped = [t[:_CHAR_LIMIT] for t in texts]
     char_docs = [textmod.fold_accents(t) for t in clipped] if _FOLD else clipped
-    chars = _lsa_block(char_docs, _CHAR_DIMS, seed, fit_rows, analyzer="char_wb", ngram_range=(2, 5), max_features=_MAX_FEATURES)
+
+    def others() -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Return the WordLlama block and the word block (``None`` where there is none)."""
+        model = _wordllama()
+        embedded = _embed(model, texts if embed_texts is None else embed_texts) if model is not None else None
+        words = _lsa_block(term_docs, _WORD_DIMS, seed, fit_rows, token_pattern=r"\S+", ngram_range=(1, 2), max_features=_MAX_FEATURES)
+        return embedded, words
+
+    # Up to _FIT_SAMPLE texts, the WordLlama and word blocks are made in a second thread while this one
+    # makes the character block: each block is its own computation (the same numbers either way), and
+    # their sparse products, SVDs and tokenizing run without the GIL, so two cores shorten the wait.
+    # Larger input keeps one block at a time, which bounds the memory of a long background run.
+    beside = fit_rows is None and len(texts) <= _FIT_SAMPLE
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chorus-blocks") if beside else None
+    try:
+        pending = pool.submit(others) if pool is not None else None
+        chars = _lsa_block(char_docs, _CHAR_DIMS, seed, fit_rows, analyzer="char_wb", ngram_range=(2, 5), max_features=_MAX_FEATURES)
+        embedded, words = pending.result() if pending is not None else others()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
     if chars is not None:
         blocks.append(chars)
         names.append("characters")
-    model = _wordllama()
-    if model is not None:
-        blocks.append(_embed(model, texts if embed_texts is None else embed_texts))
+    if embedded is not None:
+        blocks.append(embedded)
         names.append("wordllama")
-    words = _lsa_block(term_docs, _WORD_DIMS, seed, fit_rows, token_pattern=r"\S+", ngram_range=(1, 2), max_features=_MAX_FEATURES)
     if words is not None:
         blocks.append(words)
         names.append("words")
@@ -1184,21 +1220,47 @@ def _surface_stems(terms: _Terms) -> frozenset[str]:
     return frozenset(key for i, key in enumerate(terms.vocab.keys) if i in terms.surface and " " not in key)
 
 
-def _words_once(text: str, language: str, surface_stems: frozenset[str]) -> tuple[list[str], str]:
+class _TokenStems(dict):
+    """One language's token -> (stem, the stem if the token is a content word else ``None``), filled on first sight.
+
+    One run's: 200,000 answers repeat their words, and a dictionary read through ``map`` costs far
+    less per token than a stemmer call and the stop-word tests.
+    """
+
+    def __init__(self, language: str) -> None:
+        """Start empty for ``language`` (a base code)."""
+        super().__init__()
+        self.language = language
+        self.stops = textmod.stop_words(language)
+
+    def __missing__(self, token: str) -> tuple[str, str | None]:
+        """Stem a token not seen yet and remember it."""
+        key = textmod.stem(token, self.language)
+        found = self[token] = (key, None if (token in self.stops or token.isdigit() or len(token) < 2) else key)
+        return found
+
+
+def _words_once(text: str, language: str, surface_stems: frozenset[str],
+                known: dict[str, _TokenStems] | None = None) -> tuple[list[str], str]:
     """Return a text's stemmed content words in order, repeats kept (the single words of :func:`_term_occurrences`),
     and what the character block reads (:func:`_without`), from one reading of its words.
 
     Words never span the punctuation that separates clauses, so reading the whole text gives the same words.
+    ``known`` (language -> :class:`_TokenStems`, kept by the caller across texts) remembers each token's stem.
     """
     lang = textmod._base_language(language)
-    stops = textmod.stop_words(lang)
+    table = (known or {}).get(lang)
+    if table is None:
+        table = _TokenStems(lang)
+        if known is not None:
+            known[lang] = table
     text = textmod.analysis_text(text)
     tokens = textmod.tokenize(text, lang)
-    stems = [textmod.stem(tok, lang) for tok in tokens]
-    content = [key for tok, key in zip(tokens, stems) if not (tok in stops or tok.isdigit() or len(tok) < 2)]
+    pairs = list(map(table.__getitem__, tokens))
+    content = [key for _stem, key in pairs if key is not None]
     if not surface_stems:
         return content, text
-    kept = [tok for tok, key in zip(tokens, stems) if key not in surface_stems]
+    kept = [tok for tok, (key, _content) in zip(tokens, pairs) if key not in surface_stems]
     return content, " ".join(kept) if len(kept) < len(tokens) and kept else text
 
 
@@ -1456,6 +1518,8 @@ class _Builder:
     # Each distinct text's (key, written form) pairs, kept once read for a theme's terms: a
     # sub-theme re-reads many of its theme's most typical answers.
     _occurrences: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+    _cased_words: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+    _headlines: dict = field(default_factory=dict)  # (text, language) -> its headline candidates (analysis.headline)
 
     @functools.cached_property
     def uniq_texts(self) -> list[str]:
@@ -1469,13 +1533,20 @@ class _Builder:
             found = self._occurrences[u] = _term_occurrences(self.p.analysed[self.p.uniq_rows[u]], self.p.langs[self.p.uniq_rows[u]])
         return found
 
+    def cased_words(self, u: int) -> list[tuple[str, str]]:
+        """Return the (case-folded, written) words of distinct text ``u``'s redacted text, kept once read (a sub-theme re-reads its theme's)."""
+        found = self._cased_words.get(u)
+        if found is None:
+            found = self._cased_words[u] = headline_mod.cased_words(self.p.redacted[self.p.uniq_rows[u]])
+        return found
+
     def theme(self, theme_id: str, uniq: np.ndarray, label: str | None, **extra: object) -> Theme:
         """Build one theme from the distinct texts ``uniq`` (indices into the distinct arrays)."""
         p, terms = self.p, self.terms
         ranked = sorted(uniq.tolist(), key=lambda u: (-self.sims[u], p.uniq_rows[u]))
         answer_rows = [row for u in ranked for row in self.members_by_uniq[u]]
         lang_counts = Counter(textmod._base_language(p.items[r].language) for r in answer_rows)
-        cased = _cased(p.redacted[p.uniq_rows[u]] for u in ranked[:_SURFACE_SAMPLE])
+        cased = _cased([self.cased_words(u) for u in ranked[:_SURFACE_SAMPLE]])
         shown, weights = _label_terms(
             ranked, terms.occ_ids, p.weights, terms.df_all, terms.vocab, len(p.content_rows), max(self.n_themes, 1),
             occurrences=self.occurrences,
@@ -1526,12 +1597,13 @@ class _Builder:
             # headline is drawn from their translations, in the session's main language, and says so.
             # Translations are analysed in their own language (row languages say which); the commonest one speaks.
             into = Counter(p.langs[r] for r in translated).most_common(1)[0][0]
-            found = headline_mod.headline([p.translations[r] for r in translated if p.langs[r] == into], into, weights)
+            found = headline_mod.headline([p.translations[r] for r in translated if p.langs[r] == into], into, weights,
+                                          memo=self._headlines)
             if found:
                 return found, into, True
         texts = [p.redacted[r] for r in answer_rows if _lang(p, r) == main and r not in p.translations]
         texts = texts or [p.redacted[r] for r in answer_rows if _lang(p, r) == main]
-        return headline_mod.headline(_distinct(texts), main, weights), main, False
+        return headline_mod.headline(_distinct(texts), main, weights, memo=self._headlines), main, False
 
 
 def _lang(p: _Prepared, row: int) -> str:
@@ -1544,12 +1616,23 @@ def _distinct(texts: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(texts))
 
 
-def _cased(texts: Iterable[str]) -> dict[str, str]:
-    """Return, for each case-folded word, the way people write it (capitals kept for names and acronyms)."""
-    out: dict[str, str] = {}
-    for folded, forms in headline_mod.cased_forms(texts).items():
-        out[folded] = min(forms.items(), key=lambda item: (-item[1], item[0] != folded, item[0]))[0]
-    return out
+def _cased(words_of_texts: Iterable[Sequence[tuple[str, str]]]) -> dict[str, str]:
+    """Return, for each case-folded word, the way people write it (capitals kept for names and acronyms).
+
+    Reads each text's :func:`analysis.headline.cased_words`; the commonest written form wins, then
+    the folded form, then the first in code-point order (as a minimum over
+    :func:`analysis.headline.cased_forms`, counted at C speed).
+    """
+    counts: Counter[tuple[str, str]] = Counter()
+    for words in words_of_texts:
+        counts.update(words)
+    best: dict[str, tuple[int, bool, str]] = {}
+    for (folded, word), n in counts.items():
+        key = (-n, word != folded, word)
+        found = best.get(folded)
+        if found is None or key < found:
+            best[folded] = key
+    return {folded: key[2] for folded, key in best.items()}
 
 
 def _secondary(z: np.ndarray, labels: np.ndarray, shape: _Shape, order: Sequence[int], p: _Prepared) -> dict[int, int]:
@@ -1827,14 +1910,16 @@ def _find_themes_sampled(p: _Prepared, sample: np.ndarray, texts: Mapping[Answer
     surface_stems = _surface_stems(terms)
     stems: list[list[str]] = []
     char_texts: list[str] = []
+    known: dict[str, _TokenStems] = {}
     for u, r in enumerate(p.uniq_rows):
         if position[u] >= 0:
             stems.append(terms.stems[position[u]])
             char_texts.append(_without(textmod.analysis_text(p.analysed[r]), p.langs[r], surface_stems))
         else:
-            found, text = _words_once(p.analysed[r], p.langs[r], surface_stems)
+            found, text = _words_once(p.analysed[r], p.langs[r], surface_stems, known)
             stems.append(found)
             char_texts.append(text)
+    del known
     step(2, ENGINE_STEPS)
     z_all, centred, big_langs = _represent(p, terms, seed, stems=stems, char_texts=char_texts, fit_rows=sample)
     del stems, char_texts
