@@ -367,23 +367,15 @@ def _word_grams(word: str, vocabulary: dict, lo: int, hi: int, fixed: bool) -> n
     """
     padded = " " + word + " "
     size = len(padded)
-    out: list[int] = []
+    grams: list[str] = []
     for n in range(lo, hi + 1):
-        offset = 0
-        while True:
-            gram = padded[offset : offset + n]
-            if fixed:
-                found = vocabulary.get(gram)
-                if found is not None:
-                    out.append(found)
-            else:
-                out.append(vocabulary[gram])
-            if offset + n >= size:
-                break
-            offset += 1
-        if offset == 0:
+        if size <= n:  # one (padded) n-gram of this length, and none longer
+            grams.append(padded)
             break
-    return np.array(out, dtype=np.int64)
+        grams += [padded[offset : offset + n] for offset in range(size - n + 1)]
+    if fixed:
+        return np.array([i for i in map(vocabulary.get, grams) if i is not None], dtype=np.int64)
+    return np.array(list(map(vocabulary.__getitem__, grams)), dtype=np.int64)
 
 
 @functools.cache
@@ -857,24 +849,62 @@ _VAGUE = frozenset(
 )
 
 
-def _term_occurrences(text: str, language: str) -> list[tuple[str, str]]:
-    """Return (stemmed key, surface form) pairs for content words and two-word phrases."""
+def _term_occurrences(text: str, language: str, known: dict[str, _TokenStems] | None = None,
+                      singles: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+    """Return (stemmed key, surface form) pairs for content words and two-word phrases.
+
+    ``known`` (language -> :class:`_TokenStems`, one run's) remembers each token's stem across texts;
+    ``singles``, when given, also receives the single words' pairs, in order.
+    """
     lang = textmod._base_language(language)
-    stops = textmod.stop_words(lang)
+    table = _token_stems(known, lang)
     out: list[tuple[str, str]] = []
     # Phrases never span punctuation: "Nothing, everything was fine" has no "nothing everything".
     for clause in _CLAUSE.split(textmod.analysis_text(text)):
-        prev: tuple[str, str] | None = None
+        prev_key = prev_tok = None
         for tok in textmod.tokenize(clause, lang):
-            if tok in stops or tok.isdigit() or len(tok) < 2:
-                prev = None
+            key = table[tok][1]
+            if key is None:  # a stop word, a number or a single character
+                prev_key = None
                 continue
-            key = textmod.stem(tok, lang)
-            out.append((key, tok))
-            if prev is not None:
-                out.append((prev[0] + " " + key, prev[1] + " " + tok))
-            prev = (key, tok)
+            single = (key, tok)
+            out.append(single)
+            if singles is not None:
+                singles.append(single)
+            if prev_key is not None:
+                out.append((prev_key + " " + key, prev_tok + " " + tok))
+            prev_key, prev_tok = key, tok
     return out
+
+
+class _TokenStems(dict):
+    """One language's token -> (stem, the stem if the token is a content word else ``None``), filled on first sight.
+
+    One run's: answers repeat their words, and a dictionary lookup costs far less per token than a
+    stemmer call and the stop-word tests.
+    """
+
+    def __init__(self, language: str) -> None:
+        """Start empty for ``language`` (a base code)."""
+        super().__init__()
+        self.language = language
+        self.stops = textmod.stop_words(language)
+
+    def __missing__(self, token: str) -> tuple[str, str | None]:
+        """Stem a token not seen yet and remember it."""
+        key = textmod.stem(token, self.language)
+        found = self[token] = (key, None if (token in self.stops or token.isdigit() or len(token) < 2) else key)
+        return found
+
+
+def _token_stems(known: dict[str, _TokenStems] | None, language: str) -> _TokenStems:
+    """Return ``known``'s table for ``language`` (a base code), made and kept there on first use (a fresh one without ``known``)."""
+    table = known.get(language) if known is not None else None
+    if table is None:
+        table = _TokenStems(language)
+        if known is not None:
+            known[language] = table
+    return table
 
 
 class _TermIndex:
@@ -888,19 +918,24 @@ class _TermIndex:
         """Start with no terms."""
         self.keys: list[str] = []
         self.index: dict[str, int] = {}
-        self.surfaces: dict[int, Counter[str]] = defaultdict(Counter)
+        self.forms: Counter[tuple[str, str]] = Counter()  # (word's key, written form) -> times written
+        self._written: dict[str, list[tuple[str, int]]] | None = None  # key -> its forms, made on first read
 
-    def add(self, occurrences: Sequence[tuple[str, str]]) -> np.ndarray:
-        """Register one answer's (key, surface) pairs; return its distinct term ids."""
+    def add(self, occurrences: Sequence[tuple[str, str]], singles: Sequence[tuple[str, str]] | None = None) -> np.ndarray:
+        """Register one answer's (key, surface) pairs; return its distinct term ids.
+
+        ``singles`` are the single-word pairs among them (phrases hold a space), when the caller has them apart.
+        """
+        index, keys = self.index, self.keys
         ids = set()
-        for key, surface in occurrences:
-            i = self.index.get(key)
+        for key, _surface in occurrences:
+            i = index.get(key)
             if i is None:
-                i = self.index[key] = len(self.keys)
-                self.keys.append(key)
-            if " " not in key:
-                self.surfaces[i][surface] += 1
+                i = index[key] = len(keys)
+                keys.append(key)
             ids.add(i)
+        self.forms.update(singles if singles is not None else [o for o in occurrences if " " not in o[0]])
+        self._written = None
         return np.array(sorted(ids), dtype=np.int64)
 
     def surface(self, i: int) -> str:
@@ -908,7 +943,12 @@ class _TermIndex:
         key = self.keys[i]
         if " " in key:
             return " ".join(self.surface(self.index[part]) for part in key.split(" "))
-        return min(self.surfaces[i].items(), key=lambda item: (-item[1], item[0]))[0]
+        if self._written is None:
+            written: dict[str, list[tuple[str, int]]] = defaultdict(list)
+            for (word, form), n in self.forms.items():
+                written[word].append((form, n))
+            self._written = dict(written)
+        return min(self._written[key], key=lambda item: (-item[1], item[0]))[0]
 
 
 def _label_terms(
@@ -1170,11 +1210,13 @@ def _index_terms(p: _Prepared, question_stems: frozenset[str]) -> _Terms:
     vocab = _TermIndex()
     occ_ids = []
     stems: list[list[str]] = []
+    known: dict[str, _TokenStems] = {}
     for r in p.uniq_rows:
-        occurrences = _term_occurrences(p.analysed[r], p.langs[r])
-        occ_ids.append(vocab.add(occurrences))
+        singles: list[tuple[str, str]] = []
+        occurrences = _term_occurrences(p.analysed[r], p.langs[r], known, singles)
+        occ_ids.append(vocab.add(occurrences, singles))
         # In order and with repeats: the word block's TF-IDF counts words and reads adjacent pairs.
-        stems.append([key for key, _ in occurrences if " " not in key])
+        stems.append([key for key, _ in singles])
     lengths = np.array([len(o) for o in occ_ids], dtype=np.int64)
     all_ids = np.concatenate(occ_ids) if occ_ids else np.zeros(0, np.int64)
     df_all = np.bincount(all_ids, weights=np.repeat(p.weights, lengths), minlength=len(vocab.keys)) if len(all_ids) else np.zeros(len(vocab.keys))
@@ -1184,7 +1226,7 @@ def _index_terms(p: _Prepared, question_stems: frozenset[str]) -> _Terms:
         # A word in most answers (the place every answer names) says nothing about any one theme.
         common = {vocab.keys[i] for i in np.flatnonzero(df_all >= _UBIQUITOUS * total) if " " not in vocab.keys[i]}
     shared = (common | set(question_stems)) - _never_surface()
-    surface = frozenset(i for i, key in enumerate(vocab.keys) if shared & set(key.split(" ")))
+    surface = frozenset(i for i, key in enumerate(vocab.keys) if shared & set(key.split(" "))) if shared else frozenset()
     return _Terms(vocab, occ_ids, df_all, surface, stems)
 
 
@@ -1220,26 +1262,6 @@ def _surface_stems(terms: _Terms) -> frozenset[str]:
     return frozenset(key for i, key in enumerate(terms.vocab.keys) if i in terms.surface and " " not in key)
 
 
-class _TokenStems(dict):
-    """One language's token -> (stem, the stem if the token is a content word else ``None``), filled on first sight.
-
-    One run's: 200,000 answers repeat their words, and a dictionary read through ``map`` costs far
-    less per token than a stemmer call and the stop-word tests.
-    """
-
-    def __init__(self, language: str) -> None:
-        """Start empty for ``language`` (a base code)."""
-        super().__init__()
-        self.language = language
-        self.stops = textmod.stop_words(language)
-
-    def __missing__(self, token: str) -> tuple[str, str | None]:
-        """Stem a token not seen yet and remember it."""
-        key = textmod.stem(token, self.language)
-        found = self[token] = (key, None if (token in self.stops or token.isdigit() or len(token) < 2) else key)
-        return found
-
-
 def _words_once(text: str, language: str, surface_stems: frozenset[str],
                 known: dict[str, _TokenStems] | None = None) -> tuple[list[str], str]:
     """Return a text's stemmed content words in order, repeats kept (the single words of :func:`_term_occurrences`),
@@ -1249,11 +1271,7 @@ def _words_once(text: str, language: str, surface_stems: frozenset[str],
     ``known`` (language -> :class:`_TokenStems`, kept by the caller across texts) remembers each token's stem.
     """
     lang = textmod._base_language(language)
-    table = (known or {}).get(lang)
-    if table is None:
-        table = _TokenStems(lang)
-        if known is not None:
-            known[lang] = table
+    table = _token_stems(known, lang)
     text = textmod.analysis_text(text)
     tokens = textmod.tokenize(text, lang)
     pairs = list(map(table.__getitem__, tokens))
@@ -1519,6 +1537,7 @@ class _Builder:
     # sub-theme re-reads many of its theme's most typical answers.
     _occurrences: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
     _cased_words: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+    _token_stems: dict = field(default_factory=dict)  # language -> _TokenStems
     _headlines: dict = field(default_factory=dict)  # (text, language) -> its headline candidates (analysis.headline)
 
     @functools.cached_property
@@ -1530,7 +1549,8 @@ class _Builder:
         """Return the (stemmed key, written form) pairs of distinct text ``u``."""
         found = self._occurrences.get(u)
         if found is None:
-            found = self._occurrences[u] = _term_occurrences(self.p.analysed[self.p.uniq_rows[u]], self.p.langs[self.p.uniq_rows[u]])
+            found = self._occurrences[u] = _term_occurrences(self.p.analysed[self.p.uniq_rows[u]], self.p.langs[self.p.uniq_rows[u]],
+                                                             self._token_stems)
         return found
 
     def cased_words(self, u: int) -> list[tuple[str, str]]:
