@@ -457,16 +457,19 @@ def _vectorizer_class():  # type: ignore[no-untyped-def]
                     if len(lengths) >= _WORD_GRAM_BLOCK:
                         close_block()
                     continue
-                n = 0
-                for word in doc.lower().split():
-                    ids = cache.get(word)
-                    if ids is None:
-                        if len(cache) >= _WORD_GRAM_CACHE:
-                            cache.clear()
-                        ids = cache[word] = _word_grams(word, vocabulary, lo, hi, fixed_vocab)
-                    parts.append(ids)
-                    n += len(ids)
-                lengths.append(n)
+                words = doc.lower().split()
+                found = list(map(cache.get, words))
+                for position, ids in enumerate(found):
+                    if ids is None:  # a word not seen yet (or since the cache started again)
+                        word = words[position]
+                        ids = cache.get(word)
+                        if ids is None:
+                            if len(cache) >= _WORD_GRAM_CACHE:
+                                cache.clear()
+                            ids = cache[word] = _word_grams(word, vocabulary, lo, hi, fixed_vocab)
+                        found[position] = ids
+                parts += found
+                lengths.append(sum(map(len, found)))
                 if len(lengths) >= _WORD_GRAM_BLOCK:
                     close_block()
             if lengths or not blocks:
