@@ -378,6 +378,34 @@ def _word_grams(word: str, vocabulary: dict, lo: int, hi: int, fixed: bool) -> n
     return np.array(list(map(vocabulary.__getitem__, grams)), dtype=np.int64)
 
 
+def _char_ids(doc: str, cache: dict[str, np.ndarray], vocabulary: dict, lo: int, hi: int, fixed: bool) -> list[np.ndarray]:
+    """Return the ``char_wb`` n-gram ids of each word of one answer; ``cache`` keeps each word's (made once, in word order)."""
+    words = doc.lower().split()
+    found = list(map(cache.get, words))
+    for position, ids in enumerate(found):
+        if ids is None:  # a word not seen yet (or since the cache started again)
+            word = words[position]
+            ids = cache.get(word)
+            if ids is None:
+                if len(cache) >= _WORD_GRAM_CACHE:
+                    cache.clear()
+                ids = cache[word] = _word_grams(word, vocabulary, lo, hi, fixed)
+            found[position] = ids
+    return found
+
+
+def _word_ids(doc: str, vocabulary: dict, lo: int, hi: int, fixed: bool) -> list[np.ndarray]:
+    """Return the word n-gram ids of one answer (as one array in a list), for the word block's ``token_pattern=r"\\S+"``.
+
+    ``\\S+`` finds what str.split() finds (both split on Py_UNICODE_ISSPACE); the n-grams are scikit-learn's
+    ``_word_ngrams``, their ids looked up at C speed (new ones numbered in order, as ``_count_vocab`` does).
+    """
+    features = _word_ngrams(doc.lower().split(), lo, hi)
+    if fixed:
+        return [np.array([i for i in map(vocabulary.get, features) if i is not None], dtype=np.int64)]
+    return [np.array(list(map(vocabulary.__getitem__, features)), dtype=np.int64)]
+
+
 def _word_ngrams(tokens: list[str], lo: int, hi: int) -> list[str]:
     """Return a document's word n-grams as scikit-learn's ``_word_ngrams`` makes them (no stop words): the
     tokens themselves when ``lo`` is 1, then each longer length's windows joined by a space, in order."""
@@ -446,28 +474,8 @@ def _vectorizer_class():  # type: ignore[no-untyped-def]
                 lengths.clear()
 
             for doc in raw_documents:
-                if words_split:
-                    # The word block: ``\S+`` finds what str.split() finds (both split on Py_UNICODE_ISSPACE);
-                    # its n-grams as scikit-learn's ``_word_ngrams`` makes them, ids looked up at C speed.
-                    features = _word_ngrams(doc.lower().split(), lo, hi)
-                    ids = (np.array([i for i in map(vocabulary.get, features) if i is not None], dtype=np.int64) if fixed_vocab
-                           else np.array(list(map(vocabulary.__getitem__, features)), dtype=np.int64))
-                    parts.append(ids)
-                    lengths.append(len(ids))
-                    if len(lengths) >= _WORD_GRAM_BLOCK:
-                        close_block()
-                    continue
-                words = doc.lower().split()
-                found = list(map(cache.get, words))
-                for position, ids in enumerate(found):
-                    if ids is None:  # a word not seen yet (or since the cache started again)
-                        word = words[position]
-                        ids = cache.get(word)
-                        if ids is None:
-                            if len(cache) >= _WORD_GRAM_CACHE:
-                                cache.clear()
-                            ids = cache[word] = _word_grams(word, vocabulary, lo, hi, fixed_vocab)
-                        found[position] = ids
+                found = (_word_ids(doc, vocabulary, lo, hi, fixed_vocab) if words_split
+                         else _char_ids(doc, cache, vocabulary, lo, hi, fixed_vocab))
                 parts += found
                 lengths.append(sum(map(len, found)))
                 if len(lengths) >= _WORD_GRAM_BLOCK:
