@@ -1450,7 +1450,7 @@ _PROFILE = (
     "(SELECT json_group_array(json_array(pid, v)) FROM ("
     "SELECT q.prompt_id AS pid, CASE WHEN json_valid(q.choices) THEN q.choices ->> '$[0]' END AS v "
     "FROM responses q JOIN prompts pr ON pr.id = q.prompt_id AND pr.kind = 'about' {extra} "
-    "WHERE q.participant_id = {x} AND q.session_id = {s} AND q.skipped = 0 AND q.choices IS NOT NULL "
+    "WHERE q.participant_id = {x} AND +q.session_id = {s} AND q.skipped = 0 AND q.choices IS NOT NULL "
     "AND q.choices != '' AND q.hidden_at IS NULL ORDER BY q.prompt_id) WHERE v IS NOT NULL)"
 )
 # The profile the counts were made with: kept per person and session in `heard_profiles` (none: '[]').
@@ -1511,17 +1511,18 @@ def _profiles_refresh(pairs: str, extra: str = "") -> list[str]:
     has not withdrawn keeps one, and only when it is not empty.
     """
     people = f"FROM ({pairs}) k CROSS JOIN participants p ON p.id = k.x"
-    answers = (f"FROM ({pairs}) k CROSS JOIN responses r ON r.participant_id = k.x AND r.session_id = k.s "
+    # The unary + keeps SQLite on the person's answers (UNIQUE (participant_id, prompt_id)), off the session's.
+    answers = (f"FROM ({pairs}) k CROSS JOIN responses r ON r.participant_id = k.x AND +r.session_id = k.s "
                "CROSS JOIN participants p ON p.id = r.participant_id "
                "LEFT JOIN theme_assignments a ON a.response_id = r.id AND a.session_id = r.session_id")
     return [
-        _people_change(-1, source=people, where="p.session_id = k.s"),
+        _people_change(-1, source=people, where="+p.session_id = k.s"),
         _answers_change(-1, source=answers, where="1"),
         f"DELETE FROM heard_profiles WHERE (participant_id, session_id) IN (SELECT x, s FROM ({pairs}))",
         "INSERT INTO heard_profiles (participant_id, session_id, profile) SELECT x, s, profile FROM ("
         f"SELECT k.x AS x, k.s AS s, {_PROFILE.format(x='k.x', s='k.s', extra=extra)} AS profile "
         f"FROM ({pairs}) k CROSS JOIN participants p ON p.id = k.x WHERE p.withdrawn_at IS NULL) WHERE profile != '[]'",
-        _people_change(1, source=people, where="p.session_id = k.s"),
+        _people_change(1, source=people, where="+p.session_id = k.s"),
         _answers_change(1, source=answers, where="1"),
     ]
 

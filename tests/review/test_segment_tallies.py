@@ -31,9 +31,11 @@ def test_every_write_the_app_makes_keeps_the_segment_counts_exact_and_the_page_e
     planner = themed.planner_id
     open_prompt = themed.prompts[0]
     about = next(p for p in themed.prompts if p["kind"] == "about")
+    single = next(p for p in themed.prompts if p["kind"] == "single")
     options = [o["id"] for o in about["options"]]
     assert tallies.recount(db) == {}
     person = make_participant(db, themed.session, quote_ok=True, language="es")
+    answer(db, themed.session, person, single, choices=[single["options"][1]["id"]], language="es")
     leaving = make_participant(db, themed.session, quote_ok=True)
     answer(db, themed.session, leaving, open_prompt, text="I will leave about the bus")
     answer(db, themed.session, leaving, about, choices=[options[0]])
@@ -70,6 +72,8 @@ def test_every_write_the_app_makes_keeps_the_segment_counts_exact_and_the_page_e
         lambda: lq.hide_response(db, sid, about_id(), user_id=planner, reason="abuse"),
         lambda: lq.restore_response(db, sid, about_id(), user_id=planner),
         staff_entry,
+        lambda: queries.update_prompt(db, single["id"], kind="about"),  # a planner makes a choice question "about you"
+        lambda: queries.update_prompt(db, single["id"], kind="single"),
         lambda: queries.withdraw(db, leaving.receipt),
         lambda: queries.withdraw_for(db, author, reason=sorted(queries.STAFF_WITHDRAWAL_REASONS)[0], by_user=planner),
         lambda: synthesis.move_answer(db, sid, first[1], themes[-1]["id"], user_id=planner),
@@ -81,8 +85,8 @@ def test_every_write_the_app_makes_keeps_the_segment_counts_exact_and_the_page_e
         step()
         db.conn.commit()
         assert tallies.recount(db) == {}, number
-        if number in (2, 6, 8, 13):
-            assert_heard_same_as_full_load(db, sid, ("en", "es", "ar"))
+        if number in (2, 8, 10):
+            assert_heard_same_as_full_load(db, sid, ("en", "es", "ar") if number == 10 else ("en",))
     assert traces_of(db, person.id) and not traces_of(db, leaving.id) and not traces_of(db, author)
 
     # A backup taken before a withdrawal, restored: the withdrawal is made again, and the counts follow it.
