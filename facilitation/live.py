@@ -55,6 +55,12 @@ def prompt_texts(found: dict, texts: dict, prompt: dict | None) -> list[dict]:
             for code in found["languages"]]
 
 
+def feed_start() -> int | None:
+    """Return the answer the console's feed continues after ("Older answers"), or None for the newest."""
+    older = request.args.get("older", "")
+    return int(older) if older.isdigit() and len(older) < 16 else None
+
+
 def live_context(session_id: int) -> dict:
     """Gather what the console and its refreshing panel show."""
     found = load_session(session_id)
@@ -63,7 +69,10 @@ def live_context(session_id: int) -> dict:
     prompts = queries.prompts_for_session(db, session_id)
     current = next((p for p in prompts if p["id"] == found["current_prompt_id"]), None)
     # Counts and windows come from SQL on the prompt's index: a big session never loads every answer.
-    feed = lq.answer_feed(db, session_id, current["id"] if current else None)
+    # The feed shows one screen of answers (one more is read to know whether older ones follow).
+    older = feed_start()
+    feed = lq.answer_feed(db, session_id, current["id"] if current else None, limit=lq.FEED_SIZE + 1, older_than=older)
+    feed, more = feed[:lq.FEED_SIZE], len(feed) > lq.FEED_SIZE
     wall = wall_context(db, found, current, feed)
     results, results_withheld = [], False
     threshold = room_counts.threshold_for(db, session_id)
@@ -85,11 +94,11 @@ def live_context(session_id: int) -> dict:
         "s": found, "title": titled(found, texts), "texts": texts, "prompts": prompts, "current": current,
         "current_texts": prompt_texts(found, texts, current),
         "counts": lq.live_counts(db, session_id, current["id"] if current else None),
-        "feed": feed,
+        "feed": feed, "feed_older": older, "feed_more": feed[-1]["id"] if more else None,
         "results": results,
-        # Only "enough to draft themes?" is asked of this count, so it stops counting there.
+        # Only "enough to draft themes?" is asked of this count (of an open question), so it stops counting there.
         "open_answers": lq.visible_count(db, session_id, current["id"], written=True, up_to=MIN_ANSWERS_FOR_THEMES)
-        if current else 0,
+        if current and current["kind"] == "open" else 0,
         "themes": themes, "theme_sizes": room_counts.draft_theme_sizes(themes, threshold),
         "results_withheld": results_withheld, "threshold": threshold, "mark": room_counts.MARK,
         "notes": lq.equity_notes(db, session_id),

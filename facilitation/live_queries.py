@@ -194,17 +194,31 @@ def visible_responses(db: sqlite_utils.Database, session_id: int, prompt_id: int
     return _decode(rows(db, sql + " ORDER BY r.created_at, r.id", params))
 
 
-def answer_feed(db: sqlite_utils.Database, session_id: int, prompt_id: int | None, limit: int = 200) -> list[dict]:
-    """Return the newest answers to a prompt for moderation, hidden ones included and marked, with `quote_ok`."""
+# How many answers the console's feed shows at once; older ones are a link away ("Older answers").
+FEED_SIZE = 50
+
+
+def answer_feed(db: sqlite_utils.Database, session_id: int, prompt_id: int | None, limit: int = FEED_SIZE,
+                older_than: int | None = None) -> list[dict]:
+    """Return the newest answers to a prompt for moderation, hidden ones included and marked, with `quote_ok`.
+
+    Newest change first, `limit` of them; with `older_than` (an answer id) only those that come after
+    that answer in this order (keyset on the `responses_feed` index: (updated_at, id) below its own).
+    """
+    after, params = "", (prompt_id or 0, session_id)
+    if older_than is not None:
+        after = """AND (r.updated_at, r.id) < (SELECT o.updated_at, o.id FROM responses o
+                                              WHERE o.id = ? AND o.prompt_id = r.prompt_id)"""
+        params += (older_than,)
     return _decode(rows(
         db,
-        """SELECT r.*, u.email AS hidden_by_email, c.quote_ok, c.quote_scope FROM responses r
+        f"""SELECT r.*, u.email AS hidden_by_email, c.quote_ok, c.quote_scope FROM responses r
            JOIN participants p ON p.id = r.participant_id
            LEFT JOIN consents c ON c.participant_id = r.participant_id
            LEFT JOIN users u ON u.id = r.hidden_by
-           WHERE r.prompt_id = ? AND +r.session_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0
+           WHERE r.prompt_id = ? AND +r.session_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0 {after}
            ORDER BY r.updated_at DESC, r.id DESC LIMIT ?""",
-        (prompt_id or 0, session_id, limit),
+        params + (limit,),
     ))
 
 
@@ -253,15 +267,33 @@ def visible_tallies(db: sqlite_utils.Database, session_id: int, prompt: dict) ->
     return [{"key": k, "count": counts.get(k, 0), "percent": round(100 * counts.get(k, 0) / total)} for k in keys]
 
 
-def _wall_shown_sql(found: dict) -> str:
-    """Return the SQL condition for a candidate the wall shows, as `wall_answers` decides it."""
-    return "r.wall_status = 'approved'" if found.get("wall_moderation", 1) else "r.wall_status IS NOT 'declined'"
+# The wall's queries start from the partial index `responses_wall` (m040): only answers marked `wall_ok`
+# (written, their author allowed the room's screen), not hidden, not skipped, by question, decision and
+# id. A question where nobody allowed the wall has no entries there, so nothing is walked; the consent
+# itself is still checked on each row found (CANDIDATE_SQL), so the mark never lets an answer up alone.
+WALL_SQL = f"{CANDIDATE_SQL} AND r.wall_ok = 1"
+APPROVED = "r.wall_status = 'approved'"
+
+
+def _wall_range(status_sql: str, newest: bool, limit_sql: str = "?") -> str:
+    """Return the SQL of one range of the wall's index: a decision (or none), newest or oldest first."""
+    return (f"SELECT r.id, r.text, r.language, {queries.TRANSLATION_COLUMNS} {WALL_SQL} AND {status_sql} "
+            f"ORDER BY r.id {'DESC' if newest else ''} LIMIT {limit_sql}")
 
 
 def wall_window(db: sqlite_utils.Database, found: dict, prompt_id: int, limit: int = 30) -> list[dict]:
-    """Return the newest `limit` answers the wall shows for a prompt, oldest first (what the projector puts up)."""
-    newest = rows(db, f"SELECT r.id, r.text, r.language, {queries.TRANSLATION_COLUMNS} {CANDIDATE_SQL} AND {_wall_shown_sql(found)} "
-                      "ORDER BY r.id DESC LIMIT ?", (prompt_id, found["id"], limit))
+    """Return the newest `limit` answers the wall shows for a prompt, oldest first (what the projector puts up).
+
+    Moderated: the approved ones. Not moderated: all but those kept off, read as the newest of the
+    waiting range and the newest of the approved range (each straight from the index) merged.
+    """
+    args = (prompt_id, found["id"], limit)
+    if found.get("wall_moderation", 1):
+        newest = rows(db, _wall_range(APPROVED, True), args)
+    else:
+        undecided, approved = _wall_range("r.wall_status IS NULL", True), _wall_range(APPROVED, True)
+        newest = rows(db, f"SELECT * FROM ({undecided}) UNION ALL SELECT * FROM ({approved}) ORDER BY id DESC LIMIT ?",
+                      args + args + (limit,))
     return newest[::-1]
 
 
@@ -272,9 +304,8 @@ def wall_waiting(db: sqlite_utils.Database, found: dict, prompt_id: int, limit: 
     """Return the oldest `limit` answers waiting for a wall decision and how many wait (counted up to WAITING_CAP + 1; none unmoderated)."""
     if not found.get("wall_moderation", 1):
         return [], 0
-    waiting = f"{CANDIDATE_SQL} AND r.wall_status IS NULL"
-    first = rows(db, f"SELECT r.id, r.text, r.language, {queries.TRANSLATION_COLUMNS} {waiting} ORDER BY r.id LIMIT ?",
-                 (prompt_id, found["id"], limit))
+    waiting = f"{WALL_SQL} AND r.wall_status IS NULL"
+    first = rows(db, _wall_range("r.wall_status IS NULL", False), (prompt_id, found["id"], limit))
     total = db.execute(f"SELECT count(*) FROM (SELECT 1 {waiting} LIMIT ?)",
                        (prompt_id, found["id"], WAITING_CAP + 1)).fetchone()[0]
     return first, total
