@@ -88,7 +88,7 @@ def live_context(session_id: int) -> dict:
         statements = st.statements_for_prompt(db, current["id"])
         react_summary = {"statements": sum(1 for x in statements if x["status"] == "approved"),
                          "waiting": sum(1 for x in statements if x["status"] == "pending"),
-                         "voters": len({p for p, _s, _v in st.votes_for_prompt(db, current["id"])})}
+                         "voters": voters_of(db, current["id"], [x["id"] for x in statements if x["status"] == "approved"])}
     return {
         "react_summary": react_summary,
         "s": found, "title": titled(found, texts), "texts": texts, "prompts": prompts, "current": current,
@@ -553,11 +553,25 @@ def react_words(react: dict | None, threshold: int) -> dict:
     }
 
 
+def voters_of(db, prompt_id: int, approved: list[int]) -> int:
+    """Count the people who voted on a question's approved statements (read again at most every 20 s when big)."""
+    def compute() -> tuple[int, int]:
+        votes = st.votes_for_prompt(db, prompt_id)
+        return len({p for p, _s, _v in votes}), len(votes)
+
+    return opinion_live.summary_of(prompt_id, "voters", approved, compute)
+
+
 def react_room(db, found: dict, current: dict, threshold: int) -> dict:
     """Gather a react question for the room's screen: groups (never individuals), consensus so far, the statement count."""
     approved = st.statements_for_prompt(db, current["id"], status="approved")
-    view = opinion_live.room_view(current["id"], st.votes_for_prompt(db, current["id"]), [s["id"] for s in approved],
-                                  threshold=threshold)
+    ids = [s["id"] for s in approved]
+
+    def compute() -> tuple[dict, int]:
+        votes = st.votes_for_prompt(db, current["id"])
+        return opinion_live.room_view(current["id"], votes, ids, threshold=threshold), len(votes)
+
+    view = dict(opinion_live.summary_of(current["id"], f"room:{threshold}", ids, compute))
     by_id = {s["id"]: s for s in approved}
     view["consensus"] = [
         {"direction": direction, "words": _screen_words(found, by_id[sid])}
@@ -596,11 +610,17 @@ def ideas_room(db, found: dict, current: dict) -> dict:
     from listening import tables as tb
 
     approved = st.statements_for_prompt(db, current["id"], status="approved")
-    votes = st.votes_for_prompt(db, current["id"])
-    agreed: dict[int, int] = {}
-    for _participant, statement_id, vote in votes:
-        if vote == st.AGREE:
-            agreed[statement_id] = agreed.get(statement_id, 0) + 1
+
+    def compute() -> tuple[tuple[dict, int], int]:
+        votes = st.votes_for_prompt(db, current["id"])
+        counts: dict[int, int] = {}
+        for _participant, statement_id, vote in votes:
+            if vote == st.AGREE:
+                counts[statement_id] = counts.get(statement_id, 0) + 1
+        people = {p for p, _s, _v in votes} | {s["participant_id"] for s in approved if s["participant_id"] is not None}
+        return (counts, len(people)), len(votes)
+
+    agreed, people = opinion_live.summary_of(current["id"], "ideas", [s["id"] for s in approved], compute)
     redaction = session_redaction(db, found["id"])
     groups = [{"id": t["id"], "name": t["name"], "note": t["note"], "lang": t["language"], "ideas": [], "withheld": 0}
               for t in tb.tables_for_session(db, found["id"])]
@@ -620,8 +640,7 @@ def ideas_room(db, found: dict, current: dict) -> dict:
         # A screen holds a few ideas per table: the most agreed with first, the rest counted.
         ranked = sorted(group["ideas"], key=lambda i: -i["agreed"])
         group["ideas"], group["more"] = ranked[:IDEAS_PER_TABLE], max(0, len(ranked) - IDEAS_PER_TABLE)
-    people = {p for p, _s, _v in votes} | {s["participant_id"] for s in approved if s["participant_id"] is not None}
-    return {"tables": shown, "count": len(approved), "people": len(people)}
+    return {"tables": shown, "count": len(approved), "people": people}
 
 
 def _screen_words(found: dict, statement: dict) -> list[dict]:
