@@ -240,10 +240,23 @@ CANDIDATE_SQL = f"""FROM responses r JOIN participants p ON p.id = r.participant
                       AND c.quote_scope = 'screen_and_reports'"""
 
 
+# A question's visible answers (not skipped, not hidden, their author not withdrawn) are also counted in
+# `answer_tallies` (m036, kept by triggers on every write), grouped by placement, language, choices and
+# number: a few dozen rows per question, where counting the answers reads 100,000 index entries.
+TALLIED_SQL = "FROM answer_tallies t WHERE t.session_id = ? AND t.prompt_id = ?"
+
+
 def visible_count(db: sqlite_utils.Database, session_id: int, prompt_id: int, *, written: bool = False,
                   up_to: int | None = None) -> int:
-    """Count a prompt's visible answers that were not skipped (only written ones when asked), in SQL, stopping at `up_to`."""
-    extra = f" AND {WRITTEN_SQL}" if written else ""
+    """Count a prompt's visible answers that were not skipped (only written ones when asked), in SQL, stopping at `up_to`.
+
+    All of them: from the kept counts. Written ones: from the answers, stopping at `up_to` (the kept
+    counts' idea of blank is spaces only; the wall's is any white space).
+    """
+    if not written:
+        kept = db.execute(f"SELECT coalesce(sum(t.n), 0) {TALLIED_SQL}", (session_id, prompt_id)).fetchone()[0]
+        return kept if up_to is None else min(kept, up_to)
+    extra = f" AND {WRITTEN_SQL}"
     if up_to is None:
         return db.execute(f"SELECT count(*) {VISIBLE_SQL}{extra}", (prompt_id, session_id)).fetchone()[0]
     return db.execute(f"SELECT count(*) FROM (SELECT 1 {VISIBLE_SQL}{extra} LIMIT ?)",
@@ -253,9 +266,9 @@ def visible_count(db: sqlite_utils.Database, session_id: int, prompt_id: int, *,
 def visible_tallies(db: sqlite_utils.Database, session_id: int, prompt: dict) -> list[dict]:
     """Count visible answers per option (or scale point) with SQL aggregates, as `tallies` does from rows."""
     counts: dict = {}
-    # Grouped by the stored list of choices (few distinct lists), then only those lists are decoded.
-    for row in rows(db, f"SELECT r.choices, r.number, count(*) AS n {VISIBLE_SQL} GROUP BY r.choices, r.number",
-                    (prompt["id"], prompt["session_id"])):
+    # From the kept counts, by the stored list of choices (few distinct lists), then only those lists are decoded.
+    for row in rows(db, f"SELECT t.choices, CASE WHEN t.no_number THEN NULL ELSE t.number END AS number, sum(t.n) AS n "
+                        f"{TALLIED_SQL} GROUP BY 1, 2", (prompt["session_id"], prompt["id"])):
         values = [row["number"]] if prompt["kind"] == "scale" else (json.loads(row["choices"]) if row["choices"] else [])
         for value in values:
             counts[value] = counts.get(value, 0) + row["n"]

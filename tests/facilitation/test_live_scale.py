@@ -81,6 +81,10 @@ def test_live_counts_and_feeds_use_the_questions_index_not_the_sessions(db, room
         assert "responses_by_session" not in found and "INDEX responses_" in found, found
         assert "TEMP B-TREE" not in found, found
     assert "COVERING INDEX responses_tallies" in plan(db, f"SELECT count(*) {lq.VISIBLE_SQL}", args)
+    # The count and the bars the projector polls read the kept counts (a few rows per question), not the answers.
+    for call in (lambda: lq.visible_count(db, session["id"], _multi["id"]), lambda: lq.visible_tallies(db, session["id"], _multi)):
+        kept = traced_plans(db, call)
+        assert kept and all(line.startswith("SEARCH t USING PRIMARY KEY (session_id=? AND prompt_id=?)") for line in kept), kept
     counts = plan(db, "SELECT r.language, r.source, count(*) FROM responses r WHERE r.prompt_id = ? AND r.skipped = 0 "
                       "GROUP BY r.language, r.source", (open_q["id"],))
     assert "COVERING INDEX responses_live_counts" in counts, counts
