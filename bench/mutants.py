@@ -137,6 +137,15 @@ TARGETS = (
             "tests/review/test_reports.py", "tests/analysis/test_cli.py")),
     Target("exports", "analysis/review/queries.py", ("export",),
            ("tests/review/test_reports.py", "tests/security/test_audit.py")),
+    # Campaigns: a partner's staff see only their own sessions; only admins and the backbone change a campaign.
+    Target("campaign-access", "listening/access.py", ("accessible_campaigns", "campaign_role", "campaign_sessions_for"),
+           ("tests/campaigns/test_campaigns.py", "tests/security/test_route_table.py")),
+    Target("campaign-pages", "analysis/review/campaigns.py", ("campaign_user", "load_campaign", "require_backbone"),
+           ("tests/campaigns/test_campaigns.py", "tests/campaigns/test_campaign_jobs.py", "tests/security/test_route_table.py")),
+    # A backup taken before a withdrawal or a purge brings nobody back when restored.
+    Target("restore", "listening/backup.py", ("gather_ledger", "reapply", "restore"),
+           ("tests/test_erasure.py", "tests/test_backup.py", "tests/review/test_answer_tallies.py",
+            "tests/review/test_answer_translations.py", "tests/facilitation/test_imports.py")),
 )
 
 

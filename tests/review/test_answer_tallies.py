@@ -9,6 +9,8 @@ from analysis.review import queries as synthesis
 from analysis.review import tallies
 from facilitation import live_queries as lq
 from listening import queries, retention
+from listening.backup import backup, restore
+from listening.db import connect
 from tests.factories import make_participant, make_session
 from tests.review.conftest import answer
 from tests.review.test_tallies import assert_same_as_full_load, varied
@@ -141,3 +143,42 @@ def test_languages_tied_in_a_theme_are_listed_as_the_full_load_lists_them(client
         assert len(heard_in) == 3
         orders.append(heard_in[1:])
     assert orders[0] == orders[1][::-1]  # the tie was decided by the theme's order, not by the languages' names
+
+
+def test_a_backup_taken_before_a_withdrawal_restores_with_counts_that_leave_the_person_out(app, client, themed, db, tmp_path):
+    """Backup, withdraw one resident by receipt and one whose answer is in a theme by staff, restore: the copy came back
+    with both in its kept counts, and re-applying the withdrawals (by SQL, through the triggers) leaves counts equal to a
+    recount and pages equal to the full load."""
+    sid = themed.session["id"]
+    leaving = make_participant(db, themed.session, quote_ok=True, language="es")
+    answer(db, themed.session, leaving, themed.prompts[0], text="Me voy: el autobús a la clínica", language="es")
+    db.conn.commit()
+    counted_with = kept_count(db, sid)
+    theme = next(t for t in synthesis.active_themes(db, sid) if t["kind"] == "theme")
+    placed = min(synthesis.current_members(db, sid)[theme["id"]])
+    author, = db.execute("SELECT participant_id FROM responses WHERE id = ?", (placed,)).fetchone()
+    authors_answers = db.execute("SELECT count(*) FROM responses WHERE participant_id = ? AND skipped = 0", (author,)).fetchone()[0]
+    copy = backup(app.config["DATABASE"], tmp_path / "before.db")
+    queries.withdraw(db, leaving.receipt)
+    queries.withdraw_for(db, author, reason=sorted(queries.STAFF_WITHDRAWAL_REASONS)[0], by_user=themed.planner_id)
+    db.conn.commit()
+    counted_without = kept_count(db, sid)
+    assert counted_without == counted_with - 1 - authors_answers
+    db.conn.close()
+
+    restored = restore(copy.path, app.config["DATABASE"], force=True)
+
+    assert restored.withdrawals == 2
+    again = connect(app.config["DATABASE"])
+    try:
+        assert tallies.recount(again) == {}
+        assert kept_count(again, sid) == counted_without
+        assert not again.execute("SELECT 1 FROM answer_tallies WHERE n = 0").fetchall()
+        assert_same_as_full_load(again, sid)
+    finally:
+        again.conn.close()
+
+
+def kept_count(db, sid: int) -> int:
+    """Return how many of the session's answers the kept counts hold."""
+    return db.execute("SELECT coalesce(sum(n), 0) FROM answer_tallies WHERE session_id = ?", (sid,)).fetchone()[0]

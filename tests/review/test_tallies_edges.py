@@ -12,6 +12,7 @@ from analysis.review import queries as synthesis
 from analysis.review import tallies
 from tests.factories import make_participant, make_session
 from tests.review.conftest import answer
+from tests.conftest import sign_in
 from tests.review.test_tallies import assert_same_as_full_load
 
 TWO_OPEN = [{"kind": "open", "text": "What helps you?"}, {"kind": "open", "text": "What gets in the way?"}]
@@ -83,21 +84,22 @@ def test_answers_set_aside_are_counted_as_set_aside_not_as_unsorted(db):
 
 
 def test_a_themes_languages_are_listed_most_answers_first_and_ties_in_the_themes_own_order(db):
-    """"Heard in" lists Spanish (4 answers) first, then English before Vietnamese (3 each): the theme's most typical
-    answer is English. The answers were saved in another order (a Vietnamese one first, an English one last), so
-    neither the first nor the last answer saved in each language decides the tie."""
-    session, (first,), residents = build(db, 10, prompts=TWO_OPEN[:1])
+    """"Heard in" lists Spanish (4 answers) first, then Vietnamese before English (3 each: the theme's most typical
+    answer is Vietnamese), then Arabic (1). Neither the languages' alphabetical order nor the order the answers were
+    saved in (an English one first, a Vietnamese one last) gives that order."""
+    session, (first,), residents = build(db, 11, prompts=TWO_OPEN[:1])
     ids = [answer(db, session, person, first, text=f"Words {n}") for n, person in enumerate(residents)]
     theme = synthesis.new_theme(db, session["id"], "Clinic", user_id=None, response_ids=ids)
-    # In the order saved: (language, the theme's rank of the answer); English holds rank 0.
-    saved = [("en", 4), ("vi", 1), ("en", 0), ("vi", 2), ("vi", 3), ("en", 5), ("es", 6), ("es", 7), ("es", 8), ("es", 9)]
+    # In the order saved: (language, the theme's rank of the answer); Vietnamese holds rank 0.
+    saved = [("en", 4), ("vi", 1), ("en", 2), ("vi", 0), ("en", 3), ("vi", 5),
+             ("es", 6), ("es", 7), ("es", 8), ("es", 9), ("ar", 10)]
     for rid, (language, rank) in zip(ids, saved):
         db.execute("UPDATE theme_assignments SET rank = ? WHERE response_id = ?", (rank, rid))
         db.execute("UPDATE responses SET language = ? WHERE id = ?", (language, rid))
     published(db, session["id"], theme)
     assert_same_as_full_load(db, session["id"])
     heard = tallies.review_data(db, session["id"], "en")["heard_in"][theme]
-    assert heard == [assemble.language_label(code, "en") for code in ("es", "en", "vi")]
+    assert heard == [assemble.language_label(code, "en") for code in ("es", "vi", "en", "ar")]
 
 
 def test_a_claim_made_by_residents_who_may_not_be_quoted_is_shown_when_another_residents_words_hold_it(db):
@@ -114,3 +116,28 @@ def test_a_claim_made_by_residents_who_may_not_be_quoted_is_shown_when_another_r
     assert_same_as_full_load(db, session["id"])
     shown = tallies.public_summary(db, session["id"], "en")["themes"][0]["claims"]
     assert [c["text"] for c in shown] == ["No bus on Sundays"]
+
+
+def test_a_theme_whose_answers_were_all_moved_out_keeps_its_claims_out_and_every_page_working(client, db, make_user):
+    """A planner moves every answer out of a theme that has claims and sub-topics: the emptied theme has no placement
+    left, its claims point at nobody it holds, and the review, theme and residents' pages still answer and equal the
+    full load (nothing from the moved answers is counted twice)."""
+    session, (first,), residents = build(db, 12, prompts=TWO_OPEN[:1], quote_ok=lambda n: True)
+    ids = [answer(db, session, person, first, text=f"No bus on Sundays {n}") for n, person in enumerate(residents)]
+    emptied = synthesis.new_theme(db, session["id"], "Buses", user_id=None, response_ids=ids[:4])
+    kept = synthesis.new_theme(db, session["id"], "Sundays", user_id=None, response_ids=ids[4:])
+    db.execute("UPDATE themes SET claims = ?, subthemes = ? WHERE id = ?", (
+        json.dumps([{"text": "No bus on Sundays", "answer_ids": ids[:3]}]),
+        json.dumps([{"label": "Sundays", "answer_ids": ids[:4]}]), emptied))
+    for rid in ids[:4]:
+        synthesis.move_answer(db, session["id"], rid, kept, user_id=None)
+    published(db, session["id"], emptied, kept)
+
+    assert not db.execute("SELECT 1 FROM theme_assignments WHERE theme_id = ? AND status = 'theme'", (emptied,)).fetchall()
+    assert sizes(db, session["id"]) == [12]
+    counted = tallies.Counted(db, synthesis.load(db, session["id"], lenses=False, answers=False))
+    assert counted.member_ids(emptied) == set() and counted.members({"id": emptied}).count_among(ids) == 0
+    sign_in(client, make_user("admin"))
+    for url in (f"/staff/review/{session['id']}", f"/staff/review/{session['id']}?theme={emptied}",
+                f"/s/{session['code']}/results"):
+        assert client.get(url).status_code == 200, url
