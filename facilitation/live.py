@@ -56,8 +56,11 @@ def prompt_texts(found: dict, texts: dict, prompt: dict | None) -> list[dict]:
 
 
 def feed_start() -> int | None:
-    """Return the answer the console's feed continues after ("Older answers"), or None for the newest."""
-    older = request.args.get("older", "")
+    """Return the answer the console's feed continues after ("Older answers"), or None for the newest.
+
+    Read from the address, or from a form the feed sent (so hiding an answer comes back to the same page).
+    """
+    older = request.values.get("older", "")
     return int(older) if older.isdigit() and len(older) < 16 else None
 
 
@@ -328,7 +331,7 @@ def moderate(session_id: int):
         queries.record_audit(db, user_id=g.user["id"], action=f"answer_{action}", target=found["code"],
                              detail=f"response={response_id} reason={reason}")
         flash(_("The answer is hidden.") if action == "hide" else _("The answer is shown again."), "ok")
-    return redirect(url_for("facilitation.console", session_id=session_id) + "#feed", 303)
+    return redirect(url_for("facilitation.console", session_id=session_id, older=feed_start()) + "#feed", 303)
 
 
 def wants_no_page() -> bool:
@@ -369,7 +372,7 @@ def wall_decision(session_id: int):
         abort(400)
     if wants_no_page():
         return Response(status=204)
-    return redirect(url_for("facilitation.console", session_id=session_id) + "#wall", 303)
+    return redirect(url_for("facilitation.console", session_id=session_id, older=feed_start()) + "#wall", 303)
 
 
 @bp.route("/sessions/<int:session_id>/live/notes", methods=["POST"])

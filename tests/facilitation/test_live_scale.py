@@ -187,6 +187,11 @@ def test_the_console_feed_shows_one_screen_and_links_to_older_answers_without_ja
     assert f"older={ids[-1]}" in second.select_one("#live-panel")["data-src"]
     panel = page(as_admin.get(f"/staff/sessions/{session['id']}/live/panel?older={ids[-1]}"))
     assert [int(li["data-response"]) for li in panel.select("ul.feed > li")] == more
+    # Hiding an answer on the older page comes back to that page.
+    hide = next(f for f in second.select("#feed form.moderate") if f.select_one("input[name=reason]"))
+    fields = {i["name"]: i.get("value", "") for i in hide.select("input[type=hidden]")}
+    done = as_admin.post(hide["action"], data={**fields, "reason": "test", "action": "hide"})
+    assert done.status_code == 303 and f"older={ids[-1]}" in done.headers["Location"]
 
 
 def test_a_big_questions_vote_summaries_are_read_again_at_most_every_refresh_and_a_small_ones_always(monkeypatch):
