@@ -1640,3 +1640,50 @@ def m037_segments19(db: sqlite_utils.Database) -> None:
     with db.atomic():
         for statement in statements:
             db.execute(statement)
+
+
+# An answer may go on the projector wall when it is written and its author's consent allowed quoting
+# on the room's screen: `wall_ok`, kept by triggers, as SQL over one answer row `row`.
+_WALL_OK = ("({row}.text IS NOT NULL AND trim({row}.text, ' ' || char(9, 10, 13)) != '' AND EXISTS (SELECT 1 FROM consents c "
+            "WHERE c.participant_id = {row}.participant_id AND c.quote_ok = 1 AND c.quote_scope = 'screen_and_reports'))")
+
+
+@migrations()
+def m040_console19(db: sqlite_utils.Database) -> None:
+    """Mark the answers that may go on the projector wall and index them, so the console and projector find the wall's
+    newest and the oldest waiting answers without walking a big question's answers (issue 19).
+
+    `responses.wall_ok` is 1 for a written answer whose author allowed quoting on the room's screen,
+    kept by triggers on every write of an answer's text or author and of a consent. The partial index
+    `responses_wall` holds only those (not hidden, not skipped), by question, wall decision and id: at
+    100,000 residents where nobody allowed the wall it is empty, and the queue's first 30 and the
+    wall's newest 30 are read from it directly. The queries still check the consent row itself
+    (`facilitation.live_queries.CANDIDATE_SQL`): the flag only narrows the search, it never lets an
+    answer up that the consent does not allow.
+    """
+    answer = _WALL_OK.format(row="NEW")
+    statements = [
+        "ALTER TABLE responses ADD COLUMN wall_ok INTEGER NOT NULL DEFAULT 0",
+        f"UPDATE responses SET wall_ok = 1 WHERE {_WALL_OK.format(row='responses')}",
+        "CREATE INDEX responses_wall ON responses(prompt_id, wall_status, id) "
+        "WHERE wall_ok = 1 AND hidden_at IS NULL AND skipped = 0",
+        # A choice or scale answer has no text: the insert trigger does nothing for it.
+        f"CREATE TRIGGER responses_wall_ok_insert AFTER INSERT ON responses WHEN NEW.text IS NOT NULL "
+        f"BEGIN UPDATE responses SET wall_ok = 1 WHERE id = NEW.id AND {answer}; END",
+        "CREATE TRIGGER responses_wall_ok_update AFTER UPDATE OF text, participant_id ON responses "
+        "WHEN OLD.text IS NOT NEW.text OR OLD.participant_id IS NOT NEW.participant_id "
+        f"BEGIN UPDATE responses SET wall_ok = {answer} WHERE id = NEW.id; END",
+        # A consent's answers are found by the (participant_id, prompt_id) unique index.
+        "CREATE TRIGGER consents_wall_ok_insert AFTER INSERT ON consents "
+        f"BEGIN UPDATE responses SET wall_ok = {_WALL_OK.format(row='responses')} WHERE participant_id = NEW.participant_id; END",
+        "CREATE TRIGGER consents_wall_ok_update AFTER UPDATE OF participant_id, quote_ok, quote_scope ON consents "
+        "WHEN OLD.participant_id IS NOT NEW.participant_id OR OLD.quote_ok IS NOT NEW.quote_ok "
+        "OR OLD.quote_scope IS NOT NEW.quote_scope "
+        f"BEGIN UPDATE responses SET wall_ok = {_WALL_OK.format(row='responses')} "
+        "WHERE participant_id IN (OLD.participant_id, NEW.participant_id); END",
+        "CREATE TRIGGER consents_wall_ok_delete AFTER DELETE ON consents "
+        "BEGIN UPDATE responses SET wall_ok = 0 WHERE participant_id = OLD.participant_id AND wall_ok = 1; END",
+    ]
+    with db.atomic():
+        for statement in statements:
+            db.execute(statement)
