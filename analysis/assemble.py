@@ -566,7 +566,7 @@ def _records(stored: SessionData, language: str, option_names: dict, reports) ->
 
 def assemble_report(stored: SessionData, language: str, translations, *, records: bool = False,
                     source_names: dict | None = None, generated_at: str = "", themes: bool = True,
-                    rel=None, tallies: dict | None = None, people: int | None = None) -> reports.Report:
+                    rel=None, tallies: dict | None = None, people: int | None = None, counted=None) -> reports.Report:
     """Turn a session's data into the plain data of a synthesis report (with ``records``, also the answers export) in a language.
 
     Every count in it comes from one disclosure-controlled release of the session (:func:`release`).
@@ -576,7 +576,10 @@ def assemble_report(stored: SessionData, language: str, translations, *, records
     shows only who was heard skips redacting, quoting and claiming every answer). Such a report may
     also take its counts already made (by the database: :mod:`analysis.review.tallies`): ``rel``, the
     release of the session's counts, ``tallies`` and ``people`` (see :func:`choice_lines`);
-    ``stored`` then need not hold the answers, people or choices.
+    ``stored`` then need not hold the answers, people or choices. ``counted`` (with those three) answers
+    what the theme sections ask of each theme's answers from the database instead of ``stored.answers``
+    (:class:`analysis.review.tallies.Counted`: its ``size(theme_id)``, ``members(theme)``, ``quotes(theme)``
+    and ``languages``), so a report of any size holds a few of a theme's answers at a time, never all.
     """
     _ = gettext_with(translations)
     found = stored.session
@@ -586,8 +589,18 @@ def assemble_report(stored: SessionData, language: str, translations, *, records
     option_names = {o["id"]: option_label(stored, o, language, _("Prefer not to say"))
                     for p in about_prompts(stored) for o in p["options"]}
     words = _Words(_, language, reports.MARK, option_names, dict(source_names or {}), _("No answer"))
-    grouped = theme_answers(stored) if themes else {}
-    themed = [t for t in stored.themes if t["kind"] == "theme" and grouped.get(t["id"])]
+    grouped = theme_answers(stored) if themes and counted is None else {}
+    if counted is None:
+        size_of = lambda theme_id: len(grouped.get(theme_id, ()))  # noqa: E731 - one of two ways to ask
+        sections = _ThemeSections(
+            members=lambda theme: grouped.get(theme["id"], []),
+            quotes=lambda theme: quotes_for(stored, grouped.get(theme["id"], []), terms=theme["top_terms"]),
+            languages=lambda theme: {a["language"] for a in grouped.get(theme["id"], [])})
+    else:
+        size_of = counted.size
+        sections = _ThemeSections(members=counted.members, quotes=counted.quotes,
+                                  languages=lambda theme: {code for code, _n in counted.languages.get(theme["id"], [])})
+    themed = [t for t in stored.themes if t["kind"] == "theme" and size_of(t["id"])] if themes else []
     # Every theme's label: the tables name only rows of published size, themes with answers.
     labels = {theme_key(t): t["label"] for t in stored.themes if t["kind"] == "theme"}
     participation, representation, bars_by_prompt = _who_took_part(stored, rel, words, reports)
@@ -596,11 +609,11 @@ def assemble_report(stored: SessionData, language: str, translations, *, records
     if priority_withheld:
         withheld.append(_("Themes ranked by what priority groups said"))
     theme_insights = insights_by_theme(stored)
-    views = _theme_views(stored, rel, grouped, themed, theme_insights, words) if themes else []
+    views = _theme_views(stored, rel, sections, themed, theme_insights, words) if themes else []
     choice_results = _choice_results(stored, words, withheld, tallies=tallies, people=people)
     other_theme = next((t for t in stored.themes if t["kind"] == "other"), None)
     other_view = None
-    if themes and other_theme is not None and grouped.get(other_theme["id"]):
+    if themes and other_theme is not None and size_of(other_theme["id"]):
         other_view = reports.ThemeView(id="other", label=_("Other or unclear answers"), definition="",
                                        size=rel.size("other"), reviewed=other_theme["reviewed"])
     records_out, segment_names, described_names = _records(stored, language, option_names, reports) if records else ((), (), ())
@@ -636,7 +649,17 @@ def hidden_theme_ids(themes: Sequence[dict], sizes) -> set[int]:
     return {t["id"] for t in themes if theme_key(t) in sizes.categories and sizes.count(theme_key(t)) is None}
 
 
-def _theme_views(stored: SessionData, rel, grouped: dict, themes: list[dict], theme_insights: dict, words: _Words) -> list:
+@dataclass(frozen=True)
+class _ThemeSections:
+    """How a report asks about a theme's answers: its members (a list, or a :class:`Members`), its quotes, its languages."""
+
+    members: object
+    quotes: object
+    languages: object
+
+
+def _theme_views(stored: SessionData, rel, sections: _ThemeSections, themes: list[dict], theme_insights: dict,
+                 words: _Words) -> list:
     """Return each theme with answers as a report shows it, in published order (hidden sizes last)."""
     from analysis import equity
 
@@ -644,16 +667,16 @@ def _theme_views(stored: SessionData, rel, grouped: dict, themes: list[dict], th
     views = []
     for key in equity.published_order(list(by_key), rel.sizes, label_of=lambda k: by_key[k]["label"]):
         theme = by_key[key]
-        members = grouped.get(theme["id"], [])
+        members = sections.members(theme)
         views.append(reports.ThemeView(
             id=key, label=theme["label"], definition=theme["definition"], size=rel.size(key),
             reviewed=theme["reviewed"], top_terms=tuple(theme["top_terms"]),
             quotes=tuple(reports.Quote(q["excerpt"], q["language"], quote_source(q, words.gettext, words.language),
                                        q["translation_excerpt"], q["translation_language"])
-                         for q in quotes_for(stored, members, terms=theme["top_terms"])),
+                         for q in sections.quotes(theme)),
             insights=tuple(i["body"] for i in theme_insights.get(theme["id"], []) if i["kind"] == "insight"),
             hmw=tuple(i["body"] for i in theme_insights.get(theme["id"], []) if i["kind"] == "hmw"),
-            languages=tuple(sorted({a["language"] for a in members})) if rel.size(key) is not None else (),
+            languages=tuple(sorted(sections.languages(theme))) if rel.size(key) is not None else (),
             claims=tuple(dataclasses.replace(c, source=questions_source(c.questions, words.gettext))
                          for c in report_claims(stored, theme, members, rel.threshold, shown=rel.size(key) is not None)),
             subthemes=report_subthemes(_sub_labels_checked(stored, theme, members), members, rel.size(key), rel.threshold, key),

@@ -21,6 +21,7 @@ import importlib.util
 import io
 import os
 import sys
+import threading
 import types
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -318,6 +319,7 @@ def themes_command(
         language = code
     if not input_csv.exists():
         raise click.UsageError(f"input file {input_csv} does not exist")
+    _warm_up(detect=language is None)
     header, rows = read_csv(input_csv)
     _require_columns(header, {"--text-column": text_column, "--language-column": language_column, "--translation-column": translation_column,
                               "--quote-consent-column": quote_consent_column}
@@ -449,6 +451,40 @@ def session_data(theme_set: ThemeSet, answers: Sequence[Answer], rows: Sequence[
                 "sharing this report beyond the team, or run again with --quote-consent-column.",) if quotable is None else
                ("Only answers from people who allowed quoting are quoted.",)),
     )
+
+
+def _warm_up(*, detect: bool) -> threading.Thread:
+    """Load the models the run needs in a second thread while this one reads the CSV and imports the engine.
+
+    py3langid's model (0.4-0.7 s of CPU, most of it LZMA decompression, which runs without the
+    GIL) when languages may be detected, then WordLlama's; on two cores their loading overlaps
+    the command's own imports. Both loaders are locked, so the engine waits for a load in
+    progress rather than starting another; a failure here is left for the engine to meet (and
+    report) when it asks. The results are the same; only the time of loading moves.
+    """
+
+    def load() -> None:
+        """Load the models, quietly: the engine loads them again (and reports) if this fails."""
+        try:
+            if detect:
+                from analysis.languages import _model  # noqa: PLC0415
+
+                _model()
+            from analysis.themes import _wordllama  # noqa: PLC0415
+
+            _wordllama()
+        except Exception:  # noqa: BLE001, S110 - the engine's own call meets the same error and reports it
+            pass
+
+    thread = threading.Thread(target=load, name="chorus-models", daemon=True)
+    thread.start()
+    # Meanwhile this thread imports what the engine uses (scikit-learn's estimators and vectorizer).
+    from analysis import themes  # noqa: PLC0415 - the engine, only when the command runs
+
+    themes._kmeans_class()
+    themes._truncated_svd_class()
+    themes._vectorizer_class()
+    return thread
 
 
 def _languages(rows: Sequence[Mapping[str, str]], text_column: str, language_column: str | None, language: str | None) -> list[str]:

@@ -234,9 +234,14 @@ def published_order(themes: Sequence[str], sizes: ShownLine, label_of=None) -> l
     return shown + hidden
 
 
-def release(snapshot: Snapshot, *, threshold: int = disclosure.DEFAULT_THRESHOLD) -> Release:
-    """Build every table an output shows about a snapshot and protect them together."""
-    return release_counts(count(snapshot), threshold=threshold)
+def release(snapshot: Snapshot | Counts, *, threshold: int = disclosure.DEFAULT_THRESHOLD) -> Release:
+    """Build every table an output shows about a snapshot and protect them together.
+
+    The snapshot may come already counted (:class:`Counts`, as :func:`count` makes them: a report of a
+    big session counts its answers and people in the database, never one object per answer); the
+    decision is the same. Each report makes this decision once, and every table it shows reads it.
+    """
+    return release_counts(snapshot if isinstance(snapshot, Counts) else count(snapshot), threshold=threshold)
 
 
 def count(snapshot: Snapshot) -> Counts:

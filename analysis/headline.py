@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from analysis import text as textmod
 
-__all__ = ["clauses", "clean", "headline", "point", "cased_forms", "sentences", "clause_key"]
+__all__ = ["clauses", "clean", "headline", "point", "cased_forms", "cased_words", "sentences", "clause_key"]
 
 _SENTENCE = re.compile(r"(?<=[.!?؟。])\s+|\n+|(?<=[;])\s*")
 # Clause boundaries inside a sentence: commas, colons, dashes, brackets, and "but"-like words.
@@ -146,7 +146,23 @@ def _score(key: frozenset[str], weights: Mapping[str, float]) -> float:
     return sum(weights.get(t, 0.0) for t in key) / math.sqrt(len(key))
 
 
-def headline(texts: Sequence[str], language: str, weights: Mapping[str, float]) -> str | None:
+def _options(text: str, language: str) -> list[tuple[str, frozenset[str], str, bool]]:
+    """Return a text's candidate clauses with content words: (clause, its content words, cleaned or "" when too short to read, whether a fragment)."""
+    out = []
+    for clause in _candidate_clauses(text):
+        key = clause_key(clause, language)
+        if not key:
+            continue
+        cleaned = clean(clause, language)
+        if len(cleaned.split()) < _MIN_WORDS or not any(c.isalpha() for c in cleaned):
+            out.append((clause, key, "", False))  # counts towards how many answers say it; never chosen
+            continue
+        out.append((clause, key, cleaned, _is_fragment(cleaned, language)))
+    return out
+
+
+def headline(texts: Sequence[str], language: str, weights: Mapping[str, float],
+             memo: dict[tuple[str, str], list[tuple[str, frozenset[str], str, bool]]] | None = None) -> str | None:
     """Return the most central short clause of a theme's answers (most typical first), cleaned.
 
     Each candidate clause is scored by the theme's term weights it carries (divided by the
@@ -156,24 +172,26 @@ def headline(texts: Sequence[str], language: str, weights: Mapping[str, float]) 
     """
     lang = textmod._base_language(language)
     pool = texts[:_HEADLINE_POOL]
-    options: list[tuple[str, frozenset[str], int]] = []
+    options: list[tuple[frozenset[str], str, bool, int]] = []
     for rank, text in enumerate(pool):
-        for clause in _candidate_clauses(text):
-            key = clause_key(clause, lang)
-            if key:
-                options.append((clause, key, rank))
+        # A theme and its sub-themes read many of the same answers: ``memo`` (one run's) keeps each text's candidates.
+        found = memo.get((text, lang)) if memo is not None else None
+        if found is None:
+            found = _options(text, lang)
+            if memo is not None:
+                memo[(text, lang)] = found
+        options += [(key, cleaned, fragment, rank) for _clause, key, cleaned, fragment in found]
     if not options:
         return None
     # How many distinct answers make the same statement (same content words).
-    by_answer: Counter[frozenset[str]] = Counter(key for key, _rank in {(key, rank) for _, key, rank in options})
+    by_answer: Counter[frozenset[str]] = Counter(key for key, _rank in {(key, rank) for key, _, _, rank in options})
     best: tuple[float, int, str] | None = None
-    for clause, key, rank in options:
-        cleaned = clean(clause, lang)
-        words = len(cleaned.split())
-        if words < _MIN_WORDS or not any(c.isalpha() for c in cleaned):
+    for key, cleaned, fragment, rank in options:
+        if not cleaned:
             continue
+        words = len(cleaned.split())
         score = _score(key, weights) * _length_fit(words) * (1.0 + 0.15 * math.log(by_answer[key])) / (1.0 + 0.02 * rank)
-        if _is_fragment(cleaned, lang):
+        if fragment:
             score *= _FRAGMENT
         candidate = (score, -rank, cleaned)
         if best is None or candidate[:2] > best[:2]:
@@ -232,11 +250,19 @@ def cased_forms(texts: Iterable[str]) -> dict[str, Counter[str]]:
     """
     forms: dict[str, Counter[str]] = {}
     for text in texts:
-        for sentence in sentences(textmod.normalize(text)):
-            for n, match in enumerate(_WORD.finditer(sentence)):
-                word = match.group(0).replace("’", "'")
-                folded = word.casefold()
-                if n == 0 and word[:1].isupper() and not word.isupper():
-                    word = folded  # sentence-initial capital says nothing about the word
-                forms.setdefault(folded, Counter())[word] += 1
+        for folded, word in cased_words(text):
+            forms.setdefault(folded, Counter())[word] += 1
     return forms
+
+
+def cased_words(text: str) -> list[tuple[str, str]]:
+    """Return each word of ``text`` as (case-folded, as written), in order, a sentence's first capital lowered (see :func:`cased_forms`)."""
+    out: list[tuple[str, str]] = []
+    for sentence in sentences(textmod.normalize(text)):
+        for n, match in enumerate(_WORD.finditer(sentence)):
+            word = match.group(0).replace("’", "'")
+            folded = word.casefold()
+            if n == 0 and word[:1].isupper() and not word.isupper():
+                word = folded  # sentence-initial capital says nothing about the word
+            out.append((folded, word))
+    return out

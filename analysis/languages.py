@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import functools
 import re
+import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
@@ -92,9 +93,22 @@ def _known_code(code: str) -> str | None:
     return f"{language}-{region}" if region else language
 
 
-@functools.cache
+_MODEL_LOCK = threading.Lock()
+
+
 def _model():  # type: ignore[no-untyped-def]
-    """Return py3langid's identifier over every language of its model (loaded once, offline: 0.4-0.7 s)."""
+    """Return py3langid's identifier over every language of its model (loaded once, offline: 0.4-0.7 s).
+
+    Thread-safe: ``chorus themes`` loads it in a second thread (:func:`preload_model`) while the
+    CSV is read, and a caller that needs it sooner waits for that load rather than making another.
+    """
+    with _MODEL_LOCK:
+        return _load_model()
+
+
+@functools.cache
+def _load_model():  # type: ignore[no-untyped-def]
+    """Load py3langid's identifier (LZMA decompression, which runs without the GIL, is most of it)."""
     from py3langid.langid import MODEL_FILE, LanguageIdentifier  # noqa: PLC0415
 
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)

@@ -32,7 +32,7 @@ from analysis import messages
 from analysis.importing import ERROR, Issue, issue
 
 __all__ = ["QdaCode", "QdaCoding", "QdaNote", "QdaProject", "QdaSource", "QdpxError", "code_guid", "note_guid", "read_qdpx",
-           "source_guid", "write_qdpx"]
+           "source_guid", "write_qdpx", "write_qdpx_streamed"]
 
 NS = "urn:QDA-XML:project:1.0"
 _Q = f"{{{NS}}}"
@@ -246,6 +246,150 @@ def _write_code(parent, code: QdaCode) -> None:  # type: ignore[no-untyped-def]
         etree.SubElement(element, f"{_Q}Description").text = _clean(code.description)
     for child in code.children:
         _write_code(element, child)
+
+
+def _source_element(parent, source: QdaSource, codings: Iterable[QdaCoding], user: str, when: str,  # type: ignore[no-untyped-def]
+                    variable_guids: Mapping[str, str]) -> None:
+    """Write one source's ``<TextSource>`` (its codings' selections, note references and variables) under ``parent``,
+    as :func:`project_xml` does."""
+    from lxml import etree  # noqa: PLC0415
+
+    guid = source_guid(source.id)
+    text = _clean(source.text)
+    name = f"{SOURCE_PREFIX}{source.id}" + (f" {_clean(source.label)}" if source.label.strip() else "")
+    element = etree.SubElement(parent, f"{_Q}TextSource", guid=guid, name=name,
+                               plainTextPath=f"internal://{guid}.txt", creatingUser=user, creationDateTime=when)
+    spans: dict[tuple[int, int], list[QdaCoding]] = defaultdict(list)
+    for coding in codings:
+        end = len(text) if coding.end is None else min(coding.end, len(text))
+        spans[(max(0, min(coding.start, end)), end)].append(coding)
+    for (start, end), coded in sorted(spans.items()):
+        selection = etree.SubElement(element, f"{_Q}PlainTextSelection", guid=_guid("selection", source.id, start, end),
+                                     name=_clean(text[start:end][:60]), startPosition=str(start), endPosition=str(end),
+                                     creatingUser=user, creationDateTime=when)
+        for coding in coded:
+            tag = etree.SubElement(selection, f"{_Q}Coding", guid=_guid("coding", source.id, coding.code_id, start, end),
+                                   creatingUser=user, creationDateTime=when)
+            etree.SubElement(tag, f"{_Q}CodeRef", targetGUID=code_guid(coding.code_id))
+    for index, _note in enumerate(source.notes):
+        etree.SubElement(element, f"{_Q}NoteRef", targetGUID=note_guid(source.id, index))
+    for name_ in sorted(source.variables):
+        value = etree.SubElement(element, f"{_Q}VariableValue")
+        etree.SubElement(value, f"{_Q}VariableRef", targetGUID=variable_guids[name_])
+        etree.SubElement(value, f"{_Q}TextValue").text = _clean(source.variables[name_])
+
+
+def _note_elements(parent, source: QdaSource, user: str, when: str) -> None:  # type: ignore[no-untyped-def]
+    """Write one source's ``<Note>`` elements under ``parent``, as :func:`project_xml` does."""
+    from lxml import etree  # noqa: PLC0415
+
+    for index, note in enumerate(source.notes):
+        element = etree.SubElement(parent, f"{_Q}Note", guid=note_guid(source.id, index), name=_clean(note.name),
+                                   creatingUser=user, creationDateTime=when)
+        etree.SubElement(element, f"{_Q}PlainTextContent").text = _clean(note.text)
+
+
+# Stands for the sources and the notes in the project's skeleton, replaced by them as they are written.
+_PLACE = "ChorusStreamedHere"
+
+
+def _fragment(container: str, write) -> bytes:  # type: ignore[no-untyped-def]
+    """Return what ``write(container element)`` adds, as the whole project's pretty-printed XML would hold it.
+
+    The element is built inside a small project of the same shape (the project, then ``container``),
+    so its indentation and namespace are exactly those of :func:`project_xml`'s serialization.
+    """
+    from lxml import etree  # noqa: PLC0415
+
+    root = etree.Element(f"{_Q}Project", nsmap={None: NS})
+    write(etree.SubElement(root, f"{_Q}{container}"))
+    data = etree.tostring(root, encoding="utf-8", pretty_print=True)
+    start = data.index(f"<{container}>\n".encode()) + len(container) + 3
+    return data[start:data.rindex(f"  </{container}>".encode())]
+
+
+def write_qdpx_streamed(file, *, name: str, codes: tuple[QdaCode, ...], sources,  # type: ignore[no-untyped-def]
+                        variable_names: Iterable[str] = (), origin: str = "Chorus", created_at: dt.datetime | None = None,
+                        description: str = "") -> tuple[int, int]:
+    """Write a .qdpx to a binary file as :func:`write_qdpx` would for the same project, without holding its sources.
+
+    ``sources()`` yields each source with its codings, ``(QdaSource, [QdaCoding])``, in order; it is
+    called twice (the project's XML, then one text file per source), so it reads them afresh each time
+    (from a database, in one read snapshot). ``variable_names`` are the variables the sources carry (the
+    project lists them before the sources). The same project gives the same bytes as :func:`write_qdpx`
+    (``tests/analysis/test_qdpx.py`` checks it); memory holds one source at a time, and the notes.
+    Returns how many sources and notes were written.
+    """
+    from lxml import etree  # noqa: PLC0415
+
+    when = _timestamp(created_at)
+    user = _guid("user", origin)
+    known_codes = {found.id for top in codes for found, _parent in top.walk()}
+    names = sorted(set(variable_names))
+    variable_guids = {n: _guid("variable", n) for n in names}
+
+    def skeleton(has_sources: bool, has_notes: bool) -> bytes:
+        """Return the project's XML with a placeholder where the sources and the notes go."""
+        root = etree.Element(f"{_Q}Project", nsmap={None: NS}, attrib={
+            "name": _clean(name) or "Chorus", "origin": _clean(origin), "creatingUserGUID": user, "creationDateTime": when})
+        users = etree.SubElement(root, f"{_Q}Users")
+        etree.SubElement(users, f"{_Q}User", guid=user, name=_clean(origin))
+        if codes:
+            into = etree.SubElement(etree.SubElement(root, f"{_Q}CodeBook"), f"{_Q}Codes")
+            for code in codes:
+                _write_code(into, code)
+        if names and has_sources:
+            variables = etree.SubElement(root, f"{_Q}Variables")
+            for n in names:
+                etree.SubElement(variables, f"{_Q}Variable", guid=variable_guids[n], name=_clean(n), typeOfVariable="Text")
+        if has_sources:
+            etree.SubElement(etree.SubElement(root, f"{_Q}Sources"), f"{_Q}{_PLACE}")
+        if has_notes:
+            etree.SubElement(etree.SubElement(root, f"{_Q}Notes"), f"{_Q}{_PLACE}")
+        if description.strip():
+            etree.SubElement(root, f"{_Q}Description").text = _clean(description)
+        return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+
+    place = f"    <{_PLACE}/>\n".encode()
+    stamp = _timestamp(created_at)
+    date_time = (int(stamp[0:4]), int(stamp[5:7]), int(stamp[8:10]), int(stamp[11:13]), int(stamp[14:16]), int(stamp[17:19]))
+
+    def info(member: str) -> zipfile.ZipInfo:
+        """A member with the project's time, so the same snapshot gives the same bytes."""
+        found = zipfile.ZipInfo(member, date_time=date_time)
+        found.compress_type = zipfile.ZIP_DEFLATED
+        return found
+
+    written = notes = 0
+    with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open(info("project.qde"), "w") as qde:
+            first = True
+            kept: list[bytes] = []  # the notes' XML (staff translations: few), written after the sources
+            for source, codings in sources():
+                for coding in codings:
+                    if coding.code_id not in known_codes:
+                        raise ValueError(f"coding refers to an unknown code {coding.code_id!r}")
+                if first:
+                    qde.write(skeleton(True, False).split(place)[0])
+                    first = False
+                qde.write(_fragment("Sources", lambda parent, s=source, c=codings: _source_element(
+                    parent, s, c, user, when, variable_guids)))
+                if source.notes:
+                    kept.append(_fragment("Notes", lambda parent, s=source: _note_elements(parent, s, user, when)))
+                    notes += len(source.notes)
+                written += 1
+            if first:
+                qde.write(skeleton(False, False))
+            else:
+                parts = skeleton(True, bool(kept)).split(place)
+                qde.write(parts[1])
+                if kept:
+                    qde.write(b"".join(kept))
+                    qde.write(parts[2])
+        for source, _codings in sources():
+            with archive.open(info(f"sources/{source_guid(source.id)}.txt"), "w") as member:
+                member.write(_clean(source.text).encode("utf-8"))
+    return written, notes
 
 
 def write_qdpx(project: QdaProject) -> bytes:

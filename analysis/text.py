@@ -276,6 +276,12 @@ _ADDRESS_AR = re.compile(r"(?:شارع|طريق)\s+(?:\S+\s+){0,3}?\d{1,5}")
 
 
 _DIGIT = re.compile(r"\d")
+# Cheap tests that rule a pattern out before it runs (each matches wherever the pattern could):
+# a URL holds "://", "www." or a dot before one of _URL's endings; a phone number holds at least six
+# digits (both of _PHONE's forms); a Vietnamese address "đường" or "phố", an Arabic one "شارع" or "طريق".
+_URL_HINT = re.compile(r"://|www\.|\.(?:com|org|net|gov|edu|io|co|info|uk|us|es|fr|de|mx|ca|au|nz|vn|ke|ly|me)", re.IGNORECASE)
+_PHONE_DIGITS = 6
+_ADDRESS_VI_HINT = re.compile(r"đường|phố", re.IGNORECASE)
 _DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}")
 # Vietnamese: "số 12 đường Lê Lợi", "12 phố Huế".
 _ADDRESS_VI = re.compile(r"(?:\bsố\s+)?\b\d{1,5}[a-z]?,?\s+(?:đường|phố)\s+(?:[^\W\d_]+\s+){0,3}[^\W\d_]+", re.IGNORECASE)
@@ -351,14 +357,17 @@ def redact(
     # below needs one of them, so the regular expressions are skipped for those answers.
     if "@" in text:
         text = _EMAIL.sub(messages.PLACEHOLDER_EMAIL, text)
-    if "." in text or "/" in text:
+    if ("." in text or "/" in text) and _URL_HINT.search(text):
         text = _URL.sub(messages.PLACEHOLDER_URL, text)
     if _DIGIT.search(text):
         # Phones before addresses, so that a phone number is not read as a house number.
-        text = _PHONE.sub(_phone_or_date, text)
-        text = _ADDRESS_VI.sub(messages.PLACEHOLDER_ADDRESS, text)
-        text = _ADDRESS.sub(messages.PLACEHOLDER_ADDRESS, text)
-        text = _ADDRESS_AR.sub(messages.PLACEHOLDER_ADDRESS, text)
+        if len(_DIGIT.findall(text)) >= _PHONE_DIGITS:
+            text = _PHONE.sub(_phone_or_date, text)
+        if _ADDRESS_VI_HINT.search(text):
+            text = _ADDRESS_VI.sub(messages.PLACEHOLDER_ADDRESS, text)
+        text = _ADDRESS.sub(messages.PLACEHOLDER_ADDRESS, text)  # starts at a digit: no cheaper test found
+        if "شارع" in text or "طريق" in text:
+            text = _ADDRESS_AR.sub(messages.PLACEHOLDER_ADDRESS, text)
     text = _redact_names(text, names)
     return _redact_detected_names(text, vocabulary) if detect_names else text
 
@@ -378,6 +387,9 @@ def vocabulary_of(texts: Iterable[str]) -> frozenset[str]:
     return frozenset(words)
 
 
+REDACTION_MEMO = 20000
+
+
 @dataclass(frozen=True)
 class Redaction:
     """One session's redaction: the names its team listed and its own words; call it on a text.
@@ -391,11 +403,15 @@ class Redaction:
     vocabulary: frozenset[str] = frozenset()
     # Texts already redacted by this one: a report redacts each answer for its quotes, claims and
     # sub-topic names (about 2 s at 10,000 residents when done three times). Not part of its identity.
+    # Emptied when it holds REDACTION_MEMO texts, so an export that redacts every answer once (a
+    # REFI-QDA project of 200,000) does not keep them all.
     done: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def __call__(self, text: str) -> str:
         """Return ``text`` as others may see it."""
         shown = self.done.get(text)
         if shown is None:
+            if len(self.done) >= REDACTION_MEMO:
+                self.done.clear()
             shown = self.done[text] = redact(text, names=self.names, vocabulary=self.vocabulary)
         return shown

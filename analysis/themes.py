@@ -48,8 +48,10 @@ import logging
 import math
 import os
 import re
+import threading
 import warnings
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -278,8 +280,17 @@ class ThemeSet:
 # --- model loading -------------------------------------------------------------------------
 
 
-@functools.cache
+_WORDLLAMA_LOCK = threading.Lock()
+
+
 def _wordllama():  # type: ignore[no-untyped-def]
+    """Return WordLlama, loaded once; thread-safe (``chorus themes`` loads it in a second thread while it reads the CSV)."""
+    with _WORDLLAMA_LOCK:
+        return _load_wordllama()
+
+
+@functools.cache
+def _load_wordllama():  # type: ignore[no-untyped-def]
     """Load WordLlama from the weights inside its own package, never from the network."""
     try:
         import wordllama  # noqa: PLC0415 - heavy import, only when themes are computed
@@ -356,23 +367,54 @@ def _word_grams(word: str, vocabulary: dict, lo: int, hi: int, fixed: bool) -> n
     """
     padded = " " + word + " "
     size = len(padded)
-    out: list[int] = []
+    grams: list[str] = []
     for n in range(lo, hi + 1):
-        offset = 0
-        while True:
-            gram = padded[offset : offset + n]
-            if fixed:
-                found = vocabulary.get(gram)
-                if found is not None:
-                    out.append(found)
-            else:
-                out.append(vocabulary[gram])
-            if offset + n >= size:
-                break
-            offset += 1
-        if offset == 0:
+        if size <= n:  # one (padded) n-gram of this length, and none longer
+            grams.append(padded)
             break
-    return np.array(out, dtype=np.int64)
+        grams += [padded[offset : offset + n] for offset in range(size - n + 1)]
+    if fixed:
+        return np.array([i for i in map(vocabulary.get, grams) if i is not None], dtype=np.int64)
+    return np.array(list(map(vocabulary.__getitem__, grams)), dtype=np.int64)
+
+
+def _char_ids(doc: str, cache: dict[str, np.ndarray], vocabulary: dict, lo: int, hi: int, fixed: bool) -> list[np.ndarray]:
+    """Return the ``char_wb`` n-gram ids of each word of one answer; ``cache`` keeps each word's (made once, in word order)."""
+    words = doc.lower().split()
+    found = list(map(cache.get, words))
+    for position, ids in enumerate(found):
+        if ids is None:  # a word not seen yet (or since the cache started again)
+            word = words[position]
+            ids = cache.get(word)
+            if ids is None:
+                if len(cache) >= _WORD_GRAM_CACHE:
+                    cache.clear()
+                ids = cache[word] = _word_grams(word, vocabulary, lo, hi, fixed)
+            found[position] = ids
+    return found
+
+
+def _word_ids(doc: str, vocabulary: dict, lo: int, hi: int, fixed: bool) -> list[np.ndarray]:
+    """Return the word n-gram ids of one answer (as one array in a list), for the word block's ``token_pattern=r"\\S+"``.
+
+    ``\\S+`` finds what str.split() finds (both split on Py_UNICODE_ISSPACE); the n-grams are scikit-learn's
+    ``_word_ngrams``, their ids looked up at C speed (new ones numbered in order, as ``_count_vocab`` does).
+    """
+    features = _word_ngrams(doc.lower().split(), lo, hi)
+    if fixed:
+        return [np.array([i for i in map(vocabulary.get, features) if i is not None], dtype=np.int64)]
+    return [np.array(list(map(vocabulary.__getitem__, features)), dtype=np.int64)]
+
+
+def _word_ngrams(tokens: list[str], lo: int, hi: int) -> list[str]:
+    """Return a document's word n-grams as scikit-learn's ``_word_ngrams`` makes them (no stop words): the
+    tokens themselves when ``lo`` is 1, then each longer length's windows joined by a space, in order."""
+    if hi == 1:
+        return tokens
+    grams = list(tokens) if lo == 1 else []
+    for n in range(max(lo, 2), min(hi + 1, len(tokens) + 1)):
+        grams += [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+    return grams
 
 
 @functools.cache
@@ -395,20 +437,29 @@ def _vectorizer_class():  # type: ignore[no-untyped-def]
     fast_vocabulary = tuple(int(part) for part in sklearn.__version__.split(".")[:2] if part.isdigit()) >= (1, 9)
 
     class CharVectorizer(sk_text.TfidfVectorizer):
-        """TfidfVectorizer whose ``char_wb`` counting reads each distinct word once."""
+        """TfidfVectorizer whose ``char_wb`` counting reads each distinct word once, and whose word counting maps ids at C speed."""
 
         def _count_vocab(self, raw_documents, fixed_vocab):  # type: ignore[no-untyped-def]
-            """Return the vocabulary and the count matrix, as the parent's but faster for ``char_wb``."""
-            if (self.analyzer != "char_wb" or self.preprocessor is not None or self.strip_accents is not None
+            """Return the vocabulary and the count matrix, as the parent's but faster for ``char_wb`` and whitespace-split words."""
+            words_split = (self.analyzer == "word" and self.token_pattern == r"\S+" and self.tokenizer is None
+                           and self.stop_words is None)
+            if ((self.analyzer != "char_wb" and not words_split) or self.preprocessor is not None or self.strip_accents is not None
                     or not self.lowercase or self.input != "content"):
                 return super()._count_vocab(raw_documents, fixed_vocab)
             if fixed_vocab:
                 vocabulary = self.vocabulary_
+                # A fitted vectorizer transforms a large input chunk by chunk: each word's n-gram ids are
+                # kept from one chunk to the next while the vocabulary is the same object (200,000 answers
+                # read their words' n-grams once instead of once per chunk).
+                kept = self.__dict__.get("_chorus_word_ids")
+                if kept is None or kept[0] is not vocabulary:
+                    kept = self.__dict__["_chorus_word_ids"] = (vocabulary, {})
+                cache: dict[str, np.ndarray] = kept[1]
             else:
                 vocabulary = defaultdict()
                 vocabulary.default_factory = vocabulary.__len__
+                cache = {}
             lo, hi = self.ngram_range
-            cache: dict[str, np.ndarray] = {}
             blocks: list[sp.csr_matrix] = []
             parts: list[np.ndarray] = []
             lengths: list[int] = []
@@ -423,16 +474,10 @@ def _vectorizer_class():  # type: ignore[no-untyped-def]
                 lengths.clear()
 
             for doc in raw_documents:
-                n = 0
-                for word in doc.lower().split():
-                    ids = cache.get(word)
-                    if ids is None:
-                        if len(cache) >= _WORD_GRAM_CACHE:
-                            cache.clear()
-                        ids = cache[word] = _word_grams(word, vocabulary, lo, hi, fixed_vocab)
-                    parts.append(ids)
-                    n += len(ids)
-                lengths.append(n)
+                found = (_word_ids(doc, vocabulary, lo, hi, fixed_vocab) if words_split
+                         else _char_ids(doc, cache, vocabulary, lo, hi, fixed_vocab))
+                parts += found
+                lengths.append(sum(map(len, found)))
                 if len(lengths) >= _WORD_GRAM_BLOCK:
                     close_block()
             if lengths or not blocks:
@@ -569,15 +614,33 @@ def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int, *, embe
     # whole by the other blocks, and this bounds memory on 100,000 answers.
     clipped = [t[:_CHAR_LIMIT] for t in texts]
     char_docs = [textmod.fold_accents(t) for t in clipped] if _FOLD else clipped
-    chars = _lsa_block(char_docs, _CHAR_DIMS, seed, fit_rows, analyzer="char_wb", ngram_range=(2, 5), max_features=_MAX_FEATURES)
+
+    def others() -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Return the WordLlama block and the word block (``None`` where there is none)."""
+        model = _wordllama()
+        embedded = _embed(model, texts if embed_texts is None else embed_texts) if model is not None else None
+        words = _lsa_block(term_docs, _WORD_DIMS, seed, fit_rows, token_pattern=r"\S+", ngram_range=(1, 2), max_features=_MAX_FEATURES)
+        return embedded, words
+
+    # Up to _FIT_SAMPLE texts, the WordLlama and word blocks are made in a second thread while this one
+    # makes the character block: each block is its own computation (the same numbers either way), and
+    # their sparse products, SVDs and tokenizing run without the GIL, so two cores shorten the wait.
+    # Larger input keeps one block at a time, which bounds the memory of a long background run.
+    beside = fit_rows is None and len(texts) <= _FIT_SAMPLE
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chorus-blocks") if beside else None
+    try:
+        pending = pool.submit(others) if pool is not None else None
+        chars = _lsa_block(char_docs, _CHAR_DIMS, seed, fit_rows, analyzer="char_wb", ngram_range=(2, 5), max_features=_MAX_FEATURES)
+        embedded, words = pending.result() if pending is not None else others()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
     if chars is not None:
         blocks.append(chars)
         names.append("characters")
-    model = _wordllama()
-    if model is not None:
-        blocks.append(_embed(model, texts if embed_texts is None else embed_texts))
+    if embedded is not None:
+        blocks.append(embedded)
         names.append("wordllama")
-    words = _lsa_block(term_docs, _WORD_DIMS, seed, fit_rows, token_pattern=r"\S+", ngram_range=(1, 2), max_features=_MAX_FEATURES)
     if words is not None:
         blocks.append(words)
         names.append("words")
@@ -592,9 +655,11 @@ def _embed(model, texts: Sequence[str]) -> np.ndarray:  # type: ignore[no-untype
     tokenizer.no_padding()
     ids: list[np.ndarray] = []
     try:
-        # In chunks, keeping only token ids: Encoding objects hold strings and offsets too.
+        # In chunks, keeping only token ids: Encoding objects hold strings and offsets too. tokenizers 0.20 and
+        # later can skip the offsets (the same ids; 10-20% less time).
+        encode = getattr(tokenizer, "encode_batch_fast", None) or tokenizer.encode_batch
         for start in range(0, len(texts), _CHUNK):
-            encoded = tokenizer.encode_batch(list(texts[start : start + _CHUNK]), add_special_tokens=False)
+            encoded = encode(list(texts[start : start + _CHUNK]), add_special_tokens=False)
             ids += [np.asarray(e.ids, dtype=np.int32) for e in encoded]
     finally:
         tokenizer.enable_padding()
@@ -821,24 +886,62 @@ _VAGUE = frozenset(
 )
 
 
-def _term_occurrences(text: str, language: str) -> list[tuple[str, str]]:
-    """Return (stemmed key, surface form) pairs for content words and two-word phrases."""
+def _term_occurrences(text: str, language: str, known: dict[str, _TokenStems] | None = None,
+                      singles: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+    """Return (stemmed key, surface form) pairs for content words and two-word phrases.
+
+    ``known`` (language -> :class:`_TokenStems`, one run's) remembers each token's stem across texts;
+    ``singles``, when given, also receives the single words' pairs, in order.
+    """
     lang = textmod._base_language(language)
-    stops = textmod.stop_words(lang)
+    table = _token_stems(known, lang)
     out: list[tuple[str, str]] = []
     # Phrases never span punctuation: "Nothing, everything was fine" has no "nothing everything".
     for clause in _CLAUSE.split(textmod.analysis_text(text)):
-        prev: tuple[str, str] | None = None
+        prev_key = prev_tok = None
         for tok in textmod.tokenize(clause, lang):
-            if tok in stops or tok.isdigit() or len(tok) < 2:
-                prev = None
+            key = table[tok][1]
+            if key is None:  # a stop word, a number or a single character
+                prev_key = None
                 continue
-            key = textmod.stem(tok, lang)
-            out.append((key, tok))
-            if prev is not None:
-                out.append((prev[0] + " " + key, prev[1] + " " + tok))
-            prev = (key, tok)
+            single = (key, tok)
+            out.append(single)
+            if singles is not None:
+                singles.append(single)
+            if prev_key is not None:
+                out.append((prev_key + " " + key, prev_tok + " " + tok))
+            prev_key, prev_tok = key, tok
     return out
+
+
+class _TokenStems(dict):
+    """One language's token -> (stem, the stem if the token is a content word else ``None``), filled on first sight.
+
+    One run's: answers repeat their words, and a dictionary lookup costs far less per token than a
+    stemmer call and the stop-word tests.
+    """
+
+    def __init__(self, language: str) -> None:
+        """Start empty for ``language`` (a base code)."""
+        super().__init__()
+        self.language = language
+        self.stops = textmod.stop_words(language)
+
+    def __missing__(self, token: str) -> tuple[str, str | None]:
+        """Stem a token not seen yet and remember it."""
+        key = textmod.stem(token, self.language)
+        found = self[token] = (key, None if (token in self.stops or token.isdigit() or len(token) < 2) else key)
+        return found
+
+
+def _token_stems(known: dict[str, _TokenStems] | None, language: str) -> _TokenStems:
+    """Return ``known``'s table for ``language`` (a base code), made and kept there on first use (a fresh one without ``known``)."""
+    table = known.get(language) if known is not None else None
+    if table is None:
+        table = _TokenStems(language)
+        if known is not None:
+            known[language] = table
+    return table
 
 
 class _TermIndex:
@@ -852,19 +955,24 @@ class _TermIndex:
         """Start with no terms."""
         self.keys: list[str] = []
         self.index: dict[str, int] = {}
-        self.surfaces: dict[int, Counter[str]] = defaultdict(Counter)
+        self.forms: Counter[tuple[str, str]] = Counter()  # (word's key, written form) -> times written
+        self._written: dict[str, list[tuple[str, int]]] | None = None  # key -> its forms, made on first read
 
-    def add(self, occurrences: Sequence[tuple[str, str]]) -> np.ndarray:
-        """Register one answer's (key, surface) pairs; return its distinct term ids."""
+    def add(self, occurrences: Sequence[tuple[str, str]], singles: Sequence[tuple[str, str]] | None = None) -> np.ndarray:
+        """Register one answer's (key, surface) pairs; return its distinct term ids.
+
+        ``singles`` are the single-word pairs among them (phrases hold a space), when the caller has them apart.
+        """
+        index, keys = self.index, self.keys
         ids = set()
-        for key, surface in occurrences:
-            i = self.index.get(key)
+        for key, _surface in occurrences:
+            i = index.get(key)
             if i is None:
-                i = self.index[key] = len(self.keys)
-                self.keys.append(key)
-            if " " not in key:
-                self.surfaces[i][surface] += 1
+                i = index[key] = len(keys)
+                keys.append(key)
             ids.add(i)
+        self.forms.update(singles if singles is not None else [o for o in occurrences if " " not in o[0]])
+        self._written = None
         return np.array(sorted(ids), dtype=np.int64)
 
     def surface(self, i: int) -> str:
@@ -872,7 +980,12 @@ class _TermIndex:
         key = self.keys[i]
         if " " in key:
             return " ".join(self.surface(self.index[part]) for part in key.split(" "))
-        return min(self.surfaces[i].items(), key=lambda item: (-item[1], item[0]))[0]
+        if self._written is None:
+            written: dict[str, list[tuple[str, int]]] = defaultdict(list)
+            for (word, form), n in self.forms.items():
+                written[word].append((form, n))
+            self._written = dict(written)
+        return min(self._written[key], key=lambda item: (-item[1], item[0]))[0]
 
 
 def _label_terms(
@@ -1134,11 +1247,13 @@ def _index_terms(p: _Prepared, question_stems: frozenset[str]) -> _Terms:
     vocab = _TermIndex()
     occ_ids = []
     stems: list[list[str]] = []
+    known: dict[str, _TokenStems] = {}
     for r in p.uniq_rows:
-        occurrences = _term_occurrences(p.analysed[r], p.langs[r])
-        occ_ids.append(vocab.add(occurrences))
+        singles: list[tuple[str, str]] = []
+        occurrences = _term_occurrences(p.analysed[r], p.langs[r], known, singles)
+        occ_ids.append(vocab.add(occurrences, singles))
         # In order and with repeats: the word block's TF-IDF counts words and reads adjacent pairs.
-        stems.append([key for key, _ in occurrences if " " not in key])
+        stems.append([key for key, _ in singles])
     lengths = np.array([len(o) for o in occ_ids], dtype=np.int64)
     all_ids = np.concatenate(occ_ids) if occ_ids else np.zeros(0, np.int64)
     df_all = np.bincount(all_ids, weights=np.repeat(p.weights, lengths), minlength=len(vocab.keys)) if len(all_ids) else np.zeros(len(vocab.keys))
@@ -1148,7 +1263,7 @@ def _index_terms(p: _Prepared, question_stems: frozenset[str]) -> _Terms:
         # A word in most answers (the place every answer names) says nothing about any one theme.
         common = {vocab.keys[i] for i in np.flatnonzero(df_all >= _UBIQUITOUS * total) if " " not in vocab.keys[i]}
     shared = (common | set(question_stems)) - _never_surface()
-    surface = frozenset(i for i, key in enumerate(vocab.keys) if shared & set(key.split(" ")))
+    surface = frozenset(i for i, key in enumerate(vocab.keys) if shared & set(key.split(" "))) if shared else frozenset()
     return _Terms(vocab, occ_ids, df_all, surface, stems)
 
 
@@ -1184,21 +1299,23 @@ def _surface_stems(terms: _Terms) -> frozenset[str]:
     return frozenset(key for i, key in enumerate(terms.vocab.keys) if i in terms.surface and " " not in key)
 
 
-def _words_once(text: str, language: str, surface_stems: frozenset[str]) -> tuple[list[str], str]:
+def _words_once(text: str, language: str, surface_stems: frozenset[str],
+                known: dict[str, _TokenStems] | None = None) -> tuple[list[str], str]:
     """Return a text's stemmed content words in order, repeats kept (the single words of :func:`_term_occurrences`),
     and what the character block reads (:func:`_without`), from one reading of its words.
 
     Words never span the punctuation that separates clauses, so reading the whole text gives the same words.
+    ``known`` (language -> :class:`_TokenStems`, kept by the caller across texts) remembers each token's stem.
     """
     lang = textmod._base_language(language)
-    stops = textmod.stop_words(lang)
+    table = _token_stems(known, lang)
     text = textmod.analysis_text(text)
     tokens = textmod.tokenize(text, lang)
-    stems = [textmod.stem(tok, lang) for tok in tokens]
-    content = [key for tok, key in zip(tokens, stems) if not (tok in stops or tok.isdigit() or len(tok) < 2)]
+    pairs = list(map(table.__getitem__, tokens))
+    content = [key for _stem, key in pairs if key is not None]
     if not surface_stems:
         return content, text
-    kept = [tok for tok, key in zip(tokens, stems) if key not in surface_stems]
+    kept = [tok for tok, (key, _content) in zip(tokens, pairs) if key not in surface_stems]
     return content, " ".join(kept) if len(kept) < len(tokens) and kept else text
 
 
@@ -1456,6 +1573,9 @@ class _Builder:
     # Each distinct text's (key, written form) pairs, kept once read for a theme's terms: a
     # sub-theme re-reads many of its theme's most typical answers.
     _occurrences: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+    _cased_words: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+    _token_stems: dict = field(default_factory=dict)  # language -> _TokenStems
+    _headlines: dict = field(default_factory=dict)  # (text, language) -> its headline candidates (analysis.headline)
 
     @functools.cached_property
     def uniq_texts(self) -> list[str]:
@@ -1466,7 +1586,15 @@ class _Builder:
         """Return the (stemmed key, written form) pairs of distinct text ``u``."""
         found = self._occurrences.get(u)
         if found is None:
-            found = self._occurrences[u] = _term_occurrences(self.p.analysed[self.p.uniq_rows[u]], self.p.langs[self.p.uniq_rows[u]])
+            found = self._occurrences[u] = _term_occurrences(self.p.analysed[self.p.uniq_rows[u]], self.p.langs[self.p.uniq_rows[u]],
+                                                             self._token_stems)
+        return found
+
+    def cased_words(self, u: int) -> list[tuple[str, str]]:
+        """Return the (case-folded, written) words of distinct text ``u``'s redacted text, kept once read (a sub-theme re-reads its theme's)."""
+        found = self._cased_words.get(u)
+        if found is None:
+            found = self._cased_words[u] = headline_mod.cased_words(self.p.redacted[self.p.uniq_rows[u]])
         return found
 
     def theme(self, theme_id: str, uniq: np.ndarray, label: str | None, **extra: object) -> Theme:
@@ -1475,7 +1603,7 @@ class _Builder:
         ranked = sorted(uniq.tolist(), key=lambda u: (-self.sims[u], p.uniq_rows[u]))
         answer_rows = [row for u in ranked for row in self.members_by_uniq[u]]
         lang_counts = Counter(textmod._base_language(p.items[r].language) for r in answer_rows)
-        cased = _cased(p.redacted[p.uniq_rows[u]] for u in ranked[:_SURFACE_SAMPLE])
+        cased = _cased([self.cased_words(u) for u in ranked[:_SURFACE_SAMPLE]])
         shown, weights = _label_terms(
             ranked, terms.occ_ids, p.weights, terms.df_all, terms.vocab, len(p.content_rows), max(self.n_themes, 1),
             occurrences=self.occurrences,
@@ -1526,12 +1654,13 @@ class _Builder:
             # headline is drawn from their translations, in the session's main language, and says so.
             # Translations are analysed in their own language (row languages say which); the commonest one speaks.
             into = Counter(p.langs[r] for r in translated).most_common(1)[0][0]
-            found = headline_mod.headline([p.translations[r] for r in translated if p.langs[r] == into], into, weights)
+            found = headline_mod.headline([p.translations[r] for r in translated if p.langs[r] == into], into, weights,
+                                          memo=self._headlines)
             if found:
                 return found, into, True
         texts = [p.redacted[r] for r in answer_rows if _lang(p, r) == main and r not in p.translations]
         texts = texts or [p.redacted[r] for r in answer_rows if _lang(p, r) == main]
-        return headline_mod.headline(_distinct(texts), main, weights), main, False
+        return headline_mod.headline(_distinct(texts), main, weights, memo=self._headlines), main, False
 
 
 def _lang(p: _Prepared, row: int) -> str:
@@ -1544,12 +1673,23 @@ def _distinct(texts: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(texts))
 
 
-def _cased(texts: Iterable[str]) -> dict[str, str]:
-    """Return, for each case-folded word, the way people write it (capitals kept for names and acronyms)."""
-    out: dict[str, str] = {}
-    for folded, forms in headline_mod.cased_forms(texts).items():
-        out[folded] = min(forms.items(), key=lambda item: (-item[1], item[0] != folded, item[0]))[0]
-    return out
+def _cased(words_of_texts: Iterable[Sequence[tuple[str, str]]]) -> dict[str, str]:
+    """Return, for each case-folded word, the way people write it (capitals kept for names and acronyms).
+
+    Reads each text's :func:`analysis.headline.cased_words`; the commonest written form wins, then
+    the folded form, then the first in code-point order (as a minimum over
+    :func:`analysis.headline.cased_forms`, counted at C speed).
+    """
+    counts: Counter[tuple[str, str]] = Counter()
+    for words in words_of_texts:
+        counts.update(words)
+    best: dict[str, tuple[int, bool, str]] = {}
+    for (folded, word), n in counts.items():
+        key = (-n, word != folded, word)
+        found = best.get(folded)
+        if found is None or key < found:
+            best[folded] = key
+    return {folded: key[2] for folded, key in best.items()}
 
 
 def _secondary(z: np.ndarray, labels: np.ndarray, shape: _Shape, order: Sequence[int], p: _Prepared) -> dict[int, int]:
@@ -1827,14 +1967,16 @@ def _find_themes_sampled(p: _Prepared, sample: np.ndarray, texts: Mapping[Answer
     surface_stems = _surface_stems(terms)
     stems: list[list[str]] = []
     char_texts: list[str] = []
+    known: dict[str, _TokenStems] = {}
     for u, r in enumerate(p.uniq_rows):
         if position[u] >= 0:
             stems.append(terms.stems[position[u]])
             char_texts.append(_without(textmod.analysis_text(p.analysed[r]), p.langs[r], surface_stems))
         else:
-            found, text = _words_once(p.analysed[r], p.langs[r], surface_stems)
+            found, text = _words_once(p.analysed[r], p.langs[r], surface_stems, known)
             stems.append(found)
             char_texts.append(text)
+    del known
     step(2, ENGINE_STEPS)
     z_all, centred, big_langs = _represent(p, terms, seed, stems=stems, char_texts=char_texts, fit_rows=sample)
     del stems, char_texts

@@ -188,7 +188,10 @@ def peak_rss_mb() -> float:
 
 
 def measure(database: Path, spec: dict) -> dict:
-    """Sign in, warm up, then make the request `spec` names twice; return seconds, bytes and peak memory."""
+    """Sign in, warm up, then make the request `spec` names twice; return seconds, bytes and peak memory.
+
+    `spec["save"]`, a path, keeps the last response's body there (to compare outputs before and after a change).
+    """
     from bs4 import BeautifulSoup
 
     app = make_app(database)
@@ -210,7 +213,14 @@ def measure(database: Path, spec: dict) -> dict:
             data = {**hidden(spec.get("form_page", spec["url"]), spec.get("form_index", -1)), **spec["form"]}
         start, start_cpu = time.perf_counter(), time.process_time()
         response = client.open(spec["url"], method="POST" if data is not None else "GET", data=data, buffered=False)
-        size = sum(len(chunk) for chunk in response.iter_encoded())
+        size = 0
+        saved = open(spec["save"], "wb") if spec.get("save") else None  # noqa: SIM115 - closed below
+        for chunk in response.iter_encoded():
+            size += len(chunk)
+            if saved is not None:
+                saved.write(chunk)
+        if saved is not None:
+            saved.close()
         response.close()
         timings.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)

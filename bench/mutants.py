@@ -122,10 +122,12 @@ TARGETS = (
            ("tests/review/test_tallies.py", "tests/review/test_tallies_edges.py", "tests/review/test_results_page.py",
             "tests/review/test_refreshing.py",
             "tests/review/test_thresholds.py")),
-    # "Who was heard" counted in SQL (heard19) and the trigger-kept counts' tie-break reads (after19).
+    # "Who was heard" from the trigger-kept segment counts (heard19, segments19) and the trigger-kept counts'
+    # tie-break reads (after19).
     Target("heard-counts", "analysis/review/tallies.py",
-           ("_about_joins", "heard_counts", "heard_data", "Counted._first_answers", "Counted.member_ids"),
-           ("tests/review/test_tallies.py", "tests/review/test_answer_tallies.py", "tests/review/test_tallies_edges.py")),
+           ("profile_values", "heard_counts", "heard_data", "Counted._first_answers", "Counted.member_ids"),
+           ("tests/review/test_tallies.py", "tests/review/test_answer_tallies.py", "tests/review/test_tallies_edges.py",
+            "tests/review/test_segment_tallies.py")),
     # public_summary here is the full load's residents' page, the reference test_tallies.py holds the SQL counts to.
     Target("quotes", "analysis/review/queries.py", ("choose_quotes", "public_summary", "visible_filter"),
            ("tests/review/test_review.py", "tests/review/test_results_page.py", "tests/review/test_reports.py",

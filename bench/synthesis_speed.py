@@ -25,6 +25,7 @@ PHRASES = [
 def main(n: int) -> None:
     """Build a session with n open answers and time each synthesis step."""
     from analysis.review import queries as synthesis
+    from analysis.review import reporting
     from listening import queries
     from listening.app import create_app
     from listening.db import connect, transaction
@@ -58,7 +59,7 @@ def main(n: int) -> None:
         timed("engine run", lambda: synthesis.run_themes(db, session["id"], user_id=None))
         timed("engine re-run", lambda: synthesis.run_themes(db, session["id"], user_id=None))
         for fmt in ("html", "docx", "md", "csv", "xlsx", "json"):
-            timed(f"export {fmt}", lambda: synthesis.export(db, session["id"], io.BytesIO(), fmt=fmt, language="en"))
+            timed(f"export {fmt}", lambda: reporting.export(db, session["id"], io.BytesIO(), fmt=fmt, language="en"))
         client = app.test_client()
         with client.session_transaction() as cookie:
             from listening.accounts import create_user

@@ -55,6 +55,15 @@ def prompt_texts(found: dict, texts: dict, prompt: dict | None) -> list[dict]:
             for code in found["languages"]]
 
 
+def feed_start() -> int | None:
+    """Return the answer the console's feed continues after ("Older answers"), or None for the newest.
+
+    Read from the address, or from a form the feed sent (so hiding an answer comes back to the same page).
+    """
+    older = request.values.get("older", "")
+    return int(older) if older.isdigit() and len(older) < 16 else None
+
+
 def live_context(session_id: int) -> dict:
     """Gather what the console and its refreshing panel show."""
     found = load_session(session_id)
@@ -63,7 +72,10 @@ def live_context(session_id: int) -> dict:
     prompts = queries.prompts_for_session(db, session_id)
     current = next((p for p in prompts if p["id"] == found["current_prompt_id"]), None)
     # Counts and windows come from SQL on the prompt's index: a big session never loads every answer.
-    feed = lq.answer_feed(db, session_id, current["id"] if current else None)
+    # The feed shows one screen of answers (one more is read to know whether older ones follow).
+    older = feed_start()
+    feed = lq.answer_feed(db, session_id, current["id"] if current else None, limit=lq.FEED_SIZE + 1, older_than=older)
+    feed, more = feed[:lq.FEED_SIZE], len(feed) > lq.FEED_SIZE
     wall = wall_context(db, found, current, feed)
     results, results_withheld = [], False
     threshold = room_counts.threshold_for(db, session_id)
@@ -79,17 +91,17 @@ def live_context(session_id: int) -> dict:
         statements = st.statements_for_prompt(db, current["id"])
         react_summary = {"statements": sum(1 for x in statements if x["status"] == "approved"),
                          "waiting": sum(1 for x in statements if x["status"] == "pending"),
-                         "voters": len({p for p, _s, _v in st.votes_for_prompt(db, current["id"])})}
+                         "voters": voters_of(db, current["id"], [x["id"] for x in statements if x["status"] == "approved"])}
     return {
         "react_summary": react_summary,
         "s": found, "title": titled(found, texts), "texts": texts, "prompts": prompts, "current": current,
         "current_texts": prompt_texts(found, texts, current),
         "counts": lq.live_counts(db, session_id, current["id"] if current else None),
-        "feed": feed,
+        "feed": feed, "feed_older": older, "feed_more": feed[-1]["id"] if more else None,
         "results": results,
-        # Only "enough to draft themes?" is asked of this count, so it stops counting there.
+        # Only "enough to draft themes?" is asked of this count (of an open question), so it stops counting there.
         "open_answers": lq.visible_count(db, session_id, current["id"], written=True, up_to=MIN_ANSWERS_FOR_THEMES)
-        if current else 0,
+        if current and current["kind"] == "open" else 0,
         "themes": themes, "theme_sizes": room_counts.draft_theme_sizes(themes, threshold),
         "results_withheld": results_withheld, "threshold": threshold, "mark": room_counts.MARK,
         "notes": lq.equity_notes(db, session_id),
@@ -319,7 +331,7 @@ def moderate(session_id: int):
         queries.record_audit(db, user_id=g.user["id"], action=f"answer_{action}", target=found["code"],
                              detail=f"response={response_id} reason={reason}")
         flash(_("The answer is hidden.") if action == "hide" else _("The answer is shown again."), "ok")
-    return redirect(url_for("facilitation.console", session_id=session_id) + "#feed", 303)
+    return redirect(url_for("facilitation.console", session_id=session_id, older=feed_start()) + "#feed", 303)
 
 
 def wants_no_page() -> bool:
@@ -360,7 +372,7 @@ def wall_decision(session_id: int):
         abort(400)
     if wants_no_page():
         return Response(status=204)
-    return redirect(url_for("facilitation.console", session_id=session_id) + "#wall", 303)
+    return redirect(url_for("facilitation.console", session_id=session_id, older=feed_start()) + "#wall", 303)
 
 
 @bp.route("/sessions/<int:session_id>/live/notes", methods=["POST"])
@@ -544,11 +556,25 @@ def react_words(react: dict | None, threshold: int) -> dict:
     }
 
 
+def voters_of(db, prompt_id: int, approved: list[int]) -> int:
+    """Count the people who voted on a question's approved statements (read again at most every 20 s when big)."""
+    def compute() -> tuple[int, int]:
+        votes = st.votes_for_prompt(db, prompt_id)
+        return len({p for p, _s, _v in votes}), len(votes)
+
+    return opinion_live.summary_of(prompt_id, "voters", approved, compute)
+
+
 def react_room(db, found: dict, current: dict, threshold: int) -> dict:
     """Gather a react question for the room's screen: groups (never individuals), consensus so far, the statement count."""
     approved = st.statements_for_prompt(db, current["id"], status="approved")
-    view = opinion_live.room_view(current["id"], st.votes_for_prompt(db, current["id"]), [s["id"] for s in approved],
-                                  threshold=threshold)
+    ids = [s["id"] for s in approved]
+
+    def compute() -> tuple[dict, int]:
+        votes = st.votes_for_prompt(db, current["id"])
+        return opinion_live.room_view(current["id"], votes, ids, threshold=threshold), len(votes)
+
+    view = dict(opinion_live.summary_of(current["id"], f"room:{threshold}", ids, compute))
     by_id = {s["id"]: s for s in approved}
     view["consensus"] = [
         {"direction": direction, "words": _screen_words(found, by_id[sid])}
@@ -587,11 +613,17 @@ def ideas_room(db, found: dict, current: dict) -> dict:
     from listening import tables as tb
 
     approved = st.statements_for_prompt(db, current["id"], status="approved")
-    votes = st.votes_for_prompt(db, current["id"])
-    agreed: dict[int, int] = {}
-    for _participant, statement_id, vote in votes:
-        if vote == st.AGREE:
-            agreed[statement_id] = agreed.get(statement_id, 0) + 1
+
+    def compute() -> tuple[tuple[dict, int], int]:
+        votes = st.votes_for_prompt(db, current["id"])
+        counts: dict[int, int] = {}
+        for _participant, statement_id, vote in votes:
+            if vote == st.AGREE:
+                counts[statement_id] = counts.get(statement_id, 0) + 1
+        people = {p for p, _s, _v in votes} | {s["participant_id"] for s in approved if s["participant_id"] is not None}
+        return (counts, len(people)), len(votes)
+
+    agreed, people = opinion_live.summary_of(current["id"], "ideas", [s["id"] for s in approved], compute)
     redaction = session_redaction(db, found["id"])
     groups = [{"id": t["id"], "name": t["name"], "note": t["note"], "lang": t["language"], "ideas": [], "withheld": 0}
               for t in tb.tables_for_session(db, found["id"])]
@@ -611,8 +643,7 @@ def ideas_room(db, found: dict, current: dict) -> dict:
         # A screen holds a few ideas per table: the most agreed with first, the rest counted.
         ranked = sorted(group["ideas"], key=lambda i: -i["agreed"])
         group["ideas"], group["more"] = ranked[:IDEAS_PER_TABLE], max(0, len(ranked) - IDEAS_PER_TABLE)
-    people = {p for p, _s, _v in votes} | {s["participant_id"] for s in approved if s["participant_id"] is not None}
-    return {"tables": shown, "count": len(approved), "people": len(people)}
+    return {"tables": shown, "count": len(approved), "people": people}
 
 
 def _screen_words(found: dict, statement: dict) -> list[dict]:

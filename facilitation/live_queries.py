@@ -194,17 +194,31 @@ def visible_responses(db: sqlite_utils.Database, session_id: int, prompt_id: int
     return _decode(rows(db, sql + " ORDER BY r.created_at, r.id", params))
 
 
-def answer_feed(db: sqlite_utils.Database, session_id: int, prompt_id: int | None, limit: int = 200) -> list[dict]:
-    """Return the newest answers to a prompt for moderation, hidden ones included and marked, with `quote_ok`."""
+# How many answers the console's feed shows at once; older ones are a link away ("Older answers").
+FEED_SIZE = 50
+
+
+def answer_feed(db: sqlite_utils.Database, session_id: int, prompt_id: int | None, limit: int = FEED_SIZE,
+                older_than: int | None = None) -> list[dict]:
+    """Return the newest answers to a prompt for moderation, hidden ones included and marked, with `quote_ok`.
+
+    Newest change first, `limit` of them; with `older_than` (an answer id) only those that come after
+    that answer in this order (keyset on the `responses_feed` index: (updated_at, id) below its own).
+    """
+    after, params = "", (prompt_id or 0, session_id)
+    if older_than is not None:
+        after = """AND (r.updated_at, r.id) < (SELECT o.updated_at, o.id FROM responses o
+                                              WHERE o.id = ? AND o.prompt_id = r.prompt_id)"""
+        params += (older_than,)
     return _decode(rows(
         db,
-        """SELECT r.*, u.email AS hidden_by_email, c.quote_ok, c.quote_scope FROM responses r
+        f"""SELECT r.*, u.email AS hidden_by_email, c.quote_ok, c.quote_scope FROM responses r
            JOIN participants p ON p.id = r.participant_id
            LEFT JOIN consents c ON c.participant_id = r.participant_id
            LEFT JOIN users u ON u.id = r.hidden_by
-           WHERE r.prompt_id = ? AND +r.session_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0
+           WHERE r.prompt_id = ? AND +r.session_id = ? AND p.withdrawn_at IS NULL AND r.skipped = 0 {after}
            ORDER BY r.updated_at DESC, r.id DESC LIMIT ?""",
-        (prompt_id or 0, session_id, limit),
+        params + (limit,),
     ))
 
 
@@ -226,10 +240,23 @@ CANDIDATE_SQL = f"""FROM responses r JOIN participants p ON p.id = r.participant
                       AND c.quote_scope = 'screen_and_reports'"""
 
 
+# A question's visible answers (not skipped, not hidden, their author not withdrawn) are also counted in
+# `answer_tallies` (m036, kept by triggers on every write), grouped by placement, language, choices and
+# number: a few dozen rows per question, where counting the answers reads 100,000 index entries.
+TALLIED_SQL = "FROM answer_tallies t WHERE t.session_id = ? AND t.prompt_id = ?"
+
+
 def visible_count(db: sqlite_utils.Database, session_id: int, prompt_id: int, *, written: bool = False,
                   up_to: int | None = None) -> int:
-    """Count a prompt's visible answers that were not skipped (only written ones when asked), in SQL, stopping at `up_to`."""
-    extra = f" AND {WRITTEN_SQL}" if written else ""
+    """Count a prompt's visible answers that were not skipped (only written ones when asked), in SQL, stopping at `up_to`.
+
+    All of them: from the kept counts. Written ones: from the answers, stopping at `up_to` (the kept
+    counts' idea of blank is spaces only; the wall's is any white space).
+    """
+    if not written:
+        kept = db.execute(f"SELECT coalesce(sum(t.n), 0) {TALLIED_SQL}", (session_id, prompt_id)).fetchone()[0]
+        return kept if up_to is None else min(kept, up_to)
+    extra = f" AND {WRITTEN_SQL}"
     if up_to is None:
         return db.execute(f"SELECT count(*) {VISIBLE_SQL}{extra}", (prompt_id, session_id)).fetchone()[0]
     return db.execute(f"SELECT count(*) FROM (SELECT 1 {VISIBLE_SQL}{extra} LIMIT ?)",
@@ -239,9 +266,9 @@ def visible_count(db: sqlite_utils.Database, session_id: int, prompt_id: int, *,
 def visible_tallies(db: sqlite_utils.Database, session_id: int, prompt: dict) -> list[dict]:
     """Count visible answers per option (or scale point) with SQL aggregates, as `tallies` does from rows."""
     counts: dict = {}
-    # Grouped by the stored list of choices (few distinct lists), then only those lists are decoded.
-    for row in rows(db, f"SELECT r.choices, r.number, count(*) AS n {VISIBLE_SQL} GROUP BY r.choices, r.number",
-                    (prompt["id"], prompt["session_id"])):
+    # From the kept counts, by the stored list of choices (few distinct lists), then only those lists are decoded.
+    for row in rows(db, f"SELECT t.choices, CASE WHEN t.no_number THEN NULL ELSE t.number END AS number, sum(t.n) AS n "
+                        f"{TALLIED_SQL} GROUP BY 1, 2", (prompt["session_id"], prompt["id"])):
         values = [row["number"]] if prompt["kind"] == "scale" else (json.loads(row["choices"]) if row["choices"] else [])
         for value in values:
             counts[value] = counts.get(value, 0) + row["n"]
@@ -253,15 +280,33 @@ def visible_tallies(db: sqlite_utils.Database, session_id: int, prompt: dict) ->
     return [{"key": k, "count": counts.get(k, 0), "percent": round(100 * counts.get(k, 0) / total)} for k in keys]
 
 
-def _wall_shown_sql(found: dict) -> str:
-    """Return the SQL condition for a candidate the wall shows, as `wall_answers` decides it."""
-    return "r.wall_status = 'approved'" if found.get("wall_moderation", 1) else "r.wall_status IS NOT 'declined'"
+# The wall's queries start from the partial index `responses_wall` (m040): only answers marked `wall_ok`
+# (written, their author allowed the room's screen), not hidden, not skipped, by question, decision and
+# id. A question where nobody allowed the wall has no entries there, so nothing is walked; the consent
+# itself is still checked on each row found (CANDIDATE_SQL), so the mark never lets an answer up alone.
+WALL_SQL = f"{CANDIDATE_SQL} AND r.wall_ok = 1"
+APPROVED = "r.wall_status = 'approved'"
+
+
+def _wall_range(status_sql: str, newest: bool, limit_sql: str = "?") -> str:
+    """Return the SQL of one range of the wall's index: a decision (or none), newest or oldest first."""
+    return (f"SELECT r.id, r.text, r.language, {queries.TRANSLATION_COLUMNS} {WALL_SQL} AND {status_sql} "
+            f"ORDER BY r.id {'DESC' if newest else ''} LIMIT {limit_sql}")
 
 
 def wall_window(db: sqlite_utils.Database, found: dict, prompt_id: int, limit: int = 30) -> list[dict]:
-    """Return the newest `limit` answers the wall shows for a prompt, oldest first (what the projector puts up)."""
-    newest = rows(db, f"SELECT r.id, r.text, r.language, {queries.TRANSLATION_COLUMNS} {CANDIDATE_SQL} AND {_wall_shown_sql(found)} "
-                      "ORDER BY r.id DESC LIMIT ?", (prompt_id, found["id"], limit))
+    """Return the newest `limit` answers the wall shows for a prompt, oldest first (what the projector puts up).
+
+    Moderated: the approved ones. Not moderated: all but those kept off, read as the newest of the
+    waiting range and the newest of the approved range (each straight from the index) merged.
+    """
+    args = (prompt_id, found["id"], limit)
+    if found.get("wall_moderation", 1):
+        newest = rows(db, _wall_range(APPROVED, True), args)
+    else:
+        undecided, approved = _wall_range("r.wall_status IS NULL", True), _wall_range(APPROVED, True)
+        newest = rows(db, f"SELECT * FROM ({undecided}) UNION ALL SELECT * FROM ({approved}) ORDER BY id DESC LIMIT ?",
+                      args + args + (limit,))
     return newest[::-1]
 
 
@@ -272,9 +317,8 @@ def wall_waiting(db: sqlite_utils.Database, found: dict, prompt_id: int, limit: 
     """Return the oldest `limit` answers waiting for a wall decision and how many wait (counted up to WAITING_CAP + 1; none unmoderated)."""
     if not found.get("wall_moderation", 1):
         return [], 0
-    waiting = f"{CANDIDATE_SQL} AND r.wall_status IS NULL"
-    first = rows(db, f"SELECT r.id, r.text, r.language, {queries.TRANSLATION_COLUMNS} {waiting} ORDER BY r.id LIMIT ?",
-                 (prompt_id, found["id"], limit))
+    waiting = f"{WALL_SQL} AND r.wall_status IS NULL"
+    first = rows(db, _wall_range("r.wall_status IS NULL", False), (prompt_id, found["id"], limit))
     total = db.execute(f"SELECT count(*) FROM (SELECT 1 {waiting} LIMIT ?)",
                        (prompt_id, found["id"], WAITING_CAP + 1)).fetchone()[0]
     return first, total

@@ -264,6 +264,10 @@ def run_server(app, *, host: str, port: int, workers: int | None = None, threads
         "workers": workers or app.config["WORKERS"],
         "threads": threads or app.config["THREADS"],
         "worker_class": "gthread",
+        # A worker keeps the memory its biggest request needed; restarting it now and then hands it back
+        # (the app is built before the fork, so a new worker starts in milliseconds). The jitter spreads restarts.
+        "max_requests": app.config["MAX_REQUESTS"],
+        "max_requests_jitter": app.config["MAX_REQUESTS"] // 10,
         "timeout": 30,
         "graceful_timeout": 10,
         "keepalive": 5,
@@ -365,7 +369,7 @@ def purge_command(dry_run: bool) -> None:
 def export_command(session_code: str, fmt: str, language: str | None, output: str) -> None:
     """Write a session's synthesis report or data export to a file, and log the export."""
     from .queries import session_by_code
-    from analysis.review.queries import export
+    from analysis.review.reporting import export
 
     db = open_db()
     migrate(db)

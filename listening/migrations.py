@@ -1439,3 +1439,251 @@ def m036_after19(db: sqlite_utils.Database) -> None:
     with db.atomic():
         for statement in statements:
             db.execute(statement)
+
+
+# --- m037: "who was heard" counted by segment (issue 19) ---------------------------------------------------
+# A person's "about you" answers in a session, as the page reads them: the first choice of each answer to an
+# "about" question that is not skipped, not hidden and has choices, as a JSON list of [question id, choice]
+# pairs in question order ('[]': none). {x} and {s} name the person and the session; {extra} narrows the
+# questions (a question about to be deleted).
+_PROFILE = (
+    "(SELECT json_group_array(json_array(pid, v)) FROM ("
+    "SELECT q.prompt_id AS pid, CASE WHEN json_valid(q.choices) THEN q.choices ->> '$[0]' END AS v "
+    "FROM responses q JOIN prompts pr ON pr.id = q.prompt_id AND pr.kind = 'about' {extra} "
+    "WHERE q.participant_id = {x} AND +q.session_id = {s} AND q.skipped = 0 AND q.choices IS NOT NULL "
+    "AND q.choices != '' AND q.hidden_at IS NULL ORDER BY q.prompt_id) WHERE v IS NOT NULL)"
+)
+# The profile the counts were made with: kept per person and session in `heard_profiles` (none: '[]').
+_KEPT = "coalesce((SELECT profile FROM heard_profiles WHERE participant_id = {x} AND session_id = {s}), '[]')"
+_HEARD_PEOPLE_KEY = "session_id, language, source, profile"
+_HEARD_ANSWERS_KEY = "session_id, prompt_id, status, theme_id, language, author_language, profile, foreign_author"
+
+
+def _people_change(sign: int, *, p: str = "p", source: str, where: str) -> str:
+    """Return the statement that adds (1) or takes away (-1) the people found from `heard_people`, with their kept profiles."""
+    return (f"INSERT INTO heard_people ({_HEARD_PEOPLE_KEY}, n) SELECT {p}.session_id, {p}.language, {p}.source, "
+            f"{_KEPT.format(x=f'{p}.id', s=f'{p}.session_id')}, {sign} * count(*) {source} "
+            f"WHERE {where} AND {p}.withdrawn_at IS NULL GROUP BY 1, 2, 3, 4 "
+            f"ON CONFLICT ({_HEARD_PEOPLE_KEY}) DO UPDATE SET n = n + excluded.n")
+
+
+def _answers_change(sign: int, *, r: str = "r", p: str = "p", a: str | None = "a", source: str, where: str) -> str:
+    """Return the statement that adds (1) or takes away (-1) the counted answers found from `heard_answers`."""
+    status, theme = (f"coalesce({a}.status, '')", f"coalesce({a}.theme_id, 0)") if a else ("''", "0")
+    return (f"INSERT INTO heard_answers ({_HEARD_ANSWERS_KEY}, n) SELECT {r}.session_id, {r}.prompt_id, {status}, {theme}, "
+            f"{r}.language, {p}.language, {_KEPT.format(x=f'{p}.id', s=f'{r}.session_id')}, {p}.session_id != {r}.session_id, "
+            f"{sign} * count(*) {source} WHERE {where} AND {p}.withdrawn_at IS NULL AND {r}.skipped = 0 "
+            f"AND {r}.hidden_at IS NULL AND {r}.text IS NOT NULL AND trim({r}.text) != '' GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 "
+            f"ON CONFLICT ({_HEARD_ANSWERS_KEY}) DO UPDATE SET n = n + excluded.n")
+
+
+_HEARD_SPENT = "DELETE FROM heard_people WHERE n = 0; DELETE FROM heard_answers WHERE n = 0"
+_ANSWER_SOURCE = ("FROM participants p LEFT JOIN theme_assignments a ON a.response_id = {row}.id "
+                  "AND a.session_id = {row}.session_id")
+_AUTHOR_SOURCE = "FROM responses r LEFT JOIN theme_assignments a ON a.response_id = r.id AND a.session_id = r.session_id"
+
+
+def _heard_answer(row: str, sign: int) -> str:
+    """The change of one answer row (OLD or NEW) to `heard_answers`, its author and placement as they are now."""
+    return _answers_change(sign, r=row, source=_ANSWER_SOURCE.format(row=row), where=f"p.id = {row}.participant_id")
+
+
+def _heard_author(row: str, sign: int) -> list[str]:
+    """The change of an author row (OLD or NEW): the person and their counted answers, with the kept profiles."""
+    return [_people_change(sign, p=row, source="", where="1"),
+            _answers_change(sign, p=row, source=_AUTHOR_SOURCE, where=f"r.participant_id = {row}.id")]
+
+
+def _heard_placement(row: str, placed_sign: int) -> list[str]:
+    """The change of placing (1) or unplacing (-1) one answer by a placement row (OLD or NEW)."""
+    source = "FROM responses r JOIN participants p ON p.id = r.participant_id"
+    where = f"r.id = {row}.response_id AND r.session_id = {row}.session_id"
+    return [_answers_change(-placed_sign, a=None, source=source, where=where),
+            _answers_change(placed_sign, a=row, source=source, where=where)]
+
+
+def _profiles_refresh(pairs: str, extra: str = "") -> list[str]:
+    """Bring the kept profiles of these (person, session) pairs up to date, and the counts made with them.
+
+    `pairs` is a query of distinct (x, s) rows: a participant's id and a session's. The counts that read
+    a pair's kept profile (the person, in their own session; their counted answers in that session) are
+    taken away, the profile is read again, and they are added back with it. Only a person who exists and
+    has not withdrawn keeps one, and only when it is not empty.
+    """
+    people = f"FROM ({pairs}) k CROSS JOIN participants p ON p.id = k.x"
+    # The unary + keeps SQLite on the person's answers (UNIQUE (participant_id, prompt_id)), off the session's.
+    answers = (f"FROM ({pairs}) k CROSS JOIN responses r ON r.participant_id = k.x AND +r.session_id = k.s "
+               "CROSS JOIN participants p ON p.id = r.participant_id "
+               "LEFT JOIN theme_assignments a ON a.response_id = r.id AND a.session_id = r.session_id")
+    return [
+        _people_change(-1, source=people, where="+p.session_id = k.s"),
+        _answers_change(-1, source=answers, where="1"),
+        f"DELETE FROM heard_profiles WHERE (participant_id, session_id) IN (SELECT x, s FROM ({pairs}))",
+        "INSERT INTO heard_profiles (participant_id, session_id, profile) SELECT x, s, profile FROM ("
+        f"SELECT k.x AS x, k.s AS s, {_PROFILE.format(x='k.x', s='k.s', extra=extra)} AS profile "
+        f"FROM ({pairs}) k CROSS JOIN participants p ON p.id = k.x WHERE p.withdrawn_at IS NULL) WHERE profile != '[]'",
+        _people_change(1, source=people, where="+p.session_id = k.s"),
+        _answers_change(1, source=answers, where="1"),
+    ]
+
+
+_ABOUT = "EXISTS (SELECT 1 FROM prompts WHERE id IN ({ids}) AND kind = 'about')"
+
+
+@migrations()
+def m037_segments19(db: sqlite_utils.Database) -> None:
+    """Each session's people and counted answers by segment ("about you" answers, language, source), kept by triggers (issue 19).
+
+    "Who was heard" read every counted answer of the session and each person's "about you" answers
+    after every change (817,116 answers at 100,000 residents): about 2 s. It now reads these counts
+    instead, a few thousand rows. `heard_people` counts the people of a session who have not withdrawn
+    by language, way of taking part and profile; `heard_answers` counts the answers the pages count
+    (not skipped, not hidden, not blank, their author there and not withdrawn) by question, placement,
+    language, their author's language, the author's profile in the answer's session and whether the
+    author belongs to another session. A profile is a person's first choice in each "about you" answer
+    of a session (JSON pairs of question and choice, in question order); `heard_profiles` keeps the one
+    the counts were made with, per person and session, so a change can take away exactly what it added:
+    only for people who exist, have not withdrawn and answered an "about you" question.
+
+    Triggers keep all three exact on every write of an answer, a person, a placement or a question's
+    kind, as m036 does for `answer_tallies`: an answer's own change first (with the kept profiles),
+    then, when an "about you" answer or a person changed, the profiles of the people and sessions
+    concerned are read again and the counts made with them moved (`_profiles_refresh`). A count that
+    falls to 0 is deleted at the end of the trigger, and a withdrawn person's profile with it: no trace
+    of them stays. `analysis/review/tallies.py` (`heard_counts`) reads the counts; `tallies.recount`
+    checks all three tables against the answers.
+    """
+    about_new, about_old = _ABOUT.format(ids="NEW.prompt_id"), _ABOUT.format(ids="OLD.prompt_id")
+    about_either = _ABOUT.format(ids="OLD.prompt_id, NEW.prompt_id")
+    answer_pairs = "SELECT {row}.participant_id AS x, {row}.session_id AS s"
+    person_pairs = ("SELECT {row}.id AS x, {row}.session_id AS s UNION SELECT participant_id, session_id FROM responses "
+                    "WHERE participant_id = {row}.id UNION SELECT participant_id, session_id FROM heard_profiles "
+                    "WHERE participant_id = {row}.id")
+    prompt_pairs = "SELECT DISTINCT participant_id AS x, session_id AS s FROM responses WHERE prompt_id = {row}.id"
+    answer_update = [_heard_answer("OLD", -1), _heard_answer("NEW", 1)]
+    author_update = _heard_author("OLD", -1) + _heard_author("NEW", 1)
+    response_columns = "id, session_id, participant_id, prompt_id, language, text, choices, skipped, hidden_at"
+
+    def trigger(name: str, when: str, statements: list[str], condition: str = "") -> str:
+        """Return a CREATE TRIGGER with the statements, then the spent counts' removal."""
+        return (f"CREATE TRIGGER {name} {when} {('WHEN ' + condition) if condition else ''} BEGIN "
+                + "; ".join(statements + [_HEARD_SPENT]) + "; END")
+
+    statements = [
+        f"""CREATE TABLE heard_profiles (
+                participant_id INTEGER NOT NULL, session_id INTEGER NOT NULL,
+                profile TEXT NOT NULL,           -- JSON [[question id, first choice], ...], never '[]'
+                PRIMARY KEY (participant_id, session_id)
+            ) WITHOUT ROWID""",
+        f"""CREATE TABLE heard_people (
+                session_id INTEGER NOT NULL, language TEXT NOT NULL, source TEXT NOT NULL, profile TEXT NOT NULL,
+                n INTEGER NOT NULL,
+                PRIMARY KEY ({_HEARD_PEOPLE_KEY})
+            ) WITHOUT ROWID""",
+        f"""CREATE TABLE heard_answers (
+                session_id INTEGER NOT NULL, prompt_id INTEGER NOT NULL,
+                status TEXT NOT NULL,            -- the placement's status, '' for an answer no run has placed
+                theme_id INTEGER NOT NULL,       -- the placement's theme, 0 for none
+                language TEXT NOT NULL, author_language TEXT NOT NULL, profile TEXT NOT NULL,
+                foreign_author INTEGER NOT NULL, -- its author is another session's person
+                n INTEGER NOT NULL,
+                PRIMARY KEY ({_HEARD_ANSWERS_KEY})
+            ) WITHOUT ROWID""",
+        "CREATE INDEX heard_people_spent ON heard_people(n) WHERE n = 0",
+        "CREATE INDEX heard_answers_spent ON heard_answers(n) WHERE n = 0",
+        # Answers: their own change; an "about you" answer's also moves its author's counts to the new profile.
+        trigger("responses_heard_tally_insert", "AFTER INSERT ON responses", [_heard_answer("NEW", 1)], f"NOT {about_new}"),
+        trigger("responses_heard_tally_insert_about", "AFTER INSERT ON responses",
+                [_heard_answer("NEW", 1)] + _profiles_refresh(answer_pairs.format(row="NEW")), about_new),
+        trigger("responses_heard_tally_delete", "BEFORE DELETE ON responses", [_heard_answer("OLD", -1)]),
+        # After the delete (and its cascades): the profile read without the answer. Its question gone (a
+        # question's delete cascading), it is no "about you" answer: the question's trigger saw to it.
+        trigger("responses_heard_tally_delete_about", "AFTER DELETE ON responses",
+                _profiles_refresh(answer_pairs.format(row="OLD")), about_old),
+        trigger("responses_heard_tally_update", f"AFTER UPDATE OF {response_columns} ON responses", answer_update,
+                f"NOT {about_either}"),
+        trigger("responses_heard_tally_update_about", f"AFTER UPDATE OF {response_columns} ON responses",
+                answer_update + _profiles_refresh(f"{answer_pairs.format(row='OLD')} UNION {answer_pairs.format(row='NEW')}"),
+                about_either),
+        # People: their own change, then their profiles read again (a withdrawn person keeps none).
+        trigger("participants_heard_tally_insert", "AFTER INSERT ON participants",
+                _heard_author("NEW", 1) + _profiles_refresh(person_pairs.format(row="NEW"))),
+        trigger("participants_heard_tally_delete", "BEFORE DELETE ON participants",
+                _heard_author("OLD", -1) + ["DELETE FROM heard_profiles WHERE participant_id = OLD.id"]),
+        trigger("participants_heard_tally_update", "AFTER UPDATE OF id, session_id, language, source, withdrawn_at ON participants",
+                author_update + _profiles_refresh(f"{person_pairs.format(row='OLD')} UNION {person_pairs.format(row='NEW')}"),
+                "OLD.id IS NOT NEW.id OR OLD.session_id IS NOT NEW.session_id OR OLD.language IS NOT NEW.language "
+                "OR OLD.source IS NOT NEW.source OR OLD.withdrawn_at IS NOT NEW.withdrawn_at"),
+        # Placements.
+        trigger("theme_assignments_heard_tally_insert", "AFTER INSERT ON theme_assignments", _heard_placement("NEW", 1)),
+        trigger("theme_assignments_heard_tally_delete", "BEFORE DELETE ON theme_assignments", _heard_placement("OLD", -1)),
+        trigger("theme_assignments_heard_tally_update", "AFTER UPDATE OF response_id, session_id, theme_id, status ON theme_assignments",
+                _heard_placement("OLD", -1) + _heard_placement("NEW", 1),
+                "OLD.response_id IS NOT NEW.response_id OR OLD.session_id IS NOT NEW.session_id "
+                "OR OLD.theme_id IS NOT NEW.theme_id OR OLD.status IS NOT NEW.status"),
+        # Questions: one that becomes or stops being "about you" changes its answerers' profiles; one deleted
+        # changes them before its answers go (read without it).
+        trigger("prompts_heard_tally_update", "AFTER UPDATE OF id, kind ON prompts",
+                _profiles_refresh(f"{prompt_pairs.format(row='OLD')} UNION {prompt_pairs.format(row='NEW')}"),
+                "OLD.id IS NOT NEW.id OR (OLD.kind = 'about') IS NOT (NEW.kind = 'about')"),
+        trigger("prompts_heard_tally_delete", "BEFORE DELETE ON prompts",
+                _profiles_refresh(prompt_pairs.format(row="OLD"), extra="AND pr.id != OLD.id"), "OLD.kind = 'about'"),
+        # What is there already, counted once.
+        "INSERT INTO heard_profiles (participant_id, session_id, profile) SELECT x, s, profile FROM ("
+        f"SELECT k.x AS x, k.s AS s, {_PROFILE.format(x='k.x', s='k.s', extra='')} AS profile FROM ("
+        "SELECT DISTINCT q.participant_id AS x, q.session_id AS s FROM responses q JOIN prompts pr ON pr.id = q.prompt_id "
+        "AND pr.kind = 'about') k CROSS JOIN participants p ON p.id = k.x WHERE p.withdrawn_at IS NULL) WHERE profile != '[]'",
+        _people_change(1, source="FROM participants p", where="1"),
+        _answers_change(1, source="FROM responses r JOIN participants p ON p.id = r.participant_id LEFT JOIN theme_assignments a "
+                                  "ON a.response_id = r.id AND a.session_id = r.session_id", where="1"),
+    ]
+    with db.atomic():
+        for statement in statements:
+            db.execute(statement)
+
+
+# An answer may go on the projector wall when it is written and its author's consent allowed quoting
+# on the room's screen: `wall_ok`, kept by triggers, as SQL over one answer row `row`.
+_WALL_OK = ("({row}.text IS NOT NULL AND trim({row}.text, ' ' || char(9, 10, 13)) != '' AND EXISTS (SELECT 1 FROM consents c "
+            "WHERE c.participant_id = {row}.participant_id AND c.quote_ok = 1 AND c.quote_scope = 'screen_and_reports'))")
+
+
+@migrations()
+def m040_console19(db: sqlite_utils.Database) -> None:
+    """Mark the answers that may go on the projector wall and index them, so the console and projector find the wall's
+    newest and the oldest waiting answers without walking a big question's answers (issue 19).
+
+    `responses.wall_ok` is 1 for a written answer whose author allowed quoting on the room's screen,
+    kept by triggers on every write of an answer's text or author and of a consent. The partial index
+    `responses_wall` holds only those (not hidden, not skipped), by question, wall decision and id: at
+    100,000 residents where nobody allowed the wall it is empty, and the queue's first 30 and the
+    wall's newest 30 are read from it directly. The queries still check the consent row itself
+    (`facilitation.live_queries.CANDIDATE_SQL`): the flag only narrows the search, it never lets an
+    answer up that the consent does not allow.
+    """
+    answer = _WALL_OK.format(row="NEW")
+    statements = [
+        "ALTER TABLE responses ADD COLUMN wall_ok INTEGER NOT NULL DEFAULT 0",
+        f"UPDATE responses SET wall_ok = 1 WHERE {_WALL_OK.format(row='responses')}",
+        "CREATE INDEX responses_wall ON responses(prompt_id, wall_status, id) "
+        "WHERE wall_ok = 1 AND hidden_at IS NULL AND skipped = 0",
+        # A choice or scale answer has no text: the insert trigger does nothing for it.
+        f"CREATE TRIGGER responses_wall_ok_insert AFTER INSERT ON responses WHEN NEW.text IS NOT NULL "
+        f"BEGIN UPDATE responses SET wall_ok = 1 WHERE id = NEW.id AND {answer}; END",
+        "CREATE TRIGGER responses_wall_ok_update AFTER UPDATE OF text, participant_id ON responses "
+        "WHEN OLD.text IS NOT NEW.text OR OLD.participant_id IS NOT NEW.participant_id "
+        f"BEGIN UPDATE responses SET wall_ok = {answer} WHERE id = NEW.id; END",
+        # A consent's answers are found by the (participant_id, prompt_id) unique index.
+        "CREATE TRIGGER consents_wall_ok_insert AFTER INSERT ON consents "
+        f"BEGIN UPDATE responses SET wall_ok = {_WALL_OK.format(row='responses')} WHERE participant_id = NEW.participant_id; END",
+        "CREATE TRIGGER consents_wall_ok_update AFTER UPDATE OF participant_id, quote_ok, quote_scope ON consents "
+        "WHEN OLD.participant_id IS NOT NEW.participant_id OR OLD.quote_ok IS NOT NEW.quote_ok "
+        "OR OLD.quote_scope IS NOT NEW.quote_scope "
+        f"BEGIN UPDATE responses SET wall_ok = {_WALL_OK.format(row='responses')} "
+        "WHERE participant_id IN (OLD.participant_id, NEW.participant_id); END",
+        "CREATE TRIGGER consents_wall_ok_delete AFTER DELETE ON consents "
+        "BEGIN UPDATE responses SET wall_ok = 0 WHERE participant_id = OLD.participant_id AND wall_ok = 1; END",
+    ]
+    with db.atomic():
+        for statement in statements:
+            db.execute(statement)

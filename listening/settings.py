@@ -57,6 +57,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORT", "CHORUS_PORT", 5000, int, "Port `chorus serve` and `chorus demo` listen on."),
     Setting("WORKERS", "CHORUS_WORKERS", 2, int, "Gunicorn worker processes for `chorus serve`."),
     Setting("THREADS", "CHORUS_THREADS", 8, int, "Threads per gunicorn worker for `chorus serve`."),
+    Setting("MAX_REQUESTS", "CHORUS_MAX_REQUESTS", 20000, int,
+            "Gunicorn restarts a worker after this many requests (give or take a tenth, so workers do not restart "
+            "together), handing back memory a big page or export left behind. 0: never."),
     Setting("TRUSTED_PROXIES", "CHORUS_TRUSTED_PROXIES", 0, int,
             "How many reverse proxies in front of Chorus to trust for X-Forwarded-For/-Proto/-Host. "
             "0 trusts none; 1 for a single nginx or Caddy."),

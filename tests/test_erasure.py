@@ -125,6 +125,23 @@ def test_a_ledger_from_elsewhere_is_honoured(app, client, db, person, tmp_path):
         assert no_traces(elsewhere.config["DATABASE"])
 
 
+def test_an_unreadable_extra_ledger_is_named_and_the_ledger_beside_the_database_still_honoured(app, client, db, person, tmp_path):
+    """A `--ledger` file that is not text (a wrong file picked, a damaged copy) is reported as a problem; the restore
+    goes on and still re-applies the withdrawal the database's own ledger holds."""
+    _session, receipt = person
+    copy = backup(app.config["DATABASE"], tmp_path / "before.db")
+    submit(client, "/withdraw", {"receipt": receipt, "confirm": "y"})
+    db.conn.close()
+    damaged = tmp_path / "ledger-copy.jsonl"
+    damaged.write_bytes(b"\xff\xfe\x00\x81 not a ledger \xc3\x28")
+
+    restored = restore(copy.path, app.config["DATABASE"], force=True, ledgers=[damaged])
+
+    assert (restored.ok, restored.withdrawals) == (True, 1)
+    assert [problem.split(":")[0] for problem in restored.ledger_problems] == [str(damaged)]
+    assert no_traces(app.config["DATABASE"])
+
+
 def test_a_retention_purge_after_the_backup_is_honoured_but_later_answers_stay(app, db, tmp_path):
     """A purge made after a backup is re-applied on restore; text given after the purge is kept."""
     session = make_session(db)

@@ -17,6 +17,7 @@ from listening import campaigns, jobs, queries
 from . import campaign_queries as pooled
 from . import qdpx_queries
 from . import queries as synthesis
+from . import reporting
 
 
 def run_themes_job(ctx: jobs.Context) -> dict:
@@ -66,7 +67,7 @@ def export_job(ctx: jobs.Context) -> dict:
                                             translation_mark=params.get("translation_mark", "Translation:"),
                                             user_id=ctx.job["who"], progress=ctx.report)
         else:
-            name = synthesis.export(ctx.db, ctx.session_id, file, fmt=params["format"], language=params["language"],
+            name = reporting.export(ctx.db, ctx.session_id, file, fmt=params["format"], language=params["language"],
                                     user_id=ctx.job["who"], progress=ctx.report)
         return {"name": name, "format": params["format"]}
 

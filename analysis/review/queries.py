@@ -1029,43 +1029,6 @@ def save_priority_groups(db: sqlite_utils.Database, session_id: int, option_ids:
         log_edit(db, session_id, user_id=user_id, action="priority_groups", detail=json.dumps([o for _, o in pairs]))
 
 
-def _export_streamed(db: sqlite_utils.Database, session_id: int, file, *, fmt: str, language: str, translations,
-                     progress=None) -> None:
-    """Write a data export answer by answer (see `exports.py`), the codebook and rows read in one snapshot;
-    `progress(rows written, rows to write + 1)` hears how far it is (a background job's report)."""
-    import dataclasses
-
-    from analysis import reports
-
-    from . import exports
-
-    started = not db.conn.in_transaction
-    if started:
-        db.execute("BEGIN")  # one read snapshot (WAL): writers carry on, this export sees one moment
-    try:
-        report = build_report(db, session_id, language, translations=translations)
-        prompts = prompts_for_session(db, session_id)
-        keys, names = exports.segment_columns(prompts)
-        described = tuple(exports.described_columns(prompts, keys).values())
-        report = dataclasses.replace(report, segment_names=names, described_names=described)
-        if any(p["kind"] in STATEMENT_KINDS for p in prompts):
-            stored = load(db, session_id)
-            report = dataclasses.replace(report, **_design_records(
-                db, stored, language, names, gettext_with(translations)("Prefer not to say")))
-        scope = scope_prompt_ids(db, session_id)
-        records = exports.answer_records(db, session_id, language, scope,
-                                         prefer_not=gettext_with(translations)("Prefer not to say"),
-                                         visible=visible_filter(db))
-        if progress is not None:
-            # Counted in the same snapshot as the rows, so "rows written of rows to write" ends where it should.
-            records = exports.counted(records, exports.count_answer_records(db, session_id, scope, visible=visible_filter(db)),
-                                      progress)
-        reports.write_streamed(report, fmt, records, file, translations)
-    finally:
-        if started:
-            db.conn.rollback()
-
-
 # --- the residents' page ----------------------------------------------------------------------
 
 
@@ -1230,7 +1193,7 @@ def translations_for(language: str):
     return Translations.load(str(TRANSLATIONS_DIR), [language])
 
 
-def _design_records(db: sqlite_utils.Database, stored: SessionData, language: str, segment_names: Sequence[str],
+def design_records(db: sqlite_utils.Database, stored: SessionData, language: str, segment_names: Sequence[str],
                     prefer_not: str) -> dict:
     """Return the internal export's `votes` and `ideas` (each idea with its reactions and table), one numbering of participants."""
     pseudonyms: dict[int, str] = {}
@@ -1295,60 +1258,6 @@ def _vote_records(db: sqlite_utils.Database, stored: SessionData, language: str,
     return tuple(out)
 
 
-def export(db: sqlite_utils.Database, session_id: int, file, *, fmt: str, language: str,
-           user_id: int | None = None, progress=None) -> str:
-    """Write a report or data export of a session to a binary file, log it, and return its file name.
-
-    `progress(done, total)` hears how far it is: rows written of rows to write for the data exports,
-    else two steps (the report assembled, then written).
-    """
-    from analysis import reports
-    from listening.queries import record_audit
-
-    found = session_by_id(db, session_id)
-    if found is None:
-        raise ValueError(f"No session with id {session_id}")
-    if fmt not in reports.FORMATS:
-        raise ValueError(f"Unknown format {fmt!r}")
-    if language not in found["languages"]:
-        raise ValueError(f"{language!r} is not one of the session's languages")
-    translations = translations_for(language)
-    step = progress or (lambda done, total: None)
-    if fmt in reports.STREAMED:
-        _export_streamed(db, session_id, file, fmt=fmt, language=language, translations=translations, progress=progress)
-    else:
-        step(0, 2)
-        report = (_votes_report(db, session_id, language, translations) if fmt == "votes"
-                  else build_report(db, session_id, language, translations=translations))
-        step(1, 2)
-        reports.write(report, fmt, file, translations)
-    name = reports.filename(found["code"], fmt, language)
-    record_audit(db, user_id=user_id, action="export", target=found["code"], detail=f"format={fmt} language={language} file={name}")
-    return name
-
-
-def _votes_report(db: sqlite_utils.Database, session_id: int, language: str, translations):
-    """Return the report a votes export writes: its title and segment columns, and every vote (no answers)."""
-    import dataclasses
-
-    from . import exports
-
-    stored = load(db, session_id)
-    _keys, names = exports.segment_columns(stored.prompts)
-    report = assemble_report(stored, language, translations, generated_at=now()[:16].replace("T", " ") + " UTC")
-    return dataclasses.replace(report, segment_names=names, **_design_records(
-        db, stored, language, names, gettext_with(translations)("Prefer not to say")))
-
-
-def build_report(db: sqlite_utils.Database, session_id: int, language: str, *, records: bool = False,
-                 translations=None):
-    """Load a session and assemble its synthesis report (with ``records``, the answers export) in a language (see :func:`analysis.assemble.assemble_report`)."""
-    stored = load(db, session_id)
-    if stored is None:
-        raise ValueError(f"No session with id {session_id}")
-    return report_from(db, stored, language, records=records, translations=translations)
-
-
 def report_from(db: sqlite_utils.Database, stored: SessionData, language: str, *, records: bool = False,
                 translations=None, themes: bool = True, **counted):
     """Assemble a synthesis report from a session already loaded (see :func:`build_report`; ``themes`` and the
@@ -1395,7 +1304,7 @@ def _with_design_results(db: sqlite_utils.Database, stored: SessionData, report,
                             n=stored.settings["threshold"], questions="; ".join(withheld)),)
     report = dataclasses.replace(report, design_results=tables, caveats=caveats, withheld=report.withheld + withheld)
     if records and any(p["kind"] in STATEMENT_KINDS for p in stored.prompts):
-        report = dataclasses.replace(report, **_design_records(db, stored, language, report.segment_names,
+        report = dataclasses.replace(report, **design_records(db, stored, language, report.segment_names,
                                                                gettext("Prefer not to say")))
     return report
 

@@ -257,7 +257,8 @@ class Counted:
 def recount(db: sqlite_utils.Database) -> dict[tuple, tuple[int, int]]:
     """Return every count that `answer_tallies` keeps and counting the answers now would not give: {key: (kept, counted)}.
 
-    Empty when the triggers (m036) kept every count exact. The key is the table's: session, question,
+    Empty when the triggers (m036) kept every count exact, and the segment counts of m037 too (:func:`recount_heard`,
+    whose keys start with their table's name). The key is the table's: session, question,
     placement status and theme ('' and 0: none), has text, language, choices ('': none), no number,
     number (0: none), author of another session. Reads every answer: for tests and checks, not pages.
     """
@@ -271,8 +272,74 @@ def recount(db: sqlite_utils.Database) -> dict[tuple, tuple[int, int]]:
         LEFT JOIN theme_assignments a ON a.response_id = r.id AND a.session_id = r.session_id
         WHERE p.withdrawn_at IS NULL AND r.skipped = 0 {synthesis.visible_filter(db)}
         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10""")}
-    return {key: (kept.get(key, 0), counted.get(key, 0)) for key in kept.keys() | counted.keys()
-            if kept.get(key, 0) != counted.get(key, 0)}
+    found = {key: (kept.get(key, 0), counted.get(key, 0)) for key in kept.keys() | counted.keys()
+             if kept.get(key, 0) != counted.get(key, 0)}
+    return {**found, **recount_heard(db)}
+
+
+def _choice(value) -> object:
+    """Return a first choice as a profile keeps it: a JSON array or object as its compact text, any other value itself."""
+    return json.dumps(value, separators=(",", ":")) if isinstance(value, (list, dict)) else value
+
+
+def _profile_key(pairs) -> tuple:
+    """Return a profile's pairs as a comparable tuple."""
+    return tuple((int(prompt_id), _choice(value)) for prompt_id, value in pairs)
+
+
+def recount_heard(db: sqlite_utils.Database) -> dict[tuple, tuple]:
+    """Return every row of the segment counts (m037) that counting the answers now would not give: {(table, *key): (kept, counted)}.
+
+    Profiles are worked out here in Python from the "about you" answers, not by the triggers' SQL:
+    `heard_profiles` (a kept profile is compared as its pairs), `heard_people` and `heard_answers`.
+    Empty when the triggers kept everything exact. Reads every answer: for tests and checks, not pages.
+    """
+    people = {pid: (session_id, language, source, withdrawn) for pid, session_id, language, source, withdrawn in db.execute(
+        "SELECT id, session_id, language, source, withdrawn_at IS NOT NULL FROM participants")}
+    chosen: dict[tuple[int, int], list] = {}
+    for person, session_id, prompt_id, choices in db.execute(f"""
+            SELECT q.participant_id, q.session_id, q.prompt_id, q.choices FROM responses q JOIN prompts pr ON pr.id = q.prompt_id
+            WHERE pr.kind = 'about' AND q.skipped = 0 AND q.choices IS NOT NULL AND q.choices != '' {synthesis.visible_filter(db, 'q')}
+            ORDER BY q.prompt_id"""):
+        try:
+            value = json.loads(choices)
+        except ValueError:
+            continue
+        if isinstance(value, list) and value and value[0] is not None:
+            chosen.setdefault((person, session_id), []).append((prompt_id, value[0]))
+    profiles = {pair: _profile_key(found) for pair, found in chosen.items()
+                if pair[0] in people and not people[pair[0]][3]}
+    found: dict[tuple, tuple] = {}
+
+    def compare(table: str, kept: dict, counted: dict) -> None:
+        """Add the keys whose kept and counted values differ."""
+        for key in kept.keys() | counted.keys():
+            if kept.get(key, 0) != counted.get(key, 0):
+                found[(table, *key)] = (kept.get(key, 0), counted.get(key, 0))
+
+    compare("heard_profiles", {(x, s): _profile_key(json.loads(profile)) for x, s, profile in db.execute(
+        "SELECT participant_id, session_id, profile FROM heard_profiles")}, profiles)
+    counted_people: Counter = Counter()
+    for pid, (session_id, language, source, withdrawn) in people.items():
+        if not withdrawn:
+            counted_people[(session_id, language, source, profiles.get((pid, session_id), ()))] += 1
+    compare("heard_people", {(s, language, source, _profile_key(json.loads(profile))): n for s, language, source, profile, n
+                             in db.execute("SELECT session_id, language, source, profile, n FROM heard_people")},
+            counted_people)
+    counted_answers: Counter = Counter()
+    for session_id, prompt_id, status, theme_id, language, person, n in db.execute(f"""
+            SELECT r.session_id, r.prompt_id, coalesce(a.status, ''), coalesce(a.theme_id, 0), r.language, r.participant_id, count(*)
+            FROM responses r JOIN participants p ON p.id = r.participant_id
+            LEFT JOIN theme_assignments a ON a.response_id = r.id AND a.session_id = r.session_id
+            WHERE p.withdrawn_at IS NULL AND r.skipped = 0 AND r.text IS NOT NULL AND trim(r.text) != '' {synthesis.visible_filter(db)}
+            GROUP BY 1, 2, 3, 4, 5, 6"""):
+        own_session, person_language = people[person][0], people[person][1]
+        counted_answers[(session_id, prompt_id, status, theme_id, language, person_language,
+                         profiles.get((person, session_id), ()), int(own_session != session_id))] += n
+    compare("heard_answers", {(*key, _profile_key(json.loads(profile)), foreign): n for *key, profile, foreign, n in db.execute(
+        "SELECT session_id, prompt_id, status, theme_id, language, author_language, profile, foreign_author, n FROM heard_answers")},
+        counted_answers)
+    return found
 
 
 def _chain(first: list[dict], rest: Iterator[dict]) -> Iterator[dict]:
@@ -366,6 +433,29 @@ def publish_data(db: sqlite_utils.Database, session_id: int) -> tuple:
         return themes_by_size(Counted(db, stored)), stored
 
 
+def report_data(db: sqlite_utils.Database, session_id: int, language: str, *, translations=None):
+    """Build a session's synthesis report (every report format, and the data exports' codebook) from counts.
+
+    The same report as `queries.report_from` of the session's full load, which
+    `tests/review/test_tallies.py` compares it with, without one object per answer or per person:
+    the release is the one decision :func:`analysis.equity.release` makes from the counts "who was
+    heard" reads (:func:`heard_counts`: people and answers grouped by their lenses), the theme
+    sections ask :class:`Counted` (sizes kept by triggers, a theme's quotes, claims and sub-topics
+    read through the rank index only as far as they need), the choice results :func:`choice_tallies`.
+    The worker's memory then no longer grows with the number of answers (issue 19: under 500 MB at
+    100,000 residents). Returns the report and the session read without its answers.
+    """
+    with read_snapshot(db):
+        stored = synthesis.load(db, session_id, lenses=False, answers=False)
+        if stored is None:
+            raise ValueError(f"No session with id {session_id}")
+        counts = heard_counts(db, stored)
+        rel = equity.release(counts, threshold=stored.settings["threshold"])
+        report = synthesis.report_from(db, stored, language, translations=translations, rel=rel,
+                                       tallies=choice_tallies(db, stored), people=counts.people, counted=Counted(db, stored))
+        return report, stored
+
+
 def choice_tallies(db: sqlite_utils.Database, stored: SessionData) -> dict[int, tuple[Counter, int, int]]:
     """Count each choice or scale question's answers, as :func:`analysis.assemble.choice_tallies` does from the load.
 
@@ -414,91 +504,63 @@ def public_summary(db: sqlite_utils.Database, session_id: int, language: str) ->
 # --- who was heard ---------------------------------------------------------------------------------
 
 
-def _about_joins(db: sqlite_utils.Database, stored: SessionData, person: str) -> tuple[str, list[str], list]:
-    """Return the joins that read a person's first "about you" choice per question (as `participant_segments` does),
-    the values they select, and the joins' bound values. UNIQUE (participant_id, prompt_id) makes each join one row at most."""
-    joins, values, args = [], [], []
-    for n, prompt in enumerate(assemble.about_prompts(stored)):
-        alias = f"q{n}"
-        joins.append(f"""LEFT JOIN responses {alias} ON {alias}.participant_id = {person} AND {alias}.prompt_id = ?
-                         AND {alias}.session_id = ? AND {alias}.skipped = 0 AND {alias}.choices IS NOT NULL
-                         AND {alias}.choices != '' {synthesis.visible_filter(db, alias)}""")
-        values.append(f"json_extract({alias}.choices, '$[0]')")
-        args += [prompt["id"], stored.session["id"]]
-    return " ".join(joins), values, args
+def profile_values(profile: str) -> dict[int, object]:
+    """Return a kept profile (m037: JSON pairs of an "about you" question and its first choice) as {question id: choice}."""
+    return {int(prompt_id): value for prompt_id, value in json.loads(profile)}
 
 
 def heard_counts(db: sqlite_utils.Database, stored: SessionData) -> equity.Counts:
-    """Count what "who was heard" releases (:func:`analysis.equity.count` of `assemble.snapshot`) in grouped queries.
+    """Count what "who was heard" releases (:func:`analysis.equity.count` of `assemble.snapshot`) from the kept segment counts.
 
-    One statement reads each taking-part person's language, way of taking part and "about you"
-    answers once (a materialized table the answers then find by person), and returns the people
-    grouped by those, and the counted answers grouped by placement, language, their author's
-    language and "about you" answers; a second finds any counted answer whose author is another
-    session's person (none, unless the data were edited by hand). Everything the release needs
-    follows from these few thousand rows: theme sizes, each lens's people and answers by theme, the
-    priority groups' answers, and whether answers follow people (every answer's author is known, and
-    answered in the language they joined in). A person answers a question at most once (UNIQUE
-    (participant_id, prompt_id)), so no one gave more answers than the questions counted: the cap
-    is ``per_person``.
+    `heard_people` and `heard_answers` (m037, kept by triggers) hold the session's people by language,
+    way of taking part and "about you" answers (a profile: each "about you" question's first choice),
+    and its counted answers by question, placement, language, their author's language and profile,
+    and whether their author is another session's person (none, unless the data were edited by hand):
+    a few thousand rows at 100,000 residents, never the answers. Everything the release needs follows
+    from them: theme sizes, each lens's people and answers by theme, the priority groups' answers, and
+    whether answers follow people (every answer's author is known, and answered in the language they
+    joined in). A person answers a question at most once (UNIQUE (participant_id, prompt_id)), so no one
+    gave more answers than the questions counted: the cap is ``per_person``.
     """
     session_id = stored.session["id"]
-    visible = synthesis.visible_filter(db)
     people_lenses, answer_lenses, priority = assemble.lenses_of(stored)
-    about_keys = [assemble.about_lens(p["id"]) for p in assemble.about_prompts(stored)]
+    about = [p["id"] for p in assemble.about_prompts(stored)]
+    about_keys = [assemble.about_lens(prompt_id) for prompt_id in about]
     per_person = max(1, len(stored.scope))
     wanted = {key: set(categories) for key, categories in priority if categories}
     marks = ", ".join("?" for _ in stored.scope) or "NULL"
-    counted = f"""r.session_id = ? AND r.skipped = 0 AND r.text IS NOT NULL AND trim(r.text) != ''
-                  AND r.prompt_id IN ({marks}) {visible}"""
+    value_of = functools.lru_cache(maxsize=None)(equity.segment_value)
 
-    joins, values, args = _about_joins(db, stored, "p.id")
-    chosen = "".join(f", v{n}" for n in range(len(about_keys)))
-    by = ", ".join(str(i) for i in range(4, 8 + len(about_keys)))
-    rows_found = db.execute(
-        f"""WITH about AS MATERIALIZED (
-                SELECT p.id AS pid, p.language AS language, p.source AS source{"".join(f", {v} AS v{n}" for n, v in enumerate(values))}
-                FROM participants p {joins} WHERE p.session_id = ? AND p.withdrawn_at IS NULL)
-            SELECT 0, NULL, NULL, NULL, language, source, 0{chosen}, count(*) FROM about GROUP BY {by}
-            UNION ALL
-            SELECT 1, a.status, a.theme_id, r.language, ab.language, NULL, 0{"".join(f", ab.v{n}" for n in range(len(about_keys)))}, count(*)
-            FROM about ab JOIN responses r ON r.participant_id = ab.pid
-            LEFT JOIN theme_assignments a ON a.response_id = r.id AND a.session_id = r.session_id
-            WHERE {counted} GROUP BY 2, 3, {by}""",
-        [*args, session_id, session_id, *stored.scope]).fetchall()
-    # An answer by someone not among the session's people: the full load counts it, with no known author.
-    foreign_joins, foreign_values, foreign_args = _about_joins(db, stored, "r.participant_id")
-    rows_found += db.execute(
-        f"""SELECT 1, a.status, a.theme_id, r.language, p.language, NULL, 1{"".join(f", {v}" for v in foreign_values)}, count(*)
-            FROM responses r JOIN participants p ON p.id = r.participant_id
-            LEFT JOIN theme_assignments a ON a.response_id = r.id AND a.session_id = r.session_id
-            {foreign_joins}
-            WHERE {counted} AND p.session_id != r.session_id AND p.withdrawn_at IS NULL GROUP BY 2, 3, {by}""",
-        [*foreign_args, session_id, *stored.scope]).fetchall()
+    @functools.lru_cache(maxsize=None)
+    def about_of(profile: str) -> dict[str, str]:
+        """Return a profile's value in each "about you" lens of the session (a question not answered: missing)."""
+        chosen = profile_values(profile)
+        return {key: value_of(None if chosen.get(prompt_id) is None else str(chosen[prompt_id]))
+                for key, prompt_id in zip(about_keys, about)}
 
     people_counts: dict[str, Counter] = {lens.key: Counter() for lens in people_lenses}
+    people = 0
+    for language, source, profile, n in db.execute(
+            "SELECT language, source, profile, n FROM heard_people WHERE session_id = ? AND n > 0", (session_id,)):
+        people += n
+        found = {**about_of(profile), "language": value_of(language), "source": value_of(source)}
+        for lens in people_lenses:
+            people_counts[lens.key][found[lens.key]] += n
+
     kinds = {t["id"]: t for t in stored.themes}
     by_key: Counter = Counter()  # theme_answers' keys: a theme's id, or 'off_topic', 'contentless', 'unsorted'
     answer_counts: dict[str, Counter] = {lens.key: Counter() for lens in answer_lenses}
     priority_counts: Counter = Counter()
-    people, foreign, same_language = 0, False, True
-    value_of = functools.lru_cache(maxsize=None)(equity.segment_value)
-    for is_answer, status, theme_id, language, person_language, source, other, *row in rows_found:
-        *about, n = row
-        found = {key: value_of(None if v is None else str(v)) for key, v in zip(about_keys, about)}
-        if not is_answer:
-            people += n
-            found.update({"language": value_of(person_language), "source": value_of(source)})
-            for lens in people_lenses:
-                people_counts[lens.key][found[lens.key]] += n
-            continue
-        if status is None or (status == "theme" and theme_id is None):
-            key: int | str = "unsorted"
-        else:
-            key = status if status != "theme" else theme_id
+    foreign, same_language = False, True
+    for status, theme_id, language, person_language, profile, other, n in db.execute(
+            f"""SELECT status, theme_id, language, author_language, profile, foreign_author, sum(n) FROM heard_answers
+                WHERE session_id = ? AND prompt_id IN ({marks}) GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(n) > 0""",
+            [session_id, *stored.scope]):
+        key: int | str = "unsorted" if not status or (status == "theme" and not theme_id) else (
+            status if status != "theme" else theme_id)
         by_key[key] += n
         group = assemble.group_of(key, kinds)
-        found["language"] = value_of(language)
+        found = {**about_of(profile), "language": value_of(language)}
         for lens in answer_lenses:
             answer_counts[lens.key][(group, found[lens.key])] += n
         if wanted:

@@ -34,6 +34,7 @@ from listening.i18n import current_language, language_name, source_labels
 
 from . import page_cache, qdpx_queries, tallies
 from . import queries as synthesis
+from . import reporting
 
 bp = Blueprint("review", __name__, template_folder="../templates")
 # The results blueprint also serves the review pages' stylesheet: a public file, outside the staff route walk.
@@ -643,7 +644,7 @@ def export(session_id: int):
     # there in blocks, so a big session's export never sits whole in the worker's memory.
     spool = tempfile.SpooledTemporaryFile(max_size=EXPORT_SPOOL_BYTES)
     try:
-        name = synthesis.export(get_db(), session_id, spool, fmt=fmt, language=language, user_id=user_id())
+        name = reporting.export(get_db(), session_id, spool, fmt=fmt, language=language, user_id=user_id())
     except BaseException:
         spool.close()
         raise
@@ -693,13 +694,25 @@ def export_qdpx(session_id: int):
             flash(refused.message(), "error")
             return redirect(url_for("review.export", session_id=session_id)), 303
         return redirect(url_for("facilitation.job", session_id=session_id, job_id=job_id)), 303
-    buffer = io.BytesIO()
-    name = qdpx_queries.export_qdpx(get_db(), found["id"], buffer, answer_set=answer_set,
-                                    drafts=request.form.get("drafts") == "y", draft_mark=draft_mark,
-                                    translation_mark=translation_mark, user_id=user_id())
-    buffer.seek(0)
-    response = send_file(buffer, mimetype="application/zip", as_attachment=True, download_name=name,
+    # Written answer by answer to a temporary file (in memory up to 8 MB, then on disk), as the other exports.
+    spool = tempfile.SpooledTemporaryFile(max_size=EXPORT_SPOOL_BYTES)
+    try:
+        name = qdpx_queries.export_qdpx(get_db(), found["id"], spool, answer_set=answer_set,
+                                        drafts=request.form.get("drafts") == "y", draft_mark=draft_mark,
+                                        translation_mark=translation_mark, user_id=user_id())
+    except BaseException:
+        spool.close()
+        raise
+    payload = spool
+    if spool.tell() <= EXPORT_SPOOL_BYTES:  # still in memory: hand over the bytes and free the spool now
+        spool.seek(0)
+        payload = io.BytesIO(spool.read())
+        spool.close()
+    payload.seek(0)
+    response = send_file(payload, mimetype="application/zip", as_attachment=True, download_name=name,
                          conditional=False, etag=False, last_modified=None)
+    if payload is spool:
+        response.call_on_close(spool.close)
     response.headers["Cache-Control"] = "no-store"
     return response
 

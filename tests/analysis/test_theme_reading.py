@@ -218,3 +218,22 @@ def test_theme_engine_functions_stay_short() -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef):
                 assert node.end_lineno - node.lineno + 1 <= 100, f"{name}: {node.name}"
+
+
+def test_a_theme_and_its_sub_themes_share_one_reading_of_each_text_with_the_same_words() -> None:
+    """Cased words counted from each text's own reading give the forms cased_forms gives, and a headline drawn with a
+    run's memo of candidates is the headline drawn without it, the first time and when the memo is full."""
+    from analysis import themes
+    from analysis.headline import cased_forms, cased_words
+
+    texts = ["WIC helped us. The wic office was far", "Staff were kind. WIC staff too", "We went to WIC, Nashville",
+             "nashville has WIC and Wic", "", "Dr. [name] at the WKU clinic"]
+    expected = {folded: min(forms.items(), key=lambda item: (-item[1], item[0] != folded, item[0]))[0]
+                for folded, forms in cased_forms(texts).items()}
+    assert themes._cased([cased_words(t) for t in texts]) == expected
+    weights = {"wic": 2.0, "staff": 1.0, "nashvill": 0.5, "kind": 0.7}
+    memo: dict = {}
+    plain = headline(texts, "en", weights)
+    assert plain and headline(texts, "en", weights, memo=memo) == plain and memo
+    assert headline(texts, "en", weights, memo=memo) == plain
+    assert headline(texts[2:], "en", weights, memo=memo) == headline(texts[2:], "en", weights)

@@ -257,10 +257,16 @@ def test_character_ngrams_are_counted_as_scikit_learn_counts_them(nhs_answers: l
     ours, theirs = themes._vectorizer_class()(**options), TfidfVectorizer(**options)
     pairs = [(ours.fit_transform(docs[:250]), theirs.fit_transform(docs[:250])), (ours.transform(docs[250:]), theirs.transform(docs[250:]))]
     assert ours.vocabulary_ == theirs.vocabulary_ and list(ours.vocabulary_) == list(theirs.vocabulary_)
+    # Projected chunk by chunk (each word's n-gram ids kept from one chunk to the next), then fitted again on
+    # other answers: the ids kept for the first vocabulary are not used with the second.
+    pairs += [(ours.transform(docs[s : s + 40]), theirs.transform(docs[s : s + 40])) for s in range(200, 320, 40)]
+    pairs.append((ours.fit_transform(docs[100:300]), theirs.fit_transform(docs[100:300])))
+    pairs.append((ours.transform(docs[:120]), theirs.transform(docs[:120])))
     words = {"analyzer": "word", "token_pattern": r"\S+", "ngram_range": (1, 2), "max_features": 500, "min_df": 2, "sublinear_tf": True, "dtype": np.float32}
     word_pair = (themes._vectorizer_class()(**words), TfidfVectorizer(**words))
-    pairs.append((word_pair[0].fit_transform(docs), word_pair[1].fit_transform(docs)))
+    pairs.append((word_pair[0].fit_transform(docs[:300]), word_pair[1].fit_transform(docs[:300])))
     assert list(word_pair[0].vocabulary_.items()) == list(word_pair[1].vocabulary_.items())
+    pairs.append((word_pair[0].transform(docs[250:] + ["a\u00a0b\u2003c  d"]), word_pair[1].transform(docs[250:] + ["a\u00a0b\u2003c  d"])))
     for mine, expected in pairs:
         assert mine.dtype == expected.dtype and mine.shape == expected.shape
         assert np.array_equal(mine.indptr, expected.indptr) and np.array_equal(mine.indices, expected.indices)

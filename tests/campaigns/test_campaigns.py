@@ -9,7 +9,7 @@ from flask import url_for
 
 from analysis import disclosure
 from analysis.review import campaign_queries as pooled
-from listening import campaigns, queries
+from listening import access, campaigns, queries
 from listening.accounts import create_user, user_by_email
 from tests.conftest import PASSWORD, form_data, migrated_app, page, sign_in
 from tests.factories import make_participant, make_session
@@ -140,6 +140,30 @@ def test_campaign_membership_decides_which_sessions_one_sees(world, actor):
         for url in (f"/staff/sessions/{found['id']}", f"/staff/review/{found['id']}",
                     f"/staff/review/{found['id']}/export"):
             assert client.get(url).status_code == (200 if key in SEES[actor] else 404), (url, key)
+
+
+# Which campaigns each actor finds listed on the campaigns page (1: Healthy babies; other: Elsewhere).
+LISTS = {"admin": {"Healthy babies", "Elsewhere"}, "bb_facilitator": {"Healthy babies"}, "bb_planner": {"Healthy babies"},
+         "a_facilitator": {"Healthy babies"}, "a_planner": {"Healthy babies"}, "b_facilitator": {"Healthy babies"},
+         "other_campaign": {"Elsewhere"}, "nobody": set()}
+
+
+def test_the_campaigns_page_lists_only_the_campaigns_one_is_a_member_of(world):
+    """Admins find every campaign; staff only those they belong to (by partner or as backbone); others and deactivated
+    accounts none, and the name of a campaign one may not open is never printed."""
+    listed = {}
+    for actor in LISTS:
+        client, _ = signed_in(world, actor)
+        listed[actor] = {link.get_text(strip=True) for link in page(client.get("/staff/campaigns/")).select("table a")}
+    assert listed == LISTS
+    # A staff account switched off keeps its membership rows but opens nothing: no campaign, no standing, no session.
+    db = world["db"]
+    db.execute("UPDATE users SET active = 0 WHERE id = ?", (world["ids"]["bb_facilitator"],))
+    user = user_by_email(db, "bb_facilitator@example.org")
+    sql, params = access.accessible_campaigns(user)
+    assert campaigns.campaigns_among(db, (sql, params)) == []
+    assert access.campaign_role(db, user, world["cid"]) is None
+    assert db.execute(*access.campaign_sessions_for(user, world["cid"])).fetchall() == []
 
 
 def test_another_campaign_answers_404_to_a_member_of_this_one(world):

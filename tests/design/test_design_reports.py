@@ -7,6 +7,7 @@ from bs4 import BeautifulSoup
 from docx import Document
 
 from analysis.review import queries as synthesis
+from analysis.review import reporting
 from listening import queries
 from tests.design.test_opinions_pages import two_camps, written_by_a_resident
 from tests.factories import make_participant, user_id
@@ -15,7 +16,7 @@ from tests.factories import make_participant, user_id
 def export(db, found, fmt: str, language: str = "en") -> str:
     """Export the session's report in a format and return its text (Word: every paragraph and cell)."""
     buffer = io.BytesIO()
-    synthesis.export(db, found["id"], buffer, fmt=fmt, language=language, user_id=None)
+    reporting.export(db, found["id"], buffer, fmt=fmt, language=language, user_id=None)
     if fmt == "docx":
         document = Document(io.BytesIO(buffer.getvalue()))
         return "\n".join([p.text for p in document.paragraphs]
@@ -98,7 +99,7 @@ def test_the_votes_csv_lists_every_vote_pseudonymously_and_is_logged(db, make_us
     db.execute("UPDATE statements SET body = '=HYPERLINK(\"x\")' WHERE id = ?", (statement,))
     db.conn.commit()
     buffer = io.BytesIO()
-    name = synthesis.export(db, found["id"], buffer, fmt="votes", language="en", user_id=None)
+    name = reporting.export(db, found["id"], buffer, fmt="votes", language="en", user_id=None)
     rows = list(csv.DictReader(io.StringIO(buffer.getvalue().decode("utf-8-sig"))))
     assert name.endswith("-votes-internal.csv") and len(rows) == 24 * 7
     assert {r["participant"] for r in rows} == {f"P{n}" for n in range(1, 25)}

@@ -8,6 +8,7 @@ import pytest
 
 from analysis import reports
 from analysis.review import queries as synthesis
+from analysis.review import reporting
 from facilitation import live_queries
 from listening import queries
 from listening.retention import purge_text
@@ -161,7 +162,7 @@ def described_session(db):
 def exported(db, session, fmt):
     """Write a report or export of the session in English and return it as text."""
     out = io.BytesIO()
-    report = synthesis.build_report(db, session["id"], "en", records=fmt in ("csv", "xlsx", "json"))
+    report = reporting.build_report(db, session["id"], "en", records=fmt in ("csv", "xlsx", "json"))
     reports.write(report, fmt, out)
     return out.getvalue().decode("utf-8-sig")
 

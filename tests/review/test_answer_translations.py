@@ -12,6 +12,7 @@ from bs4 import BeautifulSoup
 from docx import Document
 
 from analysis.review import queries as synthesis
+from analysis.review import reporting
 from listening import queries, retention
 from listening.backup import backup, restore
 from listening.db import connect
@@ -70,7 +71,7 @@ def two_spanish_answers(themed, db):
 def report_text(db, sid: int, fmt: str) -> str:
     """Export a report and return its visible text."""
     buffer = io.BytesIO()
-    synthesis.export(db, sid, buffer, fmt=fmt, language="en")
+    reporting.export(db, sid, buffer, fmt=fmt, language="en")
     data = buffer.getvalue()
     if fmt == "docx":
         document = Document(io.BytesIO(data))
@@ -231,7 +232,7 @@ def test_quotes_name_their_question_and_the_same_words_to_two_questions_are_two_
 def _html(db, sid: int) -> str:
     """Export the HTML report and return its markup."""
     buffer = io.BytesIO()
-    synthesis.export(db, sid, buffer, fmt="html", language="en")
+    reporting.export(db, sid, buffer, fmt="html", language="en")
     return buffer.getvalue().decode("utf-8")
 
 

@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 
 from analysis import reports
 from analysis.review import queries as synthesis
+from analysis.review import reporting
 from listening import queries
 from tests.conftest import download, form_data, sign_in, submit
 from tests.factories import make_participant
@@ -71,7 +72,7 @@ def hostile(heard, db):
 def export_bytes(db, heard, fmt: str) -> bytes:
     """Export the session in one format through the same function the web and CLI use."""
     buffer = io.BytesIO()
-    synthesis.export(db, heard.session["id"], buffer, fmt=fmt, language="en", user_id=heard.planner_id)
+    reporting.export(db, heard.session["id"], buffer, fmt=fmt, language="en", user_id=heard.planner_id)
     return buffer.getvalue()
 
 

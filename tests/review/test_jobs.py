@@ -10,6 +10,7 @@ import pytest
 
 import analysis.themes
 from analysis.review import queries as synthesis
+from analysis.review import reporting
 from listening import jobs, queries
 from listening.db import connect, transaction
 from tests.conftest import form_data, migrated_app, page, sign_in, text_of
@@ -260,7 +261,7 @@ def test_a_big_export_is_a_job_whose_file_equals_the_direct_export(app, client, 
     import io
 
     direct = io.BytesIO()
-    synthesis.export(db, sid, direct, fmt="csv", language="en", user_id=None)
+    reporting.export(db, sid, direct, fmt="csv", language="en", user_id=None)
     body = got.data
     got.close()
     assert body == direct.getvalue()

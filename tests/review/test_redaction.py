@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from analysis.reports import markdown_text
 from analysis.review import queries as synthesis
+from analysis.review import reporting
 from listening import queries
 from tests.conftest import page, sign_in
 from tests.factories import make_participant, make_session, share
@@ -50,7 +51,7 @@ def published(db, make_user):
 def export(db, session, fmt):
     """Export the session in a format and return the bytes."""
     buffer = io.BytesIO()
-    synthesis.export(db, session["id"], buffer, fmt=fmt, language="en")
+    reporting.export(db, session["id"], buffer, fmt=fmt, language="en")
     return buffer.getvalue()
 
 
@@ -124,10 +125,10 @@ def test_the_report_method_says_exactly_what_is_removed_in_every_language(db):
     answer(db, session, person, queries.prompts_for_session(db, session["id"])[0], text="the bus is late")
     for language in languages:
         buffer = io.BytesIO()
-        synthesis.export(db, session["id"], buffer, fmt="html", language=language)
+        reporting.export(db, session["id"], buffer, fmt="html", language=language)
         method = BeautifulSoup(buffer.getvalue(), "html.parser").select_one("#method").get_text(" ")
         assert all(p in method for p in PLACEHOLDERS), language
-    english = synthesis.build_report(db, session["id"], "en").method
+    english = reporting.build_report(db, session["id"], "en").method
     assert any("It does not find a name written without such a word" in p for p in english)
     assert not any("with names, phone numbers, emails and addresses removed" in p for p in english)
 

@@ -10,6 +10,7 @@ from docx import Document
 
 from analysis import reports
 from analysis.review import queries as synthesis
+from analysis.review import reporting
 from tests.review.test_results_page import publish
 from tests.factories import make_participant
 from tests.review.conftest import answer
@@ -50,7 +51,7 @@ def _set(db, theme_id: int, **columns) -> None:
 def _report(db, sid: int, fmt: str) -> str:
     """Export a report and return its text."""
     buffer = io.BytesIO()
-    synthesis.export(db, sid, buffer, fmt="html" if fmt == "raw-html" else fmt, language="en")
+    reporting.export(db, sid, buffer, fmt="html" if fmt == "raw-html" else fmt, language="en")
     data = buffer.getvalue()
     if fmt == "raw-html":
         return data.decode("utf-8")
@@ -85,7 +86,7 @@ def test_report_claims_follow_quote_consent_and_the_threshold(themed, db):
         assert UNQUOTED not in text.replace("\\", ""), fmt
         assert "Always late ×" not in text and "Always late" in text, fmt
         assert "A bus that left the theme" not in text, fmt
-    built = synthesis.build_report(db, sid, "en")
+    built = reporting.build_report(db, sid, "en")
     view = next(v for v in built.themes if v.label == theme["label"])
     assert [c.line for c in view.claims] == [f"{QUOTED} ×{threshold + 1}", "Always late"]
 
@@ -101,7 +102,7 @@ def test_overview_lists_sub_topics_with_protected_sizes(themed, db):
     _set(db, theme["id"], subthemes=[{"label": "Sunday service", "size": len(small), "terms": ["sunday", "service"],
                                       "answer_ids": small},
                                      {"label": "Buses to the clinic are late", "size": len(big), "terms": [], "answer_ids": big}])
-    built = synthesis.build_report(db, sid, "en")
+    built = reporting.build_report(db, sid, "en")
     rows = list(built.overview.rows)
     at = [r[0] for r in rows].index(theme["label"])
     assert [r[0] for r in rows[at + 1:at + 3]] == ["↳ Buses to the clinic are late", "↳ Sunday, service"]
@@ -120,7 +121,7 @@ def test_a_sub_topic_named_in_words_nobody_consenting_said_is_named_by_its_terms
     ids = [a["id"] for a in members]
     _set(db, theme["id"], subthemes=[{"label": UNQUOTED, "size": 6, "terms": ["Sundays", "bus"], "answer_ids": ids[:6]},
                                      {"label": QUOTED, "size": len(ids) - 6, "terms": ["late"], "answer_ids": ids[6:]}])
-    labels = [r[0] for r in synthesis.build_report(db, sid, "en").overview.rows]
+    labels = [r[0] for r in reporting.build_report(db, sid, "en").overview.rows]
     assert "↳ Sundays, bus" in labels and f"↳ {QUOTED}" in labels and f"↳ {UNQUOTED}" not in labels
 
 
@@ -132,7 +133,7 @@ def test_a_sub_topic_with_no_consented_words_and_no_key_terms_is_not_named_anywh
     ids = [a["id"] for a in members]
     _set(db, theme["id"], subthemes=[{"label": UNQUOTED, "size": 6, "terms": [], "answer_ids": ids[:6]},
                                      {"label": QUOTED, "size": len(ids) - 6, "terms": ["late"], "answer_ids": ids[6:]}])
-    built = synthesis.build_report(db, sid, "en")
+    built = reporting.build_report(db, sid, "en")
     view = next(v for v in built.themes if v.label == theme["label"])
     assert [label for label, _n in view.subthemes] == [QUOTED]
     for fmt in ("md", "raw-html"):

@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 
 from analysis import assemble
 from analysis.review import queries as synthesis
+from analysis.review import reporting
 
 from listening import queries
 from listening.cli import cli
@@ -24,7 +25,7 @@ CASE = re.compile(r"\(case (\d+)\)")
 def render(db, heard, fmt: str, language: str = "en") -> bytes:
     """Export the fixture session in a format and return the bytes."""
     buffer = io.BytesIO()
-    synthesis.export(db, heard.session["id"], buffer, fmt=fmt, language=language, user_id=heard.planner_id)
+    reporting.export(db, heard.session["id"], buffer, fmt=fmt, language=language, user_id=heard.planner_id)
     return buffer.getvalue()
 
 
@@ -175,7 +176,7 @@ def test_csv_and_json_exports_carry_every_visible_answer(reviewed, db):
 def test_file_names_say_internal_for_data_and_language_for_reports(reviewed, db):
     """Data exports are named internal; reports carry their language."""
     code = reviewed.session["code"]
-    names = {fmt: synthesis.export(db, reviewed.session["id"], io.BytesIO(), fmt=fmt, language="es")
+    names = {fmt: reporting.export(db, reviewed.session["id"], io.BytesIO(), fmt=fmt, language="es")
              for fmt in ("csv", "xlsx", "json", "html", "docx", "md")}
     assert all("internal" in names[f] for f in ("csv", "xlsx", "json"))
     assert names["html"] == f"chorus-{code}-synthesis-es.html" and "internal" not in names["docx"]
@@ -233,7 +234,7 @@ def test_charts_are_deterministic(reviewed, db):
     """The same data draws the same chart bytes, so reports can be compared."""
     from analysis import reports
 
-    report = synthesis.build_report(db, reviewed.session["id"], "en")
+    report = reporting.build_report(db, reviewed.session["id"], "en")
     assert reports.theme_chart(report) == reports.theme_chart(report)
     assert reports.theme_chart(report, fmt="png") == reports.theme_chart(report, fmt="png")
 
@@ -261,12 +262,12 @@ def test_arabic_word_report_runs_right_to_left(db):
 
     session = make_session(db, languages=("en", "ar"))
     buffer = io.BytesIO()
-    synthesis.export(db, session["id"], buffer, fmt="docx", language="ar")
+    reporting.export(db, session["id"], buffer, fmt="docx", language="ar")
     document = Document(io.BytesIO(buffer.getvalue()))
     assert all(p._p.pPr is not None and p._p.pPr.find(
         "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}bidi") is not None for p in document.paragraphs)
     html = io.BytesIO()
-    synthesis.export(db, session["id"], html, fmt="html", language="ar")
+    reporting.export(db, session["id"], html, fmt="html", language="ar")
     assert BeautifulSoup(html.getvalue(), "html.parser").html["dir"] == "rtl"
 
 

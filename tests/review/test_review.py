@@ -5,6 +5,7 @@ import pytest
 
 from analysis import assemble
 from analysis.review import queries as synthesis
+from analysis.review import reporting
 from listening import queries
 from tests.conftest import page, sign_in, submit
 from tests.factories import high_ids
@@ -208,7 +209,7 @@ def test_planners_choose_a_themes_quotes_and_reports_use_them(client, themed, db
     synthesis.run_themes(db, sid, user_id=themed.planner_id)
     stored = synthesis.load(db, sid)
     assert [q["id"] for q in assemble.quotes_for(stored, assemble.theme_answers(stored)[theme["id"]])] == [pick["id"]]
-    report = synthesis.build_report(db, sid, "en")
+    report = reporting.build_report(db, sid, "en")
     shown = next(t for t in report.themes if t.label == theme["label"])
     assert pick["text"] in [q.text for q in shown.quotes]
     assert "chosen as a quote" in page(client.get(url)).get_text(" ")

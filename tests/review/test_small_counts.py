@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis.review import queries as synthesis
+from analysis.review import reporting
 from listening.db import connect
 from tests.attack import Attack
 from tests.conftest import migrated_app
@@ -187,7 +188,7 @@ def test_no_hidden_count_can_be_recovered_from_a_whole_report(fast_db, drawn) ->
     made = build(fast_db, people=people, answers=answers, about=[RACES, AGES], open_questions=open_questions,
                  priority=priority)
     buffer = io.BytesIO()
-    synthesis.export(fast_db, made.session["id"], buffer, fmt="md", language="en")
+    reporting.export(fast_db, made.session["id"], buffer, fmt="md", language="en")
     text = buffer.getvalue().decode("utf-8")
     read = read_markdown(text)
     t = 10
@@ -221,7 +222,7 @@ def test_no_hidden_count_can_be_recovered_from_a_whole_report(fast_db, drawn) ->
 def check_report(db, made, open_questions: int = 1, priority=()) -> None:
     """Export a session's Markdown report and attack it: no hidden count pinned, no small one narrowed."""
     buffer = io.BytesIO()
-    synthesis.export(db, made.session["id"], buffer, fmt="md", language="en")
+    reporting.export(db, made.session["id"], buffer, fmt="md", language="en")
     read = read_markdown(buffer.getvalue().decode("utf-8"))
     attack, hidden = attack_report(made, read, open_questions, list(priority))
     truth = truth_of(made)
@@ -245,7 +246,7 @@ def test_every_report_format_shows_the_same_counts(db):
     out = {}
     for fmt in ("md", "html", "docx"):
         buffer = io.BytesIO()
-        synthesis.export(db, made.session["id"], buffer, fmt=fmt, language="en")
+        reporting.export(db, made.session["id"], buffer, fmt=fmt, language="en")
         out[fmt] = buffer.getvalue()
     read = read_markdown(out["md"].decode("utf-8"))
     markdown = {title: rows for title, (header, rows) in read.tables.items()}

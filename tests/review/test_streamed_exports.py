@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from analysis import reports
 from analysis.review import queries as synthesis
+from analysis.review import reporting
 from tests.review.conftest import answer
 from tests.factories import make_participant
 
@@ -19,7 +20,7 @@ from tests.factories import make_participant
 def in_memory(db, sid: int, fmt: str) -> bytes:
     """Export the way Chorus did before streaming: the whole report with every record, then the writer."""
     out = io.BytesIO()
-    report = synthesis.build_report(db, sid, "en", records=True)
+    report = reporting.build_report(db, sid, "en", records=True)
     reports.write(report, fmt, out)
     return out.getvalue()
 
@@ -27,7 +28,7 @@ def in_memory(db, sid: int, fmt: str) -> bytes:
 def streamed(db, sid: int, fmt: str) -> bytes:
     """Export through `synthesis.export`, which streams the answers."""
     out = io.BytesIO()
-    synthesis.export(db, sid, out, fmt=fmt, language="en")
+    reporting.export(db, sid, out, fmt=fmt, language="en")
     return out.getvalue()
 
 

@@ -9,6 +9,7 @@ from docx import Document
 
 from analysis import reports
 from analysis.review import queries as synthesis
+from analysis.review import reporting
 from tests.conftest import page, sign_in, submit
 from tests.factories import make_participant, make_session, share
 from tests.review.conftest import answer
@@ -47,7 +48,7 @@ def _secret_theme(db, session) -> dict:
 def _export(db, session, fmt: str) -> bytes:
     """Export the session in one format."""
     buffer = io.BytesIO()
-    synthesis.export(db, session["id"], buffer, fmt=fmt, language="en")
+    reporting.export(db, session["id"], buffer, fmt=fmt, language="en")
     return buffer.getvalue()
 
 

@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from analysis import disclosure
 from listening.accounts import create_user
 from analysis.review import queries as synthesis
+from analysis.review import reporting
 from listening.cli import cli
 from tests.conftest import download, page, sign_in, submit
 from tests.factories import share
@@ -62,7 +63,7 @@ def test_markdown_report_at_the_threshold(edge, db):
     """Markdown: the group of t - 1 is hidden, exactly t is shown; theme sizes likewise."""
     made, t = edge
     buffer = io.BytesIO()
-    synthesis.export(db, made.session["id"], buffer, fmt="md", language="en")
+    reporting.export(db, made.session["id"], buffer, fmt="md", language="en")
     read = read_markdown(buffer.getvalue().decode("utf-8"))
     assert read.people == 2 * (t - 1) + t + 30
     assert_edge(people_rows(read.tables["About question 1 [en]"][1]), t)
@@ -141,7 +142,7 @@ def test_a_session_of_threshold_minus_one_people_shows_no_groups(db, t):
         made = build(db, people=[{"about": ["Black"]}] * n, answers=[(i, "Rides") for i in range(n)],
                      threshold=None if t == 10 else t)
         buffer = io.BytesIO()
-        synthesis.export(db, made.session["id"], buffer, fmt="md", language="en")
+        reporting.export(db, made.session["id"], buffer, fmt="md", language="en")
         read = read_markdown(buffer.getvalue().decode("utf-8"))
         assert read.people == expect
         assert ("About question 1 [en]" in read.tables) == (expect is not None)

@@ -20,6 +20,7 @@ from openpyxl import load_workbook
 
 from analysis.reports import markdown_plain
 from analysis.review import queries as synthesis
+from analysis.review import reporting
 from listening import queries
 from listening.accounts import create_user
 from tests.attack import Attack
@@ -60,7 +61,7 @@ def least_people(sizes: list[int | None], answers: int | None, t: int, *, people
 def markdown_of(db, made, language: str = "en") -> str:
     """Return a session's Markdown report."""
     buffer = io.BytesIO()
-    synthesis.export(db, made.session["id"], buffer, fmt="md", language=language)
+    reporting.export(db, made.session["id"], buffer, fmt="md", language=language)
     return buffer.getvalue().decode("utf-8")
 
 
@@ -160,7 +161,7 @@ def test_a_multiple_choice_question_beside_fewer_than_ten_people_is_withheld(db)
     for n, shown in ((9, False), (10, True)):
         session = multiple_choice_session(db, n)
         buffer = io.BytesIO()
-        synthesis.export(db, session["id"], buffer, fmt="md", language="en")
+        reporting.export(db, session["id"], buffer, fmt="md", language="en")
         read = read_markdown(buffer.getvalue().decode("utf-8"))
         assert ("Which buses? [en]" in read.tables) is shown, n
         if shown:
