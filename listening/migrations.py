@@ -1687,3 +1687,21 @@ def m040_console19(db: sqlite_utils.Database) -> None:
     with db.atomic():
         for statement in statements:
             db.execute(statement)
+
+
+@migrations()
+def m041_wall_arrivals(db: sqlite_utils.Database) -> None:
+    """Count a new answer's wall mark (m040) as part of its arrival (m034), so a quotable answer arriving keeps the
+    synthesis pages' settled version, as any other arrival does.
+
+    m040 marks a new answer whose author allowed the wall by updating it right after its insert, and every
+    update of an answer bumps the session's data version (m019): without this the version less the
+    arrivals moved on each such arrival, and every synthesis page was computed again in the request
+    instead of served while it is counted in the background. A mark changed by anything else (a new
+    text, a consent changed or deleted) comes with that write's own bump, so the settled version still
+    moves for it.
+    """
+    bump = ("INSERT INTO arrival_versions (session_id, version) SELECT NEW.session_id, 1 WHERE NEW.session_id IS NOT NULL "
+            "ON CONFLICT (session_id) DO UPDATE SET version = version + 1")
+    db.execute("CREATE TRIGGER responses_wall_ok_arrival AFTER UPDATE OF wall_ok ON responses "
+               f"WHEN OLD.wall_ok IS NOT NEW.wall_ok BEGIN {bump}; END")
