@@ -199,36 +199,11 @@ def project_xml(project: QdaProject) -> bytes:
     if project.sources:
         sources = etree.SubElement(root, f"{_Q}Sources")
         for source in project.sources:
-            guid = source_guid(source.id)
-            text = _clean(source.text)
-            name = f"{SOURCE_PREFIX}{source.id}" + (f" {_clean(source.label)}" if source.label.strip() else "")
-            element = etree.SubElement(sources, f"{_Q}TextSource", guid=guid, name=name,
-                                       plainTextPath=f"internal://{guid}.txt", creatingUser=user, creationDateTime=when)
-            spans: dict[tuple[int, int], list[QdaCoding]] = defaultdict(list)
-            for coding in by_source.get(source.id, ()):
-                end = len(text) if coding.end is None else min(coding.end, len(text))
-                spans[(max(0, min(coding.start, end)), end)].append(coding)
-            for (start, end), codings in sorted(spans.items()):
-                selection = etree.SubElement(element, f"{_Q}PlainTextSelection", guid=_guid("selection", source.id, start, end),
-                                             name=_clean(text[start:end][:60]), startPosition=str(start), endPosition=str(end),
-                                             creatingUser=user, creationDateTime=when)
-                for coding in codings:
-                    tag = etree.SubElement(selection, f"{_Q}Coding", guid=_guid("coding", source.id, coding.code_id, start, end),
-                                           creatingUser=user, creationDateTime=when)
-                    etree.SubElement(tag, f"{_Q}CodeRef", targetGUID=code_guid(coding.code_id))
-            for index, _note in enumerate(source.notes):
-                etree.SubElement(element, f"{_Q}NoteRef", targetGUID=note_guid(source.id, index))
-            for name_ in sorted(source.variables):
-                value = etree.SubElement(element, f"{_Q}VariableValue")
-                etree.SubElement(value, f"{_Q}VariableRef", targetGUID=variable_guids[name_])
-                etree.SubElement(value, f"{_Q}TextValue").text = _clean(source.variables[name_])
+            _source_element(sources, source, by_source.get(source.id, ()), user, when, variable_guids)
     if any(source.notes for source in project.sources):
         notes = etree.SubElement(root, f"{_Q}Notes")
         for source in project.sources:
-            for index, note in enumerate(source.notes):
-                element = etree.SubElement(notes, f"{_Q}Note", guid=note_guid(source.id, index), name=_clean(note.name),
-                                           creatingUser=user, creationDateTime=when)
-                etree.SubElement(element, f"{_Q}PlainTextContent").text = _clean(note.text)
+            _note_elements(notes, source, user, when)
     if project.description.strip():
         etree.SubElement(root, f"{_Q}Description").text = _clean(project.description)
     return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
