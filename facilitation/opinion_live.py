@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
-from analysis.opinions import OpinionGroups, VoteMatrix, find_opinion_groups, group_size_table, next_statement, statement_priorities
+from analysis.opinions import OpinionGroups, StatementTally, VoteMatrix, find_opinion_groups, group_size_table, next_statement, statement_priorities
 
 GROUPS_REFRESH_SECONDS = 20.0
 # Below this many voters groups are not formed: the engine needs people to compare.
@@ -53,6 +53,15 @@ def choose_next(prompt_id: int, votes: Sequence[tuple[int, int, int]], statement
     """Return the statement a participant sees next: the engine's priorities (few votes, separating or uniting) drawn."""
     matrix = matrix_of(votes, statements)
     priorities = statement_priorities(matrix.tallies(), cached_groups(prompt_id, statements))
+    return next_statement(priorities, done, draw=min(max(draw, 0.0), 0.999999))
+
+
+def choose_next_counted(prompt_id: int, counts: Mapping[int, tuple[int, int, int]], statements: Sequence[int],
+                        done: Collection[int], draw: float) -> int | None:
+    """Return the statement a participant sees next, as `choose_next`, from each statement's kept (agree, disagree,
+    pass) counts (`statements.vote_tallies`) instead of every vote of the question."""
+    tallies = tuple(StatementTally(sid, *counts.get(sid, (0, 0, 0))) for sid in dict.fromkeys(statements))
+    priorities = statement_priorities(tallies, cached_groups(prompt_id, statements))
     return next_statement(priorities, done, draw=min(max(draw, 0.0), 0.999999))
 
 

@@ -67,9 +67,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(review_bp, url_prefix="/staff/review")
     # Phones pick the next statement of a react question with the engine's scoring; the residents'
     # package may not import the engine, so the composition root hands it over.
-    from facilitation.opinion_live import choose_next
+    # It reads the per-statement counts the triggers keep (m042), never every vote of the question.
+    from facilitation.opinion_live import choose_next_counted
 
-    app.extensions["chorus.next_statement"] = choose_next
+    app.extensions["chorus.next_statement"] = choose_next_counted
     app.register_blueprint(results_bp)
     from analysis.review.campaigns import bp as campaigns_bp
     from analysis.review.campaigns import public_bp as campaign_public_bp

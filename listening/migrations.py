@@ -1705,3 +1705,36 @@ def m041_wall_arrivals(db: sqlite_utils.Database) -> None:
             "ON CONFLICT (session_id) DO UPDATE SET version = version + 1")
     db.execute("CREATE TRIGGER responses_wall_ok_arrival AFTER UPDATE OF wall_ok ON responses "
                f"WHEN OLD.wall_ok IS NOT NEW.wall_ok BEGIN {bump}; END")
+
+
+@migrations()
+def m042_votes19(db: sqlite_utils.Database) -> None:
+    """Count each statement's agree, disagree and pass votes in `vote_counts`, kept by triggers on every write of a
+    vote, so a resident's phone picks its next statement from the counts instead of reading every vote of the
+    question (issue 19: 875,000 votes at 100,000 residents).
+
+    One row per (question, statement, vote value) with its number `n`; a count that reaches 0 is deleted.
+    Deletes by cascade (a withdrawal, an erasure, a statement or session deleted, a retention purge) fire
+    the delete trigger, and a vote moved to another statement, person or value (a merge of statements, a
+    change of vote) moves its count. The chooser reads only the approved statements' rows, as
+    `statements.votes_for_prompt` reads only their votes.
+    """
+    add = ("INSERT INTO vote_counts (prompt_id, statement_id, vote, n) VALUES (NEW.prompt_id, NEW.statement_id, NEW.vote, 1) "
+           "ON CONFLICT (prompt_id, statement_id, vote) DO UPDATE SET n = n + 1;")
+    drop = ("UPDATE vote_counts SET n = n - 1 WHERE prompt_id = OLD.prompt_id AND statement_id = OLD.statement_id "
+            "AND vote = OLD.vote; DELETE FROM vote_counts WHERE prompt_id = OLD.prompt_id AND "
+            "statement_id = OLD.statement_id AND vote = OLD.vote AND n <= 0;")
+    statements = [
+        "CREATE TABLE vote_counts (prompt_id INTEGER NOT NULL, statement_id INTEGER NOT NULL, vote INTEGER NOT NULL, "
+        "n INTEGER NOT NULL, PRIMARY KEY (prompt_id, statement_id, vote)) WITHOUT ROWID",
+        "INSERT INTO vote_counts (prompt_id, statement_id, vote, n) "
+        "SELECT prompt_id, statement_id, vote, count(*) FROM votes GROUP BY prompt_id, statement_id, vote",
+        f"CREATE TRIGGER votes_count_insert AFTER INSERT ON votes BEGIN {add} END",
+        f"CREATE TRIGGER votes_count_delete AFTER DELETE ON votes BEGIN {drop} END",
+        "CREATE TRIGGER votes_count_update AFTER UPDATE OF prompt_id, statement_id, vote ON votes "
+        "WHEN OLD.prompt_id IS NOT NEW.prompt_id OR OLD.statement_id IS NOT NEW.statement_id OR OLD.vote IS NOT NEW.vote "
+        f"BEGIN {drop} {add} END",
+    ]
+    with db.atomic():
+        for statement in statements:
+            db.execute(statement)

@@ -363,6 +363,19 @@ def votes_for_prompt(db: sqlite_utils.Database, prompt_id: int) -> list[tuple[in
     )]
 
 
+def vote_tallies(db: sqlite_utils.Database, prompt_id: int) -> dict[int, tuple[int, int, int]]:
+    """Return each approved statement's (agree, disagree, pass) vote counts, read from the counts the triggers keep
+    (m042), not from the votes: the same numbers as the engine's tallies of `votes_for_prompt`."""
+    found: dict[int, list[int]] = {}
+    for r in db.execute(
+        """SELECT c.statement_id, c.vote, c.n FROM vote_counts c JOIN statements s ON s.id = c.statement_id
+           WHERE c.prompt_id = ? AND s.status = 'approved'""",
+        (prompt_id,),
+    ):
+        found.setdefault(r[0], [0, 0, 0])[{1: 0, -1: 1, 0: 2}[r[1]]] += r[2]
+    return {sid: (a, d, p) for sid, (a, d, p) in found.items()}
+
+
 def vote_origins(db: sqlite_utils.Database, prompt_id: int) -> dict[tuple[int, int], tuple[str, str]]:
     """Return where each vote on a question came from: (participant, statement) -> (source, table typed in at or '')."""
     return {(r["participant_id"], r["statement_id"]): (r["source"], r["table_name"] or "") for r in rows(

@@ -451,7 +451,7 @@ def choose_statement(prompt: dict, approved: list[dict], done: set[int]) -> dict
     chooser = current_app.extensions.get("chorus.next_statement")
     if chooser is None:  # pragma: no cover - create_app always installs it
         return left[0]
-    picked = chooser(prompt["id"], st.votes_for_prompt(get_db(), prompt["id"]), [s["id"] for s in approved],
+    picked = chooser(prompt["id"], st.vote_tallies(get_db(), prompt["id"]), [s["id"] for s in approved],
                      done, random.random())
     return next((s for s in left if s["id"] == picked), left[0])
 

@@ -184,8 +184,8 @@ def test_next_statement_favours_statements_with_few_votes(db, app):
         st.cast_vote(db, session_id=found["id"], participant_id=person.id, statement_id=voted, vote=1,
                      nonce=f"nonce-many-{i:03d}", language="en")
     chooser = app.extensions["chorus.next_statement"]
-    votes = st.votes_for_prompt(db, found["prompt"]["id"])
-    picks = [chooser(found["prompt"]["id"], votes, [voted, fresh], set(), draw / 20) for draw in range(20)]
+    counts = st.vote_tallies(db, found["prompt"]["id"])
+    picks = [chooser(found["prompt"]["id"], counts, [voted, fresh], set(), draw / 20) for draw in range(20)]
     assert picks.count(fresh) > picks.count(voted)
 
 
