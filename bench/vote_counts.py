@@ -10,7 +10,8 @@ question, one with 30 statements and every resident's votes is added to the copy
 does. Times, in one process, `--repeat` times each: the old path (`statements.votes_for_prompt` and
 `opinion_live.choose_next`, what `listening.views.choose_statement` did) and the new one
 (`statements.vote_tallies` and `opinion_live.choose_next_counted`), with the same draws, and checks
-they pick the same statements. Prints median ms and the load average. Figures: docs/scaling.md.
+they pick the same statements. Then `--writes` residents' votes per round are cast, in six rounds alternating
+between the triggers kept and dropped (what the counts cost a vote). Prints median ms and the load average. Figures: docs/scaling.md.
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ def main() -> None:
     parser.add_argument("database", type=Path)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--work", type=Path)
+    parser.add_argument("--writes", type=int, default=300, help="votes cast per round when timing the triggers (0: skip)")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="vote-counts-", dir="/tmp"))
     copy = copy_database(args.database, work)
@@ -74,6 +76,37 @@ def main() -> None:
     for name, label in (("old", "every vote (before m042)"), ("new", "kept counts (m042)")):
         print(f"{label}: median {statistics.median(timings[name]):.1f} ms, first {timings[name][0]:.1f} ms")
     print(f"same picks: {picks['old'] == picks['new']}; load average {os.getloadavg()[0]:.1f}")
+    if args.writes:
+        time_writes(db, pid, ids, args.writes)
+
+
+def time_writes(db, pid: int, ids: list[int], writes: int) -> None:
+    """Time residents' votes (`statements.cast_vote`, one transaction each, most of them changes of a vote) in rounds
+    alternating between the triggers kept (m042) and dropped; the copy's counts are wrong afterwards."""
+    from listening import statements as st
+
+    sid = db.execute("SELECT session_id FROM prompts WHERE id = ?", (pid,)).fetchone()[0]
+    people = [r[0] for r in db.execute("SELECT id FROM participants WHERE session_id = ? AND withdrawn_at IS NULL "
+                                       "ORDER BY id LIMIT 5000", (sid,))]
+    triggers = [r[0] for r in db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'votes_count_%'")]
+    rng = random.Random(42)
+    per: dict[str, list[float]] = {"with triggers": [], "without": []}
+    for round_ in range(6):
+        name = "with triggers" if round_ % 2 == 0 else "without"
+        if name == "without":
+            for trigger in ("votes_count_insert", "votes_count_delete", "votes_count_update"):
+                db.execute(f"DROP TRIGGER {trigger}")
+        start = time.process_time()
+        for i in range(writes):
+            st.cast_vote(db, session_id=sid, participant_id=rng.choice(people), statement_id=rng.choice(ids),
+                         vote=rng.choice((-1, 0, 1)), nonce=f"bench-votes-{round_}-{i}", language="en")
+        per[name].append((time.process_time() - start) * 1000 / writes)
+        if name == "without":
+            for sql in triggers:
+                db.execute(sql)
+    for name, values in per.items():
+        print(f"a vote cast, {name}: median {statistics.median(values):.2f} ms of CPU")
+    print(f"load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
