@@ -137,7 +137,7 @@ TARGETS = (
     Target("report-assembly", "analysis/assemble.py", ("quotes_for", "public_page", "_theme_views", "assemble_report"),
            ("tests/analysis/test_assemble.py", "tests/review/test_review.py", "tests/review/test_results_page.py",
             "tests/review/test_reports.py", "tests/analysis/test_cli.py")),
-    Target("exports", "analysis/review/queries.py", ("export",),
+    Target("exports", "analysis/review/reporting.py", ("export",),
            ("tests/review/test_reports.py", "tests/security/test_audit.py")),
     # Campaigns: a partner's staff see only their own sessions; only admins and the backbone change a campaign.
     Target("campaign-access", "listening/access.py", ("accessible_campaigns", "campaign_role", "campaign_sessions_for"),
