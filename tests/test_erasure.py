@@ -125,21 +125,37 @@ def test_a_ledger_from_elsewhere_is_honoured(app, client, db, person, tmp_path):
         assert no_traces(elsewhere.config["DATABASE"])
 
 
-def test_an_unreadable_extra_ledger_is_named_and_the_ledger_beside_the_database_still_honoured(app, client, db, person, tmp_path):
-    """A `--ledger` file that is not text (a wrong file picked, a damaged copy) is reported as a problem; the restore
-    goes on and still re-applies the withdrawal the database's own ledger holds."""
+def test_an_unreadable_or_missing_extra_ledger_is_named_and_the_databases_own_ledger_still_honoured(app, client, db, person, tmp_path):
+    """`--ledger` files that are not text (a wrong file picked, a damaged copy) or not there are reported as problems;
+    the restore goes on and still re-applies the withdrawal the database's own ledger holds."""
     _session, receipt = person
     copy = backup(app.config["DATABASE"], tmp_path / "before.db")
     submit(client, "/withdraw", {"receipt": receipt, "confirm": "y"})
     db.conn.close()
-    damaged = tmp_path / "ledger-copy.jsonl"
+    damaged, missing = tmp_path / "ledger-copy.jsonl", tmp_path / "no-such-ledger.jsonl"
     damaged.write_bytes(b"\xff\xfe\x00\x81 not a ledger \xc3\x28")
 
-    restored = restore(copy.path, app.config["DATABASE"], force=True, ledgers=[damaged])
+    restored = restore(copy.path, app.config["DATABASE"], force=True, ledgers=[damaged, missing])
 
     assert (restored.ok, restored.withdrawals) == (True, 1)
-    assert [problem.split(":")[0] for problem in restored.ledger_problems] == [str(damaged)]
+    assert sorted(problem.split(":")[0] for problem in restored.ledger_problems) == sorted([str(damaged), str(missing)])
     assert no_traces(app.config["DATABASE"])
+
+
+def test_a_lost_ledger_file_is_made_good_from_the_database_it_sat_beside(app, client, db, person, tmp_path):
+    """The ledger file beside the database is gone (a copy that left it behind): the withdrawal recorded in the
+    database being replaced is still re-applied, and the restore may go to a folder that does not exist yet."""
+    _session, receipt = person
+    copy = backup(app.config["DATABASE"], tmp_path / "before.db")
+    submit(client, "/withdraw", {"receipt": receipt, "confirm": "y"})
+    db.conn.close()
+    ledger_path(app.config["DATABASE"]).unlink()
+
+    assert restore(copy.path, app.config["DATABASE"], force=True).withdrawals == 1
+    assert no_traces(app.config["DATABASE"])
+    elsewhere = tmp_path / "new" / "instance" / "chorus.db"
+    assert restore(copy.path, elsewhere, ledgers=[app.config["DATABASE"]]).withdrawals == 1
+    assert no_traces(elsewhere)
 
 
 def test_a_retention_purge_after_the_backup_is_honoured_but_later_answers_stay(app, db, tmp_path):
