@@ -76,6 +76,21 @@ def test_html_report_has_every_section_and_quotes_only_consented_people(reviewed
     assert reviewed.withdrawn not in text and reviewed.hidden not in text and "HYPERLINK" not in text
 
 
+def test_insights_and_statements_stay_apart_in_the_report_and_on_their_theme(reviewed, db):
+    """Each insight and "how might we" statement is printed under its own heading, for the session and for its
+    theme: an insight is never listed as a statement, nor a statement as an insight."""
+    sid, planner = reviewed.session["id"], reviewed.planner_id
+    theme = next(t for t in synthesis.active_themes(db, sid) if t["label"] == "Reviewed theme")
+    synthesis.add_insight(db, sid, "insight", "Care is far from home.", theme_id=None, user_id=planner)
+    synthesis.add_insight(db, sid, "hmw", "How might we run buses on Sundays?", theme_id=theme["id"], user_id=planner)
+
+    report = reporting.build_report(db, sid, "en")
+
+    assert (report.insights, report.hmw) == (("Care is far from home.",), ("How might we bring care closer?",))
+    view = next(v for v in report.themes if v.label == "Reviewed theme")
+    assert (view.insights, view.hmw) == (("Insight about buses.",), ("How might we run buses on Sundays?",))
+
+
 def test_report_renders_in_another_language_with_right_to_left(reviewed, db):
     """A report in Spanish uses the Spanish session texts; the same code path sets dir=rtl for Arabic."""
     soup = BeautifulSoup(render(db, reviewed, "html", "es"), "html.parser")
@@ -94,6 +109,9 @@ def test_method_section_reads_in_the_reports_language(reviewed, db):
     assert "Draft themes found by machine" not in spanish
     assert "El programa (semilla 0) preparó un borrador de" in spanish
     assert "La versión en inglés de este informe describe cada paso completo." in spanish
+    # The number of people is published, so the run's number of answers is printed as a number, not withheld.
+    run = synthesis.latest_run(db, reviewed.session["id"])
+    assert re.search(r"a partir de (\S+) respuestas", spanish).group(1) == str(run["answer_count"])
 
 
 def test_docx_report_opens_and_quotes_only_consented_people(reviewed, db):
@@ -218,7 +236,6 @@ def test_cli_export_writes_the_file_and_logs_it(runner, reviewed, db, tmp_path):
 
 def test_a_withdrawn_residents_answers_leave_every_format_after_withdrawal(themed, db):
     """Withdrawing after themes were drafted takes the answers out of the synthesis and every export."""
-    sid = themed.session["id"]
     text = themed.quotable[0]
     row = db.execute("SELECT participant_id FROM responses WHERE text = ?", (text,)).fetchone()
     # Give them a receipt we know, then withdraw with it.
