@@ -139,7 +139,7 @@ TARGETS = (
             "tests/review/test_reports.py", "tests/analysis/test_cli.py")),
     Target("exports", "analysis/review/reporting.py", ("export", "_votes_report", "build_report", "_export_streamed"),
            ("tests/review/test_reports.py", "tests/review/test_report_counts.py", "tests/review/test_streamed_exports.py",
-            "tests/security/test_audit.py")),
+            "tests/security/test_audit.py", "tests/design/test_design_reports.py")),
     # Reports counted in SQL (issue 19, memory): the one release every format's tables take.
     Target("report-counts", "analysis/review/tallies.py", ("report_data",),
            ("tests/review/test_report_counts.py", "tests/review/test_tallies.py", "tests/review/test_reports.py")),
