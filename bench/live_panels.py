@@ -148,6 +148,17 @@ def add_react_question(conn: sqlite3.Connection, facts: dict) -> int:
     return pid
 
 
+def with_react_question(copy: Path) -> tuple[sqlite3.Connection, dict]:
+    """Open a migrated bench copy and give its session a react question with votes if it has none: (connection, facts)."""
+    conn = sqlite3.connect(str(copy))
+    conn.execute("PRAGMA foreign_keys = ON")
+    facts = session_facts(conn)
+    if "react" not in facts["by_kind"]:
+        print("adding a react question with votes ...", file=sys.stderr)
+        facts["by_kind"]["react"] = add_react_question(conn, facts)
+    return conn, facts
+
+
 def states(facts: dict) -> list[tuple[str, int, list[tuple[str, tuple]]]]:
     """Name each hard state: the question on screen and the changes that put it in place."""
     open_q = facts["by_kind"]["open"]
@@ -216,12 +227,7 @@ def main() -> None:
     from listening.migrations import migrate
 
     migrate(connect(str(copy), synchronous="NORMAL"))
-    conn = sqlite3.connect(str(copy))
-    conn.execute("PRAGMA foreign_keys = ON")
-    facts = session_facts(conn)
-    if "react" not in facts["by_kind"]:
-        print("adding a react question with votes ...", file=sys.stderr)
-        facts["by_kind"]["react"] = add_react_question(conn, facts)
+    conn, facts = with_react_question(copy)
     recorder = Recorder()
     recorder.install()
     app = make_app(copy)

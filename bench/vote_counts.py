@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -28,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.live_panels import add_react_question, copy_database, session_facts  # noqa: E402
+from bench.live_panels import copy_database, with_react_question  # noqa: E402
 
 
 def main() -> None:
@@ -49,12 +48,7 @@ def main() -> None:
 
     db = connect(str(copy), synchronous="NORMAL")
     migrate(db)
-    conn = sqlite3.connect(str(copy))
-    conn.execute("PRAGMA foreign_keys = ON")
-    facts = session_facts(conn)
-    if "react" not in facts["by_kind"]:
-        print("adding a react question with votes ...", file=sys.stderr)
-        facts["by_kind"]["react"] = add_react_question(conn, facts)
+    conn, facts = with_react_question(copy)
     conn.close()
     pid = facts["by_kind"]["react"]
     ids = [s["id"] for s in st.statements_for_prompt(db, pid, status="approved")]
