@@ -138,7 +138,8 @@ def init_app(app: Flask) -> None:
         huey = SqliteHuey(name="chorus", filename=path, results=False, immediate=immediate)
     _consumer_app = app
     task = huey.task(name="chorus.run_job", retries=0)(_run_job_task)
-    app.extensions["chorus_jobs"] = {"huey": huey, "task": task}
+    quiet = huey.task(name="chorus.run_quiet", retries=0)(_run_quiet_task)
+    app.extensions["chorus_jobs"] = {"huey": huey, "task": task, "quiet": quiet}
 
 
 def huey_of(app: Flask):
@@ -153,6 +154,45 @@ def _run_job_task(job_id: int, database: str) -> None:
         db = connect(database, busy_timeout_ms=app.config["BUSY_TIMEOUT_MS"], synchronous=app.config["SQLITE_SYNCHRONOUS"])
         try:
             execute(db, job_id)
+        finally:
+            db.conn.close()
+
+
+# Work the consumer runs that no one started and no one follows: no `jobs` row, no audit line, no session held
+# (a theme run or an export may run beside it). A screen's recomputation, such as a react question's opinion
+# groups (`facilitation.opinion_live`), which the screens ask for again if it is lost.
+_quiet_handlers: dict[str, Callable[[sqlite_utils.Database, dict], None]] = {}
+
+
+def register_quiet(name: str, handler: Callable[[sqlite_utils.Database, dict], None]) -> None:
+    """Say what a kind of quiet work does (called by the composition root)."""
+    _quiet_handlers[name] = handler
+
+
+def enqueue_quiet(name: str, params: dict) -> None:
+    """Queue quiet work for the consumer (run at once with CHORUS_JOBS_IMMEDIATE); raise QueueUnavailable if the
+    queue cannot take it."""
+    if name not in _quiet_handlers:
+        raise ValueError(f"Unknown quiet work {name!r}")
+    app = current_app._get_current_object()
+    try:
+        app.extensions["chorus_jobs"]["quiet"](name, params, str(app.config["DATABASE"]))
+    except Exception as exc:
+        if app.config.get("JOBS_IMMEDIATE"):
+            raise
+        log.exception("Quiet work %s could not be queued", name)
+        raise QueueUnavailable(str(exc)) from exc
+
+
+def _run_quiet_task(name: str, params: dict, database: str) -> None:
+    """Huey's task for quiet work: run its handler in an app context, on its own connection."""
+    app = current_app._get_current_object() if has_app_context() else _consumer_app
+    with app.app_context():
+        db = connect(database, busy_timeout_ms=app.config["BUSY_TIMEOUT_MS"], synchronous=app.config["SQLITE_SYNCHRONOUS"])
+        try:
+            _quiet_handlers[name](db, params)
+        except Exception:  # logged; the screens ask again, and it must not kill the consumer
+            log.exception("Quiet work %s %s failed", name, params)
         finally:
             db.conn.close()
 

@@ -12,6 +12,8 @@ Functions take `db` first; views never assemble SQL.
 """
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -374,6 +376,26 @@ def vote_tallies(db: sqlite_utils.Database, prompt_id: int) -> dict[int, tuple[i
     ):
         found.setdefault(r[0], [0, 0, 0])[{1: 0, -1: 1, 0: 2}[r[1]]] += r[2]
     return {sid: (a, d, p) for sid, (a, d, p) in found.items()}
+
+
+def vote_totals(db: sqlite_utils.Database, prompt_id: int) -> dict:
+    """Return a question's kept totals (m043): `voters` (people with a vote on an approved statement), `votes` (votes on
+    approved statements), `version` (rises with every change of a vote or of which statements are approved) and
+    `removed` (rises with every deleted vote: a withdrawal, an erasure). Reads a few kept rows, never the votes."""
+    found = one(db, "SELECT voters, version, removed FROM vote_totals WHERE prompt_id = ?", (prompt_id,))
+    votes = sum(sum(counts) for counts in vote_tallies(db, prompt_id).values())
+    return {"voters": found["voters"] if found else 0, "votes": votes,
+            "version": found["version"] if found else 0, "removed": found["removed"] if found else 0}
+
+
+def voted_among(db: sqlite_utils.Database, prompt_id: int, participant_ids: Iterable[int]) -> set[int]:
+    """Return those of these people who have a vote on one of the question's approved statements (kept by m043)."""
+    wanted = sorted({int(p) for p in participant_ids})
+    if not wanted:
+        return set()
+    return {r[0] for r in db.execute(
+        "SELECT participant_id FROM vote_people WHERE prompt_id = ? AND participant_id IN (SELECT value FROM json_each(?))",
+        (prompt_id, json.dumps(wanted)))}
 
 
 def vote_origins(db: sqlite_utils.Database, prompt_id: int) -> dict[tuple[int, int], tuple[str, str]]:
