@@ -308,6 +308,7 @@ def react_soak(copy: Path, client, facts: dict, seconds: float, rate: float) -> 
         p95 = found[min(len(found) - 1, int(0.95 * len(found)))]
         print(f"{name} panel: {len(found)} polls, median {statistics.median(found):,.0f} ms, 95th percentile {p95:,.0f} ms, "
               f"max {found[-1]:,.0f} ms, over {TARGET_MS} ms: {sum(1 for t in found if t > TARGET_MS)}")
+    print("groups stored at " + ", ".join(sorted(stamp[11:19] for stamp in stored_at)) + " UTC")
     print(f"groups stored {len(stored_at)} times by the job consumer; the projector showed groups in "
           f"{sum(1 for _t, what in shown if what == 'groups')} of {len(shown)} polls"
           + (f"; back {back_after:.0f} s after the withdrawal" if back_after is not None else "")

@@ -218,11 +218,13 @@ def opinion_groups_task(db: sqlite_utils.Database, params: dict) -> None:
     refresh_groups(db, int(params["prompt_id"]))
 
 
-def _ask_consumer(db: sqlite_utils.Database, prompt_id: int) -> None:
+def _ask_consumer(db: sqlite_utils.Database, prompt_id: int, row: dict | None) -> None:
     """Ask the job consumer for a question's groups, unless a worker asked already (less than GROUPS_LEASE_SECONDS ago)."""
     from listening import jobs
 
     moment = time.time()
+    if row is not None and row["requested_at"] is not None and row["requested_at"] >= moment - GROUPS_LEASE_SECONDS:
+        return  # asked already: every poll until the groups come stays a read (no wait for residents' votes' write lock)
     with transaction(db):
         claimed = db.execute(
             """INSERT INTO opinion_groups (prompt_id, requested_at) VALUES (?, ?)
@@ -248,7 +250,7 @@ def groups_for_screen(db: sqlite_utils.Database, prompt_id: int, statements: Seq
             refresh_groups(db, prompt_id)
             totals, row = st.vote_totals(db, prompt_id), _row(db, prompt_id)
         else:
-            _ask_consumer(db, prompt_id)
+            _ask_consumer(db, prompt_id, row)
     usable = _usable(row, statements, totals)
     return (_as_stored(row, totals) if usable else None), not usable or row["version"] != totals["version"]
 
