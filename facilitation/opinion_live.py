@@ -185,16 +185,12 @@ def refresh_groups(db: sqlite_utils.Database, prompt_id: int) -> str:
 
     What the job consumer runs (`opinion_groups`), and the request itself for a small question.
     """
-    began = not db.conn.in_transaction
-    if began:
-        db.conn.execute("BEGIN")  # one snapshot: the votes and the counts they are stamped with agree
-    try:
-        totals = st.vote_totals(db, prompt_id)
-        statements = [s["id"] for s in st.statements_for_prompt(db, prompt_id, status="approved")]
-        votes = st.votes_for_prompt(db, prompt_id)
-    finally:
-        if began:
-            db.conn.rollback()
+    # Stamped before the votes are read (in short chunks, never one long snapshot): a vote deleted meanwhile raises
+    # `removed` past the stamp and nothing is stored; a vote cast meanwhile only makes the stamp older than the data.
+    totals = st.vote_totals(db, prompt_id)
+    statements = [s["id"] for s in st.statements_for_prompt(db, prompt_id, status="approved")]
+    covered = set(statements)
+    votes = [v for v in st.votes_for_prompt_in_chunks(db, prompt_id) if v[1] in covered]
     groups = compute_groups(votes, statements)
     summary = json.dumps(summary_of(groups), separators=(",", ":"))
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -365,6 +365,29 @@ def votes_for_prompt(db: sqlite_utils.Database, prompt_id: int) -> list[tuple[in
     )]
 
 
+def votes_for_prompt_in_chunks(db: sqlite_utils.Database, prompt_id: int, *, chunk: int = 50_000) -> list[tuple[int, int, int]]:
+    """Return what `votes_for_prompt` returns, read `chunk` votes at a time (each read its own short snapshot), for the
+    job consumer's opinion groups: one read of 875,000 votes held a snapshot for 8 s, and a withdrawal's checkpoint
+    (which truncates the write-ahead log) waited for it while residents' votes waited for the checkpoint.
+
+    A vote changed during the reads is read once, old or new; a vote deleted during them is for the caller to
+    notice (`vote_totals`' `removed` before and after)."""
+    approved = {r[0] for r in db.execute("SELECT id FROM statements WHERE prompt_id = ? AND status = 'approved'", (prompt_id,))}
+    found: list[tuple] = []
+    after = (0, 0)
+    while True:
+        batch = db.execute(
+            """SELECT statement_id, id, updated_at, participant_id, vote FROM votes
+               WHERE prompt_id = ? AND (statement_id, id) > (?, ?) ORDER BY statement_id, id LIMIT ?""",
+            (prompt_id, *after, chunk)).fetchall()
+        if not batch:
+            break
+        after = (batch[-1][0], batch[-1][1])
+        found.extend(tuple(r) for r in batch if r[0] in approved)
+    found.sort(key=lambda r: (r[2], r[1]))  # oldest change first, as `votes_for_prompt` orders them
+    return [(participant, statement, vote) for statement, _id, _at, participant, vote in found]
+
+
 def vote_tallies(db: sqlite_utils.Database, prompt_id: int) -> dict[int, tuple[int, int, int]]:
     """Return each approved statement's (agree, disagree, pass) vote counts, read from the counts the triggers keep
     (m042), not from the votes: the same numbers as the engine's tallies of `votes_for_prompt`."""

@@ -99,6 +99,8 @@ def test_counts_follow_random_sql_writes_to_votes_and_statements(db, make_user):
             db.execute("DELETE FROM votes WHERE id = ?", (row[0],))
         if step % 25 == 0:
             assert tallies.recount_votes(db) == {}
+            # What the consumer reads, a few votes at a time, is what one read of every vote gives, in the same order.
+            assert st.votes_for_prompt_in_chunks(db, pid, chunk=7) == st.votes_for_prompt(db, pid)
     db.execute("DELETE FROM statements WHERE id = ?", (ids[6],))
     assert tallies.recount_votes(db) == {}
     db.execute("DELETE FROM sessions WHERE id = ?", (found["id"],))
