@@ -232,3 +232,27 @@ def test_the_statements_page_counts_from_the_kept_counts(as_admin, db, make_user
     response = as_admin.get(f"/staff/sessions/{found['id']}/prompts/{pid}/statements")
     assert response.status_code == 200
     assert "24" in text_of(response)
+
+
+def test_the_consumers_work_goes_through_the_queue_without_a_jobs_row(tmp_path, monkeypatch):
+    """Through the real queue (run at once with CHORUS_JOBS_IMMEDIATE), a big question's groups are stored by the
+    registered quiet task; no `jobs` row or audit line is written and the session stays free for a long task."""
+    from listening.accounts import create_user
+    from listening.db import connect
+    from tests.conftest import PASSWORD, migrated_app, sign_in
+
+    app = migrated_app(tmp_path / "q.db", JOBS_IMMEDIATE=True)
+    monkeypatch.setattr(opinion_live, "GROUPS_IN_REQUEST_VOTES", 0)
+    db = connect(str(app.config["DATABASE"]))
+    owner = create_user(db, "queue-admin@example.org", PASSWORD, "admin")
+    found, pid, _ids = live_react(db, owner)
+    client = app.test_client()
+    sign_in(client, "queue-admin@example.org")
+    client.get(f"/staff/sessions/{found['id']}/projector/panel")  # asks; the queue runs the task at once
+    assert tuple(db.execute("SELECT votes, summary IS NOT NULL, requested_at FROM opinion_groups WHERE prompt_id = ?",
+                      (pid,)).fetchone()) == (168, 1, None)
+    shown = page(client.get(f"/staff/sessions/{found['id']}/projector/panel"))
+    assert [c.get_text(strip=True) for c in shown.select("ol.groups .count")] == ["12", "12"]
+    assert db.execute("SELECT count(*) FROM jobs").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM audit_log WHERE action LIKE 'job_%'").fetchone()[0] == 0
+    db.conn.close()
