@@ -214,3 +214,19 @@ def test_themes_command_never_crashes_on_malformed_csv(raw):
                                           str(Path(directory) / "out.csv")])
         assert result.exit_code in (0, 1, 2), result.output
         assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+
+
+@pytest.mark.parametrize("step", ["consent", "q/1"])
+def test_a_damaged_one_time_key_is_refused_with_a_translated_message(world, step):
+    """A form whose hidden one-time key was damaged is refused with words saying so (in the resident's
+    language), not a bare 400 that shows the same page again; nothing is stored."""
+    code = world["session"]["code"]
+    client = resident(world) if step != "consent" else world["app"].test_client()
+    client.get(f"/j/{code}?lang=es")
+    before = world["db"].execute("SELECT (SELECT count(*) FROM responses) + (SELECT count(*) FROM participants)").fetchone()[0]
+    response = post_form(client, f"/s/{code}/{step}", {"nonce": "not a key!", "take_part": "y", "answer": "Hola", "action": "next"})
+    assert response.status_code == 400
+    alert = page(response).select_one("[role=alert]")
+    assert alert is not None and "Este formulario tiene un error" in alert.get_text(), response.get_data(as_text=True)[:500]
+    after = world["db"].execute("SELECT (SELECT count(*) FROM responses) + (SELECT count(*) FROM participants)").fetchone()[0]
+    assert after == before
