@@ -230,3 +230,26 @@ def test_a_damaged_one_time_key_is_refused_with_a_translated_message(world, step
     assert alert is not None and "Este formulario tiene un error" in alert.get_text(), response.get_data(as_text=True)[:500]
     after = world["db"].execute("SELECT (SELECT count(*) FROM responses) + (SELECT count(*) FROM participants)").fetchone()[0]
     assert after == before
+
+
+def test_a_vote_with_a_damaged_one_time_key_says_so_and_does_not_ask_for_a_vote(app, db):
+    """A vote whose one-time key was damaged is refused with that reason (in Spanish), not "Please choose Agree,
+    Disagree or Pass" when the button pressed was one of them; no vote is stored."""
+    from listening import statements as st
+
+    found = make_session(db, status="draft", prompts=[{"kind": "react", "text": "What should change?"}])
+    react = queries.prompts_for_session(db, found["id"])[0]
+    st.add_statement(db, found["id"], react["id"], language="en", body="Idea", translations={"es": "Idea es"})
+    queries.set_status(db, found["id"], "open")
+    client = app.test_client()
+    client.get(f"/j/{found['code']}?lang=es")
+    shown = client.get(f"/s/{found['code']}/consent")
+    client.post(f"/s/{found['code']}/consent", data={**form_data(shown), "take_part": "y"})
+    screen = client.get(f"/s/{found['code']}/q/1")
+    vote_form = page(screen).find("form", action=f"/s/{found['code']}/q/1/vote")
+    data = {field["name"]: field.get("value", "") for field in vote_form.find_all("input", type="hidden")}
+    response = client.post(f"/s/{found['code']}/q/1/vote", data={**data, "nonce": "not a key!", "vote": "agree"})
+    assert response.status_code == 400
+    alert = page(response).select_one("[role=alert]").get_text()
+    assert "Este formulario tiene un error" in alert and "De acuerdo, En desacuerdo" not in alert
+    assert db.execute("SELECT count(*) FROM votes").fetchone()[0] == 0
