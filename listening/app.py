@@ -124,6 +124,10 @@ def register_error_pages(app: Flask) -> None:
     def render_error(error: Exception):
         """Render a plain, translated error page with the right status code."""
         code = error.code if isinstance(error, HTTPException) and error.code else 500
+        if isinstance(error, OverflowError):
+            # A posted id bigger than SQLite's integers (a forged form: ours send real ids) reached a query:
+            # the request was wrong, nothing failed on our side.
+            code = 400
         if code == 500:
             # The message of an exception can quote an answer or contact details: log its type and stack only.
             app.logger.error("Unhandled error on %s %s\n%s", request.method, request.path[:200],
