@@ -71,14 +71,42 @@ def people_by_answer(db: sqlite_utils.Database, prompts: dict[int, int], people:
     return found
 
 
+def people_by_kept_profile(db: sqlite_utils.Database, prompts: dict[int, int], people: dict[int, int]) -> dict[int, Counter]:
+    """Count each session's people by their answer to one prompt ({session: prompt}) as `people_by_answer` does, from
+    the segment counts triggers keep (`heard_people`, m037): a few thousand rows at 100,000 residents, not the answers.
+
+    A kept profile is a person's first choice in each "about you" answer of their session (not skipped, not
+    hidden, with a choice), so the people whose profile holds the prompt are those `people_by_answer` counts
+    by that choice; the rest of `people` are "not given", as there.
+    """
+    if not prompts:
+        return {}
+    found: dict[int, Counter] = {session_id: Counter() for session_id in prompts}
+    ids = sorted(prompts)
+    for start in range(0, len(ids), 500):  # within SQLite's limit on bound values
+        chunk = ids[start:start + 500]
+        for row in rows(db, f"""SELECT session_id, profile, sum(n) AS n FROM heard_people
+                                WHERE session_id IN ({",".join("?" * len(chunk))}) AND profile != '[]'
+                                GROUP BY session_id, profile""", tuple(chunk)):
+            wanted = prompts[row["session_id"]]
+            for prompt_id, choice in json.loads(row["profile"]):
+                if prompt_id == wanted:
+                    found[row["session_id"]][str(choice)] += row["n"]
+                    break
+    for session_id, counted in found.items():
+        counted[NOT_GIVEN] = people[session_id] - sum(counted.values())
+    return found
+
+
 def pooled_heard(db: sqlite_utils.Database, question: dict, sessions: Sequence[dict]) -> Pooled:
-    """Pool people by their answer to an "about you" bank question over the sessions that asked it."""
+    """Pool people by their answer to an "about you" bank question over the sessions that asked it (counted from the
+    kept segment counts: `people_by_kept_profile`)."""
     by_id = {s["id"]: s for s in sessions}
     prompts: dict[int, int] = {}
     for link in sorted(campaigns.linked_prompts(db, question["id"], list(by_id)), key=lambda x: x["prompt_id"]):
         prompts.setdefault(link["session_id"], link["prompt_id"])  # a session asking it twice counts its first
     mapping = campaigns.option_links(db, list(prompts.values()))
-    counted = people_by_answer(db, prompts, {s['id']: s['people'] for s in sessions})
+    counted = people_by_kept_profile(db, prompts, {s['id']: s['people'] for s in sessions})
     columns = tuple(str(o["id"]) for o in question["options"]) + (PREFER_NOT, NOT_GIVEN)
     thresholds = session_thresholds(db, list(prompts))
     parts, included, left_out = [], [], []

@@ -687,3 +687,43 @@ def test_a_pooled_theme_named_from_translations_says_so(world):
     assert pooled.rename_pooled_theme(db, world["cid"], marked[0]["id"], "Language access")
     noted = [c.h2.get_text(strip=True) for c in page(client.get(url)).select("article") if c.select_one(".translated-label")]
     assert "Language access" not in noted and len(noted) == len(marked) - 1
+
+
+def test_pooled_who_was_heard_from_kept_counts_equals_counting_the_answers(world):
+    """The pooled "who was heard" counts each session's people from the kept segment counts (heard_people, m037): the
+    same numbers as counting the answers, before and after a withdrawal, a hidden answer, a skipped one and an
+    answer with no choice, and the same published table."""
+    rng = random.Random(3)
+    sizes = [[rng.choice([0, 1, 2, 5, 9]) for _ in range(3)] for _ in range(5)]
+    question = about_world(world, sizes)
+    db = world["db"]
+
+    def both() -> tuple:
+        """Return the counts both ways for every session asking the question, and the two pooled tables."""
+        sessions = campaigns.campaign_sessions(db, world["cid"], ("SELECT id FROM sessions", {}))
+        prompts = {link["session_id"]: link["prompt_id"]
+                   for link in campaigns.linked_prompts(db, question["id"], [s["id"] for s in sessions])}
+        people = {s["id"]: s["people"] for s in sessions}
+        kept = pooled.pooled_heard(db, question, sessions)
+        real = pooled.people_by_kept_profile
+        pooled.people_by_kept_profile = pooled.people_by_answer
+        try:
+            counted = pooled.pooled_heard(db, question, sessions)
+        finally:
+            pooled.people_by_kept_profile = real
+        return (pooled.people_by_kept_profile(db, prompts, people), pooled.people_by_answer(db, prompts, people),
+                kept, counted)
+
+    kept, counted, table, expected = both()
+    assert kept == counted and len(kept) == 5 and table == expected
+    answers = db.execute("""SELECT r.id, r.participant_id FROM responses r JOIN campaign_prompt_links l
+                            ON l.prompt_id = r.prompt_id WHERE l.question_id = ? ORDER BY r.id""", (question["id"],)).fetchall()
+    with db.conn:
+        db.execute("UPDATE responses SET hidden_at = ? WHERE id = ?", (queries.now(), answers[0][0]))
+        db.execute("UPDATE responses SET skipped = 1, choices = NULL WHERE id = ?", (answers[1][0],))
+        db.execute("UPDATE responses SET choices = '[]' WHERE id = ?", (answers[2][0],))
+    user = db.execute("SELECT id FROM users ORDER BY id LIMIT 1").fetchone()[0]
+    queries.withdraw_for(db, answers[3][1], reason="in_person", by_user=user)
+    kept, counted, table, expected = both()
+    assert kept == counted and table == expected
+    assert sum(c.get(pooled.NOT_GIVEN, 0) for c in kept.values()) >= 3
