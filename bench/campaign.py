@@ -134,6 +134,54 @@ def timed(client, url: str, repeat: int = 5) -> tuple[float, float]:
     return times[0], warm
 
 
+def pooled_heard_and_exports(app, path: Path, cid: int) -> None:
+    """Time the pooled "who was heard" (`heard_data`, every "about you" question) counted from the answers (as before
+    2 December) and from the kept segment counts (`people_by_kept_profile`, checked equal), then each campaign
+    export (report built and written, as the job does), with its size and this process's peak memory."""
+    import io
+    import os
+    import resource
+
+    from analysis import reports
+    from analysis.review import campaign_queries as pooled
+    from listening import campaigns
+    from listening.db import connect
+
+    db = connect(str(path))
+    found = campaigns.campaign_by_id(db, cid)
+    sessions = campaigns.campaign_sessions(db, cid, ("SELECT session_id FROM campaign_sessions WHERE campaign_id = :c",
+                                                     {"c": cid}))
+    answers = db.execute("SELECT count(*) FROM responses WHERE session_id IN (SELECT session_id FROM campaign_sessions "
+                         "WHERE campaign_id = ?)", (cid,)).fetchone()[0]
+    print(f"campaign: {len(sessions)} sessions, {sum(s['people'] for s in sessions)} people, {answers} answers; "
+          f"load {os.getloadavg()[0]:.1f}")
+    kept, counted = pooled.people_by_kept_profile, pooled.people_by_answer
+    results = {}
+    for name, counter in (("from the answers", counted), ("from the kept counts", kept), ("from the answers", counted),
+                          ("from the kept counts", kept)):
+        pooled.people_by_kept_profile = counter
+        start = time.perf_counter()
+        tables = pooled.heard_data(db, cid, sessions)[0]
+        results.setdefault(name, []).append(time.perf_counter() - start)
+        results[name + " tables"] = tables
+    pooled.people_by_kept_profile = kept
+    assert results["from the answers tables"] == results["from the kept counts tables"], "the two counts differ"
+    for name in ("from the answers", "from the kept counts"):
+        print(f"pooled who was heard ({len(results[name + ' tables'])} questions), {name}: "
+              + ", ".join(f"{1000 * t:.0f} ms" for t in results[name]) + f" (load {os.getloadavg()[0]:.1f})")
+    with app.test_request_context():
+        for fmt in ("md", "html", "docx", "codebook"):
+            start, cpu = time.perf_counter(), time.process_time()
+            report = pooled.campaign_report(db, found, sessions, "en", with_themes=True)
+            built = time.perf_counter() - start
+            buffer = io.BytesIO()
+            reports.write(report, fmt, buffer, pooled.synthesis.translations_for("en"))
+            print(f"campaign export {fmt}: {time.perf_counter() - start:.2f} s wall ({built:.2f} s building the report), "
+                  f"{time.process_time() - cpu:.2f} s CPU, {len(buffer.getvalue()) / 1e3:.0f} KB, peak memory "
+                  f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (load {os.getloadavg()[0]:.1f})")
+    db.conn.close()
+
+
 def main() -> None:
     """Build the campaign, then print the timings and sizes."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -180,6 +228,7 @@ def main() -> None:
         after.append(timed(client, f"/staff/campaigns/{cid}/heard", repeat=1)[0])
     db.conn.close()
     print(f"who was heard after a new answer (recomputed): median {sorted(after)[1]:.0f} ms")
+    pooled_heard_and_exports(app, path, cid)
     if not args.skip_themes:
         db = connect(str(path))
         question = campaigns.bank_question(db, cid, made["open_question"])

@@ -398,6 +398,8 @@ class Context:
     _side: sqlite_utils.Database | None = field(default=None, repr=False)
     # The erasure ledger's lines for the job's sessions when it started: a checkpoint kept after one more is stale.
     erasures_at_start: int = 0
+    # The size of the checkpoint file `keep` last wrote (for the benchmark's figures).
+    kept_bytes: int = 0
 
     @property
     def session_id(self) -> int | None:
@@ -457,6 +459,7 @@ class Context:
                 pickler.dispatch_table = copyreg.dispatch_table | {MappingProxyType: _reduce_proxy}
                 pickler.dump(state)
             os.replace(partial, path)
+            self.kept_bytes = path.stat().st_size
         except OSError:
             log.exception("Job %s could not keep its checkpoint", self.job["id"])
             self.forget_kept()

@@ -82,17 +82,15 @@ def people_by_kept_profile(db: sqlite_utils.Database, prompts: dict[int, int], p
     if not prompts:
         return {}
     found: dict[int, Counter] = {session_id: Counter() for session_id in prompts}
-    ids = sorted(prompts)
-    for start in range(0, len(ids), 500):  # within SQLite's limit on bound values
-        chunk = ids[start:start + 500]
-        for row in rows(db, f"""SELECT session_id, profile, sum(n) AS n FROM heard_people
-                                WHERE session_id IN ({",".join("?" * len(chunk))}) AND profile != '[]'
-                                GROUP BY session_id, profile""", tuple(chunk)):
-            wanted = prompts[row["session_id"]]
-            for prompt_id, choice in json.loads(row["profile"]):
-                if prompt_id == wanted:
-                    found[row["session_id"]][str(choice)] += row["n"]
-                    break
+    # One query for every session: its kept people (the primary key's range) whose profile holds its prompt, by the
+    # choice there. The profiles are read by SQLite's JSON functions, never decoded in Python.
+    wanted = json.dumps(sorted(prompts.items()))
+    for row in rows(db, """SELECT h.session_id, j.value ->> '$[1]' AS choice, sum(h.n) AS n
+                           FROM json_each(?) w CROSS JOIN heard_people h ON h.session_id = w.value ->> '$[0]'
+                           CROSS JOIN json_each(h.profile) j
+                           WHERE h.profile != '[]' AND j.value ->> '$[0]' = w.value ->> '$[1]'
+                           GROUP BY 1, 2""", (wanted,)):
+        found[row["session_id"]][str(row["choice"])] += row["n"]
     for session_id, counted in found.items():
         counted[NOT_GIVEN] = people[session_id] - sum(counted.values())
     return found

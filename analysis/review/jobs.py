@@ -45,7 +45,7 @@ def run_themes_job(ctx: jobs.Context) -> dict:
     found = queries.session_by_id(ctx.db, ctx.session_id)
     queries.record_audit(ctx.db, user_id=ctx.job["who"], action="themes_run", target=found["code"],
                          detail=f"answers={result['answer_count']} themes={result['k_chosen']} job={ctx.job['id']}")
-    return {"answers": result["answer_count"], "themes": result["k_chosen"]}
+    return {"answers": result["answer_count"], "themes": result["k_chosen"], "checkpoint_bytes": ctx.kept_bytes}
 
 
 def start_again(ctx: jobs.Context) -> None:
