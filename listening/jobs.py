@@ -294,6 +294,11 @@ def cancel(db: sqlite_utils.Database, job_id: int, *, who: int | None) -> bool:
         db.execute("UPDATE jobs SET state = ?, finished = CASE WHEN ? = 'cancelled' THEN ? END WHERE id = ?",
                    (state, state, now(), job_id))
         _audit(db, found, "job_cancelled", user_id=who)
+    if state == "cancelled" and found["kind"] in RESUMABLE:
+        try:  # a run queued again after a restart keeps a checkpoint until it runs: cancelled, it will not
+            os.remove(erasures.checkpoint_file(database_path(db), job_id))
+        except FileNotFoundError:
+            pass
     return True
 
 
@@ -474,7 +479,10 @@ class Context:
         try:
             with open(self._checkpoint_path(), "rb") as file:
                 return pickle.load(file)  # noqa: S301 - written by this app, owner-only, never uploaded
-        except (FileNotFoundError, EOFError, pickle.UnpicklingError):
+        except FileNotFoundError:
+            return None
+        except Exception:  # a half-written file, or one an older version of Chorus wrote: start again instead
+            log.warning("Job %s: its checkpoint could not be read; it starts again", self.job["id"])
             return None
 
     def forget_kept(self) -> None:
@@ -530,6 +538,11 @@ def execute(db: sqlite_utils.Database, job_id: int) -> str:
     settle(db)
     found = job_by_id(db, job_id)
     if not started or found is None:
+        if found is not None and found["state"] in FINISHED and found["kind"] in RESUMABLE:
+            try:  # a resumed run cancelled before it ran again: its checkpoint goes (never a finished export's file)
+                os.remove(erasures.checkpoint_file(database_path(db), job_id))
+            except FileNotFoundError:
+                pass
         return found["state"] if found else "gone"
     handler = _handlers.get(found["kind"])
     context = Context(db, found, dict(current_app.config) if has_app_context() else {})

@@ -27,9 +27,11 @@ def queued_app(tmp_path):
 
 @pytest.fixture
 def small_batches(monkeypatch):
-    """Placements written four at a time, so a 30-answer run has several batches to be killed between."""
+    """Placements written four at a time, so a 30-answer run has several batches to be killed between (never halved
+    for holding the lock long on a loaded machine)."""
     monkeypatch.setattr(synthesis, "ASSIGNMENT_BATCH", 4)
     monkeypatch.setattr(synthesis, "MIN_ASSIGNMENT_BATCH", 2)
+    monkeypatch.setattr(synthesis, "LOCK_HOLD_S", 60.0)
 
 
 def copied(app, tmp_path):
@@ -203,3 +205,17 @@ def test_a_run_being_cancelled_when_the_consumer_died_is_interrupted_not_resumed
     assert jobs.job_by_id(db, job_id)["state"] == "interrupted"
     assert not erasures.checkpoint_file(queued_app.config["DATABASE"], job_id).exists()
     assert db.execute("SELECT count(*) FROM theme_runs WHERE finished_at IS NULL").fetchone()[0] == 0
+
+
+def test_a_resumed_run_cancelled_before_it_runs_again_leaves_no_checkpoint(queued_app, heard, db, monkeypatch,
+                                                                           small_batches):
+    """Queued again after a restart, then cancelled from its page before the consumer takes it: its checkpoint
+    file goes at once, and the task's later delivery changes nothing."""
+    sid = heard.session["id"]
+    job_id = killed_after(queued_app, db, monkeypatch, sid, heard.planner_id, batches=1)
+    path = erasures.checkpoint_file(queued_app.config["DATABASE"], job_id)
+    with queued_app.test_request_context():
+        assert jobs.recover(db) == [job_id]
+        assert path.exists() and jobs.cancel(db, job_id, who=heard.planner_id)
+        assert not path.exists()
+        assert jobs.execute(db, job_id) == "cancelled"
