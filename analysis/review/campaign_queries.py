@@ -232,10 +232,10 @@ def run_pooled_themes(db: sqlite_utils.Database, campaign_id: int, question: dic
         vocabulary = frozenset().union(*(r.vocabulary for r in redactions))
         # Theme names are drafted only from the words of people who allowed quoting; a staff translation is
         # analysed in place of the original, as in each session's own run.
-        found = themes.find_themes([synthesis.engine_answer(a) for a in answers],
-                                   seed=seed, names=names, vocabulary=vocabulary,
-                                   question=tuple(question["texts"].values()), subthemes=False, secondary=False,
-                                   on_step=lambda done, steps: report(done, steps + 1))
+        given = [synthesis.engine_answer(a) for a in answers]
+        found = synthesis.at_low_priority(lambda: themes.find_themes(
+            given, seed=seed, names=names, vocabulary=vocabulary, question=tuple(question["texts"].values()),
+            subthemes=False, secondary=False, on_step=lambda done, steps: report(done, steps + 1)))
         if checkpoint is not None:
             checkpoint.keep({"fingerprint": fingerprint, "result": found})
     report(themes.ENGINE_STEPS, themes.ENGINE_STEPS + 1)

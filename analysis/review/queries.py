@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence, TypeVar
 
 import sqlite_utils
 
@@ -403,6 +405,43 @@ RUN_STALE_MINUTES = 30
 ENGINE_SHARES = (0.21, 0.31, 0.79, 0.85, 0.88)
 
 
+# The engine's thread runs this much lower in CPU priority than the job (see `at_low_priority`).
+ENGINE_NICE = 10
+_T = TypeVar("_T")
+
+
+def at_low_priority(work: Callable[[], _T]) -> _T:
+    """Run `work()` in a thread that lowers its own CPU priority by ENGINE_NICE; return its result or raise its error.
+
+    The engine computes for minutes; the run's writes then hold SQLite's write lock, which residents' answers
+    wait for. A whole job run at low priority (`nice`) is descheduled inside those short transactions on a busy
+    machine, and residents waited for it: up to 3.2 s for the lock at 100,000 residents (2 December,
+    docs/scaling.md). Linux sets priorities per thread, and lowers one without privileges but never raises it
+    again, so only the engine's own thread is lowered and the writes stay at the job's priority. The caller
+    waits; its connection is used by the thread meanwhile (progress reports), never by both at once.
+    """
+    box: dict = {}
+
+    def run() -> None:
+        """Lower this thread's priority, then do the work and keep its result or error."""
+        try:
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + ENGINE_NICE))
+        except (OSError, AttributeError):  # not Linux, or not allowed: the work runs at the job's priority
+            pass
+        try:
+            box["result"] = work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread as it is (a cancel, an error)
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="chorus-engine", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
 class RunInProgress(RuntimeError):
     """Another theme run of this session is still writing its placements."""
 
@@ -445,10 +484,11 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     report(0, total)
     given = engine_answers(db, session_id, answers)
     answers = [{key: a[key] for key in KEPT_COLUMNS} for a in answers]  # see KEPT_COLUMNS
-    result = find_themes(given, seed=seed, names=redaction.names,
-                         vocabulary=redaction.vocabulary, k_max=k_max, question=question_texts(db, session_id, scope),
-                         main_language=session_by_id(db, session_id)["default_language"], anchors=anchors,
-                         on_step=lambda done, steps: report(int(4 * len(answers) * ENGINE_SHARES[done - 1]), total))
+    question, main_language = question_texts(db, session_id, scope), session_by_id(db, session_id)["default_language"]
+    result = at_low_priority(lambda: find_themes(
+        given, seed=seed, names=redaction.names, vocabulary=redaction.vocabulary, k_max=k_max, question=question,
+        main_language=main_language, anchors=anchors,
+        on_step=lambda done, steps: report(int(4 * len(answers) * ENGINE_SHARES[done - 1]), total)))
     del given
     report(4 * len(answers), total)
     if checkpoint is not None:

@@ -219,3 +219,20 @@ def test_a_resumed_run_cancelled_before_it_runs_again_leaves_no_checkpoint(queue
         assert path.exists() and jobs.cancel(db, job_id, who=heard.planner_id)
         assert not path.exists()
         assert jobs.execute(db, job_id) == "cancelled"
+
+
+def test_the_engine_runs_in_a_thread_of_lower_priority_and_hands_back_its_result_or_error():
+    """`at_low_priority` runs the work in a thread niced ENGINE_NICE below the caller (which keeps its own
+    priority for the writes that follow) and hands back what it returned or raised."""
+    import os
+    import threading
+
+    def priority() -> int:
+        """Return this thread's nice value."""
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    mine = priority()
+    assert synthesis.at_low_priority(priority) == min(19, mine + synthesis.ENGINE_NICE)
+    assert priority() == mine
+    with pytest.raises(jobs.Cancelled):
+        synthesis.at_low_priority(lambda: (_ for _ in ()).throw(jobs.Cancelled()))
