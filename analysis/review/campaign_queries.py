@@ -71,40 +71,14 @@ def people_by_answer(db: sqlite_utils.Database, prompts: dict[int, int], people:
     return found
 
 
-def people_by_kept_profile(db: sqlite_utils.Database, prompts: dict[int, int], people: dict[int, int]) -> dict[int, Counter]:
-    """Count each session's people by their answer to one prompt ({session: prompt}) as `people_by_answer` does, from
-    the segment counts triggers keep (`heard_people`, m037): a few thousand rows at 100,000 residents, not the answers.
-
-    A kept profile is a person's first choice in each "about you" answer of their session (not skipped, not
-    hidden, with a choice), so the people whose profile holds the prompt are those `people_by_answer` counts
-    by that choice; the rest of `people` are "not given", as there.
-    """
-    if not prompts:
-        return {}
-    found: dict[int, Counter] = {session_id: Counter() for session_id in prompts}
-    # One query for every session: its kept people (the primary key's range) whose profile holds its prompt, by the
-    # choice there. The profiles are read by SQLite's JSON functions, never decoded in Python.
-    wanted = json.dumps(sorted(prompts.items()))
-    for row in rows(db, """SELECT h.session_id, j.value ->> '$[1]' AS choice, sum(h.n) AS n
-                           FROM json_each(?) w CROSS JOIN heard_people h ON h.session_id = w.value ->> '$[0]'
-                           CROSS JOIN json_each(h.profile) j
-                           WHERE h.profile != '[]' AND j.value ->> '$[0]' = w.value ->> '$[1]'
-                           GROUP BY 1, 2""", (wanted,)):
-        found[row["session_id"]][str(row["choice"])] += row["n"]
-    for session_id, counted in found.items():
-        counted[NOT_GIVEN] = people[session_id] - sum(counted.values())
-    return found
-
-
 def pooled_heard(db: sqlite_utils.Database, question: dict, sessions: Sequence[dict]) -> Pooled:
-    """Pool people by their answer to an "about you" bank question over the sessions that asked it (counted from the
-    kept segment counts: `people_by_kept_profile`)."""
+    """Pool people by their answer to an "about you" bank question over the sessions that asked it."""
     by_id = {s["id"]: s for s in sessions}
     prompts: dict[int, int] = {}
     for link in sorted(campaigns.linked_prompts(db, question["id"], list(by_id)), key=lambda x: x["prompt_id"]):
         prompts.setdefault(link["session_id"], link["prompt_id"])  # a session asking it twice counts its first
     mapping = campaigns.option_links(db, list(prompts.values()))
-    counted = people_by_kept_profile(db, prompts, {s['id']: s['people'] for s in sessions})
+    counted = people_by_answer(db, prompts, {s['id']: s['people'] for s in sessions})
     columns = tuple(str(o["id"]) for o in question["options"]) + (PREFER_NOT, NOT_GIVEN)
     thresholds = session_thresholds(db, list(prompts))
     parts, included, left_out = [], [], []
