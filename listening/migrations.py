@@ -1817,3 +1817,11 @@ def m043_react19(db: sqlite_utils.Database) -> None:
     ]
     for statement in statements:
         db.execute(statement)
+
+
+def m044_jobs19(db: sqlite_utils.Database) -> None:
+    """Where a resumable job stopped (issue 19): `jobs.checkpoint`, JSON of ids and counts only (a theme run's run
+    id, its machine themes' rows and how many answers it has placed), written in the same transaction as the
+    work it describes, so a job continued after a restart starts from its last committed batch. What the engine
+    found is kept in a file beside the database (`listening.erasures.checkpoint_file`), deleted like an export's."""
+    db.execute("ALTER TABLE jobs ADD COLUMN checkpoint TEXT")
