@@ -1819,6 +1819,7 @@ def m043_react19(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+@migrations()
 def m044_jobs19(db: sqlite_utils.Database) -> None:
     """Where a resumable job stopped (issue 19): `jobs.checkpoint`, JSON of ids and counts only (a theme run's run
     id, its machine themes' rows and how many answers it has placed), written in the same transaction as the
