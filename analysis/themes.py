@@ -95,6 +95,9 @@ _MAX_FEATURES = 40_000  # most frequent n-grams kept per TF-IDF block
 _SVD_ITER = 2
 _FIT_SAMPLE = 20_000  # beyond this many distinct answers, TF-IDF and LSA are fitted on a sample
 _CHUNK = 5_000  # answers projected at a time on large input
+# Beyond this many distinct answers outside the sample, a forked helper process projects every other chunk (the
+# second core of a background run; the same numbers).
+_HELPER_ABOVE = 40_000
 # Beyond this many distinct answers, themes are found on a seeded sample of _SAMPLE_SIZE distinct
 # answers (the most repeated ones, then a random draw in each language's proportion): vocabulary,
 # LSA, choice of k, k-means, coherence, labels, headlines, quotes and claims come from the sample,
@@ -2241,34 +2244,130 @@ def _project_rest(p: _Prepared, terms: _Terms, sample: np.ndarray, sample_blocks
                   uniq_langs: np.ndarray, centred: bool, surface_stems: frozenset[str], mean: np.ndarray,
                   axes: np.ndarray) -> np.ndarray:
     """Return every distinct text's combined coordinates (L2-normalised, float64), a chunk of rows at a time: the
-    sample's from its blocks, every other text's words read, its blocks made and projected, then let go."""
+    sample's from its blocks, every other text's words read, its blocks made and projected, then let go.
+
+    With more than ``_HELPER_ABOVE`` texts outside the sample, a forked helper process, at a lower priority, takes
+    chunks too, from the same queue, and writes their rows into the same (shared) array: a background run uses the
+    machine's second core when it is idle, and leaves it to the web workers when it is not. Each chunk is the same
+    computation wherever it runs; a chunk the helper did not finish (it died) is projected here.
+    """
     n_u = len(p.uniq_rows)
     position = np.full(n_u, -1, dtype=np.int64)
     position[sample] = np.arange(len(sample))
-    known: dict[str, _TokenStems] = {}
-    out = np.empty((n_u, axes.shape[1]), dtype=np.float64)
-    for start in range(0, n_u, _CHUNK):
-        rows = np.arange(start, min(start + _CHUNK, n_u))
-        inside = position[rows] >= 0
-        rest = rows[~inside]
-        stems: list[list[str]] = []
-        char_texts: list[str] = []
-        for u in rest.tolist():
-            r = p.uniq_rows[u]
-            found, text = _words_once(p.analysed[r], p.langs[r], surface_stems, known)
-            stems.append(found)
-            char_texts.append(text)
-        made = streamed.blocks(_texts_of(p, rest.tolist(), stems, char_texts, surface_stems), rest, uniq_langs, centred) if len(rest) else []
-        parts = []
-        for b, block in enumerate(sample_blocks):
-            part = np.empty((len(rows), block.shape[1]), dtype=block.dtype)
-            part[inside] = block[position[rows[inside]]]
-            if len(rest):
-                part[~inside] = made[b]
-            parts.append(part)
-        chunk = _joined(parts, slice(None))
-        out[rows] = (chunk.astype(np.float64) - mean) @ axes
+    starts = list(range(0, n_u, _CHUNK))
+    helped = n_u - len(sample) > _HELPER_ABOVE and hasattr(os, "fork")
+    out = _shared(n_u * axes.shape[1], np.float64).reshape(n_u, axes.shape[1]) if helped else np.empty((n_u, axes.shape[1]))
+    done = _shared(len(starts), np.uint8)
+    taken = _shared(1, np.int64)
+    import multiprocessing  # noqa: PLC0415 - a lock that works across a fork
+
+    lock = multiprocessing.get_context("fork").Lock() if helped else None
+
+    def project() -> None:
+        """Project chunks into ``out`` until none is left to take (or the queue's lock is stuck: a helper died holding it)."""
+        known: dict[str, _TokenStems] = {}
+        while True:
+            if lock is not None and not lock.acquire(timeout=10):
+                return
+            try:
+                c = int(taken[0])
+                taken[0] = c + 1
+            finally:
+                if lock is not None:
+                    lock.release()
+            if c >= len(starts):
+                return
+            rows = np.arange(starts[c], min(starts[c] + _CHUNK, n_u))
+            out[rows] = _project_chunk(p, rows, position, sample_blocks, streamed, uniq_langs, centred, surface_stems,
+                                       known, mean, axes)
+            done[c] = 1
+
+    helper = _fork_helper(project) if helped else None
+    try:
+        project()
+        # What the helper has not finished (the chunk it is on, or one it died on) is done here rather than waited
+        # for (a helper at a lower priority may be kept waiting): the same values, so a row both write is the same.
+        known: dict[str, _TokenStems] = {}
+        for c in np.flatnonzero(done == 0).tolist():
+            rows = np.arange(starts[c], min(starts[c] + _CHUNK, n_u))
+            out[rows] = _project_chunk(p, rows, position, sample_blocks, streamed, uniq_langs, centred, surface_stems,
+                                       known, mean, axes)
+    finally:
+        if helper is not None:
+            _stop_helper(helper)
     return _l2(out, copy=False)
+
+
+def _project_chunk(p: _Prepared, rows: np.ndarray, position: np.ndarray, sample_blocks: list[np.ndarray], streamed: _Streamed,
+                   uniq_langs: np.ndarray, centred: bool, surface_stems: frozenset[str], known: dict[str, _TokenStems],
+                   mean: np.ndarray, axes: np.ndarray) -> np.ndarray:
+    """Return one chunk of distinct texts' projected coordinates (before the final normalising)."""
+    inside = position[rows] >= 0
+    rest = rows[~inside]
+    stems: list[list[str]] = []
+    char_texts: list[str] = []
+    for u in rest.tolist():
+        r = p.uniq_rows[u]
+        found, text = _words_once(p.analysed[r], p.langs[r], surface_stems, known)
+        stems.append(found)
+        char_texts.append(text)
+    made = streamed.blocks(_texts_of(p, rest.tolist(), stems, char_texts, surface_stems), rest, uniq_langs, centred) if len(rest) else []
+    parts = []
+    for b, block in enumerate(sample_blocks):
+        part = np.empty((len(rows), block.shape[1]), dtype=block.dtype)
+        part[inside] = block[position[rows[inside]]]
+        if len(rest):
+            part[~inside] = made[b]
+        parts.append(part)
+    chunk = _joined(parts, slice(None))
+    return (chunk.astype(np.float64) - mean) @ axes
+
+
+def _shared(n: int, dtype: type) -> np.ndarray:
+    """Return ``n`` zeros in memory a forked helper writes into and this process reads."""
+    import mmap  # noqa: PLC0415
+
+    return np.frombuffer(mmap.mmap(-1, max(1, n * np.dtype(dtype).itemsize), flags=mmap.MAP_SHARED), dtype=dtype, count=n)
+
+
+def _fork_helper(work: Callable[[], None]) -> int | None:
+    """Run ``work()`` in a forked helper process and return its id (``None`` if it could not start)."""
+    try:
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid:
+        return pid
+    code = 1
+    try:
+        # Tokenizers' own threads do not survive a fork; it would say so on every call.
+        os.environ["TOKENIZERS_PARALLELISM"] = "false"
+        os.nice(10)  # residents' requests come first; the run takes the chunks the helper does not
+        try:  # end with the run if it ends (Linux)
+            import ctypes  # noqa: PLC0415
+            import signal  # noqa: PLC0415
+
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+        work()
+        code = 0
+    except BaseException:  # noqa: BLE001 - the run projects the helper's chunks itself
+        log.exception("The theme engine's helper process failed; its chunks are projected again")
+    finally:
+        os._exit(code)
+
+
+def _stop_helper(pid: int) -> None:
+    """End a helper (its work is done or done again here) and wait for it, so that it writes nothing more."""
+    try:
+        os.kill(pid, 9)
+    except ProcessLookupError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
 
 
 def _widen(theme: Theme, uniq: np.ndarray, p: _Prepared, sims: np.ndarray, members: Mapping[int, list[int]],
