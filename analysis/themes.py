@@ -2218,7 +2218,7 @@ def _represent_sampled(p: _Prepared, terms: _Terms, seed: int, sample: np.ndarra
     if axes is None:
         return None
     mean, axes = axes
-    z = _project_rest(p, terms, sample, blocks, streamed, uniq_langs, centred, surface_stems, mean, axes)
+    z = _project_rest(p, sample, blocks, streamed, uniq_langs, centred, surface_stems, mean, axes)
     lengths = np.array([len(p.analysed[r].split()) for r in p.uniq_rows], dtype=np.float64)
     return _without_length(z, lengths, p.weights), centred, big_langs
 
@@ -2240,7 +2240,7 @@ def _pca_axes(fit: np.ndarray, fit_weights: np.ndarray) -> tuple[np.ndarray, np.
     return mean, axes
 
 
-def _project_rest(p: _Prepared, terms: _Terms, sample: np.ndarray, sample_blocks: list[np.ndarray], streamed: _Streamed,
+def _project_rest(p: _Prepared, sample: np.ndarray, sample_blocks: list[np.ndarray], streamed: _Streamed,
                   uniq_langs: np.ndarray, centred: bool, surface_stems: frozenset[str], mean: np.ndarray,
                   axes: np.ndarray) -> np.ndarray:
     """Return every distinct text's combined coordinates (L2-normalised, float64), a chunk of rows at a time: the
