@@ -465,8 +465,11 @@ def background_run(size: int, sentences: list[str], folder: Path) -> dict:
                     break
             time.sleep(0.02)
     finally:
+        # The consumer's own memory once the job ended (a job runs in a child that exits: CHORUS_JOBS_IN_CHILD).
+        consumer_own = proc_memory(consumer.pid)
         consumer.terminate()
-        _pid, status, usage = os.wait4(consumer.pid, 0)  # the consumer's own CPU time and peak memory
+        # The consumer's CPU time and peak memory, its job's child included (Linux counts a reaped child's).
+        _pid, status, usage = os.wait4(consumer.pid, 0)
         consumer.returncode = os.waitstatus_to_exitcode(status)
     database_module.ProcessTurn.take = real_take
     load_after = Path("/proc/loadavg").read_text().split()[:3]
@@ -480,6 +483,7 @@ def background_run(size: int, sentences: list[str], folder: Path) -> dict:
             "job_s": seconds(job["started"], job["finished"]) if job["finished"] and job["started"] else None,
             "result": job["result"], "answers_sent": len(latencies),
             "consumer_cpu_s": round(usage.ru_utime + usage.ru_stime, 1), "consumer_peak_mb": round(usage.ru_maxrss / 1024),
+            "consumer_after_job_mb": consumer_own.get("VmRSS"), "consumer_own_peak_mb": consumer_own.get("VmHWM"),
             "answer_max_ms": round(1000 * latencies[-1], 1) if latencies else 0,
             "answer_p99_ms": round(1000 * latencies[int(0.99 * (len(latencies) - 1))], 1) if latencies else 0,
             "answer_median_ms": round(1000 * latencies[len(latencies) // 2], 1) if latencies else 0,
@@ -498,6 +502,16 @@ def background_run(size: int, sentences: list[str], folder: Path) -> dict:
                 "the run writing": waits([w for t, w in lock_waits if t >= placing])},
             "load average (1, 5, 15 min) before / after": (load_before, load_after),
             "the 20 slowest answers": sorted(slow, key=lambda found: -found["ms"])[:20]}
+
+
+def proc_memory(pid: int) -> dict[str, int]:
+    """Return a live process's resident memory now and at its peak (VmRSS, VmHWM), in MB; empty if unreadable."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            return {k: int(v.split()[0]) // 1024 for k, v in (line.split(":", 1) for line in handle)
+                    if k in ("VmRSS", "VmHWM")}
+    except OSError:
+        return {}
 
 
 def waits(found: list[float]) -> dict:

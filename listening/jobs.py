@@ -154,8 +154,45 @@ def huey_of(app: Flask):
 
 
 def _run_job_task(job_id: int, database: str) -> None:
-    """Huey's task: run one job in an app context (the request's in immediate mode, else the consumer's app)."""
+    """Huey's task: run one job in an app context (the request's in immediate mode, else the consumer's app).
+
+    In the consumer the job runs in a child process that exits when it ends (`listening.job_process`),
+    so that a theme run's memory is not kept by the consumer afterwards.
+    """
     app = current_app._get_current_object() if has_app_context() else _consumer_app
+    if app.config.get("JOBS_IN_CHILD", True) and not app.config.get("JOBS_IMMEDIATE"):
+        from . import job_process
+
+        job_process.run_in_child(lambda: _run_job_here(app, job_id, database),
+                                 lambda how: _mark_died(app, job_id, database))
+        return
+    _run_job_here(app, job_id, database)
+
+
+def _mark_died(app: Flask, job_id: int, database: str) -> None:
+    """Mark a job failed whose process died before it ended, tidied up like an interrupted one (`recover`);
+    a job that did end is left as it ended."""
+    from .job_process import DIED
+
+    with app.app_context():
+        db = connect(database, busy_timeout_ms=app.config["BUSY_TIMEOUT_MS"], synchronous=app.config["SQLITE_SYNCHRONOUS"])
+        try:
+            with transaction(db):
+                found = job_by_id(db, job_id)
+                if found is None or found["state"] not in UNFINISHED:
+                    return
+                db.execute("UPDATE jobs SET state = 'failed', finished = ?, error = ? WHERE id = ?", (now(), DIED, job_id))
+                _audit(db, found, "job_failed", user_id=None, extra=f"error={DIED}")
+                tidy = _interrupt_hooks.get(found["kind"])
+                if tidy is not None:
+                    tidy(db, found)
+        finally:
+            db.conn.close()
+    forget_files(database, job_id)  # a file the dead job was writing is partial; its checkpoint resumes nothing now
+
+
+def _run_job_here(app: Flask, job_id: int, database: str) -> None:
+    """Run one job in this process, in the app's context, on its own connection."""
     with app.app_context():
         db = connect(database, busy_timeout_ms=app.config["BUSY_TIMEOUT_MS"], synchronous=app.config["SQLITE_SYNCHRONOUS"])
         try:
