@@ -210,7 +210,7 @@ def test_every_export_is_logged_from_the_web(client, reviewed, db):
     entry = db.execute("SELECT user_id, detail FROM audit_log WHERE action = 'export' ORDER BY id DESC").fetchone()
     assert entry[0] == reviewed.planner_id and "format=docx" in entry[1] and "language=es" in entry[1]
     history = page(client.get(f"/staff/review/{sid}/history")).select("table.data")[1]
-    assert "format=docx" in history.get_text()
+    assert "DOCX · Español · " in history.get_text() and "format=" not in history.get_text()
     bad = download(client, sid, "exe", "en")
     assert bad.status_code == 400 and page(bad).select_one(".alert")
 
