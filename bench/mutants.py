@@ -5,6 +5,7 @@
     python bench/mutants.py --list          # the targets, their functions and the tests that guard them
     python bench/mutants.py --only access --keep /tmp/mutants --survivors   # after new tests: re-try only
                                                                             # the survivors of that kept run
+    python bench/mutants.py --only access --keep /tmp/mutants --resume      # run what a stopped run never reached
     python bench/mutants.py --only access --keep /tmp/mutants --report      # count a kept run, even one stopped
                                                                             # part-way, without running anything
     python bench/mutants.py --only public-counts --lines 93 107 --keep /tmp/mutants  # a fresh run of only these
@@ -238,6 +239,40 @@ def pytest_command(tests: tuple[str, ...]) -> list[str]:
 NOT_RUN = "not run in the kept run (stopped part-way)"
 
 
+def refresh_copy(target: Target, copy: Path) -> Path:
+    """Bring a kept copy up to date with the working tree and point its test command at today's tests.
+
+    The target module must be the one the kept run mutated: the same as the working tree's, or different
+    only on the lines of one of its mutants (a run stopped mid-mutant leaves that mutant applied; it is put
+    back here, so it cannot "kill" every mutant that follows). Everything else (tests, and code merged since)
+    is copied over: the mutants' line numbers only depend on the target module.
+    """
+    from cosmic_ray.work_db import WorkDB, use_db
+
+    session = copy / f"mutants-{target.name}.sqlite"
+    kept = (copy / target.module).read_text(encoding="utf-8").splitlines()
+    ours = (ROOT / target.module).read_text(encoding="utf-8").splitlines()
+    if kept != ours:
+        differing = {n + 1 for n, (a, b) in enumerate(zip(kept, ours)) if a != b}
+        with use_db(str(session), WorkDB.Mode.open) as db:
+            spans = [set(range(m.start_pos[0], m.end_pos[0] + 1)) for m in
+                     (item.mutations[0] for item in db.work_items)]
+        if len(kept) != len(ours) or not any(differing <= span for span in spans):
+            raise SystemExit(f"{target.module} changed since the kept run: run the target again "
+                             "(--lines for the lines you need)")
+        print(f"{target.name}: a mutant left applied on line(s) {sorted(differing)} of the kept copy is put back",
+              flush=True)
+    shutil.copytree(ROOT, copy, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "__pycache__", "instance", "test-artifacts", "*.egg-info", ".pytest_cache", ".hypothesis"))
+    precompile(copy)
+    config = copy / f"mutants-{target.name}.toml"
+    # Today's tests (files added to the target since the kept run too), run by this interpreter.
+    if config.exists():
+        config.write_text(re.sub(r"(?m)^test-command = .*$", lambda _: f"test-command = '{' '.join(pytest_command(target.tests))}'",
+                                 config.read_text(encoding="utf-8")), encoding="utf-8")
+    return session
+
+
 def retry_survivors(target: Target, copy: Path) -> Path:
     """Bring the kept copy's tests up to date and forget the survivors' results, so `exec` tries them again.
 
@@ -249,14 +284,7 @@ def retry_survivors(target: Target, copy: Path) -> Path:
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
-    if (copy / target.module).read_bytes() != (ROOT / target.module).read_bytes():
-        raise SystemExit(f"{target.module} changed since the kept run: run the target again without --survivors")
-    # Everything else (tests, and code merged since) is brought up to date: the mutants' line numbers
-    # only depend on the target module, which is the same.
-    shutil.copytree(ROOT, copy, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "__pycache__", "instance", "test-artifacts", "*.egg-info", ".pytest_cache", ".hypothesis"))
-    precompile(copy)
-    session = copy / f"mutants-{target.name}.sqlite"
+    session = refresh_copy(target, copy)
     with use_db(str(session), WorkDB.Mode.open) as db:
         never_run = [item.job_id for item in db.pending_work_items]
         db.set_multiple_results(never_run, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=NOT_RUN))
@@ -266,21 +294,19 @@ def retry_survivors(target: Target, copy: Path) -> Path:
 
 
 def run_target(target: Target, copy: Path, timeout_floor: float, survivors_only: bool = False,
-               only_lines: frozenset[int] = frozenset()) -> dict:
+               only_lines: frozenset[int] = frozenset(), resume: bool = False) -> dict:
     """Mutate one target's functions in the copy, run its tests on each mutant, return counts and survivors."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
     started = time.monotonic()
     config = copy / f"mutants-{target.name}.toml"
-    if survivors_only:
-        session = retry_survivors(target, copy)
+    if survivors_only or resume:
+        session = retry_survivors(target, copy) if survivors_only else refresh_copy(target, copy)
         source = (copy / target.module).read_text(encoding="utf-8")
         lines = function_lines(source, target.functions)
-        # Today's tests, including files added to the target since the kept run.
-        config.write_text(re.sub(r"(?m)^test-command = .*$", lambda _: f"test-command = '{' '.join(pytest_command(target.tests))}'",
-                                 config.read_text(encoding="utf-8")), encoding="utf-8")
-        print(f"{target.name}: trying the survivors again with today's tests", flush=True)
+        print(f"{target.name}: trying " + ("the survivors again" if survivors_only else "the mutants never run")
+              + " with today's tests", flush=True)
         subprocess.run([sys.executable, "-m", "cosmic_ray.cli", "exec", str(config), str(session)], cwd=copy, check=True,
                        env=run_env(copy / f"killers-{target.name}.txt"))
         return report(target, session, lines, started)
@@ -374,6 +400,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=60, help="least seconds a mutant's tests may take")
     parser.add_argument("--survivors", action="store_true",
                         help="with --keep: re-try only the survivors of the kept run, with the current tests")
+    parser.add_argument("--resume", action="store_true",
+                        help="with --keep: run the mutants a stopped run never reached (its results are kept)")
     parser.add_argument("--report", action="store_true",
                         help="with --keep: only count the kept run (also one stopped part-way) and print its survivors")
     parser.add_argument("--lines", nargs="+", type=int, default=(), metavar="LINE",
@@ -381,7 +409,7 @@ def main() -> None:
                              "run's survivors once the module has changed, so --survivors refuses it)")
     args = parser.parse_args()
     chosen = [t for t in TARGETS if not args.only or t.name in args.only]
-    if args.lines and (len(chosen) != 1 or args.survivors or args.report):
+    if args.lines and (len(chosen) != 1 or args.survivors or args.report or args.resume):
         raise SystemExit("--lines needs exactly one --only target, and a fresh run")
     if args.only and len(chosen) != len(set(args.only)):
         raise SystemExit(f"unknown target; choose from {', '.join(t.name for t in TARGETS)}")
@@ -389,9 +417,11 @@ def main() -> None:
         for t in chosen:
             print(f"{t.name:18} {t.module}: {', '.join(t.functions)}\n{'':18} tests: {' '.join(t.tests)}")
         return
-    if args.survivors or args.report:
+    if args.survivors and args.resume:
+        raise SystemExit("--survivors marks the mutants never run as not run; --resume runs them: choose one")
+    if args.survivors or args.report or args.resume:
         if not args.keep or not args.keep.exists():
-            raise SystemExit("--survivors and --report need the --keep folder of an earlier run")
+            raise SystemExit("--survivors, --resume and --report need the --keep folder of an earlier run")
         copy = args.keep
     else:
         copy = scratch_copy(args.keep)
@@ -400,7 +430,7 @@ def main() -> None:
                           function_lines((copy / t.module).read_text(encoding="utf-8"), t.functions), time.monotonic())
                    for t in chosen]
     else:
-        results = [run_target(t, copy, args.timeout, args.survivors, frozenset(args.lines)) for t in chosen]
+        results = [run_target(t, copy, args.timeout, args.survivors, frozenset(args.lines), args.resume) for t in chosen]
     print("\n| target | module | mutants run | killed | survived | timeout | incompetent | not run | minutes |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
