@@ -5,6 +5,7 @@ from __future__ import annotations
 import gettext
 import io
 import re
+from dataclasses import replace
 
 from bs4 import BeautifulSoup
 
@@ -170,3 +171,39 @@ def test_the_public_page_shows_choice_results_with_the_same_hiding() -> None:
     assert [c["title"] for c in page["choices"]] == ["How do you travel?"]
     rows = {r["label"]: (r["count"], r["percent"]) for r in page["choices"][0]["rows"]}
     assert rows["Option 3"] == (None, None) and rows["Option 1"][0] == 20
+
+
+def with_other(data: SessionData, size: int, *, reviewed: bool) -> SessionData:
+    """Add an "Other or unclear" theme holding `size` more people's answers, listed after the themes as the database
+    lists them (``ORDER BY kind = 'other', id``)."""
+    other_id = max(t["id"] for t in data.themes) + 1
+    answers, assignments, participants = list(data.answers), dict(data.assignments), list(data.participants)
+    for rank in range(size):
+        next_id = len(answers) + 1
+        answers.append({"id": next_id, "prompt_id": 1, "participant_id": next_id, "language": "en", "source": "phone",
+                        "text": f"unclear answer {next_id}", "created_at": "", "quote_ok": 1})
+        assignments[next_id] = {"response_id": next_id, "theme_id": other_id, "status": "theme", "rank": rank,
+                                "quote": None, "pinned": 0, "chosen": 0}
+        participants.append({"id": next_id, "language": "en", "source": "phone", "quote_ok": 1})
+    themes = [*data.themes, {"id": other_id, "kind": "other", "label": "Other", "definition": "", "reviewed": reviewed,
+                             "top_terms": []}]
+    return replace(data, answers=answers, assignments=assignments, participants=participants, themes=themes)
+
+
+def test_the_other_section_is_the_other_themes_own_and_never_one_of_the_themes() -> None:
+    """With Other listed after the themes: the report's Other section has Other's size and review state (not the first
+    theme's), Other is not also listed among the themes, and a session with no Other answers has no Other section."""
+    report = build(with_other(session({1: 30, 2: 20}), 12, reviewed=False))
+    assert [t.id for t in report.themes] == ["T1", "T2"]
+    assert report.other is not None and (report.other.size, report.other.reviewed) == (12, False)
+    assert build(with_other(session({1: 30, 2: 20}), 0, reviewed=True)).other is None
+    assert build(session({1: 30, 2: 20})).other is None
+
+
+def test_only_the_answers_export_carries_each_answer_and_it_carries_every_one() -> None:
+    """A synthesis report (every format planners and residents read) holds no answer rows; asked for the records (the
+    in-memory answers export, which the streamed exports are held to) it holds one row per answer."""
+    data = session({1: 30, 2: 20})
+    assert build(data).records == ()
+    exported = assemble_report(data, "en", gettext.NullTranslations(), records=True)
+    assert sorted(r.id for r in exported.records) == sorted(a["id"] for a in data.answers)
