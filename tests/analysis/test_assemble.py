@@ -207,3 +207,16 @@ def test_only_the_answers_export_carries_each_answer_and_it_carries_every_one() 
     assert build(data).records == ()
     exported = assemble_report(data, "en", gettext.NullTranslations(), records=True)
     assert sorted(r.id for r in exported.records) == sorted(a["id"] for a in data.answers)
+
+
+def test_the_residents_page_shows_two_quotes_a_theme_two_of_those_planners_chose_else_the_most_typical() -> None:
+    """public_page (the full load's residents' page, which the page counted in SQL is held to): two of three quotes
+    planners chose in one theme; in a theme with none chosen, the two most typical answers whose authors allowed quoting."""
+    data = session({1: 30, 2: 20})
+    by_theme = {t: [a["id"] for a in data.answers if data.assignments[a["id"]]["theme_id"] == t and a["quote_ok"]] for t in (1, 2)}
+    chosen = by_theme[1][-3:]
+    assignments = {rid: {**placed, "chosen": int(rid in chosen)} for rid, placed in data.assignments.items()}
+    page = public_page(replace(data, assignments=assignments), "en")
+    first, second = ([q["id"] for q in theme["quotes"]] for theme in page["themes"])
+    assert len(first) == 2 and set(first) <= set(chosen)
+    assert second == by_theme[2][:2]
