@@ -220,3 +220,24 @@ def test_the_residents_page_shows_two_quotes_a_theme_two_of_those_planners_chose
     first, second = ([q["id"] for q in theme["quotes"]] for theme in page["themes"])
     assert len(first) == 2 and set(first) <= set(chosen)
     assert second == by_theme[2][:2]
+
+
+def with_priority(data: SessionData, young: int) -> SessionData:
+    """Add an "about you" question (under 30 / 30 or older) whose first `young` people are under 30, the priority group."""
+    prompts = [*data.prompts, {"id": 4, "number": 2, "kind": "about", "demographic": None,
+                               "options": [{"id": 41, "prefer_not": 0}, {"id": 42, "prefer_not": 0}]}]
+    texts = {**data.texts, ("prompt", 4, "text"): {"en": "How old are you?"}, ("option", 41, "label"): {"en": "Under 30"},
+             ("option", 42, "label"): {"en": "30 or older"}}
+    segments = {p["id"]: {4: 41 if n < young else 42} for n, p in enumerate(data.participants)}
+    return replace(data, prompts=prompts, texts=texts, segments=segments, priority={41})
+
+
+def test_the_priority_ranking_is_named_as_withheld_only_when_it_is() -> None:
+    """Three people in the priority group: no ranking, and the report says it was withheld; twenty-five: the ranking
+    is shown and not named as withheld; without priority groups nothing is named."""
+    ranking = "Themes ranked by what priority groups said"
+    few = build(with_priority(session({1: 30, 2: 20}), 3))
+    assert few.priority is None and ranking in few.withheld
+    enough = build(with_priority(session({1: 30, 2: 20}), 25))
+    assert enough.priority is not None and ranking not in enough.withheld
+    assert ranking not in build(session({1: 30, 2: 20})).withheld
