@@ -274,7 +274,8 @@ def refresh_copy(target: Target, copy: Path) -> Path:
 
 
 def retry_survivors(target: Target, copy: Path) -> Path:
-    """Bring the kept copy's tests up to date and forget the survivors' results, so `exec` tries them again.
+    """Bring the kept copy's tests up to date and forget the survivors' results (and the timed-out ones'), so `exec`
+    tries them again.
 
     Mutants a stopped run never reached are marked as not run, so only the survivors are tried: the
     re-run takes minutes, not the hour the rest of the target would.
@@ -289,7 +290,7 @@ def retry_survivors(target: Target, copy: Path) -> Path:
         never_run = [item.job_id for item in db.pending_work_items]
         db.set_multiple_results(never_run, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=NOT_RUN))
     with sqlite3.connect(session) as conn:
-        conn.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
+        conn.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED' OR trim(lower(output)) = ?", (TIMED_OUT,))
     return session
 
 
@@ -303,6 +304,10 @@ def run_target(target: Target, copy: Path, timeout_floor: float, survivors_only:
     config = copy / f"mutants-{target.name}.toml"
     if survivors_only or resume:
         session = retry_survivors(target, copy) if survivors_only else refresh_copy(target, copy)
+        kept = float(re.search(r"(?m)^timeout = (\S+)$", config.read_text(encoding="utf-8")).group(1))
+        if timeout_floor > kept:  # a --timeout above the kept run's (a more loaded machine now)
+            config.write_text(re.sub(r"(?m)^timeout = .*$", f"timeout = {timeout_floor:.0f}", config.read_text(encoding="utf-8")),
+                              encoding="utf-8")
         source = (copy / target.module).read_text(encoding="utf-8")
         lines = function_lines(source, target.functions)
         print(f"{target.name}: trying " + ("the survivors again" if survivors_only else "the mutants never run")
@@ -355,6 +360,16 @@ def run_target(target: Target, copy: Path, timeout_floor: float, survivors_only:
     return report(target, session, lines, started)
 
 
+TIMED_OUT = "timeout"
+
+
+def timed_out(result) -> bool:
+    """Tell whether a mutant's tests ran out of time: cosmic-ray records that as killed, with the output "timeout"
+    (a slow run on a loaded machine, not a test that noticed: counted apart, and tried again by --survivors)."""
+    return (result.output or "").strip().lower() == TIMED_OUT or (
+        result.worker_outcome.name == "ABNORMAL" and TIMED_OUT in (result.output or "").lower())
+
+
 def report(target: Target, session: Path, lines: dict[str, tuple[int, int]], started: float) -> dict:
     """Count a finished session's outcomes and collect its survivors with their diffs."""
     from cosmic_ray.work_db import WorkDB, use_db
@@ -365,7 +380,7 @@ def report(target: Target, session: Path, lines: dict[str, tuple[int, int]], sta
         return next((name for name, (first, last) in lines.items() if first <= line <= last), None)
 
     counts = {"killed": 0, "survived": 0, "incompetent": 0, "timeout": 0}
-    survivors = []
+    survivors, timeouts = [], []
     not_run = 0
     with use_db(str(session), WorkDB.Mode.open) as db:
         not_run += len(db.pending_work_items)
@@ -374,8 +389,9 @@ def report(target: Target, session: Path, lines: dict[str, tuple[int, int]], sta
                 not_run += result.output == NOT_RUN
                 continue
             mutation = item.mutations[0]
-            if result.worker_outcome == WorkerOutcome.ABNORMAL and "timeout" in (result.output or "").lower():
+            if timed_out(result):
                 counts["timeout"] += 1
+                timeouts.append(f"{target.module}:{mutation.start_pos[0]} ({mutation.operator_name.replace('core/', '')})")
             elif result.test_outcome == TestOutcome.SURVIVED:
                 counts["survived"] += 1
                 survivors.append({"line": mutation.start_pos[0], "function": owner(mutation.start_pos[0]),
@@ -387,7 +403,7 @@ def report(target: Target, session: Path, lines: dict[str, tuple[int, int]], sta
             else:
                 counts["killed"] += 1
     survivors.sort(key=lambda s: s["line"])
-    return {"target": target, "counts": counts, "survivors": survivors, "not_run": not_run,
+    return {"target": target, "counts": counts, "survivors": survivors, "timeouts": timeouts, "not_run": not_run,
             "seconds": time.monotonic() - started}
 
 
@@ -439,6 +455,8 @@ def main() -> None:
         print(f"| {r['target'].name} | {r['target'].module} | {total} | {c['killed']} | {c['survived']} | "
               f"{c['timeout']} | {c['incompetent']} | {r['not_run']} | {r['seconds'] / 60:.1f} |")
     for r in results:
+        if r["timeouts"]:
+            print(f"\nTIMED OUT (not a verdict; --survivors tries them again): {', '.join(r['timeouts'])}")
         for s in r["survivors"]:
             print(f"\nSURVIVED {r['target'].module}:{s['line']} in {s['function']} ({s['operator']})\n{s['diff']}")
     if not args.keep:

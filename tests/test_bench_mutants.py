@@ -72,6 +72,34 @@ def test_a_stopped_run_re_tries_only_its_survivors_and_counts_what_it_never_ran(
     assert (queued["counts"]["killed"], queued["counts"]["survived"], queued["not_run"]) == (1, 0, 2)
 
 
+
+def test_a_mutant_whose_tests_ran_out_of_time_is_counted_as_a_timeout_not_a_kill_and_tried_again(tmp_path, monkeypatch):
+    """cosmic-ray records a timeout as killed with the output "timeout" (a loaded machine, not a test that noticed):
+    --report counts it apart and --survivors forgets it with the survivors."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import MutationSpec, TestOutcome, WorkerOutcome, WorkItem, WorkResult
+
+    bench = load_bench()
+    target = bench.Target("demo", "demo.py", ("f",), ())
+    for folder in (tmp_path, tmp_path / "tree"):
+        folder.mkdir(exist_ok=True)
+        (folder / "demo.py").write_text("def f(a):\n    return a == 1\n", encoding="utf-8")
+    monkeypatch.setattr(bench, "ROOT", tmp_path / "tree")
+    monkeypatch.setattr(bench, "precompile", lambda copy: None)
+    session = tmp_path / "mutants-demo.sqlite"
+    with use_db(str(session), WorkDB.Mode.create) as db:
+        db.add_work_items([WorkItem(job_id=str(n), mutations=[MutationSpec("demo.py", "core/AddNot", n, (2, 11), (2, 17))])
+                           for n in range(2)])
+        db.set_result("0", WorkResult(worker_outcome=WorkerOutcome.NORMAL, test_outcome=TestOutcome.KILLED, output="1 failed"))
+        db.set_result("1", WorkResult(worker_outcome=WorkerOutcome.NORMAL, test_outcome=TestOutcome.KILLED, output="timeout"))
+    lines = bench.function_lines("def f(a):\n    return a == 1\n", ("f",))
+    counted = bench.report(target, session, lines, 0.0)
+    assert (counted["counts"]["killed"], counted["counts"]["timeout"]) == (1, 1) and counted["timeouts"] == ["demo.py:2 (AddNot)"]
+    bench.retry_survivors(target, tmp_path)
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        assert [item.job_id for item in db.pending_work_items] == ["1"]
+
+
 def load_plugin(monkeypatch):
     """Import bench/mutant_plugin.py; werkzeug's hashing is put back after the test (the plugin patches it)."""
     import werkzeug.security
