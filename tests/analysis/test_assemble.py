@@ -241,3 +241,15 @@ def test_the_priority_ranking_is_named_as_withheld_only_when_it_is() -> None:
     enough = build(with_priority(session({1: 30, 2: 20}), 25))
     assert enough.priority is not None and ranking not in enough.withheld
     assert ranking not in build(session({1: 30, 2: 20})).withheld
+
+
+def test_a_report_quotes_three_answers_a_theme_when_planners_chose_none() -> None:
+    """As the report counted in SQL does (`tallies.Counted.quotes`), the full load's report (the CLI's, and the one the
+    streamed exports are held to) quotes a theme's three most typical answers whose authors allowed quoting."""
+    data = session({1: 30, 2: 20})
+    quotable = {t: [a["id"] for a in data.answers if data.assignments[a["id"]]["theme_id"] == t and a["quote_ok"]] for t in (1, 2)}
+    report = build(data)
+    # The most typical (rank 0) is the one with an email and a titled name, redacted; then "answer N in theme T".
+    assert [len(t.quotes) for t in report.themes] == [3, 3] and all("[email]" in t.quotes[0].text for t in report.themes)
+    assert [[int(re.search(r"answer (\d+)", q.text).group(1)) for q in t.quotes[1:]] for t in report.themes] == [
+        quotable[1][1:3], quotable[2][1:3]]
