@@ -253,3 +253,19 @@ def test_a_report_quotes_three_answers_a_theme_when_planners_chose_none() -> Non
     assert [len(t.quotes) for t in report.themes] == [3, 3] and all("[email]" in t.quotes[0].text for t in report.themes)
     assert [[int(re.search(r"answer (\d+)", q.text).group(1)) for q in t.quotes[1:]] for t in report.themes] == [
         quotable[1][1:3], quotable[2][1:3]]
+
+
+def with_claim(data: SessionData, theme_id: int, people: int) -> SessionData:
+    """Give a theme one claim made by `people` of its answers (after its most typical), in words they all used."""
+    ids = [a["id"] for a in data.answers if data.assignments[a["id"]]["theme_id"] == theme_id][1:people + 1]
+    return replace(data, themes=[{**t, "claims": [{"text": f"in theme {theme_id}", "answer_ids": ids}]} if t["id"] == theme_id
+                                 else t for t in data.themes])
+
+
+def test_a_claims_count_is_printed_only_beside_a_published_theme_size() -> None:
+    """A claim twelve people made counts 12 in a theme whose size is shown; in a theme of 12 whose size is hidden to
+    protect a smaller one beside it (9), a claim eleven made prints no number: 11 beside a hidden size would narrow it."""
+    shown = build(with_claim(session({1: 30, 2: 20}), 1, 12)).themes[0]
+    assert shown.size == 30 and [c.count for c in shown.claims] == [12]
+    hidden = {t.id: t for t in build(with_claim(session({1: 30, 2: 12, 3: 9}), 2, 11)).themes}["T2"]
+    assert hidden.size is None and [c.count for c in hidden.claims] == [None]
