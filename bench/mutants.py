@@ -280,18 +280,23 @@ def retry_survivors(target: Target, copy: Path) -> Path:
     Mutants a stopped run never reached are marked as not run, so only the survivors are tried: the
     re-run takes minutes, not the hour the rest of the target would.
     """
+    session = refresh_copy(target, copy)
+    forget_survivors(session)
+    return session
+
+
+def forget_survivors(session: Path) -> None:
+    """Mark a kept run's never-run mutants as not run and forget its survivors' and timeouts' results."""
     import sqlite3
 
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
-    session = refresh_copy(target, copy)
     with use_db(str(session), WorkDB.Mode.open) as db:
         never_run = [item.job_id for item in db.pending_work_items]
         db.set_multiple_results(never_run, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=NOT_RUN))
     with sqlite3.connect(session) as conn:
         conn.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED' OR trim(lower(output)) = ?", (TIMED_OUT,))
-    return session
 
 
 def run_target(target: Target, copy: Path, timeout_floor: float, survivors_only: bool = False,
@@ -303,13 +308,20 @@ def run_target(target: Target, copy: Path, timeout_floor: float, survivors_only:
     started = time.monotonic()
     config = copy / f"mutants-{target.name}.toml"
     if survivors_only or resume:
-        session = retry_survivors(target, copy) if survivors_only else refresh_copy(target, copy)
+        session = refresh_copy(target, copy)
         kept = float(re.search(r"(?m)^timeout = (\S+)$", config.read_text(encoding="utf-8")).group(1))
         if timeout_floor > kept:  # a --timeout above the kept run's (a more loaded machine now)
             config.write_text(re.sub(r"(?m)^timeout = .*$", f"timeout = {timeout_floor:.0f}", config.read_text(encoding="utf-8")),
                               encoding="utf-8")
         source = (copy / target.module).read_text(encoding="utf-8")
         lines = function_lines(source, target.functions)
+        # Today's tests must pass on the unmutated copy first: a test that fails anyway (a merge that left one
+        # stale) would "kill" every mutant tried.
+        baseline = subprocess.run(pytest_command(target.tests), cwd=copy, capture_output=True, text=True, env=run_env())
+        if baseline.returncode != 0:
+            raise SystemExit(f"{target.name}: the tests fail before any mutation:\n{baseline.stdout[-3000:]}")
+        if survivors_only:
+            forget_survivors(session)
         print(f"{target.name}: trying " + ("the survivors again" if survivors_only else "the mutants never run")
               + " with today's tests", flush=True)
         subprocess.run([sys.executable, "-m", "cosmic_ray.cli", "exec", str(config), str(session)], cwd=copy, check=True,
