@@ -5,6 +5,7 @@
     python bench/mutants.py --list          # the targets, their functions and the tests that guard them
     python bench/mutants.py --only access --keep /tmp/mutants --survivors   # after new tests: re-try only
                                                                             # the survivors of that kept run
+    python bench/mutants.py --only access --keep /tmp/mutants --resume      # run what a stopped run never reached
     python bench/mutants.py --only access --keep /tmp/mutants --report      # count a kept run, even one stopped
                                                                             # part-way, without running anything
     python bench/mutants.py --only public-counts --lines 93 107 --keep /tmp/mutants  # a fresh run of only these
@@ -238,49 +239,91 @@ def pytest_command(tests: tuple[str, ...]) -> list[str]:
 NOT_RUN = "not run in the kept run (stopped part-way)"
 
 
+def refresh_copy(target: Target, copy: Path) -> Path:
+    """Bring a kept copy up to date with the working tree and point its test command at today's tests.
+
+    The target module must be the one the kept run mutated: the same as the working tree's, or different
+    only on the lines of one of its mutants (a run stopped mid-mutant leaves that mutant applied; it is put
+    back here, so it cannot "kill" every mutant that follows). Everything else (tests, and code merged since)
+    is copied over: the mutants' line numbers only depend on the target module.
+    """
+    from cosmic_ray.work_db import WorkDB, use_db
+
+    session = copy / f"mutants-{target.name}.sqlite"
+    kept = (copy / target.module).read_text(encoding="utf-8").splitlines()
+    ours = (ROOT / target.module).read_text(encoding="utf-8").splitlines()
+    if kept != ours:
+        differing = {n + 1 for n, (a, b) in enumerate(zip(kept, ours)) if a != b}
+        with use_db(str(session), WorkDB.Mode.open) as db:
+            spans = [set(range(m.start_pos[0], m.end_pos[0] + 1)) for m in
+                     (item.mutations[0] for item in db.work_items)]
+        if len(kept) != len(ours) or not any(differing <= span for span in spans):
+            raise SystemExit(f"{target.module} changed since the kept run: run the target again "
+                             "(--lines for the lines you need)")
+        print(f"{target.name}: a mutant left applied on line(s) {sorted(differing)} of the kept copy is put back",
+              flush=True)
+    shutil.copytree(ROOT, copy, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "__pycache__", "instance", "test-artifacts", "*.egg-info", ".pytest_cache", ".hypothesis"))
+    precompile(copy)
+    config = copy / f"mutants-{target.name}.toml"
+    # Today's tests (files added to the target since the kept run too), run by this interpreter.
+    if config.exists():
+        config.write_text(re.sub(r"(?m)^test-command = .*$", lambda _: f"test-command = '{' '.join(pytest_command(target.tests))}'",
+                                 config.read_text(encoding="utf-8")), encoding="utf-8")
+    return session
+
+
 def retry_survivors(target: Target, copy: Path) -> Path:
-    """Bring the kept copy's tests up to date and forget the survivors' results, so `exec` tries them again.
+    """Bring the kept copy's tests up to date and forget the survivors' results (and the timed-out ones'), so `exec`
+    tries them again.
 
     Mutants a stopped run never reached are marked as not run, so only the survivors are tried: the
     re-run takes minutes, not the hour the rest of the target would.
     """
+    session = refresh_copy(target, copy)
+    forget_survivors(session)
+    return session
+
+
+def forget_survivors(session: Path) -> None:
+    """Mark a kept run's never-run mutants as not run and forget its survivors' and timeouts' results."""
     import sqlite3
 
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
-    if (copy / target.module).read_bytes() != (ROOT / target.module).read_bytes():
-        raise SystemExit(f"{target.module} changed since the kept run: run the target again without --survivors")
-    # Everything else (tests, and code merged since) is brought up to date: the mutants' line numbers
-    # only depend on the target module, which is the same.
-    shutil.copytree(ROOT, copy, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "__pycache__", "instance", "test-artifacts", "*.egg-info", ".pytest_cache", ".hypothesis"))
-    precompile(copy)
-    session = copy / f"mutants-{target.name}.sqlite"
     with use_db(str(session), WorkDB.Mode.open) as db:
         never_run = [item.job_id for item in db.pending_work_items]
         db.set_multiple_results(never_run, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=NOT_RUN))
     with sqlite3.connect(session) as conn:
-        conn.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
-    return session
+        conn.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED' OR trim(lower(output)) = ?", (TIMED_OUT,))
 
 
 def run_target(target: Target, copy: Path, timeout_floor: float, survivors_only: bool = False,
-               only_lines: frozenset[int] = frozenset()) -> dict:
+               only_lines: frozenset[int] = frozenset(), resume: bool = False) -> dict:
     """Mutate one target's functions in the copy, run its tests on each mutant, return counts and survivors."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
     started = time.monotonic()
     config = copy / f"mutants-{target.name}.toml"
-    if survivors_only:
-        session = retry_survivors(target, copy)
+    if survivors_only or resume:
+        session = refresh_copy(target, copy)
+        kept = float(re.search(r"(?m)^timeout = (\S+)$", config.read_text(encoding="utf-8")).group(1))
+        if timeout_floor > kept:  # a --timeout above the kept run's (a more loaded machine now)
+            config.write_text(re.sub(r"(?m)^timeout = .*$", f"timeout = {timeout_floor:.0f}", config.read_text(encoding="utf-8")),
+                              encoding="utf-8")
         source = (copy / target.module).read_text(encoding="utf-8")
         lines = function_lines(source, target.functions)
-        # Today's tests, including files added to the target since the kept run.
-        config.write_text(re.sub(r"(?m)^test-command = .*$", lambda _: f"test-command = '{' '.join(pytest_command(target.tests))}'",
-                                 config.read_text(encoding="utf-8")), encoding="utf-8")
-        print(f"{target.name}: trying the survivors again with today's tests", flush=True)
+        # Today's tests must pass on the unmutated copy first: a test that fails anyway (a merge that left one
+        # stale) would "kill" every mutant tried.
+        baseline = subprocess.run(pytest_command(target.tests), cwd=copy, capture_output=True, text=True, env=run_env())
+        if baseline.returncode != 0:
+            raise SystemExit(f"{target.name}: the tests fail before any mutation:\n{baseline.stdout[-3000:]}")
+        if survivors_only:
+            forget_survivors(session)
+        print(f"{target.name}: trying " + ("the survivors again" if survivors_only else "the mutants never run")
+              + " with today's tests", flush=True)
         subprocess.run([sys.executable, "-m", "cosmic_ray.cli", "exec", str(config), str(session)], cwd=copy, check=True,
                        env=run_env(copy / f"killers-{target.name}.txt"))
         return report(target, session, lines, started)
@@ -329,6 +372,16 @@ def run_target(target: Target, copy: Path, timeout_floor: float, survivors_only:
     return report(target, session, lines, started)
 
 
+TIMED_OUT = "timeout"
+
+
+def timed_out(result) -> bool:
+    """Tell whether a mutant's tests ran out of time: cosmic-ray records that as killed, with the output "timeout"
+    (a slow run on a loaded machine, not a test that noticed: counted apart, and tried again by --survivors)."""
+    return (result.output or "").strip().lower() == TIMED_OUT or (
+        result.worker_outcome.name == "ABNORMAL" and TIMED_OUT in (result.output or "").lower())
+
+
 def report(target: Target, session: Path, lines: dict[str, tuple[int, int]], started: float) -> dict:
     """Count a finished session's outcomes and collect its survivors with their diffs."""
     from cosmic_ray.work_db import WorkDB, use_db
@@ -339,7 +392,7 @@ def report(target: Target, session: Path, lines: dict[str, tuple[int, int]], sta
         return next((name for name, (first, last) in lines.items() if first <= line <= last), None)
 
     counts = {"killed": 0, "survived": 0, "incompetent": 0, "timeout": 0}
-    survivors = []
+    survivors, timeouts = [], []
     not_run = 0
     with use_db(str(session), WorkDB.Mode.open) as db:
         not_run += len(db.pending_work_items)
@@ -348,8 +401,9 @@ def report(target: Target, session: Path, lines: dict[str, tuple[int, int]], sta
                 not_run += result.output == NOT_RUN
                 continue
             mutation = item.mutations[0]
-            if result.worker_outcome == WorkerOutcome.ABNORMAL and "timeout" in (result.output or "").lower():
+            if timed_out(result):
                 counts["timeout"] += 1
+                timeouts.append(f"{target.module}:{mutation.start_pos[0]} ({mutation.operator_name.replace('core/', '')})")
             elif result.test_outcome == TestOutcome.SURVIVED:
                 counts["survived"] += 1
                 survivors.append({"line": mutation.start_pos[0], "function": owner(mutation.start_pos[0]),
@@ -361,7 +415,7 @@ def report(target: Target, session: Path, lines: dict[str, tuple[int, int]], sta
             else:
                 counts["killed"] += 1
     survivors.sort(key=lambda s: s["line"])
-    return {"target": target, "counts": counts, "survivors": survivors, "not_run": not_run,
+    return {"target": target, "counts": counts, "survivors": survivors, "timeouts": timeouts, "not_run": not_run,
             "seconds": time.monotonic() - started}
 
 
@@ -374,6 +428,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=60, help="least seconds a mutant's tests may take")
     parser.add_argument("--survivors", action="store_true",
                         help="with --keep: re-try only the survivors of the kept run, with the current tests")
+    parser.add_argument("--resume", action="store_true",
+                        help="with --keep: run the mutants a stopped run never reached (its results are kept)")
     parser.add_argument("--report", action="store_true",
                         help="with --keep: only count the kept run (also one stopped part-way) and print its survivors")
     parser.add_argument("--lines", nargs="+", type=int, default=(), metavar="LINE",
@@ -381,7 +437,7 @@ def main() -> None:
                              "run's survivors once the module has changed, so --survivors refuses it)")
     args = parser.parse_args()
     chosen = [t for t in TARGETS if not args.only or t.name in args.only]
-    if args.lines and (len(chosen) != 1 or args.survivors or args.report):
+    if args.lines and (len(chosen) != 1 or args.survivors or args.report or args.resume):
         raise SystemExit("--lines needs exactly one --only target, and a fresh run")
     if args.only and len(chosen) != len(set(args.only)):
         raise SystemExit(f"unknown target; choose from {', '.join(t.name for t in TARGETS)}")
@@ -389,9 +445,11 @@ def main() -> None:
         for t in chosen:
             print(f"{t.name:18} {t.module}: {', '.join(t.functions)}\n{'':18} tests: {' '.join(t.tests)}")
         return
-    if args.survivors or args.report:
+    if args.survivors and args.resume:
+        raise SystemExit("--survivors marks the mutants never run as not run; --resume runs them: choose one")
+    if args.survivors or args.report or args.resume:
         if not args.keep or not args.keep.exists():
-            raise SystemExit("--survivors and --report need the --keep folder of an earlier run")
+            raise SystemExit("--survivors, --resume and --report need the --keep folder of an earlier run")
         copy = args.keep
     else:
         copy = scratch_copy(args.keep)
@@ -400,7 +458,7 @@ def main() -> None:
                           function_lines((copy / t.module).read_text(encoding="utf-8"), t.functions), time.monotonic())
                    for t in chosen]
     else:
-        results = [run_target(t, copy, args.timeout, args.survivors, frozenset(args.lines)) for t in chosen]
+        results = [run_target(t, copy, args.timeout, args.survivors, frozenset(args.lines), args.resume) for t in chosen]
     print("\n| target | module | mutants run | killed | survived | timeout | incompetent | not run | minutes |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
@@ -409,6 +467,8 @@ def main() -> None:
         print(f"| {r['target'].name} | {r['target'].module} | {total} | {c['killed']} | {c['survived']} | "
               f"{c['timeout']} | {c['incompetent']} | {r['not_run']} | {r['seconds'] / 60:.1f} |")
     for r in results:
+        if r["timeouts"]:
+            print(f"\nTIMED OUT (not a verdict; --survivors tries them again): {', '.join(r['timeouts'])}")
         for s in r["survivors"]:
             print(f"\nSURVIVED {r['target'].module}:{s['line']} in {s['function']} ({s['operator']})\n{s['diff']}")
     if not args.keep:

@@ -4,6 +4,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -70,6 +72,34 @@ def test_a_stopped_run_re_tries_only_its_survivors_and_counts_what_it_never_ran(
     assert (queued["counts"]["killed"], queued["counts"]["survived"], queued["not_run"]) == (1, 0, 2)
 
 
+
+def test_a_mutant_whose_tests_ran_out_of_time_is_counted_as_a_timeout_not_a_kill_and_tried_again(tmp_path, monkeypatch):
+    """cosmic-ray records a timeout as killed with the output "timeout" (a loaded machine, not a test that noticed):
+    --report counts it apart and --survivors forgets it with the survivors."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import MutationSpec, TestOutcome, WorkerOutcome, WorkItem, WorkResult
+
+    bench = load_bench()
+    target = bench.Target("demo", "demo.py", ("f",), ())
+    for folder in (tmp_path, tmp_path / "tree"):
+        folder.mkdir(exist_ok=True)
+        (folder / "demo.py").write_text("def f(a):\n    return a == 1\n", encoding="utf-8")
+    monkeypatch.setattr(bench, "ROOT", tmp_path / "tree")
+    monkeypatch.setattr(bench, "precompile", lambda copy: None)
+    session = tmp_path / "mutants-demo.sqlite"
+    with use_db(str(session), WorkDB.Mode.create) as db:
+        db.add_work_items([WorkItem(job_id=str(n), mutations=[MutationSpec("demo.py", "core/AddNot", n, (2, 11), (2, 17))])
+                           for n in range(2)])
+        db.set_result("0", WorkResult(worker_outcome=WorkerOutcome.NORMAL, test_outcome=TestOutcome.KILLED, output="1 failed"))
+        db.set_result("1", WorkResult(worker_outcome=WorkerOutcome.NORMAL, test_outcome=TestOutcome.KILLED, output="timeout"))
+    lines = bench.function_lines("def f(a):\n    return a == 1\n", ("f",))
+    counted = bench.report(target, session, lines, 0.0)
+    assert (counted["counts"]["killed"], counted["counts"]["timeout"]) == (1, 1) and counted["timeouts"] == ["demo.py:2 (AddNot)"]
+    bench.retry_survivors(target, tmp_path)
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        assert [item.job_id for item in db.pending_work_items] == ["1"]
+
+
 def load_plugin(monkeypatch):
     """Import bench/mutant_plugin.py; werkzeug's hashing is put back after the test (the plugin patches it)."""
     import werkzeug.security
@@ -109,3 +139,34 @@ def test_the_cheaper_scrypt_of_mutant_runs_still_checks_passwords(monkeypatch):
     assert stored.startswith("scrypt:1024:8:1$")
     assert check_password_hash(stored, "correct horse battery")
     assert not check_password_hash(stored, "correct horse batterx")
+
+
+def test_a_stopped_run_resumes_with_the_mutant_it_left_applied_put_back_and_refuses_a_changed_module(tmp_path, monkeypatch):
+    """--resume (and --survivors) on a run stopped mid-mutant: the kept copy still holds that mutant, which would
+    fail every later mutant's tests; it is put back from the working tree. A module changed otherwise is refused."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import MutationSpec, WorkItem
+
+    bench = load_bench()
+    target = bench.Target("demo", "demo.py", ("f",), ("tests/test_demo.py",))
+    tree = tmp_path / "tree"
+    (tree / "tests").mkdir(parents=True)
+    original = "def f(a):\n    return a == 1\n\n\ndef g(a):\n    return a\n"
+    (tree / "demo.py").write_text(original, encoding="utf-8")
+    (tree / "tests" / "test_demo.py").write_text("def test_new():\n    pass\n", encoding="utf-8")
+    monkeypatch.setattr(bench, "ROOT", tree)
+    monkeypatch.setattr(bench, "precompile", lambda copy: None)
+    copy = tmp_path / "kept"
+    copy.mkdir()
+    (copy / "demo.py").write_text(original.replace("a == 1", "a != 1"), encoding="utf-8")  # the mutant left applied
+    (copy / "mutants-demo.toml").write_text("[cosmic-ray]\ntest-command = 'old python -m pytest'\n", encoding="utf-8")
+    with use_db(str(copy / "mutants-demo.sqlite"), WorkDB.Mode.create) as db:
+        db.add_work_items([WorkItem(job_id="0", mutations=[MutationSpec("demo.py", "core/ReplaceComparisonOperator_Eq_NotEq",
+                                                                         0, (2, 11), (2, 17))])])
+    bench.refresh_copy(target, copy)
+    assert (copy / "demo.py").read_text(encoding="utf-8") == original
+    assert (copy / "tests" / "test_demo.py").exists()  # a test file added since the run is copied in
+    assert "tests/test_demo.py" in (copy / "mutants-demo.toml").read_text(encoding="utf-8")
+    (copy / "demo.py").write_text(original.replace("return a\n", "return not a\n"), encoding="utf-8")  # no mutant's line
+    with pytest.raises(SystemExit, match="changed since the kept run"):
+        bench.refresh_copy(target, copy)

@@ -192,6 +192,36 @@ def test_a_retention_purge_after_the_backup_is_honoured_but_later_answers_stay(a
         again.conn.close()
 
 
+
+def test_a_purge_of_answers_from_people_who_left_no_contact_details_is_re_applied_and_logged(app, db, tmp_path):
+    """Most residents leave no contact details: a purge after the backup that blanked only answers is re-applied on
+    restore and, like any purge, counted, written to the deletion log and marked on the session."""
+    session = make_session(db)
+    prompt = queries.prompts_for_session(db, session["id"])[0]
+    person = queries.record_consent(db, session["id"], consent_version_id=queries.current_consent(db, session["id"], "en")["id"],
+                                    language="en", nonce="no-contact", quote_ok=False, contact_ok=False)
+    queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=prompt["id"],
+                          nonce="no-contact-answer", language="en", text=ANSWER)
+    copy = backup(app.config["DATABASE"], tmp_path / "before.db")
+    queries.set_status(db, session["id"], "closed")
+    assert retention.purge_session(db, session["id"], reason="test") is not None
+    db.conn.close()
+
+    restored = restore(copy.path, app.config["DATABASE"], force=True)
+
+    assert restored.purges == 1
+    again = connect(app.config["DATABASE"])
+    try:
+        assert again.execute("SELECT count(*) FROM responses WHERE text IS NOT NULL").fetchone()[0] == 0
+        logged = [dict(r) for r in again.execute("SELECT kind, detail, reason FROM deletion_log WHERE session_id = ?",
+                                                 (session["id"],))]
+        assert [(r["kind"], r["detail"]) for r in logged if "re-applied" in r["reason"]] == [
+            ("retention_purge", "answer_texts=1 contact_details=0")]
+        assert again.execute("SELECT purged_at FROM sessions WHERE id = ?", (session["id"],)).fetchone()[0]
+    finally:
+        again.conn.close()
+
+
 def test_a_withdrawal_of_someone_not_in_the_backup_changes_nothing(app, client, db, tmp_path):
     """A ledger entry for a person who joined after the backup touches no one in the restored copy."""
     session = make_session(db)

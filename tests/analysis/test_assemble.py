@@ -5,6 +5,7 @@ from __future__ import annotations
 import gettext
 import io
 import re
+from dataclasses import replace
 
 from bs4 import BeautifulSoup
 
@@ -170,3 +171,101 @@ def test_the_public_page_shows_choice_results_with_the_same_hiding() -> None:
     assert [c["title"] for c in page["choices"]] == ["How do you travel?"]
     rows = {r["label"]: (r["count"], r["percent"]) for r in page["choices"][0]["rows"]}
     assert rows["Option 3"] == (None, None) and rows["Option 1"][0] == 20
+
+
+def with_other(data: SessionData, size: int, *, reviewed: bool) -> SessionData:
+    """Add an "Other or unclear" theme holding `size` more people's answers, listed after the themes as the database
+    lists them (``ORDER BY kind = 'other', id``)."""
+    other_id = max(t["id"] for t in data.themes) + 1
+    answers, assignments, participants = list(data.answers), dict(data.assignments), list(data.participants)
+    for rank in range(size):
+        next_id = len(answers) + 1
+        answers.append({"id": next_id, "prompt_id": 1, "participant_id": next_id, "language": "en", "source": "phone",
+                        "text": f"unclear answer {next_id}", "created_at": "", "quote_ok": 1})
+        assignments[next_id] = {"response_id": next_id, "theme_id": other_id, "status": "theme", "rank": rank,
+                                "quote": None, "pinned": 0, "chosen": 0}
+        participants.append({"id": next_id, "language": "en", "source": "phone", "quote_ok": 1})
+    themes = [*data.themes, {"id": other_id, "kind": "other", "label": "Other", "definition": "", "reviewed": reviewed,
+                             "top_terms": []}]
+    return replace(data, answers=answers, assignments=assignments, participants=participants, themes=themes)
+
+
+def test_the_other_section_is_the_other_themes_own_and_never_one_of_the_themes() -> None:
+    """With Other listed after the themes: the report's Other section has Other's size and review state (not the first
+    theme's), Other is not also listed among the themes, and a session with no Other answers has no Other section."""
+    report = build(with_other(session({1: 30, 2: 20}), 12, reviewed=False))
+    assert [t.id for t in report.themes] == ["T1", "T2"]
+    assert report.other is not None and (report.other.size, report.other.reviewed) == (12, False)
+    assert build(with_other(session({1: 30, 2: 20}), 0, reviewed=True)).other is None
+    assert build(session({1: 30, 2: 20})).other is None
+
+
+def test_only_the_answers_export_carries_each_answer_and_it_carries_every_one() -> None:
+    """A synthesis report (every format planners and residents read) holds no answer rows; asked for the records (the
+    in-memory answers export, which the streamed exports are held to) it holds one row per answer."""
+    data = session({1: 30, 2: 20})
+    assert build(data).records == ()
+    exported = assemble_report(data, "en", gettext.NullTranslations(), records=True)
+    assert sorted(r.id for r in exported.records) == sorted(a["id"] for a in data.answers)
+
+
+def test_the_residents_page_shows_two_quotes_a_theme_two_of_those_planners_chose_else_the_most_typical() -> None:
+    """public_page (the full load's residents' page, which the page counted in SQL is held to): two of three quotes
+    planners chose in one theme; in a theme with none chosen, the two most typical answers whose authors allowed quoting."""
+    data = session({1: 30, 2: 20})
+    by_theme = {t: [a["id"] for a in data.answers if data.assignments[a["id"]]["theme_id"] == t and a["quote_ok"]] for t in (1, 2)}
+    chosen = by_theme[1][-3:]
+    assignments = {rid: {**placed, "chosen": int(rid in chosen)} for rid, placed in data.assignments.items()}
+    page = public_page(replace(data, assignments=assignments), "en")
+    first, second = ([q["id"] for q in theme["quotes"]] for theme in page["themes"])
+    assert len(first) == 2 and set(first) <= set(chosen)
+    assert second == by_theme[2][:2]
+
+
+def with_priority(data: SessionData, young: int) -> SessionData:
+    """Add an "about you" question (under 30 / 30 or older) whose first `young` people are under 30, the priority group."""
+    prompts = [*data.prompts, {"id": 4, "number": 2, "kind": "about", "demographic": None,
+                               "options": [{"id": 41, "prefer_not": 0}, {"id": 42, "prefer_not": 0}]}]
+    texts = {**data.texts, ("prompt", 4, "text"): {"en": "How old are you?"}, ("option", 41, "label"): {"en": "Under 30"},
+             ("option", 42, "label"): {"en": "30 or older"}}
+    segments = {p["id"]: {4: 41 if n < young else 42} for n, p in enumerate(data.participants)}
+    return replace(data, prompts=prompts, texts=texts, segments=segments, priority={41})
+
+
+def test_the_priority_ranking_is_named_as_withheld_only_when_it_is() -> None:
+    """Three people in the priority group: no ranking, and the report says it was withheld; twenty-five: the ranking
+    is shown and not named as withheld; without priority groups nothing is named."""
+    ranking = "Themes ranked by what priority groups said"
+    few = build(with_priority(session({1: 30, 2: 20}), 3))
+    assert few.priority is None and ranking in few.withheld
+    enough = build(with_priority(session({1: 30, 2: 20}), 25))
+    assert enough.priority is not None and ranking not in enough.withheld
+    assert ranking not in build(session({1: 30, 2: 20})).withheld
+
+
+def test_a_report_quotes_three_answers_a_theme_when_planners_chose_none() -> None:
+    """As the report counted in SQL does (`tallies.Counted.quotes`), the full load's report (the CLI's, and the one the
+    streamed exports are held to) quotes a theme's three most typical answers whose authors allowed quoting."""
+    data = session({1: 30, 2: 20})
+    quotable = {t: [a["id"] for a in data.answers if data.assignments[a["id"]]["theme_id"] == t and a["quote_ok"]] for t in (1, 2)}
+    report = build(data)
+    # The most typical (rank 0) is the one with an email and a titled name, redacted; then "answer N in theme T".
+    assert [len(t.quotes) for t in report.themes] == [3, 3] and all("[email]" in t.quotes[0].text for t in report.themes)
+    assert [[int(re.search(r"answer (\d+)", q.text).group(1)) for q in t.quotes[1:]] for t in report.themes] == [
+        quotable[1][1:3], quotable[2][1:3]]
+
+
+def with_claim(data: SessionData, theme_id: int, people: int) -> SessionData:
+    """Give a theme one claim made by `people` of its answers (after its most typical), in words they all used."""
+    ids = [a["id"] for a in data.answers if data.assignments[a["id"]]["theme_id"] == theme_id][1:people + 1]
+    return replace(data, themes=[{**t, "claims": [{"text": f"in theme {theme_id}", "answer_ids": ids}]} if t["id"] == theme_id
+                                 else t for t in data.themes])
+
+
+def test_a_claims_count_is_printed_only_beside_a_published_theme_size() -> None:
+    """A claim twelve people made counts 12 in a theme whose size is shown; in a theme of 12 whose size is hidden to
+    protect a smaller one beside it (9), a claim eleven made prints no number: 11 beside a hidden size would narrow it."""
+    shown = build(with_claim(session({1: 30, 2: 20}), 1, 12)).themes[0]
+    assert shown.size == 30 and [c.count for c in shown.claims] == [12]
+    hidden = {t.id: t for t in build(with_claim(session({1: 30, 2: 12, 3: 9}), 2, 11)).themes}["T2"]
+    assert hidden.size is None and [c.count for c in hidden.claims] == [None]

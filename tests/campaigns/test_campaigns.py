@@ -173,6 +173,23 @@ def test_another_campaign_answers_404_to_a_member_of_this_one(world):
     assert client.get("/staff/campaigns/99999/").status_code == 404
 
 
+
+def test_a_campaign_page_that_forgets_to_load_its_campaign_still_answers_404_to_staff_outside_it(world):
+    """The blueprint's own guard, not only each view's `load_campaign`: a new page under /staff/campaigns/<id>/ that
+    never asks for the member's standing is still 404 for staff of another campaign or none, and for an unused id."""
+    app = world["app"]
+    app.add_url_rule("/staff/campaigns/<int:campaign_id>/probe", endpoint="campaigns.probe",
+                     view_func=lambda campaign_id: "the page ran")
+    answers = {}
+    for actor in ("admin", "bb_planner", "a_facilitator", "b_facilitator", "other_campaign", "nobody"):
+        client, _ = signed_in(world, actor)
+        answers[actor] = client.get(f"/staff/campaigns/{world['cid']}/probe").status_code
+    assert answers == {"admin": 200, "bb_planner": 200, "a_facilitator": 200, "b_facilitator": 200,
+                       "other_campaign": 404, "nobody": 404}
+    client, _ = signed_in(world, "admin")
+    assert client.get("/staff/campaigns/99999/probe").status_code == 404
+
+
 def test_a_partner_dashboard_counts_only_its_own_sessions(world):
     """Partner A's planner sees A's session on the overview, never B's."""
     client, _ = signed_in(world, "a_planner")

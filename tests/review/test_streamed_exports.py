@@ -73,6 +73,51 @@ def test_streamed_xlsx_has_the_same_cells(mixed, db):
     assert new["Answers"].freeze_panes == "A2"
 
 
+
+class AnswerArrivesMidExport(io.BytesIO):
+    """A download during which, once its first bytes are written (before any answer row is read), a resident answers
+    on another connection: the answer is committed while the export streams."""
+
+    def __init__(self, arrive):
+        super().__init__()
+        self.arrive = arrive
+
+    def write(self, data):
+        if self.arrive is not None:
+            arrive, self.arrive = self.arrive, None
+            arrive()
+        return super().write(data)
+
+
+def test_an_export_shows_one_moment_while_residents_keep_answering(heard, app, db):
+    """An answer saved while a JSON export streams is not in it (the export reads one snapshot from its first read
+    to its last row), the snapshot is over once the export returns (its audit line written and committed, no write
+    refused for a stale snapshot), and the next export has the answer."""
+    from listening.db import connect
+
+    sid = heard.session["id"]
+    before = json.loads(streamed(db, sid, "json"))
+    other = connect(app.config["DATABASE"])
+    try:
+        def a_resident_answers():
+            person = make_participant(other, heard.session, quote_ok=True)
+            answer(other, heard.session, person, heard.prompts[0], text="The late bus again, said while the export ran")
+
+        download = AnswerArrivesMidExport(a_resident_answers)
+        reporting.export(db, sid, download, fmt="json", language="en", user_id=heard.planner_id)
+        assert download.arrive is None  # the answer did arrive mid-export
+        during = json.loads(download.getvalue())
+        assert not db.conn.in_transaction
+        audit = other.execute("SELECT action, detail FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+        assert tuple(audit) == ("export", "format=json language=en file=" + reports.filename(heard.session["code"], "json", "en"))
+    finally:
+        other.conn.close()
+    texts = lambda export: [a["text"] for a in export["answers"]]  # noqa: E731
+    assert texts(during) == texts(before) and during["session"]["participants"] == before["session"]["participants"]
+    after = json.loads(streamed(db, sid, "json"))
+    assert texts(after) == texts(before) + ["The late bus again, said while the export ran"]
+
+
 def records(n: int):
     """Yield n made-up answer records, each distinct."""
     for i in range(n):
