@@ -416,6 +416,7 @@ def _themes_by_group(stored: SessionData, rel, words: _Words, labels: dict, repo
     lenses = [(_("Language of the answer"), "language")]
     lenses += [(prompt_text(stored, p["id"], words.language), f"q{p['id']}") for p in about_prompts(stored)]
     tables, withheld = [], []
+    left_out = any(rel.sizes.count(theme) is None for theme in rel.sizes.categories if theme in labels)
     for title, key in lenses:
         grid = rel.grids.get(key)
         if grid is None:
@@ -431,12 +432,17 @@ def _themes_by_group(stored: SessionData, rel, words: _Words, labels: dict, repo
                 part = grid.column_share(row, column)
                 shown.append(words.count(n) if not n or part is None else f"{n} ({_percent(part)})")
             body.append((labels[row], *shown, str(total)))
-        body.append((_("All themes"), *(words.count(n) for n in grid.column_totals), str(grid.total)))
+        note = _("Counts below %(threshold)s are hidden (shown as %(mark)s), and so are counts that would reveal them. "
+                 "Percentages are of each group's answers, and only where both counts are shown.",
+                 threshold=rel.threshold, mark=words.mark)
+        if left_out:
+            # A theme of hidden size has no row, so the last row adds up the themes listed, not every theme.
+            body.append((_("Themes listed"), *(words.count(n) for n in grid.column_totals), str(grid.total)))
+            note += " " + _("Themes whose number of answers is hidden have no row here, so the last row adds up only the themes listed.")
+        else:
+            body.append((_("All themes"), *(words.count(n) for n in grid.column_totals), str(grid.total)))
         tables.append(reports.Table(
-            caption, (_("Theme"), *(words.segment(key, c) for c in grid.columns), _("All groups")), tuple(body),
-            _("Counts below %(threshold)s are hidden (shown as %(mark)s), and so are counts that would reveal them. "
-              "Percentages are of each group's answers, and only where both counts are shown.",
-              threshold=rel.threshold, mark=words.mark)))
+            caption, (_("Theme"), *(words.segment(key, c) for c in grid.columns), _("All groups")), tuple(body), note))
         raised = [o for o in rel.raised.get(key, ()) if o.significant]
         if raised:
             tables.append(reports.Table(

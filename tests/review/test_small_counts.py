@@ -263,3 +263,22 @@ def test_every_report_format_shows_the_same_counts(db):
     word = [[c.text for c in row.cells] for tb in Document(io.BytesIO(out["docx"])).tables for row in tb.rows[1:]]
     assert [row for rows in markdown.values() for row in rows] == word
     assert markdown["About question 1 [en]"][:3] == [["Black [en]", "30", "65%"], ["White [en]", "*", ""], ["Asian [en]", "*", ""]]
+    by_theme = [rows for title, rows in markdown.items() if title.endswith(" — answers in each theme")]
+    assert by_theme and all(rows[-1][0] == "All themes" for rows in by_theme)  # every theme is in these tables
+
+
+def test_a_theme_by_group_tables_last_row_says_whether_it_adds_up_every_theme(db):
+    """A theme whose size is hidden has no row in the theme-by-group tables, so their last row is "Themes listed"
+    (with a note saying so), not "All themes" (the session Hypothesis found: Doulas 4 and Food 2 hidden)."""
+    young = {"about": ["Black", "Young"]}
+    people = [young] * 29 + [{"about": ["Asian", "Young"]}] + [young] * 3 + [{"language": "es", "about": ["Black", "Young"]}] + [young] * 2
+    answers = [(11, "Rides"), (11, "Rides"), (14, "Rides"), (15, "Rides"), (16, "Rides"), (18, "Rides"), (18, "Rides"),
+               (19, "Rides"), (20, "Rides"), (22, "Doulas"), (22, "Food"), (23, "Doulas"), (23, "Rides"), (24, "Doulas"),
+               (24, "Doulas"), (32, "Food"), (32, "other"), (34, "off_topic"), (35, "off_topic"), (35, "off_topic")]
+    made = build(db, people=people, answers=answers, about=[RACES, AGES], open_questions=2)
+    buffer = io.BytesIO()
+    reporting.export(db, made.session["id"], buffer, fmt="md", language="en")
+    text = buffer.getvalue().decode("utf-8")
+    tables = [rows for title, (header, rows) in read_markdown(text).tables.items() if title.endswith(" — answers in each theme")]
+    assert tables and all(rows[-1][0] == "Themes listed" and [r[0] for r in rows[:-1]] == ["Rides"] for rows in tables)
+    assert "adds up only the themes listed" in text and "All themes" not in text
