@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from analysis import disclosure, messages
+from analysis import disclosure, forking, messages
 from analysis.reports import clean_text, neutralise
 
 if TYPE_CHECKING:
@@ -319,7 +319,7 @@ def themes_command(
         language = code
     if not input_csv.exists():
         raise click.UsageError(f"input file {input_csv} does not exist")
-    _warm_up(detect=language is None)
+    warming = _warm_up(detect=language is None)
     header, rows = read_csv(input_csv)
     _require_columns(header, {"--text-column": text_column, "--language-column": language_column, "--translation-column": translation_column,
                               "--quote-consent-column": quote_consent_column}
@@ -344,8 +344,10 @@ def themes_command(
         )
         for index, row in enumerate(rows)
     ]
+    warming.join()  # no other thread runs when the engine forks
     try:
-        theme_set = find_themes(answers, k=k, k_min=k_min, k_max=k_max, seed=seed, names=names)
+        with forking.enable():  # a second process for the character block and half the themes' descriptions
+            theme_set = find_themes(answers, k=k, k_min=k_min, k_max=k_max, seed=seed, names=names)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     _write_csv(output, header, rows, theme_set)

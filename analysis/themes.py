@@ -59,6 +59,7 @@ from types import MappingProxyType
 import numpy as np
 import scipy.sparse as sp
 
+from analysis import forking
 from analysis import headline as headline_mod
 from analysis import messages
 from analysis import text as textmod
@@ -600,20 +601,24 @@ def _lsa_block(docs: Sequence[str], dims: int, seed: int, fit_rows: np.ndarray |
     return _l2(out, copy=False)
 
 
-def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int, *, embed_texts: Sequence[str] | None = None,
-              fit_rows: np.ndarray | None = None) -> tuple[list[np.ndarray], list[str]]:
-    """Return the normalised feature blocks for distinct analysis texts, and their names.
-
-    ``embed_texts`` (default ``texts``) are what WordLlama reads: an English gloss where one was made;
-    ``fit_rows`` are the texts the LSA blocks are fitted on (default: all, or a sample on large input).
-    """
-    blocks: list[np.ndarray] = []
-    names: list[str] = []
+def _char_block(texts: Sequence[str], seed: int, fit_rows: np.ndarray | None = None) -> np.ndarray | None:
+    """Return the character block of distinct analysis texts (``None`` when there is none)."""
     # Accents are folded for the character block: messy answers often drop them ("recuerdame").
     # The character block reads the first _CHAR_LIMIT characters: long answers are still seen
     # whole by the other blocks, and this bounds memory on 100,000 answers.
     clipped = [t[:_CHAR_LIMIT] for t in texts]
     char_docs = [textmod.fold_accents(t) for t in clipped] if _FOLD else clipped
+    return _lsa_block(char_docs, _CHAR_DIMS, seed, fit_rows, analyzer="char_wb", ngram_range=(2, 5), max_features=_MAX_FEATURES)
+
+
+def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int, *, embed_texts: Sequence[str] | None = None,
+              fit_rows: np.ndarray | None = None, chars: forking.Pending | None = None) -> tuple[list[np.ndarray], list[str]]:
+    """Return the normalised feature blocks for distinct analysis texts, and their names.
+
+    ``embed_texts`` (default ``texts``) are what WordLlama reads: an English gloss where one was made;
+    ``fit_rows`` are the texts the LSA blocks are fitted on (default: all, or a sample on large input);
+    ``chars``, when given, is the character block of these ``texts`` already started (:func:`_early_char_block`).
+    """
 
     def others() -> tuple[np.ndarray | None, np.ndarray | None]:
         """Return the WordLlama block and the word block (``None`` where there is none)."""
@@ -626,15 +631,25 @@ def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int, *, embe
     # makes the character block: each block is its own computation (the same numbers either way), and
     # their sparse products, SVDs and tokenizing run without the GIL, so two cores shorten the wait.
     # Larger input keeps one block at a time, which bounds the memory of a long background run.
+    if chars is not None:  # the character block is being made in a forked child: the other two here meanwhile
+        embedded, words = others()
+        return _named_blocks(chars.result(), embedded, words)
     beside = fit_rows is None and len(texts) <= _FIT_SAMPLE
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chorus-blocks") if beside else None
     try:
         pending = pool.submit(others) if pool is not None else None
-        chars = _lsa_block(char_docs, _CHAR_DIMS, seed, fit_rows, analyzer="char_wb", ngram_range=(2, 5), max_features=_MAX_FEATURES)
+        char_block = _char_block(texts, seed, fit_rows)
         embedded, words = pending.result() if pending is not None else others()
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
+    return _named_blocks(char_block, embedded, words)
+
+
+def _named_blocks(chars: np.ndarray | None, embedded: np.ndarray | None, words: np.ndarray | None) -> tuple[list[np.ndarray], list[str]]:
+    """Return the blocks there are (characters, WordLlama, words, in that order) and their names."""
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
     if chars is not None:
         blocks.append(chars)
         names.append("characters")
@@ -1320,12 +1335,14 @@ def _words_once(text: str, language: str, surface_stems: frozenset[str],
 
 
 def _represent(p: _Prepared, terms: _Terms, seed: int, *, stems: Sequence[list[str]] | None = None,
-               char_texts: Sequence[str] | None = None, fit_rows: np.ndarray | None = None) -> tuple[np.ndarray, bool, list[str]]:
+               char_texts: Sequence[str] | None = None, fit_rows: np.ndarray | None = None,
+               early_chars: forking.Pending | None = None) -> tuple[np.ndarray, bool, list[str]]:
     """Return each distinct text's combined, normalised representation; whether languages were centred.
 
     On a sample (``fit_rows``, the sampled distinct texts), ``terms`` index the sample only, and
     ``stems`` and ``char_texts`` give every distinct text's stemmed words and character text
     (:func:`_words_once`); the features are fitted on the sample and every text is projected on them.
+    ``early_chars`` is :func:`_early_char_block`'s: used when no word was set aside, else stopped.
     """
     n_u = len(p.uniq_rows)
     uniq_langs = np.array([p.langs[r] for r in p.uniq_rows])
@@ -1333,6 +1350,9 @@ def _represent(p: _Prepared, terms: _Terms, seed: int, *, stems: Sequence[list[s
     stems = terms.stems if stems is None else stems
     if char_texts is None:
         char_texts = [_without(textmod.analysis_text(p.analysed[r]), p.langs[r], surface_stems) for r in p.uniq_rows]
+    if early_chars is not None and surface_stems:  # it read words that are now set aside: made again here
+        early_chars.cancel()
+        early_chars = None
     embed_texts = [p.glosses.get(u, text) for u, text in enumerate(char_texts)]
     term_docs = []
     for u in range(n_u):
@@ -1340,7 +1360,7 @@ def _represent(p: _Prepared, terms: _Terms, seed: int, *, stems: Sequence[list[s
             term_docs.append(" ".join(t for t in textmod.terms(p.glosses[u], PIVOT_LANGUAGE) if t not in surface_stems))
         else:
             term_docs.append(" ".join(key for key in stems[u] if key not in surface_stems))
-    blocks, block_names = _features(char_texts, term_docs, seed, embed_texts=embed_texts, fit_rows=fit_rows)
+    blocks, block_names = _features(char_texts, term_docs, seed, embed_texts=embed_texts, fit_rows=fit_rows, chars=early_chars)
     lang_weight: Counter[str] = Counter()
     for row in p.content_rows:
         lang_weight[p.langs[row]] += 1
@@ -1817,9 +1837,11 @@ def _find_themes(
     if sample is not None:
         return _find_themes_sampled(p, sample, texts, question=question, anchors=anchors, k=k, k_min=k_min, k_max=k_max,
                                     seed=seed, subthemes=subthemes, secondary=secondary, step=step)
-    terms = _index_terms(p, _question_stems(question, set(p.langs)))
-    step(2, ENGINE_STEPS)
-    z, centred, big_langs = _represent(p, terms, seed)
+    early_chars = _early_char_block(p, seed)
+    with early_chars or contextlib.nullcontext():  # a child whose block is not used is stopped
+        terms = _index_terms(p, _question_stems(question, set(p.langs)))
+        step(2, ENGINE_STEPS)
+        z, centred, big_langs = _represent(p, terms, seed, early_chars=early_chars)
     step(3, ENGINE_STEPS)
     anchored = _anchor_rows(p, anchors)
     labels, k_scores = _cluster(z, p, anchored, big_langs, centred, k, k_min, k_max, seed)
@@ -1860,6 +1882,26 @@ def _find_themes(
         glosses=MappingProxyType({items[r].id: g for u, g in p.glosses.items() for r in members_by_uniq[u]}),
         main_language=p.main_language,
     )
+
+
+# Fewest distinct texts for which a forked child makes the character block or describes themes (see analysis.forking):
+# below, forking costs about what it saves.
+_FORK_ABOVE = 2_000
+
+
+def _early_char_block(p: _Prepared, seed: int) -> forking.Pending | None:
+    """Start the character block of every distinct text in a forked child, before its terms are indexed.
+
+    The character block reads each distinct text without the words set aside (:func:`_without`),
+    which are known only once the terms are indexed; almost always there are none (no question, no
+    word in three quarters of the answers), and the block made now from the whole texts is the one
+    :func:`_represent` would make. When some are set aside, :func:`_represent` stops the child and
+    makes the block itself. Forks only when :mod:`analysis.forking` is on, for ``_FORK_ABOVE`` to
+    ``_FIT_SAMPLE`` distinct texts; otherwise returns ``None`` (the threads of :func:`_features` do the work).
+    """
+    if not forking.enabled() or not _FORK_ABOVE <= len(p.uniq_rows) <= _FIT_SAMPLE:
+        return None
+    return forking.beside(_char_block, [textmod.analysis_text(p.analysed[r]) for r in p.uniq_rows], seed)
 
 
 def _sample(p: _Prepared, anchored: np.ndarray, seed: int) -> np.ndarray | None:
@@ -2105,24 +2147,56 @@ def _describe_groups(builder: _Builder, labels: np.ndarray, shape: _Shape, machi
     all_subs: list[Theme] = []
     assignment: dict[AnswerId, str] = {p.items[r].id: CONTENTLESS_ID for r in p.contentless_rows}
     sub_assignment: dict[AnswerId, str] = {}
-    for c in kept_anchors + machine:
-        uniq = np.flatnonzero((labels == c) & ~shape.unclear)
-        extra = {
-            "coherence": round(float(shape.coherence[c]), 3),
-            "mixed": bool(shape.mixed[c]),
-            "reviewed": c < n_anchor,
-            "overlaps": ids.get(overlaps[c]) if c in overlaps else None,
-            "secondary_ids": tuple(p.items[r].id for u in second_of.get(c, []) for r in builder.members_by_uniq[u]),
-        }
-        theme = builder.theme(ids[c], uniq, anchors[c].label if c < n_anchor else None, **extra)
-        if subthemes:
-            subs = _build_subthemes(builder, theme, uniq, builder.z, p.weights, seed)
-            theme = replace(theme, subthemes=tuple(sub.id for sub in subs))
-            all_subs += subs
-            sub_assignment.update({aid: sub.id for sub in subs for aid in sub.answer_ids})
+    members = {c: np.flatnonzero((labels == c) & ~shape.unclear) for c in kept_anchors + machine}
+
+    def describe(groups: Sequence[int]) -> list[tuple[Theme, list[Theme]]]:
+        """Return each group's theme (with its sub-themes' ids) and its sub-themes."""
+        described = []
+        for c in groups:
+            uniq = members[c]
+            extra = {
+                "coherence": round(float(shape.coherence[c]), 3),
+                "mixed": bool(shape.mixed[c]),
+                "reviewed": c < n_anchor,
+                "overlaps": ids.get(overlaps[c]) if c in overlaps else None,
+                "secondary_ids": tuple(p.items[r].id for u in second_of.get(c, []) for r in builder.members_by_uniq[u]),
+            }
+            theme = builder.theme(ids[c], uniq, anchors[c].label if c < n_anchor else None, **extra)
+            subs: list[Theme] = []
+            if subthemes:
+                subs = _build_subthemes(builder, theme, uniq, builder.z, p.weights, seed)
+                theme = replace(theme, subthemes=tuple(sub.id for sub in subs))
+            described.append((theme, subs))
+        return described
+
+    for theme, subs in _described_in_two(describe, kept_anchors + machine, {c: len(m) for c, m in members.items()}):
+        all_subs += subs
+        sub_assignment.update({aid: sub.id for sub in subs for aid in sub.answer_ids})
         themes.append(theme)
         assignment.update({aid: theme.id for aid in theme.answer_ids})
     return themes, all_subs, assignment, sub_assignment
+
+
+def _described_in_two(describe: Callable[[Sequence[int]], list], groups: Sequence[int], sizes: Mapping[int, int]) -> list:
+    """Return ``describe(groups)``, made by this process and a forked child, half of the work each, when forking is on.
+
+    Each group's theme is its own computation (the builder's caches only remember what they read),
+    so the child's themes are the ones this process would make. The child takes groups, largest
+    first, while it holds less than half of the distinct texts; ``_FORK_ABOVE`` distinct texts at least.
+    """
+    if not forking.enabled() or len(groups) < 2 or sum(sizes.values()) < _FORK_ABOVE:
+        return describe(groups)
+    theirs: set[int] = set()
+    held = [0, 0]  # distinct texts: this process's, the child's
+    for c in sorted(groups, key=lambda c: -sizes[c]):
+        side = 1 if held[1] < held[0] else 0
+        held[side] += sizes[c]
+        if side:
+            theirs.add(c)
+    with forking.beside(describe, [c for c in groups if c in theirs]) as pending:
+        ours = iter(describe([c for c in groups if c not in theirs]))
+        others = iter(pending.result())
+    return [next(others) if c in theirs else next(ours) for c in groups]
 
 
 def _theme_ids(machine: Sequence[int], kept_anchors: Sequence[int], anchors: Sequence[Anchor]) -> dict[int, str]:
