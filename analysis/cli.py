@@ -58,9 +58,13 @@ csv.field_size_limit(16 * 1024 * 1024)
 # model selection) and the engine needs its Snowball and ISRI stemmers only. The names after each
 # are what ``from MODULE import NAME`` may bind before the module loads (the Snowball module's
 # stop word lists, read only with ``ignore_stopwords``, which the engine never sets). requests: WordLlama
-# imports it to download a model it lacks.
+# imports it to download a model it lacks. scipy.interpolate (with scipy.optimize, which it loads) and
+# scipy.spatial: scikit-learn's preprocessing binds BSpline (its spline features) and its pairwise
+# metrics bind ``distance`` (SciPy's metrics) as they load; k-means, LSA and TF-IDF use neither (0.35 s).
 _DEFERRED_MODULES: dict[str, tuple[str, ...]] = {
     "scipy.stats": (),
+    "scipy.interpolate": ("BSpline",),
+    "scipy.spatial": ("distance",),
     "sklearn.metrics": (),
     "sklearn.cluster": (),
     "sklearn.decomposition": (),
