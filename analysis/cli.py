@@ -43,6 +43,8 @@ __all__ = ["themes_command", "read_csv", "main"]
 
 # What a consent column says when a person allowed quoting; anything else (blank included) is no.
 _YES = frozenset("yes y true t 1 x agree agreed allowed ok si sí oui ja da có co نعم ہاں".split())
+# Files this large (about 2,000 answers) have their languages detected in a forked child while the engine's imports load.
+_DETECT_BESIDE_BYTES = 200_000
 THEME_ID_COLUMN = "theme_id"
 THEME_LABEL_COLUMN = "theme_label"
 # Survey exports can hold long free-text cells; the csv module's default limit is 128 KiB.
@@ -307,7 +309,6 @@ def themes_command(
     report: Path | None,
 ) -> None:
     """Find draft themes in the answers of a CSV file and write them next to each row."""
-    defer_unused_imports()
     if k_min > k_max:
         raise click.UsageError(f"--min-themes ({k_min}) must not exceed --max-themes ({k_max})")
     if report is not None and report.suffix.lower() not in {".md", ".markdown", ".html", ".htm"}:
@@ -323,7 +324,16 @@ def themes_command(
         language = code
     if not input_csv.exists():
         raise click.UsageError(f"input file {input_csv} does not exist")
-    warming = _warm_up(detect=language is None)
+    # A second process for `chorus themes`: languages detected while this one imports the engine, then the
+    # character block and half the themes' descriptions (analysis.forking; CHORUS_THEMES_PROCESSES=1: none).
+    context = click.get_current_context()
+    forks = context.with_resource(forking.enable())
+    beside = forks and language is None and input_csv.stat().st_size >= _DETECT_BESIDE_BYTES
+    detecting = forking.beside(_detected_languages, input_csv, text_column, language_column) if beside else None
+    if detecting is not None:
+        context.with_resource(detecting)  # stopped if the command ends first (a missing column, say)
+    defer_unused_imports()
+    warming = _warm_up(detect=language is None and detecting is None)
     header, rows = read_csv(input_csv)
     _require_columns(header, {"--text-column": text_column, "--language-column": language_column, "--translation-column": translation_column,
                               "--quote-consent-column": quote_consent_column}
@@ -333,7 +343,7 @@ def themes_command(
     names: list[str] = []
     if names_file is not None:
         names = [line.strip() for line in names_file.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
-    languages = _languages(rows, text_column, language_column, language)
+    languages = _languages(rows, text_column, language_column, language, detecting)
     from analysis.themes import Answer, find_themes  # noqa: PLC0415 - the engine (scipy.sparse, its text tools) loads when it runs, not for `chorus --help`
     # With a consent column, theme names, claims and quotes come only from people who allowed quoting.
     consenting = _consents(rows, quote_consent_column) if quote_consent_column else None
@@ -350,8 +360,7 @@ def themes_command(
     ]
     warming.join()  # no other thread runs when the engine forks
     try:
-        with forking.enable():  # a second process for the character block and half the themes' descriptions
-            theme_set = find_themes(answers, k=k, k_min=k_min, k_max=k_max, seed=seed, names=names)
+        theme_set = find_themes(answers, k=k, k_min=k_min, k_max=k_max, seed=seed, names=names)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     _write_csv(output, header, rows, theme_set)
@@ -493,22 +502,44 @@ def _warm_up(*, detect: bool) -> threading.Thread:
     return thread
 
 
-def _languages(rows: Sequence[Mapping[str, str]], text_column: str, language_column: str | None, language: str | None) -> list[str]:
+def _languages(rows: Sequence[Mapping[str, str]], text_column: str, language_column: str | None, language: str | None,
+               detecting: forking.Pending | None = None) -> list[str]:
     """Return each row's language: given for all, read from a column, or detected from the text.
 
     Rows whose language cell is empty are detected too; when any language was detected, a
     line on stderr says which languages were found, so a wrong guess can be overridden.
+    ``detecting`` is :func:`_detected_languages` of the same file, started in a forked child.
     """
-    from analysis.languages import detect_languages, language_code  # noqa: PLC0415 - only when needed
-
     if language is not None:
         return [language] * len(rows)
+    found = detecting.result(instead=lambda: None) if detecting is not None else None
+    languages, note = found if found is not None else _detect(rows, text_column, language_column)
+    if note:
+        click.echo(note, err=True)
+    return languages
+
+
+def _detected_languages(path: Path, text_column: str, language_column: str | None) -> tuple[list[str], str | None] | None:
+    """Return :func:`_detect` of the CSV at ``path`` (read here), or ``None`` when it cannot be read or lacks a column."""
+    try:
+        header, rows = read_csv(path)
+    except click.ClickException:
+        return None
+    if text_column not in header or (language_column is not None and language_column not in header):
+        return None
+    return _detect(rows, text_column, language_column)
+
+
+def _detect(rows: Sequence[Mapping[str, str]], text_column: str, language_column: str | None) -> tuple[list[str], str | None]:
+    """Return each row's language, read from the column or detected from the text, and the line that says what was detected."""
+    from analysis.languages import detect_languages, language_code  # noqa: PLC0415 - only when needed
+
     # A language column may hold codes ("es-MX") or names ("Spanish", "Español"); a cell that is
     # neither, or empty, is detected from the text.
     given = [language_code(row.get(language_column)) or "" for row in rows] if language_column else [""] * len(rows)
     missing = [i for i, code in enumerate(given) if not code]
     if not missing:
-        return given
+        return given, None
 
     guessed = detect_languages([rows[i].get(text_column) or "" for i in missing])
     out = list(given)
@@ -517,8 +548,7 @@ def _languages(rows: Sequence[Mapping[str, str]], text_column: str, language_col
     found = Counter(guessed)
     summary = ", ".join(f"{messages.language_name(code)} {n:,}" for code, n in found.most_common())
     noun = "answer" if len(missing) == 1 else "answers"
-    click.echo(f"Languages detected for {len(missing):,} {noun}: {summary} (set them with --language or --language-column)", err=True)
-    return out
+    return out, f"Languages detected for {len(missing):,} {noun}: {summary} (set them with --language or --language-column)"
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -56,8 +56,8 @@ class Pending:
         self._read: int | None = None
         self.forked = False  # whether the value came from a child (for tests and figures)
 
-    def result(self) -> Any:
-        """Return the value: the child's when it sent one, else computed in this process (which raises what the work raises)."""
+    def result(self, instead: Callable[[], Any] | None = None) -> Any:
+        """Return the value: the child's when it sent one, else ``instead()`` or computed in this process (raising what the work raises)."""
         if self._pid is not None:
             payload = self._collect()
             if payload is not None:
@@ -68,7 +68,7 @@ class Pending:
                 if done:
                     self.forked = True
                     return value
-        return self._function(*self._args)
+        return instead() if instead is not None else self._function(*self._args)
 
     def cancel(self) -> None:
         """Stop the child, if any, and wait for it; :meth:`result` then computes in process."""
