@@ -37,6 +37,7 @@ from analysis.reports import clean_text, neutralise
 
 if TYPE_CHECKING:
     from analysis.assemble import SessionData
+    from analysis.text import Redaction
     from analysis.themes import Answer, ThemeSet
 
 __all__ = ["themes_command", "read_csv", "main"]
@@ -343,6 +344,7 @@ def themes_command(
     names: list[str] = []
     if names_file is not None:
         names = [line.strip() for line in names_file.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
+    redaction = _redaction_ahead(rows, text_column, names) if detecting is not None else None
     languages = _languages(rows, text_column, language_column, language, detecting)
     from analysis.themes import Answer, find_themes  # noqa: PLC0415 - the engine (scipy.sparse, its text tools) loads when it runs, not for `chorus --help`
     # With a consent column, theme names, claims and quotes come only from people who allowed quoting.
@@ -360,7 +362,7 @@ def themes_command(
     ]
     warming.join()  # no other thread runs when the engine forks
     try:
-        theme_set = find_themes(answers, k=k, k_min=k_min, k_max=k_max, seed=seed, names=names)
+        theme_set = find_themes(answers, k=k, k_min=k_min, k_max=k_max, seed=seed, names=names, redaction=redaction)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     _write_csv(output, header, rows, theme_set)
@@ -517,6 +519,19 @@ def _languages(rows: Sequence[Mapping[str, str]], text_column: str, language_col
     if note:
         click.echo(note, err=True)
     return languages
+
+
+def _redaction_ahead(rows: Sequence[Mapping[str, str]], text_column: str, names: Sequence[str]) -> Redaction:
+    """Return the engine's redaction (:class:`analysis.text.Redaction`) having read every answer, while a child detects their languages.
+
+    Redaction does not depend on the language; the engine then finds each answer already read (the same text).
+    """
+    from analysis.text import REDACTION_MEMO, Redaction  # noqa: PLC0415 - the engine's own, loaded with it
+
+    redaction = Redaction(tuple(names), frozenset())
+    for row in rows[: REDACTION_MEMO - 1]:  # it forgets all it read when it holds REDACTION_MEMO texts
+        redaction(row.get(text_column, ""))
+    return redaction
 
 
 def _detected_languages(path: Path, text_column: str, language_column: str | None) -> tuple[list[str], str | None] | None:

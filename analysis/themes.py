@@ -1780,6 +1780,7 @@ def find_themes(
     subthemes: bool = True,
     secondary: bool = True,
     on_step: Callable[[int, int], None] | None = None,
+    redaction: textmod.Redaction | None = None,
 ) -> ThemeSet:
     """Find draft themes in ``answers``; ``k`` fixes the number, else it is chosen in ``[k_min, k_max]``.
 
@@ -1788,7 +1789,9 @@ def find_themes(
     that fit; ``main_language`` is the session's (translations are in it; by default the
     commonest language); ``gloss`` lets a machine gloss bring languages together for grouping.
     ``on_step(done, steps)`` hears each of the engine's steps end (a background job's progress
-    bar; the steps are not of equal length), and may raise to stop the run.
+    bar; the steps are not of equal length), and may raise to stop the run. ``redaction``, a
+    :class:`analysis.text.Redaction` of these ``names`` and ``vocabulary`` that already read some
+    answers (``chorus themes`` reads them while their languages are detected), lends its memory.
     """
     # BLAS and OpenMP threads (LSA, k-means) only contend on a shared 2-core machine: with two,
     # a 10,000-answer run at load 5 took twice the CPU time (spinning threads) and twice as long,
@@ -1802,7 +1805,7 @@ def find_themes(
     with threadpool_limits(limits=1):
         return _find_themes(answers, k=k, k_min=k_min, k_max=k_max, seed=seed, names=names, vocabulary=vocabulary,
                             question=question, anchors=anchors, main_language=main_language, gloss=gloss,
-                            subthemes=subthemes, secondary=secondary, on_step=on_step)
+                            subthemes=subthemes, secondary=secondary, on_step=on_step, redaction=redaction)
 
 
 def _find_themes(
@@ -1821,12 +1824,14 @@ def _find_themes(
     subthemes: bool,
     secondary: bool,
     on_step: Callable[[int, int], None] | None,
+    redaction: textmod.Redaction | None = None,
 ) -> ThemeSet:
     """Do the work of :func:`find_themes` (in one BLAS/OpenMP thread)."""
     step = on_step or (lambda done, steps: None)
     _validate(k, k_min, k_max, seed)
     items = _checked(answers)
-    redaction = textmod.Redaction(tuple(names), frozenset(vocabulary))
+    made = textmod.Redaction(tuple(names), frozenset(vocabulary))
+    redaction = redaction if redaction == made else made  # the same names and words: its memory is of the same texts
     p = _prepare(items, redaction, gloss, main_language)
     step(1, ENGINE_STEPS)
     texts = MappingProxyType({a.id: p.redacted[i] for i, a in enumerate(items)})
