@@ -344,7 +344,7 @@ def themes_command(
     names: list[str] = []
     if names_file is not None:
         names = [line.strip() for line in names_file.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
-    redaction = _redaction_ahead(rows, text_column, names) if detecting is not None else None
+    redaction = _redaction_ahead(rows, text_column, names, detecting) if detecting is not None else None
     languages = _languages(rows, text_column, language_column, language, detecting)
     from analysis.themes import Answer, find_themes  # noqa: PLC0415 - the engine (scipy.sparse, its text tools) loads when it runs, not for `chorus --help`
     # With a consent column, theme names, claims and quotes come only from people who allowed quoting.
@@ -521,16 +521,20 @@ def _languages(rows: Sequence[Mapping[str, str]], text_column: str, language_col
     return languages
 
 
-def _redaction_ahead(rows: Sequence[Mapping[str, str]], text_column: str, names: Sequence[str]) -> Redaction:
-    """Return the engine's redaction (:class:`analysis.text.Redaction`) having read every answer, while a child detects their languages.
+def _redaction_ahead(rows: Sequence[Mapping[str, str]], text_column: str, names: Sequence[str], detecting: forking.Pending) -> Redaction:
+    """Return the engine's redaction (:class:`analysis.text.Redaction`) having read the answers while a child detects their languages.
 
-    Redaction does not depend on the language; the engine then finds each answer already read (the same text).
+    Redaction does not depend on the language, and the engine then finds each answer read so far already
+    redacted (the same text). It stops reading as soon as the languages are ready, so it never delays them.
     """
     from analysis.text import REDACTION_MEMO, Redaction  # noqa: PLC0415 - the engine's own, loaded with it
 
     redaction = Redaction(tuple(names), frozenset())
-    for row in rows[: REDACTION_MEMO - 1]:  # it forgets all it read when it holds REDACTION_MEMO texts
-        redaction(row.get(text_column, ""))
+    for start in range(0, min(len(rows), REDACTION_MEMO - 1), 200):  # it forgets all it read at REDACTION_MEMO texts
+        if detecting.ready():
+            break
+        for row in rows[start : min(start + 200, REDACTION_MEMO - 1)]:
+            redaction(row.get(text_column, ""))
     return redaction
 
 

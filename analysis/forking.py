@@ -17,6 +17,7 @@ import copyreg
 import io
 import os
 import pickle
+import select
 import signal
 from collections.abc import Callable, Iterator
 from types import MappingProxyType
@@ -69,6 +70,12 @@ class Pending:
                     self.forked = True
                     return value
         return instead() if instead is not None else self._function(*self._args)
+
+    def ready(self) -> bool:
+        """Return whether :meth:`result` would not wait: the child has sent its value or ended (or there is no child)."""
+        if self._pid is None:
+            return True
+        return bool(select.select([self._read], [], [], 0)[0])
 
     def cancel(self) -> None:
         """Stop the child, if any, and wait for it; :meth:`result` then computes in process."""
