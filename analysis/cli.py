@@ -487,9 +487,9 @@ def _warm_up(*, detect: bool) -> threading.Thread:
                 from analysis.languages import _model  # noqa: PLC0415
 
                 _model()
-            from analysis.themes import _wordllama  # noqa: PLC0415
+            from analysis.themes import _embedder  # noqa: PLC0415
 
-            _wordllama()
+            _embedder()
         except Exception:  # noqa: BLE001, S110 - the engine's own call meets the same error and reports it
             pass
 

@@ -56,6 +56,7 @@ class Pending:
         self._pid: int | None = None
         self._read: int | None = None
         self.forked = False  # whether the value came from a child (for tests and figures)
+        self.child_cpu = 0.0  # the child's CPU seconds, once it has ended (for figures)
 
     def result(self, instead: Callable[[], Any] | None = None) -> Any:
         """Return the value: the child's when it sent one, else ``instead()`` or computed in this process (raising what the work raises)."""
@@ -96,7 +97,8 @@ class Pending:
                 chunks.append(chunk)
         finally:
             os.close(read)  # type: ignore[arg-type]
-            _pid, status = os.waitpid(pid, 0)  # type: ignore[arg-type]
+            _pid, status, usage = os.wait4(pid, 0)  # type: ignore[arg-type]
+            self.child_cpu = usage.ru_utime + usage.ru_stime
         return b"".join(chunks) if os.waitstatus_to_exitcode(status) == 0 else None
 
     def __enter__(self) -> Pending:

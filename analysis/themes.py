@@ -304,6 +304,56 @@ def _load_wordllama():  # type: ignore[no-untyped-def]
         return None
 
 
+# WordLlama's default model (``WordLlama.load()``: config l2_supercat, 256 dimensions), as its package ships it.
+_WORDLLAMA_FILES = ("weights/l2_supercat_256.safetensors", "tokenizers/l2_supercat_tokenizer_config.json")
+
+
+@dataclass(frozen=True)
+class _Embedder:
+    """What the engine reads of WordLlama (:func:`_embed`): its tokenizer and its token embedding matrix."""
+
+    tokenizer: object
+    embedding: np.ndarray
+
+
+def _embedder():  # type: ignore[no-untyped-def]
+    """Return WordLlama's tokenizer and embeddings, loaded once; thread-safe; ``None`` without them.
+
+    Read from the files inside WordLlama's package as ``WordLlama.load()`` reads them (the same
+    tokenizer file, the same weights as float32, padding on and truncation off), without importing
+    the package itself (pydantic, its trainers and algorithms: 0.3 s of ``chorus themes``'s start).
+    The full model when something else loaded it already, or when the files are not where it keeps them.
+    """
+    with _WORDLLAMA_LOCK:
+        if _load_wordllama.cache_info().currsize:
+            return _load_wordllama()
+        return _load_embedder()
+
+
+@functools.cache
+def _load_embedder():  # type: ignore[no-untyped-def]
+    """Load WordLlama's tokenizer and weights from its package's files, or else the full model (:func:`_load_wordllama`)."""
+    import importlib.util  # noqa: PLC0415
+
+    try:
+        spec = importlib.util.find_spec("wordllama")  # finds the package without running it
+        root = os.path.dirname(spec.origin) if spec is not None and spec.origin else None
+        weights, vocabulary = (os.path.join(root, name) for name in _WORDLLAMA_FILES) if root else (None, None)
+        if weights is None or not (os.path.exists(weights) and os.path.exists(vocabulary)):
+            return _load_wordllama()
+        from safetensors import safe_open  # noqa: PLC0415
+        from tokenizers import Tokenizer  # noqa: PLC0415
+
+        tokenizer = Tokenizer.from_file(vocabulary)
+        with safe_open(weights, framework="np", device="cpu") as handle:
+            embedding = handle.get_tensor("embedding.weight")
+        tokenizer.enable_padding()  # as WordLlamaInference sets them
+        tokenizer.no_truncation()
+        return _Embedder(tokenizer, np.ascontiguousarray(embedding.astype(np.float32)))
+    except Exception:  # noqa: BLE001 - the full loader tries, and says why it cannot
+        return _load_wordllama()
+
+
 # --- features ------------------------------------------------------------------------------
 
 
@@ -622,7 +672,7 @@ def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int, *, embe
 
     def others() -> tuple[np.ndarray | None, np.ndarray | None]:
         """Return the WordLlama block and the word block (``None`` where there is none)."""
-        model = _wordllama()
+        model = _embedder()
         embedded = _embed(model, texts if embed_texts is None else embed_texts) if model is not None else None
         words = _lsa_block(term_docs, _WORD_DIMS, seed, fit_rows, token_pattern=r"\S+", ngram_range=(1, 2), max_features=_MAX_FEATURES)
         return embedded, words

@@ -154,7 +154,10 @@ def stage_child(argv: list[str]) -> None:
     result = forking.Pending.result
 
     def waited(self, *a, **k):  # type: ignore[no-untyped-def]
-        return timed(f"waits for child: {self._function.__name__}", result)(self, *a, **k)
+        try:
+            return timed(f"waits for child: {self._function.__name__}", result)(self, *a, **k)
+        finally:
+            rows[-1][0] += f" (the child's CPU: {self.child_cpu:.2f} s)"
 
     forking.Pending.result = waited
     try:

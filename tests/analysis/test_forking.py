@@ -1,4 +1,5 @@
-"""Tests of the second process of `chorus themes`: the forked pieces give what the process itself computes."""
+"""Tests of how `chorus themes` saves time: the forked pieces give what the process itself computes, and WordLlama's files
+read without its package give its own numbers."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 from pathlib import Path
 from types import MappingProxyType
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -14,7 +16,7 @@ from analysis import cli as analysis_cli
 from analysis import forking, themes
 from analysis.cli import themes_command
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="forking needs os.fork")
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="forking needs os.fork")
 
 
 @pytest.fixture()
@@ -42,6 +44,7 @@ def _comments(fixtures_dir: Path) -> list[str]:
         return [row["comment-body"] for row in csv.DictReader(handle)][:80]
 
 
+@needs_fork
 def test_forked_run_is_the_in_process_run(fixtures_dir: Path, forks: list[str]) -> None:
     """With a child making the character block and describing half the themes, every field of every theme is the same."""
     answers = [themes.Answer(i, text) for i, text in enumerate(_comments(fixtures_dir))]
@@ -53,6 +56,7 @@ def test_forked_run_is_the_in_process_run(fixtures_dir: Path, forks: list[str]) 
     assert repr(beside) == repr(here) and beside == here
 
 
+@needs_fork
 def test_cli_forked_and_in_process_write_the_same_file(fixtures_dir: Path, forks: list[str], tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """`chorus themes` writes the same file and summary with its child (languages, characters, themes) and with CHORUS_THEMES_PROCESSES=1."""
@@ -75,6 +79,7 @@ def test_cli_forked_and_in_process_write_the_same_file(fixtures_dir: Path, forks
     assert not forking.enabled()  # the command turns forking off again when it ends
 
 
+@needs_fork
 def test_a_child_that_fails_leaves_the_work_to_this_process() -> None:
     """An error in the child is met again here, as without a child; a child that dies is computed here; read-only mappings travel."""
 
@@ -92,3 +97,13 @@ def test_a_child_that_fails_leaves_the_work_to_this_process() -> None:
         stopped = forking.beside(pow, 2, 10)
         stopped.cancel()
         assert stopped.result() == 1024 and not stopped.forked
+
+
+def test_wordllama_read_from_its_files_embeds_as_wordllama(fixtures_dir: Path) -> None:
+    """The tokenizer and weights read from WordLlama's package files (without importing it) give WordLlama.load()'s embeddings, bit for bit."""
+    light = themes._load_embedder.__wrapped__()
+    full = themes._load_wordllama()
+    assert isinstance(light, themes._Embedder) and full is not None
+    texts = _comments(fixtures_dir) + ["", "Café, niños y WIC: ¿por qué no?", "مترجم"]
+    assert np.array_equal(themes._embed(light, texts), themes._embed(full, texts))
+    assert light.tokenizer.padding == full.tokenizer.padding and light.tokenizer.truncation == full.tokenizer.truncation
