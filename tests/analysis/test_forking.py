@@ -57,6 +57,18 @@ def test_forked_run_is_the_in_process_run(fixtures_dir: Path, forks: list[str]) 
 
 
 @needs_fork
+def test_a_character_block_made_too_early_is_dropped(fixtures_dir: Path, forks: list[str]) -> None:
+    """When the question's words are set aside, the child's character block (made from whole answers) is stopped and made here instead."""
+    answers = [themes.Answer(i, text) for i, text in enumerate(_comments(fixtures_dir))]
+    question = "What should Bowling Green do for the city and its people?"
+    here = themes.find_themes(answers, seed=1, question=question)
+    with forking.enable():
+        beside = themes.find_themes(answers, seed=1, question=question)
+    assert forks == ["describe"]
+    assert repr(beside) == repr(here)
+
+
+@needs_fork
 def test_cli_forked_and_in_process_write_the_same_file(fixtures_dir: Path, forks: list[str], tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """`chorus themes` writes the same file and summary with its child (languages, characters, themes) and with CHORUS_THEMES_PROCESSES=1."""
