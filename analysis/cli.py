@@ -515,7 +515,9 @@ def _languages(rows: Sequence[Mapping[str, str]], text_column: str, language_col
     if language is not None:
         return [language] * len(rows)
     found = detecting.result(instead=lambda: None) if detecting is not None else None
-    languages, note = found if found is not None else _detect(rows, text_column, language_column)
+    if found is None or len(found[0]) != len(rows):  # no child, or it read a file since changed
+        found = _detect(rows, text_column, language_column)
+    languages, note = found
     if note:
         click.echo(note, err=True)
     return languages
