@@ -527,16 +527,21 @@ def _redaction_ahead(rows: Sequence[Mapping[str, str]], text_column: str, names:
     """Return the engine's redaction (:class:`analysis.text.Redaction`) having read the answers while a child detects their languages.
 
     Redaction does not depend on the language, and the engine then finds each answer read so far already
-    redacted (the same text). It stops reading as soon as the languages are ready, so it never delays them.
+    redacted (the same text); with time to spare, the character block's n-grams of their words are made
+    too (:func:`analysis.themes.grams_ahead`). It stops as soon as the languages are ready, so it never delays them.
     """
     from analysis.text import REDACTION_MEMO, Redaction  # noqa: PLC0415 - the engine's own, loaded with it
 
     redaction = Redaction(tuple(names), frozenset())
     for start in range(0, min(len(rows), REDACTION_MEMO - 1), 200):  # it forgets all it read at REDACTION_MEMO texts
         if detecting.ready():
-            break
+            return redaction
         for row in rows[start : min(start + 200, REDACTION_MEMO - 1)]:
             redaction(row.get(text_column, ""))
+    # Still waiting: the character block's n-grams of the answers' words, made ahead too (the same n-grams).
+    from analysis.themes import grams_ahead  # noqa: PLC0415 - the engine, loaded by now
+
+    grams_ahead((redaction(row.get(text_column, "")) for row in rows[: REDACTION_MEMO - 1]), detecting.ready)
     return redaction
 
 

@@ -57,6 +57,7 @@ class Pending:
         self._read: int | None = None
         self.forked = False  # whether the value came from a child (for tests and figures)
         self.child_cpu = 0.0  # the child's CPU seconds, once it has ended (for figures)
+        self.forked_now = False  # whether a child was started for it
 
     def result(self, instead: Callable[[], Any] | None = None) -> Any:
         """Return the value: the child's when it sent one, else ``instead()`` or computed in this process (raising what the work raises)."""
@@ -159,4 +160,5 @@ def beside(function: Callable[..., Any], *args: Any) -> Pending:
             os._exit(code)
     os.close(write)
     pending._pid, pending._read = pid, read
+    pending.forked_now = True
     return pending

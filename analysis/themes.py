@@ -409,12 +409,17 @@ _WORD_GRAM_BLOCK = 2_000  # answers counted into one sparse block at a time
 _WORD_GRAM_COLUMNS = 2**31 - 1  # column space while counting: ids are only known to be below the vocabulary's final size
 
 
-def _word_grams(word: str, vocabulary: dict, lo: int, hi: int, fixed: bool) -> np.ndarray:
-    """Return the feature ids of one word's character n-grams, as scikit-learn's ``char_wb`` analyzer makes them.
+# The character block's n-gram lengths, and each word's n-grams of those lengths made ahead of a run
+# (:func:`grams_ahead`: `chorus themes`, while a child detects the languages); emptied when the run ends.
+_CHAR_GRAMS = (2, 5)
+_GRAMS_AHEAD: dict[str, list[str]] = {}
+
+
+def _grams(word: str, lo: int, hi: int) -> list[str]:
+    """Return one word's character n-grams, as scikit-learn's ``char_wb`` analyzer makes them.
 
     The word is padded with a space each side; for each length, every window, and a word shorter
-    than a length gives one (padded) n-gram and no longer ones. With a ``fixed`` vocabulary unknown
-    n-grams are skipped; otherwise each new n-gram gets the next id, as in ``_count_vocab``.
+    than a length gives one (padded) n-gram and no longer ones.
     """
     padded = " " + word + " "
     size = len(padded)
@@ -424,6 +429,33 @@ def _word_grams(word: str, vocabulary: dict, lo: int, hi: int, fixed: bool) -> n
             grams.append(padded)
             break
         grams += [padded[offset : offset + n] for offset in range(size - n + 1)]
+    return grams
+
+
+def grams_ahead(texts: Iterable[str], stop: Callable[[], bool]) -> None:
+    """Make the character block's n-grams of every word of ``texts`` (as quoted: redacted) ahead of a run, until ``stop()``.
+
+    The words are those the character block reads (each text's analysis text, clipped, accents folded,
+    lower-cased); a word's n-grams are the same whenever they are made, so the block is the same.
+    """
+    for number, text in enumerate(texts):
+        if number % 200 == 0 and stop():
+            return
+        clipped = textmod.analysis_text(text)[:_CHAR_LIMIT]
+        for word in (textmod.fold_accents(clipped) if _FOLD else clipped).lower().split():
+            if word not in _GRAMS_AHEAD:
+                _GRAMS_AHEAD[word] = _grams(word, *_CHAR_GRAMS)
+
+
+def _word_grams(word: str, vocabulary: dict, lo: int, hi: int, fixed: bool) -> np.ndarray:
+    """Return the feature ids of one word's character n-grams (:func:`_grams`, or those made ahead).
+
+    With a ``fixed`` vocabulary unknown n-grams are skipped; otherwise each new n-gram gets the next
+    id, as in ``_count_vocab``.
+    """
+    grams = _GRAMS_AHEAD.get(word) if (lo, hi) == _CHAR_GRAMS else None
+    if grams is None:
+        grams = _grams(word, lo, hi)
     if fixed:
         return np.array([i for i in map(vocabulary.get, grams) if i is not None], dtype=np.int64)
     return np.array(list(map(vocabulary.__getitem__, grams)), dtype=np.int64)
@@ -658,7 +690,7 @@ def _char_block(texts: Sequence[str], seed: int, fit_rows: np.ndarray | None = N
     # whole by the other blocks, and this bounds memory on 100,000 answers.
     clipped = [t[:_CHAR_LIMIT] for t in texts]
     char_docs = [textmod.fold_accents(t) for t in clipped] if _FOLD else clipped
-    return _lsa_block(char_docs, _CHAR_DIMS, seed, fit_rows, analyzer="char_wb", ngram_range=(2, 5), max_features=_MAX_FEATURES)
+    return _lsa_block(char_docs, _CHAR_DIMS, seed, fit_rows, analyzer="char_wb", ngram_range=_CHAR_GRAMS, max_features=_MAX_FEATURES)
 
 
 def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int, *, embed_texts: Sequence[str] | None = None,
@@ -1852,10 +1884,13 @@ def find_themes(
     _truncated_svd_class()
     from threadpoolctl import threadpool_limits  # noqa: PLC0415 - light; comes with scikit-learn
 
-    with threadpool_limits(limits=1):
-        return _find_themes(answers, k=k, k_min=k_min, k_max=k_max, seed=seed, names=names, vocabulary=vocabulary,
-                            question=question, anchors=anchors, main_language=main_language, gloss=gloss,
-                            subthemes=subthemes, secondary=secondary, on_step=on_step, redaction=redaction)
+    try:
+        with threadpool_limits(limits=1):
+            return _find_themes(answers, k=k, k_min=k_min, k_max=k_max, seed=seed, names=names, vocabulary=vocabulary,
+                                question=question, anchors=anchors, main_language=main_language, gloss=gloss,
+                                subthemes=subthemes, secondary=secondary, on_step=on_step, redaction=redaction)
+    finally:
+        _GRAMS_AHEAD.clear()  # made for this run only
 
 
 def _find_themes(
@@ -1956,7 +1991,10 @@ def _early_char_block(p: _Prepared, seed: int) -> forking.Pending | None:
     """
     if not forking.enabled() or not _FORK_ABOVE <= len(p.uniq_rows) <= _FIT_SAMPLE:
         return None
-    return forking.beside(_char_block, [textmod.analysis_text(p.analysed[r]) for r in p.uniq_rows], seed)
+    pending = forking.beside(_char_block, [textmod.analysis_text(p.analysed[r]) for r in p.uniq_rows], seed)
+    if pending.forked_now:
+        _GRAMS_AHEAD.clear()  # the child has its copy; this process needs them no more
+    return pending
 
 
 def _sample(p: _Prepared, anchored: np.ndarray, seed: int) -> np.ndarray | None:

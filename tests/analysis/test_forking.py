@@ -119,3 +119,16 @@ def test_wordllama_read_from_its_files_embeds_as_wordllama(fixtures_dir: Path) -
     texts = _comments(fixtures_dir) + ["", "Café, niños y WIC: ¿por qué no?", "مترجم"]
     assert np.array_equal(themes._embed(light, texts), themes._embed(full, texts))
     assert light.tokenizer.padding == full.tokenizer.padding and light.tokenizer.truncation == full.tokenizer.truncation
+
+
+def test_character_ngrams_made_ahead_give_the_same_block(fixtures_dir: Path) -> None:
+    """The character block is the same, bit for bit, with every word's n-grams made ahead (as `chorus themes` makes them while it waits)."""
+    texts = _comments(fixtures_dir) + ["Café au lait, ÉCOLE, niños", "x"]
+    try:
+        plain = themes._char_block(texts, 0)
+        themes.grams_ahead(texts, lambda: False)
+        assert themes._GRAMS_AHEAD["x"] == [" x", "x ", " x "] and "cafe" in themes._GRAMS_AHEAD
+        ahead = themes._char_block(texts, 0)
+    finally:
+        themes._GRAMS_AHEAD.clear()
+    assert np.array_equal(plain, ahead)
