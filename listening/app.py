@@ -9,11 +9,24 @@ from typing import Any
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from . import db as database
 from . import erasures, i18n, jobs, logsafe, retention, security
 from .cookies import VerifiedCookieSessions
 from .settings import from_environment
+
+
+SQLITE_MAX_INTEGER = 2**63 - 1
+
+
+class SqliteInteger(IntegerConverter):
+    """An `<int:...>` part of an address that SQLite can hold: a bigger number is no such page (404), not an OverflowError (500)."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        """Cap the number at SQLite's largest integer unless a route sets its own maximum."""
+        kwargs.setdefault("max", SQLITE_MAX_INTEGER)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -34,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["DATABASE"] = str(Path(app.instance_path) / "chorus.db")
     app.config["DATABASE"] = str(app.config["DATABASE"])
+    app.url_map.converters["int"] = SqliteInteger
     app.session_interface = VerifiedCookieSessions()
     database.ensure_folder(app.config["DATABASE"])
 
@@ -110,6 +124,10 @@ def register_error_pages(app: Flask) -> None:
     def render_error(error: Exception):
         """Render a plain, translated error page with the right status code."""
         code = error.code if isinstance(error, HTTPException) and error.code else 500
+        if isinstance(error, OverflowError):
+            # A posted id bigger than SQLite's integers (a forged form: ours send real ids) reached a query:
+            # the request was wrong, nothing failed on our side.
+            code = 400
         if code == 500:
             # The message of an exception can quote an answer or contact details: log its type and stack only.
             app.logger.error("Unhandled error on %s %s\n%s", request.method, request.path[:200],

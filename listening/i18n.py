@@ -10,11 +10,11 @@ import functools
 import logging
 from pathlib import Path
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -185,6 +185,16 @@ def local_time(stamp: str | None, timezone_name: str, fmt: str = "medium") -> st
     return format_datetime(moment, fmt, tzinfo=zone, locale=current_language())
 
 
+def local_date(day: str | None, fmt: str = "long") -> str:
+    """Show a stored calendar day (YYYY-MM-DD) in the current language ("1 de junio de 2027"), or it as stored if it is not one."""
+    if not day:
+        return ""
+    try:
+        return format_date(date.fromisoformat(day), fmt, locale=current_language())
+    except ValueError:
+        return day
+
+
 def template_context() -> dict:
     """Give every template `lang`, `dir` and the language switcher's choices."""
     lang = current_language()
@@ -219,4 +229,5 @@ def init_app(app: Flask) -> None:
     app.before_request(remember_language_choice)
     app.context_processor(template_context)
     app.jinja_env.filters["localtime"] = local_time
+    app.jinja_env.filters["localdate"] = local_date
     app.jinja_env.filters["format_number"] = lambda number: format_decimal(number, locale=current_language())

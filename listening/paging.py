@@ -32,7 +32,7 @@ def cursor(raw: str | None) -> int | None:
         value = int(raw or "")
     except ValueError:
         return None
-    return value if value > 0 else None
+    return value if 0 < value <= 2**63 - 1 else None  # beyond SQLite's integers: no cursor, not an OverflowError
 
 
 def keyset_page(db: sqlite_utils.Database, select: str, conditions: list[str], params: list, *, key: str,

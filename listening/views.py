@@ -541,6 +541,8 @@ def vote(code: str, number: int):
         return redirect(remembered_url("listening.answer", code=found["code"], number=number))
     if form.csrf_failed:
         notice = _("This page was open for a long time. Please press the button again.")
+    elif form.nonce.errors and not form.vote.errors:
+        notice = form.nonce.errors[0]  # a damaged one-time key: the vote itself was fine, so do not ask for one
     else:
         notice = _("Please choose Agree, Disagree or Pass.")
     return react_screen(found, participant, prompt, number, total, vote_form=form, notice=notice, status=400)

@@ -27,10 +27,24 @@ TEST_SCRYPT = "scrypt:1024:8:1"
 _real_generate_password_hash = accounts.generate_password_hash
 
 
+_instance_folder: dict[str, str] = {}
+
+
 def pytest_configure(config):
-    """Register this suite's markers (warnings are errors, so an unknown marker would fail)."""
+    """Register this suite's markers (warnings are errors, so an unknown marker would fail), and give apps a private instance folder.
+
+    An app built without an instance path uses the checkout's `instance/`, where the README's first
+    command (`chorus demo`) leaves its generated secret key and database: tests that read it saw a
+    demo's key instead of the default one and failed after the README's second command. Every app
+    in this run gets a temporary instance folder instead (removed at the end).
+    """
+    import flask
+
     config.addinivalue_line(
         "markers", "production_password_cost: hash staff passwords at the production cost in this test")
+    _instance_folder["path"] = tempfile.mkdtemp(prefix="chorus-instance-")
+    _instance_folder["find"] = flask.Flask.auto_find_instance_path
+    flask.Flask.auto_find_instance_path = lambda self: _instance_folder["path"]
 
 
 def _cheap_generate_password_hash(password: str, method: str = "scrypt", salt_length: int = 16) -> str:
@@ -168,9 +182,14 @@ def share_compiled_templates(app) -> None:
 
 
 def pytest_unconfigure(config):
-    """Remove the migrated template at the end of the run."""
+    """Remove the migrated template and the run's instance folder at the end of the run."""
     if _template:
         shutil.rmtree(_template["folder"], ignore_errors=True)
+    if _instance_folder:
+        import flask
+
+        flask.Flask.auto_find_instance_path = _instance_folder.pop("find")
+        shutil.rmtree(_instance_folder.pop("path"), ignore_errors=True)
 
 
 @pytest.fixture

@@ -214,3 +214,42 @@ def test_themes_command_never_crashes_on_malformed_csv(raw):
                                           str(Path(directory) / "out.csv")])
         assert result.exit_code in (0, 1, 2), result.output
         assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+
+
+@pytest.mark.parametrize("step", ["consent", "q/1"])
+def test_a_damaged_one_time_key_is_refused_with_a_translated_message(world, step):
+    """A form whose hidden one-time key was damaged is refused with words saying so (in the resident's
+    language), not a bare 400 that shows the same page again; nothing is stored."""
+    code = world["session"]["code"]
+    client = resident(world) if step != "consent" else world["app"].test_client()
+    client.get(f"/j/{code}?lang=es")
+    before = world["db"].execute("SELECT (SELECT count(*) FROM responses) + (SELECT count(*) FROM participants)").fetchone()[0]
+    response = post_form(client, f"/s/{code}/{step}", {"nonce": "not a key!", "take_part": "y", "answer": "Hola", "action": "next"})
+    assert response.status_code == 400
+    alert = page(response).select_one("[role=alert]")
+    assert alert is not None and "Este formulario tiene un error" in alert.get_text(), response.get_data(as_text=True)[:500]
+    after = world["db"].execute("SELECT (SELECT count(*) FROM responses) + (SELECT count(*) FROM participants)").fetchone()[0]
+    assert after == before
+
+
+def test_a_vote_with_a_damaged_one_time_key_says_so_and_does_not_ask_for_a_vote(app, db):
+    """A vote whose one-time key was damaged is refused with that reason (in Spanish), not "Please choose Agree,
+    Disagree or Pass" when the button pressed was one of them; no vote is stored."""
+    from listening import statements as st
+
+    found = make_session(db, status="draft", prompts=[{"kind": "react", "text": "What should change?"}])
+    react = queries.prompts_for_session(db, found["id"])[0]
+    st.add_statement(db, found["id"], react["id"], language="en", body="Idea", translations={"es": "Idea es"})
+    queries.set_status(db, found["id"], "open")
+    client = app.test_client()
+    client.get(f"/j/{found['code']}?lang=es")
+    shown = client.get(f"/s/{found['code']}/consent")
+    client.post(f"/s/{found['code']}/consent", data={**form_data(shown), "take_part": "y"})
+    screen = client.get(f"/s/{found['code']}/q/1")
+    vote_form = page(screen).find("form", action=f"/s/{found['code']}/q/1/vote")
+    data = {field["name"]: field.get("value", "") for field in vote_form.find_all("input", type="hidden")}
+    response = client.post(f"/s/{found['code']}/q/1/vote", data={**data, "nonce": "not a key!", "vote": "agree"})
+    assert response.status_code == 400
+    alert = page(response).select_one("[role=alert]").get_text()
+    assert "Este formulario tiene un error" in alert and "De acuerdo, En desacuerdo" not in alert
+    assert db.execute("SELECT count(*) FROM votes").fetchone()[0] == 0

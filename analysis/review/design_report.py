@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Callable
 
 from analysis import disclosure, reports
+from analysis.assemble import SOURCE_LANGUAGE, base_language
 from listening import statements as st
 
 
@@ -25,9 +26,23 @@ def _count(n: int | None) -> str:
     return disclosure.MARK if n is None else str(n)
 
 
+def method_note(groups, gettext: Callable, language: str) -> str:
+    """Return how a question's opinion groups were made: the engine's full note in English, a translated summary otherwise.
+
+    The engine's note names every step and setting in English only; a Spanish or Arabic page or
+    report printed it as it was (the themes' method paragraph already did this: assemble._method).
+    """
+    if base_language(language) == SOURCE_LANGUAGE:
+        return groups.method_note()
+    return gettext("The groups were drafted by a computer program (seed %(seed)s) from how people voted: it put people "
+                   "who voted alike together, in %(k)s groups. A statement sets a group apart when most of the group voted "
+                   "that way, more than in the other groups. The English version of this report describes each step in full.",
+                   seed=groups.seed, k=groups.k_chosen)
+
+
 def design_tables(views: list, priorities: list[dict], *, titles: dict[int, str], authored: dict[int, dict],
                   redaction: Callable[[str], str], gettext: Callable, threshold: int,
-                  tallies: dict[int, tuple[int, int, int]] | None = None) -> tuple[tuple, tuple]:
+                  tallies: dict[int, tuple[int, int, int]] | None = None, language: str = SOURCE_LANGUAGE) -> tuple[tuple, tuple]:
     """Return the report tables of every react or ideas question (`views`) and prioritise question (`priorities`), and the titles withheld.
 
     `titles` maps a prompt id to "Question N: its words"; `authored` holds every approved
@@ -53,7 +68,7 @@ def design_tables(views: list, priorities: list[dict], *, titles: dict[int, str]
 
         if view.prompt["kind"] == "ideas":
             tables.append(_ideas_table(view, titles[view.prompt["id"]], words, authored, tallies or {}, gettext, threshold))
-        tables.extend(_opinion_tables(view, titles[view.prompt["id"]], words, gettext, threshold))
+        tables.extend(_opinion_tables(view, titles[view.prompt["id"]], words, gettext, threshold, language))
     for result in priorities:
         title = titles[result["prompt"]["id"]]
         if result["respondents"] < threshold:
@@ -84,7 +99,7 @@ def _ideas_table(view, title: str, words: Callable, authored: dict[int, dict], t
                          if body else gettext("No ideas yet."))
 
 
-def _opinion_tables(view, title: str, words: Callable, gettext: Callable, threshold: int) -> list:
+def _opinion_tables(view, title: str, words: Callable, gettext: Callable, threshold: int, language: str) -> list:
     """Return one react question's tables: its groups, consensus, divisive statements and priority-group comparisons."""
     if view.groups is None:
         return [reports.Table(title, (gettext("Statement"),), (), gettext("No votes yet."))]
@@ -102,7 +117,7 @@ def _opinion_tables(view, title: str, words: Callable, gettext: Callable, thresh
         rows.append((gettext("Group %(name)s", name=group.id), _count(size), said))
     out.append(reports.Table(title + " — " + gettext("Opinion groups"),
                              (gettext("Group"), gettext("People"), gettext("What sets this group apart")), tuple(rows),
-                             view.groups.method_note()))
+                             method_note(view.groups, gettext, language)))
     hidden = any(size is None for size in view.sizes.values())
     consensus = tuple(
         (words(c.statement), (gettext("every group agreed") if c.direction == "agree" else gettext("every group disagreed"))

@@ -1297,7 +1297,7 @@ def _with_design_results(db: sqlite_utils.Database, stored: SessionData, report,
         tallies.update({sid: tuple(c) for sid, c in counts.items()})
     tables, withheld = design_tables(opinion_views(db, session_id, language), priority_results(db, session_id, language),
                                      titles=titles, authored=authored, redaction=stored.redaction, gettext=gettext,
-                                     threshold=stored.settings["threshold"], tallies=tallies)
+                                     threshold=stored.settings["threshold"], tallies=tallies, language=language)
     caveats = report.caveats
     if withheld:
         caveats += (gettext("Not shown, because fewer than %(n)s people answered: %(questions)s.",

@@ -35,6 +35,7 @@ from listening.i18n import current_language, language_name, source_labels
 from . import page_cache, qdpx_queries, tallies
 from . import queries as synthesis
 from . import reporting
+from .design_report import method_note
 
 bp = Blueprint("review", __name__, template_folder="../templates")
 # The results blueprint also serves the review pages' stylesheet: a public file, outside the staff route walk.
@@ -187,6 +188,7 @@ def opinions(session_id: int):
         priorities=synthesis.priority_results(db, session_id, found["default_language"]),
         texts=queries.texts_for_session(db, session_id), mark=disclosure.MARK,
         threshold=synthesis.settings(db, session_id)["threshold"],
+        method_note=lambda groups: method_note(groups, _, current_language()),
     )
 
 

@@ -126,3 +126,18 @@ def test_internal_exports_carry_votes_with_pseudonymous_participants_and_groups(
     assert set(votes[0]["segments"]) == {"about_race_ethnicity"}
     book = load_workbook(io.BytesIO(download(as_planner, found["id"], "xlsx").get_data()))
     assert book["Votes"].max_row == 24 * 7 + 1
+
+
+def test_the_method_note_is_in_the_page_and_report_language(as_planner, db, make_user):
+    """The opinion groups' method note is the engine's English only in English: a Spanish page and a Spanish
+    report say it in Spanish (both printed "Method: principal component analysis..." in English)."""
+    from tests.conftest import download
+
+    found, ids = two_camps(db, user_id(db, make_user("planner")))
+    english = text_of(as_planner.get(f"/staff/review/{found['id']}/opinions?lang=en"))
+    assert "Method: principal component analysis" in english
+    spanish = text_of(as_planner.get(f"/staff/review/{found['id']}/opinions?lang=es"))
+    assert "principal component" not in spanish and "Un programa de computadora hizo un borrador de los grupos" in spanish
+    for fmt in ("md", "html"):
+        report = download(as_planner, found["id"], fmt, language="es").get_data(as_text=True)
+        assert "principal component" not in report and "Un programa de computadora hizo un borrador de los grupos" in report, fmt

@@ -158,3 +158,13 @@ def test_consent_form_works_with_headers_on(client, db):
     session = make_session(db)
     response = submit(client, f"/s/{session['code']}/consent", {"action": "agree", "take_part": "y"})
     assert response.status_code == 302
+
+
+def test_tests_never_read_the_checkouts_instance_folder(tmp_path):
+    """An app built in a test keeps its instance folder outside the checkout: after the README's first
+    command (`chorus demo`) the checkout's `instance/` holds a generated secret key, and tests that
+    read it failed when the README's second command ran the suite in the same folder."""
+    checkout = Path(__file__).resolve().parents[2]
+    app = create_app({"DATABASE": tmp_path / "t.db", "SECRET_KEY": DEFAULT_SECRET_KEY})
+    assert not Path(app.instance_path).resolve().is_relative_to(checkout)
+    assert app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY

@@ -219,3 +219,34 @@ def test_an_ipv6_network_counts_as_one_address(limited_app):
     assert statuses == [404] * 8 + [429]
     assert client.get("/j/ZZZZ99", environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"}).status_code == 404
     assert client.get("/j/ZZZZ99", environ_base={"REMOTE_ADDR": "198.51.100.20"}).status_code == 404
+
+
+def test_numbers_too_big_for_sqlite_are_no_page_not_a_server_error(as_admin, db):
+    """An id or a page cursor beyond SQLite's integers (2**63 and up) answers 404 or the first page, never a 500
+    (an OverflowError reached the database from /staff/sessions/<huge> and from ?before=<huge>)."""
+    from tests.factories import make_session
+
+    found = make_session(db)
+    huge = str(2**63)
+    for url in (f"/staff/sessions/{huge}", f"/staff/review/{huge}/export", f"/staff/sessions/{found['id']}/jobs/{huge}"):
+        assert as_admin.get(url).status_code == 404, url
+    for url in (f"/staff/sessions/{found['id']}/answers?before={huge}", f"/staff/sessions/{found['id']}/answers?after={huge}"):
+        assert as_admin.get(url).status_code == 200, url
+    assert as_admin.get(f"/staff/sessions/{2**63 - 1}").status_code == 404
+
+
+def test_posted_ids_too_big_for_sqlite_are_a_bad_request_not_a_server_error(as_admin, db):
+    """A forged form whose id field holds a number beyond SQLite's integers gets the translated 400 page, not a 500
+    (moderating, the wall, deleting a note, sharing a session each sent it to the database as it came)."""
+    from tests.conftest import form_data
+    from tests.factories import make_session
+
+    found = make_session(db)
+    sid, huge = found["id"], str(2**70)
+    token = form_data(as_admin.get("/staff/"), 0)["csrf_token"]
+    for url, fields in ((f"/staff/sessions/{sid}/live/moderate", {"action": "hide", "response_id": huge, "reason": "x"}),
+                        (f"/staff/sessions/{sid}/live/wall", {"action": "approve", "response_id": huge}),
+                        (f"/staff/review/{sid}/edit", {"action": "delete_insight", "insight_id": huge}),
+                        (f"/staff/sessions/{sid}/access", {"user_id": huge, "action": "remove"})):
+        response = as_admin.post(url, data={"csrf_token": token, **fields})
+        assert response.status_code in (303, 400), (url, response.status_code)
