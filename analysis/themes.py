@@ -96,6 +96,9 @@ _MAX_FEATURES = 40_000  # most frequent n-grams kept per TF-IDF block
 _SVD_ITER = 2
 _FIT_SAMPLE = 20_000  # beyond this many distinct answers, TF-IDF and LSA are fitted on a sample
 _CHUNK = 5_000  # answers projected at a time on large input
+# Beyond this many distinct answers outside the sample, a forked helper process projects every other chunk (the
+# second core of a background run; the same numbers).
+_HELPER_ABOVE = 40_000
 # Beyond this many distinct answers, themes are found on a seeded sample of _SAMPLE_SIZE distinct
 # answers (the most repeated ones, then a random draw in each language's proportion): vocabulary,
 # LSA, choice of k, k-means, coherence, labels, headlines, quotes and claims come from the sample,
@@ -2096,25 +2099,15 @@ def _find_themes_sampled(p: _Prepared, sample: np.ndarray, texts: Mapping[Answer
     items = p.items
     ps = _subset(p, sample)
     terms = _index_terms(ps, _question_stems(question, set(p.langs)))
-    # Every text's stemmed words (the word block reads them; the sample's are already read) and character text.
     position = np.full(len(p.uniq_rows), -1, dtype=np.int64)
     position[sample] = np.arange(len(sample))
-    surface_stems = _surface_stems(terms)
-    stems: list[list[str]] = []
-    char_texts: list[str] = []
-    known: dict[str, _TokenStems] = {}
-    for u, r in enumerate(p.uniq_rows):
-        if position[u] >= 0:
-            stems.append(terms.stems[position[u]])
-            char_texts.append(_without(textmod.analysis_text(p.analysed[r]), p.langs[r], surface_stems))
-        else:
-            found, text = _words_once(p.analysed[r], p.langs[r], surface_stems, known)
-            stems.append(found)
-            char_texts.append(text)
-    del known
     step(2, ENGINE_STEPS)
-    z_all, centred, big_langs = _represent(p, terms, seed, stems=stems, char_texts=char_texts, fit_rows=sample)
-    del stems, char_texts
+    represented = _represent_sampled(p, terms, seed, sample)
+    if represented is not None:
+        z_all, centred, big_langs = represented
+    else:
+        z_all, centred, big_langs = _represent_at_once(p, terms, seed, sample, position)
+    del represented
     step(3, ENGINE_STEPS)
     anchored_all = _anchor_rows(p, anchors)
     anchored = anchored_all[sample]
@@ -2189,6 +2182,327 @@ def _find_themes_sampled(p: _Prepared, sample: np.ndarray, texts: Mapping[Answer
         glosses=MappingProxyType({items[r].id: g for u, g in p.glosses.items() for r in members_all[u]}),
         main_language=p.main_language,
     )
+
+
+# --- large input: fitted on the sample, every other text read a chunk at a time ------------------------
+
+
+def _represent_at_once(p: _Prepared, terms: _Terms, seed: int, sample: np.ndarray, position: np.ndarray) -> tuple[np.ndarray, bool, list[str]]:
+    """Return :func:`_represent` fitted on ``sample``, every text's words and blocks held at once (the way before
+    :func:`_represent_sampled`; kept for the cases it leaves, and to check it gives the same numbers)."""
+    surface_stems = _surface_stems(terms)
+    # Every text's stemmed words (the word block reads them; the sample's are already read) and character text.
+    stems: list[list[str]] = []
+    char_texts: list[str] = []
+    known: dict[str, _TokenStems] = {}
+    for u, r in enumerate(p.uniq_rows):
+        if position[u] >= 0:
+            stems.append(terms.stems[position[u]])
+            char_texts.append(_without(textmod.analysis_text(p.analysed[r]), p.langs[r], surface_stems))
+        else:
+            found, text = _words_once(p.analysed[r], p.langs[r], surface_stems, known)
+            stems.append(found)
+            char_texts.append(text)
+    del known
+    return _represent(p, terms, seed, stems=stems, char_texts=char_texts, fit_rows=sample)
+
+
+@dataclass
+class _FittedLsa:
+    """A TF-IDF vocabulary and LSA axes learnt from the sample (the fit path of :func:`_lsa_block`)."""
+
+    vec: object
+    svd: object
+
+    def project(self, docs: Sequence[str]) -> np.ndarray:
+        """Return the texts' normalised LSA coordinates (float32), each row from its own text alone."""
+        out = np.asarray(self.svd.transform(self.vec.transform(docs)), dtype=np.float32)
+        return _l2(out, copy=False)
+
+
+def _fit_lsa(docs: Sequence[str], dims: int, seed: int, **kwargs: object) -> tuple[_FittedLsa, np.ndarray] | None:
+    """Fit a TF-IDF and LSA block on the sample's ``docs`` as :func:`_lsa_block` does with ``fit_rows``; return it
+    and the sample's own normalised coordinates (``None`` where there is no block)."""
+    TruncatedSVD = _truncated_svd_class()  # noqa: N806
+    TfidfVectorizer = _vectorizer_class()  # noqa: N806
+    vec = TfidfVectorizer(min_df=2, sublinear_tf=True, dtype=np.float32, **kwargs)
+    try:
+        fitted = vec.fit_transform(docs)
+    except ValueError:  # empty vocabulary
+        return None
+    comps = min(dims, fitted.shape[0] - 1, fitted.shape[1] - 1)
+    if comps < 8:
+        return None
+    svd = TruncatedSVD(n_components=comps, random_state=seed, algorithm="randomized", n_iter=_SVD_ITER).fit(fitted)
+    fitted.sort_indices()  # then, bit for bit, what transform() gives (see _lsa_block)
+    own = np.asarray(svd.transform(fitted), dtype=np.float32)
+    return _FittedLsa(vec, svd), _l2(own, copy=False)
+
+
+@dataclass
+class _TextsOf:
+    """What each feature block reads of some distinct texts (see :func:`_represent`)."""
+
+    char_docs: list[str]
+    embed_texts: list[str]
+    term_docs: list[str]
+
+
+def _texts_of(p: _Prepared, uniq: Sequence[int], stems: Sequence[list[str]], char_texts: Sequence[str],
+              surface_stems: frozenset[str]) -> _TextsOf:
+    """Return what the blocks read of the distinct texts ``uniq``, given their stems and character texts."""
+    clipped = [t[:_CHAR_LIMIT] for t in char_texts]
+    char_docs = [textmod.fold_accents(t) for t in clipped] if _FOLD else clipped
+    embed_texts = [p.glosses.get(u, text) for u, text in zip(uniq, char_texts)]
+    term_docs = []
+    for u, found in zip(uniq, stems):
+        if u in p.glosses:
+            term_docs.append(" ".join(t for t in textmod.terms(p.glosses[u], PIVOT_LANGUAGE) if t not in surface_stems))
+        else:
+            term_docs.append(" ".join(key for key in found if key not in surface_stems))
+    return _TextsOf(char_docs, embed_texts, term_docs)
+
+
+@dataclass
+class _Streamed:
+    """The sample's fitted blocks, and how any distinct text's blocks are made and combined like the sample's."""
+
+    chars: _FittedLsa | None
+    model: object
+    words: _FittedLsa | None
+    centre_means: list[dict[str, np.ndarray]]  # per block, each big language's mean over the sample
+    wordllama_scale: np.ndarray  # per distinct text
+    names: list[str]
+
+    def blocks(self, texts: _TextsOf, uniq: np.ndarray, uniq_langs: np.ndarray, centred: bool) -> list[np.ndarray]:
+        """Return the normalised, centred and weighted blocks of some distinct texts, as :func:`_represent` makes them."""
+        blocks: list[np.ndarray] = []
+        if self.chars is not None:
+            blocks.append(self.chars.project(texts.char_docs))
+        if self.model is not None:
+            blocks.append(_embed(self.model, texts.embed_texts))
+        if self.words is not None:
+            blocks.append(self.words.project(texts.term_docs))
+        return self.finish(blocks, uniq, uniq_langs, centred)
+
+    def finish(self, blocks: list[np.ndarray], uniq: np.ndarray, uniq_langs: np.ndarray, centred: bool) -> list[np.ndarray]:
+        """Centre each block's languages on the sample's means and weigh WordLlama (in place), as :func:`_represent` does."""
+        langs = uniq_langs[uniq]
+        if centred:
+            for position, block in enumerate(blocks):
+                for lang, mean in self.centre_means[position].items():
+                    rows = np.flatnonzero(langs == lang)
+                    if len(rows):
+                        block[rows] -= mean
+                blocks[position] = _l2(block, copy=False)
+        if "wordllama" in self.names:
+            blocks[self.names.index("wordllama")] *= self.wordllama_scale[uniq][:, None]
+        return blocks
+
+
+def _represent_sampled(p: _Prepared, terms: _Terms, seed: int, sample: np.ndarray) -> tuple[np.ndarray, bool, list[str]] | None:
+    """Return what :func:`_represent` returns with ``fit_rows=sample``, the same numbers, in memory that does not grow with
+    the input: the blocks are fitted on the sample, and the other texts are read, represented and projected a chunk
+    at a time (only their final coordinates are kept). ``None`` in the rare cases it leaves to :func:`_represent`.
+
+    Each row of every step (TF-IDF, LSA, WordLlama pooling, centring, normalising) depends on its own text only;
+    the final projection runs on the same chunks of rows as :func:`_combine`'s.
+    """
+    n_u = len(p.uniq_rows)
+    uniq_langs = np.array([p.langs[r] for r in p.uniq_rows])
+    surface_stems = _surface_stems(terms)
+    own = [_without(textmod.analysis_text(p.analysed[p.uniq_rows[u]]), p.langs[p.uniq_rows[u]], surface_stems) for u in sample]
+    texts = _texts_of(p, sample.tolist(), terms.stems, own, surface_stems)
+    del own
+    fitted_chars = _fit_lsa(texts.char_docs, _CHAR_DIMS, seed, analyzer="char_wb", ngram_range=(2, 5), max_features=_MAX_FEATURES)
+    model = _wordllama()
+    embedded = _embed(model, texts.embed_texts) if model is not None else None
+    fitted_words = _fit_lsa(texts.term_docs, _WORD_DIMS, seed, token_pattern=r"\S+", ngram_range=(1, 2), max_features=_MAX_FEATURES)
+    del texts
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
+    for name, block in (("characters", fitted_chars and fitted_chars[1]), ("wordllama", embedded), ("words", fitted_words and fitted_words[1])):
+        if block is not None:
+            blocks.append(block)
+            names.append(name)
+    if not blocks:
+        return None
+    lang_weight: Counter[str] = Counter()
+    for row in p.content_rows:
+        lang_weight[p.langs[row]] += 1
+    n_content = len(p.content_rows)
+    big_langs = [lang for lang, c in lang_weight.items() if c >= max(20, 0.05 * n_content)]
+    centred = len(big_langs) >= 2
+    sample_langs = uniq_langs[sample]
+    sample_weights = p.weights[sample]
+    means: list[dict[str, np.ndarray]] = []
+    for block in blocks:
+        found: dict[str, np.ndarray] = {}
+        for lang in big_langs if centred else ():
+            mean_rows = sample_langs == lang
+            w = sample_weights[mean_rows][:, None]
+            if w.sum() > 0:
+                found[lang] = (block[mean_rows] * w).sum(axis=0) / w.sum()
+        means.append(found)
+    english = (uniq_langs == "en") | np.array([u in p.glosses for u in range(n_u)], dtype=bool)
+    scale = np.where(english, _WORDLLAMA_ENGLISH, _WORDLLAMA_OTHER_LANGUAGES).astype(np.float32)
+    streamed = _Streamed(fitted_chars and fitted_chars[0], model if embedded is not None else None,
+                         fitted_words and fitted_words[0], means, scale, names)
+    blocks = streamed.finish(blocks, sample, uniq_langs, centred)
+    axes = _pca_axes(_joined(blocks, slice(None)), sample_weights)
+    if axes is None:
+        return None
+    mean, axes = axes
+    z = _project_rest(p, sample, blocks, streamed, uniq_langs, centred, surface_stems, mean, axes)
+    lengths = np.array([len(p.analysed[r].split()) for r in p.uniq_rows], dtype=np.float64)
+    return _without_length(z, lengths, p.weights), centred, big_langs
+
+
+def _pca_axes(fit: np.ndarray, fit_weights: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Return the weighted mean and main axes :func:`_combine` finds for the joined blocks ``fit`` (the same steps;
+    ``None`` when it would not project)."""
+    dims = min(_FINAL_DIMS, fit.shape[0] - 1, fit.shape[1] - 1)
+    if dims < 8:
+        return None
+    mean = (fit.astype(np.float64) * fit_weights[:, None]).sum(axis=0) / fit_weights.sum() if len(fit) <= _CHUNK else _weighted_mean(fit, fit_weights)
+    cov = np.zeros((fit.shape[1], fit.shape[1]), dtype=np.float64)
+    for start in range(0, len(fit), _CHUNK):
+        part = fit[start : start + _CHUNK].astype(np.float64) - mean
+        cov += (part * fit_weights[start : start + _CHUNK, None]).T @ part
+    _, vectors = np.linalg.eigh(cov)
+    axes = vectors[:, ::-1][:, :dims]
+    axes *= np.where(axes[np.abs(axes).argmax(axis=0), np.arange(dims)] < 0, -1.0, 1.0)
+    return mean, axes
+
+
+def _project_rest(p: _Prepared, sample: np.ndarray, sample_blocks: list[np.ndarray], streamed: _Streamed,
+                  uniq_langs: np.ndarray, centred: bool, surface_stems: frozenset[str], mean: np.ndarray,
+                  axes: np.ndarray) -> np.ndarray:
+    """Return every distinct text's combined coordinates (L2-normalised, float64), a chunk of rows at a time: the
+    sample's from its blocks, every other text's words read, its blocks made and projected, then let go.
+
+    With more than ``_HELPER_ABOVE`` texts outside the sample, a forked helper process, at a lower priority, takes
+    chunks too, from the same queue, and writes their rows into the same (shared) array: a background run uses the
+    machine's second core when it is idle, and leaves it to the web workers when it is not. Each chunk is the same
+    computation wherever it runs; a chunk the helper did not finish (it died) is projected here.
+    """
+    n_u = len(p.uniq_rows)
+    position = np.full(n_u, -1, dtype=np.int64)
+    position[sample] = np.arange(len(sample))
+    starts = list(range(0, n_u, _CHUNK))
+    helped = n_u - len(sample) > _HELPER_ABOVE and hasattr(os, "fork")
+    out = _shared(n_u * axes.shape[1], np.float64).reshape(n_u, axes.shape[1]) if helped else np.empty((n_u, axes.shape[1]))
+    done = _shared(len(starts), np.uint8)
+    taken = _shared(1, np.int64)
+    import multiprocessing  # noqa: PLC0415 - a lock that works across a fork
+
+    lock = multiprocessing.get_context("fork").Lock() if helped else None
+
+    def project() -> None:
+        """Project chunks into ``out`` until none is left to take (or the queue's lock is stuck: a helper died holding it)."""
+        known: dict[str, _TokenStems] = {}
+        while True:
+            if lock is not None and not lock.acquire(timeout=10):
+                return
+            try:
+                c = int(taken[0])
+                taken[0] = c + 1
+            finally:
+                if lock is not None:
+                    lock.release()
+            if c >= len(starts):
+                return
+            rows = np.arange(starts[c], min(starts[c] + _CHUNK, n_u))
+            out[rows] = _project_chunk(p, rows, position, sample_blocks, streamed, uniq_langs, centred, surface_stems,
+                                       known, mean, axes)
+            done[c] = 1
+
+    helper = _fork_helper(project) if helped else None
+    try:
+        project()
+        # What the helper has not finished (the chunk it is on, or one it died on) is done here rather than waited
+        # for (a helper at a lower priority may be kept waiting): the same values, so a row both write is the same.
+        known: dict[str, _TokenStems] = {}
+        for c in np.flatnonzero(done == 0).tolist():
+            rows = np.arange(starts[c], min(starts[c] + _CHUNK, n_u))
+            out[rows] = _project_chunk(p, rows, position, sample_blocks, streamed, uniq_langs, centred, surface_stems,
+                                       known, mean, axes)
+    finally:
+        if helper is not None:
+            _stop_helper(helper)
+    return _l2(out, copy=False)
+
+
+def _project_chunk(p: _Prepared, rows: np.ndarray, position: np.ndarray, sample_blocks: list[np.ndarray], streamed: _Streamed,
+                   uniq_langs: np.ndarray, centred: bool, surface_stems: frozenset[str], known: dict[str, _TokenStems],
+                   mean: np.ndarray, axes: np.ndarray) -> np.ndarray:
+    """Return one chunk of distinct texts' projected coordinates (before the final normalising)."""
+    inside = position[rows] >= 0
+    rest = rows[~inside]
+    stems: list[list[str]] = []
+    char_texts: list[str] = []
+    for u in rest.tolist():
+        r = p.uniq_rows[u]
+        found, text = _words_once(p.analysed[r], p.langs[r], surface_stems, known)
+        stems.append(found)
+        char_texts.append(text)
+    made = streamed.blocks(_texts_of(p, rest.tolist(), stems, char_texts, surface_stems), rest, uniq_langs, centred) if len(rest) else []
+    parts = []
+    for b, block in enumerate(sample_blocks):
+        part = np.empty((len(rows), block.shape[1]), dtype=block.dtype)
+        part[inside] = block[position[rows[inside]]]
+        if len(rest):
+            part[~inside] = made[b]
+        parts.append(part)
+    chunk = _joined(parts, slice(None))
+    return (chunk.astype(np.float64) - mean) @ axes
+
+
+def _shared(n: int, dtype: type) -> np.ndarray:
+    """Return ``n`` zeros in memory a forked helper writes into and this process reads."""
+    import mmap  # noqa: PLC0415
+
+    return np.frombuffer(mmap.mmap(-1, max(1, n * np.dtype(dtype).itemsize), flags=mmap.MAP_SHARED), dtype=dtype, count=n)
+
+
+def _fork_helper(work: Callable[[], None]) -> int | None:
+    """Run ``work()`` in a forked helper process and return its id (``None`` if it could not start)."""
+    try:
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid:
+        return pid
+    code = 1
+    try:
+        # Tokenizers' own threads do not survive a fork; it would say so on every call.
+        os.environ["TOKENIZERS_PARALLELISM"] = "false"
+        os.nice(10)  # residents' requests come first; the run takes the chunks the helper does not
+        try:  # end with the run if it ends (Linux)
+            import ctypes  # noqa: PLC0415
+            import signal  # noqa: PLC0415
+
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+        work()
+        code = 0
+    except BaseException:  # noqa: BLE001 - the run projects the helper's chunks itself
+        log.exception("The theme engine's helper process failed; its chunks are projected again")
+    finally:
+        os._exit(code)
+
+
+def _stop_helper(pid: int) -> None:
+    """End a helper (its work is done or done again here) and wait for it, so that it writes nothing more."""
+    try:
+        os.kill(pid, 9)
+    except ProcessLookupError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
 
 
 def _widen(theme: Theme, uniq: np.ndarray, p: _Prepared, sims: np.ndarray, members: Mapping[int, list[int]],

@@ -382,8 +382,9 @@ def background_run(size: int, sentences: list[str], folder: Path) -> dict:
     built = {"session_id": session["id"]}
     session_facts(database, built)
     env = {**os.environ, "CHORUS_DATABASE": str(database), "CHORUS_SECRET_KEY": SECRET}
-    consumer = subprocess.Popen(["nice", "-n", "10", sys.executable, "-c", "from listening.cli import cli; cli(['jobs'])"],
-                                cwd=ROOT, env=env)
+    # The consumer runs at the benchmark's own priority, as `chorus serve` starts it beside the web workers: the
+    # engine's thread lowers its own (`synthesis.at_low_priority`), and the writes residents wait for do not.
+    consumer = subprocess.Popen([sys.executable, "-c", "from listening.cli import cli; cli(['jobs'])"], cwd=ROOT, env=env)
     statement = queries.current_consent(db, session["id"], "en")
     answers = Answers(sentences, seed=7)
     latencies: list[float] = []
@@ -396,18 +397,38 @@ def background_run(size: int, sentences: list[str], folder: Path) -> dict:
     trace: list[tuple[float, str]] = []
     slow: list[dict] = []
     db.conn.set_trace_callback(lambda sql: trace.append((time.perf_counter(), " ".join(sql.split())[:50])))
+    # The wait for the write lock, apart from the rest of an answer's time (a shared machine's CPU and disk): the
+    # process turn on the lock file (`listening.db.ProcessTurn.take`) plus SQLite's BEGIN IMMEDIATE, per answer.
+    from listening import db as database_module
+
+    turn_waited = [0.0]
+    real_take = database_module.ProcessTurn.take
+
+    def timed_take(self, *args, **kwargs):
+        """Take this process's turn on the lock file, adding the time it took to the answer's lock wait."""
+        began = time.perf_counter()
+        try:
+            return real_take(self, *args, **kwargs)
+        finally:
+            turn_waited[0] += time.perf_counter() - began
+
+    database_module.ProcessTurn.take = timed_take
+    lock_waits: list[tuple[float, float]] = []  # (seconds since queued, or -1 before, lock wait)
 
     def answer(index: int, nonce: str, since: float) -> float:
         """Send one new resident's consent and open answer (two committed writes); keep its statements if slow."""
         trace.clear()
+        turn_waited[0] = 0.0
         wal_before = wal.stat().st_size if wal.exists() else 0
         cpu_before = time.process_time()
         start = time.perf_counter()
         new_resident_answers(db, session["id"], statement["id"], built["open_prompts"][0], answers.next(),
                              f"background-{nonce}-{index}")
         took = time.perf_counter() - start
+        ends = [t for t, _ in trace[1:]] + [start + took]
+        begins = sum(end - t for (t, sql), end in zip(trace, ends) if sql.startswith("BEGIN"))
+        lock_waits.append((start - since if since else -1.0, turn_waited[0] + begins))
         if took > 0.1 and since:
-            ends = [t for t, _ in trace[1:]] + [start + took]
             slowest = sorted(((end - t, sql) for (t, sql), end in zip(trace, ends)), reverse=True)[:3]
             slow.append({"s_since_queued": round(start - since, 1), "ms": round(1000 * took, 1),
                          "cpu_ms": round(1000 * (time.process_time() - cpu_before), 1),
@@ -418,6 +439,7 @@ def background_run(size: int, sentences: list[str], folder: Path) -> dict:
     # The machine's own waits first: the same answers for CONTROL_S seconds with no job (a shared disk's fsyncs
     # vary with the neighbours' work), so that the waits during the run can be read against them.
     control: list[float] = []
+    load_before = Path("/proc/loadavg").read_text().split()[:3]
     stamp = time.perf_counter()
     while time.perf_counter() - stamp < CONTROL_S:
         control.append(answer(len(control), f"control-{stamp:.0f}", 0.0))
@@ -443,9 +465,14 @@ def background_run(size: int, sentences: list[str], folder: Path) -> dict:
                     break
             time.sleep(0.02)
     finally:
+        # The consumer's own memory once the job ended (a job runs in a child that exits: CHORUS_JOBS_IN_CHILD).
+        consumer_own = proc_memory(consumer.pid)
         consumer.terminate()
-        _pid, status, usage = os.wait4(consumer.pid, 0)  # the consumer's own CPU time and peak memory
+        # The consumer's CPU time and peak memory, its job's child included (Linux counts a reaped child's).
+        _pid, status, usage = os.wait4(consumer.pid, 0)
         consumer.returncode = os.waitstatus_to_exitcode(status)
+    database_module.ProcessTurn.take = real_take
+    load_after = Path("/proc/loadavg").read_text().split()[:3]
     job = jobs.job_by_id(db, job_id)
     db.conn.close()
     placing = next((t - 5 for t, done, _left in samples if done >= 0.8), float("inf"))
@@ -456,6 +483,7 @@ def background_run(size: int, sentences: list[str], folder: Path) -> dict:
             "job_s": seconds(job["started"], job["finished"]) if job["finished"] and job["started"] else None,
             "result": job["result"], "answers_sent": len(latencies),
             "consumer_cpu_s": round(usage.ru_utime + usage.ru_stime, 1), "consumer_peak_mb": round(usage.ru_maxrss / 1024),
+            "consumer_after_job_mb": consumer_own.get("VmRSS"), "consumer_own_peak_mb": consumer_own.get("VmHWM"),
             "answer_max_ms": round(1000 * latencies[-1], 1) if latencies else 0,
             "answer_p99_ms": round(1000 * latencies[int(0.99 * (len(latencies) - 1))], 1) if latencies else 0,
             "answer_median_ms": round(1000 * latencies[len(latencies) // 2], 1) if latencies else 0,
@@ -467,7 +495,23 @@ def background_run(size: int, sentences: list[str], folder: Path) -> dict:
                 f"no job ({CONTROL_S} s before it was queued)": waits(control),
                 "the engine working (the job writes nothing)": waits([w for t, w in timed if t < placing]),
                 "the run writing its themes and placements": waits([w for t, w in timed if t >= placing])},
+            # The same phases, counting only the wait for the write lock (process turn + BEGIN IMMEDIATE) in each answer.
+            "write-lock waits by phase": {
+                "no job": waits([w for t, w in lock_waits if t < 0]),
+                "the engine working": waits([w for t, w in lock_waits if 0 <= t < placing]),
+                "the run writing": waits([w for t, w in lock_waits if t >= placing])},
+            "load average (1, 5, 15 min) before / after": (load_before, load_after),
             "the 20 slowest answers": sorted(slow, key=lambda found: -found["ms"])[:20]}
+
+
+def proc_memory(pid: int) -> dict[str, int]:
+    """Return a live process's resident memory now and at its peak (VmRSS, VmHWM), in MB; empty if unreadable."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            return {k: int(v.split()[0]) // 1024 for k, v in (line.split(":", 1) for line in handle)
+                    if k in ("VmRSS", "VmHWM")}
+    except OSError:
+        return {}
 
 
 def waits(found: list[float]) -> dict:

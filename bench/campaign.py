@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+from collections import Counter
 import secrets
 import sys
 import tempfile
@@ -134,6 +135,82 @@ def timed(client, url: str, repeat: int = 5) -> tuple[float, float]:
     return times[0], warm
 
 
+def people_by_kept_profile(db, prompts: dict[int, int], people: dict[int, int]) -> dict:
+    """Count each session's people by their answer to one prompt ({session: prompt}) as
+    `campaign_queries.people_by_answer` does, from the segment counts triggers keep (`heard_people`, m037): the
+    alternative docs/scaling.md suggested, measured here (2 December: slower at 100,000 residents, so not used).
+
+    A kept profile is a person's first choice in each "about you" answer of their session (not skipped, not
+    hidden, with a choice), so the people whose profile holds the prompt are those `people_by_answer` counts
+    by that choice; the rest of `people` are "not given", as there.
+    """
+    from analysis.review import campaign_queries as pooled
+
+    if not prompts:
+        return {}
+    found = {session_id: Counter() for session_id in prompts}
+    # One query for every session: its kept people (the primary key's range) whose profile holds its prompt, by the
+    # choice there. The profiles are read by SQLite's JSON functions, never decoded in Python.
+    wanted = json.dumps(sorted(prompts.items()))
+    for row in db.execute("""SELECT h.session_id, j.value ->> '$[1]' AS choice, sum(h.n) AS n
+                           FROM json_each(?) w CROSS JOIN heard_people h ON h.session_id = w.value ->> '$[0]'
+                           CROSS JOIN json_each(h.profile) j
+                           WHERE h.profile != '[]' AND j.value ->> '$[0]' = w.value ->> '$[1]'
+                           GROUP BY 1, 2""", (wanted,)).fetchall():
+        found[row[0]][str(row[1])] += row[2]
+    for session_id, counted in found.items():
+        counted[pooled.NOT_GIVEN] = people[session_id] - sum(counted.values())
+    return found
+
+
+def pooled_heard_and_exports(app, path: Path, cid: int) -> None:
+    """Time the pooled "who was heard" (`heard_data`, every "about you" question) counted from the answers (as before
+    2 December, and still) and from the kept segment counts (`people_by_kept_profile`, checked equal), then each campaign
+    export (report built and written, as the job does), with its size and this process's peak memory."""
+    import io
+    import os
+    import resource
+
+    from analysis import reports
+    from analysis.review import campaign_queries as pooled
+    from listening import campaigns
+    from listening.db import connect
+
+    db = connect(str(path))
+    found = campaigns.campaign_by_id(db, cid)
+    sessions = campaigns.campaign_sessions(db, cid, ("SELECT session_id FROM campaign_sessions WHERE campaign_id = :c",
+                                                     {"c": cid}))
+    answers = db.execute("SELECT count(*) FROM responses WHERE session_id IN (SELECT session_id FROM campaign_sessions "
+                         "WHERE campaign_id = ?)", (cid,)).fetchone()[0]
+    print(f"campaign: {len(sessions)} sessions, {sum(s['people'] for s in sessions)} people, {answers} answers; "
+          f"load {os.getloadavg()[0]:.1f}")
+    kept, counted = people_by_kept_profile, pooled.people_by_answer
+    results = {}
+    for name, counter in (("from the answers", counted), ("from the kept counts", kept), ("from the answers", counted),
+                          ("from the kept counts", kept)):
+        pooled.people_by_answer = counter
+        start = time.perf_counter()
+        tables = pooled.heard_data(db, cid, sessions)[0]
+        results.setdefault(name, []).append(time.perf_counter() - start)
+        results[name + " tables"] = tables
+    pooled.people_by_answer = counted
+    assert results["from the answers tables"] == results["from the kept counts tables"], "the two counts differ"
+    for name in ("from the answers", "from the kept counts"):
+        print(f"pooled who was heard ({len(results[name + ' tables'])} questions), {name}: "
+              + ", ".join(f"{1000 * t:.0f} ms" for t in results[name]) + f" (load {os.getloadavg()[0]:.1f})")
+    with app.test_request_context():
+        for fmt in ("md", "html", "docx", "codebook"):
+            start, cpu = time.perf_counter(), time.process_time()
+            report = pooled.campaign_report(db, found, sessions, "en", with_themes=True)
+            built = time.perf_counter() - start
+            buffer = io.BytesIO()
+            reports.write(report, fmt, buffer, pooled.synthesis.translations_for("en"))
+            print(f"campaign export {fmt}: {time.perf_counter() - start:.2f} s wall ({built:.2f} s building the report), "
+                  f"{time.process_time() - cpu:.2f} s CPU, {len(buffer.getvalue()) / 1e3:.0f} KB, peak memory "
+                  f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (load {os.getloadavg()[0]:.1f})")
+    db.conn.close()
+
+
 def main() -> None:
     """Build the campaign, then print the timings and sizes."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -180,6 +257,7 @@ def main() -> None:
         after.append(timed(client, f"/staff/campaigns/{cid}/heard", repeat=1)[0])
     db.conn.close()
     print(f"who was heard after a new answer (recomputed): median {sorted(after)[1]:.0f} ms")
+    pooled_heard_and_exports(app, path, cid)
     if not args.skip_themes:
         db = connect(str(path))
         question = campaigns.bank_question(db, cid, made["open_question"])

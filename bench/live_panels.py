@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.big_session import ADMIN, PASSWORD, make_app  # noqa: E402
+from bench.big_session import ADMIN, PASSWORD, SECRET, make_app  # noqa: E402
 
 STATEMENTS = 30
 TARGET_MS = 300
@@ -210,6 +210,119 @@ def sign_in(client) -> None:
     client.post("/staff/login", data={"csrf_token": token.group(1) if token else "", "email": ADMIN, "password": PASSWORD})
 
 
+def vote_writer(database: Path, session_id: int, prompt_id: int, seconds: float, rate: float) -> None:
+    """Cast residents' votes (new ones and changed ones) on the react question for `seconds`, `rate` a second, as a
+    hall does while the screens poll (run in its own process by `--react-soak`)."""
+    import random
+    import uuid
+
+    from listening import statements as st
+    from listening.db import connect
+
+    db = connect(str(database))
+    rng = random.Random(5)
+    people = [r[0] for r in db.execute("SELECT id FROM participants WHERE session_id = ? AND withdrawn_at IS NULL "
+                                       "ORDER BY id", (session_id,))]
+    statements = [r[0] for r in db.execute("SELECT id FROM statements WHERE prompt_id = ? AND status = 'approved'",
+                                           (prompt_id,))]
+    language = json.loads(db.execute("SELECT languages FROM sessions WHERE id = ?", (session_id,)).fetchone()[0])[0]
+    end, cast, failed = time.monotonic() + seconds, 0, []
+    while time.monotonic() < end:
+        try:
+            st.cast_vote(db, session_id=session_id, participant_id=rng.choice(people), statement_id=rng.choice(statements),
+                         vote=rng.choice((-1, 0, 1)), nonce=uuid.uuid4().hex, language=language)
+            cast += 1
+        except ValueError:  # a person withdrawn meanwhile
+            pass
+        except sqlite3.OperationalError as exc:  # counted and printed: a resident's vote that failed
+            failed.append(f"{time.monotonic() - end + seconds:.0f} s: {exc}")
+        time.sleep(1 / rate)
+    print(f"writer: {cast} votes cast or changed in {seconds:.0f} s; failed: {len(failed)} "
+          + "; ".join(failed[:5]), file=sys.stderr)
+
+
+def react_soak(copy: Path, client, facts: dict, seconds: float, rate: float) -> None:
+    """Poll the projector and console panels of the react question as a room does, for `seconds`, while another
+    process casts votes and the job consumer works the groups out; withdraw a voter half-way. Print every poll's
+    time (median, 95th percentile, max), how often the groups were stored, and what the withdrawal did at once."""
+    import subprocess
+
+    from bs4 import BeautifulSoup
+
+    from listening import queries
+    from listening.db import connect
+
+    sid, pid = facts["session_id"], facts["by_kind"]["react"]
+    db = connect(str(copy))
+    execute(db.conn, "UPDATE sessions SET status = 'open', current_prompt_id = ?, paused = 0, answering_open = 1 WHERE id = ?",
+            (pid, sid))
+    db.conn.commit()
+    env = {**os.environ, "CHORUS_DATABASE": str(copy), "CHORUS_SECRET_KEY": SECRET}
+    consumer = subprocess.Popen([sys.executable, "-c", "from listening.cli import cli; cli(['jobs'])"], cwd=ROOT, env=env)
+    writer = subprocess.Popen([sys.executable, __file__, str(copy), "--vote-writer", str(seconds), "--rate", str(rate),
+                               "--session", str(sid), "--prompt", str(pid)], cwd=ROOT)
+    times: dict[str, list[float]] = {"projector": [], "console": []}
+    late: list[str] = []
+    stored_at: set[str] = set()
+    shown: list[tuple[float, str]] = []
+    started, withdrawn, back_after = time.monotonic(), None, None
+    urls = {"projector": f"/staff/sessions/{sid}/projector/panel", "console": f"/staff/sessions/{sid}/live/panel"}
+    print(f"react soak: {seconds:.0f} s from {time.strftime('%H:%M:%S UTC', time.gmtime())}, load average "
+          f"{os.getloadavg()[0]:.1f}; {rate:.0f} votes a second from another process, the job consumer beside", flush=True)
+    try:
+        turn = 0
+        while time.monotonic() - started < seconds:
+            name = ("projector", "console")[turn % 2]
+            turn += 1
+            begin = time.perf_counter()
+            response = client.get(urls[name])
+            ms = (time.perf_counter() - begin) * 1000
+            times[name].append(ms)
+            if ms > TARGET_MS:
+                late.append(f"{name} {ms:,.0f} ms at {time.monotonic() - started:.0f} s")
+            soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+            if name == "projector":
+                has_groups = bool(soup.select("ol.groups .count"))
+                shown.append((time.monotonic() - started, "groups" if has_groups else "none"))
+                if withdrawn is not None and back_after is None and has_groups:
+                    back_after = time.monotonic() - withdrawn
+            row = db.execute("SELECT computed_at FROM opinion_groups WHERE prompt_id = ?", (pid,)).fetchone()
+            if row and row[0]:
+                stored_at.add(row[0])
+            if withdrawn is None and time.monotonic() - started > seconds / 2:
+                person = db.execute("SELECT participant_id FROM vote_people WHERE prompt_id = ? ORDER BY participant_id "
+                                    "LIMIT 1", (pid,)).fetchone()[0]
+                before = db.execute("SELECT voters FROM vote_totals WHERE prompt_id = ?", (pid,)).fetchone()[0]
+                admin = db.execute("SELECT id FROM users ORDER BY id LIMIT 1").fetchone()[0]
+                queries.withdraw_for(db, person, reason=next(iter(queries.STAFF_WITHDRAWAL_REASONS)), by_user=admin)
+                withdrawn = time.monotonic()
+                console = BeautifulSoup(client.get(urls["console"]).get_data(as_text=True), "html.parser")
+                projector = BeautifulSoup(client.get(urls["projector"]).get_data(as_text=True), "html.parser")
+                after = db.execute("SELECT voters FROM vote_totals WHERE prompt_id = ?", (pid,)).fetchone()[0]
+                words = console.select_one("#react").get_text(" ", strip=True) if console.select_one("#react") else ""
+                says = f"{after:,} people have voted" in words or f"{after} people have voted" in words
+                print(f"withdrew person {person} at {withdrawn - started:.0f} s: kept voters {before:,} -> {after:,}; "
+                      f"the console's next poll says {after:,}: {says}; the projector's next poll shows groups: "
+                      f"{bool(projector.select('ol.groups .count'))}", flush=True)
+            time.sleep(0.5)
+    finally:
+        writer.wait()
+        consumer.terminate()
+        consumer.wait(timeout=30)
+    for name, found in times.items():
+        # The first poll of a fresh worker compiles the panel's templates (once per process), shown apart.
+        first, found = found[0], sorted(found[1:])
+        p95 = found[min(len(found) - 1, int(0.95 * len(found)))]
+        print(f"{name} panel: first poll {first:,.0f} ms; then {len(found)} polls, median {statistics.median(found):,.0f} ms, "
+              f"95th percentile {p95:,.0f} ms, max {found[-1]:,.0f} ms, over {TARGET_MS} ms: {sum(1 for t in found if t > TARGET_MS)}")
+    print("over 300 ms: " + ("; ".join(late) or "none"))
+    print("groups stored at " + ", ".join(sorted(stamp[11:19] for stamp in stored_at)) + " UTC")
+    print(f"groups stored {len(stored_at)} times by the job consumer; the projector showed groups in "
+          f"{sum(1 for _t, what in shown if what == 'groups')} of {len(shown)} polls"
+          + (f"; back {back_after:.0f} s after the withdrawal" if back_after is not None else "")
+          + f"; finished {time.strftime('%H:%M:%S UTC', time.gmtime())}, load average {os.getloadavg()[0]:.1f}")
+
+
 def main() -> None:
     """Copy and migrate the database, put each state in place, time the panels, print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -218,7 +331,16 @@ def main() -> None:
     parser.add_argument("--work", type=Path)
     parser.add_argument("--only", nargs="*", help="run only the states whose names contain one of these words")
     parser.add_argument("--queries", action="store_true", help="list every statement with its time and plan")
+    parser.add_argument("--react-soak", type=float, metavar="SECONDS",
+                        help="instead of the states, poll the react question's panels for SECONDS while votes arrive")
+    parser.add_argument("--rate", type=float, default=20.0, help="votes a second during --react-soak")
+    parser.add_argument("--vote-writer", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--session", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--prompt", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.vote_writer:
+        vote_writer(args.database, args.session, args.prompt, args.vote_writer, args.rate)
+        return
     work = args.work or Path(tempfile.mkdtemp(prefix="live-panels-", dir="/tmp"))
     print(f"copying {args.database} to {work} ...", file=sys.stderr)
     copy = copy_database(args.database, work)
@@ -234,6 +356,11 @@ def main() -> None:
     client = app.test_client()
     sign_in(client)
     sid = facts["session_id"]
+    if args.react_soak:
+        print(f"session {sid}: {facts['residents']:,} residents; react question q{facts['by_kind']['react']} with "
+              f"{conn.execute('SELECT count(*) FROM votes WHERE prompt_id = ?', (facts['by_kind']['react'],)).fetchone()[0]:,} votes")
+        react_soak(copy, client, facts, args.react_soak, args.rate)
+        return
     print(f"session {sid}: {facts['residents']:,} residents; answers per question: "
           + ", ".join(f"q{pid} {n:,}" for pid, n in facts["answers"].items()))
     print(f"started {time.strftime('%H:%M UTC', time.gmtime())}, load average {os.getloadavg()[0]:.1f}\n")

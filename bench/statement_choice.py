@@ -36,13 +36,12 @@ def main() -> None:
         people, statements = (int(n) for n in size.split("x"))
         votes = synthetic_votes(people, statements, rng)
         ids = list(range(statements))
-        opinion_live.forget()
         start = time.perf_counter()
-        opinion_live.groups_for(1, votes, ids)
+        groups = opinion_live.compute_groups(votes, ids)
         cold = time.perf_counter() - start
         start = time.perf_counter()
         for _ in range(20):
-            opinion_live.choose_next(1, votes, ids, set(), rng.random())
+            opinion_live.choose_next(1, votes, ids, set(), rng.random(), groups)
         warm = (time.perf_counter() - start) / 20
         print(f"{people} people x {statements} statements, {len(votes)} votes: groups {cold * 1000:.0f} ms, "
               f"next statement with cached groups {warm * 1000:.1f} ms")

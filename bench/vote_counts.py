@@ -37,6 +37,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--work", type=Path)
     parser.add_argument("--writes", type=int, default=300, help="votes cast per round when timing the triggers (0: skip)")
+    parser.add_argument("--triggers", default="votes_count_%",
+                        help="which triggers the rounds without drop (SQL LIKE on their names): m042's by default, "
+                             "'votes_people_%%' for m043's voters and versions")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="vote-counts-", dir="/tmp"))
     copy = copy_database(args.database, work)
@@ -71,10 +74,10 @@ def main() -> None:
         print(f"{label}: median {statistics.median(timings[name]):.1f} ms, first {timings[name][0]:.1f} ms")
     print(f"same picks: {picks['old'] == picks['new']}; load average {os.getloadavg()[0]:.1f}")
     if args.writes:
-        time_writes(db, pid, ids, args.writes)
+        time_writes(db, pid, ids, args.writes, args.triggers)
 
 
-def time_writes(db, pid: int, ids: list[int], writes: int) -> None:
+def time_writes(db, pid: int, ids: list[int], writes: int, pattern: str = "votes_count_%") -> None:
     """Time residents' votes (`statements.cast_vote`, one transaction each, most of them changes of a vote) in rounds
     alternating between the triggers kept (m042) and dropped; the copy's counts are wrong afterwards."""
     from listening import statements as st
@@ -82,13 +85,14 @@ def time_writes(db, pid: int, ids: list[int], writes: int) -> None:
     sid = db.execute("SELECT session_id FROM prompts WHERE id = ?", (pid,)).fetchone()[0]
     people = [r[0] for r in db.execute("SELECT id FROM participants WHERE session_id = ? AND withdrawn_at IS NULL "
                                        "ORDER BY id LIMIT 5000", (sid,))]
-    triggers = [r[0] for r in db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'votes_count_%'")]
+    found = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE ?", (pattern,)).fetchall()
+    names, triggers = [r[0] for r in found], [r[1] for r in found]
     rng = random.Random(42)
     per: dict[str, list[float]] = {"with triggers": [], "without": []}
     for round_ in range(6):
         name = "with triggers" if round_ % 2 == 0 else "without"
         if name == "without":
-            for trigger in ("votes_count_insert", "votes_count_delete", "votes_count_update"):
+            for trigger in names:
                 db.execute(f"DROP TRIGGER {trigger}")
         start = time.process_time()
         for i in range(writes):
@@ -99,7 +103,7 @@ def time_writes(db, pid: int, ids: list[int], writes: int) -> None:
             for sql in triggers:
                 db.execute(sql)
     for name, values in per.items():
-        print(f"a vote cast, {name}: median {statistics.median(values):.2f} ms of CPU")
+        print(f"a vote cast, {name} ({', '.join(names)}): median {statistics.median(values):.2f} ms of CPU")
     print(f"load average {os.getloadavg()[0]:.1f}")
 
 

@@ -91,7 +91,14 @@ def live_context(session_id: int) -> dict:
         statements = st.statements_for_prompt(db, current["id"])
         react_summary = {"statements": sum(1 for x in statements if x["status"] == "approved"),
                          "waiting": sum(1 for x in statements if x["status"] == "pending"),
-                         "voters": voters_of(db, current["id"], [x["id"] for x in statements if x["status"] == "approved"])}
+                         "voters": voters_of(db, current["id"])}
+        if current["kind"] == "react":
+            stored, _coming = opinion_live.groups_for_screen(
+                db, current["id"], [x["id"] for x in statements if x["status"] == "approved"])
+            react_summary["groups_at"] = clock(stored.computed_at, found["timezone"]) if stored and stored.groups else None
+            react_summary["groups_votes"] = stored.votes if stored and stored.groups else 0
+            react_summary["regrouping"] = (stored is None or stored.groups is None) and \
+                react_summary["voters"] >= opinion_live.MIN_VOTERS_FOR_GROUPS
     return {
         "react_summary": react_summary,
         "s": found, "title": titled(found, texts), "texts": texts, "prompts": prompts, "current": current,
@@ -551,35 +558,51 @@ def react_words(react: dict | None, threshold: int) -> dict:
         "agreed": _("Agreed"),
         "disagreed": _("Disagreed"),
         "statements": ngettext("%(num)s statement", "%(num)s statements", react["statements"]),
+        # TRANSLATORS: on the room's screen under the opinion groups; %(time)s is a time of day, e.g. 14:05.
+        "groups_at": _("Groups as of %(time)s", time=clock(react["computed_at"], react["timezone"])),
+        # TRANSLATORS: on the room's screen while the opinion groups are computed again (many votes, or someone withdrew).
+        "regrouping": _("The groups are being worked out. They appear here in a moment."),
         "hidden": _("%(mark)s To protect people, groups smaller than %(n)s, and numbers that would reveal them, are not shown.",
                     mark=room_counts.MARK, n=threshold),
     }
 
 
-def voters_of(db, prompt_id: int, approved: list[int]) -> int:
-    """Count the people who voted on a question's approved statements (read again at most every 20 s when big)."""
-    def compute() -> tuple[int, int]:
-        votes = st.votes_for_prompt(db, prompt_id)
-        return len({p for p, _s, _v in votes}), len(votes)
+def voters_of(db, prompt_id: int) -> int:
+    """Count the people who voted on a question's approved statements (kept by triggers, m043: exact at once)."""
+    return st.vote_totals(db, prompt_id)["voters"]
 
-    return opinion_live.summary_of(prompt_id, "voters", approved, compute)
+
+def clock(stamp: str | None, timezone_name: str) -> str:
+    """Show a stored UTC time as the time of day in the session's time zone, in the locale in force."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from babel.dates import format_time
+    from flask_babel import get_locale
+
+    if not stamp:
+        return ""
+    try:
+        zone = ZoneInfo(timezone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return format_time(datetime.fromisoformat(stamp), "short", tzinfo=zone, locale=str(get_locale() or "en"))
 
 
 def react_room(db, found: dict, current: dict, threshold: int) -> dict:
-    """Gather a react question for the room's screen: groups (never individuals), consensus so far, the statement count."""
+    """Gather a react question for the room's screen: groups (never individuals), consensus so far, the statement count.
+
+    The counts are the kept ones (m043); the groups are the stored ones (`opinion_live.groups_for_screen`), worked
+    out off this request for a big question: none while a withdrawal's votes are being taken out of them.
+    """
     approved = st.statements_for_prompt(db, current["id"], status="approved")
     ids = [s["id"] for s in approved]
-
-    def compute() -> tuple[dict, int]:
-        votes = st.votes_for_prompt(db, current["id"])
-        return opinion_live.room_view(current["id"], votes, ids, threshold=threshold), len(votes)
-
-    view = dict(opinion_live.summary_of(current["id"], f"room:{threshold}", ids, compute))
+    view = opinion_live.room_view(db, current["id"], ids, threshold=threshold)
     by_id = {s["id"]: s for s in approved}
     view["consensus"] = [
         {"direction": direction, "words": _screen_words(found, by_id[sid])}
         for sid, direction in view["consensus"] if sid in by_id
     ]
+    view["timezone"] = found["timezone"]
     return view
 
 
@@ -614,16 +637,10 @@ def ideas_room(db, found: dict, current: dict) -> dict:
 
     approved = st.statements_for_prompt(db, current["id"], status="approved")
 
-    def compute() -> tuple[tuple[dict, int], int]:
-        votes = st.votes_for_prompt(db, current["id"])
-        counts: dict[int, int] = {}
-        for _participant, statement_id, vote in votes:
-            if vote == st.AGREE:
-                counts[statement_id] = counts.get(statement_id, 0) + 1
-        people = {p for p, _s, _v in votes} | {s["participant_id"] for s in approved if s["participant_id"] is not None}
-        return (counts, len(people)), len(votes)
-
-    agreed, people = opinion_live.summary_of(current["id"], "ideas", [s["id"] for s in approved], compute)
+    # From the kept counts (m042, m043): agreements per idea, and the people who voted or wrote an approved idea.
+    agreed = {sid: counts[0] for sid, counts in st.vote_tallies(db, current["id"]).items()}
+    authors = {s["participant_id"] for s in approved if s["participant_id"] is not None}
+    people = voters_of(db, current["id"]) + len(authors - st.voted_among(db, current["id"], authors))
     redaction = session_redaction(db, found["id"])
     groups = [{"id": t["id"], "name": t["name"], "note": t["note"], "lang": t["language"], "ideas": [], "withheld": 0}
               for t in tb.tables_for_session(db, found["id"])]

@@ -1,27 +1,53 @@
-"""Opinion groups while a design session runs: the engine's groups for a react question, cached,
-and the statement a phone should see next (installed into the residents' side by the app factory,
-since the residents' package may not import the engine itself).
+"""Opinion groups while a design session runs: the engine's groups for a react question, computed off the staff
+screens' requests and kept in the database (`opinion_groups`, m043), and the statement a phone should see next
+(installed into the residents' side by the app factory, since the residents' package may not import the engine).
 
-Groups are computed by the staff screens (projector, console, review) when the votes changed and
-the last computation is older than GROUPS_REFRESH_SECONDS: choosing the groups takes one to two
-seconds on a hall's votes (held-out checks of each number of groups). A phone asking for its next
-statement never waits for that: it uses the groups last computed for the question, or, before any,
-Pol.is's rule without groups (few votes first, then agreement).
+Choosing the groups takes a tenth of a second on a few voters and about ten seconds on 100,000 (held-out checks
+of each number of groups), while the projector polls every 2 s and the console every 3 s. So a screen never
+waits for them: it shows the groups last stored for the question, with when they were worked out, and asks
+for new ones when the votes changed enough (`wanted`): a question of at most GROUPS_IN_REQUEST_VOTES votes has
+them worked out in that request (a few hundred milliseconds at most), a bigger one asks the job consumer
+(`jobs.enqueue_quiet`, claimed in the table so that one worker of one machine asks, once). Every worker, the
+console, the projector and the phones read the same stored groups: there is no copy in a worker's memory.
+
+Stored groups hold what the screens and the chooser need (group sizes, each group's agree / disagree / pass
+counts per statement, consensus), never who is in which group. A deleted vote (a withdrawal, an erasure)
+empties them at once (a trigger of m043), and a computation that read votes since deleted is not stored, so a
+withdrawn person's votes never stay in them; the screen then says the groups are being worked out again.
 """
 from __future__ import annotations
 
-import threading
+import json
+import logging
 import time
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from types import MappingProxyType
 
-from analysis.opinions import OpinionGroups, StatementTally, VoteMatrix, find_opinion_groups, group_size_table, next_statement, statement_priorities
+import sqlite_utils
 
-GROUPS_REFRESH_SECONDS = 20.0
+from analysis.opinions import (Consensus, OpinionGroup, OpinionGroups, StatementTally, VoteMatrix, find_opinion_groups,
+                               group_size_table, next_statement, statement_priorities)
+from listening import statements as st
+from listening.db import one, transaction
+
+log = logging.getLogger("chorus.opinions")
+
 # Below this many voters groups are not formed: the engine needs people to compare.
 MIN_VOTERS_FOR_GROUPS = 6
-
-_lock = threading.Lock()
-_cache: dict[int, tuple[float, int, tuple, OpinionGroups | None]] = {}
+# The least time between two computations of one question's groups (across every worker).
+GROUPS_REFRESH_SECONDS = 20.0
+# A big question's groups are worked out again once this share of its votes changed since, or once they are
+# GROUPS_MAX_AGE_SECONDS old with any change: about every 20 to 60 s while a hall votes, never when it does not.
+GROUPS_CHANGED_SHARE = 0.02
+GROUPS_MAX_AGE_SECONDS = 60.0
+# Up to this many votes the staff request that finds the groups out of date works them out itself (the engine
+# took 120 to 400 ms for 100 to 10,000 votes on this 2-core machine, 2 December, after its imports); above it
+# the job consumer does.
+GROUPS_IN_REQUEST_VOTES = 2_000
+# A request to the job consumer not answered in this long (the consumer was down) is made again.
+GROUPS_LEASE_SECONDS = 300.0
 
 
 def matrix_of(votes: Sequence[tuple[int, int, int]], statements: Sequence[int]) -> VoteMatrix:
@@ -29,96 +55,215 @@ def matrix_of(votes: Sequence[tuple[int, int, int]], statements: Sequence[int]) 
     return VoteMatrix.from_votes(votes, statements=statements)
 
 
-def groups_for(prompt_id: int, votes: Sequence[tuple[int, int, int]], statements: Sequence[int], *,
-               fresh: bool = False) -> OpinionGroups | None:
-    """Return the opinion groups of a react question's votes (cached per question), or None with too few voters."""
-    key = (len(votes), hash(tuple(votes[-50:])), tuple(statements))
-    now = time.monotonic()
-    with _lock:
-        cached = _cache.get(prompt_id)
-    if cached is not None and not fresh:
-        at, _n, old_key, groups = cached
-        if old_key == key or now - at < GROUPS_REFRESH_SECONDS:
-            return groups
+def compute_groups(votes: Sequence[tuple[int, int, int]], statements: Sequence[int]) -> OpinionGroups | None:
+    """Return the opinion groups of a react question's votes, or None with too few voters."""
     matrix = matrix_of(votes, statements)
     voters = len({p for p, _s, _v in votes})
-    groups = find_opinion_groups(matrix, seed=0) if voters >= MIN_VOTERS_FOR_GROUPS and matrix.n_votes else None
-    with _lock:
-        _cache[prompt_id] = (now, len(votes), key, groups)
-    return groups
+    return find_opinion_groups(matrix, seed=0) if voters >= MIN_VOTERS_FOR_GROUPS and matrix.n_votes else None
 
 
 def choose_next(prompt_id: int, votes: Sequence[tuple[int, int, int]], statements: Sequence[int],
-                done: Collection[int], draw: float) -> int | None:
+                done: Collection[int], draw: float, groups: OpinionGroups | None = None) -> int | None:
     """Return the statement a participant sees next: the engine's priorities (few votes, separating or uniting) drawn."""
     matrix = matrix_of(votes, statements)
-    priorities = statement_priorities(matrix.tallies(), cached_groups(prompt_id, statements))
+    priorities = statement_priorities(matrix.tallies(), groups)
     return next_statement(priorities, done, draw=min(max(draw, 0.0), 0.999999))
 
 
 def choose_next_counted(prompt_id: int, counts: Mapping[int, tuple[int, int, int]], statements: Sequence[int],
-                        done: Collection[int], draw: float) -> int | None:
+                        done: Collection[int], draw: float, groups: OpinionGroups | None = None) -> int | None:
     """Return the statement a participant sees next, as `choose_next`, from each statement's kept (agree, disagree,
     pass) counts (`statements.vote_tallies`) instead of every vote of the question."""
     tallies = tuple(StatementTally(sid, *counts.get(sid, (0, 0, 0))) for sid in dict.fromkeys(statements))
-    priorities = statement_priorities(tallies, cached_groups(prompt_id, statements))
+    priorities = statement_priorities(tallies, groups)
     return next_statement(priorities, done, draw=min(max(draw, 0.0), 0.999999))
 
 
-def cached_groups(prompt_id: int, statements: Sequence[int]) -> OpinionGroups | None:
-    """Return the groups last computed for a question, if they cover the same statements; never compute them."""
-    with _lock:
-        cached = _cache.get(prompt_id)
-    if cached is None or cached[2][2] != tuple(statements):
+def choose_next_stored(prompt_id: int, counts: Mapping[int, tuple[int, int, int]], statements: Sequence[int],
+                       done: Collection[int], draw: float) -> int | None:
+    """The phones' chooser (installed by the app factory): `choose_next_counted` with the question's stored groups,
+    if they cover these statements; never computes them."""
+    from listening.db import get_db
+
+    found = stored_groups(get_db(), prompt_id, statements)
+    return choose_next_counted(prompt_id, counts, statements, done, draw, found.groups if found else None)
+
+
+# --- what is stored ------------------------------------------------------------------------------------
+
+
+def summary_of(groups: OpinionGroups | None) -> dict:
+    """Return what is kept of a question's groups, as JSON-ready data: sizes, stances, extremity, consensus; no members."""
+    if groups is None:
+        return {"groups": [], "stances": [], "extremity": [], "consensus": []}
+    return {
+        "groups": [[g.id, g.size] for g in groups.groups],
+        "stances": [[gid, sid, *counts] for (gid, sid), counts in sorted(groups.stances.items())],
+        "extremity": [[sid, value] for sid, value in sorted(groups.extremity.items())],
+        "consensus": [[c.statement, c.direction] for c in groups.consensus],
+    }
+
+
+def groups_of(summary: dict) -> OpinionGroups | None:
+    """Return stored groups as the engine's type (sizes, stances, extremity and consensus; no members), or None
+    when there were too few voters to form them."""
+    if not summary["groups"]:
         return None
-    return cached[3]
+    groups = tuple(OpinionGroup(gid, size, (), (0.0, 0.0), ()) for gid, size in summary["groups"])
+    stances = {(gid, sid): (a, d, p) for gid, sid, a, d, p in summary["stances"]}
+    empty = MappingProxyType({})
+    return OpinionGroups(
+        groups=groups, assignment=empty,
+        consensus=tuple(Consensus(sid, direction, empty, empty, 0.0) for sid, direction in summary["consensus"]),
+        divisive=(), tallies=(), stances=MappingProxyType(stances),
+        extremity=MappingProxyType({sid: value for sid, value in summary["extremity"]}),
+        k_chosen=len(groups), coding="", k_scores=empty, seed=0, k_requested=None,
+        n_participants=sum(g.size for g in groups), n_placed=sum(g.size for g in groups), n_statements=0, n_votes=0)
 
 
-def forget(prompt_id: int | None = None) -> None:
-    """Drop cached groups (one question's, or all), for tests and after moderation."""
-    with _lock:
-        if prompt_id is None:
-            _cache.clear()
-            _summaries.clear()
-        else:
-            _cache.pop(prompt_id, None)
-            for key in [k for k in _summaries if k[0] == prompt_id]:
-                _summaries.pop(key, None)
+@dataclass(frozen=True)
+class Stored:
+    """A question's stored groups: the groups (None: too few voters), when and from how many votes and voters they
+    were worked out, and whether the votes changed since."""
+
+    groups: OpinionGroups | None
+    computed_at: str
+    votes: int
+    voters: int
+    current: bool
 
 
-# A question whose votes numbered more than this when last read is read again by the staff screens at
-# most once per GROUPS_REFRESH_SECONDS (in each worker): at 100,000 residents its 875,000 votes take
-# seconds to read, and the projector and console poll every 2 to 3 s. What is kept is only what the
-# screens show (group sizes, counts), never the votes; a smaller question is read on every request.
-BIG_VOTES = 20_000
-_summaries: dict[tuple[int, str], tuple[float, tuple, int, object]] = {}
+def _row(db: sqlite_utils.Database, prompt_id: int) -> dict | None:
+    """Return the question's row of `opinion_groups`, if any."""
+    return one(db, "SELECT * FROM opinion_groups WHERE prompt_id = ?", (prompt_id,))
 
 
-def summary_of(prompt_id: int, name: str, statements: Sequence[int], compute) -> object:
-    """Return `compute()`'s summary of a question's votes, computed again unless the question is big (its last
-    read held more than BIG_VOTES votes), its statements are the same and the last one is under GROUPS_REFRESH_SECONDS old.
+def _usable(row: dict | None, statements: Sequence[int], totals: dict) -> bool:
+    """Tell whether a stored row may be shown: it has groups, for these statements, and no vote was deleted since."""
+    return (row is not None and row["summary"] is not None and json.loads(row["statements"]) == list(statements)
+            and row["removed"] == totals["removed"])
 
-    `compute()` returns (summary, number of votes read).
+
+def _as_stored(row: dict, totals: dict) -> Stored:
+    """Return a usable row as Stored."""
+    return Stored(groups_of(json.loads(row["summary"])), row["computed_at"], row["votes"], row["voters"],
+                  row["version"] == totals["version"])
+
+
+def stored_groups(db: sqlite_utils.Database, prompt_id: int, statements: Sequence[int]) -> Stored | None:
+    """Return the groups stored for a question if they cover these statements and no vote was deleted since; never
+    compute or ask for them."""
+    totals = st.vote_totals(db, prompt_id)
+    row = _row(db, prompt_id)
+    return _as_stored(row, totals) if _usable(row, statements, totals) else None
+
+
+def _age(row: dict) -> float:
+    """Seconds since the row's groups were worked out (infinite if never)."""
+    if not row or not row["computed_at"]:
+        return float("inf")
+    return (datetime.now(timezone.utc) - datetime.fromisoformat(row["computed_at"])).total_seconds()
+
+
+def wanted(row: dict | None, statements: Sequence[int], totals: dict) -> bool:
+    """Tell whether a question's groups should be worked out again: none usable (never, another set of statements,
+    a vote deleted since), or the votes changed and, for a big question, enough of them or long enough ago."""
+    if not _usable(row, statements, totals):
+        return totals["votes"] > 0
+    if row["version"] == totals["version"]:
+        return False
+    age = _age(row)
+    if age < GROUPS_REFRESH_SECONDS:
+        return False
+    if totals["votes"] <= GROUPS_IN_REQUEST_VOTES:
+        return True
+    return totals["version"] - row["version"] >= GROUPS_CHANGED_SHARE * max(row["votes"], 1) or age >= GROUPS_MAX_AGE_SECONDS
+
+
+def refresh_groups(db: sqlite_utils.Database, prompt_id: int) -> str:
+    """Work out a question's groups from its votes now and store them; return "stored", or "stale" when a vote was
+    deleted while they were worked out (nothing is stored: a withdrawn person's votes were in them).
+
+    What the job consumer runs (`opinion_groups`), and the request itself for a small question.
     """
-    key, now = (prompt_id, name), time.monotonic()
-    with _lock:
-        cached = _summaries.get(key)
-    if cached is not None and cached[1] == tuple(statements) and cached[2] > BIG_VOTES \
-            and now - cached[0] < GROUPS_REFRESH_SECONDS:
-        return cached[3]
-    summary, read = compute()
-    with _lock:
-        _summaries[key] = (now, tuple(statements), read, summary)
-    return summary
+    # Stamped before the votes are read (in short chunks, never one long snapshot): a vote deleted meanwhile raises
+    # `removed` past the stamp and nothing is stored; a vote cast meanwhile only makes the stamp older than the data.
+    totals = st.vote_totals(db, prompt_id)
+    statements = [s["id"] for s in st.statements_for_prompt(db, prompt_id, status="approved")]
+    covered = set(statements)
+    votes = [v for v in st.votes_for_prompt_in_chunks(db, prompt_id) if v[1] in covered]
+    groups = compute_groups(votes, statements)
+    summary = json.dumps(summary_of(groups), separators=(",", ":"))
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    with transaction(db):
+        stored = db.execute(
+            """INSERT INTO opinion_groups (prompt_id, version, removed, statements, votes, voters, summary, computed_at, requested_at)
+               SELECT ?, ?, ?, ?, ?, ?, ?, ?, NULL WHERE coalesce((SELECT removed FROM vote_totals WHERE prompt_id = ?), 0) = ?
+               ON CONFLICT (prompt_id) DO UPDATE SET version = excluded.version, removed = excluded.removed,
+                 statements = excluded.statements, votes = excluded.votes, voters = excluded.voters,
+                 summary = excluded.summary, computed_at = excluded.computed_at, requested_at = NULL""",
+            (prompt_id, totals["version"], totals["removed"], json.dumps(statements), len(votes),
+             len({p for p, _s, _v in votes}), summary, stamp, prompt_id, totals["removed"]),
+        ).rowcount
+        if not stored:
+            db.execute("UPDATE opinion_groups SET requested_at = NULL WHERE prompt_id = ?", (prompt_id,))
+    return "stored" if stored else "stale"
 
 
-def room_view(prompt_id: int, votes: Sequence[tuple[int, int, int]], statements: Sequence[int], *, threshold: int) -> dict:
-    """Return what the room's screen may show of a react question: group sizes (None: hidden), consensus so far, counts.
+def opinion_groups_task(db: sqlite_utils.Database, params: dict) -> None:
+    """The job consumer's work for a screen's request (`jobs.register_quiet("opinion_groups", ...)`)."""
+    refresh_groups(db, int(params["prompt_id"]))
+
+
+def _ask_consumer(db: sqlite_utils.Database, prompt_id: int, row: dict | None) -> None:
+    """Ask the job consumer for a question's groups, unless a worker asked already (less than GROUPS_LEASE_SECONDS ago)."""
+    from listening import jobs
+
+    moment = time.time()
+    if row is not None and row["requested_at"] is not None and row["requested_at"] >= moment - GROUPS_LEASE_SECONDS:
+        return  # asked already: every poll until the groups come stays a read (no wait for residents' votes' write lock)
+    with transaction(db):
+        claimed = db.execute(
+            """INSERT INTO opinion_groups (prompt_id, requested_at) VALUES (?, ?)
+               ON CONFLICT (prompt_id) DO UPDATE SET requested_at = excluded.requested_at
+               WHERE requested_at IS NULL OR requested_at < ?""",
+            (prompt_id, moment, moment - GROUPS_LEASE_SECONDS),
+        ).rowcount
+    if claimed:
+        try:
+            jobs.enqueue_quiet("opinion_groups", {"prompt_id": prompt_id})
+        except jobs.CannotStart:
+            log.warning("Opinion groups of question %s could not be queued; asked again in %s s", prompt_id,
+                        GROUPS_LEASE_SECONDS)
+
+
+def groups_for_screen(db: sqlite_utils.Database, prompt_id: int, statements: Sequence[int]) -> tuple[Stored | None, bool]:
+    """Return what a staff screen shows of a question's groups: the stored ones (or None) and whether new ones are on
+    their way. Works them out in the request only for a question of at most GROUPS_IN_REQUEST_VOTES votes."""
+    totals = st.vote_totals(db, prompt_id)
+    row = _row(db, prompt_id)
+    if wanted(row, statements, totals):
+        if totals["votes"] <= GROUPS_IN_REQUEST_VOTES:
+            refresh_groups(db, prompt_id)
+            totals, row = st.vote_totals(db, prompt_id), _row(db, prompt_id)
+        else:
+            _ask_consumer(db, prompt_id, row)
+    usable = _usable(row, statements, totals)
+    return (_as_stored(row, totals) if usable else None), not usable or row["version"] != totals["version"]
+
+
+def room_view(db: sqlite_utils.Database, prompt_id: int, statements: Sequence[int], *, threshold: int) -> dict:
+    """Return what the room's screen may show of a react question: group sizes (None: hidden), consensus so far, counts,
+    when the groups shown were worked out, and whether they are being worked out (none to show yet).
 
     Never individuals: only groups, their sizes through the disclosure control, and statements.
     """
-    groups = groups_for(prompt_id, votes, statements)
+    stored, _coming = groups_for_screen(db, prompt_id, statements)
+    groups = stored.groups if stored is not None else None
     sizes = group_size_table(groups, threshold=threshold) if groups is not None and len(groups.groups) >= 2 else {}
     consensus = [(c.statement, c.direction) for c in groups.consensus] if groups is not None and sizes else []
+    totals = st.vote_totals(db, prompt_id)
     return {"groups": list(sizes.items()), "consensus": consensus[:5], "statements": len(statements),
-            "votes": len(votes), "voters": len({p for p, _s, _v in votes})}
+            "votes": totals["votes"], "voters": totals["voters"],
+            "computed_at": stored.computed_at if sizes else None,
+            "regrouping": stored is None and totals["voters"] >= MIN_VOTERS_FOR_GROUPS}

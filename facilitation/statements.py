@@ -15,7 +15,6 @@ from listening.accounts import requires
 from listening.db import get_db
 from listening.forms import ActionForm
 
-from . import opinion_live
 from .blueprint import EDITORS, bp, load_session, titled
 from .forms import statement_form
 
@@ -30,13 +29,11 @@ def react_prompt(found: dict, prompt_id: int) -> dict:
 
 def statement_rows(db, prompt: dict) -> list[dict]:
     """Return a react question's statements with their agree, disagree and pass counts, for staff."""
-    tallies: dict[int, list[int]] = {}
-    for _participant, statement_id, vote in st.votes_for_prompt(db, prompt["id"]):
-        counts = tallies.setdefault(statement_id, [0, 0, 0])
-        counts[{st.AGREE: 0, st.DISAGREE: 1, st.PASS: 2}[vote]] += 1
+    # The kept counts (m042) of the approved statements, as the votes on them would give: never every vote.
+    tallies = st.vote_tallies(db, prompt["id"])
     found = st.statements_for_prompt(db, prompt["id"])
     for statement in found:
-        statement["agree"], statement["disagree"], statement["passes"] = tallies.get(statement["id"], [0, 0, 0])
+        statement["agree"], statement["disagree"], statement["passes"] = tallies.get(statement["id"], (0, 0, 0))
     return found
 
 
@@ -60,7 +57,6 @@ def statements(session_id: int, prompt_id: int):
                 st.add_statement(db, session_id, prompt_id, language=original, body=words[original],
                                  translations={c: w for c, w in words.items() if c != original}, created_by=g.user["id"])
                 queries.record_audit(db, user_id=g.user["id"], action="statement_added", target=found["code"])
-                opinion_live.forget(prompt_id)
                 flash(_("Idea added.") if prompt["kind"] == "ideas" else _("Statement added."), "ok")
                 return redirect(url_for("facilitation.statements", session_id=session_id, prompt_id=prompt_id))
     texts = queries.texts_for_session(db, session_id)
@@ -95,7 +91,6 @@ def statement_decision(session_id: int, prompt_id: int, statement_id: int):
     else:
         st.decide_statement(db, session_id, statement_id, action, by_user=g.user["id"])
         queries.record_audit(db, user_id=g.user["id"], action=f"statement_{action}", target=found["code"])
-        opinion_live.forget(prompt_id)
         flash(_("Statement approved: phones show it now.") if action == "approved"
               else _("Statement declined: nobody else will see it."), "ok")
     return redirect(url_for("facilitation.statements", session_id=session_id, prompt_id=prompt_id))
@@ -112,6 +107,5 @@ def merge(found: dict, prompt_id: int, statement_id: int) -> None:
         return
     queries.record_audit(db, user_id=g.user["id"], action="statement_merged", target=found["code"],
                          detail=f"statement={statement_id} into={into} moved={merged['moved']} dropped={merged['dropped']}")
-    opinion_live.forget(prompt_id)
     flash(_("Merged. Votes that moved with it: %(num)s. Anyone who voted on both keeps their vote on the statement kept.",
             num=merged["moved"]), "ok")

@@ -81,10 +81,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(review_bp, url_prefix="/staff/review")
     # Phones pick the next statement of a react question with the engine's scoring; the residents'
     # package may not import the engine, so the composition root hands it over.
-    # It reads the per-statement counts the triggers keep (m042), never every vote of the question.
-    from facilitation.opinion_live import choose_next_counted
+    # It reads the per-statement counts the triggers keep (m042) and the groups the screens had stored (m043).
+    from facilitation.opinion_live import choose_next_stored
 
-    app.extensions["chorus.next_statement"] = choose_next_counted
+    app.extensions["chorus.next_statement"] = choose_next_stored
     app.register_blueprint(results_bp)
     from analysis.review.campaigns import bp as campaigns_bp
     from analysis.review.campaigns import public_bp as campaign_public_bp
@@ -96,12 +96,14 @@ def register_blueprints(app: Flask) -> None:
 def register_job_kinds() -> None:
     """Tell the job queue what each kind of background job does (listening may not import the engine)."""
     from analysis.review import jobs as review_jobs
-    from facilitation import live_jobs
+    from facilitation import live_jobs, opinion_live
 
     jobs.register("themes", review_jobs.run_themes_job)
     jobs.on_interrupt("themes", review_jobs.themes_interrupted)
     jobs.register("export", review_jobs.export_job)
     jobs.register("live_themes", live_jobs.live_themes_job)
+    # A react question's opinion groups for the staff screens, asked for by them (no jobs row: facilitation.opinion_live).
+    jobs.register_quiet("opinion_groups", opinion_live.opinion_groups_task)
     jobs.register("campaign_themes", review_jobs.campaign_themes_job)
     jobs.register("campaign_export", review_jobs.campaign_export_job)
     jobs.register("campaign_heard", review_jobs.campaign_heard_job)

@@ -219,7 +219,7 @@ def job_consumer(config) -> Iterator[None]:
 @cli.command("jobs")
 @click.option("--workers", default=None, type=int, help="Jobs run at once (default CHORUS_JOBS_WORKERS).")
 @click.option("--recover/--no-recover", default=True, show_default=True,
-              help="Mark jobs left running by a stopped consumer as interrupted. With Redis and consumers on several "
+              help="Continue theme runs left running by a stopped consumer and mark other such jobs interrupted. With Redis and consumers on several "
                    "machines, start only one with --recover.")
 @with_appcontext
 def jobs_command(workers: int | None, recover: bool) -> None:
@@ -238,7 +238,10 @@ def jobs_command(workers: int | None, recover: bool) -> None:
     migrate(db)
     if recover:
         for job_id in jobs.recover(db):
-            click.echo(f"Job {job_id} was running when the consumer stopped: marked interrupted (staff can start it again).")
+            if jobs.job_by_id(db, job_id)["state"] == "interrupted":
+                click.echo(f"Job {job_id} was running when the consumer stopped: marked interrupted (staff can start it again).")
+            else:
+                click.echo(f"Job {job_id} was running when the consumer stopped: queued again, to continue where it stopped.")
     db.conn.close()
     app = current_app._get_current_object()
     consumer = jobs.huey_of(app).create_consumer(workers=workers or app.config["JOBS_WORKERS"], worker_type="thread",

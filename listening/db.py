@@ -258,13 +258,23 @@ def unsynced(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     (a job's progress, a theme run's batches): in WAL mode the database stays consistent, and the
     next commit at FULL (any resident's answer) or checkpoint puts them on disk with it. Residents'
     answers are never written this way. The connection's own setting comes back at the end.
+
+    Nor does such a commit copy the log into the database (SQLite's automatic checkpoint, which the
+    committing connection runs once the log passes 1,000 pages, with an fsync of the log and of the
+    database, while Chorus's turn on the lock file is still held): the writer settles the log itself,
+    outside any transaction (`settle`). When readers keep a checkpoint from finishing, the log stays
+    long and every commit would try again (2 December, issue 19: waits for the lock of up to 2.2 s
+    while a theme run wrote its placements on a busy disk).
     """
     before = db.execute("PRAGMA synchronous").fetchone()[0]  # 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA
+    pages = db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
     if before > 1:
         db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA wal_autocheckpoint = 0")
     try:
         yield db
     finally:
+        db.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
         if before > 1:
             db.execute(f"PRAGMA synchronous = {int(before)}")
 

@@ -66,19 +66,26 @@ def export_file(database: str | Path, job_id: int) -> Path:
     return exports_folder(database) / f"job-{int(job_id)}.bin"
 
 
+def checkpoint_file(database: str | Path, job_id: int) -> Path:
+    """Return where a resumable job (a theme run) keeps what its engine found until it has written it (m044)."""
+    return exports_folder(database) / f"job-{int(job_id)}.resume"
+
+
 def forget_exports(db: sqlite_utils.Database, database: str | Path, codes: Iterable[str]) -> int:
-    """Delete the files export jobs made of these sessions; return how many went.
+    """Delete the files export jobs made of these sessions, and the checkpoints of their theme runs; return how many went.
 
     An export made before a withdrawal, a purge or an undone import holds the erased words: it must
     not wait (up to a day) for someone to try to download it. A campaign's export or "who was heard"
-    file counts the session among others (`job_sessions`, m033) and goes too.
+    file counts the session among others (`job_sessions`, m033) and goes too. A theme run's checkpoint
+    (the engine's themes, named from the answers it read) goes as well: the run, if it is still going,
+    finishes in memory, and after a restart it starts again instead of continuing (issue 19).
     """
     codes = sorted(set(codes))
     if not codes or not exports_folder(database).is_dir():
         return 0
     marks = ", ".join("?" for _ in codes)
     ids: set[int] = set()
-    for sql in (f"SELECT j.id FROM jobs j JOIN sessions s ON s.id = j.session_id WHERE j.kind = 'export' AND s.code IN ({marks})",
+    for sql in (f"SELECT j.id FROM jobs j JOIN sessions s ON s.id = j.session_id WHERE s.code IN ({marks})",
                 f"SELECT js.job_id FROM job_sessions js JOIN sessions s ON s.id = js.session_id WHERE s.code IN ({marks})"):
         try:
             ids.update(row[0] for row in db.execute(sql, codes))
@@ -86,11 +93,12 @@ def forget_exports(db: sqlite_utils.Database, database: str | Path, codes: Itera
             continue
     gone = 0
     for job_id in sorted(ids):
-        try:
-            export_file(database, job_id).unlink()
-            gone += 1
-        except FileNotFoundError:
-            continue
+        for path in (export_file(database, job_id), checkpoint_file(database, job_id)):
+            try:
+                path.unlink()
+                gone += 1
+            except FileNotFoundError:
+                continue
     return gone
 
 

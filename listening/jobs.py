@@ -20,14 +20,17 @@ with `JobBusy`. Work smaller than CHORUS_JOBS_THRESHOLD answers skips the queue 
 """
 from __future__ import annotations
 
+import copyreg
 import json
 import logging
 import os
+import pickle
 import sqlite3
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Callable
 
 import sqlite_utils
@@ -49,6 +52,9 @@ UNFINISHED = ("queued", "running", "cancelling")
 FINISHED = ("done", "failed", "cancelled", "interrupted")
 # A finished run is started again with its own button; these never finished their work.
 RESTARTABLE = ("failed", "cancelled", "interrupted")
+# Kinds a restarted consumer continues instead of marking interrupted (`recover`): their handler keeps what is
+# expensive to redo (the engine's result) with `Context.keep` and where it stopped with `Context.mark` (m044).
+RESUMABLE = ("themes", "campaign_themes")
 # Seconds between refreshes when staff ask a job's page to follow it.
 REFRESH_SECONDS = 5
 # An export file a job wrote is kept this long for its download, then deleted.
@@ -138,7 +144,8 @@ def init_app(app: Flask) -> None:
         huey = SqliteHuey(name="chorus", filename=path, results=False, immediate=immediate)
     _consumer_app = app
     task = huey.task(name="chorus.run_job", retries=0)(_run_job_task)
-    app.extensions["chorus_jobs"] = {"huey": huey, "task": task}
+    quiet = huey.task(name="chorus.run_quiet", retries=0)(_run_quiet_task)
+    app.extensions["chorus_jobs"] = {"huey": huey, "task": task, "quiet": quiet}
 
 
 def huey_of(app: Flask):
@@ -147,12 +154,88 @@ def huey_of(app: Flask):
 
 
 def _run_job_task(job_id: int, database: str) -> None:
-    """Huey's task: run one job in an app context (the request's in immediate mode, else the consumer's app)."""
+    """Huey's task: run one job in an app context (the request's in immediate mode, else the consumer's app).
+
+    In the consumer the job runs in a child process that exits when it ends (`listening.job_process`),
+    so that a theme run's memory is not kept by the consumer afterwards.
+    """
     app = current_app._get_current_object() if has_app_context() else _consumer_app
+    if app.config.get("JOBS_IN_CHILD", True) and not app.config.get("JOBS_IMMEDIATE"):
+        from . import job_process
+
+        job_process.run_in_child(lambda: _run_job_here(app, job_id, database),
+                                 lambda how: _mark_died(app, job_id, database))
+        return
+    _run_job_here(app, job_id, database)
+
+
+def _mark_died(app: Flask, job_id: int, database: str) -> None:
+    """Mark a job failed whose process died before it ended, tidied up like an interrupted one (`recover`);
+    a job that did end is left as it ended."""
+    from .job_process import DIED
+
+    with app.app_context():
+        db = connect(database, busy_timeout_ms=app.config["BUSY_TIMEOUT_MS"], synchronous=app.config["SQLITE_SYNCHRONOUS"])
+        try:
+            with transaction(db):
+                found = job_by_id(db, job_id)
+                if found is None or found["state"] not in UNFINISHED:
+                    return
+                db.execute("UPDATE jobs SET state = 'failed', finished = ?, error = ? WHERE id = ?", (now(), DIED, job_id))
+                _audit(db, found, "job_failed", user_id=None, extra=f"error={DIED}")
+                tidy = _interrupt_hooks.get(found["kind"])
+                if tidy is not None:
+                    tidy(db, found)
+        finally:
+            db.conn.close()
+    forget_files(database, job_id)  # a file the dead job was writing is partial; its checkpoint resumes nothing now
+
+
+def _run_job_here(app: Flask, job_id: int, database: str) -> None:
+    """Run one job in this process, in the app's context, on its own connection."""
     with app.app_context():
         db = connect(database, busy_timeout_ms=app.config["BUSY_TIMEOUT_MS"], synchronous=app.config["SQLITE_SYNCHRONOUS"])
         try:
             execute(db, job_id)
+        finally:
+            db.conn.close()
+
+
+# Work the consumer runs that no one started and no one follows: no `jobs` row, no audit line, no session held
+# (a theme run or an export may run beside it). A screen's recomputation, such as a react question's opinion
+# groups (`facilitation.opinion_live`), which the screens ask for again if it is lost.
+_quiet_handlers: dict[str, Callable[[sqlite_utils.Database, dict], None]] = {}
+
+
+def register_quiet(name: str, handler: Callable[[sqlite_utils.Database, dict], None]) -> None:
+    """Say what a kind of quiet work does (called by the composition root)."""
+    _quiet_handlers[name] = handler
+
+
+def enqueue_quiet(name: str, params: dict) -> None:
+    """Queue quiet work for the consumer (run at once with CHORUS_JOBS_IMMEDIATE); raise QueueUnavailable if the
+    queue cannot take it."""
+    if name not in _quiet_handlers:
+        raise ValueError(f"Unknown quiet work {name!r}")
+    app = current_app._get_current_object()
+    try:
+        app.extensions["chorus_jobs"]["quiet"](name, params, str(app.config["DATABASE"]))
+    except Exception as exc:
+        if app.config.get("JOBS_IMMEDIATE"):
+            raise
+        log.exception("Quiet work %s could not be queued", name)
+        raise QueueUnavailable(str(exc)) from exc
+
+
+def _run_quiet_task(name: str, params: dict, database: str) -> None:
+    """Huey's task for quiet work: run its handler in an app context, on its own connection."""
+    app = current_app._get_current_object() if has_app_context() else _consumer_app
+    with app.app_context():
+        db = connect(database, busy_timeout_ms=app.config["BUSY_TIMEOUT_MS"], synchronous=app.config["SQLITE_SYNCHRONOUS"])
+        try:
+            _quiet_handlers[name](db, params)
+        except Exception:  # logged; the screens ask again, and it must not kill the consumer
+            log.exception("Quiet work %s %s failed", name, params)
         finally:
             db.conn.close()
 
@@ -186,6 +269,7 @@ def job_by_id(db: sqlite_utils.Database, job_id: int) -> dict | None:
     if found is not None:
         found["params"] = json.loads(found["params"] or "{}")
         found["result"] = json.loads(found["result"]) if found["result"] else None
+        found["checkpoint"] = json.loads(found.get("checkpoint") or "null") or {}
     return found
 
 
@@ -287,6 +371,11 @@ def cancel(db: sqlite_utils.Database, job_id: int, *, who: int | None) -> bool:
         db.execute("UPDATE jobs SET state = ?, finished = CASE WHEN ? = 'cancelled' THEN ? END WHERE id = ?",
                    (state, state, now(), job_id))
         _audit(db, found, "job_cancelled", user_id=who)
+    if state == "cancelled" and found["kind"] in RESUMABLE:
+        try:  # a run queued again after a restart keeps a checkpoint until it runs: cancelled, it will not
+            os.remove(erasures.checkpoint_file(database_path(db), job_id))
+        except FileNotFoundError:
+            pass
     return True
 
 
@@ -306,27 +395,67 @@ def restart(db: sqlite_utils.Database, job_id: int, *, who: int | None, session_
 
 
 def recover(db: sqlite_utils.Database) -> list[int]:
-    """Mark every job that was running when the consumer stopped as interrupted (called when a consumer starts).
+    """Deal with every job that was running when the consumer stopped (called when a consumer starts); return their ids.
 
-    The queue still holds queued jobs and runs them; a running job's work was lost with its process
-    and is shown as interrupted, with a button to start it again. Each kind's `on_interrupt` tidies up.
+    The queue still holds queued jobs and runs them. A running job of a RESUMABLE kind (a theme run) is
+    queued again under the same id and continues where it stopped (its handler reads its checkpoint, m044);
+    any other's work was lost with its process: it is shown as interrupted, with a button to start it
+    again, and its kind's `on_interrupt` tidies up. A job being cancelled is interrupted, never resumed.
     """
+    resumed: list[int] = []
     with transaction(db):
         found = rows(db, "SELECT id FROM jobs WHERE state IN ('running', 'cancelling')")
         for row in found:
             job = job_by_id(db, row["id"])
+            if job["kind"] in RESUMABLE and job["state"] == "running":
+                times = int(job["checkpoint"].get("resumed", 0)) + 1
+                db.execute("UPDATE jobs SET state = 'queued', checkpoint = ? WHERE id = ?",
+                           (json.dumps(job["checkpoint"] | {"resumed": times}), job["id"]))
+                _audit(db, job, "job_resumed", user_id=None)
+                resumed.append(job["id"])
+                continue
             db.execute("UPDATE jobs SET state = 'interrupted', finished = ? WHERE id = ?", (now(), job["id"]))
             _audit(db, job, "job_interrupted", user_id=None)
             tidy = _interrupt_hooks.get(job["kind"])
             if tidy is not None:
                 tidy(db, job)
     for row in found:
+        if row["id"] in resumed:
+            continue
         # A file the dead job was writing is partial: never served (the job is not done), and not kept either.
+        forget_files(database_path(db), row["id"])
+    for job_id in resumed:
+        _queue_again(db, job_id)
+    return [r["id"] for r in found]
+
+
+def _queue_again(db: sqlite_utils.Database, job_id: int) -> None:
+    """Put a resumed job back in the queue; if the queue cannot take it, it is interrupted (staff may start it again)."""
+    try:
+        app = current_app._get_current_object()
+        app.extensions["chorus_jobs"]["task"](job_id, str(app.config["DATABASE"]))
+        return
+    except Exception:
+        log.exception("Job %s could not be queued again after a restart", job_id)
+    with transaction(db):
+        job = job_by_id(db, job_id)
+        if job is None or job["state"] != "queued":
+            return
+        db.execute("UPDATE jobs SET state = 'interrupted', finished = ? WHERE id = ?", (now(), job_id))
+        _audit(db, job, "job_interrupted", user_id=None)
+        tidy = _interrupt_hooks.get(job["kind"])
+        if tidy is not None:
+            tidy(db, job)
+    forget_files(database_path(db), job_id)
+
+
+def forget_files(database: str, job_id: int) -> None:
+    """Delete a job's export file and its checkpoint file, if they are there."""
+    for path in (erasures.export_file(database, job_id), erasures.checkpoint_file(database, job_id)):
         try:
-            os.remove(erasures.export_file(database_path(db), row["id"]))
+            os.remove(path)
         except FileNotFoundError:
             pass
-    return [r["id"] for r in found]
 
 
 _interrupt_hooks: dict[str, Callable[[sqlite_utils.Database, dict], None]] = {}
@@ -349,6 +478,10 @@ class Context:
     config: dict
     _last: float = field(default=0.0)
     _side: sqlite_utils.Database | None = field(default=None, repr=False)
+    # The erasure ledger's lines for the job's sessions when it started: a checkpoint kept after one more is stale.
+    erasures_at_start: int = 0
+    # The size of the checkpoint file `keep` last wrote (for the benchmark's figures).
+    kept_bytes: int = 0
 
     @property
     def session_id(self) -> int | None:
@@ -385,6 +518,70 @@ class Context:
         """What the job was asked to do."""
         return self.job["params"]
 
+    # --- a resumable job's checkpoint (m044): what is expensive to redo, and where the job stopped ------------
+
+    def _checkpoint_path(self) -> Path:
+        """Return the job's checkpoint file (owner-only, in the export folder; an erasure deletes it)."""
+        export_folder(self.config)
+        return erasures.checkpoint_file(self.config["DATABASE"], self.job["id"])
+
+    def keep(self, state: Any) -> bool:
+        """Keep `state` (the engine's result) in the job's checkpoint file; False if it was not kept.
+
+        Written to a temporary file and renamed, so a death mid-write leaves no half file. It is a copy of
+        what residents said, so an erasure of one of the job's sessions deletes it (`erasures.forget_exports`);
+        one that came after the job started and before the file existed is caught here, and nothing is kept.
+        """
+        path = self._checkpoint_path()
+        partial = path.with_suffix(".partial")
+        try:
+            with write_private(partial) as file:
+                pickler = pickle.Pickler(file, protocol=pickle.HIGHEST_PROTOCOL)
+                # The engine's frozen results hold read-only mappings, which pickle cannot take as they are.
+                pickler.dispatch_table = copyreg.dispatch_table | {MappingProxyType: _reduce_proxy}
+                pickler.dump(state)
+            os.replace(partial, path)
+            self.kept_bytes = path.stat().st_size
+        except OSError:
+            log.exception("Job %s could not keep its checkpoint", self.job["id"])
+            self.forget_kept()
+            return False
+        if erasures_across(self.db, self.session_ids) != self.erasures_at_start:
+            self.forget_kept()
+            return False
+        return True
+
+    def kept(self) -> Any:
+        """Return what `keep` kept for this job, or None (none kept, or an erasure deleted it)."""
+        try:
+            with open(self._checkpoint_path(), "rb") as file:
+                return pickle.load(file)  # noqa: S301 - written by this app, owner-only, never uploaded
+        except FileNotFoundError:
+            return None
+        except Exception:  # a half-written file, or one an older version of Chorus wrote: start again instead
+            log.warning("Job %s: its checkpoint could not be read; it starts again", self.job["id"])
+            return None
+
+    def forget_kept(self) -> None:
+        """Delete the job's checkpoint file (and a partial one)."""
+        path = self._checkpoint_path()
+        for each in (path, path.with_suffix(".partial")):
+            try:
+                os.remove(each)
+            except FileNotFoundError:
+                pass
+
+    @property
+    def checkpoint(self) -> dict:
+        """Where the job stopped, as `mark` last recorded it ({} if never)."""
+        return self.job.get("checkpoint") or {}
+
+    def mark(self, **facts: Any) -> None:
+        """Record where the job is (ids and counts only), inside the caller's transaction on the job's connection,
+        so the mark commits with the work it describes."""
+        self.job["checkpoint"] = self.checkpoint | facts
+        self.db.execute("UPDATE jobs SET checkpoint = ? WHERE id = ?", (json.dumps(self.job["checkpoint"]), self.job["id"]))
+
     def report(self, done: int, total: int, *, cancellable: bool = True) -> None:
         """Record progress; raise Cancelled if a cancel was asked for and stopping here is safe."""
         target = self._progress_db()
@@ -398,6 +595,16 @@ class Context:
                 raise Cancelled()
 
 
+def _reduce_proxy(proxy: MappingProxyType) -> tuple:
+    """Pickle a read-only mapping as the dict it shows, to be wrapped again when read."""
+    return _mapping_proxy, (dict(proxy),)
+
+
+def _mapping_proxy(items: dict) -> MappingProxyType:
+    """Wrap a dict read from a checkpoint back into a read-only mapping."""
+    return MappingProxyType(items)
+
+
 def execute(db: sqlite_utils.Database, job_id: int) -> str:
     """Run one queued job to its end and return its final state (a job no longer queued is left alone)."""
     # Committed without an fsync inside the write lock, then put on disk by the job itself outside it (`settle`):
@@ -408,9 +615,16 @@ def execute(db: sqlite_utils.Database, job_id: int) -> str:
     settle(db)
     found = job_by_id(db, job_id)
     if not started or found is None:
+        if found is not None and found["state"] in FINISHED and found["kind"] in RESUMABLE:
+            try:  # a resumed run cancelled before it ran again: its checkpoint goes (never a finished export's file)
+                os.remove(erasures.checkpoint_file(database_path(db), job_id))
+            except FileNotFoundError:
+                pass
         return found["state"] if found else "gone"
     handler = _handlers.get(found["kind"])
     context = Context(db, found, dict(current_app.config) if has_app_context() else {})
+    if found["kind"] in RESUMABLE:
+        context.erasures_at_start = erasures_across(db, context.session_ids)
     state, error, result = "done", None, None
     try:
         if handler is None:
@@ -425,6 +639,8 @@ def execute(db: sqlite_utils.Database, job_id: int) -> str:
         context.close()
     if db.conn.in_transaction:
         db.conn.rollback()
+    if found["kind"] in RESUMABLE and context.config.get("DATABASE"):
+        context.forget_kept()  # the job ended: nothing to continue from
     with transaction(db):
         db.execute("""UPDATE jobs SET state = ?, finished = ?, error = ?, result = ?,
                         progress = CASE WHEN ? = 'done' THEN max(total, 1) ELSE progress END,
@@ -499,7 +715,7 @@ def forget_old_exports(db: sqlite_utils.Database, config: dict) -> None:
     if not folder.is_dir():
         return
     cutoff = time.time() - EXPORT_KEEP_HOURS * 3600
-    for path in folder.glob("job-*.bin"):
+    for path in (*folder.glob("job-*.bin"), *folder.glob("job-*.resume")):
         try:
             if path.stat().st_mtime < cutoff:
                 path.unlink()
@@ -543,10 +759,27 @@ STATE_LABELS = {
 }
 
 
+def restart_note(job: dict) -> str | None:
+    """Say what a restart of Chorus did to a job it resumed (`recover`), or None if none did."""
+    checkpoint = job.get("checkpoint") or {}
+    if not checkpoint.get("resumed"):
+        return None
+    if checkpoint.get("outcome") == "continued":
+        return _("Chorus restarted while this ran. It continued where it had stopped, with what the engine "
+                 "had already found.")
+    if checkpoint.get("outcome") == "again":
+        return _("Chorus restarted while this ran. The answers had changed since the engine read them (or the "
+                 "engine had not finished), so it started again from the beginning.")
+    return _("Chorus restarted while this ran. It continues where it stopped if the answers have not changed "
+             "since; otherwise it starts again from the beginning.")
+
+
 def page_facts(db: sqlite_utils.Database, job: dict) -> dict:
-    """Return what a job's page shows of it: its title, state, percent done, time left, and whether it waits long."""
+    """Return what a job's page shows of it: its title, state, percent done, time left, whether it waits long,
+    and what a restart did to it."""
     eta = estimate_seconds(db, job)
     return {"kind_title": KIND_TITLES[job["kind"]], "state_label": STATE_LABELS[job["state"]],
             "percent": int(100 * job["progress"] / job["total"]) if job["total"] else 0,
             "eta": format_timedelta(timedelta(seconds=eta), threshold=1.1) if eta else None,
-            "unfinished": job["state"] in UNFINISHED, "waiting_long": waiting_long(job)}
+            "unfinished": job["state"] in UNFINISHED, "waiting_long": waiting_long(job),
+            "restart_note": restart_note(job)}

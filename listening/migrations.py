@@ -1738,3 +1738,91 @@ def m042_votes19(db: sqlite_utils.Database) -> None:
     with db.atomic():
         for statement in statements:
             db.execute(statement)
+
+
+@migrations()
+def m043_react19(db: sqlite_utils.Database) -> None:
+    """Count a react or ideas question's voters and its changes by triggers, and keep its latest opinion groups
+    (issue 19: the console and projector read 875,000 votes every 20 s in each worker for these numbers and
+    computed the groups in the request).
+
+    `vote_people` holds, per question and person, how many of their votes are on the question's approved
+    statements (a row that reaches 0 is deleted), so `vote_totals.voters` (the number of those rows) is
+    the "people have voted" of `statements.votes_for_prompt`. `vote_totals.version` rises with every
+    write of a vote and every statement entering or leaving "approved"; `removed` with every deleted vote
+    (a withdrawal, an erasure, a merge's dropped duplicate, a deleted statement). `opinion_groups` keeps
+    the groups last computed for a question (sizes, stances, consensus: never who is in which group) with
+    the version and `removed` they were computed from; a deleted vote empties its `summary` at once, so a
+    withdrawn person's votes never stay in stored groups. A statement deleted while approved takes its
+    voters off before the cascade deletes its votes (the cascade's votes no longer see it approved).
+    """
+    approved = "EXISTS (SELECT 1 FROM statements WHERE id = {v}.statement_id AND status = 'approved')"
+    add = ("INSERT INTO vote_people (prompt_id, participant_id, n) SELECT NEW.prompt_id, NEW.participant_id, 1 "
+           f"WHERE {approved.format(v='NEW')} ON CONFLICT (prompt_id, participant_id) DO UPDATE SET n = n + 1;")
+    drop = (f"UPDATE vote_people SET n = n - 1 WHERE prompt_id = OLD.prompt_id AND participant_id = OLD.participant_id "
+            f"AND {approved.format(v='OLD')}; DELETE FROM vote_people WHERE prompt_id = OLD.prompt_id "
+            "AND participant_id = OLD.participant_id AND n <= 0;")
+    bump = ("INSERT INTO vote_totals (prompt_id, voters, version, removed) VALUES (NEW.prompt_id, 0, 1, 0) "
+            "ON CONFLICT (prompt_id) DO UPDATE SET version = version + 1;")
+    statements = [
+        "CREATE TABLE vote_people (prompt_id INTEGER NOT NULL, participant_id INTEGER NOT NULL, n INTEGER NOT NULL, "
+        "PRIMARY KEY (prompt_id, participant_id)) WITHOUT ROWID",
+        "CREATE TABLE vote_totals (prompt_id INTEGER PRIMARY KEY, voters INTEGER NOT NULL DEFAULT 0, "
+        "version INTEGER NOT NULL DEFAULT 0, removed INTEGER NOT NULL DEFAULT 0)",
+        """CREATE TABLE opinion_groups (
+               prompt_id INTEGER PRIMARY KEY,
+               version INTEGER NOT NULL DEFAULT 0,     -- vote_totals.version the groups were computed from
+               removed INTEGER NOT NULL DEFAULT 0,     -- vote_totals.removed then
+               statements TEXT NOT NULL DEFAULT '[]',  -- JSON: the approved statements they cover, in order
+               votes INTEGER NOT NULL DEFAULT 0,
+               voters INTEGER NOT NULL DEFAULT 0,
+               summary TEXT,                           -- JSON: groups' sizes, stances, consensus; NULL: none to show
+               computed_at TEXT,
+               requested_at REAL                       -- when a worker last asked the job consumer to compute them
+           )""",
+        "INSERT INTO vote_people (prompt_id, participant_id, n) SELECT v.prompt_id, v.participant_id, count(*) "
+        "FROM votes v JOIN statements s ON s.id = v.statement_id WHERE s.status = 'approved' GROUP BY 1, 2",
+        "INSERT INTO vote_totals (prompt_id, voters) SELECT p.id, (SELECT count(*) FROM vote_people x WHERE x.prompt_id = p.id) "
+        "FROM prompts p WHERE p.kind IN ('react', 'ideas') OR EXISTS (SELECT 1 FROM votes v WHERE v.prompt_id = p.id)",
+        "CREATE TRIGGER vote_people_insert AFTER INSERT ON vote_people BEGIN "
+        "INSERT INTO vote_totals (prompt_id, voters) VALUES (NEW.prompt_id, 1) "
+        "ON CONFLICT (prompt_id) DO UPDATE SET voters = voters + 1; END",
+        "CREATE TRIGGER vote_people_delete AFTER DELETE ON vote_people BEGIN "
+        "UPDATE vote_totals SET voters = voters - 1 WHERE prompt_id = OLD.prompt_id; END",
+        f"CREATE TRIGGER votes_people_insert AFTER INSERT ON votes BEGIN {bump} {add} END",
+        "CREATE TRIGGER votes_people_delete AFTER DELETE ON votes BEGIN "
+        "UPDATE vote_totals SET version = version + 1, removed = removed + 1 WHERE prompt_id = OLD.prompt_id; "
+        f"{drop} UPDATE opinion_groups SET summary = NULL WHERE prompt_id = OLD.prompt_id AND summary IS NOT NULL; END",
+        "CREATE TRIGGER votes_people_update AFTER UPDATE OF prompt_id, statement_id, participant_id, vote ON votes "
+        "WHEN OLD.prompt_id IS NOT NEW.prompt_id OR OLD.statement_id IS NOT NEW.statement_id "
+        "OR OLD.participant_id IS NOT NEW.participant_id OR OLD.vote IS NOT NEW.vote "
+        f"BEGIN {bump} {drop} {add} END",
+        "CREATE TRIGGER statements_people_status AFTER UPDATE OF status ON statements "
+        "WHEN (OLD.status = 'approved') IS NOT (NEW.status = 'approved') BEGIN "
+        "UPDATE vote_people SET n = n - 1 WHERE OLD.status = 'approved' AND prompt_id = NEW.prompt_id AND participant_id IN "
+        "(SELECT participant_id FROM votes WHERE statement_id = NEW.id); "
+        "DELETE FROM vote_people WHERE OLD.status = 'approved' AND prompt_id = NEW.prompt_id AND n <= 0 AND participant_id IN "
+        "(SELECT participant_id FROM votes WHERE statement_id = NEW.id); "
+        "INSERT INTO vote_people (prompt_id, participant_id, n) SELECT prompt_id, participant_id, 1 FROM votes "
+        "WHERE NEW.status = 'approved' AND statement_id = NEW.id ON CONFLICT (prompt_id, participant_id) DO UPDATE SET n = n + 1; "
+        "UPDATE vote_totals SET version = version + 1 WHERE prompt_id = NEW.prompt_id; END",
+        "CREATE TRIGGER statements_people_delete BEFORE DELETE ON statements WHEN OLD.status = 'approved' BEGIN "
+        "UPDATE vote_people SET n = n - 1 WHERE prompt_id = OLD.prompt_id AND participant_id IN "
+        "(SELECT participant_id FROM votes WHERE statement_id = OLD.id); "
+        "DELETE FROM vote_people WHERE prompt_id = OLD.prompt_id AND n <= 0 AND participant_id IN "
+        "(SELECT participant_id FROM votes WHERE statement_id = OLD.id); END",
+        "CREATE TRIGGER prompts_vote_totals_delete AFTER DELETE ON prompts BEGIN "
+        "DELETE FROM vote_people WHERE prompt_id = OLD.id; DELETE FROM vote_totals WHERE prompt_id = OLD.id; "
+        "DELETE FROM opinion_groups WHERE prompt_id = OLD.id; END",
+    ]
+    for statement in statements:
+        db.execute(statement)
+
+
+@migrations()
+def m044_jobs19(db: sqlite_utils.Database) -> None:
+    """Where a resumable job stopped (issue 19): `jobs.checkpoint`, JSON of ids and counts only (a theme run's run
+    id, its machine themes' rows and how many answers it has placed), written in the same transaction as the
+    work it describes, so a job continued after a restart starts from its last committed batch. What the engine
+    found is kept in a file beside the database (`listening.erasures.checkpoint_file`), deleted like an export's."""
+    db.execute("ALTER TABLE jobs ADD COLUMN checkpoint TEXT")

@@ -730,6 +730,20 @@ def participant(db: sqlite_utils.Database, participant_id: int) -> dict | None:
     )
 
 
+def consent_repeat(db: sqlite_utils.Database, participant_id: int) -> dict:
+    """Say what a repeated consent form may re-attach to: when its consent was first sent, whether the
+    participant has sent anything since (answers, votes, statements) and whether they withdrew."""
+    row = one(
+        db,
+        """SELECT (SELECT at FROM submissions WHERE participant_id = p.id AND kind = 'consent') AS consented_at,
+                  EXISTS (SELECT 1 FROM submissions WHERE participant_id = p.id AND kind != 'consent') AS sent_more,
+                  p.withdrawn_at
+           FROM participants p WHERE p.id = ?""",
+        (participant_id,),
+    )
+    return row or {"consented_at": None, "sent_more": 1, "withdrawn_at": None}
+
+
 # --- answers --------------------------------------------------------------------------------
 
 

@@ -91,6 +91,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("JOBS_WORKERS", "CHORUS_JOBS_WORKERS", 1, int,
             "Threads the job consumer (`chorus jobs`, started by `chorus serve` and `chorus demo`) runs jobs on. "
             "Each job is a theme run, a live draft or an export; one at a time per session whatever this says."),
+    Setting("JOBS_IN_CHILD", "CHORUS_JOBS_IN_CHILD", True, _bool,
+            "Run each background job in a child process of the consumer that exits when the job ends, so the "
+            "consumer does not keep a big theme run's memory afterwards (a child that dies leaves its job failed). "
+            "0 runs jobs in the consumer itself."),
     Setting("JOBS_IMMEDIATE", "CHORUS_JOBS_IMMEDIATE", False, _bool,
             "Run background jobs inside the request that starts them, with no queue or consumer (for tests)."),
     Setting("JOBS_THRESHOLD", "CHORUS_JOBS_THRESHOLD", 5000, int,

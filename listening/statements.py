@@ -12,6 +12,8 @@ Functions take `db` first; views never assemble SQL.
 """
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -363,6 +365,29 @@ def votes_for_prompt(db: sqlite_utils.Database, prompt_id: int) -> list[tuple[in
     )]
 
 
+def votes_for_prompt_in_chunks(db: sqlite_utils.Database, prompt_id: int, *, chunk: int = 50_000) -> list[tuple[int, int, int]]:
+    """Return what `votes_for_prompt` returns, read `chunk` votes at a time (each read its own short snapshot), for the
+    job consumer's opinion groups: one read of 875,000 votes held a snapshot for 8 s, and a withdrawal's checkpoint
+    (which truncates the write-ahead log) waited for it while residents' votes waited for the checkpoint.
+
+    A vote changed during the reads is read once, old or new; a vote deleted during them is for the caller to
+    notice (`vote_totals`' `removed` before and after)."""
+    approved = {r[0] for r in db.execute("SELECT id FROM statements WHERE prompt_id = ? AND status = 'approved'", (prompt_id,))}
+    found: list[tuple] = []
+    after = (0, 0)
+    while True:
+        batch = db.execute(
+            """SELECT statement_id, id, updated_at, participant_id, vote FROM votes
+               WHERE prompt_id = ? AND (statement_id, id) > (?, ?) ORDER BY statement_id, id LIMIT ?""",
+            (prompt_id, *after, chunk)).fetchall()
+        if not batch:
+            break
+        after = (batch[-1][0], batch[-1][1])
+        found.extend(tuple(r) for r in batch if r[0] in approved)
+    found.sort(key=lambda r: (r[2], r[1]))  # oldest change first, as `votes_for_prompt` orders them
+    return [(participant, statement, vote) for statement, _id, _at, participant, vote in found]
+
+
 def vote_tallies(db: sqlite_utils.Database, prompt_id: int) -> dict[int, tuple[int, int, int]]:
     """Return each approved statement's (agree, disagree, pass) vote counts, read from the counts the triggers keep
     (m042), not from the votes: the same numbers as the engine's tallies of `votes_for_prompt`."""
@@ -374,6 +399,26 @@ def vote_tallies(db: sqlite_utils.Database, prompt_id: int) -> dict[int, tuple[i
     ):
         found.setdefault(r[0], [0, 0, 0])[{1: 0, -1: 1, 0: 2}[r[1]]] += r[2]
     return {sid: (a, d, p) for sid, (a, d, p) in found.items()}
+
+
+def vote_totals(db: sqlite_utils.Database, prompt_id: int) -> dict:
+    """Return a question's kept totals (m043): `voters` (people with a vote on an approved statement), `votes` (votes on
+    approved statements), `version` (rises with every change of a vote or of which statements are approved) and
+    `removed` (rises with every deleted vote: a withdrawal, an erasure). Reads a few kept rows, never the votes."""
+    found = one(db, "SELECT voters, version, removed FROM vote_totals WHERE prompt_id = ?", (prompt_id,))
+    votes = sum(sum(counts) for counts in vote_tallies(db, prompt_id).values())
+    return {"voters": found["voters"] if found else 0, "votes": votes,
+            "version": found["version"] if found else 0, "removed": found["removed"] if found else 0}
+
+
+def voted_among(db: sqlite_utils.Database, prompt_id: int, participant_ids: Iterable[int]) -> set[int]:
+    """Return those of these people who have a vote on one of the question's approved statements (kept by m043)."""
+    wanted = sorted({int(p) for p in participant_ids})
+    if not wanted:
+        return set()
+    return {r[0] for r in db.execute(
+        "SELECT participant_id FROM vote_people WHERE prompt_id = ? AND participant_id IN (SELECT value FROM json_each(?))",
+        (prompt_id, json.dumps(wanted)))}
 
 
 def vote_origins(db: sqlite_utils.Database, prompt_id: int) -> dict[tuple[int, int], tuple[str, str]]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import random
 import time
+from datetime import datetime, timezone
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -184,6 +185,22 @@ def remember_participant(code: str, participant_id: int, receipt: str) -> None:
         session["new_receipt"] = code
 
 
+def repeat_may_attach(found: dict, participant_id: int) -> bool:
+    """Tell whether a consent form sent again (its one-time key already used) may re-attach this browser.
+
+    A repeat is a lost reply or a double tap: this browser already holds the participant, or the
+    first send was within the idle limit and nothing came from the participant since. Anyone else
+    posting the page's key (another browser, or much later) gets a fresh form, never that person.
+    """
+    if session.get("p", {}).get(found["code"]) == participant_id:
+        return True
+    repeat = queries.consent_repeat(get_db(), participant_id)
+    if repeat["withdrawn_at"] or repeat["sent_more"] or not repeat["consented_at"]:
+        return False
+    age = datetime.now(timezone.utc) - datetime.fromisoformat(repeat["consented_at"])
+    return age.total_seconds() <= current_app.config["RESIDENT_IDLE_MINUTES"] * 60
+
+
 def sealed_receipt(code: str) -> str:
     """Return this browser's receipt code for a session, decrypted, or ''."""
     return unseal(session.get("r", {}).get(code))
@@ -255,8 +272,13 @@ def consent(code: str):
                     contact={"name": form.contact_name.data, "phone": form.contact_phone.data,
                              "email": form.contact_email.data},
                 )
-                remember_participant(found["code"], created.id, created.receipt)
-                return redirect(next_step(found, 1))
+                if created.created or repeat_may_attach(found, created.id):
+                    remember_participant(found["code"], created.id, created.receipt)
+                    return redirect(next_step(found, 1))
+                # TRANSLATORS: shown on the consent page when its form had already been sent (from another device, or long ago).
+                notice = _("This form was already sent. To take part, agree again: you will take part as a new person.")
+                form.nonce.data = ""  # render_consent gives the page a fresh one-time key
+                status = 409
         elif form.csrf_failed:
             notice = _("This page was open for a long time, so nothing was saved. Please look at your choices again and press the button.")
             status = 400

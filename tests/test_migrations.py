@@ -1,6 +1,18 @@
 """The schema: ordered migrations that are safe to run twice."""
+import inspect
+import re
+
+from listening import migrations as schema_module
 from listening.db import connect
 from listening.migrations import migrate, migrations
+
+
+def test_every_migration_function_in_the_schema_module_is_registered_in_file_order():
+    """A migration written without its @migrations() decorator (as a merge once left one) would never run."""
+    written = [name for name, _ in sorted(
+        ((name, fn) for name, fn in vars(schema_module).items() if re.fullmatch(r"m\d{3}_\w+", name) and inspect.isfunction(fn)),
+        key=lambda item: item[1].__code__.co_firstlineno)]
+    assert [m.name for m in migrations._migrations] == written
 
 
 def test_migrations_apply_to_an_empty_database_and_again_without_change(tmp_path):

@@ -173,26 +173,45 @@ def pooled_answers(db: sqlite_utils.Database, question_id: int, session_ids: Seq
 
 
 def run_pooled_themes(db: sqlite_utils.Database, campaign_id: int, question: dict, session_ids: Sequence[int], *,
-                      round_id: int | None, seed: int = 0, progress=None) -> int:
+                      round_id: int | None, seed: int = 0, progress=None, checkpoint=None) -> int:
     """Draft themes over every session's answers to an open bank question (one round, or all), keeping
     planners' names: a new theme that shares most answers with an earlier one keeps its row and name.
 
     `progress(done, total, cancellable=True)` (a background job's report) hears the engine's steps and may
     raise to cancel until the themes are written, all in one transaction at the end: a run stopped or
     interrupted before then leaves the campaign's earlier themes as they were.
+
+    `checkpoint` (a background job's `listening.jobs.Context`) keeps the engine's result in the job's file; a
+    job resumed after a restart (`jobs.recover`) writes that result instead of running the engine again if the
+    answers are as the engine read them (`synthesis.answers_fingerprint`), else says so and starts again.
     """
     report = progress or (lambda done, total, cancellable=True: None)
     answers = pooled_answers(db, question["id"], session_ids)
-    # Each session's name list and vocabulary redact what a theme's name may quote, as in its own review.
-    redactions = [synthesis.session_redaction(db, sid) for sid in sorted({a["session_id"] for a in answers})]
-    names = sorted({n for r in redactions for n in r.names})
-    vocabulary = frozenset().union(*(r.vocabulary for r in redactions))
-    # Theme names are drafted only from the words of people who allowed quoting; a staff translation is
-    # analysed in place of the original, as in each session's own run.
-    found = themes.find_themes([synthesis.engine_answer(a) for a in answers],
-                               seed=seed, names=names, vocabulary=vocabulary,
-                               question=tuple(question["texts"].values()), subthemes=False, secondary=False,
-                               on_step=lambda done, steps: report(done, steps + 1))
+    fingerprint = synthesis.answers_fingerprint([question["id"], round_id, *session_ids, seed], answers)
+    found = None
+    if checkpoint is not None and checkpoint.checkpoint.get("resumed"):
+        kept = checkpoint.kept()
+        if kept is not None and kept["fingerprint"] == fingerprint:
+            found = kept["result"]
+            with transaction(db):
+                checkpoint.mark(outcome="continued")
+        else:
+            checkpoint.forget_kept()
+            with transaction(db):
+                checkpoint.mark(outcome="again")
+    if found is None:
+        # Each session's name list and vocabulary redact what a theme's name may quote, as in its own review.
+        redactions = [synthesis.session_redaction(db, sid) for sid in sorted({a["session_id"] for a in answers})]
+        names = sorted({n for r in redactions for n in r.names})
+        vocabulary = frozenset().union(*(r.vocabulary for r in redactions))
+        # Theme names are drafted only from the words of people who allowed quoting; a staff translation is
+        # analysed in place of the original, as in each session's own run.
+        given = [synthesis.engine_answer(a) for a in answers]
+        found = synthesis.at_low_priority(lambda: themes.find_themes(
+            given, seed=seed, names=names, vocabulary=vocabulary, question=tuple(question["texts"].values()),
+            subthemes=False, secondary=False, on_step=lambda done, steps: report(done, steps + 1)))
+        if checkpoint is not None:
+            checkpoint.keep({"fingerprint": fingerprint, "result": found})
     report(themes.ENGINE_STEPS, themes.ENGINE_STEPS + 1)
     old = _theme_members(db, campaign_id, question["id"], round_id)
     stamp = queries.now()

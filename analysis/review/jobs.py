@@ -13,6 +13,7 @@ import pickle
 import sqlite_utils
 
 from listening import campaigns, jobs, queries
+from listening.db import transaction
 
 from . import campaign_queries as pooled
 from . import qdpx_queries
@@ -21,14 +22,41 @@ from . import reporting
 
 
 def run_themes_job(ctx: jobs.Context) -> dict:
-    """Run the theme engine on a session (the review page's "Draft themes"), reporting progress."""
+    """Run the theme engine on a session (the review page's "Draft themes"), reporting progress.
+
+    A run the consumer resumed after a restart (`jobs.recover`) continues from its checkpoint if the
+    session's answers are as the engine read them (`synthesis.resume_themes`); else it says so on its
+    page and starts again from the beginning.
+    """
     prompt_ids = ctx.params.get("prompt_ids")
-    result = synthesis.run_themes(ctx.db, ctx.session_id, user_id=ctx.job["who"], prompt_ids=prompt_ids,
-                                  progress=ctx.report)
+    result = None
+    if ctx.checkpoint.get("resumed"):
+        kept = ctx.kept()
+        if kept is not None:
+            with transaction(ctx.db):
+                ctx.mark(outcome="continued")
+            result = synthesis.resume_themes(ctx.db, ctx.session_id, kept, user_id=ctx.job["who"], checkpoint=ctx,
+                                             progress=ctx.report)
+        if result is None:
+            start_again(ctx)
+    if result is None:
+        result = synthesis.run_themes(ctx.db, ctx.session_id, user_id=ctx.job["who"], prompt_ids=prompt_ids,
+                                      progress=ctx.report, checkpoint=ctx)
     found = queries.session_by_id(ctx.db, ctx.session_id)
     queries.record_audit(ctx.db, user_id=ctx.job["who"], action="themes_run", target=found["code"],
                          detail=f"answers={result['answer_count']} themes={result['k_chosen']} job={ctx.job['id']}")
-    return {"answers": result["answer_count"], "themes": result["k_chosen"]}
+    return {"answers": result["answer_count"], "themes": result["k_chosen"], "checkpoint_bytes": ctx.kept_bytes}
+
+
+def start_again(ctx: jobs.Context) -> None:
+    """Give up a resumed job's checkpoint (the answers changed, or the engine had not finished): close the theme run
+    it had begun, if any, so a new one may start, and say on its page that it starts again from the beginning."""
+    ctx.forget_kept()
+    with transaction(ctx.db):
+        if ctx.checkpoint.get("run_id") and ctx.job["kind"] == "themes":
+            ctx.db.execute("UPDATE theme_runs SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
+                           (jobs.now(), ctx.checkpoint["run_id"]))
+        ctx.mark(outcome="again", run_id=None, stamp=None, target=None, taken=None, before=None, placed=None)
 
 
 def themes_interrupted(db: sqlite_utils.Database, job: dict) -> None:
@@ -86,7 +114,7 @@ def campaign_themes_job(ctx: jobs.Context) -> dict:
     if question is None:
         raise LookupError(f"Bank question {ctx.params['question_id']} is gone")
     made = pooled.run_pooled_themes(ctx.db, ctx.campaign_id, question, ctx.session_ids, round_id=ctx.params.get("round_id"),
-                                    progress=ctx.report)
+                                    progress=ctx.report, checkpoint=ctx)
     found = campaigns.campaign_by_id(ctx.db, ctx.campaign_id)
     queries.record_audit(ctx.db, user_id=ctx.job["who"], action="campaign_themes_run", target=f"campaign:{found['slug']}",
                          detail=f"question={question['id']} round={ctx.params.get('round_id') or 'all'} themes={made} "

@@ -20,12 +20,15 @@ Re-running the engine keeps people's decisions (see :func:`run_themes`):
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence, TypeVar
 
 import sqlite_utils
 
@@ -402,12 +405,49 @@ RUN_STALE_MINUTES = 30
 ENGINE_SHARES = (0.21, 0.31, 0.79, 0.85, 0.88)
 
 
+# The engine's thread runs this much lower in CPU priority than the job (see `at_low_priority`).
+ENGINE_NICE = 10
+_T = TypeVar("_T")
+
+
+def at_low_priority(work: Callable[[], _T]) -> _T:
+    """Run `work()` in a thread that lowers its own CPU priority by ENGINE_NICE; return its result or raise its error.
+
+    The engine computes for minutes; the run's writes then hold SQLite's write lock, which residents' answers
+    wait for. A whole job run at low priority (`nice`) is descheduled inside those short transactions on a busy
+    machine, and residents waited for it: up to 3.2 s for the lock at 100,000 residents (2 December,
+    docs/scaling.md). Linux sets priorities per thread, and lowers one without privileges but never raises it
+    again, so only the engine's own thread is lowered and the writes stay at the job's priority. The caller
+    waits; its connection is used by the thread meanwhile (progress reports), never by both at once.
+    """
+    box: dict = {}
+
+    def run() -> None:
+        """Lower this thread's priority, then do the work and keep its result or error."""
+        try:
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + ENGINE_NICE))
+        except (OSError, AttributeError):  # not Linux, or not allowed: the work runs at the job's priority
+            pass
+        try:
+            box["result"] = work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread as it is (a cancel, an error)
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="chorus-engine", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
 class RunInProgress(RuntimeError):
     """Another theme run of this session is still writing its placements."""
 
 
 def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | None,
-               prompt_ids: Sequence[int] | None = None, seed: int = SEED, progress=None) -> dict:
+               prompt_ids: Sequence[int] | None = None, seed: int = SEED, progress=None, checkpoint=None) -> dict:
     """Run the theme engine over a session's open answers and merge the result with people's decisions.
 
     The themes are decided in one short transaction; the answers' placements are then written in
@@ -419,8 +459,12 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     run up to the moment the themes are written; after that the run finishes its placements, so a
     session is never left half re-placed. Answers withdrawn while the engine ran are not placed, and
     their words are taken out of the names and claims the run stores (`unname_answers`).
+
+    `checkpoint` (a background job's `listening.jobs.Context`) keeps what the engine found in the job's
+    file (`keep`) and where the placements are in the job's row (`mark`, in each batch's transaction), so a
+    run interrupted by a restart continues with `resume_themes` instead of running the engine again.
     """
-    from analysis.themes import OTHER_ID, find_themes
+    from analysis.themes import find_themes
 
     report = progress or (lambda done, total, cancellable=True: None)
     if _run_in_progress(db, session_id):
@@ -431,6 +475,7 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     scope = scope_prompt_ids(db, session_id)
     read_at = now()
     answers = open_answers(db, session_id, scope)
+    fingerprint = answers_fingerprint(scope, answers)
     redaction = session_redaction(db, session_id)
     # A planner reads a dozen themes, not twenty: about one theme per eight answers, at most twelve.
     k_max = min(MAX_THEMES, max(2, len(answers) // 8))
@@ -439,48 +484,116 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     report(0, total)
     given = engine_answers(db, session_id, answers)
     answers = [{key: a[key] for key in KEPT_COLUMNS} for a in answers]  # see KEPT_COLUMNS
-    result = find_themes(given, seed=seed, names=redaction.names,
-                         vocabulary=redaction.vocabulary, k_max=k_max, question=question_texts(db, session_id, scope),
-                         main_language=session_by_id(db, session_id)["default_language"], anchors=anchors,
-                         on_step=lambda done, steps: report(int(4 * len(answers) * ENGINE_SHARES[done - 1]), total))
+    question, main_language = question_texts(db, session_id, scope), session_by_id(db, session_id)["default_language"]
+    result = at_low_priority(lambda: find_themes(
+        given, seed=seed, names=redaction.names, vocabulary=redaction.vocabulary, k_max=k_max, question=question,
+        main_language=main_language, anchors=anchors,
+        on_step=lambda done, steps: report(int(4 * len(answers) * ENGINE_SHARES[done - 1]), total)))
     del given
     report(4 * len(answers), total)
-    stamp = now()
-    # Every placement is read before the write lock (about 2 s at 100,000 residents, which answers would
-    # wait for); inside it, the placements' counter says whether any moved meanwhile, and only then are
-    # they read again.
-    seen = _placement_version(db, session_id)
-    existing = _placements(db, session_id)
-    in_scope = {a["id"] for a in answers}
-    # What to keep and which drafts the new themes continue is worked out before the write lock too (a
-    # second of Python at 200,000 answers, which a niced job made residents wait for); inside, only if a
-    # placement moved or a theme changed meanwhile is it worked out again.
-    themes_read = {t["id"]: t for t in active_themes(db, session_id, sizes=False)}
-    kept, matched = _plan_placements(existing, themes_read, in_scope, result)
-    stored = _stored_details(result.themes, result.subthemes)
-    # Committed without an fsync inside the lock, like the placements (the themes' details are megabytes at
-    # 200,000 answers: an fsync of them held residents' answers), then put on disk by the run itself (`settle`).
-    with batched_writes(db), transaction(db):
-        if _run_in_progress(db, session_id):
-            raise RunInProgress(f"A theme run of session {session_id} is in progress")
-        moved = _placement_version(db, session_id) != seen
-        if moved:
-            existing = _placements(db, session_id)
-        gone = _withdrawn_meanwhile(db, session_id, answers, read_at)
-        run_id = db.execute(
-            """INSERT INTO theme_runs (session_id, prompt_ids, seed, k_chosen, answer_count, method, created_by, created_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-            (session_id, json.dumps(scope), seed, result.k_chosen, len(answers), result.method, user_id, stamp),
-        ).lastrowid
-        themes = {t["id"]: t for t in active_themes(db, session_id, sizes=False)}
-        if moved or _theme_states(themes) != _theme_states(themes_read):
-            kept, matched = _plan_placements(existing, themes, in_scope, result)
-        target = _store_machine_themes(db, session_id, run_id, result.themes, themes, matched, stamp, stored)
-        target[OTHER_ID] = other_theme_id(db, session_id, run_id)
-        if gone:
-            from listening.queries import unname_answers
+    if checkpoint is not None:
+        # Ids and words the engine kept, with the answers' fingerprint: a copy of resident data, deleted by an erasure.
+        checkpoint.keep({"scope": scope, "seed": seed, "read_at": read_at, "fingerprint": fingerprint, "result": result})
+    return _write_run(db, session_id, answers, result, scope=scope, seed=seed, read_at=read_at, user_id=user_id,
+                      report=report, checkpoint=checkpoint)
 
-            unname_answers(db, session_id, gone)
+
+def answers_fingerprint(scope: Sequence[int], answers: Iterable[dict]) -> str:
+    """Return a digest of what an engine run read (its questions and every column of every answer, in order): equal
+    only if no answer was added, changed, hidden, translated or withdrawn since, whatever the run itself wrote."""
+    digest = hashlib.sha256(json.dumps(list(scope)).encode())
+    for answer in answers:
+        digest.update(json.dumps(answer, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def resume_themes(db: sqlite_utils.Database, session_id: int, kept: dict, *, user_id: int | None, checkpoint,
+                  progress=None) -> dict | None:
+    """Continue a theme run a restart interrupted, from what its engine found (`kept`, the job's file) and its last
+    committed batch (`checkpoint.checkpoint`); return None, writing nothing, if the answers changed since the engine
+    read them (the caller then starts again from the beginning).
+
+    Answers are read again and compared by `answers_fingerprint`: a new, edited, hidden or withdrawn answer
+    means the engine's result no longer covers the session, so it is not used.
+    """
+    scope = list(kept["scope"])
+    if scope != scope_prompt_ids(db, session_id):
+        return None
+    answers = open_answers(db, session_id, scope)
+    if answers_fingerprint(scope, answers) != kept["fingerprint"]:
+        return None
+    answers = [{key: a[key] for key in KEPT_COLUMNS} for a in answers]
+    report = progress or (lambda done, total, cancellable=True: None)
+    report(4 * len(answers) + int(checkpoint.checkpoint.get("placed") or 0), 5 * len(answers) + 1)
+    return _write_run(db, session_id, answers, kept["result"], scope=scope, seed=kept["seed"], read_at=kept["read_at"],
+                      user_id=user_id, report=report, checkpoint=checkpoint, resuming=True)
+
+
+def _write_run(db: sqlite_utils.Database, session_id: int, answers: list[dict], result, *, scope: list[int], seed: int,
+               read_at: str, user_id: int | None, report, checkpoint=None, resuming: bool = False) -> dict:
+    """Write what the engine found: the themes in one short transaction, then the placements in batches.
+
+    When `resuming` and the themes were written before the restart (the checkpoint names the run), only the
+    placements after its last committed batch are written; the rest of the run is as when uninterrupted.
+    """
+    from analysis.themes import OTHER_ID
+
+    total = 5 * len(answers) + 1
+    at = (checkpoint.checkpoint if checkpoint is not None else {}) if resuming else {}
+    in_scope = {a["id"] for a in answers}
+    gone: list[dict] = []
+    if at.get("run_id"):
+        # The themes were written before the restart: the run goes on with them (as named, with its own stamp).
+        run_id, stamp, target = at["run_id"], at["stamp"], dict(at["target"])
+        taken = set(at["taken"])
+        everything = {t["id"]: t for t in active_themes(db, session_id, sizes=False)}
+        themes = {tid: everything[tid] for tid in at["before"] if tid in everything}
+        existing = _placements(db, session_id)
+        # Answers not yet placed are as they were when the run planned (a person's pin or review since counts).
+        kept, _matched = _plan_placements(existing, everything, in_scope, result)
+        start = int(at.get("placed") or 0)
+    else:
+        stamp = now()
+        # Every placement is read before the write lock (about 2 s at 100,000 residents, which answers would
+        # wait for); inside it, the placements' counter says whether any moved meanwhile, and only then are
+        # they read again.
+        seen = _placement_version(db, session_id)
+        existing = _placements(db, session_id)
+        # What to keep and which drafts the new themes continue is worked out before the write lock too (a
+        # second of Python at 200,000 answers, which a niced job made residents wait for); inside, only if a
+        # placement moved or a theme changed meanwhile is it worked out again.
+        themes_read = {t["id"]: t for t in active_themes(db, session_id, sizes=False)}
+        kept, matched = _plan_placements(existing, themes_read, in_scope, result)
+        stored = _stored_details(result.themes, result.subthemes)
+        # Committed without an fsync inside the lock, like the placements (the themes' details are megabytes at
+        # 200,000 answers: an fsync of them held residents' answers), then put on disk by the run itself (`settle`).
+        with batched_writes(db), transaction(db):
+            if _run_in_progress(db, session_id):
+                raise RunInProgress(f"A theme run of session {session_id} is in progress")
+            moved = _placement_version(db, session_id) != seen
+            if moved:
+                existing = _placements(db, session_id)
+            gone = _withdrawn_meanwhile(db, session_id, answers, read_at)
+            run_id = db.execute(
+                """INSERT INTO theme_runs (session_id, prompt_ids, seed, k_chosen, answer_count, method, created_by, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                (session_id, json.dumps(scope), seed, result.k_chosen, len(answers), result.method, user_id, stamp),
+            ).lastrowid
+            themes = {t["id"]: t for t in active_themes(db, session_id, sizes=False)}
+            if moved or _theme_states(themes) != _theme_states(themes_read):
+                kept, matched = _plan_placements(existing, themes, in_scope, result)
+            target = _store_machine_themes(db, session_id, run_id, result.themes, themes, matched, stamp, stored)
+            target[OTHER_ID] = other_theme_id(db, session_id, run_id)
+            taken = set(matched.values())
+            if gone:
+                from listening.queries import unname_answers
+
+                unname_answers(db, session_id, gone)
+            if checkpoint is not None:
+                # Committed with the themes: a restart from here continues with these rows, never makes them twice.
+                checkpoint.mark(run_id=run_id, stamp=stamp, target=target, taken=sorted(taken), before=sorted(themes),
+                                placed=0)
+        start = 0
     try:
         # Answers no longer in scope (another question chosen, or hidden since) leave the synthesis.
         leaving = sorted(set(existing) - in_scope)
@@ -489,8 +602,10 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
                 with transaction(db):
                     db.conn.executemany("DELETE FROM theme_assignments WHERE response_id = ?",
                                         [(rid,) for rid in leaving[first:first + ASSIGNMENT_BATCH]])
+        mark = (lambda placed: checkpoint.mark(placed=placed)) if checkpoint is not None else None
         vanished = _place_answers(db, session_id, answers, result, kept, target, stamp,
-                                  lambda done: report(4 * len(answers) + done, total, cancellable=False)) or []
+                                  lambda done: report(4 * len(answers) + done, total, cancellable=False),
+                                  start=start, mark=mark) or []
         with transaction(db):
             # Answers deleted meanwhile other than by a withdrawal (an import undone) were found batch by batch.
             noticed = {a["id"] for a in gone}
@@ -498,7 +613,7 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
                 from listening.queries import unname_answers
 
                 unname_answers(db, session_id, [a for a in vanished if a["id"] not in noticed])
-            _retire_untouched(db, themes, set(matched.values()), stamp)
+            _retire_untouched(db, themes, taken, stamp)
             log_edit(db, session_id, user_id=user_id, action="run",
                      detail=json.dumps({"answers": len(answers), "themes": result.k_chosen, "prompts": scope, "seed": seed}))
     finally:
@@ -642,12 +757,13 @@ def _store_machine_themes(db: sqlite_utils.Database, session_id: int, run_id: in
 
 
 def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dict], result, kept: set[int],
-                   target: dict[str, int], stamp: str, placed=None) -> list[dict]:
+                   target: dict[str, int], stamp: str, placed=None, *, start: int = 0, mark=None) -> list[dict]:
     """Give every answer its engine rank and quote order; place those nobody kept where the engine put them.
 
     Written ASSIGNMENT_BATCH answers per transaction; an answer a person pinned meanwhile keeps its place,
     and one withdrawn meanwhile is not placed (each batch re-reads which answers are still there).
-    `placed(count)` hears how many answers are written. Returns the answers found gone. The batches are
+    `placed(count)` hears how many answers are written. A resumed run starts at answer `start`; `mark(count)` is
+    called inside each batch's transaction (a job's checkpoint, m044). Returns the answers found gone. The batches are
     written without an fsync at each commit, and the run copies the log into the database every
     SETTLE_EVERY batches (`listening.db.batched_writes`): a resident's answer waits for a batch's
     writes, never for the disk.
@@ -661,11 +777,13 @@ def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dic
         for position, aid in enumerate(group.quotes):
             quotes[aid] = position
     # The first batch is small: the size grows while batches are quick, rather than shrinking after a long one.
-    size, first, number, reported = min(2 * MIN_ASSIGNMENT_BATCH, ASSIGNMENT_BATCH), 0, 0, 0.0
+    size, first, number, reported = min(2 * MIN_ASSIGNMENT_BATCH, ASSIGNMENT_BATCH), start, 0, 0.0
     with batched_writes(db):
         while first < len(answers):
             batch = answers[first:first + size]
-            held = _place_batch(db, session_id, batch, result, kept, target, stamp, ranks, quotes, vanished)
+            done = first + len(batch)
+            held = _place_batch(db, session_id, batch, result, kept, target, stamp, ranks, quotes, vanished,
+                                (lambda: mark(done)) if mark is not None else None)
             first, number = first + len(batch), number + 1
             if number % SETTLE_EVERY == 0:
                 settle(db)
@@ -682,9 +800,9 @@ def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dic
 
 
 def _place_batch(db: sqlite_utils.Database, session_id: int, batch: list[dict], result, kept: set[int], target: dict[str, int],
-                 stamp: str, ranks: dict[int, int], quotes: dict[int, int], vanished: list[dict]) -> float:
-    """Write one batch of placements in one short transaction (see `_place_answers`); add the answers found gone to
-    `vanished`; return how long the write lock was held (seconds, wall clock)."""
+                 stamp: str, ranks: dict[int, int], quotes: dict[int, int], vanished: list[dict], mark=None) -> float:
+    """Write one batch of placements in one short transaction (see `_place_answers`), with `mark()` in it; add the
+    answers found gone to `vanished`; return how long the write lock was held (seconds, wall clock)."""
     from analysis.themes import CONTENTLESS_ID
 
     updates, upserts = [], []
@@ -715,6 +833,8 @@ def _place_batch(db: sqlite_utils.Database, session_id: int, batch: list[dict], 
                WHERE theme_assignments.pinned = 0""",
             upserts,
         )
+        if mark is not None:
+            mark()
     return time.monotonic() - start
 
 

@@ -258,7 +258,7 @@ def recount(db: sqlite_utils.Database) -> dict[tuple, tuple[int, int]]:
     """Return every count that `answer_tallies` keeps and counting the answers now would not give: {key: (kept, counted)}.
 
     Empty when the triggers (m036) kept every count exact, and the segment counts of m037 too (:func:`recount_heard`,
-    whose keys start with their table's name). The key is the table's: session, question,
+    whose keys start with their table's name), and the vote counts of m042 and m043 (:func:`recount_votes`). The key is the table's: session, question,
     placement status and theme ('' and 0: none), has text, language, choices ('': none), no number,
     number (0: none), author of another session. Reads every answer: for tests and checks, not pages.
     """
@@ -274,7 +274,44 @@ def recount(db: sqlite_utils.Database) -> dict[tuple, tuple[int, int]]:
         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10""")}
     found = {key: (kept.get(key, 0), counted.get(key, 0)) for key in kept.keys() | counted.keys()
              if kept.get(key, 0) != counted.get(key, 0)}
-    return {**found, **recount_heard(db)}
+    return {**found, **recount_heard(db), **recount_votes(db)}
+
+
+def recount_votes(db: sqlite_utils.Database) -> dict[tuple, tuple]:
+    """Return every kept vote count (m042 `vote_counts`, m043 `vote_people` and `vote_totals.voters`) that counting the
+    votes now would not give, and every stored opinion groups' summary computed before a vote was deleted since
+    (a withdrawn person's votes left in them): {(table, *key): (kept, counted)}. Worked out here from the votes and
+    statements in Python, not by the triggers' SQL. Empty when everything is exact. For tests and checks, not pages.
+    """
+    approved = {sid for sid, status in db.execute("SELECT id, status FROM statements") if status == "approved"}
+    counts: Counter = Counter()
+    people: Counter = Counter()
+    for prompt_id, statement_id, participant_id, vote in db.execute(
+            "SELECT prompt_id, statement_id, participant_id, vote FROM votes"):
+        counts[(prompt_id, statement_id, vote)] += 1
+        if statement_id in approved:
+            people[(prompt_id, participant_id)] += 1
+    voters: Counter = Counter(prompt_id for prompt_id, _person in people)
+    found: dict[tuple, tuple] = {}
+
+    def compare(table: str, kept: dict, counted: dict) -> None:
+        """Add the keys whose kept and counted values differ."""
+        for key in kept.keys() | counted.keys():
+            if kept.get(key, 0) != counted.get(key, 0):
+                found[(table, *key)] = (kept.get(key, 0), counted.get(key, 0))
+
+    compare("vote_counts", {(p, s, v): n for p, s, v, n in db.execute(
+        "SELECT prompt_id, statement_id, vote, n FROM vote_counts")}, counts)
+    compare("vote_people", {(p, x): n for p, x, n in db.execute(
+        "SELECT prompt_id, participant_id, n FROM vote_people")}, people)
+    compare("vote_totals", {(p,): n for p, n in db.execute("SELECT prompt_id, voters FROM vote_totals")},
+            {(p,): n for p, n in voters.items()})
+    compare("opinion_groups", {(p,): stored for p, stored in db.execute(
+        "SELECT prompt_id, removed FROM opinion_groups WHERE summary IS NOT NULL")},
+            {(p,): now for p, now in db.execute(
+                """SELECT g.prompt_id, coalesce(t.removed, 0) FROM opinion_groups g LEFT JOIN vote_totals t
+                   ON t.prompt_id = g.prompt_id WHERE g.summary IS NOT NULL""")})
+    return found
 
 
 def _choice(value) -> object:

@@ -21,6 +21,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.exceptions import Forbidden, NotFound, RequestEntityTooLarge
 
@@ -72,6 +73,7 @@ ACTION_LABELS = {
     "settings": _l("Changed privacy settings"),
     "publish": _l("Published the residents' page"),
     "unpublish": _l("Saved the residents' page without publishing it"),
+    "follow_up_created": _l("Made a follow-up session"),
 }
 
 
@@ -600,16 +602,75 @@ def heard_save(session_id: int):
 # --- history and exports ---------------------------------------------------------------------------
 
 
+def _theme_name(themes: dict[int, str], theme_id) -> str:
+    """A theme's label as the history names it, or its number when it is gone."""
+    if isinstance(theme_id, int) and themes.get(theme_id):
+        return f"“{themes[theme_id]}”"
+    return _("theme %(number)s", number=theme_id) if theme_id is not None else _("no theme")
+
+
+def describe_edit(action: str, detail: str | None, themes: dict[int, str]) -> str:
+    """Say a decision's details in the reader's language (they are stored as JSON or short text)."""
+    if not detail:
+        return ""
+    try:
+        data = json.loads(detail)
+    except ValueError:
+        data = None
+    try:
+        if action == "run" and isinstance(data, dict):
+            answers, themes_made = int(data.get("answers") or 0), int(data.get("themes") or 0)
+            return ", ".join((ngettext("%(num)d answer", "%(num)d answers", answers),
+                              ngettext("%(num)d theme", "%(num)d themes", themes_made)))
+        if action == "rename" and isinstance(data, dict):
+            return _("“%(before)s” to “%(after)s”", before=data.get("from", ""), after=data.get("to", ""))
+        if action == "merge" and isinstance(data, dict):
+            return _("Merged in: %(theme)s", theme=_theme_name(themes, data.get("merged")))
+        if action == "split" and isinstance(data, dict):
+            return f"“{data.get('label', '')}”, " + ngettext("%(num)d answer", "%(num)d answers", len(data.get("answers") or []))
+        if action == "recluster" and isinstance(data, dict):
+            return ngettext("Into %(num)d theme", "Into %(num)d themes", len(data.get("into") or []))
+        if action in ("move", "off_topic") and isinstance(data, dict):
+            if data.get("from_status") == "off_topic":
+                return _("Was off-topic")
+            return _("Was in %(theme)s", theme=_theme_name(themes, data.get("from")))
+        if action == "reference" and isinstance(data, dict):
+            return _("Source: %(source)s", source=data.get("source") or "—")
+        if action == "priority_groups" and isinstance(data, list):
+            return ngettext("%(num)d group", "%(num)d groups", len(data))
+        if action == "settings" and detail.startswith("threshold="):
+            # TRANSLATORS: the small-group threshold a planner set (groups smaller than it are not shown).
+            return _("Smallest group shown: %(count)s", count=detail.partition("=")[2])
+    except (TypeError, ValueError, AttributeError):
+        pass
+    return "" if isinstance(data, (dict, list)) else detail
+
+
+def describe_export(detail: str | None) -> str:
+    """Say an export's format, language and file (stored as `format=… language=… file=…`)."""
+    fields = dict(part.partition("=")[::2] for part in (detail or "").split() if "=" in part)
+    if "format" not in fields:
+        return detail or ""
+    shown = [fields["format"].upper()]
+    if fields.get("language"):
+        shown.append(language_name(fields["language"]))
+    if fields.get("file"):
+        shown.append(fields["file"])
+    return " · ".join(shown)
+
+
 @bp.route("/<int:session_id>/history")
 @requires(*READERS)
 def history(session_id: int):
     """Every planner decision and every export: who, when, what."""
     found = load_session(session_id)
     db = get_db()
+    themes = {row["id"]: row["label"] for row in db.query("SELECT id, label FROM themes WHERE session_id = ?", [session_id])}
     return render_template("review/history.html", s=found, title=title_of(found),
                            edits=synthesis.edit_history(db, session_id),
                            exports=synthesis.export_history(db, found["code"]),
-                           action_labels=ACTION_LABELS)
+                           action_labels=ACTION_LABELS, themes=themes,
+                           describe_edit=describe_edit, describe_export=describe_export)
 
 
 @bp.route("/<int:session_id>/export", methods=["GET", "POST"])

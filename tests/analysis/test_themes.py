@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from analysis import messages
@@ -392,3 +394,59 @@ def test_merging_centres_counts_the_groups_scikit_learn_counts() -> None:
         assert themes._groups_after_merging(centres, distance) == expected.n_clusters_
     with pytest.raises(ValueError):
         themes._groups_after_merging(np.zeros((3, 4)), 0.5)
+
+
+@pytest.mark.parametrize(("languages", "helper"), [(("en",), False), (("en", "es", "fr"), True)])
+def test_reading_the_texts_outside_the_sample_a_chunk_at_a_time_gives_the_same_numbers(
+        nhs_answers: list[Answer], monkeypatch: pytest.MonkeyPatch, languages: tuple[str, ...], helper: bool) -> None:
+    """On large input the texts outside the sample are read, represented and projected a chunk at a time (memory at
+    200,000 answers, issue 19), every other chunk by a forked helper process when there are many: every coordinate
+    is bit for bit what fitting on the sample with every text's blocks held at once gives, with languages centred
+    and glossed too."""
+    import numpy as np
+
+    from analysis import text as textmod
+    from analysis import themes
+
+    monkeypatch.setattr(themes, "_SAMPLE_ABOVE", 150)
+    monkeypatch.setattr(themes, "_SAMPLE_SIZE", 120)
+    monkeypatch.setattr(themes, "_CHUNK", 45)
+    monkeypatch.setattr(themes, "_HELPER_ABOVE", 0 if helper else 10**9)
+    forked: list[int] = []
+    fork = themes._fork_helper
+    monkeypatch.setattr(themes, "_fork_helper", lambda work: forked.append(1) or fork(work))
+    answers = [replace(a, language=languages[i % len(languages)]) for i, a in enumerate(nhs_answers)]
+    p = themes._prepare(themes._checked(answers), textmod.Redaction((), frozenset()), True, None)
+    sample = themes._sample(p, themes._anchor_rows(p, ()), 0)
+    terms = themes._index_terms(themes._subset(p, sample), themes._question_stems("What could we improve?", set(p.langs)))
+    position = np.full(len(p.uniq_rows), -1, dtype=np.int64)
+    position[sample] = np.arange(len(sample))
+    streamed = themes._represent_sampled(p, terms, 0, sample)
+    at_once = themes._represent_at_once(p, terms, 0, sample, position)
+    assert streamed is not None and streamed[1:] == at_once[1:] and streamed[1] == (len(languages) > 1)
+    assert streamed[0].dtype == at_once[0].dtype and np.array_equal(streamed[0], at_once[0])
+    assert forked == ([1] if helper else [])
+
+
+def test_a_helper_that_dies_leaves_its_chunks_to_the_run(nhs_answers: list[Answer], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A helper process that dies in the middle of a chunk it took: the run projects that chunk itself, the same numbers."""
+    import os
+
+    import numpy as np
+
+    from analysis import text as textmod
+    from analysis import themes
+
+    monkeypatch.setattr(themes, "_SAMPLE_ABOVE", 150)
+    monkeypatch.setattr(themes, "_SAMPLE_SIZE", 120)
+    monkeypatch.setattr(themes, "_CHUNK", 45)
+    monkeypatch.setattr(themes, "_HELPER_ABOVE", 0)
+    run, chunk = os.getpid(), themes._project_chunk
+    monkeypatch.setattr(themes, "_project_chunk", lambda *a: chunk(*a) if os.getpid() == run else os._exit(3))
+    p = themes._prepare(themes._checked(nhs_answers), textmod.Redaction((), frozenset()), True, None)
+    sample = themes._sample(p, themes._anchor_rows(p, ()), 0)
+    terms = themes._index_terms(themes._subset(p, sample), frozenset())
+    position = np.full(len(p.uniq_rows), -1, dtype=np.int64)
+    position[sample] = np.arange(len(sample))
+    streamed = themes._represent_sampled(p, terms, 0, sample)
+    assert streamed is not None and np.array_equal(streamed[0], themes._represent_at_once(p, terms, 0, sample, position)[0])

@@ -248,3 +248,75 @@ def test_a_purge_deletes_campaign_files_that_count_the_session_and_keeps_the_oth
     assert retention.purge_session(world["db"], world["sessions"]["b"]["id"], reason="test") is not None
     assert not jobs.export_path(app.config, both).exists()
     assert jobs.export_path(app.config, only_a).exists()
+
+
+class Killed(BaseException):
+    """The consumer's process dies."""
+
+
+def campaign_run_killed_before_writing(world, monkeypatch) -> tuple:
+    """Start a campaign theme run in a queued app and kill its process after the engine, before the write; return
+    (app, job id)."""
+    from analysis.review import campaign_queries
+
+    answered(world)
+    app = big_app(world)
+    client, token = client_of(app, "bb_planner")
+    job_id = job_of(client.post(f"/staff/campaigns/{world['cid']}/themes", data={"csrf_token": token,
+                                                                                  "question": world["question"]}))
+
+    def dying(*args, **kwargs):
+        """The process dies where the run reads the stored themes, just before its one write."""
+        raise Killed()
+
+    monkeypatch.setattr(campaign_queries, "_theme_members", dying)
+    db = connect(app.config["DATABASE"])
+    with app.app_context(), pytest.raises(Killed):
+        jobs.execute(db, job_id)
+    monkeypatch.undo()
+    assert jobs.job_by_id(world["db"], job_id)["state"] == "running"
+    return app, job_id
+
+
+def test_a_campaign_run_killed_before_its_write_continues_with_what_the_engine_found(world, monkeypatch):
+    """After a restart the campaign's run writes the themes its engine had found (kept in its file) without running
+    the engine again, as it would have; its file is gone afterwards."""
+    import analysis.themes
+    from listening import erasures
+
+    app, job_id = campaign_run_killed_before_writing(world, monkeypatch)
+    assert erasures.checkpoint_file(app.config["DATABASE"], job_id).exists()
+    calls = []
+    real = analysis.themes.find_themes
+    monkeypatch.setattr(analysis.themes, "find_themes", lambda *a, **k: calls.append(1) or real(*a, **k))
+    db = world["db"]
+    with app.test_request_context():
+        assert jobs.recover(db) == [job_id]
+        assert jobs.execute(db, job_id) == "done"
+    assert calls == [] and jobs.job_by_id(db, job_id)["checkpoint"]["outcome"] == "continued"
+    assert jobs.job_by_id(db, job_id)["result"]["themes"] >= 1
+    assert db.execute("SELECT count(*) FROM campaign_theme_answers").fetchone()[0] == 18
+    assert not erasures.checkpoint_file(app.config["DATABASE"], job_id).exists()
+
+
+def test_a_campaign_run_whose_answers_changed_meanwhile_starts_again(world, monkeypatch):
+    """A new answer while the consumer was down: the kept result no longer covers the campaign, so the engine runs
+    again over the answers as they are."""
+    import analysis.themes
+
+    app, job_id = campaign_run_killed_before_writing(world, monkeypatch)
+    db = world["db"]
+    session = world["sessions"]["a"]
+    prompt = db.execute("SELECT id FROM prompts WHERE session_id = ? AND kind = 'open' ORDER BY id DESC LIMIT 1",
+                        (session["id"],)).fetchone()[0]
+    person = make_participant(db, session)
+    queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=prompt, nonce="late",
+                          text="the bus should run at night", language="en")
+    calls = []
+    real = analysis.themes.find_themes
+    monkeypatch.setattr(analysis.themes, "find_themes", lambda *a, **k: calls.append(1) or real(*a, **k))
+    with app.test_request_context():
+        assert jobs.recover(db) == [job_id]
+        assert jobs.execute(db, job_id) == "done"
+    assert calls == [1] and jobs.job_by_id(db, job_id)["checkpoint"]["outcome"] == "again"
+    assert jobs.job_by_id(db, job_id)["result"]["themes"] >= 1

@@ -59,9 +59,6 @@ def test_a_priority_group_below_the_threshold_shows_nothing(as_planner, db, make
 
 def test_projector_shows_groups_and_consensus_never_individuals(as_planner, db, make_user):
     """On the room's screen a react question shows its statement count, group sizes and the consensus statement, no one's vote."""
-    from facilitation import opinion_live
-
-    opinion_live.forget()
     found, ids = two_camps(db, user_id(db, make_user("planner")))
     react = queries.prompts_for_session(db, found["id"])[1]
     db.execute("UPDATE sessions SET mode = 'live', current_prompt_id = ?, answering_open = 1 WHERE id = ?", (react["id"], found["id"]))
@@ -91,9 +88,6 @@ def test_a_residents_statement_goes_on_the_screen_only_if_its_author_allowed_the
         as_planner, db, make_user, quote_ok, quote_scope, shown):
     """A consensus statement a resident wrote shows its words on the projector only under a quote permission that named
     the room's screen; otherwise the screen says, in every language, that its author did not allow it."""
-    from facilitation import opinion_live
-
-    opinion_live.forget()
     found, ids = two_camps(db, user_id(db, make_user("planner")))
     written_by_a_resident(db, found, ids[6], quote_ok=quote_ok, quote_scope=quote_scope)
     react = queries.prompts_for_session(db, found["id"])[1]

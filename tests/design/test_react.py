@@ -185,7 +185,8 @@ def test_next_statement_favours_statements_with_few_votes(db, app):
                      nonce=f"nonce-many-{i:03d}", language="en")
     chooser = app.extensions["chorus.next_statement"]
     counts = st.vote_tallies(db, found["prompt"]["id"])
-    picks = [chooser(found["prompt"]["id"], counts, [voted, fresh], set(), draw / 20) for draw in range(20)]
+    with app.app_context():  # the chooser reads the question's stored groups from the app's database
+        picks = [chooser(found["prompt"]["id"], counts, [voted, fresh], set(), draw / 20) for draw in range(20)]
     assert picks.count(fresh) > picks.count(voted)
 
 

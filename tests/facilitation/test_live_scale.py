@@ -192,29 +192,3 @@ def test_the_console_feed_shows_one_screen_and_links_to_older_answers_without_ja
     fields = {i["name"]: i.get("value", "") for i in hide.select("input[type=hidden]")}
     done = as_admin.post(hide["action"], data={**fields, "reason": "test", "action": "hide"})
     assert done.status_code == 303 and f"older={ids[-1]}" in done.headers["Location"]
-
-
-def test_a_big_questions_vote_summaries_are_read_again_at_most_every_refresh_and_a_small_ones_always(monkeypatch):
-    """Above BIG_VOTES the screens reuse what they showed (counts, groups) for GROUPS_REFRESH_SECONDS unless the statements
-    change; below it every request reads the votes again, so a small room is always current."""
-    from facilitation import opinion_live
-
-    opinion_live.forget()
-    reads = []
-
-    def compute(n):
-        """A summary of `n` votes, counting the reads."""
-        return lambda: (reads.append(n) or {"voters": len(reads)}, n)
-
-    monkeypatch.setattr(opinion_live, "BIG_VOTES", 100)
-    assert opinion_live.summary_of(7, "voters", [1, 2], compute(50)) == {"voters": 1}
-    assert opinion_live.summary_of(7, "voters", [1, 2], compute(50)) == {"voters": 2}
-    assert opinion_live.summary_of(7, "voters", [1, 2], compute(500)) == {"voters": 3}
-    assert opinion_live.summary_of(7, "voters", [1, 2], compute(500)) == {"voters": 3}
-    assert opinion_live.summary_of(7, "voters", [1, 2, 3], compute(500)) == {"voters": 4}
-    now = opinion_live.time.monotonic()
-    monkeypatch.setattr(opinion_live.time, "monotonic", lambda: now + opinion_live.GROUPS_REFRESH_SECONDS + 1)
-    assert opinion_live.summary_of(7, "voters", [1, 2, 3], compute(500)) == {"voters": 5}
-    opinion_live.forget(7)
-    assert opinion_live.summary_of(7, "voters", [1, 2, 3], compute(500)) == {"voters": 6}
-    opinion_live.forget()

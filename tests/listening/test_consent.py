@@ -252,3 +252,52 @@ def test_an_unknown_quote_scope_is_refused_and_stores_nothing(db):
         queries.record_consent(db, session["id"], consent_version_id=statement["id"], language="en",
                                nonce="scope-test-nonce", quote_ok=True, contact_ok=False, quote_scope="everywhere")
     assert count(db, "participants") == 0
+
+
+def test_a_consent_form_sent_again_reattaches_only_the_browser_that_sent_it(app, client, db):
+    """A consent form's one-time key is a retry key, not a login: a lost reply or a double tap comes back to
+    the same person, but another browser posting the key (or anyone, once that person has answered or
+    much later) gets a fresh form and a new participation, never the first person's answers."""
+    session = make_session(db)
+    shown = client.get(consent_url(session))
+    sent = {**form_data(shown), "action": "agree", "take_part": "y"}
+    assert client.post(consent_url(session), data=sent).status_code == 302
+    first = db.execute("SELECT id FROM participants").fetchone()[0]
+
+    # The same browser sending the same form again (the first reply was lost) stays the same person.
+    assert client.post(consent_url(session), data=sent).status_code == 302
+    with client.session_transaction() as cookie:
+        assert cookie["p"][session["code"]] == first
+
+    # A double tap's second request, from a browser that never saw the first reply, within the idle limit.
+    retrying = app.test_client()
+    retrying_form = form_data(retrying.get(consent_url(session)))
+    assert retrying.post(consent_url(session), data={**sent, "csrf_token": retrying_form["csrf_token"]}).status_code == 302
+    with retrying.session_transaction() as cookie:
+        assert cookie["p"][session["code"]] == first
+
+    # Once the person has answered, the key no longer opens their participation anywhere else.
+    submit(client, f"/s/{session['code']}/q/1", {"answer": "Words only Ana should see again"})
+    other = app.test_client()
+    other_form = form_data(other.get(consent_url(session)))
+    refused = other.post(consent_url(session), data={**sent, "csrf_token": other_form["csrf_token"]})
+    assert refused.status_code == 409
+    assert "already sent" in text_of(refused)
+    assert form_data(refused)["nonce"] != sent["nonce"]
+    with other.session_transaction() as cookie:
+        assert not cookie.get("p")
+    assert count(db, "participants") == 1
+    assert "Words only Ana" not in other.get(f"/s/{session['code']}/q/1").get_data(as_text=True)
+
+    # Nor long after it was sent, even if nothing was answered.
+    quiet = queries.record_consent(db, session["id"], consent_version_id=int(sent["version"]), language="en",
+                                   nonce="quiet-consent-0001", quote_ok=False, contact_ok=False)
+    db.execute("UPDATE submissions SET at = '2020-01-01T00:00:00.000000+00:00' WHERE nonce = 'quiet-consent-0001'")
+    db.conn.commit()
+    late = app.test_client()
+    late_form = form_data(late.get(consent_url(session)))
+    late_post = late.post(consent_url(session), data={**sent, "nonce": "quiet-consent-0001",
+                                                       "csrf_token": late_form["csrf_token"]})
+    assert late_post.status_code == 409
+    with late.session_transaction() as cookie:
+        assert quiet.id not in (cookie.get("p") or {}).values()

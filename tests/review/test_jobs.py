@@ -174,12 +174,13 @@ def test_a_job_that_fails_is_shown_failed_with_its_error_kind(queued_app, heard,
     assert jobs.job_by_id(db, job_id)["error"] == "MemoryError"
 
 
-def test_after_a_crash_a_running_job_is_interrupted_and_can_be_started_again(app, client, heard, db):
-    """A job left running by a dead consumer is marked interrupted when one starts; "Start again" runs it to the same result."""
+def test_after_a_crash_a_run_being_cancelled_is_interrupted_and_can_be_started_again(app, client, heard, db):
+    """A run being cancelled when its consumer died is marked interrupted when one starts (a running one continues:
+    tests/review/test_job_resume.py); "Start again" runs it to the same result."""
     sid = heard.session["id"]
     with transaction(db):
         job_id = db.execute("INSERT INTO jobs (session_id, kind, params, state, created, started, who) "
-                            "VALUES (?, 'themes', '{}', 'running', ?, ?, ?)",
+                            "VALUES (?, 'themes', '{}', 'cancelling', ?, ?, ?)",
                             (sid, queries.now(), queries.now(), heard.planner_id)).lastrowid
         db.execute("INSERT INTO theme_runs (session_id, prompt_ids, seed, k_chosen, answer_count, method, created_at) "
                    "VALUES (?, '[]', 0, 0, 0, 'x', ?)", (sid, queries.now()))

@@ -1,6 +1,8 @@
 """Planners review draft themes: run, rename, merge, split, move, off-topic, review, insights, history."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from analysis import assemble
@@ -102,6 +104,29 @@ def test_every_edit_is_recorded_and_shown(client, themed, db):
     assert ("lead@example.org", "Wrote a “how might we” statement") in actions
     shown = page(client.get(url))
     assert shown.select_one("#theme-heading .badge.reviewed")
+
+
+def test_the_history_says_each_decisions_details_in_words_in_the_readers_language(client, themed, db):
+    """A run, a rename, a merge, a move and an export read as sentences (in Spanish for a Spanish reader), never as stored JSON."""
+    sid, uid = themed.session["id"], themed.planner_id
+    first, second = list(themes_of(db, sid).values())[:2]
+    synthesis.rename_theme(db, sid, first["id"], "Buses", user_id=uid)
+    moved = sorted(members(db, sid, second["id"]))[0]
+    synthesis.move_answer(db, sid, moved, first["id"], user_id=uid)
+    synthesis.merge_themes(db, sid, first["id"], second["id"], user_id=uid)
+    sign_in(client, "lead@example.org", "a long password")
+    assert submit(client, f"/staff/review/{sid}/export", {"format": "csv", "language": "es"}, form_index=0).status_code == 200
+    english = page(client.get(f"/staff/review/{sid}/history"))
+    details = " | ".join(td.get_text(strip=True) for td in english.select("table.data td"))
+    assert "{" not in details and "format=" not in details
+    assert f"“{first['label']}” to “Buses”" in details
+    assert f"Was in “{second['label']}”" in details
+    assert f"Merged in: “{second['label']}”" in details
+    assert "CSV · Español" in details
+    run = db.execute("SELECT detail FROM theme_edits WHERE session_id = ? AND action = 'run'", (sid,)).fetchone()[0]
+    assert f"{json.loads(run)['answers']} answers, {json.loads(run)['themes']} themes" in details
+    spanish = " | ".join(td.get_text(strip=True) for td in page(client.get(f"/staff/review/{sid}/history?lang=es")).select("table.data td"))
+    assert "{" not in spanish and "answers," not in spanish and "respuestas" in spanish
 
 
 def test_a_bad_edit_is_refused_clearly_and_changes_nothing(client, themed, db):

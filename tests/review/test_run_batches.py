@@ -23,17 +23,21 @@ def test_a_run_writes_its_placements_in_many_short_transactions(themed, db, monk
 
 
 def test_a_run_writes_its_batches_without_waiting_for_the_disk_and_copies_the_log_itself(themed, db, monkeypatch):
-    """The placements' batches commit at synchronous NORMAL (no fsync while the write lock is held), the run
-    checkpoints the log itself every SETTLE_EVERY batches and at the end, and the connection's FULL comes back."""
+    """The placements' batches commit at synchronous NORMAL (no fsync while the write lock is held) and never copy
+    the log into the database inside a commit (no automatic checkpoint), the run checkpoints the log itself every
+    SETTLE_EVERY batches and at the end, and the connection's FULL and automatic checkpoint come back."""
     monkeypatch.setattr(synthesis, "ASSIGNMENT_BATCH", 5)
     monkeypatch.setattr(synthesis, "SETTLE_EVERY", 2)
     assert db.execute("PRAGMA synchronous").fetchone()[0] == 2
-    during, statements = [], []
+    during, statements, automatic = [], [], []
+    pages = db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    assert pages > 0
     original = synthesis._place_batch
 
     def spy(db_, *args, **kwargs):
         """Note the connection's synchronous setting while a batch is written."""
         during.append(db_.execute("PRAGMA synchronous").fetchone()[0])
+        automatic.append(db_.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
         return original(db_, *args, **kwargs)
 
     monkeypatch.setattr(synthesis, "_place_batch", spy)
@@ -41,7 +45,8 @@ def test_a_run_writes_its_batches_without_waiting_for_the_disk_and_copies_the_lo
     synthesis.run_themes(db, themed.session["id"], user_id=None)
     db.conn.set_trace_callback(None)
     answers = synthesis.open_answers(db, themed.session["id"])
-    assert len(during) >= -(-len(answers) // 5) and set(during) == {1}
+    assert len(during) >= -(-len(answers) // 5) and set(during) == {1} and set(automatic) == {0}
+    assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == pages
     checkpoints = [sql for sql in statements if "wal_checkpoint(PASSIVE)" in sql]
     assert len(checkpoints) >= len(during) // 2 + 1
     assert db.execute("PRAGMA synchronous").fetchone()[0] == 2

@@ -1,0 +1,238 @@
+"""Jobs resumable after a restart (issue 19): a theme run the consumer's death interrupted continues, when a new
+consumer starts (`jobs.recover`), from its last committed batch with what its engine had found, if the session's
+answers are as the engine read them; otherwise it says so and starts again. Its checkpoint file is a copy of
+residents' words: an erasure deletes it like an export's file."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+import analysis.themes
+from analysis.review import queries as synthesis
+from listening import erasures, jobs, queries
+from listening.db import connect
+from tests.conftest import migrated_app, sign_in, text_of
+
+
+class Killed(BaseException):
+    """The consumer's process dies (nothing of the job's own clean-up runs after this)."""
+
+
+@pytest.fixture
+def queued_app(tmp_path):
+    """An app whose jobs wait in the SQLite queue; the test plays the consumer (`jobs.execute`)."""
+    return migrated_app(tmp_path / "t.db", JOBS_THRESHOLD=0)
+
+
+@pytest.fixture
+def small_batches(monkeypatch):
+    """Placements written four at a time, so a 30-answer run has several batches to be killed between (never halved
+    for holding the lock long on a loaded machine)."""
+    monkeypatch.setattr(synthesis, "ASSIGNMENT_BATCH", 4)
+    monkeypatch.setattr(synthesis, "MIN_ASSIGNMENT_BATCH", 2)
+    monkeypatch.setattr(synthesis, "LOCK_HOLD_S", 60.0)
+
+
+def copied(app, tmp_path):
+    """Return a connection to a page-for-page copy of the app's database as it is now."""
+    path = tmp_path / "copy.db"
+    source, target = sqlite3.connect(app.config["DATABASE"]), sqlite3.connect(path)
+    source.backup(target)
+    source.close()
+    target.close()
+    return connect(str(path))
+
+
+def placed(db, session_id: int) -> dict:
+    """Return every placement (status, theme label, rank, quote order) by answer id, and the live themes' labels."""
+    found = {r[0]: tuple(r[1:]) for r in db.execute(
+        """SELECT a.response_id, a.status, t.label, a.rank, a.quote FROM theme_assignments a
+           LEFT JOIN themes t ON t.id = a.theme_id WHERE a.session_id = ?""", (session_id,))}
+    labels = sorted(r[0] for r in db.execute("SELECT label FROM themes WHERE session_id = ? AND retired_at IS NULL",
+                                             (session_id,)))
+    return {"placed": found, "labels": labels}
+
+
+def killed_after(app, db, monkeypatch, session_id: int, who: int, batches: int) -> int:
+    """Start a theme job and kill its process once `batches` batches of placements have committed; return its id."""
+    real = synthesis._place_batch
+    written = []
+
+    def dying(*args, **kwargs):
+        """Write a batch, unless the process is already dead."""
+        if len(written) == batches:
+            raise Killed()
+        written.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(synthesis, "_place_batch", dying)
+    with app.test_request_context():
+        job_id = jobs.submit(db, session_id, "themes", {}, who=who)
+        with pytest.raises(Killed):
+            jobs.execute(db, job_id)
+    if db.conn.in_transaction:
+        db.conn.rollback()
+    # A dead process never reached the run's own `finally`: its run is still open, as after a real crash.
+    db.execute("UPDATE theme_runs SET finished_at = NULL WHERE session_id = ?", (session_id,))
+    db.conn.commit()
+    monkeypatch.setattr(synthesis, "_place_batch", real)
+    assert jobs.job_by_id(db, job_id)["state"] == "running"
+    return job_id
+
+
+def engine_counted(monkeypatch) -> list:
+    """Count the engine's runs from now on."""
+    calls = []
+    real = analysis.themes.find_themes
+
+    def counted(*args, **kwargs):
+        """Run the engine and count it."""
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(analysis.themes, "find_themes", counted)
+    return calls
+
+
+def restart_consumer(app, db, job_id: int) -> str:
+    """A new consumer starts: `recover` queues the job again, and the consumer runs it."""
+    with app.test_request_context():
+        assert jobs.recover(db) == [job_id]
+        assert jobs.job_by_id(db, job_id)["state"] == "queued"
+        return jobs.execute(db, job_id)
+
+
+def test_a_run_killed_after_three_batches_continues_and_ends_as_an_uninterrupted_run(queued_app, heard, db, tmp_path,
+                                                                                      monkeypatch, small_batches):
+    """Killed after three committed batches, the run continues from the twelfth answer without running the engine
+    again, and its themes and every placement (theme, rank, quote order) equal an uninterrupted run's."""
+    sid = heard.session["id"]
+    direct = copied(queued_app, tmp_path)
+    synthesis.run_themes(direct, sid, user_id=heard.planner_id)
+    job_id = killed_after(queued_app, db, monkeypatch, sid, heard.planner_id, batches=3)
+    mark = jobs.job_by_id(db, job_id)["checkpoint"]
+    assert mark["placed"] == 12 and mark["run_id"]
+    assert erasures.checkpoint_file(queued_app.config["DATABASE"], job_id).exists()
+    engine = engine_counted(monkeypatch)
+    assert restart_consumer(queued_app, db, job_id) == "done"
+    assert engine == []
+    assert placed(db, sid) == placed(direct, sid)
+    job = jobs.job_by_id(db, job_id)
+    assert job["checkpoint"]["outcome"] == "continued" and job["progress"] == job["total"]
+    assert not erasures.checkpoint_file(queued_app.config["DATABASE"], job_id).exists()
+    assert db.execute("SELECT count(*) FROM theme_runs WHERE finished_at IS NULL").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM theme_runs").fetchone()[0] == 1
+    actions = [r[0] for r in db.execute("SELECT action FROM audit_log WHERE detail LIKE ?", (f"job={job_id} %",))]
+    assert actions == ["job_queued", "job_resumed", "job_done"]
+    client = queued_app.test_client()
+    sign_in(client, "lead@example.org", "a long password")
+    assert "It continued where it had stopped" in text_of(client.get(f"/staff/sessions/{sid}/jobs/{job_id}"))
+
+
+def test_an_answer_changed_in_between_makes_the_run_start_again_and_say_so(queued_app, heard, db, monkeypatch,
+                                                                           small_batches):
+    """An answer edited while the consumer was down: the kept result no longer covers the session, so the engine
+    runs again over the answers as they are, the first run is closed, and the page says it started again."""
+    sid = heard.session["id"]
+    job_id = killed_after(queued_app, db, monkeypatch, sid, heard.planner_id, batches=2)
+    edited = db.execute("SELECT min(response_id) FROM theme_assignments WHERE session_id = ?", (sid,)).fetchone()[0]
+    db.execute("UPDATE responses SET text = text || ' and the night bus too' WHERE id = ?", (edited,))
+    db.conn.commit()
+    engine = engine_counted(monkeypatch)
+    assert restart_consumer(queued_app, db, job_id) == "done"
+    assert engine == [1]
+    assert jobs.job_by_id(db, job_id)["checkpoint"]["outcome"] == "again"
+    assert db.execute("SELECT count(*) FROM theme_runs WHERE finished_at IS NULL").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM theme_runs").fetchone()[0] == 2
+    assert db.execute("SELECT count(*) FROM theme_assignments WHERE response_id = ?", (edited,)).fetchone()[0] == 1
+    client = queued_app.test_client()
+    sign_in(client, "lead@example.org", "a long password")
+    assert "so it started again from the beginning" in text_of(client.get(f"/staff/sessions/{sid}/jobs/{job_id}"))
+
+
+def test_a_withdrawal_in_between_deletes_the_checkpoint_and_the_answer_is_never_placed(queued_app, heard, db,
+                                                                                       monkeypatch, small_batches):
+    """Someone whose answer the run had not yet placed withdraws while the consumer is down: the checkpoint file (a
+    copy of their words in the engine's themes) is deleted at once, and the restarted run never places the answer."""
+    sid = heard.session["id"]
+    job_id = killed_after(queued_app, db, monkeypatch, sid, heard.planner_id, batches=1)
+    path = erasures.checkpoint_file(queued_app.config["DATABASE"], job_id)
+    assert path.exists()
+    leaving = db.execute("""SELECT r.id, r.participant_id FROM responses r JOIN participants p ON p.id = r.participant_id
+                            WHERE r.session_id = ? AND p.withdrawn_at IS NULL AND r.text != '' AND r.hidden_at IS NULL
+                              AND r.skipped = 0 AND r.id NOT IN (SELECT response_id FROM theme_assignments)
+                            ORDER BY r.id DESC LIMIT 1""", (sid,)).fetchone()
+    queries.withdraw_for(db, leaving[1], reason="in_person", by_user=heard.planner_id)
+    assert not path.exists()
+    assert restart_consumer(queued_app, db, job_id) == "done"
+    assert jobs.job_by_id(db, job_id)["checkpoint"]["outcome"] == "again"
+    assert db.execute("SELECT count(*) FROM theme_assignments WHERE response_id = ?", (leaving[0],)).fetchone()[0] == 0
+
+
+def test_a_withdrawal_while_the_engine_works_leaves_no_checkpoint(queued_app, heard, db, monkeypatch, small_batches):
+    """A withdrawal after the run read the answers and before its file is written: nothing is kept (the file would
+    hold the withdrawn words), the run still ends without placing them, and after a restart it starts again."""
+    sid = heard.session["id"]
+    leaving = db.execute("""SELECT r.id, r.participant_id FROM responses r JOIN participants p ON p.id = r.participant_id
+                            WHERE r.session_id = ? AND p.withdrawn_at IS NULL AND r.text LIKE '%doula%'
+                            ORDER BY r.id LIMIT 1""", (sid,)).fetchone()
+    real = analysis.themes.find_themes
+
+    def withdraw_meanwhile(*args, **kwargs):
+        """The resident withdraws while the engine works."""
+        queries.withdraw_for(db, leaving[1], reason="in_person", by_user=heard.planner_id)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(analysis.themes, "find_themes", withdraw_meanwhile)
+    job_id = killed_after(queued_app, db, monkeypatch, sid, heard.planner_id, batches=1)
+    assert not erasures.checkpoint_file(queued_app.config["DATABASE"], job_id).exists()
+    monkeypatch.setattr(analysis.themes, "find_themes", real)
+    assert restart_consumer(queued_app, db, job_id) == "done"
+    assert jobs.job_by_id(db, job_id)["checkpoint"]["outcome"] == "again"
+    assert db.execute("SELECT count(*) FROM theme_assignments WHERE response_id = ?", (leaving[0],)).fetchone()[0] == 0
+
+
+def test_a_run_being_cancelled_when_the_consumer_died_is_interrupted_not_resumed(queued_app, heard, db, monkeypatch,
+                                                                                 small_batches):
+    """A cancel asked for before the crash is kept: the run is not continued, its file goes, its run is closed."""
+    sid = heard.session["id"]
+    job_id = killed_after(queued_app, db, monkeypatch, sid, heard.planner_id, batches=1)
+    db.execute("UPDATE jobs SET state = 'cancelling' WHERE id = ?", (job_id,))
+    db.conn.commit()
+    with queued_app.test_request_context():
+        assert jobs.recover(db) == [job_id]
+    assert jobs.job_by_id(db, job_id)["state"] == "interrupted"
+    assert not erasures.checkpoint_file(queued_app.config["DATABASE"], job_id).exists()
+    assert db.execute("SELECT count(*) FROM theme_runs WHERE finished_at IS NULL").fetchone()[0] == 0
+
+
+def test_a_resumed_run_cancelled_before_it_runs_again_leaves_no_checkpoint(queued_app, heard, db, monkeypatch,
+                                                                           small_batches):
+    """Queued again after a restart, then cancelled from its page before the consumer takes it: its checkpoint
+    file goes at once, and the task's later delivery changes nothing."""
+    sid = heard.session["id"]
+    job_id = killed_after(queued_app, db, monkeypatch, sid, heard.planner_id, batches=1)
+    path = erasures.checkpoint_file(queued_app.config["DATABASE"], job_id)
+    with queued_app.test_request_context():
+        assert jobs.recover(db) == [job_id]
+        assert path.exists() and jobs.cancel(db, job_id, who=heard.planner_id)
+        assert not path.exists()
+        assert jobs.execute(db, job_id) == "cancelled"
+
+
+def test_the_engine_runs_in_a_thread_of_lower_priority_and_hands_back_its_result_or_error():
+    """`at_low_priority` runs the work in a thread niced ENGINE_NICE below the caller (which keeps its own
+    priority for the writes that follow) and hands back what it returned or raised."""
+    import os
+    import threading
+
+    def priority() -> int:
+        """Return this thread's nice value."""
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    mine = priority()
+    assert synthesis.at_low_priority(priority) == min(19, mine + synthesis.ENGINE_NICE)
+    assert priority() == mine
+    with pytest.raises(jobs.Cancelled):
+        synthesis.at_low_priority(lambda: (_ for _ in ()).throw(jobs.Cancelled()))
