@@ -32,17 +32,20 @@ from typing import TYPE_CHECKING
 
 import click
 
-from analysis import disclosure, messages
+from analysis import disclosure, forking, messages
 from analysis.reports import clean_text, neutralise
 
 if TYPE_CHECKING:
     from analysis.assemble import SessionData
+    from analysis.text import Redaction
     from analysis.themes import Answer, ThemeSet
 
 __all__ = ["themes_command", "read_csv", "main"]
 
 # What a consent column says when a person allowed quoting; anything else (blank included) is no.
 _YES = frozenset("yes y true t 1 x agree agreed allowed ok si sí oui ja da có co نعم ہاں".split())
+# Files this large (about 2,000 answers) have their languages detected in a forked child while the engine's imports load.
+_DETECT_BESIDE_BYTES = 200_000
 THEME_ID_COLUMN = "theme_id"
 THEME_LABEL_COLUMN = "theme_label"
 # Survey exports can hold long free-text cells; the csv module's default limit is 128 KiB.
@@ -58,9 +61,13 @@ csv.field_size_limit(16 * 1024 * 1024)
 # model selection) and the engine needs its Snowball and ISRI stemmers only. The names after each
 # are what ``from MODULE import NAME`` may bind before the module loads (the Snowball module's
 # stop word lists, read only with ``ignore_stopwords``, which the engine never sets). requests: WordLlama
-# imports it to download a model it lacks.
+# imports it to download a model it lacks. scipy.interpolate (with scipy.optimize, which it loads) and
+# scipy.spatial: scikit-learn's preprocessing binds BSpline (its spline features) and its pairwise
+# metrics bind ``distance`` (SciPy's metrics) as they load; k-means, LSA and TF-IDF use neither (0.35 s).
 _DEFERRED_MODULES: dict[str, tuple[str, ...]] = {
     "scipy.stats": (),
+    "scipy.interpolate": ("BSpline",),
+    "scipy.spatial": ("distance",),
     "sklearn.metrics": (),
     "sklearn.cluster": (),
     "sklearn.decomposition": (),
@@ -303,7 +310,6 @@ def themes_command(
     report: Path | None,
 ) -> None:
     """Find draft themes in the answers of a CSV file and write them next to each row."""
-    defer_unused_imports()
     if k_min > k_max:
         raise click.UsageError(f"--min-themes ({k_min}) must not exceed --max-themes ({k_max})")
     if report is not None and report.suffix.lower() not in {".md", ".markdown", ".html", ".htm"}:
@@ -319,7 +325,16 @@ def themes_command(
         language = code
     if not input_csv.exists():
         raise click.UsageError(f"input file {input_csv} does not exist")
-    _warm_up(detect=language is None)
+    # A second process for `chorus themes`: languages detected while this one imports the engine, then the
+    # character block and half the themes' descriptions (analysis.forking; CHORUS_THEMES_PROCESSES=1: none).
+    context = click.get_current_context()
+    forks = context.with_resource(forking.enable())
+    beside = forks and language is None and input_csv.stat().st_size >= _DETECT_BESIDE_BYTES
+    detecting = forking.beside(_detected_languages, input_csv, text_column, language_column) if beside else None
+    if detecting is not None:
+        context.with_resource(detecting)  # stopped if the command ends first (a missing column, say)
+    defer_unused_imports()
+    warming = _warm_up(detect=language is None and detecting is None)
     header, rows = read_csv(input_csv)
     _require_columns(header, {"--text-column": text_column, "--language-column": language_column, "--translation-column": translation_column,
                               "--quote-consent-column": quote_consent_column}
@@ -329,7 +344,8 @@ def themes_command(
     names: list[str] = []
     if names_file is not None:
         names = [line.strip() for line in names_file.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
-    languages = _languages(rows, text_column, language_column, language)
+    redaction = _redaction_ahead(rows, text_column, names, detecting) if detecting is not None else None
+    languages = _languages(rows, text_column, language_column, language, detecting)
     from analysis.themes import Answer, find_themes  # noqa: PLC0415 - the engine (scipy.sparse, its text tools) loads when it runs, not for `chorus --help`
     # With a consent column, theme names, claims and quotes come only from people who allowed quoting.
     consenting = _consents(rows, quote_consent_column) if quote_consent_column else None
@@ -344,8 +360,9 @@ def themes_command(
         )
         for index, row in enumerate(rows)
     ]
+    warming.join()  # no other thread runs when the engine forks
     try:
-        theme_set = find_themes(answers, k=k, k_min=k_min, k_max=k_max, seed=seed, names=names)
+        theme_set = find_themes(answers, k=k, k_min=k_min, k_max=k_max, seed=seed, names=names, redaction=redaction)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     _write_csv(output, header, rows, theme_set)
@@ -470,9 +487,9 @@ def _warm_up(*, detect: bool) -> threading.Thread:
                 from analysis.languages import _model  # noqa: PLC0415
 
                 _model()
-            from analysis.themes import _wordllama  # noqa: PLC0415
+            from analysis.themes import _embedder  # noqa: PLC0415
 
-            _wordllama()
+            _embedder()
         except Exception:  # noqa: BLE001, S110 - the engine's own call meets the same error and reports it
             pass
 
@@ -487,22 +504,68 @@ def _warm_up(*, detect: bool) -> threading.Thread:
     return thread
 
 
-def _languages(rows: Sequence[Mapping[str, str]], text_column: str, language_column: str | None, language: str | None) -> list[str]:
+def _languages(rows: Sequence[Mapping[str, str]], text_column: str, language_column: str | None, language: str | None,
+               detecting: forking.Pending | None = None) -> list[str]:
     """Return each row's language: given for all, read from a column, or detected from the text.
 
     Rows whose language cell is empty are detected too; when any language was detected, a
     line on stderr says which languages were found, so a wrong guess can be overridden.
+    ``detecting`` is :func:`_detected_languages` of the same file, started in a forked child.
     """
-    from analysis.languages import detect_languages, language_code  # noqa: PLC0415 - only when needed
-
     if language is not None:
         return [language] * len(rows)
+    found = detecting.result(instead=lambda: None) if detecting is not None else None
+    if found is None or len(found[0]) != len(rows):  # no child, or it read a file since changed
+        found = _detect(rows, text_column, language_column)
+    languages, note = found
+    if note:
+        click.echo(note, err=True)
+    return languages
+
+
+def _redaction_ahead(rows: Sequence[Mapping[str, str]], text_column: str, names: Sequence[str], detecting: forking.Pending) -> Redaction:
+    """Return the engine's redaction (:class:`analysis.text.Redaction`) having read the answers while a child detects their languages.
+
+    Redaction does not depend on the language, and the engine then finds each answer read so far already
+    redacted (the same text); with time to spare, the character block's n-grams of their words are made
+    too (:func:`analysis.themes.grams_ahead`). It stops as soon as the languages are ready, so it never delays them.
+    """
+    from analysis.text import REDACTION_MEMO, Redaction  # noqa: PLC0415 - the engine's own, loaded with it
+
+    redaction = Redaction(tuple(names), frozenset())
+    for start in range(0, min(len(rows), REDACTION_MEMO - 1), 200):  # it forgets all it read at REDACTION_MEMO texts
+        if detecting.ready():
+            return redaction
+        for row in rows[start : min(start + 200, REDACTION_MEMO - 1)]:
+            redaction(row.get(text_column, ""))
+    # Still waiting: the character block's n-grams of the answers' words, made ahead too (the same n-grams).
+    from analysis.themes import grams_ahead  # noqa: PLC0415 - the engine, loaded by now
+
+    grams_ahead((redaction(row.get(text_column, "")) for row in rows[: REDACTION_MEMO - 1]), detecting.ready)
+    return redaction
+
+
+def _detected_languages(path: Path, text_column: str, language_column: str | None) -> tuple[list[str], str | None] | None:
+    """Return :func:`_detect` of the CSV at ``path`` (read here), or ``None`` when it cannot be read or lacks a column."""
+    try:
+        header, rows = read_csv(path)
+    except click.ClickException:
+        return None
+    if text_column not in header or (language_column is not None and language_column not in header):
+        return None
+    return _detect(rows, text_column, language_column)
+
+
+def _detect(rows: Sequence[Mapping[str, str]], text_column: str, language_column: str | None) -> tuple[list[str], str | None]:
+    """Return each row's language, read from the column or detected from the text, and the line that says what was detected."""
+    from analysis.languages import detect_languages, language_code  # noqa: PLC0415 - only when needed
+
     # A language column may hold codes ("es-MX") or names ("Spanish", "Español"); a cell that is
     # neither, or empty, is detected from the text.
     given = [language_code(row.get(language_column)) or "" for row in rows] if language_column else [""] * len(rows)
     missing = [i for i, code in enumerate(given) if not code]
     if not missing:
-        return given
+        return given, None
 
     guessed = detect_languages([rows[i].get(text_column) or "" for i in missing])
     out = list(given)
@@ -511,8 +574,7 @@ def _languages(rows: Sequence[Mapping[str, str]], text_column: str, language_col
     found = Counter(guessed)
     summary = ", ".join(f"{messages.language_name(code)} {n:,}" for code, n in found.most_common())
     noun = "answer" if len(missing) == 1 else "answers"
-    click.echo(f"Languages detected for {len(missing):,} {noun}: {summary} (set them with --language or --language-column)", err=True)
-    return out
+    return out, f"Languages detected for {len(missing):,} {noun}: {summary} (set them with --language or --language-column)"
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -59,6 +59,7 @@ from types import MappingProxyType
 import numpy as np
 import scipy.sparse as sp
 
+from analysis import forking
 from analysis import headline as headline_mod
 from analysis import messages
 from analysis import text as textmod
@@ -306,6 +307,56 @@ def _load_wordllama():  # type: ignore[no-untyped-def]
         return None
 
 
+# WordLlama's default model (``WordLlama.load()``: config l2_supercat, 256 dimensions), as its package ships it.
+_WORDLLAMA_FILES = ("weights/l2_supercat_256.safetensors", "tokenizers/l2_supercat_tokenizer_config.json")
+
+
+@dataclass(frozen=True)
+class _Embedder:
+    """What the engine reads of WordLlama (:func:`_embed`): its tokenizer and its token embedding matrix."""
+
+    tokenizer: object
+    embedding: np.ndarray
+
+
+def _embedder():  # type: ignore[no-untyped-def]
+    """Return WordLlama's tokenizer and embeddings, loaded once; thread-safe; ``None`` without them.
+
+    Read from the files inside WordLlama's package as ``WordLlama.load()`` reads them (the same
+    tokenizer file, the same weights as float32, padding on and truncation off), without importing
+    the package itself (pydantic, its trainers and algorithms: 0.3 s of ``chorus themes``'s start).
+    The full model when something else loaded it already, or when the files are not where it keeps them.
+    """
+    with _WORDLLAMA_LOCK:
+        if _load_wordllama.cache_info().currsize:
+            return _load_wordllama()
+        return _load_embedder()
+
+
+@functools.cache
+def _load_embedder():  # type: ignore[no-untyped-def]
+    """Load WordLlama's tokenizer and weights from its package's files, or else the full model (:func:`_load_wordllama`)."""
+    import importlib.util  # noqa: PLC0415
+
+    try:
+        spec = importlib.util.find_spec("wordllama")  # finds the package without running it
+        root = os.path.dirname(spec.origin) if spec is not None and spec.origin else None
+        weights, vocabulary = (os.path.join(root, name) for name in _WORDLLAMA_FILES) if root else (None, None)
+        if weights is None or not (os.path.exists(weights) and os.path.exists(vocabulary)):
+            return _load_wordllama()
+        from safetensors import safe_open  # noqa: PLC0415
+        from tokenizers import Tokenizer  # noqa: PLC0415
+
+        tokenizer = Tokenizer.from_file(vocabulary)
+        with safe_open(weights, framework="np", device="cpu") as handle:
+            embedding = handle.get_tensor("embedding.weight")
+        tokenizer.enable_padding()  # as WordLlamaInference sets them
+        tokenizer.no_truncation()
+        return _Embedder(tokenizer, np.ascontiguousarray(embedding.astype(np.float32)))
+    except Exception:  # noqa: BLE001 - the full loader tries, and says why it cannot
+        return _load_wordllama()
+
+
 # --- features ------------------------------------------------------------------------------
 
 
@@ -361,12 +412,17 @@ _WORD_GRAM_BLOCK = 2_000  # answers counted into one sparse block at a time
 _WORD_GRAM_COLUMNS = 2**31 - 1  # column space while counting: ids are only known to be below the vocabulary's final size
 
 
-def _word_grams(word: str, vocabulary: dict, lo: int, hi: int, fixed: bool) -> np.ndarray:
-    """Return the feature ids of one word's character n-grams, as scikit-learn's ``char_wb`` analyzer makes them.
+# The character block's n-gram lengths, and each word's n-grams of those lengths made ahead of a run
+# (:func:`grams_ahead`: `chorus themes`, while a child detects the languages); emptied when the run ends.
+_CHAR_GRAMS = (2, 5)
+_GRAMS_AHEAD: dict[str, list[str]] = {}
+
+
+def _grams(word: str, lo: int, hi: int) -> list[str]:
+    """Return one word's character n-grams, as scikit-learn's ``char_wb`` analyzer makes them.
 
     The word is padded with a space each side; for each length, every window, and a word shorter
-    than a length gives one (padded) n-gram and no longer ones. With a ``fixed`` vocabulary unknown
-    n-grams are skipped; otherwise each new n-gram gets the next id, as in ``_count_vocab``.
+    than a length gives one (padded) n-gram and no longer ones.
     """
     padded = " " + word + " "
     size = len(padded)
@@ -376,6 +432,33 @@ def _word_grams(word: str, vocabulary: dict, lo: int, hi: int, fixed: bool) -> n
             grams.append(padded)
             break
         grams += [padded[offset : offset + n] for offset in range(size - n + 1)]
+    return grams
+
+
+def grams_ahead(texts: Iterable[str], stop: Callable[[], bool]) -> None:
+    """Make the character block's n-grams of every word of ``texts`` (as quoted: redacted) ahead of a run, until ``stop()``.
+
+    The words are those the character block reads (each text's analysis text, clipped, accents folded,
+    lower-cased); a word's n-grams are the same whenever they are made, so the block is the same.
+    """
+    for number, text in enumerate(texts):
+        if number % 200 == 0 and stop():
+            return
+        clipped = textmod.analysis_text(text)[:_CHAR_LIMIT]
+        for word in (textmod.fold_accents(clipped) if _FOLD else clipped).lower().split():
+            if word not in _GRAMS_AHEAD:
+                _GRAMS_AHEAD[word] = _grams(word, *_CHAR_GRAMS)
+
+
+def _word_grams(word: str, vocabulary: dict, lo: int, hi: int, fixed: bool) -> np.ndarray:
+    """Return the feature ids of one word's character n-grams (:func:`_grams`, or those made ahead).
+
+    With a ``fixed`` vocabulary unknown n-grams are skipped; otherwise each new n-gram gets the next
+    id, as in ``_count_vocab``.
+    """
+    grams = _GRAMS_AHEAD.get(word) if (lo, hi) == _CHAR_GRAMS else None
+    if grams is None:
+        grams = _grams(word, lo, hi)
     if fixed:
         return np.array([i for i in map(vocabulary.get, grams) if i is not None], dtype=np.int64)
     return np.array(list(map(vocabulary.__getitem__, grams)), dtype=np.int64)
@@ -603,24 +686,28 @@ def _lsa_block(docs: Sequence[str], dims: int, seed: int, fit_rows: np.ndarray |
     return _l2(out, copy=False)
 
 
-def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int, *, embed_texts: Sequence[str] | None = None,
-              fit_rows: np.ndarray | None = None) -> tuple[list[np.ndarray], list[str]]:
-    """Return the normalised feature blocks for distinct analysis texts, and their names.
-
-    ``embed_texts`` (default ``texts``) are what WordLlama reads: an English gloss where one was made;
-    ``fit_rows`` are the texts the LSA blocks are fitted on (default: all, or a sample on large input).
-    """
-    blocks: list[np.ndarray] = []
-    names: list[str] = []
+def _char_block(texts: Sequence[str], seed: int, fit_rows: np.ndarray | None = None) -> np.ndarray | None:
+    """Return the character block of distinct analysis texts (``None`` when there is none)."""
     # Accents are folded for the character block: messy answers often drop them ("recuerdame").
     # The character block reads the first _CHAR_LIMIT characters: long answers are still seen
     # whole by the other blocks, and this bounds memory on 100,000 answers.
     clipped = [t[:_CHAR_LIMIT] for t in texts]
     char_docs = [textmod.fold_accents(t) for t in clipped] if _FOLD else clipped
+    return _lsa_block(char_docs, _CHAR_DIMS, seed, fit_rows, analyzer="char_wb", ngram_range=_CHAR_GRAMS, max_features=_MAX_FEATURES)
+
+
+def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int, *, embed_texts: Sequence[str] | None = None,
+              fit_rows: np.ndarray | None = None, chars: forking.Pending | None = None) -> tuple[list[np.ndarray], list[str]]:
+    """Return the normalised feature blocks for distinct analysis texts, and their names.
+
+    ``embed_texts`` (default ``texts``) are what WordLlama reads: an English gloss where one was made;
+    ``fit_rows`` are the texts the LSA blocks are fitted on (default: all, or a sample on large input);
+    ``chars``, when given, is the character block of these ``texts`` already started (:func:`_early_char_block`).
+    """
 
     def others() -> tuple[np.ndarray | None, np.ndarray | None]:
         """Return the WordLlama block and the word block (``None`` where there is none)."""
-        model = _wordllama()
+        model = _embedder()
         embedded = _embed(model, texts if embed_texts is None else embed_texts) if model is not None else None
         words = _lsa_block(term_docs, _WORD_DIMS, seed, fit_rows, token_pattern=r"\S+", ngram_range=(1, 2), max_features=_MAX_FEATURES)
         return embedded, words
@@ -629,15 +716,25 @@ def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int, *, embe
     # makes the character block: each block is its own computation (the same numbers either way), and
     # their sparse products, SVDs and tokenizing run without the GIL, so two cores shorten the wait.
     # Larger input keeps one block at a time, which bounds the memory of a long background run.
+    if chars is not None:  # the character block is being made in a forked child: the other two here meanwhile
+        embedded, words = others()
+        return _named_blocks(chars.result(), embedded, words)
     beside = fit_rows is None and len(texts) <= _FIT_SAMPLE
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chorus-blocks") if beside else None
     try:
         pending = pool.submit(others) if pool is not None else None
-        chars = _lsa_block(char_docs, _CHAR_DIMS, seed, fit_rows, analyzer="char_wb", ngram_range=(2, 5), max_features=_MAX_FEATURES)
+        char_block = _char_block(texts, seed, fit_rows)
         embedded, words = pending.result() if pending is not None else others()
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
+    return _named_blocks(char_block, embedded, words)
+
+
+def _named_blocks(chars: np.ndarray | None, embedded: np.ndarray | None, words: np.ndarray | None) -> tuple[list[np.ndarray], list[str]]:
+    """Return the blocks there are (characters, WordLlama, words, in that order) and their names."""
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
     if chars is not None:
         blocks.append(chars)
         names.append("characters")
@@ -1323,12 +1420,14 @@ def _words_once(text: str, language: str, surface_stems: frozenset[str],
 
 
 def _represent(p: _Prepared, terms: _Terms, seed: int, *, stems: Sequence[list[str]] | None = None,
-               char_texts: Sequence[str] | None = None, fit_rows: np.ndarray | None = None) -> tuple[np.ndarray, bool, list[str]]:
+               char_texts: Sequence[str] | None = None, fit_rows: np.ndarray | None = None,
+               early_chars: forking.Pending | None = None) -> tuple[np.ndarray, bool, list[str]]:
     """Return each distinct text's combined, normalised representation; whether languages were centred.
 
     On a sample (``fit_rows``, the sampled distinct texts), ``terms`` index the sample only, and
     ``stems`` and ``char_texts`` give every distinct text's stemmed words and character text
     (:func:`_words_once`); the features are fitted on the sample and every text is projected on them.
+    ``early_chars`` is :func:`_early_char_block`'s: used when no word was set aside, else stopped.
     """
     n_u = len(p.uniq_rows)
     uniq_langs = np.array([p.langs[r] for r in p.uniq_rows])
@@ -1336,6 +1435,9 @@ def _represent(p: _Prepared, terms: _Terms, seed: int, *, stems: Sequence[list[s
     stems = terms.stems if stems is None else stems
     if char_texts is None:
         char_texts = [_without(textmod.analysis_text(p.analysed[r]), p.langs[r], surface_stems) for r in p.uniq_rows]
+    if early_chars is not None and surface_stems:  # it read words that are now set aside: made again here
+        early_chars.cancel()
+        early_chars = None
     embed_texts = [p.glosses.get(u, text) for u, text in enumerate(char_texts)]
     term_docs = []
     for u in range(n_u):
@@ -1343,7 +1445,7 @@ def _represent(p: _Prepared, terms: _Terms, seed: int, *, stems: Sequence[list[s
             term_docs.append(" ".join(t for t in textmod.terms(p.glosses[u], PIVOT_LANGUAGE) if t not in surface_stems))
         else:
             term_docs.append(" ".join(key for key in stems[u] if key not in surface_stems))
-    blocks, block_names = _features(char_texts, term_docs, seed, embed_texts=embed_texts, fit_rows=fit_rows)
+    blocks, block_names = _features(char_texts, term_docs, seed, embed_texts=embed_texts, fit_rows=fit_rows, chars=early_chars)
     lang_weight: Counter[str] = Counter()
     for row in p.content_rows:
         lang_weight[p.langs[row]] += 1
@@ -1763,6 +1865,7 @@ def find_themes(
     subthemes: bool = True,
     secondary: bool = True,
     on_step: Callable[[int, int], None] | None = None,
+    redaction: textmod.Redaction | None = None,
 ) -> ThemeSet:
     """Find draft themes in ``answers``; ``k`` fixes the number, else it is chosen in ``[k_min, k_max]``.
 
@@ -1771,7 +1874,9 @@ def find_themes(
     that fit; ``main_language`` is the session's (translations are in it; by default the
     commonest language); ``gloss`` lets a machine gloss bring languages together for grouping.
     ``on_step(done, steps)`` hears each of the engine's steps end (a background job's progress
-    bar; the steps are not of equal length), and may raise to stop the run.
+    bar; the steps are not of equal length), and may raise to stop the run. ``redaction``, a
+    :class:`analysis.text.Redaction` of these ``names`` and ``vocabulary`` that already read some
+    answers (``chorus themes`` reads them while their languages are detected), lends its memory.
     """
     # BLAS and OpenMP threads (LSA, k-means) only contend on a shared 2-core machine: with two,
     # a 10,000-answer run at load 5 took twice the CPU time (spinning threads) and twice as long,
@@ -1782,10 +1887,13 @@ def find_themes(
     _truncated_svd_class()
     from threadpoolctl import threadpool_limits  # noqa: PLC0415 - light; comes with scikit-learn
 
-    with threadpool_limits(limits=1):
-        return _find_themes(answers, k=k, k_min=k_min, k_max=k_max, seed=seed, names=names, vocabulary=vocabulary,
-                            question=question, anchors=anchors, main_language=main_language, gloss=gloss,
-                            subthemes=subthemes, secondary=secondary, on_step=on_step)
+    try:
+        with threadpool_limits(limits=1):
+            return _find_themes(answers, k=k, k_min=k_min, k_max=k_max, seed=seed, names=names, vocabulary=vocabulary,
+                                question=question, anchors=anchors, main_language=main_language, gloss=gloss,
+                                subthemes=subthemes, secondary=secondary, on_step=on_step, redaction=redaction)
+    finally:
+        _GRAMS_AHEAD.clear()  # made for this run only
 
 
 def _find_themes(
@@ -1804,12 +1912,14 @@ def _find_themes(
     subthemes: bool,
     secondary: bool,
     on_step: Callable[[int, int], None] | None,
+    redaction: textmod.Redaction | None = None,
 ) -> ThemeSet:
     """Do the work of :func:`find_themes` (in one BLAS/OpenMP thread)."""
     step = on_step or (lambda done, steps: None)
     _validate(k, k_min, k_max, seed)
     items = _checked(answers)
-    redaction = textmod.Redaction(tuple(names), frozenset(vocabulary))
+    made = textmod.Redaction(tuple(names), frozenset(vocabulary))
+    redaction = redaction if redaction == made else made  # the same names and words: its memory is of the same texts
     p = _prepare(items, redaction, gloss, main_language)
     step(1, ENGINE_STEPS)
     texts = MappingProxyType({a.id: p.redacted[i] for i, a in enumerate(items)})
@@ -1820,9 +1930,11 @@ def _find_themes(
     if sample is not None:
         return _find_themes_sampled(p, sample, texts, question=question, anchors=anchors, k=k, k_min=k_min, k_max=k_max,
                                     seed=seed, subthemes=subthemes, secondary=secondary, step=step)
-    terms = _index_terms(p, _question_stems(question, set(p.langs)))
-    step(2, ENGINE_STEPS)
-    z, centred, big_langs = _represent(p, terms, seed)
+    early_chars = _early_char_block(p, seed)
+    with early_chars or contextlib.nullcontext():  # a child whose block is not used is stopped
+        terms = _index_terms(p, _question_stems(question, set(p.langs)))
+        step(2, ENGINE_STEPS)
+        z, centred, big_langs = _represent(p, terms, seed, early_chars=early_chars)
     step(3, ENGINE_STEPS)
     anchored = _anchor_rows(p, anchors)
     labels, k_scores = _cluster(z, p, anchored, big_langs, centred, k, k_min, k_max, seed)
@@ -1863,6 +1975,29 @@ def _find_themes(
         glosses=MappingProxyType({items[r].id: g for u, g in p.glosses.items() for r in members_by_uniq[u]}),
         main_language=p.main_language,
     )
+
+
+# Fewest distinct texts for which a forked child makes the character block or describes themes (see analysis.forking):
+# below, forking costs about what it saves.
+_FORK_ABOVE = 2_000
+
+
+def _early_char_block(p: _Prepared, seed: int) -> forking.Pending | None:
+    """Start the character block of every distinct text in a forked child, before its terms are indexed.
+
+    The character block reads each distinct text without the words set aside (:func:`_without`),
+    which are known only once the terms are indexed; almost always there are none (no question, no
+    word in three quarters of the answers), and the block made now from the whole texts is the one
+    :func:`_represent` would make. When some are set aside, :func:`_represent` stops the child and
+    makes the block itself. Forks only when :mod:`analysis.forking` is on, for ``_FORK_ABOVE`` to
+    ``_FIT_SAMPLE`` distinct texts; otherwise returns ``None`` (the threads of :func:`_features` do the work).
+    """
+    if not forking.enabled() or not _FORK_ABOVE <= len(p.uniq_rows) <= _FIT_SAMPLE:
+        return None
+    pending = forking.beside(_char_block, [textmod.analysis_text(p.analysed[r]) for r in p.uniq_rows], seed)
+    if pending.forked_now:
+        _GRAMS_AHEAD.clear()  # the child has its copy; this process needs them no more
+    return pending
 
 
 def _sample(p: _Prepared, anchored: np.ndarray, seed: int) -> np.ndarray | None:
@@ -2419,24 +2554,56 @@ def _describe_groups(builder: _Builder, labels: np.ndarray, shape: _Shape, machi
     all_subs: list[Theme] = []
     assignment: dict[AnswerId, str] = {p.items[r].id: CONTENTLESS_ID for r in p.contentless_rows}
     sub_assignment: dict[AnswerId, str] = {}
-    for c in kept_anchors + machine:
-        uniq = np.flatnonzero((labels == c) & ~shape.unclear)
-        extra = {
-            "coherence": round(float(shape.coherence[c]), 3),
-            "mixed": bool(shape.mixed[c]),
-            "reviewed": c < n_anchor,
-            "overlaps": ids.get(overlaps[c]) if c in overlaps else None,
-            "secondary_ids": tuple(p.items[r].id for u in second_of.get(c, []) for r in builder.members_by_uniq[u]),
-        }
-        theme = builder.theme(ids[c], uniq, anchors[c].label if c < n_anchor else None, **extra)
-        if subthemes:
-            subs = _build_subthemes(builder, theme, uniq, builder.z, p.weights, seed)
-            theme = replace(theme, subthemes=tuple(sub.id for sub in subs))
-            all_subs += subs
-            sub_assignment.update({aid: sub.id for sub in subs for aid in sub.answer_ids})
+    members = {c: np.flatnonzero((labels == c) & ~shape.unclear) for c in kept_anchors + machine}
+
+    def describe(groups: Sequence[int]) -> list[tuple[Theme, list[Theme]]]:
+        """Return each group's theme (with its sub-themes' ids) and its sub-themes."""
+        described = []
+        for c in groups:
+            uniq = members[c]
+            extra = {
+                "coherence": round(float(shape.coherence[c]), 3),
+                "mixed": bool(shape.mixed[c]),
+                "reviewed": c < n_anchor,
+                "overlaps": ids.get(overlaps[c]) if c in overlaps else None,
+                "secondary_ids": tuple(p.items[r].id for u in second_of.get(c, []) for r in builder.members_by_uniq[u]),
+            }
+            theme = builder.theme(ids[c], uniq, anchors[c].label if c < n_anchor else None, **extra)
+            subs: list[Theme] = []
+            if subthemes:
+                subs = _build_subthemes(builder, theme, uniq, builder.z, p.weights, seed)
+                theme = replace(theme, subthemes=tuple(sub.id for sub in subs))
+            described.append((theme, subs))
+        return described
+
+    for theme, subs in _described_in_two(describe, kept_anchors + machine, {c: len(m) for c, m in members.items()}):
+        all_subs += subs
+        sub_assignment.update({aid: sub.id for sub in subs for aid in sub.answer_ids})
         themes.append(theme)
         assignment.update({aid: theme.id for aid in theme.answer_ids})
     return themes, all_subs, assignment, sub_assignment
+
+
+def _described_in_two(describe: Callable[[Sequence[int]], list], groups: Sequence[int], sizes: Mapping[int, int]) -> list:
+    """Return ``describe(groups)``, made by this process and a forked child, half of the work each, when forking is on.
+
+    Each group's theme is its own computation (the builder's caches only remember what they read),
+    so the child's themes are the ones this process would make. The child takes groups, largest
+    first, while it holds less than half of the distinct texts; ``_FORK_ABOVE`` distinct texts at least.
+    """
+    if not forking.enabled() or len(groups) < 2 or sum(sizes.values()) < _FORK_ABOVE:
+        return describe(groups)
+    theirs: set[int] = set()
+    held = [0, 0]  # distinct texts: this process's, the child's
+    for c in sorted(groups, key=lambda c: -sizes[c]):
+        side = 1 if held[1] < held[0] else 0
+        held[side] += sizes[c]
+        if side:
+            theirs.add(c)
+    with forking.beside(describe, [c for c in groups if c in theirs]) as pending:
+        ours = iter(describe([c for c in groups if c not in theirs]))
+        others = iter(pending.result())
+    return [next(others) if c in theirs else next(ours) for c in groups]
 
 
 def _theme_ids(machine: Sequence[int], kept_anchors: Sequence[int], anchors: Sequence[Anchor]) -> dict[int, str]:

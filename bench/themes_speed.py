@@ -15,7 +15,12 @@ what the issue's goal names instead: ``chorus themes`` on a CSV of the same answ
 detected and k chosen by the command; the wall time, CPU time and peak memory are the child's own
 (``os.wait4``), and the load average before each run is printed, since the machine is shared.
 
-Usage: ``python bench/themes_speed.py [--data DIR] [--sizes 10000 100000] [--threads 2] [--cli] [--repeat N]``
+``--cli --stages`` also prints where the time goes in each run: the command is run by a child
+Python that times its stages (imports, reading the CSV, languages, each engine step, writing), each
+stage's start, wall time and CPU time in the command's own process, and how long it waited for
+each forked child (analysis/forking.py) to hand over its piece.
+
+Usage: ``python bench/themes_speed.py [--data DIR] [--sizes 10000 100000] [--threads 2] [--cli [--stages]] [--repeat N]``
 """
 
 from __future__ import annotations
@@ -83,7 +88,7 @@ def run_one(size: int, data: Path) -> dict[str, float]:
             "themes": result.k_chosen, "other": result.other.size, "contentless": len(result.contentless)}
 
 
-def run_cli(size: int, data: Path, env: dict[str, str], folder: Path) -> dict[str, float]:
+def run_cli(size: int, data: Path, env: dict[str, str], folder: Path, stages: bool = False) -> dict:
     """Write ``size`` answers to a CSV and time ``chorus themes`` on it in a child process."""
     source = folder / f"answers-{size}.csv"
     if not source.exists():
@@ -93,6 +98,8 @@ def run_cli(size: int, data: Path, env: dict[str, str], folder: Path) -> dict[st
             writer.writerows([t] for t in make_answers(real_texts(data), size))
     chorus = Path(sys.executable).parent / "chorus"
     command = [str(chorus)] if chorus.exists() else [sys.executable, "-c", "from listening.cli import main; main()"]
+    if stages:
+        command = [sys.executable, __file__, "--stage-child"]
     command += ["themes", str(source), "--text-column", "text", "--output", str(folder / f"themes-{size}.csv")]
     load = os.getloadavg()[0]
     with (folder / "stdout.txt").open("w+", encoding="utf-8") as out, (folder / "stderr.txt").open("w+", encoding="utf-8") as err:
@@ -108,9 +115,60 @@ def run_cli(size: int, data: Path, env: dict[str, str], folder: Path) -> dict[st
         print(warned, file=sys.stderr)
         raise SystemExit(child.returncode)
     themes = int(printed.split(" themes from ", 1)[0].rsplit("\n", 1)[-1]) if " themes from " in printed else -1
+    timed = json.loads(warned.split("STAGES ", 1)[1]) if "STAGES " in warned else []
+    warned = warned.split("STAGES ", 1)[0]
     return {"answers": size, "seconds": round(seconds, 2), "cpu": round(usage.ru_utime + usage.ru_stime, 2),
             "peak_mb": round(usage.ru_maxrss / 1024), "load": load, "themes": themes,
-            "languages": warned.strip().split("answers: ", 1)[-1].split(" (", 1)[0]}
+            "languages": warned.strip().split("answers: ", 1)[-1].split(" (", 1)[0], "stages": timed}
+
+
+# The stages --stages times: (module, function) in the command's process.
+STAGES = (("analysis.cli", "defer_unused_imports"), ("analysis.cli", "_warm_up"), ("analysis.cli", "read_csv"),
+          ("analysis.cli", "_redaction_ahead"), ("analysis.cli", "_languages"), ("analysis.themes", "find_themes"),
+          ("analysis.themes", "_prepare"), ("analysis.themes", "_index_terms"), ("analysis.themes", "_represent"),
+          ("analysis.themes", "_cluster"), ("analysis.themes", "_describe_groups"), ("analysis.cli", "_write_csv"))
+
+
+def stage_child(argv: list[str]) -> None:
+    """Run ``chorus themes`` with ``argv`` in this process, timing :data:`STAGES`; print them as JSON on stderr at the end."""
+    import functools  # noqa: PLC0415
+    import importlib  # noqa: PLC0415
+
+    start, cpu = time.perf_counter(), time.process_time()
+    rows: list[list] = []
+
+    def timed(label: str, function):  # type: ignore[no-untyped-def]
+        @functools.wraps(function)
+        def run(*a, **k):  # type: ignore[no-untyped-def]
+            began, used = time.perf_counter(), time.process_time()
+            try:
+                return function(*a, **k)
+            finally:
+                rows.append([label, round(began - start, 2), round(time.perf_counter() - began, 2), round(time.process_time() - used, 2)])
+        return run
+
+    sys.path.insert(0, str(REPO))
+    from listening.cli import cli  # noqa: PLC0415
+    rows.append(["start: Python, `chorus` and the themes command imported", 0.0, round(time.perf_counter() - start, 2), round(time.process_time() - cpu, 2)])
+    for module_name, name in STAGES:
+        module = importlib.import_module(module_name)
+        setattr(module, name, timed(name, getattr(module, name)))
+    from analysis import forking  # noqa: PLC0415
+
+    result = forking.Pending.result
+
+    def waited(self, *a, **k):  # type: ignore[no-untyped-def]
+        try:
+            return timed(f"waits for child: {self._function.__name__}", result)(self, *a, **k)
+        finally:
+            rows[-1][0] += f" (the child's CPU: {self.child_cpu:.2f} s)"
+
+    forking.Pending.result = waited
+    try:
+        cli.main(args=["themes", *argv], prog_name="chorus", standalone_mode=False)
+    finally:
+        rows.append(["total", 0.0, round(time.perf_counter() - start, 2), round(time.process_time() - cpu, 2)])
+        print("STAGES " + json.dumps(rows), file=sys.stderr, flush=True)
 
 
 def main_cli(args: argparse.Namespace, env: dict[str, str]) -> int:
@@ -122,8 +180,13 @@ def main_cli(args: argparse.Namespace, env: dict[str, str]) -> int:
     with tempfile.TemporaryDirectory() as folder:
         for size in args.sizes:
             for _ in range(args.repeat):
-                r = run_cli(size, args.data, env, Path(folder))
+                r = run_cli(size, args.data, env, Path(folder), args.stages)
                 print(f"| {r['answers']:,} | {r['load']:.1f} | {r['seconds']:.1f} | {r['cpu']:.1f} | {r['peak_mb']:,} | {r['themes']} | {r['languages']} |", flush=True)
+                if r["stages"]:
+                    print("\n| stage | starts at (s) | wall (s) | CPU, this process (s) |\n|---|---|---|---|")
+                    for label, began, wall, cpu in r["stages"]:
+                        print(f"| {label} | {began:.2f} | {wall:.2f} | {cpu:.2f} |")
+                    print(flush=True)
     return 0
 
 
@@ -135,7 +198,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cli", action="store_true", help="time `chorus themes` on a CSV of the answers, end to end")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each size (with --cli)")
+    parser.add_argument("--stages", action="store_true", help="with --cli: print each stage's start, wall and CPU time")
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--stage-child"]:
+        stage_child(argv[2:])  # ["--stage-child", "themes", ...]: the command's own arguments
+        return 0
     args = parser.parse_args(argv)
     if args.child is not None:
         print(json.dumps(run_one(args.child, args.data)))

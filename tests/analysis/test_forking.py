@@ -1,0 +1,134 @@
+"""Tests of how `chorus themes` saves time: the forked pieces give what the process itself computes, and WordLlama's files
+read without its package give its own numbers."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from analysis import cli as analysis_cli
+from analysis import forking, themes
+from analysis.cli import themes_command
+
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="forking needs os.fork")
+
+
+@pytest.fixture()
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Fork on inputs of any size, and list the name of each piece a child computed."""
+    monkeypatch.setattr(themes, "_FORK_ABOVE", 1)
+    monkeypatch.setattr(analysis_cli, "_DETECT_BESIDE_BYTES", 0)
+    monkeypatch.delenv(forking.ENV, raising=False)
+    made: list[str] = []
+    result = forking.Pending.result
+
+    def counted(self: forking.Pending, *args: object, **kwargs: object) -> object:
+        value = result(self, *args, **kwargs)
+        if self.forked:
+            made.append(self._function.__name__)
+        return value
+
+    monkeypatch.setattr(forking.Pending, "result", counted)
+    return made
+
+
+def _comments(fixtures_dir: Path) -> list[str]:
+    """Return the first 80 comments of the Pol.is sample (seven themes)."""
+    with (fixtures_dir / "polis_bowling_green_sample.csv").open(encoding="utf-8") as handle:
+        return [row["comment-body"] for row in csv.DictReader(handle)][:80]
+
+
+@needs_fork
+def test_forked_run_is_the_in_process_run(fixtures_dir: Path, forks: list[str]) -> None:
+    """With a child making the character block and describing half the themes, every field of every theme is the same."""
+    answers = [themes.Answer(i, text) for i, text in enumerate(_comments(fixtures_dir))]
+    here = themes.find_themes(answers, seed=3)
+    assert forks == []  # off unless a command turns it on
+    with forking.enable():
+        beside = themes.find_themes(answers, seed=3)
+    assert sorted(forks) == ["_char_block", "describe"]
+    assert repr(beside) == repr(here) and beside == here
+
+
+@needs_fork
+def test_a_character_block_made_too_early_is_dropped(fixtures_dir: Path, forks: list[str]) -> None:
+    """When the question's words are set aside, the child's character block (made from whole answers) is stopped and made here instead."""
+    answers = [themes.Answer(i, text) for i, text in enumerate(_comments(fixtures_dir))]
+    question = "What should Bowling Green do for the city and its people?"
+    here = themes.find_themes(answers, seed=1, question=question)
+    with forking.enable():
+        beside = themes.find_themes(answers, seed=1, question=question)
+    assert forks == ["describe"]
+    assert repr(beside) == repr(here)
+
+
+@needs_fork
+def test_cli_forked_and_in_process_write_the_same_file(fixtures_dir: Path, forks: list[str], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """`chorus themes` writes the same file and summary with its child (languages, characters, themes) and with CHORUS_THEMES_PROCESSES=1."""
+    runner = CliRunner()
+    source = tmp_path / "comments.csv"
+    with source.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([["comment-body"]] + [[text] for text in _comments(fixtures_dir)])
+    outputs = []
+    for processes in ("2", "1"):
+        monkeypatch.setenv(forking.ENV, processes)
+        out = tmp_path / f"out-{processes}.csv"
+        result = runner.invoke(themes_command, [str(source), "--text-column", "comment-body", "--output", str(out)])
+        assert result.exit_code == 0, result.output
+        outputs.append((out.read_bytes(), result.output.replace(str(out), "OUT")))
+        if processes == "2":
+            assert sorted(forks) == ["_char_block", "_detected_languages", "describe"]
+            forks.clear()
+    assert forks == []  # CHORUS_THEMES_PROCESSES=1: nothing forked
+    assert outputs[0] == outputs[1]
+    assert not forking.enabled()  # the command turns forking off again when it ends
+
+
+@needs_fork
+def test_a_child_that_fails_leaves_the_work_to_this_process() -> None:
+    """An error in the child is met again here, as without a child; a child that dies is computed here; read-only mappings travel."""
+
+    def fails() -> None:
+        raise ValueError("no answers")
+
+    with forking.enable():
+        with pytest.raises(ValueError, match="no answers"):
+            forking.beside(fails).result()
+        dying = forking.beside(os._exit, 3)
+        assert dying.result(instead=lambda: "here") == "here" and not dying.forked
+        pending = forking.beside(lambda: MappingProxyType({"en": 2}))
+        value = pending.result()
+        assert pending.forked and isinstance(value, MappingProxyType) and value == {"en": 2}
+        stopped = forking.beside(pow, 2, 10)
+        stopped.cancel()
+        assert stopped.result() == 1024 and not stopped.forked
+
+
+def test_wordllama_read_from_its_files_embeds_as_wordllama(fixtures_dir: Path) -> None:
+    """The tokenizer and weights read from WordLlama's package files (without importing it) give WordLlama.load()'s embeddings, bit for bit."""
+    light = themes._load_embedder.__wrapped__()
+    full = themes._load_wordllama()
+    assert isinstance(light, themes._Embedder) and full is not None
+    texts = _comments(fixtures_dir) + ["", "Café, niños y WIC: ¿por qué no?", "مترجم"]
+    assert np.array_equal(themes._embed(light, texts), themes._embed(full, texts))
+    assert light.tokenizer.padding == full.tokenizer.padding and light.tokenizer.truncation == full.tokenizer.truncation
+
+
+def test_character_ngrams_made_ahead_give_the_same_block(fixtures_dir: Path) -> None:
+    """The character block is the same, bit for bit, with every word's n-grams made ahead (as `chorus themes` makes them while it waits)."""
+    texts = _comments(fixtures_dir) + ["Café au lait, ÉCOLE, niños", "x"]
+    try:
+        plain = themes._char_block(texts, 0)
+        themes.grams_ahead(texts, lambda: False)
+        assert themes._GRAMS_AHEAD["x"] == [" x", "x ", " x "] and "cafe" in themes._GRAMS_AHEAD
+        ahead = themes._char_block(texts, 0)
+    finally:
+        themes._GRAMS_AHEAD.clear()
+    assert np.array_equal(plain, ahead)
