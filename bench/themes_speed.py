@@ -148,7 +148,8 @@ def stage_child(argv: list[str]) -> None:
         return run
 
     sys.path.insert(0, str(REPO))
-    from listening.cli import cli  # noqa: PLC0415
+    import analysis.cli  # noqa: PLC0415, F401 - the themes command, as `chorus themes` imports it
+    from listening import cli  # noqa: PLC0415
     rows.append(["start: Python, `chorus` and the themes command imported", 0.0, round(time.perf_counter() - start, 2), round(time.process_time() - cpu, 2)])
     for module_name, name in STAGES:
         module = importlib.import_module(module_name)
@@ -165,7 +166,11 @@ def stage_child(argv: list[str]) -> None:
 
     forking.Pending.result = waited
     try:
-        cli.main(args=["themes", *argv], prog_name="chorus", standalone_mode=False)
+        sys.argv = ["chorus", "themes", *argv]
+        cli.main()  # as the `chorus` script runs it (without Flask); it exits
+    except SystemExit as done:
+        if done.code:
+            raise
     finally:
         rows.append(["total", 0.0, round(time.perf_counter() - start, 2), round(time.process_time() - cpu, 2)])
         print("STAGES " + json.dumps(rows), file=sys.stderr, flush=True)

@@ -5,6 +5,7 @@ fails if one is not.
 """
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import sqlite3
@@ -13,11 +14,49 @@ from contextlib import contextmanager
 from typing import Iterator
 
 import click
-from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
 
 # The app, the database layer, migrations and catalogs are imported by the commands that use them:
 # `chorus themes`, `chorus opinions` and `chorus --help` on a CSV need none of them (0.4 s to import).
+# Flask itself (0.15-0.2 s) loads only when the `chorus` group is built (`_group`): `chorus themes` and
+# `chorus opinions` run straight from `main` without it (issue 14: `chorus themes` under 5 s).
+
+
+class _CurrentApp:
+    """``flask.current_app``, imported when a command first reads it (every such command runs in an app context)."""
+
+    def __getattr__(self, attribute: str) -> object:
+        from flask import current_app as app  # noqa: PLC0415 - see above
+
+        return getattr(app, attribute)
+
+
+current_app = _CurrentApp()
+
+
+def with_appcontext(function):  # type: ignore[no-untyped-def]
+    """``flask.cli.with_appcontext``, with Flask imported when the command runs rather than when it is defined."""
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):  # type: ignore[no-untyped-def]
+        from flask.cli import with_appcontext as in_app_context  # noqa: PLC0415 - see above
+
+        return in_app_context(function)(*args, **kwargs)
+
+    return run
+
+
+_COMMANDS: list[click.Command] = []  # the group's own commands, added when it is built
+
+
+def command(name: str, group: bool = False):  # type: ignore[no-untyped-def]
+    """``cli.command(name)`` (``cli.group(name)`` with ``group``) for the `chorus` group made later by :func:`_group`."""
+
+    def register(function):  # type: ignore[no-untyped-def]
+        made = (click.group if group else click.command)(name)(function)
+        _COMMANDS.append(made)
+        return made
+
+    return register
 
 
 def migrate(db) -> list[str]:  # type: ignore[no-untyped-def]
@@ -67,37 +106,7 @@ def create_cli_app():
         raise click.ClickException(str(exc)) from None
 
 
-class ChorusGroup(FlaskGroup):
-    """Flask's command group, except that listing the commands does not build the app.
-
-    Flask builds the app to list the commands it registers itself; Chorus's app registers none
-    (a test checks), and building it made `chorus --help` take over a second. A command that is
-    not Chorus's or a plugin's is still looked up in the app, as Flask does.
-    """
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        """Return Chorus's commands and those of installed Flask plugins (Flask-Limiter's `limiter`)."""
-        load_plugins = getattr(self, "_load_plugin_commands", None)
-        if load_plugins is not None:
-            load_plugins()
-        return sorted(click.Group.list_commands(self, ctx))
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        """Return Chorus's own command without loading the plugins' (Flask-Limiter imports rich and limits: 0.1 s).
-
-        Any other name is looked up as Flask does: plugins first, then the app.
-        """
-        own = click.Group.get_command(self, ctx, name)
-        return own if own is not None else super().get_command(ctx, name)
-
-
-@click.group(cls=ChorusGroup, create_app=create_cli_app, add_default_commands=False, add_version_option=False,
-             load_dotenv=False)
-def cli() -> None:
-    """Chorus: community listening sessions with consent, in every language."""
-
-
-@cli.command("init")
+@command("init")
 @with_appcontext
 def init_command() -> None:
     """Create or upgrade the database and compile the translation catalogs."""
@@ -109,7 +118,7 @@ def init_command() -> None:
     click.echo(f"Compiled catalogs: {', '.join(compiled) or 'none'}")
 
 
-@cli.group("user")
+@command("user", group=True)
 def user_group() -> None:
     """Manage staff accounts."""
 
@@ -137,7 +146,7 @@ def user_add_command(email: str, role: str, password: str | None) -> None:
     click.echo(f"Added {role} {email}.")
 
 
-@cli.command("demo")
+@command("demo")
 @click.option("--serve/--no-serve", default=True, show_default=True, help="Start the server after setting up.")
 @click.option("--host", default=None, help="Address to listen on (default CHORUS_HOST).")
 @click.option("--port", default=None, type=int, help="Port to listen on (default CHORUS_PORT).")
@@ -173,7 +182,7 @@ def demo_command(serve: bool, host: str | None, port: int | None) -> None:
             run_server(current_app._get_current_object(), host=host, port=port)
 
 
-@cli.command("serve")
+@command("serve")
 @click.option("--host", default=None, help="Address to listen on (default CHORUS_HOST).")
 @click.option("--port", default=None, type=int, help="Port to listen on (default CHORUS_PORT).")
 @click.option("--workers", default=None, type=int, help="Worker processes (default CHORUS_WORKERS).")
@@ -216,7 +225,7 @@ def job_consumer(config) -> Iterator[None]:
             child.kill()
 
 
-@cli.command("jobs")
+@command("jobs")
 @click.option("--workers", default=None, type=int, help="Jobs run at once (default CHORUS_JOBS_WORKERS).")
 @click.option("--recover/--no-recover", default=True, show_default=True,
               help="Continue theme runs left running by a stopped consumer and mark other such jobs interrupted. With Redis and consumers on several "
@@ -294,7 +303,7 @@ def run_server(app, *, host: str, port: int, workers: int | None = None, threads
     ChorusServer().run()
 
 
-@cli.command("backup")
+@command("backup")
 @click.argument("dest", type=click.Path(dir_okay=True, file_okay=True))
 @with_appcontext
 def backup_command(dest: str) -> None:
@@ -308,7 +317,7 @@ def backup_command(dest: str) -> None:
     click.echo(f"Backed up to {result.path} (integrity ok; migrations: {len(result.applied)}).")
 
 
-@cli.command("restore")
+@command("restore")
 @click.argument("src", type=click.Path(exists=True, dir_okay=False))
 @click.option("--force", is_flag=True, help="Replace the existing database. Stop Chorus first.")
 @click.option("--ledger", "ledgers", multiple=True, type=click.Path(exists=True, dir_okay=False),
@@ -340,7 +349,7 @@ def plural(count: int, one: str, many: str | None = None) -> str:
     return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
-@cli.command("purge")
+@command("purge")
 @click.option("--dry-run", is_flag=True, help="Only list the sessions that are due.")
 @with_appcontext
 def purge_command(dry_run: bool) -> None:
@@ -361,7 +370,7 @@ def purge_command(dry_run: bool) -> None:
         click.echo("Nothing to purge.")
 
 
-@cli.command("export")
+@command("export")
 @click.argument("session_code")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json", "html", "docx", "md", "codebook", "votes"]),
               required=True, help="html, docx, md: the synthesis report; csv, xlsx, json: answers (internal); "
@@ -389,7 +398,7 @@ def export_command(session_code: str, fmt: str, language: str | None, output: st
 
 
 
-@cli.command("import")
+@command("import")
 @click.argument("session_code")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--sheet", default=None, help="The workbook sheet to read (default: the one holding the answers).")
@@ -420,16 +429,66 @@ def import_command(session_code: str, file: str, sheet: str | None, mapping: str
                    dry_run=dry_run, echo=click.echo, fail=click.ClickException)
 
 
-def _register_analysis() -> None:
-    """Add `chorus themes` and `chorus opinions` from the analysis engine, which needs no app."""
-    from analysis.cli import themes_command
-    from analysis.opinions_cli import opinions_command
-
-    cli.add_command(themes_command, "themes")
-    cli.add_command(opinions_command, "opinions")
+# Commands of the analysis engine, which needs no app: run by `main` without building the group (no Flask).
+_ANALYSIS = ("themes", "opinions")
 
 
-_register_analysis()
+def _analysis_command(name: str) -> click.Command:
+    """Return `chorus themes` or `chorus opinions` from the analysis engine."""
+    if name == "themes":
+        from analysis.cli import themes_command  # noqa: PLC0415 - imported by the command that runs
+
+        return themes_command
+    from analysis.opinions_cli import opinions_command  # noqa: PLC0415
+
+    return opinions_command
+
+
+@functools.cache
+def _group() -> click.Group:
+    """Build the `chorus` command group (Flask's, so the app-context commands find the app)."""
+    from flask.cli import FlaskGroup  # noqa: PLC0415 - see the imports above
+
+    class ChorusGroup(FlaskGroup):
+        """Flask's command group, except that listing the commands does not build the app.
+
+        Flask builds the app to list the commands it registers itself; Chorus's app registers none
+        (a test checks), and building it made `chorus --help` take over a second. A command that is
+        not Chorus's or a plugin's is still looked up in the app, as Flask does.
+        """
+
+        def list_commands(self, ctx: click.Context) -> list[str]:
+            """Return Chorus's commands and those of installed Flask plugins (Flask-Limiter's `limiter`)."""
+            load_plugins = getattr(self, "_load_plugin_commands", None)
+            if load_plugins is not None:
+                load_plugins()
+            return sorted(click.Group.list_commands(self, ctx))
+
+        def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+            """Return Chorus's own command without loading the plugins' (Flask-Limiter imports rich and limits: 0.1 s).
+
+            Any other name is looked up as Flask does: plugins first, then the app.
+            """
+            own = click.Group.get_command(self, ctx, name)
+            return own if own is not None else super().get_command(ctx, name)
+
+    @click.group("cli", cls=ChorusGroup, create_app=create_cli_app, add_default_commands=False, add_version_option=False,
+                 load_dotenv=False)
+    def group() -> None:
+        """Chorus: community listening sessions with consent, in every language."""
+
+    for made in _COMMANDS:
+        group.add_command(made)
+    for name in _ANALYSIS:
+        group.add_command(_analysis_command(name), name)
+    return group
+
+
+def __getattr__(name: str) -> object:
+    """``listening.cli.cli``: the `chorus` group, built on first use."""
+    if name == "cli":
+        return _group()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
@@ -437,7 +496,10 @@ def main() -> None:
     from .logsafe import safe_traceback
 
     try:
-        cli.main(prog_name="chorus")
+        if sys.argv[1:2] and sys.argv[1] in _ANALYSIS:  # no Flask, no app: the command on its own
+            _analysis_command(sys.argv[1]).main(args=sys.argv[2:], prog_name=f"chorus {sys.argv[1]}")
+        else:
+            _group().main(prog_name="chorus")
     except Exception as error:  # noqa: BLE001 - the last line of defence for terminal and cron logs
         click.echo(f"Error: Chorus stopped on an unexpected {type(error).__name__}.\n{safe_traceback(error)}", err=True)
         sys.exit(1)

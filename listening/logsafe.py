@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 import traceback
+from typing import TYPE_CHECKING
 
-from flask import Flask
+if TYPE_CHECKING:  # only named: `chorus themes` imports this module and needs no Flask (issue 14)
+    from flask import Flask
 
 LEFT_OUT = "(message left out: it may quote what a resident wrote)"
 

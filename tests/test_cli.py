@@ -166,3 +166,24 @@ def test_a_chorus_command_runs_without_loading_the_plugins_commands(monkeypatch)
     assert loads == []
     result = CliRunner().invoke(chorus_cli.cli, ["limiter", "--help"])  # loads them, unless an earlier test did
     assert result.exit_code == 0 and "Flask-Limiter" in result.output
+
+
+def test_chorus_themes_and_opinions_run_without_flask():
+    """`chorus themes` and `chorus opinions` need no app: main() runs them without importing Flask (issue 14), same help."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def run(code: str) -> str:
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              cwd=Path(__file__).resolve().parent.parent, env={**os.environ, "COLUMNS": "100"}).stdout
+
+    flask = "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug', 'jinja2')))"
+    for name in ("themes", "opinions"):
+        alone = run(f"import sys\nsys.argv = ['chorus', '{name}', '--help']\nfrom listening.cli import main\n"
+                    f"try:\n    main()\nexcept SystemExit:\n    pass\n{flask}")
+        grouped = run(f"import sys\nfrom listening.cli import cli\n"
+                      f"cli.main(args=['{name}', '--help'], prog_name='chorus', standalone_mode=False)\n{flask}")
+        assert alone.startswith(f"Usage: chorus {name} [OPTIONS]")
+        assert alone.rstrip().endswith("\n[]") and not grouped.rstrip().endswith("\n[]")
+        assert alone.rsplit("\n", 2)[0] == grouped.rsplit("\n", 2)[0]
