@@ -18,10 +18,12 @@ def design(live_server):
 
     db = connect(str(live_server.app.config["DATABASE"]))
     with live_server.app.app_context():
-        ensure_demo_design(db, languages=demo_languages(), user_id=user_by_email(db, live_server.email)["id"], contact=CONTACTS)
+        code = ensure_demo_design(db, languages=demo_languages(), user_id=user_by_email(db, live_server.email)["id"],
+                                  contact=CONTACTS)
     from listening import queries
 
-    session_id = db.execute("SELECT session_id FROM prompts WHERE kind = 'react' ORDER BY id LIMIT 1").fetchone()[0]
+    # The demo design session itself: other browser files share this database and add react questions of their own.
+    session_id = queries.session_by_code(db, code)["id"]
     numbers = {p["kind"]: p["number"] for p in queries.prompts_for_session(db, session_id)}
     react, dots = numbers["react"], numbers["dots"]
     table = db.execute("SELECT id FROM session_tables WHERE session_id = ? ORDER BY id LIMIT 1", (session_id,)).fetchone()[0]
