@@ -654,8 +654,6 @@ def _lsa_block(docs: Sequence[str], dims: int, seed: int, fit_rows: np.ndarray |
     so that memory stays bounded (the full n-gram matrix of 100,000 answers needs gigabytes).
     ``fit_rows`` (sorted) gives the rows to fit on instead: the engine's own sample on large input.
     """
-    TruncatedSVD = _truncated_svd_class()  # noqa: N806
-    TfidfVectorizer = _vectorizer_class()  # noqa: N806
     if fit_rows is None and len(docs) <= _FIT_SAMPLE:
         matrix = _tfidf(docs, **kwargs)
         return None if matrix is None else _reduce(matrix, dims, seed)
@@ -664,21 +662,13 @@ def _lsa_block(docs: Sequence[str], dims: int, seed: int, fit_rows: np.ndarray |
         sample = np.sort(rng.choice(len(docs), size=_FIT_SAMPLE, replace=False))
     else:
         sample = np.asarray(fit_rows)
-    vec = TfidfVectorizer(min_df=2, sublinear_tf=True, dtype=np.float32, **kwargs)
-    try:
-        fitted = vec.fit_transform([docs[i] for i in sample])
-    except ValueError:  # empty vocabulary
+    fit = _fit_vectorizer_and_axes([docs[i] for i in sample], dims, seed, **kwargs)
+    if fit is None:
         return None
-    comps = min(dims, fitted.shape[0] - 1, fitted.shape[1] - 1)
-    if comps < 8:
-        return None
-    svd = TruncatedSVD(n_components=comps, random_state=seed, algorithm="randomized", n_iter=_SVD_ITER).fit(fitted)
-    out = np.empty((len(docs), comps), dtype=np.float32)
-    # The sample's rows are already read: with their entries in column order they are, bit for bit,
-    # what transform() would give (checked), and each projected row depends on its own entries only.
-    fitted.sort_indices()
+    vec, svd, fitted = fit
+    out = np.empty((len(docs), svd.n_components), dtype=np.float32)
     out[sample] = svd.transform(fitted)
-    del fitted
+    del fitted, fit
     rest = np.setdiff1d(np.arange(len(docs)), sample)
     for start in range(0, len(rest), _CHUNK):
         rows = rest[start : start + _CHUNK]
@@ -2223,6 +2213,18 @@ class _FittedLsa:
 def _fit_lsa(docs: Sequence[str], dims: int, seed: int, **kwargs: object) -> tuple[_FittedLsa, np.ndarray] | None:
     """Fit a TF-IDF and LSA block on the sample's ``docs`` as :func:`_lsa_block` does with ``fit_rows``; return it
     and the sample's own normalised coordinates (``None`` where there is no block)."""
+    fit = _fit_vectorizer_and_axes(docs, dims, seed, **kwargs)
+    if fit is None:
+        return None
+    vec, svd, fitted = fit
+    own = np.asarray(svd.transform(fitted), dtype=np.float32)
+    return _FittedLsa(vec, svd), _l2(own, copy=False)
+
+
+def _fit_vectorizer_and_axes(docs: Sequence[str], dims: int, seed: int, **kwargs: object):
+    """Learn a TF-IDF vocabulary and LSA axes from the sample's ``docs``; return the vectorizer, the axes and the
+    sample's TF-IDF rows (``None`` when there is no vocabulary or fewer than 8 axes). The rows have their entries in
+    column order, so projecting them gives, bit for bit, what ``transform()`` would (checked), each row on its own."""
     TruncatedSVD = _truncated_svd_class()  # noqa: N806
     TfidfVectorizer = _vectorizer_class()  # noqa: N806
     vec = TfidfVectorizer(min_df=2, sublinear_tf=True, dtype=np.float32, **kwargs)
@@ -2234,9 +2236,8 @@ def _fit_lsa(docs: Sequence[str], dims: int, seed: int, **kwargs: object) -> tup
     if comps < 8:
         return None
     svd = TruncatedSVD(n_components=comps, random_state=seed, algorithm="randomized", n_iter=_SVD_ITER).fit(fitted)
-    fitted.sort_indices()  # then, bit for bit, what transform() gives (see _lsa_block)
-    own = np.asarray(svd.transform(fitted), dtype=np.float32)
-    return _FittedLsa(vec, svd), _l2(own, copy=False)
+    fitted.sort_indices()
+    return vec, svd, fitted
 
 
 @dataclass
@@ -2314,7 +2315,7 @@ def _represent_sampled(p: _Prepared, terms: _Terms, seed: int, sample: np.ndarra
     own = [_without(textmod.analysis_text(p.analysed[p.uniq_rows[u]]), p.langs[p.uniq_rows[u]], surface_stems) for u in sample]
     texts = _texts_of(p, sample.tolist(), terms.stems, own, surface_stems)
     del own
-    fitted_chars = _fit_lsa(texts.char_docs, _CHAR_DIMS, seed, analyzer="char_wb", ngram_range=(2, 5), max_features=_MAX_FEATURES)
+    fitted_chars = _fit_lsa(texts.char_docs, _CHAR_DIMS, seed, analyzer="char_wb", ngram_range=_CHAR_GRAMS, max_features=_MAX_FEATURES)
     model = _wordllama()
     embedded = _embed(model, texts.embed_texts) if model is not None else None
     fitted_words = _fit_lsa(texts.term_docs, _WORD_DIMS, seed, token_pattern=r"\S+", ngram_range=(1, 2), max_features=_MAX_FEATURES)
