@@ -158,21 +158,26 @@ def test_a_lost_ledger_file_is_made_good_from_the_database_it_sat_beside(app, cl
     assert no_traces(elsewhere)
 
 
-def test_a_retention_purge_after_the_backup_is_honoured_but_later_answers_stay(app, db, tmp_path):
-    """A purge made after a backup is re-applied on restore; text given after the purge is kept."""
+def purged_after_a_backup(app, db, tmp_path, *, contact: dict | None):
+    """One resident (with or without contact details) answers, a backup is taken, the session is closed and
+    purged, and the backup is restored: return the session, its question and what the restore did."""
     session = make_session(db)
     prompt = queries.prompts_for_session(db, session["id"])[0]
-    early = queries.record_consent(db, session["id"], consent_version_id=queries.current_consent(db, session["id"], "en")["id"],
-                                   language="en", nonce="early-consent", quote_ok=False, contact_ok=True,
-                                   contact={"email": "zenaida.okonkwo@example.org"})
-    queries.save_response(db, session_id=session["id"], participant_id=early.id, prompt_id=prompt["id"],
+    person = queries.record_consent(db, session["id"], consent_version_id=queries.current_consent(db, session["id"], "en")["id"],
+                                    language="en", nonce="early-consent", quote_ok=False, contact_ok=contact is not None,
+                                    contact=contact)
+    queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=prompt["id"],
                           nonce="early-answer", language="en", text=ANSWER)
     copy = backup(app.config["DATABASE"], tmp_path / "before.db")
     queries.set_status(db, session["id"], "closed")
     assert retention.purge_session(db, session["id"], reason="test") is not None
     db.conn.close()
+    return session, prompt, restore(copy.path, app.config["DATABASE"], force=True)
 
-    restored = restore(copy.path, app.config["DATABASE"], force=True)
+
+def test_a_retention_purge_after_the_backup_is_honoured_but_later_answers_stay(app, db, tmp_path):
+    """A purge made after a backup is re-applied on restore; text given after the purge is kept."""
+    session, prompt, restored = purged_after_a_backup(app, db, tmp_path, contact={"email": "zenaida.okonkwo@example.org"})
 
     assert restored.purges == 1
     assert no_traces(app.config["DATABASE"])
@@ -196,18 +201,7 @@ def test_a_retention_purge_after_the_backup_is_honoured_but_later_answers_stay(a
 def test_a_purge_of_answers_from_people_who_left_no_contact_details_is_re_applied_and_logged(app, db, tmp_path):
     """Most residents leave no contact details: a purge after the backup that blanked only answers is re-applied on
     restore and, like any purge, counted, written to the deletion log and marked on the session."""
-    session = make_session(db)
-    prompt = queries.prompts_for_session(db, session["id"])[0]
-    person = queries.record_consent(db, session["id"], consent_version_id=queries.current_consent(db, session["id"], "en")["id"],
-                                    language="en", nonce="no-contact", quote_ok=False, contact_ok=False)
-    queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=prompt["id"],
-                          nonce="no-contact-answer", language="en", text=ANSWER)
-    copy = backup(app.config["DATABASE"], tmp_path / "before.db")
-    queries.set_status(db, session["id"], "closed")
-    assert retention.purge_session(db, session["id"], reason="test") is not None
-    db.conn.close()
-
-    restored = restore(copy.path, app.config["DATABASE"], force=True)
+    session, _prompt, restored = purged_after_a_backup(app, db, tmp_path, contact=None)
 
     assert restored.purges == 1
     again = connect(app.config["DATABASE"])
