@@ -524,6 +524,197 @@ def waits(found: list[float]) -> dict:
             "over_100_ms": sum(w > 0.1 for w in found)}
 
 
+# --- one theme job, in this process, with the time of each phase (issue 19: where the run's time goes) -------
+
+
+# What --profile-run times: (module, attribute), nested calls indented under their caller. Everything from the job
+# starting to the engine's result, the engine's own steps, and the writes after it as one block each.
+PROFILED = (("listening.jobs", "execute"), ("analysis.review.queries", "run_themes"),
+            ("analysis.review.queries", "scope_prompt_ids"), ("analysis.review.queries", "open_answers"),
+            ("analysis.review.queries", "answers_fingerprint"), ("analysis.review.queries", "session_redaction"),
+            ("analysis.review.queries", "reviewed_anchors"), ("analysis.review.queries", "engine_answers"),
+            ("analysis.review.queries", "question_texts"), ("analysis.review.queries", "at_low_priority"),
+            ("analysis.review.queries", "engine_warm_up"),
+            ("analysis.themes", "find_themes"), ("analysis.themes", "_checked"), ("analysis.themes", "_prepare"),
+            ("analysis.themes", "_in_two"), ("analysis.themes", "_described_in_two"),
+            ("analysis.themes", "_sample"), ("analysis.themes", "_subset"), ("analysis.themes", "_index_terms"),
+            ("analysis.themes", "_represent_sampled"), ("analysis.themes", "_fit_lsa"), ("analysis.themes", "_embed"),
+            ("analysis.themes", "_project_rest"), ("analysis.themes", "_cluster"), ("analysis.themes", "_place_rest"),
+            ("analysis.themes", "_secondary"), ("analysis.themes", "_describe_groups"), ("analysis.themes", "_widen"),
+            ("listening.jobs", "Context.keep"), ("analysis.review.queries", "_write_run"),
+            ("analysis.review.queries", "_place_answers"), ("analysis.review.queries", "latest_run"))
+
+
+def result_digest(result) -> str:
+    """Return a digest of everything an engine result holds (its repr: themes, assignment, texts, scores...)."""
+    import hashlib
+
+    return hashlib.sha256(repr(result).encode()).hexdigest()[:16]
+
+
+def stored_digest(db, session_id: int) -> str:
+    """Return a digest of what a run stored: every placement and every live theme's words."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for query in ("SELECT response_id, theme_id, status, pinned, rank, quote FROM theme_assignments WHERE session_id = ? "
+                  "ORDER BY response_id",
+                  "SELECT id, kind, label, machine_label, top_terms, definition, coherence, mixed, claims, overlaps_theme_id, "
+                  "subthemes, headline_from_translation FROM themes WHERE session_id = ? AND retired_at IS NULL ORDER BY id"):
+        for row in db.execute(query, (session_id,)):
+            digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()[:16]
+
+
+def profile_run(source: Path, folder: Path, *, py_spy: Path | None = None, alone: bool = False) -> dict:
+    """Copy the database `source` (and its jobs file) into `folder`, run one theme job on its first session in this
+    process (as `chorus jobs`'s child would: `listening.jobs.execute` with the job's checkpoint), and return the
+    wall and CPU seconds of each phase (PROFILED), nested, with digests of the engine's result and of what was stored.
+
+    `py_spy`: also sample this process with py-spy (every thread, native frames off) into that file (raw stacks).
+    `alone`: then run the engine again on the same answers and settings, in this process's main thread at its own
+    priority with forking on (as `chorus themes` runs it), and give its time and whether its result is the same.
+    """
+    import functools
+    import importlib
+    import inspect
+    import shutil
+    import threading
+
+    from listening import jobs, queries
+    from listening.db import connect
+    from listening.migrations import migrate
+
+    database = folder / source.name
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(database) + suffix).unlink(missing_ok=True)
+    began = time.perf_counter()
+    for suffix in ("", "-jobs.db", "-wal"):
+        if Path(str(source) + suffix).exists():
+            shutil.copyfile(str(source) + suffix, str(database) + suffix)
+    copied = time.perf_counter() - began
+    app = make_app(database, JOBS_THRESHOLD=5000)
+    db = connect(str(database))
+    migrate(db)
+    db.execute("UPDATE jobs SET state = 'cancelled', finished = ? WHERE state IN ('queued', 'running', 'cancelling')",
+               (queries.now(),))
+    db.conn.commit()
+    session_id = db.execute("SELECT id FROM sessions ORDER BY id LIMIT 1").fetchone()[0]
+    prompt_ids = [r[0] for r in db.execute("SELECT id FROM prompts WHERE session_id = ? AND kind = 'open' ORDER BY id",
+                                           (session_id,))]
+    rows_: list[list] = []
+    depth = threading.local()
+    start = time.perf_counter()
+    results: dict = {}
+
+    def timed(label: str, function):
+        """Wrap `function` to record its start, wall and CPU seconds (this process, every thread) and nesting."""
+        @functools.wraps(function)
+        def run(*a, **k):
+            level = getattr(depth, "level", 0)
+            row = [label, level, round(time.perf_counter() - start, 2), 0.0, 0.0, 1]
+            rows_.append(row)
+            depth.level = level + 1
+            t0, c0 = time.perf_counter(), time.process_time()
+            try:
+                value = function(*a, **k)
+                if label == "find_themes" and "engine" not in results:
+                    results["engine"] = value
+                    if alone:  # its answers and settings, to run it again alone (not the job's progress reports)
+                        results["inputs"] = (a, {key: v for key, v in k.items() if key != "on_step"})
+                return value
+            finally:
+                depth.level = level
+                row[3], row[4] = round(time.perf_counter() - t0, 2), round(time.process_time() - c0, 2)
+        return run
+
+    originals = []
+    for module_name, name in PROFILED:
+        owner = importlib.import_module(module_name)
+        holder, attr = (getattr(owner, name.split(".")[0]), name.split(".")[1]) if "." in name else (owner, name)
+        if not hasattr(holder, attr):  # a function the version measured does not have
+            continue
+        originals.append((holder, attr, getattr(holder, attr)))
+        setattr(holder, attr, timed(name, getattr(holder, attr)))
+    # The engine thread's own start (at_low_priority runs find_themes in a thread of its own): nesting is per thread.
+    real_thread_run = threading.Thread.run
+
+    def inherit(self):
+        depth.level = getattr(self, "_profile_level", 0)
+        return real_thread_run(self)
+
+    real_start = threading.Thread.start
+
+    def start_thread(self):
+        self._profile_level = getattr(depth, "level", 0)
+        return real_start(self)
+
+    threading.Thread.run, threading.Thread.start = inherit, start_thread
+    spy = None
+    if py_spy:
+        spy = subprocess.Popen(["py-spy", "record", "--pid", str(os.getpid()), "--rate", "50", "--format", "raw",
+                                "--output", str(py_spy), "--nonblocking", "--subprocesses"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+    load_before = Path("/proc/loadavg").read_text().split()[:3]
+    cpu0 = time.process_time()
+    try:
+        with app.test_request_context():
+            from listening.accounts import user_by_email
+
+            job_id = jobs.submit(db, session_id, "themes", {"prompt_ids": prompt_ids}, who=user_by_email(db, ADMIN)["id"])
+            # In this process, not through the queue (which is where `chorus jobs` would take it from), as the job's
+            # own child process runs it (`own_process`, where the version measured has it).
+            own = {"own_process": True} if "own_process" in inspect.signature(jobs.execute).parameters else {}
+            state = jobs.execute(connect(str(database), busy_timeout_ms=app.config["BUSY_TIMEOUT_MS"],
+                                         synchronous=app.config["SQLITE_SYNCHRONOUS"]), job_id, **own)
+    finally:
+        total, cpu = time.perf_counter() - start, time.process_time() - cpu0
+        threading.Thread.run, threading.Thread.start = real_thread_run, real_start
+        for holder, attr, original in originals:
+            setattr(holder, attr, original)
+        if spy is not None:
+            spy.send_signal(2)
+            spy.wait(timeout=60)
+    job = jobs.job_by_id(db, job_id)
+    out = {"database": str(source), "copied_s": round(copied, 1), "job": job_id, "state": state, "result": job["result"],
+           "error": job["error"], "wall_s": round(total, 1), "cpu_s": round(cpu, 1),
+           "children_cpu_s": round(sum(os.times()[2:4]), 1), "peak_mb": round(peak_rss_mb()),
+           "load average before / after": (load_before, Path("/proc/loadavg").read_text().split()[:3]),
+           "engine_digest": result_digest(results["engine"]) if "engine" in results else None,
+           "stored_digest": stored_digest(db, session_id), "phases": merge_rows(rows_)}
+    db.conn.close()
+    if "inputs" in results:
+        from analysis import forking
+        from analysis.themes import find_themes
+
+        args, kwargs = results.pop("inputs")
+        engine = results.pop("engine")
+        t0, c0, children = time.perf_counter(), time.process_time(), sum(os.times()[2:4])
+        with forking.enable():
+            again = find_themes(*args, **kwargs)
+        out["engine alone, same answers"] = {
+            "wall_s": round(time.perf_counter() - t0, 1), "cpu_s": round(time.process_time() - c0, 1),
+            "children_cpu_s": round(sum(os.times()[2:4]) - children, 1), "same_result": repr(again) == repr(engine),
+            "load after": Path("/proc/loadavg").read_text().split()[:3]}
+    return out
+
+
+def merge_rows(found: list[list]) -> list[str]:
+    """Return the timed calls as lines, repeated calls of one function under one caller added up (with a count)."""
+    merged: list[list] = []
+    for label, level, at, wall, cpu, count in found:
+        last = next((m for m in reversed(merged) if m[1] <= level), None)
+        if last is not None and last[0] == label and last[1] == level:
+            last[3] += wall
+            last[4] += cpu
+            last[5] += count
+        else:
+            merged.append([label, level, at, wall, cpu, count])
+    return [f"{'  ' * level}{label}{f' x{count}' if count > 1 else ''}: at {at:.1f} s, {wall:.2f} s wall, {cpu:.2f} s CPU"
+            for label, level, at, wall, cpu, count in merged]
+
+
 # --- the whole run ------------------------------------------------------------------------------
 
 
@@ -590,6 +781,13 @@ def main() -> None:
                         help="only run a theme run of SIZE residents as a background job (chorus jobs) while answers "
                              "arrive every 20 ms, and print the job's time and the longest answer wait "
                              "(reuses --keep DIR/big-SIZE.db)")
+    parser.add_argument("--profile-run", type=Path, metavar="DB",
+                        help="only copy DB (never changed; its -jobs.db too) into --keep DIR (else a temporary folder) "
+                             "and run one theme job on its first session's open questions in this process, printing "
+                             "each phase's wall and CPU seconds and digests of the result")
+    parser.add_argument("--py-spy", type=Path, metavar="FILE", help="with --profile-run: also sample it with py-spy (raw stacks)")
+    parser.add_argument("--engine-alone", action="store_true",
+                        help="with --profile-run: then run the engine again alone on the same answers and compare")
     parser.add_argument("--measure", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--rerun", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -598,6 +796,11 @@ def main() -> None:
         return
     if args.measure:
         print(json.dumps(measure(Path(args.measure[0]), json.loads(args.measure[1]))))
+        return
+    if args.profile_run:
+        folder = args.keep or Path(tempfile.mkdtemp(prefix="chorus-profile-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        print(json.dumps(profile_run(args.profile_run, folder, py_spy=args.py_spy, alone=args.engine_alone), indent=1))
         return
     sentences = read_sentences(args.data)
     if args.background:
