@@ -1272,23 +1272,70 @@ class _Prepared:
     translations: dict[int, str]  # row -> redacted translation
 
 
+# Fewest answers for which :func:`_prepare` redacts (and glosses) half of them in a forked child when forking is on:
+# at 200,000 answers the two are about 17 s of Python in one process (issue 19), and a fork costs milliseconds.
+_PREPARE_FORK_ABOVE = 20_000
+
+
+def _in_two(work: Callable[[Sequence], list], items: Sequence) -> list:
+    """Return ``work(items)``: the first half computed here and the second in a forked child (:mod:`analysis.forking`)
+    when forking is on and there are ``_PREPARE_FORK_ABOVE`` items; ``work`` reads each item on its own, so the
+    halves joined are what one call makes (a child that fails is computed here instead)."""
+    if not forking.enabled() or len(items) < _PREPARE_FORK_ABOVE:
+        return work(items)
+    half = len(items) // 2
+    with forking.beside(work, items[half:]) as pending:
+        ours = work(items[:half])
+        return ours + pending.result()
+
+
+def _read_rows(items: Sequence[Answer], redaction: textmod.Redaction) -> list[tuple[str, str | None, str, bool, str]]:
+    """Return, for each answer, what :func:`_prepare` reads of it alone: its redacted text, its redacted translation
+    (``None`` without a usable one), the language of what is analysed, whether that is contentless, and (for an answer
+    with content) its analysis text, which identical answers share."""
+    out = []
+    for a in items:
+        redacted = redaction(a.text)
+        translated = a.translation is not None and not textmod.is_contentless(a.translation)
+        source = redaction(a.translation) if translated else redacted
+        lang = ((textmod._base_language(a.translation_language) if a.translation_language else PIVOT_LANGUAGE)
+                if translated else textmod._base_language(a.language))
+        contentless = textmod.is_contentless(source, lang)
+        out.append((redacted, source if translated else None, lang, contentless,
+                    "" if contentless else textmod.analysis_text(source)))
+    return out
+
+
+def _glossed(pairs: Sequence[tuple[str, str]]) -> list[str | None]:
+    """Return the English gloss of each (text, language) pair, ``None`` where there is none (:func:`analysis.gloss.gloss`)."""
+    from analysis.gloss import GLOSS_LANGUAGES, gloss  # noqa: PLC0415 - loads lexicons only when needed
+
+    return [gloss(text, lang) if lang in GLOSS_LANGUAGES else None for text, lang in pairs]
+
+
 def _prepare(items: list[Answer], redaction: textmod.Redaction, use_gloss: bool, main_language: str | None) -> _Prepared:
-    """Redact, set contentless answers aside, merge identical texts and gloss other languages."""
-    redacted = [redaction(a.text) for a in items]
+    """Redact, set contentless answers aside, merge identical texts and gloss other languages.
+
+    With forking on (a command or a background job that owns its process), a forked child reads half of the
+    answers and glosses half of the distinct texts (:func:`_in_two`): the same values, on two cores.
+    """
+    read = _in_two(lambda part: _read_rows(part, redaction), items)
+    redacted: list[str] = []
     analysed: list[str] = []
     langs: list[str] = []
     contentless_rows: list[int] = []
     content_rows: list[int] = []
     translations: dict[int, str] = {}
-    for row, a in enumerate(items):
-        translated = a.translation is not None and not textmod.is_contentless(a.translation)
-        source = redaction(a.translation) if translated else redacted[row]
-        if translated:
-            translations[row] = source
-        analysed.append(source)
-        langs.append((textmod._base_language(a.translation_language) if a.translation_language else PIVOT_LANGUAGE)
-                     if translated else textmod._base_language(a.language))
-        (contentless_rows if textmod.is_contentless(source, langs[-1]) else content_rows).append(row)
+    keys: list[str] = []
+    for row, (shown, translation, lang, contentless, key) in enumerate(read):
+        redacted.append(shown)
+        if translation is not None:
+            translations[row] = translation
+        analysed.append(shown if translation is None else translation)
+        langs.append(lang)
+        keys.append(key)
+        (contentless_rows if contentless else content_rows).append(row)
+    del read
     answer_langs = Counter(textmod._base_language(a.language) for a in items)
     content_langs = Counter(textmod._base_language(items[r].language) for r in content_rows)
     main = textmod._base_language(main_language) if main_language else (content_langs or answer_langs or Counter({"en": 1})).most_common(1)[0][0]
@@ -1298,11 +1345,12 @@ def _prepare(items: list[Answer], redaction: textmod.Redaction, use_gloss: bool,
     uniq_rows: list[int] = []
     member_of: list[int] = []
     for row in content_rows:
-        key = (langs[row], textmod.analysis_text(analysed[row]))
+        key = (langs[row], keys[row])
         if key not in key_of:
             key_of[key] = len(uniq_rows)
             uniq_rows.append(row)
         member_of.append(key_of[key])
+    del keys, key_of
     n_u = len(uniq_rows)
     weights = np.bincount(np.array(member_of, dtype=np.int64), minlength=n_u).astype(np.float64) if n_u else np.zeros(0)
     glosses: dict[int, str] = {}
@@ -1310,13 +1358,12 @@ def _prepare(items: list[Answer], redaction: textmod.Redaction, use_gloss: bool,
     if use_gloss and len([lang for lang, n in analysed_langs.items() if n >= 2]) >= 2:
         # Several languages: answers in a language with a lexicon get an English gloss, so that
         # the same words meet across languages. Used for grouping only, never shown as a translation.
-        from analysis.gloss import GLOSS_LANGUAGES, gloss  # noqa: PLC0415 - loads lexicons only when needed
+        from analysis.gloss import GLOSS_LANGUAGES  # noqa: PLC0415 - loads lexicons only when needed
 
-        for u, row in enumerate(uniq_rows):
-            if langs[row] in GLOSS_LANGUAGES:
-                found = gloss(analysed[row], langs[row])
-                if found:
-                    glosses[u] = found
+        wanted = [u for u, row in enumerate(uniq_rows) if langs[row] in GLOSS_LANGUAGES]
+        for u, found in zip(wanted, _in_two(_glossed, [(analysed[uniq_rows[u]], langs[uniq_rows[u]]) for u in wanted])):
+            if found:
+                glosses[u] = found
     return _Prepared(items, redacted, analysed, langs, content_rows, contentless_rows, uniq_rows, member_of, weights,
                      glosses, answer_langs, main, bool(translations), translations)
 

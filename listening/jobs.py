@@ -163,7 +163,7 @@ def _run_job_task(job_id: int, database: str) -> None:
     if app.config.get("JOBS_IN_CHILD", True) and not app.config.get("JOBS_IMMEDIATE"):
         from . import job_process
 
-        job_process.run_in_child(lambda: _run_job_here(app, job_id, database),
+        job_process.run_in_child(lambda: _run_job_here(app, job_id, database, own_process=True),
                                  lambda how: _mark_died(app, job_id, database))
         return
     _run_job_here(app, job_id, database)
@@ -191,12 +191,13 @@ def _mark_died(app: Flask, job_id: int, database: str) -> None:
     forget_files(database, job_id)  # a file the dead job was writing is partial; its checkpoint resumes nothing now
 
 
-def _run_job_here(app: Flask, job_id: int, database: str) -> None:
-    """Run one job in this process, in the app's context, on its own connection."""
+def _run_job_here(app: Flask, job_id: int, database: str, *, own_process: bool = False) -> None:
+    """Run one job in this process, in the app's context, on its own connection (`own_process`: a child that exits
+    when the job ends, see `Context.own_process`)."""
     with app.app_context():
         db = connect(database, busy_timeout_ms=app.config["BUSY_TIMEOUT_MS"], synchronous=app.config["SQLITE_SYNCHRONOUS"])
         try:
-            execute(db, job_id)
+            execute(db, job_id, own_process=own_process)
         finally:
             db.conn.close()
 
@@ -482,6 +483,9 @@ class Context:
     erasures_at_start: int = 0
     # The size of the checkpoint file `keep` last wrote (for the benchmark's figures).
     kept_bytes: int = 0
+    # Whether the job runs in a process of its own that exits when it ends (`listening.job_process`), not in the
+    # consumer or a request: a theme run may then fork helpers for its engine (`analysis.forking`).
+    own_process: bool = False
 
     @property
     def session_id(self) -> int | None:
@@ -605,8 +609,9 @@ def _mapping_proxy(items: dict) -> MappingProxyType:
     return MappingProxyType(items)
 
 
-def execute(db: sqlite_utils.Database, job_id: int) -> str:
-    """Run one queued job to its end and return its final state (a job no longer queued is left alone)."""
+def execute(db: sqlite_utils.Database, job_id: int, *, own_process: bool = False) -> str:
+    """Run one queued job to its end and return its final state (a job no longer queued is left alone);
+    `own_process`: this process exits when the job ends (`Context.own_process`)."""
     # Committed without an fsync inside the write lock, then put on disk by the job itself outside it (`settle`):
     # on a busy disk the fsync of this first write held residents' answers a quarter of a second (issue 19).
     with unsynced(db), transaction(db):
@@ -622,7 +627,7 @@ def execute(db: sqlite_utils.Database, job_id: int) -> str:
                 pass
         return found["state"] if found else "gone"
     handler = _handlers.get(found["kind"])
-    context = Context(db, found, dict(current_app.config) if has_app_context() else {})
+    context = Context(db, found, dict(current_app.config) if has_app_context() else {}, own_process=own_process)
     if found["kind"] in RESUMABLE:
         context.erasures_at_start = erasures_across(db, context.session_ids)
     state, error, result = "done", None, None

@@ -8,9 +8,12 @@ them), never more.
 """
 from __future__ import annotations
 
+import contextlib
 import pickle
 
 import sqlite_utils
+
+from analysis import forking
 
 from listening import campaigns, jobs, queries
 from listening.db import transaction
@@ -28,6 +31,18 @@ def run_themes_job(ctx: jobs.Context) -> dict:
     session's answers are as the engine read them (`synthesis.resume_themes`); else it says so on its
     page and starts again from the beginning.
     """
+    with engine_forks(ctx):
+        return _run_themes_job(ctx)
+
+
+def engine_forks(ctx: jobs.Context):
+    """Let the engine fork its helpers (`analysis.forking`, as `chorus themes` does) when the job has a process of its
+    own, which exits when the job ends; in the consumer or a request the engine computes in process."""
+    return forking.enable() if ctx.own_process else contextlib.nullcontext()
+
+
+def _run_themes_job(ctx: jobs.Context) -> dict:
+    """Do the work of `run_themes_job`."""
     prompt_ids = ctx.params.get("prompt_ids")
     result = None
     if ctx.checkpoint.get("resumed"):
@@ -113,8 +128,9 @@ def campaign_themes_job(ctx: jobs.Context) -> dict:
     question = campaigns.bank_question(ctx.db, ctx.campaign_id, ctx.params["question_id"])
     if question is None:
         raise LookupError(f"Bank question {ctx.params['question_id']} is gone")
-    made = pooled.run_pooled_themes(ctx.db, ctx.campaign_id, question, ctx.session_ids, round_id=ctx.params.get("round_id"),
-                                    progress=ctx.report, checkpoint=ctx)
+    with engine_forks(ctx):
+        made = pooled.run_pooled_themes(ctx.db, ctx.campaign_id, question, ctx.session_ids, round_id=ctx.params.get("round_id"),
+                                        progress=ctx.report, checkpoint=ctx)
     found = campaigns.campaign_by_id(ctx.db, ctx.campaign_id)
     queries.record_audit(ctx.db, user_id=ctx.job["who"], action="campaign_themes_run", target=f"campaign:{found['slug']}",
                          detail=f"question={question['id']} round={ctx.params.get('round_id') or 'all'} themes={made} "

@@ -132,3 +132,44 @@ def test_character_ngrams_made_ahead_give_the_same_block(fixtures_dir: Path) -> 
     finally:
         themes._GRAMS_AHEAD.clear()
     assert np.array_equal(plain, ahead)
+
+
+@needs_fork
+def test_answers_read_and_glossed_by_two_processes_are_read_as_by_one(multilingual_answers: list[themes.Answer],
+                                                                      forks: list[str],
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job or command that forks reads half of the answers (redaction, translations, contentless ones, repeats) and
+    glosses half of the distinct texts in a child (issue 19): every field of every theme is what one process makes."""
+    from dataclasses import replace
+
+    monkeypatch.setattr(themes, "_PREPARE_FORK_ABOVE", 1)
+    answers = [replace(a, translation=None) if i % 3 == 0 else a for i, a in enumerate(multilingual_answers)]
+    answers += [themes.Answer(f"x{i}", text, language=lang) for i, (text, lang) in enumerate(
+        [("n/a", "en"), ("No sé", "es"), ("El autobús pasa muy poco y espero una hora", "es"),
+         ("Call Dr. Rosa Mendez at 555-201-3344", "en"), ("Mi doctora Ana Ruiz no tiene citas", "es")])]
+    here = themes.find_themes(answers, seed=2, names=("Mendez",), vocabulary={"autobús"})
+    assert here.glosses and here.contentless
+    with forking.enable():
+        beside = themes.find_themes(answers, seed=2, names=("Mendez",), vocabulary={"autobús"})
+    assert {"<lambda>", "_glossed"} <= set(forks)
+    assert repr(beside) == repr(here) and beside == here
+
+
+def test_halves_are_joined_in_order_and_a_failed_child_is_computed_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`_in_two` gives what one call gives: in process when forking is off or the input small, and from a child whose
+    work failed too (computed again here)."""
+    monkeypatch.setattr(themes, "_PREPARE_FORK_ABOVE", 4)
+    monkeypatch.delenv(forking.ENV, raising=False)
+    items = list(range(9))
+    assert themes._in_two(lambda part: [i * i for i in part], items) == [i * i for i in items]
+    with forking.enable():
+        assert themes._in_two(lambda part: [i * i for i in part], items) == [i * i for i in items]
+        assert themes._in_two(lambda part: [-i for i in part], items[:3]) == [0, -1, -2]
+        here = os.getpid()
+
+        def fails_in_a_child(part: list[int]) -> list[int]:
+            if os.getpid() != here:
+                raise RuntimeError("the child fails")
+            return [i + 1 for i in part]
+
+        assert themes._in_two(fails_in_a_child, items) == [i + 1 for i in items]

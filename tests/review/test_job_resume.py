@@ -236,3 +236,57 @@ def test_the_engine_runs_in_a_thread_of_lower_priority_and_hands_back_its_result
     assert priority() == mine
     with pytest.raises(jobs.Cancelled):
         synthesis.at_low_priority(lambda: (_ for _ in ()).throw(jobs.Cancelled()))
+
+
+def test_the_fingerprint_changes_with_every_change_to_what_the_engine_read(heard, db):
+    """The answers' fingerprint is the same while nothing changed and differs after an answer is edited, translated,
+    its quote consent withdrawn, hidden, or its person withdraws (a resumed run then starts again)."""
+    sid = heard.session["id"]
+    scope = synthesis.scope_prompt_ids(db, sid)
+
+    def fingerprint() -> str:
+        """Return the fingerprint of the session's answers as a run reads them now."""
+        return synthesis.answers_fingerprint(scope, synthesis.open_answers(db, sid, scope))
+
+    seen = [fingerprint()]
+    assert fingerprint() == seen[0]
+    answers = synthesis.open_answers(db, sid, scope)
+    quoted = next(a for a in answers if a["quote_ok"])
+    changes = [("UPDATE responses SET text = text || ' and the night bus' WHERE id = ?", answers[0]["id"]),
+               ("UPDATE consents SET quote_ok = 0 WHERE participant_id = ?", quoted["participant_id"]),
+               ("UPDATE responses SET hidden_at = '2026-12-02T05:00:00+00:00' WHERE id = ?", answers[2]["id"]),
+               ("UPDATE participants SET withdrawn_at = '2026-12-02T05:00:00+00:00' WHERE id = ?", answers[3]["participant_id"])]
+    synthesis.set_answer_translation(db, sid, answers[1]["id"], "The buses are late", language="en", user_id=heard.planner_id)
+    seen.append(fingerprint())
+    for sql, key in changes:
+        db.execute(sql, (key,))
+        db.conn.commit()
+        seen.append(fingerprint())
+    assert len(set(seen)) == len(seen) == 6
+    assert synthesis.answers_fingerprint([*scope, scope[-1] + 1], synthesis.open_answers(db, sid, scope)) != seen[-1]
+
+
+def test_a_job_in_a_process_of_its_own_lets_the_engine_fork(queued_app, heard, db, monkeypatch):
+    """A theme job run by the consumer's child (`own_process`) lets the engine fork its helpers, as `chorus themes`
+    does; one run in the consumer itself or in a request does not; either way the placements are the same."""
+    from analysis import forking
+
+    seen = []
+    real = analysis.themes.find_themes
+
+    def noted(*args, **kwargs):
+        """Note whether forking is on, then run the engine."""
+        seen.append(forking.enabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(analysis.themes, "find_themes", noted)
+    monkeypatch.delenv(forking.ENV, raising=False)
+    sid = heard.session["id"]
+    results = []
+    for own in (True, False):
+        with queued_app.test_request_context():
+            job_id = jobs.submit(db, sid, "themes", {}, who=heard.planner_id)
+            assert jobs.execute(db, job_id, own_process=own) == "done"
+        results.append(placed(db, sid))
+    assert seen == [True, False] and not forking.enabled()
+    assert results[0] == results[1]
