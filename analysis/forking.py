@@ -4,8 +4,9 @@ Owns :func:`enable`, :func:`enabled` and :func:`beside`. Python threads share on
 lock, so the engine's Python loops (counting character n-grams, describing themes) use one core
 however many threads run them; a child made by ``fork`` starts with a copy of everything the
 parent holds, computes one piece, sends it back pickled (bit for bit what the parent would have
-computed) and exits. Off unless a short-lived command turns it on (``chorus themes`` does, unless
-``CHORUS_THEMES_PROCESSES=1``): the web app and its background jobs keep computing in process.
+computed) and exits. Off unless a short-lived process turns it on (``chorus themes`` does, and so does a
+theme job in the consumer's child process that exits when the job ends, unless ``CHORUS_THEMES_PROCESSES=1``):
+the web app, and a job run in the consumer itself, keep computing in process.
 Wherever forking is off or unavailable, or the child fails, the piece is computed in process and
 the result is the same.
 """

@@ -225,6 +225,20 @@ def job_consumer(config) -> Iterator[None]:
             child.kill()
 
 
+# An idle consumer looks at the queue at least this often (Huey's own default backs off to 10 s): a job started
+# on a quiet evening waited up to 10 s before it began (1 to 4 s measured, issue 19); one read of the queue file a second.
+JOBS_POLL_MAX_S = 1.0
+
+
+def job_consumer_of(app, workers: int | None):
+    """Return the app's Huey consumer, not yet running: `workers` threads (else CHORUS_JOBS_WORKERS), no periodic
+    tasks, polling an idle queue at least every JOBS_POLL_MAX_S."""
+    from . import jobs
+
+    return jobs.huey_of(app).create_consumer(workers=workers or app.config["JOBS_WORKERS"], worker_type="thread",
+                                             periodic=False, max_delay=JOBS_POLL_MAX_S)
+
+
 @command("jobs")
 @click.option("--workers", default=None, type=int, help="Jobs run at once (default CHORUS_JOBS_WORKERS).")
 @click.option("--recover/--no-recover", default=True, show_default=True,
@@ -253,8 +267,7 @@ def jobs_command(workers: int | None, recover: bool) -> None:
                 click.echo(f"Job {job_id} was running when the consumer stopped: queued again, to continue where it stopped.")
     db.conn.close()
     app = current_app._get_current_object()
-    consumer = jobs.huey_of(app).create_consumer(workers=workers or app.config["JOBS_WORKERS"], worker_type="thread",
-                                                 periodic=False)
+    consumer = job_consumer_of(app, workers)
     click.echo(f"Chorus jobs: {workers or app.config['JOBS_WORKERS']} worker(s), queue "
                f"{app.config['REDIS_URL'] and 'in Redis' or jobs.queue_file(app.config)}")
     sys.stdout.flush()

@@ -415,3 +415,14 @@ def test_a_big_report_export_reports_its_steps(queued_app, heard, db, monkeypatc
         job_id = jobs.submit(db, heard.session["id"], "export", {"format": "md", "language": "en"}, who=heard.planner_id)
         assert jobs.execute(db, job_id) == "done"
     assert seen == [(0, 2), (1, 2)]
+
+
+
+def test_an_idle_consumer_looks_at_the_queue_every_second_at_most(app):
+    """`chorus jobs`'s consumer polls an empty queue at least once a second (Huey's default backs off to 10 s, which a
+    job queued on a quiet evening waited before it began)."""
+    from listening import cli as chorus_cli
+
+    consumer = chorus_cli.job_consumer_of(app, None)
+    assert consumer.max_delay == chorus_cli.JOBS_POLL_MAX_S <= 1.0
+    assert len(consumer.worker_threads) == app.config["JOBS_WORKERS"]
