@@ -305,3 +305,14 @@ def test_the_planners_page_shows_a_big_questions_stored_groups_as_worked_out_fro
     again = page(as_admin.get(address)).get_text(" ", strip=True)
     assert "being worked out from its" in again and "were worked out at" not in again and len(asked) == 2
     monkeypatch.setattr(synthesis, "find_opinion_groups", real)
+
+
+def test_a_design_session_with_many_votes_and_few_answers_is_big_for_its_exports(db, make_user):
+    """Votes count towards CHORUS_JOBS_THRESHOLD at a fifth of an answer: a react question's reports work the groups
+    out from every vote, so a session with few answers but many votes exports as a background job."""
+    found, _pid, _ids = live_react(db, user_id(db, make_user("admin")))  # 24 answers, 168 votes
+    answers = db.execute("SELECT count(*) FROM responses WHERE session_id = ?", (found["id"],)).fetchone()[0]
+    assert answers == 24
+    assert not jobs.background_wanted(db, found["id"], {"JOBS_THRESHOLD": 34})  # 168 votes <= 5 x 34
+    assert jobs.background_wanted(db, found["id"], {"JOBS_THRESHOLD": 33})  # 168 votes > 5 x 33, 24 answers < 33
+    assert jobs.background_wanted(db, found["id"], {"JOBS_THRESHOLD": 23})  # the answers alone
