@@ -14,7 +14,6 @@ import pickle
 import sqlite_utils
 
 from analysis import forking
-
 from listening import campaigns, jobs, queries
 from listening.db import transaction
 
