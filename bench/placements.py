@@ -90,14 +90,7 @@ def write_round(path: Path, state: dict, check: bool, statements: bool = False) 
     answers = [{key: a[key] for key in synthesis.KEPT_COLUMNS} for a in answers]
     held: list[float] = []
     spent: dict[str, float] = {}
-    settles: list[float] = []
-    real_batch, real_place, real_settle = synthesis._place_batch, synthesis._place_answers, synthesis.settle
-
-    def settle(db_) -> None:
-        """Copy the log into the database, keeping how long it took."""
-        began = time.perf_counter()
-        real_settle(db_)
-        settles.append(time.perf_counter() - began)
+    real_batch, real_place = synthesis._place_batch, synthesis._place_answers
 
     def batch(*args, **kwargs) -> float:
         """Write one batch, keeping how long it held the write lock."""
@@ -113,7 +106,7 @@ def write_round(path: Path, state: dict, check: bool, statements: bool = False) 
         finally:
             spent["wall"], spent["cpu"] = time.perf_counter() - wall, time.process_time() - cpu
 
-    synthesis._place_batch, synthesis._place_answers, synthesis.settle = batch, place, settle
+    synthesis._place_batch, synthesis._place_answers = batch, place
     trace: list[tuple[float, str]] = []
     if statements:  # each statement's start (a trigger's statements are not traced apart from theirs)
         db.conn.set_trace_callback(lambda sql: trace.append((time.perf_counter(), " ".join(sql.split())[:48])))
@@ -123,7 +116,7 @@ def write_round(path: Path, state: dict, check: bool, statements: bool = False) 
         synthesis._write_run(db, sid, answers, state["result"], scope=state["scope"], seed=state["seed"],
                              read_at=state["read_at"], user_id=None, report=lambda done, total, cancellable=True: None)
     finally:
-        synthesis._place_batch, synthesis._place_answers, synthesis.settle = real_batch, real_place, real_settle
+        synthesis._place_batch, synthesis._place_answers = real_batch, real_place
     ended = time.perf_counter()
     wall, cpu = ended - wall, time.process_time() - cpu
     db.conn.set_trace_callback(None)
@@ -144,7 +137,6 @@ def write_round(path: Path, state: dict, check: bool, statements: bool = False) 
         "write_s": round(wall, 2), "write_cpu_s": round(cpu, 2),
         "placements_s": round(spent.get("wall", 0), 2), "placements_cpu_s": round(spent.get("cpu", 0), 2),
         "batches": len(held), "held_total_s": round(sum(held), 2),
-        "settles": len(settles), "settle_total_s": round(sum(settles), 2),
         "held_ms": {"median": round(1000 * statistics.median(held), 1) if held else 0,
                     "p99": round(1000 * held[int(0.99 * (len(held) - 1))], 1) if held else 0,
                     "max": round(1000 * held[-1], 1) if held else 0},

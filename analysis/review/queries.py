@@ -38,7 +38,7 @@ from analysis.disclosure import protect_line, threshold_in_use, validate_thresho
 from analysis.opinions import VoteMatrix, compare_priority_group, find_opinion_groups, group_size_table, group_vote_table
 from analysis.redaction import redaction_of
 from listening import statements as st
-from listening.db import batched_writes, one, rows, settle, transaction
+from listening.db import Settler, batched_writes, one, rows, transaction
 from listening.queries import (
     SOURCES,
     STATEMENT_KINDS,
@@ -382,20 +382,19 @@ def other_theme_id(db: sqlite_utils.Database, session_id: int, run_id: int | Non
 
 # Theme assignments are written at most this many at a time, each batch its own short transaction, so a
 # resident's answer never waits long for SQLite's write lock while a big session is re-run (issue 19). The
-# counts move once per batch (`placing.counted_once`), so a placement costs about X us of the lock.
+# counts move once per batch (`placing.counted_once`), not once per row, so a batch of 20 ms holds hundreds.
 ASSIGNMENT_BATCH = 4000
 # Answers leaving a run's scope (another question chosen, or hidden since) are unplaced this many at a time.
 LEAVING_BATCH = 500
-# Every this many batches the run copies the write-ahead log into the database itself (listening.db.settle),
-# outside the lock. After every batch: a batch is committed without an fsync, so the next resident's commit
-# (synchronous FULL) would otherwise fsync every batch written since the last settle with its own answer, and on
-# a busy disk residents waited 0.3 to 1.8 s in COMMIT during the placements (1 December, 10 batches).
-SETTLE_EVERY = 1
-# A batch should hold the write lock about this long: batches halve when one takes longer (a busy or niced
-# process is descheduled inside its transaction) and double again, up to ASSIGNMENT_BATCH, when quick. After
-# each, the run leaves the lock free at least as long as it held it: SQLite's busy handler retries a waiting
-# answer after 1, 2, 5, 10, 15, 20 ms..., and back-to-back batches left it no gap to take (waits of 1 s traced).
+# A batch should hold the write lock about this long: the next batch is sized from the last one's time (at most
+# twice or half as big, up to ASSIGNMENT_BATCH), so a busy or niced process descheduled inside its transaction
+# writes smaller ones.
 LOCK_HOLD_S = 0.02
+# After each batch the run leaves the lock free this long (or as long as it held it, if shorter). A resident's
+# answer waiting for it looks again at least every millisecond (`listening.db.ProcessTurn`) and takes it in that
+# gap; the run's next batch then waits its turn. A gap as long as the batch (up to 80 ms), when answers still
+# met SQLite's busy handler, was a third of the run's placements (2 December, docs/scaling.md).
+LOCK_GAP_S = 0.005
 MIN_ASSIGNMENT_BATCH = 25
 # What a run keeps of each answer it read while the engine works: its place, its author (a withdrawal meanwhile)
 # and its words (taken out of the run's names if it went meanwhile: `unname_answers`). Every column of 200,000
@@ -758,13 +757,13 @@ def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dic
                    target: dict[str, int], stamp: str, placed=None, *, start: int = 0, mark=None) -> list[dict]:
     """Give every answer its engine rank and quote order; place those nobody kept where the engine put them.
 
-    Written ASSIGNMENT_BATCH answers per transaction; an answer a person pinned meanwhile keeps its place,
+    Written in batches of up to ASSIGNMENT_BATCH answers, one transaction each; an answer a person pinned meanwhile keeps its place,
     and one withdrawn meanwhile is not placed (each batch re-reads which answers are still there).
     `placed(count)` hears how many answers are written. A resumed run starts at answer `start`; `mark(count)` is
     called inside each batch's transaction (a job's checkpoint, m044). Returns the answers found gone. The batches are
-    written without an fsync at each commit, and the run copies the log into the database every
-    SETTLE_EVERY batches (`listening.db.batched_writes`): a resident's answer waits for a batch's
-    writes, never for the disk.
+    written without an fsync at each commit (`listening.db.batched_writes`), and each is copied from the log into
+    the database by a second connection while the next is written (`listening.db.Settler`): a resident's answer
+    waits for a batch's writes, never for the disk.
     """
     ranks: dict[int, int] = {}
     quotes: dict[int, int] = {}
@@ -775,25 +774,27 @@ def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dic
         for position, aid in enumerate(group.quotes):
             quotes[aid] = position
     # The first batch is small: the size grows while batches are quick, rather than shrinking after a long one.
-    size, first, number, reported = min(2 * MIN_ASSIGNMENT_BATCH, ASSIGNMENT_BATCH), start, 0, 0.0
-    with batched_writes(db):
-        while first < len(answers):
-            batch = answers[first:first + size]
-            done = first + len(batch)
-            held = _place_batch(db, session_id, batch, result, kept, target, stamp, ranks, quotes, vanished,
-                                (lambda: mark(done)) if mark is not None else None)
-            first, number = first + len(batch), number + 1
-            if number % SETTLE_EVERY == 0:
-                settle(db)
-            if placed is not None and (time.monotonic() - reported >= 0.5 or first >= len(answers)):
-                placed(first)
-                reported = time.monotonic()
-            if held > LOCK_HOLD_S:
-                size = max(min(MIN_ASSIGNMENT_BATCH, ASSIGNMENT_BATCH), size // 2)
-            elif held < LOCK_HOLD_S / 2:
-                size = min(ASSIGNMENT_BATCH, size * 2)
-            if first < len(answers):
-                time.sleep(min(held, 4 * LOCK_HOLD_S))
+    size, first, reported = min(2 * MIN_ASSIGNMENT_BATCH, ASSIGNMENT_BATCH), start, 0.0
+    settler = Settler(db)
+    try:
+        with batched_writes(db):
+            while first < len(answers):
+                batch = answers[first:first + size]
+                done = first + len(batch)
+                held = _place_batch(db, session_id, batch, result, kept, target, stamp, ranks, quotes, vanished,
+                                    (lambda: mark(done)) if mark is not None else None)
+                first += len(batch)
+                settler.ask()  # this batch put on disk while the next is written (see listening.db.Settler)
+                if placed is not None and (time.monotonic() - reported >= 0.5 or first >= len(answers)):
+                    placed(first)
+                    reported = time.monotonic()
+                grown = int(len(batch) * LOCK_HOLD_S / held) if held > 0 else 2 * len(batch)
+                size = max(min(MIN_ASSIGNMENT_BATCH, ASSIGNMENT_BATCH), len(batch) // 2,
+                           min(ASSIGNMENT_BATCH, 2 * len(batch), grown))
+                if first < len(answers):
+                    time.sleep(min(held, LOCK_GAP_S))
+    finally:
+        settler.close()
     return vanished
 
 
