@@ -290,58 +290,6 @@ def settle(db: sqlite_utils.Database) -> None:
         db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
 
-class Settler:
-    """Copy a database's write-ahead log into the database (`settle`) in a thread of its own, whenever asked.
-
-    A theme run's batches commit without an fsync; each is put on disk by a checkpoint before the next resident's
-    commit (synchronous FULL) would have to fsync it inside the write lock. Checkpointing after each batch on the
-    run's own connection made the run wait for the disk (about 11 ms a batch, a fifth of the run's placements:
-    2 December, docs/scaling.md): here a second connection does it while the run writes its next batch. Asked
-    again while it works, it checkpoints once more when done (never more than one behind). Without a file (a
-    database in memory) `ask` settles on the writer's connection, as before.
-    """
-
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        """Open the second connection and start the thread (or, in memory, keep the writer's connection)."""
-        self.db = db
-        path = database_path(db)
-        self._own = connect(path) if path and path != ":memory:" else None
-        self._asked = threading.Event()
-        self._stop = False
-        self._thread = None
-        if self._own is not None:
-            self._thread = threading.Thread(target=self._work, name="chorus-settle", daemon=True)
-            self._thread.start()
-
-    def ask(self) -> None:
-        """Ask for a checkpoint of everything committed so far."""
-        if self._own is None:
-            settle(self.db)
-        else:
-            self._asked.set()
-
-    def _work(self) -> None:
-        """Checkpoint each time asked, until closed."""
-        while True:
-            self._asked.wait()
-            self._asked.clear()
-            if self._stop:
-                return
-            try:
-                settle(self._own)
-            except sqlite3.Error:  # busy or closing: the writer settles at the end anyway
-                pass
-
-    def close(self) -> None:
-        """Stop the thread (after the checkpoint it is doing) and close its connection."""
-        if self._thread is not None:
-            self._stop = True
-            self._asked.set()
-            self._thread.join()
-            self._own.conn.close()
-            self._thread = None
-
-
 def checkpoint(db: sqlite_utils.Database) -> bool:
     """Copy the write-ahead log into the database file and truncate it; False if readers kept it from finishing.
 

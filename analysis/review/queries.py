@@ -38,7 +38,7 @@ from analysis.disclosure import protect_line, threshold_in_use, validate_thresho
 from analysis.opinions import VoteMatrix, compare_priority_group, find_opinion_groups, group_size_table, group_vote_table
 from analysis.redaction import redaction_of
 from listening import statements as st
-from listening.db import Settler, batched_writes, one, rows, transaction
+from listening.db import batched_writes, one, rows, settle, transaction
 from listening.queries import (
     SOURCES,
     STATEMENT_KINDS,
@@ -390,6 +390,13 @@ LEAVING_BATCH = 500
 # twice or half as big, up to ASSIGNMENT_BATCH), so a busy or niced process descheduled inside its transaction
 # writes smaller ones.
 LOCK_HOLD_S = 0.02
+# Every this many batches the run copies the write-ahead log into the database itself (listening.db.settle),
+# outside the lock. After every batch: a batch is committed without an fsync, so the next resident's commit
+# (synchronous FULL) would otherwise fsync every batch written since the last settle with its own answer, and on
+# a busy disk residents waited 0.3 to 1.8 s in COMMIT during the placements (1 December, 10 batches). Done by a
+# second connection while the next batch was written, a resident's commit found the batch not yet copied and
+# copied it itself, inside the lock: answers waited up to 11 s (2 December, docs/scaling.md).
+SETTLE_EVERY = 1
 # After each batch the run leaves the lock free this long (or as long as it held it, if shorter). A resident's
 # answer waiting for it looks again at least every millisecond (`listening.db.ProcessTurn`) and takes it in that
 # gap; the run's next batch then waits its turn. A gap as long as the batch (up to 80 ms), when answers still
@@ -761,9 +768,9 @@ def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dic
     and one withdrawn meanwhile is not placed (each batch re-reads which answers are still there).
     `placed(count)` hears how many answers are written. A resumed run starts at answer `start`; `mark(count)` is
     called inside each batch's transaction (a job's checkpoint, m044). Returns the answers found gone. The batches are
-    written without an fsync at each commit (`listening.db.batched_writes`), and each is copied from the log into
-    the database by a second connection while the next is written (`listening.db.Settler`): a resident's answer
-    waits for a batch's writes, never for the disk.
+    written without an fsync at each commit, and the run copies the log into the database every
+    SETTLE_EVERY batches (`listening.db.batched_writes`): a resident's answer waits for a batch's
+    writes, never for the disk.
     """
     ranks: dict[int, int] = {}
     quotes: dict[int, int] = {}
@@ -774,27 +781,24 @@ def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dic
         for position, aid in enumerate(group.quotes):
             quotes[aid] = position
     # The first batch is small: the size grows while batches are quick, rather than shrinking after a long one.
-    size, first, reported = min(2 * MIN_ASSIGNMENT_BATCH, ASSIGNMENT_BATCH), start, 0.0
-    settler = Settler(db)
-    try:
-        with batched_writes(db):
-            while first < len(answers):
-                batch = answers[first:first + size]
-                done = first + len(batch)
-                held = _place_batch(db, session_id, batch, result, kept, target, stamp, ranks, quotes, vanished,
-                                    (lambda: mark(done)) if mark is not None else None)
-                first += len(batch)
-                settler.ask()  # this batch put on disk while the next is written (see listening.db.Settler)
-                if placed is not None and (time.monotonic() - reported >= 0.5 or first >= len(answers)):
-                    placed(first)
-                    reported = time.monotonic()
-                grown = int(len(batch) * LOCK_HOLD_S / held) if held > 0 else 2 * len(batch)
-                size = max(min(MIN_ASSIGNMENT_BATCH, ASSIGNMENT_BATCH), len(batch) // 2,
-                           min(ASSIGNMENT_BATCH, 2 * len(batch), grown))
-                if first < len(answers):
-                    time.sleep(min(held, LOCK_GAP_S))
-    finally:
-        settler.close()
+    size, first, number, reported = min(2 * MIN_ASSIGNMENT_BATCH, ASSIGNMENT_BATCH), start, 0, 0.0
+    with batched_writes(db):
+        while first < len(answers):
+            batch = answers[first:first + size]
+            done = first + len(batch)
+            held = _place_batch(db, session_id, batch, result, kept, target, stamp, ranks, quotes, vanished,
+                                (lambda: mark(done)) if mark is not None else None)
+            first, number = first + len(batch), number + 1
+            if number % SETTLE_EVERY == 0:
+                settle(db)
+            if placed is not None and (time.monotonic() - reported >= 0.5 or first >= len(answers)):
+                placed(first)
+                reported = time.monotonic()
+            grown = int(len(batch) * LOCK_HOLD_S / held) if held > 0 else 2 * len(batch)
+            size = max(min(MIN_ASSIGNMENT_BATCH, ASSIGNMENT_BATCH), len(batch) // 2,
+                       min(ASSIGNMENT_BATCH, 2 * len(batch), grown))
+            if first < len(answers):
+                time.sleep(min(held, LOCK_GAP_S))
     return vanished
 
 
