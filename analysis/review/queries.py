@@ -397,11 +397,12 @@ LOCK_HOLD_S = 0.02
 # second connection while the next batch was written, a resident's commit found the batch not yet copied and
 # copied it itself, inside the lock: answers waited up to 11 s (2 December, docs/scaling.md).
 SETTLE_EVERY = 1
-# After each batch the run leaves the lock free this long (or as long as it held it, if shorter). A resident's
-# answer waiting for it looks again at least every millisecond (`listening.db.ProcessTurn`) and takes it in that
-# gap; the run's next batch then waits its turn. A gap as long as the batch (up to 80 ms), when answers still
-# met SQLite's busy handler, was a third of the run's placements (2 December, docs/scaling.md).
-LOCK_GAP_S = 0.005
+# After each batch the run leaves the lock free as long as it held it, up to this long: SQLite's busy handler
+# retries a waiting answer after 1, 2, 5, 10, 15, 20 ms..., and back-to-back batches left it no gap to take (waits
+# of 1 s traced). A gap of 5 ms (answers waiting on Chorus's turn look again every millisecond) made the run's
+# placements faster but let more answers wait over 100 ms for the lock at load 6 (3 of 1,643, the longest 676 ms,
+# against 2 of 1,160 and 120 ms with this gap: 2 December, docs/scaling.md), so it was not kept.
+LOCK_GAP_S = 4 * LOCK_HOLD_S
 MIN_ASSIGNMENT_BATCH = 25
 # What a run keeps of each answer it read while the engine works: its place, its author (a withdrawal meanwhile)
 # and its words (taken out of the run's names if it went meanwhile: `unname_answers`). Every column of 200,000
