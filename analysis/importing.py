@@ -48,6 +48,15 @@ _FUNCTION_CALL = re.compile(r"[+\-@]\s*[A-Za-z_][\w.]*\s*\(")
 _BRACKETED = re.compile(r"^(.*?\S)\s*\[([^\[\]]+)\]$")
 _SPREADSHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+# The most cells (rows x columns, from A1 to the last filled cell) a workbook's sheet may span: the
+# spreadsheet reader lays a sheet out whole, so a tiny file with one cell at XFD1048576 asked it for
+# 512 GB and aborted the process, and an .ods repeating one cell makes millions. 50,000 answers
+# in 200 columns fit.
+MAX_SHEET_CELLS = 10_000_000
+# Decompressed bytes of a sheet read while measuring it: beyond this, a sheet is too big anyway.
+_MAX_SHEET_BYTES = 1 << 30
+_ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_ODS_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
 
 
 # --- data ----------------------------------------------------------------------------------
@@ -291,6 +300,8 @@ def _read_workbook(data: bytes, wanted: str | None) -> tuple[list[list[Any]], di
             raise UnreadableFile(issue(messages.IMPORT_BROKEN_WORKBOOK, ERROR)) from None
         if "xl/workbook.xml" not in names and "content.xml" not in names and "xl/workbook.bin" not in names:
             raise UnreadableFile(issue(messages.IMPORT_NOT_A_TABLE, ERROR))
+    if data.startswith(_ZIP_MAGIC):
+        _refuse_oversized_sheets(data, wanted)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheets = tuple(m.name for m in book.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet)
@@ -308,6 +319,116 @@ def _read_workbook(data: bytes, wanted: str | None) -> tuple[list[list[Any]], di
         chosen, notes = _choose_sheet(grids, sheets)
     formulas = _xlsx_formulas(data, chosen) if data.startswith(_ZIP_MAGIC) else {}
     return grids[chosen], formulas, chosen, sheets, notes
+
+
+def _refuse_oversized_sheets(data: bytes, wanted: str | None) -> None:
+    """Raise :class:`UnreadableFile` if a sheet to be read (``wanted``, else every sheet) spans more than MAX_SHEET_CELLS.
+
+    Measured from the file's XML, streamed, before the spreadsheet reader lays any sheet out.
+    """
+    from lxml import etree  # noqa: PLC0415 - only for workbooks
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+            if "xl/workbook.xml" in names:
+                extents = _xlsx_extents(archive, etree, wanted)
+            elif "content.xml" in names:
+                extents = _ods_extents(archive, etree, wanted)
+            else:
+                return
+    except (KeyError, zipfile.BadZipFile, etree.XMLSyntaxError, OSError, EOFError, ValueError):
+        return  # the reader says what is wrong with a damaged file
+    for sheet, (height, width) in extents.items():
+        if height * width > MAX_SHEET_CELLS:
+            raise UnreadableFile(issue(messages.IMPORT_TOO_BIG_SHEET, ERROR, sheet=sheet, height=str(height),
+                                       width=str(width), limit=f"{MAX_SHEET_CELLS:,}"))
+
+
+class _Capped(io.RawIOBase):
+    """A readable stream that stops (raising ValueError) after _MAX_SHEET_BYTES: a measured sheet's bound."""
+
+    def __init__(self, stream) -> None:
+        """Wrap a decompressing stream."""
+        self.stream, self.left = stream, _MAX_SHEET_BYTES
+
+    def readable(self) -> bool:
+        """Say the stream can be read."""
+        return True
+
+    def readinto(self, buffer) -> int:
+        """Read into `buffer`, counting against the bound."""
+        chunk = self.stream.read(min(len(buffer), 1 << 20))
+        self.left -= len(chunk)
+        if self.left < 0:
+            raise ValueError("sheet larger than _MAX_SHEET_BYTES")
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
+
+
+def _xlsx_extents(archive: zipfile.ZipFile, etree, wanted: str | None) -> dict[str, tuple[int, int]]:
+    """Return (last row, last column) of each .xlsx sheet to be read, counting every cell the sheet names."""
+    rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    workbook = etree.fromstring(archive.read("xl/workbook.xml"), parser)
+    rels = etree.fromstring(archive.read("xl/_rels/workbook.xml.rels"), parser)
+    targets = {r.get("Id"): r.get("Target", "") for r in rels}
+    extents = {}
+    for sheet in workbook.iter(f"{_SPREADSHEET_NS}sheet"):
+        name, target = sheet.get("name") or "", targets.get(sheet.get(rel), "")
+        if (wanted is not None and name != wanted) or not target:
+            continue
+        path = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        height = width = row = 0
+        with archive.open(path) as stream:
+            for event, element in etree.iterparse(_Capped(stream), events=("start", "end"), resolve_entities=False,
+                                                  no_network=True, huge_tree=True):
+                if element.tag == f"{_SPREADSHEET_NS}row" and event == "start":
+                    number = element.get("r", "")
+                    row, column = (int(number) if number.isdigit() else row + 1), 0
+                elif element.tag == f"{_SPREADSHEET_NS}c" and event == "start":
+                    position = _cell_position(element.get("r", ""))
+                    row, column = (position[0] + 1, position[1] + 1) if position is not None else (row, column + 1)
+                    height, width = max(height, row), max(width, column)
+                elif event == "end" and element.tag in (f"{_SPREADSHEET_NS}c", f"{_SPREADSHEET_NS}row"):
+                    element.clear()
+        extents[name] = (height, width)
+    return extents
+
+
+def _ods_extents(archive: zipfile.ZipFile, etree, wanted: str | None) -> dict[str, tuple[int, int]]:
+    """Return (last row, last column) holding something of each .ods sheet to be read, repeats counted out."""
+    table, office = f"{{{_ODS_TABLE}}}", f"{{{_ODS_OFFICE}}}"
+    cells = (f"{table}table-cell", f"{table}covered-table-cell")
+    extents: dict[str, tuple[int, int]] = {}
+    name, height, width, row, column = "", 0, 0, 0, 0
+    with archive.open("content.xml") as stream:
+        for event, element in etree.iterparse(_Capped(stream), events=("start", "end"), resolve_entities=False,
+                                              no_network=True, huge_tree=True):
+            tag = element.tag
+            if tag == f"{table}table":
+                if event == "start":
+                    name, height, width, row = element.get(f"{table}name", ""), 0, 0, 0
+                elif wanted is None or name == wanted:
+                    extents[name] = (height, width)
+            elif tag == f"{table}table-row" and event == "start":
+                column = 0
+            elif tag == f"{table}table-row":
+                row += _repeats(element, f"{table}number-rows-repeated")
+                element.clear()
+            elif tag in cells and event == "end":
+                column += _repeats(element, f"{table}number-columns-repeated")
+                if len(element) or element.get(f"{office}value-type"):
+                    repeated_rows = _repeats(element.getparent(), f"{table}number-rows-repeated")
+                    height, width = max(height, row + repeated_rows), max(width, column)
+                element.clear()
+    return extents
+
+
+def _repeats(element, attribute: str) -> int:
+    """Return an .ods row's or cell's repeat count (1 when absent or unreadable)."""
+    value = element.get(attribute, "") if element is not None else ""
+    return int(value) if value.isdigit() else 1
 
 
 def _first_row(grid: Sequence[Sequence[Any]]) -> list[str]:

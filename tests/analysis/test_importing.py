@@ -185,3 +185,74 @@ def test_any_bytes_give_a_table_or_a_typed_refusal(data) -> None:
         assert refused.issue.message and refused.issue.render()
         return
     assert all(len(row.cells) == len(table.columns) for row in table.rows)
+
+
+def _zipped(parts: dict[str, str]) -> bytes:
+    """Return a zip archive (a workbook's container) holding these parts."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():  # an .ods's "mimetype" comes first, stored, as readers expect
+            archive.writestr(name, text, zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def _xlsx_with_cells(*cells: str) -> bytes:
+    """Return a minimal .xlsx whose one sheet holds the text "x" at each of these references (e.g. "XFD1048576")."""
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rels = "http://schemas.openxmlformats.org/package/2006/relationships"
+    office = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    body = "".join(f'<row r="{c.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")}"><c r="{c}" t="inlineStr"><is><t>x</t></is></c></row>'
+                   for c in cells)
+    return _zipped({
+        "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
+        "_rels/.rels": f'<?xml version="1.0"?><Relationships xmlns="{rels}"><Relationship Id="rId1" '
+        f'Type="{office}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<?xml version="1.0"?><workbook xmlns="{main}" xmlns:r="{office}"><sheets>'
+        '<sheet name="Answers" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": f'<?xml version="1.0"?><Relationships xmlns="{rels}"><Relationship Id="rId1" '
+        f'Type="{office}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": f'<?xml version="1.0"?><worksheet xmlns="{main}"><sheetData>{body}</sheetData></worksheet>',
+    })
+
+
+def _ods_with_block(columns: int, rows: int) -> bytes:
+    """Return a minimal .ods whose one sheet repeats a filled cell `columns` times in a row repeated `rows` times."""
+    return _zipped({
+        "mimetype": "application/vnd.oasis.opendocument.spreadsheet",
+        "META-INF/manifest.xml": '<?xml version="1.0"?><manifest:manifest '
+        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/></manifest:manifest>',
+        "content.xml": '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body>'
+        '<office:spreadsheet><table:table table:name="Answers">'
+        '<table:table-row><table:table-cell office:value-type="string"><text:p>answer</text:p></table:table-cell></table:table-row>'
+        f'<table:table-row table:number-rows-repeated="{rows}"><table:table-cell office:value-type="string" '
+        f'table:number-columns-repeated="{columns}"><text:p>x</text:p></table:table-cell>'
+        '<table:table-cell table:number-columns-repeated="1000"/></table:table-row>'
+        '<table:table-row table:number-rows-repeated="1048000"><table:table-cell table:number-columns-repeated="1024"/>'
+        '</table:table-row></table:table></office:spreadsheet></office:body></office:document-content>',
+    })
+
+
+def test_a_workbook_whose_cells_span_more_than_chorus_reads_is_refused_before_it_is_opened() -> None:
+    """A 2 KB .xlsx with one cell at XFD1048576 (17 billion cells to lay out: the reader aborted the whole
+    process asking for 512 GB) and a 2 KB .ods repeating a cell over 20 million places are refused with a
+    translated message naming the sheet and its size; a sheet ending in empty repeated rows is read."""
+    with pytest.raises(UnreadableFile) as refused:
+        read_table(_xlsx_with_cells("A1", "XFD1048576"), "far.xlsx")
+    assert refused.value.issue.message == messages.IMPORT_TOO_BIG_SHEET
+    assert refused.value.issue.params["sheet"] == "Answers"
+    assert refused.value.issue.params["height"] == "1048576" and refused.value.issue.params["width"] == "16384"
+    with pytest.raises(UnreadableFile) as repeated:
+        read_table(_ods_with_block(1000, 20_000), "repeated.ods")
+    assert repeated.value.issue.message == messages.IMPORT_TOO_BIG_SHEET
+    assert len(read_table(_xlsx_with_cells("A1", "A2", "B3"), "small.xlsx").rows) == 2
+    assert len(read_table(_ods_with_block(3, 4), "small.ods").rows) == 4
