@@ -427,13 +427,18 @@ def commitments(campaign_id: int):
         error = _save_commitment(found)
         if error is None:
             return back("campaigns.commitments", found, _("Saved."))
+    backbone = standing in ("admin", "backbone")
+    items = pooled.commitments_of(db, campaign_id)
+    if not backbone:
+        # Pooled themes quote every partner's residents: a partner neither opens them nor reads their names here.
+        items = [{**item, "themes": []} for item in items]
     return render_template("campaigns/commitments.html", c=found, name=name_of(found), standing=standing,
-                           items=pooled.commitments_of(db, campaign_id), themes=pooled.all_campaign_themes(db, campaign_id),
+                           items=items, themes=pooled.all_campaign_themes(db, campaign_id) if backbone else [],
                            priorities=list(pooled.campaign_priorities(db, campaign_id).values()),
                            language=current_language(), wording=campaigns.wording, worded=worded,
                            form=ActionForm(), error=error, statuses=campaigns.COMMITMENT_STATUSES,
                            status_labels=status_labels(), language_name=language_name,
-                           can_edit=standing in ("admin", "backbone")), 400 if error else 200
+                           can_edit=backbone), 400 if error else 200
 
 
 def _save_commitment(found: dict) -> str | None:

@@ -704,3 +704,21 @@ def test_a_pooled_theme_named_from_translations_says_so(world):
     assert pooled.rename_pooled_theme(db, world["cid"], marked[0]["id"], "Language access")
     noted = [c.h2.get_text(strip=True) for c in page(client.get(url)).select("article") if c.select_one(".translated-label")]
     assert "Language access" not in noted and len(noted) == len(marked) - 1
+
+
+def test_partner_staff_never_see_the_pooled_theme_names_a_commitment_answers(world):
+    """Pooled themes quote every partner's residents (403 for partners on the themes page, left out of their
+    report): the commitments page names a commitment's linked themes to the backbone only, never to a partner."""
+    db = world["db"]
+    with db.conn:
+        theme = db.execute(
+            """INSERT INTO campaign_themes (campaign_id, question_id, round_id, label, machine_label, created_at)
+               VALUES (?, ?, NULL, 'the nurse on Elm Street shouted at me', 'the nurse on Elm Street shouted at me',
+               '2026-01-01')""", (world["cid"], world["question"])).lastrowid
+    pooled.save_commitment(db, world["cid"], None, texts={"will": {"en": "Train the nurses"}}, owner="", status="planned",
+                           due_on=None, done_on=None, published=True, theme_ids=[theme], user_id=None)
+    for actor, sees in (("bb_planner", True), ("a_facilitator", False), ("a_planner", False), ("b_facilitator", False)):
+        client, _token = signed_in(world, actor)
+        text = page(client.get(f"/staff/campaigns/{world['cid']}/commitments")).get_text(" ")
+        assert "Train the nurses" in text, actor
+        assert ("Elm Street" in text) is sees, actor
