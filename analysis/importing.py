@@ -342,7 +342,7 @@ def _refuse_oversized_sheets(data: bytes, wanted: str | None) -> None:
     for sheet, (height, width) in extents.items():
         if height * width > MAX_SHEET_CELLS:
             raise UnreadableFile(issue(messages.IMPORT_TOO_BIG_SHEET, ERROR, sheet=sheet, height=str(height),
-                                       width=str(width), limit=f"{MAX_SHEET_CELLS:,}"))
+                                       width=str(width), limit=str(MAX_SHEET_CELLS)))
 
 
 class _Capped(io.RawIOBase):
