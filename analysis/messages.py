@@ -157,6 +157,7 @@ IMPORT_CONSENT_UNCLEAR = N_("Row %(row)s, column “%(column)s”: “%(value)s�
 IMPORT_CONTACT_LEFT_OUT = N_("Contact details left out for people who did not agree to be contacted: %(count)s.")
 IMPORT_UNMAPPED_VALUE = N_("Row %(row)s, column “%(column)s”: “%(value)s” is not one of this question's choices, so it is not imported.")
 IMPORT_SEVERAL_FOR_ONE = N_("Row %(row)s, column “%(column)s”: “%(value)s” gives several choices for a question that takes one, so it is not imported.")
+IMPORT_TOO_LONG = N_("Row %(row)s, column “%(column)s”: the answer is %(length)s characters long, more than the %(max)s an answer may have, so it is not imported.")
 IMPORT_NOT_ON_SCALE = N_("Row %(row)s, column “%(column)s”: “%(value)s” is not a number from %(low)s to %(high)s, so it is not imported.")
 IMPORT_DATE_VALUE = N_("Row %(row)s, column “%(column)s”: “%(value)s” looks like a date; a spreadsheet may have turned a range such as 1-5 into a date.")
 IMPORT_BLANK_CELLS = N_("Column “%(column)s”: blank cells: %(count)s (no answer is stored for them).")
