@@ -277,11 +277,13 @@ class ImportPlan:
 # --- matching -------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=65536)
 def _norm(text: str) -> str:
     """Return text folded for matching, with dashes unified and a tool's underscores read as spaces."""
     return fold(text.translate(_DASHES).replace("_", " "))
 
 
+@functools.lru_cache(maxsize=65536)
 def _denumber(text: str) -> str:
     """Return folded text without a leading number or letter ("2. Hard", "b) Hard", "Q3 ...")."""
     return _NUMBERING.sub("", text, count=1).strip()

@@ -53,6 +53,10 @@ _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 # 512 GB and aborted the process, and an .ods repeating one cell makes millions. 50,000 answers
 # in 200 columns fit.
 MAX_SHEET_CELLS = 10_000_000
+# The most columns a file may have: every column is matched to the session's questions and shown in the
+# preview, so 20,000 columns (250 KB of CSV) kept a worker busy for minutes on a 33 MB page. Survey
+# exports with a column per choice stay far below this.
+MAX_COLUMNS = 2000
 # Decompressed bytes of a sheet read while measuring it: beyond this, a sheet is too big anyway.
 _MAX_SHEET_BYTES = 1 << 30
 _ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
@@ -676,6 +680,8 @@ def _build(grid: list[list[Any]], formulas: Mapping[tuple[int, int], bool], note
     width = len(first)
     if second is not None and len(second) > width and _two_header_rows(first + [""] * (len(second) - width), second):
         width = len(second)
+    if width > MAX_COLUMNS:
+        raise UnreadableFile(issue(messages.IMPORT_TOO_MANY_COLUMNS, ERROR, columns=str(width), max=str(MAX_COLUMNS)))
     named, header_rows, header_notes = _headers(first, second, width)
     tool = _recognise([fold(n) for n, *_ in named], header_rows)
     columns = [Column(i, name, header, _key(header, tool), group=group, sub=sub, letter=column_letter(i))

@@ -256,3 +256,18 @@ def test_a_workbook_whose_cells_span_more_than_chorus_reads_is_refused_before_it
     assert repeated.value.issue.message == messages.IMPORT_TOO_BIG_SHEET
     assert len(read_table(_xlsx_with_cells("A1", "A2", "B3"), "small.xlsx").rows) == 2
     assert len(read_table(_ods_with_block(3, 4), "small.ods").rows) == 4
+
+
+def test_a_file_wider_than_chorus_maps_is_refused_with_its_width() -> None:
+    """A 250 KB CSV of 20,000 columns kept a server worker busy for minutes building a 33 MB preview; a table wider
+    than MAX_COLUMNS is refused, naming its width and the limit, and one at the limit is read."""
+    from analysis.importing import MAX_COLUMNS
+
+    def wide(columns: int) -> bytes:
+        return (",".join(f"c{i}" for i in range(columns)) + "\r\n" + ",".join("x" * columns) + "\r\n").encode()
+
+    with pytest.raises(UnreadableFile) as refused:
+        read_table(wide(MAX_COLUMNS + 1), "wide.csv")
+    assert refused.value.issue.message == messages.IMPORT_TOO_MANY_COLUMNS
+    assert refused.value.issue.params == {"columns": str(MAX_COLUMNS + 1), "max": str(MAX_COLUMNS)}
+    assert len(read_table(wide(MAX_COLUMNS), "wide.csv").columns) == MAX_COLUMNS
