@@ -130,3 +130,24 @@ def test_a_page_older_than_the_limit_is_computed_in_the_request(app, client, the
     db.conn.commit()
     now = html(client, url)
     assert NOTE not in now and now == fresh(app, client, url)
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_note_gives_the_time_of_the_served_count_in_the_readers_language(app, client, themed, db, slow, language):
+    """"Updated at 4:05 PM UTC" in English, "16:05" in Spanish, as Babel writes times: the note printed "%H:%M" in every
+    language (a 24-hour clock to American residents, Western digits and no AM/PM mark in Arabic)."""
+    from datetime import datetime, timezone
+
+    from babel.dates import format_time
+
+    publish(client, themed, db)
+    url = f"/s/{themed.session['code']}/results?lang={language}"
+    client.get(url)
+    person = make_participant(db, themed.session, quote_ok=True)
+    answer(db, themed.session, person, themed.prompts[0], text="The clinic bus should run on Sundays too")
+    db.conn.commit()
+    served = html(client, url)
+    with app.app_context():
+        at = max(c.at for c in page_cache.app_cache().latest.values())
+    shown = format_time(datetime.fromtimestamp(at, timezone.utc), "short", tzinfo=timezone.utc, locale=language)
+    assert shown in _note(served)
