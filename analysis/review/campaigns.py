@@ -617,7 +617,10 @@ def page(slug: str):
     items = pooled.commitments_of(db, found["id"], published_only=True)
     pick = (lambda texts, field: in_language(*campaigns.wording_in(
         {code: text for (name, code), text in texts.items() if name == field}, language, found["default_language"])))
+    texts = {field: {code: body for (name, code), body in found["texts"].items() if name == field} for field in ("name", "purpose")}
     return render_template("campaigns/public.html", c=found, language=language, worded=worded,
                            name=campaigns.campaign_text(found, "name", language),
-                           purpose=campaigns.campaign_text(found, "purpose", language), items=items, pick=pick,
+                           # Marked with the language it is in when that is not the page's (a screen reader reads it right).
+                           shown_name=worded(texts["name"], language, found["default_language"]),
+                           purpose=worded(texts["purpose"], language, found["default_language"]), items=items, pick=pick,
                            status_labels=status_labels(), sessions=pooled.published_sessions(db, found["id"]))

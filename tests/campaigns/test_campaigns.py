@@ -722,3 +722,19 @@ def test_partner_staff_never_see_the_pooled_theme_names_a_commitment_answers(wor
         text = page(client.get(f"/staff/campaigns/{world['cid']}/commitments")).get_text(" ")
         assert "Train the nurses" in text, actor
         assert ("Elm Street" in text) is sees, actor
+
+
+def test_the_public_page_marks_a_name_or_purpose_shown_in_another_language(world):
+    """A campaign named and described in fewer languages than it offers shows the main language's words on the
+    others' pages marked lang="en" (as commitments already were), so a screen reader does not read English in Arabic."""
+    db = world["db"]
+    campaigns.set_campaign_texts(db, world["cid"], {"name": {"en": "Healthy babies", "es": "Bebés sanos", "ar": ""},
+                                                     "purpose": {"en": "Listening across the county", "es": "", "ar": ""}})
+    campaigns.set_published(db, world["cid"], True)
+    client = world["app"].test_client()
+    arabic = page(client.get("/c/guilford-2027?lang=ar"))
+    assert arabic.find("h1").get_text(strip=True) == "Healthy babies" and arabic.find("h1").find(lang="en") is not None
+    assert arabic.find(string="Listening across the county").parent.get("lang") == "en"
+    spanish = page(client.get("/c/guilford-2027?lang=es"))
+    assert spanish.find("h1").get_text(strip=True) == "Bebés sanos" and spanish.find("h1").find(lang=True) is None
+    assert spanish.find(string="Listening across the county").parent.get("lang") == "en"
