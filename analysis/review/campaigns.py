@@ -191,9 +191,16 @@ def _remove_member(found: dict):
 
 
 def _add_session(found: dict):
-    """Put a session the member may see into a round, hosted by a partner."""
+    """Put a session the member may see into a round, hosted by a partner (from another campaign only for who may
+    change that one too: moving it takes it from that campaign's counts and from its partner's staff)."""
     db = get_db()
     session_id = _int("session_id")
+    place = campaigns.session_place(db, session_id) if session_id is not None else None
+    if place is not None and place["campaign_id"] != found["id"] and not (
+            access.campaign_role(db, g.user, place["campaign_id"]) in ("admin", "backbone")
+            and g.user["role"] in ("admin", "facilitator")):
+        return back("campaigns.dashboard", found, _("That session belongs to another campaign. Someone who runs that "
+                                                    "campaign must take it out first."), "error")
     if session_id is None or not access.can_see_session(db, g.user, session_id) or not campaigns.add_session(
             db, found["id"], session_id, round_id=_int("round_id") or 0, partner_id=_int("partner_id") or 0,
             added_by=g.user["id"]):

@@ -11,7 +11,7 @@ from analysis import disclosure
 from analysis.review import campaign_queries as pooled
 from listening import access, campaigns, queries
 from listening.accounts import create_user, user_by_email
-from tests.conftest import PASSWORD, form_data, migrated_app, page, sign_in
+from tests.conftest import PASSWORD, form_data, migrated_app, page, sign_in, text_of
 from tests.factories import make_participant, make_session
 
 LOGIN = "login"
@@ -738,3 +738,25 @@ def test_the_public_page_marks_a_name_or_purpose_shown_in_another_language(world
     spanish = page(client.get("/c/guilford-2027?lang=es"))
     assert spanish.find("h1").get_text(strip=True) == "Bebés sanos" and spanish.find("h1").find(lang=True) is None
     assert spanish.find(string="Listening across the county").parent.get("lang") == "en"
+
+
+def test_a_session_in_another_campaign_cannot_be_pulled_out_of_it_by_whoever_can_see_it(world):
+    """A partner member of campaign 1 who runs a campaign of their own sees partner A's session, but may not change
+    campaign 1: adding that session to their campaign moved it there (taking it from campaign 1's counts, and from
+    partner A's staff, who saw it through campaign 1). It is refused; whoever may change campaign 1 may move it."""
+    db = world["db"]
+    mover = world["ids"]["other_campaign"]
+    assert campaigns.set_member(db, world["cid"], mover, world["partners"]["a"], given_by=world["ids"]["admin"])
+    theirs = campaigns.add_partner(db, world["other"], "Their partner")
+    their_round = campaigns.rounds_of(db, world["other"])[0]["id"]
+    session_id = world["sessions"]["a"]["id"]
+    client, token = signed_in(world, "other_campaign")
+    response = client.post(f"/staff/campaigns/{world['other']}/", data={
+        "csrf_token": token, "what": "session", "session_id": session_id, "round_id": their_round, "partner_id": theirs})
+    assert response.status_code == 303
+    assert campaigns.session_place(db, session_id)["campaign_id"] == world["cid"]
+    assert "belongs to another campaign" in text_of(client.get(response.headers["Location"]))
+    admin, admin_token = signed_in(world, "admin")  # who may change campaign 1 may still move it
+    admin.post(f"/staff/campaigns/{world['other']}/", data={
+        "csrf_token": admin_token, "what": "session", "session_id": session_id, "round_id": their_round, "partner_id": theirs})
+    assert campaigns.session_place(db, session_id)["campaign_id"] == world["other"]
