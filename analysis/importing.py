@@ -370,8 +370,18 @@ class _Capped(io.RawIOBase):
         return len(chunk)
 
 
+_CELL_REF = re.compile(rb"""<(?:\w+:)?c\s[^>]*?\br=["']([A-Z]{1,4})([0-9]{1,9})["'][^>]*(?<!/)>""")
+_CELL_END = re.compile(rb"</(?:\w+:)?c>")
+
+
 def _xlsx_extents(archive: zipfile.ZipFile, etree, wanted: str | None) -> dict[str, tuple[int, int]]:
-    """Return (last row, last column) of each .xlsx sheet to be read, counting every cell the sheet names."""
+    """Return (last row, last column) of each .xlsx sheet to be read, from the cells that hold something.
+
+    Excel and every common writer name each cell (``<c r="K12">``), so the references are read with a
+    regular expression over the decompressed XML, a megabyte at a time (0.6 s for 550,000 cells);
+    an empty styled cell (``<c r="Z9" s="1"/>``) holds nothing and does not count. A sheet with an
+    unnamed cell is measured row by row instead (:func:`_xlsx_extent_by_rows`).
+    """
     rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     workbook = etree.fromstring(archive.read("xl/workbook.xml"), parser)
@@ -383,49 +393,86 @@ def _xlsx_extents(archive: zipfile.ZipFile, etree, wanted: str | None) -> dict[s
         if (wanted is not None and name != wanted) or not target:
             continue
         path = target.lstrip("/") if target.startswith("/") else "xl/" + target
-        height = width = row = 0
+        rows, columns, named, closed, left = {0}, {b""}, 0, 0, _MAX_SHEET_BYTES
         with archive.open(path) as stream:
-            for event, element in etree.iterparse(_Capped(stream), events=("start", "end"), resolve_entities=False,
-                                                  no_network=True, huge_tree=True):
-                if element.tag == f"{_SPREADSHEET_NS}row" and event == "start":
-                    number = element.get("r", "")
-                    row, column = (int(number) if number.isdigit() else row + 1), 0
-                elif element.tag == f"{_SPREADSHEET_NS}c" and event == "start":
-                    position = _cell_position(element.get("r", ""))
-                    row, column = (position[0] + 1, position[1] + 1) if position is not None else (row, column + 1)
-                    height, width = max(height, row), max(width, column)
-                elif event == "end" and element.tag in (f"{_SPREADSHEET_NS}c", f"{_SPREADSHEET_NS}row"):
-                    element.clear()
-        extents[name] = (height, width)
+            carried = b""
+            while chunk := stream.read(1 << 20):
+                left -= len(chunk)
+                if left < 0:
+                    raise ValueError("sheet larger than _MAX_SHEET_BYTES")
+                text = carried + chunk
+                cut = text.rfind(b"<")  # a tag is never split between two reads
+                text, carried = (text[:cut], text[cut:]) if cut > 0 else (text, b"")
+                found = _CELL_REF.findall(text)
+                named += len(found)
+                closed += len(_CELL_END.findall(text))
+                rows.update(row for _column, row in found)
+                columns.update(column for column, _row in found)
+            found = _CELL_REF.findall(carried)
+            named, closed = named + len(found), closed + len(_CELL_END.findall(carried))
+            rows.update(row for _column, row in found)
+            columns.update(column for column, _row in found)
+        if closed > named:
+            extents[name] = _xlsx_extent_by_rows(archive, etree, path)
+            continue
+        last = max(columns, key=lambda c: (len(c), c))
+        extents[name] = (max(int(r) for r in rows), _cell_position(last.decode() + "1")[1] + 1 if last else 0)
     return extents
 
 
+def _xlsx_extent_by_rows(archive: zipfile.ZipFile, etree, path: str) -> tuple[int, int]:
+    """Return (last row, last column) of an .xlsx sheet whose cells are not all named, placing each unnamed cell
+    after the one before it (and an unnamed row after the row before it), as spreadsheet readers do."""
+    height = width = row = 0
+    with archive.open(path) as stream:
+        for _event, element in etree.iterparse(_Capped(stream), events=("end",), tag=f"{_SPREADSHEET_NS}row",
+                                               resolve_entities=False, no_network=True, huge_tree=True):
+            number = element.get("r", "")
+            row, column = (int(number) if number.isdigit() else row + 1), 0
+            for cell in element:
+                position = _cell_position(cell.get("r", ""))
+                cell_row, column = (position[0] + 1, position[1] + 1) if position is not None else (row, column + 1)
+                if len(cell):  # holds a value (or a formula)
+                    height, width = max(height, cell_row), max(width, column)
+            element.clear()
+            while element.getprevious() is not None:  # rows already measured: keep the tree small
+                del element.getparent()[0]
+    return height, width
+
+
 def _ods_extents(archive: zipfile.ZipFile, etree, wanted: str | None) -> dict[str, tuple[int, int]]:
-    """Return (last row, last column) holding something of each .ods sheet to be read, repeats counted out."""
+    """Return (last row, last column) holding something of each .ods sheet to be read, repeats counted out.
+
+    Parsed row by row: lxml hands Python one event per row (and per sheet), and the row's cells are read
+    from it, so empty repeated rows and columns after the data (LibreOffice writes them) cost nothing.
+    """
     table, office = f"{{{_ODS_TABLE}}}", f"{{{_ODS_OFFICE}}}"
     cells = (f"{table}table-cell", f"{table}covered-table-cell")
     extents: dict[str, tuple[int, int]] = {}
-    name, height, width, row, column = "", 0, 0, 0, 0
+    name, height, width, row = "", 0, 0, 0
     with archive.open("content.xml") as stream:
-        for event, element in etree.iterparse(_Capped(stream), events=("start", "end"), resolve_entities=False,
+        for event, element in etree.iterparse(_Capped(stream), events=("start", "end"),
+                                              tag=(f"{table}table", f"{table}table-row"), resolve_entities=False,
                                               no_network=True, huge_tree=True):
-            tag = element.tag
-            if tag == f"{table}table":
+            if element.tag == f"{table}table":
                 if event == "start":
                     name, height, width, row = element.get(f"{table}name", ""), 0, 0, 0
                 elif wanted is None or name == wanted:
                     extents[name] = (height, width)
-            elif tag == f"{table}table-row" and event == "start":
-                column = 0
-            elif tag == f"{table}table-row":
-                row += _repeats(element, f"{table}number-rows-repeated")
-                element.clear()
-            elif tag in cells and event == "end":
-                column += _repeats(element, f"{table}number-columns-repeated")
-                if len(element) or element.get(f"{office}value-type"):
-                    repeated_rows = _repeats(element.getparent(), f"{table}number-rows-repeated")
+                continue
+            if event == "start":
+                continue
+            repeated_rows, column = _repeats(element, f"{table}number-rows-repeated"), 0
+            for cell in element:
+                if cell.tag not in cells:
+                    continue
+                column += _repeats(cell, f"{table}number-columns-repeated")
+                if len(cell) or cell.get(f"{office}value-type"):
                     height, width = max(height, row + repeated_rows), max(width, column)
-                element.clear()
+            row += repeated_rows
+            element.clear()
+            while element.getprevious() is not None and element.getprevious().tag == element.tag:
+                del element.getparent()[element.getparent().index(element) - 1]
     return extents
 
 

@@ -198,13 +198,14 @@ def _zipped(parts: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
-def _xlsx_with_cells(*cells: str) -> bytes:
-    """Return a minimal .xlsx whose one sheet holds the text "x" at each of these references (e.g. "XFD1048576")."""
+def _xlsx_with_cells(*cells: str, body: str = "") -> bytes:
+    """Return a minimal .xlsx whose one sheet holds the text "x" at each of these references (e.g. "XFD1048576"),
+    or the given sheetData XML."""
     main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
     rels = "http://schemas.openxmlformats.org/package/2006/relationships"
     office = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-    body = "".join(f'<row r="{c.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")}"><c r="{c}" t="inlineStr"><is><t>x</t></is></c></row>'
-                   for c in cells)
+    body = body or "".join(f'<row r="{c.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")}"><c r="{c}" t="inlineStr"><is><t>x</t></is></c></row>'
+                           for c in cells)
     return _zipped({
         "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
@@ -256,6 +257,19 @@ def test_a_workbook_whose_cells_span_more_than_chorus_reads_is_refused_before_it
     assert repeated.value.issue.message == messages.IMPORT_TOO_BIG_SHEET
     assert len(read_table(_xlsx_with_cells("A1", "A2", "B3"), "small.xlsx").rows) == 2
     assert len(read_table(_ods_with_block(3, 4), "small.ods").rows) == 4
+
+    def cell(reference: str = "") -> str:
+        named = ' r="' + reference + '"' if reference else ""
+        return "<c" + named + ' t="inlineStr"><is><t>x</t></is></c>'
+
+    for body in ('<row r="1">' + cell("A1") + cell("XFD1048576") + "</row>",  # a cell below its row
+                 # unnamed cells and rows follow the one before: the last row's second cell is XFD1048576
+                 '<row r="1">' + cell() + '</row><row r="1048576">' + cell("XFC1048576") + cell() + "</row>"):
+        with pytest.raises(UnreadableFile):
+            read_table(_xlsx_with_cells(body=body), "crafted.xlsx")
+    styled = ('<row r="1">' + cell("A1") + '</row><row r="2">' + cell("A2") + "</row>"
+              '<row r="1048576"><c r="XFD1048576" s="1"/></row>')  # an empty formatted cell holds nothing
+    assert len(read_table(_xlsx_with_cells(body=styled), "styled.xlsx").rows) == 1
 
 
 def test_a_file_wider_than_chorus_maps_is_refused_with_its_width() -> None:
