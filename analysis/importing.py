@@ -341,6 +341,9 @@ def _refuse_oversized_sheets(data: bytes, wanted: str | None) -> None:
                 extents = _ods_extents(archive, etree, wanted)
             else:
                 return
+    except _SheetTooLarge as large:
+        raise UnreadableFile(issue(messages.IMPORT_SHEET_TOO_LARGE, ERROR, sheet=large.sheet,
+                                   mb=str(_MAX_SHEET_BYTES // (1024 * 1024)))) from None
     except (KeyError, zipfile.BadZipFile, etree.XMLSyntaxError, OSError, EOFError, ValueError):
         return  # the reader says what is wrong with a damaged file
     for sheet, (height, width) in extents.items():
@@ -349,12 +352,21 @@ def _refuse_oversized_sheets(data: bytes, wanted: str | None) -> None:
                                        width=str(width), limit=str(MAX_SHEET_CELLS)))
 
 
-class _Capped(io.RawIOBase):
-    """A readable stream that stops (raising ValueError) after _MAX_SHEET_BYTES: a measured sheet's bound."""
+class _SheetTooLarge(Exception):
+    """A sheet's XML unpacks past _MAX_SHEET_BYTES (too big to read, whatever its cells)."""
 
-    def __init__(self, stream) -> None:
+    def __init__(self, sheet: str) -> None:
+        """Name the sheet."""
+        super().__init__(sheet)
+        self.sheet = sheet
+
+
+class _Capped(io.RawIOBase):
+    """A readable stream that stops (raising _SheetTooLarge) after _MAX_SHEET_BYTES: a measured sheet's bound."""
+
+    def __init__(self, stream, sheet: str = "") -> None:
         """Wrap a decompressing stream."""
-        self.stream, self.left = stream, _MAX_SHEET_BYTES
+        self.stream, self.left, self.sheet = stream, _MAX_SHEET_BYTES, sheet
 
     def readable(self) -> bool:
         """Say the stream can be read."""
@@ -365,7 +377,7 @@ class _Capped(io.RawIOBase):
         chunk = self.stream.read(min(len(buffer), 1 << 20))
         self.left -= len(chunk)
         if self.left < 0:
-            raise ValueError("sheet larger than _MAX_SHEET_BYTES")
+            raise _SheetTooLarge(self.sheet)
         buffer[:len(chunk)] = chunk
         return len(chunk)
 
@@ -399,7 +411,7 @@ def _xlsx_extents(archive: zipfile.ZipFile, etree, wanted: str | None) -> dict[s
             while chunk := stream.read(1 << 20):
                 left -= len(chunk)
                 if left < 0:
-                    raise ValueError("sheet larger than _MAX_SHEET_BYTES")
+                    raise _SheetTooLarge(name)
                 text = carried + chunk
                 cut = text.rfind(b"<")  # a tag is never split between two reads
                 text, carried = (text[:cut], text[cut:]) if cut > 0 else (text, b"")
@@ -413,19 +425,19 @@ def _xlsx_extents(archive: zipfile.ZipFile, etree, wanted: str | None) -> dict[s
             rows.update(row for _column, row in found)
             columns.update(column for column, _row in found)
         if closed > named:
-            extents[name] = _xlsx_extent_by_rows(archive, etree, path)
+            extents[name] = _xlsx_extent_by_rows(archive, etree, path, name)
             continue
         last = max(columns, key=lambda c: (len(c), c))
         extents[name] = (max(int(r) for r in rows), _cell_position(last.decode() + "1")[1] + 1 if last else 0)
     return extents
 
 
-def _xlsx_extent_by_rows(archive: zipfile.ZipFile, etree, path: str) -> tuple[int, int]:
+def _xlsx_extent_by_rows(archive: zipfile.ZipFile, etree, path: str, sheet: str) -> tuple[int, int]:
     """Return (last row, last column) of an .xlsx sheet whose cells are not all named, placing each unnamed cell
     after the one before it (and an unnamed row after the row before it), as spreadsheet readers do."""
     height = width = row = 0
     with archive.open(path) as stream:
-        for _event, element in etree.iterparse(_Capped(stream), events=("end",), tag=f"{_SPREADSHEET_NS}row",
+        for _event, element in etree.iterparse(_Capped(stream, sheet), events=("end",), tag=f"{_SPREADSHEET_NS}row",
                                                resolve_entities=False, no_network=True, huge_tree=True):
             number = element.get("r", "")
             row, column = (int(number) if number.isdigit() else row + 1), 0
@@ -446,34 +458,41 @@ def _ods_extents(archive: zipfile.ZipFile, etree, wanted: str | None) -> dict[st
     Parsed row by row: lxml hands Python one event per row (and per sheet), and the row's cells are read
     from it, so empty repeated rows and columns after the data (LibreOffice writes them) cost nothing.
     """
-    table, office = f"{{{_ODS_TABLE}}}", f"{{{_ODS_OFFICE}}}"
-    cells = (f"{table}table-cell", f"{table}covered-table-cell")
+    table = f"{{{_ODS_TABLE}}}"
     extents: dict[str, tuple[int, int]] = {}
-    name, height, width, row = "", 0, 0, 0
+    sheet = {"name": "", "height": 0, "width": 0, "row": 0}
     with archive.open("content.xml") as stream:
-        for event, element in etree.iterparse(_Capped(stream), events=("start", "end"),
-                                              tag=(f"{table}table", f"{table}table-row"), resolve_entities=False,
-                                              no_network=True, huge_tree=True):
-            if element.tag == f"{table}table":
-                if event == "start":
-                    name, height, width, row = element.get(f"{table}name", ""), 0, 0, 0
-                elif wanted is None or name == wanted:
-                    extents[name] = (height, width)
-                continue
-            if event == "start":
-                continue
-            repeated_rows, column = _repeats(element, f"{table}number-rows-repeated"), 0
-            for cell in element:
-                if cell.tag not in cells:
-                    continue
-                column += _repeats(cell, f"{table}number-columns-repeated")
-                if len(cell) or cell.get(f"{office}value-type"):
-                    height, width = max(height, row + repeated_rows), max(width, column)
-            row += repeated_rows
-            element.clear()
-            while element.getprevious() is not None and element.getprevious().tag == element.tag:
-                del element.getparent()[element.getparent().index(element) - 1]
+        events = etree.iterparse(_Capped(stream), events=("start", "end"), tag=(f"{table}table", f"{table}table-row"),
+                                 resolve_entities=False, no_network=True, huge_tree=True)
+        try:
+            for event, element in events:
+                if element.tag != f"{table}table":
+                    if event == "end":
+                        _ods_row(element, sheet)
+                elif event == "start":
+                    sheet.update(name=element.get(f"{table}name", ""), height=0, width=0, row=0)
+                elif wanted is None or sheet["name"] == wanted:
+                    extents[sheet["name"]] = (sheet["height"], sheet["width"])
+        except _SheetTooLarge:
+            raise _SheetTooLarge(sheet["name"]) from None
     return extents
+
+
+def _ods_row(element, sheet: dict) -> None:
+    """Count one parsed .ods row (and its repeats) into the sheet's extent, then let go of it."""
+    table, office = f"{{{_ODS_TABLE}}}", f"{{{_ODS_OFFICE}}}"
+    repeated_rows, column = _repeats(element, f"{table}number-rows-repeated"), 0
+    for cell in element:
+        if cell.tag not in (f"{table}table-cell", f"{table}covered-table-cell"):
+            continue
+        column += _repeats(cell, f"{table}number-columns-repeated")
+        if len(cell) or cell.get(f"{office}value-type"):
+            sheet["height"] = max(sheet["height"], sheet["row"] + repeated_rows)
+            sheet["width"] = max(sheet["width"], column)
+    sheet["row"] += repeated_rows
+    element.clear()
+    while element.getprevious() is not None and element.getprevious().tag == element.tag:
+        del element.getparent()[element.getparent().index(element) - 1]
 
 
 def _repeats(element, attribute: str) -> int:

@@ -137,6 +137,7 @@ IMPORT_BROKEN_CSV = N_("Row %(row)s is not well-formed CSV: check its quotation 
 IMPORT_BROKEN_WORKBOOK = N_("The spreadsheet could not be opened: it may be damaged or protected by a password.")
 IMPORT_NO_SUCH_SHEET = N_("The workbook has no sheet called “%(sheet)s”.")
 IMPORT_TOO_MANY_COLUMNS = N_("The file has %(columns)s columns; Chorus reads at most %(max)s. Delete the columns that hold no answers (and any empty ones after them) and try again.")
+IMPORT_SHEET_TOO_LARGE = N_("The sheet “%(sheet)s” holds more than %(mb)s MB once unpacked, more than Chorus can read at once. Save the answers as “CSV UTF-8” and try again.")
 IMPORT_TOO_BIG_SHEET = N_("The sheet “%(sheet)s” spans %(height)s rows and %(width)s columns, more cells than Chorus can read at once (%(limit)s). Delete the empty rows and columns after the answers, or save the sheet as “CSV UTF-8”, and try again.")
 IMPORT_READ_UTF8 = N_("Read as UTF-8 text.")
 IMPORT_READ_UTF8_BOM = N_("Read as UTF-8 text (with a byte-order mark).")

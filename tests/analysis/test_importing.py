@@ -285,3 +285,16 @@ def test_a_file_wider_than_chorus_maps_is_refused_with_its_width() -> None:
     assert refused.value.issue.message == messages.IMPORT_TOO_MANY_COLUMNS
     assert refused.value.issue.params == {"columns": str(MAX_COLUMNS + 1), "max": str(MAX_COLUMNS)}
     assert len(read_table(wide(MAX_COLUMNS), "wide.csv").columns) == MAX_COLUMNS
+
+
+def test_a_sheet_too_large_once_unpacked_is_refused_not_handed_to_the_reader(monkeypatch) -> None:
+    """A sheet whose XML unpacks past the measuring bound (1 GiB; here a few hundred bytes) is refused: the measure
+    used to give up and let the spreadsheet reader unpack all of it."""
+    from analysis import importing
+
+    monkeypatch.setattr(importing, "_MAX_SHEET_BYTES", 300)
+    for data, name in ((_xlsx_with_cells(*(f"A{n}" for n in range(1, 40))), "long.xlsx"),
+                       (_ods_with_block(3, 4), "long.ods")):
+        with pytest.raises(UnreadableFile) as refused:
+            read_table(data, name)
+        assert refused.value.issue.message == messages.IMPORT_SHEET_TOO_LARGE, name
