@@ -326,12 +326,19 @@ def _read_workbook(data: bytes, wanted: str | None) -> tuple[list[list[Any]], di
 
 
 def _refuse_oversized_sheets(data: bytes, wanted: str | None) -> None:
-    """Raise :class:`UnreadableFile` if a sheet to be read (``wanted``, else every sheet) spans more than MAX_SHEET_CELLS.
+    """Raise :class:`UnreadableFile` if the workbook unpacks past _MAX_SHEET_BYTES or a sheet to be read (``wanted``,
+    else every sheet) spans more than MAX_SHEET_CELLS.
 
-    Measured from the file's XML, streamed, before the spreadsheet reader lays any sheet out.
+    Measured from the file's parts, streamed, before the spreadsheet reader unpacks or lays out any.
     """
     from lxml import etree  # noqa: PLC0415 - only for workbooks
 
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            _refuse_unpacking_past_bound(archive)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError):
+        # A damaged part (its checksum or stated size wrong) is never handed to the reader to unpack.
+        raise UnreadableFile(issue(messages.IMPORT_BROKEN_WORKBOOK, ERROR)) from None
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
@@ -341,32 +348,34 @@ def _refuse_oversized_sheets(data: bytes, wanted: str | None) -> None:
                 extents = _ods_extents(archive, etree, wanted)
             else:
                 return
-    except _SheetTooLarge as large:
-        raise UnreadableFile(issue(messages.IMPORT_SHEET_TOO_LARGE, ERROR, sheet=large.sheet,
-                                   mb=str(_MAX_SHEET_BYTES // (1024 * 1024)))) from None
     except (KeyError, zipfile.BadZipFile, etree.XMLSyntaxError, OSError, EOFError, ValueError):
-        return  # the reader says what is wrong with a damaged file
+        return  # the reader says what is wrong with a malformed sheet
     for sheet, (height, width) in extents.items():
         if height * width > MAX_SHEET_CELLS:
             raise UnreadableFile(issue(messages.IMPORT_TOO_BIG_SHEET, ERROR, sheet=sheet, height=str(height),
                                        width=str(width), limit=str(MAX_SHEET_CELLS)))
 
 
-class _SheetTooLarge(Exception):
-    """A sheet's XML unpacks past _MAX_SHEET_BYTES (too big to read, whatever its cells)."""
-
-    def __init__(self, sheet: str) -> None:
-        """Name the sheet."""
-        super().__init__(sheet)
-        self.sheet = sheet
+def _refuse_unpacking_past_bound(archive: zipfile.ZipFile) -> None:
+    """Raise :class:`UnreadableFile` if the workbook's parts unpack to more than _MAX_SHEET_BYTES between them
+    (counted as they unpack, and checked against their checksums: a stated size may lie), before the reader
+    unpacks any (shared strings too)."""
+    left = _MAX_SHEET_BYTES
+    for info in archive.infolist():
+        with archive.open(info) as stream:
+            while chunk := stream.read(1 << 20):
+                left -= len(chunk)
+                if left < 0:
+                    raise UnreadableFile(issue(messages.IMPORT_WORKBOOK_TOO_LARGE, ERROR,
+                                               mb=str(_MAX_SHEET_BYTES // (1024 * 1024))))
 
 
 class _Capped(io.RawIOBase):
-    """A readable stream that stops (raising _SheetTooLarge) after _MAX_SHEET_BYTES: a measured sheet's bound."""
+    """A readable stream that stops (raising ValueError) after _MAX_SHEET_BYTES (the whole workbook's bound)."""
 
-    def __init__(self, stream, sheet: str = "") -> None:
+    def __init__(self, stream) -> None:
         """Wrap a decompressing stream."""
-        self.stream, self.left, self.sheet = stream, _MAX_SHEET_BYTES, sheet
+        self.stream, self.left = stream, _MAX_SHEET_BYTES
 
     def readable(self) -> bool:
         """Say the stream can be read."""
@@ -377,7 +386,7 @@ class _Capped(io.RawIOBase):
         chunk = self.stream.read(min(len(buffer), 1 << 20))
         self.left -= len(chunk)
         if self.left < 0:
-            raise _SheetTooLarge(self.sheet)
+            raise ValueError("part larger than _MAX_SHEET_BYTES")
         buffer[:len(chunk)] = chunk
         return len(chunk)
 
@@ -411,7 +420,7 @@ def _xlsx_extents(archive: zipfile.ZipFile, etree, wanted: str | None) -> dict[s
             while chunk := stream.read(1 << 20):
                 left -= len(chunk)
                 if left < 0:
-                    raise _SheetTooLarge(name)
+                    raise ValueError("sheet larger than _MAX_SHEET_BYTES")
                 text = carried + chunk
                 cut = text.rfind(b"<")  # a tag is never split between two reads
                 text, carried = (text[:cut], text[cut:]) if cut > 0 else (text, b"")
@@ -425,19 +434,19 @@ def _xlsx_extents(archive: zipfile.ZipFile, etree, wanted: str | None) -> dict[s
             rows.update(row for _column, row in found)
             columns.update(column for column, _row in found)
         if closed > named:
-            extents[name] = _xlsx_extent_by_rows(archive, etree, path, name)
+            extents[name] = _xlsx_extent_by_rows(archive, etree, path)
             continue
         last = max(columns, key=lambda c: (len(c), c))
         extents[name] = (max(int(r) for r in rows), _cell_position(last.decode() + "1")[1] + 1 if last else 0)
     return extents
 
 
-def _xlsx_extent_by_rows(archive: zipfile.ZipFile, etree, path: str, sheet: str) -> tuple[int, int]:
+def _xlsx_extent_by_rows(archive: zipfile.ZipFile, etree, path: str) -> tuple[int, int]:
     """Return (last row, last column) of an .xlsx sheet whose cells are not all named, placing each unnamed cell
     after the one before it (and an unnamed row after the row before it), as spreadsheet readers do."""
     height = width = row = 0
     with archive.open(path) as stream:
-        for _event, element in etree.iterparse(_Capped(stream, sheet), events=("end",), tag=f"{_SPREADSHEET_NS}row",
+        for _event, element in etree.iterparse(_Capped(stream), events=("end",), tag=f"{_SPREADSHEET_NS}row",
                                                resolve_entities=False, no_network=True, huge_tree=True):
             number = element.get("r", "")
             row, column = (int(number) if number.isdigit() else row + 1), 0
@@ -464,17 +473,14 @@ def _ods_extents(archive: zipfile.ZipFile, etree, wanted: str | None) -> dict[st
     with archive.open("content.xml") as stream:
         events = etree.iterparse(_Capped(stream), events=("start", "end"), tag=(f"{table}table", f"{table}table-row"),
                                  resolve_entities=False, no_network=True, huge_tree=True)
-        try:
-            for event, element in events:
-                if element.tag != f"{table}table":
-                    if event == "end":
-                        _ods_row(element, sheet)
-                elif event == "start":
-                    sheet.update(name=element.get(f"{table}name", ""), height=0, width=0, row=0)
-                elif wanted is None or sheet["name"] == wanted:
-                    extents[sheet["name"]] = (sheet["height"], sheet["width"])
-        except _SheetTooLarge:
-            raise _SheetTooLarge(sheet["name"]) from None
+        for event, element in events:
+            if element.tag != f"{table}table":
+                if event == "end":
+                    _ods_row(element, sheet)
+            elif event == "start":
+                sheet.update(name=element.get(f"{table}name", ""), height=0, width=0, row=0)
+            elif wanted is None or sheet["name"] == wanted:
+                extents[sheet["name"]] = (sheet["height"], sheet["width"])
     return extents
 
 

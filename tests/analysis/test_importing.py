@@ -287,14 +287,27 @@ def test_a_file_wider_than_chorus_maps_is_refused_with_its_width() -> None:
     assert len(read_table(wide(MAX_COLUMNS), "wide.csv").columns) == MAX_COLUMNS
 
 
-def test_a_sheet_too_large_once_unpacked_is_refused_not_handed_to_the_reader(monkeypatch) -> None:
-    """A sheet whose XML unpacks past the measuring bound (1 GiB; here a few hundred bytes) is refused: the measure
-    used to give up and let the spreadsheet reader unpack all of it."""
+def test_a_workbook_whose_parts_unpack_past_the_bound_is_refused(monkeypatch) -> None:
+    """A workbook whose parts (a sheet, its shared strings) unpack past the bound (1 GiB; here 500 bytes) is refused
+    before the reader unpacks them: a 20 MB workbook of one long run of a letter unpacks to gigabytes. A part whose
+    stated size is false is refused as damaged rather than handed to the reader."""
     from analysis import importing
 
-    monkeypatch.setattr(importing, "_MAX_SHEET_BYTES", 300)
-    for data, name in ((_xlsx_with_cells(*(f"A{n}" for n in range(1, 40))), "long.xlsx"),
-                       (_ods_with_block(3, 4), "long.ods")):
+    monkeypatch.setattr(importing, "_MAX_SHEET_BYTES", 500)
+    for data in (_zipped({"[Content_Types].xml": "<Types/>", "xl/workbook.xml": "<workbook/>",
+                          "xl/sharedStrings.xml": "<sst>" + "a" * 5000 + "</sst>"}),
+                 _xlsx_with_cells(*(f"A{n}" for n in range(1, 200))), _ods_with_block(3, 4)):
         with pytest.raises(UnreadableFile) as refused:
-            read_table(data, name)
-        assert refused.value.issue.message == messages.IMPORT_SHEET_TOO_LARGE, name
+            read_table(data, "big.xlsx")
+        assert refused.value.issue.message == messages.IMPORT_WORKBOOK_TOO_LARGE
+    monkeypatch.undo()
+    import zipfile
+
+    honest = _xlsx_with_cells("A1", "A2")
+    entry = zipfile.ZipFile(io.BytesIO(honest)).getinfo("xl/worksheets/sheet1.xml")
+    start = entry.header_offset + 30 + len(entry.filename.encode()) + len(entry.extra)
+    damaged_data = bytearray(honest)
+    damaged_data[start + entry.compress_size // 2] ^= 0xFF  # the sheet no longer matches its checksum
+    with pytest.raises(UnreadableFile) as damaged:
+        read_table(bytes(damaged_data), "damaged.xlsx")
+    assert damaged.value.issue.message == messages.IMPORT_BROKEN_WORKBOOK
