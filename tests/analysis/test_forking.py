@@ -132,3 +132,42 @@ def test_character_ngrams_made_ahead_give_the_same_block(fixtures_dir: Path) -> 
     finally:
         themes._GRAMS_AHEAD.clear()
     assert np.array_equal(plain, ahead)
+
+
+def _mixed(fixtures_dir: Path) -> list[themes.Answer]:
+    """Return the Pol.is comments in English and the multilingual sample's answers in their languages (glossed: two languages)."""
+    with (fixtures_dir / "multilingual.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    texts = [(text, "en") for text in _comments(fixtures_dir)] + [(row["answer"], row["language"]) for row in rows]
+    return [themes.Answer(i, text, language=language) for i, (text, language) in enumerate(texts)]
+
+
+@needs_fork
+def test_character_block_started_before_the_glosses_gives_the_same_run(fixtures_dir: Path, forks: list[str]) -> None:
+    """The character block's child starts before the glosses are made (they never reach it): the same themes as in one process."""
+    answers = _mixed(fixtures_dir)
+    here = themes.find_themes(answers, seed=2)
+    assert here.glosses  # Spanish answers were glossed
+    with forking.enable():
+        beside = themes.find_themes(answers, seed=2)
+    assert sorted(forks) == ["_char_block", "describe"]
+    assert repr(beside) == repr(here) and beside == here
+
+
+def test_terms_kept_while_indexing_are_what_the_descriptions_read(fixtures_dir: Path) -> None:
+    """Each distinct text's occurrences kept by _index_terms (keep=True) are _term_occurrences of it; without keep none are kept."""
+    p = themes._prepare(_mixed(fixtures_dir), themes.textmod.Redaction((), frozenset()), True, None)
+    kept = themes._index_terms(p, frozenset(), keep=True)
+    assert themes._index_terms(p, frozenset()).occurrences is None
+    assert kept.occurrences == [themes._term_occurrences(p.analysed[r], p.langs[r]) for r in p.uniq_rows]
+
+
+def test_written_words_made_ahead_are_the_builders_and_stop_when_ready(fixtures_dir: Path) -> None:
+    """_cased_words_ahead fills what _Builder.cased_words reads, in order, and stops as soon as the awaited block is ready."""
+    p = themes._prepare(_mixed(fixtures_dir), themes.textmod.Redaction((), frozenset()), True, None)
+    cased: dict[int, list[tuple[str, str]]] = {}
+    themes._cased_words_ahead(p, cased, lambda: False)
+    assert cased == {u: themes.headline_mod.cased_words(p.redacted[r]) for u, r in enumerate(p.uniq_rows)}
+    stopped: dict[int, list[tuple[str, str]]] = {}
+    themes._cased_words_ahead(p, stopped, lambda: True)
+    assert stopped == {}
