@@ -1962,8 +1962,12 @@ def _find_themes(
         z, centred, big_langs = _represent(p, terms, seed, early_chars=early_chars,
                                            meanwhile=functools.partial(_cased_words_ahead, p, cased_ahead))
     step(3, ENGINE_STEPS)
-    anchored = _anchor_rows(p, anchors)
-    labels, k_scores = _cluster(z, p, anchored, big_langs, centred, k, k_min, k_max, seed)
+    with _cased_words_beside(p, cased_ahead) or contextlib.nullcontext() as more:  # the second core is idle while this one clusters
+        anchored = _anchor_rows(p, anchors)
+        labels, k_scores = _cluster(z, p, anchored, big_langs, centred, k, k_min, k_max, seed)
+        if more is not None:
+            rest = [u for u in range(len(p.uniq_rows)) if u not in cased_ahead]
+            cased_ahead.update(zip(rest, more.result(instead=list)))  # nothing from a child that failed: read when needed
     step(4, ENGINE_STEPS)
     shape = _shape(z, labels, p.weights, anchored, dissolve_weak=k is None)
     machine, kept_anchors = _order_groups(labels, shape, p.weights, len(anchors))
@@ -2016,6 +2020,25 @@ def _cased_words_ahead(p: _Prepared, cased: dict[int, list[tuple[str, str]]], re
         if u % 64 == 0 and ready():
             return
         cased[u] = headline_mod.cased_words(p.redacted[row])
+
+
+def _cased_words_beside(p: _Prepared, cased: Mapping[int, list[tuple[str, str]]]) -> forking.Pending | None:
+    """Start, in a forked child, the written words (:meth:`_Builder.cased_words`) of the distinct texts not in ``cased``, in order.
+
+    Made while this process clusters (the child would otherwise be idle): the themes' descriptions read nearly every
+    distinct text's words (each theme's and sub-theme's most typical ones), in both processes once they fork. ``None``
+    (nothing started: the descriptions read them when needed) unless :mod:`analysis.forking` is on and there are
+    ``_FORK_ABOVE`` to ``_FIT_SAMPLE`` distinct texts.
+    """
+    if not forking.enabled() or not _FORK_ABOVE <= len(p.uniq_rows) <= _FIT_SAMPLE:
+        return None
+    texts = [p.redacted[row] for u, row in enumerate(p.uniq_rows) if u not in cased]
+    return forking.beside(_cased_words_of, texts) if texts else None
+
+
+def _cased_words_of(texts: Sequence[str]) -> list[list[tuple[str, str]]]:
+    """Return :func:`analysis.headline.cased_words` of each text."""
+    return [headline_mod.cased_words(text) for text in texts]
 
 
 def _early_char_block(uniq_rows: Sequence[int], analysed: Sequence[str], seed: int) -> forking.Pending | None:
