@@ -134,9 +134,10 @@ def test_a_page_older_than_the_limit_is_computed_in_the_request(app, client, the
 
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_the_note_gives_the_time_of_the_served_count_in_the_readers_language(app, client, themed, db, slow, language):
-    """"Updated at 4:05 PM UTC" in English, "16:05" in Spanish, as Babel writes times: the note printed "%H:%M" in every
-    language (a 24-hour clock to American residents, Western digits and no AM/PM mark in Arabic)."""
+    """"Updated at 11:05 AM" in English, "11:05" in Spanish, as Babel writes times, in the session's time zone (the
+    note printed "%H:%M UTC" in every language: a 24-hour clock in another zone to American residents)."""
     from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
 
     from babel.dates import format_time
 
@@ -149,5 +150,6 @@ def test_the_note_gives_the_time_of_the_served_count_in_the_readers_language(app
     served = html(client, url)
     with app.app_context():
         at = max(c.at for c in page_cache.app_cache().latest.values())
-    shown = format_time(datetime.fromtimestamp(at, timezone.utc), "short", tzinfo=timezone.utc, locale=language)
-    assert shown in _note(served)
+    zone = ZoneInfo(themed.session["timezone"])
+    shown = format_time(datetime.fromtimestamp(at, timezone.utc), "short", tzinfo=zone, locale=language)
+    assert shown in _note(served) and "UTC" not in _note(served)
