@@ -21,6 +21,7 @@ import csv
 import datetime as dt
 import io
 import re
+import struct
 import unicodedata
 import zipfile
 from collections import Counter
@@ -306,6 +307,8 @@ def _read_workbook(data: bytes, wanted: str | None) -> tuple[list[list[Any]], di
             raise UnreadableFile(issue(messages.IMPORT_NOT_A_TABLE, ERROR))
     if data.startswith(_ZIP_MAGIC):
         _refuse_oversized_sheets(data, wanted)
+    elif data.startswith(_OLE_MAGIC):
+        _refuse_too_big(_xls_extents(data, wanted))
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheets = tuple(m.name for m in book.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet)
@@ -350,10 +353,94 @@ def _refuse_oversized_sheets(data: bytes, wanted: str | None) -> None:
                 return
     except (KeyError, zipfile.BadZipFile, etree.XMLSyntaxError, OSError, EOFError, ValueError):
         return  # the reader says what is wrong with a malformed sheet
+    _refuse_too_big(extents)
+
+
+def _refuse_too_big(extents: Mapping[str, tuple[int, int]]) -> None:
+    """Raise :class:`UnreadableFile` if a sheet's (rows, columns) span more than MAX_SHEET_CELLS."""
     for sheet, (height, width) in extents.items():
         if height * width > MAX_SHEET_CELLS:
             raise UnreadableFile(issue(messages.IMPORT_TOO_BIG_SHEET, ERROR, sheet=sheet, height=str(height),
                                        width=str(width), limit=str(MAX_SHEET_CELLS)))
+
+
+# An old Excel workbook (.xls, BIFF5/8) is an OLE2 compound file. Its records that hold a value start with the
+# cell's row and column (2 bytes each); MULRK holds several values of one row, its last column at its end.
+# calamine lays a sheet out from its first to its last such cell (blank, formatted cells do not count), with every
+# cell in between: a 5.6 KB file with one value at row 65,536, column 256 took 1.1 GB before Python saw a row.
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_BIFF_BOF, _BIFF_EOF, _BIFF_BOUNDSHEET, _BIFF_MULRK = 0x0809, 0x000A, 0x0085, 0x00BD
+# LABELSST, LABEL, NUMBER, RK, BOOLERR, FORMULA, RSTRING (and BIFF5's old LABEL, NUMBER, FORMULA, RK forms).
+_BIFF_VALUES = frozenset((0x00FD, 0x0204, 0x0203, 0x027E, 0x0205, 0x0006, 0x00D6, 0x0004, 0x0003, 0x0406, 0x007E))
+
+
+def _xls_extents(data: bytes, wanted: str | None) -> dict[str, tuple[int, int]]:
+    """Return (rows, columns) from A1 to the last value of each worksheet of an .xls workbook to be read (`wanted`,
+    else every one), read from its records before the spreadsheet reader lays any out; {} if it cannot be read
+    (the reader then says what is wrong)."""
+    import olefile  # noqa: PLC0415 - only for .xls workbooks
+
+    try:
+        with olefile.OleFileIO(data) as ole:
+            name = "Workbook" if ole.exists("Workbook") else "Book"
+            stream = ole.openstream(name).read() if ole.exists(name) else b""
+    except (OSError, ValueError, IndexError, KeyError):
+        return {}
+    extents = {}
+    for sheet, offset in _xls_sheets(stream):
+        if wanted is None or sheet == wanted:
+            extents[sheet] = _xls_extent(stream, offset)
+    return extents
+
+
+def _xls_records(stream: bytes, offset: int):
+    """Yield (type, offset of its data, size) of each BIFF record from `offset` to the end of the stream."""
+    while offset + 4 <= len(stream):
+        kind, size = struct.unpack_from("<HH", stream, offset)
+        yield kind, offset + 4, size
+        offset += 4 + size
+
+
+def _xls_sheets(stream: bytes) -> list[tuple[str, int]]:
+    """Return each worksheet's name and the offset of its records, from the workbook globals' BOUNDSHEET records."""
+    sheets, biff8 = [], True
+    for kind, at, size in _xls_records(stream, 0):
+        if kind == _BIFF_BOF and size >= 2:
+            biff8 = struct.unpack_from("<H", stream, at)[0] >= 0x0600
+        elif kind == _BIFF_EOF:
+            break
+        elif kind == _BIFF_BOUNDSHEET and size >= 8:
+            position, sheet_type, length = struct.unpack_from("<IxBB", stream, at)
+            if sheet_type != 0:  # a chart or macro sheet: no answers, and calamine skips them
+                continue
+            if biff8:  # a flag byte says whether each character takes one byte or two
+                wide = stream[at + 7] & 1 if size > 7 else 0
+                raw = stream[at + 8:at + 8 + length * (2 if wide else 1)]
+                name = raw.decode("utf-16-le" if wide else "latin-1", "replace")
+            else:  # BIFF5: the name's bytes follow its length
+                name = stream[at + 7:at + 7 + length].decode("latin-1", "replace")
+            sheets.append((name, position))
+    return sheets
+
+
+def _xls_extent(stream: bytes, offset: int) -> tuple[int, int]:
+    """Return (last row + 1, last column + 1) of the values in the worksheet whose records start at `offset`."""
+    height = width = depth = 0
+    for kind, at, size in _xls_records(stream, offset):
+        if kind == _BIFF_BOF:
+            depth += 1
+        elif kind == _BIFF_EOF:
+            depth -= 1
+            if depth <= 0:
+                break
+        elif kind in _BIFF_VALUES and size >= 4:
+            row, column = struct.unpack_from("<HH", stream, at)
+            height, width = max(height, row + 1), max(width, column + 1)
+        elif kind == _BIFF_MULRK and size >= 6:
+            row, = struct.unpack_from("<H", stream, at)
+            last, = struct.unpack_from("<H", stream, at + size - 2)
+            height, width = max(height, row + 1), max(width, last + 1)
+    return height, width
 
 
 def _refuse_unpacking_past_bound(archive: zipfile.ZipFile) -> None:

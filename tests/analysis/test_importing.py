@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis import messages
+from analysis import importing, messages
 from analysis.importing import ERROR, UnreadableFile, fold, looks_like_formula, read_table
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "interchange"
@@ -311,3 +311,24 @@ def test_a_workbook_whose_parts_unpack_past_the_bound_is_refused(monkeypatch) ->
     with pytest.raises(UnreadableFile) as damaged:
         read_table(bytes(damaged_data), "damaged.xlsx")
     assert damaged.value.issue.message == messages.IMPORT_BROKEN_WORKBOOK
+
+
+def test_an_old_excel_sheet_with_one_far_cell_is_refused_before_it_is_laid_out():
+    """A 5.6 KB .xls whose one value sits in the format's last cell (row 65,536, column 256) was laid out as 16.7
+    million cells (1.1 GB) by the reader; its size is now read from its records first and it is refused."""
+    data = (SAMPLES / "far_cell.xls").read_bytes()
+    with pytest.raises(UnreadableFile) as refused:
+        read_table(data, "far_cell.xls")
+    assert refused.value.issue.message == messages.IMPORT_TOO_BIG_SHEET
+    assert "65536 rows and 256 columns" in str(refused.value)
+
+
+def test_an_old_excel_sheets_size_counts_values_not_formatted_empty_cells():
+    """Measured as the reader lays a sheet out: from A1 to its last value; an empty cell formatted far away (which the
+    reader skips) is not counted, and every sheet, a formula included, is measured."""
+    data = (SAMPLES / "two_sheets.xls").read_bytes()
+    assert importing._xls_extents(data, None) == {"s": (1, 1), "Hoja 2": (11, 10)}
+    assert importing._xls_extents(data, "Hoja 2") == {"Hoja 2": (11, 10)}
+    assert importing._xls_extents(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1 damaged", None) == {}
+    table = read_table(data, "two_sheets.xls", sheet="Hoja 2")
+    assert table.sheets == ("s", "Hoja 2") and len(table.columns) == 10
