@@ -50,6 +50,8 @@ __all__ = [
     "PASS",
     "VoteMatrix",
     "StatementTally",
+    "groups_from_summary",
+    "summary_of",
     "Representative",
     "Consensus",
     "Divisive",
@@ -799,6 +801,64 @@ def _validate(k: int | None, k_min: int, k_max: int) -> None:
             raise ValueError(f"{name} must be from {lo} to {hi} groups, not {value}")
     if k_min > k_max:
         raise ValueError(f"k_min ({k_min}) must not exceed k_max ({k_max})")
+
+
+def summary_of(groups: OpinionGroups | None) -> dict:
+    """Return what may be kept of opinion groups, as JSON-ready data: sizes, stances, extremity, consensus,
+    what sets each group apart, divisive statements and how the groups were chosen; never who is in which group.
+
+    `groups_from_summary` gives it back as an OpinionGroups without members (`assignment` and each group's
+    `members` empty), enough for every table a page or report shows of the groups.
+    """
+    if groups is None:
+        return {"groups": [], "stances": [], "extremity": [], "consensus": []}
+    return {
+        "groups": [[g.id, g.size] for g in groups.groups],
+        "stances": [[gid, sid, *counts] for (gid, sid), counts in sorted(groups.stances.items())],
+        "extremity": [[sid, value] for sid, value in sorted(groups.extremity.items())],
+        "consensus": [[c.statement, c.direction] for c in groups.consensus],
+        "consensus_detail": [[dict(c.shares), dict(c.votes), c.weakest] for c in groups.consensus],
+        "representative": [[[r.statement, r.group, r.direction, r.count, r.votes, r.share, r.others_share, r.ratio,
+                             r.z_share, r.z_ratio, r.score] for r in g.representative] for g in groups.groups],
+        "centres": [list(g.centre) for g in groups.groups],
+        "divisive": [[d.statement, d.agreeing_group, d.agree_share, d.disagreeing_group, d.disagree_share, d.spread]
+                     for d in groups.divisive],
+        "tallies": [[t.statement, t.agree, t.disagree, t.passes] for t in groups.tallies],
+        "method": {"k_chosen": groups.k_chosen, "coding": groups.coding, "k_scores": dict(groups.k_scores),
+                   "seed": groups.seed, "k_requested": groups.k_requested, "n_participants": groups.n_participants,
+                   "n_placed": groups.n_placed, "n_statements": groups.n_statements, "n_votes": groups.n_votes},
+    }
+
+
+def groups_from_summary(summary: dict) -> OpinionGroups | None:
+    """Return kept groups (`summary_of`) as OpinionGroups without members, or None when there were too few voters.
+
+    A summary kept before the details were (sizes, stances, extremity and consensus only) gives groups with no
+    representative or divisive statements and an empty method."""
+    if not summary["groups"]:
+        return None
+    ids = [gid for gid, _size in summary["groups"]]
+    reps = summary.get("representative") or [[] for _ in ids]
+    centres = summary.get("centres") or [(0.0, 0.0) for _ in ids]
+    groups = tuple(OpinionGroup(gid, size, (), tuple(centre), tuple(Representative(*r) for r in rep))
+                   for (gid, size), rep, centre in zip(summary["groups"], reps, centres))
+    stances = {(gid, sid): (a, d, p) for gid, sid, a, d, p in summary["stances"]}
+    empty = MappingProxyType({})
+    details = summary.get("consensus_detail") or [({}, {}, 0.0) for _ in summary["consensus"]]
+    consensus = tuple(Consensus(sid, direction, MappingProxyType(shares), MappingProxyType(votes), weakest)
+                      for (sid, direction), (shares, votes, weakest) in zip(summary["consensus"], details))
+    method = summary.get("method") or {}
+    size = sum(g.size for g in groups)
+    return OpinionGroups(
+        groups=groups, assignment=empty, consensus=consensus,
+        divisive=tuple(Divisive(*d) for d in summary.get("divisive") or ()),
+        tallies=tuple(StatementTally(*t) for t in summary.get("tallies") or ()),
+        stances=MappingProxyType(stances), extremity=MappingProxyType({sid: value for sid, value in summary["extremity"]}),
+        k_chosen=method.get("k_chosen", len(groups)), coding=method.get("coding", ""),
+        k_scores=MappingProxyType(method.get("k_scores") or {}), seed=method.get("seed", 0),
+        k_requested=method.get("k_requested"), n_participants=method.get("n_participants", size),
+        n_placed=method.get("n_placed", size), n_statements=method.get("n_statements", 0),
+        n_votes=method.get("n_votes", 0))
 
 
 def find_opinion_groups(

@@ -18,36 +18,21 @@ withdrawn person's votes never stay in them; the screen then says the groups are
 from __future__ import annotations
 
 import json
-import logging
-import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from types import MappingProxyType
 
 import sqlite_utils
 
-from analysis.opinions import (Consensus, OpinionGroup, OpinionGroups, StatementTally, VoteMatrix, find_opinion_groups,
-                               group_size_table, next_statement, statement_priorities)
+from analysis.opinions import (OpinionGroups, StatementTally, VoteMatrix, find_opinion_groups, group_size_table,
+                               groups_from_summary, next_statement, statement_priorities, summary_of)
 from listening import statements as st
-from listening.db import one, transaction
-
-log = logging.getLogger("chorus.opinions")
+from listening.db import transaction
+from listening.opinion_store import (GROUPS_IN_REQUEST_VOTES, ask_consumer, stored_row, usable,  # noqa: F401 - the names
+                                      wanted)  # the screens and tests use here
 
 # Below this many voters groups are not formed: the engine needs people to compare.
 MIN_VOTERS_FOR_GROUPS = 6
-# The least time between two computations of one question's groups (across every worker).
-GROUPS_REFRESH_SECONDS = 20.0
-# A big question's groups are worked out again once this share of its votes changed since, or once they are
-# GROUPS_MAX_AGE_SECONDS old with any change: about every 20 to 60 s while a hall votes, never when it does not.
-GROUPS_CHANGED_SHARE = 0.02
-GROUPS_MAX_AGE_SECONDS = 60.0
-# Up to this many votes the staff request that finds the groups out of date works them out itself (the engine
-# took 120 to 400 ms for 100 to 10,000 votes on this 2-core machine, 2 December, after its imports); above it
-# the job consumer does.
-GROUPS_IN_REQUEST_VOTES = 2_000
-# A request to the job consumer not answered in this long (the consumer was down) is made again.
-GROUPS_LEASE_SECONDS = 300.0
 
 
 def matrix_of(votes: Sequence[tuple[int, int, int]], statements: Sequence[int]) -> VoteMatrix:
@@ -92,35 +77,6 @@ def choose_next_stored(prompt_id: int, counts: Mapping[int, tuple[int, int, int]
 # --- what is stored ------------------------------------------------------------------------------------
 
 
-def summary_of(groups: OpinionGroups | None) -> dict:
-    """Return what is kept of a question's groups, as JSON-ready data: sizes, stances, extremity, consensus; no members."""
-    if groups is None:
-        return {"groups": [], "stances": [], "extremity": [], "consensus": []}
-    return {
-        "groups": [[g.id, g.size] for g in groups.groups],
-        "stances": [[gid, sid, *counts] for (gid, sid), counts in sorted(groups.stances.items())],
-        "extremity": [[sid, value] for sid, value in sorted(groups.extremity.items())],
-        "consensus": [[c.statement, c.direction] for c in groups.consensus],
-    }
-
-
-def groups_of(summary: dict) -> OpinionGroups | None:
-    """Return stored groups as the engine's type (sizes, stances, extremity and consensus; no members), or None
-    when there were too few voters to form them."""
-    if not summary["groups"]:
-        return None
-    groups = tuple(OpinionGroup(gid, size, (), (0.0, 0.0), ()) for gid, size in summary["groups"])
-    stances = {(gid, sid): (a, d, p) for gid, sid, a, d, p in summary["stances"]}
-    empty = MappingProxyType({})
-    return OpinionGroups(
-        groups=groups, assignment=empty,
-        consensus=tuple(Consensus(sid, direction, empty, empty, 0.0) for sid, direction in summary["consensus"]),
-        divisive=(), tallies=(), stances=MappingProxyType(stances),
-        extremity=MappingProxyType({sid: value for sid, value in summary["extremity"]}),
-        k_chosen=len(groups), coding="", k_scores=empty, seed=0, k_requested=None,
-        n_participants=sum(g.size for g in groups), n_placed=sum(g.size for g in groups), n_statements=0, n_votes=0)
-
-
 @dataclass(frozen=True)
 class Stored:
     """A question's stored groups: the groups (None: too few voters), when and from how many votes and voters they
@@ -133,20 +89,9 @@ class Stored:
     current: bool
 
 
-def _row(db: sqlite_utils.Database, prompt_id: int) -> dict | None:
-    """Return the question's row of `opinion_groups`, if any."""
-    return one(db, "SELECT * FROM opinion_groups WHERE prompt_id = ?", (prompt_id,))
-
-
-def _usable(row: dict | None, statements: Sequence[int], totals: dict) -> bool:
-    """Tell whether a stored row may be shown: it has groups, for these statements, and no vote was deleted since."""
-    return (row is not None and row["summary"] is not None and json.loads(row["statements"]) == list(statements)
-            and row["removed"] == totals["removed"])
-
-
 def _as_stored(row: dict, totals: dict) -> Stored:
     """Return a usable row as Stored."""
-    return Stored(groups_of(json.loads(row["summary"])), row["computed_at"], row["votes"], row["voters"],
+    return Stored(groups_from_summary(json.loads(row["summary"])), row["computed_at"], row["votes"], row["voters"],
                   row["version"] == totals["version"])
 
 
@@ -154,30 +99,8 @@ def stored_groups(db: sqlite_utils.Database, prompt_id: int, statements: Sequenc
     """Return the groups stored for a question if they cover these statements and no vote was deleted since; never
     compute or ask for them."""
     totals = st.vote_totals(db, prompt_id)
-    row = _row(db, prompt_id)
-    return _as_stored(row, totals) if _usable(row, statements, totals) else None
-
-
-def _age(row: dict) -> float:
-    """Seconds since the row's groups were worked out (infinite if never)."""
-    if not row or not row["computed_at"]:
-        return float("inf")
-    return (datetime.now(timezone.utc) - datetime.fromisoformat(row["computed_at"])).total_seconds()
-
-
-def wanted(row: dict | None, statements: Sequence[int], totals: dict) -> bool:
-    """Tell whether a question's groups should be worked out again: none usable (never, another set of statements,
-    a vote deleted since), or the votes changed and, for a big question, enough of them or long enough ago."""
-    if not _usable(row, statements, totals):
-        return totals["votes"] > 0
-    if row["version"] == totals["version"]:
-        return False
-    age = _age(row)
-    if age < GROUPS_REFRESH_SECONDS:
-        return False
-    if totals["votes"] <= GROUPS_IN_REQUEST_VOTES:
-        return True
-    return totals["version"] - row["version"] >= GROUPS_CHANGED_SHARE * max(row["votes"], 1) or age >= GROUPS_MAX_AGE_SECONDS
+    row = stored_row(db, prompt_id)
+    return _as_stored(row, totals) if usable(row, statements, totals) else None
 
 
 def refresh_groups(db: sqlite_utils.Database, prompt_id: int) -> str:
@@ -215,41 +138,19 @@ def opinion_groups_task(db: sqlite_utils.Database, params: dict) -> None:
     refresh_groups(db, int(params["prompt_id"]))
 
 
-def _ask_consumer(db: sqlite_utils.Database, prompt_id: int, row: dict | None) -> None:
-    """Ask the job consumer for a question's groups, unless a worker asked already (less than GROUPS_LEASE_SECONDS ago)."""
-    from listening import jobs
-
-    moment = time.time()
-    if row is not None and row["requested_at"] is not None and row["requested_at"] >= moment - GROUPS_LEASE_SECONDS:
-        return  # asked already: every poll until the groups come stays a read (no wait for residents' votes' write lock)
-    with transaction(db):
-        claimed = db.execute(
-            """INSERT INTO opinion_groups (prompt_id, requested_at) VALUES (?, ?)
-               ON CONFLICT (prompt_id) DO UPDATE SET requested_at = excluded.requested_at
-               WHERE requested_at IS NULL OR requested_at < ?""",
-            (prompt_id, moment, moment - GROUPS_LEASE_SECONDS),
-        ).rowcount
-    if claimed:
-        try:
-            jobs.enqueue_quiet("opinion_groups", {"prompt_id": prompt_id})
-        except jobs.CannotStart:
-            log.warning("Opinion groups of question %s could not be queued; asked again in %s s", prompt_id,
-                        GROUPS_LEASE_SECONDS)
-
-
 def groups_for_screen(db: sqlite_utils.Database, prompt_id: int, statements: Sequence[int]) -> tuple[Stored | None, bool]:
     """Return what a staff screen shows of a question's groups: the stored ones (or None) and whether new ones are on
     their way. Works them out in the request only for a question of at most GROUPS_IN_REQUEST_VOTES votes."""
     totals = st.vote_totals(db, prompt_id)
-    row = _row(db, prompt_id)
-    if wanted(row, statements, totals):
+    row = stored_row(db, prompt_id)
+    if wanted(row, statements, totals, in_request=GROUPS_IN_REQUEST_VOTES):
         if totals["votes"] <= GROUPS_IN_REQUEST_VOTES:
             refresh_groups(db, prompt_id)
-            totals, row = st.vote_totals(db, prompt_id), _row(db, prompt_id)
+            totals, row = st.vote_totals(db, prompt_id), stored_row(db, prompt_id)
         else:
-            _ask_consumer(db, prompt_id, row)
-    usable = _usable(row, statements, totals)
-    return (_as_stored(row, totals) if usable else None), not usable or row["version"] != totals["version"]
+            ask_consumer(db, prompt_id, row)
+    shown = usable(row, statements, totals)
+    return (_as_stored(row, totals) if shown else None), not shown or row["version"] != totals["version"]
 
 
 def room_view(db: sqlite_utils.Database, prompt_id: int, statements: Sequence[int], *, threshold: int) -> dict:

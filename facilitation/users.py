@@ -12,6 +12,7 @@ from listening.accounts import requires
 from listening.db import get_db
 from listening.paging import cursor
 
+from . import audit_words
 from .blueprint import bp
 from .forms import (
     PasswordResetForm,
@@ -110,12 +111,16 @@ def audit():
         action, error = "", _("There is no such kind of entry in the audit log, so every entry is shown.")
     listing = lists.audit_page(db, action=action, before=cursor(request.args.get("before")),
                                after=cursor(request.args.get("after")))
-    return render_template("facilitation/audit.html", entries=listing.rows, listing=listing, actions=actions,
-                           action=action, error=error, filter_args={"action": action} if action else {})
+    choices = sorted(((code, audit_words.action_label(code)) for code in actions), key=lambda pair: pair[1].casefold())
+    return render_template("facilitation/audit.html", entries=listing.rows, listing=listing, choices=choices,
+                           action=action, error=error, filter_args={"action": action} if action else {},
+                           action_label=audit_words.action_label, describe_detail=audit_words.describe_detail)
 
 
 @bp.route("/deletions")
 @requires("admin")
 def deletions():
     """Show the deletion log: what kind of data was deleted, when and why (never the content)."""
-    return render_template("facilitation/deletions.html", entries=queries.deletion_log(get_db()))
+    return render_template("facilitation/deletions.html", entries=queries.deletion_log(get_db()),
+                           deletion_kind=audit_words.deletion_kind, describe_detail=audit_words.describe_detail,
+                           describe_reason=audit_words.describe_reason)

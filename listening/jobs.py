@@ -55,6 +55,9 @@ RESTARTABLE = ("failed", "cancelled", "interrupted")
 # Kinds a restarted consumer continues instead of marking interrupted (`recover`): their handler keeps what is
 # expensive to redo (the engine's result) with `Context.keep` and where it stopped with `Context.mark` (m044).
 RESUMABLE = ("themes", "campaign_themes")
+# Votes count this much less than answers towards CHORUS_JOBS_THRESHOLD (`background_wanted_across`): a vote is
+# three numbers, an answer's words go through the theme engine.
+VOTES_PER_ANSWER = 5
 # Seconds between refreshes when staff ask a job's page to follow it.
 REFRESH_SECONDS = 5
 # An export file a job wrote is kept this long for its download, then deleted.
@@ -246,17 +249,22 @@ def background_wanted(db: sqlite_utils.Database, session_id: int, config: dict) 
 
 
 def background_wanted_across(db: sqlite_utils.Database, session_ids: list[int], config: dict) -> bool:
-    """Tell whether sessions (a campaign's) hold more than CHORUS_JOBS_THRESHOLD answers between them."""
+    """Tell whether sessions (a campaign's) hold more than CHORUS_JOBS_THRESHOLD answers between them, or more than
+    VOTES_PER_ANSWER times as many votes on statements (a design session's reports work opinion groups out from
+    every vote: 6 to 7 s of CPU at 875,000 votes, whatever its answers)."""
     threshold = int(config.get("JOBS_THRESHOLD", 5000))
     if threshold <= 0:
         return True
     if not session_ids:
         return False
     marks = ", ".join("?" for _ in session_ids)
-    # Counted on the session index, stopping one past the threshold: cheap however big the sessions are.
-    found = one(db, f"SELECT count(*) AS n FROM (SELECT 1 FROM responses WHERE session_id IN ({marks}) LIMIT ?)",
-                (*session_ids, threshold + 1))
-    return found is not None and found["n"] > threshold
+    # Counted on the session indexes, stopping one past the threshold: cheap however big the sessions are.
+    for table, limit in (("responses", threshold), ("votes", VOTES_PER_ANSWER * threshold)):
+        found = one(db, f"SELECT count(*) AS n FROM (SELECT 1 FROM {table} WHERE session_id IN ({marks}) LIMIT ?)",
+                    (*session_ids, limit + 1))
+        if found is not None and found["n"] > limit:
+            return True
+    return False
 
 
 # --- the jobs table ---------------------------------------------------------------------------------

@@ -112,4 +112,4 @@ def test_admins_see_the_deletion_log_without_content(as_admin, db):
     closed_session_with_answers(db, days_ago=400)
     purge_expired(db, default_days=30)
     text = page(as_admin.get("/staff/deletions")).get_text(" ")
-    assert "retention_purge" in text and "answer_texts=1" in text and "diagnosis" not in text
+    assert "retention_purge" in text and "Answer texts: 1" in text and "diagnosis" not in text

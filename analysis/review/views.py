@@ -26,7 +26,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.exceptions import Forbidden, NotFound, RequestEntityTooLarge
 
 from analysis import assemble, disclosure, reports
-from listening import access, jobs, queries
+from listening import access, jobs, opinion_store, queries
 from listening.accounts import guard_session_access, load_user, requires
 from listening.consent import default_consent
 from listening.db import get_db
@@ -186,7 +186,8 @@ def opinions(session_id: int):
     db = get_db()
     return render_template(
         "review/opinions.html", s=found, title=title_of(found),
-        views=synthesis.opinion_views(db, session_id, found["default_language"]),
+        views=synthesis.opinion_views(db, session_id, found["default_language"],
+                                      stored_above=opinion_store.GROUPS_IN_REQUEST_VOTES),
         priorities=synthesis.priority_results(db, session_id, found["default_language"]),
         texts=queries.texts_for_session(db, session_id), mark=disclosure.MARK,
         threshold=synthesis.settings(db, session_id)["threshold"],

@@ -489,3 +489,24 @@ def test_cli_bad_input_gives_a_clear_error(runner: CliRunner, tmp_path: Path, co
     assert result.exit_code != 0
     assert message in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_kept_groups_read_back_as_the_same_groups_without_their_members() -> None:
+    """What a database keeps of groups (`summary_of`, through JSON) gives back every table a page shows, the same,
+    and never who is in which group."""
+    import json
+
+    from analysis.opinions import groups_from_summary, summary_of
+
+    matrix, _truth = planted()
+    found = find_opinion_groups(matrix, seed=0)
+    back = groups_from_summary(json.loads(json.dumps(summary_of(found))))
+    assert not back.assignment and all(g.members == () for g in back.groups)
+    assert [(g.id, g.size, g.centre, g.representative) for g in back.groups] == \
+        [(g.id, g.size, tuple(g.centre), g.representative) for g in found.groups]
+    assert back.consensus == found.consensus and back.divisive == found.divisive and back.tallies == found.tallies
+    assert dict(back.stances) == dict(found.stances) and dict(back.extremity) == dict(found.extremity)
+    assert back.method_note() == found.method_note()
+    for sid in matrix.statements:
+        assert group_vote_table(back, sid, threshold=10) == group_vote_table(found, sid, threshold=10)
+    assert groups_from_summary(summary_of(None)) is None

@@ -256,3 +256,63 @@ def test_the_consumers_work_goes_through_the_queue_without_a_jobs_row(tmp_path, 
     assert db.execute("SELECT count(*) FROM jobs").fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM audit_log WHERE action LIKE 'job_%'").fetchone()[0] == 0
     db.conn.close()
+
+
+def test_the_planners_page_shows_a_big_questions_stored_groups_as_worked_out_from_every_vote(as_admin, db, make_user,
+                                                                                               monkeypatch):
+    """Above GROUPS_IN_REQUEST_VOTES votes the review's opinions page never works the groups out in its request: it
+    asks the job consumer once and says so, then shows the stored groups, which read as the page's own from every
+    vote (sizes, what sets each group apart, consensus, divisive, agreement by group, the method), with when and
+    from how many votes; priority groups are left to the report. A withdrawal empties them again."""
+    from analysis.review import queries as synthesis
+    from listening import opinion_store
+
+    found, pid, ids = live_react(db, user_id(db, make_user("admin")))
+    address = f"/staff/review/{found['id']}/opinions"
+    in_request = page(as_admin.get(address))  # 168 votes: worked out in the request, from every vote
+
+    def tables(soup):
+        """The page's group tables and lists, without the notes that say how the groups were had."""
+        return [t.get_text(" ", strip=True) for t in soup.select("section.panel table, section.panel ul")]
+
+    asked = []
+    monkeypatch.setattr(opinion_store, "GROUPS_IN_REQUEST_VOTES", 100)
+    monkeypatch.setattr(jobs, "enqueue_quiet", lambda name, params: asked.append((name, params)))
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("groups worked out in the request")
+
+    real = synthesis.find_opinion_groups
+    monkeypatch.setattr(synthesis, "find_opinion_groups", refuse)
+    monkeypatch.setattr(opinion_live, "find_opinion_groups", refuse)
+    waiting = page(as_admin.get(address)).get_text(" ", strip=True)
+    assert "being worked out from its 168 votes" in waiting and asked == [("opinion_groups", {"prompt_id": pid})]
+    page(as_admin.get(address))
+    assert len(asked) == 1  # asked once, however many times the page is read
+    monkeypatch.setattr(opinion_live, "find_opinion_groups", real)
+    opinion_live.opinion_groups_task(db, {"prompt_id": pid})  # what the consumer runs
+    monkeypatch.setattr(opinion_live, "find_opinion_groups", refuse)
+    stored = page(as_admin.get(address))
+    words = stored.get_text(" ", strip=True)
+    assert "were worked out at" in words and "from 168 votes" in words and "newer groups" not in words
+    assert "The reports (Reports and exports) compare them from every vote." in words
+    assert tables(stored) == [t for t in tables(in_request) if "Agreed in this group" not in t]  # all but the priority group's
+    notes = [p.get_text(" ", strip=True) for p in in_request.select("section.panel p.small")]
+    assert notes[1] in words and "seed" in notes[1]  # the method note: how the groups were chosen, the same
+    # A withdrawal: the stored groups go at once, and the page asks again.
+    person = next(iter(st.votes_for_prompt(db, pid)))[0]
+    queries.withdraw_for(db, person, reason="phone", by_user=user_id(db, make_user("facilitator")))
+    again = page(as_admin.get(address)).get_text(" ", strip=True)
+    assert "being worked out from its" in again and "were worked out at" not in again and len(asked) == 2
+    monkeypatch.setattr(synthesis, "find_opinion_groups", real)
+
+
+def test_a_design_session_with_many_votes_and_few_answers_is_big_for_its_exports(db, make_user):
+    """Votes count towards CHORUS_JOBS_THRESHOLD at a fifth of an answer: a react question's reports work the groups
+    out from every vote, so a session with few answers but many votes exports as a background job."""
+    found, _pid, _ids = live_react(db, user_id(db, make_user("admin")))  # 24 answers, 168 votes
+    answers = db.execute("SELECT count(*) FROM responses WHERE session_id = ?", (found["id"],)).fetchone()[0]
+    assert answers == 24
+    assert not jobs.background_wanted(db, found["id"], {"JOBS_THRESHOLD": 34})  # 168 votes <= 5 x 34
+    assert jobs.background_wanted(db, found["id"], {"JOBS_THRESHOLD": 33})  # 168 votes > 5 x 33, 24 answers < 33
+    assert jobs.background_wanted(db, found["id"], {"JOBS_THRESHOLD": 23})  # the answers alone
