@@ -277,11 +277,13 @@ class ImportPlan:
 # --- matching -------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=65536)
 def _norm(text: str) -> str:
     """Return text folded for matching, with dashes unified and a tool's underscores read as spaces."""
     return fold(text.translate(_DASHES).replace("_", " "))
 
 
+@functools.lru_cache(maxsize=65536)
 def _denumber(text: str) -> str:
     """Return folded text without a leading number or letter ("2. Hard", "b) Hard", "Q3 ...")."""
     return _NUMBERING.sub("", text, count=1).strip()
@@ -677,12 +679,13 @@ def row_key(table: Table, cells: Sequence[str], id_column: int | None, seen: Cou
 
 
 def plan_import(table: Table, session: SessionQuestions, columns: Sequence[ColumnMap], consent: ConsentRule, *,
-                source: str = "phone", language: str | None = None) -> ImportPlan:
+                source: str = "phone", language: str | None = None, max_length: int | None = None) -> ImportPlan:
     """Apply a mapping and a consent rule to every row: what would be stored, what is refused, what to check.
 
     ``source`` is the file's source (the default for rows without a source column) and
     ``language`` the file's language (default: the session's first). A row whose take-part
-    consent is not a clear yes is refused and nothing else of it is read.
+    consent is not a clear yes is refused and nothing else of it is read. An open answer longer
+    than ``max_length`` characters (the app's CHORUS_MAX_ANSWER_LENGTH) is left out and named.
     """
     default = language or (session.languages[0] if session.languages else "und")
     by_target: dict[str, list[ColumnMap]] = defaultdict(list)
@@ -753,7 +756,7 @@ def plan_import(table: Table, session: SessionQuestions, columns: Sequence[Colum
                 continue
             first_with_id[key] = row.number
         answers, matched_languages = _row_answers(row.number, cells, whole, split, questions, indexes, cache, names,
-                                                  default, table.tool.name, blanks, issues)
+                                                  default, table.tool.name, blanks, issues, max_length=max_length)
         if not answers:
             empty.append(row.number)
             issues.append(issue(messages.IMPORT_NO_ANSWERS, WARNING, row=row.number))
@@ -788,7 +791,8 @@ def _file_notes(names: Sequence[str], blanks: dict, left_out: Sequence[int], lef
     return notes
 
 def _row_answers(number: int, cells: Sequence[str], whole: dict, split: dict, questions: dict, indexes: dict, cache: dict,
-                 names: Sequence[str], default: str, tool: str, blanks: dict, issues: list[Issue]):
+                 names: Sequence[str], default: str, tool: str, blanks: dict, issues: list[Issue], *,
+                 max_length: int | None = None):
     """One row's answers from its whole-question and one-choice columns, with the languages its choices matched."""
     answers: list[Answer] = []
     matched_languages: frozenset[str] | None = None
@@ -804,7 +808,7 @@ def _row_answers(number: int, cells: Sequence[str], whole: dict, split: dict, qu
         if not filled:
             continue
         answer, langs = _answer(question, filled if question.kind == "multiple" else filled[:1], cells, number, names,
-                                default, indexes.get(question_id), cache, issues, tool)
+                                default, indexes.get(question_id), cache, issues, tool, max_length=max_length)
         if answer is not None:
             answers.append(answer)
             if langs:
@@ -890,11 +894,16 @@ def _contact(cells: Sequence[str], by_target: Mapping[str, list[ColumnMap]]) -> 
 
 
 def _answer(question: Question, columns: Sequence[int], cells: Sequence[str], row: int, names: Sequence[str], default: str,
-            index: _Index | None, cache: dict, issues: list[Issue], tool: str) -> tuple[Answer | None, frozenset[str]]:
+            index: _Index | None, cache: dict, issues: list[Issue], tool: str, *,
+            max_length: int | None = None) -> tuple[Answer | None, frozenset[str]]:
     """Read one question's answer from its column(s); report each value that does not map."""
     column = columns[0]
     value = cells[column].strip()
     if question.kind == "open":
+        if max_length is not None and len(value) > max_length:
+            issues.append(issue(messages.IMPORT_TOO_LONG, ERROR, row=row, column=names[column], length=len(value),
+                                max=max_length))
+            return None, frozenset()
         return Answer(question.id, text=value), frozenset()
     if question.kind == "scale":
         low, high = question.scale_min or 0, question.scale_max or 0

@@ -21,6 +21,7 @@ import csv
 import datetime as dt
 import io
 import re
+import struct
 import unicodedata
 import zipfile
 from collections import Counter
@@ -48,6 +49,19 @@ _FUNCTION_CALL = re.compile(r"[+\-@]\s*[A-Za-z_][\w.]*\s*\(")
 _BRACKETED = re.compile(r"^(.*?\S)\s*\[([^\[\]]+)\]$")
 _SPREADSHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+# The most cells (rows x columns, from A1 to the last filled cell) a workbook's sheet may span: the
+# spreadsheet reader lays a sheet out whole, so a tiny file with one cell at XFD1048576 asked it for
+# 512 GB and aborted the process, and an .ods repeating one cell makes millions. 50,000 answers
+# in 200 columns fit.
+MAX_SHEET_CELLS = 10_000_000
+# The most columns a file may have: every column is matched to the session's questions and shown in the
+# preview, so 20,000 columns (250 KB of CSV) kept a worker busy for minutes on a 33 MB page. Survey
+# exports with a column per choice stay far below this.
+MAX_COLUMNS = 2000
+# Decompressed bytes of a sheet read while measuring it: beyond this, a sheet is too big anyway.
+_MAX_SHEET_BYTES = 1 << 30
+_ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_ODS_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
 
 
 # --- data ----------------------------------------------------------------------------------
@@ -291,6 +305,10 @@ def _read_workbook(data: bytes, wanted: str | None) -> tuple[list[list[Any]], di
             raise UnreadableFile(issue(messages.IMPORT_BROKEN_WORKBOOK, ERROR)) from None
         if "xl/workbook.xml" not in names and "content.xml" not in names and "xl/workbook.bin" not in names:
             raise UnreadableFile(issue(messages.IMPORT_NOT_A_TABLE, ERROR))
+    if data.startswith(_ZIP_MAGIC):
+        _refuse_oversized_sheets(data, wanted)
+    elif data.startswith(_OLE_MAGIC):
+        _refuse_too_big(_xls_extents(data, wanted))
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheets = tuple(m.name for m in book.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet)
@@ -308,6 +326,272 @@ def _read_workbook(data: bytes, wanted: str | None) -> tuple[list[list[Any]], di
         chosen, notes = _choose_sheet(grids, sheets)
     formulas = _xlsx_formulas(data, chosen) if data.startswith(_ZIP_MAGIC) else {}
     return grids[chosen], formulas, chosen, sheets, notes
+
+
+def _refuse_oversized_sheets(data: bytes, wanted: str | None) -> None:
+    """Raise :class:`UnreadableFile` if the workbook unpacks past _MAX_SHEET_BYTES or a sheet to be read (``wanted``,
+    else every sheet) spans more than MAX_SHEET_CELLS.
+
+    Measured from the file's parts, streamed, before the spreadsheet reader unpacks or lays out any.
+    """
+    from lxml import etree  # noqa: PLC0415 - only for workbooks
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            _refuse_unpacking_past_bound(archive)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError):
+        # A damaged part (its checksum or stated size wrong) is never handed to the reader to unpack.
+        raise UnreadableFile(issue(messages.IMPORT_BROKEN_WORKBOOK, ERROR)) from None
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+            if "xl/workbook.xml" in names:
+                extents = _xlsx_extents(archive, etree, wanted)
+            elif "content.xml" in names:
+                extents = _ods_extents(archive, etree, wanted)
+            else:
+                return
+    except (KeyError, zipfile.BadZipFile, etree.XMLSyntaxError, OSError, EOFError, ValueError):
+        return  # the reader says what is wrong with a malformed sheet
+    _refuse_too_big(extents)
+
+
+def _refuse_too_big(extents: Mapping[str, tuple[int, int]]) -> None:
+    """Raise :class:`UnreadableFile` if a sheet's (rows, columns) span more than MAX_SHEET_CELLS."""
+    for sheet, (height, width) in extents.items():
+        if height * width > MAX_SHEET_CELLS:
+            raise UnreadableFile(issue(messages.IMPORT_TOO_BIG_SHEET, ERROR, sheet=sheet, height=str(height),
+                                       width=str(width), limit=str(MAX_SHEET_CELLS)))
+
+
+# An old Excel workbook (.xls, BIFF5/8) is an OLE2 compound file. Its records that hold a value start with the
+# cell's row and column (2 bytes each); MULRK holds several values of one row, its last column at its end.
+# calamine lays a sheet out from its first to its last such cell (blank, formatted cells do not count), with every
+# cell in between: a 5.6 KB file with one value at row 65,536, column 256 took 1.1 GB before Python saw a row.
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_BIFF_BOF, _BIFF_EOF, _BIFF_BOUNDSHEET, _BIFF_MULRK = 0x0809, 0x000A, 0x0085, 0x00BD
+# LABELSST, LABEL, NUMBER, RK, BOOLERR, FORMULA, RSTRING (and BIFF5's old LABEL, NUMBER, FORMULA, RK forms).
+_BIFF_VALUES = frozenset((0x00FD, 0x0204, 0x0203, 0x027E, 0x0205, 0x0006, 0x00D6, 0x0004, 0x0003, 0x0406, 0x007E))
+
+
+def _xls_extents(data: bytes, wanted: str | None) -> dict[str, tuple[int, int]]:
+    """Return (rows, columns) from A1 to the last value of each worksheet of an .xls workbook to be read (`wanted`,
+    else every one), read from its records before the spreadsheet reader lays any out; {} if it cannot be read
+    (the reader then says what is wrong)."""
+    import olefile  # noqa: PLC0415 - only for .xls workbooks
+
+    try:
+        with olefile.OleFileIO(data) as ole:
+            name = "Workbook" if ole.exists("Workbook") else "Book"
+            stream = ole.openstream(name).read() if ole.exists(name) else b""
+    except (OSError, ValueError, IndexError, KeyError):
+        return {}
+    extents = {}
+    for sheet, offset in _xls_sheets(stream):
+        if wanted is None or sheet == wanted:
+            extents[sheet] = _xls_extent(stream, offset)
+    return extents
+
+
+def _xls_records(stream: bytes, offset: int):
+    """Yield (type, offset of its data, size) of each BIFF record from `offset` to the end of the stream."""
+    while offset + 4 <= len(stream):
+        kind, size = struct.unpack_from("<HH", stream, offset)
+        yield kind, offset + 4, size
+        offset += 4 + size
+
+
+def _xls_sheets(stream: bytes) -> list[tuple[str, int]]:
+    """Return each worksheet's name and the offset of its records, from the workbook globals' BOUNDSHEET records."""
+    sheets, biff8 = [], True
+    for kind, at, size in _xls_records(stream, 0):
+        if kind == _BIFF_BOF and size >= 2:
+            biff8 = struct.unpack_from("<H", stream, at)[0] >= 0x0600
+        elif kind == _BIFF_EOF:
+            break
+        elif kind == _BIFF_BOUNDSHEET and size >= 8:
+            position, sheet_type, length = struct.unpack_from("<IxBB", stream, at)
+            if sheet_type != 0:  # a chart or macro sheet: no answers, and calamine skips them
+                continue
+            if biff8:  # a flag byte says whether each character takes one byte or two
+                wide = stream[at + 7] & 1 if size > 7 else 0
+                raw = stream[at + 8:at + 8 + length * (2 if wide else 1)]
+                name = raw.decode("utf-16-le" if wide else "latin-1", "replace")
+            else:  # BIFF5: the name's bytes follow its length
+                name = stream[at + 7:at + 7 + length].decode("latin-1", "replace")
+            sheets.append((name, position))
+    return sheets
+
+
+def _xls_extent(stream: bytes, offset: int) -> tuple[int, int]:
+    """Return (last row + 1, last column + 1) of the values in the worksheet whose records start at `offset`."""
+    height = width = depth = 0
+    for kind, at, size in _xls_records(stream, offset):
+        if kind == _BIFF_BOF:
+            depth += 1
+        elif kind == _BIFF_EOF:
+            depth -= 1
+            if depth <= 0:
+                break
+        elif kind in _BIFF_VALUES and size >= 4:
+            row, column = struct.unpack_from("<HH", stream, at)
+            height, width = max(height, row + 1), max(width, column + 1)
+        elif kind == _BIFF_MULRK and size >= 6:
+            row, = struct.unpack_from("<H", stream, at)
+            last, = struct.unpack_from("<H", stream, at + size - 2)
+            height, width = max(height, row + 1), max(width, last + 1)
+    return height, width
+
+
+def _refuse_unpacking_past_bound(archive: zipfile.ZipFile) -> None:
+    """Raise :class:`UnreadableFile` if the workbook's parts unpack to more than _MAX_SHEET_BYTES between them
+    (counted as they unpack, and checked against their checksums: a stated size may lie), before the reader
+    unpacks any (shared strings too)."""
+    left = _MAX_SHEET_BYTES
+    for info in archive.infolist():
+        with archive.open(info) as stream:
+            while chunk := stream.read(1 << 20):
+                left -= len(chunk)
+                if left < 0:
+                    raise UnreadableFile(issue(messages.IMPORT_WORKBOOK_TOO_LARGE, ERROR,
+                                               mb=str(_MAX_SHEET_BYTES // (1024 * 1024))))
+
+
+class _Capped(io.RawIOBase):
+    """A readable stream that stops (raising ValueError) after _MAX_SHEET_BYTES (the whole workbook's bound)."""
+
+    def __init__(self, stream) -> None:
+        """Wrap a decompressing stream."""
+        self.stream, self.left = stream, _MAX_SHEET_BYTES
+
+    def readable(self) -> bool:
+        """Say the stream can be read."""
+        return True
+
+    def readinto(self, buffer) -> int:
+        """Read into `buffer`, counting against the bound."""
+        chunk = self.stream.read(min(len(buffer), 1 << 20))
+        self.left -= len(chunk)
+        if self.left < 0:
+            raise ValueError("part larger than _MAX_SHEET_BYTES")
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
+
+
+_CELL_REF = re.compile(rb"""<(?:\w+:)?c\s[^>]*?\br=["']([A-Z]{1,4})([0-9]{1,9})["'][^>]*(?<!/)>""")
+_CELL_END = re.compile(rb"</(?:\w+:)?c>")
+
+
+def _xlsx_extents(archive: zipfile.ZipFile, etree, wanted: str | None) -> dict[str, tuple[int, int]]:
+    """Return (last row, last column) of each .xlsx sheet to be read, from the cells that hold something.
+
+    Excel and every common writer name each cell (``<c r="K12">``), so the references are read with a
+    regular expression over the decompressed XML, a megabyte at a time (0.6 s for 550,000 cells);
+    an empty styled cell (``<c r="Z9" s="1"/>``) holds nothing and does not count. A sheet with an
+    unnamed cell is measured row by row instead (:func:`_xlsx_extent_by_rows`).
+    """
+    rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    workbook = etree.fromstring(archive.read("xl/workbook.xml"), parser)
+    rels = etree.fromstring(archive.read("xl/_rels/workbook.xml.rels"), parser)
+    targets = {r.get("Id"): r.get("Target", "") for r in rels}
+    extents = {}
+    for sheet in workbook.iter(f"{_SPREADSHEET_NS}sheet"):
+        name, target = sheet.get("name") or "", targets.get(sheet.get(rel), "")
+        if (wanted is not None and name != wanted) or not target:
+            continue
+        path = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        rows, columns, named, closed, left = {0}, {b""}, 0, 0, _MAX_SHEET_BYTES
+        with archive.open(path) as stream:
+            carried = b""
+            while chunk := stream.read(1 << 20):
+                left -= len(chunk)
+                if left < 0:
+                    raise ValueError("sheet larger than _MAX_SHEET_BYTES")
+                text = carried + chunk
+                cut = text.rfind(b"<")  # a tag is never split between two reads
+                text, carried = (text[:cut], text[cut:]) if cut > 0 else (text, b"")
+                found = _CELL_REF.findall(text)
+                named += len(found)
+                closed += len(_CELL_END.findall(text))
+                rows.update(row for _column, row in found)
+                columns.update(column for column, _row in found)
+            found = _CELL_REF.findall(carried)
+            named, closed = named + len(found), closed + len(_CELL_END.findall(carried))
+            rows.update(row for _column, row in found)
+            columns.update(column for column, _row in found)
+        if closed > named:
+            extents[name] = _xlsx_extent_by_rows(archive, etree, path)
+            continue
+        last = max(columns, key=lambda c: (len(c), c))
+        extents[name] = (max(int(r) for r in rows), _cell_position(last.decode() + "1")[1] + 1 if last else 0)
+    return extents
+
+
+def _xlsx_extent_by_rows(archive: zipfile.ZipFile, etree, path: str) -> tuple[int, int]:
+    """Return (last row, last column) of an .xlsx sheet whose cells are not all named, placing each unnamed cell
+    after the one before it (and an unnamed row after the row before it), as spreadsheet readers do."""
+    height = width = row = 0
+    with archive.open(path) as stream:
+        for _event, element in etree.iterparse(_Capped(stream), events=("end",), tag=f"{_SPREADSHEET_NS}row",
+                                               resolve_entities=False, no_network=True, huge_tree=True):
+            number = element.get("r", "")
+            row, column = (int(number) if number.isdigit() else row + 1), 0
+            for cell in element:
+                position = _cell_position(cell.get("r", ""))
+                cell_row, column = (position[0] + 1, position[1] + 1) if position is not None else (row, column + 1)
+                if len(cell):  # holds a value (or a formula)
+                    height, width = max(height, cell_row), max(width, column)
+            element.clear()
+            while element.getprevious() is not None:  # rows already measured: keep the tree small
+                del element.getparent()[0]
+    return height, width
+
+
+def _ods_extents(archive: zipfile.ZipFile, etree, wanted: str | None) -> dict[str, tuple[int, int]]:
+    """Return (last row, last column) holding something of each .ods sheet to be read, repeats counted out.
+
+    Parsed row by row: lxml hands Python one event per row (and per sheet), and the row's cells are read
+    from it, so empty repeated rows and columns after the data (LibreOffice writes them) cost nothing.
+    """
+    table = f"{{{_ODS_TABLE}}}"
+    extents: dict[str, tuple[int, int]] = {}
+    sheet = {"name": "", "height": 0, "width": 0, "row": 0}
+    with archive.open("content.xml") as stream:
+        events = etree.iterparse(_Capped(stream), events=("start", "end"), tag=(f"{table}table", f"{table}table-row"),
+                                 resolve_entities=False, no_network=True, huge_tree=True)
+        for event, element in events:
+            if element.tag != f"{table}table":
+                if event == "end":
+                    _ods_row(element, sheet)
+            elif event == "start":
+                sheet.update(name=element.get(f"{table}name", ""), height=0, width=0, row=0)
+            elif wanted is None or sheet["name"] == wanted:
+                extents[sheet["name"]] = (sheet["height"], sheet["width"])
+    return extents
+
+
+def _ods_row(element, sheet: dict) -> None:
+    """Count one parsed .ods row (and its repeats) into the sheet's extent, then let go of it."""
+    table, office = f"{{{_ODS_TABLE}}}", f"{{{_ODS_OFFICE}}}"
+    repeated_rows, column = _repeats(element, f"{table}number-rows-repeated"), 0
+    for cell in element:
+        if cell.tag not in (f"{table}table-cell", f"{table}covered-table-cell"):
+            continue
+        column += _repeats(cell, f"{table}number-columns-repeated")
+        if len(cell) or cell.get(f"{office}value-type"):
+            sheet["height"] = max(sheet["height"], sheet["row"] + repeated_rows)
+            sheet["width"] = max(sheet["width"], column)
+    sheet["row"] += repeated_rows
+    element.clear()
+    while element.getprevious() is not None and element.getprevious().tag == element.tag:
+        del element.getparent()[element.getparent().index(element) - 1]
+
+
+def _repeats(element, attribute: str) -> int:
+    """Return an .ods row's or cell's repeat count (1 when absent or unreadable)."""
+    value = element.get(attribute, "") if element is not None else ""
+    return int(value) if value.isdigit() else 1
 
 
 def _first_row(grid: Sequence[Sequence[Any]]) -> list[str]:
@@ -555,6 +839,8 @@ def _build(grid: list[list[Any]], formulas: Mapping[tuple[int, int], bool], note
     width = len(first)
     if second is not None and len(second) > width and _two_header_rows(first + [""] * (len(second) - width), second):
         width = len(second)
+    if width > MAX_COLUMNS:
+        raise UnreadableFile(issue(messages.IMPORT_TOO_MANY_COLUMNS, ERROR, columns=str(width), max=str(MAX_COLUMNS)))
     named, header_rows, header_notes = _headers(first, second, width)
     tool = _recognise([fold(n) for n, *_ in named], header_rows)
     columns = [Column(i, name, header, _key(header, tool), group=group, sub=sub, letter=column_letter(i))

@@ -687,12 +687,15 @@ def _char_block(texts: Sequence[str], seed: int, fit_rows: np.ndarray | None = N
 
 
 def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int, *, embed_texts: Sequence[str] | None = None,
-              fit_rows: np.ndarray | None = None, chars: forking.Pending | None = None) -> tuple[list[np.ndarray], list[str]]:
+              fit_rows: np.ndarray | None = None, chars: forking.Pending | None = None,
+              meanwhile: Callable[[Callable[[], bool]], None] | None = None) -> tuple[list[np.ndarray], list[str]]:
     """Return the normalised feature blocks for distinct analysis texts, and their names.
 
     ``embed_texts`` (default ``texts``) are what WordLlama reads: an English gloss where one was made;
     ``fit_rows`` are the texts the LSA blocks are fitted on (default: all, or a sample on large input);
-    ``chars``, when given, is the character block of these ``texts`` already started (:func:`_early_char_block`).
+    ``chars``, when given, is the character block of these ``texts`` already started (:func:`_early_char_block`),
+    and ``meanwhile(ready)`` is called when the other blocks are made and the child's is not yet there
+    (work done ahead, which stops once ``ready()`` says the block has come).
     """
 
     def others() -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -708,6 +711,8 @@ def _features(texts: Sequence[str], term_docs: Sequence[str], seed: int, *, embe
     # Larger input keeps one block at a time, which bounds the memory of a long background run.
     if chars is not None:  # the character block is being made in a forked child: the other two here meanwhile
         embedded, words = others()
+        if meanwhile is not None and not chars.ready():
+            meanwhile(chars.ready)
         return _named_blocks(chars.result(), embedded, words)
     beside = fit_rows is None and len(texts) <= _FIT_SAMPLE
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chorus-blocks") if beside else None
@@ -1313,10 +1318,12 @@ def _glossed(pairs: Sequence[tuple[str, str]]) -> list[str | None]:
     return [gloss(text, lang) if lang in GLOSS_LANGUAGES else None for text, lang in pairs]
 
 
-def _prepare(items: list[Answer], redaction: textmod.Redaction, use_gloss: bool, main_language: str | None) -> _Prepared:
+def _prepare(items: list[Answer], redaction: textmod.Redaction, use_gloss: bool, main_language: str | None,
+             on_distinct: Callable[[list[int], list[str]], None] | None = None) -> _Prepared:
     """Redact, set contentless answers aside, merge identical texts and gloss other languages.
 
-    With forking on (a command or a background job that owns its process), a forked child reads half of the
+    ``on_distinct(uniq_rows, analysed)`` hears the distinct texts as soon as they are known, before the
+    glosses are made (:func:`_find_themes` starts the character block's child there). With forking on (a command or a background job that owns its process), a forked child reads half of the
     answers and glosses half of the distinct texts (:func:`_in_two`): the same values, on two cores.
     """
     read = _in_two(lambda part: _read_rows(part, redaction), items)
@@ -1353,6 +1360,8 @@ def _prepare(items: list[Answer], redaction: textmod.Redaction, use_gloss: bool,
     del keys, key_of
     n_u = len(uniq_rows)
     weights = np.bincount(np.array(member_of, dtype=np.int64), minlength=n_u).astype(np.float64) if n_u else np.zeros(0)
+    if on_distinct is not None:
+        on_distinct(uniq_rows, analysed)
     glosses: dict[int, str] = {}
     analysed_langs = Counter(langs[r] for r in content_rows)
     if use_gloss and len([lang for lang, n in analysed_langs.items() if n >= 2]) >= 2:
@@ -1377,18 +1386,25 @@ class _Terms:
     df_all: np.ndarray
     surface: frozenset[int]  # term ids set aside: shared by nearly every answer, or the question's own
     stems: list[list[str]]  # each distinct text's stemmed words in order, repeats kept (the word block reads these)
+    # Each distinct text's (key, written form) pairs as read here, kept for the themes' descriptions (:class:`_Builder`)
+    # when the caller asked (``keep``: a run of at most _SAMPLE_ABOVE distinct texts, a few MB); else ``None``, and the
+    # descriptions re-read the few they need (a large run's sample keeps its memory).
+    occurrences: list[list[tuple[str, str]]] | None = None
 
 
-def _index_terms(p: _Prepared, question_stems: frozenset[str]) -> _Terms:
-    """Index each distinct text's terms and find those nearly every answer shares."""
+def _index_terms(p: _Prepared, question_stems: frozenset[str], *, keep: bool = False) -> _Terms:
+    """Index each distinct text's terms and find those nearly every answer shares; ``keep`` keeps each text's occurrences."""
     vocab = _TermIndex()
     occ_ids = []
     stems: list[list[str]] = []
     known: dict[str, _TokenStems] = {}
+    kept: list[list[tuple[str, str]]] | None = [] if keep else None
     for r in p.uniq_rows:
         singles: list[tuple[str, str]] = []
         occurrences = _term_occurrences(p.analysed[r], p.langs[r], known, singles)
         occ_ids.append(vocab.add(occurrences, singles))
+        if kept is not None:
+            kept.append(occurrences)
         # In order and with repeats: the word block's TF-IDF counts words and reads adjacent pairs.
         stems.append([key for key, _ in singles])
     lengths = np.array([len(o) for o in occ_ids], dtype=np.int64)
@@ -1401,7 +1417,7 @@ def _index_terms(p: _Prepared, question_stems: frozenset[str]) -> _Terms:
         common = {vocab.keys[i] for i in np.flatnonzero(df_all >= _UBIQUITOUS * total) if " " not in vocab.keys[i]}
     shared = (common | set(question_stems)) - _never_surface()
     surface = frozenset(i for i, key in enumerate(vocab.keys) if shared & set(key.split(" "))) if shared else frozenset()
-    return _Terms(vocab, occ_ids, df_all, surface, stems)
+    return _Terms(vocab, occ_ids, df_all, surface, stems, kept)
 
 
 @functools.cache
@@ -1458,13 +1474,15 @@ def _words_once(text: str, language: str, surface_stems: frozenset[str],
 
 def _represent(p: _Prepared, terms: _Terms, seed: int, *, stems: Sequence[list[str]] | None = None,
                char_texts: Sequence[str] | None = None, fit_rows: np.ndarray | None = None,
-               early_chars: forking.Pending | None = None) -> tuple[np.ndarray, bool, list[str]]:
+               early_chars: forking.Pending | None = None,
+               meanwhile: Callable[[Callable[[], bool]], None] | None = None) -> tuple[np.ndarray, bool, list[str]]:
     """Return each distinct text's combined, normalised representation; whether languages were centred.
 
     On a sample (``fit_rows``, the sampled distinct texts), ``terms`` index the sample only, and
     ``stems`` and ``char_texts`` give every distinct text's stemmed words and character text
     (:func:`_words_once`); the features are fitted on the sample and every text is projected on them.
-    ``early_chars`` is :func:`_early_char_block`'s: used when no word was set aside, else stopped.
+    ``early_chars`` is :func:`_early_char_block`'s: used when no word was set aside, else stopped; while this process
+    waits for it, ``meanwhile`` works ahead (see :func:`_features`).
     """
     n_u = len(p.uniq_rows)
     uniq_langs = np.array([p.langs[r] for r in p.uniq_rows])
@@ -1482,7 +1500,8 @@ def _represent(p: _Prepared, terms: _Terms, seed: int, *, stems: Sequence[list[s
             term_docs.append(" ".join(t for t in textmod.terms(p.glosses[u], PIVOT_LANGUAGE) if t not in surface_stems))
         else:
             term_docs.append(" ".join(key for key in stems[u] if key not in surface_stems))
-    blocks, block_names = _features(char_texts, term_docs, seed, embed_texts=embed_texts, fit_rows=fit_rows, chars=early_chars)
+    blocks, block_names = _features(char_texts, term_docs, seed, embed_texts=embed_texts, fit_rows=fit_rows, chars=early_chars,
+                                    meanwhile=meanwhile)
     lang_weight: Counter[str] = Counter()
     for row in p.content_rows:
         lang_weight[p.langs[row]] += 1
@@ -1725,7 +1744,9 @@ class _Builder:
         return [self.p.redacted[row] for row in self.p.uniq_rows]
 
     def occurrences(self, u: int) -> list[tuple[str, str]]:
-        """Return the (stemmed key, written form) pairs of distinct text ``u``."""
+        """Return the (stemmed key, written form) pairs of distinct text ``u`` (as the terms were indexed, when they were kept)."""
+        if self.terms.occurrences is not None:
+            return self.terms.occurrences[u]
         found = self._occurrences.get(u)
         if found is None:
             found = self._occurrences[u] = _term_occurrences(self.p.analysed[self.p.uniq_rows[u]], self.p.langs[self.p.uniq_rows[u]],
@@ -1957,31 +1978,47 @@ def _find_themes(
     items = _checked(answers)
     made = textmod.Redaction(tuple(names), frozenset(vocabulary))
     redaction = redaction if redaction == made else made  # the same names and words: its memory is of the same texts
-    p = _prepare(items, redaction, gloss, main_language)
-    step(1, ENGINE_STEPS)
-    texts = MappingProxyType({a.id: p.redacted[i] for i, a in enumerate(items)})
-    if not p.uniq_rows:
-        return _nothing_to_theme(p, texts, k, k_min, k_max, seed)
-    anchors = tuple(anchors)
-    sample = _sample(p, _anchor_rows(p, anchors), seed)
-    if sample is not None:
-        return _find_themes_sampled(p, sample, texts, question=question, anchors=anchors, k=k, k_min=k_min, k_max=k_max,
-                                    seed=seed, subthemes=subthemes, secondary=secondary, step=step)
-    early_chars = _early_char_block(p, seed)
-    with early_chars or contextlib.nullcontext():  # a child whose block is not used is stopped
-        terms = _index_terms(p, _question_stems(question, set(p.langs)))
+    with contextlib.ExitStack() as started:  # a child whose block is not used (or a run that fails) is stopped
+        # The character block's child starts as soon as the distinct texts are known, while this process glosses.
+        early: list[forking.Pending] = []
+
+        def start_chars(uniq_rows: list[int], analysed: list[str]) -> None:
+            """Start the character block of the distinct texts in a child (see :func:`_early_char_block`)."""
+            pending = _early_char_block(uniq_rows, analysed, seed)
+            if pending is not None:
+                early.append(started.enter_context(pending))
+
+        p = _prepare(items, redaction, gloss, main_language, on_distinct=start_chars)
+        early_chars = early[0] if early else None
+        step(1, ENGINE_STEPS)
+        texts = MappingProxyType({a.id: p.redacted[i] for i, a in enumerate(items)})
+        if not p.uniq_rows:
+            return _nothing_to_theme(p, texts, k, k_min, k_max, seed)
+        anchors = tuple(anchors)
+        sample = _sample(p, _anchor_rows(p, anchors), seed)
+        if sample is not None:  # never with a child: it starts for at most _FIT_SAMPLE distinct texts
+            started.close()
+            return _find_themes_sampled(p, sample, texts, question=question, anchors=anchors, k=k, k_min=k_min, k_max=k_max,
+                                        seed=seed, subthemes=subthemes, secondary=secondary, step=step)
+        terms = _index_terms(p, _question_stems(question, set(p.langs)), keep=True)
         step(2, ENGINE_STEPS)
-        z, centred, big_langs = _represent(p, terms, seed, early_chars=early_chars)
+        cased_ahead: dict[int, list[tuple[str, str]]] = {}
+        z, centred, big_langs = _represent(p, terms, seed, early_chars=early_chars,
+                                           meanwhile=functools.partial(_cased_words_ahead, p, cased_ahead))
     step(3, ENGINE_STEPS)
-    anchored = _anchor_rows(p, anchors)
-    labels, k_scores = _cluster(z, p, anchored, big_langs, centred, k, k_min, k_max, seed)
+    with _cased_words_beside(p, cased_ahead) or contextlib.nullcontext() as more:  # the second core is idle while this one clusters
+        anchored = _anchor_rows(p, anchors)
+        labels, k_scores = _cluster(z, p, anchored, big_langs, centred, k, k_min, k_max, seed)
+        if more is not None:
+            rest = [u for u in range(len(p.uniq_rows)) if u not in cased_ahead]
+            cased_ahead.update(zip(rest, more.result(instead=list)))  # nothing from a child that failed: read when needed
     step(4, ENGINE_STEPS)
     shape = _shape(z, labels, p.weights, anchored, dissolve_weak=k is None)
     machine, kept_anchors = _order_groups(labels, shape, p.weights, len(anchors))
     members_by_uniq: dict[int, list[int]] = defaultdict(list)
     for row, u in zip(p.content_rows, p.member_of):
         members_by_uniq[u].append(row)
-    builder = _Builder(p, terms, z, shape.sims, len(machine) + len(kept_anchors), members_by_uniq)
+    builder = _Builder(p, terms, z, shape.sims, len(machine) + len(kept_anchors), members_by_uniq, _cased_words=cased_ahead)
     ids = _theme_ids(machine, kept_anchors, anchors)
     second = _secondary(z, labels, shape, kept_anchors + machine, p) if secondary else {}
     step(5, ENGINE_STEPS)
@@ -2019,8 +2056,38 @@ def _find_themes(
 _FORK_ABOVE = 2_000
 
 
-def _early_char_block(p: _Prepared, seed: int) -> forking.Pending | None:
-    """Start the character block of every distinct text in a forked child, before its terms are indexed.
+def _cased_words_ahead(p: _Prepared, cased: dict[int, list[tuple[str, str]]], ready: Callable[[], bool]) -> None:
+    """Fill ``cased`` (distinct text -> :meth:`_Builder.cased_words`) in order, until ``ready()``: the themes' descriptions read
+    them for their most typical answers (in both processes once the descriptions fork), and this process would otherwise
+    only wait for the character block. The same words as :meth:`_Builder.cased_words` reads (a test compares)."""
+    for u, row in enumerate(p.uniq_rows):
+        if u % 64 == 0 and ready():
+            return
+        cased[u] = headline_mod.cased_words(p.redacted[row])
+
+
+def _cased_words_beside(p: _Prepared, cased: Mapping[int, list[tuple[str, str]]]) -> forking.Pending | None:
+    """Start, in a forked child, the written words (:meth:`_Builder.cased_words`) of the distinct texts not in ``cased``, in order.
+
+    Made while this process clusters (the child would otherwise be idle): the themes' descriptions read nearly every
+    distinct text's words (each theme's and sub-theme's most typical ones), in both processes once they fork. ``None``
+    (nothing started: the descriptions read them when needed) unless :mod:`analysis.forking` is on and there are
+    ``_FORK_ABOVE`` to ``_FIT_SAMPLE`` distinct texts.
+    """
+    if not forking.enabled() or not _FORK_ABOVE <= len(p.uniq_rows) <= _FIT_SAMPLE:
+        return None
+    texts = [p.redacted[row] for u, row in enumerate(p.uniq_rows) if u not in cased]
+    return forking.beside(_cased_words_of, texts) if texts else None
+
+
+def _cased_words_of(texts: Sequence[str]) -> list[list[tuple[str, str]]]:
+    """Return :func:`analysis.headline.cased_words` of each text."""
+    return [headline_mod.cased_words(text) for text in texts]
+
+
+def _early_char_block(uniq_rows: Sequence[int], analysed: Sequence[str], seed: int) -> forking.Pending | None:
+    """Start the character block of every distinct text (``analysed[r]`` for ``r`` in ``uniq_rows``) in a forked child,
+    before the glosses are made and the terms indexed.
 
     The character block reads each distinct text without the words set aside (:func:`_without`),
     which are known only once the terms are indexed; almost always there are none (no question, no
@@ -2029,9 +2096,9 @@ def _early_char_block(p: _Prepared, seed: int) -> forking.Pending | None:
     makes the block itself. Forks only when :mod:`analysis.forking` is on, for ``_FORK_ABOVE`` to
     ``_FIT_SAMPLE`` distinct texts; otherwise returns ``None`` (the threads of :func:`_features` do the work).
     """
-    if not forking.enabled() or not _FORK_ABOVE <= len(p.uniq_rows) <= _FIT_SAMPLE:
+    if not forking.enabled() or not _FORK_ABOVE <= len(uniq_rows) <= _FIT_SAMPLE:
         return None
-    pending = forking.beside(_char_block, [textmod.analysis_text(p.analysed[r]) for r in p.uniq_rows], seed)
+    pending = forking.beside(_char_block, [textmod.analysis_text(analysed[r]) for r in uniq_rows], seed)
     if pending.forked_now:
         _GRAMS_AHEAD.clear()  # the child has its copy; this process needs them no more
     return pending

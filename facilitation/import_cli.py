@@ -77,8 +77,9 @@ def print_plan(table, session_q, columns, plan: im.ImportPlan, fresh: int, echo:
 
 def run(db, session_code: str, path: str, *, sheet: str | None, mapping: str | None, statement: str, version: str,
         quote_ok: bool, contact_ok: bool, source: str, language: str | None, email: str | None, dry_run: bool,
-        echo: Callable, fail: Callable) -> None:
-    """Import a file into the session with this code, or (dry run) only say what would happen."""
+        echo: Callable, fail: Callable, max_length: int | None = None) -> None:
+    """Import a file into the session with this code, or (dry run) only say what would happen; an open answer longer
+    than `max_length` (CHORUS_MAX_ANSWER_LENGTH) is left out and named."""
     found = queries.session_by_code(db, session_code)
     if found is None:
         raise fail(f"There is no session with the code {session_code}.")
@@ -98,7 +99,7 @@ def run(db, session_code: str, path: str, *, sheet: str | None, mapping: str | N
     proposal = im.propose_mapping(table, session_q)
     columns = apply_mapping(table, session_q, proposal, read_mapping(mapping, fail), fail)
     plan = im.plan_import(table, session_q, columns, im.ConsentRule(statement, version, quote_ok, contact_ok),
-                          source=source, language=language)
+                          source=source, language=language, max_length=max_length)
     if plan.blocked:
         raise fail(plan.issues[0].render() + " (map a column to consent_take_part with --mapping, or give --statement.)")
     fresh = len(plan.new_records(iq.existing_keys(db, found["id"])))

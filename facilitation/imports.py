@@ -224,7 +224,8 @@ def import_preview(session_id: int, token: str):
     proposal = im.propose_mapping(table, session_q)
     columns, wrong = read_choices(form, table, session_q, proposal, settings["read_sheet"] == table.sheet)
     rule = im.ConsentRule(settings["statement"], settings["version"], settings["quote_ok"], settings["contact_ok"])
-    plan = im.plan_import(table, session_q, columns, rule, source=settings["source"], language=settings["language"] or None)
+    plan = im.plan_import(table, session_q, columns, rule, source=settings["source"], language=settings["language"] or None,
+                          max_length=current_app.config["MAX_ANSWER_LENGTH"])
     digest = iq.file_hash(data)
     fresh = plan.new_records(iq.existing_keys(db, session_id))
     error = _("Please choose what each column is from the list.") if wrong else ""

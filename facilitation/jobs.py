@@ -63,7 +63,11 @@ def load_job(session_id: int, job_id: int) -> dict:
 
 
 def may_change(job: dict) -> bool:
-    """Tell whether the signed-in staff member may cancel or restart this job (a live draft: facilitators)."""
+    """Tell whether the signed-in staff member may cancel or restart this job: only who may start such work (a live
+    draft: facilitators; the internal .qdpx project: admins, since whoever restarts a job becomes its starter and
+    downloads its file)."""
+    if job["kind"] == "export" and (job["params"] or {}).get("set") == "internal":
+        return g.user["role"] == "admin"
     return job["kind"] != "live_themes" or g.user["role"] in ("admin", "facilitator")
 
 

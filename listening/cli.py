@@ -439,7 +439,8 @@ def import_command(session_code: str, file: str, sheet: str | None, mapping: str
     migrate(db)
     import_cli.run(db, session_code, file, sheet=sheet, mapping=mapping, statement=statement, version=version,
                    quote_ok=quote_ok, contact_ok=contact_ok, source=source, language=language, email=email,
-                   dry_run=dry_run, echo=click.echo, fail=click.ClickException)
+                   dry_run=dry_run, echo=click.echo, fail=click.ClickException,
+                   max_length=current_app.config["MAX_ANSWER_LENGTH"])
 
 
 # Commands of the analysis engine, which needs no app: run by `main` without building the group (no Flask).

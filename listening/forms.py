@@ -46,6 +46,12 @@ class TokenOnDemandField(CSRFTokenField):
 
     _token: str | None = None
 
+    def __init__(self, *args, **kwargs) -> None:
+        """Build the field under WTForms' own type name, which the error summaries leave out (a resident has no
+        box for the token: the page's own "open for a long time" notice says what happened)."""
+        super().__init__(*args, **kwargs)
+        self.type = "CSRFTokenField"
+
     def process(self, *args, **kwargs) -> None:
         """Take the posted token, without signing a new one yet."""
         super(CSRFTokenField, self).process(*args, **kwargs)

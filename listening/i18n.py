@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, current_app, g, request, session
@@ -70,6 +70,11 @@ def text_direction(language: str) -> str:
 def base_language(language: str) -> str:
     """Return the language part of a tag, lower-cased: "ar_EG", "ar-EG" and "AR" are all "ar"."""
     return language.replace("-", "_").split("_")[0].lower()
+
+
+def local_percent(percent: float) -> str:
+    """Return a whole percentage (42 for 42%) as the reader's language writes one ("42 %" in Spanish and French)."""
+    return format_percent(percent / 100, locale=current_language())
 
 
 def language_name(language: str) -> str:
@@ -231,3 +236,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = local_time
     app.jinja_env.filters["localdate"] = local_date
     app.jinja_env.filters["format_number"] = lambda number: format_decimal(number, locale=current_language())
+    app.jinja_env.filters["format_percent"] = local_percent

@@ -1826,3 +1826,50 @@ def m044_jobs19(db: sqlite_utils.Database) -> None:
     work it describes, so a job continued after a restart starts from its last committed batch. What the engine
     found is kept in a file beside the database (`listening.erasures.checkpoint_file`), deleted like an export's."""
     db.execute("ALTER TABLE jobs ADD COLUMN checkpoint TEXT")
+
+
+@migrations()
+def m045_place19(db: sqlite_utils.Database) -> None:
+    """A theme run's placements counted once per batch instead of once per row (issue 19): `bulk_placing`.
+
+    Every write of a placement ran its triggers: the data version (m019), the placements' counter
+    (m029), `answer_tallies` (m036) and `heard_answers` (m037), a dozen statements a row. Writing a
+    run's 218,287 placements spent most of its time in them. The twelve triggers are made again with
+    the same statements and one more condition: no row in `bulk_placing`. A run's batch inserts that
+    row at the start of its own transaction and deletes it before the commit, so no other connection
+    ever sees it; in between it takes away what its answers count, writes their placements, adds
+    back what they count now, and bumps both counters, each once for the batch, with grouped
+    statements (`analysis.review.placing`). Every other write of a placement keeps its triggers.
+    """
+    versioned = ("INSERT INTO data_versions (session_id, version) SELECT {row}.session_id, 1 WHERE {row}.session_id IS NOT NULL "
+                 "ON CONFLICT (session_id) DO UPDATE SET version = version + 1")
+    placed = ("INSERT INTO placement_versions (session_id, version) SELECT {row}.session_id, 1 "
+              "ON CONFLICT (session_id) DO UPDATE SET version = version + 1")
+    changed = ("OLD.response_id IS NOT NEW.response_id OR OLD.session_id IS NOT NEW.session_id "
+               "OR OLD.theme_id IS NOT NEW.theme_id OR OLD.status IS NOT NEW.status")
+    spent = "DELETE FROM answer_tallies WHERE n = 0"
+    columns = "UPDATE OF response_id, session_id, theme_id, status"
+    # name: (when and which event, the condition it had, its statements), as m019, m029, m036 and m037 made them.
+    triggers = {
+        "theme_assignments_version_insert": ("AFTER INSERT", "", [versioned.format(row="NEW")]),
+        "theme_assignments_version_update": ("AFTER UPDATE", "", [versioned.format(row="NEW")]),
+        "theme_assignments_version_delete": ("AFTER DELETE", "", [versioned.format(row="OLD")]),
+        "theme_assignments_placement_insert": ("AFTER INSERT", "", [placed.format(row="NEW")]),
+        "theme_assignments_placement_update": ("AFTER UPDATE", "", [placed.format(row="NEW")]),
+        "theme_assignments_placement_delete": ("AFTER DELETE", "", [placed.format(row="OLD")]),
+        "theme_assignments_tally_insert": ("AFTER INSERT", "", _placement_changes("NEW", 1) + [spent]),
+        "theme_assignments_tally_delete": ("BEFORE DELETE", "", _placement_changes("OLD", -1) + [spent]),
+        "theme_assignments_tally_update": (f"AFTER {columns}", changed,
+                                           _placement_changes("OLD", -1) + _placement_changes("NEW", 1) + [spent]),
+        "theme_assignments_heard_tally_insert": ("AFTER INSERT", "", _heard_placement("NEW", 1) + [_HEARD_SPENT]),
+        "theme_assignments_heard_tally_delete": ("BEFORE DELETE", "", _heard_placement("OLD", -1) + [_HEARD_SPENT]),
+        "theme_assignments_heard_tally_update": (f"AFTER {columns}", changed,
+                                                 _heard_placement("OLD", -1) + _heard_placement("NEW", 1) + [_HEARD_SPENT]),
+    }
+    with db.atomic():
+        # One row at most, and only ever inside the transaction of the batch that inserted it.
+        db.execute("CREATE TABLE bulk_placing (id INTEGER PRIMARY KEY CHECK (id = 1))")
+        for name, (event, condition, statements) in triggers.items():
+            when = f"({condition}) AND NOT EXISTS (SELECT 1 FROM bulk_placing)" if condition else "NOT EXISTS (SELECT 1 FROM bulk_placing)"
+            db.execute(f"DROP TRIGGER {name}")
+            db.execute(f"CREATE TRIGGER {name} {event} ON theme_assignments WHEN {when} BEGIN {'; '.join(statements)}; END")

@@ -58,6 +58,10 @@ RATE_LIMITS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "listening.join": (("GET",), "60/minute", "1200/minute"),
     "listening.consent": (("POST",), "20/minute", "600/minute"),
     "listening.answer": (("POST",), "60/minute", "2400/minute"),
+    # A vote is one tap, so votes get the answers' limits; a resident's own statement waits for the team's
+    # review, so one phone may not fill that queue.
+    "listening.vote": (("POST",), "60/minute", "2400/minute"),
+    "listening.propose": (("POST",), "10/minute", "600/minute"),
     "listening.withdraw": (("POST",), "10/minute;50/hour", "120/minute"),
     "facilitation.login": (("POST",), "10/minute", "60/minute"),
 }

@@ -26,6 +26,13 @@ VOTES = {"agree": AGREE, "disagree": DISAGREE, "pass": PASS}
 STATUSES = ("pending", "approved", "declined")
 ORIGINS = ("staff", "resident", "theme", "insight", "hmw")
 MAX_STATEMENT_LENGTH = 280
+# A resident's own statements (or ideas) waiting for the team's review on one question: one phone must not fill
+# the review queue (it posted 150 in a few seconds before votes and statements were rate-limited too).
+MAX_WAITING = 10
+
+
+class TooManyWaiting(ValueError):
+    """The resident already has MAX_WAITING statements waiting for review on this question."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +111,8 @@ def propose_statement(
     db: sqlite_utils.Database, *, session_id: int, prompt_id: int, participant_id: int, language: str,
     body: str, nonce: str,
 ) -> Cast:
-    """Store a resident's own statement, waiting for moderation, exactly once per form."""
+    """Store a resident's own statement, waiting for moderation, exactly once per form (raises TooManyWaiting when
+    MAX_WAITING of theirs already wait on this question)."""
     body = body.strip()
     if not body or len(body) > MAX_STATEMENT_LENGTH:
         raise ValueError("A statement needs words, and no more than the limit")
@@ -113,6 +121,10 @@ def propose_statement(
             return Cast(None, duplicate=True)
         _open_participant(db, session_id, participant_id)
         _react_prompt(db, session_id, prompt_id)
+        waiting = db.execute("SELECT count(*) FROM statements WHERE participant_id = ? AND prompt_id = ? AND status = 'pending'",
+                             (participant_id, prompt_id)).fetchone()[0]
+        if waiting >= MAX_WAITING:
+            raise TooManyWaiting("Too many of this resident's statements wait for review")
         stamp = now()
         statement_id = db.execute(
             """INSERT INTO statements (session_id, prompt_id, language, body, participant_id, status, origin, created_at)

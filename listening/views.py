@@ -583,6 +583,12 @@ def propose(code: str, number: int):
         try:
             st.propose_statement(get_db(), session_id=found["id"], prompt_id=prompt["id"], participant_id=participant["id"],
                                  language=current_language(), body=form.body.data, nonce=form.nonce.data)
+        except st.TooManyWaiting:
+            return react_screen(found, participant, prompt, number, total, statement_form=form,
+                                notice=_("Your ideas are waiting for the team to read them. Please wait until they have "
+                                         "read some before you add more.") if prompt["kind"] == "ideas"
+                                else _("Your statements are waiting for the team to read them. Please wait until they "
+                                       "have read some before you add more."), status=429)
         except ValueError:
             return react_screen(found, participant, prompt, number, total, statement_form=form,
                                 notice=_("Your idea could not be saved. Please try again.") if prompt["kind"] == "ideas"

@@ -98,3 +98,22 @@ def test_adding_the_ideas_kind_keeps_answers_statements_and_the_cache_triggers(t
     queries.add_prompt(db, found["id"], kind="ideas", texts={"en": "How might we?"})
     assert db.execute("SELECT version FROM data_versions WHERE session_id = ?", (found["id"],)).fetchone()[0] > version
     assert [p["kind"] for p in queries.prompts_for_session(db, found["id"])][-1] == "ideas"
+
+
+def test_m045_makes_the_placement_triggers_again_with_the_same_statements_and_the_bulk_flag_added(tmp_path):
+    """The twelve triggers on theme_assignments keep their event, their condition and their statements word for word;
+    m045 only adds "no row in bulk_placing" to when they fire."""
+    db = connect(str(tmp_path / "m.db"))
+    migrations.apply(db, stop_before="m045_place19")
+    query = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'theme_assignments' ORDER BY name"
+    before = dict(db.execute(query).fetchall())
+    migrate(db)
+    after = dict(db.execute(query).fetchall())
+    assert len(before) == 12 and set(after) == set(before)
+    header = re.compile(r"CREATE TRIGGER (\w+)\s+(.*?)\s+ON theme_assignments\s*(?:WHEN (.*?))?\s*BEGIN (.*) END", re.S)
+    flag = "NOT EXISTS (SELECT 1 FROM bulk_placing)"
+    for name, sql in before.items():
+        old, new = header.fullmatch(" ".join(sql.split())), header.fullmatch(" ".join(after[name].split()))
+        assert (new[1], new[2]) == (old[1], old[2]), name
+        assert new[3] == (f"({old[3]}) AND {flag}" if old[3] else flag), name
+        assert [s.strip() for s in new[4].split(";") if s.strip()] == [s.strip() for s in old[4].split(";") if s.strip()], name

@@ -191,9 +191,16 @@ def _remove_member(found: dict):
 
 
 def _add_session(found: dict):
-    """Put a session the member may see into a round, hosted by a partner."""
+    """Put a session the member may see into a round, hosted by a partner (from another campaign only for who may
+    change that one too: moving it takes it from that campaign's counts and from its partner's staff)."""
     db = get_db()
     session_id = _int("session_id")
+    place = campaigns.session_place(db, session_id) if session_id is not None else None
+    if place is not None and place["campaign_id"] != found["id"] and not (
+            access.campaign_role(db, g.user, place["campaign_id"]) in ("admin", "backbone")
+            and g.user["role"] in ("admin", "facilitator")):
+        return back("campaigns.dashboard", found, _("That session belongs to another campaign. Someone who runs that "
+                                                    "campaign must take it out first."), "error")
     if session_id is None or not access.can_see_session(db, g.user, session_id) or not campaigns.add_session(
             db, found["id"], session_id, round_id=_int("round_id") or 0, partner_id=_int("partner_id") or 0,
             added_by=g.user["id"]):
@@ -427,13 +434,18 @@ def commitments(campaign_id: int):
         error = _save_commitment(found)
         if error is None:
             return back("campaigns.commitments", found, _("Saved."))
+    backbone = standing in ("admin", "backbone")
+    items = pooled.commitments_of(db, campaign_id)
+    if not backbone:
+        # Pooled themes quote every partner's residents: a partner neither opens them nor reads their names here.
+        items = [{**item, "themes": []} for item in items]
     return render_template("campaigns/commitments.html", c=found, name=name_of(found), standing=standing,
-                           items=pooled.commitments_of(db, campaign_id), themes=pooled.all_campaign_themes(db, campaign_id),
+                           items=items, themes=pooled.all_campaign_themes(db, campaign_id) if backbone else [],
                            priorities=list(pooled.campaign_priorities(db, campaign_id).values()),
                            language=current_language(), wording=campaigns.wording, worded=worded,
                            form=ActionForm(), error=error, statuses=campaigns.COMMITMENT_STATUSES,
                            status_labels=status_labels(), language_name=language_name,
-                           can_edit=standing in ("admin", "backbone")), 400 if error else 200
+                           can_edit=backbone), 400 if error else 200
 
 
 def _save_commitment(found: dict) -> str | None:
@@ -612,7 +624,10 @@ def page(slug: str):
     items = pooled.commitments_of(db, found["id"], published_only=True)
     pick = (lambda texts, field: in_language(*campaigns.wording_in(
         {code: text for (name, code), text in texts.items() if name == field}, language, found["default_language"])))
+    texts = {field: {code: body for (name, code), body in found["texts"].items() if name == field} for field in ("name", "purpose")}
     return render_template("campaigns/public.html", c=found, language=language, worded=worded,
                            name=campaigns.campaign_text(found, "name", language),
-                           purpose=campaigns.campaign_text(found, "purpose", language), items=items, pick=pick,
+                           # Marked with the language it is in when that is not the page's (a screen reader reads it right).
+                           shown_name=worded(texts["name"], language, found["default_language"]),
+                           purpose=worded(texts["purpose"], language, found["default_language"]), items=items, pick=pick,
                            status_labels=status_labels(), sessions=pooled.published_sessions(db, found["id"]))

@@ -22,10 +22,13 @@ import time
 from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Callable, Hashable, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.dates import format_time
 from flask import current_app, g
 
 from listening.db import connect, one
+from listening.i18n import current_language
 
 from analysis.review import queries as synthesis
 
@@ -130,7 +133,8 @@ def cached_refreshing(db, session_id: int, what: tuple, compute: Callable[[objec
     """Return `compute(db)` for the session's current data version; when only new answers arrived since the
     page was last computed, return that computation at once and compute the page again in the background.
 
-    A page served that way sets ``g.synthesis_counted_at`` (its time, "HH:MM" UTC) for the template's note.
+    A page served that way sets ``g.synthesis_counted_at`` (its time in the session's time zone, as the reader's
+    language writes a time: "4:05 PM", "16:05") for the template's note.
     """
     cache = app_cache()
     version = synthesis.data_version(db, session_id)
@@ -147,11 +151,21 @@ def cached_refreshing(db, session_id: int, what: tuple, compute: Callable[[objec
             and last.took >= SLOW):
         if now - last.at >= REFRESH_GAP:
             _refresh_in_background(cache, page, compute)
-        g.synthesis_counted_at = datetime.fromtimestamp(last.at, timezone.utc).strftime("%H:%M")
+        zone = one(db, "SELECT timezone FROM sessions WHERE id = ?", (session_id,))
+        g.synthesis_counted_at = format_time(datetime.fromtimestamp(last.at, timezone.utc), "short",
+                                             tzinfo=_zone(zone["timezone"] if zone else "UTC"), locale=current_language())
         return last.value
     value = compute(db)
     _keep(cache, page, Computed(value, version, settled, now, time.time() - now))
     return value
+
+
+def _zone(name: str):
+    """Return a session's time zone (UTC if its name is unknown here)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return timezone.utc
 
 
 def _keep(cache: PageCache, page: tuple, computed: Computed) -> None:

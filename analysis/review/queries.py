@@ -55,6 +55,8 @@ from listening.queries import (
     texts_for_session,
 )
 
+from . import placing
+
 MATCH_THRESHOLD = 0.3
 MAX_THEMES = 12
 SEED = 0
@@ -386,19 +388,29 @@ def other_theme_id(db: sqlite_utils.Database, session_id: int, run_id: int | Non
     ).lastrowid
 
 
-# Theme assignments are written this many at a time, each batch its own short transaction, so a
-# resident's answer never waits long for SQLite's write lock while a big session is re-run (issue 19).
-ASSIGNMENT_BATCH = 500
+# Theme assignments are written at most this many at a time, each batch its own short transaction, so a
+# resident's answer never waits long for SQLite's write lock while a big session is re-run (issue 19). The
+# counts move once per batch (`placing.counted_once`), not once per row, so a batch of 20 ms holds hundreds.
+ASSIGNMENT_BATCH = 4000
+# Answers leaving a run's scope (another question chosen, or hidden since) are unplaced this many at a time.
+LEAVING_BATCH = 500
+# A batch should hold the write lock about this long: the next batch is sized from the last one's time (at most
+# twice or half as big, up to ASSIGNMENT_BATCH), so a busy or niced process descheduled inside its transaction
+# writes smaller ones.
+LOCK_HOLD_S = 0.02
 # Every this many batches the run copies the write-ahead log into the database itself (listening.db.settle),
 # outside the lock. After every batch: a batch is committed without an fsync, so the next resident's commit
 # (synchronous FULL) would otherwise fsync every batch written since the last settle with its own answer, and on
-# a busy disk residents waited 0.3 to 1.8 s in COMMIT during the placements (1 December, 10 batches).
+# a busy disk residents waited 0.3 to 1.8 s in COMMIT during the placements (1 December, 10 batches). Done by a
+# second connection while the next batch was written, a resident's commit found the batch not yet copied and
+# copied it itself, inside the lock: answers waited up to 11 s (2 December, docs/scaling.md).
 SETTLE_EVERY = 1
-# A batch should hold the write lock about this long: batches halve when one takes longer (a busy or niced
-# process is descheduled inside its transaction) and double again, up to ASSIGNMENT_BATCH, when quick. After
-# each, the run leaves the lock free at least as long as it held it: SQLite's busy handler retries a waiting
-# answer after 1, 2, 5, 10, 15, 20 ms..., and back-to-back batches left it no gap to take (waits of 1 s traced).
-LOCK_HOLD_S = 0.02
+# After each batch the run leaves the lock free as long as it held it, up to this long: SQLite's busy handler
+# retries a waiting answer after 1, 2, 5, 10, 15, 20 ms..., and back-to-back batches left it no gap to take (waits
+# of 1 s traced). A gap of 5 ms (answers waiting on Chorus's turn look again every millisecond) made the run's
+# placements faster but let more answers wait over 100 ms for the lock at load 6 (3 of 1,643, the longest 676 ms,
+# against 2 of 1,160 and 120 ms with this gap: 2 December, docs/scaling.md), so it was not kept.
+LOCK_GAP_S = 4 * LOCK_HOLD_S
 MIN_ASSIGNMENT_BATCH = 25
 # What a run keeps of each answer it read while the engine works: its place, its author (a withdrawal meanwhile)
 # and its words (taken out of the run's names if it went meanwhile: `unname_answers`). Every column of 200,000
@@ -637,10 +649,10 @@ def _write_run(db: sqlite_utils.Database, session_id: int, answers: list[dict], 
         # Answers no longer in scope (another question chosen, or hidden since) leave the synthesis.
         leaving = sorted(set(existing) - in_scope)
         with batched_writes(db):
-            for first in range(0, len(leaving), ASSIGNMENT_BATCH):
-                with transaction(db):
-                    db.conn.executemany("DELETE FROM theme_assignments WHERE response_id = ?",
-                                        [(rid,) for rid in leaving[first:first + ASSIGNMENT_BATCH]])
+            for first in range(0, len(leaving), LEAVING_BATCH):
+                chunk = leaving[first:first + LEAVING_BATCH]
+                with transaction(db), placing.counted_once(db, session_id, chunk):
+                    db.conn.executemany("DELETE FROM theme_assignments WHERE response_id = ?", [(rid,) for rid in chunk])
         mark = (lambda placed: checkpoint.mark(placed=placed)) if checkpoint is not None else None
         vanished = _place_answers(db, session_id, answers, result, kept, target, stamp,
                                   lambda done: report(4 * len(answers) + done, total, cancellable=False),
@@ -688,13 +700,6 @@ def _withdrawn_meanwhile(db: sqlite_utils.Database, session_id: int, answers: Se
     left = {r["id"] for r in rows(db, "SELECT id FROM participants WHERE session_id = ? AND withdrawn_at >= ?",
                                    (session_id, since))}
     return [a for a in answers if a["participant_id"] in left] if left else []
-
-
-def _gone(db: sqlite_utils.Database, answers: Sequence[dict]) -> list[dict]:
-    """Return those of these answers (a batch) that are no longer stored."""
-    ids = json.dumps([a["id"] for a in answers])
-    still = {r["id"] for r in rows(db, "SELECT id FROM responses WHERE id IN (SELECT value FROM json_each(?))", (ids,))}
-    return [a for a in answers if a["id"] not in still]
 
 
 def _placements(db: sqlite_utils.Database, session_id: int) -> dict[int, dict]:
@@ -799,7 +804,7 @@ def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dic
                    target: dict[str, int], stamp: str, placed=None, *, start: int = 0, mark=None) -> list[dict]:
     """Give every answer its engine rank and quote order; place those nobody kept where the engine put them.
 
-    Written ASSIGNMENT_BATCH answers per transaction; an answer a person pinned meanwhile keeps its place,
+    Written in batches of up to ASSIGNMENT_BATCH answers, one transaction each; an answer a person pinned meanwhile keeps its place,
     and one withdrawn meanwhile is not placed (each batch re-reads which answers are still there).
     `placed(count)` hears how many answers are written. A resumed run starts at answer `start`; `mark(count)` is
     called inside each batch's transaction (a job's checkpoint, m044). Returns the answers found gone. The batches are
@@ -829,49 +834,71 @@ def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dic
             if placed is not None and (time.monotonic() - reported >= 0.5 or first >= len(answers)):
                 placed(first)
                 reported = time.monotonic()
-            if held > LOCK_HOLD_S:
-                size = max(min(MIN_ASSIGNMENT_BATCH, ASSIGNMENT_BATCH), size // 2)
-            elif held < LOCK_HOLD_S / 2:
-                size = min(ASSIGNMENT_BATCH, size * 2)
+            grown = int(len(batch) * LOCK_HOLD_S / held) if held > 0 else 2 * len(batch)
+            size = max(min(MIN_ASSIGNMENT_BATCH, ASSIGNMENT_BATCH), len(batch) // 2,
+                       min(ASSIGNMENT_BATCH, 2 * len(batch), grown))
             if first < len(answers):
-                time.sleep(min(held, 4 * LOCK_HOLD_S))
+                time.sleep(min(held, LOCK_GAP_S))
     return vanished
 
 
 def _place_batch(db: sqlite_utils.Database, session_id: int, batch: list[dict], result, kept: set[int], target: dict[str, int],
                  stamp: str, ranks: dict[int, int], quotes: dict[int, int], vanished: list[dict], mark=None) -> float:
     """Write one batch of placements in one short transaction (see `_place_answers`), with `mark()` in it; add the
-    answers found gone to `vanished`; return how long the write lock was held (seconds, wall clock)."""
+    answers found gone to `vanished`; return how long the write lock was held (seconds, wall clock).
+
+    Inside the lock the batch's answers and placements are read again (one query): an answer gone is not placed, a
+    placement a person pinned meanwhile is left alone, and one already where the run puts it (theme, status, rank
+    and quote) is not written. The counts of the answers whose theme or status changes move once for the batch
+    (`placing.counted_once`), not once per row.
+    """
     from analysis.themes import CONTENTLESS_ID
 
-    updates, upserts = [], []
+    wanted: dict[int, tuple] = {}  # answer id -> (theme, status, rank, quote), or (None, None, rank, quote) if kept
     for answer in batch:
         rid = answer["id"]
         rank, quote = ranks.get(rid, 10**6), quotes.get(rid)
         if rid in kept:
-            updates.append((rank, quote, stamp, rid))
+            wanted[rid] = (None, None, rank, quote)
             continue
         machine_id = result.assignment.get(rid, CONTENTLESS_ID)
         status = "contentless" if machine_id == CONTENTLESS_ID else "theme"
-        theme_id = None if status == "contentless" else target[machine_id]
-        upserts.append((rid, session_id, theme_id, status, rank, quote, stamp))
+        wanted[rid] = (None if status == "contentless" else target[machine_id], status, rank, quote)
+    ids = json.dumps(list(wanted))
     start = time.monotonic()
     with transaction(db):
-        batch_gone = _gone(db, batch)
-        vanished.extend(batch_gone)
-        gone = {a["id"] for a in batch_gone}
-        if gone:
-            upserts = [u for u in upserts if u[0] not in gone]
-        db.conn.executemany("UPDATE theme_assignments SET rank = ?, quote = ?, updated_at = ? WHERE response_id = ?",
-                            updates)
-        db.conn.executemany(
-            """INSERT INTO theme_assignments (response_id, session_id, theme_id, status, pinned, rank, quote, updated_at)
-               VALUES (?, ?, ?, ?, 0, ?, ?, ?)
-               ON CONFLICT (response_id) DO UPDATE SET theme_id = excluded.theme_id, status = excluded.status,
-                 rank = excluded.rank, quote = excluded.quote, updated_at = excluded.updated_at
-               WHERE theme_assignments.pinned = 0""",
-            upserts,
-        )
+        now_placed = {row[0]: tuple(row[1:]) for row in db.execute(
+            """SELECT r.id, a.response_id IS NOT NULL, a.theme_id, a.status, a.pinned, a.rank, a.quote
+               FROM responses r LEFT JOIN theme_assignments a ON a.response_id = r.id
+               WHERE r.id IN (SELECT value FROM json_each(?))""", (ids,))}
+        vanished.extend(a for a in batch if a["id"] not in now_placed)
+        added, moved, ranked = [], [], []
+        for rid, (theme_id, status, rank, quote) in wanted.items():
+            if rid not in now_placed:
+                continue
+            placed, was_theme, was_status, pinned, was_rank, was_quote = now_placed[rid]
+            if status is None:  # kept where it is, as the run planned: its rank and quote only
+                if placed and (was_rank, was_quote) != (rank, quote):
+                    ranked.append((rank, quote, stamp, rid))
+                continue
+            if placed and pinned:  # a person placed it since the run planned
+                continue
+            if not placed:
+                added.append((rid, session_id, theme_id, status, rank, quote, stamp))
+            elif (was_theme, was_status) != (theme_id, status):
+                moved.append((theme_id, status, rank, quote, stamp, rid))
+            elif (was_rank, was_quote) != (rank, quote):
+                ranked.append((rank, quote, stamp, rid))
+        if added or moved or ranked:
+            with placing.counted_once(db, session_id, [row[0] for row in added] + [row[-1] for row in moved]):
+                db.conn.executemany("UPDATE theme_assignments SET rank = ?, quote = ?, updated_at = ? WHERE response_id = ?",
+                                    ranked)
+                db.conn.executemany(
+                    """UPDATE theme_assignments SET theme_id = ?, status = ?, rank = ?, quote = ?, updated_at = ?
+                       WHERE response_id = ?""", moved)
+                db.conn.executemany(
+                    """INSERT INTO theme_assignments (response_id, session_id, theme_id, status, pinned, rank, quote, updated_at)
+                       VALUES (?, ?, ?, ?, 0, ?, ?, ?)""", added)
         if mark is not None:
             mark()
     return time.monotonic() - start

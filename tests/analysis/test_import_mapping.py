@@ -375,3 +375,18 @@ def test_odk_central_export_is_keyed_by_its_key_column() -> None:
     assert record.key == "odk:uuid:1a2b"
     assert record.submitted_at == dt.datetime(2026, 3, 9, 14, 1, 2, tzinfo=dt.UTC)
     assert answers(record) == {EASY: (24,), HELPED: (31, 34)}
+
+
+def test_an_open_answer_longer_than_the_answers_limit_is_not_imported_and_named() -> None:
+    """A cell longer than CHORUS_MAX_ANSWER_LENGTH (a resident's own limit) is left out with an error naming its row,
+    column and length; the row's other answers and a cell exactly at the limit are imported. An import stored a
+    15-million-character answer, which every report, theme run and screen then carried."""
+    data = ("consent,What made it hard to get care during your pregnancy?,How supported did you feel from 1 to 5?\r\n"
+            f"yes,{'a' * 2001},4\r\nyes,{'b' * 2000},3\r\n").encode()
+    table = read_table(data, "long.csv")
+    columns = (ColumnMap(0, TAKE_PART), ColumnMap(1, QUESTION, HARD), ColumnMap(2, QUESTION, SUPPORTED))
+    result = plan_import(table, SESSION, columns, ConsentRule(), max_length=2000)
+    assert [answers(r) for r in result.records] == [{SUPPORTED: 4}, {HARD: "b" * 2000, SUPPORTED: 3}]
+    long = [i for i in result.issues if i.message == messages.IMPORT_TOO_LONG]
+    assert [(i.level, i.row, i.params["length"], i.params["max"]) for i in long] == [(ERROR, 2, 2001, 2000)]
+    assert long[0].column == "What made it hard to get care during your pregnancy?"

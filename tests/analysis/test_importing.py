@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis import messages
+from analysis import importing, messages
 from analysis.importing import ERROR, UnreadableFile, fold, looks_like_formula, read_table
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "interchange"
@@ -185,3 +185,150 @@ def test_any_bytes_give_a_table_or_a_typed_refusal(data) -> None:
         assert refused.issue.message and refused.issue.render()
         return
     assert all(len(row.cells) == len(table.columns) for row in table.rows)
+
+
+def _zipped(parts: dict[str, str]) -> bytes:
+    """Return a zip archive (a workbook's container) holding these parts."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():  # an .ods's "mimetype" comes first, stored, as readers expect
+            archive.writestr(name, text, zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def _xlsx_with_cells(*cells: str, body: str = "") -> bytes:
+    """Return a minimal .xlsx whose one sheet holds the text "x" at each of these references (e.g. "XFD1048576"),
+    or the given sheetData XML."""
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rels = "http://schemas.openxmlformats.org/package/2006/relationships"
+    office = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    body = body or "".join(f'<row r="{c.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")}"><c r="{c}" t="inlineStr"><is><t>x</t></is></c></row>'
+                           for c in cells)
+    return _zipped({
+        "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
+        "_rels/.rels": f'<?xml version="1.0"?><Relationships xmlns="{rels}"><Relationship Id="rId1" '
+        f'Type="{office}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<?xml version="1.0"?><workbook xmlns="{main}" xmlns:r="{office}"><sheets>'
+        '<sheet name="Answers" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": f'<?xml version="1.0"?><Relationships xmlns="{rels}"><Relationship Id="rId1" '
+        f'Type="{office}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": f'<?xml version="1.0"?><worksheet xmlns="{main}"><sheetData>{body}</sheetData></worksheet>',
+    })
+
+
+def _ods_with_block(columns: int, rows: int) -> bytes:
+    """Return a minimal .ods whose one sheet repeats a filled cell `columns` times in a row repeated `rows` times."""
+    return _zipped({
+        "mimetype": "application/vnd.oasis.opendocument.spreadsheet",
+        "META-INF/manifest.xml": '<?xml version="1.0"?><manifest:manifest '
+        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/></manifest:manifest>',
+        "content.xml": '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body>'
+        '<office:spreadsheet><table:table table:name="Answers">'
+        '<table:table-row><table:table-cell office:value-type="string"><text:p>answer</text:p></table:table-cell></table:table-row>'
+        f'<table:table-row table:number-rows-repeated="{rows}"><table:table-cell office:value-type="string" '
+        f'table:number-columns-repeated="{columns}"><text:p>x</text:p></table:table-cell>'
+        '<table:table-cell table:number-columns-repeated="1000"/></table:table-row>'
+        '<table:table-row table:number-rows-repeated="1048000"><table:table-cell table:number-columns-repeated="1024"/>'
+        '</table:table-row></table:table></office:spreadsheet></office:body></office:document-content>',
+    })
+
+
+def test_a_workbook_whose_cells_span_more_than_chorus_reads_is_refused_before_it_is_opened() -> None:
+    """A 2 KB .xlsx with one cell at XFD1048576 (17 billion cells to lay out: the reader aborted the whole
+    process asking for 512 GB) and a 2 KB .ods repeating a cell over 20 million places are refused with a
+    translated message naming the sheet and its size; a sheet ending in empty repeated rows is read."""
+    with pytest.raises(UnreadableFile) as refused:
+        read_table(_xlsx_with_cells("A1", "XFD1048576"), "far.xlsx")
+    assert refused.value.issue.message == messages.IMPORT_TOO_BIG_SHEET
+    assert refused.value.issue.params["sheet"] == "Answers"
+    assert refused.value.issue.params["height"] == "1048576" and refused.value.issue.params["width"] == "16384"
+    with pytest.raises(UnreadableFile) as repeated:
+        read_table(_ods_with_block(1000, 20_000), "repeated.ods")
+    assert repeated.value.issue.message == messages.IMPORT_TOO_BIG_SHEET
+    assert len(read_table(_xlsx_with_cells("A1", "A2", "B3"), "small.xlsx").rows) == 2
+    assert len(read_table(_ods_with_block(3, 4), "small.ods").rows) == 4
+
+    def cell(reference: str = "") -> str:
+        named = ' r="' + reference + '"' if reference else ""
+        return "<c" + named + ' t="inlineStr"><is><t>x</t></is></c>'
+
+    for body in ('<row r="1">' + cell("A1") + cell("XFD1048576") + "</row>",  # a cell below its row
+                 # unnamed cells and rows follow the one before: the last row's second cell is XFD1048576
+                 '<row r="1">' + cell() + '</row><row r="1048576">' + cell("XFC1048576") + cell() + "</row>"):
+        with pytest.raises(UnreadableFile):
+            read_table(_xlsx_with_cells(body=body), "crafted.xlsx")
+    styled = ('<row r="1">' + cell("A1") + '</row><row r="2">' + cell("A2") + "</row>"
+              '<row r="1048576"><c r="XFD1048576" s="1"/></row>')  # an empty formatted cell holds nothing
+    assert len(read_table(_xlsx_with_cells(body=styled), "styled.xlsx").rows) == 1
+
+
+def test_a_file_wider_than_chorus_maps_is_refused_with_its_width() -> None:
+    """A 250 KB CSV of 20,000 columns kept a server worker busy for minutes building a 33 MB preview; a table wider
+    than MAX_COLUMNS is refused, naming its width and the limit, and one at the limit is read."""
+    from analysis.importing import MAX_COLUMNS
+
+    def wide(columns: int) -> bytes:
+        return (",".join(f"c{i}" for i in range(columns)) + "\r\n" + ",".join("x" * columns) + "\r\n").encode()
+
+    with pytest.raises(UnreadableFile) as refused:
+        read_table(wide(MAX_COLUMNS + 1), "wide.csv")
+    assert refused.value.issue.message == messages.IMPORT_TOO_MANY_COLUMNS
+    assert refused.value.issue.params == {"columns": str(MAX_COLUMNS + 1), "max": str(MAX_COLUMNS)}
+    assert len(read_table(wide(MAX_COLUMNS), "wide.csv").columns) == MAX_COLUMNS
+
+
+def test_a_workbook_whose_parts_unpack_past_the_bound_is_refused(monkeypatch) -> None:
+    """A workbook whose parts (a sheet, its shared strings) unpack past the bound (1 GiB; here 500 bytes) is refused
+    before the reader unpacks them: a 20 MB workbook of one long run of a letter unpacks to gigabytes. A part whose
+    stated size is false is refused as damaged rather than handed to the reader."""
+    from analysis import importing
+
+    monkeypatch.setattr(importing, "_MAX_SHEET_BYTES", 500)
+    for data in (_zipped({"[Content_Types].xml": "<Types/>", "xl/workbook.xml": "<workbook/>",
+                          "xl/sharedStrings.xml": "<sst>" + "a" * 5000 + "</sst>"}),
+                 _xlsx_with_cells(*(f"A{n}" for n in range(1, 200))), _ods_with_block(3, 4)):
+        with pytest.raises(UnreadableFile) as refused:
+            read_table(data, "big.xlsx")
+        assert refused.value.issue.message == messages.IMPORT_WORKBOOK_TOO_LARGE
+    monkeypatch.undo()
+    import zipfile
+
+    honest = _xlsx_with_cells("A1", "A2")
+    entry = zipfile.ZipFile(io.BytesIO(honest)).getinfo("xl/worksheets/sheet1.xml")
+    start = entry.header_offset + 30 + len(entry.filename.encode()) + len(entry.extra)
+    damaged_data = bytearray(honest)
+    damaged_data[start + entry.compress_size // 2] ^= 0xFF  # the sheet no longer matches its checksum
+    with pytest.raises(UnreadableFile) as damaged:
+        read_table(bytes(damaged_data), "damaged.xlsx")
+    assert damaged.value.issue.message == messages.IMPORT_BROKEN_WORKBOOK
+
+
+def test_an_old_excel_sheet_with_one_far_cell_is_refused_before_it_is_laid_out():
+    """A 5.6 KB .xls whose one value sits in the format's last cell (row 65,536, column 256) was laid out as 16.7
+    million cells (1.1 GB) by the reader; its size is now read from its records first and it is refused."""
+    data = (SAMPLES / "far_cell.xls").read_bytes()
+    with pytest.raises(UnreadableFile) as refused:
+        read_table(data, "far_cell.xls")
+    assert refused.value.issue.message == messages.IMPORT_TOO_BIG_SHEET
+    assert "65536 rows and 256 columns" in str(refused.value)
+
+
+def test_an_old_excel_sheets_size_counts_values_not_formatted_empty_cells():
+    """Measured as the reader lays a sheet out: from A1 to its last value; an empty cell formatted far away (which the
+    reader skips) is not counted, and every sheet, a formula included, is measured."""
+    data = (SAMPLES / "two_sheets.xls").read_bytes()
+    assert importing._xls_extents(data, None) == {"s": (1, 1), "Hoja 2": (11, 10)}
+    assert importing._xls_extents(data, "Hoja 2") == {"Hoja 2": (11, 10)}
+    assert importing._xls_extents(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1 damaged", None) == {}
+    table = read_table(data, "two_sheets.xls", sheet="Hoja 2")
+    assert table.sheets == ("s", "Hoja 2") and len(table.columns) == 10

@@ -11,7 +11,7 @@ from analysis import disclosure
 from analysis.review import campaign_queries as pooled
 from listening import access, campaigns, queries
 from listening.accounts import create_user, user_by_email
-from tests.conftest import PASSWORD, form_data, migrated_app, page, sign_in
+from tests.conftest import PASSWORD, form_data, migrated_app, page, sign_in, text_of
 from tests.factories import make_participant, make_session
 
 LOGIN = "login"
@@ -704,3 +704,59 @@ def test_a_pooled_theme_named_from_translations_says_so(world):
     assert pooled.rename_pooled_theme(db, world["cid"], marked[0]["id"], "Language access")
     noted = [c.h2.get_text(strip=True) for c in page(client.get(url)).select("article") if c.select_one(".translated-label")]
     assert "Language access" not in noted and len(noted) == len(marked) - 1
+
+
+def test_partner_staff_never_see_the_pooled_theme_names_a_commitment_answers(world):
+    """Pooled themes quote every partner's residents (403 for partners on the themes page, left out of their
+    report): the commitments page names a commitment's linked themes to the backbone only, never to a partner."""
+    db = world["db"]
+    with db.conn:
+        theme = db.execute(
+            """INSERT INTO campaign_themes (campaign_id, question_id, round_id, label, machine_label, created_at)
+               VALUES (?, ?, NULL, 'the nurse on Elm Street shouted at me', 'the nurse on Elm Street shouted at me',
+               '2026-01-01')""", (world["cid"], world["question"])).lastrowid
+    pooled.save_commitment(db, world["cid"], None, texts={"will": {"en": "Train the nurses"}}, owner="", status="planned",
+                           due_on=None, done_on=None, published=True, theme_ids=[theme], user_id=None)
+    for actor, sees in (("bb_planner", True), ("a_facilitator", False), ("a_planner", False), ("b_facilitator", False)):
+        client, _token = signed_in(world, actor)
+        text = page(client.get(f"/staff/campaigns/{world['cid']}/commitments")).get_text(" ")
+        assert "Train the nurses" in text, actor
+        assert ("Elm Street" in text) is sees, actor
+
+
+def test_the_public_page_marks_a_name_or_purpose_shown_in_another_language(world):
+    """A campaign named and described in fewer languages than it offers shows the main language's words on the
+    others' pages marked lang="en" (as commitments already were), so a screen reader does not read English in Arabic."""
+    db = world["db"]
+    campaigns.set_campaign_texts(db, world["cid"], {"name": {"en": "Healthy babies", "es": "Bebés sanos", "ar": ""},
+                                                     "purpose": {"en": "Listening across the county", "es": "", "ar": ""}})
+    campaigns.set_published(db, world["cid"], True)
+    client = world["app"].test_client()
+    arabic = page(client.get("/c/guilford-2027?lang=ar"))
+    assert arabic.find("h1").get_text(strip=True) == "Healthy babies" and arabic.find("h1").find(lang="en") is not None
+    assert arabic.find(string="Listening across the county").parent.get("lang") == "en"
+    spanish = page(client.get("/c/guilford-2027?lang=es"))
+    assert spanish.find("h1").get_text(strip=True) == "Bebés sanos" and spanish.find("h1").find(lang=True) is None
+    assert spanish.find(string="Listening across the county").parent.get("lang") == "en"
+
+
+def test_a_session_in_another_campaign_cannot_be_pulled_out_of_it_by_whoever_can_see_it(world):
+    """A partner member of campaign 1 who runs a campaign of their own sees partner A's session, but may not change
+    campaign 1: adding that session to their campaign moved it there (taking it from campaign 1's counts, and from
+    partner A's staff, who saw it through campaign 1). It is refused; whoever may change campaign 1 may move it."""
+    db = world["db"]
+    mover = world["ids"]["other_campaign"]
+    assert campaigns.set_member(db, world["cid"], mover, world["partners"]["a"], given_by=world["ids"]["admin"])
+    theirs = campaigns.add_partner(db, world["other"], "Their partner")
+    their_round = campaigns.rounds_of(db, world["other"])[0]["id"]
+    session_id = world["sessions"]["a"]["id"]
+    client, token = signed_in(world, "other_campaign")
+    response = client.post(f"/staff/campaigns/{world['other']}/", data={
+        "csrf_token": token, "what": "session", "session_id": session_id, "round_id": their_round, "partner_id": theirs})
+    assert response.status_code == 303
+    assert campaigns.session_place(db, session_id)["campaign_id"] == world["cid"]
+    assert "belongs to another campaign" in text_of(client.get(response.headers["Location"]))
+    admin, admin_token = signed_in(world, "admin")  # who may change campaign 1 may still move it
+    admin.post(f"/staff/campaigns/{world['other']}/", data={
+        "csrf_token": admin_token, "what": "session", "session_id": session_id, "round_id": their_round, "partner_id": theirs})
+    assert campaigns.session_place(db, session_id)["campaign_id"] == world["other"]

@@ -324,3 +324,21 @@ def test_a_merge_into_nothing_or_itself_changes_nothing(as_facilitator, db, make
     after = every_table(db)
     assert {k: v for k, v in after.items() if k not in ("audit_log", "staff_sessions")} == \
         {k: v for k, v in before.items() if k not in ("audit_log", "staff_sessions")}
+
+
+def test_a_resident_with_many_statements_waiting_is_asked_to_wait_for_the_team(resident, db):
+    """One phone posted 150 statements for the team to read in seconds: a resident may have MAX_WAITING statements
+    waiting on a question; the next is refused, in their language, until the team has read some; then they may add."""
+    url = f"/s/{resident.s['code']}/q/1"
+    for n in range(st.MAX_WAITING):
+        data = form_data(resident.get(url), 1)
+        assert resident.post(f"{url}/statement", data={**data, "body": f"Idea {n}"}).status_code == 302
+    data = form_data(resident.get(f"{url}?lang=es"), 1)
+    refused = resident.post(f"{url}/statement?lang=es", data={**data, "body": "One more"})
+    assert refused.status_code == 429
+    assert "esperan a que el equipo las lea" in text_of(refused)
+    assert count(db, "statements") == 3 + st.MAX_WAITING
+    first = db.execute("SELECT id FROM statements WHERE body = 'Idea 0'").fetchone()[0]
+    st.decide_statement(db, resident.s["id"], first, "approved", by_user=None)
+    data = form_data(resident.get(url), 1)
+    assert resident.post(f"{url}/statement", data={**data, "body": "One more"}).status_code == 302

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import form_data, migrated_app, page, sign_in, text_of
 from tests.factories import every_table, user_id
+from tests.analysis.test_importing import _xlsx_with_cells
 from tests.facilitation.test_imports import SAMPLES, make_survey_session, preview_fields, upload
 
 
@@ -50,6 +51,11 @@ BAD_FILES = {
     "zip without a sheet": (plain_zip(), "This is not a CSV file or a spreadsheet"),
     "damaged workbook": (damaged_xlsx(), "The spreadsheet could not be opened"),
     "empty workbook": (workbook([]), "The file is empty"),
+    # One cell at XFD1048576: the reader laid out 17 billion cells and aborted the server's worker.
+    "far cell": (_xlsx_with_cells("A1", "XFD1048576"), "spans 1048576 rows and 16384 columns"),
+    # 20,000 columns took minutes to match and a 33 MB preview to show.
+    "too wide": ((",".join(f"c{i}" for i in range(2001)) + "\r\n" + ",".join("x" * 2001) + "\r\n").encode(),
+                 "The file has 2001 columns; Chorus reads at most 2000."),
 }
 
 
@@ -147,3 +153,15 @@ def test_the_import_pages_and_their_errors_are_translated(as_facilitator, db, su
     preview = as_facilitator.get(upload(as_facilitator, survey, "kobo.csv").headers["Location"])
     assert page(preview).find("h1").get_text(strip=True) == "Revisar la importación"
     assert "Not imported" not in [o.get_text(strip=True) for o in page(preview).select("select#col-0 option")]
+
+
+def test_a_sheet_too_big_to_read_is_refused_in_the_facilitators_language(as_facilitator, survey):
+    """The refusal of a workbook spanning too many cells is translated, naming the sheet."""
+    shown = as_facilitator.get(f"/staff/sessions/{survey['id']}/import?lang=es")
+    from werkzeug.datastructures import FileStorage
+
+    data = {**form_data(shown, 0), "file": FileStorage(io.BytesIO(_xlsx_with_cells("A1", "XFD1048576")), "far.xlsx")}
+    response = as_facilitator.post(f"/staff/sessions/{survey['id']}/import?lang=es", data=data,
+                                   content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "La hoja «Answers» abarca 1048576 filas" in page(response).select_one(".alert").get_text(" ", strip=True)

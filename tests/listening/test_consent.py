@@ -301,3 +301,24 @@ def test_a_consent_form_sent_again_reattaches_only_the_browser_that_sent_it(app,
     assert late_post.status_code == 409
     with late.session_transaction() as cookie:
         assert quiet.id not in (cookie.get("p") or {}).values()
+
+
+@pytest.mark.parametrize("language", ["en", "es", "ar"])
+def test_a_stale_token_is_explained_in_plain_words_without_the_libraries_csrf_jargon(client, db, language):
+    """Consent, an answer, a statement of one's own and withdrawal sent with an expired or forged token say "this page
+    was open for a long time" and nothing more: the summary listed WTForms' "The CSRF token is missing." (in
+    Spanish "El token CSRF falta.") with a link to a box that does not exist, since the token field was renamed."""
+    session = make_session(db, prompts=[{"kind": "open", "text": "What helps?"}, {"kind": "react", "text": "React"}])
+    client.get(f"/j/{session['code']}?lang={language}")
+    pages = [client.post(consent_url(session), data={"action": "agree", "take_part": "y", "csrf_token": "forged##token"})]
+    submit(client, consent_url(session), {"action": "agree", "take_part": "y"})
+    pages.append(client.post(f"/s/{session['code']}/q/1", data={"answer": "Buses", "action": "next",
+                                                                   "nonce": "abcdefghijklmnopqrstuv", "csrf_token": "old##x"}))
+    pages.append(client.post(f"/s/{session['code']}/q/2/statement", data={"body": "More buses", "nonce": "abcdefghijklmnopqrstuw",
+                                                                        "csrf_token": "old##x"}))
+    pages.append(client.post("/withdraw", data={"receipt": "ABCD-EFGH-JKMN", "confirm": "y", "csrf_token": "old##x"}))
+    for response in pages:
+        assert response.status_code == 400
+        alert = page(response).select_one(".alert")
+        assert alert is not None and "CSRF" not in text_of(response)
+        assert alert.select("a[href='#csrf_token']") == [] and page(response).select("[autofocus]#csrf_token") == []

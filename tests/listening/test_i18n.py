@@ -97,3 +97,11 @@ def test_the_remembered_accept_language_choice_is_werkzeugs(app):
                 request.accept_languages.best_match(candidates), header
     with app.test_request_context("/?lang=es"):
         assert select_locale() is parsed_locale("es") and str(select_locale()) == "es"
+
+
+@pytest.mark.parametrize("language, written", [("en", "42%"), ("es", "42\xa0%"), ("fr", "42\xa0%"), ("ar", "42%")])
+def test_percentages_are_written_as_the_readers_language_writes_them(app, language, written):
+    """Results pages, the projector, the opinions page and a job's progress write shares with this filter."""
+    with app.test_request_context(f"/?lang={language}"):
+        app.preprocess_request()
+        assert app.jinja_env.filters["format_percent"](42) == written

@@ -417,6 +417,31 @@ def test_a_big_report_export_reports_its_steps(queued_app, heard, db, monkeypatc
     assert seen == [(0, 2), (1, 2)]
 
 
+def test_only_an_admin_may_start_an_admins_internal_project_again(app, heard, db):
+    """An admin's export of the internal .qdpx project (every answer, also of people who did not allow quoting) that
+    stopped shows no "Start again" to a planner of the session, and a restart posted by hand is refused (403) with no
+    job made: else the planner became the new job's starter and downloaded the internal set."""
+    from listening.accounts import create_user, user_by_email
+
+    sid = heard.session["id"]
+    create_user(db, "boss@example.org", "a long password", "admin")
+    admin_id = user_by_email(db, "boss@example.org")["id"]
+    with transaction(db):
+        job_id = db.execute("INSERT INTO jobs (session_id, kind, params, state, created, started, finished, who) "
+                            """VALUES (?, 'export', '{"format": "qdpx", "set": "internal", "drafts": false}', 'cancelled',
+                            ?, ?, ?, ?)""", (sid, queries.now(), queries.now(), queries.now(), admin_id)).lastrowid
+    client = app.test_client()
+    sign_in(client, "lead@example.org", "a long password")
+    url = f"/staff/sessions/{sid}/jobs/{job_id}"
+    shown = client.get(url)
+    assert shown.status_code == 200 and "Start again" not in text_of(shown)
+    before = db.execute("SELECT count(*) FROM jobs").fetchone()[0]
+    assert client.post(f"{url}/restart", data=form_data(client.get(f"/staff/review/{sid}/export"), 0)).status_code == 403
+    assert db.execute("SELECT count(*) FROM jobs").fetchone()[0] == before
+    admin = app.test_client()
+    sign_in(admin, "boss@example.org", "a long password")
+    assert "Start again" in text_of(admin.get(url))
+
 
 def test_an_idle_consumer_looks_at_the_queue_every_second_at_most(app):
     """`chorus jobs`'s consumer polls an empty queue at least once a second (Huey's default backs off to 10 s, which a

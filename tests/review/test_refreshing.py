@@ -130,3 +130,26 @@ def test_a_page_older_than_the_limit_is_computed_in_the_request(app, client, the
     db.conn.commit()
     now = html(client, url)
     assert NOTE not in now and now == fresh(app, client, url)
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_note_gives_the_time_of_the_served_count_in_the_readers_language(app, client, themed, db, slow, language):
+    """"Updated at 11:05 AM" in English, "11:05" in Spanish, as Babel writes times, in the session's time zone (the
+    note printed "%H:%M UTC" in every language: a 24-hour clock in another zone to American residents)."""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from babel.dates import format_time
+
+    publish(client, themed, db)
+    url = f"/s/{themed.session['code']}/results?lang={language}"
+    client.get(url)
+    person = make_participant(db, themed.session, quote_ok=True)
+    answer(db, themed.session, person, themed.prompts[0], text="The clinic bus should run on Sundays too")
+    db.conn.commit()
+    served = html(client, url)
+    with app.app_context():
+        at = max(c.at for c in page_cache.app_cache().latest.values())
+    zone = ZoneInfo(themed.session["timezone"])
+    shown = format_time(datetime.fromtimestamp(at, timezone.utc), "short", tzinfo=zone, locale=language)
+    assert shown in _note(served) and "UTC" not in _note(served)

@@ -80,3 +80,32 @@ def test_guessing_join_codes_is_limited_but_real_codes_are_not(limited_app, limi
 def test_limits_are_off_in_ordinary_tests(client, db):
     """The shared test app has no limits, so tests can send many requests."""
     assert all(client.get("/withdraw").status_code == 200 for _ in range(50))
+
+
+def test_every_resident_form_that_stores_something_has_its_limits(app):
+    """Each resident POST that writes (consent, answers, votes, own statements, withdrawal) is limited per phone and
+    per address, as the README promises: votes and own statements were not, so one phone posted 150 statements
+    for the team's review queue in a few seconds."""
+    from listening import security
+
+    posts = {rule.endpoint for rule in app.url_map.iter_rules()
+             if rule.endpoint.startswith("listening.") and "POST" in rule.methods}
+    # /forget only forgets this browser's cookie.
+    assert posts - {"listening.forget_me"} <= set(security.RATE_LIMITS)
+
+
+def test_a_phone_proposing_statements_too_fast_gets_a_translated_429(tmp_path):
+    """A phone over its limit on its own statements is told, in its language, to wait; nothing more is stored."""
+    limited = migrated_app(tmp_path / "t.db", RATELIMIT_ENABLED=True, RATE_LIMITS={
+        "listening.propose": (("POST",), "2/minute", "100/minute")})
+    db = connect(limited.config["DATABASE"])
+    session = make_session(db, prompts=[{"kind": "react", "text": "React"}])
+    phone = consented(limited, session)
+    url = f"/s/{session['code']}/q/1/statement"
+    codes = [submit(phone, url, {"body": f"idea {n}"}, get_url=f"/s/{session['code']}/q/1?lang=es",
+                    form_index=0).status_code for n in range(3)]
+    assert codes == [302, 302, 429]
+    assert "Demasiados intentos" in text_of(submit(phone, url, {"body": "otra"}, get_url=f"/s/{session['code']}/q/1?lang=es",
+                                                   form_index=0))
+    assert db.execute("SELECT count(*) FROM statements").fetchone()[0] == 2
+    db.conn.close()
