@@ -1472,6 +1472,16 @@ def _words_once(text: str, language: str, surface_stems: frozenset[str],
     return content, " ".join(kept) if len(kept) < len(tokens) and kept else text
 
 
+def _big_languages(p: _Prepared) -> list[str]:
+    """Return the languages of at least 20 content answers and 5% of them, in order of first meeting: with two or
+    more, each block is centred per language, so that themes do not form on the language alone."""
+    lang_weight: Counter[str] = Counter()
+    for row in p.content_rows:
+        lang_weight[p.langs[row]] += 1
+    n_content = len(p.content_rows)
+    return [lang for lang, c in lang_weight.items() if c >= max(20, 0.05 * n_content)]
+
+
 def _represent(p: _Prepared, terms: _Terms, seed: int, *, stems: Sequence[list[str]] | None = None,
                char_texts: Sequence[str] | None = None, fit_rows: np.ndarray | None = None,
                early_chars: forking.Pending | None = None,
@@ -1502,11 +1512,7 @@ def _represent(p: _Prepared, terms: _Terms, seed: int, *, stems: Sequence[list[s
             term_docs.append(" ".join(key for key in stems[u] if key not in surface_stems))
     blocks, block_names = _features(char_texts, term_docs, seed, embed_texts=embed_texts, fit_rows=fit_rows, chars=early_chars,
                                     meanwhile=meanwhile)
-    lang_weight: Counter[str] = Counter()
-    for row in p.content_rows:
-        lang_weight[p.langs[row]] += 1
-    n_content = len(p.content_rows)
-    big_langs = [lang for lang, c in lang_weight.items() if c >= max(20, 0.05 * n_content)]
+    big_langs = _big_languages(p)
     centred = len(big_langs) >= 2
     if centred:
         for position, block in enumerate(blocks):  # one block's copy at a time, not every block's
@@ -2442,11 +2448,7 @@ def _represent_sampled(p: _Prepared, terms: _Terms, seed: int, sample: np.ndarra
             names.append(name)
     if not blocks:
         return None
-    lang_weight: Counter[str] = Counter()
-    for row in p.content_rows:
-        lang_weight[p.langs[row]] += 1
-    n_content = len(p.content_rows)
-    big_langs = [lang for lang, c in lang_weight.items() if c >= max(20, 0.05 * n_content)]
+    big_langs = _big_languages(p)
     centred = len(big_langs) >= 2
     sample_langs = uniq_langs[sample]
     sample_weights = p.weights[sample]
