@@ -355,6 +355,21 @@ def answers_during_rerun(database: Path, built: dict, sentences: list[str]) -> d
 CONTROL_S = 30  # seconds of answers with no job before the run is queued
 
 
+def open_for_a_job(database: Path):
+    """Return the app and a migrated connection for a kept bench database, with any job an earlier, stopped run of
+    this benchmark left unfinished marked cancelled (it would hold the session)."""
+    from listening import queries
+    from listening.db import connect
+    from listening.migrations import migrate
+
+    app = make_app(database, JOBS_THRESHOLD=5000)
+    db = connect(str(database))
+    migrate(db)
+    db.execute("UPDATE jobs SET state = 'cancelled', finished = ? WHERE state IN ('queued', 'running', 'cancelling')",
+               (queries.now(),))
+    db.conn.commit()
+    return app, db
+
 def background_run(size: int, sentences: list[str], folder: Path) -> dict:
     """Queue a theme run as a job, run it in a `chorus jobs` consumer, and answer every 20 ms until it ends.
 
@@ -363,21 +378,12 @@ def background_run(size: int, sentences: list[str], folder: Path) -> dict:
     """
     from listening import jobs, queries
     from listening.accounts import user_by_email
-    from listening.db import connect
 
     database = folder / f"big-{size}.db"
     if not database.exists():
         built = build(database, size, sentences)
         print(f"# built {size} residents in {built['build_seconds']:.1f} s", flush=True)
-    app = make_app(database, JOBS_THRESHOLD=5000)
-    db = connect(str(database))
-    from listening.migrations import migrate
-
-    migrate(db)
-    # A job left by an earlier, stopped run of this benchmark on the kept database would hold the session.
-    db.execute("UPDATE jobs SET state = 'cancelled', finished = ? WHERE state IN ('queued', 'running', 'cancelling')",
-               (queries.now(),))
-    db.conn.commit()
+    app, db = open_for_a_job(database)
     session = queries.session_by_code(db, db.execute("SELECT code FROM sessions ORDER BY id LIMIT 1").fetchone()[0])
     built = {"session_id": session["id"]}
     session_facts(database, built)
@@ -581,9 +587,8 @@ def profile_run(source: Path, folder: Path, *, py_spy: Path | None = None, alone
     import shutil
     import threading
 
-    from listening import jobs, queries
+    from listening import jobs
     from listening.db import connect
-    from listening.migrations import migrate
 
     database = folder / source.name
     for suffix in ("", "-wal", "-shm"):
@@ -593,12 +598,7 @@ def profile_run(source: Path, folder: Path, *, py_spy: Path | None = None, alone
         if Path(str(source) + suffix).exists():
             shutil.copyfile(str(source) + suffix, str(database) + suffix)
     copied = time.perf_counter() - began
-    app = make_app(database, JOBS_THRESHOLD=5000)
-    db = connect(str(database))
-    migrate(db)
-    db.execute("UPDATE jobs SET state = 'cancelled', finished = ? WHERE state IN ('queued', 'running', 'cancelling')",
-               (queries.now(),))
-    db.conn.commit()
+    app, db = open_for_a_job(database)
     session_id = db.execute("SELECT id FROM sessions ORDER BY id LIMIT 1").fetchone()[0]
     prompt_ids = [r[0] for r in db.execute("SELECT id FROM prompts WHERE session_id = ? AND kind = 'open' ORDER BY id",
                                            (session_id,))]

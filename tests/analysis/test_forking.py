@@ -16,7 +16,7 @@ from analysis import cli as analysis_cli
 from analysis import forking, themes
 from analysis.cli import themes_command
 
-needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="forking needs os.fork")
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork on this platform (Windows): chorus themes then runs in one process; Linux CI runs these")
 
 
 @pytest.fixture()
