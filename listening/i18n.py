@@ -73,8 +73,14 @@ def base_language(language: str) -> str:
 
 
 def local_percent(percent: float) -> str:
-    """Return a whole percentage (42 for 42%) as the reader's language writes one ("42 %" in Spanish and French)."""
-    return format_percent(percent / 100, locale=current_language())
+    """Return a percentage (42 for 42%, 12.5 kept as written) as the reader's language writes one ("42 %", "12,5 %"
+    in Spanish)."""
+    return format_percent(percent / 100, locale=current_language(), decimal_quantization=False)
+
+
+def local_share(share: float) -> str:
+    """Return a share (0.42) as a whole percentage the way the reader's language writes one ("42 %" in Spanish)."""
+    return format_percent(share, locale=current_language())
 
 
 def language_name(language: str) -> str:
@@ -237,3 +243,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["localdate"] = local_date
     app.jinja_env.filters["format_number"] = lambda number: format_decimal(number, locale=current_language())
     app.jinja_env.filters["format_percent"] = local_percent
+    app.jinja_env.filters["format_share"] = local_share

@@ -101,7 +101,10 @@ def test_the_remembered_accept_language_choice_is_werkzeugs(app):
 
 @pytest.mark.parametrize("language, written", [("en", "42%"), ("es", "42\xa0%"), ("fr", "42\xa0%"), ("ar", "42%")])
 def test_percentages_are_written_as_the_readers_language_writes_them(app, language, written):
-    """Results pages, the projector, the opinions page and a job's progress write shares with this filter."""
+    """Results pages, the projector, the opinions page, a job's progress and the campaign pages write shares with these
+    filters (a planner's reference percentage keeps its decimals)."""
     with app.test_request_context(f"/?lang={language}"):
         app.preprocess_request()
         assert app.jinja_env.filters["format_percent"](42) == written
+        assert app.jinja_env.filters["format_share"](0.42) == written
+        assert app.jinja_env.filters["format_percent"](12.5) == written.replace("42", "12.5" if language in ("en", "ar") else "12,5")
