@@ -2208,11 +2208,13 @@ def _find_themes_sampled(p: _Prepared, sample: np.ndarray, texts: Mapping[Answer
     """Find themes on a sample of the distinct texts, then place every other answer (see ``_SAMPLE_ABOVE``)."""
     items = p.items
     ps = _subset(p, sample)
-    terms = _index_terms(ps, _question_stems(question, set(p.langs)))
-    position = np.full(len(p.uniq_rows), -1, dtype=np.int64)
-    position[sample] = np.arange(len(sample))
-    step(2, ENGINE_STEPS)
-    represented = _represent_sampled(p, terms, seed, sample)
+    question_stems = _question_stems(question, set(p.langs))
+    with _sample_chars_beside(ps, question_stems, seed) or contextlib.nullcontext() as chars:
+        terms = _index_terms(ps, question_stems)
+        position = np.full(len(p.uniq_rows), -1, dtype=np.int64)
+        position[sample] = np.arange(len(sample))
+        step(2, ENGINE_STEPS)
+        represented = _represent_sampled(p, terms, seed, sample, chars=chars)
     if represented is not None:
         z_all, centred, big_langs = represented
     else:
@@ -2372,8 +2374,7 @@ class _TextsOf:
 def _texts_of(p: _Prepared, uniq: Sequence[int], stems: Sequence[list[str]], char_texts: Sequence[str],
               surface_stems: frozenset[str]) -> _TextsOf:
     """Return what the blocks read of the distinct texts ``uniq``, given their stems and character texts."""
-    clipped = [t[:_CHAR_LIMIT] for t in char_texts]
-    char_docs = [textmod.fold_accents(t) for t in clipped] if _FOLD else clipped
+    char_docs = _char_docs(char_texts)
     embed_texts = [p.glosses.get(u, text) for u, text in zip(uniq, char_texts)]
     term_docs = []
     for u, found in zip(uniq, stems):
@@ -2382,6 +2383,12 @@ def _texts_of(p: _Prepared, uniq: Sequence[int], stems: Sequence[list[str]], cha
         else:
             term_docs.append(" ".join(key for key in found if key not in surface_stems))
     return _TextsOf(char_docs, embed_texts, term_docs)
+
+
+def _char_docs(char_texts: Sequence[str]) -> list[str]:
+    """Return what the character block reads of each text: clipped to ``_CHAR_LIMIT`` characters, accents folded."""
+    clipped = [t[:_CHAR_LIMIT] for t in char_texts]
+    return [textmod.fold_accents(t) for t in clipped] if _FOLD else clipped
 
 
 @dataclass
@@ -2421,13 +2428,15 @@ class _Streamed:
         return blocks
 
 
-def _represent_sampled(p: _Prepared, terms: _Terms, seed: int, sample: np.ndarray) -> tuple[np.ndarray, bool, list[str]] | None:
+def _represent_sampled(p: _Prepared, terms: _Terms, seed: int, sample: np.ndarray,
+                       chars: forking.Pending | None = None) -> tuple[np.ndarray, bool, list[str]] | None:
     """Return what :func:`_represent` returns with ``fit_rows=sample``, the same numbers, in memory that does not grow with
     the input: the blocks are fitted on the sample, and the other texts are read, represented and projected a chunk
     at a time (only their final coordinates are kept). ``None`` in the rare cases it leaves to :func:`_represent`.
 
     Each row of every step (TF-IDF, LSA, WordLlama pooling, centring, normalising) depends on its own text only;
-    the final projection runs on the same chunks of rows as :func:`_combine`'s.
+    the final projection runs on the same chunks of rows as :func:`_combine`'s. ``chars``
+    (:func:`_sample_chars_beside`) is the character block's fit, made in a child meanwhile.
     """
     n_u = len(p.uniq_rows)
     uniq_langs = np.array([p.langs[r] for r in p.uniq_rows])
@@ -2435,10 +2444,14 @@ def _represent_sampled(p: _Prepared, terms: _Terms, seed: int, sample: np.ndarra
     own = [_without(textmod.analysis_text(p.analysed[p.uniq_rows[u]]), p.langs[p.uniq_rows[u]], surface_stems) for u in sample]
     texts = _texts_of(p, sample.tolist(), terms.stems, own, surface_stems)
     del own
-    fitted_chars = _fit_lsa(texts.char_docs, _CHAR_DIMS, seed, analyzer="char_wb", ngram_range=_CHAR_GRAMS, max_features=_MAX_FEATURES)
+    if chars is None:
+        fitted_chars = _fit_sample_chars(texts.char_docs, seed)
     model = _wordllama()
     embedded = _embed(model, texts.embed_texts) if model is not None else None
     fitted_words = _fit_lsa(texts.term_docs, _WORD_DIMS, seed, token_pattern=r"\S+", ngram_range=(1, 2), max_features=_MAX_FEATURES)
+    if chars is not None:
+        char_docs = texts.char_docs
+        fitted_chars = _unpacked_lsa(chars.result(instead=lambda: _packed_lsa(_fit_sample_chars(char_docs, seed))))
     del texts
     blocks: list[np.ndarray] = []
     names: list[str] = []
@@ -2473,6 +2486,46 @@ def _represent_sampled(p: _Prepared, terms: _Terms, seed: int, sample: np.ndarra
     z = _project_rest(p, sample, blocks, streamed, uniq_langs, centred, surface_stems, mean, axes)
     lengths = np.array([len(p.analysed[r].split()) for r in p.uniq_rows], dtype=np.float64)
     return _without_length(z, lengths, p.weights), centred, big_langs
+
+
+def _fit_sample_chars(char_docs: Sequence[str], seed: int) -> tuple[_FittedLsa, np.ndarray] | None:
+    """Return the character block fitted on the sample's ``char_docs`` (:func:`_fit_lsa`)."""
+    return _fit_lsa(char_docs, _CHAR_DIMS, seed, analyzer="char_wb", ngram_range=_CHAR_GRAMS, max_features=_MAX_FEATURES)
+
+
+def _sample_chars_beside(ps: _Prepared, question_stems: frozenset[str], seed: int) -> forking.Pending | None:
+    """Start, in a forked child, the sampled character block's fit (:func:`_sample_chars`), which this process would
+    make after the terms are indexed: meanwhile it indexes the terms, embeds the sample and fits the word block
+    (issue 19: about 5 s of one core at 200,000 answers, the other idle). ``None`` (made here) unless
+    :mod:`analysis.forking` is on."""
+    return forking.beside(_sample_chars, ps, question_stems, seed) if forking.enabled() else None
+
+
+def _sample_chars(ps: _Prepared, question_stems: frozenset[str], seed: int) -> tuple | None:
+    """Return the character block fitted on the sample ``ps`` (:func:`_packed_lsa`), reading its texts as
+    :func:`_represent_sampled` does: the terms indexed again here (the same words set aside), each text without them."""
+    surface_stems = _surface_stems(_index_terms(ps, question_stems))
+    own = [_without(textmod.analysis_text(ps.analysed[r]), ps.langs[r], surface_stems) for r in ps.uniq_rows]
+    return _packed_lsa(_fit_sample_chars(_char_docs(own), seed))
+
+
+def _packed_lsa(fitted: tuple[_FittedLsa, np.ndarray] | None) -> tuple | None:
+    """Return a fitted block as a child sends it: its vectorizer's class is made in a function (:func:`_vectorizer_class`),
+    which pickle cannot name, so its attributes travel instead (:func:`_unpacked_lsa` makes it again)."""
+    if fitted is None:
+        return None
+    lsa, own = fitted
+    return dict(lsa.vec.__dict__), lsa.svd, own
+
+
+def _unpacked_lsa(packed: tuple | None) -> tuple[_FittedLsa, np.ndarray] | None:
+    """Return the fitted block :func:`_packed_lsa` packed: the same vocabulary, weights and axes."""
+    if packed is None:
+        return None
+    state, svd, own = packed
+    vec = _vectorizer_class().__new__(_vectorizer_class())
+    vec.__dict__.update(state)
+    return _FittedLsa(vec, svd), own
 
 
 def _pca_axes(fit: np.ndarray, fit_weights: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

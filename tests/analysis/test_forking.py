@@ -234,3 +234,36 @@ def test_written_words_made_beside_while_clustering_are_the_builders(fixtures_di
         assert themes._cased_words_beside(p, {u: [] for u in range(len(p.uniq_rows))}) is None  # nothing left to make
     assert forks == ["_cased_words_of"]
     assert made == [themes.headline_mod.cased_words(p.redacted[r]) for r in p.uniq_rows[1:]]
+
+
+@needs_fork
+@pytest.mark.parametrize("question", [None, "What could the NHS improve for patients?"])
+def test_sampled_character_block_fitted_by_a_child_gives_the_same_run(nhs_answers: list[themes.Answer], forks: list[str],
+                                                                      monkeypatch: pytest.MonkeyPatch,
+                                                                      question: str | None) -> None:
+    """On large input a child fits the sample's character block (terms indexed again there, the question's words set
+    aside) while this process indexes the terms, embeds and fits the word block (issue 19): every field of every theme
+    is what one process makes."""
+    monkeypatch.setattr(themes, "_SAMPLE_ABOVE", 150)
+    monkeypatch.setattr(themes, "_SAMPLE_SIZE", 120)
+    monkeypatch.setattr(themes, "_CHUNK", 45)
+    here = themes.find_themes(nhs_answers, seed=1, question=question)
+    assert here.k_scores["sampled_distinct_answers"] == 120
+    with forking.enable():
+        beside = themes.find_themes(nhs_answers, seed=1, question=question)
+    assert "_sample_chars" in forks
+    assert repr(beside) == repr(here) and beside == here
+
+
+def test_a_fitted_block_sent_by_a_child_projects_as_the_one_fitted_here(nhs_answers: list[themes.Answer]) -> None:
+    """The character block's vectorizer (a class pickle cannot name) travels as its attributes: the one made again from
+    them projects every text bit for bit as the one fitted here, and a block that was not made stays ``None``."""
+    import pickle
+
+    docs = themes._char_docs([a.text.casefold() for a in nhs_answers])
+    fitted = themes._fit_sample_chars(docs[:200], 0)
+    assert fitted is not None
+    sent = themes._unpacked_lsa(pickle.loads(forking._dumps(themes._packed_lsa(fitted))))
+    assert type(sent[0].vec) is type(fitted[0].vec) and np.array_equal(sent[1], fitted[1])
+    assert np.array_equal(sent[0].project(docs[200:]), fitted[0].project(docs[200:]))
+    assert themes._packed_lsa(None) is None and themes._unpacked_lsa(None) is None
