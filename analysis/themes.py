@@ -2252,23 +2252,24 @@ def _find_themes_sampled(p: _Prepared, sample: np.ndarray, texts: Mapping[Answer
         subs_of[sub.parent or ""].append(sub)
     widened_subs: list[Theme] = []
     widened: list[Theme] = []
+    widening = _Widening.of(p)
     for theme in themes:
         c = group_of[theme.id]
         uniq = np.flatnonzero((labels_all == c) & ~unclear_all)
-        theme = _widen(theme, uniq, p, sims_all, members_all,
+        theme = _widen(theme, uniq, p, sims_all, members_all, widening,
                        secondary_ids=tuple(items[r].id for u in second_of.get(c, []) for r in members_all[u]))
         widened.append(theme)
         assignment.update({aid: theme.id for aid in theme.answer_ids})
         subs = subs_of.get(theme.id, [])
         if subs:
             for sub, sub_uniq in zip(subs, _split_by_subthemes(subs, uniq, position, sample, ps, z_all, p.weights)):
-                sub = _widen(sub, sub_uniq, p, sims_all, members_all)
+                sub = _widen(sub, sub_uniq, p, sims_all, members_all, widening)
                 widened_subs.append(sub)
                 sub_assignment.update({aid: sub.id for aid in sub.answer_ids})
     other_sample = np.flatnonzero(shape.unclear)
     other = builder.theme(OTHER_ID, other_sample, messages.OTHER_LABEL) if len(other_sample) else _empty_theme(OTHER_ID, messages.OTHER_LABEL)
     other_uniq = np.flatnonzero(unclear_all)
-    other = _widen(other, other_uniq, p, sims_all, members_all) if len(other_uniq) else other
+    other = _widen(other, other_uniq, p, sims_all, members_all, widening) if len(other_uniq) else other
     other = replace(other, headline=messages.OTHER_LABEL, headline_language=None)
     for aid in other.answer_ids:
         assignment[aid] = OTHER_ID
@@ -2675,16 +2676,42 @@ def _stop_helper(pid: int) -> None:
         pass
 
 
+@dataclass
+class _Widening:
+    """What :func:`_widen` reads of every answer, made once for all of a run's themes and sub-themes (issue 19: read
+    again for each of them, it was most of their 1.6 s at 200,000 answers)."""
+
+    uniq_rows: np.ndarray  # each distinct text's first row
+    languages: list[str]  # each answer's base language
+    ids: list[AnswerId]
+
+    @classmethod
+    def of(cls, p: _Prepared) -> _Widening:
+        """Return what :func:`_widen` reads of ``p``'s answers."""
+        return cls(np.asarray(p.uniq_rows, dtype=np.int64), [textmod._base_language(a.language) for a in p.items],
+                   [a.id for a in p.items])
+
+
+def _ranked(uniq: np.ndarray, sims: np.ndarray, uniq_rows: np.ndarray) -> list[int]:
+    """Return the distinct texts ``uniq`` most similar first, ties by their first row: what ``sorted`` by
+    ``(-sims[u], uniq_rows[u])`` gives (first rows differ, so no tie is left), sorted by numpy (in Python with a NaN)."""
+    found = sims[uniq]
+    if np.isnan(found).any():
+        return sorted(uniq.tolist(), key=lambda u: (-sims[u], uniq_rows[u]))
+    return uniq[np.lexsort((uniq_rows[uniq], -found))].tolist()
+
+
 def _widen(theme: Theme, uniq: np.ndarray, p: _Prepared, sims: np.ndarray, members: Mapping[int, list[int]],
-           **extra: object) -> Theme:
+           widening: _Widening | None = None, **extra: object) -> Theme:
     """Return a theme described from a sample with every one of its answers (distinct texts ``uniq``), most typical first."""
-    ranked = sorted(uniq.tolist(), key=lambda u: (-sims[u], p.uniq_rows[u]))
-    rows = [row for u in ranked for row in members[u]]
-    lang_counts = Counter(textmod._base_language(p.items[r].language) for r in rows)
+    widening = widening or _Widening.of(p)
+    rows = [row for u in _ranked(uniq, sims, widening.uniq_rows) for row in members[u]]
+    lang_counts = Counter(map(widening.languages.__getitem__, rows))
     single = next(iter(lang_counts)) if len(lang_counts) == 1 and len(p.answer_langs) > 1 else None
-    return replace(theme, size=len(rows), answer_ids=tuple(p.items[r].id for r in rows),
+    return replace(theme, size=len(rows), answer_ids=tuple(map(widening.ids.__getitem__, rows)),
                    languages=MappingProxyType(dict(lang_counts.most_common())), single_language=single,
-                   glossed=sum(len(members[u]) for u in ranked if u in p.glosses), **extra)  # type: ignore[arg-type]
+                   glossed=sum(len(members[u]) for u in uniq.tolist() if u in p.glosses) if p.glosses else 0,
+                   **extra)  # type: ignore[arg-type]
 
 
 def _split_by_subthemes(subs: Sequence[Theme], uniq: np.ndarray, position: np.ndarray, sample: np.ndarray,

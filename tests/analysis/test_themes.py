@@ -450,3 +450,20 @@ def test_a_helper_that_dies_leaves_its_chunks_to_the_run(nhs_answers: list[Answe
     position[sample] = np.arange(len(sample))
     streamed = themes._represent_sampled(p, terms, 0, sample)
     assert streamed is not None and np.array_equal(streamed[0], themes._represent_at_once(p, terms, 0, sample, position)[0])
+
+
+def test_widened_themes_rank_their_answers_as_sorting_in_python_does() -> None:
+    """A sampled run's themes list every answer most typical first, ties by first appearance: numpy's order (issue 19)
+    is what sorting in Python gives, with equal, negative-zero and NaN similarities too."""
+    import numpy as np
+
+    from analysis import themes
+
+    rng = np.random.default_rng(4)
+    sims = rng.choice([0.5, 0.25, -0.0, 0.0, -0.125, 0.75], size=300).astype(np.float64)
+    uniq_rows = rng.permutation(1000)[:300].astype(np.int64)
+    uniq = rng.permutation(300)[:200]
+    expected = sorted(uniq.tolist(), key=lambda u: (-sims[u], uniq_rows[u]))
+    assert themes._ranked(uniq, sims, uniq_rows) == expected
+    sims[uniq[3]] = np.nan
+    assert themes._ranked(uniq, sims, uniq_rows) == sorted(uniq.tolist(), key=lambda u: (-sims[u], uniq_rows[u]))
