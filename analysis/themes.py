@@ -2208,13 +2208,11 @@ def _find_themes_sampled(p: _Prepared, sample: np.ndarray, texts: Mapping[Answer
     """Find themes on a sample of the distinct texts, then place every other answer (see ``_SAMPLE_ABOVE``)."""
     items = p.items
     ps = _subset(p, sample)
-    question_stems = _question_stems(question, set(p.langs))
-    with _sample_chars_beside(ps, question_stems, seed) or contextlib.nullcontext() as chars:
-        terms = _index_terms(ps, question_stems)
-        position = np.full(len(p.uniq_rows), -1, dtype=np.int64)
-        position[sample] = np.arange(len(sample))
-        step(2, ENGINE_STEPS)
-        represented = _represent_sampled(p, terms, seed, sample, chars=chars)
+    terms = _index_terms(ps, _question_stems(question, set(p.langs)))
+    position = np.full(len(p.uniq_rows), -1, dtype=np.int64)
+    position[sample] = np.arange(len(sample))
+    step(2, ENGINE_STEPS)
+    represented = _represent_sampled(p, terms, seed, sample)
     if represented is not None:
         z_all, centred, big_langs = represented
     else:
@@ -2429,31 +2427,33 @@ class _Streamed:
         return blocks
 
 
-def _represent_sampled(p: _Prepared, terms: _Terms, seed: int, sample: np.ndarray,
-                       chars: forking.Pending | None = None) -> tuple[np.ndarray, bool, list[str]] | None:
+def _represent_sampled(p: _Prepared, terms: _Terms, seed: int, sample: np.ndarray) -> tuple[np.ndarray, bool, list[str]] | None:
     """Return what :func:`_represent` returns with ``fit_rows=sample``, the same numbers, in memory that does not grow with
     the input: the blocks are fitted on the sample, and the other texts are read, represented and projected a chunk
     at a time (only their final coordinates are kept). ``None`` in the rare cases it leaves to :func:`_represent`.
 
     Each row of every step (TF-IDF, LSA, WordLlama pooling, centring, normalising) depends on its own text only;
-    the final projection runs on the same chunks of rows as :func:`_combine`'s. ``chars``
-    (:func:`_sample_chars_beside`) is the character block's fit, made in a child meanwhile.
+    the final projection runs on the same chunks of rows as :func:`_combine`'s. With :mod:`analysis.forking` on, a
+    child fits the character block (:func:`_sample_chars_beside`) while this process embeds and fits the word block.
     """
     n_u = len(p.uniq_rows)
     uniq_langs = np.array([p.langs[r] for r in p.uniq_rows])
     surface_stems = _surface_stems(terms)
     own = [_without(textmod.analysis_text(p.analysed[p.uniq_rows[u]]), p.langs[p.uniq_rows[u]], surface_stems) for u in sample]
-    texts = _texts_of(p, sample.tolist(), terms.stems, own, surface_stems)
-    del own
-    if chars is None:
-        fitted_chars = _fit_sample_chars(texts.char_docs, seed)
-    model = _wordllama()
-    embedded = _embed(model, texts.embed_texts) if model is not None else None
-    fitted_words = _fit_lsa(texts.term_docs, _WORD_DIMS, seed, token_pattern=r"\S+", ngram_range=(1, 2), max_features=_MAX_FEATURES)
-    if chars is not None:
+    with _sample_chars_beside(own, seed) or contextlib.nullcontext() as chars:
+        texts = _texts_of(p, sample.tolist(), terms.stems, own, surface_stems)
+        del own
         char_docs = texts.char_docs
-        fitted_chars = _unpacked_lsa(chars.result(instead=lambda: _packed_lsa(_fit_sample_chars(char_docs, seed))))
-    del texts
+        if chars is None:
+            fitted_chars = _fit_sample_chars(char_docs, seed)
+        model = _wordllama()
+        embedded = _embed(model, texts.embed_texts) if model is not None else None
+        fitted_words = _fit_lsa(texts.term_docs, _WORD_DIMS, seed, token_pattern=r"\S+", ngram_range=(1, 2), max_features=_MAX_FEATURES)
+        # Read while the character block's child may still be working (used once every text is projected).
+        lengths = np.array([len(p.analysed[r].split()) for r in p.uniq_rows], dtype=np.float64)
+        if chars is not None:
+            fitted_chars = _unpacked_lsa(chars.result(instead=lambda: _packed_lsa(_fit_sample_chars(char_docs, seed))))
+    del texts, char_docs
     blocks: list[np.ndarray] = []
     names: list[str] = []
     for name, block in (("characters", fitted_chars and fitted_chars[1]), ("wordllama", embedded), ("words", fitted_words and fitted_words[1])):
@@ -2485,7 +2485,6 @@ def _represent_sampled(p: _Prepared, terms: _Terms, seed: int, sample: np.ndarra
         return None
     mean, axes = axes
     z = _project_rest(p, sample, blocks, streamed, uniq_langs, centred, surface_stems, mean, axes)
-    lengths = np.array([len(p.analysed[r].split()) for r in p.uniq_rows], dtype=np.float64)
     return _without_length(z, lengths, p.weights), centred, big_langs
 
 
@@ -2494,19 +2493,16 @@ def _fit_sample_chars(char_docs: Sequence[str], seed: int) -> tuple[_FittedLsa, 
     return _fit_lsa(char_docs, _CHAR_DIMS, seed, analyzer="char_wb", ngram_range=_CHAR_GRAMS, max_features=_MAX_FEATURES)
 
 
-def _sample_chars_beside(ps: _Prepared, question_stems: frozenset[str], seed: int) -> forking.Pending | None:
-    """Start, in a forked child, the sampled character block's fit (:func:`_sample_chars`), which this process would
-    make after the terms are indexed: meanwhile it indexes the terms, embeds the sample and fits the word block
-    (issue 19: about 5 s of one core at 200,000 answers, the other idle). ``None`` (made here) unless
+def _sample_chars_beside(own: Sequence[str], seed: int) -> forking.Pending | None:
+    """Start, in a forked child, the character block's fit on the sample's texts ``own`` (each without the words set
+    aside), which this process would make before embedding the sample and fitting the word block: those are made
+    meanwhile (issue 19: 3 to 4 s of one core at 200,000 answers, the other idle). ``None`` (made here) unless
     :mod:`analysis.forking` is on."""
-    return forking.beside(_sample_chars, ps, question_stems, seed) if forking.enabled() else None
+    return forking.beside(_sample_chars, own, seed) if forking.enabled() else None
 
 
-def _sample_chars(ps: _Prepared, question_stems: frozenset[str], seed: int) -> tuple | None:
-    """Return the character block fitted on the sample ``ps`` (:func:`_packed_lsa`), reading its texts as
-    :func:`_represent_sampled` does: the terms indexed again here (the same words set aside), each text without them."""
-    surface_stems = _surface_stems(_index_terms(ps, question_stems))
-    own = [_without(textmod.analysis_text(ps.analysed[r]), ps.langs[r], surface_stems) for r in ps.uniq_rows]
+def _sample_chars(own: Sequence[str], seed: int) -> tuple | None:
+    """Return the character block fitted on the sample's texts ``own`` as a child sends it (:func:`_packed_lsa`)."""
     return _packed_lsa(_fit_sample_chars(_char_docs(own), seed))
 
 

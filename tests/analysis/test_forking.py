@@ -241,9 +241,9 @@ def test_written_words_made_beside_while_clustering_are_the_builders(fixtures_di
 def test_sampled_character_block_fitted_by_a_child_gives_the_same_run(nhs_answers: list[themes.Answer], forks: list[str],
                                                                       monkeypatch: pytest.MonkeyPatch,
                                                                       question: str | None) -> None:
-    """On large input a child fits the sample's character block (terms indexed again there, the question's words set
-    aside) while this process indexes the terms, embeds and fits the word block (issue 19): every field of every theme
-    is what one process makes."""
+    """On large input a child fits the sample's character block (each text without the question's words, when they are
+    set aside) while this process embeds the sample and fits the word block (issue 19): every field of every theme is
+    what one process makes."""
     monkeypatch.setattr(themes, "_SAMPLE_ABOVE", 150)
     monkeypatch.setattr(themes, "_SAMPLE_SIZE", 120)
     monkeypatch.setattr(themes, "_CHUNK", 45)
