@@ -105,6 +105,7 @@ def _opinion_tables(view, title: str, words: Callable, gettext: Callable, thresh
         return [reports.Table(title, (gettext("Statement"),), (), gettext("No votes yet."))]
     out = []
     rows = []
+    described = view.described
     for group in view.groups.groups:
         size = view.sizes.get(group.id)
         if size is None:
@@ -113,25 +114,23 @@ def _opinion_tables(view, title: str, words: Callable, gettext: Callable, thresh
             said = "; ".join(
                 words(r.statement) + " — " + (gettext("%(share)s agreed", share=_percent(r.share)) if r.direction == "agree"
                                               else gettext("%(share)s disagreed", share=_percent(r.share)))
-                for r in group.representative) or gettext("No statement sets this group clearly apart yet.")
+                for r in described.representative.get(group.id, ())) or gettext("No statement sets this group clearly apart yet.")
         rows.append((gettext("Group %(name)s", name=group.id), _count(size), said))
     out.append(reports.Table(title + " — " + gettext("Opinion groups"),
                              (gettext("Group"), gettext("People"), gettext("What sets this group apart")), tuple(rows),
                              method_note(view.groups, gettext, language)))
-    hidden = any(size is None for size in view.sizes.values())
     consensus = tuple(
         (words(c.statement), (gettext("every group agreed") if c.direction == "agree" else gettext("every group disagreed"))
-         + ("" if hidden else " (" + gettext("at least %(share)s in each group", share=_percent(c.weakest)) + ")"))
-        for c in view.groups.consensus)
+         + ("" if c.weakest is None else " (" + gettext("at least %(share)s in each group", share=_percent(c.weakest)) + ")"))
+        for c in described.consensus)
     out.append(reports.Table(gettext("Consensus: what every group agreed on"), (gettext("Statement"), gettext("Groups")),
                              consensus, "" if consensus else gettext("No statement has clear agreement across every group yet.")))
     divisive = tuple(
         (words(d.statement),
          gettext("group %(a)s agreed (%(a_share)s), group %(b)s disagreed (%(b_share)s)", a=d.agreeing_group,
                  a_share=_percent(d.agree_share), b=d.disagreeing_group, b_share=_percent(d.disagree_share))
-         if view.sizes.get(d.agreeing_group) is not None and view.sizes.get(d.disagreeing_group) is not None
-         else gettext("groups disagree"))
-        for d in view.groups.divisive)
+         if d.agreeing_group is not None else gettext("groups disagree"))
+        for d in described.divisive)
     out.append(reports.Table(gettext("Divisive: where groups part ways"), (gettext("Statement"), gettext("Groups")),
                              divisive, "" if divisive else gettext("No statement clearly divides the groups yet.")))
     for comparison in view.priorities:

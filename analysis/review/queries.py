@@ -35,7 +35,8 @@ import sqlite_utils
 from analysis import assemble
 from analysis.assemble import MAX_CHOSEN_QUOTES, SessionData, assemble_report, gettext_with, public_page
 from analysis.disclosure import protect_line, threshold_in_use, validate_threshold
-from analysis.opinions import VoteMatrix, compare_priority_group, find_opinion_groups, group_size_table, group_vote_table
+from analysis.opinions import (VoteMatrix, compare_priority_group, describe_groups, find_opinion_groups, group_size_table,
+                               group_vote_table)
 from analysis.redaction import redaction_of
 from listening import statements as st
 from listening.db import batched_writes, one, rows, settle, transaction
@@ -1525,6 +1526,8 @@ class OpinionView:
     stored_votes: int | None = None
     coming: bool = False
     priorities_in_report: bool = False
+    # What may be said of the groups beyond their sizes, every share from published counts (`describe_groups`).
+    described: object | None = None
 
 
 def priority_members(db: sqlite_utils.Database, session_id: int, language: str) -> list[tuple[str, set[int]]]:
@@ -1584,7 +1587,8 @@ def opinion_views(db: sqlite_utils.Database, session_id: int, language: str, *,
         comparisons = tuple(compare_priority_group(matrix, people, label=label, threshold=threshold)
                             for label, people in priority) if matrix.n_votes else ()
         out.append(OpinionView(prompt, shown, groups, sizes, by_group, comparisons,
-                               voters=len({p for p, _s, _v in votes}), votes=len(votes)))
+                               voters=len({p for p, _s, _v in votes}), votes=len(votes),
+                               described=describe_groups(groups, threshold=threshold) if groups else None))
     return out
 
 
@@ -1605,7 +1609,8 @@ def _stored_view(db: sqlite_utils.Database, prompt: dict, shown: dict, totals: d
     by_group = {sid: group_vote_table(groups, sid, threshold=threshold) for sid in shown} if groups else {}
     return OpinionView(prompt, shown, groups, sizes, by_group, (), voters=totals["voters"], votes=totals["votes"],
                        stored_at=row["computed_at"] if ready else None, stored_votes=row["votes"] if ready else None,
-                       coming=not ready or row["version"] != totals["version"], priorities_in_report=priorities)
+                       coming=not ready or row["version"] != totals["version"], priorities_in_report=priorities,
+                       described=describe_groups(groups, threshold=threshold) if groups else None)
 
 
 # --- a follow-up design session ----------------------------------------------------------------
