@@ -991,6 +991,17 @@ def unname_answers(db: sqlite_utils.Database, session_id: int, answers: Sequence
         if updates:
             db.execute(f"UPDATE themes SET {', '.join(f'{k} = ?' for k in updates)} WHERE id = ?", (*updates.values(), theme["id"]))
             changed += 1
+    # The planners' log keeps the name a theme was renamed from (shown on its History page): a machine name drawn from
+    # these answers stays there after the theme itself was renamed, so it goes the same way.
+    for edit in rows(db, """SELECT e.id, e.detail, t.top_terms FROM theme_edits e LEFT JOIN themes t ON t.id = e.theme_id
+                            WHERE e.session_id = ? AND e.action = 'rename'""", (session_id,)):
+        try:
+            detail = json.loads(edit["detail"] or "")
+        except ValueError:
+            continue
+        if isinstance(detail, dict) and _drawn_from(str(detail.get("from") or ""), texts):
+            detail["from"] = _terms_label(edit["top_terms"])
+            db.execute("UPDATE theme_edits SET detail = ? WHERE id = ?", (json.dumps(detail, ensure_ascii=False), edit["id"]))
     # A campaign's pooled themes are drafted from these answers (and their translations) too.
     for pooled in rows(db, """SELECT DISTINCT t.id, t.label, t.machine_label, t.top_terms FROM campaign_themes t
                               JOIN campaign_theme_answers a ON a.theme_id = t.id
