@@ -322,20 +322,34 @@ def compare_themes(before: Sequence[dict], after: Sequence[dict]) -> list[dict]:
     return out
 
 
-def priority_participation(db: sqlite_utils.Database, bank: Sequence[dict], sessions_by_round: dict[int, list[dict]]) -> list[dict]:
-    """For each priority group, its published share of the people heard in each round (from pooled tables)."""
+def priority_participation(db: sqlite_utils.Database, bank: Sequence[dict], sessions_by_round: dict[int, list[dict]],
+                           every_round: dict[int, list[dict]] | None = None) -> list[dict]:
+    """For each priority group, its published share of the people heard in each round (from pooled tables).
+
+    `every_round` holds the sessions of every round the viewer sees (default: `sessions_by_round`). "Who was heard"
+    pools them all, and publishes a group's count there: with one round's count hidden, the others' published counts
+    would give it back by subtraction (19 - 16 = 3). So a group hidden in any round shows no round's share while its
+    campaign count is published.
+    """
+    every_round = sessions_by_round if every_round is None else every_round
+    everyone = [found for sessions in every_round.values() for found in sessions]
     out = []
     for question in bank:
         if question["kind"] != "about" or not any(o["priority"] for o in question["options"]):
             continue
         tables = {rid: pooled_heard(db, question, found) for rid, found in sessions_by_round.items()}
+        rounds = {rid: tables[rid] if rid in tables else pooled_heard(db, question, found) for rid, found in every_round.items()}
+        campaign = pooled_heard(db, question, everyone).table
         for option in question["options"]:
             if not option["priority"]:
                 continue
+            column = str(option["id"])
+            hidden_somewhere = any(r.table is not None and r.table.column_total(column) is None for r in rounds.values())
+            recoverable = hidden_somewhere and campaign is not None and campaign.column_total(column) is not None
             shares = {}
             for rid, pooled in tables.items():
                 table = pooled.table
-                shares[rid] = None if table is None else disclosure.share(table.column_total(str(option["id"])), table.total)
+                shares[rid] = None if table is None or recoverable else disclosure.share(table.column_total(column), table.total)
             out.append({"question": question, "option": option, "shares": shares})
     return out
 

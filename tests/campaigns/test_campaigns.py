@@ -760,3 +760,23 @@ def test_a_session_in_another_campaign_cannot_be_pulled_out_of_it_by_whoever_can
     admin.post(f"/staff/campaigns/{world['other']}/", data={
         "csrf_token": admin_token, "what": "session", "session_id": session_id, "round_id": their_round, "partner_id": theirs})
     assert campaigns.session_place(db, session_id)["campaign_id"] == world["other"]
+
+
+def test_a_rounds_hidden_priority_count_cannot_be_recovered_from_who_was_heard(world):
+    """Round 2's 3 people of the priority group are hidden on the rounds page; "who was heard" publishes the campaign's
+    19, so round 1's share (16 of 64) must not be shown either: 19 - 16 would give the 3 back."""
+    db = world["db"]
+    question = about_world(world, [[8, 12, 12], [8, 12, 12], [3, 15, 15]])
+    campaigns.save_reference(db, question["id"], {o["id"]: 30.0 for o in question["options"]}, source="Census",
+                             priority={question["options"][0]["id"]})
+    second = campaigns.add_round(db, world["cid"], "Round 2")
+    moved = campaigns.campaign_sessions(db, world["cid"], ("SELECT id FROM sessions", {}))[-1]
+    campaigns.add_session(db, world["cid"], moved["id"], round_id=second, partner_id=moved["partner_id"], added_by=None)
+    client, _ = signed_in(world, "bb_planner")
+    heard = page(client.get(f"/staff/campaigns/{world['cid']}/heard"))
+    north = next(row for row in heard.select("table.data tbody tr") if row.th and "North" in row.th.get_text())
+    assert north.find("td").get_text(strip=True) == "19"  # the campaign's count is published
+    html = page(client.get(f"/staff/campaigns/{world['cid']}/rounds?round={second}"))
+    cells = [[c.get_text(strip=True) for c in row.select("th, td")] for row in html.select("table.data tbody tr")]
+    priority = next(row for row in cells if "North" in row[0])
+    assert priority[1:] == ["*", "*"]
