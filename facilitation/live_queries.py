@@ -386,6 +386,9 @@ def hide_response(db: sqlite_utils.Database, session_id: int, response_id: int, 
                 "VALUES (?, ?, 'hide', ?, ?, ?)",
                 (session_id, response_id, reason, user_id, stamp),
             )
+            # A hidden answer leaves the projector and exports: its words leave machine-made theme names too (the
+            # room's live drafts, the planners' themes and claims), as a withdrawal's do.
+            queries.unname_answers(db, session_id, queries.answers_with_translations(db, [response_id]))
     return bool(changed)
 
 
@@ -445,8 +448,8 @@ def decide_wall(db: sqlite_utils.Database, session_id: int, response_id: int, *,
     """Approve an answer for the wall or keep it off, logging who and when; False if nothing changed.
 
     Only a visible written answer from someone who allowed quoting on the room's screen can be
-    approved; keeping an answer off the wall changes nothing else (it stays in the answers,
-    analysis and exports).
+    approved; keeping an answer off the wall takes its words out of the room's draft theme names and
+    changes nothing else (it stays in the answers, analysis and exports).
     """
     status = "approved" if approve else "declined"
     with transaction(db):
@@ -466,6 +469,8 @@ def decide_wall(db: sqlite_utils.Database, session_id: int, response_id: int, *,
                 "VALUES (?, ?, ?, '', ?, ?)",
                 (session_id, response_id, "approve" if approve else "decline", user_id, stamp),
             )
+            if not approve:  # kept off the wall: the room does not read its words in a draft theme's name either
+                queries.unname_live_drafts(db, session_id, queries.answers_with_translations(db, [response_id]))
     return bool(changed)
 
 

@@ -1012,13 +1012,34 @@ def unname_answers(db: sqlite_utils.Database, session_id: int, answers: Sequence
             db.execute("UPDATE campaign_themes SET label = ?, machine_label = ?, headline_from_translation = 0 WHERE id = ?",
                        (named, named, pooled["id"]))
             changed += 1
+    _unname_live(db, session_id, texts)
+    return changed
+
+
+def _unname_live(db: sqlite_utils.Database, session_id: int, texts: list[set[str]]) -> None:
+    """Replace every live draft theme name (the room's screen) that could be words of one of these texts."""
     for live in rows(db, "SELECT id, themes FROM live_themes WHERE session_id = ?", (session_id,)):
         drafts = json.loads(live["themes"])
         cleaned = [{**d, "label": _terms_label(json.dumps(d.get("terms", [])))} if _drawn_from(d.get("label", ""), texts) else d
                    for d in drafts]
         if cleaned != drafts:
             db.execute("UPDATE live_themes SET themes = ? WHERE id = ?", (json.dumps(cleaned, ensure_ascii=False), live["id"]))
-    return changed
+
+
+def answers_with_translations(db: sqlite_utils.Database, response_ids: Sequence[int]) -> list[dict]:
+    """Return these answers' words as `unname_answers` takes them: id, text and any staff translation."""
+    wanted = json.dumps(sorted({int(i) for i in response_ids}))
+    return rows(db, """SELECT r.id, r.text, t.text AS translation FROM responses r
+                       LEFT JOIN answer_translations t ON t.response_id = r.id
+                       WHERE r.id IN (SELECT value FROM json_each(?))""", (wanted,))
+
+
+def unname_live_drafts(db: sqlite_utils.Database, session_id: int, answers: Sequence[dict]) -> None:
+    """Take these answers' words out of the room's live draft theme names only (an answer kept off the wall stays in
+    the analysis and exports, but the room must not read it in a theme's name)."""
+    texts = [set(_words(words)) for r in answers for words in (r["text"], r.get("translation")) if (words or "").strip()]
+    if texts:
+        _unname_live(db, session_id, texts)
 
 
 def erase_participant(
