@@ -11,14 +11,17 @@ only those a facilitator approved.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, NamedTuple
 
 import sqlite_utils
 
-from listening import queries, tables
+from listening import erasures, queries, tables
 from listening import statements as st
-from listening.db import one, rows, transaction
+from listening.db import database_path, one, rows, transaction
+
+log = logging.getLogger("chorus.live")
 
 STAFF_SOURCES = tuple(s for s in queries.SOURCES if s not in ("phone", "import"))
 EQUITY_TOPICS = ("absent", "dominant", "power", "other")
@@ -389,6 +392,15 @@ def hide_response(db: sqlite_utils.Database, session_id: int, response_id: int, 
             # A hidden answer leaves the projector and exports: its words leave machine-made theme names too (the
             # room's live drafts, the planners' themes and claims), as a withdrawal's do.
             queries.unname_answers(db, session_id, queries.answers_with_translations(db, [response_id]))
+    if changed:
+        # An export made before (a big session's file, a campaign's) holds the answer: it goes, as after a withdrawal.
+        path = database_path(db)
+        code = one(db, "SELECT code FROM sessions WHERE id = ?", (session_id,))
+        if path and code:
+            try:
+                erasures.forget_exports(db, path, [code["code"]])
+            except OSError:
+                log.exception("Could not delete export files of session %s after hiding an answer", session_id)
     return bool(changed)
 
 

@@ -451,3 +451,20 @@ def test_an_idle_consumer_looks_at_the_queue_every_second_at_most(app):
     consumer = chorus_cli.job_consumer_of(app, None)
     assert consumer.max_delay == chorus_cli.JOBS_POLL_MAX_S <= 1.0
     assert len(consumer.worker_threads) == app.config["JOBS_WORKERS"]
+
+
+def test_an_export_file_is_deleted_when_an_answer_in_it_is_hidden(app, client, heard, db):
+    """Hiding an answer (it names someone) deletes the kept export files of its session: a file made before holds it."""
+    from facilitation import live_queries
+
+    sid = heard.session["id"]
+    sign_in(client, "lead@example.org", "a long password")
+    shown = client.get(f"/staff/review/{sid}/export")
+    url = client.post(f"/staff/review/{sid}/export",
+                      data={**form_data(shown, 0), "format": "json", "language": "en"}).headers["Location"]
+    job_id = int(url.rsplit("/", 1)[1])
+    assert jobs.export_path(app.config, job_id).exists()
+    answer = db.execute("SELECT id FROM responses WHERE session_id = ? AND text IS NOT NULL LIMIT 1", (sid,)).fetchone()[0]
+    assert live_queries.hide_response(db, sid, answer, user_id=heard.planner_id, reason="Names a nurse")
+    assert not jobs.export_path(app.config, job_id).exists()
+    assert "no longer kept" in text_of(client.post(f"{url}/download", data=form_data(client.get(url)), follow_redirects=True))
