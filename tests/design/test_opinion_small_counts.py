@@ -57,3 +57,19 @@ def test_reports_give_no_share_drawn_from_one_vote(db, make_user):
     assert "Wider pavements" in text
     lines = [line for line in text.splitlines() if "Rename the square" in line]
     assert all("%" not in line and "group A" not in line for line in lines), lines
+
+
+def test_a_residents_consensus_statement_goes_on_the_screen_through_the_sessions_redaction(as_planner, db, make_user):
+    """A resident's statement the room agreed on shows on the projector as their ideas and the reports show it: a phone
+    number they typed is removed, as on every other screen and report that quotes them."""
+    from tests.design.test_opinions_pages import two_camps, written_by_a_resident
+
+    found, ids = two_camps(db, user_id(db, make_user("planner")))
+    db.execute("UPDATE statements SET body = 'Call the clinic line 919-555-0143 after hours' WHERE id = ?", (ids[6],))
+    db.conn.commit()
+    written_by_a_resident(db, found, ids[6], quote_ok=True, quote_scope="screen_and_reports")
+    react = queries.prompts_for_session(db, found["id"])[1]
+    db.execute("UPDATE sessions SET mode = 'live', current_prompt_id = ?, answering_open = 1 WHERE id = ?", (react["id"], found["id"]))
+    db.conn.commit()
+    [consensus] = page(as_planner.get(f"/staff/sessions/{found['id']}/projector/panel")).select("ul.consensus li")
+    assert "Call the clinic line" in consensus.get_text() and "555-0143" not in consensus.get_text()
