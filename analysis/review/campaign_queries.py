@@ -366,8 +366,10 @@ def campaign_priorities(db: sqlite_utils.Database, campaign_id: int) -> dict[str
 
     Each has its wording by language ("texts"), its question's ("question") and its session's code. A
     statement a resident wrote is listed only while their quote permission lets its words into
-    reports (`listening.statements.words_allowed`); withdrawn with its author, it is gone.
+    reports (`listening.statements.words_allowed`), through its session's redaction; withdrawn with its author, it
+    is gone.
     """
+    from analysis.redaction import redaction_of
     from listening.statements import words_allowed
 
     marks = ",".join("?" * len(PRIORITY_KINDS))
@@ -376,7 +378,7 @@ def campaign_priorities(db: sqlite_utils.Database, campaign_id: int) -> dict[str
                            WHERE cs.campaign_id = ? AND p.kind IN ({marks}) AND o.prefer_not = 0
                            ORDER BY p.session_id, p.position, o.position""", (campaign_id, *PRIORITY_KINDS))
     statements = [row for row in rows(
-        db, """SELECT st.id, st.prompt_id, st.body, st.language, st.participant_id, s.code,
+        db, """SELECT st.id, st.prompt_id, st.body, st.language, st.participant_id, st.session_id, s.code,
                       c.quote_ok AS author_quote_ok, c.quote_scope AS author_quote_scope
                FROM statements st JOIN campaign_sessions cs ON cs.session_id = st.session_id
                JOIN sessions s ON s.id = st.session_id LEFT JOIN consents c ON c.participant_id = st.participant_id
@@ -394,8 +396,16 @@ def campaign_priorities(db: sqlite_utils.Database, campaign_id: int) -> dict[str
         texts[("statement", row["statement_id"])][row["language"]] = row["body"]
     found = {f"o{o['id']}": {"key": f"o{o['id']}", "texts": texts[("option", o["id"])],
                              "question": texts[("prompt", o["prompt_id"])], "session": o["code"]} for o in options}
+    redactions: dict[int, object] = {}
     for st in statements:
-        found[f"s{st['id']}"] = {"key": f"s{st['id']}", "texts": {**texts[("statement", st["id"])], st["language"]: st["body"]},
+        worded = {**texts[("statement", st["id"])], st["language"]: st["body"]}
+        if st["participant_id"] is not None:
+            # A resident's words are quoted as every report quotes them: through their session's redaction.
+            if st["session_id"] not in redactions:
+                redactions[st["session_id"]] = redaction_of(queries.texts_for_session(db, st["session_id"]),
+                                                            queries.synthesis_settings(db, st["session_id"])["name_list"])
+            worded = {code: redactions[st["session_id"]](body).strip() for code, body in worded.items()}
+        found[f"s{st['id']}"] = {"key": f"s{st['id']}", "texts": worded,
                                  "question": texts[("prompt", st["prompt_id"])], "session": st["code"]}
     return found
 

@@ -780,3 +780,29 @@ def test_a_rounds_hidden_priority_count_cannot_be_recovered_from_who_was_heard(w
     cells = [[c.get_text(strip=True) for c in row.select("th, td")] for row in html.select("table.data tbody tr")]
     priority = next(row for row in cells if "North" in row[0])
     assert priority[1:] == ["*", "*"]
+
+
+def test_a_residents_statement_a_commitment_answers_is_shown_through_its_sessions_redaction(world):
+    """A quote-consented resident's statement linked to a published commitment reaches the public page, the staff page
+    and the campaign report as reports quote it: a phone number they typed is removed."""
+    from listening import statements as st
+
+    db = world["db"]
+    design = make_session(db, prompts=[{"kind": "react", "text": "React"}])
+    campaigns.add_session(db, world["cid"], design["id"], round_id=world["round"], partner_id=world["partners"]["a"],
+                          added_by=None)
+    [react] = queries.prompts_for_session(db, design["id"])
+    quoted = st.propose_statement(db, session_id=design["id"], prompt_id=react["id"],
+                                  participant_id=make_participant(db, design, quote_ok=True).id, language="en",
+                                  body="A ride line, call 919-555-0143 on Sundays", nonce="p2").id
+    st.decide_statement(db, design["id"], quoted, "approved", by_user=None)
+    client, token = signed_in(world, "bb_planner")
+    assert "555-0143" not in page(client.get(f"/staff/campaigns/{world['cid']}/commitments")).get_text()
+    client.post(f"/staff/campaigns/{world['cid']}/commitments", data={
+        "csrf_token": token, "will_en": "Open a ride line", "status": "planned", "published": "1", "priority_keys": [f"s{quoted}"]})
+    campaigns.set_published(db, world["cid"], True)
+    public = page(world["app"].test_client().get("/c/guilford-2027?lang=en")).get_text(" ")
+    assert "A ride line" in public and "555-0143" not in public
+    report = client.post(f"/staff/campaigns/{world['cid']}/export",
+                         data={"csrf_token": token, "format": "md", "language": "en"}).get_data(as_text=True)
+    assert "ride line" in report and "555-0143" not in report
