@@ -82,20 +82,24 @@ def _ideas_table(view, title: str, words: Callable, authored: dict[int, dict], t
                  threshold: int):
     """Return an ideas question's ideas, grouped by table (those sent from phones last), with how people reacted.
 
-    An idea fewer than `threshold` people voted on shows no counts: a handful of votes is too few to report.
+    An idea fewer than `threshold` people voted on shows no counts: a handful of votes is too few to report. The
+    others' counts go through the disclosure control like a choice question's: one person disagreeing is not printed
+    as "1", nor is a count that would give it away.
     """
     ideas = [authored[sid] for sid in view.statements if sid in authored]
     ideas.sort(key=lambda s: (s.get("table_id") is None, s.get("table_name") or "", s["id"]))
     body = []
     for idea in ideas:
         agree, disagree, passes = tallies.get(idea["id"], (0, 0, 0))
-        counts = (str(agree), str(disagree), str(passes)) if agree + disagree + passes >= threshold \
-            else (disclosure.MARK,) * 3
+        shown = disclosure.protect_line(f"idea-{idea['id']}", ("agree", "disagree", "pass"), (agree, disagree, passes),
+                                        threshold=threshold)
+        counts = (disclosure.MARK,) * 3 if shown.withheld else tuple(_count(n) for n in shown.counts)
         body.append((words(idea["id"]), idea.get("table_name") or gettext("From phones"), *counts))
     return reports.Table(title + " — " + gettext("Ideas"),
                          (gettext("Idea"), gettext("Table"), gettext("Agree"), gettext("Disagree"), gettext("Pass")),
                          tuple(body),
-                         gettext("Ideas fewer than %(n)s people voted on show no counts (%(mark)s).", n=threshold, mark=disclosure.MARK)
+                         gettext("Counts below %(n)s are hidden (%(mark)s), and so are counts that would reveal them.",
+                                 n=threshold, mark=disclosure.MARK)
                          if body else gettext("No ideas yet."))
 
 

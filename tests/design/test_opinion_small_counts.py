@@ -73,3 +73,25 @@ def test_a_residents_consensus_statement_goes_on_the_screen_through_the_sessions
     db.conn.commit()
     [consensus] = page(as_planner.get(f"/staff/sessions/{found['id']}/projector/panel")).select("ul.consensus li")
     assert "Call the clinic line" in consensus.get_text() and "555-0143" not in consensus.get_text()
+
+
+def test_an_ideas_one_dissenting_vote_is_not_printed_in_reports(db, make_user):
+    """Twelve people voted on an idea, eleven agreeing and one disagreeing: the report prints neither the 1 nor the 11
+    that would give it away (the room's total is known), as a choice question's counts are protected."""
+    found = make_session(db, status="draft", created_by=user_id(db, make_user("planner")),
+                         prompts=[{"kind": "ideas", "text": "Your ideas"}])
+    [ideas] = queries.prompts_for_session(db, found["id"])
+    idea = st.add_statement(db, found["id"], ideas["id"], language="en", body="A Sunday ride line")
+    other = st.add_statement(db, found["id"], ideas["id"], language="en", body="Longer clinic hours")
+    queries.set_status(db, found["id"], "open")
+    for n in range(12):
+        person = make_participant(db, found)
+        st.cast_vote(db, session_id=found["id"], participant_id=person.id, statement_id=idea, vote=-1 if n == 0 else 1,
+                     nonce=f"i-{n}", language="en")
+        st.cast_vote(db, session_id=found["id"], participant_id=person.id, statement_id=other, vote=1 if n < 6 else -1,
+                     nonce=f"o-{n}", language="en")
+    rows = {line.split("|")[1].strip(): [c.strip().replace("\\*", "*") for c in line.split("|")[3:6]]
+            for line in export(db, found, "md").splitlines() if "From phones" in line}
+    ride = next(cells for words, cells in rows.items() if "ride line" in words)
+    assert "1" not in ride and "11" not in ride
+    assert next(cells for words, cells in rows.items() if "clinic hours" in words) == ["*", "*", "0"]
