@@ -697,10 +697,15 @@ def _plan_placements(existing: dict[int, dict], themes: dict[int, dict], in_scop
 
 def _withdrawn_meanwhile(db: sqlite_utils.Database, session_id: int, answers: Sequence[dict], since: str) -> list[dict]:
     """Return the answers read for a run whose authors withdrew since `since` (a range on participants_live: cheap
-    inside the write transaction even at 200,000 answers, where re-reading every answer's id held the lock 1.3 s)."""
+    inside the write transaction even at 200,000 answers, where re-reading every answer's id held the lock 1.3 s),
+    and those a facilitator hid since (from the small moderation log): their words must not name what the run stores."""
     left = {r["id"] for r in rows(db, "SELECT id FROM participants WHERE session_id = ? AND withdrawn_at >= ?",
                                    (session_id, since))}
-    return [a for a in answers if a["participant_id"] in left] if left else []
+    hidden = {r["response_id"] for r in rows(db, "SELECT response_id FROM moderation_log WHERE session_id = ? "
+                                                 "AND action = 'hide' AND at >= ?", (session_id, since))}
+    if not left and not hidden:
+        return []
+    return [a for a in answers if a["participant_id"] in left or a["id"] in hidden]
 
 
 def _placements(db: sqlite_utils.Database, session_id: int) -> dict[int, dict]:
