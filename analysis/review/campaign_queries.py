@@ -186,6 +186,7 @@ def run_pooled_themes(db: sqlite_utils.Database, campaign_id: int, question: dic
     answers are as the engine read them (`synthesis.answers_fingerprint`), else says so and starts again.
     """
     report = progress or (lambda done, total, cancellable=True: None)
+    read_at = queries.now()
     answers = pooled_answers(db, question["id"], session_ids)
     fingerprint = synthesis.answers_fingerprint([question["id"], round_id, *session_ids, seed], answers)
     found = None
@@ -217,6 +218,10 @@ def run_pooled_themes(db: sqlite_utils.Database, campaign_id: int, question: dic
     stamp = queries.now()
     with transaction(db):
         taken: set[int] = set()
+        # Answers a facilitator hid since the engine read them leave the themes; their words, and those of answers
+        # deleted since, leave the names the engine drew (`unname_pooled_themes`), as a withdrawal does afterwards.
+        hidden = _hidden_since(db, session_ids, read_at)
+        gone: set[int] = set(hidden)
         for theme in found.themes:
             members = {a for a, t in found.assignment.items() if t == theme.id}
             match = max(((len(members & m) / max(1, len(members | m)), tid) for tid, m in old.items() if tid not in taken),
@@ -236,13 +241,31 @@ def run_pooled_themes(db: sqlite_utils.Database, campaign_id: int, question: dic
                     (campaign_id, question["id"], round_id, theme.label, theme.label, json.dumps(list(theme.top_terms)),
                      int(theme.headline_from_translation), stamp)).lastrowid
             taken.add(theme_id)
-            db.conn.executemany("INSERT INTO campaign_theme_answers (response_id, theme_id) VALUES (?, ?)",
-                           [(a, theme_id) for a in sorted(members)])
+            members -= hidden
+            # An answer deleted since the engine read it (its author withdrew, its import was undone) is not linked.
+            linked = db.conn.executemany(
+                "INSERT INTO campaign_theme_answers (response_id, theme_id) SELECT ?, ? WHERE EXISTS (SELECT 1 FROM responses WHERE id = ?)",
+                [(a, theme_id, a) for a in sorted(members)]).rowcount
+            if linked != len(members):
+                still = {r[0] for r in db.execute("SELECT id FROM responses WHERE id IN (SELECT value FROM json_each(?))",
+                                                  (json.dumps(sorted(members)),))}
+                gone |= members - still
         for theme_id in set(old) - taken:
             db.execute("DELETE FROM campaign_theme_answers WHERE theme_id = ?", (theme_id,))
             db.execute("""DELETE FROM campaign_themes WHERE id = ? AND renamed = 0
                           AND id NOT IN (SELECT theme_id FROM commitment_themes)""", (theme_id,))
+        if gone:
+            queries.unname_pooled_themes(db, sorted(taken), [a for a in answers if a["id"] in gone])
     return len(found.themes)
+
+
+def _hidden_since(db: sqlite_utils.Database, session_ids: Sequence[int], since: str) -> set[int]:
+    """Return the answers of these sessions a facilitator hid since `since` (from the small moderation log)."""
+    if not session_ids:
+        return set()
+    return {r[0] for r in db.execute(
+        """SELECT response_id FROM moderation_log WHERE action = 'hide' AND at >= ?
+           AND session_id IN (SELECT value FROM json_each(?))""", (since, json.dumps(sorted(int(s) for s in session_ids))))}
 
 
 def _theme_members(db: sqlite_utils.Database, campaign_id: int, question_id: int, round_id: int | None) -> dict[int, set[int]]:

@@ -806,3 +806,43 @@ def test_a_residents_statement_a_commitment_answers_is_shown_through_its_session
     report = client.post(f"/staff/campaigns/{world['cid']}/export",
                          data={"csrf_token": token, "format": "md", "language": "en"}).get_data(as_text=True)
     assert "ride line" in report and "555-0143" not in report
+
+
+@pytest.mark.parametrize("how", ["withdraws", "is hidden"])
+def test_an_answer_that_leaves_while_a_pooled_run_works_neither_names_a_theme_nor_stops_the_run(world, monkeypatch, how):
+    """A resident withdraws (or a facilitator hides their answer) while the engine drafts the campaign's themes, and it
+    named a theme with their words: the run still stores its themes, without their answer and under key terms."""
+    import dataclasses
+
+    from analysis import themes as engine
+    from facilitation import live_queries
+
+    db = world["db"]
+    question = campaigns.bank_question(db, world["cid"], world["question"])
+    found = world["sessions"]["a"]
+    found["prompt"] = campaigns.copy_into_session(db, question, found)
+    texts = ["The Zorblax doula stayed with me all night", "My Zorblax doula explained everything",
+             "The bus to the clinic never comes", "We need a bus to the clinic"] * 3
+    people = []
+    for n, text in enumerate(texts):
+        person = make_participant(db, found, quote_ok=True)
+        saved = queries.save_response(db, session_id=found["id"], participant_id=person.id, prompt_id=found["prompt"],
+                                      nonce=f"e{n}", text=text, language="en")
+        people.append((person, saved.response_id))
+    (leaving, answer), words = people[0], texts[0]
+    real = engine.find_themes
+
+    def leave_meanwhile(answers, **kw):
+        """The answer leaves while the engine works, and the engine names a theme with its words."""
+        result = real(answers, **kw)
+        if how == "withdraws":
+            queries.withdraw(db, leaving.receipt)
+        else:
+            live_queries.hide_response(db, found["id"], answer, user_id=world["ids"]["bb_facilitator"], reason="Names a nurse")
+        return dataclasses.replace(result, themes=(dataclasses.replace(result.themes[0], label=words), *result.themes[1:]))
+
+    monkeypatch.setattr(engine, "find_themes", leave_meanwhile)
+    assert pooled.run_pooled_themes(db, world["cid"], question, [found["id"]], round_id=None) >= 1
+    labels = [r[0] for r in db.execute("SELECT label FROM campaign_themes WHERE campaign_id = ?", (world["cid"],))]
+    assert labels and words not in labels
+    assert db.execute("SELECT count(*) FROM campaign_theme_answers WHERE response_id = ?", (answer,)).fetchone()[0] == 0
