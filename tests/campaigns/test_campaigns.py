@@ -764,9 +764,9 @@ def test_a_session_in_another_campaign_cannot_be_pulled_out_of_it_by_whoever_can
 
 def test_a_rounds_hidden_priority_count_cannot_be_recovered_from_who_was_heard(world):
     """Round 2's 3 people of the priority group are hidden on the rounds page; "who was heard" publishes the campaign's
-    19, so round 1's share (16 of 64) must not be shown either: 19 - 16 would give the 3 back."""
+    19, so round 1's share (16 of 56) must not be shown either: 19 - 16 would give the 3 back."""
     db = world["db"]
-    question = about_world(world, [[8, 12, 12], [8, 12, 12], [3, 15, 15]])
+    question = about_world(world, [[8, 10, 10], [8, 10, 10], [3, 10, 10]])
     campaigns.save_reference(db, question["id"], {o["id"]: 30.0 for o in question["options"]}, source="Census",
                              priority={question["options"][0]["id"]})
     second = campaigns.add_round(db, world["cid"], "Round 2")
