@@ -2446,7 +2446,7 @@ def _represent_sampled(p: _Prepared, terms: _Terms, seed: int, sample: np.ndarra
         char_docs = texts.char_docs
         if chars is None:
             fitted_chars = _fit_sample_chars(char_docs, seed)
-        model = _wordllama()
+        model = _embedder()  # WordLlama's files, as the smaller runs read them (a job's warm-up may have read them)
         embedded = _embed(model, texts.embed_texts) if model is not None else None
         fitted_words = _fit_lsa(texts.term_docs, _WORD_DIMS, seed, token_pattern=r"\S+", ngram_range=(1, 2), max_features=_MAX_FEATURES)
         # Read while the character block's child may still be working (used once every text is projected).
