@@ -39,7 +39,7 @@ from analysis.opinions import (VoteMatrix, compare_priority_group, describe_grou
                                group_vote_table)
 from analysis.redaction import redaction_of
 from listening import statements as st
-from listening.db import batched_writes, connect, one, rows, settle, transaction
+from listening.db import batched_writes, one, rows, settle, transaction
 from listening.queries import (
     SOURCES,
     STATEMENT_KINDS,
@@ -239,17 +239,15 @@ def latest_run(db: sqlite_utils.Database, session_id: int) -> dict | None:
     return found
 
 
-def engine_answers(db: sqlite_utils.Database, session_id: int, answers: Iterable[dict],
-                   segments: dict[int, dict[int, int]] | None = None):
+def engine_answers(db: sqlite_utils.Database, session_id: int, answers: Iterable[dict]):
     """Turn stored answers into the engine's ``Answer`` objects, with segments keyed by prompt and quote consent.
 
     An answer whose person did not allow quoting still counts, but its words never become a theme's
-    headline, a claim or a quote (its label falls back to key terms). ``segments``: the session's
-    `participant_segments` when the caller read them already.
+    headline, a claim or a quote (its label falls back to key terms).
     """
     from analysis.themes import stored_answer
 
-    segments = participant_segments(db, session_id) if segments is None else segments
+    segments = participant_segments(db, session_id)
     named: dict[int, dict[str, str]] = {}  # a participant's segments, named once for all their answers
     given = []
     for a in answers:
@@ -454,41 +452,6 @@ def engine_warm_up() -> threading.Thread:
     return thread
 
 
-def read_beside(db: sqlite_utils.Database, read: Callable[[sqlite_utils.Database], _T]) -> Callable[[], _T]:
-    """Start `read(other)` in a thread on a second connection to `db`'s file, and return a function that waits for
-    its result (or reads on `db` itself, in the caller's thread, when there is no file or the thread failed).
-
-    SQLite lets go of Python's lock while it works, so a query there runs on the second core while the caller reads
-    (a run's "about you" answers, 0.8 s of SQLite at 100,000 residents, beside its open answers: issue 19). Its own
-    statement, like every read of a run before the engine: no more and no less consistent with the others.
-    """
-    path = next((row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main"), "")
-    if not path:
-        return lambda: read(db)
-    box: dict = {}
-
-    def run() -> None:
-        """Read on a connection of this thread's own, closed after."""
-        try:
-            other = connect(path, busy_timeout_ms=int(getattr(db, "chorus_busy_timeout_s", 5) * 1000))
-            try:
-                box["result"] = read(other)
-            finally:
-                other.conn.close()
-        except Exception:  # noqa: BLE001 - read again in the caller's thread, which meets the error itself
-            box.clear()
-
-    thread = threading.Thread(target=run, name="chorus-read-beside", daemon=True)
-    thread.start()
-
-    def result() -> _T:
-        """Wait for the thread; return what it read, or read it here."""
-        thread.join()
-        return box["result"] if "result" in box else read(db)
-
-    return result
-
-
 # The engine's thread runs this much lower in CPU priority than the job (see `at_low_priority`).
 ENGINE_NICE = 10
 _T = TypeVar("_T")
@@ -559,7 +522,6 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     scope = scope_prompt_ids(db, session_id)
     warming = engine_warm_up()
     read_at = now()
-    segments = read_beside(db, lambda other: participant_segments(other, session_id))
     answers = open_answers(db, session_id, scope)
     redaction = session_redaction(db, session_id)
     # A planner reads a dozen themes, not twenty: about one theme per eight answers, at most twelve.
@@ -567,7 +529,7 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     anchors = reviewed_anchors(db, session_id, {a["id"] for a in answers})
     total = 5 * len(answers) + 1
     report(0, total)
-    given = engine_answers(db, session_id, answers, segments())  # the thread has ended before anything forks
+    given = engine_answers(db, session_id, answers)
     fingerprint = answers_fingerprint(scope, answers)
     answers = [{key: a[key] for key in KEPT_COLUMNS} for a in answers]  # see KEPT_COLUMNS
     question, main_language = question_texts(db, session_id, scope), session_by_id(db, session_id)["default_language"]
