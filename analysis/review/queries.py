@@ -38,7 +38,7 @@ from analysis.disclosure import protect_line, threshold_in_use, validate_thresho
 from analysis.opinions import VoteMatrix, compare_priority_group, find_opinion_groups, group_size_table, group_vote_table
 from analysis.redaction import redaction_of
 from listening import statements as st
-from listening.db import batched_writes, one, rows, settle, transaction
+from listening.db import batched_writes, one, others_waited, rows, settle, transaction
 from listening.queries import (
     SOURCES,
     STATEMENT_KINDS,
@@ -404,7 +404,7 @@ LOCK_HOLD_S = 0.02
 # a busy disk residents waited 0.3 to 1.8 s in COMMIT during the placements (1 December, 10 batches). Done by a
 # second connection while the next batch was written, a resident's commit found the batch not yet copied and
 # copied it itself, inside the lock: answers waited up to 11 s (2 December, docs/scaling.md).
-SETTLE_EVERY = 1
+SETTLE_EVERY = 4
 # After each batch the run leaves the lock free as long as it held it, up to this long: SQLite's busy handler
 # retries a waiting answer after 1, 2, 5, 10, 15, 20 ms..., and back-to-back batches left it no gap to take (waits
 # of 1 s traced). A gap of 5 ms (answers waiting on Chorus's turn look again every millisecond) made the run's
@@ -412,6 +412,7 @@ SETTLE_EVERY = 1
 # against 2 of 1,160 and 120 ms with this gap: 2 December, docs/scaling.md), so it was not kept.
 LOCK_GAP_S = 4 * LOCK_HOLD_S
 MIN_ASSIGNMENT_BATCH = 25
+PLACEMENT_BLOCK = 16000
 # What a run keeps of each answer it read while the engine works: its place, its author (a withdrawal meanwhile)
 # and its words (taken out of the run's names if it went meanwhile: `unname_answers`). Every column of 200,000
 # rows, kept while the engine worked, was about 200 MB of the job's peak.
@@ -603,6 +604,8 @@ def _write_run(db: sqlite_utils.Database, session_id: int, answers: list[dict], 
         # Answers not yet placed are as they were when the run planned (a person's pin or review since counts).
         kept, _matched = _plan_placements(existing, everything, in_scope, result)
         start = int(at.get("placed") or 0)
+        # A run begun before the placements were written in blocks (PLACEMENT_BLOCK) goes on in the answers' order.
+        order = at.get("order", "answers")
     else:
         stamp = now()
         # Every placement is read before the write lock (about 2 s at 100,000 residents, which answers would
@@ -643,8 +646,8 @@ def _write_run(db: sqlite_utils.Database, session_id: int, answers: list[dict], 
             if checkpoint is not None:
                 # Committed with the themes: a restart from here continues with these rows, never makes them twice.
                 checkpoint.mark(run_id=run_id, stamp=stamp, target=target, taken=sorted(taken), before=sorted(themes),
-                                placed=0)
-        start = 0
+                                placed=0, order="blocks")
+        start, order = 0, "blocks"
     try:
         # Answers no longer in scope (another question chosen, or hidden since) leave the synthesis.
         leaving = sorted(set(existing) - in_scope)
@@ -654,7 +657,8 @@ def _write_run(db: sqlite_utils.Database, session_id: int, answers: list[dict], 
                 with transaction(db), placing.counted_once(db, session_id, chunk):
                     db.conn.executemany("DELETE FROM theme_assignments WHERE response_id = ?", [(rid,) for rid in chunk])
         mark = (lambda placed: checkpoint.mark(placed=placed)) if checkpoint is not None else None
-        vanished = _place_answers(db, session_id, answers, result, kept, target, stamp,
+        placing_order = _placement_order(answers, result) if order == "blocks" else answers
+        vanished = _place_answers(db, session_id, placing_order, result, kept, target, stamp,
                                   lambda done: report(4 * len(answers) + done, total, cancellable=False),
                                   start=start, mark=mark) or []
         with transaction(db):
@@ -800,6 +804,17 @@ def _store_machine_themes(db: sqlite_utils.Database, session_id: int, run_id: in
     return target
 
 
+def _placement_order(answers: list[dict], result) -> list[dict]:
+    """Return the answers in the order their placements are written: in blocks of PLACEMENT_BLOCK by where the
+    engine ranks them (its themes in order, each by typicality), each block by answer id (see PLACEMENT_BLOCK)."""
+    position: dict[int, int] = {}
+    for group in (*result.themes, result.other):
+        for aid in group.answer_ids:
+            position.setdefault(aid, len(position))
+    last = len(position)
+    return sorted(answers, key=lambda a: (position.get(a["id"], last) // PLACEMENT_BLOCK, a["id"]))
+
+
 def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dict], result, kept: set[int],
                    target: dict[str, int], stamp: str, placed=None, *, start: int = 0, mark=None) -> list[dict]:
     """Give every answer its engine rank and quote order; place those nobody kept where the engine put them.
@@ -822,24 +837,32 @@ def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dic
             quotes[aid] = position
     # The first batch is small: the size grows while batches are quick, rather than shrinking after a long one.
     size, first, number, reported = min(2 * MIN_ASSIGNMENT_BATCH, ASSIGNMENT_BATCH), start, 0, 0.0
+    looked, unsettled = time.monotonic_ns(), 0
     with batched_writes(db):
         while first < len(answers):
             batch = answers[first:first + size]
             done = first + len(batch)
             held = _place_batch(db, session_id, batch, result, kept, target, stamp, ranks, quotes, vanished,
                                 (lambda: mark(done)) if mark is not None else None)
-            first, number = first + len(batch), number + 1
-            if number % SETTLE_EVERY == 0:
+            first, number, unsettled = first + len(batch), number + 1, unsettled + 1
+            looking = time.monotonic_ns()
+            waited = others_waited(db, looked)
+            looked = looking
+            if waited or unsettled >= SETTLE_EVERY:
                 settle(db)
+                unsettled = 0
             if placed is not None and (time.monotonic() - reported >= 0.5 or first >= len(answers)):
                 placed(first)
                 reported = time.monotonic()
             grown = int(len(batch) * LOCK_HOLD_S / held) if held > 0 else 2 * len(batch)
             size = max(min(MIN_ASSIGNMENT_BATCH, ASSIGNMENT_BATCH), len(batch) // 2,
                        min(ASSIGNMENT_BATCH, 2 * len(batch), grown))
-            if first < len(answers):
-                time.sleep(min(held, LOCK_GAP_S))
+            if waited and first < len(answers):
+                _pause(min(held, LOCK_GAP_S))
     return vanished
+
+
+_pause = time.sleep  # the gap left to writers who waited (a test notes it)
 
 
 def _place_batch(db: sqlite_utils.Database, session_id: int, batch: list[dict], result, kept: set[int], target: dict[str, int],
