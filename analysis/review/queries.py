@@ -398,20 +398,34 @@ LEAVING_BATCH = 500
 # twice or half as big, up to ASSIGNMENT_BATCH), so a busy or niced process descheduled inside its transaction
 # writes smaller ones.
 LOCK_HOLD_S = 0.02
-# Every this many batches the run copies the write-ahead log into the database itself (listening.db.settle),
-# outside the lock. After every batch: a batch is committed without an fsync, so the next resident's commit
-# (synchronous FULL) would otherwise fsync every batch written since the last settle with its own answer, and on
-# a busy disk residents waited 0.3 to 1.8 s in COMMIT during the placements (1 December, 10 batches). Done by a
-# second connection while the next batch was written, a resident's commit found the batch not yet copied and
-# copied it itself, inside the lock: answers waited up to 11 s (2 December, docs/scaling.md).
+# After a batch another writer waited for, and otherwise every this many batches, the run copies the write-ahead
+# log into the database itself (listening.db.settle), outside the lock. A batch is committed without an fsync, so
+# the next resident's commit (synchronous FULL) fsyncs every batch written since the last settle with its own
+# answer: on a busy disk residents waited 0.3 to 1.8 s in COMMIT during the placements (1 December, every 10
+# batches). Done by a second connection while the next batch was written, a resident's commit found the batch not
+# yet copied and copied it itself, inside the lock: answers waited up to 11 s (2 December, docs/scaling.md). Since
+# place20 (2 December) a batch someone waited for is always settled (residents are answering: as before), and with
+# nobody waiting every 4 batches (about 1,000 pages, 4 MB, for the first resident to come to fsync), which copies a
+# page the batches of one block all write (PLACEMENT_BLOCK) once, not four times: the checkpoints' share of the
+# placements went from about 9 s to 4 s at load 4 (docs/scaling.md).
 SETTLE_EVERY = 4
-# After each batch the run leaves the lock free as long as it held it, up to this long: SQLite's busy handler
-# retries a waiting answer after 1, 2, 5, 10, 15, 20 ms..., and back-to-back batches left it no gap to take (waits
-# of 1 s traced). A gap of 5 ms (answers waiting on Chorus's turn look again every millisecond) made the run's
-# placements faster but let more answers wait over 100 ms for the lock at load 6 (3 of 1,643, the longest 676 ms,
-# against 2 of 1,160 and 120 ms with this gap: 2 December, docs/scaling.md), so it was not kept.
+# After a batch another writer waited for, the run leaves the lock free as long as it held it, up to this long:
+# SQLite's busy handler retries a waiting answer after 1, 2, 5, 10, 15, 20 ms..., and back-to-back batches left it
+# no gap to take (waits of 1 s traced). A gap of 5 ms (answers waiting on Chorus's turn look again every
+# millisecond) made the run's placements faster but let more answers wait over 100 ms for the lock at load 6 (3 of
+# 1,643, the longest 676 ms, against 2 of 1,160 and 120 ms with this gap: 2 December, docs/scaling.md), so it was
+# not kept. Until place20 the gap followed every batch, about 11 to 20 s of a 217,000-answer run's placements
+# with nobody waiting; now only a batch someone waited for (`listening.db.others_waited`: a waiting writer,
+# in another process or another thread, says so in the lock file every millisecond) is followed by one.
 LOCK_GAP_S = 4 * LOCK_HOLD_S
 MIN_ASSIGNMENT_BATCH = 25
+# The placements are written in blocks of this many answers by where the engine ranks them (each theme's answers
+# from the most typical), each block in answer-id order (`_placement_order`). In answer-id order, as before
+# place20, each batch of about 200 answers changed ranks all over the rank index (theme_assignments_by_rank:
+# nearly every answer's rank moves in a re-run) and wrote about 2 pages per answer to the log (384 a batch, 1.85
+# GB over the run), which the checkpoint then copied; in blocks a batch's new ranks are neighbours in that index
+# and its rows share table pages (a block's 16,000 answers over about 3,200 pages): about 1 page per answer
+# (216,000 over the run, 2 December; 4,000 and 50,000 gave 257,000 each). The same rows end the same.
 PLACEMENT_BLOCK = 16000
 # What a run keeps of each answer it read while the engine works: its place, its author (a withdrawal meanwhile)
 # and its words (taken out of the run's names if it went meanwhile: `unname_answers`). Every column of 200,000
@@ -819,13 +833,15 @@ def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dic
                    target: dict[str, int], stamp: str, placed=None, *, start: int = 0, mark=None) -> list[dict]:
     """Give every answer its engine rank and quote order; place those nobody kept where the engine put them.
 
-    Written in batches of up to ASSIGNMENT_BATCH answers, one transaction each; an answer a person pinned meanwhile keeps its place,
-    and one withdrawn meanwhile is not placed (each batch re-reads which answers are still there).
-    `placed(count)` hears how many answers are written. A resumed run starts at answer `start`; `mark(count)` is
-    called inside each batch's transaction (a job's checkpoint, m044). Returns the answers found gone. The batches are
-    written without an fsync at each commit, and the run copies the log into the database every
-    SETTLE_EVERY batches (`listening.db.batched_writes`): a resident's answer waits for a batch's
-    writes, never for the disk.
+    Written in the order given (`_placement_order`), in batches of up to ASSIGNMENT_BATCH answers, one transaction
+    each; an answer a person pinned meanwhile keeps its place, and one withdrawn meanwhile is not placed (each batch
+    re-reads which answers are still there). `placed(count)` hears how many answers are written. A resumed run
+    starts at answer `start` of the same order; `mark(count)` is called inside each batch's transaction (a job's
+    checkpoint, m044). Returns the answers found gone. The batches are written without an fsync at each commit
+    (`listening.db.batched_writes`): a resident's answer waits for a batch's writes, never for the disk. After a
+    batch another writer waited for (`listening.db.others_waited`) the run copies the log into the database and
+    leaves the lock free for a while (LOCK_GAP_S); after one nobody waited for it goes straight on, copying the
+    log every SETTLE_EVERY batches.
     """
     ranks: dict[int, int] = {}
     quotes: dict[int, int] = {}
