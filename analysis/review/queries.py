@@ -414,7 +414,7 @@ SETTLE_EVERY = 4
 # no gap to take (waits of 1 s traced). A gap of 5 ms (answers waiting on Chorus's turn look again every
 # millisecond) made the run's placements faster but let more answers wait over 100 ms for the lock at load 6 (3 of
 # 1,643, the longest 676 ms, against 2 of 1,160 and 120 ms with this gap: 2 December, docs/scaling.md), so it was
-# not kept. Until place20 the gap followed every batch, about 11 to 20 s of a 217,000-answer run's placements
+# not kept. Until place20 the gap followed every batch, about 11 to 27 s of a 217,000-answer run's placements
 # with nobody waiting; now only a batch someone waited for (`listening.db.others_waited`: a waiting writer,
 # in another process or another thread, says so in the lock file every millisecond) is followed by one.
 LOCK_GAP_S = 4 * LOCK_HOLD_S
