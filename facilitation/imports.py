@@ -17,6 +17,7 @@ import secrets
 import time
 from pathlib import Path
 
+from babel.numbers import format_decimal
 from flask import Response, current_app, flash, g, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -29,7 +30,7 @@ from listening import queries
 from listening.accounts import requires
 from listening.db import get_db
 from listening.forms import ActionForm
-from listening.i18n import language_name, source_labels
+from listening.i18n import current_language, language_name, source_labels
 from listening.sealing import seal_bytes, unseal_bytes
 
 from . import import_queries as iq
@@ -280,7 +281,7 @@ def streamed_import(found: dict, token: str, filename: str, steps):
         try:
             for done, total in run:
                 yield str(Markup("<p>{}</p>\n").format(_("Stored %(done)s of %(total)s people…",
-                                                         done=f"{done:,}", total=f"{total:,}")))
+                                                         done=format_decimal(done, locale=current_language()), total=format_decimal(total, locale=current_language()))))
         except Exception:  # reported on the page: its status line is already sent
             current_app.logger.exception("The import of %s into session %s failed", filename, found["code"])
             yield str(Markup('<div class="alert" role="alert"><p>{}</p></div>').format(
