@@ -93,3 +93,16 @@ def test_a_page_writes_a_large_count_the_readers_way(app) -> None:
         with app.test_request_context(f"/?lang={language}"):
             app.preprocess_request()
             assert render_template_string(block, size=12345) == written
+
+
+def test_the_synthesis_history_writes_counts_the_readers_way(app) -> None:
+    """A run's "12,345 answers, 4 themes" in the history reads "12.345 …" in Spanish and keeps choosing the plural."""
+    from analysis.review.views import describe_edit
+
+    for language, start in (("es", "12.345 "), ("en", "12,345 answers")):
+        with app.test_request_context(f"/?lang={language}"):
+            app.preprocess_request()
+            assert describe_edit("run", '{"answers": 12345, "themes": 1}', {}).startswith(start)
+    with app.test_request_context("/?lang=en"):
+        app.preprocess_request()
+        assert describe_edit("run", '{"answers": 1, "themes": 4}', {}) == "1 answer, 4 themes"
