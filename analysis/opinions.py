@@ -62,6 +62,9 @@ __all__ = [
     "find_opinion_groups",
     "compare_priority_group",
     "group_vote_table",
+    "group_stance_table",
+    "describe_groups",
+    "GroupDescriptions",
     "group_size_table",
     "GroupVotes",
     "statement_priorities",
@@ -1078,11 +1081,26 @@ def group_vote_table(groups: OpinionGroups, statement: StatementId, *, threshold
     group casts at most one vote per member, all protected together. When the whole room's
     counts must be hidden, so is the split by group (its totals are the room's counts).
     """
+    return _protected_votes(groups, statement, ("agree", "not"), threshold)
+
+
+def group_stance_table(groups: OpinionGroups, statement: StatementId, *, threshold: int = disclosure.DEFAULT_THRESHOLD) -> GroupVotes:
+    """Return how many in each group agreed with, disagreed with and passed on a statement, as a page may show them.
+
+    What `group_vote_table` does with three rows: the shares that describe groups (what sets a group apart,
+    where groups part ways, how far every group agreed) are drawn from it, so none comes from a handful of votes.
+    """
+    return _protected_votes(groups, statement, ("agree", "disagree", "pass"), threshold)
+
+
+def _protected_votes(groups: OpinionGroups, statement: StatementId, rows: tuple[str, ...], threshold: int) -> GroupVotes:
+    """Return a statement's votes by group in `rows` ("agree" and "not", or "agree", "disagree" and "pass") as the
+    disclosure control publishes them together with the group sizes and the whole room's votes."""
     threshold = disclosure.validate_threshold(threshold)
     ids = tuple(g.id for g in groups.groups)
-    rows = ("agree", "not")
     per = [groups.stances.get((gid, statement), (0, 0, 0)) for gid in ids]
-    split_counts = tuple(tuple(p[_A] if r == "agree" else p[_D] + p[_P] for p in per) for r in rows)
+    pick = {"agree": lambda p: p[_A], "not": lambda p: p[_D] + p[_P], "disagree": lambda p: p[_D], "pass": lambda p: p[_P]}
+    split_counts = tuple(tuple(pick[r](p) for p in per) for r in rows)
     hidden = GroupVotes(statement, ids, MappingProxyType({(r, g): None for r in rows for g in ids}), MappingProxyType({g: None for g in ids}))
     if not ids:
         return hidden
@@ -1100,6 +1118,101 @@ def group_vote_table(groups: OpinionGroups, statement: StatementId, *, threshold
         MappingProxyType({(r, g): split.cell(r, g) for r in rows for g in ids}),
         MappingProxyType({g: split.column_total(g) for g in ids}),
     )
+
+
+@dataclass(frozen=True)
+class ShownRepresentative:
+    """A statement that sets a group apart, with the group's share voting that way and the other groups' share,
+    both from published counts (``others_share`` None: not published)."""
+
+    statement: StatementId
+    direction: str
+    share: float
+    others_share: float | None
+
+
+@dataclass(frozen=True)
+class ShownConsensus:
+    """A statement every group agreed (or disagreed) with; ``weakest`` (the lowest group's share) None when unpublished."""
+
+    statement: StatementId
+    direction: str
+    weakest: float | None
+
+
+@dataclass(frozen=True)
+class ShownDivisive:
+    """A statement that divides the groups; which groups and their shares are None when they may not be shown."""
+
+    statement: StatementId
+    agreeing_group: str | None
+    agree_share: float | None
+    disagreeing_group: str | None
+    disagree_share: float | None
+
+
+@dataclass(frozen=True)
+class GroupDescriptions:
+    """What a page or report may say of opinion groups beyond their sizes: every share drawn from published counts.
+
+    The engine finds a group's representative statements, the consensus and the divisive statements from every
+    vote, however few: a group of 12 can be "set apart" by a statement one of its members voted on. A
+    representative statement whose group share is not published is left out of that group's list; a divisive one
+    names no group and no share, a consensus gives no share, unless every figure it would show is published.
+    """
+
+    sizes: Mapping[str, int | None]
+    representative: Mapping[str, tuple[ShownRepresentative, ...]]
+    consensus: tuple[ShownConsensus, ...]
+    divisive: tuple[ShownDivisive, ...]
+
+
+def _others_share(table: GroupVotes, direction: str, group: str) -> float | None:
+    """Return the other groups' share voting `direction`, only if every other group's counts are published."""
+    others = [g for g in table.groups if g != group]
+    counts = [table.counts.get((direction, g)) for g in others]
+    totals = [table.totals.get(g) for g in others]
+    if not others or any(c is None for c in counts) or any(t is None for t in totals):
+        return None
+    return disclosure.share(sum(counts), sum(totals))
+
+
+def describe_groups(groups: OpinionGroups, *, threshold: int = disclosure.DEFAULT_THRESHOLD) -> GroupDescriptions:
+    """Return what may be said of opinion groups (`GroupDescriptions`): sizes, representative, consensus and divisive
+    statements, every share from `group_stance_table`'s published counts."""
+    threshold = disclosure.validate_threshold(threshold)
+    sizes = group_size_table(groups, threshold=threshold)
+    tables: dict[StatementId, GroupVotes] = {}
+
+    def table(statement: StatementId) -> GroupVotes:
+        """Return (once per statement) the statement's published votes by group."""
+        if statement not in tables:
+            tables[statement] = group_stance_table(groups, statement, threshold=threshold)
+        return tables[statement]
+
+    representative: dict[str, tuple[ShownRepresentative, ...]] = {}
+    for group in groups.groups:
+        shown = []
+        for r in group.representative if sizes.get(group.id) is not None else ():
+            share = table(r.statement).share(r.direction, group.id)
+            if share is not None:
+                shown.append(ShownRepresentative(r.statement, r.direction, share, _others_share(table(r.statement), r.direction, group.id)))
+        representative[group.id] = tuple(shown)
+    every_group_shown = all(size is not None for size in sizes.values())
+    consensus = []
+    for c in groups.consensus:
+        shares = [table(c.statement).share(c.direction, g.id) for g in groups.groups] if every_group_shown else [None]
+        consensus.append(ShownConsensus(c.statement, c.direction, None if None in shares else min(shares)))
+    divisive = []
+    for d in groups.divisive:
+        both = sizes.get(d.agreeing_group) is not None and sizes.get(d.disagreeing_group) is not None
+        agree = table(d.statement).share("agree", d.agreeing_group) if both else None
+        disagree = table(d.statement).share("disagree", d.disagreeing_group) if both else None
+        if agree is None or disagree is None:
+            divisive.append(ShownDivisive(d.statement, None, None, None, None))
+        else:
+            divisive.append(ShownDivisive(d.statement, d.agreeing_group, agree, d.disagreeing_group, disagree))
+    return GroupDescriptions(MappingProxyType(sizes), MappingProxyType(representative), tuple(consensus), tuple(divisive))
 
 
 # --- which statement a phone shows next --------------------------------------------------------

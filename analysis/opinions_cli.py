@@ -253,7 +253,7 @@ def _count(count: int | None) -> str:
 
 def _report_blocks(result, texts: Mapping[str, str], comparison, threshold: int, removed: int) -> list[Block]:  # noqa: ANN001 - engine types
     """Return the report's blocks: method, groups, consensus, divisive statements, priority group."""
-    from analysis.opinions import group_size_table, group_vote_table  # noqa: PLC0415 - numpy only when reporting
+    from analysis.opinions import describe_groups, group_size_table, group_vote_table  # noqa: PLC0415 - numpy only when reporting
 
     def said(sid: str) -> str:
         """Return a statement's text with its id, or the id alone."""
@@ -270,6 +270,9 @@ def _report_blocks(result, texts: Mapping[str, str], comparison, threshold: int,
     blocks.append(("p", overview))
     blocks.append(("p", messages.OPINIONS_SUPPRESSED_NOTE.format(threshold=threshold)))
     sizes = group_size_table(result, threshold=threshold)
+    # Every share below comes from counts the disclosure control publishes: a group is never described by a
+    # statement a handful of its members voted on (`describe_groups`).
+    described = describe_groups(result, threshold=threshold)
     blocks.append(("h2", "Groups"))
     blocks.append(("table", ["group", "participants"], [[g.id, _count(sizes[g.id])] for g in result.groups]))
     for group in result.groups:
@@ -277,40 +280,29 @@ def _report_blocks(result, texts: Mapping[str, str], comparison, threshold: int,
         if sizes[group.id] is None:
             blocks.append(("p", f"Too few people to show how this group voted (fewer than {threshold}, or a size that would reveal one)."))
             continue
-        if not group.representative:
+        apart = described.representative.get(group.id, ())
+        if not apart:
             blocks.append(("p", "No statement sets this group clearly apart from the others."))
             continue
         blocks.append(("table", ["statement", "the group mostly", "group", "other groups"], [
             [said(r.statement), "agreed" if r.direction == "agree" else "disagreed", _pct(r.share), _pct(r.others_share)]
-            for r in group.representative
+            for r in apart
         ]))
     if len(result.groups) >= 2:
-        # A group too small to show keeps its votes to itself: its shares are never printed.
-        shown_groups = [g.id for g in result.groups if sizes[g.id] is not None]
-
-        def weakest(c) -> str:  # noqa: ANN001 - engine type
-            """Return the least convinced shown group's share, or the mark when no group can be shown."""
-            visible = [c.shares[g] for g in shown_groups if g in c.shares]
-            return _pct(min(visible) if visible else None)
-
-        def group_share(group: str, value: float) -> str:
-            """Return a group's share, or the mark for a group too small to show."""
-            return _pct(value if group in shown_groups else None)
-
         blocks.append(("h2", "Consensus: what every group agreed on"))
-        if result.consensus:
-            note = "the share is that of the least convinced group"
-            if len(shown_groups) < len(result.groups):
-                note += " among those large enough to show"
+        if described.consensus:
+            note = "the share is that of the least convinced group, shown when every group's votes on it can be"
             blocks.append(("p", f"Statements that a clear majority of every group agreed with (or disagreed with); {note}."))
             blocks.append(("list", [f"{'Agreed' if c.direction == 'agree' else 'Disagreed'}: {said(c.statement)} "
-                                    f"(at least {weakest(c)} in every group)" for c in result.consensus[:10]]))
+                                    f"(at least {_pct(c.weakest)} in every group)" for c in described.consensus[:10]]))
         else:
             blocks.append(("p", "No statement had a clear majority in every group."))
         blocks.append(("h2", "Divisive: where groups part ways"))
-        if result.divisive:
-            blocks.append(("list", [f"{said(d.statement)}: group {d.agreeing_group} mostly agreed ({group_share(d.agreeing_group, d.agree_share)}), "
-                                    f"group {d.disagreeing_group} mostly disagreed ({group_share(d.disagreeing_group, d.disagree_share)})" for d in result.divisive[:10]]))
+        if described.divisive:
+            blocks.append(("list", [f"{said(d.statement)}: group {d.agreeing_group} mostly agreed ({_pct(d.agree_share)}), "
+                                    f"group {d.disagreeing_group} mostly disagreed ({_pct(d.disagree_share)})"
+                                    if d.agreeing_group is not None else f"{said(d.statement)}: the groups part ways"
+                                    for d in described.divisive[:10]]))
         else:
             blocks.append(("p", "No statement had one group mostly agreeing and another mostly disagreeing."))
         shown = [c.statement for c in result.consensus[:5]] + [d.statement for d in result.divisive[:5]]

@@ -598,8 +598,10 @@ def react_room(db, found: dict, current: dict, threshold: int) -> dict:
     ids = [s["id"] for s in approved]
     view = opinion_live.room_view(db, current["id"], ids, threshold=threshold)
     by_id = {s["id"]: s for s in approved}
+    redaction = session_redaction(db, found["id"]) if any(by_id[sid]["participant_id"] is not None
+                                                          for sid, _d in view["consensus"] if sid in by_id) else None
     view["consensus"] = [
-        {"direction": direction, "words": _screen_words(found, by_id[sid])}
+        {"direction": direction, "words": _screen_words(found, by_id[sid], redaction)}
         for sid, direction in view["consensus"] if sid in by_id
     ]
     view["timezone"] = found["timezone"]
@@ -651,9 +653,7 @@ def ideas_room(db, found: dict, current: dict) -> dict:
         if not st.words_allowed(idea, "screen"):
             group["withheld"] += 1
             continue
-        words = _screen_words(found, idea)
-        if idea["participant_id"] is not None:
-            words = [dict(w, text=redaction(w["text"]).strip()) for w in words]
+        words = _screen_words(found, idea, redaction)
         group["ideas"].append({"words": words, "agreed": agreed.get(idea["id"], 0)})
     shown = [g for g in groups + [phones] if g["ideas"] or g["withheld"]]
     for group in shown:
@@ -663,9 +663,10 @@ def ideas_room(db, found: dict, current: dict) -> dict:
     return {"tables": shown, "count": len(approved), "people": people}
 
 
-def _screen_words(found: dict, statement: dict) -> list[dict]:
+def _screen_words(found: dict, statement: dict, redaction=None) -> list[dict]:
     """Return a statement's words for the room's screen in each language that has them, or a note in every language
-    when its author (a resident) did not allow their words on the screen."""
+    when its author (a resident) did not allow their words on the screen; a resident's words go through the session's
+    `redaction` (as reports quote them)."""
     if not st.words_allowed(statement, "screen"):
         notes = []
         for code in found["languages"]:
@@ -673,8 +674,11 @@ def _screen_words(found: dict, statement: dict) -> list[dict]:
                 notes.append({"lang": code, "text": _("A resident's statement: its author did not allow their words on the room's screen."),
                               "withheld": True})
         return notes
-    return [{"lang": code, "text": st.shown_text(statement, code)[0]} for code in found["languages"]
-            if code == found["default_language"] or statement["translations"].get(code)]
+    words = [{"lang": code, "text": st.shown_text(statement, code)[0]} for code in found["languages"]
+             if code == found["default_language"] or statement["translations"].get(code)]
+    if statement.get("participant_id") is not None and redaction is not None:
+        words = [dict(w, text=redaction(w["text"]).strip()) for w in words]
+    return words
 
 
 def room_notes(found: dict, threshold: int) -> list[dict]:

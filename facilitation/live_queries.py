@@ -11,14 +11,17 @@ only those a facilitator approved.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, NamedTuple
 
 import sqlite_utils
 
-from listening import queries, tables
+from listening import erasures, queries, tables
 from listening import statements as st
-from listening.db import one, rows, transaction
+from listening.db import database_path, one, rows, transaction
+
+log = logging.getLogger("chorus.live")
 
 STAFF_SOURCES = tuple(s for s in queries.SOURCES if s not in ("phone", "import"))
 EQUITY_TOPICS = ("absent", "dominant", "power", "other")
@@ -386,6 +389,18 @@ def hide_response(db: sqlite_utils.Database, session_id: int, response_id: int, 
                 "VALUES (?, ?, 'hide', ?, ?, ?)",
                 (session_id, response_id, reason, user_id, stamp),
             )
+            # A hidden answer leaves the projector and exports: its words leave machine-made theme names too (the
+            # room's live drafts, the planners' themes and claims), as a withdrawal's do.
+            queries.unname_answers(db, session_id, queries.answers_with_translations(db, [response_id]))
+    if changed:
+        # An export made before (a big session's file, a campaign's) holds the answer: it goes, as after a withdrawal.
+        path = database_path(db)
+        code = one(db, "SELECT code FROM sessions WHERE id = ?", (session_id,))
+        if path and code:
+            try:
+                erasures.forget_exports(db, path, [code["code"]])
+            except OSError:
+                log.exception("Could not delete export files of session %s after hiding an answer", session_id)
     return bool(changed)
 
 
@@ -445,8 +460,8 @@ def decide_wall(db: sqlite_utils.Database, session_id: int, response_id: int, *,
     """Approve an answer for the wall or keep it off, logging who and when; False if nothing changed.
 
     Only a visible written answer from someone who allowed quoting on the room's screen can be
-    approved; keeping an answer off the wall changes nothing else (it stays in the answers,
-    analysis and exports).
+    approved; keeping an answer off the wall takes its words out of the room's draft theme names and
+    changes nothing else (it stays in the answers, analysis and exports).
     """
     status = "approved" if approve else "declined"
     with transaction(db):
@@ -466,6 +481,8 @@ def decide_wall(db: sqlite_utils.Database, session_id: int, response_id: int, *,
                 "VALUES (?, ?, ?, '', ?, ?)",
                 (session_id, response_id, "approve" if approve else "decline", user_id, stamp),
             )
+            if not approve:  # kept off the wall: the room does not read its words in a draft theme's name either
+                queries.unname_live_drafts(db, session_id, queries.answers_with_translations(db, [response_id]))
     return bool(changed)
 
 

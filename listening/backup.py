@@ -228,6 +228,7 @@ def restore(source: str | Path, destination: str | Path, *, force: bool = False,
                           "(take a backup of it first).")
     known, problems = gather_ledger(destination, ledgers)
     destination.parent.mkdir(parents=True, exist_ok=True)
+    erasures.forget_every_job_file(destination)  # the replaced database's jobs' files; their ids will be reused
     src = _open(source, readonly=True)
     dst = connect(str(destination))  # owner-only, secure delete
     try:

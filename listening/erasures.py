@@ -102,6 +102,27 @@ def forget_exports(db: sqlite_utils.Database, database: str | Path, codes: Itera
     return gone
 
 
+def forget_every_job_file(database: str | Path) -> int:
+    """Delete every export and theme-run checkpoint file beside a database; return how many went.
+
+    A restore replaces the database these files belong to: the restored copy numbers its jobs again from the
+    backup's, so a finished export of the backup would be served the file another job (another session) wrote
+    under the same id, and a file of answers given after the backup would outlive them.
+    """
+    folder = exports_folder(database)
+    if not folder.is_dir():
+        return 0
+    gone = 0
+    for pattern in ("job-*.bin", "job-*.resume", "job-*.partial"):
+        for path in folder.glob(pattern):
+            try:
+                path.unlink()
+                gone += 1
+            except FileNotFoundError:
+                continue
+    return gone
+
+
 def record(db: sqlite_utils.Database, erasure: Erasure) -> None:
     """Add an erasure to the ledger table, inside the caller's transaction; a repeat changes nothing."""
     if erasure.kind not in KINDS:

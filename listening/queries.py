@@ -991,23 +991,72 @@ def unname_answers(db: sqlite_utils.Database, session_id: int, answers: Sequence
         if updates:
             db.execute(f"UPDATE themes SET {', '.join(f'{k} = ?' for k in updates)} WHERE id = ?", (*updates.values(), theme["id"]))
             changed += 1
+    # The planners' log keeps the name a theme was renamed from (shown on its History page): a machine name drawn from
+    # these answers stays there after the theme itself was renamed, so it goes the same way.
+    for edit in rows(db, """SELECT e.id, e.detail, t.top_terms FROM theme_edits e LEFT JOIN themes t ON t.id = e.theme_id
+                            WHERE e.session_id = ? AND e.action = 'rename'""", (session_id,)):
+        try:
+            detail = json.loads(edit["detail"] or "")
+        except ValueError:
+            continue
+        if isinstance(detail, dict) and _drawn_from(str(detail.get("from") or ""), texts):
+            detail["from"] = _terms_label(edit["top_terms"])
+            db.execute("UPDATE theme_edits SET detail = ? WHERE id = ?", (json.dumps(detail, ensure_ascii=False), edit["id"]))
     # A campaign's pooled themes are drafted from these answers (and their translations) too.
-    for pooled in rows(db, """SELECT DISTINCT t.id, t.label, t.machine_label, t.top_terms FROM campaign_themes t
-                              JOIN campaign_theme_answers a ON a.theme_id = t.id
-                              WHERE t.renamed = 0 AND a.response_id IN (SELECT value FROM json_each(?))""",
-                       (json.dumps(sorted(int(i) for i in ids)),)):
+    pooled = [r["id"] for r in rows(db, """SELECT DISTINCT a.theme_id AS id FROM campaign_theme_answers a
+                                            WHERE a.response_id IN (SELECT value FROM json_each(?))""",
+                                     (json.dumps(sorted(int(i) for i in ids)),))]
+    changed += _unname_pooled(db, pooled, texts)
+    _unname_live(db, session_id, texts)
+    return changed
+
+
+def _unname_pooled(db: sqlite_utils.Database, theme_ids: Sequence[int], texts: list[set[str]]) -> int:
+    """Name by their key terms the campaign's pooled themes (of these ids, not renamed by a planner) whose machine name
+    could be words of one of these texts; return how many changed."""
+    changed = 0
+    for pooled in rows(db, """SELECT id, label, machine_label, top_terms FROM campaign_themes
+                              WHERE renamed = 0 AND id IN (SELECT value FROM json_each(?))""",
+                       (json.dumps(sorted(int(i) for i in theme_ids)),)):
         if _drawn_from(pooled["label"], texts) or _drawn_from(pooled["machine_label"], texts):
             named = _terms_label(pooled["top_terms"])
             db.execute("UPDATE campaign_themes SET label = ?, machine_label = ?, headline_from_translation = 0 WHERE id = ?",
                        (named, named, pooled["id"]))
             changed += 1
+    return changed
+
+
+def unname_pooled_themes(db: sqlite_utils.Database, theme_ids: Sequence[int], answers: Sequence[dict]) -> int:
+    """Take these answers' words (id, text and any staff translation) out of these pooled themes' machine names: a
+    campaign run that read them before their author withdrew or a facilitator hid them; return the themes changed."""
+    texts = [set(_words(words)) for r in answers for words in (r["text"], r.get("translation")) if (words or "").strip()]
+    return _unname_pooled(db, theme_ids, texts) if texts else 0
+
+
+def _unname_live(db: sqlite_utils.Database, session_id: int, texts: list[set[str]]) -> None:
+    """Replace every live draft theme name (the room's screen) that could be words of one of these texts."""
     for live in rows(db, "SELECT id, themes FROM live_themes WHERE session_id = ?", (session_id,)):
         drafts = json.loads(live["themes"])
         cleaned = [{**d, "label": _terms_label(json.dumps(d.get("terms", [])))} if _drawn_from(d.get("label", ""), texts) else d
                    for d in drafts]
         if cleaned != drafts:
             db.execute("UPDATE live_themes SET themes = ? WHERE id = ?", (json.dumps(cleaned, ensure_ascii=False), live["id"]))
-    return changed
+
+
+def answers_with_translations(db: sqlite_utils.Database, response_ids: Sequence[int]) -> list[dict]:
+    """Return these answers' words as `unname_answers` takes them: id, text and any staff translation."""
+    wanted = json.dumps(sorted({int(i) for i in response_ids}))
+    return rows(db, """SELECT r.id, r.text, t.text AS translation FROM responses r
+                       LEFT JOIN answer_translations t ON t.response_id = r.id
+                       WHERE r.id IN (SELECT value FROM json_each(?))""", (wanted,))
+
+
+def unname_live_drafts(db: sqlite_utils.Database, session_id: int, answers: Sequence[dict]) -> None:
+    """Take these answers' words out of the room's live draft theme names only (an answer kept off the wall stays in
+    the analysis and exports, but the room must not read it in a theme's name)."""
+    texts = [set(_words(words)) for r in answers for words in (r["text"], r.get("translation")) if (words or "").strip()]
+    if texts:
+        _unname_live(db, session_id, texts)
 
 
 def erase_participant(

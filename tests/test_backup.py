@@ -124,3 +124,21 @@ def test_backup_and_restore_commands(runner, app, db, tmp_path):
     assert refused.exit_code == 1 and "--force" in refused.output
     forced = runner.invoke(cli, ["restore", str(tmp_path / "b.db"), "--force"])
     assert forced.exit_code == 0 and "Restored" in forced.output
+
+
+def test_a_restore_leaves_no_job_file_of_the_database_it_replaces(app, db, tmp_path):
+    """Export and theme-run files beside the replaced database belong to its jobs: the restored copy reuses their ids
+    (a 'done' export of the backup would be served another job's file), so a restore deletes them."""
+    from listening import erasures
+
+    make_session(db)
+    copy = backup(app.config["DATABASE"], tmp_path / "backups" / "b.db")
+    folder = erasures.exports_folder(app.config["DATABASE"])
+    folder.mkdir(mode=0o700, exist_ok=True)
+    left = [erasures.export_file(app.config["DATABASE"], 7), erasures.checkpoint_file(app.config["DATABASE"], 8)]
+    for path in left:
+        path.write_bytes(b"another session's answers")
+    (folder / "unrelated.txt").write_text("kept")
+    restore(copy.path, app.config["DATABASE"], force=True)
+    assert not any(path.exists() for path in left)
+    assert (folder / "unrelated.txt").exists()

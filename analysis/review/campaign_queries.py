@@ -186,6 +186,7 @@ def run_pooled_themes(db: sqlite_utils.Database, campaign_id: int, question: dic
     answers are as the engine read them (`synthesis.answers_fingerprint`), else says so and starts again.
     """
     report = progress or (lambda done, total, cancellable=True: None)
+    read_at = queries.now()
     answers = pooled_answers(db, question["id"], session_ids)
     fingerprint = synthesis.answers_fingerprint([question["id"], round_id, *session_ids, seed], answers)
     found = None
@@ -217,6 +218,10 @@ def run_pooled_themes(db: sqlite_utils.Database, campaign_id: int, question: dic
     stamp = queries.now()
     with transaction(db):
         taken: set[int] = set()
+        # Answers a facilitator hid since the engine read them leave the themes; their words, and those of answers
+        # deleted since, leave the names the engine drew (`unname_pooled_themes`), as a withdrawal does afterwards.
+        hidden = _hidden_since(db, session_ids, read_at)
+        gone: set[int] = set(hidden)
         for theme in found.themes:
             members = {a for a, t in found.assignment.items() if t == theme.id}
             match = max(((len(members & m) / max(1, len(members | m)), tid) for tid, m in old.items() if tid not in taken),
@@ -236,13 +241,31 @@ def run_pooled_themes(db: sqlite_utils.Database, campaign_id: int, question: dic
                     (campaign_id, question["id"], round_id, theme.label, theme.label, json.dumps(list(theme.top_terms)),
                      int(theme.headline_from_translation), stamp)).lastrowid
             taken.add(theme_id)
-            db.conn.executemany("INSERT INTO campaign_theme_answers (response_id, theme_id) VALUES (?, ?)",
-                           [(a, theme_id) for a in sorted(members)])
+            members -= hidden
+            # An answer deleted since the engine read it (its author withdrew, its import was undone) is not linked.
+            linked = db.conn.executemany(
+                "INSERT INTO campaign_theme_answers (response_id, theme_id) SELECT ?, ? WHERE EXISTS (SELECT 1 FROM responses WHERE id = ?)",
+                [(a, theme_id, a) for a in sorted(members)]).rowcount
+            if linked != len(members):
+                still = {r[0] for r in db.execute("SELECT id FROM responses WHERE id IN (SELECT value FROM json_each(?))",
+                                                  (json.dumps(sorted(members)),))}
+                gone |= members - still
         for theme_id in set(old) - taken:
             db.execute("DELETE FROM campaign_theme_answers WHERE theme_id = ?", (theme_id,))
             db.execute("""DELETE FROM campaign_themes WHERE id = ? AND renamed = 0
                           AND id NOT IN (SELECT theme_id FROM commitment_themes)""", (theme_id,))
+        if gone:
+            queries.unname_pooled_themes(db, sorted(taken), [a for a in answers if a["id"] in gone])
     return len(found.themes)
+
+
+def _hidden_since(db: sqlite_utils.Database, session_ids: Sequence[int], since: str) -> set[int]:
+    """Return the answers of these sessions a facilitator hid since `since` (from the small moderation log)."""
+    if not session_ids:
+        return set()
+    return {r[0] for r in db.execute(
+        """SELECT response_id FROM moderation_log WHERE action = 'hide' AND at >= ?
+           AND session_id IN (SELECT value FROM json_each(?))""", (since, json.dumps(sorted(int(s) for s in session_ids))))}
 
 
 def _theme_members(db: sqlite_utils.Database, campaign_id: int, question_id: int, round_id: int | None) -> dict[int, set[int]]:
@@ -322,20 +345,34 @@ def compare_themes(before: Sequence[dict], after: Sequence[dict]) -> list[dict]:
     return out
 
 
-def priority_participation(db: sqlite_utils.Database, bank: Sequence[dict], sessions_by_round: dict[int, list[dict]]) -> list[dict]:
-    """For each priority group, its published share of the people heard in each round (from pooled tables)."""
+def priority_participation(db: sqlite_utils.Database, bank: Sequence[dict], sessions_by_round: dict[int, list[dict]],
+                           every_round: dict[int, list[dict]] | None = None) -> list[dict]:
+    """For each priority group, its published share of the people heard in each round (from pooled tables).
+
+    `every_round` holds the sessions of every round the viewer sees (default: `sessions_by_round`). "Who was heard"
+    pools them all, and publishes a group's count there: with one round's count hidden, the others' published counts
+    would give it back by subtraction (19 - 16 = 3). So a group hidden in any round shows no round's share while its
+    campaign count is published.
+    """
+    every_round = sessions_by_round if every_round is None else every_round
+    everyone = [found for sessions in every_round.values() for found in sessions]
     out = []
     for question in bank:
         if question["kind"] != "about" or not any(o["priority"] for o in question["options"]):
             continue
         tables = {rid: pooled_heard(db, question, found) for rid, found in sessions_by_round.items()}
+        rounds = {rid: tables[rid] if rid in tables else pooled_heard(db, question, found) for rid, found in every_round.items()}
+        campaign = pooled_heard(db, question, everyone).table
         for option in question["options"]:
             if not option["priority"]:
                 continue
+            column = str(option["id"])
+            hidden_somewhere = any(r.table is not None and r.table.column_total(column) is None for r in rounds.values())
+            recoverable = hidden_somewhere and campaign is not None and campaign.column_total(column) is not None
             shares = {}
             for rid, pooled in tables.items():
                 table = pooled.table
-                shares[rid] = None if table is None else disclosure.share(table.column_total(str(option["id"])), table.total)
+                shares[rid] = None if table is None or recoverable else disclosure.share(table.column_total(column), table.total)
             out.append({"question": question, "option": option, "shares": shares})
     return out
 
@@ -352,8 +389,10 @@ def campaign_priorities(db: sqlite_utils.Database, campaign_id: int) -> dict[str
 
     Each has its wording by language ("texts"), its question's ("question") and its session's code. A
     statement a resident wrote is listed only while their quote permission lets its words into
-    reports (`listening.statements.words_allowed`); withdrawn with its author, it is gone.
+    reports (`listening.statements.words_allowed`), through its session's redaction; withdrawn with its author, it
+    is gone.
     """
+    from analysis.redaction import redaction_of
     from listening.statements import words_allowed
 
     marks = ",".join("?" * len(PRIORITY_KINDS))
@@ -362,7 +401,7 @@ def campaign_priorities(db: sqlite_utils.Database, campaign_id: int) -> dict[str
                            WHERE cs.campaign_id = ? AND p.kind IN ({marks}) AND o.prefer_not = 0
                            ORDER BY p.session_id, p.position, o.position""", (campaign_id, *PRIORITY_KINDS))
     statements = [row for row in rows(
-        db, """SELECT st.id, st.prompt_id, st.body, st.language, st.participant_id, s.code,
+        db, """SELECT st.id, st.prompt_id, st.body, st.language, st.participant_id, st.session_id, s.code,
                       c.quote_ok AS author_quote_ok, c.quote_scope AS author_quote_scope
                FROM statements st JOIN campaign_sessions cs ON cs.session_id = st.session_id
                JOIN sessions s ON s.id = st.session_id LEFT JOIN consents c ON c.participant_id = st.participant_id
@@ -380,8 +419,16 @@ def campaign_priorities(db: sqlite_utils.Database, campaign_id: int) -> dict[str
         texts[("statement", row["statement_id"])][row["language"]] = row["body"]
     found = {f"o{o['id']}": {"key": f"o{o['id']}", "texts": texts[("option", o["id"])],
                              "question": texts[("prompt", o["prompt_id"])], "session": o["code"]} for o in options}
+    redactions: dict[int, object] = {}
     for st in statements:
-        found[f"s{st['id']}"] = {"key": f"s{st['id']}", "texts": {**texts[("statement", st["id"])], st["language"]: st["body"]},
+        worded = {**texts[("statement", st["id"])], st["language"]: st["body"]}
+        if st["participant_id"] is not None:
+            # A resident's words are quoted as every report quotes them: through their session's redaction.
+            if st["session_id"] not in redactions:
+                redactions[st["session_id"]] = redaction_of(queries.texts_for_session(db, st["session_id"]),
+                                                            queries.synthesis_settings(db, st["session_id"])["name_list"])
+            worded = {code: redactions[st["session_id"]](body).strip() for code, body in worded.items()}
+        found[f"s{st['id']}"] = {"key": f"s{st['id']}", "texts": worded,
                                  "question": texts[("prompt", st["prompt_id"])], "session": st["code"]}
     return found
 

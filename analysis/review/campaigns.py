@@ -418,7 +418,9 @@ def rounds(campaign_id: int):
                 compared.append((question, pooled.compare_themes(a, b)))
     return render_template("campaigns/rounds.html", c=found, name=name_of(found), rounds=all_rounds, chosen=chosen,
                            before=before, people={r["id"]: sum(s["people"] for s in by_round[r["id"]]) for r in pair},
-                           priority=pooled.priority_participation(db, bank, by_round), compared=compared,
+                           priority=pooled.priority_participation(
+                               db, bank, by_round, {rid: [s for s in sessions if s["round_id"] == rid] for rid in {s["round_id"] for s in sessions}}),
+                           compared=compared,
                            language=current_language(), wording=campaigns.wording)
 
 

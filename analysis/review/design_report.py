@@ -82,20 +82,24 @@ def _ideas_table(view, title: str, words: Callable, authored: dict[int, dict], t
                  threshold: int, language: str = SOURCE_LANGUAGE):
     """Return an ideas question's ideas, grouped by table (those sent from phones last), with how people reacted.
 
-    An idea fewer than `threshold` people voted on shows no counts: a handful of votes is too few to report.
+    An idea fewer than `threshold` people voted on shows no counts: a handful of votes is too few to report. The
+    others' counts go through the disclosure control like a choice question's: one person disagreeing is not printed
+    as "1", nor is a count that would give it away.
     """
     ideas = [authored[sid] for sid in view.statements if sid in authored]
     ideas.sort(key=lambda s: (s.get("table_id") is None, s.get("table_name") or "", s["id"]))
     body = []
     for idea in ideas:
         agree, disagree, passes = tallies.get(idea["id"], (0, 0, 0))
-        counts = (_count(agree, language), _count(disagree, language), _count(passes, language)) if agree + disagree + passes >= threshold \
-            else (disclosure.MARK,) * 3
+        shown = disclosure.protect_line(f"idea-{idea['id']}", ("agree", "disagree", "pass"), (agree, disagree, passes),
+                                        threshold=threshold)
+        counts = (disclosure.MARK,) * 3 if shown.withheld else tuple(_count(n, language) for n in shown.counts)
         body.append((words(idea["id"]), idea.get("table_name") or gettext("From phones"), *counts))
     return reports.Table(title + " — " + gettext("Ideas"),
                          (gettext("Idea"), gettext("Table"), gettext("Agree"), gettext("Disagree"), gettext("Pass")),
                          tuple(body),
-                         gettext("Ideas fewer than %(n)s people voted on show no counts (%(mark)s).", n=_count(threshold, language), mark=disclosure.MARK)
+                         gettext("Counts below %(n)s are hidden (%(mark)s), and so are counts that would reveal them.",
+                                 n=_count(threshold, language), mark=disclosure.MARK)
                          if body else gettext("No ideas yet."))
 
 
@@ -105,6 +109,7 @@ def _opinion_tables(view, title: str, words: Callable, gettext: Callable, thresh
         return [reports.Table(title, (gettext("Statement"),), (), gettext("No votes yet."))]
     out = []
     rows = []
+    described = view.described
     for group in view.groups.groups:
         size = view.sizes.get(group.id)
         if size is None:
@@ -113,25 +118,23 @@ def _opinion_tables(view, title: str, words: Callable, gettext: Callable, thresh
             said = "; ".join(
                 words(r.statement) + " — " + (gettext("%(share)s agreed", share=_percent(r.share, language)) if r.direction == "agree"
                                               else gettext("%(share)s disagreed", share=_percent(r.share, language)))
-                for r in group.representative) or gettext("No statement sets this group clearly apart yet.")
+                for r in described.representative.get(group.id, ())) or gettext("No statement sets this group clearly apart yet.")
         rows.append((gettext("Group %(name)s", name=group.id), _count(size, language), said))
     out.append(reports.Table(title + " — " + gettext("Opinion groups"),
                              (gettext("Group"), gettext("People"), gettext("What sets this group apart")), tuple(rows),
                              method_note(view.groups, gettext, language)))
-    hidden = any(size is None for size in view.sizes.values())
     consensus = tuple(
         (words(c.statement), (gettext("every group agreed") if c.direction == "agree" else gettext("every group disagreed"))
-         + ("" if hidden else " (" + gettext("at least %(share)s in each group", share=_percent(c.weakest, language)) + ")"))
-        for c in view.groups.consensus)
+         + ("" if c.weakest is None else " (" + gettext("at least %(share)s in each group", share=_percent(c.weakest, language)) + ")"))
+        for c in described.consensus)
     out.append(reports.Table(gettext("Consensus: what every group agreed on"), (gettext("Statement"), gettext("Groups")),
                              consensus, "" if consensus else gettext("No statement has clear agreement across every group yet.")))
     divisive = tuple(
         (words(d.statement),
          gettext("group %(a)s agreed (%(a_share)s), group %(b)s disagreed (%(b_share)s)", a=d.agreeing_group,
                  a_share=_percent(d.agree_share, language), b=d.disagreeing_group, b_share=_percent(d.disagree_share, language))
-         if view.sizes.get(d.agreeing_group) is not None and view.sizes.get(d.disagreeing_group) is not None
-         else gettext("groups disagree"))
-        for d in view.groups.divisive)
+         if d.agreeing_group is not None else gettext("groups disagree"))
+        for d in described.divisive)
     out.append(reports.Table(gettext("Divisive: where groups part ways"), (gettext("Statement"), gettext("Groups")),
                              divisive, "" if divisive else gettext("No statement clearly divides the groups yet.")))
     for comparison in view.priorities:

@@ -35,7 +35,8 @@ import sqlite_utils
 from analysis import assemble
 from analysis.assemble import MAX_CHOSEN_QUOTES, SessionData, assemble_report, gettext_with, public_page
 from analysis.disclosure import protect_line, threshold_in_use, validate_threshold
-from analysis.opinions import VoteMatrix, compare_priority_group, find_opinion_groups, group_size_table, group_vote_table
+from analysis.opinions import (VoteMatrix, compare_priority_group, describe_groups, find_opinion_groups, group_size_table,
+                               group_vote_table)
 from analysis.redaction import redaction_of
 from listening import statements as st
 from listening.db import batched_writes, one, rows, settle, transaction
@@ -696,10 +697,15 @@ def _plan_placements(existing: dict[int, dict], themes: dict[int, dict], in_scop
 
 def _withdrawn_meanwhile(db: sqlite_utils.Database, session_id: int, answers: Sequence[dict], since: str) -> list[dict]:
     """Return the answers read for a run whose authors withdrew since `since` (a range on participants_live: cheap
-    inside the write transaction even at 200,000 answers, where re-reading every answer's id held the lock 1.3 s)."""
+    inside the write transaction even at 200,000 answers, where re-reading every answer's id held the lock 1.3 s),
+    and those a facilitator hid since (from the small moderation log): their words must not name what the run stores."""
     left = {r["id"] for r in rows(db, "SELECT id FROM participants WHERE session_id = ? AND withdrawn_at >= ?",
                                    (session_id, since))}
-    return [a for a in answers if a["participant_id"] in left] if left else []
+    hidden = {r["response_id"] for r in rows(db, "SELECT response_id FROM moderation_log WHERE session_id = ? "
+                                                 "AND action = 'hide' AND at >= ?", (session_id, since))}
+    if not left and not hidden:
+        return []
+    return [a for a in answers if a["participant_id"] in left or a["id"] in hidden]
 
 
 def _placements(db: sqlite_utils.Database, session_id: int) -> dict[int, dict]:
@@ -1525,6 +1531,8 @@ class OpinionView:
     stored_votes: int | None = None
     coming: bool = False
     priorities_in_report: bool = False
+    # What may be said of the groups beyond their sizes, every share from published counts (`describe_groups`).
+    described: object | None = None
 
 
 def priority_members(db: sqlite_utils.Database, session_id: int, language: str) -> list[tuple[str, set[int]]]:
@@ -1584,7 +1592,8 @@ def opinion_views(db: sqlite_utils.Database, session_id: int, language: str, *,
         comparisons = tuple(compare_priority_group(matrix, people, label=label, threshold=threshold)
                             for label, people in priority) if matrix.n_votes else ()
         out.append(OpinionView(prompt, shown, groups, sizes, by_group, comparisons,
-                               voters=len({p for p, _s, _v in votes}), votes=len(votes)))
+                               voters=len({p for p, _s, _v in votes}), votes=len(votes),
+                               described=describe_groups(groups, threshold=threshold) if groups else None))
     return out
 
 
@@ -1605,7 +1614,8 @@ def _stored_view(db: sqlite_utils.Database, prompt: dict, shown: dict, totals: d
     by_group = {sid: group_vote_table(groups, sid, threshold=threshold) for sid in shown} if groups else {}
     return OpinionView(prompt, shown, groups, sizes, by_group, (), voters=totals["voters"], votes=totals["votes"],
                        stored_at=row["computed_at"] if ready else None, stored_votes=row["votes"] if ready else None,
-                       coming=not ready or row["version"] != totals["version"], priorities_in_report=priorities)
+                       coming=not ready or row["version"] != totals["version"], priorities_in_report=priorities,
+                       described=describe_groups(groups, threshold=threshold) if groups else None)
 
 
 # --- a follow-up design session ----------------------------------------------------------------

@@ -510,3 +510,27 @@ def test_kept_groups_read_back_as_the_same_groups_without_their_members() -> Non
     for sid in matrix.statements:
         assert group_vote_table(back, sid, threshold=10) == group_vote_table(found, sid, threshold=10)
     assert groups_from_summary(summary_of(None)) is None
+
+
+def test_groups_are_described_only_by_shares_of_published_counts() -> None:
+    """Two camps of 12; one person of camp A (and all of camp B) voted on a third statement: the engine calls it
+    representative of group A, but `describe_groups` leaves it out of A's list and no other share comes from that vote."""
+    from analysis.opinions import describe_groups
+
+    votes = []
+    for i in range(24):
+        first = i < 12
+        votes += [(f"p{i}", "s0", AGREE if first else DISAGREE), (f"p{i}", "s1", DISAGREE if first else AGREE)]
+        if i == 0 or not first:
+            votes.append((f"p{i}", "lone", AGREE if first else DISAGREE))
+    groups = find_opinion_groups(VoteMatrix.from_votes(votes), seed=0)
+    lone_group = next(g for g in groups.groups if "p0" in g.members)
+    assert any(r.statement == "lone" and r.count == 1 for r in lone_group.representative)
+    described = describe_groups(groups, threshold=10)
+    assert described.sizes == {"A": 12, "B": 12}
+    assert "lone" not in {r.statement for r in described.representative[lone_group.id]}
+    assert {r.statement for r in described.representative[lone_group.id]} == {"s0", "s1"}
+    for shown in described.representative.values():
+        for r in shown:
+            assert r.statement != "lone" or r.others_share is None
+    assert all(d.agreeing_group is None for d in described.divisive if d.statement == "lone")

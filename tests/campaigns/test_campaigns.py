@@ -760,3 +760,89 @@ def test_a_session_in_another_campaign_cannot_be_pulled_out_of_it_by_whoever_can
     admin.post(f"/staff/campaigns/{world['other']}/", data={
         "csrf_token": admin_token, "what": "session", "session_id": session_id, "round_id": their_round, "partner_id": theirs})
     assert campaigns.session_place(db, session_id)["campaign_id"] == world["other"]
+
+
+def test_a_rounds_hidden_priority_count_cannot_be_recovered_from_who_was_heard(world):
+    """Round 2's 3 people of the priority group are hidden on the rounds page; "who was heard" publishes the campaign's
+    19, so round 1's share (16 of 56) must not be shown either: 19 - 16 would give the 3 back."""
+    db = world["db"]
+    question = about_world(world, [[8, 10, 10], [8, 10, 10], [3, 10, 10]])
+    campaigns.save_reference(db, question["id"], {o["id"]: 30.0 for o in question["options"]}, source="Census",
+                             priority={question["options"][0]["id"]})
+    second = campaigns.add_round(db, world["cid"], "Round 2")
+    moved = campaigns.campaign_sessions(db, world["cid"], ("SELECT id FROM sessions", {}))[-1]
+    campaigns.add_session(db, world["cid"], moved["id"], round_id=second, partner_id=moved["partner_id"], added_by=None)
+    client, _ = signed_in(world, "bb_planner")
+    heard = page(client.get(f"/staff/campaigns/{world['cid']}/heard"))
+    north = next(row for row in heard.select("table.data tbody tr") if row.th and "North" in row.th.get_text())
+    assert north.find("td").get_text(strip=True) == "19"  # the campaign's count is published
+    html = page(client.get(f"/staff/campaigns/{world['cid']}/rounds?round={second}"))
+    cells = [[c.get_text(strip=True) for c in row.select("th, td")] for row in html.select("table.data tbody tr")]
+    priority = next(row for row in cells if "North" in row[0])
+    assert priority[1:] == ["*", "*"]
+
+
+def test_a_residents_statement_a_commitment_answers_is_shown_through_its_sessions_redaction(world):
+    """A quote-consented resident's statement linked to a published commitment reaches the public page, the staff page
+    and the campaign report as reports quote it: a phone number they typed is removed."""
+    from listening import statements as st
+
+    db = world["db"]
+    design = make_session(db, prompts=[{"kind": "react", "text": "React"}])
+    campaigns.add_session(db, world["cid"], design["id"], round_id=world["round"], partner_id=world["partners"]["a"],
+                          added_by=None)
+    [react] = queries.prompts_for_session(db, design["id"])
+    quoted = st.propose_statement(db, session_id=design["id"], prompt_id=react["id"],
+                                  participant_id=make_participant(db, design, quote_ok=True).id, language="en",
+                                  body="A ride line, call 919-555-0143 on Sundays", nonce="p2").id
+    st.decide_statement(db, design["id"], quoted, "approved", by_user=None)
+    client, token = signed_in(world, "bb_planner")
+    assert "555-0143" not in page(client.get(f"/staff/campaigns/{world['cid']}/commitments")).get_text()
+    client.post(f"/staff/campaigns/{world['cid']}/commitments", data={
+        "csrf_token": token, "will_en": "Open a ride line", "status": "planned", "published": "1", "priority_keys": [f"s{quoted}"]})
+    campaigns.set_published(db, world["cid"], True)
+    public = page(world["app"].test_client().get("/c/guilford-2027?lang=en")).get_text(" ")
+    assert "A ride line" in public and "555-0143" not in public
+    report = client.post(f"/staff/campaigns/{world['cid']}/export",
+                         data={"csrf_token": token, "format": "md", "language": "en"}).get_data(as_text=True)
+    assert "ride line" in report and "555-0143" not in report
+
+
+@pytest.mark.parametrize("how", ["withdraws", "is hidden"])
+def test_an_answer_that_leaves_while_a_pooled_run_works_neither_names_a_theme_nor_stops_the_run(world, monkeypatch, how):
+    """A resident withdraws (or a facilitator hides their answer) while the engine drafts the campaign's themes, and it
+    named a theme with their words: the run still stores its themes, without their answer and under key terms."""
+    import dataclasses
+
+    from analysis import themes as engine
+    from facilitation import live_queries
+
+    db = world["db"]
+    question = campaigns.bank_question(db, world["cid"], world["question"])
+    found = world["sessions"]["a"]
+    found["prompt"] = campaigns.copy_into_session(db, question, found)
+    texts = ["The Zorblax doula stayed with me all night", "My Zorblax doula explained everything",
+             "The bus to the clinic never comes", "We need a bus to the clinic"] * 3
+    people = []
+    for n, text in enumerate(texts):
+        person = make_participant(db, found, quote_ok=True)
+        saved = queries.save_response(db, session_id=found["id"], participant_id=person.id, prompt_id=found["prompt"],
+                                      nonce=f"e{n}", text=text, language="en")
+        people.append((person, saved.response_id))
+    (leaving, answer), words = people[0], texts[0]
+    real = engine.find_themes
+
+    def leave_meanwhile(answers, **kw):
+        """The answer leaves while the engine works, and the engine names a theme with its words."""
+        result = real(answers, **kw)
+        if how == "withdraws":
+            queries.withdraw(db, leaving.receipt)
+        else:
+            live_queries.hide_response(db, found["id"], answer, user_id=world["ids"]["bb_facilitator"], reason="Names a nurse")
+        return dataclasses.replace(result, themes=(dataclasses.replace(result.themes[0], label=words), *result.themes[1:]))
+
+    monkeypatch.setattr(engine, "find_themes", leave_meanwhile)
+    assert pooled.run_pooled_themes(db, world["cid"], question, [found["id"]], round_id=None) >= 1
+    labels = [r[0] for r in db.execute("SELECT label FROM campaign_themes WHERE campaign_id = ?", (world["cid"],))]
+    assert labels and words not in labels
+    assert db.execute("SELECT count(*) FROM campaign_theme_answers WHERE response_id = ?", (answer,)).fetchone()[0] == 0

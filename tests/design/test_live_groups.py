@@ -316,3 +316,25 @@ def test_a_design_session_with_many_votes_and_few_answers_is_big_for_its_exports
     assert not jobs.background_wanted(db, found["id"], {"JOBS_THRESHOLD": 34})  # 168 votes <= 5 x 34
     assert jobs.background_wanted(db, found["id"], {"JOBS_THRESHOLD": 33})  # 168 votes > 5 x 33, 24 answers < 33
     assert jobs.background_wanted(db, found["id"], {"JOBS_THRESHOLD": 23})  # the answers alone
+
+
+def test_a_backup_taken_before_a_withdrawal_restores_without_the_groups_that_held_their_votes(app, db, make_user, tmp_path):
+    """Groups stored before a withdrawal are in a backup taken then; restoring it re-applies the withdrawal, which empties
+    them as it did the first time, so no screen shows groups counting the withdrawn person."""
+    from listening.backup import backup, restore
+    from listening.db import connect
+
+    found, pid, _ids = live_react(db, user_id(db, make_user("admin")))
+    assert opinion_live.refresh_groups(db, pid) == "stored"
+    copy = backup(app.config["DATABASE"], tmp_path / "backups" / "b.db")
+    person = db.execute("SELECT p.id FROM participants p JOIN votes v ON v.participant_id = p.id LIMIT 1").fetchone()[0]
+    queries.withdraw_for(db, person, reason="in_person", by_user=None)
+    from listening.erasures import ledger_path
+
+    assert restore(copy.path, tmp_path / "restored.db", ledgers=[ledger_path(app.config["DATABASE"])]).withdrawals == 1
+    restored = connect(str(tmp_path / "restored.db"))
+    try:
+        assert restored.execute("SELECT summary FROM opinion_groups WHERE prompt_id = ?", (pid,)).fetchone()[0] is None
+        assert restored.execute("SELECT count(*) FROM votes WHERE participant_id = ?", (person,)).fetchone()[0] == 0
+    finally:
+        restored.conn.close()

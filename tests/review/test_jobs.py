@@ -451,3 +451,47 @@ def test_an_idle_consumer_looks_at_the_queue_every_second_at_most(app):
     consumer = chorus_cli.job_consumer_of(app, None)
     assert consumer.max_delay == chorus_cli.JOBS_POLL_MAX_S <= 1.0
     assert len(consumer.worker_threads) == app.config["JOBS_WORKERS"]
+
+
+def test_an_export_file_is_deleted_when_an_answer_in_it_is_hidden(app, client, heard, db):
+    """Hiding an answer (it names someone) deletes the kept export files of its session: a file made before holds it."""
+    from facilitation import live_queries
+
+    sid = heard.session["id"]
+    sign_in(client, "lead@example.org", "a long password")
+    shown = client.get(f"/staff/review/{sid}/export")
+    url = client.post(f"/staff/review/{sid}/export",
+                      data={**form_data(shown, 0), "format": "json", "language": "en"}).headers["Location"]
+    job_id = int(url.rsplit("/", 1)[1])
+    assert jobs.export_path(app.config, job_id).exists()
+    answer = db.execute("SELECT id FROM responses WHERE session_id = ? AND text IS NOT NULL LIMIT 1", (sid,)).fetchone()[0]
+    assert live_queries.hide_response(db, sid, answer, user_id=heard.planner_id, reason="Names a nurse")
+    assert not jobs.export_path(app.config, job_id).exists()
+    assert "no longer kept" in text_of(client.post(f"{url}/download", data=form_data(client.get(url)), follow_redirects=True))
+
+
+def test_an_answer_hidden_during_a_background_run_does_not_name_a_theme(queued_app, heard, db, monkeypatch):
+    """A facilitator hides an answer while the engine runs, and the engine named a theme with its words: the run
+    stores the theme under its key terms instead, as it does for an answer whose author withdrew meanwhile."""
+    import dataclasses
+
+    from facilitation import live_queries
+
+    sid = heard.session["id"]
+    hidden_id, words = db.execute("SELECT id, text FROM responses WHERE session_id = ? AND text LIKE '%doula%' ORDER BY id LIMIT 1",
+                                  (sid,)).fetchone()
+    original = analysis.themes.find_themes
+
+    def hide_meanwhile(*args, **kwargs):
+        """The answer is hidden while the engine works, which names a theme with its words."""
+        found = original(*args, **kwargs)
+        live_queries.hide_response(db, sid, hidden_id, user_id=heard.planner_id, reason="Names a nurse")
+        first = dataclasses.replace(found.themes[0], label=words)
+        return dataclasses.replace(found, themes=(first, *found.themes[1:]))
+
+    monkeypatch.setattr(analysis.themes, "find_themes", hide_meanwhile)
+    with queued_app.test_request_context():
+        job_id = jobs.submit(db, sid, "themes", {}, who=heard.planner_id)
+        assert jobs.execute(db, job_id) == "done"
+    labels = [r[0] for r in db.execute("SELECT label FROM themes WHERE session_id = ? AND retired_at IS NULL", (sid,))]
+    assert labels and words not in labels
