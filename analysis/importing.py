@@ -1,7 +1,7 @@
 """Reading answers exported by other tools: CSV and spreadsheet files into a typed table.
 
 Owns turning the bytes of an outside export (a CSV in UTF-8, UTF-16 or Windows-1252; an Excel
-``.xlsx`` or ``.xls`` workbook or a LibreOffice ``.ods``) into a :class:`Table` of text cells with
+``.xlsx``, ``.xls`` or ``.xlsb`` workbook or a LibreOffice ``.ods``) into a :class:`Table` of text cells with
 one named :class:`Column` per answer column, and recognising the export's shape from its own
 structure (:class:`Tool`): KoboToolbox and ODK, Google Forms, SurveyMonkey (two header rows),
 LimeSurvey. Everything a person should check is an :class:`Issue`: a message id from
