@@ -16,7 +16,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from analysis import reports
+from analysis import numbers, reports
 from analysis.redaction import redaction_of
 
 MAX_CHOSEN_QUOTES = 5
@@ -128,11 +128,6 @@ def language_label(code: str, language: str) -> str:
         return Locale.parse(code).get_display_name(language) or code
     except (ValueError, LookupError):
         return code
-
-
-def _percent(share: float | None) -> str:
-    """Return a share as a whole-number percentage, or an empty string when it is not published."""
-    return "" if share is None else f"{round(100 * share)}%"
 
 
 def quotes_for(stored: SessionData, members: Sequence[dict], limit: int = 3, chosen_limit: int = MAX_CHOSEN_QUOTES,
@@ -353,8 +348,12 @@ class _Words:
         return self.option_names.get(int(value), value)
 
     def count(self, value: int | None) -> str:
-        """Show a count, or the mark when it is hidden."""
-        return self.mark if value is None else str(value)
+        """Show a count in the report's language ("12,345"; "12.345" in Spanish), or the mark when it is hidden."""
+        return numbers.count(value, self.language, self.mark)
+
+    def share(self, value: float | None) -> str:
+        """Show a share as a whole percentage in the report's language, or "" when it is not published."""
+        return numbers.share(value, self.language)
 
 
 def _who_took_part(stored: SessionData, rel, words: _Words, reports) -> tuple[list, list, list]:
@@ -367,7 +366,7 @@ def _who_took_part(stored: SessionData, rel, words: _Words, reports) -> tuple[li
         line = rel.people_lines.get(key)
         if line is None or line.withheld:
             return None
-        body = tuple((words.segment(key, c), words.count(n), _percent(line.share(c)))
+        body = tuple((words.segment(key, c), words.count(n), words.share(line.share(c)))
                      for c, n in zip(line.categories, line.counts))
         return reports.Table(title, (_("Group"), _("People"), _("Share")), body)
 
@@ -399,7 +398,7 @@ def _who_took_part(stored: SessionData, rel, words: _Words, reports) -> tuple[li
                 ratio = 100 * part / ref if ref else None
                 verdict = (_("Under-represented") if ratio is not None and ratio < 0.8 else
                            _("Over-represented") if ratio is not None and ratio > 1.25 else _("About in line"))
-            body.append((label, words.mark if part is None else f"{100 * part:.0f}%", f"{ref:g}%", verdict))
+            body.append((label, words.mark if part is None else words.share(part), numbers.percent(ref, words.language), verdict))
             bars.append(reports.Bar(label, None if part is None else round(100 * part, 1), ref))
         source = next(iter(stored.reference[o["id"]]["source"] for o in shared))
         representation.append(reports.Table(
@@ -430,17 +429,17 @@ def _themes_by_group(stored: SessionData, rel, words: _Words, labels: dict, repo
             shown = []
             for column, n in zip(grid.columns, cells):
                 part = grid.column_share(row, column)
-                shown.append(words.count(n) if not n or part is None else f"{n} ({_percent(part)})")
-            body.append((labels[row], *shown, str(total)))
+                shown.append(words.count(n) if not n or part is None else f"{words.count(n)} ({words.share(part)})")
+            body.append((labels[row], *shown, words.count(total)))
         note = _("Counts below %(threshold)s are hidden (shown as %(mark)s), and so are counts that would reveal them. "
                  "Percentages are of each group's answers, and only where both counts are shown.",
-                 threshold=rel.threshold, mark=words.mark)
+                 threshold=words.count(rel.threshold), mark=words.mark)
         if left_out:
             # A theme of hidden size has no row, so the last row adds up the themes listed, not every theme.
-            body.append((_("Themes listed"), *(words.count(n) for n in grid.column_totals), str(grid.total)))
+            body.append((_("Themes listed"), *(words.count(n) for n in grid.column_totals), words.count(grid.total)))
             note += " " + _("Themes whose number of answers is hidden have no row here, so the last row adds up only the themes listed.")
         else:
-            body.append((_("All themes"), *(words.count(n) for n in grid.column_totals), str(grid.total)))
+            body.append((_("All themes"), *(words.count(n) for n in grid.column_totals), words.count(grid.total)))
         tables.append(reports.Table(
             caption, (_("Theme"), *(words.segment(key, c) for c in grid.columns), _("All groups")), tuple(body), note))
         raised = [o for o in rel.raised.get(key, ()) if o.significant]
@@ -448,8 +447,8 @@ def _themes_by_group(stored: SessionData, rel, words: _Words, labels: dict, repo
             tables.append(reports.Table(
                 _("%(question)s — themes a group raised more often than everyone else", question=title),
                 (_("Theme"), _("Group"), _("Share of the group's answers"), _("Share of everyone else's answers")),
-                tuple((labels[o.theme], words.segment(key, o.segment), _percent(o.share_in_segment),
-                       _percent(o.share_elsewhere)) for o in raised),
+                tuple((labels[o.theme], words.segment(key, o.segment), words.share(o.share_in_segment),
+                       words.share(o.share_elsewhere)) for o in raised),
                 _("Fisher's exact test, adjusted for testing many pairs (Benjamini-Hochberg, 5%%). Only counts shown in the "
                   "table above are tested, so every figure here follows from it.")))
     return tables, withheld
@@ -463,15 +462,15 @@ def _priority_table(stored: SessionData, rel, words: _Words, labels: dict, repor
     groups = ", ".join(sorted(words.option_names.get(o, "") for o in stored.priority))
     if rel.priority.withheld:
         return None, True
-    body = tuple(("" if r.priority_rank is None else str(r.priority_rank), labels[r.theme], words.count(r.priority_count),
-                  _percent(r.priority_share), str(r.overall_rank)) for r in rel.ranks)
+    body = tuple(("" if r.priority_rank is None else words.count(r.priority_rank), labels[r.theme], words.count(r.priority_count),
+                  words.share(r.priority_share), words.count(r.overall_rank)) for r in rel.ranks)
     return reports.Table(
         _("Priority groups: %(groups)s", groups=groups),
         (_("Rank for priority groups"), _("Theme"), _("Answers from priority groups"),
          _("Share of priority groups' answers"), _("Rank among everyone")), body,
         _("Ranked by how often priority groups raised each theme, not by overall size. Counts below %(threshold)s are "
           "hidden, and so are counts that would reveal them; themes with a hidden count have no rank and follow in their "
-          "overall order.", threshold=rel.threshold)), False
+          "overall order.", threshold=words.count(rel.threshold))), False
 
 
 def _method(stored: SessionData, views: list, words: _Words, ngettext, *, people_withheld: bool = False) -> list[str]:
@@ -488,7 +487,7 @@ def _method(stored: SessionData, views: list, words: _Words, ngettext, *, people
                  "%(reviewed)s of %(num)s theme has been reviewed by a person; any other is still a draft and marked so.",
                  "Themes were first drafted by a computer program, then read and changed by people on the planning team. "
                  "%(reviewed)s of %(num)s themes have been reviewed by a person; the others are still drafts and marked so.",
-                 len(views)) % {"reviewed": reviewed, "num": len(views)},
+                 len(views)) % {"reviewed": words.count(reviewed), "num": words.count(len(views))},
         _("When the program runs again, people's decisions are kept: answers a person moved stay where they were put, "
           "reviewed themes keep their answers and names, and new drafts are matched to earlier themes by how many answers they share."),
         # TRANSLATORS: keep the bracketed placeholders [email], [url], [phone], [address] and [name] as they are: quotes show them.
@@ -517,7 +516,7 @@ def _method(stored: SessionData, views: list, words: _Words, ngettext, *, people
             "aside answers with no content. Then it compared answers by their letters, their words and a small model of word "
             "meanings, and put similar answers together. Answers that fit no group are listed under \u201c%(other)s\u201d. "
             "The English version of this report describes each step in full.",
-            run["k_chosen"]) % {"seed": run["seed"], "num": run["k_chosen"], "other": _("Other or unclear answers"),
+            run["k_chosen"]) % {"seed": run["seed"], "num": words.count(run["k_chosen"]), "other": _("Other or unclear answers"),
                                  "answers": words.count(run["answer_count"] if run["answer_count"] >= stored.settings["threshold"]
                                                         and not people_withheld else None)})
     return method
@@ -683,7 +682,7 @@ def _theme_views(stored: SessionData, rel, sections: _ThemeSections, themes: lis
             insights=tuple(i["body"] for i in theme_insights.get(theme["id"], []) if i["kind"] == "insight"),
             hmw=tuple(i["body"] for i in theme_insights.get(theme["id"], []) if i["kind"] == "hmw"),
             languages=tuple(sorted(sections.languages(theme))) if rel.size(key) is not None else (),
-            claims=tuple(dataclasses.replace(c, source=questions_source(c.questions, words.gettext))
+            claims=tuple(dataclasses.replace(c, source=questions_source(c.questions, words.gettext), shown_count=words.count(c.count))
                          for c in report_claims(stored, theme, members, rel.threshold, shown=rel.size(key) is not None)),
             subthemes=report_subthemes(_sub_labels_checked(stored, theme, members), members, rel.size(key), rel.threshold, key),
         ))
@@ -871,7 +870,7 @@ def _choice_results(stored: SessionData, words: _Words, withheld: list[str], *, 
         if shown.withheld:
             withheld.append(title)
             continue
-        body = tuple((name, words.count(n), _percent(shown.share(key)))
+        body = tuple((name, words.count(n), words.share(shown.share(key)))
                      for name, key, n in zip(names, shown.categories, shown.counts))
         note = (_("People could choose more than one answer; shares are of all the answers chosen.")
                 if prompt["kind"] == "multiple" else "")
@@ -902,11 +901,11 @@ def _caveats(stored: SessionData, rel, words: _Words, withheld: list[str]) -> tu
         _("People chose to take part. They are not a random sample, so these answers do not speak for everyone who lives here."),
         _("Themes are not a vote. A large theme is not more important than a small one, and one person's answer can matter a lot."),
         _("To protect people, counts below %(threshold)s are hidden and shown as %(mark)s, and so are counts that would reveal them.",
-          threshold=rel.threshold, mark=words.mark),
+          threshold=words.count(rel.threshold), mark=words.mark),
         *stored.notes,
     ]
     if rel.people is None:
-        caveats.append(_("Fewer than %(threshold)s people took part, so no counts by group are shown.", threshold=rel.threshold))
+        caveats.append(_("Fewer than %(threshold)s people took part, so no counts by group are shown.", threshold=words.count(rel.threshold)))
     if (off_topic != 0 or contentless != 0) and not rel.answers_covered:  # covered: not even whether any were set aside
         caveats.append(_("%(off)s answers were set aside as off-topic and %(empty)s had no content.",
                          off=words.count(off_topic), empty=words.count(contentless)))

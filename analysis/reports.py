@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator, Sequence
 
+from analysis import numbers
 from analysis.disclosure import MARK
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -87,12 +88,18 @@ class ClaimView:
     count: int | None = None
     questions: tuple[int, ...] = ()
     source: str = ""
+    shown_count: str = ""  # the count as the report's language writes it ("1.234" in Spanish); plain digits if empty
 
     @property
     def line(self) -> str:
         """Return the claim as a report prints it: "Staff were kind ×12 — Question 2", or the words alone."""
-        said = self.text if self.count is None else f"{self.text} ×{self.count}"
+        said = self.text if self.count is None else f"{self.text} ×{self.shown_count or self.count}"
         return f"{said} {self.source}" if self.source else said
+
+    @property
+    def plain_line(self) -> str:
+        """Return the claim as a data export writes it: its count in plain digits ("×1234"), whatever the report's language."""
+        return dataclasses.replace(self, shown_count="").line
 
 
 @dataclass(frozen=True)
@@ -360,14 +367,25 @@ def theme_chart(report: Report, translations=None, fmt: str = "svg") -> bytes | 
     figure, axes = _figure(max(1.6, 0.45 * len(themes) + 0.8))
     labels = [_drawn(t.label[:48], fmt) + ("" if t.size is not None else f" {MARK}") for t in themes]
     bars = axes.barh(labels, [t.size or 0 for t in themes], color="#2f5d8a")
-    axes.bar_label(bars, labels=["" if t.size is None else str(t.size) for t in themes], padding=3)
+    axes.bar_label(bars, labels=["" if t.size is None else numbers.count(t.size, report.language) for t in themes], padding=3)
+    _number_ticks(axes, lambda value: numbers.decimal(value, report.language))
     axes.set_xlabel(_drawn(ngettext("answer", "answers", 2), fmt))
     axes.spines[["top", "right"]].set_visible(False)
     return _save(figure, fmt)
 
 
-def representation_chart(title: str, bars: Sequence[Bar], translations=None, fmt: str = "svg") -> bytes:
-    """Draw each group's share of participants next to its reference share (hidden shares are left out)."""
+def _number_ticks(axes, write) -> None:
+    """Label the value axis's ticks the report language's way (``write`` turns a tick's value into its label)."""
+    from matplotlib.ticker import FuncFormatter
+
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _position: write(value)))
+
+
+def representation_chart(title: str, bars: Sequence[Bar], translations=None, fmt: str = "svg", language: str = "en") -> bytes:
+    """Draw each group's share of participants next to its reference share (hidden shares are left out).
+
+    The axis's ticks are percentages as ``language`` writes them ("20%", "20 %").
+    """
     gettext, _ = _funcs(translations)
     rows = list(bars)[::-1]
     figure, axes = _figure(max(1.8, 0.55 * len(rows) + 1.0))
@@ -379,7 +397,7 @@ def representation_chart(title: str, bars: Sequence[Bar], translations=None, fmt
               label=_drawn(gettext("Took part"), fmt))
     axes.barh([p - 0.2 for p in positions], reference, height=0.4, color="#c9a227", label=_drawn(gettext("Reference population"), fmt))
     axes.set_yticks(positions, [_drawn(b.label[:40] + ("" if b.value is not None else f" {MARK}"), fmt) for b in rows])
-    axes.set_xlabel("%")
+    _number_ticks(axes, lambda value: numbers.percent(value, language))
     axes.set_title(_drawn(title[:80], fmt), fontsize=10)
     axes.legend(loc="lower right", fontsize=8)
     axes.spines[["top", "right"]].set_visible(False)
@@ -411,13 +429,13 @@ def render_html(report: Report, translations=None) -> str:
     if theme_svg:
         charts["themes"] = _data_uri(theme_svg, "image/svg+xml")
     charts["representation"] = [
-        (title, _data_uri(representation_chart(title, bars, translations), "image/svg+xml"))
+        (title, _data_uri(representation_chart(title, bars, translations, language=report.language), "image/svg+xml"))
         for title, bars in report.representation_bars
     ]
     template = _environment(translations).get_template("review/report.html")
     sentences = {"people": people_sentence(report, translations), "answers": answers_sentence(report, translations)}
     return template.render(r=report, charts=charts, hmw=all_hmw(report), sentences=sentences,
-                           size=lambda theme: theme_size(theme, translations))
+                           size=lambda theme: theme_size(theme, translations, report.language))
 
 
 def all_hmw(report: Report) -> list[str]:
@@ -462,8 +480,9 @@ def people_sentence(report: Report, translations=None) -> str:
     """Return "40 people took part.", or "Fewer than 10 people took part." when the number is hidden."""
     gettext, ngettext = _funcs(translations)
     if report.participants is None:
-        return gettext("Fewer than %(threshold)s people took part.") % {"threshold": report.threshold}
-    return ngettext("%(num)d person took part.", "%(num)d people took part.", report.participants) % {"num": report.participants}
+        return gettext("Fewer than %(threshold)s people took part.") % {"threshold": numbers.count(report.threshold, report.language)}
+    return ngettext("%(num)s person took part.", "%(num)s people took part.", report.participants) % {
+        "num": numbers.count(report.participants, report.language)}
 
 
 def answers_sentence(report: Report, translations=None) -> str:
@@ -476,23 +495,24 @@ def answers_sentence(report: Report, translations=None) -> str:
     if report.answers_covered:
         return ""
     if report.answers is None:
-        return gettext("Fewer than %(threshold)s answers to open questions.") % {"threshold": report.threshold}
-    return ngettext("%(num)d answer to open questions.", "%(num)d answers to open questions.", report.answers) % {
-        "num": report.answers}
+        return gettext("Fewer than %(threshold)s answers to open questions.") % {"threshold": numbers.count(report.threshold, report.language)}
+    return ngettext("%(num)s answer to open questions.", "%(num)s answers to open questions.", report.answers) % {
+        "num": numbers.count(report.answers, report.language)}
 
 
-def theme_size(theme: ThemeView, translations=None) -> str:
-    """Return "12 answers" in the report's language, or that the number is hidden."""
+def theme_size(theme: ThemeView, translations=None, language: str = "en") -> str:
+    """Return "12 answers" in the report's language (its number written that language's way), or that the number is hidden."""
     gettext, ngettext = _funcs(translations)
     if theme.size is None:
         # TRANSLATORS: %(mark)s is the mark of a hidden count, "*".
         return gettext("Number of answers hidden (%(mark)s) to protect people") % {"mark": MARK}
-    return ngettext("%(num)d answer", "%(num)d answers", theme.size) % {"num": theme.size}
+    return ngettext("%(num)s answer", "%(num)s answers", theme.size) % {"num": numbers.count(theme.size, language)}
 
 
 def write_markdown(report: Report, file: IO[bytes], translations=None) -> None:
     """Write the synthesis report as Markdown, every text from the report escaped (see :func:`markdown_text`)."""
-    report = _map_strings(report, markdown_text)
+    language = report.language  # before escaping: "zh_Hant" is a tag, not text
+    report = dataclasses.replace(_map_strings(report, markdown_text), language=language)
     s = _sections(report, translations)
     out: list[str] = [f"# {report.title}", "", report.purpose, ""]
 
@@ -523,7 +543,7 @@ def write_markdown(report: Report, file: IO[bytes], translations=None) -> None:
         table(report.overview)
     for theme in report.themes:
         status = s["reviewed"] if theme.reviewed else s["draft"]
-        out += [f"### {_md(theme.label)}", "", f"{markdown_text(theme_size(theme, translations))} · {status}", ""]
+        out += [f"### {_md(theme.label)}", "", f"{markdown_text(theme_size(theme, translations, report.language))} · {status}", ""]
         if theme.definition:
             out += [theme.definition, ""]
         if theme.claims:
@@ -540,7 +560,7 @@ def write_markdown(report: Report, file: IO[bytes], translations=None) -> None:
             out.append(f"- {line}")
         out.append("")
     if report.other is not None and report.other.size != 0:
-        out += [f"### {s['other']}", "", markdown_text(theme_size(report.other, translations)), ""]
+        out += [f"### {s['other']}", "", markdown_text(theme_size(report.other, translations, report.language)), ""]
     if report.theme_by_group:
         out += [f"## {s['equity']}", ""]
         for t in report.theme_by_group:
@@ -599,7 +619,7 @@ def write_docx(report: Report, file: IO[bytes], translations=None) -> None:
     for t in (*report.participation, *report.representation):
         table(t)
     for title, bars in report.representation_bars:
-        document.add_picture(io.BytesIO(representation_chart(title, bars, translations, "png")), width=Inches(6))
+        document.add_picture(io.BytesIO(representation_chart(title, bars, translations, "png", report.language)), width=Inches(6))
     if report.choice_results:
         document.add_heading(s["chosen"], 1)
         for t in report.choice_results:
@@ -617,7 +637,7 @@ def write_docx(report: Report, file: IO[bytes], translations=None) -> None:
     for theme in report.themes:
         document.add_heading(theme.label, 2)
         status = s["reviewed"] if theme.reviewed else s["draft"]
-        document.add_paragraph(f"{theme_size(theme, translations)} · {status}")
+        document.add_paragraph(f"{theme_size(theme, translations, report.language)} · {status}")
         if theme.definition:
             document.add_paragraph(theme.definition)
         if theme.claims:
@@ -632,7 +652,7 @@ def write_docx(report: Report, file: IO[bytes], translations=None) -> None:
             document.add_paragraph(line, style="List Bullet")
     if report.other is not None and report.other.size != 0:
         document.add_heading(s["other"], 2)
-        document.add_paragraph(theme_size(report.other, translations))
+        document.add_paragraph(theme_size(report.other, translations, report.language))
     if report.theme_by_group:
         document.add_heading(s["equity"], 1)
         for t in report.theme_by_group:
@@ -729,7 +749,7 @@ def codebook_rows(report: Report, hidden: Any = MARK) -> list[list[Any]]:
     """Return one codebook row per theme (and the other group); a hidden size shows as ``hidden``."""
     themes = list(report.themes) + ([report.other] if report.other is not None else [])
     return [[t.id, t.label, t.definition, "reviewed" if t.reviewed else "draft", hidden if t.size is None else t.size,
-             "; ".join(t.top_terms), " | ".join(t.insights), " | ".join(t.hmw), " | ".join(c.line for c in t.claims)]
+             "; ".join(t.top_terms), " | ".join(t.insights), " | ".join(t.hmw), " | ".join(c.plain_line for c in t.claims)]
             for t in themes]
 
 

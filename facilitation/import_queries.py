@@ -102,6 +102,16 @@ def existing_keys(db: sqlite_utils.Database, session_id: int) -> set[str]:
         db, "SELECT import_key FROM participants WHERE session_id = ? AND import_key IS NOT NULL", (session_id,))}
 
 
+def import_state(db: sqlite_utils.Database, session_id: int) -> tuple:
+    """Return what changes when a session's imported people or imports change (an import, an undo, an erasure):
+    a remembered import preview (its people already imported, the file imported before) is stale once it does."""
+    people = one(db, "SELECT count(*) AS n, max(id) AS last FROM participants WHERE session_id = ? AND import_key IS NOT NULL",
+                 (session_id,))
+    imports = one(db, "SELECT count(*) AS n, max(id) AS last, count(undone_at) AS undone FROM imports WHERE session_id = ?",
+                  (session_id,))
+    return (people["n"], people["last"], imports["n"], imports["last"], imports["undone"])
+
+
 def _utc(moment: dt.datetime | None, timezone: str) -> str | None:
     """Return a file's time as stored (UTC ISO 8601); a time without a zone is read in the session's zone."""
     if moment is None:

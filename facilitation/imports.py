@@ -12,11 +12,14 @@ or chosen quote stands on its answers.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from babel.numbers import format_decimal
 from flask import Response, current_app, flash, g, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -24,12 +27,12 @@ from markupsafe import Markup
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from analysis import import_mapping as im
-from analysis.importing import ERROR, INFO, WARNING, UnreadableFile, read_table
+from analysis.importing import ERROR, INFO, WARNING, Issue, UnreadableFile, read_table
 from listening import queries
 from listening.accounts import requires
 from listening.db import get_db
 from listening.forms import ActionForm
-from listening.i18n import language_name, source_labels
+from listening.i18n import current_language, language_name, source_labels
 from listening.sealing import seal_bytes, unseal_bytes
 
 from . import import_queries as iq
@@ -71,11 +74,16 @@ def staging_dir() -> Path:
 
 
 def purge_staged() -> None:
-    """Delete uploads older than two hours: a preview left open is never kept."""
+    """Delete uploads older than two hours, and their remembered previews: a preview left open is never kept.
+
+    A remembered preview whose upload is gone (imported or cancelled while the preview was being worked out)
+    goes too.
+    """
     cutoff = time.time() - STAGED_SECONDS
-    for path in staging_dir().glob("*.upload"):
+    folder = staging_dir()
+    for path in (*folder.glob("*.upload"), *folder.glob(f"*{PREVIEW_SUFFIX}")):
         try:
-            if path.stat().st_mtime < cutoff:
+            if path.stat().st_mtime < cutoff or (path.suffix == PREVIEW_SUFFIX and not path.with_suffix(".upload").exists()):
                 path.unlink()
         except OSError:
             continue
@@ -92,8 +100,9 @@ def stage(data: bytes, meta: dict) -> str:
     return token
 
 
-def staged(token: str, session_id: int) -> tuple[bytes, dict] | None:
-    """Return an upload and its details if it exists, is fresh, and belongs to this staff member and session."""
+def staged(token: str, session_id: int) -> tuple[Callable[[], bytes | None], dict] | None:
+    """Return a way to read an upload and its details if it exists, is fresh, and belongs to this staff member and
+    session. The file itself is decrypted only when asked for (a remembered preview does not need it)."""
     if not token.replace("-", "").replace("_", "").isalnum() or len(token) > 64:
         return None
     path = staging_dir() / f"{token}.upload"
@@ -101,18 +110,63 @@ def staged(token: str, session_id: int) -> tuple[bytes, dict] | None:
         meta_token, data_token = path.read_bytes().split(b"\n", 1)
     except (OSError, ValueError):
         return None
-    meta_raw, data = unseal_bytes(meta_token, max_age_seconds=STAGED_SECONDS), unseal_bytes(data_token, max_age_seconds=STAGED_SECONDS)
-    if meta_raw is None or data is None:
+    meta_raw = unseal_bytes(meta_token, max_age_seconds=STAGED_SECONDS)
+    if meta_raw is None:
         return None
     meta = json.loads(meta_raw)
     if meta.get("session") != session_id or meta.get("user") != g.user["id"]:
         return None
-    return data, meta
+    return (lambda: unseal_bytes(data_token, max_age_seconds=STAGED_SECONDS)), meta
 
 
 def drop_staged(token: str) -> None:
-    """Delete a waiting upload."""
+    """Delete a waiting upload and the preview remembered from it."""
     (staging_dir() / f"{token}.upload").unlink(missing_ok=True)
+    (staging_dir() / f"{token}{PREVIEW_SUFFIX}").unlink(missing_ok=True)
+
+
+# What the preview shows, worked out once per set of choices and kept beside the upload (encrypted like it, owner
+# only, deleted with it), so a page view that changes nothing does not read and plan the whole file again.
+PREVIEW_SUFFIX = ".preview"
+KEPT_VIEWS = 4
+
+
+def view_key(form, settings: dict, session_q: im.SessionQuestions, state: tuple) -> str:
+    """Return what a remembered preview depends on, hashed: the settings and column choices sent, the session's
+    questions, the session's imports so far (`state`) and the longest answer allowed."""
+    columns = {name: form.getlist(name) for name in sorted(form) if name.startswith("col-")}
+    described = json.dumps([settings, columns, repr(session_q), list(state), current_app.config["MAX_ANSWER_LENGTH"]],
+                           sort_keys=True, default=str)
+    return hashlib.sha256(described.encode("utf-8")).hexdigest()
+
+
+def remembered_view(token: str, key: str) -> dict | None:
+    """Return the preview remembered for these choices, or None."""
+    try:
+        sealed = (staging_dir() / f"{token}{PREVIEW_SUFFIX}").read_bytes()
+    except OSError:
+        return None
+    raw = unseal_bytes(sealed, max_age_seconds=STAGED_SECONDS)
+    return None if raw is None else json.loads(raw).get(key)
+
+
+def remember_view(token: str, key: str, view: dict) -> None:
+    """Keep a worked-out preview beside its upload (the last few sets of choices), if the upload is still waiting."""
+    folder = staging_dir()
+    if not (folder / f"{token}.upload").exists():
+        return
+    path = folder / f"{token}{PREVIEW_SUFFIX}"
+    views = {}
+    try:
+        raw = unseal_bytes(path.read_bytes(), max_age_seconds=STAGED_SECONDS)
+        views = json.loads(raw) if raw is not None else {}
+    except OSError:
+        pass
+    views.pop(key, None)
+    views[key] = view
+    views = dict(list(views.items())[-KEPT_VIEWS:])
+    path.touch(mode=0o600)
+    path.write_bytes(seal_bytes(json.dumps(views).encode("utf-8")))
 
 
 # --- step 1: upload ---------------------------------------------------------------------------------
@@ -201,7 +255,7 @@ def import_preview(session_id: int, token: str):
         # Not found, like any object that is not this session's (or this staff member's): the page says what to do.
         return upload_page(found, _("That upload is no longer waiting (it is kept for two hours). Please upload the "
                                     "file again."), 404)
-    data, meta = kept
+    load, meta = kept
     form = request.form if request.method == "POST" else request.args
     if request.method == "POST" and not ActionForm(request.form).validate():
         flash(_("This page was open for a long time. Please try again."), "error")
@@ -211,16 +265,27 @@ def import_preview(session_id: int, token: str):
         flash(_("The import was cancelled and the file deleted. Nothing was stored."), "ok")
         return redirect(url_for("facilitation.import_start", session_id=session_id)), 303
     settings = read_settings(form, found)
+    db = get_db()
+    session_q = iq.session_questions(db, session_id)
+    confirming = request.method == "POST" and request.form.get("action") == "confirm"
+    key = view_key(form, settings, session_q, iq.import_state(db, session_id))
+    view = None if confirming else remembered_view(token, key)
+    if view is not None:  # nothing changed since this preview was worked out: the file is not read again
+        return render_preview(found, token, meta, session_q, view, settings, iq.imported_before(db, session_id, view["digest"]),
+                              _("Please choose what each column is from the list.") if view["wrong"] else "")
+    data = load()
+    if data is None:
+        return upload_page(found, _("That upload is no longer waiting (it is kept for two hours). Please upload the "
+                                    "file again."), 404)
+    remember = True
     try:
         table = read_table(data, meta["filename"], sheet=settings["sheet"] or None)
     except UnreadableFile as problem:
         if not settings["sheet"]:
             drop_staged(token)
             return upload_page(found, problem.issue.render(_), 400)
-        table, settings["sheet"] = read_table(data, meta["filename"]), ""
+        table, settings["sheet"], remember = read_table(data, meta["filename"]), "", False
         flash(problem.issue.render(_), "error")
-    db = get_db()
-    session_q = iq.session_questions(db, session_id)
     proposal = im.propose_mapping(table, session_q)
     columns, wrong = read_choices(form, table, session_q, proposal, settings["read_sheet"] == table.sheet)
     rule = im.ConsentRule(settings["statement"], settings["version"], settings["quote_ok"], settings["contact_ok"])
@@ -229,7 +294,7 @@ def import_preview(session_id: int, token: str):
     digest = iq.file_hash(data)
     fresh = plan.new_records(iq.existing_keys(db, session_id))
     error = _("Please choose what each column is from the list.") if wrong else ""
-    if request.method == "POST" and request.form.get("action") == "confirm" and not wrong:
+    if confirming and not wrong:
         if plan.blocked:
             error = _("Say how people agreed before importing: choose the column that records consent to take part, "
                       "or write the consent statement that covers the whole file.")
@@ -246,8 +311,10 @@ def import_preview(session_id: int, token: str):
             drop_staged(token)
             flash(_("Imported. The answers are in the session."), "ok")
             return redirect(url_for("facilitation.import_done", session_id=session_id, import_id=stored["id"])), 303
-    return render_preview(found, token, meta, table, session_q, proposal, columns, plan, fresh, settings,
-                          iq.imported_before(db, session_id, digest), error)
+    view = preview_view(table, session_q, proposal, columns, plan, fresh, digest, wrong)
+    if remember and not confirming:
+        remember_view(token, key, view)
+    return render_preview(found, token, meta, session_q, view, settings, iq.imported_before(db, session_id, digest), error)
 
 
 # A file with more new people than this is stored with a page that shows how far it has got (a batch at a time).
@@ -280,7 +347,7 @@ def streamed_import(found: dict, token: str, filename: str, steps):
         try:
             for done, total in run:
                 yield str(Markup("<p>{}</p>\n").format(_("Stored %(done)s of %(total)s people…",
-                                                         done=f"{done:,}", total=f"{total:,}")))
+                                                         done=format_decimal(done, locale=current_language()), total=format_decimal(total, locale=current_language()))))
         except Exception:  # reported on the page: its status line is already sent
             current_app.logger.exception("The import of %s into session %s failed", filename, found["code"])
             yield str(Markup('<div class="alert" role="alert"><p>{}</p></div>').format(
@@ -299,9 +366,30 @@ def streamed_import(found: dict, token: str, filename: str, steps):
     return response
 
 
-def render_preview(found, token, meta, table, session_q, proposal, columns, plan, fresh, settings, before, error):
-    """Render the preview: the file, the mapping form, what would be stored and refused, what to check."""
+def preview_view(table, session_q, proposal, columns, plan, fresh, digest: str, wrong: list) -> dict:
+    """Return what the preview shows of a file read and planned with these choices, as plain data a later view
+    renders again without the file: its columns and first rows, the proposal, the counts and the issues."""
     numbers, choice_numbers = iq.numbering(session_q)
+    chosen = {m.column: iq.target_value(m, numbers, choice_numbers) for m in columns}
+    reasons = {m.column: m.reason for m in proposal.columns}
+    issues = tuple(table.issues) + plan.issues if plan.blocked else plan.issues
+    return {
+        "sheet": table.sheet, "sheets": list(table.sheets), "digest": digest, "wrong": list(wrong),
+        "columns": [{"index": c.index, "name": c.name, "chosen": chosen.get(c.index, im.IGNORE), "reason": reasons.get(c.index, ""),
+                     "samples": [row.cells[c.index] for row in table.rows[:PREVIEW_ROWS]]} for c in table.columns],
+        "unmapped": [{"column": v.column, "value": v.value, "count": v.count} for v in proposal.values if not v.choice_ids],
+        "counts": {"rows": plan.counts.get("rows", len(table.rows)), "fresh": len(fresh),
+                   "fresh_answers": sum(len(r.answers) for r in fresh), "already": len(plan.records) - len(fresh),
+                   "refused": len(plan.refused_rows), "empty": len(plan.empty_rows), "duplicate": len(plan.duplicate_rows),
+                   "skipped": len(table.skipped_rows)},
+        "issues": [{"message": i.message, "level": i.level, "row": i.row, "column": i.column, "params": dict(i.params),
+                    "rows": list(i.rows)} for i in issues],
+    }
+
+
+def render_preview(found, token, meta, session_q, view: dict, settings, before, error):
+    """Render the preview (from :func:`preview_view`): the file, the mapping form, what would be stored and refused,
+    what to check."""
     default = found["default_language"]
     targets = [(role, str(label)) for role, label in ROLE_LABELS.items()]
     for question in session_q.questions:
@@ -312,22 +400,19 @@ def render_preview(found, token, meta, table, session_q, proposal, columns, plan
                 targets.append((f"question:{question.position}:{n}",
                                 _("Question %(n)s, one choice: %(choice)s", n=question.position,
                                   choice=choice.labels.get(default) or next(iter(choice.labels.values()), ""))))
-    chosen = {m.column: iq.target_value(m, numbers, choice_numbers) for m in columns}
-    reasons = {m.column: m.reason for m in proposal.columns}
-    samples = {c.index: [row.cells[c.index] for row in table.rows[:PREVIEW_ROWS]] for c in table.columns}
-    unmapped = [v for v in proposal.values if not v.choice_ids]
     levels = {ERROR: [], WARNING: [], INFO: []}
-    for found_issue in (tuple(table.issues) + plan.issues if plan.blocked else plan.issues):
-        levels.setdefault(found_issue.level, []).append(found_issue)
+    for found_issue in view["issues"]:
+        levels.setdefault(found_issue["level"], []).append(
+            Issue(**{**found_issue, "rows": tuple(found_issue["rows"])}))
+    names = {c["index"]: c["name"] for c in view["columns"]}
     return render_template(
         "facilitation/import_preview.html", s=found, title=titled(found), token=token, filename=meta["filename"],
-        table=table, targets=targets, chosen=chosen, reasons=reasons, samples=samples, unmapped=unmapped,
-        plan=plan, fresh=len(fresh), fresh_answers=sum(len(r.answers) for r in fresh), already=len(plan.records) - len(fresh), settings=settings, before=before,
+        view=view, counts=view["counts"], targets=targets, fresh=view["counts"]["fresh"], settings=settings, before=before,
         errors=levels[ERROR][:MAX_ISSUES_SHOWN], warnings=levels[WARNING][:MAX_ISSUES_SHOWN], infos=levels[INFO],
         more_errors=max(0, len(levels[ERROR]) - MAX_ISSUES_SHOWN),
         more_warnings=max(0, len(levels[WARNING]) - MAX_ISSUES_SHOWN), render=lambda i: i.render(_),
         form=ActionForm(), error=error, source_labels=source_labels(), language_name=language_name,
-        column_name=lambda index: table.columns[index].name,
+        column_name=lambda index: names.get(index, ""),
     ), 400 if error else 200
 
 

@@ -13,10 +13,10 @@ by its owner only; SQLite gives its `-wal` and `-shm` files the database file's 
 """
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import sqlite3
+import struct
 import threading
 import time
 from contextlib import contextmanager
@@ -120,6 +120,12 @@ def write_lock_for(path: str) -> threading.RLock:
 # its busy timeout, goes on to SQLite's busy handler as before.
 TURN_SUFFIX = "-writer"
 _turn_files: dict[tuple[str, int], "ProcessTurn | None"] = {}
+# A writer that has to wait (for another process's turn, or for another thread of its own process) writes into
+# the lock file when it last waited: the system's monotonic clock (nanoseconds, the same in every process), its
+# process id and its thread id, 24 bytes at the start, rewritten at every look (about every millisecond) while
+# it waits. A long series of writes (a theme run's placements) reads it after each of its transactions and
+# leaves the lock free for a moment only if someone else waited since it last looked (`others_waited`).
+_WAITED = struct.Struct("<qqq")
 
 
 class ProcessTurn:
@@ -138,7 +144,7 @@ class ProcessTurn:
             fcntl.flock(self.descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return True
         except BlockingIOError:
-            pass
+            self.say_waiting()
         deadline, pause = time.monotonic() + timeout_s, 0.0001
         while True:
             time.sleep(pause)
@@ -149,7 +155,26 @@ class ProcessTurn:
                 if time.monotonic() > deadline:
                     self.depth -= 1
                     return False
+                self.say_waiting()
                 pause = min(pause * 2, 0.001)
+
+    def say_waiting(self) -> None:
+        """Write into the lock file that this thread is waiting now (see `_WAITED`); a failure only goes unsaid."""
+        try:
+            os.pwrite(self.descriptor, _WAITED.pack(time.monotonic_ns(), os.getpid(), threading.get_ident()), 0)
+        except OSError:
+            pass
+
+    def waited_since(self, since_ns: int) -> bool:
+        """Tell whether a writer other than this thread said it waited at or after `since_ns` (time.monotonic_ns)."""
+        try:
+            said = os.pread(self.descriptor, _WAITED.size, 0)
+        except OSError:
+            return True  # unreadable: assume someone waits, as a run did before it could tell
+        if len(said) < _WAITED.size:
+            return False  # nobody ever waited
+        at, pid, thread = _WAITED.unpack(said)
+        return at >= since_ns and (pid, thread) != (os.getpid(), threading.get_ident())
 
     def give_back(self) -> None:
         """End this process's turn (after the outermost transaction committed or rolled back)."""
@@ -202,7 +227,31 @@ def close_db(_exc: BaseException | None = None) -> None:
         db.conn.rollback()
 
 
-_no_lock = contextlib.nullcontext()
+@contextmanager
+def _threads_turn(lock: threading.RLock | None, turn: ProcessTurn | None) -> Iterator[None]:
+    """Hold this process's write lock for the block; while another thread has it, say so in the lock file every
+    millisecond (`ProcessTurn.say_waiting`), as a writer waiting for another process's turn does."""
+    if lock is None:
+        yield
+        return
+    if not lock.acquire(blocking=False):
+        if turn is None:
+            lock.acquire()
+        else:
+            turn.say_waiting()
+            while not lock.acquire(timeout=0.001):
+                turn.say_waiting()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def others_waited(db: sqlite_utils.Database, since_ns: int) -> bool:
+    """Tell whether another writer (another process, or another thread of this one) waited for the write lock at or
+    after `since_ns` (`time.monotonic_ns()`), as said in the lock file; True when there is no lock file to tell."""
+    turn = getattr(db, "chorus_turn", None)
+    return True if turn is None else turn.waited_since(since_ns)
 
 
 @contextmanager
@@ -214,9 +263,8 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         with db.atomic():
             yield db
         return
-    lock = getattr(db, "chorus_write_lock", None) or _no_lock
     turn = getattr(db, "chorus_turn", None)
-    with lock:
+    with _threads_turn(getattr(db, "chorus_write_lock", None), turn):
         taken = turn is not None and turn.take(getattr(db, "chorus_busy_timeout_s", 5.0))
         try:
             conn.execute("BEGIN IMMEDIATE")

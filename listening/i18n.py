@@ -78,6 +78,15 @@ def local_percent(percent: float) -> str:
     return format_percent(percent / 100, locale=current_language(), decimal_quantization=False)
 
 
+def local_number(number) -> str:
+    """Return a count or decimal as the reader's language writes it ("12.345" in Spanish); anything that is not a
+    number (a missing value) is printed as it was before numbers were formatted."""
+    try:
+        return format_decimal(number, locale=current_language())
+    except (TypeError, ValueError, ArithmeticError):
+        return str(number)
+
+
 def local_share(share: float) -> str:
     """Return a share (0.42) as a whole percentage the way the reader's language writes one ("42 %" in Spanish)."""
     return format_percent(share, locale=current_language())
@@ -241,6 +250,6 @@ def init_app(app: Flask) -> None:
     app.context_processor(template_context)
     app.jinja_env.filters["localtime"] = local_time
     app.jinja_env.filters["localdate"] = local_date
-    app.jinja_env.filters["format_number"] = lambda number: format_decimal(number, locale=current_language())
+    app.jinja_env.filters["format_number"] = local_number
     app.jinja_env.filters["format_percent"] = local_percent
     app.jinja_env.filters["format_share"] = local_share

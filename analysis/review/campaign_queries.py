@@ -524,7 +524,7 @@ def campaign_report(db: sqlite_utils.Database, found: dict, sessions: Sequence[d
     the coalition's commitments are its insights. No answer text is included. `progress(done, total)`
     hears one step per "about you" question pooled (the work), then one for the themes.
     """
-    from analysis import reports
+    from analysis import numbers, reports
     from listening.i18n import text_direction
 
     translations = synthesis.translations_for(language)
@@ -548,16 +548,15 @@ def campaign_report(db: sqlite_utils.Database, found: dict, sessions: Sequence[d
     partner_line = disclosure.protect_line("partners", [str(p) for p, _n in by_partner], [n for _p, n in by_partner],
                                            threshold=threshold)
     participation = [reports.Table(_("By partner"), (_("Partner"), _("People")),
-                                   tuple((p, mark if n is None else str(n)) for (p, _count), n in zip(by_partner, partner_line.counts)))
+                                   tuple((p, numbers.count(n, language, mark)) for (p, _count), n in zip(by_partner, partner_line.counts)))
                      ] if shown_people else []
     representation = []
     for pooled in tables:
         if pooled.table is None:
             continue
         title = campaigns.wording(pooled.question["texts"], language, default)
-        body = tuple((campaigns.wording(r["option"]["texts"], language, default), mark if r["count"] is None else str(r["count"]),
-                      "" if r["share"] is None else f"{round(100 * r['share'])}%",
-                      "" if r["reference"] is None else f"{r['reference']:g}%",
+        body = tuple((campaigns.wording(r["option"]["texts"], language, default), numbers.count(r["count"], language, mark),
+                      numbers.share(r["share"], language), numbers.percent(r["reference"], language),
                       {"under": _("Under-represented"), "over": _("Over-represented"),
                        "in_line": _("About in line")}.get(r["verdict"], "")) for r in reference_rows(pooled))
         representation.append(reports.Table(title, (_("Group"), _("People"), _("Share of people who took part"),
@@ -592,7 +591,7 @@ def campaign_report(db: sqlite_utils.Database, found: dict, sessions: Sequence[d
         participation=tuple(participation), representation=tuple(representation), insights=commitments,
         caveats=(_("People chose to take part. They are not a random sample, so these answers do not speak for everyone who lives here."),
                  _("To protect people, counts below %(threshold)s are hidden and shown as %(mark)s, and so are counts that would reveal them.",
-                   threshold=threshold, mark=mark)),
+                   threshold=numbers.count(threshold, language), mark=mark)),
     )
 
 

@@ -11,19 +11,19 @@ from __future__ import annotations
 
 from typing import Callable
 
-from analysis import disclosure, reports
+from analysis import disclosure, numbers, reports
 from analysis.assemble import SOURCE_LANGUAGE, base_language
 from listening import statements as st
 
 
-def _percent(share: float | None) -> str:
-    """Return a share as a whole-number percentage, or an empty string when it is not published."""
-    return "" if share is None else f"{round(100 * share)}%"
+def _percent(share: float | None, language: str) -> str:
+    """Return a share as a whole-number percentage in the report's language ("42%", "42 %"), or "" when it is not published."""
+    return numbers.share(share, language)
 
 
-def _count(n: int | None) -> str:
-    """Return a published count, or the hidden mark."""
-    return disclosure.MARK if n is None else str(n)
+def _count(n: int | None, language: str) -> str:
+    """Return a published count in the report's language ("1,234", "1.234"), or the hidden mark."""
+    return numbers.count(n, language, disclosure.MARK)
 
 
 def method_note(groups, gettext: Callable, language: str) -> str:
@@ -67,19 +67,19 @@ def design_tables(views: list, priorities: list[dict], *, titles: dict[int, str]
             return text + (" " + gettext("(translation)") if shown["translated"] else "")
 
         if view.prompt["kind"] == "ideas":
-            tables.append(_ideas_table(view, titles[view.prompt["id"]], words, authored, tallies or {}, gettext, threshold))
+            tables.append(_ideas_table(view, titles[view.prompt["id"]], words, authored, tallies or {}, gettext, threshold, language))
         tables.extend(_opinion_tables(view, titles[view.prompt["id"]], words, gettext, threshold, language))
     for result in priorities:
         title = titles[result["prompt"]["id"]]
         if result["respondents"] < threshold:
             withheld.append(title)
             continue
-        tables.extend(_priority_tables(result, title, gettext, threshold))
+        tables.extend(_priority_tables(result, title, gettext, threshold, language))
     return tuple(tables), tuple(withheld)
 
 
 def _ideas_table(view, title: str, words: Callable, authored: dict[int, dict], tallies: dict, gettext: Callable,
-                 threshold: int):
+                 threshold: int, language: str = SOURCE_LANGUAGE):
     """Return an ideas question's ideas, grouped by table (those sent from phones last), with how people reacted.
 
     An idea fewer than `threshold` people voted on shows no counts: a handful of votes is too few to report. The
@@ -93,13 +93,13 @@ def _ideas_table(view, title: str, words: Callable, authored: dict[int, dict], t
         agree, disagree, passes = tallies.get(idea["id"], (0, 0, 0))
         shown = disclosure.protect_line(f"idea-{idea['id']}", ("agree", "disagree", "pass"), (agree, disagree, passes),
                                         threshold=threshold)
-        counts = (disclosure.MARK,) * 3 if shown.withheld else tuple(_count(n) for n in shown.counts)
+        counts = (disclosure.MARK,) * 3 if shown.withheld else tuple(_count(n, language) for n in shown.counts)
         body.append((words(idea["id"]), idea.get("table_name") or gettext("From phones"), *counts))
     return reports.Table(title + " — " + gettext("Ideas"),
                          (gettext("Idea"), gettext("Table"), gettext("Agree"), gettext("Disagree"), gettext("Pass")),
                          tuple(body),
                          gettext("Counts below %(n)s are hidden (%(mark)s), and so are counts that would reveal them.",
-                                 n=threshold, mark=disclosure.MARK)
+                                 n=_count(threshold, language), mark=disclosure.MARK)
                          if body else gettext("No ideas yet."))
 
 
@@ -116,23 +116,23 @@ def _opinion_tables(view, title: str, words: Callable, gettext: Callable, thresh
             said = gettext("Too few people to describe this group.")
         else:
             said = "; ".join(
-                words(r.statement) + " — " + (gettext("%(share)s agreed", share=_percent(r.share)) if r.direction == "agree"
-                                              else gettext("%(share)s disagreed", share=_percent(r.share)))
+                words(r.statement) + " — " + (gettext("%(share)s agreed", share=_percent(r.share, language)) if r.direction == "agree"
+                                              else gettext("%(share)s disagreed", share=_percent(r.share, language)))
                 for r in described.representative.get(group.id, ())) or gettext("No statement sets this group clearly apart yet.")
-        rows.append((gettext("Group %(name)s", name=group.id), _count(size), said))
+        rows.append((gettext("Group %(name)s", name=group.id), _count(size, language), said))
     out.append(reports.Table(title + " — " + gettext("Opinion groups"),
                              (gettext("Group"), gettext("People"), gettext("What sets this group apart")), tuple(rows),
                              method_note(view.groups, gettext, language)))
     consensus = tuple(
         (words(c.statement), (gettext("every group agreed") if c.direction == "agree" else gettext("every group disagreed"))
-         + ("" if c.weakest is None else " (" + gettext("at least %(share)s in each group", share=_percent(c.weakest)) + ")"))
+         + ("" if c.weakest is None else " (" + gettext("at least %(share)s in each group", share=_percent(c.weakest, language)) + ")"))
         for c in described.consensus)
     out.append(reports.Table(gettext("Consensus: what every group agreed on"), (gettext("Statement"), gettext("Groups")),
                              consensus, "" if consensus else gettext("No statement has clear agreement across every group yet.")))
     divisive = tuple(
         (words(d.statement),
          gettext("group %(a)s agreed (%(a_share)s), group %(b)s disagreed (%(b_share)s)", a=d.agreeing_group,
-                 a_share=_percent(d.agree_share), b=d.disagreeing_group, b_share=_percent(d.disagree_share))
+                 a_share=_percent(d.agree_share, language), b=d.disagreeing_group, b_share=_percent(d.disagree_share, language))
          if d.agreeing_group is not None else gettext("groups disagree"))
         for d in described.divisive)
     out.append(reports.Table(gettext("Divisive: where groups part ways"), (gettext("Statement"), gettext("Groups")),
@@ -142,17 +142,17 @@ def _opinion_tables(view, title: str, words: Callable, gettext: Callable, thresh
         columns = (gettext("Statement"), gettext("Agreed in this group"), gettext("Agreed overall"), gettext("Difference"))
         if comparison.members_voting is None:
             out.append(reports.Table(heading, columns, (), gettext(
-                "Fewer than %(n)s people of this group voted, so nothing about them is shown.", n=threshold)))
+                "Fewer than %(n)s people of this group voted, so nothing about them is shown.", n=_count(threshold, language))))
             continue
-        body = tuple((words(row.statement), _percent(row.priority_agree) or disclosure.MARK,
-                      _percent(row.everyone_agree) or disclosure.MARK,
-                      disclosure.MARK if row.difference is None else f"{round(row.difference * 100):+d}")
+        body = tuple((words(row.statement), _percent(row.priority_agree, language) or disclosure.MARK,
+                      _percent(row.everyone_agree, language) or disclosure.MARK,
+                      numbers.signed_points(row.difference, language, disclosure.MARK))
                      for row in comparison.statements)
         out.append(reports.Table(heading, columns, body))
     return out
 
 
-def _priority_tables(result: dict, title: str, gettext: Callable, threshold: int) -> list:
+def _priority_tables(result: dict, title: str, gettext: Callable, threshold: int, language: str = SOURCE_LANGUAGE) -> list:
     """Return one prioritise question's tables: everyone's scores, then each "about you" question's groups' shares."""
     kind = result["prompt"]["kind"]
     overall = result["overall"]
@@ -164,19 +164,19 @@ def _priority_tables(result: dict, title: str, gettext: Callable, threshold: int
         columns += (gettext("First choice"),)
         firsts = disclosure.protect_line(f"firsts-{result['prompt']['id']}", [str(o) for o in order],
                                          [overall["firsts"][o] for o in order], threshold=threshold)
-    body = tuple((result["labels"][o], str(overall["scores"][o]), _percent(overall["shares"][o]))
-                 + ((_count(firsts.counts[i]),) if firsts is not None else ())
+    body = tuple((result["labels"][o], numbers.decimal(overall["scores"][o], language), _percent(overall["shares"][o], language))
+                 + ((_count(firsts.counts[i], language),) if firsts is not None else ())
                  for i, o in enumerate(order))
     note = gettext("Ranked by Borda points: with N choices a first place earns N points, a second N − 1, and so on.") \
         if kind == "rank" else ""
     out = [reports.Table(title, columns, body, note)]
     for segment in result["segments"]:
         groups = segment["groups"]
-        heads = tuple(f"{g['label'] or gettext('Prefer not to say')} ({_count(g['size'])})" for g in groups)
-        rows = tuple((result["labels"][o], *(_percent(g["result"]["shares"][o]) or disclosure.MARK if g["result"] else disclosure.MARK
+        heads = tuple(f"{g['label'] or gettext('Prefer not to say')} ({_count(g['size'], language)})" for g in groups)
+        rows = tuple((result["labels"][o], *(_percent(g["result"]["shares"][o], language) or disclosure.MARK if g["result"] else disclosure.MARK
                                               for g in groups)) for o in order)
         out.append(reports.Table(gettext("By answer to: %(question)s", question=segment["label"]),
                                  (gettext("Choice"), *heads), rows,
                                  gettext("Counts below %(n)s are hidden (%(mark)s), and so are counts that would reveal them.",
-                                         n=threshold, mark=disclosure.MARK)))
+                                         n=_count(threshold, language), mark=disclosure.MARK)))
     return out

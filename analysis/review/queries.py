@@ -39,7 +39,7 @@ from analysis.opinions import (VoteMatrix, compare_priority_group, describe_grou
                                group_vote_table)
 from analysis.redaction import redaction_of
 from listening import statements as st
-from listening.db import batched_writes, one, rows, settle, transaction
+from listening.db import batched_writes, one, others_waited, rows, settle, transaction
 from listening.queries import (
     SOURCES,
     STATEMENT_KINDS,
@@ -401,20 +401,35 @@ LEAVING_BATCH = 500
 # twice or half as big, up to ASSIGNMENT_BATCH), so a busy or niced process descheduled inside its transaction
 # writes smaller ones.
 LOCK_HOLD_S = 0.02
-# Every this many batches the run copies the write-ahead log into the database itself (listening.db.settle),
-# outside the lock. After every batch: a batch is committed without an fsync, so the next resident's commit
-# (synchronous FULL) would otherwise fsync every batch written since the last settle with its own answer, and on
-# a busy disk residents waited 0.3 to 1.8 s in COMMIT during the placements (1 December, 10 batches). Done by a
-# second connection while the next batch was written, a resident's commit found the batch not yet copied and
-# copied it itself, inside the lock: answers waited up to 11 s (2 December, docs/scaling.md).
-SETTLE_EVERY = 1
-# After each batch the run leaves the lock free as long as it held it, up to this long: SQLite's busy handler
-# retries a waiting answer after 1, 2, 5, 10, 15, 20 ms..., and back-to-back batches left it no gap to take (waits
-# of 1 s traced). A gap of 5 ms (answers waiting on Chorus's turn look again every millisecond) made the run's
-# placements faster but let more answers wait over 100 ms for the lock at load 6 (3 of 1,643, the longest 676 ms,
-# against 2 of 1,160 and 120 ms with this gap: 2 December, docs/scaling.md), so it was not kept.
+# After a batch another writer waited for, and otherwise every this many batches, the run copies the write-ahead
+# log into the database itself (listening.db.settle), outside the lock. A batch is committed without an fsync, so
+# the next resident's commit (synchronous FULL) fsyncs every batch written since the last settle with its own
+# answer: on a busy disk residents waited 0.3 to 1.8 s in COMMIT during the placements (1 December, every 10
+# batches). Done by a second connection while the next batch was written, a resident's commit found the batch not
+# yet copied and copied it itself, inside the lock: answers waited up to 11 s (2 December, docs/scaling.md). Since
+# place20 (2 December) a batch someone waited for is always settled (residents are answering: as before), and with
+# nobody waiting every 4 batches (about 1,000 pages, 4 MB, for the first resident to come to fsync), which copies a
+# page the batches of one block all write (PLACEMENT_BLOCK) once, not four times: the checkpoints' share of the
+# placements went from about 9 s to 4 s at load 4 (docs/scaling.md).
+SETTLE_EVERY = 4
+# After a batch another writer waited for, the run leaves the lock free as long as it held it, up to this long:
+# SQLite's busy handler retries a waiting answer after 1, 2, 5, 10, 15, 20 ms..., and back-to-back batches left it
+# no gap to take (waits of 1 s traced). A gap of 5 ms (answers waiting on Chorus's turn look again every
+# millisecond) made the run's placements faster but let more answers wait over 100 ms for the lock at load 6 (3 of
+# 1,643, the longest 676 ms, against 2 of 1,160 and 120 ms with this gap: 2 December, docs/scaling.md), so it was
+# not kept. Until place20 the gap followed every batch, about 11 to 27 s of a 217,000-answer run's placements
+# with nobody waiting; now only a batch someone waited for (`listening.db.others_waited`: a waiting writer,
+# in another process or another thread, says so in the lock file every millisecond) is followed by one.
 LOCK_GAP_S = 4 * LOCK_HOLD_S
 MIN_ASSIGNMENT_BATCH = 25
+# The placements are written in blocks of this many answers by where the engine ranks them (each theme's answers
+# from the most typical), each block in answer-id order (`_placement_order`). In answer-id order, as before
+# place20, each batch of about 200 answers changed ranks all over the rank index (theme_assignments_by_rank:
+# nearly every answer's rank moves in a re-run) and wrote about 2 pages per answer to the log (384 a batch, 1.85
+# GB over the run), which the checkpoint then copied; in blocks a batch's new ranks are neighbours in that index
+# and its rows share table pages (a block's 16,000 answers over about 3,200 pages): about 1 page per answer
+# (216,000 over the run, 2 December; 4,000 and 50,000 gave 257,000 each). The same rows end the same.
+PLACEMENT_BLOCK = 16000
 # What a run keeps of each answer it read while the engine works: its place, its author (a withdrawal meanwhile)
 # and its words (taken out of the run's names if it went meanwhile: `unname_answers`). Every column of 200,000
 # rows, kept while the engine worked, was about 200 MB of the job's peak.
@@ -609,6 +624,8 @@ def _write_run(db: sqlite_utils.Database, session_id: int, answers: list[dict], 
         # Answers not yet placed are as they were when the run planned (a person's pin or review since counts).
         kept, _matched = _plan_placements(existing, everything, in_scope, result)
         start = int(at.get("placed") or 0)
+        # A run begun before the placements were written in blocks (PLACEMENT_BLOCK) goes on in the answers' order.
+        order = at.get("order", "answers")
     else:
         stamp = now()
         # Every placement is read before the write lock (about 2 s at 100,000 residents, which answers would
@@ -649,8 +666,8 @@ def _write_run(db: sqlite_utils.Database, session_id: int, answers: list[dict], 
             if checkpoint is not None:
                 # Committed with the themes: a restart from here continues with these rows, never makes them twice.
                 checkpoint.mark(run_id=run_id, stamp=stamp, target=target, taken=sorted(taken), before=sorted(themes),
-                                placed=0)
-        start = 0
+                                placed=0, order="blocks")
+        start, order = 0, "blocks"
     try:
         # Answers no longer in scope (another question chosen, or hidden since) leave the synthesis.
         leaving = sorted(set(existing) - in_scope)
@@ -660,7 +677,8 @@ def _write_run(db: sqlite_utils.Database, session_id: int, answers: list[dict], 
                 with transaction(db), placing.counted_once(db, session_id, chunk):
                     db.conn.executemany("DELETE FROM theme_assignments WHERE response_id = ?", [(rid,) for rid in chunk])
         mark = (lambda placed: checkpoint.mark(placed=placed)) if checkpoint is not None else None
-        vanished = _place_answers(db, session_id, answers, result, kept, target, stamp,
+        placing_order = _placement_order(answers, result) if order == "blocks" else answers
+        vanished = _place_answers(db, session_id, placing_order, result, kept, target, stamp,
                                   lambda done: report(4 * len(answers) + done, total, cancellable=False),
                                   start=start, mark=mark) or []
         with transaction(db):
@@ -811,17 +829,30 @@ def _store_machine_themes(db: sqlite_utils.Database, session_id: int, run_id: in
     return target
 
 
+def _placement_order(answers: list[dict], result) -> list[dict]:
+    """Return the answers in the order their placements are written: in blocks of PLACEMENT_BLOCK by where the
+    engine ranks them (its themes in order, each by typicality), each block by answer id (see PLACEMENT_BLOCK)."""
+    position: dict[int, int] = {}
+    for group in (*result.themes, result.other):
+        for aid in group.answer_ids:
+            position.setdefault(aid, len(position))
+    last = len(position)
+    return sorted(answers, key=lambda a: (position.get(a["id"], last) // PLACEMENT_BLOCK, a["id"]))
+
+
 def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dict], result, kept: set[int],
                    target: dict[str, int], stamp: str, placed=None, *, start: int = 0, mark=None) -> list[dict]:
     """Give every answer its engine rank and quote order; place those nobody kept where the engine put them.
 
-    Written in batches of up to ASSIGNMENT_BATCH answers, one transaction each; an answer a person pinned meanwhile keeps its place,
-    and one withdrawn meanwhile is not placed (each batch re-reads which answers are still there).
-    `placed(count)` hears how many answers are written. A resumed run starts at answer `start`; `mark(count)` is
-    called inside each batch's transaction (a job's checkpoint, m044). Returns the answers found gone. The batches are
-    written without an fsync at each commit, and the run copies the log into the database every
-    SETTLE_EVERY batches (`listening.db.batched_writes`): a resident's answer waits for a batch's
-    writes, never for the disk.
+    Written in the order given (`_placement_order`), in batches of up to ASSIGNMENT_BATCH answers, one transaction
+    each; an answer a person pinned meanwhile keeps its place, and one withdrawn meanwhile is not placed (each batch
+    re-reads which answers are still there). `placed(count)` hears how many answers are written. A resumed run
+    starts at answer `start` of the same order; `mark(count)` is called inside each batch's transaction (a job's
+    checkpoint, m044). Returns the answers found gone. The batches are written without an fsync at each commit
+    (`listening.db.batched_writes`): a resident's answer waits for a batch's writes, never for the disk. After a
+    batch another writer waited for (`listening.db.others_waited`) the run copies the log into the database and
+    leaves the lock free for a while (LOCK_GAP_S); after one nobody waited for it goes straight on, copying the
+    log every SETTLE_EVERY batches.
     """
     ranks: dict[int, int] = {}
     quotes: dict[int, int] = {}
@@ -833,24 +864,32 @@ def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dic
             quotes[aid] = position
     # The first batch is small: the size grows while batches are quick, rather than shrinking after a long one.
     size, first, number, reported = min(2 * MIN_ASSIGNMENT_BATCH, ASSIGNMENT_BATCH), start, 0, 0.0
+    looked, unsettled = time.monotonic_ns(), 0
     with batched_writes(db):
         while first < len(answers):
             batch = answers[first:first + size]
             done = first + len(batch)
             held = _place_batch(db, session_id, batch, result, kept, target, stamp, ranks, quotes, vanished,
                                 (lambda: mark(done)) if mark is not None else None)
-            first, number = first + len(batch), number + 1
-            if number % SETTLE_EVERY == 0:
+            first, number, unsettled = first + len(batch), number + 1, unsettled + 1
+            looking = time.monotonic_ns()
+            waited = others_waited(db, looked)
+            looked = looking
+            if waited or unsettled >= SETTLE_EVERY:
                 settle(db)
+                unsettled = 0
             if placed is not None and (time.monotonic() - reported >= 0.5 or first >= len(answers)):
                 placed(first)
                 reported = time.monotonic()
             grown = int(len(batch) * LOCK_HOLD_S / held) if held > 0 else 2 * len(batch)
             size = max(min(MIN_ASSIGNMENT_BATCH, ASSIGNMENT_BATCH), len(batch) // 2,
                        min(ASSIGNMENT_BATCH, 2 * len(batch), grown))
-            if first < len(answers):
-                time.sleep(min(held, LOCK_GAP_S))
+            if waited and first < len(answers):
+                _pause(min(held, LOCK_GAP_S))
     return vanished
+
+
+_pause = time.sleep  # the gap left to writers who waited (a test notes it)
 
 
 def _place_batch(db: sqlite_utils.Database, session_id: int, batch: list[dict], result, kept: set[int], target: dict[str, int],

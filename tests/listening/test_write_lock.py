@@ -55,7 +55,7 @@ def test_a_second_writer_waits_for_the_first_and_both_commit(tmp_path):
 
 
 def test_processes_take_turns_on_a_private_lock_file_beside_the_database(tmp_path):
-    """Each process has one turn object per database (none in memory), on an owner-only `-writer` file that holds nothing."""
+    """Each process has one turn object per database (none in memory), on an owner-only `-writer` file, empty until a writer waits."""
     import os
     import stat
 
@@ -177,3 +177,95 @@ def test_a_forked_worker_has_its_own_turn(tmp_path):
     assert answer.get(timeout=10) is False
     child.join(10)
     turn.give_back()
+
+
+def test_a_writer_waiting_for_another_process_says_so_in_the_lock_file_and_its_own_waits_do_not_count(tmp_path):
+    """While another process has the turn, a waiting writer writes when it waited (every look) into the lock file:
+    another thread reads that someone waited since it last looked; the waiter itself does not count its own wait,
+    and nothing said before `since` counts."""
+    import fcntl
+    import os
+    import time
+
+    from listening.db import others_waited
+
+    path = str(tmp_path / "a.db")
+    db, reader = connect(path), connect(path)
+    db.execute("CREATE TABLE t (n INTEGER)")
+    db.conn.commit()
+    before = time.monotonic_ns()
+    assert not others_waited(reader, before)  # nobody ever waited
+    other = os.open(path + "-writer", os.O_RDWR)
+    fcntl.flock(other, fcntl.LOCK_EX)
+    writer = threading.Thread(target=transaction_insert, args=(db, 1))
+    writer.start()
+    time.sleep(0.05)
+    assert others_waited(reader, before)
+    fcntl.flock(other, fcntl.LOCK_UN)
+    writer.join(5)
+    os.close(other)
+    assert not others_waited(reader, time.monotonic_ns())  # said before `since`: not counted
+    now = time.monotonic_ns()
+    db.chorus_turn.say_waiting()  # this thread's own wait
+    assert not others_waited(db, now)
+    assert os.path.getsize(path + "-writer") == 24
+    for conn in (db, reader):
+        conn.conn.close()
+
+
+def _child_waits_for_a_turn(path: str, go) -> None:
+    """In a forked process: when told, write once (waiting for the parent's turn)."""
+    db = connect(path)
+    go.wait(10)
+    transaction_insert(db, 7)
+    db.conn.close()
+
+
+def test_a_writer_in_another_process_waiting_for_the_turn_is_seen_by_the_holder(tmp_path):
+    """A forked worker that waits for the parent's turn says so; the parent, holding it, sees that someone waited."""
+    import multiprocessing
+    import time
+
+    from listening.db import others_waited
+
+    path = str(tmp_path / "a.db")
+    db = connect(path)
+    db.execute("CREATE TABLE t (n INTEGER)")
+    db.conn.commit()
+    context = multiprocessing.get_context("fork")
+    go = context.Event()
+    child = context.Process(target=_child_waits_for_a_turn, args=(path, go))
+    child.start()
+    since = time.monotonic_ns()
+    with transaction(db):
+        go.set()
+        deadline = time.monotonic() + 10
+        while not others_waited(db, since) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert others_waited(db, since)
+    child.join(10)
+    assert child.exitcode == 0
+    assert [r[0] for r in db.execute("SELECT n FROM t")] == [7]
+    db.conn.close()
+
+
+def test_a_thread_waiting_for_another_thread_of_its_process_says_so(tmp_path):
+    """A writer waiting for the process's own write lock (another thread writes) also says so in the lock file."""
+    import time
+
+    from listening.db import others_waited
+
+    path = str(tmp_path / "a.db")
+    holder, waiter = connect(path), connect(path)
+    holder.execute("CREATE TABLE t (n INTEGER)")
+    holder.conn.commit()
+    since = time.monotonic_ns()
+    with transaction(holder):
+        writer = threading.Thread(target=transaction_insert, args=(waiter, 3))
+        writer.start()
+        time.sleep(0.03)
+        assert others_waited(holder, since)
+    writer.join(5)
+    assert [r[0] for r in holder.execute("SELECT n FROM t")] == [3]
+    for conn in (holder, waiter):
+        conn.conn.close()

@@ -4,6 +4,7 @@ answers are as the engine read them; otherwise it says so and starts again. Its 
 residents' words: an erasure deletes it like an export's file."""
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -32,6 +33,7 @@ def small_batches(monkeypatch):
     monkeypatch.setattr(synthesis, "ASSIGNMENT_BATCH", 4)
     monkeypatch.setattr(synthesis, "MIN_ASSIGNMENT_BATCH", 2)
     monkeypatch.setattr(synthesis, "LOCK_HOLD_S", 60.0)
+    monkeypatch.setattr(synthesis, "PLACEMENT_BLOCK", 5)  # written in blocks of 5 by rank, not in answer-id order
 
 
 def copied(app, tmp_path):
@@ -128,6 +130,35 @@ def test_a_run_killed_after_three_batches_continues_and_ends_as_an_uninterrupted
     client = queued_app.test_client()
     sign_in(client, "lead@example.org", "a long password")
     assert "It continued where it had stopped" in text_of(client.get(f"/staff/sessions/{sid}/jobs/{job_id}"))
+
+
+def test_a_run_begun_before_the_placements_were_written_in_blocks_continues_in_its_own_order(
+        queued_app, heard, db, tmp_path, monkeypatch, small_batches):
+    """A run interrupted under the version that wrote placements in answer-id order (its checkpoint names no order)
+    continues in that order after an upgrade: every placement ends as an uninterrupted run's, none skipped."""
+    sid = heard.session["id"]
+    direct = copied(queued_app, tmp_path)
+    synthesis.run_themes(direct, sid, user_id=heard.planner_id)
+    blocks = synthesis._placement_order
+    monkeypatch.setattr(synthesis, "_placement_order", lambda answers, result: answers)  # the older version
+    job_id = killed_after(queued_app, db, monkeypatch, sid, heard.planner_id, batches=3)
+    mark = dict(jobs.job_by_id(db, job_id)["checkpoint"])
+    assert mark.pop("order") == "blocks"
+    db.execute("UPDATE jobs SET checkpoint = ? WHERE id = ?", (json.dumps(mark), job_id))
+    db.conn.commit()
+    monkeypatch.setattr(synthesis, "_placement_order", blocks)
+    answers = synthesis.open_answers(db, sid)
+    assert [a["id"] for a in blocks(answers, _engine_result(direct, sid))] != [a["id"] for a in answers]
+    assert restart_consumer(queued_app, db, job_id) == "done"
+    assert placed(db, sid) == placed(direct, sid)
+
+
+def _engine_result(db, session_id: int):
+    """Return the engine's result over the session's open answers (as a run finds it)."""
+    from analysis.themes import find_themes
+
+    answers = synthesis.open_answers(db, session_id)
+    return find_themes(synthesis.engine_answers(db, session_id, answers), seed=synthesis.SEED)
 
 
 def test_an_answer_changed_in_between_makes_the_run_start_again_and_say_so(queued_app, heard, db, monkeypatch,

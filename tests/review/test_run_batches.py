@@ -193,3 +193,52 @@ def test_a_run_stores_its_themes_without_an_fsync_or_json_inside_the_lock(themed
     themes_commit = next(i for i, sql in enumerate(statements) if sql.startswith("INSERT INTO theme_runs"))
     assert any("wal_checkpoint(PASSIVE)" in sql for sql in statements[themes_commit:])
     assert db.execute("PRAGMA synchronous").fetchone()[0] == 2
+
+
+def test_a_run_leaves_no_gap_between_batches_when_nobody_waits_for_the_lock(themed, db, monkeypatch):
+    """With no other writer waiting, the batches follow each other without a pause (it was as long as each batch)."""
+    monkeypatch.setattr(synthesis, "ASSIGNMENT_BATCH", 5)
+    paused, sizes = [], []
+    monkeypatch.setattr(synthesis, "_pause", paused.append)
+    original = synthesis._place_batch
+    monkeypatch.setattr(synthesis, "_place_batch", lambda db_, sid, batch, *a: sizes.append(len(batch)) or original(db_, sid, batch, *a))
+    synthesis.run_themes(db, themed.session["id"], user_id=None)
+    assert len(sizes) >= 3 and paused == []
+
+
+def test_a_run_leaves_the_lock_free_after_a_batch_another_writer_waited_for(themed, db, app, monkeypatch):
+    """A writer that waits for the lock while a batch holds it (here another thread's answer) gets a pause after that
+    batch, as long as the batch held the lock (at most LOCK_GAP_S), and writes; the batches nobody waited for get none."""
+    import threading
+    import time
+
+    from listening.db import connect
+
+    monkeypatch.setattr(synthesis, "ASSIGNMENT_BATCH", 5)
+    paused, batches, writers = [], [], []
+    monkeypatch.setattr(synthesis, "_pause", lambda seconds: paused.append(seconds) or time.sleep(seconds))
+    other = connect(app.config["DATABASE"])
+
+    def answer_meanwhile(sql: str) -> None:
+        """At the second batch's read inside its transaction, let another thread start a write and wait for the lock."""
+        if sql.lstrip().startswith("SELECT r.id, a.response_id IS NOT NULL"):
+            batches.append(sql)
+            if len(batches) == 2:
+                writers.append(threading.Thread(target=_write_once, args=(other,)))
+                writers[0].start()
+                time.sleep(0.02)
+
+    db.conn.set_trace_callback(answer_meanwhile)
+    synthesis.run_themes(db, themed.session["id"], user_id=None)
+    db.conn.set_trace_callback(None)
+    writers[0].join(5)
+    assert len(batches) >= 4
+    assert 1 <= len(paused) < len(batches) - 1 and 0.02 <= paused[0] <= synthesis.LOCK_GAP_S
+    assert other.execute("SELECT count(*) FROM theme_edits WHERE action = 'waited'").fetchone()[0] == 1
+    other.conn.close()
+
+
+def _write_once(db) -> None:
+    """Write one row (as a resident's answer would), waiting for the lock if it is held."""
+    with transaction(db):
+        db.execute("INSERT INTO theme_edits (session_id, action, detail, at) SELECT id, 'waited', '', '' FROM sessions LIMIT 1")
