@@ -1928,7 +1928,7 @@ def find_themes(
     gloss: bool = True,
     subthemes: bool = True,
     secondary: bool = True,
-    on_step: Callable[[int, int], None] | None = None,
+    on_step: Callable[[float, int], None] | None = None,
     redaction: textmod.Redaction | None = None,
 ) -> ThemeSet:
     """Find draft themes in ``answers``; ``k`` fixes the number, else it is chosen in ``[k_min, k_max]``.
@@ -1938,7 +1938,8 @@ def find_themes(
     that fit; ``main_language`` is the session's (translations are in it; by default the
     commonest language); ``gloss`` lets a machine gloss bring languages together for grouping.
     ``on_step(done, steps)`` hears each of the engine's steps end (a background job's progress
-    bar; the steps are not of equal length), and may raise to stop the run. ``redaction``, a
+    bar; the steps are not of equal length), and within the longest (a large input's projection)
+    how far it is, as a fraction (``2.5``: the third step half done); it may raise to stop the run. ``redaction``, a
     :class:`analysis.text.Redaction` of these ``names`` and ``vocabulary`` that already read some
     answers (``chorus themes`` reads them while their languages are detected), lends its memory.
     """
@@ -1975,7 +1976,7 @@ def _find_themes(
     gloss: bool,
     subthemes: bool,
     secondary: bool,
-    on_step: Callable[[int, int], None] | None,
+    on_step: Callable[[float, int], None] | None,
     redaction: textmod.Redaction | None = None,
 ) -> ThemeSet:
     """Do the work of :func:`find_themes` (in one BLAS/OpenMP thread)."""
@@ -2204,7 +2205,7 @@ def _place_rest(z_all: np.ndarray, sample: np.ndarray, labels: np.ndarray, shape
 
 def _find_themes_sampled(p: _Prepared, sample: np.ndarray, texts: Mapping[AnswerId, str], *, question: str | Sequence[str] | None,
                          anchors: tuple[Anchor, ...], k: int | None, k_min: int, k_max: int, seed: int, subthemes: bool,
-                         secondary: bool, step: Callable[[int, int], None]) -> ThemeSet:
+                         secondary: bool, step: Callable[[float, int], None]) -> ThemeSet:
     """Find themes on a sample of the distinct texts, then place every other answer (see ``_SAMPLE_ABOVE``)."""
     items = p.items
     ps = _subset(p, sample)
@@ -2212,7 +2213,8 @@ def _find_themes_sampled(p: _Prepared, sample: np.ndarray, texts: Mapping[Answer
     position = np.full(len(p.uniq_rows), -1, dtype=np.int64)
     position[sample] = np.arange(len(sample))
     step(2, ENGINE_STEPS)
-    represented = _represent_sampled(p, terms, seed, sample)
+    # The projection of every other text is most of a sampled run: the progress bar moves with its chunks.
+    represented = _represent_sampled(p, terms, seed, sample, progress=lambda share: step(2 + share, ENGINE_STEPS))
     if represented is not None:
         z_all, centred, big_langs = represented
     else:
@@ -2427,7 +2429,8 @@ class _Streamed:
         return blocks
 
 
-def _represent_sampled(p: _Prepared, terms: _Terms, seed: int, sample: np.ndarray) -> tuple[np.ndarray, bool, list[str]] | None:
+def _represent_sampled(p: _Prepared, terms: _Terms, seed: int, sample: np.ndarray,
+                       progress: Callable[[float], None] | None = None) -> tuple[np.ndarray, bool, list[str]] | None:
     """Return what :func:`_represent` returns with ``fit_rows=sample``, the same numbers, in memory that does not grow with
     the input: the blocks are fitted on the sample, and the other texts are read, represented and projected a chunk
     at a time (only their final coordinates are kept). ``None`` in the rare cases it leaves to :func:`_represent`.
@@ -2435,6 +2438,7 @@ def _represent_sampled(p: _Prepared, terms: _Terms, seed: int, sample: np.ndarra
     Each row of every step (TF-IDF, LSA, WordLlama pooling, centring, normalising) depends on its own text only;
     the final projection runs on the same chunks of rows as :func:`_combine`'s. With :mod:`analysis.forking` on, a
     child fits the character block (:func:`_sample_chars_beside`) while this process embeds and fits the word block.
+    ``progress(share)`` hears the share of the projection's chunks taken so far (:func:`_project_rest`).
     """
     n_u = len(p.uniq_rows)
     uniq_langs = np.array([p.langs[r] for r in p.uniq_rows])
@@ -2484,7 +2488,7 @@ def _represent_sampled(p: _Prepared, terms: _Terms, seed: int, sample: np.ndarra
     if axes is None:
         return None
     mean, axes = axes
-    z = _project_rest(p, sample, blocks, streamed, uniq_langs, centred, surface_stems, mean, axes)
+    z = _project_rest(p, sample, blocks, streamed, uniq_langs, centred, surface_stems, mean, axes, progress=progress)
     return _without_length(z, lengths, p.weights), centred, big_langs
 
 
@@ -2544,7 +2548,7 @@ def _pca_axes(fit: np.ndarray, fit_weights: np.ndarray) -> tuple[np.ndarray, np.
 
 def _project_rest(p: _Prepared, sample: np.ndarray, sample_blocks: list[np.ndarray], streamed: _Streamed,
                   uniq_langs: np.ndarray, centred: bool, surface_stems: frozenset[str], mean: np.ndarray,
-                  axes: np.ndarray) -> np.ndarray:
+                  axes: np.ndarray, progress: Callable[[float], None] | None = None) -> np.ndarray:
     """Return every distinct text's combined coordinates (L2-normalised, float64), a chunk of rows at a time: the
     sample's from its blocks, every other text's words read, its blocks made and projected, then let go.
 
@@ -2552,6 +2556,9 @@ def _project_rest(p: _Prepared, sample: np.ndarray, sample_blocks: list[np.ndarr
     chunks too, from the same queue, and writes their rows into the same (shared) array: a background run uses the
     machine's second core when it is idle, and leaves it to the web workers when it is not. Each chunk is the same
     computation wherever it runs; a chunk the helper did not finish (it died) is projected here.
+
+    ``progress(share)``, called in this process only (never in the helper), hears after each chunk it projects the share
+    of the chunks taken by either process; it may raise to stop the run (the helper is stopped too).
     """
     n_u = len(p.uniq_rows)
     position = np.full(n_u, -1, dtype=np.int64)
@@ -2565,8 +2572,9 @@ def _project_rest(p: _Prepared, sample: np.ndarray, sample_blocks: list[np.ndarr
 
     lock = multiprocessing.get_context("fork").Lock() if helped else None
 
-    def project() -> None:
-        """Project chunks into ``out`` until none is left to take (or the queue's lock is stuck: a helper died holding it)."""
+    def project(report: Callable[[float], None] | None = None) -> None:
+        """Project chunks into ``out`` until none is left to take (or the queue's lock is stuck: a helper died holding it);
+        ``report(share)`` hears after each chunk how many of them are taken (see above)."""
         known: dict[str, _TokenStems] = {}
         while True:
             if lock is not None and not lock.acquire(timeout=10):
@@ -2583,10 +2591,12 @@ def _project_rest(p: _Prepared, sample: np.ndarray, sample_blocks: list[np.ndarr
             out[rows] = _project_chunk(p, rows, position, sample_blocks, streamed, uniq_langs, centred, surface_stems,
                                        known, mean, axes)
             done[c] = 1
+            if report is not None:
+                report(min(1.0, int(taken[0]) / len(starts)))
 
     helper = _fork_helper(project) if helped else None
     try:
-        project()
+        project(progress)
         # What the helper has not finished (the chunk it is on, or one it died on) is done here rather than waited
         # for (a helper at a lower priority may be kept waiting): the same values, so a row both write is the same.
         known: dict[str, _TokenStems] = {}

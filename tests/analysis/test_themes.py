@@ -452,6 +452,39 @@ def test_a_helper_that_dies_leaves_its_chunks_to_the_run(nhs_answers: list[Answe
     assert streamed is not None and np.array_equal(streamed[0], themes._represent_at_once(p, terms, 0, sample, position)[0])
 
 
+def test_a_sampled_run_reports_how_far_its_projection_is_from_its_own_process_only(
+        nhs_answers: list[Answer], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The projection of the texts outside the sample is most of a large run: a job's progress bar hears it move, a
+    fraction between the second and the third step's ends after each chunk, rising to the whole, and never from the
+    helper process that takes chunks too (a forked child must not write the job's progress)."""
+    import os
+
+    from analysis import themes
+
+    monkeypatch.setattr(themes, "_SAMPLE_ABOVE", 150)
+    monkeypatch.setattr(themes, "_SAMPLE_SIZE", 120)
+    monkeypatch.setattr(themes, "_CHUNK", 45)
+    monkeypatch.setattr(themes, "_HELPER_ABOVE", 0)
+    heard: list[tuple[float, int, int]] = []
+    result = themes.find_themes(nhs_answers, seed=0, on_step=lambda done, steps: heard.append((done, steps, os.getpid())))
+    assert {pid for _, _, pid in heard} == {os.getpid()}
+    steps = [done for done, _, _ in heard]
+    inside = [done for done in steps if done != int(done)]
+    assert inside and all(2 < done <= 3 for done in inside) and inside == sorted(inside)
+    assert steps == sorted(steps) and steps[-1] == themes.ENGINE_STEPS
+    assert repr(result) == repr(themes.find_themes(nhs_answers, seed=0))
+
+
+def test_a_jobs_progress_moves_between_the_engines_step_ends() -> None:
+    """A theme job's bar: each step's end at its measured share of the engine, a fraction of a step in between."""
+    from analysis.review.queries import ENGINE_SHARES, engine_share
+
+    assert [engine_share(n) for n in range(1, len(ENGINE_SHARES) + 1)] == list(ENGINE_SHARES)
+    assert engine_share(0) == 0.0
+    assert engine_share(2.5) == pytest.approx((ENGINE_SHARES[1] + ENGINE_SHARES[2]) / 2)
+    assert engine_share(len(ENGINE_SHARES) + 0.5) == ENGINE_SHARES[-1]
+
+
 def test_widened_themes_rank_their_answers_as_sorting_in_python_does() -> None:
     """A sampled run's themes list every answer most typical first, ties by first appearance: numpy's order (issue 19)
     is what sorting in Python gives, with equal, negative-zero and NaN similarities too."""
