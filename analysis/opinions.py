@@ -1165,6 +1165,9 @@ class GroupDescriptions:
     representative: Mapping[str, tuple[ShownRepresentative, ...]]
     consensus: tuple[ShownConsensus, ...]
     divisive: tuple[ShownDivisive, ...]
+    # True when the engine found consensus but a group is too small to show: "every group agreed" would say how
+    # most of that hidden group voted, so no consensus is listed (see `consensus_shown`).
+    consensus_withheld: bool = False
 
 
 def _others_share(table: GroupVotes, direction: str, group: str) -> float | None:
@@ -1198,10 +1201,9 @@ def describe_groups(groups: OpinionGroups, *, threshold: int = disclosure.DEFAUL
             if share is not None:
                 shown.append(ShownRepresentative(r.statement, r.direction, share, _others_share(table(r.statement), r.direction, group.id)))
         representative[group.id] = tuple(shown)
-    every_group_shown = all(size is not None for size in sizes.values())
     consensus = []
-    for c in groups.consensus:
-        shares = [table(c.statement).share(c.direction, g.id) for g in groups.groups] if every_group_shown else [None]
+    for c in consensus_shown(groups, sizes):
+        shares = [table(c.statement).share(c.direction, g.id) for g in groups.groups]
         consensus.append(ShownConsensus(c.statement, c.direction, None if None in shares else min(shares)))
     divisive = []
     for d in groups.divisive:
@@ -1212,7 +1214,17 @@ def describe_groups(groups: OpinionGroups, *, threshold: int = disclosure.DEFAUL
             divisive.append(ShownDivisive(d.statement, None, None, None, None))
         else:
             divisive.append(ShownDivisive(d.statement, d.agreeing_group, agree, d.disagreeing_group, disagree))
-    return GroupDescriptions(MappingProxyType(sizes), MappingProxyType(representative), tuple(consensus), tuple(divisive))
+    return GroupDescriptions(MappingProxyType(sizes), MappingProxyType(representative), tuple(consensus), tuple(divisive),
+                             consensus_withheld=bool(groups.consensus) and not consensus)
+
+
+def consensus_shown(groups: OpinionGroups, sizes: Mapping[str, int | None]) -> tuple[Consensus, ...]:
+    """Return the consensus statements that may be shown, given the groups' published sizes (`group_size_table`):
+    none while a group is too small to show. A consensus says a clear majority of every group agreed (or disagreed),
+    so listing one would tell how most of a hidden group of a few people voted."""
+    if not sizes or any(size is None for size in sizes.values()):
+        return ()
+    return tuple(groups.consensus)
 
 
 # --- which statement a phone shows next --------------------------------------------------------

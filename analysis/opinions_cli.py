@@ -295,6 +295,8 @@ def _report_blocks(result, texts: Mapping[str, str], comparison, threshold: int,
             blocks.append(("p", f"Statements that a clear majority of every group agreed with (or disagreed with); {note}."))
             blocks.append(("list", [f"{'Agreed' if c.direction == 'agree' else 'Disagreed'}: {said(c.statement)} "
                                     f"(at least {_pct(c.weakest)} in every group)" for c in described.consensus[:10]]))
+        elif described.consensus_withheld:
+            blocks.append(("p", "Not shown while a group is too small to describe: it would tell how most of that group voted."))
         else:
             blocks.append(("p", "No statement had a clear majority in every group."))
         blocks.append(("h2", "Divisive: where groups part ways"))
@@ -305,7 +307,7 @@ def _report_blocks(result, texts: Mapping[str, str], comparison, threshold: int,
                                     for d in described.divisive[:10]]))
         else:
             blocks.append(("p", "No statement had one group mostly agreeing and another mostly disagreeing."))
-        shown = [c.statement for c in result.consensus[:5]] + [d.statement for d in result.divisive[:5]]
+        shown = [c.statement for c in described.consensus[:5]] + [d.statement for d in result.divisive[:5]]
         if shown:
             blocks.append(("h3", "Share of each group that agreed with these statements"))
             rows = []

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 
 import sqlite_utils
 
-from analysis.opinions import (OpinionGroups, StatementTally, VoteMatrix, find_opinion_groups, group_size_table,
+from analysis.opinions import (OpinionGroups, StatementTally, VoteMatrix, consensus_shown, find_opinion_groups, group_size_table,
                                groups_from_summary, next_statement, statement_priorities, summary_of)
 from listening import statements as st
 from listening.db import transaction
@@ -162,7 +162,8 @@ def room_view(db: sqlite_utils.Database, prompt_id: int, statements: Sequence[in
     stored, _coming = groups_for_screen(db, prompt_id, statements)
     groups = stored.groups if stored is not None else None
     sizes = group_size_table(groups, threshold=threshold) if groups is not None and len(groups.groups) >= 2 else {}
-    consensus = [(c.statement, c.direction) for c in groups.consensus] if groups is not None and sizes else []
+    # No consensus while a group is too small to show: it would say how most of that group voted (`consensus_shown`).
+    consensus = [(c.statement, c.direction) for c in consensus_shown(groups, sizes)] if groups is not None else []
     totals = st.vote_totals(db, prompt_id)
     return {"groups": list(sizes.items()), "consensus": consensus[:5], "statements": len(statements),
             "votes": totals["votes"], "voters": totals["voters"],

@@ -128,7 +128,9 @@ def _opinion_tables(view, title: str, words: Callable, gettext: Callable, thresh
          + ("" if c.weakest is None else " (" + gettext("at least %(share)s in each group", share=_percent(c.weakest, language)) + ")"))
         for c in described.consensus)
     out.append(reports.Table(gettext("Consensus: what every group agreed on"), (gettext("Statement"), gettext("Groups")),
-                             consensus, "" if consensus else gettext("No statement has clear agreement across every group yet.")))
+                             consensus, "" if consensus else (
+                                 gettext("Agreement across every group is not shown while a group is too small to describe: it would tell how most of that group voted.") if described.consensus_withheld
+                                 else gettext("No statement has clear agreement across every group yet."))))
     divisive = tuple(
         (words(d.statement),
          gettext("group %(a)s agreed (%(a_share)s), group %(b)s disagreed (%(b_share)s)", a=d.agreeing_group,

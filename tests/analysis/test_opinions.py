@@ -534,3 +534,30 @@ def test_groups_are_described_only_by_shares_of_published_counts() -> None:
         for r in shown:
             assert r.statement != "lone" or r.others_share is None
     assert all(d.agreeing_group is None for d in described.divisive if d.statement == "lone")
+
+
+def test_no_consensus_is_listed_while_a_group_is_too_small_to_show() -> None:
+    """Every voter agrees with s0; two camps part ways on the others. "Every group agreed" would say how most of a
+    camp of 4 voted, so while that group is hidden no consensus is listed (page, reports, CLI, the screen); with
+    camps of 14 and 10, both shown, the same consensus is listed."""
+    from analysis.opinions import consensus_shown, describe_groups, group_size_table
+
+    def camps(big: int, small: int):
+        votes = []
+        for i in range(big + small):
+            first = i < big
+            votes += [(f"p{i}", "s0", AGREE), (f"p{i}", "s1", AGREE if first else DISAGREE),
+                      (f"p{i}", "s2", DISAGREE if first else AGREE), (f"p{i}", "s3", AGREE if first else DISAGREE)]
+        return find_opinion_groups(VoteMatrix.from_votes(votes), seed=0)
+
+    small = camps(14, 4)
+    assert len(small.groups) == 2 and any(c.statement == "s0" for c in small.consensus)
+    hidden = describe_groups(small, threshold=10)
+    assert None in hidden.sizes.values()
+    assert hidden.consensus == () and hidden.consensus_withheld
+    assert consensus_shown(small, group_size_table(small, threshold=10)) == ()
+    both = camps(14, 10)
+    shown = describe_groups(both, threshold=10)
+    assert None not in shown.sizes.values()
+    assert "s0" in {c.statement for c in shown.consensus} and not shown.consensus_withheld
+    assert consensus_shown(both, group_size_table(both, threshold=10)) == tuple(both.consensus)
