@@ -603,25 +603,25 @@ def _biff12_records(stream, wanted: set[int]):
 
 def _biff12_header(buffer: bytes, at: int, end: int) -> tuple[int, int, int] | None:
     """Return a BIFF12 record's (type, offset of its data, size) at `at`, or None if its header runs past `end`."""
-    kind = shift = 0
-    for count in range(2):
+    kind = _biff12_number(buffer, at, end, 2, "a record type longer than two bytes")
+    if kind is None:
+        return None
+    size = _biff12_number(buffer, kind[1], end, 4, "a record size longer than four bytes")
+    return None if size is None else (kind[0], size[1], size[0])
+
+
+def _biff12_number(buffer: bytes, at: int, end: int, most: int, too_long: str) -> tuple[int, int] | None:
+    """Return a BIFF12 header number (7 bits a byte, the high bit saying another follows) at `at` and the offset after
+    it; None if it runs past `end`; raise `_Unmeasurable(too_long)` past `most` bytes."""
+    value = shift = 0
+    for _ in range(most):
         if at >= end:
             return None
         byte = buffer[at]
-        kind, at, shift = kind | (byte & 0x7F) << shift, at + 1, shift + 7
+        value, at, shift = value | (byte & 0x7F) << shift, at + 1, shift + 7
         if not byte & 0x80:
-            break
-    else:
-        raise _Unmeasurable("a record type longer than two bytes")
-    size = shift = 0
-    for count in range(4):
-        if at >= end:
-            return None
-        byte = buffer[at]
-        size, at, shift = size | (byte & 0x7F) << shift, at + 1, shift + 7
-        if not byte & 0x80:
-            return kind, at, size
-    raise _Unmeasurable("a record size longer than four bytes")
+            return value, at
+    raise _Unmeasurable(too_long)
 
 
 def _refuse_unpacking_past_bound(archive: zipfile.ZipFile) -> None:

@@ -91,15 +91,7 @@ def forget_exports(db: sqlite_utils.Database, database: str | Path, codes: Itera
             ids.update(row[0] for row in db.execute(sql, codes))
         except sqlite3.OperationalError:  # a database from before background jobs (m028) or campaign jobs (m033)
             continue
-    gone = 0
-    for job_id in sorted(ids):
-        for path in (export_file(database, job_id), checkpoint_file(database, job_id)):
-            try:
-                path.unlink()
-                gone += 1
-            except FileNotFoundError:
-                continue
-    return gone
+    return _unlink_each(path for job_id in sorted(ids) for path in (export_file(database, job_id), checkpoint_file(database, job_id)))
 
 
 def forget_every_job_file(database: str | Path) -> int:
@@ -112,14 +104,18 @@ def forget_every_job_file(database: str | Path) -> int:
     folder = exports_folder(database)
     if not folder.is_dir():
         return 0
+    return _unlink_each(path for pattern in ("job-*.bin", "job-*.resume", "job-*.partial") for path in folder.glob(pattern))
+
+
+def _unlink_each(paths: Iterable[Path]) -> int:
+    """Delete each of these files that is there; return how many went."""
     gone = 0
-    for pattern in ("job-*.bin", "job-*.resume", "job-*.partial"):
-        for path in folder.glob(pattern):
-            try:
-                path.unlink()
-                gone += 1
-            except FileNotFoundError:
-                continue
+    for path in paths:
+        try:
+            path.unlink()
+            gone += 1
+        except FileNotFoundError:
+            continue
     return gone
 
 

@@ -483,15 +483,22 @@ def test_partner_staff_cannot_download_the_codebook_of_pooled_themes(world):
     assert response.status_code == 400
 
 
-def test_rounds_page_shows_each_rounds_priority_share_from_published_counts(world):
-    """With a priority group and a second round, the rounds page compares its share of the people heard in each round."""
+def priority_group_in_a_second_round(world, counts):
+    """Ask the "about you" question with these counts per session, make its first option a priority group (30 % in
+    the census), and move the last session into a new "Round 2"; return the question and the round's id."""
     db = world["db"]
-    question = about_world(world, [[20, 12, 10], [15, 15, 15]])
+    question = about_world(world, counts)
     campaigns.save_reference(db, question["id"], {o["id"]: 30.0 for o in question["options"]}, source="Census",
                              priority={question["options"][0]["id"]})
     second = campaigns.add_round(db, world["cid"], "Round 2")
     moved = campaigns.campaign_sessions(db, world["cid"], ("SELECT id FROM sessions", {}))[-1]
     campaigns.add_session(db, world["cid"], moved["id"], round_id=second, partner_id=moved["partner_id"], added_by=None)
+    return question, second
+
+
+def test_rounds_page_shows_each_rounds_priority_share_from_published_counts(world):
+    """With a priority group and a second round, the rounds page compares its share of the people heard in each round."""
+    question, second = priority_group_in_a_second_round(world, [[20, 12, 10], [15, 15, 15]])
     client, _ = signed_in(world, "bb_planner")
     html = page(client.get(f"/staff/campaigns/{world['cid']}/rounds?round={second}"))
     cells = [[c.get_text(strip=True) for c in row.select("th, td")] for row in html.select("table.data tbody tr")]
@@ -765,13 +772,7 @@ def test_a_session_in_another_campaign_cannot_be_pulled_out_of_it_by_whoever_can
 def test_a_rounds_hidden_priority_count_cannot_be_recovered_from_who_was_heard(world):
     """Round 2's 3 people of the priority group are hidden on the rounds page; "who was heard" publishes the campaign's
     19, so round 1's share (16 of 56) must not be shown either: 19 - 16 would give the 3 back."""
-    db = world["db"]
-    question = about_world(world, [[8, 10, 10], [8, 10, 10], [3, 10, 10]])
-    campaigns.save_reference(db, question["id"], {o["id"]: 30.0 for o in question["options"]}, source="Census",
-                             priority={question["options"][0]["id"]})
-    second = campaigns.add_round(db, world["cid"], "Round 2")
-    moved = campaigns.campaign_sessions(db, world["cid"], ("SELECT id FROM sessions", {}))[-1]
-    campaigns.add_session(db, world["cid"], moved["id"], round_id=second, partner_id=moved["partner_id"], added_by=None)
+    question, second = priority_group_in_a_second_round(world, [[8, 10, 10], [8, 10, 10], [3, 10, 10]])
     client, _ = signed_in(world, "bb_planner")
     heard = page(client.get(f"/staff/campaigns/{world['cid']}/heard"))
     north = next(row for row in heard.select("table.data tbody tr") if row.th and "North" in row.th.get_text())

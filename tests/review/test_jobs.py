@@ -268,16 +268,22 @@ def test_a_big_export_is_a_job_whose_file_equals_the_direct_export(app, client, 
     assert body == direct.getvalue()
 
 
-def test_an_export_file_is_deleted_when_someone_withdraws_after_it_was_made(app, client, heard, db):
-    """A withdrawal deletes the kept export file at once (it holds the withdrawn words: it must not wait a day for
-    someone to try to download it), and the page asks for a new one."""
-    sid = heard.session["id"]
+def a_kept_json_export(app, client, sid: int) -> tuple[str, int]:
+    """Sign the planner in, ask for a JSON export of the session, and return its job page and id (its file is kept)."""
     sign_in(client, "lead@example.org", "a long password")
     shown = client.get(f"/staff/review/{sid}/export")
     url = client.post(f"/staff/review/{sid}/export",
                       data={**form_data(shown, 0), "format": "json", "language": "en"}).headers["Location"]
     job_id = int(url.rsplit("/", 1)[1])
     assert jobs.export_path(app.config, job_id).exists()
+    return url, job_id
+
+
+def test_an_export_file_is_deleted_when_someone_withdraws_after_it_was_made(app, client, heard, db):
+    """A withdrawal deletes the kept export file at once (it holds the withdrawn words: it must not wait a day for
+    someone to try to download it), and the page asks for a new one."""
+    sid = heard.session["id"]
+    url, job_id = a_kept_json_export(app, client, sid)
     participant = db.execute("SELECT participant_id FROM responses WHERE session_id = ? LIMIT 1", (sid,)).fetchone()[0]
     queries.withdraw_for(db, participant, reason="in_person", by_user=heard.planner_id)
     assert not jobs.export_path(app.config, job_id).exists()
@@ -458,12 +464,7 @@ def test_an_export_file_is_deleted_when_an_answer_in_it_is_hidden(app, client, h
     from facilitation import live_queries
 
     sid = heard.session["id"]
-    sign_in(client, "lead@example.org", "a long password")
-    shown = client.get(f"/staff/review/{sid}/export")
-    url = client.post(f"/staff/review/{sid}/export",
-                      data={**form_data(shown, 0), "format": "json", "language": "en"}).headers["Location"]
-    job_id = int(url.rsplit("/", 1)[1])
-    assert jobs.export_path(app.config, job_id).exists()
+    url, job_id = a_kept_json_export(app, client, sid)
     answer = db.execute("SELECT id FROM responses WHERE session_id = ? AND text IS NOT NULL LIMIT 1", (sid,)).fetchone()[0]
     assert live_queries.hide_response(db, sid, answer, user_id=heard.planner_id, reason="Names a nurse")
     assert not jobs.export_path(app.config, job_id).exists()
