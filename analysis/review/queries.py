@@ -240,23 +240,16 @@ def latest_run(db: sqlite_utils.Database, session_id: int) -> dict | None:
 
 
 def engine_answers(db: sqlite_utils.Database, session_id: int, answers: Iterable[dict]):
-    """Turn stored answers into the engine's ``Answer`` objects, with segments keyed by prompt and quote consent.
+    """Turn stored answers into the engine's ``Answer`` objects, with their quote consent.
 
     An answer whose person did not allow quoting still counts, but its words never become a theme's
-    headline, a claim or a quote (its label falls back to key terms).
+    headline, a claim or a quote (its label falls back to key terms). The people's "about you" answers
+    are not read: the engine never looks at an answer's segments (issue 19: at 204,000 answers they were
+    about 100 MB of small dicts and strings, held by a job's process through the whole run, and 2 s).
     """
     from analysis.themes import stored_answer
 
-    segments = participant_segments(db, session_id)
-    named: dict[int, dict[str, str]] = {}  # a participant's segments, named once for all their answers
-    given = []
-    for a in answers:
-        mine = named.get(a["participant_id"])
-        if mine is None:
-            mine = named[a["participant_id"]] = {f"q{pid}": str(oid) for pid, oid in segments.get(a["participant_id"], {}).items()}
-        # A staff translation is analysed in place of the original (see `analysis.themes.stored_answer`), which copies `mine`.
-        given.append(stored_answer(a, quotable=bool(a.get("quote_ok")), segments=mine))
-    return given
+    return [stored_answer(a, quotable=bool(a.get("quote_ok"))) for a in answers]
 
 
 def engine_answer(row: dict, *, segments: dict[str, str] | None = None):
