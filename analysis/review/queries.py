@@ -1746,6 +1746,19 @@ def _priority_scores(kind: str, answers: Sequence[list[int]], option_ids: Sequen
             "shares": {o: (scores[o] / total if total else None) for o in option_ids}}
 
 
+def _firsts_shown(prompt_id: int, overall: dict, threshold: int) -> dict[int, int | None] | None:
+    """Return a ranking's first-choice counts as every page and report may show them (None: hidden), in order of score.
+
+    A first choice is a count of people: one below the threshold, or one that would reveal it from the number who
+    answered, is hidden, on the planners' page as in the reports."""
+    if overall["firsts"] is None:
+        return None
+    order = sorted(overall["scores"], key=lambda o: (-overall["scores"][o], o))
+    shown = protect_line(f"firsts-{prompt_id}", [str(o) for o in order], [overall["firsts"][o] for o in order],
+                         threshold=threshold)
+    return {o: shown.count(str(o)) for o in order}
+
+
 def priority_results(db: sqlite_utils.Database, session_id: int, language: str) -> list[dict]:
     """Return every prioritise question's results overall and by segment ("about you" answers), segments under disclosure control.
 
@@ -1769,6 +1782,7 @@ def priority_results(db: sqlite_utils.Database, session_id: int, language: str) 
         result = {"prompt": prompt, "respondents": len(given),
                   "labels": {o: localized(texts, "option", o, "label", language, fallback) for o in option_ids},
                   "overall": _priority_scores(prompt["kind"], list(given.values()), option_ids), "segments": []}
+        result["firsts_shown"] = _firsts_shown(prompt["id"], result["overall"], threshold)
         for about in [p for p in prompts if p["kind"] == "about"]:
             members: dict[int, set[int]] = {o["id"]: set() for o in about["options"]}
             for participant_id, choices in by_prompt.get(about["id"], {}).items():
