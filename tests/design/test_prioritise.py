@@ -186,3 +186,21 @@ def test_review_hides_a_small_first_choice_count_as_the_report_does(as_planner, 
               for r in section.find("table").find("tbody").find_all("tr")}
     assert firsts["Food [en]"] == "*" and firsts["Rides [en]"] == "*"
     assert firsts["Doulas [en]"] == "0"
+
+
+def test_a_residents_budget_hint_and_error_write_the_points_the_readers_way(client, db):
+    """A 1,000-point budget reads "1,000" in English and "1.000" in Spanish, in the hint and in the error."""
+    found = make_session(db, languages=["en", "es"], prompts=[{"kind": "budget", "text": "Share", "options": OPTIONS}])
+    db.execute("UPDATE prompts SET points = 1000 WHERE session_id = ?", (found["id"],))
+    db.conn.commit()
+    client.get(f"/j/{found['code']}")
+    shown = client.get(f"/s/{found['code']}/consent")
+    client.post(f"/s/{found['code']}/consent", data={**form_data(shown), "action": "agree", "take_part": "y"})
+    options = queries.prompts_for_session(db, found["id"])[0]["options"]
+    url = f"/s/{found['code']}/q/1"
+    assert "You have 1,000 points to share." in page(client.get(url)).find(id="answer-hint").get_text()
+    refused = client.post(url, data={**form_data(client.get(url)), "action": "next",
+                                     f"answer-{options[0]['id']}": "900", f"answer-{options[1]['id']}": "200"})
+    assert "Your points add up to 1,100, more than the 1,000 you have." in text_of(refused)
+    client.get(url + "?lang=es")
+    assert "1.000" in page(client.get(url)).find(id="answer-hint").get_text()
