@@ -1008,7 +1008,20 @@ def unname_answers(db: sqlite_utils.Database, session_id: int, answers: Sequence
                                      (json.dumps(sorted(int(i) for i in ids)),))]
     changed += _unname_pooled(db, pooled, texts)
     _unname_live(db, session_id, texts)
+    _unname_follow_ups(db, session_id, texts)
     return changed
+
+
+def _unname_follow_ups(db: sqlite_utils.Database, session_id: int, texts: list[set[str]]) -> None:
+    """Word by its theme's key terms every follow-up design session's statement seeded from a machine name of one of
+    this session's themes that could be words of one of these texts (phones, the room's screen and the follow-up's
+    reports show it); a statement seeded from a name a planner wrote (the theme's name, renamed or made by hand) stays."""
+    for seeded in rows(db, """SELECT s.id, s.body, t.label, t.renamed, t.manual, t.top_terms FROM statements s
+                              JOIN themes t ON t.id = s.origin_id
+                              WHERE s.origin = 'theme' AND s.participant_id IS NULL AND t.session_id = ?""", (session_id,)):
+        planners = (seeded["renamed"] or seeded["manual"]) and seeded["body"] == seeded["label"]
+        if not planners and _drawn_from(seeded["body"], texts):
+            db.execute("UPDATE statements SET body = ? WHERE id = ?", (_terms_label(seeded["top_terms"]), seeded["id"]))
 
 
 def _unname_pooled(db: sqlite_utils.Database, theme_ids: Sequence[int], texts: list[set[str]]) -> int:

@@ -51,3 +51,33 @@ def test_nothing_reviewed_creates_nothing_and_says_why(as_facilitator, db, make_
     response = as_facilitator.post(f"/staff/review/{found['id']}/follow-up", data=data, follow_redirects=True)
     assert "Review at least one theme" in response.get_data(as_text=True)
     assert len(queries.all_sessions(db)) == 1
+
+
+def test_a_follow_up_statement_drawn_from_a_withdrawn_answer_takes_the_themes_key_terms(as_facilitator, db, make_user):
+    """A reviewed machine theme named by a clause of one answer seeds a follow-up statement; when its author withdraws,
+    the statement (shown on phones, the projector and the follow-up's reports) loses their words as the theme does, and a
+    statement seeded from a name a planner wrote stays."""
+    import json
+
+    from tests.factories import make_participant
+
+    found = make_session(db, created_by=user_id(db, make_user("facilitator")), prompts=[{"kind": "open", "text": "Hard?"}])
+    prompt = queries.prompts_for_session(db, found["id"])[0]
+    person = make_participant(db, found, quote_ok=True)
+    queries.save_response(db, session_id=found["id"], participant_id=person.id, prompt_id=prompt["id"], nonce="n-okafor",
+                          language="en", text="Nurse Okafor ignored my sister at the Eastside clinic")
+    stamp = queries.now()
+    for label, renamed in (("Nurse Okafor ignored my sister", 0), ("Eastside clinic sister", 1)):
+        db.execute("INSERT INTO themes (session_id, label, machine_label, top_terms, renamed, reviewed_at, created_at, updated_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (found["id"], label, label, json.dumps(["nurse", "respect"]), renamed,
+                                                        stamp, stamp, stamp))
+    db.conn.commit()
+    follow_up = queries.all_sessions(db)  # before
+    button = page(as_facilitator.get(f"/staff/review/{found['id']}")).find("form", action=f"/staff/review/{found['id']}/follow-up")
+    data = {field["name"]: field["value"] for field in button.find_all("input", type="hidden")}
+    assert as_facilitator.post(f"/staff/review/{found['id']}/follow-up", data=data).status_code == 303
+    [follow_up] = [s for s in queries.all_sessions(db) if s["id"] not in {f["id"] for f in follow_up}]
+    react = queries.prompts_for_session(db, follow_up["id"])[0]
+    assert queries.withdraw(db, person.receipt).outcome == "withdrawn"
+    bodies = sorted(s["body"] for s in st.statements_for_prompt(db, react["id"]))
+    assert bodies == ["Eastside clinic sister", "Nurse, respect"]
