@@ -944,6 +944,17 @@ def _terms_label(terms_json: str | None) -> str:
     return label[:1].upper() + label[1:] if label else "—"
 
 
+def name_drawn_from(label: str, answers: Sequence[dict]) -> bool:
+    """Tell whether a machine-made name could be words of one of these answers (dicts with text and any translation)."""
+    return _drawn_from(label, [set(_words(words)) for r in answers for words in (r["text"], r.get("translation"))
+                               if (words or "").strip()])
+
+
+def terms_label(terms_json: str | None) -> str:
+    """Return the name the engine gives a theme nobody may name: its key terms."""
+    return _terms_label(terms_json)
+
+
 def unname_themes(db: sqlite_utils.Database, session_id: int, participant_ids: Sequence[int]) -> int:
     """Before people's answers go (a withdrawal, an import undone), take their words out of every machine-made name and claim.
 

@@ -48,11 +48,13 @@ from listening.queries import (
     add_prompt,
     create_session,
     localized,
+    name_drawn_from,
     now,
     prompts_for_session,
     session_by_id,
     store_answer_translation,
     synthesis_settings,
+    terms_label,
     texts_for_session,
 )
 
@@ -1677,6 +1679,19 @@ def _stored_view(db: sqlite_utils.Database, prompt: dict, shown: dict, totals: d
 # --- a follow-up design session ----------------------------------------------------------------
 
 
+def _screen_name(db: sqlite_utils.Database, theme: dict) -> str:
+    """Return a theme's name as phones and the room's screen may show it: a machine name that could be words of an answer
+    whose author allowed quoting in reports only becomes the theme's key terms; a name a planner wrote stays."""
+    if theme["renamed"] or theme["manual"]:
+        return theme["label"]
+    reports_only = rows(db, """SELECT r.text, tr.text AS translation FROM theme_assignments a JOIN responses r ON r.id = a.response_id
+                               JOIN consents c ON c.participant_id = r.participant_id
+                               LEFT JOIN answer_translations tr ON tr.response_id = r.id
+                               WHERE a.theme_id = ? AND c.quote_ok = 1 AND coalesce(c.quote_scope, '') != 'screen_and_reports'""",
+                        (theme["id"],))
+    return terms_label(theme["top_terms"]) if name_drawn_from(theme["label"], reports_only) else theme["label"]
+
+
 def follow_up_seeds(db: sqlite_utils.Database, session_id: int) -> list[dict]:
     """Return what a follow-up design session starts from: reviewed themes (with residents' page labels as translations), insights and "how might we" statements."""
     found = one(db, "SELECT languages FROM sessions WHERE id = ?", (session_id,))
@@ -1687,9 +1702,9 @@ def follow_up_seeds(db: sqlite_utils.Database, session_id: int) -> list[dict]:
                     (session_id,)):
         if row["body"].strip():
             labels[row["theme_id"]][row["language"]] = row["body"].strip()
-    for theme in rows(db, """SELECT id, label FROM themes WHERE session_id = ? AND kind = 'theme' AND reviewed_at IS NOT NULL
-                             AND retired_at IS NULL AND merged_into IS NULL ORDER BY id""", (session_id,)):
-        words = {default: theme["label"], **labels.get(theme["id"], {})}
+    for theme in rows(db, """SELECT id, label, renamed, manual, top_terms FROM themes WHERE session_id = ? AND kind = 'theme'
+                             AND reviewed_at IS NOT NULL AND retired_at IS NULL AND merged_into IS NULL ORDER BY id""", (session_id,)):
+        words = {default: _screen_name(db, theme), **labels.get(theme["id"], {})}
         seeds.append({"origin": "theme", "origin_id": theme["id"], "language": default, "body": words[default],
                       "translations": {c: w for c, w in words.items() if c != default}})
     for insight in insights_for_session(db, session_id):

@@ -81,3 +81,35 @@ def test_a_follow_up_statement_drawn_from_a_withdrawn_answer_takes_the_themes_ke
     assert queries.withdraw(db, person.receipt).outcome == "withdrawn"
     bodies = sorted(s["body"] for s in st.statements_for_prompt(db, react["id"]))
     assert bodies == ["Eastside clinic sister", "Nurse, respect"]
+
+
+def test_a_follow_up_statement_never_puts_words_allowed_only_in_reports_on_the_screen(as_facilitator, db, make_user):
+    """A reviewed machine theme named by a clause of an answer whose author allowed quoting in reports only seeds its
+    key terms (phones and the room's screen show statements); a clause of one allowed on the screen seeds as it is."""
+    import json
+
+    from tests.factories import make_participant
+
+    found = make_session(db, created_by=user_id(db, make_user("facilitator")), prompts=[{"kind": "open", "text": "Hard?"}])
+    prompt = queries.prompts_for_session(db, found["id"])[0]
+    stamp = queries.now()
+    for i, (words, scope) in enumerate((("The night bus skips our stop on Elm", "reports"),
+                                        ("Clinic forms only come in English", "screen_and_reports"))):
+        person = make_participant(db, found, quote_ok=True)
+        db.execute("UPDATE consents SET quote_scope = ? WHERE participant_id = ?", (scope, person.id))
+        answer = queries.save_response(db, session_id=found["id"], participant_id=person.id, prompt_id=prompt["id"],
+                                       nonce=f"n-{i}", language="en", text=words).response_id
+        label = " ".join(words.split()[:5])
+        theme = db.execute("INSERT INTO themes (session_id, label, machine_label, top_terms, reviewed_at, created_at, updated_at) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?)", (found["id"], label, label, json.dumps([f"term{i}", "words"]),
+                                                            stamp, stamp, stamp)).lastrowid
+        db.execute("INSERT INTO theme_assignments (response_id, session_id, theme_id, status, updated_at) VALUES (?, ?, ?, 'theme', ?)",
+                   (answer, found["id"], theme, stamp))
+    db.conn.commit()
+    before = {s["id"] for s in queries.all_sessions(db)}
+    button = page(as_facilitator.get(f"/staff/review/{found['id']}")).find("form", action=f"/staff/review/{found['id']}/follow-up")
+    data = {field["name"]: field["value"] for field in button.find_all("input", type="hidden")}
+    assert as_facilitator.post(f"/staff/review/{found['id']}/follow-up", data=data).status_code == 303
+    [follow_up] = [s for s in queries.all_sessions(db) if s["id"] not in before]
+    react = queries.prompts_for_session(db, follow_up["id"])[0]
+    assert [s["body"] for s in st.statements_for_prompt(db, react["id"])] == ["Term0, words", "Clinic forms only come in"]
