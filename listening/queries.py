@@ -984,10 +984,15 @@ def unname_answers(db: sqlite_utils.Database, session_id: int, answers: Sequence
         return 0
     ids = {r["id"] for r in answers}
     changed = 0
-    for theme in rows(db, "SELECT * FROM themes WHERE session_id = ? AND retired_at IS NULL", (session_id,)):
+    # Every theme, retired ones too (merged away, split up, left empty by a run): the History page still names them. A
+    # theme shaped by a person (`manual`: merged into, split off by the engine) keeps the engine's name until renamed.
+    for theme in rows(db, "SELECT * FROM themes WHERE session_id = ?", (session_id,)):
         updates: dict = {}
-        if not theme["renamed"] and not theme["manual"] and _drawn_from(theme["label"], texts):
+        if not theme["renamed"] and _drawn_from(theme["label"], texts):
             updates["label"] = updates["machine_label"] = _terms_label(theme["top_terms"])
+        elif _drawn_from(theme["machine_label"] or "", texts):
+            # A renamed theme's page still shows what the engine named it ("Engine's label: ...").
+            updates["machine_label"] = _terms_label(theme["top_terms"])
         if "claims" in theme:
             claims = json.loads(theme["claims"] or "[]")
             kept = [c for c in claims if not ids & set(c.get("answer_ids", []))]
@@ -1026,11 +1031,11 @@ def unname_answers(db: sqlite_utils.Database, session_id: int, answers: Sequence
 def _unname_follow_ups(db: sqlite_utils.Database, session_id: int, texts: list[set[str]]) -> None:
     """Word by its theme's key terms every follow-up design session's statement seeded from a machine name of one of
     this session's themes that could be words of one of these texts (phones, the room's screen and the follow-up's
-    reports show it); a statement seeded from a name a planner wrote (the theme's name, renamed or made by hand) stays."""
+    reports show it); a statement seeded from a name a planner wrote (the theme's name, once renamed) stays."""
     for seeded in rows(db, """SELECT s.id, s.body, t.label, t.renamed, t.manual, t.top_terms FROM statements s
                               JOIN themes t ON t.id = s.origin_id
                               WHERE s.origin = 'theme' AND s.participant_id IS NULL AND t.session_id = ?""", (session_id,)):
-        planners = (seeded["renamed"] or seeded["manual"]) and seeded["body"] == seeded["label"]
+        planners = seeded["renamed"] and seeded["body"] == seeded["label"]
         if not planners and _drawn_from(seeded["body"], texts):
             db.execute("UPDATE statements SET body = ? WHERE id = ?", (_terms_label(seeded["top_terms"]), seeded["id"]))
 
@@ -1039,9 +1044,13 @@ def _unname_pooled(db: sqlite_utils.Database, theme_ids: Sequence[int], texts: l
     """Name by their key terms the campaign's pooled themes (of these ids, not renamed by a planner) whose machine name
     could be words of one of these texts; return how many changed."""
     changed = 0
-    for pooled in rows(db, """SELECT id, label, machine_label, top_terms FROM campaign_themes
-                              WHERE renamed = 0 AND id IN (SELECT value FROM json_each(?))""",
+    for pooled in rows(db, """SELECT id, label, machine_label, top_terms, renamed FROM campaign_themes
+                              WHERE id IN (SELECT value FROM json_each(?))""",
                        (json.dumps(sorted(int(i) for i in theme_ids)),)):
+        if pooled["renamed"]:  # a planner's name stays; the engine's, kept beside it, goes
+            if _drawn_from(pooled["machine_label"], texts):
+                db.execute("UPDATE campaign_themes SET machine_label = ? WHERE id = ?", (_terms_label(pooled["top_terms"]), pooled["id"]))
+            continue
         if _drawn_from(pooled["label"], texts) or _drawn_from(pooled["machine_label"], texts):
             named = _terms_label(pooled["top_terms"])
             db.execute("UPDATE campaign_themes SET label = ?, machine_label = ?, headline_from_translation = 0 WHERE id = ?",

@@ -1682,7 +1682,7 @@ def _stored_view(db: sqlite_utils.Database, prompt: dict, shown: dict, totals: d
 def _screen_name(db: sqlite_utils.Database, theme: dict) -> str:
     """Return a theme's name as phones and the room's screen may show it: a machine name that could be words of an answer
     whose author allowed quoting in reports only becomes the theme's key terms; a name a planner wrote stays."""
-    if theme["renamed"] or theme["manual"]:
+    if theme["renamed"]:  # a name a planner wrote (a theme merged into keeps the engine's name: `manual` alone is not one)
         return theme["label"]
     reports_only = rows(db, """SELECT r.text, tr.text AS translation FROM theme_assignments a JOIN responses r ON r.id = a.response_id
                                JOIN consents c ON c.participant_id = r.participant_id
@@ -1702,7 +1702,7 @@ def follow_up_seeds(db: sqlite_utils.Database, session_id: int) -> list[dict]:
                     (session_id,)):
         if row["body"].strip():
             labels[row["theme_id"]][row["language"]] = row["body"].strip()
-    for theme in rows(db, """SELECT id, label, renamed, manual, top_terms FROM themes WHERE session_id = ? AND kind = 'theme'
+    for theme in rows(db, """SELECT id, label, renamed, top_terms FROM themes WHERE session_id = ? AND kind = 'theme'
                              AND reviewed_at IS NOT NULL AND retired_at IS NULL AND merged_into IS NULL ORDER BY id""", (session_id,)):
         words = {default: _screen_name(db, theme), **labels.get(theme["id"], {})}
         seeds.append({"origin": "theme", "origin_id": theme["id"], "language": default, "body": words[default],

@@ -663,9 +663,17 @@ def test_a_withdrawal_takes_a_persons_words_and_their_translation_out_of_pooled_
                 (world["cid"], question["id"], name, name, renamed)).lastrowid
             db.execute("INSERT INTO campaign_theme_answers (response_id, theme_id) VALUES (?, ?)",
                        (saved.response_id, themes_made[name]))
+        # A planner renamed this one; the engine's name, kept beside it, was a clause of the answer.
+        themes_made["Midwives at night"] = db.execute(
+            """INSERT INTO campaign_themes (campaign_id, question_id, round_id, label, machine_label, top_terms, renamed,
+               created_at) VALUES (?, ?, NULL, 'Midwives at night', 'The midwife stayed all night', '["midwife", "night"]', 1,
+               '2026-01-01')""", (world["cid"], question["id"])).lastrowid
+        db.execute("INSERT INTO campaign_theme_answers (response_id, theme_id) VALUES (?, ?)",
+                   (saved.response_id, themes_made["Midwives at night"]))
     assert queries.withdraw(db, person.receipt).outcome == "withdrawn"
     labels = {name: db.execute("SELECT label, machine_label, headline_from_translation FROM campaign_themes WHERE id = ?",
                                (tid,)).fetchone() for name, tid in themes_made.items()}
+    assert tuple(labels["Midwives at night"])[:2] == ("Midwives at night", "Midwife, night")
     assert tuple(labels["Midwife stayed all night"]) == ("Midwife, night", "Midwife, night", 0)
     assert tuple(labels["partera se quedó"])[:2] == ("Midwife, night", "Midwife, night")
     assert labels["Night-time midwives"][0] == "Night-time midwives"
