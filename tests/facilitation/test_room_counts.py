@@ -137,3 +137,13 @@ def test_a_big_draft_themes_size_is_written_the_readers_way_on_the_projector(as_
     db.conn.commit()
     soup = page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector/panel"))
     assert [li.select_one(".count").get_text(strip=True) for li in soup.select(".themes li")] == ["1,200"]
+
+
+def test_the_projectors_answer_count_is_written_the_readers_way(as_facilitator, db, session, monkeypatch):
+    """The footer's "1,234 answers so far" groups its digits as every other count on the room's screen does."""
+    prompt_id = queries.prompts_for_session(db, session["id"])[0]["id"]
+    db.execute("UPDATE prompts SET kind = 'open' WHERE id = ?", (prompt_id,))
+    db.conn.commit()
+    monkeypatch.setattr(live_queries, "visible_count", lambda db, session_id, prompt_id: 1234)
+    soup = page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector/panel"))
+    assert "1,234 answers so far" in soup.select_one("p.answers").get_text(" ", strip=True)
