@@ -154,6 +154,13 @@ def expire_idle_participation() -> None:
             continue  # people wait in the room between questions
         forget_participant(code)
         session["forgotten"] = code
+        forget_outbox(code)
+
+
+def forget_outbox(code: str) -> None:
+    """Have the page tell offline.js to drop the answers this browser still keeps to send for a session ("*": every
+    session): a participation it forgot can never send them, and on a shared device the next person could read them."""
+    g.forget_outbox = [*g.get("forget_outbox", []), code]
 
 
 def live_and_open(code: str) -> bool:
@@ -252,6 +259,7 @@ def consent(code: str):
     notice = ""
     if session.get("forgotten") == found["code"]:
         session.pop("forgotten")
+        forget_outbox(found["code"])
         # TRANSLATORS: shown on the consent page when a shared phone or computer forgot the resident.
         notice = _("To protect your privacy, this device forgot you after %(minutes)s minutes without activity. "
                    "Answers you sent before that are saved. To go on, agree again: you will take part as a new person.",
@@ -694,6 +702,7 @@ def forget_me():
     current_language()  # the confirmation stays in the language chosen before the cookie goes
     if form.validate() or not session.get("p"):
         session.clear()
+        forget_outbox("*")
         return render_template("listening/forgotten.html", form=None)
     return render_template("listening/forgotten.html", form=form), 400
 
