@@ -720,6 +720,10 @@ def withdraw():
                     found = queries.session_by_code(get_db(), code)
                     if found and found["id"] == outcome.session_id:
                         forget_participant(code)
+                # An answer this browser still keeps to send (offline) is a copy of their words too.
+                withdrawn_from = queries.session_by_id(get_db(), outcome.session_id) if outcome.session_id else None
+                if withdrawn_from is not None:
+                    forget_outbox(withdrawn_from["code"])
                 return render_template("listening/withdrawn.html")
             if outcome.outcome == "already":
                 form.receipt.errors.append(

@@ -177,3 +177,11 @@ def test_a_machine_theme_named_with_the_withdrawn_persons_words_is_renamed_to_it
     label, claims = db.execute("SELECT label, claims FROM themes WHERE id = ?", (machine,)).fetchone()
     assert label == "Interpreter, wic, arabic" and _json.loads(claims) == []
     assert db.execute("SELECT label FROM themes WHERE id = ?", (named,)).fetchone()[0] == "WIC office Arabic"
+
+
+def test_withdrawing_tells_the_browser_to_drop_answers_it_still_keeps_to_send(client, db, answered):
+    """An answer the phone kept offline is a copy of their words: the page that confirms the withdrawal tells offline.js
+    to drop what it keeps for that session."""
+    session, receipt = answered
+    response = submit(client, "/withdraw", {"receipt": receipt, "confirm": "y"})
+    assert page(response).find(id="offline-status")["data-forget"] == session["code"]
