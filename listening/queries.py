@@ -815,9 +815,10 @@ def save_response(
         found = db.execute(
             """SELECT EXISTS (SELECT 1 FROM submissions WHERE nonce = ?) AS seen,
                       p.id AS participant, p.session_id, p.withdrawn_at,
-                      (SELECT kind FROM prompts WHERE id = ? AND session_id = ?) AS kind
+                      (SELECT kind FROM prompts WHERE id = ? AND session_id = ?) AS kind,
+                      (SELECT text FROM responses WHERE participant_id = p.id AND prompt_id = ?) AS old_text
                FROM (SELECT 1) LEFT JOIN participants p ON p.id = ?""",
-            (nonce, prompt_id, session_id, participant_id),
+            (nonce, prompt_id, session_id, prompt_id, participant_id),
         ).fetchone()
         if found["seen"]:
             return Saved(None, duplicate=True)
@@ -826,6 +827,13 @@ def save_response(
         if found["kind"] is None:
             raise ValueError("That prompt does not belong to this session")
         stamp = now()
+        if found["old_text"] and not set(_words(found["old_text"])) <= set(_words(text or "")):
+            # Words the resident replaced are taken back: out of every machine-made name drawn from them (or from their
+            # staff translation, which a trigger deletes with them), as at a withdrawal. Rare: only a changed answer.
+            unname_answers(db, session_id, rows(db, """SELECT r.id, r.text, t.text AS translation FROM responses r
+                                                        LEFT JOIN answer_translations t ON t.response_id = r.id
+                                                        WHERE r.participant_id = ? AND r.prompt_id = ?""",
+                                                 (participant_id, prompt_id)))
         if choices is None:
             choice_json = None
         elif found["kind"] in PRIORITY_KINDS:
