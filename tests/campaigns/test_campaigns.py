@@ -739,6 +739,32 @@ def test_partner_staff_never_see_the_pooled_theme_names_a_commitment_answers(wor
         assert ("Elm Street" in text) is sees, actor
 
 
+def test_partner_staff_read_only_published_commitments_as_their_report_does(world):
+    """An internal commitment answering a statement a resident of partner A's design session wrote is the backbone's
+    working note: partner B's staff (whose report lists published commitments only) neither read it nor that
+    resident's words; a published one they read, as the public page shows it."""
+    from listening import statements as st
+
+    db = world["db"]
+    design = make_session(db, prompts=[{"kind": "react", "text": "React"}])
+    campaigns.add_session(db, world["cid"], design["id"], round_id=world["round"], partner_id=world["partners"]["a"],
+                          added_by=None)
+    [react] = queries.prompts_for_session(db, design["id"])
+    said = st.propose_statement(db, session_id=design["id"], prompt_id=react["id"],
+                                participant_id=make_participant(db, design, quote_ok=True).id, language="en",
+                                body="A doula for every teen mom at Eastside", nonce="p-int").id
+    st.decide_statement(db, design["id"], said, "approved", by_user=None)
+    for words, published in (("Fund doulas quietly", False), ("Open the clinic until 8 pm", True)):
+        pooled.save_commitment(db, world["cid"], None, texts={"will": {"en": words}}, owner="", status="planned",
+                               due_on=None, done_on=None, published=published, theme_ids=[],
+                               priority_keys=[f"s{said}"] if not published else [], user_id=None)
+    for actor, internal in (("bb_planner", True), ("b_facilitator", False), ("a_planner", False)):
+        client, _token = signed_in(world, actor)
+        text = page(client.get(f"/staff/campaigns/{world['cid']}/commitments")).get_text(" ")
+        assert "Open the clinic until 8 pm" in text, actor
+        assert ("Fund doulas quietly" in text) is internal and ("teen mom" in text) is internal, actor
+
+
 def test_the_public_page_marks_a_name_or_purpose_shown_in_another_language(world):
     """A campaign named and described in fewer languages than it offers shows the main language's words on the
     others' pages marked lang="en" (as commitments already were), so a screen reader does not read English in Arabic."""
