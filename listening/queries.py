@@ -1092,6 +1092,24 @@ def answers_with_translations(db: sqlite_utils.Database, response_ids: Sequence[
                        WHERE r.id IN (SELECT value FROM json_each(?))""", (wanted,))
 
 
+def replaced_since(db: sqlite_utils.Database, answers: Sequence[dict], prompt_ids: Sequence[int], since: str) -> list[dict]:
+    """Return the answers as read (id, text, any staff translation) whose author has rewritten or skipped them since
+    `since`, leaving out some of the words read: a theme run or live draft that read them names nothing with those
+    words, as `save_response` takes them out of names stored before (cheap: a range on each question's answers by
+    time, `responses_feed`)."""
+    read = {a["id"]: a for a in answers}
+    if not read or not prompt_ids:
+        return []
+    marks = ",".join("?" * len(prompt_ids))
+    replaced = []
+    for row in db.execute(f"SELECT id, text FROM responses WHERE prompt_id IN ({marks}) AND updated_at >= ?",
+                          (*prompt_ids, since)):
+        old = read.get(row[0])
+        if old is not None and not set(_words(old["text"] or "")) <= set(_words(row[1] or "")):
+            replaced.append(old)
+    return replaced
+
+
 def unname_live_drafts(db: sqlite_utils.Database, session_id: int, answers: Sequence[dict]) -> None:
     """Take these answers' words out of the room's live draft theme names only (an answer kept off the wall stays in
     the analysis and exports, but the room must not read it in a theme's name)."""

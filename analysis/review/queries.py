@@ -661,7 +661,7 @@ def _write_run(db: sqlite_utils.Database, session_id: int, answers: list[dict], 
             moved = _placement_version(db, session_id) != seen
             if moved:
                 existing = _placements(db, session_id)
-            gone = _withdrawn_meanwhile(db, session_id, answers, read_at)
+            gone = _gone_meanwhile(db, session_id, answers, scope, read_at)
             run_id = db.execute(
                 """INSERT INTO theme_runs (session_id, prompt_ids, seed, k_chosen, answer_count, method, created_by, created_at)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
@@ -732,17 +732,21 @@ def _plan_placements(existing: dict[int, dict], themes: dict[int, dict], in_scop
     return kept, matched
 
 
-def _withdrawn_meanwhile(db: sqlite_utils.Database, session_id: int, answers: Sequence[dict], since: str) -> list[dict]:
+def _gone_meanwhile(db: sqlite_utils.Database, session_id: int, answers: Sequence[dict], scope: Sequence[int],
+                    since: str) -> list[dict]:
     """Return the answers read for a run whose authors withdrew since `since` (a range on participants_live: cheap
     inside the write transaction even at 200,000 answers, where re-reading every answer's id held the lock 1.3 s),
-    and those a facilitator hid since (from the small moderation log): their words must not name what the run stores."""
+    those a facilitator hid since (from the small moderation log), and those their authors rewrote or skipped since
+    (`replaced_since`, as read): their words must not name what the run stores."""
+    from listening.queries import replaced_since
+
     left = {r["id"] for r in rows(db, "SELECT id FROM participants WHERE session_id = ? AND withdrawn_at >= ?",
                                    (session_id, since))}
     hidden = {r["response_id"] for r in rows(db, "SELECT response_id FROM moderation_log WHERE session_id = ? "
                                                  "AND action = 'hide' AND at >= ?", (session_id, since))}
-    if not left and not hidden:
-        return []
-    return [a for a in answers if a["participant_id"] in left or a["id"] in hidden]
+    gone = [a for a in answers if a["participant_id"] in left or a["id"] in hidden] if left or hidden else []
+    taken = {a["id"] for a in gone}
+    return gone + [a for a in replaced_since(db, answers, scope, since) if a["id"] not in taken]
 
 
 def _placements(db: sqlite_utils.Database, session_id: int) -> dict[int, dict]:

@@ -843,10 +843,11 @@ def test_a_residents_statement_a_commitment_answers_is_shown_through_its_session
     assert "ride line" in report and "555-0143" not in report
 
 
-@pytest.mark.parametrize("how", ["withdraws", "is hidden"])
+@pytest.mark.parametrize("how", ["withdraws", "is hidden", "is rewritten"])
 def test_an_answer_that_leaves_while_a_pooled_run_works_neither_names_a_theme_nor_stops_the_run(world, monkeypatch, how):
-    """A resident withdraws (or a facilitator hides their answer) while the engine drafts the campaign's themes, and it
-    named a theme with their words: the run still stores its themes, without their answer and under key terms."""
+    """A resident withdraws (or a facilitator hides their answer, or they rewrite it) while the engine drafts the
+    campaign's themes, and it named a theme with their words: the run still stores its themes, under key terms, and
+    without their answer if it left."""
     import dataclasses
 
     from analysis import themes as engine
@@ -872,6 +873,9 @@ def test_an_answer_that_leaves_while_a_pooled_run_works_neither_names_a_theme_no
         result = real(answers, **kw)
         if how == "withdraws":
             queries.withdraw(db, leaving.receipt)
+        elif how == "is rewritten":
+            queries.save_response(db, session_id=found["id"], participant_id=leaving.id, prompt_id=found["prompt"],
+                                  nonce="rewritten", text="Someone stayed with me", language="en")
         else:
             live_queries.hide_response(db, found["id"], answer, user_id=world["ids"]["bb_facilitator"], reason="Names a nurse")
         return dataclasses.replace(result, themes=(dataclasses.replace(result.themes[0], label=words), *result.themes[1:]))
@@ -880,4 +884,5 @@ def test_an_answer_that_leaves_while_a_pooled_run_works_neither_names_a_theme_no
     assert pooled.run_pooled_themes(db, world["cid"], question, [found["id"]], round_id=None) >= 1
     labels = [r[0] for r in db.execute("SELECT label FROM campaign_themes WHERE campaign_id = ?", (world["cid"],))]
     assert labels and words not in labels
-    assert db.execute("SELECT count(*) FROM campaign_theme_answers WHERE response_id = ?", (answer,)).fetchone()[0] == 0
+    linked = db.execute("SELECT count(*) FROM campaign_theme_answers WHERE response_id = ?", (answer,)).fetchone()[0]
+    assert linked == (how == "is rewritten")
