@@ -776,9 +776,10 @@ def _named_blocks(chars: np.ndarray | None, embedded: np.ndarray | None, words: 
 def _without_word_cache(tokenizer) -> None:  # type: ignore[no-untyped-def]
     """Turn off the tokenizer's cache of each word's tokens (a BPE model's), which keeps its memory to the process's end.
 
-    At 200,000 answers the cache held about 65 MB in each process that embeds (the run and its projection helper) and
-    saved no time (60,000 answers: 3.3 s of CPU without it, 3.9 s with it); a word's tokens are the same either way
-    (a test compares). Left alone where the tokenizers package cannot resize it.
+    At 200,000 answers the cache held 65 MB (one thread) to 125 MB (the tokenizer's threads) in each process that
+    embeds (the run and its projection helper) and saved no time (60,000 answers' tokens: 3.3 s of CPU without it,
+    3.9 s with it); a word's tokens are the same either way (a test compares). Left alone where the tokenizers
+    package cannot resize it (issue 19, docs/scaling.md).
     """
     resize = getattr(getattr(tokenizer, "model", None), "_resize_cache", None)
     if resize is not None:
