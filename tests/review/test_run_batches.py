@@ -207,24 +207,27 @@ def test_a_run_leaves_no_gap_between_batches_when_nobody_waits_for_the_lock(them
 
 
 def test_a_run_leaves_the_lock_free_after_a_batch_another_writer_waited_for(themed, db, app, monkeypatch):
-    """A writer that waits for the lock while a batch holds it (here another thread's answer) gets a pause after that
-    batch, as long as the batch held the lock (at most LOCK_GAP_S), and writes; the batches nobody waited for get none."""
+    """A writer that waits for the lock while a batch holds it (here another thread's answer) gets the lock after that
+    batch, before the run writes again (the run gives way at most as long as the batch held it, LOCK_GAP_S at most);
+    the batches nobody waited for are followed by none."""
     import threading
     import time
 
     from listening.db import connect
 
     monkeypatch.setattr(synthesis, "ASSIGNMENT_BATCH", 5)
-    paused, batches, writers = [], [], []
-    monkeypatch.setattr(synthesis, "_pause", lambda seconds: paused.append(seconds) or time.sleep(seconds))
+    gave, batches, writers, order = [], [], [], []
+    real_give_way = synthesis._give_way
+    monkeypatch.setattr(synthesis, "_give_way", lambda db_, longest: gave.append((longest, real_give_way(db_, longest))))
     other = connect(app.config["DATABASE"])
 
     def answer_meanwhile(sql: str) -> None:
         """At the second batch's read inside its transaction, let another thread start a write and wait for the lock."""
         if sql.lstrip().startswith("SELECT r.id, a.response_id IS NOT NULL"):
             batches.append(sql)
+            order.append("batch")
             if len(batches) == 2:
-                writers.append(threading.Thread(target=_write_once, args=(other,)))
+                writers.append(threading.Thread(target=lambda: (_write_once(other), order.append("answer"))))
                 writers[0].start()
                 time.sleep(0.02)
 
@@ -233,9 +236,90 @@ def test_a_run_leaves_the_lock_free_after_a_batch_another_writer_waited_for(them
     db.conn.set_trace_callback(None)
     writers[0].join(5)
     assert len(batches) >= 4
-    assert 1 <= len(paused) < len(batches) - 1 and 0.02 <= paused[0] <= synthesis.LOCK_GAP_S
+    assert 1 <= len(gave) < len(batches) - 1
+    assert all(0.02 <= longest <= synthesis.LOCK_GAP_S and free <= longest + 0.01 for longest, free in gave)
+    assert order[:3] == ["batch", "batch", "answer"]  # the answer got in right after the batch it waited for
     assert other.execute("SELECT count(*) FROM theme_edits WHERE action = 'waited'").fetchone()[0] == 1
     other.conn.close()
+
+
+class _Clock:
+    """A clock for `_give_way` that moves only when it pauses: each look of the gap is one millisecond."""
+
+    def __init__(self, then=None):
+        self.now, self.looks, self.then = 1000.0, 0, then or (lambda looks: None)
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def monotonic_ns(self) -> int:
+        return int(self.now * 1e9)
+
+    def pause(self, seconds: float) -> None:
+        self.now += seconds
+        self.looks += 1
+        self.then(self.looks)
+
+
+def _given_way(db, monkeypatch, clock: _Clock, longest: float = 0.08) -> float:
+    """Run `_give_way` on the fake clock; return how long it left the lock free."""
+    import types
+
+    monkeypatch.setattr(synthesis, "time", types.SimpleNamespace(monotonic=clock.monotonic, monotonic_ns=clock.monotonic_ns))
+    monkeypatch.setattr(synthesis, "_pause", clock.pause)
+    return synthesis._give_way(db, longest)
+
+
+def test_a_run_gives_way_only_a_moment_when_nobody_writes_or_waits(db, monkeypatch):
+    """With no other writer holding or waiting for the lock, the run goes on after GIVE_WAY_QUIET_S, not the whole gap."""
+    clock = _Clock()
+    free = _given_way(db, monkeypatch, clock)
+    assert abs(free - synthesis.GIVE_WAY_QUIET_S) < 0.0015 and clock.looks <= 4
+
+
+def test_a_run_gives_way_while_another_process_has_the_turn_and_goes_on_once_it_ends(db, app, monkeypatch):
+    """While another process has the turn on the lock file the run waits (never longer than it was asked to); once the
+    other writer is done and nobody waits, it goes on after GIVE_WAY_QUIET_S."""
+    import fcntl
+    import os
+
+    other = os.open(app.config["DATABASE"] + "-writer", os.O_RDWR)
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        assert abs(_given_way(db, monkeypatch, _Clock()) - 0.08) < 0.0015  # held all along: the whole gap, no more
+
+        def release_at_ten(looks: int) -> None:
+            """The other process's write ends at the tenth look."""
+            if looks == 10:
+                fcntl.flock(other, fcntl.LOCK_UN)
+
+        fcntl.flock(other, fcntl.LOCK_EX)
+        free = _given_way(db, monkeypatch, _Clock(release_at_ten))
+        assert abs(free - (0.010 + synthesis.GIVE_WAY_QUIET_S)) < 0.0025
+    finally:
+        os.close(other)
+
+
+def test_a_run_gives_way_while_another_writer_says_it_waits(db, app, monkeypatch):
+    """A writer that says in the lock file that it waits (every millisecond while it waits) keeps the lock free for it;
+    once it stops saying so the run goes on after GIVE_WAY_QUIET_S."""
+    import os
+    import struct
+
+    clock = _Clock()
+    descriptor = os.open(app.config["DATABASE"] + "-writer", os.O_RDWR)
+
+    def waits_until_the_fifth(looks: int) -> None:
+        """Another process says it waits at each look up to the fifth."""
+        if looks <= 5:
+            os.pwrite(descriptor, struct.pack("<qqq", clock.monotonic_ns(), os.getpid() + 1, 0), 0)
+
+    clock.then = waits_until_the_fifth
+    try:
+        free = _given_way(db, monkeypatch, clock)
+    finally:
+        os.close(descriptor)
+    assert 0.005 + synthesis.GIVE_WAY_QUIET_S - 0.0015 < free < 0.005 + synthesis.GIVE_WAY_QUIET_S + 0.0025
 
 
 def _write_once(db) -> None:
