@@ -20,15 +20,18 @@ Re-running the engine keeps people's decisions (see :func:`run_themes`):
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
 import threading
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable, Sequence, TypeVar
+from operator import itemgetter
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 import sqlite_utils
 
@@ -136,12 +139,21 @@ def scope_prompt_ids(db: sqlite_utils.Database, session_id: int, chosen: Sequenc
 
 def open_answers(db: sqlite_utils.Database, session_id: int, prompt_ids: Sequence[int] | None = None) -> list[dict]:
     """Return the visible open answers of a session (not hidden, not withdrawn, not blank), oldest first."""
+    columns, found = open_answer_rows(db, session_id, prompt_ids)
+    return [dict(zip(columns, row)) for row in found]
+
+
+def open_answer_rows(db: sqlite_utils.Database, session_id: int,
+                     prompt_ids: Sequence[int] | None = None) -> tuple[tuple[str, ...], list[tuple]]:
+    """Return `open_answers` as its column names and one plain tuple per answer: a theme run reads 200,000 of them,
+    and a dict each was half of reading them (0.7 of 1.4 s of CPU, issue 19)."""
     prompt_ids = scope_prompt_ids(db, session_id) if prompt_ids is None else list(prompt_ids)
     if not prompt_ids:
-        return []
+        return (), []
     marks = ", ".join("?" for _ in prompt_ids)
-    return rows(
-        db,
+    cursor = db.conn.cursor()
+    cursor.row_factory = None
+    cursor.execute(
         f"""SELECT r.id, r.prompt_id, r.participant_id, r.language, r.source, r.text, r.created_at,
                    coalesce(c.quote_ok, 0) AS quote_ok, p.source AS participant_source,
                    {TRANSLATION_COLUMNS}, tbl.name AS table_name
@@ -156,6 +168,10 @@ def open_answers(db: sqlite_utils.Database, session_id: int, prompt_ids: Sequenc
             ORDER BY r.id""",
         (session_id, *prompt_ids),
     )
+    try:
+        return tuple(column[0] for column in cursor.description), cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def choice_answers(db: sqlite_utils.Database, session_id: int) -> list[dict]:
@@ -256,6 +272,29 @@ def engine_answers(db: sqlite_utils.Database, session_id: int, answers: Iterable
             mine = named[a["participant_id"]] = {f"q{pid}": str(oid) for pid, oid in segments.get(a["participant_id"], {}).items()}
         # A staff translation is analysed in place of the original (see `analysis.themes.stored_answer`), which copies `mine`.
         given.append(stored_answer(a, quotable=bool(a.get("quote_ok")), segments=mine))
+    return given
+
+
+def engine_answers_of_rows(db: sqlite_utils.Database, session_id: int, columns: Sequence[str], found: Sequence[tuple]):
+    """Return `engine_answers` of the rows `open_answer_rows` read (the same ``Answer`` objects, equal field for field:
+    a test compares), without a mapping made for each of them (issue 19: 2.1 s of CPU at 200,000 answers before)."""
+    from analysis.themes import stored_answer
+
+    segments = participant_segments(db, session_id)
+    named: dict[int, dict[str, str]] = {}
+    at = {name: i for i, name in enumerate(columns)}
+    wanted = ("id", "text", "language", "translation", "translation_language")
+    picks = [(name, at[name]) for name in wanted]
+    author, quote_ok = at["participant_id"], at["quote_ok"]
+    row: dict = {}  # one answer's columns as `stored_answer` reads them, refilled for each (never kept)
+    given = []
+    for values in found:
+        for name, i in picks:
+            row[name] = values[i]
+        mine = named.get(values[author])
+        if mine is None:
+            mine = named[values[author]] = {f"q{pid}": str(oid) for pid, oid in segments.get(values[author], {}).items()}
+        given.append(stored_answer(row, quotable=bool(values[quote_ok]), segments=mine))
     return given
 
 
@@ -555,29 +594,75 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     scope = scope_prompt_ids(db, session_id)
     warming = engine_warm_up()
     read_at = now()
-    answers = open_answers(db, session_id, scope)
-    redaction = session_redaction(db, session_id)
-    # A planner reads a dozen themes, not twenty: about one theme per eight answers, at most twelve.
-    k_max = min(MAX_THEMES, max(2, len(answers) // 8))
-    anchors = reviewed_anchors(db, session_id, {a["id"] for a in answers})
-    total = 5 * len(answers) + 1
-    report(0, total)
-    given = engine_answers(db, session_id, answers)
-    fingerprint = answers_fingerprint(scope, answers)
-    answers = [{key: a[key] for key in KEPT_COLUMNS} for a in answers]  # see KEPT_COLUMNS
-    question, main_language = question_texts(db, session_id, scope), session_by_id(db, session_id)["default_language"]
-    warming.join()  # before the engine forks: a child must not start with an import half done by another thread
-    result = at_low_priority(lambda: find_themes(
-        given, seed=seed, names=redaction.names, vocabulary=redaction.vocabulary, k_max=k_max, question=question,
-        main_language=main_language, anchors=anchors,
-        on_step=lambda done, steps: report(int(4 * len(answers) * engine_share(done)), total)))
-    del given
-    report(4 * len(answers), total)
-    if checkpoint is not None:
-        # Ids and words the engine kept, with the answers' fingerprint: a copy of resident data, deleted by an erasure.
-        checkpoint.keep({"scope": scope, "seed": seed, "read_at": read_at, "fingerprint": fingerprint, "result": result})
-    return _write_run(db, session_id, answers, result, scope=scope, seed=seed, read_at=read_at, user_id=user_id,
-                      report=report, checkpoint=checkpoint)
+    # The collector waits until the engine is done (`_collecting_later`), then leaves aside what the run holds for the
+    # placements (`_long_lived_kept_aside`).
+    with _collecting_later():
+        columns, found = open_answer_rows(db, session_id, scope)
+        redaction = session_redaction(db, session_id)
+        # A planner reads a dozen themes, not twenty: about one theme per eight answers, at most twelve.
+        k_max = min(MAX_THEMES, max(2, len(found) // 8))
+        answers = _kept_columns(columns, found)
+        anchors = reviewed_anchors(db, session_id, {a["id"] for a in answers})
+        total = 5 * len(answers) + 1
+        report(0, total)
+        given = [engine_answers_of_rows(db, session_id, columns, found)]  # the engine's to let go of (`pop`)
+        fingerprint = rows_fingerprint(scope, columns, found)
+        del found
+        question, main_language = question_texts(db, session_id, scope), session_by_id(db, session_id)["default_language"]
+        warming.join()  # before the engine forks: a child must not start with an import half done by another thread
+        result = at_low_priority(lambda: find_themes(
+            given.pop(), seed=seed, names=redaction.names, vocabulary=redaction.vocabulary, k_max=k_max,
+            question=question, main_language=main_language, anchors=anchors,
+            on_step=lambda done, steps: report(int(4 * len(answers) * engine_share(done)), total)))
+    with _long_lived_kept_aside():
+        report(4 * len(answers), total)
+        if checkpoint is not None:
+            # Ids and words the engine kept, with the answers' fingerprint: a copy of resident data, deleted by an erasure.
+            checkpoint.keep({"scope": scope, "seed": seed, "read_at": read_at, "fingerprint": fingerprint, "result": result})
+        return _write_run(db, session_id, answers, result, scope=scope, seed=seed, read_at=read_at, user_id=user_id,
+                          report=report, checkpoint=checkpoint)
+
+
+def _kept_columns(columns: Sequence[str], found: Sequence[tuple]) -> list[dict]:
+    """Return what a run keeps of each answer it read (KEPT_COLUMNS) from `open_answer_rows`'s tuples."""
+    if not found:
+        return []
+    pick = itemgetter(*(columns.index(key) for key in KEPT_COLUMNS))
+    return [dict(zip(KEPT_COLUMNS, pick(row))) for row in found]
+
+
+@contextmanager
+def _collecting_later() -> Iterator[None]:
+    """Let Python's cyclic garbage collector wait until the block ends (as it was: a block run with it off stays so).
+
+    Reading a big session's answers makes about a million tracked objects (tuples, dicts, `Answer`s, their segments)
+    and the engine millions more (each text's words, rows, keys), none of them in a cycle: at 204,000 answers the
+    collections that creation set off walked them for about 6 s of a loaded run (16 full collections, 10 of them while
+    the answers were read, and 5,600 younger ones, measured with `gc.callbacks`; issue 19), and found a few dozen
+    objects to free. The children the engine forks start with it off too, and exit.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@contextmanager
+def _long_lived_kept_aside() -> Iterator[None]:
+    """Keep every object alive now out of the collector's walks for the block (`gc.freeze`), and give them back after.
+
+    What a run holds for minutes (the answers, the engine's result, imported libraries) is not garbage, but each full
+    collection while the placements are written walked it again. Objects kept aside are still freed when nothing
+    refers to them; only a cycle among them waits for the end of the block to be collected.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def answers_fingerprint(scope: Sequence[int], answers: Iterable[dict]) -> str:
@@ -597,6 +682,21 @@ def answers_fingerprint(scope: Sequence[int], answers: Iterable[dict]) -> str:
     return digest.hexdigest()
 
 
+# Rows whose `repr`s are joined and hashed at once by `rows_fingerprint` (a few MB of text at a time).
+FINGERPRINT_CHUNK = 5000
+
+
+def rows_fingerprint(scope: Sequence[int], columns: Sequence[str], found: Sequence[tuple]) -> str:
+    """Return `answers_fingerprint` of the answers `open_answer_rows` read, from its tuples: the same bytes hashed (the
+    column names once, then each row's `repr`), joined a chunk at a time instead of one update per answer."""
+    digest = hashlib.sha256(json.dumps(list(scope)).encode())
+    if found:
+        digest.update(repr(tuple(columns)).encode())
+    for first in range(0, len(found), FINGERPRINT_CHUNK):
+        digest.update("".join(map(repr, found[first:first + FINGERPRINT_CHUNK])).encode())
+    return digest.hexdigest()
+
+
 def resume_themes(db: sqlite_utils.Database, session_id: int, kept: dict, *, user_id: int | None, checkpoint,
                   progress=None) -> dict | None:
     """Continue a theme run a restart interrupted, from what its engine found (`kept`, the job's file) and its last
@@ -609,10 +709,11 @@ def resume_themes(db: sqlite_utils.Database, session_id: int, kept: dict, *, use
     scope = list(kept["scope"])
     if scope != scope_prompt_ids(db, session_id):
         return None
-    answers = open_answers(db, session_id, scope)
-    if answers_fingerprint(scope, answers) != kept["fingerprint"]:
+    columns, found = open_answer_rows(db, session_id, scope)
+    if rows_fingerprint(scope, columns, found) != kept["fingerprint"]:
         return None
-    answers = [{key: a[key] for key in KEPT_COLUMNS} for a in answers]
+    answers = _kept_columns(columns, found)
+    del found
     report = progress or (lambda done, total, cancellable=True: None)
     report(4 * len(answers) + int(checkpoint.checkpoint.get("placed") or 0), 5 * len(answers) + 1)
     return _write_run(db, session_id, answers, kept["result"], scope=scope, seed=kept["seed"], read_at=kept["read_at"],
