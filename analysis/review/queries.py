@@ -26,7 +26,7 @@ import json
 import os
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -882,13 +882,18 @@ def _run_in_progress(db: sqlite_utils.Database, session_id: int) -> bool:
 
 def _match_machine_themes(machine_themes, themes: dict[int, dict], members: dict[int, set[int]]) -> dict[str, int]:
     """Match machine themes to existing themes by answer overlap, best pairs first, one to one."""
+    candidates = [theme_id for theme_id, theme in themes.items() if theme["kind"] == "theme"]
+    # Each answer's theme now, so that a machine theme's overlap with every candidate is counted in one pass over its
+    # answers (the Jaccard similarity of each pair's sets, as `_jaccard`, was 0.6 s at 200,000 answers, issue 19).
+    theme_of = {rid: theme_id for theme_id in candidates for rid in members.get(theme_id, ())}
     pairs = []
     for machine in machine_themes:
         ids = set(machine.answer_ids)
-        for theme_id, theme in themes.items():
-            if theme["kind"] != "theme":
-                continue
-            score = _jaccard(ids, members.get(theme_id, set()))
+        shared = Counter(theme_of[rid] for rid in ids if rid in theme_of)
+        for theme_id in candidates:
+            both = shared.get(theme_id, 0)
+            union = len(ids) + len(members.get(theme_id, ())) - both
+            score = both / union if union else 0.0
             if score >= MATCH_THRESHOLD:
                 pairs.append((-score, machine.id, theme_id))
     matched: dict[str, int] = {}

@@ -342,3 +342,37 @@ def _write_once(db) -> None:
     """Write one row (as a resident's answer would), waiting for the lock if it is held."""
     with transaction(db):
         db.execute("INSERT INTO theme_edits (session_id, action, detail, at) SELECT id, 'waited', '', '' FROM sessions LIMIT 1")
+
+
+def test_machine_themes_are_matched_to_drafts_as_by_each_pairs_jaccard_similarity():
+    """Counting each machine theme's overlap with every draft in one pass over its answers matches the same drafts as
+    the Jaccard similarity of each pair of answer sets (random themes, ties, empty drafts, a group of another kind)."""
+    import random
+    from types import SimpleNamespace
+
+    def by_pairs(machine_themes, themes, members):
+        """The matching as it was: every pair's `_jaccard`, best first, one to one."""
+        pairs = sorted((-synthesis._jaccard(set(m.answer_ids), members.get(tid, set())), m.id, tid)
+                       for m in machine_themes for tid, t in themes.items() if t["kind"] == "theme"
+                       if synthesis._jaccard(set(m.answer_ids), members.get(tid, set())) >= synthesis.MATCH_THRESHOLD)
+        matched, taken = {}, set()
+        for _score, machine_id, theme_id in pairs:
+            if machine_id not in matched and theme_id not in taken:
+                matched[machine_id], _ = theme_id, taken.add(theme_id)
+        return matched
+
+    rng = random.Random(21)
+    found = 0
+    for _round in range(40):
+        answers = list(range(rng.randrange(1, 300)))
+        themes = {tid: {"kind": "other" if tid == 9 else "theme"} for tid in rng.sample(range(1, 12), rng.randrange(1, 8))}
+        members: dict[int, set[int]] = {tid: set() for tid in themes if rng.random() < 0.9}
+        for rid in answers:
+            if members and rng.random() < 0.8:
+                members[rng.choice(sorted(members))].add(rid)
+        machine = [SimpleNamespace(id=f"m{i}", answer_ids=tuple(rng.sample(answers, rng.randrange(0, len(answers) + 1))))
+                   for i in range(rng.randrange(1, 7))]
+        matched = synthesis._match_machine_themes(machine, themes, members)
+        assert matched == by_pairs(machine, themes, members)
+        found += len(matched)
+    assert found > 20
