@@ -473,9 +473,12 @@ SETTLE_EVERY = 4
 LOCK_GAP_S = 4 * LOCK_HOLD_S
 # Within that gap the run goes on as soon as the writers it waited for are done (speed21, 2 December): it looks every
 # millisecond whether another writer has the lock or said it waited for it (`listening.db.others_writing`), and goes on
-# once nobody has for this long (a resident's two transactions, consent then answer, are a millisecond or so apart).
-# With residents answering every 20 ms nearly every batch is one someone waited for, and a fixed gap as long as the
-# batch was about half of the placements' time (10.7 of 23.2 s at 204,000 answers): the lock stood free and unused.
+# once nobody has for half the gap, and at least this long (a resident's two transactions, consent then answer, are a
+# millisecond or so apart on a quiet machine; on a busy one the batches, and the moments between a resident's
+# transactions, both stretch). With residents answering every 20 ms nearly every batch is one someone waited for, and
+# the fixed gap was about half of the placements' time (10.7 of 23.2 s at 204,000 answers): the lock stood free and
+# unused once the resident was done. With only 3 ms of quiet, at load 6 to 9, a resident's second transaction more
+# often found the next batch begun (55 of 1,260 answers waited over 100 ms, against 25 of 1,934 with the fixed gap).
 GIVE_WAY_QUIET_S = 0.003
 MIN_ASSIGNMENT_BATCH = 25
 # The placements are written in blocks of this many answers by where the engine ranks them (each theme's answers
@@ -1028,8 +1031,9 @@ _pause = time.sleep  # each look of the gap left to writers who waited (a test n
 
 
 def _give_way(db: sqlite_utils.Database, longest: float) -> float:
-    """Leave the write lock free while other writers have it or wait for it, until nobody has for GIVE_WAY_QUIET_S,
-    and at most `longest`; return how long it was left free (seconds)."""
+    """Leave the write lock free while other writers have it or wait for it, until nobody has for half of `longest`
+    (GIVE_WAY_QUIET_S at least), and at most `longest`; return how long it was left free (seconds)."""
+    quiet = max(GIVE_WAY_QUIET_S, longest / 2)
     began = time.monotonic()
     quiet_from = began  # when another writer was last seen with the lock or waiting for it
     while True:
@@ -1038,7 +1042,7 @@ def _give_way(db: sqlite_utils.Database, longest: float) -> float:
             return now_s - began
         if others_writing(db, int(quiet_from * 1e9)):  # has it now, or said it waited since it was last seen
             quiet_from = now_s
-        elif now_s - quiet_from >= GIVE_WAY_QUIET_S:
+        elif now_s - quiet_from >= quiet:
             return now_s - began
         _pause(0.001)
 
