@@ -200,7 +200,7 @@ def local_time(stamp: str | None, timezone_name: str, fmt: str = "medium") -> st
     moment = datetime.fromisoformat(stamp)
     try:
         zone = ZoneInfo(timezone_name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "America"
         zone = ZoneInfo("UTC")
     return format_datetime(moment, fmt, tzinfo=zone, locale=current_language())
 

@@ -35,6 +35,16 @@ def test_bad_session_settings_are_explained(as_facilitator, db):
     assert queries.all_sessions(db) == []
 
 
+@pytest.mark.parametrize("zone", ["America", "Europe/", "x" * 300, "posixrules", "zone.tab", "UTC\x00"])
+def test_a_time_zone_that_is_not_a_place_is_explained_in_spanish(as_facilitator, db, zone):
+    """A region name, a long word or a tz database file typed as a time zone gets the translated message, not a crash."""
+    as_facilitator.get("/staff/?lang=es")
+    response = create(as_facilitator, timezone=zone)
+    assert response.status_code == 400
+    assert "Elija una zona horaria de la lista" in text_of(response)
+    assert queries.all_sessions(db) == []
+
+
 def test_session_cannot_open_while_a_text_is_missing(as_facilitator, db):
     """Opening is refused while Spanish wording is missing, and the overview lists where."""
     create(as_facilitator)

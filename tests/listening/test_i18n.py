@@ -108,3 +108,12 @@ def test_percentages_are_written_as_the_readers_language_writes_them(app, langua
         assert app.jinja_env.filters["format_percent"](42) == written
         assert app.jinja_env.filters["format_share"](0.42) == written
         assert app.jinja_env.filters["format_percent"](12.5) == written.replace("42", "12.5" if language in ("en", "ar") else "12,5")
+
+
+@pytest.mark.parametrize("zone", ["America", "x" * 300, "Mars/Olympus"])
+def test_a_time_in_a_zone_that_is_not_a_place_is_shown_in_utc(app, zone):
+    """A stored or configured time zone that names a region or nothing (CHORUS_TIMEZONE=America) shows times in UTC, never a 500."""
+    from listening.i18n import local_time
+
+    with app.test_request_context("/?lang=en"):
+        assert local_time("2026-06-01T10:15:00+00:00", zone, "short") == local_time("2026-06-01T10:15:00+00:00", "UTC", "short")
