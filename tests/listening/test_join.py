@@ -21,6 +21,19 @@ def test_typed_code_is_forgiving_about_case_and_spaces(client, db):
     assert response.headers["Location"].endswith(f"/j/{session['code']}")
 
 
+def test_a_code_typed_on_an_arabic_or_urdu_keyboard_finds_the_session(client, db):
+    """Digits typed as Arabic-Indic (٣) or Urdu (۳) digits, or full-width letters, are read as the code's own."""
+    session = make_session(db)
+    for zero in ("\u0660", "\u06f0", "\uff10"):
+        typed = "".join(chr(ord(zero) + int(c)) if c.isdigit() else c for c in session["code"])
+        if zero == "\uff10":
+            typed = "".join(chr(ord(c) + 0xFEE0) if c.isalpha() else c for c in typed)  # ＡＢＣ
+        assert typed != session["code"]
+        response = client.get("/", query_string={"code": typed})
+        assert response.status_code == 302, typed
+        assert response.headers["Location"].endswith(f"/j/{session['code']}")
+
+
 def test_unknown_code_says_so_in_spanish(client):
     """An unknown code gets a clear message in the resident's language, with the form to retry."""
     response = client.get("/j/ZZZZZZ", headers={"Accept-Language": "es"})
