@@ -213,7 +213,8 @@ def index():
     """Let a resident type the short code they were given (a GET form, so links work too)."""
     form = JoinForm(request.args)
     if "code" in request.args and form.validate():
-        code = queries.normalize_code(form.code.data)
+        # A join link pasted into the box ("https://.../j/KX7M3P?lang=es") means its code.
+        code = queries.normalize_code(form.code.data.rsplit("/j/", 1)[-1].split("?")[0].split("#")[0])
         if visible_session(code) is not None:
             return redirect(url_for("listening.join", code=code))
         form.code.errors.append(_("We could not find an open session with that code. Please check it. "

@@ -24,6 +24,8 @@ def test_typed_code_is_forgiving_about_case_and_spaces(client, db):
 def test_a_code_typed_on_an_arabic_or_urdu_keyboard_finds_the_session(client, db):
     """Digits typed as Arabic-Indic (٣) or Urdu (۳) digits, or full-width letters, are read as the code's own."""
     session = make_session(db)
+    db.execute("UPDATE sessions SET code = 'KX7M3P' WHERE id = ?", [session["id"]])  # with digits, whatever was drawn
+    session = queries.session_by_id(db, session["id"])
     for zero in ("\u0660", "\u06f0", "\uff10"):
         typed = "".join(chr(ord(zero) + int(c)) if c.isdigit() else c for c in session["code"])
         if zero == "\uff10":
@@ -32,6 +34,23 @@ def test_a_code_typed_on_an_arabic_or_urdu_keyboard_finds_the_session(client, db
         response = client.get("/", query_string={"code": typed})
         assert response.status_code == 302, typed
         assert response.headers["Location"].endswith(f"/j/{session['code']}")
+
+
+def test_a_pasted_join_link_in_the_code_box_finds_the_session(client, db):
+    """Someone who pastes the link they were sent (with ?lang=) into the code box is taken to the session."""
+    session = make_session(db)
+    for pasted in (f"http://127.0.0.1:5000/j/{session['code']}", f" https://chorus.example.org/j/{session['code'].lower()}?lang=es "):
+        response = client.get("/", query_string={"code": pasted})
+        assert response.status_code == 302, pasted
+        assert response.headers["Location"].endswith(f"/j/{session['code']}")
+
+
+def test_the_code_box_stops_a_paste_long_enough_to_make_the_address_too_long(client):
+    """The code box takes at most 200 characters: a long paste never builds an address the server refuses in English."""
+    box = page(client.get("/?lang=ar")).select_one("input#code")
+    assert box["maxlength"] == "200"
+    response = client.get("/", query_string={"code": "x" * 201, "lang": "ar"})
+    assert response.status_code == 400 and page(response).select_one("#code-error")
 
 
 def test_unknown_code_says_so_in_spanish(client):
