@@ -134,6 +134,36 @@ def test_qr_codes_and_flyer(as_facilitator, db):
     assert [s["lang"] for s in flyer.select(".blocks section")] == ["en", "es"]
 
 
+def test_a_join_link_that_points_to_this_computer_is_flagged_before_the_qr_code_is_shared(as_facilitator, app, db):
+    """Opened on this computer's own address (the test client's is localhost; `chorus demo` prints 127.0.0.1), the
+    overview and the flyer's form say phones cannot open the link, in the facilitator's language, and the printed
+    flyer does not; with a public address (CHORUS_BASE_URL) nothing is said."""
+    session = make_session(db, created_by=user_id(db, "facilitator@example.org"))
+    as_facilitator.get("/staff/?lang=es")
+    overview = page(as_facilitator.get(f"/staff/sessions/{session['id']}"))
+    flyer = page(as_facilitator.get(f"/staff/sessions/{session['id']}/flyer"))
+    for shown in (overview.select_one(".joinbox .local-link"), flyer.select_one("header .local-link")):
+        assert shown is not None and "CHORUS_BASE_URL" in shown.get_text()
+        assert "Los teléfonos no pueden abrir" in shown.get_text()
+    assert flyer.select_one("main .local-link") is None
+    app.config["BASE_URL"] = "https://chorus.example.org"
+    assert page(as_facilitator.get(f"/staff/sessions/{session['id']}")).select_one(".local-link") is None
+    assert page(as_facilitator.get(f"/staff/sessions/{session['id']}/flyer")).select_one(".local-link") is None
+
+
+@pytest.mark.parametrize("url,local", [
+    ("http://127.0.0.1:5000/j/KX7M3P", True), ("http://localhost:5000/j/KX7M3P", True), ("http://[::1]:5000/j/A", True),
+    ("http://0.0.0.0:5000/j/A", True), ("http://127.1.2.3/j/A", True), ("http://chorus.localhost/j/A", True),
+    ("http://192.168.1.20:5000/j/KX7M3P", False), ("https://chorus.example.org/j/KX7M3P", False),
+    ("http://127.0.0.1.example.org/j/A", False), ("http://[bad/j/A", False),
+])
+def test_which_join_links_point_to_this_computer(url, local):
+    """Loopback names and addresses count as this computer; a network or public address does not; a broken one is not."""
+    from facilitation.blueprint import link_is_local
+
+    assert link_is_local(url) is local
+
+
 def test_the_flyer_says_when_where_what_for_which_languages_and_the_privacy_promise(as_facilitator, db):
     """Date, time and place typed on the flyer page appear in every language, with purpose, languages and privacy."""
     session = make_session(db, created_by=user_id(db, "facilitator@example.org"))
