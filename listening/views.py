@@ -236,6 +236,14 @@ def join(code: str):
     )
 
 
+@bp.route("/j/<code>/")
+@bp.route("/J/<code>")
+@bp.route("/J/<code>/")
+def join_typed(code: str):
+    """Send a join link typed with a capital J or given a trailing slash (a phone's keyboard, a messaging app) to the join page."""
+    return redirect(url_for("listening.join", code=code, **request.args))
+
+
 @bp.route("/s/<code>/consent", methods=["GET", "POST"])
 def consent(code: str):
     """Show the consent statement and record the resident's choices, or store nothing if they decline."""

@@ -53,6 +53,17 @@ def test_the_code_box_stops_a_paste_long_enough_to_make_the_address_too_long(cli
     assert response.status_code == 400 and page(response).select_one("#code-error")
 
 
+def test_a_join_link_typed_with_a_capital_j_or_a_trailing_slash_finds_the_session(client, db):
+    """/J/CODE and /j/CODE/ (a phone's capital letter, a slash a messaging app added) lead to the join page, language kept."""
+    session = make_session(db)
+    for typed in (f"/J/{session['code']}", f"/j/{session['code']}/", f"/J/{session['code'].lower()}/"):
+        response = client.get(typed, query_string={"lang": "es"})
+        assert response.status_code in (301, 302, 308), typed
+        followed = client.get(response.headers["Location"], follow_redirects=True)
+        assert followed.status_code == 200 and followed.request.path == f"/j/{session['code']}", typed
+        assert page(followed).html["lang"] == "es"
+
+
 def test_unknown_code_says_so_in_spanish(client):
     """An unknown code gets a clear message in the resident's language, with the form to retry."""
     response = client.get("/j/ZZZZZZ", headers={"Accept-Language": "es"})
