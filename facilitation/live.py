@@ -27,7 +27,7 @@ from listening import statements as st
 from listening.accounts import requires
 from listening.db import get_db
 from listening.forms import ActionForm
-from listening.i18n import source_labels
+from listening.i18n import Written, source_labels
 from listening.live_state import forget_state
 
 from . import live_queries as lq
@@ -528,7 +528,7 @@ def projector_context(session_id: int) -> dict:
                 "closed": _("Answering is closed"),
                 "open": _("Answering is open"),
                 "answers": _("Fewer than %(n)s answers so far", n=threshold) if fewer
-                else ngettext("%(num)s answer so far", "%(num)s answers so far", answered),
+                else ngettext("%(num)s answer so far", "%(num)s answers so far", Written(answered)),
                 # TRANSLATORS: which page of a long list the room's screen shows, e.g. "2 of 3".
                 "of": _("%(page)s of %(pages)s", page="{page}", pages="{pages}"),
                 # TRANSLATORS: under a ranking question's results on the room's screen (a Borda count).
@@ -557,7 +557,7 @@ def react_words(react: dict | None, threshold: int) -> dict:
         "consensus": _("What every group agrees on so far"),
         "agreed": _("Agreed"),
         "disagreed": _("Disagreed"),
-        "statements": ngettext("%(num)s statement", "%(num)s statements", react["statements"]),
+        "statements": ngettext("%(num)s statement", "%(num)s statements", Written(react["statements"])),
         # TRANSLATORS: on the room's screen under the opinion groups; %(time)s is a time of day, e.g. 14:05.
         "groups_at": _("Groups as of %(time)s", time=clock(react["computed_at"], react["timezone"])),
         # TRANSLATORS: on the room's screen while the opinion groups are computed again (many votes, or someone withdrew).
@@ -613,7 +613,7 @@ def ideas_words(ideas: dict | None) -> dict:
     if ideas is None:
         return {}
     return {
-        "ideas": ngettext("%(num)s idea", "%(num)s ideas", ideas["count"]),
+        "ideas": ngettext("%(num)s idea", "%(num)s ideas", Written(ideas["count"])),
         # TRANSLATORS: on the room's screen, the heading of ideas residents sent from their own phones (not from a table).
         "from_phones": _("From phones"),
         "no_ideas": _("Ideas appear here once the team has read them."),

@@ -35,6 +35,7 @@ def draft_live_themes(db: sqlite_utils.Database, session_id: int, prompt_id: int
     """Draft themes for a live question and keep them unapproved; None if there are too few answers."""
     from analysis.themes import ENGINE_STEPS, find_themes, stored_answer
 
+    read_at = queries.now()
     answers = draft_answers(db, session_id, prompt_id)
     if len(answers) < MIN_ANSWERS_FOR_THEMES:
         return None
@@ -54,7 +55,9 @@ def draft_live_themes(db: sqlite_utils.Database, session_id: int, prompt_id: int
         answer_count=len(answers), user_id=user_id,
     )
     still = {r["id"] for r in draft_answers(db, session_id, prompt_id)}
+    # Answers gone since they were read, and those their authors rewrote or skipped, leave the labels with their words.
     gone = [r for r in answers if r["id"] not in still]
+    gone += [r for r in queries.replaced_since(db, answers, [prompt_id], read_at) if r["id"] in still]
     if gone:
         from listening.db import transaction
 

@@ -85,6 +85,10 @@ def register_blueprints(app: Flask) -> None:
     from facilitation.opinion_live import choose_next_stored
 
     app.extensions["chorus.next_statement"] = choose_next_stored
+    # A resident's statement reaches the other phones through the session's one redaction (the engine's).
+    from analysis.review.queries import session_redaction
+
+    app.extensions["chorus.redaction"] = session_redaction
     app.register_blueprint(results_bp)
     from analysis.review.campaigns import bp as campaigns_bp
     from analysis.review.campaigns import public_bp as campaign_public_bp

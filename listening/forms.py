@@ -29,7 +29,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.utils import unset_value
 from wtforms.validators import AnyOf, InputRequired, Length, Optional, Regexp, ValidationError
 
-from .i18n import current_language
+from .i18n import current_language, local_number
 from .queries import self_described_option
 
 # The longest self-description kept ("Prefer to self-describe": in your own words).
@@ -321,10 +321,10 @@ class AllocationField(Field):
         used = sum(amounts.values())
         if used > self.total and self.unit == "dots":
             raise ValidationError(_("You placed %(used)s dots, but you have %(total)s. Please take some off.",
-                                    used=used, total=self.total))
+                                    used=local_number(used), total=local_number(self.total)))
         if used > self.total:
             raise ValidationError(_("Your points add up to %(used)s, more than the %(total)s you have. Please take some off.",
-                                    used=used, total=self.total))
+                                    used=local_number(used), total=local_number(self.total)))
         self.data = {o: n for o, n in amounts.items() if n}
 
 
@@ -416,7 +416,7 @@ def _answer_form_class(kind: str, max_length: int, options_key: tuple, scale: tu
             if len(words) > MAX_DESCRIBED_LENGTH:
                 raise ValidationError(
                     _("Your words are %(length)s characters long. Please shorten them to %(max)s or fewer; they are still in the box.",
-                      length=len(words), max=MAX_DESCRIBED_LENGTH))
+                      length=local_number(len(words)), max=local_number(MAX_DESCRIBED_LENGTH)))
             if not words.strip():
                 return
             chosen = form.answer.data
@@ -443,7 +443,7 @@ def _answer_field(kind: str, max_length: int, options_key: tuple, scale: tuple |
             if length > max_length:
                 raise ValidationError(
                     _("Your answer is %(length)s characters long. Please shorten it to %(max)s or fewer. Your words are kept below.",
-                      length=length, max=max_length)
+                      length=local_number(length), max=local_number(max_length))
                 )
 
         return TextAreaField(validators=[within_limit])

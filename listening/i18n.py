@@ -112,6 +112,15 @@ def local_number(number) -> str:
         return str(number)
 
 
+class Written(int):
+    """A count for ngettext: it chooses the message's plural as a number and prints as the reader's language writes it
+    ("1,234"; "1.234" in Spanish), where a bare int would print "1234" in every language."""
+
+    def __str__(self) -> str:
+        """Return the count with the reader's grouping."""
+        return local_number(int(self))
+
+
 def local_share(share: float) -> str:
     """Return a share (0.42) as a whole percentage the way the reader's language writes one ("42 %" in Spanish)."""
     return format_percent(share, locale=current_language())

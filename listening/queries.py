@@ -821,9 +821,10 @@ def save_response(
         found = db.execute(
             """SELECT EXISTS (SELECT 1 FROM submissions WHERE nonce = ?) AS seen,
                       p.id AS participant, p.session_id, p.withdrawn_at,
-                      (SELECT kind FROM prompts WHERE id = ? AND session_id = ?) AS kind
+                      (SELECT kind FROM prompts WHERE id = ? AND session_id = ?) AS kind,
+                      (SELECT text FROM responses WHERE participant_id = p.id AND prompt_id = ?) AS old_text
                FROM (SELECT 1) LEFT JOIN participants p ON p.id = ?""",
-            (nonce, prompt_id, session_id, participant_id),
+            (nonce, prompt_id, session_id, prompt_id, participant_id),
         ).fetchone()
         if found["seen"]:
             return Saved(None, duplicate=True)
@@ -832,6 +833,13 @@ def save_response(
         if found["kind"] is None:
             raise ValueError("That prompt does not belong to this session")
         stamp = now()
+        if found["old_text"] and not set(_words(found["old_text"])) <= set(_words(text or "")):
+            # Words the resident replaced are taken back: out of every machine-made name drawn from them (or from their
+            # staff translation, which a trigger deletes with them), as at a withdrawal. Rare: only a changed answer.
+            unname_answers(db, session_id, rows(db, """SELECT r.id, r.text, t.text AS translation FROM responses r
+                                                        LEFT JOIN answer_translations t ON t.response_id = r.id
+                                                        WHERE r.participant_id = ? AND r.prompt_id = ?""",
+                                                 (participant_id, prompt_id)))
         if choices is None:
             choice_json = None
         elif found["kind"] in PRIORITY_KINDS:
@@ -950,6 +958,17 @@ def _terms_label(terms_json: str | None) -> str:
     return label[:1].upper() + label[1:] if label else "—"
 
 
+def name_drawn_from(label: str, answers: Sequence[dict]) -> bool:
+    """Tell whether a machine-made name could be words of one of these answers (dicts with text and any translation)."""
+    return _drawn_from(label, [set(_words(words)) for r in answers for words in (r["text"], r.get("translation"))
+                               if (words or "").strip()])
+
+
+def terms_label(terms_json: str | None) -> str:
+    """Return the name the engine gives a theme nobody may name: its key terms."""
+    return _terms_label(terms_json)
+
+
 def unname_themes(db: sqlite_utils.Database, session_id: int, participant_ids: Sequence[int]) -> int:
     """Before people's answers go (a withdrawal, an import undone), take their words out of every machine-made name and claim.
 
@@ -979,10 +998,15 @@ def unname_answers(db: sqlite_utils.Database, session_id: int, answers: Sequence
         return 0
     ids = {r["id"] for r in answers}
     changed = 0
-    for theme in rows(db, "SELECT * FROM themes WHERE session_id = ? AND retired_at IS NULL", (session_id,)):
+    # Every theme, retired ones too (merged away, split up, left empty by a run): the History page still names them. A
+    # theme shaped by a person (`manual`: merged into, split off by the engine) keeps the engine's name until renamed.
+    for theme in rows(db, "SELECT * FROM themes WHERE session_id = ?", (session_id,)):
         updates: dict = {}
-        if not theme["renamed"] and not theme["manual"] and _drawn_from(theme["label"], texts):
+        if not theme["renamed"] and _drawn_from(theme["label"], texts):
             updates["label"] = updates["machine_label"] = _terms_label(theme["top_terms"])
+        elif _drawn_from(theme["machine_label"] or "", texts):
+            # A renamed theme's page still shows what the engine named it ("Engine's label: ...").
+            updates["machine_label"] = _terms_label(theme["top_terms"])
         if "claims" in theme:
             claims = json.loads(theme["claims"] or "[]")
             kept = [c for c in claims if not ids & set(c.get("answer_ids", []))]
@@ -1014,16 +1038,33 @@ def unname_answers(db: sqlite_utils.Database, session_id: int, answers: Sequence
                                      (json.dumps(sorted(int(i) for i in ids)),))]
     changed += _unname_pooled(db, pooled, texts)
     _unname_live(db, session_id, texts)
+    _unname_follow_ups(db, session_id, texts)
     return changed
+
+
+def _unname_follow_ups(db: sqlite_utils.Database, session_id: int, texts: list[set[str]]) -> None:
+    """Word by its theme's key terms every follow-up design session's statement seeded from a machine name of one of
+    this session's themes that could be words of one of these texts (phones, the room's screen and the follow-up's
+    reports show it); a statement seeded from a name a planner wrote (the theme's name, once renamed) stays."""
+    for seeded in rows(db, """SELECT s.id, s.body, t.label, t.renamed, t.manual, t.top_terms FROM statements s
+                              JOIN themes t ON t.id = s.origin_id
+                              WHERE s.origin = 'theme' AND s.participant_id IS NULL AND t.session_id = ?""", (session_id,)):
+        planners = seeded["renamed"] and seeded["body"] == seeded["label"]
+        if not planners and _drawn_from(seeded["body"], texts):
+            db.execute("UPDATE statements SET body = ? WHERE id = ?", (_terms_label(seeded["top_terms"]), seeded["id"]))
 
 
 def _unname_pooled(db: sqlite_utils.Database, theme_ids: Sequence[int], texts: list[set[str]]) -> int:
     """Name by their key terms the campaign's pooled themes (of these ids, not renamed by a planner) whose machine name
     could be words of one of these texts; return how many changed."""
     changed = 0
-    for pooled in rows(db, """SELECT id, label, machine_label, top_terms FROM campaign_themes
-                              WHERE renamed = 0 AND id IN (SELECT value FROM json_each(?))""",
+    for pooled in rows(db, """SELECT id, label, machine_label, top_terms, renamed FROM campaign_themes
+                              WHERE id IN (SELECT value FROM json_each(?))""",
                        (json.dumps(sorted(int(i) for i in theme_ids)),)):
+        if pooled["renamed"]:  # a planner's name stays; the engine's, kept beside it, goes
+            if _drawn_from(pooled["machine_label"], texts):
+                db.execute("UPDATE campaign_themes SET machine_label = ? WHERE id = ?", (_terms_label(pooled["top_terms"]), pooled["id"]))
+            continue
         if _drawn_from(pooled["label"], texts) or _drawn_from(pooled["machine_label"], texts):
             named = _terms_label(pooled["top_terms"])
             db.execute("UPDATE campaign_themes SET label = ?, machine_label = ?, headline_from_translation = 0 WHERE id = ?",
@@ -1055,6 +1096,24 @@ def answers_with_translations(db: sqlite_utils.Database, response_ids: Sequence[
     return rows(db, """SELECT r.id, r.text, t.text AS translation FROM responses r
                        LEFT JOIN answer_translations t ON t.response_id = r.id
                        WHERE r.id IN (SELECT value FROM json_each(?))""", (wanted,))
+
+
+def replaced_since(db: sqlite_utils.Database, answers: Sequence[dict], prompt_ids: Sequence[int], since: str) -> list[dict]:
+    """Return the answers as read (id, text, any staff translation) whose author has rewritten or skipped them since
+    `since`, leaving out some of the words read: a theme run or live draft that read them names nothing with those
+    words, as `save_response` takes them out of names stored before (cheap: a range on each question's answers by
+    time, `responses_feed`)."""
+    read = {a["id"]: a for a in answers}
+    if not read or not prompt_ids:
+        return []
+    marks = ",".join("?" * len(prompt_ids))
+    replaced = []
+    for row in db.execute(f"SELECT id, text FROM responses WHERE prompt_id IN ({marks}) AND updated_at >= ?",
+                          (*prompt_ids, since)):
+        old = read.get(row[0])
+        if old is not None and not set(_words(old["text"] or "")) <= set(_words(row[1] or "")):
+            replaced.append(old)
+    return replaced
 
 
 def unname_live_drafts(db: sqlite_utils.Database, session_id: int, answers: Sequence[dict]) -> None:

@@ -3,7 +3,8 @@
 What goes: the words residents typed (responses.text, and responses.described, the words given with
 a self-described choice) and their contact details. What stays:
 choices, numbers, skips and counts, consent records (kept apart from answers), and anything the
-analysis keeps that is already de-identified (theme assignments, approved theme labels). A
+analysis keeps that is already de-identified (theme assignments, theme names people wrote; a machine name
+drawn from a purged answer becomes its theme's key terms, as at a withdrawal). A
 session on legal hold is never purged. Every purge is written to the deletion log: what kind
 of data, how much, when and why, never the content.
 
@@ -25,7 +26,7 @@ from flask import Flask, current_app
 from . import erasures
 from .db import get_db, rows, transaction
 from .erasures import Erasure
-from .queries import log_deletion, now, record_audit
+from .queries import log_deletion, now, record_audit, unname_answers
 
 OPPORTUNISTIC_INTERVAL_SECONDS = 3600
 MAX_RETENTION_DAYS = 3650
@@ -95,6 +96,14 @@ def purge_text(db: sqlite_utils.Database, session_id: int, *, before: str | None
     Runs inside the caller's transaction; returns (answer texts, contact details) removed.
     """
     cutoff = "" if before is None else " AND updated_at <= :before"
+    # A machine theme name (a session's, a live draft's, a campaign's pooled theme, a renamed theme's old name in the
+    # History log) can be a clause of one answer or its staff translation, and a claim is worded from answers: they go
+    # with the words, as at a withdrawal.
+    unname_answers(db, session_id, rows(
+        db, f"""SELECT r.id, r.text, t.text AS translation FROM responses r
+                LEFT JOIN answer_translations t ON t.response_id = r.id
+                WHERE r.session_id = :s AND r.text IS NOT NULL{cutoff.replace('updated_at', 'r.updated_at')}""",
+        {"s": session_id, "before": before}))
     # Words given with a self-described choice (responses.described) go exactly like answer text.
     answers = db.execute(
         f"UPDATE responses SET text = NULL, described = NULL WHERE session_id = :s"

@@ -156,6 +156,13 @@ def expire_idle_participation() -> None:
             continue  # people wait in the room between questions
         forget_participant(code)
         session["forgotten"] = code
+        forget_outbox(code)
+
+
+def forget_outbox(code: str) -> None:
+    """Have the page tell offline.js to drop the answers this browser still keeps to send for a session ("*": every
+    session): a participation it forgot can never send them, and on a shared device the next person could read them."""
+    g.forget_outbox = [*g.get("forget_outbox", []), code]
 
 
 def live_and_open(code: str) -> bool:
@@ -263,6 +270,7 @@ def consent(code: str):
     notice = ""
     if session.get("forgotten") == found["code"]:
         session.pop("forgotten")
+        forget_outbox(found["code"])
         # TRANSLATORS: shown on the consent page when a shared phone or computer forgot the resident.
         notice = _("To protect your privacy, this device forgot you after %(minutes)s minutes without activity. "
                    "Answers you sent before that are saved. To go on, agree again: you will take part as a new person.",
@@ -489,6 +497,23 @@ def choose_statement(prompt: dict, approved: list[dict], done: set[int]) -> dict
     return next((s for s in left if s["id"] == picked), left[0])
 
 
+def others_words(found: dict):
+    """Return how a phone words a statement: a resident's words (another's, once approved) go through the session's
+    redaction, as on the room's screen and in reports; staff statements as written. The redaction is built once, when a
+    resident's statement is first shown (the residents' package may not import it: the composition root hands it over)."""
+    built: list = []
+
+    def word(statement: dict, text: str) -> str:
+        """Return `text` (the statement's words in some language) as this phone may show it."""
+        if statement.get("participant_id") is None:
+            return text
+        if not built:
+            make = current_app.extensions.get("chorus.redaction")
+            built.append(make(get_db(), found["id"]) if make is not None else None)
+        return text if built[0] is None else built[0](text).strip()
+    return word
+
+
 def own_words_form(prompt: dict) -> type[StatementForm]:
     """Return the form for a resident's own words: an idea for an ideas question, else a statement."""
     return IdeaForm if prompt["kind"] == "ideas" else StatementForm
@@ -511,10 +536,12 @@ def react_screen(found: dict, participant: dict, prompt: dict, number: int, tota
     if current is None:  # nothing asked for, or a statement taken down since: the next one
         current = choose_statement(prompt, approved, set(mine) | own)
     shown = None
+    others = others_words(found)
     if current is not None:
         words, translated = st.shown_text(current, language)
-        shown = {"id": current["id"], "text": words, "translated": translated, "lang": language if translated else current["language"],
-                 "original": current["body"], "original_lang": current["language"],
+        shown = {"id": current["id"], "text": others(current, words), "translated": translated,
+                 "lang": language if translated else current["language"],
+                 "original": others(current, current["body"]), "original_lang": current["language"],
                  "original_language": language_name(current["language"]), "vote": mine.get(current["id"])}
         if vote_form is None:
             vote_form = VoteForm(data={"nonce": new_nonce(), "statement": str(current["id"])})
@@ -528,7 +555,7 @@ def react_screen(found: dict, participant: dict, prompt: dict, number: int, tota
     for s in approved:
         if s["id"] in mine:
             words, translated = st.shown_text(s, language)
-            voted.append({"id": s["id"], "text": words, "vote": mine[s["id"]]})
+            voted.append({"id": s["id"], "text": others(s, words), "vote": mine[s["id"]]})
     text = session_texts(found)
     return render_template(
         "listening/react.html", s=found, text=text, prompt=prompt, number=number, total=total,
@@ -686,6 +713,7 @@ def forget_me():
     current_language()  # the confirmation stays in the language chosen before the cookie goes
     if form.validate() or not session.get("p"):
         session.clear()
+        forget_outbox("*")
         return render_template("listening/forgotten.html", form=None)
     return render_template("listening/forgotten.html", form=form), 400
 
@@ -703,6 +731,10 @@ def withdraw():
                     found = queries.session_by_code(get_db(), code)
                     if found and found["id"] == outcome.session_id:
                         forget_participant(code)
+                # An answer this browser still keeps to send (offline) is a copy of their words too.
+                withdrawn_from = queries.session_by_id(get_db(), outcome.session_id) if outcome.session_id else None
+                if withdrawn_from is not None:
+                    forget_outbox(withdrawn_from["code"])
                 return render_template("listening/withdrawn.html")
             if outcome.outcome == "already":
                 form.receipt.errors.append(

@@ -113,3 +113,34 @@ def test_admins_see_the_deletion_log_without_content(as_admin, db):
     purge_expired(db, default_days=30)
     text = page(as_admin.get("/staff/deletions")).get_text(" ")
     assert "retention_purge" in text and "Answer texts: 1" in text and "diagnosis" not in text
+
+
+def test_a_purge_takes_the_purged_words_out_of_machine_theme_names_and_claims(db):
+    """A machine theme name that is a clause of a purged answer takes its key terms (on the planners' page, the
+    room's live draft and the History log's old name), and a claim worded from it goes; a planner's own name stays."""
+    import json
+
+    session = closed_session_with_answers(db, days_ago=40)
+    answer = db.execute("SELECT id FROM responses WHERE text IS NOT NULL").fetchone()[0]
+    stamp = "2026-12-01T00:00:00+00:00"
+    machine = db.execute(
+        "INSERT INTO themes (session_id, kind, label, machine_label, top_terms, claims, created_at, updated_at) "
+        "VALUES (?, 'theme', 'My neighbour''s diagnosis', 'My neighbour''s diagnosis', ?, ?, ?, ?)",
+        (session["id"], json.dumps(["health", "neighbour"]),
+         json.dumps([{"text": "neighbour's diagnosis", "count": 3, "answer_ids": [answer]}]), stamp, stamp)).lastrowid
+    mine = db.execute(
+        "INSERT INTO themes (session_id, kind, label, machine_label, top_terms, renamed, created_at, updated_at) "
+        "VALUES (?, 'theme', 'Neighbour diagnosis', 'Neighbour diagnosis', '[]', 1, ?, ?)",
+        (session["id"], stamp, stamp)).lastrowid
+    db.execute("INSERT INTO theme_edits (session_id, theme_id, action, detail, at) VALUES (?, ?, 'rename', ?, ?)",
+               (session["id"], mine, json.dumps({"from": "my neighbour's diagnosis", "to": "Neighbour diagnosis"}), stamp))
+    prompt = queries.prompts_for_session(db, session["id"])[0]
+    db.execute("INSERT INTO live_themes (session_id, prompt_id, themes, answer_count, drafted_at) VALUES (?, ?, ?, 1, ?)",
+               (session["id"], prompt["id"], json.dumps([{"label": "My neighbour's diagnosis", "terms": ["health"]}]), stamp))
+    db.conn.commit()
+    purge_expired(db, default_days=30)
+    label, claims = db.execute("SELECT label, claims FROM themes WHERE id = ?", (machine,)).fetchone()
+    assert label == "Health, neighbour" and json.loads(claims) == []
+    assert db.execute("SELECT label FROM themes WHERE id = ?", (mine,)).fetchone()[0] == "Neighbour diagnosis"
+    stored = repr(db.execute("SELECT detail FROM theme_edits").fetchall()) + repr(db.execute("SELECT themes FROM live_themes").fetchall())
+    assert "diagnosis" not in stored.replace("Neighbour diagnosis", "")

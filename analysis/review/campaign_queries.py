@@ -221,7 +221,9 @@ def run_pooled_themes(db: sqlite_utils.Database, campaign_id: int, question: dic
         # Answers a facilitator hid since the engine read them leave the themes; their words, and those of answers
         # deleted since, leave the names the engine drew (`unname_pooled_themes`), as a withdrawal does afterwards.
         hidden = _hidden_since(db, session_ids, read_at)
-        gone: set[int] = set(hidden)
+        # An answer its author rewrote or skipped since leaves the names with the words it no longer has.
+        prompt_ids = [link["prompt_id"] for link in campaigns.linked_prompts(db, question["id"], session_ids)]
+        gone: set[int] = set(hidden) | {a["id"] for a in queries.replaced_since(db, answers, prompt_ids, read_at)}
         for theme in found.themes:
             members = {a for a, t in found.assignment.items() if t == theme.id}
             match = max(((len(members & m) / max(1, len(members | m)), tid) for tid, m in old.items() if tid not in taken),

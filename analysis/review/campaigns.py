@@ -437,9 +437,10 @@ def commitments(campaign_id: int):
         if error is None:
             return back("campaigns.commitments", found, _("Saved."))
     backbone = standing in ("admin", "backbone")
-    items = pooled.commitments_of(db, campaign_id)
+    # A partner reads what the public page and their report show: published commitments only (an internal one may
+    # answer what another partner's residents wrote), and no pooled theme names (they quote every partner's residents).
+    items = pooled.commitments_of(db, campaign_id, published_only=not backbone)
     if not backbone:
-        # Pooled themes quote every partner's residents: a partner neither opens them nor reads their names here.
         items = [{**item, "themes": []} for item in items]
     return render_template("campaigns/commitments.html", c=found, name=name_of(found), standing=standing,
                            items=items, themes=pooled.all_campaign_themes(db, campaign_id) if backbone else [],

@@ -161,14 +161,12 @@ def _priority_tables(result: dict, title: str, gettext: Callable, threshold: int
     score_name = {"rank": gettext("Borda points"), "dots": gettext("Dots")}.get(kind, gettext("Points"))
     order = sorted(result["labels"], key=lambda o: (-overall["scores"][o], o))
     columns = (gettext("Choice"), score_name, gettext("Share"))
-    firsts = None
-    if kind == "rank":
+    firsts = result.get("firsts_shown")
+    if firsts is not None:
         columns += (gettext("First choice"),)
-        firsts = disclosure.protect_line(f"firsts-{result['prompt']['id']}", [str(o) for o in order],
-                                         [overall["firsts"][o] for o in order], threshold=threshold)
     body = tuple((result["labels"][o], numbers.decimal(overall["scores"][o], language), _percent(overall["shares"][o], language))
-                 + ((_count(firsts.counts[i], language),) if firsts is not None else ())
-                 for i, o in enumerate(order))
+                 + ((_count(firsts[o], language),) if firsts is not None else ())
+                 for o in order)
     note = gettext("Ranked by Borda points: with N choices a first place earns N points, a second N − 1, and so on.") \
         if kind == "rank" else ""
     out = [reports.Table(title, columns, body, note)]

@@ -48,11 +48,13 @@ from listening.queries import (
     add_prompt,
     create_session,
     localized,
+    name_drawn_from,
     now,
     prompts_for_session,
     session_by_id,
     store_answer_translation,
     synthesis_settings,
+    terms_label,
     texts_for_session,
 )
 
@@ -659,7 +661,7 @@ def _write_run(db: sqlite_utils.Database, session_id: int, answers: list[dict], 
             moved = _placement_version(db, session_id) != seen
             if moved:
                 existing = _placements(db, session_id)
-            gone = _withdrawn_meanwhile(db, session_id, answers, read_at)
+            gone = _gone_meanwhile(db, session_id, answers, scope, read_at)
             run_id = db.execute(
                 """INSERT INTO theme_runs (session_id, prompt_ids, seed, k_chosen, answer_count, method, created_by, created_at)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
@@ -730,17 +732,21 @@ def _plan_placements(existing: dict[int, dict], themes: dict[int, dict], in_scop
     return kept, matched
 
 
-def _withdrawn_meanwhile(db: sqlite_utils.Database, session_id: int, answers: Sequence[dict], since: str) -> list[dict]:
+def _gone_meanwhile(db: sqlite_utils.Database, session_id: int, answers: Sequence[dict], scope: Sequence[int],
+                    since: str) -> list[dict]:
     """Return the answers read for a run whose authors withdrew since `since` (a range on participants_live: cheap
     inside the write transaction even at 200,000 answers, where re-reading every answer's id held the lock 1.3 s),
-    and those a facilitator hid since (from the small moderation log): their words must not name what the run stores."""
+    those a facilitator hid since (from the small moderation log), and those their authors rewrote or skipped since
+    (`replaced_since`, as read): their words must not name what the run stores."""
+    from listening.queries import replaced_since
+
     left = {r["id"] for r in rows(db, "SELECT id FROM participants WHERE session_id = ? AND withdrawn_at >= ?",
                                    (session_id, since))}
     hidden = {r["response_id"] for r in rows(db, "SELECT response_id FROM moderation_log WHERE session_id = ? "
                                                  "AND action = 'hide' AND at >= ?", (session_id, since))}
-    if not left and not hidden:
-        return []
-    return [a for a in answers if a["participant_id"] in left or a["id"] in hidden]
+    gone = [a for a in answers if a["participant_id"] in left or a["id"] in hidden] if left or hidden else []
+    taken = {a["id"] for a in gone}
+    return gone + [a for a in replaced_since(db, answers, scope, since) if a["id"] not in taken]
 
 
 def _placements(db: sqlite_utils.Database, session_id: int) -> dict[int, dict]:
@@ -1677,6 +1683,19 @@ def _stored_view(db: sqlite_utils.Database, prompt: dict, shown: dict, totals: d
 # --- a follow-up design session ----------------------------------------------------------------
 
 
+def _screen_name(db: sqlite_utils.Database, theme: dict) -> str:
+    """Return a theme's name as phones and the room's screen may show it: a machine name that could be words of an answer
+    whose author allowed quoting in reports only becomes the theme's key terms; a name a planner wrote stays."""
+    if theme["renamed"]:  # a name a planner wrote (a theme merged into keeps the engine's name: `manual` alone is not one)
+        return theme["label"]
+    reports_only = rows(db, """SELECT r.text, tr.text AS translation FROM theme_assignments a JOIN responses r ON r.id = a.response_id
+                               JOIN consents c ON c.participant_id = r.participant_id
+                               LEFT JOIN answer_translations tr ON tr.response_id = r.id
+                               WHERE a.theme_id = ? AND c.quote_ok = 1 AND coalesce(c.quote_scope, '') != 'screen_and_reports'""",
+                        (theme["id"],))
+    return terms_label(theme["top_terms"]) if name_drawn_from(theme["label"], reports_only) else theme["label"]
+
+
 def follow_up_seeds(db: sqlite_utils.Database, session_id: int) -> list[dict]:
     """Return what a follow-up design session starts from: reviewed themes (with residents' page labels as translations), insights and "how might we" statements."""
     found = one(db, "SELECT languages FROM sessions WHERE id = ?", (session_id,))
@@ -1687,9 +1706,9 @@ def follow_up_seeds(db: sqlite_utils.Database, session_id: int) -> list[dict]:
                     (session_id,)):
         if row["body"].strip():
             labels[row["theme_id"]][row["language"]] = row["body"].strip()
-    for theme in rows(db, """SELECT id, label FROM themes WHERE session_id = ? AND kind = 'theme' AND reviewed_at IS NOT NULL
-                             AND retired_at IS NULL AND merged_into IS NULL ORDER BY id""", (session_id,)):
-        words = {default: theme["label"], **labels.get(theme["id"], {})}
+    for theme in rows(db, """SELECT id, label, renamed, top_terms FROM themes WHERE session_id = ? AND kind = 'theme'
+                             AND reviewed_at IS NOT NULL AND retired_at IS NULL AND merged_into IS NULL ORDER BY id""", (session_id,)):
+        words = {default: _screen_name(db, theme), **labels.get(theme["id"], {})}
         seeds.append({"origin": "theme", "origin_id": theme["id"], "language": default, "body": words[default],
                       "translations": {c: w for c, w in words.items() if c != default}})
     for insight in insights_for_session(db, session_id):
@@ -1746,6 +1765,19 @@ def _priority_scores(kind: str, answers: Sequence[list[int]], option_ids: Sequen
             "shares": {o: (scores[o] / total if total else None) for o in option_ids}}
 
 
+def _firsts_shown(prompt_id: int, overall: dict, threshold: int) -> dict[int, int | None] | None:
+    """Return a ranking's first-choice counts as every page and report may show them (None: hidden), in order of score.
+
+    A first choice is a count of people: one below the threshold, or one that would reveal it from the number who
+    answered, is hidden, on the planners' page as in the reports."""
+    if overall["firsts"] is None:
+        return None
+    order = sorted(overall["scores"], key=lambda o: (-overall["scores"][o], o))
+    shown = protect_line(f"firsts-{prompt_id}", [str(o) for o in order], [overall["firsts"][o] for o in order],
+                         threshold=threshold)
+    return {o: shown.count(str(o)) for o in order}
+
+
 def priority_results(db: sqlite_utils.Database, session_id: int, language: str) -> list[dict]:
     """Return every prioritise question's results overall and by segment ("about you" answers), segments under disclosure control.
 
@@ -1769,6 +1801,7 @@ def priority_results(db: sqlite_utils.Database, session_id: int, language: str) 
         result = {"prompt": prompt, "respondents": len(given),
                   "labels": {o: localized(texts, "option", o, "label", language, fallback) for o in option_ids},
                   "overall": _priority_scores(prompt["kind"], list(given.values()), option_ids), "segments": []}
+        result["firsts_shown"] = _firsts_shown(prompt["id"], result["overall"], threshold)
         for about in [p for p in prompts if p["kind"] == "about"]:
             members: dict[int, set[int]] = {o["id"]: set() for o in about["options"]}
             for participant_id, choices in by_prompt.get(about["id"], {}).items():

@@ -26,13 +26,12 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.exceptions import Forbidden, NotFound, RequestEntityTooLarge
 
 from analysis import assemble, disclosure, reports
-from analysis.numbers import count as written_count
 from listening import access, jobs, opinion_store, queries
 from listening.accounts import guard_session_access, load_user, requires
 from listening.consent import default_consent
 from listening.db import get_db
 from listening.forms import ActionForm
-from listening.i18n import current_language, language_name, source_labels
+from listening.i18n import Written, current_language, language_name, source_labels
 
 from . import page_cache, qdpx_queries, tallies
 from . import queries as synthesis
@@ -611,14 +610,6 @@ def _theme_name(themes: dict[int, str], theme_id) -> str:
     return _("theme %(number)s", number=theme_id) if theme_id is not None else _("no theme")
 
 
-class _Written(int):
-    """A count that chooses a message's plural as a number and prints as the reader's language writes it ("1.234")."""
-
-    def __str__(self) -> str:
-        """Return the count with the reader's grouping."""
-        return written_count(int(self), current_language())
-
-
 def describe_edit(action: str, detail: str | None, themes: dict[int, str]) -> str:
     """Say a decision's details in the reader's language (they are stored as JSON or short text)."""
     if not detail:
@@ -630,17 +621,17 @@ def describe_edit(action: str, detail: str | None, themes: dict[int, str]) -> st
     try:
         if action == "run" and isinstance(data, dict):
             answers, themes_made = int(data.get("answers") or 0), int(data.get("themes") or 0)
-            return ", ".join((ngettext("%(num)s answer", "%(num)s answers", _Written(answers)),
-                              ngettext("%(num)s theme", "%(num)s themes", _Written(themes_made))))
+            return ", ".join((ngettext("%(num)s answer", "%(num)s answers", Written(answers)),
+                              ngettext("%(num)s theme", "%(num)s themes", Written(themes_made))))
         if action == "rename" and isinstance(data, dict):
             return _("“%(before)s” to “%(after)s”", before=data.get("from", ""), after=data.get("to", ""))
         if action == "merge" and isinstance(data, dict):
             return _("Merged in: %(theme)s", theme=_theme_name(themes, data.get("merged")))
         if action == "split" and isinstance(data, dict):
             return f"“{data.get('label', '')}”, " + ngettext("%(num)s answer", "%(num)s answers",
-                                                                 _Written(len(data.get("answers") or [])))
+                                                                 Written(len(data.get("answers") or [])))
         if action == "recluster" and isinstance(data, dict):
-            return ngettext("Into %(num)s theme", "Into %(num)s themes", _Written(len(data.get("into") or [])))
+            return ngettext("Into %(num)s theme", "Into %(num)s themes", Written(len(data.get("into") or [])))
         if action in ("move", "off_topic") and isinstance(data, dict):
             if data.get("from_status") == "off_topic":
                 return _("Was off-topic")
@@ -648,7 +639,7 @@ def describe_edit(action: str, detail: str | None, themes: dict[int, str]) -> st
         if action == "reference" and isinstance(data, dict):
             return _("Source: %(source)s", source=data.get("source") or "—")
         if action == "priority_groups" and isinstance(data, list):
-            return ngettext("%(num)s group", "%(num)s groups", _Written(len(data)))
+            return ngettext("%(num)s group", "%(num)s groups", Written(len(data)))
         if action == "settings" and detail.startswith("threshold="):
             # TRANSLATORS: the small-group threshold a planner set (groups smaller than it are not shown).
             return _("Smallest group shown: %(count)s", count=detail.partition("=")[2])

@@ -7,7 +7,8 @@
  * nonce and a translated notice (rendered by the server in #offline-status) says so. When the
  * connection returns (the `online` event, page load, or a retry every 20 seconds) every kept
  * answer is sent again. The server counts a nonce once, so sending the same form twice never
- * stores a duplicate. A kept answer is deleted from the phone as soon as the server has replied.
+ * stores a duplicate. A kept answer is deleted from the phone as soon as the server has replied, or when
+ * the server forgot the participation it belongs to ("forget me", the idle limit: #offline-status's data-forget).
  */
 (function () {
   "use strict";
@@ -116,6 +117,22 @@
     }, function () { keep(form, body); });
   });
 
+  // The server forgot a participation (the resident asked, or it sat idle too long): what this browser still keeps
+  // to send for it can never be stored, and on a shared device the next person could read it. "*": every session.
+  function forget() {
+    var codes = status ? (status.getAttribute("data-forget") || "").split(" ").filter(Boolean) : [];
+    if (!codes.length) { return; }
+    var box = load();
+    Object.keys(box).forEach(function (nonce) {
+      var path = new URL(box[nonce].url, window.location.href).pathname;
+      if (codes.indexOf("*") !== -1 || codes.some(function (code) { return path.indexOf("/s/" + code + "/") === 0; })) {
+        delete box[nonce];
+      }
+    });
+    store(box);
+  }
+
+  forget();
   window.addEventListener("online", flush);
   window.setInterval(flush, 20000);
   flush();

@@ -663,9 +663,17 @@ def test_a_withdrawal_takes_a_persons_words_and_their_translation_out_of_pooled_
                 (world["cid"], question["id"], name, name, renamed)).lastrowid
             db.execute("INSERT INTO campaign_theme_answers (response_id, theme_id) VALUES (?, ?)",
                        (saved.response_id, themes_made[name]))
+        # A planner renamed this one; the engine's name, kept beside it, was a clause of the answer.
+        themes_made["Midwives at night"] = db.execute(
+            """INSERT INTO campaign_themes (campaign_id, question_id, round_id, label, machine_label, top_terms, renamed,
+               created_at) VALUES (?, ?, NULL, 'Midwives at night', 'The midwife stayed all night', '["midwife", "night"]', 1,
+               '2026-01-01')""", (world["cid"], question["id"])).lastrowid
+        db.execute("INSERT INTO campaign_theme_answers (response_id, theme_id) VALUES (?, ?)",
+                   (saved.response_id, themes_made["Midwives at night"]))
     assert queries.withdraw(db, person.receipt).outcome == "withdrawn"
     labels = {name: db.execute("SELECT label, machine_label, headline_from_translation FROM campaign_themes WHERE id = ?",
                                (tid,)).fetchone() for name, tid in themes_made.items()}
+    assert tuple(labels["Midwives at night"])[:2] == ("Midwives at night", "Midwife, night")
     assert tuple(labels["Midwife stayed all night"]) == ("Midwife, night", "Midwife, night", 0)
     assert tuple(labels["partera se quedó"])[:2] == ("Midwife, night", "Midwife, night")
     assert labels["Night-time midwives"][0] == "Night-time midwives"
@@ -729,6 +737,32 @@ def test_partner_staff_never_see_the_pooled_theme_names_a_commitment_answers(wor
         text = page(client.get(f"/staff/campaigns/{world['cid']}/commitments")).get_text(" ")
         assert "Train the nurses" in text, actor
         assert ("Elm Street" in text) is sees, actor
+
+
+def test_partner_staff_read_only_published_commitments_as_their_report_does(world):
+    """An internal commitment answering a statement a resident of partner A's design session wrote is the backbone's
+    working note: partner B's staff (whose report lists published commitments only) neither read it nor that
+    resident's words; a published one they read, as the public page shows it."""
+    from listening import statements as st
+
+    db = world["db"]
+    design = make_session(db, prompts=[{"kind": "react", "text": "React"}])
+    campaigns.add_session(db, world["cid"], design["id"], round_id=world["round"], partner_id=world["partners"]["a"],
+                          added_by=None)
+    [react] = queries.prompts_for_session(db, design["id"])
+    said = st.propose_statement(db, session_id=design["id"], prompt_id=react["id"],
+                                participant_id=make_participant(db, design, quote_ok=True).id, language="en",
+                                body="A doula for every teen mom at Eastside", nonce="p-int").id
+    st.decide_statement(db, design["id"], said, "approved", by_user=None)
+    for words, published in (("Fund doulas quietly", False), ("Open the clinic until 8 pm", True)):
+        pooled.save_commitment(db, world["cid"], None, texts={"will": {"en": words}}, owner="", status="planned",
+                               due_on=None, done_on=None, published=published, theme_ids=[],
+                               priority_keys=[f"s{said}"] if not published else [], user_id=None)
+    for actor, internal in (("bb_planner", True), ("b_facilitator", False), ("a_planner", False)):
+        client, _token = signed_in(world, actor)
+        text = page(client.get(f"/staff/campaigns/{world['cid']}/commitments")).get_text(" ")
+        assert "Open the clinic until 8 pm" in text, actor
+        assert ("Fund doulas quietly" in text) is internal and ("teen mom" in text) is internal, actor
 
 
 def test_the_public_page_marks_a_name_or_purpose_shown_in_another_language(world):
@@ -809,10 +843,11 @@ def test_a_residents_statement_a_commitment_answers_is_shown_through_its_session
     assert "ride line" in report and "555-0143" not in report
 
 
-@pytest.mark.parametrize("how", ["withdraws", "is hidden"])
+@pytest.mark.parametrize("how", ["withdraws", "is hidden", "is rewritten"])
 def test_an_answer_that_leaves_while_a_pooled_run_works_neither_names_a_theme_nor_stops_the_run(world, monkeypatch, how):
-    """A resident withdraws (or a facilitator hides their answer) while the engine drafts the campaign's themes, and it
-    named a theme with their words: the run still stores its themes, without their answer and under key terms."""
+    """A resident withdraws (or a facilitator hides their answer, or they rewrite it) while the engine drafts the
+    campaign's themes, and it named a theme with their words: the run still stores its themes, under key terms, and
+    without their answer if it left."""
     import dataclasses
 
     from analysis import themes as engine
@@ -838,6 +873,9 @@ def test_an_answer_that_leaves_while_a_pooled_run_works_neither_names_a_theme_no
         result = real(answers, **kw)
         if how == "withdraws":
             queries.withdraw(db, leaving.receipt)
+        elif how == "is rewritten":
+            queries.save_response(db, session_id=found["id"], participant_id=leaving.id, prompt_id=found["prompt"],
+                                  nonce="rewritten", text="Someone stayed with me", language="en")
         else:
             live_queries.hide_response(db, found["id"], answer, user_id=world["ids"]["bb_facilitator"], reason="Names a nurse")
         return dataclasses.replace(result, themes=(dataclasses.replace(result.themes[0], label=words), *result.themes[1:]))
@@ -846,4 +884,5 @@ def test_an_answer_that_leaves_while_a_pooled_run_works_neither_names_a_theme_no
     assert pooled.run_pooled_themes(db, world["cid"], question, [found["id"]], round_id=None) >= 1
     labels = [r[0] for r in db.execute("SELECT label FROM campaign_themes WHERE campaign_id = ?", (world["cid"],))]
     assert labels and words not in labels
-    assert db.execute("SELECT count(*) FROM campaign_theme_answers WHERE response_id = ?", (answer,)).fetchone()[0] == 0
+    linked = db.execute("SELECT count(*) FROM campaign_theme_answers WHERE response_id = ?", (answer,)).fetchone()[0]
+    assert linked == (how == "is rewritten")

@@ -166,3 +166,41 @@ def test_review_shows_priorities_overall_and_by_segment_hiding_small_segments(as
     else:
         assert heads[1:] == ["Under 30 [en] (11)", "30 or older [en] (10)", "Prefer not to say (0)"]
         assert first_row == ["Rides [en]", "100%", "0%", "*"]
+
+
+def test_review_hides_a_small_first_choice_count_as_the_report_does(as_planner, db, make_user):
+    """Twelve people rank; one puts Food first: the opinions page shows neither Food's 1 nor Rides' 11 (12 − 11 = 1),
+    as the report's First choice column does not."""
+    from tests.factories import make_participant
+
+    found = make_session(db, created_by=user_id(db, make_user("planner")),
+                         prompts=[{"kind": "rank", "text": "Rank", "options": OPTIONS}])
+    rank = queries.prompts_for_session(db, found["id"])[0]
+    ids = [o["id"] for o in rank["options"]]
+    for i in range(12):
+        person = make_participant(db, found)
+        queries.save_response(db, session_id=found["id"], participant_id=person.id, prompt_id=rank["id"], nonce=f"r-{i}",
+                              language="en", choices=[ids[1], ids[0], ids[2]] if i == 0 else ids[:3])
+    section = page(as_planner.get(f"/staff/review/{found['id']}/opinions")).find(id=f"prio-{rank['id']}").parent
+    firsts = {r.find_all("td")[0].get_text(strip=True): r.find_all("td")[3].get_text(strip=True)
+              for r in section.find("table").find("tbody").find_all("tr")}
+    assert firsts["Food [en]"] == "*" and firsts["Rides [en]"] == "*"
+    assert firsts["Doulas [en]"] == "0"
+
+
+def test_a_residents_budget_hint_and_error_write_the_points_the_readers_way(client, db):
+    """A 1,000-point budget reads "1,000" in English and "1.000" in Spanish, in the hint and in the error."""
+    found = make_session(db, languages=["en", "es"], prompts=[{"kind": "budget", "text": "Share", "options": OPTIONS}])
+    db.execute("UPDATE prompts SET points = 1000 WHERE session_id = ?", (found["id"],))
+    db.conn.commit()
+    client.get(f"/j/{found['code']}")
+    shown = client.get(f"/s/{found['code']}/consent")
+    client.post(f"/s/{found['code']}/consent", data={**form_data(shown), "action": "agree", "take_part": "y"})
+    options = queries.prompts_for_session(db, found["id"])[0]["options"]
+    url = f"/s/{found['code']}/q/1"
+    assert "You have 1,000 points to share." in page(client.get(url)).find(id="answer-hint").get_text()
+    refused = client.post(url, data={**form_data(client.get(url)), "action": "next",
+                                     f"answer-{options[0]['id']}": "900", f"answer-{options[1]['id']}": "200"})
+    assert "Your points add up to 1,100, more than the 1,000 you have." in text_of(refused)
+    client.get(url + "?lang=es")
+    assert "1.000" in page(client.get(url)).find(id="answer-hint").get_text()

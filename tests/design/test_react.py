@@ -342,3 +342,18 @@ def test_a_resident_with_many_statements_waiting_is_asked_to_wait_for_the_team(r
     st.decide_statement(db, resident.s["id"], first, "approved", by_user=None)
     data = form_data(resident.get(url), 1)
     assert resident.post(f"{url}/statement", data={**data, "body": "One more"}).status_code == 302
+
+
+def test_another_residents_statement_reaches_phones_through_the_sessions_redaction(client, db):
+    """A resident's approved statement goes to the other phones as every other copy of their words goes to others: the
+    phone number and email they typed are redacted, in the statement and in its original; staff statements stay whole."""
+    found = react_session(db, languages=("en",), n=0)
+    author = make_participant(db, found)
+    own = st.propose_statement(db, session_id=found["id"], prompt_id=found["prompt"]["id"], participant_id=author.id,
+                               language="en", body="Call the clinic line 555-201-0143 or mary@example.org",
+                               nonce="nonce-prop-r").id
+    st.decide_statement(db, found["id"], own, "approved", by_user=None)
+    submit(client, f"/s/{found['code']}/consent", {"action": "agree", "take_part": "y"})
+    shown = text_of(client.get(f"/s/{found['code']}/q/1"))
+    assert "Call the clinic line" in shown
+    assert "555-201-0143" not in shown and "mary@example.org" not in shown

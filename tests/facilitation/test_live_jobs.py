@@ -70,3 +70,37 @@ def test_a_live_draft_reads_staff_translations_as_the_review_does(db, make_user)
     labels = [t["label"] for t in json.loads(db.execute("SELECT themes FROM live_themes WHERE id = ?", (draft,)).fetchone()[0])]
     assert any("Qwertz" in label for label in labels), labels
     assert not any("partera" in label.casefold() for label in labels), labels
+
+
+def test_a_live_draft_names_nothing_with_words_a_resident_took_back_while_it_worked(db, make_user, monkeypatch):
+    """A resident rewrites their answer while the console's draft is made, and the engine named a theme with the words
+    they took back: the room's screen reads the theme's key terms instead."""
+    import dataclasses
+
+    from analysis import themes as engine
+
+    email = make_user("facilitator")
+    session = make_session(db, mode="live", status="open", wall_moderation=False, created_by=user_id(db, email))
+    prompt_id = queries.prompts_for_session(db, session["id"])[0]["id"]
+    db.execute("UPDATE sessions SET current_prompt_id = ? WHERE id = ?", (prompt_id, session["id"]))
+    db.conn.commit()
+    people = []
+    for i in range(6):
+        for topic in ("Nurse Zorblax at the clinic was rude", "We need an interpreter at the desk"):
+            person = _person(db, session, quote_ok=True, scope="screen_and_reports")
+            _answer(db, session, person, f"{topic}, week {i}")
+            people.append((person, f"{topic}, week {i}"))
+    (person, words) = people[0]
+    real = engine.find_themes
+
+    def rewrite_meanwhile(answers, **kw):
+        """The resident rewrites the answer while the engine works, which names a theme with its old words."""
+        result = real(answers, **kw)
+        queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=prompt_id,
+                              nonce="rewritten", text="Staff at the clinic", language="en")
+        return dataclasses.replace(result, themes=(dataclasses.replace(result.themes[0], label=words), *result.themes[1:]))
+
+    monkeypatch.setattr(engine, "find_themes", rewrite_meanwhile)
+    draft = live_jobs.draft_live_themes(db, session["id"], prompt_id, user_id=None)
+    labels = [t["label"] for t in json.loads(db.execute("SELECT themes FROM live_themes WHERE id = ?", (draft,)).fetchone()[0])]
+    assert labels and words not in labels and not any("Zorblax" in label for label in labels), labels

@@ -125,3 +125,25 @@ def test_draft_theme_sizes_on_the_projector_follow_the_rule(as_facilitator, db, 
     console = page(as_facilitator.get(f"/staff/sessions/{session['id']}/live/panel"))
     assert [li.get_text(" ", strip=True) for li in console.select("#themes .themes li")] == [
         "Zebra crossings (14)", "Alleys (*)", "Buses (*)"]
+
+
+def test_a_big_draft_themes_size_is_written_the_readers_way_on_the_projector(as_facilitator, db, session):
+    """A draft theme of 1,200 answers reads "1,200" on the room's screen, as every other count there does."""
+    prompt_id = queries.prompts_for_session(db, session["id"])[0]["id"]
+    draft = live_queries.save_live_themes(db, session["id"], prompt_id, [{"label": "Buses", "size": 1200}],
+                                          answer_count=1300, user_id=None)
+    live_queries.approve_live_themes(db, session["id"], draft, user_id=None)
+    db.execute("UPDATE prompts SET kind = 'open' WHERE id = ?", (prompt_id,))
+    db.conn.commit()
+    soup = page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector/panel"))
+    assert [li.select_one(".count").get_text(strip=True) for li in soup.select(".themes li")] == ["1,200"]
+
+
+def test_the_projectors_answer_count_is_written_the_readers_way(as_facilitator, db, session, monkeypatch):
+    """The footer's "1,234 answers so far" groups its digits as every other count on the room's screen does."""
+    prompt_id = queries.prompts_for_session(db, session["id"])[0]["id"]
+    db.execute("UPDATE prompts SET kind = 'open' WHERE id = ?", (prompt_id,))
+    db.conn.commit()
+    monkeypatch.setattr(live_queries, "visible_count", lambda db, session_id, prompt_id: 1234)
+    soup = page(as_facilitator.get(f"/staff/sessions/{session['id']}/projector/panel"))
+    assert "1,234 answers so far" in soup.select_one("p.answers").get_text(" ", strip=True)

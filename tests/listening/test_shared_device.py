@@ -139,6 +139,8 @@ def test_an_idle_browser_forgets_the_resident_and_says_why(client, db, clock):
     assert "forgot you after 30 minutes without activity" in text_of(consent)
     assert "Private words" not in consent.get_data(as_text=True)
     assert count(db, "responses") == 1
+    # ...and tells offline.js to drop what this browser still keeps to send for the session (shared device).
+    assert page(consent).find(id="offline-status")["data-forget"] == session["code"]
 
 
 def test_a_phone_in_an_open_live_session_stays_joined_while_people_wait(client, db, clock):

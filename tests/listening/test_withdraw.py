@@ -187,3 +187,35 @@ def test_a_machine_theme_named_with_the_withdrawn_persons_words_is_renamed_to_it
     label, claims = db.execute("SELECT label, claims FROM themes WHERE id = ?", (machine,)).fetchone()
     assert label == "Interpreter, wic, arabic" and _json.loads(claims) == []
     assert db.execute("SELECT label FROM themes WHERE id = ?", (named,)).fetchone()[0] == "WIC office Arabic"
+
+
+def test_withdrawing_tells_the_browser_to_drop_answers_it_still_keeps_to_send(client, db, answered):
+    """An answer the phone kept offline is a copy of their words: the page that confirms the withdrawal tells offline.js
+    to drop what it keeps for that session."""
+    session, receipt = answered
+    response = submit(client, "/withdraw", {"receipt": receipt, "confirm": "y"})
+    assert page(response).find(id="offline-status")["data-forget"] == session["code"]
+
+
+def test_words_a_resident_replaces_leave_the_machine_theme_names_drawn_from_them(db):
+    """A resident who goes back and rewrites their answer takes the old words back: a machine theme name that was a
+    clause of them becomes its key terms, as at a withdrawal (the staff translation of the old words goes too)."""
+    import json as _json
+
+    session = make_session(db, prompts=[{"kind": "open", "text": "What was hard?"}])
+    prompt = queries.prompts_for_session(db, session["id"])[0]
+    person = make_participant(db, session, quote_ok=True)
+    queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=prompt["id"], nonce="n-old",
+                          language="en", text="Nurse Okafor ignored my sister at Eastside")
+    stamp = "2026-12-01T00:00:00+00:00"
+    machine = db.execute(
+        "INSERT INTO themes (session_id, kind, label, machine_label, top_terms, created_at, updated_at) "
+        "VALUES (?, 'theme', 'Nurse Okafor ignored my sister', 'Nurse Okafor ignored my sister', ?, ?, ?)",
+        (session["id"], _json.dumps(["ignored", "staff"]), stamp, stamp)).lastrowid
+    db.conn.commit()
+    queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=prompt["id"], nonce="n-new",
+                          language="en", text="Staff at the clinic ignored my sister")
+    assert db.execute("SELECT label FROM themes WHERE id = ?", (machine,)).fetchone()[0] == "Ignored, staff"
+    queries.save_response(db, session_id=session["id"], participant_id=person.id, prompt_id=prompt["id"], nonce="n-same",
+                          language="en", text="Staff at the clinic ignored my sister")
+    assert db.execute("SELECT label FROM themes WHERE id = ?", (machine,)).fetchone()[0] == "Ignored, staff"

@@ -496,3 +496,32 @@ def test_an_answer_hidden_during_a_background_run_does_not_name_a_theme(queued_a
         assert jobs.execute(db, job_id) == "done"
     labels = [r[0] for r in db.execute("SELECT label FROM themes WHERE session_id = ? AND retired_at IS NULL", (sid,))]
     assert labels and words not in labels
+
+
+def test_an_answer_rewritten_during_a_background_run_does_not_name_a_theme_with_its_old_words(queued_app, heard, db,
+                                                                                                monkeypatch):
+    """A resident rewrites their answer while the engine runs, and the engine named a theme with the words they took
+    back: the run stores the theme under its key terms, as a rewrite does to names stored before it."""
+    import dataclasses
+
+    sid = heard.session["id"]
+    answer_id, words, person, prompt = db.execute(
+        "SELECT id, text, participant_id, prompt_id FROM responses WHERE session_id = ? AND text LIKE '%doula%' "
+        "ORDER BY id LIMIT 1", (sid,)).fetchone()
+    original = analysis.themes.find_themes
+
+    def rewrite_meanwhile(*args, **kwargs):
+        """The resident rewrites the answer while the engine works, which names a theme with its old words."""
+        found = original(*args, **kwargs)
+        queries.save_response(db, session_id=sid, participant_id=person, prompt_id=prompt, nonce="rewrite-meanwhile",
+                              text="Someone helped", language="en")
+        first = dataclasses.replace(found.themes[0], label=words)
+        return dataclasses.replace(found, themes=(first, *found.themes[1:]))
+
+    monkeypatch.setattr(analysis.themes, "find_themes", rewrite_meanwhile)
+    with queued_app.test_request_context():
+        job_id = jobs.submit(db, sid, "themes", {}, who=heard.planner_id)
+        assert jobs.execute(db, job_id) == "done"
+    labels = [r[0] for r in db.execute("SELECT label FROM themes WHERE session_id = ? AND retired_at IS NULL", (sid,))]
+    assert labels and words not in labels
+    assert db.execute("SELECT text FROM responses WHERE id = ?", (answer_id,)).fetchone()[0] == "Someone helped"

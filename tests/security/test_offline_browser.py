@@ -268,3 +268,26 @@ def emptied(page, seconds: float = 10) -> None:
             pass  # the page navigated while we looked: look again
         time.sleep(0.1)
     raise AssertionError("the outbox was not sent within the time allowed")
+
+
+def test_forget_me_on_a_shared_device_also_drops_answers_still_waiting_on_it(phone, server):
+    """An answer kept on a shared computer while offline, not yet sent, leaves the browser when the resident asks it to
+    forget them: the next person at the computer cannot read it in the browser's storage (nor send it as theirs)."""
+    phone(lambda context, page: kept_then_forgotten(context, page, server))
+
+
+def kept_then_forgotten(context, page, server) -> None:
+    """Keep an answer offline, keep its delivery failing, press "forget me", check the browser holds nothing."""
+    text = f"kept on a shared computer {secrets.token_hex(4)}"
+    context.set_offline(True)
+    page.fill("textarea[name=answer]", text)
+    page.click("button[value=next]")
+    page.locator("#offline-status").wait_for(state="visible")
+    assert len(outbox(page)) == 1
+    page.route("**/q/1", lambda route: route.abort() if route.request.method == "POST" else route.continue_())
+    context.set_offline(False)
+    page.goto(f"/s/{server['code']}/thanks")
+    page.click("form[action='/forget'] button")
+    page.wait_for_url("**/forget")
+    page.wait_for_function("() => localStorage.getItem('chorus-outbox') === null")
+    assert answers_saying(server["db"], text) == 0
