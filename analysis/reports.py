@@ -893,15 +893,16 @@ WRITERS = {
     "codebook": write_codebook_csv,
     "votes": write_votes_csv,
 }
+# Flask adds "; charset=utf-8" to every text/ type itself: naming it here as well sent it twice.
 MIMETYPES = {
-    "html": "text/html; charset=utf-8",
+    "html": "text/html",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "md": "text/markdown; charset=utf-8",
-    "csv": "text/csv; charset=utf-8",
+    "md": "text/markdown",
+    "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "json": "application/json",
-    "codebook": "text/csv; charset=utf-8",
-    "votes": "text/csv; charset=utf-8",
+    "codebook": "text/csv",
+    "votes": "text/csv",
 }
 
 

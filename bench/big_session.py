@@ -538,6 +538,8 @@ def waits(found: list[float]) -> dict:
 PROFILED = (("listening.jobs", "execute"), ("analysis.review.queries", "run_themes"),
             ("analysis.review.queries", "scope_prompt_ids"), ("analysis.review.queries", "open_answers"),
             ("analysis.review.queries", "answers_fingerprint"), ("analysis.review.queries", "session_redaction"),
+            ("analysis.review.queries", "open_answer_rows"), ("analysis.review.queries", "engine_answers_of_rows"),
+            ("analysis.review.queries", "rows_fingerprint"), ("analysis.review.queries", "_kept_columns"),
             ("analysis.review.queries", "reviewed_anchors"), ("analysis.review.queries", "engine_answers"),
             ("analysis.review.queries", "question_texts"), ("analysis.review.queries", "at_low_priority"),
             ("analysis.review.queries", "engine_warm_up"),
@@ -657,6 +659,22 @@ def profile_run(source: Path, folder: Path, *, py_spy: Path | None = None, alone
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1.0)
     load_before = Path("/proc/loadavg").read_text().split()[:3]
+    # Python's cyclic garbage collector in this process (every thread): collections and seconds by generation.
+    import gc
+
+    collected: dict[int, list] = {0: [0, 0.0], 1: [0, 0.0], 2: [0, 0.0]}
+    collecting: dict[int, float] = {}
+
+    def note_collection(phase: str, info: dict) -> None:
+        """Add each collection's time to its generation's."""
+        if phase == "start":
+            collecting[threading.get_ident()] = time.perf_counter()
+        elif threading.get_ident() in collecting:
+            spent = collected[info["generation"]]
+            spent[0] += 1
+            spent[1] += time.perf_counter() - collecting.pop(threading.get_ident())
+
+    gc.callbacks.append(note_collection)
     cpu0 = time.process_time()
     try:
         with app.test_request_context():
@@ -671,6 +689,7 @@ def profile_run(source: Path, folder: Path, *, py_spy: Path | None = None, alone
     finally:
         total, cpu = time.perf_counter() - start, time.process_time() - cpu0
         threading.Thread.run, threading.Thread.start = real_thread_run, real_start
+        gc.callbacks.remove(note_collection)
         for holder, attr, original in originals:
             setattr(holder, attr, original)
         if spy is not None:
@@ -682,7 +701,8 @@ def profile_run(source: Path, folder: Path, *, py_spy: Path | None = None, alone
            "children_cpu_s": round(sum(os.times()[2:4]), 1), "peak_mb": round(peak_rss_mb()),
            "load average before / after": (load_before, Path("/proc/loadavg").read_text().split()[:3]),
            "engine_digest": result_digest(results["engine"]) if "engine" in results else None,
-           "stored_digest": stored_digest(db, session_id), "phases": merge_rows(rows_)}
+           "stored_digest": stored_digest(db, session_id), "phases": merge_rows(rows_),
+           "garbage collections (generation: count, s)": {g: (n, round(t, 2)) for g, (n, t) in collected.items()}}
     db.conn.close()
     if "inputs" in results:
         from analysis import forking

@@ -1,6 +1,6 @@
 """How long a theme run takes to write its placements, alone, on a copy of a big session (issue 19).
 
-    nice -n 10 python bench/placements.py DB [--work DIR] [--result FILE] [--rounds 1] [--check]
+    nice -n 10 python bench/placements.py DB [--work DIR] [--result FILE] [--rounds 1] [--check] [--residents]
 
 DB is a bench database (``bench/big_session.py --keep DIR``); it is never written: each round copies it
 into `--work` (a new folder under /tmp by default) and migrates the copy. The engine runs once, over the
@@ -12,6 +12,9 @@ placements, the batches and how long each held the write lock (median, 99th perc
 load average, and a digest of every placement (answer, theme, status, pin, rank, quote): two checkouts
 that write the same placements print the same digest. `--check` also compares the kept counts with a
 recount afterwards (`analysis.review.tallies.recount`: every answer read, about a minute at 100,000).
+`--residents` also has another process send a new resident's consent and open answer every 20 ms while the
+round writes (as `big_session.py --background` does), so the run pauses after the batches they waited for, and
+prints how long each answer waited for the write lock (the process turn plus BEGIN IMMEDIATE) while it wrote.
 """
 from __future__ import annotations
 
@@ -78,8 +81,9 @@ def engine_result(path: Path, keep: Path) -> dict:
     return state
 
 
-def write_round(path: Path, state: dict, check: bool, statements: bool = False) -> dict:
-    """Write the kept result into one copy as a run does; return the figures (and the statements' time if asked)."""
+def write_round(path: Path, state: dict, check: bool, statements: bool = False, residents: bool = False) -> dict:
+    """Write the kept result into one copy as a run does; return the figures (and the statements' time if asked, and
+    the answering residents' waits for the write lock)."""
     from analysis.review import queries as synthesis
     from analysis.review import tallies
     from listening.db import connect
@@ -111,13 +115,16 @@ def write_round(path: Path, state: dict, check: bool, statements: bool = False) 
     if statements:  # each statement's start (a trigger's statements are not traced apart from theirs)
         db.conn.set_trace_callback(lambda sql: trace.append((time.perf_counter(), " ".join(sql.split())[:48])))
     load = os.getloadavg()
+    answering = start_residents(path, sid, state["scope"][0]) if residents else None
     wall, cpu = time.perf_counter(), time.process_time()
+    began_at = time.time()
     try:
         synthesis._write_run(db, sid, answers, state["result"], scope=state["scope"], seed=state["seed"],
                              read_at=state["read_at"], user_id=None, report=lambda done, total, cancellable=True: None)
     finally:
         synthesis._place_batch, synthesis._place_answers = real_batch, real_place
     ended = time.perf_counter()
+    ended_at = time.time()
     wall, cpu = ended - wall, time.process_time() - cpu
     db.conn.set_trace_callback(None)
     by_statement: dict[str, list[float]] = {}
@@ -145,12 +152,92 @@ def write_round(path: Path, state: dict, check: bool, statements: bool = False) 
     if statements:  # until the next statement began: a statement's own time, or the Python and sleep after it
         found["statements (calls, s)"] = {kind: (calls, round(spent, 2)) for kind, (calls, spent) in
                                           sorted(by_statement.items(), key=lambda item: -item[1][1])[:12]}
+    if answering is not None:
+        found["residents"] = stop_residents(*answering, began_at, ended_at)
     if check:
         started = time.perf_counter()
         found["recount_differences"] = len(tallies.recount(db))
         found["recount_s"] = round(time.perf_counter() - started, 1)
     db.conn.close()
     return found
+
+
+def start_residents(path: Path, session_id: int, prompt_id: int) -> tuple:
+    """Start a process that answers as a new resident every 20 ms (`answer_every`); return it and its output file."""
+    import subprocess
+
+    out = path.with_suffix(".waits.json")
+    out.unlink(missing_ok=True)
+    stop = path.with_suffix(".stop")
+    stop.unlink(missing_ok=True)
+    process = subprocess.Popen([sys.executable, __file__, str(path), "--answer-every", str(session_id), str(prompt_id),
+                                str(out), str(stop)])
+    deadline = time.monotonic() + 30
+    while not out.with_suffix(".ready").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return process, out, stop
+
+
+def stop_residents(process, out: Path, stop: Path, began_at: float, ended_at: float) -> dict:
+    """Stop the answering process; return its answers' write-lock waits while the round wrote."""
+    stop.touch()
+    process.wait(timeout=60)
+    found = json.loads(out.read_text())
+    during = sorted(wait for at, wait, _total in found if began_at <= at <= ended_at)
+    totals = sorted(total for at, _wait, total in found if began_at <= at <= ended_at)
+    if not during:
+        return {"answers": 0}
+    pick = lambda values, q: round(1000 * values[int(q * (len(values) - 1))], 1)  # noqa: E731
+    return {"answers": len(during), "lock_wait_ms": {"median": pick(during, 0.5), "p99": pick(during, 0.99),
+                                                     "max": round(1000 * during[-1], 1)},
+            "lock_waits_over_100_ms": sum(w > 0.1 for w in during),
+            "answer_ms": {"median": pick(totals, 0.5), "p99": pick(totals, 0.99), "max": round(1000 * totals[-1], 1)}}
+
+
+def answer_every(path: Path, session_id: int, prompt_id: int, out: Path, stop: Path) -> None:
+    """Send a new resident's consent and open answer every 20 ms until `stop` exists; write each answer's start (epoch
+    seconds), its wait for the write lock (Chorus's turn on the lock file plus BEGIN IMMEDIATE) and its total time."""
+    from listening import db as database_module
+    from listening import queries
+    from listening.db import connect
+
+    db = connect(str(path))
+    statement = queries.current_consent(db, session_id, "en")
+    waited = [0.0]
+    real_take = database_module.ProcessTurn.take
+
+    def timed_take(self, *args, **kwargs):
+        """Take the turn on the lock file, adding the time it took to this answer's wait."""
+        began = time.perf_counter()
+        try:
+            return real_take(self, *args, **kwargs)
+        finally:
+            waited[0] += time.perf_counter() - began
+
+    database_module.ProcessTurn.take = timed_take
+    trace: list[tuple[float, str]] = []
+    db.conn.set_trace_callback(lambda sql: trace.append((time.perf_counter(), sql[:5])))
+    found: list[tuple[float, float, float]] = []
+    out.with_suffix(".ready").touch()
+    index = 0
+    while not stop.exists():
+        trace.clear()
+        waited[0] = 0.0
+        at, start = time.time(), time.perf_counter()
+        person = queries.record_consent(db, session_id, consent_version_id=statement["id"], language="en",
+                                        nonce=f"placements-{at}-{index}", quote_ok=True, contact_ok=False,
+                                        quote_scope="screen_and_reports")
+        queries.save_response(db, session_id=session_id, participant_id=person.id, prompt_id=prompt_id,
+                              nonce=f"placements-{at}-{index}-answer", language="en",
+                              text=f"Resident {index} would like the buses to come more often ({at:.0f})")
+        took = time.perf_counter() - start
+        ends = [t for t, _ in trace[1:]] + [start + took]
+        begins = sum(end - t for (t, sql), end in zip(trace, ends) if sql.startswith("BEGIN"))
+        found.append((at, waited[0] + begins, took))
+        index += 1
+        time.sleep(0.02)
+    db.conn.close()
+    out.write_text(json.dumps(found))
 
 
 def main() -> None:
@@ -164,7 +251,14 @@ def main() -> None:
     parser.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE",
                         help="change a setting of the run's module for the rounds, e.g. LOCK_HOLD_S=0.04 SETTLE_EVERY=4")
     parser.add_argument("--statements", action="store_true", help="print the statements that took longest in all")
+    parser.add_argument("--residents", action="store_true",
+                        help="answer as a new resident every 20 ms from another process while each round writes")
+    parser.add_argument("--answer-every", nargs=4, metavar=("SESSION", "PROMPT", "OUT", "STOP"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.answer_every:
+        session_id, prompt_id, out, stop = args.answer_every
+        answer_every(args.database, int(session_id), int(prompt_id), Path(out), Path(stop))
+        return
     from listening.db import connect
     from listening.migrations import migrate
 
@@ -189,7 +283,7 @@ def main() -> None:
             started = time.perf_counter()
             state = engine_result(path, keep)
             print(f"# engine: {time.perf_counter() - started:.1f} s, kept in {keep}", flush=True)
-        print(json.dumps({"round": number + 1, "set": args.set, **write_round(path, state, args.check, args.statements)}), flush=True)
+        print(json.dumps({"round": number + 1, "set": args.set, **write_round(path, state, args.check, args.statements, args.residents)}), flush=True)
 
 
 if __name__ == "__main__":

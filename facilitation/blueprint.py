@@ -8,6 +8,9 @@ registered here on every staff request.
 """
 from __future__ import annotations
 
+import ipaddress
+from urllib.parse import urlsplit
+
 from flask import Blueprint, current_app, g, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -69,6 +72,32 @@ def join_url(found: dict) -> str:
     base = current_app.config["BASE_URL"].rstrip("/")
     path = url_for("listening.join", code=found["code"])
     return f"{base}{path}" if base else url_for("listening.join", code=found["code"], _external=True)
+
+
+def link_is_local(url: str) -> bool:
+    """Tell whether a join link points to the computer it was opened on (127.0.0.1, localhost, ::1): no phone can open it.
+
+    `chorus demo` prints http://127.0.0.1:5000, so a new facilitator's QR code and flyer would carry that address.
+    """
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:  # a malformed Host header
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:  # a name
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def local_link_warning() -> str:
+    """Say why a join link on this computer's own address will not work on phones, and what to do."""
+    # TRANSLATORS: staff overview and flyer, when the join link starts with http://127.0.0.1 or localhost. Keep CHORUS_BASE_URL and the example address as they are.
+    return _("Phones cannot open this link: it points to this computer itself. Open Chorus at this computer's address "
+             "on your network (for example http://192.168.1.20:5000), or set CHORUS_BASE_URL to its public address, "
+             "before you print or show the QR code.")
 
 
 def titled(found: dict, texts: dict | None = None) -> str:

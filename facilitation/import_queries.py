@@ -119,7 +119,7 @@ def _utc(moment: dt.datetime | None, timezone: str) -> str | None:
     if moment.tzinfo is None:
         try:
             moment = moment.replace(tzinfo=ZoneInfo(timezone))
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "America"
             moment = moment.replace(tzinfo=dt.UTC)
     stamp = moment.astimezone(dt.UTC)
     return stamp.isoformat(timespec="microseconds") if stamp <= dt.datetime.now(dt.UTC) else None

@@ -583,7 +583,7 @@ def clock(stamp: str | None, timezone_name: str) -> str:
         return ""
     try:
         zone = ZoneInfo(timezone_name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "America"
         zone = ZoneInfo("UTC")
     return format_time(datetime.fromisoformat(stamp), "short", tzinfo=zone, locale=str(get_locale() or "en"))
 

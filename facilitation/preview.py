@@ -11,7 +11,7 @@ from flask import abort, current_app, g, render_template, request, url_for
 from flask_babel import gettext as _
 
 from listening import queries
-from listening.consent import paragraphs
+from listening.consent import shown_paragraphs
 from listening.db import get_db
 from listening.forms import ConsentForm, answer_form
 
@@ -51,7 +51,7 @@ def preview(session_id: int):
             or queries.current_consent(db, session_id, found["default_language"])
         body = statement["body"] if statement else text("session", session_id, "consent")
         form = ConsentForm(formdata=None)
-        return render_template("listening/consent.html", form=form, statement=paragraphs(body), **common)
+        return render_template("listening/consent.html", form=form, statement=shown_paragraphs(body, language), **common)
     if step > len(prompts):
         return render_template("listening/thanks.html", receipt="XXXX-XXXX-XXXX", prompt_count=len(prompts),
                                forget_form=None, **common)

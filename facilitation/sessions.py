@@ -16,7 +16,7 @@ from listening.forms import ActionForm
 from listening.i18n import app_languages, language_name
 
 from . import live_queries
-from .blueprint import EDITORS, READERS, bp, join_url, load_session, opening_problem, titled
+from .blueprint import EDITORS, READERS, bp, join_url, link_is_local, load_session, local_link_warning, opening_problem, titled
 from .forms import (
     DEMOGRAPHIC_LABELS,
     PROMPT_KIND_LABELS,
@@ -90,6 +90,7 @@ def session_overview(session_id: int):
         prompts=queries.prompts_for_session(db, session_id),
         missing=describe_missing(found, queries.missing_texts(db, session_id)),
         counts=queries.session_counts(db, session_id), join_url=join_url(found),
+        local_link=local_link_warning() if link_is_local(join_url(found)) else "",
         kind_labels=PROMPT_KIND_LABELS, form=ActionForm(), **retention_context(found),
         owner=accounts.user_by_id(db, found["created_by"]) if found["created_by"] else None,
         shared_with=len(access.people_with_access(db, session_id)),
@@ -490,4 +491,5 @@ def flyer(session_id: int):
     problem = _("Please give a date and a time.") if when_value and when is None else ""
     blocks = flyer_blocks(found, queries.texts_for_session(get_db(), session_id), url, when=when, place=place)
     return render_template("facilitation/flyer.html", s=found, url=url, svg=qr_svg(url), blocks=blocks,
-                           when_value=when_value, place=place, problem=problem), 400 if problem else 200
+                           when_value=when_value, place=place, problem=problem,
+                           local_link=local_link_warning() if link_is_local(url) else ""), 400 if problem else 200

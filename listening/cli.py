@@ -160,6 +160,8 @@ def demo_command(serve: bool, host: str | None, port: int | None) -> None:
     compile_catalogs()
     host = host or current_app.config["HOST"]
     port = port or current_app.config["PORT"]
+    if serve:
+        ensure_port_free(host, port, "demo")  # before a new password replaces the one a running demo printed
     password = secrets.token_urlsafe(9)
     if serve:
         from .security import ensure_instance_secret_key
@@ -200,6 +202,7 @@ def serve_command(host: str | None, port: int | None, workers: int | None, threa
         click.echo(f"Retention: purged session {purged.code} ({purged.answers} answer texts, "
                    f"{purged.contacts} contact details)")
     db.conn.close()
+    ensure_port_free(host or config["HOST"], port or config["PORT"], "serve")
     with job_consumer(config):
         run_server(current_app._get_current_object(), host=host or config["HOST"], port=port or config["PORT"],
                    workers=workers or config["WORKERS"], threads=threads or config["THREADS"])
@@ -272,6 +275,28 @@ def jobs_command(workers: int | None, recover: bool) -> None:
                f"{app.config['REDIS_URL'] and 'in Redis' or jobs.queue_file(app.config)}")
     sys.stdout.flush()
     consumer.run()
+
+
+def ensure_port_free(host: str, port: int, command: str) -> None:
+    """Stop with one line if another program listens on host:port, before anything is printed, reset or started.
+
+    Otherwise gunicorn retried for five seconds, a second job consumer reported the first, and the
+    join URL printed above led to whatever held the port (on a Mac, AirPlay Receiver holds 5000).
+    """
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds: a port left in TIME_WAIT is free
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise click.ClickException(
+                    f"Port {port} on {host} is already in use (another `chorus demo` or `chorus serve`? On a Mac, AirPlay "
+                    f"Receiver uses port 5000). Stop it, or use another port: CHORUS_PORT={port + 1} chorus {command}") from None
+            raise click.ClickException(f"Cannot listen on {host} port {port}: {exc.strerror or exc}") from None
 
 
 def run_server(app, *, host: str, port: int, workers: int | None = None, threads: int | None = None) -> None:

@@ -11,7 +11,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from .i18n import text_direction
+from .i18n import isolate_numbers, text_direction
 
 
 def default_consent(language: str, *, minutes: int, contact: str) -> str:
@@ -47,3 +47,9 @@ def default_consent(language: str, *, minutes: int, contact: str) -> str:
 def paragraphs(body: str) -> list[str]:
     """Split a statement into paragraphs at blank lines, for display."""
     return [part.strip() for part in body.replace("\r\n", "\n").split("\n\n") if part.strip()]
+
+
+def shown_paragraphs(body: str, language: str) -> list[str]:
+    """Split a statement into paragraphs for a page in `language`: in right-to-left text, phone numbers keep their order."""
+    parts = paragraphs(body)
+    return [isolate_numbers(part) for part in parts] if text_direction(language) == "rtl" else parts

@@ -176,6 +176,19 @@ class ProcessTurn:
         at, pid, thread = _WAITED.unpack(said)
         return at >= since_ns and (pid, thread) != (os.getpid(), threading.get_ident())
 
+    def taken_elsewhere(self) -> bool:
+        """Tell whether another process has the turn now: a probe that takes it and gives it straight back (False
+        while this process has it). The caller holds the process's write lock, so no thread of its own is between
+        `take` and `give_back` meanwhile."""
+        if self.depth:
+            return False
+        try:
+            fcntl.flock(self.descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(self.descriptor, fcntl.LOCK_UN)
+        return False
+
     def give_back(self) -> None:
         """End this process's turn (after the outermost transaction committed or rolled back)."""
         self.depth -= 1
@@ -252,6 +265,27 @@ def others_waited(db: sqlite_utils.Database, since_ns: int) -> bool:
     after `since_ns` (`time.monotonic_ns()`), as said in the lock file; True when there is no lock file to tell."""
     turn = getattr(db, "chorus_turn", None)
     return True if turn is None else turn.waited_since(since_ns)
+
+
+def others_writing(db: sqlite_utils.Database, since_ns: int) -> bool:
+    """Tell whether another writer has the write lock now (another process's turn on the lock file, or another thread
+    of this process in a transaction) or said it waited for it at or after `since_ns`; True with no lock file to tell.
+
+    A long series of writes (a theme run's placements) asks this while it leaves the lock free after a batch someone
+    waited for: it goes on once nobody has written or waited for a moment, rather than after a fixed gap.
+    """
+    turn = getattr(db, "chorus_turn", None)
+    if turn is None or turn.waited_since(since_ns):
+        return True
+    lock = getattr(db, "chorus_write_lock", None)
+    if lock is None:
+        return turn.taken_elsewhere()
+    if not lock.acquire(blocking=False):
+        return True  # another thread of this process is writing
+    try:
+        return turn.taken_elsewhere()
+    finally:
+        lock.release()
 
 
 @contextmanager

@@ -163,6 +163,9 @@ class ForgetForm(ChorusForm):
     """The "forget me" button on a shared device: nothing but its CSRF token."""
 
 
+JOIN_CODE_MAX_LENGTH = 200
+
+
 class JoinForm(ChorusForm):
     """Enter a session's join code."""
 
@@ -171,7 +174,10 @@ class JoinForm(ChorusForm):
 
     code = StringField(
         _l("Session code"),
-        validators=[InputRequired(message=_l("Please type the code you were given."))],
+        # The box takes JOIN_CODE_MAX_LENGTH characters (a pasted join link fits): a longer address is refused in English
+        # by gunicorn before Chorus sees it.
+        validators=[InputRequired(message=_l("Please type the code you were given.")),
+                    Length(max=JOIN_CODE_MAX_LENGTH, message=_l("Please type the code you were given."))],
     )
 
 

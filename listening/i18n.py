@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from pathlib import Path
 
 from datetime import date, datetime
@@ -65,6 +66,30 @@ def compile_catalogs(directory: Path = TRANSLATIONS_DIR, *, force: bool = False)
 def text_direction(language: str) -> str:
     """Return 'rtl' for right-to-left languages and 'ltr' for the rest."""
     return "rtl" if base_language(language) in RIGHT_TO_LEFT else "ltr"
+
+
+# A run of digits with spaces, brackets, dots or dashes between: a phone number, most often.
+_DIGIT_RUN = re.compile(r"\+?\(?\d[\d ().\-\u00a0]*\d")
+_SEPARATORS = re.compile(r"[ ().\-\u00a0]")
+
+
+def isolate_numbers(text: str) -> str:
+    """Keep phone numbers left to right inside right-to-left text: LRI ... PDI around each run of 7 or more digits.
+
+    The Unicode bidirectional algorithm shows "(336) 555-0142" in Arabic or Urdu text as
+    "0142-555 (336)": the space and brackets between the digit groups take the paragraph's
+    direction. For display only: the marks are invisible and never stored.
+    """
+
+    def wrap(found: re.Match) -> str:
+        """Wrap one run of digits in a left-to-right isolate, unless it is short, one group, or isolated already."""
+        run = found.group(0)
+        if (sum(c.isdigit() for c in run) < 7 or not _SEPARATORS.search(run)
+                or (found.start() and text[found.start() - 1] == "\u2066")):
+            return run
+        return f"\u2066{run}\u2069"
+
+    return _DIGIT_RUN.sub(wrap, text) if text else text
 
 
 def base_language(language: str) -> str:
@@ -209,7 +234,7 @@ def local_time(stamp: str | None, timezone_name: str, fmt: str = "medium") -> st
     moment = datetime.fromisoformat(stamp)
     try:
         zone = ZoneInfo(timezone_name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "America"
         zone = ZoneInfo("UTC")
     return format_datetime(moment, fmt, tzinfo=zone, locale=current_language())
 

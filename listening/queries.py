@@ -9,6 +9,7 @@ import hashlib
 import json
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Iterator, Mapping, Sequence
@@ -49,8 +50,13 @@ def now() -> str:
 
 
 def normalize_code(raw: str) -> str:
-    """Turn what someone typed or read aloud into a canonical code: upper case, no spaces or dashes."""
-    return "".join(ch for ch in (raw or "").upper() if ch.isalnum())
+    """Turn what someone typed or read aloud into a canonical code: upper case, no spaces or dashes.
+
+    Phones with an Arabic or Urdu keyboard type ٣ or ۳ for 3, and East Asian ones full-width
+    letters: NFKC and each digit's decimal value make them the code's own characters.
+    """
+    text = unicodedata.normalize("NFKC", raw or "").upper()
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text if ch.isalnum())
 
 
 def new_code(length: int) -> str:

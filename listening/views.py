@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from . import live_state as phones
 from . import queries
 from . import statements as st
-from .consent import paragraphs
+from .consent import shown_paragraphs
 from .db import get_db
 from .forms import (
     QUOTE_SCOPE,
@@ -41,7 +41,7 @@ from .forms import (
     checked_vote,
     new_nonce,
 )
-from .i18n import current_language, language_name, local_time
+from .i18n import current_language, isolate_numbers, language_name, local_time, text_direction
 from .sealing import seal, unseal
 
 bp = Blueprint("listening", __name__, template_folder="templates")
@@ -102,7 +102,9 @@ def session_texts(found: dict) -> dict:
             # A stored answer that redirects needs no text at all: read them only for a page that shows some.
             loaded["texts"] = queries.texts_for_session(get_db(), found["id"])
             loaded["language"] = current_language()
-        return queries.localized(loaded["texts"], owner, owner_id, field, loaded["language"], found["default_language"])
+            loaded["rtl"] = text_direction(loaded["language"]) == "rtl"
+        words = queries.localized(loaded["texts"], owner, owner_id, field, loaded["language"], found["default_language"])
+        return isolate_numbers(words) if loaded["rtl"] else words
 
     return text
 
@@ -218,7 +220,8 @@ def index():
     """Let a resident type the short code they were given (a GET form, so links work too)."""
     form = JoinForm(request.args)
     if "code" in request.args and form.validate():
-        code = queries.normalize_code(form.code.data)
+        # A join link pasted into the box ("https://.../j/KX7M3P?lang=es") means its code.
+        code = queries.normalize_code(form.code.data.rsplit("/j/", 1)[-1].split("?")[0].split("#")[0])
         if visible_session(code) is not None:
             return redirect(url_for("listening.join", code=code))
         form.code.errors.append(_("We could not find an open session with that code. Please check it. "
@@ -238,6 +241,14 @@ def join(code: str):
         participant=current_participant(found),
         prompt_count=len(queries.prompts_for_session(get_db(), found["id"])),
     )
+
+
+@bp.route("/j/<code>/")
+@bp.route("/J/<code>")
+@bp.route("/J/<code>/")
+def join_typed(code: str):
+    """Send a join link typed with a capital J or given a trailing slash (a phone's keyboard, a messaging app) to the join page."""
+    return redirect(url_for("listening.join", code=code, **request.args))
 
 
 @bp.route("/s/<code>/consent", methods=["GET", "POST"])
@@ -302,7 +313,7 @@ def render_consent(found: dict, statement: dict, form: ConsentForm, notice: str,
     form.version.data = str(statement["id"])
     return render_template(
         "listening/consent.html", s=found, text=session_texts(found), form=form, notice=notice,
-        statement=paragraphs(statement["body"]),
+        statement=shown_paragraphs(statement["body"], current_language()),
     ), status
 
 

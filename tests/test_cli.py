@@ -64,6 +64,7 @@ def test_commands_create_a_missing_database_folder(tmp_path, monkeypatch):
     from listening import cli as chorus_cli
 
     monkeypatch.setattr(chorus_cli, "run_server", lambda app, **kwargs: None)
+    monkeypatch.setattr(chorus_cli, "ensure_port_free", lambda host, port, command: None)  # 5000 may be in use here
     for command in (["demo", "--no-serve"], ["init"], ["serve"]):
         database = tmp_path / command[0] / "not" / "yet" / "chorus.db"
         result = CliRunner().invoke(chorus_cli.cli, command, env={"CHORUS_DATABASE": str(database)})
@@ -187,3 +188,39 @@ def test_chorus_themes_and_opinions_run_without_flask():
         assert alone.startswith(f"Usage: chorus {name} [OPTIONS]")
         assert alone.rstrip().endswith("\n[]") and not grouped.rstrip().endswith("\n[]")
         assert alone.rsplit("\n", 2)[0] == grouped.rsplit("\n", 2)[0]
+
+
+def test_demo_and_serve_on_a_port_in_use_say_so_in_one_line_and_change_nothing(tmp_path):
+    """With the port taken (another Chorus; AirPlay on a Mac takes 5000) both commands stop at once with how to pick another,
+    before the demo prints a login or resets its password, and without a second job consumer's error."""
+    import socket
+    import sqlite3
+
+    from click.testing import CliRunner
+
+    from listening import cli as chorus_cli
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        database = tmp_path / "chorus.db"
+        env = {"CHORUS_DATABASE": str(database), "CHORUS_PORT": str(port)}
+        CliRunner().invoke(chorus_cli.cli, ["demo", "--no-serve"], env=env)
+
+        def password_hash() -> str:
+            """Return the demo facilitator's stored password hash."""
+            with sqlite3.connect(database) as conn:
+                return conn.execute("SELECT password_hash FROM users WHERE email = 'facilitator@example.org'").fetchone()[0]
+
+        before = password_hash()
+        for command in (["demo"], ["serve"]):
+            result = CliRunner().invoke(chorus_cli.cli, command, env=env)
+            assert result.exit_code == 1, (command, result.output)
+            lines = [line for line in result.output.splitlines() if line.strip()]
+            assert len(lines) == 1 and lines[0].startswith(f"Error: Port {port} on 127.0.0.1 is already in use"), result.output
+            assert "CHORUS_PORT=" in lines[0] and "Facilitator:" not in result.output
+        assert password_hash() == before  # the password a running demo printed still works
+    finally:
+        taken.close()

@@ -164,7 +164,7 @@ def _zone(name: str):
     """Return a session's time zone (UTC if its name is unknown here)."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "America"
         return timezone.utc
 
 

@@ -20,15 +20,18 @@ Re-running the engine keeps people's decisions (see :func:`run_themes`):
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable, Sequence, TypeVar
+from operator import itemgetter
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 import sqlite_utils
 
@@ -39,7 +42,7 @@ from analysis.opinions import (VoteMatrix, compare_priority_group, describe_grou
                                group_vote_table)
 from analysis.redaction import redaction_of
 from listening import statements as st
-from listening.db import batched_writes, one, others_waited, rows, settle, transaction
+from listening.db import batched_writes, one, others_waited, others_writing, rows, settle, transaction
 from listening.queries import (
     SOURCES,
     STATEMENT_KINDS,
@@ -138,12 +141,21 @@ def scope_prompt_ids(db: sqlite_utils.Database, session_id: int, chosen: Sequenc
 
 def open_answers(db: sqlite_utils.Database, session_id: int, prompt_ids: Sequence[int] | None = None) -> list[dict]:
     """Return the visible open answers of a session (not hidden, not withdrawn, not blank), oldest first."""
+    columns, found = open_answer_rows(db, session_id, prompt_ids)
+    return [dict(zip(columns, row)) for row in found]
+
+
+def open_answer_rows(db: sqlite_utils.Database, session_id: int,
+                     prompt_ids: Sequence[int] | None = None) -> tuple[tuple[str, ...], list[tuple]]:
+    """Return `open_answers` as its column names and one plain tuple per answer: a theme run reads 200,000 of them,
+    and a dict each was half of reading them (0.7 of 1.4 s of CPU, issue 19)."""
     prompt_ids = scope_prompt_ids(db, session_id) if prompt_ids is None else list(prompt_ids)
     if not prompt_ids:
-        return []
+        return (), []
     marks = ", ".join("?" for _ in prompt_ids)
-    return rows(
-        db,
+    cursor = db.conn.cursor()
+    cursor.row_factory = None
+    cursor.execute(
         f"""SELECT r.id, r.prompt_id, r.participant_id, r.language, r.source, r.text, r.created_at,
                    coalesce(c.quote_ok, 0) AS quote_ok, p.source AS participant_source,
                    {TRANSLATION_COLUMNS}, tbl.name AS table_name
@@ -158,6 +170,10 @@ def open_answers(db: sqlite_utils.Database, session_id: int, prompt_ids: Sequenc
             ORDER BY r.id""",
         (session_id, *prompt_ids),
     )
+    try:
+        return tuple(column[0] for column in cursor.description), cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def choice_answers(db: sqlite_utils.Database, session_id: int) -> list[dict]:
@@ -254,6 +270,25 @@ def engine_answers(db: sqlite_utils.Database, session_id: int, answers: Iterable
     return [stored_answer(a, quotable=bool(a.get("quote_ok"))) for a in answers]
 
 
+def engine_answers_of_rows(db: sqlite_utils.Database, session_id: int, columns: Sequence[str], found: Sequence[tuple]):
+    """Return `engine_answers` of the rows `open_answer_rows` read (the same ``Answer`` objects: a test compares),
+    handing it one mapping refilled for each row instead of a dict made for each (issue 19: 2.1 s of CPU at 200,000
+    answers before); `engine_answers` reads each row as it comes and keeps nothing of it."""
+    at = {name: i for i, name in enumerate(columns)}
+    picks = [(name, at[name]) for name in ("id", "participant_id", "text", "language", "translation",
+                                           "translation_language", "quote_ok")]
+    row: dict = {}
+
+    def each() -> Iterator[dict]:
+        """Yield every answer's columns in the one mapping."""
+        for values in found:
+            for name, i in picks:
+                row[name] = values[i]
+            yield row
+
+    return engine_answers(db, session_id, each())
+
+
 def engine_answer(row: dict, *, segments: dict[str, str] | None = None):
     """Turn one stored answer (with its quote consent and translation columns) into the engine's ``Answer``."""
     from analysis.themes import stored_answer
@@ -313,7 +348,7 @@ def reviewed_anchors(db: sqlite_utils.Database, session_id: int, in_scope: set[i
     """
     from analysis.themes import Anchor
 
-    reviewed = [t for t in active_themes(db, session_id, sizes=False) if t["kind"] == "theme" and t["reviewed"]]
+    reviewed = [t for t in _live_themes(db, session_id).values() if t["kind"] == "theme" and t["reviewed"]]
     if not reviewed:  # every placement is read only when some theme was reviewed (0.7 s at 200,000 answers, issue 19)
         return []
     members = current_members(db, session_id)
@@ -361,6 +396,17 @@ def active_themes(db: sqlite_utils.Database, session_id: int, *, sizes: bool = T
         theme["subthemes"] = json.loads(theme.get("subthemes") or "[]")
         theme["reviewed"] = theme["reviewed_at"] is not None
     return found
+
+
+def _live_themes(db: sqlite_utils.Database, session_id: int) -> dict[int, dict]:
+    """Return a session's live themes by id (the other group last) with what a run decides by: kind, label, and whether a
+    person renamed, shaped or reviewed each; without what the engine stored about them, which `active_themes` reads
+    and decodes (every sub-topic's answer ids: 1.35 MB and 0.1 s at 204,000 answers, once inside a run's write lock)."""
+    found = rows(db, """SELECT id, kind, label, renamed, manual, reviewed_at FROM themes
+                        WHERE session_id = ? AND retired_at IS NULL ORDER BY kind = 'other', id""", (session_id,))
+    for theme in found:
+        theme["reviewed"] = theme["reviewed_at"] is not None
+    return {theme["id"]: theme for theme in found}
 
 
 def theme_in_session(db: sqlite_utils.Database, session_id: int, theme_id: int) -> dict | None:
@@ -416,6 +462,15 @@ SETTLE_EVERY = 4
 # with nobody waiting; now only a batch someone waited for (`listening.db.others_waited`: a waiting writer,
 # in another process or another thread, says so in the lock file every millisecond) is followed by one.
 LOCK_GAP_S = 4 * LOCK_HOLD_S
+# Within that gap the run goes on as soon as the writers it waited for are done (speed21, 2 December): it looks every
+# millisecond whether another writer has the lock or said it waited for it (`listening.db.others_writing`), and goes on
+# once nobody has for half the gap, and at least this long (a resident's two transactions, consent then answer, are a
+# millisecond or so apart on a quiet machine; on a busy one the batches, and the moments between a resident's
+# transactions, both stretch). With residents answering every 20 ms nearly every batch is one someone waited for, and
+# the fixed gap was about half of the placements' time (10.7 of 23.2 s at 204,000 answers): the lock stood free and
+# unused once the resident was done. With only 3 ms of quiet, at load 6 to 9, a resident's second transaction more
+# often found the next batch begun (55 of 1,260 answers waited over 100 ms, against 25 of 1,934 with the fixed gap).
+GIVE_WAY_QUIET_S = 0.003
 MIN_ASSIGNMENT_BATCH = 25
 # The placements are written in blocks of this many answers by where the engine ranks them (each theme's answers
 # from the most typical), each block in answer-id order (`_placement_order`). In answer-id order, as before
@@ -544,29 +599,75 @@ def run_themes(db: sqlite_utils.Database, session_id: int, *, user_id: int | Non
     scope = scope_prompt_ids(db, session_id)
     warming = engine_warm_up()
     read_at = now()
-    answers = open_answers(db, session_id, scope)
-    redaction = session_redaction(db, session_id)
-    # A planner reads a dozen themes, not twenty: about one theme per eight answers, at most twelve.
-    k_max = min(MAX_THEMES, max(2, len(answers) // 8))
-    anchors = reviewed_anchors(db, session_id, {a["id"] for a in answers})
-    total = 5 * len(answers) + 1
-    report(0, total)
-    given = engine_answers(db, session_id, answers)
-    fingerprint = answers_fingerprint(scope, answers)
-    answers = [{key: a[key] for key in KEPT_COLUMNS} for a in answers]  # see KEPT_COLUMNS
-    question, main_language = question_texts(db, session_id, scope), session_by_id(db, session_id)["default_language"]
-    warming.join()  # before the engine forks: a child must not start with an import half done by another thread
-    result = at_low_priority(lambda: find_themes(
-        given, seed=seed, names=redaction.names, vocabulary=redaction.vocabulary, k_max=k_max, question=question,
-        main_language=main_language, anchors=anchors,
-        on_step=lambda done, steps: report(int(4 * len(answers) * engine_share(done)), total)))
-    del given
-    report(4 * len(answers), total)
-    if checkpoint is not None:
-        # Ids and words the engine kept, with the answers' fingerprint: a copy of resident data, deleted by an erasure.
-        checkpoint.keep({"scope": scope, "seed": seed, "read_at": read_at, "fingerprint": fingerprint, "result": result})
-    return _write_run(db, session_id, answers, result, scope=scope, seed=seed, read_at=read_at, user_id=user_id,
-                      report=report, checkpoint=checkpoint)
+    # The collector waits until the engine is done (`_collecting_later`), then leaves aside what the run holds for the
+    # placements (`_long_lived_kept_aside`).
+    with _collecting_later():
+        columns, found = open_answer_rows(db, session_id, scope)
+        redaction = session_redaction(db, session_id)
+        # A planner reads a dozen themes, not twenty: about one theme per eight answers, at most twelve.
+        k_max = min(MAX_THEMES, max(2, len(found) // 8))
+        answers = _kept_columns(columns, found)
+        anchors = reviewed_anchors(db, session_id, {a["id"] for a in answers})
+        total = 5 * len(answers) + 1
+        report(0, total)
+        given = [engine_answers_of_rows(db, session_id, columns, found)]  # the engine's to let go of (`pop`)
+        fingerprint = rows_fingerprint(scope, columns, found)
+        del found
+        question, main_language = question_texts(db, session_id, scope), session_by_id(db, session_id)["default_language"]
+        warming.join()  # before the engine forks: a child must not start with an import half done by another thread
+        result = at_low_priority(lambda: find_themes(
+            given.pop(), seed=seed, names=redaction.names, vocabulary=redaction.vocabulary, k_max=k_max,
+            question=question, main_language=main_language, anchors=anchors,
+            on_step=lambda done, steps: report(int(4 * len(answers) * engine_share(done)), total)))
+    with _long_lived_kept_aside():
+        report(4 * len(answers), total)
+        if checkpoint is not None:
+            # Ids and words the engine kept, with the answers' fingerprint: a copy of resident data, deleted by an erasure.
+            checkpoint.keep({"scope": scope, "seed": seed, "read_at": read_at, "fingerprint": fingerprint, "result": result})
+        return _write_run(db, session_id, answers, result, scope=scope, seed=seed, read_at=read_at, user_id=user_id,
+                          report=report, checkpoint=checkpoint)
+
+
+def _kept_columns(columns: Sequence[str], found: Sequence[tuple]) -> list[dict]:
+    """Return what a run keeps of each answer it read (KEPT_COLUMNS) from `open_answer_rows`'s tuples."""
+    if not found:
+        return []
+    pick = itemgetter(*(columns.index(key) for key in KEPT_COLUMNS))
+    return [dict(zip(KEPT_COLUMNS, pick(row))) for row in found]
+
+
+@contextmanager
+def _collecting_later() -> Iterator[None]:
+    """Let Python's cyclic garbage collector wait until the block ends (as it was: a block run with it off stays so).
+
+    Reading a big session's answers makes about a million tracked objects (tuples, dicts, `Answer`s, their segments)
+    and the engine millions more (each text's words, rows, keys), none of them in a cycle: at 204,000 answers the
+    collections that creation set off walked them for about 6 s of a loaded run (16 full collections, 10 of them while
+    the answers were read, and 5,600 younger ones, measured with `gc.callbacks`; issue 19), and found a few dozen
+    objects to free. The children the engine forks start with it off too, and exit.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@contextmanager
+def _long_lived_kept_aside() -> Iterator[None]:
+    """Keep every object alive now out of the collector's walks for the block (`gc.freeze`), and give them back after.
+
+    What a run holds for minutes (the answers, the engine's result, imported libraries) is not garbage, but each full
+    collection while the placements are written walked it again. Objects kept aside are still freed when nothing
+    refers to them; only a cycle among them waits for the end of the block to be collected.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def answers_fingerprint(scope: Sequence[int], answers: Iterable[dict]) -> str:
@@ -586,6 +687,21 @@ def answers_fingerprint(scope: Sequence[int], answers: Iterable[dict]) -> str:
     return digest.hexdigest()
 
 
+# Rows whose `repr`s are joined and hashed at once by `rows_fingerprint` (a few MB of text at a time).
+FINGERPRINT_CHUNK = 5000
+
+
+def rows_fingerprint(scope: Sequence[int], columns: Sequence[str], found: Sequence[tuple]) -> str:
+    """Return `answers_fingerprint` of the answers `open_answer_rows` read, from its tuples: the same bytes hashed (the
+    column names once, then each row's `repr`), joined a chunk at a time instead of one update per answer."""
+    digest = hashlib.sha256(json.dumps(list(scope)).encode())
+    if found:
+        digest.update(repr(tuple(columns)).encode())
+    for first in range(0, len(found), FINGERPRINT_CHUNK):
+        digest.update("".join(map(repr, found[first:first + FINGERPRINT_CHUNK])).encode())
+    return digest.hexdigest()
+
+
 def resume_themes(db: sqlite_utils.Database, session_id: int, kept: dict, *, user_id: int | None, checkpoint,
                   progress=None) -> dict | None:
     """Continue a theme run a restart interrupted, from what its engine found (`kept`, the job's file) and its last
@@ -598,10 +714,11 @@ def resume_themes(db: sqlite_utils.Database, session_id: int, kept: dict, *, use
     scope = list(kept["scope"])
     if scope != scope_prompt_ids(db, session_id):
         return None
-    answers = open_answers(db, session_id, scope)
-    if answers_fingerprint(scope, answers) != kept["fingerprint"]:
+    columns, found = open_answer_rows(db, session_id, scope)
+    if rows_fingerprint(scope, columns, found) != kept["fingerprint"]:
         return None
-    answers = [{key: a[key] for key in KEPT_COLUMNS} for a in answers]
+    answers = _kept_columns(columns, found)
+    del found
     report = progress or (lambda done, total, cancellable=True: None)
     report(4 * len(answers) + int(checkpoint.checkpoint.get("placed") or 0), 5 * len(answers) + 1)
     return _write_run(db, session_id, answers, kept["result"], scope=scope, seed=kept["seed"], read_at=kept["read_at"],
@@ -625,7 +742,7 @@ def _write_run(db: sqlite_utils.Database, session_id: int, answers: list[dict], 
         # The themes were written before the restart: the run goes on with them (as named, with its own stamp).
         run_id, stamp, target = at["run_id"], at["stamp"], dict(at["target"])
         taken = set(at["taken"])
-        everything = {t["id"]: t for t in active_themes(db, session_id, sizes=False)}
+        everything = _live_themes(db, session_id)
         themes = {tid: everything[tid] for tid in at["before"] if tid in everything}
         existing = _placements(db, session_id)
         # Answers not yet placed are as they were when the run planned (a person's pin or review since counts).
@@ -643,7 +760,7 @@ def _write_run(db: sqlite_utils.Database, session_id: int, answers: list[dict], 
         # What to keep and which drafts the new themes continue is worked out before the write lock too (a
         # second of Python at 200,000 answers, which a niced job made residents wait for); inside, only if a
         # placement moved or a theme changed meanwhile is it worked out again.
-        themes_read = {t["id"]: t for t in active_themes(db, session_id, sizes=False)}
+        themes_read = _live_themes(db, session_id)
         kept, matched = _plan_placements(existing, themes_read, in_scope, result)
         stored = _stored_details(result.themes, result.subthemes)
         # Committed without an fsync inside the lock, like the placements (the themes' details are megabytes at
@@ -660,7 +777,7 @@ def _write_run(db: sqlite_utils.Database, session_id: int, answers: list[dict], 
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
                 (session_id, json.dumps(scope), seed, result.k_chosen, len(answers), result.method, user_id, stamp),
             ).lastrowid
-            themes = {t["id"]: t for t in active_themes(db, session_id, sizes=False)}
+            themes = _live_themes(db, session_id)
             if moved or _theme_states(themes) != _theme_states(themes_read):
                 kept, matched = _plan_placements(existing, themes, in_scope, result)
             target = _store_machine_themes(db, session_id, run_id, result.themes, themes, matched, stamp, stored)
@@ -763,13 +880,18 @@ def _run_in_progress(db: sqlite_utils.Database, session_id: int) -> bool:
 
 def _match_machine_themes(machine_themes, themes: dict[int, dict], members: dict[int, set[int]]) -> dict[str, int]:
     """Match machine themes to existing themes by answer overlap, best pairs first, one to one."""
+    candidates = [theme_id for theme_id, theme in themes.items() if theme["kind"] == "theme"]
+    # Each answer's theme now, so that a machine theme's overlap with every candidate is counted in one pass over its
+    # answers (the Jaccard similarity of each pair's sets, as `_jaccard`, was 0.6 s at 200,000 answers, issue 19).
+    theme_of = {rid: theme_id for theme_id in candidates for rid in members.get(theme_id, ())}
     pairs = []
     for machine in machine_themes:
         ids = set(machine.answer_ids)
-        for theme_id, theme in themes.items():
-            if theme["kind"] != "theme":
-                continue
-            score = _jaccard(ids, members.get(theme_id, set()))
+        shared = Counter(theme_of[rid] for rid in ids if rid in theme_of)
+        for theme_id in candidates:
+            both = shared.get(theme_id, 0)
+            union = len(ids) + len(members.get(theme_id, ())) - both
+            score = both / union if union else 0.0
             if score >= MATCH_THRESHOLD:
                 pairs.append((-score, machine.id, theme_id))
     matched: dict[str, int] = {}
@@ -862,8 +984,8 @@ def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dic
     checkpoint, m044). Returns the answers found gone. The batches are written without an fsync at each commit
     (`listening.db.batched_writes`): a resident's answer waits for a batch's writes, never for the disk. After a
     batch another writer waited for (`listening.db.others_waited`) the run copies the log into the database and
-    leaves the lock free for a while (LOCK_GAP_S); after one nobody waited for it goes straight on, copying the
-    log every SETTLE_EVERY batches.
+    leaves the lock free while others write or wait (`_give_way`: at most as long as the batch held it, LOCK_GAP_S at
+    most); after one nobody waited for it goes straight on, copying the log every SETTLE_EVERY batches.
     """
     ranks: dict[int, int] = {}
     quotes: dict[int, int] = {}
@@ -896,11 +1018,28 @@ def _place_answers(db: sqlite_utils.Database, session_id: int, answers: list[dic
             size = max(min(MIN_ASSIGNMENT_BATCH, ASSIGNMENT_BATCH), len(batch) // 2,
                        min(ASSIGNMENT_BATCH, 2 * len(batch), grown))
             if waited and first < len(answers):
-                _pause(min(held, LOCK_GAP_S))
+                _give_way(db, min(held, LOCK_GAP_S))
     return vanished
 
 
-_pause = time.sleep  # the gap left to writers who waited (a test notes it)
+_pause = time.sleep  # each look of the gap left to writers who waited (a test notes them)
+
+
+def _give_way(db: sqlite_utils.Database, longest: float) -> float:
+    """Leave the write lock free while other writers have it or wait for it, until nobody has for half of `longest`
+    (GIVE_WAY_QUIET_S at least), and at most `longest`; return how long it was left free (seconds)."""
+    quiet = max(GIVE_WAY_QUIET_S, longest / 2)
+    began = time.monotonic()
+    quiet_from = began  # when another writer was last seen with the lock or waiting for it
+    while True:
+        now_s = time.monotonic()
+        if now_s - began >= longest:
+            return now_s - began
+        if others_writing(db, int(quiet_from * 1e9)):  # has it now, or said it waited since it was last seen
+            quiet_from = now_s
+        elif now_s - quiet_from >= quiet:
+            return now_s - began
+        _pause(0.001)
 
 
 def _place_batch(db: sqlite_utils.Database, session_id: int, batch: list[dict], result, kept: set[int], target: dict[str, int],

@@ -10,8 +10,8 @@ LAPTOP = {"width": 1280, "height": 800}
 
 @pytest.mark.parametrize("viewport", [LAPTOP, None], ids=["laptop", "phone"])
 def test_facilitator_pages_have_no_axe_violations(open_page, live_server, viewport):
-    """Sign-in, sessions, new session (with its starters), overview, settings, texts, questions, answers, access
-    and "preview as a resident" (consent, every question and the thank-you page, in Spanish and in Arabic, right
+    """Sign-in, sessions, new session (with its starters), overview, settings, texts, questions, answers, access,
+    the printable flyer and "preview as a resident" (consent, every question and the thank-you page, in Spanish and in Arabic, right
     to left) have zero axe violations."""
     page, _meter = open_page(viewport=viewport)
     page.goto("/staff/login")
@@ -25,7 +25,8 @@ def test_facilitator_pages_have_no_axe_violations(open_page, live_server, viewpo
         ("sessions", "/staff/"), ("new session", "/staff/sessions/new"), ("overview", session),
         ("settings", f"{session}/settings"), ("texts", f"{session}/texts"),
         ("new question", f"{session}/prompts/new"), ("answers", f"{session}/answers"),
-        ("who can see it", f"{session}/access"),
+        ("who can see it", f"{session}/access"), ("flyer", f"{session}/flyer"),
+        ("flyer, date and place", f"{session}/flyer?when=2027-03-05T18:30&where=Library"),
     ]:
         response = page.goto(path)
         assert response.status == 200, path

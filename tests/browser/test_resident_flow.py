@@ -102,3 +102,25 @@ def test_pages_work_at_two_hundred_percent_zoom_and_reduced_motion(open_page, li
               return s.animationName !== 'none' || s.transitionDuration.split(',').some(d => parseFloat(d) > 0); }).length"""
     )
     assert moving == 0
+
+
+@pytest.mark.parametrize("lang", ["ar", "ur"])
+def test_phone_numbers_keep_their_order_in_right_to_left_consent(open_page, live_server, lang):
+    """The team's phone number reads "(336) 555-0142" from left to right in the Arabic and Urdu summary and full statement."""
+    page, _meter = open_page(javascript=True, lang=lang, viewport={"width": 1024, "height": 768})  # one line each
+    page.goto(f"/j/{live_server.code}?lang={lang}")
+    click_and_wait(page, "main a.button.primary")
+    page.click(".full-statement summary")
+    lefts = page.evaluate(
+        """() => { const found = []; const walker = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
+             while (walker.nextNode()) { const node = walker.currentNode; const at = node.textContent.indexOf('0142');
+               if (at < 0) continue;
+               const part = (piece) => { const start = node.textContent.lastIndexOf(piece, at);
+                 const range = document.createRange(); range.setStart(node, start); range.setEnd(node, start + piece.length);
+                 return range.getBoundingClientRect().left; };
+               found.push([part('(336)'), part('555'), part('0142')]); }
+             return found; }"""
+    )
+    assert len(lefts) == 2  # the summary's "Who we are" and the full statement's last paragraph
+    for area, exchange, line in lefts:
+        assert area < exchange < line, lefts

@@ -35,6 +35,16 @@ def test_bad_session_settings_are_explained(as_facilitator, db):
     assert queries.all_sessions(db) == []
 
 
+@pytest.mark.parametrize("zone", ["America", "Europe/", "x" * 300, "posixrules", "zone.tab", "UTC\x00"])
+def test_a_time_zone_that_is_not_a_place_is_explained_in_spanish(as_facilitator, db, zone):
+    """A region name, a long word or a tz database file typed as a time zone gets the translated message, not a crash."""
+    as_facilitator.get("/staff/?lang=es")
+    response = create(as_facilitator, timezone=zone)
+    assert response.status_code == 400
+    assert "Elija una zona horaria de la lista" in text_of(response)
+    assert queries.all_sessions(db) == []
+
+
 def test_session_cannot_open_while_a_text_is_missing(as_facilitator, db):
     """Opening is refused while Spanish wording is missing, and the overview lists where."""
     create(as_facilitator)
@@ -122,6 +132,36 @@ def test_qr_codes_and_flyer(as_facilitator, db):
     flyer = page(as_facilitator.get(f"/staff/sessions/{session['id']}/flyer"))
     assert flyer.select_one(".code").get_text(strip=True) == session["code"]
     assert [s["lang"] for s in flyer.select(".blocks section")] == ["en", "es"]
+
+
+def test_a_join_link_that_points_to_this_computer_is_flagged_before_the_qr_code_is_shared(as_facilitator, app, db):
+    """Opened on this computer's own address (the test client's is localhost; `chorus demo` prints 127.0.0.1), the
+    overview and the flyer's form say phones cannot open the link, in the facilitator's language, and the printed
+    flyer does not; with a public address (CHORUS_BASE_URL) nothing is said."""
+    session = make_session(db, created_by=user_id(db, "facilitator@example.org"))
+    as_facilitator.get("/staff/?lang=es")
+    overview = page(as_facilitator.get(f"/staff/sessions/{session['id']}"))
+    flyer = page(as_facilitator.get(f"/staff/sessions/{session['id']}/flyer"))
+    for shown in (overview.select_one(".joinbox .local-link"), flyer.select_one("header .local-link")):
+        assert shown is not None and "CHORUS_BASE_URL" in shown.get_text()
+        assert "Los teléfonos no pueden abrir" in shown.get_text()
+    assert flyer.select_one("main .local-link") is None
+    app.config["BASE_URL"] = "https://chorus.example.org"
+    assert page(as_facilitator.get(f"/staff/sessions/{session['id']}")).select_one(".local-link") is None
+    assert page(as_facilitator.get(f"/staff/sessions/{session['id']}/flyer")).select_one(".local-link") is None
+
+
+@pytest.mark.parametrize("url,local", [
+    ("http://127.0.0.1:5000/j/KX7M3P", True), ("http://localhost:5000/j/KX7M3P", True), ("http://[::1]:5000/j/A", True),
+    ("http://0.0.0.0:5000/j/A", True), ("http://127.1.2.3/j/A", True), ("http://chorus.localhost/j/A", True),
+    ("http://192.168.1.20:5000/j/KX7M3P", False), ("https://chorus.example.org/j/KX7M3P", False),
+    ("http://127.0.0.1.example.org/j/A", False), ("http://[bad/j/A", False),
+])
+def test_which_join_links_point_to_this_computer(url, local):
+    """Loopback names and addresses count as this computer; a network or public address does not; a broken one is not."""
+    from facilitation.blueprint import link_is_local
+
+    assert link_is_local(url) is local
 
 
 def test_the_flyer_says_when_where_what_for_which_languages_and_the_privacy_promise(as_facilitator, db):
@@ -321,4 +361,5 @@ def test_each_language_can_name_its_own_contact_and_the_default_statement_follow
     queries.set_status(db, session_id, "open")
     code = queries.session_by_id(db, session_id)["code"]
     summary = page(client.get(f"/s/{code}/consent?lang=ar")).select_one(".summary, #summary, main ul")
-    assert arabic in summary.get_text()
+    # Shown with the phone number in a left-to-right isolate (invisible), so it reads "336-555-0101", not "0101-555-336".
+    assert summary.get_text().count("فريق الاستماع في غيلفورد، \u2066336-555-0101\u2069") == 1

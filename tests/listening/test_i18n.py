@@ -108,3 +108,24 @@ def test_percentages_are_written_as_the_readers_language_writes_them(app, langua
         assert app.jinja_env.filters["format_percent"](42) == written
         assert app.jinja_env.filters["format_share"](0.42) == written
         assert app.jinja_env.filters["format_percent"](12.5) == written.replace("42", "12.5" if language in ("en", "ar") else "12,5")
+
+
+@pytest.mark.parametrize("zone", ["America", "x" * 300, "Mars/Olympus"])
+def test_a_time_in_a_zone_that_is_not_a_place_is_shown_in_utc(app, zone):
+    """A stored or configured time zone that names a region or nothing (CHORUS_TIMEZONE=America) shows times in UTC, never a 500."""
+    from listening.i18n import local_time
+
+    with app.test_request_context("/?lang=en"):
+        assert local_time("2026-06-01T10:15:00+00:00", zone, "short") == local_time("2026-06-01T10:15:00+00:00", "UTC", "short")
+
+
+def test_phone_numbers_in_right_to_left_text_are_isolated_left_to_right_and_nothing_else():
+    """Runs of 7 or more digits with separators get LRI ... PDI; short numbers, dates' neighbours and marked runs stay as they are."""
+    from listening.i18n import isolate_numbers
+
+    lri, pdi = "\u2066", "\u2069"
+    assert isolate_numbers("فريق، (336) 555-0142.") == f"فريق، {lri}(336) 555-0142{pdi}."
+    assert isolate_numbers("+1 336 555 0142") == f"{lri}+1 336 555 0142{pdi}"
+    assert isolate_numbers("٣٣٦-٥٥٥-٠١٤٢") == f"{lri}٣٣٦-٥٥٥-٠١٤٢{pdi}"
+    for kept in ("من 1 إلى 5", "نحو 10 دقائق", "2,000", "12345678", f"{lri}(336) 555-0142{pdi}", ""):
+        assert isolate_numbers(kept) == kept

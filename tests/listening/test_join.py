@@ -21,6 +21,49 @@ def test_typed_code_is_forgiving_about_case_and_spaces(client, db):
     assert response.headers["Location"].endswith(f"/j/{session['code']}")
 
 
+def test_a_code_typed_on_an_arabic_or_urdu_keyboard_finds_the_session(client, db):
+    """Digits typed as Arabic-Indic (٣) or Urdu (۳) digits, or full-width letters, are read as the code's own."""
+    session = make_session(db)
+    db.execute("UPDATE sessions SET code = 'KX7M3P' WHERE id = ?", [session["id"]])  # with digits, whatever was drawn
+    session = queries.session_by_id(db, session["id"])
+    for zero in ("\u0660", "\u06f0", "\uff10"):
+        typed = "".join(chr(ord(zero) + int(c)) if c.isdigit() else c for c in session["code"])
+        if zero == "\uff10":
+            typed = "".join(chr(ord(c) + 0xFEE0) if c.isalpha() else c for c in typed)  # ＡＢＣ
+        assert typed != session["code"]
+        response = client.get("/", query_string={"code": typed})
+        assert response.status_code == 302, typed
+        assert response.headers["Location"].endswith(f"/j/{session['code']}")
+
+
+def test_a_pasted_join_link_in_the_code_box_finds_the_session(client, db):
+    """Someone who pastes the link they were sent (with ?lang=) into the code box is taken to the session."""
+    session = make_session(db)
+    for pasted in (f"http://127.0.0.1:5000/j/{session['code']}", f" https://chorus.example.org/j/{session['code'].lower()}?lang=es "):
+        response = client.get("/", query_string={"code": pasted})
+        assert response.status_code == 302, pasted
+        assert response.headers["Location"].endswith(f"/j/{session['code']}")
+
+
+def test_the_code_box_stops_a_paste_long_enough_to_make_the_address_too_long(client):
+    """The code box takes at most 200 characters: a long paste never builds an address the server refuses in English."""
+    box = page(client.get("/?lang=ar")).select_one("input#code")
+    assert box["maxlength"] == "200"
+    response = client.get("/", query_string={"code": "x" * 201, "lang": "ar"})
+    assert response.status_code == 400 and page(response).select_one("#code-error")
+
+
+def test_a_join_link_typed_with_a_capital_j_or_a_trailing_slash_finds_the_session(client, db):
+    """/J/CODE and /j/CODE/ (a phone's capital letter, a slash a messaging app added) lead to the join page, language kept."""
+    session = make_session(db)
+    for typed in (f"/J/{session['code']}", f"/j/{session['code']}/", f"/J/{session['code'].lower()}/"):
+        response = client.get(typed, query_string={"lang": "es"})
+        assert response.status_code in (301, 302, 308), typed
+        followed = client.get(response.headers["Location"], follow_redirects=True)
+        assert followed.status_code == 200 and followed.request.path == f"/j/{session['code']}", typed
+        assert page(followed).html["lang"] == "es"
+
+
 def test_unknown_code_says_so_in_spanish(client):
     """An unknown code gets a clear message in the resident's language, with the form to retry."""
     response = client.get("/j/ZZZZZZ", headers={"Accept-Language": "es"})

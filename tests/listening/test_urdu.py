@@ -17,6 +17,8 @@ CATALOG = TRANSLATIONS_DIR / "ur" / "LC_MESSAGES" / "messages.po"
 PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|\{[a-z_]+\}|<[^>]+>")
 URDU_LETTERS = re.compile(r"[\u0600-\u06FF]")
 
+LRI, PDI = "\u2066", "\u2069"  # left-to-right isolate and its end
+
 
 def urdu_catalog():
     """Read the Urdu catalog as Babel sees it."""
@@ -63,6 +65,7 @@ def test_urdu_consent_statement_is_shown_in_urdu_with_the_contact(app, client, d
     for urdu_paragraph, english_paragraph in zip(statement, english):
         assert urdu_paragraph != english_paragraph and URDU_LETTERS.search(urdu_paragraph)
     shown = " ".join(page(client.get(f"/s/{demo.code}/consent?lang=ur")).find(id="statement-text").get_text(" ").split())
+    shown = shown.replace(f"{LRI}(336) 555-0142{PDI}", "(336) 555-0142")  # the phone number's isolate marks are invisible
     for paragraph in statement:
         assert " ".join(paragraph.split()) in shown
     assert CONTACTS["ur"] in shown and CONTACT not in shown and "10" in statement[0]
@@ -101,5 +104,9 @@ def test_the_demo_names_its_team_in_the_residents_language(app, client, db, lang
     with app.app_context():
         demo = ensure_demo(db, password=PASSWORD)
     soup = page(client.get(f"/s/{demo.code}/consent?lang={lang}"))
-    assert CONTACTS[lang] in soup.select_one("#consent-summary li").get_text()
+    summary, statement = soup.select_one("#consent-summary li").get_text(), soup.find(id="statement-text").get_text()
+    assert CONTACTS[lang] in summary.replace(f"{LRI}(336) 555-0142{PDI}", "(336) 555-0142")
     assert "Guilford listening team" not in soup.find(id="statement").get_text()
+    # In right-to-left text the phone number sits in a left-to-right isolate, else it shows as "0142-555 (336)".
+    isolated = f"{LRI}(336) 555-0142{PDI}"
+    assert (isolated in summary and isolated in statement) is (lang != "es")

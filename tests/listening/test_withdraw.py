@@ -34,6 +34,16 @@ def test_withdrawing_deletes_answers_and_contact_and_logs_no_content(client, db,
     assert audit["target"] == session["code"] and "sister" not in str(audit)
 
 
+def test_a_receipt_typed_with_full_width_letters_and_arabic_dashes_still_withdraws(client, db, answered):
+    """A receipt code typed on a phone's Arabic or East Asian keyboard (ＡＢＣＤ, ‐ or ـ between groups) is read as typed in Latin letters."""
+    _session, receipt = answered
+    typed = "\u2010".join("".join(chr(ord(c) + 0xFEE0) if c.isalpha() else chr(0x0660 + int(c)) for c in group)
+                          for group in receipt.split("-"))
+    response = submit(client, "/withdraw", {"receipt": typed, "confirm": "y"})
+    assert response.status_code == 200
+    assert count(db, "responses") == 0
+
+
 def test_withdrawing_twice_says_it_was_already_done(client, db, answered):
     """A second withdrawal with the same code says so and changes nothing."""
     _session, receipt = answered

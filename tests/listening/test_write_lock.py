@@ -269,3 +269,53 @@ def test_a_thread_waiting_for_another_thread_of_its_process_says_so(tmp_path):
     assert [r[0] for r in holder.execute("SELECT n FROM t")] == [3]
     for conn in (holder, waiter):
         conn.conn.close()
+
+
+def test_others_writing_tells_whether_another_writer_has_the_lock_or_waits_for_it(tmp_path):
+    """`others_writing` is true while another process has the turn on the lock file, while another thread of this
+    process is in a transaction, and when another writer said it waited since the time asked about; false otherwise,
+    and never for the caller's own transaction (the probe gives back the turn it takes)."""
+    import fcntl
+    import os
+    import time
+
+    from listening.db import others_writing
+
+    path = str(tmp_path / "a.db")
+    db, other = connect(path), connect(path)
+    db.execute("CREATE TABLE t (n INTEGER)")
+    db.conn.commit()
+    assert not others_writing(db, time.monotonic_ns())
+    elsewhere = os.open(path + "-writer", os.O_RDWR)
+    fcntl.flock(elsewhere, fcntl.LOCK_EX)
+    assert others_writing(db, time.monotonic_ns())
+    fcntl.flock(elsewhere, fcntl.LOCK_UN)
+    assert not others_writing(db, time.monotonic_ns())
+    inside, done = threading.Event(), threading.Event()
+
+    def hold_a_transaction() -> None:
+        """Write in another thread and keep the transaction open until told."""
+        with transaction(other):
+            other.execute("INSERT INTO t VALUES (1)")
+            inside.set()
+            done.wait(5)
+
+    holder = threading.Thread(target=hold_a_transaction)
+    holder.start()
+    inside.wait(5)
+    assert others_writing(db, time.monotonic_ns())
+    done.set()
+    holder.join(5)
+    since = time.monotonic_ns()
+    assert not others_writing(db, since)
+    waiter = threading.Thread(target=other.chorus_turn.say_waiting)  # another thread says it waits
+    waiter.start()
+    waiter.join(5)
+    assert others_writing(db, since) and not others_writing(db, time.monotonic_ns())
+    with transaction(db):
+        assert not others_writing(db, time.monotonic_ns())
+    fcntl.flock(elsewhere, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the probes gave the turn back
+    fcntl.flock(elsewhere, fcntl.LOCK_UN)
+    os.close(elsewhere)
+    for conn in (db, other):
+        conn.conn.close()

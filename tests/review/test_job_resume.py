@@ -4,6 +4,7 @@ answers are as the engine read them; otherwise it says so and starts again. Its 
 residents' words: an erasure deletes it like an export's file."""
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 
@@ -295,6 +296,69 @@ def test_the_fingerprint_changes_with_every_change_to_what_the_engine_read(heard
         seen.append(fingerprint())
     assert len(set(seen)) == len(seen) == 6
     assert synthesis.answers_fingerprint([*scope, scope[-1] + 1], synthesis.open_answers(db, sid, scope)) != seen[-1]
+
+
+def test_a_run_reads_its_answers_as_tuples_into_the_same_fingerprint_answers_and_kept_columns(heard, db, monkeypatch):
+    """The tuples a run reads (`open_answer_rows`) give the fingerprint the dicts gave (so a checkpoint kept before
+    still matches), in chunks of any size, the same engine `Answer`s (with a translation and quote consent) and the same
+    kept columns."""
+    sid = heard.session["id"]
+    scope = synthesis.scope_prompt_ids(db, sid)
+    answers = synthesis.open_answers(db, sid, scope)
+    synthesis.set_answer_translation(db, sid, answers[1]["id"], "The buses are late", language="en", user_id=heard.planner_id)
+    db.execute("UPDATE consents SET quote_ok = 0 WHERE participant_id = ?", (answers[2]["participant_id"],))
+    db.conn.commit()
+    answers = synthesis.open_answers(db, sid, scope)
+    columns, found = synthesis.open_answer_rows(db, sid, scope)
+    assert [dict(zip(columns, row)) for row in found] == answers and len(found) > 7
+    for chunk in (1, 3, 5000):
+        monkeypatch.setattr(synthesis, "FINGERPRINT_CHUNK", chunk)
+        assert synthesis.rows_fingerprint(scope, columns, found) == synthesis.answers_fingerprint(scope, answers)
+    assert synthesis.rows_fingerprint(scope, (), []) == synthesis.answers_fingerprint(scope, [])
+    given = synthesis.engine_answers_of_rows(db, sid, columns, found)
+    assert given == synthesis.engine_answers(db, sid, answers)
+    assert any(a.translation for a in given) and not all(a.quotable for a in given)
+    assert synthesis._kept_columns(columns, found) == [{key: a[key] for key in synthesis.KEPT_COLUMNS} for a in answers]
+
+
+def test_a_run_reads_without_collecting_and_keeps_what_it_holds_out_of_the_collectors_walks(heard, db, monkeypatch):
+    """While a run reads its answers and the engine works Python's cyclic collector waits; while the placements are
+    written, what the run holds is kept out of the collector's walks (`gc.freeze`); afterwards the collector is as it
+    was, nothing kept aside, and the run's placements are those of a run without any of it."""
+    import gc
+
+    seen = {}
+    real_rows, real_engine, real_place = synthesis.open_answer_rows, analysis.themes.find_themes, synthesis._place_answers
+
+    def reading(*args, **kwargs):
+        """Note whether the collector runs while the answers are read."""
+        seen["reading"] = gc.isenabled()
+        return real_rows(*args, **kwargs)
+
+    def engine(*args, **kwargs):
+        """Note whether the collector runs while the engine works."""
+        seen["engine"] = gc.isenabled()
+        return real_engine(*args, **kwargs)
+
+    def placing(*args, **kwargs):
+        """Note whether the collector runs and how many objects are kept aside while the placements are written."""
+        seen["placing"] = (gc.isenabled(), gc.get_freeze_count())
+        return real_place(*args, **kwargs)
+
+    monkeypatch.setattr(synthesis, "open_answer_rows", reading)
+    monkeypatch.setattr(analysis.themes, "find_themes", engine)
+    monkeypatch.setattr(synthesis, "_place_answers", placing)
+    sid = heard.session["id"]
+    synthesis.run_themes(db, sid, user_id=None)
+    assert seen["reading"] is False and seen["engine"] is False and seen["placing"][0] is True
+    assert seen["placing"][1] > 1000
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    first = placed(db, sid)
+    monkeypatch.setattr(synthesis, "_collecting_later", contextlib.nullcontext)
+    monkeypatch.setattr(synthesis, "_long_lived_kept_aside", contextlib.nullcontext)
+    monkeypatch.setattr(synthesis.gc, "freeze", lambda: None)
+    synthesis.run_themes(db, sid, user_id=None)
+    assert placed(db, sid) == first
 
 
 def test_a_job_in_a_process_of_its_own_lets_the_engine_fork(queued_app, heard, db, monkeypatch):

@@ -215,6 +215,17 @@ def test_every_export_is_logged_from_the_web(client, reviewed, db):
     assert bad.status_code == 400 and page(bad).select_one(".alert")
 
 
+def test_every_download_names_its_type_and_charset_once(client, reviewed, db):
+    """Each report and export comes with one clean Content-Type: a text format names utf-8 once, never twice."""
+    sign_in(client, "lead@example.org", "a long password")
+    for fmt in ("html", "docx", "md", "csv", "xlsx", "json", "codebook"):
+        response = download(client, reviewed.session["id"], fmt, "es")
+        assert response.status_code == 200, fmt
+        parameters = [part.strip() for part in response.headers["Content-Type"].split(";")[1:]]
+        text = response.mimetype.startswith("text/")
+        assert parameters == (["charset=utf-8"] if text else []), (fmt, response.headers["Content-Type"])
+
+
 def test_cli_export_writes_the_file_and_logs_it(runner, reviewed, db, tmp_path):
     """`chorus export CODE --format xlsx --output F` writes a workbook and logs the export."""
     out = tmp_path / "answers.xlsx"

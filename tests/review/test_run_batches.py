@@ -80,14 +80,14 @@ def test_a_run_plans_its_placements_before_the_write_lock_and_again_only_if_a_th
     synthesis.run_themes(db, sid, user_id=None)
     assert plans == [False]
     plans.clear()
-    original_themes = synthesis.active_themes
+    original_themes = synthesis._live_themes
 
-    def one_retired_inside(db_, session_id, **options):
+    def one_retired_inside(db_, session_id):
         """Inside the lock, the first draft theme is gone (merged away meanwhile)."""
-        found = original_themes(db_, session_id, **options)
-        return found[1:] if db_.conn.in_transaction else found
+        found = original_themes(db_, session_id)
+        return dict(list(found.items())[1:]) if db_.conn.in_transaction else found
 
-    monkeypatch.setattr(synthesis, "active_themes", one_retired_inside)
+    monkeypatch.setattr(synthesis, "_live_themes", one_retired_inside)
     synthesis.run_themes(db, sid, user_id=None)
     assert plans == [False, True]
 
@@ -195,6 +195,22 @@ def test_a_run_stores_its_themes_without_an_fsync_or_json_inside_the_lock(themed
     assert db.execute("PRAGMA synchronous").fetchone()[0] == 2
 
 
+def test_a_run_reads_the_live_themes_without_their_stored_details_inside_the_lock(themed, db):
+    """Inside the themes' transaction the run reads the live themes' ids, kinds, labels and marks only, never what the
+    engine stored about them (every sub-topic's answer ids, megabytes at 200,000 answers), and decides as before."""
+    sid = themed.session["id"]
+    synthesis.run_themes(db, sid, user_id=None)
+    inside = []
+    db.conn.set_trace_callback(lambda sql: inside.append(sql) if db.conn.in_transaction else None)
+    synthesis.run_themes(db, sid, user_id=None)
+    db.conn.set_trace_callback(None)
+    read = [sql for sql in inside if "FROM themes" in sql and sql.lstrip().startswith("SELECT")]
+    assert read and not any("t.*" in sql or "subthemes" in sql or "claims" in sql for sql in read)
+    live = synthesis._live_themes(db, sid)
+    assert {tid: (t["kind"], t["label"], t["reviewed"]) for tid, t in live.items()} == {
+        t["id"]: (t["kind"], t["label"], t["reviewed"]) for t in synthesis.active_themes(db, sid)}
+
+
 def test_a_run_leaves_no_gap_between_batches_when_nobody_waits_for_the_lock(themed, db, monkeypatch):
     """With no other writer waiting, the batches follow each other without a pause (it was as long as each batch)."""
     monkeypatch.setattr(synthesis, "ASSIGNMENT_BATCH", 5)
@@ -207,24 +223,27 @@ def test_a_run_leaves_no_gap_between_batches_when_nobody_waits_for_the_lock(them
 
 
 def test_a_run_leaves_the_lock_free_after_a_batch_another_writer_waited_for(themed, db, app, monkeypatch):
-    """A writer that waits for the lock while a batch holds it (here another thread's answer) gets a pause after that
-    batch, as long as the batch held the lock (at most LOCK_GAP_S), and writes; the batches nobody waited for get none."""
+    """A writer that waits for the lock while a batch holds it (here another thread's answer) gets the lock after that
+    batch, before the run writes again (the run gives way at most as long as the batch held it, LOCK_GAP_S at most);
+    the batches nobody waited for are followed by none."""
     import threading
     import time
 
     from listening.db import connect
 
     monkeypatch.setattr(synthesis, "ASSIGNMENT_BATCH", 5)
-    paused, batches, writers = [], [], []
-    monkeypatch.setattr(synthesis, "_pause", lambda seconds: paused.append(seconds) or time.sleep(seconds))
+    gave, batches, writers, order = [], [], [], []
+    real_give_way = synthesis._give_way
+    monkeypatch.setattr(synthesis, "_give_way", lambda db_, longest: gave.append((longest, real_give_way(db_, longest))))
     other = connect(app.config["DATABASE"])
 
     def answer_meanwhile(sql: str) -> None:
         """At the second batch's read inside its transaction, let another thread start a write and wait for the lock."""
         if sql.lstrip().startswith("SELECT r.id, a.response_id IS NOT NULL"):
             batches.append(sql)
+            order.append("batch")
             if len(batches) == 2:
-                writers.append(threading.Thread(target=_write_once, args=(other,)))
+                writers.append(threading.Thread(target=lambda: (_write_once(other), order.append("answer"))))
                 writers[0].start()
                 time.sleep(0.02)
 
@@ -233,12 +252,129 @@ def test_a_run_leaves_the_lock_free_after_a_batch_another_writer_waited_for(them
     db.conn.set_trace_callback(None)
     writers[0].join(5)
     assert len(batches) >= 4
-    assert 1 <= len(paused) < len(batches) - 1 and 0.02 <= paused[0] <= synthesis.LOCK_GAP_S
+    assert 1 <= len(gave) < len(batches) - 1
+    assert all(0.02 <= longest <= synthesis.LOCK_GAP_S for longest, _free in gave)  # as long as the batch held it, at most
+    assert order[:3] == ["batch", "batch", "answer"]  # the answer got in right after the batch it waited for
     assert other.execute("SELECT count(*) FROM theme_edits WHERE action = 'waited'").fetchone()[0] == 1
     other.conn.close()
+
+
+class _Clock:
+    """A clock for `_give_way` that moves only when it pauses: each look of the gap is one millisecond."""
+
+    def __init__(self, then=None):
+        self.now, self.looks, self.then = 1000.0, 0, then or (lambda looks: None)
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def monotonic_ns(self) -> int:
+        return int(self.now * 1e9)
+
+    def pause(self, seconds: float) -> None:
+        self.now += seconds
+        self.looks += 1
+        self.then(self.looks)
+
+
+def _given_way(db, monkeypatch, clock: _Clock, longest: float = 0.08) -> float:
+    """Run `_give_way` on the fake clock; return how long it left the lock free."""
+    import types
+
+    monkeypatch.setattr(synthesis, "time", types.SimpleNamespace(monotonic=clock.monotonic, monotonic_ns=clock.monotonic_ns))
+    monkeypatch.setattr(synthesis, "_pause", clock.pause)
+    return synthesis._give_way(db, longest)
+
+
+def test_a_run_gives_way_only_a_moment_when_nobody_writes_or_waits(db, monkeypatch):
+    """With no other writer holding or waiting for the lock, the run goes on after half the gap it may leave (at least
+    GIVE_WAY_QUIET_S), not the whole gap."""
+    clock = _Clock()
+    free = _given_way(db, monkeypatch, clock)
+    assert abs(free - 0.04) < 0.0015 and clock.looks <= 41
+    assert abs(_given_way(db, monkeypatch, _Clock(), longest=0.004) - synthesis.GIVE_WAY_QUIET_S) < 0.0015
+
+
+def test_a_run_gives_way_while_another_process_has_the_turn_and_goes_on_once_it_ends(db, app, monkeypatch):
+    """While another process has the turn on the lock file the run waits (never longer than it was asked to); once the
+    other writer is done and nobody waits, it goes on after half the gap's length of quiet."""
+    import fcntl
+    import os
+
+    other = os.open(app.config["DATABASE"] + "-writer", os.O_RDWR)
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        assert abs(_given_way(db, monkeypatch, _Clock()) - 0.08) < 0.0015  # held all along: the whole gap, no more
+
+        def release_at_ten(looks: int) -> None:
+            """The other process's write ends at the tenth look."""
+            if looks == 10:
+                fcntl.flock(other, fcntl.LOCK_UN)
+
+        fcntl.flock(other, fcntl.LOCK_EX)
+        free = _given_way(db, monkeypatch, _Clock(release_at_ten), longest=0.04)
+        assert abs(free - (0.010 + 0.02)) < 0.0025
+    finally:
+        os.close(other)
+
+
+def test_a_run_gives_way_while_another_writer_says_it_waits(db, app, monkeypatch):
+    """A writer that says in the lock file that it waits (every millisecond while it waits) keeps the lock free for it;
+    once it stops saying so the run goes on after half the gap's length of quiet."""
+    import os
+    import struct
+
+    clock = _Clock()
+    descriptor = os.open(app.config["DATABASE"] + "-writer", os.O_RDWR)
+
+    def waits_until_the_fifth(looks: int) -> None:
+        """Another process says it waits at each look up to the fifth."""
+        if looks <= 5:
+            os.pwrite(descriptor, struct.pack("<qqq", clock.monotonic_ns(), os.getpid() + 1, 0), 0)
+
+    clock.then = waits_until_the_fifth
+    try:
+        free = _given_way(db, monkeypatch, clock, longest=0.02)
+    finally:
+        os.close(descriptor)
+    assert 0.005 + 0.01 - 0.0015 < free < 0.005 + 0.01 + 0.0025
 
 
 def _write_once(db) -> None:
     """Write one row (as a resident's answer would), waiting for the lock if it is held."""
     with transaction(db):
         db.execute("INSERT INTO theme_edits (session_id, action, detail, at) SELECT id, 'waited', '', '' FROM sessions LIMIT 1")
+
+
+def test_machine_themes_are_matched_to_drafts_as_by_each_pairs_jaccard_similarity():
+    """Counting each machine theme's overlap with every draft in one pass over its answers matches the same drafts as
+    the Jaccard similarity of each pair of answer sets (random themes, ties, empty drafts, a group of another kind)."""
+    import random
+    from types import SimpleNamespace
+
+    def by_pairs(machine_themes, themes, members):
+        """The matching as it was: every pair's `_jaccard`, best first, one to one."""
+        pairs = sorted((-synthesis._jaccard(set(m.answer_ids), members.get(tid, set())), m.id, tid)
+                       for m in machine_themes for tid, t in themes.items() if t["kind"] == "theme"
+                       if synthesis._jaccard(set(m.answer_ids), members.get(tid, set())) >= synthesis.MATCH_THRESHOLD)
+        matched, taken = {}, set()
+        for _score, machine_id, theme_id in pairs:
+            if machine_id not in matched and theme_id not in taken:
+                matched[machine_id], _ = theme_id, taken.add(theme_id)
+        return matched
+
+    rng = random.Random(21)
+    found = 0
+    for _round in range(40):
+        answers = list(range(rng.randrange(1, 300)))
+        themes = {tid: {"kind": "other" if tid == 9 else "theme"} for tid in rng.sample(range(1, 12), rng.randrange(1, 8))}
+        members: dict[int, set[int]] = {tid: set() for tid in themes if rng.random() < 0.9}
+        for rid in answers:
+            if members and rng.random() < 0.8:
+                members[rng.choice(sorted(members))].add(rid)
+        machine = [SimpleNamespace(id=f"m{i}", answer_ids=tuple(rng.sample(answers, rng.randrange(0, len(answers) + 1))))
+                   for i in range(rng.randrange(1, 7))]
+        matched = synthesis._match_machine_themes(machine, themes, members)
+        assert matched == by_pairs(machine, themes, members)
+        found += len(matched)
+    assert found > 10

@@ -145,7 +145,8 @@ ROUTES = {
 # Routes anyone may use (residents, the public results page, static files): not staff routes.
 PUBLIC = {
     ("static", "GET"), ("results.static", "GET"), ("results.page", "GET"),
-    ("listening.index", "GET"), ("listening.join", "GET"), ("listening.consent", "GET"), ("listening.consent", "POST"),
+    ("listening.index", "GET"), ("listening.join", "GET"), ("listening.join_typed", "GET"), ("listening.consent", "GET"),
+    ("listening.consent", "POST"),
     ("listening.answer", "GET"), ("listening.answer", "POST"), ("listening.thanks", "GET"), ("listening.live", "GET"),
     ("listening.live_state", "GET"), ("listening.withdraw", "GET"), ("listening.withdraw", "POST"),
     ("listening.forget_me", "POST"), ("listening.vote", "POST"), ("listening.propose", "POST"),
