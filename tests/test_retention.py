@@ -64,12 +64,18 @@ def test_legal_hold_stops_purging(db):
 def test_theme_assignments_survive_the_purge(db):
     """De-identified theme assignments that point at answers are kept."""
     session = closed_session_with_answers(db, days_ago=40)
-    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert "theme_assignments" in tables
-    before = count(db, "theme_assignments")
+    answer = db.execute("SELECT id FROM responses WHERE session_id = ? AND text IS NOT NULL", (session["id"],)).fetchone()[0]
+    stamp = queries.now()
+    theme = db.execute("INSERT INTO themes (session_id, label, machine_label, top_terms, created_at, updated_at) "
+                       "VALUES (?, 'Getting a diagnosis', 'Getting a diagnosis', '[\"diagnosis\"]', ?, ?)",
+                       (session["id"], stamp, stamp)).lastrowid
+    db.execute("INSERT INTO theme_assignments (response_id, session_id, theme_id, status, updated_at) VALUES (?, ?, ?, 'theme', ?)",
+               (answer, session["id"], theme, stamp))
+    db.conn.commit()
     purge_expired(db, default_days=30)
-    assert count(db, "theme_assignments") == before
+    assert [tuple(r) for r in db.execute("SELECT response_id, theme_id FROM theme_assignments")] == [(answer, theme)]
     assert count(db, "responses") == 2
+    assert db.execute("SELECT text FROM responses WHERE id = ?", (answer,)).fetchone()[0] is None
 
 
 def test_purge_command(runner, db):
