@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -370,6 +371,27 @@ def open_for_a_job(database: Path):
     db.conn.commit()
     return app, db
 
+def time_lock_turns() -> tuple[list[float], Callable[[], None]]:
+    """Time every turn this process takes on the write lock file from now on (`listening.db.ProcessTurn.take`): the
+    seconds add up in the returned one-item list, which the caller sets back to 0 before each answer; the function
+    returned with it puts the untimed turn back."""
+    from listening import db as database_module
+
+    waited = [0.0]
+    real_take = database_module.ProcessTurn.take
+
+    def timed_take(self, *args, **kwargs):
+        """Take this process's turn on the lock file, adding the time it took to the answer's lock wait."""
+        began = time.perf_counter()
+        try:
+            return real_take(self, *args, **kwargs)
+        finally:
+            waited[0] += time.perf_counter() - began
+
+    database_module.ProcessTurn.take = timed_take
+    return waited, lambda: setattr(database_module.ProcessTurn, "take", real_take)
+
+
 def background_run(size: int, sentences: list[str], folder: Path) -> dict:
     """Queue a theme run as a job, run it in a `chorus jobs` consumer, and answer every 20 ms until it ends.
 
@@ -405,20 +427,7 @@ def background_run(size: int, sentences: list[str], folder: Path) -> dict:
     db.conn.set_trace_callback(lambda sql: trace.append((time.perf_counter(), " ".join(sql.split())[:50])))
     # The wait for the write lock, apart from the rest of an answer's time (a shared machine's CPU and disk): the
     # process turn on the lock file (`listening.db.ProcessTurn.take`) plus SQLite's BEGIN IMMEDIATE, per answer.
-    from listening import db as database_module
-
-    turn_waited = [0.0]
-    real_take = database_module.ProcessTurn.take
-
-    def timed_take(self, *args, **kwargs):
-        """Take this process's turn on the lock file, adding the time it took to the answer's lock wait."""
-        began = time.perf_counter()
-        try:
-            return real_take(self, *args, **kwargs)
-        finally:
-            turn_waited[0] += time.perf_counter() - began
-
-    database_module.ProcessTurn.take = timed_take
+    turn_waited, untimed = time_lock_turns()
     lock_waits: list[tuple[float, float]] = []  # (seconds since queued, or -1 before, lock wait)
 
     def answer(index: int, nonce: str, since: float) -> float:
@@ -477,7 +486,7 @@ def background_run(size: int, sentences: list[str], folder: Path) -> dict:
         # The consumer's CPU time and peak memory, its job's child included (Linux counts a reaped child's).
         _pid, status, usage = os.wait4(consumer.pid, 0)
         consumer.returncode = os.waitstatus_to_exitcode(status)
-    database_module.ProcessTurn.take = real_take
+    untimed()
     load_after = Path("/proc/loadavg").read_text().split()[:3]
     job = jobs.job_by_id(db, job_id)
     db.conn.close()

@@ -197,24 +197,13 @@ def stop_residents(process, out: Path, stop: Path, began_at: float, ended_at: fl
 def answer_every(path: Path, session_id: int, prompt_id: int, out: Path, stop: Path) -> None:
     """Send a new resident's consent and open answer every 20 ms until `stop` exists; write each answer's start (epoch
     seconds), its wait for the write lock (Chorus's turn on the lock file plus BEGIN IMMEDIATE) and its total time."""
-    from listening import db as database_module
+    from big_session import time_lock_turns
     from listening import queries
     from listening.db import connect
 
     db = connect(str(path))
     statement = queries.current_consent(db, session_id, "en")
-    waited = [0.0]
-    real_take = database_module.ProcessTurn.take
-
-    def timed_take(self, *args, **kwargs):
-        """Take the turn on the lock file, adding the time it took to this answer's wait."""
-        began = time.perf_counter()
-        try:
-            return real_take(self, *args, **kwargs)
-        finally:
-            waited[0] += time.perf_counter() - began
-
-    database_module.ProcessTurn.take = timed_take
+    waited, _untimed = time_lock_turns()
     trace: list[tuple[float, str]] = []
     db.conn.set_trace_callback(lambda sql: trace.append((time.perf_counter(), sql[:5])))
     found: list[tuple[float, float, float]] = []
