@@ -21,6 +21,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, current_app, g, request, session
 from flask_babel import Babel
+from markupsafe import Markup
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
@@ -90,6 +91,16 @@ def isolate_numbers(text: str) -> str:
         return f"\u2066{run}\u2069"
 
     return _DIGIT_RUN.sub(wrap, text) if text else text
+
+
+def phone_order(text: str | None, language: str | None = None) -> str | None:
+    """Return a text a team wrote (a results page's "what we will do", a commitment) for display in `language` (the
+    page's, if not given): in a right-to-left language its phone numbers keep their order (`isolate_numbers`)."""
+    if not text or text_direction(language or current_language()) != "rtl":
+        return text
+    if isinstance(text, Markup):  # a text marked with the language it is shown in: the marks go between its digits only
+        return Markup(isolate_numbers(str(text)))
+    return isolate_numbers(text)
 
 
 def base_language(language: str) -> str:
@@ -285,5 +296,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = local_time
     app.jinja_env.filters["localdate"] = local_date
     app.jinja_env.filters["format_number"] = local_number
+    app.jinja_env.filters["phone_order"] = phone_order
     app.jinja_env.filters["format_percent"] = local_percent
     app.jinja_env.filters["format_share"] = local_share

@@ -353,6 +353,20 @@ def test_the_public_page_shows_only_published_commitments_in_each_language(world
     assert client.get("/c/other-county").status_code == 404
 
 
+def test_a_phone_number_in_a_commitment_keeps_its_order_on_the_arabic_public_page(world):
+    """A commitment gives the ride line's number: on the Arabic page it is isolated left to right (the bidi algorithm
+    would show "(336) 555-0142" as "0142-555 (336)"); the English page shows it as written."""
+    db = world["db"]
+    texts = {"will": {"en": "Call the ride line at (336) 555-0142", "ar": "اتصلوا بخط التوصيل على (336) 555-0142"}}
+    pooled.save_commitment(db, world["cid"], None, texts=texts, owner="Transit", status="planned", due_on=None,
+                           done_on=None, published=True, theme_ids=[], user_id=None)
+    campaigns.set_published(db, world["cid"], True)
+    client = world["app"].test_client()
+    assert "\u2066(336) 555-0142\u2069" in page(client.get("/c/guilford-2027?lang=ar")).get_text()
+    english = page(client.get("/c/guilford-2027?lang=en")).get_text()
+    assert "Call the ride line at (336) 555-0142" in english and "\u2066" not in english
+
+
 def test_a_commitment_names_the_design_priorities_it_answers_but_never_words_a_resident_kept_private(world):
     """The backbone links a commitment to a dot-vote choice and to statements: the public page and the report
     name the choice (in Spanish for a Spanish visitor) and a staff or quote-consented statement; a resident's

@@ -151,3 +151,17 @@ def test_the_page_shows_each_theme_s_claims_and_sub_topics_under_the_small_count
     spanish = page(client.get(f"/s/{themed.session['code']}/results?lang=es"))
     assert f"{threshold + 1} personas dijeron: {QUOTED}" in [li.get_text(" ", strip=True) for li in spanish.select("ul.claims li")]
     assert UNQUOTED not in spanish.get_text()
+
+
+def test_a_phone_number_the_team_wrote_keeps_its_order_on_the_arabic_page(client, themed, db):
+    """"What we will do" in Arabic with the ride line's number: the number is isolated left to right (else the page
+    shows "(336) 555-0142" as "0142-555 (336)"), and the English page's text is as the team wrote it."""
+    db.execute("UPDATE sessions SET languages = ? WHERE id = ?", ('["en", "es", "ar"]', themed.session["id"]))
+    db.conn.commit()
+    publish(client, themed, db, {"0-we_did-ar": "اتصلوا بخط التوصيل على (336) 555-0142",
+                                 "0-we_did-en": "Call the ride line at (336) 555-0142"})
+    arabic = page(client.get(f"/s/{themed.session['code']}/results?lang=ar"))
+    assert arabic.html["dir"] == "rtl"
+    assert "\u2066(336) 555-0142\u2069" in arabic.get_text()
+    english = page(client.get(f"/s/{themed.session['code']}/results?lang=en")).get_text()
+    assert "Call the ride line at (336) 555-0142" in english and "\u2066" not in english
