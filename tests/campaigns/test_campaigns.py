@@ -757,17 +757,8 @@ def test_partner_staff_read_only_published_commitments_as_their_report_does(worl
     """An internal commitment answering a statement a resident of partner A's design session wrote is the backbone's
     working note: partner B's staff (whose report lists published commitments only) neither read it nor that
     resident's words; a published one they read, as the public page shows it."""
-    from listening import statements as st
-
     db = world["db"]
-    design = make_session(db, prompts=[{"kind": "react", "text": "React"}])
-    campaigns.add_session(db, world["cid"], design["id"], round_id=world["round"], partner_id=world["partners"]["a"],
-                          added_by=None)
-    [react] = queries.prompts_for_session(db, design["id"])
-    said = st.propose_statement(db, session_id=design["id"], prompt_id=react["id"],
-                                participant_id=make_participant(db, design, quote_ok=True).id, language="en",
-                                body="A doula for every teen mom at Eastside", nonce="p-int").id
-    st.decide_statement(db, design["id"], said, "approved", by_user=None)
+    said = approved_resident_statement(world, "A doula for every teen mom at Eastside")
     for words, published in (("Fund doulas quietly", False), ("Open the clinic until 8 pm", True)):
         pooled.save_commitment(db, world["cid"], None, texts={"will": {"en": words}}, owner="", status="planned",
                                due_on=None, done_on=None, published=published, theme_ids=[],
@@ -831,9 +822,9 @@ def test_a_rounds_hidden_priority_count_cannot_be_recovered_from_who_was_heard(w
     assert priority[1:] == ["*", "*"]
 
 
-def test_a_residents_statement_a_commitment_answers_is_shown_through_its_sessions_redaction(world):
-    """A quote-consented resident's statement linked to a published commitment reaches the public page, the staff page
-    and the campaign report as reports quote it: a phone number they typed is removed."""
+def approved_resident_statement(world, body: str) -> int:
+    """Return the id of an approved statement a quote-consented resident wrote in a design session of partner A's,
+    added to the campaign's round."""
     from listening import statements as st
 
     db = world["db"]
@@ -841,10 +832,18 @@ def test_a_residents_statement_a_commitment_answers_is_shown_through_its_session
     campaigns.add_session(db, world["cid"], design["id"], round_id=world["round"], partner_id=world["partners"]["a"],
                           added_by=None)
     [react] = queries.prompts_for_session(db, design["id"])
-    quoted = st.propose_statement(db, session_id=design["id"], prompt_id=react["id"],
-                                  participant_id=make_participant(db, design, quote_ok=True).id, language="en",
-                                  body="A ride line, call 919-555-0143 on Sundays", nonce="p2").id
-    st.decide_statement(db, design["id"], quoted, "approved", by_user=None)
+    said = st.propose_statement(db, session_id=design["id"], prompt_id=react["id"],
+                                participant_id=make_participant(db, design, quote_ok=True).id, language="en",
+                                body=body, nonce=f"p-{body}").id
+    st.decide_statement(db, design["id"], said, "approved", by_user=None)
+    return said
+
+
+def test_a_residents_statement_a_commitment_answers_is_shown_through_its_sessions_redaction(world):
+    """A quote-consented resident's statement linked to a published commitment reaches the public page, the staff page
+    and the campaign report as reports quote it: a phone number they typed is removed."""
+    db = world["db"]
+    quoted = approved_resident_statement(world, "A ride line, call 919-555-0143 on Sundays")
     client, token = signed_in(world, "bb_planner")
     assert "555-0143" not in page(client.get(f"/staff/campaigns/{world['cid']}/commitments")).get_text()
     client.post(f"/staff/campaigns/{world['cid']}/commitments", data={

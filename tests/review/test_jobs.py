@@ -471,38 +471,15 @@ def test_an_export_file_is_deleted_when_an_answer_in_it_is_hidden(app, client, h
     assert "no longer kept" in text_of(client.post(f"{url}/download", data=form_data(client.get(url)), follow_redirects=True))
 
 
-def test_an_answer_hidden_during_a_background_run_does_not_name_a_theme(queued_app, heard, db, monkeypatch):
-    """A facilitator hides an answer while the engine runs, and the engine named a theme with its words: the run
-    stores the theme under its key terms instead, as it does for an answer whose author withdrew meanwhile."""
+@pytest.mark.parametrize("how", ["hidden", "rewritten"])
+def test_an_answer_hidden_or_rewritten_during_a_background_run_does_not_name_a_theme(queued_app, heard, db, monkeypatch,
+                                                                                     how):
+    """A facilitator hides an answer (or its author rewrites it) while the engine runs, and the engine named a theme
+    with its words: the run stores the theme under its key terms instead, as it does for an answer whose author
+    withdrew meanwhile."""
     import dataclasses
 
     from facilitation import live_queries
-
-    sid = heard.session["id"]
-    hidden_id, words = db.execute("SELECT id, text FROM responses WHERE session_id = ? AND text LIKE '%doula%' ORDER BY id LIMIT 1",
-                                  (sid,)).fetchone()
-    original = analysis.themes.find_themes
-
-    def hide_meanwhile(*args, **kwargs):
-        """The answer is hidden while the engine works, which names a theme with its words."""
-        found = original(*args, **kwargs)
-        live_queries.hide_response(db, sid, hidden_id, user_id=heard.planner_id, reason="Names a nurse")
-        first = dataclasses.replace(found.themes[0], label=words)
-        return dataclasses.replace(found, themes=(first, *found.themes[1:]))
-
-    monkeypatch.setattr(analysis.themes, "find_themes", hide_meanwhile)
-    with queued_app.test_request_context():
-        job_id = jobs.submit(db, sid, "themes", {}, who=heard.planner_id)
-        assert jobs.execute(db, job_id) == "done"
-    labels = [r[0] for r in db.execute("SELECT label FROM themes WHERE session_id = ? AND retired_at IS NULL", (sid,))]
-    assert labels and words not in labels
-
-
-def test_an_answer_rewritten_during_a_background_run_does_not_name_a_theme_with_its_old_words(queued_app, heard, db,
-                                                                                                monkeypatch):
-    """A resident rewrites their answer while the engine runs, and the engine named a theme with the words they took
-    back: the run stores the theme under its key terms, as a rewrite does to names stored before it."""
-    import dataclasses
 
     sid = heard.session["id"]
     answer_id, words, person, prompt = db.execute(
@@ -510,18 +487,20 @@ def test_an_answer_rewritten_during_a_background_run_does_not_name_a_theme_with_
         "ORDER BY id LIMIT 1", (sid,)).fetchone()
     original = analysis.themes.find_themes
 
-    def rewrite_meanwhile(*args, **kwargs):
-        """The resident rewrites the answer while the engine works, which names a theme with its old words."""
+    def change_meanwhile(*args, **kwargs):
+        """The answer is hidden or rewritten while the engine works, which names a theme with its words."""
         found = original(*args, **kwargs)
-        queries.save_response(db, session_id=sid, participant_id=person, prompt_id=prompt, nonce="rewrite-meanwhile",
-                              text="Someone helped", language="en")
+        if how == "hidden":
+            live_queries.hide_response(db, sid, answer_id, user_id=heard.planner_id, reason="Names a nurse")
+        else:
+            queries.save_response(db, session_id=sid, participant_id=person, prompt_id=prompt, nonce="rewrite-meanwhile",
+                                  text="Someone helped", language="en")
         first = dataclasses.replace(found.themes[0], label=words)
         return dataclasses.replace(found, themes=(first, *found.themes[1:]))
 
-    monkeypatch.setattr(analysis.themes, "find_themes", rewrite_meanwhile)
+    monkeypatch.setattr(analysis.themes, "find_themes", change_meanwhile)
     with queued_app.test_request_context():
         job_id = jobs.submit(db, sid, "themes", {}, who=heard.planner_id)
         assert jobs.execute(db, job_id) == "done"
     labels = [r[0] for r in db.execute("SELECT label FROM themes WHERE session_id = ? AND retired_at IS NULL", (sid,))]
     assert labels and words not in labels
-    assert db.execute("SELECT text FROM responses WHERE id = ?", (answer_id,)).fetchone()[0] == "Someone helped"
